@@ -1,0 +1,428 @@
+#include "broker/storage/log.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "broker/common/numbers.h"
+#include "glog/logging.h"
+
+namespace strata::storage {
+namespace {
+
+constexpr std::string_view kLogSuffix = ".log";
+constexpr size_t kStemDigits = 20;
+
+// "00000000000000000042.log" -> 42.
+std::optional<Offset> ParseSegmentFileName(std::string_view name) {
+  if (!name.ends_with(kLogSuffix) || name.size() != kStemDigits + kLogSuffix.size()) {
+    return std::nullopt;
+  }
+  std::optional<int64_t> base = ParseInteger<int64_t>(name.substr(0, kStemDigits));
+  if (!base || *base < 0) return std::nullopt;
+  return Offset(*base);
+}
+
+absl::Status ParseInt64(std::string_view key, std::string_view value, int64_t min, int64_t max,
+                        int64_t* out) {
+  std::optional<int64_t> v = ParseInteger<int64_t>(value);
+  if (!v || *v < min || *v > max) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid value '", std::string(value), "' for ",
+                                                   std::string(key), ": expected an integer in [",
+                                                   min, ", ", max, "]"));
+  }
+  *out = *v;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status LogConfig::Set(std::string_view key, std::string_view value) {
+  int64_t v = 0;
+  absl::Status s;
+  if (key == "segment.bytes") {
+    // Positions in a segment's index are 32-bit.
+    s = ParseInt64(key, value, 14, INT32_MAX, &v);
+    if (s.ok()) segment_bytes = v;
+  } else if (key == "segment.ms") {
+    s = ParseInt64(key, value, 1, INT64_MAX, &v);
+    if (s.ok()) segment_ms = v;
+  } else if (key == "index.interval.bytes") {
+    s = ParseInt64(key, value, 0, INT32_MAX, &v);
+    if (s.ok()) index_interval_bytes = static_cast<int32_t>(v);
+  } else if (key == "flush.messages") {
+    s = ParseInt64(key, value, 1, INT64_MAX, &v);
+    if (s.ok()) flush_messages = v;
+  } else if (key == "flush.ms") {
+    s = ParseInt64(key, value, 0, INT64_MAX, &v);
+    if (s.ok()) flush_ms = v;
+  } else if (key == "max.message.bytes") {
+    s = ParseInt64(key, value, 0, INT32_MAX, &v);
+    if (s.ok()) max_message_bytes = static_cast<int32_t>(v);
+  } else {
+    return absl::NotFoundError(absl::StrCat("unknown log config '", std::string(key), "'"));
+  }
+  return s;
+}
+
+Segment::Options Log::SegmentOptions() const {
+  return Segment::Options{config_.index_interval_bytes, clock_->NowMs()};
+}
+
+absl::StatusOr<std::unique_ptr<Log>> Log::Open(FileSystem* fs, Clock* clock, const std::string& dir,
+                                               const LogConfig& config, bool had_clean_shutdown) {
+  std::unique_ptr<Log> log(new Log(fs, clock, dir, config));
+  absl::MutexLock l(&log->mu_);
+  if (absl::Status s = log->Load(had_clean_shutdown); !s.ok()) return s;
+  return log;
+}
+
+absl::Status Log::Load(bool had_clean_shutdown) {
+  if (absl::Status s = fs_->CreateDirs(dir_); !s.ok()) return s;
+  last_flush_ms_ = clock_->NowMs();
+
+  const std::string checkpoint_path = JoinPath(dir_, kPartitionCheckpointFile);
+  absl::StatusOr<CheckpointEntries> checkpoint = ReadCheckpoint(fs_, checkpoint_path);
+  if (checkpoint.ok()) {
+    recovery_point_ = Offset((*checkpoint)["recovery-point"]);
+    log_start_offset_ = Offset((*checkpoint)["log-start-offset"]);
+  } else if (!absl::IsNotFound(checkpoint.status())) {
+    return checkpoint.status();
+  }
+
+  absl::StatusOr<std::vector<std::string>> names = fs_->ListDir(dir_);
+  if (!names.ok()) return names.status();
+  std::vector<Offset> bases;
+  for (const std::string& name : *names) {
+    if (std::optional<Offset> base = ParseSegmentFileName(name)) bases.push_back(*base);
+  }
+  std::sort(bases.begin(), bases.end());
+
+  bool recovered_any = false;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    const Offset base = bases[i];
+    // A segment that ends at or below the recovery point was synced whole;
+    // one that reaches past it may hold a torn tail after a crash.
+    const bool synced_whole = i + 1 < bases.size() && bases[i + 1] <= recovery_point_;
+    absl::StatusOr<std::unique_ptr<Segment>> seg;
+    Segment::RecoveryResult result;
+    if (had_clean_shutdown || synced_whole) {
+      seg = Segment::Open(fs_, dir_, base, SegmentOptions());
+    } else {
+      seg = Segment::OpenAndRecover(fs_, dir_, base, SegmentOptions(), recovery_point_, &result);
+      recovered_any = true;
+    }
+    if (!seg.ok()) return seg.status();
+    segments_.emplace(base, std::move(*seg));
+    if (result.truncated_bytes > 0) {
+      // What follows a cut is not contiguous with it any more.
+      for (size_t j = i + 1; j < bases.size(); ++j) {
+        LOG(WARNING) << "Recovery deleted segment " << SegmentFileStem(bases[j]) << " of " << dir_
+                     << ", which followed the truncated one";
+        if (absl::Status s = DeleteSegmentFiles(fs_, dir_, bases[j]); !s.ok()) return s;
+      }
+      break;
+    }
+  }
+
+  if (segments_.empty()) {
+    if (recovery_point_ > log_start_offset_) {
+      return absl::DataLossError(absl::StrCat("log ", dir_, " has no segments, but its recovery point is ",
+                                              recovery_point_.value()));
+    }
+    absl::StatusOr<std::unique_ptr<Segment>> seg =
+        Segment::Create(fs_, dir_, log_start_offset_, SegmentOptions());
+    if (!seg.ok()) return seg.status();
+    segments_.emplace(log_start_offset_, std::move(*seg));
+  }
+  log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
+
+  if (log_end_locked() < recovery_point_) {
+    return absl::DataLossError(absl::StrCat("log ", dir_, " ends at offset ", log_end_locked().value(),
+                                            " below its recovery point ", recovery_point_.value(),
+                                            ": synced data is missing"));
+  }
+  if (recovered_any) {
+    // Everything left was read and checked; make it durable so the next
+    // start need not scan it again.
+    return FlushLocked();
+  }
+  return WriteCheckpointLocked();
+}
+
+absl::Status Log::WriteCheckpointLocked() {
+  return WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile),
+                         {{"recovery-point", recovery_point_.value()},
+                          {"log-start-offset", log_start_offset_.value()}});
+}
+
+absl::Status Log::FlushLocked() {
+  // Rolled segments were synced when they rolled; only the ones at or past
+  // the recovery point can hold unsynced bytes.
+  for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
+    if (absl::Status s = it->second->Flush(); !s.ok()) return s;
+    if (it->first <= recovery_point_) break;
+  }
+  recovery_point_ = log_end_locked();
+  unflushed_messages_ = 0;
+  last_flush_ms_ = clock_->NowMs();
+  return WriteCheckpointLocked();
+}
+
+absl::Status Log::RollLocked() {
+  Segment* old = active();
+  if (absl::Status s = old->OnRoll(); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<Segment>> seg =
+      Segment::Create(fs_, dir_, old->next_offset(), SegmentOptions());
+  if (!seg.ok()) return seg.status();
+  const Offset base = (*seg)->base_offset();
+  segments_.emplace(base, std::move(*seg));
+  if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return s;
+  VLOG(1) << "Rolled " << dir_ << " to a new segment at " << base;
+  // The old segment was synced whole by OnRoll.
+  recovery_point_ = std::max(recovery_point_, base);
+  return WriteCheckpointLocked();
+}
+
+absl::Status Log::MaybeRollForAppend(const BatchHeader& header) {
+  Segment* seg = active();
+  if (seg->empty()) return absl::OkStatus();
+  const bool full = seg->size() + header.size_in_bytes() > static_cast<uint64_t>(config_.segment_bytes);
+  const bool old = clock_->NowMs() - seg->roll_base_ms() > config_.segment_ms;
+  // Offsets in a segment's index are 32 bits relative to its base.
+  const bool offsets_overflow = header.last_offset() - seg->base_offset() > int64_t{UINT32_MAX};
+  if (full || old || offsets_overflow) return RollLocked();
+  return absl::OkStatus();
+}
+
+absl::Status Log::AppendLocked(const BatchHeader& header, std::string_view batch) {
+  if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
+  if (absl::Status s = MaybeRollForAppend(header); !s.ok()) return s;
+  if (absl::Status s = active()->Append(header, batch); !s.ok()) return s;
+  unflushed_messages_ += header.records_count;
+  if (unflushed_messages_ >= config_.flush_messages) return FlushLocked();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::string* batch, Epoch leader_epoch) {
+  if (batch->size() > static_cast<size_t>(config_.max_message_bytes)) {
+    return absl::ResourceExhaustedError(absl::StrCat("record batch of ", batch->size(),
+                                                     " bytes is larger than max.message.bytes (",
+                                                     config_.max_message_bytes, ")"));
+  }
+  absl::StatusOr<BatchHeader> header = ValidateBatch(*batch);
+  if (!header.ok()) return header.status();
+
+  absl::MutexLock l(&mu_);
+  const Offset base = log_end_locked();
+  SetBaseOffset(batch->data(), base);
+  SetPartitionLeaderEpoch(batch->data(), leader_epoch);
+  header->base_offset = base;
+  header->partition_leader_epoch = leader_epoch;
+  if (absl::Status s = AppendLocked(*header, *batch); !s.ok()) return s;
+  return LogAppendInfo{base, header->last_offset(), header->max_timestamp, header->records_count,
+                       batch->size()};
+}
+
+absl::StatusOr<LogAppendInfo> Log::AppendAsFollower(std::string_view batches) {
+  // Check everything before writing anything.
+  std::vector<std::pair<BatchHeader, std::string_view>> checked;
+  BatchIterator it(batches);
+  BatchHeader header;
+  std::string_view batch;
+  while (it.Next(&header, &batch)) {
+    absl::StatusOr<BatchHeader> valid = ValidateBatch(batch);
+    if (!valid.ok()) return valid.status();
+    if (!checked.empty() && header.base_offset < checked.back().first.next_offset()) {
+      return absl::InvalidArgumentError(absl::StrCat("batch at offset ", header.base_offset.value(),
+                                                     " overlaps the one before it"));
+    }
+    checked.emplace_back(header, batch);
+  }
+  LogAppendInfo info;
+  if (checked.empty()) return info;
+
+  absl::MutexLock l(&mu_);
+  if (checked.front().first.base_offset < log_end_locked()) {
+    return absl::InvalidArgumentError(absl::StrCat("follower append at offset ",
+                                                   checked.front().first.base_offset.value(),
+                                                   " is below the log end offset ",
+                                                   log_end_locked().value()));
+  }
+  info.first_offset = checked.front().first.base_offset;
+  for (const auto& [h, bytes] : checked) {
+    if (absl::Status s = AppendLocked(h, bytes); !s.ok()) return s;
+    info.last_offset = h.last_offset();
+    info.max_timestamp = std::max(info.max_timestamp, h.max_timestamp);
+    info.records += h.records_count;
+    info.bytes += bytes.size();
+  }
+  return info;
+}
+
+absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset max_offset) const {
+  absl::MutexLock l(&mu_);
+  LogReadResult result{std::string(), log_start_offset_, log_end_locked()};
+  if (start < log_start_offset_ || start > log_end_locked()) {
+    return absl::OutOfRangeError(absl::StrCat("offset ", start.value(), " is out of range for ", dir_,
+                                              ": the log holds [", log_start_offset_.value(), ", ",
+                                              log_end_locked().value(), ")"));
+  }
+  // The segment holding `start`, or the next one with data when `start`
+  // falls in a gap at a segment's end.
+  auto it = std::prev(segments_.upper_bound(start));
+  std::optional<Segment::BatchLocation> loc;
+  for (; it != segments_.end(); ++it) {
+    absl::StatusOr<std::optional<Segment::BatchLocation>> found = it->second->FindBatch(start);
+    if (!found.ok()) return found.status();
+    if (found->has_value()) {
+      loc = **found;
+      break;
+    }
+  }
+  if (!loc || loc->header.last_offset() >= max_offset) return result;
+
+  const Segment& seg = *it->second;
+  const size_t want = std::max(max_bytes, loc->header.size_in_bytes());
+  absl::StatusOr<std::string> bytes = seg.ReadAt(loc->position, want);
+  if (!bytes.ok()) return bytes.status();
+  // Keep whole batches below max_offset only.
+  BatchIterator batches(*bytes);
+  BatchHeader header;
+  std::string_view batch;
+  size_t keep = 0;
+  while (batches.Next(&header, &batch) && header.last_offset() < max_offset) keep = batches.position();
+  bytes->resize(keep);
+  result.batches = std::move(*bytes);
+  return result;
+}
+
+absl::StatusOr<std::optional<Offset>> Log::OffsetForTimestamp(int64_t timestamp) const {
+  absl::MutexLock l(&mu_);
+  for (const auto& [base, seg] : segments_) {
+    if (seg->max_timestamp() < timestamp) continue;
+    absl::StatusOr<std::optional<Segment::BatchLocation>> loc = seg->FindBatchByTimestamp(timestamp);
+    if (!loc.ok()) return loc.status();
+    if (!loc->has_value()) continue;
+    const Segment::BatchLocation& found = **loc;
+    if (found.header.compression() != Compression::kNone) return found.header.base_offset;
+    // The batch's max timestamp is late enough; find its first record that is.
+    absl::StatusOr<std::string> bytes = seg->ReadAt(found.position, found.header.size_in_bytes());
+    if (!bytes.ok()) return bytes.status();
+    absl::StatusOr<std::vector<Record>> records = DecodeRecords(*bytes);
+    if (!records.ok()) return records.status();
+    for (const Record& r : *records) {
+      if (r.timestamp >= timestamp) return std::max(r.offset, log_start_offset_);
+    }
+    return found.header.base_offset;
+  }
+  return std::nullopt;
+}
+
+absl::Status Log::TruncateTo(Offset offset) {
+  absl::MutexLock l(&mu_);
+  if (offset >= log_end_locked()) return absl::OkStatus();
+  LOG(INFO) << "Truncating " << dir_ << " from " << log_end_locked() << " to " << offset;
+  if (offset < log_start_offset_) {
+    for (auto& [base, seg] : segments_) {
+      if (absl::Status s = seg->DeleteFiles(); !s.ok()) return s;
+    }
+    segments_.clear();
+    absl::StatusOr<std::unique_ptr<Segment>> seg = Segment::Create(fs_, dir_, offset, SegmentOptions());
+    if (!seg.ok()) return seg.status();
+    segments_.emplace(offset, std::move(*seg));
+    log_start_offset_ = offset;
+  } else {
+    // Whole segments at or past `offset` go; the first segment always stays.
+    while (segments_.size() > 1 && segments_.rbegin()->first >= offset) {
+      if (absl::Status s = active()->DeleteFiles(); !s.ok()) return s;
+      segments_.erase(std::prev(segments_.end()));
+    }
+    absl::StatusOr<uint64_t> removed = active()->TruncateTo(offset);
+    if (!removed.ok()) return removed.status();
+  }
+  recovery_point_ = std::min(recovery_point_, log_end_locked());
+  return WriteCheckpointLocked();
+}
+
+absl::StatusOr<int> Log::DeleteSegmentsBelow(Offset offset) {
+  absl::MutexLock l(&mu_);
+  if (active()->next_offset() <= offset && !active()->empty()) {
+    // Keep the log end: an empty active segment stays after the deletion.
+    if (absl::Status s = RollLocked(); !s.ok()) return s;
+  }
+  int deleted = 0;
+  while (segments_.size() > 1 && segments_.begin()->second->next_offset() <= offset) {
+    if (absl::Status s = segments_.begin()->second->DeleteFiles(); !s.ok()) return s;
+    segments_.erase(segments_.begin());
+    ++deleted;
+  }
+  if (deleted == 0) return 0;
+  log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
+  if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
+  return deleted;
+}
+
+absl::Status Log::MaybeRollOrFlushOnTime() {
+  absl::MutexLock l(&mu_);
+  if (closed_) return absl::OkStatus();
+  const int64_t now = clock_->NowMs();
+  if (!active()->empty() && now - active()->roll_base_ms() > config_.segment_ms) {
+    if (absl::Status s = RollLocked(); !s.ok()) return s;
+  }
+  if (unflushed_messages_ > 0 && now - last_flush_ms_ >= config_.flush_ms) return FlushLocked();
+  return absl::OkStatus();
+}
+
+absl::Status Log::Flush() {
+  absl::MutexLock l(&mu_);
+  return FlushLocked();
+}
+
+absl::Status Log::Close() {
+  absl::MutexLock l(&mu_);
+  if (closed_) return absl::OkStatus();
+  // Record the active segment's true max timestamp, as a roll would.
+  if (absl::Status s = active()->OnRoll(); !s.ok()) return s;
+  if (absl::Status s = FlushLocked(); !s.ok()) return s;
+  closed_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Log::Delete() {
+  absl::MutexLock l(&mu_);
+  closed_ = true;
+  segments_.clear();
+  return fs_->DeleteDirRecursively(dir_);
+}
+
+Offset Log::log_start_offset() const {
+  absl::MutexLock l(&mu_);
+  return log_start_offset_;
+}
+Offset Log::log_end_offset() const {
+  absl::MutexLock l(&mu_);
+  return log_end_locked();
+}
+Offset Log::recovery_point() const {
+  absl::MutexLock l(&mu_);
+  return recovery_point_;
+}
+int Log::num_segments() const {
+  absl::MutexLock l(&mu_);
+  return static_cast<int>(segments_.size());
+}
+int64_t Log::size_bytes() const {
+  absl::MutexLock l(&mu_);
+  int64_t total = 0;
+  for (const auto& [_, seg] : segments_) total += static_cast<int64_t>(seg->size());
+  return total;
+}
+std::vector<Offset> Log::segment_base_offsets() const {
+  absl::MutexLock l(&mu_);
+  std::vector<Offset> bases;
+  for (const auto& [base, _] : segments_) bases.push_back(base);
+  return bases;
+}
+
+}  // namespace strata::storage

@@ -1,0 +1,162 @@
+// Log: one partition's log — an ordered run of Segments named by base
+// offset, the last of which (the active segment) takes appends.
+//
+// Offsets: the log holds [log_start_offset, log_end_offset). A leader append
+// gives a whole batch its offsets by rewriting the batch's base offset, never
+// decoding its records. Reads return whole batches, at least one (even when
+// it is larger than the byte limit, so a consumer always makes progress) and
+// never more than one segment's worth.
+//
+// Durability: appends go to the page cache; the flush policy (flush.messages,
+// flush.ms; default: leave it to the OS, as Kafka does) decides when to
+// fsync, and a roll or a clean Close() always does. The recovery point — the
+// offset below which everything is known to be synced — is checkpointed in
+// the partition directory. Opening after an unclean stop scans the segments
+// from the recovery point on and cuts a torn or corrupt tail at the last good
+// batch; corruption below the recovery point is an error, never cut away.
+//
+// Thread-safe: one mutex serialises appends, reads and maintenance.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/common/clock.h"
+#include "broker/common/ids.h"
+#include "broker/storage/checkpoint_file.h"
+#include "broker/storage/file_system.h"
+#include "broker/storage/segment.h"
+
+namespace strata::storage {
+
+// Per-log settings, under Kafka's topic-level config names.
+struct LogConfig {
+  int64_t segment_bytes = 1024 * 1024 * 1024;   // segment.bytes
+  int64_t segment_ms = 7LL * 24 * 3600 * 1000;  // segment.ms
+  int32_t index_interval_bytes = 4096;          // index.interval.bytes
+  int64_t flush_messages = INT64_MAX;           // flush.messages
+  int64_t flush_ms = INT64_MAX;                 // flush.ms
+  int32_t max_message_bytes = 1048588;          // max.message.bytes
+
+  // Applies one `key=value` topic config. Unknown keys are NotFound; a bad
+  // value is InvalidArgument naming the key, the value and what is allowed.
+  absl::Status Set(std::string_view key, std::string_view value);
+};
+
+struct LogAppendInfo {
+  Offset first_offset;
+  Offset last_offset;
+  int64_t max_timestamp = -1;
+  int32_t records = 0;
+  size_t bytes = 0;
+};
+
+struct LogReadResult {
+  // Whole batches, back to back; empty at the log end.
+  std::string batches;
+  Offset log_start_offset;
+  Offset log_end_offset;
+};
+
+class Log {
+ public:
+  // Opens (creating when absent) the log in `dir`. `had_clean_shutdown`
+  // says the last Close() completed, so no segment needs a recovery scan.
+  static absl::StatusOr<std::unique_ptr<Log>> Open(FileSystem* fs, Clock* clock,
+                                                   const std::string& dir, const LogConfig& config,
+                                                   bool had_clean_shutdown);
+  ~Log() = default;
+
+  // Validates one batch from a producer (size, magic, CRC, shape), gives it
+  // the next offsets and `leader_epoch`, and appends it. `batch` is rewritten
+  // in place. Errors: ResourceExhausted when larger than max.message.bytes,
+  // InvalidArgument or DataLoss for a malformed batch; the log is unchanged.
+  absl::StatusOr<LogAppendInfo> AppendAsLeader(std::string* batch, Epoch leader_epoch);
+
+  // Appends batches that already carry offsets (a follower copying its
+  // leader). Each is validated; the first must start at or after the log
+  // end. A partial trailing batch is ignored, as a Fetch response may end
+  // with one. Nothing is appended when any batch is bad.
+  absl::StatusOr<LogAppendInfo> AppendAsFollower(std::string_view batches);
+
+  // Reads from the batch holding `start`, up to `max_bytes` (but at least one
+  // whole batch), stopping before any batch whose last offset is >=
+  // `max_offset` (the high watermark for consumers; log_end_offset() for
+  // followers). OutOfRange when `start` is outside [log start, log end].
+  absl::StatusOr<LogReadResult> Read(Offset start, size_t max_bytes, Offset max_offset) const;
+
+  // The first offset whose record timestamp is >= `timestamp`, or nullopt
+  // when every record is older (ListOffsets by time).
+  absl::StatusOr<std::optional<Offset>> OffsetForTimestamp(int64_t timestamp) const;
+
+  // Removes every record at or after `offset` (a follower dropping a
+  // divergent suffix). A batch holding `offset` goes whole. Below the log
+  // start, the log is emptied and restarts at `offset`.
+  absl::Status TruncateTo(Offset offset);
+
+  // Deletes the segments whose records are all below `offset` (retention)
+  // and moves the log start to the first remaining one. The active segment is
+  // rolled first when it too lies wholly below. Returns segments deleted.
+  absl::StatusOr<int> DeleteSegmentsBelow(Offset offset);
+
+  // Rolls the active segment if segment.ms has passed, and fsyncs when
+  // flush.ms has passed since the last flush. Called periodically.
+  absl::Status MaybeRollOrFlushOnTime();
+
+  // Makes everything appended durable and advances the recovery point.
+  absl::Status Flush();
+
+  // Flushes and checkpoints; after it, reopening needs no recovery.
+  absl::Status Close();
+  // Closes and deletes the log's directory.
+  absl::Status Delete();
+
+  Offset log_start_offset() const;
+  Offset log_end_offset() const;
+  Offset recovery_point() const;
+  int num_segments() const;
+  int64_t size_bytes() const;
+  const std::string& dir() const { return dir_; }
+  // Base offsets of the segments, oldest first.
+  std::vector<Offset> segment_base_offsets() const;
+
+ private:
+  Log(FileSystem* fs, Clock* clock, std::string dir, const LogConfig& config)
+      : fs_(fs), clock_(clock), dir_(std::move(dir)), config_(config) {}
+
+  absl::Status Load(bool had_clean_shutdown) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status MaybeRollForAppend(const BatchHeader& header) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AppendLocked(const BatchHeader& header, std::string_view batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status WriteCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Segment* active() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return segments_.rbegin()->second.get(); }
+  Offset log_end_locked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active()->next_offset(); }
+  Segment::Options SegmentOptions() const;
+
+  FileSystem* const fs_;
+  Clock* const clock_;
+  const std::string dir_;
+  const LogConfig config_;
+
+  mutable absl::Mutex mu_;
+  // By base offset; never empty once open.
+  std::map<Offset, std::unique_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
+  Offset log_start_offset_ ABSL_GUARDED_BY(mu_){0};
+  Offset recovery_point_ ABSL_GUARDED_BY(mu_){0};
+  int64_t unflushed_messages_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t last_flush_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Name of the checkpoint file in each partition directory.
+inline constexpr char kPartitionCheckpointFile[] = "partition.checkpoint";
+
+}  // namespace strata::storage

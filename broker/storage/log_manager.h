@@ -1,0 +1,80 @@
+// LogManager: every partition log of a node, under its `log.dirs`, one
+// directory per partition named `<topic>-<partition>` as Kafka names them.
+//
+// Open() loads every log found. A clean-shutdown marker per log dir, written
+// by Close() after every log was flushed, lets the next start skip recovery
+// scans; it is removed as soon as the logs are loaded, so a crash after that
+// is never mistaken for a clean stop. New logs go to the log dir holding the
+// fewest partitions.
+//
+// Thread-safe. Log pointers stay valid until Delete() of that partition or
+// the manager's destruction.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/common/clock.h"
+#include "broker/common/ids.h"
+#include "broker/storage/file_system.h"
+#include "broker/storage/log.h"
+
+namespace strata::storage {
+
+inline constexpr char kCleanShutdownFile[] = ".strata-clean-shutdown";
+
+class LogManager {
+ public:
+  struct Options {
+    std::vector<std::string> log_dirs;
+    // Config of a topic's logs; the default config when unset.
+    std::function<LogConfig(const std::string& topic)> config_for_topic;
+    LogConfig default_config;
+  };
+
+  static absl::StatusOr<std::unique_ptr<LogManager>> Open(FileSystem* fs, Clock* clock,
+                                                          Options options);
+
+  // The partition's log, created empty when absent.
+  absl::StatusOr<Log*> GetOrCreate(const TopicPartition& tp);
+  // The partition's log, or nullptr.
+  Log* Get(const TopicPartition& tp) const;
+  // Removes the partition's log and its files. NotFound when absent.
+  absl::Status Delete(const TopicPartition& tp);
+  std::vector<TopicPartition> Partitions() const;
+
+  // Time-based roll and flush for every log (segment.ms, flush.ms).
+  absl::Status MaybeRollOrFlushOnTime();
+
+  // Closes every log and marks each log dir as cleanly shut down.
+  absl::Status Close();
+
+ private:
+  LogManager(FileSystem* fs, Clock* clock, Options options)
+      : fs_(fs), clock_(clock), options_(std::move(options)) {}
+  absl::Status Load() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  LogConfig ConfigFor(const std::string& topic) const;
+
+  FileSystem* const fs_;
+  Clock* const clock_;
+  const Options options_;
+
+  mutable absl::Mutex mu_;
+  struct Entry {
+    std::unique_ptr<Log> log;
+    size_t dir_index;
+  };
+  absl::flat_hash_map<TopicPartition, Entry> logs_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// "orders-3" -> {"orders", 3}; nullopt when the name is not a partition dir.
+std::optional<TopicPartition> ParsePartitionDirName(std::string_view name);
+
+}  // namespace strata::storage

@@ -1,0 +1,599 @@
+// Encoding and decoding of Kafka v2 record batches; see record_batch.h for the
+// layout.
+//
+// Decoding treats every byte as hostile: the bytes come from the network or
+// from a disk that may have been torn or corrupted, and a CRC only proves that
+// whoever wrote them computed it, not that they are well formed. So every
+// length and varint is checked against the bytes that remain before it is
+// used, and nothing is allocated in proportion to a count read from the
+// input until the count has been shown to fit in the input.
+
+#include "broker/storage/record_batch.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "broker/storage/crc32c.h"
+#include "glog/logging.h"
+
+namespace strata::storage {
+namespace {
+
+constexpr int64_t kMaxInt32 = std::numeric_limits<int32_t>::max();
+// batchLength counts the header bytes after it, so no valid batch has less.
+constexpr int32_t kMinBatchLength = static_cast<int32_t>(kBatchHeaderSize - kLogOverhead);
+// Smallest encoded record: length, attributes, timestampDelta, offsetDelta,
+// key length, value length and headers count, one byte each.
+constexpr size_t kMinRecordSize = 7;
+// Smallest encoded header: key length and value length, one byte each.
+constexpr size_t kMinHeaderSize = 2;
+// Kafka's RecordBatch.NO_TIMESTAMP, written by a batch without records.
+constexpr int64_t kNoTimestamp = -1;
+
+// ---------------------------------------------------------------------------
+// Fixed-width big-endian fields.
+
+template <typename T>
+void PutBigEndian(char* out, T value) {
+  static_assert(std::is_integral_v<T>);
+  auto u = static_cast<std::make_unsigned_t<T>>(value);
+  for (size_t i = sizeof(T); i-- > 0;) {
+    out[i] = static_cast<char>(u & 0xff);
+    u = static_cast<decltype(u)>(u >> 8);
+  }
+}
+
+template <typename T>
+T GetBigEndian(const char* in) {
+  static_assert(std::is_integral_v<T>);
+  using U = std::make_unsigned_t<T>;
+  U u = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) {
+    u = static_cast<U>((u << 8) | static_cast<unsigned char>(in[i]));
+  }
+  return static_cast<T>(u);
+}
+
+// ---------------------------------------------------------------------------
+// Zig-zag varints (protobuf sint32/sint64): small magnitudes of either sign
+// take few bytes. Arithmetic goes through unsigned types, where wrapping is
+// defined.
+
+uint32_t ZigZag32(int32_t v) {
+  return (static_cast<uint32_t>(v) << 1) ^ static_cast<uint32_t>(v >> 31);
+}
+uint64_t ZigZag64(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int32_t UnZigZag32(uint32_t u) { return static_cast<int32_t>((u >> 1) ^ (0u - (u & 1))); }
+int64_t UnZigZag64(uint64_t u) { return static_cast<int64_t>((u >> 1) ^ (uint64_t{0} - (u & 1))); }
+
+size_t UnsignedVarintSize(uint64_t u) {
+  size_t n = 1;
+  while (u >= 0x80) {
+    u >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+void PutUnsignedVarint(std::string* out, uint64_t u) {
+  while (u >= 0x80) {
+    out->push_back(static_cast<char>((u & 0x7f) | 0x80));
+    u >>= 7;
+  }
+  out->push_back(static_cast<char>(u));
+}
+
+size_t VarintSize(int32_t v) { return UnsignedVarintSize(ZigZag32(v)); }
+size_t VarlongSize(int64_t v) { return UnsignedVarintSize(ZigZag64(v)); }
+void PutVarint(std::string* out, int32_t v) { PutUnsignedVarint(out, ZigZag32(v)); }
+void PutVarlong(std::string* out, int64_t v) { PutUnsignedVarint(out, ZigZag64(v)); }
+
+// a - b and a + b with two's-complement wrap-around. Timestamps are arbitrary
+// int64s from the client, so the delta of two of them may not fit; wrapping
+// on both sides still round-trips exactly, as it does in Kafka's Java code.
+int64_t WrappingSub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+int64_t WrappingAdd(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+
+// ---------------------------------------------------------------------------
+// Bounds-checked reading. Errors name the field being read; callers add
+// which record it belongs to.
+
+class ByteReader {
+ public:
+  explicit ByteReader(std::string_view bytes) : bytes_(bytes) {}
+
+  size_t remaining() const { return bytes_.size() - pos_; }
+
+  absl::Status ReadInt8(const char* field, int8_t* out) {
+    if (remaining() < 1)
+      return absl::InvalidArgumentError(absl::StrFormat("%s: no bytes left", field));
+    *out = static_cast<int8_t>(bytes_[pos_++]);
+    return absl::OkStatus();
+  }
+
+  absl::Status ReadVarint(const char* field, int32_t* out) {
+    uint64_t u = 0;
+    if (absl::Status s = ReadUnsignedVarint(field, 32, &u); !s.ok()) return s;
+    *out = UnZigZag32(static_cast<uint32_t>(u));
+    return absl::OkStatus();
+  }
+
+  absl::Status ReadVarlong(const char* field, int64_t* out) {
+    uint64_t u = 0;
+    if (absl::Status s = ReadUnsignedVarint(field, 64, &u); !s.ok()) return s;
+    *out = UnZigZag64(u);
+    return absl::OkStatus();
+  }
+
+  // The next n bytes; the caller has checked n <= remaining().
+  std::string_view Take(size_t n) {
+    std::string_view v = bytes_.substr(pos_, n);
+    pos_ += n;
+    return v;
+  }
+
+ private:
+  // Unsigned LEB128 holding at most `bits` bits. Overlong encodings (extra
+  // 0x80 bytes) are accepted, as Kafka accepts them; anything that would
+  // overflow, or that runs past the end, is not.
+  absl::Status ReadUnsignedVarint(const char* field, int bits, uint64_t* out) {
+    const int max_bytes = (bits + 6) / 7;
+    uint64_t value = 0;
+    for (int i = 0;; ++i) {
+      if (i == max_bytes) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%s: varint longer than %d bytes", field, max_bytes));
+      }
+      if (pos_ >= bytes_.size()) {
+        return absl::InvalidArgumentError(absl::StrFormat("%s: varint runs past the end", field));
+      }
+      const auto byte = static_cast<unsigned char>(bytes_[pos_++]);
+      const int shift = 7 * i;
+      const uint64_t payload = byte & 0x7f;
+      if (shift + 7 > bits && (payload >> (bits - shift)) != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%s: varint overflows %d bits", field, bits));
+      }
+      value |= payload << shift;
+      if ((byte & 0x80) == 0) break;
+    }
+    *out = value;
+    return absl::OkStatus();
+  }
+
+  std::string_view bytes_;
+  size_t pos_ = 0;
+};
+
+// A varint length followed by that many bytes; -1 means null.
+absl::Status ReadNullableBytes(ByteReader& in, const char* field, std::optional<std::string>* out) {
+  int32_t length = 0;
+  if (absl::Status s = in.ReadVarint(field, &length); !s.ok()) return s;
+  if (length == -1) {
+    out->reset();
+    return absl::OkStatus();
+  }
+  if (length < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s length %d is negative and not -1 (null)", field, length));
+  }
+  if (static_cast<size_t>(length) > in.remaining()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s length %d runs past the end of the record (%d bytes left)", field,
+                        length, in.remaining()));
+  }
+  out->emplace(in.Take(static_cast<size_t>(length)));
+  return absl::OkStatus();
+}
+
+// Header keys are strings in Kafka and cannot be null.
+absl::Status ReadHeaderKey(ByteReader& in, std::string* out) {
+  int32_t length = 0;
+  if (absl::Status s = in.ReadVarint("header key", &length); !s.ok()) return s;
+  if (length < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("header key length %d is negative (header keys cannot be null)", length));
+  }
+  if (static_cast<size_t>(length) > in.remaining()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("header key length %d runs past the end of the record (%d bytes left)",
+                        length, in.remaining()));
+  }
+  out->assign(in.Take(static_cast<size_t>(length)));
+  return absl::OkStatus();
+}
+
+// What decoding one record needs to know about its batch.
+struct RecordContext {
+  Offset base_offset;
+  int64_t base_timestamp;
+  int32_t last_offset_delta;
+  // Set for LogAppendTime batches, whose records all carry the time the
+  // broker appended the batch (stored as maxTimestamp) instead of their own.
+  std::optional<int64_t> log_append_time;
+};
+
+// Decodes one record body (everything after its length) that must use up
+// `body` exactly. `prev_offset_delta` is the previous record's, or -1.
+absl::Status DecodeRecordBody(std::string_view body, const RecordContext& ctx,
+                              int32_t prev_offset_delta, int32_t* offset_delta, Record* record) {
+  ByteReader in(body);
+  int8_t attributes = 0;  // reserved by Kafka; carried but unused
+  if (absl::Status s = in.ReadInt8("attributes", &attributes); !s.ok()) return s;
+  int64_t timestamp_delta = 0;
+  if (absl::Status s = in.ReadVarlong("timestamp delta", &timestamp_delta); !s.ok()) return s;
+  if (absl::Status s = in.ReadVarint("offset delta", offset_delta); !s.ok()) return s;
+  // Offsets within a batch only go up and stay within lastOffsetDelta, else
+  // two records would claim one offset or one would lie outside the batch.
+  if (*offset_delta <= prev_offset_delta) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "offset delta %d is not above the previous record's %d", *offset_delta, prev_offset_delta));
+  }
+  if (*offset_delta > ctx.last_offset_delta) {
+    return absl::InvalidArgumentError(absl::StrFormat("offset delta %d exceeds lastOffsetDelta %d",
+                                                      *offset_delta, ctx.last_offset_delta));
+  }
+  if (absl::Status s = ReadNullableBytes(in, "key", &record->key); !s.ok()) return s;
+  if (absl::Status s = ReadNullableBytes(in, "value", &record->value); !s.ok()) return s;
+
+  int32_t header_count = 0;
+  if (absl::Status s = in.ReadVarint("headers count", &header_count); !s.ok()) return s;
+  if (header_count < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("headers count %d is negative", header_count));
+  }
+  if (static_cast<size_t>(header_count) > in.remaining() / kMinHeaderSize) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("headers count %d cannot fit in the %d bytes left in the record",
+                        header_count, in.remaining()));
+  }
+  record->headers.resize(static_cast<size_t>(header_count));
+  for (RecordHeader& header : record->headers) {
+    if (absl::Status s = ReadHeaderKey(in, &header.key); !s.ok()) return s;
+    if (absl::Status s = ReadNullableBytes(in, "header value", &header.value); !s.ok()) return s;
+  }
+  if (in.remaining() != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%d bytes left over after the record's fields (record length %d)",
+                        in.remaining(), body.size()));
+  }
+
+  record->timestamp = ctx.log_append_time.has_value()
+                          ? *ctx.log_append_time
+                          : WrappingAdd(ctx.base_timestamp, timestamp_delta);
+  record->offset = ctx.base_offset + int64_t{*offset_delta};
+  return absl::OkStatus();
+}
+
+// The header fields at the start of `bytes`, which holds at least a header.
+BatchHeader DecodeHeaderFields(const char* p) {
+  BatchHeader h;
+  h.base_offset = Offset(GetBigEndian<int64_t>(p + kBaseOffsetPos));
+  h.batch_length = GetBigEndian<int32_t>(p + kBatchLengthPos);
+  h.partition_leader_epoch = Epoch(GetBigEndian<int32_t>(p + kPartitionLeaderEpochPos));
+  h.magic = static_cast<int8_t>(p[kMagicPos]);
+  h.crc = GetBigEndian<uint32_t>(p + kCrcPos);
+  h.attributes = GetBigEndian<int16_t>(p + kAttributesPos);
+  h.last_offset_delta = GetBigEndian<int32_t>(p + kLastOffsetDeltaPos);
+  h.base_timestamp = GetBigEndian<int64_t>(p + kBaseTimestampPos);
+  h.max_timestamp = GetBigEndian<int64_t>(p + kMaxTimestampPos);
+  h.producer_id = GetBigEndian<int64_t>(p + kProducerIdPos);
+  h.producer_epoch = GetBigEndian<int16_t>(p + kProducerEpochPos);
+  h.base_sequence = GetBigEndian<int32_t>(p + kBaseSequencePos);
+  h.records_count = GetBigEndian<int32_t>(p + kRecordsCountPos);
+  return h;
+}
+
+absl::Status CheckHeaderPresent(std::string_view bytes) {
+  if (bytes.size() < kBatchHeaderSize) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "batch of %d bytes is shorter than the %d-byte header", bytes.size(), kBatchHeaderSize));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckMagic(const BatchHeader& h) {
+  if (h.magic != kMagicV2) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("magic is %d, expected %d", h.magic, kMagicV2));
+  }
+  return absl::OkStatus();
+}
+
+const char* CompressionName(Compression c) {
+  switch (c) {
+    case Compression::kNone:
+      return "none";
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kSnappy:
+      return "snappy";
+    case Compression::kLz4:
+      return "lz4";
+    case Compression::kZstd:
+      return "zstd";
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<BatchHeader> ReadBatchHeader(std::string_view bytes) {
+  if (absl::Status s = CheckHeaderPresent(bytes); !s.ok()) return s;
+  BatchHeader h = DecodeHeaderFields(bytes.data());
+  if (absl::Status s = CheckMagic(h); !s.ok()) return s;
+  // Not a check of the batch against the buffer, which may hold more or less
+  // than the batch, but of the header against itself: a batchLength shorter
+  // than the header is garbage, and callers sizing the batch with
+  // size_in_bytes() must not see it (a negative one would wrap around).
+  if (h.batch_length < kMinBatchLength) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("batch length %d is less than the %d header bytes it covers",
+                        h.batch_length, kMinBatchLength));
+  }
+  return h;
+}
+
+absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch) {
+  // Shape first, so the CRC is computed over the right bytes; then the CRC,
+  // so that a flipped bit in a CRC-covered field is reported as the data
+  // loss it is rather than as an odd field value; then the fields.
+  if (absl::Status s = CheckHeaderPresent(batch); !s.ok()) return s;
+  const BatchHeader h = DecodeHeaderFields(batch.data());
+  if (absl::Status s = CheckMagic(h); !s.ok()) return s;
+  const int64_t expected_length = static_cast<int64_t>(batch.size()) - int64_t{kLogOverhead};
+  if (h.batch_length != expected_length) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("batch length %d does not match buffer of %d bytes (expected %d)",
+                        h.batch_length, batch.size(), expected_length));
+  }
+  const uint32_t computed = Crc32c(batch.substr(kAttributesPos));
+  if (computed != h.crc) {
+    return absl::DataLossError(
+        absl::StrFormat("CRC mismatch: stored 0x%08x, computed 0x%08x", h.crc, computed));
+  }
+  if (h.records_count < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("recordsCount %d is less than 1", h.records_count));
+  }
+  if (int64_t{h.last_offset_delta} != int64_t{h.records_count} - 1) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("lastOffsetDelta %d does not match recordsCount %d (expected %d)",
+                        h.last_offset_delta, h.records_count, int64_t{h.records_count} - 1));
+  }
+  if (h.max_timestamp < h.base_timestamp) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "maxTimestamp %d is less than baseTimestamp %d", h.max_timestamp, h.base_timestamp));
+  }
+  return h;
+}
+
+void SetBaseOffset(char* batch, Offset base_offset) {
+  PutBigEndian<int64_t>(batch + kBaseOffsetPos, base_offset.value());
+}
+
+void SetPartitionLeaderEpoch(char* batch, Epoch epoch) {
+  PutBigEndian<int32_t>(batch + kPartitionLeaderEpochPos, epoch.value());
+}
+
+// ---------------------------------------------------------------------------
+// RecordBatchBuilder
+
+RecordBatchBuilder::RecordBatchBuilder(Offset base_offset) : base_offset_(base_offset) {}
+
+RecordBatchBuilder& RecordBatchBuilder::set_partition_leader_epoch(Epoch e) {
+  partition_leader_epoch_ = e;
+  return *this;
+}
+
+RecordBatchBuilder& RecordBatchBuilder::set_producer(int64_t producer_id, int16_t producer_epoch,
+                                                     int32_t base_sequence) {
+  producer_id_ = producer_id;
+  producer_epoch_ = producer_epoch;
+  base_sequence_ = base_sequence;
+  return *this;
+}
+
+void RecordBatchBuilder::Append(const Record& record) {
+  CHECK_LT(count_, std::numeric_limits<int32_t>::max()) << "too many records for one batch";
+  if (count_ == 0) {
+    base_timestamp_ = record.timestamp;
+    max_timestamp_ = record.timestamp;
+  } else {
+    max_timestamp_ = std::max(max_timestamp_, record.timestamp);
+  }
+  const int64_t timestamp_delta = WrappingSub(record.timestamp, base_timestamp_);
+  const int32_t offset_delta = count_;
+
+  // Lengths are varints in the output, so each must fit in an int32.
+  auto checked_length = [](size_t n) {
+    CHECK_LE(n, static_cast<size_t>(kMaxInt32)) << "field too long for a record";
+    return static_cast<int32_t>(n);
+  };
+  auto nullable_size = [&](const std::optional<std::string>& bytes) -> size_t {
+    if (!bytes.has_value()) return VarintSize(-1);
+    return VarintSize(checked_length(bytes->size())) + bytes->size();
+  };
+  auto put_nullable = [&](const std::optional<std::string>& bytes) {
+    if (!bytes.has_value()) {
+      PutVarint(&records_, -1);
+      return;
+    }
+    PutVarint(&records_, static_cast<int32_t>(bytes->size()));
+    records_.append(*bytes);
+  };
+
+  // Size the body first: its length comes before it.
+  size_t body_size = 1 /* attributes */ + VarlongSize(timestamp_delta) + VarintSize(offset_delta) +
+                     nullable_size(record.key) + nullable_size(record.value) +
+                     VarintSize(checked_length(record.headers.size()));
+  for (const RecordHeader& header : record.headers) {
+    body_size += VarintSize(checked_length(header.key.size())) + header.key.size() +
+                 nullable_size(header.value);
+  }
+  const int32_t body_length = checked_length(body_size);
+
+  records_.reserve(records_.size() + VarintSize(body_length) + body_size);
+  PutVarint(&records_, body_length);
+  records_.push_back(0);  // attributes: none defined for records
+  PutVarlong(&records_, timestamp_delta);
+  PutVarint(&records_, offset_delta);
+  put_nullable(record.key);
+  put_nullable(record.value);
+  PutVarint(&records_, static_cast<int32_t>(record.headers.size()));
+  for (const RecordHeader& header : record.headers) {
+    PutVarint(&records_, static_cast<int32_t>(header.key.size()));
+    records_.append(header.key);
+    put_nullable(header.value);
+  }
+  ++count_;
+}
+
+int32_t RecordBatchBuilder::count() const { return count_; }
+
+size_t RecordBatchBuilder::size_in_bytes() const { return kBatchHeaderSize + records_.size(); }
+
+std::string RecordBatchBuilder::Build() {
+  CHECK_LE(records_.size(), static_cast<size_t>(kMaxInt32 - kMinBatchLength))
+      << "batch too large for its int32 batchLength";
+  std::string batch;
+  batch.reserve(size_in_bytes());
+  batch.resize(kBatchHeaderSize);
+  batch.append(records_);
+
+  // A batch without records is written as Kafka writes one (NO_TIMESTAMP,
+  // lastOffsetDelta -1); ValidateBatch refuses it, as it refuses any batch
+  // that is not what a producer sends.
+  const bool empty = count_ == 0;
+  char* p = batch.data();
+  PutBigEndian<int64_t>(p + kBaseOffsetPos, base_offset_.value());
+  PutBigEndian<int32_t>(p + kBatchLengthPos, static_cast<int32_t>(batch.size() - kLogOverhead));
+  PutBigEndian<int32_t>(p + kPartitionLeaderEpochPos, partition_leader_epoch_.value());
+  p[kMagicPos] = static_cast<char>(kMagicV2);
+  // attributes: no compression, CreateTime, neither transactional nor control.
+  PutBigEndian<int16_t>(p + kAttributesPos, 0);
+  PutBigEndian<int32_t>(p + kLastOffsetDeltaPos, count_ - 1);
+  PutBigEndian<int64_t>(p + kBaseTimestampPos, empty ? kNoTimestamp : base_timestamp_);
+  PutBigEndian<int64_t>(p + kMaxTimestampPos, empty ? kNoTimestamp : max_timestamp_);
+  PutBigEndian<int64_t>(p + kProducerIdPos, producer_id_);
+  PutBigEndian<int16_t>(p + kProducerEpochPos, producer_epoch_);
+  PutBigEndian<int32_t>(p + kBaseSequencePos, base_sequence_);
+  PutBigEndian<int32_t>(p + kRecordsCountPos, count_);
+  // Last, once every byte it covers is final.
+  PutBigEndian<uint32_t>(p + kCrcPos, Crc32c(std::string_view(batch).substr(kAttributesPos)));
+
+  // Empty again for reuse. The base offset, epoch and producer stay as set.
+  records_.clear();
+  count_ = 0;
+  base_timestamp_ = 0;
+  max_timestamp_ = 0;
+  return batch;
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch) {
+  // Validating here, CRC included, makes DecodeRecords safe on any input; the
+  // CRC costs little next to copying every key and value out.
+  absl::StatusOr<BatchHeader> validated = ValidateBatch(batch);
+  if (!validated.ok()) return validated.status();
+  const BatchHeader& h = *validated;
+
+  const Compression compression = h.compression();
+  if (compression != Compression::kNone) {
+    const char* name = CompressionName(compression);
+    if (name == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("unknown compression codec %d in attributes 0x%04x",
+                          static_cast<int>(compression), static_cast<uint16_t>(h.attributes)));
+    }
+    return absl::UnimplementedError(absl::StrFormat(
+        "batch is compressed with %s; compressed batches are not supported yet", name));
+  }
+  // baseOffset is outside the CRC, so it may be anything; the last offset
+  // must still be representable.
+  int64_t last_offset = 0;
+  if (__builtin_add_overflow(h.base_offset.value(), int64_t{h.last_offset_delta}, &last_offset)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("baseOffset %d plus lastOffsetDelta %d overflows", h.base_offset.value(),
+                        h.last_offset_delta));
+  }
+
+  RecordContext ctx{h.base_offset, h.base_timestamp, h.last_offset_delta, std::nullopt};
+  if (h.timestamp_type() == TimestampType::kLogAppendTime) ctx.log_append_time = h.max_timestamp;
+
+  ByteReader in(batch.substr(kBatchHeaderSize));
+  // recordsCount is CRC-protected but still the writer's word; check that it
+  // can fit before reserving room for it.
+  if (static_cast<size_t>(h.records_count) > in.remaining() / kMinRecordSize) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("recordsCount %d cannot fit in the batch's %d bytes of records",
+                        h.records_count, in.remaining()));
+  }
+  std::vector<Record> records(static_cast<size_t>(h.records_count));
+  int32_t prev_offset_delta = -1;
+  for (int32_t i = 0; i < h.records_count; ++i) {
+    if (in.remaining() == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("batch ends after %d of its %d records", i, h.records_count));
+    }
+    int32_t length = 0;
+    if (absl::Status s = in.ReadVarint("length", &length); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrFormat("record %d: %s", i, s.message()));
+    }
+    if (length < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("record %d: length %d is negative", i, length));
+    }
+    if (static_cast<size_t>(length) > in.remaining()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("record %d: length %d runs past the end of the batch (%d bytes left)", i,
+                          length, in.remaining()));
+    }
+    int32_t offset_delta = 0;
+    if (absl::Status s = DecodeRecordBody(in.Take(static_cast<size_t>(length)), ctx,
+                                          prev_offset_delta, &offset_delta, &records[i]);
+        !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrFormat("record %d: %s", i, s.message()));
+    }
+    prev_offset_delta = offset_delta;
+  }
+  if (in.remaining() != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%d trailing bytes after the last of %d records", in.remaining(), h.records_count));
+  }
+  return records;
+}
+
+// ---------------------------------------------------------------------------
+// BatchIterator
+
+bool BatchIterator::Next(BatchHeader* header, std::string_view* batch) {
+  if (pos_ >= buffer_.size()) return false;
+  const std::string_view rest = buffer_.substr(pos_);
+  // A header cut short, or a batch longer than what is left, is the partial
+  // trailing batch of a Fetch response; a header that does not decode cannot
+  // be stepped over. Either way iteration ends here, and position() tells the
+  // caller how far the good batches went.
+  absl::StatusOr<BatchHeader> h = ReadBatchHeader(rest);
+  if (!h.ok()) return false;
+  const size_t size = h->size_in_bytes();
+  if (size > rest.size()) return false;
+  *header = *h;
+  *batch = rest.substr(0, size);
+  pos_ += size;
+  return true;
+}
+
+}  // namespace strata::storage

@@ -1,0 +1,186 @@
+// Kafka's v2 RecordBatch (magic 2), byte for byte. The same bytes arrive in a
+// Produce request, are written to a segment and are returned by Fetch.
+//
+// Layout (big-endian; see Kafka's "Record Batch" protocol documentation):
+//
+//   off  size  field
+//     0     8  baseOffset
+//     8     4  batchLength            bytes that follow this field
+//    12     4  partitionLeaderEpoch
+//    16     1  magic                  = 2
+//    17     4  crc                    CRC-32C of bytes [21, end)
+//    21     2  attributes             bits 0-2 compression, 3 timestamp type,
+//                                     4 transactional, 5 control
+//    23     4  lastOffsetDelta
+//    27     8  baseTimestamp
+//    35     8  maxTimestamp
+//    43     8  producerId
+//    51     2  producerEpoch
+//    53     4  baseSequence
+//    57     4  recordsCount
+//    61        records...
+//
+//   record: length varint, attributes int8, timestampDelta varlong,
+//           offsetDelta varint, key (varint length, -1 = null, bytes),
+//           value (same), headers count varint, then per header:
+//           key (varint length, bytes), value (varint length, -1 = null).
+//   Varints are zig-zag encoded, as in protobuf's sint32/sint64.
+//
+// Neither baseOffset nor partitionLeaderEpoch is covered by the CRC, which is
+// what lets a broker assign offsets to a whole batch by rewriting its first
+// eight bytes, without touching the records.
+//
+// All functions are pure and thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "broker/common/ids.h"
+
+namespace strata::storage {
+
+inline constexpr size_t kBaseOffsetPos = 0;
+inline constexpr size_t kBatchLengthPos = 8;
+inline constexpr size_t kPartitionLeaderEpochPos = 12;
+inline constexpr size_t kMagicPos = 16;
+inline constexpr size_t kCrcPos = 17;
+inline constexpr size_t kAttributesPos = 21;
+inline constexpr size_t kLastOffsetDeltaPos = 23;
+inline constexpr size_t kBaseTimestampPos = 27;
+inline constexpr size_t kMaxTimestampPos = 35;
+inline constexpr size_t kProducerIdPos = 43;
+inline constexpr size_t kProducerEpochPos = 51;
+inline constexpr size_t kBaseSequencePos = 53;
+inline constexpr size_t kRecordsCountPos = 57;
+inline constexpr size_t kBatchHeaderSize = 61;
+// baseOffset + batchLength: the part of the header outside batchLength.
+inline constexpr size_t kLogOverhead = 12;
+inline constexpr int8_t kMagicV2 = 2;
+
+enum class Compression : uint8_t { kNone = 0, kGzip = 1, kSnappy = 2, kLz4 = 3, kZstd = 4 };
+enum class TimestampType : uint8_t { kCreateTime = 0, kLogAppendTime = 1 };
+
+struct RecordHeader {
+  std::string key;
+  std::optional<std::string> value;
+
+  friend bool operator==(const RecordHeader&, const RecordHeader&) = default;
+};
+
+struct Record {
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::vector<RecordHeader> headers;
+  int64_t timestamp = 0;  // ms since the epoch
+  Offset offset{0};       // absolute; set by DecodeRecords, ignored by the builder
+
+  friend bool operator==(const Record&, const Record&) = default;
+};
+
+// The fixed 61-byte header, decoded.
+struct BatchHeader {
+  Offset base_offset{0};
+  int32_t batch_length = 0;
+  Epoch partition_leader_epoch{-1};
+  int8_t magic = kMagicV2;
+  uint32_t crc = 0;
+  int16_t attributes = 0;
+  int32_t last_offset_delta = 0;
+  int64_t base_timestamp = 0;
+  int64_t max_timestamp = 0;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int32_t base_sequence = -1;
+  int32_t records_count = 0;
+
+  Offset last_offset() const { return base_offset + last_offset_delta; }
+  Offset next_offset() const { return base_offset + (int64_t{last_offset_delta} + 1); }
+  // The whole batch on disk, header included.
+  size_t size_in_bytes() const { return kLogOverhead + static_cast<size_t>(batch_length); }
+  Compression compression() const { return static_cast<Compression>(attributes & 0x07); }
+  TimestampType timestamp_type() const {
+    return (attributes & 0x08) ? TimestampType::kLogAppendTime : TimestampType::kCreateTime;
+  }
+  bool is_transactional() const { return attributes & 0x10; }
+  bool is_control() const { return attributes & 0x20; }
+};
+
+// Decodes the 61-byte header at the start of `bytes`. Checks only that the
+// header is all there and that magic is 2; the CRC is not checked.
+absl::StatusOr<BatchHeader> ReadBatchHeader(std::string_view bytes);
+
+// Checks that `batch` is exactly one well-formed batch: batchLength matches
+// the buffer, magic is 2, the CRC-32C matches, recordsCount >= 1 and
+// lastOffsetDelta == recordsCount - 1 (what every v2 producer writes), and
+// maxTimestamp is not below baseTimestamp. Records are not decoded. Returns
+// the header on success; the error (InvalidArgument / DataLoss) names the field.
+absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch);
+
+// Rewrite fields outside the CRC in place. `batch` must hold a whole header.
+void SetBaseOffset(char* batch, Offset base_offset);
+void SetPartitionLeaderEpoch(char* batch, Epoch epoch);
+
+// Builds one uncompressed batch. Offsets in the batch start at `base_offset`;
+// timestamps are stored as deltas from the first record's timestamp.
+class RecordBatchBuilder {
+ public:
+  explicit RecordBatchBuilder(Offset base_offset = Offset(0));
+
+  RecordBatchBuilder& set_partition_leader_epoch(Epoch e);
+  RecordBatchBuilder& set_producer(int64_t producer_id, int16_t producer_epoch,
+                                   int32_t base_sequence);
+
+  void Append(const Record& record);
+  // Records appended so far.
+  int32_t count() const;
+  // Bytes Build() would return now.
+  size_t size_in_bytes() const;
+  // The finished batch: header with CRC, then the records. The builder is
+  // left empty and can be reused.
+  std::string Build();
+
+ private:
+  Offset base_offset_;
+  Epoch partition_leader_epoch_{-1};
+  int64_t producer_id_ = -1;
+  int16_t producer_epoch_ = -1;
+  int32_t base_sequence_ = -1;
+  int64_t base_timestamp_ = 0;
+  int64_t max_timestamp_ = 0;
+  int32_t count_ = 0;
+  std::string records_;  // encoded records, header not yet written
+};
+
+// Decodes every record of one validated batch, with absolute offsets and
+// timestamps. Compressed batches are refused (Unimplemented, naming the codec)
+// until compression support lands.
+absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch);
+
+// Walks a buffer of concatenated batches, as a segment holds them or Fetch
+// returns them. Stops at the end of the buffer or at the first batch that is
+// not entirely inside it (a partial trailing batch is normal in a Fetch
+// response, so that is not an error); the header of each batch is decoded,
+// the CRC is not checked.
+class BatchIterator {
+ public:
+  explicit BatchIterator(std::string_view buffer) : buffer_(buffer) {}
+
+  // False at the end. On true, `header` and `batch` (the whole batch's bytes)
+  // describe the next batch.
+  bool Next(BatchHeader* header, std::string_view* batch);
+  // Bytes consumed by the batches returned so far.
+  size_t position() const { return pos_; }
+
+ private:
+  std::string_view buffer_;
+  size_t pos_ = 0;
+};
+
+}  // namespace strata::storage

@@ -1,0 +1,360 @@
+#include "broker/storage/segment.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "glog/logging.h"
+
+namespace strata::storage {
+namespace {
+
+// How much of the .log one read brings in while walking batch headers.
+constexpr size_t kWalkChunkBytes = 64 * 1024;
+
+}  // namespace
+
+std::string SegmentFileStem(Offset base_offset) {
+  return absl::StrFormat("%020d", base_offset.value());
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(FileSystem* fs, const std::string& dir,
+                                                         Offset base_offset,
+                                                         const Options& options) {
+  std::unique_ptr<Segment> seg(new Segment(fs, dir, base_offset, options));
+  if (absl::Status s = seg->OpenFiles(/*reset_indexes=*/true); !s.ok()) return s;
+  if (absl::Status s = seg->log_->Truncate(0); !s.ok()) return s;
+  return seg;
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(FileSystem* fs, const std::string& dir,
+                                                       Offset base_offset,
+                                                       const Options& options) {
+  std::unique_ptr<Segment> seg(new Segment(fs, dir, base_offset, options));
+  const std::string stem = JoinPath(dir, SegmentFileStem(base_offset));
+  const bool indexes_present = fs->Exists(stem + ".index") && fs->Exists(stem + ".timeindex");
+  absl::Status s = seg->OpenFiles(/*reset_indexes=*/false);
+  if (s.ok() && !indexes_present) s = absl::DataLossError("index files are missing");
+  if (s.ok()) s = seg->offset_index_->CheckPositionsBelow(seg->size());
+  if (absl::IsDataLoss(s)) {
+    // Indexes are derived data: rebuild them from the log. The log itself
+    // must be intact here, so any bad batch is an error.
+    LOG(WARNING) << "Rebuilding indexes of " << seg->log_path() << ": " << s.message();
+    if (s = seg->OpenFiles(/*reset_indexes=*/true); !s.ok()) return s;
+    RecoveryResult ignored;
+    s = seg->Rebuild(Offset(INT64_MAX), /*truncate_bad_tail=*/false, &ignored);
+  } else if (s.ok()) {
+    s = seg->LoadTail();
+  }
+  if (!s.ok()) return s;
+  return seg;
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::OpenAndRecover(
+    FileSystem* fs, const std::string& dir, Offset base_offset, const Options& options,
+    Offset intact_below, RecoveryResult* result) {
+  std::unique_ptr<Segment> seg(new Segment(fs, dir, base_offset, options));
+  if (absl::Status s = seg->OpenFiles(/*reset_indexes=*/true); !s.ok()) return s;
+  if (absl::Status s = seg->Rebuild(intact_below, /*truncate_bad_tail=*/true, result); !s.ok()) {
+    return s;
+  }
+  return seg;
+}
+
+absl::Status Segment::OpenFiles(bool reset_indexes) {
+  const std::string stem = JoinPath(dir_, SegmentFileStem(base_offset_));
+  if (!log_) {
+    absl::StatusOr<std::unique_ptr<File>> log = fs_->Open(stem + ".log", /*create=*/true);
+    if (!log.ok()) return log.status();
+    log_ = std::move(*log);
+  }
+  offset_index_.reset();
+  time_index_.reset();
+  absl::StatusOr<OffsetIndex> index = OffsetIndex::Open(fs_, stem + ".index", base_offset_,
+                                                        reset_indexes);
+  if (!index.ok()) return index.status();
+  offset_index_.emplace(std::move(*index));
+  absl::StatusOr<TimeIndex> time_index = TimeIndex::Open(fs_, stem + ".timeindex", base_offset_,
+                                                         reset_indexes);
+  if (!time_index.ok()) return time_index.status();
+  time_index_.emplace(std::move(*time_index));
+  return absl::OkStatus();
+}
+
+absl::Status Segment::WalkBatches(uint64_t position, bool with_bytes, const BatchFn& fn,
+                                  std::string* problem, uint64_t* problem_pos) const {
+  const uint64_t size = log_->Size();
+  std::string chunk;
+  uint64_t chunk_pos = 0;
+  // A view of [at, at + n) of the log, reading a new chunk when needed.
+  auto view = [&](uint64_t at, size_t n) -> absl::StatusOr<std::string_view> {
+    if (at < chunk_pos || at + n > chunk_pos + chunk.size()) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(std::max(n, kWalkChunkBytes), size - at));
+      absl::StatusOr<std::string> bytes = log_->ReadExactly(at, want);
+      if (!bytes.ok()) return bytes.status();
+      chunk = std::move(*bytes);
+      chunk_pos = at;
+    }
+    return std::string_view(chunk).substr(at - chunk_pos, n);
+  };
+  auto stop = [&](uint64_t at, std::string why) {
+    *problem = std::move(why);
+    *problem_pos = at;
+    return absl::OkStatus();
+  };
+
+  uint64_t pos = position;
+  while (pos < size) {
+    if (size - pos < kBatchHeaderSize) {
+      return stop(pos, absl::StrCat("torn batch header: ", size - pos, " bytes left"));
+    }
+    absl::StatusOr<std::string_view> head = view(pos, kBatchHeaderSize);
+    if (!head.ok()) return head.status();
+    absl::StatusOr<BatchHeader> header = ReadBatchHeader(*head);
+    if (!header.ok()) return stop(pos, std::string(header.status().message()));
+    if (header->batch_length < static_cast<int32_t>(kBatchHeaderSize - kLogOverhead)) {
+      return stop(pos, absl::StrCat("batch length ", header->batch_length, " is below the minimum"));
+    }
+    if (header->size_in_bytes() > size - pos) {
+      return stop(pos, absl::StrCat("batch of ", header->size_in_bytes(), " bytes runs past the end (",
+                                    size - pos, " bytes left)"));
+    }
+    std::string_view bytes;
+    if (with_bytes) {
+      absl::StatusOr<std::string_view> all = view(pos, header->size_in_bytes());
+      if (!all.ok()) return all.status();
+      bytes = *all;
+    }
+    if (fn(pos, *header, bytes) == Walk::kStop) return absl::OkStatus();
+    pos += header->size_in_bytes();
+  }
+  return absl::OkStatus();
+}
+
+void Segment::Track(uint64_t position, const BatchHeader& header) {
+  if (position == 0) first_batch_timestamp_ = header.max_timestamp;
+  next_offset_ = header.next_offset();
+  if (header.max_timestamp > max_timestamp_) {
+    max_timestamp_ = header.max_timestamp;
+    offset_of_max_timestamp_ = header.last_offset();
+  }
+}
+
+absl::Status Segment::MaybeIndex(uint64_t position, const BatchHeader& header) {
+  // As Kafka does: once more than an interval of bytes went by without an
+  // entry, the batch now written gets one.
+  if (bytes_since_index_entry_ > static_cast<uint64_t>(options_.index_interval_bytes)) {
+    if (absl::Status s = offset_index_->Append(header.last_offset(), static_cast<uint32_t>(position));
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = time_index_->MaybeAppend(max_timestamp_, offset_of_max_timestamp_); !s.ok()) {
+      return s;
+    }
+    bytes_since_index_entry_ = 0;
+  }
+  bytes_since_index_entry_ += header.size_in_bytes();
+  return absl::OkStatus();
+}
+
+absl::Status Segment::Rebuild(Offset intact_below, bool truncate_bad_tail, RecoveryResult* result) {
+  next_offset_ = base_offset_;
+  max_timestamp_ = -1;
+  offset_of_max_timestamp_ = Offset(-1);
+  first_batch_timestamp_.reset();
+  bytes_since_index_entry_ = 0;
+
+  std::string problem;
+  uint64_t problem_pos = 0;
+  absl::Status index_status;
+  absl::Status s = WalkBatches(
+      0, /*with_bytes=*/true,
+      [&](uint64_t pos, const BatchHeader& header, std::string_view bytes) {
+        if (absl::StatusOr<BatchHeader> valid = ValidateBatch(bytes); !valid.ok()) {
+          problem = std::string(valid.status().message());
+        } else if (header.base_offset < next_offset_) {
+          problem = absl::StrCat("batch base offset ", header.base_offset.value(),
+                                 " is below the previous batch's end ", next_offset_.value());
+        } else if (header.last_offset() - base_offset_ > int64_t{UINT32_MAX}) {
+          problem = absl::StrCat("batch last offset ", header.last_offset().value(),
+                                 " is too far from the segment base");
+        }
+        if (!problem.empty()) {
+          problem_pos = pos;
+          return Walk::kStop;
+        }
+        Track(pos, header);
+        index_status = MaybeIndex(pos, header);
+        return index_status.ok() ? Walk::kContinue : Walk::kStop;
+      },
+      &problem, &problem_pos);
+  if (!s.ok()) return s;
+  if (!index_status.ok()) return index_status;
+  if (problem.empty()) return absl::OkStatus();
+
+  const std::string where = absl::StrCat(log_path(), " at position ", problem_pos,
+                                         " (after offset ", next_offset_.value() - 1, ")");
+  if (next_offset_ < intact_below || !truncate_bad_tail) {
+    return absl::DataLossError(absl::StrCat("corrupt log segment ", where, ": ", problem,
+                                            next_offset_ < intact_below
+                                                ? absl::StrCat("; the recovery point is ",
+                                                               intact_below.value(),
+                                                               ", so this data had been flushed")
+                                                : ""));
+  }
+  const uint64_t cut = log_->Size() - problem_pos;
+  if (s = log_->Truncate(problem_pos); !s.ok()) return s;
+  result->truncated_bytes = cut;
+  result->reason = problem;
+  LOG(WARNING) << "Recovery truncated " << cut << " bytes of " << where << ": " << problem;
+  return absl::OkStatus();
+}
+
+absl::Status Segment::LoadTail() {
+  next_offset_ = base_offset_;
+  max_timestamp_ = -1;
+  offset_of_max_timestamp_ = Offset(-1);
+  first_batch_timestamp_.reset();
+  if (!time_index_->entries().empty()) {
+    max_timestamp_ = time_index_->entries().back().timestamp;
+    offset_of_max_timestamp_ = time_index_->entries().back().offset;
+  }
+  if (size() >= kBatchHeaderSize) {
+    absl::StatusOr<std::string> head = log_->ReadExactly(0, kBatchHeaderSize);
+    if (!head.ok()) return head.status();
+    if (absl::StatusOr<BatchHeader> first = ReadBatchHeader(*head); first.ok()) {
+      first_batch_timestamp_ = first->max_timestamp;
+    }
+  }
+  const auto& entries = offset_index_->entries();
+  const uint64_t start = entries.empty() ? 0 : entries.back().position;
+  std::string problem;
+  uint64_t problem_pos = 0;
+  absl::Status s = WalkBatches(
+      start, /*with_bytes=*/false,
+      [&](uint64_t pos, const BatchHeader& header, std::string_view) {
+        Track(pos, header);
+        return Walk::kContinue;
+      },
+      &problem, &problem_pos);
+  if (!s.ok()) return s;
+  if (!problem.empty()) {
+    return absl::DataLossError(
+        absl::StrCat("corrupt log segment ", log_path(), " at position ", problem_pos, ": ", problem));
+  }
+  bytes_since_index_entry_ = size() - start;
+  return absl::OkStatus();
+}
+
+absl::Status Segment::Append(const BatchHeader& header, std::string_view batch) {
+  CHECK_GE(header.base_offset, next_offset_) << "append out of order to " << log_path();
+  CHECK_EQ(batch.size(), header.size_in_bytes());
+  const uint64_t position = size();
+  CHECK_LE(position + batch.size(), uint64_t{UINT32_MAX}) << log_path() << " would outgrow 4 GiB";
+  if (absl::Status s = log_->Append(batch); !s.ok()) {
+    // Leave no partial batch behind: the next append would land after it.
+    if (absl::Status t = log_->Truncate(position); !t.ok()) {
+      LOG(ERROR) << "Could not cut partial write from " << log_path() << ": " << t;
+    }
+    return s;
+  }
+  Track(position, header);
+  return MaybeIndex(position, header);
+}
+
+absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatch(Offset target) const {
+  if (target >= next_offset_) return std::nullopt;
+  std::optional<BatchLocation> found;
+  std::string problem;
+  uint64_t problem_pos = 0;
+  absl::Status s = WalkBatches(
+      offset_index_->Lookup(target).position, /*with_bytes=*/false,
+      [&](uint64_t pos, const BatchHeader& header, std::string_view) {
+        if (header.last_offset() < target) return Walk::kContinue;
+        found = BatchLocation{static_cast<uint32_t>(pos), header};
+        return Walk::kStop;
+      },
+      &problem, &problem_pos);
+  if (!s.ok()) return s;
+  if (!problem.empty()) {
+    return absl::DataLossError(
+        absl::StrCat("corrupt log segment ", log_path(), " at position ", problem_pos, ": ", problem));
+  }
+  return found;
+}
+
+absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatchByTimestamp(
+    int64_t timestamp) const {
+  if (max_timestamp_ < timestamp) return std::nullopt;
+  uint64_t start = 0;
+  if (std::optional<TimeIndex::Entry> e = time_index_->Lookup(timestamp)) {
+    start = offset_index_->Lookup(e->offset).position;
+  }
+  std::optional<BatchLocation> found;
+  std::string problem;
+  uint64_t problem_pos = 0;
+  absl::Status s = WalkBatches(
+      start, /*with_bytes=*/false,
+      [&](uint64_t pos, const BatchHeader& header, std::string_view) {
+        if (header.max_timestamp < timestamp) return Walk::kContinue;
+        found = BatchLocation{static_cast<uint32_t>(pos), header};
+        return Walk::kStop;
+      },
+      &problem, &problem_pos);
+  if (!s.ok()) return s;
+  if (!problem.empty()) {
+    return absl::DataLossError(
+        absl::StrCat("corrupt log segment ", log_path(), " at position ", problem_pos, ": ", problem));
+  }
+  return found;
+}
+
+absl::StatusOr<std::string> Segment::ReadAt(uint64_t position, size_t max_bytes) const {
+  if (position >= size()) return std::string();
+  return log_->ReadExactly(position, static_cast<size_t>(std::min<uint64_t>(max_bytes, size() - position)));
+}
+
+absl::StatusOr<uint64_t> Segment::TruncateTo(Offset offset) {
+  absl::StatusOr<std::optional<BatchLocation>> loc = FindBatch(offset);
+  if (!loc.ok()) return loc.status();
+  if (!loc->has_value()) return uint64_t{0};
+  const uint32_t cut = (*loc)->position;
+  const uint64_t removed = size() - cut;
+  if (absl::Status s = log_->Truncate(cut); !s.ok()) return s;
+  if (absl::Status s = offset_index_->TruncateToPosition(cut); !s.ok()) return s;
+  if (absl::Status s = time_index_->TruncateTo((*loc)->header.base_offset); !s.ok()) return s;
+  // Re-derive what the dropped batches may have contributed.
+  if (absl::Status s = LoadTail(); !s.ok()) return s;
+  return removed;
+}
+
+absl::Status Segment::Flush() {
+  if (absl::Status s = log_->Sync(); !s.ok()) return s;
+  if (absl::Status s = offset_index_->Sync(); !s.ok()) return s;
+  return time_index_->Sync();
+}
+
+absl::Status Segment::OnRoll() {
+  if (max_timestamp_ >= 0) {
+    if (absl::Status s = time_index_->MaybeAppend(max_timestamp_, offset_of_max_timestamp_); !s.ok()) {
+      return s;
+    }
+  }
+  return Flush();
+}
+
+absl::Status Segment::DeleteFiles() { return DeleteSegmentFiles(fs_, dir_, base_offset_); }
+
+absl::Status DeleteSegmentFiles(FileSystem* fs, const std::string& dir, Offset base_offset) {
+  const std::string stem = JoinPath(dir, SegmentFileStem(base_offset));
+  for (const char* ext : {".log", ".index", ".timeindex"}) {
+    if (absl::Status s = fs->DeleteFile(stem + ext); !s.ok() && !absl::IsNotFound(s)) return s;
+  }
+  return absl::OkStatus();
+}
+
+int64_t Segment::roll_base_ms() const {
+  return first_batch_timestamp_.value_or(options_.created_ms);
+}
+
+}  // namespace strata::storage

@@ -1,0 +1,158 @@
+// Segment: one piece of a partition log — `<base offset>.log` holding whole
+// v2 record batches back to back, with its sparse `.index` (offset ->
+// position) and `.timeindex` (timestamp -> offset) beside it. File names are
+// the base offset in 20 digits, as Kafka names them.
+//
+// Batches arrive with their offsets already assigned and only ever go at the
+// end. Reads find a batch through the index and scan forward at most one
+// `index.interval.bytes` of headers.
+//
+// Not thread-safe: the owning Log serialises access.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "broker/common/ids.h"
+#include "broker/storage/file_system.h"
+#include "broker/storage/offset_index.h"
+#include "broker/storage/record_batch.h"
+#include "broker/storage/time_index.h"
+
+namespace strata::storage {
+
+// "00000000000000000042"
+std::string SegmentFileStem(Offset base_offset);
+
+// Deletes the .log, .index and .timeindex of the segment at `base_offset`
+// in `dir`; files already gone are not an error.
+absl::Status DeleteSegmentFiles(FileSystem* fs, const std::string& dir, Offset base_offset);
+
+class Segment {
+ public:
+  struct Options {
+    int32_t index_interval_bytes = 4096;
+    // Time the segment came into being, for `segment.ms` when it holds no
+    // batch yet (otherwise its first batch's timestamp counts).
+    int64_t created_ms = 0;
+  };
+
+  // What a recovery scan found.
+  struct RecoveryResult {
+    // Bytes cut from the end of the .log (0 when it was intact).
+    uint64_t truncated_bytes = 0;
+    // Why, when something was cut.
+    std::string reason;
+  };
+
+  // Creates a new, empty segment in `dir`; files that exist are emptied.
+  static absl::StatusOr<std::unique_ptr<Segment>> Create(FileSystem* fs, const std::string& dir,
+                                                         Offset base_offset, const Options& options);
+
+  // Opens an existing segment without scanning its whole .log: indexes are
+  // loaded (and rebuilt from the log when torn or inconsistent) and the tail
+  // after the last index entry is read to learn the next offset. A tail that
+  // does not parse is DataLoss: the caller runs Recover() when the segment
+  // may hold unflushed data, and reports an error otherwise.
+  static absl::StatusOr<std::unique_ptr<Segment>> Open(FileSystem* fs, const std::string& dir,
+                                                       Offset base_offset, const Options& options);
+
+  // Like Open, but for a segment that may hold a torn or corrupt tail after a
+  // crash: every batch is read and CRC-checked and the indexes rebuilt. The
+  // log is cut at the first bad batch — unless that batch starts below
+  // `intact_below` (the recovery point: data that was synced), which is
+  // corruption and reported as DataLoss without changing anything.
+  static absl::StatusOr<std::unique_ptr<Segment>> OpenAndRecover(
+      FileSystem* fs, const std::string& dir, Offset base_offset, const Options& options,
+      Offset intact_below, RecoveryResult* result);
+
+  // Appends one batch whose offsets were assigned and which was validated.
+  // Its base offset must be >= next_offset().
+  absl::Status Append(const BatchHeader& header, std::string_view batch);
+
+  // Where the first batch with last offset >= `target` starts. nullopt when
+  // every batch of the segment ends before `target`.
+  struct BatchLocation {
+    uint32_t position = 0;
+    BatchHeader header;
+  };
+  absl::StatusOr<std::optional<BatchLocation>> FindBatch(Offset target) const;
+
+  // First batch whose max timestamp is >= `timestamp`, or nullopt.
+  absl::StatusOr<std::optional<BatchLocation>> FindBatchByTimestamp(int64_t timestamp) const;
+
+  // Up to `max_bytes` of the .log starting at `position` (fewer at the end).
+  absl::StatusOr<std::string> ReadAt(uint64_t position, size_t max_bytes) const;
+
+  // Removes every batch whose last offset is >= `offset` (a batch is never
+  // split). Returns the bytes removed.
+  absl::StatusOr<uint64_t> TruncateTo(Offset offset);
+
+  // Makes the log and both indexes durable.
+  absl::Status Flush();
+  // Called when the segment stops being the active one: records the true
+  // max timestamp in the time index (so retention sees it) and flushes.
+  absl::Status OnRoll();
+  // Deletes the segment's files. The segment must not be used afterwards.
+  absl::Status DeleteFiles();
+
+  Offset base_offset() const { return base_offset_; }
+  // One past the last offset held; base_offset() when empty.
+  Offset next_offset() const { return next_offset_; }
+  uint64_t size() const { return log_->Size(); }
+  bool empty() const { return size() == 0; }
+  // Largest batch max timestamp held (-1 when empty).
+  int64_t max_timestamp() const { return max_timestamp_; }
+  // What `segment.ms` counts from: the first batch's max timestamp, or the
+  // creation time when empty.
+  int64_t roll_base_ms() const;
+  const OffsetIndex& offset_index() const { return *offset_index_; }
+  const TimeIndex& time_index() const { return *time_index_; }
+  const std::string& log_path() const { return log_->path(); }
+
+ private:
+  Segment(FileSystem* fs, std::string dir, Offset base_offset, const Options& options)
+      : fs_(fs), dir_(std::move(dir)), base_offset_(base_offset), options_(options),
+        next_offset_(base_offset) {}
+
+  enum class Walk { kContinue, kStop };
+  using BatchFn = std::function<Walk(uint64_t position, const BatchHeader&, std::string_view)>;
+  // Calls `fn` for each batch from `position` on, with the batch's bytes when
+  // `with_bytes` (else an empty view). Ends at the end of the file, when `fn`
+  // says stop, or at a batch whose header is malformed or which runs past
+  // the end of the file; then `*problem` describes it and `*problem_pos` is
+  // its position. Only I/O errors are returned as errors.
+  absl::Status WalkBatches(uint64_t position, bool with_bytes, const BatchFn& fn,
+                           std::string* problem, uint64_t* problem_pos) const;
+
+  absl::Status OpenFiles(bool reset_indexes);
+  // Reads every batch, rebuilding both indexes; stops at the first bad one.
+  absl::Status Rebuild(Offset intact_below, bool truncate_bad_tail, RecoveryResult* result);
+  // Reads the tail after the last index entry to learn next_offset_.
+  absl::Status LoadTail();
+  void Track(uint64_t position, const BatchHeader& header);
+  absl::Status MaybeIndex(uint64_t position, const BatchHeader& header);
+
+  FileSystem* fs_;
+  std::string dir_;
+  Offset base_offset_;
+  Options options_;
+
+  std::unique_ptr<File> log_;
+  std::optional<OffsetIndex> offset_index_;
+  std::optional<TimeIndex> time_index_;
+
+  Offset next_offset_;
+  int64_t max_timestamp_ = -1;
+  Offset offset_of_max_timestamp_{-1};
+  std::optional<int64_t> first_batch_timestamp_;
+  // Log bytes appended since the last index entry.
+  uint64_t bytes_since_index_entry_ = 0;
+};
+
+}  // namespace strata::storage

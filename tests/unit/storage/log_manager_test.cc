@@ -1,0 +1,110 @@
+#include "broker/storage/log_manager.h"
+
+#include "broker/storage/mem_file_system.h"
+#include "gtest/gtest.h"
+#include "tests/unit/storage/test_batches.h"
+
+namespace strata::storage {
+namespace {
+
+using testing::MakeBatch;
+
+TopicPartition Tp(const std::string& topic, int p) { return {topic, PartitionId(p)}; }
+
+class LogManagerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<LogManager> OpenManager() {
+    LogManager::Options options;
+    options.log_dirs = {"/d1", "/d2"};
+    options.config_for_topic = [](const std::string& topic) {
+      LogConfig c;
+      if (topic == "small") c.segment_bytes = 1024;
+      return c;
+    };
+    auto m = LogManager::Open(&fs_, &clock_, options);
+    EXPECT_TRUE(m.ok()) << m.status();
+    return m.ok() ? std::move(*m) : nullptr;
+  }
+
+  void Produce(LogManager& m, const TopicPartition& tp, int records) {
+    auto log = m.GetOrCreate(tp);
+    ASSERT_TRUE(log.ok()) << log.status();
+    std::string batch = MakeBatch(0, records, 1000, 100);
+    ASSERT_TRUE((*log)->AppendAsLeader(&batch, Epoch(0)).ok());
+  }
+
+  MemFileSystem fs_;
+  ManualClock clock_;
+};
+
+TEST(PartitionDirNameTest, ParsesTopicAndPartition) {
+  EXPECT_EQ(ParsePartitionDirName("orders-3"), Tp("orders", 3));
+  EXPECT_EQ(ParsePartitionDirName("my-topic-12"), Tp("my-topic", 12));
+  EXPECT_EQ(ParsePartitionDirName("__consumer_offsets-49"), Tp("__consumer_offsets", 49));
+  EXPECT_FALSE(ParsePartitionDirName("orders"));
+  EXPECT_FALSE(ParsePartitionDirName("orders-"));
+  EXPECT_FALSE(ParsePartitionDirName("-3"));
+  EXPECT_FALSE(ParsePartitionDirName("orders-3a"));
+  EXPECT_FALSE(ParsePartitionDirName("orders-+3"));
+  EXPECT_FALSE(ParsePartitionDirName("orders-99999999999"));
+}
+
+TEST_F(LogManagerTest, CreatesSpreadsReloadsAndDeletes) {
+  auto m = OpenManager();
+  Produce(*m, Tp("orders", 0), 3);
+  Produce(*m, Tp("orders", 1), 2);
+  Produce(*m, Tp("small", 0), 1);
+  EXPECT_TRUE(fs_.Exists("/d1/orders-0/00000000000000000000.log"));
+  EXPECT_TRUE(fs_.Exists("/d2/orders-1/00000000000000000000.log"));  // fewest partitions
+  EXPECT_EQ(m->Get(Tp("nope", 0)), nullptr);
+  EXPECT_FALSE(m->GetOrCreate(Tp("", 0)).ok());
+  ASSERT_TRUE(m->Close().ok());
+  EXPECT_TRUE(fs_.Exists(std::string("/d1/") + kCleanShutdownFile));
+
+  m = OpenManager();
+  // The marker is consumed at start, so a crash from here on is unclean.
+  EXPECT_FALSE(fs_.Exists(std::string("/d1/") + kCleanShutdownFile));
+  EXPECT_EQ(m->Partitions(),
+            (std::vector<TopicPartition>{Tp("orders", 0), Tp("orders", 1), Tp("small", 0)}));
+  EXPECT_EQ(m->Get(Tp("orders", 0))->log_end_offset(), Offset(3));
+  EXPECT_EQ(m->Get(Tp("orders", 1))->log_end_offset(), Offset(2));
+
+  // Per-topic config applies: "small" rolls at 1 KiB.
+  for (int i = 0; i < 10; ++i) Produce(*m, Tp("small", 0), 2);
+  EXPECT_GT(m->Get(Tp("small", 0))->num_segments(), 1);
+
+  ASSERT_TRUE(m->Delete(Tp("orders", 1)).ok());
+  EXPECT_FALSE(fs_.Exists("/d2/orders-1"));
+  EXPECT_FALSE(fs_.Exists("/d2/orders-1.deleting"));
+  EXPECT_TRUE(absl::IsNotFound(m->Delete(Tp("orders", 1))));
+  EXPECT_EQ(m->Partitions().size(), 2u);
+}
+
+TEST_F(LogManagerTest, UncleanRestartRecoversAndFinishesInterruptedDeletes) {
+  auto m = OpenManager();
+  Produce(*m, Tp("orders", 0), 4);
+  ASSERT_TRUE(m->Get(Tp("orders", 0))->Flush().ok());
+  Produce(*m, Tp("orders", 0), 4);  // unsynced
+  // A delete that crashed after its rename.
+  ASSERT_TRUE(fs_.CreateDirs("/d2/gone-0.deleting").ok());
+  ASSERT_TRUE(fs_.Open("/d2/gone-0.deleting/00000000000000000000.log", true).ok());
+  fs_.SimulateCrash();
+  m.reset();
+
+  m = OpenManager();
+  EXPECT_EQ(m->Get(Tp("orders", 0))->log_end_offset(), Offset(4));
+  EXPECT_FALSE(fs_.Exists("/d2/gone-0.deleting"));
+}
+
+TEST_F(LogManagerTest, APartitionInTwoDirsIsAnError) {
+  ASSERT_TRUE(fs_.CreateDirs("/d1/orders-0").ok());
+  ASSERT_TRUE(fs_.CreateDirs("/d2/orders-0").ok());
+  LogManager::Options options;
+  options.log_dirs = {"/d1", "/d2"};
+  auto m = LogManager::Open(&fs_, &clock_, options);
+  EXPECT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("orders-0"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace strata::storage

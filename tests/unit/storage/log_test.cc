@@ -1,0 +1,490 @@
+#include "broker/storage/log.h"
+
+#include <random>
+
+#include "broker/storage/mem_file_system.h"
+#include "gtest/gtest.h"
+#include "tests/unit/storage/test_batches.h"
+
+namespace strata::storage {
+namespace {
+
+using testing::MakeBatch;
+using testing::Values;
+
+constexpr char kDir[] = "/data/orders-0";
+
+std::vector<std::string> Ids(int first, int count) {
+  std::vector<std::string> out;
+  for (int i = first; i < first + count; ++i) out.push_back("v" + std::to_string(i));
+  return out;
+}
+
+class LogTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Log> OpenLog(bool clean = false) {
+    auto log = Log::Open(&fs_, &clock_, kDir, config_, clean);
+    EXPECT_TRUE(log.ok()) << log.status();
+    return log.ok() ? std::move(*log) : nullptr;
+  }
+
+  // Appends `batches` batches of `per_batch` records with ids continuing
+  // from next_id_.
+  void Append(Log& log, int batches, int per_batch, size_t padding = 0) {
+    for (int b = 0; b < batches; ++b) {
+      std::string batch = MakeBatch(next_id_, per_batch, clock_.NowMs(), padding);
+      auto info = log.AppendAsLeader(&batch, Epoch(1));
+      ASSERT_TRUE(info.ok()) << info.status();
+      ASSERT_EQ(info->first_offset, Offset(next_id_));
+      ASSERT_EQ(info->last_offset, Offset(next_id_ + per_batch - 1));
+      next_id_ += per_batch;
+    }
+  }
+
+  std::vector<std::string> ReadAll(const Log& log) {
+    std::vector<std::string> out;
+    Offset next = log.log_start_offset();
+    for (int guard = 0; guard < 100000 && next < log.log_end_offset(); ++guard) {
+      auto read = log.Read(next, 64 * 1024, log.log_end_offset());
+      EXPECT_TRUE(read.ok()) << read.status();
+      if (!read.ok() || read->batches.empty()) break;
+      for (auto& v : Values(read->batches)) out.push_back(v);
+      BatchIterator it(read->batches);
+      BatchHeader h;
+      std::string_view b;
+      while (it.Next(&h, &b)) next = h.next_offset();
+    }
+    return out;
+  }
+
+  std::string SegmentPath(Offset base, const char* ext = ".log") {
+    return std::string(kDir) + "/" + SegmentFileStem(base) + ext;
+  }
+
+  MemFileSystem fs_;
+  ManualClock clock_;
+  LogConfig config_;
+  int next_id_ = 0;
+};
+
+TEST_F(LogTest, AppendAssignsOffsetsAndReadReturnsWholeBatches) {
+  auto log = OpenLog();
+  Append(*log, 3, 4);
+  EXPECT_EQ(log->log_start_offset(), Offset(0));
+  EXPECT_EQ(log->log_end_offset(), Offset(12));
+  EXPECT_EQ(ReadAll(*log), Ids(0, 12));
+
+  // Reading from the middle of a batch returns that whole batch.
+  auto read = log->Read(Offset(5), 1, log->log_end_offset());
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(Values(read->batches), Ids(4, 4));  // at least one batch, even past max_bytes
+
+  // The high watermark hides batches that are not wholly below it.
+  read = log->Read(Offset(0), 1 << 20, Offset(10));
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(Values(read->batches), Ids(0, 8));
+  read = log->Read(Offset(8), 1 << 20, Offset(10));
+  ASSERT_TRUE(read.ok());
+  EXPECT_TRUE(read->batches.empty());
+
+  // At the log end: nothing, not an error. Past it or below the start: out of range.
+  read = log->Read(Offset(12), 100, Offset(12));
+  ASSERT_TRUE(read.ok());
+  EXPECT_TRUE(read->batches.empty());
+  EXPECT_TRUE(absl::IsOutOfRange(log->Read(Offset(13), 100, Offset(13)).status()));
+  EXPECT_TRUE(absl::IsOutOfRange(log->Read(Offset(-1), 100, Offset(13)).status()));
+}
+
+TEST_F(LogTest, AppendStampsLeaderEpochAndKeepsBatchValid) {
+  auto log = OpenLog();
+  std::string batch = MakeBatch(0, 2);
+  ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(7)).ok());
+  auto read = log->Read(Offset(0), 1000, Offset(2));
+  ASSERT_TRUE(read.ok());
+  auto header = ValidateBatch(read->batches);
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_EQ(header->partition_leader_epoch, Epoch(7));
+  EXPECT_EQ(header->base_offset, Offset(0));
+}
+
+TEST_F(LogTest, IndexLookupsAgreeWithLinearScanAcrossRolledSegments) {
+  config_.segment_bytes = 64 * 1024;
+  config_.index_interval_bytes = 4096;
+  auto log = OpenLog();
+  std::mt19937 rng(20261124);
+  struct Span {
+    int64_t first, last;
+  };
+  std::vector<Span> spans;
+  for (int b = 0; b < 1500; ++b) {
+    int count = 1 + static_cast<int>(rng() % 20);
+    size_t padding = rng() % 300;
+    spans.push_back({next_id_, next_id_ + count - 1});
+    Append(*log, 1, count, padding);
+  }
+  ASSERT_GE(log->num_segments(), 5);
+  const int64_t end = log->log_end_offset().value();
+  for (int i = 0; i < 5000; ++i) {
+    const int64_t target = static_cast<int64_t>(rng() % end);
+    // Linear scan: the batch holding the target.
+    const Span* expected = nullptr;
+    for (const Span& s : spans) {
+      if (s.first <= target && target <= s.last) {
+        expected = &s;
+        break;
+      }
+    }
+    ASSERT_NE(expected, nullptr);
+    auto read = log->Read(Offset(target), 1, Offset(end));
+    ASSERT_TRUE(read.ok()) << read.status();
+    auto header = ReadBatchHeader(read->batches);
+    ASSERT_TRUE(header.ok()) << "offset " << target;
+    EXPECT_EQ(header->base_offset.value(), expected->first) << "offset " << target;
+    EXPECT_EQ(header->last_offset().value(), expected->last) << "offset " << target;
+  }
+}
+
+TEST_F(LogTest, SegmentsRollAtSegmentBytesAndAreNamedByBaseOffset) {
+  config_.segment_bytes = 1024;
+  auto log = OpenLog();
+  Append(*log, 12, 2, 100);  // ~300-byte batches: three per segment
+  std::vector<Offset> bases = log->segment_base_offsets();
+  ASSERT_GE(bases.size(), 4u);
+  for (Offset base : bases) {
+    EXPECT_TRUE(fs_.Exists(SegmentPath(base))) << base;
+    EXPECT_TRUE(fs_.Exists(SegmentPath(base, ".index"))) << base;
+    EXPECT_TRUE(fs_.Exists(SegmentPath(base, ".timeindex"))) << base;
+    auto size = fs_.Contents(SegmentPath(base))->size();
+    EXPECT_LE(size, 1024u);
+  }
+  EXPECT_TRUE(fs_.Exists(std::string(kDir) + "/00000000000000000000.log"));
+  // Rolled segments were synced, so the recovery point is at the active one.
+  EXPECT_EQ(log->recovery_point(), bases.back());
+  EXPECT_EQ(ReadAll(*log), Ids(0, 24));
+}
+
+TEST_F(LogTest, SegmentMsRollsOnTime) {
+  config_.segment_ms = 1000;
+  auto log = OpenLog();
+  Append(*log, 1, 1);
+  ASSERT_TRUE(log->MaybeRollOrFlushOnTime().ok());
+  EXPECT_EQ(log->num_segments(), 1);
+  clock_.AdvanceMs(1001);
+  Append(*log, 1, 1);  // the append itself rolls
+  EXPECT_EQ(log->num_segments(), 2);
+  clock_.AdvanceMs(1001);
+  ASSERT_TRUE(log->MaybeRollOrFlushOnTime().ok());  // so does the periodic check
+  EXPECT_EQ(log->num_segments(), 3);
+  EXPECT_EQ(ReadAll(*log), Ids(0, 2));
+}
+
+TEST_F(LogTest, ReopenAfterCleanCloseReturnsEveryRecord) {
+  config_.segment_bytes = 2048;
+  {
+    auto log = OpenLog();
+    Append(*log, 40, 3, 50);
+    ASSERT_TRUE(log->Close().ok());
+    std::string late = MakeBatch(0, 1);
+    EXPECT_FALSE(log->AppendAsLeader(&late, Epoch(1)).ok());
+  }
+  auto log = OpenLog(/*clean=*/true);
+  EXPECT_EQ(log->log_end_offset(), Offset(120));
+  EXPECT_EQ(log->recovery_point(), Offset(120));
+  EXPECT_EQ(ReadAll(*log), Ids(0, 120));
+  Append(*log, 1, 1);
+  EXPECT_EQ(log->log_end_offset(), Offset(121));
+}
+
+TEST_F(LogTest, CrashTearingTheLastBatchTruncatesExactlyThatBatch) {
+  auto log = OpenLog();
+  Append(*log, 10, 5);
+  ASSERT_TRUE(log->Flush().ok());
+  Append(*log, 3, 5);
+  const std::string path = SegmentPath(Offset(0));
+  const size_t last_batch = MakeBatch(60, 5).size();
+  const size_t full = fs_.Contents(path)->size();
+  // The machine died while the last batch was being written: the OS had
+  // written back everything before it, and only part of it.
+  fs_.WriteBackAll();
+  fs_.TruncateFile(path, full - last_batch / 2);
+  fs_.SimulateCrash();
+  log.reset();
+
+  log = OpenLog(/*clean=*/false);
+  EXPECT_EQ(log->log_end_offset(), Offset(60));
+  EXPECT_EQ(fs_.Contents(path)->size(), full - last_batch);
+  EXPECT_EQ(ReadAll(*log), Ids(0, 60));
+  next_id_ = 60;
+  Append(*log, 1, 5);  // the next append lands where the torn batch was
+  EXPECT_EQ(ReadAll(*log), Ids(0, 65));
+}
+
+TEST_F(LogTest, CrashLosesOnlyUnflushedBatchesAndRecoveryCutsCorruptTail) {
+  auto log = OpenLog();
+  Append(*log, 4, 5);
+  ASSERT_TRUE(log->Flush().ok());
+  Append(*log, 4, 5);  // never synced
+  fs_.SimulateCrash();
+  log.reset();
+  log = OpenLog();
+  EXPECT_EQ(log->log_end_offset(), Offset(20));
+  EXPECT_EQ(ReadAll(*log), Ids(0, 20));
+
+  // A bit flip in the last, unflushed batch: the CRC catches it and only that
+  // batch goes.
+  next_id_ = 20;
+  Append(*log, 2, 5);
+  const std::string path = SegmentPath(Offset(0));
+  const size_t size = fs_.Contents(path)->size();
+  fs_.CorruptByte(path, size - 3);
+  log.reset();
+  log = OpenLog();
+  EXPECT_EQ(log->log_end_offset(), Offset(25));
+  EXPECT_EQ(ReadAll(*log), Ids(0, 25));
+}
+
+TEST_F(LogTest, CorruptionBelowTheRecoveryPointIsAnErrorAndChangesNothing) {
+  {
+    auto log = OpenLog();
+    Append(*log, 10, 5);
+    ASSERT_TRUE(log->Flush().ok());
+    Append(*log, 2, 5);
+  }
+  const std::string path = SegmentPath(Offset(0));
+  fs_.CorruptByte(path, 300);  // inside an early, flushed batch
+  const std::string before = *fs_.Contents(path);
+  auto log = Log::Open(&fs_, &clock_, kDir, config_, /*had_clean_shutdown=*/false);
+  ASSERT_FALSE(log.ok());
+  EXPECT_TRUE(absl::IsDataLoss(log.status())) << log.status();
+  EXPECT_NE(log.status().message().find("recovery point"), absl::string_view::npos) << log.status();
+  EXPECT_NE(log.status().message().find(path), absl::string_view::npos) << log.status();
+  EXPECT_EQ(*fs_.Contents(path), before);
+}
+
+TEST_F(LogTest, MissingOrTornIndexIsRebuiltFromTheLog) {
+  config_.segment_bytes = 16 * 1024;
+  config_.index_interval_bytes = 256;
+  std::vector<Offset> bases;
+  {
+    auto log = OpenLog();
+    Append(*log, 200, 2, 40);
+    bases = log->segment_base_offsets();
+    ASSERT_TRUE(log->Close().ok());
+  }
+  ASSERT_GE(bases.size(), 2u);
+  const Offset first(0);
+  const std::string index = *fs_.Contents(SegmentPath(first, ".index"));
+  ASSERT_GT(index.size(), 8u);
+  ASSERT_TRUE(fs_.DeleteFile(SegmentPath(first, ".index")).ok());
+  fs_.TruncateFile(SegmentPath(bases[1], ".index"), 5);
+  auto log = OpenLog(/*clean=*/true);
+  EXPECT_EQ(*fs_.Contents(SegmentPath(first, ".index")), index);
+  EXPECT_EQ(ReadAll(*log), Ids(0, 400));
+}
+
+TEST_F(LogTest, TruncateToDropsWholeBatchesAndKeepsOffsetsConsistent) {
+  config_.segment_bytes = 600;
+  auto log = OpenLog();
+  Append(*log, 10, 5, 20);  // offsets 0..49, several segments
+  ASSERT_GE(log->num_segments(), 3);
+  const std::vector<Offset> bases = log->segment_base_offsets();
+
+  // 23 is inside batch [20, 24]: that batch and everything after it go.
+  ASSERT_TRUE(log->TruncateTo(Offset(23)).ok());
+  EXPECT_EQ(log->log_end_offset(), Offset(20));
+  EXPECT_LE(log->recovery_point(), Offset(20));
+  EXPECT_EQ(ReadAll(*log), Ids(0, 20));
+  const std::vector<Offset> kept = log->segment_base_offsets();
+  for (Offset base : bases) {
+    const bool is_kept = std::find(kept.begin(), kept.end(), base) != kept.end();
+    EXPECT_EQ(is_kept, base < Offset(23)) << base;
+    EXPECT_EQ(fs_.Exists(SegmentPath(base)), is_kept) << base;
+  }
+  // Truncating at or past the end changes nothing.
+  ASSERT_TRUE(log->TruncateTo(Offset(20)).ok());
+  ASSERT_TRUE(log->TruncateTo(Offset(99)).ok());
+  EXPECT_EQ(log->log_end_offset(), Offset(20));
+
+  // New appends continue at the new end, and a reopen agrees.
+  next_id_ = 20;
+  Append(*log, 2, 5, 20);
+  EXPECT_EQ(ReadAll(*log), Ids(0, 30));
+  log.reset();
+  log = OpenLog();
+  EXPECT_EQ(log->log_end_offset(), Offset(30));
+  EXPECT_EQ(ReadAll(*log), Ids(0, 30));
+
+  // Below the log start the log restarts empty at the offset.
+  ASSERT_TRUE(log->DeleteSegmentsBelow(Offset(10)).ok());
+  const Offset start = log->log_start_offset();
+  ASSERT_GT(start, Offset(0));
+  ASSERT_TRUE(log->TruncateTo(start - 1).ok());
+  EXPECT_EQ(log->log_start_offset(), start - 1);
+  EXPECT_EQ(log->log_end_offset(), start - 1);
+  EXPECT_EQ(log->num_segments(), 1);
+}
+
+TEST_F(LogTest, DeleteSegmentsBelowMovesTheLogStartAndSurvivesReopen) {
+  config_.segment_bytes = 600;
+  auto log = OpenLog();
+  Append(*log, 12, 5, 20);
+  const std::vector<Offset> bases = log->segment_base_offsets();
+  ASSERT_GE(bases.size(), 4u);
+
+  // Only segments wholly below the offset go: the one holding it stays.
+  auto deleted = log->DeleteSegmentsBelow(bases[2] + 1);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, 2);
+  EXPECT_EQ(log->log_start_offset(), bases[2]);
+  EXPECT_FALSE(fs_.Exists(SegmentPath(bases[0])));
+  EXPECT_FALSE(fs_.Exists(SegmentPath(bases[1])));
+  EXPECT_TRUE(absl::IsOutOfRange(log->Read(bases[2] - 1, 100, log->log_end_offset()).status()));
+  EXPECT_EQ(ReadAll(*log), Ids(static_cast<int>(bases[2].value()), 60 - static_cast<int>(bases[2].value())));
+
+  log.reset();
+  log = OpenLog();
+  EXPECT_EQ(log->log_start_offset(), bases[2]);
+  EXPECT_EQ(log->log_end_offset(), Offset(60));
+
+  // Everything below the end: the active segment rolls so the end is kept.
+  ASSERT_TRUE(log->DeleteSegmentsBelow(Offset(60)).ok());
+  EXPECT_EQ(log->log_start_offset(), Offset(60));
+  EXPECT_EQ(log->log_end_offset(), Offset(60));
+  EXPECT_EQ(log->num_segments(), 1);
+  next_id_ = 60;
+  Append(*log, 1, 1);
+  EXPECT_EQ(ReadAll(*log), Ids(60, 1));
+}
+
+TEST_F(LogTest, BadBatchesAreRefusedAndLeaveTheLogUnchanged) {
+  config_.max_message_bytes = 1000;
+  auto log = OpenLog();
+  Append(*log, 2, 2);
+  const std::string before = *fs_.Contents(SegmentPath(Offset(0)));
+
+  std::string big = MakeBatch(0, 1, 0, 2000);
+  auto too_large = log->AppendAsLeader(&big, Epoch(1));
+  EXPECT_TRUE(absl::IsResourceExhausted(too_large.status())) << too_large.status();
+  EXPECT_NE(too_large.status().message().find("max.message.bytes"), absl::string_view::npos);
+
+  std::string corrupt = MakeBatch(0, 2);
+  corrupt[corrupt.size() - 1] ^= 0x40;
+  EXPECT_FALSE(log->AppendAsLeader(&corrupt, Epoch(1)).ok());
+  std::string truncated = MakeBatch(0, 2).substr(0, 40);
+  EXPECT_FALSE(log->AppendAsLeader(&truncated, Epoch(1)).ok());
+  std::string empty;
+  EXPECT_FALSE(log->AppendAsLeader(&empty, Epoch(1)).ok());
+
+  EXPECT_EQ(*fs_.Contents(SegmentPath(Offset(0))), before);
+  EXPECT_EQ(log->log_end_offset(), Offset(4));
+}
+
+TEST_F(LogTest, ShortWriteFailsTheAppendWithoutLeavingPartialBytes) {
+  auto log = OpenLog();
+  Append(*log, 2, 2);
+  const std::string before = *fs_.Contents(SegmentPath(Offset(0)));
+  fs_.InjectShortWrite(".log", 17);
+  std::string batch = MakeBatch(4, 2);
+  EXPECT_FALSE(log->AppendAsLeader(&batch, Epoch(1)).ok());
+  EXPECT_EQ(*fs_.Contents(SegmentPath(Offset(0))), before);
+  EXPECT_EQ(log->log_end_offset(), Offset(4));
+  Append(*log, 1, 2);  // ids 4, 5 land at offsets 4, 5
+  EXPECT_EQ(ReadAll(*log), Ids(0, 6));
+}
+
+TEST_F(LogTest, FlushPolicyDefaultsToThePageCache) {
+  auto log = OpenLog();
+  const int64_t syncs = fs_.sync_count();
+  Append(*log, 50, 2);
+  EXPECT_EQ(fs_.sync_count(), syncs);
+  fs_.SimulateCrash();
+  log.reset();
+  log = OpenLog();
+  EXPECT_EQ(log->log_end_offset(), Offset(0));  // nothing was synced
+}
+
+TEST_F(LogTest, FlushMessagesSyncsEveryNRecords) {
+  config_.flush_messages = 6;
+  auto log = OpenLog();
+  Append(*log, 2, 2);  // 4 records: not yet
+  EXPECT_EQ(log->recovery_point(), Offset(0));
+  Append(*log, 1, 2);  // 6 records: flushed
+  EXPECT_EQ(log->recovery_point(), Offset(6));
+  Append(*log, 1, 2);
+  fs_.SimulateCrash();
+  log.reset();
+  log = OpenLog();
+  EXPECT_EQ(log->log_end_offset(), Offset(6));
+  EXPECT_EQ(ReadAll(*log), Ids(0, 6));
+}
+
+TEST_F(LogTest, FlushMsSyncsOnThePeriodicCheck) {
+  config_.flush_ms = 500;
+  auto log = OpenLog();
+  Append(*log, 1, 3);
+  ASSERT_TRUE(log->MaybeRollOrFlushOnTime().ok());
+  EXPECT_EQ(log->recovery_point(), Offset(0));
+  clock_.AdvanceMs(500);
+  ASSERT_TRUE(log->MaybeRollOrFlushOnTime().ok());
+  EXPECT_EQ(log->recovery_point(), Offset(3));
+}
+
+TEST_F(LogTest, OffsetForTimestampFindsTheFirstRecordAtOrAfterIt) {
+  config_.segment_bytes = 400;
+  auto log = OpenLog();
+  for (int b = 0; b < 10; ++b) {
+    std::string batch = MakeBatch(b * 3, 3, 10'000 + b * 100);  // ts 10000+100b .. +2
+    ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(0)).ok());
+  }
+  ASSERT_GT(log->num_segments(), 2);
+  EXPECT_EQ(*log->OffsetForTimestamp(0), Offset(0));
+  EXPECT_EQ(*log->OffsetForTimestamp(10'001), Offset(1));
+  EXPECT_EQ(*log->OffsetForTimestamp(10'003), Offset(3));
+  EXPECT_EQ(*log->OffsetForTimestamp(10'502), Offset(17));
+  EXPECT_EQ(*log->OffsetForTimestamp(10'902), Offset(29));
+  EXPECT_FALSE(log->OffsetForTimestamp(10'903)->has_value());
+}
+
+TEST_F(LogTest, FollowerAppendKeepsLeaderOffsets) {
+  auto leader = OpenLog();
+  Append(*leader, 4, 3);
+  auto all = leader->Read(Offset(0), 1 << 20, leader->log_end_offset());
+  ASSERT_TRUE(all.ok());
+
+  MemFileSystem fs2;
+  auto follower = Log::Open(&fs2, &clock_, "/f/orders-0", config_, false);
+  ASSERT_TRUE(follower.ok());
+  // A fetch response may end in a partial batch; it is ignored.
+  std::string with_partial = all->batches + all->batches.substr(0, 30);
+  auto info = (*follower)->AppendAsFollower(with_partial);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->first_offset, Offset(0));
+  EXPECT_EQ(info->last_offset, Offset(11));
+  EXPECT_EQ((*follower)->log_end_offset(), Offset(12));
+  auto copy = (*follower)->Read(Offset(0), 1 << 20, Offset(12));
+  ASSERT_TRUE(copy.ok());
+  EXPECT_EQ(copy->batches, all->batches);  // byte for byte
+
+  // Batches below the follower's end are refused.
+  EXPECT_FALSE((*follower)->AppendAsFollower(all->batches).ok());
+  EXPECT_EQ((*follower)->log_end_offset(), Offset(12));
+}
+
+TEST(LogConfigTest, SetValidatesNamingTheKey) {
+  LogConfig config;
+  EXPECT_TRUE(config.Set("segment.bytes", "1048576").ok());
+  EXPECT_EQ(config.segment_bytes, 1048576);
+  EXPECT_TRUE(config.Set("flush.messages", "1").ok());
+  EXPECT_EQ(config.flush_messages, 1);
+  auto bad = config.Set("segment.bytes", "lots");
+  EXPECT_TRUE(absl::IsInvalidArgument(bad));
+  EXPECT_NE(bad.message().find("segment.bytes"), absl::string_view::npos);
+  EXPECT_FALSE(config.Set("segment.bytes", "10").ok());           // below the minimum
+  EXPECT_FALSE(config.Set("segment.bytes", "4294967296").ok());   // positions are 32-bit
+  EXPECT_FALSE(config.Set("flush.ms", "-1").ok());
+  EXPECT_TRUE(absl::IsNotFound(config.Set("segment.byte", "1")));
+  EXPECT_EQ(config.segment_bytes, 1048576);
+}
+
+}  // namespace
+}  // namespace strata::storage
