@@ -188,7 +188,7 @@ absl::Status Log::MaybeRollForAppend(const BatchHeader& header) {
   Segment* seg = active();
   if (seg->empty()) return absl::OkStatus();
   const bool full = seg->size() + header.size_in_bytes() > static_cast<uint64_t>(config_.segment_bytes);
-  const bool old = clock_->NowMs() - seg->roll_base_ms() > config_.segment_ms;
+  const bool old = seg->TimeWaitedForRoll(clock_->NowMs(), header.max_timestamp) > config_.segment_ms;
   // Offsets in a segment's index are 32 bits relative to its base.
   const bool offsets_overflow = header.last_offset() - seg->base_offset() > int64_t{UINT32_MAX};
   if (full || old || offsets_overflow) return RollLocked();
@@ -238,6 +238,18 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsFollower(std::string_view batches) {
                                                      " overlaps the one before it"));
     }
     checked.emplace_back(header, batch);
+  }
+  // The iterator stops at a partial trailing batch (fine: a fetch response
+  // may end with one) and at garbage (not fine): tell them apart.
+  if (std::string_view rest = batches.substr(it.position()); !rest.empty()) {
+    absl::StatusOr<BatchHeader> next = ReadBatchHeader(rest);
+    const bool partial = rest.size() < kBatchHeaderSize ||
+                         (next.ok() && next->size_in_bytes() > rest.size());
+    if (!partial) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "malformed data after ", checked.size(), " batches at byte ", it.position(), ": ",
+          next.ok() ? "batch header does not parse" : std::string(next.status().message())));
+    }
   }
   LogAppendInfo info;
   if (checked.empty()) return info;
@@ -363,14 +375,12 @@ absl::StatusOr<int> Log::DeleteSegmentsBelow(Offset offset) {
   return deleted;
 }
 
-absl::Status Log::MaybeRollOrFlushOnTime() {
+absl::Status Log::MaybeFlushOnTime() {
   absl::MutexLock l(&mu_);
   if (closed_) return absl::OkStatus();
-  const int64_t now = clock_->NowMs();
-  if (!active()->empty() && now - active()->roll_base_ms() > config_.segment_ms) {
-    if (absl::Status s = RollLocked(); !s.ok()) return s;
+  if (unflushed_messages_ > 0 && clock_->NowMs() - last_flush_ms_ >= config_.flush_ms) {
+    return FlushLocked();
   }
-  if (unflushed_messages_ > 0 && now - last_flush_ms_ >= config_.flush_ms) return FlushLocked();
   return absl::OkStatus();
 }
 

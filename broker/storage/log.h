@@ -105,9 +105,9 @@ class Log {
   // rolled first when it too lies wholly below. Returns segments deleted.
   absl::StatusOr<int> DeleteSegmentsBelow(Offset offset);
 
-  // Rolls the active segment if segment.ms has passed, and fsyncs when
-  // flush.ms has passed since the last flush. Called periodically.
-  absl::Status MaybeRollOrFlushOnTime();
+  // Fsyncs when flush.ms has passed since the last flush. Called
+  // periodically. (segment.ms is checked on append, as in Kafka.)
+  absl::Status MaybeFlushOnTime();
 
   // Makes everything appended durable and advances the recovery point.
   absl::Status Flush();

@@ -124,12 +124,12 @@ std::vector<TopicPartition> LogManager::Partitions() const {
   return out;
 }
 
-absl::Status LogManager::MaybeRollOrFlushOnTime() {
+absl::Status LogManager::MaybeFlushOnTime() {
   absl::MutexLock l(&mu_);
   absl::Status first_error;
   for (auto& [tp, e] : logs_) {
-    if (absl::Status s = e.log->MaybeRollOrFlushOnTime(); !s.ok()) {
-      LOG(ERROR) << "Periodic roll/flush of " << tp.ToString() << " failed: " << s;
+    if (absl::Status s = e.log->MaybeFlushOnTime(); !s.ok()) {
+      LOG(ERROR) << "Periodic flush of " << tp.ToString() << " failed: " << s;
       first_error.Update(s);
     }
   }

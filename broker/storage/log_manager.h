@@ -49,8 +49,8 @@ class LogManager {
   absl::Status Delete(const TopicPartition& tp);
   std::vector<TopicPartition> Partitions() const;
 
-  // Time-based roll and flush for every log (segment.ms, flush.ms).
-  absl::Status MaybeRollOrFlushOnTime();
+  // Time-based flush for every log (flush.ms).
+  absl::Status MaybeFlushOnTime();
 
   // Closes every log and marks each log dir as cleanly shut down.
   absl::Status Close();

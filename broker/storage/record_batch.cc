@@ -115,8 +115,9 @@ class ByteReader {
   size_t remaining() const { return bytes_.size() - pos_; }
 
   absl::Status ReadInt8(const char* field, int8_t* out) {
-    if (remaining() < 1)
+    if (remaining() < 1) {
       return absl::InvalidArgumentError(absl::StrFormat("%s: no bytes left", field));
+    }
     *out = static_cast<int8_t>(bytes_[pos_++]);
     return absl::OkStatus();
   }
@@ -137,6 +138,7 @@ class ByteReader {
 
   // The next n bytes; the caller has checked n <= remaining().
   std::string_view Take(size_t n) {
+    DCHECK_LE(n, remaining());
     std::string_view v = bytes_.substr(pos_, n);
     pos_ += n;
     return v;
@@ -228,7 +230,7 @@ struct RecordContext {
 absl::Status DecodeRecordBody(std::string_view body, const RecordContext& ctx,
                               int32_t prev_offset_delta, int32_t* offset_delta, Record* record) {
   ByteReader in(body);
-  int8_t attributes = 0;  // reserved by Kafka; carried but unused
+  int8_t attributes = 0;  // defined by Kafka but unused: read past
   if (absl::Status s = in.ReadInt8("attributes", &attributes); !s.ok()) return s;
   int64_t timestamp_delta = 0;
   if (absl::Status s = in.ReadVarlong("timestamp delta", &timestamp_delta); !s.ok()) return s;
@@ -275,7 +277,7 @@ absl::Status DecodeRecordBody(std::string_view body, const RecordContext& ctx,
   return absl::OkStatus();
 }
 
-// The header fields at the start of `bytes`, which holds at least a header.
+// The header fields of the batch at p, which holds at least a whole header.
 BatchHeader DecodeHeaderFields(const char* p) {
   BatchHeader h;
   h.base_offset = Offset(GetBigEndian<int64_t>(p + kBaseOffsetPos));

@@ -43,6 +43,8 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(FileSystem* fs, const std
     if (s = seg->OpenFiles(/*reset_indexes=*/true); !s.ok()) return s;
     RecoveryResult ignored;
     s = seg->Rebuild(Offset(INT64_MAX), /*truncate_bad_tail=*/false, &ignored);
+    if (s.ok()) s = seg->offset_index_->Sync();
+    if (s.ok()) s = seg->time_index_->Sync();
   } else if (s.ok()) {
     s = seg->LoadTail();
   }
@@ -353,8 +355,11 @@ absl::Status DeleteSegmentFiles(FileSystem* fs, const std::string& dir, Offset b
   return absl::OkStatus();
 }
 
-int64_t Segment::roll_base_ms() const {
-  return first_batch_timestamp_.value_or(options_.created_ms);
+int64_t Segment::TimeWaitedForRoll(int64_t now_ms, int64_t incoming_max_timestamp) const {
+  if (first_batch_timestamp_ && *first_batch_timestamp_ >= 0) {
+    return incoming_max_timestamp - *first_batch_timestamp_;
+  }
+  return now_ms - options_.created_ms;
 }
 
 }  // namespace strata::storage

@@ -108,9 +108,11 @@ class Segment {
   bool empty() const { return size() == 0; }
   // Largest batch max timestamp held (-1 when empty).
   int64_t max_timestamp() const { return max_timestamp_; }
-  // What `segment.ms` counts from: the first batch's max timestamp, or the
-  // creation time when empty.
-  int64_t roll_base_ms() const;
+  // How long the segment has been filling, for `segment.ms`, as Kafka
+  // measures it: the incoming batch's timestamp minus the first batch's, so
+  // that records with old timestamps do not roll a segment per append; the
+  // wall-clock time since creation when the segment has no batch yet.
+  int64_t TimeWaitedForRoll(int64_t now_ms, int64_t incoming_max_timestamp) const;
   const OffsetIndex& offset_index() const { return *offset_index_; }
   const TimeIndex& time_index() const { return *time_index_; }
   const std::string& log_path() const { return log_->path(); }

@@ -163,19 +163,21 @@ TEST_F(LogTest, SegmentsRollAtSegmentBytesAndAreNamedByBaseOffset) {
   EXPECT_EQ(ReadAll(*log), Ids(0, 24));
 }
 
-TEST_F(LogTest, SegmentMsRollsOnTime) {
+TEST_F(LogTest, SegmentMsRollsByRecordTimestamps) {
   config_.segment_ms = 1000;
   auto log = OpenLog();
-  Append(*log, 1, 1);
-  ASSERT_TRUE(log->MaybeRollOrFlushOnTime().ok());
+  // Records far older than the wall clock do not roll a segment per append.
+  for (int i = 0; i < 5; ++i) {
+    std::string batch = MakeBatch(i, 1, /*timestamp=*/5000 + i);
+    ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(0)).ok());
+  }
   EXPECT_EQ(log->num_segments(), 1);
-  clock_.AdvanceMs(1001);
-  Append(*log, 1, 1);  // the append itself rolls
+  // A batch more than segment.ms after the segment's first one rolls it.
+  std::string late = MakeBatch(5, 1, 5000 + 1001);
+  ASSERT_TRUE(log->AppendAsLeader(&late, Epoch(0)).ok());
   EXPECT_EQ(log->num_segments(), 2);
-  clock_.AdvanceMs(1001);
-  ASSERT_TRUE(log->MaybeRollOrFlushOnTime().ok());  // so does the periodic check
-  EXPECT_EQ(log->num_segments(), 3);
-  EXPECT_EQ(ReadAll(*log), Ids(0, 2));
+  EXPECT_EQ(log->segment_base_offsets().back(), Offset(5));
+  EXPECT_EQ(ReadAll(*log), Ids(0, 6));
 }
 
 TEST_F(LogTest, ReopenAfterCleanCloseReturnsEveryRecord) {
@@ -422,10 +424,10 @@ TEST_F(LogTest, FlushMsSyncsOnThePeriodicCheck) {
   config_.flush_ms = 500;
   auto log = OpenLog();
   Append(*log, 1, 3);
-  ASSERT_TRUE(log->MaybeRollOrFlushOnTime().ok());
+  ASSERT_TRUE(log->MaybeFlushOnTime().ok());
   EXPECT_EQ(log->recovery_point(), Offset(0));
   clock_.AdvanceMs(500);
-  ASSERT_TRUE(log->MaybeRollOrFlushOnTime().ok());
+  ASSERT_TRUE(log->MaybeFlushOnTime().ok());
   EXPECT_EQ(log->recovery_point(), Offset(3));
 }
 
@@ -465,6 +467,10 @@ TEST_F(LogTest, FollowerAppendKeepsLeaderOffsets) {
   ASSERT_TRUE(copy.ok());
   EXPECT_EQ(copy->batches, all->batches);  // byte for byte
 
+  // Garbage after whole batches is refused, not silently dropped.
+  std::string garbage = MakeBatch(100, 2);
+  garbage[16] = 9;  // magic
+  EXPECT_FALSE((*follower)->AppendAsFollower(garbage).ok());
   // Batches below the follower's end are refused.
   EXPECT_FALSE((*follower)->AppendAsFollower(all->batches).ok());
   EXPECT_EQ((*follower)->log_end_offset(), Offset(12));

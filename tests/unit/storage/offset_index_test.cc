@@ -24,7 +24,10 @@ TEST_F(IndexTest, LookupFindsLastEntryAtOrBelowTarget) {
   EXPECT_EQ(index->Lookup(Offset(129)).position, 4000u);
   EXPECT_EQ(index->Lookup(Offset(500)).position, 9000u);
 
-  // Entries are stored big-endian, relative to the base: (10, 4000), (30, 9000).
+  // Entries are buffered until a sync, then stored big-endian, relative to
+  // the base: (10, 4000), (30, 9000).
+  EXPECT_EQ(fs_.Contents("/p/i.index")->size(), 0u);
+  ASSERT_TRUE(index->Sync().ok());
   EXPECT_EQ(fs_.Contents("/p/i.index"),
             std::string("\0\0\0\x0a\0\0\x0f\xa0\0\0\0\x1e\0\0\x23\x28", 16));
 
@@ -45,6 +48,7 @@ TEST_F(IndexTest, TornOrDisorderedIndexIsDataLoss) {
     auto index = OffsetIndex::Open(&fs_, "/p/i.index", Offset(0), false);
     ASSERT_TRUE(index->Append(Offset(5), 100).ok());
     ASSERT_TRUE(index->Append(Offset(9), 200).ok());
+    ASSERT_TRUE(index->Sync().ok());
   }
   fs_.TruncateFile("/p/i.index", 12);
   EXPECT_TRUE(absl::IsDataLoss(OffsetIndex::Open(&fs_, "/p/i.index", Offset(0), false).status()));
@@ -55,6 +59,7 @@ TEST_F(IndexTest, TornOrDisorderedIndexIsDataLoss) {
     ASSERT_TRUE(index.ok());
     ASSERT_TRUE(index->Append(Offset(5), 100).ok());
     ASSERT_TRUE(index->Append(Offset(9), 200).ok());
+    ASSERT_TRUE(index->Sync().ok());
   }
   fs_.CorruptByte("/p/i.index", 11, 0x0d);  // second entry's offset 9 becomes 4, below the first
   EXPECT_TRUE(absl::IsDataLoss(OffsetIndex::Open(&fs_, "/p/i.index", Offset(0), false).status()));
@@ -74,6 +79,7 @@ TEST_F(IndexTest, TimeIndexRecordsOnlyNewMaxima) {
   ASSERT_TRUE(index->MaybeAppend(900, Offset(60)).ok());   // older: skipped
   ASSERT_TRUE(index->MaybeAppend(2000, Offset(70)).ok());
   ASSERT_EQ(index->entries().size(), 2u);
+  ASSERT_TRUE(index->Sync().ok());
   EXPECT_FALSE(index->Lookup(999).has_value());
   EXPECT_EQ(index->Lookup(1000)->offset, Offset(55));
   EXPECT_EQ(index->Lookup(1999)->offset, Offset(55));

@@ -71,7 +71,8 @@ TEST_F(SegmentTest, ReopenReadsTheTailToFindTheNextOffset) {
   ASSERT_TRUE(seg.ok()) << seg.status();
   EXPECT_EQ((*seg)->next_offset(), Offset(60));
   EXPECT_EQ((*seg)->max_timestamp(), 5019 + 2);
-  EXPECT_EQ((*seg)->roll_base_ms(), 5002);  // the first batch's max timestamp
+  // segment.ms counts from the first batch's max timestamp (5002).
+  EXPECT_EQ((*seg)->TimeWaitedForRoll(/*now_ms=*/1, /*incoming_max_timestamp=*/6002), 1000);
 }
 
 TEST_F(SegmentTest, RecoveryCutsAtTheFirstBadBatchOnlyAboveTheIntactPoint) {
