@@ -264,15 +264,15 @@ absl::Status Segment::Append(const BatchHeader& header, std::string_view batch) 
   return MaybeIndex(position, header);
 }
 
-absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatch(Offset target) const {
-  if (target >= next_offset_) return std::nullopt;
+absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindFirstBatch(
+    uint64_t start, const std::function<bool(const BatchHeader&)>& wanted) const {
   std::optional<BatchLocation> found;
   std::string problem;
   uint64_t problem_pos = 0;
   absl::Status s = WalkBatches(
-      offset_index_->Lookup(target).position, /*with_bytes=*/false,
+      start, /*with_bytes=*/false,
       [&](uint64_t pos, const BatchHeader& header, std::string_view) {
-        if (header.last_offset() < target) return Walk::kContinue;
+        if (!wanted(header)) return Walk::kContinue;
         found = BatchLocation{static_cast<uint32_t>(pos), header};
         return Walk::kStop;
       },
@@ -285,6 +285,12 @@ absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatch(Offset 
   return found;
 }
 
+absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatch(Offset target) const {
+  if (target >= next_offset_) return std::nullopt;
+  return FindFirstBatch(offset_index_->Lookup(target).position,
+                        [&](const BatchHeader& h) { return h.last_offset() >= target; });
+}
+
 absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatchByTimestamp(
     int64_t timestamp) const {
   if (max_timestamp_ < timestamp) return std::nullopt;
@@ -292,23 +298,7 @@ absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatchByTimest
   if (std::optional<TimeIndex::Entry> e = time_index_->Lookup(timestamp)) {
     start = offset_index_->Lookup(e->offset).position;
   }
-  std::optional<BatchLocation> found;
-  std::string problem;
-  uint64_t problem_pos = 0;
-  absl::Status s = WalkBatches(
-      start, /*with_bytes=*/false,
-      [&](uint64_t pos, const BatchHeader& header, std::string_view) {
-        if (header.max_timestamp < timestamp) return Walk::kContinue;
-        found = BatchLocation{static_cast<uint32_t>(pos), header};
-        return Walk::kStop;
-      },
-      &problem, &problem_pos);
-  if (!s.ok()) return s;
-  if (!problem.empty()) {
-    return absl::DataLossError(
-        absl::StrCat("corrupt log segment ", log_path(), " at position ", problem_pos, ": ", problem));
-  }
-  return found;
+  return FindFirstBatch(start, [&](const BatchHeader& h) { return h.max_timestamp >= timestamp; });
 }
 
 absl::StatusOr<std::string> Segment::ReadAt(uint64_t position, size_t max_bytes) const {

@@ -132,6 +132,9 @@ class Segment {
   absl::Status WalkBatches(uint64_t position, bool with_bytes, const BatchFn& fn,
                            std::string* problem, uint64_t* problem_pos) const;
 
+  // The first batch from `start` on for which `wanted` is true.
+  absl::StatusOr<std::optional<BatchLocation>> FindFirstBatch(
+      uint64_t start, const std::function<bool(const BatchHeader&)>& wanted) const;
   absl::Status OpenFiles(bool reset_indexes);
   // Reads every batch, rebuilding both indexes; stops at the first bad one.
   absl::Status Rebuild(Offset intact_below, bool truncate_bad_tail, RecoveryResult* result);
