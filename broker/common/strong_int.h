@@ -51,5 +51,7 @@ class StrongInt {
 
 template <typename Tag, typename T>
 struct std::hash<strata::StrongInt<Tag, T>> {
-  size_t operator()(strata::StrongInt<Tag, T> v) const noexcept { return std::hash<T>{}(v.value()); }
+  size_t operator()(strata::StrongInt<Tag, T> v) const noexcept {
+    return std::hash<T>{}(v.value());
+  }
 };

@@ -11,7 +11,8 @@ namespace {
 constexpr int kVersion = 0;
 }  // namespace
 
-absl::Status WriteCheckpoint(FileSystem* fs, const std::string& path, const CheckpointEntries& entries) {
+absl::Status WriteCheckpoint(FileSystem* fs, const std::string& path,
+                             const CheckpointEntries& entries) {
   std::string text = absl::StrCat(kVersion, "\n", entries.size(), "\n");
   for (const auto& [key, value] : entries) absl::StrAppend(&text, key, " ", value, "\n");
   return fs->WriteFileAtomically(path, text);
@@ -32,12 +33,14 @@ absl::StatusOr<CheckpointEntries> ReadCheckpoint(FileSystem* fs, const std::stri
     return bad(0, absl::StrCat("unsupported version '", lines[0], "'"));
   }
   if (ParseInteger<size_t>(lines[1]) != lines.size() - 2) {
-    return bad(1, absl::StrCat("count '", lines[1], "' does not match ", lines.size() - 2, " entries"));
+    return bad(
+        1, absl::StrCat("count '", lines[1], "' does not match ", lines.size() - 2, " entries"));
   }
   CheckpointEntries entries;
   for (size_t i = 2; i < lines.size(); ++i) {
     std::vector<std::string> parts = absl::StrSplit(lines[i], ' ');
-    std::optional<int64_t> value = parts.size() == 2 ? ParseInteger<int64_t>(parts[1]) : std::nullopt;
+    std::optional<int64_t> value =
+        parts.size() == 2 ? ParseInteger<int64_t>(parts[1]) : std::nullopt;
     if (!value) return bad(i, absl::StrCat("expected 'key value', got '", lines[i], "'"));
     entries[parts[0]] = *value;
   }

@@ -16,7 +16,8 @@ namespace strata::storage {
 
 using CheckpointEntries = std::map<std::string, int64_t>;
 
-absl::Status WriteCheckpoint(FileSystem* fs, const std::string& path, const CheckpointEntries& entries);
+absl::Status WriteCheckpoint(FileSystem* fs, const std::string& path,
+                             const CheckpointEntries& entries);
 
 // NotFound when the file is absent; DataLoss, naming the file and line, when
 // it does not parse.

@@ -34,7 +34,8 @@ absl::Status ErrnoError(const char* what, const std::string& path, int err) {
 
 class PosixFile final : public File {
  public:
-  PosixFile(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
+  PosixFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {}
   ~PosixFile() override { ::close(fd_); }
 
   absl::Status Append(std::string_view data) override {
@@ -69,7 +70,8 @@ class PosixFile final : public File {
       return absl::InvalidArgumentError(
           absl::StrCat("truncate ", path_, " to ", size, " would grow it from ", size_));
     }
-    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return ErrnoError("truncate", path_, errno);
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0)
+      return ErrnoError("truncate", path_, errno);
     size_ = size;
     return absl::OkStatus();
   }
@@ -160,8 +162,8 @@ absl::StatusOr<std::string> File::ReadExactly(uint64_t offset, size_t n) const {
   absl::StatusOr<size_t> got = ReadAt(offset, n, out.data());
   if (!got.ok()) return got.status();
   if (*got != n) {
-    return absl::DataLossError(absl::StrCat("short read of ", path(), ": wanted ", n,
-                                            " bytes at ", offset, ", file has ", Size()));
+    return absl::DataLossError(absl::StrCat("short read of ", path(), ": wanted ", n, " bytes at ",
+                                            offset, ", file has ", Size()));
   }
   return out;
 }

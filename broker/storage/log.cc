@@ -127,8 +127,8 @@ absl::Status Log::Load(bool had_clean_shutdown) {
 
   if (segments_.empty()) {
     if (recovery_point_ > log_start_offset_) {
-      return absl::DataLossError(absl::StrCat("log ", dir_, " has no segments, but its recovery point is ",
-                                              recovery_point_.value()));
+      return absl::DataLossError(absl::StrCat(
+          "log ", dir_, " has no segments, but its recovery point is ", recovery_point_.value()));
     }
     absl::StatusOr<std::unique_ptr<Segment>> seg =
         Segment::Create(fs_, dir_, log_start_offset_, SegmentOptions());
@@ -138,9 +138,9 @@ absl::Status Log::Load(bool had_clean_shutdown) {
   log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
 
   if (log_end_locked() < recovery_point_) {
-    return absl::DataLossError(absl::StrCat("log ", dir_, " ends at offset ", log_end_locked().value(),
-                                            " below its recovery point ", recovery_point_.value(),
-                                            ": synced data is missing"));
+    return absl::DataLossError(absl::StrCat("log ", dir_, " ends at offset ",
+                                            log_end_locked().value(), " below its recovery point ",
+                                            recovery_point_.value(), ": synced data is missing"));
   }
   if (recovered_any) {
     // Everything left was read and checked; make it durable so the next
@@ -187,8 +187,10 @@ absl::Status Log::RollLocked() {
 absl::Status Log::MaybeRollForAppend(const BatchHeader& header) {
   Segment* seg = active();
   if (seg->empty()) return absl::OkStatus();
-  const bool full = seg->size() + header.size_in_bytes() > static_cast<uint64_t>(config_.segment_bytes);
-  const bool old = seg->TimeWaitedForRoll(clock_->NowMs(), header.max_timestamp) > config_.segment_ms;
+  const bool full =
+      seg->size() + header.size_in_bytes() > static_cast<uint64_t>(config_.segment_bytes);
+  const bool old =
+      seg->TimeWaitedForRoll(clock_->NowMs(), header.max_timestamp) > config_.segment_ms;
   // Offsets in a segment's index are 32 bits relative to its base.
   const bool offsets_overflow = header.last_offset() - seg->base_offset() > int64_t{UINT32_MAX};
   if (full || old || offsets_overflow) return RollLocked();
@@ -243,8 +245,8 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsFollower(std::string_view batches) {
   // may end with one) and at garbage (not fine): tell them apart.
   if (std::string_view rest = batches.substr(it.position()); !rest.empty()) {
     absl::StatusOr<BatchHeader> next = ReadBatchHeader(rest);
-    const bool partial = rest.size() < kBatchHeaderSize ||
-                         (next.ok() && next->size_in_bytes() > rest.size());
+    const bool partial =
+        rest.size() < kBatchHeaderSize || (next.ok() && next->size_in_bytes() > rest.size());
     if (!partial) {
       return absl::InvalidArgumentError(absl::StrCat(
           "malformed data after ", checked.size(), " batches at byte ", it.position(), ": ",
@@ -256,10 +258,9 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsFollower(std::string_view batches) {
 
   absl::MutexLock l(&mu_);
   if (checked.front().first.base_offset < log_end_locked()) {
-    return absl::InvalidArgumentError(absl::StrCat("follower append at offset ",
-                                                   checked.front().first.base_offset.value(),
-                                                   " is below the log end offset ",
-                                                   log_end_locked().value()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("follower append at offset ", checked.front().first.base_offset.value(),
+                     " is below the log end offset ", log_end_locked().value()));
   }
   info.first_offset = checked.front().first.base_offset;
   for (const auto& [h, bytes] : checked) {
@@ -276,9 +277,9 @@ absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset m
   absl::MutexLock l(&mu_);
   LogReadResult result{std::string(), log_start_offset_, log_end_locked()};
   if (start < log_start_offset_ || start > log_end_locked()) {
-    return absl::OutOfRangeError(absl::StrCat("offset ", start.value(), " is out of range for ", dir_,
-                                              ": the log holds [", log_start_offset_.value(), ", ",
-                                              log_end_locked().value(), ")"));
+    return absl::OutOfRangeError(absl::StrCat("offset ", start.value(), " is out of range for ",
+                                              dir_, ": the log holds [", log_start_offset_.value(),
+                                              ", ", log_end_locked().value(), ")"));
   }
   // The segment holding `start`, or the next one with data when `start`
   // falls in a gap at a segment's end.
@@ -303,7 +304,8 @@ absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset m
   BatchHeader header;
   std::string_view batch;
   size_t keep = 0;
-  while (batches.Next(&header, &batch) && header.last_offset() < max_offset) keep = batches.position();
+  while (batches.Next(&header, &batch) && header.last_offset() < max_offset)
+    keep = batches.position();
   bytes->resize(keep);
   result.batches = std::move(*bytes);
   return result;
@@ -313,7 +315,8 @@ absl::StatusOr<std::optional<Offset>> Log::OffsetForTimestamp(int64_t timestamp)
   absl::MutexLock l(&mu_);
   for (const auto& [base, seg] : segments_) {
     if (seg->max_timestamp() < timestamp) continue;
-    absl::StatusOr<std::optional<Segment::BatchLocation>> loc = seg->FindBatchByTimestamp(timestamp);
+    absl::StatusOr<std::optional<Segment::BatchLocation>> loc =
+        seg->FindBatchByTimestamp(timestamp);
     if (!loc.ok()) return loc.status();
     if (!loc->has_value()) continue;
     const Segment::BatchLocation& found = **loc;
@@ -340,7 +343,8 @@ absl::Status Log::TruncateTo(Offset offset) {
       if (absl::Status s = seg->DeleteFiles(); !s.ok()) return s;
     }
     segments_.clear();
-    absl::StatusOr<std::unique_ptr<Segment>> seg = Segment::Create(fs_, dir_, offset, SegmentOptions());
+    absl::StatusOr<std::unique_ptr<Segment>> seg =
+        Segment::Create(fs_, dir_, offset, SegmentOptions());
     if (!seg.ok()) return seg.status();
     segments_.emplace(offset, std::move(*seg));
     log_start_offset_ = offset;

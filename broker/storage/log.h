@@ -137,8 +137,12 @@ class Log {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WriteCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Segment* active() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return segments_.rbegin()->second.get(); }
-  Offset log_end_locked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active()->next_offset(); }
+  Segment* active() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return segments_.rbegin()->second.get();
+  }
+  Offset log_end_locked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return active()->next_offset();
+  }
   Segment::Options SegmentOptions() const;
 
   FileSystem* const fs_;

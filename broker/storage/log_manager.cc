@@ -57,11 +57,12 @@ absl::Status LogManager::Load() {
       std::optional<TopicPartition> tp = ParsePartitionDirName(name);
       if (!tp) continue;
       if (logs_.contains(*tp)) {
-        return absl::FailedPreconditionError(absl::StrCat("partition ", name, " is in two log dirs: ",
-                                                          options_.log_dirs[logs_[*tp].dir_index],
-                                                          " and ", dir));
+        return absl::FailedPreconditionError(absl::StrCat(
+            "partition ", name, " is in two log dirs: ", options_.log_dirs[logs_[*tp].dir_index],
+            " and ", dir));
       }
-      absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(fs_, clock_, path, ConfigFor(tp->topic), clean);
+      absl::StatusOr<std::unique_ptr<Log>> log =
+          Log::Open(fs_, clock_, path, ConfigFor(tp->topic), clean);
       if (!log.ok()) {
         return absl::Status(log.status().code(),
                             absl::StrCat("loading partition ", name, ": ", log.status().message()));
@@ -88,7 +89,8 @@ absl::StatusOr<Log*> LogManager::GetOrCreate(const TopicPartition& tp) {
   }
   std::vector<size_t> counts(options_.log_dirs.size(), 0);
   for (const auto& [_, e] : logs_) ++counts[e.dir_index];
-  const size_t d = static_cast<size_t>(std::min_element(counts.begin(), counts.end()) - counts.begin());
+  const size_t d =
+      static_cast<size_t>(std::min_element(counts.begin(), counts.end()) - counts.begin());
   absl::StatusOr<std::unique_ptr<Log>> log =
       Log::Open(fs_, clock_, JoinPath(options_.log_dirs[d], tp.ToString()), ConfigFor(tp.topic),
                 /*had_clean_shutdown=*/false);
@@ -107,7 +109,8 @@ Log* LogManager::Get(const TopicPartition& tp) const {
 absl::Status LogManager::Delete(const TopicPartition& tp) {
   absl::MutexLock l(&mu_);
   auto it = logs_.find(tp);
-  if (it == logs_.end()) return absl::NotFoundError(absl::StrCat("no log for partition ", tp.ToString()));
+  if (it == logs_.end())
+    return absl::NotFoundError(absl::StrCat("no log for partition ", tp.ToString()));
   const std::string dir = it->second.log->dir();
   const std::string doomed = dir + std::string(kDeletingSuffix);
   logs_.erase(it);
@@ -151,7 +154,8 @@ absl::Status LogManager::Close() {
   }
   for (size_t d = 0; d < options_.log_dirs.size(); ++d) {
     if (!dir_clean[d]) continue;
-    absl::Status s = fs_->WriteFileAtomically(JoinPath(options_.log_dirs[d], kCleanShutdownFile), "");
+    absl::Status s =
+        fs_->WriteFileAtomically(JoinPath(options_.log_dirs[d], kCleanShutdownFile), "");
     first_error.Update(s);
   }
   return first_error;

@@ -124,7 +124,8 @@ absl::Status MemFileSystem::CreateDirs(const std::string& raw) {
 absl::StatusOr<std::vector<std::string>> MemFileSystem::ListDir(const std::string& raw) {
   std::string dir = Normalize(raw);
   absl::MutexLock l(&mu_);
-  if (!dirs_.contains(dir)) return absl::NotFoundError(absl::StrCat("list ", dir, ": no such directory"));
+  if (!dirs_.contains(dir))
+    return absl::NotFoundError(absl::StrCat("list ", dir, ": no such directory"));
   std::set<std::string> names;
   auto child = [&](const std::string& p) {
     if (DirName(p) == dir) names.insert(p.substr(dir.size() + 1));
@@ -137,7 +138,8 @@ absl::StatusOr<std::vector<std::string>> MemFileSystem::ListDir(const std::strin
 absl::Status MemFileSystem::DeleteFile(const std::string& raw) {
   std::string path = Normalize(raw);
   absl::MutexLock l(&mu_);
-  if (files_.erase(path) == 0) return absl::NotFoundError(absl::StrCat("delete ", path, ": no such file"));
+  if (files_.erase(path) == 0)
+    return absl::NotFoundError(absl::StrCat("delete ", path, ": no such file"));
   return absl::OkStatus();
 }
 

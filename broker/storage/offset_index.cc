@@ -35,8 +35,8 @@ absl::Status OffsetIndex::Append(Offset offset, uint32_t position) {
       << "offset " << offset << " does not fit a segment based at " << base_offset_;
   if (!entries_.empty()) {
     CHECK(offset > entries_.back().offset && position > entries_.back().position)
-        << "index " << path() << ": entry (" << offset << ", " << position
-        << ") after (" << entries_.back().offset << ", " << entries_.back().position << ")";
+        << "index " << path() << ": entry (" << offset << ", " << position << ") after ("
+        << entries_.back().offset << ", " << entries_.back().position << ")";
   }
   char buf[kEntrySize];
   PutBigEndian32(buf, static_cast<uint32_t>(offset - base_offset_));

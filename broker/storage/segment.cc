@@ -28,8 +28,7 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(FileSystem* fs, const s
 }
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(FileSystem* fs, const std::string& dir,
-                                                       Offset base_offset,
-                                                       const Options& options) {
+                                                       Offset base_offset, const Options& options) {
   std::unique_ptr<Segment> seg(new Segment(fs, dir, base_offset, options));
   const std::string stem = JoinPath(dir, SegmentFileStem(base_offset));
   const bool indexes_present = fs->Exists(stem + ".index") && fs->Exists(stem + ".timeindex");
@@ -72,12 +71,12 @@ absl::Status Segment::OpenFiles(bool reset_indexes) {
   }
   offset_index_.reset();
   time_index_.reset();
-  absl::StatusOr<OffsetIndex> index = OffsetIndex::Open(fs_, stem + ".index", base_offset_,
-                                                        reset_indexes);
+  absl::StatusOr<OffsetIndex> index =
+      OffsetIndex::Open(fs_, stem + ".index", base_offset_, reset_indexes);
   if (!index.ok()) return index.status();
   offset_index_.emplace(std::move(*index));
-  absl::StatusOr<TimeIndex> time_index = TimeIndex::Open(fs_, stem + ".timeindex", base_offset_,
-                                                         reset_indexes);
+  absl::StatusOr<TimeIndex> time_index =
+      TimeIndex::Open(fs_, stem + ".timeindex", base_offset_, reset_indexes);
   if (!time_index.ok()) return time_index.status();
   time_index_.emplace(std::move(*time_index));
   return absl::OkStatus();
@@ -91,7 +90,8 @@ absl::Status Segment::WalkBatches(uint64_t position, bool with_bytes, const Batc
   // A view of [at, at + n) of the log, reading a new chunk when needed.
   auto view = [&](uint64_t at, size_t n) -> absl::StatusOr<std::string_view> {
     if (at < chunk_pos || at + n > chunk_pos + chunk.size()) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(std::max(n, kWalkChunkBytes), size - at));
+      size_t want =
+          static_cast<size_t>(std::min<uint64_t>(std::max(n, kWalkChunkBytes), size - at));
       absl::StatusOr<std::string> bytes = log_->ReadExactly(at, want);
       if (!bytes.ok()) return bytes.status();
       chunk = std::move(*bytes);
@@ -115,11 +115,12 @@ absl::Status Segment::WalkBatches(uint64_t position, bool with_bytes, const Batc
     absl::StatusOr<BatchHeader> header = ReadBatchHeader(*head);
     if (!header.ok()) return stop(pos, std::string(header.status().message()));
     if (header->batch_length < static_cast<int32_t>(kBatchHeaderSize - kLogOverhead)) {
-      return stop(pos, absl::StrCat("batch length ", header->batch_length, " is below the minimum"));
+      return stop(pos,
+                  absl::StrCat("batch length ", header->batch_length, " is below the minimum"));
     }
     if (header->size_in_bytes() > size - pos) {
-      return stop(pos, absl::StrCat("batch of ", header->size_in_bytes(), " bytes runs past the end (",
-                                    size - pos, " bytes left)"));
+      return stop(pos, absl::StrCat("batch of ", header->size_in_bytes(),
+                                    " bytes runs past the end (", size - pos, " bytes left)"));
     }
     std::string_view bytes;
     if (with_bytes) {
@@ -146,11 +147,13 @@ absl::Status Segment::MaybeIndex(uint64_t position, const BatchHeader& header) {
   // As Kafka does: once more than an interval of bytes went by without an
   // entry, the batch now written gets one.
   if (bytes_since_index_entry_ > static_cast<uint64_t>(options_.index_interval_bytes)) {
-    if (absl::Status s = offset_index_->Append(header.last_offset(), static_cast<uint32_t>(position));
+    if (absl::Status s =
+            offset_index_->Append(header.last_offset(), static_cast<uint32_t>(position));
         !s.ok()) {
       return s;
     }
-    if (absl::Status s = time_index_->MaybeAppend(max_timestamp_, offset_of_max_timestamp_); !s.ok()) {
+    if (absl::Status s = time_index_->MaybeAppend(max_timestamp_, offset_of_max_timestamp_);
+        !s.ok()) {
       return s;
     }
     bytes_since_index_entry_ = 0;
@@ -197,12 +200,11 @@ absl::Status Segment::Rebuild(Offset intact_below, bool truncate_bad_tail, Recov
   const std::string where = absl::StrCat(log_path(), " at position ", problem_pos,
                                          " (after offset ", next_offset_.value() - 1, ")");
   if (next_offset_ < intact_below || !truncate_bad_tail) {
-    return absl::DataLossError(absl::StrCat("corrupt log segment ", where, ": ", problem,
-                                            next_offset_ < intact_below
-                                                ? absl::StrCat("; the recovery point is ",
-                                                               intact_below.value(),
-                                                               ", so this data had been flushed")
-                                                : ""));
+    return absl::DataLossError(absl::StrCat(
+        "corrupt log segment ", where, ": ", problem,
+        next_offset_ < intact_below ? absl::StrCat("; the recovery point is ", intact_below.value(),
+                                                   ", so this data had been flushed")
+                                    : ""));
   }
   const uint64_t cut = log_->Size() - problem_pos;
   if (s = log_->Truncate(problem_pos); !s.ok()) return s;
@@ -241,8 +243,8 @@ absl::Status Segment::LoadTail() {
       &problem, &problem_pos);
   if (!s.ok()) return s;
   if (!problem.empty()) {
-    return absl::DataLossError(
-        absl::StrCat("corrupt log segment ", log_path(), " at position ", problem_pos, ": ", problem));
+    return absl::DataLossError(absl::StrCat("corrupt log segment ", log_path(), " at position ",
+                                            problem_pos, ": ", problem));
   }
   bytes_since_index_entry_ = size() - start;
   return absl::OkStatus();
@@ -279,8 +281,8 @@ absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindFirstBatch(
       &problem, &problem_pos);
   if (!s.ok()) return s;
   if (!problem.empty()) {
-    return absl::DataLossError(
-        absl::StrCat("corrupt log segment ", log_path(), " at position ", problem_pos, ": ", problem));
+    return absl::DataLossError(absl::StrCat("corrupt log segment ", log_path(), " at position ",
+                                            problem_pos, ": ", problem));
   }
   return found;
 }
@@ -303,7 +305,8 @@ absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatchByTimest
 
 absl::StatusOr<std::string> Segment::ReadAt(uint64_t position, size_t max_bytes) const {
   if (position >= size()) return std::string();
-  return log_->ReadExactly(position, static_cast<size_t>(std::min<uint64_t>(max_bytes, size() - position)));
+  return log_->ReadExactly(position,
+                           static_cast<size_t>(std::min<uint64_t>(max_bytes, size() - position)));
 }
 
 absl::StatusOr<uint64_t> Segment::TruncateTo(Offset offset) {
@@ -328,7 +331,8 @@ absl::Status Segment::Flush() {
 
 absl::Status Segment::OnRoll() {
   if (max_timestamp_ >= 0) {
-    if (absl::Status s = time_index_->MaybeAppend(max_timestamp_, offset_of_max_timestamp_); !s.ok()) {
+    if (absl::Status s = time_index_->MaybeAppend(max_timestamp_, offset_of_max_timestamp_);
+        !s.ok()) {
       return s;
     }
   }

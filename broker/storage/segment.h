@@ -52,7 +52,8 @@ class Segment {
 
   // Creates a new, empty segment in `dir`; files that exist are emptied.
   static absl::StatusOr<std::unique_ptr<Segment>> Create(FileSystem* fs, const std::string& dir,
-                                                         Offset base_offset, const Options& options);
+                                                         Offset base_offset,
+                                                         const Options& options);
 
   // Opens an existing segment without scanning its whole .log: indexes are
   // loaded (and rebuilt from the log when torn or inconsistent) and the tail
@@ -119,7 +120,10 @@ class Segment {
 
  private:
   Segment(FileSystem* fs, std::string dir, Offset base_offset, const Options& options)
-      : fs_(fs), dir_(std::move(dir)), base_offset_(base_offset), options_(options),
+      : fs_(fs),
+        dir_(std::move(dir)),
+        base_offset_(base_offset),
+        options_(options),
         next_offset_(base_offset) {}
 
   enum class Walk { kContinue, kStop };

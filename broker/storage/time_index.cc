@@ -20,8 +20,8 @@ absl::StatusOr<TimeIndex> TimeIndex::Open(FileSystem* fs, const std::string& pat
             base_offset + GetBigEndian32(bytes->data() + pos + 8)};
     if (!index.entries_.empty() && (e.timestamp <= index.entries_.back().timestamp ||
                                     e.offset <= index.entries_.back().offset)) {
-      return absl::DataLossError(absl::StrCat("time index ", path, " entry ", pos / kEntrySize,
-                                              " is out of order"));
+      return absl::DataLossError(
+          absl::StrCat("time index ", path, " entry ", pos / kEntrySize, " is out of order"));
     }
     index.entries_.push_back(e);
   }

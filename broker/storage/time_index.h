@@ -29,8 +29,8 @@ class TimeIndex {
   };
 
   // As OffsetIndex::Open.
-  static absl::StatusOr<TimeIndex> Open(FileSystem* fs, const std::string& path,
-                                        Offset base_offset, bool reset);
+  static absl::StatusOr<TimeIndex> Open(FileSystem* fs, const std::string& path, Offset base_offset,
+                                        bool reset);
 
   // Adds an entry if `timestamp` is larger than the last entry's; otherwise
   // does nothing (the index only records new maxima).

@@ -87,9 +87,15 @@ double WriteBaseline(const std::string& path, const std::vector<std::string>& ba
 
 double AppendToLog(const std::string& dir, std::vector<std::string>& batches, int64_t n,
                    std::unique_ptr<Log>* keep) {
-  { auto _s = FileSystem::Default()->DeleteDirRecursively(dir); CHECK(_s.ok()) << _s; }
+  {
+    auto _s = FileSystem::Default()->DeleteDirRecursively(dir);
+    CHECK(_s.ok()) << _s;
+  }
   auto log = Log::Open(FileSystem::Default(), Clock::Real(), dir, LogConfig{}, false);
-  { auto _s = log.status(); CHECK(_s.ok()) << _s; }
+  {
+    auto _s = log.status();
+    CHECK(_s.ok()) << _s;
+  }
   auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < n; ++i) {
     auto info = (*log)->AppendAsLeader(&batches[i % batches.size()], Epoch(1));
@@ -101,7 +107,10 @@ double AppendToLog(const std::string& dir, std::vector<std::string>& batches, in
 }
 
 int Run(const Args& args) {
-  { auto _s = FileSystem::Default()->CreateDirs(args.dir); CHECK(_s.ok()) << _s; }
+  {
+    auto _s = FileSystem::Default()->CreateDirs(args.dir);
+    CHECK(_s.ok()) << _s;
+  }
   int per_batch = 0;
   std::vector<std::string> batches = MakeBatches(args, 64, &per_batch);
   const size_t batch_size = batches[0].size();
@@ -109,17 +118,21 @@ int Run(const Args& args) {
   const double total_mb = static_cast<double>(n) * static_cast<double>(batch_size) / 1e6;
   const int64_t records = n * per_batch;
 
-  std::printf("storage_bench: dir=%s data=%.0f MB record=%zu B batch=%zu B (%d records) "
-              "batches=%lld crc32c=%s\n",
-              args.dir.c_str(), total_mb, args.record_bytes, batch_size, per_batch,
-              static_cast<long long>(n), Crc32cIsHardwareAccelerated() ? "sse4.2" : "table");
+  std::printf(
+      "storage_bench: dir=%s data=%.0f MB record=%zu B batch=%zu B (%d records) "
+      "batches=%lld crc32c=%s\n",
+      args.dir.c_str(), total_mb, args.record_bytes, batch_size, per_batch,
+      static_cast<long long>(n), Crc32cIsHardwareAccelerated() ? "sse4.2" : "table");
 
   std::vector<double> write_secs, append_secs;
   std::unique_ptr<Log> log;
   const std::string log_dir = args.dir + "/bench-0";
   for (int r = 0; r < args.rounds; ++r) {
     log.reset();
-    { auto _s = FileSystem::Default()->DeleteDirRecursively(log_dir); CHECK(_s.ok()) << _s; }
+    {
+      auto _s = FileSystem::Default()->DeleteDirRecursively(log_dir);
+      CHECK(_s.ok()) << _s;
+    }
     ::sync();
     write_secs.push_back(WriteBaseline(args.dir + "/baseline.bin", batches, n));
     ::sync();
@@ -164,7 +177,10 @@ int Run(const Args& args) {
               20000.0 * static_cast<double>(crc_buf.size()) / 1e6 / Seconds(start), crc);
 
   log.reset();
-  { auto _s = FileSystem::Default()->DeleteDirRecursively(args.dir); CHECK(_s.ok()) << _s; }
+  {
+    auto _s = FileSystem::Default()->DeleteDirRecursively(args.dir);
+    CHECK(_s.ok()) << _s;
+  }
   return 0;
 }
 
@@ -176,14 +192,21 @@ int main(int argc, char** argv) {
   strata::storage::Args args;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--dir") args.dir = value;
-    else if (flag == "--mb") args.mb = std::stoll(value);
-    else if (flag == "--record-bytes") args.record_bytes = std::stoul(value);
-    else if (flag == "--batch-bytes") args.batch_bytes = std::stoul(value);
-    else if (flag == "--rounds") args.rounds = std::stoi(value);
+    if (flag == "--dir")
+      args.dir = value;
+    else if (flag == "--mb")
+      args.mb = std::stoll(value);
+    else if (flag == "--record-bytes")
+      args.record_bytes = std::stoul(value);
+    else if (flag == "--batch-bytes")
+      args.batch_bytes = std::stoul(value);
+    else if (flag == "--rounds")
+      args.rounds = std::stoi(value);
     else {
-      std::fprintf(stderr, "unknown flag %s\nusage: storage_bench [--dir D] [--mb N] "
-                           "[--record-bytes B] [--batch-bytes B] [--rounds R]\n", flag.c_str());
+      std::fprintf(stderr,
+                   "unknown flag %s\nusage: storage_bench [--dir D] [--mb N] "
+                   "[--record-bytes B] [--batch-bytes B] [--rounds R]\n",
+                   flag.c_str());
       return 2;
     }
   }

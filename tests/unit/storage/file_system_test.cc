@@ -1,8 +1,9 @@
+#include "broker/storage/file_system.h"
+
 #include <cstdlib>
 #include <string>
 
 #include "broker/storage/checkpoint_file.h"
-#include "broker/storage/file_system.h"
 #include "broker/storage/mem_file_system.h"
 #include "gtest/gtest.h"
 

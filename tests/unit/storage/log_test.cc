@@ -341,7 +341,8 @@ TEST_F(LogTest, DeleteSegmentsBelowMovesTheLogStartAndSurvivesReopen) {
   EXPECT_FALSE(fs_.Exists(SegmentPath(bases[0])));
   EXPECT_FALSE(fs_.Exists(SegmentPath(bases[1])));
   EXPECT_TRUE(absl::IsOutOfRange(log->Read(bases[2] - 1, 100, log->log_end_offset()).status()));
-  EXPECT_EQ(ReadAll(*log), Ids(static_cast<int>(bases[2].value()), 60 - static_cast<int>(bases[2].value())));
+  EXPECT_EQ(ReadAll(*log),
+            Ids(static_cast<int>(bases[2].value()), 60 - static_cast<int>(bases[2].value())));
 
   log.reset();
   log = OpenLog();
@@ -485,8 +486,8 @@ TEST(LogConfigTest, SetValidatesNamingTheKey) {
   auto bad = config.Set("segment.bytes", "lots");
   EXPECT_TRUE(absl::IsInvalidArgument(bad));
   EXPECT_NE(bad.message().find("segment.bytes"), absl::string_view::npos);
-  EXPECT_FALSE(config.Set("segment.bytes", "10").ok());           // below the minimum
-  EXPECT_FALSE(config.Set("segment.bytes", "4294967296").ok());   // positions are 32-bit
+  EXPECT_FALSE(config.Set("segment.bytes", "10").ok());          // below the minimum
+  EXPECT_FALSE(config.Set("segment.bytes", "4294967296").ok());  // positions are 32-bit
   EXPECT_FALSE(config.Set("flush.ms", "-1").ok());
   EXPECT_TRUE(absl::IsNotFound(config.Set("segment.byte", "1")));
   EXPECT_EQ(config.segment_bytes, 1048576);

@@ -76,7 +76,7 @@ TEST_F(IndexTest, TimeIndexRecordsOnlyNewMaxima) {
   auto index = TimeIndex::Open(&fs_, "/p/t.timeindex", Offset(50), false);
   ASSERT_TRUE(index.ok());
   ASSERT_TRUE(index->MaybeAppend(1000, Offset(55)).ok());
-  ASSERT_TRUE(index->MaybeAppend(900, Offset(60)).ok());   // older: skipped
+  ASSERT_TRUE(index->MaybeAppend(900, Offset(60)).ok());  // older: skipped
   ASSERT_TRUE(index->MaybeAppend(2000, Offset(70)).ok());
   ASSERT_EQ(index->entries().size(), 2u);
   ASSERT_TRUE(index->Sync().ok());

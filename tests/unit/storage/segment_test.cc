@@ -46,7 +46,8 @@ TEST_F(SegmentTest, FindBatchHandlesGapsAndTheEnd) {
   AppendAt(**seg, 110, 5);  // 110..114: a gap, as compaction leaves
   AppendAt(**seg, 115, 1);
   EXPECT_EQ((*seg)->next_offset(), Offset(116));
-  EXPECT_EQ((*seg)->offset_index().entries().size(), 2u);  // interval 1: every batch after the first
+  EXPECT_EQ((*seg)->offset_index().entries().size(),
+            2u);  // interval 1: every batch after the first
 
   auto loc = (*seg)->FindBatch(Offset(107));
   ASSERT_TRUE(loc.ok() && loc->has_value());
@@ -79,7 +80,8 @@ TEST_F(SegmentTest, RecoveryCutsAtTheFirstBadBatchOnlyAboveTheIntactPoint) {
   std::vector<size_t> ends;  // end position of each batch
   {
     auto seg = Segment::Create(&fs_, "/s", Offset(0), {});
-    for (int i = 0; i < 6; ++i) ends.push_back((ends.empty() ? 0 : ends.back()) + AppendAt(**seg, i * 2, 2));
+    for (int i = 0; i < 6; ++i)
+      ends.push_back((ends.empty() ? 0 : ends.back()) + AppendAt(**seg, i * 2, 2));
   }
   const std::string path = "/s/00000000000000000000.log";
   fs_.CorruptByte(path, ends[2] + 30);  // inside the fourth batch (offsets 6, 7)
