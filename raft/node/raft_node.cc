@@ -1,0 +1,315 @@
+#include "raft/node/raft_node.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "glog/logging.h"
+#include "raft/node/proto_convert.h"
+#include "raft/node/rocksdb_log_storage.h"
+#include "strata/internal/raft.grpc.pb.h"
+
+namespace strata::raft {
+
+// Sends Raft messages to peers over gRPC, asynchronously and without retries:
+// Raft recovers from lost messages by itself, so a slow or dead peer only
+// costs dropped messages, never a blocked loop.
+class PeerTransport {
+ public:
+  explicit PeerTransport(const std::map<NodeId, std::string>& peers) {
+    for (const auto& [id, address] : peers) {
+      peers_[id].stub = internal::Raft::NewStub(
+          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    }
+  }
+
+  ~PeerTransport() {
+    for (auto& [id, peer] : peers_) {
+      // Calls in flight hold pointers into this object: wait them out.
+      while (peer.in_flight.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+  void Send(const std::vector<Message>& messages) {
+    std::map<NodeId, internal::RaftMessageBatch> batches;
+    for (const Message& m : messages) *batches[m.to].add_messages() = ToProto(m);
+    for (auto& [to, batch] : batches) {
+      auto it = peers_.find(to);
+      if (it == peers_.end()) {
+        LOG_EVERY_N(WARNING, 100) << "Raft message for unknown node " << to;
+        continue;
+      }
+      Peer& peer = it->second;
+      // A peer that does not answer gets its backlog capped, not buffered.
+      if (peer.in_flight.load() >= kMaxInFlight) continue;
+      auto* call = new Call;
+      call->request = std::move(batch);
+      call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      ++peer.in_flight;
+      peer.stub->async()->Send(&call->context, &call->request, &call->response,
+                               [call, &peer](grpc::Status s) {
+                                 if (!s.ok()) VLOG(2) << "Raft send failed: " << s.error_message();
+                                 --peer.in_flight;
+                                 delete call;
+                               });
+    }
+  }
+
+ private:
+  static constexpr int kMaxInFlight = 64;
+  struct Peer {
+    std::unique_ptr<internal::Raft::Stub> stub;
+    std::atomic<int> in_flight{0};
+  };
+  struct Call {
+    grpc::ClientContext context;
+    internal::RaftMessageBatch request;
+    internal::RaftSendResponse response;
+  };
+  std::map<NodeId, Peer> peers_;
+};
+
+// The receiving side: a thin adapter that decodes and queues.
+class RaftNode::Service final : public internal::Raft::CallbackService {
+ public:
+  explicit Service(RaftNode* node) : node_(node) {}
+
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context,
+                                 const internal::RaftMessageBatch* request,
+                                 internal::RaftSendResponse*) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    std::vector<Message> messages;
+    messages.reserve(request->messages_size());
+    for (const auto& m : request->messages()) {
+      if (!internal::RaftMessageType_IsValid(m.type()) || NodeId(m.to()) != node_->options_.id) {
+        reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     absl::StrCat("message for node ", m.to(), " of type ", m.type(),
+                                                  " reached node ", node_->options_.id.value())));
+        return reactor;
+      }
+      messages.push_back(FromProto(m));
+    }
+    node_->Deliver(std::move(messages));
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  RaftNode* node_;
+};
+
+RaftNode::RaftNode(RaftNodeOptions options, StateMachine* state_machine)
+    : options_(std::move(options)), state_machine_(state_machine) {}
+
+RaftNode::~RaftNode() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<RaftNode>> RaftNode::Create(RaftNodeOptions options,
+                                                           StateMachine* state_machine) {
+  if (!options.peers.contains(options.id)) {
+    return absl::InvalidArgumentError(absl::StrCat("node ", options.id.value(),
+                                                   " is not among the quorum's peers"));
+  }
+  std::unique_ptr<RaftNode> node(new RaftNode(options, state_machine));
+  absl::StatusOr<std::unique_ptr<RocksDbLogStorage>> storage =
+      RocksDbLogStorage::Open(options.data_dir, ConfState{options.voters, options.learners});
+  if (!storage.ok()) return storage.status();
+  node->storage_ = std::move(*storage);
+  std::map<NodeId, std::string> others = options.peers;
+  others.erase(options.id);
+  node->transport_ = std::make_unique<PeerTransport>(others);
+  node->service_ = std::make_unique<Service>(node.get());
+  return node;
+}
+
+grpc::Service* RaftNode::service() { return service_.get(); }
+
+void RaftNode::Start() {
+  absl::MutexLock l(&mu_);
+  CHECK(!started_) << "RaftNode started twice";
+  started_ = true;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void RaftNode::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    if (!started_ || stopping_) return;
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void RaftNode::Deliver(std::vector<Message> messages) {
+  absl::MutexLock l(&mu_);
+  if (stopping_) return;
+  for (Message& m : messages) inbox_.push_back(std::move(m));
+}
+
+void RaftNode::Propose(std::string data, ProposeCallback done) {
+  absl::MutexLock l(&mu_);
+  if (stopping_ || !started_) {
+    done(absl::UnavailableError("the Raft node is not running"));
+    return;
+  }
+  proposals_.push_back(Proposal{std::move(data), std::move(done)});
+}
+
+void RaftNode::TransferLeadership(NodeId target) {
+  absl::MutexLock l(&mu_);
+  transfers_.push_back(target);
+}
+
+RaftNodeStatus RaftNode::status() const {
+  absl::MutexLock l(&mu_);
+  return status_;
+}
+
+void RaftNode::Loop() {
+  // Start from the latest snapshot; the core replays committed entries after it.
+  absl::StatusOr<Snapshot> snapshot = storage_->GetSnapshot();
+  CHECK(snapshot.ok()) << snapshot.status();
+  if (!snapshot->empty()) {
+    absl::Status s = state_machine_->Restore(snapshot->data);
+    CHECK(s.ok()) << "restoring the snapshot at " << snapshot->metadata.index << ": " << s;
+    applied_ = last_snapshot_ = snapshot->metadata.index;
+  }
+  const uint64_t seed = options_.seed != 0
+                            ? options_.seed
+                            : options_.id.value() * 0x9E3779B97F4A7C15ULL ^
+                                  static_cast<uint64_t>(absl::GetCurrentTimeNanos());
+  auto rng = std::make_shared<std::mt19937_64>(seed);
+  Config config;
+  config.id = options_.id;
+  config.election_tick = options_.election_tick;
+  config.heartbeat_tick = options_.heartbeat_tick;
+  config.applied = applied_;
+  config.random = [rng] { return (*rng)(); };
+  raft_ = std::make_unique<Raft>(config, storage_.get());
+  LOG(INFO) << "Raft node " << options_.id << " running: term " << raft_->term() << ", log ["
+            << storage_->FirstIndex() << ", " << storage_->LastIndex() << "], applied " << applied_;
+
+  const absl::Duration tick = absl::Milliseconds(options_.tick_ms);
+  absl::Time next_tick = absl::Now() + tick;
+  while (true) {
+    std::vector<Message> inbox;
+    std::vector<Proposal> proposals;
+    std::vector<NodeId> transfers;
+    {
+      absl::MutexLock l(&mu_);
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !inbox_.empty() || !proposals_.empty() || !transfers_.empty();
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&has_work), next_tick);
+      if (stopping_) break;
+      inbox.swap(inbox_);
+      proposals.swap(proposals_);
+      transfers.swap(transfers_);
+    }
+    const absl::Time now = absl::Now();
+    if (now >= next_tick) {
+      raft_->Tick();
+      // After a stall, tick once and move on rather than firing a burst.
+      next_tick = std::max(next_tick + tick, now);
+    }
+    for (const Message& m : inbox) {
+      if (absl::Status s = raft_->Step(m); !s.ok()) VLOG(1) << "Step refused " << m << ": " << s;
+    }
+    for (Proposal& p : proposals) {
+      absl::StatusOr<Index> index = raft_->Propose(std::move(p.data));
+      if (index.ok()) {
+        pending_[*index] = Pending{raft_->term(), std::move(p.done)};
+      } else {
+        p.done(absl::FailedPreconditionError(absl::StrCat(
+            "node ", options_.id.value(), " is not the metadata quorum leader; the leader is ",
+            raft_->leader() == kNoNode ? std::string("unknown") : absl::StrCat("node ", raft_->leader().value()))));
+      }
+    }
+    for (NodeId target : transfers) {
+      if (absl::Status s = raft_->TransferLeadership(target); !s.ok()) {
+        LOG(WARNING) << "Leadership transfer to " << target << " refused: " << s;
+      }
+    }
+    while (raft_->HasReady()) HandleReady(raft_->GetReady());
+    PublishStatus();
+  }
+  for (auto& [index, p] : pending_) p.done(absl::UnavailableError("the Raft node is stopping"));
+  pending_.clear();
+}
+
+void RaftNode::HandleReady(Ready rd) {
+  // 1. Durable before anything that depends on it leaves the node.
+  absl::Status s = storage_->Save(rd.snapshot, rd.entries, rd.hard_state);
+  CHECK(s.ok()) << "Raft storage write failed; refusing to continue: " << s;
+  // 2. Send.
+  transport_->Send(rd.messages);
+  // 3. Apply.
+  if (rd.snapshot) {
+    s = state_machine_->Restore(rd.snapshot->data);
+    CHECK(s.ok()) << "restoring a snapshot from the leader: " << s;
+    applied_ = last_snapshot_ = rd.snapshot->metadata.index;
+    ++snapshots_restored_;
+    LOG(INFO) << "Restored a snapshot at index " << applied_ << " from the leader";
+    for (auto it = pending_.begin(); it != pending_.end() && it->first <= applied_;) {
+      it->second.done(absl::AbortedError("outcome unknown: the log was replaced by a snapshot"));
+      it = pending_.erase(it);
+    }
+  }
+  for (const Entry& e : rd.committed_entries) {
+    if (!e.data.empty()) state_machine_->Apply(e);
+    applied_ = e.index;
+    auto it = pending_.find(e.index);
+    if (it == pending_.end()) continue;
+    if (it->second.term == e.term) {
+      it->second.done(e.index);
+    } else {
+      it->second.done(absl::AbortedError(absl::StrCat(
+          "leadership changed before entry ", e.index.value(), " committed; it was not applied")));
+    }
+    pending_.erase(it);
+  }
+  raft_->Advance(rd);
+  MaybeSnapshot();
+}
+
+void RaftNode::MaybeSnapshot() {
+  if (applied_ - last_snapshot_ < options_.snapshot_entries) return;
+  absl::Status s = storage_->CreateSnapshot(applied_, state_machine_->TakeSnapshot());
+  CHECK(s.ok()) << "taking a snapshot at " << applied_ << ": " << s;
+  last_snapshot_ = applied_;
+  if (applied_.value() > options_.keep_entries) {
+    const Index compact_to = applied_ - options_.keep_entries;
+    if (compact_to >= storage_->FirstIndex()) {
+      s = storage_->Compact(compact_to);
+      CHECK(s.ok()) << "compacting the Raft log to " << compact_to << ": " << s;
+    }
+  }
+  VLOG(1) << "Snapshot at " << applied_ << "; log now [" << storage_->FirstIndex() << ", "
+          << storage_->LastIndex() << "]";
+}
+
+void RaftNode::PublishStatus() {
+  RaftNodeStatus st;
+  st.id = options_.id;
+  st.leader = raft_->leader();
+  st.term = raft_->term();
+  st.role = raft_->role();
+  st.commit = raft_->log().committed();
+  st.applied = applied_;
+  st.first_index = storage_->FirstIndex();
+  st.last_index = storage_->LastIndex();
+  st.snapshot_index = last_snapshot_;
+  st.snapshots_restored = snapshots_restored_;
+  if (st.role == Role::kLeader) {
+    for (const auto& [id, _] : options_.peers) {
+      if (const Progress* p = raft_->progress(id)) st.match[id] = p->match;
+    }
+  }
+  absl::MutexLock l(&mu_);
+  status_ = std::move(st);
+}
+
+}  // namespace strata::raft

@@ -1,0 +1,153 @@
+// RaftNode: runs one Raft core on a real node — the loop the core's contract
+// describes, on a thread of its own:
+//
+//   every tick_ms: Tick()
+//   messages from peers (gRPC, strata.internal.Raft/Send): Step()
+//   proposals from this process: Propose()
+//   Ready: persist (RocksDB, synced, one batch) -> send (gRPC, async,
+//          fire-and-forget) -> restore snapshot / apply committed entries to
+//          the StateMachine -> Advance()
+//   every snapshot_entries applied: StateMachine::TakeSnapshot(), record it
+//          and compact the log, keeping keep_entries for followers that lag
+//          a little (further behind, they get the snapshot).
+//
+// The core stays pure; this class owns threads, sockets, the clock and the
+// disk. Thread-safe: every public method may be called from any thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "raft/message.h"
+#include "raft/raft.h"
+
+namespace grpc {
+class Service;
+}
+
+namespace strata::raft {
+
+class RocksDbLogStorage;
+class PeerTransport;
+
+// What the replicated log drives. Called on the node's thread only.
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  // Applies one committed entry. Entries with empty data (a new leader's
+  // no-op) are not passed.
+  virtual void Apply(const Entry& entry) = 0;
+  // The state as of the last applied entry.
+  virtual std::string TakeSnapshot() = 0;
+  // Replaces the state with a snapshot's.
+  virtual absl::Status Restore(const std::string& data) = 0;
+};
+
+struct RaftNodeOptions {
+  NodeId id;
+  // Every voter's and learner's CONTROLLER address ("host:port"), self included.
+  std::map<NodeId, std::string> peers;
+  std::vector<NodeId> voters;
+  std::vector<NodeId> learners;
+  // RocksDB directory for the log, hard state and snapshots.
+  std::string data_dir;
+  int tick_ms = 100;
+  // Election timeout = election_tick * tick_ms (randomised up to twice that).
+  int election_tick = 10;
+  int heartbeat_tick = 1;
+  uint64_t snapshot_entries = 10000;
+  uint64_t keep_entries = 1000;
+  uint64_t seed = 0;  // 0: seeded from the node id and the time
+};
+
+struct RaftNodeStatus {
+  NodeId id;
+  NodeId leader;
+  Term term;
+  Role role = Role::kFollower;
+  Index commit;
+  Index applied;
+  Index first_index;
+  Index last_index;
+  Index snapshot_index;
+  // Snapshots restored into the state machine from a leader.
+  int snapshots_restored = 0;
+  // Per peer, the last log index the leader knows it has (leader only).
+  std::map<NodeId, Index> match;
+};
+
+class RaftNode {
+ public:
+  using ProposeCallback = std::function<void(absl::StatusOr<Index>)>;
+
+  static absl::StatusOr<std::unique_ptr<RaftNode>> Create(RaftNodeOptions options,
+                                                          StateMachine* state_machine);
+  ~RaftNode();
+
+  // The Raft gRPC service, to register on this node's CONTROLLER server
+  // before Start().
+  grpc::Service* service();
+  // Starts the loop thread (restores the latest snapshot first).
+  void Start();
+  // Stops the loop thread; pending proposals fail with Unavailable.
+  void Stop();
+
+  // Proposes `data`. `done` runs on the node thread once the entry is
+  // committed and applied (with its index), or with FailedPrecondition when
+  // this node is not the leader (the message names the leader it knows), or
+  // Aborted when leadership changed and the entry was lost.
+  void Propose(std::string data, ProposeCallback done);
+  // Asks the core to hand leadership to `target` (controlled shutdown).
+  void TransferLeadership(NodeId target);
+
+  RaftNodeStatus status() const;
+
+ private:
+  class Service;
+  struct Proposal {
+    std::string data;
+    ProposeCallback done;
+  };
+  struct Pending {
+    Term term;
+    ProposeCallback done;
+  };
+
+  RaftNode(RaftNodeOptions options, StateMachine* state_machine);
+  void Loop();
+  void Deliver(std::vector<Message> messages);
+  void HandleReady(Ready rd);
+  void MaybeSnapshot();
+  void PublishStatus();
+
+  const RaftNodeOptions options_;
+  StateMachine* const state_machine_;
+  std::unique_ptr<RocksDbLogStorage> storage_;
+  std::unique_ptr<Raft> raft_;  // the loop thread's only
+  std::unique_ptr<PeerTransport> transport_;
+  std::unique_ptr<Service> service_;
+  std::thread thread_;
+
+  // Applied state, the loop thread's only.
+  Index applied_;
+  Index last_snapshot_;
+  int snapshots_restored_ = 0;
+  std::map<Index, Pending> pending_;
+
+  mutable absl::Mutex mu_;
+  std::vector<Message> inbox_ ABSL_GUARDED_BY(mu_);
+  std::vector<Proposal> proposals_ ABSL_GUARDED_BY(mu_);
+  std::vector<NodeId> transfers_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  RaftNodeStatus status_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace strata::raft
