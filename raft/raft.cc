@@ -111,8 +111,13 @@ void Raft::Reset(Term term) {
 }
 
 void Raft::ResetRandomizedElectionTimeout() {
+  // In [election_tick + 1, 2 * election_tick]: one tick past the leader
+  // lease. Peers tick out of phase by up to one tick, so a timeout of exactly
+  // election_tick can fire while the other followers' leases still hold;
+  // they would refuse the (pre-)vote and the election would take a second
+  // round.
   randomized_election_timeout_ =
-      config_.election_tick + static_cast<int>(config_.random() % config_.election_tick);
+      config_.election_tick + 1 + static_cast<int>(config_.random() % config_.election_tick);
 }
 
 void Raft::BecomeFollower(Term term, NodeId lead) {

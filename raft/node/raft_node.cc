@@ -15,6 +15,16 @@
 
 namespace strata::raft {
 
+std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // After a failed connection the channel re-resolves the name, by default
+  // at most every 30 s; a restarted peer must be found within a second.
+  args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 100);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
 // Sends Raft messages to peers over gRPC, asynchronously and without retries:
 // Raft recovers from lost messages by itself, so a slow or dead peer only
 // costs dropped messages, never a blocked loop.
@@ -22,8 +32,7 @@ class PeerTransport {
  public:
   explicit PeerTransport(const std::map<NodeId, std::string>& peers) {
     for (const auto& [id, address] : peers) {
-      peers_[id].stub = internal::Raft::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      peers_[id].stub = internal::Raft::NewStub(PeerChannel(address));
     }
   }
 
@@ -216,6 +225,7 @@ void RaftNode::Loop() {
       next_tick = std::max(next_tick + tick, now);
     }
     for (const Message& m : inbox) {
+      last_heard_ms_[m.from] = absl::ToUnixMillis(now);
       if (absl::Status s = raft_->Step(m); !s.ok()) VLOG(1) << "Step refused " << m << ": " << s;
     }
     for (Proposal& p : proposals) {
@@ -304,11 +314,22 @@ void RaftNode::PublishStatus() {
   st.snapshot_index = last_snapshot_;
   st.snapshots_restored = snapshots_restored_;
   if (st.role == Role::kLeader) {
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
     for (const auto& [id, _] : options_.peers) {
-      if (const Progress* p = raft_->progress(id)) st.match[id] = p->match;
+      const Progress* p = raft_->progress(id);
+      if (p == nullptr) continue;
+      st.match[id] = id == options_.id ? st.last_index : p->match;
+      if (id == options_.id || p->match >= st.last_index) last_caught_up_ms_[id] = now_ms;
     }
+    last_heard_ms_[options_.id] = now_ms;
   }
+  st.last_heard_ms = last_heard_ms_;
+  st.last_caught_up_ms = last_caught_up_ms_;
   absl::MutexLock l(&mu_);
+  if (st.role != status_.role || st.term != status_.term || st.leader != status_.leader) {
+    LOG(INFO) << "Raft node " << st.id << ": " << RoleName(st.role) << " in term " << st.term
+              << ", leader " << (st.leader == kNoNode ? std::string("unknown") : absl::StrCat(st.leader.value()));
+  }
   status_ = std::move(st);
 }
 

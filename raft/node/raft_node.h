@@ -29,6 +29,7 @@
 #include "raft/raft.h"
 
 namespace grpc {
+class Channel;
 class Service;
 }
 
@@ -36,6 +37,11 @@ namespace strata::raft {
 
 class RocksDbLogStorage;
 class PeerTransport;
+
+// A channel to a peer that reconnects quickly: gRPC's default backoff grows
+// to two minutes, far longer than an election timeout, so a restarted peer
+// would stay unreachable long after it is back.
+std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address);
 
 // What the replicated log drives. Called on the node's thread only.
 class StateMachine {
@@ -81,6 +87,10 @@ struct RaftNodeStatus {
   int snapshots_restored = 0;
   // Per peer, the last log index the leader knows it has (leader only).
   std::map<NodeId, Index> match;
+  // Per peer, when this node last heard from it (ms since the epoch), and
+  // when the peer was last known to hold the whole log (leader only).
+  std::map<NodeId, int64_t> last_heard_ms;
+  std::map<NodeId, int64_t> last_caught_up_ms;
 };
 
 class RaftNode {
@@ -139,6 +149,8 @@ class RaftNode {
   Index applied_;
   Index last_snapshot_;
   int snapshots_restored_ = 0;
+  std::map<NodeId, int64_t> last_heard_ms_;
+  std::map<NodeId, int64_t> last_caught_up_ms_;
   std::map<Index, Pending> pending_;
 
   mutable absl::Mutex mu_;

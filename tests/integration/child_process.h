@@ -9,7 +9,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,6 +68,16 @@ class ChildProcess {
  private:
   pid_t pid_ = -1;
 };
+
+// A client channel that reconnects within 100-500 ms, so a test notices a
+// (re)started server promptly instead of waiting out gRPC's default backoff.
+inline std::shared_ptr<grpc::Channel> TestChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 100);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
 
 // A loopback TCP port that was free a moment ago.
 inline int PickFreePort() {
