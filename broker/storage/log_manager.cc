@@ -75,7 +75,7 @@ absl::Status LogManager::Load() {
       if (absl::Status s = fs_->SyncDir(dir); !s.ok()) return s;
     }
     LOG(INFO) << "Loaded " << loaded << " logs from " << dir
-              << (clean ? " after a clean shutdown" : " after an unclean shutdown");
+              << (loaded == 0 ? "" : clean ? " after a clean shutdown" : " after an unclean shutdown");
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,7 @@
 #include "raft/node/rocksdb_log_storage.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "raft/node/proto_convert.h"
@@ -39,6 +41,9 @@ RocksDbLogStorage::~RocksDbLogStorage() = default;
 
 absl::StatusOr<std::unique_ptr<RocksDbLogStorage>> RocksDbLogStorage::Open(
     const std::string& dir, const ConfState& bootstrap_conf) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("raft storage: cannot create ", dir, ": ", ec.message()));
   rocksdb::Options options;
   options.create_if_missing = true;
   rocksdb::DB* raw = nullptr;

@@ -1,0 +1,654 @@
+#include "broker/metadata/controller.h"
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "broker/common/numbers.h"
+#include "broker/storage/log.h"
+#include "glog/logging.h"
+
+namespace strata::metadata {
+namespace {
+
+constexpr size_t kMaxTopicNameLength = 249;
+// Kafka refuses requests that would create more partitions than this at
+// once; it keeps one request from making the controller build (and every
+// node apply) an unbounded batch.
+constexpr int32_t kMaxPartitionsPerRequest = 10000;
+
+// Topic configs that are not storage settings (those LogConfig::Set knows).
+constexpr std::array<std::string_view, 7> kOtherTopicConfigs = {
+    "cleanup.policy",  "compression.type", "message.timestamp.type",         "min.insync.replicas",
+    "retention.bytes", "retention.ms",     "unclean.leader.election.enable",
+};
+constexpr std::array<std::string_view, 6> kStorageTopicConfigs = {
+    "flush.messages",    "flush.ms",      "index.interval.bytes",
+    "max.message.bytes", "segment.bytes", "segment.ms",
+};
+
+template <typename T>
+bool Contains(const T& container, std::string_view x) {
+  return std::find(container.begin(), container.end(), x) != container.end();
+}
+
+std::string KnownTopicConfigs() {
+  std::vector<std::string> names;
+  for (std::string_view n : kOtherTopicConfigs) names.emplace_back(n);
+  for (std::string_view n : kStorageTopicConfigs) names.emplace_back(n);
+  std::sort(names.begin(), names.end());
+  return absl::StrJoin(names, ", ");
+}
+
+absl::Status InvalidValue(std::string_view name, std::string_view value, std::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("Invalid value ", std::string(value),
+                                                 " for configuration ", std::string(name), ": ",
+                                                 std::string(why)));
+}
+
+// Kafka warns that topics whose names differ only in '.' versus '_' share
+// metric names, and refuses to create the second one.
+std::string MetricName(std::string_view name) {
+  std::string out(name);
+  std::replace(out.begin(), out.end(), '.', '_');
+  return out;
+}
+
+std::vector<int32_t> LiveOf(const std::vector<int32_t>& ids,
+                            const std::function<bool(int32_t)>& live) {
+  std::vector<int32_t> out;
+  for (int32_t id : ids) {
+    if (live(id)) out.push_back(id);
+  }
+  return out;
+}
+
+// Brings every partition in line with broker liveness `live` (the image's,
+// with the changes of the records before these in the same batch): a
+// partition whose leader is not live moves to its first live replica in
+// replica order, or to no leader; fenced brokers leave the ISR. Until
+// replication tracks the ISR for real (a later issue), an election takes
+// the live replicas as the ISR, so a broker that comes back is eligible.
+void AppendElections(const MetadataImage& image, const std::function<bool(int32_t)>& live,
+                     internal::MetadataRecordBatch* batch) {
+  for (const auto& [name, t] : image.topics()) {
+    for (const auto& [pid, p] : t.partitions) {
+      int32_t leader = p.leader;
+      std::vector<int32_t> isr;
+      if (p.leader >= 0 && live(p.leader)) {
+        isr = LiveOf(p.isr, live);
+      } else {
+        isr = LiveOf(p.replicas, live);
+        leader = isr.empty() ? -1 : isr.front();
+      }
+      if (leader == p.leader && isr == p.isr) continue;
+      internal::PartitionChangeRecord* change = batch->add_records()->mutable_partition_change();
+      change->set_topic_id(t.topic_id);
+      change->set_partition(pid);
+      if (leader != p.leader) change->set_leader(leader);
+      if (isr != p.isr) {
+        change->set_set_isr(true);
+        for (int32_t r : isr) change->add_isr(r);
+      }
+    }
+  }
+}
+
+// The image's liveness with `changed` overriding it.
+std::function<bool(int32_t)> LivenessWith(const MetadataImage& image,
+                                          std::map<int32_t, bool> changed) {
+  return [&image, changed = std::move(changed)](int32_t id) {
+    auto it = changed.find(id);
+    return it != changed.end() ? it->second : image.IsBrokerLive(id);
+  };
+}
+
+void AppendPartitionRecords(const std::string& topic_id, int32_t first_partition,
+                            const std::vector<std::vector<int32_t>>& assignment,
+                            const MetadataImage& image, internal::MetadataRecordBatch* batch) {
+  for (size_t i = 0; i < assignment.size(); ++i) {
+    internal::PartitionRecord* p = batch->add_records()->mutable_partition();
+    p->set_topic_id(topic_id);
+    p->set_partition(first_partition + static_cast<int32_t>(i));
+    std::vector<int32_t> live;
+    for (int32_t r : assignment[i]) {
+      p->add_replicas(r);
+      if (image.IsBrokerLive(r)) live.push_back(r);
+    }
+    for (int32_t r : live) p->add_isr(r);
+    p->set_leader(live.empty() ? -1 : live.front());
+    p->set_leader_epoch(0);
+    p->set_partition_epoch(0);
+  }
+}
+
+void Fail(v1::TopicResult* result, v1::ErrorCode code, std::string message) {
+  result->set_error(code);
+  result->set_error_message(std::move(message));
+}
+
+}  // namespace
+
+Controller::Controller(ControllerOptions options)
+    : options_(std::move(options)), rng_(std::random_device()()) {}
+
+uint32_t Controller::NextRandom() {
+  return options_.random ? options_.random() : static_cast<uint32_t>(rng_());
+}
+
+absl::Status Controller::ValidateTopicName(std::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError("Topic name is illegal, it can't be empty.");
+  if (name == "." || name == "..")
+    return absl::InvalidArgumentError("Topic name cannot be \".\" or \"..\".");
+  if (name.size() > kMaxTopicNameLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Topic name is illegal, it can't be longer than ", kMaxTopicNameLength,
+                     " characters (it has ", name.size(), "), topic name: ", std::string(name)));
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat("Topic name \"", std::string(name),
+                                                     "\" is illegal, it contains a character other "
+                                                     "than ASCII alphanumerics, '.', '_' and '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Controller::ValidateTopicConfig(std::string_view name, std::string_view value) {
+  if (Contains(kStorageTopicConfigs, name)) {
+    storage::LogConfig scratch;
+    return scratch.Set(name, value);
+  }
+  if (!Contains(kOtherTopicConfigs, name)) {
+    return absl::InvalidArgumentError(absl::StrCat("Unknown topic config name: ", std::string(name),
+                                                   " (known: ", KnownTopicConfigs(), ")"));
+  }
+  if (name == "retention.ms" || name == "retention.bytes") {
+    std::optional<int64_t> v = ParseInteger<int64_t>(value);
+    if (!v) return InvalidValue(name, value, "Not a number of type LONG");
+    if (*v < -1) return InvalidValue(name, value, "Value must be at least -1 (-1: no limit)");
+    return absl::OkStatus();
+  }
+  if (name == "min.insync.replicas") {
+    std::optional<int32_t> v = ParseInteger<int32_t>(value);
+    if (!v) return InvalidValue(name, value, "Not a number of type INT");
+    if (*v < 1) return InvalidValue(name, value, "Value must be at least 1");
+    return absl::OkStatus();
+  }
+  if (name == "cleanup.policy") {
+    // A list, as in Kafka: "delete", "compact" or "compact,delete".
+    std::string_view rest = value;
+    if (rest.empty())
+      return InvalidValue(name, value, "String must be one of: compact, delete, or a list of them");
+    while (true) {
+      const size_t comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (item != "delete" && item != "compact") {
+        return InvalidValue(name, value,
+                            "String must be one of: compact, delete, or a list of them");
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    return absl::OkStatus();
+  }
+  if (name == "unclean.leader.election.enable") {
+    std::string lower(value);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    if (lower != "true" && lower != "false")
+      return InvalidValue(name, value, "Expected value to be either true or false");
+    return absl::OkStatus();
+  }
+  if (name == "message.timestamp.type") {
+    if (value != "CreateTime" && value != "LogAppendTime") {
+      return InvalidValue(name, value, "String must be one of: CreateTime, LogAppendTime");
+    }
+    return absl::OkStatus();
+  }
+  if (name == "compression.type") {
+    constexpr std::array<std::string_view, 6> kCodecs = {"uncompressed", "zstd", "lz4",
+                                                         "snappy",       "gzip", "producer"};
+    if (!Contains(kCodecs, value)) {
+      return InvalidValue(name, value,
+                          "String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer");
+    }
+    return absl::OkStatus();
+  }
+  LOG(FATAL) << "topic config " << name << " is listed as known but has no validation";
+  return absl::OkStatus();
+}
+
+std::vector<std::vector<int32_t>> Controller::AssignReplicas(
+    const std::vector<int32_t>& brokers, int32_t partitions, int32_t replication_factor,
+    int32_t first_partition, int32_t start_index, int32_t replica_shift) {
+  const int64_t n = static_cast<int64_t>(brokers.size());
+  CHECK_GE(replication_factor, 1);
+  CHECK_LE(replication_factor, n) << "callers check the replication factor against the brokers";
+  std::vector<std::vector<int32_t>> out;
+  out.reserve(std::max(partitions, 0));
+  // Kafka's AdminUtils.assignReplicasToBrokersRackUnaware, step for step:
+  // the first replicas walk the brokers from the start index, and the
+  // followers' distance from the first replica grows by one every full
+  // round of brokers, so that replicas of consecutive rounds do not line up
+  // on the same broker pairs.
+  int64_t next_replica_shift = replica_shift;
+  int64_t current = std::max(first_partition, 0);
+  for (int32_t i = 0; i < partitions; ++i, ++current) {
+    if (current > 0 && current % n == 0) ++next_replica_shift;
+    const int64_t first_replica_index = (current + start_index) % n;
+    std::vector<int32_t> replicas = {brokers[first_replica_index]};
+    for (int64_t j = 0; j < replication_factor - 1; ++j) {
+      const int64_t shift = 1 + (next_replica_shift + j) % (n - 1);
+      replicas.push_back(brokers[(first_replica_index + shift) % n]);
+    }
+    out.push_back(std::move(replicas));
+  }
+  return out;
+}
+
+Decision<v1::CreateTopicsResponse> Controller::CreateTopics(
+    const MetadataImage& image, const v1::CreateTopicsRequest& request) {
+  Decision<v1::CreateTopicsResponse> d;
+  std::map<std::string, int> occurrences;
+  for (const v1::NewTopic& t : request.topics()) ++occurrences[t.name()];
+  // Metric names of the topics that exist or that this request creates.
+  std::map<std::string, std::string> metric_names;
+  for (const auto& [name, t] : image.topics()) metric_names[MetricName(name)] = name;
+  std::set<std::string> new_ids;
+  const std::vector<int32_t> live = image.LiveBrokerIds();
+
+  for (const v1::NewTopic& t : request.topics()) {
+    v1::TopicResult* result = d.response.add_results();
+    result->set_name(t.name());
+    if (absl::Status s = ValidateTopicName(t.name()); !s.ok()) {
+      Fail(result, v1::INVALID_TOPIC_EXCEPTION, std::string(s.message()));
+      continue;
+    }
+    if (occurrences[t.name()] > 1) {
+      Fail(result, v1::INVALID_REQUEST,
+           absl::StrCat("Topic '", t.name(),
+                        "' appears more than once in the request; list each topic once."));
+      continue;
+    }
+    if (image.FindTopic(t.name()) != nullptr) {
+      Fail(result, v1::TOPIC_ALREADY_EXISTS,
+           absl::StrCat("Topic '", t.name(), "' already exists."));
+      continue;
+    }
+    if (auto it = metric_names.find(MetricName(t.name())); it != metric_names.end()) {
+      Fail(result, v1::INVALID_TOPIC_EXCEPTION,
+           absl::StrCat("Topic '", t.name(), "' collides with existing topic '", it->second,
+                        "': topic names that differ only in '.' and '_' share metric names. Choose "
+                        "another name."));
+      continue;
+    }
+    const int32_t partitions =
+        t.num_partitions() == -1 ? options_.default_num_partitions : t.num_partitions();
+    if (partitions < 1) {
+      Fail(result, v1::INVALID_PARTITIONS,
+           t.num_partitions() == -1
+               ? absl::StrCat("The default number of partitions (num.partitions=", partitions,
+                              ") is not positive; give the number of partitions explicitly.")
+               : absl::StrCat("Number of partitions was set to an invalid non-positive value (",
+                              partitions, "); use a number >= 1, or -1 for the default."));
+      continue;
+    }
+    if (partitions > kMaxPartitionsPerRequest) {
+      Fail(result, v1::INVALID_PARTITIONS,
+           absl::StrCat("Cannot create ", partitions, " partitions in one request; the limit is ",
+                        kMaxPartitionsPerRequest, "."));
+      continue;
+    }
+    const int32_t rf =
+        t.replication_factor() == -1 ? options_.default_replication_factor : t.replication_factor();
+    if (rf < 1) {
+      Fail(result, v1::INVALID_REPLICATION_FACTOR,
+           t.replication_factor() == -1
+               ? absl::StrCat("The default replication factor (default.replication.factor=", rf,
+                              ") is not positive; give the replication factor explicitly.")
+               : absl::StrCat("Replication factor must be larger than 0, or -1 to use the default "
+                              "value (got ",
+                              rf, ")."));
+      continue;
+    }
+    if (rf > static_cast<int64_t>(live.size())) {
+      Fail(result, v1::INVALID_REPLICATION_FACTOR,
+           absl::StrCat("Replication factor: ", rf, " larger than available brokers: ", live.size(),
+                        "."));
+      continue;
+    }
+    // A proto map iterates in no fixed order; records must be deterministic.
+    std::map<std::string, std::string> configs(t.configs().begin(), t.configs().end());
+    bool configs_ok = true;
+    for (const auto& [key, value] : configs) {
+      if (absl::Status s = ValidateTopicConfig(key, value); !s.ok()) {
+        Fail(result, v1::INVALID_CONFIG, std::string(s.message()));
+        configs_ok = false;
+        break;
+      }
+    }
+    if (!configs_ok) continue;
+
+    result->set_num_partitions(partitions);
+    result->set_replication_factor(rf);
+    metric_names[MetricName(t.name())] = t.name();
+    if (request.validate_only()) continue;
+
+    const int32_t n = static_cast<int32_t>(live.size());
+    const int32_t start_index = static_cast<int32_t>(NextRandom() % static_cast<uint32_t>(n));
+    const int32_t shift = static_cast<int32_t>(NextRandom() % static_cast<uint32_t>(n));
+    // A collision of random 122-bit ids means a broken random source (a
+    // test's constant one): give up instead of looping.
+    std::string topic_id;
+    for (int attempt = 0; attempt < 16 && topic_id.empty(); ++attempt) {
+      std::string id = NewTopicId([this] { return NextRandom(); });
+      if (image.FindTopicById(id) == nullptr && !new_ids.contains(id)) topic_id = std::move(id);
+    }
+    if (topic_id.empty()) {
+      Fail(result, v1::UNKNOWN_SERVER_ERROR, "Could not draw an unused topic id; retry.");
+      result->clear_num_partitions();
+      result->clear_replication_factor();
+      continue;
+    }
+    new_ids.insert(topic_id);
+    result->set_topic_id(topic_id);
+
+    internal::TopicRecord* tr = d.records.add_records()->mutable_topic();
+    tr->set_name(t.name());
+    tr->set_topic_id(topic_id);
+    AppendPartitionRecords(topic_id, 0, AssignReplicas(live, partitions, rf, 0, start_index, shift),
+                           image, &d.records);
+    for (const auto& [key, value] : configs) {
+      internal::ConfigRecord* c = d.records.add_records()->mutable_config();
+      c->set_resource_type(internal::CONFIG_RESOURCE_TOPIC);
+      c->set_resource_name(t.name());
+      c->set_name(key);
+      c->set_value(value);
+    }
+  }
+  return d;
+}
+
+Decision<v1::DeleteTopicsResponse> Controller::DeleteTopics(
+    const MetadataImage& image, const v1::DeleteTopicsRequest& request) {
+  Decision<v1::DeleteTopicsResponse> d;
+  std::map<std::string, int> occurrences;
+  for (const std::string& name : request.names()) ++occurrences[name];
+  for (const std::string& name : request.names()) {
+    v1::TopicResult* result = d.response.add_results();
+    result->set_name(name);
+    if (occurrences[name] > 1) {
+      Fail(result, v1::INVALID_REQUEST,
+           absl::StrCat("Topic '", name,
+                        "' appears more than once in the request; list each topic once."));
+      continue;
+    }
+    const TopicInfo* t = image.FindTopic(name);
+    if (t == nullptr) {
+      Fail(result, v1::UNKNOWN_TOPIC_OR_PARTITION,
+           absl::StrCat("Topic '", name,
+                        "' does not exist; `topics --list` shows the topics there are."));
+      continue;
+    }
+    result->set_topic_id(t->topic_id);
+    result->set_num_partitions(static_cast<int32_t>(t->partitions.size()));
+    if (!t->partitions.empty()) {
+      result->set_replication_factor(
+          static_cast<int32_t>(t->partitions.begin()->second.replicas.size()));
+    }
+    d.records.add_records()->mutable_remove_topic()->set_topic_id(t->topic_id);
+  }
+  return d;
+}
+
+Decision<v1::CreatePartitionsResponse> Controller::CreatePartitions(
+    const MetadataImage& image, const v1::CreatePartitionsRequest& request) {
+  Decision<v1::CreatePartitionsResponse> d;
+  std::map<std::string, int> occurrences;
+  for (const v1::PartitionCount& pc : request.topics()) ++occurrences[pc.name()];
+  const std::vector<int32_t> live = image.LiveBrokerIds();
+  for (const v1::PartitionCount& pc : request.topics()) {
+    v1::TopicResult* result = d.response.add_results();
+    result->set_name(pc.name());
+    if (occurrences[pc.name()] > 1) {
+      Fail(result, v1::INVALID_REQUEST,
+           absl::StrCat("Topic '", pc.name(),
+                        "' appears more than once in the request; list each topic once."));
+      continue;
+    }
+    const TopicInfo* t = image.FindTopic(pc.name());
+    if (t == nullptr) {
+      Fail(result, v1::UNKNOWN_TOPIC_OR_PARTITION,
+           absl::StrCat("Topic '", pc.name(),
+                        "' does not exist; `topics --list` shows the topics there are."));
+      continue;
+    }
+    result->set_topic_id(t->topic_id);
+    const int32_t current = static_cast<int32_t>(t->partitions.size());
+    if (pc.count() < current) {
+      Fail(result, v1::INVALID_PARTITIONS,
+           absl::StrCat("Topic currently has ", current,
+                        " partitions, which is higher than the requested ", pc.count(),
+                        ". Partitions can only be increased."));
+      continue;
+    }
+    if (pc.count() == current) {
+      Fail(result, v1::INVALID_PARTITIONS,
+           absl::StrCat("Topic already has ", current,
+                        " partitions; request a higher count to add partitions."));
+      continue;
+    }
+    const int32_t added = pc.count() - current;
+    if (added > kMaxPartitionsPerRequest) {
+      Fail(result, v1::INVALID_PARTITIONS,
+           absl::StrCat("Cannot create ", added, " partitions in one request; the limit is ",
+                        kMaxPartitionsPerRequest, "."));
+      continue;
+    }
+    // New partitions keep the topic's replication factor and continue its
+    // pattern: Kafka starts from the broker that holds partition 0's first
+    // replica (or the next one up, if that broker is gone).
+    if (t->partitions.empty()) {
+      // The controller never writes a topic without partitions; there is no
+      // pattern (or replication factor) to continue.
+      Fail(result, v1::UNKNOWN_SERVER_ERROR,
+           absl::StrCat("Topic '", t->name, "' has no partitions to continue from."));
+      continue;
+    }
+    const PartitionInfo& p0 = t->partitions.begin()->second;
+    const int32_t rf = static_cast<int32_t>(p0.replicas.size());
+    if (rf > static_cast<int64_t>(live.size())) {
+      Fail(result, v1::INVALID_REPLICATION_FACTOR,
+           absl::StrCat("Replication factor: ", rf, " larger than available brokers: ", live.size(),
+                        ". Topic '", t->name, "' needs ", rf,
+                        " unfenced brokers to add partitions."));
+      continue;
+    }
+    result->set_num_partitions(pc.count());
+    result->set_replication_factor(rf);
+    if (request.validate_only()) continue;
+    auto at = std::lower_bound(live.begin(), live.end(), p0.replicas.front());
+    const int32_t start_index = at == live.end() ? 0 : static_cast<int32_t>(at - live.begin());
+    // With a fixed start index Kafka also uses it as the replica shift.
+    AppendPartitionRecords(t->topic_id, current,
+                           AssignReplicas(live, added, rf, current, start_index, start_index),
+                           image, &d.records);
+  }
+  return d;
+}
+
+Decision<internal::BrokerRegistrationResponse> Controller::RegisterBroker(
+    const MetadataImage& image, const internal::BrokerRegistrationRequest& request, int64_t epoch,
+    int64_t now_ms) {
+  Decision<internal::BrokerRegistrationResponse> d;
+  internal::BrokerRegistrationResponse& r = d.response;
+  r.set_broker_epoch(-1);
+  const int32_t id = request.broker_id();
+  if (id < 0) {
+    r.set_error(v1::INVALID_REQUEST);
+    r.set_error_message(
+        absl::StrCat("Broker id ", id, " is negative; set node.id to a number >= 0."));
+    return d;
+  }
+  if (request.incarnation_id().empty()) {
+    r.set_error(v1::INVALID_REQUEST);
+    r.set_error_message(absl::StrCat("Broker ", id, " registered without an incarnation id."));
+    return d;
+  }
+  if (const BrokerRegistration* old = image.broker(id); old != nullptr) {
+    if (old->incarnation_id != request.incarnation_id()) {
+      auto hb = last_heartbeat_ms_.find(id);
+      if (hb != last_heartbeat_ms_.end() &&
+          now_ms - hb->second <= options_.broker_session_timeout_ms) {
+        r.set_error(v1::DUPLICATE_BROKER_REGISTRATION);
+        r.set_error_message(
+            absl::StrCat("Another process is registered as broker ", id, " (incarnation ",
+                         old->incarnation_id, ") and sent a heartbeat ", now_ms - hb->second,
+                         " ms ago. Give each node a unique node.id, or, if that "
+                         "process has stopped, retry after broker.session.timeout.ms (",
+                         options_.broker_session_timeout_ms, " ms)."));
+        return d;
+      }
+    }
+    if (epoch <= old->epoch) {
+      // The server passes a value above every earlier epoch; the image
+      // would refuse this record.
+      r.set_error(v1::UNKNOWN_SERVER_ERROR);
+      r.set_error_message(absl::StrCat("Internal error: new epoch ", epoch, " for broker ", id,
+                                       " is not above its current epoch ", old->epoch, "; retry."));
+      return d;
+    }
+  }
+  internal::RegisterBrokerRecord* rec = d.records.add_records()->mutable_register_broker();
+  rec->set_broker_id(id);
+  rec->set_incarnation_id(request.incarnation_id());
+  rec->set_broker_epoch(epoch);
+  *rec->mutable_endpoints() = request.endpoints();
+  rec->set_rack(request.rack());
+  rec->set_fenced(true);
+  // A re-registering broker starts over (its replicas are empty or behind),
+  // so the partitions it led move now rather than at its next unfence.
+  if (image.IsBrokerLive(id))
+    AppendElections(image, LivenessWith(image, {{id, false}}), &d.records);
+  // The broker must have applied at least its own registration before it
+  // serves anything; that record lands at image.offset() + 1 or later.
+  unfence_at_offset_[id] = image.offset() + 1;
+  last_heartbeat_ms_[id] = now_ms;
+  r.set_broker_epoch(epoch);
+  return d;
+}
+
+Decision<internal::BrokerHeartbeatResponse> Controller::BrokerHeartbeat(
+    const MetadataImage& image, const internal::BrokerHeartbeatRequest& request, int64_t now_ms) {
+  Decision<internal::BrokerHeartbeatResponse> d;
+  internal::BrokerHeartbeatResponse& r = d.response;
+  const int32_t id = request.broker_id();
+  const BrokerRegistration* b = image.broker(id);
+  if (b == nullptr) {
+    r.set_error(v1::STALE_BROKER_EPOCH);
+    r.set_error_message(
+        absl::StrCat("Broker ", id, " is not registered; register it before sending heartbeats."));
+    r.set_is_fenced(true);
+    return d;
+  }
+  if (b->epoch != request.broker_epoch()) {
+    r.set_error(v1::STALE_BROKER_EPOCH);
+    r.set_error_message(
+        absl::StrCat("Broker ", id, " sent a heartbeat with epoch ", request.broker_epoch(),
+                     ", but its current registration has epoch ", b->epoch, "; register again."));
+    r.set_is_fenced(true);
+    return d;
+  }
+  last_heartbeat_ms_[id] = now_ms;
+  // A controller that did not see the registration (a failover since) asks
+  // the broker to have caught up with everything it knows instead.
+  auto at = unfence_at_offset_.find(id);
+  const int64_t needed = at != unfence_at_offset_.end() ? at->second : image.offset();
+  const bool caught_up = request.current_metadata_offset() >= needed;
+  r.set_is_caught_up(caught_up);
+
+  auto fence = [&] {
+    internal::FenceBrokerRecord* f = d.records.add_records()->mutable_fence_broker();
+    f->set_broker_id(id);
+    f->set_broker_epoch(b->epoch);
+    AppendElections(image, LivenessWith(image, {{id, false}}), &d.records);
+  };
+  if (request.want_shutdown()) {
+    // Kafka first moves leadership away and only then lets the broker go;
+    // here fencing and electing happen in one batch, so it may go at once.
+    if (!b->fenced) fence();
+    r.set_is_fenced(true);
+    r.set_should_shutdown(true);
+    return d;
+  }
+  if (request.want_fence()) {
+    if (!b->fenced) fence();
+    r.set_is_fenced(true);
+    return d;
+  }
+  if (b->fenced && caught_up) {
+    internal::UnfenceBrokerRecord* u = d.records.add_records()->mutable_unfence_broker();
+    u->set_broker_id(id);
+    u->set_broker_epoch(b->epoch);
+    // Partitions without a leader that this broker can lead get it now.
+    AppendElections(image, LivenessWith(image, {{id, true}}), &d.records);
+    r.set_is_fenced(false);
+    return d;
+  }
+  r.set_is_fenced(b->fenced);
+  return d;
+}
+
+internal::MetadataRecordBatch Controller::Tick(const MetadataImage& image, int64_t now_ms) {
+  internal::MetadataRecordBatch batch;
+  std::map<int32_t, bool> fenced_now;
+  for (const auto& [id, b] : image.brokers()) {
+    // A broker this controller has never heard from gets a full session
+    // from the moment it is first seen.
+    const int64_t first_seen = first_seen_ms_.try_emplace(id, now_ms).first->second;
+    if (b.fenced) continue;
+    auto hb = last_heartbeat_ms_.find(id);
+    const int64_t last = hb != last_heartbeat_ms_.end() ? hb->second : first_seen;
+    if (now_ms - last <= options_.broker_session_timeout_ms) continue;
+    internal::FenceBrokerRecord* f = batch.add_records()->mutable_fence_broker();
+    f->set_broker_id(id);
+    f->set_broker_epoch(b.epoch);
+    fenced_now[id] = false;
+  }
+  AppendElections(image, LivenessWith(image, std::move(fenced_now)), &batch);
+  return batch;
+}
+
+std::string NewTopicId(const std::function<uint32_t()>& random) {
+  std::function<uint32_t()> next = random;
+  if (!next) {
+    static thread_local std::mt19937 rng{std::random_device()()};
+    next = [] { return static_cast<uint32_t>(rng()); };
+  }
+  char bytes[16];
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t v = next();
+    for (int j = 0; j < 4; ++j) bytes[i * 4 + j] = static_cast<char>((v >> (24 - 8 * j)) & 0xff);
+  }
+  // A version-4 UUID, as Java's UUID.randomUUID() (and so Kafka) makes; it
+  // can never be the all-zero id Kafka reserves.
+  bytes[6] = static_cast<char>((bytes[6] & 0x0f) | 0x40);
+  bytes[8] = static_cast<char>((bytes[8] & 0x3f) | 0x80);
+  // Kafka never hands out an id starting with '-', which command-line tools
+  // would read as a flag; clearing the top bit turns '-' into 'f'.
+  if (((static_cast<uint8_t>(bytes[0]) >> 2) & 0x3f) == 62)
+    bytes[0] = static_cast<char>(bytes[0] & 0x7f);
+  return absl::WebSafeBase64Escape(absl::string_view(bytes, sizeof(bytes)));
+}
+
+}  // namespace strata::metadata

@@ -1,0 +1,125 @@
+// Controller: the decisions of the metadata quorum's leader, as a pure
+// function of the current MetadataImage, the request and the time. Each
+// call returns the records to append to the metadata log (empty when there
+// is nothing to change) together with what to answer once they commit.
+// Nothing here does I/O or touches Raft; the server proposes the records and
+// answers when the proposal commits (or fails the request if it does not).
+//
+// Rules, after Kafka:
+//  * Topic names: 1-249 characters of [a-zA-Z0-9._-], not "." or "..".
+//    Partitions >= 1 (-1: num.partitions); replication factor >= 1 (-1:
+//    default.replication.factor) and <= the number of unfenced brokers.
+//    Configs are validated (known topic config names, valid values).
+//  * Replica assignment: Kafka's rack-unaware algorithm (a start index and a
+//    replica shift, both random unless fixed by options), so RF 3 over
+//    brokers 1,2,3 with start index 2 and shift 0 gives 3,1,2 / 1,2,3 / 2,3,1.
+//    New partitions of an existing topic continue the pattern.
+//  * The first live replica of a new partition leads; the ISR is the live
+//    replicas.
+//  * Partitions can only be increased.
+//  * Brokers register fenced with a new epoch and are unfenced by a
+//    heartbeat once they have applied the metadata log up to the controller's
+//    offset at registration. A broker with no heartbeat for
+//    broker.session.timeout.ms is fenced, and each partition it led moves to
+//    the next live replica (leader epoch bumped) — or goes offline.
+//
+// Not thread-safe: the server calls it from one thread (its controller
+// loop). The heartbeat clock is volatile and starts fresh on each
+// controller, which gives every broker a full session after a failover.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "broker/metadata/metadata_image.h"
+#include "strata/internal/controller.pb.h"
+#include "strata/internal/metadata.pb.h"
+#include "strata/v1/admin.pb.h"
+
+namespace strata::metadata {
+
+struct ControllerOptions {
+  int32_t default_num_partitions = 1;      // num.partitions
+  int32_t default_replication_factor = 1;  // default.replication.factor
+  int64_t broker_session_timeout_ms = 9000;
+  // Replica assignment randomness; a test fixes it.
+  std::function<uint32_t()> random;
+  // Topic config defaults, as `topics --describe` shows them (name -> value).
+  std::map<std::string, std::string> topic_config_defaults;
+};
+
+template <typename Response>
+struct Decision {
+  internal::MetadataRecordBatch records;  // to append; may be empty
+  Response response;                      // to return once they commit
+};
+
+class Controller {
+ public:
+  explicit Controller(ControllerOptions options);
+
+  Decision<v1::CreateTopicsResponse> CreateTopics(const MetadataImage& image,
+                                                  const v1::CreateTopicsRequest& request);
+  Decision<v1::DeleteTopicsResponse> DeleteTopics(const MetadataImage& image,
+                                                  const v1::DeleteTopicsRequest& request);
+  Decision<v1::CreatePartitionsResponse> CreatePartitions(const MetadataImage& image,
+                                                          const v1::CreatePartitionsRequest& request);
+
+  // `epoch` is the new registration's broker epoch (the server passes the
+  // metadata log offset the record will get, or any value larger than every
+  // earlier epoch).
+  Decision<internal::BrokerRegistrationResponse> RegisterBroker(
+      const MetadataImage& image, const internal::BrokerRegistrationRequest& request,
+      int64_t epoch, int64_t now_ms);
+  Decision<internal::BrokerHeartbeatResponse> BrokerHeartbeat(
+      const MetadataImage& image, const internal::BrokerHeartbeatRequest& request, int64_t now_ms);
+
+  // Fences brokers whose session expired, and elects new leaders for the
+  // partitions they led. Also elects leaders for partitions without one
+  // whose replicas came back. Called periodically.
+  internal::MetadataRecordBatch Tick(const MetadataImage& image, int64_t now_ms);
+
+  // Kafka's rack-unaware assignment of `partitions` partitions starting at
+  // partition `first_partition` over `brokers` (sorted ids).
+  static std::vector<std::vector<int32_t>> AssignReplicas(const std::vector<int32_t>& brokers,
+                                                          int32_t partitions,
+                                                          int32_t replication_factor,
+                                                          int32_t first_partition,
+                                                          int32_t start_index,
+                                                          int32_t replica_shift);
+
+  // Kafka's topic name rules; the error names what is wrong.
+  static absl::Status ValidateTopicName(std::string_view name);
+
+  // One topic config override: the name must be a known topic config and the
+  // value valid for it. InvalidArgument naming the key and what is allowed.
+  static absl::Status ValidateTopicConfig(std::string_view name, std::string_view value);
+
+ private:
+  uint32_t NextRandom();
+
+  ControllerOptions options_;
+  // Used when options_.random is null.
+  std::mt19937 rng_;
+  // Last heartbeat per broker id (volatile).
+  std::map<int32_t, int64_t> last_heartbeat_ms_;
+  // Metadata offset a broker must reach to be unfenced, per broker id.
+  std::map<int32_t, int64_t> unfence_at_offset_;
+  // When this controller first saw each registered broker in Tick: the start
+  // of the session of a broker it has not heard from yet (after a failover).
+  // Kept apart from last_heartbeat_ms_, which only real contact sets, so a
+  // restarted broker is not mistaken for a live duplicate registration.
+  std::map<int32_t, int64_t> first_seen_ms_;
+};
+
+// A new random topic id: 16 bytes, base64url without padding (22 chars), as
+// Kafka prints topic ids.
+std::string NewTopicId(const std::function<uint32_t()>& random);
+
+}  // namespace strata::metadata

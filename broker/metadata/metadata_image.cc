@@ -1,0 +1,392 @@
+#include "broker/metadata/metadata_image.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "glog/logging.h"
+
+namespace strata::metadata {
+namespace {
+
+// "PartitionChangeRecord", from the oneof field's message type, so error
+// messages name records the way the proto (and KRaft) does.
+std::string RecordTypeName(const internal::MetadataRecord& record) {
+  if (record.record_case() == internal::MetadataRecord::RECORD_NOT_SET) return "empty record";
+  const google::protobuf::FieldDescriptor* field =
+      internal::MetadataRecord::descriptor()->FindFieldByNumber(record.record_case());
+  return field != nullptr ? field->message_type()->name() : "unknown record";
+}
+
+bool Contains(const std::vector<int32_t>& v, int32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+std::string Ids(const std::vector<int32_t>& v) {
+  return absl::StrCat("[", absl::StrJoin(v, ","), "]");
+}
+
+// Replicas, ISR and leader must describe one consistent partition: distinct
+// replicas, an ISR drawn from them, and a leader that is in the ISR (KRaft's
+// invariant: only an in-sync replica may lead).
+absl::Status CheckPartitionShape(const std::vector<int32_t>& replicas,
+                                 const std::vector<int32_t>& isr, int32_t leader) {
+  if (replicas.empty()) return absl::InvalidArgumentError("the replica list is empty");
+  std::set<int32_t> seen;
+  for (int32_t r : replicas) {
+    if (r < 0) return absl::InvalidArgumentError(absl::StrCat("replica id ", r, " is negative"));
+    if (!seen.insert(r).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("replicas ", Ids(replicas), " repeat broker ", r));
+    }
+  }
+  std::set<int32_t> isr_seen;
+  for (int32_t r : isr) {
+    if (!seen.contains(r)) {
+      return absl::InvalidArgumentError(absl::StrCat("ISR ", Ids(isr), " holds broker ", r,
+                                                     ", which is not a replica ", Ids(replicas)));
+    }
+    if (!isr_seen.insert(r).second) {
+      return absl::InvalidArgumentError(absl::StrCat("ISR ", Ids(isr), " repeats broker ", r));
+    }
+  }
+  if (leader < -1)
+    return absl::InvalidArgumentError(absl::StrCat("leader ", leader, " is not a broker id or -1"));
+  if (leader >= 0 && !isr_seen.contains(leader)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("leader ", leader, " is not in the ISR ", Ids(isr)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const Endpoint* BrokerRegistration::endpoint(std::string_view listener) const {
+  for (const Endpoint& e : endpoints) {
+    if (e.listener == listener) return &e;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const MetadataImage> MetadataImage::Empty(std::string cluster_id) {
+  return std::shared_ptr<const MetadataImage>(new MetadataImage(std::move(cluster_id)));
+}
+
+absl::StatusOr<std::shared_ptr<const MetadataImage>> MetadataImage::Apply(
+    const internal::MetadataRecordBatch& batch, int64_t offset) const {
+  // An entry at or below the image's offset is already in it: applying it
+  // again would, for instance, bump leader epochs twice.
+  if (offset <= offset_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("metadata log entry ", offset, " is not after the image's offset ", offset_));
+  }
+  // Copy on write: metadata is small, and readers keep the old image.
+  std::shared_ptr<MetadataImage> next(new MetadataImage(*this));
+  for (int i = 0; i < batch.records_size(); ++i) {
+    const internal::MetadataRecord& record = batch.records(i);
+    if (absl::Status s = next->ApplyRecord(record, offset); !s.ok()) {
+      return absl::Status(
+          s.code(), absl::StrCat(RecordTypeName(record), " (record ", i, " of metadata log entry ",
+                                 offset, "): ", std::string(s.message())));
+    }
+  }
+  next->offset_ = offset;
+  return std::shared_ptr<const MetadataImage>(std::move(next));
+}
+
+absl::Status MetadataImage::ApplyRecord(const internal::MetadataRecord& record, int64_t offset) {
+  (void)offset;
+  switch (record.record_case()) {
+    case internal::MetadataRecord::kRegisterBroker: {
+      const internal::RegisterBrokerRecord& r = record.register_broker();
+      if (r.broker_id() < 0)
+        return absl::InvalidArgumentError(
+            absl::StrCat("broker id ", r.broker_id(), " is negative"));
+      if (const BrokerRegistration* old = broker(r.broker_id());
+          old != nullptr && r.broker_epoch() <= old->epoch) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("broker ", r.broker_id(), " registers with epoch ", r.broker_epoch(),
+                         ", not above its current epoch ", old->epoch));
+      }
+      BrokerRegistration b;
+      b.id = r.broker_id();
+      b.incarnation_id = r.incarnation_id();
+      b.epoch = r.broker_epoch();
+      b.rack = r.rack();
+      b.fenced = r.fenced();
+      for (const internal::BrokerEndpoint& e : r.endpoints())
+        b.endpoints.push_back({e.name(), e.host(), e.port()});
+      brokers_[b.id] = std::move(b);
+      return absl::OkStatus();
+    }
+    case internal::MetadataRecord::kFenceBroker:
+    case internal::MetadataRecord::kUnfenceBroker: {
+      const bool fence = record.has_fence_broker();
+      const int32_t id =
+          fence ? record.fence_broker().broker_id() : record.unfence_broker().broker_id();
+      const int64_t epoch =
+          fence ? record.fence_broker().broker_epoch() : record.unfence_broker().broker_epoch();
+      auto it = brokers_.find(id);
+      // Written for an earlier registration (the broker re-registered
+      // between the controller's decision and this record): it says nothing
+      // about the current one.
+      if (it == brokers_.end() || it->second.epoch != epoch) return absl::OkStatus();
+      it->second.fenced = fence;
+      return absl::OkStatus();
+    }
+    case internal::MetadataRecord::kTopic: {
+      const internal::TopicRecord& r = record.topic();
+      if (r.name().empty()) return absl::InvalidArgumentError("the topic name is empty");
+      if (r.topic_id().empty())
+        return absl::InvalidArgumentError(absl::StrCat("topic '", r.name(), "' has no id"));
+      if (topics_.contains(r.name())) {
+        return absl::AlreadyExistsError(absl::StrCat("topic '", r.name(), "' already exists"));
+      }
+      if (auto it = topic_names_by_id_.find(r.topic_id()); it != topic_names_by_id_.end()) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "topic id ", r.topic_id(), " is already used by topic '", it->second, "'"));
+      }
+      TopicInfo t;
+      t.name = r.name();
+      t.topic_id = r.topic_id();
+      topics_[t.name] = std::move(t);
+      topic_names_by_id_[r.topic_id()] = r.name();
+      return absl::OkStatus();
+    }
+    case internal::MetadataRecord::kPartition: {
+      const internal::PartitionRecord& r = record.partition();
+      auto id_it = topic_names_by_id_.find(r.topic_id());
+      if (id_it == topic_names_by_id_.end()) {
+        return absl::NotFoundError(absl::StrCat("unknown topic id '", r.topic_id(), "'"));
+      }
+      TopicInfo& t = topics_.at(id_it->second);
+      if (r.partition() < 0)
+        return absl::InvalidArgumentError(
+            absl::StrCat("partition ", r.partition(), " is negative"));
+      if (t.partitions.contains(r.partition())) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("partition ", r.partition(), " of topic '", t.name, "' already exists"));
+      }
+      if (r.leader_epoch() < 0 || r.partition_epoch() < 0) {
+        return absl::InvalidArgumentError(absl::StrCat("negative epoch (leader epoch ",
+                                                       r.leader_epoch(), ", partition epoch ",
+                                                       r.partition_epoch(), ")"));
+      }
+      PartitionInfo p;
+      p.partition = r.partition();
+      p.replicas.assign(r.replicas().begin(), r.replicas().end());
+      p.isr.assign(r.isr().begin(), r.isr().end());
+      p.leader = r.leader();
+      p.leader_epoch = r.leader_epoch();
+      p.partition_epoch = r.partition_epoch();
+      p.had_leader = p.leader >= 0;
+      if (absl::Status s = CheckPartitionShape(p.replicas, p.isr, p.leader); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("partition ", p.partition, " of topic '",
+                                                       t.name, "': ", std::string(s.message())));
+      }
+      t.partitions[p.partition] = std::move(p);
+      return absl::OkStatus();
+    }
+    case internal::MetadataRecord::kPartitionChange: {
+      const internal::PartitionChangeRecord& r = record.partition_change();
+      auto id_it = topic_names_by_id_.find(r.topic_id());
+      if (id_it == topic_names_by_id_.end()) {
+        return absl::NotFoundError(absl::StrCat("unknown topic id '", r.topic_id(), "'"));
+      }
+      TopicInfo& t = topics_.at(id_it->second);
+      auto p_it = t.partitions.find(r.partition());
+      if (p_it == t.partitions.end()) {
+        return absl::NotFoundError(
+            absl::StrCat("partition ", r.partition(), " of topic '", t.name, "' does not exist"));
+      }
+      PartitionInfo p = p_it->second;
+      if (r.set_replicas()) p.replicas.assign(r.replicas().begin(), r.replicas().end());
+      if (r.set_isr()) p.isr.assign(r.isr().begin(), r.isr().end());
+      const bool leader_changed = r.has_leader() && r.leader() != p.leader;
+      if (r.has_leader()) p.leader = r.leader();
+      if (absl::Status s = CheckPartitionShape(p.replicas, p.isr, p.leader); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("partition ", p.partition, " of topic '",
+                                                       t.name, "': ", std::string(s.message())));
+      }
+      // Kafka's epochs: followers and clients fence on the leader epoch, so
+      // it moves with every new leader; the partition epoch moves with every
+      // change so that a stale AlterPartition is told apart.
+      if (leader_changed) ++p.leader_epoch;
+      ++p.partition_epoch;
+      if (p.leader >= 0) p.had_leader = true;
+      p_it->second = std::move(p);
+      return absl::OkStatus();
+    }
+    case internal::MetadataRecord::kConfig: {
+      const internal::ConfigRecord& r = record.config();
+      if (r.name().empty()) return absl::InvalidArgumentError("the config name is empty");
+      switch (r.resource_type()) {
+        case internal::CONFIG_RESOURCE_TOPIC: {
+          auto it = topics_.find(r.resource_name());
+          if (it == topics_.end()) {
+            return absl::NotFoundError(absl::StrCat("config '", r.name(), "' for unknown topic '",
+                                                    r.resource_name(), "'"));
+          }
+          if (r.has_value()) {
+            it->second.configs[r.name()] = r.value();
+          } else {
+            it->second.configs.erase(r.name());
+          }
+          return absl::OkStatus();
+        }
+        case internal::CONFIG_RESOURCE_BROKER:
+          // Dynamic broker configs are not part of the image yet; accepting
+          // them keeps a newer log readable.
+          return absl::OkStatus();
+        default:
+          return absl::InvalidArgumentError(absl::StrCat("config '", r.name(),
+                                                         "' has unknown resource type ",
+                                                         static_cast<int>(r.resource_type())));
+      }
+    }
+    case internal::MetadataRecord::kRemoveTopic: {
+      const internal::RemoveTopicRecord& r = record.remove_topic();
+      auto id_it = topic_names_by_id_.find(r.topic_id());
+      if (id_it == topic_names_by_id_.end()) {
+        return absl::NotFoundError(absl::StrCat("unknown topic id '", r.topic_id(), "'"));
+      }
+      topics_.erase(id_it->second);
+      topic_names_by_id_.erase(id_it);
+      return absl::OkStatus();
+    }
+    case internal::MetadataRecord::RECORD_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError("the record has no content (written by a newer version?)");
+}
+
+internal::MetadataSnapshot MetadataImage::ToSnapshot() const {
+  internal::MetadataSnapshot snapshot;
+  snapshot.set_cluster_id(cluster_id_);
+  snapshot.set_offset(offset_);
+  for (const auto& [id, b] : brokers_) {
+    internal::RegisterBrokerRecord* r = snapshot.add_records()->mutable_register_broker();
+    r->set_broker_id(b.id);
+    r->set_incarnation_id(b.incarnation_id);
+    r->set_broker_epoch(b.epoch);
+    r->set_rack(b.rack);
+    r->set_fenced(b.fenced);
+    for (const Endpoint& e : b.endpoints) {
+      internal::BrokerEndpoint* out = r->add_endpoints();
+      out->set_name(e.listener);
+      out->set_host(e.host);
+      out->set_port(e.port);
+    }
+  }
+  for (const auto& [name, t] : topics_) {
+    internal::TopicRecord* tr = snapshot.add_records()->mutable_topic();
+    tr->set_name(t.name);
+    tr->set_topic_id(t.topic_id);
+    for (const auto& [pid, p] : t.partitions) {
+      internal::PartitionRecord* pr = snapshot.add_records()->mutable_partition();
+      pr->set_topic_id(t.topic_id);
+      pr->set_partition(p.partition);
+      for (int32_t r : p.replicas) pr->add_replicas(r);
+      if (p.leader == -1 && p.had_leader) {
+        // A PartitionRecord cannot say "had a leader, lost it" (OFFLINE
+        // rather than NEW), so write the partition with a leader one epoch
+        // earlier and then the change that took the leader away; replaying
+        // both lands on exactly these epochs. Losing a leader bumped both
+        // epochs, so neither goes below zero.
+        CHECK_GE(p.leader_epoch, 1) << t.name << "-" << pid;
+        CHECK_GE(p.partition_epoch, 1) << t.name << "-" << pid;
+        pr->set_leader(p.replicas.front());
+        pr->add_isr(p.replicas.front());
+        pr->set_leader_epoch(p.leader_epoch - 1);
+        pr->set_partition_epoch(p.partition_epoch - 1);
+        internal::PartitionChangeRecord* change =
+            snapshot.add_records()->mutable_partition_change();
+        change->set_topic_id(t.topic_id);
+        change->set_partition(p.partition);
+        change->set_leader(-1);
+        change->set_set_isr(true);
+        for (int32_t r : p.isr) change->add_isr(r);
+      } else {
+        for (int32_t r : p.isr) pr->add_isr(r);
+        pr->set_leader(p.leader);
+        pr->set_leader_epoch(p.leader_epoch);
+        pr->set_partition_epoch(p.partition_epoch);
+      }
+    }
+    for (const auto& [key, value] : t.configs) {
+      internal::ConfigRecord* c = snapshot.add_records()->mutable_config();
+      c->set_resource_type(internal::CONFIG_RESOURCE_TOPIC);
+      c->set_resource_name(t.name);
+      c->set_name(key);
+      c->set_value(value);
+    }
+  }
+  return snapshot;
+}
+
+absl::StatusOr<std::shared_ptr<const MetadataImage>> MetadataImage::FromSnapshot(
+    const internal::MetadataSnapshot& snapshot, int64_t offset) {
+  std::shared_ptr<MetadataImage> image(new MetadataImage(snapshot.cluster_id()));
+  for (int i = 0; i < snapshot.records_size(); ++i) {
+    const internal::MetadataRecord& record = snapshot.records(i);
+    if (absl::Status s = image->ApplyRecord(record, offset); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(RecordTypeName(record), " (record ", i,
+                                                 " of the snapshot at offset ", offset,
+                                                 "): ", std::string(s.message())));
+    }
+  }
+  image->offset_ = offset;
+  return std::shared_ptr<const MetadataImage>(std::move(image));
+}
+
+const BrokerRegistration* MetadataImage::broker(int32_t id) const {
+  auto it = brokers_.find(id);
+  return it == brokers_.end() ? nullptr : &it->second;
+}
+
+bool MetadataImage::IsBrokerLive(int32_t id) const {
+  const BrokerRegistration* b = broker(id);
+  return b != nullptr && !b->fenced;
+}
+
+std::vector<int32_t> MetadataImage::LiveBrokerIds() const {
+  std::vector<int32_t> ids;
+  for (const auto& [id, b] : brokers_) {
+    if (!b.fenced) ids.push_back(id);
+  }
+  return ids;
+}
+
+const TopicInfo* MetadataImage::FindTopic(std::string_view name) const {
+  auto it = topics_.find(std::string(name));
+  return it == topics_.end() ? nullptr : &it->second;
+}
+
+const TopicInfo* MetadataImage::FindTopicById(std::string_view topic_id) const {
+  auto it = topic_names_by_id_.find(std::string(topic_id));
+  return it == topic_names_by_id_.end() ? nullptr : FindTopic(it->second);
+}
+
+const PartitionInfo* MetadataImage::FindPartition(std::string_view topic, int32_t partition) const {
+  const TopicInfo* t = FindTopic(topic);
+  if (t == nullptr) return nullptr;
+  auto it = t->partitions.find(partition);
+  return it == t->partitions.end() ? nullptr : &it->second;
+}
+
+v1::PartitionState MetadataImage::StateOf(const PartitionInfo& p) const {
+  if (p.replicas.empty()) return v1::PARTITION_NON_EXISTENT;
+  if (!p.had_leader) return v1::PARTITION_NEW;
+  if (p.leader >= 0 && IsBrokerLive(p.leader)) return v1::PARTITION_ONLINE;
+  return v1::PARTITION_OFFLINE;
+}
+
+v1::ReplicaState MetadataImage::StateOfReplica(const PartitionInfo& p, int32_t broker_id) const {
+  if (!Contains(p.replicas, broker_id)) return v1::REPLICA_NON_EXISTENT;
+  if (StateOf(p) == v1::PARTITION_NEW) return v1::REPLICA_NEW;
+  return IsBrokerLive(broker_id) ? v1::REPLICA_ONLINE : v1::REPLICA_OFFLINE;
+}
+
+}  // namespace strata::metadata

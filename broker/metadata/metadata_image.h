@@ -1,0 +1,123 @@
+// MetadataImage: the cluster's metadata — brokers, topics, partitions,
+// configs — as of one offset of the metadata log. Immutable: applying a
+// record batch yields a new image, and readers on any thread share images
+// through std::shared_ptr<const MetadataImage> without locks.
+//
+// Applying is deterministic and uses nothing but the image and the records,
+// so every node that applied the same log prefix holds the same image. A
+// record that does not fit the image (an unknown topic id, a change to a
+// partition that does not exist) is an error and leaves the image as it was:
+// the controller never writes such records, so one means a bug or a corrupt
+// log.
+//
+// Partition and replica states (Kafka's controller states) are derived, not
+// stored:
+//   partition: NEW      — has replicas but has never had a leader
+//              ONLINE   — has a leader on an unfenced broker
+//              OFFLINE  — had a leader, now has none (leader == -1) or its
+//                         leader is fenced
+//   replica:   NEW      — the partition is NEW
+//              ONLINE   — its broker is registered and unfenced
+//              OFFLINE  — its broker is fenced or unknown
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "strata/internal/metadata.pb.h"
+#include "strata/v1/admin.pb.h"
+
+namespace strata::metadata {
+
+struct Endpoint {
+  std::string listener;  // PLAINTEXT, CONTROLLER
+  std::string host;
+  int32_t port = 0;
+
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+struct BrokerRegistration {
+  int32_t id = -1;
+  std::string incarnation_id;
+  int64_t epoch = -1;
+  std::vector<Endpoint> endpoints;
+  std::string rack;
+  bool fenced = true;
+
+  // The endpoint of a listener, or nullptr.
+  const Endpoint* endpoint(std::string_view listener) const;
+};
+
+struct PartitionInfo {
+  int32_t partition = 0;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
+  int32_t leader = -1;
+  int32_t leader_epoch = 0;
+  int32_t partition_epoch = 0;
+  // Whether it ever had a leader (NEW vs OFFLINE when leader == -1).
+  bool had_leader = false;
+};
+
+struct TopicInfo {
+  std::string name;
+  std::string topic_id;
+  std::map<int32_t, PartitionInfo> partitions;
+  // Configs set on the topic (overrides only; defaults are not stored).
+  std::map<std::string, std::string> configs;
+};
+
+class MetadataImage {
+ public:
+  // The image of an empty log.
+  static std::shared_ptr<const MetadataImage> Empty(std::string cluster_id);
+
+  // The image after `batch`, which is the metadata log entry at `offset`.
+  absl::StatusOr<std::shared_ptr<const MetadataImage>> Apply(
+      const internal::MetadataRecordBatch& batch, int64_t offset) const;
+
+  // Every record needed to rebuild this image, and the way back.
+  internal::MetadataSnapshot ToSnapshot() const;
+  static absl::StatusOr<std::shared_ptr<const MetadataImage>> FromSnapshot(
+      const internal::MetadataSnapshot& snapshot, int64_t offset);
+
+  // The metadata log offset this image reflects (-1 for the empty image).
+  int64_t offset() const { return offset_; }
+  const std::string& cluster_id() const { return cluster_id_; }
+
+  const std::map<int32_t, BrokerRegistration>& brokers() const { return brokers_; }
+  const BrokerRegistration* broker(int32_t id) const;
+  // Registered and unfenced.
+  bool IsBrokerLive(int32_t id) const;
+  std::vector<int32_t> LiveBrokerIds() const;
+
+  // By name; sorted.
+  const std::map<std::string, TopicInfo>& topics() const { return topics_; }
+  const TopicInfo* FindTopic(std::string_view name) const;
+  const TopicInfo* FindTopicById(std::string_view topic_id) const;
+  const PartitionInfo* FindPartition(std::string_view topic, int32_t partition) const;
+
+  v1::PartitionState StateOf(const PartitionInfo& p) const;
+  v1::ReplicaState StateOfReplica(const PartitionInfo& p, int32_t broker_id) const;
+
+  MetadataImage(const MetadataImage&) = default;
+
+ private:
+  explicit MetadataImage(std::string cluster_id) : cluster_id_(std::move(cluster_id)) {}
+  absl::Status ApplyRecord(const internal::MetadataRecord& record, int64_t offset);
+
+  std::string cluster_id_;
+  int64_t offset_ = -1;
+  std::map<int32_t, BrokerRegistration> brokers_;
+  std::map<std::string, TopicInfo> topics_;
+  std::map<std::string, std::string> topic_names_by_id_;
+};
+
+}  // namespace strata::metadata

@@ -1,0 +1,214 @@
+#include "broker/replication/replica_manager.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "broker/storage/record_batch.h"
+#include "glog/logging.h"
+
+namespace strata::replication {
+
+v1::ErrorCode ErrorCodeFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return v1::NONE;
+    case absl::StatusCode::kResourceExhausted:
+      return v1::MESSAGE_TOO_LARGE;
+    case absl::StatusCode::kDataLoss:
+      return v1::CORRUPT_MESSAGE;
+    case absl::StatusCode::kInvalidArgument:
+      return v1::INVALID_RECORD;
+    case absl::StatusCode::kOutOfRange:
+      return v1::OFFSET_OUT_OF_RANGE;
+    case absl::StatusCode::kUnimplemented:
+      return v1::UNSUPPORTED_VERSION;
+    default:
+      return v1::KAFKA_STORAGE_ERROR;
+  }
+}
+
+ReplicaManager::ReplicaManager(int32_t broker_id, storage::LogManager* logs)
+    : broker_id_(broker_id), logs_(logs) {}
+
+void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataImage>& image) {
+  absl::flat_hash_map<TopicPartition, Replica> next;
+  for (const auto& [name, topic] : image->topics()) {
+    for (const auto& [id, p] : topic.partitions) {
+      if (std::find(p.replicas.begin(), p.replicas.end(), broker_id_) == p.replicas.end()) continue;
+      TopicPartition tp{name, PartitionId(id)};
+      absl::StatusOr<storage::Log*> log = logs_->GetOrCreate(tp);
+      if (!log.ok()) {
+        LOG(ERROR) << "Cannot open the log of " << tp.ToString() << ": " << log.status();
+        continue;
+      }
+      next[tp] = Replica{*log, p.leader, p.leader_epoch, p.isr.size()};
+    }
+  }
+  std::vector<TopicPartition> gone;
+  {
+    absl::MutexLock l(&mu_);
+    for (const auto& [tp, r] : replicas_) {
+      if (!next.contains(tp)) gone.push_back(tp);
+    }
+    for (const auto& [tp, r] : next) {
+      auto it = replicas_.find(tp);
+      if (it == replicas_.end() || it->second.leader != r.leader) {
+        LOG(INFO) << "Partition " << tp.ToString() << ": "
+                  << (r.leader == broker_id_ ? "leader" : "follower") << " in epoch "
+                  << r.leader_epoch << " (leader " << r.leader << ")";
+      }
+    }
+    replicas_ = std::move(next);
+    image_ = image;
+  }
+  for (const TopicPartition& tp : gone) {
+    LOG(INFO) << "Partition " << tp.ToString() << " left this broker; deleting its log";
+    if (absl::Status s = logs_->Delete(tp); !s.ok() && !absl::IsNotFound(s)) {
+      LOG(ERROR) << "Deleting the log of " << tp.ToString() << ": " << s;
+    }
+  }
+}
+
+bool ReplicaManager::Lookup(const std::string& topic, int32_t partition, bool need_leader,
+                            Replica* out, v1::ErrorCode* error, std::string* message,
+                            int32_t* leader_hint) {
+  absl::MutexLock l(&mu_);
+  const metadata::PartitionInfo* info = image_ ? image_->FindPartition(topic, partition) : nullptr;
+  if (info == nullptr) {
+    *error = v1::UNKNOWN_TOPIC_OR_PARTITION;
+    *message = image_ && image_->FindTopic(topic)
+                   ? absl::StrCat("Topic ", topic, " has no partition ", partition)
+                   : absl::StrCat("Topic ", topic, " does not exist");
+    return false;
+  }
+  *leader_hint = info->leader;
+  auto it = replicas_.find(TopicPartition{topic, PartitionId(partition)});
+  if (it == replicas_.end() || (need_leader && it->second.leader != broker_id_)) {
+    *error = info->leader < 0 ? v1::LEADER_NOT_AVAILABLE : v1::NOT_LEADER_OR_FOLLOWER;
+    *message = info->leader < 0
+                   ? absl::StrCat("Partition ", topic, "-", partition, " has no leader")
+                   : absl::StrCat("Broker ", broker_id_, " is not the leader of ", topic, "-",
+                                  partition, "; the leader is broker ", info->leader);
+    return false;
+  }
+  *out = it->second;
+  return true;
+}
+
+ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition,
+                                     std::string batches, int32_t acks) {
+  ProduceResult result;
+  if (acks != 0 && acks != 1 && acks != -1) {
+    result.error = v1::INVALID_REQUIRED_ACKS;
+    result.message = absl::StrCat("acks must be 0, 1 or -1 (all), not ", acks);
+    return result;
+  }
+  Replica replica;
+  if (!Lookup(topic, partition, /*need_leader=*/true, &replica, &result.error, &result.message,
+              &result.leader_hint)) {
+    return result;
+  }
+  if (acks == -1 && replica.isr_size > 1) {
+    result.error = v1::INVALID_REQUIRED_ACKS;
+    result.message = "acks=all needs follower replication, which this broker does not do yet; "
+                     "use acks=1";
+    return result;
+  }
+  // Split into batches first, so a bad one fails the request before any append.
+  std::vector<std::string> parts;
+  storage::BatchIterator it(batches);
+  storage::BatchHeader header;
+  std::string_view batch;
+  while (it.Next(&header, &batch)) parts.emplace_back(batch);
+  if (parts.empty() || it.position() != batches.size()) {
+    result.error = v1::CORRUPT_MESSAGE;
+    result.message = absl::StrCat("records of ", topic, "-", partition,
+                                  " are not whole v2 record batches (", batches.size(), " bytes)");
+    return result;
+  }
+  for (std::string& part : parts) {
+    absl::StatusOr<storage::LogAppendInfo> info =
+        replica.log->AppendAsLeader(&part, Epoch(replica.leader_epoch));
+    if (!info.ok()) {
+      result.error = ErrorCodeFor(info.status());
+      result.message = absl::StrCat(topic, "-", partition, ": ", std::string(info.status().message()));
+      return result;
+    }
+    if (result.base_offset < 0) result.base_offset = info->first_offset.value();
+  }
+  result.log_start_offset = replica.log->log_start_offset().value();
+  absl::MutexLock l(&mu_);
+  ++appends_;
+  return result;
+}
+
+FetchResult ReplicaManager::Read(const std::string& topic, int32_t partition, int64_t offset,
+                                 int32_t max_bytes) {
+  FetchResult result;
+  Replica replica;
+  if (!Lookup(topic, partition, /*need_leader=*/true, &replica, &result.error, &result.message,
+              &result.leader_hint)) {
+    return result;
+  }
+  // No follower replication yet: everything the leader has is committed.
+  const Offset hw = replica.log->log_end_offset();
+  result.high_watermark = hw.value();
+  result.log_start_offset = replica.log->log_start_offset().value();
+  if (max_bytes <= 0) return result;
+  absl::StatusOr<storage::LogReadResult> read =
+      replica.log->Read(Offset(offset), static_cast<size_t>(max_bytes), hw);
+  if (!read.ok()) {
+    result.error = ErrorCodeFor(read.status());
+    result.message = std::string(read.status().message());
+    return result;
+  }
+  result.records = std::move(read->batches);
+  return result;
+}
+
+OffsetResult ReplicaManager::ListOffset(const std::string& topic, int32_t partition,
+                                        int64_t timestamp) {
+  OffsetResult result;
+  Replica replica;
+  if (!Lookup(topic, partition, /*need_leader=*/true, &replica, &result.error, &result.message,
+              &result.leader_hint)) {
+    return result;
+  }
+  result.leader_epoch = replica.leader_epoch;
+  if (timestamp == -1) {
+    result.offset = replica.log->log_end_offset().value();
+  } else if (timestamp == -2) {
+    result.offset = replica.log->log_start_offset().value();
+  } else {
+    absl::StatusOr<std::optional<Offset>> found = replica.log->OffsetForTimestamp(timestamp);
+    if (!found.ok()) {
+      result.error = ErrorCodeFor(found.status());
+      result.message = std::string(found.status().message());
+    } else if (found->has_value()) {
+      result.offset = (*found)->value();
+      result.timestamp = timestamp;
+    }
+  }
+  return result;
+}
+
+bool ReplicaManager::HasDataAt(const std::string& topic, int32_t partition, int64_t offset) {
+  absl::MutexLock l(&mu_);
+  auto it = replicas_.find(TopicPartition{topic, PartitionId(partition)});
+  if (it == replicas_.end() || it->second.leader != broker_id_) return true;  // answer with the error
+  return it->second.log->log_end_offset().value() > offset;
+}
+
+uint64_t ReplicaManager::WaitForAppend(uint64_t seen, absl::Time deadline) const {
+  absl::MutexLock l(&mu_);
+  auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return appends_ != seen; };
+  mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
+  return appends_;
+}
+
+uint64_t ReplicaManager::append_count() const {
+  absl::MutexLock l(&mu_);
+  return appends_;
+}
+
+}  // namespace strata::replication

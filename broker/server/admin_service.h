@@ -1,0 +1,89 @@
+// AdminService: strata.v1.Admin on the PLAINTEXT listener. Reads (list,
+// describe) come from this node's metadata image; changes go to the
+// controller — handled here when this node is it, forwarded over the
+// CONTROLLER listener otherwise — and the answer waits until this node's own
+// image shows the change, so a client that asks the same node next sees it.
+#pragma once
+
+#include <map>
+#include <memory>
+
+#include "broker/server/metadata_state_machine.h"
+#include "broker/server/quorum_controller.h"
+#include "broker/server/server_config.h"
+#include "raft/node/raft_node.h"
+#include "strata/internal/controller.grpc.pb.h"
+#include "strata/v1/admin.grpc.pb.h"
+
+namespace strata::server {
+
+class AdminService final : public v1::Admin::CallbackService {
+ public:
+  AdminService(const ServerConfig& config, MetadataStateMachine* metadata,
+               QuorumController* controller, raft::RaftNode* raft);
+
+  grpc::ServerUnaryReactor* CreateTopics(grpc::CallbackServerContext* ctx,
+                                         const v1::CreateTopicsRequest* request,
+                                         v1::CreateTopicsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteTopics(grpc::CallbackServerContext* ctx,
+                                         const v1::DeleteTopicsRequest* request,
+                                         v1::DeleteTopicsResponse* response) override;
+  grpc::ServerUnaryReactor* CreatePartitions(grpc::CallbackServerContext* ctx,
+                                             const v1::CreatePartitionsRequest* request,
+                                             v1::CreatePartitionsResponse* response) override;
+  grpc::ServerUnaryReactor* ListTopics(grpc::CallbackServerContext* ctx,
+                                       const v1::ListTopicsRequest* request,
+                                       v1::ListTopicsResponse* response) override;
+  grpc::ServerUnaryReactor* DescribeTopics(grpc::CallbackServerContext* ctx,
+                                           const v1::DescribeTopicsRequest* request,
+                                           v1::DescribeTopicsResponse* response) override;
+  grpc::ServerUnaryReactor* DescribeCluster(grpc::CallbackServerContext* ctx,
+                                            const v1::DescribeClusterRequest* request,
+                                            v1::DescribeClusterResponse* response) override;
+  grpc::ServerUnaryReactor* DescribeQuorum(grpc::CallbackServerContext* ctx,
+                                           const v1::DescribeQuorumRequest* request,
+                                           v1::DescribeQuorumResponse* response) override;
+
+ private:
+  // The controller's stub when it is another node; nullptr when it is this
+  // node or unknown (`*leader` tells which).
+  internal::Controller::Stub* ControllerStub(int32_t* leader);
+  // Waits (bounded) until this node's image satisfies `done`.
+  void AwaitImage(const std::function<bool(const metadata::MetadataImage&)>& done);
+
+  const ServerConfig& config_;
+  MetadataStateMachine* const metadata_;
+  QuorumController* const controller_;
+  raft::RaftNode* const raft_;
+  std::map<int32_t, std::unique_ptr<internal::Controller::Stub>> controller_stubs_;
+  std::map<int32_t, std::unique_ptr<v1::Admin::Stub>> admin_stubs_;
+  absl::Mutex stubs_mu_;
+};
+
+// strata.internal.Controller on the CONTROLLER listener: a thin adapter over
+// QuorumController.
+class ControllerService final : public internal::Controller::CallbackService {
+ public:
+  explicit ControllerService(QuorumController* controller) : controller_(controller) {}
+
+  grpc::ServerUnaryReactor* RegisterBroker(grpc::CallbackServerContext* ctx,
+                                           const internal::BrokerRegistrationRequest* request,
+                                           internal::BrokerRegistrationResponse* response) override;
+  grpc::ServerUnaryReactor* BrokerHeartbeat(grpc::CallbackServerContext* ctx,
+                                            const internal::BrokerHeartbeatRequest* request,
+                                            internal::BrokerHeartbeatResponse* response) override;
+  grpc::ServerUnaryReactor* CreateTopics(grpc::CallbackServerContext* ctx,
+                                         const v1::CreateTopicsRequest* request,
+                                         v1::CreateTopicsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteTopics(grpc::CallbackServerContext* ctx,
+                                         const v1::DeleteTopicsRequest* request,
+                                         v1::DeleteTopicsResponse* response) override;
+  grpc::ServerUnaryReactor* CreatePartitions(grpc::CallbackServerContext* ctx,
+                                             const v1::CreatePartitionsRequest* request,
+                                             v1::CreatePartitionsResponse* response) override;
+
+ private:
+  QuorumController* const controller_;
+};
+
+}  // namespace strata::server

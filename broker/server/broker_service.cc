@@ -1,0 +1,275 @@
+#include "broker/server/broker_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "broker/common/clock.h"
+#include "broker/storage/record_batch.h"
+#include "glog/logging.h"
+
+namespace strata::server {
+namespace {
+
+// How often the purgatory re-checks parked fetches when nothing is appended
+// (for partitions that change leader, and deadlines).
+constexpr absl::Duration kPurgatoryPoll = absl::Milliseconds(50);
+
+void DecodeInto(const std::string& batches, int64_t from_offset,
+                google::protobuf::RepeatedPtrField<v1::Record>* out) {
+  storage::BatchIterator it(batches);
+  storage::BatchHeader header;
+  std::string_view batch;
+  while (it.Next(&header, &batch)) {
+    absl::StatusOr<std::vector<storage::Record>> records = storage::DecodeRecords(batch);
+    if (!records.ok()) continue;  // compressed: the client decodes `records` itself
+    for (const storage::Record& r : *records) {
+      if (r.offset.value() < from_offset) continue;
+      v1::Record* p = out->Add();
+      if (r.key) p->set_key(*r.key);
+      if (r.value) p->set_value(*r.value);
+      for (const storage::RecordHeader& h : r.headers) {
+        v1::RecordHeader* ph = p->add_headers();
+        ph->set_key(h.key);
+        if (h.value) ph->set_value(*h.value);
+      }
+      p->set_timestamp_ms(r.timestamp);
+      p->set_offset(r.offset.value());
+    }
+  }
+}
+
+}  // namespace
+
+std::string BatchFromPlainRecords(const google::protobuf::RepeatedPtrField<v1::Record>& records,
+                                  int64_t now_ms) {
+  storage::RecordBatchBuilder builder;
+  for (const v1::Record& p : records) {
+    storage::Record r;
+    if (p.has_key()) r.key = p.key();
+    if (p.has_value()) r.value = p.value();
+    for (const v1::RecordHeader& h : p.headers()) r.headers.push_back({h.key(), h.value()});
+    r.timestamp = p.timestamp_ms() > 0 ? p.timestamp_ms() : now_ms;
+    builder.Append(r);
+  }
+  return builder.Build();
+}
+
+BrokerService::BrokerService(replication::ReplicaManager* replicas, MetadataStateMachine* metadata,
+                             std::function<int32_t()> controller_id)
+    : replicas_(replicas), metadata_(metadata), controller_id_(std::move(controller_id)) {
+  purgatory_ = std::thread([this] { PurgatoryLoop(); });
+}
+
+BrokerService::~BrokerService() { Shutdown(); }
+
+void BrokerService::Shutdown() {
+  {
+    absl::MutexLock l(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  purgatory_.join();
+}
+
+grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* ctx,
+                                                  const v1::MetadataRequest* request,
+                                                  v1::MetadataResponse* response) {
+  std::shared_ptr<const metadata::MetadataImage> image = metadata_->current();
+  response->set_cluster_id(image->cluster_id());
+  response->set_controller_id(controller_id_());
+  for (const auto& [id, b] : image->brokers()) {
+    const metadata::Endpoint* ep = b.endpoint("PLAINTEXT");
+    if (ep == nullptr) continue;
+    v1::BrokerInfo* info = response->add_brokers();
+    info->set_id(id);
+    info->set_host(ep->host);
+    info->set_port(ep->port);
+    info->set_rack(b.rack);
+    info->set_fenced(b.fenced);
+  }
+  auto add_topic = [&](const metadata::TopicInfo& t) {
+    v1::TopicMetadata* tm = response->add_topics();
+    tm->set_name(t.name);
+    tm->set_topic_id(t.topic_id);
+    tm->set_internal(t.name.starts_with("__"));
+    for (const auto& [pid, p] : t.partitions) {
+      v1::PartitionMetadata* pm = tm->add_partitions();
+      pm->set_partition(pid);
+      pm->set_leader(p.leader);
+      pm->set_leader_epoch(p.leader_epoch);
+      for (int32_t r : p.replicas) {
+        pm->add_replicas(r);
+        if (!image->IsBrokerLive(r)) pm->add_offline_replicas(r);
+      }
+      for (int32_t r : p.isr) pm->add_isr(r);
+      if (p.leader < 0) pm->set_error(v1::LEADER_NOT_AVAILABLE);
+    }
+  };
+  if (request->topics().empty()) {
+    for (const auto& [name, t] : image->topics()) add_topic(t);
+  } else {
+    for (const std::string& name : request->topics()) {
+      if (const metadata::TopicInfo* t = image->FindTopic(name)) {
+        add_topic(*t);
+      } else {
+        v1::TopicMetadata* tm = response->add_topics();
+        tm->set_name(name);
+        tm->set_error(v1::UNKNOWN_TOPIC_OR_PARTITION);
+        tm->set_error_message(absl::StrCat("Topic ", name, " does not exist"));
+      }
+    }
+  }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ctx,
+                                                 const v1::ProduceRequest* request,
+                                                 v1::ProduceResponse* response) {
+  const int64_t now = Clock::Real()->NowMs();
+  for (const v1::TopicProduceData& topic : request->topics()) {
+    v1::TopicProduceResponse* tr = response->add_topics();
+    tr->set_topic(topic.topic());
+    for (const v1::PartitionProduceData& part : topic.partitions()) {
+      std::string batches = !part.records().empty() ? part.records()
+                            : part.plain_records().empty()
+                                ? std::string()
+                                : BatchFromPlainRecords(part.plain_records(), now);
+      replication::ProduceResult r;
+      if (batches.empty()) {
+        r.error = v1::INVALID_RECORD;
+        r.message = absl::StrCat("no records for ", topic.topic(), "-", part.partition());
+      } else {
+        r = replicas_->Append(topic.topic(), part.partition(), std::move(batches), request->acks());
+      }
+      v1::PartitionProduceResponse* pr = tr->add_partitions();
+      pr->set_partition(part.partition());
+      pr->set_error(r.error);
+      pr->set_error_message(r.message);
+      pr->set_base_offset(r.base_offset);
+      pr->set_log_append_time_ms(-1);
+      pr->set_log_start_offset(r.log_start_offset);
+      pr->set_leader_hint(r.leader_hint);
+    }
+  }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+size_t BrokerService::ReadAll(const v1::FetchRequest& request, v1::FetchResponse* response,
+                              bool* any_error) {
+  response->Clear();
+  *any_error = false;
+  size_t total = 0;
+  const size_t max_bytes = request.max_bytes() > 0 ? static_cast<size_t>(request.max_bytes()) : 52428800;
+  for (const v1::FetchTopic& topic : request.topics()) {
+    v1::FetchTopicResponse* tr = response->add_topics();
+    tr->set_topic(topic.topic());
+    for (const v1::FetchPartition& part : topic.partitions()) {
+      // Past the request's byte budget, partitions still answer with their
+      // watermarks but carry no records.
+      const int32_t budget =
+          total >= max_bytes ? 0
+                             : std::min<int32_t>(part.partition_max_bytes() > 0 ? part.partition_max_bytes() : 1048576,
+                                                 static_cast<int32_t>(std::min<size_t>(max_bytes - total, INT32_MAX)));
+      replication::FetchResult r =
+          replicas_->Read(topic.topic(), part.partition(), part.fetch_offset(), budget);
+      v1::FetchPartitionResponse* pr = tr->add_partitions();
+      pr->set_partition(part.partition());
+      pr->set_error(r.error);
+      pr->set_error_message(r.message);
+      pr->set_high_watermark(r.high_watermark);
+      pr->set_last_stable_offset(r.high_watermark);
+      pr->set_log_start_offset(r.log_start_offset);
+      pr->set_leader_hint(r.leader_hint);
+      if (r.error != v1::NONE) *any_error = true;
+      total += r.records.size();
+      if (request.decode_records()) DecodeInto(r.records, part.fetch_offset(), pr->mutable_decoded_records());
+      pr->set_records(std::move(r.records));
+    }
+  }
+  return total;
+}
+
+grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
+                                               const v1::FetchRequest* request,
+                                               v1::FetchResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  bool any_error = false;
+  const size_t bytes = ReadAll(*request, response, &any_error);
+  const size_t min_bytes = static_cast<size_t>(std::max(request->min_bytes(), 1));
+  if (bytes >= min_bytes || any_error || request->max_wait_ms() <= 0) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  absl::MutexLock l(&mu_);
+  if (stopping_) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  parked_.push_back(ParkedFetch{reactor, request, response,
+                                absl::Now() + absl::Milliseconds(std::min(request->max_wait_ms(), 60000))});
+  return reactor;
+}
+
+void BrokerService::PurgatoryLoop() {
+  uint64_t seen = replicas_->append_count();
+  while (true) {
+    seen = replicas_->WaitForAppend(seen, absl::Now() + kPurgatoryPoll);
+    std::list<ParkedFetch> ready;
+    bool stopping = false;
+    {
+      absl::MutexLock l(&mu_);
+      stopping = stopping_;
+      const absl::Time now = absl::Now();
+      for (auto it = parked_.begin(); it != parked_.end();) {
+        bool done = stopping || now >= it->deadline;
+        if (!done) {
+          for (const auto& t : it->request->topics()) {
+            for (const auto& p : t.partitions()) {
+              done = done || replicas_->HasDataAt(t.topic(), p.partition(), p.fetch_offset());
+            }
+          }
+        }
+        if (done) {
+          ready.splice(ready.end(), parked_, it++);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (ParkedFetch& f : ready) {
+      bool any_error = false;
+      ReadAll(*f.request, f.response, &any_error);
+      f.reactor->Finish(grpc::Status::OK);
+    }
+    if (stopping) return;
+  }
+}
+
+grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext* ctx,
+                                                     const v1::ListOffsetsRequest* request,
+                                                     v1::ListOffsetsResponse* response) {
+  for (const v1::ListOffsetsTopic& topic : request->topics()) {
+    v1::ListOffsetsTopicResponse* tr = response->add_topics();
+    tr->set_topic(topic.topic());
+    for (const v1::ListOffsetsPartition& part : topic.partitions()) {
+      replication::OffsetResult r = replicas_->ListOffset(topic.topic(), part.partition(), part.timestamp());
+      v1::ListOffsetsPartitionResponse* pr = tr->add_partitions();
+      pr->set_partition(part.partition());
+      pr->set_error(r.error);
+      pr->set_error_message(r.message);
+      pr->set_offset(r.offset);
+      pr->set_timestamp(r.timestamp);
+      pr->set_leader_epoch(r.leader_epoch);
+      pr->set_leader_hint(r.leader_hint);
+    }
+  }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace strata::server

@@ -1,0 +1,80 @@
+// QuorumController: runs the controller on whichever node leads the metadata
+// quorum. Requests queue up and are handled one at a time on the
+// controller's thread: decide against the current image (metadata::
+// Controller), propose the records through Raft, and answer once they commit
+// — so no decision is ever made on an image that misses an earlier one. A
+// node that is not the Raft leader answers NOT_CONTROLLER with the leader it
+// knows. Every controller_tick it also lets the controller fence expired
+// brokers and re-elect leaders.
+//
+// A new term means a new controller: the volatile heartbeat state starts
+// fresh, and before the first decision a barrier entry is committed so the
+// image holds every entry of earlier terms.
+//
+// Thread-safe; callbacks run on the controller's thread.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/common/clock.h"
+#include "broker/metadata/controller.h"
+#include "broker/server/metadata_state_machine.h"
+#include "raft/node/raft_node.h"
+
+namespace strata::server {
+
+class QuorumController {
+ public:
+  QuorumController(metadata::ControllerOptions options, raft::RaftNode* raft,
+                   MetadataStateMachine* metadata, Clock* clock, int64_t tick_ms = 500);
+  ~QuorumController();
+
+  void Start();
+  void Stop();
+
+  void CreateTopics(v1::CreateTopicsRequest request, std::function<void(v1::CreateTopicsResponse)> done);
+  void DeleteTopics(v1::DeleteTopicsRequest request, std::function<void(v1::DeleteTopicsResponse)> done);
+  void CreatePartitions(v1::CreatePartitionsRequest request,
+                        std::function<void(v1::CreatePartitionsResponse)> done);
+  void RegisterBroker(internal::BrokerRegistrationRequest request,
+                      std::function<void(internal::BrokerRegistrationResponse)> done);
+  void BrokerHeartbeat(internal::BrokerHeartbeatRequest request,
+                       std::function<void(internal::BrokerHeartbeatResponse)> done);
+
+  // The metadata quorum leader as this node sees it (-1: none known).
+  int32_t leader_id() const;
+
+ private:
+  // An operation returns the outcome: OK once its records committed (or
+  // there were none), or why not.
+  using Op = std::function<void()>;
+  void Enqueue(Op op);
+  void Loop();
+  // Ensures this node leads and its controller is fresh; false if not leader.
+  bool BecomeActive();
+  // Proposes a batch and waits for it to commit.
+  absl::Status Commit(const internal::MetadataRecordBatch& batch);
+  std::string NotControllerMessage() const;
+
+  const metadata::ControllerOptions options_;
+  raft::RaftNode* const raft_;
+  MetadataStateMachine* const metadata_;
+  Clock* const clock_;
+  const int64_t tick_ms_;
+
+  // The controller thread's own.
+  std::unique_ptr<metadata::Controller> controller_;
+  uint64_t controller_term_ = 0;
+  std::thread thread_;
+
+  mutable absl::Mutex mu_;
+  std::deque<Op> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace strata::server

@@ -1,0 +1,348 @@
+#include "broker/server/server_config.h"
+
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "broker/common/numbers.h"
+#include "broker/storage/log.h"
+
+namespace strata::server {
+namespace {
+
+absl::Status Invalid(const std::string& key, const std::string& value, const std::string& why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid value '", value, "' for configuration ", key, ": ", why));
+}
+
+absl::Status ParseInt(const std::string& key, const std::string& value, int64_t min, int64_t max,
+                      int64_t* out) {
+  std::optional<int64_t> v = ParseInteger<int64_t>(value);
+  if (!v || *v < min || *v > max) {
+    return Invalid(key, value, absl::StrCat("expected an integer in [", min, ", ", max, "]"));
+  }
+  *out = *v;
+  return absl::OkStatus();
+}
+
+template <typename T>
+absl::Status ParseIntInto(const std::string& key, const std::string& value, int64_t min,
+                          int64_t max, T* out) {
+  int64_t v = 0;
+  if (absl::Status s = ParseInt(key, value, min, max, &v); !s.ok()) return s;
+  *out = static_cast<T>(v);
+  return absl::OkStatus();
+}
+
+absl::Status ParseBool(const std::string& key, const std::string& value, bool* out) {
+  std::string v = absl::AsciiStrToLower(value);
+  if (v == "true") {
+    *out = true;
+  } else if (v == "false") {
+    *out = false;
+  } else {
+    return Invalid(key, value, "expected true or false");
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> SplitList(const std::string& value) {
+  std::vector<std::string> out;
+  for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+    out.emplace_back(absl::StripAsciiWhitespace(part));
+  }
+  return out;
+}
+
+// Kafka keys that tune things Strata does differently; accepted, not used.
+const std::set<std::string>& IgnoredKafkaKeys() {
+  static const auto* keys = new std::set<std::string>{
+      "num.network.threads", "num.io.threads", "socket.send.buffer.bytes",
+      "socket.receive.buffer.bytes", "socket.request.max.bytes", "num.recovery.threads.per.data.dir",
+      "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
+      "log.retention.check.interval.ms", "controller.listener.names",
+      "listener.security.protocol.map", "inter.broker.listener.name",
+      "group.initial.rebalance.delay.ms", "num.replica.fetchers", "log.cleaner.enable",
+      "auto.create.topics.enable", "delete.topic.enable"};
+  return *keys;
+}
+
+// Broker-level log.* keys and the topic config each is the default of.
+const std::map<std::string, std::string>& LogKeyToTopicKey() {
+  static const auto* keys = new std::map<std::string, std::string>{
+      {"log.segment.bytes", "segment.bytes"},
+      {"log.roll.ms", "segment.ms"},
+      {"log.index.interval.bytes", "index.interval.bytes"},
+      {"log.flush.interval.messages", "flush.messages"},
+      {"log.flush.interval.ms", "flush.ms"},
+      {"message.max.bytes", "max.message.bytes"},
+      {"log.retention.ms", "retention.ms"},
+      {"log.retention.bytes", "retention.bytes"},
+      {"log.cleanup.policy", "cleanup.policy"},
+  };
+  return *keys;
+}
+
+absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& value) {
+  using Setter = std::function<absl::Status()>;
+  const std::map<std::string, Setter> setters = {
+      {"node.id", [&] { return ParseIntInto(key, value, 0, INT32_MAX, &c.node_id); }},
+      {"broker.id", [&] { return ParseIntInto(key, value, 0, INT32_MAX, &c.node_id); }},
+      {"process.roles",
+       [&] {
+         c.is_broker = c.is_controller = false;
+         for (const std::string& role : SplitList(value)) {
+           if (role == "broker") {
+             c.is_broker = true;
+           } else if (role == "controller") {
+             c.is_controller = true;
+           } else {
+             return Invalid(key, value, "roles are broker and controller");
+           }
+         }
+         if (!c.is_broker && !c.is_controller) return Invalid(key, value, "no role given");
+         return absl::OkStatus();
+       }},
+      {"listeners",
+       [&] {
+         absl::StatusOr<std::vector<Listener>> l = ParseListeners(key, value);
+         if (!l.ok()) return l.status();
+         c.listeners = *l;
+         return absl::OkStatus();
+       }},
+      {"advertised.listeners",
+       [&] {
+         absl::StatusOr<std::vector<Listener>> l = ParseListeners(key, value);
+         if (!l.ok()) return l.status();
+         c.advertised_listeners = *l;
+         return absl::OkStatus();
+       }},
+      {"controller.quorum.voters",
+       [&] {
+         c.quorum_voters.clear();
+         for (const std::string& voter : SplitList(value)) {
+           // id@host:port
+           const size_t at = voter.find('@');
+           const size_t colon = voter.rfind(':');
+           if (at == std::string::npos || colon == std::string::npos || colon < at + 2) {
+             return Invalid(key, value, absl::StrCat("'", voter, "' is not id@host:port"));
+           }
+           const int32_t id = ParseInteger<int32_t>(voter.substr(0, at)).value_or(-1);
+           const int32_t port = ParseInteger<int32_t>(voter.substr(colon + 1)).value_or(-1);
+           if (id < 0 || port <= 0 || port > 65535) {
+             return Invalid(key, value, absl::StrCat("'", voter, "' is not id@host:port"));
+           }
+           c.quorum_voters.push_back({id, voter.substr(at + 1, colon - at - 1), port});
+         }
+         if (c.quorum_voters.empty()) return Invalid(key, value, "no voters");
+         return absl::OkStatus();
+       }},
+      {"log.dirs",
+       [&] {
+         c.log_dirs = SplitList(value);
+         return c.log_dirs.empty() ? Invalid(key, value, "no directory") : absl::OkStatus();
+       }},
+      {"log.dir",
+       [&] {
+         c.log_dirs = {value};
+         return value.empty() ? Invalid(key, value, "no directory") : absl::OkStatus();
+       }},
+      {"metadata.log.dir",
+       [&] {
+         c.metadata_log_dir = value;
+         return absl::OkStatus();
+       }},
+      {"cluster.id",
+       [&] {
+         c.cluster_id = value;
+         return value.empty() ? Invalid(key, value, "empty") : absl::OkStatus();
+       }},
+      {"num.partitions", [&] { return ParseIntInto(key, value, 1, 100000, &c.num_partitions); }},
+      {"default.replication.factor",
+       [&] { return ParseIntInto(key, value, 1, 32767, &c.default_replication_factor); }},
+      {"min.insync.replicas",
+       [&] {
+         c.log_overrides["min.insync.replicas"] = value;
+         return ParseIntInto(key, value, 1, 32767, &c.min_insync_replicas);
+       }},
+      {"offsets.topic.num.partitions",
+       [&] { return ParseIntInto(key, value, 1, 100000, &c.offsets_topic_num_partitions); }},
+      {"offsets.topic.replication.factor",
+       [&] { return ParseIntInto(key, value, 1, 32767, &c.offsets_topic_replication_factor); }},
+      {"replica.lag.time.max.ms",
+       [&] { return ParseIntInto(key, value, 1, INT64_MAX, &c.replica_lag_time_max_ms); }},
+      {"broker.session.timeout.ms",
+       [&] { return ParseIntInto(key, value, 100, INT64_MAX, &c.broker_session_timeout_ms); }},
+      {"broker.heartbeat.interval.ms",
+       [&] { return ParseIntInto(key, value, 10, INT64_MAX, &c.broker_heartbeat_interval_ms); }},
+      {"unclean.leader.election.enable",
+       [&] {
+         c.log_overrides["unclean.leader.election.enable"] = value;
+         return ParseBool(key, value, &c.unclean_leader_election_enable);
+       }},
+      {"auto.leader.rebalance.enable",
+       [&] { return ParseBool(key, value, &c.auto_leader_rebalance_enable); }},
+      {"strata.raft.tick.ms", [&] { return ParseIntInto(key, value, 1, 10000, &c.raft_tick_ms); }},
+      {"strata.raft.election.ticks",
+       [&] { return ParseIntInto(key, value, 2, 1000, &c.raft_election_ticks); }},
+  };
+
+  if (auto it = setters.find(key); it != setters.end()) return it->second();
+
+  // log.* defaults: validated as the topic config they default.
+  std::string topic_key;
+  std::string topic_value = value;
+  if (auto it = LogKeyToTopicKey().find(key); it != LogKeyToTopicKey().end()) {
+    topic_key = it->second;
+  } else if (key == "log.roll.hours" || key == "log.retention.hours" ||
+             key == "log.retention.minutes") {
+    int64_t v = 0;
+    if (absl::Status s = ParseInt(key, value, -1, INT64_MAX / 3'600'000, &v); !s.ok()) return s;
+    const int64_t unit = key.ends_with("minutes") ? 60'000 : 3'600'000;
+    topic_key = key == "log.roll.hours" ? "segment.ms" : "retention.ms";
+    topic_value = std::to_string(v < 0 ? -1 : v * unit);
+  }
+  if (!topic_key.empty()) {
+    storage::LogConfig probe;
+    absl::Status s = probe.Set(topic_key, topic_value);
+    if (absl::IsInvalidArgument(s)) {
+      return Invalid(key, value, std::string(s.message()));
+    }
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+    if (absl::IsNotFound(s)) {
+      // Not a storage key (retention, cleanup.policy): check it is a number
+      // where one is expected.
+      if (topic_key != "cleanup.policy" && !ParseInteger<int64_t>(topic_value)) {
+        return Invalid(key, value, "expected an integer");
+      }
+    }
+    c.log_overrides[topic_key] = topic_value;
+    return absl::OkStatus();
+  }
+  if (!IgnoredKafkaKeys().contains(key)) c.unknown_keys.push_back(key);
+  return absl::OkStatus();
+}
+
+absl::Status Validate(ServerConfig& c) {
+  if (c.node_id < 0) return absl::InvalidArgumentError("missing required configuration node.id");
+  if (c.log_dirs.empty()) return absl::InvalidArgumentError("missing required configuration log.dirs");
+  if (c.quorum_voters.empty()) {
+    return absl::InvalidArgumentError("missing required configuration controller.quorum.voters");
+  }
+  if (c.is_broker && !c.listener("PLAINTEXT")) {
+    return absl::InvalidArgumentError("listeners must include PLAINTEXT://host:port for a broker");
+  }
+  if (!c.listener("CONTROLLER")) {
+    return absl::InvalidArgumentError("listeners must include CONTROLLER://host:port");
+  }
+  bool voter = false;
+  for (const QuorumVoter& v : c.quorum_voters) voter |= v.id == c.node_id;
+  if (c.is_controller && !voter) {
+    return absl::InvalidArgumentError(absl::StrCat("node.id ", c.node_id,
+                                                   " has the controller role but is not in "
+                                                   "controller.quorum.voters"));
+  }
+  if (!c.is_controller) {
+    return absl::UnimplementedError(
+        "process.roles=broker (a broker-only node joining as a Raft learner) is not supported "
+        "yet; use process.roles=broker,controller");
+  }
+  if (c.advertised_listeners.empty()) c.advertised_listeners = c.listeners;
+  if (c.metadata_log_dir.empty()) c.metadata_log_dir = c.log_dirs.front();
+  if (c.broker_heartbeat_interval_ms >= c.broker_session_timeout_ms) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "broker.heartbeat.interval.ms (", c.broker_heartbeat_interval_ms,
+        ") must be below broker.session.timeout.ms (", c.broker_session_timeout_ms, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string Listener::address() const {
+  return absl::StrCat(host.empty() ? "0.0.0.0" : host, ":", port);
+}
+
+const Listener* ServerConfig::listener(const std::string& name) const {
+  for (const Listener& l : listeners) {
+    if (l.name == name) return &l;
+  }
+  return nullptr;
+}
+
+const Listener* ServerConfig::advertised(const std::string& name) const {
+  for (const Listener& l : advertised_listeners) {
+    if (l.name == name) return &l;
+  }
+  return listener(name);
+}
+
+absl::StatusOr<std::vector<Listener>> ParseListeners(const std::string& key,
+                                                     const std::string& value) {
+  std::vector<Listener> out;
+  for (const std::string& item : SplitList(value)) {
+    size_t scheme = item.find("://");
+    size_t colon = item.rfind(':');
+    std::optional<int32_t> port =
+        scheme == std::string::npos || colon <= scheme + 2
+            ? std::nullopt
+            : ParseInteger<int32_t>(item.substr(colon + 1));
+    if (!port || *port < 0 || *port > 65535) {
+      return Invalid(key, value, absl::StrCat("'", item, "' is not NAME://host:port"));
+    }
+    Listener l{item.substr(0, scheme), item.substr(scheme + 3, colon - scheme - 3), *port};
+    for (const Listener& other : out) {
+      if (other.name == l.name) return Invalid(key, value, absl::StrCat("listener ", l.name, " twice"));
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& text,
+                                               const std::vector<std::string>& overrides) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  std::istringstream in(text);
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    std::string trimmed(absl::StripAsciiWhitespace(line));
+    if (trimmed.empty() || trimmed[0] == '#' || trimmed[0] == '!') continue;
+    size_t eq = trimmed.find('=');
+    if (eq == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", line_no, ": expected key=value, got '", trimmed, "'"));
+    }
+    entries.emplace_back(std::string(absl::StripAsciiWhitespace(trimmed.substr(0, eq))),
+                         std::string(absl::StripAsciiWhitespace(trimmed.substr(eq + 1))));
+  }
+  for (const std::string& o : overrides) {
+    size_t eq = o.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--override expects key=value, got '", o, "'"));
+    }
+    entries.emplace_back(o.substr(0, eq), o.substr(eq + 1));
+  }
+  ServerConfig config;
+  for (const auto& [key, value] : entries) {
+    if (absl::Status s = Apply(config, key, value); !s.ok()) return s;
+  }
+  if (absl::Status s = Validate(config); !s.ok()) return s;
+  return config;
+}
+
+absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path,
+                                              const std::vector<std::string>& overrides) {
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  return ParseServerConfig(buffer.str(), overrides);
+}
+
+}  // namespace strata::server

@@ -1,0 +1,85 @@
+// ServerConfig: a node's settings from a Kafka-style properties file, under
+// Kafka's KRaft key names (node.id, process.roles, listeners,
+// controller.quorum.voters, log.dirs, ...).
+//
+// Parsing rules: `key=value` lines, `#`/`!` comments, blank lines, leading
+// and trailing spaces trimmed; `--override key=value` wins over the file.
+// An invalid value is an error naming the key, the value and what is
+// allowed, and the node does not start. A key Strata does not know is
+// returned in `unknown_keys` for the node to report; keys Kafka knows that do
+// not apply to Strata (thread counts, socket buffers) are accepted silently.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace strata::server {
+
+struct Listener {
+  std::string name;  // PLAINTEXT, CONTROLLER
+  std::string host;  // as configured; "" or 0.0.0.0 binds every interface
+  int32_t port = 0;
+
+  std::string address() const;  // "host:port" to bind or dial
+};
+
+struct QuorumVoter {
+  int32_t id = 0;
+  std::string host;
+  int32_t port = 0;
+};
+
+struct ServerConfig {
+  int32_t node_id = -1;
+  bool is_broker = true;
+  bool is_controller = true;
+  std::vector<Listener> listeners;
+  std::vector<Listener> advertised_listeners;  // defaults to listeners
+  std::vector<QuorumVoter> quorum_voters;
+  std::vector<std::string> log_dirs;
+  std::string metadata_log_dir;  // defaults to the first log dir
+  std::string cluster_id = "strata-local";
+
+  int32_t num_partitions = 1;
+  int32_t default_replication_factor = 1;
+  int32_t min_insync_replicas = 1;
+  int32_t offsets_topic_num_partitions = 50;
+  int32_t offsets_topic_replication_factor = 3;
+  int64_t replica_lag_time_max_ms = 30000;
+  int64_t broker_session_timeout_ms = 9000;
+  int64_t broker_heartbeat_interval_ms = 2000;
+  int32_t message_max_bytes = 1048588;
+  bool unclean_leader_election_enable = false;
+  bool auto_leader_rebalance_enable = true;
+
+  // Log defaults (log.* keys), as topic config values by topic key name:
+  // "segment.bytes" -> "1073741824", ... Only the keys set in the file.
+  std::map<std::string, std::string> log_overrides;
+
+  // Raft timing.
+  int32_t raft_tick_ms = 100;
+  int32_t raft_election_ticks = 10;
+
+  std::vector<std::string> unknown_keys;
+
+  const Listener* listener(const std::string& name) const;
+  const Listener* advertised(const std::string& name) const;
+};
+
+// Parses `text` (a properties file's contents) with `overrides` applied.
+absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& text,
+                                               const std::vector<std::string>& overrides);
+
+// Reads and parses a file.
+absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path,
+                                              const std::vector<std::string>& overrides);
+
+// Parses "PLAINTEXT://localhost:9092,CONTROLLER://localhost:19092".
+absl::StatusOr<std::vector<Listener>> ParseListeners(const std::string& key,
+                                                     const std::string& value);
+
+}  // namespace strata::server

@@ -1,0 +1,74 @@
+// StrataNode: the composition root — one node of a Strata cluster, wired
+// from its ServerConfig:
+//
+//   LogManager (log.dirs) <- ReplicaManager <- metadata image <- Raft (metadata.log.dir)
+//   QuorumController (active on the Raft leader)
+//   PLAINTEXT server: Broker, Admin, health, reflection
+//   CONTROLLER server: Raft, Controller
+//   broker lifecycle: register with the controller, heartbeat, re-register
+//
+// Start() returns once the servers listen; the node joins the quorum and
+// registers in the background. Stop() shuts down in reverse order and
+// closes the logs cleanly.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/server/server_config.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace strata::storage {
+class LogManager;
+}
+namespace strata::replication {
+class ReplicaManager;
+}
+namespace strata::raft {
+class RaftNode;
+}
+
+namespace strata::server {
+
+class MetadataStateMachine;
+class QuorumController;
+class BrokerService;
+class AdminService;
+class ControllerService;
+
+class StrataNode {
+ public:
+  explicit StrataNode(ServerConfig config);
+  ~StrataNode();
+
+  absl::Status Start();
+  void Stop();
+
+ private:
+  void LifecycleLoop();
+
+  const ServerConfig config_;
+  std::unique_ptr<storage::LogManager> logs_;
+  std::unique_ptr<MetadataStateMachine> metadata_;
+  std::unique_ptr<replication::ReplicaManager> replicas_;
+  std::unique_ptr<raft::RaftNode> raft_;
+  std::unique_ptr<QuorumController> controller_;
+  std::unique_ptr<BrokerService> broker_service_;
+  std::unique_ptr<AdminService> admin_service_;
+  std::unique_ptr<ControllerService> controller_service_;
+  std::unique_ptr<grpc::Server> client_server_;
+  std::unique_ptr<grpc::Server> controller_server_;
+  std::thread lifecycle_;
+  std::thread maintenance_;
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace strata::server

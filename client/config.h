@@ -1,0 +1,73 @@
+// Producer and consumer settings, with Kafka's names, meanings and defaults,
+// readable from Kafka-style properties (what --producer-property and
+// --consumer-property pass).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/partitioner.h"
+
+namespace strata::client {
+
+using Properties = std::map<std::string, std::string>;
+
+struct ProducerConfig {
+  // bootstrap.servers: "host:port[,host:port...]"; any node will do.
+  std::string bootstrap_servers;
+  // acks: 0 (no acknowledgement), 1 (the leader appended), -1 / "all"
+  // (every in-sync replica has it; Kafka 3.x's default).
+  int32_t acks = -1;
+  // linger.ms: how long a batch waits for more records before it is sent.
+  // 5 ms (Kafka 4.0's default, KIP-1030) rather than 3.x's 0: the wait is
+  // short enough not to be felt and gives batches a chance to fill.
+  absl::Duration linger = absl::Milliseconds(5);
+  // batch.size: bytes per partition batch; a batch is sent when full.
+  int32_t batch_size = 16384;
+  // retries: attempts after the first for retriable errors; bounded in
+  // practice by delivery.timeout.ms.
+  int32_t retries = std::numeric_limits<int32_t>::max();
+  absl::Duration retry_backoff = absl::Milliseconds(100);        // retry.backoff.ms
+  absl::Duration delivery_timeout = absl::Milliseconds(120000);  // delivery.timeout.ms
+  absl::Duration request_timeout = absl::Milliseconds(30000);    // request.timeout.ms
+  // max.block.ms: how long Send() waits for a topic's metadata.
+  absl::Duration max_block = absl::Milliseconds(60000);
+  // max.request.size: the largest record (and produce request) accepted.
+  int32_t max_request_size = 1048576;
+  // partitioner.class for keyless records: "round-robin" (default here,
+  // org.apache.kafka.clients.producer.RoundRobinPartitioner) or "sticky"
+  // (org.apache.kafka.clients.producer.internals.DefaultPartitioner).
+  KeylessPartitioning keyless = KeylessPartitioning::kRoundRobin;
+
+  // Reads every known key; keys this client does not know, or knows but
+  // ignores (serializers, compression.type=none, ...), are appended to
+  // `ignored` so that a caller can warn as Kafka does. A bad value is an
+  // InvalidArgument error naming the key.
+  static absl::StatusOr<ProducerConfig> FromProperties(const Properties& props,
+                                                       std::vector<std::string>* ignored);
+};
+
+enum class OffsetReset { kEarliest, kLatest, kNone };
+
+struct ConsumerConfig {
+  std::string bootstrap_servers;
+  int32_t max_poll_records = 500;                              // max.poll.records
+  int32_t fetch_max_wait_ms = 500;                             // fetch.max.wait.ms
+  int32_t fetch_min_bytes = 1;                                 // fetch.min.bytes
+  int32_t fetch_max_bytes = 52428800;                          // fetch.max.bytes
+  int32_t max_partition_fetch_bytes = 1048576;                 // max.partition.fetch.bytes
+  OffsetReset auto_offset_reset = OffsetReset::kLatest;        // auto.offset.reset
+  absl::Duration request_timeout = absl::Milliseconds(30000);  // request.timeout.ms
+  absl::Duration retry_backoff = absl::Milliseconds(100);      // retry.backoff.ms
+  bool check_crcs = true;                                      // check.crcs
+
+  static absl::StatusOr<ConsumerConfig> FromProperties(const Properties& props,
+                                                       std::vector<std::string>* ignored);
+};
+
+}  // namespace strata::client

@@ -1,0 +1,53 @@
+// Bootstrap lists and the gRPC channels to cluster nodes.
+//
+// A client knows the cluster first through its bootstrap list
+// ("h1:p1,h2:p2": any node answers any metadata or admin request), then
+// through the brokers that Metadata responses name. ConnectionPool keeps one
+// channel per "host:port" for the life of the client; gRPC reconnects a
+// channel by itself, so a channel is never replaced.
+//
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/channel.h"
+
+namespace strata::client {
+
+// Splits "h1:p1, h2:p2" into {"h1:p1", "h2:p2"}. Every entry needs a host and
+// a numeric port; the error names the bad entry, as Kafka's
+// "Invalid url in bootstrap.servers: x" does.
+absl::StatusOr<std::vector<std::string>> ParseBootstrapServers(const std::string& list);
+
+// Calls `call(target)` on each of `targets` in turn, starting at *preferred,
+// until one returns something other than a network error (IsNetworkError);
+// that target becomes *preferred, so the next request goes to a node that
+// answered. Returns the last status: OK, a server's answer, or, when no node
+// answered, the last network error with every node named.
+absl::Status CallAnyNode(const std::vector<std::string>& targets, std::atomic<size_t>* preferred,
+                         const std::function<absl::Status(const std::string& target)>& call);
+
+class ConnectionPool {
+ public:
+  ConnectionPool() = default;
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  // The channel to `target` ("host:port"), created on first use.
+  std::shared_ptr<grpc::Channel> Get(const std::string& target);
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace strata::client

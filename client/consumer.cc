@@ -1,0 +1,510 @@
+#include "client/consumer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <utility>
+
+#include "client/errors.h"
+#include "client/fetch_decoder.h"
+#include "fmt/format.h"
+#include "grpcpp/client_context.h"
+#include "strata/v1/broker.grpc.pb.h"
+
+namespace strata::client {
+
+// One Fetch request to one broker.
+struct Consumer::FetchCall {
+  int64_t id = 0;
+  int32_t node = -1;
+  std::string target;
+  std::unique_ptr<v1::Broker::Stub> stub;
+  grpc::ClientContext ctx;
+  v1::FetchRequest request;
+  v1::FetchResponse response;
+  grpc::Status status;
+  bool answered = false;
+  // The seek epoch of each partition when the request was built.
+  std::map<TopicPartition, uint64_t> epochs;
+};
+
+namespace {
+
+constexpr int32_t kMaxPartitionFetchBytesCap = 64 << 20;
+constexpr int64_t kEarliest = -2;
+constexpr int64_t kLatest = -1;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerConfig config) {
+  absl::StatusOr<std::vector<std::string>> bootstrap =
+      ParseBootstrapServers(config.bootstrap_servers);
+  if (!bootstrap.ok()) return bootstrap.status();
+  return std::unique_ptr<Consumer>(new Consumer(std::move(config), *std::move(bootstrap)));
+}
+
+Consumer::Consumer(ConsumerConfig config, std::vector<std::string> bootstrap)
+    : config_(std::move(config)),
+      metadata_(std::move(bootstrap), &pool_, config_.request_timeout) {}
+
+Consumer::~Consumer() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, call] : in_flight_) {
+    if (!call->answered) call->ctx.TryCancel();
+  }
+  auto all_answered = +[](Consumer* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
+    for (const auto& [id, call] : c->in_flight_) {
+      if (!call->answered) return false;
+    }
+    return true;
+  };
+  mu_.Await(absl::Condition(all_answered, this));
+}
+
+void Consumer::Assign(const std::vector<TopicPartition>& partitions) {
+  absl::btree_map<TopicPartition, PartitionState> next;
+  for (const TopicPartition& tp : partitions) {
+    auto it = partitions_.find(tp);
+    if (it != partitions_.end()) {
+      next.emplace(tp, std::move(it->second));
+    } else {
+      PartitionState state;
+      state.max_bytes = config_.max_partition_fetch_bytes;
+      next.emplace(tp, std::move(state));
+    }
+  }
+  partitions_ = std::move(next);
+  (void)metadata_.Refresh(AssignedTopics());
+  last_metadata_refresh_ = absl::Now();
+}
+
+std::vector<TopicPartition> Consumer::Assignment() const {
+  std::vector<TopicPartition> out;
+  for (const auto& [tp, state] : partitions_) out.push_back(tp);
+  return out;
+}
+
+std::vector<std::string> Consumer::AssignedTopics() const {
+  std::vector<std::string> topics;
+  for (const auto& [tp, state] : partitions_) {
+    if (topics.empty() || topics.back() != tp.topic) topics.push_back(tp.topic);
+  }
+  return topics;
+}
+
+void Consumer::SetPosition(PartitionState& state, int64_t offset) {
+  state.position = offset;
+  state.fetch_offset = offset;
+  state.buffered.clear();
+  state.buffered_pos = 0;
+  ++state.seek_epoch;
+}
+
+void Consumer::Seek(const TopicPartition& tp, int64_t offset) {
+  auto it = partitions_.find(tp);
+  if (it == partitions_.end()) return;
+  SetPosition(it->second, offset);
+}
+
+absl::Status Consumer::SeekToBeginning(const std::vector<TopicPartition>& partitions) {
+  absl::StatusOr<std::map<TopicPartition, int64_t>> offsets =
+      ListOffsets(partitions.empty() ? Assignment() : partitions, kEarliest);
+  if (!offsets.ok()) return offsets.status();
+  for (const auto& [tp, offset] : *offsets) Seek(tp, offset);
+  return absl::OkStatus();
+}
+
+absl::Status Consumer::SeekToEnd(const std::vector<TopicPartition>& partitions) {
+  absl::StatusOr<std::map<TopicPartition, int64_t>> offsets =
+      ListOffsets(partitions.empty() ? Assignment() : partitions, kLatest);
+  if (!offsets.ok()) return offsets.status();
+  for (const auto& [tp, offset] : *offsets) Seek(tp, offset);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Consumer::Position(const TopicPartition& tp) {
+  auto it = partitions_.find(tp);
+  if (it == partitions_.end()) {
+    return absl::FailedPreconditionError(
+        fmt::format("You can only check the position for partitions assigned to this consumer "
+                    "({} is not)",
+                    tp.ToString()));
+  }
+  if (!it->second.position) {
+    absl::Status s = ResetPositions();
+    if (!s.ok()) return s;
+  }
+  return *it->second.position;
+}
+
+absl::StatusOr<std::vector<int32_t>> Consumer::PartitionsFor(const std::string& topic) {
+  absl::Status s = metadata_.Refresh({topic});
+  if (!s.ok()) return s;
+  std::optional<TopicInfo> info = metadata_.Topic(topic);
+  if (!info || info->error == v1::UNKNOWN_TOPIC_OR_PARTITION) {
+    return ErrorToStatus(v1::UNKNOWN_TOPIC_OR_PARTITION,
+                         fmt::format("Topic '{}' does not exist", topic));
+  }
+  if (info->error != v1::NONE) return ErrorToStatus(info->error, info->error_message);
+  std::vector<int32_t> out;
+  for (const auto& p : info->partitions) out.push_back(p.partition);
+  return out;
+}
+
+absl::StatusOr<std::map<TopicPartition, int64_t>> Consumer::ListOffsets(
+    const std::vector<TopicPartition>& partitions, int64_t timestamp) {
+  std::map<TopicPartition, int64_t> result;
+  std::set<TopicPartition> remaining(partitions.begin(), partitions.end());
+  const absl::Time deadline = absl::Now() + config_.request_timeout;
+  absl::Status last_error;
+  while (!remaining.empty()) {
+    std::map<int32_t, std::vector<TopicPartition>> by_leader;
+    bool refresh = false;
+    for (const TopicPartition& tp : remaining) {
+      int32_t leader = metadata_.Leader(tp.topic, tp.partition.value());
+      if (leader == kNoLeader || !metadata_.BrokerAddress(leader)) {
+        refresh = true;
+        continue;
+      }
+      by_leader[leader].push_back(tp);
+    }
+    for (const auto& [leader, tps] : by_leader) {
+      const std::string target = *metadata_.BrokerAddress(leader);
+      v1::ListOffsetsRequest request;
+      for (const TopicPartition& tp : tps) {
+        v1::ListOffsetsTopic* t = nullptr;
+        for (auto& existing : *request.mutable_topics()) {
+          if (existing.topic() == tp.topic) t = &existing;
+        }
+        if (t == nullptr) {
+          t = request.add_topics();
+          t->set_topic(tp.topic);
+        }
+        v1::ListOffsetsPartition* p = t->add_partitions();
+        p->set_partition(tp.partition.value());
+        p->set_timestamp(timestamp);
+      }
+      v1::ListOffsetsResponse response;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(config_.request_timeout));
+      absl::Status s = FromGrpcStatus(
+          v1::Broker::NewStub(pool_.Get(target))->ListOffsets(&ctx, request, &response), target);
+      if (!s.ok()) {
+        if (!IsNetworkError(s)) return s;
+        last_error = s;
+        for (const TopicPartition& tp : tps) {
+          metadata_.InvalidateLeader(tp.topic, tp.partition.value());
+        }
+        refresh = true;
+        continue;
+      }
+      for (const auto& t : response.topics()) {
+        for (const auto& p : t.partitions()) {
+          TopicPartition tp{t.topic(), PartitionId(p.partition())};
+          if (!remaining.contains(tp)) continue;
+          if (p.error() == v1::NONE) {
+            result[tp] = p.offset();
+            remaining.erase(tp);
+            continue;
+          }
+          absl::Status err = ErrorToStatus(p.error(), p.error_message());
+          if (!IsRetriable(p.error())) {
+            return absl::Status(err.code(), fmt::format("Cannot list offsets of {}: {}",
+                                                        tp.ToString(), std::string(err.message())));
+          }
+          last_error = err;
+          if (InvalidatesMetadata(p.error())) {
+            if (p.leader_hint() >= 0 && p.leader_hint() != leader) {
+              metadata_.SetLeaderHint(tp.topic, tp.partition.value(), p.leader_hint());
+            } else {
+              metadata_.InvalidateLeader(tp.topic, tp.partition.value());
+              refresh = true;
+            }
+          }
+        }
+      }
+    }
+    if (remaining.empty()) break;
+    if (absl::Now() >= deadline) {
+      std::string msg = fmt::format("Failed to get offsets by times in {}ms",
+                                    absl::ToInt64Milliseconds(config_.request_timeout));
+      if (!last_error.ok()) msg += fmt::format(" ({})", std::string(last_error.message()));
+      return absl::DeadlineExceededError(msg);
+    }
+    absl::SleepFor(config_.retry_backoff);
+    if (refresh) {
+      std::vector<std::string> topics;
+      for (const auto& tp : remaining) topics.push_back(tp.topic);
+      absl::Status s = metadata_.Refresh(topics);
+      if (!s.ok()) last_error = s;
+    }
+  }
+  return result;
+}
+
+absl::Status Consumer::ResetPositions() {
+  std::vector<TopicPartition> earliest;
+  std::vector<TopicPartition> latest;
+  for (const auto& [tp, state] : partitions_) {
+    if (state.position) continue;
+    switch (config_.auto_offset_reset) {
+      case OffsetReset::kEarliest:
+        earliest.push_back(tp);
+        break;
+      case OffsetReset::kLatest:
+        latest.push_back(tp);
+        break;
+      case OffsetReset::kNone:
+        return absl::FailedPreconditionError(fmt::format(
+            "Undefined offset with no reset policy for partitions: [{}]", tp.ToString()));
+    }
+  }
+  if (!earliest.empty()) {
+    absl::Status s = SeekToBeginning(earliest);
+    if (!s.ok()) return s;
+  }
+  if (!latest.empty()) {
+    absl::Status s = SeekToEnd(latest);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+void Consumer::MaybeRefreshMetadata(absl::Time now) {
+  if (!need_metadata_ || now < last_metadata_refresh_ + config_.retry_backoff) return;
+  need_metadata_ = false;
+  last_metadata_refresh_ = now;
+  if (!metadata_.Refresh(AssignedTopics()).ok()) need_metadata_ = true;
+}
+
+void Consumer::SendFetches(absl::Time now) {
+  std::set<int32_t> busy;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, call] : in_flight_) busy.insert(call->node);
+  }
+  std::map<int32_t, std::unique_ptr<FetchCall>> calls;
+  for (auto& [tp, state] : partitions_) {
+    if (!state.position || state.fetching || state.buffered_pos < state.buffered.size() ||
+        state.backoff_until > now) {
+      continue;
+    }
+    const int32_t leader = metadata_.Leader(tp.topic, tp.partition.value());
+    std::optional<std::string> target =
+        leader == kNoLeader ? std::nullopt : metadata_.BrokerAddress(leader);
+    if (!target) {
+      need_metadata_ = true;
+      continue;
+    }
+    if (busy.contains(leader)) continue;
+    std::unique_ptr<FetchCall>& call = calls[leader];
+    if (!call) {
+      call = std::make_unique<FetchCall>();
+      call->node = leader;
+      call->target = *target;
+      call->request.set_replica_id(-1);
+      call->request.set_max_wait_ms(config_.fetch_max_wait_ms);
+      call->request.set_min_bytes(config_.fetch_min_bytes);
+      call->request.set_max_bytes(config_.fetch_max_bytes);
+    }
+    v1::FetchTopic* t = nullptr;
+    for (auto& existing : *call->request.mutable_topics()) {
+      if (existing.topic() == tp.topic) t = &existing;
+    }
+    if (t == nullptr) {
+      t = call->request.add_topics();
+      t->set_topic(tp.topic);
+    }
+    v1::FetchPartition* p = t->add_partitions();
+    p->set_partition(tp.partition.value());
+    p->set_fetch_offset(state.fetch_offset);
+    p->set_partition_max_bytes(state.max_bytes);
+    p->set_current_leader_epoch(-1);
+    call->epochs[tp] = state.seek_epoch;
+    state.fetching = true;
+  }
+  for (auto& [leader, call] : calls) {
+    call->id = next_call_id_++;
+    call->stub = v1::Broker::NewStub(pool_.Get(call->target));
+    call->ctx.set_deadline(
+        std::chrono::system_clock::now() +
+        absl::ToChronoMilliseconds(config_.request_timeout +
+                                   absl::Milliseconds(config_.fetch_max_wait_ms)));
+    FetchCall* raw = call.get();
+    {
+      absl::MutexLock lock(&mu_);
+      in_flight_.emplace(raw->id, std::move(call));
+    }
+    raw->stub->async()->Fetch(&raw->ctx, &raw->request, &raw->response,
+                              [this, raw](grpc::Status status) {
+                                absl::MutexLock lock(&mu_);
+                                raw->status = std::move(status);
+                                raw->answered = true;
+                                answered_.push_back(raw->id);
+                                answered_cv_.Signal();
+                              });
+  }
+}
+
+absl::Status Consumer::HandleFetchAnswer(FetchCall& call) {
+  const absl::Time now = absl::Now();
+  // Partitions of this call that are still assigned and not re-seeked.
+  auto current = [&](const TopicPartition& tp) -> PartitionState* {
+    auto it = partitions_.find(tp);
+    if (it == partitions_.end()) return nullptr;
+    auto e = call.epochs.find(tp);
+    if (e == call.epochs.end() || e->second != it->second.seek_epoch) {
+      it->second.fetching = false;
+      return nullptr;
+    }
+    return &it->second;
+  };
+  for (const auto& [tp, epoch] : call.epochs) {
+    auto it = partitions_.find(tp);
+    if (it != partitions_.end()) it->second.fetching = false;
+  }
+
+  if (!call.status.ok()) {
+    absl::Status error = FromGrpcStatus(call.status, call.target);
+    if (!IsNetworkError(error)) return error;
+    for (const auto& [tp, epoch] : call.epochs) {
+      PartitionState* state = current(tp);
+      if (state == nullptr) continue;
+      metadata_.InvalidateLeader(tp.topic, tp.partition.value());
+      state->backoff_until = now + config_.retry_backoff;
+    }
+    need_metadata_ = true;
+    return absl::OkStatus();
+  }
+
+  for (const auto& t : call.response.topics()) {
+    for (const auto& p : t.partitions()) {
+      TopicPartition tp{t.topic(), PartitionId(p.partition())};
+      PartitionState* state = current(tp);
+      if (state == nullptr) continue;
+      switch (p.error()) {
+        case v1::NONE: {
+          DecodedFetch decoded;
+          absl::Status s = DecodeFetchedRecords(p.records(), tp.topic, p.partition(),
+                                                state->fetch_offset, config_.check_crcs, &decoded);
+          if (!s.ok()) return s;
+          if (decoded.truncated) {
+            // The batch at the fetch offset is larger than the limit: ask
+            // for more next time.
+            state->max_bytes = std::min(kMaxPartitionFetchBytesCap, state->max_bytes * 2);
+          }
+          state->fetch_offset = decoded.next_offset;
+          state->buffered = std::move(decoded.records);
+          state->buffered_pos = 0;
+          break;
+        }
+        case v1::OFFSET_OUT_OF_RANGE:
+          if (config_.auto_offset_reset == OffsetReset::kNone) {
+            return ErrorToStatus(
+                p.error(), fmt::format("Fetch position FetchPosition{{offset={}}} is out of range "
+                                       "for partition {}",
+                                       state->fetch_offset, tp.ToString()));
+          }
+          state->position.reset();
+          ++state->seek_epoch;
+          break;
+        default: {
+          if (!IsRetriable(p.error())) {
+            return ErrorToStatus(
+                p.error(),
+                p.error_message().empty()
+                    ? fmt::format("{} ({})", DefaultErrorMessage(p.error()), tp.ToString())
+                    : p.error_message());
+          }
+          if (InvalidatesMetadata(p.error())) {
+            if (p.leader_hint() >= 0 && p.leader_hint() != call.node &&
+                metadata_.BrokerAddress(p.leader_hint())) {
+              metadata_.SetLeaderHint(tp.topic, tp.partition.value(), p.leader_hint());
+            } else {
+              metadata_.InvalidateLeader(tp.topic, tp.partition.value());
+              need_metadata_ = true;
+            }
+          }
+          state->backoff_until = now + config_.retry_backoff;
+          break;
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::vector<ConsumerRecord> out;
+  while (true) {
+    std::vector<std::unique_ptr<FetchCall>> answered;
+    {
+      absl::MutexLock lock(&mu_);
+      if (wakeup_) {
+        wakeup_ = false;
+        return absl::CancelledError("The consumer was woken up (Consumer::Wakeup)");
+      }
+      for (int64_t id : answered_) {
+        auto it = in_flight_.find(id);
+        answered.push_back(std::move(it->second));
+        in_flight_.erase(it);
+      }
+      answered_.clear();
+    }
+    for (auto& call : answered) {
+      absl::Status s = HandleFetchAnswer(*call);
+      if (!s.ok()) return s;
+    }
+
+    // Hand out buffered records, visiting partitions round-robin so that one
+    // busy partition does not starve the others.
+    const size_t n = partitions_.size();
+    if (n > 0) {
+      auto it = partitions_.begin();
+      std::advance(it, next_partition_ % n);
+      for (size_t i = 0; i < n && out.size() < static_cast<size_t>(config_.max_poll_records); ++i) {
+        PartitionState& state = it->second;
+        while (state.buffered_pos < state.buffered.size() &&
+               out.size() < static_cast<size_t>(config_.max_poll_records)) {
+          ConsumerRecord& r = state.buffered[state.buffered_pos++];
+          state.position = r.offset + 1;
+          out.push_back(std::move(r));
+        }
+        if (state.buffered_pos >= state.buffered.size()) {
+          state.buffered.clear();
+          state.buffered_pos = 0;
+          // Batches may end past their last record (compaction, control
+          // batches): the position follows the fetch.
+          if (state.position) state.position = std::max(*state.position, state.fetch_offset);
+        }
+        if (++it == partitions_.end()) it = partitions_.begin();
+      }
+      next_partition_ = (next_partition_ + 1) % n;
+    }
+
+    absl::Status s = ResetPositions();
+    if (!s.ok()) return s;
+    const absl::Time now = absl::Now();
+    MaybeRefreshMetadata(now);
+    SendFetches(now);  // also prefetches before returning records
+    if (!out.empty() || now >= deadline) return out;
+
+    absl::Time wake = deadline;
+    for (const auto& [tp, state] : partitions_) {
+      if (state.backoff_until > now) wake = std::min(wake, state.backoff_until);
+    }
+    if (need_metadata_) wake = std::min(wake, last_metadata_refresh_ + config_.retry_backoff);
+    absl::MutexLock lock(&mu_);
+    if (answered_.empty() && !wakeup_) answered_cv_.WaitWithDeadline(&mu_, wake);
+  }
+}
+
+void Consumer::Wakeup() {
+  absl::MutexLock lock(&mu_);
+  wakeup_ = true;
+  answered_cv_.SignalAll();
+}
+
+}  // namespace strata::client

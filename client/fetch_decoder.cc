@@ -1,0 +1,60 @@
+#include "client/fetch_decoder.h"
+
+#include <algorithm>
+
+#include "broker/storage/record_batch.h"
+#include "fmt/format.h"
+
+namespace strata::client {
+
+absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& topic,
+                                  int32_t partition, int64_t fetch_offset, bool check_crcs,
+                                  DecodedFetch* out) {
+  out->next_offset = fetch_offset;
+  out->truncated = false;
+  storage::BatchIterator it(bytes);
+  storage::BatchHeader header;
+  std::string_view batch;
+  bool any = false;
+  while (it.Next(&header, &batch)) {
+    any = true;
+    const int64_t next = header.next_offset().value();
+    if (next <= fetch_offset) continue;  // wholly consumed already
+    if (check_crcs) {
+      absl::StatusOr<storage::BatchHeader> valid = storage::ValidateBatch(batch);
+      if (!valid.ok()) {
+        return absl::DataLossError(fmt::format(
+            "Record batch for partition {}-{} at offset {} is invalid, cause: {}", topic, partition,
+            header.base_offset.value(), std::string(valid.status().message())));
+      }
+    }
+    if (!header.is_control()) {
+      absl::StatusOr<std::vector<storage::Record>> records = storage::DecodeRecords(batch);
+      if (!records.ok()) {
+        return absl::Status(records.status().code(),
+                            fmt::format("Cannot decode the batch at offset {} of {}-{}: {}",
+                                        header.base_offset.value(), topic, partition,
+                                        std::string(records.status().message())));
+      }
+      const bool log_append = header.timestamp_type() == storage::TimestampType::kLogAppendTime;
+      for (storage::Record& r : *records) {
+        if (r.offset.value() < fetch_offset) continue;
+        ConsumerRecord cr;
+        cr.topic = topic;
+        cr.partition = partition;
+        cr.offset = r.offset.value();
+        cr.timestamp_ms = log_append ? header.max_timestamp : r.timestamp;
+        cr.timestamp_kind = log_append ? TimestampKind::kLogAppendTime : TimestampKind::kCreateTime;
+        cr.key = std::move(r.key);
+        cr.value = std::move(r.value);
+        cr.headers = std::move(r.headers);
+        out->records.push_back(std::move(cr));
+      }
+    }
+    out->next_offset = std::max(out->next_offset, next);
+  }
+  out->truncated = !any && !bytes.empty();
+  return absl::OkStatus();
+}
+
+}  // namespace strata::client

@@ -1,0 +1,40 @@
+// Turns the `records` bytes of a Fetch answer into ConsumerRecords.
+//
+// A Fetch answer holds whole v2 batches starting with the one that contains
+// the fetch offset, so its first batch may begin before that offset: records
+// below it were consumed already and are skipped. The last batch may be cut
+// off by the byte limit; it is ignored and fetched again next time.
+//
+// Pure and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "client/records.h"
+
+namespace strata::client {
+
+struct DecodedFetch {
+  std::vector<ConsumerRecord> records;
+  // Where the next fetch starts: past the last whole batch (which may end
+  // beyond its last record, after compaction), or `fetch_offset` when no
+  // whole batch was there.
+  int64_t next_offset = 0;
+  // Bytes were there but not one whole batch: the batch at the fetch offset
+  // is larger than the fetch's byte limit.
+  bool truncated = false;
+};
+
+// Decodes `bytes` for `topic`/`partition`, keeping records at or above
+// `fetch_offset`. With `check_crcs`, a batch whose CRC does not match is an
+// error (DataLoss) naming the partition and offset; control batches
+// (transaction markers) are skipped.
+absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& topic,
+                                  int32_t partition, int64_t fetch_offset, bool check_crcs,
+                                  DecodedFetch* out);
+
+}  // namespace strata::client

@@ -1,0 +1,109 @@
+// Producer: sends records to partition leaders in Kafka v2 batches.
+//
+// Send() picks the partition (client/partitioner.h), appends the record to
+// that partition's open batch and returns at once; a background sender
+// thread sends batches when they are full (batch.size), have waited
+// linger.ms, or Flush()/Close() asks. Batches for partitions led by the same
+// broker share one Produce request.
+//
+// Ordering: one request per partition is in flight at a time and a batch
+// that fails with a retriable error goes back to the head of its partition,
+// so records of a partition are written in Send() order even across retries.
+//
+// Errors: retriable errors (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE,
+// UNKNOWN_TOPIC_OR_PARTITION, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS[_AFTER_
+// APPEND], an unreachable broker) refresh the metadata (a leader_hint in the
+// response is used at once) and retry after retry.backoff.ms, until
+// delivery.timeout.ms after the batch was created. Other errors fail the
+// batch. Every record's callback is called exactly once, on the sender
+// thread (or, for errors found before the record is queued, on the caller's
+// thread), in Send() order per partition; callbacks must not block.
+//
+// Thread-safe: Send/Flush/Close may be called from any thread.
+#pragma once
+
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "client/config.h"
+#include "client/connection_pool.h"
+#include "client/metadata_cache.h"
+#include "client/partitioner.h"
+#include "client/record_accumulator.h"
+#include "client/records.h"
+
+namespace strata::client {
+
+class Producer {
+ public:
+  static absl::StatusOr<std::unique_ptr<Producer>> Create(ProducerConfig config);
+  // Close() with no time limit.
+  ~Producer();
+
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Queues `record`; `callback` gets where it was written or why not. Blocks
+  // up to max.block.ms only when the topic's metadata is not known yet.
+  void Send(ProducerRecord record, SendCallback callback);
+  std::future<absl::StatusOr<RecordMetadata>> Send(ProducerRecord record);
+
+  // Sends every queued record now and waits until each has its answer.
+  void Flush();
+
+  // Sends what is queued and waits up to `timeout` for the answers; records
+  // still unanswered then fail. Send() fails after Close(). Idempotent.
+  void Close(absl::Duration timeout = absl::InfiniteDuration());
+
+  // The topic's partition count, from metadata (waiting up to max.block.ms).
+  absl::StatusOr<int32_t> PartitionCount(const std::string& topic);
+
+ private:
+  struct InFlight;
+
+  explicit Producer(ProducerConfig config, std::vector<std::string> bootstrap);
+
+  void SenderLoop();
+  // One pass of the sender under mu_: handles answers, expires old batches,
+  // and collects requests to send. Callbacks to run are appended to `done`.
+  void SendReady(absl::Time now, std::vector<InFlight*>* to_send,
+                 std::vector<std::function<void()>>* done, absl::Time* next_check)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleAnswer(InFlight& call, absl::Time now, std::vector<std::function<void()>>* done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Retries `batch` after a retriable error, or fails it if its delivery
+  // timeout or retries are used up.
+  void RetryOrFail(std::unique_ptr<ProducerBatch> batch, const absl::Status& error, absl::Time now,
+                   std::vector<std::function<void()>>* done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartCall(InFlight* call);
+
+  const ProducerConfig config_;
+  ConnectionPool pool_;
+  MetadataCache metadata_;
+  Partitioner partitioner_;
+
+  absl::Mutex mu_;
+  absl::CondVar wake_sender_;  // new work, an answer, flush or close
+  RecordAccumulator accumulator_ ABSL_GUARDED_BY(mu_);
+  int64_t next_call_id_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<int64_t, std::unique_ptr<InFlight>> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> answered_ ABSL_GUARDED_BY(mu_);
+  int flushing_ ABSL_GUARDED_BY(mu_) = 0;
+  // Records queued whose callback has not returned yet; Flush waits for 0.
+  int64_t unfinished_ ABSL_GUARDED_BY(mu_) = 0;
+  bool need_metadata_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time last_metadata_refresh_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool force_close_ ABSL_GUARDED_BY(mu_) = false;
+  bool sender_done_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread sender_;
+};
+
+}  // namespace strata::client

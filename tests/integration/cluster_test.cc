@@ -1,0 +1,237 @@
+// Issue 4's acceptance on real processes: the seed session through the
+// `strata` CLI, replica assignment, bad input, controller failover, and a
+// full stop and start. Every node runs on 127.0.0.1 with ports the OS picked.
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "broker/storage/record_batch.h"
+#include "gtest/gtest.h"
+#include "tests/integration/strata_cluster.h"
+
+namespace strata::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_.StartAll();
+    ASSERT_TRUE(cluster_.WaitReady(3)) << "cluster not ready; logs in " << cluster_.dir();
+  }
+  void TearDown() override {
+    if (HasFailure()) {
+      cluster_.KeepData();
+      std::fprintf(stderr, "node logs kept in %s\n", cluster_.dir().c_str());
+    }
+  }
+
+  CliResult Topics(const std::vector<std::string>& args, int node = 1) {
+    std::vector<std::string> full = {"topics", "--bootstrap-server", cluster_.bootstrap(node)};
+    full.insert(full.end(), args.begin(), args.end());
+    return cluster_.Cli(full);
+  }
+
+  // One produce of `records` through the Broker API, as a client would.
+  v1::PartitionProduceResponse ProduceRaw(int node, const std::string& topic, int partition,
+                                          std::vector<std::string> values) {
+    storage::RecordBatchBuilder builder;
+    for (std::string& v : values) {
+      storage::Record r;
+      r.value = std::move(v);
+      r.timestamp = 1;
+      builder.Append(r);
+    }
+    v1::ProduceRequest req;
+    req.set_acks(1);
+    auto* t = req.add_topics();
+    t->set_topic(topic);
+    auto* p = t->add_partitions();
+    p->set_partition(partition);
+    p->set_records(builder.Build());
+    v1::ProduceResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    EXPECT_TRUE(cluster_.broker(node)->Produce(&ctx, req, &resp).ok());
+    return resp.topics_size() && resp.topics(0).partitions_size() ? resp.topics(0).partitions(0)
+                                                                  : v1::PartitionProduceResponse();
+  }
+
+  StrataCluster cluster_{3};
+};
+
+TEST_F(ClusterTest, SeedSessionWorksAsWritten) {
+  CliResult r = Topics({"--create", "--topic", "myTopic", "--partitions", "1", "--replication-factor", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Created topic myTopic.\n");
+
+  r = Topics({"--list"}, 2);  // any node answers
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "myTopic\n");
+
+  r = Topics({"--describe", "--topic", "myTopic"}, 3);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_TRUE(std::regex_match(lines[0], std::regex("Topic: myTopic\tTopicId: [A-Za-z0-9_-]{22}\t"
+                                                    "PartitionCount: 1\tReplicationFactor: 1\t"
+                                                    "Configs: .*")))
+      << lines[0];
+  EXPECT_TRUE(std::regex_match(lines[1], std::regex("\tTopic: myTopic\tPartition: 0\tLeader: [123]\t"
+                                                    "Replicas: [123]\tIsr: [123]")))
+      << lines[1];
+
+  r = cluster_.Cli({"console-producer", "--bootstrap-server", cluster_.bootstrap(1), "--topic", "myTopic"},
+                   "This is my first event\nThis is my second event\nThis is my third event\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  r = cluster_.Cli({"console-consumer", "--bootstrap-server", cluster_.bootstrap(2), "--topic", "myTopic",
+                    "--from-beginning", "--max-messages", "3", "--timeout-ms", "20000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "This is my first event\nThis is my second event\nThis is my third event\n");
+
+  r = Topics({"--alter", "--topic", "myTopic", "--partitions", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Topics({"--describe", "--topic", "myTopic"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_NE(lines[0].find("PartitionCount: 2"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[2].find("\tPartition: 1\t"), std::string::npos) << lines[2];
+}
+
+TEST_F(ClusterTest, ReplicationFactorThreeSpreadsReplicasAndLeaders) {
+  CliResult r = Topics({"--create", "--topic", "topic01", "--partitions", "3", "--replication-factor", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Topics({"--describe", "--topic", "topic01"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_NE(lines[0].find("PartitionCount: 3\tReplicationFactor: 3"), std::string::npos) << lines[0];
+  std::set<std::string> leaders;
+  std::regex shape("\tTopic: topic01\tPartition: [012]\tLeader: ([123])\tReplicas: ([123]),([123]),([123])\tIsr: .*");
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(lines[i], m, shape)) << lines[i];
+    leaders.insert(m[1]);
+    EXPECT_EQ(std::set<std::string>({m[2], m[3], m[4]}).size(), 3u) << lines[i];
+  }
+  EXPECT_EQ(leaders, (std::set<std::string>{"1", "2", "3"})) << r.out;
+}
+
+TEST_F(ClusterTest, BadInputIsRefusedClearlyAndChangesNothing) {
+  ASSERT_EQ(Topics({"--create", "--topic", "t1", "--partitions", "2", "--replication-factor", "1",
+                    "--config", "max.message.bytes=1000"}).exit_code, 0);
+  const std::string before = Topics({"--describe"}).out;
+
+  CliResult r = Topics({"--create", "--topic", "t2", "--partitions", "1", "--replication-factor", "4"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("Replication factor: 4 larger than available brokers: 3"), std::string::npos) << r.err;
+
+  r = Topics({"--create", "--topic", "bad name!", "--partitions", "1", "--replication-factor", "1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(r.err.empty());
+
+  r = Topics({"--create", "--topic", "t1", "--partitions", "1", "--replication-factor", "1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+
+  r = Topics({"--alter", "--topic", "t1", "--partitions", "1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("Topic currently has 2 partitions, which is higher than the requested 1."),
+            std::string::npos) << r.err;
+
+  r = Topics({"--describe", "--topic", "nope"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("nope"), std::string::npos) << r.err;
+
+  // Produce to a partition that does not exist, and a batch too large.
+  for (int node = 1; node <= 3; ++node) {
+    v1::PartitionProduceResponse p = ProduceRaw(node, "t1", 7, {"x"});
+    EXPECT_EQ(p.error(), v1::UNKNOWN_TOPIC_OR_PARTITION) << p.error_message();
+  }
+  // The leader of t1-0, from the metadata any node gives.
+  grpc::ClientContext ctx;
+  v1::MetadataRequest mreq;
+  mreq.add_topics("t1");
+  v1::MetadataResponse meta;
+  ASSERT_TRUE(cluster_.broker(1)->Metadata(&ctx, mreq, &meta).ok());
+  const int leader = meta.topics(0).partitions(0).leader();
+  ASSERT_GE(leader, 1);
+  v1::PartitionProduceResponse big = ProduceRaw(leader, "t1", 0, {std::string(2000, 'x')});
+  EXPECT_EQ(big.error(), v1::MESSAGE_TOO_LARGE) << big.error_message();
+  EXPECT_NE(big.error_message().find("max.message.bytes"), std::string::npos) << big.error_message();
+  v1::PartitionProduceResponse ok = ProduceRaw(leader, "t1", 0, {"small"});
+  EXPECT_EQ(ok.error(), v1::NONE) << ok.error_message();
+  EXPECT_EQ(ok.base_offset(), 0) << "the refused batch must not have taken an offset";
+
+  EXPECT_EQ(Topics({"--describe"}).out, before);
+  EXPECT_EQ(Topics({"--list"}).out, "t1\n");
+}
+
+TEST_F(ClusterTest, ControllerFailoverAndCatchUp) {
+  const int controller = cluster_.ControllerSeenBy(1);
+  ASSERT_GE(controller, 1);
+  cluster_.Kill(controller);
+  const auto killed_at = Clock::now();
+  const int survivor = controller == 1 ? 2 : 1;
+  int next = -1;
+  while (Clock::now() - killed_at < std::chrono::seconds(10)) {
+    next = cluster_.ControllerSeenBy(survivor);
+    if (next >= 1 && next != controller) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto elected_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed_at).count();
+  ASSERT_TRUE(next >= 1 && next != controller) << "no new controller";
+  std::printf("controller %d killed; node %d is controller after %lld ms\n", controller, next,
+              static_cast<long long>(elected_ms));
+  EXPECT_LT(elected_ms, 3000);
+
+  CliResult r = Topics({"--create", "--topic", "after-failover", "--partitions", "2",
+                        "--replication-factor", "2"}, survivor);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  cluster_.Start(controller);
+  bool seen = false;
+  const auto restarted_at = Clock::now();
+  while (!seen && Clock::now() - restarted_at < std::chrono::seconds(20)) {
+    r = Topics({"--describe", "--topic", "after-failover"}, controller);
+    seen = r.exit_code == 0 && r.out.find("PartitionCount: 2") != std::string::npos;
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(seen) << "restarted node did not learn the new topic: " << r.out << r.err;
+}
+
+TEST_F(ClusterTest, RecordsSurviveAFullStopAndStart) {
+  ASSERT_EQ(Topics({"--create", "--topic", "durable", "--partitions", "1", "--replication-factor", "1"})
+                .exit_code, 0);
+  std::string input;
+  for (int i = 0; i < 50; ++i) input += "record-" + std::to_string(i) + "\n";
+  CliResult r = cluster_.Cli({"console-producer", "--bootstrap-server", cluster_.bootstrap_all(), "--topic",
+                              "durable"}, input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  for (int n = 1; n <= 3; ++n) cluster_.Terminate(n);
+  cluster_.StartAll();
+  ASSERT_TRUE(cluster_.WaitReady(3));
+  r = cluster_.Cli({"console-consumer", "--bootstrap-server", cluster_.bootstrap_all(), "--topic", "durable",
+                    "--from-beginning", "--max-messages", "50", "--timeout-ms", "30000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, input);
+}
+
+}  // namespace
+}  // namespace strata::testing

@@ -1,0 +1,163 @@
+#include "tests/integration/strata_cluster.h"
+
+#include <grpcpp/grpcpp.h>
+#include <poll.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace strata::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+StrataCluster::StrataCluster(int nodes, std::vector<std::string> extra) : nodes_(nodes) {
+  char tmpl[] = "/tmp/strata-cluster-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) std::abort();
+  dir_ = tmpl;
+  std::string voters;
+  for (int n = 1; n <= nodes_; ++n) {
+    client_port_[n] = PickFreePort();
+    peer_port_[n] = PickFreePort();
+    voters += (n > 1 ? "," : "") + std::to_string(n) + "@127.0.0.1:" + std::to_string(peer_port_[n]);
+  }
+  for (int n = 1; n <= nodes_; ++n) {
+    std::ofstream props(dir_ + "/node" + std::to_string(n) + ".properties");
+    props << "node.id=" << n << "\n"
+          << "process.roles=broker,controller\n"
+          << "listeners=PLAINTEXT://127.0.0.1:" << client_port_[n]
+          << ",CONTROLLER://127.0.0.1:" << peer_port_[n] << "\n"
+          << "controller.quorum.voters=" << voters << "\n"
+          << "log.dirs=" << dir_ << "/node" << n << "/logs\n"
+          << "metadata.log.dir=" << dir_ << "/node" << n << "/metadata\n"
+          << "broker.session.timeout.ms=3000\n"
+          << "broker.heartbeat.interval.ms=500\n";
+    for (const std::string& line : extra) props << line << "\n";
+    auto channel = TestChannel(bootstrap(n));
+    admin_[n] = v1::Admin::NewStub(channel);
+    broker_[n] = v1::Broker::NewStub(channel);
+  }
+}
+
+StrataCluster::~StrataCluster() {
+  for (auto& [n, p] : procs_) p->Kill(SIGKILL);
+  if (!keep_) std::filesystem::remove_all(dir_);
+}
+
+void StrataCluster::StartAll() {
+  for (int n = 1; n <= nodes_; ++n) Start(n);
+}
+
+void StrataCluster::Start(int node) {
+  procs_[node] = std::make_unique<ChildProcess>();
+  const std::string n = std::to_string(node);
+  procs_[node]->Start({STRATA_SERVER, dir_ + "/node" + n + ".properties"}, dir_ + "/node" + n + ".log");
+}
+
+void StrataCluster::Kill(int node) { procs_.at(node)->Kill(SIGKILL); }
+void StrataCluster::Terminate(int node) { procs_.at(node)->Kill(SIGTERM); }
+
+bool StrataCluster::running(int node) const {
+  auto it = procs_.find(node);
+  return it != procs_.end() && it->second->running();
+}
+
+std::string StrataCluster::bootstrap(int node) const {
+  return "127.0.0.1:" + std::to_string(client_port_.at(node));
+}
+
+std::string StrataCluster::bootstrap_all() const {
+  std::string out;
+  for (int n = 1; n <= nodes_; ++n) out += (n > 1 ? "," : "") + bootstrap(n);
+  return out;
+}
+
+int StrataCluster::ControllerSeenBy(int node) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  v1::DescribeClusterResponse resp;
+  if (!admin(node)->DescribeCluster(&ctx, v1::DescribeClusterRequest(), &resp).ok()) return -1;
+  return resp.controller_id();
+}
+
+bool StrataCluster::WaitReady(int brokers, int timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (Clock::now() < deadline) {
+    bool ready = true;
+    for (int n = 1; n <= nodes_ && ready; ++n) {
+      if (!running(n)) continue;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+      v1::DescribeClusterResponse resp;
+      if (!admin(n)->DescribeCluster(&ctx, v1::DescribeClusterRequest(), &resp).ok() ||
+          resp.controller_id() < 0) {
+        ready = false;
+        break;
+      }
+      int live = 0;
+      for (const auto& b : resp.brokers()) live += b.fenced() ? 0 : 1;
+      ready = live >= brokers;
+    }
+    if (ready) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+CliResult StrataCluster::Cli(const std::vector<std::string>& args, const std::string& input) const {
+  int in[2], out[2], err[2];
+  if (pipe(in) != 0 || pipe(out) != 0 || pipe(err) != 0) return {};
+  std::vector<std::string> argv = {STRATA_CLI};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) close(fd);
+    std::vector<char*> cargs;
+    for (const std::string& a : argv) cargs.push_back(const_cast<char*>(a.c_str()));
+    cargs.push_back(nullptr);
+    execv(cargs[0], cargs.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  if (!input.empty() && write(in[1], input.data(), input.size()) < 0) perror("write");
+  close(in[1]);
+  CliResult result;
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_fds = 2;
+  while (open_fds > 0 && Clock::now() < deadline) {
+    if (poll(fds, 2, 200) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      char buf[4096];
+      ssize_t n = read(fds[i].fd, buf, sizeof(buf));
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? result.out : result.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) close(f.fd);
+  }
+  int status = 0;
+  if (open_fds > 0) kill(pid, SIGKILL);  // ran past its time
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+}  // namespace strata::testing

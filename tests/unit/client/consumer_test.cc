@@ -1,0 +1,183 @@
+#include "client/consumer.h"
+
+#include "client/producer.h"
+#include "gtest/gtest.h"
+#include "tests/unit/client/fake_cluster.h"
+
+namespace strata::client {
+namespace {
+
+using strata::testing::FakeCluster;
+
+void Produce(const FakeCluster& cluster, const std::string& topic, int32_t partition,
+             const std::vector<std::string>& values) {
+  ProducerConfig c;
+  c.bootstrap_servers = cluster.bootstrap();
+  c.linger = absl::Seconds(10);
+  auto producer = Producer::Create(c);
+  ASSERT_TRUE(producer.ok());
+  for (const auto& v : values) {
+    ProducerRecord r;
+    r.topic = topic;
+    r.partition = partition;
+    r.value = v;
+    (*producer)->Send(r, [](auto&) {});
+  }
+  (*producer)->Flush();
+}
+
+std::unique_ptr<Consumer> MakeConsumer(const FakeCluster& cluster, int max_poll_records = 500,
+                                       OffsetReset reset = OffsetReset::kLatest) {
+  ConsumerConfig c;
+  c.bootstrap_servers = cluster.bootstrap();
+  c.max_poll_records = max_poll_records;
+  c.auto_offset_reset = reset;
+  c.fetch_max_wait_ms = 100;
+  c.retry_backoff = absl::Milliseconds(10);
+  auto consumer = Consumer::Create(c);
+  EXPECT_TRUE(consumer.ok());
+  return *std::move(consumer);
+}
+
+std::vector<ConsumerRecord> PollFor(Consumer& c, size_t n,
+                                    absl::Duration timeout = absl::Seconds(5)) {
+  std::vector<ConsumerRecord> out;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (out.size() < n && absl::Now() < deadline) {
+    auto records = c.Poll(absl::Milliseconds(100));
+    EXPECT_TRUE(records.ok()) << records.status();
+    if (!records.ok()) break;
+    for (auto& r : *records) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<std::string> Values(const std::vector<ConsumerRecord>& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records) out.push_back(r.value.value_or("<null>"));
+  return out;
+}
+
+const TopicPartition kTp0{"t", PartitionId(0)};
+
+TEST(ConsumerTest, ReadsFromTheBeginning) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  Produce(cluster, "t", 0, {"a", "b", "c"});
+  Produce(cluster, "t", 0, {"d", "e"});
+  auto c = MakeConsumer(cluster);
+  c->Assign({kTp0});
+  ASSERT_TRUE(c->SeekToBeginning().ok());
+  auto records = PollFor(*c, 5);
+  EXPECT_EQ(Values(records), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(records[4].offset, 4);
+  EXPECT_EQ(records[4].topic, "t");
+  EXPECT_EQ(*c->Position(kTp0), 5);
+}
+
+TEST(ConsumerTest, HonoursMaxPollRecords) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  Produce(cluster, "t", 0, {"a", "b", "c", "d", "e"});
+  auto c = MakeConsumer(cluster, /*max_poll_records=*/2);
+  c->Assign({kTp0});
+  ASSERT_TRUE(c->SeekToBeginning().ok());
+  std::vector<size_t> sizes;
+  std::vector<ConsumerRecord> all;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (all.size() < 5 && absl::Now() < deadline) {
+    auto r = c->Poll(absl::Milliseconds(200));
+    ASSERT_TRUE(r.ok());
+    if (r->empty()) continue;
+    sizes.push_back(r->size());
+    for (auto& x : *r) all.push_back(x);
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 1}));
+  EXPECT_EQ(Values(all), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+}
+
+TEST(ConsumerTest, SeekSkipsRecordsBelowTheOffsetInsideABatch) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  Produce(cluster, "t", 0, {"a", "b", "c", "d", "e"});  // one batch
+  auto c = MakeConsumer(cluster);
+  c->Assign({kTp0});
+  c->Seek(kTp0, 3);
+  auto records = PollFor(*c, 2);
+  EXPECT_EQ(Values(records), (std::vector<std::string>{"d", "e"}));
+  EXPECT_EQ(records[0].offset, 3);
+}
+
+TEST(ConsumerTest, SeekToEndReadsOnlyNewRecords) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  Produce(cluster, "t", 0, {"old"});
+  auto c = MakeConsumer(cluster);
+  c->Assign({kTp0});
+  ASSERT_TRUE(c->SeekToEnd().ok());
+  EXPECT_EQ(*c->Position(kTp0), 1);
+  EXPECT_TRUE(PollFor(*c, 1, absl::Milliseconds(300)).empty());
+  Produce(cluster, "t", 0, {"new"});
+  EXPECT_EQ(Values(PollFor(*c, 1)), (std::vector<std::string>{"new"}));
+}
+
+TEST(ConsumerTest, AutoOffsetResetEarliestStartsAtTheLogStart) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  cluster.SetLogStart("t", 0, 10);
+  Produce(cluster, "t", 0, {"x"});
+  auto c = MakeConsumer(cluster, 500, OffsetReset::kEarliest);
+  c->Assign({kTp0});
+  auto records = PollFor(*c, 1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].offset, 10);
+}
+
+TEST(ConsumerTest, ReadsEveryPartitionFromTheirLeaders) {
+  FakeCluster cluster(3);
+  cluster.AddTopic("t", 3);  // leaders 1, 2, 3
+  for (int p = 0; p < 3; ++p) Produce(cluster, "t", p, {"p" + std::to_string(p)});
+  auto c = MakeConsumer(cluster);
+  auto parts = c->PartitionsFor("t");
+  ASSERT_TRUE(parts.ok());
+  ASSERT_EQ(parts->size(), 3u);
+  std::vector<TopicPartition> tps;
+  for (int32_t p : *parts) tps.push_back({"t", PartitionId(p)});
+  c->Assign(tps);
+  ASSERT_TRUE(c->SeekToBeginning().ok());
+  auto values = Values(PollFor(*c, 3));
+  std::sort(values.begin(), values.end());
+  EXPECT_EQ(values, (std::vector<std::string>{"p0", "p1", "p2"}));
+}
+
+TEST(ConsumerTest, FollowsALeaderThatMoved) {
+  FakeCluster cluster(2);
+  cluster.AddTopic("t", 1, {1});
+  Produce(cluster, "t", 0, {"a"});
+  auto c = MakeConsumer(cluster);
+  c->Assign({kTp0});
+  ASSERT_TRUE(c->SeekToBeginning().ok());
+  EXPECT_EQ(Values(PollFor(*c, 1)), (std::vector<std::string>{"a"}));
+  cluster.SetLeader("t", 0, 2);
+  Produce(cluster, "t", 0, {"b"});
+  EXPECT_EQ(Values(PollFor(*c, 1)), (std::vector<std::string>{"b"}));
+}
+
+TEST(ConsumerTest, UnknownTopicIsNotFound) {
+  FakeCluster cluster(1);
+  auto c = MakeConsumer(cluster);
+  auto parts = c->PartitionsFor("nope");
+  EXPECT_TRUE(absl::IsNotFound(parts.status())) << parts.status();
+}
+
+TEST(ConsumerTest, WakeupInterruptsPoll) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto c = MakeConsumer(cluster);
+  c->Assign({kTp0});
+  c->Wakeup();
+  EXPECT_TRUE(absl::IsCancelled(c->Poll(absl::Seconds(5)).status()));
+}
+
+}  // namespace
+}  // namespace strata::client

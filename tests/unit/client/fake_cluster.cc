@@ -1,0 +1,423 @@
+#include "tests/unit/client/fake_cluster.h"
+
+#include "fmt/format.h"
+#include "glog/logging.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "strata/v1/admin.grpc.pb.h"
+#include "strata/v1/broker.grpc.pb.h"
+
+namespace strata::testing {
+
+class FakeCluster::Node final : public v1::Broker::Service, public v1::Admin::Service {
+ public:
+  Node(FakeCluster* c, int32_t id) : c_(c), id_(id) {}
+
+  grpc::Status Metadata(grpc::ServerContext*, const v1::MetadataRequest* req,
+                        v1::MetadataResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    resp->set_cluster_id("fake-cluster");
+    resp->set_controller_id(1);
+    for (int i = 0; i < c_->num_nodes(); ++i) {
+      v1::BrokerInfo* b = resp->add_brokers();
+      b->set_id(i + 1);
+      b->set_host("127.0.0.1");
+      b->set_port(c_->ports_[static_cast<size_t>(i)]);
+    }
+    std::vector<std::string> names(req->topics().begin(), req->topics().end());
+    if (names.empty()) {
+      for (const auto& [n, t] : c_->topics_) names.push_back(n);
+    }
+    for (const auto& name : names) {
+      v1::TopicMetadata* tm = resp->add_topics();
+      tm->set_name(name);
+      auto it = c_->topics_.find(name);
+      if (it == c_->topics_.end()) {
+        tm->set_error(v1::UNKNOWN_TOPIC_OR_PARTITION);
+        continue;
+      }
+      tm->set_topic_id(it->second.id);
+      for (size_t p = 0; p < it->second.partitions.size(); ++p) {
+        v1::PartitionMetadata* pm = tm->add_partitions();
+        pm->set_partition(static_cast<int32_t>(p));
+        pm->set_leader(it->second.partitions[p].leader);
+        pm->add_replicas(it->second.partitions[p].leader);
+        pm->add_isr(it->second.partitions[p].leader);
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Produce(grpc::ServerContext*, const v1::ProduceRequest* req,
+                       v1::ProduceResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    ++c_->produce_requests_;
+    c_->last_acks_ = req->acks();
+    for (const auto& t : req->topics()) {
+      v1::TopicProduceResponse* tr = resp->add_topics();
+      tr->set_topic(t.topic());
+      for (const auto& p : t.partitions()) {
+        v1::PartitionProduceResponse* pr = tr->add_partitions();
+        pr->set_partition(p.partition());
+        pr->set_log_append_time_ms(-1);
+        Partition* part = Find(t.topic(), p.partition());
+        if (part == nullptr) {
+          pr->set_error(v1::UNKNOWN_TOPIC_OR_PARTITION);
+          pr->set_error_message(
+              fmt::format("This server does not host {}-{}.", t.topic(), p.partition()));
+          continue;
+        }
+        if (part->fail_times > 0) {
+          --part->fail_times;
+          pr->set_error(part->fail_code);
+          pr->set_leader_hint(part->fail_hint);
+          continue;
+        }
+        if (part->leader != id_) {
+          pr->set_error(v1::NOT_LEADER_OR_FOLLOWER);
+          pr->set_leader_hint(part->leader);
+          continue;
+        }
+        storage::BatchIterator it(p.records());
+        storage::BatchHeader header;
+        std::string_view batch;
+        int64_t base = part->next_offset;
+        while (it.Next(&header, &batch)) {
+          CHECK(storage::ValidateBatch(batch).ok());
+          std::string copy(batch);
+          storage::SetBaseOffset(copy.data(), Offset(part->next_offset));
+          part->batches.emplace_back(part->next_offset, std::move(copy));
+          part->next_offset += header.last_offset_delta + 1;
+        }
+        pr->set_base_offset(base);
+      }
+    }
+    c_->appended_.SignalAll();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Fetch(grpc::ServerContext*, const v1::FetchRequest* req,
+                     v1::FetchResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    const absl::Time deadline = absl::Now() + absl::Milliseconds(req->max_wait_ms());
+    while (true) {
+      resp->Clear();
+      size_t bytes = 0;
+      for (const auto& t : req->topics()) {
+        v1::FetchTopicResponse* tr = resp->add_topics();
+        tr->set_topic(t.topic());
+        for (const auto& p : t.partitions()) {
+          v1::FetchPartitionResponse* pr = tr->add_partitions();
+          pr->set_partition(p.partition());
+          Partition* part = Find(t.topic(), p.partition());
+          if (part == nullptr) {
+            pr->set_error(v1::UNKNOWN_TOPIC_OR_PARTITION);
+            continue;
+          }
+          if (part->leader != id_) {
+            pr->set_error(v1::NOT_LEADER_OR_FOLLOWER);
+            pr->set_leader_hint(part->leader);
+            continue;
+          }
+          pr->set_high_watermark(part->next_offset);
+          pr->set_log_start_offset(part->log_start);
+          if (p.fetch_offset() < part->log_start || p.fetch_offset() > part->next_offset) {
+            pr->set_error(v1::OFFSET_OUT_OF_RANGE);
+            continue;
+          }
+          std::string records;
+          for (const auto& [base, b] : part->batches) {
+            auto h = storage::ReadBatchHeader(b);
+            if (h->next_offset().value() <= p.fetch_offset()) continue;
+            if (!records.empty() &&
+                records.size() + b.size() > static_cast<size_t>(p.partition_max_bytes())) {
+              // A cut-off trailing batch, as a real broker may send.
+              records += b.substr(0, b.size() / 2);
+              break;
+            }
+            records += b;
+          }
+          bytes += records.size();
+          pr->set_records(records);
+        }
+      }
+      if (bytes >= static_cast<size_t>(std::max(1, req->min_bytes())) || c_->stopping_ ||
+          absl::Now() >= deadline) {
+        return grpc::Status::OK;
+      }
+      c_->appended_.WaitWithDeadline(&c_->mu_, deadline);
+    }
+  }
+
+  grpc::Status ListOffsets(grpc::ServerContext*, const v1::ListOffsetsRequest* req,
+                           v1::ListOffsetsResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    for (const auto& t : req->topics()) {
+      v1::ListOffsetsTopicResponse* tr = resp->add_topics();
+      tr->set_topic(t.topic());
+      for (const auto& p : t.partitions()) {
+        v1::ListOffsetsPartitionResponse* pr = tr->add_partitions();
+        pr->set_partition(p.partition());
+        Partition* part = Find(t.topic(), p.partition());
+        if (part == nullptr) {
+          pr->set_error(v1::UNKNOWN_TOPIC_OR_PARTITION);
+        } else if (part->leader != id_) {
+          pr->set_error(v1::NOT_LEADER_OR_FOLLOWER);
+          pr->set_leader_hint(part->leader);
+        } else {
+          pr->set_offset(p.timestamp() == -2 ? part->log_start : part->next_offset);
+        }
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CreateTopics(grpc::ServerContext*, const v1::CreateTopicsRequest* req,
+                            v1::CreateTopicsResponse* resp) override {
+    for (const auto& t : req->topics()) {
+      v1::TopicResult* r = resp->add_results();
+      r->set_name(t.name());
+      {
+        absl::MutexLock lock(&c_->mu_);
+        if (c_->topics_.contains(t.name())) {
+          r->set_error(v1::TOPIC_ALREADY_EXISTS);
+          r->set_error_message(fmt::format("Topic '{}' already exists.", t.name()));
+          continue;
+        }
+        if (t.replication_factor() > c_->num_nodes()) {
+          r->set_error(v1::INVALID_REPLICATION_FACTOR);
+          r->set_error_message(
+              fmt::format("Replication factor: {} larger than available "
+                          "brokers: {}.",
+                          t.replication_factor(), c_->num_nodes()));
+          continue;
+        }
+      }
+      c_->AddTopic(t.name(), t.num_partitions() < 0 ? 1 : t.num_partitions());
+      absl::MutexLock lock(&c_->mu_);
+      for (const auto& [k, v] : t.configs()) c_->topics_[t.name()].configs[k] = v;
+      r->set_topic_id(c_->topics_[t.name()].id);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DeleteTopics(grpc::ServerContext*, const v1::DeleteTopicsRequest* req,
+                            v1::DeleteTopicsResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    for (const auto& n : req->names()) {
+      v1::TopicResult* r = resp->add_results();
+      r->set_name(n);
+      if (c_->topics_.erase(n) == 0) {
+        r->set_error(v1::UNKNOWN_TOPIC_OR_PARTITION);
+        r->set_error_message("This server does not host this topic-partition.");
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CreatePartitions(grpc::ServerContext*, const v1::CreatePartitionsRequest* req,
+                                v1::CreatePartitionsResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    for (const auto& p : req->topics()) {
+      v1::TopicResult* r = resp->add_results();
+      r->set_name(p.name());
+      auto it = c_->topics_.find(p.name());
+      if (it == c_->topics_.end()) {
+        r->set_error(v1::UNKNOWN_TOPIC_OR_PARTITION);
+        continue;
+      }
+      auto& parts = it->second.partitions;
+      if (p.count() <= static_cast<int32_t>(parts.size())) {
+        r->set_error(v1::INVALID_PARTITIONS);
+        r->set_error_message(
+            fmt::format("Topic currently has {} partitions, which is higher than the requested {}.",
+                        parts.size(), p.count()));
+        continue;
+      }
+      while (static_cast<int32_t>(parts.size()) < p.count()) {
+        Partition np;
+        np.leader = static_cast<int32_t>(parts.size() % c_->ports_.size()) + 1;
+        parts.push_back(np);
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListTopics(grpc::ServerContext*, const v1::ListTopicsRequest*,
+                          v1::ListTopicsResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    for (const auto& [n, t] : c_->topics_) resp->add_names(n);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DescribeTopics(grpc::ServerContext*, const v1::DescribeTopicsRequest* req,
+                              v1::DescribeTopicsResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    std::vector<std::string> names(req->names().begin(), req->names().end());
+    if (names.empty()) {
+      for (const auto& [n, t] : c_->topics_) names.push_back(n);
+    }
+    for (const auto& n : names) {
+      v1::TopicDescription* d = resp->add_topics();
+      d->set_name(n);
+      auto it = c_->topics_.find(n);
+      if (it == c_->topics_.end()) {
+        d->set_error(v1::UNKNOWN_TOPIC_OR_PARTITION);
+        continue;
+      }
+      d->set_topic_id(it->second.id);
+      for (size_t p = 0; p < it->second.partitions.size(); ++p) {
+        v1::PartitionDescription* pd = d->add_partitions();
+        pd->set_partition(static_cast<int32_t>(p));
+        pd->set_leader(it->second.partitions[p].leader);
+        pd->add_replicas(it->second.partitions[p].leader);
+        pd->add_isr(it->second.partitions[p].leader);
+      }
+      v1::ConfigEntry* seg = d->add_configs();
+      seg->set_name("cleanup.policy");
+      seg->set_value("delete");
+      seg->set_is_default(true);
+      for (const auto& [k, v] : it->second.configs) {
+        v1::ConfigEntry* e = d->add_configs();
+        e->set_name(k);
+        e->set_value(v);
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DescribeCluster(grpc::ServerContext*, const v1::DescribeClusterRequest*,
+                               v1::DescribeClusterResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    *resp = c_->cluster;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DescribeQuorum(grpc::ServerContext*, const v1::DescribeQuorumRequest*,
+                              v1::DescribeQuorumResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    *resp = c_->quorum;
+    return grpc::Status::OK;
+  }
+
+ private:
+  Partition* Find(const std::string& topic, int32_t partition)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(c_->mu_) {
+    auto it = c_->topics_.find(topic);
+    if (it == c_->topics_.end() || partition < 0 ||
+        static_cast<size_t>(partition) >= it->second.partitions.size()) {
+      return nullptr;
+    }
+    return &it->second.partitions[static_cast<size_t>(partition)];
+  }
+
+  FakeCluster* const c_;
+  const int32_t id_;
+};
+
+FakeCluster::FakeCluster(int num_nodes) {
+  for (int i = 0; i < num_nodes; ++i) {
+    auto node = std::make_unique<Node>(this, i + 1);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(static_cast<v1::Broker::Service*>(node.get()));
+    builder.RegisterService(static_cast<v1::Admin::Service*>(node.get()));
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    CHECK(server != nullptr && port > 0) << "cannot start a fake node on 127.0.0.1";
+    nodes_.push_back(std::move(node));
+    servers_.push_back(std::move(server));
+    ports_.push_back(port);
+    v1::BrokerDescription* b = cluster.add_brokers();
+    b->set_id(i + 1);
+    v1::Endpoint* e = b->add_endpoints();
+    e->set_host("127.0.0.1");
+    e->set_port(port);
+  }
+  cluster.set_cluster_id("fake-cluster");
+  cluster.set_controller_id(1);
+}
+
+FakeCluster::~FakeCluster() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    appended_.SignalAll();
+  }
+  for (auto& s : servers_) s->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  for (auto& s : servers_) s->Wait();
+}
+
+std::string FakeCluster::bootstrap() const {
+  std::string out;
+  for (int p : ports_) out += (out.empty() ? "" : ",") + fmt::format("127.0.0.1:{}", p);
+  return out;
+}
+
+std::string FakeCluster::address(int node_id) const {
+  return fmt::format("127.0.0.1:{}", ports_[static_cast<size_t>(node_id - 1)]);
+}
+
+void FakeCluster::AddTopic(const std::string& name, int partitions, std::vector<int32_t> leaders) {
+  absl::MutexLock lock(&mu_);
+  Topic& t = topics_[name];
+  t.id = fmt::format("topic-id-{}", next_topic_id_++);
+  t.partitions.resize(static_cast<size_t>(partitions));
+  for (int p = 0; p < partitions; ++p) {
+    t.partitions[static_cast<size_t>(p)].leader = static_cast<size_t>(p) < leaders.size()
+                                                      ? leaders[static_cast<size_t>(p)]
+                                                      : (p % num_nodes()) + 1;
+  }
+}
+
+void FakeCluster::SetLeader(const std::string& topic, int32_t partition, int32_t leader) {
+  absl::MutexLock lock(&mu_);
+  topics_.at(topic).partitions.at(static_cast<size_t>(partition)).leader = leader;
+}
+
+void FakeCluster::FailProduce(const std::string& topic, int32_t partition, v1::ErrorCode code,
+                              int times, int32_t hint) {
+  absl::MutexLock lock(&mu_);
+  Partition& p = topics_.at(topic).partitions.at(static_cast<size_t>(partition));
+  p.fail_code = code;
+  p.fail_times = times;
+  p.fail_hint = hint;
+}
+
+void FakeCluster::SetLogStart(const std::string& topic, int32_t partition, int64_t start) {
+  absl::MutexLock lock(&mu_);
+  Partition& p = topics_.at(topic).partitions.at(static_cast<size_t>(partition));
+  p.log_start = start;
+  p.next_offset = std::max(p.next_offset, start);
+}
+
+std::vector<storage::Record> FakeCluster::Records(const std::string& topic,
+                                                  int32_t partition) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<storage::Record> out;
+  const Partition& p = topics_.at(topic).partitions.at(static_cast<size_t>(partition));
+  for (const auto& [base, b] : p.batches) {
+    auto records = storage::DecodeRecords(b);
+    CHECK(records.ok()) << records.status();
+    for (auto& r : *records) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+int FakeCluster::BatchCount(const std::string& topic, int32_t partition) const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(
+      topics_.at(topic).partitions.at(static_cast<size_t>(partition)).batches.size());
+}
+
+int FakeCluster::produce_requests() const {
+  absl::MutexLock lock(&mu_);
+  return produce_requests_;
+}
+
+int32_t FakeCluster::last_acks() const {
+  absl::MutexLock lock(&mu_);
+  return last_acks_;
+}
+
+}  // namespace strata::testing

@@ -1,0 +1,87 @@
+// An in-process fake of a Strata cluster for client and CLI tests: N nodes,
+// each a gRPC server on 127.0.0.1 with an OS-picked port, serving the public
+// Broker and Admin services from one shared in-memory state. Partition logs
+// hold the v2 batches producers send, with offsets assigned as the broker
+// does; a node that does not lead a partition answers NOT_LEADER_OR_FOLLOWER
+// with a leader hint, as the contract says. Errors can be injected.
+//
+// Thread-safe. The destructor stops every server.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "broker/storage/record_batch.h"
+#include "grpcpp/server.h"
+#include "strata/v1/admin.pb.h"
+#include "strata/v1/broker.pb.h"
+
+namespace strata::testing {
+
+class FakeCluster {
+ public:
+  explicit FakeCluster(int num_nodes = 1);
+  ~FakeCluster();
+
+  // "127.0.0.1:p1,127.0.0.1:p2,..."
+  std::string bootstrap() const;
+  std::string address(int node_id) const;
+  // Node ids are 1..N.
+  int num_nodes() const { return static_cast<int>(servers_.size()); }
+
+  // Partition p is led by node (p % N) + 1 unless `leaders` says otherwise.
+  void AddTopic(const std::string& name, int partitions, std::vector<int32_t> leaders = {});
+  void SetLeader(const std::string& topic, int32_t partition, int32_t leader);
+  // The next `times` produce answers for the partition carry `code` (with
+  // `hint` as leader_hint).
+  void FailProduce(const std::string& topic, int32_t partition, v1::ErrorCode code, int times,
+                   int32_t hint = -1);
+  // The partition's log starts at `start`, as after retention.
+  void SetLogStart(const std::string& topic, int32_t partition, int64_t start);
+
+  // Every record appended to the partition, in offset order.
+  std::vector<storage::Record> Records(const std::string& topic, int32_t partition) const;
+  // Batches appended to the partition.
+  int BatchCount(const std::string& topic, int32_t partition) const;
+  int produce_requests() const;
+  // acks of the last Produce request.
+  int32_t last_acks() const;
+
+  v1::DescribeQuorumResponse quorum;    // what DescribeQuorum answers
+  v1::DescribeClusterResponse cluster;  // brokers are filled in by the constructor
+
+  class Node;
+
+ private:
+  friend class Node;
+  struct Partition {
+    int32_t leader = 1;
+    int64_t log_start = 0;
+    int64_t next_offset = 0;
+    std::vector<std::pair<int64_t, std::string>> batches;  // base offset, bytes
+    int fail_times = 0;
+    v1::ErrorCode fail_code = v1::NONE;
+    int32_t fail_hint = -1;
+  };
+  struct Topic {
+    std::string id;
+    std::vector<Partition> partitions;
+    std::map<std::string, std::string> configs;
+  };
+
+  mutable absl::Mutex mu_;
+  absl::CondVar appended_;
+  bool stopping_ = false;
+  std::map<std::string, Topic> topics_;
+  int produce_requests_ = 0;
+  int32_t last_acks_ = 0;
+  int next_topic_id_ = 1;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<std::unique_ptr<grpc::Server>> servers_;
+  std::vector<int> ports_;
+};
+
+}  // namespace strata::testing

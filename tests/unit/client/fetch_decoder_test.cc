@@ -1,0 +1,72 @@
+#include "client/fetch_decoder.h"
+
+#include "gtest/gtest.h"
+
+namespace strata::client {
+namespace {
+
+std::string Batch(int64_t base, std::vector<std::string> values) {
+  storage::RecordBatchBuilder b{Offset(base)};
+  for (auto& v : values) {
+    storage::Record r;
+    r.key = "k" + v;
+    r.value = v;
+    r.timestamp = 5000;
+    b.Append(r);
+  }
+  return b.Build();
+}
+
+TEST(FetchDecoderTest, SkipsRecordsBelowTheFetchOffset) {
+  const std::string bytes = Batch(0, {"a", "b", "c"}) + Batch(3, {"d", "e", "f"});
+  DecodedFetch out;
+  ASSERT_TRUE(DecodeFetchedRecords(bytes, "t", 2, /*fetch_offset=*/4, true, &out).ok());
+  ASSERT_EQ(out.records.size(), 2u);
+  EXPECT_EQ(out.records[0].offset, 4);
+  EXPECT_EQ(*out.records[0].value, "e");
+  EXPECT_EQ(*out.records[0].key, "ke");
+  EXPECT_EQ(out.records[0].topic, "t");
+  EXPECT_EQ(out.records[0].partition, 2);
+  EXPECT_EQ(out.records[0].timestamp_ms, 5000);
+  EXPECT_EQ(out.records[1].offset, 5);
+  EXPECT_EQ(out.next_offset, 6);
+  EXPECT_FALSE(out.truncated);
+}
+
+TEST(FetchDecoderTest, IgnoresAPartialTrailingBatch) {
+  const std::string second = Batch(2, {"c", "d"});
+  const std::string bytes = Batch(0, {"a", "b"}) + second.substr(0, second.size() - 3);
+  DecodedFetch out;
+  ASSERT_TRUE(DecodeFetchedRecords(bytes, "t", 0, 0, true, &out).ok());
+  ASSERT_EQ(out.records.size(), 2u);
+  EXPECT_EQ(out.next_offset, 2);
+}
+
+TEST(FetchDecoderTest, OnlyAPartialBatchIsTruncated) {
+  const std::string batch = Batch(0, {"a"});
+  DecodedFetch out;
+  ASSERT_TRUE(DecodeFetchedRecords(batch.substr(0, 20), "t", 0, 0, true, &out).ok());
+  EXPECT_TRUE(out.records.empty());
+  EXPECT_TRUE(out.truncated);
+  EXPECT_EQ(out.next_offset, 0);
+}
+
+TEST(FetchDecoderTest, ACorruptBatchIsAnErrorNamingThePartition) {
+  std::string bytes = Batch(7, {"a", "b"});
+  bytes[bytes.size() - 1] ^= 0x55;
+  DecodedFetch out;
+  absl::Status s = DecodeFetchedRecords(bytes, "t", 1, 7, true, &out);
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_NE(s.message().find("t-1"), absl::string_view::npos) << s;
+}
+
+TEST(FetchDecoderTest, EmptyBytesGiveNothing) {
+  DecodedFetch out;
+  ASSERT_TRUE(DecodeFetchedRecords("", "t", 0, 10, true, &out).ok());
+  EXPECT_TRUE(out.records.empty());
+  EXPECT_FALSE(out.truncated);
+  EXPECT_EQ(out.next_offset, 10);
+}
+
+}  // namespace
+}  // namespace strata::client

@@ -1,0 +1,755 @@
+#include "broker/metadata/controller.h"
+
+#include <cctype>
+#include <deque>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/metadata/records.h"
+
+namespace strata::metadata {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+using ImagePtr = std::shared_ptr<const MetadataImage>;
+using Assignment = std::vector<std::vector<int32_t>>;
+
+constexpr int64_t kSession = 9000;
+
+// A controller whose random draws are scripted; after the script, a seeded
+// generator's.
+class ControllerTest : public ::testing::Test {
+ protected:
+  ControllerTest() : controller_(Options()) {}
+
+  ControllerOptions Options() {
+    ControllerOptions o;
+    o.default_num_partitions = 1;
+    o.default_replication_factor = 1;
+    o.broker_session_timeout_ms = kSession;
+    o.random = [this]() -> uint32_t {
+      if (script_.empty()) return static_cast<uint32_t>(fallback_());
+      uint32_t v = script_.front();
+      script_.pop_front();
+      return v;
+    };
+    return o;
+  }
+
+  // Commits `batch` to the metadata log: the next offset of the image.
+  void Commit(const internal::MetadataRecordBatch& batch) {
+    auto next = image_->Apply(batch, image_->offset() + 1);
+    ASSERT_TRUE(next.ok()) << next.status();
+    image_ = *next;
+  }
+
+  // Registers broker `id` and heartbeats until it is unfenced.
+  void StartBroker(int32_t id, const std::string& incarnation = "inc") {
+    internal::BrokerRegistrationRequest req;
+    req.set_broker_id(id);
+    req.set_incarnation_id(incarnation + std::to_string(id));
+    auto* e = req.add_endpoints();
+    e->set_name("PLAINTEXT");
+    e->set_host("localhost");
+    e->set_port(9091 + id);
+    auto reg = controller_.RegisterBroker(*image_, req, image_->offset() + 1, now_);
+    ASSERT_EQ(reg.response.error(), v1::NONE) << reg.response.error_message();
+    Commit(reg.records);
+    epochs_[id] = reg.response.broker_epoch();
+    auto hb = Heartbeat(id);
+    ASSERT_EQ(hb.response.error(), v1::NONE) << hb.response.error_message();
+    ASSERT_FALSE(hb.response.is_fenced());
+    Commit(hb.records);
+    ASSERT_TRUE(image_->IsBrokerLive(id));
+  }
+
+  Decision<internal::BrokerHeartbeatResponse> Heartbeat(int32_t id, bool want_shutdown = false) {
+    internal::BrokerHeartbeatRequest req;
+    req.set_broker_id(id);
+    req.set_broker_epoch(epochs_[id]);
+    req.set_current_metadata_offset(image_->offset());
+    req.set_want_shutdown(want_shutdown);
+    return controller_.BrokerHeartbeat(*image_, req, now_);
+  }
+
+  v1::TopicResult Create(const std::string& name, int32_t partitions, int32_t rf,
+                         std::map<std::string, std::string> configs = {},
+                         bool validate_only = false) {
+    v1::CreateTopicsRequest req;
+    v1::NewTopic* t = req.add_topics();
+    t->set_name(name);
+    t->set_num_partitions(partitions);
+    t->set_replication_factor(rf);
+    for (const auto& [k, v] : configs) (*t->mutable_configs())[k] = v;
+    req.set_validate_only(validate_only);
+    auto d = controller_.CreateTopics(*image_, req);
+    EXPECT_EQ(d.response.results_size(), 1);
+    if (d.response.results(0).error() != v1::NONE || validate_only) {
+      EXPECT_EQ(d.records.records_size(), 0) << "a refused or validate-only request writes nothing";
+    }
+    Commit(d.records);
+    return d.response.results(0);
+  }
+
+  Assignment ReplicasOf(const std::string& topic) {
+    Assignment out;
+    for (const auto& [pid, p] : image_->FindTopic(topic)->partitions) out.push_back(p.replicas);
+    return out;
+  }
+
+  std::deque<uint32_t> script_;
+  std::mt19937 fallback_{42};
+  Controller controller_;
+  ImagePtr image_ = MetadataImage::Empty("cluster-a");
+  std::map<int32_t, int64_t> epochs_;
+  int64_t now_ = 1'000'000;
+};
+
+class ThreeBrokerTest : public ControllerTest {
+ protected:
+  void SetUp() override {
+    for (int32_t id : {1, 2, 3}) StartBroker(id);
+  }
+};
+
+// --- Replica assignment -----------------------------------------------------
+
+TEST(AssignReplicasTest, ThreeBrokersTheShapeUsersKnow) {
+  EXPECT_EQ(Controller::AssignReplicas({1, 2, 3}, 3, 3, 0, 2, 0),
+            (Assignment{{3, 1, 2}, {1, 2, 3}, {2, 3, 1}}));
+}
+
+TEST(AssignReplicasTest, MatchesKafkaAdminUtilsTest) {
+  // Kafka's AdminUtilsTest.testReplicaAssignment: brokers 0..4, 10
+  // partitions, RF 3, start index 0 (which Kafka also takes as the shift).
+  Assignment expected = {{0, 1, 2}, {1, 2, 3}, {2, 3, 4}, {3, 4, 0}, {4, 0, 1},
+                         {0, 2, 3}, {1, 3, 4}, {2, 4, 0}, {3, 0, 1}, {4, 1, 2}};
+  EXPECT_EQ(Controller::AssignReplicas({0, 1, 2, 3, 4}, 10, 3, 0, 0, 0), expected);
+}
+
+TEST(AssignReplicasTest, ContinuesFromAFirstPartition) {
+  // The shift grows by one at every full round of brokers (partitions 4 and
+  // 8 here), so the tail of a longer assignment is an assignment starting
+  // there with the shift it had reached: 2 + 5 / 4.
+  Assignment all = Controller::AssignReplicas({1, 2, 3, 4}, 9, 3, 0, 1, 2);
+  Assignment tail = Controller::AssignReplicas({1, 2, 3, 4}, 4, 3, 5, 1, 3);
+  EXPECT_EQ(tail, Assignment(all.begin() + 5, all.end()));
+}
+
+TEST(AssignReplicasTest, EveryPartitionHasDistinctReplicas) {
+  for (int n = 1; n <= 6; ++n) {
+    std::vector<int32_t> brokers;
+    for (int i = 0; i < n; ++i) brokers.push_back(10 + i);
+    for (int rf = 1; rf <= n; ++rf) {
+      for (int start = 0; start < n; ++start) {
+        for (int shift = 0; shift < n; ++shift) {
+          for (const auto& replicas :
+               Controller::AssignReplicas(brokers, 12, rf, 0, start, shift)) {
+            ASSERT_EQ(replicas.size(), static_cast<size_t>(rf));
+            ASSERT_EQ(std::set<int32_t>(replicas.begin(), replicas.end()).size(), replicas.size())
+                << "n=" << n << " rf=" << rf << " start=" << start << " shift=" << shift;
+          }
+        }
+      }
+    }
+  }
+}
+
+// --- Topic creation ----------------------------------------------------------
+
+TEST_F(ThreeBrokerTest, CreateTopicRf3SpreadsLeadersOverAllBrokers) {
+  script_ = {2, 0};  // start index 2, shift 0
+  v1::TopicResult r = Create("topic01", 3, 3);
+  ASSERT_EQ(r.error(), v1::NONE) << r.error_message();
+  EXPECT_EQ(r.num_partitions(), 3);
+  EXPECT_EQ(r.replication_factor(), 3);
+  EXPECT_EQ(r.topic_id().size(), 22u);
+  const TopicInfo* t = image_->FindTopic("topic01");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->topic_id, r.topic_id());
+  EXPECT_EQ(ReplicasOf("topic01"), (Assignment{{3, 1, 2}, {1, 2, 3}, {2, 3, 1}}));
+  std::set<int32_t> leaders;
+  for (const auto& [pid, p] : t->partitions) {
+    EXPECT_EQ(p.leader, p.replicas.front()) << "the first live replica leads";
+    EXPECT_EQ(p.isr, p.replicas);
+    EXPECT_EQ(p.leader_epoch, 0);
+    EXPECT_EQ(image_->StateOf(p), v1::PARTITION_ONLINE);
+    for (int32_t b : p.replicas) EXPECT_EQ(image_->StateOfReplica(p, b), v1::REPLICA_ONLINE);
+    leaders.insert(p.leader);
+  }
+  EXPECT_THAT(leaders, UnorderedElementsAre(1, 2, 3));
+}
+
+TEST_F(ThreeBrokerTest, CreateTopicRf3WithAnyRandomnessSpreadsLeaders) {
+  for (uint32_t start = 0; start < 3; ++start) {
+    for (uint32_t shift = 0; shift < 3; ++shift) {
+      script_ = {start + 3 * 1000, shift + 3 * 77};  // taken modulo the broker count
+      const std::string name = "t" + std::to_string(start) + std::to_string(shift);
+      ASSERT_EQ(Create(name, 3, 3).error(), v1::NONE);
+      std::set<int32_t> leaders;
+      for (const auto& replicas : ReplicasOf(name)) {
+        EXPECT_EQ(std::set<int32_t>(replicas.begin(), replicas.end()).size(), 3u);
+        leaders.insert(replicas.front());
+      }
+      EXPECT_THAT(leaders, UnorderedElementsAre(1, 2, 3)) << name;
+    }
+  }
+}
+
+TEST_F(ThreeBrokerTest, CreateTopicRf2HasDistinctReplicas) {
+  script_ = {1, 1};
+  ASSERT_EQ(Create("pairs", 3, 2).error(), v1::NONE);
+  // Start index 1, shift 1: first replicas 2,3,1 and followers two brokers on.
+  EXPECT_EQ(ReplicasOf("pairs"), (Assignment{{2, 1}, {3, 2}, {1, 3}}));
+  for (const auto& replicas : ReplicasOf("pairs")) EXPECT_NE(replicas[0], replicas[1]);
+}
+
+TEST_F(ThreeBrokerTest, CreateTopicUsesDefaults) {
+  ControllerOptions o = Options();
+  o.default_num_partitions = 4;
+  o.default_replication_factor = 2;
+  controller_ = Controller(o);
+  v1::TopicResult r = Create("defaults", -1, -1);
+  ASSERT_EQ(r.error(), v1::NONE) << r.error_message();
+  EXPECT_EQ(r.num_partitions(), 4);
+  EXPECT_EQ(r.replication_factor(), 2);
+  EXPECT_EQ(image_->FindTopic("defaults")->partitions.size(), 4u);
+}
+
+TEST_F(ThreeBrokerTest, CreateTopicWithConfigs) {
+  v1::TopicResult r =
+      Create("compacted", 1, 1, {{"cleanup.policy", "compact"}, {"segment.bytes", "1048576"}});
+  ASSERT_EQ(r.error(), v1::NONE) << r.error_message();
+  EXPECT_EQ(image_->FindTopic("compacted")->configs,
+            (std::map<std::string, std::string>{{"cleanup.policy", "compact"},
+                                                {"segment.bytes", "1048576"}}));
+}
+
+TEST_F(ThreeBrokerTest, ValidateOnlyAnswersButWritesNothing) {
+  v1::TopicResult r = Create("dry", 3, 3, {}, /*validate_only=*/true);
+  EXPECT_EQ(r.error(), v1::NONE);
+  EXPECT_EQ(r.num_partitions(), 3);
+  EXPECT_EQ(image_->FindTopic("dry"), nullptr);
+  // And a validate-only request still reports errors.
+  EXPECT_EQ(Create("dry", 3, 4, {}, true).error(), v1::INVALID_REPLICATION_FACTOR);
+}
+
+TEST_F(ThreeBrokerTest, InvalidTopicNames) {
+  const std::string too_long(250, 'a');
+  struct Case {
+    std::string name;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"", "can't be empty"},
+           {".", "cannot be \".\" or \"..\""},
+           {"..", "cannot be \".\" or \"..\""},
+           {too_long, "can't be longer than 249 characters"},
+           {"my topic", "contains a character other than ASCII alphanumerics"},
+           {"topic/1", "contains a character other than ASCII alphanumerics"},
+           {"t\xc3\xa9", "contains a character other than ASCII alphanumerics"},
+       }) {
+    v1::TopicResult r = Create(c.name, 1, 1);
+    EXPECT_EQ(r.error(), v1::INVALID_TOPIC_EXCEPTION) << c.name;
+    EXPECT_EQ(static_cast<int>(r.error()), 17);
+    EXPECT_THAT(r.error_message(), HasSubstr(c.message)) << c.name;
+  }
+  EXPECT_TRUE(Controller::ValidateTopicName(std::string(249, 'a')).ok());
+  EXPECT_TRUE(Controller::ValidateTopicName("Orders_v2.eu-west").ok());
+  EXPECT_TRUE(Controller::ValidateTopicName("...").ok());
+  EXPECT_THAT(image_->topics(), IsEmpty());
+}
+
+TEST_F(ThreeBrokerTest, TopicAlreadyExists) {
+  ASSERT_EQ(Create("myTopic", 1, 1).error(), v1::NONE);
+  v1::TopicResult r = Create("myTopic", 2, 1);
+  EXPECT_EQ(static_cast<int>(r.error()), 36);
+  EXPECT_EQ(r.error_message(), "Topic 'myTopic' already exists.");
+  EXPECT_EQ(image_->FindTopic("myTopic")->partitions.size(), 1u);
+}
+
+TEST_F(ThreeBrokerTest, NamesThatCollideInMetrics) {
+  ASSERT_EQ(Create("a.b", 1, 1).error(), v1::NONE);
+  v1::TopicResult r = Create("a_b", 1, 1);
+  EXPECT_EQ(r.error(), v1::INVALID_TOPIC_EXCEPTION);
+  EXPECT_THAT(r.error_message(), HasSubstr("collides with existing topic 'a.b'"));
+}
+
+TEST_F(ThreeBrokerTest, InvalidPartitions) {
+  for (int32_t n : {0, -2}) {
+    v1::TopicResult r = Create("p", n, 1);
+    EXPECT_EQ(static_cast<int>(r.error()), 37) << n;
+    EXPECT_THAT(r.error_message(),
+                HasSubstr("Number of partitions was set to an invalid non-positive value"));
+  }
+  EXPECT_EQ(Create("p", 10001, 1).error(), v1::INVALID_PARTITIONS);
+  EXPECT_EQ(image_->FindTopic("p"), nullptr);
+}
+
+TEST_F(ThreeBrokerTest, InvalidReplicationFactor) {
+  v1::TopicResult r = Create("r", 1, 4);
+  EXPECT_EQ(static_cast<int>(r.error()), 38);
+  EXPECT_EQ(r.error_message(), "Replication factor: 4 larger than available brokers: 3.");
+  r = Create("r", 1, 0);
+  EXPECT_EQ(r.error(), v1::INVALID_REPLICATION_FACTOR);
+  EXPECT_THAT(r.error_message(), HasSubstr("Replication factor must be larger than 0"));
+  EXPECT_EQ(image_->FindTopic("r"), nullptr);
+}
+
+TEST_F(ThreeBrokerTest, ReplicationFactorCountsOnlyUnfencedBrokers) {
+  now_ += kSession + 1;
+  ASSERT_EQ(Heartbeat(1).response.error(), v1::NONE);
+  ASSERT_EQ(Heartbeat(2).response.error(), v1::NONE);
+  Commit(controller_.Tick(*image_, now_));  // fences 3
+  ASSERT_FALSE(image_->IsBrokerLive(3));
+  v1::TopicResult r = Create("r", 1, 3);
+  EXPECT_EQ(r.error(), v1::INVALID_REPLICATION_FACTOR);
+  EXPECT_EQ(r.error_message(), "Replication factor: 3 larger than available brokers: 2.");
+}
+
+TEST_F(ThreeBrokerTest, InvalidConfigs) {
+  struct Case {
+    std::string key, value, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"retention.mss", "1", "Unknown topic config name: retention.mss"},
+           {"retention.ms", "soon", "Invalid value soon for configuration retention.ms"},
+           {"retention.ms", "-2", "at least -1"},
+           {"retention.bytes", "1e9", "retention.bytes"},
+           {"cleanup.policy", "forever", "Invalid value forever for configuration cleanup.policy"},
+           {"min.insync.replicas", "0", "Invalid value 0 for configuration min.insync.replicas"},
+           {"unclean.leader.election.enable", "yes", "unclean.leader.election.enable"},
+           {"message.timestamp.type", "Now", "CreateTime, LogAppendTime"},
+           {"compression.type", "brotli", "compression.type"},
+           {"segment.bytes", "10", "segment.bytes"},
+           {"max.message.bytes", "big", "max.message.bytes"},
+       }) {
+    // A valid config next to the bad one: the bad one must still be found.
+    v1::TopicResult r = Create("c", 1, 1, {{"flush.ms", "1000"}, {c.key, c.value}});
+    EXPECT_EQ(static_cast<int>(r.error()), 40) << c.key << "=" << c.value;
+    EXPECT_THAT(r.error_message(), HasSubstr(c.message)) << c.key << "=" << c.value;
+  }
+  EXPECT_EQ(image_->FindTopic("c"), nullptr);
+}
+
+TEST(ValidateTopicConfigTest, AcceptsKafkaValues) {
+  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+           {"retention.ms", "-1"},
+           {"retention.ms", "604800000"},
+           {"retention.bytes", "-1"},
+           {"retention.bytes", "1073741824"},
+           {"cleanup.policy", "delete"},
+           {"cleanup.policy", "compact"},
+           {"cleanup.policy", "compact,delete"},
+           {"min.insync.replicas", "2"},
+           {"unclean.leader.election.enable", "true"},
+           {"unclean.leader.election.enable", "FALSE"},
+           {"message.timestamp.type", "LogAppendTime"},
+           {"compression.type", "zstd"},
+           {"compression.type", "producer"},
+           {"segment.bytes", "1073741824"},
+           {"segment.ms", "3600000"},
+           {"max.message.bytes", "2097152"},
+           {"index.interval.bytes", "4096"},
+           {"flush.messages", "1"},
+           {"flush.ms", "1000"},
+       }) {
+    absl::Status s = Controller::ValidateTopicConfig(k, v);
+    EXPECT_TRUE(s.ok()) << k << "=" << v << ": " << s;
+  }
+}
+
+TEST_F(ThreeBrokerTest, DuplicateNamesInOneRequest) {
+  v1::CreateTopicsRequest req;
+  for (const char* name : {"x", "y", "x"}) {
+    v1::NewTopic* t = req.add_topics();
+    t->set_name(name);
+    t->set_num_partitions(1);
+    t->set_replication_factor(1);
+  }
+  auto d = controller_.CreateTopics(*image_, req);
+  ASSERT_EQ(d.response.results_size(), 3);
+  EXPECT_EQ(d.response.results(0).error(), v1::INVALID_REQUEST);
+  EXPECT_EQ(d.response.results(1).error(), v1::NONE);
+  EXPECT_EQ(d.response.results(2).error(), v1::INVALID_REQUEST);
+  Commit(d.records);
+  EXPECT_EQ(image_->FindTopic("x"), nullptr);
+  EXPECT_NE(image_->FindTopic("y"), nullptr);
+}
+
+TEST_F(ThreeBrokerTest, SeveralTopicsInOneRequestGetDistinctIds) {
+  v1::CreateTopicsRequest req;
+  for (const char* name : {"a", "b", "c"}) {
+    v1::NewTopic* t = req.add_topics();
+    t->set_name(name);
+    t->set_num_partitions(2);
+    t->set_replication_factor(2);
+  }
+  script_ = {0,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+             12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24};
+  auto d = controller_.CreateTopics(*image_, req);
+  Commit(d.records);
+  std::set<std::string> ids;
+  for (const auto& r : d.response.results()) {
+    ASSERT_EQ(r.error(), v1::NONE) << r.error_message();
+    ids.insert(r.topic_id());
+  }
+  EXPECT_EQ(ids.size(), 3u);
+  EXPECT_EQ(image_->topics().size(), 3u);
+}
+
+TEST_F(ControllerTest, NoBrokersNoTopics) {
+  v1::TopicResult r = Create("lonely", 1, 1);
+  EXPECT_EQ(r.error(), v1::INVALID_REPLICATION_FACTOR);
+  EXPECT_EQ(r.error_message(), "Replication factor: 1 larger than available brokers: 0.");
+}
+
+// --- Partitions only increase ------------------------------------------------
+
+v1::CreatePartitionsRequest GrowTo(const std::string& name, int32_t count,
+                                   bool validate_only = false) {
+  v1::CreatePartitionsRequest req;
+  v1::PartitionCount* pc = req.add_topics();
+  pc->set_name(name);
+  pc->set_count(count);
+  req.set_validate_only(validate_only);
+  return req;
+}
+
+TEST_F(ThreeBrokerTest, CreatePartitionsContinuesThePattern) {
+  script_ = {2, 0};
+  ASSERT_EQ(Create("topic01", 3, 3).error(), v1::NONE);
+  auto d = controller_.CreatePartitions(*image_, GrowTo("topic01", 5));
+  ASSERT_EQ(d.response.results(0).error(), v1::NONE) << d.response.results(0).error_message();
+  EXPECT_EQ(d.response.results(0).num_partitions(), 5);
+  EXPECT_EQ(d.response.results(0).replication_factor(), 3);
+  Commit(d.records);
+  // Kafka: start index = index of partition 0's first replica (broker 3,
+  // index 2), which is also the shift, continuing from partition 3.
+  EXPECT_EQ(ReplicasOf("topic01"),
+            (Assignment{{3, 1, 2}, {1, 2, 3}, {2, 3, 1}, {3, 2, 1}, {1, 3, 2}}));
+  const PartitionInfo* p4 = image_->FindPartition("topic01", 4);
+  EXPECT_EQ(p4->leader, 1);
+  EXPECT_EQ(image_->StateOf(*p4), v1::PARTITION_ONLINE);
+}
+
+TEST_F(ThreeBrokerTest, PartitionsCanOnlyIncrease) {
+  ASSERT_EQ(Create("myTopic", 3, 1).error(), v1::NONE);
+  auto d = controller_.CreatePartitions(*image_, GrowTo("myTopic", 2));
+  EXPECT_EQ(static_cast<int>(d.response.results(0).error()), 37);
+  EXPECT_THAT(d.response.results(0).error_message(),
+              HasSubstr("Topic currently has 3 partitions, which is higher than the requested 2."));
+  EXPECT_EQ(d.records.records_size(), 0);
+
+  d = controller_.CreatePartitions(*image_, GrowTo("myTopic", 3));
+  EXPECT_EQ(d.response.results(0).error(), v1::INVALID_PARTITIONS);
+  EXPECT_THAT(d.response.results(0).error_message(), HasSubstr("Topic already has 3 partitions"));
+  EXPECT_EQ(d.records.records_size(), 0);
+
+  d = controller_.CreatePartitions(*image_, GrowTo("nope", 4));
+  EXPECT_EQ(static_cast<int>(d.response.results(0).error()), 3);
+  EXPECT_THAT(d.response.results(0).error_message(), HasSubstr("'nope' does not exist"));
+
+  d = controller_.CreatePartitions(*image_, GrowTo("myTopic", 4, /*validate_only=*/true));
+  EXPECT_EQ(d.response.results(0).error(), v1::NONE);
+  EXPECT_EQ(d.records.records_size(), 0);
+  EXPECT_EQ(image_->FindTopic("myTopic")->partitions.size(), 3u);
+
+  d = controller_.CreatePartitions(*image_, GrowTo("myTopic", 4));
+  Commit(d.records);
+  EXPECT_EQ(image_->FindTopic("myTopic")->partitions.size(), 4u);
+}
+
+// --- Delete --------------------------------------------------------------------
+
+TEST_F(ThreeBrokerTest, DeleteTopics) {
+  v1::TopicResult created = Create("doomed", 2, 2, {{"retention.ms", "1"}});
+  ASSERT_EQ(created.error(), v1::NONE);
+  v1::DeleteTopicsRequest req;
+  req.add_names("doomed");
+  req.add_names("ghost");
+  auto d = controller_.DeleteTopics(*image_, req);
+  ASSERT_EQ(d.response.results_size(), 2);
+  EXPECT_EQ(d.response.results(0).error(), v1::NONE);
+  EXPECT_EQ(d.response.results(0).topic_id(), created.topic_id());
+  EXPECT_EQ(static_cast<int>(d.response.results(1).error()), 3);
+  EXPECT_THAT(d.response.results(1).error_message(), HasSubstr("Topic 'ghost' does not exist"));
+  Commit(d.records);
+  EXPECT_EQ(image_->FindTopic("doomed"), nullptr);
+  EXPECT_EQ(image_->FindTopicById(created.topic_id()), nullptr);
+  // The name is free again.
+  EXPECT_EQ(Create("doomed", 1, 1).error(), v1::NONE);
+  EXPECT_THAT(image_->FindTopic("doomed")->configs, IsEmpty());
+}
+
+// --- Brokers ---------------------------------------------------------------------
+
+TEST_F(ControllerTest, RegisterHeartbeatUnfence) {
+  internal::BrokerRegistrationRequest req;
+  req.set_broker_id(1);
+  req.set_incarnation_id("abc");
+  req.set_rack("r1");
+  auto* e = req.add_endpoints();
+  e->set_name("PLAINTEXT");
+  e->set_host("h1");
+  e->set_port(9092);
+  // Some unrelated history first, so the catch-up offset is not trivial.
+  Commit(testing::Batch({}));
+  Commit(testing::Batch({}));
+  const int64_t registered_at = image_->offset() + 1;
+  auto reg = controller_.RegisterBroker(*image_, req, registered_at, now_);
+  ASSERT_EQ(reg.response.error(), v1::NONE);
+  EXPECT_EQ(reg.response.broker_epoch(), registered_at);
+  ASSERT_EQ(reg.records.records_size(), 1);
+  const internal::RegisterBrokerRecord& rec = reg.records.records(0).register_broker();
+  EXPECT_EQ(rec.broker_id(), 1);
+  EXPECT_TRUE(rec.fenced());
+  EXPECT_EQ(rec.broker_epoch(), registered_at);
+  EXPECT_EQ(rec.incarnation_id(), "abc");
+  Commit(reg.records);
+  const BrokerRegistration* b = image_->broker(1);
+  ASSERT_NE(b, nullptr);
+  EXPECT_TRUE(b->fenced);
+  EXPECT_EQ(b->rack, "r1");
+  EXPECT_EQ(b->endpoint("PLAINTEXT")->host, "h1");
+
+  // Not caught up with its own registration: stays fenced.
+  internal::BrokerHeartbeatRequest hb;
+  hb.set_broker_id(1);
+  hb.set_broker_epoch(registered_at);
+  hb.set_current_metadata_offset(registered_at - 1);
+  auto d = controller_.BrokerHeartbeat(*image_, hb, now_ + 100);
+  EXPECT_EQ(d.response.error(), v1::NONE);
+  EXPECT_TRUE(d.response.is_fenced());
+  EXPECT_FALSE(d.response.is_caught_up());
+  EXPECT_EQ(d.records.records_size(), 0);
+
+  // Caught up: unfenced.
+  hb.set_current_metadata_offset(registered_at);
+  d = controller_.BrokerHeartbeat(*image_, hb, now_ + 200);
+  EXPECT_EQ(d.response.error(), v1::NONE);
+  EXPECT_FALSE(d.response.is_fenced());
+  EXPECT_TRUE(d.response.is_caught_up());
+  ASSERT_EQ(d.records.records_size(), 1);
+  EXPECT_EQ(d.records.records(0).unfence_broker().broker_id(), 1);
+  EXPECT_EQ(d.records.records(0).unfence_broker().broker_epoch(), registered_at);
+  Commit(d.records);
+  EXPECT_TRUE(image_->IsBrokerLive(1));
+
+  // Further heartbeats change nothing.
+  d = controller_.BrokerHeartbeat(*image_, hb, now_ + 300);
+  EXPECT_FALSE(d.response.is_fenced());
+  EXPECT_EQ(d.records.records_size(), 0);
+}
+
+TEST_F(ControllerTest, HeartbeatWithStaleOrUnknownEpoch) {
+  StartBroker(1);
+  internal::BrokerHeartbeatRequest hb;
+  hb.set_broker_id(1);
+  hb.set_broker_epoch(epochs_[1] - 1);
+  auto d = controller_.BrokerHeartbeat(*image_, hb, now_);
+  EXPECT_EQ(static_cast<int>(d.response.error()), 77);
+  EXPECT_THAT(d.response.error_message(), HasSubstr("register again"));
+  EXPECT_EQ(d.records.records_size(), 0);
+
+  hb.set_broker_id(9);
+  d = controller_.BrokerHeartbeat(*image_, hb, now_);
+  EXPECT_EQ(d.response.error(), v1::STALE_BROKER_EPOCH);
+  EXPECT_THAT(d.response.error_message(), HasSubstr("Broker 9 is not registered"));
+}
+
+TEST_F(ControllerTest, DuplicateRegistrationOfALiveBroker) {
+  StartBroker(1, "first");
+  internal::BrokerRegistrationRequest req;
+  req.set_broker_id(1);
+  req.set_incarnation_id("second1");
+  now_ += 1000;
+  auto d = controller_.RegisterBroker(*image_, req, image_->offset() + 1, now_);
+  EXPECT_EQ(static_cast<int>(d.response.error()), 101);
+  EXPECT_EQ(d.response.error(), v1::DUPLICATE_BROKER_REGISTRATION);
+  EXPECT_THAT(d.response.error_message(), HasSubstr("unique node.id"));
+  EXPECT_EQ(d.records.records_size(), 0);
+
+  // The same incarnation retrying is fine and gets a new epoch.
+  req.set_incarnation_id("first1");
+  d = controller_.RegisterBroker(*image_, req, image_->offset() + 1, now_);
+  EXPECT_EQ(d.response.error(), v1::NONE);
+
+  // Once the old process's session is over, a new one may take the id.
+  now_ += kSession + 1;
+  req.set_incarnation_id("second1");
+  d = controller_.RegisterBroker(*image_, req, image_->offset() + 1, now_);
+  ASSERT_EQ(d.response.error(), v1::NONE) << d.response.error_message();
+  Commit(d.records);
+  EXPECT_EQ(image_->broker(1)->incarnation_id, "second1");
+  EXPECT_TRUE(image_->broker(1)->fenced);
+}
+
+TEST_F(ThreeBrokerTest, SessionExpiryFencesAndMovesLeadership) {
+  script_ = {2, 0};
+  ASSERT_EQ(Create("topic01", 3, 3).error(), v1::NONE);  // 3,1,2 / 1,2,3 / 2,3,1
+  // Within the session nothing happens.
+  now_ += kSession;
+  EXPECT_EQ(controller_.Tick(*image_, now_).records_size(), 0);
+  ASSERT_EQ(Heartbeat(1).response.error(), v1::NONE);
+  ASSERT_EQ(Heartbeat(2).response.error(), v1::NONE);
+  now_ += 1;  // broker 3: one ms past its session
+  internal::MetadataRecordBatch batch = controller_.Tick(*image_, now_);
+  ASSERT_GE(batch.records_size(), 1);
+  EXPECT_EQ(batch.records(0).fence_broker().broker_id(), 3);
+  EXPECT_EQ(batch.records(0).fence_broker().broker_epoch(), epochs_[3]);
+  Commit(batch);
+  EXPECT_FALSE(image_->IsBrokerLive(3));
+
+  const PartitionInfo* p0 = image_->FindPartition("topic01", 0);  // was led by 3
+  EXPECT_EQ(p0->leader, 1);
+  EXPECT_EQ(p0->leader_epoch, 1);
+  EXPECT_THAT(p0->isr, ElementsAre(1, 2));
+  EXPECT_THAT(p0->replicas, ElementsAre(3, 1, 2));
+  EXPECT_EQ(image_->StateOf(*p0), v1::PARTITION_ONLINE);
+  EXPECT_EQ(image_->StateOfReplica(*p0, 3), v1::REPLICA_OFFLINE);
+  EXPECT_EQ(image_->StateOfReplica(*p0, 1), v1::REPLICA_ONLINE);
+  for (int32_t pid : {1, 2}) {
+    const PartitionInfo* p = image_->FindPartition("topic01", pid);
+    EXPECT_EQ(p->leader, p->replicas.front()) << "a partition 3 did not lead keeps its leader";
+    EXPECT_EQ(p->leader_epoch, 0);
+    EXPECT_EQ(p->partition_epoch, 1) << "but loses 3 from its ISR";
+    EXPECT_THAT(p->isr, ::testing::Not(::testing::Contains(3)));
+  }
+  // Nothing more to do on the next tick.
+  EXPECT_EQ(controller_.Tick(*image_, now_ + 1).records_size(), 0);
+}
+
+TEST_F(ThreeBrokerTest, AllReplicasDownThenOneReturns) {
+  script_ = {0, 0};
+  ASSERT_EQ(Create("solo", 1, 1).error(), v1::NONE);
+  const int32_t owner = image_->FindPartition("solo", 0)->leader;
+  ASSERT_EQ(owner, 1);
+  now_ += kSession + 1;
+  ASSERT_EQ(Heartbeat(2).response.error(), v1::NONE);
+  ASSERT_EQ(Heartbeat(3).response.error(), v1::NONE);
+  Commit(controller_.Tick(*image_, now_));
+  const PartitionInfo* p = image_->FindPartition("solo", 0);
+  EXPECT_EQ(p->leader, -1);
+  EXPECT_EQ(p->leader_epoch, 1);
+  EXPECT_THAT(p->isr, IsEmpty());
+  EXPECT_EQ(image_->StateOf(*p), v1::PARTITION_OFFLINE);
+  EXPECT_EQ(image_->StateOfReplica(*p, 1), v1::REPLICA_OFFLINE);
+
+  // Broker 1 restarts: registers, catches up, and leads again.
+  StartBroker(1, "restarted");
+  Commit(controller_.Tick(*image_, now_));
+  p = image_->FindPartition("solo", 0);
+  EXPECT_EQ(p->leader, 1);
+  EXPECT_EQ(p->leader_epoch, 2);
+  EXPECT_THAT(p->isr, ElementsAre(1));
+  EXPECT_EQ(image_->StateOf(*p), v1::PARTITION_ONLINE);
+}
+
+TEST_F(ThreeBrokerTest, ReRegistrationMovesLeadershipAway) {
+  script_ = {0, 0};
+  ASSERT_EQ(Create("t", 1, 2).error(), v1::NONE);
+  ASSERT_EQ(image_->FindPartition("t", 0)->leader, 1);
+  internal::BrokerRegistrationRequest req;
+  req.set_broker_id(1);
+  req.set_incarnation_id("inc1");  // a restart with the same incarnation is allowed
+  auto d = controller_.RegisterBroker(*image_, req, image_->offset() + 1, now_);
+  ASSERT_EQ(d.response.error(), v1::NONE);
+  Commit(d.records);
+  EXPECT_FALSE(image_->IsBrokerLive(1));
+  EXPECT_EQ(image_->FindPartition("t", 0)->leader, 2);
+}
+
+TEST_F(ThreeBrokerTest, WantShutdownFencesAndMovesLeadership) {
+  script_ = {0, 0};
+  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);
+  ASSERT_EQ(image_->FindPartition("t", 0)->leader, 1);
+  auto d = Heartbeat(1, /*want_shutdown=*/true);
+  EXPECT_TRUE(d.response.should_shutdown());
+  EXPECT_TRUE(d.response.is_fenced());
+  Commit(d.records);
+  EXPECT_FALSE(image_->IsBrokerLive(1));
+  EXPECT_EQ(image_->FindPartition("t", 0)->leader, 2);
+  EXPECT_THAT(image_->FindPartition("t", 0)->isr, ElementsAre(2, 3));
+}
+
+TEST_F(ThreeBrokerTest, NewControllerGivesEveryBrokerAFullSession) {
+  // Failover: a fresh controller that has heard from no one.
+  controller_ = Controller(Options());
+  now_ += 10 * kSession;
+  EXPECT_EQ(controller_.Tick(*image_, now_).records_size(), 0);
+  now_ += kSession;
+  EXPECT_EQ(controller_.Tick(*image_, now_).records_size(), 0);
+  ASSERT_EQ(Heartbeat(1).response.error(), v1::NONE);
+  now_ += 1;
+  internal::MetadataRecordBatch batch = controller_.Tick(*image_, now_);
+  Commit(batch);
+  EXPECT_TRUE(image_->IsBrokerLive(1));
+  EXPECT_FALSE(image_->IsBrokerLive(2));
+  EXPECT_FALSE(image_->IsBrokerLive(3));
+}
+
+TEST_F(ControllerTest, UnfenceAfterFailoverNeedsTheControllersOffset) {
+  internal::BrokerRegistrationRequest req;
+  req.set_broker_id(1);
+  req.set_incarnation_id("abc");
+  auto reg = controller_.RegisterBroker(*image_, req, image_->offset() + 1, now_);
+  Commit(reg.records);
+  Commit(testing::Batch({}));
+  Commit(testing::Batch({}));
+  // The controller that saw the registration is gone.
+  controller_ = Controller(Options());
+  internal::BrokerHeartbeatRequest hb;
+  hb.set_broker_id(1);
+  hb.set_broker_epoch(reg.response.broker_epoch());
+  hb.set_current_metadata_offset(image_->offset() - 1);
+  auto d = controller_.BrokerHeartbeat(*image_, hb, now_);
+  EXPECT_TRUE(d.response.is_fenced());
+  EXPECT_EQ(d.records.records_size(), 0);
+  hb.set_current_metadata_offset(image_->offset());
+  d = controller_.BrokerHeartbeat(*image_, hb, now_);
+  EXPECT_FALSE(d.response.is_fenced());
+  Commit(d.records);
+  EXPECT_TRUE(image_->IsBrokerLive(1));
+}
+
+TEST_F(ThreeBrokerTest, ControllerRecordsRoundTripThroughASnapshot) {
+  script_ = {2, 0};
+  ASSERT_EQ(Create("topic01", 3, 3, {{"retention.ms", "1000"}}).error(), v1::NONE);
+  now_ += kSession + 1;
+  ASSERT_EQ(Heartbeat(1).response.error(), v1::NONE);
+  Commit(controller_.Tick(*image_, now_));
+  auto restored = MetadataImage::FromSnapshot(image_->ToSnapshot(), image_->offset());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ((*restored)->ToSnapshot().SerializeAsString(),
+            image_->ToSnapshot().SerializeAsString());
+}
+
+TEST(NewTopicIdTest, LooksLikeKafkas) {
+  std::mt19937 rng(7);
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = NewTopicId([&] { return static_cast<uint32_t>(rng()); });
+    ASSERT_EQ(id.size(), 22u);
+    ASSERT_NE(id.front(), '-');
+    for (char c : id) {
+      ASSERT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << id;
+    }
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+  // A source that would start the id with '-' (0b111110...) does not.
+  EXPECT_NE(NewTopicId([] { return 0xF8000000u; }).front(), '-');
+  EXPECT_EQ(NewTopicId(nullptr).size(), 22u);
+}
+
+}  // namespace
+}  // namespace strata::metadata

@@ -1,0 +1,74 @@
+// `strata console-consumer`: Kafka's kafka-console-consumer.sh without
+// consumer groups (those come with the consumer-group work). Reads one
+// partition (--partition, from --offset) or every partition of the topic,
+// prints each record with Kafka's DefaultMessageFormatter, and stops after
+// --max-messages records, after --timeout-ms without a record, or on
+// SIGINT/SIGTERM, then reports "Processed a total of N messages" on stderr.
+#pragma once
+
+#include <atomic>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/config.h"
+#include "client/records.h"
+
+namespace strata::tools {
+
+// Kafka's DefaultMessageFormatter (--property): print.timestamp,
+// print.partition, print.offset, print.headers, print.key (all false),
+// print.value (true), key.separator ("\t"), line.separator ("\n"),
+// headers.separator (","), headers.key.separator (":"), null.literal
+// ("null").
+class MessageFormatter {
+ public:
+  static absl::StatusOr<MessageFormatter> FromProperties(const client::Properties& props);
+
+  // The record as the formatter prints it, line separator included.
+  std::string Format(const client::ConsumerRecord& record) const;
+
+ private:
+  bool print_timestamp_ = false;
+  bool print_partition_ = false;
+  bool print_offset_ = false;
+  bool print_headers_ = false;
+  bool print_key_ = false;
+  bool print_value_ = true;
+  std::string key_separator_ = "\t";
+  std::string line_separator_ = "\n";
+  std::string headers_separator_ = ",";
+  std::string headers_key_separator_ = ":";
+  std::string null_literal_ = "null";
+};
+
+struct ConsoleConsumerOptions {
+  std::string bootstrap_server;
+  std::string topic;
+  std::optional<int32_t> partition;
+  std::optional<std::string> offset;  // earliest | latest | a non-negative offset
+  bool from_beginning = false;
+  std::optional<int64_t> max_messages;
+  std::optional<int64_t> timeout_ms;
+  std::optional<std::string> group;
+  std::vector<std::string> properties;           // --property
+  std::vector<std::string> consumer_properties;  // --consumer-property
+  std::optional<std::string> consumer_config;    // --consumer.config
+};
+
+// Kafka's checks of the console consumer's arguments; the error is the
+// message to print.
+absl::Status ValidateConsoleConsumerOptions(const ConsoleConsumerOptions& options);
+
+// Where to start: -2 earliest, -1 latest, or an offset. --offset wins, then
+// --from-beginning, then latest.
+absl::StatusOr<int64_t> StartingOffset(const ConsoleConsumerOptions& options);
+
+// Runs until a stop condition; `stop` is polled (set it from a signal
+// handler). Returns the process exit code.
+int RunConsoleConsumer(const ConsoleConsumerOptions& options, std::ostream& out, std::ostream& err,
+                       const std::atomic<bool>& stop);
+
+}  // namespace strata::tools

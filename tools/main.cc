@@ -1,0 +1,206 @@
+// strata: the command-line tool. One binary, subcommands named after Kafka's
+// tools with their flags and output (see ../shared/DESIGN.md, "CLI
+// contract"):
+//
+//   strata topics | brokers | metadata-quorum | console-producer | console-consumer
+//
+// Results go to stdout, errors to stderr with a non-zero exit code.
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "client/admin.h"
+#include "tools/cluster_commands.h"
+#include "tools/console_consumer.h"
+#include "tools/console_producer.h"
+#include "tools/topic_command.h"
+
+namespace {
+
+using strata::client::Admin;
+using strata::client::AdminConfig;
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void OnSignal(int) { g_stop.store(true); }
+
+std::unique_ptr<Admin> MakeAdmin(const std::string& bootstrap) {
+  AdminConfig config;
+  config.bootstrap_servers = bootstrap;
+  absl::StatusOr<std::unique_ptr<Admin>> admin = Admin::Create(config);
+  if (!admin.ok()) {
+    std::cerr << admin.status().message() << "\n";
+    return nullptr;
+  }
+  return *std::move(admin);
+}
+
+// Each occurrence of a repeatable key=value flag takes exactly one value.
+template <typename T>
+CLI::Option* Repeated(CLI::App* app, const std::string& name, T& target, const std::string& help) {
+  return app->add_option(name, target, help)
+      ->allow_extra_args(false)
+      ->type_size(1)
+      ->expected(1, 1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"strata: Kafka-compatible administration and console tools for Strata"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Help for every subcommand");
+  int exit_code = 0;
+
+  // ---- topics
+  strata::tools::TopicOptions topic;
+  CLI::App* topics = app.add_subcommand("topics", "Create, delete, describe, or change a topic");
+  topics->add_option("--bootstrap-server", topic.bootstrap_server,
+                     "REQUIRED: The Strata server(s) to connect to (host:port[,host:port])");
+  topics->add_flag("--create", topic.create, "Create a new topic.");
+  topics->add_flag("--list", topic.list, "List all available topics.");
+  topics->add_flag("--describe", topic.describe, "List details for the given topics.");
+  topics->add_flag("--alter", topic.alter, "Alter the number of partitions of a topic.");
+  topics->add_flag("--delete", topic.remove, "Delete a topic");
+  topics->add_option("--topic", topic.topic, "The topic to create, alter, describe or delete.");
+  topics->add_option("--partitions", topic.partitions,
+                     "The number of partitions for the topic being created or altered.");
+  topics->add_option("--replication-factor", topic.replication_factor,
+                     "The replication factor for each partition in the topic being created.");
+  Repeated(topics, "--config", topic.configs, "A topic configuration override: key=value");
+  topics->add_flag("--if-exists", topic.if_exists,
+                   "When altering, deleting or describing: only if the topic exists.");
+  topics->add_flag("--if-not-exists", topic.if_not_exists,
+                   "When creating: only if the topic does not exist already.");
+  topics->add_flag("--exclude-internal", topic.exclude_internal,
+                   "Exclude internal topics when running list or describe.");
+  topics->callback([&] {
+    absl::Status valid = strata::tools::ValidateTopicOptions(topic);
+    if (!valid.ok()) {
+      std::cerr << valid.message() << "\n";
+      exit_code = 1;
+      return;
+    }
+    auto admin = MakeAdmin(topic.bootstrap_server);
+    exit_code = admin ? strata::tools::RunTopicCommand(*admin, topic, std::cout, std::cerr) : 1;
+  });
+
+  // ---- brokers
+  std::string brokers_bootstrap;
+  bool brokers_list = false;
+  CLI::App* brokers = app.add_subcommand("brokers", "List the cluster's live brokers");
+  brokers->add_option("--bootstrap-server", brokers_bootstrap, "The server(s) to connect to")
+      ->required();
+  brokers->add_flag("--list", brokers_list, "List the ids of the live brokers, one per line");
+  brokers->callback([&] {
+    if (!brokers_list) {
+      std::cerr << "Command must include exactly one action: --list\n";
+      exit_code = 1;
+      return;
+    }
+    auto admin = MakeAdmin(brokers_bootstrap);
+    exit_code = admin ? strata::tools::RunBrokerList(*admin, std::cout, std::cerr) : 1;
+  });
+
+  // ---- metadata-quorum
+  std::string quorum_bootstrap;
+  bool status = false;
+  bool replication = false;
+  CLI::App* quorum =
+      app.add_subcommand("metadata-quorum", "Describe the metadata quorum (Kafka's KRaft tool)");
+  quorum->add_option("--bootstrap-server", quorum_bootstrap, "The server(s) to connect to")
+      ->required();
+  quorum->require_subcommand(1);
+  CLI::App* describe = quorum->add_subcommand("describe", "Describe the metadata quorum info");
+  describe->add_flag("--status", status, "A short summary of the quorum status");
+  describe->add_flag("--replication", replication,
+                     "Detailed information about the status of replication");
+  describe->callback([&] {
+    if (status == replication) {
+      std::cerr << (status ? "Only one of --status or --replication should be specified with "
+                             "describe sub-command"
+                           : "One of --status or --replication must be specified with describe "
+                             "sub-command")
+                << "\n";
+      exit_code = 1;
+      return;
+    }
+    auto admin = MakeAdmin(quorum_bootstrap);
+    if (!admin) {
+      exit_code = 1;
+    } else if (status) {
+      exit_code = strata::tools::RunQuorumStatus(*admin, std::cout, std::cerr);
+    } else {
+      exit_code = strata::tools::RunQuorumReplication(*admin, std::cout, std::cerr);
+    }
+  });
+
+  // ---- console-producer
+  strata::tools::ConsoleProducerOptions prod;
+  CLI::App* producer =
+      app.add_subcommand("console-producer", "Send records read from stdin, one per line");
+  producer
+      ->add_option("--bootstrap-server,--broker-list", prod.bootstrap_server,
+                   "The server(s) to connect to")
+      ->required();
+  producer->add_option("--topic", prod.topic, "The topic to produce records to")->required();
+  Repeated(producer, "--property", prod.properties,
+           "Line reader property: parse.key, key.separator, ignore.error, null.marker");
+  Repeated(producer, "--producer-property", prod.producer_properties,
+           "A producer property: key=value");
+  producer->add_option("--producer.config", prod.producer_config, "Producer properties file");
+  producer->add_option("--request-required-acks", prod.acks, "acks (default -1)");
+  producer->add_option("--timeout", prod.linger_ms, "linger.ms (default 1000)");
+  producer->add_option("--batch-size", prod.batch_size, "batch.size (default 16384)");
+  producer->add_option("--max-block-ms", prod.max_block_ms, "max.block.ms (default 60000)");
+  producer->add_flag("--sync", prod.sync, "Send each record synchronously");
+  producer->callback([&] {
+    const bool prompt = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    exit_code = strata::tools::RunConsoleProducer(prod, std::cin, std::cout, std::cerr, prompt);
+  });
+
+  // ---- console-consumer
+  strata::tools::ConsoleConsumerOptions cons;
+  CLI::App* consumer = app.add_subcommand("console-consumer", "Print records of a topic to stdout");
+  consumer->add_option("--bootstrap-server", cons.bootstrap_server, "The server(s) to connect to");
+  consumer->add_option("--topic", cons.topic, "The topic to consume");
+  consumer->add_option("--partition", cons.partition,
+                       "The partition to consume (default: every partition)");
+  consumer->add_option("--offset", cons.offset,
+                       "earliest, latest (default), or an offset; needs --partition");
+  consumer->add_flag("--from-beginning", cons.from_beginning,
+                     "Start with the earliest record rather than the latest");
+  consumer->add_option("--max-messages", cons.max_messages,
+                       "Exit after this many records (default: no limit)");
+  consumer->add_option("--timeout-ms", cons.timeout_ms,
+                       "Exit when no record arrived for this many ms");
+  consumer->add_option("--group", cons.group, "Consumer group (not supported yet)");
+  Repeated(consumer, "--property", cons.properties,
+           "Formatter property: print.key, key.separator, print.timestamp, ...");
+  Repeated(consumer, "--consumer-property", cons.consumer_properties,
+           "A consumer property: key=value");
+  consumer->add_option("--consumer.config", cons.consumer_config, "Consumer properties file");
+  consumer->callback([&] {
+    absl::Status valid = strata::tools::ValidateConsoleConsumerOptions(cons);
+    if (!valid.ok()) {
+      std::cerr << valid.message() << "\n";
+      exit_code = 1;
+      return;
+    }
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+    exit_code = strata::tools::RunConsoleConsumer(cons, std::cout, std::cerr, g_stop);
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

@@ -1,0 +1,228 @@
+#include "tools/topic_command.h"
+
+#include <algorithm>
+#include <ostream>
+
+#include "client/errors.h"
+#include "fmt/format.h"
+
+namespace strata::tools {
+namespace {
+
+constexpr char kErrorPrefix[] = "Error while executing topic command : ";
+
+std::string JoinInts(const google::protobuf::RepeatedField<int32_t>& values) {
+  std::string out;
+  for (int32_t v : values) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(v);
+  }
+  return out;
+}
+
+absl::Status Missing(const char* arg) {
+  return absl::InvalidArgumentError(fmt::format("Missing required argument \"[{}]\"", arg));
+}
+
+absl::Status NotAllowed(const char* option, const char* action) {
+  return absl::InvalidArgumentError(
+      fmt::format("Option \"[{}]\" can't be used with option \"[{}]\"", option, action));
+}
+
+}  // namespace
+
+absl::Status ValidateTopicOptions(const TopicOptions& o) {
+  const int actions = int{o.create} + int{o.list} + int{o.describe} + int{o.alter} + int{o.remove};
+  if (actions != 1) {
+    return absl::InvalidArgumentError(
+        "Command must include exactly one action: --list, --describe, --create, --alter or "
+        "--delete");
+  }
+  if (o.bootstrap_server.empty()) return Missing("bootstrap-server");
+  if ((o.create || o.alter || o.remove) && !o.topic) return Missing("topic");
+  if (o.alter && !o.partitions) return Missing("partitions");
+  if (o.partitions && !(o.create || o.alter)) {
+    return NotAllowed("partitions", o.list ? "list" : o.describe ? "describe" : "delete");
+  }
+  if (o.replication_factor && !o.create) {
+    return NotAllowed("replication-factor", o.list       ? "list"
+                                            : o.describe ? "describe"
+                                            : o.alter    ? "alter"
+                                                         : "delete");
+  }
+  if (!o.configs.empty() && !o.create) {
+    // Changing configs of a topic is kafka-configs.sh's job in Kafka too.
+    return NotAllowed("config", o.list       ? "list"
+                                : o.describe ? "describe"
+                                : o.alter    ? "alter"
+                                             : "delete");
+  }
+  if (o.if_not_exists && !o.create) return NotAllowed("if-not-exists", "create");
+  if (o.if_exists && !(o.alter || o.remove || o.describe)) {
+    return NotAllowed("if-exists", o.create ? "create" : "list");
+  }
+  if (o.partitions && *o.partitions < 1) {
+    return absl::InvalidArgumentError("The partitions must be greater than 0");
+  }
+  if (o.replication_factor && (*o.replication_factor < 1 || *o.replication_factor > 32767)) {
+    return absl::InvalidArgumentError(
+        "The replication factor must be between 1 and 32767 inclusive");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ParseTopicConfigs(
+    const std::vector<std::string>& configs) {
+  std::map<std::string, std::string> out;
+  for (const std::string& c : configs) {
+    size_t eq = c.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == c.size()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "Invalid topic config: all configs to be added must be in the format \"key=val\" "
+          "(got '{}').",
+          c));
+    }
+    out[c.substr(0, eq)] = c.substr(eq + 1);
+  }
+  return out;
+}
+
+std::string FormatTopicHeader(const v1::TopicDescription& topic) {
+  std::string configs;
+  for (const auto& c : topic.configs()) {
+    if (c.is_default()) continue;
+    if (!configs.empty()) configs += ',';
+    configs += c.name() + "=" + c.value();
+  }
+  int32_t replication_factor = 0;
+  if (topic.partitions_size() > 0) {
+    // Kafka shows the first partition's replica count.
+    auto first = std::min_element(
+        topic.partitions().begin(), topic.partitions().end(),
+        [](const auto& a, const auto& b) { return a.partition() < b.partition(); });
+    replication_factor = first->replicas_size();
+  }
+  std::string line = "Topic: " + topic.name();
+  if (!topic.topic_id().empty()) line += "\tTopicId: " + topic.topic_id();
+  line += fmt::format("\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}",
+                      topic.partitions_size(), replication_factor, configs);
+  return line;
+}
+
+std::string FormatPartitionLine(const std::string& topic, const v1::PartitionDescription& p) {
+  return fmt::format("\tTopic: {}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}", topic,
+                     p.partition(),
+                     p.leader() < 0 ? std::string("none") : std::to_string(p.leader()),
+                     JoinInts(p.replicas()), JoinInts(p.isr()));
+}
+
+std::vector<std::string> FormatDescribeTopics(const v1::DescribeTopicsResponse& response) {
+  std::vector<const v1::TopicDescription*> topics;
+  for (const auto& t : response.topics()) {
+    if (t.error() == v1::NONE) topics.push_back(&t);
+  }
+  std::sort(topics.begin(), topics.end(),
+            [](const auto* a, const auto* b) { return a->name() < b->name(); });
+  std::vector<std::string> lines;
+  for (const v1::TopicDescription* t : topics) {
+    lines.push_back(FormatTopicHeader(*t));
+    std::vector<const v1::PartitionDescription*> parts;
+    for (const auto& p : t->partitions()) parts.push_back(&p);
+    std::sort(parts.begin(), parts.end(),
+              [](const auto* a, const auto* b) { return a->partition() < b->partition(); });
+    for (const auto* p : parts) lines.push_back(FormatPartitionLine(t->name(), *p));
+  }
+  return lines;
+}
+
+std::string TopicErrorMessage(v1::ErrorCode code, const std::string& server_message,
+                              const std::string& topic) {
+  switch (code) {
+    case v1::TOPIC_ALREADY_EXISTS:
+      return fmt::format("Topic '{}' already exists.", topic);
+    case v1::UNKNOWN_TOPIC_OR_PARTITION:
+      return fmt::format("Topic '{}' does not exist as expected", topic);
+    default:
+      return server_message.empty() ? client::DefaultErrorMessage(code) : server_message;
+  }
+}
+
+namespace {
+
+int Fail(std::ostream& err, const std::string& message) {
+  err << kErrorPrefix << message << "\n";
+  return 1;
+}
+
+int FailStatus(std::ostream& err, const absl::Status& status, const std::string& topic) {
+  v1::ErrorCode code = client::ErrorCodeOf(status);
+  if (code == v1::UNKNOWN_SERVER_ERROR && client::IsNetworkError(status)) {
+    return Fail(err, std::string(status.message()));
+  }
+  return Fail(err, TopicErrorMessage(code, std::string(status.message()), topic));
+}
+
+bool HasCollidingChars(const std::string& topic) {
+  return topic.find('.') != std::string::npos || topic.find('_') != std::string::npos;
+}
+
+int Create(client::Admin& admin, const TopicOptions& o, std::ostream& out, std::ostream& err) {
+  absl::StatusOr<std::map<std::string, std::string>> configs = ParseTopicConfigs(o.configs);
+  if (!configs.ok()) return Fail(err, std::string(configs.status().message()));
+  if (HasCollidingChars(*o.topic)) {
+    out << "WARNING: Due to limitations in metric names, topics with a period ('.') or "
+           "underscore ('_') could collide. To avoid issues it is best to use either, but not "
+           "both.\n";
+  }
+  absl::StatusOr<v1::TopicResult> result = admin.CreateTopic(
+      *o.topic, o.partitions.value_or(-1), o.replication_factor.value_or(-1), *configs);
+  if (!result.ok()) {
+    if (o.if_not_exists && client::ErrorCodeOf(result.status()) == v1::TOPIC_ALREADY_EXISTS) {
+      return 0;
+    }
+    return FailStatus(err, result.status(), *o.topic);
+  }
+  out << "Created topic " << *o.topic << ".\n";
+  return 0;
+}
+
+int Describe(client::Admin& admin, const TopicOptions& o, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> names;
+  if (o.topic) names.push_back(*o.topic);
+  absl::StatusOr<v1::DescribeTopicsResponse> response =
+      admin.DescribeTopics(names, !o.exclude_internal);
+  if (!response.ok()) return FailStatus(err, response.status(), o.topic.value_or(""));
+  for (const auto& t : response->topics()) {
+    if (t.error() == v1::NONE) continue;
+    if (t.error() == v1::UNKNOWN_TOPIC_OR_PARTITION && o.if_exists) continue;
+    return Fail(err, TopicErrorMessage(t.error(), t.error_message(), t.name()));
+  }
+  if (o.topic && response->topics_size() == 0 && !o.if_exists) {
+    return Fail(err, TopicErrorMessage(v1::UNKNOWN_TOPIC_OR_PARTITION, "", *o.topic));
+  }
+  for (const std::string& line : FormatDescribeTopics(*response)) out << line << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int RunTopicCommand(client::Admin& admin, const TopicOptions& o, std::ostream& out,
+                    std::ostream& err) {
+  if (o.create) return Create(admin, o, out, err);
+  if (o.describe) return Describe(admin, o, out, err);
+  if (o.list) {
+    absl::StatusOr<std::vector<std::string>> names = admin.ListTopics(!o.exclude_internal);
+    if (!names.ok()) return FailStatus(err, names.status(), "");
+    for (const std::string& n : *names) out << n << "\n";
+    return 0;
+  }
+  absl::Status status =
+      o.alter ? admin.CreatePartitions(*o.topic, *o.partitions) : admin.DeleteTopic(*o.topic);
+  if (!status.ok()) {
+    if (o.if_exists && client::ErrorCodeOf(status) == v1::UNKNOWN_TOPIC_OR_PARTITION) return 0;
+    return FailStatus(err, status, *o.topic);
+  }
+  return 0;
+}
+
+}  // namespace strata::tools

@@ -1,0 +1,69 @@
+// `strata topics`: Kafka's kafka-topics.sh with the same flags and output.
+//
+// The command is three parts so that the formatting and the checks are
+// testable without a cluster: ValidateTopicOptions (Kafka's argument
+// checks and messages), the Format* functions (responses to output lines,
+// pure), and RunTopicCommand (talks to the cluster through client::Admin).
+#pragma once
+
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "client/admin.h"
+#include "strata/v1/admin.pb.h"
+
+namespace strata::tools {
+
+struct TopicOptions {
+  std::string bootstrap_server;
+  bool create = false;
+  bool list = false;
+  bool describe = false;
+  bool alter = false;
+  bool remove = false;  // --delete
+  std::optional<std::string> topic;
+  std::optional<int32_t> partitions;
+  std::optional<int32_t> replication_factor;
+  std::vector<std::string> configs;  // --config k=v, repeated
+  bool if_exists = false;
+  bool if_not_exists = false;
+  bool exclude_internal = false;
+};
+
+// Kafka's TopicCommandOptions.checkArgs: exactly one action, the arguments
+// each action needs, values in range. The error is the message to print.
+absl::Status ValidateTopicOptions(const TopicOptions& options);
+
+// "--config k=v" entries as a map; Kafka's message for a malformed one.
+absl::StatusOr<std::map<std::string, std::string>> ParseTopicConfigs(
+    const std::vector<std::string>& configs);
+
+// The header line of `--describe` for one topic:
+// "Topic: T\tTopicId: id\tPartitionCount: 3\tReplicationFactor: 3\tConfigs: k=v,..."
+// (TopicId is left out when the id is empty; Configs lists only entries that
+// are not defaults, in the order given.)
+std::string FormatTopicHeader(const v1::TopicDescription& topic);
+// One partition line: "\tTopic: T\tPartition: 0\tLeader: 3\tReplicas: 3,1,2\tIsr: 3,1,2"
+// (Leader: none when there is no leader).
+std::string FormatPartitionLine(const std::string& topic, const v1::PartitionDescription& p);
+// Every line of `--describe` for the topics of `response` that have no
+// error, topics sorted by name and partitions by id.
+std::vector<std::string> FormatDescribeTopics(const v1::DescribeTopicsResponse& response);
+
+// The text after "Error while executing topic command : " for a failed
+// topic operation: Kafka's wording where scripts may match it (an existing
+// topic, a missing one), otherwise the server's message.
+std::string TopicErrorMessage(v1::ErrorCode code, const std::string& server_message,
+                              const std::string& topic);
+
+// Runs a validated command; output to `out`, errors to `err`. Returns the
+// process exit code.
+int RunTopicCommand(client::Admin& admin, const TopicOptions& options, std::ostream& out,
+                    std::ostream& err);
+
+}  // namespace strata::tools
