@@ -21,12 +21,15 @@ running() { [ -f "$DATA/node$1.pid" ] && kill -0 "$(cat "$DATA/node$1.pid")" 2>/
 start() {
   [ -x "$SERVER" ] || { echo "cluster.sh: $SERVER is missing; build first" >&2; exit 1; }
   mkdir -p "$DATA"
+  cd "$top"
   for n in "${NODES[@]}"; do
     if running "$n"; then echo "node $n already running (pid $(cat "$DATA/node$n.pid"))"; continue; fi
-    (cd "$top" && nohup "$SERVER" "deploy/local/node$n.properties" \
+    # The server itself goes to the background (so $! is its PID), with no
+    # tie to this script's stdin/stdout: callers may pipe this script.
+    nohup "$SERVER" "deploy/local/node$n.properties" \
         --override "log.dirs=$DATA/node$n/logs" --override "metadata.log.dir=$DATA/node$n/metadata" \
-        >>"$DATA/node$n.log" 2>&1 &
-     echo $! >"$DATA/node$n.pid")
+        </dev/null >>"$DATA/node$n.log" 2>&1 &
+    echo $! >"$DATA/node$n.pid"
     echo "node $n started (pid $(cat "$DATA/node$n.pid"), log $DATA/node$n.log)"
   done
   wait_ready
