@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/common/numbers.h"
+#include "broker/metadata/topic_config.h"
 #include "broker/storage/log.h"
 #include "glog/logging.h"
 
@@ -20,35 +21,6 @@ constexpr size_t kMaxTopicNameLength = 249;
 // once; it keeps one request from making the controller build (and every
 // node apply) an unbounded batch.
 constexpr int32_t kMaxPartitionsPerRequest = 10000;
-
-// Topic configs that are not storage settings (those LogConfig::Set knows).
-constexpr std::array<std::string_view, 7> kOtherTopicConfigs = {
-    "cleanup.policy",  "compression.type", "message.timestamp.type",         "min.insync.replicas",
-    "retention.bytes", "retention.ms",     "unclean.leader.election.enable",
-};
-constexpr std::array<std::string_view, 6> kStorageTopicConfigs = {
-    "flush.messages",    "flush.ms",      "index.interval.bytes",
-    "max.message.bytes", "segment.bytes", "segment.ms",
-};
-
-template <typename T>
-bool Contains(const T& container, std::string_view x) {
-  return std::find(container.begin(), container.end(), x) != container.end();
-}
-
-std::string KnownTopicConfigs() {
-  std::vector<std::string> names;
-  for (std::string_view n : kOtherTopicConfigs) names.emplace_back(n);
-  for (std::string_view n : kStorageTopicConfigs) names.emplace_back(n);
-  std::sort(names.begin(), names.end());
-  return absl::StrJoin(names, ", ");
-}
-
-absl::Status InvalidValue(std::string_view name, std::string_view value, std::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("Invalid value ", std::string(value),
-                                                 " for configuration ", std::string(name), ": ",
-                                                 std::string(why)));
-}
 
 // Kafka warns that topics whose names differ only in '.' versus '_' share
 // metric names, and refuses to create the second one.
@@ -161,72 +133,6 @@ absl::Status Controller::ValidateTopicName(std::string_view name) {
   return absl::OkStatus();
 }
 
-absl::Status Controller::ValidateTopicConfig(std::string_view name, std::string_view value) {
-  if (Contains(kStorageTopicConfigs, name)) {
-    storage::LogConfig scratch;
-    return scratch.Set(name, value);
-  }
-  if (!Contains(kOtherTopicConfigs, name)) {
-    return absl::InvalidArgumentError(absl::StrCat("Unknown topic config name: ", std::string(name),
-                                                   " (known: ", KnownTopicConfigs(), ")"));
-  }
-  if (name == "retention.ms" || name == "retention.bytes") {
-    std::optional<int64_t> v = ParseInteger<int64_t>(value);
-    if (!v) return InvalidValue(name, value, "Not a number of type LONG");
-    if (*v < -1) return InvalidValue(name, value, "Value must be at least -1 (-1: no limit)");
-    return absl::OkStatus();
-  }
-  if (name == "min.insync.replicas") {
-    std::optional<int32_t> v = ParseInteger<int32_t>(value);
-    if (!v) return InvalidValue(name, value, "Not a number of type INT");
-    if (*v < 1) return InvalidValue(name, value, "Value must be at least 1");
-    return absl::OkStatus();
-  }
-  if (name == "cleanup.policy") {
-    // A list, as in Kafka: "delete", "compact" or "compact,delete".
-    std::string_view rest = value;
-    if (rest.empty())
-      return InvalidValue(name, value, "String must be one of: compact, delete, or a list of them");
-    while (true) {
-      const size_t comma = rest.find(',');
-      std::string_view item = rest.substr(0, comma);
-      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-      if (item != "delete" && item != "compact") {
-        return InvalidValue(name, value,
-                            "String must be one of: compact, delete, or a list of them");
-      }
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-    return absl::OkStatus();
-  }
-  if (name == "unclean.leader.election.enable") {
-    std::string lower(value);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    if (lower != "true" && lower != "false")
-      return InvalidValue(name, value, "Expected value to be either true or false");
-    return absl::OkStatus();
-  }
-  if (name == "message.timestamp.type") {
-    if (value != "CreateTime" && value != "LogAppendTime") {
-      return InvalidValue(name, value, "String must be one of: CreateTime, LogAppendTime");
-    }
-    return absl::OkStatus();
-  }
-  if (name == "compression.type") {
-    constexpr std::array<std::string_view, 6> kCodecs = {"uncompressed", "zstd", "lz4",
-                                                         "snappy",       "gzip", "producer"};
-    if (!Contains(kCodecs, value)) {
-      return InvalidValue(name, value,
-                          "String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer");
-    }
-    return absl::OkStatus();
-  }
-  LOG(FATAL) << "topic config " << name << " is listed as known but has no validation";
-  return absl::OkStatus();
-}
 
 std::vector<std::vector<int32_t>> Controller::AssignReplicas(
     const std::vector<int32_t>& brokers, int32_t partitions, int32_t replication_factor,

@@ -50,8 +50,6 @@ struct ControllerOptions {
   int64_t broker_session_timeout_ms = 9000;
   // Replica assignment randomness; a test fixes it.
   std::function<uint32_t()> random;
-  // Topic config defaults, as `topics --describe` shows them (name -> value).
-  std::map<std::string, std::string> topic_config_defaults;
 };
 
 template <typename Response>
@@ -97,9 +95,6 @@ class Controller {
   // Kafka's topic name rules; the error names what is wrong.
   static absl::Status ValidateTopicName(std::string_view name);
 
-  // One topic config override: the name must be a known topic config and the
-  // value valid for it. InvalidArgument naming the key and what is allowed.
-  static absl::Status ValidateTopicConfig(std::string_view name, std::string_view value);
 
  private:
   uint32_t NextRandom();

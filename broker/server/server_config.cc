@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "broker/common/numbers.h"
-#include "broker/storage/log.h"
+#include "broker/metadata/topic_config.h"
 
 namespace strata::server {
 namespace {
@@ -207,18 +207,8 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
     topic_value = std::to_string(v < 0 ? -1 : v * unit);
   }
   if (!topic_key.empty()) {
-    storage::LogConfig probe;
-    absl::Status s = probe.Set(topic_key, topic_value);
-    if (absl::IsInvalidArgument(s)) {
+    if (absl::Status s = metadata::ValidateTopicConfig(topic_key, topic_value); !s.ok()) {
       return Invalid(key, value, std::string(s.message()));
-    }
-    if (!s.ok() && !absl::IsNotFound(s)) return s;
-    if (absl::IsNotFound(s)) {
-      // Not a storage key (retention, cleanup.policy): check it is a number
-      // where one is expected.
-      if (topic_key != "cleanup.policy" && !ParseInteger<int64_t>(topic_value)) {
-        return Invalid(key, value, "expected an integer");
-      }
     }
     c.log_overrides[topic_key] = topic_value;
     return absl::OkStatus();

@@ -73,8 +73,6 @@ absl::Status StrataNode::Start() {
   controller_options.default_num_partitions = config_.num_partitions;
   controller_options.default_replication_factor = config_.default_replication_factor;
   controller_options.broker_session_timeout_ms = config_.broker_session_timeout_ms;
-  controller_options.topic_config_defaults = TopicConfigDefaults();
-  for (const auto& [k, v] : config_.log_overrides) controller_options.topic_config_defaults[k] = v;
   controller_ = std::make_unique<QuorumController>(controller_options, raft_.get(), metadata_.get(),
                                                    Clock::Real());
 

@@ -1,5 +1,5 @@
-// Topic configs: Kafka's defaults, and the effective config of a topic —
-// topic override, else the broker's log.* setting, else the default.
+// The effective config of a topic: topic override, else the broker's log.*
+// setting, else Kafka's default (metadata/topic_config.h).
 #pragma once
 
 #include <map>
@@ -8,9 +8,6 @@
 #include "broker/storage/log.h"
 
 namespace strata::server {
-
-// Every topic config Strata knows, with Kafka's default value.
-const std::map<std::string, std::string>& TopicConfigDefaults();
 
 struct EffectiveConfig {
   std::string value;

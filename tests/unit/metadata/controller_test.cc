@@ -1,5 +1,7 @@
 #include "broker/metadata/controller.h"
 
+#include "broker/metadata/topic_config.h"
+
 #include <cctype>
 #include <deque>
 #include <memory>
@@ -340,6 +342,12 @@ TEST_F(ThreeBrokerTest, InvalidConfigs) {
   EXPECT_EQ(image_->FindTopic("c"), nullptr);
 }
 
+TEST(ValidateTopicConfigTest, EveryDefaultIsValid) {
+  for (const auto& [name, value] : TopicConfigDefaults()) {
+    EXPECT_TRUE(ValidateTopicConfig(name, value).ok()) << name << "=" << value;
+  }
+}
+
 TEST(ValidateTopicConfigTest, AcceptsKafkaValues) {
   for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
            {"retention.ms", "-1"},
@@ -362,7 +370,7 @@ TEST(ValidateTopicConfigTest, AcceptsKafkaValues) {
            {"flush.messages", "1"},
            {"flush.ms", "1000"},
        }) {
-    absl::Status s = Controller::ValidateTopicConfig(k, v);
+    absl::Status s = ValidateTopicConfig(k, v);
     EXPECT_TRUE(s.ok()) << k << "=" << v << ": " << s;
   }
 }
