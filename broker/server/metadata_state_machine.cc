@@ -8,18 +8,18 @@ MetadataStateMachine::MetadataStateMachine(std::string cluster_id)
     : image_(metadata::MetadataImage::Empty(std::move(cluster_id))) {}
 
 void MetadataStateMachine::Apply(const raft::Entry& entry) {
-  internal::MetadataRecordBatch batch;
+  const int64_t offset = static_cast<int64_t>(entry.index.value());
   std::shared_ptr<const metadata::MetadataImage> base = current();
-  if (!batch.ParseFromString(entry.data)) {
-    LOG(ERROR) << "Metadata log entry " << entry.index << " does not parse; skipped";
-    return;
-  }
+  internal::MetadataRecordBatch batch;
   absl::StatusOr<std::shared_ptr<const metadata::MetadataImage>> next =
-      base->Apply(batch, static_cast<int64_t>(entry.index.value()));
+      batch.ParseFromString(entry.data) ? base->Apply(batch, offset)
+                                        : absl::DataLossError("the entry does not parse");
   if (!next.ok()) {
-    LOG(ERROR) << "Metadata log entry " << entry.index << " refused by the image; skipped: "
-               << next.status();
-    return;
+    // Skipped alike on every node; the image still moves to this offset so
+    // that nobody waits for an entry that will never show.
+    LOG(ERROR) << "Metadata log entry " << entry.index << " refused; skipped: " << next.status();
+    next = base->Apply(internal::MetadataRecordBatch(), offset);
+    if (!next.ok()) return;
   }
   Publish(std::move(*next));
 }

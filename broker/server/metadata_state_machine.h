@@ -4,7 +4,8 @@
 //
 // Apply runs on the Raft node's thread. A batch the image refuses is logged
 // and skipped — every node skips it alike, so images stay identical — rather
-// than crashing every node of the cluster on one bad record.
+// than crashing every node of the cluster on one bad record; the image's
+// offset still moves past it.
 //
 // Thread-safe: current() and WaitForOffset() may be called from any thread;
 // subscribers are called on the Raft thread after each change and must be
