@@ -79,6 +79,12 @@ int main(int argc, char** argv) {
                    "When creating: only if the topic does not exist already.");
   topics->add_flag("--exclude-internal", topic.exclude_internal,
                    "Exclude internal topics when running list or describe.");
+  topics->add_flag("--unavailable-partitions", topic.unavailable_partitions,
+                   "With --describe: only partitions whose leader is not available.");
+  topics->add_flag("--under-replicated-partitions", topic.under_replicated_partitions,
+                   "With --describe: only partitions whose ISR is smaller than the replicas.");
+  topics->add_flag("--show-states", topic.show_states,
+                   "With --describe: add each partition's state and its replicas' states.");
   topics->callback([&] {
     absl::Status valid = strata::tools::ValidateTopicOptions(topic);
     if (!valid.ok()) {

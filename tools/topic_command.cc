@@ -116,7 +116,50 @@ std::string FormatPartitionLine(const std::string& topic, const v1::PartitionDes
                      JoinInts(p.replicas()), JoinInts(p.isr()));
 }
 
-std::vector<std::string> FormatDescribeTopics(const v1::DescribeTopicsResponse& response) {
+std::string PartitionStateName(v1::PartitionState state) {
+  switch (state) {
+    case v1::PARTITION_NEW:
+      return "New";
+    case v1::PARTITION_ONLINE:
+      return "Online";
+    case v1::PARTITION_OFFLINE:
+      return "Offline";
+    default:
+      return "NonExistent";
+  }
+}
+
+std::string ReplicaStateName(v1::ReplicaState state) {
+  switch (state) {
+    case v1::REPLICA_NEW:
+      return "New";
+    case v1::REPLICA_ONLINE:
+      return "Online";
+    case v1::REPLICA_OFFLINE:
+      return "Offline";
+    default:
+      return "NonExistent";
+  }
+}
+
+std::vector<std::string> FormatDescribeTopics(const v1::DescribeTopicsResponse& response,
+                                              const TopicOptions& options) {
+  const bool filtered = options.unavailable_partitions || options.under_replicated_partitions;
+  auto wanted = [&](const v1::PartitionDescription& p) {
+    if (options.unavailable_partitions && p.state() != v1::PARTITION_ONLINE) return true;
+    if (options.under_replicated_partitions && p.isr_size() < p.replicas_size()) return true;
+    return !filtered;
+  };
+  auto line = [&](const std::string& topic, const v1::PartitionDescription& p) {
+    std::string out = FormatPartitionLine(topic, p);
+    if (!options.show_states) return out;
+    std::vector<std::string> replicas;
+    for (const auto& r : p.replica_states()) {
+      replicas.push_back(fmt::format("{}:{}", r.broker_id(), ReplicaStateName(r.state())));
+    }
+    return fmt::format("{}\tState: {}\tReplicaStates: {}", out, PartitionStateName(p.state()),
+                       fmt::join(replicas, ","));
+  };
   std::vector<const v1::TopicDescription*> topics;
   for (const auto& t : response.topics()) {
     if (t.error() == v1::NONE) topics.push_back(&t);
@@ -125,12 +168,14 @@ std::vector<std::string> FormatDescribeTopics(const v1::DescribeTopicsResponse& 
             [](const auto* a, const auto* b) { return a->name() < b->name(); });
   std::vector<std::string> lines;
   for (const v1::TopicDescription* t : topics) {
-    lines.push_back(FormatTopicHeader(*t));
+    if (!filtered) lines.push_back(FormatTopicHeader(*t));
     std::vector<const v1::PartitionDescription*> parts;
-    for (const auto& p : t->partitions()) parts.push_back(&p);
+    for (const auto& p : t->partitions()) {
+      if (wanted(p)) parts.push_back(&p);
+    }
     std::sort(parts.begin(), parts.end(),
               [](const auto* a, const auto* b) { return a->partition() < b->partition(); });
-    for (const auto* p : parts) lines.push_back(FormatPartitionLine(t->name(), *p));
+    for (const auto* p : parts) lines.push_back(line(t->name(), *p));
   }
   return lines;
 }
@@ -200,7 +245,7 @@ int Describe(client::Admin& admin, const TopicOptions& o, std::ostream& out, std
   if (o.topic && response->topics_size() == 0 && !o.if_exists) {
     return Fail(err, TopicErrorMessage(v1::UNKNOWN_TOPIC_OR_PARTITION, "", *o.topic));
   }
-  for (const std::string& line : FormatDescribeTopics(*response)) out << line << "\n";
+  for (const std::string& line : FormatDescribeTopics(*response, o)) out << line << "\n";
   return 0;
 }
 

@@ -33,6 +33,13 @@ struct TopicOptions {
   bool if_exists = false;
   bool if_not_exists = false;
   bool exclude_internal = false;
+  // --describe filters, as in Kafka: only matching partition lines, no
+  // topic header lines.
+  bool unavailable_partitions = false;      // no leader, or a leader that is not live
+  bool under_replicated_partitions = false;  // ISR smaller than the replica list
+  // Strata's addition: each partition line ends with its state and its
+  // replicas' states ("\tState: Online\tReplicaStates: 3:Online,1:Offline").
+  bool show_states = false;
 };
 
 // Kafka's TopicCommandOptions.checkArgs: exactly one action, the arguments
@@ -52,8 +59,13 @@ std::string FormatTopicHeader(const v1::TopicDescription& topic);
 // (Leader: none when there is no leader).
 std::string FormatPartitionLine(const std::string& topic, const v1::PartitionDescription& p);
 // Every line of `--describe` for the topics of `response` that have no
-// error, topics sorted by name and partitions by id.
-std::vector<std::string> FormatDescribeTopics(const v1::DescribeTopicsResponse& response);
+// error, topics sorted by name and partitions by id, with the options'
+// filters and --show-states applied.
+std::vector<std::string> FormatDescribeTopics(const v1::DescribeTopicsResponse& response,
+                                              const TopicOptions& options = {});
+// "Online", "Offline", "New", "NonExistent".
+std::string PartitionStateName(v1::PartitionState state);
+std::string ReplicaStateName(v1::ReplicaState state);
 
 // The text after "Error while executing topic command : " for a failed
 // topic operation: Kafka's wording where scripts may match it (an existing

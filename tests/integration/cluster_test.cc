@@ -182,6 +182,8 @@ TEST_F(ClusterTest, BadInputIsRefusedClearlyAndChangesNothing) {
 }
 
 TEST_F(ClusterTest, ControllerFailoverAndCatchUp) {
+  ASSERT_EQ(Topics({"--create", "--topic", "states", "--partitions", "3", "--replication-factor", "1"})
+                .exit_code, 0);
   const int controller = cluster_.ControllerSeenBy(1);
   ASSERT_GE(controller, 1);
   cluster_.Kill(controller);
@@ -204,6 +206,21 @@ TEST_F(ClusterTest, ControllerFailoverAndCatchUp) {
                         "--replication-factor", "2"}, survivor);
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
+  // The dead broker's partition goes offline once its session expires, and
+  // the CLI shows it (Kafka's filter, and Strata's states column).
+  const std::string dead_replica = "Replicas: " + std::to_string(controller) + "\t";
+  CliResult unavailable;
+  for (int i = 0; i < 100; ++i) {
+    unavailable = Topics({"--describe", "--topic", "states", "--unavailable-partitions"}, survivor);
+    if (unavailable.out.find(dead_replica) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(Lines(unavailable.out).size(), 1u) << unavailable.out;
+  EXPECT_NE(unavailable.out.find("Leader: none"), std::string::npos) << unavailable.out;
+  r = Topics({"--describe", "--topic", "states", "--show-states"}, survivor);
+  EXPECT_NE(r.out.find("State: Offline\tReplicaStates: " + std::to_string(controller) + ":Offline"),
+            std::string::npos) << r.out;
+
   cluster_.Start(controller);
   bool seen = false;
   const auto restarted_at = Clock::now();
@@ -213,6 +230,13 @@ TEST_F(ClusterTest, ControllerFailoverAndCatchUp) {
     if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(seen) << "restarted node did not learn the new topic: " << r.out << r.err;
+  // Its partition comes back online.
+  for (int i = 0; i < 100; ++i) {
+    unavailable = Topics({"--describe", "--topic", "states", "--unavailable-partitions"}, survivor);
+    if (unavailable.exit_code == 0 && unavailable.out.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(unavailable.out, "");
 }
 
 TEST_F(ClusterTest, RecordsSurviveAFullStopAndStart) {

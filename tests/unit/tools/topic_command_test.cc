@@ -63,6 +63,44 @@ TEST(TopicFormatTest, TopicsAreSortedAndEmptyConfigsAndIdsShowAsKafkaDoes) {
   EXPECT_EQ(lines[2], "Topic: b\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: ");
 }
 
+TEST(TopicFormatTest, PartitionFiltersAndStates) {
+  v1::DescribeTopicsResponse resp;
+  auto* t = resp.add_topics();
+  t->set_name("t");
+  v1::PartitionDescription online = Partition(0, 1, {1, 2}, {1, 2});
+  online.set_state(v1::PARTITION_ONLINE);
+  for (int32_t r : {1, 2}) {
+    auto* rs = online.add_replica_states();
+    rs->set_broker_id(r);
+    rs->set_state(v1::REPLICA_ONLINE);
+  }
+  v1::PartitionDescription under = Partition(1, 2, {2, 3}, {2});
+  under.set_state(v1::PARTITION_ONLINE);
+  v1::PartitionDescription offline = Partition(2, -1, {3}, {});
+  offline.set_state(v1::PARTITION_OFFLINE);
+  *t->add_partitions() = offline;
+  *t->add_partitions() = under;
+  *t->add_partitions() = online;
+
+  TopicOptions o;
+  o.unavailable_partitions = true;
+  EXPECT_EQ(FormatDescribeTopics(resp, o),
+            std::vector<std::string>{"\tTopic: t\tPartition: 2\tLeader: none\tReplicas: 3\tIsr: "});
+  o = TopicOptions();
+  o.under_replicated_partitions = true;
+  EXPECT_EQ(FormatDescribeTopics(resp, o),
+            (std::vector<std::string>{"\tTopic: t\tPartition: 1\tLeader: 2\tReplicas: 2,3\tIsr: 2",
+                                      "\tTopic: t\tPartition: 2\tLeader: none\tReplicas: 3\tIsr: "}));
+  o = TopicOptions();
+  o.show_states = true;
+  auto lines = FormatDescribeTopics(resp, o);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[1],
+            "\tTopic: t\tPartition: 0\tLeader: 1\tReplicas: 1,2\tIsr: 1,2\tState: Online\t"
+            "ReplicaStates: 1:Online,2:Online");
+  EXPECT_NE(lines[3].find("\tState: Offline"), std::string::npos) << lines[3];
+}
+
 TEST(TopicOptionsTest, KafkasArgumentChecks) {
   TopicOptions o;
   o.bootstrap_server = "h:1";
