@@ -147,11 +147,17 @@ void StrataNode::LifecycleLoop() {
     absl::MutexLock l(&mu_);
     return stopping_;
   };
+  // Sleeps unless the node is stopping (then it returns at once).
+  auto pause = [this](absl::Duration d) {
+    absl::MutexLock l(&mu_);
+    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+    mu_.AwaitWithTimeout(absl::Condition(&stop), d);
+  };
   while (!stopping()) {
     const int32_t controller = controller_->leader_id();
     auto stub = stubs.find(controller);
     if (stub == stubs.end()) {
-      absl::SleepFor(absl::Milliseconds(100));
+      pause(absl::Milliseconds(100));
       continue;
     }
     grpc::ClientContext ctx;
@@ -165,7 +171,7 @@ void StrataNode::LifecycleLoop() {
         continue;
       }
       VLOG(1) << "Registration: " << (s.ok() ? resp.error_message() : s.error_message());
-      absl::SleepFor(absl::Milliseconds(200));
+      pause(absl::Milliseconds(200));
       continue;
     }
     internal::BrokerHeartbeatRequest hb;
@@ -184,8 +190,8 @@ void StrataNode::LifecycleLoop() {
       LOG(INFO) << "Broker " << config_.node_id << (fenced ? " fenced" : " unfenced");
     }
     // Heartbeat faster while fenced, so unfencing follows catching up closely.
-    absl::SleepFor(absl::Milliseconds(fenced ? std::min<int64_t>(200, config_.broker_heartbeat_interval_ms)
-                                             : config_.broker_heartbeat_interval_ms));
+    pause(absl::Milliseconds(fenced ? std::min<int64_t>(200, config_.broker_heartbeat_interval_ms)
+                                     : config_.broker_heartbeat_interval_ms));
   }
 }
 
