@@ -98,6 +98,15 @@ absl::Status Log::Load(bool had_clean_shutdown) {
   }
   std::sort(bases.begin(), bases.end());
 
+  // The epoch cache is rebuilt from the batches wherever it may lag them:
+  // everything when its checkpoint is missing, else the recovered segments.
+  const bool epochs_missing = !fs_->Exists(JoinPath(dir_, kLeaderEpochCheckpointFile));
+  absl::StatusOr<LeaderEpochCache> epochs = LeaderEpochCache::Load(fs_, dir_);
+  if (!epochs.ok()) return epochs.status();
+  epochs_.emplace(std::move(*epochs));
+  std::optional<Offset> rescan_from;
+  if (epochs_missing && !bases.empty()) rescan_from = bases.front();
+
   bool recovered_any = false;
   for (size_t i = 0; i < bases.size(); ++i) {
     const Offset base = bases[i];
@@ -111,6 +120,7 @@ absl::Status Log::Load(bool had_clean_shutdown) {
     } else {
       seg = Segment::OpenAndRecover(fs_, dir_, base, SegmentOptions(), recovery_point_, &result);
       recovered_any = true;
+      if (!rescan_from) rescan_from = base;
     }
     if (!seg.ok()) return seg.status();
     segments_.emplace(base, std::move(*seg));
@@ -142,12 +152,30 @@ absl::Status Log::Load(bool had_clean_shutdown) {
                                             log_end_locked().value(), " below its recovery point ",
                                             recovery_point_.value(), ": synced data is missing"));
   }
+  if (absl::Status s = LoadEpochs(rescan_from.value_or(log_end_locked())); !s.ok()) return s;
   if (recovered_any) {
     // Everything left was read and checked; make it durable so the next
     // start need not scan it again.
     return FlushLocked();
   }
   return WriteCheckpointLocked();
+}
+
+absl::Status Log::LoadEpochs(Offset from) {
+  for (auto it = segments_.begin(); it != segments_.end(); ++it) {
+    auto next = std::next(it);
+    if (next != segments_.end() && next->first <= from) continue;  // wholly before `from`
+    absl::Status assign_status;
+    absl::Status s = it->second->ForEachBatchHeader([&](const BatchHeader& h) {
+      if (h.base_offset >= from && assign_status.ok()) {
+        assign_status = epochs_->Assign(h.partition_leader_epoch, h.base_offset);
+      }
+    });
+    if (!s.ok()) return s;
+    if (!assign_status.ok()) return assign_status;
+  }
+  if (absl::Status s = epochs_->TruncateFromEnd(log_end_locked()); !s.ok()) return s;
+  return epochs_->TruncateFromStart(log_start_offset_);
 }
 
 absl::Status Log::WriteCheckpointLocked() {
@@ -201,6 +229,9 @@ absl::Status Log::AppendLocked(const BatchHeader& header, std::string_view batch
   if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
   if (absl::Status s = MaybeRollForAppend(header); !s.ok()) return s;
   if (absl::Status s = active()->Append(header, batch); !s.ok()) return s;
+  if (absl::Status s = epochs_->Assign(header.partition_leader_epoch, header.base_offset); !s.ok()) {
+    return s;
+  }
   unflushed_messages_ += header.records_count;
   if (unflushed_messages_ >= config_.flush_messages) return FlushLocked();
   return absl::OkStatus();
@@ -358,6 +389,8 @@ absl::Status Log::TruncateTo(Offset offset) {
     if (!removed.ok()) return removed.status();
   }
   recovery_point_ = std::min(recovery_point_, log_end_locked());
+  if (absl::Status s = epochs_->TruncateFromEnd(log_end_locked()); !s.ok()) return s;
+  if (absl::Status s = epochs_->TruncateFromStart(log_start_offset_); !s.ok()) return s;
   return WriteCheckpointLocked();
 }
 
@@ -375,6 +408,7 @@ absl::StatusOr<int> Log::DeleteSegmentsBelow(Offset offset) {
   }
   if (deleted == 0) return 0;
   log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
+  if (absl::Status s = epochs_->TruncateFromStart(log_start_offset_); !s.ok()) return s;
   if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
   return deleted;
 }
@@ -408,6 +442,16 @@ absl::Status Log::Delete() {
   closed_ = true;
   segments_.clear();
   return fs_->DeleteDirRecursively(dir_);
+}
+
+EpochEndOffset Log::EndOffsetForEpoch(Epoch epoch) const {
+  absl::MutexLock l(&mu_);
+  return epochs_->EndOffsetFor(epoch, log_end_locked());
+}
+
+std::optional<Epoch> Log::latest_epoch() const {
+  absl::MutexLock l(&mu_);
+  return epochs_->latest_epoch();
 }
 
 Offset Log::log_start_offset() const {

@@ -31,6 +31,7 @@
 #include "broker/common/ids.h"
 #include "broker/storage/checkpoint_file.h"
 #include "broker/storage/file_system.h"
+#include "broker/storage/leader_epoch_cache.h"
 #include "broker/storage/segment.h"
 
 namespace strata::storage {
@@ -109,6 +110,10 @@ class Log {
   // periodically. (segment.ms is checked on append, as in Kafka.)
   absl::Status MaybeFlushOnTime();
 
+  // OffsetForLeaderEpoch (KIP-101): where `epoch` ended in this log.
+  EpochEndOffset EndOffsetForEpoch(Epoch epoch) const;
+  std::optional<Epoch> latest_epoch() const;
+
   // Makes everything appended durable and advances the recovery point.
   absl::Status Flush();
 
@@ -144,6 +149,9 @@ class Log {
     return active()->next_offset();
   }
   Segment::Options SegmentOptions() const;
+  // Brings the epoch cache in line with the segments after loading:
+  // assigns epochs from the batches of `from` on, then trims to the log.
+  absl::Status LoadEpochs(Offset from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   FileSystem* const fs_;
   Clock* const clock_;
@@ -155,6 +163,7 @@ class Log {
   std::map<Offset, std::unique_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
   Offset log_start_offset_ ABSL_GUARDED_BY(mu_){0};
   Offset recovery_point_ ABSL_GUARDED_BY(mu_){0};
+  std::optional<LeaderEpochCache> epochs_ ABSL_GUARDED_BY(mu_);
   int64_t unflushed_messages_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_flush_ms_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

@@ -303,6 +303,14 @@ absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatchByTimest
   return FindFirstBatch(start, [&](const BatchHeader& h) { return h.max_timestamp >= timestamp; });
 }
 
+absl::Status Segment::ForEachBatchHeader(const std::function<void(const BatchHeader&)>& fn) const {
+  absl::StatusOr<std::optional<BatchLocation>> none = FindFirstBatch(0, [&](const BatchHeader& h) {
+    fn(h);
+    return false;
+  });
+  return none.status();
+}
+
 absl::StatusOr<std::string> Segment::ReadAt(uint64_t position, size_t max_bytes) const {
   if (position >= size()) return std::string();
   return log_->ReadExactly(position,

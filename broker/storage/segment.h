@@ -87,6 +87,10 @@ class Segment {
   // First batch whose max timestamp is >= `timestamp`, or nullopt.
   absl::StatusOr<std::optional<BatchLocation>> FindBatchByTimestamp(int64_t timestamp) const;
 
+  // Calls `fn` with the header of every batch, in order. DataLoss if a
+  // header does not parse.
+  absl::Status ForEachBatchHeader(const std::function<void(const BatchHeader&)>& fn) const;
+
   // Up to `max_bytes` of the .log starting at `position` (fewer at the end).
   absl::StatusOr<std::string> ReadAt(uint64_t position, size_t max_bytes) const;
 

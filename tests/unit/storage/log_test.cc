@@ -397,8 +397,9 @@ TEST_F(LogTest, ShortWriteFailsTheAppendWithoutLeavingPartialBytes) {
 
 TEST_F(LogTest, FlushPolicyDefaultsToThePageCache) {
   auto log = OpenLog();
+  Append(*log, 1, 2);  // a new leader epoch is checkpointed once (rare: one per leader change)
   const int64_t syncs = fs_.sync_count();
-  Append(*log, 50, 2);
+  Append(*log, 49, 2);
   EXPECT_EQ(fs_.sync_count(), syncs);
   fs_.SimulateCrash();
   log.reset();
