@@ -144,111 +144,98 @@ absl::Status QuorumController::Commit(const internal::MetadataRecordBatch& batch
   return absl::OkStatus();
 }
 
-void QuorumController::CreateTopics(v1::CreateTopicsRequest request,
-                                    std::function<void(v1::CreateTopicsResponse)> done) {
-  Enqueue([this, request = std::move(request), done = std::move(done)] {
-    v1::CreateTopicsResponse response;
-    google::protobuf::RepeatedPtrField<std::string> names;
-    for (const auto& t : request.topics()) *names.Add() = t.name();
+template <typename Response>
+void QuorumController::Submit(std::function<metadata::Decision<Response>()> decide, FailFn<Response> fail,
+                              std::function<void(Response)> done) {
+  Enqueue([this, decide = std::move(decide), fail = std::move(fail), done = std::move(done)] {
+    Response response;
     if (!BecomeActive()) {
-      FailTopics(&response, names, v1::NOT_CONTROLLER, NotControllerMessage());
-      return done(response);
+      fail(&response, v1::NOT_CONTROLLER, NotControllerMessage());
+      return done(std::move(response));
     }
-    auto decision = controller_->CreateTopics(*metadata_->current(), request);
+    metadata::Decision<Response> decision = decide();
     if (decision.records.records_size() > 0) {
       if (absl::Status s = Commit(decision.records); !s.ok()) {
-        FailTopics(&response, names, v1::REQUEST_TIMED_OUT, std::string(s.message()));
-        return done(response);
+        fail(&response, v1::REQUEST_TIMED_OUT, std::string(s.message()));
+        return done(std::move(response));
       }
     }
-    done(decision.response);
+    done(std::move(decision.response));
   });
+}
+
+namespace {
+
+// How a topic operation fails: every topic named gets the error.
+template <typename Response>
+QuorumController::FailFn<Response> FailEveryTopic(std::vector<std::string> names) {
+  return [names = std::move(names)](Response* response, v1::ErrorCode code, const std::string& why) {
+    google::protobuf::RepeatedPtrField<std::string> repeated(names.begin(), names.end());
+    FailTopics(response, repeated, code, why);
+  };
+}
+
+}  // namespace
+
+template <typename Response>
+QuorumController::FailFn<Response> QuorumController::FailBroker() {
+  return [this](Response* response, v1::ErrorCode code, const std::string& why) {
+    response->set_error(code);
+    response->set_error_message(why);
+    response->set_controller_hint(leader_id());
+  };
+}
+
+void QuorumController::CreateTopics(v1::CreateTopicsRequest request,
+                                    std::function<void(v1::CreateTopicsResponse)> done) {
+  std::vector<std::string> names;
+  for (const auto& t : request.topics()) names.push_back(t.name());
+  Submit<v1::CreateTopicsResponse>(
+      [this, request = std::move(request)] {
+        return controller_->CreateTopics(*metadata_->current(), request);
+      },
+      FailEveryTopic<v1::CreateTopicsResponse>(std::move(names)), std::move(done));
 }
 
 void QuorumController::DeleteTopics(v1::DeleteTopicsRequest request,
                                     std::function<void(v1::DeleteTopicsResponse)> done) {
-  Enqueue([this, request = std::move(request), done = std::move(done)] {
-    v1::DeleteTopicsResponse response;
-    if (!BecomeActive()) {
-      FailTopics(&response, request.names(), v1::NOT_CONTROLLER, NotControllerMessage());
-      return done(response);
-    }
-    auto decision = controller_->DeleteTopics(*metadata_->current(), request);
-    if (decision.records.records_size() > 0) {
-      if (absl::Status s = Commit(decision.records); !s.ok()) {
-        FailTopics(&response, request.names(), v1::REQUEST_TIMED_OUT, std::string(s.message()));
-        return done(response);
-      }
-    }
-    done(decision.response);
-  });
+  std::vector<std::string> names(request.names().begin(), request.names().end());
+  Submit<v1::DeleteTopicsResponse>(
+      [this, request = std::move(request)] {
+        return controller_->DeleteTopics(*metadata_->current(), request);
+      },
+      FailEveryTopic<v1::DeleteTopicsResponse>(std::move(names)), std::move(done));
 }
 
 void QuorumController::CreatePartitions(v1::CreatePartitionsRequest request,
                                         std::function<void(v1::CreatePartitionsResponse)> done) {
-  Enqueue([this, request = std::move(request), done = std::move(done)] {
-    v1::CreatePartitionsResponse response;
-    google::protobuf::RepeatedPtrField<std::string> names;
-    for (const auto& t : request.topics()) *names.Add() = t.name();
-    if (!BecomeActive()) {
-      FailTopics(&response, names, v1::NOT_CONTROLLER, NotControllerMessage());
-      return done(response);
-    }
-    auto decision = controller_->CreatePartitions(*metadata_->current(), request);
-    if (decision.records.records_size() > 0) {
-      if (absl::Status s = Commit(decision.records); !s.ok()) {
-        FailTopics(&response, names, v1::REQUEST_TIMED_OUT, std::string(s.message()));
-        return done(response);
-      }
-    }
-    done(decision.response);
-  });
+  std::vector<std::string> names;
+  for (const auto& t : request.topics()) names.push_back(t.name());
+  Submit<v1::CreatePartitionsResponse>(
+      [this, request = std::move(request)] {
+        return controller_->CreatePartitions(*metadata_->current(), request);
+      },
+      FailEveryTopic<v1::CreatePartitionsResponse>(std::move(names)), std::move(done));
 }
 
 void QuorumController::RegisterBroker(internal::BrokerRegistrationRequest request,
                                       std::function<void(internal::BrokerRegistrationResponse)> done) {
-  Enqueue([this, request = std::move(request), done = std::move(done)] {
-    internal::BrokerRegistrationResponse response;
-    if (!BecomeActive()) {
-      response.set_error(v1::NOT_CONTROLLER);
-      response.set_error_message(NotControllerMessage());
-      response.set_controller_hint(leader_id());
-      return done(response);
-    }
-    // Larger than every earlier epoch: the next index of the metadata log.
-    const int64_t epoch = static_cast<int64_t>(raft_->status().last_index.value()) + 1;
-    auto decision = controller_->RegisterBroker(*metadata_->current(), request, epoch, clock_->NowMs());
-    if (decision.records.records_size() > 0) {
-      if (absl::Status s = Commit(decision.records); !s.ok()) {
-        response.set_error(v1::REQUEST_TIMED_OUT);
-        response.set_error_message(std::string(s.message()));
-        return done(response);
-      }
-    }
-    done(decision.response);
-  });
+  Submit<internal::BrokerRegistrationResponse>(
+      [this, request = std::move(request)] {
+        // Larger than every earlier epoch: the next index of the metadata log.
+        const int64_t epoch = static_cast<int64_t>(raft_->status().last_index.value()) + 1;
+        return controller_->RegisterBroker(*metadata_->current(), request, epoch, clock_->NowMs());
+      },
+      FailBroker<internal::BrokerRegistrationResponse>(), std::move(done));
 }
 
 void QuorumController::BrokerHeartbeat(internal::BrokerHeartbeatRequest request,
                                        std::function<void(internal::BrokerHeartbeatResponse)> done) {
-  Enqueue([this, request = std::move(request), done = std::move(done)] {
-    internal::BrokerHeartbeatResponse response;
-    if (!BecomeActive()) {
-      response.set_error(v1::NOT_CONTROLLER);
-      response.set_error_message(NotControllerMessage());
-      response.set_controller_hint(leader_id());
-      return done(response);
-    }
-    auto decision = controller_->BrokerHeartbeat(*metadata_->current(), request, clock_->NowMs());
-    if (decision.records.records_size() > 0) {
-      if (absl::Status s = Commit(decision.records); !s.ok()) {
-        response.set_error(v1::REQUEST_TIMED_OUT);
-        response.set_error_message(std::string(s.message()));
-        return done(response);
-      }
-    }
-    done(decision.response);
-  });
+  Submit<internal::BrokerHeartbeatResponse>(
+      [this, request = std::move(request)] {
+        return controller_->BrokerHeartbeat(*metadata_->current(), request, clock_->NowMs());
+      },
+      FailBroker<internal::BrokerHeartbeatResponse>(), std::move(done));
 }
 
 }  // namespace strata::server

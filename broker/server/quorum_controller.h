@@ -49,12 +49,25 @@ class QuorumController {
   // The metadata quorum leader as this node sees it (-1: none known).
   int32_t leader_id() const;
 
+  // Fills a response with an error when an operation cannot be decided or
+  // committed.
+  template <typename Response>
+  using FailFn = std::function<void(Response*, v1::ErrorCode, const std::string&)>;
+
  private:
   // An operation returns the outcome: OK once its records committed (or
   // there were none), or why not.
   using Op = std::function<void()>;
   void Enqueue(Op op);
   void Loop();
+  // Queues one controller operation: when this node is the controller,
+  // `decide` runs against the current image, its records are committed and
+  // `done` gets the decision's response; otherwise `fail` fills it.
+  template <typename Response>
+  void Submit(std::function<metadata::Decision<Response>()> decide, FailFn<Response> fail,
+              std::function<void(Response)> done);
+  template <typename Response>
+  FailFn<Response> FailBroker();
   // Ensures this node leads and its controller is fresh; false if not leader.
   bool BecomeActive();
   // Proposes a batch and waits for it to commit.
