@@ -50,12 +50,14 @@ void AppendElections(const MetadataImage& image, const std::function<bool(int32_
   for (const auto& [name, t] : image.topics()) {
     for (const auto& [pid, p] : t.partitions) {
       int32_t leader = p.leader;
-      std::vector<int32_t> isr;
-      if (p.leader >= 0 && live(p.leader)) {
-        isr = LiveOf(p.isr, live);
-      } else {
-        isr = LiveOf(p.replicas, live);
+      std::vector<int32_t> isr = LiveOf(p.isr, live);
+      if (p.leader < 0 || !live(p.leader)) {
+        // Only an in-sync replica may lead: any other could lack
+        // acknowledged records, and its log end would send offsets back.
+        // With no live ISR member the partition goes offline and keeps its
+        // last ISR, so that member leads again when it returns.
         leader = isr.empty() ? -1 : isr.front();
+        if (isr.empty()) isr = p.isr;
       }
       if (leader == p.leader && isr == p.isr) continue;
       internal::PartitionChangeRecord* change = batch->add_records()->mutable_partition_change();
@@ -86,13 +88,16 @@ void AppendPartitionRecords(const std::string& topic_id, int32_t first_partition
     internal::PartitionRecord* p = batch->add_records()->mutable_partition();
     p->set_topic_id(topic_id);
     p->set_partition(first_partition + static_cast<int32_t>(i));
-    std::vector<int32_t> live;
+    int32_t leader = -1;
     for (int32_t r : assignment[i]) {
       p->add_replicas(r);
-      if (image.IsBrokerLive(r)) live.push_back(r);
+      if (leader < 0 && image.IsBrokerLive(r)) leader = r;
     }
-    for (int32_t r : live) p->add_isr(r);
-    p->set_leader(live.empty() ? -1 : live.front());
+    // Followers do not replicate yet, so the leader is the only replica that
+    // is ever in sync: the ISR is the leader alone. (With follower fetching,
+    // every live replica of a new, empty partition starts in the ISR.)
+    if (leader >= 0) p->add_isr(leader);
+    p->set_leader(leader);
     p->set_leader_epoch(0);
     p->set_partition_epoch(0);
   }

@@ -27,8 +27,9 @@ v1::ErrorCode ErrorCodeFor(const absl::Status& status) {
   }
 }
 
-ReplicaManager::ReplicaManager(int32_t broker_id, storage::LogManager* logs)
-    : broker_id_(broker_id), logs_(logs) {}
+ReplicaManager::ReplicaManager(int32_t broker_id, storage::LogManager* logs,
+                               std::function<int32_t(const metadata::TopicInfo&)> min_insync_replicas)
+    : broker_id_(broker_id), logs_(logs), min_insync_replicas_(std::move(min_insync_replicas)) {}
 
 void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataImage>& image) {
   absl::flat_hash_map<TopicPartition, Replica> next;
@@ -41,7 +42,7 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
         LOG(ERROR) << "Cannot open the log of " << tp.ToString() << ": " << log.status();
         continue;
       }
-      next[tp] = Replica{*log, p.leader, p.leader_epoch, p.isr.size()};
+      next[tp] = Replica{*log, p.leader, p.leader_epoch, p.isr.size(), min_insync_replicas_(topic)};
     }
   }
   std::vector<TopicPartition> gone;
@@ -108,10 +109,18 @@ ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition
               &result.leader_hint)) {
     return result;
   }
+  if (acks == -1 && static_cast<int32_t>(replica.isr_size) < replica.min_insync_replicas) {
+    result.error = v1::NOT_ENOUGH_REPLICAS;
+    result.message = absl::StrCat("The number of in-sync replicas (", replica.isr_size, ") of ", topic,
+                                  "-", partition, " is below min.insync.replicas (",
+                                  replica.min_insync_replicas, ")");
+    return result;
+  }
   if (acks == -1 && replica.isr_size > 1) {
-    result.error = v1::INVALID_REQUIRED_ACKS;
-    result.message = "acks=all needs follower replication, which this broker does not do yet; "
-                     "use acks=1";
+    // Only reachable once followers join the ISR, which needs replication.
+    result.error = v1::NOT_ENOUGH_REPLICAS;
+    result.message = absl::StrCat(topic, "-", partition, ": acks=all with followers in the ISR "
+                                  "needs follower replication, which this broker does not do yet");
     return result;
   }
   // Split into batches first, so a bad one fails the request before any append.

@@ -8,14 +8,15 @@
 // partitions the image does not (yet) mention are left alone: the image may
 // not have caught up.
 //
-// This version serves leaders only: followers do not fetch yet, so the high
-// watermark is the leader's log end offset and acks=all is refused unless the
-// leader is the only in-sync replica.
+// This version serves leaders only: followers do not fetch yet, so the ISR
+// is the leader alone, the high watermark is the leader's log end offset,
+// and acks=all succeeds only where min.insync.replicas is 1.
 //
 // Thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -58,7 +59,10 @@ struct OffsetResult {
 
 class ReplicaManager {
  public:
-  ReplicaManager(int32_t broker_id, storage::LogManager* logs);
+  // `min_insync_replicas` gives a topic's min.insync.replicas (its config,
+  // else the broker's).
+  ReplicaManager(int32_t broker_id, storage::LogManager* logs,
+                 std::function<int32_t(const metadata::TopicInfo&)> min_insync_replicas);
 
   // Brings the local replicas in line with `image`.
   void OnMetadata(const std::shared_ptr<const metadata::MetadataImage>& image);
@@ -87,6 +91,7 @@ class ReplicaManager {
     int32_t leader = -1;
     int32_t leader_epoch = -1;
     size_t isr_size = 0;
+    int32_t min_insync_replicas = 1;
   };
   // Copies the replica's state, or fills `error` the way a client expects.
   bool Lookup(const std::string& topic, int32_t partition, bool need_leader, Replica* out,
@@ -94,6 +99,7 @@ class ReplicaManager {
 
   const int32_t broker_id_;
   storage::LogManager* const logs_;
+  const std::function<int32_t(const metadata::TopicInfo&)> min_insync_replicas_;
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const metadata::MetadataImage> image_ ABSL_GUARDED_BY(mu_);

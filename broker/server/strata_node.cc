@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "broker/common/clock.h"
+#include "broker/common/numbers.h"
 #include "broker/replication/replica_manager.h"
 #include "broker/server/admin_service.h"
 #include "broker/server/broker_service.h"
@@ -49,7 +50,11 @@ absl::Status StrataNode::Start() {
   if (!logs.ok()) return logs.status();
   logs_ = std::move(*logs);
 
-  replicas_ = std::make_unique<replication::ReplicaManager>(config_.node_id, logs_.get());
+  replicas_ = std::make_unique<replication::ReplicaManager>(
+      config_.node_id, logs_.get(), [this](const metadata::TopicInfo& topic) {
+        const auto configs = EffectiveTopicConfigs(config_.log_overrides, topic.configs);
+        return ParseInteger<int32_t>(configs.at("min.insync.replicas").value).value_or(1);
+      });
   metadata_->Subscribe([this](const std::shared_ptr<const metadata::MetadataImage>& image) {
     replicas_->OnMetadata(image);
   });

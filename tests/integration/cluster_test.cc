@@ -46,7 +46,7 @@ class ClusterTest : public ::testing::Test {
 
   // One produce of `records` through the Broker API, as a client would.
   v1::PartitionProduceResponse ProduceRaw(int node, const std::string& topic, int partition,
-                                          std::vector<std::string> values) {
+                                          std::vector<std::string> values, int acks = 1) {
     storage::RecordBatchBuilder builder;
     for (std::string& v : values) {
       storage::Record r;
@@ -55,7 +55,7 @@ class ClusterTest : public ::testing::Test {
       builder.Append(r);
     }
     v1::ProduceRequest req;
-    req.set_acks(1);
+    req.set_acks(acks);
     auto* t = req.add_topics();
     t->set_topic(topic);
     auto* p = t->add_partitions();
@@ -179,6 +179,21 @@ TEST_F(ClusterTest, BadInputIsRefusedClearlyAndChangesNothing) {
 
   EXPECT_EQ(Topics({"--describe"}).out, before);
   EXPECT_EQ(Topics({"--list"}).out, "t1\n");
+
+  // acks=all below min.insync.replicas is refused and names the partition;
+  // acks=1 still succeeds.
+  ASSERT_EQ(Topics({"--create", "--topic", "strict", "--partitions", "1", "--replication-factor", "3",
+                    "--config", "min.insync.replicas=2"}).exit_code, 0);
+  grpc::ClientContext ctx2;
+  v1::MetadataRequest mreq2;
+  mreq2.add_topics("strict");
+  v1::MetadataResponse meta2;
+  ASSERT_TRUE(cluster_.broker(1)->Metadata(&ctx2, mreq2, &meta2).ok());
+  const int strict_leader = meta2.topics(0).partitions(0).leader();
+  v1::PartitionProduceResponse all = ProduceRaw(strict_leader, "strict", 0, {"x"}, -1);
+  EXPECT_EQ(all.error(), v1::NOT_ENOUGH_REPLICAS) << all.error_message();
+  EXPECT_NE(all.error_message().find("strict-0"), std::string::npos) << all.error_message();
+  EXPECT_EQ(ProduceRaw(strict_leader, "strict", 0, {"x"}, 1).error(), v1::NONE);
 }
 
 TEST_F(ClusterTest, ControllerFailoverAndCatchUp) {

@@ -120,6 +120,18 @@ class ThreeBrokerTest : public ControllerTest {
   void SetUp() override {
     for (int32_t id : {1, 2, 3}) StartBroker(id);
   }
+
+  // What replication will do once followers fetch: every replica of
+  // `topic` caught up, so the whole replica list is in sync.
+  void MarkAllInSync(const std::string& topic) {
+    const TopicInfo* t = image_->FindTopic(topic);
+    ASSERT_NE(t, nullptr);
+    std::vector<internal::MetadataRecord> changes;
+    for (const auto& [pid, p] : t->partitions) {
+      changes.push_back(testing::Change(t->topic_id, pid, std::nullopt, p.replicas));
+    }
+    Commit(testing::Batch(changes));
+  }
 };
 
 // --- Replica assignment -----------------------------------------------------
@@ -181,7 +193,8 @@ TEST_F(ThreeBrokerTest, CreateTopicRf3SpreadsLeadersOverAllBrokers) {
   std::set<int32_t> leaders;
   for (const auto& [pid, p] : t->partitions) {
     EXPECT_EQ(p.leader, p.replicas.front()) << "the first live replica leads";
-    EXPECT_EQ(p.isr, p.replicas);
+    // Followers do not replicate yet: only the leader is in sync.
+    EXPECT_EQ(p.isr, std::vector<int32_t>{p.leader});
     EXPECT_EQ(p.leader_epoch, 0);
     EXPECT_EQ(image_->StateOf(p), v1::PARTITION_ONLINE);
     for (int32_t b : p.replicas) EXPECT_EQ(image_->StateOfReplica(p, b), v1::REPLICA_ONLINE);
@@ -604,6 +617,7 @@ TEST_F(ControllerTest, DuplicateRegistrationOfALiveBroker) {
 TEST_F(ThreeBrokerTest, SessionExpiryFencesAndMovesLeadership) {
   script_ = {2, 0};
   ASSERT_EQ(Create("topic01", 3, 3).error(), v1::NONE);  // 3,1,2 / 1,2,3 / 2,3,1
+  MarkAllInSync("topic01");
   // Within the session nothing happens.
   now_ += kSession;
   EXPECT_EQ(controller_.Tick(*image_, now_).records_size(), 0);
@@ -629,7 +643,7 @@ TEST_F(ThreeBrokerTest, SessionExpiryFencesAndMovesLeadership) {
     const PartitionInfo* p = image_->FindPartition("topic01", pid);
     EXPECT_EQ(p->leader, p->replicas.front()) << "a partition 3 did not lead keeps its leader";
     EXPECT_EQ(p->leader_epoch, 0);
-    EXPECT_EQ(p->partition_epoch, 1) << "but loses 3 from its ISR";
+    EXPECT_EQ(p->partition_epoch, 2) << "but loses 3 from its ISR";
     EXPECT_THAT(p->isr, ::testing::Not(::testing::Contains(3)));
   }
   // Nothing more to do on the next tick.
@@ -648,7 +662,8 @@ TEST_F(ThreeBrokerTest, AllReplicasDownThenOneReturns) {
   const PartitionInfo* p = image_->FindPartition("solo", 0);
   EXPECT_EQ(p->leader, -1);
   EXPECT_EQ(p->leader_epoch, 1);
-  EXPECT_THAT(p->isr, IsEmpty());
+  // The last in-sync replica stays in the ISR, so it alone may lead again.
+  EXPECT_THAT(p->isr, ElementsAre(1));
   EXPECT_EQ(image_->StateOf(*p), v1::PARTITION_OFFLINE);
   EXPECT_EQ(image_->StateOfReplica(*p, 1), v1::REPLICA_OFFLINE);
 
@@ -666,6 +681,7 @@ TEST_F(ThreeBrokerTest, ReRegistrationMovesLeadershipAway) {
   script_ = {0, 0};
   ASSERT_EQ(Create("t", 1, 2).error(), v1::NONE);
   ASSERT_EQ(image_->FindPartition("t", 0)->leader, 1);
+  MarkAllInSync("t");
   internal::BrokerRegistrationRequest req;
   req.set_broker_id(1);
   req.set_incarnation_id("inc1");  // a restart with the same incarnation is allowed
@@ -680,6 +696,7 @@ TEST_F(ThreeBrokerTest, WantShutdownFencesAndMovesLeadership) {
   script_ = {0, 0};
   ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);
   ASSERT_EQ(image_->FindPartition("t", 0)->leader, 1);
+  MarkAllInSync("t");
   auto d = Heartbeat(1, /*want_shutdown=*/true);
   EXPECT_TRUE(d.response.should_shutdown());
   EXPECT_TRUE(d.response.is_fenced());
@@ -687,6 +704,26 @@ TEST_F(ThreeBrokerTest, WantShutdownFencesAndMovesLeadership) {
   EXPECT_FALSE(image_->IsBrokerLive(1));
   EXPECT_EQ(image_->FindPartition("t", 0)->leader, 2);
   EXPECT_THAT(image_->FindPartition("t", 0)->isr, ElementsAre(2, 3));
+}
+
+TEST_F(ThreeBrokerTest, OnlyAnInSyncReplicaMayLead) {
+  script_ = {0, 0};
+  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);  // replicas 1,2,3; ISR {1}
+  ASSERT_EQ(image_->FindPartition("t", 0)->leader, 1);
+  // Broker 1 dies. 2 and 3 are live but hold none of its records: electing
+  // either would send offsets back. The partition goes offline instead.
+  now_ += kSession + 1;
+  ASSERT_EQ(Heartbeat(2).response.error(), v1::NONE);
+  ASSERT_EQ(Heartbeat(3).response.error(), v1::NONE);
+  Commit(controller_.Tick(*image_, now_));
+  const PartitionInfo* p = image_->FindPartition("t", 0);
+  EXPECT_EQ(p->leader, -1);
+  EXPECT_THAT(p->isr, ElementsAre(1));
+  EXPECT_EQ(image_->StateOf(*p), v1::PARTITION_OFFLINE);
+  // It comes back and leads again.
+  StartBroker(1, "again");
+  Commit(controller_.Tick(*image_, now_));
+  EXPECT_EQ(image_->FindPartition("t", 0)->leader, 1);
 }
 
 TEST_F(ThreeBrokerTest, NewControllerGivesEveryBrokerAFullSession) {
