@@ -27,29 +27,49 @@ v1::ErrorCode ErrorCodeFor(const absl::Status& status) {
   }
 }
 
-ReplicaManager::ReplicaManager(int32_t broker_id, storage::LogManager* logs,
-                               std::function<int32_t(const metadata::TopicInfo&)> min_insync_replicas)
+ReplicaManager::ReplicaManager(
+    int32_t broker_id, storage::LogManager* logs,
+    std::function<int32_t(const metadata::TopicInfo&)> min_insync_replicas)
     : broker_id_(broker_id), logs_(logs), min_insync_replicas_(std::move(min_insync_replicas)) {}
 
+void ReplicaManager::SetCaughtUpOffset(int64_t offset) {
+  absl::MutexLock l(&mu_);
+  caught_up_offset_ = offset;
+}
+
 void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataImage>& image) {
+  bool caught_up = false;
+  {
+    absl::MutexLock l(&mu_);
+    caught_up = image->offset() >= caught_up_offset_;
+  }
   absl::flat_hash_map<TopicPartition, Replica> next;
   for (const auto& [name, topic] : image->topics()) {
     for (const auto& [id, p] : topic.partitions) {
       if (std::find(p.replicas.begin(), p.replicas.end(), broker_id_) == p.replicas.end()) continue;
       TopicPartition tp{name, PartitionId(id)};
-      absl::StatusOr<storage::Log*> log = logs_->GetOrCreate(tp);
+      absl::StatusOr<std::shared_ptr<storage::Log>> log = logs_->GetOrCreate(tp, topic.topic_id);
+      if (absl::IsFailedPrecondition(log.status())) {
+        // The log on disk is another incarnation of this topic name.
+        if (!caught_up) continue;  // the image is still replaying the past
+        LOG(WARNING) << "Deleting the log of " << tp.ToString()
+                     << " left by an earlier topic: " << log.status();
+        if (absl::Status s = logs_->Delete(tp); !s.ok()) LOG(ERROR) << s;
+        log = logs_->GetOrCreate(tp, topic.topic_id);
+      }
       if (!log.ok()) {
         LOG(ERROR) << "Cannot open the log of " << tp.ToString() << ": " << log.status();
         continue;
       }
-      next[tp] = Replica{*log, p.leader, p.leader_epoch, p.isr.size(), min_insync_replicas_(topic)};
+      next[tp] = Replica{std::move(*log), topic.topic_id, p.leader,
+                         p.leader_epoch,  p.isr.size(),   min_insync_replicas_(topic)};
     }
   }
-  std::vector<TopicPartition> gone;
+  std::vector<std::pair<TopicPartition, std::string>> gone;
   {
     absl::MutexLock l(&mu_);
     for (const auto& [tp, r] : replicas_) {
-      if (!next.contains(tp)) gone.push_back(tp);
+      if (!next.contains(tp)) gone.emplace_back(tp, r.topic_id);
     }
     for (const auto& [tp, r] : next) {
       auto it = replicas_.find(tp);
@@ -62,10 +82,11 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
     replicas_ = std::move(next);
     image_ = image;
   }
-  for (const TopicPartition& tp : gone) {
+  for (const auto& [tp, topic_id] : gone) {
     LOG(INFO) << "Partition " << tp.ToString() << " left this broker; deleting its log";
-    if (absl::Status s = logs_->Delete(tp); !s.ok() && !absl::IsNotFound(s)) {
-      LOG(ERROR) << "Deleting the log of " << tp.ToString() << ": " << s;
+    // Only the log of the topic that left: never another incarnation's.
+    if (absl::Status s = logs_->Delete(tp, topic_id); !s.ok() && !absl::IsNotFound(s)) {
+      LOG(WARNING) << "Not deleting the log of " << tp.ToString() << ": " << s;
     }
   }
 }
@@ -111,19 +132,19 @@ ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition
   }
   if (acks == -1 && static_cast<int32_t>(replica.isr_size) < replica.min_insync_replicas) {
     result.error = v1::NOT_ENOUGH_REPLICAS;
-    result.message = absl::StrCat("The number of in-sync replicas (", replica.isr_size, ") of ", topic,
-                                  "-", partition, " is below min.insync.replicas (",
+    result.message = absl::StrCat("The number of in-sync replicas (", replica.isr_size, ") of ",
+                                  topic, "-", partition, " is below min.insync.replicas (",
                                   replica.min_insync_replicas, ")");
     return result;
   }
   if (acks == -1 && replica.isr_size > 1) {
     // Only reachable once followers join the ISR, which needs replication.
     result.error = v1::NOT_ENOUGH_REPLICAS;
-    result.message = absl::StrCat(topic, "-", partition, ": acks=all with followers in the ISR "
+    result.message = absl::StrCat(topic, "-", partition,
+                                  ": acks=all with followers in the ISR "
                                   "needs follower replication, which this broker does not do yet");
     return result;
   }
-  // Split into batches first, so a bad one fails the request before any append.
   std::vector<std::string> parts;
   storage::BatchIterator it(batches);
   storage::BatchHeader header;
@@ -135,16 +156,16 @@ ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition
                                   " are not whole v2 record batches (", batches.size(), " bytes)");
     return result;
   }
-  for (std::string& part : parts) {
-    absl::StatusOr<storage::LogAppendInfo> info =
-        replica.log->AppendAsLeader(&part, Epoch(replica.leader_epoch));
-    if (!info.ok()) {
-      result.error = ErrorCodeFor(info.status());
-      result.message = absl::StrCat(topic, "-", partition, ": ", std::string(info.status().message()));
-      return result;
-    }
-    if (result.base_offset < 0) result.base_offset = info->first_offset.value();
+  // All batches are checked before any is appended: a bad one changes nothing.
+  absl::StatusOr<storage::LogAppendInfo> info =
+      replica.log->AppendAsLeader(&parts, Epoch(replica.leader_epoch));
+  if (!info.ok()) {
+    result.error = ErrorCodeFor(info.status());
+    result.message =
+        absl::StrCat(topic, "-", partition, ": ", std::string(info.status().message()));
+    return result;
   }
+  result.base_offset = info->first_offset.value();
   result.log_start_offset = replica.log->log_start_offset().value();
   absl::MutexLock l(&mu_);
   ++appends_;
@@ -204,7 +225,8 @@ OffsetResult ReplicaManager::ListOffset(const std::string& topic, int32_t partit
 bool ReplicaManager::HasDataAt(const std::string& topic, int32_t partition, int64_t offset) {
   absl::MutexLock l(&mu_);
   auto it = replicas_.find(TopicPartition{topic, PartitionId(partition)});
-  if (it == replicas_.end() || it->second.leader != broker_id_) return true;  // answer with the error
+  if (it == replicas_.end() || it->second.leader != broker_id_)
+    return true;  // answer with the error
   return it->second.log->log_end_offset().value() > offset;
 }
 

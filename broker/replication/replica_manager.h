@@ -66,6 +66,11 @@ class ReplicaManager {
 
   // Brings the local replicas in line with `image`.
   void OnMetadata(const std::shared_ptr<const metadata::MetadataImage>& image);
+  // The metadata offset this node had committed when it started. Until the
+  // image reaches it, the image is a replay of the past: a log on disk that
+  // belongs to another topic id (a topic deleted and created again) is
+  // neither adopted nor deleted, since the image will get to its topic.
+  void SetCaughtUpOffset(int64_t offset);
 
   // Appends one or more v2 batches to a partition this broker leads.
   ProduceResult Append(const std::string& topic, int32_t partition, std::string batches,
@@ -87,7 +92,8 @@ class ReplicaManager {
 
  private:
   struct Replica {
-    storage::Log* log = nullptr;
+    std::shared_ptr<storage::Log> log;
+    std::string topic_id;
     int32_t leader = -1;
     int32_t leader_epoch = -1;
     size_t isr_size = 0;
@@ -105,6 +111,7 @@ class ReplicaManager {
   std::shared_ptr<const metadata::MetadataImage> image_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<TopicPartition, Replica> replicas_ ABSL_GUARDED_BY(mu_);
   uint64_t appends_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t caught_up_offset_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Maps a storage error to the code a Kafka client expects.

@@ -66,53 +66,57 @@ internal::Controller::Stub* AdminService::ControllerStub(int32_t* leader) {
 
 void AdminService::AwaitImage(const std::function<bool(const metadata::MetadataImage&)>& done) {
   const absl::Time deadline = absl::Now() + kImageWait;
-  while (!done(*metadata_->current()) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  while (!done(*metadata_->current()) && absl::Now() < deadline)
+    absl::SleepFor(absl::Milliseconds(10));
 }
 
 // Routes a topic change to the controller: locally when this node is it,
 // forwarded otherwise; answers once this node's image shows the outcome.
-#define STRATA_ROUTE_TO_CONTROLLER(Method, Request, Response, IsVisible)                        \
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();                                     \
-  const std::vector<std::string> names = NamesOf(*request);                                     \
-  auto finish = [=, this](const Response& result) {                                              \
-    *response = result;                                                                          \
-    if (!request_is_validate_only) {                                                             \
-      AwaitImage([&](const metadata::MetadataImage& image) {                                     \
-        for (const std::string& name : names) {                                                  \
-          if (Succeeded(*response, name) && !(IsVisible)) return false;                          \
-        }                                                                                        \
-        return true;                                                                             \
-      });                                                                                        \
-    }                                                                                            \
-    reactor->Finish(grpc::Status::OK);                                                           \
-  };                                                                                             \
-  int32_t leader = -1;                                                                           \
-  internal::Controller::Stub* stub = ControllerStub(&leader);                                    \
-  if (leader == config_.node_id) {                                                               \
-    controller_->Method(*request, finish);                                                       \
-  } else if (stub != nullptr) {                                                                  \
-    struct Call {                                                                                \
-      grpc::ClientContext context;                                                               \
-      Response response;                                                                         \
-    };                                                                                           \
-    auto* call = new Call;                                                                       \
-    call->context.set_deadline(std::chrono::system_clock::now() + kForwardTimeout);              \
-    stub->async()->Method(&call->context, request, &call->response,                              \
-                          [call, finish, names, leader](grpc::Status s) {                        \
-                            if (!s.ok()) {                                                       \
-                              FailAll(names, v1::NOT_CONTROLLER,                                 \
-                                      absl::StrCat("the controller (node ", leader,              \
-                                                   ") did not answer: ", s.error_message()),     \
-                                      &call->response);                                          \
-                            }                                                                    \
-                            finish(call->response);                                              \
-                            delete call;                                                         \
-                          });                                                                    \
-  } else {                                                                                       \
-    Response failed;                                                                             \
-    FailAll(names, v1::NOT_CONTROLLER, "no controller is elected yet; retry shortly", &failed); \
-    finish(failed);                                                                              \
-  }                                                                                              \
+#define STRATA_ROUTE_TO_CONTROLLER(Method, Request, Response, IsVisible)                          \
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();                                      \
+  const std::vector<std::string> names = NamesOf(*request);                                       \
+  auto finish = [=, this](const Response& result) {                                               \
+    *response = result;                                                                           \
+    if (!request_is_validate_only) {                                                              \
+      AwaitImage([&](const metadata::MetadataImage& image) {                                      \
+        for (const std::string& name : names) {                                                   \
+          if (Succeeded(*response, name) && !(IsVisible)) return false;                           \
+        }                                                                                         \
+        return true;                                                                              \
+      });                                                                                         \
+    }                                                                                             \
+    reactor->Finish(grpc::Status::OK);                                                            \
+  };                                                                                              \
+  int32_t leader = -1;                                                                            \
+  internal::Controller::Stub* stub = ControllerStub(&leader);                                     \
+  if (leader == config_.node_id) {                                                                \
+    controller_->Method(*request, finish);                                                        \
+  } else if (stub != nullptr) {                                                                   \
+    struct Call {                                                                                 \
+      grpc::ClientContext context;                                                                \
+      Response response;                                                                          \
+    };                                                                                            \
+    auto* call = new Call;                                                                        \
+    call->context.set_deadline(std::chrono::system_clock::now() + kForwardTimeout);               \
+    stub->async()->Method(                                                                        \
+        &call->context, request, &call->response, [call, finish, names, leader](grpc::Status s) { \
+          if (!s.ok()) {                                                                          \
+            /* A timeout may have committed: not retriable as-is. */                              \
+            const bool timed_out = s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||       \
+                                   s.error_code() == grpc::StatusCode::CANCELLED;                 \
+            FailAll(names, timed_out ? v1::REQUEST_TIMED_OUT : v1::NOT_CONTROLLER,                \
+                    absl::StrCat("the controller (node ", leader,                                 \
+                                 ") did not answer: ", s.error_message()),                        \
+                    &call->response);                                                             \
+          }                                                                                       \
+          finish(call->response);                                                                 \
+          delete call;                                                                            \
+        });                                                                                       \
+  } else {                                                                                        \
+    Response failed;                                                                              \
+    FailAll(names, v1::NOT_CONTROLLER, "no controller is elected yet; retry shortly", &failed);   \
+    finish(failed);                                                                               \
+  }                                                                                               \
   return reactor;
 
 grpc::ServerUnaryReactor* AdminService::CreateTopics(grpc::CallbackServerContext* ctx,
@@ -272,7 +276,8 @@ grpc::ServerUnaryReactor* AdminService::DescribeQuorum(grpc::CallbackServerConte
     const raft::NodeId id(static_cast<uint64_t>(v.id));
     r->set_replica_id(v.id);
     auto match = st.match.find(id);
-    r->set_log_end_offset(match == st.match.end() ? -1 : static_cast<int64_t>(match->second.value()));
+    r->set_log_end_offset(match == st.match.end() ? -1
+                                                  : static_cast<int64_t>(match->second.value()));
     auto heard = st.last_heard_ms.find(id);
     r->set_last_fetch_timestamp(heard == st.last_heard_ms.end() ? -1 : heard->second);
     auto caught = st.last_caught_up_ms.find(id);
@@ -284,37 +289,31 @@ grpc::ServerUnaryReactor* AdminService::DescribeQuorum(grpc::CallbackServerConte
 
 // --- ControllerService ---
 
-#define STRATA_CONTROLLER_CALL(Method)                           \
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();     \
+#define STRATA_CONTROLLER_CALL(Method)                             \
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();       \
   controller_->Method(*request, [reactor, response](auto result) { \
-    *response = std::move(result);                               \
-    reactor->Finish(grpc::Status::OK);                           \
-  });                                                            \
+    *response = std::move(result);                                 \
+    reactor->Finish(grpc::Status::OK);                             \
+  });                                                              \
   return reactor;
 
 grpc::ServerUnaryReactor* ControllerService::RegisterBroker(
     grpc::CallbackServerContext* ctx, const internal::BrokerRegistrationRequest* request,
-    internal::BrokerRegistrationResponse* response) {
-  STRATA_CONTROLLER_CALL(RegisterBroker)
-}
+    internal::BrokerRegistrationResponse* response){STRATA_CONTROLLER_CALL(RegisterBroker)}
 
 grpc::ServerUnaryReactor* ControllerService::BrokerHeartbeat(
     grpc::CallbackServerContext* ctx, const internal::BrokerHeartbeatRequest* request,
-    internal::BrokerHeartbeatResponse* response) {
-  STRATA_CONTROLLER_CALL(BrokerHeartbeat)
-}
+    internal::BrokerHeartbeatResponse* response){STRATA_CONTROLLER_CALL(BrokerHeartbeat)}
 
 grpc::ServerUnaryReactor* ControllerService::CreateTopics(grpc::CallbackServerContext* ctx,
                                                           const v1::CreateTopicsRequest* request,
-                                                          v1::CreateTopicsResponse* response) {
-  STRATA_CONTROLLER_CALL(CreateTopics)
-}
+                                                          v1::CreateTopicsResponse* response){
+    STRATA_CONTROLLER_CALL(CreateTopics)}
 
 grpc::ServerUnaryReactor* ControllerService::DeleteTopics(grpc::CallbackServerContext* ctx,
                                                           const v1::DeleteTopicsRequest* request,
-                                                          v1::DeleteTopicsResponse* response) {
-  STRATA_CONTROLLER_CALL(DeleteTopics)
-}
+                                                          v1::DeleteTopicsResponse* response){
+    STRATA_CONTROLLER_CALL(DeleteTopics)}
 
 grpc::ServerUnaryReactor* ControllerService::CreatePartitions(
     grpc::CallbackServerContext* ctx, const v1::CreatePartitionsRequest* request,

@@ -163,7 +163,8 @@ size_t BrokerService::ReadAll(const v1::FetchRequest& request, v1::FetchResponse
   response->Clear();
   *any_error = false;
   size_t total = 0;
-  const size_t max_bytes = request.max_bytes() > 0 ? static_cast<size_t>(request.max_bytes()) : 52428800;
+  const size_t max_bytes =
+      request.max_bytes() > 0 ? static_cast<size_t>(request.max_bytes()) : 52428800;
   for (const v1::FetchTopic& topic : request.topics()) {
     v1::FetchTopicResponse* tr = response->add_topics();
     tr->set_topic(topic.topic());
@@ -171,9 +172,11 @@ size_t BrokerService::ReadAll(const v1::FetchRequest& request, v1::FetchResponse
       // Past the request's byte budget, partitions still answer with their
       // watermarks but carry no records.
       const int32_t budget =
-          total >= max_bytes ? 0
-                             : std::min<int32_t>(part.partition_max_bytes() > 0 ? part.partition_max_bytes() : 1048576,
-                                                 static_cast<int32_t>(std::min<size_t>(max_bytes - total, INT32_MAX)));
+          total >= max_bytes
+              ? 0
+              : std::min<int32_t>(
+                    part.partition_max_bytes() > 0 ? part.partition_max_bytes() : 1048576,
+                    static_cast<int32_t>(std::min<size_t>(max_bytes - total, INT32_MAX)));
       replication::FetchResult r =
           replicas_->Read(topic.topic(), part.partition(), part.fetch_offset(), budget);
       v1::FetchPartitionResponse* pr = tr->add_partitions();
@@ -186,7 +189,8 @@ size_t BrokerService::ReadAll(const v1::FetchRequest& request, v1::FetchResponse
       pr->set_leader_hint(r.leader_hint);
       if (r.error != v1::NONE) *any_error = true;
       total += r.records.size();
-      if (request.decode_records()) DecodeInto(r.records, part.fetch_offset(), pr->mutable_decoded_records());
+      if (request.decode_records())
+        DecodeInto(r.records, part.fetch_offset(), pr->mutable_decoded_records());
       pr->set_records(std::move(r.records));
     }
   }
@@ -209,8 +213,9 @@ grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
-  parked_.push_back(ParkedFetch{reactor, request, response,
-                                absl::Now() + absl::Milliseconds(std::min(request->max_wait_ms(), 60000))});
+  parked_.push_back(
+      ParkedFetch{reactor, request, response,
+                  absl::Now() + absl::Milliseconds(std::min(request->max_wait_ms(), 60000))});
   return reactor;
 }
 
@@ -256,7 +261,8 @@ grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext
     v1::ListOffsetsTopicResponse* tr = response->add_topics();
     tr->set_topic(topic.topic());
     for (const v1::ListOffsetsPartition& part : topic.partitions()) {
-      replication::OffsetResult r = replicas_->ListOffset(topic.topic(), part.partition(), part.timestamp());
+      replication::OffsetResult r =
+          replicas_->ListOffset(topic.topic(), part.partition(), part.timestamp());
       v1::ListOffsetsPartitionResponse* pr = tr->add_partitions();
       pr->set_partition(part.partition());
       pr->set_error(r.error);

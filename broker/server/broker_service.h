@@ -27,9 +27,11 @@ class BrokerService final : public v1::Broker::CallbackService {
   // Answers every parked fetch and stops the purgatory thread.
   void Shutdown();
 
-  grpc::ServerUnaryReactor* Metadata(grpc::CallbackServerContext* ctx, const v1::MetadataRequest* request,
+  grpc::ServerUnaryReactor* Metadata(grpc::CallbackServerContext* ctx,
+                                     const v1::MetadataRequest* request,
                                      v1::MetadataResponse* response) override;
-  grpc::ServerUnaryReactor* Produce(grpc::CallbackServerContext* ctx, const v1::ProduceRequest* request,
+  grpc::ServerUnaryReactor* Produce(grpc::CallbackServerContext* ctx,
+                                    const v1::ProduceRequest* request,
                                     v1::ProduceResponse* response) override;
   grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx, const v1::FetchRequest* request,
                                   v1::FetchResponse* response) override;

@@ -34,8 +34,9 @@ int main(int argc, char** argv) {
     } else if (path.empty() && !arg.starts_with("--")) {
       path = arg;
     } else {
-      std::fprintf(stderr, "strata-server: unexpected argument '%s'\n"
-                           "usage: strata-server <server.properties> [--override key=value]...\n",
+      std::fprintf(stderr,
+                   "strata-server: unexpected argument '%s'\n"
+                   "usage: strata-server <server.properties> [--override key=value]...\n",
                    arg.c_str());
       return 2;
     }
@@ -44,9 +45,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: strata-server <server.properties> [--override key=value]...\n");
     return 2;
   }
-  absl::StatusOr<strata::server::ServerConfig> config = strata::server::LoadServerConfig(path, overrides);
+  absl::StatusOr<strata::server::ServerConfig> config =
+      strata::server::LoadServerConfig(path, overrides);
   if (!config.ok()) {
-    std::fprintf(stderr, "strata-server: %s: %s\n", path.c_str(), std::string(config.status().message()).c_str());
+    std::fprintf(stderr, "strata-server: %s: %s\n", path.c_str(),
+                 std::string(config.status().message()).c_str());
     return 1;
   }
   for (const std::string& key : config->unknown_keys) {

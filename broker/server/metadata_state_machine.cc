@@ -33,7 +33,8 @@ std::string MetadataStateMachine::TakeSnapshot() {
 
 absl::Status MetadataStateMachine::Restore(const std::string& data) {
   internal::MetadataSnapshot snapshot;
-  if (!snapshot.ParseFromString(data)) return absl::DataLossError("metadata snapshot does not parse");
+  if (!snapshot.ParseFromString(data))
+    return absl::DataLossError("metadata snapshot does not parse");
   absl::StatusOr<std::shared_ptr<const metadata::MetadataImage>> image =
       metadata::MetadataImage::FromSnapshot(snapshot, snapshot.offset());
   if (!image.ok()) return image.status();
@@ -48,13 +49,14 @@ std::shared_ptr<const metadata::MetadataImage> MetadataStateMachine::current() c
 
 bool MetadataStateMachine::WaitForOffset(int64_t offset, absl::Duration timeout) const {
   absl::MutexLock l(&mu_);
-  auto reached = [this, offset]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return image_->offset() >= offset;
-  };
+  auto reached = [this, offset]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return image_->offset() >= offset; };
   return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
 }
 
-void MetadataStateMachine::Subscribe(Listener listener) { listeners_.push_back(std::move(listener)); }
+void MetadataStateMachine::Subscribe(Listener listener) {
+  listeners_.push_back(std::move(listener));
+}
 
 void MetadataStateMachine::Publish(std::shared_ptr<const metadata::MetadataImage> image) {
   {

@@ -25,11 +25,17 @@ void FailTopics(Response* response, const google::protobuf::RepeatedPtrField<std
 
 QuorumController::QuorumController(metadata::ControllerOptions options, raft::RaftNode* raft,
                                    MetadataStateMachine* metadata, Clock* clock, int64_t tick_ms)
-    : options_(std::move(options)), raft_(raft), metadata_(metadata), clock_(clock), tick_ms_(tick_ms) {}
+    : options_(std::move(options)),
+      raft_(raft),
+      metadata_(metadata),
+      clock_(clock),
+      tick_ms_(tick_ms) {}
 
 QuorumController::~QuorumController() { Stop(); }
 
-void QuorumController::Start() { thread_ = std::thread([this] { Loop(); }); }
+void QuorumController::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void QuorumController::Stop() {
   {
@@ -52,8 +58,21 @@ std::string QuorumController::NotControllerMessage() const {
 }
 
 void QuorumController::Enqueue(Op op) {
+  {
+    absl::MutexLock l(&mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(op));
+      return;
+    }
+  }
+  // Stopping: nothing would run it later, so it answers now (with
+  // NOT_CONTROLLER, before touching any controller state).
+  op();
+}
+
+bool QuorumController::stopping() const {
   absl::MutexLock l(&mu_);
-  queue_.push_back(std::move(op));
+  return stopping_;
 }
 
 void QuorumController::Loop() {
@@ -62,7 +81,8 @@ void QuorumController::Loop() {
     Op op;
     {
       absl::MutexLock l(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
       mu_.AwaitWithDeadline(absl::Condition(&ready), next_tick);
       if (stopping_) break;
       if (!queue_.empty()) {
@@ -74,9 +94,13 @@ void QuorumController::Loop() {
     if (absl::Now() >= next_tick) {
       next_tick = absl::Now() + absl::Milliseconds(tick_ms_);
       if (BecomeActive()) {
-        internal::MetadataRecordBatch batch = controller_->Tick(*metadata_->current(), clock_->NowMs());
+        internal::MetadataRecordBatch batch =
+            controller_->Tick(*metadata_->current(), clock_->NowMs());
         if (batch.records_size() > 0) {
-          if (absl::Status s = Commit(batch); !s.ok()) LOG(WARNING) << "Controller tick: " << s;
+          if (absl::Status s = Commit(batch); !s.ok()) {
+            LOG(WARNING) << "Controller tick: " << s;
+            controller_.reset();
+          }
         }
       }
     }
@@ -145,10 +169,14 @@ absl::Status QuorumController::Commit(const internal::MetadataRecordBatch& batch
 }
 
 template <typename Response>
-void QuorumController::Submit(std::function<metadata::Decision<Response>()> decide, FailFn<Response> fail,
-                              std::function<void(Response)> done) {
+void QuorumController::Submit(std::function<metadata::Decision<Response>()> decide,
+                              FailFn<Response> fail, std::function<void(Response)> done) {
   Enqueue([this, decide = std::move(decide), fail = std::move(fail), done = std::move(done)] {
     Response response;
+    if (stopping()) {
+      fail(&response, v1::NOT_CONTROLLER, "this node is shutting down; retry on another");
+      return done(std::move(response));
+    }
     if (!BecomeActive()) {
       fail(&response, v1::NOT_CONTROLLER, NotControllerMessage());
       return done(std::move(response));
@@ -156,6 +184,10 @@ void QuorumController::Submit(std::function<metadata::Decision<Response>()> deci
     metadata::Decision<Response> decision = decide();
     if (decision.records.records_size() > 0) {
       if (absl::Status s = Commit(decision.records); !s.ok()) {
+        // The records may still commit later: the next decision must not be
+        // made on an image without them, so the next operation starts a new
+        // controller, whose barrier waits for everything proposed before.
+        controller_.reset();
         fail(&response, v1::REQUEST_TIMED_OUT, std::string(s.message()));
         return done(std::move(response));
       }
@@ -169,10 +201,11 @@ namespace {
 // How a topic operation fails: every topic named gets the error.
 template <typename Response>
 QuorumController::FailFn<Response> FailEveryTopic(std::vector<std::string> names) {
-  return [names = std::move(names)](Response* response, v1::ErrorCode code, const std::string& why) {
-    google::protobuf::RepeatedPtrField<std::string> repeated(names.begin(), names.end());
-    FailTopics(response, repeated, code, why);
-  };
+  return
+      [names = std::move(names)](Response* response, v1::ErrorCode code, const std::string& why) {
+        google::protobuf::RepeatedPtrField<std::string> repeated(names.begin(), names.end());
+        FailTopics(response, repeated, code, why);
+      };
 }
 
 }  // namespace
@@ -218,8 +251,9 @@ void QuorumController::CreatePartitions(v1::CreatePartitionsRequest request,
       FailEveryTopic<v1::CreatePartitionsResponse>(std::move(names)), std::move(done));
 }
 
-void QuorumController::RegisterBroker(internal::BrokerRegistrationRequest request,
-                                      std::function<void(internal::BrokerRegistrationResponse)> done) {
+void QuorumController::RegisterBroker(
+    internal::BrokerRegistrationRequest request,
+    std::function<void(internal::BrokerRegistrationResponse)> done) {
   Submit<internal::BrokerRegistrationResponse>(
       [this, request = std::move(request)] {
         // Larger than every earlier epoch: the next index of the metadata log.
@@ -229,8 +263,9 @@ void QuorumController::RegisterBroker(internal::BrokerRegistrationRequest reques
       FailBroker<internal::BrokerRegistrationResponse>(), std::move(done));
 }
 
-void QuorumController::BrokerHeartbeat(internal::BrokerHeartbeatRequest request,
-                                       std::function<void(internal::BrokerHeartbeatResponse)> done) {
+void QuorumController::BrokerHeartbeat(
+    internal::BrokerHeartbeatRequest request,
+    std::function<void(internal::BrokerHeartbeatResponse)> done) {
   Submit<internal::BrokerHeartbeatResponse>(
       [this, request = std::move(request)] {
         return controller_->BrokerHeartbeat(*metadata_->current(), request, clock_->NowMs());

@@ -37,8 +37,10 @@ class QuorumController {
   void Start();
   void Stop();
 
-  void CreateTopics(v1::CreateTopicsRequest request, std::function<void(v1::CreateTopicsResponse)> done);
-  void DeleteTopics(v1::DeleteTopicsRequest request, std::function<void(v1::DeleteTopicsResponse)> done);
+  void CreateTopics(v1::CreateTopicsRequest request,
+                    std::function<void(v1::CreateTopicsResponse)> done);
+  void DeleteTopics(v1::DeleteTopicsRequest request,
+                    std::function<void(v1::DeleteTopicsResponse)> done);
   void CreatePartitions(v1::CreatePartitionsRequest request,
                         std::function<void(v1::CreatePartitionsResponse)> done);
   void RegisterBroker(internal::BrokerRegistrationRequest request,
@@ -59,6 +61,7 @@ class QuorumController {
   // there were none), or why not.
   using Op = std::function<void()>;
   void Enqueue(Op op);
+  bool stopping() const;
   void Loop();
   // Queues one controller operation: when this node is the controller,
   // `decide` runs against the current image, its records are committed and

@@ -60,14 +60,23 @@ std::vector<std::string> SplitList(const std::string& value) {
 
 // Kafka keys that tune things Strata does differently; accepted, not used.
 const std::set<std::string>& IgnoredKafkaKeys() {
-  static const auto* keys = new std::set<std::string>{
-      "num.network.threads", "num.io.threads", "socket.send.buffer.bytes",
-      "socket.receive.buffer.bytes", "socket.request.max.bytes", "num.recovery.threads.per.data.dir",
-      "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
-      "log.retention.check.interval.ms", "controller.listener.names",
-      "listener.security.protocol.map", "inter.broker.listener.name",
-      "group.initial.rebalance.delay.ms", "num.replica.fetchers", "log.cleaner.enable",
-      "auto.create.topics.enable", "delete.topic.enable"};
+  static const auto* keys = new std::set<std::string>{"num.network.threads",
+                                                      "num.io.threads",
+                                                      "socket.send.buffer.bytes",
+                                                      "socket.receive.buffer.bytes",
+                                                      "socket.request.max.bytes",
+                                                      "num.recovery.threads.per.data.dir",
+                                                      "transaction.state.log.replication.factor",
+                                                      "transaction.state.log.min.isr",
+                                                      "log.retention.check.interval.ms",
+                                                      "controller.listener.names",
+                                                      "listener.security.protocol.map",
+                                                      "inter.broker.listener.name",
+                                                      "group.initial.rebalance.delay.ms",
+                                                      "num.replica.fetchers",
+                                                      "log.cleaner.enable",
+                                                      "auto.create.topics.enable",
+                                                      "delete.topic.enable"};
   return *keys;
 }
 
@@ -211,6 +220,8 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
       return Invalid(key, value, std::string(s.message()));
     }
     c.log_overrides[topic_key] = topic_value;
+    if (key == "message.max.bytes")
+      c.message_max_bytes = ParseInteger<int32_t>(topic_value).value_or(c.message_max_bytes);
     return absl::OkStatus();
   }
   if (!IgnoredKafkaKeys().contains(key)) c.unknown_keys.push_back(key);
@@ -219,7 +230,8 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
 
 absl::Status Validate(ServerConfig& c) {
   if (c.node_id < 0) return absl::InvalidArgumentError("missing required configuration node.id");
-  if (c.log_dirs.empty()) return absl::InvalidArgumentError("missing required configuration log.dirs");
+  if (c.log_dirs.empty())
+    return absl::InvalidArgumentError("missing required configuration log.dirs");
   if (c.quorum_voters.empty()) {
     return absl::InvalidArgumentError("missing required configuration controller.quorum.voters");
   }
@@ -277,16 +289,16 @@ absl::StatusOr<std::vector<Listener>> ParseListeners(const std::string& key,
   for (const std::string& item : SplitList(value)) {
     size_t scheme = item.find("://");
     size_t colon = item.rfind(':');
-    std::optional<int32_t> port =
-        scheme == std::string::npos || colon <= scheme + 2
-            ? std::nullopt
-            : ParseInteger<int32_t>(item.substr(colon + 1));
+    std::optional<int32_t> port = scheme == std::string::npos || colon <= scheme + 2
+                                      ? std::nullopt
+                                      : ParseInteger<int32_t>(item.substr(colon + 1));
     if (!port || *port < 0 || *port > 65535) {
       return Invalid(key, value, absl::StrCat("'", item, "' is not NAME://host:port"));
     }
     Listener l{item.substr(0, scheme), item.substr(scheme + 3, colon - scheme - 3), *port};
     for (const Listener& other : out) {
-      if (other.name == l.name) return Invalid(key, value, absl::StrCat("listener ", l.name, " twice"));
+      if (other.name == l.name)
+        return Invalid(key, value, absl::StrCat("listener ", l.name, " twice"));
     }
     out.push_back(std::move(l));
   }
@@ -314,7 +326,8 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& text,
   for (const std::string& o : overrides) {
     size_t eq = o.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("--override expects key=value, got '", o, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--override expects key=value, got '", o, "'"));
     }
     entries.emplace_back(o.substr(0, eq), o.substr(eq + 1));
   }

@@ -43,7 +43,8 @@ absl::Status StrataNode::Start() {
   log_options.log_dirs = config_.log_dirs;
   log_options.config_for_topic = [this](const std::string& topic) {
     const metadata::TopicInfo* t = metadata_->current()->FindTopic(topic);
-    return LogConfigFor(config_.log_overrides, t ? t->configs : std::map<std::string, std::string>{});
+    return LogConfigFor(config_.log_overrides,
+                        t ? t->configs : std::map<std::string, std::string>{});
   };
   absl::StatusOr<std::unique_ptr<storage::LogManager>> logs =
       storage::LogManager::Open(storage::FileSystem::Default(), Clock::Real(), log_options);
@@ -73,6 +74,7 @@ absl::Status StrataNode::Start() {
       raft::RaftNode::Create(raft_options, metadata_.get());
   if (!raft.ok()) return raft.status();
   raft_ = std::move(*raft);
+  replicas_->SetCaughtUpOffset(static_cast<int64_t>(raft_->initial_commit().value()));
 
   metadata::ControllerOptions controller_options;
   controller_options.default_num_partitions = config_.num_partitions;
@@ -83,7 +85,8 @@ absl::Status StrataNode::Start() {
 
   broker_service_ = std::make_unique<BrokerService>(replicas_.get(), metadata_.get(),
                                                     [this] { return controller_->leader_id(); });
-  admin_service_ = std::make_unique<AdminService>(config_, metadata_.get(), controller_.get(), raft_.get());
+  admin_service_ =
+      std::make_unique<AdminService>(config_, metadata_.get(), controller_.get(), raft_.get());
   controller_service_ = std::make_unique<ControllerService>(controller_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -133,7 +136,8 @@ absl::Status StrataNode::Start() {
 void StrataNode::LifecycleLoop() {
   std::map<int32_t, std::unique_ptr<internal::Controller::Stub>> stubs;
   for (const QuorumVoter& v : config_.quorum_voters) {
-    stubs[v.id] = internal::Controller::NewStub(raft::PeerChannel(absl::StrCat(v.host, ":", v.port)));
+    stubs[v.id] =
+        internal::Controller::NewStub(raft::PeerChannel(absl::StrCat(v.host, ":", v.port)));
   }
   internal::BrokerRegistrationRequest registration;
   registration.set_broker_id(config_.node_id);
@@ -196,7 +200,7 @@ void StrataNode::LifecycleLoop() {
     }
     // Heartbeat faster while fenced, so unfencing follows catching up closely.
     pause(absl::Milliseconds(fenced ? std::min<int64_t>(200, config_.broker_heartbeat_interval_ms)
-                                     : config_.broker_heartbeat_interval_ms));
+                                    : config_.broker_heartbeat_interval_ms));
   }
 }
 

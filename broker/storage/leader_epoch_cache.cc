@@ -37,7 +37,8 @@ absl::StatusOr<LeaderEpochCache> LeaderEpochCache::Load(FileSystem* fs, const st
 
 absl::Status LeaderEpochCache::Save() const {
   CheckpointEntries entries;
-  for (const EpochEntry& e : entries_) entries[std::to_string(e.epoch.value())] = e.start_offset.value();
+  for (const EpochEntry& e : entries_)
+    entries[std::to_string(e.epoch.value())] = e.start_offset.value();
   return WriteCheckpoint(fs_, JoinPath(dir_, kLeaderEpochCheckpointFile), entries);
 }
 

@@ -229,7 +229,8 @@ absl::Status Log::AppendLocked(const BatchHeader& header, std::string_view batch
   if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
   if (absl::Status s = MaybeRollForAppend(header); !s.ok()) return s;
   if (absl::Status s = active()->Append(header, batch); !s.ok()) return s;
-  if (absl::Status s = epochs_->Assign(header.partition_leader_epoch, header.base_offset); !s.ok()) {
+  if (absl::Status s = epochs_->Assign(header.partition_leader_epoch, header.base_offset);
+      !s.ok()) {
     return s;
   }
   unflushed_messages_ += header.records_count;
@@ -238,23 +239,45 @@ absl::Status Log::AppendLocked(const BatchHeader& header, std::string_view batch
 }
 
 absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::string* batch, Epoch leader_epoch) {
-  if (batch->size() > static_cast<size_t>(config_.max_message_bytes)) {
-    return absl::ResourceExhaustedError(absl::StrCat("record batch of ", batch->size(),
-                                                     " bytes is larger than max.message.bytes (",
-                                                     config_.max_message_bytes, ")"));
+  std::vector<std::string> one;
+  one.push_back(std::move(*batch));
+  absl::StatusOr<LogAppendInfo> info = AppendAsLeader(&one, leader_epoch);
+  *batch = std::move(one.front());
+  return info;
+}
+
+absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batches,
+                                                  Epoch leader_epoch) {
+  std::vector<BatchHeader> headers;
+  for (const std::string& batch : *batches) {
+    if (batch.size() > static_cast<size_t>(config_.max_message_bytes)) {
+      return absl::ResourceExhaustedError(absl::StrCat("record batch of ", batch.size(),
+                                                       " bytes is larger than max.message.bytes (",
+                                                       config_.max_message_bytes, ")"));
+    }
+    absl::StatusOr<BatchHeader> header = ValidateBatch(batch);
+    if (!header.ok()) return header.status();
+    headers.push_back(*header);
   }
-  absl::StatusOr<BatchHeader> header = ValidateBatch(*batch);
-  if (!header.ok()) return header.status();
+  if (headers.empty()) return absl::InvalidArgumentError("no record batch to append");
 
   absl::MutexLock l(&mu_);
-  const Offset base = log_end_locked();
-  SetBaseOffset(batch->data(), base);
-  SetPartitionLeaderEpoch(batch->data(), leader_epoch);
-  header->base_offset = base;
-  header->partition_leader_epoch = leader_epoch;
-  if (absl::Status s = AppendLocked(*header, *batch); !s.ok()) return s;
-  return LogAppendInfo{base, header->last_offset(), header->max_timestamp, header->records_count,
-                       batch->size()};
+  LogAppendInfo info;
+  info.first_offset = log_end_locked();
+  for (size_t i = 0; i < batches->size(); ++i) {
+    std::string& batch = (*batches)[i];
+    BatchHeader& header = headers[i];
+    header.base_offset = log_end_locked();
+    header.partition_leader_epoch = leader_epoch;
+    SetBaseOffset(batch.data(), header.base_offset);
+    SetPartitionLeaderEpoch(batch.data(), leader_epoch);
+    if (absl::Status s = AppendLocked(header, batch); !s.ok()) return s;
+    info.last_offset = header.last_offset();
+    info.max_timestamp = std::max(info.max_timestamp, header.max_timestamp);
+    info.records += header.records_count;
+    info.bytes += batch.size();
+  }
+  return info;
 }
 
 absl::StatusOr<LogAppendInfo> Log::AppendAsFollower(std::string_view batches) {
@@ -306,6 +329,7 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsFollower(std::string_view batches) {
 
 absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset max_offset) const {
   absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
   LogReadResult result{std::string(), log_start_offset_, log_end_locked()};
   if (start < log_start_offset_ || start > log_end_locked()) {
     return absl::OutOfRangeError(absl::StrCat("offset ", start.value(), " is out of range for ",
@@ -344,6 +368,7 @@ absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset m
 
 absl::StatusOr<std::optional<Offset>> Log::OffsetForTimestamp(int64_t timestamp) const {
   absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
   for (const auto& [base, seg] : segments_) {
     if (seg->max_timestamp() < timestamp) continue;
     absl::StatusOr<std::optional<Segment::BatchLocation>> loc =
@@ -367,6 +392,7 @@ absl::StatusOr<std::optional<Offset>> Log::OffsetForTimestamp(int64_t timestamp)
 
 absl::Status Log::TruncateTo(Offset offset) {
   absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
   if (offset >= log_end_locked()) return absl::OkStatus();
   LOG(INFO) << "Truncating " << dir_ << " from " << log_end_locked() << " to " << offset;
   if (offset < log_start_offset_) {
@@ -396,6 +422,7 @@ absl::Status Log::TruncateTo(Offset offset) {
 
 absl::StatusOr<int> Log::DeleteSegmentsBelow(Offset offset) {
   absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
   if (active()->next_offset() <= offset && !active()->empty()) {
     // Keep the log end: an empty active segment stays after the deletion.
     if (absl::Status s = RollLocked(); !s.ok()) return s;
@@ -424,6 +451,7 @@ absl::Status Log::MaybeFlushOnTime() {
 
 absl::Status Log::Flush() {
   absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
   return FlushLocked();
 }
 
@@ -439,9 +467,18 @@ absl::Status Log::Close() {
 
 absl::Status Log::Delete() {
   absl::MutexLock l(&mu_);
+  // Segments stay open (their files unlinked) for anyone still holding the
+  // Log; closed_ makes every call refuse.
   closed_ = true;
-  segments_.clear();
-  return fs_->DeleteDirRecursively(dir_);
+  const std::string doomed = dir_ + ".deleting";
+  if (absl::Status s = fs_->Rename(dir_, doomed); !s.ok()) return s;
+  if (absl::Status s = fs_->SyncDir(DirName(dir_)); !s.ok()) return s;
+  return fs_->DeleteDirRecursively(doomed);
+}
+
+absl::Status Log::CheckOpen() const {
+  if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
+  return absl::OkStatus();
 }
 
 EpochEndOffset Log::EndOffsetForEpoch(Epoch epoch) const {

@@ -79,6 +79,10 @@ class Log {
   // in place. Errors: ResourceExhausted when larger than max.message.bytes,
   // InvalidArgument or DataLoss for a malformed batch; the log is unchanged.
   absl::StatusOr<LogAppendInfo> AppendAsLeader(std::string* batch, Epoch leader_epoch);
+  // The same for several batches of one request: all are checked before any
+  // is appended, so a bad one changes nothing.
+  absl::StatusOr<LogAppendInfo> AppendAsLeader(std::vector<std::string>* batches,
+                                               Epoch leader_epoch);
 
   // Appends batches that already carry offsets (a follower copying its
   // leader). Each is validated; the first must start at or after the log
@@ -119,7 +123,8 @@ class Log {
 
   // Flushes and checkpoints; after it, reopening needs no recovery.
   absl::Status Close();
-  // Closes and deletes the log's directory.
+  // Closes and deletes the log's directory. Holders of the Log may still
+  // call it: every operation then fails with FailedPrecondition.
   absl::Status Delete();
 
   Offset log_start_offset() const;
@@ -142,6 +147,7 @@ class Log {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WriteCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckOpen() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Segment* active() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return segments_.rbegin()->second.get();
   }

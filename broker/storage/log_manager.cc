@@ -14,6 +14,25 @@ namespace {
 // the deletion never brings the partition back.
 constexpr std::string_view kDeletingSuffix = ".deleting";
 
+// partition.metadata, as Kafka writes it: "version: 0\ntopic_id: <id>\n".
+std::string ReadTopicId(FileSystem* fs, const std::string& dir) {
+  absl::StatusOr<std::unique_ptr<File>> f = fs->Open(JoinPath(dir, kPartitionMetadataFile), false);
+  if (!f.ok()) return "";
+  absl::StatusOr<std::string> text = (*f)->ReadAll();
+  if (!text.ok()) return "";
+  const std::string key = "topic_id: ";
+  size_t at = text->find(key);
+  if (at == std::string::npos) return "";
+  size_t end = text->find('\n', at);
+  return text->substr(at + key.size(),
+                      end == std::string::npos ? std::string::npos : end - at - key.size());
+}
+
+absl::Status WriteTopicId(FileSystem* fs, const std::string& dir, const std::string& topic_id) {
+  return fs->WriteFileAtomically(JoinPath(dir, kPartitionMetadataFile),
+                                 absl::StrCat("version: 0\ntopic_id: ", topic_id, "\n"));
+}
+
 }  // namespace
 
 std::optional<TopicPartition> ParsePartitionDirName(std::string_view name) {
@@ -67,7 +86,7 @@ absl::Status LogManager::Load() {
         return absl::Status(log.status().code(),
                             absl::StrCat("loading partition ", name, ": ", log.status().message()));
       }
-      logs_[*tp] = Entry{std::move(*log), d};
+      logs_[*tp] = Entry{std::move(*log), d, ReadTopicId(fs_, path)};
       ++loaded;
     }
     if (clean) {
@@ -75,15 +94,29 @@ absl::Status LogManager::Load() {
       if (absl::Status s = fs_->SyncDir(dir); !s.ok()) return s;
     }
     LOG(INFO) << "Loaded " << loaded << " logs from " << dir
-              << (loaded == 0 ? "" : clean ? " after a clean shutdown" : " after an unclean shutdown");
+              << (loaded == 0 ? ""
+                  : clean     ? " after a clean shutdown"
+                              : " after an unclean shutdown");
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<Log*> LogManager::GetOrCreate(const TopicPartition& tp) {
+absl::StatusOr<std::shared_ptr<Log>> LogManager::GetOrCreate(const TopicPartition& tp,
+                                                             const std::string& topic_id) {
   absl::MutexLock l(&mu_);
   if (closed_) return absl::FailedPreconditionError("log manager is closed");
-  if (auto it = logs_.find(tp); it != logs_.end()) return it->second.log.get();
+  if (auto it = logs_.find(tp); it != logs_.end()) {
+    Entry& e = it->second;
+    if (!topic_id.empty() && !e.topic_id.empty() && e.topic_id != topic_id) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the log of ", tp.ToString(), " belongs to topic id ", e.topic_id, ", not ", topic_id));
+    }
+    if (!topic_id.empty() && e.topic_id.empty()) {
+      if (absl::Status s = WriteTopicId(fs_, e.log->dir(), topic_id); !s.ok()) return s;
+      e.topic_id = topic_id;
+    }
+    return e.log;
+  }
   if (tp.topic.empty() || tp.partition.value() < 0) {
     return absl::InvalidArgumentError(absl::StrCat("invalid partition '", tp.ToString(), "'"));
   }
@@ -91,32 +124,47 @@ absl::StatusOr<Log*> LogManager::GetOrCreate(const TopicPartition& tp) {
   for (const auto& [_, e] : logs_) ++counts[e.dir_index];
   const size_t d =
       static_cast<size_t>(std::min_element(counts.begin(), counts.end()) - counts.begin());
+  const std::string dir = JoinPath(options_.log_dirs[d], tp.ToString());
   absl::StatusOr<std::unique_ptr<Log>> log =
-      Log::Open(fs_, clock_, JoinPath(options_.log_dirs[d], tp.ToString()), ConfigFor(tp.topic),
-                /*had_clean_shutdown=*/false);
+      Log::Open(fs_, clock_, dir, ConfigFor(tp.topic), /*had_clean_shutdown=*/false);
   if (!log.ok()) return log.status();
-  Log* raw = log->get();
-  logs_[tp] = Entry{std::move(*log), d};
-  return raw;
+  if (!topic_id.empty()) {
+    if (absl::Status s = WriteTopicId(fs_, dir, topic_id); !s.ok()) return s;
+  }
+  std::shared_ptr<Log> shared = std::move(*log);
+  logs_[tp] = Entry{shared, d, topic_id};
+  return shared;
 }
 
-Log* LogManager::Get(const TopicPartition& tp) const {
+std::shared_ptr<Log> LogManager::Get(const TopicPartition& tp) const {
   absl::MutexLock l(&mu_);
   auto it = logs_.find(tp);
-  return it == logs_.end() ? nullptr : it->second.log.get();
+  return it == logs_.end() ? nullptr : it->second.log;
 }
 
-absl::Status LogManager::Delete(const TopicPartition& tp) {
+std::string LogManager::TopicIdOf(const TopicPartition& tp) const {
   absl::MutexLock l(&mu_);
   auto it = logs_.find(tp);
-  if (it == logs_.end())
-    return absl::NotFoundError(absl::StrCat("no log for partition ", tp.ToString()));
-  const std::string dir = it->second.log->dir();
-  const std::string doomed = dir + std::string(kDeletingSuffix);
-  logs_.erase(it);
-  if (absl::Status s = fs_->Rename(dir, doomed); !s.ok()) return s;
-  if (absl::Status s = fs_->SyncDir(DirName(dir)); !s.ok()) return s;
-  return fs_->DeleteDirRecursively(doomed);
+  return it == logs_.end() ? "" : it->second.topic_id;
+}
+
+absl::Status LogManager::Delete(const TopicPartition& tp, const std::string& topic_id) {
+  std::shared_ptr<Log> log;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = logs_.find(tp);
+    if (it == logs_.end())
+      return absl::NotFoundError(absl::StrCat("no log for partition ", tp.ToString()));
+    if (!topic_id.empty() && !it->second.topic_id.empty() && it->second.topic_id != topic_id) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the log of ", tp.ToString(), " belongs to topic id ", it->second.topic_id,
+                       ", not ", topic_id, "; not deleted"));
+    }
+    log = std::move(it->second.log);
+    logs_.erase(it);
+  }
+  // Outside the manager's lock: deleting a large log takes a while.
+  return log->Delete();
 }
 
 std::vector<TopicPartition> LogManager::Partitions() const {

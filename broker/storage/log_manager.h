@@ -7,8 +7,13 @@
 // is never mistaken for a clean stop. New logs go to the log dir holding the
 // fewest partitions.
 //
-// Thread-safe. Log pointers stay valid until Delete() of that partition or
-// the manager's destruction.
+// Each partition directory records the id of the topic it belongs to in
+// `partition.metadata` (Kafka's file), so that a log left behind by a
+// deleted topic is never taken for a new topic of the same name, and a
+// delete meant for the old topic never removes the new one's data.
+//
+// Thread-safe. Logs are shared: one deleted while a request holds it stays
+// valid for that holder, but refuses every operation.
 #pragma once
 
 #include <functional>
@@ -28,6 +33,7 @@
 namespace strata::storage {
 
 inline constexpr char kCleanShutdownFile[] = ".strata-clean-shutdown";
+inline constexpr char kPartitionMetadataFile[] = "partition.metadata";
 
 class LogManager {
  public:
@@ -41,12 +47,18 @@ class LogManager {
   static absl::StatusOr<std::unique_ptr<LogManager>> Open(FileSystem* fs, Clock* clock,
                                                           Options options);
 
-  // The partition's log, created empty when absent.
-  absl::StatusOr<Log*> GetOrCreate(const TopicPartition& tp);
+  // The partition's log, created empty when absent. With a `topic_id`, a log
+  // that records another topic's id is refused (FailedPrecondition), and a
+  // log with none is stamped with it.
+  absl::StatusOr<std::shared_ptr<Log>> GetOrCreate(const TopicPartition& tp,
+                                                   const std::string& topic_id = "");
   // The partition's log, or nullptr.
-  Log* Get(const TopicPartition& tp) const;
-  // Removes the partition's log and its files. NotFound when absent.
-  absl::Status Delete(const TopicPartition& tp);
+  std::shared_ptr<Log> Get(const TopicPartition& tp) const;
+  // The topic id recorded for the partition's log ("" when none).
+  std::string TopicIdOf(const TopicPartition& tp) const;
+  // Removes the partition's log and its files. NotFound when absent; with a
+  // `topic_id`, FailedPrecondition when the log belongs to another topic.
+  absl::Status Delete(const TopicPartition& tp, const std::string& topic_id = "");
   std::vector<TopicPartition> Partitions() const;
 
   // Time-based flush for every log (flush.ms).
@@ -67,8 +79,9 @@ class LogManager {
 
   mutable absl::Mutex mu_;
   struct Entry {
-    std::unique_ptr<Log> log;
+    std::shared_ptr<Log> log;
     size_t dir_index;
+    std::string topic_id;
   };
   absl::flat_hash_map<TopicPartition, Entry> logs_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

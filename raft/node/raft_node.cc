@@ -127,6 +127,7 @@ absl::StatusOr<std::unique_ptr<RaftNode>> RaftNode::Create(RaftNodeOptions optio
       RocksDbLogStorage::Open(options.data_dir, ConfState{options.voters, options.learners});
   if (!storage.ok()) return storage.status();
   node->storage_ = std::move(*storage);
+  node->initial_commit_ = node->storage_->GetInitialState().hard_state.commit;
   std::map<NodeId, std::string> others = options.peers;
   others.erase(options.id);
   node->transport_ = std::make_unique<PeerTransport>(others);
@@ -159,12 +160,15 @@ void RaftNode::Deliver(std::vector<Message> messages) {
 }
 
 void RaftNode::Propose(std::string data, ProposeCallback done) {
-  absl::MutexLock l(&mu_);
-  if (stopping_ || !started_) {
-    done(absl::UnavailableError("the Raft node is not running"));
-    return;
+  {
+    absl::MutexLock l(&mu_);
+    if (!stopping_ && started_) {
+      proposals_.push_back(Proposal{std::move(data), std::move(done)});
+      return;
+    }
   }
-  proposals_.push_back(Proposal{std::move(data), std::move(done)});
+  // Outside the lock: the callback may call back into this node.
+  done(absl::UnavailableError("the Raft node is not running"));
 }
 
 void RaftNode::TransferLeadership(NodeId target) {
@@ -231,6 +235,11 @@ void RaftNode::Loop() {
     for (Proposal& p : proposals) {
       absl::StatusOr<Index> index = raft_->Propose(std::move(p.data));
       if (index.ok()) {
+        // An earlier proposal at this index lost its place when the log was
+        // overwritten; it will never commit.
+        if (auto old = pending_.find(*index); old != pending_.end()) {
+          old->second.done(absl::AbortedError("leadership changed; the entry was overwritten"));
+        }
         pending_[*index] = Pending{raft_->term(), std::move(p.done)};
       } else {
         p.done(absl::FailedPreconditionError(absl::StrCat(
@@ -248,6 +257,12 @@ void RaftNode::Loop() {
   }
   for (auto& [index, p] : pending_) p.done(absl::UnavailableError("the Raft node is stopping"));
   pending_.clear();
+  std::vector<Proposal> unsent;
+  {
+    absl::MutexLock l(&mu_);
+    unsent.swap(proposals_);
+  }
+  for (Proposal& p : unsent) p.done(absl::UnavailableError("the Raft node is stopping"));
 }
 
 void RaftNode::HandleReady(Ready rd) {

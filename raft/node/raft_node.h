@@ -118,6 +118,8 @@ class RaftNode {
   void TransferLeadership(NodeId target);
 
   RaftNodeStatus status() const;
+  // The commit index persisted when this node started.
+  Index initial_commit() const { return initial_commit_; }
 
  private:
   class Service;
@@ -145,6 +147,7 @@ class RaftNode {
   std::unique_ptr<Service> service_;
   std::thread thread_;
 
+  Index initial_commit_;
   // Applied state, the loop thread's only.
   Index applied_;
   Index last_snapshot_;

@@ -73,7 +73,8 @@ class ClusterTest : public ::testing::Test {
 };
 
 TEST_F(ClusterTest, SeedSessionWorksAsWritten) {
-  CliResult r = Topics({"--create", "--topic", "myTopic", "--partitions", "1", "--replication-factor", "1"});
+  CliResult r =
+      Topics({"--create", "--topic", "myTopic", "--partitions", "1", "--replication-factor", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Created topic myTopic.\n");
 
@@ -89,16 +90,18 @@ TEST_F(ClusterTest, SeedSessionWorksAsWritten) {
                                                     "PartitionCount: 1\tReplicationFactor: 1\t"
                                                     "Configs: .*")))
       << lines[0];
-  EXPECT_TRUE(std::regex_match(lines[1], std::regex("\tTopic: myTopic\tPartition: 0\tLeader: [123]\t"
-                                                    "Replicas: [123]\tIsr: [123]")))
+  EXPECT_TRUE(
+      std::regex_match(lines[1], std::regex("\tTopic: myTopic\tPartition: 0\tLeader: [123]\t"
+                                            "Replicas: [123]\tIsr: [123]")))
       << lines[1];
 
-  r = cluster_.Cli({"console-producer", "--bootstrap-server", cluster_.bootstrap(1), "--topic", "myTopic"},
-                   "This is my first event\nThis is my second event\nThis is my third event\n");
+  r = cluster_.Cli(
+      {"console-producer", "--bootstrap-server", cluster_.bootstrap(1), "--topic", "myTopic"},
+      "This is my first event\nThis is my second event\nThis is my third event\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
-  r = cluster_.Cli({"console-consumer", "--bootstrap-server", cluster_.bootstrap(2), "--topic", "myTopic",
-                    "--from-beginning", "--max-messages", "3", "--timeout-ms", "20000"});
+  r = cluster_.Cli({"console-consumer", "--bootstrap-server", cluster_.bootstrap(2), "--topic",
+                    "myTopic", "--from-beginning", "--max-messages", "3", "--timeout-ms", "20000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "This is my first event\nThis is my second event\nThis is my third event\n");
 
@@ -113,15 +116,19 @@ TEST_F(ClusterTest, SeedSessionWorksAsWritten) {
 }
 
 TEST_F(ClusterTest, ReplicationFactorThreeSpreadsReplicasAndLeaders) {
-  CliResult r = Topics({"--create", "--topic", "topic01", "--partitions", "3", "--replication-factor", "3"});
+  CliResult r =
+      Topics({"--create", "--topic", "topic01", "--partitions", "3", "--replication-factor", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Topics({"--describe", "--topic", "topic01"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 4u) << r.out;
-  EXPECT_NE(lines[0].find("PartitionCount: 3\tReplicationFactor: 3"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("PartitionCount: 3\tReplicationFactor: 3"), std::string::npos)
+      << lines[0];
   std::set<std::string> leaders;
-  std::regex shape("\tTopic: topic01\tPartition: [012]\tLeader: ([123])\tReplicas: ([123]),([123]),([123])\tIsr: .*");
+  std::regex shape(
+      "\tTopic: topic01\tPartition: [012]\tLeader: ([123])\tReplicas: "
+      "([123]),([123]),([123])\tIsr: .*");
   for (size_t i = 1; i < lines.size(); ++i) {
     std::smatch m;
     ASSERT_TRUE(std::regex_match(lines[i], m, shape)) << lines[i];
@@ -133,14 +140,19 @@ TEST_F(ClusterTest, ReplicationFactorThreeSpreadsReplicasAndLeaders) {
 
 TEST_F(ClusterTest, BadInputIsRefusedClearlyAndChangesNothing) {
   ASSERT_EQ(Topics({"--create", "--topic", "t1", "--partitions", "2", "--replication-factor", "1",
-                    "--config", "max.message.bytes=1000"}).exit_code, 0);
+                    "--config", "max.message.bytes=1000"})
+                .exit_code,
+            0);
   const std::string before = Topics({"--describe"}).out;
 
-  CliResult r = Topics({"--create", "--topic", "t2", "--partitions", "1", "--replication-factor", "4"});
+  CliResult r =
+      Topics({"--create", "--topic", "t2", "--partitions", "1", "--replication-factor", "4"});
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("Replication factor: 4 larger than available brokers: 3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Replication factor: 4 larger than available brokers: 3"), std::string::npos)
+      << r.err;
 
-  r = Topics({"--create", "--topic", "bad name!", "--partitions", "1", "--replication-factor", "1"});
+  r = Topics(
+      {"--create", "--topic", "bad name!", "--partitions", "1", "--replication-factor", "1"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_FALSE(r.err.empty());
 
@@ -151,7 +163,8 @@ TEST_F(ClusterTest, BadInputIsRefusedClearlyAndChangesNothing) {
   r = Topics({"--alter", "--topic", "t1", "--partitions", "1"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("Topic currently has 2 partitions, which is higher than the requested 1."),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
 
   r = Topics({"--describe", "--topic", "nope"});
   EXPECT_NE(r.exit_code, 0);
@@ -172,7 +185,8 @@ TEST_F(ClusterTest, BadInputIsRefusedClearlyAndChangesNothing) {
   ASSERT_GE(leader, 1);
   v1::PartitionProduceResponse big = ProduceRaw(leader, "t1", 0, {std::string(2000, 'x')});
   EXPECT_EQ(big.error(), v1::MESSAGE_TOO_LARGE) << big.error_message();
-  EXPECT_NE(big.error_message().find("max.message.bytes"), std::string::npos) << big.error_message();
+  EXPECT_NE(big.error_message().find("max.message.bytes"), std::string::npos)
+      << big.error_message();
   v1::PartitionProduceResponse ok = ProduceRaw(leader, "t1", 0, {"small"});
   EXPECT_EQ(ok.error(), v1::NONE) << ok.error_message();
   EXPECT_EQ(ok.base_offset(), 0) << "the refused batch must not have taken an offset";
@@ -182,8 +196,10 @@ TEST_F(ClusterTest, BadInputIsRefusedClearlyAndChangesNothing) {
 
   // acks=all below min.insync.replicas is refused and names the partition;
   // acks=1 still succeeds.
-  ASSERT_EQ(Topics({"--create", "--topic", "strict", "--partitions", "1", "--replication-factor", "3",
-                    "--config", "min.insync.replicas=2"}).exit_code, 0);
+  ASSERT_EQ(Topics({"--create", "--topic", "strict", "--partitions", "1", "--replication-factor",
+                    "3", "--config", "min.insync.replicas=2"})
+                .exit_code,
+            0);
   grpc::ClientContext ctx2;
   v1::MetadataRequest mreq2;
   mreq2.add_topics("strict");
@@ -197,8 +213,10 @@ TEST_F(ClusterTest, BadInputIsRefusedClearlyAndChangesNothing) {
 }
 
 TEST_F(ClusterTest, ControllerFailoverAndCatchUp) {
-  ASSERT_EQ(Topics({"--create", "--topic", "states", "--partitions", "3", "--replication-factor", "1"})
-                .exit_code, 0);
+  ASSERT_EQ(
+      Topics({"--create", "--topic", "states", "--partitions", "3", "--replication-factor", "1"})
+          .exit_code,
+      0);
   const int controller = cluster_.ControllerSeenBy(1);
   ASSERT_GE(controller, 1);
   cluster_.Kill(controller);
@@ -217,8 +235,9 @@ TEST_F(ClusterTest, ControllerFailoverAndCatchUp) {
               static_cast<long long>(elected_ms));
   EXPECT_LT(elected_ms, 3000);
 
-  CliResult r = Topics({"--create", "--topic", "after-failover", "--partitions", "2",
-                        "--replication-factor", "2"}, survivor);
+  CliResult r = Topics(
+      {"--create", "--topic", "after-failover", "--partitions", "2", "--replication-factor", "2"},
+      survivor);
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   // The dead broker's partition goes offline once its session expires, and
@@ -234,7 +253,8 @@ TEST_F(ClusterTest, ControllerFailoverAndCatchUp) {
   EXPECT_NE(unavailable.out.find("Leader: none"), std::string::npos) << unavailable.out;
   r = Topics({"--describe", "--topic", "states", "--show-states"}, survivor);
   EXPECT_NE(r.out.find("State: Offline\tReplicaStates: " + std::to_string(controller) + ":Offline"),
-            std::string::npos) << r.out;
+            std::string::npos)
+      << r.out;
 
   cluster_.Start(controller);
   bool seen = false;
@@ -255,19 +275,23 @@ TEST_F(ClusterTest, ControllerFailoverAndCatchUp) {
 }
 
 TEST_F(ClusterTest, RecordsSurviveAFullStopAndStart) {
-  ASSERT_EQ(Topics({"--create", "--topic", "durable", "--partitions", "1", "--replication-factor", "1"})
-                .exit_code, 0);
+  ASSERT_EQ(
+      Topics({"--create", "--topic", "durable", "--partitions", "1", "--replication-factor", "1"})
+          .exit_code,
+      0);
   std::string input;
   for (int i = 0; i < 50; ++i) input += "record-" + std::to_string(i) + "\n";
-  CliResult r = cluster_.Cli({"console-producer", "--bootstrap-server", cluster_.bootstrap_all(), "--topic",
-                              "durable"}, input);
+  CliResult r = cluster_.Cli(
+      {"console-producer", "--bootstrap-server", cluster_.bootstrap_all(), "--topic", "durable"},
+      input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   for (int n = 1; n <= 3; ++n) cluster_.Terminate(n);
   cluster_.StartAll();
   ASSERT_TRUE(cluster_.WaitReady(3));
-  r = cluster_.Cli({"console-consumer", "--bootstrap-server", cluster_.bootstrap_all(), "--topic", "durable",
-                    "--from-beginning", "--max-messages", "50", "--timeout-ms", "30000"});
+  r = cluster_.Cli({"console-consumer", "--bootstrap-server", cluster_.bootstrap_all(), "--topic",
+                    "durable", "--from-beginning", "--max-messages", "50", "--timeout-ms",
+                    "30000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, input);
 }

@@ -24,7 +24,8 @@ StrataCluster::StrataCluster(int nodes, std::vector<std::string> extra) : nodes_
   for (int n = 1; n <= nodes_; ++n) {
     client_port_[n] = PickFreePort();
     peer_port_[n] = PickFreePort();
-    voters += (n > 1 ? "," : "") + std::to_string(n) + "@127.0.0.1:" + std::to_string(peer_port_[n]);
+    voters +=
+        (n > 1 ? "," : "") + std::to_string(n) + "@127.0.0.1:" + std::to_string(peer_port_[n]);
   }
   for (int n = 1; n <= nodes_; ++n) {
     std::ofstream props(dir_ + "/node" + std::to_string(n) + ".properties");
@@ -56,7 +57,8 @@ void StrataCluster::StartAll() {
 void StrataCluster::Start(int node) {
   procs_[node] = std::make_unique<ChildProcess>();
   const std::string n = std::to_string(node);
-  procs_[node]->Start({STRATA_SERVER, dir_ + "/node" + n + ".properties"}, dir_ + "/node" + n + ".log");
+  procs_[node]->Start({STRATA_SERVER, dir_ + "/node" + n + ".properties"},
+                      dir_ + "/node" + n + ".log");
 }
 
 void StrataCluster::Kill(int node) { procs_.at(node)->Kill(SIGKILL); }

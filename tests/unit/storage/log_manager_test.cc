@@ -96,6 +96,30 @@ TEST_F(LogManagerTest, UncleanRestartRecoversAndFinishesInterruptedDeletes) {
   EXPECT_FALSE(fs_.Exists("/d2/gone-0.deleting"));
 }
 
+TEST_F(LogManagerTest, TopicIdsGuardAgainstAnotherIncarnationOfTheName) {
+  auto m = OpenManager();
+  auto log = m->GetOrCreate(Tp("orders", 0), "id-one");
+  ASSERT_TRUE(log.ok());
+  Produce(*m, Tp("orders", 0), 3);
+  EXPECT_EQ(*fs_.Contents("/d1/orders-0/partition.metadata"), "version: 0\ntopic_id: id-one\n");
+  ASSERT_TRUE(m->Close().ok());
+
+  m = OpenManager();
+  EXPECT_EQ(m->TopicIdOf(Tp("orders", 0)), "id-one");
+  // Another topic of the same name neither adopts nor deletes this log.
+  EXPECT_TRUE(absl::IsFailedPrecondition(m->GetOrCreate(Tp("orders", 0), "id-two").status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(m->Delete(Tp("orders", 0), "id-two")));
+  EXPECT_EQ(m->Get(Tp("orders", 0))->log_end_offset(), Offset(3));
+
+  // A log deleted while someone holds it refuses every call.
+  std::shared_ptr<Log> held = m->Get(Tp("orders", 0));
+  ASSERT_TRUE(m->Delete(Tp("orders", 0), "id-one").ok());
+  EXPECT_FALSE(fs_.Exists("/d1/orders-0"));
+  std::string batch = MakeBatch(0, 1);
+  EXPECT_TRUE(absl::IsFailedPrecondition(held->AppendAsLeader(&batch, Epoch(0)).status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(held->Read(Offset(0), 100, Offset(3)).status()));
+}
+
 TEST_F(LogManagerTest, APartitionInTwoDirsIsAnError) {
   ASSERT_TRUE(fs_.CreateDirs("/d1/orders-0").ok());
   ASSERT_TRUE(fs_.CreateDirs("/d2/orders-0").ok());
