@@ -70,6 +70,7 @@ void Consumer::Assign(const std::vector<TopicPartition>& partitions) {
     } else {
       PartitionState state;
       state.max_bytes = config_.max_partition_fetch_bytes;
+      state.seek_epoch = ++next_seek_epoch_;
       next.emplace(tp, std::move(state));
     }
   }
@@ -97,7 +98,7 @@ void Consumer::SetPosition(PartitionState& state, int64_t offset) {
   state.fetch_offset = offset;
   state.buffered.clear();
   state.buffered_pos = 0;
-  ++state.seek_epoch;
+  state.seek_epoch = ++next_seek_epoch_;
 }
 
 void Consumer::Seek(const TopicPartition& tp, int64_t offset) {
@@ -407,7 +408,7 @@ absl::Status Consumer::HandleFetchAnswer(FetchCall& call) {
                                        state->fetch_offset, tp.ToString()));
           }
           state->position.reset();
-          ++state->seek_epoch;
+          state->seek_epoch = ++next_seek_epoch_;
           break;
         default: {
           if (!IsRetriable(p.error())) {
@@ -453,10 +454,11 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
       }
       answered_.clear();
     }
-    for (auto& call : answered) {
-      absl::Status s = HandleFetchAnswer(*call);
-      if (!s.ok()) return s;
-    }
+    // Every answer is handled (each clears its partitions' in-flight mark)
+    // before the first error, if any, is returned.
+    absl::Status first_error;
+    for (auto& call : answered) first_error.Update(HandleFetchAnswer(*call));
+    if (!first_error.ok()) return first_error;
 
     // Hand out buffered records, visiting partitions round-robin so that one
     // busy partition does not starve the others.

@@ -81,7 +81,9 @@ class Consumer {
     int64_t fetch_offset = 0;         // next record to fetch (after `buffered`)
     std::vector<ConsumerRecord> buffered;
     size_t buffered_pos = 0;
-    uint64_t seek_epoch = 0;  // bumped by seeks: answers to older fetches are dropped
+    // A fresh value from next_seek_epoch_ at every seek and (re)assignment:
+    // answers to fetches sent under another value are dropped.
+    uint64_t seek_epoch = 0;
     bool fetching = false;
     absl::Time backoff_until = absl::InfinitePast();
     int32_t max_bytes = 0;
@@ -102,6 +104,12 @@ class Consumer {
   MetadataCache metadata_;
 
   absl::btree_map<TopicPartition, PartitionState> partitions_;
+
+  // Source of seek epochs, consumer-wide so a partition assigned again never
+
+  // reuses an epoch an in-flight fetch still carries.
+
+  uint64_t next_seek_epoch_ = 0;
   bool need_metadata_ = false;
   absl::Time last_metadata_refresh_ = absl::InfinitePast();
   size_t next_partition_ = 0;  // round-robin start for Poll's collection
