@@ -65,9 +65,7 @@ internal::Controller::Stub* AdminService::ControllerStub(int32_t* leader) {
 }
 
 void AdminService::AwaitImage(const std::function<bool(const metadata::MetadataImage&)>& done) {
-  const absl::Time deadline = absl::Now() + kImageWait;
-  while (!done(*metadata_->current()) && absl::Now() < deadline)
-    absl::SleepFor(absl::Milliseconds(10));
+  metadata_->WaitFor(done, kImageWait);
 }
 
 // Routes a topic change to the controller: locally when this node is it,

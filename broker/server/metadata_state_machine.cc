@@ -54,6 +54,13 @@ bool MetadataStateMachine::WaitForOffset(int64_t offset, absl::Duration timeout)
   return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
 }
 
+bool MetadataStateMachine::WaitFor(const std::function<bool(const metadata::MetadataImage&)>& done,
+                                   absl::Duration timeout) const {
+  absl::MutexLock l(&mu_);
+  auto holds = [this, &done]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done(*image_); };
+  return mu_.AwaitWithTimeout(absl::Condition(&holds), timeout);
+}
+
 void MetadataStateMachine::Subscribe(Listener listener) {
   listeners_.push_back(std::move(listener));
 }

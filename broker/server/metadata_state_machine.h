@@ -37,6 +37,9 @@ class MetadataStateMachine final : public raft::StateMachine {
   // Waits until the image reflects metadata log offset `offset`; false on
   // timeout.
   bool WaitForOffset(int64_t offset, absl::Duration timeout) const;
+  // Waits until `done` holds for the current image; false on timeout.
+  bool WaitFor(const std::function<bool(const metadata::MetadataImage&)>& done,
+               absl::Duration timeout) const;
   // Called with each new image; add listeners before the Raft node starts.
   void Subscribe(Listener listener);
 

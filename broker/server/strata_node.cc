@@ -57,7 +57,23 @@ absl::Status StrataNode::Start() {
         return ParseInteger<int32_t>(configs.at("min.insync.replicas").value).value_or(1);
       });
   metadata_->Subscribe([this](const std::shared_ptr<const metadata::MetadataImage>& image) {
-    replicas_->OnMetadata(image);
+    absl::MutexLock l(&mu_);
+    pending_image_ = image;
+  });
+  metadata_applier_ = std::thread([this] {
+    while (true) {
+      std::shared_ptr<const metadata::MetadataImage> image;
+      {
+        absl::MutexLock l(&mu_);
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || pending_image_ != nullptr;
+        };
+        mu_.Await(absl::Condition(&ready));
+        if (stopping_) return;
+        image.swap(pending_image_);
+      }
+      replicas_->OnMetadata(image);
+    }
   });
 
   raft::RaftNodeOptions raft_options;
@@ -212,6 +228,7 @@ void StrataNode::Stop() {
   }
   if (lifecycle_.joinable()) lifecycle_.join();
   if (maintenance_.joinable()) maintenance_.join();
+  if (metadata_applier_.joinable()) metadata_applier_.join();
   if (broker_service_) broker_service_->Shutdown();
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   if (client_server_) client_server_->Shutdown(deadline);

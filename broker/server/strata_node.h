@@ -33,6 +33,9 @@ class ReplicaManager;
 namespace strata::raft {
 class RaftNode;
 }
+namespace strata::metadata {
+class MetadataImage;
+}
 
 namespace strata::server {
 
@@ -66,9 +69,14 @@ class StrataNode {
   std::unique_ptr<grpc::Server> controller_server_;
   std::thread lifecycle_;
   std::thread maintenance_;
+  // Applies metadata images to the replica manager off the Raft thread
+  // (opening and deleting logs does disk I/O); only the latest image is
+  // kept, since each one holds the whole state.
+  std::thread metadata_applier_;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<const metadata::MetadataImage> pending_image_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace strata::server
