@@ -17,6 +17,7 @@
 #include "tools/cluster_commands.h"
 #include "tools/console_consumer.h"
 #include "tools/console_producer.h"
+#include "tools/producer_perf_test.h"
 #include "tools/topic_command.h"
 
 namespace {
@@ -144,6 +145,25 @@ int main(int argc, char** argv) {
     } else {
       exit_code = strata::tools::RunQuorumReplication(*admin, std::cout, std::cerr);
     }
+  });
+
+  // ---- producer-perf-test
+  strata::tools::ProducerPerfOptions perf;
+  CLI::App* perf_test =
+      app.add_subcommand("producer-perf-test", "Measure produce throughput and latency");
+  perf_test->add_option("--topic", perf.topic, "REQUIRED: The topic to produce to")->required();
+  perf_test->add_option("--num-records", perf.num_records, "REQUIRED: How many records to send")
+      ->required();
+  perf_test->add_option("--record-size", perf.record_size, "The size of each record in bytes");
+  perf_test->add_option("--throughput", perf.throughput,
+                        "REQUIRED: Records per second to aim for; -1 for no limit")
+      ->required();
+  perf_test->add_option("--producer-props", perf.producer_props,
+                        "Producer properties key=value (bootstrap.servers=H:P, acks=1, ...)")
+      ->expected(1, 1000);
+  perf_test->add_option("--bootstrap-server", perf.bootstrap_server, "The server(s) to connect to");
+  perf_test->callback([&] {
+    exit_code = strata::tools::RunProducerPerfTest(perf, std::cout, std::cerr);
   });
 
   // ---- console-producer

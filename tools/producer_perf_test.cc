@@ -1,0 +1,158 @@
+#include "tools/producer_perf_test.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <ostream>
+#include <random>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "client/producer.h"
+#include "tools/properties.h"
+
+namespace strata::tools {
+namespace {
+
+// Kafka keeps at most about 500,000 latency samples.
+constexpr int64_t kMaxSamples = 500000;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+double Mb(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+}  // namespace
+
+PerfStats::PerfStats(int64_t num_records, int64_t start_ms, int64_t reporting_interval_ms)
+    : start_ms_(start_ms),
+      interval_ms_(reporting_interval_ms),
+      sampling_(std::max<int64_t>(
+          1, num_records / std::min(num_records > 0 ? num_records : 1, kMaxSamples))),
+      window_start_ms_(start_ms) {}
+
+std::optional<std::string> PerfStats::Record(int64_t latency_ms, int64_t bytes, int64_t now_ms) {
+  ++count_;
+  bytes_ += bytes;
+  total_latency_ += latency_ms;
+  max_latency_ = std::max(max_latency_, latency_ms);
+  ++window_count_;
+  window_bytes_ += bytes;
+  window_latency_ += latency_ms;
+  window_max_ = std::max(window_max_, latency_ms);
+  if ((count_ - 1) % sampling_ == 0) samples_.push_back(latency_ms);
+  if (now_ms - window_start_ms_ < interval_ms_) return std::nullopt;
+  std::string line = Window(now_ms);
+  window_start_ms_ = now_ms;
+  window_count_ = window_bytes_ = window_latency_ = window_max_ = 0;
+  return line;
+}
+
+std::string PerfStats::Window(int64_t now_ms) const {
+  const double secs = std::max<int64_t>(1, now_ms - window_start_ms_) / 1000.0;
+  return fmt::format(
+      "{} records sent, {:.1f} records/sec ({:.2f} MB/sec), {:.1f} ms avg latency, {:.1f} ms max "
+      "latency.",
+      window_count_, window_count_ / secs, Mb(window_bytes_) / secs,
+      window_count_ ? static_cast<double>(window_latency_) / window_count_ : 0.0,
+      static_cast<double>(window_max_));
+}
+
+std::string PerfStats::Summary(int64_t now_ms) const {
+  const double secs = std::max<int64_t>(1, now_ms - start_ms_) / 1000.0;
+  std::vector<int64_t> sorted = samples_;
+  std::sort(sorted.begin(), sorted.end());
+  auto pct = [&](double p) -> int64_t {
+    if (sorted.empty()) return 0;
+    return sorted[std::min(sorted.size() - 1,
+                           static_cast<size_t>(p * static_cast<double>(sorted.size())))];
+  };
+  return fmt::format(
+      "{} records sent, {:f} records/sec ({:.2f} MB/sec), {:.2f} ms avg latency, {:.2f} ms max "
+      "latency, {} ms 50th, {} ms 95th, {} ms 99th, {} ms 99.9th.",
+      count_, count_ / secs, Mb(bytes_) / secs,
+      count_ ? static_cast<double>(total_latency_) / count_ : 0.0,
+      static_cast<double>(max_latency_), pct(0.5), pct(0.95), pct(0.99), pct(0.999));
+}
+
+int RunProducerPerfTest(const ProducerPerfOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.num_records <= 0 || options.record_size <= 0) {
+    err << "--num-records and --record-size must be positive\n";
+    return 1;
+  }
+  absl::StatusOr<client::Properties> props = ParseKeyValueArgs(options.producer_props);
+  if (!props.ok()) {
+    err << props.status().message() << "\n";
+    return 1;
+  }
+  if (options.bootstrap_server) (*props)["bootstrap.servers"] = *options.bootstrap_server;
+  if (!props->contains("bootstrap.servers")) {
+    err << "Missing bootstrap.servers: give --bootstrap-server or --producer-props "
+           "bootstrap.servers=H:P\n";
+    return 1;
+  }
+  std::vector<std::string> ignored;
+  absl::StatusOr<client::ProducerConfig> config =
+      client::ProducerConfig::FromProperties(*props, &ignored);
+  if (!config.ok()) {
+    err << config.status().message() << "\n";
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<client::Producer>> producer = client::Producer::Create(*config);
+  if (!producer.ok()) {
+    err << producer.status().message() << "\n";
+    return 1;
+  }
+
+  // A payload of random uppercase letters, as Kafka's tool sends.
+  std::mt19937 rng(42);
+  std::string payload(static_cast<size_t>(options.record_size), 'A');
+  for (char& c : payload) c = static_cast<char>('A' + rng() % 26);
+
+  absl::Mutex mu;
+  const int64_t start = NowMs();
+  PerfStats stats(options.num_records, start, options.reporting_interval_ms);
+  std::atomic<int64_t> failures{0};
+  std::string first_error;
+  for (int64_t i = 0; i < options.num_records; ++i) {
+    if (options.throughput > 0) {
+      // Hold the send rate to the target.
+      const int64_t due =
+          start + static_cast<int64_t>(static_cast<double>(i) * 1000.0 / options.throughput);
+      const int64_t wait = due - NowMs();
+      if (wait > 0) std::this_thread::sleep_for(std::chrono::milliseconds(wait));
+    }
+    client::ProducerRecord record;
+    record.topic = options.topic;
+    record.value = payload;
+    const int64_t sent_at = NowMs();
+    (*producer)->Send(std::move(record), [&, sent_at](
+                                             const absl::StatusOr<client::RecordMetadata>& md) {
+      const int64_t now = NowMs();
+      absl::MutexLock l(&mu);
+      if (!md.ok()) {
+        if (failures.fetch_add(1) == 0) first_error = std::string(md.status().message());
+        return;
+      }
+      if (std::optional<std::string> line = stats.Record(now - sent_at, options.record_size, now)) {
+        out << *line << "\n" << std::flush;
+      }
+    });
+  }
+  (*producer)->Flush();
+  (*producer)->Close();
+  absl::MutexLock l(&mu);
+  out << stats.Summary(NowMs()) << "\n";
+  if (failures.load() > 0) {
+    err << failures.load() << " records failed; the first: " << first_error << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace strata::tools
