@@ -17,6 +17,7 @@
 #include "tools/cluster_commands.h"
 #include "tools/console_consumer.h"
 #include "tools/console_producer.h"
+#include "tools/consumer_perf_test.h"
 #include "tools/producer_perf_test.h"
 #include "tools/topic_command.h"
 
@@ -164,6 +165,24 @@ int main(int argc, char** argv) {
   perf_test->add_option("--bootstrap-server", perf.bootstrap_server, "The server(s) to connect to");
   perf_test->callback([&] {
     exit_code = strata::tools::RunProducerPerfTest(perf, std::cout, std::cerr);
+  });
+
+  // ---- consumer-perf-test
+  strata::tools::ConsumerPerfOptions cperf;
+  CLI::App* cperf_test =
+      app.add_subcommand("consumer-perf-test", "Measure consume throughput");
+  cperf_test->add_option("--bootstrap-server", cperf.bootstrap_server, "The server(s) to connect to")
+      ->required();
+  cperf_test->add_option("--topic", cperf.topic, "REQUIRED: The topic to consume from")->required();
+  cperf_test->add_option("--messages", cperf.messages, "REQUIRED: How many records to consume")
+      ->required();
+  cperf_test->add_option("--timeout", cperf.timeout_ms,
+                         "Stop after this many ms without a record (default 10000)");
+  cperf_test->add_option("--fetch-size", cperf.fetch_size, "Bytes to fetch per partition per request");
+  cperf_test->add_option("--consumer-props", cperf.consumer_props, "Consumer properties key=value")
+      ->expected(1, 1000);
+  cperf_test->callback([&] {
+    exit_code = strata::tools::RunConsumerPerfTest(cperf, std::cout, std::cerr);
   });
 
   // ---- console-producer
