@@ -77,6 +77,8 @@ absl::StatusOr<ProducerConfig> ProducerConfig::FromProperties(const Properties& 
   }
   STRATA_RETURN_IF_ERROR(ReadMs(props, "linger.ms", 0, &c.linger));
   STRATA_RETURN_IF_ERROR(ReadInt32(props, "batch.size", 0, &c.batch_size));
+  STRATA_RETURN_IF_ERROR(
+      ReadInt(props, "buffer.memory", 1, std::numeric_limits<int64_t>::max(), &c.buffer_memory));
   STRATA_RETURN_IF_ERROR(ReadInt32(props, "retries", 0, &c.retries));
   STRATA_RETURN_IF_ERROR(ReadMs(props, "retry.backoff.ms", 0, &c.retry_backoff));
   STRATA_RETURN_IF_ERROR(ReadMs(props, "delivery.timeout.ms", 0, &c.delivery_timeout));
@@ -103,11 +105,12 @@ absl::StatusOr<ProducerConfig> ProducerConfig::FromProperties(const Properties& 
       return Invalid(it->first, it->second, "Value must be at least 1");
     }
   }
-  CollectIgnored(props,
-                 {"bootstrap.servers", "acks", "linger.ms", "batch.size", "retries",
-                  "retry.backoff.ms", "delivery.timeout.ms", "request.timeout.ms", "max.block.ms",
-                  "max.request.size", "partitioner.class", "max.in.flight.requests.per.connection"},
-                 ignored);
+  CollectIgnored(
+      props,
+      {"bootstrap.servers", "acks", "linger.ms", "batch.size", "buffer.memory", "retries",
+       "retry.backoff.ms", "delivery.timeout.ms", "request.timeout.ms", "max.block.ms",
+       "max.request.size", "partitioner.class", "max.in.flight.requests.per.connection"},
+      ignored);
   return c;
 }
 

@@ -29,6 +29,9 @@ struct ProducerConfig {
   absl::Duration linger = absl::Milliseconds(5);
   // batch.size: bytes per partition batch; a batch is sent when full.
   int32_t batch_size = 16384;
+  // buffer.memory: bytes of records waiting to be sent or acknowledged;
+  // Send() blocks (up to max.block.ms) while they would exceed it.
+  int64_t buffer_memory = 33554432;
   // retries: attempts after the first for retriable errors; bounded in
   // practice by delivery.timeout.ms.
   int32_t retries = std::numeric_limits<int32_t>::max();

@@ -93,13 +93,17 @@ std::future<absl::StatusOr<RecordMetadata>> Producer::Send(ProducerRecord record
 }
 
 void Producer::Send(ProducerRecord record, SendCallback callback) {
+  const absl::Time deadline = absl::Now() + config_.max_block;
+  bool closed = false;
   {
     absl::MutexLock lock(&mu_);
-    if (closing_) {
-      callback(
-          absl::FailedPreconditionError("Cannot perform operation after producer has been closed"));
-      return;
-    }
+    closed = closing_;
+  }
+  // Callbacks never run under the producer's lock: they may call Send.
+  if (closed) {
+    callback(
+        absl::FailedPreconditionError("Cannot perform operation after producer has been closed"));
+    return;
   }
   absl::StatusOr<int32_t> count = PartitionCount(record.topic);
   if (!count.ok()) {
@@ -145,16 +149,38 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
     partition = partitioner_.Partition(record.topic, r.key, *count, size);
   }
 
-  absl::MutexLock lock(&mu_);
-  if (closing_) {
-    callback(
-        absl::FailedPreconditionError("Cannot perform operation after producer has been closed"));
-    return;
+  const int64_t bytes = static_cast<int64_t>(size);
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&mu_);
+    // buffer.memory: wait for room, up to max.block.ms in all.
+    auto room = [this, bytes]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return closing_ || buffered_bytes_ == 0 || buffered_bytes_ + bytes <= config_.buffer_memory;
+    };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&room), deadline)) {
+      refused = absl::DeadlineExceededError(
+          fmt::format("Failed to allocate memory within the configured max blocking time {} ms.",
+                      absl::ToInt64Milliseconds(config_.max_block)));
+    } else if (closing_) {
+      refused =
+          absl::FailedPreconditionError("Cannot perform operation after producer has been closed");
+    } else {
+      ++unfinished_;
+      buffered_bytes_ += bytes;
+      // The record's bytes are released once its callback has run.
+      SendCallback release =
+          [this, bytes, cb = std::move(callback)](const absl::StatusOr<RecordMetadata>& result) {
+            cb(result);
+            absl::MutexLock l(&mu_);
+            buffered_bytes_ -= bytes;
+          };
+      accumulator_.Append(TopicPartition{record.topic, PartitionId(partition)}, r,
+                          std::move(release), absl::Now());
+      wake_sender_.Signal();
+      return;
+    }
   }
-  ++unfinished_;
-  accumulator_.Append(TopicPartition{record.topic, PartitionId(partition)}, r, std::move(callback),
-                      absl::Now());
-  wake_sender_.Signal();
+  callback(refused);
 }
 
 void Producer::Flush() {
@@ -168,6 +194,9 @@ void Producer::Flush() {
 }
 
 void Producer::Close(absl::Duration timeout) {
+  // From a callback (the sender thread) Close cannot wait for the sender:
+  // as in Kafka, it closes at once.
+  if (sender_.get_id() == std::this_thread::get_id()) timeout = absl::ZeroDuration();
   {
     absl::MutexLock lock(&mu_);
     if (!closing_) {

@@ -98,6 +98,8 @@ class Producer {
   int flushing_ ABSL_GUARDED_BY(mu_) = 0;
   // Records queued whose callback has not returned yet; Flush waits for 0.
   int64_t unfinished_ ABSL_GUARDED_BY(mu_) = 0;
+  // Estimated bytes of the records counted in unfinished_ (buffer.memory).
+  int64_t buffered_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool need_metadata_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_metadata_refresh_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool closing_ ABSL_GUARDED_BY(mu_) = false;

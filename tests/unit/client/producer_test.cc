@@ -220,3 +220,63 @@ TEST(ProducerTest, AnUnreachableBootstrapNodeIsSkipped) {
 
 }  // namespace
 }  // namespace strata::client
+
+namespace strata::client {
+namespace {
+
+TEST(ProducerBufferTest, BufferMemoryBoundsQueuedRecords) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ProducerConfig config = Config(cluster);
+  config.buffer_memory = 1;  // one record at a time: each Send waits for the one before
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> sent;
+  for (int i = 0; i < 20; ++i) sent.push_back((*producer)->Send(Rec("t", std::to_string(i))));
+  for (int i = 0; i < 20; ++i) {
+    auto md = sent[i].get();
+    ASSERT_TRUE(md.ok()) << md.status();
+    EXPECT_EQ(md->offset, i);
+  }
+}
+
+TEST(ProducerBufferTest, SendGivesUpAfterMaxBlockWhenTheBufferStaysFull) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  // Every produce fails retriably, so the first record holds the buffer.
+  cluster.FailProduce("t", 0, v1::NOT_LEADER_OR_FOLLOWER, 1000000);
+  ProducerConfig config = Config(cluster);
+  config.buffer_memory = 1;
+  config.max_block = absl::Milliseconds(300);
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  auto first = (*producer)->Send(Rec("t", "holds the buffer"));
+  auto second = (*producer)->Send(Rec("t", "waits"));
+  auto md = second.get();
+  ASSERT_FALSE(md.ok());
+  EXPECT_NE(md.status().message().find("Failed to allocate memory within the configured max "
+                                       "blocking time 300 ms."),
+            absl::string_view::npos)
+      << md.status();
+  (*producer)->Close(absl::ZeroDuration());
+}
+
+TEST(ProducerBufferTest, CallbacksMaySendAndClose) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = Producer::Create(Config(cluster));
+  ASSERT_TRUE(producer.ok());
+  Producer* p = producer->get();
+  std::promise<absl::StatusOr<RecordMetadata>> chained;
+  p->Send(Rec("t", "first"), [&](const absl::StatusOr<RecordMetadata>&) {
+    // A callback that sends again must not deadlock on the producer's lock.
+    p->Send(Rec("t", "from callback"),
+            [&](const absl::StatusOr<RecordMetadata>& md) { chained.set_value(md); });
+  });
+  auto md = chained.get_future().get();
+  ASSERT_TRUE(md.ok()) << md.status();
+  EXPECT_EQ(md->offset, 1);
+}
+
+}  // namespace
+}  // namespace strata::client
