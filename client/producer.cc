@@ -29,13 +29,6 @@ namespace {
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
-void QueueFailure(const ProducerBatch& batch, const absl::Status& error,
-                  std::vector<std::function<void()>>* done) {
-  for (const SendCallback& cb : batch.callbacks) {
-    done->push_back([cb, error] { cb(error); });
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(ProducerConfig config) {
@@ -166,16 +159,9 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
           absl::FailedPreconditionError("Cannot perform operation after producer has been closed");
     } else {
       ++unfinished_;
-      buffered_bytes_ += bytes;
-      // The record's bytes are released once its callback has run.
-      SendCallback release =
-          [this, bytes, cb = std::move(callback)](const absl::StatusOr<RecordMetadata>& result) {
-            cb(result);
-            absl::MutexLock l(&mu_);
-            buffered_bytes_ -= bytes;
-          };
+      buffered_bytes_ += bytes;  // released when its batch completes
       accumulator_.Append(TopicPartition{record.topic, PartitionId(partition)}, r,
-                          std::move(release), absl::Now());
+                          std::move(callback), absl::Now());
       wake_sender_.Signal();
       return;
     }
@@ -266,7 +252,7 @@ void Producer::SendReady(absl::Time now, std::vector<InFlight*>* to_send,
 
   if (force_close_) {
     for (auto& batch : accumulator_.DrainAll()) {
-      QueueFailure(*batch, absl::CancelledError("Producer is closed forcefully."), done);
+      FailBatch(*batch, absl::CancelledError("Producer is closed forcefully."), done);
     }
     for (auto& [id, call] : in_flight_) call->ctx.TryCancel();
     return;
@@ -278,7 +264,7 @@ void Producer::SendReady(absl::Time now, std::vector<InFlight*>* to_send,
         batch->tp.ToString(), absl::ToInt64Milliseconds(now - batch->created));
     if (!batch->last_error.ok())
       msg += fmt::format(" (last error: {})", std::string(batch->last_error.message()));
-    QueueFailure(*batch, ErrorToStatus(v1::REQUEST_TIMED_OUT, msg), done);
+    FailBatch(*batch, ErrorToStatus(v1::REQUEST_TIMED_OUT, msg), done);
   }
 
   const std::vector<TopicPartition> ready =
@@ -352,7 +338,7 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
         need_metadata_ = true;
         RetryOrFail(std::move(batch), error, now, done);
       } else {
-        QueueFailure(*batch, error, done);
+        FailBatch(*batch, error, done);
       }
     }
     return;
@@ -365,7 +351,7 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
   for (auto& batch : call.batches) {
     auto it = answers.find({batch->tp.topic, batch->tp.partition.value()});
     if (it == answers.end()) {
-      QueueFailure(
+      FailBatch(
           *batch,
           ErrorToStatus(v1::UNKNOWN_SERVER_ERROR, fmt::format("The broker {} sent no answer for {}",
                                                               call.target, batch->tp.ToString())),
@@ -384,6 +370,7 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
         SendCallback cb = batch->callbacks[i];
         done->push_back([cb, md] { cb(md); });
       }
+      buffered_bytes_ -= batch->reserved_bytes;
       continue;
     }
     const absl::Status error = ErrorToStatus(
@@ -392,7 +379,7 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
             ? fmt::format("{} ({})", DefaultErrorMessage(answer.error()), batch->tp.ToString())
             : answer.error_message());
     if (!IsRetriable(answer.error())) {
-      QueueFailure(*batch, error, done);
+      FailBatch(*batch, error, done);
       continue;
     }
     if (InvalidatesMetadata(answer.error())) {
@@ -408,26 +395,34 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
   }
 }
 
+void Producer::FailBatch(const ProducerBatch& batch, const absl::Status& error,
+                         std::vector<std::function<void()>>* done) {
+  for (const SendCallback& cb : batch.callbacks) {
+    done->push_back([cb, error] { cb(error); });
+  }
+  buffered_bytes_ -= batch.reserved_bytes;
+}
+
 void Producer::RetryOrFail(std::unique_ptr<ProducerBatch> batch, const absl::Status& error,
                            absl::Time now, std::vector<std::function<void()>>* done) {
   batch->last_error = error;
   if (force_close_) {
-    QueueFailure(*batch, error, done);
+    FailBatch(*batch, error, done);
     return;
   }
   if (now - batch->created >= config_.delivery_timeout) {
-    QueueFailure(*batch,
-                 ErrorToStatus(v1::REQUEST_TIMED_OUT,
-                               fmt::format("Expiring {} record(s) for {}:{} ms has passed since "
-                                           "batch creation (last error: {})",
-                                           batch->record_count(), batch->tp.ToString(),
-                                           absl::ToInt64Milliseconds(now - batch->created),
-                                           std::string(error.message()))),
-                 done);
+    FailBatch(*batch,
+              ErrorToStatus(v1::REQUEST_TIMED_OUT,
+                            fmt::format("Expiring {} record(s) for {}:{} ms has passed since "
+                                        "batch creation (last error: {})",
+                                        batch->record_count(), batch->tp.ToString(),
+                                        absl::ToInt64Milliseconds(now - batch->created),
+                                        std::string(error.message()))),
+              done);
     return;
   }
   if (batch->attempts > config_.retries) {
-    QueueFailure(*batch, error, done);
+    FailBatch(*batch, error, done);
     return;
   }
   batch->retry_at = now + config_.retry_backoff;

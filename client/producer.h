@@ -76,6 +76,9 @@ class Producer {
   void SendReady(absl::Time now, std::vector<InFlight*>* to_send,
                  std::vector<std::function<void()>>* done, absl::Time* next_check)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues the batch's callbacks with `error` and releases its buffer.
+  void FailBatch(const ProducerBatch& batch, const absl::Status& error,
+                 std::vector<std::function<void()>>* done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleAnswer(InFlight& call, absl::Time now, std::vector<std::function<void()>>* done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Retries `batch` after a retriable error, or fails it if its delivery

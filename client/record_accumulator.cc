@@ -40,6 +40,7 @@ void RecordAccumulator::Append(const TopicPartition& tp, const storage::Record& 
     batch = queue.back().get();
   }
   batch->builder.Append(record);
+  batch->reserved_bytes += static_cast<int64_t>(record_size);
   batch->callbacks.push_back(std::move(callback));
   batch->timestamps.push_back(record.timestamp);
 }

@@ -36,6 +36,9 @@ struct ProducerBatch {
   int attempts = 0;
   absl::Time retry_at = absl::InfinitePast();
   absl::Status last_error;
+  // Estimated bytes of its records, held against buffer.memory until the
+  // batch completes.
+  int64_t reserved_bytes = 0;
 
   int32_t record_count() const { return static_cast<int32_t>(callbacks.size()); }
   size_t size_in_bytes() const { return closed ? payload.size() : builder.size_in_bytes(); }
