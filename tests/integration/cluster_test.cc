@@ -64,9 +64,16 @@ class ClusterTest : public ::testing::Test {
     v1::ProduceResponse resp;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    EXPECT_TRUE(cluster_.broker(node)->Produce(&ctx, req, &resp).ok());
-    return resp.topics_size() && resp.topics(0).partitions_size() ? resp.topics(0).partitions(0)
-                                                                  : v1::PartitionProduceResponse();
+    grpc::Status status = cluster_.broker(node)->Produce(&ctx, req, &resp);
+    if (!status.ok() || !resp.topics_size() || !resp.topics(0).partitions_size()) {
+      // The node did not answer (it may be starting): what a client sees as
+      // a network error.
+      v1::PartitionProduceResponse failed;
+      failed.set_error(v1::NETWORK_EXCEPTION);
+      failed.set_error_message(status.error_message());
+      return failed;
+    }
+    return resp.topics(0).partitions(0);
   }
 
   // As a client does: retries while the error says metadata has not reached
@@ -77,7 +84,7 @@ class ClusterTest : public ::testing::Test {
     for (int attempt = 0; attempt < 100; ++attempt) {
       r = ProduceRaw(node, topic, partition, values, acks);
       if (r.error() != v1::UNKNOWN_TOPIC_OR_PARTITION && r.error() != v1::NOT_LEADER_OR_FOLLOWER &&
-          r.error() != v1::LEADER_NOT_AVAILABLE) {
+          r.error() != v1::LEADER_NOT_AVAILABLE && r.error() != v1::NETWORK_EXCEPTION) {
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -288,6 +295,46 @@ TEST_F(ClusterTest, ControllerFailoverAndCatchUp) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(unavailable.out, "");
+}
+
+TEST_F(ClusterTest, OffsetsNeverGoBackWhenALeaderWithUnreplicatedRecordsDies) {
+  // Followers do not replicate yet, so only the leader holds the records:
+  // when it dies the partition must go offline rather than hand leadership
+  // to an empty replica, and when it returns the offsets carry on.
+  ASSERT_EQ(
+      Topics({"--create", "--topic", "safe", "--partitions", "1", "--replication-factor", "3"})
+          .exit_code,
+      0);
+  grpc::ClientContext ctx;
+  v1::MetadataRequest mreq;
+  mreq.add_topics("safe");
+  v1::MetadataResponse meta;
+  ASSERT_TRUE(cluster_.broker(1)->Metadata(&ctx, mreq, &meta).ok());
+  const int leader = meta.topics(0).partitions(0).leader();
+  ASSERT_GE(leader, 1);
+  v1::PartitionProduceResponse first = ProduceSettled(leader, "safe", 0, {"0", "1", "2", "3", "4"});
+  ASSERT_EQ(first.error(), v1::NONE) << first.error_message();
+
+  cluster_.Kill(leader);
+  const int survivor = leader == 1 ? 2 : 1;
+  CliResult r;
+  bool offline = false;
+  for (int i = 0; i < 100 && !offline; ++i) {  // the session is 3 s
+    r = Topics({"--describe", "--topic", "safe", "--unavailable-partitions"}, survivor);
+    offline = r.out.find("Leader: none") != std::string::npos;
+    if (!offline) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(offline) << r.out << r.err;
+  EXPECT_NE(r.out.find("Isr: " + std::to_string(leader)), std::string::npos) << r.out;
+
+  cluster_.Start(leader);
+  v1::PartitionProduceResponse next = ProduceSettled(leader, "safe", 0, {"5"});
+  for (int i = 0; i < 50 && next.error() != v1::NONE; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    next = ProduceSettled(leader, "safe", 0, {"5"});
+  }
+  ASSERT_EQ(next.error(), v1::NONE) << next.error_message();
+  EXPECT_EQ(next.base_offset(), 5) << "offsets carry on from the records the leader kept";
 }
 
 TEST_F(ClusterTest, RecordsSurviveAFullStopAndStart) {
