@@ -7,8 +7,9 @@
 // Raft numbers everything from 1; 0 means "none" (no vote, no leader, the
 // empty log's last index and term).
 //
-// raft/ has its own copy rather than sharing broker/'s: raft/ must not
-// depend on broker/ (DESIGN.md module map).
+// The template is shared upward: broker/common/strong_int.h uses it for
+// Offset and Epoch (through the header-only strata_raft_types target), since
+// raft/ must not depend on broker/ but broker/ may depend on raft/.
 #pragma once
 
 #include <compare>

@@ -1,57 +1,14 @@
 // StrongInt: an integer with a type of its own, so that an Offset cannot be
-// passed where an Epoch is expected. Arithmetic with the underlying type is
-// allowed where it has a meaning for ids that count (offset + n); two
-// StrongInts of different tags never mix.
+// passed where an Epoch is expected. The template is raft/'s (raft/ sits
+// below broker/ and may not include it); this header brings it into the
+// strata namespace for the broker's ids.
 #pragma once
 
-#include <compare>
-#include <cstdint>
-#include <functional>
-#include <ostream>
+#include "raft/types.h"
 
 namespace strata {
 
-template <typename Tag, typename T = int64_t>
-class StrongInt {
- public:
-  using ValueType = T;
-
-  constexpr StrongInt() = default;
-  constexpr explicit StrongInt(T v) : value_(v) {}
-
-  constexpr T value() const { return value_; }
-
-  constexpr auto operator<=>(const StrongInt&) const = default;
-
-  constexpr StrongInt operator+(T n) const { return StrongInt(value_ + n); }
-  constexpr StrongInt operator-(T n) const { return StrongInt(value_ - n); }
-  // The distance between two ids of one kind is a plain number.
-  constexpr T operator-(StrongInt o) const { return value_ - o.value_; }
-  constexpr StrongInt& operator+=(T n) {
-    value_ += n;
-    return *this;
-  }
-  constexpr StrongInt& operator++() {
-    ++value_;
-    return *this;
-  }
-
-  friend std::ostream& operator<<(std::ostream& os, StrongInt v) { return os << v.value_; }
-
-  template <typename H>
-  friend H AbslHashValue(H h, StrongInt v) {
-    return H::combine(std::move(h), v.value_);
-  }
-
- private:
-  T value_{};
-};
+template <typename Tag, typename T>
+using StrongInt = raft::StrongInt<Tag, T>;
 
 }  // namespace strata
-
-template <typename Tag, typename T>
-struct std::hash<strata::StrongInt<Tag, T>> {
-  size_t operator()(strata::StrongInt<Tag, T> v) const noexcept {
-    return std::hash<T>{}(v.value());
-  }
-};
