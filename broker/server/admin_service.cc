@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/server/topic_configs.h"
+#include "broker/server/topic_results.h"
 #include "glog/logging.h"
 
 namespace strata::server {
@@ -11,40 +12,6 @@ namespace {
 
 constexpr absl::Duration kImageWait = absl::Seconds(3);
 constexpr auto kForwardTimeout = std::chrono::seconds(30);
-
-std::vector<std::string> NamesOf(const v1::CreateTopicsRequest& r) {
-  std::vector<std::string> out;
-  for (const auto& t : r.topics()) out.push_back(t.name());
-  return out;
-}
-std::vector<std::string> NamesOf(const v1::DeleteTopicsRequest& r) {
-  return {r.names().begin(), r.names().end()};
-}
-std::vector<std::string> NamesOf(const v1::CreatePartitionsRequest& r) {
-  std::vector<std::string> out;
-  for (const auto& t : r.topics()) out.push_back(t.name());
-  return out;
-}
-
-template <typename Response>
-void FailAll(const std::vector<std::string>& names, v1::ErrorCode code, const std::string& message,
-             Response* response) {
-  response->clear_results();
-  for (const std::string& name : names) {
-    v1::TopicResult* r = response->add_results();
-    r->set_name(name);
-    r->set_error(code);
-    r->set_error_message(message);
-  }
-}
-
-template <typename Response>
-bool Succeeded(const Response& response, const std::string& name) {
-  for (const auto& r : response.results()) {
-    if (r.name() == name) return r.error() == v1::NONE;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -68,84 +35,103 @@ void AdminService::AwaitImage(const std::function<bool(const metadata::MetadataI
   metadata_->WaitFor(done, kImageWait);
 }
 
-// Routes a topic change to the controller: locally when this node is it,
-// forwarded otherwise; answers once this node's image shows the outcome.
-#define STRATA_ROUTE_TO_CONTROLLER(Method, Request, Response, IsVisible)                          \
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();                                      \
-  const std::vector<std::string> names = NamesOf(*request);                                       \
-  auto finish = [=, this](const Response& result) {                                               \
-    *response = result;                                                                           \
-    if (!request_is_validate_only) {                                                              \
-      AwaitImage([&](const metadata::MetadataImage& image) {                                      \
-        for (const std::string& name : names) {                                                   \
-          if (Succeeded(*response, name) && !(IsVisible)) return false;                           \
-        }                                                                                         \
-        return true;                                                                              \
-      });                                                                                         \
-    }                                                                                             \
-    reactor->Finish(grpc::Status::OK);                                                            \
-  };                                                                                              \
-  int32_t leader = -1;                                                                            \
-  internal::Controller::Stub* stub = ControllerStub(&leader);                                     \
-  if (leader == config_.node_id) {                                                                \
-    controller_->Method(*request, finish);                                                        \
-  } else if (stub != nullptr) {                                                                   \
-    struct Call {                                                                                 \
-      grpc::ClientContext context;                                                                \
-      Response response;                                                                          \
-    };                                                                                            \
-    auto* call = new Call;                                                                        \
-    call->context.set_deadline(std::chrono::system_clock::now() + kForwardTimeout);               \
-    stub->async()->Method(                                                                        \
-        &call->context, request, &call->response, [call, finish, names, leader](grpc::Status s) { \
-          if (!s.ok()) {                                                                          \
-            /* A timeout may have committed: not retriable as-is. */                              \
-            const bool timed_out = s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||       \
-                                   s.error_code() == grpc::StatusCode::CANCELLED;                 \
-            FailAll(names, timed_out ? v1::REQUEST_TIMED_OUT : v1::NOT_CONTROLLER,                \
-                    absl::StrCat("the controller (node ", leader,                                 \
-                                 ") did not answer: ", s.error_message()),                        \
-                    &call->response);                                                             \
-          }                                                                                       \
-          finish(call->response);                                                                 \
-          delete call;                                                                            \
-        });                                                                                       \
-  } else {                                                                                        \
-    Response failed;                                                                              \
-    FailAll(names, v1::NOT_CONTROLLER, "no controller is elected yet; retry shortly", &failed);   \
-    finish(failed);                                                                               \
-  }                                                                                               \
+template <typename Request, typename Response, typename Forward>
+grpc::ServerUnaryReactor* AdminService::RouteToController(
+    grpc::CallbackServerContext* ctx, const Request* request, Response* response,
+    bool validate_only, void (QuorumController::*decide)(Request, std::function<void(Response)>),
+    Forward forward,
+    std::function<bool(const metadata::MetadataImage&, const std::string&)> shows) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  const std::vector<std::string> names = TopicNamesOf(*request);
+  // Answers once this node's image shows every change that succeeded, so a
+  // client asking this node next sees it.
+  auto finish = [this, reactor, response, names, validate_only, shows](const Response& result) {
+    *response = result;
+    if (!validate_only) {
+      AwaitImage([&](const metadata::MetadataImage& image) {
+        for (const std::string& name : names) {
+          if (TopicSucceeded(*response, name) && !shows(image, name)) return false;
+        }
+        return true;
+      });
+    }
+    reactor->Finish(grpc::Status::OK);
+  };
+  int32_t leader = -1;
+  internal::Controller::Stub* stub = ControllerStub(&leader);
+  if (leader == config_.node_id) {
+    (controller_->*decide)(*request, finish);
+  } else if (stub != nullptr) {
+    struct Call {
+      grpc::ClientContext context;
+      Response response;
+    };
+    auto* call = new Call;
+    call->context.set_deadline(std::chrono::system_clock::now() + kForwardTimeout);
+    forward(stub, &call->context, request, &call->response,
+            [call, finish, names, leader](grpc::Status s) {
+              if (!s.ok()) {
+                // A timeout may have committed: not retriable as it stands.
+                const bool timed_out = s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+                                       s.error_code() == grpc::StatusCode::CANCELLED;
+                FailEveryTopic(names, timed_out ? v1::REQUEST_TIMED_OUT : v1::NOT_CONTROLLER,
+                               absl::StrCat("the controller (node ", leader,
+                                            ") did not answer: ", s.error_message()),
+                               &call->response);
+              }
+              finish(call->response);
+              delete call;
+            });
+  } else {
+    Response failed;
+    FailEveryTopic(names, v1::NOT_CONTROLLER, "no controller is elected yet; retry shortly",
+                   &failed);
+    finish(failed);
+  }
   return reactor;
+}
 
 grpc::ServerUnaryReactor* AdminService::CreateTopics(grpc::CallbackServerContext* ctx,
                                                      const v1::CreateTopicsRequest* request,
                                                      v1::CreateTopicsResponse* response) {
-  const bool request_is_validate_only = request->validate_only();
-  STRATA_ROUTE_TO_CONTROLLER(CreateTopics, v1::CreateTopicsRequest, v1::CreateTopicsResponse,
-                             image.FindTopic(name) != nullptr)
+  return RouteToController(
+      ctx, request, response, request->validate_only(), &QuorumController::CreateTopics,
+      [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
+        stub->async()->CreateTopics(context, req, resp, std::move(done));
+      },
+      [](const metadata::MetadataImage& image, const std::string& name) {
+        return image.FindTopic(name) != nullptr;
+      });
 }
 
 grpc::ServerUnaryReactor* AdminService::DeleteTopics(grpc::CallbackServerContext* ctx,
                                                      const v1::DeleteTopicsRequest* request,
                                                      v1::DeleteTopicsResponse* response) {
-  const bool request_is_validate_only = false;
-  STRATA_ROUTE_TO_CONTROLLER(DeleteTopics, v1::DeleteTopicsRequest, v1::DeleteTopicsResponse,
-                             image.FindTopic(name) == nullptr)
+  return RouteToController(
+      ctx, request, response, /*validate_only=*/false, &QuorumController::DeleteTopics,
+      [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
+        stub->async()->DeleteTopics(context, req, resp, std::move(done));
+      },
+      [](const metadata::MetadataImage& image, const std::string& name) {
+        return image.FindTopic(name) == nullptr;
+      });
 }
 
 grpc::ServerUnaryReactor* AdminService::CreatePartitions(grpc::CallbackServerContext* ctx,
                                                          const v1::CreatePartitionsRequest* request,
                                                          v1::CreatePartitionsResponse* response) {
-  const bool request_is_validate_only = request->validate_only();
   std::map<std::string, int32_t> wanted;
   for (const auto& t : request->topics()) wanted[t.name()] = t.count();
-  STRATA_ROUTE_TO_CONTROLLER(
-      CreatePartitions, v1::CreatePartitionsRequest, v1::CreatePartitionsResponse,
-      image.FindTopic(name) != nullptr &&
-          static_cast<int32_t>(image.FindTopic(name)->partitions.size()) >= wanted.at(name))
+  return RouteToController(
+      ctx, request, response, request->validate_only(), &QuorumController::CreatePartitions,
+      [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
+        stub->async()->CreatePartitions(context, req, resp, std::move(done));
+      },
+      [wanted](const metadata::MetadataImage& image, const std::string& name) {
+        const metadata::TopicInfo* t = image.FindTopic(name);
+        return t != nullptr && static_cast<int32_t>(t->partitions.size()) >= wanted.at(name);
+      });
 }
-
-#undef STRATA_ROUTE_TO_CONTROLLER
 
 grpc::ServerUnaryReactor* AdminService::ListTopics(grpc::CallbackServerContext* ctx,
                                                    const v1::ListTopicsRequest* request,
@@ -287,38 +273,53 @@ grpc::ServerUnaryReactor* AdminService::DescribeQuorum(grpc::CallbackServerConte
 
 // --- ControllerService ---
 
-#define STRATA_CONTROLLER_CALL(Method)                             \
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();       \
-  controller_->Method(*request, [reactor, response](auto result) { \
-    *response = std::move(result);                                 \
-    reactor->Finish(grpc::Status::OK);                             \
-  });                                                              \
-  return reactor;
+// Copies the controller's answer into the response and finishes the call.
+template <typename Response>
+std::function<void(Response)> FinishWith(grpc::ServerUnaryReactor* reactor, Response* response) {
+  return [reactor, response](Response result) {
+    *response = std::move(result);
+    reactor->Finish(grpc::Status::OK);
+  };
+}
 
 grpc::ServerUnaryReactor* ControllerService::RegisterBroker(
     grpc::CallbackServerContext* ctx, const internal::BrokerRegistrationRequest* request,
-    internal::BrokerRegistrationResponse* response){STRATA_CONTROLLER_CALL(RegisterBroker)}
+    internal::BrokerRegistrationResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->RegisterBroker(*request, FinishWith(reactor, response));
+  return reactor;
+}
 
 grpc::ServerUnaryReactor* ControllerService::BrokerHeartbeat(
     grpc::CallbackServerContext* ctx, const internal::BrokerHeartbeatRequest* request,
-    internal::BrokerHeartbeatResponse* response){STRATA_CONTROLLER_CALL(BrokerHeartbeat)}
+    internal::BrokerHeartbeatResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->BrokerHeartbeat(*request, FinishWith(reactor, response));
+  return reactor;
+}
 
 grpc::ServerUnaryReactor* ControllerService::CreateTopics(grpc::CallbackServerContext* ctx,
                                                           const v1::CreateTopicsRequest* request,
-                                                          v1::CreateTopicsResponse* response){
-    STRATA_CONTROLLER_CALL(CreateTopics)}
+                                                          v1::CreateTopicsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->CreateTopics(*request, FinishWith(reactor, response));
+  return reactor;
+}
 
 grpc::ServerUnaryReactor* ControllerService::DeleteTopics(grpc::CallbackServerContext* ctx,
                                                           const v1::DeleteTopicsRequest* request,
-                                                          v1::DeleteTopicsResponse* response){
-    STRATA_CONTROLLER_CALL(DeleteTopics)}
+                                                          v1::DeleteTopicsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->DeleteTopics(*request, FinishWith(reactor, response));
+  return reactor;
+}
 
 grpc::ServerUnaryReactor* ControllerService::CreatePartitions(
     grpc::CallbackServerContext* ctx, const v1::CreatePartitionsRequest* request,
     v1::CreatePartitionsResponse* response) {
-  STRATA_CONTROLLER_CALL(CreatePartitions)
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->CreatePartitions(*request, FinishWith(reactor, response));
+  return reactor;
 }
-
-#undef STRATA_CONTROLLER_CALL
 
 }  // namespace strata::server

@@ -48,6 +48,15 @@ class AdminService final : public v1::Admin::CallbackService {
   // The controller's stub when it is another node; nullptr when it is this
   // node or unknown (`*leader` tells which).
   internal::Controller::Stub* ControllerStub(int32_t* leader);
+  // Sends a topic change to the controller: `decide` when this node is it,
+  // `forward` (an async Controller stub call) to the node that is;
+  // answers once this node's image `shows` each topic that succeeded.
+  template <typename Request, typename Response, typename Forward>
+  grpc::ServerUnaryReactor* RouteToController(
+      grpc::CallbackServerContext* ctx, const Request* request, Response* response,
+      bool validate_only, void (QuorumController::*decide)(Request, std::function<void(Response)>),
+      Forward forward,
+      std::function<bool(const metadata::MetadataImage&, const std::string&)> shows);
   // Waits (bounded) until this node's image satisfies `done`.
   void AwaitImage(const std::function<bool(const metadata::MetadataImage&)>& done);
 

@@ -1,6 +1,7 @@
 #include "broker/server/quorum_controller.h"
 
 #include "absl/strings/str_cat.h"
+#include "broker/server/topic_results.h"
 #include "glog/logging.h"
 
 namespace strata::server {
@@ -8,18 +9,6 @@ namespace {
 
 // How long a committed proposal may take before the request fails.
 constexpr absl::Duration kCommitTimeout = absl::Seconds(10);
-
-template <typename Response>
-void FailTopics(Response* response, const google::protobuf::RepeatedPtrField<std::string>& names,
-                v1::ErrorCode code, const std::string& message) {
-  response->clear_results();
-  for (const std::string& name : names) {
-    auto* r = response->add_results();
-    r->set_name(name);
-    r->set_error(code);
-    r->set_error_message(message);
-  }
-}
 
 }  // namespace
 
@@ -199,13 +188,12 @@ void QuorumController::Submit(std::function<metadata::Decision<Response>()> deci
 namespace {
 
 // How a topic operation fails: every topic named gets the error.
-template <typename Response>
-QuorumController::FailFn<Response> FailEveryTopic(std::vector<std::string> names) {
-  return
-      [names = std::move(names)](Response* response, v1::ErrorCode code, const std::string& why) {
-        google::protobuf::RepeatedPtrField<std::string> repeated(names.begin(), names.end());
-        FailTopics(response, repeated, code, why);
-      };
+template <typename Response, typename Request>
+QuorumController::FailFn<Response> FailTopicsOf(const Request& request) {
+  return [names = TopicNamesOf(request)](Response* response, v1::ErrorCode code,
+                                         const std::string& why) {
+    FailEveryTopic(names, code, why, response);
+  };
 }
 
 }  // namespace
@@ -221,34 +209,32 @@ QuorumController::FailFn<Response> QuorumController::FailBroker() {
 
 void QuorumController::CreateTopics(v1::CreateTopicsRequest request,
                                     std::function<void(v1::CreateTopicsResponse)> done) {
-  std::vector<std::string> names;
-  for (const auto& t : request.topics()) names.push_back(t.name());
+  auto fail = FailTopicsOf<v1::CreateTopicsResponse>(request);
   Submit<v1::CreateTopicsResponse>(
       [this, request = std::move(request)] {
         return controller_->CreateTopics(*metadata_->current(), request);
       },
-      FailEveryTopic<v1::CreateTopicsResponse>(std::move(names)), std::move(done));
+      std::move(fail), std::move(done));
 }
 
 void QuorumController::DeleteTopics(v1::DeleteTopicsRequest request,
                                     std::function<void(v1::DeleteTopicsResponse)> done) {
-  std::vector<std::string> names(request.names().begin(), request.names().end());
+  auto fail = FailTopicsOf<v1::DeleteTopicsResponse>(request);
   Submit<v1::DeleteTopicsResponse>(
       [this, request = std::move(request)] {
         return controller_->DeleteTopics(*metadata_->current(), request);
       },
-      FailEveryTopic<v1::DeleteTopicsResponse>(std::move(names)), std::move(done));
+      std::move(fail), std::move(done));
 }
 
 void QuorumController::CreatePartitions(v1::CreatePartitionsRequest request,
                                         std::function<void(v1::CreatePartitionsResponse)> done) {
-  std::vector<std::string> names;
-  for (const auto& t : request.topics()) names.push_back(t.name());
+  auto fail = FailTopicsOf<v1::CreatePartitionsResponse>(request);
   Submit<v1::CreatePartitionsResponse>(
       [this, request = std::move(request)] {
         return controller_->CreatePartitions(*metadata_->current(), request);
       },
-      FailEveryTopic<v1::CreatePartitionsResponse>(std::move(names)), std::move(done));
+      std::move(fail), std::move(done));
 }
 
 void QuorumController::RegisterBroker(
