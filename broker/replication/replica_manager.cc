@@ -145,16 +145,24 @@ ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition
                                   "needs follower replication, which this broker does not do yet");
     return result;
   }
-  std::vector<std::string> parts;
+  // Where each batch lies in the buffer; a producer sends one per partition,
+  // and then the buffer itself is the batch (no copy).
+  std::vector<std::pair<size_t, size_t>> spans;
   storage::BatchIterator it(batches);
   storage::BatchHeader header;
   std::string_view batch;
-  while (it.Next(&header, &batch)) parts.emplace_back(batch);
-  if (parts.empty() || it.position() != batches.size()) {
+  while (it.Next(&header, &batch)) spans.emplace_back(batch.data() - batches.data(), batch.size());
+  if (spans.empty() || it.position() != batches.size()) {
     result.error = v1::CORRUPT_MESSAGE;
     result.message = absl::StrCat("records of ", topic, "-", partition,
                                   " are not whole v2 record batches (", batches.size(), " bytes)");
     return result;
+  }
+  std::vector<std::string> parts;
+  if (spans.size() == 1) {
+    parts.push_back(std::move(batches));
+  } else {
+    for (const auto& [pos, size] : spans) parts.push_back(batches.substr(pos, size));
   }
   // All batches are checked before any is appended: a bad one changes nothing.
   absl::StatusOr<storage::LogAppendInfo> info =
