@@ -337,6 +337,83 @@ TEST_F(ClusterTest, OffsetsNeverGoBackWhenALeaderWithUnreplicatedRecordsDies) {
   EXPECT_EQ(next.base_offset(), 5) << "offsets carry on from the records the leader kept";
 }
 
+TEST_F(ClusterTest, PlainRecordsInAndDecodedRecordsOut) {
+  // What a client without a v2 batch encoder (grpcurl, another language)
+  // does: produce plain records, fetch them decoded.
+  ASSERT_EQ(
+      Topics({"--create", "--topic", "plain", "--partitions", "1", "--replication-factor", "1"})
+          .exit_code,
+      0);
+  grpc::ClientContext mctx;
+  v1::MetadataRequest mreq;
+  mreq.add_topics("plain");
+  v1::MetadataResponse meta;
+  ASSERT_TRUE(cluster_.broker(1)->Metadata(&mctx, mreq, &meta).ok());
+  const int leader = meta.topics(0).partitions(0).leader();
+  ASSERT_GE(leader, 1);
+
+  v1::ProduceRequest req;
+  req.set_acks(1);
+  v1::PartitionProduceData* p = req.add_topics()->add_partitions();
+  req.mutable_topics(0)->set_topic("plain");
+  p->set_partition(0);
+  v1::Record* keyed = p->add_plain_records();
+  keyed->set_key("k1");
+  keyed->set_value("first");
+  keyed->set_timestamp_ms(1234);
+  v1::RecordHeader* h = keyed->add_headers();
+  h->set_key("trace");
+  h->set_value("abc");
+  p->add_plain_records()->set_value("second");  // no key, broker time
+  v1::ProduceResponse resp;
+  grpc::Status status;
+  for (int i = 0; i < 50; ++i) {  // the leader may learn of the topic a moment later
+    grpc::ClientContext ctx;
+    resp.Clear();
+    status = cluster_.broker(leader)->Produce(&ctx, req, &resp);
+    if (status.ok() && resp.topics(0).partitions(0).error() == v1::NONE) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(resp.topics(0).partitions(0).error(), v1::NONE)
+      << resp.topics(0).partitions(0).error_message();
+  EXPECT_EQ(resp.topics(0).partitions(0).base_offset(), 0);
+
+  v1::FetchRequest fetch;
+  fetch.set_replica_id(-1);
+  fetch.set_decode_records(true);
+  v1::FetchPartition* fp = fetch.add_topics()->add_partitions();
+  fetch.mutable_topics(0)->set_topic("plain");
+  fp->set_partition(0);
+  fp->set_fetch_offset(1);  // from the second record: the first is skipped
+  grpc::ClientContext fctx;
+  v1::FetchResponse fresp;
+  ASSERT_TRUE(cluster_.broker(leader)->Fetch(&fctx, fetch, &fresp).ok());
+  const v1::FetchPartitionResponse& part = fresp.topics(0).partitions(0);
+  ASSERT_EQ(part.error(), v1::NONE) << part.error_message();
+  EXPECT_EQ(part.high_watermark(), 2);
+  ASSERT_EQ(part.decoded_records_size(), 1);
+  EXPECT_EQ(part.decoded_records(0).offset(), 1);
+  EXPECT_EQ(part.decoded_records(0).value(), "second");
+  EXPECT_FALSE(part.decoded_records(0).has_key());
+  EXPECT_GT(part.decoded_records(0).timestamp_ms(), 1'600'000'000'000);
+
+  fp->set_fetch_offset(0);
+  grpc::ClientContext fctx2;
+  ASSERT_TRUE(cluster_.broker(leader)->Fetch(&fctx2, fetch, &fresp).ok());
+  const v1::FetchPartitionResponse& all = fresp.topics(0).partitions(0);
+  ASSERT_EQ(all.decoded_records_size(), 2);
+  const v1::Record& first = all.decoded_records(0);
+  EXPECT_EQ(first.key(), "k1");
+  EXPECT_EQ(first.value(), "first");
+  EXPECT_EQ(first.timestamp_ms(), 1234);
+  ASSERT_EQ(first.headers_size(), 1);
+  EXPECT_EQ(first.headers(0).key(), "trace");
+  EXPECT_EQ(first.headers(0).value(), "abc");
+  // The raw batches come too, and validate.
+  EXPECT_TRUE(storage::ValidateBatch(all.records()).ok());
+}
+
 TEST_F(ClusterTest, RecordsSurviveAFullStopAndStart) {
   ASSERT_EQ(
       Topics({"--create", "--topic", "durable", "--partitions", "1", "--replication-factor", "1"})
