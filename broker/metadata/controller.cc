@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -39,39 +40,6 @@ std::vector<int32_t> LiveOf(const std::vector<int32_t>& ids,
   return out;
 }
 
-// Brings every partition in line with broker liveness `live` (the image's,
-// with the changes of the records before these in the same batch): a
-// partition whose leader is not live moves to its first live replica in
-// replica order, or to no leader; fenced brokers leave the ISR. Until
-// replication tracks the ISR for real (a later issue), an election takes
-// the live replicas as the ISR, so a broker that comes back is eligible.
-void AppendElections(const MetadataImage& image, const std::function<bool(int32_t)>& live,
-                     internal::MetadataRecordBatch* batch) {
-  for (const auto& [name, t] : image.topics()) {
-    for (const auto& [pid, p] : t.partitions) {
-      int32_t leader = p.leader;
-      std::vector<int32_t> isr = LiveOf(p.isr, live);
-      if (p.leader < 0 || !live(p.leader)) {
-        // Only an in-sync replica may lead: any other could lack
-        // acknowledged records, and its log end would send offsets back.
-        // With no live ISR member the partition goes offline and keeps its
-        // last ISR, so that member leads again when it returns.
-        leader = isr.empty() ? -1 : isr.front();
-        if (isr.empty()) isr = p.isr;
-      }
-      if (leader == p.leader && isr == p.isr) continue;
-      internal::PartitionChangeRecord* change = batch->add_records()->mutable_partition_change();
-      change->set_topic_id(t.topic_id);
-      change->set_partition(pid);
-      if (leader != p.leader) change->set_leader(leader);
-      if (isr != p.isr) {
-        change->set_set_isr(true);
-        for (int32_t r : isr) change->add_isr(r);
-      }
-    }
-  }
-}
-
 // The image's liveness with `changed` overriding it.
 std::function<bool(int32_t)> LivenessWith(const MetadataImage& image,
                                           std::map<int32_t, bool> changed) {
@@ -91,12 +59,14 @@ void AppendPartitionRecords(const std::string& topic_id, int32_t first_partition
     int32_t leader = -1;
     for (int32_t r : assignment[i]) {
       p->add_replicas(r);
-      if (leader < 0 && image.IsBrokerLive(r)) leader = r;
+      if (!image.IsBrokerLive(r)) continue;
+      // A new partition is empty, so every live replica is in sync with it.
+      p->add_isr(r);
+      if (leader < 0) leader = r;
     }
-    // Followers do not replicate yet, so the leader is the only replica that
-    // is ever in sync: the ISR is the leader alone. (With follower fetching,
-    // every live replica of a new, empty partition starts in the ISR.)
-    if (leader >= 0) p->add_isr(leader);
+    // With no live replica at all the ISR lists them all, so whichever
+    // comes first may lead (there is nothing to lose yet).
+    if (leader < 0) *p->mutable_isr() = p->replicas();
     p->set_leader(leader);
     p->set_leader_epoch(0);
     p->set_partition_epoch(0);
@@ -108,7 +78,61 @@ void Fail(v1::TopicResult* result, v1::ErrorCode code, std::string message) {
   result->set_error_message(std::move(message));
 }
 
+bool Contains(const std::vector<int32_t>& v, int32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+void AddChange(const TopicInfo& t, const PartitionInfo& p, int32_t leader,
+               const std::vector<int32_t>& isr, internal::MetadataRecordBatch* batch) {
+  internal::PartitionChangeRecord* change = batch->add_records()->mutable_partition_change();
+  change->set_topic_id(t.topic_id);
+  change->set_partition(p.partition);
+  if (leader != p.leader) change->set_leader(leader);
+  if (isr != p.isr) {
+    change->set_set_isr(true);
+    for (int32_t r : isr) change->add_isr(r);
+  }
+}
+
 }  // namespace
+
+bool Controller::UncleanAllowed(const TopicInfo& topic) const {
+  auto it = topic.configs.find("unclean.leader.election.enable");
+  if (it == topic.configs.end()) return options_.unclean_leader_election_enable;
+  return absl::AsciiStrToLower(it->second) == "true";
+}
+
+void Controller::AppendElections(const MetadataImage& image,
+                                 const std::function<bool(int32_t)>& live,
+                                 internal::MetadataRecordBatch* batch) const {
+  for (const auto& [name, t] : image.topics()) {
+    for (const auto& [pid, p] : t.partitions) {
+      int32_t leader = p.leader;
+      std::vector<int32_t> isr = LiveOf(p.isr, live);
+      if (p.leader < 0 || !live(p.leader)) {
+        // Only an in-sync replica may lead: any other could lack
+        // acknowledged records, and its log end would send offsets back.
+        // With no live ISR member the partition goes offline and keeps its
+        // last ISR, so that member leads again when it returns.
+        leader = isr.empty() ? -1 : isr.front();
+        if (isr.empty()) isr = p.isr;
+        if (leader < 0 && UncleanAllowed(t)) {
+          std::vector<int32_t> live_replicas = LiveOf(p.replicas, live);
+          if (!live_replicas.empty()) {
+            leader = live_replicas.front();
+            isr = {leader};
+            LOG(ERROR) << "UNCLEAN leader election for " << name << "-" << pid << ": broker "
+                       << leader << " was not in the ISR [" << absl::StrJoin(p.isr, ",")
+                       << "] and now leads; records only the old ISR had are lost "
+                          "(unclean.leader.election.enable=true)";
+          }
+        }
+      }
+      if (leader == p.leader && isr == p.isr) continue;
+      AddChange(t, p, leader, isr, batch);
+    }
+  }
+}
 
 Controller::Controller(ControllerOptions options)
     : options_(std::move(options)), rng_(std::random_device()()) {}
@@ -537,7 +561,191 @@ internal::MetadataRecordBatch Controller::Tick(const MetadataImage& image, int64
     fenced_now[id] = false;
   }
   AppendElections(image, LivenessWith(image, std::move(fenced_now)), &batch);
+  if (last_rebalance_check_ms_ < 0) last_rebalance_check_ms_ = now_ms;
+  if (batch.records_size() == 0 && options_.auto_leader_rebalance_enable &&
+      now_ms - last_rebalance_check_ms_ >= options_.leader_imbalance_check_interval_ms) {
+    last_rebalance_check_ms_ = now_ms;
+    AppendPreferredElections(image, &batch);
+  }
   return batch;
+}
+
+Decision<internal::AlterPartitionResponse> Controller::AlterPartition(
+    const MetadataImage& image, const internal::AlterPartitionRequest& request) {
+  Decision<internal::AlterPartitionResponse> d;
+  internal::AlterPartitionResponse& r = d.response;
+  auto fail = [&r](v1::ErrorCode code, std::string message) {
+    r.set_error(code);
+    r.set_error_message(std::move(message));
+  };
+  const BrokerRegistration* b = image.broker(request.broker_id());
+  if (b == nullptr || b->epoch != request.broker_epoch()) {
+    fail(v1::STALE_BROKER_EPOCH,
+         absl::StrCat("Broker ", request.broker_id(), " epoch ", request.broker_epoch(),
+                      " is not its current registration"));
+    return d;
+  }
+  const TopicInfo* t = image.FindTopicById(request.topic_id());
+  auto pit = t ? t->partitions.find(request.partition()) : decltype(t->partitions.end()){};
+  if (t == nullptr || pit == t->partitions.end()) {
+    fail(v1::UNKNOWN_TOPIC_OR_PARTITION,
+         absl::StrCat("Partition ", request.partition(), " of topic id ", request.topic_id(),
+                      " does not exist"));
+    return d;
+  }
+  const PartitionInfo& p = pit->second;
+  const std::string name = absl::StrCat(t->name, "-", p.partition);
+  r.set_leader(p.leader);
+  r.set_leader_epoch(p.leader_epoch);
+  r.set_partition_epoch(p.partition_epoch);
+  for (int32_t id : p.isr) r.add_isr(id);
+  if (p.leader != request.broker_id()) {
+    fail(v1::NOT_LEADER_OR_FOLLOWER, absl::StrCat("Broker ", request.broker_id(),
+                                                  " is not the leader of ", name,
+                                                  "; the leader is ", p.leader));
+    return d;
+  }
+  if (request.leader_epoch() != p.leader_epoch) {
+    fail(v1::FENCED_LEADER_EPOCH, absl::StrCat("Leader epoch ", request.leader_epoch(), " of ",
+                                               name, " is not the current ", p.leader_epoch));
+    return d;
+  }
+  if (request.partition_epoch() != p.partition_epoch) {
+    fail(v1::INVALID_UPDATE_VERSION,
+         absl::StrCat("Partition epoch ", request.partition_epoch(), " of ", name,
+                      " is not the current ", p.partition_epoch, "; the ISR changed since"));
+    return d;
+  }
+  std::vector<int32_t> isr(request.new_isr().begin(), request.new_isr().end());
+  std::set<int32_t> distinct(isr.begin(), isr.end());
+  if (distinct.size() != isr.size() || !Contains(isr, p.leader) ||
+      !std::all_of(isr.begin(), isr.end(), [&p](int32_t id) { return Contains(p.replicas, id); })) {
+    fail(v1::INVALID_REQUEST,
+         absl::StrCat("ISR [", absl::StrJoin(isr, ","), "] for ", name,
+                      " must list distinct replicas of [", absl::StrJoin(p.replicas, ","),
+                      "] including the leader ", p.leader));
+    return d;
+  }
+  for (int32_t id : isr) {
+    if (!Contains(p.isr, id) && !image.IsBrokerLive(id)) {
+      fail(v1::INELIGIBLE_REPLICA,
+           absl::StrCat("Broker ", id, " cannot join the ISR of ", name, ": it is fenced"));
+      return d;
+    }
+  }
+  if (isr == p.isr) return d;
+  AddChange(*t, p, p.leader, isr, &d.records);
+  r.set_partition_epoch(p.partition_epoch + 1);
+  r.clear_isr();
+  for (int32_t id : isr) r.add_isr(id);
+  return d;
+}
+
+Decision<v1::ElectLeadersResponse> Controller::ElectLeaders(const MetadataImage& image,
+                                                            const v1::ElectLeadersRequest& request) {
+  Decision<v1::ElectLeadersResponse> d;
+  const bool preferred = request.election_type() == v1::PREFERRED;
+  auto live = [&image](int32_t id) { return image.IsBrokerLive(id); };
+  auto elect = [&](const TopicInfo& t, const PartitionInfo& p) {
+    v1::PartitionElectionResult* r = d.response.add_results();
+    r->set_topic(t.name);
+    r->set_partition(p.partition);
+    r->set_leader(p.leader);
+    const std::string name = absl::StrCat(t.name, "-", p.partition);
+    auto fail = [r](v1::ErrorCode code, std::string message) {
+      r->set_error(code);
+      r->set_error_message(std::move(message));
+    };
+    if (preferred) {
+      const int32_t want = p.replicas.front();
+      if (p.leader == want) {
+        return fail(v1::ELECTION_NOT_NEEDED, "Leader election not needed for topic partition");
+      }
+      if (!live(want) || !Contains(p.isr, want)) {
+        return fail(v1::PREFERRED_LEADER_NOT_AVAILABLE,
+                    absl::StrCat("Failed to elect leader for partition ", name,
+                                 " under strategy PreferredReplicaPartitionLeaderElectionStrategy: "
+                                 "the preferred replica ",
+                                 want, live(want) ? " is not in the ISR" : " is not live"));
+      }
+      AddChange(t, p, want, p.isr, &d.records);
+      r->set_leader(want);
+      return;
+    }
+    if (p.leader >= 0 && live(p.leader)) {
+      return fail(v1::ELECTION_NOT_NEEDED, "Leader election not needed for topic partition");
+    }
+    std::vector<int32_t> isr = LiveOf(p.isr, live);
+    int32_t leader = isr.empty() ? -1 : isr.front();
+    if (leader < 0) {
+      std::vector<int32_t> replicas = LiveOf(p.replicas, live);
+      if (replicas.empty()) {
+        return fail(v1::ELIGIBLE_LEADERS_NOT_AVAILABLE,
+                    absl::StrCat("Failed to elect leader for partition ", name,
+                                 " under strategy UncleanPartitionLeaderElectionStrategy: no "
+                                 "replica of [",
+                                 absl::StrJoin(p.replicas, ","), "] is live"));
+      }
+      leader = replicas.front();
+      isr = {leader};
+      LOG(ERROR) << "UNCLEAN leader election for " << name << " (requested): broker " << leader
+                 << " was not in the ISR [" << absl::StrJoin(p.isr, ",")
+                 << "] and now leads; records only the old ISR had are lost";
+    }
+    AddChange(t, p, leader, isr, &d.records);
+    r->set_leader(leader);
+  };
+  if (request.topic_partitions().empty()) {
+    for (const auto& [name, t] : image.topics()) {
+      for (const auto& [pid, p] : t.partitions) elect(t, p);
+    }
+    return d;
+  }
+  std::set<std::pair<std::string, int32_t>> seen;
+  for (const v1::ElectLeadersPartitions& tp : request.topic_partitions()) {
+    const TopicInfo* t = image.FindTopic(tp.topic());
+    for (int32_t pid : tp.partitions()) {
+      if (!seen.emplace(tp.topic(), pid).second) continue;
+      auto it = t ? t->partitions.find(pid) : decltype(t->partitions.end()){};
+      if (t == nullptr || it == t->partitions.end()) {
+        v1::PartitionElectionResult* r = d.response.add_results();
+        r->set_topic(tp.topic());
+        r->set_partition(pid);
+        r->set_leader(-1);
+        r->set_error(v1::UNKNOWN_TOPIC_OR_PARTITION);
+        r->set_error_message("This server does not host this topic-partition.");
+        continue;
+      }
+      elect(*t, it->second);
+    }
+  }
+  return d;
+}
+
+void Controller::AppendPreferredElections(const MetadataImage& image,
+                                          internal::MetadataRecordBatch* batch) const {
+  // Kafka's auto.leader.rebalance: per preferred broker, the share of its
+  // partitions led elsewhere; above leader.imbalance.per.broker.percentage,
+  // those whose preferred replica is live and in sync move back.
+  std::map<int32_t, std::pair<int, int>> imbalance;  // broker -> (not led, total)
+  for (const auto& [name, t] : image.topics()) {
+    for (const auto& [pid, p] : t.partitions) {
+      auto& [off, total] = imbalance[p.replicas.front()];
+      ++total;
+      if (p.leader != p.replicas.front()) ++off;
+    }
+  }
+  for (const auto& [name, t] : image.topics()) {
+    for (const auto& [pid, p] : t.partitions) {
+      const int32_t want = p.replicas.front();
+      if (p.leader == want || !image.IsBrokerLive(want) || !Contains(p.isr, want)) continue;
+      const auto& [off, total] = imbalance[want];
+      if (off * 100 <= options_.leader_imbalance_per_broker_percentage * total) continue;
+      LOG(INFO) << "Preferred leader election for " << name << "-" << pid << ": broker " << want
+                << " leads again (was " << p.leader << ")";
+      AddChange(t, p, want, p.isr, batch);
+    }
+  }
 }
 
 std::string NewTopicId(const std::function<uint32_t()>& random) {

@@ -48,6 +48,10 @@ struct ControllerOptions {
   int32_t default_num_partitions = 1;      // num.partitions
   int32_t default_replication_factor = 1;  // default.replication.factor
   int64_t broker_session_timeout_ms = 9000;
+  bool unclean_leader_election_enable = false;      // the topic config overrides it
+  bool auto_leader_rebalance_enable = true;
+  int64_t leader_imbalance_check_interval_ms = 300000;  // leader.imbalance.check.interval.seconds
+  int32_t leader_imbalance_per_broker_percentage = 10;
   // Replica assignment randomness; a test fixes it.
   std::function<uint32_t()> random;
 };
@@ -78,9 +82,21 @@ class Controller {
   Decision<internal::BrokerHeartbeatResponse> BrokerHeartbeat(
       const MetadataImage& image, const internal::BrokerHeartbeatRequest& request, int64_t now_ms);
 
+  // A partition leader's request to change the ISR; refused unless it
+  // comes from the current leader in the current leader and partition
+  // epochs, and every new member is live.
+  Decision<internal::AlterPartitionResponse> AlterPartition(
+      const MetadataImage& image, const internal::AlterPartitionRequest& request);
+  // Preferred or unclean leader election for the partitions asked for (all
+  // when none are named).
+  Decision<v1::ElectLeadersResponse> ElectLeaders(const MetadataImage& image,
+                                                  const v1::ElectLeadersRequest& request);
+
   // Fences brokers whose session expired, and elects new leaders for the
   // partitions they led. Also elects leaders for partitions without one
-  // whose replicas came back. Called periodically.
+  // whose replicas came back, and — every leader.imbalance.check.interval
+  // when auto.leader.rebalance.enable — moves leadership back to preferred
+  // replicas. Called periodically.
   internal::MetadataRecordBatch Tick(const MetadataImage& image, int64_t now_ms);
 
   // Kafka's rack-unaware assignment of `partitions` partitions starting at
@@ -98,6 +114,16 @@ class Controller {
 
  private:
   uint32_t NextRandom();
+  bool UncleanAllowed(const TopicInfo& topic) const;
+  // Brings every partition in line with broker liveness `live` (the image's,
+  // with the changes of the records before these in the same batch): a
+  // partition whose leader is not live moves to its first live ISR member
+  // in replica order — or, with unclean.leader.election.enable, to its first
+  // live replica — or to no leader; fenced brokers leave the ISR.
+  void AppendElections(const MetadataImage& image, const std::function<bool(int32_t)>& live,
+                       internal::MetadataRecordBatch* batch) const;
+  void AppendPreferredElections(const MetadataImage& image,
+                                internal::MetadataRecordBatch* batch) const;
 
   ControllerOptions options_;
   // Used when options_.random is null.
@@ -111,6 +137,9 @@ class Controller {
   // Kept apart from last_heartbeat_ms_, which only real contact sets, so a
   // restarted broker is not mistaken for a live duplicate registration.
   std::map<int32_t, int64_t> first_seen_ms_;
+  // The last auto.leader.rebalance check; a new controller waits a full
+  // interval first, as Kafka's does.
+  int64_t last_rebalance_check_ms_ = -1;
 };
 
 // A new random topic id: 16 bytes, base64url without padding (22 chars), as

@@ -1,8 +1,10 @@
 #include "broker/replication/replica_manager.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "broker/storage/record_batch.h"
 #include "glog/logging.h"
 
@@ -27,14 +29,30 @@ v1::ErrorCode ErrorCodeFor(const absl::Status& status) {
   }
 }
 
-ReplicaManager::ReplicaManager(
-    int32_t broker_id, storage::LogManager* logs,
-    std::function<int32_t(const metadata::TopicInfo&)> min_insync_replicas)
-    : broker_id_(broker_id), logs_(logs), min_insync_replicas_(std::move(min_insync_replicas)) {}
+namespace {
+
+bool Contains(const std::vector<int32_t>& v, int32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+std::string Name(const TopicPartition& tp) { return tp.ToString(); }
+
+}  // namespace
+
+ReplicaManager::ReplicaManager(storage::LogManager* logs, ReplicaManagerOptions options)
+    : broker_id_(options.broker_id),
+      logs_(logs),
+      options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : Clock::Real()) {}
 
 void ReplicaManager::SetCaughtUpOffset(int64_t offset) {
   absl::MutexLock l(&mu_);
   caught_up_offset_ = offset;
+}
+
+std::shared_ptr<const metadata::MetadataImage> ReplicaManager::image() const {
+  absl::MutexLock l(&mu_);
+  return image_;
 }
 
 void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataImage>& image) {
@@ -43,50 +61,88 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
     absl::MutexLock l(&mu_);
     caught_up = image->offset() >= caught_up_offset_;
   }
-  absl::flat_hash_map<TopicPartition, Replica> next;
+  // Open the logs first, without the lock (disk I/O).
+  struct Opened {
+    std::shared_ptr<storage::Log> log;
+    const metadata::TopicInfo* topic;
+    const metadata::PartitionInfo* partition;
+  };
+  absl::flat_hash_map<TopicPartition, Opened> opened;
   for (const auto& [name, topic] : image->topics()) {
     for (const auto& [id, p] : topic.partitions) {
-      if (std::find(p.replicas.begin(), p.replicas.end(), broker_id_) == p.replicas.end()) continue;
+      if (!Contains(p.replicas, broker_id_)) continue;
       TopicPartition tp{name, PartitionId(id)};
       absl::StatusOr<std::shared_ptr<storage::Log>> log = logs_->GetOrCreate(tp, topic.topic_id);
       if (absl::IsFailedPrecondition(log.status())) {
         // The log on disk is another incarnation of this topic name.
         if (!caught_up) continue;  // the image is still replaying the past
-        LOG(WARNING) << "Deleting the log of " << tp.ToString()
+        LOG(WARNING) << "Deleting the log of " << Name(tp)
                      << " left by an earlier topic: " << log.status();
         if (absl::Status s = logs_->Delete(tp); !s.ok()) LOG(ERROR) << s;
         log = logs_->GetOrCreate(tp, topic.topic_id);
       }
       if (!log.ok()) {
-        LOG(ERROR) << "Cannot open the log of " << tp.ToString() << ": " << log.status();
+        LOG(ERROR) << "Cannot open the log of " << Name(tp) << ": " << log.status();
         continue;
       }
-      next[tp] = Replica{std::move(*log), topic.topic_id, p.leader,
-                         p.leader_epoch,  p.isr.size(),   min_insync_replicas_(topic)};
+      opened[tp] = Opened{std::move(*log), &topic, &p};
     }
   }
   std::vector<std::pair<TopicPartition, std::string>> gone;
   {
     absl::MutexLock l(&mu_);
+    const int64_t now = clock_->NowMs();
+    absl::flat_hash_map<TopicPartition, Replica> next;
+    for (auto& [tp, o] : opened) {
+      const metadata::PartitionInfo& p = *o.partition;
+      Replica r;
+      auto old = replicas_.find(tp);
+      const bool same_term = old != replicas_.end() && old->second.topic_id == o.topic->topic_id &&
+                             old->second.leader_epoch == p.leader_epoch &&
+                             old->second.leader == p.leader;
+      if (same_term) r = std::move(old->second);
+      r.log = std::move(o.log);
+      r.topic_id = o.topic->topic_id;
+      r.leader = p.leader;
+      r.leader_epoch = p.leader_epoch;
+      r.replicas = p.replicas;
+      r.min_insync_replicas = options_.min_insync_replicas(*o.topic);
+      // A controller answer may have brought a newer ISR than this image.
+      if (!same_term || p.partition_epoch >= r.partition_epoch) {
+        if (r.pending_isr && p.partition_epoch != r.partition_epoch) r.pending_isr.reset();
+        r.partition_epoch = p.partition_epoch;
+        r.isr = p.isr;
+      }
+      if (!same_term) {
+        LOG(INFO) << "Partition " << Name(tp) << ": "
+                  << (p.leader == broker_id_ ? "leader" : "follower") << " in epoch "
+                  << p.leader_epoch << " (leader " << p.leader << ", ISR ["
+                  << absl::StrJoin(p.isr, ",") << "])";
+        if (p.leader == broker_id_) {
+          r.epoch_start_offset = r.log->log_end_offset().value();
+          // Every follower gets a full replica.lag.time.max.ms to show up.
+          for (int32_t id : p.replicas) {
+            if (id != broker_id_) r.followers[id] = FollowerProgress{-1, now, now, -1};
+          }
+        } else {
+          r.needs_truncation = p.leader >= 0;
+        }
+      }
+      if (r.leader == broker_id_) MaybeAdvanceHighWatermarkLocked(r);
+      next[tp] = std::move(r);
+    }
     for (const auto& [tp, r] : replicas_) {
       if (!next.contains(tp)) gone.emplace_back(tp, r.topic_id);
     }
-    for (const auto& [tp, r] : next) {
-      auto it = replicas_.find(tp);
-      if (it == replicas_.end() || it->second.leader != r.leader) {
-        LOG(INFO) << "Partition " << tp.ToString() << ": "
-                  << (r.leader == broker_id_ ? "leader" : "follower") << " in epoch "
-                  << r.leader_epoch << " (leader " << r.leader << ")";
-      }
-    }
     replicas_ = std::move(next);
     image_ = image;
+    ++progress_;
   }
   for (const auto& [tp, topic_id] : gone) {
-    LOG(INFO) << "Partition " << tp.ToString() << " left this broker; deleting its log";
+    LOG(INFO) << "Partition " << Name(tp) << " left this broker; deleting its log";
     // Only the log of the topic that left: never another incarnation's.
     if (absl::Status s = logs_->Delete(tp, topic_id); !s.ok() && !absl::IsNotFound(s)) {
-      LOG(WARNING) << "Not deleting the log of " << tp.ToString() << ": " << s;
+      LOG(WARNING) << "Not deleting the log of " << Name(tp) << ": " << s;
     }
   }
 }
@@ -113,8 +169,35 @@ bool ReplicaManager::Lookup(const std::string& topic, int32_t partition, bool ne
                                   partition, "; the leader is broker ", info->leader);
     return false;
   }
-  *out = it->second;
+  const Replica& r = it->second;
+  // The data path needs no follower bookkeeping: copy only what it reads.
+  out->log = r.log;
+  out->topic_id = r.topic_id;
+  out->leader = r.leader;
+  out->leader_epoch = r.leader_epoch;
+  out->isr = r.isr;
+  out->min_insync_replicas = r.min_insync_replicas;
   return true;
+}
+
+void ReplicaManager::MaybeAdvanceHighWatermarkLocked(Replica& r) {
+  int64_t hw = r.log->log_end_offset().value();
+  auto count = [&](int32_t id) {
+    if (id == broker_id_) return true;
+    auto f = r.followers.find(id);
+    if (f == r.followers.end() || f->second.log_end_offset < 0) return false;
+    hw = std::min(hw, f->second.log_end_offset);
+    return true;
+  };
+  for (int32_t id : r.isr) {
+    if (!count(id)) return;  // an ISR member not heard from yet holds it
+  }
+  if (r.pending_isr) {
+    for (int32_t id : *r.pending_isr) {
+      if (!count(id)) return;
+    }
+  }
+  if (r.log->MaybeIncrementHighWatermark(Offset(hw))) ++progress_;
 }
 
 ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition,
@@ -130,19 +213,12 @@ ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition
               &result.leader_hint)) {
     return result;
   }
-  if (acks == -1 && static_cast<int32_t>(replica.isr_size) < replica.min_insync_replicas) {
+  if (acks == -1 && static_cast<int32_t>(replica.isr.size()) < replica.min_insync_replicas) {
     result.error = v1::NOT_ENOUGH_REPLICAS;
-    result.message = absl::StrCat("The number of in-sync replicas (", replica.isr_size, ") of ",
-                                  topic, "-", partition, " is below min.insync.replicas (",
+    result.message = absl::StrCat("The number of in-sync replicas of ", topic, "-", partition,
+                                  " (", replica.isr.size(), ": [", absl::StrJoin(replica.isr, ","),
+                                  "]) is below min.insync.replicas (",
                                   replica.min_insync_replicas, ")");
-    return result;
-  }
-  if (acks == -1 && replica.isr_size > 1) {
-    // Only reachable once followers join the ISR, which needs replication.
-    result.error = v1::NOT_ENOUGH_REPLICAS;
-    result.message = absl::StrCat(topic, "-", partition,
-                                  ": acks=all with followers in the ISR "
-                                  "needs follower replication, which this broker does not do yet");
     return result;
   }
   // Where each batch lies in the buffer; a producer sends one per partition,
@@ -175,8 +251,44 @@ ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition
   }
   result.base_offset = info->first_offset.value();
   result.log_start_offset = replica.log->log_start_offset().value();
+  result.required_offset = info->last_offset.value() + 1;
+  result.leader_epoch = replica.leader_epoch;
   absl::MutexLock l(&mu_);
-  ++appends_;
+  auto r = replicas_.find(TopicPartition{topic, PartitionId(partition)});
+  if (r != replicas_.end() && r->second.leader == broker_id_) {
+    MaybeAdvanceHighWatermarkLocked(r->second);
+  }
+  ++progress_;
+  return result;
+}
+
+std::optional<ProduceResult> ReplicaManager::CheckAcked(const std::string& topic,
+                                                        int32_t partition,
+                                                        int64_t required_offset,
+                                                        int32_t leader_epoch) {
+  ProduceResult result;
+  absl::MutexLock l(&mu_);
+  auto it = replicas_.find(TopicPartition{topic, PartitionId(partition)});
+  if (it == replicas_.end() || it->second.leader != broker_id_ ||
+      it->second.leader_epoch != leader_epoch) {
+    const metadata::PartitionInfo* info =
+        image_ ? image_->FindPartition(topic, partition) : nullptr;
+    result.error = v1::NOT_LEADER_OR_FOLLOWER;
+    result.leader_hint = info ? info->leader : -1;
+    result.message = absl::StrCat("Broker ", broker_id_, " stopped leading ", topic, "-",
+                                  partition, " in epoch ", leader_epoch,
+                                  " before the in-sync replicas had the records; retry");
+    return result;
+  }
+  const Replica& r = it->second;
+  if (r.log->high_watermark().value() < required_offset) return std::nullopt;
+  if (static_cast<int32_t>(r.isr.size()) < r.min_insync_replicas) {
+    result.error = v1::NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+    result.message = absl::StrCat("The records were written to ", topic, "-", partition,
+                                  ", but its in-sync replicas [", absl::StrJoin(r.isr, ","),
+                                  "] fell below min.insync.replicas (", r.min_insync_replicas,
+                                  ") meanwhile");
+  }
   return result;
 }
 
@@ -188,11 +300,12 @@ FetchResult ReplicaManager::Read(const std::string& topic, int32_t partition, in
               &result.leader_hint)) {
     return result;
   }
-  // No follower replication yet: everything the leader has is committed.
-  const Offset hw = replica.log->log_end_offset();
+  const Offset hw = replica.log->high_watermark();
   result.high_watermark = hw.value();
   result.log_start_offset = replica.log->log_start_offset().value();
+  result.log_end_offset = replica.log->log_end_offset().value();
   if (max_bytes <= 0) return result;
+  if (offset > hw.value() && offset <= result.log_end_offset) return result;  // not committed yet
   absl::StatusOr<storage::LogReadResult> read =
       replica.log->Read(Offset(offset), static_cast<size_t>(max_bytes), hw);
   if (!read.ok()) {
@@ -214,7 +327,7 @@ OffsetResult ReplicaManager::ListOffset(const std::string& topic, int32_t partit
   }
   result.leader_epoch = replica.leader_epoch;
   if (timestamp == -1) {
-    result.offset = replica.log->log_end_offset().value();
+    result.offset = replica.log->high_watermark().value();
   } else if (timestamp == -2) {
     result.offset = replica.log->log_start_offset().value();
   } else {
@@ -222,7 +335,7 @@ OffsetResult ReplicaManager::ListOffset(const std::string& topic, int32_t partit
     if (!found.ok()) {
       result.error = ErrorCodeFor(found.status());
       result.message = std::string(found.status().message());
-    } else if (found->has_value()) {
+    } else if (found->has_value() && (*found)->value() < replica.log->high_watermark().value()) {
       result.offset = (*found)->value();
       result.timestamp = timestamp;
     }
@@ -235,19 +348,301 @@ bool ReplicaManager::HasDataAt(const std::string& topic, int32_t partition, int6
   auto it = replicas_.find(TopicPartition{topic, PartitionId(partition)});
   if (it == replicas_.end() || it->second.leader != broker_id_)
     return true;  // answer with the error
+  return it->second.log->high_watermark().value() > offset;
+}
+
+FetchResult ReplicaManager::ReadForFollower(int32_t replica_id, const std::string& topic,
+                                            int32_t partition, int64_t fetch_offset,
+                                            int32_t current_leader_epoch, int32_t max_bytes) {
+  FetchResult result;
+  const TopicPartition tp{topic, PartitionId(partition)};
+  std::shared_ptr<storage::Log> log;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = replicas_.find(tp);
+    if (it == replicas_.end()) {
+      result.error = v1::UNKNOWN_TOPIC_OR_PARTITION;
+      result.message = absl::StrCat("Broker ", broker_id_, " has no replica of ", Name(tp));
+      return result;
+    }
+    Replica& r = it->second;
+    result.leader_hint = r.leader;
+    if (r.leader != broker_id_) {
+      result.error = v1::NOT_LEADER_OR_FOLLOWER;
+      result.message = absl::StrCat("Broker ", broker_id_, " is not the leader of ", Name(tp));
+      return result;
+    }
+    if (current_leader_epoch != r.leader_epoch) {
+      result.error = current_leader_epoch < r.leader_epoch ? v1::FENCED_LEADER_EPOCH
+                                                           : v1::UNKNOWN_LEADER_EPOCH;
+      result.message = absl::StrCat("Leader epoch ", current_leader_epoch, " of ", Name(tp),
+                                    " is not the leader's ", r.leader_epoch);
+      return result;
+    }
+    auto f = r.followers.find(replica_id);
+    if (f == r.followers.end()) {
+      result.error = v1::NOT_LEADER_OR_FOLLOWER;
+      result.message = absl::StrCat("Broker ", replica_id, " is not a replica of ", Name(tp));
+      return result;
+    }
+    const int64_t leo = r.log->log_end_offset().value();
+    result.log_end_offset = leo;
+    result.log_start_offset = r.log->log_start_offset().value();
+    if (fetch_offset > leo || fetch_offset < result.log_start_offset) {
+      result.error = v1::OFFSET_OUT_OF_RANGE;
+      result.message = absl::StrCat("Fetch offset ", fetch_offset, " of ", Name(tp),
+                                    " is outside the leader's log [", result.log_start_offset,
+                                    ", ", leo, ")");
+      result.high_watermark = r.log->high_watermark().value();
+      return result;
+    }
+    const int64_t now = clock_->NowMs();
+    FollowerProgress& p = f->second;
+    if (fetch_offset >= leo) {
+      p.last_caught_up_ms = now;
+    } else if (fetch_offset >= p.leader_end_at_last_fetch) {
+      p.last_caught_up_ms = std::max(p.last_caught_up_ms, p.last_fetch_ms);
+    }
+    p.leader_end_at_last_fetch = leo;
+    p.last_fetch_ms = now;
+    p.log_end_offset = fetch_offset;
+    MaybeAdvanceHighWatermarkLocked(r);
+    const int64_t hw = r.log->high_watermark().value();
+    if (!Contains(r.isr, replica_id) && !r.pending_isr && fetch_offset >= hw &&
+        fetch_offset >= r.epoch_start_offset) {
+      std::vector<int32_t> isr = r.isr;
+      isr.push_back(replica_id);
+      LOG(INFO) << "Partition " << Name(tp) << ": broker " << replica_id
+                << " caught up (offset " << fetch_offset << "); asking to expand the ISR to ["
+                << absl::StrJoin(isr, ",") << "]";
+      ProposeIsrLocked(tp, r, std::move(isr));
+    }
+    result.high_watermark = hw;
+    log = r.log;
+  }
+  if (max_bytes <= 0 || fetch_offset >= result.log_end_offset) return result;
+  absl::StatusOr<storage::LogReadResult> read =
+      log->Read(Offset(fetch_offset), static_cast<size_t>(max_bytes), log->log_end_offset());
+  if (!read.ok()) {
+    result.error = ErrorCodeFor(read.status());
+    result.message = std::string(read.status().message());
+    return result;
+  }
+  result.records = std::move(read->batches);
+  return result;
+}
+
+bool ReplicaManager::FollowerHasDataAt(const std::string& topic, int32_t partition,
+                                       int64_t offset) {
+  absl::MutexLock l(&mu_);
+  auto it = replicas_.find(TopicPartition{topic, PartitionId(partition)});
+  if (it == replicas_.end() || it->second.leader != broker_id_) return true;
   return it->second.log->log_end_offset().value() > offset;
 }
 
-uint64_t ReplicaManager::WaitForAppend(uint64_t seen, absl::Time deadline) const {
+EpochEndResult ReplicaManager::EndOffsetForEpoch(const std::string& topic, int32_t partition,
+                                                 int32_t current_leader_epoch, int32_t epoch) {
+  EpochEndResult result;
+  const TopicPartition tp{topic, PartitionId(partition)};
   absl::MutexLock l(&mu_);
-  auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return appends_ != seen; };
-  mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
-  return appends_;
+  auto it = replicas_.find(tp);
+  if (it == replicas_.end() || it->second.leader != broker_id_) {
+    result.error = it == replicas_.end() ? v1::UNKNOWN_TOPIC_OR_PARTITION
+                                         : v1::NOT_LEADER_OR_FOLLOWER;
+    result.message = absl::StrCat("Broker ", broker_id_, " does not lead ", Name(tp));
+    return result;
+  }
+  const Replica& r = it->second;
+  if (current_leader_epoch != r.leader_epoch) {
+    result.error = current_leader_epoch < r.leader_epoch ? v1::FENCED_LEADER_EPOCH
+                                                         : v1::UNKNOWN_LEADER_EPOCH;
+    result.message = absl::StrCat("Leader epoch ", current_leader_epoch, " of ", Name(tp),
+                                  " is not the leader's ", r.leader_epoch);
+    return result;
+  }
+  storage::EpochEndOffset end = r.log->EndOffsetForEpoch(Epoch(epoch));
+  result.leader_epoch = end.epoch.value();
+  result.end_offset = end.end_offset.value();
+  result.log_end_offset = r.log->log_end_offset().value();
+  return result;
 }
 
-uint64_t ReplicaManager::append_count() const {
+std::vector<int32_t> ReplicaManager::LeadersFollowed() const {
   absl::MutexLock l(&mu_);
-  return appends_;
+  std::set<int32_t> leaders;
+  for (const auto& [tp, r] : replicas_) {
+    if (r.leader >= 0 && r.leader != broker_id_) leaders.insert(r.leader);
+  }
+  return {leaders.begin(), leaders.end()};
 }
+
+std::vector<FollowedPartition> ReplicaManager::FollowedFrom(int32_t leader) const {
+  absl::MutexLock l(&mu_);
+  std::vector<FollowedPartition> out;
+  for (const auto& [tp, r] : replicas_) {
+    if (r.leader != leader || leader == broker_id_) continue;
+    std::optional<Epoch> latest = r.log->latest_epoch();
+    out.push_back(FollowedPartition{tp, r.leader_epoch, r.needs_truncation,
+                                    r.log->log_end_offset().value(),
+                                    latest ? latest->value() : -1});
+  }
+  return out;
+}
+
+ReplicaManager::Replica* ReplicaManager::FollowingLocked(const TopicPartition& tp,
+                                                         int32_t leader_epoch) {
+  auto it = replicas_.find(tp);
+  if (it == replicas_.end() || it->second.leader == broker_id_ || it->second.leader < 0 ||
+      it->second.leader_epoch != leader_epoch) {
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void ReplicaManager::TruncateFollowerLocked(const TopicPartition& tp, Replica& r, int64_t offset) {
+  if (offset >= r.log->log_end_offset().value()) return;
+  LOG(INFO) << "Partition " << Name(tp) << ": truncating the divergent suffix from "
+            << r.log->log_end_offset().value() << " to " << offset << " (leader " << r.leader
+            << ", epoch " << r.leader_epoch << ")";
+  if (absl::Status s = r.log->TruncateTo(Offset(offset)); !s.ok()) {
+    LOG(ERROR) << "Partition " << Name(tp) << ": truncation failed: " << s;
+  }
+}
+
+void ReplicaManager::ApplyEpochEnd(const TopicPartition& tp, int32_t leader_epoch,
+                                   int32_t asked_epoch, const EpochEndResult& answer) {
+  absl::MutexLock l(&mu_);
+  Replica* r = FollowingLocked(tp, leader_epoch);
+  if (r == nullptr || !r->needs_truncation) return;
+  const int64_t leo = r->log->log_end_offset().value();
+  int64_t target = leo;
+  bool done = true;
+  if (answer.leader_epoch < 0) {
+    // The leader has no epoch at or below ours: it has none of our records
+    // past its own log end.
+    target = std::min(leo, answer.log_end_offset);
+  } else if (answer.leader_epoch == asked_epoch) {
+    target = std::min(leo, answer.end_offset);
+  } else {
+    // The leader never had our last epoch: cut back to where its largest
+    // earlier epoch ends (in both logs), then ask again about what is left.
+    target = std::min(leo, answer.end_offset);
+    storage::EpochEndOffset own = r->log->EndOffsetForEpoch(Epoch(answer.leader_epoch));
+    if (own.end_offset.value() >= 0) target = std::min(target, own.end_offset.value());
+    done = target == leo;
+  }
+  TruncateFollowerLocked(tp, *r, target);
+  r->needs_truncation = !done;
+  ++progress_;
+}
+
+absl::Status ReplicaManager::AppendFetched(const TopicPartition& tp, int32_t leader_epoch,
+                                           int64_t fetch_offset, std::string_view records,
+                                           int64_t leader_high_watermark) {
+  absl::MutexLock l(&mu_);
+  Replica* r = FollowingLocked(tp, leader_epoch);
+  if (r == nullptr || r->needs_truncation || r->log->log_end_offset().value() != fetch_offset) {
+    return absl::OkStatus();  // the partition moved on; the next fetch sees it
+  }
+  if (!records.empty()) {
+    absl::StatusOr<storage::LogAppendInfo> info = r->log->AppendAsFollower(records);
+    if (!info.ok()) return info.status();
+  }
+  const int64_t hw = std::min(leader_high_watermark, r->log->log_end_offset().value());
+  r->log->MaybeIncrementHighWatermark(Offset(hw));
+  return absl::OkStatus();
+}
+
+void ReplicaManager::TruncateToLeaderEnd(const TopicPartition& tp, int32_t leader_epoch,
+                                         int64_t leader_end) {
+  absl::MutexLock l(&mu_);
+  Replica* r = FollowingLocked(tp, leader_epoch);
+  if (r == nullptr) return;
+  LOG(WARNING) << "Partition " << Name(tp) << ": the leader's log ends at " << leader_end
+               << ", below this replica's " << r->log->log_end_offset().value()
+               << " (an unclean election?)";
+  TruncateFollowerLocked(tp, *r, leader_end);
+}
+
+void ReplicaManager::ProposeIsrLocked(const TopicPartition& tp, Replica& r,
+                                      std::vector<int32_t> new_isr) {
+  r.pending_isr = new_isr;
+  r.pending_since_ms = clock_->NowMs();
+  if (options_.alter_partition) {
+    options_.alter_partition(
+        IsrChange{tp, r.topic_id, r.leader_epoch, r.partition_epoch, std::move(new_isr)});
+  }
+}
+
+void ReplicaManager::MaybeShrinkIsr() {
+  absl::MutexLock l(&mu_);
+  const int64_t now = clock_->NowMs();
+  for (auto& [tp, r] : replicas_) {
+    if (r.leader != broker_id_) continue;
+    if (r.pending_isr) {
+      // No answer for long: let a new request go.
+      if (now - r.pending_since_ms > std::max<int64_t>(5000, options_.replica_lag_time_max_ms)) {
+        r.pending_isr.reset();
+      }
+      continue;
+    }
+    std::vector<int32_t> keep;
+    std::vector<int32_t> lagging;
+    for (int32_t id : r.isr) {
+      auto f = r.followers.find(id);
+      const bool lags = id != broker_id_ && f != r.followers.end() &&
+                        now - f->second.last_caught_up_ms > options_.replica_lag_time_max_ms;
+      (lags ? lagging : keep).push_back(id);
+    }
+    if (lagging.empty()) continue;
+    LOG(INFO) << "Partition " << Name(tp) << ": broker(s) " << absl::StrJoin(lagging, ",")
+              << " not caught up for over " << options_.replica_lag_time_max_ms
+              << " ms; asking to shrink the ISR from [" << absl::StrJoin(r.isr, ",") << "] to ["
+              << absl::StrJoin(keep, ",") << "]";
+    ProposeIsrLocked(tp, r, std::move(keep));
+  }
+}
+
+void ReplicaManager::OnIsrChangeResult(const IsrChange& change, const IsrChangeResult& result) {
+  absl::MutexLock l(&mu_);
+  auto it = replicas_.find(change.tp);
+  if (it == replicas_.end()) return;
+  Replica& r = it->second;
+  if (r.leader != broker_id_ || r.leader_epoch != change.leader_epoch) return;
+  if (result.error != v1::NONE) {
+    LOG(INFO) << "Partition " << Name(change.tp) << ": ISR change to ["
+              << absl::StrJoin(change.new_isr, ",") << "] refused: " << result.message;
+    if (r.partition_epoch == change.partition_epoch) r.pending_isr.reset();
+    return;
+  }
+  // Committed: take it now rather than when the image gets here.
+  if (result.leader_epoch == r.leader_epoch && result.partition_epoch > r.partition_epoch) {
+    r.isr = result.isr;
+    r.partition_epoch = result.partition_epoch;
+    r.pending_isr.reset();
+    MaybeAdvanceHighWatermarkLocked(r);
+    ++progress_;
+  }
+}
+
+int ReplicaManager::LeaderCount() const {
+  absl::MutexLock l(&mu_);
+  int n = 0;
+  for (const auto& [tp, r] : replicas_) n += r.leader == broker_id_ ? 1 : 0;
+  return n;
+}
+
+uint64_t ReplicaManager::WaitForProgress(uint64_t seen, absl::Time deadline) const {
+  absl::MutexLock l(&mu_);
+  auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return progress_ != seen; };
+  mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
+  return progress_;
+}
+
+uint64_t ReplicaManager::progress() const {
+  absl::MutexLock l(&mu_);
+  return progress_;
+}
+
 
 }  // namespace strata::replication

@@ -117,6 +117,54 @@ grpc::ServerUnaryReactor* AdminService::DeleteTopics(grpc::CallbackServerContext
       });
 }
 
+grpc::ServerUnaryReactor* AdminService::ElectLeaders(grpc::CallbackServerContext* ctx,
+                                                     const v1::ElectLeadersRequest* request,
+                                                     v1::ElectLeadersResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Answers once this node's image shows every elected leader.
+  auto finish = [this, reactor, response](const v1::ElectLeadersResponse& result) {
+    *response = result;
+    AwaitImage([&](const metadata::MetadataImage& image) {
+      for (const v1::PartitionElectionResult& r : response->results()) {
+        if (r.error() != v1::NONE) continue;
+        const metadata::PartitionInfo* p = image.FindPartition(r.topic(), r.partition());
+        if (p != nullptr && p->leader != r.leader()) return false;
+      }
+      return true;
+    });
+    reactor->Finish(grpc::Status::OK);
+  };
+  int32_t leader = -1;
+  internal::Controller::Stub* stub = ControllerStub(&leader);
+  if (leader == config_.node_id) {
+    controller_->ElectLeaders(*request, finish);
+  } else if (stub != nullptr) {
+    struct Call {
+      grpc::ClientContext context;
+      v1::ElectLeadersResponse response;
+    };
+    auto* call = new Call;
+    call->context.set_deadline(std::chrono::system_clock::now() + kForwardTimeout);
+    stub->async()->ElectLeaders(&call->context, request, &call->response,
+                                [call, finish, leader](grpc::Status s) {
+                                  if (!s.ok()) {
+                                    call->response.set_error(v1::NOT_CONTROLLER);
+                                    call->response.set_error_message(
+                                        absl::StrCat("the controller (node ", leader,
+                                                     ") did not answer: ", s.error_message()));
+                                  }
+                                  finish(call->response);
+                                  delete call;
+                                });
+  } else {
+    v1::ElectLeadersResponse failed;
+    failed.set_error(v1::NOT_CONTROLLER);
+    failed.set_error_message("no controller is elected yet; retry shortly");
+    finish(failed);
+  }
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* AdminService::CreatePartitions(grpc::CallbackServerContext* ctx,
                                                          const v1::CreatePartitionsRequest* request,
                                                          v1::CreatePartitionsResponse* response) {
@@ -319,6 +367,22 @@ grpc::ServerUnaryReactor* ControllerService::CreatePartitions(
     v1::CreatePartitionsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   controller_->CreatePartitions(*request, FinishWith(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::ElectLeaders(grpc::CallbackServerContext* ctx,
+                                                          const v1::ElectLeadersRequest* request,
+                                                          v1::ElectLeadersResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->ElectLeaders(*request, FinishWith(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::AlterPartition(
+    grpc::CallbackServerContext* ctx, const internal::AlterPartitionRequest* request,
+    internal::AlterPartitionResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->AlterPartition(*request, FinishWith(reactor, response));
   return reactor;
 }
 

@@ -43,6 +43,9 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* DescribeQuorum(grpc::CallbackServerContext* ctx,
                                            const v1::DescribeQuorumRequest* request,
                                            v1::DescribeQuorumResponse* response) override;
+  grpc::ServerUnaryReactor* ElectLeaders(grpc::CallbackServerContext* ctx,
+                                         const v1::ElectLeadersRequest* request,
+                                         v1::ElectLeadersResponse* response) override;
 
  private:
   // The controller's stub when it is another node; nullptr when it is this
@@ -90,6 +93,12 @@ class ControllerService final : public internal::Controller::CallbackService {
   grpc::ServerUnaryReactor* CreatePartitions(grpc::CallbackServerContext* ctx,
                                              const v1::CreatePartitionsRequest* request,
                                              v1::CreatePartitionsResponse* response) override;
+  grpc::ServerUnaryReactor* ElectLeaders(grpc::CallbackServerContext* ctx,
+                                         const v1::ElectLeadersRequest* request,
+                                         v1::ElectLeadersResponse* response) override;
+  grpc::ServerUnaryReactor* AlterPartition(grpc::CallbackServerContext* ctx,
+                                           const internal::AlterPartitionRequest* request,
+                                           internal::AlterPartitionResponse* response) override;
 
  private:
   QuorumController* const controller_;

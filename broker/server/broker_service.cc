@@ -10,10 +10,6 @@
 namespace strata::server {
 namespace {
 
-// How often the purgatory re-checks parked fetches when nothing is appended
-// (for partitions that change leader, and deadlines).
-constexpr absl::Duration kPurgatoryPoll = absl::Milliseconds(50);
-
 void DecodeInto(const std::string& batches, int64_t from_offset,
                 google::protobuf::RepeatedPtrField<v1::Record>* out) {
   storage::BatchIterator it(batches);
@@ -55,21 +51,11 @@ std::string BatchFromPlainRecords(const google::protobuf::RepeatedPtrField<v1::R
 }
 
 BrokerService::BrokerService(replication::ReplicaManager* replicas, MetadataStateMachine* metadata,
-                             std::function<int32_t()> controller_id)
-    : replicas_(replicas), metadata_(metadata), controller_id_(std::move(controller_id)) {
-  purgatory_ = std::thread([this] { PurgatoryLoop(); });
-}
-
-BrokerService::~BrokerService() { Shutdown(); }
-
-void BrokerService::Shutdown() {
-  {
-    absl::MutexLock l(&mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  purgatory_.join();
-}
+                             Purgatory* purgatory, std::function<int32_t()> controller_id)
+    : replicas_(replicas),
+      metadata_(metadata),
+      purgatory_(purgatory),
+      controller_id_(std::move(controller_id)) {}
 
 grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* ctx,
                                                   const v1::MetadataRequest* request,
@@ -128,6 +114,14 @@ grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ct
                                                  const v1::ProduceRequest* request,
                                                  v1::ProduceResponse* response) {
   const int64_t now = Clock::Real()->NowMs();
+  // acks=all partitions whose records the ISR does not have yet.
+  struct Waiting {
+    const std::string* topic;
+    v1::PartitionProduceResponse* response;
+    int64_t required_offset;
+    int32_t leader_epoch;
+  };
+  auto waiting = std::make_shared<std::vector<Waiting>>();
   for (const v1::TopicProduceData& topic : request->topics()) {
     v1::TopicProduceResponse* tr = response->add_topics();
     tr->set_topic(topic.topic());
@@ -151,10 +145,42 @@ grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ct
       pr->set_log_append_time_ms(-1);
       pr->set_log_start_offset(r.log_start_offset);
       pr->set_leader_hint(r.leader_hint);
+      if (r.error == v1::NONE && request->acks() == -1) {
+        waiting->push_back(Waiting{&topic.topic(), pr, r.required_offset, r.leader_epoch});
+      }
     }
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
+  // Answers once every waiting partition is settled (or time is up).
+  auto try_complete = [this, waiting, reactor](bool expired) {
+    for (auto it = waiting->begin(); it != waiting->end();) {
+      std::optional<replication::ProduceResult> r = replicas_->CheckAcked(
+          *it->topic, it->response->partition(), it->required_offset, it->leader_epoch);
+      if (!r && !expired) {
+        ++it;
+        continue;
+      }
+      if (!r) {
+        it->response->set_error(v1::REQUEST_TIMED_OUT);
+        it->response->set_error_message(
+            absl::StrCat("The in-sync replicas of ", *it->topic, "-", it->response->partition(),
+                         " did not all get the records in time"));
+      } else if (r->error != v1::NONE) {
+        it->response->set_error(r->error);
+        it->response->set_error_message(r->message);
+        it->response->set_leader_hint(r->leader_hint);
+      }
+      it = waiting->erase(it);
+    }
+    if (!waiting->empty()) return false;
+    reactor->Finish(grpc::Status::OK);
+    return true;
+  };
+  if (try_complete(false)) return reactor;
+  const int timeout_ms = request->timeout_ms() > 0 ? request->timeout_ms() : 30000;
+  if (!purgatory_->Park(absl::Now() + absl::Milliseconds(timeout_ms), try_complete)) {
+    try_complete(true);
+  }
   return reactor;
 }
 
@@ -208,50 +234,24 @@ grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
-  absl::MutexLock l(&mu_);
-  if (stopping_) {
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-  parked_.push_back(
-      ParkedFetch{reactor, request, response,
-                  absl::Now() + absl::Milliseconds(std::min(request->max_wait_ms(), 60000))});
-  return reactor;
-}
-
-void BrokerService::PurgatoryLoop() {
-  uint64_t seen = replicas_->append_count();
-  while (true) {
-    seen = replicas_->WaitForAppend(seen, absl::Now() + kPurgatoryPoll);
-    std::list<ParkedFetch> ready;
-    bool stopping = false;
-    {
-      absl::MutexLock l(&mu_);
-      stopping = stopping_;
-      const absl::Time now = absl::Now();
-      for (auto it = parked_.begin(); it != parked_.end();) {
-        bool done = stopping || now >= it->deadline;
-        if (!done) {
-          for (const auto& t : it->request->topics()) {
-            for (const auto& p : t.partitions()) {
-              done = done || replicas_->HasDataAt(t.topic(), p.partition(), p.fetch_offset());
-            }
-          }
-        }
-        if (done) {
-          ready.splice(ready.end(), parked_, it++);
-        } else {
-          ++it;
-        }
+  auto try_complete = [this, request, response, reactor](bool expired) {
+    bool ready = expired;
+    for (const auto& t : request->topics()) {
+      for (const auto& p : t.partitions()) {
+        ready = ready || replicas_->HasDataAt(t.topic(), p.partition(), p.fetch_offset());
       }
     }
-    for (ParkedFetch& f : ready) {
-      bool any_error = false;
-      ReadAll(*f.request, f.response, &any_error);
-      f.reactor->Finish(grpc::Status::OK);
-    }
-    if (stopping) return;
+    if (!ready) return false;
+    bool any_error = false;
+    ReadAll(*request, response, &any_error);
+    reactor->Finish(grpc::Status::OK);
+    return true;
+  };
+  if (!purgatory_->Park(absl::Now() + absl::Milliseconds(std::min(request->max_wait_ms(), 60000)),
+                        try_complete)) {
+    try_complete(true);
   }
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext* ctx,

@@ -1,19 +1,15 @@
 // BrokerService: strata.v1.Broker on the PLAINTEXT listener — a thin adapter
 // over ReplicaManager and the metadata image. Fetches that cannot be answered
-// yet (fewer than min_bytes available) are parked in a purgatory and
-// completed when an append arrives or max_wait_ms passes; no thread blocks
-// per call.
+// yet (fewer than min_bytes below the high watermark) and acks=all produces
+// whose records the ISR does not have yet wait in the purgatory; no thread
+// blocks per call.
 #pragma once
 
-#include <list>
 #include <memory>
-#include <thread>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
 #include "broker/replication/replica_manager.h"
 #include "broker/server/metadata_state_machine.h"
+#include "broker/server/purgatory.h"
 #include "strata/v1/broker.grpc.pb.h"
 
 namespace strata::server {
@@ -21,11 +17,7 @@ namespace strata::server {
 class BrokerService final : public v1::Broker::CallbackService {
  public:
   BrokerService(replication::ReplicaManager* replicas, MetadataStateMachine* metadata,
-                std::function<int32_t()> controller_id);
-  ~BrokerService() override;
-
-  // Answers every parked fetch and stops the purgatory thread.
-  void Shutdown();
+                Purgatory* purgatory, std::function<int32_t()> controller_id);
 
   grpc::ServerUnaryReactor* Metadata(grpc::CallbackServerContext* ctx,
                                      const v1::MetadataRequest* request,
@@ -40,25 +32,14 @@ class BrokerService final : public v1::Broker::CallbackService {
                                         v1::ListOffsetsResponse* response) override;
 
  private:
-  struct ParkedFetch {
-    grpc::ServerUnaryReactor* reactor;
-    const v1::FetchRequest* request;
-    v1::FetchResponse* response;
-    absl::Time deadline;
-  };
   // Reads every requested partition into `response`; returns the bytes read
   // and whether any partition answered with an error.
   size_t ReadAll(const v1::FetchRequest& request, v1::FetchResponse* response, bool* any_error);
-  void PurgatoryLoop();
 
   replication::ReplicaManager* const replicas_;
   MetadataStateMachine* const metadata_;
+  Purgatory* const purgatory_;
   const std::function<int32_t()> controller_id_;
-
-  absl::Mutex mu_;
-  std::list<ParkedFetch> parked_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread purgatory_;
 };
 
 // Builds one uncompressed v2 batch from plain records (timestamp 0 -> now).

@@ -259,4 +259,27 @@ void QuorumController::BrokerHeartbeat(
       FailBroker<internal::BrokerHeartbeatResponse>(), std::move(done));
 }
 
+void QuorumController::AlterPartition(
+    internal::AlterPartitionRequest request,
+    std::function<void(internal::AlterPartitionResponse)> done) {
+  Submit<internal::AlterPartitionResponse>(
+      [this, request = std::move(request)] {
+        return controller_->AlterPartition(*metadata_->current(), request);
+      },
+      FailBroker<internal::AlterPartitionResponse>(), std::move(done));
+}
+
+void QuorumController::ElectLeaders(v1::ElectLeadersRequest request,
+                                    std::function<void(v1::ElectLeadersResponse)> done) {
+  Submit<v1::ElectLeadersResponse>(
+      [this, request = std::move(request)] {
+        return controller_->ElectLeaders(*metadata_->current(), request);
+      },
+      [](v1::ElectLeadersResponse* response, v1::ErrorCode code, const std::string& why) {
+        response->set_error(code);
+        response->set_error_message(why);
+      },
+      std::move(done));
+}
+
 }  // namespace strata::server

@@ -47,6 +47,10 @@ class QuorumController {
                       std::function<void(internal::BrokerRegistrationResponse)> done);
   void BrokerHeartbeat(internal::BrokerHeartbeatRequest request,
                        std::function<void(internal::BrokerHeartbeatResponse)> done);
+  void AlterPartition(internal::AlterPartitionRequest request,
+                      std::function<void(internal::AlterPartitionResponse)> done);
+  void ElectLeaders(v1::ElectLeadersRequest request,
+                    std::function<void(v1::ElectLeadersResponse)> done);
 
   // The metadata quorum leader as this node sees it (-1: none known).
   int32_t leader_id() const;

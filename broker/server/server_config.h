@@ -55,6 +55,13 @@ struct ServerConfig {
   int32_t message_max_bytes = 1048588;
   bool unclean_leader_election_enable = false;
   bool auto_leader_rebalance_enable = true;
+  int64_t leader_imbalance_check_interval_seconds = 300;
+  int32_t leader_imbalance_per_broker_percentage = 10;
+  int32_t replica_fetch_wait_max_ms = 500;
+  int32_t replica_fetch_max_bytes = 1048576;
+  int32_t replica_fetch_response_max_bytes = 10485760;
+  int32_t replica_fetch_backoff_ms = 1000;
+  bool controlled_shutdown_enable = true;
 
   // Log defaults (log.* keys), as topic config values by topic key name:
   // "segment.bytes" -> "1073741824", ... Only the keys set in the file.

@@ -10,11 +10,14 @@
 #include "absl/time/clock.h"
 #include "broker/common/clock.h"
 #include "broker/common/numbers.h"
+#include "broker/replication/replica_fetcher.h"
 #include "broker/replication/replica_manager.h"
 #include "broker/server/admin_service.h"
 #include "broker/server/broker_service.h"
 #include "broker/server/metadata_state_machine.h"
+#include "broker/server/purgatory.h"
 #include "broker/server/quorum_controller.h"
+#include "broker/server/replica_service.h"
 #include "broker/server/topic_configs.h"
 #include "broker/storage/log_manager.h"
 #include "glog/logging.h"
@@ -51,11 +54,27 @@ absl::Status StrataNode::Start() {
   if (!logs.ok()) return logs.status();
   logs_ = std::move(*logs);
 
-  replicas_ = std::make_unique<replication::ReplicaManager>(
-      config_.node_id, logs_.get(), [this](const metadata::TopicInfo& topic) {
-        const auto configs = EffectiveTopicConfigs(config_.log_overrides, topic.configs);
-        return ParseInteger<int32_t>(configs.at("min.insync.replicas").value).value_or(1);
-      });
+  replication::ReplicaManagerOptions replica_options;
+  replica_options.broker_id = config_.node_id;
+  replica_options.replica_lag_time_max_ms = config_.replica_lag_time_max_ms;
+  replica_options.min_insync_replicas = [this](const metadata::TopicInfo& topic) {
+    const auto configs = EffectiveTopicConfigs(config_.log_overrides, topic.configs);
+    return ParseInteger<int32_t>(configs.at("min.insync.replicas").value).value_or(1);
+  };
+  replica_options.alter_partition = [this](replication::IsrChange change) {
+    absl::MutexLock l(&mu_);
+    isr_changes_.push_back(std::move(change));
+  };
+  replicas_ = std::make_unique<replication::ReplicaManager>(logs_.get(), replica_options);
+  purgatory_ = std::make_unique<Purgatory>(replicas_.get());
+  replication::ReplicaFetcherOptions fetcher_options;
+  fetcher_options.broker_id = config_.node_id;
+  fetcher_options.max_wait_ms = config_.replica_fetch_wait_max_ms;
+  fetcher_options.max_bytes = config_.replica_fetch_response_max_bytes;
+  fetcher_options.partition_max_bytes = config_.replica_fetch_max_bytes;
+  fetcher_options.backoff_ms = config_.replica_fetch_backoff_ms;
+  fetcher_options.channel_for = [this](int32_t id) { return ChannelToBroker(id); };
+  fetchers_ = std::make_unique<replication::ReplicaFetcherManager>(replicas_.get(), fetcher_options);
   metadata_->Subscribe([this](const std::shared_ptr<const metadata::MetadataImage>& image) {
     absl::MutexLock l(&mu_);
     pending_image_ = image;
@@ -96,11 +115,19 @@ absl::Status StrataNode::Start() {
   controller_options.default_num_partitions = config_.num_partitions;
   controller_options.default_replication_factor = config_.default_replication_factor;
   controller_options.broker_session_timeout_ms = config_.broker_session_timeout_ms;
+  controller_options.unclean_leader_election_enable = config_.unclean_leader_election_enable;
+  controller_options.auto_leader_rebalance_enable = config_.auto_leader_rebalance_enable;
+  controller_options.leader_imbalance_check_interval_ms =
+      config_.leader_imbalance_check_interval_seconds * 1000;
+  controller_options.leader_imbalance_per_broker_percentage =
+      config_.leader_imbalance_per_broker_percentage;
   controller_ = std::make_unique<QuorumController>(controller_options, raft_.get(), metadata_.get(),
                                                    Clock::Real());
 
   broker_service_ = std::make_unique<BrokerService>(replicas_.get(), metadata_.get(),
+                                                    purgatory_.get(),
                                                     [this] { return controller_->leader_id(); });
+  replica_service_ = std::make_unique<ReplicaService>(replicas_.get(), purgatory_.get());
   admin_service_ =
       std::make_unique<AdminService>(config_, metadata_.get(), controller_.get(), raft_.get());
   controller_service_ = std::make_unique<ControllerService>(controller_.get());
@@ -113,6 +140,7 @@ absl::Status StrataNode::Start() {
     builder.AddListeningPort(l->address(), grpc::InsecureServerCredentials());
     builder.RegisterService(raft_->service());
     builder.RegisterService(controller_service_.get());
+    builder.RegisterService(replica_service_.get());
     builder.SetMaxReceiveMessageSize(64 << 20);
     controller_server_ = builder.BuildAndStart();
     if (!controller_server_) {
@@ -133,6 +161,8 @@ absl::Status StrataNode::Start() {
   raft_->Start();
   controller_->Start();
   lifecycle_ = std::thread([this] { LifecycleLoop(); });
+  isr_sender_ = std::thread([this] { IsrSenderLoop(); });
+  fetchers_->Start();
   maintenance_ = std::thread([this] {
     while (true) {
       {
@@ -141,6 +171,7 @@ absl::Status StrataNode::Start() {
         if (mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Seconds(1))) return;
       }
       if (absl::Status s = logs_->MaybeFlushOnTime(); !s.ok()) LOG(ERROR) << s;
+      replicas_->MaybeShrinkIsr();
     }
   });
   LOG(INFO) << "Strata node " << config_.node_id << " started: clients on "
@@ -172,10 +203,11 @@ void StrataNode::LifecycleLoop() {
     absl::MutexLock l(&mu_);
     return stopping_;
   };
-  // Sleeps unless the node is stopping (then it returns at once).
+  // Sleeps unless the node is stopping or shutting down in a controlled
+  // way (then it returns at once).
   auto pause = [this](absl::Duration d) {
     absl::MutexLock l(&mu_);
-    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || want_shutdown_; };
     mu_.AwaitWithTimeout(absl::Condition(&stop), d);
   };
   while (!stopping()) {
@@ -192,6 +224,10 @@ void StrataNode::LifecycleLoop() {
       grpc::Status s = stub->second->RegisterBroker(&ctx, registration, &resp);
       if (s.ok() && resp.error() == v1::NONE) {
         epoch = resp.broker_epoch();
+        {
+          absl::MutexLock l(&mu_);
+          broker_epoch_ = epoch;
+        }
         LOG(INFO) << "Registered with controller " << controller << " in broker epoch " << epoch;
         continue;
       }
@@ -203,8 +239,20 @@ void StrataNode::LifecycleLoop() {
     hb.set_broker_id(config_.node_id);
     hb.set_broker_epoch(epoch);
     hb.set_current_metadata_offset(metadata_->current()->offset());
+    bool want_shutdown = false;
+    {
+      absl::MutexLock l(&mu_);
+      want_shutdown = want_shutdown_;
+    }
+    hb.set_want_shutdown(want_shutdown);
     internal::BrokerHeartbeatResponse resp;
     grpc::Status s = stub->second->BrokerHeartbeat(&ctx, hb, &resp);
+    if (want_shutdown && s.ok() && resp.error() == v1::NONE && resp.should_shutdown()) {
+      LOG(INFO) << "The controller moved leadership away for a controlled shutdown";
+      absl::MutexLock l(&mu_);
+      shutdown_granted_ = true;
+      return;
+    }
     if (s.ok() && resp.error() == v1::STALE_BROKER_EPOCH) {
       LOG(WARNING) << "Controller does not know broker epoch " << epoch << "; registering again";
       epoch = -1;
@@ -215,21 +263,147 @@ void StrataNode::LifecycleLoop() {
       LOG(INFO) << "Broker " << config_.node_id << (fenced ? " fenced" : " unfenced");
     }
     // Heartbeat faster while fenced, so unfencing follows catching up closely.
+    if (want_shutdown) {
+      pause(absl::Milliseconds(100));
+      continue;
+    }
     pause(absl::Milliseconds(fenced ? std::min<int64_t>(200, config_.broker_heartbeat_interval_ms)
                                     : config_.broker_heartbeat_interval_ms));
   }
+}
+
+std::shared_ptr<grpc::Channel> StrataNode::ChannelToBroker(int32_t broker_id) {
+  std::shared_ptr<const metadata::MetadataImage> image = replicas_->image();
+  const metadata::BrokerRegistration* b = image ? image->broker(broker_id) : nullptr;
+  const metadata::Endpoint* ep = b ? b->endpoint("CONTROLLER") : nullptr;
+  if (ep == nullptr) return nullptr;
+  const std::string address = absl::StrCat(ep->host, ":", ep->port);
+  absl::MutexLock l(&channels_mu_);
+  std::shared_ptr<grpc::Channel>& channel = channels_[address];
+  if (!channel) channel = raft::PeerChannel(address);
+  return channel;
+}
+
+void StrataNode::IsrSenderLoop() {
+  std::map<int32_t, std::unique_ptr<internal::Controller::Stub>> stubs;
+  for (const QuorumVoter& v : config_.quorum_voters) {
+    stubs[v.id] =
+        internal::Controller::NewStub(raft::PeerChannel(absl::StrCat(v.host, ":", v.port)));
+  }
+  while (true) {
+    replication::IsrChange change;
+    int64_t epoch = -1;
+    {
+      absl::MutexLock l(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !isr_changes_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (stopping_) return;
+      change = std::move(isr_changes_.front());
+      isr_changes_.pop_front();
+      epoch = broker_epoch_;
+    }
+    internal::AlterPartitionRequest request;
+    request.set_broker_id(config_.node_id);
+    request.set_broker_epoch(epoch);
+    request.set_topic_id(change.topic_id);
+    request.set_partition(change.tp.partition.value());
+    request.set_leader_epoch(change.leader_epoch);
+    request.set_partition_epoch(change.partition_epoch);
+    for (int32_t id : change.new_isr) request.add_new_isr(id);
+    replication::IsrChangeResult result;
+    auto stub = stubs.find(controller_->leader_id());
+    if (stub == stubs.end()) {
+      result.error = v1::NOT_CONTROLLER;
+      result.message = "no controller is known";
+    } else {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      internal::AlterPartitionResponse resp;
+      grpc::Status s = stub->second->AlterPartition(&ctx, request, &resp);
+      if (!s.ok()) {
+        result.error = v1::NETWORK_EXCEPTION;
+        result.message = s.error_message();
+      } else {
+        result.error = resp.error();
+        result.message = resp.error_message();
+        result.leader_epoch = resp.leader_epoch();
+        result.partition_epoch = resp.partition_epoch();
+        result.isr.assign(resp.isr().begin(), resp.isr().end());
+      }
+    }
+    replicas_->OnIsrChangeResult(change, result);
+  }
+}
+
+void StrataNode::ControlledShutdown() {
+  {
+    absl::MutexLock l(&mu_);
+    if (broker_epoch_ < 0 || !lifecycle_.joinable()) return;
+    want_shutdown_ = true;
+  }
+  LOG(INFO) << "Controlled shutdown: asking the controller to move leadership away";
+  // Bounded: 10 s, or 1 s without any known controller (the last nodes of
+  // a cluster going down have no quorum to ask).
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  absl::Time leaderless_since = absl::InfiniteFuture();
+  while (true) {
+    {
+      absl::MutexLock l(&mu_);
+      auto granted = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return shutdown_granted_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&granted), absl::Milliseconds(100))) break;
+    }
+    const absl::Time now = absl::Now();
+    if (controller_->leader_id() < 0) {
+      leaderless_since = std::min(leaderless_since, now);
+    } else {
+      leaderless_since = absl::InfiniteFuture();
+    }
+    if (now >= give_up || now - leaderless_since >= absl::Seconds(1)) {
+      LOG(WARNING) << "Controlled shutdown: the controller did not grant it; stopping anyway";
+      return;
+    }
+  }
+  // Wait until this broker has applied the change, so that produce requests
+  // it holds learn that it no longer leads and the clients retry elsewhere.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (replicas_->LeaderCount() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  // Hand over the metadata quorum too, rather than leave it to an election.
+  raft::RaftNodeStatus st = raft_->status();
+  if (st.role == raft::Role::kLeader && config_.quorum_voters.size() > 1) {
+    for (const QuorumVoter& v : config_.quorum_voters) {
+      if (v.id == config_.node_id) continue;
+      raft_->TransferLeadership(raft::NodeId(static_cast<uint64_t>(v.id)));
+      break;
+    }
+    const absl::Time until = absl::Now() + absl::Seconds(3);
+    while (raft_->status().role == raft::Role::kLeader && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+  LOG(INFO) << "Controlled shutdown: this broker leads " << replicas_->LeaderCount()
+            << " partitions; stopping";
 }
 
 void StrataNode::Stop() {
   {
     absl::MutexLock l(&mu_);
     if (stopping_) return;
+  }
+  if (config_.controlled_shutdown_enable && replicas_) ControlledShutdown();
+  {
+    absl::MutexLock l(&mu_);
     stopping_ = true;
   }
   if (lifecycle_.joinable()) lifecycle_.join();
+  if (isr_sender_.joinable()) isr_sender_.join();
+  if (fetchers_) fetchers_->Stop();
   if (maintenance_.joinable()) maintenance_.join();
   if (metadata_applier_.joinable()) metadata_applier_.join();
-  if (broker_service_) broker_service_->Shutdown();
+  if (purgatory_) purgatory_->Shutdown();
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   if (client_server_) client_server_->Shutdown(deadline);
   if (controller_) controller_->Stop();

@@ -2,16 +2,22 @@
 // from its ServerConfig:
 //
 //   LogManager (log.dirs) <- ReplicaManager <- metadata image <- Raft (metadata.log.dir)
+//   ReplicaFetcherManager (follower replication), ISR changes to the controller
 //   QuorumController (active on the Raft leader)
 //   PLAINTEXT server: Broker, Admin, health, reflection
-//   CONTROLLER server: Raft, Controller
+//   CONTROLLER server: Raft, Controller, Replica
 //   broker lifecycle: register with the controller, heartbeat, re-register
 //
 // Start() returns once the servers listen; the node joins the quorum and
-// registers in the background. Stop() shuts down in reverse order and
-// closes the logs cleanly.
+// registers in the background. Stop() first shuts down in a controlled way
+// (controlled.shutdown.enable): it asks the controller to move leadership
+// away and waits (bounded) until this broker leads nothing, hands over the
+// metadata quorum's leadership if it has it, then stops everything in
+// reverse order and closes the logs cleanly.
 #pragma once
 
+#include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,14 +27,17 @@
 #include "broker/server/server_config.h"
 
 namespace grpc {
+class Channel;
 class Server;
-}
+}  // namespace grpc
 
 namespace strata::storage {
 class LogManager;
 }
 namespace strata::replication {
 class ReplicaManager;
+class ReplicaFetcherManager;
+struct IsrChange;
 }
 namespace strata::raft {
 class RaftNode;
@@ -44,6 +53,8 @@ class QuorumController;
 class BrokerService;
 class AdminService;
 class ControllerService;
+class Purgatory;
+class ReplicaService;
 
 class StrataNode {
  public:
@@ -55,11 +66,18 @@ class StrataNode {
 
  private:
   void LifecycleLoop();
+  // Sends queued ISR changes to the controller, one at a time.
+  void IsrSenderLoop();
+  void ControlledShutdown();
+  std::shared_ptr<grpc::Channel> ChannelToBroker(int32_t broker_id);
 
   const ServerConfig config_;
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<MetadataStateMachine> metadata_;
   std::unique_ptr<replication::ReplicaManager> replicas_;
+  std::unique_ptr<Purgatory> purgatory_;
+  std::unique_ptr<replication::ReplicaFetcherManager> fetchers_;
+  std::unique_ptr<ReplicaService> replica_service_;
   std::unique_ptr<raft::RaftNode> raft_;
   std::unique_ptr<QuorumController> controller_;
   std::unique_ptr<BrokerService> broker_service_;
@@ -68,6 +86,7 @@ class StrataNode {
   std::unique_ptr<grpc::Server> client_server_;
   std::unique_ptr<grpc::Server> controller_server_;
   std::thread lifecycle_;
+  std::thread isr_sender_;
   std::thread maintenance_;
   // Applies metadata images to the replica manager off the Raft thread
   // (opening and deleting logs does disk I/O); only the latest image is
@@ -77,6 +96,14 @@ class StrataNode {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::shared_ptr<const metadata::MetadataImage> pending_image_ ABSL_GUARDED_BY(mu_);
+  int64_t broker_epoch_ ABSL_GUARDED_BY(mu_) = -1;
+  // Controlled shutdown: asked for, and granted by the controller.
+  bool want_shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  bool shutdown_granted_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<replication::IsrChange> isr_changes_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex channels_mu_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(channels_mu_);
 };
 
 }  // namespace strata::server

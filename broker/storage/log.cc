@@ -86,6 +86,7 @@ absl::Status Log::Load(bool had_clean_shutdown) {
   if (checkpoint.ok()) {
     recovery_point_ = Offset((*checkpoint)["recovery-point"]);
     log_start_offset_ = Offset((*checkpoint)["log-start-offset"]);
+    high_watermark_ = Offset((*checkpoint)["high-watermark"]);
   } else if (!absl::IsNotFound(checkpoint.status())) {
     return checkpoint.status();
   }
@@ -179,9 +180,26 @@ absl::Status Log::LoadEpochs(Offset from) {
 }
 
 absl::Status Log::WriteCheckpointLocked() {
-  return WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile),
-                         {{"recovery-point", recovery_point_.value()},
-                          {"log-start-offset", log_start_offset_.value()}});
+  high_watermark_ = std::clamp(high_watermark_, log_start_offset_, log_end_locked());
+  absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile),
+                                   {{"recovery-point", recovery_point_.value()},
+                                    {"log-start-offset", log_start_offset_.value()},
+                                    {"high-watermark", high_watermark_.value()}});
+  if (s.ok()) checkpointed_high_watermark_ = high_watermark_;
+  return s;
+}
+
+Offset Log::high_watermark() const {
+  absl::MutexLock l(&mu_);
+  return high_watermark_;
+}
+
+bool Log::MaybeIncrementHighWatermark(Offset offset) {
+  absl::MutexLock l(&mu_);
+  offset = std::min(offset, log_end_locked());
+  if (offset <= high_watermark_) return false;
+  high_watermark_ = offset;
+  return true;
 }
 
 absl::Status Log::FlushLocked() {
@@ -446,6 +464,7 @@ absl::Status Log::MaybeFlushOnTime() {
   if (unflushed_messages_ > 0 && clock_->NowMs() - last_flush_ms_ >= config_.flush_ms) {
     return FlushLocked();
   }
+  if (high_watermark_ != checkpointed_high_watermark_) return WriteCheckpointLocked();
   return absl::OkStatus();
 }
 

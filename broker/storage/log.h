@@ -127,6 +127,16 @@ class Log {
   // call it: every operation then fails with FailedPrecondition.
   absl::Status Delete();
 
+  // The high watermark: every record below it is on every in-sync replica,
+  // so consumers may see it. Kept with the recovery point in the partition
+  // checkpoint (written on flush, roll, truncation, close, and by
+  // MaybeFlushOnTime when it moved), so a restarted replica starts from
+  // where it was rather than from 0.
+  Offset high_watermark() const;
+  // Raises the high watermark to `offset`, capped at the log end; never
+  // lowers it (only truncation does). Returns whether it moved.
+  bool MaybeIncrementHighWatermark(Offset offset);
+
   Offset log_start_offset() const;
   Offset log_end_offset() const;
   Offset recovery_point() const;
@@ -169,6 +179,9 @@ class Log {
   std::map<Offset, std::unique_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
   Offset log_start_offset_ ABSL_GUARDED_BY(mu_){0};
   Offset recovery_point_ ABSL_GUARDED_BY(mu_){0};
+  Offset high_watermark_ ABSL_GUARDED_BY(mu_){0};
+  // The high watermark the checkpoint file holds.
+  Offset checkpointed_high_watermark_ ABSL_GUARDED_BY(mu_){0};
   std::optional<LeaderEpochCache> epochs_ ABSL_GUARDED_BY(mu_);
   int64_t unflushed_messages_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_flush_ms_ ABSL_GUARDED_BY(mu_) = 0;

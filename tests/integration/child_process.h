@@ -62,6 +62,11 @@ class ChildProcess {
     pid_ = -1;
   }
 
+  // Sends `sig` without waiting for anything.
+  void Signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
 

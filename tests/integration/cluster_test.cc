@@ -3,7 +3,12 @@
 // full stop and start. Every node runs on 127.0.0.1 with ports the OS picked.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -76,6 +81,47 @@ class ClusterTest : public ::testing::Test {
     return resp.topics(0).partitions(0);
   }
 
+  struct PartitionLine {
+    int leader = -1;
+    std::string replicas;
+    std::vector<int> isr;
+  };
+  // `topics --describe --topic T` as asked of `node`, by partition.
+  std::map<int, PartitionLine> Describe(const std::string& topic, int node) {
+    std::map<int, PartitionLine> out;
+    CliResult r = Topics({"--describe", "--topic", topic}, node);
+    static const std::regex kLine(
+        "\tTopic: [^\t]+\tPartition: ([0-9]+)\tLeader: ([0-9]+|none)\tReplicas: ([0-9,]+)"
+        "\tIsr: ([0-9,]*).*");
+    for (const std::string& line : Lines(r.out)) {
+      std::smatch m;
+      if (!std::regex_match(line, m, kLine)) continue;
+      PartitionLine p;
+      p.leader = m[2] == "none" ? -1 : std::stoi(m[2]);
+      p.replicas = m[3];
+      std::istringstream isr(m[4]);
+      for (std::string id; std::getline(isr, id, ',');) p.isr.push_back(std::stoi(id));
+      out[std::stoi(m[1])] = p;
+    }
+    return out;
+  }
+
+  // Polls `done` every 100 ms for up to `timeout_ms`.
+  bool Eventually(const std::function<bool()>& done, int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return done();
+  }
+
+  int LeaderOf(const std::string& topic, int partition, int node = 1) {
+    auto d = Describe(topic, node);
+    auto it = d.find(partition);
+    return it == d.end() ? -1 : it->second.leader;
+  }
+
   // As a client does: retries while the error says metadata has not reached
   // the broker yet (bounded to 10 s).
   v1::PartitionProduceResponse ProduceSettled(int node, const std::string& topic, int partition,
@@ -92,7 +138,8 @@ class ClusterTest : public ::testing::Test {
     return r;
   }
 
-  StrataCluster cluster_{3};
+  // Short enough to see preferred leaders come back within a test.
+  StrataCluster cluster_{3, {"leader.imbalance.check.interval.seconds=1"}};
 };
 
 TEST_F(ClusterTest, SeedSessionWorksAsWritten) {
@@ -220,7 +267,7 @@ TEST_F(ClusterTest, BadInputIsRefusedClearlyAndChangesNothing) {
   // acks=all below min.insync.replicas is refused and names the partition;
   // acks=1 still succeeds.
   ASSERT_EQ(Topics({"--create", "--topic", "strict", "--partitions", "1", "--replication-factor",
-                    "3", "--config", "min.insync.replicas=2"})
+                    "1", "--config", "min.insync.replicas=2"})
                 .exit_code,
             0);
   grpc::ClientContext ctx2;
@@ -297,44 +344,182 @@ TEST_F(ClusterTest, ControllerFailoverAndCatchUp) {
   EXPECT_EQ(unavailable.out, "");
 }
 
-TEST_F(ClusterTest, OffsetsNeverGoBackWhenALeaderWithUnreplicatedRecordsDies) {
-  // Followers do not replicate yet, so only the leader holds the records:
-  // when it dies the partition must go offline rather than hand leadership
-  // to an empty replica, and when it returns the offsets carry on.
+TEST_F(ClusterTest, FailoverShrinksTheIsrAndARestartedBrokerRejoinsIt) {
+  // The seed's shapes: topic02 (3 partitions, RF 2) and topic01 (RF 3).
   ASSERT_EQ(
-      Topics({"--create", "--topic", "safe", "--partitions", "1", "--replication-factor", "3"})
+      Topics({"--create", "--topic", "topic01", "--partitions", "3", "--replication-factor", "3"})
           .exit_code,
       0);
-  grpc::ClientContext ctx;
-  v1::MetadataRequest mreq;
-  mreq.add_topics("safe");
-  v1::MetadataResponse meta;
-  ASSERT_TRUE(cluster_.broker(1)->Metadata(&ctx, mreq, &meta).ok());
-  const int leader = meta.topics(0).partitions(0).leader();
-  ASSERT_GE(leader, 1);
-  v1::PartitionProduceResponse first = ProduceSettled(leader, "safe", 0, {"0", "1", "2", "3", "4"});
-  ASSERT_EQ(first.error(), v1::NONE) << first.error_message();
-
-  cluster_.Kill(leader);
-  const int survivor = leader == 1 ? 2 : 1;
-  CliResult r;
-  bool offline = false;
-  for (int i = 0; i < 100 && !offline; ++i) {  // the session is 3 s
-    r = Topics({"--describe", "--topic", "safe", "--unavailable-partitions"}, survivor);
-    offline = r.out.find("Leader: none") != std::string::npos;
-    if (!offline) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(
+      Topics({"--create", "--topic", "topic02", "--partitions", "3", "--replication-factor", "2"})
+          .exit_code,
+      0);
+  std::map<std::string, std::map<int, PartitionLine>> before;
+  for (const char* t : {"topic01", "topic02"}) {
+    before[t] = Describe(t, 1);
+    ASSERT_EQ(before[t].size(), 3u) << t;
+    for (const auto& [pid, p] : before[t]) {
+      // Every replica of a new partition is in sync; the first leads.
+      EXPECT_EQ(p.leader, std::stoi(p.replicas.substr(0, p.replicas.find(',')))) << t << pid;
+      EXPECT_EQ(p.isr.size(), static_cast<size_t>(std::count(p.replicas.begin(), p.replicas.end(),
+                                                              ',') + 1))
+          << t << "-" << pid;
+    }
   }
-  ASSERT_TRUE(offline) << r.out << r.err;
-  EXPECT_NE(r.out.find("Isr: " + std::to_string(leader)), std::string::npos) << r.out;
-
-  cluster_.Start(leader);
-  v1::PartitionProduceResponse next = ProduceSettled(leader, "safe", 0, {"5"});
-  for (int i = 0; i < 50 && next.error() != v1::NONE; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    next = ProduceSettled(leader, "safe", 0, {"5"});
+  // Replicated records, so the ISR means something.
+  for (int pid = 0; pid < 3; ++pid) {
+    ASSERT_EQ(ProduceSettled(before["topic01"][pid].leader, "topic01", pid, {"a", "b"}, -1).error(),
+              v1::NONE);
   }
+
+  cluster_.Kill(2);
+  const auto killed = std::chrono::steady_clock::now();
+  // broker.session.timeout.ms (3 s) + 2 s.
+  const bool moved = Eventually(
+      [&] {
+        for (const char* t : {"topic01", "topic02"}) {
+          auto d = Describe(t, 1);
+          if (d.size() != 3) return false;
+          for (const auto& [pid, p] : d) {
+            if (p.leader < 0 || p.leader == 2) return false;
+            if (std::find(p.isr.begin(), p.isr.end(), 2) != p.isr.end()) return false;
+          }
+        }
+        return true;
+      },
+      5000);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - killed);
+  ASSERT_TRUE(moved) << Topics({"--describe"}).out;
+  std::fprintf(stderr, "every partition led by a live broker, 2 out of every ISR, after %lld ms\n",
+               static_cast<long long>(took.count()));
+  // Still writable with acks=all (min.insync.replicas 1).
+  for (int pid = 0; pid < 3; ++pid) {
+    EXPECT_EQ(ProduceSettled(LeaderOf("topic01", pid), "topic01", pid, {"c"}, -1).error(),
+              v1::NONE);
+  }
+
+  cluster_.Start(2);
+  const bool back = Eventually(
+      [&] {
+        for (const char* t : {"topic01", "topic02"}) {
+          auto d = Describe(t, 1);
+          for (const auto& [pid, p] : before[t]) {
+            const PartitionLine& now = d[pid];
+            // Caught up and back in the ISR; the preferred replica leads again.
+            if (now.isr.size() != p.isr.size() || now.leader != p.leader) return false;
+          }
+        }
+        return true;
+      },
+      30000);
+  EXPECT_TRUE(back) << Topics({"--describe"}).out;
+}
+
+TEST_F(ClusterTest, AcksAllNeedsMinInsyncReplicasInTheIsr) {
+  ASSERT_EQ(Topics({"--create", "--topic", "strict3", "--partitions", "1", "--replication-factor",
+                    "3", "--config", "min.insync.replicas=3"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Topics({"--create", "--topic", "strict2", "--partitions", "1", "--replication-factor",
+                    "3", "--config", "min.insync.replicas=2"})
+                .exit_code,
+            0);
+  // The broker to stop: neither partition's leader, nor the controller.
+  int down = -1;
+  for (int b = 1; b <= 3 && down < 0; ++b) {
+    if (b != LeaderOf("strict3", 0) && b != LeaderOf("strict2", 0) &&
+        b != cluster_.ControllerSeenBy(1)) {
+      down = b;
+    }
+  }
+  if (down < 0) down = LeaderOf("strict3", 0) % 3 + 1;
+  ASSERT_EQ(ProduceSettled(LeaderOf("strict3", 0), "strict3", 0, {"before"}, -1).error(),
+            v1::NONE);
+  cluster_.Kill(down);
+  const int alive = down % 3 + 1;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto d = Describe("strict3", alive);
+        return d.size() == 1 && d[0].leader > 0 && d[0].isr.size() == 2;
+      },
+      10000))
+      << Topics({"--describe"}, alive).out;
+  const int leader3 = LeaderOf("strict3", 0, alive);
+  v1::PartitionProduceResponse r = ProduceSettled(leader3, "strict3", 0, {"x"}, -1);
+  EXPECT_EQ(r.error(), v1::NOT_ENOUGH_REPLICAS) << r.error_message();
+  EXPECT_NE(r.error_message().find("strict3-0"), std::string::npos) << r.error_message();
+  EXPECT_EQ(ProduceSettled(leader3, "strict3", 0, {"y"}, 1).error(), v1::NONE);
+  ASSERT_TRUE(Eventually([&] { return Describe("strict2", alive)[0].isr.size() == 2; }, 10000));
+  EXPECT_EQ(ProduceSettled(LeaderOf("strict2", 0, alive), "strict2", 0, {"z"}, -1).error(),
+            v1::NONE);
+
+  cluster_.Start(down);
+  ASSERT_TRUE(Eventually([&] { return Describe("strict3", alive)[0].isr.size() == 3; }, 30000))
+      << Topics({"--describe"}, alive).out;
+  r = ProduceSettled(LeaderOf("strict3", 0, alive), "strict3", 0, {"after"}, -1);
+  EXPECT_EQ(r.error(), v1::NONE) << r.error_message();
+}
+
+TEST_F(ClusterTest, ADivergentOldLeaderTruncatesToTheNewLeader) {
+  ASSERT_EQ(
+      Topics({"--create", "--topic", "div", "--partitions", "1", "--replication-factor", "3"})
+          .exit_code,
+      0);
+  const int old_leader = LeaderOf("div", 0);
+  ASSERT_GE(old_leader, 1);
+  ASSERT_EQ(ProduceSettled(old_leader, "div", 0, {"c0", "c1", "c2", "c3", "c4"}, -1).error(),
+            v1::NONE);
+  // The followers freeze; the leader takes records they never get.
+  std::vector<int> followers;
+  for (int b = 1; b <= 3; ++b) {
+    if (b != old_leader) followers.push_back(b);
+  }
+  for (int b : followers) cluster_.Pause(b);
+  v1::PartitionProduceResponse lost = ProduceRaw(old_leader, "div", 0, {"lost0", "lost1"}, 1);
+  cluster_.Kill(old_leader);
+  for (int b : followers) cluster_.Resume(b);
+  ASSERT_EQ(lost.error(), v1::NONE) << lost.error_message();
+  ASSERT_EQ(lost.base_offset(), 5);
+
+  // A follower takes over (from the ISR) and takes new records.
+  int new_leader = -1;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        new_leader = LeaderOf("div", 0, followers[0]);
+        return new_leader > 0 && new_leader != old_leader;
+      },
+      15000))
+      << Topics({"--describe"}, followers[0]).out;
+  v1::PartitionProduceResponse next =
+      ProduceSettled(new_leader, "div", 0, {"n5", "n6", "n7", "n8"}, -1);
   ASSERT_EQ(next.error(), v1::NONE) << next.error_message();
-  EXPECT_EQ(next.base_offset(), 5) << "offsets carry on from the records the leader kept";
+  EXPECT_EQ(next.base_offset(), 5) << "the old leader's unreplicated records were never committed";
+
+  // The old leader returns as a follower and rejoins the ISR.
+  cluster_.Start(old_leader);
+  ASSERT_TRUE(Eventually([&] { return Describe("div", new_leader)[0].isr.size() == 3; }, 30000))
+      << Topics({"--describe"}, new_leader).out;
+  // Stop cleanly (leaders move, logs close) and compare the logs' bytes.
+  for (int b = 1; b <= 3; ++b) cluster_.Terminate(b);
+  auto segments = [&](int node) {
+    std::map<std::string, std::string> files;
+    const std::string dir = cluster_.dir() + "/node" + std::to_string(node) + "/logs/div-0";
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      if (e.path().extension() != ".log") continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      files[e.path().filename()] = std::string(std::istreambuf_iterator<char>(in), {});
+    }
+    return files;
+  };
+  const auto old_files = segments(old_leader);
+  const auto new_files = segments(new_leader);
+  ASSERT_FALSE(new_files.empty());
+  EXPECT_TRUE(old_files == new_files) << "the old leader's log differs from the new leader's";
+  for (const auto& [name, bytes] : old_files) {
+    EXPECT_EQ(bytes.find("lost"), std::string::npos) << "the unreplicated suffix is still there";
+    EXPECT_NE(bytes.find("n8"), std::string::npos);
+  }
 }
 
 TEST_F(ClusterTest, PlainRecordsInAndDecodedRecordsOut) {

@@ -63,6 +63,8 @@ void StrataCluster::Start(int node) {
 
 void StrataCluster::Kill(int node) { procs_.at(node)->Kill(SIGKILL); }
 void StrataCluster::Terminate(int node) { procs_.at(node)->Kill(SIGTERM); }
+void StrataCluster::Pause(int node) { procs_.at(node)->Signal(SIGSTOP); }
+void StrataCluster::Resume(int node) { procs_.at(node)->Signal(SIGCONT); }
 
 bool StrataCluster::running(int node) const {
   auto it = procs_.find(node);

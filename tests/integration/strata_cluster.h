@@ -31,6 +31,8 @@ class StrataCluster {
   void Start(int node);
   void Kill(int node);       // SIGKILL
   void Terminate(int node);  // SIGTERM, clean shutdown
+  void Pause(int node);      // SIGSTOP: the process stays, but does nothing
+  void Resume(int node);     // SIGCONT
   bool running(int node) const;
 
   // Waits until every running node answers, one of them is the quorum

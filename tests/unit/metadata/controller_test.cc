@@ -123,6 +123,39 @@ class ThreeBrokerTest : public ControllerTest {
 
   // What replication will do once followers fetch: every replica of
   // `topic` caught up, so the whole replica list is in sync.
+  // Leader `broker`'s AlterPartition for `topic`-`partition`, built on the
+  // image's current epochs (shifted by the deltas); committed when granted.
+  internal::AlterPartitionResponse AlterIsr(const std::string& topic, int32_t partition,
+                                            int32_t broker, std::vector<int32_t> isr,
+                                            int32_t leader_epoch_delta = 0,
+                                            int32_t partition_epoch_delta = 0) {
+    const TopicInfo* t = image_->FindTopic(topic);
+    const PartitionInfo& p = t->partitions.at(partition);
+    internal::AlterPartitionRequest req;
+    req.set_broker_id(broker);
+    req.set_broker_epoch(image_->broker(broker)->epoch);
+    req.set_topic_id(t->topic_id);
+    req.set_partition(partition);
+    req.set_leader_epoch(p.leader_epoch + leader_epoch_delta);
+    req.set_partition_epoch(p.partition_epoch + partition_epoch_delta);
+    for (int32_t id : isr) req.add_new_isr(id);
+    auto d = controller_.AlterPartition(*image_, req);
+    Commit(d.records);
+    return d.response;
+  }
+
+  v1::ElectLeadersResponse Elect(v1::ElectionType type, const std::string& topic,
+                                 std::vector<int32_t> partitions) {
+    v1::ElectLeadersRequest req;
+    req.set_election_type(type);
+    v1::ElectLeadersPartitions* tp = req.add_topic_partitions();
+    tp->set_topic(topic);
+    for (int32_t p : partitions) tp->add_partitions(p);
+    auto d = controller_.ElectLeaders(*image_, req);
+    Commit(d.records);
+    return d.response;
+  }
+
   void MarkAllInSync(const std::string& topic) {
     const TopicInfo* t = image_->FindTopic(topic);
     ASSERT_NE(t, nullptr);
@@ -193,8 +226,8 @@ TEST_F(ThreeBrokerTest, CreateTopicRf3SpreadsLeadersOverAllBrokers) {
   std::set<int32_t> leaders;
   for (const auto& [pid, p] : t->partitions) {
     EXPECT_EQ(p.leader, p.replicas.front()) << "the first live replica leads";
-    // Followers do not replicate yet: only the leader is in sync.
-    EXPECT_EQ(p.isr, std::vector<int32_t>{p.leader});
+    // A new partition is empty: every live replica is in sync with it.
+    EXPECT_EQ(p.isr, p.replicas);
     EXPECT_EQ(p.leader_epoch, 0);
     EXPECT_EQ(image_->StateOf(p), v1::PARTITION_ONLINE);
     for (int32_t b : p.replicas) EXPECT_EQ(image_->StateOfReplica(p, b), v1::REPLICA_ONLINE);
@@ -708,8 +741,10 @@ TEST_F(ThreeBrokerTest, WantShutdownFencesAndMovesLeadership) {
 
 TEST_F(ThreeBrokerTest, OnlyAnInSyncReplicaMayLead) {
   script_ = {0, 0};
-  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);  // replicas 1,2,3; ISR {1}
+  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);  // replicas 1,2,3
   ASSERT_EQ(image_->FindPartition("t", 0)->leader, 1);
+  // The followers fell behind and the leader shrank the ISR to itself.
+  ASSERT_EQ(AlterIsr("t", 0, 1, {1}).error(), v1::NONE);
   // Broker 1 dies. 2 and 3 are live but hold none of its records: electing
   // either would send offsets back. The partition goes offline instead.
   now_ += kSession + 1;
@@ -794,6 +829,135 @@ TEST(NewTopicIdTest, LooksLikeKafkas) {
   // A source that would start the id with '-' (0b111110...) does not.
   EXPECT_NE(NewTopicId([] { return 0xF8000000u; }).front(), '-');
   EXPECT_EQ(NewTopicId(nullptr).size(), 22u);
+}
+
+// --- ISR changes (AlterPartition) ----------------------------------------------
+
+TEST_F(ThreeBrokerTest, AlterPartitionShrinksAndExpandsTheIsrInThePartitionEpoch) {
+  script_ = {0, 0};
+  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);
+  const PartitionInfo before = *image_->FindPartition("t", 0);
+  ASSERT_EQ(before.leader, 1);
+  internal::AlterPartitionResponse r = AlterIsr("t", 0, 1, {1, 3});
+  ASSERT_EQ(r.error(), v1::NONE) << r.error_message();
+  const PartitionInfo* p = image_->FindPartition("t", 0);
+  EXPECT_THAT(p->isr, ElementsAre(1, 3));
+  EXPECT_EQ(p->partition_epoch, before.partition_epoch + 1);
+  EXPECT_EQ(r.partition_epoch(), p->partition_epoch);
+  EXPECT_THAT(r.isr(), ElementsAre(1, 3));
+  // An ISR change is not a new leader: followers keep fetching in the epoch.
+  EXPECT_EQ(p->leader_epoch, before.leader_epoch);
+  ASSERT_EQ(AlterIsr("t", 0, 1, {1, 3, 2}).error(), v1::NONE);
+  EXPECT_THAT(image_->FindPartition("t", 0)->isr, ElementsAre(1, 3, 2));
+}
+
+TEST_F(ThreeBrokerTest, AlterPartitionRefusesStaleAndInvalidRequests) {
+  script_ = {0, 0};
+  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);
+  const PartitionInfo before = *image_->FindPartition("t", 0);
+  // Built before another change landed.
+  EXPECT_EQ(AlterIsr("t", 0, 1, {1}, 0, -1).error(), v1::INVALID_UPDATE_VERSION);
+  // From a leader epoch that is over.
+  EXPECT_EQ(AlterIsr("t", 0, 1, {1}, -1, 0).error(), v1::FENCED_LEADER_EPOCH);
+  // From a follower.
+  EXPECT_EQ(AlterIsr("t", 0, 2, {2}).error(), v1::NOT_LEADER_OR_FOLLOWER);
+  // Without the leader, or with a broker that is no replica.
+  EXPECT_EQ(AlterIsr("t", 0, 1, {2, 3}).error(), v1::INVALID_REQUEST);
+  EXPECT_EQ(AlterIsr("t", 0, 1, {1, 7}).error(), v1::INVALID_REQUEST);
+  EXPECT_EQ(AlterIsr("t", 0, 1, {1, 1}).error(), v1::INVALID_REQUEST);
+  const PartitionInfo* p = image_->FindPartition("t", 0);
+  EXPECT_EQ(p->isr, before.isr);
+  EXPECT_EQ(p->partition_epoch, before.partition_epoch);
+}
+
+TEST_F(ThreeBrokerTest, AFencedBrokerCannotJoinTheIsr) {
+  script_ = {0, 0};
+  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);
+  now_ += kSession + 1;
+  ASSERT_EQ(Heartbeat(1).response.error(), v1::NONE);
+  ASSERT_EQ(Heartbeat(2).response.error(), v1::NONE);
+  Commit(controller_.Tick(*image_, now_));  // broker 3 fenced, leaves the ISR
+  ASSERT_THAT(image_->FindPartition("t", 0)->isr, ElementsAre(1, 2));
+  internal::AlterPartitionResponse r = AlterIsr("t", 0, 1, {1, 2, 3});
+  EXPECT_EQ(r.error(), v1::INELIGIBLE_REPLICA);
+  EXPECT_THAT(r.error_message(), HasSubstr("Broker 3"));
+  EXPECT_THAT(image_->FindPartition("t", 0)->isr, ElementsAre(1, 2));
+}
+
+// --- Unclean and preferred elections ---------------------------------------------
+
+TEST_F(ThreeBrokerTest, UncleanElectionOnlyWhenTheTopicAllowsIt) {
+  script_ = {0, 0};
+  ASSERT_EQ(Create("clean", 1, 3).error(), v1::NONE);
+  script_ = {0, 0};
+  v1::CreateTopicsRequest req;
+  v1::NewTopic* nt = req.add_topics();
+  nt->set_name("unclean");
+  nt->set_num_partitions(1);
+  nt->set_replication_factor(3);
+  (*nt->mutable_configs())["unclean.leader.election.enable"] = "true";
+  auto created = controller_.CreateTopics(*image_, req);
+  ASSERT_EQ(created.response.results(0).error(), v1::NONE);
+  Commit(created.records);
+  for (const char* t : {"clean", "unclean"}) ASSERT_EQ(AlterIsr(t, 0, 1, {1}).error(), v1::NONE);
+  now_ += kSession + 1;
+  ASSERT_EQ(Heartbeat(2).response.error(), v1::NONE);
+  ASSERT_EQ(Heartbeat(3).response.error(), v1::NONE);
+  Commit(controller_.Tick(*image_, now_));  // broker 1 fenced
+  EXPECT_EQ(image_->FindPartition("clean", 0)->leader, -1);
+  const PartitionInfo* p = image_->FindPartition("unclean", 0);
+  EXPECT_EQ(p->leader, 2);
+  EXPECT_THAT(p->isr, ElementsAre(2));
+  // An operator may still force it on the clean topic.
+  v1::ElectLeadersResponse r = Elect(v1::UNCLEAN, "clean", {0});
+  ASSERT_EQ(r.results_size(), 1);
+  EXPECT_EQ(r.results(0).error(), v1::NONE) << r.results(0).error_message();
+  EXPECT_EQ(image_->FindPartition("clean", 0)->leader, 2);
+  // Nothing to do for a partition with a live leader.
+  EXPECT_EQ(Elect(v1::UNCLEAN, "clean", {0}).results(0).error(), v1::ELECTION_NOT_NEEDED);
+}
+
+TEST_F(ThreeBrokerTest, PreferredElectionMovesLeadershipBackWhenThePreferredReplicaIsInSync) {
+  script_ = {0, 0};
+  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);
+  Commit(Heartbeat(1, /*want_shutdown=*/true).records);
+  ASSERT_EQ(image_->FindPartition("t", 0)->leader, 2);
+  now_ += kSession + 1;
+  StartBroker(1, "again");  // back, but not in the ISR yet
+  v1::ElectLeadersResponse r = Elect(v1::PREFERRED, "t", {0, 5});
+  ASSERT_EQ(r.results_size(), 2);
+  EXPECT_EQ(r.results(0).error(), v1::PREFERRED_LEADER_NOT_AVAILABLE);
+  EXPECT_THAT(r.results(0).error_message(), HasSubstr("not in the ISR"));
+  EXPECT_EQ(r.results(1).error(), v1::UNKNOWN_TOPIC_OR_PARTITION);
+  ASSERT_EQ(AlterIsr("t", 0, 2, {2, 3, 1}).error(), v1::NONE);  // caught up
+  r = Elect(v1::PREFERRED, "t", {0});
+  EXPECT_EQ(r.results(0).error(), v1::NONE) << r.results(0).error_message();
+  EXPECT_EQ(image_->FindPartition("t", 0)->leader, 1);
+  EXPECT_EQ(Elect(v1::PREFERRED, "t", {0}).results(0).error(), v1::ELECTION_NOT_NEEDED);
+}
+
+TEST_F(ThreeBrokerTest, AutoRebalanceReturnsLeadershipAfterTheCheckInterval) {
+  ControllerOptions o = Options();
+  o.leader_imbalance_check_interval_ms = 10'000;
+  controller_ = Controller(o);
+  script_ = {0, 0};
+  ASSERT_EQ(Create("t", 3, 3).error(), v1::NONE);  // preferred leaders 1, 2, 3
+  Commit(Heartbeat(1, /*want_shutdown=*/true).records);
+  now_ += kSession + 1;
+  StartBroker(1, "again");
+  ASSERT_NE(image_->FindPartition("t", 0)->leader, 1);
+  const PartitionInfo* p0 = image_->FindPartition("t", 0);
+  ASSERT_EQ(AlterIsr("t", 0, p0->leader, {2, 3, 1}).error(), v1::NONE);
+  Commit(controller_.Tick(*image_, now_));  // starts the interval
+  EXPECT_NE(image_->FindPartition("t", 0)->leader, 1);
+  now_ += 10'000;
+  ASSERT_EQ(Heartbeat(2).response.error(), v1::NONE);
+  ASSERT_EQ(Heartbeat(3).response.error(), v1::NONE);
+  ASSERT_EQ(Heartbeat(1).response.error(), v1::NONE);
+  Commit(controller_.Tick(*image_, now_));
+  EXPECT_EQ(image_->FindPartition("t", 0)->leader, 1);
+  // Partition 2 (preferred 3) never moved; nothing else changed.
+  EXPECT_EQ(image_->FindPartition("t", 2)->leader, 3);
 }
 
 }  // namespace

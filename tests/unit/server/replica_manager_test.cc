@@ -55,6 +55,14 @@ class ReplicaManagerTest : public ::testing::Test {
     return images;
   }
 
+  ReplicaManagerOptions Options(int32_t broker_id) {
+    ReplicaManagerOptions o;
+    o.broker_id = broker_id;
+    o.min_insync_replicas = [](const metadata::TopicInfo&) { return 1; };
+    o.clock = &clock_;
+    return o;
+  }
+
   storage::MemFileSystem fs_;
   ManualClock clock_;
 };
@@ -63,7 +71,7 @@ TEST_F(ReplicaManagerTest, ReplayingDeleteAndRecreateKeepsTheNewTopicsData) {
   auto history = History();
   {
     auto logs = OpenLogs();
-    ReplicaManager rm(1, logs.get(), [](const metadata::TopicInfo&) { return 1; });
+    ReplicaManager rm(logs.get(), Options(1));
     for (auto& image : history) rm.OnMetadata(image);  // as it happened
     ProduceResult r = rm.Append("T", 0, Batch(5), 1);
     ASSERT_EQ(r.error, v1::NONE) << r.message;
@@ -72,7 +80,7 @@ TEST_F(ReplicaManagerTest, ReplayingDeleteAndRecreateKeepsTheNewTopicsData) {
   // Restart: the metadata log replays from the start, through the old
   // topic and its deletion, before it reaches the new topic.
   auto logs = OpenLogs();
-  ReplicaManager rm(1, logs.get(), [](const metadata::TopicInfo&) { return 1; });
+  ReplicaManager rm(logs.get(), Options(1));
   rm.SetCaughtUpOffset(history.back()->offset());
   for (auto& image : history) rm.OnMetadata(image);
   FetchResult f = rm.Read("T", 0, 0, 1 << 20);
@@ -84,7 +92,7 @@ TEST_F(ReplicaManagerTest, ACaughtUpImageReplacesALogLeftByAnEarlierTopic) {
   auto history = History();
   {
     auto logs = OpenLogs();
-    ReplicaManager rm(1, logs.get(), [](const metadata::TopicInfo&) { return 1; });
+    ReplicaManager rm(logs.get(), Options(1));
     rm.OnMetadata(history[1]);  // the old topic only
     ASSERT_EQ(rm.Append("T", 0, Batch(3), 1).error, v1::NONE);
     ASSERT_TRUE(logs->Close().ok());
@@ -92,7 +100,7 @@ TEST_F(ReplicaManagerTest, ACaughtUpImageReplacesALogLeftByAnEarlierTopic) {
   // This node missed the deletion (say it caught up by snapshot): the image
   // it now holds, caught up, names only the new topic.
   auto logs = OpenLogs();
-  ReplicaManager rm(1, logs.get(), [](const metadata::TopicInfo&) { return 1; });
+  ReplicaManager rm(logs.get(), Options(1));
   rm.SetCaughtUpOffset(history.back()->offset());
   rm.OnMetadata(history.back());
   FetchResult f = rm.Read("T", 0, 0, 1 << 20);
@@ -103,7 +111,7 @@ TEST_F(ReplicaManagerTest, ACaughtUpImageReplacesALogLeftByAnEarlierTopic) {
 
 TEST_F(ReplicaManagerTest, ABadBatchInARequestAppendsNothing) {
   auto logs = OpenLogs();
-  ReplicaManager rm(1, logs.get(), [](const metadata::TopicInfo&) { return 1; });
+  ReplicaManager rm(logs.get(), Options(1));
   rm.OnMetadata(History()[1]);
   std::string bad = Batch(2);
   bad.back() ^= 0x01;  // CRC mismatch

@@ -1,0 +1,93 @@
+#include "broker/server/replica_service.h"
+
+#include <algorithm>
+
+namespace strata::server {
+
+ReplicaService::ReplicaService(replication::ReplicaManager* replicas, Purgatory* purgatory)
+    : replicas_(replicas), purgatory_(purgatory) {}
+
+size_t ReplicaService::ReadAll(const internal::ReplicaFetchRequest& request,
+                               internal::ReplicaFetchResponse* response, bool* any_error) {
+  response->Clear();
+  *any_error = false;
+  size_t total = 0;
+  const size_t max_bytes =
+      request.max_bytes() > 0 ? static_cast<size_t>(request.max_bytes()) : 10485760;
+  for (const internal::ReplicaFetchPartition& p : request.partitions()) {
+    const int32_t budget =
+        total >= max_bytes
+            ? 0
+            : std::min<int32_t>(p.partition_max_bytes() > 0 ? p.partition_max_bytes() : 1048576,
+                                static_cast<int32_t>(std::min<size_t>(max_bytes - total,
+                                                                      INT32_MAX)));
+    replication::FetchResult r =
+        replicas_->ReadForFollower(request.replica_id(), p.topic(), p.partition(),
+                                   p.fetch_offset(), p.current_leader_epoch(), budget);
+    internal::ReplicaFetchPartitionResponse* pr = response->add_partitions();
+    pr->set_topic(p.topic());
+    pr->set_partition(p.partition());
+    pr->set_error(r.error);
+    pr->set_error_message(r.message);
+    pr->set_high_watermark(r.high_watermark);
+    pr->set_log_start_offset(r.log_start_offset);
+    pr->set_log_end_offset(r.log_end_offset);
+    if (r.error != v1::NONE) *any_error = true;
+    total += r.records.size();
+    pr->set_records(std::move(r.records));
+  }
+  return total;
+}
+
+grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx,
+                                                const internal::ReplicaFetchRequest* request,
+                                                internal::ReplicaFetchResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  bool any_error = false;
+  const size_t bytes = ReadAll(*request, response, &any_error);
+  const size_t min_bytes = static_cast<size_t>(std::max(request->min_bytes(), 1));
+  if (bytes >= min_bytes || any_error || request->max_wait_ms() <= 0) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  // A follower waiting at the log end is caught up; reading again when data
+  // arrives (or the wait ends) records that once more.
+  auto try_complete = [this, request, response, reactor](bool expired) {
+    bool ready = expired;
+    for (const auto& p : request->partitions()) {
+      ready = ready || replicas_->FollowerHasDataAt(p.topic(), p.partition(), p.fetch_offset());
+    }
+    if (!ready) return false;
+    bool any_error = false;
+    ReadAll(*request, response, &any_error);
+    reactor->Finish(grpc::Status::OK);
+    return true;
+  };
+  if (!purgatory_->Park(absl::Now() + absl::Milliseconds(std::min(request->max_wait_ms(), 60000)),
+                        try_complete)) {
+    try_complete(true);
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ReplicaService::OffsetForLeaderEpoch(
+    grpc::CallbackServerContext* ctx, const internal::OffsetForLeaderEpochRequest* request,
+    internal::OffsetForLeaderEpochResponse* response) {
+  for (const internal::EpochRequestPartition& p : request->partitions()) {
+    replication::EpochEndResult r = replicas_->EndOffsetForEpoch(
+        p.topic(), p.partition(), p.current_leader_epoch(), p.leader_epoch());
+    internal::EpochEndOffset* e = response->add_partitions();
+    e->set_topic(p.topic());
+    e->set_partition(p.partition());
+    e->set_error(r.error);
+    e->set_error_message(r.message);
+    e->set_leader_epoch(r.leader_epoch);
+    e->set_end_offset(r.end_offset);
+    e->set_log_end_offset(r.log_end_offset);
+  }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace strata::server
