@@ -544,6 +544,10 @@ Decision<internal::BrokerHeartbeatResponse> Controller::BrokerHeartbeat(
   return d;
 }
 
+void Controller::NoteLastContact(int32_t broker_id, int64_t ms) {
+  first_seen_ms_.try_emplace(broker_id, ms);
+}
+
 internal::MetadataRecordBatch Controller::Tick(const MetadataImage& image, int64_t now_ms) {
   internal::MetadataRecordBatch batch;
   std::map<int32_t, bool> fenced_now;

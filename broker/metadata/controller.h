@@ -92,6 +92,13 @@ class Controller {
   Decision<v1::ElectLeadersResponse> ElectLeaders(const MetadataImage& image,
                                                   const v1::ElectLeadersRequest& request);
 
+  // What a new controller knows of a broker before its first heartbeat: the
+  // last time its node was heard from (over Raft, for brokers that are also
+  // quorum voters). Its session runs from then rather than from the
+  // controller's start, so a broker that died with the old controller is
+  // not given a whole new session.
+  void NoteLastContact(int32_t broker_id, int64_t ms);
+
   // Fences brokers whose session expired, and elects new leaders for the
   // partitions they led. Also elects leaders for partitions without one
   // whose replicas came back, and — every leader.imbalance.check.interval

@@ -122,6 +122,9 @@ bool QuorumController::BecomeActive() {
     return false;
   }
   controller_ = std::make_unique<metadata::Controller>(options_);
+  for (const auto& [id, ms] : st.last_heard_ms) {
+    controller_->NoteLastContact(static_cast<int32_t>(id.value()), ms);
+  }
   controller_term_ = st.term.value();
   LOG(INFO) << "This node is the controller (term " << st.term << ")";
   return true;

@@ -31,7 +31,7 @@ namespace strata::server {
 class QuorumController {
  public:
   QuorumController(metadata::ControllerOptions options, raft::RaftNode* raft,
-                   MetadataStateMachine* metadata, Clock* clock, int64_t tick_ms = 500);
+                   MetadataStateMachine* metadata, Clock* clock, int64_t tick_ms = 250);
   ~QuorumController();
 
   void Start();

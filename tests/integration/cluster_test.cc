@@ -81,29 +81,8 @@ class ClusterTest : public ::testing::Test {
     return resp.topics(0).partitions(0);
   }
 
-  struct PartitionLine {
-    int leader = -1;
-    std::string replicas;
-    std::vector<int> isr;
-  };
-  // `topics --describe --topic T` as asked of `node`, by partition.
   std::map<int, PartitionLine> Describe(const std::string& topic, int node) {
-    std::map<int, PartitionLine> out;
-    CliResult r = Topics({"--describe", "--topic", topic}, node);
-    static const std::regex kLine(
-        "\tTopic: [^\t]+\tPartition: ([0-9]+)\tLeader: ([0-9]+|none)\tReplicas: ([0-9,]+)"
-        "\tIsr: ([0-9,]*).*");
-    for (const std::string& line : Lines(r.out)) {
-      std::smatch m;
-      if (!std::regex_match(line, m, kLine)) continue;
-      PartitionLine p;
-      p.leader = m[2] == "none" ? -1 : std::stoi(m[2]);
-      p.replicas = m[3];
-      std::istringstream isr(m[4]);
-      for (std::string id; std::getline(isr, id, ',');) p.isr.push_back(std::stoi(id));
-      out[std::stoi(m[1])] = p;
-    }
-    return out;
+    return cluster_.Describe(topic, node);
   }
 
   // Polls `done` every 100 ms for up to `timeout_ms`.

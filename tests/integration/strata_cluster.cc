@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 namespace strata::testing {
@@ -69,6 +71,26 @@ void StrataCluster::Resume(int node) { procs_.at(node)->Signal(SIGCONT); }
 bool StrataCluster::running(int node) const {
   auto it = procs_.find(node);
   return it != procs_.end() && it->second->running();
+}
+
+std::map<int, PartitionLine> StrataCluster::Describe(const std::string& topic, int node) const {
+  std::map<int, PartitionLine> out;
+  CliResult r = Cli({"topics", "--bootstrap-server", bootstrap(node), "--describe", "--topic", topic});
+  static const std::regex kLine(
+      "\tTopic: [^\t]+\tPartition: ([0-9]+)\tLeader: ([0-9]+|none)\tReplicas: ([0-9,]+)"
+      "\tIsr: ([0-9,]*).*");
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (!std::regex_match(line, m, kLine)) continue;
+    PartitionLine p;
+    p.leader = m[2] == "none" ? -1 : std::stoi(m[2]);
+    p.replicas = m[3];
+    std::istringstream isr(m[4]);
+    for (std::string id; std::getline(isr, id, ',');) p.isr.push_back(std::stoi(id));
+    out[std::stoi(m[1])] = p;
+  }
+  return out;
 }
 
 std::string StrataCluster::bootstrap(int node) const {

@@ -21,6 +21,13 @@ struct CliResult {
   std::string err;
 };
 
+// One partition line of `strata topics --describe`.
+struct PartitionLine {
+  int leader = -1;  // -1: none
+  std::string replicas;
+  std::vector<int> isr;
+};
+
 class StrataCluster {
  public:
   // `extra` lines are appended to every node's properties.
@@ -45,6 +52,10 @@ class StrataCluster {
   std::string bootstrap_all() const;
   v1::Admin::Stub* admin(int node) { return admin_.at(node).get(); }
   v1::Broker::Stub* broker(int node) { return broker_.at(node).get(); }
+
+  // `strata topics --describe --topic T` as asked of `node`, by partition
+  // (empty when the command fails).
+  std::map<int, PartitionLine> Describe(const std::string& topic, int node) const;
 
   // Runs `strata <args>` with `input` on stdin (bounded to 60 s).
   CliResult Cli(const std::vector<std::string>& args, const std::string& input = "") const;

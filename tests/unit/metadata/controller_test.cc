@@ -777,6 +777,21 @@ TEST_F(ThreeBrokerTest, NewControllerGivesEveryBrokerAFullSession) {
   EXPECT_FALSE(image_->IsBrokerLive(3));
 }
 
+TEST_F(ThreeBrokerTest, ABrokerSilentSinceBeforeTheFailoverGetsNoNewSession) {
+  // Broker 2 was the old controller's node and died with it: the new
+  // controller last heard from it (over Raft) a session ago less a little.
+  controller_ = Controller(Options());
+  controller_.NoteLastContact(2, now_ - kSession + 500);
+  controller_.NoteLastContact(3, now_);
+  EXPECT_EQ(controller_.Tick(*image_, now_).records_size(), 0);
+  now_ += 501;
+  ASSERT_EQ(Heartbeat(1).response.error(), v1::NONE);
+  Commit(controller_.Tick(*image_, now_));
+  EXPECT_FALSE(image_->IsBrokerLive(2)) << "fenced half a second after the failover";
+  EXPECT_TRUE(image_->IsBrokerLive(1));
+  EXPECT_TRUE(image_->IsBrokerLive(3)) << "heard from just now: a whole session left";
+}
+
 TEST_F(ControllerTest, UnfenceAfterFailoverNeedsTheControllersOffset) {
   internal::BrokerRegistrationRequest req;
   req.set_broker_id(1);

@@ -1,0 +1,255 @@
+// fault_test: acknowledged records survive leaders killed with SIGKILL.
+//
+// A three-node cluster; a topic of 6 partitions, replication factor 3,
+// min.insync.replicas=2. A producer (acks=all, retries) sends unique
+// sequential ids, id i to partition i % 6, while round after round the
+// leader of one partition is killed with SIGKILL, the partition fails over,
+// and the broker is started again and rejoins the ISR. Then a consumer reads
+// every partition from the beginning and the test checks:
+//   * every acknowledged id is there;
+//   * within each partition the acknowledged ids appear in send order;
+// and reports the duplicates (retries of sends whose answer was lost; the
+// producer is not idempotent yet).
+//
+//   fault_test [--rounds N] [--rate RECORDS_PER_S]
+//
+// Exit status 0 when both checks hold. CTest runs a short version (2
+// rounds) with the integration tests and the full one (5 rounds) under the
+// `fault` label.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/consumer.h"
+#include "client/producer.h"
+#include "tests/integration/strata_cluster.h"
+
+namespace strata::testing {
+namespace {
+
+constexpr int kPartitions = 6;
+constexpr char kTopic[] = "fault";
+
+bool Eventually(const std::function<bool()>& done, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+struct Acked {
+  std::mutex mu;
+  std::map<int, std::vector<int64_t>> ids;  // by partition, in acknowledgement order
+  int64_t failed = 0;
+  std::string first_error;
+};
+
+int Run(int rounds, int rate) {
+  StrataCluster cluster(3, {"leader.imbalance.check.interval.seconds=1"});
+  cluster.StartAll();
+  if (!cluster.WaitReady(3)) {
+    std::fprintf(stderr, "cluster not ready; logs in %s\n", cluster.dir().c_str());
+    cluster.KeepData();
+    return 1;
+  }
+  CliResult created = cluster.Cli({"topics", "--bootstrap-server", cluster.bootstrap(1), "--create",
+                                   "--topic", kTopic, "--partitions", std::to_string(kPartitions),
+                                   "--replication-factor", "3", "--config",
+                                   "min.insync.replicas=2"});
+  if (created.exit_code != 0) {
+    std::fprintf(stderr, "create failed: %s\n", created.err.c_str());
+    return 1;
+  }
+
+  client::ProducerConfig pc;
+  pc.bootstrap_servers = cluster.bootstrap_all();
+  pc.acks = -1;
+  pc.request_timeout = absl::Seconds(10);
+  pc.delivery_timeout = absl::Seconds(120);
+  auto producer = client::Producer::Create(pc);
+  if (!producer.ok()) {
+    std::fprintf(stderr, "producer: %s\n", std::string(producer.status().message()).c_str());
+    return 1;
+  }
+  Acked acked;
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> sent{0};
+  std::thread sender([&] {
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t id = 0; !stop.load(); ++id) {
+      client::ProducerRecord r;
+      r.topic = kTopic;
+      r.partition = static_cast<int32_t>(id % kPartitions);
+      r.value = std::to_string(id);
+      (*producer)->Send(std::move(r), [&acked, id](const absl::StatusOr<client::RecordMetadata>& md) {
+        std::lock_guard<std::mutex> l(acked.mu);
+        if (md.ok()) {
+          acked.ids[md->partition].push_back(id);
+        } else {
+          if (acked.failed++ == 0) acked.first_error = std::string(md.status().message());
+        }
+      });
+      sent = id + 1;
+      // Paced: id i goes out at start + i / rate.
+      std::this_thread::sleep_until(start + std::chrono::microseconds((id + 1) * 1000000 / rate));
+    }
+  });
+
+  int failovers = 0;
+  for (int round = 1; round <= rounds; ++round) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const int partition = round % kPartitions;
+    const int leader = cluster.Describe(kTopic, 1 + round % 3)[partition].leader;
+    if (leader < 1) {
+      std::fprintf(stderr, "round %d: partition %d has no leader\n", round, partition);
+      continue;
+    }
+    const int observer = leader % 3 + 1;
+    const auto killed = std::chrono::steady_clock::now();
+    cluster.Kill(leader);
+    const bool moved = Eventually(
+        [&] {
+          const int now = cluster.Describe(kTopic, observer)[partition].leader;
+          return now > 0 && now != leader;
+        },
+        20000);
+    const auto failover_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - killed)
+                                 .count();
+    failovers += moved ? 1 : 0;
+    cluster.Start(leader);
+    const bool rejoined = Eventually(
+        [&] {
+          auto d = cluster.Describe(kTopic, observer);
+          if (d.size() != static_cast<size_t>(kPartitions)) return false;
+          for (const auto& [p, line] : d) {
+            if (line.isr.size() != 3) return false;
+          }
+          return true;
+        },
+        30000);
+    std::printf("round %d: killed broker %d (leader of %s-%d); new leader after %lld ms%s; %s\n",
+                round, leader, kTopic, partition, static_cast<long long>(failover_ms),
+                moved ? "" : " (none!)",
+                rejoined ? "back in every ISR" : "NOT back in every ISR within 30 s");
+    std::fflush(stdout);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  stop = true;
+  sender.join();
+  (*producer)->Flush();
+  (*producer)->Close();
+
+  // Read everything back.
+  client::ConsumerConfig cc;
+  cc.bootstrap_servers = cluster.bootstrap_all();
+  cc.auto_offset_reset = client::OffsetReset::kEarliest;
+  auto consumer = client::Consumer::Create(cc);
+  if (!consumer.ok()) {
+    std::fprintf(stderr, "consumer: %s\n", std::string(consumer.status().message()).c_str());
+    return 1;
+  }
+  std::vector<TopicPartition> tps;
+  for (int p = 0; p < kPartitions; ++p) tps.push_back({kTopic, PartitionId(p)});
+  (*consumer)->Assign(tps);
+  if (absl::Status s = (*consumer)->SeekToBeginning(); !s.ok()) {
+    std::fprintf(stderr, "seek: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  auto ends = (*consumer)->ListOffsets(tps, -1);
+  if (!ends.ok()) {
+    std::fprintf(stderr, "end offsets: %s\n", std::string(ends.status().message()).c_str());
+    return 1;
+  }
+  std::map<int, std::vector<int64_t>> consumed;
+  int64_t total_end = 0;
+  for (const auto& [tp, end] : *ends) total_end += end;
+  int64_t read = 0;
+  const auto read_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (read < total_end && std::chrono::steady_clock::now() < read_deadline) {
+    auto records = (*consumer)->Poll(absl::Milliseconds(500));
+    if (!records.ok()) continue;
+    for (const client::ConsumerRecord& r : *records) {
+      consumed[r.partition].push_back(std::stoll(r.value.value_or("-1")));
+      ++read;
+    }
+  }
+
+  int64_t acked_total = 0;
+  int64_t missing = 0;
+  int64_t out_of_order = 0;
+  int64_t duplicates = 0;
+  std::lock_guard<std::mutex> l(acked.mu);
+  for (int p = 0; p < kPartitions; ++p) {
+    const std::vector<int64_t>& got = consumed[p];
+    std::set<int64_t> seen;
+    std::vector<int64_t> first_seen_order;
+    for (int64_t id : got) {
+      if (!seen.insert(id).second) {
+        ++duplicates;
+      } else {
+        first_seen_order.push_back(id);
+      }
+    }
+    std::vector<int64_t> want = acked.ids[p];
+    acked_total += static_cast<int64_t>(want.size());
+    std::set<int64_t> want_set(want.begin(), want.end());
+    for (int64_t id : want) {
+      if (!seen.contains(id)) {
+        if (missing++ < 10) std::printf("MISSING: id %lld of partition %d\n", (long long)id, p);
+      }
+    }
+    // Acknowledged ids, in the order the log holds them, must be ascending
+    // (ids of a partition were sent in ascending order).
+    int64_t last = -1;
+    for (int64_t id : first_seen_order) {
+      if (!want_set.contains(id)) continue;
+      if (id < last && out_of_order++ < 10) {
+        std::printf("OUT OF ORDER: id %lld after %lld in partition %d\n", (long long)id,
+                    (long long)last, p);
+      }
+      last = std::max(last, id);
+    }
+  }
+  std::printf(
+      "fault test: %d rounds, %d failovers; sent %lld, acknowledged %lld, failed %lld%s%s; read %lld "
+      "(log end offsets total %lld); missing %lld, out of order %lld, duplicates %lld\n",
+      rounds, failovers, (long long)sent.load(), (long long)acked_total, (long long)acked.failed,
+      acked.failed ? " — first error: " : "", acked.first_error.c_str(), (long long)read,
+      (long long)total_end, (long long)missing, (long long)out_of_order, (long long)duplicates);
+  const bool ok = missing == 0 && out_of_order == 0 && acked_total > 0 && failovers == rounds;
+  if (!ok) {
+    cluster.KeepData();
+    std::printf("FAILED; node logs kept in %s\n", cluster.dir().c_str());
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace strata::testing
+
+int main(int argc, char** argv) {
+  int rounds = 5;
+  int rate = 2000;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--rounds" && i + 1 < argc) {
+      rounds = std::max(1, std::atoi(argv[++i]));
+    } else if (arg == "--rate" && i + 1 < argc) {
+      rate = std::max(1, std::atoi(argv[++i]));
+    } else {
+      std::fprintf(stderr, "usage: fault_test [--rounds N] [--rate RECORDS_PER_S]\n");
+      return 2;
+    }
+  }
+  return strata::testing::Run(rounds, rate);
+}
