@@ -160,4 +160,9 @@ absl::StatusOr<v1::DescribeQuorumResponse> Admin::DescribeQuorum() {
   return Call(&v1::Admin::Stub::DescribeQuorum, v1::DescribeQuorumRequest());
 }
 
+absl::StatusOr<v1::ElectLeadersResponse> Admin::ElectLeaders(
+    const v1::ElectLeadersRequest& request) {
+  return Call(&v1::Admin::Stub::ElectLeaders, request);
+}
+
 }  // namespace strata::client

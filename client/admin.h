@@ -60,6 +60,8 @@ class Admin {
                                                             bool include_internal = false);
   absl::StatusOr<v1::DescribeClusterResponse> DescribeCluster();
   absl::StatusOr<v1::DescribeQuorumResponse> DescribeQuorum();
+  // Preferred or unclean leader election (KIP-460).
+  absl::StatusOr<v1::ElectLeadersResponse> ElectLeaders(const v1::ElectLeadersRequest& request);
 
  private:
   Admin(AdminConfig config, std::vector<std::string> bootstrap);

@@ -2,7 +2,7 @@
 // tools with their flags and output (see ../shared/DESIGN.md, "CLI
 // contract"):
 //
-//   strata topics | brokers | metadata-quorum | console-producer | console-consumer
+//   strata topics | brokers | leader-election | metadata-quorum | console-producer | console-consumer
 //
 // Results go to stdout, errors to stderr with a non-zero exit code.
 
@@ -18,6 +18,7 @@
 #include "tools/console_consumer.h"
 #include "tools/console_producer.h"
 #include "tools/consumer_perf_test.h"
+#include "tools/leader_election.h"
 #include "tools/producer_perf_test.h"
 #include "tools/topic_command.h"
 
@@ -113,6 +114,32 @@ int main(int argc, char** argv) {
     }
     auto admin = MakeAdmin(brokers_bootstrap);
     exit_code = admin ? strata::tools::RunBrokerList(*admin, std::cout, std::cerr) : 1;
+  });
+
+  // ---- leader-election
+  std::string election_bootstrap;
+  strata::tools::LeaderElectionOptions election;
+  std::string election_topic;
+  int32_t election_partition = -1;
+  CLI::App* elect = app.add_subcommand(
+      "leader-election", "Elect preferred or unclean leaders (Kafka's kafka-leader-election.sh)");
+  elect->add_option("--bootstrap-server", election_bootstrap, "The server(s) to connect to")
+      ->required();
+  elect->add_option("--election-type", election.election_type,
+                    "Type of election to attempt: PREFERRED or UNCLEAN")
+      ->required();
+  CLI::Option* topic_opt =
+      elect->add_option("--topic", election_topic, "Name of the topic whose leader to elect");
+  CLI::Option* partition_opt =
+      elect->add_option("--partition", election_partition, "Partition id for the leader election");
+  elect->add_flag("--all-topic-partitions", election.all_topic_partitions,
+                  "Perform the election on every topic partition");
+  elect->callback([&] {
+    if (*topic_opt) election.topic = election_topic;
+    if (*partition_opt) election.partition = election_partition;
+    auto admin = MakeAdmin(election_bootstrap);
+    exit_code =
+        admin ? strata::tools::RunLeaderElection(*admin, election, std::cout, std::cerr) : 1;
   });
 
   // ---- metadata-quorum

@@ -4,17 +4,20 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "broker/storage/record_batch.h"
+#include "client/producer.h"
 #include "gtest/gtest.h"
 #include "tests/integration/strata_cluster.h"
 
@@ -393,6 +396,13 @@ TEST_F(ClusterTest, FailoverShrinksTheIsrAndARestartedBrokerRejoinsIt) {
       },
       30000);
   EXPECT_TRUE(back) << Topics({"--describe"}).out;
+  // Nothing left for an explicit preferred election to do.
+  CliResult r = cluster_.Cli({"leader-election", "--bootstrap-server", cluster_.bootstrap(3),
+                              "--election-type", "PREFERRED", "--all-topic-partitions"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Valid replica already elected for partitions"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("Successfully completed"), std::string::npos) << r.out;
 }
 
 TEST_F(ClusterTest, AcksAllNeedsMinInsyncReplicasInTheIsr) {
@@ -499,6 +509,64 @@ TEST_F(ClusterTest, ADivergentOldLeaderTruncatesToTheNewLeader) {
     EXPECT_EQ(bytes.find("lost"), std::string::npos) << "the unreplicated suffix is still there";
     EXPECT_NE(bytes.find("n8"), std::string::npos);
   }
+}
+
+TEST_F(ClusterTest, ControlledShutdownMovesLeadershipWithoutFailedSends) {
+  ASSERT_EQ(
+      Topics({"--create", "--topic", "calm", "--partitions", "6", "--replication-factor", "3"})
+          .exit_code,
+      0);
+  client::ProducerConfig pc;
+  pc.bootstrap_servers = cluster_.bootstrap_all();
+  pc.acks = -1;
+  auto producer = client::Producer::Create(pc);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  std::atomic<int> acked{0};
+  std::atomic<int> failed{0};
+  std::atomic<bool> stop{false};
+  std::string first_error;
+  std::mutex error_mu;
+  int sent = 0;
+  std::thread sender([&] {
+    for (; !stop.load(); ++sent) {
+      client::ProducerRecord r;
+      r.topic = "calm";
+      r.value = std::to_string(sent);
+      (*producer)->Send(std::move(r), [&](const absl::StatusOr<client::RecordMetadata>& md) {
+        if (md.ok()) {
+          ++acked;
+          return;
+        }
+        std::lock_guard<std::mutex> l(error_mu);
+        if (failed++ == 0) first_error = std::string(md.status().message());
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const int leader = LeaderOf("calm", 0);
+  ASSERT_GE(leader, 1);
+  const int other = leader % 3 + 1;
+  const auto t0 = std::chrono::steady_clock::now();
+  cluster_.Terminate(leader);  // SIGTERM; waits for the process to exit
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - t0);
+  // The controller moved leadership before the broker went.
+  for (const auto& [pid, p] : Describe("calm", other)) {
+    EXPECT_NE(p.leader, leader) << "partition " << pid << " still led by the stopped broker";
+    EXPECT_GE(p.leader, 1) << "partition " << pid;
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  stop = true;
+  sender.join();
+  (*producer)->Flush();
+  (*producer)->Close();
+  std::fprintf(stderr, "controlled shutdown of broker %d took %lld ms; %d sent, %d acked\n", leader,
+               static_cast<long long>(took.count()), sent, acked.load());
+  EXPECT_LT(took.count(), 10000);
+  EXPECT_EQ(failed.load(), 0) << first_error;
+  EXPECT_EQ(acked.load(), sent);
+  EXPECT_EQ(Topics({"--describe", "--topic", "calm", "--unavailable-partitions"}, other).out, "");
 }
 
 TEST_F(ClusterTest, PlainRecordsInAndDecodedRecordsOut) {
