@@ -120,6 +120,10 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
                   << absl::StrJoin(p.isr, ",") << "])";
         if (p.leader == broker_id_) {
           r.epoch_start_offset = r.log->log_end_offset().value();
+          if (absl::Status s = r.log->AssignLeaderEpoch(Epoch(p.leader_epoch)); !s.ok()) {
+            LOG(ERROR) << "Partition " << Name(tp) << ": cannot record leader epoch "
+                       << p.leader_epoch << ": " << s;
+          }
           // Every follower gets a full replica.lag.time.max.ms to show up.
           for (int32_t id : p.replicas) {
             if (id != broker_id_) r.followers[id] = FollowerProgress{-1, now, now, -1};

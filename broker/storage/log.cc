@@ -500,6 +500,12 @@ absl::Status Log::CheckOpen() const {
   return absl::OkStatus();
 }
 
+absl::Status Log::AssignLeaderEpoch(Epoch epoch) {
+  absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  return epochs_->Assign(epoch, log_end_locked());
+}
+
 EpochEndOffset Log::EndOffsetForEpoch(Epoch epoch) const {
   absl::MutexLock l(&mu_);
   return epochs_->EndOffsetFor(epoch, log_end_locked());

@@ -114,6 +114,11 @@ class Log {
   // periodically. (segment.ms is checked on append, as in Kafka.)
   absl::Status MaybeFlushOnTime();
 
+  // A replica becoming leader in `epoch` records that the epoch starts at
+  // its log end, before any batch of it exists (Kafka's makeLeader), so
+  // that OffsetForLeaderEpoch for any older epoch a follower holds finds
+  // where that epoch ended here.
+  absl::Status AssignLeaderEpoch(Epoch epoch);
   // OffsetForLeaderEpoch (KIP-101): where `epoch` ended in this log.
   EpochEndOffset EndOffsetForEpoch(Epoch epoch) const;
   std::optional<Epoch> latest_epoch() const;

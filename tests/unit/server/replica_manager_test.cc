@@ -1,5 +1,7 @@
 #include "broker/replication/replica_manager.h"
 
+#include <map>
+
 #include "broker/storage/mem_file_system.h"
 #include "broker/storage/record_batch.h"
 #include "gtest/gtest.h"
@@ -118,6 +120,229 @@ TEST_F(ReplicaManagerTest, ABadBatchInARequestAppendsNothing) {
   ProduceResult r = rm.Append("T", 0, Batch(3) + bad, 1);
   EXPECT_NE(r.error, v1::NONE);
   EXPECT_EQ(rm.Read("T", 0, 0, 1 << 20).high_watermark, 0);
+}
+
+// --- Replication: the leader's view of its followers, and a follower's log ---
+
+// Three brokers, topic R (id kNewId) partition 0 with replicas 1,2,3, led by
+// broker 1 with ISR `isr`; every broker has a ReplicaManager and its own
+// directory, and tests move data between them as the fetcher would.
+class ReplicationTest : public ReplicaManagerTest {
+ protected:
+  void SetUp() override {
+    for (int32_t id : {1, 2, 3}) {
+      storage::LogManager::Options options;
+      options.log_dirs = {"/logs" + std::to_string(id)};
+      auto m = storage::LogManager::Open(&fs_, &clock_, options);
+      ASSERT_TRUE(m.ok()) << m.status();
+      logs_[id] = std::move(*m);
+      ReplicaManagerOptions o = Options(id);
+      o.replica_lag_time_max_ms = 10000;
+      o.min_insync_replicas = [this](const metadata::TopicInfo&) { return min_isr_; };
+      o.alter_partition = [this, id](IsrChange c) { proposals_[id].push_back(std::move(c)); };
+      rm_[id] = std::make_unique<ReplicaManager>(logs_[id].get(), o);
+    }
+    image_ = metadata::MetadataImage::Empty("c");
+    Apply({records::RegisterBroker(1, 1, false), records::RegisterBroker(2, 2, false),
+           records::RegisterBroker(3, 3, false), records::Topic("R", kNewId),
+           records::Partition(kNewId, 0, {1, 2, 3}, {1, 2, 3}, 1)});
+  }
+
+  void Apply(std::vector<internal::MetadataRecord> rs) {
+    auto next = image_->Apply(records::Batch(rs), image_->offset() + 2);
+    ASSERT_TRUE(next.ok()) << next.status();
+    image_ = *next;
+    for (auto& [id, rm] : rm_) rm->OnMetadata(image_);
+  }
+
+  // One round of follower `id`'s fetcher with leader `leader`: truncation
+  // first when the epoch is new, then a fetch from its log end.
+  int64_t Fetch(int32_t id, int32_t leader = 1) {
+    const TopicPartition tp{"R", PartitionId(0)};
+    const metadata::PartitionInfo* p = image_->FindPartition("R", 0);
+    for (const FollowedPartition& f : rm_[id]->FollowedFrom(leader)) {
+      if (!f.needs_truncation) continue;
+      EpochEndResult answer;
+      answer.log_end_offset = f.log_end_offset;
+      if (f.latest_epoch >= 0) {
+        answer = rm_[leader]->EndOffsetForEpoch("R", 0, f.leader_epoch, f.latest_epoch);
+      }
+      rm_[id]->ApplyEpochEnd(tp, f.leader_epoch, f.latest_epoch, answer);
+    }
+    const int64_t offset = logs_[id]->Get(tp)->log_end_offset().value();
+    FetchResult r = rm_[leader]->ReadForFollower(id, "R", 0, offset, p->leader_epoch, 1 << 20);
+    EXPECT_EQ(r.error, v1::NONE) << r.message;
+    EXPECT_TRUE(
+        rm_[id]->AppendFetched(tp, p->leader_epoch, offset, r.records, r.high_watermark).ok());
+    return logs_[id]->Get(tp)->log_end_offset().value();
+  }
+
+  int64_t Hw(int32_t id) {
+    return logs_[id]->Get(TopicPartition{"R", PartitionId(0)})->high_watermark().value();
+  }
+
+  int32_t min_isr_ = 1;
+  std::map<int32_t, std::unique_ptr<storage::LogManager>> logs_;
+  std::map<int32_t, std::unique_ptr<ReplicaManager>> rm_;
+  std::map<int32_t, std::vector<IsrChange>> proposals_;
+  std::shared_ptr<const metadata::MetadataImage> image_;
+};
+
+TEST_F(ReplicationTest, TheHighWatermarkIsTheSmallestLogEndInTheIsr) {
+  ProduceResult p = rm_[1]->Append("R", 0, Batch(10), -1);
+  ASSERT_EQ(p.error, v1::NONE) << p.message;
+  EXPECT_EQ(p.required_offset, 10);
+  EXPECT_EQ(Hw(1), 0) << "no follower has been heard from";
+  EXPECT_FALSE(rm_[1]->CheckAcked("R", 0, 10, p.leader_epoch).has_value());
+  EXPECT_EQ(rm_[1]->Read("R", 0, 0, 1 << 20).records, "") << "consumers see nothing above it";
+  EXPECT_EQ(Fetch(2), 10);
+  EXPECT_EQ(Fetch(3), 10);
+  EXPECT_EQ(Hw(1), 0) << "the followers' fetches at 0 said nothing about 10";
+  Fetch(2);
+  EXPECT_EQ(Hw(1), 0) << "broker 3 is in the ISR and may not have offset 9";
+  EXPECT_FALSE(rm_[1]->CheckAcked("R", 0, 10, p.leader_epoch).has_value());
+  Fetch(3);
+  EXPECT_EQ(Hw(1), 10);
+  std::optional<ProduceResult> acked = rm_[1]->CheckAcked("R", 0, 10, p.leader_epoch);
+  ASSERT_TRUE(acked.has_value());
+  EXPECT_EQ(acked->error, v1::NONE);
+  EXPECT_NE(rm_[1]->Read("R", 0, 0, 1 << 20).records, "");
+  // Followers learn it on their next fetch, capped at their own log end.
+  EXPECT_EQ(Hw(2), 0);
+  Fetch(2);
+  EXPECT_EQ(Hw(2), 10);
+}
+
+TEST_F(ReplicationTest, ALaggingFollowerLeavesTheIsrOnlyOnceTheChangeCommits) {
+  rm_[1]->Append("R", 0, Batch(4), 1);
+  Fetch(2);
+  Fetch(3);
+  Fetch(2);
+  Fetch(3);
+  ASSERT_EQ(Hw(1), 4);
+  // Broker 3 stops fetching; 2 keeps up.
+  rm_[1]->Append("R", 0, Batch(4), 1);
+  clock_.AdvanceMs(6000);
+  Fetch(2);
+  Fetch(2);
+  rm_[1]->MaybeShrinkIsr();
+  EXPECT_TRUE(proposals_[1].empty()) << "within replica.lag.time.max.ms";
+  clock_.AdvanceMs(5000);
+  Fetch(2);
+  rm_[1]->MaybeShrinkIsr();
+  ASSERT_EQ(proposals_[1].size(), 1u);
+  EXPECT_EQ(proposals_[1][0].new_isr, (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(proposals_[1][0].partition_epoch, image_->FindPartition("R", 0)->partition_epoch);
+  EXPECT_EQ(Hw(1), 4) << "until the controller agrees, broker 3 still holds it back";
+  rm_[1]->MaybeShrinkIsr();
+  EXPECT_EQ(proposals_[1].size(), 1u) << "one request at a time";
+  IsrChangeResult ok;
+  ok.leader_epoch = proposals_[1][0].leader_epoch;
+  ok.partition_epoch = proposals_[1][0].partition_epoch + 1;
+  ok.isr = {1, 2};
+  rm_[1]->OnIsrChangeResult(proposals_[1][0], ok);
+  EXPECT_EQ(Hw(1), 8);
+}
+
+TEST_F(ReplicationTest, AFollowerThatCaughtUpIsProposedForTheIsr) {
+  Apply({records::Change(kNewId, 0, std::nullopt, std::vector<int32_t>{1, 2})});
+  rm_[1]->Append("R", 0, Batch(5), 1);
+  Fetch(2);
+  Fetch(2);
+  ASSERT_EQ(Hw(1), 5);
+  proposals_[1].clear();
+  // Broker 3 starts from nothing: its first fetch is below the high watermark.
+  Fetch(3);
+  EXPECT_TRUE(proposals_[1].empty());
+  Fetch(3);  // at 5 = the high watermark
+  ASSERT_EQ(proposals_[1].size(), 1u);
+  EXPECT_EQ(proposals_[1][0].new_isr, (std::vector<int32_t>{1, 2, 3}));
+  // A refusal (a stale partition epoch) frees the partition for a new try.
+  IsrChangeResult refused;
+  refused.error = v1::INVALID_UPDATE_VERSION;
+  rm_[1]->OnIsrChangeResult(proposals_[1][0], refused);
+  Fetch(3);
+  EXPECT_EQ(proposals_[1].size(), 2u);
+}
+
+TEST_F(ReplicationTest, AcksAllChecksTheIsrAndFailsWhenLeadershipMoves) {
+  min_isr_ = 3;
+  Apply({records::Change(kNewId, 0, std::nullopt, std::vector<int32_t>{1, 2})});
+  ProduceResult r = rm_[1]->Append("R", 0, Batch(1), -1);
+  EXPECT_EQ(r.error, v1::NOT_ENOUGH_REPLICAS);
+  EXPECT_NE(r.message.find("R-0"), std::string::npos) << r.message;
+  EXPECT_EQ(rm_[1]->Append("R", 0, Batch(1), 1).error, v1::NONE) << "acks=1 still works";
+  min_isr_ = 2;
+  Apply({records::Change(kNewId, 0, std::nullopt, std::vector<int32_t>{1, 2})});
+  r = rm_[1]->Append("R", 0, Batch(1), -1);
+  ASSERT_EQ(r.error, v1::NONE) << r.message;
+  // Broker 2 takes over before the record reached it.
+  Apply({records::Change(kNewId, 0, 2)});
+  std::optional<ProduceResult> acked = rm_[1]->CheckAcked("R", 0, r.required_offset, r.leader_epoch);
+  ASSERT_TRUE(acked.has_value());
+  EXPECT_EQ(acked->error, v1::NOT_LEADER_OR_FOLLOWER);
+  EXPECT_EQ(acked->leader_hint, 2);
+}
+
+TEST_F(ReplicationTest, ANewFollowerCutsTheSuffixTheNewLeaderNeverHad) {
+  const TopicPartition tp{"R", PartitionId(0)};
+  rm_[1]->Append("R", 0, Batch(5), 1);
+  Fetch(2);
+  Fetch(2);
+  Fetch(3);
+  Fetch(3);
+  // Two more batches only broker 1 gets; then broker 2 leads (epoch 1).
+  rm_[1]->Append("R", 0, Batch(2), 1);
+  rm_[1]->Append("R", 0, Batch(1), 1);
+  ASSERT_EQ(logs_[1]->Get(tp)->log_end_offset().value(), 8);
+  Apply({records::Change(kNewId, 0, 2, std::vector<int32_t>{2, 3})});
+  ASSERT_EQ(rm_[2]->Append("R", 0, Batch(4), 1).error, v1::NONE);  // offsets 5..8, epoch 1
+  std::vector<FollowedPartition> followed = rm_[1]->FollowedFrom(2);
+  ASSERT_EQ(followed.size(), 1u);
+  EXPECT_TRUE(followed[0].needs_truncation);
+  EXPECT_EQ(followed[0].latest_epoch, 0);
+  // OffsetForLeaderEpoch(0) on the new leader: epoch 0 ended at 5.
+  EpochEndResult answer = rm_[2]->EndOffsetForEpoch("R", 0, followed[0].leader_epoch, 0);
+  ASSERT_EQ(answer.error, v1::NONE) << answer.message;
+  EXPECT_EQ(answer.leader_epoch, 0);
+  EXPECT_EQ(answer.end_offset, 5);
+  rm_[1]->ApplyEpochEnd(tp, followed[0].leader_epoch, 0, answer);
+  EXPECT_EQ(logs_[1]->Get(tp)->log_end_offset().value(), 5) << "not to its HW, to 5";
+  EXPECT_FALSE(rm_[1]->FollowedFrom(2)[0].needs_truncation);
+  EXPECT_EQ(Fetch(1, 2), 9);
+  auto read = [&](int32_t id) {
+    return logs_[id]->Get(tp)->Read(Offset(0), 1 << 20, Offset(9)).value().batches;
+  };
+  EXPECT_EQ(read(1), read(2)) << "byte for byte the new leader's log";
+}
+
+TEST_F(ReplicationTest, AFollowerAsksAgainWhenTheLeaderNeverHadItsLastEpoch) {
+  const TopicPartition tp{"R", PartitionId(0)};
+  // Broker 3's log: epoch 0 up to 3, then epoch 2 (a leader the others
+  // never followed) up to 6.
+  rm_[1]->Append("R", 0, Batch(3), 1);
+  Fetch(3);
+  Fetch(3);
+  Apply({records::Change(kNewId, 0, 3)});               // epoch 1: broker 3
+  Apply({records::Change(kNewId, 0, 1)});               // epoch 2: broker 1 again
+  Apply({records::Change(kNewId, 0, 3)});               // epoch 3: broker 3
+  ASSERT_EQ(rm_[3]->Append("R", 0, Batch(3), 1).error, v1::NONE);  // offsets 3..5, epoch 3
+  Apply({records::Change(kNewId, 0, 1)});               // epoch 4: broker 1
+  const int32_t epoch = image_->FindPartition("R", 0)->leader_epoch;
+  // Broker 1 has records of epoch 0 only and leads epoch 4 from offset 3
+  // (its epoch 2 held nothing). Epoch 3 is unknown to it: the largest
+  // below it is 0, which ended where 4 starts.
+  EpochEndResult answer = rm_[1]->EndOffsetForEpoch("R", 0, epoch, 3);
+  EXPECT_EQ(answer.leader_epoch, 0);
+  EXPECT_EQ(answer.end_offset, 3);
+  rm_[3]->ApplyEpochEnd(tp, epoch, 3, answer);
+  EXPECT_EQ(logs_[3]->Get(tp)->log_end_offset().value(), 3);
+  EXPECT_TRUE(rm_[3]->FollowedFrom(1)[0].needs_truncation) << "ask again about epoch 0";
+  answer = rm_[1]->EndOffsetForEpoch("R", 0, epoch, 0);
+  EXPECT_EQ(answer.leader_epoch, 0);
+  rm_[3]->ApplyEpochEnd(tp, epoch, 0, answer);
+  EXPECT_FALSE(rm_[3]->FollowedFrom(1)[0].needs_truncation);
+  EXPECT_EQ(logs_[3]->Get(tp)->log_end_offset().value(), 3);
 }
 
 }  // namespace
