@@ -465,6 +465,10 @@ TEST_F(ClusterTest, ADivergentOldLeaderTruncatesToTheNewLeader) {
     if (b != old_leader) followers.push_back(b);
   }
   for (int b : followers) cluster_.Pause(b);
+  // A fetch they sent before freezing waits at the leader for up to
+  // replica.fetch.wait.max.ms (500 ms); let it come back empty first, or it
+  // would carry the records below to them after all.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   v1::PartitionProduceResponse lost = ProduceRaw(old_leader, "div", 0, {"lost0", "lost1"}, 1);
   cluster_.Kill(old_leader);
   for (int b : followers) cluster_.Resume(b);
