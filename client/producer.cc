@@ -269,9 +269,16 @@ void Producer::SendReady(absl::Time now, std::vector<InFlight*>* to_send,
 
   const std::vector<TopicPartition> ready =
       accumulator_.Ready(now, flushing_ > 0 || closing_, next_check);
-  // Batches per leader, each leader's list cut into requests of at most
-  // max.request.size bytes.
-  std::map<int32_t, std::vector<std::unique_ptr<ProducerBatch>>> by_leader;
+  // Per leader, each partition's batches: its first batch, and every full
+  // batch queued behind it that fits in max.request.size. A partition's
+  // batches travel in one request (one request per partition in flight),
+  // so a producer ahead of its acknowledgements (acks=all) is not held to
+  // one batch per round trip.
+  struct PartitionBatches {
+    std::vector<std::unique_ptr<ProducerBatch>> batches;
+    size_t bytes = 0;
+  };
+  std::map<int32_t, std::vector<PartitionBatches>> by_leader;
   for (const TopicPartition& tp : ready) {
     const int32_t leader = metadata_.Leader(tp.topic, tp.partition.value());
     if (leader == kNoLeader || !metadata_.BrokerAddress(leader)) {
@@ -279,9 +286,20 @@ void Producer::SendReady(absl::Time now, std::vector<InFlight*>* to_send,
       continue;
     }
     accumulator_.Mute(tp);
-    by_leader[leader].push_back(accumulator_.Drain(tp));
+    PartitionBatches unit;
+    unit.batches.push_back(accumulator_.Drain(tp));
+    unit.bytes = unit.batches.back()->payload.size();
+    // Every batch but the last (open) one is full; a flush takes that too.
+    while ((accumulator_.BatchCount(tp) > 1 || (flushing_ > 0 || closing_)) &&
+           accumulator_.BatchCount(tp) > 0 &&
+           unit.bytes + static_cast<size_t>(config_.batch_size) <=
+               static_cast<size_t>(config_.max_request_size)) {
+      unit.batches.push_back(accumulator_.Drain(tp));
+      unit.bytes += unit.batches.back()->payload.size();
+    }
+    by_leader[leader].push_back(std::move(unit));
   }
-  for (auto& [leader, batches] : by_leader) {
+  for (auto& [leader, units] : by_leader) {
     const std::string target = *metadata_.BrokerAddress(leader);
     std::unique_ptr<InFlight> call;
     size_t bytes = 0;
@@ -291,10 +309,8 @@ void Producer::SendReady(absl::Time now, std::vector<InFlight*>* to_send,
       in_flight_.emplace(raw->id, std::move(call));
       to_send->push_back(raw);
     };
-    for (auto& batch : batches) {
-      if (call && bytes + batch->payload.size() > static_cast<size_t>(config_.max_request_size)) {
-        finish();
-      }
+    for (PartitionBatches& unit : units) {
+      if (call && bytes + unit.bytes > static_cast<size_t>(config_.max_request_size)) finish();
       if (!call) {
         call = std::make_unique<InFlight>();
         call->id = next_call_id_++;
@@ -306,20 +322,29 @@ void Producer::SendReady(absl::Time now, std::vector<InFlight*>* to_send,
             static_cast<int32_t>(absl::ToInt64Milliseconds(config_.request_timeout)));
         bytes = 0;
       }
+      const TopicPartition& tp = unit.batches.front()->tp;
       v1::TopicProduceData* topic_data = nullptr;
       for (auto& t : *call->request.mutable_topics()) {
-        if (t.topic() == batch->tp.topic) topic_data = &t;
+        if (t.topic() == tp.topic) topic_data = &t;
       }
       if (topic_data == nullptr) {
         topic_data = call->request.add_topics();
-        topic_data->set_topic(batch->tp.topic);
+        topic_data->set_topic(tp.topic);
       }
       v1::PartitionProduceData* p = topic_data->add_partitions();
-      p->set_partition(batch->tp.partition.value());
-      p->set_records(batch->payload);
-      bytes += batch->payload.size();
-      ++batch->attempts;
-      call->batches.push_back(std::move(batch));
+      p->set_partition(tp.partition.value());
+      if (unit.batches.size() == 1) {
+        p->set_records(unit.batches.front()->payload);
+      } else {
+        std::string* records = p->mutable_records();
+        records->reserve(unit.bytes);
+        for (const auto& batch : unit.batches) records->append(batch->payload);
+      }
+      bytes += unit.bytes;
+      for (auto& batch : unit.batches) {
+        ++batch->attempts;
+        call->batches.push_back(std::move(batch));
+      }
     }
     finish();
   }
@@ -329,6 +354,14 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
                             std::vector<std::function<void()>>* done) {
   for (const auto& batch : call.batches) accumulator_.Unmute(batch->tp);
 
+  // Batches to retry go back to the head of their partitions last first, so
+  // that a partition's batches keep their order.
+  std::vector<std::pair<std::unique_ptr<ProducerBatch>, absl::Status>> retry;
+  auto retry_all = [&] {
+    for (auto it = retry.rbegin(); it != retry.rend(); ++it) {
+      RetryOrFail(std::move(it->first), it->second, now, done);
+    }
+  };
   if (!call.status.ok()) {
     const absl::Status error = FromGrpcStatus(call.status, call.target);
     const bool retriable = IsNetworkError(error);
@@ -336,11 +369,12 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
       if (retriable) {
         metadata_.InvalidateLeader(batch->tp.topic, batch->tp.partition.value());
         need_metadata_ = true;
-        RetryOrFail(std::move(batch), error, now, done);
+        retry.emplace_back(std::move(batch), error);
       } else {
         FailBatch(*batch, error, done);
       }
     }
+    retry_all();
     return;
   }
 
@@ -348,6 +382,9 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
   for (const auto& t : call.response.topics()) {
     for (const auto& p : t.partitions()) answers[{t.topic(), p.partition()}] = &p;
   }
+  // The offset the next batch of each partition got: batches of one
+  // partition were appended back to back.
+  std::map<std::pair<std::string, int32_t>, int64_t> next_offset;
   for (auto& batch : call.batches) {
     auto it = answers.find({batch->tp.topic, batch->tp.partition.value()});
     if (it == answers.end()) {
@@ -360,11 +397,14 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
     }
     const v1::PartitionProduceResponse& answer = *it->second;
     if (answer.error() == v1::NONE) {
+      auto [next, first] = next_offset.try_emplace(it->first, answer.base_offset());
+      const int64_t base = next->second;
+      next->second += batch->record_count();
       for (int32_t i = 0; i < batch->record_count(); ++i) {
         RecordMetadata md;
         md.topic = batch->tp.topic;
         md.partition = batch->tp.partition.value();
-        md.offset = config_.acks == 0 ? -1 : answer.base_offset() + i;
+        md.offset = config_.acks == 0 ? -1 : base + i;
         md.timestamp_ms =
             answer.log_append_time_ms() > 0 ? answer.log_append_time_ms() : batch->timestamps[i];
         SendCallback cb = batch->callbacks[i];
@@ -391,8 +431,9 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
         need_metadata_ = true;
       }
     }
-    RetryOrFail(std::move(batch), error, now, done);
+    retry.emplace_back(std::move(batch), error);
   }
+  retry_all();
 }
 
 void Producer::FailBatch(const ProducerBatch& batch, const absl::Status& error,

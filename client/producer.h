@@ -6,9 +6,11 @@
 // linger.ms, or Flush()/Close() asks. Batches for partitions led by the same
 // broker share one Produce request.
 //
-// Ordering: one request per partition is in flight at a time and a batch
-// that fails with a retriable error goes back to the head of its partition,
-// so records of a partition are written in Send() order even across retries.
+// Ordering: one request per partition is in flight at a time (it carries
+// the partition's first batch and the full batches queued behind it, up to
+// max.request.size), and batches that fail with a retriable error go back
+// to the head of their partition in order, so records of a partition are
+// written in Send() order even across retries.
 //
 // Errors: retriable errors (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE,
 // UNKNOWN_TOPIC_OR_PARTITION, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS[_AFTER_

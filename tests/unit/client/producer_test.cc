@@ -97,6 +97,31 @@ TEST(ProducerTest, BatchSizeSplitsBatches) {
   EXPECT_EQ(cluster.Records("t", 0)[9].value->front(), 'j');  // in order
 }
 
+TEST(ProducerTest, QueuedFullBatchesOfAPartitionTravelInOneRequest) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ProducerConfig config = Config(cluster);
+  config.linger = absl::Seconds(30);
+  config.batch_size = 1000;
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  // The first attempt fails: the batches go back in order and are retried.
+  cluster.FailProduce("t", 0, v1::REQUEST_TIMED_OUT, 1);
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  for (int i = 0; i < 10; ++i) futures.push_back((*producer)->Send(Rec("t", std::string(300, 'a' + i))));
+  (*producer)->Flush();
+  for (int i = 0; i < 10; ++i) {
+    absl::StatusOr<RecordMetadata> md = futures[i].get();
+    ASSERT_TRUE(md.ok()) << md.status();
+    EXPECT_EQ(md->offset, i) << "each batch's records numbered from where the one before ended";
+  }
+  EXPECT_GE(cluster.BatchCount("t", 0), 4);
+  EXPECT_EQ(cluster.produce_requests(), 2) << "one failed and one good request for all batches";
+  std::string order;
+  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
+  EXPECT_EQ(order, "abcdefghij");
+}
+
 TEST(ProducerTest, LingerSendsWithoutFlush) {
   FakeCluster cluster(1);
   cluster.AddTopic("t", 1);
