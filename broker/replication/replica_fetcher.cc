@@ -74,20 +74,35 @@ void ReplicaFetcherManager::ManagerLoop() {
 
 void ReplicaFetcherManager::FetcherLoop(int32_t leader) {
   uint64_t seen = replicas_->progress();
+  Delays delayed;
   while (!Stopping()) {
     if (replicas_->FollowedFrom(leader).empty()) {
       seen = replicas_->WaitForProgress(seen, absl::Now() + absl::Milliseconds(500));
       continue;
     }
-    if (!RunOnce(leader)) Pause(absl::Milliseconds(std::min(options_.backoff_ms, 200)));
+    if (!RunOnce(leader, &delayed)) Pause(absl::Milliseconds(std::min(options_.backoff_ms, 200)));
   }
 }
 
-bool ReplicaFetcherManager::RunOnce(int32_t leader) {
-  std::vector<FollowedPartition> parts = replicas_->FollowedFrom(leader);
+bool ReplicaFetcherManager::RunOnce(int32_t leader, Delays* delayed) {
+  const absl::Time now = absl::Now();
+  for (auto it = delayed->begin(); it != delayed->end();) {
+    it = it->second <= now ? delayed->erase(it) : std::next(it);
+  }
+  auto delay = [&](const TopicPartition& tp) {
+    (*delayed)[tp] = now + absl::Milliseconds(options_.backoff_ms);
+  };
+  auto followed = [&] {
+    std::vector<FollowedPartition> parts = replicas_->FollowedFrom(leader);
+    std::erase_if(parts, [&](const FollowedPartition& p) { return delayed->contains(p.tp); });
+    return parts;
+  };
+  std::vector<FollowedPartition> parts = followed();
+  if (parts.empty()) return false;
   std::shared_ptr<grpc::Channel> channel = options_.channel_for(leader);
   if (!channel) return false;
   auto stub = internal::Replica::NewStub(channel);
+  bool moved = false;
 
   // Truncation first: partitions of a new leader epoch.
   internal::OffsetForLeaderEpochRequest epochs;
@@ -116,13 +131,13 @@ bool ReplicaFetcherManager::RunOnce(int32_t leader) {
     if (!Track(&ctx, [&] { return stub->OffsetForLeaderEpoch(&ctx, epochs, &resp); })) {
       return false;
     }
-    bool moved = false;
     for (const internal::EpochEndOffset& e : resp.partitions()) {
       auto it = asked.find({e.topic(), e.partition()});
       if (it == asked.end()) continue;
       if (e.error() != v1::NONE) {
         VLOG(1) << "OffsetForLeaderEpoch " << e.topic() << "-" << e.partition() << ": "
                 << e.error_message();
+        delay(it->second->tp);
         continue;
       }
       EpochEndResult answer;
@@ -133,7 +148,8 @@ bool ReplicaFetcherManager::RunOnce(int32_t leader) {
                                it->second->latest_epoch, answer);
       moved = true;
     }
-    return moved;
+    // Truncation moved log ends: fetch from where they are now.
+    parts = followed();
   }
 
   internal::ReplicaFetchRequest request;
@@ -152,13 +168,12 @@ bool ReplicaFetcherManager::RunOnce(int32_t leader) {
     f->set_partition_max_bytes(options_.partition_max_bytes);
     fetched[{p.tp.topic, p.tp.partition.value()}] = &p;
   }
-  if (request.partitions_size() == 0) return false;
+  if (request.partitions_size() == 0) return moved;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(options_.max_wait_ms + 5000));
   internal::ReplicaFetchResponse resp;
   if (!Track(&ctx, [&] { return stub->Fetch(&ctx, request, &resp); })) return false;
-  bool moved = false;
   int errors = 0;
   for (const internal::ReplicaFetchPartitionResponse& r : resp.partitions()) {
     auto it = fetched.find({r.topic(), r.partition()});
@@ -171,6 +186,8 @@ bool ReplicaFetcherManager::RunOnce(int32_t leader) {
         if (!s.ok()) {
           LOG(ERROR) << "Partition " << p.tp.ToString() << ": cannot append what leader "
                      << leader << " sent at offset " << p.log_end_offset << ": " << s;
+          ++errors;
+          delay(p.tp);
         } else {
           moved = moved || !r.records().empty();
         }
@@ -182,18 +199,21 @@ bool ReplicaFetcherManager::RunOnce(int32_t leader) {
           moved = true;
         } else {
           LOG(ERROR) << "Partition " << p.tp.ToString() << ": " << r.error_message();
+          ++errors;
+          delay(p.tp);
         }
         break;
       default:
         ++errors;
+        delay(p.tp);
         VLOG(1) << "Fetch " << p.tp.ToString() << " from " << leader << ": "
                 << r.error_message();
         break;
     }
   }
-  // A long poll that came back empty is no reason to back off; a leader
-  // that refused every partition (its metadata or ours lags) is.
-  return moved || errors < resp.partitions_size();
+  // A long poll that came back empty is no reason to back off; partitions
+  // that failed sit out replica.fetch.backoff.ms while the others go on.
+  return moved || errors == 0;
 }
 
 }  // namespace strata::replication

@@ -47,9 +47,12 @@ class ReplicaFetcherManager {
 
  private:
   void ManagerLoop();
+  // Partitions that failed, by when to try them again
+  // (replica.fetch.backoff.ms): one fetcher thread's own.
+  using Delays = std::map<TopicPartition, absl::Time>;
   void FetcherLoop(int32_t leader);
   // One round for `leader`; returns whether anything moved.
-  bool RunOnce(int32_t leader);
+  bool RunOnce(int32_t leader, Delays* delayed);
   bool Stopping() const;
   // Sleeps up to `d`, returning early on Stop.
   void Pause(absl::Duration d);

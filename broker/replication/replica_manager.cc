@@ -1,6 +1,7 @@
 #include "broker/replication/replica_manager.h"
 
 #include <algorithm>
+#include <mutex>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -88,6 +89,22 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
       opened[tp] = Opened{std::move(*log), &topic, &p};
     }
   }
+  // Replicas whose term ends wait for leader appends of the old term.
+  std::vector<std::unique_lock<std::shared_mutex>> role_locks;
+  {
+    std::vector<std::shared_ptr<std::shared_mutex>> ending;
+    {
+      absl::MutexLock l(&mu_);
+      for (const auto& [tp, r] : replicas_) {
+        const metadata::PartitionInfo* p =
+            image->FindPartition(tp.topic, tp.partition.value());
+        if (p == nullptr || p->leader != r.leader || p->leader_epoch != r.leader_epoch) {
+          ending.push_back(r.role_mu);
+        }
+      }
+    }
+    for (auto& m : ending) role_locks.emplace_back(*m);
+  }
   std::vector<std::pair<TopicPartition, std::string>> gone;
   {
     absl::MutexLock l(&mu_);
@@ -101,6 +118,10 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
                              old->second.leader_epoch == p.leader_epoch &&
                              old->second.leader == p.leader;
       if (same_term) r = std::move(old->second);
+      if (!r.role_mu) {
+        r.role_mu = old != replicas_.end() ? old->second.role_mu
+                                           : std::make_shared<std::shared_mutex>();
+      }
       r.log = std::move(o.log);
       r.topic_id = o.topic->topic_id;
       r.leader = p.leader;
@@ -109,7 +130,10 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
       r.min_insync_replicas = options_.min_insync_replicas(*o.topic);
       // A controller answer may have brought a newer ISR than this image.
       if (!same_term || p.partition_epoch >= r.partition_epoch) {
-        if (r.pending_isr && p.partition_epoch != r.partition_epoch) r.pending_isr.reset();
+        // A new partition epoch settles any request made in the old one.
+        if (r.pending_isr && p.partition_epoch != r.pending_partition_epoch) {
+          r.pending_isr.reset();
+        }
         r.partition_epoch = p.partition_epoch;
         r.isr = p.isr;
       }
@@ -181,6 +205,7 @@ bool ReplicaManager::Lookup(const std::string& topic, int32_t partition, bool ne
   out->leader_epoch = r.leader_epoch;
   out->isr = r.isr;
   out->min_insync_replicas = r.min_insync_replicas;
+  out->role_mu = r.role_mu;
   return true;
 }
 
@@ -244,6 +269,20 @@ ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition
   } else {
     for (const auto& [pos, size] : spans) parts.push_back(batches.substr(pos, size));
   }
+  const TopicPartition tp{topic, PartitionId(partition)};
+  std::shared_lock<std::shared_mutex> term(*replica.role_mu);
+  {
+    // Still the leader in the epoch looked up: the role cannot change now.
+    absl::MutexLock l(&mu_);
+    auto r = replicas_.find(tp);
+    if (r == replicas_.end() || r->second.leader != broker_id_ ||
+        r->second.leader_epoch != replica.leader_epoch) {
+      result.error = v1::NOT_LEADER_OR_FOLLOWER;
+      result.message = absl::StrCat("Broker ", broker_id_, " stopped leading ", topic, "-",
+                                    partition, " in epoch ", replica.leader_epoch);
+      return result;
+    }
+  }
   // All batches are checked before any is appended: a bad one changes nothing.
   absl::StatusOr<storage::LogAppendInfo> info =
       replica.log->AppendAsLeader(&parts, Epoch(replica.leader_epoch));
@@ -258,7 +297,7 @@ ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition
   result.required_offset = info->last_offset.value() + 1;
   result.leader_epoch = replica.leader_epoch;
   absl::MutexLock l(&mu_);
-  auto r = replicas_.find(TopicPartition{topic, PartitionId(partition)});
+  auto r = replicas_.find(tp);
   if (r != replicas_.end() && r->second.leader == broker_id_) {
     MaybeAdvanceHighWatermarkLocked(r->second);
   }
@@ -504,10 +543,12 @@ ReplicaManager::Replica* ReplicaManager::FollowingLocked(const TopicPartition& t
 }
 
 void ReplicaManager::TruncateFollowerLocked(const TopicPartition& tp, Replica& r, int64_t offset) {
-  if (offset >= r.log->log_end_offset().value()) return;
-  LOG(INFO) << "Partition " << Name(tp) << ": truncating the divergent suffix from "
-            << r.log->log_end_offset().value() << " to " << offset << " (leader " << r.leader
-            << ", epoch " << r.leader_epoch << ")";
+  if (offset < r.log->log_end_offset().value()) {
+    LOG(INFO) << "Partition " << Name(tp) << ": truncating the divergent suffix from "
+              << r.log->log_end_offset().value() << " to " << offset << " (leader " << r.leader
+              << ", epoch " << r.leader_epoch << ")";
+  }
+  // Also at the log end: it drops an epoch this replica led without writing.
   if (absl::Status s = r.log->TruncateTo(Offset(offset)); !s.ok()) {
     LOG(ERROR) << "Partition " << Name(tp) << ": truncation failed: " << s;
   }
@@ -522,9 +563,10 @@ void ReplicaManager::ApplyEpochEnd(const TopicPartition& tp, int32_t leader_epoc
   int64_t target = leo;
   bool done = true;
   if (answer.leader_epoch < 0) {
-    // The leader has no epoch at or below ours: it has none of our records
-    // past its own log end.
-    target = std::min(leo, answer.log_end_offset);
+    // The leader cannot say (it knows no epoch at or below ours): keep only
+    // what is committed, as Kafka does, and no more than the leader has.
+    target = std::min({leo, r->log->high_watermark().value(), answer.log_end_offset});
+    if (asked_epoch < 0) target = leo;  // an empty log: nothing to compare
   } else if (answer.leader_epoch == asked_epoch) {
     target = std::min(leo, answer.end_offset);
   } else {
@@ -570,11 +612,17 @@ void ReplicaManager::TruncateToLeaderEnd(const TopicPartition& tp, int32_t leade
 
 void ReplicaManager::ProposeIsrLocked(const TopicPartition& tp, Replica& r,
                                       std::vector<int32_t> new_isr) {
-  r.pending_isr = new_isr;
-  r.pending_since_ms = clock_->NowMs();
+  r.pending_isr = std::move(new_isr);
+  r.pending_partition_epoch = r.partition_epoch;
+  SendPendingIsrLocked(tp, r);
+}
+
+void ReplicaManager::SendPendingIsrLocked(const TopicPartition& tp, Replica& r) {
+  r.pending_sent_ms = clock_->NowMs();
+  r.pending_awaiting_answer = true;
   if (options_.alter_partition) {
     options_.alter_partition(
-        IsrChange{tp, r.topic_id, r.leader_epoch, r.partition_epoch, std::move(new_isr)});
+        IsrChange{tp, r.topic_id, r.leader_epoch, r.pending_partition_epoch, *r.pending_isr});
   }
 }
 
@@ -584,9 +632,11 @@ void ReplicaManager::MaybeShrinkIsr() {
   for (auto& [tp, r] : replicas_) {
     if (r.leader != broker_id_) continue;
     if (r.pending_isr) {
-      // No answer for long: let a new request go.
-      if (now - r.pending_since_ms > std::max<int64_t>(5000, options_.replica_lag_time_max_ms)) {
-        r.pending_isr.reset();
+      // The outcome is unknown (a timeout): ask again, the same request.
+      // If the first one committed, this one is refused and the image
+      // settles it.
+      if (!r.pending_awaiting_answer && now - r.pending_sent_ms >= 1000) {
+        SendPendingIsrLocked(tp, r);
       }
       continue;
     }
@@ -613,10 +663,31 @@ void ReplicaManager::OnIsrChangeResult(const IsrChange& change, const IsrChangeR
   if (it == replicas_.end()) return;
   Replica& r = it->second;
   if (r.leader != broker_id_ || r.leader_epoch != change.leader_epoch) return;
+  if (!r.pending_isr || *r.pending_isr != change.new_isr ||
+      r.pending_partition_epoch != change.partition_epoch) {
+    return;  // an answer to a request already settled
+  }
+  r.pending_awaiting_answer = false;
   if (result.error != v1::NONE) {
     LOG(INFO) << "Partition " << Name(change.tp) << ": ISR change to ["
-              << absl::StrJoin(change.new_isr, ",") << "] refused: " << result.message;
-    if (r.partition_epoch == change.partition_epoch) r.pending_isr.reset();
+              << absl::StrJoin(change.new_isr, ",") << "] not made: " << result.message;
+    switch (result.error) {
+      // Refused before anything was written: free to ask anew.
+      case v1::INVALID_REQUEST:
+      case v1::INELIGIBLE_REPLICA:
+      case v1::NOT_CONTROLLER:
+      case v1::NOT_LEADER_OR_FOLLOWER:
+      case v1::FENCED_LEADER_EPOCH:
+      case v1::STALE_BROKER_EPOCH:
+      case v1::UNKNOWN_TOPIC_OR_PARTITION:
+        r.pending_isr.reset();
+        break;
+      // INVALID_UPDATE_VERSION: the partition changed (perhaps by this very
+      // request, sent twice); the image will say how. A timeout or a lost
+      // answer: unknown, so MaybeShrinkIsr asks again.
+      default:
+        break;
+    }
     return;
   }
   // Committed: take it now rather than when the image gets here.

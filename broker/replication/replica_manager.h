@@ -36,6 +36,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -199,8 +200,8 @@ class ReplicaManager {
 
   // --- ISR upkeep ---
   // Proposes removing followers that have not caught up for
-  // replica.lag.time.max.ms, and forgets ISR requests unanswered for long.
-  // Called periodically.
+  // replica.lag.time.max.ms, and sends again an ISR request whose outcome
+  // is unknown (a timeout: it may have committed). Called periodically.
   void MaybeShrinkIsr();
   void OnIsrChangeResult(const IsrChange& change, const IsrChangeResult& result);
 
@@ -235,10 +236,19 @@ class ReplicaManager {
     // Leader state.
     std::map<int32_t, FollowerProgress> followers;
     int64_t epoch_start_offset = 0;
+    // The ISR asked for and not known to be refused: until the image or an
+    // answer settles it, the high watermark counts it too (so an expansion
+    // whose fate is unknown never lets it pass the new member).
     std::optional<std::vector<int32_t>> pending_isr;
-    int64_t pending_since_ms = 0;
+    int32_t pending_partition_epoch = -1;
+    int64_t pending_sent_ms = 0;
+    bool pending_awaiting_answer = false;
     // Follower state.
     bool needs_truncation = false;
+    // Kafka's leaderIsrUpdateLock: leader appends hold it shared, role
+    // changes exclusive, so no append of an old term lands after the
+    // replica became a follower (and truncated).
+    std::shared_ptr<std::shared_mutex> role_mu;
   };
   // Copies the replica's state, or fills `error` the way a client expects.
   bool Lookup(const std::string& topic, int32_t partition, bool need_leader, Replica* out,
@@ -246,6 +256,8 @@ class ReplicaManager {
   // Raises the high watermark to what the ISR (with a pending addition) has.
   void MaybeAdvanceHighWatermarkLocked(Replica& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ProposeIsrLocked(const TopicPartition& tp, Replica& r, std::vector<int32_t> new_isr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendPendingIsrLocked(const TopicPartition& tp, Replica& r)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The follower's replica if it still follows in `leader_epoch`.
   Replica* FollowingLocked(const TopicPartition& tp, int32_t leader_epoch)

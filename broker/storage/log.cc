@@ -411,7 +411,11 @@ absl::StatusOr<std::optional<Offset>> Log::OffsetForTimestamp(int64_t timestamp)
 absl::Status Log::TruncateTo(Offset offset) {
   absl::MutexLock l(&mu_);
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
-  if (offset >= log_end_locked()) return absl::OkStatus();
+  if (offset >= log_end_locked()) {
+    // No records go, but an epoch this replica was assigned as leader and
+    // never wrote must: as a follower it takes the leader's epochs.
+    return epochs_->TruncateFromEnd(log_end_locked());
+  }
   LOG(INFO) << "Truncating " << dir_ << " from " << log_end_locked() << " to " << offset;
   if (offset < log_start_offset_) {
     for (auto& [base, seg] : segments_) {

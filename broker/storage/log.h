@@ -102,7 +102,9 @@ class Log {
 
   // Removes every record at or after `offset` (a follower dropping a
   // divergent suffix). A batch holding `offset` goes whole. Below the log
-  // start, the log is emptied and restarts at `offset`.
+  // start, the log is emptied and restarts at `offset`. At or past the log
+  // end no record goes, but epochs starting at the log end (assigned, never
+  // written) are dropped.
   absl::Status TruncateTo(Offset offset);
 
   // Deletes the segments whose records are all below `offset` (retention)

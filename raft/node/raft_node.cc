@@ -22,6 +22,9 @@ std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address) {
   // After a failed connection the channel re-resolves the name, by default
   // at most every 30 s; a restarted peer must be found within a second.
   args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 100);
+  // Peers are trusted and some answers are large (a replica fetch carries
+  // up to replica.fetch.response.max.bytes): no 4 MB default limit.
+  args.SetMaxReceiveMessageSize(-1);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 

@@ -257,12 +257,24 @@ TEST_F(ReplicationTest, AFollowerThatCaughtUpIsProposedForTheIsr) {
   Fetch(3);  // at 5 = the high watermark
   ASSERT_EQ(proposals_[1].size(), 1u);
   EXPECT_EQ(proposals_[1][0].new_isr, (std::vector<int32_t>{1, 2, 3}));
-  // A refusal (a stale partition epoch) frees the partition for a new try.
-  IsrChangeResult refused;
-  refused.error = v1::INVALID_UPDATE_VERSION;
-  rm_[1]->OnIsrChangeResult(proposals_[1][0], refused);
+  // An answer that leaves the outcome open keeps the request pending (the
+  // high watermark still counts broker 3) and it is sent again later.
+  IsrChangeResult unknown;
+  unknown.error = v1::REQUEST_TIMED_OUT;
+  rm_[1]->OnIsrChangeResult(proposals_[1][0], unknown);
   Fetch(3);
-  EXPECT_EQ(proposals_[1].size(), 2u);
+  EXPECT_EQ(proposals_[1].size(), 1u);
+  clock_.AdvanceMs(1000);
+  rm_[1]->MaybeShrinkIsr();
+  ASSERT_EQ(proposals_[1].size(), 2u);
+  EXPECT_EQ(proposals_[1][1].new_isr, proposals_[1][0].new_isr);
+  EXPECT_EQ(proposals_[1][1].partition_epoch, proposals_[1][0].partition_epoch);
+  // A refusal before anything was written frees the partition for a new try.
+  IsrChangeResult refused;
+  refused.error = v1::INELIGIBLE_REPLICA;
+  rm_[1]->OnIsrChangeResult(proposals_[1][1], refused);
+  Fetch(3);
+  EXPECT_EQ(proposals_[1].size(), 3u);
 }
 
 TEST_F(ReplicationTest, AcksAllChecksTheIsrAndFailsWhenLeadershipMoves) {

@@ -107,6 +107,38 @@ TEST_F(LogTest, AppendStampsLeaderEpochAndKeepsBatchValid) {
   EXPECT_EQ(header->base_offset, Offset(0));
 }
 
+TEST_F(LogTest, AnEpochLedWithoutWritingGivesWayToTheLeadersRecords) {
+  auto log = OpenLog();
+  Append(*log, 2, 5);  // epoch 1, offsets 0..9
+  ASSERT_TRUE(log->AssignLeaderEpoch(Epoch(4)).ok());
+  EXPECT_EQ(log->latest_epoch(), Epoch(4));
+  EXPECT_EQ(log->EndOffsetForEpoch(Epoch(1)), (EpochEndOffset{Epoch(1), Offset(10)}));
+  // It becomes a follower: truncation at its log end cuts no record, only
+  // the empty epoch, and the leader's epoch-3 records count as epoch 3.
+  ASSERT_TRUE(log->TruncateTo(Offset(10)).ok());
+  EXPECT_EQ(log->log_end_offset(), Offset(10));
+  EXPECT_EQ(log->latest_epoch(), Epoch(1));
+  std::string batch = MakeBatch(10, 3);
+  ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(3)).ok());
+  EXPECT_EQ(log->EndOffsetForEpoch(Epoch(1)), (EpochEndOffset{Epoch(1), Offset(10)}));
+  EXPECT_EQ(log->EndOffsetForEpoch(Epoch(3)), (EpochEndOffset{Epoch(3), Offset(13)}));
+}
+
+TEST_F(LogTest, TheHighWatermarkRisesToTheLogEndAndSurvivesAReopen) {
+  auto log = OpenLog();
+  Append(*log, 2, 5);
+  EXPECT_EQ(log->high_watermark(), Offset(0));
+  EXPECT_TRUE(log->MaybeIncrementHighWatermark(Offset(7)));
+  EXPECT_FALSE(log->MaybeIncrementHighWatermark(Offset(3))) << "never down";
+  EXPECT_TRUE(log->MaybeIncrementHighWatermark(Offset(99)));
+  EXPECT_EQ(log->high_watermark(), Offset(10)) << "capped at the log end";
+  ASSERT_TRUE(log->Close().ok());
+  log = OpenLog(/*clean=*/true);
+  EXPECT_EQ(log->high_watermark(), Offset(10));
+  ASSERT_TRUE(log->TruncateTo(Offset(5)).ok());
+  EXPECT_EQ(log->high_watermark(), Offset(5)) << "truncation takes it down with the log";
+}
+
 TEST_F(LogTest, IndexLookupsAgreeWithLinearScanAcrossRolledSegments) {
   config_.segment_bytes = 64 * 1024;
   config_.index_interval_bytes = 4096;
