@@ -89,22 +89,19 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
       opened[tp] = Opened{std::move(*log), &topic, &p};
     }
   }
-  // Replicas whose term ends wait for leader appends of the old term.
-  std::vector<std::unique_lock<std::shared_mutex>> role_locks;
+  // Replicas whose term ends wait for leader appends of the old term; their
+  // locks are taken in partition order, always the same.
+  std::map<TopicPartition, std::shared_ptr<absl::Mutex>> ending;
   {
-    std::vector<std::shared_ptr<std::shared_mutex>> ending;
-    {
-      absl::MutexLock l(&mu_);
-      for (const auto& [tp, r] : replicas_) {
-        const metadata::PartitionInfo* p =
-            image->FindPartition(tp.topic, tp.partition.value());
-        if (p == nullptr || p->leader != r.leader || p->leader_epoch != r.leader_epoch) {
-          ending.push_back(r.role_mu);
-        }
+    absl::MutexLock l(&mu_);
+    for (const auto& [tp, r] : replicas_) {
+      const metadata::PartitionInfo* p = image->FindPartition(tp.topic, tp.partition.value());
+      if (p == nullptr || p->leader != r.leader || p->leader_epoch != r.leader_epoch) {
+        ending.emplace(tp, r.role_mu);
       }
     }
-    for (auto& m : ending) role_locks.emplace_back(*m);
   }
+  for (auto& [tp, m] : ending) m->Lock();
   std::vector<std::pair<TopicPartition, std::string>> gone;
   {
     absl::MutexLock l(&mu_);
@@ -119,8 +116,8 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
                              old->second.leader == p.leader;
       if (same_term) r = std::move(old->second);
       if (!r.role_mu) {
-        r.role_mu = old != replicas_.end() ? old->second.role_mu
-                                           : std::make_shared<std::shared_mutex>();
+        r.role_mu =
+            old != replicas_.end() ? old->second.role_mu : std::make_shared<absl::Mutex>();
       }
       r.log = std::move(o.log);
       r.topic_id = o.topic->topic_id;
@@ -166,6 +163,7 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
     image_ = image;
     ++progress_;
   }
+  for (auto it = ending.rbegin(); it != ending.rend(); ++it) it->second->Unlock();
   for (const auto& [tp, topic_id] : gone) {
     LOG(INFO) << "Partition " << Name(tp) << " left this broker; deleting its log";
     // Only the log of the topic that left: never another incarnation's.
@@ -270,7 +268,7 @@ ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition
     for (const auto& [pos, size] : spans) parts.push_back(batches.substr(pos, size));
   }
   const TopicPartition tp{topic, PartitionId(partition)};
-  std::shared_lock<std::shared_mutex> term(*replica.role_mu);
+  absl::ReaderMutexLock term(replica.role_mu.get());
   {
     // Still the leader in the epoch looked up: the role cannot change now.
     absl::MutexLock l(&mu_);

@@ -36,7 +36,6 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -247,8 +246,9 @@ class ReplicaManager {
     bool needs_truncation = false;
     // Kafka's leaderIsrUpdateLock: leader appends hold it shared, role
     // changes exclusive, so no append of an old term lands after the
-    // replica became a follower (and truncated).
-    std::shared_ptr<std::shared_mutex> role_mu;
+    // replica became a follower (and truncated). An absl::Mutex: a waiting
+    // role change holds off new appends instead of starving behind them.
+    std::shared_ptr<absl::Mutex> role_mu;
   };
   // Copies the replica's state, or fills `error` the way a client expects.
   bool Lookup(const std::string& topic, int32_t partition, bool need_leader, Replica* out,
