@@ -38,6 +38,19 @@ bool Contains(const std::vector<int32_t>& v, int32_t x) {
 
 std::string Name(const TopicPartition& tp) { return tp.ToString(); }
 
+// Reads whole batches from `offset` below `max_offset` into `result`.
+void ReadInto(const storage::Log& log, int64_t offset, int32_t max_bytes, Offset max_offset,
+              FetchResult* result) {
+  absl::StatusOr<storage::LogReadResult> read =
+      log.Read(Offset(offset), static_cast<size_t>(max_bytes), max_offset);
+  if (!read.ok()) {
+    result->error = ErrorCodeFor(read.status());
+    result->message = std::string(read.status().message());
+    return;
+  }
+  result->records = std::move(read->batches);
+}
+
 }  // namespace
 
 ReplicaManager::ReplicaManager(storage::LogManager* logs, ReplicaManagerOptions options)
@@ -347,14 +360,7 @@ FetchResult ReplicaManager::Read(const std::string& topic, int32_t partition, in
   result.log_end_offset = replica.log->log_end_offset().value();
   if (max_bytes <= 0) return result;
   if (offset > hw.value() && offset <= result.log_end_offset) return result;  // not committed yet
-  absl::StatusOr<storage::LogReadResult> read =
-      replica.log->Read(Offset(offset), static_cast<size_t>(max_bytes), hw);
-  if (!read.ok()) {
-    result.error = ErrorCodeFor(read.status());
-    result.message = std::string(read.status().message());
-    return result;
-  }
-  result.records = std::move(read->batches);
+  ReadInto(*replica.log, offset, max_bytes, hw, &result);
   return result;
 }
 
@@ -462,14 +468,7 @@ FetchResult ReplicaManager::ReadForFollower(int32_t replica_id, const std::strin
     log = r.log;
   }
   if (max_bytes <= 0 || fetch_offset >= result.log_end_offset) return result;
-  absl::StatusOr<storage::LogReadResult> read =
-      log->Read(Offset(fetch_offset), static_cast<size_t>(max_bytes), log->log_end_offset());
-  if (!read.ok()) {
-    result.error = ErrorCodeFor(read.status());
-    result.message = std::string(read.status().message());
-    return result;
-  }
-  result.records = std::move(read->batches);
+  ReadInto(*log, fetch_offset, max_bytes, log->log_end_offset(), &result);
   return result;
 }
 

@@ -1,5 +1,7 @@
 #include "broker/server/purgatory.h"
 
+#include <algorithm>
+
 namespace strata::server {
 namespace {
 
@@ -21,6 +23,25 @@ bool Purgatory::Park(absl::Time deadline, TryComplete try_complete) {
   parked_.push_back(Parked{deadline, std::move(try_complete)});
   ++parks_;
   return true;
+}
+
+void Purgatory::CompleteFetch(grpc::ServerUnaryReactor* reactor, size_t bytes, bool any_error,
+                              int32_t min_bytes, int32_t max_wait_ms,
+                              std::function<bool()> has_data, std::function<void()> reread) {
+  if (bytes >= static_cast<size_t>(std::max(min_bytes, 1)) || any_error || max_wait_ms <= 0) {
+    reactor->Finish(grpc::Status::OK);
+    return;
+  }
+  auto try_complete = [reactor, has_data = std::move(has_data),
+                       reread = std::move(reread)](bool expired) {
+    if (!expired && !has_data()) return false;
+    reread();
+    reactor->Finish(grpc::Status::OK);
+    return true;
+  };
+  if (!Park(absl::Now() + absl::Milliseconds(std::min(max_wait_ms, 60000)), try_complete)) {
+    try_complete(true);
+  }
 }
 
 void Purgatory::Shutdown() {

@@ -7,6 +7,8 @@
 // Thread-safe.
 #pragma once
 
+#include <grpcpp/support/server_callback.h>
+
 #include <functional>
 #include <list>
 #include <thread>
@@ -30,6 +32,14 @@ class Purgatory {
   // Parks an operation until `deadline`. False when shutting down (the
   // caller answers it at once).
   bool Park(absl::Time deadline, TryComplete try_complete);
+  // A long-polling fetch after its first read of `bytes`: answered at once
+  // when that reached `min_bytes`, a partition erred, or `max_wait_ms` is 0;
+  // otherwise parked until `has_data()` (or the wait ends), then `reread()`
+  // and answered.
+  void CompleteFetch(grpc::ServerUnaryReactor* reactor, size_t bytes, bool any_error,
+                     int32_t min_bytes, int32_t max_wait_ms, std::function<bool()> has_data,
+                     std::function<void()> reread);
+
   // Finishes every parked operation as expired and stops the thread.
   void Shutdown();
 

@@ -45,28 +45,22 @@ grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   bool any_error = false;
   const size_t bytes = ReadAll(*request, response, &any_error);
-  const size_t min_bytes = static_cast<size_t>(std::max(request->min_bytes(), 1));
-  if (bytes >= min_bytes || any_error || request->max_wait_ms() <= 0) {
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
   // A follower waiting at the log end is caught up; reading again when data
   // arrives (or the wait ends) records that once more.
-  auto try_complete = [this, request, response, reactor](bool expired) {
-    bool ready = expired;
-    for (const auto& p : request->partitions()) {
-      ready = ready || replicas_->FollowerHasDataAt(p.topic(), p.partition(), p.fetch_offset());
-    }
-    if (!ready) return false;
-    bool any_error = false;
-    ReadAll(*request, response, &any_error);
-    reactor->Finish(grpc::Status::OK);
-    return true;
-  };
-  if (!purgatory_->Park(absl::Now() + absl::Milliseconds(std::min(request->max_wait_ms(), 60000)),
-                        try_complete)) {
-    try_complete(true);
-  }
+  purgatory_->CompleteFetch(
+      reactor, bytes, any_error, request->min_bytes(), request->max_wait_ms(),
+      [this, request] {
+        for (const auto& p : request->partitions()) {
+          if (replicas_->FollowerHasDataAt(p.topic(), p.partition(), p.fetch_offset())) {
+            return true;
+          }
+        }
+        return false;
+      },
+      [this, request, response] {
+        bool any_error = false;
+        ReadAll(*request, response, &any_error);
+      });
   return reactor;
 }
 
