@@ -11,7 +11,10 @@
 // and reports the duplicates (retries of sends whose answer was lost; the
 // producer is not idempotent yet).
 //
-//   fault_test [--rounds N] [--rate RECORDS_PER_S]
+//   fault_test [--rounds N] [--rate RECORDS_PER_S] [--signal kill|term]
+//
+// With --signal term the leader is stopped with SIGTERM instead (a
+// controlled shutdown); then no send may fail either.
 //
 // Exit status 0 when both checks hold. CTest runs a short version (2
 // rounds) with the integration tests and the full one (5 rounds) under the
@@ -53,7 +56,7 @@ struct Acked {
   std::string first_error;
 };
 
-int Run(int rounds, int rate) {
+int Run(int rounds, int rate, bool controlled) {
   StrataCluster cluster(3, {"leader.imbalance.check.interval.seconds=1"});
   cluster.StartAll();
   if (!cluster.WaitReady(3)) {
@@ -115,7 +118,11 @@ int Run(int rounds, int rate) {
     }
     const int observer = leader % 3 + 1;
     const auto killed = std::chrono::steady_clock::now();
-    cluster.Kill(leader);
+    if (controlled) {
+      cluster.Terminate(leader);
+    } else {
+      cluster.Kill(leader);
+    }
     const bool moved = Eventually(
         [&] {
           const int now = cluster.Describe(kTopic, observer)[partition].leader;
@@ -137,8 +144,8 @@ int Run(int rounds, int rate) {
           return true;
         },
         30000);
-    std::printf("round %d: killed broker %d (leader of %s-%d); new leader after %lld ms%s; %s\n",
-                round, leader, kTopic, partition, static_cast<long long>(failover_ms),
+    std::printf("round %d: %s broker %d (leader of %s-%d); new leader after %lld ms%s; %s\n",
+                round, controlled ? "stopped (SIGTERM)" : "killed", leader, kTopic, partition, static_cast<long long>(failover_ms),
                 moved ? "" : " (none!)",
                 rejoined ? "back in every ISR" : "NOT back in every ISR within 30 s");
     std::fflush(stdout);
@@ -226,7 +233,8 @@ int Run(int rounds, int rate) {
       rounds, failovers, (long long)sent.load(), (long long)acked_total, (long long)acked.failed,
       acked.failed ? " — first error: " : "", acked.first_error.c_str(), (long long)read,
       (long long)total_end, (long long)missing, (long long)out_of_order, (long long)duplicates);
-  const bool ok = missing == 0 && out_of_order == 0 && acked_total > 0 && failovers == rounds;
+  const bool ok = missing == 0 && out_of_order == 0 && acked_total > 0 && failovers == rounds &&
+                  (!controlled || acked.failed == 0);
   if (!ok) {
     cluster.KeepData();
     std::printf("FAILED; node logs kept in %s\n", cluster.dir().c_str());
@@ -240,16 +248,25 @@ int Run(int rounds, int rate) {
 int main(int argc, char** argv) {
   int rounds = 5;
   int rate = 2000;
+  bool controlled = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--rounds" && i + 1 < argc) {
       rounds = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--rate" && i + 1 < argc) {
       rate = std::max(1, std::atoi(argv[++i]));
+    } else if (arg == "--signal" && i + 1 < argc) {
+      const std::string sig = argv[++i];
+      if (sig != "kill" && sig != "term") {
+        std::fprintf(stderr, "--signal must be kill or term, not %s\n", sig.c_str());
+        return 2;
+      }
+      controlled = sig == "term";
     } else {
-      std::fprintf(stderr, "usage: fault_test [--rounds N] [--rate RECORDS_PER_S]\n");
+      std::fprintf(stderr,
+                   "usage: fault_test [--rounds N] [--rate RECORDS_PER_S] [--signal kill|term]\n");
       return 2;
     }
   }
-  return strata::testing::Run(rounds, rate);
+  return strata::testing::Run(rounds, rate, controlled);
 }
