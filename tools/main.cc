@@ -86,6 +86,11 @@ int main(int argc, char** argv) {
                    "With --describe: only partitions whose leader is not available.");
   topics->add_flag("--under-replicated-partitions", topic.under_replicated_partitions,
                    "With --describe: only partitions whose ISR is smaller than the replicas.");
+  topics->add_flag("--under-min-isr-partitions", topic.under_min_isr_partitions,
+                   "With --describe: only partitions whose ISR is smaller than "
+                   "min.insync.replicas.");
+  topics->add_flag("--at-min-isr-partitions", topic.at_min_isr_partitions,
+                   "With --describe: only partitions whose ISR is exactly min.insync.replicas.");
   topics->add_flag("--show-states", topic.show_states,
                    "With --describe: add each partition's state and its replicas' states.");
   topics->callback([&] {

@@ -1,6 +1,7 @@
 #include "tools/topic_command.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ostream>
 
 #include "client/errors.h"
@@ -144,10 +145,19 @@ std::string ReplicaStateName(v1::ReplicaState state) {
 
 std::vector<std::string> FormatDescribeTopics(const v1::DescribeTopicsResponse& response,
                                               const TopicOptions& options) {
-  const bool filtered = options.unavailable_partitions || options.under_replicated_partitions;
-  auto wanted = [&](const v1::PartitionDescription& p) {
+  const bool filtered = options.unavailable_partitions || options.under_replicated_partitions ||
+                        options.under_min_isr_partitions || options.at_min_isr_partitions;
+  auto min_isr_of = [](const v1::TopicDescription& t) {
+    for (const v1::ConfigEntry& c : t.configs()) {
+      if (c.name() == "min.insync.replicas") return std::atoi(c.value().c_str());
+    }
+    return 1;
+  };
+  auto wanted = [&](const v1::PartitionDescription& p, int min_isr) {
     if (options.unavailable_partitions && p.state() != v1::PARTITION_ONLINE) return true;
     if (options.under_replicated_partitions && p.isr_size() < p.replicas_size()) return true;
+    if (options.under_min_isr_partitions && p.isr_size() < min_isr) return true;
+    if (options.at_min_isr_partitions && p.isr_size() == min_isr) return true;
     return !filtered;
   };
   auto line = [&](const std::string& topic, const v1::PartitionDescription& p) {
@@ -170,8 +180,9 @@ std::vector<std::string> FormatDescribeTopics(const v1::DescribeTopicsResponse& 
   for (const v1::TopicDescription* t : topics) {
     if (!filtered) lines.push_back(FormatTopicHeader(*t));
     std::vector<const v1::PartitionDescription*> parts;
+    const int min_isr = min_isr_of(*t);
     for (const auto& p : t->partitions()) {
-      if (wanted(p)) parts.push_back(&p);
+      if (wanted(p, min_isr)) parts.push_back(&p);
     }
     std::sort(parts.begin(), parts.end(),
               [](const auto* a, const auto* b) { return a->partition() < b->partition(); });

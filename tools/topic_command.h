@@ -37,6 +37,8 @@ struct TopicOptions {
   // topic header lines.
   bool unavailable_partitions = false;      // no leader, or a leader that is not live
   bool under_replicated_partitions = false;  // ISR smaller than the replica list
+  bool under_min_isr_partitions = false;     // ISR smaller than min.insync.replicas
+  bool at_min_isr_partitions = false;        // ISR exactly min.insync.replicas
   // Strata's addition: each partition line ends with its state and its
   // replicas' states ("\tState: Online\tReplicaStates: 3:Online,1:Offline").
   bool show_states = false;

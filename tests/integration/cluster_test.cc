@@ -434,6 +434,10 @@ TEST_F(ClusterTest, AcksAllNeedsMinInsyncReplicasInTheIsr) {
       },
       10000))
       << Topics({"--describe"}, alive).out;
+  // Kafka's describe filters see it too.
+  CliResult under = Topics({"--describe", "--under-min-isr-partitions"}, alive);
+  EXPECT_NE(under.out.find("Topic: strict3\tPartition: 0"), std::string::npos) << under.out;
+  EXPECT_EQ(under.out.find("strict2"), std::string::npos) << under.out;
   const int leader3 = LeaderOf("strict3", 0, alive);
   v1::PartitionProduceResponse r = ProduceSettled(leader3, "strict3", 0, {"x"}, -1);
   EXPECT_EQ(r.error(), v1::NOT_ENOUGH_REPLICAS) << r.error_message();

@@ -91,6 +91,20 @@ TEST(TopicFormatTest, PartitionFiltersAndStates) {
   EXPECT_EQ(FormatDescribeTopics(resp, o),
             (std::vector<std::string>{"\tTopic: t\tPartition: 1\tLeader: 2\tReplicas: 2,3\tIsr: 2",
                                       "\tTopic: t\tPartition: 2\tLeader: none\tReplicas: 3\tIsr: "}));
+  // min.insync.replicas=2 (the topic's effective config).
+  v1::ConfigEntry* min_isr = resp.mutable_topics(0)->add_configs();
+  min_isr->set_name("min.insync.replicas");
+  min_isr->set_value("2");
+  o = TopicOptions();
+  o.under_min_isr_partitions = true;
+  EXPECT_EQ(FormatDescribeTopics(resp, o),
+            (std::vector<std::string>{"\tTopic: t\tPartition: 1\tLeader: 2\tReplicas: 2,3\tIsr: 2",
+                                      "\tTopic: t\tPartition: 2\tLeader: none\tReplicas: 3\tIsr: "}));
+  o = TopicOptions();
+  o.at_min_isr_partitions = true;
+  EXPECT_EQ(FormatDescribeTopics(resp, o),
+            std::vector<std::string>{"\tTopic: t\tPartition: 0\tLeader: 1\tReplicas: 1,2\tIsr: 1,2"});
+  resp.mutable_topics(0)->clear_configs();
   o = TopicOptions();
   o.show_states = true;
   auto lines = FormatDescribeTopics(resp, o);
