@@ -290,10 +290,16 @@ void Producer::SendReady(absl::Time now, std::vector<InFlight*>* to_send,
     unit.batches.push_back(accumulator_.Drain(tp));
     unit.bytes = unit.batches.back()->payload.size();
     // Every batch but the last (open) one is full; a flush takes that too.
-    while ((accumulator_.BatchCount(tp) > 1 || (flushing_ > 0 || closing_)) &&
-           accumulator_.BatchCount(tp) > 0 &&
-           unit.bytes + static_cast<size_t>(config_.batch_size) <=
-               static_cast<size_t>(config_.max_request_size)) {
+    // A batch larger than batch.size (one big record) travels alone, so
+    // that if the broker refuses it (max.message.bytes) no other goes with
+    // it.
+    const size_t batch_size = static_cast<size_t>(config_.batch_size);
+    const size_t max_request = static_cast<size_t>(config_.max_request_size);
+    const bool alone = unit.bytes > batch_size;
+    while (!alone &&
+           (accumulator_.BatchCount(tp) > 1 || (flushing_ > 0 || closing_)) &&
+           accumulator_.BatchCount(tp) > 0 && accumulator_.FrontBytes(tp) <= batch_size &&
+           unit.bytes + accumulator_.FrontBytes(tp) <= max_request) {
       unit.batches.push_back(accumulator_.Drain(tp));
       unit.bytes += unit.batches.back()->payload.size();
     }

@@ -116,6 +116,11 @@ size_t RecordAccumulator::BatchCount(const TopicPartition& tp) const {
   return it == queues_.end() ? 0 : it->second.size();
 }
 
+size_t RecordAccumulator::FrontBytes(const TopicPartition& tp) const {
+  auto it = queues_.find(tp);
+  return it == queues_.end() || it->second.empty() ? 0 : it->second.front()->size_in_bytes();
+}
+
 std::vector<std::string> RecordAccumulator::Topics() const {
   std::vector<std::string> topics;
   for (const auto& [tp, queue] : queues_) {

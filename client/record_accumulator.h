@@ -83,8 +83,10 @@ class RecordAccumulator {
   bool IsMuted(const TopicPartition& tp) const { return muted_.contains(tp); }
 
   bool empty() const { return queues_.empty(); }
-  // Batches queued for `tp` (open or closed), for tests.
+  // Batches queued for `tp` (open or closed).
   size_t BatchCount(const TopicPartition& tp) const;
+  // The size of the partition's first batch (0 when none).
+  size_t FrontBytes(const TopicPartition& tp) const;
   // Topics with queued batches.
   std::vector<std::string> Topics() const;
 

@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+
 #include "glog/logging.h"
 #include "strata/internal/replica.grpc.pb.h"
 
@@ -74,17 +76,18 @@ void ReplicaFetcherManager::ManagerLoop() {
 
 void ReplicaFetcherManager::FetcherLoop(int32_t leader) {
   uint64_t seen = replicas_->progress();
-  Delays delayed;
+  FetcherState state;
   while (!Stopping()) {
     if (replicas_->FollowedFrom(leader).empty()) {
       seen = replicas_->WaitForProgress(seen, absl::Now() + absl::Milliseconds(500));
       continue;
     }
-    if (!RunOnce(leader, &delayed)) Pause(absl::Milliseconds(std::min(options_.backoff_ms, 200)));
+    if (!RunOnce(leader, &state)) Pause(absl::Milliseconds(std::min(options_.backoff_ms, 200)));
   }
 }
 
-bool ReplicaFetcherManager::RunOnce(int32_t leader, Delays* delayed) {
+bool ReplicaFetcherManager::RunOnce(int32_t leader, FetcherState* state) {
+  std::map<TopicPartition, absl::Time>* delayed = &state->delayed;
   const absl::Time now = absl::Now();
   for (auto it = delayed->begin(); it != delayed->end();) {
     it = it->second <= now ? delayed->erase(it) : std::next(it);
@@ -95,8 +98,13 @@ bool ReplicaFetcherManager::RunOnce(int32_t leader, Delays* delayed) {
   auto followed = [&] {
     std::vector<FollowedPartition> parts = replicas_->FollowedFrom(leader);
     std::erase_if(parts, [&](const FollowedPartition& p) { return delayed->contains(p.tp); });
+    if (!parts.empty()) {
+      std::rotate(parts.begin(), parts.begin() + static_cast<ptrdiff_t>(state->round % parts.size()),
+                  parts.end());
+    }
     return parts;
   };
+  ++state->round;
   std::vector<FollowedPartition> parts = followed();
   if (parts.empty()) return false;
   std::shared_ptr<grpc::Channel> channel = options_.channel_for(leader);
@@ -114,7 +122,7 @@ bool ReplicaFetcherManager::RunOnce(int32_t leader, Delays* delayed) {
       // No epochs: an empty log, nothing to cut.
       EpochEndResult none;
       none.log_end_offset = p.log_end_offset;
-      replicas_->ApplyEpochEnd(p.tp, p.leader_epoch, -1, none);
+      if (!replicas_->ApplyEpochEnd(p.tp, p.leader_epoch, -1, none).ok()) delay(p.tp);
       continue;
     }
     internal::EpochRequestPartition* e = epochs.add_partitions();
@@ -144,8 +152,12 @@ bool ReplicaFetcherManager::RunOnce(int32_t leader, Delays* delayed) {
       answer.leader_epoch = e.leader_epoch();
       answer.end_offset = e.end_offset();
       answer.log_end_offset = e.log_end_offset();
-      replicas_->ApplyEpochEnd(it->second->tp, it->second->leader_epoch,
-                               it->second->latest_epoch, answer);
+      if (absl::Status st = replicas_->ApplyEpochEnd(it->second->tp, it->second->leader_epoch,
+                                                     it->second->latest_epoch, answer);
+          !st.ok()) {
+        delay(it->second->tp);
+        continue;
+      }
       moved = true;
     }
     // Truncation moved log ends: fetch from where they are now.

@@ -47,12 +47,18 @@ class ReplicaFetcherManager {
 
  private:
   void ManagerLoop();
-  // Partitions that failed, by when to try them again
-  // (replica.fetch.backoff.ms): one fetcher thread's own.
-  using Delays = std::map<TopicPartition, absl::Time>;
+  // One fetcher thread's own state.
+  struct FetcherState {
+    // Partitions that failed, by when to try them again
+    // (replica.fetch.backoff.ms).
+    std::map<TopicPartition, absl::Time> delayed;
+    // Rotates where requests start, so that a full response budget does not
+    // go to the same partitions every round.
+    size_t round = 0;
+  };
   void FetcherLoop(int32_t leader);
   // One round for `leader`; returns whether anything moved.
-  bool RunOnce(int32_t leader, Delays* delayed);
+  bool RunOnce(int32_t leader, FetcherState* state);
   bool Stopping() const;
   // Sleeps up to `d`, returning early on Stop.
   void Pause(absl::Duration d);

@@ -539,23 +539,24 @@ ReplicaManager::Replica* ReplicaManager::FollowingLocked(const TopicPartition& t
   return &it->second;
 }
 
-void ReplicaManager::TruncateFollowerLocked(const TopicPartition& tp, Replica& r, int64_t offset) {
+absl::Status ReplicaManager::TruncateFollowerLocked(const TopicPartition& tp, Replica& r,
+                                                    int64_t offset) {
   if (offset < r.log->log_end_offset().value()) {
     LOG(INFO) << "Partition " << Name(tp) << ": truncating the divergent suffix from "
               << r.log->log_end_offset().value() << " to " << offset << " (leader " << r.leader
               << ", epoch " << r.leader_epoch << ")";
   }
   // Also at the log end: it drops an epoch this replica led without writing.
-  if (absl::Status s = r.log->TruncateTo(Offset(offset)); !s.ok()) {
-    LOG(ERROR) << "Partition " << Name(tp) << ": truncation failed: " << s;
-  }
+  absl::Status s = r.log->TruncateTo(Offset(offset));
+  if (!s.ok()) LOG(ERROR) << "Partition " << Name(tp) << ": truncation failed: " << s;
+  return s;
 }
 
-void ReplicaManager::ApplyEpochEnd(const TopicPartition& tp, int32_t leader_epoch,
-                                   int32_t asked_epoch, const EpochEndResult& answer) {
+absl::Status ReplicaManager::ApplyEpochEnd(const TopicPartition& tp, int32_t leader_epoch,
+                                           int32_t asked_epoch, const EpochEndResult& answer) {
   absl::MutexLock l(&mu_);
   Replica* r = FollowingLocked(tp, leader_epoch);
-  if (r == nullptr || !r->needs_truncation) return;
+  if (r == nullptr || !r->needs_truncation) return absl::OkStatus();
   const int64_t leo = r->log->log_end_offset().value();
   int64_t target = leo;
   bool done = true;
@@ -574,9 +575,10 @@ void ReplicaManager::ApplyEpochEnd(const TopicPartition& tp, int32_t leader_epoc
     if (own.end_offset.value() >= 0) target = std::min(target, own.end_offset.value());
     done = target == leo;
   }
-  TruncateFollowerLocked(tp, *r, target);
+  if (absl::Status s = TruncateFollowerLocked(tp, *r, target); !s.ok()) return s;
   r->needs_truncation = !done;
   ++progress_;
+  return absl::OkStatus();
 }
 
 absl::Status ReplicaManager::AppendFetched(const TopicPartition& tp, int32_t leader_epoch,
@@ -604,13 +606,14 @@ void ReplicaManager::TruncateToLeaderEnd(const TopicPartition& tp, int32_t leade
   LOG(WARNING) << "Partition " << Name(tp) << ": the leader's log ends at " << leader_end
                << ", below this replica's " << r->log->log_end_offset().value()
                << " (an unclean election?)";
-  TruncateFollowerLocked(tp, *r, leader_end);
+  TruncateFollowerLocked(tp, *r, leader_end).IgnoreError();  // logged; the next fetch retries
 }
 
 void ReplicaManager::ProposeIsrLocked(const TopicPartition& tp, Replica& r,
                                       std::vector<int32_t> new_isr) {
   r.pending_isr = std::move(new_isr);
   r.pending_partition_epoch = r.partition_epoch;
+  r.pending_maybe_committed = false;
   SendPendingIsrLocked(tp, r);
 }
 
@@ -669,20 +672,29 @@ void ReplicaManager::OnIsrChangeResult(const IsrChange& change, const IsrChangeR
     LOG(INFO) << "Partition " << Name(change.tp) << ": ISR change to ["
               << absl::StrJoin(change.new_isr, ",") << "] not made: " << result.message;
     switch (result.error) {
-      // Refused before anything was written: free to ask anew.
+      // Refused after the partition epoch check: no send of this request
+      // ever committed (one that had would have moved the epoch).
       case v1::INVALID_REQUEST:
       case v1::INELIGIBLE_REPLICA:
+        r.pending_isr.reset();
+        break;
+      // Refused before the epoch was looked at: proof enough, unless an
+      // earlier send may have committed — then wait for the image (a new
+      // term, or the partition epoch moving, settles it) or the resend.
       case v1::NOT_CONTROLLER:
       case v1::NOT_LEADER_OR_FOLLOWER:
       case v1::FENCED_LEADER_EPOCH:
       case v1::STALE_BROKER_EPOCH:
       case v1::UNKNOWN_TOPIC_OR_PARTITION:
-        r.pending_isr.reset();
+        if (!r.pending_maybe_committed) r.pending_isr.reset();
         break;
       // INVALID_UPDATE_VERSION: the partition changed (perhaps by this very
       // request, sent twice); the image will say how. A timeout or a lost
       // answer: unknown, so MaybeShrinkIsr asks again.
+      case v1::INVALID_UPDATE_VERSION:
+        break;
       default:
+        r.pending_maybe_committed = true;
         break;
     }
     return;
@@ -709,6 +721,11 @@ uint64_t ReplicaManager::WaitForProgress(uint64_t seen, absl::Time deadline) con
   auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return progress_ != seen; };
   mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
   return progress_;
+}
+
+void ReplicaManager::Nudge() {
+  absl::MutexLock l(&mu_);
+  ++progress_;
 }
 
 uint64_t ReplicaManager::progress() const {

@@ -187,7 +187,8 @@ class ReplicaManager {
   // truncates the divergent suffix. Done (no more truncation needed) when
   // the leader knew the epoch asked for; otherwise the next round asks
   // about the epoch before. Ignored if the partition's leader epoch moved.
-  void ApplyEpochEnd(const TopicPartition& tp, int32_t leader_epoch, int32_t asked_epoch,
+  // An error (the truncation failed) leaves truncation pending.
+  absl::Status ApplyEpochEnd(const TopicPartition& tp, int32_t leader_epoch, int32_t asked_epoch,
                      const EpochEndResult& answer);
   // Appends what the leader sent for a fetch at `fetch_offset`. Ignored when
   // the partition moved on (new epoch, truncation pending, log end moved).
@@ -212,6 +213,8 @@ class ReplicaManager {
   // Returns the current count.
   uint64_t WaitForProgress(uint64_t seen, absl::Time deadline) const;
   uint64_t progress() const;
+  // Counts as progress: wakes every waiter (a newly parked operation).
+  void Nudge();
 
   // The image last applied (for endpoints of leaders).
   std::shared_ptr<const metadata::MetadataImage> image() const;
@@ -242,6 +245,9 @@ class ReplicaManager {
     int32_t pending_partition_epoch = -1;
     int64_t pending_sent_ms = 0;
     bool pending_awaiting_answer = false;
+    // An earlier send's outcome is unknown (it may have committed): only a
+    // refusal decided after the partition epoch check settles it now.
+    bool pending_maybe_committed = false;
     // Follower state.
     bool needs_truncation = false;
     // Kafka's leaderIsrUpdateLock: leader appends hold it shared, role
@@ -262,7 +268,7 @@ class ReplicaManager {
   // The follower's replica if it still follows in `leader_epoch`.
   Replica* FollowingLocked(const TopicPartition& tp, int32_t leader_epoch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TruncateFollowerLocked(const TopicPartition& tp, Replica& r, int64_t offset)
+  absl::Status TruncateFollowerLocked(const TopicPartition& tp, Replica& r, int64_t offset)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const int32_t broker_id_;

@@ -18,10 +18,15 @@ Purgatory::Purgatory(replication::ReplicaManager* replicas) : replicas_(replicas
 Purgatory::~Purgatory() { Shutdown(); }
 
 bool Purgatory::Park(absl::Time deadline, TryComplete try_complete) {
-  absl::MutexLock l(&mu_);
-  if (stopping_) return false;
-  parked_.push_back(Parked{deadline, std::move(try_complete)});
-  ++parks_;
+  {
+    absl::MutexLock l(&mu_);
+    if (stopping_) return false;
+    parked_.push_back(Parked{deadline, std::move(try_complete)});
+    ++parks_;
+  }
+  // The change that completes it may have come between the caller's try
+  // and now, already seen by the loop: wake the loop for one more round.
+  replicas_->Nudge();
   return true;
 }
 

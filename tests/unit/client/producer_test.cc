@@ -122,6 +122,26 @@ TEST(ProducerTest, QueuedFullBatchesOfAPartitionTravelInOneRequest) {
   EXPECT_EQ(order, "abcdefghij");
 }
 
+TEST(ProducerTest, ABatchLargerThanBatchSizeTravelsAlone) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ProducerConfig config = Config(cluster);
+  config.linger = absl::Seconds(30);
+  config.batch_size = 1000;
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  // Were it refused (max.message.bytes), the small ones must not share its fate.
+  (*producer)->Send(Rec("t", "small-1"), [](auto&) {});
+  (*producer)->Send(Rec("t", std::string(5000, 'B')), [](auto&) {});
+  (*producer)->Send(Rec("t", "small-2"), [](auto&) {});
+  (*producer)->Flush();
+  EXPECT_EQ(cluster.produce_requests(), 3);
+  std::vector<std::string> values = Values(cluster.Records("t", 0));
+  ASSERT_EQ(values.size(), 3u);
+  EXPECT_EQ(values[0], "small-1");
+  EXPECT_EQ(values[2], "small-2");
+}
+
 TEST(ProducerTest, LingerSendsWithoutFlush) {
   FakeCluster cluster(1);
   cluster.AddTopic("t", 1);

@@ -167,7 +167,7 @@ class ReplicationTest : public ReplicaManagerTest {
       if (f.latest_epoch >= 0) {
         answer = rm_[leader]->EndOffsetForEpoch("R", 0, f.leader_epoch, f.latest_epoch);
       }
-      rm_[id]->ApplyEpochEnd(tp, f.leader_epoch, f.latest_epoch, answer);
+      EXPECT_TRUE(rm_[id]->ApplyEpochEnd(tp, f.leader_epoch, f.latest_epoch, answer).ok());
     }
     const int64_t offset = logs_[id]->Get(tp)->log_end_offset().value();
     FetchResult r = rm_[leader]->ReadForFollower(id, "R", 0, offset, p->leader_epoch, 1 << 20);
@@ -269,12 +269,23 @@ TEST_F(ReplicationTest, AFollowerThatCaughtUpIsProposedForTheIsr) {
   ASSERT_EQ(proposals_[1].size(), 2u);
   EXPECT_EQ(proposals_[1][1].new_isr, proposals_[1][0].new_isr);
   EXPECT_EQ(proposals_[1][1].partition_epoch, proposals_[1][0].partition_epoch);
-  // A refusal before anything was written frees the partition for a new try.
+  // The first send may have committed: a refusal made before the partition
+  // epoch was looked at (no controller) proves nothing, and it stays.
+  IsrChangeResult no_controller;
+  no_controller.error = v1::NOT_CONTROLLER;
+  rm_[1]->OnIsrChangeResult(proposals_[1][1], no_controller);
+  Fetch(3);
+  EXPECT_EQ(proposals_[1].size(), 2u) << "still pending";
+  clock_.AdvanceMs(1000);
+  rm_[1]->MaybeShrinkIsr();
+  ASSERT_EQ(proposals_[1].size(), 3u);
+  // A refusal after the epoch check proves no send committed: free to try
+  // anew.
   IsrChangeResult refused;
   refused.error = v1::INELIGIBLE_REPLICA;
-  rm_[1]->OnIsrChangeResult(proposals_[1][1], refused);
+  rm_[1]->OnIsrChangeResult(proposals_[1][2], refused);
   Fetch(3);
-  EXPECT_EQ(proposals_[1].size(), 3u);
+  EXPECT_EQ(proposals_[1].size(), 4u);
 }
 
 TEST_F(ReplicationTest, AcksAllChecksTheIsrAndFailsWhenLeadershipMoves) {
@@ -318,7 +329,7 @@ TEST_F(ReplicationTest, ANewFollowerCutsTheSuffixTheNewLeaderNeverHad) {
   ASSERT_EQ(answer.error, v1::NONE) << answer.message;
   EXPECT_EQ(answer.leader_epoch, 0);
   EXPECT_EQ(answer.end_offset, 5);
-  rm_[1]->ApplyEpochEnd(tp, followed[0].leader_epoch, 0, answer);
+  ASSERT_TRUE(rm_[1]->ApplyEpochEnd(tp, followed[0].leader_epoch, 0, answer).ok());
   EXPECT_EQ(logs_[1]->Get(tp)->log_end_offset().value(), 5) << "not to its HW, to 5";
   EXPECT_FALSE(rm_[1]->FollowedFrom(2)[0].needs_truncation);
   EXPECT_EQ(Fetch(1, 2), 9);
@@ -347,12 +358,12 @@ TEST_F(ReplicationTest, AFollowerAsksAgainWhenTheLeaderNeverHadItsLastEpoch) {
   EpochEndResult answer = rm_[1]->EndOffsetForEpoch("R", 0, epoch, 3);
   EXPECT_EQ(answer.leader_epoch, 0);
   EXPECT_EQ(answer.end_offset, 3);
-  rm_[3]->ApplyEpochEnd(tp, epoch, 3, answer);
+  ASSERT_TRUE(rm_[3]->ApplyEpochEnd(tp, epoch, 3, answer).ok());
   EXPECT_EQ(logs_[3]->Get(tp)->log_end_offset().value(), 3);
   EXPECT_TRUE(rm_[3]->FollowedFrom(1)[0].needs_truncation) << "ask again about epoch 0";
   answer = rm_[1]->EndOffsetForEpoch("R", 0, epoch, 0);
   EXPECT_EQ(answer.leader_epoch, 0);
-  rm_[3]->ApplyEpochEnd(tp, epoch, 0, answer);
+  ASSERT_TRUE(rm_[3]->ApplyEpochEnd(tp, epoch, 0, answer).ok());
   EXPECT_FALSE(rm_[3]->FollowedFrom(1)[0].needs_truncation);
   EXPECT_EQ(logs_[3]->Get(tp)->log_end_offset().value(), 3);
 }
