@@ -82,6 +82,19 @@ bool Contains(const std::vector<int32_t>& v, int32_t x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
+// An unclean election: the first live replica, in or out of the ISR, and a
+// loud log line, since records only the old ISR had are lost. -1 when no
+// replica is live.
+int32_t ElectUnclean(const TopicInfo& t, const PartitionInfo& p,
+                     const std::function<bool(int32_t)>& live, std::string_view why) {
+  std::vector<int32_t> replicas = LiveOf(p.replicas, live);
+  if (replicas.empty()) return -1;
+  LOG(ERROR) << "UNCLEAN leader election for " << t.name << "-" << p.partition << " (" << why
+             << "): broker " << replicas.front() << " was not in the ISR ["
+             << absl::StrJoin(p.isr, ",") << "] and now leads; records only the old ISR had are lost";
+  return replicas.front();
+}
+
 void AddChange(const TopicInfo& t, const PartitionInfo& p, int32_t leader,
                const std::vector<int32_t>& isr, internal::MetadataRecordBatch* batch) {
   internal::PartitionChangeRecord* change = batch->add_records()->mutable_partition_change();
@@ -117,15 +130,8 @@ void Controller::AppendElections(const MetadataImage& image,
         leader = isr.empty() ? -1 : isr.front();
         if (isr.empty()) isr = p.isr;
         if (leader < 0 && UncleanAllowed(t)) {
-          std::vector<int32_t> live_replicas = LiveOf(p.replicas, live);
-          if (!live_replicas.empty()) {
-            leader = live_replicas.front();
-            isr = {leader};
-            LOG(ERROR) << "UNCLEAN leader election for " << name << "-" << pid << ": broker "
-                       << leader << " was not in the ISR [" << absl::StrJoin(p.isr, ",")
-                       << "] and now leads; records only the old ISR had are lost "
-                          "(unclean.leader.election.enable=true)";
-          }
+          leader = ElectUnclean(t, p, live, "unclean.leader.election.enable=true");
+          if (leader >= 0) isr = {leader};
         }
       }
       if (leader == p.leader && isr == p.isr) continue;
@@ -682,19 +688,15 @@ Decision<v1::ElectLeadersResponse> Controller::ElectLeaders(const MetadataImage&
     std::vector<int32_t> isr = LiveOf(p.isr, live);
     int32_t leader = isr.empty() ? -1 : isr.front();
     if (leader < 0) {
-      std::vector<int32_t> replicas = LiveOf(p.replicas, live);
-      if (replicas.empty()) {
+      leader = ElectUnclean(t, p, live, "requested");
+      if (leader < 0) {
         return fail(v1::ELIGIBLE_LEADERS_NOT_AVAILABLE,
                     absl::StrCat("Failed to elect leader for partition ", name,
                                  " under strategy UncleanPartitionLeaderElectionStrategy: no "
                                  "replica of [",
                                  absl::StrJoin(p.replicas, ","), "] is live"));
       }
-      leader = replicas.front();
       isr = {leader};
-      LOG(ERROR) << "UNCLEAN leader election for " << name << " (requested): broker " << leader
-                 << " was not in the ISR [" << absl::StrJoin(p.isr, ",")
-                 << "] and now leads; records only the old ISR had are lost";
     }
     AddChange(t, p, leader, isr, &d.records);
     r->set_leader(leader);
