@@ -38,6 +38,13 @@ bool Contains(const std::vector<int32_t>& v, int32_t x) {
 
 std::string Name(const TopicPartition& tp) { return tp.ToString(); }
 
+// Whether the image's `p` (of topic `topic_id`) continues the term `r` is in:
+// same topic incarnation, same leader, same leader epoch.
+template <typename Replica>
+bool SameTerm(const Replica& r, const std::string& topic_id, const metadata::PartitionInfo& p) {
+  return r.topic_id == topic_id && r.leader == p.leader && r.leader_epoch == p.leader_epoch;
+}
+
 // Reads whole batches from `offset` below `max_offset` into `result`.
 void ReadInto(const storage::Log& log, int64_t offset, int32_t max_bytes, Offset max_offset,
               FetchResult* result) {
@@ -108,8 +115,9 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
   {
     absl::MutexLock l(&mu_);
     for (const auto& [tp, r] : replicas_) {
-      const metadata::PartitionInfo* p = image->FindPartition(tp.topic, tp.partition.value());
-      if (p == nullptr || p->leader != r.leader || p->leader_epoch != r.leader_epoch) {
+      const metadata::TopicInfo* t = image->FindTopic(tp.topic);
+      auto p = t ? t->partitions.find(tp.partition.value()) : decltype(t->partitions.end()){};
+      if (t == nullptr || p == t->partitions.end() || !SameTerm(r, t->topic_id, p->second)) {
         ending.emplace(tp, r.role_mu);
       }
     }
@@ -124,14 +132,13 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
       const metadata::PartitionInfo& p = *o.partition;
       Replica r;
       auto old = replicas_.find(tp);
-      const bool same_term = old != replicas_.end() && old->second.topic_id == o.topic->topic_id &&
-                             old->second.leader_epoch == p.leader_epoch &&
-                             old->second.leader == p.leader;
+      const bool same_term =
+          old != replicas_.end() && SameTerm(old->second, o.topic->topic_id, p);
+      // The role lock outlives terms: one per partition for good.
+      std::shared_ptr<absl::Mutex> role_mu =
+          old != replicas_.end() ? old->second.role_mu : std::make_shared<absl::Mutex>();
       if (same_term) r = std::move(old->second);
-      if (!r.role_mu) {
-        r.role_mu =
-            old != replicas_.end() ? old->second.role_mu : std::make_shared<absl::Mutex>();
-      }
+      r.role_mu = std::move(role_mu);
       r.log = std::move(o.log);
       r.topic_id = o.topic->topic_id;
       r.leader = p.leader;
@@ -406,26 +413,10 @@ FetchResult ReplicaManager::ReadForFollower(int32_t replica_id, const std::strin
   std::shared_ptr<storage::Log> log;
   {
     absl::MutexLock l(&mu_);
-    auto it = replicas_.find(tp);
-    if (it == replicas_.end()) {
-      result.error = v1::UNKNOWN_TOPIC_OR_PARTITION;
-      result.message = absl::StrCat("Broker ", broker_id_, " has no replica of ", Name(tp));
-      return result;
-    }
-    Replica& r = it->second;
-    result.leader_hint = r.leader;
-    if (r.leader != broker_id_) {
-      result.error = v1::NOT_LEADER_OR_FOLLOWER;
-      result.message = absl::StrCat("Broker ", broker_id_, " is not the leader of ", Name(tp));
-      return result;
-    }
-    if (current_leader_epoch != r.leader_epoch) {
-      result.error = current_leader_epoch < r.leader_epoch ? v1::FENCED_LEADER_EPOCH
-                                                           : v1::UNKNOWN_LEADER_EPOCH;
-      result.message = absl::StrCat("Leader epoch ", current_leader_epoch, " of ", Name(tp),
-                                    " is not the leader's ", r.leader_epoch);
-      return result;
-    }
+    Replica* leading = LeaderInEpochLocked(tp, current_leader_epoch, &result.error,
+                                           &result.message, &result.leader_hint);
+    if (leading == nullptr) return result;
+    Replica& r = *leading;
     auto f = r.followers.find(replica_id);
     if (f == r.followers.end()) {
       result.error = v1::NOT_LEADER_OR_FOLLOWER;
@@ -485,21 +476,11 @@ EpochEndResult ReplicaManager::EndOffsetForEpoch(const std::string& topic, int32
   EpochEndResult result;
   const TopicPartition tp{topic, PartitionId(partition)};
   absl::MutexLock l(&mu_);
-  auto it = replicas_.find(tp);
-  if (it == replicas_.end() || it->second.leader != broker_id_) {
-    result.error = it == replicas_.end() ? v1::UNKNOWN_TOPIC_OR_PARTITION
-                                         : v1::NOT_LEADER_OR_FOLLOWER;
-    result.message = absl::StrCat("Broker ", broker_id_, " does not lead ", Name(tp));
-    return result;
-  }
-  const Replica& r = it->second;
-  if (current_leader_epoch != r.leader_epoch) {
-    result.error = current_leader_epoch < r.leader_epoch ? v1::FENCED_LEADER_EPOCH
-                                                         : v1::UNKNOWN_LEADER_EPOCH;
-    result.message = absl::StrCat("Leader epoch ", current_leader_epoch, " of ", Name(tp),
-                                  " is not the leader's ", r.leader_epoch);
-    return result;
-  }
+  int32_t leader_hint = -1;
+  const Replica* leading =
+      LeaderInEpochLocked(tp, current_leader_epoch, &result.error, &result.message, &leader_hint);
+  if (leading == nullptr) return result;
+  const Replica& r = *leading;
   storage::EpochEndOffset end = r.log->EndOffsetForEpoch(Epoch(epoch));
   result.leader_epoch = end.epoch.value();
   result.end_offset = end.end_offset.value();
@@ -527,6 +508,34 @@ std::vector<FollowedPartition> ReplicaManager::FollowedFrom(int32_t leader) cons
                                     latest ? latest->value() : -1});
   }
   return out;
+}
+
+ReplicaManager::Replica* ReplicaManager::LeaderInEpochLocked(const TopicPartition& tp,
+                                                             int32_t current_leader_epoch,
+                                                             v1::ErrorCode* error,
+                                                             std::string* message,
+                                                             int32_t* leader_hint) {
+  auto it = replicas_.find(tp);
+  if (it == replicas_.end()) {
+    *error = v1::UNKNOWN_TOPIC_OR_PARTITION;
+    *message = absl::StrCat("Broker ", broker_id_, " has no replica of ", Name(tp));
+    return nullptr;
+  }
+  Replica& r = it->second;
+  *leader_hint = r.leader;
+  if (r.leader != broker_id_) {
+    *error = v1::NOT_LEADER_OR_FOLLOWER;
+    *message = absl::StrCat("Broker ", broker_id_, " is not the leader of ", Name(tp));
+    return nullptr;
+  }
+  if (current_leader_epoch != r.leader_epoch) {
+    *error = current_leader_epoch < r.leader_epoch ? v1::FENCED_LEADER_EPOCH
+                                                   : v1::UNKNOWN_LEADER_EPOCH;
+    *message = absl::StrCat("Leader epoch ", current_leader_epoch, " of ", Name(tp),
+                            " is not the leader's ", r.leader_epoch);
+    return nullptr;
+  }
+  return &r;
 }
 
 ReplicaManager::Replica* ReplicaManager::FollowingLocked(const TopicPartition& tp,

@@ -265,6 +265,12 @@ class ReplicaManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendPendingIsrLocked(const TopicPartition& tp, Replica& r)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The replica if this broker leads it in `current_leader_epoch` (what a
+  // follower's request names); otherwise null and the error a follower
+  // acts on (NOT_LEADER_OR_FOLLOWER, FENCED_ / UNKNOWN_LEADER_EPOCH).
+  Replica* LeaderInEpochLocked(const TopicPartition& tp, int32_t current_leader_epoch,
+                               v1::ErrorCode* error, std::string* message, int32_t* leader_hint)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The follower's replica if it still follows in `leader_epoch`.
   Replica* FollowingLocked(const TopicPartition& tp, int32_t leader_epoch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/common/clock.h"
+#include "broker/server/fetch_budget.h"
 #include "broker/storage/record_batch.h"
 #include "glog/logging.h"
 
@@ -195,14 +196,7 @@ size_t BrokerService::ReadAll(const v1::FetchRequest& request, v1::FetchResponse
     v1::FetchTopicResponse* tr = response->add_topics();
     tr->set_topic(topic.topic());
     for (const v1::FetchPartition& part : topic.partitions()) {
-      // Past the request's byte budget, partitions still answer with their
-      // watermarks but carry no records.
-      const int32_t budget =
-          total >= max_bytes
-              ? 0
-              : std::min<int32_t>(
-                    part.partition_max_bytes() > 0 ? part.partition_max_bytes() : 1048576,
-                    static_cast<int32_t>(std::min<size_t>(max_bytes - total, INT32_MAX)));
+      const int32_t budget = PartitionFetchBudget(total, max_bytes, part.partition_max_bytes());
       replication::FetchResult r =
           replicas_->Read(topic.topic(), part.partition(), part.fetch_offset(), budget);
       v1::FetchPartitionResponse* pr = tr->add_partitions();

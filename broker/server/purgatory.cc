@@ -22,7 +22,6 @@ bool Purgatory::Park(absl::Time deadline, TryComplete try_complete) {
     absl::MutexLock l(&mu_);
     if (stopping_) return false;
     parked_.push_back(Parked{deadline, std::move(try_complete)});
-    ++parks_;
   }
   // The change that completes it may have come between the caller's try
   // and now, already seen by the loop: wake the loop for one more round.
@@ -63,12 +62,10 @@ void Purgatory::Loop() {
   while (true) {
     std::list<Parked> batch;
     bool stopping = false;
-    uint64_t parks = 0;
     {
       absl::MutexLock l(&mu_);
       stopping = stopping_;
       batch.swap(parked_);
-      parks = parks_;
     }
     const absl::Time now = absl::Now();
     for (auto it = batch.begin(); it != batch.end();) {
@@ -79,16 +76,13 @@ void Purgatory::Loop() {
         ++it;
       }
     }
-    bool parked_meanwhile = false;
     {
       absl::MutexLock l(&mu_);
       parked_.splice(parked_.begin(), batch);
-      // An operation parked while this round ran may have missed the
-      // change that completes it: give it a try before waiting.
-      parked_meanwhile = parks_ != parks;
     }
     if (stopping) return;
-    if (parked_meanwhile) continue;
+    // Park() nudges the replica manager, so an operation parked while this
+    // round ran gets another round at once.
     seen = replicas_->WaitForProgress(seen, absl::Now() + kPoll);
   }
 }

@@ -53,7 +53,6 @@ class Purgatory {
   replication::ReplicaManager* const replicas_;
   absl::Mutex mu_;
   std::list<Parked> parked_ ABSL_GUARDED_BY(mu_);
-  uint64_t parks_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

@@ -1,6 +1,6 @@
 #include "broker/server/replica_service.h"
 
-#include <algorithm>
+#include "broker/server/fetch_budget.h"
 
 namespace strata::server {
 
@@ -15,12 +15,7 @@ size_t ReplicaService::ReadAll(const internal::ReplicaFetchRequest& request,
   const size_t max_bytes =
       request.max_bytes() > 0 ? static_cast<size_t>(request.max_bytes()) : 10485760;
   for (const internal::ReplicaFetchPartition& p : request.partitions()) {
-    const int32_t budget =
-        total >= max_bytes
-            ? 0
-            : std::min<int32_t>(p.partition_max_bytes() > 0 ? p.partition_max_bytes() : 1048576,
-                                static_cast<int32_t>(std::min<size_t>(max_bytes - total,
-                                                                      INT32_MAX)));
+    const int32_t budget = PartitionFetchBudget(total, max_bytes, p.partition_max_bytes());
     replication::FetchResult r =
         replicas_->ReadForFollower(request.replica_id(), p.topic(), p.partition(),
                                    p.fetch_offset(), p.current_leader_epoch(), budget);
