@@ -36,6 +36,42 @@ void AdminService::AwaitImage(const std::function<bool(const metadata::MetadataI
 }
 
 template <typename Request, typename Response, typename Forward>
+void AdminService::Route(const Request* request,
+                         void (QuorumController::*decide)(Request, std::function<void(Response)>),
+                         Forward forward, QuorumController::FailFn<Response> fail,
+                         std::function<void(const Response&)> finish) {
+  int32_t leader = -1;
+  internal::Controller::Stub* stub = ControllerStub(&leader);
+  if (leader == config_.node_id) {
+    (controller_->*decide)(*request, std::move(finish));
+  } else if (stub != nullptr) {
+    struct Call {
+      grpc::ClientContext context;
+      Response response;
+    };
+    auto* call = new Call;
+    call->context.set_deadline(std::chrono::system_clock::now() + kForwardTimeout);
+    forward(stub, &call->context, request, &call->response,
+            [call, finish = std::move(finish), fail = std::move(fail), leader](grpc::Status s) {
+              if (!s.ok()) {
+                // A timeout may have committed: not retriable as it stands.
+                const bool timed_out = s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+                                       s.error_code() == grpc::StatusCode::CANCELLED;
+                fail(&call->response, timed_out ? v1::REQUEST_TIMED_OUT : v1::NOT_CONTROLLER,
+                     absl::StrCat("the controller (node ", leader,
+                                  ") did not answer: ", s.error_message()));
+              }
+              finish(call->response);
+              delete call;
+            });
+  } else {
+    Response failed;
+    fail(&failed, v1::NOT_CONTROLLER, "no controller is elected yet; retry shortly");
+    finish(failed);
+  }
+}
+
+template <typename Request, typename Response, typename Forward>
 grpc::ServerUnaryReactor* AdminService::RouteToController(
     grpc::CallbackServerContext* ctx, const Request* request, Response* response,
     bool validate_only, void (QuorumController::*decide)(Request, std::function<void(Response)>),
@@ -57,37 +93,12 @@ grpc::ServerUnaryReactor* AdminService::RouteToController(
     }
     reactor->Finish(grpc::Status::OK);
   };
-  int32_t leader = -1;
-  internal::Controller::Stub* stub = ControllerStub(&leader);
-  if (leader == config_.node_id) {
-    (controller_->*decide)(*request, finish);
-  } else if (stub != nullptr) {
-    struct Call {
-      grpc::ClientContext context;
-      Response response;
-    };
-    auto* call = new Call;
-    call->context.set_deadline(std::chrono::system_clock::now() + kForwardTimeout);
-    forward(stub, &call->context, request, &call->response,
-            [call, finish, names, leader](grpc::Status s) {
-              if (!s.ok()) {
-                // A timeout may have committed: not retriable as it stands.
-                const bool timed_out = s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-                                       s.error_code() == grpc::StatusCode::CANCELLED;
-                FailEveryTopic(names, timed_out ? v1::REQUEST_TIMED_OUT : v1::NOT_CONTROLLER,
-                               absl::StrCat("the controller (node ", leader,
-                                            ") did not answer: ", s.error_message()),
-                               &call->response);
-              }
-              finish(call->response);
-              delete call;
-            });
-  } else {
-    Response failed;
-    FailEveryTopic(names, v1::NOT_CONTROLLER, "no controller is elected yet; retry shortly",
-                   &failed);
-    finish(failed);
-  }
+  Route<Request, Response>(
+      request, decide, forward,
+      [names](Response* r, v1::ErrorCode code, const std::string& why) {
+        FailEveryTopic(names, code, why, r);
+      },
+      finish);
   return reactor;
 }
 
@@ -134,34 +145,16 @@ grpc::ServerUnaryReactor* AdminService::ElectLeaders(grpc::CallbackServerContext
     });
     reactor->Finish(grpc::Status::OK);
   };
-  int32_t leader = -1;
-  internal::Controller::Stub* stub = ControllerStub(&leader);
-  if (leader == config_.node_id) {
-    controller_->ElectLeaders(*request, finish);
-  } else if (stub != nullptr) {
-    struct Call {
-      grpc::ClientContext context;
-      v1::ElectLeadersResponse response;
-    };
-    auto* call = new Call;
-    call->context.set_deadline(std::chrono::system_clock::now() + kForwardTimeout);
-    stub->async()->ElectLeaders(&call->context, request, &call->response,
-                                [call, finish, leader](grpc::Status s) {
-                                  if (!s.ok()) {
-                                    call->response.set_error(v1::NOT_CONTROLLER);
-                                    call->response.set_error_message(
-                                        absl::StrCat("the controller (node ", leader,
-                                                     ") did not answer: ", s.error_message()));
-                                  }
-                                  finish(call->response);
-                                  delete call;
-                                });
-  } else {
-    v1::ElectLeadersResponse failed;
-    failed.set_error(v1::NOT_CONTROLLER);
-    failed.set_error_message("no controller is elected yet; retry shortly");
-    finish(failed);
-  }
+  Route<v1::ElectLeadersRequest, v1::ElectLeadersResponse>(
+      request, &QuorumController::ElectLeaders,
+      [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
+        stub->async()->ElectLeaders(context, req, resp, std::move(done));
+      },
+      [](v1::ElectLeadersResponse* r, v1::ErrorCode code, const std::string& why) {
+        r->set_error(code);
+        r->set_error_message(why);
+      },
+      finish);
   return reactor;
 }
 

@@ -51,6 +51,14 @@ class AdminService final : public v1::Admin::CallbackService {
   // The controller's stub when it is another node; nullptr when it is this
   // node or unknown (`*leader` tells which).
   internal::Controller::Stub* ControllerStub(int32_t* leader);
+  // Sends `request` to the controller: `decide` when this node is it,
+  // `forward` (an async Controller stub call) to the node that is; `fail`
+  // fills the answer when neither can; `finish` gets the answer.
+  template <typename Request, typename Response, typename Forward>
+  void Route(const Request* request,
+             void (QuorumController::*decide)(Request, std::function<void(Response)>),
+             Forward forward, QuorumController::FailFn<Response> fail,
+             std::function<void(const Response&)> finish);
   // Sends a topic change to the controller: `decide` when this node is it,
   // `forward` (an async Controller stub call) to the node that is;
   // answers once this node's image `shows` each topic that succeeded.

@@ -33,6 +33,18 @@ std::string NewIncarnationId() {
   return absl::StrCat(absl::Hex(rng(), absl::kZeroPad16), absl::Hex(rng(), absl::kZeroPad16));
 }
 
+// A Controller stub per metadata quorum voter (any of them may be the
+// controller), by node id.
+using ControllerStubs = std::map<int32_t, std::unique_ptr<internal::Controller::Stub>>;
+ControllerStubs StubsForVoters(const ServerConfig& config) {
+  ControllerStubs stubs;
+  for (const QuorumVoter& v : config.quorum_voters) {
+    stubs[v.id] =
+        internal::Controller::NewStub(raft::PeerChannel(absl::StrCat(v.host, ":", v.port)));
+  }
+  return stubs;
+}
+
 }  // namespace
 
 StrataNode::StrataNode(ServerConfig config) : config_(std::move(config)) {}
@@ -181,11 +193,7 @@ absl::Status StrataNode::Start() {
 }
 
 void StrataNode::LifecycleLoop() {
-  std::map<int32_t, std::unique_ptr<internal::Controller::Stub>> stubs;
-  for (const QuorumVoter& v : config_.quorum_voters) {
-    stubs[v.id] =
-        internal::Controller::NewStub(raft::PeerChannel(absl::StrCat(v.host, ":", v.port)));
-  }
+  ControllerStubs stubs = StubsForVoters(config_);
   internal::BrokerRegistrationRequest registration;
   registration.set_broker_id(config_.node_id);
   registration.set_incarnation_id(NewIncarnationId());
@@ -285,11 +293,7 @@ std::shared_ptr<grpc::Channel> StrataNode::ChannelToBroker(int32_t broker_id) {
 }
 
 void StrataNode::IsrSenderLoop() {
-  std::map<int32_t, std::unique_ptr<internal::Controller::Stub>> stubs;
-  for (const QuorumVoter& v : config_.quorum_voters) {
-    stubs[v.id] =
-        internal::Controller::NewStub(raft::PeerChannel(absl::StrCat(v.host, ":", v.port)));
-  }
+  ControllerStubs stubs = StubsForVoters(config_);
   while (true) {
     replication::IsrChange change;
     int64_t epoch = -1;
@@ -368,8 +372,9 @@ void StrataNode::ControlledShutdown() {
   // Wait until this broker has applied the change, so that produce requests
   // it holds learn that it no longer leads and the clients retry elsewhere.
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  uint64_t seen = replicas_->progress();
   while (replicas_->LeaderCount() > 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
+    seen = replicas_->WaitForProgress(seen, deadline);
   }
   // Hand over the metadata quorum too, rather than leave it to an election.
   raft::RaftNodeStatus st = raft_->status();

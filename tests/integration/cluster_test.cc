@@ -88,16 +88,6 @@ class ClusterTest : public ::testing::Test {
     return cluster_.Describe(topic, node);
   }
 
-  // Polls `done` every 100 ms for up to `timeout_ms`.
-  bool Eventually(const std::function<bool()>& done, int timeout_ms) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return done();
-  }
-
   int LeaderOf(const std::string& topic, int partition, int node = 1) {
     auto d = Describe(topic, node);
     auto it = d.find(partition);

@@ -40,15 +40,6 @@ namespace {
 constexpr int kPartitions = 6;
 constexpr char kTopic[] = "fault";
 
-bool Eventually(const std::function<bool()>& done, int timeout_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
-}
-
 struct Acked {
   std::mutex mu;
   std::map<int, std::vector<int64_t>> ids;  // by partition, in acknowledgement order

@@ -18,6 +18,15 @@ using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
+bool Eventually(const std::function<bool()>& done, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
 StrataCluster::StrataCluster(int nodes, std::vector<std::string> extra) : nodes_(nodes) {
   char tmpl[] = "/tmp/strata-cluster-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) std::abort();

@@ -4,6 +4,7 @@
 // temporary directory that is removed unless the test failed.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,9 @@ struct PartitionLine {
   std::string replicas;
   std::vector<int> isr;
 };
+
+// Polls `done` every 100 ms for up to `timeout_ms`; whether it came true.
+bool Eventually(const std::function<bool()>& done, int timeout_ms);
 
 class StrataCluster {
  public:

@@ -17,6 +17,14 @@ ProducerConfig Config(const FakeCluster& cluster) {
   return c;
 }
 
+// Batches of at most 1000 bytes that only Flush() sends.
+ProducerConfig SmallBatchesSentOnFlush(const FakeCluster& cluster) {
+  ProducerConfig c = Config(cluster);
+  c.linger = absl::Seconds(30);
+  c.batch_size = 1000;
+  return c;
+}
+
 ProducerRecord Rec(std::string topic, std::string value) {
   ProducerRecord r;
   r.topic = std::move(topic);
@@ -85,10 +93,7 @@ TEST(ProducerTest, RecordsAccumulateIntoOneBatchWhileLingering) {
 TEST(ProducerTest, BatchSizeSplitsBatches) {
   FakeCluster cluster(1);
   cluster.AddTopic("t", 1);
-  ProducerConfig config = Config(cluster);
-  config.linger = absl::Seconds(30);
-  config.batch_size = 1000;
-  auto producer = Producer::Create(config);
+  auto producer = Producer::Create(SmallBatchesSentOnFlush(cluster));
   ASSERT_TRUE(producer.ok());
   for (int i = 0; i < 10; ++i) (*producer)->Send(Rec("t", std::string(300, 'a' + i)), [](auto&) {});
   (*producer)->Flush();
@@ -100,10 +105,7 @@ TEST(ProducerTest, BatchSizeSplitsBatches) {
 TEST(ProducerTest, QueuedFullBatchesOfAPartitionTravelInOneRequest) {
   FakeCluster cluster(1);
   cluster.AddTopic("t", 1);
-  ProducerConfig config = Config(cluster);
-  config.linger = absl::Seconds(30);
-  config.batch_size = 1000;
-  auto producer = Producer::Create(config);
+  auto producer = Producer::Create(SmallBatchesSentOnFlush(cluster));
   ASSERT_TRUE(producer.ok());
   // The first attempt fails: the batches go back in order and are retried.
   cluster.FailProduce("t", 0, v1::REQUEST_TIMED_OUT, 1);
@@ -125,10 +127,7 @@ TEST(ProducerTest, QueuedFullBatchesOfAPartitionTravelInOneRequest) {
 TEST(ProducerTest, ABatchLargerThanBatchSizeTravelsAlone) {
   FakeCluster cluster(1);
   cluster.AddTopic("t", 1);
-  ProducerConfig config = Config(cluster);
-  config.linger = absl::Seconds(30);
-  config.batch_size = 1000;
-  auto producer = Producer::Create(config);
+  auto producer = Producer::Create(SmallBatchesSentOnFlush(cluster));
   ASSERT_TRUE(producer.ok());
   // Were it refused (max.message.bytes), the small ones must not share its fate.
   (*producer)->Send(Rec("t", "small-1"), [](auto&) {});
