@@ -145,6 +145,8 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
       r.leader_epoch = p.leader_epoch;
       r.replicas = p.replicas;
       r.min_insync_replicas = options_.min_insync_replicas(*o.topic);
+      r.unclean_allowed =
+          options_.unclean_leader_election && options_.unclean_leader_election(*o.topic);
       // A controller answer may have brought a newer ISR than this image.
       if (!same_term || p.partition_epoch >= r.partition_epoch) {
         // A new partition epoch settles any request made in the old one.
@@ -197,7 +199,14 @@ bool ReplicaManager::Lookup(const std::string& topic, int32_t partition, bool ne
                             Replica* out, v1::ErrorCode* error, std::string* message,
                             int32_t* leader_hint) {
   absl::MutexLock l(&mu_);
-  const metadata::PartitionInfo* info = image_ ? image_->FindPartition(topic, partition) : nullptr;
+  if (image_ == nullptr) {
+    // Not yet registered and caught up with the metadata log: this broker
+    // knows no roles yet (retriable, so clients look elsewhere).
+    *error = v1::NOT_LEADER_OR_FOLLOWER;
+    *message = absl::StrCat("Broker ", broker_id_, " is starting and serves no partition yet");
+    return false;
+  }
+  const metadata::PartitionInfo* info = image_->FindPartition(topic, partition);
   if (info == nullptr) {
     *error = v1::UNKNOWN_TOPIC_OR_PARTITION;
     *message = image_ && image_->FindTopic(topic)
@@ -501,7 +510,7 @@ std::vector<FollowedPartition> ReplicaManager::FollowedFrom(int32_t leader) cons
   absl::MutexLock l(&mu_);
   std::vector<FollowedPartition> out;
   for (const auto& [tp, r] : replicas_) {
-    if (r.leader != leader || leader == broker_id_) continue;
+    if (r.leader != leader || leader == broker_id_ || !r.stopped.empty()) continue;
     std::optional<Epoch> latest = r.log->latest_epoch();
     out.push_back(FollowedPartition{tp, r.leader_epoch, r.needs_truncation,
                                     r.log->log_end_offset().value(),
@@ -550,6 +559,22 @@ ReplicaManager::Replica* ReplicaManager::FollowingLocked(const TopicPartition& t
 
 absl::Status ReplicaManager::TruncateFollowerLocked(const TopicPartition& tp, Replica& r,
                                                     int64_t offset) {
+  const int64_t hw = r.log->high_watermark().value();
+  if (offset < hw && !r.unclean_allowed) {
+    r.stopped = absl::StrCat(
+        "Partition ", Name(tp), ": the leader (broker ", r.leader, ", epoch ", r.leader_epoch,
+        ") would have this replica truncate to ", offset, ", below its high watermark ", hw,
+        ": records ", offset, "..", hw - 1,
+        " were acknowledged and exist only here. Not truncating; this replica stops "
+        "following until the leader changes (or set unclean.leader.election.enable=true "
+        "on the topic to accept the loss)");
+    LOG(ERROR) << r.stopped;
+    return absl::FailedPreconditionError(r.stopped);
+  }
+  if (offset < hw) {
+    LOG(WARNING) << "Partition " << Name(tp) << ": truncating below the high watermark " << hw
+                 << " to " << offset << " (unclean.leader.election.enable=true)";
+  }
   if (offset < r.log->log_end_offset().value()) {
     LOG(INFO) << "Partition " << Name(tp) << ": truncating the divergent suffix from "
               << r.log->log_end_offset().value() << " to " << offset << " (leader " << r.leader

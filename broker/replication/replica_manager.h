@@ -27,6 +27,10 @@
 // fetcher asks the leader where this log's last epoch ends — KIP-101 — and
 // cuts the divergent suffix), then appending what the leader sends; the
 // follower's high watermark is the leader's, capped at its own log end.
+// A follower never truncates below its high watermark — those records were
+// acknowledged — unless the topic allows unclean leader election: asked to,
+// it stops replicating the partition for the rest of the leader epoch and
+// logs an error naming it, keeping its copy for the operator.
 //
 // Thread-safe. Follower truncation and appends run under the manager's lock,
 // so a role change never interleaves with them.
@@ -123,6 +127,9 @@ struct ReplicaManagerOptions {
   int64_t replica_lag_time_max_ms = 30000;
   // A topic's min.insync.replicas (its config, else the broker's).
   std::function<int32_t(const metadata::TopicInfo&)> min_insync_replicas;
+  // A topic's unclean.leader.election.enable (its config, else the
+  // broker's): only then may a follower truncate below its high watermark.
+  std::function<bool(const metadata::TopicInfo&)> unclean_leader_election;
   // Sends an ISR change to the controller and later calls
   // OnIsrChangeResult. Called with the manager's lock held: it must only
   // queue the request.
@@ -250,6 +257,10 @@ class ReplicaManager {
     bool pending_maybe_committed = false;
     // Follower state.
     bool needs_truncation = false;
+    bool unclean_allowed = false;
+    // Why this follower stopped replicating in this term (empty: it did
+    // not): the leader's log lacks records this replica knows committed.
+    std::string stopped;
     // Kafka's leaderIsrUpdateLock: leader appends hold it shared, role
     // changes exclusive, so no append of an old term lands after the
     // replica became a follower (and truncated). An absl::Mutex: a waiting

@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "broker/common/clock.h"
@@ -47,7 +48,13 @@ ControllerStubs StubsForVoters(const ServerConfig& config) {
 
 }  // namespace
 
-StrataNode::StrataNode(ServerConfig config) : config_(std::move(config)) {}
+StrataNode::StrataNode(ServerConfig config)
+    : config_(std::move(config)), incarnation_id_(NewIncarnationId()) {}
+
+bool StrataNode::RegisteredIn(const metadata::MetadataImage& image) const {
+  const metadata::BrokerRegistration* b = image.broker(config_.node_id);
+  return b != nullptr && b->incarnation_id == incarnation_id_;
+}
 
 StrataNode::~StrataNode() { Stop(); }
 
@@ -73,6 +80,10 @@ absl::Status StrataNode::Start() {
     const auto configs = EffectiveTopicConfigs(config_.log_overrides, topic.configs);
     return ParseInteger<int32_t>(configs.at("min.insync.replicas").value).value_or(1);
   };
+  replica_options.unclean_leader_election = [this](const metadata::TopicInfo& topic) {
+    const auto configs = EffectiveTopicConfigs(config_.log_overrides, topic.configs);
+    return absl::EqualsIgnoreCase(configs.at("unclean.leader.election.enable").value, "true");
+  };
   replica_options.alter_partition = [this](replication::IsrChange change) {
     absl::MutexLock l(&mu_);
     isr_changes_.push_back(std::move(change));
@@ -96,8 +107,15 @@ absl::Status StrataNode::Start() {
       std::shared_ptr<const metadata::MetadataImage> image;
       {
         absl::MutexLock l(&mu_);
+        // Nothing is applied before the image holds this process's own
+        // registration. Until then it replays the past: this broker may
+        // appear there as the leader of partitions whose records it lost in
+        // a crash, and acting on that would have the followers truncate
+        // acknowledged records to its shorter log. The registration batch
+        // also moves this broker's leaderships to the other in-sync
+        // replicas (and takes it out of their ISRs), as KRaft does.
         auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return stopping_ || pending_image_ != nullptr;
+          return stopping_ || (pending_image_ != nullptr && RegisteredIn(*pending_image_));
         };
         mu_.Await(absl::Condition(&ready));
         if (stopping_) return;
@@ -196,7 +214,7 @@ void StrataNode::LifecycleLoop() {
   ControllerStubs stubs = StubsForVoters(config_);
   internal::BrokerRegistrationRequest registration;
   registration.set_broker_id(config_.node_id);
-  registration.set_incarnation_id(NewIncarnationId());
+  registration.set_incarnation_id(incarnation_id_);
   for (const char* name : {"PLAINTEXT", "CONTROLLER"}) {
     if (const Listener* l = config_.advertised(name)) {
       internal::BrokerEndpoint* ep = registration.add_endpoints();

@@ -70,8 +70,13 @@ class StrataNode {
   void IsrSenderLoop();
   void ControlledShutdown();
   std::shared_ptr<grpc::Channel> ChannelToBroker(int32_t broker_id);
+  // Whether `image` holds this process's registration (its incarnation).
+  bool RegisteredIn(const metadata::MetadataImage& image) const;
 
   const ServerConfig config_;
+  // New on every start: the controller tells this process's registration
+  // from an earlier one's.
+  const std::string incarnation_id_;
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<MetadataStateMachine> metadata_;
   std::unique_ptr<replication::ReplicaManager> replicas_;

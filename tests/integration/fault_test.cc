@@ -11,20 +11,28 @@
 // and reports the duplicates (retries of sends whose answer was lost; the
 // producer is not idempotent yet).
 //
-//   fault_test [--rounds N] [--rate RECORDS_PER_S] [--signal kill|term]
+//   fault_test [--rounds N] [--rate RECORDS_PER_S] [--signal kill|term|power]
+//              [--seed S]
 //
 // With --signal term the leader is stopped with SIGTERM instead (a
 // controlled shutdown); then no send may fail either.
 //
-// Exit status 0 when both checks hold. CTest runs a short version (2
-// rounds) with the integration tests and the full one (5 rounds) under the
-// `fault` label.
+// With --signal power each round is a power cut: a random broker (leader
+// or not) is SIGKILLed, every partition's active segment on it loses its
+// unflushed tail (cut at a random batch boundary between the recovery point
+// and the end), and it starts again after a random 0-15 s. A round starts
+// only when every ISR is full again. The seed is printed; --seed replays
+// the same choices.
+//
+// Exit status 0 when both checks hold. CTest runs short versions with the
+// integration tests and the full ones under the `fault` label.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -35,6 +43,9 @@
 #include "tests/integration/strata_cluster.h"
 
 namespace strata::testing {
+
+enum class Fault { kKill, kTerm, kPower };
+
 namespace {
 
 constexpr int kPartitions = 6;
@@ -47,7 +58,10 @@ struct Acked {
   std::string first_error;
 };
 
-int Run(int rounds, int rate, bool controlled) {
+int Run(int rounds, int rate, Fault fault, uint32_t seed) {
+  const bool controlled = fault == Fault::kTerm;
+  std::mt19937 rng(seed);
+  std::printf("fault test: seed %u\n", seed);
   StrataCluster cluster(3, {"leader.imbalance.check.interval.seconds=1"});
   cluster.StartAll();
   if (!cluster.WaitReady(3)) {
@@ -98,9 +112,46 @@ int Run(int rounds, int rate, bool controlled) {
     }
   });
 
+  auto all_isrs_full = [&](int observer) {
+    auto d = cluster.Describe(kTopic, observer);
+    if (d.size() != static_cast<size_t>(kPartitions)) return false;
+    for (const auto& [p, line] : d) {
+      if (line.isr.size() != 3) return false;
+    }
+    return true;
+  };
   int failovers = 0;
+  int64_t batches_cut = 0;
   for (int round = 1; round <= rounds; ++round) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
+    if (fault == Fault::kPower) {
+      const int victim = 1 + static_cast<int>(rng() % 3);
+      const int observer = victim % 3 + 1;
+      if (!Eventually([&] { return all_isrs_full(observer); }, 60000)) {
+        std::printf("round %d: the ISRs are not full; not starting it\n", round);
+        break;
+      }
+      cluster.Kill(victim);
+      const int64_t cut = cluster.CutUnflushedTails(
+          victim, [&](size_t boundaries) { return static_cast<size_t>(rng() % boundaries); });
+      batches_cut += cut;
+      const int delay_ms = static_cast<int>(rng() % 15001);
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      cluster.Start(victim);
+      const auto started = std::chrono::steady_clock::now();
+      const bool rejoined = Eventually([&] { return all_isrs_full(observer); }, 60000);
+      const auto rejoin_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - started)
+                                 .count();
+      failovers += rejoined ? 1 : 0;
+      std::printf(
+          "round %d: power cut on broker %d, %lld unflushed batches lost, back after %d ms; %s "
+          "%lld ms after its start\n",
+          round, victim, static_cast<long long>(cut), delay_ms,
+          rejoined ? "back in every ISR" : "NOT back in every ISR", static_cast<long long>(rejoin_ms));
+      std::fflush(stdout);
+      continue;
+    }
     const int partition = round % kPartitions;
     const int leader = cluster.Describe(kTopic, 1 + round % 3)[partition].leader;
     if (leader < 1) {
@@ -224,6 +275,10 @@ int Run(int rounds, int rate, bool controlled) {
       rounds, failovers, (long long)sent.load(), (long long)acked_total, (long long)acked.failed,
       acked.failed ? " — first error: " : "", acked.first_error.c_str(), (long long)read,
       (long long)total_end, (long long)missing, (long long)out_of_order, (long long)duplicates);
+  if (fault == Fault::kPower) {
+    std::printf("power cuts: %lld unflushed batches lost on the killed brokers in all\n",
+                static_cast<long long>(batches_cut));
+  }
   const bool ok = missing == 0 && out_of_order == 0 && acked_total > 0 && failovers == rounds &&
                   (!controlled || acked.failed == 0);
   if (!ok) {
@@ -239,7 +294,9 @@ int Run(int rounds, int rate, bool controlled) {
 int main(int argc, char** argv) {
   int rounds = 5;
   int rate = 2000;
-  bool controlled = false;
+  using strata::testing::Fault;
+  Fault fault = Fault::kKill;
+  uint32_t seed = std::random_device()();
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--rounds" && i + 1 < argc) {
@@ -248,16 +305,19 @@ int main(int argc, char** argv) {
       rate = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--signal" && i + 1 < argc) {
       const std::string sig = argv[++i];
-      if (sig != "kill" && sig != "term") {
-        std::fprintf(stderr, "--signal must be kill or term, not %s\n", sig.c_str());
+      if (sig != "kill" && sig != "term" && sig != "power") {
+        std::fprintf(stderr, "--signal must be kill, term or power, not %s\n", sig.c_str());
         return 2;
       }
-      controlled = sig == "term";
+      fault = sig == "term" ? Fault::kTerm : sig == "power" ? Fault::kPower : Fault::kKill;
+    } else if (arg == "--seed" && i + 1 < argc) {
+      seed = static_cast<uint32_t>(std::strtoul(argv[++i], nullptr, 10));
     } else {
       std::fprintf(stderr,
-                   "usage: fault_test [--rounds N] [--rate RECORDS_PER_S] [--signal kill|term]\n");
+                   "usage: fault_test [--rounds N] [--rate RECORDS_PER_S] "
+                   "[--signal kill|term|power] [--seed S]\n");
       return 2;
     }
   }
-  return strata::testing::Run(rounds, rate, controlled);
+  return strata::testing::Run(rounds, rate, fault, seed);
 }

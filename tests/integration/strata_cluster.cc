@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -80,6 +81,11 @@ void StrataCluster::Resume(int node) { procs_.at(node)->Signal(SIGCONT); }
 bool StrataCluster::running(int node) const {
   auto it = procs_.find(node);
   return it != procs_.end() && it->second->running();
+}
+
+pid_t StrataCluster::pid(int node) const {
+  auto it = procs_.find(node);
+  return it != procs_.end() && it->second->running() ? it->second->pid() : -1;
 }
 
 std::map<int, PartitionLine> StrataCluster::Describe(const std::string& topic, int node) const {
@@ -193,6 +199,90 @@ CliResult StrataCluster::Cli(const std::vector<std::string>& args, const std::st
   waitpid(pid, &status, 0);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+namespace {
+
+// The active segment of a partition directory: the .log with the largest
+// base offset (file names are 20-digit base offsets, so names sort).
+std::filesystem::path ActiveSegment(const std::filesystem::path& dir) {
+  std::filesystem::path last;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".log" && (last.empty() || e.path().filename() > last.filename())) {
+      last = e.path();
+    }
+  }
+  return last;
+}
+
+// partition.checkpoint's recovery point (0 when absent or unreadable).
+int64_t RecoveryPoint(const std::filesystem::path& dir) {
+  std::ifstream in(dir / "partition.checkpoint");
+  std::string line;
+  std::getline(in, line);  // version
+  std::getline(in, line);  // entry count
+  for (std::string key; in >> key;) {
+    int64_t value = 0;
+    in >> value;
+    if (key == "recovery-point") return value;
+  }
+  return 0;
+}
+
+int64_t BigEndian(const std::string& bytes, size_t at, int width) {
+  uint64_t v = 0;
+  for (int i = 0; i < width; ++i) v = (v << 8) | static_cast<uint8_t>(bytes[at + i]);
+  return width == 4 ? static_cast<int32_t>(v) : static_cast<int64_t>(v);
+}
+
+}  // namespace
+
+std::string StrataCluster::partition_dir(int node, const std::string& topic,
+                                         int partition) const {
+  return dir_ + "/node" + std::to_string(node) + "/logs/" + topic + "-" + std::to_string(partition);
+}
+
+int64_t StrataCluster::CutUnflushedTails(int node,
+                                         const std::function<size_t(size_t)>& pick) const {
+  int64_t cut = 0;
+  const std::filesystem::path logs = dir_ + "/node" + std::to_string(node) + "/logs";
+  if (!std::filesystem::exists(logs)) return 0;
+  for (const auto& d : std::filesystem::directory_iterator(logs)) {
+    if (!d.is_directory()) continue;
+    const std::filesystem::path segment = ActiveSegment(d.path());
+    if (segment.empty()) continue;
+    const int64_t recovery_point = RecoveryPoint(d.path());
+    std::ifstream in(segment, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    // Batch starts at or after the recovery point, and the end: the places a
+    // power cut may leave the file ending at.
+    std::vector<size_t> boundaries;
+    size_t pos = 0;
+    while (pos + 12 <= bytes.size()) {
+      const int64_t base = BigEndian(bytes, pos, 8);
+      const int64_t length = BigEndian(bytes, pos + 8, 4);
+      if (length <= 0 || pos + 12 + static_cast<size_t>(length) > bytes.size()) break;
+      if (base >= recovery_point) boundaries.push_back(pos);
+      pos += 12 + static_cast<size_t>(length);
+    }
+    boundaries.push_back(pos);
+    const size_t keep = boundaries[std::min(pick(boundaries.size()), boundaries.size() - 1)];
+    cut += static_cast<int64_t>(boundaries.size()) - 1 -
+           (std::find(boundaries.begin(), boundaries.end(), keep) - boundaries.begin());
+    std::filesystem::resize_file(segment, keep);
+  }
+  return cut;
+}
+
+int64_t StrataCluster::CutActiveSegment(int node, const std::string& topic, int partition,
+                                        double fraction) const {
+  const std::filesystem::path dir = partition_dir(node, topic, partition);
+  if (!std::filesystem::exists(dir)) return -1;
+  const std::filesystem::path segment = ActiveSegment(dir);
+  if (segment.empty()) return -1;
+  const auto size = static_cast<int64_t>(std::filesystem::file_size(segment) * fraction);
+  std::filesystem::resize_file(segment, static_cast<uintmax_t>(size));
+  return size;
 }
 
 }  // namespace strata::testing

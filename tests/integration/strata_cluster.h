@@ -45,6 +45,7 @@ class StrataCluster {
   void Pause(int node);      // SIGSTOP: the process stays, but does nothing
   void Resume(int node);     // SIGCONT
   bool running(int node) const;
+  pid_t pid(int node) const;  // -1 when not running
 
   // Waits until every running node answers, one of them is the quorum
   // leader, and `brokers` brokers are registered and unfenced.
@@ -63,6 +64,20 @@ class StrataCluster {
 
   // Runs `strata <args>` with `input` on stdin (bounded to 60 s).
   CliResult Cli(const std::vector<std::string>& args, const std::string& input = "") const;
+
+  // What a power cut does to a SIGKILLed node's partition logs: each
+  // partition's active (last) segment loses its unflushed tail, cut at a
+  // batch boundary drawn by `pick` (given how many boundaries lie between
+  // the recovery point and the end, it returns one of them; 0 = the
+  // earliest, keeping only what was fsynced). Returns how many batches were
+  // cut in all. The node must not be running.
+  int64_t CutUnflushedTails(int node, const std::function<size_t(size_t)>& pick) const;
+  // Cuts the active segment of `topic`-`partition` on `node` to `fraction`
+  // of its size, wherever that falls (a torn batch, as a power cut leaves).
+  // Returns the new size, or -1 when there is no such segment.
+  int64_t CutActiveSegment(int node, const std::string& topic, int partition,
+                           double fraction) const;
+  std::string partition_dir(int node, const std::string& topic, int partition) const;
 
   const std::string& dir() const { return dir_; }
   void KeepData() { keep_ = true; }

@@ -139,6 +139,7 @@ class ReplicationTest : public ReplicaManagerTest {
       ReplicaManagerOptions o = Options(id);
       o.replica_lag_time_max_ms = 10000;
       o.min_insync_replicas = [this](const metadata::TopicInfo&) { return min_isr_; };
+      o.unclean_leader_election = [this](const metadata::TopicInfo&) { return unclean_; };
       o.alter_partition = [this, id](IsrChange c) { proposals_[id].push_back(std::move(c)); };
       rm_[id] = std::make_unique<ReplicaManager>(logs_[id].get(), o);
     }
@@ -182,6 +183,7 @@ class ReplicationTest : public ReplicaManagerTest {
   }
 
   int32_t min_isr_ = 1;
+  bool unclean_ = false;
   std::map<int32_t, std::unique_ptr<storage::LogManager>> logs_;
   std::map<int32_t, std::unique_ptr<ReplicaManager>> rm_;
   std::map<int32_t, std::vector<IsrChange>> proposals_;
@@ -366,6 +368,45 @@ TEST_F(ReplicationTest, AFollowerAsksAgainWhenTheLeaderNeverHadItsLastEpoch) {
   ASSERT_TRUE(rm_[3]->ApplyEpochEnd(tp, epoch, 0, answer).ok());
   EXPECT_FALSE(rm_[3]->FollowedFrom(1)[0].needs_truncation);
   EXPECT_EQ(logs_[3]->Get(tp)->log_end_offset().value(), 3);
+}
+
+// A leader whose log is shorter than a follower's high watermark lacks
+// acknowledged records (it restarted with a torn log, or an operator moved
+// its data away). Truncating to it would destroy them on every replica.
+TEST_F(ReplicationTest, AFollowerNeverTruncatesBelowItsHighWatermarkToAShortLeader) {
+  const TopicPartition tp{"R", PartitionId(0)};
+  for (int i = 0; i < 5; ++i) rm_[1]->Append("R", 0, Batch(1), -1);
+  for (int i = 0; i < 3; ++i) {
+    Fetch(2);
+    Fetch(3);
+  }
+  ASSERT_EQ(Hw(2), 5);
+  // Broker 3 leads in epoch 1; it says epoch 0 ended at 2 in its log.
+  Apply({records::Change(kNewId, 0, 3)});
+  const int32_t epoch = image_->FindPartition("R", 0)->leader_epoch;
+  EpochEndResult short_leader;
+  short_leader.leader_epoch = 0;
+  short_leader.end_offset = 2;
+  short_leader.log_end_offset = 2;
+  absl::Status refused = rm_[2]->ApplyEpochEnd(tp, epoch, 0, short_leader);
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_NE(refused.message().find("R-0"), std::string::npos) << refused;
+  EXPECT_NE(refused.message().find("high watermark 5"), std::string::npos) << refused;
+  EXPECT_EQ(logs_[2]->Get(tp)->log_end_offset().value(), 5) << "nothing was cut";
+  EXPECT_TRUE(rm_[2]->FollowedFrom(3).empty()) << "the replica stopped following";
+  rm_[2]->TruncateToLeaderEnd(tp, epoch, 2);
+  EXPECT_EQ(logs_[2]->Get(tp)->log_end_offset().value(), 5);
+
+  // A new leader epoch lets it try again; with unclean.leader.election the
+  // operator accepted the loss, and it follows the (here as short) leader
+  // down.
+  unclean_ = true;
+  Apply({records::Change(kNewId, 0, 1)});
+  const int32_t next = image_->FindPartition("R", 0)->leader_epoch;
+  ASSERT_GT(next, epoch);
+  ASSERT_EQ(rm_[2]->FollowedFrom(1).size(), 1u);
+  ASSERT_TRUE(rm_[2]->ApplyEpochEnd(tp, next, 0, short_leader).ok());
+  EXPECT_EQ(logs_[2]->Get(tp)->log_end_offset().value(), 2);
 }
 
 }  // namespace
