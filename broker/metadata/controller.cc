@@ -169,6 +169,11 @@ absl::Status Controller::ValidateTopicName(std::string_view name) {
 }
 
 
+bool Controller::IsInternalTopic(std::string_view name) {
+  return name == "__consumer_offsets" || name == "__transaction_state" ||
+         name == "__cluster_metadata";
+}
+
 std::vector<std::vector<int32_t>> Controller::AssignReplicas(
     const std::vector<int32_t>& brokers, int32_t partitions, int32_t replication_factor,
     int32_t first_partition, int32_t start_index, int32_t replica_shift) {
@@ -207,12 +212,33 @@ Decision<v1::CreateTopicsResponse> Controller::CreateTopics(
   for (const auto& [name, t] : image.topics()) metric_names[MetricName(name)] = name;
   std::set<std::string> new_ids;
   const std::vector<int32_t> live = image.LiveBrokerIds();
+  // One request creates at most kMaxPartitionsPerRequest partitions in all
+  // (a client asking for 10 topics of 10,000 each is refused whole, before
+  // anything is created).
+  int64_t requested = 0;
+  for (const v1::NewTopic& t : request.topics()) {
+    requested += t.num_partitions() == -1 ? options_.default_num_partitions
+                                          : std::max(t.num_partitions(), 0);
+  }
+  const bool too_many = requested > kMaxPartitionsPerRequest;
 
   for (const v1::NewTopic& t : request.topics()) {
     v1::TopicResult* result = d.response.add_results();
     result->set_name(t.name());
     if (absl::Status s = ValidateTopicName(t.name()); !s.ok()) {
       Fail(result, v1::INVALID_TOPIC_EXCEPTION, std::string(s.message()));
+      continue;
+    }
+    if (IsInternalTopic(t.name())) {
+      Fail(result, v1::INVALID_REQUEST,
+           absl::StrCat("Creation of internal topic ", t.name(), " is prohibited."));
+      continue;
+    }
+    if (too_many) {
+      Fail(result, v1::INVALID_PARTITIONS,
+           absl::StrCat("This request asks for ", requested,
+                        " partitions in all; one request may create at most ",
+                        kMaxPartitionsPerRequest, ". Create the topics in several requests."));
       continue;
     }
     if (occurrences[t.name()] > 1) {
@@ -654,6 +680,13 @@ Decision<internal::AlterPartitionResponse> Controller::AlterPartition(
 Decision<v1::ElectLeadersResponse> Controller::ElectLeaders(const MetadataImage& image,
                                                             const v1::ElectLeadersRequest& request) {
   Decision<v1::ElectLeadersResponse> d;
+  if (request.election_type() != v1::PREFERRED && request.election_type() != v1::UNCLEAN) {
+    d.response.set_error(v1::INVALID_REQUEST);
+    d.response.set_error_message(absl::StrCat("Unknown election type ",
+                                              static_cast<int>(request.election_type()),
+                                              ": use 0 (PREFERRED) or 1 (UNCLEAN)."));
+    return d;
+  }
   const bool preferred = request.election_type() == v1::PREFERRED;
   auto live = [&image](int32_t id) { return image.IsBrokerLive(id); };
   auto elect = [&](const TopicInfo& t, const PartitionInfo& p) {

@@ -117,6 +117,10 @@ class Controller {
 
   // Kafka's topic name rules; the error names what is wrong.
   static absl::Status ValidateTopicName(std::string_view name);
+  // Topics the cluster keeps for itself (__consumer_offsets,
+  // __transaction_state) and the metadata log's name, __cluster_metadata:
+  // users may not create them.
+  static bool IsInternalTopic(std::string_view name);
 
 
  private:

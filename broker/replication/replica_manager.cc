@@ -389,19 +389,39 @@ OffsetResult ReplicaManager::ListOffset(const std::string& topic, int32_t partit
     return result;
   }
   result.leader_epoch = replica.leader_epoch;
-  if (timestamp == -1) {
-    result.offset = replica.log->high_watermark().value();
-  } else if (timestamp == -2) {
-    result.offset = replica.log->log_start_offset().value();
-  } else {
-    absl::StatusOr<std::optional<Offset>> found = replica.log->OffsetForTimestamp(timestamp);
-    if (!found.ok()) {
-      result.error = ErrorCodeFor(found.status());
-      result.message = std::string(found.status().message());
-    } else if (found->has_value() && (*found)->value() < replica.log->high_watermark().value()) {
-      result.offset = (*found)->value();
-      result.timestamp = timestamp;
-    }
+  const int64_t hw = replica.log->high_watermark().value();
+  // Kafka's special timestamps: -1 LATEST (the high watermark), -2
+  // EARLIEST, -3 MAX_TIMESTAMP (the record with the largest timestamp,
+  // KIP-734), -4 EARLIEST_LOCAL (KIP-405; every record is local here).
+  absl::StatusOr<std::optional<storage::Log::TimestampAndOffset>> found;
+  switch (timestamp) {
+    case -1:
+      result.offset = hw;
+      return result;
+    case -2:
+    case -4:
+      result.offset = replica.log->log_start_offset().value();
+      return result;
+    case -3:
+      found = replica.log->MaxTimestampRecord();
+      break;
+    default:
+      if (timestamp < 0) {
+        result.error = v1::INVALID_REQUEST;
+        result.message = absl::StrCat(
+            "Timestamp ", timestamp, " is not a time: use -1 (latest), -2 (earliest), -3 (the "
+            "record with the largest timestamp), -4 (earliest local) or a time in ms");
+        return result;
+      }
+      found = replica.log->OffsetForTimestamp(timestamp);
+  }
+  if (!found.ok()) {
+    result.error = ErrorCodeFor(found.status());
+    result.message = std::string(found.status().message());
+  } else if (found->has_value() && (*found)->offset.value() < hw) {
+    // Only records consumers can see.
+    result.offset = (*found)->offset.value();
+    result.timestamp = (*found)->timestamp;
   }
   return result;
 }

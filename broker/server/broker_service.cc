@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/clock.h"
 #include "broker/server/fetch_budget.h"
@@ -52,11 +53,13 @@ std::string BatchFromPlainRecords(const google::protobuf::RepeatedPtrField<v1::R
 }
 
 BrokerService::BrokerService(replication::ReplicaManager* replicas, MetadataStateMachine* metadata,
-                             Purgatory* purgatory, std::function<int32_t()> controller_id)
+                             Purgatory* purgatory, std::function<int32_t()> controller_id,
+                             FetchLimits fetch)
     : replicas_(replicas),
       metadata_(metadata),
       purgatory_(purgatory),
-      controller_id_(std::move(controller_id)) {}
+      controller_id_(std::move(controller_id)),
+      fetch_(fetch) {}
 
 grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* ctx,
                                                   const v1::MetadataRequest* request,
@@ -186,21 +189,34 @@ grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ct
 }
 
 size_t BrokerService::ReadAll(const v1::FetchRequest& request, v1::FetchResponse* response,
-                              bool* any_error) {
+                              FetchReactor* reactor, bool* any_error) {
   response->Clear();
   *any_error = false;
   size_t total = 0;
-  const size_t max_bytes =
-      request.max_bytes() > 0 ? static_cast<size_t>(request.max_bytes()) : 52428800;
+  const size_t reserved =
+      reactor->Reserve(RequestFetchBudget(request.max_bytes(), 52428800, fetch_.max_bytes));
+  // Decoded records travel beside the batches: about twice the bytes.
+  const size_t copies = request.decode_records() ? 2 : 1;
+  const size_t max_bytes = reserved / copies;
+  absl::flat_hash_set<std::pair<std::string, int32_t>> seen;
   for (const v1::FetchTopic& topic : request.topics()) {
     v1::FetchTopicResponse* tr = response->add_topics();
     tr->set_topic(topic.topic());
     for (const v1::FetchPartition& part : topic.partitions()) {
+      v1::FetchPartitionResponse* pr = tr->add_partitions();
+      pr->set_partition(part.partition());
+      if (!seen.emplace(topic.topic(), part.partition()).second) {
+        // Read once, answered once: a partition named again is refused
+        // rather than read again into the same response.
+        pr->set_error(v1::INVALID_REQUEST);
+        pr->set_error_message(absl::StrCat("Partition ", topic.topic(), "-", part.partition(),
+                                           " appears more than once in this fetch request"));
+        *any_error = true;
+        continue;
+      }
       const int32_t budget = PartitionFetchBudget(total, max_bytes, part.partition_max_bytes());
       replication::FetchResult r =
           replicas_->Read(topic.topic(), part.partition(), part.fetch_offset(), budget);
-      v1::FetchPartitionResponse* pr = tr->add_partitions();
-      pr->set_partition(part.partition());
       pr->set_error(r.error);
       pr->set_error_message(r.message);
       pr->set_high_watermark(r.high_watermark);
@@ -214,15 +230,16 @@ size_t BrokerService::ReadAll(const v1::FetchRequest& request, v1::FetchResponse
       pr->set_records(std::move(r.records));
     }
   }
+  reactor->Keep(total * copies);
   return total;
 }
 
-grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
+grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* /*ctx*/,
                                                const v1::FetchRequest* request,
                                                v1::FetchResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto* reactor = new FetchReactor(fetch_.memory);
   bool any_error = false;
-  const size_t bytes = ReadAll(*request, response, &any_error);
+  const size_t bytes = ReadAll(*request, response, reactor, &any_error);
   purgatory_->CompleteFetch(
       reactor, bytes, any_error, request->min_bytes(), request->max_wait_ms(),
       [this, request] {
@@ -233,9 +250,9 @@ grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
         }
         return false;
       },
-      [this, request, response] {
+      [this, request, response, reactor] {
         bool any_error = false;
-        ReadAll(*request, response, &any_error);
+        ReadAll(*request, response, reactor, &any_error);
       });
   return reactor;
 }

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "broker/replication/replica_manager.h"
+#include "broker/server/fetch_budget.h"
 #include "broker/server/metadata_state_machine.h"
 #include "broker/server/purgatory.h"
 #include "strata/v1/broker.grpc.pb.h"
@@ -17,7 +18,8 @@ namespace strata::server {
 class BrokerService final : public v1::Broker::CallbackService {
  public:
   BrokerService(replication::ReplicaManager* replicas, MetadataStateMachine* metadata,
-                Purgatory* purgatory, std::function<int32_t()> controller_id);
+                Purgatory* purgatory, std::function<int32_t()> controller_id,
+                FetchLimits fetch);
 
   grpc::ServerUnaryReactor* Metadata(grpc::CallbackServerContext* ctx,
                                      const v1::MetadataRequest* request,
@@ -34,12 +36,15 @@ class BrokerService final : public v1::Broker::CallbackService {
  private:
   // Reads every requested partition into `response`; returns the bytes read
   // and whether any partition answered with an error.
-  size_t ReadAll(const v1::FetchRequest& request, v1::FetchResponse* response, bool* any_error);
+  // A partition named twice is answered INVALID_REQUEST the second time.
+  size_t ReadAll(const v1::FetchRequest& request, v1::FetchResponse* response,
+                 FetchReactor* reactor, bool* any_error);
 
   replication::ReplicaManager* const replicas_;
   MetadataStateMachine* const metadata_;
   Purgatory* const purgatory_;
   const std::function<int32_t()> controller_id_;
+  const FetchLimits fetch_;
 };
 
 // Builds one uncompressed v2 batch from plain records (timestamp 0 -> now).

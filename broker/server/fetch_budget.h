@@ -1,13 +1,28 @@
-// How many bytes one partition of a fetch may read, for consumer and
-// follower fetches alike (Kafka's max.partition.fetch.bytes within
-// fetch.max.bytes): the partition's own limit (1 MiB when unset), within
-// what is left of the request's. Past the request's budget it is 0 and the
-// partition answers with its watermarks only.
+// How many bytes a fetch may read, for consumer and follower fetches alike.
+//
+// Per partition (Kafka's max.partition.fetch.bytes within fetch.max.bytes):
+// the partition's own limit (1 MiB when unset), within what is left of the
+// request's. Past the request's budget it is 0 and the partition answers
+// with its watermarks only. The request's own limit is capped by the
+// broker's fetch.max.bytes, whatever the client asks; as KIP-74 has it, the
+// first batch goes out whole even when it is larger, so no consumer stalls
+// behind a large batch.
+//
+// Broker-wide, FetchMemory bounds the bytes of fetch responses held at once
+// (read and not yet sent): a fetch takes its share before reading and gives
+// it back when gRPC is done with the response (FetchReactor). A fetch that
+// finds the pool spent answers with watermarks only, and the client asks
+// again.
 #pragma once
+
+#include <grpcpp/support/server_callback.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace strata::server {
 
@@ -17,5 +32,87 @@ inline int32_t PartitionFetchBudget(size_t used, size_t request_max_bytes,
   const int32_t own = partition_max_bytes > 0 ? partition_max_bytes : 1048576;
   return static_cast<int32_t>(std::min<size_t>(static_cast<size_t>(own), request_max_bytes - used));
 }
+
+// A request's byte limit: what it asks for (`fallback` when it asks for
+// nothing), never more than the broker's fetch.max.bytes.
+inline size_t RequestFetchBudget(int32_t asked, size_t fallback, size_t broker_max) {
+  return std::min(asked > 0 ? static_cast<size_t>(asked) : fallback, broker_max);
+}
+
+class FetchMemory;
+
+// What a fetch handler needs of the broker's limits.
+struct FetchLimits {
+  size_t max_bytes = 57671680;      // fetch.max.bytes
+  FetchMemory* memory = nullptr;    // shared by every fetch of the broker
+};
+
+// Thread-safe.
+class FetchMemory {
+ public:
+  explicit FetchMemory(size_t capacity) : capacity_(capacity) {}
+
+  // Takes up to `want` bytes; returns how many it got (0 when spent).
+  size_t Take(size_t want) {
+    absl::MutexLock l(&mu_);
+    const size_t got = used_ >= capacity_ ? 0 : std::min(want, capacity_ - used_);
+    used_ += got;
+    return got;
+  }
+  // Takes `n` bytes even past the capacity: a first batch larger than the
+  // share, which goes out whole.
+  void Force(size_t n) {
+    absl::MutexLock l(&mu_);
+    used_ += n;
+  }
+  void Give(size_t n) {
+    absl::MutexLock l(&mu_);
+    used_ -= std::min(n, used_);
+  }
+  size_t used() const {
+    absl::MutexLock l(&mu_);
+    return used_;
+  }
+
+ private:
+  const size_t capacity_;
+  mutable absl::Mutex mu_;
+  size_t used_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// The reactor of one fetch call: holds the response's share of FetchMemory
+// until gRPC has sent it. Reserve and Keep are called by one thread at a
+// time (the handler, then the purgatory).
+class FetchReactor final : public grpc::ServerUnaryReactor {
+ public:
+  explicit FetchReactor(FetchMemory* memory) : memory_(memory) {}
+
+  // Before a (re)read, which replaces the response: gives back the previous
+  // share and takes up to `want` for the next one.
+  size_t Reserve(size_t want) {
+    memory_->Give(held_);
+    held_ = memory_->Take(want);
+    return held_;
+  }
+  // After the read: keeps what the response holds.
+  void Keep(size_t used) {
+    if (used > held_) {
+      memory_->Force(used - held_);
+    } else {
+      memory_->Give(held_ - used);
+    }
+    held_ = used;
+  }
+
+  void OnDone() override {
+    memory_->Give(held_);
+    delete this;
+  }
+  void OnCancel() override {}  // the purgatory finishes the call at its deadline
+
+ private:
+  FetchMemory* const memory_;
+  size_t held_ = 0;
+};
 
 }  // namespace strata::server

@@ -1,27 +1,39 @@
 #include "broker/server/replica_service.h"
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "broker/server/fetch_budget.h"
 
 namespace strata::server {
 
-ReplicaService::ReplicaService(replication::ReplicaManager* replicas, Purgatory* purgatory)
-    : replicas_(replicas), purgatory_(purgatory) {}
+ReplicaService::ReplicaService(replication::ReplicaManager* replicas, Purgatory* purgatory,
+                               FetchLimits fetch)
+    : replicas_(replicas), purgatory_(purgatory), fetch_(fetch) {}
 
 size_t ReplicaService::ReadAll(const internal::ReplicaFetchRequest& request,
-                               internal::ReplicaFetchResponse* response, bool* any_error) {
+                               internal::ReplicaFetchResponse* response, FetchReactor* reactor,
+                               bool* any_error) {
   response->Clear();
   *any_error = false;
   size_t total = 0;
   const size_t max_bytes =
-      request.max_bytes() > 0 ? static_cast<size_t>(request.max_bytes()) : 10485760;
+      reactor->Reserve(RequestFetchBudget(request.max_bytes(), 10485760, fetch_.max_bytes));
+  absl::flat_hash_set<std::pair<std::string, int32_t>> seen;
   for (const internal::ReplicaFetchPartition& p : request.partitions()) {
+    internal::ReplicaFetchPartitionResponse* pr = response->add_partitions();
+    pr->set_topic(p.topic());
+    pr->set_partition(p.partition());
+    if (!seen.emplace(p.topic(), p.partition()).second) {
+      pr->set_error(v1::INVALID_REQUEST);
+      pr->set_error_message(absl::StrCat("Partition ", p.topic(), "-", p.partition(),
+                                         " appears more than once in this fetch request"));
+      *any_error = true;
+      continue;
+    }
     const int32_t budget = PartitionFetchBudget(total, max_bytes, p.partition_max_bytes());
     replication::FetchResult r =
         replicas_->ReadForFollower(request.replica_id(), p.topic(), p.partition(),
                                    p.fetch_offset(), p.current_leader_epoch(), budget);
-    internal::ReplicaFetchPartitionResponse* pr = response->add_partitions();
-    pr->set_topic(p.topic());
-    pr->set_partition(p.partition());
     pr->set_error(r.error);
     pr->set_error_message(r.message);
     pr->set_high_watermark(r.high_watermark);
@@ -31,15 +43,16 @@ size_t ReplicaService::ReadAll(const internal::ReplicaFetchRequest& request,
     total += r.records.size();
     pr->set_records(std::move(r.records));
   }
+  reactor->Keep(total);
   return total;
 }
 
-grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx,
+grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* /*ctx*/,
                                                 const internal::ReplicaFetchRequest* request,
                                                 internal::ReplicaFetchResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto* reactor = new FetchReactor(fetch_.memory);
   bool any_error = false;
-  const size_t bytes = ReadAll(*request, response, &any_error);
+  const size_t bytes = ReadAll(*request, response, reactor, &any_error);
   // A follower waiting at the log end is caught up; reading again when data
   // arrives (or the wait ends) records that once more.
   purgatory_->CompleteFetch(
@@ -52,9 +65,9 @@ grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx
         }
         return false;
       },
-      [this, request, response] {
+      [this, request, response, reactor] {
         bool any_error = false;
-        ReadAll(*request, response, &any_error);
+        ReadAll(*request, response, reactor, &any_error);
       });
   return reactor;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "broker/replication/replica_manager.h"
+#include "broker/server/fetch_budget.h"
 #include "broker/server/purgatory.h"
 #include "strata/internal/replica.grpc.pb.h"
 
@@ -12,7 +13,7 @@ namespace strata::server {
 
 class ReplicaService final : public internal::Replica::CallbackService {
  public:
-  ReplicaService(replication::ReplicaManager* replicas, Purgatory* purgatory);
+  ReplicaService(replication::ReplicaManager* replicas, Purgatory* purgatory, FetchLimits fetch);
 
   grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx,
                                   const internal::ReplicaFetchRequest* request,
@@ -24,11 +25,14 @@ class ReplicaService final : public internal::Replica::CallbackService {
  private:
   // Reads every partition into `response`; returns the bytes read and
   // whether any partition answered with an error.
+  // A partition named twice is answered INVALID_REQUEST the second time.
   size_t ReadAll(const internal::ReplicaFetchRequest& request,
-                 internal::ReplicaFetchResponse* response, bool* any_error);
+                 internal::ReplicaFetchResponse* response, FetchReactor* reactor,
+                 bool* any_error);
 
   replication::ReplicaManager* const replicas_;
   Purgatory* const purgatory_;
+  const FetchLimits fetch_;
 };
 
 }  // namespace strata::server

@@ -92,6 +92,9 @@ const std::map<std::string, std::string>& LogKeyToTopicKey() {
       {"log.retention.ms", "retention.ms"},
       {"log.retention.bytes", "retention.bytes"},
       {"log.cleanup.policy", "cleanup.policy"},
+      {"log.message.timestamp.type", "message.timestamp.type"},
+      {"log.message.timestamp.before.max.ms", "message.timestamp.before.max.ms"},
+      {"log.message.timestamp.after.max.ms", "message.timestamp.after.max.ms"},
   };
   return *keys;
 }
@@ -208,6 +211,10 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
        [&] { return ParseIntInto(key, value, 1, INT32_MAX, &c.replica_fetch_max_bytes); }},
       {"replica.fetch.response.max.bytes",
        [&] { return ParseIntInto(key, value, 1, INT32_MAX, &c.replica_fetch_response_max_bytes); }},
+      {"fetch.max.bytes",
+       [&] { return ParseIntInto(key, value, 1024, INT32_MAX, &c.fetch_max_bytes); }},
+      {"strata.fetch.max.inflight.bytes",
+       [&] { return ParseIntInto(key, value, 1048576, INT64_MAX, &c.fetch_max_inflight_bytes); }},
       {"replica.fetch.backoff.ms",
        [&] { return ParseIntInto(key, value, 0, 60000, &c.replica_fetch_backoff_ms); }},
       {"controlled.shutdown.enable",

@@ -61,6 +61,12 @@ struct ServerConfig {
   int32_t replica_fetch_max_bytes = 1048576;
   int32_t replica_fetch_response_max_bytes = 10485760;
   int32_t replica_fetch_backoff_ms = 1000;
+  // A fetch response holds at most this much (beyond one first batch),
+  // whatever the request asks.
+  int32_t fetch_max_bytes = 57671680;
+  // Bytes of fetch responses, consumer and follower, held in memory at once
+  // (Strata's own; Kafka has no such bound).
+  int64_t fetch_max_inflight_bytes = 268435456;
   bool controlled_shutdown_enable = true;
 
   // Log defaults (log.* keys), as topic config values by topic key name:

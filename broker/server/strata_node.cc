@@ -154,10 +154,13 @@ absl::Status StrataNode::Start() {
   controller_ = std::make_unique<QuorumController>(controller_options, raft_.get(), metadata_.get(),
                                                    Clock::Real());
 
-  broker_service_ = std::make_unique<BrokerService>(replicas_.get(), metadata_.get(),
-                                                    purgatory_.get(),
-                                                    [this] { return controller_->leader_id(); });
-  replica_service_ = std::make_unique<ReplicaService>(replicas_.get(), purgatory_.get());
+  fetch_memory_ = std::make_unique<FetchMemory>(config_.fetch_max_inflight_bytes);
+  const FetchLimits fetch_limits{static_cast<size_t>(config_.fetch_max_bytes), fetch_memory_.get()};
+  broker_service_ = std::make_unique<BrokerService>(
+      replicas_.get(), metadata_.get(), purgatory_.get(),
+      [this] { return controller_->leader_id(); }, fetch_limits);
+  replica_service_ =
+      std::make_unique<ReplicaService>(replicas_.get(), purgatory_.get(), fetch_limits);
   admin_service_ =
       std::make_unique<AdminService>(config_, metadata_.get(), controller_.get(), raft_.get());
   controller_service_ = std::make_unique<ControllerService>(controller_.get());

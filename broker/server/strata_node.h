@@ -54,6 +54,7 @@ class BrokerService;
 class AdminService;
 class ControllerService;
 class Purgatory;
+class FetchMemory;
 class ReplicaService;
 
 class StrataNode {
@@ -81,6 +82,8 @@ class StrataNode {
   std::unique_ptr<MetadataStateMachine> metadata_;
   std::unique_ptr<replication::ReplicaManager> replicas_;
   std::unique_ptr<Purgatory> purgatory_;
+  // Bytes of fetch responses in memory at once (strata.fetch.max.inflight.bytes).
+  std::unique_ptr<FetchMemory> fetch_memory_;
   std::unique_ptr<replication::ReplicaFetcherManager> fetchers_;
   std::unique_ptr<ReplicaService> replica_service_;
   std::unique_ptr<raft::RaftNode> raft_;

@@ -384,26 +384,47 @@ absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset m
   return result;
 }
 
-absl::StatusOr<std::optional<Offset>> Log::OffsetForTimestamp(int64_t timestamp) const {
+absl::StatusOr<std::optional<Log::TimestampAndOffset>> Log::OffsetForTimestamp(
+    int64_t timestamp) const {
   absl::MutexLock l(&mu_);
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
   for (const auto& [base, seg] : segments_) {
     if (seg->max_timestamp() < timestamp) continue;
-    absl::StatusOr<std::optional<Segment::BatchLocation>> loc =
-        seg->FindBatchByTimestamp(timestamp);
-    if (!loc.ok()) return loc.status();
-    if (!loc->has_value()) continue;
-    const Segment::BatchLocation& found = **loc;
-    if (found.header.compression() != Compression::kNone) return found.header.base_offset;
-    // The batch's max timestamp is late enough; find its first record that is.
-    absl::StatusOr<std::string> bytes = seg->ReadAt(found.position, found.header.size_in_bytes());
-    if (!bytes.ok()) return bytes.status();
-    absl::StatusOr<std::vector<Record>> records = DecodeRecords(*bytes);
-    if (!records.ok()) return records.status();
-    for (const Record& r : *records) {
-      if (r.timestamp >= timestamp) return std::max(r.offset, log_start_offset_);
+    absl::StatusOr<std::optional<TimestampAndOffset>> found =
+        FirstRecordAtOrAfterLocked(*seg, timestamp);
+    if (!found.ok() || found->has_value()) return found;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::optional<Log::TimestampAndOffset>> Log::MaxTimestampRecord() const {
+  absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  const Segment* latest = nullptr;
+  for (const auto& [base, seg] : segments_) {
+    if (seg->max_timestamp() >= 0 && (latest == nullptr || seg->max_timestamp() > latest->max_timestamp())) {
+      latest = seg.get();
     }
-    return found.header.base_offset;
+  }
+  if (latest == nullptr) return std::nullopt;
+  return FirstRecordAtOrAfterLocked(*latest, latest->max_timestamp());
+}
+
+absl::StatusOr<std::optional<Log::TimestampAndOffset>> Log::FirstRecordAtOrAfterLocked(
+    const Segment& seg, int64_t timestamp) const {
+  absl::StatusOr<std::optional<Segment::BatchLocation>> loc = seg.FindBatchByTimestamp(timestamp);
+  if (!loc.ok()) return loc.status();
+  if (!loc->has_value()) return std::nullopt;
+  const Segment::BatchLocation& found = **loc;
+  // The batch's max timestamp is late enough; find its first record that is.
+  absl::StatusOr<std::string> bytes = seg.ReadAt(found.position, found.header.size_in_bytes());
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<std::vector<Record>> records = DecodeRecords(*bytes);
+  if (!records.ok()) return records.status();
+  for (const Record& r : *records) {
+    if (r.timestamp >= timestamp && r.offset >= log_start_offset_) {
+      return TimestampAndOffset{r.timestamp, r.offset};
+    }
   }
   return std::nullopt;
 }

@@ -96,9 +96,17 @@ class Log {
   // followers). OutOfRange when `start` is outside [log start, log end].
   absl::StatusOr<LogReadResult> Read(Offset start, size_t max_bytes, Offset max_offset) const;
 
-  // The first offset whose record timestamp is >= `timestamp`, or nullopt
-  // when every record is older (ListOffsets by time).
-  absl::StatusOr<std::optional<Offset>> OffsetForTimestamp(int64_t timestamp) const;
+  // The first record whose timestamp is >= `timestamp` (its offset and its
+  // own timestamp), or nullopt when every record is older (ListOffsets by
+  // time).
+  struct TimestampAndOffset {
+    int64_t timestamp = -1;
+    Offset offset{-1};
+  };
+  absl::StatusOr<std::optional<TimestampAndOffset>> OffsetForTimestamp(int64_t timestamp) const;
+  // The first record with the largest timestamp in the log (ListOffsets
+  // MAX_TIMESTAMP, KIP-734), or nullopt for an empty log.
+  absl::StatusOr<std::optional<TimestampAndOffset>> MaxTimestampRecord() const;
 
   // Removes every record at or after `offset` (a follower dropping a
   // divergent suffix). A batch holding `offset` goes whole. Below the log
@@ -165,6 +173,9 @@ class Log {
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WriteCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckOpen() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // In `seg`, the first record at or after `timestamp` (and the log start).
+  absl::StatusOr<std::optional<TimestampAndOffset>> FirstRecordAtOrAfterLocked(
+      const Segment& seg, int64_t timestamp) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Segment* active() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return segments_.rbegin()->second.get();
   }

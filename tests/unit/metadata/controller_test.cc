@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/unit/metadata/records.h"
 
@@ -340,6 +341,51 @@ TEST_F(ThreeBrokerTest, InvalidPartitions) {
   }
   EXPECT_EQ(Create("p", 10001, 1).error(), v1::INVALID_PARTITIONS);
   EXPECT_EQ(image_->FindTopic("p"), nullptr);
+}
+
+TEST_F(ThreeBrokerTest, InternalTopicsCannotBeCreatedByUsers) {
+  for (const char* name : {"__consumer_offsets", "__transaction_state", "__cluster_metadata"}) {
+    v1::TopicResult r = Create(name, 1, 1);
+    EXPECT_EQ(r.error(), v1::INVALID_REQUEST) << name;
+    EXPECT_EQ(r.error_message(), absl::StrCat("Creation of internal topic ", name, " is prohibited."));
+  }
+  EXPECT_THAT(image_->topics(), IsEmpty());
+  EXPECT_EQ(Create("__my_own", 1, 1).error(), v1::NONE) << "only the cluster's own names are kept";
+}
+
+TEST_F(ThreeBrokerTest, OneRequestCreatesAtMostTenThousandPartitionsInAll) {
+  v1::CreateTopicsRequest req;
+  for (int i = 0; i < 10; ++i) {
+    v1::NewTopic* t = req.add_topics();
+    t->set_name("big" + std::to_string(i));
+    t->set_num_partitions(10000);
+    t->set_replication_factor(1);
+  }
+  auto d = controller_.CreateTopics(*image_, req);
+  EXPECT_EQ(d.records.records_size(), 0) << "nothing is created";
+  ASSERT_EQ(d.response.results_size(), 10);
+  for (const v1::TopicResult& r : d.response.results()) {
+    EXPECT_EQ(r.error(), v1::INVALID_PARTITIONS);
+    EXPECT_THAT(r.error_message(), HasSubstr("asks for 100000 partitions in all"));
+  }
+  // Two topics of 5,000 fit.
+  req.mutable_topics()->DeleteSubrange(2, 8);
+  req.mutable_topics(0)->set_num_partitions(5000);
+  req.mutable_topics(1)->set_num_partitions(5000);
+  d = controller_.CreateTopics(*image_, req);
+  EXPECT_EQ(d.response.results(0).error(), v1::NONE) << d.response.results(0).error_message();
+  EXPECT_EQ(d.response.results(1).error(), v1::NONE);
+}
+
+TEST_F(ThreeBrokerTest, AnUnknownElectionTypeIsRefused) {
+  ASSERT_EQ(Create("e", 1, 3).error(), v1::NONE);
+  v1::ElectLeadersRequest req;
+  req.set_election_type(static_cast<v1::ElectionType>(99));
+  auto d = controller_.ElectLeaders(*image_, req);
+  EXPECT_EQ(d.response.error(), v1::INVALID_REQUEST);
+  EXPECT_THAT(d.response.error_message(), HasSubstr("Unknown election type 99"));
+  EXPECT_EQ(d.records.records_size(), 0);
+  EXPECT_EQ(d.response.results_size(), 0);
 }
 
 TEST_F(ThreeBrokerTest, InvalidReplicationFactor) {

@@ -473,12 +473,39 @@ TEST_F(LogTest, OffsetForTimestampFindsTheFirstRecordAtOrAfterIt) {
     ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(0)).ok());
   }
   ASSERT_GT(log->num_segments(), 2);
-  EXPECT_EQ(*log->OffsetForTimestamp(0), Offset(0));
-  EXPECT_EQ(*log->OffsetForTimestamp(10'001), Offset(1));
-  EXPECT_EQ(*log->OffsetForTimestamp(10'003), Offset(3));
-  EXPECT_EQ(*log->OffsetForTimestamp(10'502), Offset(17));
-  EXPECT_EQ(*log->OffsetForTimestamp(10'902), Offset(29));
-  EXPECT_FALSE(log->OffsetForTimestamp(10'903)->has_value());
+  // The record found, with its own timestamp (not the one asked for).
+  auto at = [&](int64_t ts) {
+    absl::StatusOr<std::optional<Log::TimestampAndOffset>> found = log->OffsetForTimestamp(ts);
+    EXPECT_TRUE(found.ok()) << found.status();
+    return found.ok() && found->has_value()
+               ? std::make_pair((*found)->offset.value(), (*found)->timestamp)
+               : std::make_pair(int64_t{-1}, int64_t{-1});
+  };
+  EXPECT_EQ(at(0), std::make_pair(int64_t{0}, int64_t{10'000}));
+  EXPECT_EQ(at(10'001), std::make_pair(int64_t{1}, int64_t{10'001}));
+  EXPECT_EQ(at(10'003), std::make_pair(int64_t{3}, int64_t{10'100}));
+  EXPECT_EQ(at(10'502), std::make_pair(int64_t{17}, int64_t{10'502}));
+  EXPECT_EQ(at(10'902), std::make_pair(int64_t{29}, int64_t{10'902}));
+  EXPECT_EQ(at(10'903), std::make_pair(int64_t{-1}, int64_t{-1}));
+}
+
+TEST_F(LogTest, MaxTimestampRecordIsTheFirstRecordWithTheLargestTimestamp) {
+  config_.segment_bytes = 400;
+  auto log = OpenLog();
+  EXPECT_FALSE(log->MaxTimestampRecord()->has_value()) << "an empty log has none";
+  // Timestamps go up, then one batch in the middle of the log holds the
+  // largest (twice), and later batches are older again.
+  const int64_t timestamps[] = {5'000, 6'000, 9'000, 7'000, 8'000, 1'000};
+  for (int b = 0; b < 6; ++b) {
+    std::string batch = MakeBatch(b * 3, 3, timestamps[b]);  // ts t, t+1, t+2
+    ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(0)).ok());
+  }
+  ASSERT_GT(log->num_segments(), 1);
+  auto max = log->MaxTimestampRecord();
+  ASSERT_TRUE(max.ok()) << max.status();
+  ASSERT_TRUE(max->has_value());
+  EXPECT_EQ((*max)->offset, Offset(8));
+  EXPECT_EQ((*max)->timestamp, 9'002);
 }
 
 TEST_F(LogTest, FollowerAppendKeepsLeaderOffsets) {
