@@ -129,6 +129,8 @@ std::string DefaultErrorMessage(v1::ErrorCode code) {
       return "This most likely occurs because of a request being malformed by the client "
              "library or the message was sent to an incompatible broker. See the broker logs "
              "for more details.";
+    case v1::POLICY_VIOLATION:
+      return "Request parameters do not satisfy the configured policy.";
     case v1::KAFKA_STORAGE_ERROR:
       return "Disk error when trying to access log file on the disk.";
     case v1::FENCED_LEADER_EPOCH:

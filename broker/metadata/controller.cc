@@ -73,6 +73,43 @@ void AppendPartitionRecords(const std::string& topic_id, int32_t first_partition
   }
 }
 
+// How many partition replicas each broker holds.
+std::map<int32_t, int64_t> ReplicaCounts(const MetadataImage& image) {
+  std::map<int32_t, int64_t> counts;
+  for (const auto& [name, t] : image.topics()) {
+    for (const auto& [id, p] : t.partitions) {
+      for (int32_t r : p.replicas) ++counts[r];
+    }
+  }
+  return counts;
+}
+
+// Whether `assignment` fits every broker's replica capacity on top of
+// `counts` (which it then adds to); if not, why.
+absl::Status AddWithinCapacity(const MetadataImage& image,
+                               const std::vector<std::vector<int32_t>>& assignment,
+                               std::map<int32_t, int64_t>* counts) {
+  std::map<int32_t, int64_t> added;
+  for (const std::vector<int32_t>& replicas : assignment) {
+    for (int32_t r : replicas) ++added[r];
+  }
+  for (const auto& [id, n] : added) {
+    const BrokerRegistration* b = image.broker(id);
+    const int64_t capacity = b ? b->replica_capacity : 0;
+    const int64_t total = (*counts)[id] + n;
+    if (capacity > 0 && total > capacity) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "This would put ", total, " partition replicas on broker ", id, ", above its capacity of ",
+          capacity, " (", (*counts)[id],
+          " there already; the capacity follows from its open-file limit, or "
+          "strata.max.replicas.per.broker). Raise the broker's open-file limit, add brokers, or "
+          "create fewer partitions."));
+    }
+  }
+  for (const auto& [id, n] : added) (*counts)[id] += n;
+  return absl::OkStatus();
+}
+
 void Fail(v1::TopicResult* result, v1::ErrorCode code, std::string message) {
   result->set_error(code);
   result->set_error_message(std::move(message));
@@ -221,6 +258,7 @@ Decision<v1::CreateTopicsResponse> Controller::CreateTopics(
                                           : std::max(t.num_partitions(), 0);
   }
   const bool too_many = requested > kMaxPartitionsPerRequest;
+  std::map<int32_t, int64_t> replica_counts = ReplicaCounts(image);
 
   for (const v1::NewTopic& t : request.topics()) {
     v1::TopicResult* result = d.response.add_results();
@@ -306,14 +344,21 @@ Decision<v1::CreateTopicsResponse> Controller::CreateTopics(
     }
     if (!configs_ok) continue;
 
+    const int32_t n = static_cast<int32_t>(live.size());
+    const int32_t start_index = static_cast<int32_t>(NextRandom() % static_cast<uint32_t>(n));
+    const int32_t shift = static_cast<int32_t>(NextRandom() % static_cast<uint32_t>(n));
+    const std::vector<std::vector<int32_t>> assignment =
+        AssignReplicas(live, partitions, rf, 0, start_index, shift);
+    if (absl::Status s = AddWithinCapacity(image, assignment, &replica_counts); !s.ok()) {
+      Fail(result, v1::POLICY_VIOLATION, std::string(s.message()));
+      continue;
+    }
+
     result->set_num_partitions(partitions);
     result->set_replication_factor(rf);
     metric_names[MetricName(t.name())] = t.name();
     if (request.validate_only()) continue;
 
-    const int32_t n = static_cast<int32_t>(live.size());
-    const int32_t start_index = static_cast<int32_t>(NextRandom() % static_cast<uint32_t>(n));
-    const int32_t shift = static_cast<int32_t>(NextRandom() % static_cast<uint32_t>(n));
     // A collision of random 122-bit ids means a broken random source (a
     // test's constant one): give up instead of looping.
     std::string topic_id;
@@ -333,8 +378,7 @@ Decision<v1::CreateTopicsResponse> Controller::CreateTopics(
     internal::TopicRecord* tr = d.records.add_records()->mutable_topic();
     tr->set_name(t.name());
     tr->set_topic_id(topic_id);
-    AppendPartitionRecords(topic_id, 0, AssignReplicas(live, partitions, rf, 0, start_index, shift),
-                           image, &d.records);
+    AppendPartitionRecords(topic_id, 0, assignment, image, &d.records);
     for (const auto& [key, value] : configs) {
       internal::ConfigRecord* c = d.records.add_records()->mutable_config();
       c->set_resource_type(internal::CONFIG_RESOURCE_TOPIC);
@@ -384,6 +428,7 @@ Decision<v1::CreatePartitionsResponse> Controller::CreatePartitions(
   std::map<std::string, int> occurrences;
   for (const v1::PartitionCount& pc : request.topics()) ++occurrences[pc.name()];
   const std::vector<int32_t> live = image.LiveBrokerIds();
+  std::map<int32_t, int64_t> replica_counts = ReplicaCounts(image);
   for (const v1::PartitionCount& pc : request.topics()) {
     v1::TopicResult* result = d.response.add_results();
     result->set_name(pc.name());
@@ -441,15 +486,19 @@ Decision<v1::CreatePartitionsResponse> Controller::CreatePartitions(
                         " unfenced brokers to add partitions."));
       continue;
     }
-    result->set_num_partitions(pc.count());
-    result->set_replication_factor(rf);
-    if (request.validate_only()) continue;
     auto at = std::lower_bound(live.begin(), live.end(), p0.replicas.front());
     const int32_t start_index = at == live.end() ? 0 : static_cast<int32_t>(at - live.begin());
     // With a fixed start index Kafka also uses it as the replica shift.
-    AppendPartitionRecords(t->topic_id, current,
-                           AssignReplicas(live, added, rf, current, start_index, start_index),
-                           image, &d.records);
+    const std::vector<std::vector<int32_t>> assignment =
+        AssignReplicas(live, added, rf, current, start_index, start_index);
+    if (absl::Status s = AddWithinCapacity(image, assignment, &replica_counts); !s.ok()) {
+      Fail(result, v1::POLICY_VIOLATION, std::string(s.message()));
+      continue;
+    }
+    result->set_num_partitions(pc.count());
+    result->set_replication_factor(rf);
+    if (request.validate_only()) continue;
+    AppendPartitionRecords(t->topic_id, current, assignment, image, &d.records);
   }
   return d;
 }
@@ -503,6 +552,7 @@ Decision<internal::BrokerRegistrationResponse> Controller::RegisterBroker(
   *rec->mutable_endpoints() = request.endpoints();
   rec->set_rack(request.rack());
   rec->set_fenced(true);
+  rec->set_replica_capacity(std::max<int64_t>(request.replica_capacity(), 0));
   // A re-registering broker starts over (its replicas are empty or behind),
   // so the partitions it led move now rather than at its next unfence.
   if (image.IsBrokerLive(id))

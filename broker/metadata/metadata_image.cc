@@ -116,6 +116,7 @@ absl::Status MetadataImage::ApplyRecord(const internal::MetadataRecord& record, 
       b.epoch = r.broker_epoch();
       b.rack = r.rack();
       b.fenced = r.fenced();
+      b.replica_capacity = r.replica_capacity();
       for (const internal::BrokerEndpoint& e : r.endpoints())
         b.endpoints.push_back({e.name(), e.host(), e.port()});
       brokers_[b.id] = std::move(b);
@@ -273,6 +274,7 @@ internal::MetadataSnapshot MetadataImage::ToSnapshot() const {
     r->set_broker_epoch(b.epoch);
     r->set_rack(b.rack);
     r->set_fenced(b.fenced);
+    r->set_replica_capacity(b.replica_capacity);
     for (const Endpoint& e : b.endpoints) {
       internal::BrokerEndpoint* out = r->add_endpoints();
       out->set_name(e.listener);

@@ -50,6 +50,8 @@ struct BrokerRegistration {
   std::vector<Endpoint> endpoints;
   std::string rack;
   bool fenced = true;
+  // Partition replicas it can hold; 0: no limit known.
+  int64_t replica_capacity = 0;
 
   // The endpoint of a listener, or nullptr.
   const Endpoint* endpoint(std::string_view listener) const;

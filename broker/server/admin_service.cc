@@ -372,8 +372,8 @@ grpc::ServerUnaryReactor* ControllerService::ElectLeaders(grpc::CallbackServerCo
 }
 
 grpc::ServerUnaryReactor* ControllerService::AlterPartition(
-    grpc::CallbackServerContext* ctx, const internal::AlterPartitionRequest* request,
-    internal::AlterPartitionResponse* response) {
+    grpc::CallbackServerContext* ctx, const internal::AlterPartitionBatchRequest* request,
+    internal::AlterPartitionBatchResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   controller_->AlterPartition(*request, FinishWith(reactor, response));
   return reactor;

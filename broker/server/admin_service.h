@@ -105,8 +105,8 @@ class ControllerService final : public internal::Controller::CallbackService {
                                          const v1::ElectLeadersRequest* request,
                                          v1::ElectLeadersResponse* response) override;
   grpc::ServerUnaryReactor* AlterPartition(grpc::CallbackServerContext* ctx,
-                                           const internal::AlterPartitionRequest* request,
-                                           internal::AlterPartitionResponse* response) override;
+                                           const internal::AlterPartitionBatchRequest* request,
+                                           internal::AlterPartitionBatchResponse* response) override;
 
  private:
   QuorumController* const controller_;

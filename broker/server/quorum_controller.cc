@@ -1,5 +1,9 @@
 #include "broker/server/quorum_controller.h"
 
+#include <set>
+#include <string>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "broker/server/topic_results.h"
 #include "glog/logging.h"
@@ -263,13 +267,45 @@ void QuorumController::BrokerHeartbeat(
 }
 
 void QuorumController::AlterPartition(
-    internal::AlterPartitionRequest request,
-    std::function<void(internal::AlterPartitionResponse)> done) {
-  Submit<internal::AlterPartitionResponse>(
+    internal::AlterPartitionBatchRequest request,
+    std::function<void(internal::AlterPartitionBatchResponse)> done) {
+  const int changes = request.partitions_size();
+  Submit<internal::AlterPartitionBatchResponse>(
       [this, request = std::move(request)] {
-        return controller_->AlterPartition(*metadata_->current(), request);
+        // Each change is decided on the same image: they name distinct
+        // partitions, so no decision depends on another's records.
+        metadata::Decision<internal::AlterPartitionBatchResponse> d;
+        const metadata::MetadataImage& image = *metadata_->current();
+        std::set<std::pair<std::string, int32_t>> seen;
+        for (const internal::AlterPartitionRequest& change : request.partitions()) {
+          if (!seen.emplace(change.topic_id(), change.partition()).second) {
+            internal::AlterPartitionResponse* r = d.response.add_partitions();
+            r->set_error(v1::INVALID_REQUEST);
+            r->set_error_message(absl::StrCat("Partition ", change.partition(), " of topic id ",
+                                              change.topic_id(),
+                                              " appears more than once in this request"));
+            continue;
+          }
+          metadata::Decision<internal::AlterPartitionResponse> one =
+              controller_->AlterPartition(image, change);
+          for (internal::MetadataRecord& record : *one.records.mutable_records()) {
+            *d.records.add_records() = std::move(record);
+          }
+          *d.response.add_partitions() = std::move(one.response);
+        }
+        return d;
       },
-      FailBroker<internal::AlterPartitionResponse>(), std::move(done));
+      [this, changes](internal::AlterPartitionBatchResponse* response, v1::ErrorCode code,
+                      const std::string& why) {
+        response->clear_partitions();
+        for (int i = 0; i < changes; ++i) {
+          internal::AlterPartitionResponse* r = response->add_partitions();
+          r->set_error(code);
+          r->set_error_message(why);
+          r->set_controller_hint(leader_id());
+        }
+      },
+      std::move(done));
 }
 
 void QuorumController::ElectLeaders(v1::ElectLeadersRequest request,

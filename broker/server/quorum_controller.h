@@ -47,8 +47,8 @@ class QuorumController {
                       std::function<void(internal::BrokerRegistrationResponse)> done);
   void BrokerHeartbeat(internal::BrokerHeartbeatRequest request,
                        std::function<void(internal::BrokerHeartbeatResponse)> done);
-  void AlterPartition(internal::AlterPartitionRequest request,
-                      std::function<void(internal::AlterPartitionResponse)> done);
+  void AlterPartition(internal::AlterPartitionBatchRequest request,
+                      std::function<void(internal::AlterPartitionBatchResponse)> done);
   void ElectLeaders(v1::ElectLeadersRequest request,
                     std::function<void(v1::ElectLeadersResponse)> done);
 

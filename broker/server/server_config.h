@@ -67,6 +67,9 @@ struct ServerConfig {
   // Bytes of fetch responses, consumer and follower, held in memory at once
   // (Strata's own; Kafka has no such bound).
   int64_t fetch_max_inflight_bytes = 268435456;
+  // Partition replicas this broker accepts; 0: as many as its open-file
+  // limit allows (less a reserve for connections and reads).
+  int64_t max_replicas_per_broker = 0;
   bool controlled_shutdown_enable = true;
 
   // Log defaults (log.* keys), as topic config values by topic key name:

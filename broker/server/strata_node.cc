@@ -4,6 +4,9 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <random>
 
 #include "absl/strings/match.h"
@@ -32,6 +35,28 @@ std::string NewIncarnationId() {
   std::random_device rd;
   std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ absl::GetCurrentTimeNanos());
   return absl::StrCat(absl::Hex(rng(), absl::kZeroPad16), absl::Hex(rng(), absl::kZeroPad16));
+}
+
+// Descriptors kept for what is not a replica: client and peer connections,
+// the metadata log's RocksDB files, segments open for reads.
+constexpr int64_t kDescriptorReserve = 3000;
+
+// How many partition replicas this broker can hold: the configured cap, or
+// what its open-file limit leaves after the reserve. The soft limit is first
+// raised to the hard one, as servers do.
+int64_t ReplicaCapacity(const ServerConfig& config) {
+  if (config.max_replicas_per_broker > 0) return config.max_replicas_per_broker;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY) return 0;
+  const int64_t open_files = static_cast<int64_t>(limit.rlim_cur);
+  return std::max<int64_t>(1, (open_files - kDescriptorReserve) /
+                                  storage::LogManager::kDescriptorsPerIdleReplica);
 }
 
 // A Controller stub per metadata quorum voter (any of them may be the
@@ -218,6 +243,9 @@ void StrataNode::LifecycleLoop() {
   internal::BrokerRegistrationRequest registration;
   registration.set_broker_id(config_.node_id);
   registration.set_incarnation_id(incarnation_id_);
+  registration.set_replica_capacity(ReplicaCapacity(config_));
+  LOG(INFO) << "Broker " << config_.node_id << " can hold " << registration.replica_capacity()
+            << " partition replicas";
   for (const char* name : {"PLAINTEXT", "CONTROLLER"}) {
     if (const Listener* l = config_.advertised(name)) {
       internal::BrokerEndpoint* ep = registration.add_endpoints();
@@ -314,9 +342,12 @@ std::shared_ptr<grpc::Channel> StrataNode::ChannelToBroker(int32_t broker_id) {
 }
 
 void StrataNode::IsrSenderLoop() {
+  // Enough for a full restart of thousands of partitions in a few round
+  // trips, small enough for one request.
+  constexpr size_t kMaxChangesPerRequest = 2000;
   ControllerStubs stubs = StubsForVoters(config_);
   while (true) {
-    replication::IsrChange change;
+    std::vector<replication::IsrChange> changes;
     int64_t epoch = -1;
     {
       absl::MutexLock l(&mu_);
@@ -325,40 +356,57 @@ void StrataNode::IsrSenderLoop() {
       };
       mu_.Await(absl::Condition(&ready));
       if (stopping_) return;
-      change = std::move(isr_changes_.front());
-      isr_changes_.pop_front();
+      while (!isr_changes_.empty() && changes.size() < kMaxChangesPerRequest) {
+        changes.push_back(std::move(isr_changes_.front()));
+        isr_changes_.pop_front();
+      }
       epoch = broker_epoch_;
     }
-    internal::AlterPartitionRequest request;
-    request.set_broker_id(config_.node_id);
-    request.set_broker_epoch(epoch);
-    request.set_topic_id(change.topic_id);
-    request.set_partition(change.tp.partition.value());
-    request.set_leader_epoch(change.leader_epoch);
-    request.set_partition_epoch(change.partition_epoch);
-    for (int32_t id : change.new_isr) request.add_new_isr(id);
-    replication::IsrChangeResult result;
+    internal::AlterPartitionBatchRequest request;
+    for (const replication::IsrChange& change : changes) {
+      internal::AlterPartitionRequest* r = request.add_partitions();
+      r->set_broker_id(config_.node_id);
+      r->set_broker_epoch(epoch);
+      r->set_topic_id(change.topic_id);
+      r->set_partition(change.tp.partition.value());
+      r->set_leader_epoch(change.leader_epoch);
+      r->set_partition_epoch(change.partition_epoch);
+      for (int32_t id : change.new_isr) r->add_new_isr(id);
+    }
+    std::vector<replication::IsrChangeResult> results(changes.size());
+    auto fail_all = [&results](v1::ErrorCode code, const std::string& why) {
+      for (replication::IsrChangeResult& result : results) {
+        result.error = code;
+        result.message = why;
+      }
+    };
     auto stub = stubs.find(controller_->leader_id());
     if (stub == stubs.end()) {
-      result.error = v1::NOT_CONTROLLER;
-      result.message = "no controller is known";
+      fail_all(v1::NOT_CONTROLLER, "no controller is known");
     } else {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-      internal::AlterPartitionResponse resp;
+      internal::AlterPartitionBatchResponse resp;
       grpc::Status s = stub->second->AlterPartition(&ctx, request, &resp);
       if (!s.ok()) {
-        result.error = v1::NETWORK_EXCEPTION;
-        result.message = s.error_message();
+        fail_all(v1::NETWORK_EXCEPTION, s.error_message());
+      } else if (resp.partitions_size() != static_cast<int>(changes.size())) {
+        fail_all(v1::UNKNOWN_SERVER_ERROR,
+                 absl::StrCat("the controller answered ", resp.partitions_size(), " of ",
+                              changes.size(), " ISR changes"));
       } else {
-        result.error = resp.error();
-        result.message = resp.error_message();
-        result.leader_epoch = resp.leader_epoch();
-        result.partition_epoch = resp.partition_epoch();
-        result.isr.assign(resp.isr().begin(), resp.isr().end());
+        for (size_t i = 0; i < changes.size(); ++i) {
+          const internal::AlterPartitionResponse& one = resp.partitions(static_cast<int>(i));
+          replication::IsrChangeResult& result = results[i];
+          result.error = one.error();
+          result.message = one.error_message();
+          result.leader_epoch = one.leader_epoch();
+          result.partition_epoch = one.partition_epoch();
+          result.isr.assign(one.isr().begin(), one.isr().end());
+        }
       }
     }
-    replicas_->OnIsrChangeResult(change, result);
+    for (size_t i = 0; i < changes.size(); ++i) replicas_->OnIsrChangeResult(changes[i], results[i]);
   }
 }
 

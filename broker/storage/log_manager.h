@@ -37,6 +37,10 @@ inline constexpr char kPartitionMetadataFile[] = "partition.metadata";
 
 class LogManager {
  public:
+  // Open files an idle replica of one segment holds (.log, .index,
+  // .timeindex); brokers size their replica capacity by it.
+  static constexpr int64_t kDescriptorsPerIdleReplica = 3;
+
   struct Options {
     std::vector<std::string> log_dirs;
     // Config of a topic's logs; the default config when unset.

@@ -55,9 +55,10 @@ class ControllerTest : public ::testing::Test {
   }
 
   // Registers broker `id` and heartbeats until it is unfenced.
-  void StartBroker(int32_t id, const std::string& incarnation = "inc") {
+  void StartBroker(int32_t id, const std::string& incarnation = "inc", int64_t capacity = 0) {
     internal::BrokerRegistrationRequest req;
     req.set_broker_id(id);
+    req.set_replica_capacity(capacity);
     req.set_incarnation_id(incarnation + std::to_string(id));
     auto* e = req.add_endpoints();
     e->set_name("PLAINTEXT");
@@ -375,6 +376,42 @@ TEST_F(ThreeBrokerTest, OneRequestCreatesAtMostTenThousandPartitionsInAll) {
   d = controller_.CreateTopics(*image_, req);
   EXPECT_EQ(d.response.results(0).error(), v1::NONE) << d.response.results(0).error_message();
   EXPECT_EQ(d.response.results(1).error(), v1::NONE);
+}
+
+TEST_F(ThreeBrokerTest, PartitionsPastABrokersReplicaCapacityAreRefused) {
+  // Broker 2 comes back (after its old session) able to hold 100 replicas.
+  now_ += kSession + 1;
+  StartBroker(2, "small", 100);
+  ASSERT_EQ(image_->broker(2)->replica_capacity, 100);
+  ASSERT_EQ(Create("fits", 90, 3).error(), v1::NONE);  // 90 replicas on each broker
+  v1::TopicResult r = Create("over", 11, 3);
+  EXPECT_EQ(r.error(), v1::POLICY_VIOLATION);
+  EXPECT_THAT(r.error_message(),
+              HasSubstr("This would put 101 partition replicas on broker 2, above its capacity "
+                        "of 100 (90 there already"));
+  EXPECT_EQ(image_->FindTopic("over"), nullptr);
+  // Two topics of one request count together.
+  v1::CreateTopicsRequest req;
+  for (const char* name : {"a", "b"}) {
+    v1::NewTopic* t = req.add_topics();
+    t->set_name(name);
+    t->set_num_partitions(6);
+    t->set_replication_factor(3);
+  }
+  auto d = controller_.CreateTopics(*image_, req);
+  EXPECT_EQ(d.response.results(0).error(), v1::NONE);
+  EXPECT_EQ(d.response.results(1).error(), v1::POLICY_VIOLATION);
+  // Adding partitions is held to it as well; RF 1 topics only use what
+  // they place there.
+  v1::CreatePartitionsRequest more;
+  v1::PartitionCount* pc = more.add_topics();
+  pc->set_name("fits");
+  pc->set_count(101);
+  auto grown = controller_.CreatePartitions(*image_, more);
+  EXPECT_EQ(grown.response.results(0).error(), v1::POLICY_VIOLATION);
+  EXPECT_EQ(grown.records.records_size(), 0);
+  pc->set_count(100);
+  EXPECT_EQ(controller_.CreatePartitions(*image_, more).response.results(0).error(), v1::NONE);
 }
 
 TEST_F(ThreeBrokerTest, AnUnknownElectionTypeIsRefused) {
