@@ -11,6 +11,8 @@ PACKAGES=(
   librocksdb-dev libgoogle-glog-dev libgflags-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libabsl-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
+  clang libclang-rt-14-dev
 )
 
 missing=()

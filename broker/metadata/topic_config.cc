@@ -36,6 +36,8 @@ const std::map<std::string, std::string>& TopicConfigDefaults() {
       {"flush.ms", "9223372036854775807"},
       {"index.interval.bytes", "4096"},
       {"max.message.bytes", "1048588"},
+      {"message.timestamp.after.max.ms", "3600000"},
+      {"message.timestamp.before.max.ms", "9223372036854775807"},
       {"message.timestamp.type", "CreateTime"},
       {"min.insync.replicas", "1"},
       {"retention.bytes", "-1"},
@@ -95,12 +97,6 @@ absl::Status ValidateTopicConfig(std::string_view name, std::string_view value) 
                    [](unsigned char c) { return std::tolower(c); });
     if (lower != "true" && lower != "false")
       return InvalidValue(name, value, "Expected value to be either true or false");
-    return absl::OkStatus();
-  }
-  if (name == "message.timestamp.type") {
-    if (value != "CreateTime" && value != "LogAppendTime") {
-      return InvalidValue(name, value, "String must be one of: CreateTime, LogAppendTime");
-    }
     return absl::OkStatus();
   }
   if (name == "compression.type") {

@@ -6,12 +6,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "broker/storage/kafka_error.h"
 #include "broker/storage/record_batch.h"
 #include "glog/logging.h"
 
 namespace strata::replication {
 
 v1::ErrorCode ErrorCodeFor(const absl::Status& status) {
+  // A Kafka code attached by storage (kafka_error.h) is more precise than
+  // the status code, which has no equivalent for e.g. INVALID_TIMESTAMP.
+  if (std::optional<int16_t> kafka = storage::KafkaErrorOf(status);
+      kafka.has_value() && v1::ErrorCode_IsValid(*kafka)) {
+    return static_cast<v1::ErrorCode>(*kafka);
+  }
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return v1::NONE;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/numbers.h"
 #include "glog/logging.h"
@@ -59,6 +60,22 @@ absl::Status LogConfig::Set(std::string_view key, std::string_view value) {
   } else if (key == "max.message.bytes") {
     s = ParseInt64(key, value, 0, INT32_MAX, &v);
     if (s.ok()) max_message_bytes = static_cast<int32_t>(v);
+  } else if (key == "message.timestamp.type") {
+    if (value == "CreateTime") {
+      message_timestamp_type = TimestampType::kCreateTime;
+    } else if (value == "LogAppendTime") {
+      message_timestamp_type = TimestampType::kLogAppendTime;
+    } else {
+      s = absl::InvalidArgumentError(absl::StrCat("invalid value '", std::string(value),
+                                                  "' for ", std::string(key),
+                                                  ": expected one of: CreateTime, LogAppendTime"));
+    }
+  } else if (key == "message.timestamp.before.max.ms") {
+    s = ParseInt64(key, value, 0, INT64_MAX, &v);
+    if (s.ok()) message_timestamp_before_max_ms = v;
+  } else if (key == "message.timestamp.after.max.ms") {
+    s = ParseInt64(key, value, 0, INT64_MAX, &v);
+    if (s.ok()) message_timestamp_after_max_ms = v;
   } else {
     return absl::NotFoundError(absl::StrCat("unknown log config '", std::string(key), "'"));
   }
@@ -266,18 +283,43 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::string* batch, Epoch lead
 
 absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batches,
                                                   Epoch leader_epoch) {
+  // Every batch is validated, record by record, before the lock is taken and
+  // anything is written: a bad batch anywhere in the request changes nothing.
+  ValidationConfig validation;
+  validation.timestamp_type = config_.message_timestamp_type;
+  validation.timestamp_before_max_ms = config_.message_timestamp_before_max_ms;
+  validation.timestamp_after_max_ms = config_.message_timestamp_after_max_ms;
+  validation.max_decompressed_bytes = MaxDecompressedBytes(config_.max_message_bytes);
+  const int64_t now_ms = clock_->NowMs();
   std::vector<BatchHeader> headers;
-  for (const std::string& batch : *batches) {
+  headers.reserve(batches->size());
+  for (size_t i = 0; i < batches->size(); ++i) {
+    const std::string& batch = (*batches)[i];
     if (batch.size() > static_cast<size_t>(config_.max_message_bytes)) {
       return absl::ResourceExhaustedError(absl::StrCat("record batch of ", batch.size(),
                                                        " bytes is larger than max.message.bytes (",
                                                        config_.max_message_bytes, ")"));
     }
-    absl::StatusOr<BatchHeader> header = ValidateBatch(batch);
-    if (!header.ok()) return header.status();
-    headers.push_back(*header);
+    absl::StatusOr<ValidatedBatch> valid = ValidateProducerBatch(batch, validation, now_ms);
+    if (!valid.ok()) {
+      if (batches->size() == 1) return valid.status();
+      // Name the batch; keep the code and any Kafka error payload.
+      absl::Status named(valid.status().code(),
+                         absl::StrCat("batch ", i, ": ", valid.status().message()));
+      valid.status().ForEachPayload(
+          [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
+      return named;
+    }
+    headers.push_back(valid->header);
+    headers.back().max_timestamp = valid->max_timestamp;
+    if (valid->stamp_log_append_time) {
+      headers.back().attributes = static_cast<int16_t>(headers.back().attributes | 0x08);
+    }
   }
   if (headers.empty()) return absl::InvalidArgumentError("no record batch to append");
+  if (validation.timestamp_type == TimestampType::kLogAppendTime) {
+    for (std::string& batch : *batches) StampLogAppendTime(batch.data(), batch.size(), now_ms);
+  }
 
   absl::MutexLock l(&mu_);
   LogAppendInfo info;
@@ -402,7 +444,8 @@ absl::StatusOr<std::optional<Log::TimestampAndOffset>> Log::MaxTimestampRecord()
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
   const Segment* latest = nullptr;
   for (const auto& [base, seg] : segments_) {
-    if (seg->max_timestamp() >= 0 && (latest == nullptr || seg->max_timestamp() > latest->max_timestamp())) {
+    if (seg->max_timestamp() >= 0 &&
+        (latest == nullptr || seg->max_timestamp() > latest->max_timestamp())) {
       latest = seg.get();
     }
   }

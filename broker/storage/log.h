@@ -32,6 +32,7 @@
 #include "broker/storage/checkpoint_file.h"
 #include "broker/storage/file_system.h"
 #include "broker/storage/leader_epoch_cache.h"
+#include "broker/storage/log_validator.h"
 #include "broker/storage/segment.h"
 
 namespace strata::storage {
@@ -44,6 +45,12 @@ struct LogConfig {
   int64_t flush_messages = INT64_MAX;           // flush.messages
   int64_t flush_ms = INT64_MAX;                 // flush.ms
   int32_t max_message_bytes = 1048588;          // max.message.bytes
+  // How a leader validates and stamps producers' timestamps (LogValidator).
+  TimestampType message_timestamp_type = TimestampType::kCreateTime;  // message.timestamp.type
+  int64_t message_timestamp_before_max_ms =
+      kDefaultTimestampBeforeMaxMs;  // message.timestamp.before.max.ms
+  int64_t message_timestamp_after_max_ms =
+      kDefaultTimestampAfterMaxMs;  // message.timestamp.after.max.ms
 
   // Applies one `key=value` topic config. Unknown keys are NotFound; a bad
   // value is InvalidArgument naming the key, the value and what is allowed.
@@ -74,13 +81,17 @@ class Log {
                                                    bool had_clean_shutdown);
   ~Log() = default;
 
-  // Validates one batch from a producer (size, magic, CRC, shape), gives it
-  // the next offsets and `leader_epoch`, and appends it. `batch` is rewritten
-  // in place. Errors: ResourceExhausted when larger than max.message.bytes,
-  // InvalidArgument or DataLoss for a malformed batch; the log is unchanged.
+  // Validates one batch from a producer record by record (size, then
+  // ValidateProducerBatch in log_validator.h: CRC, attributes, every record,
+  // timestamps), gives it the next offsets and `leader_epoch` (and, for a
+  // LogAppendTime topic, the append time), and appends it. `batch` is
+  // rewritten in place. Errors: ResourceExhausted when larger than
+  // max.message.bytes; otherwise those of ValidateProducerBatch
+  // (InvalidArgument, DataLoss, INVALID_TIMESTAMP payload); the log is
+  // unchanged.
   absl::StatusOr<LogAppendInfo> AppendAsLeader(std::string* batch, Epoch leader_epoch);
   // The same for several batches of one request: all are checked before any
-  // is appended, so a bad one changes nothing.
+  // is appended, so a bad one changes nothing (and its error names it).
   absl::StatusOr<LogAppendInfo> AppendAsLeader(std::vector<std::string>* batches,
                                                Epoch leader_epoch);
 

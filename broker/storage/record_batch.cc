@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "broker/storage/compression.h"
 #include "broker/storage/crc32c.h"
 #include "glog/logging.h"
 
@@ -177,12 +178,13 @@ class ByteReader {
   size_t pos_ = 0;
 };
 
-// A varint length followed by that many bytes; -1 means null.
+// A varint length followed by that many bytes; -1 means null. `out` may be
+// null (validation only: the bytes are checked and skipped, not copied).
 absl::Status ReadNullableBytes(ByteReader& in, const char* field, std::optional<std::string>* out) {
   int32_t length = 0;
   if (absl::Status s = in.ReadVarint(field, &length); !s.ok()) return s;
   if (length == -1) {
-    out->reset();
+    if (out != nullptr) out->reset();
     return absl::OkStatus();
   }
   if (length < 0) {
@@ -194,11 +196,12 @@ absl::Status ReadNullableBytes(ByteReader& in, const char* field, std::optional<
         absl::StrFormat("%s length %d runs past the end of the record (%d bytes left)", field,
                         length, in.remaining()));
   }
-  out->emplace(in.Take(static_cast<size_t>(length)));
+  const std::string_view bytes = in.Take(static_cast<size_t>(length));
+  if (out != nullptr) out->emplace(bytes);
   return absl::OkStatus();
 }
 
-// Header keys are strings in Kafka and cannot be null.
+// Header keys are strings in Kafka and cannot be null. `out` may be null.
 absl::Status ReadHeaderKey(ByteReader& in, std::string* out) {
   int32_t length = 0;
   if (absl::Status s = in.ReadVarint("header key", &length); !s.ok()) return s;
@@ -211,7 +214,8 @@ absl::Status ReadHeaderKey(ByteReader& in, std::string* out) {
         absl::StrFormat("header key length %d runs past the end of the record (%d bytes left)",
                         length, in.remaining()));
   }
-  out->assign(in.Take(static_cast<size_t>(length)));
+  const std::string_view bytes = in.Take(static_cast<size_t>(length));
+  if (out != nullptr) out->assign(bytes);
   return absl::OkStatus();
 }
 
@@ -227,8 +231,10 @@ struct RecordContext {
 
 // Decodes one record body (everything after its length) that must use up
 // `body` exactly. `prev_offset_delta` is the previous record's, or -1.
+// `record` may be null: then every field is checked but nothing is copied.
 absl::Status DecodeRecordBody(std::string_view body, const RecordContext& ctx,
-                              int32_t prev_offset_delta, int32_t* offset_delta, Record* record) {
+                              int32_t prev_offset_delta, int32_t* offset_delta,
+                              int64_t* timestamp_delta_out, Record* record) {
   ByteReader in(body);
   int8_t attributes = 0;  // defined by Kafka but unused: read past
   if (absl::Status s = in.ReadInt8("attributes", &attributes); !s.ok()) return s;
@@ -245,8 +251,13 @@ absl::Status DecodeRecordBody(std::string_view body, const RecordContext& ctx,
     return absl::InvalidArgumentError(absl::StrFormat("offset delta %d exceeds lastOffsetDelta %d",
                                                       *offset_delta, ctx.last_offset_delta));
   }
-  if (absl::Status s = ReadNullableBytes(in, "key", &record->key); !s.ok()) return s;
-  if (absl::Status s = ReadNullableBytes(in, "value", &record->value); !s.ok()) return s;
+  if (absl::Status s = ReadNullableBytes(in, "key", record ? &record->key : nullptr); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ReadNullableBytes(in, "value", record ? &record->value : nullptr);
+      !s.ok()) {
+    return s;
+  }
 
   int32_t header_count = 0;
   if (absl::Status s = in.ReadVarint("headers count", &header_count); !s.ok()) return s;
@@ -259,10 +270,15 @@ absl::Status DecodeRecordBody(std::string_view body, const RecordContext& ctx,
         absl::StrFormat("headers count %d cannot fit in the %d bytes left in the record",
                         header_count, in.remaining()));
   }
-  record->headers.resize(static_cast<size_t>(header_count));
-  for (RecordHeader& header : record->headers) {
-    if (absl::Status s = ReadHeaderKey(in, &header.key); !s.ok()) return s;
-    if (absl::Status s = ReadNullableBytes(in, "header value", &header.value); !s.ok()) return s;
+  if (record != nullptr) record->headers.resize(static_cast<size_t>(header_count));
+  for (int32_t i = 0; i < header_count; ++i) {
+    RecordHeader* header = record ? &record->headers[static_cast<size_t>(i)] : nullptr;
+    if (absl::Status s = ReadHeaderKey(in, header ? &header->key : nullptr); !s.ok()) return s;
+    if (absl::Status s =
+            ReadNullableBytes(in, "header value", header ? &header->value : nullptr);
+        !s.ok()) {
+      return s;
+    }
   }
   if (in.remaining() != 0) {
     return absl::InvalidArgumentError(
@@ -270,6 +286,8 @@ absl::Status DecodeRecordBody(std::string_view body, const RecordContext& ctx,
                         in.remaining(), body.size()));
   }
 
+  *timestamp_delta_out = timestamp_delta;
+  if (record == nullptr) return absl::OkStatus();
   record->timestamp = ctx.log_append_time.has_value()
                           ? *ctx.log_append_time
                           : WrappingAdd(ctx.base_timestamp, timestamp_delta);
@@ -310,22 +328,6 @@ absl::Status CheckMagic(const BatchHeader& h) {
         absl::StrFormat("magic is %d, expected %d", h.magic, kMagicV2));
   }
   return absl::OkStatus();
-}
-
-const char* CompressionName(Compression c) {
-  switch (c) {
-    case Compression::kNone:
-      return "none";
-    case Compression::kGzip:
-      return "gzip";
-    case Compression::kSnappy:
-      return "snappy";
-    case Compression::kLz4:
-      return "lz4";
-    case Compression::kZstd:
-      return "zstd";
-  }
-  return nullptr;
 }
 
 }  // namespace
@@ -373,7 +375,9 @@ absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch) {
         absl::StrFormat("lastOffsetDelta %d does not match recordsCount %d (expected %d)",
                         h.last_offset_delta, h.records_count, int64_t{h.records_count} - 1));
   }
-  if (h.max_timestamp < h.base_timestamp) {
+  // A LogAppendTime batch's maxTimestamp is the broker's append time, which
+  // may be earlier than a producer's (skewed) baseTimestamp.
+  if (h.timestamp_type() == TimestampType::kCreateTime && h.max_timestamp < h.base_timestamp) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "maxTimestamp %d is less than baseTimestamp %d", h.max_timestamp, h.base_timestamp));
   }
@@ -505,45 +509,30 @@ std::string RecordBatchBuilder::Build() {
 // ---------------------------------------------------------------------------
 // Decoding
 
-absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch) {
-  // Validating here, CRC included, makes DecodeRecords safe on any input; the
-  // CRC costs little next to copying every key and value out.
-  absl::StatusOr<BatchHeader> validated = ValidateBatch(batch);
-  if (!validated.ok()) return validated.status();
-  const BatchHeader& h = *validated;
+namespace {
 
-  const Compression compression = h.compression();
-  if (compression != Compression::kNone) {
-    const char* name = CompressionName(compression);
-    if (name == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("unknown compression codec %d in attributes 0x%04x",
-                          static_cast<int>(compression), static_cast<uint16_t>(h.attributes)));
-    }
-    return absl::UnimplementedError(absl::StrFormat(
-        "batch is compressed with %s; compressed batches are not supported yet", name));
-  }
-  // baseOffset is outside the CRC, so it may be anything; the last offset
-  // must still be representable.
-  int64_t last_offset = 0;
-  if (__builtin_add_overflow(h.base_offset.value(), int64_t{h.last_offset_delta}, &last_offset)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("baseOffset %d plus lastOffsetDelta %d overflows", h.base_offset.value(),
-                        h.last_offset_delta));
-  }
-
+// Walks the (uncompressed) records section of the batch with header `h`:
+// exactly recordsCount records, each inside the section and using up its
+// length, no trailing bytes. Offset deltas must rise and stay within
+// lastOffsetDelta; with ValidateBatch's lastOffsetDelta == recordsCount - 1
+// that leaves exactly 0, 1, ..., n-1. Fills `out` (when not null, with
+// offsets and timestamps made absolute) and `summary`.
+absl::Status ParseRecords(std::string_view records_bytes, const BatchHeader& h,
+                          std::vector<Record>* out, RecordsSummary* summary) {
   RecordContext ctx{h.base_offset, h.base_timestamp, h.last_offset_delta, std::nullopt};
   if (h.timestamp_type() == TimestampType::kLogAppendTime) ctx.log_append_time = h.max_timestamp;
 
-  ByteReader in(batch.substr(kBatchHeaderSize));
+  ByteReader in(records_bytes);
   // recordsCount is CRC-protected but still the writer's word; check that it
-  // can fit before reserving room for it.
-  if (static_cast<size_t>(h.records_count) > in.remaining() / kMinRecordSize) {
+  // can fit before reserving room for it or walking towards it.
+  if (h.records_count < 0 ||
+      static_cast<size_t>(h.records_count) > in.remaining() / kMinRecordSize) {
     return absl::InvalidArgumentError(
         absl::StrFormat("recordsCount %d cannot fit in the batch's %d bytes of records",
                         h.records_count, in.remaining()));
   }
-  std::vector<Record> records(static_cast<size_t>(h.records_count));
+  if (out != nullptr) out->resize(static_cast<size_t>(h.records_count));
+  *summary = RecordsSummary{};
   int32_t prev_offset_delta = -1;
   for (int32_t i = 0; i < h.records_count; ++i) {
     if (in.remaining() == 0) {
@@ -564,17 +553,184 @@ absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch) {
                           length, in.remaining()));
     }
     int32_t offset_delta = 0;
-    if (absl::Status s = DecodeRecordBody(in.Take(static_cast<size_t>(length)), ctx,
-                                          prev_offset_delta, &offset_delta, &records[i]);
+    int64_t timestamp_delta = 0;
+    if (absl::Status s =
+            DecodeRecordBody(in.Take(static_cast<size_t>(length)), ctx, prev_offset_delta,
+                             &offset_delta, &timestamp_delta,
+                             out != nullptr ? &(*out)[static_cast<size_t>(i)] : nullptr);
         !s.ok()) {
       return absl::InvalidArgumentError(absl::StrFormat("record %d: %s", i, s.message()));
     }
     prev_offset_delta = offset_delta;
+    const int64_t timestamp = WrappingAdd(h.base_timestamp, timestamp_delta);
+    if (i == 0 || timestamp > summary->max_timestamp) {
+      summary->max_timestamp = timestamp;
+      summary->max_timestamp_index = i;
+    }
+    if (timestamp != kNoTimestamp &&
+        (summary->min_timestamp_index < 0 || timestamp < summary->min_timestamp)) {
+      summary->min_timestamp = timestamp;
+      summary->min_timestamp_index = i;
+    }
   }
   if (in.remaining() != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%d trailing bytes after the last of %d records", in.remaining(), h.records_count));
   }
+  return absl::OkStatus();
+}
+
+// The hot path of ScanRecords: the same checks as ParseRecords with
+// out == nullptr, as straight-line code over raw pointers, answering only
+// yes or no. A producer's batch is almost always good, so the leader pays for
+// this walk on every append; only a bad batch is walked again by
+// ParseRecords, to say exactly what is wrong. The two must agree on every
+// input (the decode fuzzer checks that they do).
+class FastReader {
+ public:
+  FastReader(const char* p, const char* end) : p_(p), end_(end) {}
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+  const char* pos() const { return p_; }
+
+  // Zig-zag varint of at most `kBits` bits, as ByteReader reads it.
+  template <int kBits>
+  bool Varint(uint64_t* out) {
+    constexpr int kMaxBytes = (kBits + 6) / 7;
+    uint64_t value = 0;
+    for (int i = 0; i < kMaxBytes; ++i) {
+      if (p_ == end_) return false;
+      const auto byte = static_cast<unsigned char>(*p_++);
+      const int shift = 7 * i;
+      const uint64_t payload = byte & 0x7f;
+      if (shift + 7 > kBits && (payload >> (kBits - shift)) != 0) return false;
+      value |= payload << shift;
+      if ((byte & 0x80) == 0) {
+        *out = value;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool Int32(int32_t* out) {
+    uint64_t u = 0;
+    if (!Varint<32>(&u)) return false;
+    *out = UnZigZag32(static_cast<uint32_t>(u));
+    return true;
+  }
+  bool Int64(int64_t* out) {
+    uint64_t u = 0;
+    if (!Varint<64>(&u)) return false;
+    *out = UnZigZag64(u);
+    return true;
+  }
+  bool Skip(size_t n) {
+    if (n > remaining()) return false;
+    p_ += n;
+    return true;
+  }
+  // A length-prefixed field; -1 (null) allowed when `nullable`.
+  bool Bytes(bool nullable) {
+    int32_t length = 0;
+    if (!Int32(&length)) return false;
+    if (length < 0) return nullable && length == -1;
+    return Skip(static_cast<size_t>(length));
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+bool FastScanRecords(std::string_view records, const BatchHeader& h, RecordsSummary* summary) {
+  FastReader in(records.data(), records.data() + records.size());
+  if (h.records_count < 0 ||
+      static_cast<size_t>(h.records_count) > in.remaining() / kMinRecordSize) {
+    return false;
+  }
+  *summary = RecordsSummary{};
+  for (int32_t i = 0; i < h.records_count; ++i) {
+    int32_t length = 0;
+    if (!in.Int32(&length) || length < 0 || static_cast<size_t>(length) > in.remaining()) {
+      return false;
+    }
+    FastReader body(in.pos(), in.pos() + length);
+    in.Skip(static_cast<size_t>(length));
+    int64_t timestamp_delta = 0;
+    int32_t offset_delta = 0;
+    int32_t header_count = 0;
+    // Rising deltas within lastOffsetDelta == recordsCount - 1 are exactly
+    // 0..n-1, so "equal to the index" is the same rule.
+    if (!body.Skip(1) || !body.Int64(&timestamp_delta) || !body.Int32(&offset_delta) ||
+        offset_delta != i || offset_delta > h.last_offset_delta || !body.Bytes(true) ||
+        !body.Bytes(true) || !body.Int32(&header_count) || header_count < 0 ||
+        static_cast<size_t>(header_count) > body.remaining() / kMinHeaderSize) {
+      return false;
+    }
+    for (int32_t j = 0; j < header_count; ++j) {
+      if (!body.Bytes(false) || !body.Bytes(true)) return false;
+    }
+    if (body.remaining() != 0) return false;
+    const int64_t timestamp = WrappingAdd(h.base_timestamp, timestamp_delta);
+    if (i == 0 || timestamp > summary->max_timestamp) {
+      summary->max_timestamp = timestamp;
+      summary->max_timestamp_index = i;
+    }
+    if (timestamp != kNoTimestamp &&
+        (summary->min_timestamp_index < 0 || timestamp < summary->min_timestamp)) {
+      summary->min_timestamp = timestamp;
+      summary->min_timestamp_index = i;
+    }
+  }
+  return in.remaining() == 0;
+}
+
+}  // namespace
+
+absl::StatusOr<RecordsSummary> ScanRecords(std::string_view records, const BatchHeader& header) {
+  RecordsSummary summary;
+  if (FastScanRecords(records, header, &summary)) return summary;
+  if (absl::Status s = ParseRecords(records, header, nullptr, &summary); !s.ok()) return s;
+  // The fast path refused what the full parser accepts: a bug in one of
+  // them. Refuse rather than store a batch the two disagree on.
+  return absl::InternalError("record validation paths disagree on this batch");
+}
+
+absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch,
+                                                  size_t max_decompressed_bytes) {
+  // Validating here, CRC included, makes DecodeRecords safe on any input; the
+  // CRC costs little next to copying every key and value out.
+  absl::StatusOr<BatchHeader> validated = ValidateBatch(batch);
+  if (!validated.ok()) return validated.status();
+  const BatchHeader& h = *validated;
+
+  const Compression compression = h.compression();
+  if (CompressionName(compression) == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("unknown compression codec %d in attributes 0x%04x",
+                        static_cast<int>(compression), static_cast<uint16_t>(h.attributes)));
+  }
+  // baseOffset is outside the CRC, so it may be anything; the last offset
+  // must still be representable.
+  int64_t last_offset = 0;
+  if (__builtin_add_overflow(h.base_offset.value(), int64_t{h.last_offset_delta}, &last_offset)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("baseOffset %d plus lastOffsetDelta %d overflows", h.base_offset.value(),
+                        h.last_offset_delta));
+  }
+
+  std::string_view records_bytes = batch.substr(kBatchHeaderSize);
+  std::string decompressed;
+  if (compression != Compression::kNone) {
+    if (absl::Status s =
+            Decompress(compression, records_bytes, max_decompressed_bytes, &decompressed);
+        !s.ok()) {
+      return s;
+    }
+    records_bytes = decompressed;
+  }
+  std::vector<Record> records;
+  RecordsSummary summary;
+  if (absl::Status s = ParseRecords(records_bytes, h, &records, &summary); !s.ok()) return s;
   return records;
 }
 

@@ -119,8 +119,9 @@ absl::StatusOr<BatchHeader> ReadBatchHeader(std::string_view bytes);
 // Checks that `batch` is exactly one well-formed batch: batchLength matches
 // the buffer, magic is 2, the CRC-32C matches, recordsCount >= 1 and
 // lastOffsetDelta == recordsCount - 1 (what every v2 producer writes), and
-// maxTimestamp is not below baseTimestamp. Records are not decoded. Returns
-// the header on success; the error (InvalidArgument / DataLoss) names the field.
+// (for CreateTime batches) maxTimestamp is not below baseTimestamp. Records
+// are not decoded. Returns the header on success; the error (InvalidArgument /
+// DataLoss) names the field.
 absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch);
 
 // Rewrite fields outside the CRC in place. `batch` must hold a whole header.
@@ -158,10 +159,43 @@ class RecordBatchBuilder {
   std::string records_;  // encoded records, header not yet written
 };
 
-// Decodes every record of one validated batch, with absolute offsets and
-// timestamps. Compressed batches are refused (Unimplemented, naming the codec)
-// until compression support lands.
-absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch);
+// The most a compressed batch may decompress to when the reader sets no
+// limit of its own. A broker accepts at most 64 x max.message.bytes and
+// never more than this (see log_validator.h), so a client reading with this
+// default decodes everything a broker stored, while a hostile batch still
+// cannot make it allocate more.
+inline constexpr size_t kMaxDecompressedBatchBytes = size_t{1} << 30;
+
+// Decodes every record of one batch, with absolute offsets and timestamps.
+// The batch is checked first (ValidateBatch, CRC included), so any bytes are
+// safe to pass. Compressed batches (gzip, snappy, lz4, zstd) are decompressed,
+// up to `max_decompressed_bytes`. Errors: InvalidArgument for a malformed
+// batch or record (the message names the record index and field) or an
+// unknown codec; DataLoss for a CRC mismatch or a compressed section that
+// does not decompress within the limit.
+absl::StatusOr<std::vector<Record>> DecodeRecords(
+    std::string_view batch, size_t max_decompressed_bytes = kMaxDecompressedBatchBytes);
+
+// What checking a batch's records found out, without copying any of them.
+struct RecordsSummary {
+  // The largest record timestamp (baseTimestamp + timestampDelta) and the
+  // index of the first record that has it.
+  int64_t max_timestamp = -1;
+  int32_t max_timestamp_index = -1;
+  // The smallest record timestamp other than -1 (Kafka's NO_TIMESTAMP,
+  // which timestamp bounds do not apply to); index -1 when there is none.
+  int64_t min_timestamp = -1;
+  int32_t min_timestamp_index = -1;
+};
+
+// Checks the records section `records` (already decompressed) of a batch
+// whose header is `header`, the way DecodeRecords does, but copies nothing:
+// exactly recordsCount records, every length and varint in range and inside
+// its record, offset deltas 0..recordsCount-1 in order, header keys not
+// null, no bytes left over. `header` is one ValidateBatch accepted (its
+// lastOffsetDelta == recordsCount - 1 is what makes the deltas contiguous).
+// Errors: InvalidArgument naming the record index, the field and the value.
+absl::StatusOr<RecordsSummary> ScanRecords(std::string_view records, const BatchHeader& header);
 
 // Walks a buffer of concatenated batches, as a segment holds them or Fetch
 // returns them. Stops at the end of the buffer or at the first batch that is

@@ -1,0 +1,207 @@
+// Producer-batch validation; see log_validator.h for the contract.
+//
+// Order of checks: header and CRC first (a flipped bit is data loss, not an
+// odd field value), then the attributes and producer fields (cheap, and they
+// decide how to read the records), then the records themselves, then the
+// timestamps, which need the records' summary. The records are walked once,
+// without copying; the only allocation is the buffer a compressed batch
+// decompresses into.
+
+#include "broker/storage/log_validator.h"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "broker/storage/compression.h"
+#include "broker/storage/crc32c.h"
+#include "broker/storage/kafka_error.h"
+
+namespace strata::storage {
+namespace {
+
+constexpr uint16_t kCodecMask = 0x07;
+constexpr uint16_t kTimestampTypeBit = 0x08;
+constexpr uint16_t kTransactionalBit = 0x10;
+constexpr uint16_t kControlBit = 0x20;
+// Everything above the control bit: bit 6 is the delete-horizon flag only
+// the log cleaner sets (KIP-534); bits 7-15 are unassigned.
+constexpr uint16_t kUnknownBits = static_cast<uint16_t>(~0x3fu);
+constexpr int64_t kNoProducerId = -1;
+constexpr int64_t kNoTimestamp = -1;
+
+absl::Status InvalidRecord(const std::string& message) {
+  return absl::InvalidArgumentError(message);
+}
+
+absl::Status CheckAttributes(const BatchHeader& h, const ValidationConfig& config) {
+  const auto attributes = static_cast<uint16_t>(h.attributes);
+  const int codec = attributes & kCodecMask;
+  if (codec > static_cast<int>(Compression::kZstd)) {
+    return InvalidRecord(absl::StrFormat(
+        "attributes 0x%04x: unknown compression codec %d (known: 0 none, 1 gzip, 2 snappy, "
+        "3 lz4, 4 zstd)",
+        attributes, codec));
+  }
+  if (attributes & kTimestampTypeBit) {
+    return InvalidRecord(absl::StrFormat(
+        "attributes 0x%04x: the LogAppendTime bit is set; only the broker sets it", attributes));
+  }
+  if ((attributes & kTransactionalBit) && !config.allow_transactional) {
+    return InvalidRecord(absl::StrFormat(
+        "attributes 0x%04x: the transactional bit is set, but this broker has no transactions",
+        attributes));
+  }
+  if ((attributes & kControlBit) && !config.allow_control) {
+    return InvalidRecord(absl::StrFormat(
+        "attributes 0x%04x: the control bit is set; clients may not write control batches",
+        attributes));
+  }
+  if (attributes & kUnknownBits) {
+    return InvalidRecord(absl::StrFormat(
+        "attributes 0x%04x: bits 0x%04x are set, which a producer never sets", attributes,
+        attributes & kUnknownBits));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckProducer(const BatchHeader& h, const ValidationConfig& config) {
+  if (h.producer_id == kNoProducerId) {
+    // Without a producer id the epoch and sequence mean nothing; Kafka
+    // ignores them, and some clients (Sarama) write sequence 0 there.
+    if (h.is_transactional()) {
+      return InvalidRecord("a transactional batch must carry a producer id (it has -1)");
+    }
+    return absl::OkStatus();
+  }
+  if (h.producer_id < 0) {
+    return InvalidRecord(
+        absl::StrFormat("producerId %d is negative and not -1 (none)", h.producer_id));
+  }
+  if (!config.allow_idempotent) {
+    return InvalidRecord(absl::StrFormat(
+        "producerId %d: idempotent producers are not supported yet; send producerId -1 "
+        "(enable.idempotence=false)",
+        h.producer_id));
+  }
+  if (h.producer_epoch < 0) {
+    return InvalidRecord(absl::StrFormat("producerEpoch %d is negative for producerId %d",
+                                         h.producer_epoch, h.producer_id));
+  }
+  if (h.base_sequence < 0) {
+    return InvalidRecord(absl::StrFormat("baseSequence %d is negative for producerId %d",
+                                         h.base_sequence, h.producer_id));
+  }
+  return absl::OkStatus();
+}
+
+// now - bound and now + bound, saturating at the int64 range.
+int64_t SaturatingSub(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? INT64_MIN : INT64_MAX;
+  return r;
+}
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+
+absl::Status CheckCreateTimes(const BatchHeader& h, const RecordsSummary& records,
+                              const ValidationConfig& config, int64_t now_ms) {
+  // Kafka overwrites a wrong maxTimestamp; we refuse it instead. Fixing it
+  // means rewriting the producer's bytes and their CRC, every known producer
+  // writes it right, and a wrong one would mislead the time index and
+  // retention; a writer that gets it wrong should hear so.
+  if (h.max_timestamp != records.max_timestamp) {
+    return InvalidRecord(absl::StrFormat(
+        "maxTimestamp %d in the batch header is not the largest record timestamp %d (record %d)",
+        h.max_timestamp, records.max_timestamp, records.max_timestamp_index));
+  }
+  // Long.MAX_VALUE, the default for before.max.ms, means no bound at all
+  // (Kafka's arithmetic wraps rather than refusing the oldest timestamps).
+  constexpr int64_t kUnbounded = std::numeric_limits<int64_t>::max();
+  const int64_t earliest = config.timestamp_before_max_ms == kUnbounded
+                               ? std::numeric_limits<int64_t>::min()
+                               : SaturatingSub(now_ms, config.timestamp_before_max_ms);
+  const int64_t latest = config.timestamp_after_max_ms == kUnbounded
+                             ? kUnbounded
+                             : SaturatingAdd(now_ms, config.timestamp_after_max_ms);
+  auto out_of_range = [&](int32_t index, int64_t timestamp) {
+    return WithKafkaError(
+        absl::InvalidArgumentError(absl::StrFormat(
+            "record %d: timestamp %d is out of range: it must be within [%d, %d] (broker time %d, "
+            "message.timestamp.before.max.ms %d, message.timestamp.after.max.ms %d)",
+            index, timestamp, earliest, latest, now_ms, config.timestamp_before_max_ms,
+            config.timestamp_after_max_ms)),
+        kKafkaInvalidTimestamp);
+  };
+  if (records.min_timestamp_index >= 0 && records.min_timestamp < earliest) {
+    return out_of_range(records.min_timestamp_index, records.min_timestamp);
+  }
+  // -1 (NO_TIMESTAMP) is exempt from the bounds, as in Kafka.
+  if (records.max_timestamp != kNoTimestamp && records.max_timestamp > latest) {
+    return out_of_range(records.max_timestamp_index, records.max_timestamp);
+  }
+  return absl::OkStatus();
+}
+
+void PutBigEndian64(char* p, uint64_t v) {
+  for (int i = 7; i >= 0; --i) {
+    p[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+}
+
+}  // namespace
+
+size_t MaxDecompressedBytes(int64_t max_message_bytes) {
+  const auto base = static_cast<size_t>(std::max<int64_t>(max_message_bytes, 0));
+  return std::min(base * kMaxDecompressionRatio, kMaxDecompressedBatchBytes);
+}
+
+absl::StatusOr<ValidatedBatch> ValidateProducerBatch(std::string_view batch,
+                                                     const ValidationConfig& config,
+                                                     int64_t now_ms) {
+  absl::StatusOr<BatchHeader> header = ValidateBatch(batch);
+  if (!header.ok()) return header.status();
+  const BatchHeader& h = *header;
+  if (absl::Status s = CheckAttributes(h, config); !s.ok()) return s;
+  if (absl::Status s = CheckProducer(h, config); !s.ok()) return s;
+
+  std::string_view records = batch.substr(kBatchHeaderSize);
+  std::string decompressed;
+  if (h.compression() != Compression::kNone) {
+    if (absl::Status s =
+            Decompress(h.compression(), records, config.max_decompressed_bytes, &decompressed);
+        !s.ok()) {
+      return s;
+    }
+    records = decompressed;
+  }
+  absl::StatusOr<RecordsSummary> summary = ScanRecords(records, h);
+  if (!summary.ok()) return summary.status();
+
+  ValidatedBatch out;
+  out.header = h;
+  if (config.timestamp_type == TimestampType::kLogAppendTime) {
+    out.stamp_log_append_time = true;
+    out.max_timestamp = now_ms;
+    return out;
+  }
+  if (absl::Status s = CheckCreateTimes(h, *summary, config, now_ms); !s.ok()) return s;
+  out.max_timestamp = h.max_timestamp;
+  return out;
+}
+
+void StampLogAppendTime(char* batch, size_t size, int64_t now_ms) {
+  PutBigEndian64(batch + kMaxTimestampPos, static_cast<uint64_t>(now_ms));
+  batch[kAttributesPos + 1] = static_cast<char>(batch[kAttributesPos + 1] | kTimestampTypeBit);
+  const uint32_t crc = Crc32c(std::string_view(batch + kAttributesPos, size - kAttributesPos));
+  for (int i = 0; i < 4; ++i) {
+    batch[kCrcPos + static_cast<size_t>(i)] = static_cast<char>(crc >> (24 - 8 * i));
+  }
+}
+
+}  // namespace strata::storage
