@@ -105,6 +105,12 @@ class PosixFileSystem final : public FileSystem {
     return std::make_unique<PosixFile>(path, fd, static_cast<uint64_t>(st.st_size));
   }
 
+  absl::StatusOr<uint64_t> FileSize(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return ErrnoError("stat", path, errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
   bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
 
   absl::Status CreateDirs(const std::string& path) override {
@@ -169,6 +175,12 @@ absl::StatusOr<std::string> File::ReadExactly(uint64_t offset, size_t n) const {
 }
 
 absl::StatusOr<std::string> File::ReadAll() const { return ReadExactly(0, Size()); }
+
+absl::StatusOr<std::shared_ptr<const File>> FileSystem::OpenForReading(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<File>> file = Open(path, /*create=*/false);
+  if (!file.ok()) return file.status();
+  return std::shared_ptr<const File>(std::move(*file));
+}
 
 absl::Status FileSystem::WriteFileAtomically(const std::string& path, std::string_view contents) {
   const std::string tmp = path + ".tmp";

@@ -6,7 +6,15 @@
 // A File is an append-only byte sequence with positional reads, as a segment
 // or an index needs: appends go to the end, reads may go anywhere. Bytes are
 // durable only after Sync() returns OK. A File is not thread-safe; callers
-// serialise access (a Log holds its own lock).
+// serialise access (a Log holds its own lock) — except ReadAt, which may run
+// concurrently with other reads (handles from OpenForReading are shared).
+//
+// Descriptors are the scarce resource here: a node hosts ~10,000 replicas
+// within ~20,000 open files, so every File holds one descriptor (MemFileSystem
+// counts them) and callers keep a File only while they use it. Sync() makes
+// durable every byte of the file, whichever handle wrote it (fsync is per
+// inode on Linux), so a file may be written through one handle, closed, and
+// synced through another.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +59,15 @@ class FileSystem {
   // Opens `path` for append and positional reads, creating it if
   // `create` is true (and failing with NotFound otherwise when it is absent).
   virtual absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, bool create) = 0;
+  // A handle for positional reads of the existing file `path`; NotFound when
+  // absent. The handle may be shared with other readers and cached
+  // (CachingFileSystem), so callers never write through it, drop it as soon
+  // as they are done (holding it pins a descriptor), and do not trust its
+  // Size(): a cached handle may predate appends made through another handle.
+  // This implementation opens a new handle per call (open, read, close).
+  virtual absl::StatusOr<std::shared_ptr<const File>> OpenForReading(const std::string& path);
+  // The size of the file `path`, without opening it; NotFound when absent.
+  virtual absl::StatusOr<uint64_t> FileSize(const std::string& path) = 0;
   virtual bool Exists(const std::string& path) = 0;
   // Creates the directory and any missing parents.
   virtual absl::Status CreateDirs(const std::string& path) = 0;

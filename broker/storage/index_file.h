@@ -8,6 +8,14 @@
 // order) and rebuilt rather than trusted. For the same reason new entries are
 // buffered and written a few KiB at a time (and on Sync), which keeps two
 // small writes per batch off the append path.
+//
+// An IndexFile holds no descriptor. Its entries live decoded in memory, so
+// the file is only ever written: it is opened to write the buffered entries
+// (once per 4 KiB of entries — every 2 MiB of log at the default interval),
+// to truncate or to sync, and closed again. That keeps an idle replica's
+// indexes at zero descriptors (a node hosts ~10,000 replicas); the cost is
+// an open() and close() per flush of the buffer, which is noise next to the
+// megabytes of log written in between.
 #pragma once
 
 #include <cstdint>
@@ -22,28 +30,39 @@ namespace strata::storage {
 
 class IndexFile {
  public:
-  // Opens (creating if absent) the index at `path`. With `reset` the old
-  // contents are discarded. Fails with DataLoss when the size is not a
-  // multiple of `entry_size`.
+  // Opens (creating if absent) the index at `path` and stores its bytes in
+  // `*contents` for the owner to decode; no descriptor stays open. With
+  // `reset` the old contents are discarded. Fails with DataLoss when the
+  // size is not a multiple of `entry_size`.
   static absl::StatusOr<IndexFile> Open(FileSystem* fs, const std::string& path, size_t entry_size,
-                                        bool reset);
+                                        bool reset, std::string* contents);
 
-  // All entries' bytes, for the owner to decode once at load.
-  absl::StatusOr<std::string> ReadAll() const { return file_->ReadAll(); }
   absl::Status Append(std::string_view entry);
   absl::Status TruncateToEntries(size_t n);
-  // Writes buffered entries and makes the file durable.
+  // Writes buffered entries and makes the file durable. Does nothing (opens
+  // nothing) when the file is unchanged since the last Sync.
   absl::Status Sync();
-  const std::string& path() const { return file_->path(); }
+  const std::string& path() const { return path_; }
 
  private:
-  IndexFile(std::unique_ptr<File> file, size_t entry_size)
-      : file_(std::move(file)), entry_size_(entry_size) {}
+  IndexFile(FileSystem* fs, std::string path, size_t entry_size, uint64_t size, bool unsynced)
+      : fs_(fs),
+        path_(std::move(path)),
+        entry_size_(entry_size),
+        file_size_(size),
+        unsynced_(unsynced) {}
 
-  absl::Status WritePending();
+  // Writes the buffered entries through `file`, or through a handle of its
+  // own when `file` is null.
+  absl::Status WritePending(File* file);
 
-  std::unique_ptr<File> file_;
+  FileSystem* fs_;
+  std::string path_;
   size_t entry_size_;
+  // Bytes in the file (written entries; pending ones excluded).
+  uint64_t file_size_;
+  // Whether the file changed since it was last synced.
+  bool unsynced_;
   // Entries appended but not yet written to the file.
   std::string pending_;
 };

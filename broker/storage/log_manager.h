@@ -12,12 +12,23 @@
 // deleted topic is never taken for a new topic of the same name, and a
 // delete meant for the old topic never removes the new one's data.
 //
+// Descriptors: every log goes through one CachingFileSystem, an LRU of at
+// most `max_open_read_files` read handles shared by all logs, so a node
+// holds about one descriptor per replica written since start (its active
+// segment's .log) plus that LRU — idle replicas hold none (segment.h), also
+// while loading at start.
+//
+// Logs handed out read and write through that cache, which the manager
+// owns: they may outlive Close() but not the LogManager itself.
+//
 // Thread-safe. Logs are shared: one deleted while a request holds it stays
 // valid for that holder, but refuses every operation.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +38,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/common/clock.h"
 #include "broker/common/ids.h"
+#include "broker/storage/caching_file_system.h"
 #include "broker/storage/file_system.h"
 #include "broker/storage/log.h"
 
@@ -37,15 +49,24 @@ inline constexpr char kPartitionMetadataFile[] = "partition.metadata";
 
 class LogManager {
  public:
-  // Open files an idle replica of one segment holds (.log, .index,
-  // .timeindex); brokers size their replica capacity by it.
-  static constexpr int64_t kDescriptorsPerIdleReplica = 3;
+  // Open files a replica holds at most while nobody reads its old
+  // segments: its active segment's .log, once written (the read cache
+  // comes on top, once per node); brokers size their replica capacity by
+  // it.
+  static constexpr int64_t kDescriptorsPerIdleReplica = 1;
 
   struct Options {
     std::vector<std::string> log_dirs;
     // Config of a topic's logs; the default config when unset.
     std::function<LogConfig(const std::string& topic)> config_for_topic;
     LogConfig default_config;
+    // Read handles of segments that are not being written, kept open in an
+    // LRU shared by every log. Reads that miss it open and close a
+    // descriptor (a few µs). 256: a node's concurrent readers of old
+    // segments (lagging consumers and followers) are far fewer, and 10,000
+    // replicas' active segments plus 256 leave half of a 20,000-descriptor
+    // limit for sockets and the metadata store.
+    size_t max_open_read_files = 256;
   };
 
   static absl::StatusOr<std::unique_ptr<LogManager>> Open(FileSystem* fs, Clock* clock,
@@ -73,10 +94,15 @@ class LogManager {
 
  private:
   LogManager(FileSystem* fs, Clock* clock, Options options)
-      : fs_(fs), clock_(clock), options_(std::move(options)) {}
+      : read_cache_(std::make_unique<CachingFileSystem>(fs, options.max_open_read_files)),
+        fs_(read_cache_.get()),
+        clock_(clock),
+        options_(std::move(options)) {}
   absl::Status Load() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   LogConfig ConfigFor(const std::string& topic) const;
 
+  // Wraps the file system passed to Open; everything goes through it.
+  const std::unique_ptr<CachingFileSystem> read_cache_;
   FileSystem* const fs_;
   Clock* const clock_;
   const Options options_;

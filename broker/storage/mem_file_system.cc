@@ -22,7 +22,17 @@ bool IsUnder(const std::string& path, const std::string& dir) {
 class MemFileSystem::MemFile final : public File {
  public:
   MemFile(MemFileSystem* fs, std::string path, std::shared_ptr<Node> node, int64_t generation)
-      : fs_(fs), path_(std::move(path)), node_(std::move(node)), generation_(generation) {}
+      : fs_(fs),
+        open_(fs->open_),
+        path_(std::move(path)),
+        node_(std::move(node)),
+        generation_(generation) {
+    const int64_t now = ++open_->now;
+    int64_t peak = open_->peak.load();
+    while (now > peak && !open_->peak.compare_exchange_weak(peak, now)) {
+    }
+  }
+  ~MemFile() override { --open_->now; }
 
   absl::Status Append(std::string_view data) override {
     absl::MutexLock l(&fs_->mu_);
@@ -86,6 +96,7 @@ class MemFileSystem::MemFile final : public File {
   }
 
   MemFileSystem* fs_;
+  std::shared_ptr<OpenCount> open_;
   std::string path_;
   std::shared_ptr<Node> node_;
   int64_t generation_;
@@ -103,6 +114,14 @@ absl::StatusOr<std::unique_ptr<File>> MemFileSystem::Open(const std::string& raw
     it = files_.emplace(path, std::make_shared<Node>()).first;
   }
   return std::make_unique<MemFile>(this, path, it->second, generation_);
+}
+
+absl::StatusOr<uint64_t> MemFileSystem::FileSize(const std::string& raw) {
+  std::string path = Normalize(raw);
+  absl::MutexLock l(&mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return absl::NotFoundError(absl::StrCat("stat ", path, ": no such file"));
+  return static_cast<uint64_t>(it->second->data.size());
 }
 
 bool MemFileSystem::Exists(const std::string& raw) {
@@ -130,8 +149,16 @@ absl::StatusOr<std::vector<std::string>> MemFileSystem::ListDir(const std::strin
   auto child = [&](const std::string& p) {
     if (DirName(p) == dir) names.insert(p.substr(dir.size() + 1));
   };
-  for (const auto& [p, _] : files_) child(p);
-  for (const auto& d : dirs_) child(d);
+  // Paths are sorted, so the entries below `dir` are one run of each map.
+  const std::string prefix = dir == "/" ? dir : dir + "/";
+  for (auto it = files_.lower_bound(prefix);
+       it != files_.end() && absl::StartsWith(it->first, prefix); ++it) {
+    child(it->first);
+  }
+  for (auto it = dirs_.lower_bound(prefix); it != dirs_.end() && absl::StartsWith(*it, prefix);
+       ++it) {
+    child(*it);
+  }
   return std::vector<std::string>(names.begin(), names.end());
 }
 

@@ -7,9 +7,13 @@
 // operations (create, rename, delete) are durable at once, as on a journaled
 // file system that orders metadata before data.
 //
-// Thread-safe.
+// It also counts open handles, as a process's descriptors, so tests can
+// check that the store stays within its descriptor budget.
+//
+// Thread-safe. Handles may outlive the MemFileSystem only if unused.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -28,6 +32,7 @@ class MemFileSystem final : public FileSystem {
   MemFileSystem() = default;
 
   absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, bool create) override;
+  absl::StatusOr<uint64_t> FileSize(const std::string& path) override;
   bool Exists(const std::string& path) override;
   absl::Status CreateDirs(const std::string& path) override;
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override;
@@ -55,6 +60,11 @@ class MemFileSystem final : public FileSystem {
   std::optional<std::string> Contents(const std::string& path);
   // Total Sync() calls so far, to check a flush policy.
   int64_t sync_count();
+  // Handles open now (each would be a descriptor), and the most open at
+  // once since construction or the last ResetPeakOpenFiles().
+  int64_t open_files() const { return open_->now.load(); }
+  int64_t peak_open_files() const { return open_->peak.load(); }
+  void ResetPeakOpenFiles() { open_->peak.store(open_->now.load()); }
 
  private:
   class MemFile;
@@ -67,6 +77,14 @@ class MemFileSystem final : public FileSystem {
     size_t bytes;
   };
 
+  // Shared with the handles, so that one destroyed after the file system
+  // still has a counter to decrement.
+  struct OpenCount {
+    std::atomic<int64_t> now{0};
+    std::atomic<int64_t> peak{0};
+  };
+
+  const std::shared_ptr<OpenCount> open_ = std::make_shared<OpenCount>();
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Node>> files_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> dirs_ ABSL_GUARDED_BY(mu_);

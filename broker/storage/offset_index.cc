@@ -9,10 +9,10 @@ namespace strata::storage {
 
 absl::StatusOr<OffsetIndex> OffsetIndex::Open(FileSystem* fs, const std::string& path,
                                               Offset base_offset, bool reset) {
-  absl::StatusOr<IndexFile> file = IndexFile::Open(fs, path, kEntrySize, reset);
+  std::string contents;
+  absl::StatusOr<IndexFile> file = IndexFile::Open(fs, path, kEntrySize, reset, &contents);
   if (!file.ok()) return file.status();
-  absl::StatusOr<std::string> bytes = file->ReadAll();
-  if (!bytes.ok()) return bytes.status();
+  const std::string* bytes = &contents;
 
   OffsetIndex index(std::move(*file), base_offset);
   index.entries_.reserve(bytes->size() / kEntrySize);

@@ -5,6 +5,9 @@
 // gives the last indexed batch at or before an offset; the caller scans
 // forward from there, reading at most one interval of log.
 //
+// Entries stay decoded in memory (16 bytes each) and the file is only
+// written, so an OffsetIndex holds no descriptor (index_file.h).
+//
 // Not thread-safe: the owning Segment serialises access.
 #pragma once
 

@@ -22,8 +22,17 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(FileSystem* fs, const s
                                                          Offset base_offset,
                                                          const Options& options) {
   std::unique_ptr<Segment> seg(new Segment(fs, dir, base_offset, options));
-  if (absl::Status s = seg->OpenFiles(/*reset_indexes=*/true); !s.ok()) return s;
-  if (absl::Status s = seg->log_->Truncate(0); !s.ok()) return s;
+  {
+    absl::StatusOr<std::unique_ptr<File>> log = fs->Open(seg->log_path_, /*create=*/true);
+    if (!log.ok()) return log.status();
+    if ((*log)->Size() > 0) {
+      if (absl::Status s = (*log)->Truncate(0); !s.ok()) return s;
+      seg->log_unsynced_ = true;
+    }
+    // Closed here: a new replica that never gets a record holds no
+    // descriptor; the first append opens it.
+  }
+  if (absl::Status s = seg->LoadIndexes(/*reset=*/true); !s.ok()) return s;
   return seg;
 }
 
@@ -32,14 +41,16 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(FileSystem* fs, const std
   std::unique_ptr<Segment> seg(new Segment(fs, dir, base_offset, options));
   const std::string stem = JoinPath(dir, SegmentFileStem(base_offset));
   const bool indexes_present = fs->Exists(stem + ".index") && fs->Exists(stem + ".timeindex");
-  absl::Status s = seg->OpenFiles(/*reset_indexes=*/false);
+  absl::Status s = seg->StatLog();
+  if (!s.ok()) return s;
+  s = seg->LoadIndexes(/*reset=*/false);
   if (s.ok() && !indexes_present) s = absl::DataLossError("index files are missing");
   if (s.ok()) s = seg->offset_index_->CheckPositionsBelow(seg->size());
   if (absl::IsDataLoss(s)) {
     // Indexes are derived data: rebuild them from the log. The log itself
     // must be intact here, so any bad batch is an error.
     LOG(WARNING) << "Rebuilding indexes of " << seg->log_path() << ": " << s.message();
-    if (s = seg->OpenFiles(/*reset_indexes=*/true); !s.ok()) return s;
+    if (s = seg->LoadIndexes(/*reset=*/true); !s.ok()) return s;
     RecoveryResult ignored;
     s = seg->Rebuild(Offset(INT64_MAX), /*truncate_bad_tail=*/false, &ignored);
     if (s.ok()) s = seg->offset_index_->Sync();
@@ -55,28 +66,71 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::OpenAndRecover(
     FileSystem* fs, const std::string& dir, Offset base_offset, const Options& options,
     Offset intact_below, RecoveryResult* result) {
   std::unique_ptr<Segment> seg(new Segment(fs, dir, base_offset, options));
-  if (absl::Status s = seg->OpenFiles(/*reset_indexes=*/true); !s.ok()) return s;
+  if (absl::Status s = seg->StatLog(); !s.ok()) return s;
+  // What the scan accepts may still be only in the page cache (the process
+  // died, not the machine): the next Flush syncs it.
+  seg->log_unsynced_ = true;
+  if (absl::Status s = seg->LoadIndexes(/*reset=*/true); !s.ok()) return s;
   if (absl::Status s = seg->Rebuild(intact_below, /*truncate_bad_tail=*/true, result); !s.ok()) {
     return s;
   }
   return seg;
 }
 
-absl::Status Segment::OpenFiles(bool reset_indexes) {
-  const std::string stem = JoinPath(dir_, SegmentFileStem(base_offset_));
-  if (!log_) {
-    absl::StatusOr<std::unique_ptr<File>> log = fs_->Open(stem + ".log", /*create=*/true);
-    if (!log.ok()) return log.status();
-    log_ = std::move(*log);
+absl::Status Segment::StatLog() {
+  absl::StatusOr<uint64_t> size = fs_->FileSize(log_path_);
+  if (absl::IsNotFound(size.status())) {
+    absl::StatusOr<std::unique_ptr<File>> created = fs_->Open(log_path_, /*create=*/true);
+    if (!created.ok()) return created.status();
+    size = (*created)->Size();
   }
+  if (!size.ok()) return size.status();
+  size_ = *size;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const File>> Segment::Reader() const {
+  if (writer_) return std::shared_ptr<const File>(writer_);
+  return fs_->OpenForReading(log_path_);
+}
+
+absl::Status Segment::EnsureWriter() {
+  if (writer_) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<File>> file = fs_->Open(log_path_, /*create=*/false);
+  if (!file.ok()) return file.status();
+  if ((*file)->Size() != size_) {
+    // Appends go at the file's end, and the index must point at them.
+    return absl::DataLossError(
+        absl::StrCat(log_path_, " has ", (*file)->Size(), " bytes, but the segment holds ", size_));
+  }
+  writer_ = std::move(*file);
+  return absl::OkStatus();
+}
+
+absl::Status Segment::TruncateLog(uint64_t size) {
+  std::unique_ptr<File> temporary;
+  File* file = writer_.get();
+  if (file == nullptr) {
+    absl::StatusOr<std::unique_ptr<File>> opened = fs_->Open(log_path_, /*create=*/false);
+    if (!opened.ok()) return opened.status();
+    temporary = std::move(*opened);
+    file = temporary.get();
+  }
+  log_unsynced_ = true;
+  if (absl::Status s = file->Truncate(size); !s.ok()) return s;
+  size_ = size;
+  return absl::OkStatus();
+}
+
+absl::Status Segment::LoadIndexes(bool reset) {
+  const std::string stem = JoinPath(dir_, SegmentFileStem(base_offset_));
   offset_index_.reset();
   time_index_.reset();
-  absl::StatusOr<OffsetIndex> index =
-      OffsetIndex::Open(fs_, stem + ".index", base_offset_, reset_indexes);
+  absl::StatusOr<OffsetIndex> index = OffsetIndex::Open(fs_, stem + ".index", base_offset_, reset);
   if (!index.ok()) return index.status();
   offset_index_.emplace(std::move(*index));
   absl::StatusOr<TimeIndex> time_index =
-      TimeIndex::Open(fs_, stem + ".timeindex", base_offset_, reset_indexes);
+      TimeIndex::Open(fs_, stem + ".timeindex", base_offset_, reset);
   if (!time_index.ok()) return time_index.status();
   time_index_.emplace(std::move(*time_index));
   return absl::OkStatus();
@@ -84,7 +138,11 @@ absl::Status Segment::OpenFiles(bool reset_indexes) {
 
 absl::Status Segment::WalkBatches(uint64_t position, bool with_bytes, const BatchFn& fn,
                                   std::string* problem, uint64_t* problem_pos) const {
-  const uint64_t size = log_->Size();
+  const uint64_t size = size_;
+  if (position >= size) return absl::OkStatus();
+  // One handle for the whole walk: at most one open() per walk.
+  absl::StatusOr<std::shared_ptr<const File>> log = Reader();
+  if (!log.ok()) return log.status();
   std::string chunk;
   uint64_t chunk_pos = 0;
   // A view of [at, at + n) of the log, reading a new chunk when needed.
@@ -92,7 +150,7 @@ absl::Status Segment::WalkBatches(uint64_t position, bool with_bytes, const Batc
     if (at < chunk_pos || at + n > chunk_pos + chunk.size()) {
       size_t want =
           static_cast<size_t>(std::min<uint64_t>(std::max(n, kWalkChunkBytes), size - at));
-      absl::StatusOr<std::string> bytes = log_->ReadExactly(at, want);
+      absl::StatusOr<std::string> bytes = (*log)->ReadExactly(at, want);
       if (!bytes.ok()) return bytes.status();
       chunk = std::move(*bytes);
       chunk_pos = at;
@@ -206,8 +264,8 @@ absl::Status Segment::Rebuild(Offset intact_below, bool truncate_bad_tail, Recov
                                                    ", so this data had been flushed")
                                     : ""));
   }
-  const uint64_t cut = log_->Size() - problem_pos;
-  if (s = log_->Truncate(problem_pos); !s.ok()) return s;
+  const uint64_t cut = size_ - problem_pos;
+  if (s = TruncateLog(problem_pos); !s.ok()) return s;
   result->truncated_bytes = cut;
   result->reason = problem;
   LOG(WARNING) << "Recovery truncated " << cut << " bytes of " << where << ": " << problem;
@@ -224,7 +282,9 @@ absl::Status Segment::LoadTail() {
     offset_of_max_timestamp_ = time_index_->entries().back().offset;
   }
   if (size() >= kBatchHeaderSize) {
-    absl::StatusOr<std::string> head = log_->ReadExactly(0, kBatchHeaderSize);
+    absl::StatusOr<std::shared_ptr<const File>> log = Reader();
+    if (!log.ok()) return log.status();
+    absl::StatusOr<std::string> head = (*log)->ReadExactly(0, kBatchHeaderSize);
     if (!head.ok()) return head.status();
     if (absl::StatusOr<BatchHeader> first = ReadBatchHeader(*head); first.ok()) {
       first_batch_timestamp_ = first->max_timestamp;
@@ -255,13 +315,18 @@ absl::Status Segment::Append(const BatchHeader& header, std::string_view batch) 
   CHECK_EQ(batch.size(), header.size_in_bytes());
   const uint64_t position = size();
   CHECK_LE(position + batch.size(), uint64_t{UINT32_MAX}) << log_path() << " would outgrow 4 GiB";
-  if (absl::Status s = log_->Append(batch); !s.ok()) {
+  if (absl::Status s = EnsureWriter(); !s.ok()) return s;
+  log_unsynced_ = true;
+  if (absl::Status s = writer_->Append(batch); !s.ok()) {
     // Leave no partial batch behind: the next append would land after it.
-    if (absl::Status t = log_->Truncate(position); !t.ok()) {
+    if (absl::Status t = writer_->Truncate(position); !t.ok()) {
       LOG(ERROR) << "Could not cut partial write from " << log_path() << ": " << t;
+      // The file's end is unknown now; the next append reopens and checks.
+      writer_.reset();
     }
     return s;
   }
+  size_ += batch.size();
   Track(position, header);
   return MaybeIndex(position, header);
 }
@@ -313,8 +378,10 @@ absl::Status Segment::ForEachBatchHeader(const std::function<void(const BatchHea
 
 absl::StatusOr<std::string> Segment::ReadAt(uint64_t position, size_t max_bytes) const {
   if (position >= size()) return std::string();
-  return log_->ReadExactly(position,
-                           static_cast<size_t>(std::min<uint64_t>(max_bytes, size() - position)));
+  absl::StatusOr<std::shared_ptr<const File>> log = Reader();
+  if (!log.ok()) return log.status();
+  return (*log)->ReadExactly(position,
+                             static_cast<size_t>(std::min<uint64_t>(max_bytes, size() - position)));
 }
 
 absl::StatusOr<uint64_t> Segment::TruncateTo(Offset offset) {
@@ -323,7 +390,7 @@ absl::StatusOr<uint64_t> Segment::TruncateTo(Offset offset) {
   if (!loc->has_value()) return uint64_t{0};
   const uint32_t cut = (*loc)->position;
   const uint64_t removed = size() - cut;
-  if (absl::Status s = log_->Truncate(cut); !s.ok()) return s;
+  if (absl::Status s = TruncateLog(cut); !s.ok()) return s;
   if (absl::Status s = offset_index_->TruncateToPosition(cut); !s.ok()) return s;
   if (absl::Status s = time_index_->TruncateTo((*loc)->header.base_offset); !s.ok()) return s;
   // Re-derive what the dropped batches may have contributed.
@@ -332,7 +399,18 @@ absl::StatusOr<uint64_t> Segment::TruncateTo(Offset offset) {
 }
 
 absl::Status Segment::Flush() {
-  if (absl::Status s = log_->Sync(); !s.ok()) return s;
+  if (log_unsynced_) {
+    // Without a write handle (the bytes came from before a restart, or a
+    // truncation), a fresh descriptor syncs them: fsync is per file.
+    std::shared_ptr<File> file = writer_;
+    if (!file) {
+      absl::StatusOr<std::unique_ptr<File>> opened = fs_->Open(log_path_, /*create=*/false);
+      if (!opened.ok()) return opened.status();
+      file = std::move(*opened);
+    }
+    if (absl::Status s = file->Sync(); !s.ok()) return s;
+    log_unsynced_ = false;
+  }
   if (absl::Status s = offset_index_->Sync(); !s.ok()) return s;
   return time_index_->Sync();
 }
@@ -344,10 +422,16 @@ absl::Status Segment::OnRoll() {
       return s;
     }
   }
-  return Flush();
+  if (absl::Status s = Flush(); !s.ok()) return s;
+  // No longer written: reads go through the shared read handles.
+  writer_.reset();
+  return absl::OkStatus();
 }
 
-absl::Status Segment::DeleteFiles() { return DeleteSegmentFiles(fs_, dir_, base_offset_); }
+absl::Status Segment::DeleteFiles() {
+  writer_.reset();
+  return DeleteSegmentFiles(fs_, dir_, base_offset_);
+}
 
 absl::Status DeleteSegmentFiles(FileSystem* fs, const std::string& dir, Offset base_offset) {
   const std::string stem = JoinPath(dir, SegmentFileStem(base_offset));

@@ -7,6 +7,21 @@
 // end. Reads find a batch through the index and scan forward at most one
 // `index.interval.bytes` of headers.
 //
+// Descriptors: a segment holds at most one, and only while it is being
+// written. The .log is opened for writing on the first append after the
+// segment was created or opened and closed when it stops being the active
+// segment (OnRoll, which Log::Close calls too); reads go through the write
+// handle while there is one and otherwise through FileSystem::OpenForReading
+// (LogManager's LRU of read handles — see caching_file_system.h), held only
+// for the read. The indexes hold none (index_file.h). So an idle replica —
+// rolled segments, and an active one nobody wrote to since start — holds no
+// descriptor, and one being written holds one.
+//
+// Memory: the decoded index entries, 16 bytes each per offset- and
+// time-index entry, one pair per `index.interval.bytes` (4 KiB) of log — 8
+// KiB per MiB of log, 8 MiB per full 1 GiB segment — plus ~300 bytes per
+// segment; no mmap.
+//
 // Not thread-safe: the owning Log serialises access.
 #pragma once
 
@@ -98,10 +113,12 @@ class Segment {
   // split). Returns the bytes removed.
   absl::StatusOr<uint64_t> TruncateTo(Offset offset);
 
-  // Makes the log and both indexes durable.
+  // Makes the log and both indexes durable. Opens nothing for files that
+  // have not changed since they were last synced.
   absl::Status Flush();
-  // Called when the segment stops being the active one: records the true
-  // max timestamp in the time index (so retention sees it) and flushes.
+  // Called when the segment stops being the active one (and on close):
+  // records the true max timestamp in the time index (so retention sees
+  // it), flushes, and closes the write handle. A later append reopens it.
   absl::Status OnRoll();
   // Deletes the segment's files. The segment must not be used afterwards.
   absl::Status DeleteFiles();
@@ -109,7 +126,7 @@ class Segment {
   Offset base_offset() const { return base_offset_; }
   // One past the last offset held; base_offset() when empty.
   Offset next_offset() const { return next_offset_; }
-  uint64_t size() const { return log_->Size(); }
+  uint64_t size() const { return size_; }
   bool empty() const { return size() == 0; }
   // Largest batch max timestamp held (-1 when empty).
   int64_t max_timestamp() const { return max_timestamp_; }
@@ -120,7 +137,9 @@ class Segment {
   int64_t TimeWaitedForRoll(int64_t now_ms, int64_t incoming_max_timestamp) const;
   const OffsetIndex& offset_index() const { return *offset_index_; }
   const TimeIndex& time_index() const { return *time_index_; }
-  const std::string& log_path() const { return log_->path(); }
+  const std::string& log_path() const { return log_path_; }
+  // Whether the segment holds a descriptor of its .log now (for tests).
+  bool holds_write_handle() const { return writer_ != nullptr; }
 
  private:
   Segment(FileSystem* fs, std::string dir, Offset base_offset, const Options& options)
@@ -128,6 +147,7 @@ class Segment {
         dir_(std::move(dir)),
         base_offset_(base_offset),
         options_(options),
+        log_path_(JoinPath(dir_, SegmentFileStem(base_offset) + ".log")),
         next_offset_(base_offset) {}
 
   enum class Walk { kContinue, kStop };
@@ -143,7 +163,17 @@ class Segment {
   // The first batch from `start` on for which `wanted` is true.
   absl::StatusOr<std::optional<BatchLocation>> FindFirstBatch(
       uint64_t start, const std::function<bool(const BatchHeader&)>& wanted) const;
-  absl::Status OpenFiles(bool reset_indexes);
+  // Loads both indexes (emptying them with `reset`).
+  absl::Status LoadIndexes(bool reset);
+  // Learns the .log's size, creating an empty .log when there is none.
+  absl::Status StatLog();
+  // A handle to read the .log through: the write handle when open, else a
+  // (possibly shared, cached) read handle. Drop it after the read.
+  absl::StatusOr<std::shared_ptr<const File>> Reader() const;
+  // Opens the write handle unless it is open.
+  absl::Status EnsureWriter();
+  // Cuts the .log to `size` bytes, through the write handle when open.
+  absl::Status TruncateLog(uint64_t size);
   // Reads every batch, rebuilding both indexes; stops at the first bad one.
   absl::Status Rebuild(Offset intact_below, bool truncate_bad_tail, RecoveryResult* result);
   // Reads the tail after the last index entry to learn next_offset_.
@@ -156,7 +186,13 @@ class Segment {
   Offset base_offset_;
   Options options_;
 
-  std::unique_ptr<File> log_;
+  const std::string log_path_;
+  // Open only while the segment is being written (see the header comment).
+  std::shared_ptr<File> writer_;
+  // The .log's length, tracked here so that no descriptor is needed for it.
+  uint64_t size_ = 0;
+  // Whether the .log may hold bytes not yet synced.
+  bool log_unsynced_ = false;
   std::optional<OffsetIndex> offset_index_;
   std::optional<TimeIndex> time_index_;
 

@@ -9,10 +9,10 @@ namespace strata::storage {
 
 absl::StatusOr<TimeIndex> TimeIndex::Open(FileSystem* fs, const std::string& path,
                                           Offset base_offset, bool reset) {
-  absl::StatusOr<IndexFile> file = IndexFile::Open(fs, path, kEntrySize, reset);
+  std::string contents;
+  absl::StatusOr<IndexFile> file = IndexFile::Open(fs, path, kEntrySize, reset, &contents);
   if (!file.ok()) return file.status();
-  absl::StatusOr<std::string> bytes = file->ReadAll();
-  if (!bytes.ok()) return bytes.status();
+  const std::string* bytes = &contents;
 
   TimeIndex index(std::move(*file), base_offset);
   for (size_t pos = 0; pos < bytes->size(); pos += kEntrySize) {

@@ -5,6 +5,9 @@
 // timestamps in the index only increase. Serves ListOffsets by time and
 // time-based retention.
 //
+// Entries stay decoded in memory (16 bytes each) and the file is only
+// written, so a TimeIndex holds no descriptor (index_file.h).
+//
 // Not thread-safe: the owning Segment serialises access.
 #pragma once
 

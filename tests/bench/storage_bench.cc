@@ -3,6 +3,7 @@
 // it reads back from the page cache. Prints figures; asserts nothing.
 //
 //   storage_bench [--dir D] [--mb N] [--record-bytes B] [--batch-bytes B] [--rounds R]
+//                 [--segment-mb S]
 //
 // Each round writes N MiB with write() to a fresh file, then appends the same
 // number of bytes as v2 batches through Log::AppendAsLeader (validation, CRC,
@@ -10,6 +11,11 @@
 // start after sync() with the previous data deleted, so neither pays for the
 // other's writeback. The medians are compared. Neither side fsyncs while
 // timed (Kafka's default flush policy leaves that to the OS).
+//
+// With --segment-mb the log rolls every S MiB (default: segment.bytes,
+// 1 GiB, so the whole run is one active segment); reads then go mostly to
+// rolled segments, which hold no descriptor and open their .log per read
+// (segment.h) — a bare Log has no LogManager read-handle cache.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -37,6 +43,7 @@ struct Args {
   size_t record_bytes = 100;
   size_t batch_bytes = 16 * 1024;
   int rounds = 3;
+  int64_t segment_mb = 0;  // 0: LogConfig's default segment.bytes
 };
 
 double Seconds(std::chrono::steady_clock::time_point start) {
@@ -85,13 +92,15 @@ double WriteBaseline(const std::string& path, const std::vector<std::string>& ba
   return secs;
 }
 
-double AppendToLog(const std::string& dir, std::vector<std::string>& batches, int64_t n,
-                   std::unique_ptr<Log>* keep) {
+double AppendToLog(const Args& args, const std::string& dir, std::vector<std::string>& batches,
+                   int64_t n, std::unique_ptr<Log>* keep) {
   {
     auto _s = FileSystem::Default()->DeleteDirRecursively(dir);
     CHECK(_s.ok()) << _s;
   }
-  auto log = Log::Open(FileSystem::Default(), Clock::Real(), dir, LogConfig{}, false);
+  LogConfig config;
+  if (args.segment_mb > 0) config.segment_bytes = args.segment_mb * 1024 * 1024;
+  auto log = Log::Open(FileSystem::Default(), Clock::Real(), dir, config, false);
   {
     auto _s = log.status();
     CHECK(_s.ok()) << _s;
@@ -136,7 +145,7 @@ int Run(const Args& args) {
     ::sync();
     write_secs.push_back(WriteBaseline(args.dir + "/baseline.bin", batches, n));
     ::sync();
-    append_secs.push_back(AppendToLog(log_dir, batches, n, &log));
+    append_secs.push_back(AppendToLog(args, log_dir, batches, n, &log));
     std::printf("  round %d: write() %.0f MB/s, log append %.0f MB/s\n", r + 1,
                 total_mb / write_secs.back(), total_mb / append_secs.back());
   }
@@ -166,8 +175,9 @@ int Run(const Args& args) {
     CHECK_EQ(bytes, n * static_cast<int64_t>(batch_size));
   }
   const double rd = Median(read_secs);
-  std::printf("log read (page cache)   : %10.0f MB/s  %12.0f records/s  (1 MiB reads)\n",
-              total_mb / rd, static_cast<double>(records) / rd);
+  std::printf(
+      "log read (page cache)   : %10.0f MB/s  %12.0f records/s  (1 MiB reads, %d segments)\n",
+      total_mb / rd, static_cast<double>(records) / rd, log->num_segments());
 
   std::string crc_buf = batches[0];
   auto start = std::chrono::steady_clock::now();
@@ -202,10 +212,12 @@ int main(int argc, char** argv) {
       args.batch_bytes = std::stoul(value);
     else if (flag == "--rounds")
       args.rounds = std::stoi(value);
+    else if (flag == "--segment-mb")
+      args.segment_mb = std::stoll(value);
     else {
       std::fprintf(stderr,
                    "unknown flag %s\nusage: storage_bench [--dir D] [--mb N] "
-                   "[--record-bytes B] [--batch-bytes B] [--rounds R]\n",
+                   "[--record-bytes B] [--batch-bytes B] [--rounds R] [--segment-mb S]\n",
                    flag.c_str());
       return 2;
     }

@@ -130,5 +130,92 @@ TEST_F(LogManagerTest, APartitionInTwoDirsIsAnError) {
   EXPECT_NE(m.status().message().find("orders-0"), absl::string_view::npos);
 }
 
+// The descriptor budget (a node hosts ~10,000 replicas within ~20,000
+// descriptors): a replica being written holds one (its active segment's
+// .log), an idle one none, and reads of rolled segments share the manager's
+// LRU of read handles — also while loading logs at start.
+TEST_F(LogManagerTest, ManyLogsStayWithinOneDescriptorPerLogPlusTheReadCache) {
+  constexpr int kLogs = 1000;
+  constexpr size_t kCache = 16;
+  auto open = [&] {
+    LogManager::Options options;
+    options.log_dirs = {"/d1", "/d2"};
+    options.default_config.segment_bytes = 1024;
+    options.default_config.index_interval_bytes = 256;
+    options.max_open_read_files = kCache;
+    auto m = LogManager::Open(&fs_, &clock_, options);
+    EXPECT_TRUE(m.ok()) << m.status();
+    return m.ok() ? std::move(*m) : nullptr;
+  };
+  auto read_all = [&](LogManager& m) {
+    for (int p = 0; p < kLogs; ++p) {
+      std::shared_ptr<Log> log = m.Get(Tp("t", p));
+      ASSERT_NE(log, nullptr);
+      Offset next = log->log_start_offset();
+      int64_t records = 0;
+      while (next < log->log_end_offset()) {
+        auto read = log->Read(next, 700, log->log_end_offset());
+        ASSERT_TRUE(read.ok()) << read.status();
+        BatchIterator it(read->batches);
+        BatchHeader h;
+        std::string_view b;
+        while (it.Next(&h, &b)) {
+          next = h.next_offset();
+          records += h.records_count;
+        }
+      }
+      ASSERT_EQ(records, log->log_end_offset().value());
+    }
+  };
+  const int64_t budget = kLogs + static_cast<int64_t>(kCache);
+  // Held at any moment: the budget, plus one file being written and closed
+  // again (a checkpoint, an index's buffered entries) or a read handle
+  // replacing the LRU's last one.
+  const int64_t peak_budget = budget + 1;
+
+  auto m = open();
+  for (int p = 0; p < kLogs; ++p) {
+    for (int i = 0; i < 12; ++i) Produce(*m, Tp("t", p), 2);  // ~4 segments
+  }
+  EXPECT_GE(m->Get(Tp("t", 0))->num_segments(), 3);
+  EXPECT_LE(fs_.peak_open_files(), peak_budget);
+  read_all(*m);
+  EXPECT_LE(fs_.open_files(), budget);
+  EXPECT_LE(fs_.peak_open_files(), peak_budget);
+  // Looking up by time walks the old segments too.
+  for (int p = 0; p < kLogs; p += 7) {
+    ASSERT_TRUE(m->Get(Tp("t", p))->OffsetForTimestamp(1000).ok());
+  }
+  EXPECT_LE(fs_.peak_open_files(), peak_budget);
+  ASSERT_TRUE(m->Close().ok());
+  m.reset();
+  EXPECT_EQ(fs_.open_files(), 0);
+
+  // Clean restart: loading holds no more than the read cache, nor does
+  // reading every log; appending takes one per log again.
+  fs_.ResetPeakOpenFiles();
+  m = open();
+  EXPECT_LE(fs_.peak_open_files(), static_cast<int64_t>(kCache) + 2);
+  read_all(*m);
+  EXPECT_LE(fs_.open_files(), static_cast<int64_t>(kCache));
+  for (int p = 0; p < kLogs; ++p) Produce(*m, Tp("t", p), 2);
+  EXPECT_LE(fs_.open_files(), budget);
+  EXPECT_LE(fs_.peak_open_files(), peak_budget);
+
+  // Unclean restart: recovery scans the unflushed segments of every log.
+  fs_.WriteBackAll();
+  fs_.SimulateCrash();
+  m.reset();
+  EXPECT_EQ(fs_.open_files(), 0);
+  fs_.ResetPeakOpenFiles();
+  m = open();
+  EXPECT_LE(fs_.peak_open_files(), static_cast<int64_t>(kCache) + 2);
+  EXPECT_EQ(m->Get(Tp("t", 3))->log_end_offset(), Offset(26));
+  read_all(*m);
+  for (int p = 0; p < kLogs; ++p) Produce(*m, Tp("t", p), 2);
+  EXPECT_LE(fs_.open_files(), budget);
+  EXPECT_LE(fs_.peak_open_files(), peak_budget);
+}
+
 }  // namespace
 }  // namespace strata::storage

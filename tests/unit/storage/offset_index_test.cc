@@ -93,5 +93,45 @@ TEST_F(IndexTest, TimeIndexRecordsOnlyNewMaxima) {
   EXPECT_EQ(fs_.Contents("/p/t.timeindex")->size(), 12u);
 }
 
+TEST_F(IndexTest, IndexesHoldNoDescriptor) {
+  auto index = OffsetIndex::Open(&fs_, "/p/i.index", Offset(0), false);
+  auto time_index = TimeIndex::Open(&fs_, "/p/t.timeindex", Offset(0), false);
+  ASSERT_TRUE(index.ok() && time_index.ok());
+  EXPECT_EQ(fs_.open_files(), 0);
+  // Enough entries to write the 4 KiB buffer out several times.
+  for (int i = 1; i <= 2000; ++i) {
+    ASSERT_TRUE(index->Append(Offset(i), static_cast<uint32_t>(i * 100)).ok());
+    ASSERT_TRUE(time_index->MaybeAppend(1000 + i, Offset(i)).ok());
+    ASSERT_EQ(fs_.open_files(), 0);
+  }
+  EXPECT_GT(fs_.Contents("/p/i.index")->size(), 0u);
+  ASSERT_TRUE(index->TruncateTo(Offset(1500)).ok());
+  ASSERT_TRUE(index->Sync().ok());
+  ASSERT_TRUE(time_index->Sync().ok());
+  EXPECT_EQ(fs_.open_files(), 0);
+  EXPECT_LE(fs_.peak_open_files(), 1);
+
+  auto reopened = OffsetIndex::Open(&fs_, "/p/i.index", Offset(0), false);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(reopened->entries().size(), 1499u);
+  EXPECT_EQ(fs_.open_files(), 0);
+  // An unchanged index is not even opened to sync it.
+  const int64_t syncs = fs_.sync_count();
+  ASSERT_TRUE(reopened->Sync().ok());
+  EXPECT_EQ(fs_.sync_count(), syncs);
+}
+
+TEST_F(IndexTest, EntriesWrittenBeforeACrashSurviveOnlyWhenSynced) {
+  auto index = OffsetIndex::Open(&fs_, "/p/i.index", Offset(0), false);
+  ASSERT_TRUE(index->Append(Offset(5), 100).ok());
+  ASSERT_TRUE(index->Sync().ok());
+  ASSERT_TRUE(index->Append(Offset(9), 200).ok());
+  fs_.SimulateCrash();
+  auto reopened = OffsetIndex::Open(&fs_, "/p/i.index", Offset(0), false);
+  ASSERT_TRUE(reopened.ok());
+  ASSERT_EQ(reopened->entries().size(), 1u);
+  EXPECT_EQ(reopened->entries()[0].offset, Offset(5));
+}
+
 }  // namespace
 }  // namespace strata::storage

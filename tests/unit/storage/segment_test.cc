@@ -117,5 +117,62 @@ TEST_F(SegmentTest, TruncateToRederivesTheEnd) {
   for (const auto& e : (*seg)->time_index().entries()) EXPECT_LT(e.offset, Offset(20));
 }
 
+TEST_F(SegmentTest, HoldsADescriptorOnlyWhileBeingWritten) {
+  auto seg = Segment::Create(&fs_, "/s", Offset(0), {.index_interval_bytes = 1});
+  ASSERT_TRUE(seg.ok());
+  EXPECT_EQ(fs_.open_files(), 0);  // a new, empty segment holds nothing
+  for (int i = 0; i < 10; ++i) AppendAt(**seg, i * 2, 2);
+  EXPECT_TRUE((*seg)->holds_write_handle());
+  EXPECT_EQ(fs_.open_files(), 1);  // the .log; the indexes hold none
+  auto loc = (*seg)->FindBatch(Offset(7));
+  ASSERT_TRUE(loc.ok() && loc->has_value());
+  EXPECT_EQ(fs_.open_files(), 1);  // reads share the write handle
+
+  ASSERT_TRUE((*seg)->OnRoll().ok());
+  EXPECT_FALSE((*seg)->holds_write_handle());
+  EXPECT_EQ(fs_.open_files(), 0);
+  // A rolled segment opens its .log for a read and closes it after.
+  auto bytes = (*seg)->ReadAt((*loc)->position, 100);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(bytes->size(), 100u);
+  loc = (*seg)->FindBatch(Offset(15));
+  ASSERT_TRUE(loc.ok() && loc->has_value());
+  EXPECT_EQ((*loc)->header.base_offset, Offset(14));
+  EXPECT_EQ(fs_.open_files(), 0);
+  // The .log, and for a moment an index being written.
+  EXPECT_LE(fs_.peak_open_files(), 2);
+
+  // Reopened, it holds nothing until written to.
+  seg->reset();
+  seg = Segment::Open(&fs_, "/s", Offset(0), {.index_interval_bytes = 1});
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  EXPECT_EQ((*seg)->next_offset(), Offset(20));
+  EXPECT_EQ(fs_.open_files(), 0);
+  AppendAt(**seg, 20, 2);
+  EXPECT_EQ(fs_.open_files(), 1);
+  auto removed = (*seg)->TruncateTo(Offset(10));
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ((*seg)->next_offset(), Offset(10));
+  ASSERT_TRUE((*seg)->OnRoll().ok());
+  EXPECT_EQ(fs_.open_files(), 0);
+}
+
+TEST_F(SegmentTest, RecoveredBytesAreSyncedWithoutAWriteHandle) {
+  {
+    auto seg = Segment::Create(&fs_, "/s", Offset(0), {});
+    for (int i = 0; i < 5; ++i) AppendAt(**seg, i * 2, 2);
+    // The process dies here: the bytes are in the page cache, unsynced.
+  }
+  Segment::RecoveryResult result;
+  auto seg = Segment::OpenAndRecover(&fs_, "/s", Offset(0), {}, Offset(0), &result);
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  EXPECT_EQ(fs_.open_files(), 0);
+  ASSERT_TRUE((*seg)->Flush().ok());
+  fs_.SimulateCrash();  // now the machine loses its page cache
+  seg = Segment::Open(&fs_, "/s", Offset(0), {});
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  EXPECT_EQ((*seg)->next_offset(), Offset(10));
+}
+
 }  // namespace
 }  // namespace strata::storage
