@@ -620,10 +620,44 @@ Decision<internal::BrokerHeartbeatResponse> Controller::BrokerHeartbeat(
     // Partitions without a leader that this broker can lead get it now.
     AppendElections(image, LivenessWith(image, {{id, true}}), &d.records);
     r.set_is_fenced(false);
-    return d;
+  } else {
+    r.set_is_fenced(b->fenced);
   }
-  r.set_is_fenced(b->fenced);
+  AppendOfflineReplicaChanges(image, id, request.offline_replicas(), &d.records);
   return d;
+}
+
+void Controller::AppendOfflineReplicaChanges(
+    const MetadataImage& image, int32_t broker,
+    const google::protobuf::RepeatedPtrField<internal::OfflineReplica>& offline,
+    internal::MetadataRecordBatch* batch) const {
+  auto live = [&image](int32_t id) { return image.IsBrokerLive(id); };
+  for (const internal::OfflineReplica& o : offline) {
+    const TopicInfo* t = image.FindTopicById(o.topic_id());
+    if (t == nullptr) continue;
+    auto it = t->partitions.find(o.partition());
+    if (it == t->partitions.end()) continue;
+    const PartitionInfo& p = it->second;
+    // The other live in-sync replicas; without one, the broker keeps what it
+    // has (the partition would otherwise be offline, or lose records).
+    std::vector<int32_t> others;
+    for (int32_t r : p.isr) {
+      if (r != broker && live(r)) others.push_back(r);
+    }
+    if (others.empty()) continue;
+    int32_t leader = p.leader;
+    if (leader == broker) {
+      leader = others.front();
+      LOG(WARNING) << "Broker " << broker << " cannot serve " << t->name << "-" << p.partition
+                   << " (its log is offline); broker " << leader << " leads it now";
+    }
+    std::vector<int32_t> isr;
+    for (int32_t r : p.isr) {
+      if (r != broker) isr.push_back(r);
+    }
+    if (leader == p.leader && isr == p.isr) continue;
+    AddChange(*t, p, leader, isr, batch);
+  }
 }
 
 void Controller::NoteLastContact(int32_t broker_id, int64_t ms) {

@@ -135,6 +135,13 @@ class Controller {
                        internal::MetadataRecordBatch* batch) const;
   void AppendPreferredElections(const MetadataImage& image,
                                 internal::MetadataRecordBatch* batch) const;
+  // Takes `broker` out of the ISRs of the replicas it reported offline
+  // (moving their leadership to another live ISR member), where some other
+  // live member remains.
+  void AppendOfflineReplicaChanges(
+      const MetadataImage& image, int32_t broker,
+      const google::protobuf::RepeatedPtrField<internal::OfflineReplica>& offline,
+      internal::MetadataRecordBatch* batch) const;
 
   ControllerOptions options_;
   // Used when options_.random is null.

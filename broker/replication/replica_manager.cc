@@ -52,26 +52,214 @@ bool SameTerm(const Replica& r, const std::string& topic_id, const metadata::Par
   return r.topic_id == topic_id && r.leader == p.leader && r.leader_epoch == p.leader_epoch;
 }
 
-// Reads whole batches from `offset` below `max_offset` into `result`.
-void ReadInto(const storage::Log& log, int64_t offset, int32_t max_bytes, Offset max_offset,
-              FetchResult* result) {
-  absl::StatusOr<storage::LogReadResult> read =
-      log.Read(Offset(offset), static_cast<size_t>(max_bytes), max_offset);
-  if (!read.ok()) {
-    result->error = ErrorCodeFor(read.status());
-    result->message = std::string(read.status().message());
-    return;
-  }
-  result->records = std::move(read->batches);
-}
-
 }  // namespace
 
 ReplicaManager::ReplicaManager(storage::LogManager* logs, ReplicaManagerOptions options)
     : broker_id_(options.broker_id),
       logs_(logs),
       options_(std::move(options)),
-      clock_(options_.clock ? options_.clock : Clock::Real()) {}
+      clock_(options_.clock ? options_.clock : Clock::Real()) {
+  logs_->SetDirFailureListener(
+      [this](const std::vector<TopicPartition>& partitions, const std::string& why) {
+        OnDirOffline(partitions, why);
+      });
+  // Directories that failed while loading, before this manager existed.
+  for (const auto& [partitions, why] : logs_->OfflineDirPartitions()) OnDirOffline(partitions, why);
+}
+
+void ReplicaManager::ReadInto(const TopicPartition& tp, const std::shared_ptr<storage::Log>& log,
+                              int64_t offset, int32_t max_bytes, Offset max_offset,
+                              FetchResult* result) {
+  absl::StatusOr<storage::LogReadResult> read =
+      log->Read(Offset(offset), static_cast<size_t>(max_bytes), max_offset);
+  if (!read.ok()) {
+    result->error = ErrorCodeFor(read.status());
+    result->message = std::string(read.status().message());
+    if (absl::IsDataLoss(read.status())) {
+      MarkDamaged(tp, offset, std::string(read.status().message()));
+      result->error = v1::KAFKA_STORAGE_ERROR;
+    } else {
+      NoteFailure(tp, *log, read.status());
+    }
+    return;
+  }
+  // Every batch served is checked: a flipped bit on this disk must not
+  // reach a consumer or a follower while whole copies exist elsewhere.
+  std::string_view bytes = read->batches;
+  size_t good = 0;
+  while (good < bytes.size()) {
+    absl::StatusOr<storage::BatchHeader> header = storage::ReadBatchHeader(bytes.substr(good));
+    size_t size = header.ok() ? header->size_in_bytes() : 0;
+    absl::Status bad = header.status();
+    if (bad.ok() && size > bytes.size() - good) {
+      bad = absl::DataLossError("the batch runs past what was read");
+    }
+    if (bad.ok()) bad = storage::ValidateBatch(bytes.substr(good, size)).status();
+    if (!bad.ok()) {
+      const int64_t at = header.ok() ? header->base_offset.value() : offset;
+      MarkDamaged(tp, at,
+                  absl::StrCat("the batch at offset ", at, " of ", tp.ToString(), " in ",
+                               log->dir(), " fails its check: ", bad.message()));
+      if (good == 0) {
+        result->error = v1::KAFKA_STORAGE_ERROR;
+        result->message = absl::StrCat("Partition ", tp.ToString(), " is damaged on broker ",
+                                       broker_id_, " at offset ", at, "; retry on another replica");
+      }
+      break;
+    }
+    good += size;
+  }
+  read->batches.resize(good);
+  result->records = std::move(read->batches);
+}
+
+void ReplicaManager::NoteFailure(const TopicPartition& tp, const storage::Log& log,
+                                 const absl::Status& status) {
+  // Only the disk's failures: a batch refused on append (a producer's or a
+  // leader's bytes) says nothing about this log.
+  (void)tp;
+  if (storage::IsStorageFailure(status)) logs_->ReportFailure(log, status);
+}
+
+void ReplicaManager::MarkDamaged(const TopicPartition& tp, int64_t offset,
+                                 const std::string& why) {
+  {
+    absl::MutexLock l(&mu_);
+    auto [it, added] = damaged_at_.try_emplace(tp, offset);
+    if (!added) {
+      if (offset >= 0 && (it->second < 0 || offset < it->second)) it->second = offset;
+      return;
+    }
+    offline_[tp] = absl::StrCat("damaged: ", why);
+    ++progress_;
+  }
+  LOG(ERROR) << "Replica " << tp.ToString() << " is damaged and goes offline until it is "
+             << "rebuilt from another in-sync replica: " << why;
+  if (options_.on_offline) options_.on_offline();
+}
+
+void ReplicaManager::OnDirOffline(const std::vector<TopicPartition>& partitions,
+                                  const std::string& why) {
+  bool added = false;
+  {
+    absl::MutexLock l(&mu_);
+    for (const TopicPartition& tp : partitions) {
+      added |= offline_.try_emplace(tp, why).second;
+    }
+    ++progress_;
+  }
+  if (added && options_.on_offline) options_.on_offline();
+}
+
+std::vector<std::pair<std::string, int32_t>> ReplicaManager::OfflineReplicas() const {
+  absl::MutexLock l(&mu_);
+  std::vector<std::pair<std::string, int32_t>> out;
+  for (const auto& [tp, why] : offline_) {
+    const metadata::TopicInfo* t = image_ ? image_->FindTopic(tp.topic) : nullptr;
+    if (t != nullptr) out.emplace_back(t->topic_id, tp.partition.value());
+  }
+  return out;
+}
+
+bool ReplicaManager::MaybeRepairAndScrub(size_t scrub_bytes) {
+  // Repairs: damaged replicas whose records are whole on a live leader.
+  std::vector<std::pair<TopicPartition, int64_t>> repairable;
+  std::shared_ptr<const metadata::MetadataImage> image;
+  {
+    absl::MutexLock l(&mu_);
+    image = image_;
+    for (const auto& [tp, at] : damaged_at_) {
+      const metadata::PartitionInfo* p = image_ ? image_->FindPartition(tp.topic, tp.partition.value())
+                                                : nullptr;
+      if (p == nullptr || p->leader < 0 || p->leader == broker_id_ ||
+          Contains(p->isr, broker_id_) || !image_->IsBrokerLive(p->leader)) {
+        continue;  // still counted in sync, or no whole copy to rebuild from
+      }
+      repairable.emplace_back(tp, at);
+    }
+  }
+  bool reopened = false;
+  for (const auto& [tp, at] : repairable) {
+    absl::Status s;
+    if (at < 0) {
+      // The log would not even open: start it over, and fetch it all.
+      s = logs_->Delete(tp);
+      if (absl::IsNotFound(s)) s = absl::OkStatus();
+      reopened = true;
+    } else {
+      absl::MutexLock l(&mu_);
+      auto r = replicas_.find(tp);
+      if (r != replicas_.end()) {
+        s = r->second.log->TruncateTo(Offset(at));
+        r->second.needs_truncation = r->second.leader >= 0;
+      }
+    }
+    if (!s.ok()) {
+      LOG(ERROR) << "Repairing " << tp.ToString() << ": " << s;
+      continue;
+    }
+    LOG(WARNING) << "Replica " << tp.ToString() << " repaired: "
+                 << (at < 0 ? std::string("its log starts over")
+                            : absl::StrCat("cut at its first damaged batch, offset ", at))
+                 << "; it fetches the rest from the leader";
+    absl::MutexLock l(&mu_);
+    damaged_at_.erase(tp);
+    offline_.erase(tp);
+    ++progress_;
+  }
+  if (reopened && image) OnMetadata(image);
+
+  // Scrub: the flushed part of one log after another (the order of a hash
+  // map, which holds still while no partition comes or goes).
+  if (scrub_bytes == 0) return false;
+  TopicPartition tp;
+  std::shared_ptr<storage::Log> log;
+  int64_t from = 0;
+  bool last = false;
+  {
+    absl::MutexLock l(&mu_);
+    if (replicas_.empty()) return true;
+    auto it = replicas_.find(scrub_tp_);
+    if (it == replicas_.end()) {
+      it = replicas_.begin();
+      scrub_offset_ = 0;
+    }
+    while (offline_.contains(it->first)) {
+      scrub_offset_ = 0;
+      if (++it == replicas_.end()) {
+        scrub_tp_ = TopicPartition{};
+        return true;
+      }
+    }
+    tp = it->first;
+    log = it->second.log;
+    from = std::max(scrub_offset_, log->log_start_offset().value());
+    // Next time: the next partition, unless this one has more to check.
+    auto next = std::next(it);
+    last = next == replicas_.end();
+    scrub_tp_ = last ? TopicPartition{} : next->first;
+    scrub_offset_ = 0;
+  }
+  const Offset upto = log->recovery_point();
+  if (from >= upto.value()) return last;
+  FetchResult checked;
+  ReadInto(tp, log, from, static_cast<int32_t>(std::min<size_t>(scrub_bytes, INT32_MAX)), upto,
+           &checked);
+  if (checked.error != v1::NONE || checked.records.empty()) return last;
+  // Where the checked batches end: continue there next time.
+  storage::BatchIterator batches(checked.records);
+  storage::BatchHeader header;
+  std::string_view batch;
+  int64_t end = from;
+  while (batches.Next(&header, &batch)) end = header.next_offset().value();
+  if (end < upto.value()) {
+    absl::MutexLock l(&mu_);
+    scrub_tp_ = tp;
+    scrub_offset_ = end;
+    return false;
+  }
+  return last;
+}
 
 void ReplicaManager::SetCaughtUpOffset(int64_t offset) {
   absl::MutexLock l(&mu_);
@@ -96,6 +284,7 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
     const metadata::PartitionInfo* partition;
   };
   absl::flat_hash_map<TopicPartition, Opened> opened;
+  bool offline_changed = false;
   for (const auto& [name, topic] : image->topics()) {
     for (const auto& [id, p] : topic.partitions) {
       if (!Contains(p.replicas, broker_id_)) continue;
@@ -110,7 +299,20 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
         log = logs_->GetOrCreate(tp, topic.topic_id);
       }
       if (!log.ok()) {
-        LOG(ERROR) << "Cannot open the log of " << Name(tp) << ": " << log.status();
+        {
+          absl::MutexLock l(&mu_);
+          if (!offline_.contains(tp)) {
+            LOG(ERROR) << "Cannot open the log of " << Name(tp) << ": " << log.status();
+          }
+        }
+        if (absl::IsDataLoss(log.status())) {
+          MarkDamaged(tp, -1, std::string(log.status().message()));
+        } else if (storage::IsStorageFailure(log.status())) {
+          absl::MutexLock l(&mu_);
+          if (offline_.try_emplace(tp, std::string(log.status().message())).second) {
+            offline_changed = true;
+          }
+        }
         continue;
       }
       opened[tp] = Opened{std::move(*log), &topic, &p};
@@ -186,13 +388,31 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
       next[tp] = std::move(r);
     }
     for (const auto& [tp, r] : replicas_) {
-      if (!next.contains(tp)) gone.emplace_back(tp, r.topic_id);
+      if (next.contains(tp)) continue;
+      // Only a partition the image no longer places here (or of another
+      // topic id) leaves; one whose log failed to open stays, offline, with
+      // its data.
+      const metadata::TopicInfo* t = image->FindTopic(tp.topic);
+      auto p = t ? t->partitions.find(tp.partition.value()) : decltype(t->partitions.end()){};
+      if (t != nullptr && t->topic_id == r.topic_id && p != t->partitions.end() &&
+          Contains(p->second.replicas, broker_id_)) {
+        continue;
+      }
+      gone.emplace_back(tp, r.topic_id);
     }
+    // Offline replicas of partitions that left this broker are no concern.
+    absl::erase_if(offline_, [&](const auto& entry) {
+      const metadata::PartitionInfo* p =
+          image->FindPartition(entry.first.topic, entry.first.partition.value());
+      return p == nullptr || !Contains(p->replicas, broker_id_);
+    });
+    absl::erase_if(damaged_at_, [&](const auto& entry) { return !offline_.contains(entry.first); });
     replicas_ = std::move(next);
     image_ = image;
     ++progress_;
   }
   for (auto it = ending.rbegin(); it != ending.rend(); ++it) it->second->Unlock();
+  if (offline_changed && options_.on_offline) options_.on_offline();
   for (const auto& [tp, topic_id] : gone) {
     LOG(INFO) << "Partition " << Name(tp) << " left this broker; deleting its log";
     // Only the log of the topic that left: never another incarnation's.
@@ -222,6 +442,13 @@ bool ReplicaManager::Lookup(const std::string& topic, int32_t partition, bool ne
     return false;
   }
   *leader_hint = info->leader;
+  if (auto off = offline_.find(TopicPartition{topic, PartitionId(partition)});
+      off != offline_.end() && (!need_leader || info->leader == broker_id_)) {
+    *error = v1::KAFKA_STORAGE_ERROR;
+    *message = absl::StrCat("The replica of ", topic, "-", partition, " on broker ", broker_id_,
+                            " is offline (", off->second, "); retry on another replica");
+    return false;
+  }
   auto it = replicas_.find(TopicPartition{topic, PartitionId(partition)});
   if (it == replicas_.end() || (need_leader && it->second.leader != broker_id_)) {
     *error = info->leader < 0 ? v1::LEADER_NOT_AVAILABLE : v1::NOT_LEADER_OR_FOLLOWER;
@@ -324,6 +551,7 @@ ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition
     result.error = ErrorCodeFor(info.status());
     result.message =
         absl::StrCat(topic, "-", partition, ": ", std::string(info.status().message()));
+    NoteFailure(tp, *replica.log, info.status());
     return result;
   }
   result.base_offset = info->first_offset.value();
@@ -383,7 +611,8 @@ FetchResult ReplicaManager::Read(const std::string& topic, int32_t partition, in
   result.log_end_offset = replica.log->log_end_offset().value();
   if (max_bytes <= 0) return result;
   if (offset > hw.value() && offset <= result.log_end_offset) return result;  // not committed yet
-  ReadInto(*replica.log, offset, max_bytes, hw, &result);
+  ReadInto(TopicPartition{topic, PartitionId(partition)}, replica.log, offset, max_bytes, hw,
+           &result);
   return result;
 }
 
@@ -495,7 +724,7 @@ FetchResult ReplicaManager::ReadForFollower(int32_t replica_id, const std::strin
     log = r.log;
   }
   if (max_bytes <= 0 || fetch_offset >= result.log_end_offset) return result;
-  ReadInto(*log, fetch_offset, max_bytes, log->log_end_offset(), &result);
+  ReadInto(tp, log, fetch_offset, max_bytes, log->log_end_offset(), &result);
   return result;
 }
 
@@ -537,7 +766,9 @@ std::vector<FollowedPartition> ReplicaManager::FollowedFrom(int32_t leader) cons
   absl::MutexLock l(&mu_);
   std::vector<FollowedPartition> out;
   for (const auto& [tp, r] : replicas_) {
-    if (r.leader != leader || leader == broker_id_ || !r.stopped.empty()) continue;
+    if (r.leader != leader || leader == broker_id_ || !r.stopped.empty() || offline_.contains(tp)) {
+      continue;
+    }
     std::optional<Epoch> latest = r.log->latest_epoch();
     out.push_back(FollowedPartition{tp, r.leader_epoch, r.needs_truncation,
                                     r.log->log_end_offset().value(),
@@ -645,18 +876,30 @@ absl::Status ReplicaManager::ApplyEpochEnd(const TopicPartition& tp, int32_t lea
 absl::Status ReplicaManager::AppendFetched(const TopicPartition& tp, int32_t leader_epoch,
                                            int64_t fetch_offset, std::string_view records,
                                            int64_t leader_high_watermark) {
-  absl::MutexLock l(&mu_);
-  Replica* r = FollowingLocked(tp, leader_epoch);
-  if (r == nullptr || r->needs_truncation || r->log->log_end_offset().value() != fetch_offset) {
-    return absl::OkStatus();  // the partition moved on; the next fetch sees it
+  std::shared_ptr<storage::Log> log;
+  absl::Status status;
+  {
+    absl::MutexLock l(&mu_);
+    Replica* r = FollowingLocked(tp, leader_epoch);
+    if (r == nullptr || r->needs_truncation || offline_.contains(tp) ||
+        r->log->log_end_offset().value() != fetch_offset) {
+      return absl::OkStatus();  // the partition moved on; the next fetch sees it
+    }
+    if (!records.empty()) {
+      absl::StatusOr<storage::LogAppendInfo> info = r->log->AppendAsFollower(records);
+      status = info.status();
+    }
+    if (status.ok()) {
+      const int64_t hw = std::min(leader_high_watermark, r->log->log_end_offset().value());
+      r->log->MaybeIncrementHighWatermark(Offset(hw));
+      return absl::OkStatus();
+    }
+    log = r->log;
   }
-  if (!records.empty()) {
-    absl::StatusOr<storage::LogAppendInfo> info = r->log->AppendAsFollower(records);
-    if (!info.ok()) return info.status();
-  }
-  const int64_t hw = std::min(leader_high_watermark, r->log->log_end_offset().value());
-  r->log->MaybeIncrementHighWatermark(Offset(hw));
-  return absl::OkStatus();
+  // Outside the lock: a disk failure takes the directory offline, which
+  // calls back into this manager.
+  NoteFailure(tp, *log, status);
+  return status;
 }
 
 void ReplicaManager::TruncateToLeaderEnd(const TopicPartition& tp, int32_t leader_epoch,

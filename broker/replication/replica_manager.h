@@ -134,6 +134,10 @@ struct ReplicaManagerOptions {
   // OnIsrChangeResult. Called with the manager's lock held: it must only
   // queue the request.
   std::function<void(IsrChange)> alter_partition;
+  // Called when a replica goes offline (its log directory failed, or its
+  // log is damaged), so the server tells the controller at once. Called
+  // without the manager's lock.
+  std::function<void()> on_offline;
   Clock* clock = nullptr;  // the real clock when null
 };
 
@@ -215,6 +219,24 @@ class ReplicaManager {
   // Partitions this broker leads (for controlled shutdown).
   int LeaderCount() const;
 
+  // --- Storage failures (a full or broken disk, a damaged log) ---
+  // Replicas this broker cannot serve, as (topic id, partition), for the
+  // controller: it moves their leadership away and takes this broker out of
+  // their ISRs. A replica goes offline when its log directory fails (every
+  // replica in it: clients get KAFKA_STORAGE_ERROR, followers stop
+  // fetching), or when its log is damaged (a batch whose CRC fails on read
+  // or scrub, or a log that cannot be opened).
+  std::vector<std::pair<std::string, int32_t>> OfflineReplicas() const;
+  // Repairs damaged replicas that another live in-sync replica can rebuild
+  // once the controller has taken this broker out of their ISR: the log is
+  // cut at its first bad batch (below the high watermark, since those
+  // records are damaged here and whole elsewhere) and it follows again. A
+  // damaged replica that is the last in-sync copy stays offline, untouched.
+  // Also scrubs: re-checks the CRCs of flushed data, up to
+  // `scrub_bytes` per call, round-robin over the logs; returns true when
+  // that finished a pass over every log. Called periodically.
+  bool MaybeRepairAndScrub(size_t scrub_bytes);
+
   // Blocks until something happened after `seen` (a value from progress()):
   // an append, a high watermark move, a role change; or `deadline` passes.
   // Returns the current count.
@@ -287,6 +309,19 @@ class ReplicaManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status TruncateFollowerLocked(const TopicPartition& tp, Replica& r, int64_t offset)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reads whole batches from `offset` below `max_offset` into `result`,
+  // checking each batch's CRC: a damaged one ends the read there (and the
+  // replica goes offline, see MarkDamaged).
+  void ReadInto(const TopicPartition& tp, const std::shared_ptr<storage::Log>& log, int64_t offset,
+                int32_t max_bytes, Offset max_offset, FetchResult* result);
+  // Acts on a failed storage operation on `tp`'s log: a disk failure takes
+  // the whole log directory offline (through the log manager). Damage is
+  // found where the bytes are read (ReadInto) or the log opened.
+  void NoteFailure(const TopicPartition& tp, const storage::Log& log, const absl::Status& status);
+  // `tp`'s log is damaged from `offset` on (-1: it cannot be opened).
+  void MarkDamaged(const TopicPartition& tp, int64_t offset, const std::string& why);
+  // The log manager took `partitions` offline with their directory.
+  void OnDirOffline(const std::vector<TopicPartition>& partitions, const std::string& why);
 
   const int32_t broker_id_;
   storage::LogManager* const logs_;
@@ -297,6 +332,13 @@ class ReplicaManager {
   std::shared_ptr<const metadata::MetadataImage> image_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<TopicPartition, Replica> replicas_ ABSL_GUARDED_BY(mu_);
   uint64_t progress_ ABSL_GUARDED_BY(mu_) = 0;
+  // Replicas this broker cannot serve, and why (see OfflineReplicas).
+  absl::flat_hash_map<TopicPartition, std::string> offline_ ABSL_GUARDED_BY(mu_);
+  // Damaged replicas: where the damage starts (-1: the log would not open).
+  absl::flat_hash_map<TopicPartition, int64_t> damaged_at_ ABSL_GUARDED_BY(mu_);
+  // The scrub's position: the partition it checks next, and from where.
+  TopicPartition scrub_tp_ ABSL_GUARDED_BY(mu_);
+  int64_t scrub_offset_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t caught_up_offset_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

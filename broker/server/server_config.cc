@@ -213,6 +213,8 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
        [&] { return ParseIntInto(key, value, 1, INT32_MAX, &c.replica_fetch_response_max_bytes); }},
       {"fetch.max.bytes",
        [&] { return ParseIntInto(key, value, 1024, INT32_MAX, &c.fetch_max_bytes); }},
+      {"log.scrub.interval.ms",
+       [&] { return ParseIntInto(key, value, -1, INT64_MAX, &c.log_scrub_interval_ms); }},
       {"strata.max.replicas.per.broker",
        [&] { return ParseIntInto(key, value, 0, INT32_MAX, &c.max_replicas_per_broker); }},
       {"strata.fetch.max.inflight.bytes",

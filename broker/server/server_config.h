@@ -70,6 +70,9 @@ struct ServerConfig {
   // Partition replicas this broker accepts; 0: as many as its open-file
   // limit allows (less a reserve for connections and reads).
   int64_t max_replicas_per_broker = 0;
+  // Pause between passes of the scrub that re-checks flushed data's CRCs
+  // (log.scrub.interval.ms; -1: no scrub).
+  int64_t log_scrub_interval_ms = 86400000;
   bool controlled_shutdown_enable = true;
 
   // Log defaults (log.* keys), as topic config values by topic key name:

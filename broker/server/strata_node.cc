@@ -109,6 +109,10 @@ absl::Status StrataNode::Start() {
     const auto configs = EffectiveTopicConfigs(config_.log_overrides, topic.configs);
     return absl::EqualsIgnoreCase(configs.at("unclean.leader.election.enable").value, "true");
   };
+  replica_options.on_offline = [this] {
+    absl::MutexLock l(&mu_);
+    heartbeat_now_ = true;
+  };
   replica_options.alter_partition = [this](replication::IsrChange change) {
     absl::MutexLock l(&mu_);
     isr_changes_.push_back(std::move(change));
@@ -222,6 +226,7 @@ absl::Status StrataNode::Start() {
   isr_sender_ = std::thread([this] { IsrSenderLoop(); });
   fetchers_->Start();
   maintenance_ = std::thread([this] {
+    absl::Time next_scrub = absl::Now();
     while (true) {
       {
         absl::MutexLock l(&mu_);
@@ -230,6 +235,13 @@ absl::Status StrataNode::Start() {
       }
       if (absl::Status s = logs_->MaybeFlushOnTime(); !s.ok()) LOG(ERROR) << s;
       replicas_->MaybeShrinkIsr();
+      // The scrub reads at most kScrubBytesPerTick a second, and after a
+      // whole pass waits log.scrub.interval.ms.
+      constexpr size_t kScrubBytesPerTick = 8 << 20;
+      const bool scrub = config_.log_scrub_interval_ms >= 0 && absl::Now() >= next_scrub;
+      if (replicas_->MaybeRepairAndScrub(scrub ? kScrubBytesPerTick : 0) && scrub) {
+        next_scrub = absl::Now() + absl::Milliseconds(config_.log_scrub_interval_ms);
+      }
     }
   });
   LOG(INFO) << "Strata node " << config_.node_id << " started: clients on "
@@ -264,8 +276,11 @@ void StrataNode::LifecycleLoop() {
   // way (then it returns at once).
   auto pause = [this](absl::Duration d) {
     absl::MutexLock l(&mu_);
-    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || want_shutdown_; };
+    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || want_shutdown_ || heartbeat_now_;
+    };
     mu_.AwaitWithTimeout(absl::Condition(&stop), d);
+    heartbeat_now_ = false;
   };
   while (!stopping()) {
     const int32_t controller = controller_->leader_id();
@@ -296,6 +311,11 @@ void StrataNode::LifecycleLoop() {
     hb.set_broker_id(config_.node_id);
     hb.set_broker_epoch(epoch);
     hb.set_current_metadata_offset(metadata_->current()->offset());
+    for (const auto& [topic_id, partition] : replicas_->OfflineReplicas()) {
+      internal::OfflineReplica* o = hb.add_offline_replicas();
+      o->set_topic_id(topic_id);
+      o->set_partition(partition);
+    }
     bool want_shutdown = false;
     {
       absl::MutexLock l(&mu_);

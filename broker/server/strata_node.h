@@ -108,6 +108,8 @@ class StrataNode {
   // Controlled shutdown: asked for, and granted by the controller.
   bool want_shutdown_ ABSL_GUARDED_BY(mu_) = false;
   bool shutdown_granted_ ABSL_GUARDED_BY(mu_) = false;
+  // A replica went offline: tell the controller now, not at the next beat.
+  bool heartbeat_now_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<replication::IsrChange> isr_changes_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex channels_mu_;

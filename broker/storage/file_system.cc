@@ -11,10 +11,15 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "broker/storage/kafka_error.h"
 
 namespace strata::storage {
 namespace {
 
+// Every failure but a missing or already existing file is the disk's
+// (ENOSPC, EDQUOT, EIO, EROFS, EACCES, ...): it carries KAFKA_STORAGE_ERROR,
+// which takes the log directory offline and tells clients to retry
+// elsewhere. A full disk is no MESSAGE_TOO_LARGE.
 absl::Status ErrnoError(const char* what, const std::string& path, int err) {
   std::string msg = absl::StrCat(what, " ", path, ": ", std::strerror(err));
   switch (err) {
@@ -22,13 +27,11 @@ absl::Status ErrnoError(const char* what, const std::string& path, int err) {
       return absl::NotFoundError(msg);
     case EEXIST:
       return absl::AlreadyExistsError(msg);
-    case ENOSPC:
-      return absl::ResourceExhaustedError(msg);
     case EACCES:
     case EPERM:
-      return absl::PermissionDeniedError(msg);
+      return WithKafkaError(absl::PermissionDeniedError(msg), kKafkaStorageError);
     default:
-      return absl::InternalError(msg);
+      return WithKafkaError(absl::UnavailableError(msg), kKafkaStorageError);
   }
 }
 

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/numbers.h"
+#include "broker/storage/kafka_error.h"
 #include "glog/logging.h"
 
 namespace strata::storage {
@@ -61,16 +62,41 @@ LogConfig LogManager::ConfigFor(const std::string& topic) const {
 absl::Status LogManager::Load() {
   for (size_t d = 0; d < options_.log_dirs.size(); ++d) {
     const std::string& dir = options_.log_dirs[d];
-    if (absl::Status s = fs_->CreateDirs(dir); !s.ok()) return s;
+    std::vector<TopicPartition> found;
+    // A disk failure takes only this directory offline; the node starts.
+    auto fail_dir = [&](const absl::Status& s) -> absl::Status {
+      if (!IsStorageFailure(s)) return s;
+      LOG(ERROR) << "Log dir " << dir << " is offline: " << s
+                 << ". Its partitions are served by other replicas until a restart finds it "
+                    "healthy.";
+      for (const TopicPartition& tp : found) {
+        if (logs_.contains(tp) && logs_[tp].dir_index == d) logs_.erase(tp);
+      }
+      unloaded_[d] = found;
+      offline_dirs_[d] = std::string(s.message());
+      return absl::OkStatus();
+    };
+    if (absl::Status s = fs_->CreateDirs(dir); !s.ok()) {
+      if (absl::Status f = fail_dir(s); !f.ok()) return f;
+      continue;
+    }
     const std::string marker = JoinPath(dir, kCleanShutdownFile);
     const bool clean = fs_->Exists(marker);
     absl::StatusOr<std::vector<std::string>> names = fs_->ListDir(dir);
-    if (!names.ok()) return names.status();
+    if (!names.ok()) {
+      if (absl::Status f = fail_dir(names.status()); !f.ok()) return f;
+      continue;
+    }
+    for (const std::string& name : *names) {
+      if (std::optional<TopicPartition> tp = ParsePartitionDirName(name)) found.push_back(*tp);
+    }
     int loaded = 0;
+    absl::Status dir_status;
     for (const std::string& name : *names) {
       const std::string path = JoinPath(dir, name);
       if (name.ends_with(kDeletingSuffix)) {
-        if (absl::Status s = fs_->DeleteDirRecursively(path); !s.ok()) return s;
+        dir_status = fs_->DeleteDirRecursively(path);
+        if (!dir_status.ok()) break;
         continue;
       }
       std::optional<TopicPartition> tp = ParsePartitionDirName(name);
@@ -82,16 +108,30 @@ absl::Status LogManager::Load() {
       }
       absl::StatusOr<std::unique_ptr<Log>> log =
           Log::Open(fs_, clock_, path, ConfigFor(tp->topic), clean);
+      if (!log.ok() && IsStorageFailure(log.status())) {
+        dir_status = log.status();
+        break;
+      }
       if (!log.ok()) {
-        return absl::Status(log.status().code(),
-                            absl::StrCat("loading partition ", name, ": ", log.status().message()));
+        // Damage below the recovery point (or worse): only this log is
+        // unavailable; the others load and serve.
+        absl::Status damaged(log.status().code(), absl::StrCat("loading partition ", name, ": ",
+                                                               log.status().message()));
+        LOG(ERROR) << damaged << ". The replica stays offline until it is rebuilt from another "
+                   << "in-sync replica.";
+        damaged_[*tp] = Damaged{d, std::move(damaged)};
+        continue;
       }
       logs_[*tp] = Entry{std::move(*log), d, ReadTopicId(fs_, path)};
       ++loaded;
     }
-    if (clean) {
-      if (absl::Status s = fs_->DeleteFile(marker); !s.ok()) return s;
-      if (absl::Status s = fs_->SyncDir(dir); !s.ok()) return s;
+    if (dir_status.ok() && clean) {
+      dir_status = fs_->DeleteFile(marker);
+      if (dir_status.ok()) dir_status = fs_->SyncDir(dir);
+    }
+    if (!dir_status.ok()) {
+      if (absl::Status f = fail_dir(dir_status); !f.ok()) return f;
+      continue;
     }
     LOG(INFO) << "Loaded " << loaded << " logs from " << dir
               << (loaded == 0 ? ""
@@ -101,10 +141,84 @@ absl::Status LogManager::Load() {
   return absl::OkStatus();
 }
 
+std::optional<std::vector<TopicPartition>> LogManager::MarkOfflineLocked(size_t d,
+                                                                        const std::string& why) {
+  if (!offline_dirs_.emplace(d, why).second) return std::nullopt;
+  std::vector<TopicPartition> partitions;
+  for (const auto& [tp, e] : logs_) {
+    if (e.dir_index == d) partitions.push_back(tp);
+  }
+  std::sort(partitions.begin(), partitions.end());
+  LOG(ERROR) << "Log dir " << options_.log_dirs[d] << " goes offline (" << why << "): its "
+             << partitions.size() << " partitions are served by other replicas until a restart "
+             << "finds it healthy";
+  return partitions;
+}
+
+void LogManager::NotifyOffline(std::optional<std::vector<TopicPartition>> partitions,
+                               const std::string& why) {
+  if (!partitions) return;
+  DirFailureListener listener;
+  {
+    absl::MutexLock l(&mu_);
+    listener = dir_failure_listener_;
+  }
+  if (listener) listener(*partitions, why);
+}
+
+void LogManager::SetDirFailureListener(DirFailureListener listener) {
+  absl::MutexLock l(&mu_);
+  dir_failure_listener_ = std::move(listener);
+}
+
+void LogManager::ReportFailure(const Log& log, const absl::Status& status) {
+  if (!IsStorageFailure(status)) return;
+  std::optional<std::vector<TopicPartition>> partitions;
+  {
+    absl::MutexLock l(&mu_);
+    for (const auto& [tp, e] : logs_) {
+      if (e.log.get() == &log) {
+        partitions = MarkOfflineLocked(e.dir_index, std::string(status.message()));
+        break;
+      }
+    }
+  }
+  NotifyOffline(std::move(partitions), std::string(status.message()));
+}
+
+std::vector<std::pair<std::vector<TopicPartition>, std::string>> LogManager::OfflineDirPartitions()
+    const {
+  absl::MutexLock l(&mu_);
+  std::vector<std::pair<std::vector<TopicPartition>, std::string>> out;
+  for (const auto& [d, why] : offline_dirs_) {
+    std::vector<TopicPartition> partitions;
+    for (const auto& [tp, e] : logs_) {
+      if (e.dir_index == d) partitions.push_back(tp);
+    }
+    if (auto it = unloaded_.find(d); it != unloaded_.end()) {
+      partitions.insert(partitions.end(), it->second.begin(), it->second.end());
+    }
+    out.emplace_back(std::move(partitions), why);
+  }
+  return out;
+}
+
 absl::StatusOr<std::shared_ptr<Log>> LogManager::GetOrCreate(const TopicPartition& tp,
                                                              const std::string& topic_id) {
   absl::MutexLock l(&mu_);
   if (closed_) return absl::FailedPreconditionError("log manager is closed");
+  if (auto it = damaged_.find(tp); it != damaged_.end()) return it->second.status;
+  for (const auto& [d, why] : offline_dirs_) {
+    auto it = logs_.find(tp);
+    const auto& unloaded = unloaded_[d];
+    if ((it != logs_.end() && it->second.dir_index == d) ||
+        std::find(unloaded.begin(), unloaded.end(), tp) != unloaded.end()) {
+      return WithKafkaError(
+          absl::UnavailableError(absl::StrCat("log dir ", options_.log_dirs[d],
+                                              " of partition ", tp.ToString(), " is offline: ", why)),
+          kKafkaStorageError);
+    }
+  }
   if (auto it = logs_.find(tp); it != logs_.end()) {
     Entry& e = it->second;
     if (!topic_id.empty() && !e.topic_id.empty() && e.topic_id != topic_id) {
@@ -120,16 +234,34 @@ absl::StatusOr<std::shared_ptr<Log>> LogManager::GetOrCreate(const TopicPartitio
   if (tp.topic.empty() || tp.partition.value() < 0) {
     return absl::InvalidArgumentError(absl::StrCat("invalid partition '", tp.ToString(), "'"));
   }
+  // The online directory with the fewest logs.
   std::vector<size_t> counts(options_.log_dirs.size(), 0);
   for (const auto& [_, e] : logs_) ++counts[e.dir_index];
-  const size_t d =
-      static_cast<size_t>(std::min_element(counts.begin(), counts.end()) - counts.begin());
+  size_t d = options_.log_dirs.size();
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (!offline_dirs_.contains(i) && (d == options_.log_dirs.size() || counts[i] < counts[d])) d = i;
+  }
+  if (d == options_.log_dirs.size()) {
+    return WithKafkaError(absl::UnavailableError(absl::StrCat(
+                              "every log dir is offline; cannot create the log of ",
+                              tp.ToString(), " (", offline_dirs_.begin()->second, ")")),
+                          kKafkaStorageError);
+  }
   const std::string dir = JoinPath(options_.log_dirs[d], tp.ToString());
   absl::StatusOr<std::unique_ptr<Log>> log =
       Log::Open(fs_, clock_, dir, ConfigFor(tp.topic), /*had_clean_shutdown=*/false);
-  if (!log.ok()) return log.status();
-  if (!topic_id.empty()) {
-    if (absl::Status s = WriteTopicId(fs_, dir, topic_id); !s.ok()) return s;
+  absl::Status status = log.status();
+  if (status.ok() && !topic_id.empty()) status = WriteTopicId(fs_, dir, topic_id);
+  if (!status.ok()) {
+    if (IsStorageFailure(status)) {
+      std::optional<std::vector<TopicPartition>> partitions =
+          MarkOfflineLocked(d, std::string(status.message()));
+      // The listener runs without the lock: post it for after this call.
+      mu_.Unlock();
+      NotifyOffline(std::move(partitions), std::string(status.message()));
+      mu_.Lock();
+    }
+    return status;
   }
   std::shared_ptr<Log> shared = std::move(*log);
   logs_[tp] = Entry{shared, d, topic_id};
@@ -153,8 +285,17 @@ absl::Status LogManager::Delete(const TopicPartition& tp, const std::string& top
   {
     absl::MutexLock l(&mu_);
     auto it = logs_.find(tp);
-    if (it == logs_.end())
+    if (it == logs_.end()) {
+      if (auto damaged = damaged_.find(tp); damaged != damaged_.end()) {
+        // A log that would not open: its files go, so it can start over.
+        const std::string path =
+            JoinPath(options_.log_dirs[damaged->second.dir_index], tp.ToString());
+        absl::Status s = fs_->DeleteDirRecursively(path);
+        if (s.ok()) damaged_.erase(damaged);
+        return s;
+      }
       return absl::NotFoundError(absl::StrCat("no log for partition ", tp.ToString()));
+    }
     if (!topic_id.empty() && !it->second.topic_id.empty() && it->second.topic_id != topic_id) {
       return absl::FailedPreconditionError(
           absl::StrCat("the log of ", tp.ToString(), " belongs to topic id ", it->second.topic_id,
@@ -176,14 +317,23 @@ std::vector<TopicPartition> LogManager::Partitions() const {
 }
 
 absl::Status LogManager::MaybeFlushOnTime() {
-  absl::MutexLock l(&mu_);
+  std::vector<std::pair<std::optional<std::vector<TopicPartition>>, std::string>> failed;
   absl::Status first_error;
-  for (auto& [tp, e] : logs_) {
-    if (absl::Status s = e.log->MaybeFlushOnTime(); !s.ok()) {
-      LOG(ERROR) << "Periodic flush of " << tp.ToString() << " failed: " << s;
-      first_error.Update(s);
+  {
+    absl::MutexLock l(&mu_);
+    for (auto& [tp, e] : logs_) {
+      if (offline_dirs_.contains(e.dir_index)) continue;
+      if (absl::Status s = e.log->MaybeFlushOnTime(); !s.ok()) {
+        LOG(ERROR) << "Periodic flush of " << tp.ToString() << " failed: " << s;
+        first_error.Update(s);
+        if (IsStorageFailure(s)) {
+          failed.emplace_back(MarkOfflineLocked(e.dir_index, std::string(s.message())),
+                              std::string(s.message()));
+        }
+      }
     }
   }
+  for (auto& [partitions, why] : failed) NotifyOffline(std::move(partitions), why);
   return first_error;
 }
 
@@ -193,7 +343,10 @@ absl::Status LogManager::Close() {
   closed_ = true;
   std::vector<bool> dir_clean(options_.log_dirs.size(), true);
   absl::Status first_error;
+  for (const auto& [d, why] : offline_dirs_) dir_clean[d] = false;
+  for (const auto& [tp, damaged] : damaged_) dir_clean[damaged.dir_index] = false;
   for (auto& [tp, e] : logs_) {
+    if (offline_dirs_.contains(e.dir_index)) continue;
     if (absl::Status s = e.log->Close(); !s.ok()) {
       LOG(ERROR) << "Closing " << tp.ToString() << " failed: " << s;
       dir_clean[e.dir_index] = false;

@@ -92,6 +92,25 @@ class LogManager {
   // Closes every log and marks each log dir as cleanly shut down.
   absl::Status Close();
 
+  // --- Failing disks and damaged logs ---
+  // A log directory whose disk fails (IsStorageFailure: full, read-only,
+  // I/O errors) goes offline, as Kafka's log-dir failure handling has it:
+  // its logs serve nothing more (GetOrCreate answers with the failure) and
+  // new logs go to other directories, until a restart finds it healthy. A
+  // directory that fails while loading is offline from the start, so a
+  // full disk never stops the node. A log that cannot be opened (DataLoss:
+  // damage below its recovery point) is damaged: only it is unavailable
+  // (GetOrCreate answers DataLoss naming file and offset) until Delete.
+  using DirFailureListener =
+      std::function<void(const std::vector<TopicPartition>& partitions, const std::string& why)>;
+  // Called, without the manager's lock, with the partitions of each
+  // directory that goes offline from now on.
+  void SetDirFailureListener(DirFailureListener listener);
+  // Takes `log`'s directory offline if `status` is a disk failure.
+  void ReportFailure(const Log& log, const absl::Status& status);
+  // The partitions of every offline directory, with why.
+  std::vector<std::pair<std::vector<TopicPartition>, std::string>> OfflineDirPartitions() const;
+
  private:
   LogManager(FileSystem* fs, Clock* clock, Options options)
       : read_cache_(std::make_unique<CachingFileSystem>(fs, options.max_open_read_files)),
@@ -114,6 +133,23 @@ class LogManager {
     std::string topic_id;
   };
   absl::flat_hash_map<TopicPartition, Entry> logs_ ABSL_GUARDED_BY(mu_);
+  // Offline directories (by index) and why.
+  std::map<size_t, std::string> offline_dirs_ ABSL_GUARDED_BY(mu_);
+  // Partitions found in a directory that failed before they were loaded.
+  std::map<size_t, std::vector<TopicPartition>> unloaded_ ABSL_GUARDED_BY(mu_);
+  // Logs that would not open, and why.
+  struct Damaged {
+    size_t dir_index;
+    absl::Status status;
+  };
+  absl::flat_hash_map<TopicPartition, Damaged> damaged_ ABSL_GUARDED_BY(mu_);
+  DirFailureListener dir_failure_listener_ ABSL_GUARDED_BY(mu_);
+  // Marks directory `d` offline; returns its partitions if it was online.
+  std::optional<std::vector<TopicPartition>> MarkOfflineLocked(size_t d, const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Calls the listener for a directory that just went offline.
+  void NotifyOffline(std::optional<std::vector<TopicPartition>> partitions,
+                     const std::string& why);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 

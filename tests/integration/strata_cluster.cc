@@ -62,6 +62,11 @@ StrataCluster::~StrataCluster() {
   if (!keep_) std::filesystem::remove_all(dir_);
 }
 
+void StrataCluster::AppendProperty(int node, const std::string& line) {
+  std::ofstream props(dir_ + "/node" + std::to_string(node) + ".properties", std::ios::app);
+  props << line << "\n";
+}
+
 void StrataCluster::StartAll() {
   for (int n = 1; n <= nodes_; ++n) Start(n);
 }

@@ -38,6 +38,9 @@ class StrataCluster {
   explicit StrataCluster(int nodes, std::vector<std::string> extra = {});
   ~StrataCluster();
 
+  // Appends `line` (key=value, overriding earlier keys) to `node`'s
+  // properties; it applies from the node's next start.
+  void AppendProperty(int node, const std::string& line);
   void StartAll();
   void Start(int node);
   void Kill(int node);       // SIGKILL

@@ -17,9 +17,11 @@
 namespace strata::metadata {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
 using ImagePtr = std::shared_ptr<const MetadataImage>;
@@ -412,6 +414,48 @@ TEST_F(ThreeBrokerTest, PartitionsPastABrokersReplicaCapacityAreRefused) {
   EXPECT_EQ(grown.records.records_size(), 0);
   pc->set_count(100);
   EXPECT_EQ(controller_.CreatePartitions(*image_, more).response.results(0).error(), v1::NONE);
+}
+
+TEST_F(ThreeBrokerTest, OfflineReplicasLoseLeadershipAndLeaveTheIsrUnlessTheyAreTheLast) {
+  script_ = {0, 0};
+  ASSERT_EQ(Create("disk", 3, 3).error(), v1::NONE);
+  ASSERT_EQ(Create("single", 1, 1).error(), v1::NONE);
+  MarkAllInSync("disk");
+  const TopicInfo* disk = image_->FindTopic("disk");
+  const std::string disk_id = disk->topic_id;
+  const std::string single_id = image_->FindTopic("single")->topic_id;
+  const int32_t single_leader = image_->FindPartition("single", 0)->leader;
+  // Broker 1's disk fills: it reports every replica it holds.
+  internal::BrokerHeartbeatRequest req;
+  req.set_broker_id(1);
+  req.set_broker_epoch(epochs_[1]);
+  req.set_current_metadata_offset(image_->offset());
+  for (int p = 0; p < 3; ++p) {
+    internal::OfflineReplica* o = req.add_offline_replicas();
+    o->set_topic_id(disk_id);
+    o->set_partition(p);
+  }
+  if (single_leader == 1) {
+    internal::OfflineReplica* o = req.add_offline_replicas();
+    o->set_topic_id(single_id);
+    o->set_partition(0);
+  }
+  auto d = controller_.BrokerHeartbeat(*image_, req, now_);
+  ASSERT_EQ(d.response.error(), v1::NONE);
+  EXPECT_FALSE(d.response.is_fenced()) << "the broker itself stays";
+  Commit(d.records);
+  for (int p = 0; p < 3; ++p) {
+    const PartitionInfo* info = image_->FindPartition("disk", p);
+    EXPECT_NE(info->leader, 1) << p;
+    EXPECT_GE(info->leader, 2) << p;
+    EXPECT_THAT(info->isr, Not(Contains(1))) << p;
+    EXPECT_EQ(info->isr.size(), 2u) << p;
+  }
+  // The only replica of an RF 1 topic stays where it is.
+  EXPECT_EQ(image_->FindPartition("single", 0)->leader, single_leader);
+  EXPECT_THAT(image_->FindPartition("single", 0)->isr, ElementsAre(single_leader));
+  // The next heartbeat lists the same replicas and changes nothing more.
+  EXPECT_EQ(controller_.BrokerHeartbeat(*image_, req, now_).records.records_size(), 0);
 }
 
 TEST_F(ThreeBrokerTest, AnUnknownElectionTypeIsRefused) {
