@@ -429,6 +429,7 @@ Decision<v1::CreatePartitionsResponse> Controller::CreatePartitions(
   for (const v1::PartitionCount& pc : request.topics()) ++occurrences[pc.name()];
   const std::vector<int32_t> live = image.LiveBrokerIds();
   std::map<int32_t, int64_t> replica_counts = ReplicaCounts(image);
+  int32_t added_in_request = 0;
   for (const v1::PartitionCount& pc : request.topics()) {
     v1::TopicResult* result = d.response.add_results();
     result->set_name(pc.name());
@@ -461,12 +462,14 @@ Decision<v1::CreatePartitionsResponse> Controller::CreatePartitions(
       continue;
     }
     const int32_t added = pc.count() - current;
-    if (added > kMaxPartitionsPerRequest) {
+    if (added > kMaxPartitionsPerRequest - added_in_request) {
       Fail(result, v1::INVALID_PARTITIONS,
-           absl::StrCat("Cannot create ", added, " partitions in one request; the limit is ",
+           absl::StrCat("Cannot create ", added, " more partitions in this request (",
+                        added_in_request, " already); one request may create at most ",
                         kMaxPartitionsPerRequest, "."));
       continue;
     }
+    added_in_request += added;
     // New partitions keep the topic's replication factor and continue its
     // pattern: Kafka starts from the broker that holds partition 0's first
     // replica (or the next one up, if that broker is gone).

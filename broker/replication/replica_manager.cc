@@ -84,9 +84,14 @@ void ReplicaManager::ReadInto(const TopicPartition& tp, const std::shared_ptr<st
     return;
   }
   // Every batch served is checked: a flipped bit on this disk must not
-  // reach a consumer or a follower while whole copies exist elsewhere.
+  // reach a consumer or a follower while whole copies exist elsewhere. The
+  // CRC covers neither the base offset nor the leader epoch, so the offsets
+  // must also run on from one batch to the next (from the one holding
+  // `offset`), and epochs never go down.
   std::string_view bytes = read->batches;
   size_t good = 0;
+  int64_t expected = -1;  // the next batch's base offset
+  int32_t epoch = -1;
   while (good < bytes.size()) {
     absl::StatusOr<storage::BatchHeader> header = storage::ReadBatchHeader(bytes.substr(good));
     size_t size = header.ok() ? header->size_in_bytes() : 0;
@@ -95,8 +100,25 @@ void ReplicaManager::ReadInto(const TopicPartition& tp, const std::shared_ptr<st
       bad = absl::DataLossError("the batch runs past what was read");
     }
     if (bad.ok()) bad = storage::ValidateBatch(bytes.substr(good, size)).status();
+    if (bad.ok()) {
+      const int64_t base = header->base_offset.value();
+      if (expected < 0 && (base > offset || header->last_offset().value() < offset)) {
+        bad = absl::DataLossError(absl::StrCat("the batch read for offset ", offset,
+                                               " holds offsets ", base, "..",
+                                               header->last_offset().value()));
+      } else if (expected >= 0 && base != expected) {
+        bad = absl::DataLossError(
+            absl::StrCat("a batch at offset ", base, " follows one that ends before ", expected));
+      } else if (header->partition_leader_epoch.value() < epoch) {
+        bad = absl::DataLossError(absl::StrCat("leader epoch ",
+                                               header->partition_leader_epoch.value(),
+                                               " follows epoch ", epoch));
+      }
+    }
     if (!bad.ok()) {
-      const int64_t at = header.ok() ? header->base_offset.value() : offset;
+      // Where the damage starts, from what is known good: a damaged header
+      // may name any offset.
+      const int64_t at = expected >= 0 ? expected : offset;
       MarkDamaged(tp, at,
                   absl::StrCat("the batch at offset ", at, " of ", tp.ToString(), " in ",
                                log->dir(), " fails its check: ", bad.message()));
@@ -108,6 +130,8 @@ void ReplicaManager::ReadInto(const TopicPartition& tp, const std::shared_ptr<st
       break;
     }
     good += size;
+    expected = header->next_offset().value();
+    epoch = header->partition_leader_epoch.value();
   }
   read->batches.resize(good);
   result->records = std::move(read->batches);
@@ -162,55 +186,52 @@ std::vector<std::pair<std::string, int32_t>> ReplicaManager::OfflineReplicas() c
 }
 
 bool ReplicaManager::MaybeRepairAndScrub(size_t scrub_bytes) {
-  // Repairs: damaged replicas whose records are whole on a live leader.
-  std::vector<std::pair<TopicPartition, int64_t>> repairable;
-  std::shared_ptr<const metadata::MetadataImage> image;
+  // Repairs: damaged replicas that another live replica leads, with this
+  // broker out of the ISR (so the in-sync copies hold every acknowledged
+  // record).
+  std::vector<TopicPartition> reopen;
   {
     absl::MutexLock l(&mu_);
-    image = image_;
     for (const auto& [tp, at] : damaged_at_) {
-      const metadata::PartitionInfo* p = image_ ? image_->FindPartition(tp.topic, tp.partition.value())
-                                                : nullptr;
+      const metadata::PartitionInfo* p =
+          image_ ? image_->FindPartition(tp.topic, tp.partition.value()) : nullptr;
       if (p == nullptr || p->leader < 0 || p->leader == broker_id_ ||
           Contains(p->isr, broker_id_) || !image_->IsBrokerLive(p->leader)) {
         continue;  // still counted in sync, or no whole copy to rebuild from
       }
-      repairable.emplace_back(tp, at);
-    }
-  }
-  bool reopened = false;
-  for (const auto& [tp, at] : repairable) {
-    absl::Status s;
-    if (at < 0) {
-      // The log would not even open: start it over, and fetch it all.
-      s = logs_->Delete(tp);
-      if (absl::IsNotFound(s)) s = absl::OkStatus();
-      reopened = true;
-    } else {
-      absl::MutexLock l(&mu_);
+      if (at < 0) {
+        reopen.push_back(tp);
+        continue;
+      }
+      // Cut only once the leader has answered for its log (an epoch query
+      // that succeeds): a leader whose own copy is offline never does, and
+      // then this copy stays as it is. See ApplyEpochEnd.
       auto r = replicas_.find(tp);
-      if (r != replicas_.end()) {
-        s = r->second.log->TruncateTo(Offset(at));
-        r->second.needs_truncation = r->second.leader >= 0;
+      if (r != replicas_.end() && !repair_at_.contains(tp)) {
+        repair_at_[tp] = at;
+        r->second.needs_truncation = true;
+        ++progress_;
       }
     }
-    if (!s.ok()) {
+  }
+  for (const TopicPartition& tp : reopen) {
+    // The log would not even open: it is set aside whole (for the operator)
+    // and starts over empty, fetching everything from the leader.
+    if (absl::Status s = logs_->Delete(tp); !s.ok() && !absl::IsNotFound(s)) {
       LOG(ERROR) << "Repairing " << tp.ToString() << ": " << s;
       continue;
     }
-    LOG(WARNING) << "Replica " << tp.ToString() << " repaired: "
-                 << (at < 0 ? std::string("its log starts over")
-                            : absl::StrCat("cut at its first damaged batch, offset ", at))
-                 << "; it fetches the rest from the leader";
+    LOG(WARNING) << "Replica " << tp.ToString() << " set aside; it starts over and fetches "
+                 << "everything from the leader";
     absl::MutexLock l(&mu_);
     damaged_at_.erase(tp);
     offline_.erase(tp);
     ++progress_;
   }
-  if (reopened && image) OnMetadata(image);
+  if (!reopen.empty()) Reapply();
 
-  // Scrub: the flushed part of one log after another (the order of a hash
-  // map, which holds still while no partition comes or goes).
+  // Scrub: the flushed part of one log after another, in partition order
+  // (stable while partitions come and go).
   if (scrub_bytes == 0) return false;
   TopicPartition tp;
   std::shared_ptr<storage::Log> log;
@@ -218,26 +239,23 @@ bool ReplicaManager::MaybeRepairAndScrub(size_t scrub_bytes) {
   bool last = false;
   {
     absl::MutexLock l(&mu_);
-    if (replicas_.empty()) return true;
-    auto it = replicas_.find(scrub_tp_);
-    if (it == replicas_.end()) {
-      it = replicas_.begin();
-      scrub_offset_ = 0;
+    std::vector<TopicPartition> order;
+    order.reserve(replicas_.size());
+    for (const auto& [p, r] : replicas_) {
+      if (!offline_.contains(p)) order.push_back(p);
     }
-    while (offline_.contains(it->first)) {
-      scrub_offset_ = 0;
-      if (++it == replicas_.end()) {
-        scrub_tp_ = TopicPartition{};
-        return true;
-      }
-    }
-    tp = it->first;
-    log = it->second.log;
+    if (order.empty()) return true;
+    std::sort(order.begin(), order.end());
+    auto it = std::lower_bound(order.begin(), order.end(), scrub_tp_);
+    if (it == order.end() || *it != scrub_tp_) scrub_offset_ = 0;
+    if (it == order.end()) it = order.begin();
+    tp = *it;
+    log = replicas_.at(tp).log;
     from = std::max(scrub_offset_, log->log_start_offset().value());
     // Next time: the next partition, unless this one has more to check.
     auto next = std::next(it);
-    last = next == replicas_.end();
-    scrub_tp_ = last ? TopicPartition{} : next->first;
+    last = next == order.end();
+    scrub_tp_ = last ? TopicPartition{} : *next;
     scrub_offset_ = 0;
   }
   const Offset upto = log->recovery_point();
@@ -272,6 +290,27 @@ std::shared_ptr<const metadata::MetadataImage> ReplicaManager::image() const {
 }
 
 void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataImage>& image) {
+  absl::MutexLock apply(&apply_mu_);
+  {
+    absl::MutexLock l(&mu_);
+    // Images come from the applier in order; one older than what is applied
+    // (a late caller) would take roles back in time.
+    if (image_ != nullptr && image->offset() < image_->offset()) return;
+  }
+  ApplyLocked(image);
+}
+
+void ReplicaManager::Reapply() {
+  absl::MutexLock apply(&apply_mu_);
+  std::shared_ptr<const metadata::MetadataImage> image;
+  {
+    absl::MutexLock l(&mu_);
+    image = image_;
+  }
+  if (image != nullptr) ApplyLocked(image);
+}
+
+void ReplicaManager::ApplyLocked(const std::shared_ptr<const metadata::MetadataImage>& image) {
   bool caught_up = false;
   {
     absl::MutexLock l(&mu_);
@@ -407,6 +446,7 @@ void ReplicaManager::OnMetadata(const std::shared_ptr<const metadata::MetadataIm
       return p == nullptr || !Contains(p->replicas, broker_id_);
     });
     absl::erase_if(damaged_at_, [&](const auto& entry) { return !offline_.contains(entry.first); });
+    absl::erase_if(repair_at_, [&](const auto& entry) { return !damaged_at_.contains(entry.first); });
     replicas_ = std::move(next);
     image_ = image;
     ++progress_;
@@ -766,7 +806,8 @@ std::vector<FollowedPartition> ReplicaManager::FollowedFrom(int32_t leader) cons
   absl::MutexLock l(&mu_);
   std::vector<FollowedPartition> out;
   for (const auto& [tp, r] : replicas_) {
-    if (r.leader != leader || leader == broker_id_ || !r.stopped.empty() || offline_.contains(tp)) {
+    if (r.leader != leader || leader == broker_id_ || !r.stopped.empty() ||
+        (offline_.contains(tp) && !repair_at_.contains(tp))) {
       continue;
     }
     std::optional<Epoch> latest = r.log->latest_epoch();
@@ -795,6 +836,12 @@ ReplicaManager::Replica* ReplicaManager::LeaderInEpochLocked(const TopicPartitio
     *message = absl::StrCat("Broker ", broker_id_, " is not the leader of ", Name(tp));
     return nullptr;
   }
+  if (auto off = offline_.find(tp); off != offline_.end()) {
+    *error = v1::KAFKA_STORAGE_ERROR;
+    *message = absl::StrCat("The leader's replica of ", Name(tp), " on broker ", broker_id_,
+                            " is offline: ", off->second);
+    return nullptr;
+  }
   if (current_leader_epoch != r.leader_epoch) {
     *error = current_leader_epoch < r.leader_epoch ? v1::FENCED_LEADER_EPOCH
                                                    : v1::UNKNOWN_LEADER_EPOCH;
@@ -816,9 +863,9 @@ ReplicaManager::Replica* ReplicaManager::FollowingLocked(const TopicPartition& t
 }
 
 absl::Status ReplicaManager::TruncateFollowerLocked(const TopicPartition& tp, Replica& r,
-                                                    int64_t offset) {
+                                                    int64_t offset, bool repair) {
   const int64_t hw = r.log->high_watermark().value();
-  if (offset < hw && !r.unclean_allowed) {
+  if (offset < hw && !r.unclean_allowed && !repair) {
     r.stopped = absl::StrCat(
         "Partition ", Name(tp), ": the leader (broker ", r.leader, ", epoch ", r.leader_epoch,
         ") would have this replica truncate to ", offset, ", below its high watermark ", hw,
@@ -829,7 +876,7 @@ absl::Status ReplicaManager::TruncateFollowerLocked(const TopicPartition& tp, Re
     LOG(ERROR) << r.stopped;
     return absl::FailedPreconditionError(r.stopped);
   }
-  if (offset < hw) {
+  if (offset < hw && !repair) {
     LOG(WARNING) << "Partition " << Name(tp) << ": truncating below the high watermark " << hw
                  << " to " << offset << " (unclean.leader.election.enable=true)";
   }
@@ -867,8 +914,21 @@ absl::Status ReplicaManager::ApplyEpochEnd(const TopicPartition& tp, int32_t lea
     if (own.end_offset.value() >= 0) target = std::min(target, own.end_offset.value());
     done = target == leo;
   }
-  if (absl::Status s = TruncateFollowerLocked(tp, *r, target); !s.ok()) return s;
+  // A damaged replica being rebuilt: the leader answered, so its copy is
+  // online; cut at the damage too (below the high watermark: those records
+  // are damaged here and whole there).
+  auto repair = repair_at_.find(tp);
+  const bool repairing = repair != repair_at_.end();
+  if (repairing) target = std::min(target, repair->second);
+  if (absl::Status s = TruncateFollowerLocked(tp, *r, target, repairing); !s.ok()) return s;
   r->needs_truncation = !done;
+  if (repairing) {
+    LOG(WARNING) << "Replica " << Name(tp) << " repaired: cut at " << target
+                 << "; it fetches the rest from leader " << r->leader;
+    repair_at_.erase(repair);
+    damaged_at_.erase(tp);
+    offline_.erase(tp);
+  }
   ++progress_;
   return absl::OkStatus();
 }
@@ -934,7 +994,8 @@ void ReplicaManager::MaybeShrinkIsr() {
   absl::MutexLock l(&mu_);
   const int64_t now = clock_->NowMs();
   for (auto& [tp, r] : replicas_) {
-    if (r.leader != broker_id_) continue;
+    // An offline leader's followers cannot fetch: no reason to drop them.
+    if (r.leader != broker_id_ || offline_.contains(tp)) continue;
     if (r.pending_isr) {
       // The outcome is unknown (a timeout): ask again, the same request.
       // If the first one committed, this one is refused and the image

@@ -145,7 +145,8 @@ class ReplicaManager {
  public:
   ReplicaManager(storage::LogManager* logs, ReplicaManagerOptions options);
 
-  // Brings the local replicas in line with `image`.
+  // Brings the local replicas in line with `image` (ignored when older than
+  // the one applied).
   void OnMetadata(const std::shared_ptr<const metadata::MetadataImage>& image);
   // The metadata offset this node had committed when it started. Until the
   // image reaches it, the image is a replay of the past: a log on disk that
@@ -307,8 +308,9 @@ class ReplicaManager {
   // The follower's replica if it still follows in `leader_epoch`.
   Replica* FollowingLocked(const TopicPartition& tp, int32_t leader_epoch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status TruncateFollowerLocked(const TopicPartition& tp, Replica& r, int64_t offset)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `repair`: cutting a damaged replica, below its high watermark too.
+  absl::Status TruncateFollowerLocked(const TopicPartition& tp, Replica& r, int64_t offset,
+                                      bool repair = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reads whole batches from `offset` below `max_offset` into `result`,
   // checking each batch's CRC: a damaged one ends the read there (and the
   // replica goes offline, see MarkDamaged).
@@ -323,8 +325,16 @@ class ReplicaManager {
   // The log manager took `partitions` offline with their directory.
   void OnDirOffline(const std::vector<TopicPartition>& partitions, const std::string& why);
 
+  // Applies `image` (OnMetadata and Reapply hold apply_mu_).
+  void ApplyLocked(const std::shared_ptr<const metadata::MetadataImage>& image)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
+  // Applies the current image again (a log came back after a repair).
+  void Reapply();
+
   const int32_t broker_id_;
   storage::LogManager* const logs_;
+  // Serialises image applications; taken before mu_.
+  absl::Mutex apply_mu_;
   const ReplicaManagerOptions options_;
   Clock* const clock_;
 
@@ -336,6 +346,9 @@ class ReplicaManager {
   absl::flat_hash_map<TopicPartition, std::string> offline_ ABSL_GUARDED_BY(mu_);
   // Damaged replicas: where the damage starts (-1: the log would not open).
   absl::flat_hash_map<TopicPartition, int64_t> damaged_at_ ABSL_GUARDED_BY(mu_);
+  // Damaged replicas being rebuilt: followed again, cut at this offset when
+  // the leader answers their epoch query.
+  absl::flat_hash_map<TopicPartition, int64_t> repair_at_ ABSL_GUARDED_BY(mu_);
   // The scrub's position: the partition it checks next, and from where.
   TopicPartition scrub_tp_ ABSL_GUARDED_BY(mu_);
   int64_t scrub_offset_ ABSL_GUARDED_BY(mu_) = 0;

@@ -12,14 +12,30 @@
 namespace strata::server {
 namespace {
 
-void DecodeInto(const std::string& batches, int64_t from_offset,
-                google::protobuf::RepeatedPtrField<v1::Record>* out) {
+// Decodes whole batches for clients that do not parse them, while `budget`
+// (decoded bytes) lasts: a compressed batch may inflate 64 times, and the
+// response must stay within what the fetch reserved. Stops at the first
+// batch that does not fit; the client fetches the rest from there. Returns
+// the decoded bytes.
+size_t DecodeInto(const std::string& batches, int64_t from_offset, size_t budget,
+                  google::protobuf::RepeatedPtrField<v1::Record>* out) {
   storage::BatchIterator it(batches);
   storage::BatchHeader header;
   std::string_view batch;
-  while (it.Next(&header, &batch)) {
-    absl::StatusOr<std::vector<storage::Record>> records = storage::DecodeRecords(batch);
-    if (!records.ok()) continue;  // compressed: the client decodes `records` itself
+  size_t used = 0;
+  while (it.Next(&header, &batch) && used < budget) {
+    absl::StatusOr<std::vector<storage::Record>> records =
+        storage::DecodeRecords(batch, budget - used);
+    if (!records.ok()) break;
+    size_t bytes = 0;
+    for (const storage::Record& r : *records) {
+      bytes += r.key.value_or("").size() + r.value.value_or("").size() + 32;
+      for (const storage::RecordHeader& h : r.headers) {
+        bytes += h.key.size() + h.value.value_or("").size();
+      }
+    }
+    if (used + bytes > budget && used > 0) break;
+    used += bytes;
     for (const storage::Record& r : *records) {
       if (r.offset.value() < from_offset) continue;
       v1::Record* p = out->Add();
@@ -34,6 +50,7 @@ void DecodeInto(const std::string& batches, int64_t from_offset,
       p->set_offset(r.offset.value());
     }
   }
+  return used;
 }
 
 }  // namespace
@@ -195,9 +212,9 @@ size_t BrokerService::ReadAll(const v1::FetchRequest& request, v1::FetchResponse
   size_t total = 0;
   const size_t reserved =
       reactor->Reserve(RequestFetchBudget(request.max_bytes(), 52428800, fetch_.max_bytes));
-  // Decoded records travel beside the batches: about twice the bytes.
-  const size_t copies = request.decode_records() ? 2 : 1;
-  const size_t max_bytes = reserved / copies;
+  // Decoded records travel beside the batches: half the budget each.
+  const size_t max_bytes = request.decode_records() ? reserved / 2 : reserved;
+  size_t decoded = 0;
   absl::flat_hash_set<std::pair<std::string, int32_t>> seen;
   for (const v1::FetchTopic& topic : request.topics()) {
     v1::FetchTopicResponse* tr = response->add_topics();
@@ -225,12 +242,15 @@ size_t BrokerService::ReadAll(const v1::FetchRequest& request, v1::FetchResponse
       pr->set_leader_hint(r.leader_hint);
       if (r.error != v1::NONE) *any_error = true;
       total += r.records.size();
-      if (request.decode_records())
-        DecodeInto(r.records, part.fetch_offset(), pr->mutable_decoded_records());
+      if (request.decode_records()) {
+        const size_t left = reserved - std::min(reserved, max_bytes + decoded);
+        decoded += DecodeInto(r.records, part.fetch_offset(), std::max<size_t>(left, 1),
+                              pr->mutable_decoded_records());
+      }
       pr->set_records(std::move(r.records));
     }
   }
-  reactor->Keep(total * copies);
+  reactor->Keep(total + decoded);
   return total;
 }
 

@@ -183,13 +183,18 @@ absl::Status StrataNode::Start() {
   controller_ = std::make_unique<QuorumController>(controller_options, raft_.get(), metadata_.get(),
                                                    Clock::Real());
 
+  // Consumers and followers draw on pools of their own, so that consumers
+  // reading much at once never starve replication (and the ISR).
   fetch_memory_ = std::make_unique<FetchMemory>(config_.fetch_max_inflight_bytes);
+  replica_fetch_memory_ = std::make_unique<FetchMemory>(config_.fetch_max_inflight_bytes);
   const FetchLimits fetch_limits{static_cast<size_t>(config_.fetch_max_bytes), fetch_memory_.get()};
+  const FetchLimits replica_fetch_limits{static_cast<size_t>(config_.fetch_max_bytes),
+                                         replica_fetch_memory_.get()};
   broker_service_ = std::make_unique<BrokerService>(
       replicas_.get(), metadata_.get(), purgatory_.get(),
       [this] { return controller_->leader_id(); }, fetch_limits);
   replica_service_ =
-      std::make_unique<ReplicaService>(replicas_.get(), purgatory_.get(), fetch_limits);
+      std::make_unique<ReplicaService>(replicas_.get(), purgatory_.get(), replica_fetch_limits);
   admin_service_ =
       std::make_unique<AdminService>(config_, metadata_.get(), controller_.get(), raft_.get());
   controller_service_ = std::make_unique<ControllerService>(controller_.get());

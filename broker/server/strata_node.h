@@ -84,6 +84,7 @@ class StrataNode {
   std::unique_ptr<Purgatory> purgatory_;
   // Bytes of fetch responses in memory at once (strata.fetch.max.inflight.bytes).
   std::unique_ptr<FetchMemory> fetch_memory_;
+  std::unique_ptr<FetchMemory> replica_fetch_memory_;
   std::unique_ptr<replication::ReplicaFetcherManager> fetchers_;
   std::unique_ptr<ReplicaService> replica_service_;
   std::unique_ptr<raft::RaftNode> raft_;

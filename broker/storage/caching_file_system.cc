@@ -6,12 +6,14 @@ namespace strata::storage {
 
 absl::StatusOr<std::shared_ptr<const File>> CachingFileSystem::OpenForReading(
     const std::string& path) {
+  uint64_t generation = 0;
   {
     absl::MutexLock l(&mu_);
     if (auto it = by_path_.find(path); it != by_path_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second);
       return it->second->second;
     }
+    generation = generation_;
   }
   if (capacity_ == 0) return base_->OpenForReading(path);
   // Opened unlocked: open() may block on the disk, and other logs' reads
@@ -20,6 +22,7 @@ absl::StatusOr<std::shared_ptr<const File>> CachingFileSystem::OpenForReading(
   if (!file.ok()) return file.status();
   std::shared_ptr<const File> evicted;  // dropped (closed) after unlocking
   absl::MutexLock l(&mu_);
+  if (generation != generation_) return *file;  // a delete or rename ran meanwhile
   if (auto it = by_path_.find(path); it != by_path_.end()) {
     // Another reader opened it meanwhile; share that one, close ours.
     evicted = std::move(*file);
@@ -40,6 +43,7 @@ CachingFileSystem::Handles CachingFileSystem::EvictLocked(const std::string& raw
   std::string path = raw;
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   const std::string dir_prefix = path + "/";
+  ++generation_;
   Handles dropped;
   for (auto it = lru_.begin(); it != lru_.end();) {
     if (it->first == path || absl::StartsWith(it->first, dir_prefix)) {
@@ -59,7 +63,12 @@ absl::Status CachingFileSystem::DeleteFile(const std::string& path) {
     absl::MutexLock l(&mu_);
     dropped = EvictLocked(path);
   }
-  return base_->DeleteFile(path);
+  absl::Status s = base_->DeleteFile(path);
+  // Again after the fact: a reader may have cached it in between.
+  absl::MutexLock l(&mu_);
+  Handles again = EvictLocked(path);
+  dropped.insert(dropped.end(), again.begin(), again.end());
+  return s;
 }
 
 absl::Status CachingFileSystem::DeleteDirRecursively(const std::string& path) {
@@ -68,7 +77,11 @@ absl::Status CachingFileSystem::DeleteDirRecursively(const std::string& path) {
     absl::MutexLock l(&mu_);
     dropped = EvictLocked(path);
   }
-  return base_->DeleteDirRecursively(path);
+  absl::Status s = base_->DeleteDirRecursively(path);
+  absl::MutexLock l(&mu_);
+  Handles again = EvictLocked(path);
+  dropped.insert(dropped.end(), again.begin(), again.end());
+  return s;
 }
 
 absl::Status CachingFileSystem::Rename(const std::string& from, const std::string& to) {
@@ -79,7 +92,13 @@ absl::Status CachingFileSystem::Rename(const std::string& from, const std::strin
     Handles more = EvictLocked(to);
     dropped.insert(dropped.end(), more.begin(), more.end());
   }
-  return base_->Rename(from, to);
+  absl::Status s = base_->Rename(from, to);
+  absl::MutexLock l(&mu_);
+  Handles after = EvictLocked(from);
+  Handles more = EvictLocked(to);
+  dropped.insert(dropped.end(), after.begin(), after.end());
+  dropped.insert(dropped.end(), more.begin(), more.end());
+  return s;
 }
 
 size_t CachingFileSystem::cached() const {

@@ -72,6 +72,9 @@ class CachingFileSystem final : public FileSystem {
   // Most recently used first.
   std::list<std::pair<std::string, std::shared_ptr<const File>>> lru_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, decltype(lru_)::iterator> by_path_ ABSL_GUARDED_BY(mu_);
+  // Counts deletes and renames: a handle opened while one ran may be to a
+  // file that is gone (or replaced), so it serves its read but is not kept.
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace strata::storage

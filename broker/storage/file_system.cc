@@ -16,8 +16,9 @@
 namespace strata::storage {
 namespace {
 
-// Every failure but a missing or already existing file is the disk's
-// (ENOSPC, EDQUOT, EIO, EROFS, EACCES, ...): it carries KAFKA_STORAGE_ERROR,
+// Every failure but a missing or already existing file, or the process
+// running short of descriptors or memory, is the disk's (ENOSPC, EDQUOT,
+// EIO, EROFS, EACCES, ...): it carries KAFKA_STORAGE_ERROR,
 // which takes the log directory offline and tells clients to retry
 // elsewhere. A full disk is no MESSAGE_TOO_LARGE.
 absl::Status ErrnoError(const char* what, const std::string& path, int err) {
@@ -27,6 +28,14 @@ absl::Status ErrnoError(const char* what, const std::string& path, int err) {
       return absl::NotFoundError(msg);
     case EEXIST:
       return absl::AlreadyExistsError(msg);
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+    case EAGAIN:
+    case EINTR:
+      // The process, not the disk: out of descriptors or memory for a
+      // moment. Retriable, and no reason to give up on the directory.
+      return absl::UnavailableError(msg);
     case EACCES:
     case EPERM:
       return WithKafkaError(absl::PermissionDeniedError(msg), kKafkaStorageError);

@@ -104,6 +104,7 @@ absl::Status Log::Load(bool had_clean_shutdown) {
     recovery_point_ = Offset((*checkpoint)["recovery-point"]);
     log_start_offset_ = Offset((*checkpoint)["log-start-offset"]);
     high_watermark_ = Offset((*checkpoint)["high-watermark"]);
+    checkpointed_ = *checkpoint;
   } else if (!absl::IsNotFound(checkpoint.status())) {
     return checkpoint.status();
   }
@@ -198,11 +199,18 @@ absl::Status Log::LoadEpochs(Offset from) {
 
 absl::Status Log::WriteCheckpointLocked() {
   high_watermark_ = std::clamp(high_watermark_, log_start_offset_, log_end_locked());
-  absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile),
-                                   {{"recovery-point", recovery_point_.value()},
-                                    {"log-start-offset", log_start_offset_.value()},
-                                    {"high-watermark", high_watermark_.value()}});
-  if (s.ok()) checkpointed_high_watermark_ = high_watermark_;
+  const CheckpointEntries entries = {
+      {"recovery-point", recovery_point_.value()},
+      {"log-start-offset", log_start_offset_.value()},
+      {"high-watermark", high_watermark_.value()}};
+  // An idle log's checkpoint does not change: rewriting it (a file, an
+  // fsync, a rename) for each of thousands of logs made a clean stop slow.
+  if (entries == checkpointed_) return absl::OkStatus();
+  absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile), entries);
+  if (s.ok()) {
+    checkpointed_high_watermark_ = high_watermark_;
+    checkpointed_ = entries;
+  }
   return s;
 }
 
@@ -411,6 +419,14 @@ absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset m
   if (!loc || loc->header.last_offset() >= max_offset) return result;
 
   const Segment& seg = *it->second;
+  // A batch longer than any producer could send is a damaged length field:
+  // reading "it" would pull in the rest of the segment.
+  const size_t longest = std::max<size_t>(64 << 20, 2 * static_cast<size_t>(config_.max_message_bytes));
+  if (loc->header.size_in_bytes() > longest) {
+    return absl::DataLossError(absl::StrCat("the batch at offset ", loc->header.base_offset.value(),
+                                            " of ", dir_, " claims ", loc->header.size_in_bytes(),
+                                            " bytes"));
+  }
   const size_t want = std::max(max_bytes, loc->header.size_in_bytes());
   absl::StatusOr<std::string> bytes = seg.ReadAt(loc->position, want);
   if (!bytes.ok()) return bytes.status();
@@ -421,6 +437,12 @@ absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset m
   size_t keep = 0;
   while (batches.Next(&header, &batch) && header.last_offset() < max_offset)
     keep = batches.position();
+  if (keep == 0 && !bytes->empty()) {
+    // The first batch is below max_offset yet does not parse: damage.
+    return absl::DataLossError(absl::StrCat("the batch at offset ", loc->header.base_offset.value(),
+                                            " (position ", loc->position, ") of ", dir_,
+                                            " does not parse"));
+  }
   bytes->resize(keep);
   result.batches = std::move(*bytes);
   return result;

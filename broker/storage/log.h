@@ -211,6 +211,8 @@ class Log {
   Offset high_watermark_ ABSL_GUARDED_BY(mu_){0};
   // The high watermark the checkpoint file holds.
   Offset checkpointed_high_watermark_ ABSL_GUARDED_BY(mu_){0};
+  // What partition.checkpoint holds, as last written (or read) here.
+  CheckpointEntries checkpointed_ ABSL_GUARDED_BY(mu_);
   std::optional<LeaderEpochCache> epochs_ ABSL_GUARDED_BY(mu_);
   int64_t unflushed_messages_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_flush_ms_ ABSL_GUARDED_BY(mu_) = 0;

@@ -1,6 +1,7 @@
 #include "broker/storage/log_manager.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -92,6 +93,13 @@ absl::Status LogManager::Load() {
     }
     int loaded = 0;
     absl::Status dir_status;
+    struct ToOpen {
+      TopicPartition tp;
+      std::string name;
+      std::string path;
+      absl::StatusOr<std::unique_ptr<Log>> log = absl::UnknownError("not opened");
+    };
+    std::vector<ToOpen> to_open;
     for (const std::string& name : *names) {
       const std::string path = JoinPath(dir, name);
       if (name.ends_with(kDeletingSuffix)) {
@@ -106,8 +114,27 @@ absl::Status LogManager::Load() {
             "partition ", name, " is in two log dirs: ", options_.log_dirs[logs_[*tp].dir_index],
             " and ", dir));
       }
-      absl::StatusOr<std::unique_ptr<Log>> log =
-          Log::Open(fs_, clock_, path, ConfigFor(tp->topic), clean);
+      to_open.push_back(ToOpen{*tp, name, path});
+    }
+    // Thousands of logs open (and, after a crash, recover) side by side.
+    if (dir_status.ok()) {
+      std::vector<std::thread> threads;
+      for (size_t t = 0; t < std::min(kLoadThreads, to_open.size()); ++t) {
+        threads.emplace_back([&, t] {
+          for (size_t i = t; i < to_open.size(); i += kLoadThreads) {
+            to_open[i].log =
+                Log::Open(fs_, clock_, to_open[i].path, ConfigFor(to_open[i].tp.topic), clean);
+          }
+        });
+      }
+      for (std::thread& t : threads) t.join();
+    }
+    for (ToOpen& o : to_open) {
+      if (!dir_status.ok()) break;
+      const std::optional<TopicPartition> tp = o.tp;
+      const std::string& name = o.name;
+      const std::string& path = o.path;
+      absl::StatusOr<std::unique_ptr<Log>>& log = o.log;
       if (!log.ok() && IsStorageFailure(log.status())) {
         dir_status = log.status();
         break;
@@ -345,14 +372,28 @@ absl::Status LogManager::Close() {
   absl::Status first_error;
   for (const auto& [d, why] : offline_dirs_) dir_clean[d] = false;
   for (const auto& [tp, damaged] : damaged_) dir_clean[damaged.dir_index] = false;
+  // Closing syncs what each log wrote since its last flush; thousands of
+  // logs' fsyncs go faster side by side.
+  std::vector<std::pair<TopicPartition, Entry*>> open;
   for (auto& [tp, e] : logs_) {
-    if (offline_dirs_.contains(e.dir_index)) continue;
-    if (absl::Status s = e.log->Close(); !s.ok()) {
-      LOG(ERROR) << "Closing " << tp.ToString() << " failed: " << s;
-      dir_clean[e.dir_index] = false;
-      first_error.Update(s);
-    }
+    if (!offline_dirs_.contains(e.dir_index)) open.emplace_back(tp, &e);
   }
+  constexpr size_t kCloseThreads = kLoadThreads;
+  absl::Mutex results_mu;
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < std::min(kCloseThreads, open.size()); ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < open.size(); i += kCloseThreads) {
+        absl::Status s = open[i].second->log->Close();
+        if (s.ok()) continue;
+        LOG(ERROR) << "Closing " << open[i].first.ToString() << " failed: " << s;
+        absl::MutexLock l(&results_mu);
+        dir_clean[open[i].second->dir_index] = false;
+        first_error.Update(s);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
   for (size_t d = 0; d < options_.log_dirs.size(); ++d) {
     if (!dir_clean[d]) continue;
     absl::Status s =

@@ -54,6 +54,9 @@ class LogManager {
   // comes on top, once per node); brokers size their replica capacity by
   // it.
   static constexpr int64_t kDescriptorsPerIdleReplica = 1;
+  // Threads that open logs at start, and close them at the end: thousands
+  // of logs' recoveries and fsyncs go faster side by side.
+  static constexpr size_t kLoadThreads = 8;
 
   struct Options {
     std::vector<std::string> log_dirs;

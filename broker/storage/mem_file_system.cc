@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "broker/storage/kafka_error.h"
 
 namespace strata::storage {
 namespace {
@@ -41,8 +42,15 @@ class MemFileSystem::MemFile final : public File {
       size_t n = std::min(fs_->short_write_->bytes, data.size());
       fs_->short_write_.reset();
       node_->data.append(data.substr(0, n));
-      return absl::InternalError(absl::StrCat("injected short write to ", path_, " after ", n,
-                                              " of ", data.size(), " bytes"));
+      return WithKafkaError(absl::InternalError(absl::StrCat("injected short write to ", path_,
+                                                             " after ", n, " of ", data.size(),
+                                                             " bytes")),
+                            kKafkaStorageError);
+    }
+    if (fs_->FullAt(path_)) {
+      return WithKafkaError(
+          absl::ResourceExhaustedError(absl::StrCat("write ", path_, ": No space left on device")),
+          kKafkaStorageError);
     }
     node_->data.append(data);
     return absl::OkStatus();
@@ -111,9 +119,23 @@ absl::StatusOr<std::unique_ptr<File>> MemFileSystem::Open(const std::string& raw
     if (!dirs_.contains(DirName(path))) {
       return absl::NotFoundError(absl::StrCat("open ", path, ": no such directory"));
     }
+    if (FullAt(path)) {
+      return WithKafkaError(
+          absl::ResourceExhaustedError(absl::StrCat("open ", path, ": No space left on device")),
+          kKafkaStorageError);
+    }
     it = files_.emplace(path, std::make_shared<Node>()).first;
   }
   return std::make_unique<MemFile>(this, path, it->second, generation_);
+}
+
+void MemFileSystem::SetFull(const std::string& dir) {
+  absl::MutexLock l(&mu_);
+  full_dir_ = dir.empty() ? "" : Normalize(dir);
+}
+
+bool MemFileSystem::FullAt(const std::string& path) const {
+  return !full_dir_.empty() && (path == full_dir_ || absl::StartsWith(path, full_dir_ + "/"));
 }
 
 absl::StatusOr<uint64_t> MemFileSystem::FileSize(const std::string& raw) {

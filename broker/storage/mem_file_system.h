@@ -49,6 +49,10 @@ class MemFileSystem final : public FileSystem {
   // The next Append to a file whose path ends with `path_suffix` writes only
   // its first `bytes_written` bytes and then fails with an I/O error.
   void InjectShortWrite(const std::string& path_suffix, size_t bytes_written);
+  // While set, every append to a file under `dir` (and every new file there)
+  // fails as a full disk does (ENOSPC: a storage failure, kafka_error.h);
+  // an empty `dir` clears it.
+  void SetFull(const std::string& dir);
   // The OS writes dirty pages back on its own: every byte becomes durable
   // without the program having asked (its recovery point does not move).
   void WriteBackAll();
@@ -91,6 +95,9 @@ class MemFileSystem final : public FileSystem {
   // Bumped by SimulateCrash; handles remember the generation they were opened in.
   int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<ShortWrite> short_write_ ABSL_GUARDED_BY(mu_);
+  std::string full_dir_ ABSL_GUARDED_BY(mu_);
+  // Whether `path` lies under full_dir_.
+  bool FullAt(const std::string& path) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t sync_count_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

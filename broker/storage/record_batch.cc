@@ -692,7 +692,9 @@ absl::StatusOr<RecordsSummary> ScanRecords(std::string_view records, const Batch
   if (absl::Status s = ParseRecords(records, header, nullptr, &summary); !s.ok()) return s;
   // The fast path refused what the full parser accepts: a bug in one of
   // them. Refuse rather than store a batch the two disagree on.
-  return absl::InternalError("record validation paths disagree on this batch");
+  // Not the producer's fault as far as anyone can tell, but not retriable
+  // either: the same bytes would be refused again.
+  return absl::InvalidArgumentError("record validation paths disagree on this batch");
 }
 
 absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch,

@@ -131,6 +131,7 @@ int Run(int rounds, int rate, Fault fault, uint32_t seed) {
         std::printf("round %d: the ISRs are not full; not starting it\n", round);
         break;
       }
+      const int64_t epoch = cluster.BrokerEpochSeenBy(observer, victim);
       cluster.Kill(victim);
       const int64_t cut = cluster.CutUnflushedTails(
           victim, [&](size_t boundaries) { return static_cast<size_t>(rng() % boundaries); });
@@ -139,7 +140,10 @@ int Run(int rounds, int rate, Fault fault, uint32_t seed) {
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
       cluster.Start(victim);
       const auto started = std::chrono::steady_clock::now();
-      const bool rejoined = Eventually([&] { return all_isrs_full(observer); }, 60000);
+      // Its new registration first (until then the controller may still
+      // count the old process in the ISRs), then every ISR full.
+      const bool rejoined = cluster.WaitReregistered(observer, victim, epoch) &&
+                            Eventually([&] { return all_isrs_full(observer); }, 60000);
       const auto rejoin_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                  std::chrono::steady_clock::now() - started)
                                  .count();

@@ -123,6 +123,8 @@ class PowerLossTest : public ::testing::Test {
 
 TEST_F(PowerLossTest, ALeaderRestartedWithATornTailLosesNoAcknowledgedRecord) {
   ASSERT_EQ(ProduceAll(), kRecords);
+  const int64_t epoch = cluster_.BrokerEpochSeenBy(observer_, leader_);
+  ASSERT_GT(epoch, 0);
   cluster_.Kill(leader_);
   // Nothing was fsynced (the recovery point is 0): a power cut may take any
   // part of the page cache. Half the active segment goes, mid-batch.
@@ -130,6 +132,7 @@ TEST_F(PowerLossTest, ALeaderRestartedWithATornTailLosesNoAcknowledgedRecord) {
   ASSERT_GT(kept, 0);
   // Back well within broker.session.timeout.ms (3 s here).
   cluster_.Start(leader_);
+  ASSERT_TRUE(cluster_.WaitReregistered(observer_, leader_, epoch));
   ASSERT_TRUE(Eventually([&] { return IsrFull(); }, 30000))
       << "broker " << leader_ << " did not rejoin the ISR of safe-" << partition_;
   ExpectEveryRecordInOrder();
@@ -137,11 +140,14 @@ TEST_F(PowerLossTest, ALeaderRestartedWithATornTailLosesNoAcknowledgedRecord) {
 
 TEST_F(PowerLossTest, ALeaderWhosePartitionDirectoryWasMovedAsideLosesNoAcknowledgedRecord) {
   ASSERT_EQ(ProduceAll(), kRecords);
+  const int64_t epoch = cluster_.BrokerEpochSeenBy(observer_, leader_);
+  ASSERT_GT(epoch, 0);
   cluster_.Kill(leader_);
   // What an operator does with a corrupt partition directory.
   const std::string dir = cluster_.partition_dir(leader_, "safe", partition_);
   std::filesystem::rename(dir, cluster_.dir() + "/moved-aside");
   cluster_.Start(leader_);
+  ASSERT_TRUE(cluster_.WaitReregistered(observer_, leader_, epoch));
   ASSERT_TRUE(Eventually([&] { return IsrFull(); }, 30000))
       << "broker " << leader_ << " did not rejoin the ISR of safe-" << partition_;
   ExpectEveryRecordInOrder();

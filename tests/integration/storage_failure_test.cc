@@ -251,18 +251,21 @@ TEST_F(StorageFailureTest, AFlippedByteIsFoundAndTheDamagedReplicasAreRebuilt) {
   // Two brokers' copies of "scrubbed" each get a byte flipped, at different
   // places, while stopped cleanly (the data is flushed: only a read or the
   // scrub can find it). The third copy is whole.
-  std::map<int, std::string> segments;
   for (int node : {1, 2}) {
     cluster_->Terminate(node);
     const std::string seg = FirstSegment(cluster_->partition_dir(node, "scrubbed", 0));
     ASSERT_FALSE(seg.empty());
     const uint64_t size = fs::file_size(seg);
     FlipByte(seg, node == 1 ? size / 4 : (size * 3) / 4);
-    segments[node] = seg;
     cluster_->Start(node);
     ASSERT_TRUE(cluster_->WaitReady(3, 30000)) << "node " << node << " did not start";
-    ASSERT_TRUE(Eventually([&] { return IsrFull("scrubbed", 3, 3); }, 60000))
+    const std::string node_log = cluster_->dir() + "/node" + std::to_string(node) + ".log";
+    ASSERT_TRUE(Eventually(
+        [&] { return ReadFile(node_log).find("Replica scrubbed-0 repaired") != std::string::npos; },
+        60000))
         << "node " << node << "'s copy was not rebuilt";
+    ASSERT_TRUE(Eventually([&] { return IsrFull("scrubbed", 3, 3); }, 60000))
+        << "node " << node << " did not rejoin the ISR";
   }
   // The sole copy of "solo" is damaged too: it must stay as it is.
   cluster_->Terminate(solo_node);

@@ -131,6 +131,29 @@ int StrataCluster::ControllerSeenBy(int node) {
   return resp.controller_id();
 }
 
+int64_t StrataCluster::BrokerEpochSeenBy(int node, int broker, bool* unfenced) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  v1::DescribeClusterResponse resp;
+  if (!admin(node)->DescribeCluster(&ctx, v1::DescribeClusterRequest(), &resp).ok()) return -1;
+  for (const auto& b : resp.brokers()) {
+    if (b.id() != broker) continue;
+    if (unfenced != nullptr) *unfenced = !b.fenced();
+    return b.broker_epoch();
+  }
+  return -1;
+}
+
+bool StrataCluster::WaitReregistered(int observer, int broker, int64_t old_epoch,
+                                     int timeout_ms) {
+  return Eventually(
+      [&] {
+        bool unfenced = false;
+        return BrokerEpochSeenBy(observer, broker, &unfenced) > old_epoch && unfenced;
+      },
+      timeout_ms);
+}
+
 bool StrataCluster::WaitReady(int brokers, int timeout_ms) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   while (Clock::now() < deadline) {

@@ -55,6 +55,13 @@ class StrataCluster {
   bool WaitReady(int brokers, int timeout_ms = 30000);
   // The metadata quorum leader as `node` sees it (-1: none, or no answer).
   int ControllerSeenBy(int node);
+  // `broker`'s registration epoch as `node` sees it, and whether it is
+  // unfenced (-1: unknown, or no answer). A restarted broker's new
+  // registration has a larger epoch.
+  int64_t BrokerEpochSeenBy(int node, int broker, bool* unfenced = nullptr);
+  // After `broker` restarted: waits until `observer` sees it registered
+  // with an epoch above `old_epoch` and unfenced.
+  bool WaitReregistered(int observer, int broker, int64_t old_epoch, int timeout_ms = 60000);
 
   std::string bootstrap(int node) const;  // "127.0.0.1:port"
   std::string bootstrap_all() const;

@@ -1,5 +1,6 @@
 #include "broker/storage/log_manager.h"
 
+#include "broker/storage/kafka_error.h"
 #include "broker/storage/mem_file_system.h"
 #include "gtest/gtest.h"
 #include "tests/unit/storage/test_batches.h"
@@ -191,11 +192,13 @@ TEST_F(LogManagerTest, ManyLogsStayWithinOneDescriptorPerLogPlusTheReadCache) {
   m.reset();
   EXPECT_EQ(fs_.open_files(), 0);
 
-  // Clean restart: loading holds no more than the read cache, nor does
-  // reading every log; appending takes one per log again.
+  // Clean restart: loading holds no more than the read cache and a couple
+  // of short-lived files per loading thread, nor does reading every log;
+  // appending takes one per log again.
+  const int64_t load_budget = static_cast<int64_t>(kCache + 2 * LogManager::kLoadThreads);
   fs_.ResetPeakOpenFiles();
   m = open();
-  EXPECT_LE(fs_.peak_open_files(), static_cast<int64_t>(kCache) + 2);
+  EXPECT_LE(fs_.peak_open_files(), load_budget);
   read_all(*m);
   EXPECT_LE(fs_.open_files(), static_cast<int64_t>(kCache));
   for (int p = 0; p < kLogs; ++p) Produce(*m, Tp("t", p), 2);
@@ -209,12 +212,117 @@ TEST_F(LogManagerTest, ManyLogsStayWithinOneDescriptorPerLogPlusTheReadCache) {
   EXPECT_EQ(fs_.open_files(), 0);
   fs_.ResetPeakOpenFiles();
   m = open();
-  EXPECT_LE(fs_.peak_open_files(), static_cast<int64_t>(kCache) + 2);
+  EXPECT_LE(fs_.peak_open_files(), load_budget);
   EXPECT_EQ(m->Get(Tp("t", 3))->log_end_offset(), Offset(26));
   read_all(*m);
   for (int p = 0; p < kLogs; ++p) Produce(*m, Tp("t", p), 2);
   EXPECT_LE(fs_.open_files(), budget);
   EXPECT_LE(fs_.peak_open_files(), peak_budget);
+}
+
+}  // namespace
+}  // namespace strata::storage
+
+namespace strata::storage {
+namespace {
+
+class LogDirFailureTest : public LogManagerTest {};
+
+TEST_F(LogDirFailureTest, AFullDiskTakesItsDirOfflineAndNewLogsGoElsewhere) {
+  auto m = OpenManager();
+  Produce(*m, Tp("a", 0), 2);  // /d1
+  Produce(*m, Tp("a", 1), 2);  // /d2
+  Produce(*m, Tp("a", 2), 2);  // /d1
+  std::vector<TopicPartition> reported;
+  std::string why;
+  int calls = 0;
+  m->SetDirFailureListener([&](const std::vector<TopicPartition>& tps, const std::string& w) {
+    reported = tps;
+    why = w;
+    ++calls;
+  });
+  fs_.SetFull("/d1");
+  std::shared_ptr<Log> log = m->Get(Tp("a", 0));
+  std::string batch = MakeBatch(0, 1);
+  absl::StatusOr<LogAppendInfo> appended = log->AppendAsLeader(&batch, Epoch(0));
+  ASSERT_FALSE(appended.ok());
+  EXPECT_TRUE(IsStorageFailure(appended.status())) << appended.status();
+  m->ReportFailure(*log, appended.status());
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(reported, (std::vector<TopicPartition>{Tp("a", 0), Tp("a", 2)}));
+  EXPECT_NE(why.find("No space left on device"), std::string::npos) << why;
+  m->ReportFailure(*log, appended.status());
+  EXPECT_EQ(calls, 1) << "once per directory";
+  // Its logs answer with the failure; the other directory's serve; new logs
+  // go to the healthy one.
+  absl::StatusOr<std::shared_ptr<Log>> offline = m->GetOrCreate(Tp("a", 2));
+  EXPECT_TRUE(IsStorageFailure(offline.status())) << offline.status();
+  EXPECT_TRUE(m->GetOrCreate(Tp("a", 1)).ok());
+  Produce(*m, Tp("b", 0), 1);
+  EXPECT_TRUE(fs_.Exists("/d2/b-0/00000000000000000000.log"));
+  // A refused request is no disk failure.
+  absl::Status refused = absl::InvalidArgumentError("bad batch");
+  m->ReportFailure(*m->Get(Tp("a", 1)), refused);
+  EXPECT_EQ(calls, 1);
+  // Close skips it and marks only the healthy directory clean.
+  EXPECT_TRUE(m->Close().ok());
+  EXPECT_FALSE(fs_.Exists("/d1/.strata-clean-shutdown"));
+  EXPECT_TRUE(fs_.Exists("/d2/.strata-clean-shutdown"));
+}
+
+TEST_F(LogDirFailureTest, ADirThatFailsWhileLoadingIsOfflineAndTheManagerStillOpens) {
+  {
+    auto m = OpenManager();
+    Produce(*m, Tp("a", 0), 2);  // /d1
+    Produce(*m, Tp("a", 1), 2);  // /d2
+  }
+  // A crash (the OS had written the pages back), and /d1 is full at the
+  // next start: recovering it means writing (indexes, checkpoints).
+  fs_.WriteBackAll();
+  fs_.SimulateCrash();
+  fs_.SetFull("/d1");
+  auto m = OpenManager();
+  ASSERT_NE(m, nullptr) << "a full disk never stops a node";
+  auto offline = m->OfflineDirPartitions();
+  ASSERT_EQ(offline.size(), 1u);
+  EXPECT_EQ(offline[0].first, (std::vector<TopicPartition>{Tp("a", 0)}));
+  EXPECT_TRUE(IsStorageFailure(m->GetOrCreate(Tp("a", 0)).status()));
+  EXPECT_TRUE(m->GetOrCreate(Tp("a", 1)).ok());
+  // The disk is freed: the next start loads it again.
+  EXPECT_TRUE(m->Close().ok());
+  m.reset();
+  fs_.SetFull("");
+  m = OpenManager();
+  EXPECT_TRUE(m->OfflineDirPartitions().empty());
+  ASSERT_NE(m->Get(Tp("a", 0)), nullptr);
+  EXPECT_EQ(m->Get(Tp("a", 0))->log_end_offset(), Offset(2));
+}
+
+TEST_F(LogDirFailureTest, ALogThatCannotOpenIsDamagedAloneUntilDeleted) {
+  {
+    auto m = OpenManager();
+    Produce(*m, Tp("a", 0), 5);
+    Produce(*m, Tp("a", 1), 5);
+    ASSERT_TRUE(m->Get(Tp("a", 0))->Flush().ok());  // recovery point = log end
+    ASSERT_TRUE(m->Get(Tp("a", 1))->Flush().ok());
+  }
+  // A crash, and a flipped byte below a-0's recovery point.
+  fs_.SimulateCrash();
+  fs_.CorruptByte("/d1/a-0/00000000000000000000.log", 70);
+  auto m = OpenManager();
+  ASSERT_NE(m, nullptr) << "one damaged log does not stop the others";
+  absl::StatusOr<std::shared_ptr<Log>> damaged = m->GetOrCreate(Tp("a", 0));
+  EXPECT_TRUE(absl::IsDataLoss(damaged.status())) << damaged.status();
+  EXPECT_NE(damaged.status().message().find("a-0"), std::string::npos) << damaged.status();
+  EXPECT_TRUE(m->OfflineDirPartitions().empty()) << "the directory itself is fine";
+  ASSERT_NE(m->Get(Tp("a", 1)), nullptr);
+  EXPECT_EQ(m->Get(Tp("a", 1))->log_end_offset(), Offset(5));
+  // Deleting it (the repair, once another replica has the records) lets it
+  // start over empty.
+  ASSERT_TRUE(m->Delete(Tp("a", 0)).ok());
+  absl::StatusOr<std::shared_ptr<Log>> fresh = m->GetOrCreate(Tp("a", 0));
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ((*fresh)->log_end_offset(), Offset(0));
 }
 
 }  // namespace
