@@ -314,11 +314,20 @@ absl::Status LogManager::Delete(const TopicPartition& tp, const std::string& top
     auto it = logs_.find(tp);
     if (it == logs_.end()) {
       if (auto damaged = damaged_.find(tp); damaged != damaged_.end()) {
-        // A log that would not open: its files go, so it can start over.
+        // A log that would not open is set aside whole, as
+        // "<topic>-<partition>.damaged" (replacing an older one), for the
+        // operator; the partition starts over.
         const std::string path =
             JoinPath(options_.log_dirs[damaged->second.dir_index], tp.ToString());
-        absl::Status s = fs_->DeleteDirRecursively(path);
-        if (s.ok()) damaged_.erase(damaged);
+        const std::string aside = path + ".damaged";
+        if (fs_->Exists(aside)) {
+          if (absl::Status s = fs_->DeleteDirRecursively(aside); !s.ok()) return s;
+        }
+        absl::Status s = fs_->Rename(path, aside);
+        if (s.ok()) {
+          LOG(WARNING) << "The damaged log of " << tp.ToString() << " is kept as " << aside;
+          damaged_.erase(damaged);
+        }
         return s;
       }
       return absl::NotFoundError(absl::StrCat("no log for partition ", tp.ToString()));

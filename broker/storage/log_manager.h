@@ -103,7 +103,8 @@ class LogManager {
   // directory that fails while loading is offline from the start, so a
   // full disk never stops the node. A log that cannot be opened (DataLoss:
   // damage below its recovery point) is damaged: only it is unavailable
-  // (GetOrCreate answers DataLoss naming file and offset) until Delete.
+  // (GetOrCreate answers DataLoss naming file and offset) until Delete,
+  // which sets its directory aside as "<topic>-<partition>.damaged".
   using DirFailureListener =
       std::function<void(const std::vector<TopicPartition>& partitions, const std::string& why)>;
   // Called, without the manager's lock, with the partitions of each

@@ -320,9 +320,16 @@ TEST_F(LogDirFailureTest, ALogThatCannotOpenIsDamagedAloneUntilDeleted) {
   // Deleting it (the repair, once another replica has the records) lets it
   // start over empty.
   ASSERT_TRUE(m->Delete(Tp("a", 0)).ok());
+  EXPECT_TRUE(fs_.Exists("/d1/a-0.damaged/00000000000000000000.log")) << "kept for the operator";
   absl::StatusOr<std::shared_ptr<Log>> fresh = m->GetOrCreate(Tp("a", 0));
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   EXPECT_EQ((*fresh)->log_end_offset(), Offset(0));
+  // The next start leaves the set-aside copy alone.
+  ASSERT_TRUE(m->Close().ok());
+  m = OpenManager();
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->Partitions().size(), 2u);
+  EXPECT_TRUE(fs_.Exists("/d1/a-0.damaged/00000000000000000000.log"));
 }
 
 }  // namespace
