@@ -105,6 +105,20 @@ int64_t WrappingAdd(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
 }
 
+// Record `i`'s timestamp into the summary's largest and smallest (the
+// smallest ignores records without a timestamp).
+void NoteTimestamp(int64_t timestamp, int32_t i, RecordsSummary* summary) {
+  if (i == 0 || timestamp > summary->max_timestamp) {
+    summary->max_timestamp = timestamp;
+    summary->max_timestamp_index = i;
+  }
+  if (timestamp != kNoTimestamp &&
+      (summary->min_timestamp_index < 0 || timestamp < summary->min_timestamp)) {
+    summary->min_timestamp = timestamp;
+    summary->min_timestamp_index = i;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Bounds-checked reading. Errors name the field being read; callers add
 // which record it belongs to.
@@ -562,16 +576,7 @@ absl::Status ParseRecords(std::string_view records_bytes, const BatchHeader& h,
       return absl::InvalidArgumentError(absl::StrFormat("record %d: %s", i, s.message()));
     }
     prev_offset_delta = offset_delta;
-    const int64_t timestamp = WrappingAdd(h.base_timestamp, timestamp_delta);
-    if (i == 0 || timestamp > summary->max_timestamp) {
-      summary->max_timestamp = timestamp;
-      summary->max_timestamp_index = i;
-    }
-    if (timestamp != kNoTimestamp &&
-        (summary->min_timestamp_index < 0 || timestamp < summary->min_timestamp)) {
-      summary->min_timestamp = timestamp;
-      summary->min_timestamp_index = i;
-    }
+    NoteTimestamp(WrappingAdd(h.base_timestamp, timestamp_delta), i, summary);
   }
   if (in.remaining() != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -670,16 +675,7 @@ bool FastScanRecords(std::string_view records, const BatchHeader& h, RecordsSumm
       if (!body.Bytes(false) || !body.Bytes(true)) return false;
     }
     if (body.remaining() != 0) return false;
-    const int64_t timestamp = WrappingAdd(h.base_timestamp, timestamp_delta);
-    if (i == 0 || timestamp > summary->max_timestamp) {
-      summary->max_timestamp = timestamp;
-      summary->max_timestamp_index = i;
-    }
-    if (timestamp != kNoTimestamp &&
-        (summary->min_timestamp_index < 0 || timestamp < summary->min_timestamp)) {
-      summary->min_timestamp = timestamp;
-      summary->min_timestamp_index = i;
-    }
+    NoteTimestamp(WrappingAdd(h.base_timestamp, timestamp_delta), i, summary);
   }
   return in.remaining() == 0;
 }
