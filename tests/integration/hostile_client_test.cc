@@ -120,22 +120,23 @@ class HostileClientTest : public ::testing::Test {
 };
 
 TEST_F(HostileClientTest, AFetchNamingAPartition200TimesStaysWithinFetchMaxBytes) {
-  CreateTopic("big");
-  // 32 MiB in batches of about 256 KiB.
+  // "dup" holds 4 MiB, "big" 32 MiB, in batches of about 256 KiB.
   const std::string value(1024, 'x');
-  size_t batch_bytes = 0;
-  for (int b = 0; b < 128; ++b) {
-    std::vector<storage::Record> records(256);
-    for (auto& r : records) {
-      r.value = value;
-      r.timestamp = 1000;
+  const size_t batch_bytes = value.size() * 256;
+  for (const auto& [topic, batches] : {std::pair<std::string, int>{"dup", 16}, {"big", 128}}) {
+    CreateTopic(topic);
+    for (int b = 0; b < batches; ++b) {
+      std::vector<storage::Record> records(256);
+      for (auto& r : records) {
+        r.value = value;
+        r.timestamp = 1000;
+      }
+      v1::PartitionProduceResponse p = Produce(topic, records);
+      ASSERT_EQ(p.error(), v1::NONE) << p.error_message();
     }
-    v1::PartitionProduceResponse p = Produce("big", records);
-    ASSERT_EQ(p.error(), v1::NONE) << p.error_message();
-    if (b == 0) batch_bytes = value.size() * records.size();
   }
   // An ordinary fetch first, so the server's threads and buffers exist.
-  v1::FetchResponse warm = Fetch("big", 1, 1 << 20);
+  v1::FetchResponse warm = Fetch("dup", 1, 1 << 20);
   ASSERT_EQ(warm.topics(0).partitions(0).error(), v1::NONE);
   const pid_t pid = cluster_.pid(1);
   ASSERT_GT(pid, 0);
@@ -146,19 +147,22 @@ TEST_F(HostileClientTest, AFetchNamingAPartition200TimesStaysWithinFetchMaxBytes
   }
   const int64_t rss_before_kb = StatusKb(pid, "VmHWM");
 
-  v1::FetchResponse resp = Fetch("big", 200, INT32_MAX);
+  // The probe's request: one partition named 200 times, 2 GiB asked for.
+  // Read 200 times over it was 800 MiB; now the partition is read once.
+  v1::FetchResponse resp = Fetch("dup", 200, INT32_MAX);
   const int64_t rss_growth = (StatusKb(pid, "VmHWM") - rss_before_kb) * 1024;
   ASSERT_EQ(resp.topics_size(), 1);
   ASSERT_EQ(resp.topics(0).partitions_size(), 200);
   const v1::FetchPartitionResponse& first = resp.topics(0).partitions(0);
   EXPECT_EQ(first.error(), v1::NONE) << first.error_message();
-  EXPECT_GT(first.records().size(), 0u);
-  EXPECT_LE(static_cast<int64_t>(first.records().size()), kFetchMaxBytes + 2 * batch_bytes)
-      << "fetch.max.bytes bounds the response, beyond at most one first batch";
+  // All 16 batches (record and batch headers on top of the values), once.
+  EXPECT_GE(first.records().size(), 16 * batch_bytes);
+  EXPECT_LT(first.records().size(), 17 * batch_bytes) << "the whole partition, once";
+  EXPECT_LE(static_cast<int64_t>(resp.ByteSizeLong()), kFetchMaxBytes);
   for (int i = 1; i < 200; ++i) {
     const v1::FetchPartitionResponse& dup = resp.topics(0).partitions(i);
     EXPECT_EQ(dup.error(), v1::INVALID_REQUEST) << i;
-    EXPECT_NE(dup.error_message().find("big-0 appears more than once"), std::string::npos)
+    EXPECT_NE(dup.error_message().find("dup-0 appears more than once"), std::string::npos)
         << dup.error_message();
     EXPECT_TRUE(dup.records().empty());
   }
@@ -166,12 +170,17 @@ TEST_F(HostileClientTest, AFetchNamingAPartition200TimesStaysWithinFetchMaxBytes
               resp.ByteSizeLong(), static_cast<long long>(rss_growth));
   EXPECT_LT(rss_growth, 2 * kFetchMaxBytes);
 
-  // One partition asking for everything still gets at most fetch.max.bytes.
+  // A partition holding more than fetch.max.bytes, asked for everything:
+  // at most fetch.max.bytes (beyond one first batch), and not much less.
   v1::FetchResponse single = Fetch("big", 1, INT32_MAX);
-  EXPECT_LE(static_cast<int64_t>(single.topics(0).partitions(0).records().size()),
-            kFetchMaxBytes + 2 * batch_bytes);
-  EXPECT_GE(static_cast<int64_t>(single.topics(0).partitions(0).records().size()),
-            kFetchMaxBytes / 2);
+  const int64_t got = static_cast<int64_t>(single.topics(0).partitions(0).records().size());
+  EXPECT_LE(got, kFetchMaxBytes + 2 * static_cast<int64_t>(batch_bytes))
+      << "fetch.max.bytes bounds the response, beyond at most one first batch";
+  EXPECT_GE(got, kFetchMaxBytes / 2);
+  // The same 200 times over: refused duplicates, the cap once.
+  v1::FetchResponse big200 = Fetch("big", 200, INT32_MAX);
+  EXPECT_LE(static_cast<int64_t>(big200.ByteSizeLong()),
+            kFetchMaxBytes + 2 * static_cast<int64_t>(batch_bytes) + 200 * 128);
 }
 
 TEST_F(HostileClientTest, AFirstBatchLargerThanTheLimitsStillComesWhole) {
