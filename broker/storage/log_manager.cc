@@ -283,7 +283,8 @@ absl::StatusOr<std::shared_ptr<Log>> LogManager::GetOrCreate(const TopicPartitio
     if (IsStorageFailure(status)) {
       std::optional<std::vector<TopicPartition>> partitions =
           MarkOfflineLocked(d, std::string(status.message()));
-      // The listener runs without the lock: post it for after this call.
+      // The listener must run without the manager's lock (it calls back
+      // into the replica manager, which may call in here).
       mu_.Unlock();
       NotifyOffline(std::move(partitions), std::string(status.message()));
       mu_.Lock();
