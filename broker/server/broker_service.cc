@@ -71,12 +71,13 @@ std::string BatchFromPlainRecords(const google::protobuf::RepeatedPtrField<v1::R
 
 BrokerService::BrokerService(replication::ReplicaManager* replicas, MetadataStateMachine* metadata,
                              Purgatory* purgatory, std::function<int32_t()> controller_id,
-                             FetchLimits fetch)
+                             FetchLimits fetch, Clock* clock)
     : replicas_(replicas),
       metadata_(metadata),
       purgatory_(purgatory),
       controller_id_(std::move(controller_id)),
-      fetch_(fetch) {}
+      fetch_(fetch),
+      clock_(clock) {}
 
 grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* ctx,
                                                   const v1::MetadataRequest* request,
@@ -134,7 +135,7 @@ grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ctx,
                                                  const v1::ProduceRequest* request,
                                                  v1::ProduceResponse* response) {
-  const int64_t now = Clock::Real()->NowMs();
+  const int64_t now = clock_->NowMs();
   // acks=all partitions whose records the ISR does not have yet.
   struct Waiting {
     const std::string* topic;

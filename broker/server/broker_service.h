@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "broker/common/clock.h"
 #include "broker/replication/replica_manager.h"
 #include "broker/server/fetch_budget.h"
 #include "broker/server/metadata_state_machine.h"
@@ -19,7 +20,7 @@ class BrokerService final : public v1::Broker::CallbackService {
  public:
   BrokerService(replication::ReplicaManager* replicas, MetadataStateMachine* metadata,
                 Purgatory* purgatory, std::function<int32_t()> controller_id,
-                FetchLimits fetch);
+                FetchLimits fetch, Clock* clock);
 
   grpc::ServerUnaryReactor* Metadata(grpc::CallbackServerContext* ctx,
                                      const v1::MetadataRequest* request,
@@ -45,6 +46,8 @@ class BrokerService final : public v1::Broker::CallbackService {
   Purgatory* const purgatory_;
   const std::function<int32_t()> controller_id_;
   const FetchLimits fetch_;
+  // Stamps records produced without a timestamp.
+  Clock* const clock_;
 };
 
 // Builds one uncompressed v2 batch from plain records (timestamp 0 -> now).

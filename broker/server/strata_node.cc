@@ -29,6 +29,9 @@
 #include "strata/internal/controller.grpc.pb.h"
 
 namespace strata::server {
+
+struct ControllerStubs : std::map<int32_t, std::unique_ptr<internal::Controller::Stub>> {};
+
 namespace {
 
 std::string NewIncarnationId() {
@@ -61,7 +64,6 @@ int64_t ReplicaCapacity(const ServerConfig& config) {
 
 // A Controller stub per metadata quorum voter (any of them may be the
 // controller), by node id.
-using ControllerStubs = std::map<int32_t, std::unique_ptr<internal::Controller::Stub>>;
 ControllerStubs StubsForVoters(const ServerConfig& config) {
   ControllerStubs stubs;
   for (const QuorumVoter& v : config.quorum_voters) {
@@ -192,7 +194,7 @@ absl::Status StrataNode::Start() {
                                          replica_fetch_memory_.get()};
   broker_service_ = std::make_unique<BrokerService>(
       replicas_.get(), metadata_.get(), purgatory_.get(),
-      [this] { return controller_->leader_id(); }, fetch_limits);
+      [this] { return controller_->leader_id(); }, fetch_limits, Clock::Real());
   replica_service_ =
       std::make_unique<ReplicaService>(replicas_.get(), purgatory_.get(), replica_fetch_limits);
   admin_service_ =
@@ -227,6 +229,9 @@ absl::Status StrataNode::Start() {
   }
   raft_->Start();
   controller_->Start();
+  // One stub per voter for every call to the controller (stubs are
+  // thread-safe): registration, heartbeats, ISR changes.
+  controller_stubs_ = std::make_unique<ControllerStubs>(StubsForVoters(config_));
   lifecycle_ = std::thread([this] { LifecycleLoop(); });
   isr_sender_ = std::thread([this] { IsrSenderLoop(); });
   fetchers_->Start();
@@ -256,7 +261,7 @@ absl::Status StrataNode::Start() {
 }
 
 void StrataNode::LifecycleLoop() {
-  ControllerStubs stubs = StubsForVoters(config_);
+  const ControllerStubs& stubs = *controller_stubs_;
   internal::BrokerRegistrationRequest registration;
   registration.set_broker_id(config_.node_id);
   registration.set_incarnation_id(incarnation_id_);
@@ -370,7 +375,7 @@ void StrataNode::IsrSenderLoop() {
   // Enough for a full restart of thousands of partitions in a few round
   // trips, small enough for one request.
   constexpr size_t kMaxChangesPerRequest = 2000;
-  ControllerStubs stubs = StubsForVoters(config_);
+  const ControllerStubs& stubs = *controller_stubs_;
   while (true) {
     std::vector<replication::IsrChange> changes;
     int64_t epoch = -1;

@@ -54,6 +54,8 @@ class BrokerService;
 class AdminService;
 class ControllerService;
 class Purgatory;
+// A Controller stub per metadata quorum voter, by node id.
+struct ControllerStubs;
 class FetchMemory;
 class ReplicaService;
 
@@ -94,6 +96,9 @@ class StrataNode {
   std::unique_ptr<ControllerService> controller_service_;
   std::unique_ptr<grpc::Server> client_server_;
   std::unique_ptr<grpc::Server> controller_server_;
+  // Every call to the controller goes through these (set before the
+  // threads that use them start).
+  std::unique_ptr<ControllerStubs> controller_stubs_;
   std::thread lifecycle_;
   std::thread isr_sender_;
   std::thread maintenance_;
