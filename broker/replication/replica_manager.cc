@@ -149,12 +149,14 @@ void ReplicaManager::MarkDamaged(const TopicPartition& tp, int64_t offset,
                                  const std::string& why) {
   {
     absl::MutexLock l(&mu_);
-    auto [it, added] = damaged_at_.try_emplace(tp, offset);
-    if (!added) {
-      if (offset >= 0 && (it->second < 0 || offset < it->second)) it->second = offset;
+    Offline& o = offline_[tp];
+    if (o.damaged_at.has_value()) {
+      // Known damage: keep the earliest known place.
+      if (offset >= 0 && (*o.damaged_at < 0 || offset < *o.damaged_at)) o.damaged_at = offset;
       return;
     }
-    offline_[tp] = absl::StrCat("damaged: ", why);
+    o.why = absl::StrCat("damaged: ", why);
+    o.damaged_at = offset;
     ++progress_;
   }
   LOG(ERROR) << "Replica " << tp.ToString() << " is damaged and goes offline until it is "
@@ -168,7 +170,7 @@ void ReplicaManager::OnDirOffline(const std::vector<TopicPartition>& partitions,
   {
     absl::MutexLock l(&mu_);
     for (const TopicPartition& tp : partitions) {
-      added |= offline_.try_emplace(tp, why).second;
+      added |= offline_.try_emplace(tp, Offline{why, std::nullopt}).second;
     }
     ++progress_;
   }
@@ -178,7 +180,7 @@ void ReplicaManager::OnDirOffline(const std::vector<TopicPartition>& partitions,
 std::vector<std::pair<std::string, int32_t>> ReplicaManager::OfflineReplicas() const {
   absl::MutexLock l(&mu_);
   std::vector<std::pair<std::string, int32_t>> out;
-  for (const auto& [tp, why] : offline_) {
+  for (const auto& [tp, o] : offline_) {
     const metadata::TopicInfo* t = image_ ? image_->FindTopic(tp.topic) : nullptr;
     if (t != nullptr) out.emplace_back(t->topic_id, tp.partition.value());
   }
@@ -192,7 +194,9 @@ bool ReplicaManager::MaybeRepairAndScrub(size_t scrub_bytes) {
   std::vector<TopicPartition> reopen;
   {
     absl::MutexLock l(&mu_);
-    for (const auto& [tp, at] : damaged_at_) {
+    for (auto& [tp, o] : offline_) {
+      if (!o.damaged_at.has_value()) continue;
+      const int64_t at = *o.damaged_at;
       const metadata::PartitionInfo* p =
           image_ ? image_->FindPartition(tp.topic, tp.partition.value()) : nullptr;
       if (p == nullptr || p->leader < 0 || p->leader == broker_id_ ||
@@ -207,8 +211,8 @@ bool ReplicaManager::MaybeRepairAndScrub(size_t scrub_bytes) {
       // that succeeds): a leader whose own copy is offline never does, and
       // then this copy stays as it is. See ApplyEpochEnd.
       auto r = replicas_.find(tp);
-      if (r != replicas_.end() && !repair_at_.contains(tp)) {
-        repair_at_[tp] = at;
+      if (r != replicas_.end() && !o.repairing) {
+        o.repairing = true;
         r->second.needs_truncation = true;
         ++progress_;
       }
@@ -224,7 +228,6 @@ bool ReplicaManager::MaybeRepairAndScrub(size_t scrub_bytes) {
     LOG(WARNING) << "Replica " << tp.ToString() << " set aside; it starts over and fetches "
                  << "everything from the leader";
     absl::MutexLock l(&mu_);
-    damaged_at_.erase(tp);
     offline_.erase(tp);
     ++progress_;
   }
@@ -348,7 +351,7 @@ void ReplicaManager::ApplyLocked(const std::shared_ptr<const metadata::MetadataI
           MarkDamaged(tp, -1, std::string(log.status().message()));
         } else if (storage::IsStorageFailure(log.status())) {
           absl::MutexLock l(&mu_);
-          if (offline_.try_emplace(tp, std::string(log.status().message())).second) {
+          if (offline_.try_emplace(tp, Offline{std::string(log.status().message()), std::nullopt}).second) {
             offline_changed = true;
           }
         }
@@ -445,8 +448,6 @@ void ReplicaManager::ApplyLocked(const std::shared_ptr<const metadata::MetadataI
           image->FindPartition(entry.first.topic, entry.first.partition.value());
       return p == nullptr || !Contains(p->replicas, broker_id_);
     });
-    absl::erase_if(damaged_at_, [&](const auto& entry) { return !offline_.contains(entry.first); });
-    absl::erase_if(repair_at_, [&](const auto& entry) { return !damaged_at_.contains(entry.first); });
     replicas_ = std::move(next);
     image_ = image;
     ++progress_;
@@ -486,7 +487,7 @@ bool ReplicaManager::Lookup(const std::string& topic, int32_t partition, bool ne
       off != offline_.end() && (!need_leader || info->leader == broker_id_)) {
     *error = v1::KAFKA_STORAGE_ERROR;
     *message = absl::StrCat("The replica of ", topic, "-", partition, " on broker ", broker_id_,
-                            " is offline (", off->second, "); retry on another replica");
+                            " is offline (", off->second.why, "); retry on another replica");
     return false;
   }
   auto it = replicas_.find(TopicPartition{topic, PartitionId(partition)});
@@ -806,10 +807,9 @@ std::vector<FollowedPartition> ReplicaManager::FollowedFrom(int32_t leader) cons
   absl::MutexLock l(&mu_);
   std::vector<FollowedPartition> out;
   for (const auto& [tp, r] : replicas_) {
-    if (r.leader != leader || leader == broker_id_ || !r.stopped.empty() ||
-        (offline_.contains(tp) && !repair_at_.contains(tp))) {
-      continue;
-    }
+    if (r.leader != leader || leader == broker_id_ || !r.stopped.empty()) continue;
+    // Offline replicas fetch nothing, except damaged ones being rebuilt.
+    if (auto off = offline_.find(tp); off != offline_.end() && !off->second.repairing) continue;
     std::optional<Epoch> latest = r.log->latest_epoch();
     out.push_back(FollowedPartition{tp, r.leader_epoch, r.needs_truncation,
                                     r.log->log_end_offset().value(),
@@ -839,7 +839,7 @@ ReplicaManager::Replica* ReplicaManager::LeaderInEpochLocked(const TopicPartitio
   if (auto off = offline_.find(tp); off != offline_.end()) {
     *error = v1::KAFKA_STORAGE_ERROR;
     *message = absl::StrCat("The leader's replica of ", Name(tp), " on broker ", broker_id_,
-                            " is offline: ", off->second);
+                            " is offline: ", off->second.why);
     return nullptr;
   }
   if (current_leader_epoch != r.leader_epoch) {
@@ -917,17 +917,15 @@ absl::Status ReplicaManager::ApplyEpochEnd(const TopicPartition& tp, int32_t lea
   // A damaged replica being rebuilt: the leader answered, so its copy is
   // online; cut at the damage too (below the high watermark: those records
   // are damaged here and whole there).
-  auto repair = repair_at_.find(tp);
-  const bool repairing = repair != repair_at_.end();
-  if (repairing) target = std::min(target, repair->second);
+  auto off = offline_.find(tp);
+  const bool repairing = off != offline_.end() && off->second.repairing;
+  if (repairing) target = std::min(target, *off->second.damaged_at);
   if (absl::Status s = TruncateFollowerLocked(tp, *r, target, repairing); !s.ok()) return s;
   r->needs_truncation = !done;
   if (repairing) {
     LOG(WARNING) << "Replica " << Name(tp) << " repaired: cut at " << target
                  << "; it fetches the rest from leader " << r->leader;
-    repair_at_.erase(repair);
-    damaged_at_.erase(tp);
-    offline_.erase(tp);
+    offline_.erase(off);
   }
   ++progress_;
   return absl::OkStatus();

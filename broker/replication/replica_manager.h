@@ -342,13 +342,17 @@ class ReplicaManager {
   std::shared_ptr<const metadata::MetadataImage> image_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<TopicPartition, Replica> replicas_ ABSL_GUARDED_BY(mu_);
   uint64_t progress_ ABSL_GUARDED_BY(mu_) = 0;
-  // Replicas this broker cannot serve, and why (see OfflineReplicas).
-  absl::flat_hash_map<TopicPartition, std::string> offline_ ABSL_GUARDED_BY(mu_);
-  // Damaged replicas: where the damage starts (-1: the log would not open).
-  absl::flat_hash_map<TopicPartition, int64_t> damaged_at_ ABSL_GUARDED_BY(mu_);
-  // Damaged replicas being rebuilt: followed again, cut at this offset when
-  // the leader answers their epoch query.
-  absl::flat_hash_map<TopicPartition, int64_t> repair_at_ ABSL_GUARDED_BY(mu_);
+  // A replica this broker cannot serve (see OfflineReplicas).
+  struct Offline {
+    std::string why;
+    // A damaged log: where the damage starts (-1: the log would not open).
+    // None: its log directory failed.
+    std::optional<int64_t> damaged_at;
+    // Being rebuilt: followed again, and cut at damaged_at once the leader
+    // answers its epoch query.
+    bool repairing = false;
+  };
+  absl::flat_hash_map<TopicPartition, Offline> offline_ ABSL_GUARDED_BY(mu_);
   // The scrub's position: the partition it checks next, and from where.
   TopicPartition scrub_tp_ ABSL_GUARDED_BY(mu_);
   int64_t scrub_offset_ ABSL_GUARDED_BY(mu_) = 0;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/clock.h"
 #include "broker/server/fetch_budget.h"
@@ -216,19 +215,16 @@ size_t BrokerService::ReadAll(const v1::FetchRequest& request, v1::FetchResponse
   // Decoded records travel beside the batches: half the budget each.
   const size_t max_bytes = request.decode_records() ? reserved / 2 : reserved;
   size_t decoded = 0;
-  absl::flat_hash_set<std::pair<std::string, int32_t>> seen;
+  FetchedPartitions fetched;
   for (const v1::FetchTopic& topic : request.topics()) {
     v1::FetchTopicResponse* tr = response->add_topics();
     tr->set_topic(topic.topic());
     for (const v1::FetchPartition& part : topic.partitions()) {
       v1::FetchPartitionResponse* pr = tr->add_partitions();
       pr->set_partition(part.partition());
-      if (!seen.emplace(topic.topic(), part.partition()).second) {
-        // Read once, answered once: a partition named again is refused
-        // rather than read again into the same response.
+      if (std::string dup = fetched.Duplicate(topic.topic(), part.partition()); !dup.empty()) {
         pr->set_error(v1::INVALID_REQUEST);
-        pr->set_error_message(absl::StrCat("Partition ", topic.topic(), "-", part.partition(),
-                                           " appears more than once in this fetch request"));
+        pr->set_error_message(std::move(dup));
         *any_error = true;
         continue;
       }

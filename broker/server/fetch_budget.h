@@ -20,8 +20,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 
 namespace strata::server {
@@ -38,6 +42,21 @@ inline int32_t PartitionFetchBudget(size_t used, size_t request_max_bytes,
 inline size_t RequestFetchBudget(int32_t asked, size_t fallback, size_t broker_max) {
   return std::min(asked > 0 ? static_cast<size_t>(asked) : fallback, broker_max);
 }
+
+// The partitions one fetch has named so far: a partition named again is
+// refused (INVALID_REQUEST) rather than read again into the same response.
+class FetchedPartitions {
+ public:
+  // Empty the first time `topic`-`partition` comes; the refusal after.
+  std::string Duplicate(const std::string& topic, int32_t partition) {
+    if (seen_.emplace(topic, partition).second) return "";
+    return absl::StrCat("Partition ", topic, "-", partition,
+                        " appears more than once in this fetch request");
+  }
+
+ private:
+  absl::flat_hash_set<std::pair<std::string, int32_t>> seen_;
+};
 
 class FetchMemory;
 

@@ -1,7 +1,5 @@
 #include "broker/server/replica_service.h"
 
-#include "absl/container/flat_hash_set.h"
-#include "absl/strings/str_cat.h"
 #include "broker/server/fetch_budget.h"
 
 namespace strata::server {
@@ -18,15 +16,14 @@ size_t ReplicaService::ReadAll(const internal::ReplicaFetchRequest& request,
   size_t total = 0;
   const size_t max_bytes =
       reactor->Reserve(RequestFetchBudget(request.max_bytes(), 10485760, fetch_.max_bytes));
-  absl::flat_hash_set<std::pair<std::string, int32_t>> seen;
+  FetchedPartitions fetched;
   for (const internal::ReplicaFetchPartition& p : request.partitions()) {
     internal::ReplicaFetchPartitionResponse* pr = response->add_partitions();
     pr->set_topic(p.topic());
     pr->set_partition(p.partition());
-    if (!seen.emplace(p.topic(), p.partition()).second) {
+    if (std::string dup = fetched.Duplicate(p.topic(), p.partition()); !dup.empty()) {
       pr->set_error(v1::INVALID_REQUEST);
-      pr->set_error_message(absl::StrCat("Partition ", p.topic(), "-", p.partition(),
-                                         " appears more than once in this fetch request"));
+      pr->set_error_message(std::move(dup));
       *any_error = true;
       continue;
     }

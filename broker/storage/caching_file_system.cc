@@ -39,66 +39,46 @@ absl::StatusOr<std::shared_ptr<const File>> CachingFileSystem::OpenForReading(
   return *file;
 }
 
-CachingFileSystem::Handles CachingFileSystem::EvictLocked(const std::string& raw) {
+void CachingFileSystem::EvictLocked(const std::string& raw, Handles* dropped) {
   std::string path = raw;
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   const std::string dir_prefix = path + "/";
   ++generation_;
-  Handles dropped;
   for (auto it = lru_.begin(); it != lru_.end();) {
     if (it->first == path || absl::StartsWith(it->first, dir_prefix)) {
-      dropped.push_back(std::move(it->second));
+      dropped->push_back(std::move(it->second));
       by_path_.erase(it->first);
       it = lru_.erase(it);
     } else {
       ++it;
     }
   }
-  return dropped;
+}
+
+absl::Status CachingFileSystem::EvictAround(const std::vector<std::string>& paths,
+                                            const std::function<absl::Status()>& op) {
+  Handles dropped;  // closed after the lock is released
+  {
+    absl::MutexLock l(&mu_);
+    for (const std::string& path : paths) EvictLocked(path, &dropped);
+  }
+  absl::Status s = op();
+  // Again after the fact: a reader may have cached a handle in between.
+  absl::MutexLock l(&mu_);
+  for (const std::string& path : paths) EvictLocked(path, &dropped);
+  return s;
 }
 
 absl::Status CachingFileSystem::DeleteFile(const std::string& path) {
-  Handles dropped;
-  {
-    absl::MutexLock l(&mu_);
-    dropped = EvictLocked(path);
-  }
-  absl::Status s = base_->DeleteFile(path);
-  // Again after the fact: a reader may have cached it in between.
-  absl::MutexLock l(&mu_);
-  Handles again = EvictLocked(path);
-  dropped.insert(dropped.end(), again.begin(), again.end());
-  return s;
+  return EvictAround({path}, [&] { return base_->DeleteFile(path); });
 }
 
 absl::Status CachingFileSystem::DeleteDirRecursively(const std::string& path) {
-  Handles dropped;
-  {
-    absl::MutexLock l(&mu_);
-    dropped = EvictLocked(path);
-  }
-  absl::Status s = base_->DeleteDirRecursively(path);
-  absl::MutexLock l(&mu_);
-  Handles again = EvictLocked(path);
-  dropped.insert(dropped.end(), again.begin(), again.end());
-  return s;
+  return EvictAround({path}, [&] { return base_->DeleteDirRecursively(path); });
 }
 
 absl::Status CachingFileSystem::Rename(const std::string& from, const std::string& to) {
-  Handles dropped;
-  {
-    absl::MutexLock l(&mu_);
-    dropped = EvictLocked(from);
-    Handles more = EvictLocked(to);
-    dropped.insert(dropped.end(), more.begin(), more.end());
-  }
-  absl::Status s = base_->Rename(from, to);
-  absl::MutexLock l(&mu_);
-  Handles after = EvictLocked(from);
-  Handles more = EvictLocked(to);
-  dropped.insert(dropped.end(), after.begin(), after.end());
-  dropped.insert(dropped.end(), more.begin(), more.end());
-  return s;
+  return EvictAround({from, to}, [&] { return base_->Rename(from, to); });
 }
 
 size_t CachingFileSystem::cached() const {

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -62,8 +63,13 @@ class CachingFileSystem final : public FileSystem {
  private:
   using Handles = std::vector<std::shared_ptr<const File>>;
   // Removes the entries of `path` and of every file below it (when it is a
-  // directory); returns their handles for the caller to drop unlocked.
-  Handles EvictLocked(const std::string& path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // directory), moving their handles to `dropped` for the caller to close
+  // unlocked.
+  void EvictLocked(const std::string& path, Handles* dropped) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `op` (a delete or rename of `paths`) with their handles evicted
+  // before and after it.
+  absl::Status EvictAround(const std::vector<std::string>& paths,
+                           const std::function<absl::Status()>& op);
 
   FileSystem* const base_;
   const size_t capacity_;

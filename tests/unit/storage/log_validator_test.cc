@@ -28,6 +28,7 @@
 #include "broker/storage/kafka_error.h"
 #include "broker/storage/log.h"
 #include "broker/storage/mem_file_system.h"
+#include "tests/unit/storage/test_batches.h"
 
 namespace strata::storage {
 namespace {
@@ -55,16 +56,7 @@ struct Field {
   std::optional<std::string> encoding;  // replaces the encoding when set
 };
 
-std::string ZigZag(int64_t v) {
-  uint64_t u = (static_cast<uint64_t>(v) << 1) ^ (v < 0 ? ~uint64_t{0} : 0);
-  std::string out;
-  while (u >= 0x80) {
-    out.push_back(static_cast<char>((u & 0x7f) | 0x80));
-    u >>= 7;
-  }
-  out.push_back(static_cast<char>(u));
-  return out;
-}
+std::string ZigZag(int64_t v) { return testing::ZigZagVarint(v); }
 
 std::string Encode(const Field& f) {
   if (f.encoding) return *f.encoding;

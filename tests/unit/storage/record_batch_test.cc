@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "broker/storage/crc32c.h"
+#include "tests/unit/storage/test_batches.h"
 
 namespace strata::storage {
 namespace {
@@ -40,17 +41,7 @@ uint64_t GetBE(std::string_view in, size_t pos, int bytes) {
   return v;
 }
 
-// Zig-zag varint, as protobuf's sint64.
-std::string Varint(int64_t v) {
-  uint64_t u = (static_cast<uint64_t>(v) << 1) ^ (v < 0 ? ~uint64_t{0} : 0);
-  std::string out;
-  while (u >= 0x80) {
-    out.push_back(static_cast<char>((u & 0x7f) | 0x80));
-    u >>= 7;
-  }
-  out.push_back(static_cast<char>(u));
-  return out;
-}
+std::string Varint(int64_t v) { return testing::ZigZagVarint(v); }
 
 std::string Bytes(std::initializer_list<int> bytes) {
   std::string s;

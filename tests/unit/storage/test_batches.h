@@ -1,6 +1,7 @@
 // Helpers for storage tests: batches with recognisable contents.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,19 @@ inline std::vector<std::string> Values(std::string_view batches) {
     }
     for (const Record& r : *records) out.push_back(r.value.value_or("<null>"));
   }
+  return out;
+}
+
+// A zig-zag varint (protobuf's sint64), encoded independently of the codec
+// under test, for tests that assemble batches by hand.
+inline std::string ZigZagVarint(int64_t v) {
+  uint64_t u = (static_cast<uint64_t>(v) << 1) ^ (v < 0 ? ~uint64_t{0} : 0);
+  std::string out;
+  while (u >= 0x80) {
+    out.push_back(static_cast<char>((u & 0x7f) | 0x80));
+    u >>= 7;
+  }
+  out.push_back(static_cast<char>(u));
   return out;
 }
 
