@@ -1,37 +1,64 @@
-# Fails when a broker module includes against the dependency direction
-# (DESIGN.md): storage below metadata below replication below server, and
-# nothing below the server speaks a wire protocol or reaches into a module
-# above it. Run in script mode on every build by the `check_includes`
-# target (broker/CMakeLists.txt):
+# Fails the build when a module includes against the dependency direction
+# (ARCHITECTURE.md):
+#
+#   client/common < client/record < raft/ < broker/storage < broker/metadata
+#     < broker/replication < broker/request < broker/server;   client/common < client/record
+#     < client/
+#
+# Nothing below broker/server speaks a wire protocol; client/ reaches into
+# neither broker/ nor raft/. A relative include ("../x.h") is refused
+# everywhere, so the rules cannot be walked around. Run in script mode on
+# every build by the `check_includes` target (broker/CMakeLists.txt):
 #
 #   cmake -DSOURCE_DIR=<repo> -P broker/check_includes.cmake
 #
-# A rule: a folder under broker/, and regular expressions its sources'
-# #include lines must not match.
+# A rule: a folder of the repository (its own sources, not its
+# sub-folders), and a regular expression its sources' #include lines must
+# not match. client/common and client/record have include roots of their
+# own as well (client/*/CMakeLists.txt), as raft's core has.
 set(_rules
-  "storage|broker/(metadata|replication|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
-  "common|broker/(storage|metadata|replication|server)/|strata/(v1|internal)/|grpc|rocksdb"
-  "metadata|broker/(replication|server)/|grpc|rocksdb|raft/node/"
-  "replication|broker/server/|rocksdb|raft/node/")
+  "client/common|\"(broker|raft|client/record|tools|proto|strata)/|\"client/[a-z_]+\\.h|grpc|rocksdb|absl/|glog/"
+  "client/record|\"(broker|raft|tools|proto|strata)/|\"client/[a-z_]+\\.h|grpc|rocksdb"
+  "client|\"(broker|raft|tools)/"
+  "raft|\"(broker|client/record|tools)/"
+  "raft/node|\"(broker|client/record|tools)/"
+  "broker/storage|\"broker/(metadata|replication|request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
+  "broker/metadata|\"broker/(replication|request|server)/|strata/v1/|grpc|rocksdb|raft/node/"
+  "broker/replication|\"broker/(request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
+  "broker/request|\"broker/server/|strata/(v1|internal)/|grpc|rocksdb|raft/node/")
 
 set(_failures "")
+file(GLOB_RECURSE _all RELATIVE "${SOURCE_DIR}"
+  "${SOURCE_DIR}/broker/*.h" "${SOURCE_DIR}/broker/*.cc"
+  "${SOURCE_DIR}/client/*.h" "${SOURCE_DIR}/client/*.cc"
+  "${SOURCE_DIR}/raft/*.h" "${SOURCE_DIR}/raft/*.cc"
+  "${SOURCE_DIR}/tools/*.h" "${SOURCE_DIR}/tools/*.cc")
+foreach(_rel IN LISTS _all)
+  file(STRINGS "${SOURCE_DIR}/${_rel}" _includes REGEX "^[ \t]*#[ \t]*include")
+  foreach(_inc IN LISTS _includes)
+    if(_inc MATCHES "include[ \t]*\"\\.\\./")
+      list(APPEND _failures "${_rel}: '${_inc}' is relative; include from the repository root")
+    endif()
+  endforeach()
+endforeach()
+
 foreach(_rule IN LISTS _rules)
   string(FIND "${_rule}" "|" _bar)
   string(SUBSTRING "${_rule}" 0 ${_bar} _module)
   math(EXPR _from "${_bar} + 1")
   string(SUBSTRING "${_rule}" ${_from} -1 _forbidden)
-  file(GLOB _sources "${SOURCE_DIR}/broker/${_module}/*.h" "${SOURCE_DIR}/broker/${_module}/*.cc")
+  file(GLOB _sources "${SOURCE_DIR}/${_module}/*.h" "${SOURCE_DIR}/${_module}/*.cc")
   foreach(_path IN LISTS _sources)
     file(STRINGS "${_path}" _includes REGEX "^[ \t]*#[ \t]*include")
     foreach(_inc IN LISTS _includes)
       if(_inc MATCHES "${_forbidden}")
         string(REPLACE "${SOURCE_DIR}/" "" _rel "${_path}")
-        list(APPEND _failures "${_rel}: '${_inc}' goes against the module direction of broker/${_module}")
+        list(APPEND _failures "${_rel}: '${_inc}' goes against the module direction of ${_module}/")
       endif()
     endforeach()
   endforeach()
 endforeach()
 if(_failures)
   list(JOIN _failures "\n  " _text)
-  message(FATAL_ERROR "Backwards includes (see DESIGN.md, 'Modules and dependency direction'):\n  ${_text}")
+  message(FATAL_ERROR "Backwards includes (see ARCHITECTURE.md, 'Modules and the direction of dependencies'):\n  ${_text}")
 endif()

@@ -27,7 +27,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/common/ids.h"
+#include "client/common/ids.h"
 #include "client/config.h"
 #include "client/connection_pool.h"
 #include "client/metadata_cache.h"

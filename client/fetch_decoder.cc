@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "broker/storage/record_batch.h"
+#include "client/record/record_batch.h"
 #include "fmt/format.h"
 
 namespace strata::client {
@@ -12,8 +12,8 @@ absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& top
                                   DecodedFetch* out) {
   out->next_offset = fetch_offset;
   out->truncated = false;
-  storage::BatchIterator it(bytes);
-  storage::BatchHeader header;
+  record::BatchIterator it(bytes);
+  record::BatchHeader header;
   std::string_view batch;
   bool any = false;
   while (it.Next(&header, &batch)) {
@@ -21,7 +21,7 @@ absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& top
     const int64_t next = header.next_offset().value();
     if (next <= fetch_offset) continue;  // wholly consumed already
     if (check_crcs) {
-      absl::StatusOr<storage::BatchHeader> valid = storage::ValidateBatch(batch);
+      absl::StatusOr<record::BatchHeader> valid = record::ValidateBatch(batch);
       if (!valid.ok()) {
         return absl::DataLossError(fmt::format(
             "Record batch for partition {}-{} at offset {} is invalid, cause: {}", topic, partition,
@@ -29,15 +29,15 @@ absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& top
       }
     }
     if (!header.is_control()) {
-      absl::StatusOr<std::vector<storage::Record>> records = storage::DecodeRecords(batch);
+      absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(batch);
       if (!records.ok()) {
         return absl::Status(records.status().code(),
                             fmt::format("Cannot decode the batch at offset {} of {}-{}: {}",
                                         header.base_offset.value(), topic, partition,
                                         std::string(records.status().message())));
       }
-      const bool log_append = header.timestamp_type() == storage::TimestampType::kLogAppendTime;
-      for (storage::Record& r : *records) {
+      const bool log_append = header.timestamp_type() == record::TimestampType::kLogAppendTime;
+      for (record::Record& r : *records) {
         if (r.offset.value() < fetch_offset) continue;
         ConsumerRecord cr;
         cr.topic = topic;

@@ -124,7 +124,7 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
     }
   }
 
-  storage::Record r;
+  record::Record r;
   r.key = std::move(record.key);
   r.value = std::move(record.value);
   r.headers = std::move(record.headers);

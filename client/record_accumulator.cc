@@ -10,7 +10,7 @@ void ProducerBatch::Close() {
   closed = true;
 }
 
-size_t EstimateRecordSize(const storage::Record& record) {
+size_t EstimateRecordSize(const record::Record& record) {
   // length, attributes, timestampDelta, offsetDelta, key and value lengths,
   // header count: at most 5 + 1 + 10 + 5 + 5 + 5 + 5 bytes of framing.
   size_t size = 36;
@@ -25,7 +25,7 @@ size_t EstimateRecordSize(const storage::Record& record) {
 RecordAccumulator::RecordAccumulator(int32_t batch_size, absl::Duration linger)
     : batch_size_(batch_size), linger_(linger) {}
 
-void RecordAccumulator::Append(const TopicPartition& tp, const storage::Record& record,
+void RecordAccumulator::Append(const TopicPartition& tp, const record::Record& record,
                                SendCallback callback, absl::Time now) {
   auto& queue = queues_[tp];
   const size_t record_size = EstimateRecordSize(record);

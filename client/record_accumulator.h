@@ -17,8 +17,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "broker/common/ids.h"
-#include "broker/storage/record_batch.h"
+#include "client/common/ids.h"
+#include "client/record/record_batch.h"
 #include "client/records.h"
 
 namespace strata::client {
@@ -26,7 +26,7 @@ namespace strata::client {
 // One batch for one partition, with the callback of each record in it.
 struct ProducerBatch {
   TopicPartition tp;
-  storage::RecordBatchBuilder builder;
+  record::RecordBatchBuilder builder;
   std::vector<SendCallback> callbacks;
   std::vector<int64_t> timestamps;
   absl::Time created;
@@ -48,7 +48,7 @@ struct ProducerBatch {
 
 // Bytes a record adds to a batch, roughly (Kafka estimates the same way):
 // the varint-framed fields are bounded by their maximum sizes.
-size_t EstimateRecordSize(const storage::Record& record);
+size_t EstimateRecordSize(const record::Record& record);
 
 class RecordAccumulator {
  public:
@@ -57,7 +57,7 @@ class RecordAccumulator {
   // Appends to the partition's open batch, or starts a new one when the
   // record would take it past batch.size (a record larger than batch.size
   // gets a batch of its own).
-  void Append(const TopicPartition& tp, const storage::Record& record, SendCallback callback,
+  void Append(const TopicPartition& tp, const record::Record& record, SendCallback callback,
               absl::Time now);
 
   // Partitions whose first batch may be sent now: full, lingered, retry

@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "broker/storage/record_batch.h"
+#include "client/record/record_batch.h"
 
 namespace strata::client {
 
 // A record header: a key and an optional (nullable) value, as Kafka has them.
-using Header = storage::RecordHeader;
+using Header = record::RecordHeader;
 
 struct ProducerRecord {
   std::string topic;

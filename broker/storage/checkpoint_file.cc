@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "broker/common/numbers.h"
+#include "client/common/numbers.h"
 
 namespace strata::storage {
 namespace {

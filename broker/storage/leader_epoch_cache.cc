@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "broker/common/numbers.h"
 #include "broker/storage/checkpoint_file.h"
+#include "client/common/numbers.h"
 #include "glog/logging.h"
 
 namespace strata::storage {

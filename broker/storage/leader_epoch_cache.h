@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "broker/common/ids.h"
 #include "broker/storage/file_system.h"
+#include "client/common/ids.h"
 
 namespace strata::storage {
 

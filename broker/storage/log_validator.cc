@@ -14,9 +14,9 @@
 #include <string>
 
 #include "absl/strings/str_format.h"
-#include "broker/storage/compression.h"
-#include "broker/storage/crc32c.h"
 #include "broker/storage/kafka_error.h"
+#include "client/record/compression.h"
+#include "client/record/crc32c.h"
 
 namespace strata::storage {
 namespace {
@@ -35,10 +35,10 @@ absl::Status InvalidRecord(const std::string& message) {
   return absl::InvalidArgumentError(message);
 }
 
-absl::Status CheckAttributes(const BatchHeader& h, const ValidationConfig& config) {
+absl::Status CheckAttributes(const record::BatchHeader& h, const ValidationConfig& config) {
   const auto attributes = static_cast<uint16_t>(h.attributes);
   const int codec = attributes & kCodecMask;
-  if (codec > static_cast<int>(Compression::kZstd)) {
+  if (codec > static_cast<int>(record::Compression::kZstd)) {
     return InvalidRecord(absl::StrFormat(
         "attributes 0x%04x: unknown compression codec %d (known: 0 none, 1 gzip, 2 snappy, "
         "3 lz4, 4 zstd)",
@@ -66,7 +66,7 @@ absl::Status CheckAttributes(const BatchHeader& h, const ValidationConfig& confi
   return absl::OkStatus();
 }
 
-absl::Status CheckProducer(const BatchHeader& h, const ValidationConfig& config) {
+absl::Status CheckProducer(const record::BatchHeader& h, const ValidationConfig& config) {
   if (h.producer_id == kNoProducerId) {
     // Without a producer id the epoch and sequence mean nothing; Kafka
     // ignores them, and some clients (Sarama) write sequence 0 there.
@@ -108,7 +108,7 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
   return r;
 }
 
-absl::Status CheckCreateTimes(const BatchHeader& h, const RecordsSummary& records,
+absl::Status CheckCreateTimes(const record::BatchHeader& h, const record::RecordsSummary& records,
                               const ValidationConfig& config, int64_t now_ms) {
   // Kafka overwrites a wrong maxTimestamp; we refuse it instead. Fixing it
   // means rewriting the producer's bytes and their CRC, every known producer
@@ -158,34 +158,34 @@ void PutBigEndian64(char* p, uint64_t v) {
 
 size_t MaxDecompressedBytes(int64_t max_message_bytes) {
   const auto base = static_cast<size_t>(std::max<int64_t>(max_message_bytes, 0));
-  return std::min(base * kMaxDecompressionRatio, kMaxDecompressedBatchBytes);
+  return std::min(base * kMaxDecompressionRatio, record::kMaxDecompressedBatchBytes);
 }
 
 absl::StatusOr<ValidatedBatch> ValidateProducerBatch(std::string_view batch,
                                                      const ValidationConfig& config,
                                                      int64_t now_ms) {
-  absl::StatusOr<BatchHeader> header = ValidateBatch(batch);
+  absl::StatusOr<record::BatchHeader> header = record::ValidateBatch(batch);
   if (!header.ok()) return header.status();
-  const BatchHeader& h = *header;
+  const record::BatchHeader& h = *header;
   if (absl::Status s = CheckAttributes(h, config); !s.ok()) return s;
   if (absl::Status s = CheckProducer(h, config); !s.ok()) return s;
 
-  std::string_view records = batch.substr(kBatchHeaderSize);
+  std::string_view records = batch.substr(record::kBatchHeaderSize);
   std::string decompressed;
-  if (h.compression() != Compression::kNone) {
-    if (absl::Status s =
-            Decompress(h.compression(), records, config.max_decompressed_bytes, &decompressed);
+  if (h.compression() != record::Compression::kNone) {
+    if (absl::Status s = record::Decompress(h.compression(), records, config.max_decompressed_bytes,
+                                            &decompressed);
         !s.ok()) {
       return s;
     }
     records = decompressed;
   }
-  absl::StatusOr<RecordsSummary> summary = ScanRecords(records, h);
+  absl::StatusOr<record::RecordsSummary> summary = record::ScanRecords(records, h);
   if (!summary.ok()) return summary.status();
 
   ValidatedBatch out;
   out.header = h;
-  if (config.timestamp_type == TimestampType::kLogAppendTime) {
+  if (config.timestamp_type == record::TimestampType::kLogAppendTime) {
     out.stamp_log_append_time = true;
     out.max_timestamp = now_ms;
     return out;
@@ -196,11 +196,13 @@ absl::StatusOr<ValidatedBatch> ValidateProducerBatch(std::string_view batch,
 }
 
 void StampLogAppendTime(char* batch, size_t size, int64_t now_ms) {
-  PutBigEndian64(batch + kMaxTimestampPos, static_cast<uint64_t>(now_ms));
-  batch[kAttributesPos + 1] = static_cast<char>(batch[kAttributesPos + 1] | kTimestampTypeBit);
-  const uint32_t crc = Crc32c(std::string_view(batch + kAttributesPos, size - kAttributesPos));
+  PutBigEndian64(batch + record::kMaxTimestampPos, static_cast<uint64_t>(now_ms));
+  batch[record::kAttributesPos + 1] =
+      static_cast<char>(batch[record::kAttributesPos + 1] | kTimestampTypeBit);
+  const uint32_t crc = record::Crc32c(
+      std::string_view(batch + record::kAttributesPos, size - record::kAttributesPos));
   for (int i = 0; i < 4; ++i) {
-    batch[kCrcPos + static_cast<size_t>(i)] = static_cast<char>(crc >> (24 - 8 * i));
+    batch[record::kCrcPos + static_cast<size_t>(i)] = static_cast<char>(crc >> (24 - 8 * i));
   }
 }
 

@@ -52,7 +52,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "broker/storage/record_batch.h"
+#include "client/record/record_batch.h"
 
 namespace strata::storage {
 
@@ -74,7 +74,8 @@ inline constexpr size_t kMaxDecompressionRatio = 64;
 size_t MaxDecompressedBytes(int64_t max_message_bytes);
 
 struct ValidationConfig {
-  TimestampType timestamp_type = TimestampType::kCreateTime;   // message.timestamp.type
+  record::TimestampType timestamp_type =
+      record::TimestampType::kCreateTime;                          // message.timestamp.type
   int64_t timestamp_before_max_ms = kDefaultTimestampBeforeMaxMs;  // message.timestamp.before.max.ms
   int64_t timestamp_after_max_ms = kDefaultTimestampAfterMaxMs;    // message.timestamp.after.max.ms
   size_t max_decompressed_bytes = MaxDecompressedBytes(1048588);
@@ -85,7 +86,7 @@ struct ValidationConfig {
 };
 
 struct ValidatedBatch {
-  BatchHeader header;
+  record::BatchHeader header;
   // The batch's max timestamp as the log should index it: the records'
   // largest (CreateTime) or the append time (LogAppendTime, after stamping).
   int64_t max_timestamp = -1;

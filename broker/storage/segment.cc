@@ -165,14 +165,15 @@ absl::Status Segment::WalkBatches(uint64_t position, bool with_bytes, const Batc
 
   uint64_t pos = position;
   while (pos < size) {
-    if (size - pos < kBatchHeaderSize) {
+    if (size - pos < record::kBatchHeaderSize) {
       return stop(pos, absl::StrCat("torn batch header: ", size - pos, " bytes left"));
     }
-    absl::StatusOr<std::string_view> head = view(pos, kBatchHeaderSize);
+    absl::StatusOr<std::string_view> head = view(pos, record::kBatchHeaderSize);
     if (!head.ok()) return head.status();
-    absl::StatusOr<BatchHeader> header = ReadBatchHeader(*head);
+    absl::StatusOr<record::BatchHeader> header = record::ReadBatchHeader(*head);
     if (!header.ok()) return stop(pos, std::string(header.status().message()));
-    if (header->batch_length < static_cast<int32_t>(kBatchHeaderSize - kLogOverhead)) {
+    if (header->batch_length <
+        static_cast<int32_t>(record::kBatchHeaderSize - record::kLogOverhead)) {
       return stop(pos,
                   absl::StrCat("batch length ", header->batch_length, " is below the minimum"));
     }
@@ -192,7 +193,7 @@ absl::Status Segment::WalkBatches(uint64_t position, bool with_bytes, const Batc
   return absl::OkStatus();
 }
 
-void Segment::Track(uint64_t position, const BatchHeader& header) {
+void Segment::Track(uint64_t position, const record::BatchHeader& header) {
   if (position == 0) first_batch_timestamp_ = header.max_timestamp;
   next_offset_ = header.next_offset();
   if (header.max_timestamp > max_timestamp_) {
@@ -201,7 +202,7 @@ void Segment::Track(uint64_t position, const BatchHeader& header) {
   }
 }
 
-absl::Status Segment::MaybeIndex(uint64_t position, const BatchHeader& header) {
+absl::Status Segment::MaybeIndex(uint64_t position, const record::BatchHeader& header) {
   // As Kafka does: once more than an interval of bytes went by without an
   // entry, the batch now written gets one.
   if (bytes_since_index_entry_ > static_cast<uint64_t>(options_.index_interval_bytes)) {
@@ -232,8 +233,8 @@ absl::Status Segment::Rebuild(Offset intact_below, bool truncate_bad_tail, Recov
   absl::Status index_status;
   absl::Status s = WalkBatches(
       0, /*with_bytes=*/true,
-      [&](uint64_t pos, const BatchHeader& header, std::string_view bytes) {
-        if (absl::StatusOr<BatchHeader> valid = ValidateBatch(bytes); !valid.ok()) {
+      [&](uint64_t pos, const record::BatchHeader& header, std::string_view bytes) {
+        if (absl::StatusOr<record::BatchHeader> valid = record::ValidateBatch(bytes); !valid.ok()) {
           problem = std::string(valid.status().message());
         } else if (header.base_offset < next_offset_) {
           problem = absl::StrCat("batch base offset ", header.base_offset.value(),
@@ -281,12 +282,12 @@ absl::Status Segment::LoadTail() {
     max_timestamp_ = time_index_->entries().back().timestamp;
     offset_of_max_timestamp_ = time_index_->entries().back().offset;
   }
-  if (size() >= kBatchHeaderSize) {
+  if (size() >= record::kBatchHeaderSize) {
     absl::StatusOr<std::shared_ptr<const File>> log = Reader();
     if (!log.ok()) return log.status();
-    absl::StatusOr<std::string> head = (*log)->ReadExactly(0, kBatchHeaderSize);
+    absl::StatusOr<std::string> head = (*log)->ReadExactly(0, record::kBatchHeaderSize);
     if (!head.ok()) return head.status();
-    if (absl::StatusOr<BatchHeader> first = ReadBatchHeader(*head); first.ok()) {
+    if (absl::StatusOr<record::BatchHeader> first = record::ReadBatchHeader(*head); first.ok()) {
       first_batch_timestamp_ = first->max_timestamp;
     }
   }
@@ -296,7 +297,7 @@ absl::Status Segment::LoadTail() {
   uint64_t problem_pos = 0;
   absl::Status s = WalkBatches(
       start, /*with_bytes=*/false,
-      [&](uint64_t pos, const BatchHeader& header, std::string_view) {
+      [&](uint64_t pos, const record::BatchHeader& header, std::string_view) {
         Track(pos, header);
         return Walk::kContinue;
       },
@@ -310,7 +311,7 @@ absl::Status Segment::LoadTail() {
   return absl::OkStatus();
 }
 
-absl::Status Segment::Append(const BatchHeader& header, std::string_view batch) {
+absl::Status Segment::Append(const record::BatchHeader& header, std::string_view batch) {
   CHECK_GE(header.base_offset, next_offset_) << "append out of order to " << log_path();
   CHECK_EQ(batch.size(), header.size_in_bytes());
   const uint64_t position = size();
@@ -332,13 +333,13 @@ absl::Status Segment::Append(const BatchHeader& header, std::string_view batch) 
 }
 
 absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindFirstBatch(
-    uint64_t start, const std::function<bool(const BatchHeader&)>& wanted) const {
+    uint64_t start, const std::function<bool(const record::BatchHeader&)>& wanted) const {
   std::optional<BatchLocation> found;
   std::string problem;
   uint64_t problem_pos = 0;
   absl::Status s = WalkBatches(
       start, /*with_bytes=*/false,
-      [&](uint64_t pos, const BatchHeader& header, std::string_view) {
+      [&](uint64_t pos, const record::BatchHeader& header, std::string_view) {
         if (!wanted(header)) return Walk::kContinue;
         found = BatchLocation{static_cast<uint32_t>(pos), header};
         return Walk::kStop;
@@ -355,7 +356,7 @@ absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindFirstBatch(
 absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatch(Offset target) const {
   if (target >= next_offset_) return std::nullopt;
   return FindFirstBatch(offset_index_->Lookup(target).position,
-                        [&](const BatchHeader& h) { return h.last_offset() >= target; });
+                        [&](const record::BatchHeader& h) { return h.last_offset() >= target; });
 }
 
 absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatchByTimestamp(
@@ -365,14 +366,17 @@ absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatchByTimest
   if (std::optional<TimeIndex::Entry> e = time_index_->Lookup(timestamp)) {
     start = offset_index_->Lookup(e->offset).position;
   }
-  return FindFirstBatch(start, [&](const BatchHeader& h) { return h.max_timestamp >= timestamp; });
+  return FindFirstBatch(start,
+                        [&](const record::BatchHeader& h) { return h.max_timestamp >= timestamp; });
 }
 
-absl::Status Segment::ForEachBatchHeader(const std::function<void(const BatchHeader&)>& fn) const {
-  absl::StatusOr<std::optional<BatchLocation>> none = FindFirstBatch(0, [&](const BatchHeader& h) {
-    fn(h);
-    return false;
-  });
+absl::Status Segment::ForEachBatchHeader(
+    const std::function<void(const record::BatchHeader&)>& fn) const {
+  absl::StatusOr<std::optional<BatchLocation>> none =
+      FindFirstBatch(0, [&](const record::BatchHeader& h) {
+        fn(h);
+        return false;
+      });
   return none.status();
 }
 

@@ -33,11 +33,11 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "broker/common/ids.h"
 #include "broker/storage/file_system.h"
 #include "broker/storage/offset_index.h"
-#include "broker/storage/record_batch.h"
 #include "broker/storage/time_index.h"
+#include "client/common/ids.h"
+#include "client/record/record_batch.h"
 
 namespace strata::storage {
 
@@ -89,13 +89,13 @@ class Segment {
 
   // Appends one batch whose offsets were assigned and which was validated.
   // Its base offset must be >= next_offset().
-  absl::Status Append(const BatchHeader& header, std::string_view batch);
+  absl::Status Append(const record::BatchHeader& header, std::string_view batch);
 
   // Where the first batch with last offset >= `target` starts. nullopt when
   // every batch of the segment ends before `target`.
   struct BatchLocation {
     uint32_t position = 0;
-    BatchHeader header;
+    record::BatchHeader header;
   };
   absl::StatusOr<std::optional<BatchLocation>> FindBatch(Offset target) const;
 
@@ -104,7 +104,7 @@ class Segment {
 
   // Calls `fn` with the header of every batch, in order. DataLoss if a
   // header does not parse.
-  absl::Status ForEachBatchHeader(const std::function<void(const BatchHeader&)>& fn) const;
+  absl::Status ForEachBatchHeader(const std::function<void(const record::BatchHeader&)>& fn) const;
 
   // Up to `max_bytes` of the .log starting at `position` (fewer at the end).
   absl::StatusOr<std::string> ReadAt(uint64_t position, size_t max_bytes) const;
@@ -151,7 +151,8 @@ class Segment {
         next_offset_(base_offset) {}
 
   enum class Walk { kContinue, kStop };
-  using BatchFn = std::function<Walk(uint64_t position, const BatchHeader&, std::string_view)>;
+  using BatchFn =
+      std::function<Walk(uint64_t position, const record::BatchHeader&, std::string_view)>;
   // Calls `fn` for each batch from `position` on, with the batch's bytes when
   // `with_bytes` (else an empty view). Ends at the end of the file, when `fn`
   // says stop, or at a batch whose header is malformed or which runs past
@@ -162,7 +163,7 @@ class Segment {
 
   // The first batch from `start` on for which `wanted` is true.
   absl::StatusOr<std::optional<BatchLocation>> FindFirstBatch(
-      uint64_t start, const std::function<bool(const BatchHeader&)>& wanted) const;
+      uint64_t start, const std::function<bool(const record::BatchHeader&)>& wanted) const;
   // Loads both indexes (emptying them with `reset`).
   absl::Status LoadIndexes(bool reset);
   // Learns the .log's size, creating an empty .log when there is none.
@@ -178,8 +179,8 @@ class Segment {
   absl::Status Rebuild(Offset intact_below, bool truncate_bad_tail, RecoveryResult* result);
   // Reads the tail after the last index entry to learn next_offset_.
   absl::Status LoadTail();
-  void Track(uint64_t position, const BatchHeader& header);
-  absl::Status MaybeIndex(uint64_t position, const BatchHeader& header);
+  void Track(uint64_t position, const record::BatchHeader& header);
+  absl::Status MaybeIndex(uint64_t position, const record::BatchHeader& header);
 
   FileSystem* fs_;
   std::string dir_;

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "broker/common/ids.h"
 #include "broker/storage/index_file.h"
+#include "client/common/ids.h"
 
 namespace strata::storage {
 

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <random>
@@ -115,12 +116,15 @@ class RaftNode::Service final : public internal::Raft::CallbackService {
 };
 
 RaftNode::RaftNode(RaftNodeOptions options, StateMachine* state_machine)
-    : options_(std::move(options)), state_machine_(state_machine) {}
+    : options_(std::move(options)), clock_(options_.clock), state_machine_(state_machine) {}
 
 RaftNode::~RaftNode() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<RaftNode>> RaftNode::Create(RaftNodeOptions options,
                                                            StateMachine* state_machine) {
+  if (options.clock == nullptr) {
+    return absl::InvalidArgumentError("RaftNodeOptions::clock is required");
+  }
   if (!options.peers.contains(options.id)) {
     return absl::InvalidArgumentError(absl::StrCat("node ", options.id.value(),
                                                    " is not among the quorum's peers"));
@@ -193,10 +197,9 @@ void RaftNode::Loop() {
     CHECK(s.ok()) << "restoring the snapshot at " << snapshot->metadata.index << ": " << s;
     applied_ = last_snapshot_ = snapshot->metadata.index;
   }
-  const uint64_t seed = options_.seed != 0
-                            ? options_.seed
-                            : options_.id.value() * 0x9E3779B97F4A7C15ULL ^
-                                  static_cast<uint64_t>(absl::GetCurrentTimeNanos());
+  const uint64_t seed = options_.seed != 0 ? options_.seed
+                                           : options_.id.value() * 0x9E3779B97F4A7C15ULL ^
+                                                 static_cast<uint64_t>(clock_->NowMs());
   auto rng = std::make_shared<std::mt19937_64>(seed);
   Config config;
   config.id = options_.id;
@@ -208,8 +211,7 @@ void RaftNode::Loop() {
   LOG(INFO) << "Raft node " << options_.id << " running: term " << raft_->term() << ", log ["
             << storage_->FirstIndex() << ", " << storage_->LastIndex() << "], applied " << applied_;
 
-  const absl::Duration tick = absl::Milliseconds(options_.tick_ms);
-  absl::Time next_tick = absl::Now() + tick;
+  int64_t next_tick_ms = clock_->NowMs() + options_.tick_ms;
   while (true) {
     std::vector<Message> inbox;
     std::vector<Proposal> proposals;
@@ -219,20 +221,21 @@ void RaftNode::Loop() {
       auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || !inbox_.empty() || !proposals_.empty() || !transfers_.empty();
       };
-      mu_.AwaitWithDeadline(absl::Condition(&has_work), next_tick);
+      mu_.AwaitWithTimeout(absl::Condition(&has_work), absl::Milliseconds(std::max<int64_t>(
+                                                           0, next_tick_ms - clock_->NowMs())));
       if (stopping_) break;
       inbox.swap(inbox_);
       proposals.swap(proposals_);
       transfers.swap(transfers_);
     }
-    const absl::Time now = absl::Now();
-    if (now >= next_tick) {
+    const int64_t now_ms = clock_->NowMs();
+    if (now_ms >= next_tick_ms) {
       raft_->Tick();
       // After a stall, tick once and move on rather than firing a burst.
-      next_tick = std::max(next_tick + tick, now);
+      next_tick_ms = std::max<int64_t>(next_tick_ms + options_.tick_ms, now_ms);
     }
     for (const Message& m : inbox) {
-      last_heard_ms_[m.from] = absl::ToUnixMillis(now);
+      last_heard_ms_[m.from] = now_ms;
       if (absl::Status s = raft_->Step(m); !s.ok()) VLOG(1) << "Step refused " << m << ": " << s;
     }
     for (Proposal& p : proposals) {
@@ -332,7 +335,7 @@ void RaftNode::PublishStatus() {
   st.snapshot_index = last_snapshot_;
   st.snapshots_restored = snapshots_restored_;
   if (st.role == Role::kLeader) {
-    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+    const int64_t now_ms = clock_->NowMs();
     for (const auto& [id, _] : options_.peers) {
       const Progress* p = raft_->progress(id);
       if (p == nullptr) continue;

@@ -11,8 +11,9 @@
 //          and compact the log, keeping keep_entries for followers that lag
 //          a little (further behind, they get the snapshot).
 //
-// The core stays pure; this class owns threads, sockets, the clock and the
-// disk. Thread-safe: every public method may be called from any thread.
+// The core stays pure; this class owns threads, sockets and the disk, and
+// reads time through the injected Clock. Thread-safe: every public method may be called from any
+// thread.
 #pragma once
 
 #include <functional>
@@ -25,6 +26,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "client/common/clock.h"
 #include "raft/message.h"
 #include "raft/raft.h"
 
@@ -71,6 +73,9 @@ struct RaftNodeOptions {
   uint64_t snapshot_entries = 10000;
   uint64_t keep_entries = 1000;
   uint64_t seed = 0;  // 0: seeded from the node id and the time
+  // Ticks, contact times and the default seed are read from it. Required;
+  // must outlive the node.
+  strata::Clock* clock = nullptr;
 };
 
 struct RaftNodeStatus {
@@ -140,6 +145,7 @@ class RaftNode {
   void PublishStatus();
 
   const RaftNodeOptions options_;
+  strata::Clock* const clock_;
   StateMachine* const state_machine_;
   std::unique_ptr<RocksDbLogStorage> storage_;
   std::unique_ptr<Raft> raft_;  // the loop thread's only

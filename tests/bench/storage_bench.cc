@@ -27,11 +27,11 @@
 #include <string>
 #include <vector>
 
-#include "broker/common/clock.h"
-#include "broker/storage/crc32c.h"
 #include "broker/storage/file_system.h"
 #include "broker/storage/log.h"
-#include "broker/storage/record_batch.h"
+#include "client/common/clock.h"
+#include "client/record/crc32c.h"
+#include "client/record/record_batch.h"
 #include "glog/logging.h"
 
 namespace strata::storage {
@@ -60,10 +60,10 @@ std::vector<std::string> MakeBatches(const Args& args, int count, int* records_p
   std::mt19937_64 rng(42);
   std::vector<std::string> batches;
   for (int b = 0; b < count; ++b) {
-    RecordBatchBuilder builder;
+    record::RecordBatchBuilder builder;
     int n = 0;
     while (true) {
-      Record r;
+      record::Record r;
       r.value = std::string(args.record_bytes, '\0');
       for (char& c : *r.value) c = static_cast<char>('a' + rng() % 26);
       r.timestamp = 1'700'000'000'000 + n;
@@ -131,7 +131,7 @@ int Run(const Args& args) {
       "storage_bench: dir=%s data=%.0f MB record=%zu B batch=%zu B (%d records) "
       "batches=%lld crc32c=%s\n",
       args.dir.c_str(), total_mb, args.record_bytes, batch_size, per_batch,
-      static_cast<long long>(n), Crc32cIsHardwareAccelerated() ? "sse4.2" : "table");
+      static_cast<long long>(n), record::Crc32cIsHardwareAccelerated() ? "sse4.2" : "table");
 
   std::vector<double> write_secs, append_secs;
   std::unique_ptr<Log> log;
@@ -165,8 +165,8 @@ int Run(const Args& args) {
     while (next < log->log_end_offset()) {
       auto read = log->Read(next, 1024 * 1024, log->log_end_offset());
       CHECK(read.ok()) << read.status();
-      BatchIterator it(read->batches);
-      BatchHeader h;
+      record::BatchIterator it(read->batches);
+      record::BatchHeader h;
       std::string_view b;
       while (it.Next(&h, &b)) next = h.next_offset();
       bytes += static_cast<int64_t>(read->batches.size());
@@ -182,7 +182,7 @@ int Run(const Args& args) {
   std::string crc_buf = batches[0];
   auto start = std::chrono::steady_clock::now();
   uint32_t crc = 0;
-  for (int i = 0; i < 20000; ++i) crc = Crc32cExtend(crc, crc_buf.data(), crc_buf.size());
+  for (int i = 0; i < 20000; ++i) crc = record::Crc32cExtend(crc, crc_buf.data(), crc_buf.size());
   std::printf("crc32c                  : %10.0f MB/s  (checksum %08x)\n",
               20000.0 * static_cast<double>(crc_buf.size()) / 1e6 / Seconds(start), crc);
 

@@ -8,18 +8,18 @@
 #include <cstdlib>
 #include <string>
 
-#include "broker/storage/compression.h"
-#include "broker/storage/record_batch.h"
+#include "client/record/compression.h"
+#include "client/record/record_batch.h"
 #include "tests/fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace strata::storage;
+  using namespace strata;
   uint8_t control = 0;
   const std::string batch = strata::fuzz::BatchFromInput(data, size, &control);
-  absl::StatusOr<std::vector<Record>> records =
-      DecodeRecords(batch, strata::fuzz::kFuzzMaxDecompressedBytes);
+  absl::StatusOr<std::vector<record::Record>> records =
+      record::DecodeRecords(batch, strata::fuzz::kFuzzMaxDecompressedBytes);
   if (records.ok()) {
-    absl::StatusOr<BatchHeader> h = ValidateBatch(batch);
+    absl::StatusOr<record::BatchHeader> h = record::ValidateBatch(batch);
     if (!h.ok() || records->size() != static_cast<size_t>(h->records_count)) std::abort();
     for (size_t i = 0; i < records->size(); ++i) {
       if ((*records)[i].offset != h->base_offset + static_cast<int64_t>(i)) std::abort();
@@ -27,29 +27,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // ScanRecords (the leader's fast path) and DecodeRecords (the full parser)
   // must accept exactly the same records sections.
-  if (absl::StatusOr<BatchHeader> h = ValidateBatch(batch);
-      h.ok() && CompressionName(h->compression()) != nullptr) {
+  if (absl::StatusOr<record::BatchHeader> h = record::ValidateBatch(batch);
+      h.ok() && record::CompressionName(h->compression()) != nullptr) {
     int64_t last = 0;
     const bool overflows =
         __builtin_add_overflow(h->base_offset.value(), int64_t{h->last_offset_delta}, &last);
-    std::string_view section = std::string_view(batch).substr(kBatchHeaderSize);
+    std::string_view section = std::string_view(batch).substr(record::kBatchHeaderSize);
     std::string decompressed;
     bool readable = true;
-    if (h->compression() != Compression::kNone) {
-      readable = Decompress(h->compression(), section, strata::fuzz::kFuzzMaxDecompressedBytes,
-                            &decompressed)
+    if (h->compression() != record::Compression::kNone) {
+      readable = record::Decompress(h->compression(), section,
+                                    strata::fuzz::kFuzzMaxDecompressedBytes, &decompressed)
                      .ok();
       section = decompressed;
     }
     if (!overflows && readable) {
-      absl::StatusOr<RecordsSummary> scan = ScanRecords(section, *h);
+      absl::StatusOr<record::RecordsSummary> scan = record::ScanRecords(section, *h);
       if (scan.status().code() == absl::StatusCode::kInternal) std::abort();
       if (scan.ok() != records.ok()) std::abort();
     }
   }
   // The same bytes as a Fetch response's run of batches.
-  BatchIterator it(batch);
-  BatchHeader header;
+  record::BatchIterator it(batch);
+  record::BatchHeader header;
   std::string_view one;
   while (it.Next(&header, &one)) {
     if (one.size() != header.size_in_bytes()) std::abort();

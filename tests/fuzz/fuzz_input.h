@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <string>
 
-#include "broker/storage/crc32c.h"
-#include "broker/storage/record_batch.h"
+#include "client/record/crc32c.h"
+#include "client/record/record_batch.h"
 
 namespace strata::fuzz {
 
@@ -19,16 +19,15 @@ inline std::string BatchFromInput(const uint8_t* data, size_t size, uint8_t* con
   *control = size > 0 ? data[0] : 0;
   std::string batch(reinterpret_cast<const char*>(data) + (size > 0 ? 1 : 0),
                     size > 0 ? size - 1 : 0);
-  if ((*control & 1) && batch.size() >= storage::kBatchHeaderSize) {
-    const uint32_t length = static_cast<uint32_t>(batch.size() - storage::kLogOverhead);
+  if ((*control & 1) && batch.size() >= record::kBatchHeaderSize) {
+    const uint32_t length = static_cast<uint32_t>(batch.size() - record::kLogOverhead);
     for (int i = 0; i < 4; ++i) {
-      batch[storage::kBatchLengthPos + static_cast<size_t>(i)] =
+      batch[record::kBatchLengthPos + static_cast<size_t>(i)] =
           static_cast<char>(length >> (24 - 8 * i));
     }
-    const uint32_t crc =
-        storage::Crc32c(std::string_view(batch).substr(storage::kAttributesPos));
+    const uint32_t crc = record::Crc32c(std::string_view(batch).substr(record::kAttributesPos));
     for (int i = 0; i < 4; ++i) {
-      batch[storage::kCrcPos + static_cast<size_t>(i)] = static_cast<char>(crc >> (24 - 8 * i));
+      batch[record::kCrcPos + static_cast<size_t>(i)] = static_cast<char>(crc >> (24 - 8 * i));
     }
   }
   return batch;

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "broker/storage/compression.h"
-#include "broker/storage/record_batch.h"
+#include "client/record/compression.h"
+#include "client/record/record_batch.h"
 
 int main(int argc, char** argv) {
-  using namespace strata::storage;
+  using namespace strata;
   if (argc != 2) {
     std::fprintf(stderr, "usage: fuzz_seeds DIR\n");
     return 2;
@@ -22,9 +22,9 @@ int main(int argc, char** argv) {
   constexpr int64_t kNow = 1'700'000'000'000;
   std::vector<std::string> plain;
   for (int n : {1, 3, 20}) {
-    RecordBatchBuilder builder;
+    record::RecordBatchBuilder builder;
     for (int i = 0; i < n; ++i) {
-      Record r;
+      record::Record r;
       if (i % 3 != 1) r.key = "key-" + std::to_string(i);
       if (i % 4 != 2) r.value = std::string(static_cast<size_t>(10 + 37 * i), 'a' + (i % 26));
       if (i % 2 == 0) r.headers = {{"h", "v"}, {"trace-id", std::nullopt}};
@@ -42,13 +42,14 @@ int main(int argc, char** argv) {
   for (const std::string& b : plain) {
     write(b, 1);
     write(b, 3);  // LogAppendTime
-    for (Compression c : {Compression::kGzip, Compression::kSnappy, Compression::kLz4,
-                          Compression::kZstd}) {
-      absl::StatusOr<std::string> z = CompressBatch(b, c);
+    for (record::Compression c : {record::Compression::kGzip, record::Compression::kSnappy,
+                                  record::Compression::kLz4, record::Compression::kZstd}) {
+      absl::StatusOr<std::string> z = record::CompressBatch(b, c);
       if (!z.ok()) return 1;
       write(*z, 1);
     }
-    absl::StatusOr<std::string> raw = CompressBatch(b, Compression::kSnappy, SnappyFraming::kRaw);
+    absl::StatusOr<std::string> raw =
+        record::CompressBatch(b, record::Compression::kSnappy, record::SnappyFraming::kRaw);
     if (!raw.ok()) return 1;
     write(*raw, 1);
   }

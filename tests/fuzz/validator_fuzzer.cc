@@ -9,7 +9,7 @@
 #include <string>
 
 #include "broker/storage/log_validator.h"
-#include "broker/storage/record_batch.h"
+#include "client/record/record_batch.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace {
@@ -21,12 +21,13 @@ constexpr int64_t kNow = 1'700'000'000'000;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace strata;
   using namespace strata::storage;
   uint8_t control = 0;
   std::string batch = strata::fuzz::BatchFromInput(data, size, &control);
   ValidationConfig config;
   config.max_decompressed_bytes = strata::fuzz::kFuzzMaxDecompressedBytes;
-  if (control & 2) config.timestamp_type = TimestampType::kLogAppendTime;
+  if (control & 2) config.timestamp_type = record::TimestampType::kLogAppendTime;
   if (control & 4) {
     config.timestamp_before_max_ms = 60'000;
     config.timestamp_after_max_ms = 60'000;
@@ -41,14 +42,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // The log gives an accepted batch its offsets (baseOffset is the
   // producer's word and outside the CRC), as Log::AppendAsLeader does.
-  SetBaseOffset(batch.data(), strata::Offset(0));
-  absl::StatusOr<std::vector<Record>> records =
-      DecodeRecords(batch, strata::fuzz::kFuzzMaxDecompressedBytes);
+  record::SetBaseOffset(batch.data(), strata::Offset(0));
+  absl::StatusOr<std::vector<record::Record>> records =
+      record::DecodeRecords(batch, strata::fuzz::kFuzzMaxDecompressedBytes);
   if (!records.ok()) Fail();
   if (records->size() != static_cast<size_t>(valid->header.records_count)) Fail();
   if (valid->stamp_log_append_time) {
     StampLogAppendTime(batch.data(), batch.size(), kNow);
-    absl::StatusOr<BatchHeader> stamped = ValidateBatch(batch);
+    absl::StatusOr<record::BatchHeader> stamped = record::ValidateBatch(batch);
     if (!stamped.ok() || stamped->max_timestamp != kNow) Fail();
   }
   return 0;

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "broker/storage/record_batch.h"
+#include "client/record/record_batch.h"
 #include "gtest/gtest.h"
 #include "tests/integration/strata_cluster.h"
 
@@ -54,9 +54,9 @@ class HostileClientTest : public ::testing::Test {
 
   // Produces one batch, retrying while the new topic's leadership settles.
   v1::PartitionProduceResponse Produce(const std::string& topic,
-                                       const std::vector<storage::Record>& records) {
-    storage::RecordBatchBuilder builder;
-    for (const storage::Record& r : records) builder.Append(r);
+                                       const std::vector<record::Record>& records) {
+    record::RecordBatchBuilder builder;
+    for (const record::Record& r : records) builder.Append(r);
     v1::ProduceRequest req;
     req.set_acks(1);
     auto* p = req.add_topics();
@@ -126,7 +126,7 @@ TEST_F(HostileClientTest, AFetchNamingAPartition200TimesStaysWithinFetchMaxBytes
   for (const auto& [topic, batches] : {std::pair<std::string, int>{"dup", 16}, {"big", 128}}) {
     CreateTopic(topic);
     for (int b = 0; b < batches; ++b) {
-      std::vector<storage::Record> records(256);
+      std::vector<record::Record> records(256);
       for (auto& r : records) {
         r.value = value;
         r.timestamp = 1000;
@@ -185,7 +185,7 @@ TEST_F(HostileClientTest, AFetchNamingAPartition200TimesStaysWithinFetchMaxBytes
 
 TEST_F(HostileClientTest, AFirstBatchLargerThanTheLimitsStillComesWhole) {
   CreateTopic("wide");
-  std::vector<storage::Record> records(1);
+  std::vector<record::Record> records(1);
   records[0].value = std::string(600 * 1024, 'w');
   records[0].timestamp = 1000;
   ASSERT_EQ(Produce("wide", records).error(), v1::NONE);
@@ -201,7 +201,7 @@ TEST_F(HostileClientTest, AFirstBatchLargerThanTheLimitsStillComesWhole) {
   v1::FetchResponse resp;
   ASSERT_TRUE(broker_->Fetch(&ctx, req, &resp).ok());
   const std::string& bytes = resp.topics(0).partitions(0).records();
-  auto decoded = storage::DecodeRecords(bytes);
+  auto decoded = record::DecodeRecords(bytes);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   ASSERT_EQ(decoded->size(), 1u) << "KIP-74: the first batch goes out whole";
   EXPECT_EQ(decoded->at(0).value->size(), 600u * 1024);
@@ -210,7 +210,7 @@ TEST_F(HostileClientTest, AFirstBatchLargerThanTheLimitsStillComesWhole) {
 TEST_F(HostileClientTest, ListOffsetsAnswersWithTheRecordFoundAndRefusesNonsenseTimestamps) {
   CreateTopic("times");
   // Offsets 0..3 with timestamps 1000, 2000, 5000, 3000.
-  std::vector<storage::Record> records(4);
+  std::vector<record::Record> records(4);
   const int64_t ts[] = {1000, 2000, 5000, 3000};
   for (int i = 0; i < 4; ++i) {
     records[i].value = "t" + std::to_string(i);

@@ -160,6 +160,7 @@ int Main(int argc, char** argv) {
   if (flags.contains("--tick-ms")) options.tick_ms = std::stoi(flags["--tick-ms"]);
   if (flags.contains("--election-tick")) options.election_tick = std::stoi(flags["--election-tick"]);
 
+  options.clock = strata::Clock::Real();  // this program is its own composition root
   KvStateMachine sm;
   auto node = raft::RaftNode::Create(options, &sm);
   CHECK(node.ok()) << node.status();

@@ -78,14 +78,14 @@ class FakeCluster::Node final : public v1::Broker::Service, public v1::Admin::Se
           pr->set_leader_hint(part->leader);
           continue;
         }
-        storage::BatchIterator it(p.records());
-        storage::BatchHeader header;
+        record::BatchIterator it(p.records());
+        record::BatchHeader header;
         std::string_view batch;
         int64_t base = part->next_offset;
         while (it.Next(&header, &batch)) {
-          CHECK(storage::ValidateBatch(batch).ok());
+          CHECK(record::ValidateBatch(batch).ok());
           std::string copy(batch);
-          storage::SetBaseOffset(copy.data(), Offset(part->next_offset));
+          record::SetBaseOffset(copy.data(), Offset(part->next_offset));
           part->batches.emplace_back(part->next_offset, std::move(copy));
           part->next_offset += header.last_offset_delta + 1;
         }
@@ -127,7 +127,7 @@ class FakeCluster::Node final : public v1::Broker::Service, public v1::Admin::Se
           }
           std::string records;
           for (const auto& [base, b] : part->batches) {
-            auto h = storage::ReadBatchHeader(b);
+            auto h = record::ReadBatchHeader(b);
             if (h->next_offset().value() <= p.fetch_offset()) continue;
             if (!records.empty() &&
                 records.size() + b.size() > static_cast<size_t>(p.partition_max_bytes())) {
@@ -391,13 +391,13 @@ void FakeCluster::SetLogStart(const std::string& topic, int32_t partition, int64
   p.next_offset = std::max(p.next_offset, start);
 }
 
-std::vector<storage::Record> FakeCluster::Records(const std::string& topic,
-                                                  int32_t partition) const {
+std::vector<record::Record> FakeCluster::Records(const std::string& topic,
+                                                 int32_t partition) const {
   absl::MutexLock lock(&mu_);
-  std::vector<storage::Record> out;
+  std::vector<record::Record> out;
   const Partition& p = topics_.at(topic).partitions.at(static_cast<size_t>(partition));
   for (const auto& [base, b] : p.batches) {
-    auto records = storage::DecodeRecords(b);
+    auto records = record::DecodeRecords(b);
     CHECK(records.ok()) << records.status();
     for (auto& r : *records) out.push_back(std::move(r));
   }

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "broker/storage/record_batch.h"
+#include "client/record/record_batch.h"
 #include "grpcpp/server.h"
 #include "strata/v1/admin.pb.h"
 #include "strata/v1/broker.pb.h"
@@ -43,7 +43,7 @@ class FakeCluster {
   void SetLogStart(const std::string& topic, int32_t partition, int64_t start);
 
   // Every record appended to the partition, in offset order.
-  std::vector<storage::Record> Records(const std::string& topic, int32_t partition) const;
+  std::vector<record::Record> Records(const std::string& topic, int32_t partition) const;
   // Batches appended to the partition.
   int BatchCount(const std::string& topic, int32_t partition) const;
   int produce_requests() const;

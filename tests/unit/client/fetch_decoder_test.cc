@@ -6,9 +6,9 @@ namespace strata::client {
 namespace {
 
 std::string Batch(int64_t base, std::vector<std::string> values) {
-  storage::RecordBatchBuilder b{Offset(base)};
+  record::RecordBatchBuilder b{Offset(base)};
   for (auto& v : values) {
-    storage::Record r;
+    record::Record r;
     r.key = "k" + v;
     r.value = v;
     r.timestamp = 5000;

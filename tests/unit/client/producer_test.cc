@@ -32,7 +32,7 @@ ProducerRecord Rec(std::string topic, std::string value) {
   return r;
 }
 
-std::vector<std::string> Values(const std::vector<storage::Record>& records) {
+std::vector<std::string> Values(const std::vector<record::Record>& records) {
   std::vector<std::string> out;
   for (const auto& r : records) out.push_back(r.value.value_or("<null>"));
   return out;

@@ -7,8 +7,8 @@ namespace {
 
 const TopicPartition kTp{"t", PartitionId(0)};
 
-storage::Record Value(std::string v) {
-  storage::Record r;
+record::Record Value(std::string v) {
+  record::Record r;
   r.value = std::move(v);
   r.timestamp = 1000;
   return r;
@@ -22,7 +22,7 @@ TEST(RecordAccumulatorTest, RecordsAccumulateIntoOneBatchUpToBatchSize) {
   std::unique_ptr<ProducerBatch> batch = acc.Drain(kTp);
   ASSERT_NE(batch, nullptr);
   EXPECT_EQ(batch->record_count(), 100);
-  auto records = storage::DecodeRecords(batch->payload);
+  auto records = record::DecodeRecords(batch->payload);
   ASSERT_TRUE(records.ok()) << records.status();
   ASSERT_EQ(records->size(), 100u);
   EXPECT_EQ(*(*records)[42].value, "value-42");
@@ -77,7 +77,7 @@ TEST(RecordAccumulatorTest, ARetriedBatchGoesBackToTheHeadAfterItsBackoff) {
   EXPECT_EQ(next, t0 + absl::Milliseconds(100));
   ASSERT_EQ(acc.Ready(t0 + absl::Milliseconds(100), false, &next).size(), 1u);
   auto again = acc.Drain(kTp);
-  EXPECT_EQ(*storage::DecodeRecords(again->payload)->at(0).value, "first");
+  EXPECT_EQ(*record::DecodeRecords(again->payload)->at(0).value, "first");
 }
 
 TEST(RecordAccumulatorTest, ExpireRemovesBatchesPastTheDeliveryTimeout) {

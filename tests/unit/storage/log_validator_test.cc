@@ -23,11 +23,11 @@
 #include <vector>
 
 #include "broker/replication/replica_manager.h"
-#include "broker/storage/compression.h"
-#include "broker/storage/crc32c.h"
 #include "broker/storage/kafka_error.h"
 #include "broker/storage/log.h"
 #include "broker/storage/mem_file_system.h"
+#include "client/record/compression.h"
+#include "client/record/crc32c.h"
 #include "tests/unit/storage/test_batches.h"
 
 namespace strata::storage {
@@ -38,7 +38,7 @@ using ::testing::HasSubstr;
 constexpr int64_t kNow = 1'700'000'000'000;  // ManualClock's default
 constexpr int32_t kInt32Max = std::numeric_limits<int32_t>::max();
 
-v1::ErrorCode CodeOf(const absl::Status& s) { return replication::ErrorCodeFor(s); }
+ErrorCode CodeOf(const absl::Status& s) { return replication::ErrorCodeFor(s); }
 
 // ---------------------------------------------------------------------------
 // A test-side encoder, separate from the codec: a record is a list of named
@@ -125,7 +125,8 @@ void PutBE(std::string* out, size_t pos, uint64_t value, int bytes) {
 }
 
 void FixCrc(std::string* batch) {
-  PutBE(batch, kCrcPos, Crc32c(std::string_view(*batch).substr(kAttributesPos)), 4);
+  PutBE(batch, record::kCrcPos,
+        record::Crc32c(std::string_view(*batch).substr(record::kAttributesPos)), 4);
 }
 
 struct TestHeader {
@@ -141,21 +142,23 @@ struct TestHeader {
 
 std::string AssembleBatch(const TestHeader& h, const std::vector<EncodedRecord>& records,
                           int64_t max_delta, const std::string& suffix = "") {
-  std::string b(kBatchHeaderSize, '\0');
+  std::string b(record::kBatchHeaderSize, '\0');
   const int32_t count = h.records_count != 0 ? h.records_count : static_cast<int32_t>(records.size());
-  b[kMagicPos] = 2;
-  PutBE(&b, kPartitionLeaderEpochPos, static_cast<uint32_t>(-1), 4);
-  PutBE(&b, kAttributesPos, static_cast<uint16_t>(h.attributes), 2);
-  PutBE(&b, kLastOffsetDeltaPos, static_cast<uint32_t>(h.last_offset_delta.value_or(count - 1)), 4);
-  PutBE(&b, kBaseTimestampPos, static_cast<uint64_t>(h.base_timestamp), 8);
-  PutBE(&b, kMaxTimestampPos, static_cast<uint64_t>(h.max_timestamp.value_or(h.base_timestamp + max_delta)), 8);
-  PutBE(&b, kProducerIdPos, static_cast<uint64_t>(h.producer_id), 8);
-  PutBE(&b, kProducerEpochPos, static_cast<uint16_t>(h.producer_epoch), 2);
-  PutBE(&b, kBaseSequencePos, static_cast<uint32_t>(h.base_sequence), 4);
-  PutBE(&b, kRecordsCountPos, static_cast<uint32_t>(count), 4);
+  b[record::kMagicPos] = 2;
+  PutBE(&b, record::kPartitionLeaderEpochPos, static_cast<uint32_t>(-1), 4);
+  PutBE(&b, record::kAttributesPos, static_cast<uint16_t>(h.attributes), 2);
+  PutBE(&b, record::kLastOffsetDeltaPos,
+        static_cast<uint32_t>(h.last_offset_delta.value_or(count - 1)), 4);
+  PutBE(&b, record::kBaseTimestampPos, static_cast<uint64_t>(h.base_timestamp), 8);
+  PutBE(&b, record::kMaxTimestampPos,
+        static_cast<uint64_t>(h.max_timestamp.value_or(h.base_timestamp + max_delta)), 8);
+  PutBE(&b, record::kProducerIdPos, static_cast<uint64_t>(h.producer_id), 8);
+  PutBE(&b, record::kProducerEpochPos, static_cast<uint16_t>(h.producer_epoch), 2);
+  PutBE(&b, record::kBaseSequencePos, static_cast<uint32_t>(h.base_sequence), 4);
+  PutBE(&b, record::kRecordsCountPos, static_cast<uint32_t>(count), 4);
   for (const EncodedRecord& r : records) b += EncodeRecord(r);
   b += suffix;
-  PutBE(&b, kBatchLengthPos, b.size() - kLogOverhead, 4);
+  PutBE(&b, record::kBatchLengthPos, b.size() - record::kLogOverhead, 4);
   FixCrc(&b);
   return b;
 }
@@ -184,11 +187,11 @@ std::string FixtureBatch(const TestHeader& h = {}) {
 }
 
 // The same records, as the codec's Record type, at `base_offset`.
-std::vector<Record> FixtureAsRecords(int64_t base_offset, int64_t base_timestamp) {
-  std::vector<Record> out;
+std::vector<record::Record> FixtureAsRecords(int64_t base_offset, int64_t base_timestamp) {
+  std::vector<record::Record> out;
   int64_t i = 0;
   for (const TestRecord& r : FixtureRecords()) {
-    Record rec;
+    record::Record rec;
     rec.key = r.key;
     rec.value = r.value;
     for (const auto& [k, v] : r.headers) rec.headers.push_back({k, v});
@@ -209,7 +212,7 @@ TEST(LogValidatorTest, FixtureIsValidAndDecodes) {
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->max_timestamp, kNow - 500);
   EXPECT_FALSE(v->stamp_log_append_time);
-  absl::StatusOr<std::vector<Record>> records = DecodeRecords(b);
+  absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(b);
   ASSERT_TRUE(records.ok()) << records.status();
   EXPECT_EQ(*records, FixtureAsRecords(0, kNow - 1000));
 }
@@ -220,8 +223,8 @@ TEST(LogValidatorTest, FixtureIsValidAndDecodes) {
 struct Mutation {
   std::string name;
   std::string batch;
-  v1::ErrorCode code;
-  bool decoder_refuses = true;  // structural: DecodeRecords must refuse too
+  ErrorCode code;
+  bool decoder_refuses = true;  // structural: record::DecodeRecords must refuse too
 };
 
 std::string Overlong(int64_t v, int total_bytes) {
@@ -239,7 +242,7 @@ std::vector<Mutation> StructuralMutations() {
   auto add = [&](std::string name, std::vector<EncodedRecord> records, TestHeader h = {},
                  std::string suffix = "") {
     out.push_back({std::move(name), AssembleBatch(h, records, kFixtureMaxDelta, suffix),
-                   v1::INVALID_RECORD, true});
+                   ErrorCode::kInvalidRecord, true});
   };
 
   for (size_t r = 0; r < base.size(); ++r) {
@@ -343,24 +346,26 @@ TEST(LogValidatorTest, EveryStructuralMutationIsRefused) {
   const std::vector<Mutation> mutations = StructuralMutations();
   ASSERT_GT(mutations.size(), 100u);
   for (const Mutation& m : mutations) {
-    ASSERT_TRUE(ValidateBatch(m.batch).ok() || m.name.find("lastOffsetDelta") != std::string::npos)
+    ASSERT_TRUE(record::ValidateBatch(m.batch).ok() ||
+                m.name.find("lastOffsetDelta") != std::string::npos)
         << m.name << ": the header must pass so only record validation can refuse it: "
-        << ValidateBatch(m.batch).status();
+        << record::ValidateBatch(m.batch).status();
     absl::StatusOr<ValidatedBatch> v = Validate(m.batch);
     ASSERT_FALSE(v.ok()) << m.name << " was accepted";
     EXPECT_EQ(CodeOf(v.status()), m.code) << m.name << ": " << v.status();
     if (m.decoder_refuses) {
-      EXPECT_FALSE(DecodeRecords(m.batch).ok()) << m.name << " decoded";
+      EXPECT_FALSE(record::DecodeRecords(m.batch).ok()) << m.name << " decoded";
     }
     // The same inside each compressed envelope.
-    for (Compression codec : {Compression::kGzip, Compression::kLz4, Compression::kZstd,
-                              Compression::kSnappy}) {
+    for (record::Compression codec : {record::Compression::kGzip, record::Compression::kLz4,
+                                      record::Compression::kZstd, record::Compression::kSnappy}) {
       std::string plain = m.batch;
-      absl::StatusOr<std::string> compressed = CompressBatch(plain, codec);
+      absl::StatusOr<std::string> compressed = record::CompressBatch(plain, codec);
       if (!compressed.ok()) continue;  // header refused: covered above
       absl::StatusOr<ValidatedBatch> cv = Validate(*compressed);
-      ASSERT_FALSE(cv.ok()) << m.name << " inside " << CompressionName(codec) << " was accepted";
-      EXPECT_EQ(CodeOf(cv.status()), m.code) << m.name << " in " << CompressionName(codec);
+      ASSERT_FALSE(cv.ok()) << m.name << " inside " << record::CompressionName(codec)
+                            << " was accepted";
+      EXPECT_EQ(CodeOf(cv.status()), m.code) << m.name << " in " << record::CompressionName(codec);
     }
   }
 }
@@ -378,21 +383,21 @@ TEST(LogValidatorTest, RefusalsNameTheRecordAndField) {
 TEST(LogValidatorTest, AttributeBitsAndCodecs) {
   struct Case {
     int16_t attributes;
-    v1::ErrorCode code;
+    ErrorCode code;
     const char* message;
   };
   const Case cases[] = {
-      {5, v1::INVALID_RECORD, "unknown compression codec 5"},
-      {6, v1::INVALID_RECORD, "unknown compression codec 6"},
-      {7, v1::INVALID_RECORD, "unknown compression codec 7"},
-      {0x08, v1::INVALID_RECORD, "LogAppendTime bit"},
-      {0x10, v1::INVALID_RECORD, "transactional"},
-      {0x20, v1::INVALID_RECORD, "control"},
-      {0x30, v1::INVALID_RECORD, "transactional"},
-      {1, v1::CORRUPT_MESSAGE, "gzip"},  // plain records under a codec's bits
-      {2, v1::CORRUPT_MESSAGE, "snappy"},
-      {3, v1::CORRUPT_MESSAGE, "lz4"},
-      {4, v1::CORRUPT_MESSAGE, "zstd"},
+      {5, ErrorCode::kInvalidRecord, "unknown compression codec 5"},
+      {6, ErrorCode::kInvalidRecord, "unknown compression codec 6"},
+      {7, ErrorCode::kInvalidRecord, "unknown compression codec 7"},
+      {0x08, ErrorCode::kInvalidRecord, "LogAppendTime bit"},
+      {0x10, ErrorCode::kInvalidRecord, "transactional"},
+      {0x20, ErrorCode::kInvalidRecord, "control"},
+      {0x30, ErrorCode::kInvalidRecord, "transactional"},
+      {1, ErrorCode::kCorruptMessage, "gzip"},  // plain records under a codec's bits
+      {2, ErrorCode::kCorruptMessage, "snappy"},
+      {3, ErrorCode::kCorruptMessage, "lz4"},
+      {4, ErrorCode::kCorruptMessage, "zstd"},
   };
   for (const Case& c : cases) {
     TestHeader h;
@@ -407,7 +412,7 @@ TEST(LogValidatorTest, AttributeBitsAndCodecs) {
     h.attributes = static_cast<int16_t>(1u << bit);
     absl::StatusOr<ValidatedBatch> v = Validate(FixtureBatch(h));
     ASSERT_FALSE(v.ok()) << "bit " << bit;
-    EXPECT_EQ(CodeOf(v.status()), v1::INVALID_RECORD) << "bit " << bit;
+    EXPECT_EQ(CodeOf(v.status()), ErrorCode::kInvalidRecord) << "bit " << bit;
   }
 }
 
@@ -441,7 +446,7 @@ TEST(LogValidatorTest, ProducerFields) {
     h.base_sequence = 0;
     absl::StatusOr<ValidatedBatch> v = Validate(FixtureBatch(h));
     ASSERT_FALSE(v.ok());
-    EXPECT_EQ(CodeOf(v.status()), v1::INVALID_RECORD);
+    EXPECT_EQ(CodeOf(v.status()), ErrorCode::kInvalidRecord);
     EXPECT_THAT(v.status().message(), HasSubstr("idempotent producers are not supported"));
     ValidationConfig allow;
     allow.allow_idempotent = true;
@@ -455,7 +460,7 @@ TEST(LogValidatorTest, ProducerFields) {
   {
     TestHeader h;
     h.producer_id = -2;
-    EXPECT_EQ(CodeOf(Validate(FixtureBatch(h)).status()), v1::INVALID_RECORD);
+    EXPECT_EQ(CodeOf(Validate(FixtureBatch(h)).status()), ErrorCode::kInvalidRecord);
   }
 }
 
@@ -468,7 +473,7 @@ TEST(LogValidatorTest, MaxTimestampMustBeTheRecordsLargest) {
     h.max_timestamp = h.base_timestamp + kFixtureMaxDelta + off;
     absl::StatusOr<ValidatedBatch> v = Validate(FixtureBatch(h));
     ASSERT_FALSE(v.ok()) << off;
-    EXPECT_EQ(CodeOf(v.status()), v1::INVALID_RECORD);
+    EXPECT_EQ(CodeOf(v.status()), ErrorCode::kInvalidRecord);
     EXPECT_THAT(v.status().message(), HasSubstr("is not the largest record timestamp"));
   }
   // A record timestamp moved past the header's max.
@@ -476,7 +481,8 @@ TEST(LogValidatorTest, MaxTimestampMustBeTheRecordsLargest) {
   m[2].fields[1].value = kFixtureMaxDelta + 1;
   TestHeader h;
   h.max_timestamp = h.base_timestamp + kFixtureMaxDelta;
-  EXPECT_EQ(CodeOf(Validate(AssembleBatch(h, m, kFixtureMaxDelta)).status()), v1::INVALID_RECORD);
+  EXPECT_EQ(CodeOf(Validate(AssembleBatch(h, m, kFixtureMaxDelta)).status()),
+            ErrorCode::kInvalidRecord);
 }
 
 std::string BatchAt(int64_t base_timestamp) {
@@ -493,7 +499,7 @@ TEST(LogValidatorTest, TimestampBeforeAndAfterMaxMs) {
   EXPECT_TRUE(Validate(BatchAt(kNow - 990), c).ok());
   absl::StatusOr<ValidatedBatch> old = Validate(BatchAt(kNow - 991), c);
   ASSERT_FALSE(old.ok());
-  EXPECT_EQ(CodeOf(old.status()), v1::INVALID_TIMESTAMP);
+  EXPECT_EQ(CodeOf(old.status()), ErrorCode::kInvalidTimestamp);
   EXPECT_EQ(KafkaErrorOf(old.status()), kKafkaInvalidTimestamp);
   EXPECT_THAT(old.status().message(), HasSubstr("record 2: timestamp"));
   EXPECT_THAT(old.status().message(), HasSubstr("message.timestamp.before.max.ms 1000"));
@@ -501,7 +507,7 @@ TEST(LogValidatorTest, TimestampBeforeAndAfterMaxMs) {
   EXPECT_TRUE(Validate(BatchAt(kNow + 1500), c).ok());
   absl::StatusOr<ValidatedBatch> future = Validate(BatchAt(kNow + 1501), c);
   ASSERT_FALSE(future.ok());
-  EXPECT_EQ(CodeOf(future.status()), v1::INVALID_TIMESTAMP);
+  EXPECT_EQ(CodeOf(future.status()), ErrorCode::kInvalidTimestamp);
   EXPECT_THAT(future.status().message(), HasSubstr("record 1: timestamp"));
 }
 
@@ -509,9 +515,10 @@ TEST(LogValidatorTest, KafkaDefaultsAllowAnyPastAndAnHourAhead) {
   EXPECT_TRUE(Validate(BatchAt(0)).ok());
   EXPECT_TRUE(Validate(BatchAt(std::numeric_limits<int64_t>::min() + 20)).ok());
   EXPECT_TRUE(Validate(BatchAt(kNow + 3'600'000 - 500)).ok());
-  EXPECT_EQ(CodeOf(Validate(BatchAt(kNow + 3'600'000 - 499)).status()), v1::INVALID_TIMESTAMP);
+  EXPECT_EQ(CodeOf(Validate(BatchAt(kNow + 3'600'000 - 499)).status()),
+            ErrorCode::kInvalidTimestamp);
   // Nanoseconds sent as milliseconds.
-  EXPECT_EQ(CodeOf(Validate(BatchAt(kNow * 1'000'000)).status()), v1::INVALID_TIMESTAMP);
+  EXPECT_EQ(CodeOf(Validate(BatchAt(kNow * 1'000'000)).status()), ErrorCode::kInvalidTimestamp);
 }
 
 TEST(LogValidatorTest, NoTimestampIsExemptFromTheBounds) {
@@ -536,21 +543,21 @@ class LogValidatorLogTest : public ::testing::Test {
   }
   // Seven plain records, as the probe's log held before it.
   void Seed(Log& log) {
-    RecordBatchBuilder builder;
+    record::RecordBatchBuilder builder;
     for (int i = 0; i < 7; ++i) builder.Append({"k", "v" + std::to_string(i), {}, kNow, Offset(0)});
     std::string b = builder.Build();
     ASSERT_TRUE(log.AppendAsLeader(&b, Epoch(1)).ok());
     ASSERT_EQ(log.log_end_offset(), Offset(7));
   }
-  std::vector<Record> ReadAll(const Log& log, Offset from) {
+  std::vector<record::Record> ReadAll(const Log& log, Offset from) {
     auto read = log.Read(from, 1 << 20, log.log_end_offset());
     EXPECT_TRUE(read.ok()) << read.status();
-    std::vector<Record> out;
-    BatchIterator it(read->batches);
-    BatchHeader h;
+    std::vector<record::Record> out;
+    record::BatchIterator it(read->batches);
+    record::BatchHeader h;
     std::string_view b;
     while (it.Next(&h, &b)) {
-      auto records = DecodeRecords(b);
+      auto records = record::DecodeRecords(b);
       EXPECT_TRUE(records.ok()) << records.status();
       if (records.ok()) out.insert(out.end(), records->begin(), records->end());
     }
@@ -574,48 +581,51 @@ TEST_F(LogValidatorLogTest, TheProbeBatchesAreRefusedWithTheirCodes) {
   struct Probe {
     const char* name;
     std::string batch;
-    v1::ErrorCode code;
+    ErrorCode code;
     const char* message;
   };
   std::vector<Probe> probes;
-  probes.push_back({"record length -5", ProbeRecordLength(-5), v1::INVALID_RECORD,
+  probes.push_back({"record length -5", ProbeRecordLength(-5), ErrorCode::kInvalidRecord,
                     "record 0: length -5 is negative"});
-  probes.push_back({"record length 2^31-1", ProbeRecordLength(kInt32Max), v1::INVALID_RECORD,
+  probes.push_back({"record length 2^31-1", ProbeRecordLength(kInt32Max), ErrorCode::kInvalidRecord,
                     "record 0: length 2147483647 runs past the end of the batch"});
   {
     // Value length 1,000,000 with 3 bytes present.
     std::vector<EncodedRecord> one = {Tokenize({"k", "abc", {}, 0}, 0)};
     one[0].fields[5].value = 1'000'000;
-    probes.push_back({"value length 1,000,000", AssembleBatch({}, one, 0), v1::INVALID_RECORD,
+    probes.push_back({"value length 1,000,000", AssembleBatch({}, one, 0),
+                      ErrorCode::kInvalidRecord,
                       "record 0: value length 1000000 runs past the end of the record"});
   }
   {
     std::vector<EncodedRecord> one = {Tokenize({"k", "abc", {}, 0}, 0)};
     one[0].fields[7].value = kInt32Max;
-    probes.push_back({"header count 2^31-1", AssembleBatch({}, one, 0), v1::INVALID_RECORD,
+    probes.push_back({"header count 2^31-1", AssembleBatch({}, one, 0), ErrorCode::kInvalidRecord,
                       "headers count 2147483647 cannot fit"});
   }
   {
     TestHeader h;
     h.attributes = 0x20;
-    probes.push_back({"control flag", FixtureBatch(h), v1::INVALID_RECORD, "control"});
+    probes.push_back({"control flag", FixtureBatch(h), ErrorCode::kInvalidRecord, "control"});
     h.attributes = 0x10;
-    probes.push_back({"transactional flag", FixtureBatch(h), v1::INVALID_RECORD, "transactional"});
+    probes.push_back(
+        {"transactional flag", FixtureBatch(h), ErrorCode::kInvalidRecord, "transactional"});
     h.attributes = 7;
-    probes.push_back({"codec 7", FixtureBatch(h), v1::INVALID_RECORD, "unknown compression codec 7"});
+    probes.push_back(
+        {"codec 7", FixtureBatch(h), ErrorCode::kInvalidRecord, "unknown compression codec 7"});
   }
   {
     std::string b = FixtureBatch();
-    b.replace(kBatchHeaderSize, std::string::npos, "this is not a gzip stream at all");
-    PutBE(&b, kBatchLengthPos, b.size() - kLogOverhead, 4);
-    PutBE(&b, kAttributesPos, 1, 2);
+    b.replace(record::kBatchHeaderSize, std::string::npos, "this is not a gzip stream at all");
+    PutBE(&b, record::kBatchLengthPos, b.size() - record::kLogOverhead, 4);
+    PutBE(&b, record::kAttributesPos, 1, 2);
     FixCrc(&b);
-    probes.push_back({"gzip over garbage", b, v1::CORRUPT_MESSAGE, "gzip:"});
+    probes.push_back({"gzip over garbage", b, ErrorCode::kCorruptMessage, "gzip:"});
   }
   {
     TestHeader h;
     h.records_count = kInt32Max;  // lastOffsetDelta 2^31-2 to match
-    probes.push_back({"2^31-1 records claimed", FixtureBatch(h), v1::INVALID_RECORD,
+    probes.push_back({"2^31-1 records claimed", FixtureBatch(h), ErrorCode::kInvalidRecord,
                       "recordsCount 2147483647 cannot fit"});
   }
   for (Probe& p : probes) {
@@ -641,7 +651,7 @@ TEST_F(LogValidatorLogTest, ABadBatchAnywhereInARequestAppendsNothing) {
   std::vector<std::string> late = {FixtureBatch(), FixtureBatch()};
   info = log->AppendAsLeader(&late, Epoch(1));
   ASSERT_FALSE(info.ok());
-  EXPECT_EQ(CodeOf(info.status()), v1::INVALID_TIMESTAMP) << info.status();
+  EXPECT_EQ(CodeOf(info.status()), ErrorCode::kInvalidTimestamp) << info.status();
   EXPECT_THAT(info.status().message(), HasSubstr("batch 0: record 1: timestamp"));
   EXPECT_EQ(log->log_end_offset(), Offset(7));
 }
@@ -650,48 +660,51 @@ TEST_F(LogValidatorLogTest, EveryCodecIsAcceptedStoredAsSentAndDecodes) {
   auto log = OpenLog();
   Seed(*log);
   struct Envelope {
-    Compression codec;
-    SnappyFraming framing;
+    record::Compression codec;
+    record::SnappyFraming framing;
   };
-  const Envelope envelopes[] = {{Compression::kGzip, SnappyFraming::kXerial},
-                                {Compression::kSnappy, SnappyFraming::kXerial},
-                                {Compression::kSnappy, SnappyFraming::kRaw},
-                                {Compression::kLz4, SnappyFraming::kXerial},
-                                {Compression::kZstd, SnappyFraming::kXerial}};
+  const Envelope envelopes[] = {{record::Compression::kGzip, record::SnappyFraming::kXerial},
+                                {record::Compression::kSnappy, record::SnappyFraming::kXerial},
+                                {record::Compression::kSnappy, record::SnappyFraming::kRaw},
+                                {record::Compression::kLz4, record::SnappyFraming::kXerial},
+                                {record::Compression::kZstd, record::SnappyFraming::kXerial}};
   for (const Envelope& e : envelopes) {
-    absl::StatusOr<std::string> batch = CompressBatch(FixtureBatch(), e.codec, e.framing);
+    absl::StatusOr<std::string> batch = record::CompressBatch(FixtureBatch(), e.codec, e.framing);
     ASSERT_TRUE(batch.ok()) << batch.status();
     const std::string sent = *batch;
     const Offset base = log->log_end_offset();
     absl::StatusOr<LogAppendInfo> info = log->AppendAsLeader(&*batch, Epoch(1));
-    ASSERT_TRUE(info.ok()) << CompressionName(e.codec) << ": " << info.status();
+    ASSERT_TRUE(info.ok()) << record::CompressionName(e.codec) << ": " << info.status();
     EXPECT_EQ(info->first_offset, base);
     EXPECT_EQ(info->last_offset, base + 2);
     // Stored as produced: only the base offset and leader epoch differ.
     auto read = log->Read(base, 1 << 20, log->log_end_offset());
     ASSERT_TRUE(read.ok());
-    EXPECT_EQ(read->batches.substr(kMagicPos), sent.substr(kMagicPos)) << CompressionName(e.codec);
+    EXPECT_EQ(read->batches.substr(record::kMagicPos), sent.substr(record::kMagicPos))
+        << record::CompressionName(e.codec);
     EXPECT_EQ(ReadAll(*log, base), FixtureAsRecords(base.value(), kNow - 1000))
-        << CompressionName(e.codec);
+        << record::CompressionName(e.codec);
   }
 }
 
 TEST_F(LogValidatorLogTest, ACompressionBombIsRefusedAsCorrupt) {
   config_.max_message_bytes = 10'000;  // decompression limit 640,000 bytes
   auto log = OpenLog();
-  RecordBatchBuilder builder;
+  record::RecordBatchBuilder builder;
   builder.Append({"k", std::string(700'000, 'a'), {}, kNow, Offset(0)});
-  absl::StatusOr<std::string> bomb = CompressBatch(builder.Build(), Compression::kZstd);
+  absl::StatusOr<std::string> bomb =
+      record::CompressBatch(builder.Build(), record::Compression::kZstd);
   ASSERT_TRUE(bomb.ok());
   ASSERT_LT(bomb->size(), 10'000u);
   absl::StatusOr<LogAppendInfo> info = log->AppendAsLeader(&*bomb, Epoch(1));
   ASSERT_FALSE(info.ok());
-  EXPECT_EQ(CodeOf(info.status()), v1::CORRUPT_MESSAGE);
+  EXPECT_EQ(CodeOf(info.status()), ErrorCode::kCorruptMessage);
   EXPECT_THAT(info.status().message(), HasSubstr("more than 640000 bytes"));
   EXPECT_EQ(log->log_end_offset(), Offset(0));
   // Within the limit, the same shape is fine.
   builder.Append({"k", std::string(600'000, 'a'), {}, kNow, Offset(0)});
-  absl::StatusOr<std::string> fine = CompressBatch(builder.Build(), Compression::kZstd);
+  absl::StatusOr<std::string> fine =
+      record::CompressBatch(builder.Build(), record::Compression::kZstd);
   ASSERT_TRUE(fine.ok());
   EXPECT_TRUE(log->AppendAsLeader(&*fine, Epoch(1)).ok());
 }
@@ -706,11 +719,11 @@ TEST_F(LogValidatorLogTest, LogAppendTimeStampsTheBatchAndFollowersAcceptIt) {
   EXPECT_EQ(info->max_timestamp, kNow);
   auto read = log->Read(Offset(0), 1 << 20, log->log_end_offset());
   ASSERT_TRUE(read.ok());
-  absl::StatusOr<BatchHeader> h = ValidateBatch(read->batches);
+  absl::StatusOr<record::BatchHeader> h = record::ValidateBatch(read->batches);
   ASSERT_TRUE(h.ok()) << h.status() << " (CRC recomputed?)";
-  EXPECT_EQ(h->timestamp_type(), TimestampType::kLogAppendTime);
+  EXPECT_EQ(h->timestamp_type(), record::TimestampType::kLogAppendTime);
   EXPECT_EQ(h->max_timestamp, kNow);
-  for (const Record& r : ReadAll(*log, Offset(0))) EXPECT_EQ(r.timestamp, kNow);
+  for (const record::Record& r : ReadAll(*log, Offset(0))) EXPECT_EQ(r.timestamp, kNow);
   // A follower copies the stamped batch as is.
   config_ = LogConfig{};
   auto follower = OpenLog("/data/t-0-follower");
@@ -720,7 +733,7 @@ TEST_F(LogValidatorLogTest, LogAppendTimeStampsTheBatchAndFollowersAcceptIt) {
 
 TEST_F(LogValidatorLogTest, TopicConfigsParse) {
   LogConfig c;
-  EXPECT_EQ(c.message_timestamp_type, TimestampType::kCreateTime);
+  EXPECT_EQ(c.message_timestamp_type, record::TimestampType::kCreateTime);
   EXPECT_EQ(c.message_timestamp_before_max_ms, std::numeric_limits<int64_t>::max());
   EXPECT_EQ(c.message_timestamp_after_max_ms, 3'600'000);
   EXPECT_TRUE(c.Set("message.timestamp.before.max.ms", "1000").ok());
@@ -737,11 +750,11 @@ TEST_F(LogValidatorLogTest, BeforeAndAfterMaxMsApplyThroughTheLog) {
   std::string old = BatchAt(kNow - 120'000);
   absl::StatusOr<LogAppendInfo> info = log->AppendAsLeader(&old, Epoch(1));
   ASSERT_FALSE(info.ok());
-  EXPECT_EQ(CodeOf(info.status()), v1::INVALID_TIMESTAMP);
+  EXPECT_EQ(CodeOf(info.status()), ErrorCode::kInvalidTimestamp);
   std::string future = BatchAt(kNow + 7'200'000);
   info = log->AppendAsLeader(&future, Epoch(1));
   ASSERT_FALSE(info.ok());
-  EXPECT_EQ(CodeOf(info.status()), v1::INVALID_TIMESTAMP);
+  EXPECT_EQ(CodeOf(info.status()), ErrorCode::kInvalidTimestamp);
   EXPECT_EQ(log->log_end_offset(), Offset(0));
   std::string now = BatchAt(kNow);
   EXPECT_TRUE(log->AppendAsLeader(&now, Epoch(1)).ok());

@@ -16,8 +16,8 @@ class SegmentTest : public ::testing::Test {
   // Appends a batch of `count` records at `base`; returns its size.
   size_t AppendAt(Segment& seg, int64_t base, int count, int64_t ts = 1000) {
     std::string batch = MakeBatch(static_cast<int>(base), count, ts);
-    SetBaseOffset(batch.data(), Offset(base));
-    auto header = ValidateBatch(batch);
+    record::SetBaseOffset(batch.data(), Offset(base));
+    auto header = record::ValidateBatch(batch);
     EXPECT_TRUE(header.ok());
     EXPECT_TRUE(seg.Append(*header, batch).ok());
     return batch.size();

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/storage/record_batch.h"
+#include "client/record/record_batch.h"
 
 namespace strata::storage::testing {
 
@@ -14,9 +14,9 @@ namespace strata::storage::testing {
 // carries a "pad" header of `value_padding` bytes, to make batches bigger.
 inline std::string MakeBatch(int first_id, int count, int64_t timestamp = 1000,
                              size_t value_padding = 0) {
-  RecordBatchBuilder builder;
+  record::RecordBatchBuilder builder;
   for (int i = 0; i < count; ++i) {
-    Record r;
+    record::Record r;
     r.key = "k" + std::to_string(first_id + i);
     r.value = "v" + std::to_string(first_id + i);
     if (value_padding > 0) r.headers.push_back({"pad", std::string(value_padding, 'x')});
@@ -29,16 +29,16 @@ inline std::string MakeBatch(int first_id, int count, int64_t timestamp = 1000,
 // Values of every record in a buffer of concatenated batches.
 inline std::vector<std::string> Values(std::string_view batches) {
   std::vector<std::string> out;
-  BatchIterator it(batches);
-  BatchHeader header;
+  record::BatchIterator it(batches);
+  record::BatchHeader header;
   std::string_view batch;
   while (it.Next(&header, &batch)) {
-    auto records = DecodeRecords(batch);
+    auto records = record::DecodeRecords(batch);
     if (!records.ok()) {
       out.push_back("<" + std::string(records.status().message()) + ">");
       continue;
     }
-    for (const Record& r : *records) out.push_back(r.value.value_or("<null>"));
+    for (const record::Record& r : *records) out.push_back(r.value.value_or("<null>"));
   }
   return out;
 }

@@ -24,7 +24,7 @@
 // Polynomial arithmetic uses the reflected bit order of the CRC itself: bit 31
 // holds the coefficient of x^0 and bit 0 that of x^31.
 
-#include "broker/storage/crc32c.h"
+#include "client/record/crc32c.h"
 
 #include <array>
 #include <bit>
@@ -35,7 +35,7 @@
 #include <nmmintrin.h>
 #endif
 
-namespace strata::storage {
+namespace strata::record {
 namespace {
 
 // Castagnoli polynomial 0x1EDC6F41, bit-reversed.
@@ -257,4 +257,4 @@ bool Crc32cIsHardwareAccelerated() {
 #endif
 }
 
-}  // namespace strata::storage
+}  // namespace strata::record

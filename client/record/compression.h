@@ -31,9 +31,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "broker/storage/record_batch.h"
+#include "client/record/record_batch.h"
 
-namespace strata::storage {
+namespace strata::record {
 
 // "gzip", "snappy", "lz4", "zstd", "none"; nullptr for codec ids 5-7.
 const char* CompressionName(Compression codec);
@@ -57,4 +57,4 @@ absl::StatusOr<std::string> Compress(Compression codec, std::string_view raw,
 absl::StatusOr<std::string> CompressBatch(std::string_view batch, Compression codec,
                                           SnappyFraming snappy_framing = SnappyFraming::kXerial);
 
-}  // namespace strata::storage
+}  // namespace strata::record

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace strata::storage {
+namespace strata::record {
 
 // Continues a CRC: Crc32cExtend(Crc32c(a), b) == Crc32c(a + b).
 uint32_t Crc32cExtend(uint32_t crc, const char* data, size_t n);
@@ -24,4 +24,4 @@ uint32_t Crc32cExtendPortable(uint32_t crc, const char* data, size_t n);
 // True when Crc32cExtend uses the SSE4.2 instruction.
 bool Crc32cIsHardwareAccelerated();
 
-}  // namespace strata::storage
+}  // namespace strata::record

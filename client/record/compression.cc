@@ -3,7 +3,7 @@
 // `max_bytes`, so the memory a hostile batch can claim is bounded by the
 // caller's limit, not by what the stream says it holds.
 
-#include "broker/storage/compression.h"
+#include "client/record/compression.h"
 
 #include <lz4frame.h>
 #include <snappy.h>
@@ -16,9 +16,9 @@
 #include <memory>
 
 #include "absl/strings/str_format.h"
-#include "broker/storage/crc32c.h"
+#include "client/record/crc32c.h"
 
-namespace strata::storage {
+namespace strata::record {
 namespace {
 
 // First output allocation; later steps double the buffer (never past the
@@ -196,8 +196,8 @@ absl::Status Unlz4Into(std::string_view in, size_t max_bytes, std::string* out) 
   if (LZ4F_isError(LZ4F_createDecompressionContext(&raw_ctx, LZ4F_VERSION))) {
     return absl::InternalError("lz4: cannot create a decompression context");
   }
-  std::unique_ptr<LZ4F_dctx, LZ4F_errorCode_t (*)(LZ4F_dctx*)> ctx(
-      raw_ctx, LZ4F_freeDecompressionContext);
+  std::unique_ptr<LZ4F_dctx, LZ4F_errorCode_t (*)(LZ4F_dctx*)> ctx(raw_ctx,
+                                                                   LZ4F_freeDecompressionContext);
   size_t used = 0;
   size_t hint = 1;  // non-zero: a frame is expected
   while (!in.empty()) {
@@ -349,13 +349,13 @@ absl::StatusOr<std::string> CompressBatch(std::string_view batch, Compression co
   if (h->compression() != Compression::kNone) {
     return absl::InvalidArgumentError("batch is already compressed");
   }
-  absl::StatusOr<std::string> body = Compress(codec, batch.substr(kBatchHeaderSize), snappy_framing);
+  absl::StatusOr<std::string> body =
+      Compress(codec, batch.substr(kBatchHeaderSize), snappy_framing);
   if (!body.ok()) return body.status();
   std::string out(batch.substr(0, kBatchHeaderSize));
   out.append(*body);
-  const uint16_t attributes =
-      static_cast<uint16_t>((static_cast<uint16_t>(h->attributes) & ~0x07u) |
-                            static_cast<uint16_t>(codec));
+  const uint16_t attributes = static_cast<uint16_t>(
+      (static_cast<uint16_t>(h->attributes) & ~0x07u) | static_cast<uint16_t>(codec));
   out[kAttributesPos] = static_cast<char>(attributes >> 8);
   out[kAttributesPos + 1] = static_cast<char>(attributes & 0xff);
   const uint32_t length = static_cast<uint32_t>(out.size() - kLogOverhead);
@@ -369,4 +369,4 @@ absl::StatusOr<std::string> CompressBatch(std::string_view batch, Compression co
   return out;
 }
 
-}  // namespace strata::storage
+}  // namespace strata::record

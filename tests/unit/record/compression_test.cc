@@ -3,7 +3,7 @@
 // bytes, output past the limit — refused as DataLoss, never a crash or an
 // allocation the limit does not allow.
 
-#include "broker/storage/compression.h"
+#include "client/record/compression.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <random>
 #include <string>
 
-namespace strata::storage {
+namespace strata::record {
 namespace {
 
 using ::testing::HasSubstr;
@@ -106,4 +106,4 @@ TEST(CompressionTest, XerialBlockLengthPastTheEndIsRefused) {
 }
 
 }  // namespace
-}  // namespace strata::storage
+}  // namespace strata::record

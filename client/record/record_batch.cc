@@ -8,7 +8,7 @@
 // used, and nothing is allocated in proportion to a count read from the
 // input until the count has been shown to fit in the input.
 
-#include "broker/storage/record_batch.h"
+#include "client/record/record_batch.h"
 
 #include <algorithm>
 #include <cstring>
@@ -17,11 +17,11 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
-#include "broker/storage/compression.h"
-#include "broker/storage/crc32c.h"
+#include "client/record/compression.h"
+#include "client/record/crc32c.h"
 #include "glog/logging.h"
 
-namespace strata::storage {
+namespace strata::record {
 namespace {
 
 constexpr int64_t kMaxInt32 = std::numeric_limits<int32_t>::max();
@@ -268,8 +268,7 @@ absl::Status DecodeRecordBody(std::string_view body, const RecordContext& ctx,
   if (absl::Status s = ReadNullableBytes(in, "key", record ? &record->key : nullptr); !s.ok()) {
     return s;
   }
-  if (absl::Status s = ReadNullableBytes(in, "value", record ? &record->value : nullptr);
-      !s.ok()) {
+  if (absl::Status s = ReadNullableBytes(in, "value", record ? &record->value : nullptr); !s.ok()) {
     return s;
   }
 
@@ -288,8 +287,7 @@ absl::Status DecodeRecordBody(std::string_view body, const RecordContext& ctx,
   for (int32_t i = 0; i < header_count; ++i) {
     RecordHeader* header = record ? &record->headers[static_cast<size_t>(i)] : nullptr;
     if (absl::Status s = ReadHeaderKey(in, header ? &header->key : nullptr); !s.ok()) return s;
-    if (absl::Status s =
-            ReadNullableBytes(in, "header value", header ? &header->value : nullptr);
+    if (absl::Status s = ReadNullableBytes(in, "header value", header ? &header->value : nullptr);
         !s.ok()) {
       return s;
     }
@@ -568,10 +566,9 @@ absl::Status ParseRecords(std::string_view records_bytes, const BatchHeader& h,
     }
     int32_t offset_delta = 0;
     int64_t timestamp_delta = 0;
-    if (absl::Status s =
-            DecodeRecordBody(in.Take(static_cast<size_t>(length)), ctx, prev_offset_delta,
-                             &offset_delta, &timestamp_delta,
-                             out != nullptr ? &(*out)[static_cast<size_t>(i)] : nullptr);
+    if (absl::Status s = DecodeRecordBody(
+            in.Take(static_cast<size_t>(length)), ctx, prev_offset_delta, &offset_delta,
+            &timestamp_delta, out != nullptr ? &(*out)[static_cast<size_t>(i)] : nullptr);
         !s.ok()) {
       return absl::InvalidArgumentError(absl::StrFormat("record %d: %s", i, s.message()));
     }
@@ -752,4 +749,4 @@ bool BatchIterator::Next(BatchHeader* header, std::string_view* batch) {
   return true;
 }
 
-}  // namespace strata::storage
+}  // namespace strata::record

@@ -5,7 +5,7 @@
 // a few thousand random mutations with the CRC recomputed so that the record
 // parser, not the CRC check, has to catch them.
 
-#include "broker/storage/record_batch.h"
+#include "client/record/record_batch.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "broker/storage/crc32c.h"
+#include "client/record/crc32c.h"
 #include "tests/unit/storage/test_batches.h"
 
-namespace strata::storage {
+namespace strata::record {
 namespace {
 
 using ::testing::HasSubstr;
@@ -41,7 +41,7 @@ uint64_t GetBE(std::string_view in, size_t pos, int bytes) {
   return v;
 }
 
-std::string Varint(int64_t v) { return testing::ZigZagVarint(v); }
+std::string Varint(int64_t v) { return storage::testing::ZigZagVarint(v); }
 
 std::string Bytes(std::initializer_list<int> bytes) {
   std::string s;
@@ -919,4 +919,4 @@ TEST(RecordBatchFuzzTest, RandomMutationsNeverCrash) {
 }
 
 }  // namespace
-}  // namespace strata::storage
+}  // namespace strata::record

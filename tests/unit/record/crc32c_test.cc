@@ -3,7 +3,7 @@
 // buffers whose lengths and alignments cross every block boundary of the
 // three-stream hardware loop.
 
-#include "broker/storage/crc32c.h"
+#include "client/record/crc32c.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace strata::storage {
+namespace strata::record {
 namespace {
 
 // The definition, one bit at a time: reflected polynomial 0x82F63B78, initial
@@ -150,4 +150,4 @@ TEST(Crc32cTest, DetectsSingleBitFlips) {
 }
 
 }  // namespace
-}  // namespace strata::storage
+}  // namespace strata::record

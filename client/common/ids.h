@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "broker/common/strong_int.h"
+#include "client/common/strong_int.h"
 
 namespace strata {
 

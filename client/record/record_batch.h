@@ -42,9 +42,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "broker/common/ids.h"
+#include "client/common/ids.h"
 
-namespace strata::storage {
+namespace strata::record {
 
 inline constexpr size_t kBaseOffsetPos = 0;
 inline constexpr size_t kBatchLengthPos = 8;
@@ -217,4 +217,4 @@ class BatchIterator {
   size_t pos_ = 0;
 };
 
-}  // namespace strata::storage
+}  // namespace strata::record
