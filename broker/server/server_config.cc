@@ -8,8 +8,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "broker/common/numbers.h"
-#include "broker/metadata/topic_config.h"
+#include "broker/storage/log_config.h"
+#include "client/common/numbers.h"
 
 namespace strata::server {
 namespace {
@@ -244,7 +244,7 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
     topic_value = std::to_string(v < 0 ? -1 : v * unit);
   }
   if (!topic_key.empty()) {
-    if (absl::Status s = metadata::ValidateTopicConfig(topic_key, topic_value); !s.ok()) {
+    if (absl::Status s = storage::ValidateTopicConfig(topic_key, topic_value); !s.ok()) {
       return Invalid(key, value, std::string(s.message()));
     }
     c.log_overrides[topic_key] = topic_value;

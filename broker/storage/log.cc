@@ -5,7 +5,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
-#include "broker/common/numbers.h"
+#include "client/common/numbers.h"
 #include "glog/logging.h"
 
 namespace strata::storage {
@@ -24,63 +24,7 @@ std::optional<Offset> ParseSegmentFileName(std::string_view name) {
   return Offset(*base);
 }
 
-absl::Status ParseInt64(std::string_view key, std::string_view value, int64_t min, int64_t max,
-                        int64_t* out) {
-  std::optional<int64_t> v = ParseInteger<int64_t>(value);
-  if (!v || *v < min || *v > max) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid value '", std::string(value), "' for ",
-                                                   std::string(key), ": expected an integer in [",
-                                                   min, ", ", max, "]"));
-  }
-  *out = *v;
-  return absl::OkStatus();
-}
-
 }  // namespace
-
-absl::Status LogConfig::Set(std::string_view key, std::string_view value) {
-  int64_t v = 0;
-  absl::Status s;
-  if (key == "segment.bytes") {
-    // Positions in a segment's index are 32-bit.
-    s = ParseInt64(key, value, 14, INT32_MAX, &v);
-    if (s.ok()) segment_bytes = v;
-  } else if (key == "segment.ms") {
-    s = ParseInt64(key, value, 1, INT64_MAX, &v);
-    if (s.ok()) segment_ms = v;
-  } else if (key == "index.interval.bytes") {
-    s = ParseInt64(key, value, 0, INT32_MAX, &v);
-    if (s.ok()) index_interval_bytes = static_cast<int32_t>(v);
-  } else if (key == "flush.messages") {
-    s = ParseInt64(key, value, 1, INT64_MAX, &v);
-    if (s.ok()) flush_messages = v;
-  } else if (key == "flush.ms") {
-    s = ParseInt64(key, value, 0, INT64_MAX, &v);
-    if (s.ok()) flush_ms = v;
-  } else if (key == "max.message.bytes") {
-    s = ParseInt64(key, value, 0, INT32_MAX, &v);
-    if (s.ok()) max_message_bytes = static_cast<int32_t>(v);
-  } else if (key == "message.timestamp.type") {
-    if (value == "CreateTime") {
-      message_timestamp_type = TimestampType::kCreateTime;
-    } else if (value == "LogAppendTime") {
-      message_timestamp_type = TimestampType::kLogAppendTime;
-    } else {
-      s = absl::InvalidArgumentError(absl::StrCat("invalid value '", std::string(value),
-                                                  "' for ", std::string(key),
-                                                  ": expected one of: CreateTime, LogAppendTime"));
-    }
-  } else if (key == "message.timestamp.before.max.ms") {
-    s = ParseInt64(key, value, 0, INT64_MAX, &v);
-    if (s.ok()) message_timestamp_before_max_ms = v;
-  } else if (key == "message.timestamp.after.max.ms") {
-    s = ParseInt64(key, value, 0, INT64_MAX, &v);
-    if (s.ok()) message_timestamp_after_max_ms = v;
-  } else {
-    return absl::NotFoundError(absl::StrCat("unknown log config '", std::string(key), "'"));
-  }
-  return s;
-}
 
 Segment::Options Log::SegmentOptions() const {
   return Segment::Options{config_.index_interval_bytes, clock_->NowMs()};
@@ -185,7 +129,7 @@ absl::Status Log::LoadEpochs(Offset from) {
     auto next = std::next(it);
     if (next != segments_.end() && next->first <= from) continue;  // wholly before `from`
     absl::Status assign_status;
-    absl::Status s = it->second->ForEachBatchHeader([&](const BatchHeader& h) {
+    absl::Status s = it->second->ForEachBatchHeader([&](const record::BatchHeader& h) {
       if (h.base_offset >= from && assign_status.ok()) {
         assign_status = epochs_->Assign(h.partition_leader_epoch, h.base_offset);
       }
@@ -255,7 +199,7 @@ absl::Status Log::RollLocked() {
   return WriteCheckpointLocked();
 }
 
-absl::Status Log::MaybeRollForAppend(const BatchHeader& header) {
+absl::Status Log::MaybeRollForAppend(const record::BatchHeader& header) {
   Segment* seg = active();
   if (seg->empty()) return absl::OkStatus();
   const bool full =
@@ -268,7 +212,7 @@ absl::Status Log::MaybeRollForAppend(const BatchHeader& header) {
   return absl::OkStatus();
 }
 
-absl::Status Log::AppendLocked(const BatchHeader& header, std::string_view batch) {
+absl::Status Log::AppendLocked(const record::BatchHeader& header, std::string_view batch) {
   if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
   if (absl::Status s = MaybeRollForAppend(header); !s.ok()) return s;
   if (absl::Status s = active()->Append(header, batch); !s.ok()) return s;
@@ -293,20 +237,23 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batc
                                                   Epoch leader_epoch) {
   // Every batch is validated, record by record, before the lock is taken and
   // anything is written: a bad batch anywhere in the request changes nothing.
+  // It is validated under the config in force now (a copy: UpdateConfig may
+  // replace the log's meanwhile).
+  const LogConfig config = this->config();
   ValidationConfig validation;
-  validation.timestamp_type = config_.message_timestamp_type;
-  validation.timestamp_before_max_ms = config_.message_timestamp_before_max_ms;
-  validation.timestamp_after_max_ms = config_.message_timestamp_after_max_ms;
-  validation.max_decompressed_bytes = MaxDecompressedBytes(config_.max_message_bytes);
+  validation.timestamp_type = config.message_timestamp_type;
+  validation.timestamp_before_max_ms = config.message_timestamp_before_max_ms;
+  validation.timestamp_after_max_ms = config.message_timestamp_after_max_ms;
+  validation.max_decompressed_bytes = MaxDecompressedBytes(config.max_message_bytes);
   const int64_t now_ms = clock_->NowMs();
-  std::vector<BatchHeader> headers;
+  std::vector<record::BatchHeader> headers;
   headers.reserve(batches->size());
   for (size_t i = 0; i < batches->size(); ++i) {
     const std::string& batch = (*batches)[i];
-    if (batch.size() > static_cast<size_t>(config_.max_message_bytes)) {
+    if (batch.size() > static_cast<size_t>(config.max_message_bytes)) {
       return absl::ResourceExhaustedError(absl::StrCat("record batch of ", batch.size(),
                                                        " bytes is larger than max.message.bytes (",
-                                                       config_.max_message_bytes, ")"));
+                                                       config.max_message_bytes, ")"));
     }
     absl::StatusOr<ValidatedBatch> valid = ValidateProducerBatch(batch, validation, now_ms);
     if (!valid.ok()) {
@@ -325,7 +272,7 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batc
     }
   }
   if (headers.empty()) return absl::InvalidArgumentError("no record batch to append");
-  if (validation.timestamp_type == TimestampType::kLogAppendTime) {
+  if (validation.timestamp_type == record::TimestampType::kLogAppendTime) {
     for (std::string& batch : *batches) StampLogAppendTime(batch.data(), batch.size(), now_ms);
   }
 
@@ -334,11 +281,11 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batc
   info.first_offset = log_end_locked();
   for (size_t i = 0; i < batches->size(); ++i) {
     std::string& batch = (*batches)[i];
-    BatchHeader& header = headers[i];
+    record::BatchHeader& header = headers[i];
     header.base_offset = log_end_locked();
     header.partition_leader_epoch = leader_epoch;
-    SetBaseOffset(batch.data(), header.base_offset);
-    SetPartitionLeaderEpoch(batch.data(), leader_epoch);
+    record::SetBaseOffset(batch.data(), header.base_offset);
+    record::SetPartitionLeaderEpoch(batch.data(), leader_epoch);
     if (absl::Status s = AppendLocked(header, batch); !s.ok()) return s;
     info.last_offset = header.last_offset();
     info.max_timestamp = std::max(info.max_timestamp, header.max_timestamp);
@@ -350,12 +297,12 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batc
 
 absl::StatusOr<LogAppendInfo> Log::AppendAsFollower(std::string_view batches) {
   // Check everything before writing anything.
-  std::vector<std::pair<BatchHeader, std::string_view>> checked;
-  BatchIterator it(batches);
-  BatchHeader header;
+  std::vector<std::pair<record::BatchHeader, std::string_view>> checked;
+  record::BatchIterator it(batches);
+  record::BatchHeader header;
   std::string_view batch;
   while (it.Next(&header, &batch)) {
-    absl::StatusOr<BatchHeader> valid = ValidateBatch(batch);
+    absl::StatusOr<record::BatchHeader> valid = record::ValidateBatch(batch);
     if (!valid.ok()) return valid.status();
     if (!checked.empty() && header.base_offset < checked.back().first.next_offset()) {
       return absl::InvalidArgumentError(absl::StrCat("batch at offset ", header.base_offset.value(),
@@ -366,9 +313,9 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsFollower(std::string_view batches) {
   // The iterator stops at a partial trailing batch (fine: a fetch response
   // may end with one) and at garbage (not fine): tell them apart.
   if (std::string_view rest = batches.substr(it.position()); !rest.empty()) {
-    absl::StatusOr<BatchHeader> next = ReadBatchHeader(rest);
-    const bool partial =
-        rest.size() < kBatchHeaderSize || (next.ok() && next->size_in_bytes() > rest.size());
+    absl::StatusOr<record::BatchHeader> next = record::ReadBatchHeader(rest);
+    const bool partial = rest.size() < record::kBatchHeaderSize ||
+                         (next.ok() && next->size_in_bytes() > rest.size());
     if (!partial) {
       return absl::InvalidArgumentError(absl::StrCat(
           "malformed data after ", checked.size(), " batches at byte ", it.position(), ": ",
@@ -431,8 +378,8 @@ absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset m
   absl::StatusOr<std::string> bytes = seg.ReadAt(loc->position, want);
   if (!bytes.ok()) return bytes.status();
   // Keep whole batches below max_offset only.
-  BatchIterator batches(*bytes);
-  BatchHeader header;
+  record::BatchIterator batches(*bytes);
+  record::BatchHeader header;
   std::string_view batch;
   size_t keep = 0;
   while (batches.Next(&header, &batch) && header.last_offset() < max_offset)
@@ -484,9 +431,9 @@ absl::StatusOr<std::optional<Log::TimestampAndOffset>> Log::FirstRecordAtOrAfter
   // The batch's max timestamp is late enough; find its first record that is.
   absl::StatusOr<std::string> bytes = seg.ReadAt(found.position, found.header.size_in_bytes());
   if (!bytes.ok()) return bytes.status();
-  absl::StatusOr<std::vector<Record>> records = DecodeRecords(*bytes);
+  absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(*bytes);
   if (!records.ok()) return records.status();
-  for (const Record& r : *records) {
+  for (const record::Record& r : *records) {
     if (r.timestamp >= timestamp && r.offset >= log_start_offset_) {
       return TimestampAndOffset{r.timestamp, r.offset};
     }
@@ -556,6 +503,16 @@ absl::Status Log::MaybeFlushOnTime() {
   }
   if (high_watermark_ != checkpointed_high_watermark_) return WriteCheckpointLocked();
   return absl::OkStatus();
+}
+
+void Log::UpdateConfig(const LogConfig& config) {
+  absl::MutexLock l(&mu_);
+  config_ = config;
+}
+
+LogConfig Log::config() const {
+  absl::MutexLock l(&mu_);
+  return config_;
 }
 
 absl::Status Log::Flush() {

@@ -15,7 +15,12 @@
 // from the recovery point on and cuts a torn or corrupt tail at the last good
 // batch; corruption below the recovery point is an error, never cut away.
 //
-// Thread-safe: one mutex serialises appends, reads and maintenance.
+// Config: a LogConfig (log_config.h), replaceable while the log is open
+// (UpdateConfig); each append, roll and flush decision reads the config in
+// force when it is made.
+//
+// Thread-safe: one mutex serialises appends, reads, maintenance and config
+// changes.
 #pragma once
 
 #include <cstdint>
@@ -27,35 +32,16 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/common/clock.h"
-#include "broker/common/ids.h"
 #include "broker/storage/checkpoint_file.h"
 #include "broker/storage/file_system.h"
 #include "broker/storage/leader_epoch_cache.h"
+#include "broker/storage/log_config.h"
 #include "broker/storage/log_validator.h"
 #include "broker/storage/segment.h"
+#include "client/common/clock.h"
+#include "client/common/ids.h"
 
 namespace strata::storage {
-
-// Per-log settings, under Kafka's topic-level config names.
-struct LogConfig {
-  int64_t segment_bytes = 1024 * 1024 * 1024;   // segment.bytes
-  int64_t segment_ms = 7LL * 24 * 3600 * 1000;  // segment.ms
-  int32_t index_interval_bytes = 4096;          // index.interval.bytes
-  int64_t flush_messages = INT64_MAX;           // flush.messages
-  int64_t flush_ms = INT64_MAX;                 // flush.ms
-  int32_t max_message_bytes = 1048588;          // max.message.bytes
-  // How a leader validates and stamps producers' timestamps (LogValidator).
-  TimestampType message_timestamp_type = TimestampType::kCreateTime;  // message.timestamp.type
-  int64_t message_timestamp_before_max_ms =
-      kDefaultTimestampBeforeMaxMs;  // message.timestamp.before.max.ms
-  int64_t message_timestamp_after_max_ms =
-      kDefaultTimestampAfterMaxMs;  // message.timestamp.after.max.ms
-
-  // Applies one `key=value` topic config. Unknown keys are NotFound; a bad
-  // value is InvalidArgument naming the key, the value and what is allowed.
-  absl::Status Set(std::string_view key, std::string_view value);
-};
 
 struct LogAppendInfo {
   Offset first_offset;
@@ -144,6 +130,13 @@ class Log {
   EpochEndOffset EndOffsetForEpoch(Epoch epoch) const;
   std::optional<Epoch> latest_epoch() const;
 
+  // Replaces the log's config. It applies from the next decision on: the
+  // next append's validation and roll check, the next flush check (an
+  // append validated just before the change still goes in). A segment keeps
+  // its index.interval.bytes; segments created later take the new one.
+  void UpdateConfig(const LogConfig& config);
+  LogConfig config() const;
+
   // Makes everything appended durable and advances the recovery point.
   absl::Status Flush();
 
@@ -178,8 +171,9 @@ class Log {
 
   absl::Status Load(bool had_clean_shutdown) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status MaybeRollForAppend(const BatchHeader& header) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status AppendLocked(const BatchHeader& header, std::string_view batch)
+  absl::Status MaybeRollForAppend(const record::BatchHeader& header)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AppendLocked(const record::BatchHeader& header, std::string_view batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WriteCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -193,7 +187,7 @@ class Log {
   Offset log_end_locked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return active()->next_offset();
   }
-  Segment::Options SegmentOptions() const;
+  Segment::Options SegmentOptions() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Brings the epoch cache in line with the segments after loading:
   // assigns epochs from the batches of `from` on, then trims to the log.
   absl::Status LoadEpochs(Offset from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -201,9 +195,9 @@ class Log {
   FileSystem* const fs_;
   Clock* const clock_;
   const std::string dir_;
-  const LogConfig config_;
 
   mutable absl::Mutex mu_;
+  LogConfig config_ ABSL_GUARDED_BY(mu_);
   // By base offset; never empty once open.
   std::map<Offset, std::unique_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
   Offset log_start_offset_ ABSL_GUARDED_BY(mu_){0};

@@ -5,8 +5,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "broker/common/numbers.h"
 #include "broker/storage/kafka_error.h"
+#include "client/common/numbers.h"
 #include "glog/logging.h"
 
 namespace strata::storage {
@@ -55,6 +55,8 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(FileSystem* fs, Clo
   if (absl::Status s = manager->Load(); !s.ok()) return s;
   return manager;
 }
+
+LogManager::~LogManager() { scheduler_.Stop(); }
 
 LogConfig LogManager::ConfigFor(const std::string& topic) const {
   return options_.config_for_topic ? options_.config_for_topic(topic) : options_.default_config;
@@ -374,7 +376,48 @@ absl::Status LogManager::MaybeFlushOnTime() {
   return first_error;
 }
 
+int LogManager::RefreshConfigs() {
+  absl::MutexLock refresh(&refresh_mu_);
+  std::vector<std::pair<TopicPartition, std::shared_ptr<Log>>> open;
+  {
+    absl::MutexLock l(&mu_);
+    if (closed_) return 0;
+    for (const auto& [tp, e] : logs_) open.emplace_back(tp, e.log);
+  }
+  // config_for_topic runs outside the manager's lock (it reads the caller's
+  // metadata), once per topic however many partitions it has here.
+  std::map<std::string, LogConfig> by_topic;
+  std::map<std::string, int> changed;
+  int total = 0;
+  for (const auto& [tp, log] : open) {
+    auto it = by_topic.find(tp.topic);
+    if (it == by_topic.end()) it = by_topic.emplace(tp.topic, ConfigFor(tp.topic)).first;
+    if (log->config() == it->second) continue;
+    log->UpdateConfig(it->second);
+    ++changed[tp.topic];
+    ++total;
+  }
+  for (const auto& [topic, n] : changed) {
+    LOG(INFO) << "Updated the log config of " << n << " partition(s) of topic " << topic;
+  }
+  return total;
+}
+
+absl::Status LogManager::StartScheduler() {
+  absl::MutexLock l(&scheduler_mu_);
+  if (!flush_task_scheduled_) {
+    absl::Status s = scheduler_.Schedule("log-flusher", options_.flush_scheduler_interval_ms,
+                                         [this] { (void)MaybeFlushOnTime(); });
+    if (!s.ok()) return s;
+    flush_task_scheduled_ = true;
+  }
+  scheduler_.Start();
+  return absl::OkStatus();
+}
+
 absl::Status LogManager::Close() {
+  // Before the lock: a running task may be waiting for it.
+  scheduler_.Stop();
   absl::MutexLock l(&mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;

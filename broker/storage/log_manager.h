@@ -21,6 +21,13 @@
 // Logs handed out read and write through that cache, which the manager
 // owns: they may outlive Close() but not the LogManager itself.
 //
+// Configs: each log gets its topic's LogConfig (Options::config_for_topic)
+// when opened; RefreshConfigs() hands open logs their topic's current one.
+//
+// Periodic work runs on the manager's Scheduler (scheduler()): the flush
+// check once StartScheduler() is called, and whatever other modules add.
+// Close() stops it first.
+//
 // Thread-safe. Logs are shared: one deleted while a request holds it stays
 // valid for that holder, but refuses every operation.
 #pragma once
@@ -36,11 +43,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/common/clock.h"
-#include "broker/common/ids.h"
 #include "broker/storage/caching_file_system.h"
 #include "broker/storage/file_system.h"
 #include "broker/storage/log.h"
+#include "broker/storage/log_config.h"
+#include "broker/storage/scheduler.h"
+#include "client/common/clock.h"
+#include "client/common/ids.h"
 
 namespace strata::storage {
 
@@ -70,10 +79,16 @@ class LogManager {
     // replicas' active segments plus 256 leave half of a 20,000-descriptor
     // limit for sockets and the metadata store.
     size_t max_open_read_files = 256;
+    // How often the scheduler's flush task checks every log's flush.ms
+    // (Kafka's log.flush.scheduler.interval.ms, whose default leaves
+    // flushing to the OS; a second is what Strata has always checked at).
+    int64_t flush_scheduler_interval_ms = 1000;
   };
 
   static absl::StatusOr<std::unique_ptr<LogManager>> Open(FileSystem* fs, Clock* clock,
                                                           Options options);
+  // Stops the scheduler.
+  ~LogManager();
 
   // The partition's log, created empty when absent. With a `topic_id`, a log
   // that records another topic's id is refused (FailedPrecondition), and a
@@ -89,10 +104,26 @@ class LogManager {
   absl::Status Delete(const TopicPartition& tp, const std::string& topic_id = "");
   std::vector<TopicPartition> Partitions() const;
 
-  // Time-based flush for every log (flush.ms).
+  // Time-based flush for every log (flush.ms). The scheduler's
+  // "log-flusher" task calls it once StartScheduler() runs.
   absl::Status MaybeFlushOnTime();
 
-  // Closes every log and marks each log dir as cleanly shut down.
+  // Gives every open log its topic's config as config_for_topic now has it,
+  // where that differs from the log's (Log::UpdateConfig). Returns how many
+  // logs changed. Called after each metadata change; calls are serialised,
+  // so the latest one wins.
+  int RefreshConfigs();
+
+  // Periodic log work, on one thread; other modules may add tasks to it.
+  Scheduler& scheduler() { return scheduler_; }
+  // Schedules the manager's own periodic work ("log-flusher": the flush.ms
+  // check, every flush_scheduler_interval_ms) and starts the scheduler.
+  // Opt-in, so that a caller still running the flush check itself never
+  // runs it twice. Idempotent.
+  absl::Status StartScheduler();
+
+  // Stops the scheduler (waiting for a running task), then closes every log
+  // and marks each log dir as cleanly shut down.
   absl::Status Close();
 
   // --- Failing disks and damaged logs ---
@@ -120,7 +151,8 @@ class LogManager {
       : read_cache_(std::make_unique<CachingFileSystem>(fs, options.max_open_read_files)),
         fs_(read_cache_.get()),
         clock_(clock),
-        options_(std::move(options)) {}
+        options_(std::move(options)),
+        scheduler_(clock) {}
   absl::Status Load() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   LogConfig ConfigFor(const std::string& topic) const;
 
@@ -155,6 +187,13 @@ class LogManager {
   void NotifyOffline(std::optional<std::vector<TopicPartition>> partitions,
                      const std::string& why);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Serialises RefreshConfigs, so an older refresh never lands last.
+  absl::Mutex refresh_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  absl::Mutex scheduler_mu_;
+  bool flush_task_scheduled_ ABSL_GUARDED_BY(scheduler_mu_) = false;
+  // Last: destroyed first, so no task runs on a half-destroyed manager.
+  Scheduler scheduler_;
 };
 
 // "orders-3" -> {"orders", 3}; nullopt when the name is not a partition dir.

@@ -1,6 +1,7 @@
 #include "broker/server/server_config.h"
 
 #include "broker/server/topic_configs.h"
+#include "broker/storage/log_config.h"
 #include "gtest/gtest.h"
 
 namespace strata::server {
@@ -90,7 +91,7 @@ TEST(TopicConfigsTest, EffectiveValuesLayerTopicOverBrokerOverDefault) {
   EXPECT_EQ(configs.at("retention.ms").value, "5");
   EXPECT_TRUE(configs.at("cleanup.policy").is_default);
   storage::LogConfig log =
-      LogConfigFor({{"segment.bytes", "2048"}}, {{"max.message.bytes", "100"}});
+      storage::LogConfigFor({{"segment.bytes", "2048"}}, {{"max.message.bytes", "100"}});
   EXPECT_EQ(log.segment_bytes, 2048);
   EXPECT_EQ(log.max_message_bytes, 100);
 }

@@ -1,5 +1,12 @@
 #include "broker/storage/log_manager.h"
 
+#include <atomic>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "broker/storage/kafka_error.h"
 #include "broker/storage/mem_file_system.h"
 #include "gtest/gtest.h"
@@ -157,8 +164,8 @@ TEST_F(LogManagerTest, ManyLogsStayWithinOneDescriptorPerLogPlusTheReadCache) {
       while (next < log->log_end_offset()) {
         auto read = log->Read(next, 700, log->log_end_offset());
         ASSERT_TRUE(read.ok()) << read.status();
-        BatchIterator it(read->batches);
-        BatchHeader h;
+        record::BatchIterator it(read->batches);
+        record::BatchHeader h;
         std::string_view b;
         while (it.Next(&h, &b)) {
           next = h.next_offset();
@@ -330,6 +337,97 @@ TEST_F(LogDirFailureTest, ALogThatCannotOpenIsDamagedAloneUntilDeleted) {
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->Partitions().size(), 2u);
   EXPECT_TRUE(fs_.Exists("/d1/a-0.damaged/00000000000000000000.log"));
+}
+
+// A topic config changed in the metadata reaches that topic's open logs,
+// and only theirs.
+TEST_F(LogManagerTest, RefreshConfigsPicksUpAChangedTopicConfig) {
+  absl::Mutex mu;
+  std::map<std::string, LogConfig> configs;  // what the metadata says
+  LogManager::Options options;
+  options.log_dirs = {"/d1"};
+  options.config_for_topic = [&](const std::string& topic) {
+    absl::MutexLock l(&mu);
+    auto it = configs.find(topic);
+    return it == configs.end() ? LogConfig{} : it->second;
+  };
+  auto m = LogManager::Open(&fs_, &clock_, options);
+  ASSERT_TRUE(m.ok()) << m.status();
+  Produce(**m, Tp("orders", 0), 1);
+  Produce(**m, Tp("orders", 1), 1);
+  Produce(**m, Tp("other", 0), 1);
+  EXPECT_EQ((*m)->RefreshConfigs(), 0);  // nothing changed
+
+  LogConfig small;
+  small.segment_bytes = 1024;
+  {
+    absl::MutexLock l(&mu);
+    configs["orders"] = small;
+  }
+  EXPECT_EQ((*m)->RefreshConfigs(), 2);
+  EXPECT_TRUE((*m)->Get(Tp("orders", 0))->config() == small);
+  EXPECT_TRUE((*m)->Get(Tp("orders", 1))->config() == small);
+  EXPECT_TRUE((*m)->Get(Tp("other", 0))->config() == LogConfig{});
+  EXPECT_EQ((*m)->RefreshConfigs(), 0);  // already in force
+
+  // The new threshold governs the open log's next roll.
+  auto log = (*m)->Get(Tp("orders", 0));
+  for (int i = 0; i < 10; ++i) {
+    std::string batch = MakeBatch(i, 1, 1000, 300);
+    ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(0)).ok());
+  }
+  EXPECT_GT(log->num_segments(), 1);
+  EXPECT_EQ((*m)->Get(Tp("other", 0))->num_segments(), 1);
+}
+
+// The scheduler's flush task does what MaybeFlushOnTime does, and only once
+// StartScheduler asks for it.
+TEST_F(LogManagerTest, TheSchedulerFlushesOnTimeOnceStarted) {
+  LogManager::Options options;
+  options.log_dirs = {"/d1"};
+  options.config_for_topic = [](const std::string&) {
+    LogConfig c;
+    c.flush_ms = 500;
+    return c;
+  };
+  options.flush_scheduler_interval_ms = 1000;
+  auto m = LogManager::Open(&fs_, &clock_, options);
+  ASSERT_TRUE(m.ok()) << m.status();
+  Produce(**m, Tp("orders", 0), 3);
+  auto log = (*m)->Get(Tp("orders", 0));
+  EXPECT_EQ(log->recovery_point(), Offset(0));
+
+  // Opt-in: nothing is scheduled until the composition root asks.
+  EXPECT_TRUE((*m)->scheduler().TaskNames().empty());
+  clock_.AdvanceMs(1000);
+  EXPECT_EQ((*m)->scheduler().RunDue(), 0);
+
+  // Scheduled by StartScheduler, driven here by the test hook: the
+  // scheduler's thread is stopped again first, so RunDue may drive it.
+  ASSERT_TRUE((*m)->StartScheduler().ok());
+  ASSERT_TRUE((*m)->StartScheduler().ok());  // idempotent
+  (*m)->scheduler().Stop();
+  EXPECT_EQ((*m)->scheduler().TaskNames(), std::vector<std::string>{"log-flusher"});
+  clock_.AdvanceMs(999);
+  EXPECT_EQ((*m)->scheduler().RunDue(), 0);
+  EXPECT_EQ(log->recovery_point(), Offset(0));
+  clock_.AdvanceMs(1);
+  EXPECT_EQ((*m)->scheduler().RunDue(), 1);
+  EXPECT_EQ(log->recovery_point(), Offset(3));
+  ASSERT_TRUE((*m)->Close().ok());
+}
+
+// Other modules' tasks share the manager's scheduler; Close stops it.
+TEST_F(LogManagerTest, CloseStopsTheScheduler) {
+  auto m = OpenManager();
+  std::atomic<int> runs{0};
+  ASSERT_TRUE(m->scheduler().Schedule("isr-expiration", 1, [&] { ++runs; }).ok());
+  ASSERT_TRUE(m->StartScheduler().ok());
+  ASSERT_TRUE(m->Close().ok());
+  const int after_close = runs.load();
+  clock_.AdvanceMs(100);
+  absl::SleepFor(absl::Milliseconds(3 * Scheduler::kMaxSleepMs));
+  EXPECT_EQ(runs.load(), after_close);
 }
 
 }  // namespace

@@ -49,8 +49,8 @@ class LogTest : public ::testing::Test {
       EXPECT_TRUE(read.ok()) << read.status();
       if (!read.ok() || read->batches.empty()) break;
       for (auto& v : Values(read->batches)) out.push_back(v);
-      BatchIterator it(read->batches);
-      BatchHeader h;
+      record::BatchIterator it(read->batches);
+      record::BatchHeader h;
       std::string_view b;
       while (it.Next(&h, &b)) next = h.next_offset();
     }
@@ -101,7 +101,7 @@ TEST_F(LogTest, AppendStampsLeaderEpochAndKeepsBatchValid) {
   ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(7)).ok());
   auto read = log->Read(Offset(0), 1000, Offset(2));
   ASSERT_TRUE(read.ok());
-  auto header = ValidateBatch(read->batches);
+  auto header = record::ValidateBatch(read->batches);
   ASSERT_TRUE(header.ok()) << header.status();
   EXPECT_EQ(header->partition_leader_epoch, Epoch(7));
   EXPECT_EQ(header->base_offset, Offset(0));
@@ -169,7 +169,7 @@ TEST_F(LogTest, IndexLookupsAgreeWithLinearScanAcrossRolledSegments) {
     ASSERT_NE(expected, nullptr);
     auto read = log->Read(Offset(target), 1, Offset(end));
     ASSERT_TRUE(read.ok()) << read.status();
-    auto header = ReadBatchHeader(read->batches);
+    auto header = record::ReadBatchHeader(read->batches);
     ASSERT_TRUE(header.ok()) << "offset " << target;
     EXPECT_EQ(header->base_offset.value(), expected->first) << "offset " << target;
     EXPECT_EQ(header->last_offset().value(), expected->last) << "offset " << target;
@@ -549,8 +549,54 @@ TEST(LogConfigTest, SetValidatesNamingTheKey) {
   EXPECT_FALSE(config.Set("segment.bytes", "10").ok());          // below the minimum
   EXPECT_FALSE(config.Set("segment.bytes", "4294967296").ok());  // positions are 32-bit
   EXPECT_FALSE(config.Set("flush.ms", "-1").ok());
-  EXPECT_TRUE(absl::IsNotFound(config.Set("segment.byte", "1")));
+  EXPECT_TRUE(absl::IsInvalidArgument(config.Set("segment.byte", "1")));
   EXPECT_EQ(config.segment_bytes, 1048576);
+}
+
+TEST_F(LogTest, UpdateConfigChangesTheRollThresholdOfAnOpenLog) {
+  auto log = OpenLog();  // segment.bytes: 1 GiB
+  Append(*log, 10, 1, 200);
+  EXPECT_EQ(log->num_segments(), 1);
+
+  LogConfig small = log->config();
+  small.segment_bytes = 1024;
+  log->UpdateConfig(small);
+  EXPECT_TRUE(log->config() == small);
+  // The active segment already holds more than 1 KiB: the next append rolls,
+  // and from then on a segment holds about 1 KiB.
+  Append(*log, 1, 1, 200);
+  EXPECT_EQ(log->num_segments(), 2);
+  Append(*log, 8, 1, 200);
+  EXPECT_GE(log->num_segments(), 4);
+
+  // Back to a large threshold: no more rolls.
+  const int segments = log->num_segments();
+  log->UpdateConfig(LogConfig{});
+  Append(*log, 10, 1, 200);
+  EXPECT_EQ(log->num_segments(), segments);
+  EXPECT_EQ(ReadAll(*log), Ids(0, 29));
+}
+
+TEST_F(LogTest, UpdateConfigChangesFlushAndAppendLimitsOfAnOpenLog) {
+  auto log = OpenLog();  // flush.ms: never
+  Append(*log, 1, 3);
+  clock_.AdvanceMs(1'000'000);
+  ASSERT_TRUE(log->MaybeFlushOnTime().ok());
+  EXPECT_EQ(log->recovery_point(), Offset(0));
+
+  LogConfig c = log->config();
+  c.flush_ms = 500;
+  c.max_message_bytes = 100;
+  log->UpdateConfig(c);
+  ASSERT_TRUE(log->MaybeFlushOnTime().ok());
+  EXPECT_EQ(log->recovery_point(), Offset(3));
+
+  std::string batch = MakeBatch(3, 1, clock_.NowMs(), 200);
+  auto refused = log->AppendAsLeader(&batch, Epoch(1));
+  EXPECT_TRUE(absl::IsResourceExhausted(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("max.message.bytes (100)"), absl::string_view::npos)
+      << refused.status();
+  EXPECT_EQ(log->log_end_offset(), Offset(3));
 }
 
 }  // namespace
