@@ -9,9 +9,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "broker/common/numbers.h"
-#include "broker/metadata/topic_config.h"
 #include "broker/storage/log.h"
+#include "broker/storage/log_config.h"
+#include "client/common/numbers.h"
 #include "glog/logging.h"
 
 namespace strata::metadata {
@@ -110,9 +110,17 @@ absl::Status AddWithinCapacity(const MetadataImage& image,
   return absl::OkStatus();
 }
 
-void Fail(v1::TopicResult* result, v1::ErrorCode code, std::string message) {
-  result->set_error(code);
-  result->set_error_message(std::move(message));
+void Fail(TopicResult* result, ErrorCode code, std::string message) {
+  result->error = code;
+  result->error_message = std::move(message);
+}
+
+// The broker-lifecycle RPCs' responses (strata.internal) carry their error
+// as the wire's enum, which numbers Kafka's errors as ErrorCode does.
+template <typename Response>
+void SetError(Response& response, ErrorCode code, std::string message) {
+  response.set_error(static_cast<decltype(response.error())>(code));
+  response.set_error_message(std::move(message));
 }
 
 bool Contains(const std::vector<int32_t>& v, int32_t x) {
@@ -239,11 +247,11 @@ std::vector<std::vector<int32_t>> Controller::AssignReplicas(
   return out;
 }
 
-Decision<v1::CreateTopicsResponse> Controller::CreateTopics(
-    const MetadataImage& image, const v1::CreateTopicsRequest& request) {
-  Decision<v1::CreateTopicsResponse> d;
+Decision<CreateTopicsResponse> Controller::CreateTopics(const MetadataImage& image,
+                                                        const CreateTopicsRequest& request) {
+  Decision<CreateTopicsResponse> d;
   std::map<std::string, int> occurrences;
-  for (const v1::NewTopic& t : request.topics()) ++occurrences[t.name()];
+  for (const NewTopic& t : request.topics) ++occurrences[t.name];
   // Metric names of the topics that exist or that this request creates.
   std::map<std::string, std::string> metric_names;
   for (const auto& [name, t] : image.topics()) metric_names[MetricName(name)] = name;
@@ -253,55 +261,55 @@ Decision<v1::CreateTopicsResponse> Controller::CreateTopics(
   // (a client asking for 10 topics of 10,000 each is refused whole, before
   // anything is created).
   int64_t requested = 0;
-  for (const v1::NewTopic& t : request.topics()) {
-    requested += t.num_partitions() == -1 ? options_.default_num_partitions
-                                          : std::max(t.num_partitions(), 0);
+  for (const NewTopic& t : request.topics) {
+    requested +=
+        t.num_partitions == -1 ? options_.default_num_partitions : std::max(t.num_partitions, 0);
   }
   const bool too_many = requested > kMaxPartitionsPerRequest;
   std::map<int32_t, int64_t> replica_counts = ReplicaCounts(image);
 
-  for (const v1::NewTopic& t : request.topics()) {
-    v1::TopicResult* result = d.response.add_results();
-    result->set_name(t.name());
-    if (absl::Status s = ValidateTopicName(t.name()); !s.ok()) {
-      Fail(result, v1::INVALID_TOPIC_EXCEPTION, std::string(s.message()));
+  for (const NewTopic& t : request.topics) {
+    TopicResult* result = &d.response.results.emplace_back();
+    result->name = t.name;
+    if (absl::Status s = ValidateTopicName(t.name); !s.ok()) {
+      Fail(result, ErrorCode::kInvalidTopicException, std::string(s.message()));
       continue;
     }
-    if (IsInternalTopic(t.name())) {
-      Fail(result, v1::INVALID_REQUEST,
-           absl::StrCat("Creation of internal topic ", t.name(), " is prohibited."));
+    if (IsInternalTopic(t.name)) {
+      Fail(result, ErrorCode::kInvalidRequest,
+           absl::StrCat("Creation of internal topic ", t.name, " is prohibited."));
       continue;
     }
     if (too_many) {
-      Fail(result, v1::INVALID_PARTITIONS,
+      Fail(result, ErrorCode::kInvalidPartitions,
            absl::StrCat("This request asks for ", requested,
                         " partitions in all; one request may create at most ",
                         kMaxPartitionsPerRequest, ". Create the topics in several requests."));
       continue;
     }
-    if (occurrences[t.name()] > 1) {
-      Fail(result, v1::INVALID_REQUEST,
-           absl::StrCat("Topic '", t.name(),
+    if (occurrences[t.name] > 1) {
+      Fail(result, ErrorCode::kInvalidRequest,
+           absl::StrCat("Topic '", t.name,
                         "' appears more than once in the request; list each topic once."));
       continue;
     }
-    if (image.FindTopic(t.name()) != nullptr) {
-      Fail(result, v1::TOPIC_ALREADY_EXISTS,
-           absl::StrCat("Topic '", t.name(), "' already exists."));
+    if (image.FindTopic(t.name) != nullptr) {
+      Fail(result, ErrorCode::kTopicAlreadyExists,
+           absl::StrCat("Topic '", t.name, "' already exists."));
       continue;
     }
-    if (auto it = metric_names.find(MetricName(t.name())); it != metric_names.end()) {
-      Fail(result, v1::INVALID_TOPIC_EXCEPTION,
-           absl::StrCat("Topic '", t.name(), "' collides with existing topic '", it->second,
+    if (auto it = metric_names.find(MetricName(t.name)); it != metric_names.end()) {
+      Fail(result, ErrorCode::kInvalidTopicException,
+           absl::StrCat("Topic '", t.name, "' collides with existing topic '", it->second,
                         "': topic names that differ only in '.' and '_' share metric names. Choose "
                         "another name."));
       continue;
     }
     const int32_t partitions =
-        t.num_partitions() == -1 ? options_.default_num_partitions : t.num_partitions();
+        t.num_partitions == -1 ? options_.default_num_partitions : t.num_partitions;
     if (partitions < 1) {
-      Fail(result, v1::INVALID_PARTITIONS,
-           t.num_partitions() == -1
+      Fail(result, ErrorCode::kInvalidPartitions,
+           t.num_partitions == -1
                ? absl::StrCat("The default number of partitions (num.partitions=", partitions,
                               ") is not positive; give the number of partitions explicitly.")
                : absl::StrCat("Number of partitions was set to an invalid non-positive value (",
@@ -309,16 +317,16 @@ Decision<v1::CreateTopicsResponse> Controller::CreateTopics(
       continue;
     }
     if (partitions > kMaxPartitionsPerRequest) {
-      Fail(result, v1::INVALID_PARTITIONS,
+      Fail(result, ErrorCode::kInvalidPartitions,
            absl::StrCat("Cannot create ", partitions, " partitions in one request; the limit is ",
                         kMaxPartitionsPerRequest, "."));
       continue;
     }
     const int32_t rf =
-        t.replication_factor() == -1 ? options_.default_replication_factor : t.replication_factor();
+        t.replication_factor == -1 ? options_.default_replication_factor : t.replication_factor;
     if (rf < 1) {
-      Fail(result, v1::INVALID_REPLICATION_FACTOR,
-           t.replication_factor() == -1
+      Fail(result, ErrorCode::kInvalidReplicationFactor,
+           t.replication_factor == -1
                ? absl::StrCat("The default replication factor (default.replication.factor=", rf,
                               ") is not positive; give the replication factor explicitly.")
                : absl::StrCat("Replication factor must be larger than 0, or -1 to use the default "
@@ -327,17 +335,17 @@ Decision<v1::CreateTopicsResponse> Controller::CreateTopics(
       continue;
     }
     if (rf > static_cast<int64_t>(live.size())) {
-      Fail(result, v1::INVALID_REPLICATION_FACTOR,
+      Fail(result, ErrorCode::kInvalidReplicationFactor,
            absl::StrCat("Replication factor: ", rf, " larger than available brokers: ", live.size(),
                         "."));
       continue;
     }
-    // A proto map iterates in no fixed order; records must be deterministic.
-    std::map<std::string, std::string> configs(t.configs().begin(), t.configs().end());
+    // Sorted (std::map): the records must be deterministic.
+    const std::map<std::string, std::string>& configs = t.configs;
     bool configs_ok = true;
     for (const auto& [key, value] : configs) {
-      if (absl::Status s = ValidateTopicConfig(key, value); !s.ok()) {
-        Fail(result, v1::INVALID_CONFIG, std::string(s.message()));
+      if (absl::Status s = storage::ValidateTopicConfig(key, value); !s.ok()) {
+        Fail(result, ErrorCode::kInvalidConfig, std::string(s.message()));
         configs_ok = false;
         break;
       }
@@ -350,14 +358,14 @@ Decision<v1::CreateTopicsResponse> Controller::CreateTopics(
     const std::vector<std::vector<int32_t>> assignment =
         AssignReplicas(live, partitions, rf, 0, start_index, shift);
     if (absl::Status s = AddWithinCapacity(image, assignment, &replica_counts); !s.ok()) {
-      Fail(result, v1::POLICY_VIOLATION, std::string(s.message()));
+      Fail(result, ErrorCode::kPolicyViolation, std::string(s.message()));
       continue;
     }
 
-    result->set_num_partitions(partitions);
-    result->set_replication_factor(rf);
-    metric_names[MetricName(t.name())] = t.name();
-    if (request.validate_only()) continue;
+    result->num_partitions = partitions;
+    result->replication_factor = rf;
+    metric_names[MetricName(t.name)] = t.name;
+    if (request.validate_only) continue;
 
     // A collision of random 122-bit ids means a broken random source (a
     // test's constant one): give up instead of looping.
@@ -367,22 +375,22 @@ Decision<v1::CreateTopicsResponse> Controller::CreateTopics(
       if (image.FindTopicById(id) == nullptr && !new_ids.contains(id)) topic_id = std::move(id);
     }
     if (topic_id.empty()) {
-      Fail(result, v1::UNKNOWN_SERVER_ERROR, "Could not draw an unused topic id; retry.");
-      result->clear_num_partitions();
-      result->clear_replication_factor();
+      Fail(result, ErrorCode::kUnknownServerError, "Could not draw an unused topic id; retry.");
+      result->num_partitions = 0;
+      result->replication_factor = 0;
       continue;
     }
     new_ids.insert(topic_id);
-    result->set_topic_id(topic_id);
+    result->topic_id = topic_id;
 
     internal::TopicRecord* tr = d.records.add_records()->mutable_topic();
-    tr->set_name(t.name());
+    tr->set_name(t.name);
     tr->set_topic_id(topic_id);
     AppendPartitionRecords(topic_id, 0, assignment, image, &d.records);
     for (const auto& [key, value] : configs) {
       internal::ConfigRecord* c = d.records.add_records()->mutable_config();
       c->set_resource_type(internal::CONFIG_RESOURCE_TOPIC);
-      c->set_resource_name(t.name());
+      c->set_resource_name(t.name);
       c->set_name(key);
       c->set_value(value);
     }
@@ -390,80 +398,80 @@ Decision<v1::CreateTopicsResponse> Controller::CreateTopics(
   return d;
 }
 
-Decision<v1::DeleteTopicsResponse> Controller::DeleteTopics(
-    const MetadataImage& image, const v1::DeleteTopicsRequest& request) {
-  Decision<v1::DeleteTopicsResponse> d;
+Decision<DeleteTopicsResponse> Controller::DeleteTopics(const MetadataImage& image,
+                                                        const DeleteTopicsRequest& request) {
+  Decision<DeleteTopicsResponse> d;
   std::map<std::string, int> occurrences;
-  for (const std::string& name : request.names()) ++occurrences[name];
-  for (const std::string& name : request.names()) {
-    v1::TopicResult* result = d.response.add_results();
-    result->set_name(name);
+  for (const std::string& name : request.names) ++occurrences[name];
+  for (const std::string& name : request.names) {
+    TopicResult* result = &d.response.results.emplace_back();
+    result->name = name;
     if (occurrences[name] > 1) {
-      Fail(result, v1::INVALID_REQUEST,
+      Fail(result, ErrorCode::kInvalidRequest,
            absl::StrCat("Topic '", name,
                         "' appears more than once in the request; list each topic once."));
       continue;
     }
     const TopicInfo* t = image.FindTopic(name);
     if (t == nullptr) {
-      Fail(result, v1::UNKNOWN_TOPIC_OR_PARTITION,
+      Fail(result, ErrorCode::kUnknownTopicOrPartition,
            absl::StrCat("Topic '", name,
                         "' does not exist; `topics --list` shows the topics there are."));
       continue;
     }
-    result->set_topic_id(t->topic_id);
-    result->set_num_partitions(static_cast<int32_t>(t->partitions.size()));
+    result->topic_id = t->topic_id;
+    result->num_partitions = static_cast<int32_t>(t->partitions.size());
     if (!t->partitions.empty()) {
-      result->set_replication_factor(
-          static_cast<int32_t>(t->partitions.begin()->second.replicas.size()));
+      result->replication_factor =
+          static_cast<int32_t>(t->partitions.begin()->second.replicas.size());
     }
     d.records.add_records()->mutable_remove_topic()->set_topic_id(t->topic_id);
   }
   return d;
 }
 
-Decision<v1::CreatePartitionsResponse> Controller::CreatePartitions(
-    const MetadataImage& image, const v1::CreatePartitionsRequest& request) {
-  Decision<v1::CreatePartitionsResponse> d;
+Decision<CreatePartitionsResponse> Controller::CreatePartitions(
+    const MetadataImage& image, const CreatePartitionsRequest& request) {
+  Decision<CreatePartitionsResponse> d;
   std::map<std::string, int> occurrences;
-  for (const v1::PartitionCount& pc : request.topics()) ++occurrences[pc.name()];
+  for (const CreatePartitionsTopic& pc : request.topics) ++occurrences[pc.name];
   const std::vector<int32_t> live = image.LiveBrokerIds();
   std::map<int32_t, int64_t> replica_counts = ReplicaCounts(image);
   int32_t added_in_request = 0;
-  for (const v1::PartitionCount& pc : request.topics()) {
-    v1::TopicResult* result = d.response.add_results();
-    result->set_name(pc.name());
-    if (occurrences[pc.name()] > 1) {
-      Fail(result, v1::INVALID_REQUEST,
-           absl::StrCat("Topic '", pc.name(),
+  for (const CreatePartitionsTopic& pc : request.topics) {
+    TopicResult* result = &d.response.results.emplace_back();
+    result->name = pc.name;
+    if (occurrences[pc.name] > 1) {
+      Fail(result, ErrorCode::kInvalidRequest,
+           absl::StrCat("Topic '", pc.name,
                         "' appears more than once in the request; list each topic once."));
       continue;
     }
-    const TopicInfo* t = image.FindTopic(pc.name());
+    const TopicInfo* t = image.FindTopic(pc.name);
     if (t == nullptr) {
-      Fail(result, v1::UNKNOWN_TOPIC_OR_PARTITION,
-           absl::StrCat("Topic '", pc.name(),
+      Fail(result, ErrorCode::kUnknownTopicOrPartition,
+           absl::StrCat("Topic '", pc.name,
                         "' does not exist; `topics --list` shows the topics there are."));
       continue;
     }
-    result->set_topic_id(t->topic_id);
+    result->topic_id = t->topic_id;
     const int32_t current = static_cast<int32_t>(t->partitions.size());
-    if (pc.count() < current) {
-      Fail(result, v1::INVALID_PARTITIONS,
+    if (pc.count < current) {
+      Fail(result, ErrorCode::kInvalidPartitions,
            absl::StrCat("Topic currently has ", current,
-                        " partitions, which is higher than the requested ", pc.count(),
+                        " partitions, which is higher than the requested ", pc.count,
                         ". Partitions can only be increased."));
       continue;
     }
-    if (pc.count() == current) {
-      Fail(result, v1::INVALID_PARTITIONS,
+    if (pc.count == current) {
+      Fail(result, ErrorCode::kInvalidPartitions,
            absl::StrCat("Topic already has ", current,
                         " partitions; request a higher count to add partitions."));
       continue;
     }
-    const int32_t added = pc.count() - current;
+    const int32_t added = pc.count - current;
     if (added > kMaxPartitionsPerRequest - added_in_request) {
-      Fail(result, v1::INVALID_PARTITIONS,
+      Fail(result, ErrorCode::kInvalidPartitions,
            absl::StrCat("Cannot create ", added, " more partitions in this request (",
                         added_in_request, " already); one request may create at most ",
                         kMaxPartitionsPerRequest, "."));
@@ -476,14 +484,14 @@ Decision<v1::CreatePartitionsResponse> Controller::CreatePartitions(
     if (t->partitions.empty()) {
       // The controller never writes a topic without partitions; there is no
       // pattern (or replication factor) to continue.
-      Fail(result, v1::UNKNOWN_SERVER_ERROR,
+      Fail(result, ErrorCode::kUnknownServerError,
            absl::StrCat("Topic '", t->name, "' has no partitions to continue from."));
       continue;
     }
     const PartitionInfo& p0 = t->partitions.begin()->second;
     const int32_t rf = static_cast<int32_t>(p0.replicas.size());
     if (rf > static_cast<int64_t>(live.size())) {
-      Fail(result, v1::INVALID_REPLICATION_FACTOR,
+      Fail(result, ErrorCode::kInvalidReplicationFactor,
            absl::StrCat("Replication factor: ", rf, " larger than available brokers: ", live.size(),
                         ". Topic '", t->name, "' needs ", rf,
                         " unfenced brokers to add partitions."));
@@ -495,12 +503,12 @@ Decision<v1::CreatePartitionsResponse> Controller::CreatePartitions(
     const std::vector<std::vector<int32_t>> assignment =
         AssignReplicas(live, added, rf, current, start_index, start_index);
     if (absl::Status s = AddWithinCapacity(image, assignment, &replica_counts); !s.ok()) {
-      Fail(result, v1::POLICY_VIOLATION, std::string(s.message()));
+      Fail(result, ErrorCode::kPolicyViolation, std::string(s.message()));
       continue;
     }
-    result->set_num_partitions(pc.count());
-    result->set_replication_factor(rf);
-    if (request.validate_only()) continue;
+    result->num_partitions = pc.count;
+    result->replication_factor = rf;
+    if (request.validate_only) continue;
     AppendPartitionRecords(t->topic_id, current, assignment, image, &d.records);
   }
   return d;
@@ -514,14 +522,13 @@ Decision<internal::BrokerRegistrationResponse> Controller::RegisterBroker(
   r.set_broker_epoch(-1);
   const int32_t id = request.broker_id();
   if (id < 0) {
-    r.set_error(v1::INVALID_REQUEST);
-    r.set_error_message(
-        absl::StrCat("Broker id ", id, " is negative; set node.id to a number >= 0."));
+    SetError(r, ErrorCode::kInvalidRequest,
+             absl::StrCat("Broker id ", id, " is negative; set node.id to a number >= 0."));
     return d;
   }
   if (request.incarnation_id().empty()) {
-    r.set_error(v1::INVALID_REQUEST);
-    r.set_error_message(absl::StrCat("Broker ", id, " registered without an incarnation id."));
+    SetError(r, ErrorCode::kInvalidRequest,
+             absl::StrCat("Broker ", id, " registered without an incarnation id."));
     return d;
   }
   if (const BrokerRegistration* old = image.broker(id); old != nullptr) {
@@ -529,22 +536,21 @@ Decision<internal::BrokerRegistrationResponse> Controller::RegisterBroker(
       auto hb = last_heartbeat_ms_.find(id);
       if (hb != last_heartbeat_ms_.end() &&
           now_ms - hb->second <= options_.broker_session_timeout_ms) {
-        r.set_error(v1::DUPLICATE_BROKER_REGISTRATION);
-        r.set_error_message(
-            absl::StrCat("Another process is registered as broker ", id, " (incarnation ",
-                         old->incarnation_id, ") and sent a heartbeat ", now_ms - hb->second,
-                         " ms ago. Give each node a unique node.id, or, if that "
-                         "process has stopped, retry after broker.session.timeout.ms (",
-                         options_.broker_session_timeout_ms, " ms)."));
+        SetError(r, ErrorCode::kDuplicateBrokerRegistration,
+                 absl::StrCat("Another process is registered as broker ", id, " (incarnation ",
+                              old->incarnation_id, ") and sent a heartbeat ", now_ms - hb->second,
+                              " ms ago. Give each node a unique node.id, or, if that "
+                              "process has stopped, retry after broker.session.timeout.ms (",
+                              options_.broker_session_timeout_ms, " ms)."));
         return d;
       }
     }
     if (epoch <= old->epoch) {
       // The server passes a value above every earlier epoch; the image
       // would refuse this record.
-      r.set_error(v1::UNKNOWN_SERVER_ERROR);
-      r.set_error_message(absl::StrCat("Internal error: new epoch ", epoch, " for broker ", id,
-                                       " is not above its current epoch ", old->epoch, "; retry."));
+      SetError(r, ErrorCode::kUnknownServerError,
+               absl::StrCat("Internal error: new epoch ", epoch, " for broker ", id,
+                            " is not above its current epoch ", old->epoch, "; retry."));
       return d;
     }
   }
@@ -575,15 +581,15 @@ Decision<internal::BrokerHeartbeatResponse> Controller::BrokerHeartbeat(
   const int32_t id = request.broker_id();
   const BrokerRegistration* b = image.broker(id);
   if (b == nullptr) {
-    r.set_error(v1::STALE_BROKER_EPOCH);
-    r.set_error_message(
+    SetError(
+        r, ErrorCode::kStaleBrokerEpoch,
         absl::StrCat("Broker ", id, " is not registered; register it before sending heartbeats."));
     r.set_is_fenced(true);
     return d;
   }
   if (b->epoch != request.broker_epoch()) {
-    r.set_error(v1::STALE_BROKER_EPOCH);
-    r.set_error_message(
+    SetError(
+        r, ErrorCode::kStaleBrokerEpoch,
         absl::StrCat("Broker ", id, " sent a heartbeat with epoch ", request.broker_epoch(),
                      ", but its current registration has epoch ", b->epoch, "; register again."));
     r.set_is_fenced(true);
@@ -697,13 +703,10 @@ Decision<internal::AlterPartitionResponse> Controller::AlterPartition(
     const MetadataImage& image, const internal::AlterPartitionRequest& request) {
   Decision<internal::AlterPartitionResponse> d;
   internal::AlterPartitionResponse& r = d.response;
-  auto fail = [&r](v1::ErrorCode code, std::string message) {
-    r.set_error(code);
-    r.set_error_message(std::move(message));
-  };
+  auto fail = [&r](ErrorCode code, std::string message) { SetError(r, code, std::move(message)); };
   const BrokerRegistration* b = image.broker(request.broker_id());
   if (b == nullptr || b->epoch != request.broker_epoch()) {
-    fail(v1::STALE_BROKER_EPOCH,
+    fail(ErrorCode::kStaleBrokerEpoch,
          absl::StrCat("Broker ", request.broker_id(), " epoch ", request.broker_epoch(),
                       " is not its current registration"));
     return d;
@@ -711,7 +714,7 @@ Decision<internal::AlterPartitionResponse> Controller::AlterPartition(
   const TopicInfo* t = image.FindTopicById(request.topic_id());
   auto pit = t ? t->partitions.find(request.partition()) : decltype(t->partitions.end()){};
   if (t == nullptr || pit == t->partitions.end()) {
-    fail(v1::UNKNOWN_TOPIC_OR_PARTITION,
+    fail(ErrorCode::kUnknownTopicOrPartition,
          absl::StrCat("Partition ", request.partition(), " of topic id ", request.topic_id(),
                       " does not exist"));
     return d;
@@ -723,18 +726,19 @@ Decision<internal::AlterPartitionResponse> Controller::AlterPartition(
   r.set_partition_epoch(p.partition_epoch);
   for (int32_t id : p.isr) r.add_isr(id);
   if (p.leader != request.broker_id()) {
-    fail(v1::NOT_LEADER_OR_FOLLOWER, absl::StrCat("Broker ", request.broker_id(),
-                                                  " is not the leader of ", name,
-                                                  "; the leader is ", p.leader));
+    fail(ErrorCode::kNotLeaderOrFollower,
+         absl::StrCat("Broker ", request.broker_id(), " is not the leader of ", name,
+                      "; the leader is ", p.leader));
     return d;
   }
   if (request.leader_epoch() != p.leader_epoch) {
-    fail(v1::FENCED_LEADER_EPOCH, absl::StrCat("Leader epoch ", request.leader_epoch(), " of ",
-                                               name, " is not the current ", p.leader_epoch));
+    fail(ErrorCode::kFencedLeaderEpoch,
+         absl::StrCat("Leader epoch ", request.leader_epoch(), " of ", name, " is not the current ",
+                      p.leader_epoch));
     return d;
   }
   if (request.partition_epoch() != p.partition_epoch) {
-    fail(v1::INVALID_UPDATE_VERSION,
+    fail(ErrorCode::kInvalidUpdateVersion,
          absl::StrCat("Partition epoch ", request.partition_epoch(), " of ", name,
                       " is not the current ", p.partition_epoch, "; the ISR changed since"));
     return d;
@@ -743,7 +747,7 @@ Decision<internal::AlterPartitionResponse> Controller::AlterPartition(
   std::set<int32_t> distinct(isr.begin(), isr.end());
   if (distinct.size() != isr.size() || !Contains(isr, p.leader) ||
       !std::all_of(isr.begin(), isr.end(), [&p](int32_t id) { return Contains(p.replicas, id); })) {
-    fail(v1::INVALID_REQUEST,
+    fail(ErrorCode::kInvalidRequest,
          absl::StrCat("ISR [", absl::StrJoin(isr, ","), "] for ", name,
                       " must list distinct replicas of [", absl::StrJoin(p.replicas, ","),
                       "] including the leader ", p.leader));
@@ -751,7 +755,7 @@ Decision<internal::AlterPartitionResponse> Controller::AlterPartition(
   }
   for (int32_t id : isr) {
     if (!Contains(p.isr, id) && !image.IsBrokerLive(id)) {
-      fail(v1::INELIGIBLE_REPLICA,
+      fail(ErrorCode::kIneligibleReplica,
            absl::StrCat("Broker ", id, " cannot join the ISR of ", name, ": it is fenced"));
       return d;
     }
@@ -764,53 +768,55 @@ Decision<internal::AlterPartitionResponse> Controller::AlterPartition(
   return d;
 }
 
-Decision<v1::ElectLeadersResponse> Controller::ElectLeaders(const MetadataImage& image,
-                                                            const v1::ElectLeadersRequest& request) {
-  Decision<v1::ElectLeadersResponse> d;
-  if (request.election_type() != v1::PREFERRED && request.election_type() != v1::UNCLEAN) {
-    d.response.set_error(v1::INVALID_REQUEST);
-    d.response.set_error_message(absl::StrCat("Unknown election type ",
-                                              static_cast<int>(request.election_type()),
-                                              ": use 0 (PREFERRED) or 1 (UNCLEAN)."));
+Decision<ElectLeadersResponse> Controller::ElectLeaders(const MetadataImage& image,
+                                                        const ElectLeadersRequest& request) {
+  Decision<ElectLeadersResponse> d;
+  if (request.election_type != ElectionType::kPreferred &&
+      request.election_type != ElectionType::kUnclean) {
+    d.response.error = ErrorCode::kInvalidRequest;
+    d.response.error_message =
+        absl::StrCat("Unknown election type ", static_cast<int>(request.election_type),
+                     ": use 0 (PREFERRED) or 1 (UNCLEAN).");
     return d;
   }
-  const bool preferred = request.election_type() == v1::PREFERRED;
+  const bool preferred = request.election_type == ElectionType::kPreferred;
   auto live = [&image](int32_t id) { return image.IsBrokerLive(id); };
   auto elect = [&](const TopicInfo& t, const PartitionInfo& p) {
-    v1::PartitionElectionResult* r = d.response.add_results();
-    r->set_topic(t.name);
-    r->set_partition(p.partition);
-    r->set_leader(p.leader);
+    PartitionElectionResult* r = &d.response.results.emplace_back();
+    r->topic = t.name;
+    r->partition = p.partition;
+    r->leader = p.leader;
     const std::string name = absl::StrCat(t.name, "-", p.partition);
-    auto fail = [r](v1::ErrorCode code, std::string message) {
-      r->set_error(code);
-      r->set_error_message(std::move(message));
+    auto fail = [r](ErrorCode code, std::string message) {
+      r->error = code;
+      r->error_message = std::move(message);
     };
     if (preferred) {
       const int32_t want = p.replicas.front();
       if (p.leader == want) {
-        return fail(v1::ELECTION_NOT_NEEDED, "Leader election not needed for topic partition");
+        return fail(ErrorCode::kElectionNotNeeded,
+                    "Leader election not needed for topic partition");
       }
       if (!live(want) || !Contains(p.isr, want)) {
-        return fail(v1::PREFERRED_LEADER_NOT_AVAILABLE,
+        return fail(ErrorCode::kPreferredLeaderNotAvailable,
                     absl::StrCat("Failed to elect leader for partition ", name,
                                  " under strategy PreferredReplicaPartitionLeaderElectionStrategy: "
                                  "the preferred replica ",
                                  want, live(want) ? " is not in the ISR" : " is not live"));
       }
       AddChange(t, p, want, p.isr, &d.records);
-      r->set_leader(want);
+      r->leader = want;
       return;
     }
     if (p.leader >= 0 && live(p.leader)) {
-      return fail(v1::ELECTION_NOT_NEEDED, "Leader election not needed for topic partition");
+      return fail(ErrorCode::kElectionNotNeeded, "Leader election not needed for topic partition");
     }
     std::vector<int32_t> isr = LiveOf(p.isr, live);
     int32_t leader = isr.empty() ? -1 : isr.front();
     if (leader < 0) {
       leader = ElectUnclean(t, p, live, "requested");
       if (leader < 0) {
-        return fail(v1::ELIGIBLE_LEADERS_NOT_AVAILABLE,
+        return fail(ErrorCode::kEligibleLeadersNotAvailable,
                     absl::StrCat("Failed to elect leader for partition ", name,
                                  " under strategy UncleanPartitionLeaderElectionStrategy: no "
                                  "replica of [",
@@ -819,27 +825,27 @@ Decision<v1::ElectLeadersResponse> Controller::ElectLeaders(const MetadataImage&
       isr = {leader};
     }
     AddChange(t, p, leader, isr, &d.records);
-    r->set_leader(leader);
+    r->leader = leader;
   };
-  if (request.topic_partitions().empty()) {
+  if (request.topic_partitions.empty()) {
     for (const auto& [name, t] : image.topics()) {
       for (const auto& [pid, p] : t.partitions) elect(t, p);
     }
     return d;
   }
   std::set<std::pair<std::string, int32_t>> seen;
-  for (const v1::ElectLeadersPartitions& tp : request.topic_partitions()) {
-    const TopicInfo* t = image.FindTopic(tp.topic());
-    for (int32_t pid : tp.partitions()) {
-      if (!seen.emplace(tp.topic(), pid).second) continue;
+  for (const ElectLeadersTopic& tp : request.topic_partitions) {
+    const TopicInfo* t = image.FindTopic(tp.topic);
+    for (int32_t pid : tp.partitions) {
+      if (!seen.emplace(tp.topic, pid).second) continue;
       auto it = t ? t->partitions.find(pid) : decltype(t->partitions.end()){};
       if (t == nullptr || it == t->partitions.end()) {
-        v1::PartitionElectionResult* r = d.response.add_results();
-        r->set_topic(tp.topic());
-        r->set_partition(pid);
-        r->set_leader(-1);
-        r->set_error(v1::UNKNOWN_TOPIC_OR_PARTITION);
-        r->set_error_message("This server does not host this topic-partition.");
+        d.response.results.push_back(PartitionElectionResult{
+            .topic = tp.topic,
+            .partition = pid,
+            .error = ErrorCode::kUnknownTopicOrPartition,
+            .error_message = "This server does not host this topic-partition.",
+            .leader = -1});
         continue;
       }
       elect(*t, it->second);

@@ -37,10 +37,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "broker/metadata/admin_types.h"
 #include "broker/metadata/metadata_image.h"
 #include "strata/internal/controller.pb.h"
 #include "strata/internal/metadata.pb.h"
-#include "strata/v1/admin.pb.h"
 
 namespace strata::metadata {
 
@@ -66,12 +66,15 @@ class Controller {
  public:
   explicit Controller(ControllerOptions options);
 
-  Decision<v1::CreateTopicsResponse> CreateTopics(const MetadataImage& image,
-                                                  const v1::CreateTopicsRequest& request);
-  Decision<v1::DeleteTopicsResponse> DeleteTopics(const MetadataImage& image,
-                                                  const v1::DeleteTopicsRequest& request);
-  Decision<v1::CreatePartitionsResponse> CreatePartitions(const MetadataImage& image,
-                                                          const v1::CreatePartitionsRequest& request);
+  // The admin calls (admin_types.h): one result per topic asked for, in
+  // request order; a refused topic writes nothing, and neither does
+  // validate_only.
+  Decision<CreateTopicsResponse> CreateTopics(const MetadataImage& image,
+                                              const CreateTopicsRequest& request);
+  Decision<DeleteTopicsResponse> DeleteTopics(const MetadataImage& image,
+                                              const DeleteTopicsRequest& request);
+  Decision<CreatePartitionsResponse> CreatePartitions(const MetadataImage& image,
+                                                      const CreatePartitionsRequest& request);
 
   // `epoch` is the new registration's broker epoch (the server passes the
   // metadata log offset the record will get, or any value larger than every
@@ -89,8 +92,8 @@ class Controller {
       const MetadataImage& image, const internal::AlterPartitionRequest& request);
   // Preferred or unclean leader election for the partitions asked for (all
   // when none are named).
-  Decision<v1::ElectLeadersResponse> ElectLeaders(const MetadataImage& image,
-                                                  const v1::ElectLeadersRequest& request);
+  Decision<ElectLeadersResponse> ElectLeaders(const MetadataImage& image,
+                                              const ElectLeadersRequest& request);
 
   // What a new controller knows of a broker before its first heartbeat: the
   // last time its node was heard from (over Raft, for brokers that are also

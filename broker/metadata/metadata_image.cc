@@ -378,17 +378,17 @@ const PartitionInfo* MetadataImage::FindPartition(std::string_view topic, int32_
   return it == t->partitions.end() ? nullptr : &it->second;
 }
 
-v1::PartitionState MetadataImage::StateOf(const PartitionInfo& p) const {
-  if (p.replicas.empty()) return v1::PARTITION_NON_EXISTENT;
-  if (!p.had_leader) return v1::PARTITION_NEW;
-  if (p.leader >= 0 && IsBrokerLive(p.leader)) return v1::PARTITION_ONLINE;
-  return v1::PARTITION_OFFLINE;
+PartitionState MetadataImage::StateOf(const PartitionInfo& p) const {
+  if (p.replicas.empty()) return PartitionState::kNonExistent;
+  if (!p.had_leader) return PartitionState::kNew;
+  if (p.leader >= 0 && IsBrokerLive(p.leader)) return PartitionState::kOnline;
+  return PartitionState::kOffline;
 }
 
-v1::ReplicaState MetadataImage::StateOfReplica(const PartitionInfo& p, int32_t broker_id) const {
-  if (!Contains(p.replicas, broker_id)) return v1::REPLICA_NON_EXISTENT;
-  if (StateOf(p) == v1::PARTITION_NEW) return v1::REPLICA_NEW;
-  return IsBrokerLive(broker_id) ? v1::REPLICA_ONLINE : v1::REPLICA_OFFLINE;
+ReplicaState MetadataImage::StateOfReplica(const PartitionInfo& p, int32_t broker_id) const {
+  if (!Contains(p.replicas, broker_id)) return ReplicaState::kNonExistent;
+  if (StateOf(p) == PartitionState::kNew) return ReplicaState::kNew;
+  return IsBrokerLive(broker_id) ? ReplicaState::kOnline : ReplicaState::kOffline;
 }
 
 }  // namespace strata::metadata

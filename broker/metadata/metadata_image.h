@@ -31,9 +31,14 @@
 
 #include "absl/status/statusor.h"
 #include "strata/internal/metadata.pb.h"
-#include "strata/v1/admin.pb.h"
 
 namespace strata::metadata {
+
+// Kafka's controller states for a partition and for one of its replicas,
+// derived from the image as the header comment describes; each transport
+// maps them to its wire's enums (strata.v1.PartitionState, ReplicaState).
+enum class PartitionState { kNonExistent, kNew, kOnline, kOffline };
+enum class ReplicaState { kNonExistent, kNew, kOnline, kOffline };
 
 struct Endpoint {
   std::string listener;  // PLAINTEXT, CONTROLLER
@@ -106,8 +111,8 @@ class MetadataImage {
   const TopicInfo* FindTopicById(std::string_view topic_id) const;
   const PartitionInfo* FindPartition(std::string_view topic, int32_t partition) const;
 
-  v1::PartitionState StateOf(const PartitionInfo& p) const;
-  v1::ReplicaState StateOfReplica(const PartitionInfo& p, int32_t broker_id) const;
+  PartitionState StateOf(const PartitionInfo& p) const;
+  ReplicaState StateOfReplica(const PartitionInfo& p, int32_t broker_id) const;
 
   MetadataImage(const MetadataImage&) = default;
 

@@ -3,8 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "broker/metadata/admin_types.h"
 #include "broker/server/topic_configs.h"
-#include "broker/server/topic_results.h"
+#include "broker/server/wire_errors.h"
 #include "glog/logging.h"
 
 namespace strata::server {
@@ -13,165 +14,279 @@ namespace {
 constexpr absl::Duration kImageWait = absl::Seconds(3);
 constexpr auto kForwardTimeout = std::chrono::seconds(30);
 
-}  // namespace
+// --- The edge: strata.v1's admin messages <-> the broker's own types ---
+// Field for field; nothing is dropped either way.
 
-AdminService::AdminService(const ServerConfig& config, MetadataStateMachine* metadata,
-                           QuorumController* controller, raft::RaftNode* raft)
-    : config_(config), metadata_(metadata), controller_(controller), raft_(raft) {
-  for (const QuorumVoter& v : config.quorum_voters) {
-    if (v.id == config.node_id) continue;
-    controller_stubs_[v.id] =
-        internal::Controller::NewStub(raft::PeerChannel(absl::StrCat(v.host, ":", v.port)));
+metadata::CreateTopicsRequest Decode(const v1::CreateTopicsRequest& in) {
+  metadata::CreateTopicsRequest out;
+  for (const v1::NewTopic& t : in.topics()) {
+    out.topics.push_back(metadata::NewTopic{
+        .name = t.name(),
+        .num_partitions = t.num_partitions(),
+        .replication_factor = t.replication_factor(),
+        .configs = {t.configs().begin(), t.configs().end()},
+    });
+  }
+  out.timeout_ms = in.timeout_ms();
+  out.validate_only = in.validate_only();
+  return out;
+}
+
+metadata::DeleteTopicsRequest Decode(const v1::DeleteTopicsRequest& in) {
+  return metadata::DeleteTopicsRequest{
+      .names = {in.names().begin(), in.names().end()},
+      .timeout_ms = in.timeout_ms(),
+  };
+}
+
+metadata::CreatePartitionsRequest Decode(const v1::CreatePartitionsRequest& in) {
+  metadata::CreatePartitionsRequest out;
+  for (const v1::PartitionCount& t : in.topics()) {
+    out.topics.push_back(metadata::CreatePartitionsTopic{.name = t.name(), .count = t.count()});
+  }
+  out.timeout_ms = in.timeout_ms();
+  out.validate_only = in.validate_only();
+  return out;
+}
+
+metadata::ElectLeadersRequest Decode(const v1::ElectLeadersRequest& in) {
+  metadata::ElectLeadersRequest out;
+  // Any number, as it came: the controller refuses one it does not know.
+  out.election_type = static_cast<metadata::ElectionType>(in.election_type());
+  for (const v1::ElectLeadersPartitions& tp : in.topic_partitions()) {
+    out.topic_partitions.push_back(metadata::ElectLeadersTopic{
+        .topic = tp.topic(),
+        .partitions = {tp.partitions().begin(), tp.partitions().end()},
+    });
+  }
+  out.timeout_ms = in.timeout_ms();
+  return out;
+}
+
+// The topic-changing responses: one TopicResult per topic.
+template <typename WireResponse>
+std::vector<metadata::TopicResult> DecodeResults(const WireResponse& in) {
+  std::vector<metadata::TopicResult> out;
+  for (const v1::TopicResult& r : in.results()) {
+    out.push_back(metadata::TopicResult{
+        .name = r.name(),
+        .error = FromProto(r.error()),
+        .error_message = r.error_message(),
+        .topic_id = r.topic_id(),
+        .num_partitions = r.num_partitions(),
+        .replication_factor = r.replication_factor(),
+    });
+  }
+  return out;
+}
+
+template <typename WireResponse>
+void EncodeResults(const std::vector<metadata::TopicResult>& in, WireResponse* out) {
+  for (const metadata::TopicResult& r : in) {
+    v1::TopicResult* t = out->add_results();
+    t->set_name(r.name);
+    t->set_error(ToProto(r.error));
+    t->set_error_message(r.error_message);
+    t->set_topic_id(r.topic_id);
+    t->set_num_partitions(r.num_partitions);
+    t->set_replication_factor(r.replication_factor);
   }
 }
 
+metadata::CreateTopicsResponse Decode(const v1::CreateTopicsResponse& in) {
+  return {.results = DecodeResults(in)};
+}
+metadata::DeleteTopicsResponse Decode(const v1::DeleteTopicsResponse& in) {
+  return {.results = DecodeResults(in)};
+}
+metadata::CreatePartitionsResponse Decode(const v1::CreatePartitionsResponse& in) {
+  return {.results = DecodeResults(in)};
+}
+
+void Encode(const metadata::CreateTopicsResponse& in, v1::CreateTopicsResponse* out) {
+  EncodeResults(in.results, out);
+}
+void Encode(const metadata::DeleteTopicsResponse& in, v1::DeleteTopicsResponse* out) {
+  EncodeResults(in.results, out);
+}
+void Encode(const metadata::CreatePartitionsResponse& in, v1::CreatePartitionsResponse* out) {
+  EncodeResults(in.results, out);
+}
+
+metadata::ElectLeadersResponse Decode(const v1::ElectLeadersResponse& in) {
+  metadata::ElectLeadersResponse out;
+  out.error = FromProto(in.error());
+  out.error_message = in.error_message();
+  for (const v1::PartitionElectionResult& r : in.results()) {
+    out.results.push_back(metadata::PartitionElectionResult{
+        .topic = r.topic(),
+        .partition = r.partition(),
+        .error = FromProto(r.error()),
+        .error_message = r.error_message(),
+        .leader = r.leader(),
+    });
+  }
+  return out;
+}
+
+void Encode(const metadata::ElectLeadersResponse& in, v1::ElectLeadersResponse* out) {
+  out->set_error(ToProto(in.error));
+  out->set_error_message(in.error_message);
+  for (const metadata::PartitionElectionResult& r : in.results) {
+    v1::PartitionElectionResult* e = out->add_results();
+    e->set_topic(r.topic);
+    e->set_partition(r.partition);
+    e->set_error(ToProto(r.error));
+    e->set_error_message(r.error_message);
+    e->set_leader(r.leader);
+  }
+}
+
+v1::PartitionState Encode(metadata::PartitionState state) {
+  switch (state) {
+    case metadata::PartitionState::kNonExistent:
+      return v1::PARTITION_NON_EXISTENT;
+    case metadata::PartitionState::kNew:
+      return v1::PARTITION_NEW;
+    case metadata::PartitionState::kOnline:
+      return v1::PARTITION_ONLINE;
+    case metadata::PartitionState::kOffline:
+      return v1::PARTITION_OFFLINE;
+  }
+  LOG(FATAL) << "unknown partition state " << static_cast<int>(state);
+}
+
+v1::ReplicaState Encode(metadata::ReplicaState state) {
+  switch (state) {
+    case metadata::ReplicaState::kNonExistent:
+      return v1::REPLICA_NON_EXISTENT;
+    case metadata::ReplicaState::kNew:
+      return v1::REPLICA_NEW;
+    case metadata::ReplicaState::kOnline:
+      return v1::REPLICA_ONLINE;
+    case metadata::ReplicaState::kOffline:
+      return v1::REPLICA_OFFLINE;
+  }
+  LOG(FATAL) << "unknown replica state " << static_cast<int>(state);
+}
+
+}  // namespace
+
+AdminService::AdminService(const ServerConfig& config, MetadataStateMachine* metadata,
+                           QuorumController* controller, raft::RaftNode* raft,
+                           ControllerChannel* controller_channel)
+    : config_(config),
+      metadata_(metadata),
+      controller_(controller),
+      raft_(raft),
+      controller_channel_(controller_channel) {}
+
 internal::Controller::Stub* AdminService::ControllerStub(int32_t* leader) {
-  *leader = controller_->leader_id();
-  auto it = controller_stubs_.find(*leader);
-  return it == controller_stubs_.end() ? nullptr : it->second.get();
+  internal::Controller::Stub* stub = controller_channel_->controller(leader);
+  // This node is the controller: the request is decided here, not forwarded.
+  return *leader == config_.node_id ? nullptr : stub;
 }
 
 void AdminService::AwaitImage(const std::function<bool(const metadata::MetadataImage&)>& done) {
   metadata_->WaitFor(done, kImageWait);
 }
 
-template <typename Request, typename Response, typename Forward>
-void AdminService::Route(const Request* request,
+template <typename WireResponse, typename Request, typename Response, typename WireRequest,
+          typename Forward>
+void AdminService::Route(const WireRequest* wire, Request request,
                          void (QuorumController::*decide)(Request, std::function<void(Response)>),
-                         Forward forward, QuorumController::FailFn<Response> fail,
-                         std::function<void(const Response&)> finish) {
+                         Forward forward, std::function<void(Response)> finish) {
   int32_t leader = -1;
   internal::Controller::Stub* stub = ControllerStub(&leader);
   if (leader == config_.node_id) {
-    (controller_->*decide)(*request, std::move(finish));
+    (controller_->*decide)(std::move(request), std::move(finish));
   } else if (stub != nullptr) {
     struct Call {
       grpc::ClientContext context;
-      Response response;
+      WireResponse response;
     };
     auto* call = new Call;
     call->context.set_deadline(std::chrono::system_clock::now() + kForwardTimeout);
-    forward(stub, &call->context, request, &call->response,
-            [call, finish = std::move(finish), fail = std::move(fail), leader](grpc::Status s) {
-              if (!s.ok()) {
-                // A timeout may have committed: not retriable as it stands.
-                const bool timed_out = s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-                                       s.error_code() == grpc::StatusCode::CANCELLED;
-                fail(&call->response, timed_out ? v1::REQUEST_TIMED_OUT : v1::NOT_CONTROLLER,
-                     absl::StrCat("the controller (node ", leader,
-                                  ") did not answer: ", s.error_message()));
-              }
-              finish(call->response);
-              delete call;
-            });
+    forward(
+        stub, &call->context, wire, &call->response,
+        [call, request = std::move(request), finish = std::move(finish), leader](grpc::Status s) {
+          Response response = Decode(call->response);
+          if (!s.ok()) {
+            // A timeout may have committed: not retriable as it stands.
+            const bool timed_out = s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+                                   s.error_code() == grpc::StatusCode::CANCELLED;
+            metadata::FailWhole(request,
+                                timed_out ? ErrorCode::kRequestTimedOut : ErrorCode::kNotController,
+                                absl::StrCat("the controller (node ", leader,
+                                             ") did not answer: ", s.error_message()),
+                                &response);
+          }
+          finish(std::move(response));
+          delete call;
+        });
   } else {
     Response failed;
-    fail(&failed, v1::NOT_CONTROLLER, "no controller is elected yet; retry shortly");
-    finish(failed);
+    metadata::FailWhole(request, ErrorCode::kNotController,
+                        "no controller is elected yet; retry shortly", &failed);
+    finish(std::move(failed));
   }
 }
 
-template <typename Request, typename Response, typename Forward>
+template <typename Request, typename Response, typename WireRequest, typename WireResponse,
+          typename Forward>
 grpc::ServerUnaryReactor* AdminService::RouteToController(
-    grpc::CallbackServerContext* ctx, const Request* request, Response* response,
-    bool validate_only, void (QuorumController::*decide)(Request, std::function<void(Response)>),
-    Forward forward,
-    std::function<bool(const metadata::MetadataImage&, const std::string&)> shows) {
+    grpc::CallbackServerContext* ctx, const WireRequest* wire, WireResponse* out,
+    void (QuorumController::*decide)(Request, std::function<void(Response)>), Forward forward) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  const std::vector<std::string> names = TopicNamesOf(*request);
+  Request request = Decode(*wire);
   // Answers once this node's image shows every change that succeeded, so a
   // client asking this node next sees it.
-  auto finish = [this, reactor, response, names, validate_only, shows](const Response& result) {
-    *response = result;
-    if (!validate_only) {
-      AwaitImage([&](const metadata::MetadataImage& image) {
-        for (const std::string& name : names) {
-          if (TopicSucceeded(*response, name) && !shows(image, name)) return false;
-        }
-        return true;
-      });
-    }
+  auto finish = [this, reactor, out, request](Response result) {
+    AwaitImage([&](const metadata::MetadataImage& image) {
+      return metadata::ImageShows(image, request, result);
+    });
+    Encode(result, out);
     reactor->Finish(grpc::Status::OK);
   };
-  Route<Request, Response>(
-      request, decide, forward,
-      [names](Response* r, v1::ErrorCode code, const std::string& why) {
-        FailEveryTopic(names, code, why, r);
-      },
-      finish);
+  Route<WireResponse>(wire, std::move(request), decide, std::move(forward),
+                      std::function<void(Response)>(std::move(finish)));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminService::CreateTopics(grpc::CallbackServerContext* ctx,
                                                      const v1::CreateTopicsRequest* request,
                                                      v1::CreateTopicsResponse* response) {
-  return RouteToController(
-      ctx, request, response, request->validate_only(), &QuorumController::CreateTopics,
-      [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
-        stub->async()->CreateTopics(context, req, resp, std::move(done));
-      },
-      [](const metadata::MetadataImage& image, const std::string& name) {
-        return image.FindTopic(name) != nullptr;
-      });
+  return RouteToController(ctx, request, response, &QuorumController::CreateTopics,
+                           [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
+                             stub->async()->CreateTopics(context, req, resp, std::move(done));
+                           });
 }
 
 grpc::ServerUnaryReactor* AdminService::DeleteTopics(grpc::CallbackServerContext* ctx,
                                                      const v1::DeleteTopicsRequest* request,
                                                      v1::DeleteTopicsResponse* response) {
-  return RouteToController(
-      ctx, request, response, /*validate_only=*/false, &QuorumController::DeleteTopics,
-      [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
-        stub->async()->DeleteTopics(context, req, resp, std::move(done));
-      },
-      [](const metadata::MetadataImage& image, const std::string& name) {
-        return image.FindTopic(name) == nullptr;
-      });
+  return RouteToController(ctx, request, response, &QuorumController::DeleteTopics,
+                           [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
+                             stub->async()->DeleteTopics(context, req, resp, std::move(done));
+                           });
 }
 
 grpc::ServerUnaryReactor* AdminService::ElectLeaders(grpc::CallbackServerContext* ctx,
                                                      const v1::ElectLeadersRequest* request,
                                                      v1::ElectLeadersResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  // Answers once this node's image shows every elected leader.
-  auto finish = [this, reactor, response](const v1::ElectLeadersResponse& result) {
-    *response = result;
-    AwaitImage([&](const metadata::MetadataImage& image) {
-      for (const v1::PartitionElectionResult& r : response->results()) {
-        if (r.error() != v1::NONE) continue;
-        const metadata::PartitionInfo* p = image.FindPartition(r.topic(), r.partition());
-        if (p != nullptr && p->leader != r.leader()) return false;
-      }
-      return true;
-    });
-    reactor->Finish(grpc::Status::OK);
-  };
-  Route<v1::ElectLeadersRequest, v1::ElectLeadersResponse>(
-      request, &QuorumController::ElectLeaders,
-      [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
-        stub->async()->ElectLeaders(context, req, resp, std::move(done));
-      },
-      [](v1::ElectLeadersResponse* r, v1::ErrorCode code, const std::string& why) {
-        r->set_error(code);
-        r->set_error_message(why);
-      },
-      finish);
-  return reactor;
+  return RouteToController(ctx, request, response, &QuorumController::ElectLeaders,
+                           [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
+                             stub->async()->ElectLeaders(context, req, resp, std::move(done));
+                           });
 }
 
 grpc::ServerUnaryReactor* AdminService::CreatePartitions(grpc::CallbackServerContext* ctx,
                                                          const v1::CreatePartitionsRequest* request,
                                                          v1::CreatePartitionsResponse* response) {
-  std::map<std::string, int32_t> wanted;
-  for (const auto& t : request->topics()) wanted[t.name()] = t.count();
-  return RouteToController(
-      ctx, request, response, request->validate_only(), &QuorumController::CreatePartitions,
-      [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
-        stub->async()->CreatePartitions(context, req, resp, std::move(done));
-      },
-      [wanted](const metadata::MetadataImage& image, const std::string& name) {
-        const metadata::TopicInfo* t = image.FindTopic(name);
-        return t != nullptr && static_cast<int32_t>(t->partitions.size()) >= wanted.at(name);
-      });
+  return RouteToController(ctx, request, response, &QuorumController::CreatePartitions,
+                           [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
+                             stub->async()->CreatePartitions(context, req, resp, std::move(done));
+                           });
 }
 
 grpc::ServerUnaryReactor* AdminService::ListTopics(grpc::CallbackServerContext* ctx,
@@ -203,10 +318,10 @@ grpc::ServerUnaryReactor* AdminService::DescribeTopics(grpc::CallbackServerConte
         pd->add_replicas(r);
         v1::ReplicaDescription* rd = pd->add_replica_states();
         rd->set_broker_id(r);
-        rd->set_state(image->StateOfReplica(p, r));
+        rd->set_state(Encode(image->StateOfReplica(p, r)));
       }
       for (int32_t r : p.isr) pd->add_isr(r);
-      pd->set_state(image->StateOf(p));
+      pd->set_state(Encode(image->StateOf(p)));
     }
     for (const auto& [key, e] : EffectiveTopicConfigs(config_.log_overrides, t.configs)) {
       v1::ConfigEntry* c = d->add_configs();
@@ -314,6 +429,17 @@ grpc::ServerUnaryReactor* AdminService::DescribeQuorum(grpc::CallbackServerConte
 
 // --- ControllerService ---
 
+// Encodes the controller's answer into the wire response and finishes the
+// call.
+template <typename Response, typename WireResponse>
+std::function<void(Response)> EncodeAndFinish(grpc::ServerUnaryReactor* reactor,
+                                              WireResponse* response) {
+  return [reactor, response](Response result) {
+    Encode(result, response);
+    reactor->Finish(grpc::Status::OK);
+  };
+}
+
 // Copies the controller's answer into the response and finishes the call.
 template <typename Response>
 std::function<void(Response)> FinishWith(grpc::ServerUnaryReactor* reactor, Response* response) {
@@ -343,7 +469,8 @@ grpc::ServerUnaryReactor* ControllerService::CreateTopics(grpc::CallbackServerCo
                                                           const v1::CreateTopicsRequest* request,
                                                           v1::CreateTopicsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  controller_->CreateTopics(*request, FinishWith(reactor, response));
+  controller_->CreateTopics(Decode(*request),
+                            EncodeAndFinish<metadata::CreateTopicsResponse>(reactor, response));
   return reactor;
 }
 
@@ -351,7 +478,8 @@ grpc::ServerUnaryReactor* ControllerService::DeleteTopics(grpc::CallbackServerCo
                                                           const v1::DeleteTopicsRequest* request,
                                                           v1::DeleteTopicsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  controller_->DeleteTopics(*request, FinishWith(reactor, response));
+  controller_->DeleteTopics(Decode(*request),
+                            EncodeAndFinish<metadata::DeleteTopicsResponse>(reactor, response));
   return reactor;
 }
 
@@ -359,7 +487,8 @@ grpc::ServerUnaryReactor* ControllerService::CreatePartitions(
     grpc::CallbackServerContext* ctx, const v1::CreatePartitionsRequest* request,
     v1::CreatePartitionsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  controller_->CreatePartitions(*request, FinishWith(reactor, response));
+  controller_->CreatePartitions(
+      Decode(*request), EncodeAndFinish<metadata::CreatePartitionsResponse>(reactor, response));
   return reactor;
 }
 
@@ -367,7 +496,8 @@ grpc::ServerUnaryReactor* ControllerService::ElectLeaders(grpc::CallbackServerCo
                                                           const v1::ElectLeadersRequest* request,
                                                           v1::ElectLeadersResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  controller_->ElectLeaders(*request, FinishWith(reactor, response));
+  controller_->ElectLeaders(Decode(*request),
+                            EncodeAndFinish<metadata::ElectLeadersResponse>(reactor, response));
   return reactor;
 }
 

@@ -3,11 +3,16 @@
 // controller — handled here when this node is it, forwarded over the
 // CONTROLLER listener otherwise — and the answer waits until this node's own
 // image shows the change, so a client that asks the same node next sees it.
+//
+// An adapter: it decodes the wire messages into the broker's own admin
+// types (broker/metadata/admin_types.h), which the controller decides, and
+// encodes the answers back; the rules live in metadata::Controller.
 #pragma once
 
 #include <map>
 #include <memory>
 
+#include "broker/server/controller_channel.h"
 #include "broker/server/metadata_state_machine.h"
 #include "broker/server/quorum_controller.h"
 #include "broker/server/server_config.h"
@@ -20,7 +25,8 @@ namespace strata::server {
 class AdminService final : public v1::Admin::CallbackService {
  public:
   AdminService(const ServerConfig& config, MetadataStateMachine* metadata,
-               QuorumController* controller, raft::RaftNode* raft);
+               QuorumController* controller, raft::RaftNode* raft,
+               ControllerChannel* controller_channel);
 
   grpc::ServerUnaryReactor* CreateTopics(grpc::CallbackServerContext* ctx,
                                          const v1::CreateTopicsRequest* request,
@@ -51,23 +57,24 @@ class AdminService final : public v1::Admin::CallbackService {
   // The controller's stub when it is another node; nullptr when it is this
   // node or unknown (`*leader` tells which).
   internal::Controller::Stub* ControllerStub(int32_t* leader);
-  // Sends `request` to the controller: `decide` when this node is it,
-  // `forward` (an async Controller stub call) to the node that is; `fail`
-  // fills the answer when neither can; `finish` gets the answer.
-  template <typename Request, typename Response, typename Forward>
-  void Route(const Request* request,
+  // Sends `request` (decoded from `wire`) to the controller: `decide` when
+  // this node is it; otherwise `forward` (an async Controller stub call)
+  // sends `wire` as it came to the node that is, and the answer is decoded.
+  // When neither can, or the forward fails, the call fails whole
+  // (metadata::FailWhole). `finish` gets the answer.
+  template <typename WireResponse, typename Request, typename Response, typename WireRequest,
+            typename Forward>
+  void Route(const WireRequest* wire, Request request,
              void (QuorumController::*decide)(Request, std::function<void(Response)>),
-             Forward forward, QuorumController::FailFn<Response> fail,
-             std::function<void(const Response&)> finish);
-  // Sends a topic change to the controller: `decide` when this node is it,
-  // `forward` (an async Controller stub call) to the node that is;
-  // answers once this node's image `shows` each topic that succeeded.
-  template <typename Request, typename Response, typename Forward>
+             Forward forward, std::function<void(Response)> finish);
+  // Decodes an admin call, routes it to the controller, and encodes the
+  // answer into `out` once this node's image shows what it changed
+  // (metadata::ImageShows).
+  template <typename Request, typename Response, typename WireRequest, typename WireResponse,
+            typename Forward>
   grpc::ServerUnaryReactor* RouteToController(
-      grpc::CallbackServerContext* ctx, const Request* request, Response* response,
-      bool validate_only, void (QuorumController::*decide)(Request, std::function<void(Response)>),
-      Forward forward,
-      std::function<bool(const metadata::MetadataImage&, const std::string&)> shows);
+      grpc::CallbackServerContext* ctx, const WireRequest* wire, WireResponse* out,
+      void (QuorumController::*decide)(Request, std::function<void(Response)>), Forward forward);
   // Waits (bounded) until this node's image satisfies `done`.
   void AwaitImage(const std::function<bool(const metadata::MetadataImage&)>& done);
 
@@ -75,7 +82,8 @@ class AdminService final : public v1::Admin::CallbackService {
   MetadataStateMachine* const metadata_;
   QuorumController* const controller_;
   raft::RaftNode* const raft_;
-  std::map<int32_t, std::unique_ptr<internal::Controller::Stub>> controller_stubs_;
+  // Calls to the controller when this node is not it.
+  ControllerChannel* const controller_channel_;
   std::map<int32_t, std::unique_ptr<v1::Admin::Stub>> admin_stubs_;
   absl::Mutex stubs_mu_;
 };

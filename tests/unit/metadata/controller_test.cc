@@ -1,7 +1,5 @@
 #include "broker/metadata/controller.h"
 
-#include "broker/metadata/topic_config.h"
-
 #include <cctype>
 #include <deque>
 #include <memory>
@@ -9,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "gmock/gmock.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/metadata/records.h"
 
@@ -86,23 +84,21 @@ class ControllerTest : public ::testing::Test {
     return controller_.BrokerHeartbeat(*image_, req, now_);
   }
 
-  v1::TopicResult Create(const std::string& name, int32_t partitions, int32_t rf,
-                         std::map<std::string, std::string> configs = {},
-                         bool validate_only = false) {
-    v1::CreateTopicsRequest req;
-    v1::NewTopic* t = req.add_topics();
-    t->set_name(name);
-    t->set_num_partitions(partitions);
-    t->set_replication_factor(rf);
-    for (const auto& [k, v] : configs) (*t->mutable_configs())[k] = v;
-    req.set_validate_only(validate_only);
+  TopicResult Create(const std::string& name, int32_t partitions, int32_t rf,
+                     std::map<std::string, std::string> configs = {}, bool validate_only = false) {
+    CreateTopicsRequest req;
+    req.topics.push_back(NewTopic{.name = name,
+                                  .num_partitions = partitions,
+                                  .replication_factor = rf,
+                                  .configs = std::move(configs)});
+    req.validate_only = validate_only;
     auto d = controller_.CreateTopics(*image_, req);
-    EXPECT_EQ(d.response.results_size(), 1);
-    if (d.response.results(0).error() != v1::NONE || validate_only) {
+    EXPECT_EQ(d.response.results.size(), 1u);
+    if (d.response.results[0].error != ErrorCode::kNone || validate_only) {
       EXPECT_EQ(d.records.records_size(), 0) << "a refused or validate-only request writes nothing";
     }
     Commit(d.records);
-    return d.response.results(0);
+    return d.response.results[0];
   }
 
   Assignment ReplicasOf(const std::string& topic) {
@@ -148,13 +144,12 @@ class ThreeBrokerTest : public ControllerTest {
     return d.response;
   }
 
-  v1::ElectLeadersResponse Elect(v1::ElectionType type, const std::string& topic,
-                                 std::vector<int32_t> partitions) {
-    v1::ElectLeadersRequest req;
-    req.set_election_type(type);
-    v1::ElectLeadersPartitions* tp = req.add_topic_partitions();
-    tp->set_topic(topic);
-    for (int32_t p : partitions) tp->add_partitions(p);
+  ElectLeadersResponse Elect(ElectionType type, const std::string& topic,
+                             std::vector<int32_t> partitions) {
+    ElectLeadersRequest req;
+    req.election_type = type;
+    req.topic_partitions.push_back(
+        ElectLeadersTopic{.topic = topic, .partitions = std::move(partitions)});
     auto d = controller_.ElectLeaders(*image_, req);
     Commit(d.records);
     return d.response;
@@ -218,14 +213,14 @@ TEST(AssignReplicasTest, EveryPartitionHasDistinctReplicas) {
 
 TEST_F(ThreeBrokerTest, CreateTopicRf3SpreadsLeadersOverAllBrokers) {
   script_ = {2, 0};  // start index 2, shift 0
-  v1::TopicResult r = Create("topic01", 3, 3);
-  ASSERT_EQ(r.error(), v1::NONE) << r.error_message();
-  EXPECT_EQ(r.num_partitions(), 3);
-  EXPECT_EQ(r.replication_factor(), 3);
-  EXPECT_EQ(r.topic_id().size(), 22u);
+  TopicResult r = Create("topic01", 3, 3);
+  ASSERT_EQ(r.error, ErrorCode::kNone) << r.error_message;
+  EXPECT_EQ(r.num_partitions, 3);
+  EXPECT_EQ(r.replication_factor, 3);
+  EXPECT_EQ(r.topic_id.size(), 22u);
   const TopicInfo* t = image_->FindTopic("topic01");
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(t->topic_id, r.topic_id());
+  EXPECT_EQ(t->topic_id, r.topic_id);
   EXPECT_EQ(ReplicasOf("topic01"), (Assignment{{3, 1, 2}, {1, 2, 3}, {2, 3, 1}}));
   std::set<int32_t> leaders;
   for (const auto& [pid, p] : t->partitions) {
@@ -233,8 +228,8 @@ TEST_F(ThreeBrokerTest, CreateTopicRf3SpreadsLeadersOverAllBrokers) {
     // A new partition is empty: every live replica is in sync with it.
     EXPECT_EQ(p.isr, p.replicas);
     EXPECT_EQ(p.leader_epoch, 0);
-    EXPECT_EQ(image_->StateOf(p), v1::PARTITION_ONLINE);
-    for (int32_t b : p.replicas) EXPECT_EQ(image_->StateOfReplica(p, b), v1::REPLICA_ONLINE);
+    EXPECT_EQ(image_->StateOf(p), PartitionState::kOnline);
+    for (int32_t b : p.replicas) EXPECT_EQ(image_->StateOfReplica(p, b), ReplicaState::kOnline);
     leaders.insert(p.leader);
   }
   EXPECT_THAT(leaders, UnorderedElementsAre(1, 2, 3));
@@ -245,7 +240,7 @@ TEST_F(ThreeBrokerTest, CreateTopicRf3WithAnyRandomnessSpreadsLeaders) {
     for (uint32_t shift = 0; shift < 3; ++shift) {
       script_ = {start + 3 * 1000, shift + 3 * 77};  // taken modulo the broker count
       const std::string name = "t" + std::to_string(start) + std::to_string(shift);
-      ASSERT_EQ(Create(name, 3, 3).error(), v1::NONE);
+      ASSERT_EQ(Create(name, 3, 3).error, ErrorCode::kNone);
       std::set<int32_t> leaders;
       for (const auto& replicas : ReplicasOf(name)) {
         EXPECT_EQ(std::set<int32_t>(replicas.begin(), replicas.end()).size(), 3u);
@@ -258,7 +253,7 @@ TEST_F(ThreeBrokerTest, CreateTopicRf3WithAnyRandomnessSpreadsLeaders) {
 
 TEST_F(ThreeBrokerTest, CreateTopicRf2HasDistinctReplicas) {
   script_ = {1, 1};
-  ASSERT_EQ(Create("pairs", 3, 2).error(), v1::NONE);
+  ASSERT_EQ(Create("pairs", 3, 2).error, ErrorCode::kNone);
   // Start index 1, shift 1: first replicas 2,3,1 and followers two brokers on.
   EXPECT_EQ(ReplicasOf("pairs"), (Assignment{{2, 1}, {3, 2}, {1, 3}}));
   for (const auto& replicas : ReplicasOf("pairs")) EXPECT_NE(replicas[0], replicas[1]);
@@ -269,29 +264,29 @@ TEST_F(ThreeBrokerTest, CreateTopicUsesDefaults) {
   o.default_num_partitions = 4;
   o.default_replication_factor = 2;
   controller_ = Controller(o);
-  v1::TopicResult r = Create("defaults", -1, -1);
-  ASSERT_EQ(r.error(), v1::NONE) << r.error_message();
-  EXPECT_EQ(r.num_partitions(), 4);
-  EXPECT_EQ(r.replication_factor(), 2);
+  TopicResult r = Create("defaults", -1, -1);
+  ASSERT_EQ(r.error, ErrorCode::kNone) << r.error_message;
+  EXPECT_EQ(r.num_partitions, 4);
+  EXPECT_EQ(r.replication_factor, 2);
   EXPECT_EQ(image_->FindTopic("defaults")->partitions.size(), 4u);
 }
 
 TEST_F(ThreeBrokerTest, CreateTopicWithConfigs) {
-  v1::TopicResult r =
+  TopicResult r =
       Create("compacted", 1, 1, {{"cleanup.policy", "compact"}, {"segment.bytes", "1048576"}});
-  ASSERT_EQ(r.error(), v1::NONE) << r.error_message();
+  ASSERT_EQ(r.error, ErrorCode::kNone) << r.error_message;
   EXPECT_EQ(image_->FindTopic("compacted")->configs,
             (std::map<std::string, std::string>{{"cleanup.policy", "compact"},
                                                 {"segment.bytes", "1048576"}}));
 }
 
 TEST_F(ThreeBrokerTest, ValidateOnlyAnswersButWritesNothing) {
-  v1::TopicResult r = Create("dry", 3, 3, {}, /*validate_only=*/true);
-  EXPECT_EQ(r.error(), v1::NONE);
-  EXPECT_EQ(r.num_partitions(), 3);
+  TopicResult r = Create("dry", 3, 3, {}, /*validate_only=*/true);
+  EXPECT_EQ(r.error, ErrorCode::kNone);
+  EXPECT_EQ(r.num_partitions, 3);
   EXPECT_EQ(image_->FindTopic("dry"), nullptr);
   // And a validate-only request still reports errors.
-  EXPECT_EQ(Create("dry", 3, 4, {}, true).error(), v1::INVALID_REPLICATION_FACTOR);
+  EXPECT_EQ(Create("dry", 3, 4, {}, true).error, ErrorCode::kInvalidReplicationFactor);
 }
 
 TEST_F(ThreeBrokerTest, InvalidTopicNames) {
@@ -309,10 +304,10 @@ TEST_F(ThreeBrokerTest, InvalidTopicNames) {
            {"topic/1", "contains a character other than ASCII alphanumerics"},
            {"t\xc3\xa9", "contains a character other than ASCII alphanumerics"},
        }) {
-    v1::TopicResult r = Create(c.name, 1, 1);
-    EXPECT_EQ(r.error(), v1::INVALID_TOPIC_EXCEPTION) << c.name;
-    EXPECT_EQ(static_cast<int>(r.error()), 17);
-    EXPECT_THAT(r.error_message(), HasSubstr(c.message)) << c.name;
+    TopicResult r = Create(c.name, 1, 1);
+    EXPECT_EQ(r.error, ErrorCode::kInvalidTopicException) << c.name;
+    EXPECT_EQ(static_cast<int>(r.error), 17);
+    EXPECT_THAT(r.error_message, HasSubstr(c.message)) << c.name;
   }
   EXPECT_TRUE(Controller::ValidateTopicName(std::string(249, 'a')).ok());
   EXPECT_TRUE(Controller::ValidateTopicName("Orders_v2.eu-west").ok());
@@ -321,63 +316,65 @@ TEST_F(ThreeBrokerTest, InvalidTopicNames) {
 }
 
 TEST_F(ThreeBrokerTest, TopicAlreadyExists) {
-  ASSERT_EQ(Create("myTopic", 1, 1).error(), v1::NONE);
-  v1::TopicResult r = Create("myTopic", 2, 1);
-  EXPECT_EQ(static_cast<int>(r.error()), 36);
-  EXPECT_EQ(r.error_message(), "Topic 'myTopic' already exists.");
+  ASSERT_EQ(Create("myTopic", 1, 1).error, ErrorCode::kNone);
+  TopicResult r = Create("myTopic", 2, 1);
+  EXPECT_EQ(static_cast<int>(r.error), 36);
+  EXPECT_EQ(r.error_message, "Topic 'myTopic' already exists.");
   EXPECT_EQ(image_->FindTopic("myTopic")->partitions.size(), 1u);
 }
 
 TEST_F(ThreeBrokerTest, NamesThatCollideInMetrics) {
-  ASSERT_EQ(Create("a.b", 1, 1).error(), v1::NONE);
-  v1::TopicResult r = Create("a_b", 1, 1);
-  EXPECT_EQ(r.error(), v1::INVALID_TOPIC_EXCEPTION);
-  EXPECT_THAT(r.error_message(), HasSubstr("collides with existing topic 'a.b'"));
+  ASSERT_EQ(Create("a.b", 1, 1).error, ErrorCode::kNone);
+  TopicResult r = Create("a_b", 1, 1);
+  EXPECT_EQ(r.error, ErrorCode::kInvalidTopicException);
+  EXPECT_THAT(r.error_message, HasSubstr("collides with existing topic 'a.b'"));
 }
 
 TEST_F(ThreeBrokerTest, InvalidPartitions) {
   for (int32_t n : {0, -2}) {
-    v1::TopicResult r = Create("p", n, 1);
-    EXPECT_EQ(static_cast<int>(r.error()), 37) << n;
-    EXPECT_THAT(r.error_message(),
+    TopicResult r = Create("p", n, 1);
+    EXPECT_EQ(static_cast<int>(r.error), 37) << n;
+    EXPECT_THAT(r.error_message,
                 HasSubstr("Number of partitions was set to an invalid non-positive value"));
   }
-  EXPECT_EQ(Create("p", 10001, 1).error(), v1::INVALID_PARTITIONS);
+  EXPECT_EQ(Create("p", 10001, 1).error, ErrorCode::kInvalidPartitions);
   EXPECT_EQ(image_->FindTopic("p"), nullptr);
 }
 
 TEST_F(ThreeBrokerTest, InternalTopicsCannotBeCreatedByUsers) {
   for (const char* name : {"__consumer_offsets", "__transaction_state", "__cluster_metadata"}) {
-    v1::TopicResult r = Create(name, 1, 1);
-    EXPECT_EQ(r.error(), v1::INVALID_REQUEST) << name;
-    EXPECT_EQ(r.error_message(), absl::StrCat("Creation of internal topic ", name, " is prohibited."));
+    TopicResult r = Create(name, 1, 1);
+    EXPECT_EQ(r.error, ErrorCode::kInvalidRequest) << name;
+    EXPECT_EQ(r.error_message,
+              absl::StrCat("Creation of internal topic ", name, " is prohibited."));
   }
   EXPECT_THAT(image_->topics(), IsEmpty());
-  EXPECT_EQ(Create("__my_own", 1, 1).error(), v1::NONE) << "only the cluster's own names are kept";
+  EXPECT_EQ(Create("__my_own", 1, 1).error, ErrorCode::kNone)
+      << "only the cluster's own names are kept";
 }
 
 TEST_F(ThreeBrokerTest, OneRequestCreatesAtMostTenThousandPartitionsInAll) {
-  v1::CreateTopicsRequest req;
+  CreateTopicsRequest req;
   for (int i = 0; i < 10; ++i) {
-    v1::NewTopic* t = req.add_topics();
-    t->set_name("big" + std::to_string(i));
-    t->set_num_partitions(10000);
-    t->set_replication_factor(1);
+    req.topics.push_back(NewTopic{.name = "big" + std::to_string(i),
+                                  .num_partitions = 10000,
+                                  .replication_factor = 1,
+                                  .configs = {}});
   }
   auto d = controller_.CreateTopics(*image_, req);
   EXPECT_EQ(d.records.records_size(), 0) << "nothing is created";
-  ASSERT_EQ(d.response.results_size(), 10);
-  for (const v1::TopicResult& r : d.response.results()) {
-    EXPECT_EQ(r.error(), v1::INVALID_PARTITIONS);
-    EXPECT_THAT(r.error_message(), HasSubstr("asks for 100000 partitions in all"));
+  ASSERT_EQ(d.response.results.size(), 10u);
+  for (const TopicResult& r : d.response.results) {
+    EXPECT_EQ(r.error, ErrorCode::kInvalidPartitions);
+    EXPECT_THAT(r.error_message, HasSubstr("asks for 100000 partitions in all"));
   }
   // Two topics of 5,000 fit.
-  req.mutable_topics()->DeleteSubrange(2, 8);
-  req.mutable_topics(0)->set_num_partitions(5000);
-  req.mutable_topics(1)->set_num_partitions(5000);
+  req.topics.resize(2);
+  req.topics[0].num_partitions = 5000;
+  req.topics[1].num_partitions = 5000;
   d = controller_.CreateTopics(*image_, req);
-  EXPECT_EQ(d.response.results(0).error(), v1::NONE) << d.response.results(0).error_message();
-  EXPECT_EQ(d.response.results(1).error(), v1::NONE);
+  EXPECT_EQ(d.response.results[0].error, ErrorCode::kNone) << d.response.results[0].error_message;
+  EXPECT_EQ(d.response.results[1].error, ErrorCode::kNone);
 }
 
 TEST_F(ThreeBrokerTest, PartitionsPastABrokersReplicaCapacityAreRefused) {
@@ -385,41 +382,38 @@ TEST_F(ThreeBrokerTest, PartitionsPastABrokersReplicaCapacityAreRefused) {
   now_ += kSession + 1;
   StartBroker(2, "small", 100);
   ASSERT_EQ(image_->broker(2)->replica_capacity, 100);
-  ASSERT_EQ(Create("fits", 90, 3).error(), v1::NONE);  // 90 replicas on each broker
-  v1::TopicResult r = Create("over", 11, 3);
-  EXPECT_EQ(r.error(), v1::POLICY_VIOLATION);
-  EXPECT_THAT(r.error_message(),
+  ASSERT_EQ(Create("fits", 90, 3).error, ErrorCode::kNone);  // 90 replicas on each broker
+  TopicResult r = Create("over", 11, 3);
+  EXPECT_EQ(r.error, ErrorCode::kPolicyViolation);
+  EXPECT_THAT(r.error_message,
               HasSubstr("This would put 101 partition replicas on broker 2, above its capacity "
                         "of 100 (90 there already"));
   EXPECT_EQ(image_->FindTopic("over"), nullptr);
   // Two topics of one request count together.
-  v1::CreateTopicsRequest req;
+  CreateTopicsRequest req;
   for (const char* name : {"a", "b"}) {
-    v1::NewTopic* t = req.add_topics();
-    t->set_name(name);
-    t->set_num_partitions(6);
-    t->set_replication_factor(3);
+    req.topics.push_back(
+        NewTopic{.name = name, .num_partitions = 6, .replication_factor = 3, .configs = {}});
   }
   auto d = controller_.CreateTopics(*image_, req);
-  EXPECT_EQ(d.response.results(0).error(), v1::NONE);
-  EXPECT_EQ(d.response.results(1).error(), v1::POLICY_VIOLATION);
+  EXPECT_EQ(d.response.results[0].error, ErrorCode::kNone);
+  EXPECT_EQ(d.response.results[1].error, ErrorCode::kPolicyViolation);
   // Adding partitions is held to it as well; RF 1 topics only use what
   // they place there.
-  v1::CreatePartitionsRequest more;
-  v1::PartitionCount* pc = more.add_topics();
-  pc->set_name("fits");
-  pc->set_count(101);
+  CreatePartitionsRequest more;
+  more.topics.push_back(CreatePartitionsTopic{.name = "fits", .count = 101});
   auto grown = controller_.CreatePartitions(*image_, more);
-  EXPECT_EQ(grown.response.results(0).error(), v1::POLICY_VIOLATION);
+  EXPECT_EQ(grown.response.results[0].error, ErrorCode::kPolicyViolation);
   EXPECT_EQ(grown.records.records_size(), 0);
-  pc->set_count(100);
-  EXPECT_EQ(controller_.CreatePartitions(*image_, more).response.results(0).error(), v1::NONE);
+  more.topics[0].count = 100;
+  EXPECT_EQ(controller_.CreatePartitions(*image_, more).response.results[0].error,
+            ErrorCode::kNone);
 }
 
 TEST_F(ThreeBrokerTest, OfflineReplicasLoseLeadershipAndLeaveTheIsrUnlessTheyAreTheLast) {
   script_ = {0, 0};
-  ASSERT_EQ(Create("disk", 3, 3).error(), v1::NONE);
-  ASSERT_EQ(Create("single", 1, 1).error(), v1::NONE);
+  ASSERT_EQ(Create("disk", 3, 3).error, ErrorCode::kNone);
+  ASSERT_EQ(Create("single", 1, 1).error, ErrorCode::kNone);
   MarkAllInSync("disk");
   const TopicInfo* disk = image_->FindTopic("disk");
   const std::string disk_id = disk->topic_id;
@@ -459,23 +453,23 @@ TEST_F(ThreeBrokerTest, OfflineReplicasLoseLeadershipAndLeaveTheIsrUnlessTheyAre
 }
 
 TEST_F(ThreeBrokerTest, AnUnknownElectionTypeIsRefused) {
-  ASSERT_EQ(Create("e", 1, 3).error(), v1::NONE);
-  v1::ElectLeadersRequest req;
-  req.set_election_type(static_cast<v1::ElectionType>(99));
+  ASSERT_EQ(Create("e", 1, 3).error, ErrorCode::kNone);
+  ElectLeadersRequest req;
+  req.election_type = static_cast<ElectionType>(99);
   auto d = controller_.ElectLeaders(*image_, req);
-  EXPECT_EQ(d.response.error(), v1::INVALID_REQUEST);
-  EXPECT_THAT(d.response.error_message(), HasSubstr("Unknown election type 99"));
+  EXPECT_EQ(d.response.error, ErrorCode::kInvalidRequest);
+  EXPECT_THAT(d.response.error_message, HasSubstr("Unknown election type 99"));
   EXPECT_EQ(d.records.records_size(), 0);
-  EXPECT_EQ(d.response.results_size(), 0);
+  EXPECT_EQ(d.response.results.size(), 0u);
 }
 
 TEST_F(ThreeBrokerTest, InvalidReplicationFactor) {
-  v1::TopicResult r = Create("r", 1, 4);
-  EXPECT_EQ(static_cast<int>(r.error()), 38);
-  EXPECT_EQ(r.error_message(), "Replication factor: 4 larger than available brokers: 3.");
+  TopicResult r = Create("r", 1, 4);
+  EXPECT_EQ(static_cast<int>(r.error), 38);
+  EXPECT_EQ(r.error_message, "Replication factor: 4 larger than available brokers: 3.");
   r = Create("r", 1, 0);
-  EXPECT_EQ(r.error(), v1::INVALID_REPLICATION_FACTOR);
-  EXPECT_THAT(r.error_message(), HasSubstr("Replication factor must be larger than 0"));
+  EXPECT_EQ(r.error, ErrorCode::kInvalidReplicationFactor);
+  EXPECT_THAT(r.error_message, HasSubstr("Replication factor must be larger than 0"));
   EXPECT_EQ(image_->FindTopic("r"), nullptr);
 }
 
@@ -485,9 +479,9 @@ TEST_F(ThreeBrokerTest, ReplicationFactorCountsOnlyUnfencedBrokers) {
   ASSERT_EQ(Heartbeat(2).response.error(), v1::NONE);
   Commit(controller_.Tick(*image_, now_));  // fences 3
   ASSERT_FALSE(image_->IsBrokerLive(3));
-  v1::TopicResult r = Create("r", 1, 3);
-  EXPECT_EQ(r.error(), v1::INVALID_REPLICATION_FACTOR);
-  EXPECT_EQ(r.error_message(), "Replication factor: 3 larger than available brokers: 2.");
+  TopicResult r = Create("r", 1, 3);
+  EXPECT_EQ(r.error, ErrorCode::kInvalidReplicationFactor);
+  EXPECT_EQ(r.error_message, "Replication factor: 3 larger than available brokers: 2.");
 }
 
 TEST_F(ThreeBrokerTest, InvalidConfigs) {
@@ -508,110 +502,70 @@ TEST_F(ThreeBrokerTest, InvalidConfigs) {
            {"max.message.bytes", "big", "max.message.bytes"},
        }) {
     // A valid config next to the bad one: the bad one must still be found.
-    v1::TopicResult r = Create("c", 1, 1, {{"flush.ms", "1000"}, {c.key, c.value}});
-    EXPECT_EQ(static_cast<int>(r.error()), 40) << c.key << "=" << c.value;
-    EXPECT_THAT(r.error_message(), HasSubstr(c.message)) << c.key << "=" << c.value;
+    TopicResult r = Create("c", 1, 1, {{"flush.ms", "1000"}, {c.key, c.value}});
+    EXPECT_EQ(static_cast<int>(r.error), 40) << c.key << "=" << c.value;
+    EXPECT_THAT(r.error_message, HasSubstr(c.message)) << c.key << "=" << c.value;
   }
   EXPECT_EQ(image_->FindTopic("c"), nullptr);
 }
 
-TEST(ValidateTopicConfigTest, EveryDefaultIsValid) {
-  for (const auto& [name, value] : TopicConfigDefaults()) {
-    EXPECT_TRUE(ValidateTopicConfig(name, value).ok()) << name << "=" << value;
-  }
-}
-
-TEST(ValidateTopicConfigTest, AcceptsKafkaValues) {
-  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"retention.ms", "-1"},
-           {"retention.ms", "604800000"},
-           {"retention.bytes", "-1"},
-           {"retention.bytes", "1073741824"},
-           {"cleanup.policy", "delete"},
-           {"cleanup.policy", "compact"},
-           {"cleanup.policy", "compact,delete"},
-           {"min.insync.replicas", "2"},
-           {"unclean.leader.election.enable", "true"},
-           {"unclean.leader.election.enable", "FALSE"},
-           {"message.timestamp.type", "LogAppendTime"},
-           {"compression.type", "zstd"},
-           {"compression.type", "producer"},
-           {"segment.bytes", "1073741824"},
-           {"segment.ms", "3600000"},
-           {"max.message.bytes", "2097152"},
-           {"index.interval.bytes", "4096"},
-           {"flush.messages", "1"},
-           {"flush.ms", "1000"},
-       }) {
-    absl::Status s = ValidateTopicConfig(k, v);
-    EXPECT_TRUE(s.ok()) << k << "=" << v << ": " << s;
-  }
-}
-
 TEST_F(ThreeBrokerTest, DuplicateNamesInOneRequest) {
-  v1::CreateTopicsRequest req;
+  CreateTopicsRequest req;
   for (const char* name : {"x", "y", "x"}) {
-    v1::NewTopic* t = req.add_topics();
-    t->set_name(name);
-    t->set_num_partitions(1);
-    t->set_replication_factor(1);
+    req.topics.push_back(
+        NewTopic{.name = name, .num_partitions = 1, .replication_factor = 1, .configs = {}});
   }
   auto d = controller_.CreateTopics(*image_, req);
-  ASSERT_EQ(d.response.results_size(), 3);
-  EXPECT_EQ(d.response.results(0).error(), v1::INVALID_REQUEST);
-  EXPECT_EQ(d.response.results(1).error(), v1::NONE);
-  EXPECT_EQ(d.response.results(2).error(), v1::INVALID_REQUEST);
+  ASSERT_EQ(d.response.results.size(), 3u);
+  EXPECT_EQ(d.response.results[0].error, ErrorCode::kInvalidRequest);
+  EXPECT_EQ(d.response.results[1].error, ErrorCode::kNone);
+  EXPECT_EQ(d.response.results[2].error, ErrorCode::kInvalidRequest);
   Commit(d.records);
   EXPECT_EQ(image_->FindTopic("x"), nullptr);
   EXPECT_NE(image_->FindTopic("y"), nullptr);
 }
 
 TEST_F(ThreeBrokerTest, SeveralTopicsInOneRequestGetDistinctIds) {
-  v1::CreateTopicsRequest req;
+  CreateTopicsRequest req;
   for (const char* name : {"a", "b", "c"}) {
-    v1::NewTopic* t = req.add_topics();
-    t->set_name(name);
-    t->set_num_partitions(2);
-    t->set_replication_factor(2);
+    req.topics.push_back(
+        NewTopic{.name = name, .num_partitions = 2, .replication_factor = 2, .configs = {}});
   }
   script_ = {0,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
              12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24};
   auto d = controller_.CreateTopics(*image_, req);
   Commit(d.records);
   std::set<std::string> ids;
-  for (const auto& r : d.response.results()) {
-    ASSERT_EQ(r.error(), v1::NONE) << r.error_message();
-    ids.insert(r.topic_id());
+  for (const auto& r : d.response.results) {
+    ASSERT_EQ(r.error, ErrorCode::kNone) << r.error_message;
+    ids.insert(r.topic_id);
   }
   EXPECT_EQ(ids.size(), 3u);
   EXPECT_EQ(image_->topics().size(), 3u);
 }
 
 TEST_F(ControllerTest, NoBrokersNoTopics) {
-  v1::TopicResult r = Create("lonely", 1, 1);
-  EXPECT_EQ(r.error(), v1::INVALID_REPLICATION_FACTOR);
-  EXPECT_EQ(r.error_message(), "Replication factor: 1 larger than available brokers: 0.");
+  TopicResult r = Create("lonely", 1, 1);
+  EXPECT_EQ(r.error, ErrorCode::kInvalidReplicationFactor);
+  EXPECT_EQ(r.error_message, "Replication factor: 1 larger than available brokers: 0.");
 }
 
 // --- Partitions only increase ------------------------------------------------
 
-v1::CreatePartitionsRequest GrowTo(const std::string& name, int32_t count,
-                                   bool validate_only = false) {
-  v1::CreatePartitionsRequest req;
-  v1::PartitionCount* pc = req.add_topics();
-  pc->set_name(name);
-  pc->set_count(count);
-  req.set_validate_only(validate_only);
+CreatePartitionsRequest GrowTo(const std::string& name, int32_t count, bool validate_only = false) {
+  CreatePartitionsRequest req;
+  req.topics.push_back(CreatePartitionsTopic{.name = name, .count = count});
+  req.validate_only = validate_only;
   return req;
 }
 
 TEST_F(ThreeBrokerTest, CreatePartitionsContinuesThePattern) {
   script_ = {2, 0};
-  ASSERT_EQ(Create("topic01", 3, 3).error(), v1::NONE);
+  ASSERT_EQ(Create("topic01", 3, 3).error, ErrorCode::kNone);
   auto d = controller_.CreatePartitions(*image_, GrowTo("topic01", 5));
-  ASSERT_EQ(d.response.results(0).error(), v1::NONE) << d.response.results(0).error_message();
-  EXPECT_EQ(d.response.results(0).num_partitions(), 5);
-  EXPECT_EQ(d.response.results(0).replication_factor(), 3);
+  ASSERT_EQ(d.response.results[0].error, ErrorCode::kNone) << d.response.results[0].error_message;
+  EXPECT_EQ(d.response.results[0].num_partitions, 5);
+  EXPECT_EQ(d.response.results[0].replication_factor, 3);
   Commit(d.records);
   // Kafka: start index = index of partition 0's first replica (broker 3,
   // index 2), which is also the shift, continuing from partition 3.
@@ -619,28 +573,28 @@ TEST_F(ThreeBrokerTest, CreatePartitionsContinuesThePattern) {
             (Assignment{{3, 1, 2}, {1, 2, 3}, {2, 3, 1}, {3, 2, 1}, {1, 3, 2}}));
   const PartitionInfo* p4 = image_->FindPartition("topic01", 4);
   EXPECT_EQ(p4->leader, 1);
-  EXPECT_EQ(image_->StateOf(*p4), v1::PARTITION_ONLINE);
+  EXPECT_EQ(image_->StateOf(*p4), PartitionState::kOnline);
 }
 
 TEST_F(ThreeBrokerTest, PartitionsCanOnlyIncrease) {
-  ASSERT_EQ(Create("myTopic", 3, 1).error(), v1::NONE);
+  ASSERT_EQ(Create("myTopic", 3, 1).error, ErrorCode::kNone);
   auto d = controller_.CreatePartitions(*image_, GrowTo("myTopic", 2));
-  EXPECT_EQ(static_cast<int>(d.response.results(0).error()), 37);
-  EXPECT_THAT(d.response.results(0).error_message(),
+  EXPECT_EQ(static_cast<int>(d.response.results[0].error), 37);
+  EXPECT_THAT(d.response.results[0].error_message,
               HasSubstr("Topic currently has 3 partitions, which is higher than the requested 2."));
   EXPECT_EQ(d.records.records_size(), 0);
 
   d = controller_.CreatePartitions(*image_, GrowTo("myTopic", 3));
-  EXPECT_EQ(d.response.results(0).error(), v1::INVALID_PARTITIONS);
-  EXPECT_THAT(d.response.results(0).error_message(), HasSubstr("Topic already has 3 partitions"));
+  EXPECT_EQ(d.response.results[0].error, ErrorCode::kInvalidPartitions);
+  EXPECT_THAT(d.response.results[0].error_message, HasSubstr("Topic already has 3 partitions"));
   EXPECT_EQ(d.records.records_size(), 0);
 
   d = controller_.CreatePartitions(*image_, GrowTo("nope", 4));
-  EXPECT_EQ(static_cast<int>(d.response.results(0).error()), 3);
-  EXPECT_THAT(d.response.results(0).error_message(), HasSubstr("'nope' does not exist"));
+  EXPECT_EQ(static_cast<int>(d.response.results[0].error), 3);
+  EXPECT_THAT(d.response.results[0].error_message, HasSubstr("'nope' does not exist"));
 
   d = controller_.CreatePartitions(*image_, GrowTo("myTopic", 4, /*validate_only=*/true));
-  EXPECT_EQ(d.response.results(0).error(), v1::NONE);
+  EXPECT_EQ(d.response.results[0].error, ErrorCode::kNone);
   EXPECT_EQ(d.records.records_size(), 0);
   EXPECT_EQ(image_->FindTopic("myTopic")->partitions.size(), 3u);
 
@@ -652,22 +606,21 @@ TEST_F(ThreeBrokerTest, PartitionsCanOnlyIncrease) {
 // --- Delete --------------------------------------------------------------------
 
 TEST_F(ThreeBrokerTest, DeleteTopics) {
-  v1::TopicResult created = Create("doomed", 2, 2, {{"retention.ms", "1"}});
-  ASSERT_EQ(created.error(), v1::NONE);
-  v1::DeleteTopicsRequest req;
-  req.add_names("doomed");
-  req.add_names("ghost");
+  TopicResult created = Create("doomed", 2, 2, {{"retention.ms", "1"}});
+  ASSERT_EQ(created.error, ErrorCode::kNone);
+  DeleteTopicsRequest req;
+  req.names = {"doomed", "ghost"};
   auto d = controller_.DeleteTopics(*image_, req);
-  ASSERT_EQ(d.response.results_size(), 2);
-  EXPECT_EQ(d.response.results(0).error(), v1::NONE);
-  EXPECT_EQ(d.response.results(0).topic_id(), created.topic_id());
-  EXPECT_EQ(static_cast<int>(d.response.results(1).error()), 3);
-  EXPECT_THAT(d.response.results(1).error_message(), HasSubstr("Topic 'ghost' does not exist"));
+  ASSERT_EQ(d.response.results.size(), 2u);
+  EXPECT_EQ(d.response.results[0].error, ErrorCode::kNone);
+  EXPECT_EQ(d.response.results[0].topic_id, created.topic_id);
+  EXPECT_EQ(static_cast<int>(d.response.results[1].error), 3);
+  EXPECT_THAT(d.response.results[1].error_message, HasSubstr("Topic 'ghost' does not exist"));
   Commit(d.records);
   EXPECT_EQ(image_->FindTopic("doomed"), nullptr);
-  EXPECT_EQ(image_->FindTopicById(created.topic_id()), nullptr);
+  EXPECT_EQ(image_->FindTopicById(created.topic_id), nullptr);
   // The name is free again.
-  EXPECT_EQ(Create("doomed", 1, 1).error(), v1::NONE);
+  EXPECT_EQ(Create("doomed", 1, 1).error, ErrorCode::kNone);
   EXPECT_THAT(image_->FindTopic("doomed")->configs, IsEmpty());
 }
 
@@ -776,7 +729,7 @@ TEST_F(ControllerTest, DuplicateRegistrationOfALiveBroker) {
 
 TEST_F(ThreeBrokerTest, SessionExpiryFencesAndMovesLeadership) {
   script_ = {2, 0};
-  ASSERT_EQ(Create("topic01", 3, 3).error(), v1::NONE);  // 3,1,2 / 1,2,3 / 2,3,1
+  ASSERT_EQ(Create("topic01", 3, 3).error, ErrorCode::kNone);  // 3,1,2 / 1,2,3 / 2,3,1
   MarkAllInSync("topic01");
   // Within the session nothing happens.
   now_ += kSession;
@@ -796,9 +749,9 @@ TEST_F(ThreeBrokerTest, SessionExpiryFencesAndMovesLeadership) {
   EXPECT_EQ(p0->leader_epoch, 1);
   EXPECT_THAT(p0->isr, ElementsAre(1, 2));
   EXPECT_THAT(p0->replicas, ElementsAre(3, 1, 2));
-  EXPECT_EQ(image_->StateOf(*p0), v1::PARTITION_ONLINE);
-  EXPECT_EQ(image_->StateOfReplica(*p0, 3), v1::REPLICA_OFFLINE);
-  EXPECT_EQ(image_->StateOfReplica(*p0, 1), v1::REPLICA_ONLINE);
+  EXPECT_EQ(image_->StateOf(*p0), PartitionState::kOnline);
+  EXPECT_EQ(image_->StateOfReplica(*p0, 3), ReplicaState::kOffline);
+  EXPECT_EQ(image_->StateOfReplica(*p0, 1), ReplicaState::kOnline);
   for (int32_t pid : {1, 2}) {
     const PartitionInfo* p = image_->FindPartition("topic01", pid);
     EXPECT_EQ(p->leader, p->replicas.front()) << "a partition 3 did not lead keeps its leader";
@@ -812,7 +765,7 @@ TEST_F(ThreeBrokerTest, SessionExpiryFencesAndMovesLeadership) {
 
 TEST_F(ThreeBrokerTest, AllReplicasDownThenOneReturns) {
   script_ = {0, 0};
-  ASSERT_EQ(Create("solo", 1, 1).error(), v1::NONE);
+  ASSERT_EQ(Create("solo", 1, 1).error, ErrorCode::kNone);
   const int32_t owner = image_->FindPartition("solo", 0)->leader;
   ASSERT_EQ(owner, 1);
   now_ += kSession + 1;
@@ -824,8 +777,8 @@ TEST_F(ThreeBrokerTest, AllReplicasDownThenOneReturns) {
   EXPECT_EQ(p->leader_epoch, 1);
   // The last in-sync replica stays in the ISR, so it alone may lead again.
   EXPECT_THAT(p->isr, ElementsAre(1));
-  EXPECT_EQ(image_->StateOf(*p), v1::PARTITION_OFFLINE);
-  EXPECT_EQ(image_->StateOfReplica(*p, 1), v1::REPLICA_OFFLINE);
+  EXPECT_EQ(image_->StateOf(*p), PartitionState::kOffline);
+  EXPECT_EQ(image_->StateOfReplica(*p, 1), ReplicaState::kOffline);
 
   // Broker 1 restarts: registers, catches up, and leads again.
   StartBroker(1, "restarted");
@@ -834,12 +787,12 @@ TEST_F(ThreeBrokerTest, AllReplicasDownThenOneReturns) {
   EXPECT_EQ(p->leader, 1);
   EXPECT_EQ(p->leader_epoch, 2);
   EXPECT_THAT(p->isr, ElementsAre(1));
-  EXPECT_EQ(image_->StateOf(*p), v1::PARTITION_ONLINE);
+  EXPECT_EQ(image_->StateOf(*p), PartitionState::kOnline);
 }
 
 TEST_F(ThreeBrokerTest, ReRegistrationMovesLeadershipAway) {
   script_ = {0, 0};
-  ASSERT_EQ(Create("t", 1, 2).error(), v1::NONE);
+  ASSERT_EQ(Create("t", 1, 2).error, ErrorCode::kNone);
   ASSERT_EQ(image_->FindPartition("t", 0)->leader, 1);
   MarkAllInSync("t");
   internal::BrokerRegistrationRequest req;
@@ -854,7 +807,7 @@ TEST_F(ThreeBrokerTest, ReRegistrationMovesLeadershipAway) {
 
 TEST_F(ThreeBrokerTest, WantShutdownFencesAndMovesLeadership) {
   script_ = {0, 0};
-  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);
+  ASSERT_EQ(Create("t", 1, 3).error, ErrorCode::kNone);
   ASSERT_EQ(image_->FindPartition("t", 0)->leader, 1);
   MarkAllInSync("t");
   auto d = Heartbeat(1, /*want_shutdown=*/true);
@@ -868,7 +821,7 @@ TEST_F(ThreeBrokerTest, WantShutdownFencesAndMovesLeadership) {
 
 TEST_F(ThreeBrokerTest, OnlyAnInSyncReplicaMayLead) {
   script_ = {0, 0};
-  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);  // replicas 1,2,3
+  ASSERT_EQ(Create("t", 1, 3).error, ErrorCode::kNone);  // replicas 1,2,3
   ASSERT_EQ(image_->FindPartition("t", 0)->leader, 1);
   // The followers fell behind and the leader shrank the ISR to itself.
   ASSERT_EQ(AlterIsr("t", 0, 1, {1}).error(), v1::NONE);
@@ -881,7 +834,7 @@ TEST_F(ThreeBrokerTest, OnlyAnInSyncReplicaMayLead) {
   const PartitionInfo* p = image_->FindPartition("t", 0);
   EXPECT_EQ(p->leader, -1);
   EXPECT_THAT(p->isr, ElementsAre(1));
-  EXPECT_EQ(image_->StateOf(*p), v1::PARTITION_OFFLINE);
+  EXPECT_EQ(image_->StateOf(*p), PartitionState::kOffline);
   // It comes back and leads again.
   StartBroker(1, "again");
   Commit(controller_.Tick(*image_, now_));
@@ -945,7 +898,7 @@ TEST_F(ControllerTest, UnfenceAfterFailoverNeedsTheControllersOffset) {
 
 TEST_F(ThreeBrokerTest, ControllerRecordsRoundTripThroughASnapshot) {
   script_ = {2, 0};
-  ASSERT_EQ(Create("topic01", 3, 3, {{"retention.ms", "1000"}}).error(), v1::NONE);
+  ASSERT_EQ(Create("topic01", 3, 3, {{"retention.ms", "1000"}}).error, ErrorCode::kNone);
   now_ += kSession + 1;
   ASSERT_EQ(Heartbeat(1).response.error(), v1::NONE);
   Commit(controller_.Tick(*image_, now_));
@@ -977,7 +930,7 @@ TEST(NewTopicIdTest, LooksLikeKafkas) {
 
 TEST_F(ThreeBrokerTest, AlterPartitionShrinksAndExpandsTheIsrInThePartitionEpoch) {
   script_ = {0, 0};
-  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);
+  ASSERT_EQ(Create("t", 1, 3).error, ErrorCode::kNone);
   const PartitionInfo before = *image_->FindPartition("t", 0);
   ASSERT_EQ(before.leader, 1);
   internal::AlterPartitionResponse r = AlterIsr("t", 0, 1, {1, 3});
@@ -995,7 +948,7 @@ TEST_F(ThreeBrokerTest, AlterPartitionShrinksAndExpandsTheIsrInThePartitionEpoch
 
 TEST_F(ThreeBrokerTest, AlterPartitionRefusesStaleAndInvalidRequests) {
   script_ = {0, 0};
-  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);
+  ASSERT_EQ(Create("t", 1, 3).error, ErrorCode::kNone);
   const PartitionInfo before = *image_->FindPartition("t", 0);
   // Built before another change landed.
   EXPECT_EQ(AlterIsr("t", 0, 1, {1}, 0, -1).error(), v1::INVALID_UPDATE_VERSION);
@@ -1014,7 +967,7 @@ TEST_F(ThreeBrokerTest, AlterPartitionRefusesStaleAndInvalidRequests) {
 
 TEST_F(ThreeBrokerTest, AFencedBrokerCannotJoinTheIsr) {
   script_ = {0, 0};
-  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);
+  ASSERT_EQ(Create("t", 1, 3).error, ErrorCode::kNone);
   now_ += kSession + 1;
   ASSERT_EQ(Heartbeat(1).response.error(), v1::NONE);
   ASSERT_EQ(Heartbeat(2).response.error(), v1::NONE);
@@ -1030,16 +983,15 @@ TEST_F(ThreeBrokerTest, AFencedBrokerCannotJoinTheIsr) {
 
 TEST_F(ThreeBrokerTest, UncleanElectionOnlyWhenTheTopicAllowsIt) {
   script_ = {0, 0};
-  ASSERT_EQ(Create("clean", 1, 3).error(), v1::NONE);
+  ASSERT_EQ(Create("clean", 1, 3).error, ErrorCode::kNone);
   script_ = {0, 0};
-  v1::CreateTopicsRequest req;
-  v1::NewTopic* nt = req.add_topics();
-  nt->set_name("unclean");
-  nt->set_num_partitions(1);
-  nt->set_replication_factor(3);
-  (*nt->mutable_configs())["unclean.leader.election.enable"] = "true";
+  CreateTopicsRequest req;
+  req.topics.push_back(NewTopic{.name = "unclean",
+                                .num_partitions = 1,
+                                .replication_factor = 3,
+                                .configs = {{"unclean.leader.election.enable", "true"}}});
   auto created = controller_.CreateTopics(*image_, req);
-  ASSERT_EQ(created.response.results(0).error(), v1::NONE);
+  ASSERT_EQ(created.response.results[0].error, ErrorCode::kNone);
   Commit(created.records);
   for (const char* t : {"clean", "unclean"}) ASSERT_EQ(AlterIsr(t, 0, 1, {1}).error(), v1::NONE);
   now_ += kSession + 1;
@@ -1051,31 +1003,33 @@ TEST_F(ThreeBrokerTest, UncleanElectionOnlyWhenTheTopicAllowsIt) {
   EXPECT_EQ(p->leader, 2);
   EXPECT_THAT(p->isr, ElementsAre(2));
   // An operator may still force it on the clean topic.
-  v1::ElectLeadersResponse r = Elect(v1::UNCLEAN, "clean", {0});
-  ASSERT_EQ(r.results_size(), 1);
-  EXPECT_EQ(r.results(0).error(), v1::NONE) << r.results(0).error_message();
+  ElectLeadersResponse r = Elect(ElectionType::kUnclean, "clean", {0});
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_EQ(r.results[0].error, ErrorCode::kNone) << r.results[0].error_message;
   EXPECT_EQ(image_->FindPartition("clean", 0)->leader, 2);
   // Nothing to do for a partition with a live leader.
-  EXPECT_EQ(Elect(v1::UNCLEAN, "clean", {0}).results(0).error(), v1::ELECTION_NOT_NEEDED);
+  EXPECT_EQ(Elect(ElectionType::kUnclean, "clean", {0}).results[0].error,
+            ErrorCode::kElectionNotNeeded);
 }
 
 TEST_F(ThreeBrokerTest, PreferredElectionMovesLeadershipBackWhenThePreferredReplicaIsInSync) {
   script_ = {0, 0};
-  ASSERT_EQ(Create("t", 1, 3).error(), v1::NONE);
+  ASSERT_EQ(Create("t", 1, 3).error, ErrorCode::kNone);
   Commit(Heartbeat(1, /*want_shutdown=*/true).records);
   ASSERT_EQ(image_->FindPartition("t", 0)->leader, 2);
   now_ += kSession + 1;
   StartBroker(1, "again");  // back, but not in the ISR yet
-  v1::ElectLeadersResponse r = Elect(v1::PREFERRED, "t", {0, 5});
-  ASSERT_EQ(r.results_size(), 2);
-  EXPECT_EQ(r.results(0).error(), v1::PREFERRED_LEADER_NOT_AVAILABLE);
-  EXPECT_THAT(r.results(0).error_message(), HasSubstr("not in the ISR"));
-  EXPECT_EQ(r.results(1).error(), v1::UNKNOWN_TOPIC_OR_PARTITION);
+  ElectLeadersResponse r = Elect(ElectionType::kPreferred, "t", {0, 5});
+  ASSERT_EQ(r.results.size(), 2u);
+  EXPECT_EQ(r.results[0].error, ErrorCode::kPreferredLeaderNotAvailable);
+  EXPECT_THAT(r.results[0].error_message, HasSubstr("not in the ISR"));
+  EXPECT_EQ(r.results[1].error, ErrorCode::kUnknownTopicOrPartition);
   ASSERT_EQ(AlterIsr("t", 0, 2, {2, 3, 1}).error(), v1::NONE);  // caught up
-  r = Elect(v1::PREFERRED, "t", {0});
-  EXPECT_EQ(r.results(0).error(), v1::NONE) << r.results(0).error_message();
+  r = Elect(ElectionType::kPreferred, "t", {0});
+  EXPECT_EQ(r.results[0].error, ErrorCode::kNone) << r.results[0].error_message;
   EXPECT_EQ(image_->FindPartition("t", 0)->leader, 1);
-  EXPECT_EQ(Elect(v1::PREFERRED, "t", {0}).results(0).error(), v1::ELECTION_NOT_NEEDED);
+  EXPECT_EQ(Elect(ElectionType::kPreferred, "t", {0}).results[0].error,
+            ErrorCode::kElectionNotNeeded);
 }
 
 TEST_F(ThreeBrokerTest, AutoRebalanceReturnsLeadershipAfterTheCheckInterval) {
@@ -1083,7 +1037,7 @@ TEST_F(ThreeBrokerTest, AutoRebalanceReturnsLeadershipAfterTheCheckInterval) {
   o.leader_imbalance_check_interval_ms = 10'000;
   controller_ = Controller(o);
   script_ = {0, 0};
-  ASSERT_EQ(Create("t", 3, 3).error(), v1::NONE);  // preferred leaders 1, 2, 3
+  ASSERT_EQ(Create("t", 3, 3).error, ErrorCode::kNone);  // preferred leaders 1, 2, 3
   Commit(Heartbeat(1, /*want_shutdown=*/true).records);
   now_ += kSession + 1;
   StartBroker(1, "again");

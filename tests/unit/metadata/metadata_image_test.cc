@@ -175,7 +175,7 @@ TEST(MetadataImageTest, PartitionChangeEpochs) {
   EXPECT_EQ(p->leader, -1);
   EXPECT_EQ(p->leader_epoch, 2);
   EXPECT_TRUE(p->had_leader);
-  EXPECT_EQ(image->StateOf(*p), v1::PARTITION_OFFLINE);
+  EXPECT_EQ(image->StateOf(*p), PartitionState::kOffline);
   // Reassignment of replicas.
   image = Next(image,
                Batch({Change(kOrders, 0, 2, std::vector<int32_t>{2}, std::vector<int32_t>{2, 3})}));
@@ -192,22 +192,22 @@ TEST(MetadataImageTest, PartitionAndReplicaStates) {
   image = Next(image, Batch({Partition(kOrders, 2, {1, 2}, {}, -1)}));
   const PartitionInfo* fresh = image->FindPartition("orders", 2);
   EXPECT_FALSE(fresh->had_leader);
-  EXPECT_EQ(image->StateOf(*fresh), v1::PARTITION_NEW);
-  EXPECT_EQ(image->StateOfReplica(*fresh, 1), v1::REPLICA_NEW);
-  EXPECT_EQ(image->StateOfReplica(*fresh, 3), v1::REPLICA_NON_EXISTENT);
+  EXPECT_EQ(image->StateOf(*fresh), PartitionState::kNew);
+  EXPECT_EQ(image->StateOfReplica(*fresh, 1), ReplicaState::kNew);
+  EXPECT_EQ(image->StateOfReplica(*fresh, 3), ReplicaState::kNonExistent);
 
   const PartitionInfo* p0 = image->FindPartition("orders", 0);
-  EXPECT_EQ(image->StateOf(*p0), v1::PARTITION_ONLINE);
-  for (int32_t b : {1, 2, 3}) EXPECT_EQ(image->StateOfReplica(*p0, b), v1::REPLICA_ONLINE) << b;
-  EXPECT_EQ(image->StateOfReplica(*p0, 4), v1::REPLICA_NON_EXISTENT);
+  EXPECT_EQ(image->StateOf(*p0), PartitionState::kOnline);
+  for (int32_t b : {1, 2, 3}) EXPECT_EQ(image->StateOfReplica(*p0, b), ReplicaState::kOnline) << b;
+  EXPECT_EQ(image->StateOfReplica(*p0, 4), ReplicaState::kNonExistent);
 
   // Its leader fenced: OFFLINE until a new leader is elected.
   image = Next(image, Batch({Fence(3, 12)}));
   p0 = image->FindPartition("orders", 0);
-  EXPECT_EQ(image->StateOf(*p0), v1::PARTITION_OFFLINE);
-  EXPECT_EQ(image->StateOfReplica(*p0, 3), v1::REPLICA_OFFLINE);
-  EXPECT_EQ(image->StateOfReplica(*p0, 1), v1::REPLICA_ONLINE);
-  EXPECT_EQ(image->StateOf(*image->FindPartition("orders", 1)), v1::PARTITION_ONLINE);
+  EXPECT_EQ(image->StateOf(*p0), PartitionState::kOffline);
+  EXPECT_EQ(image->StateOfReplica(*p0, 3), ReplicaState::kOffline);
+  EXPECT_EQ(image->StateOfReplica(*p0, 1), ReplicaState::kOnline);
+  EXPECT_EQ(image->StateOf(*image->FindPartition("orders", 1)), PartitionState::kOnline);
 }
 
 TEST(MetadataImageTest, ConfigsSetAndUnset) {
@@ -347,8 +347,8 @@ TEST(MetadataImageTest, SnapshotRoundTripsExactly) {
   const PartitionInfo* offline = image->FindPartition("audit", 0);
   ASSERT_TRUE(offline->had_leader);
   ASSERT_EQ(offline->leader, -1);
-  ASSERT_EQ(image->StateOf(*offline), v1::PARTITION_OFFLINE);
-  ASSERT_EQ(image->StateOf(*image->FindPartition("audit", 1)), v1::PARTITION_NEW);
+  ASSERT_EQ(image->StateOf(*offline), PartitionState::kOffline);
+  ASSERT_EQ(image->StateOf(*image->FindPartition("audit", 1)), PartitionState::kNew);
 
   internal::MetadataSnapshot snapshot = image->ToSnapshot();
   EXPECT_EQ(snapshot.cluster_id(), "cluster-a");
@@ -356,8 +356,9 @@ TEST(MetadataImageTest, SnapshotRoundTripsExactly) {
   auto restored = MetadataImage::FromSnapshot(snapshot, image->offset());
   ASSERT_TRUE(restored.ok()) << restored.status();
   ExpectSameImage(*image, **restored);
-  EXPECT_EQ((*restored)->StateOf(*(*restored)->FindPartition("audit", 0)), v1::PARTITION_OFFLINE);
-  EXPECT_EQ((*restored)->StateOf(*(*restored)->FindPartition("audit", 1)), v1::PARTITION_NEW);
+  EXPECT_EQ((*restored)->StateOf(*(*restored)->FindPartition("audit", 0)),
+            PartitionState::kOffline);
+  EXPECT_EQ((*restored)->StateOf(*(*restored)->FindPartition("audit", 1)), PartitionState::kNew);
   // And again: a snapshot of the restored image is the same snapshot.
   EXPECT_EQ((*restored)->ToSnapshot().SerializeAsString(), snapshot.SerializeAsString());
 

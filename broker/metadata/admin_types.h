@@ -1,0 +1,221 @@
+// The admin calls that change topics and leaders — CreateTopics,
+// DeleteTopics, CreatePartitions, ElectLeaders — as the broker's own,
+// protocol-neutral requests and responses. metadata::Controller decides
+// them; each transport (the gRPC Admin service today, Kafka's binary
+// protocol later) decodes its wire message into these and encodes the
+// answer back, so no module below broker/server names a wire type.
+//
+// The shapes follow Kafka's messages (CreateTopicsRequest,
+// CreatePartitionsRequest, ElectLeadersRequest, ...) and carry exactly what
+// strata.v1's admin messages carry. Errors are strata::ErrorCode, in Kafka's
+// numbering, mapped to a wire only at its edge. Plain values: copyable,
+// no invariants beyond the comments.
+//
+// Not here (yet): Kafka's manual replica assignments on CreateTopics and
+// CreatePartitions, which no transport of ours carries.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "broker/metadata/metadata_image.h"
+#include "client/common/error_code.h"
+
+namespace strata::metadata {
+
+// A num_partitions or replication_factor that asks for the broker's
+// default (num.partitions, default.replication.factor), as in Kafka.
+inline constexpr int32_t kUseDefault = -1;
+
+// One topic's outcome, for every topic-changing call.
+struct TopicResult {
+  std::string name;
+  ErrorCode error = ErrorCode::kNone;
+  std::string error_message;
+  // Set when known: the new topic's id (not for validate_only), the
+  // existing topic's id otherwise.
+  std::string topic_id;
+  // The topic's partition count and replication factor after the call; 0
+  // when the call failed before they were decided.
+  int32_t num_partitions = 0;
+  int32_t replication_factor = 0;
+};
+
+// --- CreateTopics ---
+
+struct NewTopic {
+  std::string name;
+  int32_t num_partitions = kUseDefault;
+  int32_t replication_factor = kUseDefault;
+  // Topic-level config overrides. Sorted, so the records the controller
+  // writes for them come out in the same order on every run.
+  std::map<std::string, std::string> configs;
+};
+
+struct CreateTopicsRequest {
+  std::vector<NewTopic> topics;
+  int32_t timeout_ms = 0;  // carried from the wire; the server bounds its own waits
+  bool validate_only = false;
+};
+
+struct CreateTopicsResponse {
+  std::vector<TopicResult> results;  // one per topic asked for, in order
+};
+
+// --- DeleteTopics ---
+
+struct DeleteTopicsRequest {
+  std::vector<std::string> names;
+  int32_t timeout_ms = 0;
+};
+
+struct DeleteTopicsResponse {
+  std::vector<TopicResult> results;
+};
+
+// --- CreatePartitions ---
+
+struct CreatePartitionsTopic {
+  std::string name;
+  int32_t count = 0;  // the new total; partitions can only be increased
+};
+
+struct CreatePartitionsRequest {
+  std::vector<CreatePartitionsTopic> topics;
+  int32_t timeout_ms = 0;
+  bool validate_only = false;
+};
+
+struct CreatePartitionsResponse {
+  std::vector<TopicResult> results;
+};
+
+// --- ElectLeaders (KIP-460) ---
+
+// PREFERRED moves leadership to the first replica when it is live and in
+// sync; UNCLEAN elects a live replica outside the ISR for a partition that
+// has no leader. Kafka's numbers. A value read off a wire may be neither:
+// the controller refuses it with INVALID_REQUEST, so keep the number.
+enum class ElectionType : int32_t {
+  kPreferred = 0,
+  kUnclean = 1,
+};
+
+struct ElectLeadersTopic {
+  std::string topic;
+  std::vector<int32_t> partitions;
+};
+
+struct ElectLeadersRequest {
+  ElectionType election_type = ElectionType::kPreferred;
+  std::vector<ElectLeadersTopic> topic_partitions;  // empty: every partition of every topic
+  int32_t timeout_ms = 0;
+};
+
+struct PartitionElectionResult {
+  std::string topic;
+  int32_t partition = 0;
+  // kNone: elected; kElectionNotNeeded: already led by the right replica.
+  ErrorCode error = ErrorCode::kNone;
+  std::string error_message;
+  int32_t leader = -1;  // the leader after the call
+};
+
+struct ElectLeadersResponse {
+  ErrorCode error = ErrorCode::kNone;  // for the request as a whole (NOT_CONTROLLER, ...)
+  std::string error_message;
+  std::vector<PartitionElectionResult> results;
+};
+
+// --- Helpers for whoever routes these calls (each transport) ---
+
+inline std::vector<std::string> TopicNamesOf(const CreateTopicsRequest& r) {
+  std::vector<std::string> out;
+  for (const NewTopic& t : r.topics) out.push_back(t.name);
+  return out;
+}
+inline std::vector<std::string> TopicNamesOf(const DeleteTopicsRequest& r) { return r.names; }
+inline std::vector<std::string> TopicNamesOf(const CreatePartitionsRequest& r) {
+  std::vector<std::string> out;
+  for (const CreatePartitionsTopic& t : r.topics) out.push_back(t.name);
+  return out;
+}
+
+// Replaces `results` with `code` and `message` for every topic named: the
+// answer when a call cannot be decided or committed at all.
+inline void FailEveryTopic(const std::vector<std::string>& names, ErrorCode code,
+                           const std::string& message, std::vector<TopicResult>* results) {
+  results->clear();
+  for (const std::string& name : names) {
+    TopicResult& r = results->emplace_back();
+    r.name = name;
+    r.error = code;
+    r.error_message = message;
+  }
+}
+
+// Whether the result for topic `name` is a success (false when absent).
+inline bool TopicSucceeded(const std::vector<TopicResult>& results, const std::string& name) {
+  for (const TopicResult& r : results) {
+    if (r.name == name) return r.error == ErrorCode::kNone;
+  }
+  return false;
+}
+
+// Fills `response` for a call that could not be decided or committed at
+// all (no controller, a lost forward, a commit timeout): `code` and
+// `message` for every topic named, or for an election request as a whole.
+template <typename Request, typename Response>
+void FailWhole(const Request& request, ErrorCode code, const std::string& message,
+               Response* response) {
+  FailEveryTopic(TopicNamesOf(request), code, message, &response->results);
+}
+inline void FailWhole(const ElectLeadersRequest&, ErrorCode code, const std::string& message,
+                      ElectLeadersResponse* response) {
+  response->error = code;
+  response->error_message = message;
+}
+
+// Whether a node's `image` shows every change `response` reports as made
+// for `request` — the point at which the node answers, so that a client
+// asking it next reads its own write. True at once for validate_only.
+inline bool ImageShows(const MetadataImage& image, const CreateTopicsRequest& request,
+                       const CreateTopicsResponse& response) {
+  if (request.validate_only) return true;
+  for (const std::string& name : TopicNamesOf(request)) {
+    if (TopicSucceeded(response.results, name) && image.FindTopic(name) == nullptr) return false;
+  }
+  return true;
+}
+inline bool ImageShows(const MetadataImage& image, const DeleteTopicsRequest& request,
+                       const DeleteTopicsResponse& response) {
+  for (const std::string& name : request.names) {
+    if (TopicSucceeded(response.results, name) && image.FindTopic(name) != nullptr) return false;
+  }
+  return true;
+}
+inline bool ImageShows(const MetadataImage& image, const CreatePartitionsRequest& request,
+                       const CreatePartitionsResponse& response) {
+  if (request.validate_only) return true;
+  std::map<std::string, int32_t> wanted;
+  for (const CreatePartitionsTopic& t : request.topics) wanted[t.name] = t.count;
+  for (const auto& [name, count] : wanted) {
+    if (!TopicSucceeded(response.results, name)) continue;
+    const TopicInfo* t = image.FindTopic(name);
+    if (t == nullptr || static_cast<int32_t>(t->partitions.size()) < count) return false;
+  }
+  return true;
+}
+inline bool ImageShows(const MetadataImage& image, const ElectLeadersRequest& /*request*/,
+                       const ElectLeadersResponse& response) {
+  for (const PartitionElectionResult& r : response.results) {
+    if (r.error != ErrorCode::kNone) continue;
+    const PartitionInfo* p = image.FindPartition(r.topic, r.partition);
+    if (p != nullptr && p->leader != r.leader) return false;
+  }
+  return true;
+}
+
+}  // namespace strata::metadata
