@@ -1,17 +1,17 @@
 #include "broker/replication/replica_fetcher.h"
 
-#include <grpcpp/grpcpp.h>
-
 #include <algorithm>
 
 #include "glog/logging.h"
-#include "strata/internal/replica.grpc.pb.h"
 
 namespace strata::replication {
 
 ReplicaFetcherManager::ReplicaFetcherManager(ReplicaManager* replicas,
                                              ReplicaFetcherOptions options)
-    : replicas_(replicas), options_(std::move(options)) {}
+    : replicas_(replicas), options_(std::move(options)), clock_(options_.clock) {
+  CHECK(clock_ != nullptr) << "ReplicaFetcherOptions.clock is required";
+  CHECK(options_.endpoint_for) << "ReplicaFetcherOptions.endpoint_for is required";
+}
 
 ReplicaFetcherManager::~ReplicaFetcherManager() { Stop(); }
 
@@ -20,102 +20,139 @@ void ReplicaFetcherManager::Start() {
 }
 
 void ReplicaFetcherManager::Stop() {
-  std::map<int32_t, std::thread> fetchers;
   {
     absl::MutexLock l(&mu_);
     if (stopping_) return;
     stopping_ = true;
-    for (auto& [ctx, unused] : in_flight_) ctx->TryCancel();
+    for (auto& [leader, fetcher] : fetchers_) fetcher->endpoint->Close();
   }
+  // Threads idling in WaitForProgress see stopping_ now, not at their
+  // deadline.
+  replicas_->Nudge();
   if (manager_.joinable()) manager_.join();
+  std::map<int32_t, std::unique_ptr<Fetcher>> fetchers;
   {
     absl::MutexLock l(&mu_);
     fetchers.swap(fetchers_);
   }
-  for (auto& [leader, t] : fetchers) t.join();
+  for (auto& [leader, fetcher] : fetchers) fetcher->thread.join();
 }
 
-bool ReplicaFetcherManager::Stopping() const {
+std::vector<int32_t> ReplicaFetcherManager::FetcherLeaders() const {
   absl::MutexLock l(&mu_);
-  return stopping_;
+  std::vector<int32_t> leaders;
+  for (const auto& [leader, fetcher] : fetchers_) leaders.push_back(leader);
+  return leaders;
 }
 
-void ReplicaFetcherManager::Pause(absl::Duration d) {
+bool ReplicaFetcherManager::Stopping(const Fetcher* fetcher) const {
   absl::MutexLock l(&mu_);
-  auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+  return stopping_ || (fetcher != nullptr && fetcher->stopping);
+}
+
+void ReplicaFetcherManager::Pause(const Fetcher* fetcher, absl::Duration d) {
+  absl::MutexLock l(&mu_);
+  auto stop = [this, fetcher]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || fetcher->stopping; };
   mu_.AwaitWithTimeout(absl::Condition(&stop), d);
-}
-
-template <typename Call>
-bool ReplicaFetcherManager::Track(grpc::ClientContext* ctx, Call call) {
-  {
-    absl::MutexLock l(&mu_);
-    if (stopping_) return false;
-    in_flight_[ctx] = true;
-  }
-  grpc::Status s = call();
-  {
-    absl::MutexLock l(&mu_);
-    in_flight_.erase(ctx);
-  }
-  if (!s.ok()) VLOG(1) << "Replica RPC failed: " << s.error_message();
-  return s.ok();
 }
 
 void ReplicaFetcherManager::ManagerLoop() {
   uint64_t seen = replicas_->progress();
-  while (!Stopping()) {
-    for (int32_t leader : replicas_->LeadersFollowed()) {
-      absl::MutexLock l(&mu_);
-      if (stopping_ || fetchers_.contains(leader)) continue;
-      fetchers_[leader] = std::thread([this, leader] { FetcherLoop(leader); });
-    }
-    seen = replicas_->WaitForProgress(seen, absl::Now() + absl::Milliseconds(200));
+  while (!Stopping(nullptr)) {
+    SyncFetchers();
+    // Leadership moves count as progress; the deadline is a safety net.
+    seen = replicas_->WaitForProgress(seen, absl::Milliseconds(200));
   }
 }
 
-void ReplicaFetcherManager::FetcherLoop(int32_t leader) {
-  uint64_t seen = replicas_->progress();
-  FetcherState state;
-  while (!Stopping()) {
-    if (replicas_->FollowedFrom(leader).empty()) {
-      seen = replicas_->WaitForProgress(seen, absl::Now() + absl::Milliseconds(500));
+void ReplicaFetcherManager::SyncFetchers() {
+  const std::vector<int32_t> leaders = replicas_->LeadersFollowed();
+  std::vector<std::unique_ptr<Fetcher>> retired;
+  std::vector<int32_t> missing;
+  {
+    absl::MutexLock l(&mu_);
+    if (stopping_) return;
+    for (auto it = fetchers_.begin(); it != fetchers_.end();) {
+      if (std::find(leaders.begin(), leaders.end(), it->first) != leaders.end()) {
+        ++it;
+        continue;
+      }
+      // Kafka shuts idle fetcher threads down too: a thread per leader ever
+      // followed would grow without bound as leadership moves around.
+      it->second->stopping = true;
+      it->second->endpoint->Close();
+      retired.push_back(std::move(it->second));
+      it = fetchers_.erase(it);
+    }
+    for (int32_t leader : leaders) {
+      if (!fetchers_.contains(leader)) missing.push_back(leader);
+    }
+  }
+  if (!retired.empty()) {
+    replicas_->Nudge();  // a retired thread may idle in WaitForProgress
+    for (const std::unique_ptr<Fetcher>& fetcher : retired) {
+      fetcher->thread.join();
+      VLOG(1) << "Stopped the fetcher for leader " << fetcher->leader;
+    }
+  }
+  for (int32_t leader : missing) {
+    // Outside the lock: making a connection may take the caller's locks.
+    std::unique_ptr<LeaderEndpoint> endpoint = options_.endpoint_for(leader);
+    if (endpoint == nullptr) {
+      VLOG(1) << "No endpoint for leader " << leader << " yet";
       continue;
     }
-    if (!RunOnce(leader, &state)) Pause(absl::Milliseconds(std::min(options_.backoff_ms, 200)));
+    auto fetcher = std::make_unique<Fetcher>();
+    fetcher->leader = leader;
+    fetcher->endpoint = std::move(endpoint);
+    Fetcher* raw = fetcher.get();
+    absl::MutexLock l(&mu_);
+    if (stopping_) return;
+    raw->thread = std::thread([this, raw] { FetcherLoop(raw); });
+    fetchers_[leader] = std::move(fetcher);
   }
 }
 
-bool ReplicaFetcherManager::RunOnce(int32_t leader, FetcherState* state) {
-  std::map<TopicPartition, absl::Time>* delayed = &state->delayed;
-  const absl::Time now = absl::Now();
-  for (auto it = delayed->begin(); it != delayed->end();) {
-    it = it->second <= now ? delayed->erase(it) : std::next(it);
+void ReplicaFetcherManager::FetcherLoop(Fetcher* fetcher) {
+  uint64_t seen = replicas_->progress();
+  FetcherState state;
+  while (!Stopping(fetcher)) {
+    if (replicas_->FollowedFrom(fetcher->leader).empty()) {
+      seen = replicas_->WaitForProgress(seen, absl::Milliseconds(500));
+      continue;
+    }
+    if (!RunOnce(fetcher, &state)) {
+      Pause(fetcher, absl::Milliseconds(std::min(options_.backoff_ms, 200)));
+    }
   }
-  auto delay = [&](const TopicPartition& tp) {
-    (*delayed)[tp] = now + absl::Milliseconds(options_.backoff_ms);
-  };
+}
+
+bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
+  const int32_t leader = fetcher->leader;
+  LeaderEndpoint& endpoint = *fetcher->endpoint;
+  std::map<TopicPartition, int64_t>& delayed = state->delayed;
+  const int64_t now = clock_->NowMs();
+  std::erase_if(delayed, [now](const auto& d) { return d.second <= now; });
+  auto delay = [&](const TopicPartition& tp) { delayed[tp] = now + options_.backoff_ms; };
   auto followed = [&] {
     std::vector<FollowedPartition> parts = replicas_->FollowedFrom(leader);
-    std::erase_if(parts, [&](const FollowedPartition& p) { return delayed->contains(p.tp); });
+    std::erase_if(parts, [&](const FollowedPartition& p) { return delayed.contains(p.tp); });
     if (!parts.empty()) {
-      std::rotate(parts.begin(), parts.begin() + static_cast<ptrdiff_t>(state->round % parts.size()),
-                  parts.end());
+      std::rotate(parts.begin(),
+                  parts.begin() + static_cast<ptrdiff_t>(state->round % parts.size()), parts.end());
     }
     return parts;
   };
   ++state->round;
   std::vector<FollowedPartition> parts = followed();
   if (parts.empty()) return false;
-  std::shared_ptr<grpc::Channel> channel = options_.channel_for(leader);
-  if (!channel) return false;
-  auto stub = internal::Replica::NewStub(channel);
   bool moved = false;
 
   // Truncation first: partitions of a new leader epoch.
-  internal::OffsetForLeaderEpochRequest epochs;
-  epochs.set_replica_id(options_.broker_id);
-  std::map<std::pair<std::string, int32_t>, const FollowedPartition*> asked;
+  OffsetForLeaderEpochRequest epochs;
+  epochs.replica_id = options_.broker_id;
+  std::map<TopicPartition, const FollowedPartition*> asked;
   for (const FollowedPartition& p : parts) {
     if (!p.needs_truncation) continue;
     if (p.latest_epoch < 0) {
@@ -125,37 +162,27 @@ bool ReplicaFetcherManager::RunOnce(int32_t leader, FetcherState* state) {
       if (!replicas_->ApplyEpochEnd(p.tp, p.leader_epoch, -1, none).ok()) delay(p.tp);
       continue;
     }
-    internal::EpochRequestPartition* e = epochs.add_partitions();
-    e->set_topic(p.tp.topic);
-    e->set_partition(p.tp.partition.value());
-    e->set_current_leader_epoch(p.leader_epoch);
-    e->set_leader_epoch(p.latest_epoch);
-    asked[{p.tp.topic, p.tp.partition.value()}] = &p;
+    epochs.partitions.push_back(OffsetForLeaderPartition{p.tp, p.leader_epoch, p.latest_epoch});
+    asked[p.tp] = &p;
   }
-  if (epochs.partitions_size() > 0) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    internal::OffsetForLeaderEpochResponse resp;
-    if (!Track(&ctx, [&] { return stub->OffsetForLeaderEpoch(&ctx, epochs, &resp); })) {
+  if (!epochs.partitions.empty()) {
+    absl::StatusOr<OffsetForLeaderEpochResponse> resp = endpoint.OffsetForLeaderEpoch(epochs);
+    if (!resp.ok()) {
+      VLOG(1) << "OffsetForLeaderEpoch to leader " << leader << " failed: " << resp.status();
       return false;
     }
-    for (const internal::EpochEndOffset& e : resp.partitions()) {
-      auto it = asked.find({e.topic(), e.partition()});
+    for (const EpochEndOffset& e : resp->partitions) {
+      auto it = asked.find(e.tp);
       if (it == asked.end()) continue;
-      if (e.error() != v1::NONE) {
-        VLOG(1) << "OffsetForLeaderEpoch " << e.topic() << "-" << e.partition() << ": "
-                << e.error_message();
-        delay(it->second->tp);
+      const FollowedPartition& p = *it->second;
+      if (e.result.error != ErrorCode::kNone) {
+        VLOG(1) << "OffsetForLeaderEpoch " << p.tp.ToString() << " from " << leader << ": "
+                << ErrorName(e.result.error) << " " << e.result.message;
+        delay(p.tp);
         continue;
       }
-      EpochEndResult answer;
-      answer.leader_epoch = e.leader_epoch();
-      answer.end_offset = e.end_offset();
-      answer.log_end_offset = e.log_end_offset();
-      if (absl::Status st = replicas_->ApplyEpochEnd(it->second->tp, it->second->leader_epoch,
-                                                     it->second->latest_epoch, answer);
-          !st.ok()) {
-        delay(it->second->tp);
+      if (!replicas_->ApplyEpochEnd(p.tp, p.leader_epoch, p.latest_epoch, e.result).ok()) {
+        delay(p.tp);
         continue;
       }
       moved = true;
@@ -164,53 +191,52 @@ bool ReplicaFetcherManager::RunOnce(int32_t leader, FetcherState* state) {
     parts = followed();
   }
 
-  internal::ReplicaFetchRequest request;
-  request.set_replica_id(options_.broker_id);
-  request.set_max_wait_ms(options_.max_wait_ms);
-  request.set_min_bytes(1);
-  request.set_max_bytes(options_.max_bytes);
-  std::map<std::pair<std::string, int32_t>, const FollowedPartition*> fetched;
+  FetchRequest request;
+  request.replica_id = options_.broker_id;
+  request.max_wait_ms = options_.max_wait_ms;
+  request.min_bytes = 1;
+  request.max_bytes = options_.max_bytes;
+  std::map<TopicPartition, const FollowedPartition*> fetched;
   for (const FollowedPartition& p : parts) {
     if (p.needs_truncation) continue;
-    internal::ReplicaFetchPartition* f = request.add_partitions();
-    f->set_topic(p.tp.topic);
-    f->set_partition(p.tp.partition.value());
-    f->set_fetch_offset(p.log_end_offset);
-    f->set_current_leader_epoch(p.leader_epoch);
-    f->set_partition_max_bytes(options_.partition_max_bytes);
-    fetched[{p.tp.topic, p.tp.partition.value()}] = &p;
+    request.partitions.push_back(
+        FetchPartition{p.tp, p.log_end_offset, p.leader_epoch, options_.partition_max_bytes});
+    fetched[p.tp] = &p;
   }
-  if (request.partitions_size() == 0) return moved;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(options_.max_wait_ms + 5000));
-  internal::ReplicaFetchResponse resp;
-  if (!Track(&ctx, [&] { return stub->Fetch(&ctx, request, &resp); })) return false;
+  if (request.partitions.empty()) return moved;
+  absl::StatusOr<FetchResponse> resp = endpoint.Fetch(request);
+  if (!resp.ok()) {
+    VLOG(1) << "Fetch from leader " << leader << " failed: " << resp.status();
+    return false;
+  }
   int errors = 0;
-  for (const internal::ReplicaFetchPartitionResponse& r : resp.partitions()) {
-    auto it = fetched.find({r.topic(), r.partition()});
+  for (const FetchPartitionData& data : resp->partitions) {
+    auto it = fetched.find(data.tp);
+    const FetchResult& r = data.result;
     if (it == fetched.end()) continue;
     const FollowedPartition& p = *it->second;
-    switch (r.error()) {
-      case v1::NONE: {
-        absl::Status s = replicas_->AppendFetched(p.tp, p.leader_epoch, p.log_end_offset,
-                                                  r.records(), r.high_watermark());
+    switch (r.error) {
+      case ErrorCode::kNone: {
+        absl::Status s = replicas_->AppendFetched(p.tp, p.leader_epoch, p.log_end_offset, r.records,
+                                                  r.high_watermark);
         if (!s.ok()) {
-          LOG(ERROR) << "Partition " << p.tp.ToString() << ": cannot append what leader "
-                     << leader << " sent at offset " << p.log_end_offset << ": " << s;
+          LOG(ERROR) << "Partition " << p.tp.ToString() << ": cannot append what leader " << leader
+                     << " sent at offset " << p.log_end_offset << ": " << s;
           ++errors;
           delay(p.tp);
         } else {
-          moved = moved || !r.records().empty();
+          moved = moved || !r.records.empty();
         }
         break;
       }
-      case v1::OFFSET_OUT_OF_RANGE:
-        if (r.log_end_offset() >= 0 && p.log_end_offset > r.log_end_offset()) {
-          replicas_->TruncateToLeaderEnd(p.tp, p.leader_epoch, r.log_end_offset());
+      case ErrorCode::kOffsetOutOfRange:
+        if (r.log_end_offset >= 0 && p.log_end_offset > r.log_end_offset) {
+          // The replica manager refuses to cut below the high watermark
+          // unless the topic allows unclean leader election.
+          replicas_->TruncateToLeaderEnd(p.tp, p.leader_epoch, r.log_end_offset);
           moved = true;
         } else {
-          LOG(ERROR) << "Partition " << p.tp.ToString() << ": " << r.error_message();
+          LOG(ERROR) << "Partition " << p.tp.ToString() << ": " << r.message;
           ++errors;
           delay(p.tp);
         }
@@ -218,8 +244,8 @@ bool ReplicaFetcherManager::RunOnce(int32_t leader, FetcherState* state) {
       default:
         ++errors;
         delay(p.tp);
-        VLOG(1) << "Fetch " << p.tp.ToString() << " from " << leader << ": "
-                << r.error_message();
+        VLOG(1) << "Fetch " << p.tp.ToString() << " from " << leader << ": " << ErrorName(r.error)
+                << " " << r.message;
         break;
     }
   }

@@ -1,12 +1,25 @@
 // ReplicaFetcherManager: the follower side of replication. One fetcher
 // thread per leader broker this broker follows partitions of (Kafka's
-// replica fetcher threads, num.replica.fetchers=1): each round it first
-// settles partitions that need truncation — asking the leader where the
-// local log's last epoch ends (OffsetForLeaderEpoch, KIP-101) and cutting
-// the divergent suffix — then sends one long-polling Fetch for all the
-// others from their log ends and appends what comes back.
+// ReplicaFetcherManager and its ReplicaFetcherThreads,
+// num.replica.fetchers=1): each round it first settles partitions that need
+// truncation — asking the leader where the local log's last epoch ends
+// (OffsetForLeaderEpoch, KIP-101) and cutting the divergent suffix — then
+// sends one long-polling Fetch for all the others from their log ends and
+// appends what comes back. The replica manager decides what may be cut: it
+// never truncates below the high watermark unless the topic allows unclean
+// leader election.
 //
-// Thread-safe: Start and Stop from one thread.
+// The manager follows ReplicaManager::LeadersFollowed: a leader that appears
+// gets a thread and its own LeaderEndpoint; a leader this broker no longer
+// follows any partition of has its thread stopped (its call in flight
+// cancelled through LeaderEndpoint::Close) and joined.
+//
+// Failures: a call that does not reach the leader makes the thread pause
+// (at most replica.fetch.backoff.ms, 200 ms) and ask again from the log
+// ends, so nothing is lost or applied twice; a partition the leader refuses
+// sits out replica.fetch.backoff.ms while the others go on.
+//
+// Thread-safety: Start and Stop from one thread; FetcherLeaders from any.
 #pragma once
 
 #include <cstdint>
@@ -14,26 +27,28 @@
 #include <map>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "broker/replication/leader_endpoint.h"
 #include "broker/replication/replica_manager.h"
-
-namespace grpc {
-class Channel;
-class ClientContext;
-}  // namespace grpc
+#include "client/common/clock.h"
 
 namespace strata::replication {
 
 struct ReplicaFetcherOptions {
   int32_t broker_id = -1;
-  int32_t max_wait_ms = 500;                   // replica.fetch.wait.max.ms
-  int32_t max_bytes = 10 * 1024 * 1024;        // replica.fetch.response.max.bytes
-  int32_t partition_max_bytes = 1024 * 1024;   // replica.fetch.max.bytes
-  int32_t backoff_ms = 1000;                   // replica.fetch.backoff.ms
-  // The channel to a broker's CONTROLLER listener, or null when unknown.
-  std::function<std::shared_ptr<grpc::Channel>(int32_t broker_id)> channel_for;
+  int32_t max_wait_ms = 500;                  // replica.fetch.wait.max.ms
+  int32_t max_bytes = 10 * 1024 * 1024;       // replica.fetch.response.max.bytes
+  int32_t partition_max_bytes = 1024 * 1024;  // replica.fetch.max.bytes
+  int32_t backoff_ms = 1000;                  // replica.fetch.backoff.ms
+  // A connection to a leader broker, made when its fetcher thread starts;
+  // null when it cannot be made now (the manager tries again shortly).
+  std::function<std::unique_ptr<LeaderEndpoint>(int32_t leader_id)> endpoint_for;
+  // Required. Times backoffs.
+  Clock* clock = nullptr;
 };
 
 class ReplicaFetcherManager {
@@ -42,38 +57,51 @@ class ReplicaFetcherManager {
   ~ReplicaFetcherManager();
 
   void Start();
-  // Cancels fetches in flight and joins every thread.
+  // Cancels calls in flight and joins every thread. Returns promptly, even
+  // with a long poll in flight.
   void Stop();
 
+  // The leaders that have a fetcher thread now, in order.
+  std::vector<int32_t> FetcherLeaders() const;
+
  private:
-  void ManagerLoop();
-  // One fetcher thread's own state.
+  // One leader's fetcher thread (Kafka's ReplicaFetcherThread).
+  struct Fetcher {
+    int32_t leader = -1;
+    std::unique_ptr<LeaderEndpoint> endpoint;
+    std::thread thread;
+    // Set under mu_ when the manager retires this thread.
+    bool stopping = false;
+  };
+  // A fetcher thread's own round state.
   struct FetcherState {
-    // Partitions that failed, by when to try them again
+    // Partitions that failed, by when (Clock ms) to try them again
     // (replica.fetch.backoff.ms).
-    std::map<TopicPartition, absl::Time> delayed;
+    std::map<TopicPartition, int64_t> delayed;
     // Rotates where requests start, so that a full response budget does not
     // go to the same partitions every round.
     size_t round = 0;
   };
-  void FetcherLoop(int32_t leader);
-  // One round for `leader`; returns whether anything moved.
-  bool RunOnce(int32_t leader, FetcherState* state);
-  bool Stopping() const;
-  // Sleeps up to `d`, returning early on Stop.
-  void Pause(absl::Duration d);
-  // Runs an RPC with a cancellable context registered for Stop.
-  template <typename Call>
-  bool Track(grpc::ClientContext* ctx, Call call);
+
+  void ManagerLoop();
+  // Starts threads for leaders newly followed, and stops those of leaders no
+  // longer followed.
+  void SyncFetchers();
+  void FetcherLoop(Fetcher* fetcher);
+  // One round with `fetcher`'s leader; returns whether anything moved.
+  bool RunOnce(Fetcher* fetcher, FetcherState* state);
+  bool Stopping(const Fetcher* fetcher) const;
+  // Sleeps up to `d`, returning early when `fetcher` (or the manager) stops.
+  void Pause(const Fetcher* fetcher, absl::Duration d);
 
   ReplicaManager* const replicas_;
   const ReplicaFetcherOptions options_;
+  Clock* const clock_;
   std::thread manager_;
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::map<int32_t, std::thread> fetchers_ ABSL_GUARDED_BY(mu_);
-  std::map<grpc::ClientContext*, bool> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::map<int32_t, std::unique_ptr<Fetcher>> fetchers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace strata::replication

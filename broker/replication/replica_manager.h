@@ -9,31 +9,18 @@
 // partitions the image does not (yet) mention are left alone: the image may
 // not have caught up.
 //
-// As leader (after Kafka's Partition):
-//  * each follower's log end offset is its last fetch offset, and it is
-//    caught up at a fetch that reaches the leader's log end (or the log end
-//    the leader had at its previous fetch);
-//  * the high watermark is the smallest log end offset in the ISR; it only
-//    rises; consumers read below it; acks=all completes when it passes the
-//    batch;
-//  * a follower in the ISR that has not caught up for
-//    replica.lag.time.max.ms is proposed for removal, and one outside it
-//    that reached the high watermark (and the start of this leader epoch) is
-//    proposed for addition — one AlterPartition at a time per partition,
-//    carrying the partition epoch. Until a change commits, the high
-//    watermark counts the larger of the old and new ISR (KIP-497's
-//    "maximal ISR"), so a removal never advances it early.
-// As follower: a new leader epoch means truncating first (the replica
-// fetcher asks the leader where this log's last epoch ends — KIP-101 — and
-// cuts the divergent suffix), then appending what the leader sends; the
-// follower's high watermark is the leader's, capped at its own log end.
-// A follower never truncates below its high watermark — those records were
-// acknowledged — unless the topic allows unclean leader election: asked to,
-// it stops replicating the partition for the rest of the leader epoch and
-// logs an error naming it, keeping its copy for the operator.
+// Each partition's replica state lives in a Partition (partition.h: the
+// leader's view of its followers, the ISR and the high watermark, the
+// follower's truncation); this class is the map from topic-partition to
+// Partition and the routing of requests to it (replica_manager.cc), the
+// application of metadata images and the leadership listeners
+// (replica_metadata.cc), the replicas that storage failures took offline,
+// their repair and the scrub (replica_repair.cc), and the notifications
+// others wait on.
 //
-// Thread-safe. Follower truncation and appends run under the manager's lock,
-// so a role change never interleaves with them.
+// Thread-safe. The manager's lock guards the map, the image and the offline
+// replicas; it may be held while taking a Partition's state lock, never the
+// reverse (see partition.h for the order of all three locks).
 #pragma once
 
 #include <cstdint>
@@ -47,79 +34,28 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "broker/common/clock.h"
-#include "broker/common/ids.h"
 #include "broker/metadata/metadata_image.h"
+#include "broker/replication/partition.h"
 #include "broker/storage/log_manager.h"
-#include "strata/v1/common.pb.h"
+#include "client/common/clock.h"
+#include "client/common/error_code.h"
+#include "client/common/ids.h"
 
 namespace strata::replication {
 
-struct ProduceResult {
-  v1::ErrorCode error = v1::NONE;
-  std::string message;
-  int64_t base_offset = -1;
-  int64_t log_start_offset = -1;
-  int32_t leader_hint = -1;
-  // For acks=all: the offset the high watermark must reach, in this leader
-  // epoch, before the produce is acknowledged.
-  int64_t required_offset = -1;
-  int32_t leader_epoch = -1;
-};
-
-struct FetchResult {
-  v1::ErrorCode error = v1::NONE;
-  std::string message;
-  int64_t high_watermark = -1;
-  int64_t log_start_offset = -1;
-  int64_t log_end_offset = -1;
-  std::string records;
-  int32_t leader_hint = -1;
-};
-
-struct OffsetResult {
-  v1::ErrorCode error = v1::NONE;
-  std::string message;
-  int64_t offset = -1;
-  int64_t timestamp = -1;
-  int32_t leader_epoch = -1;
-  int32_t leader_hint = -1;
-};
-
-struct EpochEndResult {
-  v1::ErrorCode error = v1::NONE;
-  std::string message;
-  int32_t leader_epoch = -1;
-  int64_t end_offset = -1;
-  int64_t log_end_offset = -1;
-};
-
-// An ISR change a leader wants; the server sends it to the controller.
-struct IsrChange {
+// This broker became the leader of a partition, or stopped leading it
+// (Kafka's onLeadershipChange: a group or transaction coordinator loads or
+// unloads what it keeps in the partition).
+struct LeadershipChange {
+  enum class Kind { kBecameLeader, kResigned };
+  Kind kind = Kind::kBecameLeader;
   TopicPartition tp;
-  std::string topic_id;
-  int32_t leader_epoch = -1;
-  int32_t partition_epoch = -1;
-  std::vector<int32_t> new_isr;
-};
-
-// What the controller answered to an IsrChange.
-struct IsrChangeResult {
-  v1::ErrorCode error = v1::NONE;
-  std::string message;
-  int32_t leader_epoch = -1;
-  int32_t partition_epoch = -1;
-  std::vector<int32_t> isr;
-};
-
-// A partition this broker follows, as the replica fetcher sees it.
-struct FollowedPartition {
-  TopicPartition tp;
-  int32_t leader_epoch = -1;
-  bool needs_truncation = false;
-  int64_t log_end_offset = 0;
-  // The latest epoch in the local log (-1: none), for OffsetForLeaderEpoch.
-  int32_t latest_epoch = -1;
+  // kBecameLeader: the epoch it leads in (a leader re-elected in a new
+  // epoch is told again, with no resignation between). kResigned: the
+  // partition's new leader epoch, or the last epoch led when the partition
+  // left this broker — never below an epoch announced to the listener as
+  // led, so a coordinator unloads only what it loaded earlier.
+  Epoch leader_epoch{-1};
 };
 
 struct ReplicaManagerOptions {
@@ -131,14 +67,27 @@ struct ReplicaManagerOptions {
   // broker's): only then may a follower truncate below its high watermark.
   std::function<bool(const metadata::TopicInfo&)> unclean_leader_election;
   // Sends an ISR change to the controller and later calls
-  // OnIsrChangeResult. Called with the manager's lock held: it must only
+  // OnIsrChangeResult. Called with a partition's lock held: it must only
   // queue the request.
   std::function<void(IsrChange)> alter_partition;
   // Called when a replica goes offline (its log directory failed, or its
   // log is damaged), so the server tells the controller at once. Called
   // without the manager's lock.
   std::function<void()> on_offline;
-  Clock* clock = nullptr;  // the real clock when null
+  // Called with no replica-manager or partition lock held, after anything
+  // that may complete an operation parked on `tp`: an append as leader (its
+  // followers wait for the log end), a high watermark move (consumers and
+  // acks=all produces wait for it), an append as follower, a truncation, a
+  // change of role, leader epoch or partition epoch, the replica going
+  // offline, or the partition leaving this broker. May be called more than
+  // once for one change, and from any thread — including from inside a
+  // call into this manager that made the change (ReadForFollower moving the
+  // high watermark, Read finding a damaged batch, Append): a purgatory whose
+  // operations call in here while holding an operation's lock must not
+  // block on that lock when checking the operations watching `tp` (Kafka's
+  // DelayedOperation takes it with tryLock for this reason).
+  std::function<void(const TopicPartition& tp)> on_partition_change;
+  Clock* clock = nullptr;  // required
 };
 
 class ReplicaManager {
@@ -201,7 +150,7 @@ class ReplicaManager {
   // about the epoch before. Ignored if the partition's leader epoch moved.
   // An error (the truncation failed) leaves truncation pending.
   absl::Status ApplyEpochEnd(const TopicPartition& tp, int32_t leader_epoch, int32_t asked_epoch,
-                     const EpochEndResult& answer);
+                             const EpochEndResult& answer);
   // Appends what the leader sent for a fetch at `fetch_offset`. Ignored when
   // the partition moved on (new epoch, truncation pending, log end moved).
   absl::Status AppendFetched(const TopicPartition& tp, int32_t leader_epoch, int64_t fetch_offset,
@@ -239,9 +188,10 @@ class ReplicaManager {
   bool MaybeRepairAndScrub(size_t scrub_bytes);
 
   // Blocks until something happened after `seen` (a value from progress()):
-  // an append, a high watermark move, a role change; or `deadline` passes.
+  // an append, a high watermark move, a role change; or `timeout` (real
+  // time: a bound on the wait, not a reading of the Clock) passes.
   // Returns the current count.
-  uint64_t WaitForProgress(uint64_t seen, absl::Time deadline) const;
+  uint64_t WaitForProgress(uint64_t seen, absl::Duration timeout) const;
   uint64_t progress() const;
   // Counts as progress: wakes every waiter (a newly parked operation).
   void Nudge();
@@ -249,84 +199,60 @@ class ReplicaManager {
   // The image last applied (for endpoints of leaders).
   std::shared_ptr<const metadata::MetadataImage> image() const;
 
+  // Registers `listener` for the partitions this broker starts or stops
+  // leading from now on (register before the first OnMetadata to hear of
+  // every one). Changes reach listeners in the order images were applied,
+  // with no lock held, on the thread applying metadata (or on one applying
+  // an image concurrently); a listener must not block for long.
+  void AddLeadershipListener(std::function<void(const LeadershipChange&)> listener);
+
  private:
-  struct FollowerProgress {
-    int64_t log_end_offset = -1;  // unknown until its first fetch
-    int64_t last_caught_up_ms = 0;
-    int64_t last_fetch_ms = 0;
-    int64_t leader_end_at_last_fetch = -1;
+  // What applying an image changed, to tell on_partition_change once no
+  // lock is held (leadership changes are queued in order meanwhile).
+  struct Applied {
+    std::vector<TopicPartition> changed;
   };
-  struct Replica {
-    std::shared_ptr<storage::Log> log;
-    std::string topic_id;
-    int32_t leader = -1;
-    int32_t leader_epoch = -1;
-    int32_t partition_epoch = -1;
-    std::vector<int32_t> replicas;
-    std::vector<int32_t> isr;
-    int32_t min_insync_replicas = 1;
-    // Leader state.
-    std::map<int32_t, FollowerProgress> followers;
-    int64_t epoch_start_offset = 0;
-    // The ISR asked for and not known to be refused: until the image or an
-    // answer settles it, the high watermark counts it too (so an expansion
-    // whose fate is unknown never lets it pass the new member).
-    std::optional<std::vector<int32_t>> pending_isr;
-    int32_t pending_partition_epoch = -1;
-    int64_t pending_sent_ms = 0;
-    bool pending_awaiting_answer = false;
-    // An earlier send's outcome is unknown (it may have committed): only a
-    // refusal decided after the partition epoch check settles it now.
-    bool pending_maybe_committed = false;
-    // Follower state.
-    bool needs_truncation = false;
-    bool unclean_allowed = false;
-    // Why this follower stopped replicating in this term (empty: it did
-    // not): the leader's log lacks records this replica knows committed.
-    std::string stopped;
-    // Kafka's leaderIsrUpdateLock: leader appends hold it shared, role
-    // changes exclusive, so no append of an old term lands after the
-    // replica became a follower (and truncated). An absl::Mutex: a waiting
-    // role change holds off new appends instead of starving behind them.
-    std::shared_ptr<absl::Mutex> role_mu;
-  };
-  // Copies the replica's state, or fills `error` the way a client expects.
-  bool Lookup(const std::string& topic, int32_t partition, bool need_leader, Replica* out,
-              v1::ErrorCode* error, std::string* message, int32_t* leader_hint);
-  // Raises the high watermark to what the ISR (with a pending addition) has.
-  void MaybeAdvanceHighWatermarkLocked(Replica& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ProposeIsrLocked(const TopicPartition& tp, Replica& r, std::vector<int32_t> new_isr)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SendPendingIsrLocked(const TopicPartition& tp, Replica& r)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The replica if this broker leads it in `current_leader_epoch` (what a
-  // follower's request names); otherwise null and the error a follower
-  // acts on (NOT_LEADER_OR_FOLLOWER, FENCED_ / UNKNOWN_LEADER_EPOCH).
-  Replica* LeaderInEpochLocked(const TopicPartition& tp, int32_t current_leader_epoch,
-                               v1::ErrorCode* error, std::string* message, int32_t* leader_hint)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The follower's replica if it still follows in `leader_epoch`.
-  Replica* FollowingLocked(const TopicPartition& tp, int32_t leader_epoch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // `repair`: cutting a damaged replica, below its high watermark too.
-  absl::Status TruncateFollowerLocked(const TopicPartition& tp, Replica& r, int64_t offset,
-                                      bool repair = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Partition `tp` if this manager holds it, else null; and why it is
+  // offline (nullopt: it is not).
+  std::shared_ptr<Partition> Find(const TopicPartition& tp,
+                                  std::optional<std::string>* offline_why = nullptr) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The partitions held: all, the online ones, or those a fetcher may
+  // follow (online, or damaged and being rebuilt).
+  enum class Which { kAll, kOnline, kFollowable };
+  std::vector<std::shared_ptr<Partition>> Partitions(Which which) const ABSL_LOCKS_EXCLUDED(mu_);
+  // The leader's replica for a client request, or null with `error` filled
+  // the way a client expects.
+  std::shared_ptr<Partition> Lookup(const std::string& topic, int32_t partition,
+                                    Partition::Snapshot* out, ErrorCode* error,
+                                    std::string* message, int32_t* leader_hint);
+  // Counts as progress, and tells on_partition_change about `tp`.
+  void Changed(const TopicPartition& tp) ABSL_LOCKS_EXCLUDED(mu_);
+  void Notify(const std::vector<TopicPartition>& tps) const ABSL_LOCKS_EXCLUDED(mu_);
+  // Delivers queued leadership changes unless another thread already is.
+  void DeliverLeadershipChanges() ABSL_LOCKS_EXCLUDED(listeners_mu_);
   // Reads whole batches from `offset` below `max_offset` into `result`,
   // checking each batch's CRC: a damaged one ends the read there (and the
   // replica goes offline, see MarkDamaged).
   void ReadInto(const TopicPartition& tp, const std::shared_ptr<storage::Log>& log, int64_t offset,
                 int32_t max_bytes, Offset max_offset, FetchResult* result);
-  // Acts on a failed storage operation on `tp`'s log: a disk failure takes
-  // the whole log directory offline (through the log manager). Damage is
-  // found where the bytes are read (ReadInto) or the log opened.
-  void NoteFailure(const TopicPartition& tp, const storage::Log& log, const absl::Status& status);
+  // Acts on a failed storage operation on a log: a disk failure takes the
+  // whole log directory offline (through the log manager). Damage is found
+  // where the bytes are read (ReadInto) or the log opened.
+  void NoteFailure(const storage::Log& log, const absl::Status& status);
   // `tp`'s log is damaged from `offset` on (-1: it cannot be opened).
-  void MarkDamaged(const TopicPartition& tp, int64_t offset, const std::string& why);
+  // Returns whether that was news (the replica just went offline).
+  bool MarkDamaged(const TopicPartition& tp, int64_t offset, const std::string& why);
+  // Records `partitions` as offline with their directory; returns whether
+  // any was not already.
+  bool TakeOffline(const std::vector<TopicPartition>& partitions, const std::string& why)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The log manager took `partitions` offline with their directory.
   void OnDirOffline(const std::vector<TopicPartition>& partitions, const std::string& why);
 
-  // Applies `image` (OnMetadata and Reapply hold apply_mu_).
-  void ApplyLocked(const std::shared_ptr<const metadata::MetadataImage>& image)
+  // Applies `image` (OnMetadata and Reapply hold apply_mu_), queueing the
+  // leadership changes in order.
+  Applied ApplyLocked(const std::shared_ptr<const metadata::MetadataImage>& image)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
   // Applies the current image again (a log came back after a repair).
   void Reapply();
@@ -337,10 +263,12 @@ class ReplicaManager {
   absl::Mutex apply_mu_;
   const ReplicaManagerOptions options_;
   Clock* const clock_;
+  // What each Partition is made with.
+  const PartitionOptions partition_options_;
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const metadata::MetadataImage> image_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<TopicPartition, Replica> replicas_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<TopicPartition, std::shared_ptr<Partition>> partitions_ ABSL_GUARDED_BY(mu_);
   uint64_t progress_ ABSL_GUARDED_BY(mu_) = 0;
   // A replica this broker cannot serve (see OfflineReplicas).
   struct Offline {
@@ -357,9 +285,13 @@ class ReplicaManager {
   TopicPartition scrub_tp_ ABSL_GUARDED_BY(mu_);
   int64_t scrub_offset_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t caught_up_offset_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
-// Maps a storage error to the code a Kafka client expects.
-v1::ErrorCode ErrorCodeFor(const absl::Status& status);
+  // Taken after apply_mu_ and never with mu_ or a partition's lock.
+  absl::Mutex listeners_mu_;
+  std::vector<std::function<void(const LeadershipChange&)>> listeners_
+      ABSL_GUARDED_BY(listeners_mu_);
+  std::vector<LeadershipChange> undelivered_ ABSL_GUARDED_BY(listeners_mu_);
+  bool delivering_ ABSL_GUARDED_BY(listeners_mu_) = false;
+};
 
 }  // namespace strata::replication

@@ -1,9 +1,10 @@
 #include "broker/replication/replica_manager.h"
 
+#include <algorithm>
 #include <map>
 
 #include "broker/storage/mem_file_system.h"
-#include "broker/storage/record_batch.h"
+#include "client/record/record_batch.h"
 #include "gtest/gtest.h"
 #include "tests/unit/metadata/records.h"
 
@@ -16,9 +17,9 @@ constexpr char kOldId[] = "AAAAAAAAAAAAAAAAAAAAAA";
 constexpr char kNewId[] = "BBBBBBBBBBBBBBBBBBBBBB";
 
 std::string Batch(int n) {
-  storage::RecordBatchBuilder b;
+  record::RecordBatchBuilder b;
   for (int i = 0; i < n; ++i) {
-    storage::Record r;
+    record::Record r;
     r.value = "v" + std::to_string(i);
     r.timestamp = 1;
     b.Append(r);
@@ -76,7 +77,7 @@ TEST_F(ReplicaManagerTest, ReplayingDeleteAndRecreateKeepsTheNewTopicsData) {
     ReplicaManager rm(logs.get(), Options(1));
     for (auto& image : history) rm.OnMetadata(image);  // as it happened
     ProduceResult r = rm.Append("T", 0, Batch(5), 1);
-    ASSERT_EQ(r.error, v1::NONE) << r.message;
+    ASSERT_EQ(r.error, ErrorCode::kNone) << r.message;
     ASSERT_TRUE(logs->Close().ok());
   }
   // Restart: the metadata log replays from the start, through the old
@@ -86,7 +87,7 @@ TEST_F(ReplicaManagerTest, ReplayingDeleteAndRecreateKeepsTheNewTopicsData) {
   rm.SetCaughtUpOffset(history.back()->offset());
   for (auto& image : history) rm.OnMetadata(image);
   FetchResult f = rm.Read("T", 0, 0, 1 << 20);
-  ASSERT_EQ(f.error, v1::NONE) << f.message;
+  ASSERT_EQ(f.error, ErrorCode::kNone) << f.message;
   EXPECT_EQ(f.high_watermark, 5) << "the new topic's records survived the replay";
 }
 
@@ -96,7 +97,7 @@ TEST_F(ReplicaManagerTest, ACaughtUpImageReplacesALogLeftByAnEarlierTopic) {
     auto logs = OpenLogs();
     ReplicaManager rm(logs.get(), Options(1));
     rm.OnMetadata(history[1]);  // the old topic only
-    ASSERT_EQ(rm.Append("T", 0, Batch(3), 1).error, v1::NONE);
+    ASSERT_EQ(rm.Append("T", 0, Batch(3), 1).error, ErrorCode::kNone);
     ASSERT_TRUE(logs->Close().ok());
   }
   // This node missed the deletion (say it caught up by snapshot): the image
@@ -106,7 +107,7 @@ TEST_F(ReplicaManagerTest, ACaughtUpImageReplacesALogLeftByAnEarlierTopic) {
   rm.SetCaughtUpOffset(history.back()->offset());
   rm.OnMetadata(history.back());
   FetchResult f = rm.Read("T", 0, 0, 1 << 20);
-  ASSERT_EQ(f.error, v1::NONE) << f.message;
+  ASSERT_EQ(f.error, ErrorCode::kNone) << f.message;
   EXPECT_EQ(f.high_watermark, 0) << "the old topic's records must not show in the new one";
   EXPECT_EQ(logs->TopicIdOf(TopicPartition{"T", PartitionId(0)}), kNewId);
 }
@@ -118,7 +119,7 @@ TEST_F(ReplicaManagerTest, ABadBatchInARequestAppendsNothing) {
   std::string bad = Batch(2);
   bad.back() ^= 0x01;  // CRC mismatch
   ProduceResult r = rm.Append("T", 0, Batch(3) + bad, 1);
-  EXPECT_NE(r.error, v1::NONE);
+  EXPECT_NE(r.error, ErrorCode::kNone);
   EXPECT_EQ(rm.Read("T", 0, 0, 1 << 20).high_watermark, 0);
 }
 
@@ -127,7 +128,7 @@ TEST_F(ReplicaManagerTest, ABadBatchInARequestAppendsNothing) {
 // Three brokers, topic R (id kNewId) partition 0 with replicas 1,2,3, led by
 // broker 1 with ISR `isr`; every broker has a ReplicaManager and its own
 // directory, and tests move data between them as the fetcher would.
-class ReplicationTest : public ReplicaManagerTest {
+class ReplicaManagerReplicationTest : public ReplicaManagerTest {
  protected:
   void SetUp() override {
     for (int32_t id : {1, 2, 3}) {
@@ -141,6 +142,12 @@ class ReplicationTest : public ReplicaManagerTest {
       o.min_insync_replicas = [this](const metadata::TopicInfo&) { return min_isr_; };
       o.unclean_leader_election = [this](const metadata::TopicInfo&) { return unclean_; };
       o.alter_partition = [this, id](IsrChange c) { proposals_[id].push_back(std::move(c)); };
+      o.on_partition_change = [this, id](const TopicPartition& tp) {
+        // Called with no lock held: calling back in must not deadlock.
+        rm_[id]->HasDataAt(tp.topic, tp.partition.value(), 0);
+        rm_[id]->progress();
+        changes_[id].push_back(tp);
+      };
       rm_[id] = std::make_unique<ReplicaManager>(logs_[id].get(), o);
     }
     image_ = metadata::MetadataImage::Empty("c");
@@ -172,7 +179,7 @@ class ReplicationTest : public ReplicaManagerTest {
     }
     const int64_t offset = logs_[id]->Get(tp)->log_end_offset().value();
     FetchResult r = rm_[leader]->ReadForFollower(id, "R", 0, offset, p->leader_epoch, 1 << 20);
-    EXPECT_EQ(r.error, v1::NONE) << r.message;
+    EXPECT_EQ(r.error, ErrorCode::kNone) << r.message;
     EXPECT_TRUE(
         rm_[id]->AppendFetched(tp, p->leader_epoch, offset, r.records, r.high_watermark).ok());
     return logs_[id]->Get(tp)->log_end_offset().value();
@@ -187,12 +194,13 @@ class ReplicationTest : public ReplicaManagerTest {
   std::map<int32_t, std::unique_ptr<storage::LogManager>> logs_;
   std::map<int32_t, std::unique_ptr<ReplicaManager>> rm_;
   std::map<int32_t, std::vector<IsrChange>> proposals_;
+  std::map<int32_t, std::vector<TopicPartition>> changes_;
   std::shared_ptr<const metadata::MetadataImage> image_;
 };
 
-TEST_F(ReplicationTest, TheHighWatermarkIsTheSmallestLogEndInTheIsr) {
+TEST_F(ReplicaManagerReplicationTest, TheHighWatermarkIsTheSmallestLogEndInTheIsr) {
   ProduceResult p = rm_[1]->Append("R", 0, Batch(10), -1);
-  ASSERT_EQ(p.error, v1::NONE) << p.message;
+  ASSERT_EQ(p.error, ErrorCode::kNone) << p.message;
   EXPECT_EQ(p.required_offset, 10);
   EXPECT_EQ(Hw(1), 0) << "no follower has been heard from";
   EXPECT_FALSE(rm_[1]->CheckAcked("R", 0, 10, p.leader_epoch).has_value());
@@ -207,7 +215,7 @@ TEST_F(ReplicationTest, TheHighWatermarkIsTheSmallestLogEndInTheIsr) {
   EXPECT_EQ(Hw(1), 10);
   std::optional<ProduceResult> acked = rm_[1]->CheckAcked("R", 0, 10, p.leader_epoch);
   ASSERT_TRUE(acked.has_value());
-  EXPECT_EQ(acked->error, v1::NONE);
+  EXPECT_EQ(acked->error, ErrorCode::kNone);
   EXPECT_NE(rm_[1]->Read("R", 0, 0, 1 << 20).records, "");
   // Followers learn it on their next fetch, capped at their own log end.
   EXPECT_EQ(Hw(2), 0);
@@ -215,7 +223,7 @@ TEST_F(ReplicationTest, TheHighWatermarkIsTheSmallestLogEndInTheIsr) {
   EXPECT_EQ(Hw(2), 10);
 }
 
-TEST_F(ReplicationTest, ALaggingFollowerLeavesTheIsrOnlyOnceTheChangeCommits) {
+TEST_F(ReplicaManagerReplicationTest, ALaggingFollowerLeavesTheIsrOnlyOnceTheChangeCommits) {
   rm_[1]->Append("R", 0, Batch(4), 1);
   Fetch(2);
   Fetch(3);
@@ -246,7 +254,7 @@ TEST_F(ReplicationTest, ALaggingFollowerLeavesTheIsrOnlyOnceTheChangeCommits) {
   EXPECT_EQ(Hw(1), 8);
 }
 
-TEST_F(ReplicationTest, AFollowerThatCaughtUpIsProposedForTheIsr) {
+TEST_F(ReplicaManagerReplicationTest, AFollowerThatCaughtUpIsProposedForTheIsr) {
   Apply({records::Change(kNewId, 0, std::nullopt, std::vector<int32_t>{1, 2})});
   rm_[1]->Append("R", 0, Batch(5), 1);
   Fetch(2);
@@ -262,7 +270,7 @@ TEST_F(ReplicationTest, AFollowerThatCaughtUpIsProposedForTheIsr) {
   // An answer that leaves the outcome open keeps the request pending (the
   // high watermark still counts broker 3) and it is sent again later.
   IsrChangeResult unknown;
-  unknown.error = v1::REQUEST_TIMED_OUT;
+  unknown.error = ErrorCode::kRequestTimedOut;
   rm_[1]->OnIsrChangeResult(proposals_[1][0], unknown);
   Fetch(3);
   EXPECT_EQ(proposals_[1].size(), 1u);
@@ -274,7 +282,7 @@ TEST_F(ReplicationTest, AFollowerThatCaughtUpIsProposedForTheIsr) {
   // The first send may have committed: a refusal made before the partition
   // epoch was looked at (no controller) proves nothing, and it stays.
   IsrChangeResult no_controller;
-  no_controller.error = v1::NOT_CONTROLLER;
+  no_controller.error = ErrorCode::kNotController;
   rm_[1]->OnIsrChangeResult(proposals_[1][1], no_controller);
   Fetch(3);
   EXPECT_EQ(proposals_[1].size(), 2u) << "still pending";
@@ -284,32 +292,33 @@ TEST_F(ReplicationTest, AFollowerThatCaughtUpIsProposedForTheIsr) {
   // A refusal after the epoch check proves no send committed: free to try
   // anew.
   IsrChangeResult refused;
-  refused.error = v1::INELIGIBLE_REPLICA;
+  refused.error = ErrorCode::kIneligibleReplica;
   rm_[1]->OnIsrChangeResult(proposals_[1][2], refused);
   Fetch(3);
   EXPECT_EQ(proposals_[1].size(), 4u);
 }
 
-TEST_F(ReplicationTest, AcksAllChecksTheIsrAndFailsWhenLeadershipMoves) {
+TEST_F(ReplicaManagerReplicationTest, AcksAllChecksTheIsrAndFailsWhenLeadershipMoves) {
   min_isr_ = 3;
   Apply({records::Change(kNewId, 0, std::nullopt, std::vector<int32_t>{1, 2})});
   ProduceResult r = rm_[1]->Append("R", 0, Batch(1), -1);
-  EXPECT_EQ(r.error, v1::NOT_ENOUGH_REPLICAS);
+  EXPECT_EQ(r.error, ErrorCode::kNotEnoughReplicas);
   EXPECT_NE(r.message.find("R-0"), std::string::npos) << r.message;
-  EXPECT_EQ(rm_[1]->Append("R", 0, Batch(1), 1).error, v1::NONE) << "acks=1 still works";
+  EXPECT_EQ(rm_[1]->Append("R", 0, Batch(1), 1).error, ErrorCode::kNone) << "acks=1 still works";
   min_isr_ = 2;
   Apply({records::Change(kNewId, 0, std::nullopt, std::vector<int32_t>{1, 2})});
   r = rm_[1]->Append("R", 0, Batch(1), -1);
-  ASSERT_EQ(r.error, v1::NONE) << r.message;
+  ASSERT_EQ(r.error, ErrorCode::kNone) << r.message;
   // Broker 2 takes over before the record reached it.
   Apply({records::Change(kNewId, 0, 2)});
-  std::optional<ProduceResult> acked = rm_[1]->CheckAcked("R", 0, r.required_offset, r.leader_epoch);
+  std::optional<ProduceResult> acked =
+      rm_[1]->CheckAcked("R", 0, r.required_offset, r.leader_epoch);
   ASSERT_TRUE(acked.has_value());
-  EXPECT_EQ(acked->error, v1::NOT_LEADER_OR_FOLLOWER);
+  EXPECT_EQ(acked->error, ErrorCode::kNotLeaderOrFollower);
   EXPECT_EQ(acked->leader_hint, 2);
 }
 
-TEST_F(ReplicationTest, ANewFollowerCutsTheSuffixTheNewLeaderNeverHad) {
+TEST_F(ReplicaManagerReplicationTest, ANewFollowerCutsTheSuffixTheNewLeaderNeverHad) {
   const TopicPartition tp{"R", PartitionId(0)};
   rm_[1]->Append("R", 0, Batch(5), 1);
   Fetch(2);
@@ -321,14 +330,14 @@ TEST_F(ReplicationTest, ANewFollowerCutsTheSuffixTheNewLeaderNeverHad) {
   rm_[1]->Append("R", 0, Batch(1), 1);
   ASSERT_EQ(logs_[1]->Get(tp)->log_end_offset().value(), 8);
   Apply({records::Change(kNewId, 0, 2, std::vector<int32_t>{2, 3})});
-  ASSERT_EQ(rm_[2]->Append("R", 0, Batch(4), 1).error, v1::NONE);  // offsets 5..8, epoch 1
+  ASSERT_EQ(rm_[2]->Append("R", 0, Batch(4), 1).error, ErrorCode::kNone);  // offsets 5..8, epoch 1
   std::vector<FollowedPartition> followed = rm_[1]->FollowedFrom(2);
   ASSERT_EQ(followed.size(), 1u);
   EXPECT_TRUE(followed[0].needs_truncation);
   EXPECT_EQ(followed[0].latest_epoch, 0);
   // OffsetForLeaderEpoch(0) on the new leader: epoch 0 ended at 5.
   EpochEndResult answer = rm_[2]->EndOffsetForEpoch("R", 0, followed[0].leader_epoch, 0);
-  ASSERT_EQ(answer.error, v1::NONE) << answer.message;
+  ASSERT_EQ(answer.error, ErrorCode::kNone) << answer.message;
   EXPECT_EQ(answer.leader_epoch, 0);
   EXPECT_EQ(answer.end_offset, 5);
   ASSERT_TRUE(rm_[1]->ApplyEpochEnd(tp, followed[0].leader_epoch, 0, answer).ok());
@@ -341,18 +350,18 @@ TEST_F(ReplicationTest, ANewFollowerCutsTheSuffixTheNewLeaderNeverHad) {
   EXPECT_EQ(read(1), read(2)) << "byte for byte the new leader's log";
 }
 
-TEST_F(ReplicationTest, AFollowerAsksAgainWhenTheLeaderNeverHadItsLastEpoch) {
+TEST_F(ReplicaManagerReplicationTest, AFollowerAsksAgainWhenTheLeaderNeverHadItsLastEpoch) {
   const TopicPartition tp{"R", PartitionId(0)};
   // Broker 3's log: epoch 0 up to 3, then epoch 2 (a leader the others
   // never followed) up to 6.
   rm_[1]->Append("R", 0, Batch(3), 1);
   Fetch(3);
   Fetch(3);
-  Apply({records::Change(kNewId, 0, 3)});               // epoch 1: broker 3
-  Apply({records::Change(kNewId, 0, 1)});               // epoch 2: broker 1 again
-  Apply({records::Change(kNewId, 0, 3)});               // epoch 3: broker 3
-  ASSERT_EQ(rm_[3]->Append("R", 0, Batch(3), 1).error, v1::NONE);  // offsets 3..5, epoch 3
-  Apply({records::Change(kNewId, 0, 1)});               // epoch 4: broker 1
+  Apply({records::Change(kNewId, 0, 3)});  // epoch 1: broker 3
+  Apply({records::Change(kNewId, 0, 1)});  // epoch 2: broker 1 again
+  Apply({records::Change(kNewId, 0, 3)});  // epoch 3: broker 3
+  ASSERT_EQ(rm_[3]->Append("R", 0, Batch(3), 1).error, ErrorCode::kNone);  // offsets 3..5, epoch 3
+  Apply({records::Change(kNewId, 0, 1)});                                  // epoch 4: broker 1
   const int32_t epoch = image_->FindPartition("R", 0)->leader_epoch;
   // Broker 1 has records of epoch 0 only and leads epoch 4 from offset 3
   // (its epoch 2 held nothing). Epoch 3 is unknown to it: the largest
@@ -373,7 +382,7 @@ TEST_F(ReplicationTest, AFollowerAsksAgainWhenTheLeaderNeverHadItsLastEpoch) {
 // A leader whose log is shorter than a follower's high watermark lacks
 // acknowledged records (it restarted with a torn log, or an operator moved
 // its data away). Truncating to it would destroy them on every replica.
-TEST_F(ReplicationTest, AFollowerNeverTruncatesBelowItsHighWatermarkToAShortLeader) {
+TEST_F(ReplicaManagerReplicationTest, AFollowerNeverTruncatesBelowItsHighWatermarkToAShortLeader) {
   const TopicPartition tp{"R", PartitionId(0)};
   for (int i = 0; i < 5; ++i) rm_[1]->Append("R", 0, Batch(1), -1);
   for (int i = 0; i < 3; ++i) {
@@ -407,6 +416,90 @@ TEST_F(ReplicationTest, AFollowerNeverTruncatesBelowItsHighWatermarkToAShortLead
   ASSERT_EQ(rm_[2]->FollowedFrom(1).size(), 1u);
   ASSERT_TRUE(rm_[2]->ApplyEpochEnd(tp, next, 0, short_leader).ok());
   EXPECT_EQ(logs_[2]->Get(tp)->log_end_offset().value(), 2);
+}
+
+// What a group or transaction coordinator hears: every election and
+// resignation of this broker, with the leader epoch, in order.
+TEST_F(ReplicaManagerReplicationTest, LeadershipListenersHearOfElectionAndResignation) {
+  const TopicPartition tp{"R", PartitionId(0)};
+  std::map<int32_t, std::vector<LeadershipChange>> heard;
+  for (int32_t id : {1, 2, 3}) {
+    rm_[id]->AddLeadershipListener(
+        [&heard, id](const LeadershipChange& c) { heard[id].push_back(c); });
+  }
+  using Kind = LeadershipChange::Kind;
+  auto is = [&](const LeadershipChange& c, Kind kind, int32_t epoch) {
+    return c.kind == kind && c.tp == tp && c.leader_epoch == Epoch(epoch);
+  };
+  Apply({records::Change(kNewId, 0, 2)});  // epoch 1: broker 2
+  ASSERT_EQ(heard[1].size(), 1u);
+  EXPECT_TRUE(is(heard[1][0], Kind::kResigned, 1));
+  ASSERT_EQ(heard[2].size(), 1u);
+  EXPECT_TRUE(is(heard[2][0], Kind::kBecameLeader, 1));
+  EXPECT_EQ(rm_[1]->LeaderCount(), 0);
+  EXPECT_EQ(rm_[2]->LeaderCount(), 1);
+  // An ISR change in the same term is no news.
+  Apply({records::Change(kNewId, 0, std::nullopt, std::vector<int32_t>{1, 2})});
+  EXPECT_EQ(heard[1].size(), 1u);
+  EXPECT_EQ(heard[2].size(), 1u);
+  Apply({records::Change(kNewId, 0, 1)});  // epoch 2: broker 1 again
+  ASSERT_EQ(heard[1].size(), 2u);
+  EXPECT_TRUE(is(heard[1][1], Kind::kBecameLeader, 2));
+  ASSERT_EQ(heard[2].size(), 2u);
+  EXPECT_TRUE(is(heard[2][1], Kind::kResigned, 2));
+  // The topic goes: its leader resigns, in the last epoch it led.
+  internal::MetadataRecord remove;
+  remove.mutable_remove_topic()->set_topic_id(kNewId);
+  Apply({remove});
+  ASSERT_EQ(heard[1].size(), 3u);
+  EXPECT_TRUE(is(heard[1][2], Kind::kResigned, 2));
+  EXPECT_EQ(heard[2].size(), 2u) << "a follower had nothing to resign";
+  EXPECT_TRUE(heard[3].empty()) << "broker 3 never led";
+}
+
+// The purgatory tries only what waits on the partition that moved.
+TEST_F(ReplicaManagerReplicationTest, PartitionChangesNameOnlyThePartitionThatMoved) {
+  const TopicPartition r0{"R", PartitionId(0)};
+  constexpr char kOtherId[] = "CCCCCCCCCCCCCCCCCCCCCC";
+  for (auto& [id, c] : changes_) c.clear();
+  Apply({records::Topic("S", kOtherId), records::Partition(kOtherId, 0, {1, 2, 3}, {1, 2, 3}, 1)});
+  const TopicPartition s0{"S", PartitionId(0)};
+  ASSERT_NE(std::find(changes_[1].begin(), changes_[1].end(), s0), changes_[1].end())
+      << "a new partition is a role change";
+  EXPECT_EQ(std::find(changes_[1].begin(), changes_[1].end(), r0), changes_[1].end())
+      << "R-0's term went on";
+  for (auto& [id, c] : changes_) c.clear();
+  // Told at least once, and of R-0 only.
+  auto only_r0 = [&](const std::vector<TopicPartition>& told) {
+    return !told.empty() && std::all_of(told.begin(), told.end(),
+                                        [&](const TopicPartition& tp) { return tp == r0; });
+  };
+
+  const uint64_t progress = rm_[1]->progress();
+  ASSERT_EQ(rm_[1]->Append("R", 0, Batch(3), -1).error, ErrorCode::kNone);
+  EXPECT_EQ(changes_[1], std::vector<TopicPartition>{r0}) << "an append as leader";
+  EXPECT_GT(rm_[1]->progress(), progress) << "the global counter still moves";
+  changes_[1].clear();
+  Fetch(2);  // at 0: broker 2 appends; the leader learns nothing new
+  EXPECT_TRUE(only_r0(changes_[2])) << "a truncation to its log end and an append as follower";
+  EXPECT_TRUE(changes_[1].empty());
+  Fetch(3);
+  Fetch(2);
+  changes_[1].clear();
+  Fetch(3);  // at 3: the high watermark reaches 3
+  ASSERT_EQ(Hw(1), 3);
+  EXPECT_EQ(changes_[1], std::vector<TopicPartition>{r0}) << "a high watermark move";
+  for (auto& [id, c] : changes_) {
+    EXPECT_EQ(std::find(c.begin(), c.end(), s0), c.end()) << "broker " << id;
+  }
+
+  // A new leader epoch, and the follower's truncation in it.
+  for (auto& [id, c] : changes_) c.clear();
+  Apply({records::Change(kNewId, 0, 2)});
+  for (int32_t id : {1, 2, 3}) EXPECT_TRUE(only_r0(changes_[id])) << "broker " << id;
+  changes_[1].clear();
+  Fetch(1, 2);
+  EXPECT_TRUE(only_r0(changes_[1])) << "a truncation";
 }
 
 }  // namespace
