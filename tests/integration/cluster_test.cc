@@ -16,8 +16,8 @@
 #include <sstream>
 #include <thread>
 
-#include "broker/storage/record_batch.h"
 #include "client/producer.h"
+#include "client/record/record_batch.h"
 #include "gtest/gtest.h"
 #include "tests/integration/strata_cluster.h"
 
@@ -55,9 +55,9 @@ class ClusterTest : public ::testing::Test {
   // One produce of `records` through the Broker API, as a client would.
   v1::PartitionProduceResponse ProduceRaw(int node, const std::string& topic, int partition,
                                           std::vector<std::string> values, int acks = 1) {
-    storage::RecordBatchBuilder builder;
+    record::RecordBatchBuilder builder;
     for (std::string& v : values) {
-      storage::Record r;
+      record::Record r;
       r.value = std::move(v);
       r.timestamp = 1;
       builder.Append(r);
@@ -642,7 +642,7 @@ TEST_F(ClusterTest, PlainRecordsInAndDecodedRecordsOut) {
   EXPECT_EQ(first.headers(0).key(), "trace");
   EXPECT_EQ(first.headers(0).value(), "abc");
   // The raw batches come too, and validate.
-  EXPECT_TRUE(storage::ValidateBatch(all.records()).ok());
+  EXPECT_TRUE(record::ValidateBatch(all.records()).ok());
 }
 
 TEST_F(ClusterTest, RecordsSurviveAFullStopAndStart) {

@@ -10,12 +10,10 @@
 //
 // Broker-wide, FetchMemory bounds the bytes of fetch responses held at once
 // (read and not yet sent): a fetch takes its share before reading and gives
-// it back when gRPC is done with the response (FetchReactor). A fetch that
-// finds the pool spent answers with watermarks only, and the client asks
-// again.
+// it back when the transport has sent the response (FetchShare, which the
+// response carries). A fetch that finds the pool spent answers with
+// watermarks only, and the client asks again.
 #pragma once
-
-#include <grpcpp/support/server_callback.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -28,7 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 
-namespace strata::server {
+namespace strata::request {
 
 inline int32_t PartitionFetchBudget(size_t used, size_t request_max_bytes,
                                     int32_t partition_max_bytes) {
@@ -56,14 +54,6 @@ class FetchedPartitions {
 
  private:
   absl::flat_hash_set<std::pair<std::string, int32_t>> seen_;
-};
-
-class FetchMemory;
-
-// What a fetch handler needs of the broker's limits.
-struct FetchLimits {
-  size_t max_bytes = 57671680;      // fetch.max.bytes
-  FetchMemory* memory = nullptr;    // shared by every fetch of the broker
 };
 
 // Thread-safe.
@@ -99,12 +89,16 @@ class FetchMemory {
   size_t used_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// The reactor of one fetch call: holds the response's share of FetchMemory
-// until gRPC has sent it. Reserve and Keep are called by one thread at a
-// time (the handler, then the purgatory).
-class FetchReactor final : public grpc::ServerUnaryReactor {
+// One fetch response's share of a FetchMemory, held from before the first
+// read until the transport has sent the response (the last owner drops
+// it). Reserve and Keep are called by one thread at a time (the handler,
+// then the purgatory).
+class FetchShare {
  public:
-  explicit FetchReactor(FetchMemory* memory) : memory_(memory) {}
+  explicit FetchShare(FetchMemory* memory) : memory_(memory) {}
+  ~FetchShare() { memory_->Give(held_); }
+  FetchShare(const FetchShare&) = delete;
+  FetchShare& operator=(const FetchShare&) = delete;
 
   // Before a (re)read, which replaces the response: gives back the previous
   // share and takes up to `want` for the next one.
@@ -122,16 +116,11 @@ class FetchReactor final : public grpc::ServerUnaryReactor {
     }
     held_ = used;
   }
-
-  void OnDone() override {
-    memory_->Give(held_);
-    delete this;
-  }
-  void OnCancel() override {}  // the purgatory finishes the call at its deadline
+  size_t held() const { return held_; }
 
  private:
   FetchMemory* const memory_;
   size_t held_ = 0;
 };
 
-}  // namespace strata::server
+}  // namespace strata::request

@@ -1,0 +1,191 @@
+// The broker's requests and responses, protocol-neutral: what the gRPC
+// services and Kafka's binary protocol both decode into and encode from.
+// Shaped after Kafka's own messages (topics holding partitions), with the
+// broker's ErrorCode (Kafka's numbering) for every result. The transports
+// map fields one to one; every decision is the handlers' (handlers.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/common/error_code.h"
+#include "client/record/record_batch.h"
+
+namespace strata::request {
+
+class FetchShare;
+
+// --- Produce ---
+struct ProducePartition {
+  int32_t partition = 0;
+  // v2 batches, as Kafka clients send them.
+  std::string records;
+  // Or plain records, for clients that do not build batches (the gRPC API
+  // allows it): the handler builds one uncompressed batch, stamping
+  // timestamp 0 with the broker's time.
+  std::vector<record::Record> plain_records;
+};
+struct ProduceTopic {
+  std::string topic;
+  std::vector<ProducePartition> partitions;
+};
+struct ProduceRequest {
+  int32_t acks = 1;        // 0, 1 or -1 (all); anything else is refused
+  int32_t timeout_ms = 0;  // <= 0: Kafka's request.timeout.ms default
+  std::vector<ProduceTopic> topics;
+};
+struct ProducePartitionResult {
+  int32_t partition = 0;
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  int64_t base_offset = -1;
+  int64_t log_append_time_ms = -1;
+  int64_t log_start_offset = -1;
+  int32_t leader_hint = -1;
+};
+struct ProduceTopicResult {
+  std::string topic;
+  std::vector<ProducePartitionResult> partitions;
+};
+struct ProduceResponse {
+  std::vector<ProduceTopicResult> topics;
+};
+
+// --- Fetch (consumers and follower replicas) ---
+struct FetchPartition {
+  int32_t partition = 0;
+  int64_t fetch_offset = 0;
+  int32_t partition_max_bytes = 0;    // <= 0: 1 MiB
+  int32_t current_leader_epoch = -1;  // checked for followers
+};
+struct FetchTopic {
+  std::string topic;
+  std::vector<FetchPartition> partitions;
+};
+struct FetchRequest {
+  // A follower replica's fetch: reads go to the log end and record the
+  // progress of `replica_id`. Otherwise a consumer's: reads stop at the
+  // high watermark. The transport decides (Kafka: a replica id >= 0 from a
+  // peer allowed to replicate), never the request alone.
+  bool from_follower = false;
+  int32_t replica_id = -1;
+  int32_t max_wait_ms = 0;
+  int32_t min_bytes = 0;
+  int32_t max_bytes = 0;  // <= 0: the default for the kind of fetch
+  std::vector<FetchTopic> topics;
+  // Also decode the batches into plain records, for clients that do not
+  // parse batches (the gRPC API allows it).
+  bool decode_records = false;
+};
+struct FetchPartitionResult {
+  int32_t partition = 0;
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  int64_t high_watermark = -1;
+  int64_t last_stable_offset = -1;
+  int64_t log_start_offset = -1;
+  int64_t log_end_offset = -1;  // followers only
+  int32_t leader_hint = -1;
+  std::string records;
+  std::vector<record::Record> decoded_records;
+};
+struct FetchTopicResult {
+  std::string topic;
+  std::vector<FetchPartitionResult> partitions;
+};
+struct FetchResponse {
+  std::vector<FetchTopicResult> topics;
+  // The response's share of the broker's fetch memory: the transport holds
+  // it until the response is on the wire, then drops it.
+  std::shared_ptr<FetchShare> memory;
+};
+
+// --- ListOffsets ---
+struct ListOffsetsPartition {
+  int32_t partition = 0;
+  // -1: latest, -2: earliest, -3: the largest timestamp, -4: the last
+  // tiered offset (local log start here); else the first offset at or
+  // after this timestamp.
+  int64_t timestamp = -1;
+};
+struct ListOffsetsTopic {
+  std::string topic;
+  std::vector<ListOffsetsPartition> partitions;
+};
+struct ListOffsetsRequest {
+  std::vector<ListOffsetsTopic> topics;
+};
+struct ListOffsetsPartitionResult {
+  int32_t partition = 0;
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  int64_t timestamp = -1;
+  int64_t offset = -1;
+  int32_t leader_epoch = -1;
+  int32_t leader_hint = -1;
+};
+struct ListOffsetsTopicResult {
+  std::string topic;
+  std::vector<ListOffsetsPartitionResult> partitions;
+};
+struct ListOffsetsResponse {
+  std::vector<ListOffsetsTopicResult> topics;
+};
+
+// --- OffsetForLeaderEpoch (followers) ---
+struct EpochRequestPartition {
+  std::string topic;
+  int32_t partition = 0;
+  int32_t current_leader_epoch = -1;
+  int32_t leader_epoch = -1;
+};
+struct EpochEndResult {
+  std::string topic;
+  int32_t partition = 0;
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  int32_t leader_epoch = -1;
+  int64_t end_offset = -1;
+  int64_t log_end_offset = -1;
+};
+
+// --- Metadata ---
+struct MetadataRequest {
+  // Empty: every topic.
+  std::vector<std::string> topics;
+};
+struct BrokerMetadata {
+  int32_t id = -1;
+  std::string host;
+  int32_t port = 0;
+  std::string rack;
+  bool fenced = false;
+};
+struct PartitionMetadata {
+  int32_t partition = 0;
+  ErrorCode error = ErrorCode::kNone;
+  int32_t leader = -1;
+  int32_t leader_epoch = -1;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
+  std::vector<int32_t> offline_replicas;
+};
+struct TopicMetadata {
+  std::string name;
+  std::string topic_id;
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  bool internal = false;
+  std::vector<PartitionMetadata> partitions;
+};
+struct MetadataResponse {
+  std::string cluster_id;
+  int32_t controller_id = -1;
+  std::vector<BrokerMetadata> brokers;
+  std::vector<TopicMetadata> topics;
+};
+
+}  // namespace strata::request

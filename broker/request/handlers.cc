@@ -1,0 +1,348 @@
+#include "broker/request/handlers.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+
+namespace strata::request {
+namespace {
+
+// Decodes whole batches for clients that do not parse them, while `budget`
+// (decoded bytes) lasts: a compressed batch may inflate 64 times, and the
+// response must stay within what the fetch reserved. Stops at the first
+// batch that does not fit; the client fetches the rest from there. Returns
+// the decoded bytes.
+size_t DecodeInto(const std::string& batches, int64_t from_offset, size_t budget,
+                  std::vector<record::Record>* out) {
+  record::BatchIterator it(batches);
+  record::BatchHeader header;
+  std::string_view batch;
+  size_t used = 0;
+  while (it.Next(&header, &batch) && used < budget) {
+    absl::StatusOr<std::vector<record::Record>> records =
+        record::DecodeRecords(batch, budget - used);
+    if (!records.ok()) break;
+    size_t bytes = 0;
+    for (const record::Record& r : *records) {
+      bytes += r.key.value_or("").size() + r.value.value_or("").size() + 32;
+      for (const record::RecordHeader& h : r.headers) {
+        bytes += h.key.size() + h.value.value_or("").size();
+      }
+    }
+    if (used + bytes > budget && used > 0) break;
+    used += bytes;
+    for (record::Record& r : *records) {
+      if (r.offset.value() >= from_offset) out->push_back(std::move(r));
+    }
+  }
+  return used;
+}
+
+}  // namespace
+
+std::string BatchFromPlainRecords(const std::vector<record::Record>& records, int64_t now_ms) {
+  record::RecordBatchBuilder builder;
+  for (const record::Record& p : records) {
+    record::Record r = p;
+    if (r.timestamp <= 0) r.timestamp = now_ms;
+    builder.Append(r);
+  }
+  return builder.Build();
+}
+
+RequestHandlers::RequestHandlers(HandlerOptions options) : options_(std::move(options)) {
+  CHECK(options_.replicas != nullptr && options_.purgatory != nullptr && options_.clock != nullptr);
+}
+
+// --- Produce ---
+
+void RequestHandlers::Produce(ProduceRequest request, std::function<void(ProduceResponse)> done) {
+  const int64_t now = options_.clock->NowMs();
+  struct State {
+    ProduceResponse response;
+    std::function<void(ProduceResponse)> done;
+    // acks=all partitions whose records the ISR does not have yet.
+    struct Waiting {
+      size_t topic;
+      size_t partition;
+      int64_t required_offset;
+      int32_t leader_epoch;
+    };
+    std::vector<Waiting> waiting;
+  };
+  auto state = std::make_shared<State>();
+  state->done = std::move(done);
+  std::vector<WatchKey> keys;
+  for (ProduceTopic& topic : request.topics) {
+    ProduceTopicResult& tr = state->response.topics.emplace_back();
+    tr.topic = topic.topic;
+    tr.partitions.reserve(topic.partitions.size());
+    for (ProducePartition& part : topic.partitions) {
+      std::string batches = !part.records.empty() ? std::move(part.records)
+                            : part.plain_records.empty()
+                                ? std::string()
+                                : BatchFromPlainRecords(part.plain_records, now);
+      replication::ProduceResult r;
+      if (batches.empty()) {
+        r.error = ErrorCode::kInvalidRecord;
+        r.message = absl::StrCat("no records for ", topic.topic, "-", part.partition);
+      } else {
+        r = options_.replicas->Append(topic.topic, part.partition, std::move(batches),
+                                      request.acks);
+      }
+      ProducePartitionResult& pr = tr.partitions.emplace_back();
+      pr.partition = part.partition;
+      pr.error = r.error;
+      pr.message = std::move(r.message);
+      pr.base_offset = r.base_offset;
+      pr.log_start_offset = r.log_start_offset;
+      pr.leader_hint = r.leader_hint;
+      if (r.error == ErrorCode::kNone && request.acks == -1) {
+        state->waiting.push_back(State::Waiting{state->response.topics.size() - 1,
+                                                tr.partitions.size() - 1, r.required_offset,
+                                                r.leader_epoch});
+        keys.push_back(WatchKey::Partition(topic.topic, part.partition));
+      }
+    }
+  }
+  if (state->waiting.empty()) {
+    state->done(std::move(state->response));
+    return;
+  }
+  // Answers once every waiting partition is settled (or time is up).
+  auto try_complete = [this, state](bool expired) {
+    auto& waiting = state->waiting;
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      const std::string& topic = state->response.topics[it->topic].topic;
+      ProducePartitionResult& pr = state->response.topics[it->topic].partitions[it->partition];
+      std::optional<replication::ProduceResult> r =
+          options_.replicas->CheckAcked(topic, pr.partition, it->required_offset, it->leader_epoch);
+      if (!r && !expired) {
+        ++it;
+        continue;
+      }
+      if (!r) {
+        pr.error = ErrorCode::kRequestTimedOut;
+        pr.message = absl::StrCat("The in-sync replicas of ", topic, "-", pr.partition,
+                                  " did not all get the records in time");
+      } else if (r->error != ErrorCode::kNone) {
+        pr.error = r->error;
+        pr.message = std::move(r->message);
+        pr.leader_hint = r->leader_hint;
+      }
+      it = waiting.erase(it);
+    }
+    if (!waiting.empty()) return false;
+    state->done(std::move(state->response));
+    return true;
+  };
+  const int32_t timeout_ms = request.timeout_ms > 0 ? request.timeout_ms : kDefaultProduceTimeoutMs;
+  options_.purgatory->TryCompleteElseWatch(
+      std::make_shared<DelayedOperation>(now + timeout_ms, std::move(try_complete)), keys);
+}
+
+// --- Fetch ---
+
+struct RequestHandlers::FetchState {
+  FetchRequest request;
+  FetchResponse response;
+  std::function<void(FetchResponse)> done;
+  bool follower() const { return request.from_follower; }
+};
+
+size_t RequestHandlers::ReadAll(FetchState& state, bool* any_error) {
+  const FetchRequest& request = state.request;
+  FetchResponse& response = state.response;
+  response.topics.clear();
+  *any_error = false;
+  size_t total = 0;
+  const size_t reserved = response.memory->Reserve(RequestFetchBudget(
+      request.max_bytes,
+      state.follower() ? kDefaultFollowerFetchMaxBytes : kDefaultConsumerFetchMaxBytes,
+      options_.fetch_max_bytes));
+  // Decoded records travel beside the batches: half the budget each.
+  const size_t max_bytes = request.decode_records ? reserved / 2 : reserved;
+  size_t decoded = 0;
+  FetchedPartitions fetched;
+  for (const FetchTopic& topic : request.topics) {
+    FetchTopicResult& tr = response.topics.emplace_back();
+    tr.topic = topic.topic;
+    for (const FetchPartition& part : topic.partitions) {
+      FetchPartitionResult& pr = tr.partitions.emplace_back();
+      pr.partition = part.partition;
+      if (std::string dup = fetched.Duplicate(topic.topic, part.partition); !dup.empty()) {
+        pr.error = ErrorCode::kInvalidRequest;
+        pr.message = std::move(dup);
+        *any_error = true;
+        continue;
+      }
+      const int32_t budget = PartitionFetchBudget(total, max_bytes, part.partition_max_bytes);
+      replication::FetchResult r =
+          state.follower()
+              ? options_.replicas->ReadForFollower(request.replica_id, topic.topic, part.partition,
+                                                   part.fetch_offset, part.current_leader_epoch,
+                                                   budget)
+              : options_.replicas->Read(topic.topic, part.partition, part.fetch_offset, budget);
+      pr.error = r.error;
+      pr.message = std::move(r.message);
+      pr.high_watermark = r.high_watermark;
+      pr.last_stable_offset = r.high_watermark;
+      pr.log_start_offset = r.log_start_offset;
+      pr.log_end_offset = r.log_end_offset;
+      pr.leader_hint = r.leader_hint;
+      if (r.error != ErrorCode::kNone) *any_error = true;
+      total += r.records.size();
+      if (request.decode_records) {
+        const size_t left = reserved - std::min(reserved, max_bytes + decoded);
+        decoded += DecodeInto(r.records, part.fetch_offset, std::max<size_t>(left, 1),
+                              &pr.decoded_records);
+      }
+      pr.records = std::move(r.records);
+    }
+  }
+  response.memory->Keep(total + decoded);
+  return total;
+}
+
+bool RequestHandlers::HasData(const FetchState& state) {
+  for (const FetchTopic& t : state.request.topics) {
+    for (const FetchPartition& p : t.partitions) {
+      const bool has =
+          state.follower()
+              ? options_.replicas->FollowerHasDataAt(t.topic, p.partition, p.fetch_offset)
+              : options_.replicas->HasDataAt(t.topic, p.partition, p.fetch_offset);
+      if (has) return true;
+    }
+  }
+  return false;
+}
+
+void RequestHandlers::Fetch(FetchRequest request, std::function<void(FetchResponse)> done) {
+  auto state = std::make_shared<FetchState>();
+  state->request = std::move(request);
+  state->done = std::move(done);
+  FetchMemory* pool =
+      state->follower() ? options_.follower_fetch_memory : options_.consumer_fetch_memory;
+  CHECK(pool != nullptr) << "no fetch memory pool for "
+                         << (state->follower() ? "follower" : "consumer") << " fetches";
+  state->response.memory = std::make_shared<FetchShare>(pool);
+  bool any_error = false;
+  const size_t bytes = ReadAll(*state, &any_error);
+  const FetchRequest& r = state->request;
+  if (bytes >= static_cast<size_t>(std::max(r.min_bytes, 1)) || any_error || r.max_wait_ms <= 0) {
+    state->done(std::move(state->response));
+    return;
+  }
+  // Not enough yet: wait for data on any of the partitions (a follower at
+  // the log end is caught up; reading again when data arrives records that
+  // once more).
+  std::vector<WatchKey> keys;
+  for (const FetchTopic& t : r.topics) {
+    for (const FetchPartition& p : t.partitions) {
+      keys.push_back(WatchKey::Partition(t.topic, p.partition));
+    }
+  }
+  auto try_complete = [this, state](bool expired) {
+    if (!expired && !HasData(*state)) return false;
+    bool any_error = false;
+    ReadAll(*state, &any_error);
+    state->done(std::move(state->response));
+    return true;
+  };
+  const int64_t deadline = options_.clock->NowMs() + std::min(r.max_wait_ms, kMaxFetchWaitMs);
+  options_.purgatory->TryCompleteElseWatch(
+      std::make_shared<DelayedOperation>(deadline, std::move(try_complete)), keys);
+}
+
+// --- ListOffsets, OffsetForLeaderEpoch ---
+
+ListOffsetsResponse RequestHandlers::ListOffsets(const ListOffsetsRequest& request) {
+  ListOffsetsResponse response;
+  for (const ListOffsetsTopic& topic : request.topics) {
+    ListOffsetsTopicResult& tr = response.topics.emplace_back();
+    tr.topic = topic.topic;
+    for (const ListOffsetsPartition& part : topic.partitions) {
+      replication::OffsetResult r =
+          options_.replicas->ListOffset(topic.topic, part.partition, part.timestamp);
+      ListOffsetsPartitionResult& pr = tr.partitions.emplace_back();
+      pr.partition = part.partition;
+      pr.error = r.error;
+      pr.message = std::move(r.message);
+      pr.offset = r.offset;
+      pr.timestamp = r.timestamp;
+      pr.leader_epoch = r.leader_epoch;
+      pr.leader_hint = r.leader_hint;
+    }
+  }
+  return response;
+}
+
+std::vector<EpochEndResult> RequestHandlers::OffsetForLeaderEpoch(
+    const std::vector<EpochRequestPartition>& partitions) {
+  std::vector<EpochEndResult> results;
+  results.reserve(partitions.size());
+  for (const EpochRequestPartition& p : partitions) {
+    replication::EpochEndResult r = options_.replicas->EndOffsetForEpoch(
+        p.topic, p.partition, p.current_leader_epoch, p.leader_epoch);
+    EpochEndResult& e = results.emplace_back();
+    e.topic = p.topic;
+    e.partition = p.partition;
+    e.error = r.error;
+    e.message = std::move(r.message);
+    e.leader_epoch = r.leader_epoch;
+    e.end_offset = r.end_offset;
+    e.log_end_offset = r.log_end_offset;
+  }
+  return results;
+}
+
+// --- Metadata ---
+
+MetadataResponse RequestHandlers::Metadata(const MetadataRequest& request,
+                                           const std::string& listener) {
+  std::shared_ptr<const metadata::MetadataImage> image = options_.image();
+  MetadataResponse response;
+  response.cluster_id = image->cluster_id();
+  response.controller_id = options_.controller_id();
+  for (const auto& [id, b] : image->brokers()) {
+    const metadata::Endpoint* ep = b.endpoint(listener);
+    if (ep == nullptr) continue;
+    response.brokers.push_back(BrokerMetadata{id, ep->host, ep->port, b.rack, b.fenced});
+  }
+  auto add_topic = [&](const metadata::TopicInfo& t) {
+    TopicMetadata& tm = response.topics.emplace_back();
+    tm.name = t.name;
+    tm.topic_id = t.topic_id;
+    tm.internal = t.name.starts_with("__");
+    for (const auto& [pid, p] : t.partitions) {
+      PartitionMetadata& pm = tm.partitions.emplace_back();
+      pm.partition = pid;
+      pm.leader = p.leader;
+      pm.leader_epoch = p.leader_epoch;
+      for (int32_t r : p.replicas) {
+        pm.replicas.push_back(r);
+        if (!image->IsBrokerLive(r)) pm.offline_replicas.push_back(r);
+      }
+      pm.isr.assign(p.isr.begin(), p.isr.end());
+      if (p.leader < 0) pm.error = ErrorCode::kLeaderNotAvailable;
+    }
+  };
+  if (request.topics.empty()) {
+    for (const auto& [name, t] : image->topics()) add_topic(t);
+  } else {
+    for (const std::string& name : request.topics) {
+      if (const metadata::TopicInfo* t = image->FindTopic(name)) {
+        add_topic(*t);
+      } else {
+        TopicMetadata& tm = response.topics.emplace_back();
+        tm.name = name;
+        tm.error = ErrorCode::kUnknownTopicOrPartition;
+        tm.message = absl::StrCat("Topic ", name, " does not exist");
+      }
+    }
+  }
+  return response;
+}
+
+}  // namespace strata::request

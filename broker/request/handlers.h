@@ -1,0 +1,85 @@
+// The request layer: produce, fetch, list-offsets, offset-for-leader-epoch
+// and metadata as protocol-neutral handlers (Kafka's KafkaApis, without the
+// wire). A transport decodes its request into api.h's structs, calls the
+// handler, and encodes what the completion callback hands back; the gRPC
+// services (broker/server/) do that today, and Kafka's binary protocol
+// listener reuses the same handlers.
+//
+// Requests that cannot be answered at once park in the purgatory keyed by
+// the partitions they wait on: an acks=all produce until the high watermark
+// passes its records, a long-poll fetch until data arrives. The completion
+// callback runs exactly once, on the calling thread or on whichever thread
+// made the progress that completed it (or the purgatory's reaper at the
+// deadline); it must not block.
+//
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/metadata/metadata_image.h"
+#include "broker/replication/replica_manager.h"
+#include "broker/request/api.h"
+#include "broker/request/fetch_memory.h"
+#include "broker/request/purgatory.h"
+#include "client/common/clock.h"
+
+namespace strata::request {
+
+struct HandlerOptions {
+  replication::ReplicaManager* replicas = nullptr;
+  Purgatory* purgatory = nullptr;
+  Clock* clock = nullptr;
+  // The cluster as this broker knows it, and the controller's id.
+  std::function<std::shared_ptr<const metadata::MetadataImage>()> image;
+  std::function<int32_t()> controller_id;
+  // fetch.max.bytes: no response is larger, whatever the client asks.
+  size_t fetch_max_bytes = 57671680;
+  // The in-flight byte pools of consumer and follower fetches, apart so
+  // consumers cannot starve replication (strata.fetch.max.inflight.bytes).
+  FetchMemory* consumer_fetch_memory = nullptr;
+  FetchMemory* follower_fetch_memory = nullptr;
+};
+
+class RequestHandlers {
+ public:
+  // Kafka's defaults for what a request leaves unset.
+  static constexpr int32_t kDefaultProduceTimeoutMs = 30000;         // request.timeout.ms
+  static constexpr size_t kDefaultConsumerFetchMaxBytes = 52428800;  // fetch.max.bytes
+  static constexpr size_t kDefaultFollowerFetchMaxBytes =
+      10485760;  // replica.fetch.response.max.bytes
+  // The longest a fetch may wait, whatever it asks.
+  static constexpr int32_t kMaxFetchWaitMs = 60000;
+
+  explicit RequestHandlers(HandlerOptions options);
+
+  void Produce(ProduceRequest request, std::function<void(ProduceResponse)> done);
+  void Fetch(FetchRequest request, std::function<void(FetchResponse)> done);
+  ListOffsetsResponse ListOffsets(const ListOffsetsRequest& request);
+  // Where each epoch ends in this leader's logs, for followers (KIP-101).
+  std::vector<EpochEndResult> OffsetForLeaderEpoch(
+      const std::vector<EpochRequestPartition>& partitions);
+  // The brokers as reachable on `listener` (a broker without an endpoint
+  // there is left out), and the topics asked for.
+  MetadataResponse Metadata(const MetadataRequest& request, const std::string& listener);
+
+ private:
+  struct FetchState;
+  // Reads every requested partition into `state`'s response; returns the
+  // bytes read and whether any partition answered with an error.
+  size_t ReadAll(FetchState& state, bool* any_error);
+  // Whether a read of `state`'s request would now return data (or an error).
+  bool HasData(const FetchState& state);
+
+  const HandlerOptions options_;
+};
+
+// Builds one uncompressed v2 batch from plain records (timestamp 0 ->
+// `now_ms`).
+std::string BatchFromPlainRecords(const std::vector<record::Record>& records, int64_t now_ms);
+
+}  // namespace strata::request

@@ -1,0 +1,304 @@
+// The request layer's produce and fetch handlers with no transport: a
+// ReplicaManager over in-memory logs, the keyed purgatory, a manual clock.
+#include "broker/request/handlers.h"
+
+#include <map>
+#include <optional>
+
+#include "broker/storage/mem_file_system.h"
+#include "gtest/gtest.h"
+#include "tests/unit/metadata/records.h"
+
+namespace strata::request {
+namespace {
+
+namespace records = metadata::testing;
+
+constexpr char kManyId[] = "MMMMMMMMMMMMMMMMMMMMMM";
+constexpr char kReplicatedId[] = "RRRRRRRRRRRRRRRRRRRRRR";
+constexpr int kManyPartitions = 1000;
+
+std::string Batch(int n, const std::string& prefix = "v") {
+  record::RecordBatchBuilder b;
+  for (int i = 0; i < n; ++i) {
+    record::Record r;
+    r.value = prefix + std::to_string(i);
+    r.timestamp = 1;
+    b.Append(r);
+  }
+  return b.Build();
+}
+
+class RequestHandlersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Purgatory::Options po;
+    po.start_reaper = false;  // deadlines move with the manual clock: ExpireDue()
+    purgatory_ = std::make_unique<Purgatory>(&clock_, "test", po);
+
+    storage::LogManager::Options lo;
+    lo.log_dirs = {"/logs"};
+    auto logs = storage::LogManager::Open(&fs_, &clock_, lo);
+    ASSERT_TRUE(logs.ok()) << logs.status();
+    logs_ = std::move(*logs);
+
+    replication::ReplicaManagerOptions ro;
+    ro.broker_id = 1;
+    ro.min_insync_replicas = [](const metadata::TopicInfo&) { return 1; };
+    ro.clock = &clock_;
+    ro.on_partition_change = [this](const TopicPartition& tp) {
+      purgatory_->CheckAndComplete(WatchKey::Partition(tp));
+    };
+    replicas_ = std::make_unique<replication::ReplicaManager>(logs_.get(), ro);
+
+    // "many": 1,000 partitions led here alone; "replicated": led here,
+    // followed by broker 2, both in the ISR.
+    std::vector<internal::MetadataRecord> rs = {
+        records::RegisterBroker(1, 1, false), records::RegisterBroker(2, 1, false),
+        records::Topic("many", kManyId), records::Topic("replicated", kReplicatedId),
+        records::Partition(kReplicatedId, 0, {1, 2}, {1, 2}, 1)};
+    for (int p = 0; p < kManyPartitions; ++p)
+      rs.push_back(records::Partition(kManyId, p, {1}, {1}, 1));
+    auto image = metadata::MetadataImage::Empty("cluster")->Apply(records::Batch(rs), 1);
+    ASSERT_TRUE(image.ok()) << image.status();
+    image_ = *image;
+    replicas_->OnMetadata(image_);
+
+    HandlerOptions ho;
+    ho.replicas = replicas_.get();
+    ho.purgatory = purgatory_.get();
+    ho.clock = &clock_;
+    ho.image = [this] { return image_; };
+    ho.controller_id = [] { return 3; };
+    ho.consumer_fetch_memory = &consumer_memory_;
+    ho.follower_fetch_memory = &follower_memory_;
+    handlers_ = std::make_unique<RequestHandlers>(ho);
+  }
+
+  void TearDown() override {
+    purgatory_->Shutdown();
+    handlers_.reset();
+    replicas_.reset();
+    if (logs_) {
+      EXPECT_TRUE(logs_->Close().ok());
+    }
+  }
+
+  // Produces `batches` to topic-partition; the response once it is done.
+  std::shared_ptr<std::optional<ProduceResponse>> Produce(const std::string& topic, int32_t p,
+                                                          std::string batches, int32_t acks,
+                                                          int32_t timeout_ms = 1000) {
+    ProduceRequest req;
+    req.acks = acks;
+    req.timeout_ms = timeout_ms;
+    req.topics.push_back(ProduceTopic{topic, {ProducePartition{p, std::move(batches), {}}}});
+    auto out = std::make_shared<std::optional<ProduceResponse>>();
+    handlers_->Produce(std::move(req), [out](ProduceResponse r) {
+      ASSERT_FALSE(out->has_value()) << "completed twice";
+      *out = std::move(r);
+    });
+    return out;
+  }
+
+  FetchRequest ConsumerFetch(const std::string& topic, int32_t p, int64_t offset) {
+    FetchRequest req;
+    req.max_wait_ms = 10000;
+    req.min_bytes = 1;
+    req.topics.push_back(FetchTopic{topic, {FetchPartition{p, offset, 0, -1}}});
+    return req;
+  }
+
+  std::shared_ptr<std::optional<FetchResponse>> Fetch(FetchRequest req) {
+    auto out = std::make_shared<std::optional<FetchResponse>>();
+    handlers_->Fetch(std::move(req), [out](FetchResponse r) {
+      ASSERT_FALSE(out->has_value()) << "completed twice";
+      *out = std::move(r);
+    });
+    return out;
+  }
+
+  storage::MemFileSystem fs_;
+  ManualClock clock_;
+  FetchMemory consumer_memory_{64 << 20};
+  FetchMemory follower_memory_{64 << 20};
+  std::unique_ptr<Purgatory> purgatory_;
+  std::unique_ptr<storage::LogManager> logs_;
+  std::unique_ptr<replication::ReplicaManager> replicas_;
+  std::shared_ptr<const metadata::MetadataImage> image_;
+  std::unique_ptr<RequestHandlers> handlers_;
+};
+
+TEST_F(RequestHandlersTest, OneAppendCompletesOnlyTheFetchWaitingOnItsPartition) {
+  std::vector<std::shared_ptr<std::optional<FetchResponse>>> fetches;
+  for (int p = 0; p < kManyPartitions; ++p) fetches.push_back(Fetch(ConsumerFetch("many", p, 0)));
+  for (const auto& f : fetches) ASSERT_FALSE(f->has_value()) << "nothing to read yet";
+  ASSERT_EQ(purgatory_->Pending(), kManyPartitions);
+
+  auto produced = Produce("many", 617, Batch(3), /*acks=*/1);
+  ASSERT_TRUE(produced->has_value());
+  ASSERT_EQ((*produced)->topics[0].partitions[0].error, ErrorCode::kNone);
+
+  int completed = 0;
+  for (const auto& f : fetches) completed += f->has_value() ? 1 : 0;
+  EXPECT_EQ(completed, 1);
+  ASSERT_TRUE(fetches[617]->has_value());
+  const FetchPartitionResult& got = (*fetches[617])->topics[0].partitions[0];
+  EXPECT_EQ(got.error, ErrorCode::kNone) << got.message;
+  EXPECT_EQ(got.high_watermark, 3);
+  EXPECT_FALSE(got.records.empty());
+  EXPECT_EQ(purgatory_->Pending(), kManyPartitions - 1);
+
+  // The others answer empty at their deadline.
+  clock_.AdvanceMs(10000);
+  EXPECT_EQ(purgatory_->ExpireDue(), kManyPartitions - 1);
+  for (int p = 0; p < kManyPartitions; ++p) {
+    ASSERT_TRUE(fetches[p]->has_value()) << p;
+    if (p != 617) {
+      EXPECT_TRUE((*fetches[p])->topics[0].partitions[0].records.empty()) << p;
+    }
+  }
+}
+
+TEST_F(RequestHandlersTest, AcksAllWaitsUntilTheFollowerHasTheRecords) {
+  auto produced = Produce("replicated", 0, Batch(4), /*acks=*/-1);
+  ASSERT_FALSE(produced->has_value()) << "acknowledged before the follower had the records";
+
+  // The follower fetches from 0: it gets the records, but the leader does
+  // not know yet that the follower has them.
+  FetchRequest follower;
+  follower.from_follower = true;
+  follower.replica_id = 2;
+  follower.max_wait_ms = 10000;
+  follower.min_bytes = 1;
+  follower.topics.push_back(FetchTopic{"replicated", {FetchPartition{0, 0, 0, 0}}});
+  auto first = Fetch(follower);
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->topics[0].partitions[0].log_end_offset, 4);
+  EXPECT_FALSE((*first)->topics[0].partitions[0].records.empty());
+  EXPECT_FALSE(produced->has_value());
+
+  // Its next fetch, from 4, says it has everything: the high watermark
+  // reaches 4 and the produce completes.
+  follower.topics[0].partitions[0].fetch_offset = 4;
+  auto second = Fetch(follower);
+  ASSERT_TRUE(produced->has_value());
+  const ProducePartitionResult& r = (*produced)->topics[0].partitions[0];
+  EXPECT_EQ(r.error, ErrorCode::kNone) << r.message;
+  EXPECT_EQ(r.base_offset, 0);
+  // The follower's own fetch at the log end waits for more, and the next
+  // append completes it.
+  EXPECT_FALSE(second->has_value());
+  ASSERT_TRUE(Produce("replicated", 0, Batch(1), /*acks=*/1)->has_value());
+  ASSERT_TRUE(second->has_value());
+  EXPECT_FALSE((*second)->topics[0].partitions[0].records.empty());
+}
+
+TEST_F(RequestHandlersTest, AcksAllTimesOutWhenTheFollowerNeverFetches) {
+  auto produced = Produce("replicated", 0, Batch(2), /*acks=*/-1, /*timeout_ms=*/500);
+  clock_.AdvanceMs(499);
+  purgatory_->ExpireDue();
+  ASSERT_FALSE(produced->has_value());
+  clock_.AdvanceMs(1);
+  purgatory_->ExpireDue();
+  ASSERT_TRUE(produced->has_value());
+  EXPECT_EQ((*produced)->topics[0].partitions[0].error, ErrorCode::kRequestTimedOut);
+  EXPECT_NE((*produced)->topics[0].partitions[0].message.find("replicated-0"), std::string::npos);
+}
+
+TEST_F(RequestHandlersTest, ErrorsAnswerAtOnce) {
+  // An unknown topic.
+  auto unknown = Fetch(ConsumerFetch("nope", 0, 0));
+  ASSERT_TRUE(unknown->has_value());
+  EXPECT_EQ((*unknown)->topics[0].partitions[0].error, ErrorCode::kUnknownTopicOrPartition);
+  // A partition named twice.
+  FetchRequest twice = ConsumerFetch("many", 1, 0);
+  twice.topics[0].partitions.push_back(FetchPartition{1, 0, 0, -1});
+  auto dup = Fetch(twice);
+  ASSERT_TRUE(dup->has_value());
+  EXPECT_EQ((*dup)->topics[0].partitions[1].error, ErrorCode::kInvalidRequest);
+  // A produce with no records.
+  auto empty = Produce("many", 0, "", 1);
+  ASSERT_TRUE(empty->has_value());
+  EXPECT_EQ((*empty)->topics[0].partitions[0].error, ErrorCode::kInvalidRecord);
+  // acks=all to a partition led elsewhere is refused, not parked.
+  auto nowhere = Produce("nope", 0, Batch(1), -1);
+  ASSERT_TRUE(nowhere->has_value());
+  EXPECT_EQ((*nowhere)->topics[0].partitions[0].error, ErrorCode::kUnknownTopicOrPartition);
+  EXPECT_EQ(purgatory_->Pending(), 0);
+}
+
+TEST_F(RequestHandlersTest, PlainRecordsAreStampedAndDecodedRecordsComeBack) {
+  ProduceRequest req;
+  req.acks = 1;
+  ProducePartition part;
+  part.partition = 5;
+  for (int i = 0; i < 3; ++i) {
+    record::Record r;
+    r.key = "k" + std::to_string(i);
+    r.value = "v" + std::to_string(i);
+    r.headers.push_back({"h", std::string("x")});
+    r.timestamp = i == 1 ? 42 : 0;  // 0: the broker stamps it
+    part.plain_records.push_back(r);
+  }
+  req.topics.push_back(ProduceTopic{"many", {part}});
+  std::optional<ProduceResponse> produced;
+  handlers_->Produce(std::move(req), [&](ProduceResponse r) { produced = std::move(r); });
+  ASSERT_TRUE(produced.has_value());
+  ASSERT_EQ(produced->topics[0].partitions[0].error, ErrorCode::kNone);
+
+  FetchRequest fetch = ConsumerFetch("many", 5, 1);
+  fetch.decode_records = true;
+  auto got = Fetch(fetch);
+  ASSERT_TRUE(got->has_value());
+  const std::vector<record::Record>& decoded = (*got)->topics[0].partitions[0].decoded_records;
+  ASSERT_EQ(decoded.size(), 2u) << "records before the fetch offset are left out";
+  EXPECT_EQ(decoded[0].offset.value(), 1);
+  EXPECT_EQ(decoded[0].key, "k1");
+  EXPECT_EQ(decoded[0].timestamp, 42);
+  EXPECT_EQ(decoded[1].value, "v2");
+  EXPECT_EQ(decoded[1].timestamp, clock_.NowMs());
+  ASSERT_EQ(decoded[1].headers.size(), 1u);
+  EXPECT_EQ(decoded[1].headers[0].value, "x");
+}
+
+TEST_F(RequestHandlersTest, AResponseHoldsItsFetchMemoryUntilDropped) {
+  ASSERT_TRUE(Produce("many", 9, Batch(100), 1)->has_value());
+  auto got = Fetch(ConsumerFetch("many", 9, 0));
+  ASSERT_TRUE(got->has_value());
+  const size_t bytes = (*got)->topics[0].partitions[0].records.size();
+  ASSERT_GT(bytes, 0u);
+  EXPECT_EQ(consumer_memory_.used(), bytes);
+  EXPECT_EQ(follower_memory_.used(), 0u);
+  got->reset();
+  EXPECT_EQ(consumer_memory_.used(), 0u);
+}
+
+TEST_F(RequestHandlersTest, MetadataListsBrokersOnTheListenerAndNamesUnknownTopics) {
+  MetadataRequest req;
+  req.topics = {"replicated", "nope"};
+  MetadataResponse r = handlers_->Metadata(req, "PLAINTEXT");
+  EXPECT_EQ(r.cluster_id, "cluster");
+  EXPECT_EQ(r.controller_id, 3);
+  ASSERT_EQ(r.brokers.size(), 2u);
+  EXPECT_EQ(r.brokers[0].port, 9092);
+  ASSERT_EQ(r.topics.size(), 2u);
+  EXPECT_EQ(r.topics[0].partitions[0].replicas, (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(r.topics[1].error, ErrorCode::kUnknownTopicOrPartition);
+  EXPECT_TRUE(handlers_->Metadata(req, "KAFKA").brokers.empty());
+}
+
+TEST_F(RequestHandlersTest, ListOffsetsAndEpochEnds) {
+  ASSERT_TRUE(Produce("many", 2, Batch(5), 1)->has_value());
+  ListOffsetsRequest req;
+  req.topics.push_back(ListOffsetsTopic{"many", {{2, -1}, {2, -2}}});
+  ListOffsetsResponse r = handlers_->ListOffsets(req);
+  EXPECT_EQ(r.topics[0].partitions[0].offset, 5);
+  EXPECT_EQ(r.topics[0].partitions[1].offset, 0);
+  std::vector<EpochEndResult> ends = handlers_->OffsetForLeaderEpoch({{"many", 2, 0, 0}});
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].error, ErrorCode::kNone) << ends[0].message;
+  EXPECT_EQ(ends[0].end_offset, 5);
+}
+
+}  // namespace
+}  // namespace strata::request
