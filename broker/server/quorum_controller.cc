@@ -1,11 +1,12 @@
 #include "broker/server/quorum_controller.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "broker/server/topic_results.h"
+#include "broker/server/wire_errors.h"
 #include "glog/logging.h"
 
 namespace strata::server {
@@ -69,14 +70,15 @@ bool QuorumController::stopping() const {
 }
 
 void QuorumController::Loop() {
-  absl::Time next_tick = absl::Now();
+  int64_t next_tick_ms = clock_->NowMs();
   while (true) {
     Op op;
     {
       absl::MutexLock l(&mu_);
       auto ready = [this]()
                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
-      mu_.AwaitWithDeadline(absl::Condition(&ready), next_tick);
+      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(std::max<int64_t>(
+                                                        0, next_tick_ms - clock_->NowMs())));
       if (stopping_) break;
       if (!queue_.empty()) {
         op = std::move(queue_.front());
@@ -84,8 +86,8 @@ void QuorumController::Loop() {
       }
     }
     if (op) op();
-    if (absl::Now() >= next_tick) {
-      next_tick = absl::Now() + absl::Milliseconds(tick_ms_);
+    if (clock_->NowMs() >= next_tick_ms) {
+      next_tick_ms = clock_->NowMs() + tick_ms_;
       if (BecomeActive()) {
         internal::MetadataRecordBatch batch =
             controller_->Tick(*metadata_->current(), clock_->NowMs());
@@ -170,11 +172,11 @@ void QuorumController::Submit(std::function<metadata::Decision<Response>()> deci
   Enqueue([this, decide = std::move(decide), fail = std::move(fail), done = std::move(done)] {
     Response response;
     if (stopping()) {
-      fail(&response, v1::NOT_CONTROLLER, "this node is shutting down; retry on another");
+      fail(&response, ErrorCode::kNotController, "this node is shutting down; retry on another");
       return done(std::move(response));
     }
     if (!BecomeActive()) {
-      fail(&response, v1::NOT_CONTROLLER, NotControllerMessage());
+      fail(&response, ErrorCode::kNotController, NotControllerMessage());
       return done(std::move(response));
     }
     metadata::Decision<Response> decision = decide();
@@ -184,7 +186,7 @@ void QuorumController::Submit(std::function<metadata::Decision<Response>()> deci
         // made on an image without them, so the next operation starts a new
         // controller, whose barrier waits for everything proposed before.
         controller_.reset();
-        fail(&response, v1::REQUEST_TIMED_OUT, std::string(s.message()));
+        fail(&response, ErrorCode::kRequestTimedOut, std::string(s.message()));
         return done(std::move(response));
       }
     }
@@ -197,47 +199,48 @@ namespace {
 // How a topic operation fails: every topic named gets the error.
 template <typename Response, typename Request>
 QuorumController::FailFn<Response> FailTopicsOf(const Request& request) {
-  return [names = TopicNamesOf(request)](Response* response, v1::ErrorCode code,
-                                         const std::string& why) {
-    FailEveryTopic(names, code, why, response);
-  };
+  return
+      [names = TopicNamesOf(request)](Response* response, ErrorCode code, const std::string& why) {
+        metadata::FailEveryTopic(names, code, why, &response->results);
+      };
 }
 
 }  // namespace
 
 template <typename Response>
 QuorumController::FailFn<Response> QuorumController::FailBroker() {
-  return [this](Response* response, v1::ErrorCode code, const std::string& why) {
-    response->set_error(code);
+  return [this](Response* response, ErrorCode code, const std::string& why) {
+    response->set_error(ToProto(code));
     response->set_error_message(why);
     response->set_controller_hint(leader_id());
   };
 }
 
-void QuorumController::CreateTopics(v1::CreateTopicsRequest request,
-                                    std::function<void(v1::CreateTopicsResponse)> done) {
-  auto fail = FailTopicsOf<v1::CreateTopicsResponse>(request);
-  Submit<v1::CreateTopicsResponse>(
+void QuorumController::CreateTopics(metadata::CreateTopicsRequest request,
+                                    std::function<void(metadata::CreateTopicsResponse)> done) {
+  auto fail = FailTopicsOf<metadata::CreateTopicsResponse>(request);
+  Submit<metadata::CreateTopicsResponse>(
       [this, request = std::move(request)] {
         return controller_->CreateTopics(*metadata_->current(), request);
       },
       std::move(fail), std::move(done));
 }
 
-void QuorumController::DeleteTopics(v1::DeleteTopicsRequest request,
-                                    std::function<void(v1::DeleteTopicsResponse)> done) {
-  auto fail = FailTopicsOf<v1::DeleteTopicsResponse>(request);
-  Submit<v1::DeleteTopicsResponse>(
+void QuorumController::DeleteTopics(metadata::DeleteTopicsRequest request,
+                                    std::function<void(metadata::DeleteTopicsResponse)> done) {
+  auto fail = FailTopicsOf<metadata::DeleteTopicsResponse>(request);
+  Submit<metadata::DeleteTopicsResponse>(
       [this, request = std::move(request)] {
         return controller_->DeleteTopics(*metadata_->current(), request);
       },
       std::move(fail), std::move(done));
 }
 
-void QuorumController::CreatePartitions(v1::CreatePartitionsRequest request,
-                                        std::function<void(v1::CreatePartitionsResponse)> done) {
-  auto fail = FailTopicsOf<v1::CreatePartitionsResponse>(request);
-  Submit<v1::CreatePartitionsResponse>(
+void QuorumController::CreatePartitions(
+    metadata::CreatePartitionsRequest request,
+    std::function<void(metadata::CreatePartitionsResponse)> done) {
+  auto fail = FailTopicsOf<metadata::CreatePartitionsResponse>(request);
+  Submit<metadata::CreatePartitionsResponse>(
       [this, request = std::move(request)] {
         return controller_->CreatePartitions(*metadata_->current(), request);
       },
@@ -295,12 +298,12 @@ void QuorumController::AlterPartition(
         }
         return d;
       },
-      [this, changes](internal::AlterPartitionBatchResponse* response, v1::ErrorCode code,
+      [this, changes](internal::AlterPartitionBatchResponse* response, ErrorCode code,
                       const std::string& why) {
         response->clear_partitions();
         for (int i = 0; i < changes; ++i) {
           internal::AlterPartitionResponse* r = response->add_partitions();
-          r->set_error(code);
+          r->set_error(ToProto(code));
           r->set_error_message(why);
           r->set_controller_hint(leader_id());
         }
@@ -308,15 +311,15 @@ void QuorumController::AlterPartition(
       std::move(done));
 }
 
-void QuorumController::ElectLeaders(v1::ElectLeadersRequest request,
-                                    std::function<void(v1::ElectLeadersResponse)> done) {
-  Submit<v1::ElectLeadersResponse>(
+void QuorumController::ElectLeaders(metadata::ElectLeadersRequest request,
+                                    std::function<void(metadata::ElectLeadersResponse)> done) {
+  Submit<metadata::ElectLeadersResponse>(
       [this, request = std::move(request)] {
         return controller_->ElectLeaders(*metadata_->current(), request);
       },
-      [](v1::ElectLeadersResponse* response, v1::ErrorCode code, const std::string& why) {
-        response->set_error(code);
-        response->set_error_message(why);
+      [](metadata::ElectLeadersResponse* response, ErrorCode code, const std::string& why) {
+        response->error = code;
+        response->error_message = why;
       },
       std::move(done));
 }

@@ -11,7 +11,8 @@
 // fresh, and before the first decision a barrier entry is committed so the
 // image holds every entry of earlier terms.
 //
-// Thread-safe; callbacks run on the controller's thread.
+// Time (the tick, broker contact times) is read only through the injected
+// Clock. Thread-safe; callbacks run on the controller's thread.
 #pragma once
 
 #include <deque>
@@ -21,9 +22,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/common/clock.h"
 #include "broker/metadata/controller.h"
 #include "broker/server/metadata_state_machine.h"
+#include "client/common/clock.h"
 #include "raft/node/raft_node.h"
 
 namespace strata::server {
@@ -37,20 +38,22 @@ class QuorumController {
   void Start();
   void Stop();
 
-  void CreateTopics(v1::CreateTopicsRequest request,
-                    std::function<void(v1::CreateTopicsResponse)> done);
-  void DeleteTopics(v1::DeleteTopicsRequest request,
-                    std::function<void(v1::DeleteTopicsResponse)> done);
-  void CreatePartitions(v1::CreatePartitionsRequest request,
-                        std::function<void(v1::CreatePartitionsResponse)> done);
+  // The admin calls, in the broker's own types (broker/metadata/
+  // admin_types.h); the transports convert.
+  void CreateTopics(metadata::CreateTopicsRequest request,
+                    std::function<void(metadata::CreateTopicsResponse)> done);
+  void DeleteTopics(metadata::DeleteTopicsRequest request,
+                    std::function<void(metadata::DeleteTopicsResponse)> done);
+  void CreatePartitions(metadata::CreatePartitionsRequest request,
+                        std::function<void(metadata::CreatePartitionsResponse)> done);
   void RegisterBroker(internal::BrokerRegistrationRequest request,
                       std::function<void(internal::BrokerRegistrationResponse)> done);
   void BrokerHeartbeat(internal::BrokerHeartbeatRequest request,
                        std::function<void(internal::BrokerHeartbeatResponse)> done);
   void AlterPartition(internal::AlterPartitionBatchRequest request,
                       std::function<void(internal::AlterPartitionBatchResponse)> done);
-  void ElectLeaders(v1::ElectLeadersRequest request,
-                    std::function<void(v1::ElectLeadersResponse)> done);
+  void ElectLeaders(metadata::ElectLeadersRequest request,
+                    std::function<void(metadata::ElectLeadersResponse)> done);
 
   // The metadata quorum leader as this node sees it (-1: none known).
   int32_t leader_id() const;
@@ -58,7 +61,7 @@ class QuorumController {
   // Fills a response with an error when an operation cannot be decided or
   // committed.
   template <typename Response>
-  using FailFn = std::function<void(Response*, v1::ErrorCode, const std::string&)>;
+  using FailFn = std::function<void(Response*, ErrorCode, const std::string&)>;
 
  private:
   // An operation returns the outcome: OK once its records committed (or

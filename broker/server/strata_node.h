@@ -6,7 +6,12 @@
 //   QuorumController (active on the Raft leader)
 //   PLAINTEXT server: Broker, Admin, health, reflection
 //   CONTROLLER server: Raft, Controller, Replica
-//   broker lifecycle: register with the controller, heartbeat, re-register
+//   BrokerLifecycleManager: register with the controller, heartbeat,
+//     re-register, controlled shutdown
+//   IsrChangeSender: ISR changes to the controller, batched
+//   ControllerChannel: the stubs both reach the controller through
+//
+// It constructs, connects and starts these; the behaviour lives in them.
 //
 // Start() returns once the servers listen; the node joins the quorum and
 // registers in the background. Stop() first shuts down in a controlled way
@@ -16,15 +21,16 @@
 // reverse order and closes the logs cleanly.
 #pragma once
 
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/server/server_config.h"
+#include "client/common/clock.h"
 
 namespace grpc {
 class Channel;
@@ -37,8 +43,12 @@ class LogManager;
 namespace strata::replication {
 class ReplicaManager;
 class ReplicaFetcherManager;
-struct IsrChange;
 }
+namespace strata::request {
+class FetchMemory;
+class Purgatory;
+class RequestHandlers;
+}  // namespace strata::request
 namespace strata::raft {
 class RaftNode;
 }
@@ -53,70 +63,78 @@ class QuorumController;
 class BrokerService;
 class AdminService;
 class ControllerService;
-class Purgatory;
-// A Controller stub per metadata quorum voter, by node id.
-struct ControllerStubs;
-class FetchMemory;
 class ReplicaService;
+class ControllerChannel;
+class BrokerLifecycleManager;
+class IsrChangeSender;
 
 class StrataNode {
  public:
-  explicit StrataNode(ServerConfig config);
+  // `clock` must outlive the node; every component below reads time
+  // through it.
+  explicit StrataNode(ServerConfig config, Clock* clock = Clock::Real());
   ~StrataNode();
 
   absl::Status Start();
   void Stop();
 
  private:
-  void LifecycleLoop();
-  // Sends queued ISR changes to the controller, one at a time.
-  void IsrSenderLoop();
+  // The steps of Start(), in order.
+  absl::Status OpenLogs();
+  void CreateReplicaManagement();
+  absl::Status CreateQuorum();
+  void CreateServices();
+  absl::Status Listen();
+  void StartPeriodicWork();
+
+  void ApplyMetadataLoop();
+  // One pass of repair and (rate-limited) scrub.
+  void RepairAndScrub();
   void ControlledShutdown();
+  // Hands the metadata quorum's leadership to another voter (bounded).
+  void HandOverQuorumLeadership();
+  // A channel to a broker's CONTROLLER listener, for the replica fetchers.
   std::shared_ptr<grpc::Channel> ChannelToBroker(int32_t broker_id);
   // Whether `image` holds this process's registration (its incarnation).
   bool RegisteredIn(const metadata::MetadataImage& image) const;
 
   const ServerConfig config_;
+  Clock* const clock_;
   // New on every start: the controller tells this process's registration
   // from an earlier one's.
   const std::string incarnation_id_;
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<MetadataStateMachine> metadata_;
   std::unique_ptr<replication::ReplicaManager> replicas_;
-  std::unique_ptr<Purgatory> purgatory_;
+  std::unique_ptr<request::Purgatory> purgatory_;
   // Bytes of fetch responses in memory at once (strata.fetch.max.inflight.bytes).
-  std::unique_ptr<FetchMemory> fetch_memory_;
-  std::unique_ptr<FetchMemory> replica_fetch_memory_;
+  std::unique_ptr<request::FetchMemory> fetch_memory_;
+  std::unique_ptr<request::FetchMemory> replica_fetch_memory_;
+  // The protocol-neutral request layer both gRPC services adapt.
+  std::unique_ptr<request::RequestHandlers> handlers_;
   std::unique_ptr<replication::ReplicaFetcherManager> fetchers_;
   std::unique_ptr<ReplicaService> replica_service_;
   std::unique_ptr<raft::RaftNode> raft_;
   std::unique_ptr<QuorumController> controller_;
+  // Every call to the controller goes through it.
+  std::unique_ptr<ControllerChannel> controller_channel_;
+  std::unique_ptr<BrokerLifecycleManager> lifecycle_;
+  std::unique_ptr<IsrChangeSender> isr_sender_;
   std::unique_ptr<BrokerService> broker_service_;
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<ControllerService> controller_service_;
   std::unique_ptr<grpc::Server> client_server_;
   std::unique_ptr<grpc::Server> controller_server_;
-  // Every call to the controller goes through these (set before the
-  // threads that use them start).
-  std::unique_ptr<ControllerStubs> controller_stubs_;
-  std::thread lifecycle_;
-  std::thread isr_sender_;
-  std::thread maintenance_;
   // Applies metadata images to the replica manager off the Raft thread
   // (opening and deleting logs does disk I/O); only the latest image is
   // kept, since each one holds the whole state.
   std::thread metadata_applier_;
+  // The scheduler's scrub task's own: when the next scrub pass may start.
+  int64_t next_scrub_ms_ = 0;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::shared_ptr<const metadata::MetadataImage> pending_image_ ABSL_GUARDED_BY(mu_);
-  int64_t broker_epoch_ ABSL_GUARDED_BY(mu_) = -1;
-  // Controlled shutdown: asked for, and granted by the controller.
-  bool want_shutdown_ ABSL_GUARDED_BY(mu_) = false;
-  bool shutdown_granted_ ABSL_GUARDED_BY(mu_) = false;
-  // A replica went offline: tell the controller now, not at the next beat.
-  bool heartbeat_now_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<replication::IsrChange> isr_changes_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex channels_mu_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(channels_mu_);

@@ -1,0 +1,121 @@
+// FakeController: strata.internal.Controller served in-process, for testing
+// what talks to the controller without a cluster. Each RPC is recorded and
+// answered by a handler the test sets; without one it answers NONE with
+// an otherwise empty response.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "strata/internal/controller.grpc.pb.h"
+
+namespace strata::server {
+
+class FakeController final : public internal::Controller::Service {
+ public:
+  using RegisterFn = std::function<grpc::Status(const internal::BrokerRegistrationRequest&,
+                                                internal::BrokerRegistrationResponse*)>;
+  using HeartbeatFn = std::function<grpc::Status(const internal::BrokerHeartbeatRequest&,
+                                                 internal::BrokerHeartbeatResponse*)>;
+  using AlterFn = std::function<grpc::Status(const internal::AlterPartitionBatchRequest&,
+                                             internal::AlterPartitionBatchResponse*)>;
+
+  FakeController() {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~FakeController() override { server_->Shutdown(); }
+
+  std::shared_ptr<grpc::Channel> channel() {
+    return server_->InProcessChannel(grpc::ChannelArguments());
+  }
+
+  void OnRegister(RegisterFn fn) {
+    absl::MutexLock l(&mu_);
+    on_register_ = std::move(fn);
+  }
+  void OnHeartbeat(HeartbeatFn fn) {
+    absl::MutexLock l(&mu_);
+    on_heartbeat_ = std::move(fn);
+  }
+  void OnAlterPartition(AlterFn fn) {
+    absl::MutexLock l(&mu_);
+    on_alter_ = std::move(fn);
+  }
+
+  std::vector<internal::BrokerRegistrationRequest> registrations() const {
+    absl::MutexLock l(&mu_);
+    return registrations_;
+  }
+  std::vector<internal::BrokerHeartbeatRequest> heartbeats() const {
+    absl::MutexLock l(&mu_);
+    return heartbeats_;
+  }
+  std::vector<internal::AlterPartitionBatchRequest> alters() const {
+    absl::MutexLock l(&mu_);
+    return alters_;
+  }
+
+  grpc::Status RegisterBroker(grpc::ServerContext*, const internal::BrokerRegistrationRequest* req,
+                              internal::BrokerRegistrationResponse* resp) override {
+    RegisterFn fn;
+    {
+      absl::MutexLock l(&mu_);
+      registrations_.push_back(*req);
+      fn = on_register_;
+    }
+    return fn ? fn(*req, resp) : grpc::Status::OK;
+  }
+  grpc::Status BrokerHeartbeat(grpc::ServerContext*, const internal::BrokerHeartbeatRequest* req,
+                               internal::BrokerHeartbeatResponse* resp) override {
+    HeartbeatFn fn;
+    {
+      absl::MutexLock l(&mu_);
+      heartbeats_.push_back(*req);
+      fn = on_heartbeat_;
+    }
+    return fn ? fn(*req, resp) : grpc::Status::OK;
+  }
+  grpc::Status AlterPartition(grpc::ServerContext*, const internal::AlterPartitionBatchRequest* req,
+                              internal::AlterPartitionBatchResponse* resp) override {
+    AlterFn fn;
+    {
+      absl::MutexLock l(&mu_);
+      alters_.push_back(*req);
+      fn = on_alter_;
+    }
+    return fn ? fn(*req, resp) : grpc::Status::OK;
+  }
+
+ private:
+  std::unique_ptr<grpc::Server> server_;
+  mutable absl::Mutex mu_;
+  RegisterFn on_register_ ABSL_GUARDED_BY(mu_);
+  HeartbeatFn on_heartbeat_ ABSL_GUARDED_BY(mu_);
+  AlterFn on_alter_ ABSL_GUARDED_BY(mu_);
+  std::vector<internal::BrokerRegistrationRequest> registrations_ ABSL_GUARDED_BY(mu_);
+  std::vector<internal::BrokerHeartbeatRequest> heartbeats_ ABSL_GUARDED_BY(mu_);
+  std::vector<internal::AlterPartitionBatchRequest> alters_ ABSL_GUARDED_BY(mu_);
+};
+
+// Polls `done` until it holds or `timeout` (real time) passes: every wait
+// in these tests is bounded.
+inline bool Eventually(const std::function<bool()>& done,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+}  // namespace strata::server
