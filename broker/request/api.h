@@ -9,8 +9,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "broker/metadata/metadata_image.h"
 #include "client/common/error_code.h"
 #include "client/record/record_batch.h"
 
@@ -186,6 +188,58 @@ struct MetadataResponse {
   int32_t controller_id = -1;
   std::vector<BrokerMetadata> brokers;
   std::vector<TopicMetadata> topics;
+};
+
+// --- Admin reads: ListTopics, DescribeTopics, DescribeCluster ---
+// (The admin writes — CreateTopics, DeleteTopics, CreatePartitions,
+// ElectLeaders — are decided by the controller on
+// broker/metadata/admin_types.h.)
+struct DescribeTopicsRequest {
+  // Empty: every topic (internal ones only when asked for).
+  std::vector<std::string> names;
+  bool include_internal = false;
+};
+struct ReplicaDescription {
+  int32_t broker_id = -1;
+  metadata::ReplicaState state = metadata::ReplicaState::kNonExistent;
+};
+struct PartitionDescription {
+  int32_t partition = 0;
+  int32_t leader = -1;
+  int32_t leader_epoch = -1;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
+  metadata::PartitionState state = metadata::PartitionState::kNonExistent;
+  std::vector<ReplicaDescription> replica_states;
+};
+struct ConfigEntry {
+  std::string name;
+  std::string value;
+  bool is_default = true;
+};
+struct TopicDescription {
+  std::string name;
+  std::string topic_id;
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  bool internal = false;
+  std::vector<PartitionDescription> partitions;
+  // Every topic config, effective value (describe-configs).
+  std::vector<ConfigEntry> configs;
+};
+struct BrokerDescription {
+  int32_t id = -1;
+  std::string rack;
+  bool fenced = false;
+  int64_t broker_epoch = -1;
+  std::string incarnation_id;
+  // host:port on each listener asked for, in the order asked.
+  std::vector<std::pair<std::string, int32_t>> endpoints;
+};
+struct DescribeClusterResponse {
+  std::string cluster_id;
+  int32_t controller_id = -1;
+  std::vector<BrokerDescription> brokers;
 };
 
 }  // namespace strata::request

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "broker/storage/log_config.h"
 #include "glog/logging.h"
 
 namespace strata::request {
@@ -339,6 +340,87 @@ MetadataResponse RequestHandlers::Metadata(const MetadataRequest& request,
         tm.name = name;
         tm.error = ErrorCode::kUnknownTopicOrPartition;
         tm.message = absl::StrCat("Topic ", name, " does not exist");
+      }
+    }
+  }
+  return response;
+}
+
+// --- Admin reads ---
+
+namespace {
+
+bool IsInternal(const std::string& topic) { return topic.starts_with("__"); }
+
+}  // namespace
+
+std::vector<std::string> RequestHandlers::ListTopics(bool include_internal) {
+  std::vector<std::string> names;
+  for (const auto& [name, t] : options_.image()->topics()) {
+    if (include_internal || !IsInternal(name)) names.push_back(name);
+  }
+  return names;
+}
+
+std::vector<TopicDescription> RequestHandlers::DescribeTopics(
+    const DescribeTopicsRequest& request) {
+  std::shared_ptr<const metadata::MetadataImage> image = options_.image();
+  std::vector<TopicDescription> out;
+  auto describe = [&](const metadata::TopicInfo& t) {
+    TopicDescription& d = out.emplace_back();
+    d.name = t.name;
+    d.topic_id = t.topic_id;
+    d.internal = IsInternal(t.name);
+    for (const auto& [pid, p] : t.partitions) {
+      PartitionDescription& pd = d.partitions.emplace_back();
+      pd.partition = pid;
+      pd.leader = p.leader;
+      pd.leader_epoch = p.leader_epoch;
+      pd.replicas.assign(p.replicas.begin(), p.replicas.end());
+      for (int32_t r : p.replicas) pd.replica_states.push_back({r, image->StateOfReplica(p, r)});
+      pd.isr.assign(p.isr.begin(), p.isr.end());
+      pd.state = image->StateOf(p);
+    }
+    for (const auto& [key, e] :
+         storage::EffectiveTopicConfigs(options_.broker_log_overrides, t.configs)) {
+      d.configs.push_back(ConfigEntry{key, e.value, e.is_default});
+    }
+  };
+  if (request.names.empty()) {
+    for (const auto& [name, t] : image->topics()) {
+      if (request.include_internal || !IsInternal(name)) describe(t);
+    }
+  } else {
+    for (const std::string& name : request.names) {
+      if (const metadata::TopicInfo* t = image->FindTopic(name)) {
+        describe(*t);
+      } else {
+        TopicDescription& d = out.emplace_back();
+        d.name = name;
+        d.error = ErrorCode::kUnknownTopicOrPartition;
+        d.message = absl::StrCat("Topic '", name, "' does not exist");
+      }
+    }
+  }
+  return out;
+}
+
+DescribeClusterResponse RequestHandlers::DescribeCluster(
+    const std::vector<std::string>& listeners) {
+  std::shared_ptr<const metadata::MetadataImage> image = options_.image();
+  DescribeClusterResponse response;
+  response.cluster_id = image->cluster_id();
+  response.controller_id = options_.controller_id();
+  for (const auto& [id, b] : image->brokers()) {
+    BrokerDescription& d = response.brokers.emplace_back();
+    d.id = id;
+    d.rack = b.rack;
+    d.fenced = b.fenced;
+    d.broker_epoch = b.epoch;
+    d.incarnation_id = b.incarnation_id;
+    for (const std::string& listener : listeners) {
+      if (const metadata::Endpoint* ep = b.endpoint(listener)) {
+        d.endpoints.emplace_back(ep->host, ep->port);
       }
     }
   }

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ struct HandlerOptions {
   std::function<int32_t()> controller_id;
   // fetch.max.bytes: no response is larger, whatever the client asks.
   size_t fetch_max_bytes = 57671680;
+  // The broker's log.* settings, under topic config names: what a topic
+  // without its own override gets (describe-configs shows them).
+  std::map<std::string, std::string> broker_log_overrides;
   // The in-flight byte pools of consumer and follower fetches, apart so
   // consumers cannot starve replication (strata.fetch.max.inflight.bytes).
   FetchMemory* consumer_fetch_memory = nullptr;
@@ -66,6 +70,12 @@ class RequestHandlers {
   // The brokers as reachable on `listener` (a broker without an endpoint
   // there is left out), and the topics asked for.
   MetadataResponse Metadata(const MetadataRequest& request, const std::string& listener);
+
+  // Admin reads, answered from this node's metadata image.
+  std::vector<std::string> ListTopics(bool include_internal);
+  std::vector<TopicDescription> DescribeTopics(const DescribeTopicsRequest& request);
+  // Each broker's endpoints on `listeners`, in that order.
+  DescribeClusterResponse DescribeCluster(const std::vector<std::string>& listeners);
 
  private:
   struct FetchState;

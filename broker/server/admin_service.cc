@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/metadata/admin_types.h"
-#include "broker/server/topic_configs.h"
 #include "broker/server/wire_errors.h"
 #include "glog/logging.h"
 
@@ -174,12 +173,14 @@ v1::ReplicaState Encode(metadata::ReplicaState state) {
 
 AdminService::AdminService(const ServerConfig& config, MetadataStateMachine* metadata,
                            QuorumController* controller, raft::RaftNode* raft,
-                           ControllerChannel* controller_channel)
+                           ControllerChannel* controller_channel,
+                           request::RequestHandlers* handlers)
     : config_(config),
       metadata_(metadata),
       controller_(controller),
       raft_(raft),
-      controller_channel_(controller_channel) {}
+      controller_channel_(controller_channel),
+      handlers_(handlers) {}
 
 internal::Controller::Stub* AdminService::ControllerStub(int32_t* leader) {
   internal::Controller::Stub* stub = controller_channel_->controller(leader);
@@ -292,8 +293,8 @@ grpc::ServerUnaryReactor* AdminService::CreatePartitions(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* AdminService::ListTopics(grpc::CallbackServerContext* ctx,
                                                    const v1::ListTopicsRequest* request,
                                                    v1::ListTopicsResponse* response) {
-  for (const auto& [name, t] : metadata_->current()->topics()) {
-    if (request->include_internal() || !name.starts_with("__")) response->add_names(name);
+  for (std::string& name : handlers_->ListTopics(request->include_internal())) {
+    response->add_names(std::move(name));
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
@@ -303,47 +304,38 @@ grpc::ServerUnaryReactor* AdminService::ListTopics(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* AdminService::DescribeTopics(grpc::CallbackServerContext* ctx,
                                                        const v1::DescribeTopicsRequest* request,
                                                        v1::DescribeTopicsResponse* response) {
-  std::shared_ptr<const metadata::MetadataImage> image = metadata_->current();
-  auto describe = [&](const metadata::TopicInfo& t) {
+  request::DescribeTopicsRequest req;
+  req.names.assign(request->names().begin(), request->names().end());
+  req.include_internal = request->include_internal();
+  for (const request::TopicDescription& t : handlers_->DescribeTopics(req)) {
     v1::TopicDescription* d = response->add_topics();
     d->set_name(t.name);
+    if (t.error != ErrorCode::kNone) {
+      d->set_error(ToProto(t.error));
+      d->set_error_message(t.message);
+      continue;
+    }
     d->set_topic_id(t.topic_id);
-    d->set_internal(t.name.starts_with("__"));
-    for (const auto& [pid, p] : t.partitions) {
+    d->set_internal(t.internal);
+    for (const request::PartitionDescription& p : t.partitions) {
       v1::PartitionDescription* pd = d->add_partitions();
-      pd->set_partition(pid);
+      pd->set_partition(p.partition);
       pd->set_leader(p.leader);
       pd->set_leader_epoch(p.leader_epoch);
-      for (int32_t r : p.replicas) {
-        pd->add_replicas(r);
+      for (int32_t r : p.replicas) pd->add_replicas(r);
+      for (const request::ReplicaDescription& r : p.replica_states) {
         v1::ReplicaDescription* rd = pd->add_replica_states();
-        rd->set_broker_id(r);
-        rd->set_state(Encode(image->StateOfReplica(p, r)));
+        rd->set_broker_id(r.broker_id);
+        rd->set_state(Encode(r.state));
       }
       for (int32_t r : p.isr) pd->add_isr(r);
-      pd->set_state(Encode(image->StateOf(p)));
+      pd->set_state(Encode(p.state));
     }
-    for (const auto& [key, e] : EffectiveTopicConfigs(config_.log_overrides, t.configs)) {
-      v1::ConfigEntry* c = d->add_configs();
-      c->set_name(key);
-      c->set_value(e.value);
-      c->set_is_default(e.is_default);
-    }
-  };
-  if (request->names().empty()) {
-    for (const auto& [name, t] : image->topics()) {
-      if (request->include_internal() || !name.starts_with("__")) describe(t);
-    }
-  } else {
-    for (const std::string& name : request->names()) {
-      if (const metadata::TopicInfo* t = image->FindTopic(name)) {
-        describe(*t);
-      } else {
-        v1::TopicDescription* d = response->add_topics();
-        d->set_name(name);
-        d->set_error(v1::UNKNOWN_TOPIC_OR_PARTITION);
-        d->set_error_message(absl::StrCat("Topic '", name, "' does not exist"));
-      }
+    for (const request::ConfigEntry& c : t.configs) {
+      v1::ConfigEntry* ce = d->add_configs();
+      ce->set_name(c.name);
+      ce->set_value(c.value);
+      ce->set_is_default(c.is_default);
     }
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
@@ -354,23 +346,21 @@ grpc::ServerUnaryReactor* AdminService::DescribeTopics(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* AdminService::DescribeCluster(grpc::CallbackServerContext* ctx,
                                                         const v1::DescribeClusterRequest*,
                                                         v1::DescribeClusterResponse* response) {
-  std::shared_ptr<const metadata::MetadataImage> image = metadata_->current();
-  response->set_cluster_id(image->cluster_id());
-  response->set_controller_id(controller_->leader_id());
-  for (const auto& [id, b] : image->brokers()) {
+  // The client listener first.
+  request::DescribeClusterResponse r = handlers_->DescribeCluster({"PLAINTEXT", "CONTROLLER"});
+  response->set_cluster_id(r.cluster_id);
+  response->set_controller_id(r.controller_id);
+  for (const request::BrokerDescription& b : r.brokers) {
     v1::BrokerDescription* d = response->add_brokers();
-    d->set_id(id);
+    d->set_id(b.id);
     d->set_rack(b.rack);
     d->set_fenced(b.fenced);
-    d->set_broker_epoch(b.epoch);
+    d->set_broker_epoch(b.broker_epoch);
     d->set_incarnation_id(b.incarnation_id);
-    // The client listener first.
-    for (const char* listener : {"PLAINTEXT", "CONTROLLER"}) {
-      if (const metadata::Endpoint* ep = b.endpoint(listener)) {
-        v1::Endpoint* e = d->add_endpoints();
-        e->set_host(ep->host);
-        e->set_port(ep->port);
-      }
+    for (const auto& [host, port] : b.endpoints) {
+      v1::Endpoint* e = d->add_endpoints();
+      e->set_host(host);
+      e->set_port(port);
     }
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();

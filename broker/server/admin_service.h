@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 
+#include "broker/request/handlers.h"
 #include "broker/server/controller_channel.h"
 #include "broker/server/metadata_state_machine.h"
 #include "broker/server/quorum_controller.h"
@@ -26,7 +27,7 @@ class AdminService final : public v1::Admin::CallbackService {
  public:
   AdminService(const ServerConfig& config, MetadataStateMachine* metadata,
                QuorumController* controller, raft::RaftNode* raft,
-               ControllerChannel* controller_channel);
+               ControllerChannel* controller_channel, request::RequestHandlers* handlers);
 
   grpc::ServerUnaryReactor* CreateTopics(grpc::CallbackServerContext* ctx,
                                          const v1::CreateTopicsRequest* request,
@@ -84,6 +85,8 @@ class AdminService final : public v1::Admin::CallbackService {
   raft::RaftNode* const raft_;
   // Calls to the controller when this node is not it.
   ControllerChannel* const controller_channel_;
+  // The admin reads (topics, cluster), answered below the transport.
+  request::RequestHandlers* const handlers_;
   std::map<int32_t, std::unique_ptr<v1::Admin::Stub>> admin_stubs_;
   absl::Mutex stubs_mu_;
 };

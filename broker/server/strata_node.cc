@@ -265,13 +265,15 @@ void StrataNode::CreateServices() {
   handler_options.image = [this] { return metadata_->current(); };
   handler_options.controller_id = [this] { return controller_->leader_id(); };
   handler_options.fetch_max_bytes = static_cast<size_t>(config_.fetch_max_bytes);
+  handler_options.broker_log_overrides = config_.log_overrides;
   handler_options.consumer_fetch_memory = fetch_memory_.get();
   handler_options.follower_fetch_memory = replica_fetch_memory_.get();
   handlers_ = std::make_unique<request::RequestHandlers>(std::move(handler_options));
   broker_service_ = std::make_unique<BrokerService>(handlers_.get());
   replica_service_ = std::make_unique<ReplicaService>(handlers_.get());
-  admin_service_ = std::make_unique<AdminService>(config_, metadata_.get(), controller_.get(),
-                                                  raft_.get(), controller_channel_.get());
+  admin_service_ =
+      std::make_unique<AdminService>(config_, metadata_.get(), controller_.get(), raft_.get(),
+                                     controller_channel_.get(), handlers_.get());
   controller_service_ = std::make_unique<ControllerService>(controller_.get());
 }
 

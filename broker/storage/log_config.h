@@ -110,4 +110,16 @@ absl::Status ValidateTopicConfig(std::string_view name, std::string_view value);
 LogConfig LogConfigFor(const std::map<std::string, std::string>& broker_overrides,
                        const std::map<std::string, std::string>& topic_overrides);
 
+// A topic config as describe-configs shows it.
+struct EffectiveConfig {
+  std::string value;
+  bool is_default = true;  // neither the topic nor the broker set it
+};
+
+// Every topic config by name, as text: the same layering as LogConfigFor
+// (topic override, else the broker's log.* setting, else Kafka's default).
+std::map<std::string, EffectiveConfig> EffectiveTopicConfigs(
+    const std::map<std::string, std::string>& broker_overrides,
+    const std::map<std::string, std::string>& topic_overrides);
+
 }  // namespace strata::storage

@@ -57,8 +57,12 @@ class RequestHandlersTest : public ::testing::Test {
         records::RegisterBroker(1, 1, false), records::RegisterBroker(2, 1, false),
         records::Topic("many", kManyId), records::Topic("replicated", kReplicatedId),
         records::Partition(kReplicatedId, 0, {1, 2}, {1, 2}, 1)};
-    for (int p = 0; p < kManyPartitions; ++p)
+    for (int p = 0; p < kManyPartitions; ++p) {
       rs.push_back(records::Partition(kManyId, p, {1}, {1}, 1));
+    }
+    // For the admin reads: an internal topic, and a topic config override.
+    rs.push_back(records::Topic("__internal", "IIIIIIIIIIIIIIIIIIIIII"));
+    rs.push_back(records::Config("replicated", "retention.ms", "5"));
     auto image = metadata::MetadataImage::Empty("cluster")->Apply(records::Batch(rs), 1);
     ASSERT_TRUE(image.ok()) << image.status();
     image_ = *image;
@@ -70,6 +74,7 @@ class RequestHandlersTest : public ::testing::Test {
     ho.clock = &clock_;
     ho.image = [this] { return image_; };
     ho.controller_id = [] { return 3; };
+    ho.broker_log_overrides = {{"segment.bytes", "2048"}};
     ho.consumer_fetch_memory = &consumer_memory_;
     ho.follower_fetch_memory = &follower_memory_;
     handlers_ = std::make_unique<RequestHandlers>(ho);
@@ -298,6 +303,38 @@ TEST_F(RequestHandlersTest, ListOffsetsAndEpochEnds) {
   ASSERT_EQ(ends.size(), 1u);
   EXPECT_EQ(ends[0].error, ErrorCode::kNone) << ends[0].message;
   EXPECT_EQ(ends[0].end_offset, 5);
+}
+
+TEST_F(RequestHandlersTest, AdminReadsComeFromTheImage) {
+  EXPECT_EQ(handlers_->ListTopics(false), (std::vector<std::string>{"many", "replicated"}));
+  EXPECT_EQ(handlers_->ListTopics(true).size(), 3u);
+
+  DescribeTopicsRequest req;
+  req.names = {"replicated", "nope"};
+  std::vector<TopicDescription> d = handlers_->DescribeTopics(req);
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].error, ErrorCode::kNone);
+  ASSERT_EQ(d[0].partitions.size(), 1u);
+  EXPECT_EQ(d[0].partitions[0].isr, (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(d[0].partitions[0].state, metadata::PartitionState::kOnline);
+  ASSERT_EQ(d[0].partitions[0].replica_states.size(), 2u);
+  std::map<std::string, ConfigEntry> configs;
+  for (const ConfigEntry& c : d[0].configs) configs[c.name] = c;
+  EXPECT_EQ(configs.at("retention.ms").value, "5");  // the topic's own
+  EXPECT_FALSE(configs.at("retention.ms").is_default);
+  EXPECT_EQ(configs.at("segment.bytes").value, "2048");  // the broker's
+  EXPECT_FALSE(configs.at("segment.bytes").is_default);
+  EXPECT_TRUE(configs.at("cleanup.policy").is_default);
+  EXPECT_EQ(d[1].error, ErrorCode::kUnknownTopicOrPartition);
+  EXPECT_NE(d[1].message.find("nope"), std::string::npos);
+  EXPECT_EQ(handlers_->DescribeTopics({}).size(), 2u) << "internal topics only when asked for";
+
+  DescribeClusterResponse cluster = handlers_->DescribeCluster({"CONTROLLER", "PLAINTEXT"});
+  EXPECT_EQ(cluster.controller_id, 3);
+  ASSERT_EQ(cluster.brokers.size(), 2u);
+  ASSERT_EQ(cluster.brokers[0].endpoints.size(), 2u);
+  EXPECT_EQ(cluster.brokers[0].endpoints[0].second, 19092) << "in the order asked";
+  EXPECT_EQ(cluster.brokers[0].endpoints[1].second, 9092);
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "broker/server/server_config.h"
 
-#include "broker/server/topic_configs.h"
 #include "broker/storage/log_config.h"
 #include "gtest/gtest.h"
 
@@ -80,20 +79,6 @@ TEST(ServerConfigTest, MissingOrInconsistentSettingsAreErrors) {
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("broker.session.timeout.ms"), absl::string_view::npos);
   EXPECT_FALSE(ParseServerConfig("node.id=1\nthis line has no equals\n", {}).ok());
-}
-
-TEST(TopicConfigsTest, EffectiveValuesLayerTopicOverBrokerOverDefault) {
-  auto configs = EffectiveTopicConfigs({{"segment.bytes", "1073741824"}, {"retention.ms", "1000"}},
-                                       {{"retention.ms", "5"}});
-  EXPECT_EQ(configs.at("segment.bytes").value, "1073741824");
-  EXPECT_FALSE(
-      configs.at("segment.bytes").is_default);  // set on the broker: shown, as Kafka shows it
-  EXPECT_EQ(configs.at("retention.ms").value, "5");
-  EXPECT_TRUE(configs.at("cleanup.policy").is_default);
-  storage::LogConfig log =
-      storage::LogConfigFor({{"segment.bytes", "2048"}}, {{"max.message.bytes", "100"}});
-  EXPECT_EQ(log.segment_bytes, 2048);
-  EXPECT_EQ(log.max_message_bytes, 100);
 }
 
 }  // namespace

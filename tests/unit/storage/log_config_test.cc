@@ -176,5 +176,19 @@ TEST(LogConfigTest, LogConfigForLayersTopicOverBrokerOverDefault) {
   EXPECT_EQ(c.segment_ms, 10);
 }
 
+TEST(LogConfigTest, EffectiveValuesLayerTopicOverBrokerOverDefault) {
+  auto configs = EffectiveTopicConfigs({{"segment.bytes", "1073741824"}, {"retention.ms", "1000"}},
+                                       {{"retention.ms", "5"}});
+  EXPECT_EQ(configs.at("segment.bytes").value, "1073741824");
+  // Set on the broker: shown as not default, as Kafka shows it.
+  EXPECT_FALSE(configs.at("segment.bytes").is_default);
+  EXPECT_EQ(configs.at("retention.ms").value, "5");
+  EXPECT_TRUE(configs.at("cleanup.policy").is_default);
+  EXPECT_EQ(configs.size(), TopicConfigDefaults().size());
+  LogConfig log = LogConfigFor({{"segment.bytes", "2048"}}, {{"max.message.bytes", "100"}});
+  EXPECT_EQ(log.segment_bytes, 2048);
+  EXPECT_EQ(log.max_message_bytes, 100);
+}
+
 }  // namespace
 }  // namespace strata::storage
