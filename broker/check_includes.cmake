@@ -25,6 +25,7 @@ set(_rules
   "broker/storage|\"broker/(metadata|replication|request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
   "broker/metadata|\"broker/(replication|request|server)/|strata/v1/|grpc|rocksdb|raft/node/"
   "broker/replication|\"broker/(request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
+  "broker/group|\"broker/server/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
   "broker/request|\"broker/server/|strata/(v1|internal)/|grpc|rocksdb|raft/node/")
 
 set(_failures "")

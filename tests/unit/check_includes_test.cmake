@@ -46,6 +46,7 @@ set(cases
   "metadata_includes_public_proto|broker/metadata/image.h|\"strata/v1/admin.pb.h\""
   "replication_includes_request|broker/replication/partition.h|\"broker/request/handlers.h\""
   "replication_includes_public_proto|broker/replication/partition.h|\"strata/v1/common.pb.h\""
+  "group_includes_server|broker/group/group_metadata.h|\"broker/server/service.h\""
   "request_includes_server|broker/request/handlers.h|\"broker/server/service.h\""
   "request_includes_grpc|broker/request/handlers.h|<grpcpp/grpcpp.h>"
   "client_includes_broker|client/producer.h|\"broker/storage/log.h\""
