@@ -116,7 +116,6 @@ class FetchShare {
     }
     held_ = used;
   }
-  size_t held() const { return held_; }
 
  private:
   FetchMemory* const memory_;

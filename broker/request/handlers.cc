@@ -40,12 +40,14 @@ size_t DecodeInto(const std::string& batches, int64_t from_offset, size_t budget
   return used;
 }
 
+// Kafka's internal topics (__consumer_offsets, __transaction_state).
+bool IsInternal(const std::string& topic) { return topic.starts_with("__"); }
+
 }  // namespace
 
-std::string BatchFromPlainRecords(const std::vector<record::Record>& records, int64_t now_ms) {
+std::string BatchFromPlainRecords(std::vector<record::Record> records, int64_t now_ms) {
   record::RecordBatchBuilder builder;
-  for (const record::Record& p : records) {
-    record::Record r = p;
+  for (record::Record& r : records) {
     if (r.timestamp <= 0) r.timestamp = now_ms;
     builder.Append(r);
   }
@@ -83,7 +85,7 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
       std::string batches = !part.records.empty() ? std::move(part.records)
                             : part.plain_records.empty()
                                 ? std::string()
-                                : BatchFromPlainRecords(part.plain_records, now);
+                                : BatchFromPlainRecords(std::move(part.plain_records), now);
       replication::ProduceResult r;
       if (batches.empty()) {
         r.error = ErrorCode::kInvalidRecord;
@@ -315,7 +317,7 @@ MetadataResponse RequestHandlers::Metadata(const MetadataRequest& request,
     TopicMetadata& tm = response.topics.emplace_back();
     tm.name = t.name;
     tm.topic_id = t.topic_id;
-    tm.internal = t.name.starts_with("__");
+    tm.internal = IsInternal(t.name);
     for (const auto& [pid, p] : t.partitions) {
       PartitionMetadata& pm = tm.partitions.emplace_back();
       pm.partition = pid;
@@ -347,12 +349,6 @@ MetadataResponse RequestHandlers::Metadata(const MetadataRequest& request,
 }
 
 // --- Admin reads ---
-
-namespace {
-
-bool IsInternal(const std::string& topic) { return topic.starts_with("__"); }
-
-}  // namespace
 
 std::vector<std::string> RequestHandlers::ListTopics(bool include_internal) {
   std::vector<std::string> names;

@@ -89,7 +89,7 @@ class RequestHandlers {
 };
 
 // Builds one uncompressed v2 batch from plain records (timestamp 0 ->
-// `now_ms`).
-std::string BatchFromPlainRecords(const std::vector<record::Record>& records, int64_t now_ms);
+// `now_ms`), consuming them.
+std::string BatchFromPlainRecords(std::vector<record::Record> records, int64_t now_ms);
 
 }  // namespace strata::request

@@ -64,20 +64,18 @@ bool Purgatory::TryCompleteElseWatch(const std::shared_ptr<DelayedOperation>& op
   // which progress on a key came after the first try and before the
   // operation was listed under it.
   if (op->MaybeTryComplete()) return true;
+  bool stopping = false;
   {
     absl::MutexLock l(&mu_);
-    if (!stopping_) {
+    stopping = stopping_;
+    if (!stopping) {
       for (const WatchKey& key : keys) watchers_[key].push_back(op);
       watched_ += static_cast<int>(keys.size());
       by_deadline_.emplace(op->deadline_ms(), op);
     }
   }
-  // When shutting down this is the expiry; otherwise the retry.
-  bool stopping = false;
-  {
-    absl::MutexLock l(&mu_);
-    stopping = stopping_;
-  }
+  // Shutting down (so not listed for Shutdown to expire): this is the
+  // expiry. Otherwise the retry; a Shutdown from now on expires it.
   if (!(stopping ? op->ForceComplete() : op->MaybeTryComplete())) return false;
   absl::MutexLock l(&mu_);
   ++completed_since_purge_;

@@ -11,187 +11,84 @@
 
 namespace strata {
 
+// The one list: X(enumerator, Kafka's name, Kafka's number). The enum and
+// the names are both made from it, so they cannot drift apart; a test
+// (ErrorCodeTest) checks it against strata.v1.ErrorCode.
+#define STRATA_ERROR_CODES(X)                                            \
+  X(kNone, NONE, 0)                                                      \
+  X(kUnknownServerError, UNKNOWN_SERVER_ERROR, -1)                       \
+  X(kOffsetOutOfRange, OFFSET_OUT_OF_RANGE, 1)                           \
+  X(kCorruptMessage, CORRUPT_MESSAGE, 2)                                 \
+  X(kUnknownTopicOrPartition, UNKNOWN_TOPIC_OR_PARTITION, 3)             \
+  X(kInvalidFetchSize, INVALID_FETCH_SIZE, 4)                            \
+  X(kLeaderNotAvailable, LEADER_NOT_AVAILABLE, 5)                        \
+  X(kNotLeaderOrFollower, NOT_LEADER_OR_FOLLOWER, 6)                     \
+  X(kRequestTimedOut, REQUEST_TIMED_OUT, 7)                              \
+  X(kBrokerNotAvailable, BROKER_NOT_AVAILABLE, 8)                        \
+  X(kReplicaNotAvailable, REPLICA_NOT_AVAILABLE, 9)                      \
+  X(kMessageTooLarge, MESSAGE_TOO_LARGE, 10)                             \
+  X(kStaleControllerEpoch, STALE_CONTROLLER_EPOCH, 11)                   \
+  X(kOffsetMetadataTooLarge, OFFSET_METADATA_TOO_LARGE, 12)              \
+  X(kNetworkException, NETWORK_EXCEPTION, 13)                            \
+  X(kCoordinatorLoadInProgress, COORDINATOR_LOAD_IN_PROGRESS, 14)        \
+  X(kCoordinatorNotAvailable, COORDINATOR_NOT_AVAILABLE, 15)             \
+  X(kNotCoordinator, NOT_COORDINATOR, 16)                                \
+  X(kInvalidTopicException, INVALID_TOPIC_EXCEPTION, 17)                 \
+  X(kRecordListTooLarge, RECORD_LIST_TOO_LARGE, 18)                      \
+  X(kNotEnoughReplicas, NOT_ENOUGH_REPLICAS, 19)                         \
+  X(kNotEnoughReplicasAfterAppend, NOT_ENOUGH_REPLICAS_AFTER_APPEND, 20) \
+  X(kInvalidRequiredAcks, INVALID_REQUIRED_ACKS, 21)                     \
+  X(kIllegalGeneration, ILLEGAL_GENERATION, 22)                          \
+  X(kInconsistentGroupProtocol, INCONSISTENT_GROUP_PROTOCOL, 23)         \
+  X(kInvalidGroupId, INVALID_GROUP_ID, 24)                               \
+  X(kUnknownMemberId, UNKNOWN_MEMBER_ID, 25)                             \
+  X(kInvalidSessionTimeout, INVALID_SESSION_TIMEOUT, 26)                 \
+  X(kRebalanceInProgress, REBALANCE_IN_PROGRESS, 27)                     \
+  X(kInvalidCommitOffsetSize, INVALID_COMMIT_OFFSET_SIZE, 28)            \
+  X(kInvalidTimestamp, INVALID_TIMESTAMP, 32)                            \
+  X(kUnsupportedVersion, UNSUPPORTED_VERSION, 35)                        \
+  X(kTopicAlreadyExists, TOPIC_ALREADY_EXISTS, 36)                       \
+  X(kInvalidPartitions, INVALID_PARTITIONS, 37)                          \
+  X(kInvalidReplicationFactor, INVALID_REPLICATION_FACTOR, 38)           \
+  X(kInvalidReplicaAssignment, INVALID_REPLICA_ASSIGNMENT, 39)           \
+  X(kInvalidConfig, INVALID_CONFIG, 40)                                  \
+  X(kNotController, NOT_CONTROLLER, 41)                                  \
+  X(kInvalidRequest, INVALID_REQUEST, 42)                                \
+  X(kPolicyViolation, POLICY_VIOLATION, 44)                              \
+  X(kKafkaStorageError, KAFKA_STORAGE_ERROR, 56)                         \
+  X(kReassignmentInProgress, REASSIGNMENT_IN_PROGRESS, 60)               \
+  X(kNonEmptyGroup, NON_EMPTY_GROUP, 68)                                 \
+  X(kGroupIdNotFound, GROUP_ID_NOT_FOUND, 69)                            \
+  X(kFencedLeaderEpoch, FENCED_LEADER_EPOCH, 74)                         \
+  X(kUnknownLeaderEpoch, UNKNOWN_LEADER_EPOCH, 75)                       \
+  X(kStaleBrokerEpoch, STALE_BROKER_EPOCH, 77)                           \
+  X(kOffsetNotAvailable, OFFSET_NOT_AVAILABLE, 78)                       \
+  X(kMemberIdRequired, MEMBER_ID_REQUIRED, 79)                           \
+  X(kPreferredLeaderNotAvailable, PREFERRED_LEADER_NOT_AVAILABLE, 80)    \
+  X(kEligibleLeadersNotAvailable, ELIGIBLE_LEADERS_NOT_AVAILABLE, 83)    \
+  X(kElectionNotNeeded, ELECTION_NOT_NEEDED, 84)                         \
+  X(kNoReassignmentInProgress, NO_REASSIGNMENT_IN_PROGRESS, 85)          \
+  X(kInvalidRecord, INVALID_RECORD, 87)                                  \
+  X(kInvalidUpdateVersion, INVALID_UPDATE_VERSION, 95)                   \
+  X(kDuplicateBrokerRegistration, DUPLICATE_BROKER_REGISTRATION, 101)    \
+  X(kIneligibleReplica, INELIGIBLE_REPLICA, 107)                         \
+  X(kNewLeaderElected, NEW_LEADER_ELECTED, 108)
+
 enum class ErrorCode : int16_t {
-  kNone = 0,
-  kUnknownServerError = -1,
-  kOffsetOutOfRange = 1,
-  kCorruptMessage = 2,
-  kUnknownTopicOrPartition = 3,
-  kInvalidFetchSize = 4,
-  kLeaderNotAvailable = 5,
-  kNotLeaderOrFollower = 6,
-  kRequestTimedOut = 7,
-  kBrokerNotAvailable = 8,
-  kReplicaNotAvailable = 9,
-  kMessageTooLarge = 10,
-  kStaleControllerEpoch = 11,
-  kOffsetMetadataTooLarge = 12,
-  kNetworkException = 13,
-  kCoordinatorLoadInProgress = 14,
-  kCoordinatorNotAvailable = 15,
-  kNotCoordinator = 16,
-  kInvalidTopicException = 17,
-  kRecordListTooLarge = 18,
-  kNotEnoughReplicas = 19,
-  kNotEnoughReplicasAfterAppend = 20,
-  kInvalidRequiredAcks = 21,
-  kIllegalGeneration = 22,
-  kInconsistentGroupProtocol = 23,
-  kInvalidGroupId = 24,
-  kUnknownMemberId = 25,
-  kInvalidSessionTimeout = 26,
-  kRebalanceInProgress = 27,
-  kInvalidCommitOffsetSize = 28,
-  kInvalidTimestamp = 32,
-  kUnsupportedVersion = 35,
-  kTopicAlreadyExists = 36,
-  kInvalidPartitions = 37,
-  kInvalidReplicationFactor = 38,
-  kInvalidReplicaAssignment = 39,
-  kInvalidConfig = 40,
-  kNotController = 41,
-  kInvalidRequest = 42,
-  kPolicyViolation = 44,
-  kKafkaStorageError = 56,
-  kReassignmentInProgress = 60,
-  kNonEmptyGroup = 68,
-  kGroupIdNotFound = 69,
-  kFencedLeaderEpoch = 74,
-  kUnknownLeaderEpoch = 75,
-  kStaleBrokerEpoch = 77,
-  kOffsetNotAvailable = 78,
-  kMemberIdRequired = 79,
-  kPreferredLeaderNotAvailable = 80,
-  kEligibleLeadersNotAvailable = 83,
-  kElectionNotNeeded = 84,
-  kNoReassignmentInProgress = 85,
-  kInvalidRecord = 87,
-  kInvalidUpdateVersion = 95,
-  kDuplicateBrokerRegistration = 101,
-  kIneligibleReplica = 107,
-  kNewLeaderElected = 108,
+#define STRATA_ERROR_CODE_ENUMERATOR(enumerator, name, number) enumerator = number,
+  STRATA_ERROR_CODES(STRATA_ERROR_CODE_ENUMERATOR)
+#undef STRATA_ERROR_CODE_ENUMERATOR
 };
 
 // Kafka's name for `code` ("NOT_LEADER_OR_FOLLOWER"), "UNKNOWN" for a number
 // this build does not know.
 constexpr std::string_view ErrorName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kNone:
-      return "NONE";
-    case ErrorCode::kUnknownServerError:
-      return "UNKNOWN_SERVER_ERROR";
-    case ErrorCode::kOffsetOutOfRange:
-      return "OFFSET_OUT_OF_RANGE";
-    case ErrorCode::kCorruptMessage:
-      return "CORRUPT_MESSAGE";
-    case ErrorCode::kUnknownTopicOrPartition:
-      return "UNKNOWN_TOPIC_OR_PARTITION";
-    case ErrorCode::kInvalidFetchSize:
-      return "INVALID_FETCH_SIZE";
-    case ErrorCode::kLeaderNotAvailable:
-      return "LEADER_NOT_AVAILABLE";
-    case ErrorCode::kNotLeaderOrFollower:
-      return "NOT_LEADER_OR_FOLLOWER";
-    case ErrorCode::kRequestTimedOut:
-      return "REQUEST_TIMED_OUT";
-    case ErrorCode::kBrokerNotAvailable:
-      return "BROKER_NOT_AVAILABLE";
-    case ErrorCode::kReplicaNotAvailable:
-      return "REPLICA_NOT_AVAILABLE";
-    case ErrorCode::kMessageTooLarge:
-      return "MESSAGE_TOO_LARGE";
-    case ErrorCode::kStaleControllerEpoch:
-      return "STALE_CONTROLLER_EPOCH";
-    case ErrorCode::kOffsetMetadataTooLarge:
-      return "OFFSET_METADATA_TOO_LARGE";
-    case ErrorCode::kNetworkException:
-      return "NETWORK_EXCEPTION";
-    case ErrorCode::kCoordinatorLoadInProgress:
-      return "COORDINATOR_LOAD_IN_PROGRESS";
-    case ErrorCode::kCoordinatorNotAvailable:
-      return "COORDINATOR_NOT_AVAILABLE";
-    case ErrorCode::kNotCoordinator:
-      return "NOT_COORDINATOR";
-    case ErrorCode::kInvalidTopicException:
-      return "INVALID_TOPIC_EXCEPTION";
-    case ErrorCode::kRecordListTooLarge:
-      return "RECORD_LIST_TOO_LARGE";
-    case ErrorCode::kNotEnoughReplicas:
-      return "NOT_ENOUGH_REPLICAS";
-    case ErrorCode::kNotEnoughReplicasAfterAppend:
-      return "NOT_ENOUGH_REPLICAS_AFTER_APPEND";
-    case ErrorCode::kInvalidRequiredAcks:
-      return "INVALID_REQUIRED_ACKS";
-    case ErrorCode::kIllegalGeneration:
-      return "ILLEGAL_GENERATION";
-    case ErrorCode::kInconsistentGroupProtocol:
-      return "INCONSISTENT_GROUP_PROTOCOL";
-    case ErrorCode::kInvalidGroupId:
-      return "INVALID_GROUP_ID";
-    case ErrorCode::kUnknownMemberId:
-      return "UNKNOWN_MEMBER_ID";
-    case ErrorCode::kInvalidSessionTimeout:
-      return "INVALID_SESSION_TIMEOUT";
-    case ErrorCode::kRebalanceInProgress:
-      return "REBALANCE_IN_PROGRESS";
-    case ErrorCode::kInvalidCommitOffsetSize:
-      return "INVALID_COMMIT_OFFSET_SIZE";
-    case ErrorCode::kInvalidTimestamp:
-      return "INVALID_TIMESTAMP";
-    case ErrorCode::kUnsupportedVersion:
-      return "UNSUPPORTED_VERSION";
-    case ErrorCode::kTopicAlreadyExists:
-      return "TOPIC_ALREADY_EXISTS";
-    case ErrorCode::kInvalidPartitions:
-      return "INVALID_PARTITIONS";
-    case ErrorCode::kInvalidReplicationFactor:
-      return "INVALID_REPLICATION_FACTOR";
-    case ErrorCode::kInvalidReplicaAssignment:
-      return "INVALID_REPLICA_ASSIGNMENT";
-    case ErrorCode::kInvalidConfig:
-      return "INVALID_CONFIG";
-    case ErrorCode::kNotController:
-      return "NOT_CONTROLLER";
-    case ErrorCode::kInvalidRequest:
-      return "INVALID_REQUEST";
-    case ErrorCode::kPolicyViolation:
-      return "POLICY_VIOLATION";
-    case ErrorCode::kKafkaStorageError:
-      return "KAFKA_STORAGE_ERROR";
-    case ErrorCode::kReassignmentInProgress:
-      return "REASSIGNMENT_IN_PROGRESS";
-    case ErrorCode::kNonEmptyGroup:
-      return "NON_EMPTY_GROUP";
-    case ErrorCode::kGroupIdNotFound:
-      return "GROUP_ID_NOT_FOUND";
-    case ErrorCode::kFencedLeaderEpoch:
-      return "FENCED_LEADER_EPOCH";
-    case ErrorCode::kUnknownLeaderEpoch:
-      return "UNKNOWN_LEADER_EPOCH";
-    case ErrorCode::kStaleBrokerEpoch:
-      return "STALE_BROKER_EPOCH";
-    case ErrorCode::kOffsetNotAvailable:
-      return "OFFSET_NOT_AVAILABLE";
-    case ErrorCode::kMemberIdRequired:
-      return "MEMBER_ID_REQUIRED";
-    case ErrorCode::kPreferredLeaderNotAvailable:
-      return "PREFERRED_LEADER_NOT_AVAILABLE";
-    case ErrorCode::kEligibleLeadersNotAvailable:
-      return "ELIGIBLE_LEADERS_NOT_AVAILABLE";
-    case ErrorCode::kElectionNotNeeded:
-      return "ELECTION_NOT_NEEDED";
-    case ErrorCode::kNoReassignmentInProgress:
-      return "NO_REASSIGNMENT_IN_PROGRESS";
-    case ErrorCode::kInvalidRecord:
-      return "INVALID_RECORD";
-    case ErrorCode::kInvalidUpdateVersion:
-      return "INVALID_UPDATE_VERSION";
-    case ErrorCode::kDuplicateBrokerRegistration:
-      return "DUPLICATE_BROKER_REGISTRATION";
-    case ErrorCode::kIneligibleReplica:
-      return "INELIGIBLE_REPLICA";
-    case ErrorCode::kNewLeaderElected:
-      return "NEW_LEADER_ELECTED";
+#define STRATA_ERROR_CODE_NAME(enumerator, name, number) \
+  case ErrorCode::enumerator:                            \
+    return #name;
+    STRATA_ERROR_CODES(STRATA_ERROR_CODE_NAME)
+#undef STRATA_ERROR_CODE_NAME
   }
   return "UNKNOWN";
 }

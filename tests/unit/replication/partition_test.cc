@@ -9,6 +9,7 @@
 #include "broker/storage/mem_file_system.h"
 #include "client/record/record_batch.h"
 #include "gtest/gtest.h"
+#include "tests/unit/storage/test_batches.h"
 
 namespace strata::replication {
 namespace {
@@ -16,16 +17,7 @@ namespace {
 constexpr char kTopicId[] = "BBBBBBBBBBBBBBBBBBBBBB";
 const TopicPartition kTp{"R", PartitionId(0)};
 
-std::string Batch(int n) {
-  record::RecordBatchBuilder b;
-  for (int i = 0; i < n; ++i) {
-    record::Record r;
-    r.value = "v" + std::to_string(i);
-    r.timestamp = 1;
-    b.Append(r);
-  }
-  return b.Build();
-}
+std::string Batch(int n) { return storage::testing::MakeBatch(0, n); }
 
 metadata::PartitionInfo Info(int32_t leader, int32_t leader_epoch, std::vector<int32_t> isr,
                              int32_t partition_epoch = 0) {

@@ -12,6 +12,7 @@
 #include "client/record/record_batch.h"
 #include "gtest/gtest.h"
 #include "tests/unit/metadata/records.h"
+#include "tests/unit/storage/test_batches.h"
 
 namespace strata::replication {
 namespace {
@@ -23,16 +24,10 @@ constexpr char kOtherId[] = "CCCCCCCCCCCCCCCCCCCCCC";
 // Every wait in these tests ends by then; a healthy run takes milliseconds.
 constexpr absl::Duration kPatience = absl::Seconds(10);
 
+// Values unique across the test, so logs that diverge differ in bytes.
 std::string Batch(int n) {
   static std::atomic<int> next{0};
-  record::RecordBatchBuilder b;
-  for (int i = 0; i < n; ++i) {
-    record::Record r;
-    r.value = "v" + std::to_string(next++);
-    r.timestamp = 1;
-    b.Append(r);
-  }
-  return b.Build();
+  return storage::testing::MakeBatch(next.fetch_add(n), n);
 }
 
 // Polls `done` until it holds or kPatience passes.

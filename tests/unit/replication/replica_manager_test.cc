@@ -7,6 +7,7 @@
 #include "client/record/record_batch.h"
 #include "gtest/gtest.h"
 #include "tests/unit/metadata/records.h"
+#include "tests/unit/storage/test_batches.h"
 
 namespace strata::replication {
 namespace {
@@ -16,16 +17,7 @@ namespace records = metadata::testing;
 constexpr char kOldId[] = "AAAAAAAAAAAAAAAAAAAAAA";
 constexpr char kNewId[] = "BBBBBBBBBBBBBBBBBBBBBB";
 
-std::string Batch(int n) {
-  record::RecordBatchBuilder b;
-  for (int i = 0; i < n; ++i) {
-    record::Record r;
-    r.value = "v" + std::to_string(i);
-    r.timestamp = 1;
-    b.Append(r);
-  }
-  return b.Build();
-}
+std::string Batch(int n) { return storage::testing::MakeBatch(0, n); }
 
 class ReplicaManagerTest : public ::testing::Test {
  protected:

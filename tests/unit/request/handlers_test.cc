@@ -8,6 +8,7 @@
 #include "broker/storage/mem_file_system.h"
 #include "gtest/gtest.h"
 #include "tests/unit/metadata/records.h"
+#include "tests/unit/storage/test_batches.h"
 
 namespace strata::request {
 namespace {
@@ -18,16 +19,7 @@ constexpr char kManyId[] = "MMMMMMMMMMMMMMMMMMMMMM";
 constexpr char kReplicatedId[] = "RRRRRRRRRRRRRRRRRRRRRR";
 constexpr int kManyPartitions = 1000;
 
-std::string Batch(int n, const std::string& prefix = "v") {
-  record::RecordBatchBuilder b;
-  for (int i = 0; i < n; ++i) {
-    record::Record r;
-    r.value = prefix + std::to_string(i);
-    r.timestamp = 1;
-    b.Append(r);
-  }
-  return b.Build();
-}
+std::string Batch(int n) { return storage::testing::MakeBatch(0, n); }
 
 class RequestHandlersTest : public ::testing::Test {
  protected:
@@ -225,7 +217,7 @@ TEST_F(RequestHandlersTest, ErrorsAnswerAtOnce) {
   auto empty = Produce("many", 0, "", 1);
   ASSERT_TRUE(empty->has_value());
   EXPECT_EQ((*empty)->topics[0].partitions[0].error, ErrorCode::kInvalidRecord);
-  // acks=all to a partition led elsewhere is refused, not parked.
+  // acks=all to a partition this broker does not have is refused, not parked.
   auto nowhere = Produce("nope", 0, Batch(1), -1);
   ASSERT_TRUE(nowhere->has_value());
   EXPECT_EQ((*nowhere)->topics[0].partitions[0].error, ErrorCode::kUnknownTopicOrPartition);
