@@ -2,8 +2,8 @@
 # (ARCHITECTURE.md):
 #
 #   client/common < client/record < raft/ < broker/storage < broker/metadata
-#     < broker/replication < broker/request < broker/server;   client/common < client/record
-#     < client/
+#     < broker/replication < broker/group < broker/request < broker/server;
+#   client/common < broker/purgatory < broker/group;   client/common < client/record < client/
 #
 # Nothing below broker/server speaks a wire protocol; client/ reaches into
 # neither broker/ nor raft/. A relative include ("../x.h") is refused
@@ -22,10 +22,11 @@ set(_rules
   "client|\"(broker|raft|tools)/"
   "raft|\"(broker|client/record|tools)/"
   "raft/node|\"(broker|client/record|tools)/"
+  "broker/purgatory|\"(broker/(storage|metadata|replication|group|request|server)|raft|client/record)/|strata/(v1|internal)/|grpc|rocksdb"
   "broker/storage|\"broker/(metadata|replication|request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
   "broker/metadata|\"broker/(replication|request|server)/|strata/v1/|grpc|rocksdb|raft/node/"
   "broker/replication|\"broker/(request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
-  "broker/group|\"broker/server/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
+  "broker/group|\"broker/(request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
   "broker/request|\"broker/server/|strata/(v1|internal)/|grpc|rocksdb|raft/node/")
 
 set(_failures "")

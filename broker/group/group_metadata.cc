@@ -109,6 +109,30 @@ const MemberMetadata* GroupMetadata::Get(const std::string& member_id) const {
   return it == members_.end() ? nullptr : &it->second;
 }
 
+MemberMetadata* GroupMetadata::Mutable(const std::string& member_id) {
+  auto it = members_.find(member_id);
+  return it == members_.end() ? nullptr : &it->second;
+}
+
+GroupMetadata GroupMetadata::Restore(std::string group_id, int32_t generation_id,
+                                     std::string protocol_type, std::string protocol_name,
+                                     std::string leader_id, std::vector<MemberMetadata> members) {
+  GroupMetadata group(std::move(group_id));
+  group.generation_id_ = generation_id;
+  group.protocol_type_ = std::move(protocol_type);
+  for (MemberMetadata& m : members) {
+    if (!m.group_instance_id.empty()) group.static_members_[m.group_instance_id] = m.member_id;
+    const std::string id = m.member_id;
+    group.members_.emplace(id, std::move(m));
+  }
+  if (group.members_.empty()) return group;  // Empty, no protocol
+  group.protocol_name_ = std::move(protocol_name);
+  group.leader_id_ =
+      group.members_.contains(leader_id) ? std::move(leader_id) : group.members_.begin()->first;
+  group.state_ = GroupState::kStable;
+  return group;
+}
+
 std::optional<std::string> GroupMetadata::StaticMemberId(
     const std::string& group_instance_id) const {
   auto it = static_members_.find(group_instance_id);

@@ -78,6 +78,9 @@ class GroupMetadata {
 
   bool Has(const std::string& member_id) const { return members_.contains(member_id); }
   const MemberMetadata* Get(const std::string& member_id) const;
+  // For updating a member's protocols and timeouts on rejoin (its id and
+  // instance id must not change); null when not a member.
+  MemberMetadata* Mutable(const std::string& member_id);
   // The member id a static member's instance id maps to, if any.
   std::optional<std::string> StaticMemberId(const std::string& group_instance_id) const;
 
@@ -114,6 +117,14 @@ class GroupMetadata {
   // Whether a joining member could share the group's protocols.
   bool SupportsProtocols(const std::string& protocol_type,
                          const std::vector<std::string>& protocols) const;
+
+  // A group as the coordinator reads it back from __consumer_offsets:
+  // Stable with its members and their assignments, or Empty without.
+  // Members are listed in `members`' order; `leader_id` must be one of them
+  // (else the first leads).
+  static GroupMetadata Restore(std::string group_id, int32_t generation_id,
+                               std::string protocol_type, std::string protocol_name,
+                               std::string leader_id, std::vector<MemberMetadata> members);
 
   // Kafka's initNextGeneration: the generation moves on by one; with
   // members it selects the protocol and goes to CompletingRebalance,

@@ -58,6 +58,9 @@ struct CreateTopicsRequest {
   std::vector<NewTopic> topics;
   int32_t timeout_ms = 0;  // carried from the wire; the server bounds its own waits
   bool validate_only = false;
+  // From a broker creating an internal topic (__consumer_offsets) on first
+  // need; clients may not create internal topics.
+  bool internal = false;
 };
 
 struct CreateTopicsResponse {

@@ -275,7 +275,7 @@ Decision<CreateTopicsResponse> Controller::CreateTopics(const MetadataImage& ima
       Fail(result, ErrorCode::kInvalidTopicException, std::string(s.message()));
       continue;
     }
-    if (IsInternalTopic(t.name)) {
+    if (IsInternalTopic(t.name) && !request.internal) {
       Fail(result, ErrorCode::kInvalidRequest,
            absl::StrCat("Creation of internal topic ", t.name, " is prohibited."));
       continue;

@@ -147,7 +147,7 @@ std::optional<ProduceResult> ReplicaManager::CheckAcked(const std::string& topic
 }
 
 FetchResult ReplicaManager::Read(const std::string& topic, int32_t partition, int64_t offset,
-                                 int32_t max_bytes) {
+                                 int32_t max_bytes, ReadLimit limit) {
   FetchResult result;
   Partition::Snapshot replica;
   if (!Lookup(topic, partition, &replica, &result.error, &result.message, &result.leader_hint)) {
@@ -158,9 +158,11 @@ FetchResult ReplicaManager::Read(const std::string& topic, int32_t partition, in
   result.log_start_offset = replica.log->log_start_offset().value();
   result.log_end_offset = replica.log->log_end_offset().value();
   if (max_bytes <= 0) return result;
-  if (offset > hw.value() && offset <= result.log_end_offset) return result;  // not committed yet
-  ReadInto(TopicPartition{topic, PartitionId(partition)}, replica.log, offset, max_bytes, hw,
-           &result);
+  const Offset max_offset = limit == ReadLimit::kLogEnd ? replica.log->log_end_offset() : hw;
+  if (offset > max_offset.value() && offset <= result.log_end_offset)
+    return result;  // not committed
+  ReadInto(TopicPartition{topic, PartitionId(partition)}, replica.log, offset, max_bytes,
+           max_offset, &result);
   return result;
 }
 

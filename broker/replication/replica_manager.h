@@ -117,10 +117,16 @@ class ReplicaManager {
   // no longer leads in `leader_epoch` (the client retries on the new leader).
   std::optional<ProduceResult> CheckAcked(const std::string& topic, int32_t partition,
                                           int64_t required_offset, int32_t leader_epoch);
-  // Reads whole batches from `offset` up to the high watermark: at least
-  // one batch when there is one, then up to `max_bytes`; with max_bytes 0,
-  // only the watermarks.
-  FetchResult Read(const std::string& topic, int32_t partition, int64_t offset, int32_t max_bytes);
+  // How far a read may go (Kafka's FetchIsolation): consumers read up to
+  // the high watermark; the group coordinator loading its partition as a
+  // new leader reads to the log end, since everything there was written
+  // with acks=all by an earlier leader and will be committed by this one.
+  enum class ReadLimit { kHighWatermark, kLogEnd };
+  // Reads whole batches from `offset` up to the limit: at least one batch
+  // when there is one, then up to `max_bytes`; with max_bytes 0, only the
+  // watermarks.
+  FetchResult Read(const std::string& topic, int32_t partition, int64_t offset, int32_t max_bytes,
+                   ReadLimit limit = ReadLimit::kHighWatermark);
   // timestamp -1: latest (the high watermark), -2: earliest, else the first
   // offset at or after it.
   OffsetResult ListOffset(const std::string& topic, int32_t partition, int64_t timestamp);

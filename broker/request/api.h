@@ -38,6 +38,9 @@ struct ProduceRequest {
   int32_t acks = 1;        // 0, 1 or -1 (all); anything else is refused
   int32_t timeout_ms = 0;  // <= 0: Kafka's request.timeout.ms default
   std::vector<ProduceTopic> topics;
+  // Only the broker itself (the group coordinator) appends to internal
+  // topics; clients get INVALID_TOPIC_EXCEPTION, as in Kafka.
+  bool internal_topics_allowed = false;
 };
 struct ProducePartitionResult {
   int32_t partition = 0;
@@ -188,6 +191,20 @@ struct MetadataResponse {
   int32_t controller_id = -1;
   std::vector<BrokerMetadata> brokers;
   std::vector<TopicMetadata> topics;
+};
+
+// --- FindCoordinator ---
+struct FindCoordinatorRequest {
+  int8_t key_type = 0;  // 0: group (1: transaction, with exactly-once)
+  std::vector<std::string> keys;
+};
+struct CoordinatorResult {
+  std::string key;
+  int32_t node_id = -1;
+  std::string host;
+  int32_t port = -1;
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
 };
 
 // --- Admin reads: ListTopics, DescribeTopics, DescribeCluster ---

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "broker/group/group_coordinator.h"
 #include "broker/storage/log_config.h"
 #include "glog/logging.h"
 
@@ -76,7 +77,7 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
   };
   auto state = std::make_shared<State>();
   state->done = std::move(done);
-  std::vector<WatchKey> keys;
+  std::vector<purgatory::WatchKey> keys;
   for (ProduceTopic& topic : request.topics) {
     ProduceTopicResult& tr = state->response.topics.emplace_back();
     tr.topic = topic.topic;
@@ -90,6 +91,9 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
       if (batches.empty()) {
         r.error = ErrorCode::kInvalidRecord;
         r.message = absl::StrCat("no records for ", topic.topic, "-", part.partition);
+      } else if (IsInternal(topic.topic) && !request.internal_topics_allowed) {
+        r.error = ErrorCode::kInvalidTopicException;
+        r.message = absl::StrCat("Cannot append to internal topic ", topic.topic);
       } else {
         r = options_.replicas->Append(topic.topic, part.partition, std::move(batches),
                                       request.acks);
@@ -105,7 +109,7 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
         state->waiting.push_back(State::Waiting{state->response.topics.size() - 1,
                                                 tr.partitions.size() - 1, r.required_offset,
                                                 r.leader_epoch});
-        keys.push_back(WatchKey::Partition(topic.topic, part.partition));
+        keys.push_back(purgatory::WatchKey::Partition(topic.topic, part.partition));
       }
     }
   }
@@ -142,7 +146,8 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
   };
   const int32_t timeout_ms = request.timeout_ms > 0 ? request.timeout_ms : kDefaultProduceTimeoutMs;
   options_.purgatory->TryCompleteElseWatch(
-      std::make_shared<DelayedOperation>(now + timeout_ms, std::move(try_complete)), keys);
+      std::make_shared<purgatory::DelayedOperation>(now + timeout_ms, std::move(try_complete)),
+      keys);
 }
 
 // --- Fetch ---
@@ -240,10 +245,10 @@ void RequestHandlers::Fetch(FetchRequest request, std::function<void(FetchRespon
   // Not enough yet: wait for data on any of the partitions (a follower at
   // the log end is caught up; reading again when data arrives records that
   // once more).
-  std::vector<WatchKey> keys;
+  std::vector<purgatory::WatchKey> keys;
   for (const FetchTopic& t : r.topics) {
     for (const FetchPartition& p : t.partitions) {
-      keys.push_back(WatchKey::Partition(t.topic, p.partition));
+      keys.push_back(purgatory::WatchKey::Partition(t.topic, p.partition));
     }
   }
   auto try_complete = [this, state](bool expired) {
@@ -255,7 +260,7 @@ void RequestHandlers::Fetch(FetchRequest request, std::function<void(FetchRespon
   };
   const int64_t deadline = options_.clock->NowMs() + std::min(r.max_wait_ms, kMaxFetchWaitMs);
   options_.purgatory->TryCompleteElseWatch(
-      std::make_shared<DelayedOperation>(deadline, std::move(try_complete)), keys);
+      std::make_shared<purgatory::DelayedOperation>(deadline, std::move(try_complete)), keys);
 }
 
 // --- ListOffsets, OffsetForLeaderEpoch ---
@@ -296,6 +301,65 @@ std::vector<EpochEndResult> RequestHandlers::OffsetForLeaderEpoch(
     e.leader_epoch = r.leader_epoch;
     e.end_offset = r.end_offset;
     e.log_end_offset = r.log_end_offset;
+  }
+  return results;
+}
+
+// --- FindCoordinator ---
+
+std::vector<CoordinatorResult> RequestHandlers::FindCoordinator(
+    const FindCoordinatorRequest& request, const std::string& listener) {
+  std::shared_ptr<const metadata::MetadataImage> image = options_.image();
+  const metadata::TopicInfo* topic = image->FindTopic(group::kOffsetsTopic);
+  std::vector<CoordinatorResult> results;
+  for (const std::string& key : request.keys) {
+    CoordinatorResult& r = results.emplace_back();
+    r.key = key;
+    if (request.key_type != 0) {
+      r.error = ErrorCode::kInvalidRequest;
+      r.message =
+          absl::StrCat("Coordinator key type ", request.key_type, " is not supported (0: group)");
+      continue;
+    }
+    r.error = ErrorCode::kCoordinatorNotAvailable;
+    if (topic == nullptr) {
+      const int live = static_cast<int>(
+          std::count_if(image->brokers().begin(), image->brokers().end(),
+                        [&](const auto& b) { return image->IsBrokerLive(b.first); }));
+      if (live < options_.offsets_topic_replication_factor) {
+        r.message = absl::StrCat(
+            group::kOffsetsTopic, " needs ", options_.offsets_topic_replication_factor,
+            " live brokers (offsets.topic.replication.factor); ", live, " are registered");
+        continue;
+      }
+      r.message = absl::StrCat(group::kOffsetsTopic, " is being created");
+      const int64_t now = options_.clock->NowMs();
+      int64_t last = last_offsets_topic_request_ms_.load();
+      if (options_.create_offsets_topic && now - last >= 1000 &&
+          last_offsets_topic_request_ms_.compare_exchange_strong(last, now)) {
+        options_.create_offsets_topic();
+      }
+      continue;
+    }
+    // The configured count, as the coordinators place groups by it.
+    const int32_t p = group::OffsetsPartitionFor(key, options_.offsets_topic_partitions);
+    auto part = topic->partitions.find(p);
+    if (part == topic->partitions.end() || part->second.leader < 0) {
+      r.message = absl::StrCat("Partition ", p, " of ", group::kOffsetsTopic, " has no leader");
+      continue;
+    }
+    auto broker = image->brokers().find(part->second.leader);
+    const metadata::Endpoint* ep =
+        broker == image->brokers().end() ? nullptr : broker->second.endpoint(listener);
+    if (ep == nullptr) {
+      r.message = absl::StrCat("The coordinator, broker ", part->second.leader, ", has no ",
+                               listener, " listener");
+      continue;
+    }
+    r.error = ErrorCode::kNone;
+    r.node_id = part->second.leader;
+    r.host = ep->host;
+    r.port = ep->port;
   }
   return results;
 }

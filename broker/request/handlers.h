@@ -15,6 +15,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -23,17 +24,17 @@
 #include <vector>
 
 #include "broker/metadata/metadata_image.h"
+#include "broker/purgatory/purgatory.h"
 #include "broker/replication/replica_manager.h"
 #include "broker/request/api.h"
 #include "broker/request/fetch_memory.h"
-#include "broker/request/purgatory.h"
 #include "client/common/clock.h"
 
 namespace strata::request {
 
 struct HandlerOptions {
   replication::ReplicaManager* replicas = nullptr;
-  Purgatory* purgatory = nullptr;
+  purgatory::Purgatory* purgatory = nullptr;
   Clock* clock = nullptr;
   // The cluster as this broker knows it, and the controller's id.
   std::function<std::shared_ptr<const metadata::MetadataImage>()> image;
@@ -47,6 +48,13 @@ struct HandlerOptions {
   // consumers cannot starve replication (strata.fetch.max.inflight.bytes).
   FetchMemory* consumer_fetch_memory = nullptr;
   FetchMemory* follower_fetch_memory = nullptr;
+  // __consumer_offsets: its size (offsets.topic.num.partitions,
+  // offsets.topic.replication.factor), and how to have the controller
+  // create it when a FindCoordinator first needs it (called at most once
+  // per second while it is missing; must not block).
+  int32_t offsets_topic_partitions = 50;
+  int32_t offsets_topic_replication_factor = 3;
+  std::function<void()> create_offsets_topic;
 };
 
 class RequestHandlers {
@@ -71,6 +79,14 @@ class RequestHandlers {
   // there is left out), and the topics asked for.
   MetadataResponse Metadata(const MetadataRequest& request, const std::string& listener);
 
+  // Where each key's coordinator is, reachable on `listener`: the leader of
+  // the key's __consumer_offsets partition (group.h's placement). The topic
+  // is created on first need once enough brokers are registered for its
+  // replication factor (KIP-115); until it has a leader the answer is
+  // COORDINATOR_NOT_AVAILABLE, which clients retry.
+  std::vector<CoordinatorResult> FindCoordinator(const FindCoordinatorRequest& request,
+                                                 const std::string& listener);
+
   // Admin reads, answered from this node's metadata image.
   std::vector<std::string> ListTopics(bool include_internal);
   std::vector<TopicDescription> DescribeTopics(const DescribeTopicsRequest& request);
@@ -86,6 +102,7 @@ class RequestHandlers {
   bool HasData(const FetchState& state);
 
   const HandlerOptions options_;
+  std::atomic<int64_t> last_offsets_topic_request_ms_{0};
 };
 
 // Builds one uncompressed v2 batch from plain records (timestamp 0 ->

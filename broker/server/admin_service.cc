@@ -254,6 +254,28 @@ grpc::ServerUnaryReactor* AdminService::RouteToController(
   return reactor;
 }
 
+void AdminService::CreateInternalTopics(metadata::CreateTopicsRequest request,
+                                        std::function<void(metadata::CreateTopicsResponse)> done) {
+  auto wire = std::make_shared<v1::CreateTopicsRequest>();
+  for (const metadata::NewTopic& t : request.topics) {
+    v1::NewTopic* nt = wire->add_topics();
+    nt->set_name(t.name);
+    nt->set_num_partitions(t.num_partitions);
+    nt->set_replication_factor(t.replication_factor);
+    for (const auto& [k, v] : t.configs) (*nt->mutable_configs())[k] = v;
+  }
+  request.internal = true;
+  Route<v1::CreateTopicsResponse>(
+      wire.get(), std::move(request), &QuorumController::CreateTopics,
+      [](auto* stub, auto* context, auto* req, auto* resp, auto finish) {
+        stub->async()->CreateInternalTopics(context, req, resp, std::move(finish));
+      },
+      std::function<void(metadata::CreateTopicsResponse)>(
+          [wire, done = std::move(done)](metadata::CreateTopicsResponse r) {
+            done(std::move(r));
+          }));
+}
+
 grpc::ServerUnaryReactor* AdminService::CreateTopics(grpc::CallbackServerContext* ctx,
                                                      const v1::CreateTopicsRequest* request,
                                                      v1::CreateTopicsResponse* response) {
@@ -460,6 +482,17 @@ grpc::ServerUnaryReactor* ControllerService::CreateTopics(grpc::CallbackServerCo
                                                           v1::CreateTopicsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   controller_->CreateTopics(Decode(*request),
+                            EncodeAndFinish<metadata::CreateTopicsResponse>(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::CreateInternalTopics(
+    grpc::CallbackServerContext* ctx, const v1::CreateTopicsRequest* request,
+    v1::CreateTopicsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  metadata::CreateTopicsRequest decoded = Decode(*request);
+  decoded.internal = true;
+  controller_->CreateTopics(std::move(decoded),
                             EncodeAndFinish<metadata::CreateTopicsResponse>(reactor, response));
   return reactor;
 }

@@ -25,6 +25,11 @@ namespace strata::server {
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
+  // Has the controller create internal topics (__consumer_offsets) on this
+  // broker's behalf, which CreateTopics refuses to clients.
+  void CreateInternalTopics(metadata::CreateTopicsRequest request,
+                            std::function<void(metadata::CreateTopicsResponse)> done);
+
   AdminService(const ServerConfig& config, MetadataStateMachine* metadata,
                QuorumController* controller, raft::RaftNode* raft,
                ControllerChannel* controller_channel, request::RequestHandlers* handlers);
@@ -115,6 +120,9 @@ class ControllerService final : public internal::Controller::CallbackService {
   grpc::ServerUnaryReactor* ElectLeaders(grpc::CallbackServerContext* ctx,
                                          const v1::ElectLeadersRequest* request,
                                          v1::ElectLeadersResponse* response) override;
+  grpc::ServerUnaryReactor* CreateInternalTopics(grpc::CallbackServerContext* ctx,
+                                                 const v1::CreateTopicsRequest* request,
+                                                 v1::CreateTopicsResponse* response) override;
   grpc::ServerUnaryReactor* AlterPartition(grpc::CallbackServerContext* ctx,
                                            const internal::AlterPartitionBatchRequest* request,
                                            internal::AlterPartitionBatchResponse* response) override;

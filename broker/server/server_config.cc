@@ -185,6 +185,23 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
        [&] { return ParseIntInto(key, value, 1, 100000, &c.offsets_topic_num_partitions); }},
       {"offsets.topic.replication.factor",
        [&] { return ParseIntInto(key, value, 1, 32767, &c.offsets_topic_replication_factor); }},
+      {"group.min.session.timeout.ms",
+       [&] { return ParseIntInto(key, value, 1, INT32_MAX, &c.group_min_session_timeout_ms); }},
+      {"group.max.session.timeout.ms",
+       [&] { return ParseIntInto(key, value, 1, INT32_MAX, &c.group_max_session_timeout_ms); }},
+      {"group.initial.rebalance.delay.ms",
+       [&] { return ParseIntInto(key, value, 0, INT32_MAX, &c.group_initial_rebalance_delay_ms); }},
+      {"group.max.size", [&] { return ParseIntInto(key, value, 1, INT32_MAX, &c.group_max_size); }},
+      {"offsets.retention.minutes",
+       [&] {
+         return ParseIntInto(key, value, 1, INT64_MAX / 60000, &c.offsets_retention_minutes);
+       }},
+      {"offsets.retention.check.interval.ms",
+       [&] {
+         return ParseIntInto(key, value, 1, INT64_MAX, &c.offsets_retention_check_interval_ms);
+       }},
+      {"offset.metadata.max.bytes",
+       [&] { return ParseIntInto(key, value, 0, INT32_MAX, &c.offset_metadata_max_bytes); }},
       {"replica.lag.time.max.ms",
        [&] { return ParseIntInto(key, value, 1, INT64_MAX, &c.replica_lag_time_max_ms); }},
       {"broker.session.timeout.ms",

@@ -49,6 +49,14 @@ struct ServerConfig {
   int32_t min_insync_replicas = 1;
   int32_t offsets_topic_num_partitions = 50;
   int32_t offsets_topic_replication_factor = 3;
+  // The group coordinator (Kafka's keys and defaults).
+  int32_t group_min_session_timeout_ms = 6000;
+  int32_t group_max_session_timeout_ms = 1800000;
+  int32_t group_initial_rebalance_delay_ms = 3000;
+  int32_t group_max_size = 2147483647;
+  int64_t offsets_retention_minutes = 10080;
+  int64_t offsets_retention_check_interval_ms = 600000;
+  int32_t offset_metadata_max_bytes = 4096;
   int64_t replica_lag_time_max_ms = 30000;
   int64_t broker_session_timeout_ms = 9000;
   int64_t broker_heartbeat_interval_ms = 2000;

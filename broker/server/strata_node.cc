@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "broker/group/group_coordinator.h"
 #include "broker/replication/replica_fetcher.h"
 #include "broker/replication/replica_manager.h"
 #include "broker/request/handlers.h"
@@ -18,6 +19,7 @@
 #include "broker/server/broker_lifecycle_manager.h"
 #include "broker/server/broker_service.h"
 #include "broker/server/controller_channel.h"
+#include "broker/server/group_service.h"
 #include "broker/server/grpc_leader_endpoint.h"
 #include "broker/server/isr_change_sender.h"
 #include "broker/server/metadata_state_machine.h"
@@ -60,6 +62,12 @@ int64_t ReplicaCapacity(const ServerConfig& config) {
   return std::max<int64_t>(1, (open_files - kDescriptorReserve) /
                                   storage::LogManager::kDescriptorsPerIdleReplica);
 }
+
+// Kafka's offsets.commit.timeout.ms: how long a write to __consumer_offsets
+// waits for the in-sync replicas; and offsets.load.buffer.size, how much a
+// new coordinator reads at a time while loading.
+constexpr int32_t kOffsetsCommitTimeoutMs = 5000;
+constexpr int32_t kOffsetsLoadBytes = 5 << 20;
 
 // Where clients and peers reach this broker, as the controller publishes it.
 std::vector<internal::BrokerEndpoint> AdvertisedEndpoints(const ServerConfig& config) {
@@ -153,7 +161,7 @@ void StrataNode::CreateReplicaManagement() {
 
   // Parked fetches and acks=all produces, completed by progress on the
   // partitions they wait on.
-  purgatory_ = std::make_unique<request::Purgatory>(clock_, "delayed-requests");
+  purgatory_ = std::make_unique<purgatory::Purgatory>(clock_, "delayed-requests");
   replication::ReplicaManagerOptions replica_options;
   replica_options.broker_id = config_.node_id;
   replica_options.clock = clock_;
@@ -167,7 +175,7 @@ void StrataNode::CreateReplicaManagement() {
   };
   replica_options.on_offline = [this] { lifecycle_->HeartbeatNow(); };
   replica_options.on_partition_change = [this](const TopicPartition& tp) {
-    purgatory_->CheckAndComplete(request::WatchKey::Partition(tp));
+    purgatory_->CheckAndComplete(purgatory::WatchKey::Partition(tp));
   };
   replica_options.alter_partition = [this](replication::IsrChange change) {
     isr_sender_->Enqueue(std::move(change));
@@ -188,6 +196,8 @@ void StrataNode::CreateReplicaManagement() {
   fetcher_options.clock = clock_;
   fetchers_ = std::make_unique<replication::ReplicaFetcherManager>(replicas_.get(), fetcher_options);
 
+  CreateGroupCoordinator();
+
   metadata_->Subscribe([this](const std::shared_ptr<const metadata::MetadataImage>& image) {
     absl::MutexLock l(&mu_);
     pending_image_ = image;
@@ -195,7 +205,59 @@ void StrataNode::CreateReplicaManagement() {
   metadata_applier_ = std::thread([this] { ApplyMetadataLoop(); });
 }
 
+// The group coordinator writes to and loads from __consumer_offsets through
+// the request layer (acks=all) and the replica manager; it serves the
+// partitions this broker leads. Wired before the first image is applied, so
+// it hears of every leadership (handlers_ exists before any: images are
+// applied only once this broker has registered, after Start()).
+void StrataNode::CreateGroupCoordinator() {
+  group::CoordinatorOptions options;
+  options.broker_id = config_.node_id;
+  options.offsets_topic_partitions = config_.offsets_topic_num_partitions;
+  options.min_session_timeout_ms = config_.group_min_session_timeout_ms;
+  options.max_session_timeout_ms = config_.group_max_session_timeout_ms;
+  options.initial_rebalance_delay_ms = config_.group_initial_rebalance_delay_ms;
+  options.max_group_size = config_.group_max_size;
+  options.offsets_retention_ms = config_.offsets_retention_minutes * 60000;
+  options.offset_metadata_max_bytes = config_.offset_metadata_max_bytes;
+  options.clock = clock_;
+  options.purgatory = purgatory_.get();
+  options.append = [this](int32_t partition, std::string batch,
+                          std::function<void(ErrorCode, std::string)> done) {
+    request::ProduceRequest req;
+    req.acks = -1;
+    req.timeout_ms = kOffsetsCommitTimeoutMs;
+    req.internal_topics_allowed = true;
+    request::ProduceTopic& topic = req.topics.emplace_back();
+    topic.topic = group::kOffsetsTopic;
+    topic.partitions.emplace_back().partition = partition;
+    topic.partitions.back().records = std::move(batch);
+    handlers_->Produce(std::move(req), [done = std::move(done)](request::ProduceResponse r) {
+      request::ProducePartitionResult& p = r.topics.at(0).partitions.at(0);
+      done(p.error, std::move(p.message));
+    });
+  };
+  options.read = [this](int32_t partition, int64_t offset) {
+    return replicas_->Read(group::kOffsetsTopic, partition, offset, kOffsetsLoadBytes,
+                           replication::ReplicaManager::ReadLimit::kLogEnd);
+  };
+  options.partition_exists = [this](const std::string& topic, int32_t partition) {
+    const metadata::TopicInfo* t = metadata_->current()->FindTopic(topic);
+    return t != nullptr && t->partitions.contains(partition);
+  };
+  coordinator_ = std::make_unique<group::GroupCoordinator>(std::move(options));
+  replicas_->AddLeadershipListener([this](const replication::LeadershipChange& change) {
+    if (change.tp.topic != group::kOffsetsTopic) return;
+    if (change.kind == replication::LeadershipChange::Kind::kBecameLeader) {
+      coordinator_->OnBecameLeader(change.tp.partition.value(), change.leader_epoch.value());
+    } else {
+      coordinator_->OnResigned(change.tp.partition.value(), change.leader_epoch.value());
+    }
+  });
+}
+
 void StrataNode::ApplyMetadataLoop() {
+  std::shared_ptr<const metadata::MetadataImage> previous;
   while (true) {
     std::shared_ptr<const metadata::MetadataImage> image;
     {
@@ -217,6 +279,17 @@ void StrataNode::ApplyMetadataLoop() {
     replicas_->OnMetadata(image);
     // A topic's configs may have changed with this image.
     logs_->RefreshConfigs();
+    // Committed offsets of deleted topics go (a topic deleted and created
+    // again has a new id: its old offsets go too).
+    if (previous != nullptr) {
+      std::vector<std::string> deleted;
+      for (const auto& [name, t] : previous->topics()) {
+        const metadata::TopicInfo* now = image->FindTopic(name);
+        if (now == nullptr || now->topic_id != t.topic_id) deleted.push_back(name);
+      }
+      if (!deleted.empty()) coordinator_->OnTopicsDeleted(deleted);
+    }
+    previous = image;
   }
 }
 
@@ -268,8 +341,32 @@ void StrataNode::CreateServices() {
   handler_options.broker_log_overrides = config_.log_overrides;
   handler_options.consumer_fetch_memory = fetch_memory_.get();
   handler_options.follower_fetch_memory = replica_fetch_memory_.get();
+  handler_options.offsets_topic_partitions = config_.offsets_topic_num_partitions;
+  handler_options.offsets_topic_replication_factor = config_.offsets_topic_replication_factor;
+  handler_options.create_offsets_topic = [this] {
+    metadata::CreateTopicsRequest request;
+    request.topics.push_back(metadata::NewTopic{
+        .name = group::kOffsetsTopic,
+        .num_partitions = config_.offsets_topic_num_partitions,
+        .replication_factor = config_.offsets_topic_replication_factor,
+        // Kafka's: compacted, and small segments so compaction can run.
+        .configs = {{"cleanup.policy", "compact"},
+                    {"compression.type", "producer"},
+                    {"segment.bytes", "104857600"}},
+    });
+    admin_service_->CreateInternalTopics(
+        std::move(request), [](metadata::CreateTopicsResponse response) {
+          for (const metadata::TopicResult& r : response.results) {
+            if (r.error != ErrorCode::kNone && r.error != ErrorCode::kTopicAlreadyExists) {
+              LOG(WARNING) << "Creating " << r.name << ": " << ErrorName(r.error) << " "
+                           << r.error_message;
+            }
+          }
+        });
+  };
   handlers_ = std::make_unique<request::RequestHandlers>(std::move(handler_options));
   broker_service_ = std::make_unique<BrokerService>(handlers_.get());
+  group_service_ = std::make_unique<GroupService>(coordinator_.get(), handlers_.get());
   replica_service_ = std::make_unique<ReplicaService>(handlers_.get());
   admin_service_ =
       std::make_unique<AdminService>(config_, metadata_.get(), controller_.get(), raft_.get(),
@@ -298,6 +395,7 @@ absl::Status StrataNode::Listen() {
     builder.AddListeningPort(l->address(), grpc::InsecureServerCredentials());
     builder.RegisterService(broker_service_.get());
     builder.RegisterService(admin_service_.get());
+    builder.RegisterService(group_service_.get());
     builder.SetMaxReceiveMessageSize(std::max(64 << 20, config_.message_max_bytes * 2));
     client_server_ = builder.BuildAndStart();
     if (!client_server_) {
@@ -317,6 +415,8 @@ void StrataNode::StartPeriodicWork() {
   for (absl::Status s :
        {scheduler.Schedule("isr-expiration", kPeriodMs, [this] { replicas_->MaybeShrinkIsr(); }),
         scheduler.Schedule("replica-repair-and-scrub", kPeriodMs, [this] { RepairAndScrub(); }),
+        scheduler.Schedule("group-offsets-expiration", config_.offsets_retention_check_interval_ms,
+                           [this] { coordinator_->ExpireOffsets(); }),
         logs_->StartScheduler()}) {
     CHECK(s.ok()) << "Scheduling periodic work: " << s;
   }
@@ -387,6 +487,9 @@ void StrataNode::Stop() {
   // against a node taking itself apart.
   if (logs_) logs_->scheduler().Stop();
   if (metadata_applier_.joinable()) metadata_applier_.join();
+  // Parked group calls are answered NOT_COORDINATOR before the purgatory
+  // expires what is left.
+  if (coordinator_) coordinator_->Shutdown();
   if (purgatory_) purgatory_->Shutdown();
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   if (client_server_) client_server_->Shutdown(deadline);

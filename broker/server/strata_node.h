@@ -44,9 +44,14 @@ namespace strata::replication {
 class ReplicaManager;
 class ReplicaFetcherManager;
 }
+namespace strata::purgatory {
+class Purgatory;
+}
+namespace strata::group {
+class GroupCoordinator;
+}
 namespace strata::request {
 class FetchMemory;
-class Purgatory;
 class RequestHandlers;
 }  // namespace strata::request
 namespace strata::raft {
@@ -63,6 +68,7 @@ class QuorumController;
 class BrokerService;
 class AdminService;
 class ControllerService;
+class GroupService;
 class ReplicaService;
 class ControllerChannel;
 class BrokerLifecycleManager;
@@ -88,6 +94,7 @@ class StrataNode {
   void StartPeriodicWork();
 
   void ApplyMetadataLoop();
+  void CreateGroupCoordinator();
   // One pass of repair and (rate-limited) scrub.
   void RepairAndScrub();
   void ControlledShutdown();
@@ -106,12 +113,15 @@ class StrataNode {
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<MetadataStateMachine> metadata_;
   std::unique_ptr<replication::ReplicaManager> replicas_;
-  std::unique_ptr<request::Purgatory> purgatory_;
+  std::unique_ptr<purgatory::Purgatory> purgatory_;
   // Bytes of fetch responses in memory at once (strata.fetch.max.inflight.bytes).
   std::unique_ptr<request::FetchMemory> fetch_memory_;
   std::unique_ptr<request::FetchMemory> replica_fetch_memory_;
   // The protocol-neutral request layer both gRPC services adapt.
   std::unique_ptr<request::RequestHandlers> handlers_;
+  // Consumer groups whose __consumer_offsets partitions this broker leads.
+  std::unique_ptr<group::GroupCoordinator> coordinator_;
+  std::unique_ptr<GroupService> group_service_;
   std::unique_ptr<replication::ReplicaFetcherManager> fetchers_;
   std::unique_ptr<ReplicaService> replica_service_;
   std::unique_ptr<raft::RaftNode> raft_;

@@ -65,9 +65,12 @@ namespace strata {
   X(kOffsetNotAvailable, OFFSET_NOT_AVAILABLE, 78)                       \
   X(kMemberIdRequired, MEMBER_ID_REQUIRED, 79)                           \
   X(kPreferredLeaderNotAvailable, PREFERRED_LEADER_NOT_AVAILABLE, 80)    \
+  X(kGroupMaxSizeReached, GROUP_MAX_SIZE_REACHED, 81)                    \
+  X(kFencedInstanceId, FENCED_INSTANCE_ID, 82)                           \
   X(kEligibleLeadersNotAvailable, ELIGIBLE_LEADERS_NOT_AVAILABLE, 83)    \
   X(kElectionNotNeeded, ELECTION_NOT_NEEDED, 84)                         \
   X(kNoReassignmentInProgress, NO_REASSIGNMENT_IN_PROGRESS, 85)          \
+  X(kGroupSubscribedToTopic, GROUP_SUBSCRIBED_TO_TOPIC, 86)              \
   X(kInvalidRecord, INVALID_RECORD, 87)                                  \
   X(kInvalidUpdateVersion, INVALID_UPDATE_VERSION, 95)                   \
   X(kDuplicateBrokerRegistration, DUPLICATE_BROKER_REGISTRATION, 101)    \

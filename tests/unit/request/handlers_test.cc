@@ -24,9 +24,9 @@ std::string Batch(int n) { return storage::testing::MakeBatch(0, n); }
 class RequestHandlersTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Purgatory::Options po;
+    purgatory::Purgatory::Options po;
     po.start_reaper = false;  // deadlines move with the manual clock: ExpireDue()
-    purgatory_ = std::make_unique<Purgatory>(&clock_, "test", po);
+    purgatory_ = std::make_unique<purgatory::Purgatory>(&clock_, "test", po);
 
     storage::LogManager::Options lo;
     lo.log_dirs = {"/logs"};
@@ -39,7 +39,7 @@ class RequestHandlersTest : public ::testing::Test {
     ro.min_insync_replicas = [](const metadata::TopicInfo&) { return 1; };
     ro.clock = &clock_;
     ro.on_partition_change = [this](const TopicPartition& tp) {
-      purgatory_->CheckAndComplete(WatchKey::Partition(tp));
+      purgatory_->CheckAndComplete(purgatory::WatchKey::Partition(tp));
     };
     replicas_ = std::make_unique<replication::ReplicaManager>(logs_.get(), ro);
 
@@ -118,7 +118,7 @@ class RequestHandlersTest : public ::testing::Test {
   ManualClock clock_;
   FetchMemory consumer_memory_{64 << 20};
   FetchMemory follower_memory_{64 << 20};
-  std::unique_ptr<Purgatory> purgatory_;
+  std::unique_ptr<purgatory::Purgatory> purgatory_;
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<replication::ReplicaManager> replicas_;
   std::shared_ptr<const metadata::MetadataImage> image_;

@@ -1,4 +1,4 @@
-#include "broker/request/purgatory.h"
+#include "broker/purgatory/purgatory.h"
 
 #include <atomic>
 #include <thread>
@@ -7,7 +7,7 @@
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
-namespace strata::request {
+namespace strata::purgatory {
 namespace {
 
 // An operation that completes once `ready` is set (or it expires), and
@@ -253,4 +253,4 @@ TEST(PurgatoryTest, EachOperationCompletesExactlyOnceUnderConcurrentProgress) {
 }
 
 }  // namespace
-}  // namespace strata::request
+}  // namespace strata::purgatory

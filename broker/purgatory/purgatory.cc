@@ -1,10 +1,10 @@
-#include "broker/request/purgatory.h"
+#include "broker/purgatory/purgatory.h"
 
 #include <algorithm>
 
 #include "glog/logging.h"
 
-namespace strata::request {
+namespace strata::purgatory {
 namespace {
 
 // The reaper's longest sleep: deadlines set while it sleeps are met within
@@ -202,4 +202,4 @@ void Purgatory::Reaper() {
   }
 }
 
-}  // namespace strata::request
+}  // namespace strata::purgatory

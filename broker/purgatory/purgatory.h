@@ -1,9 +1,10 @@
 // Purgatory: requests that cannot be answered yet — a long-poll fetch waiting
-// for data, an acks=all produce waiting for the high watermark, later a
-// JoinGroup waiting for its group — parked without a thread each, after
+// for data, an acks=all produce waiting for the high watermark, a JoinGroup
+// waiting for its group, a member's session waiting for its next heartbeat —
+// parked without a thread each, after
 // Kafka's DelayedOperationPurgatory.
 //
-// An operation watches keys: the partitions (or groups) whose progress may
+// An operation watches keys: the partitions (or groups, members) whose progress may
 // complete it. Whoever makes progress on a key (the replica manager after an
 // append, a high-watermark move, a role change) calls CheckAndComplete(key),
 // which retries only the operations watching that key, on the caller's
@@ -38,28 +39,34 @@
 #include "client/common/clock.h"
 #include "client/common/ids.h"
 
-namespace strata::request {
+namespace strata::purgatory {
 
-// What an operation waits on. Kafka's TopicPartitionOperationKey and
-// GroupKey.
+// What an operation waits on. Kafka's TopicPartitionOperationKey,
+// GroupJoinKey/GroupSyncKey (one group key here) and MemberKey.
 struct WatchKey {
-  enum class Kind : uint8_t { kPartition, kGroup };
+  enum class Kind : uint8_t { kPartition, kGroup, kMember };
   Kind kind = Kind::kPartition;
   std::string name;       // topic or group id
   int32_t partition = 0;  // for kPartition
+  std::string member;     // for kMember: the member id within group `name`
 
   static WatchKey Partition(const TopicPartition& tp) {
-    return WatchKey{Kind::kPartition, tp.topic, tp.partition.value()};
+    return WatchKey{Kind::kPartition, tp.topic, tp.partition.value(), {}};
   }
   static WatchKey Partition(const std::string& topic, int32_t partition) {
-    return WatchKey{Kind::kPartition, topic, partition};
+    return WatchKey{Kind::kPartition, topic, partition, {}};
   }
-  static WatchKey Group(const std::string& group_id) { return WatchKey{Kind::kGroup, group_id, 0}; }
+  static WatchKey Group(const std::string& group_id) {
+    return WatchKey{Kind::kGroup, group_id, 0, {}};
+  }
+  static WatchKey Member(const std::string& group_id, const std::string& member_id) {
+    return WatchKey{Kind::kMember, group_id, 0, member_id};
+  }
 
   friend bool operator==(const WatchKey&, const WatchKey&) = default;
   template <typename H>
   friend H AbslHashValue(H h, const WatchKey& k) {
-    return H::combine(std::move(h), k.kind, k.name, k.partition);
+    return H::combine(std::move(h), k.kind, k.name, k.partition, k.member);
   }
 };
 
@@ -163,4 +170,4 @@ class Purgatory {
   std::thread reaper_;
 };
 
-}  // namespace strata::request
+}  // namespace strata::purgatory
