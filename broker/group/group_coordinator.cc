@@ -129,7 +129,19 @@ struct GroupCoordinator::Group {
   std::map<std::string, MemberState> states ABSL_GUARDED_BY(mu);
   // KIP-394: ids handed out with MEMBER_ID_REQUIRED, not joined with yet.
   std::set<std::string> pending ABSL_GUARDED_BY(mu);
-  std::map<GroupTopicPartition, OffsetValue> offsets ABSL_GUARDED_BY(mu);
+  // Committed offsets, each with where its record sits in the log.
+  struct Committed {
+    OffsetValue value;
+    int64_t log_offset = -1;
+  };
+  std::map<GroupTopicPartition, Committed> offsets ABSL_GUARDED_BY(mu);
+  // Commits written and not acknowledged yet, per partition (Kafka's
+  // pendingOffsetCommits): a deletion meanwhile drops the entry, and an
+  // acknowledgement without one is not cached.
+  std::map<GroupTopicPartition, int> pending_commits ABSL_GUARDED_BY(mu);
+  // Members answered in the current generation's JoinGroup that have not
+  // sent SyncGroup yet: out at the rebalance timeout (Kafka's DelayedSync).
+  std::set<std::string> pending_sync ABSL_GUARDED_BY(mu);
   // Identifies the live rebalance (or sync) timer; bumped to retire it.
   uint64_t join_epoch ABSL_GUARDED_BY(mu) = 0;
   // The initial rebalance delay: no join completes before this.
@@ -249,6 +261,13 @@ void GroupCoordinator::JoinGroup(JoinGroupRequest request,
   };
   if (request.rebalance_timeout_ms < 0) request.rebalance_timeout_ms = request.session_timeout_ms;
   if (request.group_id.empty()) return fail(ErrorCode::kInvalidGroupId, "The group id is empty");
+  {
+    // Where the group lives is checked first, as Kafka does: a client that
+    // asked the wrong broker learns that before anything else.
+    GroupResult placement;
+    Lookup(request.group_id, /*create=*/false, /*allow_empty_id=*/false, &placement);
+    if (placement.error != ErrorCode::kNone) return fail(placement.error, placement.message);
+  }
   if (request.session_timeout_ms < options_.min_session_timeout_ms ||
       request.session_timeout_ms > options_.max_session_timeout_ms) {
     return fail(ErrorCode::kInvalidSessionTimeout,
@@ -478,8 +497,26 @@ void GroupCoordinator::StaticMemberRejoin(const std::shared_ptr<Group>& gp,
                                           std::function<void(JoinGroupResponse)> done,
                                           Effects& fx) {
   Group& g = *gp;
+  // A restarted static member's subscription differs in what belongs to
+  // its incarnation (owned partitions, generation, user data); only a
+  // change of topics, or of the protocol the group would choose, calls for
+  // a rebalance.
   const MemberMetadata* old = g.meta.Get(old_id);
-  const bool protocols_changed = !SameProtocols(old->protocols, request.protocols);
+  const MemberMetadata old_copy = *old;
+  const std::string protocol = g.meta.protocol_name();
+  std::string new_metadata;
+  bool supports_protocol = false;
+  for (const auto& [name, metadata] : request.protocols) {
+    if (name == protocol) {
+      supports_protocol = true;
+      new_metadata = metadata;
+    }
+  }
+  const std::string old_metadata = MemberMetadataFor(*old, protocol);
+  const bool protocols_changed =
+      !supports_protocol || (g.meta.protocol_type() == "consumer"
+                                 ? SubscribedTopics(old_metadata) != SubscribedTopics(new_metadata)
+                                 : old_metadata != new_metadata);
   // The old incarnation's parked calls learn it was fenced.
   auto st = g.states.find(old_id);
   if (st != g.states.end()) {
@@ -502,30 +539,46 @@ void GroupCoordinator::StaticMemberRejoin(const std::shared_ptr<Group>& gp,
     });
   }
   CHECK(g.meta.ReplaceStaticMember(old_id, new_id).ok());
+  if (g.pending_sync.erase(old_id) > 0) g.pending_sync.insert(new_id);
   MemberMetadata* m = g.meta.Mutable(new_id);
   m->client_id = request.client_id;
   m->client_host = request.client_host;
   m->rebalance_timeout_ms = request.rebalance_timeout_ms;
   m->session_timeout_ms = request.session_timeout_ms;
+  m->protocols = request.protocols;
   g.states[new_id].session_timeout_ms = request.session_timeout_ms;
 
-  JoinGroupRequest rejoin = request;
-  rejoin.member_id = new_id;
   switch (g.meta.state()) {
     case GroupState::kStable:
-      if (!protocols_changed) {
+      if (!protocols_changed && g.meta.SelectProtocol() == protocol) {
         // KIP-345: the same member came back within its session. It keeps
         // its assignment, the generation stays; the new id is stored first
         // so a coordinator failover does not resurrect the old one.
+        // The call waits as the member's pending join, where an unload
+        // finds (and answers) it.
         const int32_t generation = g.meta.generation_id();
+        MemberMetadata previous = old_copy;
+        g.states[new_id].join = std::move(done);
         StoreGroup(
             gp, std::nullopt,
-            [this, done, new_id, old_id, generation](Group& g, ErrorCode error, Effects& fx) {
+            [this, new_id, old_id, generation, previous = std::move(previous)](
+                Group& g, ErrorCode error, Effects& fx) {
+              auto st = g.states.find(new_id);
+              if (st == g.states.end() || !st->second.join) return;  // answered meanwhile
+              std::function<void(JoinGroupResponse)> cb = std::move(st->second.join);
+              st->second.join = nullptr;
               JoinGroupResponse r;
               if (error != ErrorCode::kNone) {
+                // Not stored: the old incarnation stays the member (Kafka
+                // reverts the replacement), and the new one is told why.
+                if (g.meta.Has(new_id) && g.meta.ReplaceStaticMember(new_id, old_id).ok()) {
+                  *g.meta.Mutable(old_id) = previous;
+                  g.states.erase(new_id);
+                  g.states[old_id].session_timeout_ms = previous.session_timeout_ms;
+                  ScheduleHeartbeat(g, old_id, fx);
+                }
                 r.error = error;
-                r.message = "Could not store the rejoined static member";
-                r.member_id = new_id;
+                r.message = "Could not store the rejoined static member; join again";
               } else {
                 r = CurrentGeneration(g, new_id);
                 r.generation_id = generation;
@@ -533,20 +586,18 @@ void GroupCoordinator::StaticMemberRejoin(const std::shared_ptr<Group>& gp,
                 r.skip_assignment = g.meta.leader_id() == new_id;
                 ScheduleHeartbeat(g, new_id, fx);
               }
-              fx.Add([done, r = std::move(r)]() mutable { done(std::move(r)); });
+              fx.Add([cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); });
             },
             fx);
         ScheduleHeartbeat(g, new_id, fx);
         return;
       }
-      m->protocols = request.protocols;
       g.states[new_id].join = std::move(done);
       MaybePrepareRebalance(g, absl::StrCat("static member ", new_id, " changed its protocols"),
                             fx);
       return;
     case GroupState::kCompletingRebalance:
     case GroupState::kPreparingRebalance:
-      m->protocols = request.protocols;
       g.states[new_id].join = std::move(done);
       if (g.meta.state() == GroupState::kPreparingRebalance) {
         TryCompleteJoin(g, /*force=*/false, fx);
@@ -576,6 +627,7 @@ void GroupCoordinator::PrepareRebalance(Group& g, const std::string& reason, Eff
   }
   const bool initial = g.meta.state() == GroupState::kEmpty;
   SetState(g.meta, GroupState::kPreparingRebalance);
+  g.pending_sync.clear();
   const int64_t now = options_.clock->NowMs();
   g.state_since_ms = now;
   int32_t rebalance_timeout = 0;
@@ -627,6 +679,27 @@ void GroupCoordinator::CompleteJoin(Group& g, Effects& fx) {
       options_.purgatory->CheckAndComplete(key);
     });
   }
+  // A static leader that did not rejoin cannot assign: a member that did
+  // leads (Kafka's maybeElectNewJoinedLeader).
+  auto joined = [&](const std::string& id) {
+    auto st = g.states.find(id);
+    return st != g.states.end() && st->second.join != nullptr;
+  };
+  if (!g.meta.leader_id().empty() && !joined(g.meta.leader_id())) {
+    for (const auto& [id, m] : g.meta.members()) {
+      if (joined(id)) {
+        g.meta.SetLeader(id);
+        break;
+      }
+    }
+  }
+  if (!g.meta.members().empty() && !joined(g.meta.leader_id())) {
+    // Only static members that have not come back: a generation nobody
+    // hears of would help no one. Wait another rebalance timeout; their
+    // rejoins or their sessions decide (Kafka's onCompleteJoin).
+    ScheduleJoinTimer(g, options_.clock->NowMs() + MaxRebalanceTimeout(g), fx);
+    return;
+  }
   RetireJoinTimer(g, fx);
   CHECK(g.meta.InitNextGeneration().ok());
   g.state_since_ms = options_.clock->NowMs();
@@ -641,6 +714,8 @@ void GroupCoordinator::CompleteJoin(Group& g, Effects& fx) {
   }
   VLOG(1) << "Group " << g.meta.group_id() << " moves to generation " << g.meta.generation_id()
           << " with " << g.meta.members().size() << " members, protocol " << g.meta.protocol_name();
+  g.pending_sync.clear();
+  for (const auto& [id, m] : g.meta.members()) g.pending_sync.insert(id);
   for (auto& [id, st] : g.states) {
     if (!st.join || !g.meta.Has(id)) continue;
     JoinGroupResponse r = CurrentGeneration(g, id);
@@ -648,12 +723,15 @@ void GroupCoordinator::CompleteJoin(Group& g, Effects& fx) {
     st.join = nullptr;
     ScheduleHeartbeat(g, id, fx);
   }
-  // The leader must hand in the assignment within the rebalance timeout.
-  int32_t rebalance_timeout = 0;
-  for (const auto& [id, m] : g.meta.members()) {
-    rebalance_timeout = std::max(rebalance_timeout, m.rebalance_timeout_ms);
-  }
-  ScheduleJoinTimer(g, g.state_since_ms + rebalance_timeout, fx);
+  // Every member must send SyncGroup within the rebalance timeout (the
+  // leader with the assignment); the timer stays past Stable for that.
+  ScheduleJoinTimer(g, g.state_since_ms + MaxRebalanceTimeout(g), fx);
+}
+
+int32_t GroupCoordinator::MaxRebalanceTimeout(const Group& g) const {
+  int32_t timeout = 0;
+  for (const auto& [id, m] : g.meta.members()) timeout = std::max(timeout, m.rebalance_timeout_ms);
+  return timeout;
 }
 
 void GroupCoordinator::ResetAndPropagateSyncError(Group& g, ErrorCode error, Effects& fx) {
@@ -664,6 +742,7 @@ void GroupCoordinator::ResetAndPropagateSyncError(Group& g, ErrorCode error, Eff
     r.message = absl::StrCat("Group '", g.meta.group_id(), "' is rebalancing; join again");
     fx.Add([cb = std::move(st.sync), r = std::move(r)]() mutable { cb(std::move(r)); });
     st.sync = nullptr;
+    if (g.meta.Has(id)) ScheduleHeartbeat(g, id, fx);
   }
 }
 
@@ -781,22 +860,23 @@ void GroupCoordinator::OnJoinTimer(const std::shared_ptr<Group>& gp, uint64_t jo
       } else {
         TryCompleteJoin(g, /*force=*/true, fx);
       }
-    } else if (g.meta.state() == GroupState::kCompletingRebalance) {
-      // The leader never handed in the assignment: members that did not
-      // sync are out, and the rest rebalance (Kafka's DelayedSync).
-      std::vector<std::string> gone;
-      for (const auto& [id, m] : g.meta.members()) {
-        auto st = g.states.find(id);
-        if (st == g.states.end() || !st->second.sync) gone.push_back(id);
-      }
+    } else if ((g.meta.state() == GroupState::kCompletingRebalance ||
+                g.meta.state() == GroupState::kStable) &&
+               !g.pending_sync.empty()) {
+      // Members answered in this generation's JoinGroup that never sent
+      // SyncGroup (in CompletingRebalance, the leader among them) are out,
+      // and the rest rebalance (Kafka's DelayedSync).
+      std::vector<std::string> gone(g.pending_sync.begin(), g.pending_sync.end());
+      g.pending_sync.clear();
       for (const std::string& id : gone) {
+        if (!g.meta.Has(id)) continue;
         g.states.erase(id);
         g.meta.Remove(id);
         fx.Add([this, key = purgatory::WatchKey::Member(g.meta.group_id(), id)] {
           options_.purgatory->CheckAndComplete(key);
         });
       }
-      PrepareRebalance(g, "the leader did not send SyncGroup in time", fx);
+      PrepareRebalance(g, "members did not send SyncGroup in time", fx);
     }
   }
   fx.Run();
@@ -837,6 +917,11 @@ void GroupCoordinator::SyncGroup(SyncGroupRequest request,
   GroupResult lookup;
   std::shared_ptr<Group> g = Lookup(request.group_id, false, false, &lookup);
   if (g == nullptr) {
+    // While loading, Kafka has the member rejoin (a Java consumer takes
+    // COORDINATOR_LOAD_IN_PROGRESS on SyncGroup as fatal).
+    if (lookup.error == ErrorCode::kCoordinatorLoadInProgress) {
+      return fail(ErrorCode::kRebalanceInProgress, lookup.message);
+    }
     if (lookup.error != ErrorCode::kNone) return fail(lookup.error, lookup.message);
     return fail(ErrorCode::kUnknownMemberId,
                 absl::StrCat("Group '", request.group_id, "' does not exist"));
@@ -880,10 +965,12 @@ void GroupCoordinator::SyncGroup(SyncGroupRequest request,
           r.protocol_name = g->meta.protocol_name();
           r.assignment = g->meta.Get(request.member_id)->assignment;
           fx.Add([done, r = std::move(r)]() mutable { done(std::move(r)); });
+          g->pending_sync.erase(request.member_id);
           ScheduleHeartbeat(*g, request.member_id, fx);
           break;
         }
         case GroupState::kCompletingRebalance: {
+          g->pending_sync.erase(request.member_id);
           Group::MemberState& st = g->states[request.member_id];
           if (st.sync) {
             SyncGroupResponse r;
@@ -924,10 +1011,10 @@ void GroupCoordinator::SyncGroup(SyncGroupRequest request,
                       cb(std::move(r));
                     });
                     st.sync = nullptr;
+                    ScheduleHeartbeat(g, id, fx);
                   }
                   SetState(g.meta, GroupState::kStable);
                   g.state_since_ms = options_.clock->NowMs();
-                  RetireJoinTimer(g, fx);
                 },
                 fx);
           }
@@ -971,6 +1058,8 @@ GroupResult GroupCoordinator::ValidateMember(const Group& g, const std::string& 
 GroupResult GroupCoordinator::Heartbeat(const HeartbeatRequest& request) {
   GroupResult result;
   std::shared_ptr<Group> g = Lookup(request.group_id, false, false, &result);
+  // While loading, Kafka answers a heartbeat blindly with NONE.
+  if (result.error == ErrorCode::kCoordinatorLoadInProgress) return GroupResult();
   if (g == nullptr) {
     if (result.error == ErrorCode::kNone) {
       result.error = ErrorCode::kUnknownMemberId;
@@ -1154,6 +1243,7 @@ void GroupCoordinator::OffsetCommit(OffsetCommitRequest request,
         v.commit_timestamp_ms = now;
         records.emplace_back(EncodeKey(OffsetKey{request.group_id, o.tp.topic, o.tp.partition}),
                              EncodeValue(v));
+        ++g->pending_commits[o.tp];
         writing.emplace_back(o.tp, std::move(v));
       }
       if (records.empty()) {
@@ -1162,24 +1252,36 @@ void GroupCoordinator::OffsetCommit(OffsetCommitRequest request,
         std::weak_ptr<Group> weak = g;
         fx.Add([this, partition = g->partition, records = std::move(records),
                 writing = std::move(writing), response, done, weak]() mutable {
-          WriteRecords(partition, std::move(records),
-                       [weak, writing = std::move(writing), response, done](ErrorCode error,
-                                                                            std::string message) {
-                         if (error == ErrorCode::kNone) {
-                           if (std::shared_ptr<Group> gp = weak.lock()) {
-                             absl::MutexLock l(&gp->mu);
-                             if (!gp->unloaded) {
-                               for (const auto& [tp, v] : writing) gp->offsets[tp] = v;
-                             }
-                           }
-                         }
-                         const ErrorCode mapped = OffsetWriteError(error);
-                         for (PartitionResult& pr : response->partitions) {
-                           if (pr.result.error != ErrorCode::kNone) continue;
-                           pr.result = {mapped, mapped == ErrorCode::kNone ? "" : message};
-                         }
-                         done(std::move(*response));
-                       });
+          WriteRecords(
+              partition, std::move(records),
+              [weak, writing = std::move(writing), response, done](
+                  ErrorCode error, std::string message, int64_t base_offset) {
+                if (std::shared_ptr<Group> gp = weak.lock()) {
+                  absl::MutexLock l(&gp->mu);
+                  for (size_t i = 0; i < writing.size(); ++i) {
+                    const auto& [tp, v] = writing[i];
+                    auto pending = gp->pending_commits.find(tp);
+                    // Deleted meanwhile (OffsetDelete, DeleteGroups, a
+                    // deleted topic): the tombstone came after it.
+                    if (pending == gp->pending_commits.end()) continue;
+                    if (--pending->second == 0) gp->pending_commits.erase(pending);
+                    if (error != ErrorCode::kNone || gp->unloaded) continue;
+                    // Acknowledgements may come out of order: the
+                    // record later in the log wins, as on a reload.
+                    const int64_t log_offset = base_offset + static_cast<int64_t>(i);
+                    auto cached = gp->offsets.find(tp);
+                    if (cached == gp->offsets.end() || cached->second.log_offset < log_offset) {
+                      gp->offsets[tp] = Group::Committed{v, log_offset};
+                    }
+                  }
+                }
+                const ErrorCode mapped = OffsetWriteError(error);
+                for (PartitionResult& pr : response->partitions) {
+                  if (pr.result.error != ErrorCode::kNone) continue;
+                  pr.result = {mapped, mapped == ErrorCode::kNone ? "" : message};
+                }
+                done(std::move(*response));
+              });
         });
       }
     }
@@ -1204,8 +1306,9 @@ OffsetFetchResponse GroupCoordinator::OffsetFetch(const OffsetFetchRequest& requ
     response.result = ValidateMember(*g, "", "");
     return response;
   }
-  auto add = [&](const GroupTopicPartition& tp, const OffsetValue& v) {
-    response.offsets.push_back(FetchedOffset{tp, v.offset, v.leader_epoch, v.metadata});
+  auto add = [&](const GroupTopicPartition& tp, const Group::Committed& c) {
+    response.offsets.push_back(
+        FetchedOffset{tp, c.value.offset, c.value.leader_epoch, c.value.metadata});
   };
   if (!request.partitions) {
     for (const auto& [tp, v] : g->offsets) add(tp, v);
@@ -1334,10 +1437,14 @@ void GroupCoordinator::DeleteGroups(std::vector<std::string> group_ids,
         } else {
           SetState(g->meta, GroupState::kDead);
           tombstones.emplace_back(EncodeKey(GroupKey{id}), std::nullopt);
-          for (const auto& [tp, v] : g->offsets) {
+          std::set<GroupTopicPartition> tps;
+          for (const auto& [tp, c] : g->offsets) tps.insert(tp);
+          for (const auto& [tp, n] : g->pending_commits) tps.insert(tp);
+          for (const GroupTopicPartition& tp : tps) {
             tombstones.emplace_back(EncodeKey(OffsetKey{id, tp.topic, tp.partition}), std::nullopt);
           }
           g->offsets.clear();
+          g->pending_commits.clear();
         }
       }
     }
@@ -1350,7 +1457,7 @@ void GroupCoordinator::DeleteGroups(std::vector<std::string> group_ids,
     RemoveGroupIfDead(g);
     WriteRecords(
         g->partition, std::move(tombstones),
-        [pending, i, id, finish_one](ErrorCode error, std::string message) {
+        [pending, i, id, finish_one](ErrorCode error, std::string message, int64_t) {
           {
             absl::MutexLock l(&pending->mu);
             pending->results[i] = DeletedGroup{
@@ -1401,7 +1508,7 @@ void GroupCoordinator::OffsetDelete(OffsetDeleteRequest request,
           pr.result = {
               ErrorCode::kGroupSubscribedToTopic,
               absl::StrCat("Group '", request.group_id, "' is subscribed to topic ", tp.topic)};
-        } else if (g->offsets.erase(tp) > 0) {
+        } else if (g->offsets.erase(tp) + g->pending_commits.erase(tp) > 0) {
           tombstones.emplace_back(EncodeKey(OffsetKey{request.group_id, tp.topic, tp.partition}),
                                   std::nullopt);
         }
@@ -1411,7 +1518,7 @@ void GroupCoordinator::OffsetDelete(OffsetDeleteRequest request,
   if (tombstones.empty()) return done(std::move(response));
   auto shared = std::make_shared<OffsetDeleteResponse>(std::move(response));
   WriteRecords(g->partition, std::move(tombstones),
-               [shared, done](ErrorCode error, std::string message) {
+               [shared, done](ErrorCode error, std::string message, int64_t) {
                  if (error != ErrorCode::kNone) {
                    shared->result = {GroupWriteError(error), std::move(message)};
                  }
@@ -1459,7 +1566,7 @@ void GroupCoordinator::StoreGroup(
   fx.Add([this, partition = g->partition, records = std::move(records), weak,
           then = std::move(then)]() mutable {
     WriteRecords(partition, std::move(records),
-                 [weak, then = std::move(then)](ErrorCode error, std::string message) {
+                 [weak, then = std::move(then)](ErrorCode error, std::string message, int64_t) {
                    std::shared_ptr<Group> gp = weak.lock();
                    if (gp == nullptr) return;
                    if (error != ErrorCode::kNone) {
@@ -1476,8 +1583,7 @@ void GroupCoordinator::StoreGroup(
   });
 }
 
-void GroupCoordinator::WriteRecords(int32_t partition, Records records,
-                                    std::function<void(ErrorCode, std::string)> done) {
+void GroupCoordinator::WriteRecords(int32_t partition, Records records, WriteDone done) {
   options_.append(partition, BuildBatch(records, options_.clock->NowMs()), std::move(done));
 }
 
@@ -1501,19 +1607,22 @@ void GroupCoordinator::OnTopicsDeleted(const std::vector<std::string>& topics) {
     {
       absl::MutexLock l(&g->mu);
       if (g->unloaded) continue;
-      for (auto it = g->offsets.begin(); it != g->offsets.end();) {
-        if (deleted.contains(it->first.topic)) {
-          tombstones.emplace_back(
-              EncodeKey(OffsetKey{g->meta.group_id(), it->first.topic, it->first.partition}),
-              std::nullopt);
-          it = g->offsets.erase(it);
-        } else {
-          ++it;
-        }
+      std::set<GroupTopicPartition> tps;
+      for (const auto& [tp, c] : g->offsets) {
+        if (deleted.contains(tp.topic)) tps.insert(tp);
+      }
+      for (const auto& [tp, n] : g->pending_commits) {
+        if (deleted.contains(tp.topic)) tps.insert(tp);
+      }
+      for (const GroupTopicPartition& tp : tps) {
+        tombstones.emplace_back(EncodeKey(OffsetKey{g->meta.group_id(), tp.topic, tp.partition}),
+                                std::nullopt);
+        g->offsets.erase(tp);
+        g->pending_commits.erase(tp);
       }
     }
     if (!tombstones.empty()) {
-      WriteRecords(g->partition, std::move(tombstones), [](ErrorCode, std::string) {});
+      WriteRecords(g->partition, std::move(tombstones), [](ErrorCode, std::string, int64_t) {});
     }
   }
 }
@@ -1536,8 +1645,11 @@ void GroupCoordinator::ExpireOffsets() {
       // from when it emptied (KIP-211).
       const bool never_managed = g->meta.protocol_type().empty();
       for (auto it = g->offsets.begin(); it != g->offsets.end();) {
-        const int64_t base = never_managed ? it->second.commit_timestamp_ms : g->state_since_ms;
-        if (base + options_.offsets_retention_ms <= now) {
+        // A partition with a commit in flight is not expired (Kafka's rule).
+        const int64_t base =
+            never_managed ? it->second.value.commit_timestamp_ms : g->state_since_ms;
+        if (!g->pending_commits.contains(it->first) &&
+            base + options_.offsets_retention_ms <= now) {
           tombstones.emplace_back(
               EncodeKey(OffsetKey{g->meta.group_id(), it->first.topic, it->first.partition}),
               std::nullopt);
@@ -1546,7 +1658,7 @@ void GroupCoordinator::ExpireOffsets() {
           ++it;
         }
       }
-      if (g->offsets.empty() && g->states.empty() &&
+      if (g->offsets.empty() && g->pending_commits.empty() && g->states.empty() &&
           g->state_since_ms + options_.offsets_retention_ms <= now) {
         SetState(g->meta, GroupState::kDead);
         tombstones.emplace_back(EncodeKey(GroupKey{g->meta.group_id()}), std::nullopt);
@@ -1557,7 +1669,7 @@ void GroupCoordinator::ExpireOffsets() {
     if (!tombstones.empty()) {
       LOG(INFO) << "Expiring " << tombstones.size() << " offsets/records of group "
                 << g->meta.group_id();
-      WriteRecords(g->partition, std::move(tombstones), [](ErrorCode, std::string) {});
+      WriteRecords(g->partition, std::move(tombstones), [](ErrorCode, std::string, int64_t) {});
     }
   }
 }
@@ -1570,8 +1682,12 @@ void GroupCoordinator::OnBecameLeader(int32_t partition, int32_t leader_epoch) {
     if (shutdown_) return;
     PartitionState& state = partitions_[partition];
     if (state.epoch > leader_epoch) return;
-    if (state.loaded && state.epoch == leader_epoch) return;
-    state.loaded = false;
+    if (state.loaded) {
+      // Re-elected in a newer epoch without a resignation between: what is
+      // in memory is still the whole story.
+      state.epoch = leader_epoch;
+      return;
+    }
     state.epoch = leader_epoch;
   }
   absl::MutexLock l(&loader_mu_);
@@ -1608,7 +1724,7 @@ void GroupCoordinator::Load(int32_t partition, int32_t epoch) {
   if (!still_wanted()) return;
   const int64_t started = options_.clock->NowMs();
   std::map<std::string, std::optional<GroupValue>> group_values;
-  std::map<std::string, std::map<GroupTopicPartition, OffsetValue>> offsets;
+  std::map<std::string, std::map<GroupTopicPartition, Group::Committed>> offsets;
   int64_t offset = 0;
   int64_t records_read = 0;
   for (int attempts = 0;;) {
@@ -1638,13 +1754,18 @@ void GroupCoordinator::Load(int32_t partition, int32_t epoch) {
                    << " of " << kOffsetsTopic << "-" << partition << ": " << records.status();
         continue;
       }
+      int64_t record_offset = header.base_offset.value() - 1;
       for (const record::Record& rec : *records) {
         ++records_read;
+        ++record_offset;
         if (!rec.key) continue;
         absl::StatusOr<RecordKey> key = DecodeKey(*rec.key);
         if (!key.ok()) {
-          LOG(WARNING) << "Skipping a record of " << kOffsetsTopic << "-" << partition << ": "
-                       << key.status();
+          // Newer Kafka's record types (KIP-848 and after) are not ours.
+          if (!IsUnknownKeyVersion(key.status())) {
+            LOG(WARNING) << "Skipping a record of " << kOffsetsTopic << "-" << partition << ": "
+                         << key.status();
+          }
           continue;
         }
         if (const OffsetKey* ok = std::get_if<OffsetKey>(&*key)) {
@@ -1655,14 +1776,14 @@ void GroupCoordinator::Load(int32_t partition, int32_t epoch) {
           }
           absl::StatusOr<OffsetValue> v = DecodeOffsetValue(*rec.value);
           if (v.ok()) {
-            offsets[ok->group][tp] = *std::move(v);
+            offsets[ok->group][tp] = Group::Committed{*std::move(v), record_offset};
           } else {
             LOG(WARNING) << "Skipping an offset of group " << ok->group << ": " << v.status();
           }
         } else if (const GroupKey* gk = std::get_if<GroupKey>(&*key)) {
           if (!rec.value) {
+            // Offsets have tombstones of their own (Kafka's rule).
             group_values[gk->group] = std::nullopt;
-            offsets.erase(gk->group);
             continue;
           }
           absl::StatusOr<GroupValue> v = DecodeGroupValue(*rec.value);

@@ -78,11 +78,10 @@ struct CoordinatorOptions {
   Clock* clock = nullptr;                     // required
   purgatory::Purgatory* purgatory = nullptr;  // required
   // Appends `batch` (one v2 batch) to __consumer_offsets `partition` with
-  // acks=all; `done` runs once, when the in-sync replicas have it or it
-  // failed, on any thread.
-  std::function<void(int32_t partition, std::string batch,
-                     std::function<void(ErrorCode, std::string)> done)>
-      append;
+  // acks=all; `done` runs once, when the in-sync replicas have it (with the
+  // batch's base offset) or it failed, on any thread.
+  using AppendDone = std::function<void(ErrorCode, std::string message, int64_t base_offset)>;
+  std::function<void(int32_t partition, std::string batch, AppendDone done)> append;
   // Reads whole batches of __consumer_offsets `partition` from `offset` up
   // to its log end (at least one batch when there is one).
   std::function<replication::FetchResult(int32_t partition, int64_t offset)> read;
@@ -184,6 +183,8 @@ class GroupCoordinator {
   void RemoveMemberAndUpdateGroup(Group& g, const std::string& member_id, const std::string& reason,
                                   Effects& fx);
   void ResetAndPropagateSyncError(Group& g, ErrorCode error, Effects& fx);
+  // The largest rebalance timeout among the members.
+  int32_t MaxRebalanceTimeout(const Group& g) const;
   // Writes the group's metadata (with `assignment` instead of the members'
   // current ones, when given); `then(error)` runs with the group's lock
   // held once the write is acknowledged or failed (not at all if the group
@@ -206,9 +207,10 @@ class GroupCoordinator {
   void Load(int32_t partition, int32_t epoch);
   void Unload(int32_t partition, int32_t epoch);
   // Appends records (key, value or tombstone) to `partition`; `done` after.
+  using WriteDone = CoordinatorOptions::AppendDone;
   void WriteRecords(int32_t partition,
                     std::vector<std::pair<std::string, std::optional<std::string>>> records,
-                    std::function<void(ErrorCode, std::string)> done);
+                    WriteDone done);
   void RemoveGroupIfDead(const std::shared_ptr<Group>& g);
 
   const CoordinatorOptions options_;

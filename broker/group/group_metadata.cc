@@ -235,6 +235,12 @@ absl::Status GroupMetadata::ReplaceStaticMember(const std::string& old_member_id
   return absl::OkStatus();
 }
 
+bool GroupMetadata::SetLeader(const std::string& member_id) {
+  if (!members_.contains(member_id)) return false;
+  leader_id_ = member_id;
+  return true;
+}
+
 bool GroupMetadata::SetAssignment(const std::string& member_id, std::string assignment) {
   auto it = members_.find(member_id);
   if (it == members_.end()) return false;

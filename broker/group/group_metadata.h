@@ -103,6 +103,9 @@ class GroupMetadata {
   absl::Status ReplaceStaticMember(const std::string& old_member_id,
                                    const std::string& new_member_id);
 
+  // Makes a member the leader (one that rejoined, when the leader did not);
+  // false when it is not a member.
+  bool SetLeader(const std::string& member_id);
   // The leader's SyncGroup hands `member_id` its assignment; false when it
   // is not a member.
   bool SetAssignment(const std::string& member_id, std::string assignment);

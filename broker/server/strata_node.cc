@@ -223,7 +223,7 @@ void StrataNode::CreateGroupCoordinator() {
   options.clock = clock_;
   options.purgatory = purgatory_.get();
   options.append = [this](int32_t partition, std::string batch,
-                          std::function<void(ErrorCode, std::string)> done) {
+                          group::CoordinatorOptions::AppendDone done) {
     request::ProduceRequest req;
     req.acks = -1;
     req.timeout_ms = kOffsetsCommitTimeoutMs;
@@ -234,7 +234,7 @@ void StrataNode::CreateGroupCoordinator() {
     topic.partitions.back().records = std::move(batch);
     handlers_->Produce(std::move(req), [done = std::move(done)](request::ProduceResponse r) {
       request::ProducePartitionResult& p = r.topics.at(0).partitions.at(0);
-      done(p.error, std::move(p.message));
+      done(p.error, std::move(p.message), p.base_offset);
     });
   };
   options.read = [this](int32_t partition, int64_t offset) {
