@@ -1,10 +1,13 @@
 #include "client/admin.h"
 
+#include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "client/errors.h"
 #include "fmt/format.h"
 #include "grpcpp/client_context.h"
+#include "strata/v1/broker.grpc.pb.h"
 
 namespace strata::client {
 namespace {
@@ -26,6 +29,34 @@ absl::Status SingleResult(const google::protobuf::RepeatedPtrField<v1::TopicResu
                        fmt::format("The server sent no result for topic '{}'", name));
 }
 
+// The errors after which a group's call goes to a freshly looked-up
+// coordinator (Kafka's CoordinatorKey handling in its admin client).
+bool IsCoordinatorError(v1::ErrorCode code) {
+  return code == v1::NOT_COORDINATOR || code == v1::COORDINATOR_LOAD_IN_PROGRESS ||
+         code == v1::COORDINATOR_NOT_AVAILABLE;
+}
+
+void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
+  absl::Duration left = std::max(deadline - absl::Now(), absl::Milliseconds(100));
+  ctx->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(left));
+}
+
+// Topic-grouped OffsetFetch/OffsetDelete partitions, in the order given.
+google::protobuf::RepeatedPtrField<v1::OffsetFetchTopic> TopicsOf(
+    const std::vector<TopicPartition>& partitions) {
+  google::protobuf::RepeatedPtrField<v1::OffsetFetchTopic> topics;
+  std::map<std::string, v1::OffsetFetchTopic*> by_name;
+  for (const TopicPartition& tp : partitions) {
+    v1::OffsetFetchTopic*& t = by_name[tp.topic];
+    if (t == nullptr) {
+      t = topics.Add();
+      t->set_name(tp.topic);
+    }
+    t->add_partition_indexes(tp.partition.value());
+  }
+  return topics;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Admin>> Admin::Create(AdminConfig config) {
@@ -36,7 +67,9 @@ absl::StatusOr<std::unique_ptr<Admin>> Admin::Create(AdminConfig config) {
 }
 
 Admin::Admin(AdminConfig config, std::vector<std::string> bootstrap)
-    : config_(std::move(config)), bootstrap_(std::move(bootstrap)) {}
+    : config_(std::move(config)),
+      bootstrap_(std::move(bootstrap)),
+      metadata_(bootstrap_, &pool_, config_.request_timeout) {}
 
 template <typename Request, typename Response>
 absl::StatusOr<Response> Admin::Call(grpc::Status (v1::Admin::Stub::*method)(grpc::ClientContext*,
@@ -163,6 +196,552 @@ absl::StatusOr<v1::DescribeQuorumResponse> Admin::DescribeQuorum() {
 absl::StatusOr<v1::ElectLeadersResponse> Admin::ElectLeaders(
     const v1::ElectLeadersRequest& request) {
   return Call(&v1::Admin::Stub::ElectLeaders, request);
+}
+
+// ---- ListOffsets
+
+absl::StatusOr<std::map<TopicPartition, ListedOffset>> Admin::ListOffsets(
+    const std::map<TopicPartition, int64_t>& timestamps) {
+  std::map<TopicPartition, ListedOffset> result;
+  std::set<TopicPartition> remaining;
+  std::set<std::string> topics;
+  for (const auto& [tp, ts] : timestamps) {
+    remaining.insert(tp);
+    topics.insert(tp.topic);
+  }
+  if (remaining.empty()) return result;
+  const absl::Time deadline = absl::Now() + config_.request_timeout;
+  absl::Status refreshed = metadata_.Refresh({topics.begin(), topics.end()});
+  if (!refreshed.ok()) return refreshed;
+  // The last retriable error of each partition, reported if time runs out.
+  std::map<TopicPartition, absl::Status> last_error;
+  while (true) {
+    std::map<int32_t, std::vector<TopicPartition>> by_leader;
+    bool refresh = false;
+    for (auto it = remaining.begin(); it != remaining.end();) {
+      const TopicPartition& tp = *it;
+      std::optional<TopicInfo> info = metadata_.Topic(tp.topic);
+      const int32_t p = tp.partition.value();
+      if (info && (info->error == v1::UNKNOWN_TOPIC_OR_PARTITION ||
+                   (info->error == v1::NONE &&
+                    (p < 0 || static_cast<size_t>(p) >= info->partitions.size())))) {
+        // Not a leadership question: waiting will not make it exist.
+        result[tp].status = ErrorToStatus(
+            v1::UNKNOWN_TOPIC_OR_PARTITION,
+            fmt::format("This server does not host this topic-partition: {}", tp.ToString()));
+        it = remaining.erase(it);
+        continue;
+      }
+      const int32_t leader = metadata_.Leader(tp.topic, p);
+      if (leader == kNoLeader || !metadata_.BrokerAddress(leader)) {
+        last_error[tp] = ErrorToStatus(v1::LEADER_NOT_AVAILABLE, "");
+        refresh = true;
+      } else {
+        by_leader[leader].push_back(tp);
+      }
+      ++it;
+    }
+    for (const auto& [leader, tps] : by_leader) {
+      const std::string target = *metadata_.BrokerAddress(leader);
+      v1::ListOffsetsRequest request;
+      std::map<std::string, v1::ListOffsetsTopic*> by_topic;
+      for (const TopicPartition& tp : tps) {
+        v1::ListOffsetsTopic*& t = by_topic[tp.topic];
+        if (t == nullptr) {
+          t = request.add_topics();
+          t->set_topic(tp.topic);
+        }
+        v1::ListOffsetsPartition* p = t->add_partitions();
+        p->set_partition(tp.partition.value());
+        p->set_timestamp(timestamps.at(tp));
+      }
+      v1::ListOffsetsResponse response;
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, deadline);
+      absl::Status s = FromGrpcStatus(
+          v1::Broker::NewStub(pool_.Get(target))->ListOffsets(&ctx, request, &response), target);
+      if (!s.ok()) {
+        for (const TopicPartition& tp : tps) {
+          if (IsNetworkError(s)) {
+            last_error[tp] = s;
+            metadata_.InvalidateLeader(tp.topic, tp.partition.value());
+          } else {
+            result[tp].status = s;
+            remaining.erase(tp);
+          }
+        }
+        refresh = refresh || IsNetworkError(s);
+        continue;
+      }
+      for (const auto& t : response.topics()) {
+        for (const auto& p : t.partitions()) {
+          TopicPartition tp{t.topic(), PartitionId(p.partition())};
+          if (!remaining.contains(tp)) continue;
+          if (p.error() == v1::NONE) {
+            ListedOffset& out = result[tp];
+            out.offset = p.offset();
+            out.timestamp = p.timestamp();
+            out.leader_epoch = p.leader_epoch();
+            remaining.erase(tp);
+            continue;
+          }
+          absl::Status err = ErrorToStatus(p.error(), p.error_message());
+          if (!IsRetriable(p.error())) {
+            result[tp].status = err;
+            remaining.erase(tp);
+            continue;
+          }
+          last_error[tp] = err;
+          if (InvalidatesMetadata(p.error())) {
+            if (p.leader_hint() >= 0 && p.leader_hint() != leader) {
+              metadata_.SetLeaderHint(tp.topic, tp.partition.value(), p.leader_hint());
+            } else {
+              metadata_.InvalidateLeader(tp.topic, tp.partition.value());
+              refresh = true;
+            }
+          }
+        }
+      }
+    }
+    if (remaining.empty()) break;
+    if (absl::Now() + config_.retry_backoff >= deadline) {
+      for (const TopicPartition& tp : remaining) {
+        absl::Status last = last_error.contains(tp) ? last_error[tp] : absl::OkStatus();
+        result[tp].status = absl::DeadlineExceededError(
+            fmt::format("Timed out after {} ms listing offsets of {}{}",
+                        absl::ToInt64Milliseconds(config_.request_timeout), tp.ToString(),
+                        last.ok() ? "" : fmt::format(" ({})", std::string(last.message()))));
+      }
+      break;
+    }
+    absl::SleepFor(config_.retry_backoff);
+    if (refresh) {
+      std::set<std::string> stale;
+      for (const TopicPartition& tp : remaining) stale.insert(tp.topic);
+      (void)metadata_.Refresh({stale.begin(), stale.end()});
+    }
+  }
+  return result;
+}
+
+// ---- Consumer groups
+
+void Admin::ForgetCoordinator(const std::string& group) {
+  absl::MutexLock lock(&mu_);
+  coordinators_.erase(group);
+}
+
+absl::Status Admin::LookUpCoordinators(const std::vector<std::string>& groups, absl::Time deadline,
+                                       std::map<std::string, std::string>* targets,
+                                       std::map<std::string, v1::Coordinator>* failed) {
+  v1::FindCoordinatorRequest request;
+  request.set_key_type(0);
+  {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& g : groups) {
+      auto it = coordinators_.find(g);
+      if (it != coordinators_.end()) {
+        (*targets)[g] = fmt::format("{}:{}", it->second.host(), it->second.port());
+      } else {
+        request.add_keys(g);
+      }
+    }
+  }
+  if (request.keys().empty()) return absl::OkStatus();
+  v1::FindCoordinatorResponse response;
+  absl::Status status = CallAnyNode(bootstrap_, &preferred_, [&](const std::string& target) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, deadline);
+    response.Clear();
+    return FromGrpcStatus(
+        v1::Group::NewStub(pool_.Get(target))->FindCoordinator(&ctx, request, &response), target);
+  });
+  if (!status.ok()) return status;
+  absl::MutexLock lock(&mu_);
+  for (const v1::Coordinator& c : response.coordinators()) {
+    if (c.error() == v1::NONE && c.node_id() >= 0) {
+      coordinators_[c.key()] = c;
+      (*targets)[c.key()] = fmt::format("{}:{}", c.host(), c.port());
+    } else if (!IsCoordinatorError(c.error()) && c.error() != v1::NONE) {
+      (*failed)[c.key()] = c;
+    }
+  }
+  return absl::OkStatus();
+}
+
+template <typename Result>
+absl::StatusOr<std::vector<Result>> Admin::CallCoordinators(
+    const std::vector<std::string>& groups,
+    const std::function<absl::StatusOr<std::vector<Result>>(
+        const std::string&, const std::vector<std::string>&, absl::Time)>& call,
+    const std::function<v1::ErrorCode(const Result&)>& error_of,
+    const std::function<Result(const std::string&, v1::ErrorCode, const std::string&)>&
+        error_result) {
+  const absl::Time deadline = absl::Now() + config_.request_timeout;
+  std::map<std::string, Result> done;
+  // The latest answer of a group still being retried, or why none came.
+  std::map<std::string, Result> pending;
+  absl::Status transport;
+  std::vector<std::string> remaining;
+  for (const std::string& g : groups) {
+    if (std::find(remaining.begin(), remaining.end(), g) == remaining.end()) remaining.push_back(g);
+  }
+  while (!remaining.empty()) {
+    std::map<std::string, std::string> targets;
+    std::map<std::string, v1::Coordinator> failed;
+    absl::Status looked_up = LookUpCoordinators(remaining, deadline, &targets, &failed);
+    if (!looked_up.ok() && !IsNetworkError(looked_up)) return looked_up;
+    if (!looked_up.ok()) transport = looked_up;
+    for (const auto& [g, c] : failed) {
+      done.emplace(g, error_result(g, c.error(), c.error_message()));
+      pending.erase(g);
+    }
+    std::map<std::string, std::vector<std::string>> by_target;
+    for (const std::string& g : remaining) {
+      auto it = targets.find(g);
+      if (it != targets.end()) by_target[it->second].push_back(g);
+    }
+    for (const auto& [target, these] : by_target) {
+      absl::StatusOr<std::vector<Result>> results = call(target, these, deadline);
+      if (!results.ok()) {
+        if (!IsNetworkError(results.status())) return results.status();
+        transport = results.status();
+        for (const std::string& g : these) ForgetCoordinator(g);
+        continue;
+      }
+      for (size_t i = 0; i < these.size() && i < results->size(); ++i) {
+        const std::string& g = these[i];
+        Result& r = (*results)[i];
+        if (IsCoordinatorError(error_of(r))) {
+          ForgetCoordinator(g);
+          pending[g] = std::move(r);
+        } else {
+          done.emplace(g, std::move(r));
+          pending.erase(g);
+        }
+      }
+    }
+    std::vector<std::string> next;
+    for (const std::string& g : remaining) {
+      if (!done.contains(g)) next.push_back(g);
+    }
+    remaining = std::move(next);
+    if (remaining.empty()) break;
+    if (absl::Now() + config_.retry_backoff >= deadline) {
+      for (const std::string& g : remaining) {
+        auto it = pending.find(g);
+        if (it != pending.end()) {
+          done.emplace(g, std::move(it->second));
+        } else if (!transport.ok()) {
+          return absl::Status(
+              transport.code(),
+              fmt::format("Timed out waiting for the coordinator of group '{}' after {} ms: {}", g,
+                          absl::ToInt64Milliseconds(config_.request_timeout),
+                          std::string(transport.message())));
+        } else {
+          done.emplace(g, error_result(g, v1::COORDINATOR_NOT_AVAILABLE,
+                                       DefaultErrorMessage(v1::COORDINATOR_NOT_AVAILABLE)));
+        }
+      }
+      break;
+    }
+    absl::SleepFor(config_.retry_backoff);
+  }
+  std::vector<Result> out;
+  for (const std::string& g : groups) out.push_back(done.at(g));
+  return out;
+}
+
+absl::StatusOr<v1::Coordinator> Admin::FindGroupCoordinator(const std::string& group) {
+  const absl::Time deadline = absl::Now() + config_.request_timeout;
+  while (true) {
+    std::map<std::string, std::string> targets;
+    std::map<std::string, v1::Coordinator> failed;
+    absl::Status s = LookUpCoordinators({group}, deadline, &targets, &failed);
+    if (!s.ok() && !IsNetworkError(s)) return s;
+    if (failed.contains(group)) {
+      return ErrorToStatus(failed[group].error(), failed[group].error_message());
+    }
+    if (targets.contains(group)) {
+      absl::MutexLock lock(&mu_);
+      auto it = coordinators_.find(group);
+      if (it != coordinators_.end()) return it->second;
+    }
+    if (absl::Now() + config_.retry_backoff >= deadline) {
+      if (!s.ok()) return s;
+      return ErrorToStatus(v1::COORDINATOR_NOT_AVAILABLE,
+                           fmt::format("Timed out after {} ms finding the coordinator of group "
+                                       "'{}'",
+                                       absl::ToInt64Milliseconds(config_.request_timeout), group));
+    }
+    absl::SleepFor(config_.retry_backoff);
+  }
+}
+
+absl::StatusOr<v1::ListGroupsResponse> Admin::ListGroups(const std::vector<std::string>& states) {
+  absl::StatusOr<v1::DescribeClusterResponse> cluster = DescribeCluster();
+  if (!cluster.ok()) return cluster.status();
+  v1::ListGroupsRequest request;
+  for (const std::string& s : states) request.add_states_filter(s);
+  const absl::Time deadline = absl::Now() + config_.request_timeout;
+  std::map<std::string, v1::ListedGroup> merged;
+  for (const v1::BrokerDescription& b : cluster->brokers()) {
+    if (b.fenced() || b.endpoints().empty()) continue;
+    const std::string target = fmt::format("{}:{}", b.endpoints(0).host(), b.endpoints(0).port());
+    while (true) {
+      v1::ListGroupsResponse response;
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, deadline);
+      absl::Status s = FromGrpcStatus(
+          v1::Group::NewStub(pool_.Get(target))->ListGroups(&ctx, request, &response), target);
+      bool retry = IsNetworkError(s) && !absl::IsDeadlineExceeded(s);
+      if (s.ok() && response.error() != v1::NONE) {
+        s = ErrorToStatus(response.error(), response.error_message());
+        retry = response.error() == v1::COORDINATOR_LOAD_IN_PROGRESS ||
+                response.error() == v1::COORDINATOR_NOT_AVAILABLE;
+      }
+      if (s.ok()) {
+        for (const v1::ListedGroup& g : response.groups()) merged.emplace(g.group_id(), g);
+        break;
+      }
+      if (!retry || absl::Now() + config_.retry_backoff >= deadline) {
+        return absl::Status(s.code(), fmt::format("Failed to list the groups of broker {}: {}",
+                                                  b.id(), std::string(s.message())));
+      }
+      absl::SleepFor(config_.retry_backoff);
+    }
+  }
+  v1::ListGroupsResponse out;
+  for (auto& [id, g] : merged) *out.add_groups() = std::move(g);
+  return out;
+}
+
+absl::StatusOr<v1::DescribeGroupsResponse> Admin::DescribeGroups(
+    const std::vector<std::string>& groups) {
+  std::function<absl::StatusOr<std::vector<v1::DescribedGroup>>(
+      const std::string&, const std::vector<std::string>&, absl::Time)>
+      call = [this](const std::string& target, const std::vector<std::string>& these,
+                    absl::Time deadline) -> absl::StatusOr<std::vector<v1::DescribedGroup>> {
+    v1::DescribeGroupsRequest request;
+    for (const std::string& g : these) request.add_groups(g);
+    v1::DescribeGroupsResponse response;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, deadline);
+    absl::Status s = FromGrpcStatus(
+        v1::Group::NewStub(pool_.Get(target))->DescribeGroups(&ctx, request, &response), target);
+    if (!s.ok()) return s;
+    std::vector<v1::DescribedGroup> out;
+    for (const std::string& g : these) {
+      auto it = std::find_if(response.groups().begin(), response.groups().end(),
+                             [&](const v1::DescribedGroup& d) { return d.group_id() == g; });
+      if (it != response.groups().end()) {
+        out.push_back(*it);
+      } else {
+        v1::DescribedGroup missing;
+        missing.set_group_id(g);
+        missing.set_error(v1::UNKNOWN_SERVER_ERROR);
+        missing.set_error_message(fmt::format("The coordinator sent no result for group '{}'", g));
+        out.push_back(std::move(missing));
+      }
+    }
+    return out;
+  };
+  absl::StatusOr<std::vector<v1::DescribedGroup>> described = CallCoordinators<v1::DescribedGroup>(
+      groups, call, [](const v1::DescribedGroup& d) { return d.error(); },
+      [](const std::string& g, v1::ErrorCode e, const std::string& m) {
+        v1::DescribedGroup d;
+        d.set_group_id(g);
+        d.set_error(e);
+        d.set_error_message(m);
+        return d;
+      });
+  if (!described.ok()) return described.status();
+  v1::DescribeGroupsResponse out;
+  for (auto& d : *described) *out.add_groups() = std::move(d);
+  return out;
+}
+
+absl::StatusOr<std::map<TopicPartition, int64_t>> Admin::ListGroupOffsets(
+    const std::string& group, const std::vector<TopicPartition>& partitions) {
+  v1::OffsetFetchRequest request;
+  request.set_group_id(group);
+  *request.mutable_topics() = TopicsOf(partitions);
+  std::function<absl::StatusOr<std::vector<v1::OffsetFetchResponse>>(
+      const std::string&, const std::vector<std::string>&, absl::Time)>
+      call = [&](const std::string& target, const std::vector<std::string>&,
+                 absl::Time deadline) -> absl::StatusOr<std::vector<v1::OffsetFetchResponse>> {
+    v1::OffsetFetchResponse response;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, deadline);
+    absl::Status s = FromGrpcStatus(
+        v1::Group::NewStub(pool_.Get(target))->OffsetFetch(&ctx, request, &response), target);
+    if (!s.ok()) return s;
+    return std::vector<v1::OffsetFetchResponse>{std::move(response)};
+  };
+  absl::StatusOr<std::vector<v1::OffsetFetchResponse>> fetched =
+      CallCoordinators<v1::OffsetFetchResponse>(
+          {group}, call, [](const v1::OffsetFetchResponse& r) { return r.error(); },
+          [](const std::string&, v1::ErrorCode e, const std::string& m) {
+            v1::OffsetFetchResponse r;
+            r.set_error(e);
+            r.set_error_message(m);
+            return r;
+          });
+  if (!fetched.ok()) return fetched.status();
+  const v1::OffsetFetchResponse& response = fetched->front();
+  if (response.error() != v1::NONE) {
+    return ErrorToStatus(response.error(), response.error_message());
+  }
+  std::map<TopicPartition, int64_t> offsets;
+  for (const auto& t : response.topics()) {
+    for (const auto& p : t.partitions()) {
+      if (p.error() == v1::UNKNOWN_TOPIC_OR_PARTITION) continue;  // as Kafka's admin: skipped
+      if (p.error() != v1::NONE) {
+        absl::Status err = ErrorToStatus(p.error(), "");
+        return absl::Status(err.code(),
+                            fmt::format("Cannot fetch the offset of {}-{}: {}", t.name(),
+                                        p.partition_index(), std::string(err.message())));
+      }
+      if (p.committed_offset() < 0) continue;
+      offsets[TopicPartition{t.name(), PartitionId(p.partition_index())}] = p.committed_offset();
+    }
+  }
+  return offsets;
+}
+
+absl::StatusOr<v1::OffsetCommitResponse> Admin::AlterGroupOffsets(
+    const std::string& group, const std::map<TopicPartition, int64_t>& offsets) {
+  v1::OffsetCommitRequest request;
+  request.set_group_id(group);
+  request.set_generation_id(-1);
+  std::map<std::string, v1::OffsetCommitTopic*> by_topic;
+  for (const auto& [tp, offset] : offsets) {
+    v1::OffsetCommitTopic*& t = by_topic[tp.topic];
+    if (t == nullptr) {
+      t = request.add_topics();
+      t->set_name(tp.topic);
+    }
+    v1::OffsetCommitPartition* p = t->add_partitions();
+    p->set_partition_index(tp.partition.value());
+    p->set_committed_offset(offset);
+    p->set_committed_leader_epoch(-1);
+  }
+  std::function<absl::StatusOr<std::vector<v1::OffsetCommitResponse>>(
+      const std::string&, const std::vector<std::string>&, absl::Time)>
+      call = [&](const std::string& target, const std::vector<std::string>&,
+                 absl::Time deadline) -> absl::StatusOr<std::vector<v1::OffsetCommitResponse>> {
+    v1::OffsetCommitResponse response;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, deadline);
+    absl::Status s = FromGrpcStatus(
+        v1::Group::NewStub(pool_.Get(target))->OffsetCommit(&ctx, request, &response), target);
+    if (!s.ok()) return s;
+    return std::vector<v1::OffsetCommitResponse>{std::move(response)};
+  };
+  // OffsetCommit has no group-level error: a coordinator error comes in
+  // every partition.
+  auto error_of = [](const v1::OffsetCommitResponse& r) {
+    for (const auto& t : r.topics()) {
+      for (const auto& p : t.partitions()) {
+        if (IsCoordinatorError(p.error())) return p.error();
+      }
+    }
+    return v1::NONE;
+  };
+  auto error_result = [&request](const std::string&, v1::ErrorCode e, const std::string& m) {
+    v1::OffsetCommitResponse r;
+    for (const auto& t : request.topics()) {
+      v1::OffsetCommitTopicResponse* tr = r.add_topics();
+      tr->set_name(t.name());
+      for (const auto& p : t.partitions()) {
+        v1::OffsetCommitPartitionResponse* pr = tr->add_partitions();
+        pr->set_partition_index(p.partition_index());
+        pr->set_error(e);
+        pr->set_error_message(m);
+      }
+    }
+    return r;
+  };
+  absl::StatusOr<std::vector<v1::OffsetCommitResponse>> committed =
+      CallCoordinators<v1::OffsetCommitResponse>({group}, call, error_of, error_result);
+  if (!committed.ok()) return committed.status();
+  return committed->front();
+}
+
+absl::StatusOr<v1::DeleteGroupsResponse> Admin::DeleteGroups(
+    const std::vector<std::string>& groups) {
+  std::function<absl::StatusOr<std::vector<v1::DeletableGroupResult>>(
+      const std::string&, const std::vector<std::string>&, absl::Time)>
+      call = [this](const std::string& target, const std::vector<std::string>& these,
+                    absl::Time deadline) -> absl::StatusOr<std::vector<v1::DeletableGroupResult>> {
+    v1::DeleteGroupsRequest request;
+    for (const std::string& g : these) request.add_group_ids(g);
+    v1::DeleteGroupsResponse response;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, deadline);
+    absl::Status s = FromGrpcStatus(
+        v1::Group::NewStub(pool_.Get(target))->DeleteGroups(&ctx, request, &response), target);
+    if (!s.ok()) return s;
+    std::vector<v1::DeletableGroupResult> out;
+    for (const std::string& g : these) {
+      auto it = std::find_if(response.results().begin(), response.results().end(),
+                             [&](const v1::DeletableGroupResult& r) { return r.group_id() == g; });
+      if (it != response.results().end()) {
+        out.push_back(*it);
+      } else {
+        v1::DeletableGroupResult missing;
+        missing.set_group_id(g);
+        missing.set_error(v1::UNKNOWN_SERVER_ERROR);
+        missing.set_error_message(fmt::format("The coordinator sent no result for group '{}'", g));
+        out.push_back(std::move(missing));
+      }
+    }
+    return out;
+  };
+  absl::StatusOr<std::vector<v1::DeletableGroupResult>> deleted =
+      CallCoordinators<v1::DeletableGroupResult>(
+          groups, call, [](const v1::DeletableGroupResult& r) { return r.error(); },
+          [](const std::string& g, v1::ErrorCode e, const std::string& m) {
+            v1::DeletableGroupResult r;
+            r.set_group_id(g);
+            r.set_error(e);
+            r.set_error_message(m);
+            return r;
+          });
+  if (!deleted.ok()) return deleted.status();
+  v1::DeleteGroupsResponse out;
+  for (auto& r : *deleted) *out.add_results() = std::move(r);
+  return out;
+}
+
+absl::StatusOr<v1::OffsetDeleteResponse> Admin::DeleteGroupOffsets(
+    const std::string& group, const std::vector<TopicPartition>& partitions) {
+  v1::OffsetDeleteRequest request;
+  request.set_group_id(group);
+  *request.mutable_topics() = TopicsOf(partitions);
+  std::function<absl::StatusOr<std::vector<v1::OffsetDeleteResponse>>(
+      const std::string&, const std::vector<std::string>&, absl::Time)>
+      call = [&](const std::string& target, const std::vector<std::string>&,
+                 absl::Time deadline) -> absl::StatusOr<std::vector<v1::OffsetDeleteResponse>> {
+    v1::OffsetDeleteResponse response;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, deadline);
+    absl::Status s = FromGrpcStatus(
+        v1::Group::NewStub(pool_.Get(target))->OffsetDelete(&ctx, request, &response), target);
+    if (!s.ok()) return s;
+    return std::vector<v1::OffsetDeleteResponse>{std::move(response)};
+  };
+  absl::StatusOr<std::vector<v1::OffsetDeleteResponse>> deleted =
+      CallCoordinators<v1::OffsetDeleteResponse>(
+          {group}, call, [](const v1::OffsetDeleteResponse& r) { return r.error(); },
+          [](const std::string&, v1::ErrorCode e, const std::string& m) {
+            v1::OffsetDeleteResponse r;
+            r.set_error(e);
+            r.set_error_message(m);
+            return r;
+          });
+  if (!deleted.ok()) return deleted.status();
+  return deleted->front();
 }
 
 }  // namespace strata::client

@@ -12,21 +12,49 @@
 // controller could not take because it is changing (NOT_CONTROLLER, or no
 // node reachable) are retried until request.timeout.ms.
 //
+// Consumer-group calls (strata.v1.Group) go to each group's coordinator: the
+// admin asks any node FindCoordinator, remembers the answer, and sends the
+// call to that host:port. A coordinator that answers NOT_COORDINATOR,
+// COORDINATOR_LOAD_IN_PROGRESS or COORDINATOR_NOT_AVAILABLE, or cannot be
+// reached, is forgotten and looked up again after retry.backoff.ms, until
+// request.timeout.ms; then the last answer is returned as it is. ListGroups
+// asks every live broker, as Kafka's admin client does, since each node
+// knows only the groups it coordinates. ListOffsets asks each partition's
+// leader, found through Broker.Metadata.
+//
 // Thread-safe.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/common/ids.h"
 #include "client/connection_pool.h"
+#include "client/metadata_cache.h"
 #include "strata/v1/admin.grpc.pb.h"
+#include "strata/v1/group.grpc.pb.h"
 
 namespace strata::client {
+
+// One partition's answer to ListOffsets: `offset` is -1 when no record is
+// at or after the timestamp asked for. `status` is not OK when the leader
+// answered an error that retrying does not cure, or none answered before
+// request.timeout.ms; the other fields are then meaningless.
+struct ListedOffset {
+  absl::Status status;
+  int64_t offset = -1;
+  int64_t timestamp = -1;
+  int32_t leader_epoch = -1;
+};
 
 struct AdminConfig {
   std::string bootstrap_servers;
@@ -63,6 +91,61 @@ class Admin {
   // Preferred or unclean leader election (KIP-460).
   absl::StatusOr<v1::ElectLeadersResponse> ElectLeaders(const v1::ElectLeadersRequest& request);
 
+  // ---- Offsets of partitions (Broker.ListOffsets at each leader)
+
+  // ListOffsets timestamps, as in Kafka's OffsetSpec.
+  static constexpr int64_t kLatestTimestamp = -1;    // the high watermark
+  static constexpr int64_t kEarliestTimestamp = -2;  // the log start offset
+
+  // The offset for each partition's timestamp (kLatestTimestamp,
+  // kEarliestTimestamp, or ms since the epoch: the first record at or
+  // after it). Every requested partition is in the answer, with its own
+  // status (an unknown topic or partition is NotFound at once; leadership
+  // errors are retried until request.timeout.ms). Fails as a whole only
+  // when no node answers Metadata.
+  absl::StatusOr<std::map<TopicPartition, ListedOffset>> ListOffsets(
+      const std::map<TopicPartition, int64_t>& timestamps);
+
+  // ---- Consumer groups (strata.v1.Group, at each group's coordinator)
+
+  // The coordinator of `group` (FindCoordinator at any node, retried while
+  // COORDINATOR_NOT_AVAILABLE). Other errors come back as a Status.
+  absl::StatusOr<v1::Coordinator> FindGroupCoordinator(const std::string& group);
+
+  // The groups of every live broker (DescribeCluster), merged: each group
+  // once, sorted by id. `states` filters by state ("Stable", "Empty", ...;
+  // empty: all). Fails if a broker cannot be listed by request.timeout.ms
+  // (COORDINATOR_LOAD_IN_PROGRESS and COORDINATOR_NOT_AVAILABLE are retried).
+  absl::StatusOr<v1::ListGroupsResponse> ListGroups(const std::vector<std::string>& states = {});
+
+  // One DescribedGroup per id, in the order asked, each from its own
+  // coordinator; coordinator_id is the node that answered. A group the
+  // coordinator does not know is "Dead". Per-group errors are inside.
+  absl::StatusOr<v1::DescribeGroupsResponse> DescribeGroups(const std::vector<std::string>& groups);
+
+  // The group's committed offsets (OffsetFetch): for `partitions`, or every
+  // partition with a commit when empty. Partitions without a commit are
+  // left out. A group error (GROUP_ID_NOT_FOUND, ...) or a partition error
+  // other than UNKNOWN_TOPIC_OR_PARTITION is returned as a Status.
+  absl::StatusOr<std::map<TopicPartition, int64_t>> ListGroupOffsets(
+      const std::string& group, const std::vector<TopicPartition>& partitions = {});
+
+  // Commits `offsets` for the group from outside its generations
+  // (generation -1, no member id): the coordinator takes it only while the
+  // group has no members, and answers UNKNOWN_MEMBER_ID (or another group
+  // error) per partition otherwise. The response as it came.
+  absl::StatusOr<v1::OffsetCommitResponse> AlterGroupOffsets(
+      const std::string& group, const std::map<TopicPartition, int64_t>& offsets);
+
+  // Deletes groups (with their offsets); only groups without members can
+  // go (NON_EMPTY_GROUP otherwise). One result per id, in the order asked.
+  absl::StatusOr<v1::DeleteGroupsResponse> DeleteGroups(const std::vector<std::string>& groups);
+
+  // Deletes the group's offsets of `partitions` (OffsetDelete); refused per
+  // partition (GROUP_SUBSCRIBED_TO_TOPIC) while members subscribe to it.
+  absl::StatusOr<v1::OffsetDeleteResponse> DeleteGroupOffsets(
+      const std::string& group, const std::vector<TopicPartition>& partitions);
+
  private:
   Admin(AdminConfig config, std::vector<std::string> bootstrap);
 
@@ -74,10 +157,39 @@ class Admin {
                                 const Request& request,
                                 bool (*retry_on)(const Response&) = nullptr);
 
+  // Runs `call` for `groups` at their coordinators, one call per
+  // coordinator with its groups, and again for the groups whose result
+  // `error_of` says is a coordinator error or whose coordinator could not be
+  // reached, until request.timeout.ms. `call` gets the target "host:port",
+  // the groups for it and the deadline, and returns one result per group.
+  // Groups whose coordinator cannot be found get `error_result`. Results
+  // come in the order of `groups`.
+  template <typename Result>
+  absl::StatusOr<std::vector<Result>> CallCoordinators(
+      const std::vector<std::string>& groups,
+      const std::function<absl::StatusOr<std::vector<Result>>(
+          const std::string& target, const std::vector<std::string>& groups, absl::Time deadline)>&
+          call,
+      const std::function<v1::ErrorCode(const Result&)>& error_of,
+      const std::function<Result(const std::string& group, v1::ErrorCode error,
+                                 const std::string& message)>& error_result);
+
+  // FindCoordinator for the groups not cached yet; fills `targets` with
+  // "host:port" and `failed` with the groups whose lookup gave a
+  // non-retriable error. Retriable errors leave a group out of both.
+  absl::Status LookUpCoordinators(const std::vector<std::string>& groups, absl::Time deadline,
+                                  std::map<std::string, std::string>* targets,
+                                  std::map<std::string, v1::Coordinator>* failed);
+  void ForgetCoordinator(const std::string& group);
+
   const AdminConfig config_;
   const std::vector<std::string> bootstrap_;
   ConnectionPool pool_;
   std::atomic<size_t> preferred_{0};
+  MetadataCache metadata_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, v1::Coordinator> coordinators_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace strata::client

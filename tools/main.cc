@@ -2,7 +2,8 @@
 // tools with their flags and output (see ../shared/DESIGN.md, "CLI
 // contract"):
 //
-//   strata topics | brokers | leader-election | metadata-quorum | console-producer | console-consumer
+//   strata topics | brokers | leader-election | metadata-quorum | consumer-groups |
+//          console-producer | console-consumer
 //
 // Results go to stdout, errors to stderr with a non-zero exit code.
 
@@ -17,6 +18,7 @@
 #include "tools/cluster_commands.h"
 #include "tools/console_consumer.h"
 #include "tools/console_producer.h"
+#include "tools/consumer_groups.h"
 #include "tools/consumer_perf_test.h"
 #include "tools/leader_election.h"
 #include "tools/producer_perf_test.h"
@@ -178,6 +180,93 @@ int main(int argc, char** argv) {
     } else {
       exit_code = strata::tools::RunQuorumReplication(*admin, std::cout, std::cerr);
     }
+  });
+
+  // ---- consumer-groups
+  strata::tools::ConsumerGroupOptions groups;
+  std::string groups_state;
+  int64_t groups_to_offset = 0;
+  int64_t groups_shift_by = 0;
+  std::string groups_to_datetime, groups_by_duration, groups_from_file, groups_command_config;
+  CLI::App* cg = app.add_subcommand(
+      "consumer-groups",
+      "List, describe, delete consumer groups or reset their offsets (kafka-consumer-groups.sh)");
+  cg->add_option("--bootstrap-server", groups.bootstrap_server,
+                 "REQUIRED: The server(s) to connect to.");
+  cg->add_flag("--list", groups.list, "List all consumer groups.");
+  cg->add_flag("--describe", groups.describe,
+               "Describe consumer group and list offset lag (number of messages not yet "
+               "processed) related to given group.");
+  cg->add_flag("--delete", groups.remove,
+               "Pass in groups to delete topic partition offsets and "
+               "ownership information over the entire consumer group.");
+  cg->add_flag("--reset-offsets", groups.reset_offsets,
+               "Reset offsets of consumer group; --dry-run (the default) plans, --execute "
+               "commits, --export prints CSV.");
+  cg->add_flag("--delete-offsets", groups.delete_offsets,
+               "Delete offsets of consumer group. Supports one consumer group at the time, and "
+               "multiple topics.");
+  Repeated(cg, "--group", groups.groups, "The consumer group we wish to act on.");
+  cg->add_flag("--all-groups", groups.all_groups, "Apply to all consumer groups.");
+  Repeated(cg, "--topic", groups.topics,
+           "A topic (or topic:0,1,2 for some partitions) to reset or delete offsets of.");
+  cg->add_flag("--all-topics", groups.all_topics,
+               "Consider all topics assigned to a group in the `reset-offsets` process.");
+  cg->add_flag("--members", groups.members, "Describe members of the group.");
+  cg->add_flag("--offsets", groups.offsets,
+               "Describe the group's partitions with their offset lag (the default).");
+  cg->add_flag("--verbose", groups.verbose, "With --members: each member's assignment.");
+  CLI::Option* cg_state = cg->add_option("--state", groups_state,
+                                         "With --describe: the group's state. With --list: each "
+                                         "group's state, optionally only these (stable,empty)")
+                              ->expected(0, 1);
+  cg->add_flag("--dry-run", groups.dry_run, "Only show the offsets a reset would commit.");
+  cg->add_flag("--execute", groups.execute, "Commit the reset offsets.");
+  cg->add_flag("--export", groups.export_csv, "Print the reset plan as CSV.");
+  CLI::Option* cg_to_offset =
+      cg->add_option("--to-offset", groups_to_offset, "Reset offsets to a specific offset.");
+  CLI::Option* cg_shift_by = cg->add_option(
+      "--shift-by", groups_shift_by, "Reset offsets shifting current offset by 'n' (+ or -).");
+  CLI::Option* cg_to_datetime =
+      cg->add_option("--to-datetime", groups_to_datetime,
+                     "Reset offsets to offset from datetime. Format: 'YYYY-MM-DDTHH:mm:SS.sss'");
+  CLI::Option* cg_by_duration = cg->add_option(
+      "--by-duration", groups_by_duration,
+      "Reset offsets to offset by duration from current timestamp. Format: 'PnDTnHnMnS'");
+  CLI::Option* cg_from_file = cg->add_option("--from-file", groups_from_file,
+                                             "Reset offsets to values defined in CSV file.");
+  cg->add_flag("--to-earliest", groups.to_earliest, "Reset offsets to earliest offset.");
+  cg->add_flag("--to-latest", groups.to_latest, "Reset offsets to latest offset.");
+  cg->add_flag("--to-current", groups.to_current, "Reset offsets to current offset.");
+  cg->add_option("--timeout", groups.timeout_ms, "Timeout of each request in ms (default 5000).");
+  CLI::Option* cg_command_config = cg->add_option("--command-config", groups_command_config,
+                                                  "Property file for the admin client (unused).");
+  cg->callback([&] {
+    if (*cg_state) groups.state = groups_state;
+    if (*cg_to_offset) groups.to_offset = groups_to_offset;
+    if (*cg_shift_by) groups.shift_by = groups_shift_by;
+    if (*cg_to_datetime) groups.to_datetime = groups_to_datetime;
+    if (*cg_by_duration) groups.by_duration = groups_by_duration;
+    if (*cg_from_file) groups.from_file = groups_from_file;
+    if (*cg_command_config) groups.command_config = groups_command_config;
+    std::vector<std::string> warnings;
+    absl::Status valid = strata::tools::ValidateConsumerGroupOptions(groups, &warnings);
+    for (const auto& w : warnings) std::cerr << w << "\n";
+    if (!valid.ok()) {
+      std::cerr << valid.message() << "\n";
+      exit_code = 1;
+      return;
+    }
+    AdminConfig config;
+    config.bootstrap_servers = groups.bootstrap_server;
+    config.request_timeout = absl::Milliseconds(groups.timeout_ms);
+    absl::StatusOr<std::unique_ptr<Admin>> admin = Admin::Create(config);
+    if (!admin.ok()) {
+      std::cerr << admin.status().message() << "\n";
+      exit_code = 1;
+      return;
+    }
+    exit_code = strata::tools::RunConsumerGroups(**admin, groups, std::cout, std::cerr);
   });
 
   // ---- producer-perf-test

@@ -61,5 +61,159 @@ TEST(AdminTest, NoNodeAnsweringIsAnErrorAfterTheTimeout) {
   EXPECT_TRUE(absl::IsUnavailable(r.status())) << r.status();
 }
 
+// ---- Consumer groups and ListOffsets
+
+strata::testing::FakeGroup GroupAt(int32_t coordinator, const std::string& state = "Empty") {
+  strata::testing::FakeGroup g;
+  g.coordinator = coordinator;
+  g.state = state;
+  g.protocol = "range";
+  return g;
+}
+
+TopicPartition Tp(const std::string& topic, int32_t partition) {
+  return TopicPartition{topic, PartitionId(partition)};
+}
+
+TEST(AdminGroupsTest, ListGroupsAsksEveryBrokerAndMerges) {
+  FakeCluster cluster(3);
+  cluster.SetGroup("c", GroupAt(3, "Stable"));
+  cluster.SetGroup("a", GroupAt(1));
+  cluster.SetGroup("b", GroupAt(2));
+  auto admin = MakeAdmin(cluster.bootstrap());
+  auto all = admin->ListGroups();
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->groups_size(), 3);
+  EXPECT_EQ(all->groups(0).group_id(), "a");
+  EXPECT_EQ(all->groups(2).group_id(), "c");
+  EXPECT_EQ(all->groups(2).group_state(), "Stable");
+  auto stable = admin->ListGroups({"Stable"});
+  ASSERT_TRUE(stable.ok());
+  ASSERT_EQ(stable->groups_size(), 1);
+  EXPECT_EQ(stable->groups(0).group_id(), "c");
+}
+
+TEST(AdminGroupsTest, DescribeGoesToEachGroupsCoordinator) {
+  FakeCluster cluster(3);
+  cluster.SetGroup("a", GroupAt(2, "Stable"));
+  cluster.SetGroup("b", GroupAt(3));
+  auto admin = MakeAdmin(cluster.bootstrap());
+  auto described = admin->DescribeGroups({"b", "a", "unknown"});
+  ASSERT_TRUE(described.ok()) << described.status();
+  ASSERT_EQ(described->groups_size(), 3);
+  EXPECT_EQ(described->groups(0).group_id(), "b");
+  EXPECT_EQ(described->groups(0).error(), v1::NONE);
+  EXPECT_EQ(described->groups(0).coordinator_id(), 3);
+  EXPECT_EQ(described->groups(1).group_state(), "Stable");
+  EXPECT_EQ(described->groups(1).coordinator_id(), 2);
+  EXPECT_EQ(described->groups(2).group_state(), "Dead");
+  auto coordinator = admin->FindGroupCoordinator("a");
+  ASSERT_TRUE(coordinator.ok());
+  EXPECT_EQ(coordinator->node_id(), 2);
+  EXPECT_EQ(coordinator->host() + ":" + std::to_string(coordinator->port()), cluster.address(2));
+}
+
+TEST(AdminGroupsTest, FindsTheCoordinatorAgainWhenItMoves) {
+  FakeCluster cluster(3);
+  cluster.SetGroup("g", GroupAt(2));
+  auto admin = MakeAdmin(cluster.bootstrap());
+  ASSERT_TRUE(admin->DescribeGroups({"g"}).ok());
+  const int lookups = cluster.find_coordinator_requests();
+  ASSERT_TRUE(admin->DescribeGroups({"g"}).ok());
+  EXPECT_EQ(cluster.find_coordinator_requests(), lookups) << "the coordinator is remembered";
+
+  cluster.SetGroup("g", GroupAt(3, "Stable"));  // node 2 now answers NOT_COORDINATOR
+  auto moved = admin->DescribeGroups({"g"});
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->groups(0).error(), v1::NONE);
+  EXPECT_EQ(moved->groups(0).coordinator_id(), 3);
+  EXPECT_GT(cluster.find_coordinator_requests(), lookups);
+}
+
+TEST(AdminGroupsTest, RetriesCoordinatorErrorsUntilTheTimeout) {
+  FakeCluster cluster(1);
+  cluster.SetGroup("g", GroupAt(1));
+  auto admin = MakeAdmin(cluster.bootstrap());
+  cluster.FailGroup("g", v1::COORDINATOR_LOAD_IN_PROGRESS, 3);
+  auto loaded = admin->DescribeGroups({"g"});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->groups(0).error(), v1::NONE);
+
+  cluster.FailGroup("g", v1::COORDINATOR_NOT_AVAILABLE, 1000);
+  const absl::Time start = absl::Now();
+  auto unavailable = admin->DescribeGroups({"g"});
+  ASSERT_TRUE(unavailable.ok()) << unavailable.status();
+  EXPECT_EQ(unavailable->groups(0).error(), v1::COORDINATOR_NOT_AVAILABLE);
+  EXPECT_GE(absl::Now() - start, absl::Seconds(1)) << "retried, not given up at once";
+
+  cluster.FailGroup("g", v1::INVALID_GROUP_ID, 1);
+  auto offsets = admin->ListGroupOffsets("g");
+  EXPECT_EQ(ErrorCodeOf(offsets.status()), v1::INVALID_GROUP_ID) << "not retried";
+}
+
+TEST(AdminGroupsTest, CommitsFetchesAndDeletesOffsets) {
+  FakeCluster cluster(2);
+  cluster.SetGroup("g", GroupAt(2));
+  auto admin = MakeAdmin(cluster.bootstrap());
+  auto committed =
+      admin->AlterGroupOffsets("g", {{Tp("t", 0), 5}, {Tp("t", 1), 7}, {Tp("u", 0), 1}});
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  for (const auto& t : committed->topics()) {
+    for (const auto& p : t.partitions()) EXPECT_EQ(p.error(), v1::NONE);
+  }
+  auto all = admin->ListGroupOffsets("g");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(*all,
+            (std::map<TopicPartition, int64_t>{{Tp("t", 0), 5}, {Tp("t", 1), 7}, {Tp("u", 0), 1}}));
+  auto some = admin->ListGroupOffsets("g", {Tp("t", 1), Tp("t", 9)});
+  ASSERT_TRUE(some.ok());
+  EXPECT_EQ(*some, (std::map<TopicPartition, int64_t>{{Tp("t", 1), 7}})) << "t-9 has no commit";
+
+  auto deleted = admin->DeleteGroupOffsets("g", {Tp("t", 0)});
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->error(), v1::NONE);
+  EXPECT_FALSE(cluster.Group("g").offsets.contains({"t", 0}));
+}
+
+TEST(AdminGroupsTest, AGroupWithMembersRefusesOutsideCommitsAndDeletion) {
+  FakeCluster cluster(1);
+  strata::testing::FakeGroup g = GroupAt(1, "Stable");
+  g.members.emplace_back().set_member_id("m1");
+  cluster.SetGroup("busy", g);
+  cluster.SetGroup("idle", GroupAt(1));
+  auto admin = MakeAdmin(cluster.bootstrap());
+  auto committed = admin->AlterGroupOffsets("busy", {{Tp("t", 0), 5}});
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(committed->topics(0).partitions(0).error(), v1::UNKNOWN_MEMBER_ID);
+
+  auto deleted = admin->DeleteGroups({"busy", "idle", "none"});
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  ASSERT_EQ(deleted->results_size(), 3);
+  EXPECT_EQ(deleted->results(0).error(), v1::NON_EMPTY_GROUP);
+  EXPECT_EQ(deleted->results(1).error(), v1::NONE);
+  EXPECT_EQ(deleted->results(2).error(), v1::GROUP_ID_NOT_FOUND);
+  EXPECT_FALSE(cluster.HasGroup("idle"));
+}
+
+TEST(AdminGroupsTest, ListOffsetsAsksEachLeader) {
+  FakeCluster cluster(3);
+  cluster.AddTopic("t", 3);  // leaders 1, 2, 3
+  cluster.SetLogEnd("t", 0, 10);
+  cluster.SetLogEnd("t", 2, 30);
+  cluster.SetLogStart("t", 2, 4);
+  auto admin = MakeAdmin(cluster.bootstrap());
+  auto listed = admin->ListOffsets({{Tp("t", 0), Admin::kLatestTimestamp},
+                                    {Tp("t", 2), Admin::kEarliestTimestamp},
+                                    {Tp("t", 7), Admin::kLatestTimestamp},
+                                    {Tp("nope", 0), Admin::kLatestTimestamp}});
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 4u);
+  EXPECT_TRUE(listed->at(Tp("t", 0)).status.ok());
+  EXPECT_EQ(listed->at(Tp("t", 0)).offset, 10);
+  EXPECT_EQ(listed->at(Tp("t", 2)).offset, 4);
+  EXPECT_EQ(ErrorCodeOf(listed->at(Tp("t", 7)).status), v1::UNKNOWN_TOPIC_OR_PARTITION);
+  EXPECT_EQ(ErrorCodeOf(listed->at(Tp("nope", 0)).status), v1::UNKNOWN_TOPIC_OR_PARTITION);
+}
+
 }  // namespace
 }  // namespace strata::client

@@ -6,10 +6,13 @@
 #include "grpcpp/server_builder.h"
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/broker.grpc.pb.h"
+#include "strata/v1/group.grpc.pb.h"
 
 namespace strata::testing {
 
-class FakeCluster::Node final : public v1::Broker::Service, public v1::Admin::Service {
+class FakeCluster::Node final : public v1::Broker::Service,
+                                public v1::Admin::Service,
+                                public v1::Group::Service {
  public:
   Node(FakeCluster* c, int32_t id) : c_(c), id_(id) {}
 
@@ -300,7 +303,206 @@ class FakeCluster::Node final : public v1::Broker::Service, public v1::Admin::Se
     return grpc::Status::OK;
   }
 
+  // ---- Group
+
+  grpc::Status FindCoordinator(grpc::ServerContext*, const v1::FindCoordinatorRequest* req,
+                               v1::FindCoordinatorResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    ++c_->find_coordinator_requests_;
+    for (const std::string& key : req->keys()) {
+      v1::Coordinator* co = resp->add_coordinators();
+      co->set_key(key);
+      if (v1::ErrorCode e = TakeFailure(key); e != v1::NONE) {
+        co->set_node_id(-1);
+        co->set_error(e);
+        continue;
+      }
+      auto it = c_->groups_.find(key);
+      const int32_t node = it == c_->groups_.end() ? 1 : it->second.coordinator;
+      co->set_node_id(node);
+      co->set_host("127.0.0.1");
+      co->set_port(c_->ports_[static_cast<size_t>(node - 1)]);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DescribeGroups(grpc::ServerContext*, const v1::DescribeGroupsRequest* req,
+                              v1::DescribeGroupsResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    for (const std::string& id : req->groups()) {
+      v1::DescribedGroup* d = resp->add_groups();
+      d->set_group_id(id);
+      d->set_coordinator_id(id_);
+      if (v1::ErrorCode e = GroupError(id); e != v1::NONE) {
+        d->set_error(e);
+        continue;
+      }
+      auto it = c_->groups_.find(id);
+      if (it == c_->groups_.end()) {
+        d->set_group_state("Dead");
+        continue;
+      }
+      d->set_group_state(it->second.state);
+      d->set_protocol_type(it->second.protocol_type);
+      d->set_protocol_data(it->second.protocol);
+      for (const auto& m : it->second.members) *d->add_members() = m;
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListGroups(grpc::ServerContext*, const v1::ListGroupsRequest* req,
+                          v1::ListGroupsResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    for (const auto& [id, g] : c_->groups_) {
+      if (g.coordinator != id_) continue;
+      if (!req->states_filter().empty() &&
+          std::find(req->states_filter().begin(), req->states_filter().end(), g.state) ==
+              req->states_filter().end()) {
+        continue;
+      }
+      v1::ListedGroup* l = resp->add_groups();
+      l->set_group_id(id);
+      l->set_protocol_type(g.protocol_type);
+      l->set_group_state(g.state);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status OffsetFetch(grpc::ServerContext*, const v1::OffsetFetchRequest* req,
+                           v1::OffsetFetchResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    if (v1::ErrorCode e = GroupError(req->group_id()); e != v1::NONE) {
+      resp->set_error(e);
+      return grpc::Status::OK;
+    }
+    auto it = c_->groups_.find(req->group_id());
+    std::map<std::string, std::vector<std::pair<int32_t, int64_t>>> out;
+    if (req->topics().empty()) {
+      if (it != c_->groups_.end()) {
+        for (const auto& [tp, o] : it->second.offsets) out[tp.first].emplace_back(tp.second, o);
+      }
+    } else {
+      for (const auto& t : req->topics()) {
+        for (int32_t p : t.partition_indexes()) {
+          int64_t o = -1;
+          if (it != c_->groups_.end()) {
+            auto found = it->second.offsets.find({t.name(), p});
+            if (found != it->second.offsets.end()) o = found->second;
+          }
+          out[t.name()].emplace_back(p, o);
+        }
+      }
+    }
+    for (const auto& [topic, ps] : out) {
+      v1::OffsetFetchTopicResponse* t = resp->add_topics();
+      t->set_name(topic);
+      for (const auto& [p, o] : ps) {
+        v1::OffsetFetchPartitionResponse* pr = t->add_partitions();
+        pr->set_partition_index(p);
+        pr->set_committed_offset(o);
+        pr->set_committed_leader_epoch(-1);
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status OffsetCommit(grpc::ServerContext*, const v1::OffsetCommitRequest* req,
+                            v1::OffsetCommitResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    v1::ErrorCode error = GroupError(req->group_id());
+    auto it = c_->groups_.find(req->group_id());
+    if (error == v1::NONE && req->generation_id() == -1 && req->member_id().empty() &&
+        it != c_->groups_.end() && !it->second.members.empty()) {
+      error = v1::UNKNOWN_MEMBER_ID;  // an outsider's commit while the group has members
+    }
+    for (const auto& t : req->topics()) {
+      v1::OffsetCommitTopicResponse* tr = resp->add_topics();
+      tr->set_name(t.name());
+      for (const auto& p : t.partitions()) {
+        v1::OffsetCommitPartitionResponse* pr = tr->add_partitions();
+        pr->set_partition_index(p.partition_index());
+        pr->set_error(error);
+        if (error == v1::NONE) {
+          FakeGroup& g = c_->groups_[req->group_id()];
+          g.coordinator = id_;
+          g.offsets[{t.name(), p.partition_index()}] = p.committed_offset();
+        }
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DeleteGroups(grpc::ServerContext*, const v1::DeleteGroupsRequest* req,
+                            v1::DeleteGroupsResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    for (const std::string& id : req->group_ids()) {
+      v1::DeletableGroupResult* r = resp->add_results();
+      r->set_group_id(id);
+      if (v1::ErrorCode e = GroupError(id); e != v1::NONE) {
+        r->set_error(e);
+        continue;
+      }
+      auto it = c_->groups_.find(id);
+      if (it == c_->groups_.end()) {
+        r->set_error(v1::GROUP_ID_NOT_FOUND);
+        r->set_error_message("The group id does not exist.");
+      } else if (!it->second.members.empty()) {
+        r->set_error(v1::NON_EMPTY_GROUP);
+        r->set_error_message("The group is not empty.");
+      } else {
+        c_->groups_.erase(it);
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status OffsetDelete(grpc::ServerContext*, const v1::OffsetDeleteRequest* req,
+                            v1::OffsetDeleteResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    if (v1::ErrorCode e = GroupError(req->group_id()); e != v1::NONE) {
+      resp->set_error(e);
+      return grpc::Status::OK;
+    }
+    auto it = c_->groups_.find(req->group_id());
+    if (it == c_->groups_.end()) {
+      resp->set_error(v1::GROUP_ID_NOT_FOUND);
+      return grpc::Status::OK;
+    }
+    for (const auto& t : req->topics()) {
+      v1::OffsetDeleteTopicResponse* tr = resp->add_topics();
+      tr->set_name(t.name());
+      for (int32_t p : t.partition_indexes()) {
+        v1::OffsetDeletePartitionResponse* pr = tr->add_partitions();
+        pr->set_partition_index(p);
+        if (!it->second.members.empty()) {
+          pr->set_error(v1::GROUP_SUBSCRIBED_TO_TOPIC);
+          resp->set_error(v1::GROUP_SUBSCRIBED_TO_TOPIC);
+        } else {
+          it->second.offsets.erase({t.name(), p});
+        }
+      }
+    }
+    return grpc::Status::OK;
+  }
+
  private:
+  // An injected failure for the group, if one is left.
+  v1::ErrorCode TakeFailure(const std::string& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c_->mu_) {
+    auto it = c_->group_failures_.find(group);
+    if (it == c_->group_failures_.end() || it->second.second <= 0) return v1::NONE;
+    --it->second.second;
+    return it->second.first;
+  }
+
+  // NOT_COORDINATOR at a node that does not coordinate the group, else an
+  // injected failure.
+  v1::ErrorCode GroupError(const std::string& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c_->mu_) {
+    auto it = c_->groups_.find(group);
+    const int32_t coordinator = it == c_->groups_.end() ? 1 : it->second.coordinator;
+    if (coordinator != id_) return v1::NOT_COORDINATOR;
+    return TakeFailure(group);
+  }
+
   Partition* Find(const std::string& topic, int32_t partition)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(c_->mu_) {
     auto it = c_->topics_.find(topic);
@@ -323,6 +525,7 @@ FakeCluster::FakeCluster(int num_nodes) {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(static_cast<v1::Broker::Service*>(node.get()));
     builder.RegisterService(static_cast<v1::Admin::Service*>(node.get()));
+    builder.RegisterService(static_cast<v1::Group::Service*>(node.get()));
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     CHECK(server != nullptr && port > 0) << "cannot start a fake node on 127.0.0.1";
     nodes_.push_back(std::move(node));
@@ -389,6 +592,42 @@ void FakeCluster::SetLogStart(const std::string& topic, int32_t partition, int64
   Partition& p = topics_.at(topic).partitions.at(static_cast<size_t>(partition));
   p.log_start = start;
   p.next_offset = std::max(p.next_offset, start);
+}
+
+void FakeCluster::SetLogEnd(const std::string& topic, int32_t partition, int64_t end) {
+  absl::MutexLock lock(&mu_);
+  topics_.at(topic).partitions.at(static_cast<size_t>(partition)).next_offset = end;
+}
+
+void FakeCluster::SetGroup(const std::string& id, FakeGroup group) {
+  absl::MutexLock lock(&mu_);
+  groups_[id] = std::move(group);
+}
+
+FakeGroup FakeCluster::Group(const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = groups_.find(id);
+  if (it == groups_.end()) {
+    FakeGroup dead;
+    dead.state = "Dead";
+    return dead;
+  }
+  return it->second;
+}
+
+bool FakeCluster::HasGroup(const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  return groups_.contains(id);
+}
+
+void FakeCluster::FailGroup(const std::string& id, v1::ErrorCode code, int times) {
+  absl::MutexLock lock(&mu_);
+  group_failures_[id] = {code, times};
+}
+
+int FakeCluster::find_coordinator_requests() const {
+  absl::MutexLock lock(&mu_);
+  return find_coordinator_requests_;
 }
 
 std::vector<record::Record> FakeCluster::Records(const std::string& topic,

@@ -1,9 +1,11 @@
 // An in-process fake of a Strata cluster for client and CLI tests: N nodes,
 // each a gRPC server on 127.0.0.1 with an OS-picked port, serving the public
-// Broker and Admin services from one shared in-memory state. Partition logs
+// Broker, Admin and Group services from one shared in-memory state. Partition logs
 // hold the v2 batches producers send, with offsets assigned as the broker
 // does; a node that does not lead a partition answers NOT_LEADER_OR_FOLLOWER
-// with a leader hint, as the contract says. Errors can be injected.
+// with a leader hint, as the contract says. Groups are plain records set by
+// the test (no rebalance protocol): each has a coordinator node, and the
+// other nodes answer NOT_COORDINATOR for it. Errors can be injected.
 //
 // Thread-safe. The destructor stops every server.
 #pragma once
@@ -18,8 +20,20 @@
 #include "grpcpp/server.h"
 #include "strata/v1/admin.pb.h"
 #include "strata/v1/broker.pb.h"
+#include "strata/v1/group.pb.h"
 
 namespace strata::testing {
+
+// A consumer group as the fake coordinator keeps it.
+struct FakeGroup {
+  std::string state = "Empty";  // Kafka's names: Empty, Stable, PreparingRebalance, ...
+  std::string protocol_type = "consumer";
+  std::string protocol;  // the assignor, e.g. "range"
+  int32_t coordinator = 1;
+  std::vector<v1::DescribedGroupMember> members;
+  // (topic, partition) -> committed offset
+  std::map<std::pair<std::string, int32_t>, int64_t> offsets;
+};
 
 class FakeCluster {
  public:
@@ -41,6 +55,19 @@ class FakeCluster {
                    int32_t hint = -1);
   // The partition's log starts at `start`, as after retention.
   void SetLogStart(const std::string& topic, int32_t partition, int64_t start);
+
+  // The partition's log ends at `end` (its high watermark), as if records
+  // up to it had been produced.
+  void SetLogEnd(const std::string& topic, int32_t partition, int64_t end);
+
+  void SetGroup(const std::string& id, FakeGroup group);
+  // The group as it is now; Dead with no members if it does not exist.
+  FakeGroup Group(const std::string& id) const;
+  bool HasGroup(const std::string& id) const;
+  // The next `times` group calls for `id` at its coordinator (and
+  // FindCoordinator answers for it) carry `code`.
+  void FailGroup(const std::string& id, v1::ErrorCode code, int times);
+  int find_coordinator_requests() const;
 
   // Every record appended to the partition, in offset order.
   std::vector<record::Record> Records(const std::string& topic, int32_t partition) const;
@@ -77,6 +104,9 @@ class FakeCluster {
   bool stopping_ = false;
   std::map<std::string, Topic> topics_;
   int produce_requests_ = 0;
+  std::map<std::string, FakeGroup> groups_;
+  std::map<std::string, std::pair<v1::ErrorCode, int>> group_failures_;
+  int find_coordinator_requests_ = 0;
   int32_t last_acks_ = 0;
   int next_topic_id_ = 1;
   std::vector<std::unique_ptr<Node>> nodes_;

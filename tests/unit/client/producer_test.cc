@@ -110,7 +110,8 @@ TEST(ProducerTest, QueuedFullBatchesOfAPartitionTravelInOneRequest) {
   // The first attempt fails: the batches go back in order and are retried.
   cluster.FailProduce("t", 0, v1::REQUEST_TIMED_OUT, 1);
   std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
-  for (int i = 0; i < 10; ++i) futures.push_back((*producer)->Send(Rec("t", std::string(300, 'a' + i))));
+  for (int i = 0; i < 10; ++i)
+    futures.push_back((*producer)->Send(Rec("t", std::string(300, 'a' + i))));
   (*producer)->Flush();
   for (int i = 0; i < 10; ++i) {
     absl::StatusOr<RecordMetadata> md = futures[i].get();
