@@ -42,6 +42,19 @@ absl::Status ReadMs(const Properties& props, const std::string& key, int64_t min
   return s;
 }
 
+absl::Status ReadBool(const Properties& props, const std::string& key, bool* out) {
+  auto it = props.find(key);
+  if (it == props.end()) return absl::OkStatus();
+  if (it->second == "true") {
+    *out = true;
+  } else if (it->second == "false") {
+    *out = false;
+  } else {
+    return Invalid(key, it->second, "Expected value to be either true or false");
+  }
+  return absl::OkStatus();
+}
+
 void CollectIgnored(const Properties& props, const std::set<std::string>& used,
                     std::vector<std::string>* ignored) {
   if (ignored == nullptr) return;
@@ -139,19 +152,62 @@ absl::StatusOr<ConsumerConfig> ConsumerConfig::FromProperties(const Properties& 
       return Invalid("auto.offset.reset", v, "String must be one of: latest, earliest, none");
     }
   }
-  if (auto it = props.find("check.crcs"); it != props.end()) {
-    if (it->second == "true") {
-      c.check_crcs = true;
-    } else if (it->second == "false") {
-      c.check_crcs = false;
-    } else {
-      return Invalid("check.crcs", it->second, "Expected value to be either true or false");
-    }
+  STRATA_RETURN_IF_ERROR(ReadBool(props, "check.crcs", &c.check_crcs));
+  if (auto it = props.find("group.id"); it != props.end()) c.group_id = it->second;
+  if (auto it = props.find("group.instance.id"); it != props.end()) {
+    c.group_instance_id = it->second;
   }
+  if (auto it = props.find("client.id"); it != props.end()) c.client_id = it->second;
+  STRATA_RETURN_IF_ERROR(ReadMs(props, "session.timeout.ms", 1, &c.session_timeout));
+  STRATA_RETURN_IF_ERROR(ReadMs(props, "heartbeat.interval.ms", 1, &c.heartbeat_interval));
+  STRATA_RETURN_IF_ERROR(ReadMs(props, "max.poll.interval.ms", 1, &c.max_poll_interval));
+  if (absl::ToInt64Milliseconds(c.max_poll_interval) > std::numeric_limits<int32_t>::max()) {
+    return Invalid("max.poll.interval.ms", props.at("max.poll.interval.ms"),
+                   fmt::format("Value must be at most {}", std::numeric_limits<int32_t>::max()));
+  }
+  if (absl::ToInt64Milliseconds(c.session_timeout) > std::numeric_limits<int32_t>::max()) {
+    return Invalid("session.timeout.ms", props.at("session.timeout.ms"),
+                   fmt::format("Value must be at most {}", std::numeric_limits<int32_t>::max()));
+  }
+  if (c.heartbeat_interval >= c.session_timeout) {
+    // Kafka's check (GroupRebalanceConfig): a heartbeat must fit in a
+    // session.
+    return Invalid("heartbeat.interval.ms",
+                   std::to_string(absl::ToInt64Milliseconds(c.heartbeat_interval)),
+                   "heartbeat.interval.ms must be lower than session.timeout.ms");
+  }
+  STRATA_RETURN_IF_ERROR(ReadBool(props, "enable.auto.commit", &c.enable_auto_commit));
+  STRATA_RETURN_IF_ERROR(ReadMs(props, "auto.commit.interval.ms", 0, &c.auto_commit_interval));
+  if (auto it = props.find("partition.assignment.strategy"); it != props.end()) {
+    c.partition_assignment_strategy = it->second;
+  }
+  STRATA_RETURN_IF_ERROR(ReadMs(props, "metadata.max.age.ms", 0, &c.metadata_max_age));
+  // Accepted and ignored: this consumer never creates topics (Kafka's
+  // default since 2.3 only creates them on a broker that allows it).
+  bool allow_auto_create = true;
+  STRATA_RETURN_IF_ERROR(ReadBool(props, "allow.auto.create.topics", &allow_auto_create));
   CollectIgnored(props,
-                 {"bootstrap.servers", "max.poll.records", "fetch.max.wait.ms", "fetch.min.bytes",
-                  "fetch.max.bytes", "max.partition.fetch.bytes", "request.timeout.ms",
-                  "retry.backoff.ms", "auto.offset.reset", "check.crcs"},
+                 {"bootstrap.servers",
+                  "max.poll.records",
+                  "fetch.max.wait.ms",
+                  "fetch.min.bytes",
+                  "fetch.max.bytes",
+                  "max.partition.fetch.bytes",
+                  "request.timeout.ms",
+                  "retry.backoff.ms",
+                  "auto.offset.reset",
+                  "check.crcs",
+                  "group.id",
+                  "group.instance.id",
+                  "client.id",
+                  "session.timeout.ms",
+                  "heartbeat.interval.ms",
+                  "max.poll.interval.ms",
+                  "enable.auto.commit",
+                  "auto.commit.interval.ms",
+                  "partition.assignment.strategy",
+                  "metadata.max.age.ms",
+                  "allow.auto.create.topics"},
                  ignored);
   return c;
 }

@@ -59,6 +59,29 @@ enum class OffsetReset { kEarliest, kLatest, kNone };
 
 struct ConsumerConfig {
   std::string bootstrap_servers;
+  // group.id: the consumer group; empty means none (Assign() only, no
+  // commits). Subscribe() and the commit calls need one.
+  std::string group_id;
+  // group.instance.id: makes the consumer a static member (KIP-345), which
+  // keeps its assignment across restarts within session.timeout.ms and
+  // does not leave the group on Close().
+  std::string group_instance_id;
+  // client.id; empty: Kafka's "consumer-<group.id>-<n>" (or "consumer-<n>"
+  // without a group), n counting the consumers this process created.
+  std::string client_id;
+  absl::Duration session_timeout = absl::Milliseconds(45000);    // session.timeout.ms
+  absl::Duration heartbeat_interval = absl::Milliseconds(3000);  // heartbeat.interval.ms
+  // max.poll.interval.ms: the longest time between Poll() calls before the
+  // consumer leaves its group; also its rebalance timeout.
+  absl::Duration max_poll_interval = absl::Milliseconds(300000);
+  bool enable_auto_commit = true;                                  // enable.auto.commit
+  absl::Duration auto_commit_interval = absl::Milliseconds(5000);  // auto.commit.interval.ms
+  // partition.assignment.strategy: assignor names or Kafka class names,
+  // comma-separated, the preferred first (partition_assignor.h).
+  std::string partition_assignment_strategy = "range,cooperative-sticky";
+  // metadata.max.age.ms: how often a subscribed consumer refreshes its
+  // topics' metadata (new topics matching a pattern, partition counts).
+  absl::Duration metadata_max_age = absl::Milliseconds(300000);
   int32_t max_poll_records = 500;                              // max.poll.records
   int32_t fetch_max_wait_ms = 500;                             // fetch.max.wait.ms
   int32_t fetch_min_bytes = 1;                                 // fetch.min.bytes

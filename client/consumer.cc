@@ -40,14 +40,54 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerConfig config
   absl::StatusOr<std::vector<std::string>> bootstrap =
       ParseBootstrapServers(config.bootstrap_servers);
   if (!bootstrap.ok()) return bootstrap.status();
-  return std::unique_ptr<Consumer>(new Consumer(std::move(config), *std::move(bootstrap)));
+  std::vector<std::unique_ptr<PartitionAssignor>> assignors;
+  if (!config.group_id.empty()) {
+    absl::StatusOr<std::vector<std::unique_ptr<PartitionAssignor>>> made =
+        MakeAssignors(config.partition_assignment_strategy);
+    if (!made.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("Invalid value {} for configuration partition.assignment.strategy: {}",
+                      config.partition_assignment_strategy, std::string(made.status().message())));
+    }
+    assignors = *std::move(made);
+  }
+  if (config.client_id.empty()) {
+    static std::atomic<int> sequence{1};
+    const int n = sequence.fetch_add(1);
+    config.client_id = config.group_id.empty() ? fmt::format("consumer-{}", n)
+                                               : fmt::format("consumer-{}-{}", config.group_id, n);
+  }
+  std::unique_ptr<Consumer> consumer(new Consumer(std::move(config), *std::move(bootstrap)));
+  if (!consumer->config_.group_id.empty()) {
+    const ConsumerConfig& c = consumer->config_;
+    GroupOptions options;
+    options.group_id = c.group_id;
+    options.group_instance_id = c.group_instance_id;
+    options.client_id = c.client_id;
+    options.session_timeout = c.session_timeout;
+    options.heartbeat_interval = c.heartbeat_interval;
+    options.rebalance_timeout = c.max_poll_interval;
+    options.retry_backoff = c.retry_backoff;
+    options.request_timeout = c.request_timeout;
+    options.auto_commit = c.enable_auto_commit;
+    options.auto_commit_interval = c.auto_commit_interval;
+    consumer->group_rpc_ = MakeGrpcGroupRpc(&consumer->pool_, consumer->bootstrap_);
+    consumer->coordinator_ = std::make_unique<ConsumerCoordinator>(
+        std::move(options), std::move(assignors), consumer->group_rpc_.get(),
+        static_cast<RebalanceHost*>(consumer.get()));
+  }
+  return consumer;
 }
 
 Consumer::Consumer(ConsumerConfig config, std::vector<std::string> bootstrap)
     : config_(std::move(config)),
+      bootstrap_(bootstrap),
       metadata_(std::move(bootstrap), &pool_, config_.request_timeout) {}
 
 Consumer::~Consumer() {
+  Close();
+  coordinator_.reset();
+  group_rpc_.reset();
   absl::MutexLock lock(&mu_);
   for (auto& [id, call] : in_flight_) {
     if (!call->answered) call->ctx.TryCancel();
@@ -62,21 +102,261 @@ Consumer::~Consumer() {
 }
 
 void Consumer::Assign(const std::vector<TopicPartition>& partitions) {
+  if (coordinator_ && coordinator_->subscribed()) Unsubscribe();
   absl::btree_map<TopicPartition, PartitionState> next;
   for (const TopicPartition& tp : partitions) {
     auto it = partitions_.find(tp);
-    if (it != partitions_.end()) {
-      next.emplace(tp, std::move(it->second));
-    } else {
-      PartitionState state;
-      state.max_bytes = config_.max_partition_fetch_bytes;
-      state.seek_epoch = ++next_seek_epoch_;
-      next.emplace(tp, std::move(state));
-    }
+    if (it != partitions_.end()) next.emplace(tp, std::move(it->second));
   }
   partitions_ = std::move(next);
+  for (const TopicPartition& tp : partitions) {
+    if (!partitions_.contains(tp)) AddPartition(tp);
+  }
   (void)metadata_.Refresh(AssignedTopics());
   last_metadata_refresh_ = absl::Now();
+}
+
+void Consumer::AddPartition(const TopicPartition& tp) {
+  PartitionState state;
+  state.max_bytes = config_.max_partition_fetch_bytes;
+  state.seek_epoch = ++next_seek_epoch_;
+  state.awaiting_committed = coordinator_ != nullptr;
+  partitions_.emplace(tp, std::move(state));
+}
+
+absl::Status Consumer::RequireGroup() const {
+  if (coordinator_ != nullptr) return absl::OkStatus();
+  // Kafka's InvalidGroupIdException text.
+  return absl::InvalidArgumentError(
+      "To use the group management or offset commit APIs, you must provide a valid group.id in "
+      "the consumer configuration.");
+}
+
+absl::Status Consumer::Subscribe(const std::vector<std::string>& topics,
+                                 ConsumerRebalanceListener* listener) {
+  absl::Status s = RequireGroup();
+  if (!s.ok()) return s;
+  if (topics.empty()) {
+    Unsubscribe();
+    return absl::OkStatus();
+  }
+  if (!coordinator_->subscribed() && !partitions_.empty()) {
+    return absl::FailedPreconditionError(
+        "Subscription to topics, partitions and pattern are mutually exclusive");
+  }
+  for (const std::string& t : topics) {
+    if (t.empty())
+      return absl::InvalidArgumentError(
+          "Topic collection to subscribe to cannot "
+          "contain null or empty topic");
+  }
+  listener_ = listener;
+  pattern_.reset();
+  coordinator_->SetSubscription(std::set<std::string>(topics.begin(), topics.end()));
+  next_subscription_refresh_ = absl::InfinitePast();
+  return absl::OkStatus();
+}
+
+absl::Status Consumer::Subscribe(const std::regex& pattern, ConsumerRebalanceListener* listener) {
+  absl::Status s = RequireGroup();
+  if (!s.ok()) return s;
+  if (!coordinator_->subscribed() && !partitions_.empty()) {
+    return absl::FailedPreconditionError(
+        "Subscription to topics, partitions and pattern are mutually exclusive");
+  }
+  listener_ = listener;
+  pattern_ = pattern;
+  if (!coordinator_->subscribed()) coordinator_->SetSubscription({});
+  next_subscription_refresh_ = absl::InfinitePast();
+  MaybeRefreshSubscription(absl::Now());
+  return absl::OkStatus();
+}
+
+void Consumer::Unsubscribe() {
+  if (coordinator_ == nullptr || !coordinator_->subscribed()) return;
+  coordinator_->Unsubscribe(absl::Now() + config_.request_timeout);
+  partitions_.clear();
+  pattern_.reset();
+  listener_ = nullptr;
+}
+
+std::set<std::string> Consumer::Subscription() const {
+  if (coordinator_ == nullptr || !coordinator_->subscribed()) return {};
+  return coordinator_->subscription();
+}
+
+absl::StatusOr<std::vector<std::string>> Consumer::ListTopics() {
+  v1::MetadataRequest request;  // no topics: all of them
+  v1::MetadataResponse response;
+  absl::Status s = CallAnyNode(bootstrap_, &preferred_node_, [&](const std::string& target) {
+    auto stub = v1::Broker::NewStub(pool_.Get(target));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(
+        std::chrono::system_clock::now() +
+        absl::ToChronoMilliseconds(std::min(config_.request_timeout, absl::Seconds(10))));
+    response.Clear();
+    return FromGrpcStatus(stub->Metadata(&ctx, request, &response), target);
+  });
+  if (!s.ok()) return s;
+  std::vector<std::string> out;
+  for (const auto& t : response.topics()) {
+    // Internal topics (__consumer_offsets, ...) never match a pattern, as
+    // with Kafka's exclude.internal.topics=true.
+    if (t.internal() || t.error() != v1::NONE) continue;
+    out.push_back(t.name());
+  }
+  return out;
+}
+
+void Consumer::MaybeRefreshSubscription(absl::Time now) {
+  if (coordinator_ == nullptr || !coordinator_->subscribed() || now < next_subscription_refresh_) {
+    return;
+  }
+  absl::Time next = now + config_.metadata_max_age;
+  if (pattern_) {
+    absl::StatusOr<std::vector<std::string>> topics = ListTopics();
+    if (topics.ok()) {
+      std::set<std::string> matching;
+      for (const std::string& t : *topics) {
+        if (std::regex_match(t, *pattern_)) matching.insert(t);
+      }
+      coordinator_->SetSubscription(std::move(matching));
+    } else {
+      next = std::min(next, now + std::max(config_.retry_backoff, absl::Seconds(1)));
+    }
+  }
+  const std::set<std::string> interest = coordinator_->TopicsOfInterest();
+  if (!interest.empty()) {
+    std::map<std::string, int32_t> counts = PartitionCounts(interest);
+    coordinator_->CheckPartitionCounts(counts);
+    for (const std::string& t : coordinator_->subscription()) {
+      if (!counts.contains(t)) next = std::min(next, now + absl::Seconds(1));
+    }
+  }
+  next_subscription_refresh_ = next;
+}
+
+std::map<std::string, int32_t> Consumer::PartitionCounts(const std::set<std::string>& topics) {
+  std::map<std::string, int32_t> out;
+  if (topics.empty()) return out;
+  (void)metadata_.Refresh(std::vector<std::string>(topics.begin(), topics.end()));
+  for (const std::string& t : topics) {
+    std::optional<TopicInfo> info = metadata_.Topic(t);
+    if (!info || info->error != v1::NONE || info->partitions.empty()) continue;
+    out[t] = static_cast<int32_t>(info->partitions.size());
+  }
+  return out;
+}
+
+std::map<TopicPartition, int64_t> Consumer::ConsumedPositions() {
+  std::map<TopicPartition, int64_t> out;
+  for (const auto& [tp, state] : partitions_) {
+    if (state.position) out[tp] = *state.position;
+  }
+  return out;
+}
+
+void Consumer::PartitionsRevoked(const std::vector<TopicPartition>& partitions) {
+  if (listener_ != nullptr && !partitions.empty()) listener_->OnPartitionsRevoked(partitions);
+  for (const TopicPartition& tp : partitions) partitions_.erase(tp);
+}
+
+void Consumer::PartitionsAssigned(const std::vector<TopicPartition>& partitions) {
+  for (const TopicPartition& tp : partitions) {
+    if (!partitions_.contains(tp)) AddPartition(tp);
+  }
+  if (!partitions.empty()) {
+    (void)metadata_.Refresh(AssignedTopics());
+    last_metadata_refresh_ = absl::Now();
+  }
+  if (listener_ != nullptr) listener_->OnPartitionsAssigned(partitions);
+}
+
+void Consumer::PartitionsLost(const std::vector<TopicPartition>& partitions) {
+  if (listener_ != nullptr && !partitions.empty()) listener_->OnPartitionsLost(partitions);
+  for (const TopicPartition& tp : partitions) partitions_.erase(tp);
+}
+
+void Consumer::Nudge() {
+  absl::MutexLock lock(&mu_);
+  nudged_ = true;
+  answered_cv_.SignalAll();
+}
+
+absl::Status Consumer::CommitSync() {
+  absl::Status s = RequireGroup();
+  if (!s.ok()) return s;
+  return coordinator_->CommitSync(ConsumedPositions(), absl::Now() + config_.request_timeout);
+}
+
+absl::Status Consumer::CommitSync(const std::map<TopicPartition, int64_t>& offsets) {
+  absl::Status s = RequireGroup();
+  if (!s.ok()) return s;
+  return coordinator_->CommitSync(offsets, absl::Now() + config_.request_timeout);
+}
+
+void Consumer::CommitAsync(CommitCallback callback) {
+  CommitAsync(ConsumedPositions(), std::move(callback));
+}
+
+void Consumer::CommitAsync(const std::map<TopicPartition, int64_t>& offsets,
+                           CommitCallback callback) {
+  if (coordinator_ == nullptr) {
+    if (callback) callback(RequireGroup(), offsets);
+    return;
+  }
+  coordinator_->CommitAsync(offsets, std::move(callback));
+}
+
+absl::StatusOr<std::map<TopicPartition, int64_t>> Consumer::Committed(
+    const std::set<TopicPartition>& partitions) {
+  absl::Status s = RequireGroup();
+  if (!s.ok()) return s;
+  return coordinator_->FetchCommitted(partitions, absl::Now() + config_.request_timeout);
+}
+
+void Consumer::Close(absl::Duration timeout) {
+  if (closed_) return;
+  closed_ = true;
+  if (coordinator_ != nullptr) coordinator_->Close(absl::Now() + timeout);
+}
+
+std::string Consumer::MemberId() const {
+  return coordinator_ == nullptr ? std::string() : coordinator_->member_id();
+}
+
+int32_t Consumer::Generation() const {
+  return coordinator_ == nullptr ? -1 : coordinator_->generation();
+}
+
+void Consumer::FetchCommittedPositions(absl::Time deadline) {
+  if (coordinator_ == nullptr) return;
+  const absl::Time now = absl::Now();
+  std::set<TopicPartition> wanted;
+  for (const auto& [tp, state] : partitions_) {
+    if (state.awaiting_committed && !state.position && state.committed_backoff_until <= now) {
+      wanted.insert(tp);
+    }
+  }
+  if (wanted.empty()) return;
+  absl::StatusOr<std::map<TopicPartition, int64_t>> committed =
+      coordinator_->FetchCommitted(wanted, deadline);
+  for (const TopicPartition& tp : wanted) {
+    auto it = partitions_.find(tp);
+    if (it == partitions_.end() || !it->second.awaiting_committed) continue;
+    if (!committed.ok()) {
+      // Tried again after retry.backoff.ms; auto.offset.reset must not
+      // apply to a partition that may have a committed offset.
+      it->second.committed_backoff_until = absl::Now() + config_.retry_backoff;
+      continue;
+    }
+    auto c = committed->find(tp);
+    if (c != committed->end()) {
+      SetPosition(it->second, c->second);
+    } else {
+      it->second.awaiting_committed = false;  // auto.offset.reset decides
+    }
+  }
 }
 
 std::vector<TopicPartition> Consumer::Assignment() const {
@@ -99,6 +379,7 @@ void Consumer::SetPosition(PartitionState& state, int64_t offset) {
   state.buffered.clear();
   state.buffered_pos = 0;
   state.seek_epoch = ++next_seek_epoch_;
+  state.awaiting_committed = false;
 }
 
 void Consumer::Seek(const TopicPartition& tp, int64_t offset) {
@@ -130,6 +411,13 @@ absl::StatusOr<int64_t> Consumer::Position(const TopicPartition& tp) {
         fmt::format("You can only check the position for partitions assigned to this consumer "
                     "({} is not)",
                     tp.ToString()));
+  }
+  if (!it->second.position) {
+    FetchCommittedPositions(absl::Now() + config_.request_timeout);
+    if (it->second.awaiting_committed) {
+      return absl::UnavailableError(
+          fmt::format("The committed offset of {} could not be fetched", tp.ToString()));
+    }
   }
   if (!it->second.position) {
     absl::Status s = ResetPositions();
@@ -248,7 +536,7 @@ absl::Status Consumer::ResetPositions() {
   std::vector<TopicPartition> earliest;
   std::vector<TopicPartition> latest;
   for (const auto& [tp, state] : partitions_) {
-    if (state.position) continue;
+    if (state.position || state.awaiting_committed) continue;
     switch (config_.auto_offset_reset) {
       case OffsetReset::kEarliest:
         earliest.push_back(tp);
@@ -437,9 +725,23 @@ absl::Status Consumer::HandleFetchAnswer(FetchCall& call) {
 }
 
 absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeout) {
+  if (closed_) return absl::FailedPreconditionError("This consumer has already been closed.");
   const absl::Time deadline = absl::Now() + timeout;
   std::vector<ConsumerRecord> out;
   while (true) {
+    if (coordinator_ != nullptr) {
+      {
+        absl::MutexLock lock(&mu_);
+        nudged_ = false;
+      }
+      MaybeRefreshSubscription(absl::Now());
+      // Waits for a rebalance only when there is nothing to fetch
+      // meanwhile (eager rebalances, the first join); with partitions
+      // kept through a cooperative rebalance, fetching goes on and the
+      // rebalance's answers nudge this loop.
+      absl::Status s = coordinator_->Poll(deadline, /*wait_for_join=*/partitions_.empty());
+      if (!s.ok()) return s;
+    }
     std::vector<std::unique_ptr<FetchCall>> answered;
     {
       absl::MutexLock lock(&mu_);
@@ -486,6 +788,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
       next_partition_ = (next_partition_ + 1) % n;
     }
 
+    FetchCommittedPositions(deadline);
     absl::Status s = ResetPositions();
     if (!s.ok()) return s;
     const absl::Time now = absl::Now();
@@ -498,15 +801,24 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
       if (state.backoff_until > now) wake = std::min(wake, state.backoff_until);
     }
     if (need_metadata_) wake = std::min(wake, last_metadata_refresh_ + config_.retry_backoff);
+    for (const auto& [tp, state] : partitions_) {
+      if (state.awaiting_committed) wake = std::min(wake, state.committed_backoff_until);
+    }
+    if (coordinator_ != nullptr && coordinator_->subscribed()) {
+      wake = std::min(wake, next_subscription_refresh_);
+    }
     absl::MutexLock lock(&mu_);
-    if (answered_.empty() && !wakeup_) answered_cv_.WaitWithDeadline(&mu_, wake);
+    if (answered_.empty() && !wakeup_ && !nudged_) answered_cv_.WaitWithDeadline(&mu_, wake);
   }
 }
 
 void Consumer::Wakeup() {
-  absl::MutexLock lock(&mu_);
-  wakeup_ = true;
-  answered_cv_.SignalAll();
+  {
+    absl::MutexLock lock(&mu_);
+    wakeup_ = true;
+    answered_cv_.SignalAll();
+  }
+  if (coordinator_ != nullptr) coordinator_->Wakeup();
 }
 
 }  // namespace strata::client

@@ -1,6 +1,7 @@
 #include "client/consumer.h"
 
 #include "client/producer.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/client/fake_cluster.h"
 
@@ -177,6 +178,108 @@ TEST(ConsumerTest, WakeupInterruptsPoll) {
   c->Assign({kTp0});
   c->Wakeup();
   EXPECT_TRUE(absl::IsCancelled(c->Poll(absl::Seconds(5)).status()));
+}
+
+TEST(ConsumerTest, GroupApisNeedAGroupId) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto c = MakeConsumer(cluster);
+  absl::Status s = c->Subscribe(std::vector<std::string>{"t"});
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("group.id"));
+  EXPECT_TRUE(absl::IsInvalidArgument(c->CommitSync()));
+  EXPECT_TRUE(absl::IsInvalidArgument(c->Committed({kTp0}).status()));
+  EXPECT_EQ(c->MemberId(), "");
+  EXPECT_EQ(c->Generation(), -1);
+}
+
+TEST(ConsumerTest, SubscribeAndAssignAreExclusive) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ConsumerConfig config;
+  config.bootstrap_servers = cluster.bootstrap();
+  config.group_id = "g";
+  config.enable_auto_commit = false;
+  auto c = Consumer::Create(config);
+  ASSERT_TRUE(c.ok()) << c.status();
+  (*c)->Assign({kTp0});
+  EXPECT_TRUE(absl::IsFailedPrecondition((*c)->Subscribe(std::vector<std::string>{"t"})));
+  (*c)->Assign({});
+  EXPECT_TRUE((*c)->Subscribe(std::vector<std::string>{"t"}).ok());
+  EXPECT_EQ((*c)->Subscription(), (std::set<std::string>{"t"}));
+  // Assign() ends the subscription.
+  (*c)->Assign({kTp0});
+  EXPECT_TRUE((*c)->Subscription().empty());
+  (*c)->Close(absl::Seconds(1));
+  EXPECT_TRUE(absl::IsFailedPrecondition((*c)->Poll(absl::Milliseconds(1)).status()));
+}
+
+TEST(ConsumerTest, PatternSubscriptionMatchesWholeNamesOfNonInternalTopics) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("orders-eu", 1);
+  cluster.AddTopic("orders-us", 2);
+  cluster.AddTopic("orders", 1);
+  cluster.AddTopic("old-orders-x", 1);
+  ConsumerConfig config;
+  config.bootstrap_servers = cluster.bootstrap();
+  config.group_id = "g";
+  config.enable_auto_commit = false;
+  auto c = Consumer::Create(config);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE((*c)->Subscribe(std::regex("orders-.*")).ok());
+  EXPECT_EQ((*c)->Subscription(), (std::set<std::string>{"orders-eu", "orders-us"}));
+  (*c)->Close(absl::Seconds(1));
+}
+
+TEST(ConsumerTest, GroupKeysHaveKafkasNamesAndDefaults) {
+  auto d = ConsumerConfig::FromProperties({}, nullptr);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->group_id, "");
+  EXPECT_EQ(d->session_timeout, absl::Milliseconds(45000));
+  EXPECT_EQ(d->heartbeat_interval, absl::Milliseconds(3000));
+  EXPECT_EQ(d->max_poll_interval, absl::Milliseconds(300000));
+  EXPECT_TRUE(d->enable_auto_commit);
+  EXPECT_EQ(d->auto_commit_interval, absl::Milliseconds(5000));
+  EXPECT_EQ(d->partition_assignment_strategy, "range,cooperative-sticky");
+
+  std::vector<std::string> ignored;
+  auto c = ConsumerConfig::FromProperties({{"group.id", "g"},
+                                           {"group.instance.id", "i-1"},
+                                           {"client.id", "me"},
+                                           {"session.timeout.ms", "10000"},
+                                           {"heartbeat.interval.ms", "1000"},
+                                           {"max.poll.interval.ms", "60000"},
+                                           {"enable.auto.commit", "false"},
+                                           {"auto.commit.interval.ms", "100"},
+                                           {"partition.assignment.strategy", "cooperative-sticky"},
+                                           {"allow.auto.create.topics", "false"},
+                                           {"key.deserializer", "x"}},
+                                          &ignored);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->group_id, "g");
+  EXPECT_EQ(c->group_instance_id, "i-1");
+  EXPECT_EQ(c->client_id, "me");
+  EXPECT_EQ(c->session_timeout, absl::Seconds(10));
+  EXPECT_EQ(c->heartbeat_interval, absl::Seconds(1));
+  EXPECT_EQ(c->max_poll_interval, absl::Minutes(1));
+  EXPECT_FALSE(c->enable_auto_commit);
+  EXPECT_EQ(c->auto_commit_interval, absl::Milliseconds(100));
+  EXPECT_EQ(c->partition_assignment_strategy, "cooperative-sticky");
+  EXPECT_EQ(ignored, std::vector<std::string>{"key.deserializer"});
+
+  EXPECT_FALSE(ConsumerConfig::FromProperties({{"enable.auto.commit", "yes"}}, nullptr).ok());
+  EXPECT_FALSE(ConsumerConfig::FromProperties(
+                   {{"heartbeat.interval.ms", "5000"}, {"session.timeout.ms", "5000"}}, nullptr)
+                   .ok());
+  // A bad strategy is caught when the consumer is made.
+  ConsumerConfig bad;
+  bad.bootstrap_servers = "127.0.0.1:1";
+  bad.group_id = "g";
+  bad.partition_assignment_strategy = "range,nope";
+  auto consumer = Consumer::Create(bad);
+  EXPECT_TRUE(absl::IsInvalidArgument(consumer.status())) << consumer.status();
+  EXPECT_THAT(std::string(consumer.status().message()),
+              ::testing::HasSubstr("partition.assignment.strategy"));
 }
 
 }  // namespace
