@@ -1,10 +1,13 @@
 #include "tools/console_consumer.h"
 
+#include <algorithm>
 #include <ostream>
+#include <random>
 
 #include "absl/strings/numbers.h"
 #include "client/consumer.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "tools/properties.h"
 
 namespace strata::tools {
@@ -101,11 +104,6 @@ absl::Status ValidateConsoleConsumerOptions(const ConsoleConsumerOptions& o) {
   if (o.topic.empty()) {
     return absl::InvalidArgumentError("Exactly one of whitelist/include/topic is required.");
   }
-  if (o.group) {
-    return absl::UnimplementedError(
-        "--group is not supported yet: consumer groups come with the consumer-group work. Read "
-        "with --from-beginning, or --partition P --offset O.");
-  }
   if (o.offset && !o.partition) {
     return absl::InvalidArgumentError("The partition is required when offset is specified.");
   }
@@ -121,6 +119,43 @@ absl::Status ValidateConsoleConsumerOptions(const ConsoleConsumerOptions& o) {
   }
   absl::StatusOr<int64_t> start = StartingOffset(o);
   return start.status();
+}
+
+absl::StatusOr<std::string> GroupFor(const ConsoleConsumerOptions& o,
+                                     const std::optional<std::string>& property_group,
+                                     const std::optional<std::string>& config_group) {
+  std::vector<std::string> given;
+  for (const std::optional<std::string>& g : {o.group, property_group, config_group}) {
+    if (g && std::find(given.begin(), given.end(), *g) == given.end()) given.push_back(*g);
+  }
+  if (given.size() > 1) {
+    return absl::InvalidArgumentError(fmt::format(
+        "The group ids provided in different places (directly using '--group', via "
+        "'--consumer-property', or via '--consumer.config') do not match. Detected group ids: "
+        "'{}'",
+        fmt::join(given, "', '")));
+  }
+  return given.empty() ? std::string() : given.front();
+}
+
+std::string GeneratedGroupId() {
+  static std::mt19937 rng(std::random_device{}());
+  return fmt::format("console-consumer-{}", std::uniform_int_distribution<int>(0, 99999)(rng));
+}
+
+absl::Status SetAutoOffsetReset(const ConsoleConsumerOptions& o, client::Properties* props) {
+  auto it = props->find("auto.offset.reset");
+  if (it == props->end()) {
+    (*props)["auto.offset.reset"] = o.from_beginning ? "earliest" : "latest";
+    return absl::OkStatus();
+  }
+  if (o.from_beginning && it->second != "earliest") {
+    return absl::InvalidArgumentError(fmt::format(
+        "Can't simultaneously specify --from-beginning and 'auto.offset.reset={}', to start "
+        "from the beginning set 'auto.offset.reset=earliest'",
+        it->second));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> StartingOffset(const ConsoleConsumerOptions& o) {
@@ -157,15 +192,37 @@ int RunConsoleConsumer(const ConsoleConsumerOptions& o, std::ostream& out, std::
   if (!formatter.ok()) return fail(formatter.status());
 
   client::Properties props;
+  std::optional<std::string> config_group;
   if (o.consumer_config) {
     absl::StatusOr<client::Properties> file = LoadPropertiesFile(*o.consumer_config);
     if (!file.ok()) return fail(file.status());
     props = *file;
+    if (auto it = props.find("group.id"); it != props.end()) config_group = it->second;
   }
   absl::StatusOr<client::Properties> extra = ParseKeyValueArgs(o.consumer_properties);
   if (!extra.ok()) return fail(extra.status());
+  std::optional<std::string> property_group;
+  if (auto it = extra->find("group.id"); it != extra->end()) property_group = it->second;
   for (const auto& [k, v] : *extra) props[k] = v;
   props["bootstrap.servers"] = o.bootstrap_server;
+
+  absl::StatusOr<std::string> group = GroupFor(o, property_group, config_group);
+  if (!group.ok()) {
+    err << group.status().message() << "\n";
+    return 1;
+  }
+  if (group->empty()) {
+    // Kafka's: a group of its own, whose offsets are not meant to be used
+    // again, so nothing is committed unless asked for.
+    *group = GeneratedGroupId();
+    props.try_emplace("enable.auto.commit", "false");
+  }
+  props["group.id"] = *group;
+  if (absl::Status s = SetAutoOffsetReset(o, &props); !s.ok()) {
+    err << s.message() << "\n";
+    return 1;
+  }
+
   std::vector<std::string> ignored;
   absl::StatusOr<client::ConsumerConfig> config =
       client::ConsumerConfig::FromProperties(props, &ignored);
@@ -175,20 +232,23 @@ int RunConsoleConsumer(const ConsoleConsumerOptions& o, std::ostream& out, std::
   if (!consumer.ok()) return fail(consumer.status());
   client::Consumer& c = **consumer;
 
-  std::vector<TopicPartition> assignment;
   if (o.partition) {
-    assignment.push_back({o.topic, PartitionId(*o.partition)});
+    // One partition, by hand (no group membership; a group still gets
+    // commits), from --offset.
+    const TopicPartition tp{o.topic, PartitionId(*o.partition)};
+    c.Assign({tp});
+    const int64_t start = *StartingOffset(o);
+    absl::Status s = start == -2   ? c.SeekToBeginning()
+                     : start == -1 ? c.SeekToEnd()
+                                   : (c.Seek(tp, start), absl::OkStatus());
+    if (!s.ok()) return fail(s);
   } else {
+    // A topic that does not exist is reported rather than waited for (a
+    // Java consumer would wait, warning, until it is created).
     absl::StatusOr<std::vector<int32_t>> parts = c.PartitionsFor(o.topic);
     if (!parts.ok()) return fail(parts.status());
-    for (int32_t p : *parts) assignment.push_back({o.topic, PartitionId(p)});
+    if (absl::Status s = c.Subscribe({o.topic}); !s.ok()) return fail(s);
   }
-  c.Assign(assignment);
-  const int64_t start = *StartingOffset(o);
-  absl::Status s = start == -2   ? c.SeekToBeginning()
-                   : start == -1 ? c.SeekToEnd()
-                                 : (c.Seek(assignment[0], start), absl::OkStatus());
-  if (!s.ok()) return fail(s);
 
   const absl::Duration timeout =
       o.timeout_ms ? absl::Milliseconds(*o.timeout_ms) : absl::InfiniteDuration();
@@ -214,6 +274,7 @@ int RunConsoleConsumer(const ConsoleConsumerOptions& o, std::ostream& out, std::
     out.flush();
   }
   out.flush();
+  c.Close();
   return report(0);
 }
 

@@ -1,9 +1,12 @@
-// `strata console-consumer`: Kafka's kafka-console-consumer.sh without
-// consumer groups (those come with the consumer-group work). Reads one
-// partition (--partition, from --offset) or every partition of the topic,
-// prints each record with Kafka's DefaultMessageFormatter, and stops after
-// --max-messages records, after --timeout-ms without a record, or on
-// SIGINT/SIGTERM, then reports "Processed a total of N messages" on stderr.
+// `strata console-consumer`: Kafka's kafka-console-consumer.sh. Reads the
+// topic as a member of a consumer group — --group (or group.id in
+// --consumer-property / --consumer.config), else a group of its own,
+// console-consumer-NNNNN, with enable.auto.commit=false as Kafka's has — or
+// one partition by hand (--partition, from --offset). Prints each record
+// with Kafka's DefaultMessageFormatter, and stops after --max-messages
+// records, after --timeout-ms without a record, or on SIGINT/SIGTERM, then
+// leaves the group (committing with enable.auto.commit) and reports
+// "Processed a total of N messages" on stderr.
 #pragma once
 
 #include <atomic>
@@ -61,6 +64,19 @@ struct ConsoleConsumerOptions {
 // Kafka's checks of the console consumer's arguments; the error is the
 // message to print.
 absl::Status ValidateConsoleConsumerOptions(const ConsoleConsumerOptions& options);
+
+// The group id given by --group, --consumer-property group.id and
+// --consumer.config's group.id ("" when none); Kafka's error when they
+// differ.
+absl::StatusOr<std::string> GroupFor(const ConsoleConsumerOptions& options,
+                                     const std::optional<std::string>& property_group,
+                                     const std::optional<std::string>& config_group);
+// "console-consumer-NNNNN" (0 <= NNNNN < 100000), as Kafka's.
+std::string GeneratedGroupId();
+// auto.offset.reset: earliest with --from-beginning, else latest, unless
+// set; Kafka's error when set to anything but earliest with
+// --from-beginning.
+absl::Status SetAutoOffsetReset(const ConsoleConsumerOptions& options, client::Properties* props);
 
 // Where to start: -2 earliest, -1 latest, or an offset. --offset wins, then
 // --from-beginning, then latest.

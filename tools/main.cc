@@ -15,6 +15,7 @@
 
 #include "CLI/CLI.hpp"
 #include "client/admin.h"
+#include "glog/logging.h"
 #include "tools/cluster_commands.h"
 #include "tools/console_consumer.h"
 #include "tools/console_producer.h"
@@ -57,6 +58,11 @@ CLI::Option* Repeated(CLI::App* app, const std::string& name, T& target, const s
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Like Kafka's tools (log4j at WARN): the client library's warnings reach
+  // stderr, its progress notes do not.
+  FLAGS_logtostderr = true;
+  FLAGS_minloglevel = google::GLOG_WARNING;
+  google::InitGoogleLogging(argv[0]);
   CLI::App app{"strata: Kafka-compatible administration and console tools for Strata"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every subcommand");
@@ -132,8 +138,9 @@ int main(int argc, char** argv) {
       "leader-election", "Elect preferred or unclean leaders (Kafka's kafka-leader-election.sh)");
   elect->add_option("--bootstrap-server", election_bootstrap, "The server(s) to connect to")
       ->required();
-  elect->add_option("--election-type", election.election_type,
-                    "Type of election to attempt: PREFERRED or UNCLEAN")
+  elect
+      ->add_option("--election-type", election.election_type,
+                   "Type of election to attempt: PREFERRED or UNCLEAN")
       ->required();
   CLI::Option* topic_opt =
       elect->add_option("--topic", election_topic, "Name of the topic whose leader to elect");
@@ -277,34 +284,35 @@ int main(int argc, char** argv) {
   perf_test->add_option("--num-records", perf.num_records, "REQUIRED: How many records to send")
       ->required();
   perf_test->add_option("--record-size", perf.record_size, "The size of each record in bytes");
-  perf_test->add_option("--throughput", perf.throughput,
-                        "REQUIRED: Records per second to aim for; -1 for no limit")
+  perf_test
+      ->add_option("--throughput", perf.throughput,
+                   "REQUIRED: Records per second to aim for; -1 for no limit")
       ->required();
-  perf_test->add_option("--producer-props", perf.producer_props,
-                        "Producer properties key=value (bootstrap.servers=H:P, acks=1, ...)")
+  perf_test
+      ->add_option("--producer-props", perf.producer_props,
+                   "Producer properties key=value (bootstrap.servers=H:P, acks=1, ...)")
       ->expected(1, 1000);
   perf_test->add_option("--bootstrap-server", perf.bootstrap_server, "The server(s) to connect to");
-  perf_test->callback([&] {
-    exit_code = strata::tools::RunProducerPerfTest(perf, std::cout, std::cerr);
-  });
+  perf_test->callback(
+      [&] { exit_code = strata::tools::RunProducerPerfTest(perf, std::cout, std::cerr); });
 
   // ---- consumer-perf-test
   strata::tools::ConsumerPerfOptions cperf;
-  CLI::App* cperf_test =
-      app.add_subcommand("consumer-perf-test", "Measure consume throughput");
-  cperf_test->add_option("--bootstrap-server", cperf.bootstrap_server, "The server(s) to connect to")
+  CLI::App* cperf_test = app.add_subcommand("consumer-perf-test", "Measure consume throughput");
+  cperf_test
+      ->add_option("--bootstrap-server", cperf.bootstrap_server, "The server(s) to connect to")
       ->required();
   cperf_test->add_option("--topic", cperf.topic, "REQUIRED: The topic to consume from")->required();
   cperf_test->add_option("--messages", cperf.messages, "REQUIRED: How many records to consume")
       ->required();
   cperf_test->add_option("--timeout", cperf.timeout_ms,
                          "Stop after this many ms without a record (default 10000)");
-  cperf_test->add_option("--fetch-size", cperf.fetch_size, "Bytes to fetch per partition per request");
+  cperf_test->add_option("--fetch-size", cperf.fetch_size,
+                         "Bytes to fetch per partition per request");
   cperf_test->add_option("--consumer-props", cperf.consumer_props, "Consumer properties key=value")
       ->expected(1, 1000);
-  cperf_test->callback([&] {
-    exit_code = strata::tools::RunConsumerPerfTest(cperf, std::cout, std::cerr);
-  });
+  cperf_test->callback(
+      [&] { exit_code = strata::tools::RunConsumerPerfTest(cperf, std::cout, std::cerr); });
 
   // ---- console-producer
   strata::tools::ConsoleProducerOptions prod;
@@ -345,7 +353,7 @@ int main(int argc, char** argv) {
                        "Exit after this many records (default: no limit)");
   consumer->add_option("--timeout-ms", cons.timeout_ms,
                        "Exit when no record arrived for this many ms");
-  consumer->add_option("--group", cons.group, "Consumer group (not supported yet)");
+  consumer->add_option("--group", cons.group, "The consumer group id of the consumer.");
   Repeated(consumer, "--property", cons.properties,
            "Formatter property: print.key, key.separator, print.timestamp, ...");
   Repeated(consumer, "--consumer-property", cons.consumer_properties,

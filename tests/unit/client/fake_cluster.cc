@@ -406,6 +406,112 @@ class FakeCluster::Node final : public v1::Broker::Service,
     return grpc::Status::OK;
   }
 
+  // The rebalance protocol for a member alone (or members joining one at a
+  // time): JoinGroup answers at once, the first member leads.
+  grpc::Status JoinGroup(grpc::ServerContext*, const v1::JoinGroupRequest* req,
+                         v1::JoinGroupResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    if (v1::ErrorCode e = GroupError(req->group_id()); e != v1::NONE) {
+      resp->set_error(e);
+      return grpc::Status::OK;
+    }
+    if (req->member_id().empty()) {
+      resp->set_error(v1::MEMBER_ID_REQUIRED);
+      resp->set_member_id(req->client_id() + "-member-" + std::to_string(++c_->member_ids_));
+      return grpc::Status::OK;
+    }
+    FakeGroup& g = c_->groups_[req->group_id()];
+    g.coordinator = id_;
+    auto m = std::find_if(g.members.begin(), g.members.end(),
+                          [&](const auto& x) { return x.member_id() == req->member_id(); });
+    if (m == g.members.end()) {
+      v1::DescribedGroupMember& added = g.members.emplace_back();
+      added.set_member_id(req->member_id());
+      added.set_client_id(req->client_id());
+      added.set_client_host("/127.0.0.1");
+      ++g.generation;
+      m = g.members.end() - 1;
+    }
+    m->set_member_metadata(req->protocols(0).metadata());
+    g.protocol = req->protocols(0).name();
+    g.protocol_type = req->protocol_type();
+    g.state = "CompletingRebalance";
+    resp->set_generation_id(g.generation);
+    resp->set_protocol_type(g.protocol_type);
+    resp->set_protocol_name(g.protocol);
+    resp->set_leader(g.members.front().member_id());
+    resp->set_member_id(req->member_id());
+    if (req->member_id() == g.members.front().member_id()) {
+      for (const auto& x : g.members) {
+        v1::JoinGroupResponseMember* rm = resp->add_members();
+        rm->set_member_id(x.member_id());
+        rm->set_metadata(x.member_metadata());
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status SyncGroup(grpc::ServerContext*, const v1::SyncGroupRequest* req,
+                         v1::SyncGroupResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    auto it = c_->groups_.find(req->group_id());
+    if (it == c_->groups_.end() || it->second.members.empty()) {
+      resp->set_error(v1::UNKNOWN_MEMBER_ID);
+      return grpc::Status::OK;
+    }
+    FakeGroup& g = it->second;
+    if (req->generation_id() != g.generation) {
+      resp->set_error(v1::ILLEGAL_GENERATION);
+      return grpc::Status::OK;
+    }
+    if (req->member_id() == g.members.front().member_id()) {
+      for (const auto& a : req->assignments()) {
+        for (auto& x : g.members) {
+          if (x.member_id() == a.member_id()) x.set_member_assignment(a.assignment());
+        }
+      }
+      g.state = "Stable";
+    }
+    resp->set_protocol_type(g.protocol_type);
+    resp->set_protocol_name(g.protocol);
+    for (const auto& x : g.members) {
+      if (x.member_id() == req->member_id()) resp->set_assignment(x.member_assignment());
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* req,
+                         v1::HeartbeatResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    auto it = c_->groups_.find(req->group_id());
+    if (it == c_->groups_.end()) {
+      resp->set_error(v1::UNKNOWN_MEMBER_ID);
+    } else if (req->generation_id() != it->second.generation) {
+      resp->set_error(v1::ILLEGAL_GENERATION);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status LeaveGroup(grpc::ServerContext*, const v1::LeaveGroupRequest* req,
+                          v1::LeaveGroupResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    auto it = c_->groups_.find(req->group_id());
+    for (const auto& m : req->members()) {
+      v1::LeaveGroupMemberResponse* r = resp->add_members();
+      r->set_member_id(m.member_id());
+      if (it == c_->groups_.end()) {
+        r->set_error(v1::UNKNOWN_MEMBER_ID);
+        continue;
+      }
+      auto& members = it->second.members;
+      members.erase(std::remove_if(members.begin(), members.end(),
+                                   [&](const auto& x) { return x.member_id() == m.member_id(); }),
+                    members.end());
+      if (members.empty()) it->second.state = "Empty";
+    }
+    return grpc::Status::OK;
+  }
+
   grpc::Status OffsetCommit(grpc::ServerContext*, const v1::OffsetCommitRequest* req,
                             v1::OffsetCommitResponse* resp) override {
     absl::MutexLock lock(&c_->mu_);
@@ -618,6 +724,13 @@ FakeGroup FakeCluster::Group(const std::string& id) const {
 bool FakeCluster::HasGroup(const std::string& id) const {
   absl::MutexLock lock(&mu_);
   return groups_.contains(id);
+}
+
+std::vector<std::string> FakeCluster::GroupIds() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> ids;
+  for (const auto& [id, g] : groups_) ids.push_back(id);
+  return ids;
 }
 
 void FakeCluster::FailGroup(const std::string& id, v1::ErrorCode code, int times) {

@@ -30,6 +30,10 @@ struct FakeGroup {
   std::string protocol_type = "consumer";
   std::string protocol;  // the assignor, e.g. "range"
   int32_t coordinator = 1;
+  // A new member moves it on; no real rebalance happens (JoinGroup answers
+  // at once, the first member leads): enough for consumers alone in a
+  // group.
+  int32_t generation = 0;
   std::vector<v1::DescribedGroupMember> members;
   // (topic, partition) -> committed offset
   std::map<std::pair<std::string, int32_t>, int64_t> offsets;
@@ -64,6 +68,7 @@ class FakeCluster {
   // The group as it is now; Dead with no members if it does not exist.
   FakeGroup Group(const std::string& id) const;
   bool HasGroup(const std::string& id) const;
+  std::vector<std::string> GroupIds() const;
   // The next `times` group calls for `id` at its coordinator (and
   // FindCoordinator answers for it) carry `code`.
   void FailGroup(const std::string& id, v1::ErrorCode code, int times);
@@ -107,6 +112,7 @@ class FakeCluster {
   std::map<std::string, FakeGroup> groups_;
   std::map<std::string, std::pair<v1::ErrorCode, int>> group_failures_;
   int find_coordinator_requests_ = 0;
+  int member_ids_ = 0;
   int32_t last_acks_ = 0;
   int next_topic_id_ = 1;
   std::vector<std::unique_ptr<Node>> nodes_;

@@ -1,3 +1,4 @@
+#include <regex>
 #include <sstream>
 
 #include "client/producer.h"
@@ -189,6 +190,73 @@ TEST(ConsoleRoundTripTest, AMissingKeySeparatorStopsWithAnError) {
   std::ostringstream out, err;
   EXPECT_EQ(RunConsoleProducer(p, in, out, err, false), 1);
   EXPECT_EQ(err.str(), "ERROR No key separator found on line number 1: 'nokey'\n");
+}
+
+// Kafka's console consumer: --group commits what it read (auto-commit is
+// on by default); without a group it joins one of its own,
+// console-consumer-NNNNN, and commits nothing.
+TEST(ConsoleRoundTripTest, AGroupCommitsWhatItReadAndAGeneratedGroupDoesNot) {
+  strata::testing::FakeCluster cluster(1);
+  cluster.AddTopic("myTopic", 1);
+  ConsoleProducerOptions p;
+  p.bootstrap_server = cluster.bootstrap();
+  p.topic = "myTopic";
+  std::istringstream in("one\ntwo\nthree\n");
+  std::ostringstream out, err;
+  ASSERT_EQ(RunConsoleProducer(p, in, out, err, false), 0);
+
+  ConsoleConsumerOptions c;
+  c.bootstrap_server = cluster.bootstrap();
+  c.topic = "myTopic";
+  c.from_beginning = true;
+  c.max_messages = 3;
+  c.group = "myConsumerGroup";
+  std::atomic<bool> stop{false};
+  {
+    std::ostringstream cout, cerr;
+    ASSERT_EQ(RunConsoleConsumer(c, cout, cerr, stop), 0) << cerr.str();
+    EXPECT_EQ(cout.str(), "one\ntwo\nthree\n");
+  }
+  strata::testing::FakeGroup g = cluster.Group("myConsumerGroup");
+  EXPECT_EQ((g.offsets[{"myTopic", 0}]), 3);
+  EXPECT_TRUE(g.members.empty()) << "the consumer leaves the group when it stops";
+
+  c.group.reset();
+  {
+    std::ostringstream cout, cerr;
+    ASSERT_EQ(RunConsoleConsumer(c, cout, cerr, stop), 0) << cerr.str();
+    EXPECT_EQ(cout.str(), "one\ntwo\nthree\n");
+  }
+  int generated = 0;
+  for (const std::string& id : cluster.GroupIds()) {
+    if (id == "myConsumerGroup") continue;
+    EXPECT_TRUE(std::regex_match(id, std::regex("console-consumer-[0-9]{1,5}"))) << id;
+    EXPECT_TRUE(cluster.Group(id).offsets.empty()) << "auto-commit is off for " << id;
+    ++generated;
+  }
+  EXPECT_EQ(generated, 1);
+}
+
+TEST(ConsoleConsumerOptionsTest, GroupIdsGivenTwiceMustMatch) {
+  ConsoleConsumerOptions o;
+  o.group = "a";
+  EXPECT_EQ(*GroupFor(o, std::nullopt, "a"), "a");
+  absl::StatusOr<std::string> mismatch = GroupFor(o, "b", std::nullopt);
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_EQ(mismatch.status().message(),
+            "The group ids provided in different places (directly using '--group', via "
+            "'--consumer-property', or via '--consumer.config') do not match. Detected group "
+            "ids: 'a', 'b'");
+  o.group.reset();
+  EXPECT_EQ(*GroupFor(o, std::nullopt, std::nullopt), "");
+  o.from_beginning = true;
+  client::Properties props = {{"auto.offset.reset", "latest"}};
+  EXPECT_EQ(SetAutoOffsetReset(o, &props).message(),
+            "Can't simultaneously specify --from-beginning and 'auto.offset.reset=latest', to "
+            "start from the beginning set 'auto.offset.reset=earliest'");
+  props.clear();
+  ASSERT_TRUE(SetAutoOffsetReset(o, &props).ok());
+  EXPECT_EQ(props["auto.offset.reset"], "earliest");
 }
 
 TEST(ConsoleRoundTripTest, AnUnknownTopicIsReported) {
