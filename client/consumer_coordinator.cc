@@ -521,6 +521,12 @@ void ConsumerCoordinator::MaybeAutoCommit(absl::Time now) {
   if (!options_.auto_commit || now < next_auto_commit_) return;
   next_auto_commit_ = now + options_.auto_commit_interval;
   if (subscribed_ && state() != MemberState::kStable) return;
+  {
+    // One commit at a time: gRPC calls keep no order between them, so a
+    // later commit could otherwise be overtaken by an earlier one.
+    absl::MutexLock lock(&mu_);
+    if (async_commits_in_flight_ > 0) return;
+  }
   std::map<TopicPartition, int64_t> positions = host_->ConsumedPositions();
   if (positions.empty()) return;
   CommitAsync(positions, [group = options_.group_id](const absl::Status& s,
@@ -622,6 +628,14 @@ absl::Status ConsumerCoordinator::HandleCommitResponse(
 
 absl::Status ConsumerCoordinator::CommitSync(const std::map<TopicPartition, int64_t>& offsets,
                                              absl::Time deadline) {
+  {
+    // Commits in flight first, so none of them lands after this one (a
+    // committed offset must not go back).
+    absl::MutexLock lock(&mu_);
+    auto idle = [this]()
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return async_commits_in_flight_ == 0; };
+    mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
+  }
   RunCompletedCommits();
   std::map<TopicPartition, int64_t> remaining = offsets;
   absl::Status last;

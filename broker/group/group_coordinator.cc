@@ -9,13 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "client/record/record_batch.h"
 #include "glog/logging.h"
 
 namespace strata::group {
 namespace {
-
-using Records = std::vector<std::pair<std::string, std::optional<std::string>>>;
 
 // Kafka's mapping of a failed append of group metadata to what members are
 // told (GroupMetadataManager.storeGroup): they find the coordinator again.
@@ -50,7 +49,9 @@ ErrorCode OffsetWriteError(ErrorCode e) {
   }
 }
 
-std::string BuildBatch(const Records& records, int64_t now_ms) {
+std::string BuildBatch(
+    const std::vector<std::pair<std::string, std::optional<std::string>>>& records,
+    int64_t now_ms) {
   record::RecordBatchBuilder builder;
   for (const auto& [key, value] : records) {
     record::Record r;
@@ -193,7 +194,10 @@ void GroupCoordinator::Shutdown() {
 }
 
 int32_t GroupCoordinator::PartitionFor(const std::string& group_id) const {
-  return OffsetsPartitionFor(group_id, options_.offsets_topic_partitions);
+  int32_t count =
+      options_.offsets_topic_partition_count ? options_.offsets_topic_partition_count() : -1;
+  if (count <= 0) count = options_.offsets_topic_partitions;
+  return OffsetsPartitionFor(group_id, count);
 }
 
 bool GroupCoordinator::IsCoordinatorFor(const std::string& group_id) const {
@@ -1250,39 +1254,37 @@ void GroupCoordinator::OffsetCommit(OffsetCommitRequest request,
         fx.Add([done, response] { done(std::move(*response)); });
       } else {
         std::weak_ptr<Group> weak = g;
-        fx.Add([this, partition = g->partition, records = std::move(records),
-                writing = std::move(writing), response, done, weak]() mutable {
-          WriteRecords(
-              partition, std::move(records),
-              [weak, writing = std::move(writing), response, done](
-                  ErrorCode error, std::string message, int64_t base_offset) {
-                if (std::shared_ptr<Group> gp = weak.lock()) {
-                  absl::MutexLock l(&gp->mu);
-                  for (size_t i = 0; i < writing.size(); ++i) {
-                    const auto& [tp, v] = writing[i];
-                    auto pending = gp->pending_commits.find(tp);
-                    // Deleted meanwhile (OffsetDelete, DeleteGroups, a
-                    // deleted topic): the tombstone came after it.
-                    if (pending == gp->pending_commits.end()) continue;
-                    if (--pending->second == 0) gp->pending_commits.erase(pending);
-                    if (error != ErrorCode::kNone || gp->unloaded) continue;
-                    // Acknowledgements may come out of order: the
-                    // record later in the log wins, as on a reload.
-                    const int64_t log_offset = base_offset + static_cast<int64_t>(i);
-                    auto cached = gp->offsets.find(tp);
-                    if (cached == gp->offsets.end() || cached->second.log_offset < log_offset) {
-                      gp->offsets[tp] = Group::Committed{v, log_offset};
-                    }
+        WriteRecords(
+            g->partition, std::move(records),
+            [weak, writing = std::move(writing), response, done](
+                ErrorCode error, std::string message, int64_t base_offset) {
+              if (std::shared_ptr<Group> gp = weak.lock()) {
+                absl::MutexLock l(&gp->mu);
+                for (size_t i = 0; i < writing.size(); ++i) {
+                  const auto& [tp, v] = writing[i];
+                  auto pending = gp->pending_commits.find(tp);
+                  // Deleted meanwhile (OffsetDelete, DeleteGroups, a
+                  // deleted topic): the tombstone came after it.
+                  if (pending == gp->pending_commits.end()) continue;
+                  if (--pending->second == 0) gp->pending_commits.erase(pending);
+                  if (error != ErrorCode::kNone || gp->unloaded) continue;
+                  // Acknowledgements may come out of order: the
+                  // record later in the log wins, as on a reload.
+                  const int64_t log_offset = base_offset + static_cast<int64_t>(i);
+                  auto cached = gp->offsets.find(tp);
+                  if (cached == gp->offsets.end() || cached->second.log_offset < log_offset) {
+                    gp->offsets[tp] = Group::Committed{v, log_offset};
                   }
                 }
-                const ErrorCode mapped = OffsetWriteError(error);
-                for (PartitionResult& pr : response->partitions) {
-                  if (pr.result.error != ErrorCode::kNone) continue;
-                  pr.result = {mapped, mapped == ErrorCode::kNone ? "" : message};
-                }
-                done(std::move(*response));
-              });
-        });
+              }
+              const ErrorCode mapped = OffsetWriteError(error);
+              for (PartitionResult& pr : response->partitions) {
+                if (pr.result.error != ErrorCode::kNone) continue;
+                pr.result = {mapped, mapped == ErrorCode::kNone ? "" : message};
+              }
+              done(std::move(*response));
+            },
+            fx);
       }
     }
   }
@@ -1419,6 +1421,8 @@ void GroupCoordinator::DeleteGroups(std::vector<std::string> group_ids,
     DeletedGroup result{id, {}};
     std::shared_ptr<Group> g = Lookup(id, false, true, &result.result);
     Records tombstones;
+    Effects fx;
+    bool writing = false;
     if (result.result.error == ErrorCode::kNone) {
       if (g == nullptr) {
         result.result = {ErrorCode::kGroupIdNotFound,
@@ -1445,26 +1449,30 @@ void GroupCoordinator::DeleteGroups(std::vector<std::string> group_ids,
           }
           g->offsets.clear();
           g->pending_commits.clear();
+          WriteRecords(
+              g->partition, std::move(tombstones),
+              [pending, i, id, finish_one](ErrorCode error, std::string message, int64_t) {
+                {
+                  absl::MutexLock l(&pending->mu);
+                  pending->results[i] =
+                      DeletedGroup{id, GroupResult{GroupWriteError(error),
+                                                   error == ErrorCode::kNone ? "" : message}};
+                }
+                finish_one();
+              },
+              fx);
+          writing = true;
         }
       }
     }
-    if (tombstones.empty()) {
+    if (!writing) {
       absl::MutexLock l(&pending->mu);
       pending->results[i] = std::move(result);
       --pending->outstanding;
       continue;
     }
     RemoveGroupIfDead(g);
-    WriteRecords(
-        g->partition, std::move(tombstones),
-        [pending, i, id, finish_one](ErrorCode error, std::string message, int64_t) {
-          {
-            absl::MutexLock l(&pending->mu);
-            pending->results[i] = DeletedGroup{
-                id, GroupResult{GroupWriteError(error), error == ErrorCode::kNone ? "" : message}};
-          }
-          finish_one();
-        });
+    fx.Run();
   }
   finish_one();
 }
@@ -1480,6 +1488,8 @@ void GroupCoordinator::OffsetDelete(OffsetDeleteRequest request,
     return done(std::move(response));
   }
   Records tombstones;
+  Effects fx;
+  bool writing = false;
   {
     absl::MutexLock l(&g->mu);
     const GroupState state = g->meta.state();
@@ -1513,17 +1523,23 @@ void GroupCoordinator::OffsetDelete(OffsetDeleteRequest request,
                                   std::nullopt);
         }
       }
+      if (!tombstones.empty()) {
+        auto shared = std::make_shared<OffsetDeleteResponse>(std::move(response));
+        WriteRecords(
+            g->partition, std::move(tombstones),
+            [shared, done](ErrorCode error, std::string message, int64_t) {
+              if (error != ErrorCode::kNone) {
+                shared->result = {GroupWriteError(error), std::move(message)};
+              }
+              done(std::move(*shared));
+            },
+            fx);
+        writing = true;
+      }
     }
   }
-  if (tombstones.empty()) return done(std::move(response));
-  auto shared = std::make_shared<OffsetDeleteResponse>(std::move(response));
-  WriteRecords(g->partition, std::move(tombstones),
-               [shared, done](ErrorCode error, std::string message, int64_t) {
-                 if (error != ErrorCode::kNone) {
-                   shared->result = {GroupWriteError(error), std::move(message)};
-                 }
-                 done(std::move(*shared));
-               });
+  if (!writing) return done(std::move(response));
+  fx.Run();
 }
 
 // --- Durable state ---
@@ -1563,28 +1579,61 @@ void GroupCoordinator::StoreGroup(
   records.emplace_back(EncodeKey(GroupKey{g->meta.group_id()}),
                        EncodeValue(GroupRecord(*g, assignment)));
   std::weak_ptr<Group> weak = g;
-  fx.Add([this, partition = g->partition, records = std::move(records), weak,
-          then = std::move(then)]() mutable {
-    WriteRecords(partition, std::move(records),
-                 [weak, then = std::move(then)](ErrorCode error, std::string message, int64_t) {
-                   std::shared_ptr<Group> gp = weak.lock();
-                   if (gp == nullptr) return;
-                   if (error != ErrorCode::kNone) {
-                     LOG(WARNING) << "Storing group " << gp->meta.group_id()
-                                  << " failed: " << ErrorName(error) << " " << message;
-                   }
-                   Effects fx;
-                   {
-                     absl::MutexLock l(&gp->mu);
-                     if (!gp->unloaded) then(*gp, GroupWriteError(error), fx);
-                   }
-                   fx.Run();
-                 });
-  });
+  WriteRecords(
+      g->partition, std::move(records),
+      [weak, then = std::move(then)](ErrorCode error, std::string message, int64_t) {
+        std::shared_ptr<Group> gp = weak.lock();
+        if (gp == nullptr) return;
+        if (error != ErrorCode::kNone) {
+          LOG(WARNING) << "Storing group " << gp->meta.group_id() << " failed: " << ErrorName(error)
+                       << " " << message;
+        }
+        Effects fx;
+        {
+          absl::MutexLock l(&gp->mu);
+          if (!gp->unloaded) then(*gp, GroupWriteError(error), fx);
+        }
+        fx.Run();
+      },
+      fx);
 }
 
-void GroupCoordinator::WriteRecords(int32_t partition, Records records, WriteDone done) {
-  options_.append(partition, BuildBatch(records, options_.clock->NowMs()), std::move(done));
+// Writes are queued per partition in the order they were decided (under
+// the deciding group's lock) and appended in that order by whichever
+// thread drains the queue, with no group lock held: the log's order is the
+// decisions' order (a commit decided before a deletion lands before its
+// tombstone), and an append's acknowledgement, which may run on the
+// draining thread, can take any group's lock.
+void GroupCoordinator::WriteRecords(int32_t partition, Records records, WriteDone done,
+                                    Effects& fx) {
+  WriteQueue& q = QueueFor(partition);
+  {
+    absl::MutexLock l(&q.mu);
+    q.items.push_back(PendingWrite{std::move(records), std::move(done)});
+  }
+  fx.Add([this, partition] { DrainWrites(partition); });
+}
+
+GroupCoordinator::WriteQueue& GroupCoordinator::QueueFor(int32_t partition) {
+  absl::MutexLock l(&queues_mu_);
+  std::unique_ptr<WriteQueue>& q = write_queues_[partition];
+  if (q == nullptr) q = std::make_unique<WriteQueue>();
+  return *q;
+}
+
+void GroupCoordinator::DrainWrites(int32_t partition) {
+  WriteQueue& q = QueueFor(partition);
+  absl::MutexLock l(&q.mu);
+  if (q.draining) return;  // that thread appends what was queued, in order
+  q.draining = true;
+  while (!q.items.empty()) {
+    PendingWrite w = std::move(q.items.front());
+    q.items.pop_front();
+    q.mu.Unlock();
+    options_.append(partition, BuildBatch(w.records, options_.clock->NowMs()), std::move(w.done));
+    q.mu.Lock();
+  }
+  q.draining = false;
 }
 
 void GroupCoordinator::RemoveGroupIfDead(const std::shared_ptr<Group>& g) {
@@ -1604,6 +1653,7 @@ void GroupCoordinator::OnTopicsDeleted(const std::vector<std::string>& topics) {
   }
   for (const std::shared_ptr<Group>& g : groups) {
     Records tombstones;
+    Effects fx;
     {
       absl::MutexLock l(&g->mu);
       if (g->unloaded) continue;
@@ -1620,10 +1670,12 @@ void GroupCoordinator::OnTopicsDeleted(const std::vector<std::string>& topics) {
         g->offsets.erase(tp);
         g->pending_commits.erase(tp);
       }
+      if (!tombstones.empty()) {
+        WriteRecords(
+            g->partition, std::move(tombstones), [](ErrorCode, std::string, int64_t) {}, fx);
+      }
     }
-    if (!tombstones.empty()) {
-      WriteRecords(g->partition, std::move(tombstones), [](ErrorCode, std::string, int64_t) {});
-    }
+    fx.Run();
   }
 }
 
@@ -1637,6 +1689,7 @@ void GroupCoordinator::ExpireOffsets() {
   for (const std::shared_ptr<Group>& g : groups) {
     Records tombstones;
     bool dead = false;
+    Effects fx;
     {
       absl::MutexLock l(&g->mu);
       if (g->unloaded || g->meta.state() != GroupState::kEmpty) continue;
@@ -1658,19 +1711,23 @@ void GroupCoordinator::ExpireOffsets() {
           ++it;
         }
       }
-      if (g->offsets.empty() && g->pending_commits.empty() && g->states.empty() &&
-          g->state_since_ms + options_.offsets_retention_ms <= now) {
+      // An empty group with no offsets left is gone (Kafka's cleanup); one
+      // never written (no generation yet) needs no tombstone.
+      if (g->offsets.empty() && g->pending_commits.empty() && g->states.empty()) {
         SetState(g->meta, GroupState::kDead);
-        tombstones.emplace_back(EncodeKey(GroupKey{g->meta.group_id()}), std::nullopt);
+        if (g->meta.generation_id() > 0 || !tombstones.empty()) {
+          tombstones.emplace_back(EncodeKey(GroupKey{g->meta.group_id()}), std::nullopt);
+        }
         dead = true;
+      }
+      if (!tombstones.empty()) {
+        VLOG(1) << "Expiring " << tombstones.size() << " records of group " << g->meta.group_id();
+        WriteRecords(
+            g->partition, std::move(tombstones), [](ErrorCode, std::string, int64_t) {}, fx);
       }
     }
     if (dead) RemoveGroupIfDead(g);
-    if (!tombstones.empty()) {
-      LOG(INFO) << "Expiring " << tombstones.size() << " offsets/records of group "
-                << g->meta.group_id();
-      WriteRecords(g->partition, std::move(tombstones), [](ErrorCode, std::string, int64_t) {});
-    }
+    fx.Run();
   }
 }
 
@@ -1729,14 +1786,22 @@ void GroupCoordinator::Load(int32_t partition, int32_t epoch) {
   int64_t records_read = 0;
   for (int attempts = 0;;) {
     replication::FetchResult r = options_.read(partition, offset);
+    if (r.error == ErrorCode::kOffsetOutOfRange && r.log_start_offset > offset) {
+      offset = r.log_start_offset;  // the log starts later (retention, compaction)
+      continue;
+    }
     if (r.error != ErrorCode::kNone) {
-      // Lost the partition meanwhile (the resignation unloads), or a read
-      // failed: try a few times, then leave it loading.
-      if (!still_wanted() || ++attempts > 3) {
-        LOG(WARNING) << "Loading partition " << partition << " of " << kOffsetsTopic
-                     << " stopped: " << ErrorName(r.error) << " " << r.message;
+      if (!still_wanted()) return;  // lost meanwhile: the resignation unloads
+      // A read failed: retry after a pause, and after a few, let the other
+      // partitions' loads go first and try again from the start.
+      if (++attempts > 5) {
+        LOG(WARNING) << "Loading partition " << partition << " of " << kOffsetsTopic << " failed ("
+                     << ErrorName(r.error) << " " << r.message << "); trying again";
+        absl::MutexLock l(&loader_mu_);
+        loader_queue_.push_back([this, partition, epoch] { Load(partition, epoch); });
         return;
       }
+      absl::SleepFor(absl::Milliseconds(100 * attempts));
       continue;
     }
     if (r.records.empty()) break;

@@ -85,6 +85,9 @@ struct CoordinatorOptions {
   // Reads whole batches of __consumer_offsets `partition` from `offset` up
   // to its log end (at least one batch when there is one).
   std::function<replication::FetchResult(int32_t partition, int64_t offset)> read;
+  // The partition count of __consumer_offsets as it exists (unset, or -1
+  // while it does not: offsets_topic_partitions), which places groups.
+  std::function<int32_t()> offsets_topic_partition_count;
   // Whether a partition exists, for OffsetCommit's UNKNOWN_TOPIC_OR_PARTITION
   // (unset: not checked).
   std::function<bool(const std::string& topic, int32_t partition)> partition_exists;
@@ -208,9 +211,22 @@ class GroupCoordinator {
   void Unload(int32_t partition, int32_t epoch);
   // Appends records (key, value or tombstone) to `partition`; `done` after.
   using WriteDone = CoordinatorOptions::AppendDone;
-  void WriteRecords(int32_t partition,
-                    std::vector<std::pair<std::string, std::optional<std::string>>> records,
-                    WriteDone done);
+  using Records = std::vector<std::pair<std::string, std::optional<std::string>>>;
+  // Queues records (key, value or tombstone) for `partition` in the order
+  // of the calls — made with the deciding group's lock held — and has `fx`
+  // append them, in that order, once the lock is released; `done` after.
+  void WriteRecords(int32_t partition, Records records, WriteDone done, Effects& fx);
+  void DrainWrites(int32_t partition);
+  struct PendingWrite {
+    Records records;
+    WriteDone done;
+  };
+  struct WriteQueue {
+    absl::Mutex mu;  // a leaf: held only to queue and dequeue
+    std::deque<PendingWrite> items ABSL_GUARDED_BY(mu);
+    bool draining ABSL_GUARDED_BY(mu) = false;
+  };
+  WriteQueue& QueueFor(int32_t partition);
   void RemoveGroupIfDead(const std::shared_ptr<Group>& g);
 
   const CoordinatorOptions options_;
@@ -225,6 +241,9 @@ class GroupCoordinator {
   std::deque<std::function<void()>> loader_queue_ ABSL_GUARDED_BY(loader_mu_);
   bool loader_stop_ ABSL_GUARDED_BY(loader_mu_) = false;
   std::thread loader_;
+
+  absl::Mutex queues_mu_;
+  std::map<int32_t, std::unique_ptr<WriteQueue>> write_queues_ ABSL_GUARDED_BY(queues_mu_);
 
   absl::Mutex id_mu_;
   std::mt19937_64 id_rng_ ABSL_GUARDED_BY(id_mu_);

@@ -341,8 +341,10 @@ std::vector<CoordinatorResult> RequestHandlers::FindCoordinator(
       }
       continue;
     }
-    // The configured count, as the coordinators place groups by it.
-    const int32_t p = group::OffsetsPartitionFor(key, options_.offsets_topic_partitions);
+    // The topic's own partition count, as the coordinators place groups by
+    // it (whatever offsets.topic.num.partitions says now).
+    const int32_t p =
+        group::OffsetsPartitionFor(key, static_cast<int32_t>(topic->partitions.size()));
     auto part = topic->partitions.find(p);
     if (part == topic->partitions.end() || part->second.leader < 0) {
       r.message = absl::StrCat("Partition ", p, " of ", group::kOffsetsTopic, " has no leader");

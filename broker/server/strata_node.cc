@@ -59,8 +59,8 @@ int64_t ReplicaCapacity(const ServerConfig& config) {
   }
   if (limit.rlim_cur == RLIM_INFINITY) return 0;
   const int64_t open_files = static_cast<int64_t>(limit.rlim_cur);
-  return std::max<int64_t>(1, (open_files - kDescriptorReserve) /
-                                  storage::LogManager::kDescriptorsPerIdleReplica);
+  return std::max<int64_t>(
+      1, (open_files - kDescriptorReserve) / storage::LogManager::kDescriptorsPerIdleReplica);
 }
 
 // Kafka's offsets.commit.timeout.ms: how long a write to __consumer_offsets
@@ -194,7 +194,8 @@ void StrataNode::CreateReplicaManagement() {
         [this, leader_id] { return ChannelToBroker(leader_id); });
   };
   fetcher_options.clock = clock_;
-  fetchers_ = std::make_unique<replication::ReplicaFetcherManager>(replicas_.get(), fetcher_options);
+  fetchers_ =
+      std::make_unique<replication::ReplicaFetcherManager>(replicas_.get(), fetcher_options);
 
   CreateGroupCoordinator();
 
@@ -240,6 +241,10 @@ void StrataNode::CreateGroupCoordinator() {
   options.read = [this](int32_t partition, int64_t offset) {
     return replicas_->Read(group::kOffsetsTopic, partition, offset, kOffsetsLoadBytes,
                            replication::ReplicaManager::ReadLimit::kLogEnd);
+  };
+  options.offsets_topic_partition_count = [this] {
+    const metadata::TopicInfo* t = metadata_->current()->FindTopic(group::kOffsetsTopic);
+    return t == nullptr ? -1 : static_cast<int32_t>(t->partitions.size());
   };
   options.partition_exists = [this](const std::string& topic, int32_t partition) {
     const metadata::TopicInfo* t = metadata_->current()->FindTopic(topic);

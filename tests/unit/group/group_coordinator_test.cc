@@ -78,6 +78,15 @@ class FakeOffsetsLog {
     int64_t base_offset = -1;
     {
       absl::MutexLock l(&mu_);
+      if (gate_armed_) {
+        // Waits at the door, before an offset is assigned: the moment
+        // between a decision and its append.
+        gate_armed_ = false;
+        gate_waiting_ = true;
+        mu_.Await(absl::Condition(&gate_open_));
+        gate_waiting_ = false;
+        gate_open_ = false;
+      }
       ++appends_;
       fail = fail_with_;
       if (fail == ErrorCode::kNone) {
@@ -158,6 +167,19 @@ class FakeOffsetsLog {
     absl::MutexLock l(&mu_);
     held_.clear();
   }
+  // The next append waits at its entry until OpenGate().
+  void GateNextAppend() {
+    absl::MutexLock l(&mu_);
+    gate_armed_ = true;
+  }
+  bool GateWaiting() {
+    absl::MutexLock l(&mu_);
+    return gate_waiting_;
+  }
+  void OpenGate() {
+    absl::MutexLock l(&mu_);
+    gate_open_ = true;
+  }
   void BlockReads(bool block) {
     absl::MutexLock l(&mu_);
     block_reads_ = block;
@@ -208,6 +230,9 @@ class FakeOffsetsLog {
   bool hold_ = false;
   std::vector<Done> held_;
   bool block_reads_ = false;
+  bool gate_armed_ = false;
+  bool gate_waiting_ = false;
+  bool gate_open_ = false;
   int reads_ = 0;
   int appends_ = 0;
 };
@@ -1188,6 +1213,38 @@ TEST_F(GroupCoordinatorTest, OffsetDeleteDuringAnInFlightCommitIsNotUndone) {
   const int64_t durable = Fetched("standalone", "orders", 0);
   EXPECT_EQ(durable, -1);
   EXPECT_EQ(cached, durable) << "the cache and the log disagree after OffsetDelete";
+}
+
+// A commit decided before an OffsetDelete lands before its tombstone, even
+// when the commit's thread is slow to append: writes are appended in the
+// order decided, by whichever thread drains the partition's queue (the
+// review found the tombstone could land first, and a reload then brought
+// the deleted offset back).
+TEST_F(GroupCoordinatorTest, AWriteDecidedFirstLandsFirstWhicheverThreadAppends) {
+  Start();
+  log_.GateNextAppend();
+  Reply<OffsetCommitResponse> commit;
+  std::thread committer([&] {
+    commit = SendCommit("standalone", -1, "", {CommittedOffset{{"orders", 0}, 42, -1, ""}});
+  });
+  for (int i = 0; i < 2000 && !log_.GateWaiting(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(log_.GateWaiting());
+  OffsetDeleteRequest del;
+  del.group_id = "standalone";
+  del.partitions = {{"orders", 0}};
+  Reply<OffsetDeleteResponse> deleted;
+  coordinator_->OffsetDelete(del, deleted.Callback());
+  log_.OpenGate();
+  committer.join();
+  ASSERT_TRUE(commit.done());
+  ASSERT_TRUE(deleted.done());
+  EXPECT_EQ(commit.get().partitions.at(0).result.error, ErrorCode::kNone);
+  EXPECT_EQ(deleted.get().result.error, ErrorCode::kNone);
+  EXPECT_EQ(Fetched("standalone", "orders", 0), -1);
+  Restart();
+  EXPECT_EQ(Fetched("standalone", "orders", 0), -1) << "the deleted offset came back on reload";
 }
 
 // --- 8. Static membership (KIP-345, KIP-814) ---
