@@ -298,18 +298,42 @@ int main(int argc, char** argv) {
 
   // ---- consumer-perf-test
   strata::tools::ConsumerPerfOptions cperf;
-  CLI::App* cperf_test = app.add_subcommand("consumer-perf-test", "Measure consume throughput");
+  CLI::App* cperf_test = app.add_subcommand(
+      "consumer-perf-test",
+      "Measure consume throughput as a member of a consumer group (kafka-consumer-perf-test.sh)");
   cperf_test
-      ->add_option("--bootstrap-server", cperf.bootstrap_server, "The server(s) to connect to")
+      ->add_option("--bootstrap-server", cperf.bootstrap_server,
+                   "REQUIRED: The server(s) to connect to.")
       ->required();
-  cperf_test->add_option("--topic", cperf.topic, "REQUIRED: The topic to consume from")->required();
-  cperf_test->add_option("--messages", cperf.messages, "REQUIRED: How many records to consume")
+  cperf_test->add_option("--topic", cperf.topic, "REQUIRED: The topic to consume from.")
       ->required();
+  cperf_test
+      ->add_option("--messages", cperf.messages, "REQUIRED: The number of messages to consume.")
+      ->required();
+  cperf_test->add_option("--group", cperf.group,
+                         "The group id to consume on (default: perf-consumer-<random>).");
   cperf_test->add_option("--timeout", cperf.timeout_ms,
-                         "Stop after this many ms without a record (default 10000)");
+                         "The maximum allowed time in milliseconds between returned records "
+                         "(default 10000).");
   cperf_test->add_option("--fetch-size", cperf.fetch_size,
-                         "Bytes to fetch per partition per request");
-  cperf_test->add_option("--consumer-props", cperf.consumer_props, "Consumer properties key=value")
+                         "The amount of data to fetch in a single request (default 1048576).");
+  cperf_test->add_flag("--from-latest", cperf.from_latest,
+                       "If the consumer does not already have an established offset to consume "
+                       "from, start with the latest message present in the log rather than the "
+                       "earliest message.");
+  cperf_test->add_flag("--show-detailed-stats", cperf.show_detailed_stats,
+                       "If set, stats are reported for each reporting interval as configured by "
+                       "reporting-interval");
+  cperf_test->add_option(
+      "--reporting-interval", cperf.reporting_interval_ms,
+      "Interval in milliseconds at which to print progress info (default 5000).");
+  cperf_test->add_flag("--hide-header", cperf.hide_header,
+                       "If set, skips printing the header for the stats");
+  cperf_test->add_option("--consumer.config", cperf.consumer_config,
+                         "Consumer config properties file.");
+  cperf_test
+      ->add_option("--consumer-props", cperf.consumer_props,
+                   "Consumer properties key=value (Strata's; --consumer.config is Kafka's)")
       ->expected(1, 1000);
   cperf_test->callback(
       [&] { exit_code = strata::tools::RunConsumerPerfTest(cperf, std::cout, std::cerr); });
