@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -169,8 +170,11 @@ class Seen {
 // stopped.
 class Member {
  public:
+  // `topic` is a regular expression with `pattern`; `extra` overrides the
+  // consumer properties.
   Member(const std::string& bootstrap, std::string group, std::string name, Ownership* ownership,
-         Seen* seen, const std::string& topic, const std::string& strategy)
+         Seen* seen, const std::string& topic, const std::string& strategy,
+         const client::Properties& extra = {}, bool pattern = false)
       : group_(std::move(group)), name_(std::move(name)), listener_(name_, ownership), seen_(seen) {
     client::Properties props = {{"bootstrap.servers", bootstrap},
                                 {"group.id", group_},
@@ -182,12 +186,13 @@ class Member {
                                 {"auto.commit.interval.ms", "500"},
                                 {"fetch.max.wait.ms", "200"},
                                 {"partition.assignment.strategy", strategy}};
+    for (const auto& [k, v] : extra) props[k] = v;
     auto config = client::ConsumerConfig::FromProperties(props, nullptr);
     EXPECT_TRUE(config.ok()) << config.status();
     auto consumer = client::Consumer::Create(*config);
     EXPECT_TRUE(consumer.ok()) << consumer.status();
     consumer_ = *std::move(consumer);
-    thread_ = std::thread([this, topic] { Run(topic); });
+    thread_ = std::thread([this, topic, pattern] { Run(topic, pattern); });
   }
   ~Member() { Stop(); }
 
@@ -202,8 +207,9 @@ class Member {
   const std::string& name() const { return name_; }
 
  private:
-  void Run(const std::string& topic) {
-    absl::Status s = consumer_->Subscribe({topic}, &listener_);
+  void Run(const std::string& topic, bool pattern) {
+    absl::Status s = pattern ? consumer_->Subscribe(std::regex(topic), &listener_)
+                             : consumer_->Subscribe({topic}, &listener_);
     if (!s.ok()) Error(s);
     while (!stop_.load()) {
       auto records = consumer_->Poll(absl::Milliseconds(200));
@@ -390,6 +396,67 @@ TEST_F(ConsumerGroupTest, CooperativeStickyNeverRevokesAKeptPartition) {
   EXPECT_TRUE(ownership_.violations().empty()) << ownership_.violations().front();
   EXPECT_EQ(ownership_.lost_events(), 0);
   for (auto& m : members) EXPECT_EQ(m->errors(), "") << m->name();
+}
+
+// The rebalance triggers besides members coming and going: partitions added
+// to a subscribed topic, (with a pattern subscription) a newly created
+// matching topic, and deleted topics. Members see metadata every second here
+// (metadata.max.age.ms), so the changes are noticed soon.
+TEST_F(ConsumerGroupTest, AddedPartitionsAndNewMatchingTopicsRebalanceTheGroup) {
+  CreateTopic("grow", 2);
+  const client::Properties fast_metadata = {{"metadata.max.age.ms", "1000"}};
+  std::vector<std::unique_ptr<Member>> members;
+  for (int i = 0; i < 2; ++i) {
+    members.push_back(std::make_unique<Member>(cluster_.bootstrap_all(), "grow-group",
+                                               "g" + std::to_string(i), &ownership_, &seen_, "grow",
+                                               "range", fast_metadata));
+  }
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return ownership_.Balanced({"g0", "g1"}, 2, 1, 1);
+      },
+      60000))
+      << "two members never took one partition each";
+  CliResult altered = cluster_.Cli({"topics", "--bootstrap-server", cluster_.bootstrap(1),
+                                    "--alter", "--topic", "grow", "--partitions", "4"});
+  ASSERT_EQ(altered.exit_code, 0) << altered.err;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return ownership_.Balanced({"g0", "g1"}, 4, 2, 2);
+      },
+      60000))
+      << "the partitions added were never assigned";
+
+  Ownership patterned;
+  auto watcher =
+      std::make_unique<Member>(cluster_.bootstrap_all(), "pattern-group", "p0", &patterned, &seen_,
+                               "pat-[a-z]+", "range", fast_metadata, /*pattern=*/true);
+  CreateTopic("pat-a", 1);
+  ASSERT_TRUE(Eventually([&] { return patterned.Balanced({"p0"}, 1, 1, 1); }, 60000))
+      << "the matching topic pat-a was never assigned";
+  CreateTopic("pat-b", 2);
+  CreateTopic("other", 1);
+  EXPECT_TRUE(Eventually([&] { return patterned.Balanced({"p0"}, 3, 3, 3); }, 60000))
+      << "the new matching topic pat-b was never assigned (or 'other' was)";
+
+  // Deleted topics leave the assignments: a subscribed one, and a matching
+  // one.
+  for (const char* topic : {"grow", "pat-b"}) {
+    CliResult deleted = cluster_.Cli(
+        {"topics", "--bootstrap-server", cluster_.bootstrap(1), "--delete", "--topic", topic});
+    ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  }
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return ownership_.Balanced({"g0", "g1"}, 0, 0, 0);
+      },
+      60000))
+      << "the deleted topic's partitions stayed assigned";
+  EXPECT_TRUE(Eventually([&] { return patterned.Balanced({"p0"}, 1, 1, 1); }, 60000))
+      << "the deleted matching topic's partitions stayed assigned";
+  for (const auto& m : members) EXPECT_EQ(m->errors(), "") << m->name();
+  EXPECT_EQ(watcher->errors(), "");
+  EXPECT_TRUE(ownership_.violations().empty());
 }
 
 }  // namespace
