@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -102,6 +103,18 @@ struct GroupCoordinator::Effects {
   std::vector<std::function<void()>> actions;
 
   void Add(std::function<void()> action) { actions.push_back(std::move(action)); }
+  // Answers the parked call `cb` (if any) with `error`, and forgets it.
+  template <typename Response>
+  void Fail(std::function<void(Response)>& cb, ErrorCode error, std::string message,
+            const std::string& member_id = "") {
+    if (!cb) return;
+    Response r;
+    r.error = error;
+    r.message = std::move(message);
+    if constexpr (std::is_same_v<Response, JoinGroupResponse>) r.member_id = member_id;
+    Add([cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); });
+    cb = nullptr;
+  }
   void Run() {
     for (auto& a : actions) a();
     actions.clear();
@@ -478,15 +491,10 @@ void GroupCoordinator::UpdateMemberAndRebalance(Group& g, const JoinGroupRequest
   m->rebalance_timeout_ms = request.rebalance_timeout_ms;
   m->session_timeout_ms = request.session_timeout_ms;
   Group::MemberState& st = g.states[request.member_id];
-  if (st.join) {
-    // A second JoinGroup from the same member replaces the first, which is
-    // answered as Kafka does (the member has already moved on).
-    JoinGroupResponse r;
-    r.error = ErrorCode::kUnknownMemberId;
-    r.message = "Replaced by a newer JoinGroup from the same member";
-    r.member_id = request.member_id;
-    fx.Add([old = std::move(st.join), r = std::move(r)]() mutable { old(std::move(r)); });
-  }
+  // A second JoinGroup from the same member replaces the first, which is
+  // answered as Kafka does (the member has already moved on).
+  fx.Fail(st.join, ErrorCode::kUnknownMemberId,
+          "Replaced by a newer JoinGroup from the same member", request.member_id);
   st.join = std::move(done);
   if (g.meta.state() == GroupState::kPreparingRebalance) {
     TryCompleteJoin(g, /*force=*/false, fx);
@@ -524,19 +532,9 @@ void GroupCoordinator::StaticMemberRejoin(const std::shared_ptr<Group>& gp,
   // The old incarnation's parked calls learn it was fenced.
   auto st = g.states.find(old_id);
   if (st != g.states.end()) {
-    if (st->second.join) {
-      JoinGroupResponse r;
-      r.error = ErrorCode::kFencedInstanceId;
-      r.message = "A newer member joined with the same group.instance.id";
-      r.member_id = old_id;
-      fx.Add([cb = std::move(st->second.join), r = std::move(r)]() mutable { cb(std::move(r)); });
-    }
-    if (st->second.sync) {
-      SyncGroupResponse r;
-      r.error = ErrorCode::kFencedInstanceId;
-      r.message = "A newer member joined with the same group.instance.id";
-      fx.Add([cb = std::move(st->second.sync), r = std::move(r)]() mutable { cb(std::move(r)); });
-    }
+    const char* fenced = "A newer member joined with the same group.instance.id";
+    fx.Fail(st->second.join, ErrorCode::kFencedInstanceId, fenced, old_id);
+    fx.Fail(st->second.sync, ErrorCode::kFencedInstanceId, fenced);
     g.states.erase(st);
     fx.Add([this, key = purgatory::WatchKey::Member(g.meta.group_id(), old_id)] {
       options_.purgatory->CheckAndComplete(key);
@@ -741,11 +739,8 @@ int32_t GroupCoordinator::MaxRebalanceTimeout(const Group& g) const {
 void GroupCoordinator::ResetAndPropagateSyncError(Group& g, ErrorCode error, Effects& fx) {
   for (auto& [id, st] : g.states) {
     if (!st.sync) continue;
-    SyncGroupResponse r;
-    r.error = error;
-    r.message = absl::StrCat("Group '", g.meta.group_id(), "' is rebalancing; join again");
-    fx.Add([cb = std::move(st.sync), r = std::move(r)]() mutable { cb(std::move(r)); });
-    st.sync = nullptr;
+    fx.Fail(st.sync, error,
+            absl::StrCat("Group '", g.meta.group_id(), "' is rebalancing; join again"));
     if (g.meta.Has(id)) ScheduleHeartbeat(g, id, fx);
   }
 }
@@ -754,19 +749,8 @@ void GroupCoordinator::RemoveMemberAndUpdateGroup(Group& g, const std::string& m
                                                   const std::string& reason, Effects& fx) {
   auto st = g.states.find(member_id);
   if (st != g.states.end()) {
-    if (st->second.join) {
-      JoinGroupResponse r;
-      r.error = ErrorCode::kUnknownMemberId;
-      r.message = reason;
-      r.member_id = member_id;
-      fx.Add([cb = std::move(st->second.join), r = std::move(r)]() mutable { cb(std::move(r)); });
-    }
-    if (st->second.sync) {
-      SyncGroupResponse r;
-      r.error = ErrorCode::kUnknownMemberId;
-      r.message = reason;
-      fx.Add([cb = std::move(st->second.sync), r = std::move(r)]() mutable { cb(std::move(r)); });
-    }
+    fx.Fail(st->second.join, ErrorCode::kUnknownMemberId, reason, member_id);
+    fx.Fail(st->second.sync, ErrorCode::kUnknownMemberId, reason);
     g.states.erase(st);
   }
   fx.Add([this, key = purgatory::WatchKey::Member(g.meta.group_id(), member_id)] {
@@ -976,12 +960,8 @@ void GroupCoordinator::SyncGroup(SyncGroupRequest request,
         case GroupState::kCompletingRebalance: {
           g->pending_sync.erase(request.member_id);
           Group::MemberState& st = g->states[request.member_id];
-          if (st.sync) {
-            SyncGroupResponse r;
-            r.error = ErrorCode::kUnknownMemberId;
-            r.message = "Replaced by a newer SyncGroup from the same member";
-            fx.Add([cb = std::move(st.sync), r = std::move(r)]() mutable { cb(std::move(r)); });
-          }
+          fx.Fail(st.sync, ErrorCode::kUnknownMemberId,
+                  "Replaced by a newer SyncGroup from the same member");
           st.sync = std::move(done);
           // Only the leader's assignment counts; what another member sends
           // is ignored, as in Kafka.
@@ -1945,19 +1925,8 @@ void GroupCoordinator::Unload(int32_t partition, int32_t epoch) {
       g->unloaded = true;
       ++g->join_epoch;
       for (auto& [id, st] : g->states) {
-        if (st.join) {
-          JoinGroupResponse r;
-          r.error = ErrorCode::kNotCoordinator;
-          r.message = "The group's coordinator moved";
-          r.member_id = id;
-          fx.Add([cb = std::move(st.join), r = std::move(r)]() mutable { cb(std::move(r)); });
-        }
-        if (st.sync) {
-          SyncGroupResponse r;
-          r.error = ErrorCode::kNotCoordinator;
-          r.message = "The group's coordinator moved";
-          fx.Add([cb = std::move(st.sync), r = std::move(r)]() mutable { cb(std::move(r)); });
-        }
+        fx.Fail(st.join, ErrorCode::kNotCoordinator, "The group's coordinator moved", id);
+        fx.Fail(st.sync, ErrorCode::kNotCoordinator, "The group's coordinator moved");
         fx.Add([this, key = purgatory::WatchKey::Member(g->meta.group_id(), id)] {
           options_.purgatory->CheckAndComplete(key);
         });
