@@ -202,126 +202,13 @@ absl::StatusOr<v1::ElectLeadersResponse> Admin::ElectLeaders(
 
 absl::StatusOr<std::map<TopicPartition, ListedOffset>> Admin::ListOffsets(
     const std::map<TopicPartition, int64_t>& timestamps) {
-  std::map<TopicPartition, ListedOffset> result;
-  std::set<TopicPartition> remaining;
+  if (timestamps.empty()) return std::map<TopicPartition, ListedOffset>();
   std::set<std::string> topics;
-  for (const auto& [tp, ts] : timestamps) {
-    remaining.insert(tp);
-    topics.insert(tp.topic);
-  }
-  if (remaining.empty()) return result;
-  const absl::Time deadline = absl::Now() + config_.request_timeout;
+  for (const auto& [tp, ts] : timestamps) topics.insert(tp.topic);
   absl::Status refreshed = metadata_.Refresh({topics.begin(), topics.end()});
   if (!refreshed.ok()) return refreshed;
-  // The last retriable error of each partition, reported if time runs out.
-  std::map<TopicPartition, absl::Status> last_error;
-  while (true) {
-    std::map<int32_t, std::vector<TopicPartition>> by_leader;
-    bool refresh = false;
-    for (auto it = remaining.begin(); it != remaining.end();) {
-      const TopicPartition& tp = *it;
-      std::optional<TopicInfo> info = metadata_.Topic(tp.topic);
-      const int32_t p = tp.partition.value();
-      if (info && (info->error == v1::UNKNOWN_TOPIC_OR_PARTITION ||
-                   (info->error == v1::NONE &&
-                    (p < 0 || static_cast<size_t>(p) >= info->partitions.size())))) {
-        // Not a leadership question: waiting will not make it exist.
-        result[tp].status = ErrorToStatus(
-            v1::UNKNOWN_TOPIC_OR_PARTITION,
-            fmt::format("This server does not host this topic-partition: {}", tp.ToString()));
-        it = remaining.erase(it);
-        continue;
-      }
-      const int32_t leader = metadata_.Leader(tp.topic, p);
-      if (leader == kNoLeader || !metadata_.BrokerAddress(leader)) {
-        last_error[tp] = ErrorToStatus(v1::LEADER_NOT_AVAILABLE, "");
-        refresh = true;
-      } else {
-        by_leader[leader].push_back(tp);
-      }
-      ++it;
-    }
-    for (const auto& [leader, tps] : by_leader) {
-      const std::string target = *metadata_.BrokerAddress(leader);
-      v1::ListOffsetsRequest request;
-      std::map<std::string, v1::ListOffsetsTopic*> by_topic;
-      for (const TopicPartition& tp : tps) {
-        v1::ListOffsetsTopic*& t = by_topic[tp.topic];
-        if (t == nullptr) {
-          t = request.add_topics();
-          t->set_topic(tp.topic);
-        }
-        v1::ListOffsetsPartition* p = t->add_partitions();
-        p->set_partition(tp.partition.value());
-        p->set_timestamp(timestamps.at(tp));
-      }
-      v1::ListOffsetsResponse response;
-      grpc::ClientContext ctx;
-      SetDeadline(&ctx, deadline);
-      absl::Status s = FromGrpcStatus(
-          v1::Broker::NewStub(pool_.Get(target))->ListOffsets(&ctx, request, &response), target);
-      if (!s.ok()) {
-        for (const TopicPartition& tp : tps) {
-          if (IsNetworkError(s)) {
-            last_error[tp] = s;
-            metadata_.InvalidateLeader(tp.topic, tp.partition.value());
-          } else {
-            result[tp].status = s;
-            remaining.erase(tp);
-          }
-        }
-        refresh = refresh || IsNetworkError(s);
-        continue;
-      }
-      for (const auto& t : response.topics()) {
-        for (const auto& p : t.partitions()) {
-          TopicPartition tp{t.topic(), PartitionId(p.partition())};
-          if (!remaining.contains(tp)) continue;
-          if (p.error() == v1::NONE) {
-            ListedOffset& out = result[tp];
-            out.offset = p.offset();
-            out.timestamp = p.timestamp();
-            out.leader_epoch = p.leader_epoch();
-            remaining.erase(tp);
-            continue;
-          }
-          absl::Status err = ErrorToStatus(p.error(), p.error_message());
-          if (!IsRetriable(p.error())) {
-            result[tp].status = err;
-            remaining.erase(tp);
-            continue;
-          }
-          last_error[tp] = err;
-          if (InvalidatesMetadata(p.error())) {
-            if (p.leader_hint() >= 0 && p.leader_hint() != leader) {
-              metadata_.SetLeaderHint(tp.topic, tp.partition.value(), p.leader_hint());
-            } else {
-              metadata_.InvalidateLeader(tp.topic, tp.partition.value());
-              refresh = true;
-            }
-          }
-        }
-      }
-    }
-    if (remaining.empty()) break;
-    if (absl::Now() + config_.retry_backoff >= deadline) {
-      for (const TopicPartition& tp : remaining) {
-        absl::Status last = last_error.contains(tp) ? last_error[tp] : absl::OkStatus();
-        result[tp].status = absl::DeadlineExceededError(
-            fmt::format("Timed out after {} ms listing offsets of {}{}",
-                        absl::ToInt64Milliseconds(config_.request_timeout), tp.ToString(),
-                        last.ok() ? "" : fmt::format(" ({})", std::string(last.message()))));
-      }
-      break;
-    }
-    absl::SleepFor(config_.retry_backoff);
-    if (refresh) {
-      std::set<std::string> stale;
-      for (const TopicPartition& tp : remaining) stale.insert(tp.topic);
-      (void)metadata_.Refresh({stale.begin(), stale.end()});
-    }
-  }
-  return result;
+  return ListOffsetsAtLeaders(metadata_, pool_, timestamps, config_.request_timeout,
+                              config_.retry_backoff);
 }
 
 // ---- Consumer groups

@@ -39,22 +39,12 @@
 #include "absl/time/time.h"
 #include "client/common/ids.h"
 #include "client/connection_pool.h"
+#include "client/list_offsets.h"
 #include "client/metadata_cache.h"
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/group.grpc.pb.h"
 
 namespace strata::client {
-
-// One partition's answer to ListOffsets: `offset` is -1 when no record is
-// at or after the timestamp asked for. `status` is not OK when the leader
-// answered an error that retrying does not cure, or none answered before
-// request.timeout.ms; the other fields are then meaningless.
-struct ListedOffset {
-  absl::Status status;
-  int64_t offset = -1;
-  int64_t timestamp = -1;
-  int32_t leader_epoch = -1;
-};
 
 struct AdminConfig {
   std::string bootstrap_servers;

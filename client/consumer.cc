@@ -7,6 +7,7 @@
 
 #include "client/errors.h"
 #include "client/fetch_decoder.h"
+#include "client/list_offsets.h"
 #include "fmt/format.h"
 #include "grpcpp/client_context.h"
 #include "strata/v1/broker.grpc.pb.h"
@@ -442,91 +443,22 @@ absl::StatusOr<std::vector<int32_t>> Consumer::PartitionsFor(const std::string& 
 
 absl::StatusOr<std::map<TopicPartition, int64_t>> Consumer::ListOffsets(
     const std::vector<TopicPartition>& partitions, int64_t timestamp) {
+  std::map<TopicPartition, int64_t> timestamps;
+  for (const TopicPartition& tp : partitions) timestamps[tp] = timestamp;
   std::map<TopicPartition, int64_t> result;
-  std::set<TopicPartition> remaining(partitions.begin(), partitions.end());
-  const absl::Time deadline = absl::Now() + config_.request_timeout;
-  absl::Status last_error;
-  while (!remaining.empty()) {
-    std::map<int32_t, std::vector<TopicPartition>> by_leader;
-    bool refresh = false;
-    for (const TopicPartition& tp : remaining) {
-      int32_t leader = metadata_.Leader(tp.topic, tp.partition.value());
-      if (leader == kNoLeader || !metadata_.BrokerAddress(leader)) {
-        refresh = true;
-        continue;
-      }
-      by_leader[leader].push_back(tp);
-    }
-    for (const auto& [leader, tps] : by_leader) {
-      const std::string target = *metadata_.BrokerAddress(leader);
-      v1::ListOffsetsRequest request;
-      for (const TopicPartition& tp : tps) {
-        v1::ListOffsetsTopic* t = nullptr;
-        for (auto& existing : *request.mutable_topics()) {
-          if (existing.topic() == tp.topic) t = &existing;
-        }
-        if (t == nullptr) {
-          t = request.add_topics();
-          t->set_topic(tp.topic);
-        }
-        v1::ListOffsetsPartition* p = t->add_partitions();
-        p->set_partition(tp.partition.value());
-        p->set_timestamp(timestamp);
-      }
-      v1::ListOffsetsResponse response;
-      grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoMilliseconds(config_.request_timeout));
-      absl::Status s = FromGrpcStatus(
-          v1::Broker::NewStub(pool_.Get(target))->ListOffsets(&ctx, request, &response), target);
-      if (!s.ok()) {
-        if (!IsNetworkError(s)) return s;
-        last_error = s;
-        for (const TopicPartition& tp : tps) {
-          metadata_.InvalidateLeader(tp.topic, tp.partition.value());
-        }
-        refresh = true;
-        continue;
-      }
-      for (const auto& t : response.topics()) {
-        for (const auto& p : t.partitions()) {
-          TopicPartition tp{t.topic(), PartitionId(p.partition())};
-          if (!remaining.contains(tp)) continue;
-          if (p.error() == v1::NONE) {
-            result[tp] = p.offset();
-            remaining.erase(tp);
-            continue;
-          }
-          absl::Status err = ErrorToStatus(p.error(), p.error_message());
-          if (!IsRetriable(p.error())) {
-            return absl::Status(err.code(), fmt::format("Cannot list offsets of {}: {}",
-                                                        tp.ToString(), std::string(err.message())));
-          }
-          last_error = err;
-          if (InvalidatesMetadata(p.error())) {
-            if (p.leader_hint() >= 0 && p.leader_hint() != leader) {
-              metadata_.SetLeaderHint(tp.topic, tp.partition.value(), p.leader_hint());
-            } else {
-              metadata_.InvalidateLeader(tp.topic, tp.partition.value());
-              refresh = true;
-            }
-          }
-        }
-      }
-    }
-    if (remaining.empty()) break;
-    if (absl::Now() >= deadline) {
-      std::string msg = fmt::format("Failed to get offsets by times in {}ms",
-                                    absl::ToInt64Milliseconds(config_.request_timeout));
-      if (!last_error.ok()) msg += fmt::format(" ({})", std::string(last_error.message()));
-      return absl::DeadlineExceededError(msg);
-    }
-    absl::SleepFor(config_.retry_backoff);
-    if (refresh) {
-      std::vector<std::string> topics;
-      for (const auto& tp : remaining) topics.push_back(tp.topic);
-      absl::Status s = metadata_.Refresh(topics);
-      if (!s.ok()) last_error = s;
+  for (const auto& [tp, listed] : ListOffsetsAtLeaders(
+           metadata_, pool_, timestamps, config_.request_timeout, config_.retry_backoff)) {
+    if (listed.status.ok()) {
+      result[tp] = listed.offset;
+    } else if (absl::IsDeadlineExceeded(listed.status)) {
+      return absl::DeadlineExceededError(
+          fmt::format("Failed to get offsets by times in {}ms: {}",
+                      absl::ToInt64Milliseconds(config_.request_timeout),
+                      std::string(listed.status.message())));
+    } else {
+      return absl::Status(listed.status.code(),
+                          fmt::format("Cannot list offsets of {}: {}", tp.ToString(),
+                                      std::string(listed.status.message())));
     }
   }
   return result;

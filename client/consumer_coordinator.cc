@@ -287,25 +287,20 @@ absl::Status ConsumerCoordinator::HandleJoin(absl::StatusOr<v1::JoinGroupRespons
       // INCONSISTENT_GROUP_PROTOCOL, INVALID_SESSION_TIMEOUT,
       // GROUP_MAX_SIZE_REACHED, INVALID_GROUP_ID, ...: the join cannot
       // succeed as it is; the caller hears of it, a later Poll tries again.
-      absl::MutexLock lock(&mu_);
-      state_ = MemberState::kUnjoined;
-      backoff_until_ = now + options_.retry_backoff;
-      return ErrorToStatus(r.error(),
-                           r.error_message().empty()
-                               ? fmt::format("JoinGroup of group {} failed", options_.group_id)
-                               : r.error_message());
+      return JoinAgainLater(ErrorToStatus(
+          r.error(), r.error_message().empty()
+                         ? fmt::format("JoinGroup of group {} failed", options_.group_id)
+                         : r.error_message()));
     }
   }
 
   PartitionAssignor* assignor = AssignorNamed(r.protocol_name());
   if (assignor == nullptr) {
-    absl::MutexLock lock(&mu_);
-    state_ = MemberState::kUnjoined;
-    backoff_until_ = now + options_.retry_backoff;
-    return ErrorToStatus(v1::INCONSISTENT_GROUP_PROTOCOL,
-                         fmt::format("The group chose assignor '{}', which this consumer does "
-                                     "not have",
-                                     r.protocol_name()));
+    return JoinAgainLater(
+        ErrorToStatus(v1::INCONSISTENT_GROUP_PROTOCOL,
+                      fmt::format("The group chose assignor '{}', which this consumer does "
+                                  "not have",
+                                  r.protocol_name())));
   }
   joined_protocol_ = r.protocol_name();
   uint64_t epoch = 0;
@@ -333,10 +328,7 @@ absl::Status ConsumerCoordinator::HandleJoin(absl::StatusOr<v1::JoinGroupRespons
     std::vector<v1::SyncGroupAssignment> assignments;
     absl::Status s = ComputeAssignment(r, assignor, &assignments);
     if (!s.ok()) {
-      absl::MutexLock lock(&mu_);
-      state_ = MemberState::kUnjoined;
-      backoff_until_ = now + options_.retry_backoff;
-      return s;
+      return JoinAgainLater(s);
     }
     for (auto& a : assignments) *request.add_assignments() = std::move(a);
   }
@@ -399,10 +391,7 @@ absl::Status ConsumerCoordinator::HandleSync(absl::StatusOr<v1::SyncGroupRespons
   if (!answer.ok()) {
     VLOG(1) << "Group " << options_.group_id << ": SyncGroup failed: " << answer.status();
     MarkCoordinatorUnknown("SyncGroup failed");
-    absl::MutexLock lock(&mu_);
-    state_ = MemberState::kUnjoined;
-    backoff_until_ = now + options_.retry_backoff;
-    return absl::OkStatus();
+    return JoinAgainLater(absl::OkStatus());
   }
   const v1::SyncGroupResponse& r = *answer;
   switch (r.error()) {
@@ -427,26 +416,18 @@ absl::Status ConsumerCoordinator::HandleSync(absl::StatusOr<v1::SyncGroupRespons
     case v1::COORDINATOR_LOAD_IN_PROGRESS:
     case v1::REQUEST_TIMED_OUT: {
       if (r.error() != v1::COORDINATOR_LOAD_IN_PROGRESS) MarkCoordinatorUnknown(r.error_message());
-      absl::MutexLock lock(&mu_);
-      state_ = MemberState::kUnjoined;
-      backoff_until_ = now + options_.retry_backoff;
-      return absl::OkStatus();
+      return JoinAgainLater(absl::OkStatus());
     }
     default: {
-      absl::MutexLock lock(&mu_);
-      state_ = MemberState::kUnjoined;
-      backoff_until_ = now + options_.retry_backoff;
-      return ErrorToStatus(r.error(), r.error_message());
+      return JoinAgainLater(ErrorToStatus(r.error(), r.error_message()));
     }
   }
   absl::StatusOr<ConsumerAssignment> assignment = DecodeAssignment(r.assignment());
   if (!assignment.ok()) {
-    absl::MutexLock lock(&mu_);
-    state_ = MemberState::kUnjoined;
-    backoff_until_ = now + options_.retry_backoff;
-    return absl::Status(assignment.status().code(),
-                        fmt::format("The assignment of group {} does not parse: {}",
-                                    options_.group_id, std::string(assignment.status().message())));
+    return JoinAgainLater(
+        absl::Status(assignment.status().code(),
+                     fmt::format("The assignment of group {} does not parse: {}", options_.group_id,
+                                 std::string(assignment.status().message()))));
   }
   PartitionAssignor* assignor =
       AssignorNamed(r.protocol_name().empty() ? joined_protocol_ : r.protocol_name());
@@ -624,6 +605,13 @@ absl::Status ConsumerCoordinator::HandleCommitResponse(
   }
   if (rejoin) host_->Nudge();
   return fatal;
+}
+
+absl::Status ConsumerCoordinator::JoinAgainLater(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  state_ = MemberState::kUnjoined;
+  backoff_until_ = absl::Now() + options_.retry_backoff;
+  return status;
 }
 
 absl::Status ConsumerCoordinator::CommitSync(const std::map<TopicPartition, int64_t>& offsets,

@@ -213,6 +213,9 @@ class ConsumerCoordinator {
 
   // --- Shared helpers (any thread) ---
   absl::Status LookupCoordinator(absl::Duration timeout);
+  // Back to unjoined: the next Poll joins again after retry.backoff.ms.
+  // Returns `status`, what the caller is told.
+  absl::Status JoinAgainLater(absl::Status status);
   void MarkCoordinatorUnknown(const std::string& why);
   void ResetMembership(const std::string& reason, bool keep_member_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -942,6 +942,26 @@ absl::StatusOr<std::vector<TopicPartition>> PartitionsOfTopics(
   return out;
 }
 
+// The --topic arguments: whole topics ("t") into `plain`, listed
+// partitions ("t:0,1") into `partitions`. False (the error printed) when one
+// does not parse.
+bool SplitTopicArgs(const std::vector<std::string>& args, std::vector<std::string>* plain,
+                    std::vector<TopicPartition>* partitions, ToolOutput* out) {
+  for (const std::string& arg : args) {
+    if (arg.find(':') == std::string::npos) {
+      plain->push_back(arg);
+      continue;
+    }
+    absl::StatusOr<std::vector<TopicPartition>> tps = ParseTopicPartitions(arg);
+    if (!tps.ok()) {
+      out->Err(std::string(tps.status().message()));
+      return false;
+    }
+    partitions->insert(partitions->end(), tps->begin(), tps->end());
+  }
+  return true;
+}
+
 int RunList(client::Admin& admin, const ConsumerGroupOptions& o, ToolOutput* out) {
   std::vector<std::string> states;
   if (o.state && !o.state->empty()) {
@@ -1031,18 +1051,7 @@ int RunDeleteOffsets(client::Admin& admin, const ConsumerGroupOptions& o, ToolOu
   const std::string& group = o.groups.front();
   std::vector<TopicPartition> partitions;
   std::vector<std::string> plain;
-  for (const std::string& arg : o.topics) {
-    if (arg.find(':') == std::string::npos) {
-      plain.push_back(arg);
-      continue;
-    }
-    absl::StatusOr<std::vector<TopicPartition>> tps = ParseTopicPartitions(arg);
-    if (!tps.ok()) {
-      out->Err(std::string(tps.status().message()));
-      return 1;
-    }
-    partitions.insert(partitions.end(), tps->begin(), tps->end());
-  }
+  if (!SplitTopicArgs(o.topics, &plain, &partitions, out)) return 1;
   std::map<std::string, std::string> topic_errors;
   absl::StatusOr<std::vector<TopicPartition>> described =
       PartitionsOfTopics(admin, plain, &topic_errors);
@@ -1103,18 +1112,7 @@ int RunResetOffsets(client::Admin& admin, const ConsumerGroupOptions& o, ToolOut
   }
   std::vector<TopicPartition> specified;
   std::vector<std::string> plain;
-  for (const std::string& arg : o.topics) {
-    if (arg.find(':') == std::string::npos) {
-      plain.push_back(arg);
-      continue;
-    }
-    absl::StatusOr<std::vector<TopicPartition>> tps = ParseTopicPartitions(arg);
-    if (!tps.ok()) {
-      out->Err(std::string(tps.status().message()));
-      return 1;
-    }
-    specified.insert(specified.end(), tps->begin(), tps->end());
-  }
+  if (!SplitTopicArgs(o.topics, &plain, &specified, out)) return 1;
 
   absl::StatusOr<std::vector<std::string>> groups = SelectedGroups(admin, o);
   if (!groups.ok()) {

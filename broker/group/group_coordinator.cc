@@ -331,11 +331,7 @@ void GroupCoordinator::JoinGroup(JoinGroupRequest request,
   {
     absl::MutexLock l(&g->mu);
     auto answer = [&](ErrorCode error, std::string message) {
-      JoinGroupResponse r;
-      r.error = error;
-      r.message = std::move(message);
-      r.member_id = request.member_id;
-      fx.Add([done, r = std::move(r)]() mutable { done(std::move(r)); });
+      fx.Fail(done, error, std::move(message), request.member_id);
     };
     std::vector<std::string> names;
     for (const auto& [name, metadata] : request.protocols) names.push_back(name);
@@ -918,10 +914,7 @@ void GroupCoordinator::SyncGroup(SyncGroupRequest request,
   {
     absl::MutexLock l(&g->mu);
     auto answer = [&](ErrorCode error, std::string message) {
-      SyncGroupResponse r;
-      r.error = error;
-      r.message = std::move(message);
-      fx.Add([done, r = std::move(r)]() mutable { done(std::move(r)); });
+      fx.Fail(done, error, std::move(message));
     };
     GroupResult member = ValidateMember(*g, request.member_id, request.group_instance_id);
     if (member.error != ErrorCode::kNone) {
