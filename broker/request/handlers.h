@@ -48,11 +48,12 @@ struct HandlerOptions {
   // consumers cannot starve replication (strata.fetch.max.inflight.bytes).
   FetchMemory* consumer_fetch_memory = nullptr;
   FetchMemory* follower_fetch_memory = nullptr;
-  // __consumer_offsets: its size (offsets.topic.num.partitions,
-  // offsets.topic.replication.factor), and how to have the controller
-  // create it when a FindCoordinator first needs it (called at most once
-  // per second while it is missing; must not block).
-  int32_t offsets_topic_partitions = 50;
+  // __consumer_offsets: its replication factor
+  // (offsets.topic.replication.factor: FindCoordinator waits for that many
+  // live brokers), and how to have the controller create it when a
+  // FindCoordinator first needs it (called at most once per second while it
+  // is missing; must not block). Groups are placed by the partition count
+  // the topic has.
   int32_t offsets_topic_replication_factor = 3;
   std::function<void()> create_offsets_topic;
 };

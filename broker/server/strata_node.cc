@@ -346,7 +346,6 @@ void StrataNode::CreateServices() {
   handler_options.broker_log_overrides = config_.log_overrides;
   handler_options.consumer_fetch_memory = fetch_memory_.get();
   handler_options.follower_fetch_memory = replica_fetch_memory_.get();
-  handler_options.offsets_topic_partitions = config_.offsets_topic_num_partitions;
   handler_options.offsets_topic_replication_factor = config_.offsets_topic_replication_factor;
   handler_options.create_offsets_topic = [this] {
     metadata::CreateTopicsRequest request;
