@@ -11,15 +11,18 @@
 // numbering, mapped to a wire only at its edge. Plain values: copyable,
 // no invariants beyond the comments.
 //
-// Not here (yet): Kafka's manual replica assignments on CreateTopics and
+// Also here: AlterPartitionReassignments (KIP-455), UnregisterBroker and
+// IncrementalAlterConfigs. Not here (yet): manual replica assignments on
 // CreatePartitions, which no transport of ours carries.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "broker/metadata/metadata_image.h"
 #include "client/common/error_code.h"
 
@@ -52,6 +55,10 @@ struct NewTopic {
   // Topic-level config overrides. Sorted, so the records the controller
   // writes for them come out in the same order on every run.
   std::map<std::string, std::string> configs;
+  // Kafka's manual assignment: partition id -> replicas (the first the
+  // preferred leader). When given, num_partitions and replication_factor
+  // must be kUseDefault: they follow from it.
+  std::map<int32_t, std::vector<int32_t>> assignments;
 };
 
 struct CreateTopicsRequest {
@@ -132,6 +139,84 @@ struct ElectLeadersResponse {
   std::vector<PartitionElectionResult> results;
 };
 
+// --- AlterPartitionReassignments (KIP-455) ---
+
+struct ReassignPartition {
+  std::string topic;
+  int32_t partition = 0;
+  // The target replicas, the first the preferred leader; nullopt cancels
+  // the reassignment under way (Kafka's null replicas).
+  std::optional<std::vector<int32_t>> replicas;
+};
+
+struct AlterPartitionReassignmentsRequest {
+  std::vector<ReassignPartition> partitions;
+  int32_t timeout_ms = 0;
+};
+
+struct ReassignPartitionResult {
+  std::string topic;
+  int32_t partition = 0;
+  ErrorCode error = ErrorCode::kNone;
+  std::string error_message;
+};
+
+struct AlterPartitionReassignmentsResponse {
+  ErrorCode error = ErrorCode::kNone;  // for the request as a whole (NOT_CONTROLLER, ...)
+  std::string error_message;
+  std::vector<ReassignPartitionResult> results;  // one per partition asked for, in order
+};
+
+// --- UnregisterBroker (KIP-631) ---
+
+struct UnregisterBrokerRequest {
+  int32_t broker_id = -1;
+};
+
+struct UnregisterBrokerResponse {
+  ErrorCode error = ErrorCode::kNone;
+  std::string error_message;
+};
+
+// --- IncrementalAlterConfigs ---
+
+enum class ConfigResourceType { kUnknown = 0, kTopic = 2, kBroker = 4 };
+
+struct AlterConfigOp {
+  std::string name;
+  bool remove = false;  // DELETE: back to the default; else SET to value
+  std::string value;
+};
+
+struct AlterConfigsResource {
+  ConfigResourceType type = ConfigResourceType::kUnknown;
+  // A topic name; a broker id, or "" for the cluster-wide broker default.
+  std::string name;
+  std::vector<AlterConfigOp> ops;
+};
+
+struct IncrementalAlterConfigsRequest {
+  std::vector<AlterConfigsResource> resources;
+  bool validate_only = false;
+};
+
+struct AlterConfigsResult {
+  ConfigResourceType type = ConfigResourceType::kUnknown;
+  std::string name;
+  ErrorCode error = ErrorCode::kNone;
+  std::string error_message;
+};
+
+struct IncrementalAlterConfigsResponse {
+  ErrorCode error = ErrorCode::kNone;
+  std::string error_message;
+  std::vector<AlterConfigsResult> results;  // one per resource, in order
+};
+
+// The dynamic broker configs IncrementalAlterConfigs accepts, and whether
+// `value` is valid for `name` (the error names what is wrong).
+absl::Status ValidateDynamicBrokerConfig(const std::string& name, const std::string& value);
+
 // --- Helpers for whoever routes these calls (each transport) ---
 
 inline std::vector<std::string> TopicNamesOf(const CreateTopicsRequest& r) {
@@ -175,8 +260,10 @@ void FailWhole(const Request& request, ErrorCode code, const std::string& messag
                Response* response) {
   FailEveryTopic(TopicNamesOf(request), code, message, &response->results);
 }
-inline void FailWhole(const ElectLeadersRequest&, ErrorCode code, const std::string& message,
-                      ElectLeadersResponse* response) {
+// Calls answered as a whole rather than per topic.
+template <typename Request, typename Response>
+requires requires(Response r) { r.error_message; }
+void FailWhole(const Request&, ErrorCode code, const std::string& message, Response* response) {
   response->error = code;
   response->error_message = message;
 }
@@ -217,6 +304,52 @@ inline bool ImageShows(const MetadataImage& image, const ElectLeadersRequest& /*
     if (r.error != ErrorCode::kNone) continue;
     const PartitionInfo* p = image.FindPartition(r.topic, r.partition);
     if (p != nullptr && p->leader != r.leader) return false;
+  }
+  return true;
+}
+
+inline bool ImageShows(const MetadataImage& image,
+                       const AlterPartitionReassignmentsRequest& request,
+                       const AlterPartitionReassignmentsResponse& response) {
+  for (size_t i = 0; i < request.partitions.size() && i < response.results.size(); ++i) {
+    if (response.results[i].error != ErrorCode::kNone) continue;
+    const ReassignPartition& r = request.partitions[i];
+    const PartitionInfo* p = image.FindPartition(r.topic, r.partition);
+    if (p == nullptr) continue;
+    if (!r.replicas.has_value()) {
+      if (p->reassigning()) return false;
+    } else if (p->target_replicas() != *r.replicas) {
+      return false;
+    }
+  }
+  return true;
+}
+inline bool ImageShows(const MetadataImage& image, const UnregisterBrokerRequest& request,
+                       const UnregisterBrokerResponse& response) {
+  return response.error != ErrorCode::kNone || image.broker(request.broker_id) == nullptr;
+}
+inline bool ImageShows(const MetadataImage& image, const IncrementalAlterConfigsRequest& request,
+                       const IncrementalAlterConfigsResponse& response) {
+  if (request.validate_only) return true;
+  for (size_t i = 0; i < request.resources.size() && i < response.results.size(); ++i) {
+    if (response.results[i].error != ErrorCode::kNone) continue;
+    const AlterConfigsResource& r = request.resources[i];
+    const std::map<std::string, std::string>* configs = nullptr;
+    if (r.type == ConfigResourceType::kTopic) {
+      const TopicInfo* t = image.FindTopic(r.name);
+      if (t == nullptr) continue;
+      configs = &t->configs;
+    } else {
+      auto it = image.broker_configs().find(r.name);
+      static const std::map<std::string, std::string> kNone;
+      configs = it == image.broker_configs().end() ? &kNone : &it->second;
+    }
+    for (const AlterConfigOp& op : r.ops) {
+      auto it = configs->find(op.name);
+      if (op.remove ? it != configs->end() : it == configs->end() || it->second != op.value) {
+        return false;
+      }
+    }
   }
   return true;
 }

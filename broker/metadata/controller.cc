@@ -12,6 +12,7 @@
 #include "broker/storage/log.h"
 #include "broker/storage/log_config.h"
 #include "client/common/numbers.h"
+#include "client/common/replica_assignment.h"
 #include "glog/logging.h"
 
 namespace strata::metadata {
@@ -73,8 +74,10 @@ void AppendPartitionRecords(const std::string& topic_id, int32_t first_partition
   }
 }
 
+}  // namespace
+
 // How many partition replicas each broker holds.
-std::map<int32_t, int64_t> ReplicaCounts(const MetadataImage& image) {
+std::map<int32_t, int64_t> Controller::ReplicaCounts(const MetadataImage& image) {
   std::map<int32_t, int64_t> counts;
   for (const auto& [name, t] : image.topics()) {
     for (const auto& [id, p] : t.partitions) {
@@ -86,9 +89,9 @@ std::map<int32_t, int64_t> ReplicaCounts(const MetadataImage& image) {
 
 // Whether `assignment` fits every broker's replica capacity on top of
 // `counts` (which it then adds to); if not, why.
-absl::Status AddWithinCapacity(const MetadataImage& image,
-                               const std::vector<std::vector<int32_t>>& assignment,
-                               std::map<int32_t, int64_t>* counts) {
+absl::Status Controller::AddWithinCapacity(const MetadataImage& image,
+                                           const std::vector<std::vector<int32_t>>& assignment,
+                                           std::map<int32_t, int64_t>* counts) {
   std::map<int32_t, int64_t> added;
   for (const std::vector<int32_t>& replicas : assignment) {
     for (int32_t r : replicas) ++added[r];
@@ -99,8 +102,8 @@ absl::Status AddWithinCapacity(const MetadataImage& image,
     const int64_t total = (*counts)[id] + n;
     if (capacity > 0 && total > capacity) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          "This would put ", total, " partition replicas on broker ", id, ", above its capacity of ",
-          capacity, " (", (*counts)[id],
+          "This would put ", total, " partition replicas on broker ", id,
+          ", above its capacity of ", capacity, " (", (*counts)[id],
           " there already; the capacity follows from its open-file limit, or "
           "strata.max.replicas.per.broker). Raise the broker's open-file limit, add brokers, or "
           "create fewer partitions."));
@@ -109,6 +112,8 @@ absl::Status AddWithinCapacity(const MetadataImage& image,
   for (const auto& [id, n] : added) (*counts)[id] += n;
   return absl::OkStatus();
 }
+
+namespace {
 
 void Fail(TopicResult* result, ErrorCode code, std::string message) {
   result->error = code;
@@ -134,9 +139,14 @@ int32_t ElectUnclean(const TopicInfo& t, const PartitionInfo& p,
                      const std::function<bool(int32_t)>& live, std::string_view why) {
   std::vector<int32_t> replicas = LiveOf(p.replicas, live);
   if (replicas.empty()) return -1;
+  // A replica a reassignment is adding may hold nothing yet: the others
+  // first (the target comes first in the list, so order alone would pick it).
+  std::stable_partition(replicas.begin(), replicas.end(),
+                        [&p](int32_t r) { return !Contains(p.adding_replicas, r); });
   LOG(ERROR) << "UNCLEAN leader election for " << t.name << "-" << p.partition << " (" << why
              << "): broker " << replicas.front() << " was not in the ISR ["
-             << absl::StrJoin(p.isr, ",") << "] and now leads; records only the old ISR had are lost";
+             << absl::StrJoin(p.isr, ",")
+             << "] and now leads; records only the old ISR had are lost";
   return replicas.front();
 }
 
@@ -213,7 +223,6 @@ absl::Status Controller::ValidateTopicName(std::string_view name) {
   return absl::OkStatus();
 }
 
-
 bool Controller::IsInternalTopic(std::string_view name) {
   return name == "__consumer_offsets" || name == "__transaction_state" ||
          name == "__cluster_metadata";
@@ -222,29 +231,11 @@ bool Controller::IsInternalTopic(std::string_view name) {
 std::vector<std::vector<int32_t>> Controller::AssignReplicas(
     const std::vector<int32_t>& brokers, int32_t partitions, int32_t replication_factor,
     int32_t first_partition, int32_t start_index, int32_t replica_shift) {
-  const int64_t n = static_cast<int64_t>(brokers.size());
   CHECK_GE(replication_factor, 1);
-  CHECK_LE(replication_factor, n) << "callers check the replication factor against the brokers";
-  std::vector<std::vector<int32_t>> out;
-  out.reserve(std::max(partitions, 0));
-  // Kafka's AdminUtils.assignReplicasToBrokersRackUnaware, step for step:
-  // the first replicas walk the brokers from the start index, and the
-  // followers' distance from the first replica grows by one every full
-  // round of brokers, so that replicas of consecutive rounds do not line up
-  // on the same broker pairs.
-  int64_t next_replica_shift = replica_shift;
-  int64_t current = std::max(first_partition, 0);
-  for (int32_t i = 0; i < partitions; ++i, ++current) {
-    if (current > 0 && current % n == 0) ++next_replica_shift;
-    const int64_t first_replica_index = (current + start_index) % n;
-    std::vector<int32_t> replicas = {brokers[first_replica_index]};
-    for (int64_t j = 0; j < replication_factor - 1; ++j) {
-      const int64_t shift = 1 + (next_replica_shift + j) % (n - 1);
-      replicas.push_back(brokers[(first_replica_index + shift) % n]);
-    }
-    out.push_back(std::move(replicas));
-  }
-  return out;
+  CHECK_LE(replication_factor, static_cast<int64_t>(brokers.size()))
+      << "callers check the replication factor against the brokers";
+  return AssignReplicasRackUnaware(brokers, partitions, replication_factor, first_partition,
+                                   start_index, replica_shift);
 }
 
 Decision<CreateTopicsResponse> Controller::CreateTopics(const MetadataImage& image,
@@ -262,8 +253,9 @@ Decision<CreateTopicsResponse> Controller::CreateTopics(const MetadataImage& ima
   // anything is created).
   int64_t requested = 0;
   for (const NewTopic& t : request.topics) {
-    requested +=
-        t.num_partitions == -1 ? options_.default_num_partitions : std::max(t.num_partitions, 0);
+    requested += !t.assignments.empty()   ? static_cast<int64_t>(t.assignments.size())
+                 : t.num_partitions == -1 ? options_.default_num_partitions
+                                          : std::max(t.num_partitions, 0);
   }
   const bool too_many = requested > kMaxPartitionsPerRequest;
   std::map<int32_t, int64_t> replica_counts = ReplicaCounts(image);
@@ -305,41 +297,6 @@ Decision<CreateTopicsResponse> Controller::CreateTopics(const MetadataImage& ima
                         "another name."));
       continue;
     }
-    const int32_t partitions =
-        t.num_partitions == -1 ? options_.default_num_partitions : t.num_partitions;
-    if (partitions < 1) {
-      Fail(result, ErrorCode::kInvalidPartitions,
-           t.num_partitions == -1
-               ? absl::StrCat("The default number of partitions (num.partitions=", partitions,
-                              ") is not positive; give the number of partitions explicitly.")
-               : absl::StrCat("Number of partitions was set to an invalid non-positive value (",
-                              partitions, "); use a number >= 1, or -1 for the default."));
-      continue;
-    }
-    if (partitions > kMaxPartitionsPerRequest) {
-      Fail(result, ErrorCode::kInvalidPartitions,
-           absl::StrCat("Cannot create ", partitions, " partitions in one request; the limit is ",
-                        kMaxPartitionsPerRequest, "."));
-      continue;
-    }
-    const int32_t rf =
-        t.replication_factor == -1 ? options_.default_replication_factor : t.replication_factor;
-    if (rf < 1) {
-      Fail(result, ErrorCode::kInvalidReplicationFactor,
-           t.replication_factor == -1
-               ? absl::StrCat("The default replication factor (default.replication.factor=", rf,
-                              ") is not positive; give the replication factor explicitly.")
-               : absl::StrCat("Replication factor must be larger than 0, or -1 to use the default "
-                              "value (got ",
-                              rf, ")."));
-      continue;
-    }
-    if (rf > static_cast<int64_t>(live.size())) {
-      Fail(result, ErrorCode::kInvalidReplicationFactor,
-           absl::StrCat("Replication factor: ", rf, " larger than available brokers: ", live.size(),
-                        "."));
-      continue;
-    }
     // Sorted (std::map): the records must be deterministic.
     const std::map<std::string, std::string>& configs = t.configs;
     bool configs_ok = true;
@@ -352,11 +309,61 @@ Decision<CreateTopicsResponse> Controller::CreateTopics(const MetadataImage& ima
     }
     if (!configs_ok) continue;
 
-    const int32_t n = static_cast<int32_t>(live.size());
-    const int32_t start_index = static_cast<int32_t>(NextRandom() % static_cast<uint32_t>(n));
-    const int32_t shift = static_cast<int32_t>(NextRandom() % static_cast<uint32_t>(n));
-    const std::vector<std::vector<int32_t>> assignment =
-        AssignReplicas(live, partitions, rf, 0, start_index, shift);
+    std::vector<std::vector<int32_t>> assignment;
+    int32_t partitions = 0;
+    int32_t rf = 0;
+    if (!t.assignments.empty()) {
+      absl::StatusOr<std::vector<std::vector<int32_t>>> manual = ManualAssignment(image, t);
+      if (!manual.ok()) {
+        Fail(result,
+             absl::IsFailedPrecondition(manual.status()) ? ErrorCode::kInvalidRequest
+                                                         : ErrorCode::kInvalidReplicaAssignment,
+             std::string(manual.status().message()));
+        continue;
+      }
+      assignment = std::move(*manual);
+      partitions = static_cast<int32_t>(assignment.size());
+      rf = static_cast<int32_t>(assignment.front().size());
+    } else {
+      partitions = t.num_partitions == -1 ? options_.default_num_partitions : t.num_partitions;
+      if (partitions < 1) {
+        Fail(result, ErrorCode::kInvalidPartitions,
+             t.num_partitions == -1
+                 ? absl::StrCat("The default number of partitions (num.partitions=", partitions,
+                                ") is not positive; give the number of partitions explicitly.")
+                 : absl::StrCat("Number of partitions was set to an invalid non-positive value (",
+                                partitions, "); use a number >= 1, or -1 for the default."));
+        continue;
+      }
+      if (partitions > kMaxPartitionsPerRequest) {
+        Fail(result, ErrorCode::kInvalidPartitions,
+             absl::StrCat("Cannot create ", partitions, " partitions in one request; the limit is ",
+                          kMaxPartitionsPerRequest, "."));
+        continue;
+      }
+      rf = t.replication_factor == -1 ? options_.default_replication_factor : t.replication_factor;
+      if (rf < 1) {
+        Fail(
+            result, ErrorCode::kInvalidReplicationFactor,
+            t.replication_factor == -1
+                ? absl::StrCat("The default replication factor (default.replication.factor=", rf,
+                               ") is not positive; give the replication factor explicitly.")
+                : absl::StrCat("Replication factor must be larger than 0, or -1 to use the default "
+                               "value (got ",
+                               rf, ")."));
+        continue;
+      }
+      if (rf > static_cast<int64_t>(live.size())) {
+        Fail(result, ErrorCode::kInvalidReplicationFactor,
+             absl::StrCat("Replication factor: ", rf,
+                          " larger than available brokers: ", live.size(), "."));
+        continue;
+      }
+      const int32_t n = static_cast<int32_t>(live.size());
+      const int32_t start_index = static_cast<int32_t>(NextRandom() % static_cast<uint32_t>(n));
+      const int32_t shift = static_cast<int32_t>(NextRandom() % static_cast<uint32_t>(n));
+      assignment = AssignReplicas(live, partitions, rf, 0, start_index, shift);
+    }
     if (absl::Status s = AddWithinCapacity(image, assignment, &replica_counts); !s.ok()) {
       Fail(result, ErrorCode::kPolicyViolation, std::string(s.message()));
       continue;
@@ -423,7 +430,7 @@ Decision<DeleteTopicsResponse> Controller::DeleteTopics(const MetadataImage& ima
     result->num_partitions = static_cast<int32_t>(t->partitions.size());
     if (!t->partitions.empty()) {
       result->replication_factor =
-          static_cast<int32_t>(t->partitions.begin()->second.replicas.size());
+          static_cast<int32_t>(t->partitions.begin()->second.target_replicas().size());
     }
     d.records.add_records()->mutable_remove_topic()->set_topic_id(t->topic_id);
   }
@@ -489,7 +496,8 @@ Decision<CreatePartitionsResponse> Controller::CreatePartitions(
       continue;
     }
     const PartitionInfo& p0 = t->partitions.begin()->second;
-    const int32_t rf = static_cast<int32_t>(p0.replicas.size());
+    // A move under way lists the replicas leaving too; the target counts.
+    const int32_t rf = static_cast<int32_t>(p0.target_replicas().size());
     if (rf > static_cast<int64_t>(live.size())) {
       Fail(result, ErrorCode::kInvalidReplicationFactor,
            absl::StrCat("Replication factor: ", rf, " larger than available brokers: ", live.size(),
@@ -690,6 +698,11 @@ internal::MetadataRecordBatch Controller::Tick(const MetadataImage& image, int64
     fenced_now[id] = false;
   }
   AppendElections(image, LivenessWith(image, std::move(fenced_now)), &batch);
+  // A reassignment whose target is all in sync but had no live replica to
+  // lead when it got there (an offline partition whose target replica came
+  // back and was elected): finish it now. Only on an otherwise empty batch,
+  // since each change is computed against the image, not earlier records.
+  if (batch.records_size() == 0) AppendCompletedReassignments(image, &batch);
   if (last_rebalance_check_ms_ < 0) last_rebalance_check_ms_ = now_ms;
   if (batch.records_size() == 0 && options_.auto_leader_rebalance_enable &&
       now_ms - last_rebalance_check_ms_ >= options_.leader_imbalance_check_interval_ms) {
@@ -761,6 +774,21 @@ Decision<internal::AlterPartitionResponse> Controller::AlterPartition(
     }
   }
   if (isr == p.isr) return d;
+  int32_t leader = p.leader;
+  std::vector<int32_t> final_isr;
+  if (p.reassigning() &&
+      CompleteReassignmentWithIsr(image, *t, p, isr, &d.records, &leader, &final_isr)) {
+    // The answer carries the epochs the image will show: removing replicas
+    // or moving the leader bumps the leader epoch, and the old leader then
+    // learns its fate from the image.
+    const bool removed = !p.removing_replicas.empty();
+    r.set_leader(leader);
+    r.set_leader_epoch(p.leader_epoch + (leader != p.leader || removed ? 1 : 0));
+    r.set_partition_epoch(p.partition_epoch + 1);
+    r.clear_isr();
+    for (int32_t id : final_isr) r.add_isr(id);
+    return d;
+  }
   AddChange(*t, p, p.leader, isr, &d.records);
   r.set_partition_epoch(p.partition_epoch + 1);
   r.clear_isr();

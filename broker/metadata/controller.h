@@ -48,7 +48,7 @@ struct ControllerOptions {
   int32_t default_num_partitions = 1;      // num.partitions
   int32_t default_replication_factor = 1;  // default.replication.factor
   int64_t broker_session_timeout_ms = 9000;
-  bool unclean_leader_election_enable = false;      // the topic config overrides it
+  bool unclean_leader_election_enable = false;  // the topic config overrides it
   bool auto_leader_rebalance_enable = true;
   int64_t leader_imbalance_check_interval_ms = 300000;  // leader.imbalance.check.interval.seconds
   int32_t leader_imbalance_per_broker_percentage = 10;
@@ -80,8 +80,8 @@ class Controller {
   // metadata log offset the record will get, or any value larger than every
   // earlier epoch).
   Decision<internal::BrokerRegistrationResponse> RegisterBroker(
-      const MetadataImage& image, const internal::BrokerRegistrationRequest& request,
-      int64_t epoch, int64_t now_ms);
+      const MetadataImage& image, const internal::BrokerRegistrationRequest& request, int64_t epoch,
+      int64_t now_ms);
   Decision<internal::BrokerHeartbeatResponse> BrokerHeartbeat(
       const MetadataImage& image, const internal::BrokerHeartbeatRequest& request, int64_t now_ms);
 
@@ -90,6 +90,19 @@ class Controller {
   // epochs, and every new member is live.
   Decision<internal::AlterPartitionResponse> AlterPartition(
       const MetadataImage& image, const internal::AlterPartitionRequest& request);
+  // Starts, replaces or cancels partition reassignments (KIP-455; see
+  // controller_reassignment.cc for how one runs). One result per partition
+  // asked for, in order; a refused partition writes nothing.
+  Decision<AlterPartitionReassignmentsResponse> AlterPartitionReassignments(
+      const MetadataImage& image, const AlterPartitionReassignmentsRequest& request);
+  // Forgets a fenced broker that holds no replicas.
+  Decision<UnregisterBrokerResponse> UnregisterBroker(const MetadataImage& image,
+                                                      const UnregisterBrokerRequest& request);
+  // Sets or deletes topic configs and dynamic broker configs; a resource
+  // with any invalid op changes nothing.
+  Decision<IncrementalAlterConfigsResponse> IncrementalAlterConfigs(
+      const MetadataImage& image, const IncrementalAlterConfigsRequest& request);
+
   // Preferred or unclean leader election for the partitions asked for (all
   // when none are named).
   Decision<ElectLeadersResponse> ElectLeaders(const MetadataImage& image,
@@ -110,13 +123,18 @@ class Controller {
   internal::MetadataRecordBatch Tick(const MetadataImage& image, int64_t now_ms);
 
   // Kafka's rack-unaware assignment of `partitions` partitions starting at
-  // partition `first_partition` over `brokers` (sorted ids).
-  static std::vector<std::vector<int32_t>> AssignReplicas(const std::vector<int32_t>& brokers,
-                                                          int32_t partitions,
-                                                          int32_t replication_factor,
-                                                          int32_t first_partition,
-                                                          int32_t start_index,
-                                                          int32_t replica_shift);
+  // partition `first_partition` over `brokers` (sorted ids); the CLI's
+  // --generate shares it (client/common/replica_assignment.h).
+  static std::vector<std::vector<int32_t>> AssignReplicas(
+      const std::vector<int32_t>& brokers, int32_t partitions, int32_t replication_factor,
+      int32_t first_partition, int32_t start_index, int32_t replica_shift);
+
+  // A manual replica list (CreateTopics' assignment, a reassignment's
+  // target): non-empty, distinct, registered brokers; `what` names it in
+  // the error.
+  static absl::Status ValidateReplicaList(const MetadataImage& image,
+                                          const std::vector<int32_t>& replicas,
+                                          std::string_view what);
 
   // Kafka's topic name rules; the error names what is wrong.
   static absl::Status ValidateTopicName(std::string_view name);
@@ -124,7 +142,6 @@ class Controller {
   // __transaction_state) and the metadata log's name, __cluster_metadata:
   // users may not create them.
   static bool IsInternalTopic(std::string_view name);
-
 
  private:
   uint32_t NextRandom();
@@ -145,6 +162,29 @@ class Controller {
       const MetadataImage& image, int32_t broker,
       const google::protobuf::RepeatedPtrField<internal::OfflineReplica>& offline,
       internal::MetadataRecordBatch* batch) const;
+
+  // How many partition replicas each broker holds.
+  static std::map<int32_t, int64_t> ReplicaCounts(const MetadataImage& image);
+  // Whether `assignment` fits every broker's replica capacity on top of
+  // `counts` (which it then adds to); if not, why.
+  static absl::Status AddWithinCapacity(const MetadataImage& image,
+                                        const std::vector<std::vector<int32_t>>& assignment,
+                                        std::map<int32_t, int64_t>* counts);
+  // Finishes every reassignment whose ISR holds its whole target.
+  void AppendCompletedReassignments(const MetadataImage& image,
+                                    internal::MetadataRecordBatch* batch) const;
+  // A NewTopic's manual assignment, checked as Kafka checks it:
+  // FailedPrecondition when num_partitions or replication_factor is given
+  // too, InvalidArgument for a bad assignment.
+  static absl::StatusOr<std::vector<std::vector<int32_t>>> ManualAssignment(
+      const MetadataImage& image, const NewTopic& topic);
+  // When `isr` (a new ISR for `p`) holds its reassignment's whole target:
+  // writes the completing change (replicas, ISR, perhaps a new leader)
+  // instead of a plain ISR change and returns true, with the outcome.
+  bool CompleteReassignmentWithIsr(const MetadataImage& image, const TopicInfo& t,
+                                   const PartitionInfo& p, const std::vector<int32_t>& isr,
+                                   internal::MetadataRecordBatch* batch, int32_t* leader,
+                                   std::vector<int32_t>* final_isr) const;
 
   ControllerOptions options_;
   // Used when options_.random is null.

@@ -61,7 +61,47 @@ absl::Status CheckPartitionShape(const std::vector<int32_t>& replicas,
   return absl::OkStatus();
 }
 
+// A reassignment's lists: adding and removing are distinct replicas, disjoint.
+absl::Status CheckReassignmentShape(const std::vector<int32_t>& replicas,
+                                    const std::vector<int32_t>& adding,
+                                    const std::vector<int32_t>& removing) {
+  std::set<int32_t> seen;
+  for (const auto* list : {&adding, &removing}) {
+    for (int32_t r : *list) {
+      if (!Contains(replicas, r)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("reassigning broker ", r, " is not a replica ", Ids(replicas)));
+      }
+      if (!seen.insert(r).second) {
+        return absl::InvalidArgumentError(absl::StrCat("adding ", Ids(adding), " and removing ",
+                                                       Ids(removing), " repeat broker ", r));
+      }
+    }
+  }
+  if (!removing.empty() && removing.size() >= replicas.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("removing ", Ids(removing), " leaves no target of ", Ids(replicas)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::vector<int32_t> PartitionInfo::original_replicas() const {
+  std::vector<int32_t> out;
+  for (int32_t r : replicas) {
+    if (!Contains(adding_replicas, r)) out.push_back(r);
+  }
+  return out;
+}
+
+std::vector<int32_t> PartitionInfo::target_replicas() const {
+  std::vector<int32_t> out;
+  for (int32_t r : replicas) {
+    if (!Contains(removing_replicas, r)) out.push_back(r);
+  }
+  return out;
+}
 
 const Endpoint* BrokerRegistration::endpoint(std::string_view listener) const {
   for (const Endpoint& e : endpoints) {
@@ -137,6 +177,16 @@ absl::Status MetadataImage::ApplyRecord(const internal::MetadataRecord& record, 
       it->second.fenced = fence;
       return absl::OkStatus();
     }
+    case internal::MetadataRecord::kUnregisterBroker: {
+      const internal::UnregisterBrokerRecord& r = record.unregister_broker();
+      auto it = brokers_.find(r.broker_id());
+      // Written for an earlier registration: the broker came back since.
+      if (it == brokers_.end() || it->second.epoch != r.broker_epoch()) return absl::OkStatus();
+      // Its dynamic configs stay, as Kafka keeps them, for a broker that
+      // comes back with the same id.
+      brokers_.erase(it);
+      return absl::OkStatus();
+    }
     case internal::MetadataRecord::kTopic: {
       const internal::TopicRecord& r = record.topic();
       if (r.name().empty()) return absl::InvalidArgumentError("the topic name is empty");
@@ -183,7 +233,11 @@ absl::Status MetadataImage::ApplyRecord(const internal::MetadataRecord& record, 
       p.leader_epoch = r.leader_epoch();
       p.partition_epoch = r.partition_epoch();
       p.had_leader = p.leader >= 0;
-      if (absl::Status s = CheckPartitionShape(p.replicas, p.isr, p.leader); !s.ok()) {
+      p.adding_replicas.assign(r.adding_replicas().begin(), r.adding_replicas().end());
+      p.removing_replicas.assign(r.removing_replicas().begin(), r.removing_replicas().end());
+      absl::Status s = CheckPartitionShape(p.replicas, p.isr, p.leader);
+      if (s.ok()) s = CheckReassignmentShape(p.replicas, p.adding_replicas, p.removing_replicas);
+      if (!s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("partition ", p.partition, " of topic '",
                                                        t.name, "': ", std::string(s.message())));
       }
@@ -203,18 +257,29 @@ absl::Status MetadataImage::ApplyRecord(const internal::MetadataRecord& record, 
             absl::StrCat("partition ", r.partition(), " of topic '", t.name, "' does not exist"));
       }
       PartitionInfo p = p_it->second;
-      if (r.set_replicas()) p.replicas.assign(r.replicas().begin(), r.replicas().end());
+      // Replicas removed (a reassignment completing or cancelled) fence the
+      // leader epoch as Kafka does, so the removed replicas' fetches stop.
+      bool replicas_removed = false;
+      if (r.set_replicas()) {
+        std::vector<int32_t> replicas(r.replicas().begin(), r.replicas().end());
+        for (int32_t old : p.replicas) replicas_removed |= !Contains(replicas, old);
+        p.replicas = std::move(replicas);
+        p.adding_replicas.assign(r.adding_replicas().begin(), r.adding_replicas().end());
+        p.removing_replicas.assign(r.removing_replicas().begin(), r.removing_replicas().end());
+      }
       if (r.set_isr()) p.isr.assign(r.isr().begin(), r.isr().end());
       const bool leader_changed = r.has_leader() && r.leader() != p.leader;
       if (r.has_leader()) p.leader = r.leader();
-      if (absl::Status s = CheckPartitionShape(p.replicas, p.isr, p.leader); !s.ok()) {
+      absl::Status s = CheckPartitionShape(p.replicas, p.isr, p.leader);
+      if (s.ok()) s = CheckReassignmentShape(p.replicas, p.adding_replicas, p.removing_replicas);
+      if (!s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("partition ", p.partition, " of topic '",
                                                        t.name, "': ", std::string(s.message())));
       }
       // Kafka's epochs: followers and clients fence on the leader epoch, so
       // it moves with every new leader; the partition epoch moves with every
       // change so that a stale AlterPartition is told apart.
-      if (leader_changed) ++p.leader_epoch;
+      if (leader_changed || (replicas_removed && p.leader >= 0)) ++p.leader_epoch;
       ++p.partition_epoch;
       if (p.leader >= 0) p.had_leader = true;
       p_it->second = std::move(p);
@@ -237,10 +302,16 @@ absl::Status MetadataImage::ApplyRecord(const internal::MetadataRecord& record, 
           }
           return absl::OkStatus();
         }
-        case internal::CONFIG_RESOURCE_BROKER:
-          // Dynamic broker configs are not part of the image yet; accepting
-          // them keeps a newer log readable.
+        case internal::CONFIG_RESOURCE_BROKER: {
+          std::map<std::string, std::string>& configs = broker_configs_[r.resource_name()];
+          if (r.has_value()) {
+            configs[r.name()] = r.value();
+          } else {
+            configs.erase(r.name());
+            if (configs.empty()) broker_configs_.erase(r.resource_name());
+          }
           return absl::OkStatus();
+        }
         default:
           return absl::InvalidArgumentError(absl::StrCat("config '", r.name(),
                                                          "' has unknown resource type ",
@@ -282,6 +353,15 @@ internal::MetadataSnapshot MetadataImage::ToSnapshot() const {
       out->set_port(e.port);
     }
   }
+  for (const auto& [resource, configs] : broker_configs_) {
+    for (const auto& [key, value] : configs) {
+      internal::ConfigRecord* c = snapshot.add_records()->mutable_config();
+      c->set_resource_type(internal::CONFIG_RESOURCE_BROKER);
+      c->set_resource_name(resource);
+      c->set_name(key);
+      c->set_value(value);
+    }
+  }
   for (const auto& [name, t] : topics_) {
     internal::TopicRecord* tr = snapshot.add_records()->mutable_topic();
     tr->set_name(t.name);
@@ -291,6 +371,8 @@ internal::MetadataSnapshot MetadataImage::ToSnapshot() const {
       pr->set_topic_id(t.topic_id);
       pr->set_partition(p.partition);
       for (int32_t r : p.replicas) pr->add_replicas(r);
+      for (int32_t r : p.adding_replicas) pr->add_adding_replicas(r);
+      for (int32_t r : p.removing_replicas) pr->add_removing_replicas(r);
       if (p.leader == -1 && p.had_leader) {
         // A PartitionRecord cannot say "had a leader, lost it" (OFFLINE
         // rather than NEW), so write the partition with a leader one epoch
@@ -346,6 +428,17 @@ absl::StatusOr<std::shared_ptr<const MetadataImage>> MetadataImage::FromSnapshot
 const BrokerRegistration* MetadataImage::broker(int32_t id) const {
   auto it = brokers_.find(id);
   return it == brokers_.end() ? nullptr : &it->second;
+}
+
+std::optional<std::string> MetadataImage::BrokerConfig(int32_t broker_id,
+                                                       std::string_view name) const {
+  for (const std::string& resource : {absl::StrCat(broker_id), std::string()}) {
+    auto it = broker_configs_.find(resource);
+    if (it == broker_configs_.end()) continue;
+    auto c = it->second.find(std::string(name));
+    if (c != it->second.end()) return c->second;
+  }
+  return std::nullopt;
 }
 
 bool MetadataImage::IsBrokerLive(int32_t id) const {

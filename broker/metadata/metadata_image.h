@@ -71,6 +71,18 @@ struct PartitionInfo {
   int32_t partition_epoch = 0;
   // Whether it ever had a leader (NEW vs OFFLINE when leader == -1).
   bool had_leader = false;
+  // A reassignment under way (KIP-455): `replicas` is the target followed by
+  // `removing_replicas`; `adding_replicas` are in the target. Both empty
+  // when none is.
+  std::vector<int32_t> adding_replicas;
+  std::vector<int32_t> removing_replicas;
+
+  bool reassigning() const { return !adding_replicas.empty() || !removing_replicas.empty(); }
+  // The replicas the partition had before the reassignment under way
+  // (replicas less adding, in order); `replicas` when none is.
+  std::vector<int32_t> original_replicas() const;
+  // Where the reassignment under way goes (replicas less removing).
+  std::vector<int32_t> target_replicas() const;
 };
 
 struct TopicInfo {
@@ -105,6 +117,14 @@ class MetadataImage {
   bool IsBrokerLive(int32_t id) const;
   std::vector<int32_t> LiveBrokerIds() const;
 
+  // Dynamic broker configs by resource name: a broker id ("1") or "" for
+  // the cluster-wide default.
+  const std::map<std::string, std::map<std::string, std::string>>& broker_configs() const {
+    return broker_configs_;
+  }
+  // A broker's dynamic config: its own, else the cluster-wide default.
+  std::optional<std::string> BrokerConfig(int32_t broker_id, std::string_view name) const;
+
   // By name; sorted.
   const std::map<std::string, TopicInfo>& topics() const { return topics_; }
   const TopicInfo* FindTopic(std::string_view name) const;
@@ -123,6 +143,7 @@ class MetadataImage {
   std::string cluster_id_;
   int64_t offset_ = -1;
   std::map<int32_t, BrokerRegistration> brokers_;
+  std::map<std::string, std::map<std::string, std::string>> broker_configs_;
   std::map<std::string, TopicInfo> topics_;
   std::map<std::string, std::string> topic_names_by_id_;
 };

@@ -94,6 +94,19 @@ Partition::RoleChange Partition::MakeLeaderOrFollower(std::shared_ptr<storage::L
   r.leader = BrokerId(p.leader);
   r.leader_epoch = Epoch(p.leader_epoch);
   r.replicas = Brokers(p.replicas);
+  if (same_term && r.leader == options_.local_broker) {
+    // A reassignment adds replicas within a term (removing them moves the
+    // leader epoch): each new follower gets a full replica.lag.time.max.ms
+    // to show up, as at the start of a term.
+    for (BrokerId id : r.replicas) {
+      if (id != options_.local_broker && !r.followers.contains(id)) {
+        r.followers[id] = FollowerProgress{Offset(-1), now, now, Offset(-1)};
+      }
+    }
+    std::erase_if(r.followers, [&](const auto& f) {
+      return std::find(r.replicas.begin(), r.replicas.end(), f.first) == r.replicas.end();
+    });
+  }
   r.min_insync_replicas = min_insync_replicas;
   r.unclean_allowed = unclean_allowed;
   // A controller answer may have brought a newer ISR than this image.

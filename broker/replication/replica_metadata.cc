@@ -115,6 +115,23 @@ ReplicaManager::Applied ReplicaManager::ApplyLocked(
       opened[tp] = Opened{std::move(*log), &topic, &p};
     }
   }
+  // Once caught up, logs no image places here any more are strays: their
+  // replicas were moved away (or the topic deleted) while this broker was
+  // down, so no Partition ever opened them to see them leave.
+  std::vector<std::pair<TopicPartition, std::string>> strays;
+  const metadata::BrokerRegistration* me = image->broker(broker_id_);
+  const bool registered = !options_.incarnation_id.empty() && me != nullptr && !me->fenced &&
+                          me->incarnation_id == options_.incarnation_id;
+  if (caught_up && registered && !strays_swept_) {
+    strays_swept_ = true;
+    for (const TopicPartition& tp : logs_->Partitions()) {
+      if (opened.contains(tp)) continue;
+      std::string placed_id;
+      const metadata::PartitionInfo* p = Placed(*image, tp, &placed_id);
+      if (p != nullptr && Contains(p->replicas, broker_id_)) continue;
+      strays.emplace_back(tp, logs_->TopicIdOf(tp));
+    }
+  }
   // Partitions whose term ends wait for leader appends of the old term;
   // their locks are taken in partition order, always the same.
   std::map<TopicPartition, std::shared_ptr<Partition>> ending;
@@ -183,6 +200,13 @@ ReplicaManager::Applied ReplicaManager::ApplyLocked(
     undelivered_.insert(undelivered_.end(), leadership.begin(), leadership.end());
   }
   if (offline_changed && options_.on_offline) options_.on_offline();
+  for (const auto& [tp, topic_id] : strays) {
+    LOG(INFO) << "Partition " << tp.ToString()
+              << " is not placed on this broker any more; deleting its stray log";
+    if (absl::Status s = logs_->Delete(tp, topic_id); !s.ok() && !absl::IsNotFound(s)) {
+      LOG(WARNING) << "Not deleting the stray log of " << tp.ToString() << ": " << s;
+    }
+  }
   for (const auto& [tp, topic_id] : gone) {
     LOG(INFO) << "Partition " << tp.ToString() << " left this broker; deleting its log";
     // Only the log of the topic that left: never another incarnation's.

@@ -228,6 +228,9 @@ struct PartitionDescription {
   std::vector<int32_t> isr;
   metadata::PartitionState state = metadata::PartitionState::kNonExistent;
   std::vector<ReplicaDescription> replica_states;
+  // A reassignment under way (KIP-455).
+  std::vector<int32_t> adding_replicas;
+  std::vector<int32_t> removing_replicas;
 };
 struct ConfigEntry {
   std::string name;

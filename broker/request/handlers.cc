@@ -216,10 +216,10 @@ size_t RequestHandlers::ReadAll(FetchState& state, bool* any_error) {
 bool RequestHandlers::HasData(const FetchState& state) {
   for (const FetchTopic& t : state.request.topics) {
     for (const FetchPartition& p : t.partitions) {
-      const bool has =
-          state.follower()
-              ? options_.replicas->FollowerHasDataAt(t.topic, p.partition, p.fetch_offset)
-              : options_.replicas->HasDataAt(t.topic, p.partition, p.fetch_offset);
+      const bool has = state.follower()
+                           ? options_.replicas->FollowerHasDataAt(state.request.replica_id, t.topic,
+                                                                  p.partition, p.fetch_offset)
+                           : options_.replicas->HasDataAt(t.topic, p.partition, p.fetch_offset);
       if (has) return true;
     }
   }
@@ -442,6 +442,8 @@ std::vector<TopicDescription> RequestHandlers::DescribeTopics(
       for (int32_t r : p.replicas) pd.replica_states.push_back({r, image->StateOfReplica(p, r)});
       pd.isr.assign(p.isr.begin(), p.isr.end());
       pd.state = image->StateOf(p);
+      pd.adding_replicas = p.adding_replicas;
+      pd.removing_replicas = p.removing_replicas;
     }
     for (const auto& [key, e] :
          storage::EffectiveTopicConfigs(options_.broker_log_overrides, t.configs)) {

@@ -19,12 +19,19 @@ constexpr auto kForwardTimeout = std::chrono::seconds(30);
 metadata::CreateTopicsRequest Decode(const v1::CreateTopicsRequest& in) {
   metadata::CreateTopicsRequest out;
   for (const v1::NewTopic& t : in.topics()) {
-    out.topics.push_back(metadata::NewTopic{
+    metadata::NewTopic& nt = out.topics.emplace_back(metadata::NewTopic{
         .name = t.name(),
         .num_partitions = t.num_partitions(),
         .replication_factor = t.replication_factor(),
         .configs = {t.configs().begin(), t.configs().end()},
+        .assignments = {},
     });
+    for (const v1::ReplicaAssignment& a : t.assignments()) {
+      // A partition listed twice: an empty list the controller refuses.
+      auto [it, fresh] =
+          nt.assignments.try_emplace(a.partition(), a.broker_ids().begin(), a.broker_ids().end());
+      if (!fresh) it->second.clear();
+    }
   }
   out.timeout_ms = in.timeout_ms();
   out.validate_only = in.validate_only();
@@ -138,6 +145,135 @@ void Encode(const metadata::ElectLeadersResponse& in, v1::ElectLeadersResponse* 
     e->set_error(ToProto(r.error));
     e->set_error_message(r.error_message);
     e->set_leader(r.leader);
+  }
+}
+
+// --- Reassignment, unregistration, configs ---
+
+metadata::AlterPartitionReassignmentsRequest Decode(
+    const v1::AlterPartitionReassignmentsRequest& in) {
+  metadata::AlterPartitionReassignmentsRequest out;
+  out.timeout_ms = in.timeout_ms();
+  for (const v1::ReassignableTopic& t : in.topics()) {
+    for (const v1::ReassignablePartition& p : t.partitions()) {
+      metadata::ReassignPartition& r = out.partitions.emplace_back();
+      r.topic = t.name();
+      r.partition = p.partition();
+      if (!p.cancel()) r.replicas.emplace(p.replicas().begin(), p.replicas().end());
+    }
+  }
+  return out;
+}
+
+metadata::AlterPartitionReassignmentsResponse Decode(
+    const v1::AlterPartitionReassignmentsResponse& in) {
+  metadata::AlterPartitionReassignmentsResponse out;
+  out.error = FromProto(in.error());
+  out.error_message = in.error_message();
+  for (const v1::ReassignableTopicResponse& t : in.responses()) {
+    for (const v1::ReassignablePartitionResponse& p : t.partitions()) {
+      out.results.push_back(metadata::ReassignPartitionResult{
+          .topic = t.name(),
+          .partition = p.partition(),
+          .error = FromProto(p.error()),
+          .error_message = p.error_message(),
+      });
+    }
+  }
+  return out;
+}
+
+void Encode(const metadata::AlterPartitionReassignmentsResponse& in,
+            v1::AlterPartitionReassignmentsResponse* out) {
+  out->set_error(ToProto(in.error));
+  out->set_error_message(in.error_message);
+  // Kafka's shape: results grouped by topic, in the order topics first appear.
+  std::map<std::string, v1::ReassignableTopicResponse*> topics;
+  for (const metadata::ReassignPartitionResult& r : in.results) {
+    v1::ReassignableTopicResponse*& t = topics[r.topic];
+    if (t == nullptr) {
+      t = out->add_responses();
+      t->set_name(r.topic);
+    }
+    v1::ReassignablePartitionResponse* p = t->add_partitions();
+    p->set_partition(r.partition);
+    p->set_error(ToProto(r.error));
+    p->set_error_message(r.error_message);
+  }
+}
+
+metadata::UnregisterBrokerRequest Decode(const v1::UnregisterBrokerRequest& in) {
+  return {.broker_id = in.broker_id()};
+}
+metadata::UnregisterBrokerResponse Decode(const v1::UnregisterBrokerResponse& in) {
+  return {.error = FromProto(in.error()), .error_message = in.error_message()};
+}
+void Encode(const metadata::UnregisterBrokerResponse& in, v1::UnregisterBrokerResponse* out) {
+  out->set_error(ToProto(in.error));
+  out->set_error_message(in.error_message);
+}
+
+metadata::ConfigResourceType Decode(v1::ConfigResourceType type) {
+  switch (type) {
+    case v1::CONFIG_RESOURCE_TOPIC:
+      return metadata::ConfigResourceType::kTopic;
+    case v1::CONFIG_RESOURCE_BROKER:
+      return metadata::ConfigResourceType::kBroker;
+    default:
+      return metadata::ConfigResourceType::kUnknown;
+  }
+}
+v1::ConfigResourceType Encode(metadata::ConfigResourceType type) {
+  switch (type) {
+    case metadata::ConfigResourceType::kTopic:
+      return v1::CONFIG_RESOURCE_TOPIC;
+    case metadata::ConfigResourceType::kBroker:
+      return v1::CONFIG_RESOURCE_BROKER;
+    default:
+      return v1::CONFIG_RESOURCE_UNKNOWN;
+  }
+}
+
+metadata::IncrementalAlterConfigsRequest Decode(const v1::IncrementalAlterConfigsRequest& in) {
+  metadata::IncrementalAlterConfigsRequest out;
+  out.validate_only = in.validate_only();
+  for (const v1::AlterConfigsResource& r : in.resources()) {
+    metadata::AlterConfigsResource& res = out.resources.emplace_back();
+    res.type = Decode(r.resource_type());
+    res.name = r.resource_name();
+    for (const v1::AlterableConfig& c : r.configs()) {
+      res.ops.push_back(
+          {.name = c.name(), .remove = c.op() == v1::CONFIG_DELETE, .value = c.value()});
+    }
+  }
+  return out;
+}
+
+metadata::IncrementalAlterConfigsResponse Decode(const v1::IncrementalAlterConfigsResponse& in) {
+  metadata::IncrementalAlterConfigsResponse out;
+  out.error = FromProto(in.error());
+  out.error_message = in.error_message();
+  for (const v1::AlterConfigsResourceResponse& r : in.responses()) {
+    out.results.push_back(metadata::AlterConfigsResult{
+        .type = Decode(r.resource_type()),
+        .name = r.resource_name(),
+        .error = FromProto(r.error()),
+        .error_message = r.error_message(),
+    });
+  }
+  return out;
+}
+
+void Encode(const metadata::IncrementalAlterConfigsResponse& in,
+            v1::IncrementalAlterConfigsResponse* out) {
+  out->set_error(ToProto(in.error));
+  out->set_error_message(in.error_message);
+  for (const metadata::AlterConfigsResult& r : in.results) {
+    v1::AlterConfigsResourceResponse* o = out->add_responses();
+    o->set_resource_type(Encode(r.type));
+    o->set_resource_name(r.name);
+    o->set_error(ToProto(r.error));
+    o->set_error_message(r.error_message);
   }
 }
 
@@ -303,6 +439,170 @@ grpc::ServerUnaryReactor* AdminService::ElectLeaders(grpc::CallbackServerContext
                            });
 }
 
+grpc::ServerUnaryReactor* AdminService::AlterPartitionReassignments(
+    grpc::CallbackServerContext* ctx, const v1::AlterPartitionReassignmentsRequest* request,
+    v1::AlterPartitionReassignmentsResponse* response) {
+  return RouteToController(ctx, request, response, &QuorumController::AlterPartitionReassignments,
+                           [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
+                             stub->async()->AlterPartitionReassignments(context, req, resp,
+                                                                        std::move(done));
+                           });
+}
+
+grpc::ServerUnaryReactor* AdminService::UnregisterBroker(grpc::CallbackServerContext* ctx,
+                                                         const v1::UnregisterBrokerRequest* request,
+                                                         v1::UnregisterBrokerResponse* response) {
+  return RouteToController(ctx, request, response, &QuorumController::UnregisterBroker,
+                           [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
+                             stub->async()->UnregisterBroker(context, req, resp, std::move(done));
+                           });
+}
+
+grpc::ServerUnaryReactor* AdminService::IncrementalAlterConfigs(
+    grpc::CallbackServerContext* ctx, const v1::IncrementalAlterConfigsRequest* request,
+    v1::IncrementalAlterConfigsResponse* response) {
+  // Only SET and DELETE exist here (Kafka's APPEND and SUBTRACT act on list
+  // configs, which none of ours is); anything else changes nothing.
+  for (const v1::AlterConfigsResource& r : request->resources()) {
+    for (const v1::AlterableConfig& c : r.configs()) {
+      if (c.op() == v1::CONFIG_SET || c.op() == v1::CONFIG_DELETE) continue;
+      response->set_error(ToProto(ErrorCode::kInvalidRequest));
+      response->set_error_message(absl::StrCat("Unknown config operation ", c.op(), " for ",
+                                               c.name(), "; use SET (0) or DELETE (1)."));
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+  }
+  return RouteToController(ctx, request, response, &QuorumController::IncrementalAlterConfigs,
+                           [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
+                             stub->async()->IncrementalAlterConfigs(context, req, resp,
+                                                                    std::move(done));
+                           });
+}
+
+v1::Admin::Stub* AdminService::AdminStubFor(int32_t node, const metadata::MetadataImage& image) {
+  const metadata::BrokerRegistration* b = image.broker(node);
+  const metadata::Endpoint* ep = b ? b->endpoint("PLAINTEXT") : nullptr;
+  if (ep == nullptr) return nullptr;
+  absl::MutexLock l(&stubs_mu_);
+  std::unique_ptr<v1::Admin::Stub>& stub = admin_stubs_[node];
+  if (!stub) stub = v1::Admin::NewStub(raft::PeerChannel(absl::StrCat(ep->host, ":", ep->port)));
+  return stub.get();
+}
+
+namespace {
+
+// The reassignments under way in `image`, as asked.
+void ListReassignments(const metadata::MetadataImage& image,
+                       const v1::ListPartitionReassignmentsRequest& request,
+                       v1::ListPartitionReassignmentsResponse* response) {
+  response->Clear();
+  auto add = [response](const metadata::TopicInfo& t, const metadata::PartitionInfo& p,
+                        v1::OngoingTopicReassignment** topic) {
+    if (!p.reassigning()) return;
+    if (*topic == nullptr) {
+      *topic = response->add_topics();
+      (*topic)->set_name(t.name);
+    }
+    v1::OngoingPartitionReassignment* o = (*topic)->add_partitions();
+    o->set_partition(p.partition);
+    for (int32_t r : p.replicas) o->add_replicas(r);
+    for (int32_t r : p.adding_replicas) o->add_adding_replicas(r);
+    for (int32_t r : p.removing_replicas) o->add_removing_replicas(r);
+  };
+  if (request.topics().empty()) {
+    for (const auto& [name, t] : image.topics()) {
+      v1::OngoingTopicReassignment* topic = nullptr;
+      for (const auto& [pid, p] : t.partitions) add(t, p, &topic);
+    }
+    return;
+  }
+  // As Kafka: partitions that do not exist, or are not moving, are left out.
+  for (const v1::ListPartitionReassignmentsTopics& want : request.topics()) {
+    const metadata::TopicInfo* t = image.FindTopic(want.name());
+    if (t == nullptr) continue;
+    v1::OngoingTopicReassignment* topic = nullptr;
+    for (int32_t pid : want.partitions()) {
+      auto it = t->partitions.find(pid);
+      if (it != t->partitions.end()) add(*t, it->second, &topic);
+    }
+  }
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AdminService::ListPartitionReassignments(
+    grpc::CallbackServerContext* ctx, const v1::ListPartitionReassignmentsRequest* request,
+    v1::ListPartitionReassignmentsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::shared_ptr<const metadata::MetadataImage> image = metadata_->current();
+  // The controller's image is the newest: a lagging node would call a move
+  // just started "not under way" (and `--verify` would clear the throttles
+  // of a move still running). Asked of another node, it asks the
+  // controller, and answers from its own image only when that fails.
+  const int32_t controller = controller_channel_->controller_id();
+  if (controller >= 0 && controller != config_.node_id) {
+    if (v1::Admin::Stub* stub = AdminStubFor(controller, *image); stub != nullptr) {
+      auto* call = new grpc::ClientContext;
+      call->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      stub->async()->ListPartitionReassignments(
+          call, request, response, [this, call, reactor, request, response](grpc::Status s) {
+            if (!s.ok()) ListReassignments(*metadata_->current(), *request, response);
+            reactor->Finish(grpc::Status::OK);
+            delete call;
+          });
+      return reactor;
+    }
+  }
+  ListReassignments(*image, *request, response);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::DescribeConfigs(grpc::CallbackServerContext* ctx,
+                                                        const v1::DescribeConfigsRequest* request,
+                                                        v1::DescribeConfigsResponse* response) {
+  std::shared_ptr<const metadata::MetadataImage> image = metadata_->current();
+  for (const v1::DescribeConfigsResource& res : request->resources()) {
+    v1::DescribeConfigsResult* out = response->add_results();
+    out->set_resource_type(res.resource_type());
+    out->set_resource_name(res.resource_name());
+    if (res.resource_type() == v1::CONFIG_RESOURCE_TOPIC) {
+      request::DescribeTopicsRequest req;
+      req.names.push_back(res.resource_name());
+      req.include_internal = true;
+      std::vector<request::TopicDescription> topics = handlers_->DescribeTopics(req);
+      if (topics.empty() || topics.front().error != ErrorCode::kNone) {
+        out->set_error(ToProto(ErrorCode::kUnknownTopicOrPartition));
+        out->set_error_message(absl::StrCat("Topic '", res.resource_name(), "' does not exist."));
+        continue;
+      }
+      for (const request::ConfigEntry& c : topics.front().configs) {
+        v1::ConfigEntry* ce = out->add_configs();
+        ce->set_name(c.name);
+        ce->set_value(c.value);
+        ce->set_is_default(c.is_default);
+      }
+    } else if (res.resource_type() == v1::CONFIG_RESOURCE_BROKER) {
+      auto it = image->broker_configs().find(res.resource_name());
+      if (it == image->broker_configs().end()) continue;
+      for (const auto& [name, value] : it->second) {
+        v1::ConfigEntry* ce = out->add_configs();
+        ce->set_name(name);
+        ce->set_value(value);
+        ce->set_is_default(false);
+      }
+    } else {
+      out->set_error(ToProto(ErrorCode::kInvalidRequest));
+      out->set_error_message("Unsupported config resource type; use TOPIC (2) or BROKER (4).");
+    }
+  }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* AdminService::CreatePartitions(grpc::CallbackServerContext* ctx,
                                                          const v1::CreatePartitionsRequest* request,
                                                          v1::CreatePartitionsResponse* response) {
@@ -352,6 +652,8 @@ grpc::ServerUnaryReactor* AdminService::DescribeTopics(grpc::CallbackServerConte
       }
       for (int32_t r : p.isr) pd->add_isr(r);
       pd->set_state(Encode(p.state));
+      for (int32_t r : p.adding_replicas) pd->add_adding_replicas(r);
+      for (int32_t r : p.removing_replicas) pd->add_removing_replicas(r);
     }
     for (const request::ConfigEntry& c : t.configs) {
       v1::ConfigEntry* ce = d->add_configs();
@@ -394,25 +696,20 @@ grpc::ServerUnaryReactor* AdminService::DescribeQuorum(grpc::CallbackServerConte
                                                        const v1::DescribeQuorumRequest* request,
                                                        v1::DescribeQuorumResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  raft::RaftNodeStatus st = raft_->status();
-  const int32_t leader = st.leader == raft::kNoNode ? -1 : static_cast<int32_t>(st.leader.value());
+  // A broker-only node has no Raft node (raft_ is null): it knows the leader
+  // from its observer, through the controller channel, and always asks it.
+  raft::RaftNodeStatus st = raft_ != nullptr ? raft_->status() : raft::RaftNodeStatus{};
+  const int32_t leader =
+      raft_ == nullptr
+          ? controller_channel_->controller_id()
+          : (st.leader == raft::kNoNode ? -1 : static_cast<int32_t>(st.leader.value()));
   std::shared_ptr<const metadata::MetadataImage> image = metadata_->current();
   if (st.role != raft::Role::kLeader && leader >= 0) {
-    // Only the leader knows every voter's progress: ask it.
-    const metadata::BrokerRegistration* b = image->broker(leader);
-    const metadata::Endpoint* ep = b ? b->endpoint("PLAINTEXT") : nullptr;
-    if (ep != nullptr) {
-      std::unique_ptr<v1::Admin::Stub>* stub;
-      {
-        absl::MutexLock l(&stubs_mu_);
-        stub = &admin_stubs_[leader];
-        if (!*stub) {
-          *stub = v1::Admin::NewStub(raft::PeerChannel(absl::StrCat(ep->host, ":", ep->port)));
-        }
-      }
+    // Only the leader knows every voter's and observer's progress: ask it.
+    if (v1::Admin::Stub* stub = AdminStubFor(leader, *image); stub != nullptr) {
       auto* call = new grpc::ClientContext;
       call->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-      (*stub)->async()->DescribeQuorum(call, request, response, [call, reactor](grpc::Status s) {
+      stub->async()->DescribeQuorum(call, request, response, [call, reactor](grpc::Status s) {
         reactor->Finish(s);
         delete call;
       });
@@ -434,6 +731,14 @@ grpc::ServerUnaryReactor* AdminService::DescribeQuorum(grpc::CallbackServerConte
     r->set_last_fetch_timestamp(heard == st.last_heard_ms.end() ? -1 : heard->second);
     auto caught = st.last_caught_up_ms.find(id);
     r->set_last_caught_up_timestamp(caught == st.last_caught_up_ms.end() ? -1 : caught->second);
+  }
+  // Broker-only nodes fetching the log from this leader (Kafka's observers).
+  for (const auto& [id, o] : st.observers) {
+    v1::QuorumReplica* r = response->add_observers();
+    r->set_replica_id(static_cast<int32_t>(id.value()));
+    r->set_log_end_offset(static_cast<int64_t>(o.fetched.value()));
+    r->set_last_fetch_timestamp(o.last_fetch_ms);
+    r->set_last_caught_up_timestamp(o.last_caught_up_ms);
   }
   reactor->Finish(grpc::Status::OK);
   return reactor;
@@ -521,6 +826,35 @@ grpc::ServerUnaryReactor* ControllerService::ElectLeaders(grpc::CallbackServerCo
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   controller_->ElectLeaders(Decode(*request),
                             EncodeAndFinish<metadata::ElectLeadersResponse>(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::AlterPartitionReassignments(
+    grpc::CallbackServerContext* ctx, const v1::AlterPartitionReassignmentsRequest* request,
+    v1::AlterPartitionReassignmentsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->AlterPartitionReassignments(
+      Decode(*request),
+      EncodeAndFinish<metadata::AlterPartitionReassignmentsResponse>(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::UnregisterBroker(
+    grpc::CallbackServerContext* ctx, const v1::UnregisterBrokerRequest* request,
+    v1::UnregisterBrokerResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->UnregisterBroker(
+      Decode(*request), EncodeAndFinish<metadata::UnregisterBrokerResponse>(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::IncrementalAlterConfigs(
+    grpc::CallbackServerContext* ctx, const v1::IncrementalAlterConfigsRequest* request,
+    v1::IncrementalAlterConfigsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->IncrementalAlterConfigs(
+      Decode(*request),
+      EncodeAndFinish<metadata::IncrementalAlterConfigsResponse>(reactor, response));
   return reactor;
 }
 

@@ -58,6 +58,22 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* ElectLeaders(grpc::CallbackServerContext* ctx,
                                          const v1::ElectLeadersRequest* request,
                                          v1::ElectLeadersResponse* response) override;
+  grpc::ServerUnaryReactor* AlterPartitionReassignments(
+      grpc::CallbackServerContext* ctx, const v1::AlterPartitionReassignmentsRequest* request,
+      v1::AlterPartitionReassignmentsResponse* response) override;
+  // From the controller's image (asked of it), else this node's.
+  grpc::ServerUnaryReactor* ListPartitionReassignments(
+      grpc::CallbackServerContext* ctx, const v1::ListPartitionReassignmentsRequest* request,
+      v1::ListPartitionReassignmentsResponse* response) override;
+  grpc::ServerUnaryReactor* UnregisterBroker(grpc::CallbackServerContext* ctx,
+                                             const v1::UnregisterBrokerRequest* request,
+                                             v1::UnregisterBrokerResponse* response) override;
+  grpc::ServerUnaryReactor* IncrementalAlterConfigs(
+      grpc::CallbackServerContext* ctx, const v1::IncrementalAlterConfigsRequest* request,
+      v1::IncrementalAlterConfigsResponse* response) override;
+  grpc::ServerUnaryReactor* DescribeConfigs(grpc::CallbackServerContext* ctx,
+                                            const v1::DescribeConfigsRequest* request,
+                                            v1::DescribeConfigsResponse* response) override;
 
  private:
   // The controller's stub when it is another node; nullptr when it is this
@@ -81,6 +97,9 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* RouteToController(
       grpc::CallbackServerContext* ctx, const WireRequest* wire, WireResponse* out,
       void (QuorumController::*decide)(Request, std::function<void(Response)>), Forward forward);
+  // A stub to `node`'s Admin service (its PLAINTEXT listener in `image`),
+  // kept for later calls; nullptr when the image has no such endpoint.
+  v1::Admin::Stub* AdminStubFor(int32_t node, const metadata::MetadataImage& image);
   // Waits (bounded) until this node's image satisfies `done`.
   void AwaitImage(const std::function<bool(const metadata::MetadataImage&)>& done);
 
@@ -117,15 +136,24 @@ class ControllerService final : public internal::Controller::CallbackService {
   grpc::ServerUnaryReactor* CreatePartitions(grpc::CallbackServerContext* ctx,
                                              const v1::CreatePartitionsRequest* request,
                                              v1::CreatePartitionsResponse* response) override;
+  grpc::ServerUnaryReactor* AlterPartitionReassignments(
+      grpc::CallbackServerContext* ctx, const v1::AlterPartitionReassignmentsRequest* request,
+      v1::AlterPartitionReassignmentsResponse* response) override;
+  grpc::ServerUnaryReactor* UnregisterBroker(grpc::CallbackServerContext* ctx,
+                                             const v1::UnregisterBrokerRequest* request,
+                                             v1::UnregisterBrokerResponse* response) override;
+  grpc::ServerUnaryReactor* IncrementalAlterConfigs(
+      grpc::CallbackServerContext* ctx, const v1::IncrementalAlterConfigsRequest* request,
+      v1::IncrementalAlterConfigsResponse* response) override;
   grpc::ServerUnaryReactor* ElectLeaders(grpc::CallbackServerContext* ctx,
                                          const v1::ElectLeadersRequest* request,
                                          v1::ElectLeadersResponse* response) override;
   grpc::ServerUnaryReactor* CreateInternalTopics(grpc::CallbackServerContext* ctx,
                                                  const v1::CreateTopicsRequest* request,
                                                  v1::CreateTopicsResponse* response) override;
-  grpc::ServerUnaryReactor* AlterPartition(grpc::CallbackServerContext* ctx,
-                                           const internal::AlterPartitionBatchRequest* request,
-                                           internal::AlterPartitionBatchResponse* response) override;
+  grpc::ServerUnaryReactor* AlterPartition(
+      grpc::CallbackServerContext* ctx, const internal::AlterPartitionBatchRequest* request,
+      internal::AlterPartitionBatchResponse* response) override;
 
  private:
   QuorumController* const controller_;

@@ -311,17 +311,52 @@ void QuorumController::AlterPartition(
       std::move(done));
 }
 
+namespace {
+// Fills a whole-request error into a response that carries one.
+template <typename Response>
+void FailResponse(Response* response, ErrorCode code, const std::string& why) {
+  response->error = code;
+  response->error_message = why;
+}
+}  // namespace
+
 void QuorumController::ElectLeaders(metadata::ElectLeadersRequest request,
                                     std::function<void(metadata::ElectLeadersResponse)> done) {
   Submit<metadata::ElectLeadersResponse>(
       [this, request = std::move(request)] {
         return controller_->ElectLeaders(*metadata_->current(), request);
       },
-      [](metadata::ElectLeadersResponse* response, ErrorCode code, const std::string& why) {
-        response->error = code;
-        response->error_message = why;
+      FailResponse<metadata::ElectLeadersResponse>, std::move(done));
+}
+
+void QuorumController::AlterPartitionReassignments(
+    metadata::AlterPartitionReassignmentsRequest request,
+    std::function<void(metadata::AlterPartitionReassignmentsResponse)> done) {
+  Submit<metadata::AlterPartitionReassignmentsResponse>(
+      [this, request = std::move(request)] {
+        return controller_->AlterPartitionReassignments(*metadata_->current(), request);
       },
-      std::move(done));
+      FailResponse<metadata::AlterPartitionReassignmentsResponse>, std::move(done));
+}
+
+void QuorumController::UnregisterBroker(
+    metadata::UnregisterBrokerRequest request,
+    std::function<void(metadata::UnregisterBrokerResponse)> done) {
+  Submit<metadata::UnregisterBrokerResponse>(
+      [this, request = std::move(request)] {
+        return controller_->UnregisterBroker(*metadata_->current(), request);
+      },
+      FailResponse<metadata::UnregisterBrokerResponse>, std::move(done));
+}
+
+void QuorumController::IncrementalAlterConfigs(
+    metadata::IncrementalAlterConfigsRequest request,
+    std::function<void(metadata::IncrementalAlterConfigsResponse)> done) {
+  Submit<metadata::IncrementalAlterConfigsResponse>(
+      [this, request = std::move(request)] {
+        return controller_->IncrementalAlterConfigs(*metadata_->current(), request);
+      },
+      FailResponse<metadata::IncrementalAlterConfigsResponse>, std::move(done));
 }
 
 }  // namespace strata::server

@@ -54,6 +54,13 @@ class QuorumController {
                       std::function<void(internal::AlterPartitionBatchResponse)> done);
   void ElectLeaders(metadata::ElectLeadersRequest request,
                     std::function<void(metadata::ElectLeadersResponse)> done);
+  void AlterPartitionReassignments(
+      metadata::AlterPartitionReassignmentsRequest request,
+      std::function<void(metadata::AlterPartitionReassignmentsResponse)> done);
+  void UnregisterBroker(metadata::UnregisterBrokerRequest request,
+                        std::function<void(metadata::UnregisterBrokerResponse)> done);
+  void IncrementalAlterConfigs(metadata::IncrementalAlterConfigsRequest request,
+                               std::function<void(metadata::IncrementalAlterConfigsResponse)> done);
 
   // The metadata quorum leader as this node sees it (-1: none known).
   int32_t leader_id() const;

@@ -1,5 +1,6 @@
 #include "broker/storage/log_config.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <vector>
@@ -128,6 +129,17 @@ struct TopicConfigDef {
 
 // Every topic config Strata knows, by name. Ranges are Kafka's, except
 // where Strata's own format bounds them (said so).
+absl::Status CheckThrottledReplicas(std::string_view name, std::string_view value) {
+  bool all = false;
+  std::vector<std::pair<int32_t, int32_t>> replicas;
+  if (absl::Status s = ParseThrottledReplicas(value, &all, &replicas); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("Invalid value ", AbslView(value),
+                                                   " for configuration ", AbslView(name), ": ",
+                                                   s.message()));
+  }
+  return absl::OkStatus();
+}
+
 constexpr TopicConfigDef kTopicConfigs[] = {
     {"cleanup.policy", "delete",
      [](auto n, auto v, LogConfig& c) { return SetCleanupPolicy(n, v, &c.cleanup_policy); }},
@@ -143,8 +155,12 @@ constexpr TopicConfigDef kTopicConfigs[] = {
      [](auto n, auto v, LogConfig& c) { return SetLong(n, v, 1, &c.flush_messages); }},
     {"flush.ms", "9223372036854775807",
      [](auto n, auto v, LogConfig& c) { return SetLong(n, v, 0, &c.flush_ms); }},
+    {"follower.replication.throttled.replicas", "",
+     [](auto n, auto v, LogConfig&) { return CheckThrottledReplicas(n, v); }},
     {"index.interval.bytes", "4096",
      [](auto n, auto v, LogConfig& c) { return SetInt(n, v, 0, &c.index_interval_bytes); }},
+    {"leader.replication.throttled.replicas", "",
+     [](auto n, auto v, LogConfig&) { return CheckThrottledReplicas(n, v); }},
     {"max.compaction.lag.ms", "9223372036854775807",
      [](auto n, auto v, LogConfig& c) { return SetLong(n, v, 1, &c.max_compaction_lag_ms); }},
     {"max.message.bytes", "1048588",
@@ -218,6 +234,36 @@ const std::map<std::string, std::string>& TopicConfigDefaults() {
     return m;
   }();
   return *defaults;
+}
+
+absl::Status ParseThrottledReplicas(std::string_view value, bool* all,
+                                    std::vector<std::pair<int32_t, int32_t>>* replicas) {
+  *all = false;
+  replicas->clear();
+  const absl::string_view trimmed = absl::StripAsciiWhitespace(AbslView(value));
+  if (trimmed == "*") {
+    *all = true;
+    return absl::OkStatus();
+  }
+  auto digits = [](absl::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), absl::ascii_isdigit);
+  };
+  for (absl::string_view entry : absl::StrSplit(trimmed, ',')) {
+    entry = absl::StripAsciiWhitespace(entry);
+    if (entry.empty()) continue;
+    std::vector<absl::string_view> parts = absl::StrSplit(entry, ':');
+    int32_t partition = -1;
+    int32_t broker = -1;
+    if (parts.size() != 2 || !digits(parts[0]) || !digits(parts[1]) ||
+        !absl::SimpleAtoi(parts[0], &partition) || !absl::SimpleAtoi(parts[1], &broker)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", entry,
+                       "' is not partitionId:brokerId; a throttled replicas list is '*' or "
+                       "comma-separated partitionId:brokerId entries, as in '0:101,0:102,1:101'"));
+    }
+    replicas->emplace_back(partition, broker);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateTopicConfig(std::string_view name, std::string_view value) {

@@ -29,6 +29,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "broker/storage/log_validator.h"
@@ -102,6 +104,15 @@ const std::map<std::string, std::string>& TopicConfigDefaults();
 // OK when `value` is valid for topic config `name`; otherwise the error
 // LogConfig::Set gives.
 absl::Status ValidateTopicConfig(std::string_view name, std::string_view value);
+
+// A reassignment's throttled-replica list (`leader.replication.throttled.
+// replicas`, `follower.replication.throttled.replicas`), as Kafka's
+// ThrottledReplicaListValidator reads it: "" (none), "*" (every replica,
+// `*all` set), or comma-separated partitionId:brokerId entries, spaces
+// allowed around each entry. The topic config check and the replication quota
+// both read lists through it.
+absl::Status ParseThrottledReplicas(std::string_view value, bool* all,
+                                    std::vector<std::pair<int32_t, int32_t>>* replicas);
 
 // The config of a topic's logs: each setting from the topic's override,
 // else the broker's (its log.* keys, under the topic config names), else

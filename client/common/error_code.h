@@ -74,6 +74,7 @@ namespace strata {
   X(kInvalidRecord, INVALID_RECORD, 87)                                  \
   X(kInvalidUpdateVersion, INVALID_UPDATE_VERSION, 95)                   \
   X(kDuplicateBrokerRegistration, DUPLICATE_BROKER_REGISTRATION, 101)    \
+  X(kBrokerIdNotRegistered, BROKER_ID_NOT_REGISTERED, 102)              \
   X(kIneligibleReplica, INELIGIBLE_REPLICA, 107)                         \
   X(kNewLeaderElected, NEW_LEADER_ELECTED, 108)
 

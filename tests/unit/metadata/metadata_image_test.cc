@@ -52,6 +52,7 @@ void ExpectSameImage(const MetadataImage& a, const MetadataImage& b) {
     EXPECT_EQ(x.rack, y->rack);
     EXPECT_EQ(x.fenced, y->fenced);
   }
+  EXPECT_EQ(a.broker_configs(), b.broker_configs());
   ASSERT_EQ(a.topics().size(), b.topics().size());
   for (const auto& [name, t] : a.topics()) {
     const TopicInfo* u = b.FindTopic(name);
@@ -70,6 +71,8 @@ void ExpectSameImage(const MetadataImage& a, const MetadataImage& b) {
       EXPECT_EQ(p.leader_epoch, q.leader_epoch);
       EXPECT_EQ(p.partition_epoch, q.partition_epoch);
       EXPECT_EQ(p.had_leader, q.had_leader);
+      EXPECT_EQ(p.adding_replicas, q.adding_replicas);
+      EXPECT_EQ(p.removing_replicas, q.removing_replicas);
     }
   }
 }
@@ -255,6 +258,20 @@ struct BadRecordCase {
 
 class BadRecordTest : public ::testing::TestWithParam<BadRecordCase> {};
 
+internal::MetadataRecord AddingNotAReplica() {
+  internal::MetadataRecord r =
+      Change(kOrders, 0, std::nullopt, std::nullopt, std::vector<int32_t>{3, 1, 2});
+  r.mutable_partition_change()->add_adding_replicas(9);
+  return r;
+}
+
+internal::MetadataRecord RemovingEveryReplica() {
+  internal::MetadataRecord r =
+      Change(kOrders, 0, std::nullopt, std::nullopt, std::vector<int32_t>{3, 1, 2});
+  for (int32_t b : {3, 1, 2}) r.mutable_partition_change()->add_removing_replicas(b);
+  return r;
+}
+
 TEST_P(BadRecordTest, IsRefusedAndTheImageIsUnchanged) {
   const BadRecordCase& c = GetParam();
   ImagePtr image = ThreeBrokersAndOrders();
@@ -304,6 +321,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadRecordCase{"ChangeIsrOutsideReplicas",
                       Change(kOrders, 0, std::nullopt, std::vector<int32_t>{3, 4}),
                       "PartitionChangeRecord", "not a replica"},
+        BadRecordCase{"AddingNotAReplica", AddingNotAReplica(), "PartitionChangeRecord",
+                      "reassigning broker 9 is not a replica"},
+        BadRecordCase{"RemovingEveryReplica", RemovingEveryReplica(), "PartitionChangeRecord",
+                      "leaves no target"},
         BadRecordCase{"ConfigOfUnknownTopic", Config("audit", "retention.ms", "1"), "ConfigRecord",
                       "unknown topic 'audit'"},
         BadRecordCase{"RemoveUnknownTopic", RemoveTopic(kAudit), "RemoveTopicRecord",
@@ -339,7 +360,48 @@ ImagePtr RichImage() {
                              Config("audit", "retention.ms", "-1")}));
   // audit-0 loses its leader (OFFLINE); audit-1 never had one (NEW).
   image = Next(image, Batch({Change(kAudit, 0, -1, std::vector<int32_t>{})}));
+  // orders-1 moves from [1,2,3] to [4,1] (adding 4, removing 2 and 3); a
+  // throttle on broker 1 and a cluster-wide one.
+  internal::MetadataRecord move =
+      Change(kOrders, 1, std::nullopt, std::nullopt, std::vector<int32_t>{4, 1, 2, 3});
+  move.mutable_partition_change()->add_adding_replicas(4);
+  move.mutable_partition_change()->add_removing_replicas(2);
+  move.mutable_partition_change()->add_removing_replicas(3);
+  internal::MetadataRecord rate;
+  rate.mutable_config()->set_resource_type(internal::CONFIG_RESOURCE_BROKER);
+  rate.mutable_config()->set_resource_name("1");
+  rate.mutable_config()->set_name("leader.replication.throttled.rate");
+  rate.mutable_config()->set_value("1000");
+  internal::MetadataRecord cluster_rate = rate;
+  cluster_rate.mutable_config()->set_resource_name("");
+  image = Next(image, Batch({move, rate, cluster_rate}));
   return image;
+}
+
+TEST(MetadataImageTest, AReassignmentUnderWayAndItsEnd) {
+  ImagePtr image = ThreeBrokersAndOrders();
+  internal::MetadataRecord move =
+      Change(kOrders, 1, std::nullopt, std::nullopt, std::vector<int32_t>{2, 3, 1});
+  move.mutable_partition_change()->add_removing_replicas(1);
+  image = Next(image, Batch({move}));
+  const PartitionInfo* p = image->FindPartition("orders", 1);
+  EXPECT_TRUE(p->reassigning());
+  EXPECT_THAT(p->original_replicas(), ElementsAre(2, 3, 1));
+  EXPECT_THAT(p->target_replicas(), ElementsAre(2, 3));
+  EXPECT_EQ(p->leader_epoch, 0) << "no replica left yet";
+  // The end: broker 1 (the leader) leaves; broker 2 leads.
+  image =
+      Next(image,
+           Batch({Change(kOrders, 1, 2, std::vector<int32_t>{2, 3}, std::vector<int32_t>{2, 3})}));
+  p = image->FindPartition("orders", 1);
+  EXPECT_FALSE(p->reassigning());
+  EXPECT_EQ(p->leader_epoch, 1) << "one bump for the new leader and the removal together";
+  // A removal with the same leader bumps the leader epoch too, so the
+  // removed replica's fetches are fenced.
+  image = Next(
+      image,
+      Batch({Change(kOrders, 1, std::nullopt, std::vector<int32_t>{2}, std::vector<int32_t>{2})}));
+  EXPECT_EQ(image->FindPartition("orders", 1)->leader_epoch, 2);
 }
 
 TEST(MetadataImageTest, SnapshotRoundTripsExactly) {

@@ -104,6 +104,51 @@ TEST_F(ReplicaManagerTest, ACaughtUpImageReplacesALogLeftByAnEarlierTopic) {
   EXPECT_EQ(logs->TopicIdOf(TopicPartition{"T", PartitionId(0)}), kNewId);
 }
 
+TEST_F(ReplicaManagerTest, AStrayLogGoesOnlyOnceThisRegistrationIsUnfencedInACaughtUpImage) {
+  const TopicPartition tp{"T", PartitionId(0)};
+  {
+    auto logs = OpenLogs();
+    ReplicaManager rm(logs.get(), Options(1));
+    auto image = History()[1];
+    image = *image->Apply(
+        records::Batch({records::Topic("K", kNewId), records::Partition(kNewId, 0, {1}, {1}, 1)}),
+        image->offset() + 1);
+    rm.OnMetadata(image);
+    ASSERT_EQ(rm.Append("T", 0, Batch(3), 1).error, ErrorCode::kNone);
+    ASSERT_EQ(rm.Append("K", 0, Batch(4), 1).error, ErrorCode::kNone);
+    ASSERT_TRUE(logs->Close().ok());
+  }
+  // The replica of T moved to broker 2 while broker 1 was down and never saw
+  // it leave (its own metadata already said so when it started); K stays.
+  auto image_with = [](bool fenced, const std::string& incarnation, int64_t offset) {
+    auto image = metadata::MetadataImage::Empty("c");
+    auto next = image->Apply(
+        records::Batch({records::RegisterBroker(1, 1, fenced, incarnation),
+                        records::RegisterBroker(2, 1, /*fenced=*/false),
+                        records::Topic("T", kOldId), records::Partition(kOldId, 0, {2}, {2}, 2),
+                        records::Topic("K", kNewId), records::Partition(kNewId, 0, {1}, {1}, 1)}),
+        offset);
+    EXPECT_TRUE(next.ok()) << next.status();
+    return *next;
+  };
+  auto logs = OpenLogs();
+  ReplicaManagerOptions options = Options(1);
+  options.incarnation_id = "now1";
+  ReplicaManager rm(logs.get(), options);
+  rm.SetCaughtUpOffset(10);
+  rm.OnMetadata(image_with(/*fenced=*/false, "now", 5));
+  EXPECT_NE(logs->Get(tp), nullptr) << "an image short of the start's commit proves nothing";
+  rm.OnMetadata(image_with(/*fenced=*/true, "now", 10));
+  EXPECT_NE(logs->Get(tp), nullptr) << "not unfenced yet: not known to be caught up";
+  rm.OnMetadata(image_with(/*fenced=*/false, "then", 11));
+  EXPECT_NE(logs->Get(tp), nullptr) << "an earlier process's registration proves nothing";
+  rm.OnMetadata(image_with(/*fenced=*/false, "now", 12));
+  EXPECT_EQ(logs->Get(tp), nullptr) << "the stray log is deleted";
+  std::shared_ptr<storage::Log> kept = logs->Get(TopicPartition{"K", PartitionId(0)});
+  ASSERT_NE(kept, nullptr) << "a log still placed here stays";
+  EXPECT_EQ(kept->log_end_offset().value(), 4);
+}
+
 TEST_F(ReplicaManagerTest, ABadBatchInARequestAppendsNothing) {
   auto logs = OpenLogs();
   ReplicaManager rm(logs.get(), Options(1));
@@ -244,6 +289,27 @@ TEST_F(ReplicaManagerReplicationTest, ALaggingFollowerLeavesTheIsrOnlyOnceTheCha
   ok.isr = {1, 2};
   rm_[1]->OnIsrChangeResult(proposals_[1][0], ok);
   EXPECT_EQ(Hw(1), 8);
+}
+
+TEST_F(ReplicaManagerReplicationTest, AReplicaAddedWithinATermIsFollowedAndJoinsTheIsr) {
+  Apply({records::Change(kNewId, 0, std::nullopt, std::vector<int32_t>{1, 2},
+                         std::vector<int32_t>{1, 2})});
+  rm_[1]->Append("R", 0, Batch(5), 1);
+  Fetch(2);
+  Fetch(2);
+  ASSERT_EQ(Hw(1), 5);
+  // A reassignment adds broker 3 back: the same leader, the same epoch.
+  const int32_t epoch = image_->FindPartition("R", 0)->leader_epoch;
+  internal::MetadataRecord add =
+      records::Change(kNewId, 0, std::nullopt, std::nullopt, std::vector<int32_t>{1, 2, 3});
+  add.mutable_partition_change()->add_adding_replicas(3);
+  Apply({add});
+  ASSERT_EQ(image_->FindPartition("R", 0)->leader_epoch, epoch);
+  proposals_[1].clear();
+  EXPECT_EQ(Fetch(3), 5) << "the leader serves its new follower";
+  Fetch(3);
+  ASSERT_EQ(proposals_[1].size(), 1u);
+  EXPECT_EQ(proposals_[1][0].new_isr, (std::vector<int32_t>{1, 2, 3}));
 }
 
 TEST_F(ReplicaManagerReplicationTest, AFollowerThatCaughtUpIsProposedForTheIsr) {

@@ -35,7 +35,9 @@ TEST(LogConfigTest, KnowsEveryTopicConfigStrataReads) {
                            "file.delete.delay.ms",
                            "flush.messages",
                            "flush.ms",
+                           "follower.replication.throttled.replicas",
                            "index.interval.bytes",
+                           "leader.replication.throttled.replicas",
                            "max.compaction.lag.ms",
                            "max.message.bytes",
                            "message.timestamp.after.max.ms",
@@ -52,7 +54,7 @@ TEST(LogConfigTest, KnowsEveryTopicConfigStrataReads) {
                            "unclean.leader.election.enable"}) {
     EXPECT_TRUE(TopicConfigDefaults().contains(name)) << name;
   }
-  EXPECT_EQ(TopicConfigDefaults().size(), 21u);
+  EXPECT_EQ(TopicConfigDefaults().size(), 23u);
   EXPECT_EQ(TopicConfigDefaults().at("retention.ms"), "604800000");
   EXPECT_EQ(TopicConfigDefaults().at("delete.retention.ms"), "86400000");
   EXPECT_EQ(TopicConfigDefaults().at("min.cleanable.dirty.ratio"), "0.5");
