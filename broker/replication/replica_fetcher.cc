@@ -6,9 +6,30 @@
 
 namespace strata::replication {
 
+namespace {
+
+// How long a round waits when all the leader sent was partitions it held
+// back for its replication quota: a fraction of the quota's one-second
+// sample, so the rate it allows is reached.
+constexpr int64_t kWithheldPauseMs = 50;
+
+// Whether `broker_id` is in `tp`'s ISR in `image` (Kafka's follower asks
+// whether its replica is in sync before throttling it).
+bool InSync(const metadata::MetadataImage* image, const TopicPartition& tp, int32_t broker_id) {
+  const metadata::PartitionInfo* info =
+      image != nullptr ? image->FindPartition(tp.topic, tp.partition.value()) : nullptr;
+  return info != nullptr &&
+         std::find(info->isr.begin(), info->isr.end(), broker_id) != info->isr.end();
+}
+
+}  // namespace
+
 ReplicaFetcherManager::ReplicaFetcherManager(ReplicaManager* replicas,
                                              ReplicaFetcherOptions options)
-    : replicas_(replicas), options_(std::move(options)), clock_(options_.clock) {
+    : replicas_(replicas),
+      options_(std::move(options)),
+      clock_(options_.clock),
+      quota_(ReplicationSide::kFollower, options_.broker_id, options_.clock) {
   CHECK(clock_ != nullptr) << "ReplicaFetcherOptions.clock is required";
   CHECK(options_.endpoint_for) << "ReplicaFetcherOptions.endpoint_for is required";
 }
@@ -123,7 +144,10 @@ void ReplicaFetcherManager::FetcherLoop(Fetcher* fetcher) {
       continue;
     }
     if (!RunOnce(fetcher, &state)) {
-      Pause(fetcher, absl::Milliseconds(std::min(options_.backoff_ms, 200)));
+      absl::Duration pause = absl::Milliseconds(std::min(options_.backoff_ms, 200));
+      if (state.pause.has_value()) pause = std::min(pause, *state.pause);
+      state.pause.reset();
+      Pause(fetcher, pause);
     }
   }
 }
@@ -145,6 +169,7 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
     return parts;
   };
   ++state->round;
+  state->pause.reset();
   std::vector<FollowedPartition> parts = followed();
   if (parts.empty()) return false;
   bool moved = false;
@@ -197,11 +222,25 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
   request.min_bytes = 1;
   request.max_bytes = options_.max_bytes;
   std::map<TopicPartition, const FollowedPartition*> fetched;
+  const std::shared_ptr<const metadata::MetadataImage> image = replicas_->image();
+  quota_.Update(image);
+  bool held_back = false;
   for (const FollowedPartition& p : parts) {
     if (p.needs_truncation) continue;
+    if (quota_.ShouldThrottle(p.tp, InSync(image.get(), p.tp, options_.broker_id))) {
+      held_back = true;
+      continue;
+    }
     request.partitions.push_back(
         FetchPartition{p.tp, p.log_end_offset, p.leader_epoch, options_.partition_max_bytes});
     fetched[p.tp] = &p;
+  }
+  if (held_back) {
+    // The throttled partitions may go again once the quota allows: neither
+    // the long poll nor the pause between rounds may hold them longer.
+    const int64_t wait_ms = std::max<int64_t>(quota_.ThrottleTimeMs(), 1);
+    request.max_wait_ms = static_cast<int32_t>(std::min<int64_t>(request.max_wait_ms, wait_ms));
+    state->pause = absl::Milliseconds(wait_ms);
   }
   if (request.partitions.empty()) return moved;
   absl::StatusOr<FetchResponse> resp = endpoint.Fetch(request);
@@ -210,6 +249,10 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
     return false;
   }
   int errors = 0;
+  // Partitions the leader had records for and sent none of: its own
+  // replication quota held them back (or the response's budget ran out,
+  // and then others moved).
+  int withheld = 0;
   for (const FetchPartitionData& data : resp->partitions) {
     auto it = fetched.find(data.tp);
     const FetchResult& r = data.result;
@@ -226,6 +269,9 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
           delay(p.tp);
         } else {
           moved = moved || !r.records.empty();
+          if (r.records.empty() && r.log_end_offset > p.log_end_offset) ++withheld;
+          // Kafka counts every throttled partition's bytes, in sync or not.
+          if (quota_.IsThrottled(p.tp)) quota_.Record(static_cast<int64_t>(r.records.size()));
         }
         break;
       }
@@ -251,6 +297,13 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
   }
   // A long poll that came back empty is no reason to back off; partitions
   // that failed sit out replica.fetch.backoff.ms while the others go on.
+  // Partitions the leader held back: it answered at once, so asking again
+  // at once would only spin; pause a little.
+  if (!moved && withheld > 0) {
+    const absl::Duration brief = absl::Milliseconds(kWithheldPauseMs);
+    state->pause = state->pause ? std::min(*state->pause, brief) : brief;
+    return false;
+  }
   return moved || errors == 0;
 }
 

@@ -14,6 +14,15 @@
 // follows any partition of has its thread stopped (its call in flight
 // cancelled through LeaderEndpoint::Close) and joined.
 //
+// Replication throttles (KIP-73, replication_quota.h): a partition listed
+// for this broker in its topic's follower.replication.throttled.replicas,
+// whose replica here is not in the ISR, is left out of the fetch while
+// follower.replication.throttled.rate is exceeded (one quota for all the
+// threads); a round that leaves partitions out waits no longer than the
+// quota does. A leader that holds a partition back for its own quota
+// answers it with no records though it has some: a round where that is all
+// that came back pauses briefly rather than asking again at once.
+//
 // Failures: a call that does not reach the leader makes the thread pause
 // (at most replica.fetch.backoff.ms, 200 ms) and ask again from the log
 // ends, so nothing is lost or applied twice; a partition the leader refuses
@@ -26,6 +35,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -34,6 +44,7 @@
 #include "absl/time/time.h"
 #include "broker/replication/leader_endpoint.h"
 #include "broker/replication/replica_manager.h"
+#include "broker/replication/replication_quota.h"
 #include "client/common/clock.h"
 
 namespace strata::replication {
@@ -81,6 +92,9 @@ class ReplicaFetcherManager {
     // Rotates where requests start, so that a full response budget does not
     // go to the same partitions every round.
     size_t round = 0;
+    // Set by a round that returns false when the next should come sooner
+    // than the usual pause: throttled partitions wait this long.
+    std::optional<absl::Duration> pause;
   };
 
   void ManagerLoop();
@@ -97,6 +111,9 @@ class ReplicaFetcherManager {
   ReplicaManager* const replicas_;
   const ReplicaFetcherOptions options_;
   Clock* const clock_;
+  // The follower side's replication throttle, following the replica
+  // manager's image.
+  ReplicationQuota quota_;
   std::thread manager_;
 
   mutable absl::Mutex mu_;

@@ -1,5 +1,6 @@
 #include "broker/replication/replica_manager.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -204,14 +205,39 @@ FetchResult ReplicaManager::ReadForFollower(int32_t replica_id, const std::strin
   if (fetch.log == nullptr || max_bytes <= 0 || fetch_offset >= result.log_end_offset) {
     return std::move(result);
   }
+  // KIP-73: a throttled replica outside the ISR waits while the leader's
+  // replication quota is exceeded. The ISR is the image's (the one the
+  // controller committed).
+  std::shared_ptr<const metadata::MetadataImage> image = this->image();
+  leader_quota_.Update(image);
+  const bool throttled = leader_quota_.IsThrottled(tp);
+  if (throttled) {
+    const metadata::PartitionInfo* info = image ? image->FindPartition(topic, partition) : nullptr;
+    const bool in_sync = info != nullptr && std::find(info->isr.begin(), info->isr.end(),
+                                                      replica_id) != info->isr.end();
+    if (leader_quota_.ShouldThrottle(tp, in_sync)) return std::move(result);
+  }
   ReadInto(tp, fetch.log, fetch_offset, max_bytes, fetch.log->log_end_offset(), &result);
+  // Every throttled partition's bytes count, in sync or not (as Kafka's
+  // leader counts its throttled partitions' share of each response).
+  if (throttled) leader_quota_.Record(static_cast<int64_t>(result.records.size()));
   return std::move(result);
 }
 
-bool ReplicaManager::FollowerHasDataAt(const std::string& topic, int32_t partition,
-                                       int64_t offset) {
-  std::shared_ptr<Partition> part = Find(TopicPartition{topic, PartitionId(partition)});
-  return part == nullptr || part->FollowerHasDataAt(Offset(offset));
+bool ReplicaManager::FollowerHasDataAt(int32_t replica_id, const std::string& topic,
+                                       int32_t partition, int64_t offset) {
+  const TopicPartition tp{topic, PartitionId(partition)};
+  std::shared_ptr<Partition> part = Find(tp);
+  if (part == nullptr) return true;  // none: answer with the error
+  if (!part->FollowerHasDataAt(Offset(offset))) return false;
+  // Data the quota would hold back is no reason to answer a parked fetch
+  // early: the in-sync partitions sharing it would lose their long poll.
+  if (!leader_quota_.IsThrottled(tp)) return true;
+  std::shared_ptr<const metadata::MetadataImage> image = this->image();
+  const metadata::PartitionInfo* info = image ? image->FindPartition(topic, partition) : nullptr;
+  const bool in_sync = info != nullptr &&
+                       std::find(info->isr.begin(), info->isr.end(), replica_id) != info->isr.end();
+  return !leader_quota_.ShouldThrottle(tp, in_sync);
 }
 
 EpochEndResult ReplicaManager::EndOffsetForEpoch(const std::string& topic, int32_t partition,

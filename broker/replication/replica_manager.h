@@ -5,9 +5,11 @@
 // It follows the metadata image: for each partition whose replicas include
 // this broker it opens (or creates) the log and records whether this broker
 // leads it and in which leader epoch; when a partition leaves the image
-// (topic deleted) its log is deleted. Logs found on disk at start for
-// partitions the image does not (yet) mention are left alone: the image may
-// not have caught up.
+// (topic deleted, or the replica reassigned away) its log is deleted. Logs
+// found on disk at start for partitions the image does not place here are
+// left alone until the image has caught up (see
+// ReplicaManagerOptions::incarnation_id); then they are strays (moved away
+// while this broker was down) and are deleted.
 //
 // Each partition's replica state lives in a Partition (partition.h: the
 // leader's view of its followers, the ISR and the high watermark, the
@@ -36,6 +38,7 @@
 #include "absl/time/time.h"
 #include "broker/metadata/metadata_image.h"
 #include "broker/replication/partition.h"
+#include "broker/replication/replication_quota.h"
 #include "broker/storage/log_manager.h"
 #include "client/common/clock.h"
 #include "client/common/error_code.h"
@@ -60,6 +63,11 @@ struct LeadershipChange {
 
 struct ReplicaManagerOptions {
   int32_t broker_id = -1;
+  // This process's registration. Logs on disk that no image places here
+  // are deleted (as strays) only once an image caught up with the metadata
+  // log shows this registration unfenced — proof that the controller saw
+  // it apply the log up to its registration. Empty: never.
+  std::string incarnation_id;
   int64_t replica_lag_time_max_ms = 30000;
   // A topic's min.insync.replicas (its config, else the broker's).
   std::function<int32_t(const metadata::TopicInfo&)> min_insync_replicas;
@@ -136,12 +144,17 @@ class ReplicaManager {
   // --- Followers fetching from this leader ---
   // Records that follower `replica_id` has everything below `fetch_offset`
   // (moving the high watermark and the ISR as that allows), then reads from
-  // there up to the log end.
+  // there up to the log end — unless the replication throttle holds the
+  // partition back (replication_quota.h: listed in the topic's
+  // leader.replication.throttled.replicas for this broker, the follower not
+  // in the ISR, leader.replication.throttled.rate exceeded): then the
+  // result has the watermarks and no records, and the follower asks again.
   FetchResult ReadForFollower(int32_t replica_id, const std::string& topic, int32_t partition,
                               int64_t fetch_offset, int32_t current_leader_epoch,
                               int32_t max_bytes);
   // Whether a follower read at `offset` would now return data (or an error).
-  bool FollowerHasDataAt(const std::string& topic, int32_t partition, int64_t offset);
+  bool FollowerHasDataAt(int32_t replica_id, const std::string& topic, int32_t partition,
+                         int64_t offset);
   // OffsetForLeaderEpoch: where `epoch` ends in this leader's log.
   EpochEndResult EndOffsetForEpoch(const std::string& topic, int32_t partition,
                                    int32_t current_leader_epoch, int32_t epoch);
@@ -271,6 +284,9 @@ class ReplicaManager {
   Clock* const clock_;
   // What each Partition is made with.
   const PartitionOptions partition_options_;
+  // The leader side's replication throttle (ReadForFollower), following the
+  // image applied.
+  ReplicationQuota leader_quota_{ReplicationSide::kLeader, broker_id_, clock_};
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const metadata::MetadataImage> image_ ABSL_GUARDED_BY(mu_);
@@ -291,6 +307,9 @@ class ReplicaManager {
   TopicPartition scrub_tp_ ABSL_GUARDED_BY(mu_);
   int64_t scrub_offset_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t caught_up_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  // Whether the logs on disk that no caught-up image places here (replicas
+  // moved away while this broker was down) have been deleted.
+  bool strays_swept_ ABSL_GUARDED_BY(apply_mu_) = false;
 
   // Taken after apply_mu_ and never with mu_ or a partition's lock.
   absl::Mutex listeners_mu_;

@@ -116,16 +116,17 @@ class InProcessLeaderEndpoint final : public LeaderEndpoint {
     FetchResponse response;
     for (const FetchPartition& p : request.partitions) {
       response.partitions.push_back(FetchPartitionData{
-          p.tp, leader_->ReadForFollower(request.replica_id, p.tp.topic, p.tp.partition.value(),
-                                         p.fetch_offset, p.current_leader_epoch,
-                                         p.partition_max_bytes)});
+          p.tp,
+          leader_->ReadForFollower(request.replica_id, p.tp.topic, p.tp.partition.value(),
+                                   p.fetch_offset, p.current_leader_epoch, p.partition_max_bytes)});
     }
     return response;
   }
 
   bool HasData(const FetchRequest& request) {
     for (const FetchPartition& p : request.partitions) {
-      if (leader_->FollowerHasDataAt(p.tp.topic, p.tp.partition.value(), p.fetch_offset)) {
+      if (leader_->FollowerHasDataAt(request.replica_id, p.tp.topic, p.tp.partition.value(),
+                                     p.fetch_offset)) {
         return true;
       }
     }
