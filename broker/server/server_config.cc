@@ -243,6 +243,10 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
       {"strata.raft.tick.ms", [&] { return ParseIntInto(key, value, 1, 10000, &c.raft_tick_ms); }},
       {"strata.raft.election.ticks",
        [&] { return ParseIntInto(key, value, 2, 1000, &c.raft_election_ticks); }},
+      {"strata.raft.snapshot.entries",
+       [&] { return ParseIntInto(key, value, 1, INT64_MAX, &c.raft_snapshot_entries); }},
+      {"strata.raft.snapshot.keep.entries",
+       [&] { return ParseIntInto(key, value, 0, INT64_MAX, &c.raft_snapshot_keep_entries); }},
   };
 
   if (auto it = setters.find(key); it != setters.end()) return it->second();
@@ -293,10 +297,15 @@ absl::Status Validate(ServerConfig& c) {
                                                    " has the controller role but is not in "
                                                    "controller.quorum.voters"));
   }
-  if (!c.is_controller) {
-    return absl::UnimplementedError(
-        "process.roles=broker (a broker-only node joining as a Raft learner) is not supported "
-        "yet; use process.roles=broker,controller");
+  // A broker-only node observes the metadata quorum: it fetches the log from
+  // the leader and never votes. Listed as a voter, it would count towards a
+  // majority it never takes part in.
+  if (!c.is_controller && voter) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "node.id ", c.node_id,
+        " has process.roles=broker but is in controller.quorum.voters; a broker-only node "
+        "observes the metadata quorum and must not be a voter (remove it from "
+        "controller.quorum.voters, or use process.roles=broker,controller)"));
   }
   if (c.advertised_listeners.empty()) c.advertised_listeners = c.listeners;
   if (c.metadata_log_dir.empty()) c.metadata_log_dir = c.log_dirs.front();

@@ -90,6 +90,12 @@ struct ServerConfig {
   // Raft timing.
   int32_t raft_tick_ms = 100;
   int32_t raft_election_ticks = 10;
+  // The metadata log: a snapshot every this many applied entries, after
+  // which the log keeps this many entries before it (strata.raft.snapshot.
+  // entries / .keep.entries). A voter or observer further behind than that
+  // is sent the snapshot.
+  int64_t raft_snapshot_entries = 10000;
+  int64_t raft_snapshot_keep_entries = 1000;
 
   std::vector<std::string> unknown_keys;
 

@@ -28,6 +28,7 @@
 #include "broker/storage/log_config.h"
 #include "broker/storage/log_manager.h"
 #include "glog/logging.h"
+#include "raft/node/metadata_observer.h"
 #include "raft/node/raft_node.h"
 #include "strata/internal/controller.grpc.pb.h"
 
@@ -83,6 +84,97 @@ std::vector<internal::BrokerEndpoint> AdvertisedEndpoints(const ServerConfig& co
   return endpoints;
 }
 
+// strata.internal.Controller on a broker-only node, which is never the
+// controller: every call is answered NOT_CONTROLLER with the controller it
+// knows, as a voter that does not lead answers. Brokers address only the
+// voters, so only a misdirected call lands here; RPCs added to the service
+// later answer UNIMPLEMENTED, which callers take as NOT_CONTROLLER too.
+class NotControllerService final : public internal::Controller::CallbackService {
+ public:
+  NotControllerService(int32_t node_id, std::function<int32_t()> controller_id)
+      : node_id_(node_id), controller_id_(std::move(controller_id)) {}
+
+  grpc::ServerUnaryReactor* RegisterBroker(grpc::CallbackServerContext* ctx,
+                                           const internal::BrokerRegistrationRequest*,
+                                           internal::BrokerRegistrationResponse* r) override {
+    return Refuse(ctx, r);
+  }
+  grpc::ServerUnaryReactor* BrokerHeartbeat(grpc::CallbackServerContext* ctx,
+                                            const internal::BrokerHeartbeatRequest*,
+                                            internal::BrokerHeartbeatResponse* r) override {
+    return Refuse(ctx, r);
+  }
+  grpc::ServerUnaryReactor* AlterPartition(grpc::CallbackServerContext* ctx,
+                                           const internal::AlterPartitionBatchRequest* request,
+                                           internal::AlterPartitionBatchResponse* r) override {
+    for (int i = 0; i < request->partitions_size(); ++i) Fill(r->add_partitions());
+    return Finish(ctx);
+  }
+  grpc::ServerUnaryReactor* CreateTopics(grpc::CallbackServerContext* ctx,
+                                         const v1::CreateTopicsRequest* request,
+                                         v1::CreateTopicsResponse* r) override {
+    for (const v1::NewTopic& t : request->topics()) FillTopic(t.name(), r->add_results());
+    return Finish(ctx);
+  }
+  grpc::ServerUnaryReactor* CreateInternalTopics(grpc::CallbackServerContext* ctx,
+                                                 const v1::CreateTopicsRequest* request,
+                                                 v1::CreateTopicsResponse* r) override {
+    return CreateTopics(ctx, request, r);
+  }
+  grpc::ServerUnaryReactor* DeleteTopics(grpc::CallbackServerContext* ctx,
+                                         const v1::DeleteTopicsRequest* request,
+                                         v1::DeleteTopicsResponse* r) override {
+    for (const std::string& name : request->names()) FillTopic(name, r->add_results());
+    return Finish(ctx);
+  }
+  grpc::ServerUnaryReactor* CreatePartitions(grpc::CallbackServerContext* ctx,
+                                             const v1::CreatePartitionsRequest* request,
+                                             v1::CreatePartitionsResponse* r) override {
+    for (const v1::PartitionCount& t : request->topics()) FillTopic(t.name(), r->add_results());
+    return Finish(ctx);
+  }
+  grpc::ServerUnaryReactor* ElectLeaders(grpc::CallbackServerContext* ctx,
+                                         const v1::ElectLeadersRequest*,
+                                         v1::ElectLeadersResponse* r) override {
+    r->set_error(v1::NOT_CONTROLLER);
+    r->set_error_message(Why());
+    return Finish(ctx);
+  }
+
+ private:
+  std::string Why() const {
+    const int32_t controller = controller_id_();
+    return absl::StrCat("node ", node_id_, " is a broker-only node, never the controller; ",
+                        controller < 0 ? std::string("no controller is elected yet")
+                                       : absl::StrCat("node ", controller, " is"));
+  }
+  // The broker-facing answers carry the controller as a hint.
+  template <typename Response>
+  void Fill(Response* r) const {
+    r->set_error(v1::NOT_CONTROLLER);
+    r->set_error_message(Why());
+    r->set_controller_hint(controller_id_());
+  }
+  void FillTopic(const std::string& name, v1::TopicResult* r) const {
+    r->set_name(name);
+    r->set_error(v1::NOT_CONTROLLER);
+    r->set_error_message(Why());
+  }
+  template <typename Response>
+  grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* ctx, Response* r) const {
+    Fill(r);
+    return Finish(ctx);
+  }
+  static grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  const int32_t node_id_;
+  const std::function<int32_t()> controller_id_;
+};
+
 }  // namespace
 
 StrataNode::StrataNode(ServerConfig config, Clock* clock)
@@ -97,13 +189,16 @@ absl::Status StrataNode::Start() {
   if (absl::Status s = CreateQuorum(); !s.ok()) return s;
   CreateServices();
   if (absl::Status s = Listen(); !s.ok()) return s;
-  raft_->Start();
-  controller_->Start();
+  if (raft_) raft_->Start();
+  if (observer_) observer_->Start();
+  if (controller_) controller_->Start();
   lifecycle_->Start();
   isr_sender_->Start();
   fetchers_->Start();
   StartPeriodicWork();
-  LOG(INFO) << "Strata node " << config_.node_id << " started: clients on "
+  LOG(INFO) << "Strata node " << config_.node_id
+            << (config_.is_controller ? "" : " (broker only, observing the metadata quorum)")
+            << " started: clients on "
             << (config_.listener("PLAINTEXT") ? config_.listener("PLAINTEXT")->address() : "-")
             << ", peers on " << config_.listener("CONTROLLER")->address();
   return absl::OkStatus();
@@ -130,7 +225,7 @@ absl::Status StrataNode::OpenLogs() {
 void StrataNode::CreateReplicaManagement() {
   controller_channel_ = std::make_unique<ControllerChannel>(
       ControllerChannel::ChannelsToVoters(config_.quorum_voters),
-      [this] { return controller_->leader_id(); });
+      [this] { return QuorumLeaderId(); });
 
   BrokerLifecycleOptions lifecycle_options;
   lifecycle_options.broker_id = config_.node_id;
@@ -164,6 +259,7 @@ void StrataNode::CreateReplicaManagement() {
   purgatory_ = std::make_unique<purgatory::Purgatory>(clock_, "delayed-requests");
   replication::ReplicaManagerOptions replica_options;
   replica_options.broker_id = config_.node_id;
+  replica_options.incarnation_id = incarnation_id_;
   replica_options.clock = clock_;
   replica_options.replica_lag_time_max_ms = config_.replica_lag_time_max_ms;
   replica_options.min_insync_replicas = [this](const metadata::TopicInfo& topic) {
@@ -299,6 +395,28 @@ void StrataNode::ApplyMetadataLoop() {
 }
 
 absl::Status StrataNode::CreateQuorum() {
+  if (!config_.is_controller) {
+    // A broker-only node follows the quorum as an observer, from the
+    // CONTROLLER listeners of the voters.
+    raft::MetadataObserverOptions options;
+    options.id = raft::NodeId(static_cast<uint64_t>(config_.node_id));
+    if (const Listener* l = config_.advertised("CONTROLLER")) {
+      options.address = absl::StrCat(l->host, ":", l->port);
+    }
+    for (const QuorumVoter& v : config_.quorum_voters) {
+      options.voters[raft::NodeId(static_cast<uint64_t>(v.id))] = absl::StrCat(v.host, ":", v.port);
+    }
+    options.data_dir = config_.metadata_log_dir + "/__cluster_metadata";
+    options.snapshot_entries = static_cast<uint64_t>(config_.raft_snapshot_entries);
+    options.keep_entries = static_cast<uint64_t>(config_.raft_snapshot_keep_entries);
+    options.clock = clock_;
+    absl::StatusOr<std::unique_ptr<raft::MetadataObserver>> observer =
+        raft::MetadataObserver::Create(std::move(options), metadata_.get());
+    if (!observer.ok()) return observer.status();
+    observer_ = std::move(*observer);
+    replicas_->SetCaughtUpOffset(static_cast<int64_t>(observer_->initial_commit().value()));
+    return absl::OkStatus();
+  }
   raft::RaftNodeOptions raft_options;
   raft_options.id = raft::NodeId(static_cast<uint64_t>(config_.node_id));
   for (const QuorumVoter& v : config_.quorum_voters) {
@@ -309,6 +427,8 @@ absl::Status StrataNode::CreateQuorum() {
   raft_options.data_dir = config_.metadata_log_dir + "/__cluster_metadata";
   raft_options.tick_ms = config_.raft_tick_ms;
   raft_options.election_tick = config_.raft_election_ticks;
+  raft_options.snapshot_entries = static_cast<uint64_t>(config_.raft_snapshot_entries);
+  raft_options.keep_entries = static_cast<uint64_t>(config_.raft_snapshot_keep_entries);
   raft_options.clock = clock_;
   absl::StatusOr<std::unique_ptr<raft::RaftNode>> raft =
       raft::RaftNode::Create(raft_options, metadata_.get());
@@ -341,7 +461,7 @@ void StrataNode::CreateServices() {
   handler_options.purgatory = purgatory_.get();
   handler_options.clock = clock_;
   handler_options.image = [this] { return metadata_->current(); };
-  handler_options.controller_id = [this] { return controller_->leader_id(); };
+  handler_options.controller_id = [this] { return QuorumLeaderId(); };
   handler_options.fetch_max_bytes = static_cast<size_t>(config_.fetch_max_bytes);
   handler_options.broker_log_overrides = config_.log_overrides;
   handler_options.consumer_fetch_memory = fetch_memory_.get();
@@ -349,15 +469,14 @@ void StrataNode::CreateServices() {
   handler_options.offsets_topic_replication_factor = config_.offsets_topic_replication_factor;
   handler_options.create_offsets_topic = [this] {
     metadata::CreateTopicsRequest request;
-    request.topics.push_back(metadata::NewTopic{
-        .name = group::kOffsetsTopic,
-        .num_partitions = config_.offsets_topic_num_partitions,
-        .replication_factor = config_.offsets_topic_replication_factor,
-        // Kafka's: compacted, and small segments so compaction can run.
-        .configs = {{"cleanup.policy", "compact"},
-                    {"compression.type", "producer"},
-                    {"segment.bytes", "104857600"}},
-    });
+    metadata::NewTopic& topic = request.topics.emplace_back();
+    topic.name = group::kOffsetsTopic;
+    topic.num_partitions = config_.offsets_topic_num_partitions;
+    topic.replication_factor = config_.offsets_topic_replication_factor;
+    // Kafka's: compacted, and small segments so compaction can run.
+    topic.configs = {{"cleanup.policy", "compact"},
+                     {"compression.type", "producer"},
+                     {"segment.bytes", "104857600"}};
     admin_service_->CreateInternalTopics(
         std::move(request), [](metadata::CreateTopicsResponse response) {
           for (const metadata::TopicResult& r : response.results) {
@@ -372,10 +491,18 @@ void StrataNode::CreateServices() {
   broker_service_ = std::make_unique<BrokerService>(handlers_.get());
   group_service_ = std::make_unique<GroupService>(coordinator_.get(), handlers_.get());
   replica_service_ = std::make_unique<ReplicaService>(handlers_.get());
+  // On a broker-only node controller_ and raft_ are null: it is never the
+  // controller, so the admin service forwards every change, and asks the
+  // leader for the quorum's state.
   admin_service_ =
       std::make_unique<AdminService>(config_, metadata_.get(), controller_.get(), raft_.get(),
                                      controller_channel_.get(), handlers_.get());
-  controller_service_ = std::make_unique<ControllerService>(controller_.get());
+  if (controller_) {
+    controller_service_ = std::make_unique<ControllerService>(controller_.get());
+  } else {
+    controller_service_ = std::make_unique<NotControllerService>(
+        config_.node_id, [this] { return QuorumLeaderId(); });
+  }
 }
 
 absl::Status StrataNode::Listen() {
@@ -385,7 +512,7 @@ absl::Status StrataNode::Listen() {
     grpc::ServerBuilder builder;
     const Listener* l = config_.listener("CONTROLLER");
     builder.AddListeningPort(l->address(), grpc::InsecureServerCredentials());
-    builder.RegisterService(raft_->service());
+    if (raft_) builder.RegisterService(raft_->service());
     builder.RegisterService(controller_service_.get());
     builder.RegisterService(replica_service_.get());
     builder.SetMaxReceiveMessageSize(64 << 20);
@@ -460,8 +587,20 @@ void StrataNode::ControlledShutdown() {
             << " partitions; stopping";
 }
 
+int32_t StrataNode::QuorumLeaderId() const {
+  raft::NodeId leader;
+  if (raft_) {
+    leader = raft_->status().leader;
+  } else if (observer_) {
+    leader = observer_->status().leader;
+  }
+  return leader == raft::kNoNode ? -1 : static_cast<int32_t>(leader.value());
+}
+
 void StrataNode::HandOverQuorumLeadership() {
-  // Rather than leave it to an election after this node is gone.
+  // Rather than leave it to an election after this node is gone. A
+  // broker-only node has no leadership to hand over.
+  if (!raft_) return;
   if (raft_->status().role != raft::Role::kLeader || config_.quorum_voters.size() <= 1) return;
   for (const QuorumVoter& v : config_.quorum_voters) {
     if (v.id == config_.node_id) continue;
@@ -500,6 +639,7 @@ void StrataNode::Stop() {
   if (controller_) controller_->Stop();
   if (controller_server_) controller_server_->Shutdown(deadline);
   if (raft_) raft_->Stop();
+  if (observer_) observer_->Stop();
   if (logs_) {
     if (absl::Status s = logs_->Close(); !s.ok()) LOG(ERROR) << "Closing logs: " << s;
   }

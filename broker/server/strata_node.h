@@ -6,6 +6,12 @@
 //   QuorumController (active on the Raft leader)
 //   PLAINTEXT server: Broker, Admin, health, reflection
 //   CONTROLLER server: Raft, Controller, Replica
+//
+// A broker-only node (process.roles=broker) has no Raft node and no
+// QuorumController: a MetadataObserver fetches the metadata log from the
+// quorum leader into the same state machine, and its CONTROLLER server
+// serves Replica and a Controller service that answers NOT_CONTROLLER with
+// the controller it knows. Everything else is the same.
 //   BrokerLifecycleManager: register with the controller, heartbeat,
 //     re-register, controlled shutdown
 //   IsrChangeSender: ISR changes to the controller, batched
@@ -35,6 +41,7 @@
 namespace grpc {
 class Channel;
 class Server;
+class Service;
 }  // namespace grpc
 
 namespace strata::storage {
@@ -56,7 +63,8 @@ class RequestHandlers;
 }  // namespace strata::request
 namespace strata::raft {
 class RaftNode;
-}
+class MetadataObserver;
+}  // namespace strata::raft
 namespace strata::metadata {
 class MetadataImage;
 }
@@ -100,6 +108,9 @@ class StrataNode {
   void ControlledShutdown();
   // Hands the metadata quorum's leadership to another voter (bounded).
   void HandOverQuorumLeadership();
+  // The metadata quorum's leader as this node knows it (-1: none), from its
+  // Raft node or, on a broker-only node, its observer: the controller.
+  int32_t QuorumLeaderId() const;
   // A channel to a broker's CONTROLLER listener, for the replica fetchers.
   std::shared_ptr<grpc::Channel> ChannelToBroker(int32_t broker_id);
   // Whether `image` holds this process's registration (its incarnation).
@@ -124,15 +135,20 @@ class StrataNode {
   std::unique_ptr<GroupService> group_service_;
   std::unique_ptr<replication::ReplicaFetcherManager> fetchers_;
   std::unique_ptr<ReplicaService> replica_service_;
+  // A voter's (process.roles has controller); null on a broker-only node.
   std::unique_ptr<raft::RaftNode> raft_;
   std::unique_ptr<QuorumController> controller_;
+  // A broker-only node's; null on a voter.
+  std::unique_ptr<raft::MetadataObserver> observer_;
   // Every call to the controller goes through it.
   std::unique_ptr<ControllerChannel> controller_channel_;
   std::unique_ptr<BrokerLifecycleManager> lifecycle_;
   std::unique_ptr<IsrChangeSender> isr_sender_;
   std::unique_ptr<BrokerService> broker_service_;
   std::unique_ptr<AdminService> admin_service_;
-  std::unique_ptr<ControllerService> controller_service_;
+  // ControllerService on a voter; on a broker-only node, one that answers
+  // NOT_CONTROLLER.
+  std::unique_ptr<grpc::Service> controller_service_;
   std::unique_ptr<grpc::Server> client_server_;
   std::unique_ptr<grpc::Server> controller_server_;
   // Applies metadata images to the replica manager off the Raft thread

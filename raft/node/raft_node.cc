@@ -86,6 +86,14 @@ class PeerTransport {
   std::map<NodeId, Peer> peers_;
 };
 
+// An observer's fetch, parked on the loop thread until it can be answered.
+struct RaftNode::Fetch {
+  internal::RaftFetchRequest request;
+  internal::RaftFetchResponse* response = nullptr;
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  int64_t deadline_ms = 0;
+};
+
 // The receiving side: a thin adapter that decodes and queues.
 class RaftNode::Service final : public internal::Raft::CallbackService {
  public:
@@ -108,6 +116,20 @@ class RaftNode::Service final : public internal::Raft::CallbackService {
     }
     node_->Deliver(std::move(messages));
     reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* context,
+                                  const internal::RaftFetchRequest* request,
+                                  internal::RaftFetchResponse* response) override {
+    auto fetch = std::make_unique<RaftNode::Fetch>();
+    fetch->request = *request;
+    fetch->response = response;
+    fetch->reactor = context->DefaultReactor();
+    fetch->deadline_ms = node_->clock_->NowMs() +
+                         std::clamp<int64_t>(request->max_wait_ms(), 0, RaftNode::kMaxFetchWaitMs);
+    grpc::ServerUnaryReactor* reactor = fetch->reactor;
+    node_->QueueFetch(std::move(fetch));
     return reactor;
   }
 
@@ -166,6 +188,18 @@ void RaftNode::Deliver(std::vector<Message> messages) {
   for (Message& m : messages) inbox_.push_back(std::move(m));
 }
 
+void RaftNode::QueueFetch(std::unique_ptr<Fetch> fetch) {
+  {
+    absl::MutexLock l(&mu_);
+    if (started_ && !stopping_) {
+      fetches_.push_back(std::move(fetch));
+      return;
+    }
+  }
+  fetch->reactor->Finish(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "the Raft node is not running"));
+}
+
 void RaftNode::Propose(std::string data, ProposeCallback done) {
   {
     absl::MutexLock l(&mu_);
@@ -212,21 +246,27 @@ void RaftNode::Loop() {
             << storage_->FirstIndex() << ", " << storage_->LastIndex() << "], applied " << applied_;
 
   int64_t next_tick_ms = clock_->NowMs() + options_.tick_ms;
+  // When the first parked fetch's wait runs out.
+  int64_t next_fetch_deadline_ms = INT64_MAX;
   while (true) {
     std::vector<Message> inbox;
     std::vector<Proposal> proposals;
     std::vector<NodeId> transfers;
+    std::vector<std::unique_ptr<Fetch>> fetches;
     {
       absl::MutexLock l(&mu_);
       auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !inbox_.empty() || !proposals_.empty() || !transfers_.empty();
+        return stopping_ || !inbox_.empty() || !proposals_.empty() || !transfers_.empty() ||
+               !fetches_.empty();
       };
-      mu_.AwaitWithTimeout(absl::Condition(&has_work), absl::Milliseconds(std::max<int64_t>(
-                                                           0, next_tick_ms - clock_->NowMs())));
+      const int64_t wake_ms = std::min(next_tick_ms, next_fetch_deadline_ms);
+      mu_.AwaitWithTimeout(absl::Condition(&has_work),
+                           absl::Milliseconds(std::max<int64_t>(0, wake_ms - clock_->NowMs())));
       if (stopping_) break;
       inbox.swap(inbox_);
       proposals.swap(proposals_);
       transfers.swap(transfers_);
+      fetches.swap(fetches_);
     }
     const int64_t now_ms = clock_->NowMs();
     if (now_ms >= next_tick_ms) {
@@ -259,16 +299,103 @@ void RaftNode::Loop() {
       }
     }
     while (raft_->HasReady()) HandleReady(raft_->GetReady());
+    // Fetches are answered after the Ready, so they see the newest commit.
+    for (std::unique_ptr<Fetch>& f : fetches) {
+      NoteObserver(*f, now_ms);
+      parked_fetches_.push_back(std::move(f));
+    }
+    next_fetch_deadline_ms = AnswerFetches(clock_->NowMs());
     PublishStatus();
   }
   for (auto& [index, p] : pending_) p.done(absl::UnavailableError("the Raft node is stopping"));
   pending_.clear();
   std::vector<Proposal> unsent;
+  std::vector<std::unique_ptr<Fetch>> unanswered;
   {
     absl::MutexLock l(&mu_);
     unsent.swap(proposals_);
+    unanswered.swap(fetches_);
   }
   for (Proposal& p : unsent) p.done(absl::UnavailableError("the Raft node is stopping"));
+  for (auto& f : parked_fetches_) unanswered.push_back(std::move(f));
+  parked_fetches_.clear();
+  for (auto& f : unanswered) {
+    f->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the Raft node is stopping"));
+  }
+}
+
+void RaftNode::NoteObserver(const Fetch& fetch, int64_t now_ms) {
+  const NodeId id(fetch.request.observer_id());
+  // A voter is never an observer, and only the leader keeps track.
+  if (raft_->role() != Role::kLeader || id == kNoNode || options_.peers.contains(id)) return;
+  ObserverStatus& o = observers_[id];
+  if (o.last_fetch_ms < 0) {
+    LOG(INFO) << "Observer " << id << " (" << fetch.request.observer_address()
+              << ") fetches the metadata log from index " << fetch.request.next_index();
+  }
+  o.fetched = Index(std::max<uint64_t>(1, fetch.request.next_index()) - 1);
+  o.last_fetch_ms = now_ms;
+  o.address = fetch.request.observer_address();
+  if (o.fetched >= raft_->log().committed()) o.last_caught_up_ms = now_ms;
+}
+
+int64_t RaftNode::AnswerFetches(int64_t now_ms) {
+  if (parked_fetches_.empty()) return INT64_MAX;
+  const bool leader = raft_->role() == Role::kLeader;
+  // Only committed entries leave: an observer's log never needs truncating.
+  const Index commit = std::min(raft_->log().committed(), storage_->LastIndex());
+  const Index first = storage_->FirstIndex();
+  int64_t next_deadline_ms = INT64_MAX;
+  std::vector<std::unique_ptr<Fetch>> still_parked;
+  for (std::unique_ptr<Fetch>& f : parked_fetches_) {
+    internal::RaftFetchResponse* r = f->response;
+    r->set_leader_id(raft_->leader().value());
+    r->set_term(raft_->term().value());
+    if (!leader) {
+      r->set_error(internal::RAFT_FETCH_NOT_LEADER);
+      f->reactor->Finish(grpc::Status::OK);
+      continue;
+    }
+    r->set_commit(commit.value());
+    const Index next(std::max<uint64_t>(1, f->request.next_index()));
+    const NodeId observer(f->request.observer_id());
+    grpc::Status status = grpc::Status::OK;
+    if (next < first) {
+      // Compacted past what the observer has: it starts over from the
+      // snapshot (which covers `next`: compaction never passes it).
+      absl::StatusOr<Snapshot> snapshot = storage_->GetSnapshot();
+      if (!snapshot.ok() || snapshot->empty()) {
+        status =
+            grpc::Status(grpc::StatusCode::INTERNAL,
+                         absl::StrCat("no snapshot to send: ",
+                                      snapshot.ok() ? "none taken" : snapshot.status().ToString()));
+      } else {
+        LOG(INFO) << "Observer " << observer << " asks for index " << next
+                  << ", compacted away (log starts at " << first << "): sending the snapshot at "
+                  << snapshot->metadata.index;
+        *r->mutable_snapshot_metadata() = ToProto(snapshot->metadata);
+        r->set_snapshot_data(std::move(snapshot->data));
+      }
+    } else if (next <= commit) {
+      const uint64_t max_bytes = f->request.max_bytes() > 0 ? f->request.max_bytes() : 1 << 20;
+      absl::StatusOr<std::vector<Entry>> entries = storage_->Entries(next, commit + 1, max_bytes);
+      if (!entries.ok()) {
+        status = grpc::Status(grpc::StatusCode::INTERNAL, entries.status().ToString());
+      } else {
+        for (const Entry& e : *entries) *r->add_entries() = ToProto(e);
+      }
+    } else if (now_ms < f->deadline_ms) {
+      // Nothing new yet: wait for a commit (or the deadline).
+      next_deadline_ms = std::min(next_deadline_ms, f->deadline_ms);
+      still_parked.push_back(std::move(f));
+      continue;
+    } else if (auto o = observers_.find(observer); o != observers_.end()) {
+      o->second.last_caught_up_ms = now_ms;
+    }
+    f->reactor->Finish(status);
+  }
+  parked_fetches_ = std::move(still_parked);
+  return next_deadline_ms;
 }
 
 void RaftNode::HandleReady(Ready rd) {
@@ -343,7 +470,14 @@ void RaftNode::PublishStatus() {
       if (id == options_.id || p->match >= st.last_index) last_caught_up_ms_[id] = now_ms;
     }
     last_heard_ms_[options_.id] = now_ms;
+    std::erase_if(observers_, [&](const auto& o) {
+      return now_ms - o.second.last_fetch_ms > kObserverSessionMs;
+    });
+  } else {
+    // A new leader learns of the observers from their next fetches.
+    observers_.clear();
   }
+  st.observers = observers_;
   st.last_heard_ms = last_heard_ms_;
   st.last_caught_up_ms = last_caught_up_ms_;
   absl::MutexLock l(&mu_);

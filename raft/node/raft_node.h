@@ -10,6 +10,10 @@
 //   every snapshot_entries applied: StateMachine::TakeSnapshot(), record it
 //          and compact the log, keeping keep_entries for followers that lag
 //          a little (further behind, they get the snapshot).
+//   observers' fetches (strata.internal.Raft/Fetch, from broker-only nodes'
+//          MetadataObserver): answered by the leader with committed entries,
+//          or the latest snapshot when the log was compacted past the
+//          observer; parked until something commits or their wait runs out.
 //
 // The core stays pure; this class owns threads, sockets and the disk, and
 // reads time through the injected Clock. Thread-safe: every public method may be called from any
@@ -78,6 +82,18 @@ struct RaftNodeOptions {
   strata::Clock* clock = nullptr;
 };
 
+// What the leader knows of one observer (a broker-only node fetching the
+// metadata log), from its fetches.
+struct ObserverStatus {
+  // The last index the observer had when it last fetched.
+  Index fetched;
+  // When it last fetched, and last had everything committed (ms since the
+  // epoch; -1: never).
+  int64_t last_fetch_ms = -1;
+  int64_t last_caught_up_ms = -1;
+  std::string address;
+};
+
 struct RaftNodeStatus {
   NodeId id;
   NodeId leader;
@@ -96,11 +112,19 @@ struct RaftNodeStatus {
   // when the peer was last known to hold the whole log (leader only).
   std::map<NodeId, int64_t> last_heard_ms;
   std::map<NodeId, int64_t> last_caught_up_ms;
+  // Observers that fetched in the last kObserverSessionMs (leader only).
+  std::map<NodeId, ObserverStatus> observers;
 };
 
 class RaftNode {
  public:
   using ProposeCallback = std::function<void(absl::StatusOr<Index>)>;
+
+  // An observer silent this long is forgotten (Kafka's observer session).
+  static constexpr int64_t kObserverSessionMs = 5 * 60 * 1000;
+  // The longest an observer's fetch is held waiting for a commit, whatever
+  // it asks: short enough that a stopping server is never held up by one.
+  static constexpr int64_t kMaxFetchWaitMs = 1000;
 
   static absl::StatusOr<std::unique_ptr<RaftNode>> Create(RaftNodeOptions options,
                                                           StateMachine* state_machine);
@@ -128,6 +152,7 @@ class RaftNode {
 
  private:
   class Service;
+  struct Fetch;
   struct Proposal {
     std::string data;
     ProposeCallback done;
@@ -140,6 +165,14 @@ class RaftNode {
   RaftNode(RaftNodeOptions options, StateMachine* state_machine);
   void Loop();
   void Deliver(std::vector<Message> messages);
+  // Queues an observer's fetch for the loop thread, which owns the storage.
+  void QueueFetch(std::unique_ptr<Fetch> fetch);
+  // Answers the parked fetches that can be answered now: not the leader,
+  // something committed for them, or their wait ran out. Returns when the
+  // next parked one's wait runs out (INT64_MAX: none parked).
+  int64_t AnswerFetches(int64_t now_ms);
+  // Records an observer's fetch (leader only).
+  void NoteObserver(const Fetch& fetch, int64_t now_ms);
   void HandleReady(Ready rd);
   void MaybeSnapshot();
   void PublishStatus();
@@ -161,11 +194,15 @@ class RaftNode {
   std::map<NodeId, int64_t> last_heard_ms_;
   std::map<NodeId, int64_t> last_caught_up_ms_;
   std::map<Index, Pending> pending_;
+  // Fetches waiting for a commit, and what the leader knows of observers.
+  std::vector<std::unique_ptr<Fetch>> parked_fetches_;
+  std::map<NodeId, ObserverStatus> observers_;
 
   mutable absl::Mutex mu_;
   std::vector<Message> inbox_ ABSL_GUARDED_BY(mu_);
   std::vector<Proposal> proposals_ ABSL_GUARDED_BY(mu_);
   std::vector<NodeId> transfers_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Fetch>> fetches_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   RaftNodeStatus status_ ABSL_GUARDED_BY(mu_);

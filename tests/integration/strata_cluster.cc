@@ -28,33 +28,59 @@ bool Eventually(const std::function<bool()>& done, int timeout_ms) {
   return done();
 }
 
-StrataCluster::StrataCluster(int nodes, std::vector<std::string> extra) : nodes_(nodes) {
+StrataCluster::StrataCluster(int nodes, std::vector<std::string> extra)
+    : nodes_(nodes), extra_(std::move(extra)) {
   char tmpl[] = "/tmp/strata-cluster-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) std::abort();
   dir_ = tmpl;
-  std::string voters;
   for (int n = 1; n <= nodes_; ++n) {
     client_port_[n] = PickFreePort();
     peer_port_[n] = PickFreePort();
-    voters +=
+    voters_ +=
         (n > 1 ? "," : "") + std::to_string(n) + "@127.0.0.1:" + std::to_string(peer_port_[n]);
   }
-  for (int n = 1; n <= nodes_; ++n) {
-    std::ofstream props(dir_ + "/node" + std::to_string(n) + ".properties");
-    props << "node.id=" << n << "\n"
-          << "process.roles=broker,controller\n"
-          << "listeners=PLAINTEXT://127.0.0.1:" << client_port_[n]
-          << ",CONTROLLER://127.0.0.1:" << peer_port_[n] << "\n"
-          << "controller.quorum.voters=" << voters << "\n"
-          << "log.dirs=" << dir_ << "/node" << n << "/logs\n"
-          << "metadata.log.dir=" << dir_ << "/node" << n << "/metadata\n"
-          << "broker.session.timeout.ms=3000\n"
-          << "broker.heartbeat.interval.ms=500\n";
-    for (const std::string& line : extra) props << line << "\n";
-    auto channel = TestChannel(bootstrap(n));
-    admin_[n] = v1::Admin::NewStub(channel);
-    broker_[n] = v1::Broker::NewStub(channel);
-  }
+  for (int n = 1; n <= nodes_; ++n) WriteProperties(n, "broker,controller", {});
+}
+
+void StrataCluster::WriteProperties(int n, const std::string& roles,
+                                    const std::vector<std::string>& extra) {
+  std::ofstream props(dir_ + "/node" + std::to_string(n) + ".properties");
+  props << "node.id=" << n << "\n"
+        << "process.roles=" << roles << "\n"
+        << "listeners=PLAINTEXT://127.0.0.1:" << client_port_[n]
+        << ",CONTROLLER://127.0.0.1:" << peer_port_[n] << "\n"
+        << "controller.quorum.voters=" << voters_ << "\n"
+        << "log.dirs=" << dir_ << "/node" << n << "/logs\n"
+        << "metadata.log.dir=" << dir_ << "/node" << n << "/metadata\n"
+        << "broker.session.timeout.ms=3000\n"
+        << "broker.heartbeat.interval.ms=500\n";
+  for (const std::string& line : extra_) props << line << "\n";
+  for (const std::string& line : extra) props << line << "\n";
+  auto channel = TestChannel(bootstrap(n));
+  admin_[n] = v1::Admin::NewStub(channel);
+  broker_[n] = v1::Broker::NewStub(channel);
+}
+
+int StrataCluster::AddBrokerOnlyNode(std::vector<std::string> extra) {
+  const int n = client_port_.rbegin()->first + 1;
+  client_port_[n] = PickFreePort();
+  peer_port_[n] = PickFreePort();
+  WriteProperties(n, "broker", extra);
+  return n;
+}
+
+std::vector<int> StrataCluster::nodes() const {
+  std::vector<int> out;
+  for (const auto& [n, port] : client_port_) out.push_back(n);
+  return out;
+}
+
+std::string StrataCluster::peer_address(int node) const {
+  return "127.0.0.1:" + std::to_string(peer_port_.at(node));
+}
+
+std::string StrataCluster::log_path(int node) const {
+  return dir_ + "/node" + std::to_string(node) + ".log";
 }
 
 StrataCluster::~StrataCluster() {
@@ -158,7 +184,8 @@ bool StrataCluster::WaitReady(int brokers, int timeout_ms) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   while (Clock::now() < deadline) {
     bool ready = true;
-    for (int n = 1; n <= nodes_ && ready; ++n) {
+    for (int n : nodes()) {
+      if (!ready) break;
       if (!running(n)) continue;
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));

@@ -41,6 +41,14 @@ class StrataCluster {
   // Appends `line` (key=value, overriding earlier keys) to `node`'s
   // properties; it applies from the node's next start.
   void AppendProperty(int node, const std::string& line);
+  // Adds a broker-only node (process.roles=broker), numbered after the
+  // voters and any broker-only node added before: it observes the metadata
+  // quorum of the voters and registers as a broker. Its properties hold the
+  // cluster's `extra` lines, then `extra`. Start it with Start(node);
+  // StartAll() starts the voters only. Returns its node id.
+  int AddBrokerOnlyNode(std::vector<std::string> extra = {});
+  // The voters, then the broker-only nodes.
+  std::vector<int> nodes() const;
   void StartAll();
   void Start(int node);
   void Kill(int node);       // SIGKILL
@@ -50,8 +58,9 @@ class StrataCluster {
   bool running(int node) const;
   pid_t pid(int node) const;  // -1 when not running
 
-  // Waits until every running node answers, one of them is the quorum
-  // leader, and `brokers` brokers are registered and unfenced.
+  // Waits until every running node (broker-only ones included) answers, one
+  // of them is the quorum leader, and `brokers` brokers are registered and
+  // unfenced.
   bool WaitReady(int brokers, int timeout_ms = 30000);
   // The metadata quorum leader as `node` sees it (-1: none, or no answer).
   int ControllerSeenBy(int node);
@@ -63,8 +72,10 @@ class StrataCluster {
   // with an epoch above `old_epoch` and unfenced.
   bool WaitReregistered(int observer, int broker, int64_t old_epoch, int timeout_ms = 60000);
 
-  std::string bootstrap(int node) const;  // "127.0.0.1:port"
-  std::string bootstrap_all() const;
+  std::string bootstrap(int node) const;     // "127.0.0.1:port"
+  std::string bootstrap_all() const;         // the voters'
+  std::string log_path(int node) const;      // the node's stdout and stderr
+  std::string peer_address(int node) const;  // its CONTROLLER listener
   v1::Admin::Stub* admin(int node) { return admin_.at(node).get(); }
   v1::Broker::Stub* broker(int node) { return broker_.at(node).get(); }
 
@@ -93,7 +104,11 @@ class StrataCluster {
   void KeepData() { keep_ = true; }
 
  private:
+  void WriteProperties(int node, const std::string& roles, const std::vector<std::string>& extra);
+
   int nodes_;
+  std::vector<std::string> extra_;
+  std::string voters_;  // controller.quorum.voters
   std::string dir_;
   bool keep_ = false;
   std::map<int, int> client_port_;
