@@ -29,6 +29,22 @@ absl::Status SingleResult(const google::protobuf::RepeatedPtrField<v1::TopicResu
                        fmt::format("The server sent no result for topic '{}'", name));
 }
 
+// For the calls whose response carries one error for the request as a whole.
+template <typename Response>
+bool RequestNotController(const Response& response) {
+  return response.error() == v1::NOT_CONTROLLER;
+}
+
+// The response, or its request-level error as a Status.
+template <typename Response>
+absl::StatusOr<Response> RequestLevel(absl::StatusOr<Response> response) {
+  if (!response.ok()) return response;
+  if (response->error() != v1::NONE) {
+    return ErrorToStatus(response->error(), response->error_message());
+  }
+  return response;
+}
+
 // The errors after which a group's call goes to a freshly looked-up
 // coordinator (Kafka's CoordinatorKey handling in its admin client).
 bool IsCoordinatorError(v1::ErrorCode code) {
@@ -147,6 +163,31 @@ absl::StatusOr<v1::TopicResult> Admin::CreateTopic(
   return v1::TopicResult();
 }
 
+absl::StatusOr<v1::TopicResult> Admin::CreateTopicWithAssignment(
+    const std::string& name, const std::vector<std::vector<int32_t>>& assignment,
+    const std::map<std::string, std::string>& configs) {
+  v1::CreateTopicsRequest request;
+  request.set_timeout_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(config_.request_timeout)));
+  v1::NewTopic* t = request.add_topics();
+  t->set_name(name);
+  t->set_num_partitions(-1);
+  t->set_replication_factor(-1);
+  for (size_t i = 0; i < assignment.size(); ++i) {
+    v1::ReplicaAssignment* a = t->add_assignments();
+    a->set_partition(static_cast<int32_t>(i));
+    for (int32_t b : assignment[i]) a->add_broker_ids(b);
+  }
+  for (const auto& [k, v] : configs) (*t->mutable_configs())[k] = v;
+  absl::StatusOr<v1::CreateTopicsResponse> response = RawCreateTopics(request);
+  if (!response.ok()) return response.status();
+  absl::Status s = SingleResult(response->results(), name);
+  if (!s.ok()) return s;
+  for (const auto& r : response->results()) {
+    if (r.name() == name) return r;
+  }
+  return v1::TopicResult();
+}
+
 absl::Status Admin::DeleteTopic(const std::string& name) {
   v1::DeleteTopicsRequest request;
   request.set_timeout_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(config_.request_timeout)));
@@ -196,6 +237,60 @@ absl::StatusOr<v1::DescribeQuorumResponse> Admin::DescribeQuorum() {
 absl::StatusOr<v1::ElectLeadersResponse> Admin::ElectLeaders(
     const v1::ElectLeadersRequest& request) {
   return Call(&v1::Admin::Stub::ElectLeaders, request);
+}
+
+// ---- Reassignment, brokers and configs
+
+absl::StatusOr<v1::AlterPartitionReassignmentsResponse> Admin::AlterPartitionReassignments(
+    const v1::AlterPartitionReassignmentsRequest& request) {
+  v1::AlterPartitionReassignmentsRequest timed = request;
+  if (timed.timeout_ms() <= 0) {
+    timed.set_timeout_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(config_.request_timeout)));
+  }
+  return RequestLevel(Call(&v1::Admin::Stub::AlterPartitionReassignments, timed,
+                           &RequestNotController<v1::AlterPartitionReassignmentsResponse>));
+}
+
+absl::StatusOr<v1::ListPartitionReassignmentsResponse> Admin::ListPartitionReassignments(
+    const std::vector<TopicPartition>& partitions) {
+  v1::ListPartitionReassignmentsRequest request;
+  request.set_timeout_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(config_.request_timeout)));
+  std::map<std::string, v1::ListPartitionReassignmentsTopics*> by_topic;
+  for (const TopicPartition& tp : partitions) {
+    v1::ListPartitionReassignmentsTopics*& t = by_topic[tp.topic];
+    if (t == nullptr) {
+      t = request.add_topics();
+      t->set_name(tp.topic);
+    }
+    t->add_partitions(tp.partition.value());
+  }
+  return RequestLevel(Call(&v1::Admin::Stub::ListPartitionReassignments, request,
+                           &RequestNotController<v1::ListPartitionReassignmentsResponse>));
+}
+
+absl::Status Admin::UnregisterBroker(int32_t broker_id) {
+  v1::UnregisterBrokerRequest request;
+  request.set_broker_id(broker_id);
+  return RequestLevel(Call(&v1::Admin::Stub::UnregisterBroker, request,
+                           &RequestNotController<v1::UnregisterBrokerResponse>))
+      .status();
+}
+
+absl::StatusOr<v1::IncrementalAlterConfigsResponse> Admin::IncrementalAlterConfigs(
+    const v1::IncrementalAlterConfigsRequest& request) {
+  auto not_controller = [](const v1::IncrementalAlterConfigsResponse& r) {
+    if (r.error() == v1::NOT_CONTROLLER) return true;
+    for (const auto& resource : r.responses()) {
+      if (resource.error() == v1::NOT_CONTROLLER) return true;
+    }
+    return false;
+  };
+  return RequestLevel(Call(&v1::Admin::Stub::IncrementalAlterConfigs, request, +not_controller));
+}
+
+absl::StatusOr<v1::DescribeConfigsResponse> Admin::DescribeConfigs(
+    const v1::DescribeConfigsRequest& request) {
+  return Call(&v1::Admin::Stub::DescribeConfigs, request);
 }
 
 // ---- ListOffsets

@@ -81,6 +81,34 @@ class Admin {
   // Preferred or unclean leader election (KIP-460).
   absl::StatusOr<v1::ElectLeadersResponse> ElectLeaders(const v1::ElectLeadersRequest& request);
 
+  // Kafka's manual assignment: partition i gets `assignment[i]` (the first
+  // replica its preferred leader); the partition count and replication
+  // factor follow from it. Errors as CreateTopic.
+  absl::StatusOr<v1::TopicResult> CreateTopicWithAssignment(
+      const std::string& name, const std::vector<std::vector<int32_t>>& assignment,
+      const std::map<std::string, std::string>& configs);
+
+  // ---- Reassignment, brokers and configs (KIP-455, KIP-631, KIP-339)
+  //
+  // Each goes to any node (which forwards to the controller) and is retried
+  // while the answer is NOT_CONTROLLER, until request.timeout.ms. An error
+  // of the request as a whole comes back as the Status; per-partition and
+  // per-resource errors are inside the response.
+
+  // Starts (replicas set) or cancels (`cancel`) reassignments.
+  absl::StatusOr<v1::AlterPartitionReassignmentsResponse> AlterPartitionReassignments(
+      const v1::AlterPartitionReassignmentsRequest& request);
+  // The reassignments under way: of `partitions`, or all when empty.
+  absl::StatusOr<v1::ListPartitionReassignmentsResponse> ListPartitionReassignments(
+      const std::vector<TopicPartition>& partitions = {});
+  // Forgets a stopped broker (BROKER_ID_NOT_REGISTERED when it is not
+  // registered; refused while it still holds replicas).
+  absl::Status UnregisterBroker(int32_t broker_id);
+  absl::StatusOr<v1::IncrementalAlterConfigsResponse> IncrementalAlterConfigs(
+      const v1::IncrementalAlterConfigsRequest& request);
+  absl::StatusOr<v1::DescribeConfigsResponse> DescribeConfigs(
+      const v1::DescribeConfigsRequest& request);
+
   // ---- Offsets of partitions (Broker.ListOffsets at each leader)
 
   // ListOffsets timestamps, as in Kafka's OffsetSpec.

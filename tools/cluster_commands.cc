@@ -142,4 +142,15 @@ int RunBrokerList(client::Admin& admin, std::ostream& out, std::ostream& err) {
   return Print(FormatBrokerList(*c), out);
 }
 
+int RunUnregisterBroker(client::Admin& admin, int32_t broker_id, std::ostream& out,
+                        std::ostream& err) {
+  absl::Status s = admin.UnregisterBroker(broker_id);
+  if (!s.ok()) {
+    err << "Error: " << s.message() << "\n";
+    return 1;
+  }
+  out << "Broker " << broker_id << " is no longer registered.\n";
+  return 0;
+}
+
 }  // namespace strata::tools

@@ -42,4 +42,11 @@ int RunQuorumStatus(client::Admin& admin, std::ostream& out, std::ostream& err);
 int RunQuorumReplication(client::Admin& admin, std::ostream& out, std::ostream& err);
 int RunBrokerList(client::Admin& admin, std::ostream& out, std::ostream& err);
 
+// `strata cluster unregister --bootstrap-server H:P --id N` (Kafka's
+// kafka-cluster.sh unregister): forgets a stopped broker, printing "Broker N
+// is no longer registered."; the broker's error (not registered, still
+// running, still holding replicas) goes to `err` with exit code 1.
+int RunUnregisterBroker(client::Admin& admin, int32_t broker_id, std::ostream& out,
+                        std::ostream& err);
+
 }  // namespace strata::tools

@@ -3,7 +3,7 @@
 // contract"):
 //
 //   strata topics | brokers | leader-election | metadata-quorum | consumer-groups |
-//          console-producer | console-consumer
+//          reassign-partitions | cluster unregister | console-producer | console-consumer
 //
 // Results go to stdout, errors to stderr with a non-zero exit code.
 
@@ -23,6 +23,7 @@
 #include "tools/consumer_perf_test.h"
 #include "tools/leader_election.h"
 #include "tools/producer_perf_test.h"
+#include "tools/reassign_partitions.h"
 #include "tools/topic_command.h"
 
 namespace {
@@ -83,6 +84,11 @@ int main(int argc, char** argv) {
                      "The number of partitions for the topic being created or altered.");
   topics->add_option("--replication-factor", topic.replication_factor,
                      "The replication factor for each partition in the topic being created.");
+  topics->add_option(
+      "--replica-assignment", topic.replica_assignment,
+      "A list of manual partition-to-broker assignments for the topic being created: "
+      "broker_id_for_part1_replica1 : broker_id_for_part1_replica2 , "
+      "broker_id_for_part2_replica1 : broker_id_for_part2_replica2 , ...");
   Repeated(topics, "--config", topic.configs, "A topic configuration override: key=value");
   topics->add_flag("--if-exists", topic.if_exists,
                    "When altering, deleting or describing: only if the topic exists.");
@@ -187,6 +193,108 @@ int main(int argc, char** argv) {
     } else {
       exit_code = strata::tools::RunQuorumReplication(*admin, std::cout, std::cerr);
     }
+  });
+
+  // ---- reassign-partitions
+  strata::tools::ReassignOptions reassign;
+  std::string ra_bootstrap, ra_json, ra_topics_json, ra_broker_list, ra_command_config, ra_zk;
+  int64_t ra_throttle = -1, ra_log_dir_throttle = -1, ra_timeout = 10000;
+  CLI::App* ra = app.add_subcommand(
+      "reassign-partitions",
+      "Move topic partitions between replicas (Kafka's kafka-reassign-partitions.sh)");
+  CLI::Option* ra_bootstrap_opt = ra->add_option(
+      "--bootstrap-server", ra_bootstrap, "REQUIRED: the server(s) to use for bootstrapping.");
+  ra->add_flag("--generate", reassign.generate,
+               "Generate a candidate partition reassignment configuration. Note that this only "
+               "generates a candidate assignment, it does not execute it.");
+  ra->add_flag("--execute", reassign.execute,
+               "Kick off the reassignment as specified by the --reassignment-json-file option.");
+  ra->add_flag("--verify", reassign.verify,
+               "Verify if the reassignment completed as specified by the "
+               "--reassignment-json-file option. If there is a throttle engaged for the replicas "
+               "specified, and the rebalance has completed, the throttle will be removed");
+  ra->add_flag("--cancel", reassign.cancel, "Cancel an active reassignment.");
+  ra->add_flag("--list", reassign.list, "List all active partition reassignments.");
+  CLI::Option* ra_json_opt = ra->add_option(
+      "--reassignment-json-file", ra_json,
+      "The JSON file with the partition reassignment configuration: "
+      "{\"partitions\":[{\"topic\": \"foo\", \"partition\": 1, \"replicas\": [1,2,3], "
+      "\"log_dirs\": [\"any\",\"any\",\"any\"]}], \"version\":1} (log_dirs is optional)");
+  CLI::Option* ra_topics_opt = ra->add_option(
+      "--topics-to-move-json-file", ra_topics_json,
+      "Generate a reassignment configuration to move the partitions of the specified topics to "
+      "the list of brokers specified by the --broker-list option: "
+      "{\"topics\": [{\"topic\": \"foo\"},{\"topic\": \"foo1\"}], \"version\":1}");
+  CLI::Option* ra_brokers_opt = ra->add_option(
+      "--broker-list", ra_broker_list,
+      "The list of brokers to which the partitions need to be reassigned in the form \"0,1,2\". "
+      "This is required if --topics-to-move-json-file is used to generate reassignment "
+      "configuration");
+  ra->add_flag("--disable-rack-aware", reassign.disable_rack_aware,
+               "Disable rack aware replica assignment (Strata's assignment is rack-unaware)");
+  CLI::Option* ra_throttle_opt = ra->add_option(
+      "--throttle", ra_throttle,
+      "The movement of partitions between brokers will be throttled to this value (bytes/sec). "
+      "This option can be included with --execute when a reassignment is started, and it can be "
+      "altered by resubmitting the current reassignment along with the --additional flag. The "
+      "throttle rate should be at least 1 KB/s.");
+  CLI::Option* ra_log_dir_opt = ra->add_option(
+      "--replica-alter-log-dirs-throttle", ra_log_dir_throttle,
+      "The movement of replicas between log directories on the same broker will be throttled to "
+      "this value (bytes/sec).");
+  CLI::Option* ra_timeout_opt = ra->add_option(
+      "--timeout", ra_timeout,
+      "The maximum time in ms to wait for log directory replica assignment to begin.");
+  ra->add_flag("--additional", reassign.additional,
+               "Execute this reassignment in addition to any other ongoing ones. This option can "
+               "also be used to change the throttle of an ongoing reassignment.");
+  ra->add_flag("--preserve-throttles", reassign.preserve_throttles,
+               "Do not modify broker or topic throttles.");
+  CLI::Option* ra_command_config_opt =
+      ra->add_option("--command-config", ra_command_config,
+                     "Property file containing configs to be passed to Admin Client (unused).");
+  CLI::Option* ra_zk_opt =
+      ra->add_option("--zookeeper", ra_zk, "Not supported: pass --bootstrap-server instead.");
+  ra->callback([&] {
+    if (*ra_bootstrap_opt) reassign.bootstrap_server = ra_bootstrap;
+    if (*ra_json_opt) reassign.reassignment_json_file = ra_json;
+    if (*ra_topics_opt) reassign.topics_to_move_json_file = ra_topics_json;
+    if (*ra_brokers_opt) reassign.broker_list = ra_broker_list;
+    if (*ra_throttle_opt) reassign.throttle = ra_throttle;
+    if (*ra_log_dir_opt) reassign.replica_alter_log_dirs_throttle = ra_log_dir_throttle;
+    if (*ra_timeout_opt) reassign.timeout_ms = ra_timeout;
+    if (*ra_command_config_opt) reassign.command_config = ra_command_config;
+    if (*ra_zk_opt) reassign.zookeeper = ra_zk;
+    absl::Status valid = strata::tools::ValidateReassignOptions(reassign);
+    if (!valid.ok()) {
+      std::cerr << valid.message() << "\n";
+      exit_code = 1;
+      return;
+    }
+    auto admin = MakeAdmin(*reassign.bootstrap_server);
+    exit_code =
+        admin ? strata::tools::RunReassignPartitions(*admin, reassign, std::cout, std::cerr) : 1;
+  });
+
+  // ---- cluster (Kafka's kafka-cluster.sh)
+  std::string unregister_bootstrap;
+  int32_t unregister_id = -1;
+  CLI::App* cluster_cmd =
+      app.add_subcommand("cluster", "Cluster-wide operations (Kafka's kafka-cluster.sh)");
+  cluster_cmd->require_subcommand(1);
+  CLI::App* unregister =
+      cluster_cmd->add_subcommand("unregister", "Unregister a broker (it must be stopped)");
+  unregister
+      ->add_option("--bootstrap-server,-b", unregister_bootstrap,
+                   "A list of host/port pairs to use for establishing the connection to the "
+                   "cluster.")
+      ->required();
+  unregister->add_option("--id,-i", unregister_id, "The ID of the broker to unregister.")
+      ->required();
+  unregister->callback([&] {
+    auto admin = MakeAdmin(unregister_bootstrap);
+    exit_code =
+        admin ? strata::tools::RunUnregisterBroker(*admin, unregister_id, std::cout, std::cerr) : 1;
   });
 
   // ---- consumer-groups

@@ -4,6 +4,10 @@
 #include <cstdlib>
 #include <ostream>
 
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "client/common/numbers.h"
 #include "client/errors.h"
 #include "fmt/format.h"
 
@@ -44,6 +48,18 @@ absl::Status ValidateTopicOptions(const TopicOptions& o) {
   if (o.alter && !o.partitions) return Missing("partitions");
   if (o.partitions && !(o.create || o.alter)) {
     return NotAllowed("partitions", o.list ? "list" : o.describe ? "describe" : "delete");
+  }
+  if (!o.replica_assignment.empty() && !o.create) {
+    // (Kafka also takes it with --alter for the new partitions; the
+    // CreatePartitions API here places new partitions itself.)
+    return NotAllowed("replica-assignment", o.list       ? "list"
+                                            : o.describe ? "describe"
+                                            : o.alter    ? "alter"
+                                                         : "delete");
+  }
+  if (o.create && !o.replica_assignment.empty()) {
+    if (o.partitions) return NotAllowed("replica-assignment", "partitions");
+    if (o.replication_factor) return NotAllowed("replica-assignment", "replication-factor");
   }
   if (o.replication_factor && !o.create) {
     return NotAllowed("replication-factor", o.list       ? "list"
@@ -88,6 +104,51 @@ absl::StatusOr<std::map<std::string, std::string>> ParseTopicConfigs(
   return out;
 }
 
+absl::StatusOr<std::vector<std::vector<int32_t>>> ParseReplicaAssignment(const std::string& text) {
+  std::vector<std::string> groups = absl::StrSplit(text, ',');
+  // Java's String.split drops trailing empty strings.
+  while (!groups.empty() && groups.back().empty()) groups.pop_back();
+  std::vector<std::vector<int32_t>> out;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    std::vector<std::string> ids = absl::StrSplit(groups[i], ':');
+    while (ids.size() > 1 && ids.back().empty()) ids.pop_back();
+    std::vector<int32_t> brokers;
+    for (const std::string& id : ids) {
+      const absl::string_view trimmed = absl::StripAsciiWhitespace(id);
+      std::optional<int32_t> broker = ParseInteger<int32_t>(std::string(trimmed));
+      if (!broker) {
+        return absl::InvalidArgumentError(fmt::format(
+            "For input string: \"{}\" (--replica-assignment takes broker ids, commas between "
+            "partitions and colons between replicas, e.g. 1:2,2:3)",
+            std::string(trimmed)));
+      }
+      brokers.push_back(*broker);
+    }
+    std::map<int32_t, int> count;
+    for (int32_t b : brokers) ++count[b];
+    std::vector<int32_t> repeated;
+    for (const auto& [b, n] : count) {
+      if (n > 1) repeated.push_back(b);
+    }
+    if (!repeated.empty()) {
+      return absl::InvalidArgumentError(
+          "Partition replica lists may not contain duplicate entries: " +
+          absl::StrJoin(repeated, ","));
+    }
+    if (!out.empty() && brokers.size() != out.front().size()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "Partition {} has different replication factor: [{}]", i, absl::StrJoin(brokers, ", ")));
+    }
+    out.push_back(std::move(brokers));
+  }
+  return out;
+}
+
+int32_t ReplicationFactorOf(const v1::PartitionDescription& p) {
+  if (p.adding_replicas().empty() && p.removing_replicas().empty()) return p.replicas_size();
+  return p.replicas_size() - p.adding_replicas_size();
+}
+
 std::string FormatTopicHeader(const v1::TopicDescription& topic) {
   std::string configs;
   for (const auto& c : topic.configs()) {
@@ -101,7 +162,7 @@ std::string FormatTopicHeader(const v1::TopicDescription& topic) {
     auto first = std::min_element(
         topic.partitions().begin(), topic.partitions().end(),
         [](const auto& a, const auto& b) { return a.partition() < b.partition(); });
-    replication_factor = first->replicas_size();
+    replication_factor = ReplicationFactorOf(*first);
   }
   std::string line = "Topic: " + topic.name();
   if (!topic.topic_id().empty()) line += "\tTopicId: " + topic.topic_id();
@@ -111,10 +172,16 @@ std::string FormatTopicHeader(const v1::TopicDescription& topic) {
 }
 
 std::string FormatPartitionLine(const std::string& topic, const v1::PartitionDescription& p) {
-  return fmt::format("\tTopic: {}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}", topic,
-                     p.partition(),
-                     p.leader() < 0 ? std::string("none") : std::to_string(p.leader()),
-                     JoinInts(p.replicas()), JoinInts(p.isr()));
+  std::string line =
+      fmt::format("\tTopic: {}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}", topic,
+                  p.partition(), p.leader() < 0 ? std::string("none") : std::to_string(p.leader()),
+                  JoinInts(p.replicas()), JoinInts(p.isr()));
+  // Kafka prints both while the partition has a reassignment under way.
+  if (!p.adding_replicas().empty() || !p.removing_replicas().empty()) {
+    line += fmt::format("\tAdding Replicas: {}\tRemoving Replicas: {}",
+                        JoinInts(p.adding_replicas()), JoinInts(p.removing_replicas()));
+  }
+  return line;
 }
 
 std::string PartitionStateName(v1::PartitionState state) {
@@ -155,7 +222,7 @@ std::vector<std::string> FormatDescribeTopics(const v1::DescribeTopicsResponse& 
   };
   auto wanted = [&](const v1::PartitionDescription& p, int min_isr) {
     if (options.unavailable_partitions && p.state() != v1::PARTITION_ONLINE) return true;
-    if (options.under_replicated_partitions && p.isr_size() < p.replicas_size()) return true;
+    if (options.under_replicated_partitions && p.isr_size() < ReplicationFactorOf(p)) return true;
     if (options.under_min_isr_partitions && p.isr_size() < min_isr) return true;
     if (options.at_min_isr_partitions && p.isr_size() == min_isr) return true;
     return !filtered;
@@ -225,13 +292,22 @@ bool HasCollidingChars(const std::string& topic) {
 int Create(client::Admin& admin, const TopicOptions& o, std::ostream& out, std::ostream& err) {
   absl::StatusOr<std::map<std::string, std::string>> configs = ParseTopicConfigs(o.configs);
   if (!configs.ok()) return Fail(err, std::string(configs.status().message()));
+  std::vector<std::vector<int32_t>> assignment;
+  if (!o.replica_assignment.empty()) {
+    absl::StatusOr<std::vector<std::vector<int32_t>>> parsed =
+        ParseReplicaAssignment(o.replica_assignment);
+    if (!parsed.ok()) return Fail(err, std::string(parsed.status().message()));
+    assignment = *std::move(parsed);
+  }
   if (HasCollidingChars(*o.topic)) {
     out << "WARNING: Due to limitations in metric names, topics with a period ('.') or "
            "underscore ('_') could collide. To avoid issues it is best to use either, but not "
            "both.\n";
   }
-  absl::StatusOr<v1::TopicResult> result = admin.CreateTopic(
-      *o.topic, o.partitions.value_or(-1), o.replication_factor.value_or(-1), *configs);
+  absl::StatusOr<v1::TopicResult> result =
+      assignment.empty() ? admin.CreateTopic(*o.topic, o.partitions.value_or(-1),
+                                             o.replication_factor.value_or(-1), *configs)
+                         : admin.CreateTopicWithAssignment(*o.topic, assignment, *configs);
   if (!result.ok()) {
     if (o.if_not_exists && client::ErrorCodeOf(result.status()) == v1::TOPIC_ALREADY_EXISTS) {
       return 0;

@@ -42,6 +42,10 @@ struct TopicOptions {
   // Strata's addition: each partition line ends with its state and its
   // replicas' states ("\tState: Online\tReplicaStates: 3:Online,1:Offline").
   bool show_states = false;
+  // --replica-assignment "1:2,2:3": partition i's replicas are the i-th
+  // comma-separated group, colon-separated, the first the preferred leader.
+  // Empty: none (an empty value counts as none in Kafka too).
+  std::string replica_assignment;
 };
 
 // Kafka's TopicCommandOptions.checkArgs: exactly one action, the arguments
@@ -52,13 +56,25 @@ absl::Status ValidateTopicOptions(const TopicOptions& options);
 absl::StatusOr<std::map<std::string, std::string>> ParseTopicConfigs(
     const std::vector<std::string>& configs);
 
+// Kafka's TopicCommand.parseReplicaAssignment: "1:2,2:3" -> {{1,2},{2,3}}.
+// Refuses a broker id that is not a number, a broker twice in one
+// partition ("Partition replica lists may not contain duplicate entries:
+// 2") and partitions of different sizes ("Partition 1 has different
+// replication factor: [1, 2, 3]").
+absl::StatusOr<std::vector<std::vector<int32_t>>> ParseReplicaAssignment(const std::string& text);
+
+// A partition's replication factor as Kafka's describe counts it: while a
+// reassignment adds replicas, those are not counted.
+int32_t ReplicationFactorOf(const v1::PartitionDescription& p);
+
 // The header line of `--describe` for one topic:
 // "Topic: T\tTopicId: id\tPartitionCount: 3\tReplicationFactor: 3\tConfigs: k=v,..."
 // (TopicId is left out when the id is empty; Configs lists only entries that
 // are not defaults, in the order given.)
 std::string FormatTopicHeader(const v1::TopicDescription& topic);
 // One partition line: "\tTopic: T\tPartition: 0\tLeader: 3\tReplicas: 3,1,2\tIsr: 3,1,2"
-// (Leader: none when there is no leader).
+// (Leader: none when there is no leader). While the partition is being
+// reassigned, Kafka's "\tAdding Replicas: 1\tRemoving Replicas: 3" follow.
 std::string FormatPartitionLine(const std::string& topic, const v1::PartitionDescription& p);
 // Every line of `--describe` for the topics of `response` that have no
 // error, topics sorted by name and partitions by id, with the options'
