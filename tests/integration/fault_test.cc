@@ -38,8 +38,7 @@
 #include <thread>
 #include <vector>
 
-#include "client/consumer.h"
-#include "client/producer.h"
+#include "tests/integration/id_stream.h"
 #include "tests/integration/strata_cluster.h"
 
 namespace strata::testing {
@@ -50,13 +49,6 @@ namespace {
 
 constexpr int kPartitions = 6;
 constexpr char kTopic[] = "fault";
-
-struct Acked {
-  std::mutex mu;
-  std::map<int, std::vector<int64_t>> ids;  // by partition, in acknowledgement order
-  int64_t failed = 0;
-  std::string first_error;
-};
 
 int Run(int rounds, int rate, Fault fault, uint32_t seed) {
   const bool controlled = fault == Fault::kTerm;
@@ -69,48 +61,20 @@ int Run(int rounds, int rate, Fault fault, uint32_t seed) {
     cluster.KeepData();
     return 1;
   }
-  CliResult created = cluster.Cli({"topics", "--bootstrap-server", cluster.bootstrap(1), "--create",
-                                   "--topic", kTopic, "--partitions", std::to_string(kPartitions),
-                                   "--replication-factor", "3", "--config",
-                                   "min.insync.replicas=2"});
+  CliResult created =
+      cluster.Cli({"topics", "--bootstrap-server", cluster.bootstrap(1), "--create", "--topic",
+                   kTopic, "--partitions", std::to_string(kPartitions), "--replication-factor", "3",
+                   "--config", "min.insync.replicas=2"});
   if (created.exit_code != 0) {
     std::fprintf(stderr, "create failed: %s\n", created.err.c_str());
     return 1;
   }
 
-  client::ProducerConfig pc;
-  pc.bootstrap_servers = cluster.bootstrap_all();
-  pc.acks = -1;
-  pc.request_timeout = absl::Seconds(10);
-  pc.delivery_timeout = absl::Seconds(120);
-  auto producer = client::Producer::Create(pc);
-  if (!producer.ok()) {
-    std::fprintf(stderr, "producer: %s\n", std::string(producer.status().message()).c_str());
+  IdStream stream(cluster.bootstrap_all(), kTopic, kPartitions, rate);
+  if (absl::Status s = stream.Start(); !s.ok()) {
+    std::fprintf(stderr, "producer: %s\n", std::string(s.message()).c_str());
     return 1;
   }
-  Acked acked;
-  std::atomic<bool> stop{false};
-  std::atomic<int64_t> sent{0};
-  std::thread sender([&] {
-    const auto start = std::chrono::steady_clock::now();
-    for (int64_t id = 0; !stop.load(); ++id) {
-      client::ProducerRecord r;
-      r.topic = kTopic;
-      r.partition = static_cast<int32_t>(id % kPartitions);
-      r.value = std::to_string(id);
-      (*producer)->Send(std::move(r), [&acked, id](const absl::StatusOr<client::RecordMetadata>& md) {
-        std::lock_guard<std::mutex> l(acked.mu);
-        if (md.ok()) {
-          acked.ids[md->partition].push_back(id);
-        } else {
-          if (acked.failed++ == 0) acked.first_error = std::string(md.status().message());
-        }
-      });
-      sent = id + 1;
-      // Paced: id i goes out at start + i / rate.
-      std::this_thread::sleep_until(start + std::chrono::microseconds((id + 1) * 1000000 / rate));
-    }
-  });
 
   auto all_isrs_full = [&](int observer) {
     auto d = cluster.Describe(kTopic, observer);
@@ -152,7 +116,8 @@ int Run(int rounds, int rate, Fault fault, uint32_t seed) {
           "round %d: power cut on broker %d, %lld unflushed batches lost, back after %d ms; %s "
           "%lld ms after its start\n",
           round, victim, static_cast<long long>(cut), delay_ms,
-          rejoined ? "back in every ISR" : "NOT back in every ISR", static_cast<long long>(rejoin_ms));
+          rejoined ? "back in every ISR" : "NOT back in every ISR",
+          static_cast<long long>(rejoin_ms));
       std::fflush(stdout);
       continue;
     }
@@ -190,101 +155,26 @@ int Run(int rounds, int rate, Fault fault, uint32_t seed) {
           return true;
         },
         30000);
-    std::printf("round %d: %s broker %d (leader of %s-%d); new leader after %lld ms%s; %s\n",
-                round, controlled ? "stopped (SIGTERM)" : "killed", leader, kTopic, partition, static_cast<long long>(failover_ms),
-                moved ? "" : " (none!)",
+    std::printf("round %d: %s broker %d (leader of %s-%d); new leader after %lld ms%s; %s\n", round,
+                controlled ? "stopped (SIGTERM)" : "killed", leader, kTopic, partition,
+                static_cast<long long>(failover_ms), moved ? "" : " (none!)",
                 rejoined ? "back in every ISR" : "NOT back in every ISR within 30 s");
     std::fflush(stdout);
   }
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  stop = true;
-  sender.join();
-  (*producer)->Flush();
-  (*producer)->Close();
-
-  // Read everything back.
-  client::ConsumerConfig cc;
-  cc.bootstrap_servers = cluster.bootstrap_all();
-  cc.auto_offset_reset = client::OffsetReset::kEarliest;
-  auto consumer = client::Consumer::Create(cc);
-  if (!consumer.ok()) {
-    std::fprintf(stderr, "consumer: %s\n", std::string(consumer.status().message()).c_str());
+  stream.Stop();
+  absl::StatusOr<IdStreamReport> report = stream.Check();
+  if (!report.ok()) {
+    std::fprintf(stderr, "reading back: %s\n", std::string(report.status().message()).c_str());
     return 1;
   }
-  std::vector<TopicPartition> tps;
-  for (int p = 0; p < kPartitions; ++p) tps.push_back({kTopic, PartitionId(p)});
-  (*consumer)->Assign(tps);
-  if (absl::Status s = (*consumer)->SeekToBeginning(); !s.ok()) {
-    std::fprintf(stderr, "seek: %s\n", std::string(s.message()).c_str());
-    return 1;
-  }
-  auto ends = (*consumer)->ListOffsets(tps, -1);
-  if (!ends.ok()) {
-    std::fprintf(stderr, "end offsets: %s\n", std::string(ends.status().message()).c_str());
-    return 1;
-  }
-  std::map<int, std::vector<int64_t>> consumed;
-  int64_t total_end = 0;
-  for (const auto& [tp, end] : *ends) total_end += end;
-  int64_t read = 0;
-  const auto read_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (read < total_end && std::chrono::steady_clock::now() < read_deadline) {
-    auto records = (*consumer)->Poll(absl::Milliseconds(500));
-    if (!records.ok()) continue;
-    for (const client::ConsumerRecord& r : *records) {
-      consumed[r.partition].push_back(std::stoll(r.value.value_or("-1")));
-      ++read;
-    }
-  }
-
-  int64_t acked_total = 0;
-  int64_t missing = 0;
-  int64_t out_of_order = 0;
-  int64_t duplicates = 0;
-  std::lock_guard<std::mutex> l(acked.mu);
-  for (int p = 0; p < kPartitions; ++p) {
-    const std::vector<int64_t>& got = consumed[p];
-    std::set<int64_t> seen;
-    std::vector<int64_t> first_seen_order;
-    for (int64_t id : got) {
-      if (!seen.insert(id).second) {
-        ++duplicates;
-      } else {
-        first_seen_order.push_back(id);
-      }
-    }
-    std::vector<int64_t> want = acked.ids[p];
-    acked_total += static_cast<int64_t>(want.size());
-    std::set<int64_t> want_set(want.begin(), want.end());
-    for (int64_t id : want) {
-      if (!seen.contains(id)) {
-        if (missing++ < 10) std::printf("MISSING: id %lld of partition %d\n", (long long)id, p);
-      }
-    }
-    // Acknowledged ids, in the order the log holds them, must be ascending
-    // (ids of a partition were sent in ascending order).
-    int64_t last = -1;
-    for (int64_t id : first_seen_order) {
-      if (!want_set.contains(id)) continue;
-      if (id < last && out_of_order++ < 10) {
-        std::printf("OUT OF ORDER: id %lld after %lld in partition %d\n", (long long)id,
-                    (long long)last, p);
-      }
-      last = std::max(last, id);
-    }
-  }
-  std::printf(
-      "fault test: %d rounds, %d failovers; sent %lld, acknowledged %lld, failed %lld%s%s; read %lld "
-      "(log end offsets total %lld); missing %lld, out of order %lld, duplicates %lld\n",
-      rounds, failovers, (long long)sent.load(), (long long)acked_total, (long long)acked.failed,
-      acked.failed ? " — first error: " : "", acked.first_error.c_str(), (long long)read,
-      (long long)total_end, (long long)missing, (long long)out_of_order, (long long)duplicates);
+  std::printf("fault test: %d rounds, %d failovers; %s\n", rounds, failovers,
+              report->Summary().c_str());
   if (fault == Fault::kPower) {
     std::printf("power cuts: %lld unflushed batches lost on the killed brokers in all\n",
                 static_cast<long long>(batches_cut));
   }
-  const bool ok = missing == 0 && out_of_order == 0 && acked_total > 0 && failovers == rounds &&
-                  (!controlled || acked.failed == 0);
+  const bool ok = report->Safe() && failovers == rounds && (!controlled || report->failed == 0);
   if (!ok) {
     cluster.KeepData();
     std::printf("FAILED; node logs kept in %s\n", cluster.dir().c_str());

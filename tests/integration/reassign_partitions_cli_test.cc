@@ -1,0 +1,391 @@
+// Partition reassignment through the `strata` CLI on real processes
+// (issue 12): the seed's session (acceptance 1) -- a topic created with
+// --replica-assignment, --generate, --execute, --verify until complete, then
+// a replication-factor change under a throttle, with every record still
+// readable; bad input refused with a clear error and nothing changed
+// (acceptance 5); --cancel of a move that cannot finish; and retiring a
+// broker with `cluster unregister`.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/integration/strata_cluster.h"
+
+namespace strata::testing {
+namespace {
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+class ReassignPartitionsCliTest : public ::testing::Test {
+ protected:
+  ReassignPartitionsCliTest() : cluster_(3, {"group.initial.rebalance.delay.ms=0"}) {}
+
+  void SetUp() override {
+    cluster_.StartAll();
+    ASSERT_TRUE(cluster_.WaitReady(3)) << "cluster not ready; logs in " << cluster_.dir();
+  }
+  void TearDown() override {
+    if (HasFailure()) {
+      cluster_.KeepData();
+      std::fprintf(stderr, "node logs kept in %s\n", cluster_.dir().c_str());
+    }
+  }
+
+  CliResult Reassign(std::vector<std::string> args) {
+    args.insert(args.begin(), {"reassign-partitions", "--bootstrap-server", cluster_.bootstrap(1)});
+    return cluster_.Cli(args);
+  }
+  CliResult Topics(std::vector<std::string> args) {
+    args.insert(args.begin(), {"topics", "--bootstrap-server", cluster_.bootstrap(1)});
+    return cluster_.Cli(args);
+  }
+  // `topics --describe --topic T`'s whole output.
+  std::string DescribeText(const std::string& topic) {
+    CliResult r = Topics({"--describe", "--topic", topic});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  }
+
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    const std::string path = cluster_.dir() + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  // Runs --verify every 500 ms until no partition is in progress (bounded).
+  CliResult VerifyUntilComplete(const std::string& file) {
+    CliResult last;
+    Eventually(
+        [&] {
+          last = Reassign({"--verify", "--reassignment-json-file", file});
+          return last.exit_code == 0 && last.out.find("in progress") == std::string::npos;
+        },
+        60000);
+    return last;
+  }
+
+  StrataCluster cluster_;
+};
+
+std::string Json(const std::vector<std::pair<int, std::vector<int>>>& partitions,
+                 const std::string& topic) {
+  std::string out = "{\"version\":1,\"partitions\":[";
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const auto& [p, replicas] = partitions[i];
+    std::string r, d;
+    for (size_t j = 0; j < replicas.size(); ++j) {
+      r += (j ? "," : "") + std::to_string(replicas[j]);
+      d += j ? ",\"any\"" : "\"any\"";
+    }
+    out += (i ? "," : "") + ("{\"topic\":\"" + topic + "\",\"partition\":" + std::to_string(p) +
+                             ",\"replicas\":[" + r + "],\"log_dirs\":[" + d + "]}");
+  }
+  return out + "]}";
+}
+
+TEST_F(ReassignPartitionsCliTest, TheSeedSession) {
+  CliResult created = Topics({"--create", "--topic", "test-topic", "--replica-assignment", "2,3"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_EQ(created.out, "Created topic test-topic.\n");
+  std::map<int, PartitionLine> parts = cluster_.Describe("test-topic", 1);
+  ASSERT_EQ(parts.size(), 2u) << DescribeText("test-topic");
+  EXPECT_EQ(parts[0].replicas, "2");
+  EXPECT_EQ(parts[1].replicas, "3");
+
+  // Keyed records, so that both partitions hold some.
+  std::string input;
+  std::vector<std::string> values;
+  for (int i = 0; i < 200; ++i) {
+    input += "key-" + std::to_string(i) + ":value-" + std::to_string(i) + "\n";
+    values.push_back("value-" + std::to_string(i));
+  }
+  CliResult produced =
+      cluster_.Cli({"console-producer", "--bootstrap-server", cluster_.bootstrap(2), "--topic",
+                    "test-topic", "--property", "parse.key=true", "--property", "key.separator=:"},
+                   input);
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+
+  // --generate for brokers 1,2: the current assignment, then Kafka's spread.
+  const std::string topics_file =
+      WriteFile("topics-to-move.json", "{\"topics\":[{\"topic\":\"test-topic\"}],\"version\":1}");
+  CliResult generated =
+      Reassign({"--topics-to-move-json-file", topics_file, "--broker-list", "1,2", "--generate"});
+  ASSERT_EQ(generated.exit_code, 0) << generated.err;
+  const std::string current_json = Json({{0, {2}}, {1, {3}}}, "test-topic");
+  static const std::regex kGenerated(
+      "Current partition replica assignment\n(.*)\n\nProposed partition reassignment "
+      "configuration\n(.*)\n");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(generated.out, m, kGenerated)) << generated.out;
+  EXPECT_EQ(m[1], current_json);
+  const std::string proposal = m[2];
+  EXPECT_TRUE(proposal == Json({{0, {1}}, {1, {2}}}, "test-topic") ||
+              proposal == Json({{0, {2}}, {1, {1}}}, "test-topic"))
+      << proposal;
+
+  // --execute the suggested change.
+  const std::string change =
+      WriteFile("suggested_change.json", Json({{0, {1}}, {1, {2}}}, "test-topic"));
+  CliResult executed = Reassign({"--reassignment-json-file", change, "--execute"});
+  ASSERT_EQ(executed.exit_code, 0) << executed.err;
+  EXPECT_EQ(executed.out,
+            "Current partition replica assignment\n\n" + current_json +
+                "\n\nSave this to use as the --reassignment-json-file option during rollback\n"
+                "Successfully started partition reassignments for test-topic-0,test-topic-1\n");
+
+  CliResult verified = VerifyUntilComplete(change);
+  EXPECT_EQ(verified.out,
+            "Status of partition reassignment:\n"
+            "Reassignment of partition test-topic-0 is complete.\n"
+            "Reassignment of partition test-topic-1 is complete.\n"
+            "\n"
+            "Clearing broker-level throttles on brokers 1,2,3\n"
+            "Clearing topic-level throttles on topic test-topic\n")
+      << verified.err;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        parts = cluster_.Describe("test-topic", 1);
+        return parts.size() == 2 && parts[0].replicas == "1" && parts[1].replicas == "2" &&
+               parts[0].isr == std::vector<int>{1} && parts[1].isr == std::vector<int>{2};
+      },
+      30000))
+      << DescribeText("test-topic");
+
+  // Then to replication factor 2, throttled.
+  const std::string grow = WriteFile("grow.json", Json({{0, {1, 2}}, {1, {2, 3}}}, "test-topic"));
+  CliResult grown =
+      Reassign({"--reassignment-json-file", grow, "--execute", "--throttle", "50000000"});
+  ASSERT_EQ(grown.exit_code, 0) << grown.err;
+  EXPECT_EQ(grown.out,
+            "Current partition replica assignment\n\n" + Json({{0, {1}}, {1, {2}}}, "test-topic") +
+                "\n\nSave this to use as the --reassignment-json-file option during rollback\n"
+                "Warning: You must run --verify periodically, until the reassignment completes, "
+                "to ensure the throttle is removed.\n"
+                "The inter-broker throttle limit was set to 50000000 B/s\n"
+                "Successfully started partition reassignments for test-topic-0,test-topic-1\n");
+  verified = VerifyUntilComplete(grow);
+  EXPECT_EQ(verified.out,
+            "Status of partition reassignment:\n"
+            "Reassignment of partition test-topic-0 is complete.\n"
+            "Reassignment of partition test-topic-1 is complete.\n"
+            "\n"
+            "Clearing broker-level throttles on brokers 1,2,3\n"
+            "Clearing topic-level throttles on topic test-topic\n")
+      << verified.err;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        parts = cluster_.Describe("test-topic", 1);
+        auto full = [](const PartitionLine& p, std::vector<int> want) {
+          std::vector<int> isr = p.isr;
+          std::sort(isr.begin(), isr.end());
+          return isr == want;
+        };
+        return parts.size() == 2 && parts[0].replicas == "1,2" && parts[1].replicas == "2,3" &&
+               full(parts[0], {1, 2}) && full(parts[1], {2, 3});
+      },
+      30000))
+      << DescribeText("test-topic");
+  const std::string described = DescribeText("test-topic");
+  EXPECT_NE(described.find("\tPartitionCount: 2\tReplicationFactor: 2\t"), std::string::npos)
+      << described;
+  EXPECT_EQ(described.find("Adding Replicas"), std::string::npos) << described;
+
+  CliResult listed = Reassign({"--list"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.out, "No partition reassignments found.\n");
+
+  // Every record produced before the moves is still there.
+  CliResult consumed = cluster_.Cli(
+      {"console-consumer", "--bootstrap-server", cluster_.bootstrap(3), "--topic", "test-topic",
+       "--from-beginning", "--max-messages", "200", "--timeout-ms", "30000"});
+  std::vector<std::string> got = Lines(consumed.out);
+  std::sort(got.begin(), got.end());
+  std::sort(values.begin(), values.end());
+  EXPECT_EQ(got, values) << consumed.err;
+}
+
+TEST_F(ReassignPartitionsCliTest, BadInputIsRefusedAndChangesNothing) {
+  CliResult created = Topics({"--create", "--topic", "t", "--replica-assignment", "1:2,2:3"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  std::string before;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        before = DescribeText("t");
+        return before.find("\tReplicationFactor: 2\t") != std::string::npos &&
+               cluster_.Describe("t", 1).size() == 2;
+      },
+      30000))
+      << before;
+
+  struct Case {
+    std::string name;
+    std::string json;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {"missing broker", Json({{0, {1, 9}}}, "t"), "Error: Unknown broker id 9"},
+      {"missing topic", Json({{0, {1}}}, "nope"), "Error: Topic nope not found."},
+      {"missing partition", Json({{5, {1}}}, "t"), "Error: Unable to find partition: t-5"},
+      {"duplicate replicas", Json({{0, {1, 2, 1}}}, "t"),
+       "Error: Partition replica lists may not contain duplicate entries: t-0 contains multiple "
+       "entries for 1"},
+      {"duplicate partition", Json({{0, {1}}, {0, {2}}}, "t"),
+       "Error: Partition reassignment contains duplicate topic partitions: t-0"},
+      {"empty replicas", Json({{0, {}}}, "t"),
+       "Error: Partition replica list cannot be empty: t-0"},
+      {"empty list", "{\"version\":1,\"partitions\":[]}",
+       "Error: Partition reassignment list cannot be empty"},
+      {"version 2",
+       "{\"version\":2,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[3]}]}",
+       "Error: Not supported version field value 2"},
+      {"invalid JSON", "{\"version\":1,\"partitions\":[{\"topic\":\"t\",",
+       "Error: The input string is not a valid JSON: parse error at line 1, column "},
+  };
+  for (const Case& c : cases) {
+    const std::string file = WriteFile("bad.json", c.json);
+    for (const char* action : {"--execute", "--verify", "--cancel"}) {
+      if (c.error.starts_with("Error: Unknown") || c.error.starts_with("Error: Topic nope") ||
+          c.error.starts_with("Error: Unable")) {
+        if (std::string(action) != "--execute") continue;  // cluster checks are --execute's
+      }
+      std::vector<std::string> args = {"--reassignment-json-file", file, action};
+      if (std::string(action) == "--execute") args.insert(args.end(), {"--throttle", "1000"});
+      CliResult r = Reassign(args);
+      EXPECT_EQ(r.exit_code, 1) << c.name << " " << action;
+      EXPECT_TRUE(r.err.starts_with(c.error)) << c.name << " " << action << ": " << r.err;
+      EXPECT_EQ(r.out, "") << c.name << " " << action;
+    }
+  }
+  CliResult missing_file = Reassign({"--reassignment-json-file", "/nonexistent.json", "--execute"});
+  EXPECT_EQ(missing_file.exit_code, 1);
+  EXPECT_NE(missing_file.err.find("/nonexistent.json"), std::string::npos) << missing_file.err;
+  CliResult zk = cluster_.Cli({"reassign-partitions", "--zookeeper", "localhost:2181",
+                               "--reassignment-json-file", "x.json", "--execute"});
+  EXPECT_EQ(zk.exit_code, 1);
+  EXPECT_NE(zk.err.find("--bootstrap-server"), std::string::npos) << zk.err;
+
+  EXPECT_EQ(DescribeText("t"), before);
+  CliResult listed = Reassign({"--list"});
+  EXPECT_EQ(listed.out, "No partition reassignments found.\n") << listed.err;
+
+  // --replica-assignment's own bad input.
+  CliResult twice = Topics({"--create", "--topic", "u", "--replica-assignment", "1:1"});
+  EXPECT_EQ(twice.exit_code, 1);
+  EXPECT_EQ(twice.err,
+            "Error while executing topic command : Partition replica lists may not contain "
+            "duplicate entries: 1\n");
+  CliResult with_partitions =
+      Topics({"--create", "--topic", "u", "--replica-assignment", "1", "--partitions", "1"});
+  EXPECT_EQ(with_partitions.exit_code, 1);
+  EXPECT_EQ(with_partitions.err,
+            "Option \"[replica-assignment]\" can't be used with option \"[partitions]\"\n");
+  CliResult list_topics = Topics({"--list"});
+  EXPECT_EQ(list_topics.out.find("u\n"), std::string::npos) << list_topics.out;
+}
+
+TEST_F(ReassignPartitionsCliTest, CancelStopsAMoveThatCannotFinish) {
+  CliResult created = Topics({"--create", "--topic", "c", "--replica-assignment", "1"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  CliResult produced = cluster_.Cli(
+      {"console-producer", "--bootstrap-server", cluster_.bootstrap(1), "--topic", "c"},
+      "one\ntwo\nthree\n");
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  // Broker 3 stops: a move onto it stays under way.
+  cluster_.Terminate(3);
+  const std::string file = WriteFile("c.json", Json({{0, {1, 3}}}, "c"));
+  CliResult executed = Reassign({"--reassignment-json-file", file, "--execute"});
+  ASSERT_EQ(executed.exit_code, 0) << executed.err;
+  EXPECT_NE(executed.out.find("Successfully started partition reassignment for c-0\n"),
+            std::string::npos)
+      << executed.out;
+
+  CliResult listed = Reassign({"--list"});
+  EXPECT_EQ(listed.out, "Current partition reassignments:\nc-0: replicas: 1,3. adding: 3.\n")
+      << listed.err;
+  CliResult verified = Reassign({"--verify", "--reassignment-json-file", file});
+  EXPECT_EQ(verified.out,
+            "Status of partition reassignment:\n"
+            "Reassignment of partition c-0 is still in progress.\n\n")
+      << verified.err;
+  const std::string moving = DescribeText("c");
+  EXPECT_NE(moving.find("\tReplicas: 1,3\tIsr: 1\tAdding Replicas: 3\tRemoving Replicas: \n"),
+            std::string::npos)
+      << moving;
+  EXPECT_NE(moving.find("\tReplicationFactor: 1\t"), std::string::npos) << moving;
+
+  // Another --execute needs --additional.
+  CliResult again = Reassign({"--reassignment-json-file", file, "--execute"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_EQ(again.err,
+            "Cannot execute because there is an existing partition assignment.  Use --additional "
+            "to override this and create a new partition assignment in addition to the existing "
+            "one. The --additional flag can also be used to change the throttle by resubmitting "
+            "the current reassignment.\n");
+
+  CliResult cancelled = Reassign({"--reassignment-json-file", file, "--cancel"});
+  ASSERT_EQ(cancelled.exit_code, 0) << cancelled.err;
+  EXPECT_EQ(cancelled.out,
+            "Successfully cancelled partition reassignment for: c-0\n"
+            "None of the specified partition moves are active.\n"
+            "Clearing broker-level throttles on brokers 1,2,3\n"
+            "Clearing topic-level throttles on topic c\n");
+  std::map<int, PartitionLine> parts;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        parts = cluster_.Describe("c", 1);
+        return parts.size() == 1 && parts[0].replicas == "1";
+      },
+      30000))
+      << DescribeText("c");
+  listed = Reassign({"--list"});
+  EXPECT_EQ(listed.out, "No partition reassignments found.\n") << listed.err;
+  cancelled = Reassign({"--reassignment-json-file", file, "--cancel", "--preserve-throttles"});
+  EXPECT_EQ(cancelled.out,
+            "None of the specified partition reassignments are active.\n"
+            "None of the specified partition moves are active.\n");
+}
+
+TEST_F(ReassignPartitionsCliTest, UnregisterRetiresOnlyABrokerWithoutReplicas) {
+  CliResult created = Topics({"--create", "--topic", "r", "--replica-assignment", "1:2,2:3"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  cluster_.Terminate(3);
+  auto unregister = [&](int id) {
+    return cluster_.Cli({"cluster", "unregister", "--bootstrap-server", cluster_.bootstrap(1),
+                         "--id", std::to_string(id)});
+  };
+  // Broker 3 still holds a replica of r-1: refused, naming it.
+  CliResult refused = unregister(3);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(refused.err.starts_with("Error: ")) << refused.err;
+  EXPECT_NE(refused.err.find("r-1"), std::string::npos) << refused.err;
+  EXPECT_EQ(refused.out, "");
+
+  // Moved off it, it can go.
+  const std::string file = WriteFile("r.json", Json({{1, {2, 1}}}, "r"));
+  CliResult executed = Reassign({"--reassignment-json-file", file, "--execute"});
+  ASSERT_EQ(executed.exit_code, 0) << executed.err;
+  CliResult verified = VerifyUntilComplete(file);
+  ASSERT_NE(verified.out.find("Reassignment of partition r-1 is complete."), std::string::npos)
+      << verified.out << verified.err;
+  CliResult done = unregister(3);
+  EXPECT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_EQ(done.out, "Broker 3 is no longer registered.\n");
+  CliResult twice = unregister(3);
+  EXPECT_EQ(twice.exit_code, 1);
+  EXPECT_TRUE(twice.err.starts_with("Error: ")) << twice.err;
+}
+
+}  // namespace
+}  // namespace strata::testing
