@@ -143,6 +143,18 @@ absl::StatusOr<v1::DescribeTopicsResponse> Admin::RawDescribeTopics(
   return Call(&v1::Admin::Stub::DescribeTopics, request);
 }
 
+absl::StatusOr<v1::TopicResult> Admin::CreateOneTopic(const v1::CreateTopicsRequest& request) {
+  const std::string& name = request.topics(0).name();
+  absl::StatusOr<v1::CreateTopicsResponse> response = RawCreateTopics(request);
+  if (!response.ok()) return response.status();
+  absl::Status s = SingleResult(response->results(), name);
+  if (!s.ok()) return s;
+  for (const auto& r : response->results()) {
+    if (r.name() == name) return r;
+  }
+  return v1::TopicResult();
+}
+
 absl::StatusOr<v1::TopicResult> Admin::CreateTopic(
     const std::string& name, int32_t partitions, int32_t replication_factor,
     const std::map<std::string, std::string>& configs) {
@@ -153,14 +165,7 @@ absl::StatusOr<v1::TopicResult> Admin::CreateTopic(
   t->set_num_partitions(partitions);
   t->set_replication_factor(replication_factor);
   for (const auto& [k, v] : configs) (*t->mutable_configs())[k] = v;
-  absl::StatusOr<v1::CreateTopicsResponse> response = RawCreateTopics(request);
-  if (!response.ok()) return response.status();
-  absl::Status s = SingleResult(response->results(), name);
-  if (!s.ok()) return s;
-  for (const auto& r : response->results()) {
-    if (r.name() == name) return r;
-  }
-  return v1::TopicResult();
+  return CreateOneTopic(request);
 }
 
 absl::StatusOr<v1::TopicResult> Admin::CreateTopicWithAssignment(
@@ -178,14 +183,7 @@ absl::StatusOr<v1::TopicResult> Admin::CreateTopicWithAssignment(
     for (int32_t b : assignment[i]) a->add_broker_ids(b);
   }
   for (const auto& [k, v] : configs) (*t->mutable_configs())[k] = v;
-  absl::StatusOr<v1::CreateTopicsResponse> response = RawCreateTopics(request);
-  if (!response.ok()) return response.status();
-  absl::Status s = SingleResult(response->results(), name);
-  if (!s.ok()) return s;
-  for (const auto& r : response->results()) {
-    if (r.name() == name) return r;
-  }
-  return v1::TopicResult();
+  return CreateOneTopic(request);
 }
 
 absl::Status Admin::DeleteTopic(const std::string& name) {

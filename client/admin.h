@@ -165,6 +165,8 @@ class Admin {
       const std::string& group, const std::vector<TopicPartition>& partitions);
 
  private:
+  // CreateTopics for the one topic in `request`: its result, or its error.
+  absl::StatusOr<v1::TopicResult> CreateOneTopic(const v1::CreateTopicsRequest& request);
   Admin(AdminConfig config, std::vector<std::string> bootstrap);
 
   // Calls `method` on any node, retrying while no node answers or the

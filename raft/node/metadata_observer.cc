@@ -253,18 +253,8 @@ absl::Status MetadataObserver::AppendAndApply(const internal::RaftFetchResponse&
 
 void MetadataObserver::MaybeSnapshot() {
   if (applied_ - last_snapshot_ < options_.snapshot_entries) return;
-  absl::Status s = storage_->CreateSnapshot(applied_, state_machine_->TakeSnapshot());
-  CHECK(s.ok()) << "taking a snapshot at " << applied_ << ": " << s;
+  SnapshotAndCompact(storage_.get(), state_machine_, applied_, options_.keep_entries);
   last_snapshot_ = applied_;
-  if (applied_.value() > options_.keep_entries) {
-    const Index compact_to = applied_ - options_.keep_entries;
-    if (compact_to >= storage_->FirstIndex()) {
-      s = storage_->Compact(compact_to);
-      CHECK(s.ok()) << "compacting the metadata log to " << compact_to << ": " << s;
-    }
-  }
-  VLOG(1) << "Snapshot at " << applied_ << "; log now [" << storage_->FirstIndex() << ", "
-          << storage_->LastIndex() << "]";
 }
 
 void MetadataObserver::SetLeader(NodeId leader) {

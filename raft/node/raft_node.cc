@@ -433,20 +433,25 @@ void RaftNode::HandleReady(Ready rd) {
   MaybeSnapshot();
 }
 
-void RaftNode::MaybeSnapshot() {
-  if (applied_ - last_snapshot_ < options_.snapshot_entries) return;
-  absl::Status s = storage_->CreateSnapshot(applied_, state_machine_->TakeSnapshot());
-  CHECK(s.ok()) << "taking a snapshot at " << applied_ << ": " << s;
-  last_snapshot_ = applied_;
-  if (applied_.value() > options_.keep_entries) {
-    const Index compact_to = applied_ - options_.keep_entries;
-    if (compact_to >= storage_->FirstIndex()) {
-      s = storage_->Compact(compact_to);
-      CHECK(s.ok()) << "compacting the Raft log to " << compact_to << ": " << s;
+void SnapshotAndCompact(LogStorage* storage, StateMachine* state_machine, Index applied,
+                        uint64_t keep_entries) {
+  absl::Status s = storage->CreateSnapshot(applied, state_machine->TakeSnapshot());
+  CHECK(s.ok()) << "taking a snapshot at " << applied << ": " << s;
+  if (applied.value() > keep_entries) {
+    const Index compact_to = applied - keep_entries;
+    if (compact_to >= storage->FirstIndex()) {
+      s = storage->Compact(compact_to);
+      CHECK(s.ok()) << "compacting the metadata log to " << compact_to << ": " << s;
     }
   }
-  VLOG(1) << "Snapshot at " << applied_ << "; log now [" << storage_->FirstIndex() << ", "
-          << storage_->LastIndex() << "]";
+  VLOG(1) << "Snapshot at " << applied << "; log now [" << storage->FirstIndex() << ", "
+          << storage->LastIndex() << "]";
+}
+
+void RaftNode::MaybeSnapshot() {
+  if (applied_ - last_snapshot_ < options_.snapshot_entries) return;
+  SnapshotAndCompact(storage_.get(), state_machine_, applied_, options_.keep_entries);
+  last_snapshot_ = applied_;
 }
 
 void RaftNode::PublishStatus() {

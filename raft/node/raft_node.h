@@ -62,6 +62,14 @@ class StateMachine {
   virtual absl::Status Restore(const std::string& data) = 0;
 };
 
+// Snapshots `state_machine` as of `applied` into `storage`, then compacts
+// the log below applied - keep_entries (those who lag a little get entries
+// rather than the snapshot). A storage error CHECK-fails: the node cannot
+// go on without its log. RaftNode and MetadataObserver both call it every
+// snapshot_entries applied.
+void SnapshotAndCompact(LogStorage* storage, StateMachine* state_machine, Index applied,
+                        uint64_t keep_entries);
+
 struct RaftNodeOptions {
   NodeId id;
   // Every voter's and learner's CONTROLLER address ("host:port"), self included.

@@ -12,6 +12,7 @@
 #include "client/record/record_batch.h"
 #include "gtest/gtest.h"
 #include "tests/unit/metadata/records.h"
+#include "tests/unit/replication/leader_reads.h"
 #include "tests/unit/storage/test_batches.h"
 
 namespace strata::replication {
@@ -71,11 +72,11 @@ class InProcessLeaderEndpoint final : public LeaderEndpoint {
     if (absl::Status s = Reachable(); !s.ok()) return s;
     const absl::Time deadline = absl::Now() + absl::Milliseconds(request.max_wait_ms);
     uint64_t seen = leader_->progress();
-    FetchResponse response = ReadAll(request);
-    while (Empty(response) && absl::Now() < deadline) {
+    FetchResponse response = testing::ReadForFollower(leader_, request);
+    while (testing::IsEmpty(response) && absl::Now() < deadline) {
       if (absl::Status s = Reachable(); !s.ok()) return s;
-      if (HasData(request)) {
-        response = ReadAll(request);
+      if (testing::FollowerHasData(leader_, request)) {
+        response = testing::ReadForFollower(leader_, request);
         continue;
       }
       ++link_->polling;
@@ -91,13 +92,7 @@ class InProcessLeaderEndpoint final : public LeaderEndpoint {
       const OffsetForLeaderEpochRequest& request) override {
     ++link_->epoch_queries;
     if (absl::Status s = Reachable(); !s.ok()) return s;
-    OffsetForLeaderEpochResponse response;
-    for (const OffsetForLeaderPartition& p : request.partitions) {
-      response.partitions.push_back(
-          EpochEndOffset{p.tp, leader_->EndOffsetForEpoch(p.tp.topic, p.tp.partition.value(),
-                                                          p.current_leader_epoch, p.leader_epoch)});
-    }
-    return response;
+    return testing::EpochEnds(leader_, request);
   }
 
   void Close() override { closed_ = true; }
@@ -110,34 +105,6 @@ class InProcessLeaderEndpoint final : public LeaderEndpoint {
       return absl::UnavailableError("the link is down");
     }
     return absl::OkStatus();
-  }
-
-  FetchResponse ReadAll(const FetchRequest& request) {
-    FetchResponse response;
-    for (const FetchPartition& p : request.partitions) {
-      response.partitions.push_back(FetchPartitionData{
-          p.tp,
-          leader_->ReadForFollower(request.replica_id, p.tp.topic, p.tp.partition.value(),
-                                   p.fetch_offset, p.current_leader_epoch, p.partition_max_bytes)});
-    }
-    return response;
-  }
-
-  bool HasData(const FetchRequest& request) {
-    for (const FetchPartition& p : request.partitions) {
-      if (leader_->FollowerHasDataAt(request.replica_id, p.tp.topic, p.tp.partition.value(),
-                                     p.fetch_offset)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  static bool Empty(const FetchResponse& response) {
-    for (const FetchPartitionData& d : response.partitions) {
-      if (d.result.error != ErrorCode::kNone || !d.result.records.empty()) return false;
-    }
-    return true;
   }
 
   ReplicaManager* const leader_;

@@ -21,6 +21,7 @@
 #include "broker/storage/mem_file_system.h"
 #include "gtest/gtest.h"
 #include "tests/unit/metadata/records.h"
+#include "tests/unit/replication/leader_reads.h"
 #include "tests/unit/storage/test_batches.h"
 
 namespace strata::replication {
@@ -72,11 +73,12 @@ class InProcessLeader final : public LeaderEndpoint {
     for (const FetchPartition& p : request.partitions) {
       if (p.tp.partition.value() == 0) ++counts_->asked_p0;
     }
-    FetchResponse response = ReadAll(request);
+    FetchResponse response = testing::ReadForFollower(leader_, request);
     const absl::Time deadline = absl::Now() + absl::Milliseconds(request.max_wait_ms);
     uint64_t seen = leader_->progress();
-    while (Empty(response) && !closed_) {
-      if (HasData(request)) return ReadAll(request);
+    while (testing::IsEmpty(response) && !closed_) {
+      if (testing::FollowerHasData(leader_, request))
+        return testing::ReadForFollower(leader_, request);
       if (absl::Now() >= deadline) break;
       seen = leader_->WaitForProgress(seen, absl::Milliseconds(5));
     }
@@ -86,44 +88,12 @@ class InProcessLeader final : public LeaderEndpoint {
 
   absl::StatusOr<OffsetForLeaderEpochResponse> OffsetForLeaderEpoch(
       const OffsetForLeaderEpochRequest& request) override {
-    OffsetForLeaderEpochResponse response;
-    for (const OffsetForLeaderPartition& p : request.partitions) {
-      response.partitions.push_back(
-          EpochEndOffset{p.tp, leader_->EndOffsetForEpoch(p.tp.topic, p.tp.partition.value(),
-                                                          p.current_leader_epoch, p.leader_epoch)});
-    }
-    return response;
+    return testing::EpochEnds(leader_, request);
   }
 
   void Close() override { closed_ = true; }
 
  private:
-  FetchResponse ReadAll(const FetchRequest& request) {
-    FetchResponse response;
-    for (const FetchPartition& p : request.partitions) {
-      response.partitions.push_back(FetchPartitionData{
-          p.tp,
-          leader_->ReadForFollower(request.replica_id, p.tp.topic, p.tp.partition.value(),
-                                   p.fetch_offset, p.current_leader_epoch, p.partition_max_bytes)});
-    }
-    return response;
-  }
-  bool HasData(const FetchRequest& request) {
-    for (const FetchPartition& p : request.partitions) {
-      if (leader_->FollowerHasDataAt(request.replica_id, p.tp.topic, p.tp.partition.value(),
-                                     p.fetch_offset)) {
-        return true;
-      }
-    }
-    return false;
-  }
-  static bool Empty(const FetchResponse& response) {
-    for (const FetchPartitionData& d : response.partitions) {
-      if (d.result.error != ErrorCode::kNone || !d.result.records.empty()) return false;
-    }
-    return true;
-  }
-
   ReplicaManager* const leader_;
   Counts* const counts_;
   std::atomic<bool> closed_{false};
