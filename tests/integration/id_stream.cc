@@ -18,11 +18,13 @@ std::string IdStreamReport::Summary() const {
                       ", out of order ", out_of_order, ", duplicates ", duplicates);
 }
 
-IdStream::IdStream(std::string bootstrap, std::string topic, int partitions, int rate)
+IdStream::IdStream(std::string bootstrap, std::string topic, int partitions, int rate,
+                   size_t value_bytes)
     : bootstrap_(std::move(bootstrap)),
       topic_(std::move(topic)),
       partitions_(partitions),
-      rate_(std::max(rate, 1)) {}
+      rate_(std::max(rate, 1)),
+      value_bytes_(value_bytes) {}
 
 IdStream::~IdStream() { Stop(); }
 
@@ -42,6 +44,7 @@ absl::Status IdStream::Start() {
       r.topic = topic_;
       r.partition = static_cast<int32_t>(id % partitions_);
       r.value = std::to_string(id);
+      if (r.value->size() < value_bytes_) r.value->resize(value_bytes_, ' ');
       producer_->Send(std::move(r), [this, id](const absl::StatusOr<client::RecordMetadata>& md) {
         std::lock_guard<std::mutex> l(mu_);
         if (md.ok()) {

@@ -46,7 +46,10 @@ struct IdStreamReport {
 
 class IdStream {
  public:
-  IdStream(std::string bootstrap, std::string topic, int partitions, int rate);
+  // `value_bytes`: each value is the id padded with spaces to that size
+  // (0: the id alone).
+  IdStream(std::string bootstrap, std::string topic, int partitions, int rate,
+           size_t value_bytes = 0);
   ~IdStream();
 
   absl::Status Start();
@@ -64,6 +67,7 @@ class IdStream {
   const std::string topic_;
   const int partitions_;
   const int rate_;
+  const size_t value_bytes_;
   std::unique_ptr<client::Producer> producer_;
   std::thread sender_;
   std::atomic<bool> stop_{false};

@@ -144,9 +144,12 @@ TEST_F(ReassignmentTest, EveryPartitionMovesUnderLoadWithoutLosingAnAcknowledged
   CreateTopic(topic, before, {{"min.insync.replicas", "2"}});
   ASSERT_TRUE(Eventually([&] { return Settled(1, topic, before); }, 30000));
 
-  IdStream stream(cluster_.bootstrap_all(), topic, kPartitions, 2000);
+  // 1 KiB records at 2,000 a second: the moves copy what 5 s wrote and
+  // keep up with what is written meanwhile.
+  IdStream stream(cluster_.bootstrap_all(), topic, kPartitions, 2000, 1024);
   ASSERT_TRUE(stream.Start().ok());
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  const int64_t before_move = stream.acknowledged();
 
   // Every partition to another set; four of six onto broker 4, and half of
   // them away from their current leader.
@@ -158,8 +161,10 @@ TEST_F(ReassignmentTest, EveryPartitionMovesUnderLoadWithoutLosingAnAcknowledged
       [&] { return Ongoing(1) == 0 && Settled(1, topic, after) && Settled(4, topic, after); },
       120000);
   const int64_t move_ms = MsSince(started);
-  std::printf("moved %d partitions (RF 3) under a %d records/s acks=all load in %lld ms\n",
-              kPartitions, 2000, static_cast<long long>(move_ms));
+  std::printf(
+      "moved %d partitions (RF 3; %lld acknowledged 1 KiB records in them when the moves began) "
+      "under a %d records/s acks=all load in %lld ms\n",
+      kPartitions, static_cast<long long>(before_move), 2000, static_cast<long long>(move_ms));
   ASSERT_TRUE(settled) << "the moves did not finish within 120 s";
 
   // Broker 1 no longer holds partition 0's replica; broker 4 holds it.
