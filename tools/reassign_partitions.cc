@@ -8,6 +8,7 @@
 #include <ostream>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -51,20 +52,38 @@ std::string JavaList(const std::vector<T>& values) {
 // ---- JSON
 
 absl::StatusOr<json> ParseJson(std::string_view text) {
+  // Nesting deeper than any file of ours needs is refused while parsing:
+  // printing such a value (dump() recurses) could overflow the stack.
+  constexpr int kMaxDepth = 16;
+  auto depth_limit = [](int depth, json::parse_event_t event, json&) {
+    if (depth > kMaxDepth &&
+        (event == json::parse_event_t::object_start || event == json::parse_event_t::array_start)) {
+      throw std::invalid_argument("JSON nested deeper than 16 levels");
+    }
+    return true;
+  };
   try {
-    return json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
+    return json::parse(text.begin(), text.end(), depth_limit);
+  } catch (const json::exception& e) {
+    // Syntax errors and numbers out of range alike:
     // "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
+    std::string what = e.what();
     if (size_t p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
     return Invalid("The input string is not a valid JSON: " + what);
+  } catch (const std::invalid_argument& e) {
+    return Invalid(std::string("The input string is not a valid JSON: ") + e.what());
   }
 }
 
-// A value as it appears in the file, shortened for a message.
+// A value as it appears in the file, shortened for a message (at a
+// character boundary: UTF-8 continuation bytes are not cut off).
 std::string Shown(const json& value) {
   std::string s = value.dump();
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
+  if (s.size() > 40) {
+    size_t cut = 37;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s = s.substr(0, cut) + "...";
+  }
   return s;
 }
 
@@ -327,11 +346,13 @@ int Generate(client::Admin& admin, const ReassignOptions& o, std::ostream& out, 
 
   absl::StatusOr<v1::DescribeClusterResponse> cluster = admin.DescribeCluster();
   if (!cluster.ok()) return FailError(err, cluster.status());
-  // Kafka's getBrokerMetadata: the brokers of the list the cluster knows.
+  // Kafka's getBrokerMetadata: the brokers of the list the cluster knows,
+  // running (Kafka's cluster description leaves fenced brokers out; a move
+  // onto a stopped broker would not finish).
   const std::set<int32_t> wanted(brokers->begin(), brokers->end());
   std::vector<int32_t> selected;
   for (const auto& b : cluster->brokers()) {
-    if (wanted.contains(b.id())) selected.push_back(b.id());
+    if (wanted.contains(b.id()) && !b.fenced()) selected.push_back(b.id());
   }
   std::sort(selected.begin(), selected.end());
 

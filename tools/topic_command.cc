@@ -297,6 +297,11 @@ int Create(client::Admin& admin, const TopicOptions& o, std::ostream& out, std::
     absl::StatusOr<std::vector<std::vector<int32_t>>> parsed =
         ParseReplicaAssignment(o.replica_assignment);
     if (!parsed.ok()) return Fail(err, std::string(parsed.status().message()));
+    if (parsed->empty()) {
+      return Fail(err, "--replica-assignment \"" + o.replica_assignment +
+                           "\" names no replicas (e.g. 1:2,2:3: commas between partitions, "
+                           "colons between replicas)");
+    }
     assignment = *std::move(parsed);
   }
   if (HasCollidingChars(*o.topic)) {

@@ -540,16 +540,21 @@ grpc::ServerUnaryReactor* AdminService::ListPartitionReassignments(
   // The controller's image is the newest: a lagging node would call a move
   // just started "not under way" (and `--verify` would clear the throttles
   // of a move still running). Asked of another node, it asks the
-  // controller, and answers from its own image only when that fails.
+  // controller; when that fails, the call fails (UNAVAILABLE) and the
+  // client asks again.
   const int32_t controller = controller_channel_->controller_id();
   if (controller >= 0 && controller != config_.node_id) {
     if (v1::Admin::Stub* stub = AdminStubFor(controller, *image); stub != nullptr) {
       auto* call = new grpc::ClientContext;
       call->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
       stub->async()->ListPartitionReassignments(
-          call, request, response, [this, call, reactor, request, response](grpc::Status s) {
-            if (!s.ok()) ListReassignments(*metadata_->current(), *request, response);
-            reactor->Finish(grpc::Status::OK);
+          call, request, response, [call, reactor, controller](grpc::Status s) {
+            // Not this node's older image instead: the caller retries.
+            reactor->Finish(
+                s.ok() ? s
+                       : grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                      absl::StrCat("the controller (node ", controller,
+                                                   ") did not answer: ", s.error_message())));
             delete call;
           });
       return reactor;

@@ -61,7 +61,7 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* AlterPartitionReassignments(
       grpc::CallbackServerContext* ctx, const v1::AlterPartitionReassignmentsRequest* request,
       v1::AlterPartitionReassignmentsResponse* response) override;
-  // From the controller's image (asked of it), else this node's.
+  // From the controller's image (asked of it when it is another node).
   grpc::ServerUnaryReactor* ListPartitionReassignments(
       grpc::CallbackServerContext* ctx, const v1::ListPartitionReassignmentsRequest* request,
       v1::ListPartitionReassignmentsResponse* response) override;

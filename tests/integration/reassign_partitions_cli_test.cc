@@ -5,7 +5,10 @@
 // readable; bad input refused with a clear error and nothing changed
 // (acceptance 5); --cancel of a move that cannot finish; and retiring a
 // broker with `cluster unregister`.
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <regex>
@@ -65,6 +68,25 @@ class ReassignPartitionsCliTest : public ::testing::Test {
   }
 
   // Runs --verify every 500 ms until no partition is in progress (bounded).
+  // A config as node 1 describes it ("" when not set; topic configs at
+  // their default are "" too for the throttled-replica lists).
+  std::string Config(v1::ConfigResourceType type, const std::string& name, const std::string& key) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::DescribeConfigsRequest req;
+    v1::DescribeConfigsResource* r = req.add_resources();
+    r->set_resource_type(type);
+    r->set_resource_name(name);
+    v1::DescribeConfigsResponse resp;
+    if (!cluster_.admin(1)->DescribeConfigs(&ctx, req, &resp).ok() || resp.results_size() != 1) {
+      return "<no answer>";
+    }
+    for (const v1::ConfigEntry& c : resp.results(0).configs()) {
+      if (c.name() == key) return c.value();
+    }
+    return "";
+  }
+
   CliResult VerifyUntilComplete(const std::string& file) {
     CliResult last;
     Eventually(
@@ -175,6 +197,18 @@ TEST_F(ReassignPartitionsCliTest, TheSeedSession) {
                 "to ensure the throttle is removed.\n"
                 "The inter-broker throttle limit was set to 50000000 B/s\n"
                 "Successfully started partition reassignments for test-topic-0,test-topic-1\n");
+  // What --throttle set: the rate on every broker of the moves, the
+  // existing replicas as leader-throttled, the added ones as follower-.
+  EXPECT_EQ(Config(v1::CONFIG_RESOURCE_BROKER, "2", "leader.replication.throttled.rate"),
+            "50000000");
+  EXPECT_EQ(Config(v1::CONFIG_RESOURCE_BROKER, "3", "follower.replication.throttled.rate"),
+            "50000000");
+  EXPECT_EQ(
+      Config(v1::CONFIG_RESOURCE_TOPIC, "test-topic", "leader.replication.throttled.replicas"),
+      "0:1,1:2");
+  EXPECT_EQ(
+      Config(v1::CONFIG_RESOURCE_TOPIC, "test-topic", "follower.replication.throttled.replicas"),
+      "0:2,1:3");
   verified = VerifyUntilComplete(grow);
   EXPECT_EQ(verified.out,
             "Status of partition reassignment:\n"
@@ -184,6 +218,14 @@ TEST_F(ReassignPartitionsCliTest, TheSeedSession) {
             "Clearing broker-level throttles on brokers 1,2,3\n"
             "Clearing topic-level throttles on topic test-topic\n")
       << verified.err;
+  // ...and --verify cleared them all.
+  EXPECT_EQ(Config(v1::CONFIG_RESOURCE_BROKER, "2", "leader.replication.throttled.rate"), "");
+  EXPECT_EQ(Config(v1::CONFIG_RESOURCE_BROKER, "3", "follower.replication.throttled.rate"), "");
+  EXPECT_EQ(
+      Config(v1::CONFIG_RESOURCE_TOPIC, "test-topic", "leader.replication.throttled.replicas"), "");
+  EXPECT_EQ(
+      Config(v1::CONFIG_RESOURCE_TOPIC, "test-topic", "follower.replication.throttled.replicas"),
+      "");
   ASSERT_TRUE(Eventually(
       [&] {
         parts = cluster_.Describe("test-topic", 1);

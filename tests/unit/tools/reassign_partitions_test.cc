@@ -140,6 +140,17 @@ TEST(ReassignmentJsonTest, BadInputIsNamed) {
   const std::string invalid = ErrorOf(R"({"version":1,"partitions":[)");
   EXPECT_TRUE(invalid.starts_with("The input string is not a valid JSON: parse error at line 1"))
       << invalid;
+  // A number too large for a double, and nesting deep enough to overflow a
+  // recursive printer: errors, not crashes.
+  const std::string huge =
+      ErrorOf(R"({"version":1,"partitions":[{"topic":"t","partition":1e999,"replicas":[1]}]})");
+  EXPECT_TRUE(huge.starts_with("The input string is not a valid JSON: ")) << huge;
+  EXPECT_NE(huge.find("1e999"), std::string::npos) << huge;
+  const std::string deep = ErrorOf(std::string(100000, '[') + std::string(100000, ']'));
+  EXPECT_EQ(deep, "The input string is not a valid JSON: JSON nested deeper than 16 levels");
+  EXPECT_EQ(
+      ErrorOf(R"({"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[[[1]]]}]})"),
+      "Partition t-0: \"replicas\" must be a list of broker ids, not [[[1]]]");
 }
 
 TEST(TopicsToMoveJsonTest, ParsesAndRefusesDuplicates) {
