@@ -174,6 +174,15 @@ std::map<TopicPartition, v1::OngoingPartitionReassignment> OngoingByPartition(
   return out;
 }
 
+// The reassignments the controller lists as under way, by partition.
+using Ongoing = std::map<TopicPartition, v1::OngoingPartitionReassignment>;
+absl::StatusOr<Ongoing> ListOngoing(client::Admin& admin) {
+  absl::StatusOr<v1::ListPartitionReassignmentsResponse> listed =
+      admin.ListPartitionReassignments();
+  if (!listed.ok()) return listed.status();
+  return OngoingByPartition(*listed);
+}
+
 // The first per-resource error of an IncrementalAlterConfigs answer.
 absl::Status ConfigErrors(const v1::IncrementalAlterConfigsResponse& response) {
   for (const auto& r : response.responses()) {
@@ -420,11 +429,9 @@ int Execute(client::Admin& admin, const ReassignOptions& o, std::ostream& out, s
 int Verify(client::Admin& admin, const ReassignOptions& o, std::ostream& out, std::ostream& err) {
   absl::StatusOr<Assignment> targets = ReadTargets(*o.reassignment_json_file);
   if (!targets.ok()) return FailError(err, targets.status());
-  absl::StatusOr<v1::ListPartitionReassignmentsResponse> listed =
-      admin.ListPartitionReassignments();
+  absl::StatusOr<Ongoing> listed = ListOngoing(admin);
   if (!listed.ok()) return FailError(err, listed.status());
-  const std::map<TopicPartition, v1::OngoingPartitionReassignment> ongoing =
-      OngoingByPartition(*listed);
+  const Ongoing& ongoing = *listed;
 
   std::map<TopicPartition, PartitionReassignmentState> states;
   std::vector<std::string> to_look_up;
@@ -460,11 +467,9 @@ int Verify(client::Admin& admin, const ReassignOptions& o, std::ostream& out, st
 int Cancel(client::Admin& admin, const ReassignOptions& o, std::ostream& out, std::ostream& err) {
   absl::StatusOr<Assignment> targets = ReadTargets(*o.reassignment_json_file);
   if (!targets.ok()) return FailError(err, targets.status());
-  absl::StatusOr<v1::ListPartitionReassignmentsResponse> listed =
-      admin.ListPartitionReassignments();
+  absl::StatusOr<Ongoing> listed = ListOngoing(admin);
   if (!listed.ok()) return FailError(err, listed.status());
-  const std::map<TopicPartition, v1::OngoingPartitionReassignment> ongoing =
-      OngoingByPartition(*listed);
+  const Ongoing& ongoing = *listed;
   // Every target under way. (Kafka's tool skips those that only add
   // replicas, which leaves a replication-factor increase uncancellable;
   // the cancellation KIP-455 describes applies to any.)

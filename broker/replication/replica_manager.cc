@@ -207,11 +207,11 @@ FetchResult ReplicaManager::ReadForFollower(int32_t replica_id, const std::strin
   }
   // KIP-73: a throttled replica outside the ISR waits while the leader's
   // replication quota is exceeded. The ISR is the image's (the one the
-  // controller committed).
-  std::shared_ptr<const metadata::MetadataImage> image = this->image();
-  leader_quota_.Update(image);
+  // controller committed); the quota took the image's settings when it was
+  // applied.
   const bool throttled = leader_quota_.IsThrottled(tp);
   if (throttled) {
+    std::shared_ptr<const metadata::MetadataImage> image = this->image();
     const metadata::PartitionInfo* info = image ? image->FindPartition(topic, partition) : nullptr;
     const bool in_sync = info != nullptr && std::find(info->isr.begin(), info->isr.end(),
                                                       replica_id) != info->isr.end();

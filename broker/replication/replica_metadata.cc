@@ -189,6 +189,8 @@ ReplicaManager::Applied ReplicaManager::ApplyLocked(
     });
     partitions_ = std::move(next);
     image_ = image;
+    // The leader's replication throttle follows the image's configs.
+    leader_quota_.Update(image);
     ++progress_;
   }
   for (auto it = ending.rbegin(); it != ending.rend(); ++it) {

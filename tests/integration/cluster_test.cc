@@ -26,13 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
 class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -334,8 +327,8 @@ TEST_F(ClusterTest, FailoverShrinksTheIsrAndARestartedBrokerRejoinsIt) {
     for (const auto& [pid, p] : before[t]) {
       // Every replica of a new partition is in sync; the first leads.
       EXPECT_EQ(p.leader, std::stoi(p.replicas.substr(0, p.replicas.find(',')))) << t << pid;
-      EXPECT_EQ(p.isr.size(), static_cast<size_t>(std::count(p.replicas.begin(), p.replicas.end(),
-                                                              ',') + 1))
+      EXPECT_EQ(p.isr.size(),
+                static_cast<size_t>(std::count(p.replicas.begin(), p.replicas.end(), ',') + 1))
           << t << "-" << pid;
     }
   }
@@ -391,8 +384,7 @@ TEST_F(ClusterTest, FailoverShrinksTheIsrAndARestartedBrokerRejoinsIt) {
   CliResult r = cluster_.Cli({"leader-election", "--bootstrap-server", cluster_.bootstrap(3),
                               "--election-type", "PREFERRED", "--all-topic-partitions"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("Valid replica already elected for partitions"), std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("Valid replica already elected for partitions"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("Successfully completed"), std::string::npos) << r.out;
 }
 
@@ -414,8 +406,7 @@ TEST_F(ClusterTest, AcksAllNeedsMinInsyncReplicasInTheIsr) {
     }
   }
   if (down < 0) down = LeaderOf("strict3", 0) % 3 + 1;
-  ASSERT_EQ(ProduceSettled(LeaderOf("strict3", 0), "strict3", 0, {"before"}, -1).error(),
-            v1::NONE);
+  ASSERT_EQ(ProduceSettled(LeaderOf("strict3", 0), "strict3", 0, {"before"}, -1).error(), v1::NONE);
   cluster_.Kill(down);
   const int alive = down % 3 + 1;
   ASSERT_TRUE(Eventually(
@@ -446,10 +437,9 @@ TEST_F(ClusterTest, AcksAllNeedsMinInsyncReplicasInTheIsr) {
 }
 
 TEST_F(ClusterTest, ADivergentOldLeaderTruncatesToTheNewLeader) {
-  ASSERT_EQ(
-      Topics({"--create", "--topic", "div", "--partitions", "1", "--replication-factor", "3"})
-          .exit_code,
-      0);
+  ASSERT_EQ(Topics({"--create", "--topic", "div", "--partitions", "1", "--replication-factor", "3"})
+                .exit_code,
+            0);
   const int old_leader = LeaderOf("div", 0);
   ASSERT_GE(old_leader, 1);
   ASSERT_EQ(ProduceSettled(old_leader, "div", 0, {"c0", "c1", "c2", "c3", "c4"}, -1).error(),
@@ -548,8 +538,8 @@ TEST_F(ClusterTest, ControlledShutdownMovesLeadershipWithoutFailedSends) {
   const int other = leader % 3 + 1;
   const auto t0 = std::chrono::steady_clock::now();
   cluster_.Terminate(leader);  // SIGTERM; waits for the process to exit
-  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - t0);
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   // The controller moved leadership before the broker went.
   for (const auto& [pid, p] : Describe("calm", other)) {
     EXPECT_NE(p.leader, leader) << "partition " << pid << " still led by the stopped broker";

@@ -20,15 +20,6 @@
 namespace strata::testing {
 namespace {
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
-
 std::vector<std::string> Fields(const std::string& line) {
   return absl::StrSplit(line, ' ', absl::SkipEmpty());
 }
@@ -91,7 +82,7 @@ class ConsumerGroupsCliTest : public ::testing::Test {
         [&] {
           *last = Groups({"--describe", "--group", group});
           rows.clear();
-          for (const std::string& line : Lines(last->out)) rows.push_back(Fields(line));
+          for (const std::string& line : NonEmptyLines(last->out)) rows.push_back(Fields(line));
           return last->exit_code == 0 && done(rows);
         },
         30000);
@@ -121,7 +112,7 @@ TEST_F(ConsumerGroupsCliTest, TheSeedSessionWithAndWithoutAGroup) {
   std::string generated;
   ASSERT_TRUE(Eventually(
       [&] {
-        for (const std::string& line : Lines(Groups({"--list"}).out)) {
+        for (const std::string& line : NonEmptyLines(Groups({"--list"}).out)) {
           if (std::regex_match(line, std::regex("console-consumer-[0-9]{1,5}"))) generated = line;
         }
         return !generated.empty();
@@ -179,8 +170,8 @@ TEST_F(ConsumerGroupsCliTest, TheSeedSessionWithAndWithoutAGroup) {
   CliResult plan = Groups(
       {"--reset-offsets", "--group", "myConsumerGroup", "--topic", "myTopic", "--to-offset", "1"});
   ASSERT_EQ(plan.exit_code, 0) << plan.err;
-  ASSERT_EQ(Lines(plan.out).size(), 2u) << plan.out;
-  EXPECT_EQ(Fields(Lines(plan.out)[1]),
+  ASSERT_EQ(NonEmptyLines(plan.out).size(), 2u) << plan.out;
+  EXPECT_EQ(Fields(NonEmptyLines(plan.out)[1]),
             (std::vector<std::string>{"myConsumerGroup", "myTopic", "0", "1"}));
   rows = DescribeUntil(
       "myConsumerGroup", [](const auto&) { return true; }, &last);
@@ -204,7 +195,8 @@ TEST_F(ConsumerGroupsCliTest, TheSeedSessionWithAndWithoutAGroup) {
       deleted.out.find("Deletion of requested consumer groups ('myConsumerGroup') was successful."),
       std::string::npos)
       << deleted.out;
-  for (const std::string& line : Lines(Groups({"--list"}).out)) EXPECT_NE(line, "myConsumerGroup");
+  for (const std::string& line : NonEmptyLines(Groups({"--list"}).out))
+    EXPECT_NE(line, "myConsumerGroup");
 }
 
 }  // namespace

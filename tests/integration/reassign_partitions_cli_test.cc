@@ -22,15 +22,6 @@
 namespace strata::testing {
 namespace {
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
-
 class ReassignPartitionsCliTest : public ::testing::Test {
  protected:
   ReassignPartitionsCliTest() : cluster_(3, {"group.initial.rebalance.delay.ms=0"}) {}
@@ -67,7 +58,6 @@ class ReassignPartitionsCliTest : public ::testing::Test {
     return path;
   }
 
-  // Runs --verify every 500 ms until no partition is in progress (bounded).
   // A config as node 1 describes it ("" when not set; topic configs at
   // their default are "" too for the throttled-replica lists).
   std::string Config(v1::ConfigResourceType type, const std::string& name, const std::string& key) {
@@ -87,6 +77,7 @@ class ReassignPartitionsCliTest : public ::testing::Test {
     return "";
   }
 
+  // Runs --verify until no partition is in progress (bounded).
   CliResult VerifyUntilComplete(const std::string& file) {
     CliResult last;
     Eventually(
@@ -252,7 +243,7 @@ TEST_F(ReassignPartitionsCliTest, TheSeedSession) {
   CliResult consumed = cluster_.Cli(
       {"console-consumer", "--bootstrap-server", cluster_.bootstrap(3), "--topic", "test-topic",
        "--from-beginning", "--max-messages", "200", "--timeout-ms", "30000"});
-  std::vector<std::string> got = Lines(consumed.out);
+  std::vector<std::string> got = NonEmptyLines(consumed.out);
   std::sort(got.begin(), got.end());
   std::sort(values.begin(), values.end());
   EXPECT_EQ(got, values) << consumed.err;

@@ -65,8 +65,8 @@ class ReassignmentTest : public ::testing::Test {
     ASSERT_EQ(resp.results(0).error(), v1::NONE) << resp.results(0).error_message();
   }
 
-  // Starts moving `topic`'s partitions to `target` (nullopt entries cancel)
-  // through `node`; every partition's answer must be NONE.
+  // Starts moving `topic`'s partitions to `target` through `node`; every partition's answer must be
+  // NONE.
   void Reassign(int node, const std::string& topic, const Assignment& target) {
     v1::AlterPartitionReassignmentsRequest req;
     v1::ReassignableTopic* t = req.add_topics();
@@ -146,13 +146,14 @@ TEST_F(ReassignmentTest, EveryPartitionMovesUnderLoadWithoutLosingAnAcknowledged
 
   // 1 KiB records at 2,000 a second: the moves copy what 5 s wrote and
   // keep up with what is written meanwhile.
-  IdStream stream(cluster_.bootstrap_all(), topic, kPartitions, 2000, 1024);
+  constexpr int kRate = 2000;
+  IdStream stream(cluster_.bootstrap_all(), topic, kPartitions, kRate, 1024);
   ASSERT_TRUE(stream.Start().ok());
   std::this_thread::sleep_for(std::chrono::seconds(5));
   const int64_t before_move = stream.acknowledged();
 
   // Every partition to another set — with four brokers, each new set takes
-  // in broker 4 — and half of them away from their current leader.
+  // in broker 4 — and partition 0 away from its leader.
   const Assignment after = {{0, {4, 2, 3}}, {1, {3, 4, 2}}, {2, {1, 4, 3}},
                             {3, {2, 1, 4}}, {4, {1, 2, 4}}, {5, {4, 3, 1}}};
   const auto started = Clock::now();
@@ -164,7 +165,7 @@ TEST_F(ReassignmentTest, EveryPartitionMovesUnderLoadWithoutLosingAnAcknowledged
   std::printf(
       "moved %d partitions (RF 3; %lld acknowledged 1 KiB records in them when the moves began) "
       "under a %d records/s acks=all load in %lld ms\n",
-      kPartitions, static_cast<long long>(before_move), 2000, static_cast<long long>(move_ms));
+      kPartitions, static_cast<long long>(before_move), kRate, static_cast<long long>(move_ms));
   ASSERT_TRUE(settled) << "the moves did not finish within 120 s";
 
   // Broker 1 no longer holds partition 0's replica; broker 4 holds it.
@@ -225,8 +226,7 @@ TEST_F(ReassignmentTest, AMoveSurvivesTheControllersDeathMidway) {
   absl::StatusOr<IdStreamReport> report = stream.Check();
   ASSERT_TRUE(report.ok()) << report.status();
   std::printf("move across a controller failover: %s\n", report->Summary().c_str());
-  EXPECT_EQ(report->missing, 0);
-  EXPECT_EQ(report->out_of_order, 0);
+  EXPECT_TRUE(report->Safe()) << report->Summary();
 }
 
 TEST_F(ReassignmentTest, AReplicaMovedAwayWhileItsBrokerWasDownIsDeletedWhenItReturns) {
@@ -247,8 +247,8 @@ TEST_F(ReassignmentTest, AReplicaMovedAwayWhileItsBrokerWasDownIsDeletedWhenItRe
   stream.Stop();
   absl::StatusOr<IdStreamReport> report = stream.Check();
   ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_EQ(report->missing, 0);
-  EXPECT_EQ(report->out_of_order, 0);
+  EXPECT_TRUE(report->Safe()) << report->Summary();
+  EXPECT_EQ(report->failed, 0) << report->first_error;
 }
 
 }  // namespace

@@ -147,8 +147,8 @@ class ReassignmentThrottleTest : public ::testing::Test {
   }
 
   // The throttle `reassign-partitions --throttle 10000000` sets for moving
-  // `topics`' partition 0 from broker 1 to broker 2 (nullopt: removes it, as
-  // --verify does once the moves are done).
+  // `topics`' partition 0 from broker 1 to broker 2 (`on` false: removes it,
+  // as --verify does once the moves are done).
   void SetThrottle(const std::vector<std::string>& topics, bool on) {
     auto value = [on](const std::string& v) { return on ? std::optional(v) : std::nullopt; };
     std::vector<Config> configs;

@@ -19,6 +19,19 @@ using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> NonEmptyLines(const std::string& text) {
+  std::vector<std::string> out = Lines(text);
+  std::erase(out, std::string());
+  return out;
+}
+
 bool Eventually(const std::function<bool()>& done, int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -121,7 +134,8 @@ pid_t StrataCluster::pid(int node) const {
 
 std::map<int, PartitionLine> StrataCluster::Describe(const std::string& topic, int node) const {
   std::map<int, PartitionLine> out;
-  CliResult r = Cli({"topics", "--bootstrap-server", bootstrap(node), "--describe", "--topic", topic});
+  CliResult r =
+      Cli({"topics", "--bootstrap-server", bootstrap(node), "--describe", "--topic", topic});
   static const std::regex kLine(
       "\tTopic: [^\t]+\tPartition: ([0-9]+)\tLeader: ([0-9]+|none)\tReplicas: ([0-9,]+)"
       "\tIsr: ([0-9,]*).*");
@@ -170,8 +184,7 @@ int64_t StrataCluster::BrokerEpochSeenBy(int node, int broker, bool* unfenced) {
   return -1;
 }
 
-bool StrataCluster::WaitReregistered(int observer, int broker, int64_t old_epoch,
-                                     int timeout_ms) {
+bool StrataCluster::WaitReregistered(int observer, int broker, int64_t old_epoch, int timeout_ms) {
   return Eventually(
       [&] {
         bool unfenced = false;
@@ -292,8 +305,7 @@ int64_t BigEndian(const std::string& bytes, size_t at, int width) {
 
 }  // namespace
 
-std::string StrataCluster::partition_dir(int node, const std::string& topic,
-                                         int partition) const {
+std::string StrataCluster::partition_dir(int node, const std::string& topic, int partition) const {
   return dir_ + "/node" + std::to_string(node) + "/logs/" + topic + "-" + std::to_string(partition);
 }
 

@@ -29,6 +29,10 @@ struct PartitionLine {
   std::vector<int> isr;
 };
 
+// The lines of a command's output, and the same without the empty ones.
+std::vector<std::string> Lines(const std::string& text);
+std::vector<std::string> NonEmptyLines(const std::string& text);
+
 // Polls `done` every 100 ms for up to `timeout_ms`; whether it came true.
 bool Eventually(const std::function<bool()>& done, int timeout_ms);
 

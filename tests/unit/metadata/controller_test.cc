@@ -23,48 +23,7 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
-// --- Replica assignment -----------------------------------------------------
-
-TEST(AssignReplicasTest, ThreeBrokersTheShapeUsersKnow) {
-  EXPECT_EQ(Controller::AssignReplicas({1, 2, 3}, 3, 3, 0, 2, 0),
-            (Assignment{{3, 1, 2}, {1, 2, 3}, {2, 3, 1}}));
-}
-
-TEST(AssignReplicasTest, MatchesKafkaAdminUtilsTest) {
-  // Kafka's AdminUtilsTest.testReplicaAssignment: brokers 0..4, 10
-  // partitions, RF 3, start index 0 (which Kafka also takes as the shift).
-  Assignment expected = {{0, 1, 2}, {1, 2, 3}, {2, 3, 4}, {3, 4, 0}, {4, 0, 1},
-                         {0, 2, 3}, {1, 3, 4}, {2, 4, 0}, {3, 0, 1}, {4, 1, 2}};
-  EXPECT_EQ(Controller::AssignReplicas({0, 1, 2, 3, 4}, 10, 3, 0, 0, 0), expected);
-}
-
-TEST(AssignReplicasTest, ContinuesFromAFirstPartition) {
-  // The shift grows by one at every full round of brokers (partitions 4 and
-  // 8 here), so the tail of a longer assignment is an assignment starting
-  // there with the shift it had reached: 2 + 5 / 4.
-  Assignment all = Controller::AssignReplicas({1, 2, 3, 4}, 9, 3, 0, 1, 2);
-  Assignment tail = Controller::AssignReplicas({1, 2, 3, 4}, 4, 3, 5, 1, 3);
-  EXPECT_EQ(tail, Assignment(all.begin() + 5, all.end()));
-}
-
-TEST(AssignReplicasTest, EveryPartitionHasDistinctReplicas) {
-  for (int n = 1; n <= 6; ++n) {
-    std::vector<int32_t> brokers;
-    for (int i = 0; i < n; ++i) brokers.push_back(10 + i);
-    for (int rf = 1; rf <= n; ++rf) {
-      for (int start = 0; start < n; ++start) {
-        for (int shift = 0; shift < n; ++shift) {
-          for (const auto& replicas :
-               Controller::AssignReplicas(brokers, 12, rf, 0, start, shift)) {
-            ASSERT_EQ(replicas.size(), static_cast<size_t>(rf));
-            ASSERT_EQ(std::set<int32_t>(replicas.begin(), replicas.end()).size(), replicas.size())
-                << "n=" << n << " rf=" << rf << " start=" << start << " shift=" << shift;
-          }
-        }
-      }
-    }
-  }
-}
+// Kafka's assignment itself: tests/unit/client/replica_assignment_test.cc.
 
 // --- Topic creation ----------------------------------------------------------
 

@@ -367,14 +367,8 @@ ImagePtr RichImage() {
   move.mutable_partition_change()->add_adding_replicas(4);
   move.mutable_partition_change()->add_removing_replicas(2);
   move.mutable_partition_change()->add_removing_replicas(3);
-  internal::MetadataRecord rate;
-  rate.mutable_config()->set_resource_type(internal::CONFIG_RESOURCE_BROKER);
-  rate.mutable_config()->set_resource_name("1");
-  rate.mutable_config()->set_name("leader.replication.throttled.rate");
-  rate.mutable_config()->set_value("1000");
-  internal::MetadataRecord cluster_rate = rate;
-  cluster_rate.mutable_config()->set_resource_name("");
-  image = Next(image, Batch({move, rate, cluster_rate}));
+  image = Next(image, Batch({move, BrokerConfig("1", "leader.replication.throttled.rate", "1000"),
+                             BrokerConfig("", "leader.replication.throttled.rate", "1000")}));
   return image;
 }
 

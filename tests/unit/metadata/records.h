@@ -88,15 +88,28 @@ inline internal::MetadataRecord Change(
   return r;
 }
 
-inline internal::MetadataRecord Config(const std::string& topic, const std::string& name,
-                                       std::optional<std::string> value) {
+// A config record; absent `value`: back to the default.
+inline internal::MetadataRecord ConfigOf(internal::ConfigResourceType type,
+                                         const std::string& resource, const std::string& name,
+                                         std::optional<std::string> value) {
   internal::MetadataRecord r;
   auto* c = r.mutable_config();
-  c->set_resource_type(internal::CONFIG_RESOURCE_TOPIC);
-  c->set_resource_name(topic);
+  c->set_resource_type(type);
+  c->set_resource_name(resource);
   c->set_name(name);
   if (value) c->set_value(*value);
   return r;
+}
+
+inline internal::MetadataRecord Config(const std::string& topic, const std::string& name,
+                                       std::optional<std::string> value) {
+  return ConfigOf(internal::CONFIG_RESOURCE_TOPIC, topic, name, std::move(value));
+}
+
+// A dynamic broker config: `broker` an id, or "" for the cluster default.
+inline internal::MetadataRecord BrokerConfig(const std::string& broker, const std::string& name,
+                                             std::optional<std::string> value) {
+  return ConfigOf(internal::CONFIG_RESOURCE_BROKER, broker, name, std::move(value));
 }
 
 inline internal::MetadataRecord RemoveTopic(const std::string& topic_id) {

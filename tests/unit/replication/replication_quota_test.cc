@@ -19,18 +19,6 @@ namespace records = metadata::testing;
 constexpr char kTopicId[] = "AAAAAAAAAAAAAAAAAAAAAA";
 constexpr char kOtherId[] = "BBBBBBBBBBBBBBBBBBBBBB";
 
-// A dynamic broker config: `resource` a broker id, or "" for the default.
-internal::MetadataRecord BrokerConfig(const std::string& resource, const std::string& name,
-                                      std::optional<std::string> value) {
-  internal::MetadataRecord r;
-  auto* c = r.mutable_config();
-  c->set_resource_type(internal::CONFIG_RESOURCE_BROKER);
-  c->set_resource_name(resource);
-  c->set_name(name);
-  if (value) c->set_value(*value);
-  return r;
-}
-
 std::shared_ptr<const metadata::MetadataImage> ImageOf(
     const std::vector<internal::MetadataRecord>& rs,
     std::shared_ptr<const metadata::MetadataImage> base = metadata::MetadataImage::Empty("c")) {
@@ -149,9 +137,9 @@ TEST(ReplicationThrottleFromImageTest, ReadsTheBrokersRateAndTheTopicsLists) {
       records::Partition(kTopicId, 0, {1, 2}, {1}, 1),
       records::Topic("U", kOtherId),
       records::Partition(kOtherId, 0, {1}, {1}, 1),
-      BrokerConfig("", kLeaderThrottledRate, "5000"),
-      BrokerConfig("1", kLeaderThrottledRate, "10000000"),
-      BrokerConfig("2", kFollowerThrottledRate, "7"),
+      records::BrokerConfig("", kLeaderThrottledRate, "5000"),
+      records::BrokerConfig("1", kLeaderThrottledRate, "10000000"),
+      records::BrokerConfig("2", kFollowerThrottledRate, "7"),
       records::Config("T", kLeaderThrottledReplicas, "0:1"),
       records::Config("T", kFollowerThrottledReplicas, "0:2"),
       records::Config("U", kFollowerThrottledReplicas, "*"),
@@ -180,8 +168,8 @@ TEST(ReplicationThrottleFromImageTest, ValuesThatDoNotParseAreIgnored) {
   auto image = ImageOf({
       records::Topic("T", kTopicId),
       records::Partition(kTopicId, 0, {1}, {1}, 1),
-      BrokerConfig("1", kLeaderThrottledRate, "ten megabytes"),
-      BrokerConfig("", kFollowerThrottledRate, "-5"),
+      records::BrokerConfig("1", kLeaderThrottledRate, "ten megabytes"),
+      records::BrokerConfig("", kFollowerThrottledRate, "-5"),
       records::Config("T", kLeaderThrottledReplicas, "0:1,oops"),
   });
   std::set<std::string> warned;
@@ -263,7 +251,7 @@ TEST_F(ReplicationQuotaTest, FollowsTheImageItIsGiven) {
   auto image = ImageOf({
       records::Topic("T", kTopicId),
       records::Partition(kTopicId, 0, {1, 2}, {1}, 1),
-      BrokerConfig("2", kFollowerThrottledRate, "1000"),
+      records::BrokerConfig("2", kFollowerThrottledRate, "1000"),
       records::Config("T", kFollowerThrottledReplicas, "0:2"),
   });
   quota_.Update(image);
@@ -271,16 +259,18 @@ TEST_F(ReplicationQuotaTest, FollowsTheImageItIsGiven) {
   EXPECT_TRUE(quota_.ShouldThrottle(Tp("T", 0), false));
   quota_.Update(image);  // the same image: nothing changes
   EXPECT_TRUE(quota_.ShouldThrottle(Tp("T", 0), false));
+  quota_.Update(nullptr);  // no image: no settings, no throttle
+  EXPECT_FALSE(quota_.ShouldThrottle(Tp("T", 0), false));
+  quota_.Update(image);
+  EXPECT_TRUE(quota_.ShouldThrottle(Tp("T", 0), false));
 
   // The reassignment finished: --verify removes the throttle.
-  auto cleared = ImageOf({BrokerConfig("2", kFollowerThrottledRate, std::nullopt),
+  auto cleared = ImageOf({records::BrokerConfig("2", kFollowerThrottledRate, std::nullopt),
                           records::Config("T", kFollowerThrottledReplicas, std::nullopt)},
                          image);
   quota_.Update(cleared);
   EXPECT_FALSE(quota_.IsThrottled(Tp("T", 0)));
   EXPECT_FALSE(quota_.IsQuotaExceeded());
-  quota_.Update(nullptr);
-  EXPECT_FALSE(quota_.ShouldThrottle(Tp("T", 0), false));
 }
 
 TEST_F(ReplicationQuotaTest, TheLeaderSideReadsItsOwnKeys) {
@@ -288,8 +278,8 @@ TEST_F(ReplicationQuotaTest, TheLeaderSideReadsItsOwnKeys) {
   auto image = ImageOf({
       records::Topic("T", kTopicId),
       records::Partition(kTopicId, 0, {1, 2}, {1}, 1),
-      BrokerConfig("1", kLeaderThrottledRate, "1000"),
-      BrokerConfig("1", kFollowerThrottledRate, "1"),
+      records::BrokerConfig("1", kLeaderThrottledRate, "1000"),
+      records::BrokerConfig("1", kFollowerThrottledRate, "1"),
       records::Config("T", kLeaderThrottledReplicas, "0:1"),
       records::Config("T", kFollowerThrottledReplicas, "0:2"),
   });

@@ -43,17 +43,6 @@ bool Eventually(const std::function<bool()>& done) {
   return true;
 }
 
-internal::MetadataRecord BrokerConfig(const std::string& resource, const std::string& name,
-                                      std::optional<std::string> value) {
-  internal::MetadataRecord r;
-  auto* c = r.mutable_config();
-  c->set_resource_type(internal::CONFIG_RESOURCE_BROKER);
-  c->set_resource_name(resource);
-  c->set_name(name);
-  if (value) c->set_value(*value);
-  return r;
-}
-
 // A leader reached in process, answering as the request layer does for a
 // follower (broker/request/handlers.cc): read every partition; with nothing
 // read, wait until one has data or max_wait_ms passes, then read once more
@@ -175,7 +164,7 @@ class ReplicationThrottleTest : public ::testing::Test {
 };
 
 TEST_F(ReplicationThrottleTest, TheLeaderHoldsBackAThrottledFollowerOutsideTheIsr) {
-  Apply({BrokerConfig("1", kLeaderThrottledRate, "1000"),
+  Apply({records::BrokerConfig("1", kLeaderThrottledRate, "1000"),
          records::Config("R", kLeaderThrottledReplicas, "0:1")});
   Produce(0, 10);
   Produce(1, 10);
@@ -207,7 +196,7 @@ TEST_F(ReplicationThrottleTest, TheLeaderHoldsBackAThrottledFollowerOutsideTheIs
 }
 
 TEST_F(ReplicationThrottleTest, HeldBackDataDoesNotEndAParkedFetchEarly) {
-  Apply({BrokerConfig("1", kLeaderThrottledRate, "1000"),
+  Apply({records::BrokerConfig("1", kLeaderThrottledRate, "1000"),
          records::Config("R", kLeaderThrottledReplicas, "0:1")});
   Produce(0, 10);
   Produce(1, 10);
@@ -224,7 +213,7 @@ TEST_F(ReplicationThrottleTest, HeldBackDataDoesNotEndAParkedFetchEarly) {
 }
 
 TEST_F(ReplicationThrottleTest, TheFollowerLeavesAThrottledPartitionOutWhileOverItsQuota) {
-  Apply({BrokerConfig("2", kFollowerThrottledRate, "1000"),
+  Apply({records::BrokerConfig("2", kFollowerThrottledRate, "1000"),
          records::Config("R", kFollowerThrottledReplicas, "0:2")});
   Produce(0, 10);
   Produce(1, 10);
@@ -252,7 +241,7 @@ TEST_F(ReplicationThrottleTest, TheFollowerLeavesAThrottledPartitionOutWhileOver
 }
 
 TEST_F(ReplicationThrottleTest, AFollowerHeldBackByItsLeaderPausesInsteadOfSpinning) {
-  Apply({BrokerConfig("1", kLeaderThrottledRate, "1000"),
+  Apply({records::BrokerConfig("1", kLeaderThrottledRate, "1000"),
          records::Config("R", kLeaderThrottledReplicas, "*")});
   Produce(0, 10);
   StartFollower();
