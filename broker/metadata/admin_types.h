@@ -260,12 +260,17 @@ void FailWhole(const Request& request, ErrorCode code, const std::string& messag
                Response* response) {
   FailEveryTopic(TopicNamesOf(request), code, message, &response->results);
 }
-// Calls answered as a whole rather than per topic.
+// Calls answered as a whole rather than per topic: the error goes on the
+// response itself.
+template <typename Response>
+void FailResponse(Response* response, ErrorCode code, const std::string& message) {
+  response->error = code;
+  response->error_message = message;
+}
 template <typename Request, typename Response>
 requires requires(Response r) { r.error_message; }
 void FailWhole(const Request&, ErrorCode code, const std::string& message, Response* response) {
-  response->error = code;
-  response->error_message = message;
+  FailResponse(response, code, message);
 }
 
 // Whether a node's `image` shows every change `response` reports as made

@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "broker/metadata/partition_change.h"
 #include "broker/storage/log.h"
 #include "broker/storage/log_config.h"
 #include "client/common/numbers.h"
@@ -128,10 +129,6 @@ void SetError(Response& response, ErrorCode code, std::string message) {
   response.set_error_message(std::move(message));
 }
 
-bool Contains(const std::vector<int32_t>& v, int32_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
 // An unclean election: the first live replica, in or out of the ISR, and a
 // loud log line, since records only the old ISR had are lost. -1 when no
 // replica is live.
@@ -152,14 +149,10 @@ int32_t ElectUnclean(const TopicInfo& t, const PartitionInfo& p,
 
 void AddChange(const TopicInfo& t, const PartitionInfo& p, int32_t leader,
                const std::vector<int32_t>& isr, internal::MetadataRecordBatch* batch) {
-  internal::PartitionChangeRecord* change = batch->add_records()->mutable_partition_change();
-  change->set_topic_id(t.topic_id);
-  change->set_partition(p.partition);
-  if (leader != p.leader) change->set_leader(leader);
-  if (isr != p.isr) {
-    change->set_set_isr(true);
-    for (int32_t r : isr) change->add_isr(r);
-  }
+  PartitionShape s = PartitionShape::Of(p);
+  s.leader = leader;
+  s.isr = isr;
+  AppendPartitionChange(t, p, s, batch);
 }
 
 }  // namespace
@@ -774,25 +767,22 @@ Decision<internal::AlterPartitionResponse> Controller::AlterPartition(
     }
   }
   if (isr == p.isr) return d;
-  int32_t leader = p.leader;
-  std::vector<int32_t> final_isr;
-  if (p.reassigning() &&
-      CompleteReassignmentWithIsr(image, *t, p, isr, &d.records, &leader, &final_isr)) {
-    // The answer carries the epochs the image will show: removing replicas
-    // or moving the leader bumps the leader epoch, and the old leader then
-    // learns its fate from the image.
-    const bool removed = !p.removing_replicas.empty();
-    r.set_leader(leader);
-    r.set_leader_epoch(p.leader_epoch + (leader != p.leader || removed ? 1 : 0));
-    r.set_partition_epoch(p.partition_epoch + 1);
-    r.clear_isr();
-    for (int32_t id : final_isr) r.add_isr(id);
-    return d;
+  // Finishing a reassignment whose target this ISR completes, or a plain
+  // ISR change; one record either way.
+  if (!p.reassigning() || !CompleteReassignmentWithIsr(image, *t, p, isr, &d.records)) {
+    AddChange(*t, p, p.leader, isr, &d.records);
   }
-  AddChange(*t, p, p.leader, isr, &d.records);
-  r.set_partition_epoch(p.partition_epoch + 1);
+  // The answer is the partition as the image will hold it (the same rule
+  // moves the epochs); a leader that lost its place learns it from there.
+  absl::StatusOr<PartitionInfo> next =
+      p.WithChange(d.records.records(d.records.records_size() - 1).partition_change());
+  CHECK(next.ok()) << name
+                   << ": the controller wrote a change the image refuses: " << next.status();
+  r.set_leader(next->leader);
+  r.set_leader_epoch(next->leader_epoch);
+  r.set_partition_epoch(next->partition_epoch);
   r.clear_isr();
-  for (int32_t id : isr) r.add_isr(id);
+  for (int32_t id : next->isr) r.add_isr(id);
   return d;
 }
 

@@ -180,11 +180,10 @@ class Controller {
       const MetadataImage& image, const NewTopic& topic);
   // When `isr` (a new ISR for `p`) holds its reassignment's whole target:
   // writes the completing change (replicas, ISR, perhaps a new leader)
-  // instead of a plain ISR change and returns true, with the outcome.
+  // instead of a plain ISR change and returns true.
   bool CompleteReassignmentWithIsr(const MetadataImage& image, const TopicInfo& t,
                                    const PartitionInfo& p, const std::vector<int32_t>& isr,
-                                   internal::MetadataRecordBatch* batch, int32_t* leader,
-                                   std::vector<int32_t>* final_isr) const;
+                                   internal::MetadataRecordBatch* batch) const;
 
   ControllerOptions options_;
   // Used when options_.random is null.

@@ -29,41 +29,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/metadata/controller.h"
+#include "broker/metadata/partition_change.h"
 #include "broker/storage/log_config.h"
 #include "glog/logging.h"
 
 namespace strata::metadata {
 namespace {
 
-bool Contains(const std::vector<int32_t>& v, int32_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-std::vector<int32_t> Minus(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
-  std::vector<int32_t> out;
-  for (int32_t x : a) {
-    if (!Contains(b, x)) out.push_back(x);
-  }
-  return out;
-}
-
-std::string Ids(const std::vector<int32_t>& v) {
-  return absl::StrCat("[", absl::StrJoin(v, ","), "]");
-}
-
-// What a partition's record says, to be changed and written back.
-struct Shape {
-  std::vector<int32_t> replicas;
-  std::vector<int32_t> adding;
-  std::vector<int32_t> removing;
-  std::vector<int32_t> isr;
-  int32_t leader = -1;
-
-  static Shape Of(const PartitionInfo& p) {
-    return Shape{p.replicas, p.adding_replicas, p.removing_replicas, p.isr, p.leader};
-  }
-  std::vector<int32_t> target() const { return Minus(replicas, removing); }
-};
+using Shape = PartitionShape;
 
 // Finishes the reassignment under way in `s` when its ISR holds the whole
 // target and a live target replica can lead; false when it cannot yet.
@@ -95,28 +68,6 @@ bool MaybeComplete(Shape* s, const std::function<bool(int32_t)>& live) {
   s->removing.clear();
   s->leader = leader;
   return true;
-}
-
-// Writes the change from `p` to `s`, if any.
-void AppendShapeChange(const TopicInfo& t, const PartitionInfo& p, const Shape& s,
-                       internal::MetadataRecordBatch* batch) {
-  const bool replicas_changed = s.replicas != p.replicas || s.adding != p.adding_replicas ||
-                                s.removing != p.removing_replicas;
-  if (!replicas_changed && s.isr == p.isr && s.leader == p.leader) return;
-  internal::PartitionChangeRecord* c = batch->add_records()->mutable_partition_change();
-  c->set_topic_id(t.topic_id);
-  c->set_partition(p.partition);
-  if (s.leader != p.leader) c->set_leader(s.leader);
-  if (s.isr != p.isr) {
-    c->set_set_isr(true);
-    for (int32_t r : s.isr) c->add_isr(r);
-  }
-  if (replicas_changed) {
-    c->set_set_replicas(true);
-    for (int32_t r : s.replicas) c->add_replicas(r);
-    for (int32_t r : s.adding) c->add_adding_replicas(r);
-    for (int32_t r : s.removing) c->add_removing_replicas(r);
-  }
 }
 
 // When `s`'s leader left its ISR (it was a replica being added, now
@@ -263,7 +214,7 @@ Decision<AlterPartitionReassignmentsResponse> Controller::AlterPartitionReassign
       }
       LOG(INFO) << "Cancelling the reassignment of " << name << ": back to replicas "
                 << Ids(s.replicas);
-      AppendShapeChange(*t, *p, s, &d.records);
+      AppendPartitionChange(*t, *p, s, &d.records);
       continue;
     }
     const std::vector<int32_t>& target = *r.replicas;
@@ -298,22 +249,16 @@ Decision<AlterPartitionReassignmentsResponse> Controller::AlterPartitionReassign
     MaybeComplete(&s, live);
     LOG(INFO) << "Reassigning " << name << " from " << Ids(original) << " to " << Ids(target)
               << " (adding " << Ids(s.adding) << ", removing " << Ids(s.removing) << ")";
-    AppendShapeChange(*t, *p, s, &d.records);
+    AppendPartitionChange(*t, *p, s, &d.records);
   }
   return d;
 }
 
 void Controller::AppendCompletedReassignments(const MetadataImage& image,
                                               internal::MetadataRecordBatch* batch) const {
-  auto live = [&image](int32_t id) { return image.IsBrokerLive(id); };
   for (const auto& [name, t] : image.topics()) {
     for (const auto& [pid, p] : t.partitions) {
-      if (!p.reassigning()) continue;
-      Shape s = Shape::Of(p);
-      if (!MaybeComplete(&s, live)) continue;
-      LOG(INFO) << "Reassignment of " << name << "-" << pid << " complete: replicas "
-                << Ids(s.replicas) << ", leader " << s.leader;
-      AppendShapeChange(t, p, s, batch);
+      if (p.reassigning()) CompleteReassignmentWithIsr(image, t, p, p.isr, batch);
     }
   }
 }
@@ -321,16 +266,13 @@ void Controller::AppendCompletedReassignments(const MetadataImage& image,
 bool Controller::CompleteReassignmentWithIsr(const MetadataImage& image, const TopicInfo& t,
                                              const PartitionInfo& p,
                                              const std::vector<int32_t>& isr,
-                                             internal::MetadataRecordBatch* batch, int32_t* leader,
-                                             std::vector<int32_t>* final_isr) const {
+                                             internal::MetadataRecordBatch* batch) const {
   Shape s = Shape::Of(p);
   s.isr = isr;
   if (!MaybeComplete(&s, [&image](int32_t id) { return image.IsBrokerLive(id); })) return false;
   LOG(INFO) << "Reassignment of " << t.name << "-" << p.partition << " complete: replicas "
             << Ids(s.replicas) << ", leader " << s.leader;
-  AppendShapeChange(t, p, s, batch);
-  *leader = s.leader;
-  *final_isr = s.isr;
+  AppendPartitionChange(t, p, s, batch);
   return true;
 }
 
@@ -354,11 +296,11 @@ Decision<UnregisterBrokerResponse> Controller::UnregisterBroker(
   }
   if (total > 0) {
     d.response.error = ErrorCode::kInvalidRequest;
-    d.response.error_message = absl::StrCat(
-        "Broker ", id, " still holds ", total, " partition replica", total == 1 ? "" : "s", " (",
-        absl::StrJoin(held, ", "),
-        total > held.size() ? absl::StrCat(" and ", total - held.size(), " more") : "",
-        "). Move them to other brokers with reassign-partitions first.");
+    d.response.error_message =
+        absl::StrCat("Broker ", id, " still holds ", total, " partition replica",
+                     total == 1 ? "" : "s", " (", absl::StrJoin(held, ", "),
+                     total > held.size() ? absl::StrCat(" and ", total - held.size(), " more") : "",
+                     "). Move them to other brokers with reassign-partitions first.");
     return d;
   }
   if (!b->fenced) {
@@ -452,19 +394,17 @@ Decision<IncrementalAlterConfigsResponse> Controller::IncrementalAlterConfigs(
 }
 
 absl::Status ValidateDynamicBrokerConfig(const std::string& name, const std::string& value) {
-  if (name == "leader.replication.throttled.rate" ||
-      name == "follower.replication.throttled.rate") {
-    int64_t rate = 0;
-    if (!absl::SimpleAtoi(value, &rate) || rate < 0) {
+  if (name == storage::kLeaderThrottledRate || name == storage::kFollowerThrottledRate) {
+    absl::StatusOr<int64_t> rate = storage::ParseThrottledRate(value);
+    if (!rate.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("Invalid value ", value, " for configuration ",
-                                                     name, ": a rate in bytes/s, at least 0"));
+                                                     name, ": ", rate.status().message()));
     }
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("Unknown dynamic broker config ", name,
-                   " (dynamic broker configs here: leader.replication.throttled.rate, "
-                   "follower.replication.throttled.rate)"));
+      absl::StrCat("Unknown dynamic broker config ", name, " (dynamic broker configs here: ",
+                   storage::kLeaderThrottledRate, ", ", storage::kFollowerThrottledRate, ")"));
 }
 
 }  // namespace strata::metadata

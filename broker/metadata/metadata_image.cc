@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "broker/metadata/partition_change.h"
 #include "glog/logging.h"
 
 namespace strata::metadata {
@@ -18,14 +19,6 @@ std::string RecordTypeName(const internal::MetadataRecord& record) {
   const google::protobuf::FieldDescriptor* field =
       internal::MetadataRecord::descriptor()->FindFieldByNumber(record.record_case());
   return field != nullptr ? field->message_type()->name() : "unknown record";
-}
-
-bool Contains(const std::vector<int32_t>& v, int32_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-std::string Ids(const std::vector<int32_t>& v) {
-  return absl::StrCat("[", absl::StrJoin(v, ","), "]");
 }
 
 // Replicas, ISR and leader must describe one consistent partition: distinct
@@ -87,20 +80,40 @@ absl::Status CheckReassignmentShape(const std::vector<int32_t>& replicas,
 
 }  // namespace
 
-std::vector<int32_t> PartitionInfo::original_replicas() const {
-  std::vector<int32_t> out;
-  for (int32_t r : replicas) {
-    if (!Contains(adding_replicas, r)) out.push_back(r);
+absl::StatusOr<PartitionInfo> PartitionInfo::WithChange(
+    const internal::PartitionChangeRecord& r) const {
+  PartitionInfo p = *this;
+  // Replicas removed (a reassignment completing or cancelled) fence the
+  // leader epoch as Kafka does, so the removed replicas' fetches stop.
+  bool replicas_removed = false;
+  if (r.set_replicas()) {
+    std::vector<int32_t> replicas(r.replicas().begin(), r.replicas().end());
+    for (int32_t old : p.replicas) replicas_removed |= !Contains(replicas, old);
+    p.replicas = std::move(replicas);
+    p.adding_replicas.assign(r.adding_replicas().begin(), r.adding_replicas().end());
+    p.removing_replicas.assign(r.removing_replicas().begin(), r.removing_replicas().end());
   }
-  return out;
+  if (r.set_isr()) p.isr.assign(r.isr().begin(), r.isr().end());
+  const bool leader_changed = r.has_leader() && r.leader() != p.leader;
+  if (r.has_leader()) p.leader = r.leader();
+  absl::Status s = CheckPartitionShape(p.replicas, p.isr, p.leader);
+  if (s.ok()) s = CheckReassignmentShape(p.replicas, p.adding_replicas, p.removing_replicas);
+  if (!s.ok()) return s;
+  // Kafka's epochs: followers and clients fence on the leader epoch, so it
+  // moves with every new leader; the partition epoch moves with every
+  // change so that a stale AlterPartition is told apart.
+  if (leader_changed || (replicas_removed && p.leader >= 0)) ++p.leader_epoch;
+  ++p.partition_epoch;
+  if (p.leader >= 0) p.had_leader = true;
+  return p;
+}
+
+std::vector<int32_t> PartitionInfo::original_replicas() const {
+  return Minus(replicas, adding_replicas);
 }
 
 std::vector<int32_t> PartitionInfo::target_replicas() const {
-  std::vector<int32_t> out;
-  for (int32_t r : replicas) {
-    if (!Contains(removing_replicas, r)) out.push_back(r);
-  }
-  return out;
+  return Minus(replicas, removing_replicas);
 }
 
 const Endpoint* BrokerRegistration::endpoint(std::string_view listener) const {
@@ -256,33 +269,13 @@ absl::Status MetadataImage::ApplyRecord(const internal::MetadataRecord& record, 
         return absl::NotFoundError(
             absl::StrCat("partition ", r.partition(), " of topic '", t.name, "' does not exist"));
       }
-      PartitionInfo p = p_it->second;
-      // Replicas removed (a reassignment completing or cancelled) fence the
-      // leader epoch as Kafka does, so the removed replicas' fetches stop.
-      bool replicas_removed = false;
-      if (r.set_replicas()) {
-        std::vector<int32_t> replicas(r.replicas().begin(), r.replicas().end());
-        for (int32_t old : p.replicas) replicas_removed |= !Contains(replicas, old);
-        p.replicas = std::move(replicas);
-        p.adding_replicas.assign(r.adding_replicas().begin(), r.adding_replicas().end());
-        p.removing_replicas.assign(r.removing_replicas().begin(), r.removing_replicas().end());
+      absl::StatusOr<PartitionInfo> p = p_it->second.WithChange(r);
+      if (!p.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("partition ", r.partition(), " of topic '",
+                                                       t.name,
+                                                       "': ", std::string(p.status().message())));
       }
-      if (r.set_isr()) p.isr.assign(r.isr().begin(), r.isr().end());
-      const bool leader_changed = r.has_leader() && r.leader() != p.leader;
-      if (r.has_leader()) p.leader = r.leader();
-      absl::Status s = CheckPartitionShape(p.replicas, p.isr, p.leader);
-      if (s.ok()) s = CheckReassignmentShape(p.replicas, p.adding_replicas, p.removing_replicas);
-      if (!s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("partition ", p.partition, " of topic '",
-                                                       t.name, "': ", std::string(s.message())));
-      }
-      // Kafka's epochs: followers and clients fence on the leader epoch, so
-      // it moves with every new leader; the partition epoch moves with every
-      // change so that a stale AlterPartition is told apart.
-      if (leader_changed || (replicas_removed && p.leader >= 0)) ++p.leader_epoch;
-      ++p.partition_epoch;
-      if (p.leader >= 0) p.had_leader = true;
-      p_it->second = std::move(p);
+      p_it->second = *std::move(p);
       return absl::OkStatus();
     }
     case internal::MetadataRecord::kConfig: {

@@ -78,6 +78,11 @@ struct PartitionInfo {
   std::vector<int32_t> removing_replicas;
 
   bool reassigning() const { return !adding_replicas.empty() || !removing_replicas.empty(); }
+  // This partition after `change` (its topic and partition aside), with the
+  // epochs it moves — the one rule the image applies and the controller
+  // answers AlterPartition by; an error when the result is not a
+  // consistent partition.
+  absl::StatusOr<PartitionInfo> WithChange(const internal::PartitionChangeRecord& change) const;
   // The replicas the partition had before the reassignment under way
   // (replicas less adding, in order); `replicas` when none is.
   std::vector<int32_t> original_replicas() const;

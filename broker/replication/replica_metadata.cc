@@ -6,6 +6,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "broker/metadata/partition_change.h"
 #include "broker/replication/replica_manager.h"
 #include "broker/storage/kafka_error.h"
 #include "glog/logging.h"
@@ -13,9 +14,7 @@
 namespace strata::replication {
 namespace {
 
-bool Contains(const std::vector<int32_t>& v, int32_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
+using metadata::Contains;
 
 // The image's partition `tp`, or null.
 const metadata::PartitionInfo* Placed(const metadata::MetadataImage& image,

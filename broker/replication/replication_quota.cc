@@ -105,12 +105,11 @@ ReplicationThrottle ReplicationThrottle::FromImage(const metadata::MetadataImage
   const char* rate_key =
       side == ReplicationSide::kLeader ? kLeaderThrottledRate : kFollowerThrottledRate;
   if (std::optional<std::string> rate = image.BrokerConfig(broker_id, rate_key)) {
-    int64_t bytes = -1;
-    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(*rate), &bytes) && bytes >= 0) {
-      throttle.rate = bytes;
+    absl::StatusOr<int64_t> bytes = storage::ParseThrottledRate(*rate);
+    if (bytes.ok()) {
+      throttle.rate = *bytes;
     } else {
-      warn_once(absl::StrCat("Broker ", broker_id, ": ", rate_key, "='", *rate,
-                             "' is not a rate in bytes per second (a whole number >= 0)"));
+      warn_once(absl::StrCat("Broker ", broker_id, ": ", rate_key, ": ", bytes.status().message()));
     }
   }
   const char* list_key =

@@ -48,15 +48,16 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/metadata/metadata_image.h"
+#include "broker/storage/log_config.h"
 #include "client/common/clock.h"
 #include "client/common/ids.h"
 
 namespace strata::replication {
 
-inline constexpr char kLeaderThrottledRate[] = "leader.replication.throttled.rate";
-inline constexpr char kFollowerThrottledRate[] = "follower.replication.throttled.rate";
-inline constexpr char kLeaderThrottledReplicas[] = "leader.replication.throttled.replicas";
-inline constexpr char kFollowerThrottledReplicas[] = "follower.replication.throttled.replicas";
+using storage::kFollowerThrottledRate;
+using storage::kFollowerThrottledReplicas;
+using storage::kLeaderThrottledRate;
+using storage::kLeaderThrottledReplicas;
 
 // A byte rate over a sliding window of samples.
 class RateMeter {

@@ -311,22 +311,13 @@ void QuorumController::AlterPartition(
       std::move(done));
 }
 
-namespace {
-// Fills a whole-request error into a response that carries one.
-template <typename Response>
-void FailResponse(Response* response, ErrorCode code, const std::string& why) {
-  response->error = code;
-  response->error_message = why;
-}
-}  // namespace
-
 void QuorumController::ElectLeaders(metadata::ElectLeadersRequest request,
                                     std::function<void(metadata::ElectLeadersResponse)> done) {
   Submit<metadata::ElectLeadersResponse>(
       [this, request = std::move(request)] {
         return controller_->ElectLeaders(*metadata_->current(), request);
       },
-      FailResponse<metadata::ElectLeadersResponse>, std::move(done));
+      metadata::FailResponse<metadata::ElectLeadersResponse>, std::move(done));
 }
 
 void QuorumController::AlterPartitionReassignments(
@@ -336,7 +327,7 @@ void QuorumController::AlterPartitionReassignments(
       [this, request = std::move(request)] {
         return controller_->AlterPartitionReassignments(*metadata_->current(), request);
       },
-      FailResponse<metadata::AlterPartitionReassignmentsResponse>, std::move(done));
+      metadata::FailResponse<metadata::AlterPartitionReassignmentsResponse>, std::move(done));
 }
 
 void QuorumController::UnregisterBroker(
@@ -346,7 +337,7 @@ void QuorumController::UnregisterBroker(
       [this, request = std::move(request)] {
         return controller_->UnregisterBroker(*metadata_->current(), request);
       },
-      FailResponse<metadata::UnregisterBrokerResponse>, std::move(done));
+      metadata::FailResponse<metadata::UnregisterBrokerResponse>, std::move(done));
 }
 
 void QuorumController::IncrementalAlterConfigs(
@@ -356,7 +347,7 @@ void QuorumController::IncrementalAlterConfigs(
       [this, request = std::move(request)] {
         return controller_->IncrementalAlterConfigs(*metadata_->current(), request);
       },
-      FailResponse<metadata::IncrementalAlterConfigsResponse>, std::move(done));
+      metadata::FailResponse<metadata::IncrementalAlterConfigsResponse>, std::move(done));
 }
 
 }  // namespace strata::server

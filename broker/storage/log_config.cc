@@ -155,11 +155,11 @@ constexpr TopicConfigDef kTopicConfigs[] = {
      [](auto n, auto v, LogConfig& c) { return SetLong(n, v, 1, &c.flush_messages); }},
     {"flush.ms", "9223372036854775807",
      [](auto n, auto v, LogConfig& c) { return SetLong(n, v, 0, &c.flush_ms); }},
-    {"follower.replication.throttled.replicas", "",
+    {kFollowerThrottledReplicas, "",
      [](auto n, auto v, LogConfig&) { return CheckThrottledReplicas(n, v); }},
     {"index.interval.bytes", "4096",
      [](auto n, auto v, LogConfig& c) { return SetInt(n, v, 0, &c.index_interval_bytes); }},
-    {"leader.replication.throttled.replicas", "",
+    {kLeaderThrottledReplicas, "",
      [](auto n, auto v, LogConfig&) { return CheckThrottledReplicas(n, v); }},
     {"max.compaction.lag.ms", "9223372036854775807",
      [](auto n, auto v, LogConfig& c) { return SetLong(n, v, 1, &c.max_compaction_lag_ms); }},
@@ -234,6 +234,15 @@ const std::map<std::string, std::string>& TopicConfigDefaults() {
     return m;
   }();
   return *defaults;
+}
+
+absl::StatusOr<int64_t> ParseThrottledRate(std::string_view value) {
+  int64_t rate = -1;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(AbslView(value)), &rate) || rate < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", AbslView(value), "' is not a rate in bytes/s (a whole number >= 0)"));
+  }
+  return rate;
 }
 
 absl::Status ParseThrottledReplicas(std::string_view value, bool* all,

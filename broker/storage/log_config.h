@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "broker/storage/log_validator.h"
 #include "client/record/record_batch.h"
 
@@ -104,6 +105,17 @@ const std::map<std::string, std::string>& TopicConfigDefaults();
 // OK when `value` is valid for topic config `name`; otherwise the error
 // LogConfig::Set gives.
 absl::Status ValidateTopicConfig(std::string_view name, std::string_view value);
+
+// The replication throttles of reassignment (KIP-73): two dynamic broker
+// configs and two topic configs.
+inline constexpr char kLeaderThrottledRate[] = "leader.replication.throttled.rate";
+inline constexpr char kFollowerThrottledRate[] = "follower.replication.throttled.rate";
+inline constexpr char kLeaderThrottledReplicas[] = "leader.replication.throttled.replicas";
+inline constexpr char kFollowerThrottledReplicas[] = "follower.replication.throttled.replicas";
+
+// A throttle rate: bytes per second, a whole number >= 0 (spaces around it
+// allowed). The config check and the replication quota both read it here.
+absl::StatusOr<int64_t> ParseThrottledRate(std::string_view value);
 
 // A reassignment's throttled-replica list (`leader.replication.throttled.
 // replicas`, `follower.replication.throttled.replicas`), as Kafka's
