@@ -258,20 +258,6 @@ struct BadRecordCase {
 
 class BadRecordTest : public ::testing::TestWithParam<BadRecordCase> {};
 
-internal::MetadataRecord AddingNotAReplica() {
-  internal::MetadataRecord r =
-      Change(kOrders, 0, std::nullopt, std::nullopt, std::vector<int32_t>{3, 1, 2});
-  r.mutable_partition_change()->add_adding_replicas(9);
-  return r;
-}
-
-internal::MetadataRecord RemovingEveryReplica() {
-  internal::MetadataRecord r =
-      Change(kOrders, 0, std::nullopt, std::nullopt, std::vector<int32_t>{3, 1, 2});
-  for (int32_t b : {3, 1, 2}) r.mutable_partition_change()->add_removing_replicas(b);
-  return r;
-}
-
 TEST_P(BadRecordTest, IsRefusedAndTheImageIsUnchanged) {
   const BadRecordCase& c = GetParam();
   ImagePtr image = ThreeBrokersAndOrders();
@@ -321,10 +307,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadRecordCase{"ChangeIsrOutsideReplicas",
                       Change(kOrders, 0, std::nullopt, std::vector<int32_t>{3, 4}),
                       "PartitionChangeRecord", "not a replica"},
-        BadRecordCase{"AddingNotAReplica", AddingNotAReplica(), "PartitionChangeRecord",
-                      "reassigning broker 9 is not a replica"},
-        BadRecordCase{"RemovingEveryReplica", RemovingEveryReplica(), "PartitionChangeRecord",
-                      "leaves no target"},
+        BadRecordCase{
+            "AddingNotAReplica",
+            Change(kOrders, 0, std::nullopt, std::nullopt, std::vector<int32_t>{3, 1, 2}, {9}),
+            "PartitionChangeRecord", "reassigning broker 9 is not a replica"},
+        BadRecordCase{"RemovingEveryReplica",
+                      Change(kOrders, 0, std::nullopt, std::nullopt, std::vector<int32_t>{3, 1, 2},
+                             {}, {3, 1, 2}),
+                      "PartitionChangeRecord", "leaves no target"},
         BadRecordCase{"ConfigOfUnknownTopic", Config("audit", "retention.ms", "1"), "ConfigRecord",
                       "unknown topic 'audit'"},
         BadRecordCase{"RemoveUnknownTopic", RemoveTopic(kAudit), "RemoveTopicRecord",
@@ -363,10 +353,7 @@ ImagePtr RichImage() {
   // orders-1 moves from [1,2,3] to [4,1] (adding 4, removing 2 and 3); a
   // throttle on broker 1 and a cluster-wide one.
   internal::MetadataRecord move =
-      Change(kOrders, 1, std::nullopt, std::nullopt, std::vector<int32_t>{4, 1, 2, 3});
-  move.mutable_partition_change()->add_adding_replicas(4);
-  move.mutable_partition_change()->add_removing_replicas(2);
-  move.mutable_partition_change()->add_removing_replicas(3);
+      Change(kOrders, 1, std::nullopt, std::nullopt, std::vector<int32_t>{4, 1, 2, 3}, {4}, {2, 3});
   image = Next(image, Batch({move, BrokerConfig("1", "leader.replication.throttled.rate", "1000"),
                              BrokerConfig("", "leader.replication.throttled.rate", "1000")}));
   return image;
@@ -375,8 +362,7 @@ ImagePtr RichImage() {
 TEST(MetadataImageTest, AReassignmentUnderWayAndItsEnd) {
   ImagePtr image = ThreeBrokersAndOrders();
   internal::MetadataRecord move =
-      Change(kOrders, 1, std::nullopt, std::nullopt, std::vector<int32_t>{2, 3, 1});
-  move.mutable_partition_change()->add_removing_replicas(1);
+      Change(kOrders, 1, std::nullopt, std::nullopt, std::vector<int32_t>{2, 3, 1}, {}, {1});
   image = Next(image, Batch({move}));
   const PartitionInfo* p = image->FindPartition("orders", 1);
   EXPECT_TRUE(p->reassigning());

@@ -68,10 +68,12 @@ inline internal::MetadataRecord Partition(const std::string& topic_id, int32_t p
   return r;
 }
 
-inline internal::MetadataRecord Change(
-    const std::string& topic_id, int32_t partition, std::optional<int32_t> leader,
-    std::optional<std::vector<int32_t>> isr = std::nullopt,
-    std::optional<std::vector<int32_t>> replicas = std::nullopt) {
+inline internal::MetadataRecord Change(const std::string& topic_id, int32_t partition,
+                                       std::optional<int32_t> leader,
+                                       std::optional<std::vector<int32_t>> isr = std::nullopt,
+                                       std::optional<std::vector<int32_t>> replicas = std::nullopt,
+                                       std::vector<int32_t> adding = {},
+                                       std::vector<int32_t> removing = {}) {
   internal::MetadataRecord r;
   auto* c = r.mutable_partition_change();
   c->set_topic_id(topic_id);
@@ -84,6 +86,8 @@ inline internal::MetadataRecord Change(
   if (replicas) {
     c->set_set_replicas(true);
     for (int32_t x : *replicas) c->add_replicas(x);
+    for (int32_t x : adding) c->add_adding_replicas(x);
+    for (int32_t x : removing) c->add_removing_replicas(x);
   }
   return r;
 }

@@ -3,10 +3,25 @@
 // in-process LeaderEndpoints of the replication tests are built from.
 #pragma once
 
+#include <functional>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "broker/replication/leader_endpoint.h"
 #include "broker/replication/replica_manager.h"
 
 namespace strata::replication::testing {
+
+// Polls `done` until it holds or `patience` passes.
+inline bool Eventually(const std::function<bool()>& done,
+                       absl::Duration patience = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + patience;
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return true;
+}
 
 // Every partition of `request`, read for its follower.
 inline FetchResponse ReadForFollower(ReplicaManager* leader, const FetchRequest& request) {

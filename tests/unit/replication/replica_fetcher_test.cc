@@ -23,7 +23,6 @@ namespace records = metadata::testing;
 constexpr char kTopicId[] = "BBBBBBBBBBBBBBBBBBBBBB";
 constexpr char kOtherId[] = "CCCCCCCCCCCCCCCCCCCCCC";
 // Every wait in these tests ends by then; a healthy run takes milliseconds.
-constexpr absl::Duration kPatience = absl::Seconds(10);
 
 // Values unique across the test, so logs that diverge differ in bytes.
 std::string Batch(int n) {
@@ -31,15 +30,7 @@ std::string Batch(int n) {
   return storage::testing::MakeBatch(next.fetch_add(n), n);
 }
 
-// Polls `done` until it holds or kPatience passes.
-bool Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + kPatience;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
-}
+using testing::Eventually;
 
 // The network between one follower and one leader, as tests see it.
 struct Link {

@@ -300,10 +300,8 @@ TEST_F(ReplicaManagerReplicationTest, AReplicaAddedWithinATermIsFollowedAndJoins
   ASSERT_EQ(Hw(1), 5);
   // A reassignment adds broker 3 back: the same leader, the same epoch.
   const int32_t epoch = image_->FindPartition("R", 0)->leader_epoch;
-  internal::MetadataRecord add =
-      records::Change(kNewId, 0, std::nullopt, std::nullopt, std::vector<int32_t>{1, 2, 3});
-  add.mutable_partition_change()->add_adding_replicas(3);
-  Apply({add});
+  Apply(
+      {records::Change(kNewId, 0, std::nullopt, std::nullopt, std::vector<int32_t>{1, 2, 3}, {3})});
   ASSERT_EQ(image_->FindPartition("R", 0)->leader_epoch, epoch);
   proposals_[1].clear();
   EXPECT_EQ(Fetch(3), 5) << "the leader serves its new follower";

@@ -30,18 +30,10 @@ namespace {
 namespace records = metadata::testing;
 
 constexpr char kTopicId[] = "BBBBBBBBBBBBBBBBBBBBBB";
-constexpr absl::Duration kPatience = absl::Seconds(10);
 // Each test batch: one record padded to about this many bytes.
 constexpr size_t kPadding = 500;
 
-bool Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + kPatience;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
-}
+using testing::Eventually;
 
 // A leader reached in process, answering as the request layer does for a
 // follower (broker/request/handlers.cc): read every partition; with nothing
