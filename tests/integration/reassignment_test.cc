@@ -65,8 +65,10 @@ class ReassignmentTest : public ::testing::Test {
     ASSERT_EQ(resp.results(0).error(), v1::NONE) << resp.results(0).error_message();
   }
 
-  // Starts moving `topic`'s partitions to `target` through `node`; every partition's answer must be
-  // NONE.
+  // Starts moving `topic`'s partitions to `target` through `node`; every
+  // partition's answer must be NONE. While no controller is elected (one
+  // was just killed) the call answers NOT_CONTROLLER: asked again, as a
+  // Kafka client does, for up to 30 s.
   void Reassign(int node, const std::string& topic, const Assignment& target) {
     v1::AlterPartitionReassignmentsRequest req;
     v1::ReassignableTopic* t = req.add_topics();
@@ -76,10 +78,17 @@ class ReassignmentTest : public ::testing::Test {
       rp->set_partition(p);
       for (int32_t r : replicas) rp->add_replicas(r);
     }
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     v1::AlterPartitionReassignmentsResponse resp;
-    grpc::Status s = cluster_.admin(node)->AlterPartitionReassignments(&ctx, req, &resp);
+    grpc::Status s;
+    Eventually(
+        [&] {
+          grpc::ClientContext ctx;
+          ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+          resp.Clear();
+          s = cluster_.admin(node)->AlterPartitionReassignments(&ctx, req, &resp);
+          return !s.ok() || resp.error() != v1::NOT_CONTROLLER;
+        },
+        30000);
     ASSERT_TRUE(s.ok()) << s.error_message();
     ASSERT_EQ(resp.error(), v1::NONE) << resp.error_message();
     for (const auto& tr : resp.responses()) {
