@@ -505,6 +505,17 @@ void StrataNode::CreateServices() {
   }
 }
 
+namespace {
+
+// gRPC binds with SO_REUSEPORT unless told otherwise, so a second server
+// configured with the same port would start and silently take half of the
+// first one's connections. A listener owns its port, as Kafka's do.
+void RefuseSharedPort(grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+}
+
+}  // namespace
+
 absl::Status StrataNode::Listen() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -512,6 +523,7 @@ absl::Status StrataNode::Listen() {
     grpc::ServerBuilder builder;
     const Listener* l = config_.listener("CONTROLLER");
     builder.AddListeningPort(l->address(), grpc::InsecureServerCredentials());
+    RefuseSharedPort(builder);
     if (raft_) builder.RegisterService(raft_->service());
     builder.RegisterService(controller_service_.get());
     builder.RegisterService(replica_service_.get());
@@ -524,6 +536,7 @@ absl::Status StrataNode::Listen() {
   if (const Listener* l = config_.listener("PLAINTEXT")) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(l->address(), grpc::InsecureServerCredentials());
+    RefuseSharedPort(builder);
     builder.RegisterService(broker_service_.get());
     builder.RegisterService(admin_service_.get());
     builder.RegisterService(group_service_.get());

@@ -2,20 +2,21 @@
 // behind. The destructor SIGKILLs and reaps it if it is still running.
 #pragma once
 
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <fcntl.h>
 #include <unistd.h>
-
-#include <grpcpp/grpcpp.h>
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/common/free_port.h"
 
 namespace strata::testing {
 
@@ -62,6 +63,21 @@ class ChildProcess {
     pid_ = -1;
   }
 
+  // Waits up to `timeout_ms` for the process to exit on its own; returns
+  // its exit code (128 + signal if a signal ended it), or -1 if it is still
+  // running (or was never started).
+  int WaitExit(int timeout_ms) {
+    for (int waited = 0; pid_ > 0 && waited <= timeout_ms; waited += 10) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+  }
+
   // Sends `sig` without waiting for anything.
   void Signal(int sig) {
     if (pid_ > 0) ::kill(pid_, sig);
@@ -82,20 +98,6 @@ inline std::shared_ptr<grpc::Channel> TestChannel(const std::string& address) {
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
   args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 100);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-}
-
-// A loopback TCP port that was free a moment ago.
-inline int PickFreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 }  // namespace strata::testing

@@ -1,6 +1,7 @@
 // Issue 4's acceptance on real processes: the seed session through the
 // `strata` CLI, replica assignment, bad input, controller failover, and a
-// full stop and start. Every node runs on 127.0.0.1 with ports the OS picked.
+// full stop and start. Every node runs on 127.0.0.1 with ports no other test holds
+// (tests/common/free_port.h).
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -245,6 +246,38 @@ TEST_F(ClusterTest, BadInputIsRefusedClearlyAndChangesNothing) {
   EXPECT_EQ(all.error(), v1::NOT_ENOUGH_REPLICAS) << all.error_message();
   EXPECT_NE(all.error_message().find("strict-0"), std::string::npos) << all.error_message();
   EXPECT_EQ(ProduceSettled(strict_leader, "strict", 0, {"x"}, 1).error(), v1::NONE);
+}
+
+// A second server given a port that a running node already listens on
+// refuses to start and names the port, instead of sharing it (gRPC's default
+// SO_REUSEPORT would let it take half of the first node's connections).
+TEST_F(ClusterTest, AServerGivenATakenPortRefusesToStartAndNamesIt) {
+  std::ifstream in(cluster_.dir() + "/node1.properties");
+  std::ofstream out(cluster_.dir() + "/twin.properties");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("log.dirs=")) line = "log.dirs=" + cluster_.dir() + "/twin/logs";
+    if (line.starts_with("metadata.log.dir=")) {
+      line = "metadata.log.dir=" + cluster_.dir() + "/twin/metadata";
+    }
+    out << line << "\n";
+  }
+  out.close();
+  ChildProcess twin;
+  const std::string log = cluster_.dir() + "/twin.log";
+  ASSERT_TRUE(twin.Start({STRATA_SERVER, cluster_.dir() + "/twin.properties"}, log));
+  EXPECT_EQ(twin.WaitExit(20000), 1);
+  std::ifstream twin_log(log);
+  const std::string printed((std::istreambuf_iterator<char>(twin_log)),
+                            std::istreambuf_iterator<char>());
+  EXPECT_NE(printed.find("cannot listen on CONTROLLER " + cluster_.peer_address(1)),
+            std::string::npos)
+      << printed;
+  // The first node still has its port and its clients.
+  EXPECT_TRUE(cluster_.WaitReady(3));
+  EXPECT_EQ(Topics({"--create", "--topic", "after-twin", "--partitions", "3",
+                    "--replication-factor", "3"})
+                .exit_code,
+            0);
 }
 
 TEST_F(ClusterTest, ControllerFailoverAndCatchUp) {

@@ -167,6 +167,7 @@ int Main(int argc, char** argv) {
   KvService kv(node->get(), &sm);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.peers[options.id], grpc::InsecureServerCredentials());
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService((*node)->service());
   builder.RegisterService(&kv);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

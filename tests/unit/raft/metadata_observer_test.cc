@@ -4,9 +4,6 @@
 #include "raft/node/metadata_observer.h"
 
 #include <grpcpp/grpcpp.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -22,6 +19,7 @@
 #include "raft/node/proto_convert.h"
 #include "raft/node/raft_node.h"
 #include "strata/internal/raft.grpc.pb.h"
+#include "tests/common/free_port.h"
 
 namespace strata::raft {
 namespace {
@@ -371,7 +369,7 @@ class ObservedQuorumTest : public ::testing::Test {
     std::map<NodeId, std::string> peers;
     for (int i = 1; i <= n; ++i) {
       const NodeId id(static_cast<uint64_t>(i));
-      peers[id] = absl::StrCat("127.0.0.1:", FreePort());
+      peers[id] = absl::StrCat("127.0.0.1:", strata::testing::PickFreePort());
     }
     for (int i = 1; i <= n; ++i) {
       const NodeId id(static_cast<uint64_t>(i));
@@ -392,6 +390,7 @@ class ObservedQuorumTest : public ::testing::Test {
       v.node = std::move(*node);
       grpc::ServerBuilder builder;
       builder.AddListeningPort(peers[id], grpc::InsecureServerCredentials());
+      builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
       builder.RegisterService(v.node->service());
       v.server = builder.BuildAndStart();
       ASSERT_NE(v.server, nullptr);
@@ -399,19 +398,6 @@ class ObservedQuorumTest : public ::testing::Test {
     peers_ = peers;
     for (auto& [id, v] : voters_) v.node->Start();
     ASSERT_TRUE(Eventually([&] { return Leader() != kNoNode; }));
-  }
-
-  // A loopback port that was free a moment ago.
-  static int FreePort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
   }
 
   NodeId Leader() {
