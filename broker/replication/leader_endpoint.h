@@ -40,6 +40,8 @@ struct FetchPartition {
   // refuses (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
   int32_t current_leader_epoch = -1;
   int32_t partition_max_bytes = 0;  // replica.fetch.max.bytes
+  // The follower's log start offset.
+  int64_t log_start_offset = 0;
 };
 
 struct FetchRequest {

@@ -100,7 +100,7 @@ Partition::RoleChange Partition::MakeLeaderOrFollower(std::shared_ptr<storage::L
     // to show up, as at the start of a term.
     for (BrokerId id : r.replicas) {
       if (id != options_.local_broker && !r.followers.contains(id)) {
-        r.followers[id] = FollowerProgress{Offset(-1), now, now, Offset(-1)};
+        r.followers[id] = FollowerProgress{Offset(-1), now, now, Offset(-1), Offset(-1)};
       }
     }
     std::erase_if(r.followers, [&](const auto& f) {
@@ -133,7 +133,7 @@ Partition::RoleChange Partition::MakeLeaderOrFollower(std::shared_ptr<storage::L
       // Every follower gets a full replica.lag.time.max.ms to show up.
       for (BrokerId id : r.replicas) {
         if (id != options_.local_broker) {
-          r.followers[id] = FollowerProgress{Offset(-1), now, now, Offset(-1)};
+          r.followers[id] = FollowerProgress{Offset(-1), now, now, Offset(-1), Offset(-1)};
         }
       }
     } else {
@@ -372,7 +372,8 @@ bool Partition::LeaderInEpochLocked(Epoch current_leader_epoch, const std::strin
 
 Partition::FollowerFetch Partition::UpdateFollowerFetchState(BrokerId replica, Offset fetch_offset,
                                                              Epoch current_leader_epoch,
-                                                             const std::string* offline_why) {
+                                                             const std::string* offline_why,
+                                                             Offset follower_log_start_offset) {
   FollowerFetch out;
   FetchResult& result = out.result;
   absl::MutexLock l(&mu_);
@@ -387,6 +388,10 @@ Partition::FollowerFetch Partition::UpdateFollowerFetchState(BrokerId replica, O
     result.message =
         absl::StrCat("Broker ", replica.value(), " is not a replica of ", tp_.ToString());
     return out;
+  }
+  if (follower_log_start_offset != f->second.log_start_offset) {
+    f->second.log_start_offset = follower_log_start_offset;
+    out.low_watermark_moved = true;
   }
   const Offset leo = r.log->log_end_offset();
   result.log_end_offset = leo.value();
@@ -562,8 +567,12 @@ std::optional<FollowedPartition> Partition::FollowedFrom(BrokerId leader) const 
     return std::nullopt;
   }
   std::optional<Epoch> latest = r.log->latest_epoch();
-  return FollowedPartition{tp_, r.leader_epoch.value(), r.needs_truncation,
-                           r.log->log_end_offset().value(), latest ? latest->value() : -1};
+  return FollowedPartition{tp_,
+                           r.leader_epoch.value(),
+                           r.needs_truncation,
+                           r.log->log_end_offset().value(),
+                           latest ? latest->value() : -1,
+                           r.log->log_start_offset().value()};
 }
 
 absl::Status Partition::TruncateLocked(Offset offset, bool repair) {
@@ -635,7 +644,8 @@ absl::StatusOr<bool> Partition::ApplyEpochEnd(Epoch leader_epoch, Epoch asked_ep
 
 absl::StatusOr<bool> Partition::AppendFetched(Epoch leader_epoch, Offset fetch_offset,
                                               std::string_view records,
-                                              Offset leader_high_watermark) {
+                                              Offset leader_high_watermark,
+                                              Offset leader_log_start_offset) {
   std::shared_ptr<storage::Log> log;
   absl::Status status;
   {
@@ -646,13 +656,33 @@ absl::StatusOr<bool> Partition::AppendFetched(Epoch leader_epoch, Offset fetch_o
       return false;  // the partition moved on; the next fetch sees it
     }
     if (!records.empty()) {
-      absl::StatusOr<storage::LogAppendInfo> info = r.log->AppendAsFollower(records);
-      status = info.status();
+      absl::StatusOr<record::BatchHeader> first = record::ReadBatchHeader(records);
+      if (first.ok() && r.log->log_end_offset() == r.log->log_start_offset() &&
+          first->base_offset < fetch_offset && first->last_offset() >= fetch_offset) {
+        // An empty log starting inside the leader's first batch (the leader's
+        // log start, after a DeleteRecords, may fall inside a batch): the log
+        // starts over at that batch (as Kafka's follower does), and the
+        // leader's log start comes back with this answer.
+        status = r.log->TruncateFullyAndStartAt(first->base_offset);
+      }
+      if (status.ok()) {
+        absl::StatusOr<storage::LogAppendInfo> info = r.log->AppendAsFollower(records);
+        status = info.status();
+      }
     }
     if (status.ok()) {
       const Offset hw = std::min(leader_high_watermark, r.log->log_end_offset());
       const bool hw_moved = r.log->MaybeIncrementHighWatermark(hw);
-      return hw_moved || r.log->log_end_offset() != fetch_offset;
+      bool start_moved = false;
+      if (leader_log_start_offset > r.log->log_start_offset()) {
+        // The leader's retention or a DeleteRecords moved its log start.
+        const Offset before = r.log->log_start_offset();
+        absl::StatusOr<Offset> start =
+            r.log->MaybeIncrementLogStartOffset(leader_log_start_offset, false);
+        status = start.status();
+        start_moved = start.ok() && *start != before;
+      }
+      if (status.ok()) return hw_moved || start_moved || r.log->log_end_offset() != fetch_offset;
     }
     log = r.log;
   }
@@ -670,6 +700,84 @@ bool Partition::TruncateToLeaderEnd(Epoch leader_epoch, Offset leader_end) {
                << " (an unclean election?)";
   // Logged; the next fetch retries.
   return TruncateLocked(leader_end, /*repair=*/false).ok();
+}
+
+bool Partition::StartAtLeaderLogStart(Epoch leader_epoch, Offset leader_log_start_offset) {
+  absl::MutexLock l(&mu_);
+  if (!FollowingLocked(leader_epoch) || leader_log_start_offset <= state_.log->log_end_offset()) {
+    return false;
+  }
+  LOG(INFO) << "Partition " << tp_.ToString() << ": the leader's log starts at "
+            << leader_log_start_offset << ", past this replica's end "
+            << state_.log->log_end_offset() << "; restarting the log there";
+  absl::Status s = state_.log->TruncateFullyAndStartAt(leader_log_start_offset);
+  if (!s.ok()) {
+    LOG(ERROR) << "Partition " << tp_.ToString() << ": cannot restart the log at "
+               << leader_log_start_offset << ": " << s;
+  }
+  return s.ok();
+}
+
+DeleteRecordsResult Partition::DeleteRecords(Offset offset) {
+  DeleteRecordsResult result;
+  std::shared_ptr<storage::Log> log;
+  absl::Status status;
+  {
+    absl::MutexLock l(&mu_);
+    State& r = state_;
+    if (r.leader != options_.local_broker) {
+      result.error = ErrorCode::kNotLeaderOrFollower;
+      result.message = absl::StrCat("Broker ", options_.local_broker.value(),
+                                    " is not the leader of ", tp_.ToString());
+      return result;
+    }
+    const Offset hw = r.log->high_watermark();
+    if (offset == Offset(-1)) offset = hw;
+    result.offset = offset.value();
+    if (offset < Offset(0) || offset > hw) {
+      result.error = ErrorCode::kOffsetOutOfRange;
+      result.message =
+          absl::StrCat("Cannot delete the records of ", tp_.ToString(), " below offset ",
+                       offset.value(), ": it is outside [0, ", hw.value(),
+                       "], up to the high "
+                       "watermark");
+      return result;
+    }
+    absl::StatusOr<Offset> start = r.log->MaybeIncrementLogStartOffset(offset, true);
+    status = start.status();
+    if (status.ok()) return LowWatermarkLocked(offset);
+    log = r.log;
+  }
+  NoteFailure(*log, status);
+  result.error = ErrorCodeFor(status);
+  result.message = std::string(status.message());
+  return result;
+}
+
+DeleteRecordsResult Partition::LowWatermark() const {
+  absl::MutexLock l(&mu_);
+  if (state_.leader != options_.local_broker) {
+    DeleteRecordsResult result;
+    result.error = ErrorCode::kNotLeaderOrFollower;
+    result.message = absl::StrCat("Broker ", options_.local_broker.value(),
+                                  " is not the leader of ", tp_.ToString());
+    return result;
+  }
+  return LowWatermarkLocked(Offset(-1));
+}
+
+DeleteRecordsResult Partition::LowWatermarkLocked(Offset offset) const {
+  const State& r = state_;
+  DeleteRecordsResult result;
+  result.offset = offset.value();
+  Offset low = r.log->log_start_offset();
+  for (BrokerId b : r.isr) {
+    if (b == options_.local_broker) continue;
+    auto f = r.followers.find(b);
+    low = std::min(low, f == r.followers.end() ? Offset(-1) : f->second.log_start_offset);
+  }
+  result.low_watermark = low.value();
+  return result;
 }
 
 void Partition::RequestTruncation() {

@@ -157,10 +157,17 @@ class Partition {
     FetchResult result;
     std::shared_ptr<storage::Log> log;
     bool high_watermark_moved = false;
+    // The follower reported a new log start (DeleteRecords may wait on it).
+    bool low_watermark_moved = false;
   };
   FollowerFetch UpdateFollowerFetchState(BrokerId replica, Offset fetch_offset,
-                                         Epoch current_leader_epoch,
-                                         const std::string* offline_why);
+                                         Epoch current_leader_epoch, const std::string* offline_why,
+                                         Offset follower_log_start_offset = Offset(-1));
+  // DeleteRecords: see ReplicaManager::DeleteRecords.
+  DeleteRecordsResult DeleteRecords(Offset offset);
+  // The least log start offset of this leader and its in-sync followers (a
+  // follower that has not said yet counts as -1).
+  DeleteRecordsResult LowWatermark() const;
   // OffsetForLeaderEpoch: where `epoch` ends in this leader's log.
   EpochEndResult EndOffsetForEpoch(Epoch current_leader_epoch, Epoch epoch,
                                    const std::string* offline_why) const;
@@ -187,7 +194,11 @@ class Partition {
   // ReplicaManager::AppendFetched. Returns whether the log or its high
   // watermark moved.
   absl::StatusOr<bool> AppendFetched(Epoch leader_epoch, Offset fetch_offset,
-                                     std::string_view records, Offset leader_high_watermark);
+                                     std::string_view records, Offset leader_high_watermark,
+                                     Offset leader_log_start_offset = Offset(-1));
+  // See ReplicaManager::StartAtLeaderLogStart. Returns whether the log was
+  // restarted.
+  bool StartAtLeaderLogStart(Epoch leader_epoch, Offset leader_log_start_offset);
   // Returns whether the log was truncated.
   bool TruncateToLeaderEnd(Epoch leader_epoch, Offset leader_end);
   // A damaged replica is to be cut once its leader answers an epoch query.
@@ -199,6 +210,7 @@ class Partition {
     int64_t last_caught_up_ms = 0;
     int64_t last_fetch_ms = 0;
     Offset leader_end_at_last_fetch{-1};
+    Offset log_start_offset{-1};  // as its last fetch said
   };
   // Everything a term owns: a new term starts from a fresh State.
   struct State {
@@ -236,6 +248,7 @@ class Partition {
   bool IsLeaderLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Whether this replica follows in `leader_epoch`.
   bool FollowingLocked(Epoch leader_epoch) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  DeleteRecordsResult LowWatermarkLocked(Offset offset) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Whether this broker leads in `current_leader_epoch` (what a follower's
   // request names); otherwise fills the error a follower acts on.
   bool LeaderInEpochLocked(Epoch current_leader_epoch, const std::string* offline_why,

@@ -231,8 +231,8 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
       held_back = true;
       continue;
     }
-    request.partitions.push_back(
-        FetchPartition{p.tp, p.log_end_offset, p.leader_epoch, options_.partition_max_bytes});
+    request.partitions.push_back(FetchPartition{p.tp, p.log_end_offset, p.leader_epoch,
+                                                options_.partition_max_bytes, p.log_start_offset});
     fetched[p.tp] = &p;
   }
   if (held_back) {
@@ -261,7 +261,7 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
     switch (r.error) {
       case ErrorCode::kNone: {
         absl::Status s = replicas_->AppendFetched(p.tp, p.leader_epoch, p.log_end_offset, r.records,
-                                                  r.high_watermark);
+                                                  r.high_watermark, r.log_start_offset);
         if (!s.ok()) {
           LOG(ERROR) << "Partition " << p.tp.ToString() << ": cannot append what leader " << leader
                      << " sent at offset " << p.log_end_offset << ": " << s;
@@ -280,6 +280,11 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
           // The replica manager refuses to cut below the high watermark
           // unless the topic allows unclean leader election.
           replicas_->TruncateToLeaderEnd(p.tp, p.leader_epoch, r.log_end_offset);
+          moved = true;
+        } else if (r.log_start_offset > p.log_end_offset) {
+          // Retention or DeleteRecords removed, on the leader, everything
+          // this replica lacks: it starts over at the leader's log start.
+          replicas_->StartAtLeaderLogStart(p.tp, p.leader_epoch, r.log_start_offset);
           moved = true;
         } else {
           LOG(ERROR) << "Partition " << p.tp.ToString() << ": " << r.message;

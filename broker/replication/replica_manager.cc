@@ -187,7 +187,8 @@ bool ReplicaManager::HasDataAt(const std::string& topic, int32_t partition, int6
 
 FetchResult ReplicaManager::ReadForFollower(int32_t replica_id, const std::string& topic,
                                             int32_t partition, int64_t fetch_offset,
-                                            int32_t current_leader_epoch, int32_t max_bytes) {
+                                            int32_t current_leader_epoch, int32_t max_bytes,
+                                            int64_t follower_log_start_offset) {
   const TopicPartition tp{topic, PartitionId(partition)};
   std::optional<std::string> offline_why;
   std::shared_ptr<Partition> part = Find(tp, &offline_why);
@@ -199,8 +200,8 @@ FetchResult ReplicaManager::ReadForFollower(int32_t replica_id, const std::strin
   }
   Partition::FollowerFetch fetch = part->UpdateFollowerFetchState(
       BrokerId(replica_id), Offset(fetch_offset), Epoch(current_leader_epoch),
-      offline_why ? &*offline_why : nullptr);
-  if (fetch.high_watermark_moved) Changed(tp);
+      offline_why ? &*offline_why : nullptr, Offset(follower_log_start_offset));
+  if (fetch.high_watermark_moved || fetch.low_watermark_moved) Changed(tp);
   FetchResult& result = fetch.result;
   if (fetch.log == nullptr || max_bytes <= 0 || fetch_offset >= result.log_end_offset) {
     return std::move(result);
@@ -299,14 +300,16 @@ absl::Status ReplicaManager::ApplyEpochEnd(const TopicPartition& tp, int32_t lea
 
 absl::Status ReplicaManager::AppendFetched(const TopicPartition& tp, int32_t leader_epoch,
                                            int64_t fetch_offset, std::string_view records,
-                                           int64_t leader_high_watermark) {
+                                           int64_t leader_high_watermark,
+                                           int64_t leader_log_start_offset) {
   std::optional<std::string> offline_why;
   std::shared_ptr<Partition> part = Find(tp, &offline_why);
   if (part == nullptr || offline_why.has_value()) {
     return absl::OkStatus();  // the partition moved on; the next fetch sees it
   }
-  absl::StatusOr<bool> changed = part->AppendFetched(Epoch(leader_epoch), Offset(fetch_offset),
-                                                     records, Offset(leader_high_watermark));
+  absl::StatusOr<bool> changed =
+      part->AppendFetched(Epoch(leader_epoch), Offset(fetch_offset), records,
+                          Offset(leader_high_watermark), Offset(leader_log_start_offset));
   if (!changed.ok()) return changed.status();
   if (*changed) Notify({tp});
   return absl::OkStatus();
@@ -318,6 +321,41 @@ void ReplicaManager::TruncateToLeaderEnd(const TopicPartition& tp, int32_t leade
   if (part != nullptr && part->TruncateToLeaderEnd(Epoch(leader_epoch), Offset(leader_end))) {
     Notify({tp});
   }
+}
+
+void ReplicaManager::StartAtLeaderLogStart(const TopicPartition& tp, int32_t leader_epoch,
+                                           int64_t leader_log_start_offset) {
+  std::shared_ptr<Partition> part = Find(tp);
+  if (part != nullptr &&
+      part->StartAtLeaderLogStart(Epoch(leader_epoch), Offset(leader_log_start_offset))) {
+    Notify({tp});
+  }
+}
+
+DeleteRecordsResult ReplicaManager::DeleteRecords(const std::string& topic, int32_t partition,
+                                                  int64_t offset) {
+  DeleteRecordsResult result;
+  Partition::Snapshot replica;
+  std::shared_ptr<Partition> part =
+      Lookup(topic, partition, &replica, &result.error, &result.message, &result.leader_hint);
+  if (part == nullptr) return result;
+  const int32_t leader_hint = result.leader_hint;
+  result = part->DeleteRecords(Offset(offset));
+  result.leader_hint = leader_hint;
+  if (result.error == ErrorCode::kNone) Changed(part->topic_partition());
+  return result;
+}
+
+DeleteRecordsResult ReplicaManager::LowWatermark(const std::string& topic, int32_t partition) {
+  DeleteRecordsResult result;
+  Partition::Snapshot replica;
+  std::shared_ptr<Partition> part =
+      Lookup(topic, partition, &replica, &result.error, &result.message, &result.leader_hint);
+  if (part == nullptr) return result;
+  const int32_t leader_hint = result.leader_hint;
+  result = part->LowWatermark();
+  result.leader_hint = leader_hint;
+  return result;
 }
 
 void ReplicaManager::MaybeShrinkIsr() {

@@ -149,15 +149,25 @@ class ReplicaManager {
   // leader.replication.throttled.replicas for this broker, the follower not
   // in the ISR, leader.replication.throttled.rate exceeded): then the
   // result has the watermarks and no records, and the follower asks again.
+  // `follower_log_start_offset` is the follower's log start (-1: unknown),
+  // kept for the low watermark.
   FetchResult ReadForFollower(int32_t replica_id, const std::string& topic, int32_t partition,
-                              int64_t fetch_offset, int32_t current_leader_epoch,
-                              int32_t max_bytes);
+                              int64_t fetch_offset, int32_t current_leader_epoch, int32_t max_bytes,
+                              int64_t follower_log_start_offset = -1);
   // Whether a follower read at `offset` would now return data (or an error).
   bool FollowerHasDataAt(int32_t replica_id, const std::string& topic, int32_t partition,
                          int64_t offset);
   // OffsetForLeaderEpoch: where `epoch` ends in this leader's log.
   EpochEndResult EndOffsetForEpoch(const std::string& topic, int32_t partition,
                                    int32_t current_leader_epoch, int32_t epoch);
+
+  // DeleteRecords on the leader: moves the log start offset up to `offset`
+  // (-1: the high watermark). OFFSET_OUT_OF_RANGE past the high watermark or
+  // below -1; the result's low watermark is LowWatermark's after the move.
+  DeleteRecordsResult DeleteRecords(const std::string& topic, int32_t partition, int64_t offset);
+  // The least log start offset of the leader and its in-sync followers (as
+  // their fetches last reported it); errors as Lookup's.
+  DeleteRecordsResult LowWatermark(const std::string& topic, int32_t partition);
 
   // --- The replica fetcher, on a follower ---
   // The leaders this broker follows partitions of.
@@ -170,10 +180,19 @@ class ReplicaManager {
   // An error (the truncation failed) leaves truncation pending.
   absl::Status ApplyEpochEnd(const TopicPartition& tp, int32_t leader_epoch, int32_t asked_epoch,
                              const EpochEndResult& answer);
-  // Appends what the leader sent for a fetch at `fetch_offset`. Ignored when
-  // the partition moved on (new epoch, truncation pending, log end moved).
+  // Appends what the leader sent for a fetch at `fetch_offset`, takes its
+  // high watermark and moves the log start up to the leader's (capped at the
+  // log end; -1: unknown). Ignored when the partition moved on (new epoch,
+  // truncation pending, log end moved).
   absl::Status AppendFetched(const TopicPartition& tp, int32_t leader_epoch, int64_t fetch_offset,
-                             std::string_view records, int64_t leader_high_watermark);
+                             std::string_view records, int64_t leader_high_watermark,
+                             int64_t leader_log_start_offset = -1);
+  // A fetch below the leader's log start, which is past this replica's log
+  // end (retention or DeleteRecords removed what it lacks): empties the log
+  // and restarts it at the leader's log start (Kafka's
+  // truncateFullyAndStartAt).
+  void StartAtLeaderLogStart(const TopicPartition& tp, int32_t leader_epoch,
+                             int64_t leader_log_start_offset);
   // A fetch past the leader's log end (only after an unclean election):
   // truncate to the leader's log end.
   void TruncateToLeaderEnd(const TopicPartition& tp, int32_t leader_epoch, int64_t leader_end);

@@ -79,6 +79,17 @@ struct FollowedPartition {
   int64_t log_end_offset = 0;
   // The latest epoch in the local log (-1: none), for OffsetForLeaderEpoch.
   int32_t latest_epoch = -1;
+  int64_t log_start_offset = 0;
+};
+
+// DeleteRecords / the low watermark of one partition.
+struct DeleteRecordsResult {
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  // The offset asked for, with -1 resolved to the high watermark.
+  int64_t offset = -1;
+  int64_t low_watermark = -1;
+  int32_t leader_hint = -1;
 };
 
 // Maps a storage error to the code a Kafka client expects.

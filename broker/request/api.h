@@ -65,6 +65,9 @@ struct FetchPartition {
   int64_t fetch_offset = 0;
   int32_t partition_max_bytes = 0;    // <= 0: 1 MiB
   int32_t current_leader_epoch = -1;  // checked for followers
+  // A follower's log start offset (-1 from consumers): the leader's low
+  // watermark, which DeleteRecords waits for, is the least of its replicas'.
+  int64_t log_start_offset = -1;
 };
 struct FetchTopic {
   std::string topic;
@@ -138,6 +141,37 @@ struct ListOffsetsTopicResult {
 };
 struct ListOffsetsResponse {
   std::vector<ListOffsetsTopicResult> topics;
+};
+
+// --- DeleteRecords (to partition leaders) ---
+struct DeleteRecordsPartition {
+  int32_t partition = 0;
+  // Records below it are deleted; -1: the high watermark.
+  int64_t offset = 0;
+};
+struct DeleteRecordsTopic {
+  std::string topic;
+  std::vector<DeleteRecordsPartition> partitions;
+};
+struct DeleteRecordsRequest {
+  std::vector<DeleteRecordsTopic> topics;
+  // How long to wait for every replica to move its log start too.
+  int32_t timeout_ms = 30000;
+};
+struct DeleteRecordsPartitionResult {
+  int32_t partition = 0;
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  // The least log start offset of the partition's in-sync replicas.
+  int64_t low_watermark = -1;
+  int32_t leader_hint = -1;
+};
+struct DeleteRecordsTopicResult {
+  std::string topic;
+  std::vector<DeleteRecordsPartitionResult> partitions;
+};
+struct DeleteRecordsResponse {
+  std::vector<DeleteRecordsTopicResult> topics;
 };
 
 // --- OffsetForLeaderEpoch (followers) ---

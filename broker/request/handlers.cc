@@ -1,6 +1,7 @@
 #include "broker/request/handlers.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "broker/group/group_coordinator.h"
@@ -57,6 +58,83 @@ std::string BatchFromPlainRecords(std::vector<record::Record> records, int64_t n
 
 RequestHandlers::RequestHandlers(HandlerOptions options) : options_(std::move(options)) {
   CHECK(options_.replicas != nullptr && options_.purgatory != nullptr && options_.clock != nullptr);
+}
+
+// --- DeleteRecords ---
+
+void RequestHandlers::DeleteRecords(DeleteRecordsRequest request,
+                                    std::function<void(DeleteRecordsResponse)> done) {
+  struct State {
+    DeleteRecordsResponse response;
+    std::function<void(DeleteRecordsResponse)> done;
+    // Partitions (topic index, partition index) waiting for their replicas.
+    std::vector<std::pair<size_t, size_t>> waiting;
+  };
+  auto state = std::make_shared<State>();
+  state->done = std::move(done);
+  std::vector<purgatory::WatchKey> keys;
+  std::set<std::pair<std::string, int32_t>> seen;
+  for (const DeleteRecordsTopic& topic : request.topics) {
+    DeleteRecordsTopicResult& tr = state->response.topics.emplace_back();
+    tr.topic = topic.topic;
+    for (const DeleteRecordsPartition& part : topic.partitions) {
+      DeleteRecordsPartitionResult& pr = tr.partitions.emplace_back();
+      pr.partition = part.partition;
+      if (!seen.emplace(topic.topic, part.partition).second) {
+        pr.error = ErrorCode::kInvalidRequest;
+        pr.message = absl::StrCat("Partition ", topic.topic, "-", part.partition,
+                                  " appears more than once in this request");
+        continue;
+      }
+      replication::DeleteRecordsResult r =
+          options_.replicas->DeleteRecords(topic.topic, part.partition, part.offset);
+      pr.error = r.error;
+      pr.message = std::move(r.message);
+      pr.low_watermark = r.low_watermark;
+      pr.leader_hint = r.leader_hint;
+      if (r.error == ErrorCode::kNone && r.low_watermark < r.offset) {
+        // Kept in the low watermark field until the replicas follow.
+        pr.low_watermark = r.offset;
+        state->waiting.emplace_back(state->response.topics.size() - 1, tr.partitions.size() - 1);
+        keys.push_back(purgatory::WatchKey::Partition(topic.topic, part.partition));
+      }
+    }
+  }
+  if (state->waiting.empty()) {
+    state->done(std::move(state->response));
+    return;
+  }
+  auto try_complete = [this, state](bool expired) {
+    auto& waiting = state->waiting;
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      const std::string& topic = state->response.topics[it->first].topic;
+      DeleteRecordsPartitionResult& pr = state->response.topics[it->first].partitions[it->second];
+      const int64_t wanted = pr.low_watermark;
+      replication::DeleteRecordsResult r = options_.replicas->LowWatermark(topic, pr.partition);
+      const bool settled = r.error != ErrorCode::kNone || r.low_watermark >= wanted;
+      if (!settled && !expired) {
+        ++it;
+        continue;
+      }
+      pr.error = r.error;
+      pr.message = std::move(r.message);
+      pr.low_watermark = r.low_watermark;
+      if (!settled) {
+        pr.error = ErrorCode::kRequestTimedOut;
+        pr.message = absl::StrCat("The in-sync replicas of ", topic, "-", pr.partition,
+                                  " did not all move their log start to ", wanted, " in time");
+      }
+      it = waiting.erase(it);
+    }
+    if (!waiting.empty()) return false;
+    state->done(std::move(state->response));
+    return true;
+  };
+  const int32_t timeout_ms = request.timeout_ms > 0 ? request.timeout_ms : kDefaultProduceTimeoutMs;
+  options_.purgatory->TryCompleteElseWatch(
+      std::make_shared<purgatory::DelayedOperation>(options_.clock->NowMs() + timeout_ms,
+                                                    std::move(try_complete)),
+      keys);
 }
 
 // --- Produce ---
@@ -190,7 +268,7 @@ size_t RequestHandlers::ReadAll(FetchState& state, bool* any_error) {
           state.follower()
               ? options_.replicas->ReadForFollower(request.replica_id, topic.topic, part.partition,
                                                    part.fetch_offset, part.current_leader_epoch,
-                                                   budget)
+                                                   budget, part.log_start_offset)
               : options_.replicas->Read(topic.topic, part.partition, part.fetch_offset, budget);
       pr.error = r.error;
       pr.message = std::move(r.message);

@@ -73,6 +73,12 @@ class RequestHandlers {
   void Produce(ProduceRequest request, std::function<void(ProduceResponse)> done);
   void Fetch(FetchRequest request, std::function<void(FetchResponse)> done);
   ListOffsetsResponse ListOffsets(const ListOffsetsRequest& request);
+  // Moves each partition's log start up to the offset asked for (this broker
+  // must lead it; -1: the high watermark), then waits, up to the request's
+  // timeout, until every in-sync replica has moved its own (Kafka's
+  // DelayedDeleteRecords): the answer's low watermark. REQUEST_TIMED_OUT for
+  // a partition whose replicas did not all follow in time.
+  void DeleteRecords(DeleteRecordsRequest request, std::function<void(DeleteRecordsResponse)> done);
   // Where each epoch ends in this leader's logs, for followers (KIP-101).
   std::vector<EpochEndResult> OffsetForLeaderEpoch(
       const std::vector<EpochRequestPartition>& partitions);

@@ -126,7 +126,7 @@ grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* /*ct
     for (const v1::FetchPartition& part : topic.partitions()) {
       t.partitions.push_back(request::FetchPartition{part.partition(), part.fetch_offset(),
                                                      part.partition_max_bytes(),
-                                                     part.current_leader_epoch()});
+                                                     part.current_leader_epoch(), -1});
     }
   }
   auto* reactor = new FetchCallReactor();
@@ -179,6 +179,37 @@ grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BrokerService::DeleteRecords(grpc::CallbackServerContext* ctx,
+                                                       const v1::DeleteRecordsRequest* request,
+                                                       v1::DeleteRecordsResponse* response) {
+  request::DeleteRecordsRequest req;
+  req.timeout_ms = request->timeout_ms();
+  for (const v1::DeleteRecordsTopic& topic : request->topics()) {
+    request::DeleteRecordsTopic& t = req.topics.emplace_back();
+    t.topic = topic.topic();
+    for (const v1::DeleteRecordsPartition& part : topic.partitions()) {
+      t.partitions.push_back(request::DeleteRecordsPartition{part.partition(), part.offset()});
+    }
+  }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  handlers_->DeleteRecords(std::move(req), [reactor, response](request::DeleteRecordsResponse r) {
+    for (const request::DeleteRecordsTopicResult& t : r.topics) {
+      v1::DeleteRecordsTopicResponse* tr = response->add_topics();
+      tr->set_topic(t.topic);
+      for (const request::DeleteRecordsPartitionResult& p : t.partitions) {
+        v1::DeleteRecordsPartitionResponse* pr = tr->add_partitions();
+        pr->set_partition(p.partition);
+        pr->set_error(ToProto(p.error));
+        pr->set_error_message(p.message);
+        pr->set_low_watermark(p.low_watermark);
+        pr->set_leader_hint(p.leader_hint);
+      }
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 

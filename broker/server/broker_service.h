@@ -27,6 +27,9 @@ class BrokerService final : public v1::Broker::CallbackService {
   grpc::ServerUnaryReactor* ListOffsets(grpc::CallbackServerContext* ctx,
                                         const v1::ListOffsetsRequest* request,
                                         v1::ListOffsetsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteRecords(grpc::CallbackServerContext* ctx,
+                                          const v1::DeleteRecordsRequest* request,
+                                          v1::DeleteRecordsResponse* response) override;
 
  private:
   request::RequestHandlers* const handlers_;

@@ -61,6 +61,7 @@ absl::StatusOr<replication::FetchResponse> GrpcLeaderEndpoint::Fetch(
     f->set_topic(p.tp.topic);
     f->set_partition(p.tp.partition.value());
     f->set_fetch_offset(p.fetch_offset);
+    f->set_log_start_offset(p.log_start_offset);
     f->set_current_leader_epoch(p.current_leader_epoch);
     f->set_partition_max_bytes(p.partition_max_bytes);
   }

@@ -23,8 +23,9 @@ grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* /*c
     if (req.topics.empty() || req.topics.back().topic != p.topic()) {
       req.topics.emplace_back().topic = p.topic();
     }
-    req.topics.back().partitions.push_back(request::FetchPartition{
-        p.partition(), p.fetch_offset(), p.partition_max_bytes(), p.current_leader_epoch()});
+    req.topics.back().partitions.push_back(
+        request::FetchPartition{p.partition(), p.fetch_offset(), p.partition_max_bytes(),
+                                p.current_leader_epoch(), p.log_start_offset()});
   }
   auto* reactor = new FetchCallReactor();
   handlers_->Fetch(std::move(req), [reactor, response](request::FetchResponse r) {

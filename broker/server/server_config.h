@@ -81,6 +81,8 @@ struct ServerConfig {
   // Pause between passes of the scrub that re-checks flushed data's CRCs
   // (log.scrub.interval.ms; -1: no scrub).
   int64_t log_scrub_interval_ms = 86400000;
+  // How often retention looks at every log (log.retention.check.interval.ms).
+  int64_t log_retention_check_interval_ms = 300000;
   bool controlled_shutdown_enable = true;
 
   // Log defaults (log.* keys), as topic config values by topic key name:

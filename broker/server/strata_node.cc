@@ -207,6 +207,7 @@ absl::Status StrataNode::Start() {
 absl::Status StrataNode::OpenLogs() {
   storage::LogManager::Options log_options;
   log_options.log_dirs = config_.log_dirs;
+  log_options.retention_check_interval_ms = config_.log_retention_check_interval_ms;
   log_options.config_for_topic = [this](const std::string& topic) {
     const metadata::TopicInfo* t = metadata_->current()->FindTopic(topic);
     return storage::LogConfigFor(config_.log_overrides,

@@ -58,6 +58,12 @@ absl::Status Log::Load(bool had_clean_shutdown) {
   std::vector<Offset> bases;
   for (const std::string& name : *names) {
     if (std::optional<Offset> base = ParseSegmentFileName(name)) bases.push_back(*base);
+    if (name.ends_with(kDeletedFileSuffix)) {
+      // Retention took it out before the last stop; its delay is over.
+      if (absl::Status s = fs_->DeleteFile(JoinPath(dir_, name)); !s.ok() && !absl::IsNotFound(s)) {
+        return s;
+      }
+    }
   }
   std::sort(bases.begin(), bases.end());
 
@@ -475,24 +481,96 @@ absl::Status Log::TruncateTo(Offset offset) {
   return WriteCheckpointLocked();
 }
 
-absl::StatusOr<int> Log::DeleteSegmentsBelow(Offset offset) {
+absl::StatusOr<Log::DeletedSegments> Log::DeleteOldSegments() {
   absl::MutexLock l(&mu_);
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
-  if (active()->next_offset() <= offset && !active()->empty()) {
-    // Keep the log end: an empty active segment stays after the deletion.
+  const int64_t now = clock_->NowMs();
+  const bool by_retention = config_.cleanup_policy == CleanupPolicy::kDelete ||
+                            config_.cleanup_policy == CleanupPolicy::kCompactAndDelete;
+  int64_t excess_bytes = -1;  // what retention.bytes wants gone
+  if (by_retention && config_.retention_bytes >= 0) {
+    int64_t size = 0;
+    for (const auto& [_, seg] : segments_) size += static_cast<int64_t>(seg->size());
+    excess_bytes = size - config_.retention_bytes;
+  }
+  // The oldest segments, in order, while each qualifies.
+  std::vector<Offset> doomed;
+  for (auto it = segments_.begin(); it != segments_.end(); ++it) {
+    const Segment& seg = *it->second;
+    const auto next = std::next(it);
+    const bool is_active = next == segments_.end();
+    if (is_active && seg.empty()) break;
+    const Offset upper = is_active ? seg.next_offset() : next->first;
+    if (upper > high_watermark_) break;
+    const bool below_start = !is_active && next->first <= log_start_offset_;
+    const bool expired = by_retention && config_.retention_ms >= 0 && seg.max_timestamp() >= 0 &&
+                         now - seg.max_timestamp() > config_.retention_ms;
+    const bool over_size = excess_bytes >= static_cast<int64_t>(seg.size());
+    if (!below_start && !expired && !over_size) break;
+    if (excess_bytes >= 0) excess_bytes -= static_cast<int64_t>(seg.size());
+    doomed.push_back(it->first);
+  }
+  DeletedSegments out;
+  out.delete_after_ms = config_.file_delete_delay_ms;
+  if (doomed.empty()) return out;
+  if (doomed.back() == active()->base_offset()) {
+    // Deleting every segment: roll first so that the log end stays.
     if (absl::Status s = RollLocked(); !s.ok()) return s;
   }
-  int deleted = 0;
-  while (segments_.size() > 1 && segments_.begin()->second->next_offset() <= offset) {
-    if (absl::Status s = segments_.begin()->second->DeleteFiles(); !s.ok()) return s;
-    segments_.erase(segments_.begin());
-    ++deleted;
+  for (Offset base : doomed) {
+    auto it = segments_.find(base);
+    const int64_t max_timestamp = it->second->max_timestamp();
+    absl::StatusOr<std::vector<std::string>> files = it->second->RenameForDeletion();
+    if (!files.ok()) return files.status();
+    LOG(INFO) << "Retention deleted segment " << SegmentFileStem(base) << " of " << dir_
+              << " (offsets " << base << " to " << it->second->next_offset() - 1
+              << ", largest timestamp " << max_timestamp << ")";
+    out.files.insert(out.files.end(), files->begin(), files->end());
+    segments_.erase(it);
+    ++out.count;
   }
-  if (deleted == 0) return 0;
   log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
   if (absl::Status s = epochs_->TruncateFromStart(log_start_offset_); !s.ok()) return s;
   if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
-  return deleted;
+  return out;
+}
+
+absl::StatusOr<Offset> Log::MaybeIncrementLogStartOffset(Offset offset,
+                                                         bool bounded_by_high_watermark) {
+  absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  if (bounded_by_high_watermark && offset > high_watermark_) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "Cannot increment the log start offset to ", offset.value(), " of ", dir_,
+        " since it is larger than the high watermark ", high_watermark_.value()));
+  }
+  offset = std::min(offset, log_end_locked());
+  if (offset <= log_start_offset_) return log_start_offset_;
+  VLOG(1) << "Log start of " << dir_ << " moves from " << log_start_offset_ << " to " << offset;
+  log_start_offset_ = offset;
+  if (absl::Status s = epochs_->TruncateFromStart(log_start_offset_); !s.ok()) return s;
+  if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
+  return log_start_offset_;
+}
+
+absl::Status Log::TruncateFullyAndStartAt(Offset offset) {
+  absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  LOG(INFO) << "Emptying " << dir_ << " (offsets " << log_start_offset_ << " to "
+            << log_end_locked() << ") to restart it at " << offset;
+  for (auto& [base, seg] : segments_) {
+    if (absl::Status s = seg->DeleteFiles(); !s.ok()) return s;
+  }
+  segments_.clear();
+  absl::StatusOr<std::unique_ptr<Segment>> seg =
+      Segment::Create(fs_, dir_, offset, SegmentOptions());
+  if (!seg.ok()) return seg.status();
+  segments_.emplace(offset, std::move(*seg));
+  if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return s;
+  log_start_offset_ = recovery_point_ = high_watermark_ = offset;
+  // Every epoch known started below `offset`: none describes the new log.
+  if (absl::Status s = epochs_->TruncateFromEnd(Offset(0)); !s.ok()) return s;
+  return WriteCheckpointLocked();
 }
 
 absl::Status Log::MaybeFlushOnTime() {

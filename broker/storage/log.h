@@ -117,6 +117,40 @@ class Log {
   // rolled first when it too lies wholly below. Returns segments deleted.
   absl::StatusOr<int> DeleteSegmentsBelow(Offset offset);
 
+  // --- Retention (Kafka's deleteOldSegments) ---
+  // Segments that retention took out of the log: their files, renamed to
+  // "<name>.deleted", are the caller's to delete once `delete_after_ms`
+  // (the topic's file.delete.delay.ms) has passed.
+  struct DeletedSegments {
+    int count = 0;
+    std::vector<std::string> files;
+    int64_t delete_after_ms = 0;
+  };
+  // Takes out the oldest segments, in order, while each is wholly below the
+  // high watermark (its last offset, or for the active segment the log end,
+  // below it) and either lies wholly below the log start offset, or (with
+  // cleanup.policy delete) has a largest timestamp older than retention.ms,
+  // or leaves the log at or above retention.bytes without it. The active
+  // segment goes too when it qualifies and holds records: the log rolls
+  // first, so the log end stays. The log start moves to the first segment
+  // left, when that is above it.
+  absl::StatusOr<DeletedSegments> DeleteOldSegments();
+
+  // Moves the log start offset up to `offset` (DeleteRecords on a leader; a
+  // follower taking its leader's log start). Records below it are no longer
+  // read; the segments wholly below it go at the next DeleteOldSegments.
+  // Never moves it back. With `bounded_by_high_watermark` (a leader), an
+  // offset above the high watermark is OutOfRange; otherwise it is capped at
+  // the log end. Returns the log start offset after the call.
+  absl::StatusOr<Offset> MaybeIncrementLogStartOffset(Offset offset,
+                                                      bool bounded_by_high_watermark);
+
+  // Empties the log and restarts it at `offset`, which becomes its start,
+  // end, high watermark and recovery point: a follower whose leader's log
+  // starts past this log's end has nothing to keep (Kafka's
+  // truncateFullyAndStartAt). The epoch cache is cleared.
+  absl::Status TruncateFullyAndStartAt(Offset offset);
+
   // Fsyncs when flush.ms has passed since the last flush. Called
   // periodically. (segment.ms is checked on append, as in Kafka.)
   absl::Status MaybeFlushOnTime();

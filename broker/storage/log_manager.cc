@@ -376,6 +376,57 @@ absl::Status LogManager::MaybeFlushOnTime() {
   return first_error;
 }
 
+int LogManager::DeleteOldSegments() {
+  std::vector<std::pair<TopicPartition, std::shared_ptr<Log>>> open;
+  {
+    absl::MutexLock l(&mu_);
+    if (closed_) return 0;
+    for (const auto& [tp, e] : logs_) {
+      if (!offline_dirs_.contains(e.dir_index)) open.emplace_back(tp, e.log);
+    }
+  }
+  int total = 0;
+  const int64_t now = clock_->NowMs();
+  for (const auto& [tp, log] : open) {
+    absl::StatusOr<Log::DeletedSegments> deleted = log->DeleteOldSegments();
+    if (!deleted.ok()) {
+      // A log deleted meanwhile refuses: nothing to report.
+      if (absl::IsFailedPrecondition(deleted.status())) continue;
+      LOG(ERROR) << "Retention of " << tp.ToString() << " failed: " << deleted.status();
+      ReportFailure(*log, deleted.status());
+      continue;
+    }
+    total += deleted->count;
+    if (deleted->files.empty()) continue;
+    absl::MutexLock l(&deletions_mu_);
+    for (std::string& file : deleted->files) {
+      due_deletions_.emplace(now + deleted->delete_after_ms, std::move(file));
+    }
+  }
+  return total;
+}
+
+int LogManager::DeleteDueFiles() {
+  std::vector<std::string> due;
+  {
+    absl::MutexLock l(&deletions_mu_);
+    const auto end = due_deletions_.upper_bound(clock_->NowMs());
+    for (auto it = due_deletions_.begin(); it != end; ++it) due.push_back(std::move(it->second));
+    due_deletions_.erase(due_deletions_.begin(), end);
+  }
+  int deleted = 0;
+  for (const std::string& file : due) {
+    absl::Status s = fs_->DeleteFile(file);
+    // Gone already: its log was deleted, or a restart cleared it.
+    if (s.ok() || absl::IsNotFound(s)) {
+      deleted += s.ok() ? 1 : 0;
+    } else {
+      LOG(WARNING) << "Cannot delete " << file << ": " << s;
+    }
+  }
+  return deleted;
+}
+
 int LogManager::RefreshConfigs() {
   absl::MutexLock refresh(&refresh_mu_);
   std::vector<std::pair<TopicPartition, std::shared_ptr<Log>>> open;
@@ -408,6 +459,11 @@ absl::Status LogManager::StartScheduler() {
   if (!flush_task_scheduled_) {
     absl::Status s = scheduler_.Schedule("log-flusher", options_.flush_scheduler_interval_ms,
                                          [this] { (void)MaybeFlushOnTime(); });
+    if (!s.ok()) return s;
+    s = scheduler_.Schedule("log-retention", options_.retention_check_interval_ms,
+                            [this] { DeleteOldSegments(); });
+    if (!s.ok()) return s;
+    s = scheduler_.Schedule("delete-files", 1000, [this] { DeleteDueFiles(); });
     if (!s.ok()) return s;
     flush_task_scheduled_ = true;
   }

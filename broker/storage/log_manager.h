@@ -83,6 +83,8 @@ class LogManager {
     // (Kafka's log.flush.scheduler.interval.ms, whose default leaves
     // flushing to the OS; a second is what Strata has always checked at).
     int64_t flush_scheduler_interval_ms = 1000;
+    // How often retention looks at every log (log.retention.check.interval.ms).
+    int64_t retention_check_interval_ms = 300'000;
   };
 
   static absl::StatusOr<std::unique_ptr<LogManager>> Open(FileSystem* fs, Clock* clock,
@@ -108,6 +110,16 @@ class LogManager {
   // "log-flusher" task calls it once StartScheduler() runs.
   absl::Status MaybeFlushOnTime();
 
+  // Retention for every log (Log::DeleteOldSegments); the files of the
+  // segments it takes out are deleted after their topic's
+  // file.delete.delay.ms (DeleteDueFiles). Returns the segments taken out.
+  // The scheduler's "log-retention" task calls it every
+  // retention_check_interval_ms once StartScheduler() runs.
+  int DeleteOldSegments();
+  // Deletes the files retention set aside whose delay has passed; returns
+  // how many. The scheduler's "delete-files" task calls it every second.
+  int DeleteDueFiles();
+
   // Gives every open log its topic's config as config_for_topic now has it,
   // where that differs from the log's (Log::UpdateConfig). Returns how many
   // logs changed. Called after each metadata change; calls are serialised,
@@ -117,7 +129,8 @@ class LogManager {
   // Periodic log work, on one thread; other modules may add tasks to it.
   Scheduler& scheduler() { return scheduler_; }
   // Schedules the manager's own periodic work ("log-flusher": the flush.ms
-  // check, every flush_scheduler_interval_ms) and starts the scheduler.
+  // check, every flush_scheduler_interval_ms; "log-retention" and
+  // "delete-files", above) and starts the scheduler.
   // Opt-in, so that a caller still running the flush check itself never
   // runs it twice. Idempotent.
   absl::Status StartScheduler();
@@ -190,6 +203,10 @@ class LogManager {
 
   // Serialises RefreshConfigs, so an older refresh never lands last.
   absl::Mutex refresh_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Files retention set aside, by when they may go.
+  absl::Mutex deletions_mu_;
+  std::multimap<int64_t, std::string> due_deletions_ ABSL_GUARDED_BY(deletions_mu_);
+
   absl::Mutex scheduler_mu_;
   bool flush_task_scheduled_ ABSL_GUARDED_BY(scheduler_mu_) = false;
   // Last: destroyed first, so no task runs on a half-destroyed manager.

@@ -437,6 +437,21 @@ absl::Status Segment::DeleteFiles() {
   return DeleteSegmentFiles(fs_, dir_, base_offset_);
 }
 
+absl::StatusOr<std::vector<std::string>> Segment::RenameForDeletion() {
+  writer_.reset();
+  std::vector<std::string> renamed;
+  const std::string stem = JoinPath(dir_, SegmentFileStem(base_offset_));
+  for (const char* ext : {".log", ".index", ".timeindex"}) {
+    const std::string from = stem + ext;
+    const std::string to = from + kDeletedFileSuffix;
+    absl::Status s = fs_->Rename(from, to);
+    if (absl::IsNotFound(s)) continue;
+    if (!s.ok()) return s;
+    renamed.push_back(to);
+  }
+  return renamed;
+}
+
 absl::Status DeleteSegmentFiles(FileSystem* fs, const std::string& dir, Offset base_offset) {
   const std::string stem = JoinPath(dir, SegmentFileStem(base_offset));
   for (const char* ext : {".log", ".index", ".timeindex"}) {

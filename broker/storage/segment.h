@@ -48,6 +48,11 @@ std::string SegmentFileStem(Offset base_offset);
 // in `dir`; files already gone are not an error.
 absl::Status DeleteSegmentFiles(FileSystem* fs, const std::string& dir, Offset base_offset);
 
+// The suffix a segment's files take when retention removes the segment
+// (Kafka's): they are deleted file.delete.delay.ms later, and any left at
+// start are deleted then.
+inline constexpr char kDeletedFileSuffix[] = ".deleted";
+
 class Segment {
  public:
   struct Options {
@@ -122,6 +127,10 @@ class Segment {
   absl::Status OnRoll();
   // Deletes the segment's files. The segment must not be used afterwards.
   absl::Status DeleteFiles();
+  // Renames the segment's files to "<name>.deleted", closing its write
+  // handle, and returns the new paths (files that do not exist are left
+  // out). The segment must not be used afterwards.
+  absl::StatusOr<std::vector<std::string>> RenameForDeletion();
 
   Offset base_offset() const { return base_offset_; }
   // One past the last offset held; base_offset() when empty.

@@ -28,9 +28,9 @@ inline FetchResponse ReadForFollower(ReplicaManager* leader, const FetchRequest&
   FetchResponse response;
   for (const FetchPartition& p : request.partitions) {
     response.partitions.push_back(FetchPartitionData{
-        p.tp,
-        leader->ReadForFollower(request.replica_id, p.tp.topic, p.tp.partition.value(),
-                                p.fetch_offset, p.current_leader_epoch, p.partition_max_bytes)});
+        p.tp, leader->ReadForFollower(request.replica_id, p.tp.topic, p.tp.partition.value(),
+                                      p.fetch_offset, p.current_leader_epoch, p.partition_max_bytes,
+                                      p.log_start_offset)});
   }
   return response;
 }

@@ -252,6 +252,71 @@ TEST_F(ReplicaFetcherTest, ANewLeaderEpochCutsTheDivergentSuffixBeforeFetching) 
       << "broker 2 follows no one now";
 }
 
+// DeleteRecords on the leader: its log start moves at once, the in-sync
+// follower takes it from the next fetch answer and says so in its own
+// fetches, and only then does the low watermark (what DeleteRecords
+// answers with) reach the offset.
+TEST_F(ReplicaFetcherTest, TheLeadersLogStartReachesItsFollowersAndTheLowWatermarkFollows) {
+  AddBrokers({1, 2});
+  Apply({records::Topic("R", kTopicId), records::Partition(kTopicId, 0, {1, 2}, {1, 2}, 1)});
+  StartFetchers(1);
+  StartFetchers(2);
+  for (int i = 0; i < 10; ++i) Append(1, "R", 0, 3);
+  ASSERT_TRUE(Eventually([&] { return Hw(1) == 30 && Hw(2) == 30; }));
+
+  // Past the high watermark, or below -1: refused, nothing moves.
+  DeleteRecordsResult refused = rm_[1]->DeleteRecords("R", 0, 31);
+  EXPECT_EQ(refused.error, ErrorCode::kOffsetOutOfRange) << refused.message;
+  EXPECT_EQ(rm_[1]->DeleteRecords("R", 0, -2).error, ErrorCode::kOffsetOutOfRange);
+  // Only the leader takes it.
+  EXPECT_EQ(rm_[2]->DeleteRecords("R", 0, 5).error, ErrorCode::kNotLeaderOrFollower);
+  EXPECT_EQ(logs_[1]->Get(tp_)->log_start_offset(), Offset(0));
+
+  LinkOf(2, 1)->up = false;
+  DeleteRecordsResult r = rm_[1]->DeleteRecords("R", 0, 10);
+  ASSERT_EQ(r.error, ErrorCode::kNone) << r.message;
+  EXPECT_EQ(r.offset, 10);
+  EXPECT_EQ(logs_[1]->Get(tp_)->log_start_offset(), Offset(10));
+  EXPECT_LT(r.low_watermark, 10) << "the follower has not heard of it yet";
+  LinkOf(2, 1)->up = true;
+  EXPECT_TRUE(Eventually([&] { return logs_[2]->Get(tp_)->log_start_offset() == Offset(10); }));
+  EXPECT_TRUE(Eventually([&] { return rm_[1]->LowWatermark("R", 0).low_watermark == 10; }));
+
+  // -1 means the high watermark.
+  r = rm_[1]->DeleteRecords("R", 0, -1);
+  ASSERT_EQ(r.error, ErrorCode::kNone) << r.message;
+  EXPECT_EQ(r.offset, 30);
+  EXPECT_TRUE(Eventually([&] { return rm_[1]->LowWatermark("R", 0).low_watermark == 30; }));
+  EXPECT_EQ(logs_[2]->Get(tp_)->log_start_offset(), Offset(30));
+  // Replication goes on from there.
+  Append(1, "R", 0, 2);
+  EXPECT_TRUE(Eventually([&] { return LogEnd(2) == 32 && Hw(1) == 32; }));
+}
+
+// A follower away while its leader's log start passed its own end (retention
+// or DeleteRecords removed everything it lacks) starts its log over at the
+// leader's log start instead of failing every fetch.
+TEST_F(ReplicaFetcherTest, AFollowerBehindTheLeadersLogStartStartsOverThere) {
+  AddBrokers({1, 2});
+  Apply({records::Topic("R", kTopicId), records::Partition(kTopicId, 0, {1, 2}, {1}, 1)});
+  LinkOf(2, 1)->up = false;
+  StartFetchers(1);
+  StartFetchers(2);
+  for (int i = 0; i < 10; ++i) Append(1, "R", 0, 3);
+  ASSERT_EQ(Hw(1), 30);  // the ISR is the leader alone
+  ASSERT_EQ(rm_[1]->DeleteRecords("R", 0, 20).error, ErrorCode::kNone);
+  ASSERT_EQ(LogEnd(2), 0);
+
+  LinkOf(2, 1)->up = true;
+  EXPECT_TRUE(Eventually([&] { return LogEnd(2) == 30; })) << "follower end " << LogEnd(2);
+  EXPECT_EQ(logs_[2]->Get(tp_)->log_start_offset(), Offset(20));
+  auto read = logs_[2]->Get(tp_)->Read(Offset(20), 1 << 20, Offset(30));
+  ASSERT_TRUE(read.ok()) << read.status();
+  auto leader_read = logs_[1]->Get(tp_)->Read(Offset(20), 1 << 20, Offset(30));
+  ASSERT_TRUE(leader_read.ok());
+  EXPECT_EQ(read->batches, leader_read->batches) << "the same batches from the start on";
+}
+
 class ReplicaFetcherUncleanElectionTest : public ReplicaFetcherTest,
                                           public ::testing::WithParamInterface<bool> {};
 

@@ -101,7 +101,7 @@ class RequestHandlersTest : public ::testing::Test {
     FetchRequest req;
     req.max_wait_ms = 10000;
     req.min_bytes = 1;
-    req.topics.push_back(FetchTopic{topic, {FetchPartition{p, offset, 0, -1}}});
+    req.topics.push_back(FetchTopic{topic, {FetchPartition{p, offset, 0, -1, -1}}});
     return req;
   }
 
@@ -167,7 +167,7 @@ TEST_F(RequestHandlersTest, AcksAllWaitsUntilTheFollowerHasTheRecords) {
   follower.replica_id = 2;
   follower.max_wait_ms = 10000;
   follower.min_bytes = 1;
-  follower.topics.push_back(FetchTopic{"replicated", {FetchPartition{0, 0, 0, 0}}});
+  follower.topics.push_back(FetchTopic{"replicated", {FetchPartition{0, 0, 0, 0, 0}}});
   auto first = Fetch(follower);
   ASSERT_TRUE(first->has_value());
   EXPECT_EQ((*first)->topics[0].partitions[0].log_end_offset, 4);
@@ -202,6 +202,68 @@ TEST_F(RequestHandlersTest, AcksAllTimesOutWhenTheFollowerNeverFetches) {
   EXPECT_NE((*produced)->topics[0].partitions[0].message.find("replicated-0"), std::string::npos);
 }
 
+// DeleteRecords answers once every in-sync replica moved its log start
+// (reported in its fetches), or with REQUEST_TIMED_OUT at the deadline;
+// bad offsets, unknown and repeated partitions are refused at once.
+TEST_F(RequestHandlersTest, DeleteRecordsWaitsForTheInSyncFollowersLogStart) {
+  ASSERT_TRUE(Produce("many", 0, Batch(5), /*acks=*/1)->has_value());
+  FetchRequest follower;
+  follower.from_follower = true;
+  follower.replica_id = 2;
+  follower.max_wait_ms = 0;
+  follower.topics.push_back(FetchTopic{"replicated", {FetchPartition{0, 0, 0, 0, 0}}});
+  auto produced = Produce("replicated", 0, Batch(6), /*acks=*/-1);
+  follower.topics[0].partitions[0].fetch_offset = 6;
+  Fetch(follower);
+  ASSERT_TRUE(produced->has_value());
+
+  auto Delete = [&](std::vector<DeleteRecordsTopic> topics, int32_t timeout_ms = 1000) {
+    auto out = std::make_shared<std::optional<DeleteRecordsResponse>>();
+    handlers_->DeleteRecords(DeleteRecordsRequest{std::move(topics), timeout_ms},
+                             [out](DeleteRecordsResponse r) {
+                               ASSERT_FALSE(out->has_value()) << "completed twice";
+                               *out = std::move(r);
+                             });
+    return out;
+  };
+  // Led here alone: at once. Refusals too, each named.
+  auto done = Delete(
+      {DeleteRecordsTopic{"many", {{0, 3}, {1, 9}, {0, 4}}}, DeleteRecordsTopic{"nope", {{0, 1}}}});
+  ASSERT_TRUE(done->has_value());
+  const auto& many = (*done)->topics[0].partitions;
+  EXPECT_EQ(many[0].error, ErrorCode::kNone) << many[0].message;
+  EXPECT_EQ(many[0].low_watermark, 3);
+  EXPECT_EQ(many[1].error, ErrorCode::kOffsetOutOfRange) << "partition 1 is empty";
+  EXPECT_EQ(many[2].error, ErrorCode::kInvalidRequest);
+  EXPECT_EQ((*done)->topics[1].partitions[0].error, ErrorCode::kUnknownTopicOrPartition);
+  EXPECT_EQ(logs_->Get(TopicPartition{"many", PartitionId(0)})->log_start_offset(), Offset(3));
+
+  // With a follower in the ISR: parked until its fetch says it moved too.
+  auto waiting = Delete({DeleteRecordsTopic{"replicated", {{0, -1}}}});
+  EXPECT_FALSE(waiting->has_value());
+  Fetch(follower);  // still reports log start 0
+  EXPECT_FALSE(waiting->has_value());
+  follower.topics[0].partitions[0].log_start_offset = 6;
+  Fetch(follower);
+  ASSERT_TRUE(waiting->has_value());
+  EXPECT_EQ((*waiting)->topics[0].partitions[0].error, ErrorCode::kNone);
+  EXPECT_EQ((*waiting)->topics[0].partitions[0].low_watermark, 6);
+
+  // A follower that never follows: timed out at the deadline.
+  ASSERT_TRUE(Produce("replicated", 0, Batch(2), /*acks=*/1)->has_value());
+  follower.topics[0].partitions[0].fetch_offset = 8;
+  Fetch(follower);
+  auto stuck = Delete({DeleteRecordsTopic{"replicated", {{0, 8}}}}, 500);
+  clock_.AdvanceMs(499);
+  purgatory_->ExpireDue();
+  EXPECT_FALSE(stuck->has_value());
+  clock_.AdvanceMs(1);
+  purgatory_->ExpireDue();
+  ASSERT_TRUE(stuck->has_value());
+  EXPECT_EQ((*stuck)->topics[0].partitions[0].error, ErrorCode::kRequestTimedOut);
+  EXPECT_EQ((*stuck)->topics[0].partitions[0].low_watermark, 6);
+}
+
 TEST_F(RequestHandlersTest, ErrorsAnswerAtOnce) {
   // An unknown topic.
   auto unknown = Fetch(ConsumerFetch("nope", 0, 0));
@@ -209,7 +271,7 @@ TEST_F(RequestHandlersTest, ErrorsAnswerAtOnce) {
   EXPECT_EQ((*unknown)->topics[0].partitions[0].error, ErrorCode::kUnknownTopicOrPartition);
   // A partition named twice.
   FetchRequest twice = ConsumerFetch("many", 1, 0);
-  twice.topics[0].partitions.push_back(FetchPartition{1, 0, 0, -1});
+  twice.topics[0].partitions.push_back(FetchPartition{1, 0, 0, -1, -1});
   auto dup = Fetch(twice);
   ASSERT_TRUE(dup->has_value());
   EXPECT_EQ((*dup)->topics[0].partitions[1].error, ErrorCode::kInvalidRequest);

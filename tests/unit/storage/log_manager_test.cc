@@ -391,6 +391,7 @@ TEST_F(LogManagerTest, TheSchedulerFlushesOnTimeOnceStarted) {
     return c;
   };
   options.flush_scheduler_interval_ms = 1000;
+  options.retention_check_interval_ms = 5000;
   auto m = LogManager::Open(&fs_, &clock_, options);
   ASSERT_TRUE(m.ok()) << m.status();
   Produce(**m, Tp("orders", 0), 3);
@@ -407,14 +408,66 @@ TEST_F(LogManagerTest, TheSchedulerFlushesOnTimeOnceStarted) {
   ASSERT_TRUE((*m)->StartScheduler().ok());
   ASSERT_TRUE((*m)->StartScheduler().ok());  // idempotent
   (*m)->scheduler().Stop();
-  EXPECT_EQ((*m)->scheduler().TaskNames(), std::vector<std::string>{"log-flusher"});
+  EXPECT_EQ((*m)->scheduler().TaskNames(),
+            (std::vector<std::string>{"log-flusher", "log-retention", "delete-files"}));
   clock_.AdvanceMs(999);
   EXPECT_EQ((*m)->scheduler().RunDue(), 0);
   EXPECT_EQ(log->recovery_point(), Offset(0));
   clock_.AdvanceMs(1);
-  EXPECT_EQ((*m)->scheduler().RunDue(), 1);
+  EXPECT_EQ((*m)->scheduler().RunDue(), 2);  // the flusher and delete-files
   EXPECT_EQ(log->recovery_point(), Offset(3));
   ASSERT_TRUE((*m)->Close().ok());
+}
+
+// Retention runs every log.retention.check.interval.ms; the files of the
+// segments it takes out go file.delete.delay.ms later.
+TEST_F(LogManagerTest, RetentionRunsOnTheSchedulerAndSetAsideFilesGoAfterTheirDelay) {
+  LogManager::Options options;
+  options.log_dirs = {"/d1"};
+  options.config_for_topic = [](const std::string& topic) {
+    LogConfig c;
+    c.segment_bytes = 1024;
+    c.retention_bytes = topic == "bounded" ? 2048 : -1;
+    c.retention_ms = -1;  // the test batches' timestamps are from 1970
+    c.file_delete_delay_ms = 3000;
+    return c;
+  };
+  options.retention_check_interval_ms = 2000;
+  auto opened = LogManager::Open(&fs_, &clock_, options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  LogManager& m = **opened;
+  for (const char* topic : {"bounded", "unbounded"}) {
+    for (int i = 0; i < 30; ++i) Produce(m, Tp(topic, 0), 3);
+    auto log = m.Get(Tp(topic, 0));
+    log->MaybeIncrementHighWatermark(log->log_end_offset());
+  }
+  auto bounded = m.Get(Tp("bounded", 0));
+  auto unbounded = m.Get(Tp("unbounded", 0));
+  const int unbounded_segments = unbounded->num_segments();
+  ASSERT_GT(bounded->size_bytes(), 5 * 2048);
+  const Offset first = bounded->segment_base_offsets().front();
+  ASSERT_TRUE(m.StartScheduler().ok());
+  m.scheduler().Stop();
+
+  clock_.AdvanceMs(1000);
+  m.scheduler().RunDue();
+  EXPECT_EQ(bounded->log_start_offset(), Offset(0));  // not yet checked
+  clock_.AdvanceMs(1000);
+  m.scheduler().RunDue();
+  EXPECT_GT(bounded->log_start_offset(), Offset(0));
+  EXPECT_LT(bounded->size_bytes(), 2048 + 1024);
+  EXPECT_EQ(unbounded->num_segments(), unbounded_segments);
+  const std::string set_aside = "/d1/bounded-0/" + SegmentFileStem(first) + ".log.deleted";
+  EXPECT_TRUE(fs_.Exists(set_aside));
+
+  clock_.AdvanceMs(2000);  // 2 s after: still there
+  m.scheduler().RunDue();
+  EXPECT_TRUE(fs_.Exists(set_aside));
+  clock_.AdvanceMs(1000);  // 3 s after: gone
+  m.scheduler().RunDue();
+  EXPECT_FALSE(fs_.Exists(set_aside));
+  EXPECT_EQ(m.DeleteDueFiles(), 0);
+  ASSERT_TRUE(m.Close().ok());
 }
 
 // Other modules' tasks share the manager's scheduler; Close stops it.

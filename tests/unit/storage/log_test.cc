@@ -349,7 +349,9 @@ TEST_F(LogTest, TruncateToDropsWholeBatchesAndKeepsOffsetsConsistent) {
   EXPECT_EQ(ReadAll(*log), Ids(0, 30));
 
   // Below the log start the log restarts empty at the offset.
-  ASSERT_TRUE(log->DeleteSegmentsBelow(Offset(10)).ok());
+  log->MaybeIncrementHighWatermark(Offset(30));
+  ASSERT_TRUE(log->MaybeIncrementLogStartOffset(Offset(10), true).ok());
+  ASSERT_TRUE(log->DeleteOldSegments().ok());
   const Offset start = log->log_start_offset();
   ASSERT_GT(start, Offset(0));
   ASSERT_TRUE(log->TruncateTo(start - 1).ok());
@@ -358,37 +360,177 @@ TEST_F(LogTest, TruncateToDropsWholeBatchesAndKeepsOffsetsConsistent) {
   EXPECT_EQ(log->num_segments(), 1);
 }
 
-TEST_F(LogTest, DeleteSegmentsBelowMovesTheLogStartAndSurvivesReopen) {
+TEST_F(LogTest, TheLogStartMovesUpToTheHighWatermarkAndRetentionDeletesWhatLiesBelow) {
   config_.segment_bytes = 600;
+  config_.retention_ms = -1;
   auto log = OpenLog();
   Append(*log, 12, 5, 20);
   const std::vector<Offset> bases = log->segment_base_offsets();
   ASSERT_GE(bases.size(), 4u);
 
-  // Only segments wholly below the offset go: the one holding it stays.
-  auto deleted = log->DeleteSegmentsBelow(bases[2] + 1);
-  ASSERT_TRUE(deleted.ok());
-  EXPECT_EQ(*deleted, 2);
-  EXPECT_EQ(log->log_start_offset(), bases[2]);
-  EXPECT_FALSE(fs_.Exists(SegmentPath(bases[0])));
-  EXPECT_FALSE(fs_.Exists(SegmentPath(bases[1])));
-  EXPECT_TRUE(absl::IsOutOfRange(log->Read(bases[2] - 1, 100, log->log_end_offset()).status()));
-  EXPECT_EQ(ReadAll(*log),
-            Ids(static_cast<int>(bases[2].value()), 60 - static_cast<int>(bases[2].value())));
+  // Not past the high watermark (DeleteRecords on a leader).
+  ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(50)));
+  EXPECT_TRUE(absl::IsOutOfRange(log->MaybeIncrementLogStartOffset(Offset(51), true).status()));
+  EXPECT_EQ(log->log_start_offset(), Offset(0));
 
+  // Inside a segment: reads below it are out of range at once; the
+  // segments wholly below it go at the next retention pass, not before.
+  const Offset start = bases[2] + 1;
+  auto moved = log->MaybeIncrementLogStartOffset(start, true);
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(*moved, start);
+  EXPECT_TRUE(absl::IsOutOfRange(log->Read(start - 1, 100, log->log_end_offset()).status()));
+  EXPECT_TRUE(log->Read(start, 100, log->log_end_offset()).ok());
+  EXPECT_EQ(log->num_segments(), static_cast<int>(bases.size()));
+  // Never backwards.
+  EXPECT_EQ(*log->MaybeIncrementLogStartOffset(Offset(1), true), start);
+
+  auto deleted = log->DeleteOldSegments();
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->count, 2);
+  EXPECT_EQ(deleted->files.size(), 6u);  // .log, .index, .timeindex of each
+  EXPECT_EQ(deleted->delete_after_ms, config_.file_delete_delay_ms);
+  EXPECT_EQ(log->log_start_offset(), start);
+  for (Offset base : {bases[0], bases[1]}) {
+    EXPECT_FALSE(fs_.Exists(SegmentPath(base))) << base;
+    EXPECT_TRUE(fs_.Exists(SegmentPath(base) + ".deleted")) << base;
+  }
+  EXPECT_TRUE(fs_.Exists(SegmentPath(bases[2])));
+  // Nothing more to do.
+  EXPECT_EQ(log->DeleteOldSegments()->count, 0);
+
+  // The start survives a reopen, which also removes what was set aside.
   log.reset();
   log = OpenLog();
-  EXPECT_EQ(log->log_start_offset(), bases[2]);
+  EXPECT_EQ(log->log_start_offset(), start);
   EXPECT_EQ(log->log_end_offset(), Offset(60));
+  EXPECT_FALSE(fs_.Exists(SegmentPath(bases[0]) + ".deleted"));
+  EXPECT_EQ(ReadAll(*log).front(), "v" + std::to_string(bases[2].value()));  // whole batches
 
-  // Everything below the end: the active segment rolls so the end is kept.
-  ASSERT_TRUE(log->DeleteSegmentsBelow(Offset(60)).ok());
+  // Up to the log end: the active segment rolls so the end is kept.
+  log->MaybeIncrementHighWatermark(Offset(60));
+  ASSERT_TRUE(log->MaybeIncrementLogStartOffset(Offset(60), true).ok());
+  ASSERT_TRUE(log->DeleteOldSegments().ok());
   EXPECT_EQ(log->log_start_offset(), Offset(60));
   EXPECT_EQ(log->log_end_offset(), Offset(60));
   EXPECT_EQ(log->num_segments(), 1);
   next_id_ = 60;
   Append(*log, 1, 1);
   EXPECT_EQ(ReadAll(*log), Ids(60, 1));
+}
+
+TEST_F(LogTest, RetentionByTimeTakesExpiredSegmentsBelowTheHighWatermarkActiveOneIncluded) {
+  config_.segment_bytes = 600;
+  config_.retention_ms = 10'000;
+  auto log = OpenLog();
+  Append(*log, 8, 5, 20);  // timestamps: now
+  const int64_t old_end = log->log_end_offset().value();
+  const int old_segments = log->num_segments();
+  ASSERT_GE(old_segments, 3);
+  clock_.AdvanceMs(6'000);
+  Append(*log, 4, 5, 20);  // 6 s younger
+
+  // Not expired yet.
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  EXPECT_EQ(log->DeleteOldSegments()->count, 0);
+
+  // The old records expire; a segment holding any young record stays, and
+  // so does everything after it.
+  clock_.AdvanceMs(5'000);
+  auto deleted = log->DeleteOldSegments();
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_GT(deleted->count, 0);
+  EXPECT_LE(log->log_start_offset().value(), old_end);
+  for (Offset base : log->segment_base_offsets()) {
+    EXPECT_GE(base, log->log_start_offset());
+  }
+  const Offset first_kept = log->segment_base_offsets().front();
+  EXPECT_EQ(log->log_start_offset(), first_kept);
+
+  // Everything expires, but only what lies below the high watermark goes:
+  // an old-stamped batch above it keeps its (active) segment.
+  const Offset hw = log->log_end_offset();
+  std::string late = MakeBatch(static_cast<int>(hw.value()), 5, clock_.NowMs() - 100'000);
+  ASSERT_TRUE(log->AppendAsLeader(&late, Epoch(1)).ok());
+  clock_.AdvanceMs(60'000);
+  deleted = log->DeleteOldSegments();
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(log->segment_base_offsets().size(), 1u);
+  EXPECT_LE(log->log_start_offset(), hw);
+  EXPECT_EQ(log->log_end_offset(), hw + 5);
+  EXPECT_EQ(ReadAll(*log).back(), "v" + std::to_string(hw.value() + 4));
+
+  // With the high watermark at the end, the expired active segment rolls
+  // and goes too; appends go on at the end.
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  deleted = log->DeleteOldSegments();
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->count, 1);
+  EXPECT_EQ(log->log_start_offset(), hw + 5);
+  EXPECT_EQ(log->log_end_offset(), hw + 5);
+  EXPECT_EQ(log->num_segments(), 1);
+  next_id_ = static_cast<int>(hw.value()) + 5;
+  Append(*log, 1, 2);
+  EXPECT_EQ(ReadAll(*log), Ids(next_id_ - 2, 2));
+}
+
+TEST_F(LogTest, RetentionBySizeKeepsTheLogBetweenTheLimitAndTheLimitPlusOneSegment) {
+  config_.segment_bytes = 600;
+  config_.retention_ms = -1;
+  config_.retention_bytes = 2000;
+  auto log = OpenLog();
+  Append(*log, 40, 5, 20);
+  ASSERT_GT(log->size_bytes(), 5 * config_.retention_bytes);
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  auto deleted = log->DeleteOldSegments();
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_GT(deleted->count, 0);
+  EXPECT_GE(log->size_bytes(), config_.retention_bytes);
+  EXPECT_LT(log->size_bytes(), config_.retention_bytes + config_.segment_bytes);
+  EXPECT_EQ(log->log_start_offset(), log->segment_base_offsets().front());
+  EXPECT_EQ(log->log_end_offset(), Offset(200));
+  // What is left reads back in order from the new start.
+  const std::vector<std::string> left = ReadAll(*log);
+  EXPECT_EQ(left, Ids(static_cast<int>(log->log_start_offset().value()),
+                      200 - static_cast<int>(log->log_start_offset().value())));
+}
+
+TEST_F(LogTest, ACompactedLogIgnoresTimeAndSizeButNotItsLogStart) {
+  config_.segment_bytes = 600;
+  config_.retention_ms = 1;
+  config_.retention_bytes = 1;
+  config_.cleanup_policy = CleanupPolicy::kCompact;
+  auto log = OpenLog();
+  Append(*log, 12, 5, 20);
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  clock_.AdvanceMs(100'000);
+  EXPECT_EQ(log->DeleteOldSegments()->count, 0);
+  const Offset second = log->segment_base_offsets()[1];
+  ASSERT_TRUE(log->MaybeIncrementLogStartOffset(second, true).ok());
+  EXPECT_EQ(log->DeleteOldSegments()->count, 1);
+  EXPECT_EQ(log->log_start_offset(), second);
+}
+
+TEST_F(LogTest, AFollowerBehindItsLeadersLogStartRestartsItsLogThere) {
+  config_.segment_bytes = 600;
+  auto log = OpenLog();
+  Append(*log, 6, 5, 20);
+  log->MaybeIncrementHighWatermark(Offset(20));
+  ASSERT_TRUE(log->TruncateFullyAndStartAt(Offset(500)).ok());
+  EXPECT_EQ(log->log_start_offset(), Offset(500));
+  EXPECT_EQ(log->log_end_offset(), Offset(500));
+  EXPECT_EQ(log->high_watermark(), Offset(500));
+  EXPECT_EQ(log->num_segments(), 1);
+  EXPECT_FALSE(fs_.Exists(SegmentPath(Offset(0))));
+  EXPECT_FALSE(log->latest_epoch().has_value());
+  // The leader's batches go on from there, and a reopen agrees.
+  next_id_ = 500;
+  Append(*log, 1, 3);
+  log.reset();
+  log = OpenLog();
+  EXPECT_EQ(log->log_start_offset(), Offset(500));
+  EXPECT_EQ(log->log_end_offset(), Offset(503));
+  EXPECT_EQ(ReadAll(*log), Ids(500, 3));
 }
 
 TEST_F(LogTest, BadBatchesAreRefusedAndLeaveTheLogUnchanged) {
