@@ -3,7 +3,8 @@
 // contract"):
 //
 //   strata topics | brokers | leader-election | metadata-quorum | consumer-groups |
-//          reassign-partitions | cluster unregister | console-producer | console-consumer
+//          reassign-partitions | cluster unregister | console-producer | console-consumer |
+//          dump-log
 //
 // Results go to stdout, errors to stderr with a non-zero exit code.
 
@@ -21,6 +22,7 @@
 #include "tools/console_producer.h"
 #include "tools/consumer_groups.h"
 #include "tools/consumer_perf_test.h"
+#include "tools/dump_log.h"
 #include "tools/leader_election.h"
 #include "tools/producer_perf_test.h"
 #include "tools/reassign_partitions.h"
@@ -501,6 +503,60 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, OnSignal);
     std::signal(SIGTERM, OnSignal);
     exit_code = strata::tools::RunConsoleConsumer(cons, std::cout, std::cerr, g_stop);
+  });
+
+  // ---- dump-log (Kafka's kafka-dump-log.sh; reads local files, no cluster)
+  strata::tools::DumpLogOptions dump;
+  std::string dump_files, dump_key_decoder, dump_value_decoder;
+  CLI::App* dump_log = app.add_subcommand(
+      "dump-log",
+      "Parse a log file and dump its contents to the console, useful for debugging "
+      "a seemingly corrupt log segment (kafka-dump-log.sh)");
+  dump_log
+      ->add_option("--files", dump_files,
+                   "REQUIRED: The comma separated list of data and index log files to be dumped.")
+      ->required();
+  dump_log->add_flag("--print-data-log", dump.print_data_log,
+                     "If set, printing the messages content when dumping data logs. "
+                     "Automatically set if any decoder option is specified.");
+  dump_log->add_flag("--deep-iteration", dump.deep_iteration,
+                     "If set, uses deep instead of shallow iteration. Automatically set if "
+                     "print-data-log is enabled.");
+  dump_log->add_flag("--index-sanity-check", dump.index_sanity_check,
+                     "If set, just checks the index sanity without printing its content. This is "
+                     "the same check that is executed on broker startup to determine if an index "
+                     "needs rebuilding or not.");
+  dump_log->add_flag("--verify-index-only", dump.verify_index_only,
+                     "If set, just verify the index log without printing its content.");
+  dump_log->add_flag("--skip-record-metadata", dump.skip_record_metadata,
+                     "Whether to skip printing metadata for each record.");
+  dump_log->add_option("--max-message-size", dump.max_message_size,
+                       "Size of largest message (accepted; Strata needs no limit).");
+  dump_log->add_option("--max-bytes", dump.max_bytes,
+                       "Limit the amount of total batches read in bytes avoiding reading the "
+                       "whole .log file(s).");
+  CLI::Option* dump_key_opt =
+      dump_log
+          ->add_option("--key-decoder-class", dump_key_decoder,
+                       "Decoder for the keys: org.apache.kafka.tools.api.StringDecoder "
+                       "(default), IntegerDecoder or LongDecoder.")
+          ->expected(0, 1);
+  CLI::Option* dump_value_opt =
+      dump_log
+          ->add_option("--value-decoder-class", dump_value_decoder,
+                       "Decoder for the values: org.apache.kafka.tools.api.StringDecoder "
+                       "(default), IntegerDecoder or LongDecoder.")
+          ->expected(0, 1);
+  dump_log->add_flag("--offsets-decoder", dump.offsets_decoder, "Not supported.");
+  dump_log->add_flag("--transaction-log-decoder", dump.transaction_log_decoder, "Not supported.");
+  dump_log->add_flag("--cluster-metadata-decoder", dump.cluster_metadata_decoder, "Not supported.");
+  dump_log->add_flag("--remote-log-metadata-decoder", dump.remote_log_metadata_decoder,
+                     "Not supported.");
+  dump_log->callback([&] {
+    dump.files = strata::tools::SplitFilesOption(dump_files);
+    if (*dump_key_opt) dump.key_decoder_class = dump_key_decoder;
+    if (*dump_value_opt) dump.value_decoder_class = dump_value_decoder;
+    exit_code = strata::tools::RunDumpLog(dump, std::cout, std::cerr);
   });
 
   try {
