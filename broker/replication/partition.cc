@@ -703,19 +703,26 @@ bool Partition::TruncateToLeaderEnd(Epoch leader_epoch, Offset leader_end) {
 }
 
 bool Partition::StartAtLeaderLogStart(Epoch leader_epoch, Offset leader_log_start_offset) {
-  absl::MutexLock l(&mu_);
-  if (!FollowingLocked(leader_epoch) || leader_log_start_offset <= state_.log->log_end_offset()) {
-    return false;
+  std::shared_ptr<storage::Log> log;
+  absl::Status s;
+  {
+    absl::MutexLock l(&mu_);
+    if (!FollowingLocked(leader_epoch) ||
+        leader_log_start_offset <= state_.log->log_end_offset()) {
+      return false;
+    }
+    LOG(INFO) << "Partition " << tp_.ToString() << ": the leader's log starts at "
+              << leader_log_start_offset << ", past this replica's end "
+              << state_.log->log_end_offset() << "; restarting the log there";
+    s = state_.log->TruncateFullyAndStartAt(leader_log_start_offset);
+    if (s.ok()) return true;
+    log = state_.log;
   }
-  LOG(INFO) << "Partition " << tp_.ToString() << ": the leader's log starts at "
-            << leader_log_start_offset << ", past this replica's end "
-            << state_.log->log_end_offset() << "; restarting the log there";
-  absl::Status s = state_.log->TruncateFullyAndStartAt(leader_log_start_offset);
-  if (!s.ok()) {
-    LOG(ERROR) << "Partition " << tp_.ToString() << ": cannot restart the log at "
-               << leader_log_start_offset << ": " << s;
-  }
-  return s.ok();
+  LOG(ERROR) << "Partition " << tp_.ToString() << ": cannot restart the log at "
+             << leader_log_start_offset << ": " << s;
+  // Outside the lock: a disk failure takes the directory offline.
+  NoteFailure(*log, s);
+  return false;
 }
 
 DeleteRecordsResult Partition::DeleteRecords(Offset offset) {
@@ -731,16 +738,27 @@ DeleteRecordsResult Partition::DeleteRecords(Offset offset) {
                                     " is not the leader of ", tp_.ToString());
       return result;
     }
+    if (r.log->config().cleanup_policy == storage::CleanupPolicy::kCompact) {
+      // Kafka's Partition.deleteRecordsOnLeader: only logs that delete.
+      result.error = ErrorCode::kPolicyViolation;
+      result.message = absl::StrCat("Records of partition ", tp_.ToString(),
+                                    " can not be deleted due to the configured policy");
+      return result;
+    }
     const Offset hw = r.log->high_watermark();
     if (offset == Offset(-1)) offset = hw;
     result.offset = offset.value();
-    if (offset < Offset(0) || offset > hw) {
+    if (offset < Offset(0)) {
       result.error = ErrorCode::kOffsetOutOfRange;
-      result.message =
-          absl::StrCat("Cannot delete the records of ", tp_.ToString(), " below offset ",
-                       offset.value(), ": it is outside [0, ", hw.value(),
-                       "], up to the high "
-                       "watermark");
+      result.message = absl::StrCat("The offset ", offset.value(), " for partition ",
+                                    tp_.ToString(), " is not valid");
+      return result;
+    }
+    if (offset > hw) {
+      result.error = ErrorCode::kOffsetOutOfRange;
+      result.message = absl::StrCat("Cannot increment the log start offset to ", offset.value(),
+                                    " of partition ", tp_.ToString(),
+                                    " since it is larger than the high watermark ", hw.value());
       return result;
     }
     absl::StatusOr<Offset> start = r.log->MaybeIncrementLogStartOffset(offset, true);

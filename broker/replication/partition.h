@@ -162,7 +162,7 @@ class Partition {
   };
   FollowerFetch UpdateFollowerFetchState(BrokerId replica, Offset fetch_offset,
                                          Epoch current_leader_epoch, const std::string* offline_why,
-                                         Offset follower_log_start_offset = Offset(-1));
+                                         Offset follower_log_start_offset);
   // DeleteRecords: see ReplicaManager::DeleteRecords.
   DeleteRecordsResult DeleteRecords(Offset offset);
   // The least log start offset of this leader and its in-sync followers (a

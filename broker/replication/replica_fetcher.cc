@@ -284,8 +284,12 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
         } else if (r.log_start_offset > p.log_end_offset) {
           // Retention or DeleteRecords removed, on the leader, everything
           // this replica lacks: it starts over at the leader's log start.
-          replicas_->StartAtLeaderLogStart(p.tp, p.leader_epoch, r.log_start_offset);
-          moved = true;
+          if (replicas_->StartAtLeaderLogStart(p.tp, p.leader_epoch, r.log_start_offset)) {
+            moved = true;
+          } else {
+            ++errors;
+            delay(p.tp);
+          }
         } else {
           LOG(ERROR) << "Partition " << p.tp.ToString() << ": " << r.message;
           ++errors;

@@ -323,13 +323,15 @@ void ReplicaManager::TruncateToLeaderEnd(const TopicPartition& tp, int32_t leade
   }
 }
 
-void ReplicaManager::StartAtLeaderLogStart(const TopicPartition& tp, int32_t leader_epoch,
+bool ReplicaManager::StartAtLeaderLogStart(const TopicPartition& tp, int32_t leader_epoch,
                                            int64_t leader_log_start_offset) {
   std::shared_ptr<Partition> part = Find(tp);
-  if (part != nullptr &&
-      part->StartAtLeaderLogStart(Epoch(leader_epoch), Offset(leader_log_start_offset))) {
-    Notify({tp});
+  if (part == nullptr ||
+      !part->StartAtLeaderLogStart(Epoch(leader_epoch), Offset(leader_log_start_offset))) {
+    return false;
   }
+  Notify({tp});
+  return true;
 }
 
 DeleteRecordsResult ReplicaManager::DeleteRecords(const std::string& topic, int32_t partition,

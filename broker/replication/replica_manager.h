@@ -191,7 +191,9 @@ class ReplicaManager {
   // end (retention or DeleteRecords removed what it lacks): empties the log
   // and restarts it at the leader's log start (Kafka's
   // truncateFullyAndStartAt).
-  void StartAtLeaderLogStart(const TopicPartition& tp, int32_t leader_epoch,
+  // Returns whether the log was restarted (false: the partition moved on, or
+  // the restart failed).
+  bool StartAtLeaderLogStart(const TopicPartition& tp, int32_t leader_epoch,
                              int64_t leader_log_start_offset);
   // A fetch past the leader's log end (only after an unclean election):
   // truncate to the leader's log end.

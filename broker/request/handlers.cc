@@ -67,8 +67,13 @@ void RequestHandlers::DeleteRecords(DeleteRecordsRequest request,
   struct State {
     DeleteRecordsResponse response;
     std::function<void(DeleteRecordsResponse)> done;
-    // Partitions (topic index, partition index) waiting for their replicas.
-    std::vector<std::pair<size_t, size_t>> waiting;
+    // Partitions waiting for their replicas to move their log start.
+    struct Waiting {
+      size_t topic;
+      size_t partition;
+      int64_t offset;  // the offset asked for (-1 resolved)
+    };
+    std::vector<Waiting> waiting;
   };
   auto state = std::make_shared<State>();
   state->done = std::move(done);
@@ -86,6 +91,11 @@ void RequestHandlers::DeleteRecords(DeleteRecordsRequest request,
                                   " appears more than once in this request");
         continue;
       }
+      if (IsInternal(topic.topic)) {
+        pr.error = ErrorCode::kInvalidTopicException;
+        pr.message = absl::StrCat("Cannot delete records of internal topic ", topic.topic);
+        continue;
+      }
       replication::DeleteRecordsResult r =
           options_.replicas->DeleteRecords(topic.topic, part.partition, part.offset);
       pr.error = r.error;
@@ -93,9 +103,8 @@ void RequestHandlers::DeleteRecords(DeleteRecordsRequest request,
       pr.low_watermark = r.low_watermark;
       pr.leader_hint = r.leader_hint;
       if (r.error == ErrorCode::kNone && r.low_watermark < r.offset) {
-        // Kept in the low watermark field until the replicas follow.
-        pr.low_watermark = r.offset;
-        state->waiting.emplace_back(state->response.topics.size() - 1, tr.partitions.size() - 1);
+        state->waiting.push_back(State::Waiting{state->response.topics.size() - 1,
+                                                tr.partitions.size() - 1, r.offset});
         keys.push_back(purgatory::WatchKey::Partition(topic.topic, part.partition));
       }
     }
@@ -107,9 +116,9 @@ void RequestHandlers::DeleteRecords(DeleteRecordsRequest request,
   auto try_complete = [this, state](bool expired) {
     auto& waiting = state->waiting;
     for (auto it = waiting.begin(); it != waiting.end();) {
-      const std::string& topic = state->response.topics[it->first].topic;
-      DeleteRecordsPartitionResult& pr = state->response.topics[it->first].partitions[it->second];
-      const int64_t wanted = pr.low_watermark;
+      const std::string& topic = state->response.topics[it->topic].topic;
+      DeleteRecordsPartitionResult& pr = state->response.topics[it->topic].partitions[it->partition];
+      const int64_t wanted = it->offset;
       replication::DeleteRecordsResult r = options_.replicas->LowWatermark(topic, pr.partition);
       const bool settled = r.error != ErrorCode::kNone || r.low_watermark >= wanted;
       if (!settled && !expired) {

@@ -70,7 +70,8 @@ class PartitionTest : public ::testing::Test {
   // Follower `id` fetches at `offset` in epoch 0; whether the HW moved.
   bool Fetch(int32_t id, int64_t offset) {
     Partition::FollowerFetch f =
-        partition_->UpdateFollowerFetchState(BrokerId(id), Offset(offset), Epoch(0), nullptr);
+        partition_->UpdateFollowerFetchState(BrokerId(id), Offset(offset), Epoch(0), nullptr,
+                                             Offset(0));
     EXPECT_EQ(f.result.error, ErrorCode::kNone) << f.result.message;
     return f.high_watermark_moved;
   }

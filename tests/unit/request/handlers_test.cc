@@ -237,6 +237,22 @@ TEST_F(RequestHandlersTest, DeleteRecordsWaitsForTheInSyncFollowersLogStart) {
   EXPECT_EQ(many[2].error, ErrorCode::kInvalidRequest);
   EXPECT_EQ((*done)->topics[1].partitions[0].error, ErrorCode::kUnknownTopicOrPartition);
   EXPECT_EQ(logs_->Get(TopicPartition{"many", PartitionId(0)})->log_start_offset(), Offset(3));
+  EXPECT_NE(many[1].message.find("larger than the high watermark 0"), std::string::npos)
+      << many[1].message;
+
+  // Internal topics, and logs that only compact, are not trimmed (Kafka's
+  // INVALID_TOPIC_EXCEPTION and POLICY_VIOLATION).
+  done = Delete({DeleteRecordsTopic{"__internal", {{0, 1}}}});
+  ASSERT_TRUE(done->has_value());
+  EXPECT_EQ((*done)->topics[0].partitions[0].error, ErrorCode::kInvalidTopicException);
+  auto compacted = logs_->Get(TopicPartition{"many", PartitionId(0)});
+  storage::LogConfig config = compacted->config();
+  config.cleanup_policy = storage::CleanupPolicy::kCompact;
+  compacted->UpdateConfig(config);
+  done = Delete({DeleteRecordsTopic{"many", {{0, 4}}}});
+  ASSERT_TRUE(done->has_value());
+  EXPECT_EQ((*done)->topics[0].partitions[0].error, ErrorCode::kPolicyViolation);
+  EXPECT_EQ(compacted->log_start_offset(), Offset(3));
 
   // With a follower in the ISR: parked until its fetch says it moved too.
   auto waiting = Delete({DeleteRecordsTopic{"replicated", {{0, -1}}}});
