@@ -304,6 +304,17 @@ absl::StatusOr<std::map<TopicPartition, ListedOffset>> Admin::ListOffsets(
                               config_.retry_backoff);
 }
 
+absl::StatusOr<std::map<TopicPartition, DeletedRecords>> Admin::DeleteRecords(
+    const std::map<TopicPartition, int64_t>& offsets) {
+  if (offsets.empty()) return std::map<TopicPartition, DeletedRecords>();
+  std::set<std::string> topics;
+  for (const auto& [tp, offset] : offsets) topics.insert(tp.topic);
+  absl::Status refreshed = metadata_.Refresh({topics.begin(), topics.end()});
+  if (!refreshed.ok()) return refreshed;
+  return DeleteRecordsAtLeaders(metadata_, pool_, offsets, config_.request_timeout,
+                                config_.retry_backoff);
+}
+
 // ---- Consumer groups
 
 void Admin::ForgetCoordinator(const std::string& group) {

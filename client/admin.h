@@ -39,7 +39,7 @@
 #include "absl/time/time.h"
 #include "client/common/ids.h"
 #include "client/connection_pool.h"
-#include "client/list_offsets.h"
+#include "client/leader_requests.h"
 #include "client/metadata_cache.h"
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/group.grpc.pb.h"
@@ -123,6 +123,15 @@ class Admin {
   // when no node answers Metadata.
   absl::StatusOr<std::map<TopicPartition, ListedOffset>> ListOffsets(
       const std::map<TopicPartition, int64_t>& timestamps);
+
+  // Deletes the records below each partition's offset (-1: its high
+  // watermark) at its leader, which answers once every in-sync replica has
+  // moved its log start there: the answer's low watermark. Every requested
+  // partition is in the answer, with its own status (OFFSET_OUT_OF_RANGE
+  // past the high watermark; otherwise as ListOffsets). Fails as a whole
+  // only when no node answers Metadata.
+  absl::StatusOr<std::map<TopicPartition, DeletedRecords>> DeleteRecords(
+      const std::map<TopicPartition, int64_t>& offsets);
 
   // ---- Consumer groups (strata.v1.Group, at each group's coordinator)
 

@@ -7,7 +7,7 @@
 
 #include "client/errors.h"
 #include "client/fetch_decoder.h"
-#include "client/list_offsets.h"
+#include "client/leader_requests.h"
 #include "fmt/format.h"
 #include "grpcpp/client_context.h"
 #include "strata/v1/broker.grpc.pb.h"

@@ -17,6 +17,7 @@
 #include "client/consumer_protocol.h"
 #include "client/errors.h"
 #include "fmt/format.h"
+#include "tools/kafka_exception.h"
 
 namespace strata::tools {
 namespace {
@@ -55,49 +56,6 @@ bool LessTp(const TopicPartition& a, const TopicPartition& b) {
   return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
 }
 
-// What Kafka's tool shows for an error the admin client raised: the Java
-// exception, "org.apache.kafka.common.errors.X: message".
-std::string KafkaExceptionText(v1::ErrorCode code, const std::string& message) {
-  struct Known {
-    const char* exception;
-    const char* message;
-  };
-  static const auto* known = new std::map<v1::ErrorCode, Known>{
-      {v1::NON_EMPTY_GROUP, {"GroupNotEmptyException", "The group is not empty."}},
-      {v1::GROUP_ID_NOT_FOUND, {"GroupIdNotFoundException", "The group id does not exist."}},
-      {v1::INVALID_GROUP_ID, {"InvalidGroupIdException", "The configured groupId is invalid."}},
-      {v1::GROUP_SUBSCRIBED_TO_TOPIC,
-       {"GroupSubscribedToTopicException",
-        "The consumer group is actively subscribed to the topic"}},
-      {v1::UNKNOWN_TOPIC_OR_PARTITION,
-       {"UnknownTopicOrPartitionException", "This server does not host this topic-partition."}},
-      {v1::COORDINATOR_NOT_AVAILABLE,
-       {"CoordinatorNotAvailableException", "The coordinator is not available."}},
-      {v1::NOT_COORDINATOR, {"NotCoordinatorException", "This is not the correct coordinator."}},
-      {v1::COORDINATOR_LOAD_IN_PROGRESS,
-       {"CoordinatorLoadInProgressException",
-        "The coordinator is loading and hence can't process requests."}},
-      {v1::UNKNOWN_MEMBER_ID,
-       {"UnknownMemberIdException", "The coordinator is not aware of this member."}},
-      {v1::ILLEGAL_GENERATION,
-       {"IllegalGenerationException", "Specified group generation id is not valid."}},
-      {v1::REBALANCE_IN_PROGRESS,
-       {"RebalanceInProgressException", "The group is rebalancing, so a rejoin is needed."}},
-  };
-  auto it = known->find(code);
-  if (it == known->end()) {
-    return fmt::format("{}: {}", client::ErrorName(code),
-                       message.empty() ? client::DefaultErrorMessage(code) : message);
-  }
-  return fmt::format("org.apache.kafka.common.errors.{}: {}", it->second.exception,
-                     message.empty() ? it->second.message : message);
-}
-
-std::string KafkaExceptionText(const absl::Status& status) {
-  const v1::ErrorCode code = client::ErrorCodeOf(status);
-  if (code == v1::UNKNOWN_SERVER_ERROR) return std::string(status.message());  // transport
-  return KafkaExceptionText(code, std::string(status.message()));
-}
 
 // Kafka's "Executing consumer group command failed due to ...".
 void CommandFailed(const std::string& reason, ToolOutput* out) {

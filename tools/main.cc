@@ -4,7 +4,7 @@
 //
 //   strata topics | brokers | leader-election | metadata-quorum | consumer-groups |
 //          reassign-partitions | cluster unregister | console-producer | console-consumer |
-//          dump-log
+//          delete-records | get-offsets | dump-log
 //
 // Results go to stdout, errors to stderr with a non-zero exit code.
 
@@ -24,6 +24,7 @@
 #include "tools/consumer_perf_test.h"
 #include "tools/dump_log.h"
 #include "tools/leader_election.h"
+#include "tools/offsets_commands.h"
 #include "tools/producer_perf_test.h"
 #include "tools/reassign_partitions.h"
 #include "tools/topic_command.h"
@@ -503,6 +504,65 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, OnSignal);
     std::signal(SIGTERM, OnSignal);
     exit_code = strata::tools::RunConsoleConsumer(cons, std::cout, std::cerr, g_stop);
+  });
+
+  // ---- delete-records (Kafka's kafka-delete-records.sh)
+  std::string dr_bootstrap, dr_json, dr_command_config;
+  CLI::App* dr = app.add_subcommand(
+      "delete-records", "Delete the records of partitions below given offsets "
+                        "(Kafka's kafka-delete-records.sh)");
+  dr->add_option("--bootstrap-server", dr_bootstrap,
+                 "REQUIRED: The server to connect to.")
+      ->required();
+  dr->add_option("--offset-json-file", dr_json,
+                 "REQUIRED: The JSON file with offset per partition. The format to use is:\n"
+                 "{\"partitions\":\n  [{\"topic\": \"foo\", \"partition\": 1, \"offset\": 1}],\n"
+                 " \"version\":1\n}")
+      ->required();
+  dr->add_option("--command-config", dr_command_config,
+                 "A property file containing configs to be passed to Admin Client (unused).");
+  dr->callback([&] {
+    auto admin = MakeAdmin(dr_bootstrap);
+    exit_code = admin ? strata::tools::RunDeleteRecords(*admin, dr_json, std::cout, std::cerr) : 1;
+  });
+
+  // ---- get-offsets (Kafka 3.x's kafka-get-offsets.sh, GetOffsetShell)
+  strata::tools::GetOffsetsOptions go;
+  std::string go_topic, go_partitions, go_topic_partitions, go_command_config;
+  CLI::App* get_offsets = app.add_subcommand(
+      "get-offsets", "An interactive shell for getting topic-partition offsets "
+                     "(Kafka's kafka-get-offsets.sh)");
+  get_offsets
+      ->add_option("--bootstrap-server,--broker-list", go.bootstrap_server,
+                   "REQUIRED. The server(s) to connect to in the form HOST1:PORT1,HOST2:PORT2.")
+      ->required();
+  CLI::Option* go_topic_opt = get_offsets->add_option(
+      "--topic", go_topic,
+      "The topic to get the offsets for. It also accepts a regular expression. If not present, "
+      "all authorized topics are queried. Cannot be used if --topic-partitions is present.");
+  CLI::Option* go_partitions_opt = get_offsets->add_option(
+      "--partitions", go_partitions,
+      "Comma separated list of partition ids to get the offsets for. If not present, all "
+      "partitions of the authorized topics are queried. Cannot be used if --topic-partitions is "
+      "present.");
+  CLI::Option* go_topic_partitions_opt = get_offsets->add_option(
+      "--topic-partitions", go_topic_partitions,
+      "Comma separated list of topic-partition patterns to get the offsets for, e.g. "
+      "topic1:1,topic2:0-3,topic3,topic4:5-,topic5:-3");
+  get_offsets->add_option("--time", go.time,
+                          "timestamp of the offsets before that: <timestamp> / -1 or latest / -2 "
+                          "or earliest / -3 or max-timestamp (default: latest)");
+  get_offsets->add_option("--command-config", go_command_config,
+                          "Property file containing configs to be passed to Admin Client (unused).");
+  get_offsets->add_flag("--exclude-internal-topics", go.exclude_internal_topics,
+                        "By default, internal topics are included. If specified, internal topics "
+                        "are excluded.");
+  get_offsets->callback([&] {
+    if (*go_topic_opt) go.topic = go_topic;
+    if (*go_partitions_opt) go.partitions = go_partitions;
+    if (*go_topic_partitions_opt) go.topic_partitions = go_topic_partitions;
+    auto admin = MakeAdmin(go.bootstrap_server);
+    exit_code = admin ? strata::tools::RunGetOffsets(*admin, go, std::cout, std::cerr) : 1;
   });
 
   // ---- dump-log (Kafka's kafka-dump-log.sh; reads local files, no cluster)

@@ -18,6 +18,7 @@
 #include "client/errors.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
+#include "tools/json_input.h"
 
 namespace strata::tools {
 namespace {
@@ -50,30 +51,6 @@ std::string JavaList(const std::vector<T>& values) {
 }
 
 // ---- JSON
-
-absl::StatusOr<json> ParseJson(std::string_view text) {
-  // Nesting deeper than any file of ours needs is refused while parsing:
-  // printing such a value (dump() recurses) could overflow the stack.
-  constexpr int kMaxDepth = 16;
-  auto depth_limit = [](int depth, json::parse_event_t event, json&) {
-    if (depth > kMaxDepth &&
-        (event == json::parse_event_t::object_start || event == json::parse_event_t::array_start)) {
-      throw std::invalid_argument("JSON nested deeper than 16 levels");
-    }
-    return true;
-  };
-  try {
-    return json::parse(text.begin(), text.end(), depth_limit);
-  } catch (const json::exception& e) {
-    // Syntax errors and numbers out of range alike:
-    // "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
-    std::string what = e.what();
-    if (size_t p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-    return Invalid("The input string is not a valid JSON: " + what);
-  } catch (const std::invalid_argument& e) {
-    return Invalid(std::string("The input string is not a valid JSON: ") + e.what());
-  }
-}
 
 // A value as it appears in the file, shortened for a message (at a
 // character boundary: UTF-8 continuation bytes are not cut off).

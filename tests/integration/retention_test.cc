@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -252,6 +253,74 @@ TEST_F(RetentionTest, DeleteRecordsMovesEveryInSyncReplicasLogStart) {
   absl::StatusOr<int64_t> first = FirstOffsetFrom("trimmed", 0, "earliest");
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(*first, 20);
+}
+
+// Kafka's kafka-delete-records and kafka-get-offsets, line for line.
+TEST_F(RetentionTest, DeleteRecordsAndGetOffsetsThroughTheCli) {
+  CliResult r = cluster_.Cli({"topics", "--bootstrap-server", cluster_.bootstrap(1), "--create",
+                              "--topic", "cli", "--partitions", "2", "--replication-factor", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // 40 records to partition 0; partition 1 stays empty.
+  ASSERT_EQ(Produce("cli", 40, 10), 0);
+  auto GetOffsets = [&](std::vector<std::string> args) {
+    std::vector<std::string> full = {"get-offsets", "--bootstrap-server", cluster_.bootstrap(2)};
+    full.insert(full.end(), args.begin(), args.end());
+    return cluster_.Cli(full);
+  };
+  r = GetOffsets({"--topic", "cli"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "cli:0:40\ncli:1:0\n");
+  r = GetOffsets({"--topic-partitions", "cl.*:0", "--time", "earliest"});
+  EXPECT_EQ(r.out, "cli:0:0\n") << r.err;
+
+  const std::string file = cluster_.dir() + "/offsets.json";
+  auto DeleteRecords = [&](const std::string& json) {
+    std::ofstream(file) << json;
+    return cluster_.Cli({"delete-records", "--bootstrap-server", cluster_.bootstrap(3),
+                         "--offset-json-file", file});
+  };
+  r = DeleteRecords(
+      R"({"partitions": [{"topic": "cli", "partition": 0, "offset": 25},
+                         {"topic": "cli", "partition": 1, "offset": 5}], "version": 1})");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "Executing records delete operation\n"
+            "Records delete operation completed:\n"
+            "partition: cli-0\tlow_watermark: 25\n"
+            "partition: cli-1\terror: org.apache.kafka.common.errors.OffsetOutOfRangeException: "
+            "Cannot increment the log start offset to 5 of partition cli-1 since it is larger "
+            "than the high watermark 0\n");
+  r = GetOffsets({"--topic", "cli", "--time", "-2"});
+  EXPECT_EQ(r.out, "cli:0:25\ncli:1:0\n") << r.err;
+  // -1 is the high watermark.
+  r = DeleteRecords(R"({"partitions": [{"topic": "cli", "partition": 0, "offset": -1}]})");
+  EXPECT_NE(r.out.find("partition: cli-0\tlow_watermark: 40\n"), std::string::npos) << r.out;
+
+  // Bad files change nothing.
+  r = DeleteRecords(R"({"partitions": [{"topic": "cli", "partition": 0, "offset": 1},
+                                       {"topic": "cli", "partition": 0, "offset": 2}]})");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: Offset json file contains duplicate topic partitions: cli-0\n");
+  EXPECT_EQ(r.out, "");
+  r = DeleteRecords("{nope");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("The input string is not a valid JSON"), std::string::npos) << r.err;
+  r = DeleteRecords(R"({"partitions": [{"topic": "missing", "partition": 0, "offset": 1}]})");
+  EXPECT_NE(r.out.find("partition: missing-0\terror: "
+                       "org.apache.kafka.common.errors.UnknownTopicOrPartitionException"),
+            std::string::npos)
+      << r.out;
+  r = GetOffsets({"--topic", "cli", "--topic-partitions", "cli:0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--topic-partitions cannot be used with --topic or --partitions"),
+            std::string::npos)
+      << r.err;
+  r = GetOffsets({"--topic", "nothing-like-it"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Could not match any topic-partitions with the specified filters"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(GetOffsets({"--topic", "cli", "--time", "-2"}).out, "cli:0:40\ncli:1:0\n");
 }
 
 }  // namespace
