@@ -115,6 +115,24 @@ absl::Status Log::Load(bool had_clean_shutdown) {
     segments_.emplace(log_start_offset_, std::move(*seg));
   }
   log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
+  if (log_end_locked() < log_start_offset_) {
+    // The log start had moved (DeleteRecords, or a follower taking its
+    // leader's) past records that a crash then took: nothing below the start
+    // is wanted, so the log starts over there, as Kafka's LogLoader does.
+    LOG(WARNING) << "Log " << dir_ << " ends at " << log_end_locked() << ", below its log start "
+                 << log_start_offset_ << "; starting it over at " << log_start_offset_;
+    for (auto& [base, seg] : segments_) {
+      if (absl::Status s = seg->DeleteFiles(); !s.ok()) return s;
+    }
+    segments_.clear();
+    absl::StatusOr<std::unique_ptr<Segment>> seg =
+        Segment::Create(fs_, dir_, log_start_offset_, SegmentOptions());
+    if (!seg.ok()) return seg.status();
+    segments_.emplace(log_start_offset_, std::move(*seg));
+    if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return s;
+    recovery_point_ = high_watermark_ = log_start_offset_;
+    if (absl::Status s = epochs_->TruncateFromEnd(Offset(0)); !s.ok()) return s;
+  }
 
   if (log_end_locked() < recovery_point_) {
     return absl::DataLossError(absl::StrCat("log ", dir_, " ends at offset ",
@@ -433,18 +451,31 @@ absl::StatusOr<std::optional<Log::TimestampAndOffset>> Log::FirstRecordAtOrAfter
   absl::StatusOr<std::optional<Segment::BatchLocation>> loc = seg.FindBatchByTimestamp(timestamp);
   if (!loc.ok()) return loc.status();
   if (!loc->has_value()) return std::nullopt;
-  const Segment::BatchLocation& found = **loc;
-  // The batch's max timestamp is late enough; find its first record that is.
-  absl::StatusOr<std::string> bytes = seg.ReadAt(found.position, found.header.size_in_bytes());
-  if (!bytes.ok()) return bytes.status();
-  absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(*bytes);
-  if (!records.ok()) return records.status();
-  for (const record::Record& r : *records) {
-    if (r.timestamp >= timestamp && r.offset >= log_start_offset_) {
-      return TimestampAndOffset{r.timestamp, r.offset};
+  // The first batch whose max timestamp is late enough, and those after it
+  // in the segment: the first record late enough and not below the log
+  // start (which may lie inside the segment) is the answer.
+  uint64_t position = (*loc)->position;
+  record::BatchHeader header = (*loc)->header;
+  while (true) {
+    if (header.max_timestamp >= timestamp && header.last_offset() >= log_start_offset_) {
+      absl::StatusOr<std::string> bytes = seg.ReadAt(position, header.size_in_bytes());
+      if (!bytes.ok()) return bytes.status();
+      absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(*bytes);
+      if (!records.ok()) return records.status();
+      for (const record::Record& r : *records) {
+        if (r.timestamp >= timestamp && r.offset >= log_start_offset_) {
+          return TimestampAndOffset{r.timestamp, r.offset};
+        }
+      }
     }
+    position += header.size_in_bytes();
+    if (position >= seg.size()) return std::nullopt;
+    absl::StatusOr<std::string> next = seg.ReadAt(position, record::kBatchHeaderSize);
+    if (!next.ok()) return next.status();
+    absl::StatusOr<record::BatchHeader> parsed = record::ReadBatchHeader(*next);
+    if (!parsed.ok()) return parsed.status();
+    header = *parsed;
   }
-  return std::nullopt;
 }
 
 absl::Status Log::TruncateTo(Offset offset) {
@@ -474,6 +505,8 @@ absl::Status Log::TruncateTo(Offset offset) {
     }
     absl::StatusOr<uint64_t> removed = active()->TruncateTo(offset);
     if (!removed.ok()) return removed.status();
+    // The batch holding `offset` went whole; it may have held the start.
+    log_start_offset_ = std::min(log_start_offset_, log_end_locked());
   }
   recovery_point_ = std::min(recovery_point_, log_end_locked());
   if (absl::Status s = epochs_->TruncateFromEnd(log_end_locked()); !s.ok()) return s;
@@ -503,8 +536,11 @@ absl::StatusOr<Log::DeletedSegments> Log::DeleteOldSegments() {
     const Offset upper = is_active ? seg.next_offset() : next->first;
     if (upper > high_watermark_) break;
     const bool below_start = !is_active && next->first <= log_start_offset_;
-    const bool expired = by_retention && config_.retention_ms >= 0 && seg.max_timestamp() >= 0 &&
-                         now - seg.max_timestamp() > config_.retention_ms;
+    // A segment whose records carry no timestamp ages from its creation
+    // (Kafka falls back to the file's modification time).
+    const int64_t largest = seg.max_timestamp() >= 0 ? seg.max_timestamp() : seg.created_ms();
+    const bool expired = by_retention && config_.retention_ms >= 0 &&
+                         now - largest > config_.retention_ms;
     const bool over_size = excess_bytes >= static_cast<int64_t>(seg.size());
     if (!below_start && !expired && !over_size) break;
     if (excess_bytes >= 0) excess_bytes -= static_cast<int64_t>(seg.size());
@@ -513,25 +549,32 @@ absl::StatusOr<Log::DeletedSegments> Log::DeleteOldSegments() {
   DeletedSegments out;
   out.delete_after_ms = config_.file_delete_delay_ms;
   if (doomed.empty()) return out;
+  const Offset before_start = log_start_offset_;
   if (doomed.back() == active()->base_offset()) {
     // Deleting every segment: roll first so that the log end stays.
     if (absl::Status s = RollLocked(); !s.ok()) return s;
   }
+  // The log start moves (and is checkpointed) first, so that a failure or a
+  // crash part way leaves segments below the start, which the next pass
+  // (or Load) deals with, and never a start below the first segment.
+  log_start_offset_ = std::max(log_start_offset_, std::next(segments_.find(doomed.back()))->first);
+  if (absl::Status s = epochs_->TruncateFromStart(log_start_offset_); !s.ok()) return s;
+  if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
   for (Offset base : doomed) {
     auto it = segments_.find(base);
-    const int64_t max_timestamp = it->second->max_timestamp();
+    const Segment& seg = *it->second;
+    const char* why = std::next(it)->first <= before_start
+                          ? "it lies wholly below the log start offset"
+                          : "retention.ms or retention.bytes was breached";
+    LOG(INFO) << "Deleting segment " << SegmentFileStem(base) << " of " << dir_ << " (offsets "
+              << base << " to " << seg.next_offset() - 1 << ", largest timestamp "
+              << seg.max_timestamp() << "): " << why;
     absl::StatusOr<std::vector<std::string>> files = it->second->RenameForDeletion();
     if (!files.ok()) return files.status();
-    LOG(INFO) << "Retention deleted segment " << SegmentFileStem(base) << " of " << dir_
-              << " (offsets " << base << " to " << it->second->next_offset() - 1
-              << ", largest timestamp " << max_timestamp << ")";
     out.files.insert(out.files.end(), files->begin(), files->end());
     segments_.erase(it);
     ++out.count;
   }
-  log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
-  if (absl::Status s = epochs_->TruncateFromStart(log_start_offset_); !s.ok()) return s;
-  if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
   return out;
 }
 
@@ -558,10 +601,22 @@ absl::Status Log::TruncateFullyAndStartAt(Offset offset) {
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
   LOG(INFO) << "Emptying " << dir_ << " (offsets " << log_start_offset_ << " to "
             << log_end_locked() << ") to restart it at " << offset;
-  for (auto& [base, seg] : segments_) {
-    if (absl::Status s = seg->DeleteFiles(); !s.ok()) return s;
+  // The checkpoint first: a crash from here on leaves segments that end
+  // below the checkpointed start, or none, and Load starts the log over at
+  // `offset` either way.
+  const CheckpointEntries entries = {{"recovery-point", offset.value()},
+                                     {"log-start-offset", offset.value()},
+                                     {"high-watermark", offset.value()}};
+  if (absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile), entries);
+      !s.ok()) {
+    return s;
   }
-  segments_.clear();
+  checkpointed_ = entries;
+  checkpointed_high_watermark_ = offset;
+  while (!segments_.empty()) {
+    if (absl::Status s = segments_.begin()->second->DeleteFiles(); !s.ok()) return s;
+    segments_.erase(segments_.begin());
+  }
   absl::StatusOr<std::unique_ptr<Segment>> seg =
       Segment::Create(fs_, dir_, offset, SegmentOptions());
   if (!seg.ok()) return seg.status();
@@ -569,8 +624,7 @@ absl::Status Log::TruncateFullyAndStartAt(Offset offset) {
   if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return s;
   log_start_offset_ = recovery_point_ = high_watermark_ = offset;
   // Every epoch known started below `offset`: none describes the new log.
-  if (absl::Status s = epochs_->TruncateFromEnd(Offset(0)); !s.ok()) return s;
-  return WriteCheckpointLocked();
+  return epochs_->TruncateFromEnd(Offset(0));
 }
 
 absl::Status Log::MaybeFlushOnTime() {

@@ -112,11 +112,6 @@ class Log {
   // written) are dropped.
   absl::Status TruncateTo(Offset offset);
 
-  // Deletes the segments whose records are all below `offset` (retention)
-  // and moves the log start to the first remaining one. The active segment is
-  // rolled first when it too lies wholly below. Returns segments deleted.
-  absl::StatusOr<int> DeleteSegmentsBelow(Offset offset);
-
   // --- Retention (Kafka's deleteOldSegments) ---
   // Segments that retention took out of the log: their files, renamed to
   // "<name>.deleted", are the caller's to delete once `delete_after_ms`

@@ -441,7 +441,9 @@ absl::StatusOr<std::vector<std::string>> Segment::RenameForDeletion() {
   writer_.reset();
   std::vector<std::string> renamed;
   const std::string stem = JoinPath(dir_, SegmentFileStem(base_offset_));
-  for (const char* ext : {".log", ".index", ".timeindex"}) {
+  // The .log last: a crash part way leaves a whole segment (its indexes are
+  // rebuilt) rather than index files that nothing would ever remove.
+  for (const char* ext : {".index", ".timeindex", ".log"}) {
     const std::string from = stem + ext;
     const std::string to = from + kDeletedFileSuffix;
     absl::Status s = fs_->Rename(from, to);

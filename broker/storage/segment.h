@@ -139,6 +139,8 @@ class Segment {
   bool empty() const { return size() == 0; }
   // Largest batch max timestamp held (-1 when empty).
   int64_t max_timestamp() const { return max_timestamp_; }
+  // When the segment was created, or opened at start (Options::created_ms).
+  int64_t created_ms() const { return options_.created_ms; }
   // How long the segment has been filling, for `segment.ms`, as Kafka
   // measures it: the incoming batch's timestamp minus the first batch's, so
   // that records with old timestamps do not roll a segment per append; the

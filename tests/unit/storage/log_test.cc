@@ -511,6 +511,108 @@ TEST_F(LogTest, ACompactedLogIgnoresTimeAndSizeButNotItsLogStart) {
   EXPECT_EQ(log->log_start_offset(), second);
 }
 
+// A log start moved above the recovery point (DeleteRecords up to the high
+// watermark, unflushed) and a power cut that takes the unsynced tail: the
+// log comes back starting over at its checkpointed start, not ending below
+// it (a leader would otherwise hand out offsets nobody can read).
+TEST_F(LogTest, APowerCutBelowTheLogStartStartsTheLogOverThere) {
+  auto log = OpenLog();
+  Append(*log, 4, 5);
+  ASSERT_TRUE(log->Flush().ok());  // 0..19 durable
+  Append(*log, 4, 5);              // 20..39 in the page cache only
+  log->MaybeIncrementHighWatermark(Offset(40));
+  ASSERT_TRUE(log->MaybeIncrementLogStartOffset(Offset(30), true).ok());  // checkpointed
+  log.reset();
+  fs_.SimulateCrash();
+
+  log = OpenLog();
+  EXPECT_EQ(log->log_start_offset(), Offset(30));
+  EXPECT_EQ(log->log_end_offset(), Offset(30));
+  EXPECT_EQ(log->high_watermark(), Offset(30));
+  EXPECT_EQ(log->num_segments(), 1);
+  EXPECT_FALSE(fs_.Exists(SegmentPath(Offset(0))));
+  // New records land at the start, readable, and a reopen agrees.
+  next_id_ = 30;
+  Append(*log, 1, 2);
+  EXPECT_EQ(ReadAll(*log), Ids(30, 2));
+  log.reset();
+  log = OpenLog();
+  EXPECT_EQ(ReadAll(*log), Ids(30, 2));
+}
+
+// A follower's restart at its leader's log start survives a power cut right
+// after it (the checkpoint is written before the old segments go).
+TEST_F(LogTest, ARestartAtTheLeadersLogStartSurvivesAPowerCut) {
+  auto log = OpenLog();
+  Append(*log, 4, 5);
+  ASSERT_TRUE(log->Flush().ok());
+  ASSERT_TRUE(log->TruncateFullyAndStartAt(Offset(100)).ok());
+  log.reset();
+  fs_.SimulateCrash();
+  log = OpenLog();
+  EXPECT_EQ(log->log_start_offset(), Offset(100));
+  EXPECT_EQ(log->log_end_offset(), Offset(100));
+  EXPECT_EQ(log->recovery_point(), Offset(100));
+}
+
+// Records without timestamps (-1) age from their segment's creation, as
+// Kafka's fall back to the file's modification time; before, such a
+// segment never expired and held back every segment after it.
+TEST_F(LogTest, SegmentsWithoutTimestampsAgeFromTheirCreation) {
+  config_.segment_bytes = 600;
+  config_.retention_ms = 10'000;
+  auto log = OpenLog();
+  for (int b = 0; b < 8; ++b) {
+    record::RecordBatchBuilder builder;
+    for (int i = 0; i < 5; ++i) {
+      record::Record r;
+      r.value = "v" + std::to_string(next_id_ + i) + std::string(60, 'x');
+      r.timestamp = -1;
+      builder.Append(r);
+    }
+    std::string batch = builder.Build();
+    auto appended = log->AppendAsLeader(&batch, Epoch(1));
+    ASSERT_TRUE(appended.ok()) << appended.status();
+    ASSERT_EQ(appended->max_timestamp, -1);
+    next_id_ += 5;
+  }
+  ASSERT_GE(log->num_segments(), 3);
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  EXPECT_EQ(log->DeleteOldSegments()->count, 0);
+  clock_.AdvanceMs(10'001);
+  auto deleted = log->DeleteOldSegments();
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_GE(deleted->count, 2);
+  EXPECT_EQ(log->log_start_offset(), Offset(40));
+}
+
+// ListOffsets by time once the log start lies inside a segment: batches
+// wholly below the start are passed over, not taken for the answer nor
+// cutting the search short.
+TEST_F(LogTest, AnOffsetForATimestampIsNeverBelowTheLogStart) {
+  auto log = OpenLog();
+  for (int b = 0; b < 4; ++b) {  // batches of 5 at timestamps 1000, 2000, 3000, 4000
+    std::string batch = MakeBatch(next_id_, 5, 1000 * (b + 1));
+    ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(1)).ok());
+    next_id_ += 5;
+  }
+  log->MaybeIncrementHighWatermark(Offset(20));
+  ASSERT_TRUE(log->MaybeIncrementLogStartOffset(Offset(12), true).ok());
+  auto found = log->OffsetForTimestamp(500);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->offset, Offset(12));
+  found = log->OffsetForTimestamp(1500);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->offset, Offset(12));
+  found = log->OffsetForTimestamp(3500);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->offset, Offset(15));
+  found = log->OffsetForTimestamp(4005);
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value());
+}
+
 TEST_F(LogTest, AFollowerBehindItsLeadersLogStartRestartsItsLogThere) {
   config_.segment_bytes = 600;
   auto log = OpenLog();
