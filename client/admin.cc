@@ -274,16 +274,30 @@ absl::Status Admin::UnregisterBroker(int32_t broker_id) {
       .status();
 }
 
+namespace {
+
+// NOT_CONTROLLER for the request or any resource: the whole call again.
+template <typename Response>
+bool ConfigsNotController(const Response& r) {
+  if (r.error() == v1::NOT_CONTROLLER) return true;
+  for (const auto& resource : r.responses()) {
+    if (resource.error() == v1::NOT_CONTROLLER) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::IncrementalAlterConfigsResponse> Admin::IncrementalAlterConfigs(
     const v1::IncrementalAlterConfigsRequest& request) {
-  auto not_controller = [](const v1::IncrementalAlterConfigsResponse& r) {
-    if (r.error() == v1::NOT_CONTROLLER) return true;
-    for (const auto& resource : r.responses()) {
-      if (resource.error() == v1::NOT_CONTROLLER) return true;
-    }
-    return false;
-  };
-  return RequestLevel(Call(&v1::Admin::Stub::IncrementalAlterConfigs, request, +not_controller));
+  return RequestLevel(Call(&v1::Admin::Stub::IncrementalAlterConfigs, request,
+                           &ConfigsNotController<v1::IncrementalAlterConfigsResponse>));
+}
+
+absl::StatusOr<v1::AlterConfigsResponse> Admin::AlterConfigs(
+    const v1::AlterConfigsRequest& request) {
+  return RequestLevel(Call(&v1::Admin::Stub::AlterConfigs, request,
+                           &ConfigsNotController<v1::AlterConfigsResponse>));
 }
 
 absl::StatusOr<v1::DescribeConfigsResponse> Admin::DescribeConfigs(

@@ -104,8 +104,17 @@ class Admin {
   // Forgets a stopped broker (BROKER_ID_NOT_REGISTERED when it is not
   // registered; refused while it still holds replicas).
   absl::Status UnregisterBroker(int32_t broker_id);
+  // Sets (SET) or removes (DELETE) configs of topics, brokers and the
+  // cluster-wide broker default (BROKER ""); each resource changes whole or
+  // not at all (INVALID_CONFIG names the refused config, in Kafka's words).
   absl::StatusOr<v1::IncrementalAlterConfigsResponse> IncrementalAlterConfigs(
       const v1::IncrementalAlterConfigsRequest& request);
+  // Kafka's legacy AlterConfigs: each resource's dynamic configs become
+  // exactly those given.
+  absl::StatusOr<v1::AlterConfigsResponse> AlterConfigs(const v1::AlterConfigsRequest& request);
+  // Every config of each resource with its value, source and (when asked)
+  // synonyms; a broker resource is answered by that broker. Per-resource
+  // errors are inside.
   absl::StatusOr<v1::DescribeConfigsResponse> DescribeConfigs(
       const v1::DescribeConfigsRequest& request);
 

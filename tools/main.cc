@@ -2,9 +2,9 @@
 // tools with their flags and output (see ../shared/DESIGN.md, "CLI
 // contract"):
 //
-//   strata topics | brokers | leader-election | metadata-quorum | consumer-groups |
-//          reassign-partitions | cluster unregister | console-producer | console-consumer |
-//          delete-records | get-offsets | dump-log
+//   strata topics | brokers | configs | leader-election | metadata-quorum |
+//          consumer-groups | reassign-partitions | cluster unregister |
+//          console-producer | console-consumer | delete-records | get-offsets | dump-log
 //
 // Results go to stdout, errors to stderr with a non-zero exit code.
 
@@ -18,6 +18,7 @@
 #include "client/admin.h"
 #include "glog/logging.h"
 #include "tools/cluster_commands.h"
+#include "tools/config_command.h"
 #include "tools/console_consumer.h"
 #include "tools/console_producer.h"
 #include "tools/consumer_groups.h"
@@ -298,6 +299,97 @@ int main(int argc, char** argv) {
     auto admin = MakeAdmin(unregister_bootstrap);
     exit_code =
         admin ? strata::tools::RunUnregisterBroker(*admin, unregister_id, std::cout, std::cerr) : 1;
+  });
+
+  // ---- configs (Kafka's kafka-configs.sh, topics and brokers)
+  strata::tools::ConfigCommandOptions configs;
+  std::string cf_bootstrap, cf_controller, cf_command_config, cf_topic, cf_broker, cf_add,
+      cf_add_file;
+  std::vector<std::string> cf_other_values;
+  CLI::App* cf = app.add_subcommand(
+      "configs",
+      "Describe or change the dynamic configs of topics and brokers (Kafka's kafka-configs.sh)");
+  CLI::Option* cf_bootstrap_opt =
+      cf->add_option("--bootstrap-server", cf_bootstrap, "The Strata servers to connect to.");
+  CLI::Option* cf_controller_opt = cf->add_option(
+      "--bootstrap-controller", cf_controller,
+      "The Strata controllers to connect to (their client listeners; as --bootstrap-server).");
+  CLI::Option* cf_command_config_opt =
+      cf->add_option("--command-config", cf_command_config,
+                     "Property file containing configs to be passed to Admin Client (unused).");
+  cf->add_flag("--alter", configs.alter, "Alter the configuration for the entity.");
+  cf->add_flag("--describe", configs.describe, "List configs for the given entity.");
+  cf->add_flag("--all", configs.all,
+               "List all configs for the given entity, including static configs if available.");
+  Repeated(cf, "--entity-type", configs.entity_types, "Type of entity (topics/brokers)");
+  Repeated(cf, "--entity-name", configs.entity_names, "Name of entity (topic name/broker id)");
+  cf->add_flag("--entity-default", configs.entity_default,
+               "Default entity name for brokers (applies to corresponding entity type)");
+  CLI::Option* cf_add_opt = cf->add_option(
+      "--add-config", cf_add,
+      "Key Value pairs of configs to add. Square brackets can be used to group values which "
+      "contain commas: 'k1=v1,k2=[v1,v2,v2],k3=v3'.");
+  CLI::Option* cf_add_file_opt =
+      cf->add_option("--add-config-file", cf_add_file,
+                     "Path to a properties file with configs to add. See add-config for a list of "
+                     "valid configurations.");
+  Repeated(cf, "--delete-config", configs.delete_config, "config keys to remove 'k1,k2'");
+  cf->add_flag("--force", configs.force, "Suppress console prompts");
+  CLI::Option* cf_topic_opt = cf->add_option("--topic", cf_topic, "The topic's name.");
+  CLI::Option* cf_broker_opt = cf->add_option("--broker", cf_broker, "The broker's ID.");
+  cf->add_flag("--broker-defaults", configs.broker_defaults,
+               "The config defaults for all brokers.");
+  // Kafka's entity flags for what Strata does not have: refused by name.
+  const std::vector<std::pair<std::string, std::string>> cf_other_flags = {
+      {"--client", "clients"},
+      {"--user", "users"},
+      {"--broker-logger", "broker-loggers"},
+      {"--ip", "ips"},
+      {"--client-metrics", "client-metrics"},
+      {"--group", "groups"}};
+  const std::vector<std::pair<std::string, std::string>> cf_other_defaults = {
+      {"--client-defaults", "clients"}, {"--user-defaults", "users"}, {"--ip-defaults", "ips"}};
+  std::vector<CLI::Option*> cf_other_opts;
+  cf_other_values.resize(cf_other_flags.size());
+  for (size_t i = 0; i < cf_other_flags.size(); ++i) {
+    cf_other_opts.push_back(
+        cf->add_option(cf_other_flags[i].first, cf_other_values[i], "Not supported by Strata."));
+  }
+  bool cf_other_default_set[3] = {false, false, false};
+  for (size_t i = 0; i < cf_other_defaults.size(); ++i) {
+    cf_other_opts.push_back(cf->add_flag(cf_other_defaults[i].first, cf_other_default_set[i],
+                                         "Not supported by Strata."));
+  }
+  cf->callback([&] {
+    if (*cf_bootstrap_opt) configs.bootstrap_server = cf_bootstrap;
+    if (*cf_controller_opt) configs.bootstrap_controller = cf_controller;
+    if (*cf_command_config_opt) configs.command_config = cf_command_config;
+    if (*cf_add_opt) configs.add_config = cf_add;
+    if (*cf_add_file_opt) configs.add_config_file = cf_add_file;
+    if (*cf_topic_opt) configs.topic = cf_topic;
+    if (*cf_broker_opt) configs.broker = cf_broker;
+    for (size_t i = 0; i < cf_other_opts.size(); ++i) {
+      if (!*cf_other_opts[i]) continue;
+      configs.other_entity_types.push_back(
+          i < cf_other_flags.size() ? cf_other_flags[i].second
+                                    : cf_other_defaults[i - cf_other_flags.size()].second);
+    }
+    // The arguments after the subcommand, as Kafka's tool echoes them.
+    for (int i = 1; i < argc; ++i) {
+      if (std::string(argv[i]) != "configs") continue;
+      for (int j = i + 1; j < argc; ++j)
+        configs.args += (j > i + 1 ? " " : "") + std::string(argv[j]);
+      break;
+    }
+    absl::Status valid = strata::tools::ValidateConfigCommandOptions(configs);
+    if (!valid.ok()) {
+      std::cerr << valid.message() << "\n";
+      exit_code = 1;
+      return;
+    }
+    auto admin = MakeAdmin(configs.bootstrap_server ? *configs.bootstrap_server
+                                                    : *configs.bootstrap_controller);
+    exit_code = admin ? strata::tools::RunConfigCommand(*admin, configs, std::cout, std::cerr) : 1;
   });
 
   // ---- consumer-groups

@@ -12,10 +12,12 @@
 // no invariants beyond the comments.
 //
 // Also here: AlterPartitionReassignments (KIP-455), UnregisterBroker and
-// IncrementalAlterConfigs. Not here (yet): manual replica assignments on
+// IncrementalAlterConfigs (legacy AlterConfigs travels as one, with
+// replace_all). Not here (yet): manual replica assignments on
 // CreatePartitions, which no transport of ours carries.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_split.h"
 #include "broker/metadata/metadata_image.h"
 #include "client/common/error_code.h"
 
@@ -182,9 +185,18 @@ struct UnregisterBrokerResponse {
 
 enum class ConfigResourceType { kUnknown = 0, kTopic = 2, kBroker = 4 };
 
+// Kafka's AlterConfigOp.OpType, in its numbering.
+enum class AlterConfigOpType {
+  kSet = 0,       // to `value`
+  kDelete = 1,    // back to the level below
+  kAppend = 2,    // a list config: `value`'s comma-separated items not in it yet
+  kSubtract = 3,  // a list config: without `value`'s comma-separated items
+  kUnknown = -1,  // any other number a client sent; refused
+};
+
 struct AlterConfigOp {
   std::string name;
-  bool remove = false;  // DELETE: back to the default; else SET to value
+  AlterConfigOpType op = AlterConfigOpType::kSet;
   std::string value;
 };
 
@@ -198,6 +210,9 @@ struct AlterConfigsResource {
 struct IncrementalAlterConfigsRequest {
   std::vector<AlterConfigsResource> resources;
   bool validate_only = false;
+  // Kafka's legacy AlterConfigs: every op is a SET, and each resource's
+  // dynamic configs that no op names are deleted.
+  bool replace_all = false;
 };
 
 struct AlterConfigsResult {
@@ -213,9 +228,7 @@ struct IncrementalAlterConfigsResponse {
   std::vector<AlterConfigsResult> results;  // one per resource, in order
 };
 
-// The dynamic broker configs IncrementalAlterConfigs accepts, and whether
-// `value` is valid for `name` (the error names what is wrong).
-absl::Status ValidateDynamicBrokerConfig(const std::string& name, const std::string& value);
+// Which broker configs are dynamic, and their checks: dynamic_config.h.
 
 // --- Helpers for whoever routes these calls (each transport) ---
 
@@ -351,8 +364,36 @@ inline bool ImageShows(const MetadataImage& image, const IncrementalAlterConfigs
     }
     for (const AlterConfigOp& op : r.ops) {
       auto it = configs->find(op.name);
-      if (op.remove ? it != configs->end() : it == configs->end() || it->second != op.value) {
-        return false;
+      const bool set = it != configs->end();
+      switch (op.op) {
+        case AlterConfigOpType::kSet:
+          if (!set || it->second != op.value) return false;
+          break;
+        case AlterConfigOpType::kDelete:
+          if (set) return false;
+          break;
+        case AlterConfigOpType::kAppend:
+        case AlterConfigOpType::kSubtract: {
+          // Each item is in the list (APPEND) or not (SUBTRACT).
+          std::vector<absl::string_view> items;
+          if (set) items = absl::StrSplit(it->second, ',');
+          for (absl::string_view item : absl::StrSplit(op.value, ',', absl::SkipEmpty())) {
+            const bool in = std::find(items.begin(), items.end(), item) != items.end();
+            if (in != (op.op == AlterConfigOpType::kAppend)) return false;
+          }
+          break;
+        }
+        case AlterConfigOpType::kUnknown:
+          break;
+      }
+    }
+    // Replaced: nothing else is left.
+    if (request.replace_all) {
+      for (const auto& [name, value] : *configs) {
+        if (std::none_of(r.ops.begin(), r.ops.end(),
+                         [&](const AlterConfigOp& op) { return op.name == name; })) {
+          return false;
+        }
       }
     }
   }

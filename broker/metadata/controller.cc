@@ -5,10 +5,10 @@
 #include <set>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "broker/metadata/dynamic_config.h"
 #include "broker/metadata/partition_change.h"
 #include "broker/storage/log.h"
 #include "broker/storage/log_config.h"
@@ -157,10 +157,12 @@ void AddChange(const TopicInfo& t, const PartitionInfo& p, int32_t leader,
 
 }  // namespace
 
-bool Controller::UncleanAllowed(const TopicInfo& topic) const {
-  auto it = topic.configs.find("unclean.leader.election.enable");
-  if (it == topic.configs.end()) return options_.unclean_leader_election_enable;
-  return absl::AsciiStrToLower(it->second) == "true";
+bool Controller::UncleanAllowed(const MetadataImage& image, const TopicInfo& topic) const {
+  // Kafka's KRaft resolution: the topic's, this controller node's dynamic
+  // config, the cluster-wide default, then server.properties. Brokers allow
+  // the truncation that follows by the same rule (UncleanTruncationAllowed).
+  return UncleanLeaderElectionEnabled(image, topic, options_.node_id,
+                                      options_.unclean_leader_election_enable);
 }
 
 void Controller::AppendElections(const MetadataImage& image,
@@ -177,7 +179,7 @@ void Controller::AppendElections(const MetadataImage& image,
         // last ISR, so that member leads again when it returns.
         leader = isr.empty() ? -1 : isr.front();
         if (isr.empty()) isr = p.isr;
-        if (leader < 0 && UncleanAllowed(t)) {
+        if (leader < 0 && UncleanAllowed(image, t)) {
           leader = ElectUnclean(t, p, live, "unclean.leader.election.enable=true");
           if (leader >= 0) isr = {leader};
         }
@@ -299,6 +301,11 @@ Decision<CreateTopicsResponse> Controller::CreateTopics(const MetadataImage& ima
         configs_ok = false;
         break;
       }
+    }
+    // And as a whole (min.compaction.lag.ms <= max.compaction.lag.ms).
+    if (absl::Status s = ValidateTopicConfigSet(t.configs); configs_ok && !s.ok()) {
+      Fail(result, ErrorCode::kInvalidConfig, std::string(s.message()));
+      configs_ok = false;
     }
     if (!configs_ok) continue;
 

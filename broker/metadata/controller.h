@@ -48,7 +48,12 @@ struct ControllerOptions {
   int32_t default_num_partitions = 1;      // num.partitions
   int32_t default_replication_factor = 1;  // default.replication.factor
   int64_t broker_session_timeout_ms = 9000;
-  bool unclean_leader_election_enable = false;  // the topic config overrides it
+  // This node's id: its dynamic broker configs count for its decisions
+  // (unclean.leader.election.enable), as in Kafka's KRaft controller.
+  int32_t node_id = -1;
+  // unclean.leader.election.enable from server.properties; the topic's
+  // config and the dynamic ones override it.
+  bool unclean_leader_election_enable = false;
   bool auto_leader_rebalance_enable = true;
   int64_t leader_imbalance_check_interval_ms = 300000;  // leader.imbalance.check.interval.seconds
   int32_t leader_imbalance_per_broker_percentage = 10;
@@ -98,8 +103,9 @@ class Controller {
   // Forgets a fenced broker that holds no replicas.
   Decision<UnregisterBrokerResponse> UnregisterBroker(const MetadataImage& image,
                                                       const UnregisterBrokerRequest& request);
-  // Sets or deletes topic configs and dynamic broker configs; a resource
-  // with any invalid op changes nothing.
+  // Sets, deletes, appends to or subtracts from topic configs and dynamic
+  // broker configs (controller_configs.cc); a resource with any invalid op,
+  // or whose resulting set is invalid, changes nothing.
   Decision<IncrementalAlterConfigsResponse> IncrementalAlterConfigs(
       const MetadataImage& image, const IncrementalAlterConfigsRequest& request);
 
@@ -145,7 +151,7 @@ class Controller {
 
  private:
   uint32_t NextRandom();
-  bool UncleanAllowed(const TopicInfo& topic) const;
+  bool UncleanAllowed(const MetadataImage& image, const TopicInfo& topic) const;
   // Brings every partition in line with broker liveness `live` (the image's,
   // with the changes of the records before these in the same batch): a
   // partition whose leader is not live moves to its first live ISR member

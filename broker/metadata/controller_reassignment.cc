@@ -1,5 +1,5 @@
-// The controller's partition reassignment (KIP-455), broker unregistration
-// and dynamic configs: the decisions that change where replicas live and
+// The controller's partition reassignment (KIP-455) and broker
+// unregistration: the decisions that change where replicas live and
 // how they replicate, as opposed to creating and deleting topics
 // (controller.cc).
 //
@@ -25,12 +25,10 @@
 #include <algorithm>
 #include <set>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/metadata/controller.h"
 #include "broker/metadata/partition_change.h"
-#include "broker/storage/log_config.h"
 #include "glog/logging.h"
 
 namespace strata::metadata {
@@ -316,95 +314,6 @@ Decision<UnregisterBrokerResponse> Controller::UnregisterBroker(
   unfence_at_offset_.erase(id);
   first_seen_ms_.erase(id);
   return d;
-}
-
-Decision<IncrementalAlterConfigsResponse> Controller::IncrementalAlterConfigs(
-    const MetadataImage& image, const IncrementalAlterConfigsRequest& request) {
-  Decision<IncrementalAlterConfigsResponse> d;
-  for (const AlterConfigsResource& res : request.resources) {
-    AlterConfigsResult* result = &d.response.results.emplace_back();
-    result->type = res.type;
-    result->name = res.name;
-    auto fail = [result](ErrorCode code, std::string message) {
-      result->error = code;
-      result->error_message = std::move(message);
-    };
-    internal::ConfigResourceType type = internal::CONFIG_RESOURCE_UNKNOWN;
-    std::function<absl::Status(const std::string&, const std::string&)> validate;
-    std::function<absl::Status(const std::string&)> validate_name;
-    if (res.type == ConfigResourceType::kTopic) {
-      if (image.FindTopic(res.name) == nullptr) {
-        fail(ErrorCode::kUnknownTopicOrPartition,
-             absl::StrCat("Topic '", res.name, "' does not exist."));
-        continue;
-      }
-      type = internal::CONFIG_RESOURCE_TOPIC;
-      validate = [](const std::string& n, const std::string& v) {
-        return storage::ValidateTopicConfig(n, v);
-      };
-      validate_name = [](const std::string& n) {
-        return storage::TopicConfigDefaults().contains(n)
-                   ? absl::OkStatus()
-                   : absl::InvalidArgumentError(absl::StrCat("Unknown topic config name: ", n));
-      };
-    } else if (res.type == ConfigResourceType::kBroker) {
-      int32_t id = 0;
-      if (!res.name.empty() && (!absl::SimpleAtoi(res.name, &id) || id < 0)) {
-        fail(ErrorCode::kInvalidRequest,
-             absl::StrCat("Broker resource name '", res.name,
-                          "' is not a broker id; use an id, or empty for the cluster default."));
-        continue;
-      }
-      type = internal::CONFIG_RESOURCE_BROKER;
-      validate = ValidateDynamicBrokerConfig;
-      validate_name = [](const std::string& n) { return ValidateDynamicBrokerConfig(n, "0"); };
-    } else {
-      fail(ErrorCode::kInvalidRequest,
-           absl::StrCat("Unsupported config resource type ", static_cast<int>(res.type),
-                        "; use TOPIC (2) or BROKER (4)."));
-      continue;
-    }
-    std::set<std::string> names;
-    internal::MetadataRecordBatch records;
-    bool ok = true;
-    for (const AlterConfigOp& op : res.ops) {
-      if (!names.insert(op.name).second) {
-        fail(ErrorCode::kInvalidRequest,
-             absl::StrCat("Config '", op.name, "' appears more than once for one resource."));
-        ok = false;
-        break;
-      }
-      // A delete needs only a known name.
-      absl::Status st = op.remove ? validate_name(op.name) : validate(op.name, op.value);
-      if (!st.ok()) {
-        fail(ErrorCode::kInvalidConfig, std::string(st.message()));
-        ok = false;
-        break;
-      }
-      internal::ConfigRecord* c = records.add_records()->mutable_config();
-      c->set_resource_type(type);
-      c->set_resource_name(res.name);
-      c->set_name(op.name);
-      if (!op.remove) c->set_value(op.value);
-    }
-    if (!ok || request.validate_only) continue;
-    for (const internal::MetadataRecord& rec : records.records()) *d.records.add_records() = rec;
-  }
-  return d;
-}
-
-absl::Status ValidateDynamicBrokerConfig(const std::string& name, const std::string& value) {
-  if (name == storage::kLeaderThrottledRate || name == storage::kFollowerThrottledRate) {
-    absl::StatusOr<int64_t> rate = storage::ParseThrottledRate(value);
-    if (!rate.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("Invalid value ", value, " for configuration ",
-                                                     name, ": ", rate.status().message()));
-    }
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("Unknown dynamic broker config ", name, " (dynamic broker configs here: ",
-                   storage::kLeaderThrottledRate, ", ", storage::kFollowerThrottledRate, ")"));
 }
 
 }  // namespace strata::metadata

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/group/group_coordinator.h"
+#include "broker/metadata/dynamic_config.h"
 #include "broker/storage/log_config.h"
 #include "glog/logging.h"
 
@@ -532,8 +533,11 @@ std::vector<TopicDescription> RequestHandlers::DescribeTopics(
       pd.adding_replicas = p.adding_replicas;
       pd.removing_replicas = p.removing_replicas;
     }
-    for (const auto& [key, e] :
-         storage::EffectiveTopicConfigs(options_.broker_log_overrides, t.configs)) {
+    // This broker's defaults: its dynamic configs, the cluster-wide ones,
+    // then its static log.* settings.
+    for (const auto& [key, e] : storage::EffectiveTopicConfigs(
+             metadata::BrokerLogDefaults(options_.broker_log_overrides, *image, options_.node_id),
+             t.configs)) {
       d.configs.push_back(ConfigEntry{key, e.value, e.is_default});
     }
   };

@@ -39,6 +39,8 @@ struct HandlerOptions {
   // The cluster as this broker knows it, and the controller's id.
   std::function<std::shared_ptr<const metadata::MetadataImage>()> image;
   std::function<int32_t()> controller_id;
+  // This broker's id (whose dynamic broker configs apply here).
+  int32_t node_id = -1;
   // fetch.max.bytes: no response is larger, whatever the client asks.
   size_t fetch_max_bytes = 57671680;
   // The broker's log.* settings, under topic config names: what a topic

@@ -2,8 +2,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <atomic>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "broker/metadata/admin_types.h"
+#include "broker/metadata/dynamic_config.h"
 #include "broker/server/wire_errors.h"
 #include "glog/logging.h"
 
@@ -234,16 +239,32 @@ v1::ConfigResourceType Encode(metadata::ConfigResourceType type) {
   }
 }
 
+metadata::AlterConfigOpType DecodeOp(int op) {
+  switch (op) {
+    case v1::CONFIG_SET:
+      return metadata::AlterConfigOpType::kSet;
+    case v1::CONFIG_DELETE:
+      return metadata::AlterConfigOpType::kDelete;
+    case v1::CONFIG_APPEND:
+      return metadata::AlterConfigOpType::kAppend;
+    case v1::CONFIG_SUBTRACT:
+      return metadata::AlterConfigOpType::kSubtract;
+    default:
+      // The controller refuses it.
+      return metadata::AlterConfigOpType::kUnknown;
+  }
+}
+
 metadata::IncrementalAlterConfigsRequest Decode(const v1::IncrementalAlterConfigsRequest& in) {
   metadata::IncrementalAlterConfigsRequest out;
   out.validate_only = in.validate_only();
+  out.replace_all = in.replace_all();
   for (const v1::AlterConfigsResource& r : in.resources()) {
     metadata::AlterConfigsResource& res = out.resources.emplace_back();
     res.type = Decode(r.resource_type());
     res.name = r.resource_name();
     for (const v1::AlterableConfig& c : r.configs()) {
-      res.ops.push_back(
-          {.name = c.name(), .remove = c.op() == v1::CONFIG_DELETE, .value = c.value()});
+      res.ops.push_back({.name = c.name(), .op = DecodeOp(c.op()), .value = c.value()});
     }
   }
   return out;
@@ -276,6 +297,80 @@ void Encode(const metadata::IncrementalAlterConfigsResponse& in,
     o->set_error_message(r.error_message);
   }
 }
+
+// Legacy AlterConfigs as the IncrementalAlterConfigs that does the same:
+// SETs with replace_all, which the controller decides.
+v1::IncrementalAlterConfigsRequest AsIncremental(const v1::AlterConfigsRequest& in) {
+  v1::IncrementalAlterConfigsRequest out;
+  out.set_validate_only(in.validate_only());
+  out.set_replace_all(true);
+  for (const v1::AlterConfigsRequestResource& r : in.resources()) {
+    v1::AlterConfigsResource* res = out.add_resources();
+    res->set_resource_type(r.resource_type());
+    res->set_resource_name(r.resource_name());
+    for (const v1::AlterConfigsValue& c : r.configs()) {
+      v1::AlterableConfig* op = res->add_configs();
+      op->set_name(c.name());
+      op->set_op(v1::CONFIG_SET);
+      op->set_value(c.value());
+    }
+  }
+  return out;
+}
+
+void Encode(const metadata::IncrementalAlterConfigsResponse& in, v1::AlterConfigsResponse* out) {
+  v1::IncrementalAlterConfigsResponse incremental;
+  Encode(in, &incremental);
+  out->set_error(incremental.error());
+  out->set_error_message(incremental.error_message());
+  out->mutable_responses()->Swap(incremental.mutable_responses());
+}
+
+v1::ConfigSource Encode(metadata::ConfigSource source) {
+  switch (source) {
+    case metadata::ConfigSource::kDynamicTopic:
+      return v1::DYNAMIC_TOPIC_CONFIG;
+    case metadata::ConfigSource::kDynamicBroker:
+      return v1::DYNAMIC_BROKER_CONFIG;
+    case metadata::ConfigSource::kDynamicDefaultBroker:
+      return v1::DYNAMIC_DEFAULT_BROKER_CONFIG;
+    case metadata::ConfigSource::kStaticBroker:
+      return v1::STATIC_BROKER_CONFIG;
+    case metadata::ConfigSource::kDefault:
+      return v1::DEFAULT_CONFIG;
+    case metadata::ConfigSource::kUnknown:
+      break;
+  }
+  return v1::CONFIG_SOURCE_UNKNOWN;
+}
+
+// The described configs the request asks for (`keys` empty: all).
+void Encode(const std::vector<metadata::DescribedConfig>& configs,
+            const google::protobuf::RepeatedPtrField<std::string>& keys, bool synonyms,
+            v1::DescribeConfigsResult* out) {
+  for (const metadata::DescribedConfig& c : configs) {
+    if (!keys.empty() && std::find(keys.begin(), keys.end(), c.name) == keys.end()) continue;
+    v1::ConfigEntry* e = out->add_configs();
+    e->set_name(c.name);
+    e->set_value(c.value);
+    e->set_is_default(c.source == metadata::ConfigSource::kDefault);
+    e->set_source(Encode(c.source));
+    e->set_is_sensitive(false);
+    e->set_read_only(c.read_only);
+    if (!synonyms) continue;
+    for (const metadata::ConfigSynonym& syn : c.synonyms) {
+      v1::ConfigSynonym* o = e->add_synonyms();
+      o->set_name(syn.name);
+      o->set_value(syn.value);
+      o->set_source(Encode(syn.source));
+    }
+  }
+}
+
+// gRPC metadata on a DescribeConfigs one node forwards to another: the
+// receiver answers itself, never forwards again (an image that is behind
+// could otherwise send it round).
+constexpr char kForwardedHeader[] = "strata-forwarded";
 
 v1::PartitionState Encode(metadata::PartitionState state) {
   switch (state) {
@@ -461,17 +556,26 @@ grpc::ServerUnaryReactor* AdminService::UnregisterBroker(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* AdminService::IncrementalAlterConfigs(
     grpc::CallbackServerContext* ctx, const v1::IncrementalAlterConfigsRequest* request,
     v1::IncrementalAlterConfigsResponse* response) {
-  // Only SET and DELETE exist here (Kafka's APPEND and SUBTRACT act on list
-  // configs, which none of ours is); anything else changes nothing.
+  auto refuse = [&](std::string message) {
+    response->set_error(ToProto(ErrorCode::kInvalidRequest));
+    response->set_error_message(std::move(message));
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  };
+  // replace_all is the forwarded form of legacy AlterConfigs, for nodes to
+  // send the controller; a client would wipe every config it leaves out.
+  if (request->replace_all()) {
+    return refuse(
+        "replace_all is set only by a node forwarding AlterConfigs; use AlterConfigs to "
+        "replace a resource's configs.");
+  }
+  // Kafka's four operations; any other number changes nothing.
   for (const v1::AlterConfigsResource& r : request->resources()) {
     for (const v1::AlterableConfig& c : r.configs()) {
-      if (c.op() == v1::CONFIG_SET || c.op() == v1::CONFIG_DELETE) continue;
-      response->set_error(ToProto(ErrorCode::kInvalidRequest));
-      response->set_error_message(absl::StrCat("Unknown config operation ", c.op(), " for ",
-                                               c.name(), "; use SET (0) or DELETE (1)."));
-      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      reactor->Finish(grpc::Status::OK);
-      return reactor;
+      if (DecodeOp(c.op()) != metadata::AlterConfigOpType::kUnknown) continue;
+      return refuse(absl::StrCat("Unknown config operation ", c.op(), " for ", c.name(),
+                                 "; use SET (0), DELETE (1), APPEND (2) or SUBTRACT (3)."));
     }
   }
   return RouteToController(ctx, request, response, &QuorumController::IncrementalAlterConfigs,
@@ -479,6 +583,31 @@ grpc::ServerUnaryReactor* AdminService::IncrementalAlterConfigs(
                              stub->async()->IncrementalAlterConfigs(context, req, resp,
                                                                     std::move(done));
                            });
+}
+
+grpc::ServerUnaryReactor* AdminService::AlterConfigs(grpc::CallbackServerContext* ctx,
+                                                     const v1::AlterConfigsRequest* request,
+                                                     v1::AlterConfigsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Forwarded (when this node is not the controller) as the
+  // IncrementalAlterConfigs it amounts to; `wire` lives until the answer.
+  auto wire = std::make_shared<v1::IncrementalAlterConfigsRequest>(AsIncremental(*request));
+  metadata::IncrementalAlterConfigsRequest decoded = Decode(*wire);
+  auto finish = [this, reactor, response, decoded,
+                 wire](metadata::IncrementalAlterConfigsResponse result) {
+    AwaitImage([&](const metadata::MetadataImage& image) {
+      return metadata::ImageShows(image, decoded, result);
+    });
+    Encode(result, response);
+    reactor->Finish(grpc::Status::OK);
+  };
+  Route<v1::IncrementalAlterConfigsResponse>(
+      wire.get(), std::move(decoded), &QuorumController::IncrementalAlterConfigs,
+      [](auto* stub, auto* context, auto* req, auto* resp, auto done) {
+        stub->async()->IncrementalAlterConfigs(context, req, resp, std::move(done));
+      },
+      std::function<void(metadata::IncrementalAlterConfigsResponse)>(std::move(finish)));
+  return reactor;
 }
 
 v1::Admin::Stub* AdminService::AdminStubFor(int32_t node, const metadata::MetadataImage& image) {
@@ -565,46 +694,102 @@ grpc::ServerUnaryReactor* AdminService::ListPartitionReassignments(
   return reactor;
 }
 
+void AdminService::DescribeConfigsHere(const metadata::MetadataImage& image,
+                                       const v1::DescribeConfigsResource& res, bool synonyms,
+                                       v1::DescribeConfigsResult* out) {
+  if (res.resource_type() == v1::CONFIG_RESOURCE_TOPIC) {
+    const metadata::TopicInfo* topic = image.FindTopic(res.resource_name());
+    if (topic == nullptr) {
+      out->set_error(ToProto(ErrorCode::kUnknownTopicOrPartition));
+      out->set_error_message(absl::StrCat("Topic '", res.resource_name(), "' does not exist."));
+      return;
+    }
+    Encode(metadata::DescribeTopicConfigs(*topic, image, config_.node_id, config_.log_overrides),
+           res.configuration_keys(), synonyms, out);
+    return;
+  }
+  // A broker: this one (its static settings known), or another that could
+  // not be asked (its dynamic configs only).
+  const bool self = res.resource_name() == absl::StrCat(config_.node_id);
+  static const std::map<std::string, std::string> kUnknownStatic;
+  Encode(metadata::DescribeBrokerConfigs(res.resource_name(), image,
+                                         self ? config_.log_overrides : kUnknownStatic),
+         res.configuration_keys(), synonyms, out);
+}
+
 grpc::ServerUnaryReactor* AdminService::DescribeConfigs(grpc::CallbackServerContext* ctx,
                                                         const v1::DescribeConfigsRequest* request,
                                                         v1::DescribeConfigsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   std::shared_ptr<const metadata::MetadataImage> image = metadata_->current();
+  const bool forwarded = ctx->client_metadata().count(kForwardedHeader) > 0;
+  // Another broker describes itself: its server.properties are its own.
+  struct Forward {
+    int index = 0;
+    int32_t broker = -1;
+    v1::Admin::Stub* stub = nullptr;
+    grpc::ClientContext context;
+    v1::DescribeConfigsRequest request;
+    v1::DescribeConfigsResponse response;
+  };
+  std::vector<std::unique_ptr<Forward>> forwards;
   for (const v1::DescribeConfigsResource& res : request->resources()) {
     v1::DescribeConfigsResult* out = response->add_results();
     out->set_resource_type(res.resource_type());
     out->set_resource_name(res.resource_name());
-    if (res.resource_type() == v1::CONFIG_RESOURCE_TOPIC) {
-      request::DescribeTopicsRequest req;
-      req.names.push_back(res.resource_name());
-      req.include_internal = true;
-      std::vector<request::TopicDescription> topics = handlers_->DescribeTopics(req);
-      if (topics.empty() || topics.front().error != ErrorCode::kNone) {
-        out->set_error(ToProto(ErrorCode::kUnknownTopicOrPartition));
-        out->set_error_message(absl::StrCat("Topic '", res.resource_name(), "' does not exist."));
+    if (res.resource_type() == v1::CONFIG_RESOURCE_BROKER && !res.resource_name().empty()) {
+      int32_t id = -1;
+      if (!absl::SimpleAtoi(res.resource_name(), &id) || id < 0) {
+        out->set_error(ToProto(ErrorCode::kInvalidRequest));
+        out->set_error_message(absl::StrCat("Broker resource name '", res.resource_name(),
+                                            "' is not a broker id; use an id, or empty for the "
+                                            "cluster default."));
         continue;
       }
-      for (const request::ConfigEntry& c : topics.front().configs) {
-        v1::ConfigEntry* ce = out->add_configs();
-        ce->set_name(c.name);
-        ce->set_value(c.value);
-        ce->set_is_default(c.is_default);
+      v1::Admin::Stub* stub = nullptr;
+      if (id != config_.node_id && !forwarded) stub = AdminStubFor(id, *image);
+      if (stub != nullptr) {
+        auto f = std::make_unique<Forward>();
+        f->index = response->results_size() - 1;
+        f->broker = id;
+        f->stub = stub;
+        *f->request.add_resources() = res;
+        f->request.set_include_synonyms(request->include_synonyms());
+        forwards.push_back(std::move(f));
+        continue;
       }
-    } else if (res.resource_type() == v1::CONFIG_RESOURCE_BROKER) {
-      auto it = image->broker_configs().find(res.resource_name());
-      if (it == image->broker_configs().end()) continue;
-      for (const auto& [name, value] : it->second) {
-        v1::ConfigEntry* ce = out->add_configs();
-        ce->set_name(name);
-        ce->set_value(value);
-        ce->set_is_default(false);
-      }
-    } else {
+    } else if (res.resource_type() != v1::CONFIG_RESOURCE_TOPIC &&
+               res.resource_type() != v1::CONFIG_RESOURCE_BROKER) {
       out->set_error(ToProto(ErrorCode::kInvalidRequest));
       out->set_error_message("Unsupported config resource type; use TOPIC (2) or BROKER (4).");
+      continue;
     }
+    DescribeConfigsHere(*image, res, request->include_synonyms(), out);
   }
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
+  if (forwards.empty()) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  // Every result slot exists before the first answer fills one.
+  auto left = std::make_shared<std::atomic<size_t>>(forwards.size());
+  for (std::unique_ptr<Forward>& owned : forwards) {
+    Forward* f = owned.release();
+    f->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    f->context.AddMetadata(kForwardedHeader, "1");
+    f->stub->async()->DescribeConfigs(
+        &f->context, &f->request, &f->response, [f, left, reactor, response](grpc::Status s) {
+          v1::DescribeConfigsResult* out = response->mutable_results(f->index);
+          if (s.ok() && f->response.results_size() == 1) {
+            *out = f->response.results(0);
+          } else {
+            out->set_error(ToProto(ErrorCode::kBrokerNotAvailable));
+            out->set_error_message(absl::StrCat("Broker ", f->broker, " did not answer: ",
+                                                s.ok() ? "no result" : s.error_message()));
+          }
+          delete f;
+          if (left->fetch_sub(1) == 1) reactor->Finish(grpc::Status::OK);
+        });
+  }
   return reactor;
 }
 

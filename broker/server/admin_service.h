@@ -71,11 +71,23 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* IncrementalAlterConfigs(
       grpc::CallbackServerContext* ctx, const v1::IncrementalAlterConfigsRequest* request,
       v1::IncrementalAlterConfigsResponse* response) override;
+  // Topics and the cluster default from this node's image; a broker id
+  // other than this node's is asked of that broker (its static settings are
+  // its own), or answered with its dynamic configs only when it has no
+  // endpoint here.
   grpc::ServerUnaryReactor* DescribeConfigs(grpc::CallbackServerContext* ctx,
                                             const v1::DescribeConfigsRequest* request,
                                             v1::DescribeConfigsResponse* response) override;
+  grpc::ServerUnaryReactor* AlterConfigs(grpc::CallbackServerContext* ctx,
+                                         const v1::AlterConfigsRequest* request,
+                                         v1::AlterConfigsResponse* response) override;
 
  private:
+  // One DescribeConfigs resource (a topic, or a broker resource) from
+  // `image` and this node's static settings.
+  void DescribeConfigsHere(const metadata::MetadataImage& image,
+                           const v1::DescribeConfigsResource& res, bool synonyms,
+                           v1::DescribeConfigsResult* out);
   // The controller's stub when it is another node; nullptr when it is this
   // node or unknown (`*leader` tells which).
   internal::Controller::Stub* ControllerStub(int32_t* leader);

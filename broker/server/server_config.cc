@@ -94,6 +94,13 @@ const std::map<std::string, std::string>& LogKeyToTopicKey() {
       {"log.message.timestamp.type", "message.timestamp.type"},
       {"log.message.timestamp.before.max.ms", "message.timestamp.before.max.ms"},
       {"log.message.timestamp.after.max.ms", "message.timestamp.after.max.ms"},
+      {"log.cleaner.delete.retention.ms", "delete.retention.ms"},
+      {"log.cleaner.min.compaction.lag.ms", "min.compaction.lag.ms"},
+      {"log.cleaner.max.compaction.lag.ms", "max.compaction.lag.ms"},
+      {"log.cleaner.min.cleanable.ratio", "min.cleanable.dirty.ratio"},
+      {"compression.type", "compression.type"},
+      {"log.segment.delete.delay.ms", "file.delete.delay.ms"},
+      {"log.roll.jitter.ms", "segment.jitter.ms"},
   };
   return *keys;
 }

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "broker/group/group_coordinator.h"
+#include "broker/metadata/dynamic_config.h"
 #include "broker/replication/replica_fetcher.h"
 #include "broker/replication/replica_manager.h"
 #include "broker/request/handlers.h"
@@ -208,10 +209,18 @@ absl::Status StrataNode::OpenLogs() {
   storage::LogManager::Options log_options;
   log_options.log_dirs = config_.log_dirs;
   log_options.retention_check_interval_ms = config_.log_retention_check_interval_ms;
-  log_options.config_for_topic = [this](const std::string& topic) {
-    const metadata::TopicInfo* t = metadata_->current()->FindTopic(topic);
-    return storage::LogConfigFor(config_.log_overrides,
-                                 t ? t->configs : std::map<std::string, std::string>{});
+  // The topic's own configs over this broker's defaults: its dynamic ones,
+  // the cluster-wide dynamic defaults, then server.properties. The defaults
+  // are worked out once per image, not per partition.
+  auto broker_defaults =
+      std::make_shared<metadata::BrokerLogDefaultsCache>(config_.log_overrides, config_.node_id);
+  log_options.config_for_topic = [this, broker_defaults](const std::string& topic) {
+    std::shared_ptr<const metadata::MetadataImage> image = metadata_->current();
+    const metadata::TopicInfo* t = image->FindTopic(topic);
+    std::shared_ptr<const std::map<std::string, std::string>> defaults =
+        broker_defaults->For(*image);
+    return t != nullptr ? metadata::TopicLogConfig(*defaults, *t)
+                        : storage::LogConfigFor(*defaults, {});
   };
   absl::StatusOr<std::unique_ptr<storage::LogManager>> logs =
       storage::LogManager::Open(storage::FileSystem::Default(), clock_, log_options);
@@ -263,12 +272,26 @@ void StrataNode::CreateReplicaManagement() {
   replica_options.incarnation_id = incarnation_id_;
   replica_options.clock = clock_;
   replica_options.replica_lag_time_max_ms = config_.replica_lag_time_max_ms;
-  replica_options.min_insync_replicas = [this](const metadata::TopicInfo& topic) {
-    return storage::LogConfigFor(config_.log_overrides, topic.configs).min_insync_replicas;
+  // A topic's min.insync.replicas here: its own over this broker's
+  // dynamic, the cluster-wide dynamic and the static defaults. Asked for
+  // every partition while an image is applied, so the defaults are worked
+  // out once per image. They come from the newest image, which is never
+  // older than the one being applied and is applied next, so a config
+  // change is never missed.
+  auto broker_defaults =
+      std::make_shared<metadata::BrokerLogDefaultsCache>(config_.log_overrides, config_.node_id);
+  replica_options.min_insync_replicas = [this, broker_defaults](const metadata::TopicInfo& topic) {
+    return metadata::TopicLogConfig(*broker_defaults->For(*metadata_->current()), topic)
+        .min_insync_replicas;
   };
-  replica_options.unclean_leader_election = [this](const metadata::TopicInfo& topic) {
-    return storage::LogConfigFor(config_.log_overrides, topic.configs)
-        .unclean_leader_election_enable;
+  // Truncating below the high watermark: allowed whenever the controller
+  // (any voter) would have allowed the unclean election that calls for it.
+  std::vector<int32_t> controller_ids;
+  for (const QuorumVoter& v : config_.quorum_voters) controller_ids.push_back(v.id);
+  replica_options.unclean_leader_election = [this,
+                                             controller_ids](const metadata::TopicInfo& topic) {
+    return metadata::UncleanTruncationAllowed(*metadata_->current(), topic, controller_ids,
+                                              config_.unclean_leader_election_enable);
   };
   replica_options.on_offline = [this] { lifecycle_->HeartbeatNow(); };
   replica_options.on_partition_change = [this](const TopicPartition& tp) {
@@ -441,6 +464,7 @@ absl::Status StrataNode::CreateQuorum() {
   controller_options.default_num_partitions = config_.num_partitions;
   controller_options.default_replication_factor = config_.default_replication_factor;
   controller_options.broker_session_timeout_ms = config_.broker_session_timeout_ms;
+  controller_options.node_id = config_.node_id;
   controller_options.unclean_leader_election_enable = config_.unclean_leader_election_enable;
   controller_options.auto_leader_rebalance_enable = config_.auto_leader_rebalance_enable;
   controller_options.leader_imbalance_check_interval_ms =
@@ -464,6 +488,7 @@ void StrataNode::CreateServices() {
   handler_options.image = [this] { return metadata_->current(); };
   handler_options.controller_id = [this] { return QuorumLeaderId(); };
   handler_options.fetch_max_bytes = static_cast<size_t>(config_.fetch_max_bytes);
+  handler_options.node_id = config_.node_id;
   handler_options.broker_log_overrides = config_.log_overrides;
   handler_options.consumer_fetch_memory = fetch_memory_.get();
   handler_options.follower_fetch_memory = replica_fetch_memory_.get();

@@ -389,12 +389,15 @@ TEST_F(ReassignmentTest, OnlyAStoppedBrokerWithoutReplicasIsUnregistered) {
 TEST_F(ReassignmentTest, ThrottleConfigsAreSetAndDeleted) {
   ASSERT_EQ(CreateAssigned("t", {{2}}).error, ErrorCode::kNone);
   IncrementalAlterConfigsRequest req;
-  req.resources.push_back({ConfigResourceType::kBroker,
-                           "1",
-                           {{"leader.replication.throttled.rate", false, "10000000"},
-                            {"follower.replication.throttled.rate", false, "10000000"}}});
   req.resources.push_back(
-      {ConfigResourceType::kTopic, "t", {{"leader.replication.throttled.replicas", false, "0:2"}}});
+      {ConfigResourceType::kBroker,
+       "1",
+       {{"leader.replication.throttled.rate", AlterConfigOpType::kSet, "10000000"},
+        {"follower.replication.throttled.rate", AlterConfigOpType::kSet, "10000000"}}});
+  req.resources.push_back(
+      {ConfigResourceType::kTopic,
+       "t",
+       {{"leader.replication.throttled.replicas", AlterConfigOpType::kSet, "0:2"}}});
   auto d = controller_.IncrementalAlterConfigs(*image_, req);
   ASSERT_EQ(d.response.results.size(), 2u);
   for (const AlterConfigsResult& r : d.response.results) {
@@ -409,14 +412,18 @@ TEST_F(ReassignmentTest, ThrottleConfigsAreSetAndDeleted) {
   // The cluster default applies to brokers without their own value.
   IncrementalAlterConfigsRequest def;
   def.resources.push_back(
-      {ConfigResourceType::kBroker, "", {{"follower.replication.throttled.rate", false, "5"}}});
+      {ConfigResourceType::kBroker,
+       "",
+       {{"follower.replication.throttled.rate", AlterConfigOpType::kSet, "5"}}});
   Commit(controller_.IncrementalAlterConfigs(*image_, def).records);
   EXPECT_EQ(image_->BrokerConfig(3, "follower.replication.throttled.rate"), "5");
   EXPECT_EQ(image_->BrokerConfig(1, "follower.replication.throttled.rate"), "10000000");
 
   IncrementalAlterConfigsRequest del;
   del.resources.push_back(
-      {ConfigResourceType::kBroker, "1", {{"leader.replication.throttled.rate", true, ""}}});
+      {ConfigResourceType::kBroker,
+       "1",
+       {{"leader.replication.throttled.rate", AlterConfigOpType::kDelete, ""}}});
   Commit(controller_.IncrementalAlterConfigs(*image_, del).records);
   EXPECT_EQ(image_->BrokerConfig(1, "leader.replication.throttled.rate"), std::nullopt);
   // Broker configs survive a snapshot.
@@ -435,27 +442,32 @@ TEST_F(ReassignmentTest, BadConfigsChangeNothing) {
   for (const Case& c : std::vector<Case>{
            {{ConfigResourceType::kBroker,
              "1",
-             {{"leader.replication.throttled.rate", false, "-5"}}},
+             {{"leader.replication.throttled.rate", AlterConfigOpType::kSet, "-5"}}},
             ErrorCode::kInvalidConfig,
             "Invalid value -5"},
-           {{ConfigResourceType::kBroker, "1", {{"log.retention.hours", false, "5"}}},
+           {{ConfigResourceType::kBroker,
+             "1",
+             {{"log.retention.hours", AlterConfigOpType::kSet, "5"}}},
             ErrorCode::kInvalidConfig,
-            "Unknown dynamic broker config log.retention.hours"},
-           {{ConfigResourceType::kBroker, "x", {{"leader.replication.throttled.rate", false, "5"}}},
+            "Cannot update these configs dynamically: Set(log.retention.hours)"},
+           {{ConfigResourceType::kBroker,
+             "x",
+             {{"leader.replication.throttled.rate", AlterConfigOpType::kSet, "5"}}},
             ErrorCode::kInvalidRequest,
             "not a broker id"},
            {{ConfigResourceType::kTopic,
              "t",
-             {{"leader.replication.throttled.replicas", false, "0-1"}}},
+             {{"leader.replication.throttled.replicas", AlterConfigOpType::kSet, "0-1"}}},
             ErrorCode::kInvalidConfig,
             "is not partitionId:brokerId"},
-           {{ConfigResourceType::kTopic, "nope", {{"retention.ms", false, "5"}}},
+           {{ConfigResourceType::kTopic, "nope", {{"retention.ms", AlterConfigOpType::kSet, "5"}}},
             ErrorCode::kUnknownTopicOrPartition,
             "Topic 'nope' does not exist"},
            // One bad op spoils the resource's good ones.
            {{ConfigResourceType::kTopic,
              "t",
-             {{"retention.ms", false, "5"}, {"no.such.config", true, ""}}},
+             {{"retention.ms", AlterConfigOpType::kSet, "5"},
+              {"no.such.config", AlterConfigOpType::kDelete, ""}}},
             ErrorCode::kInvalidConfig,
             "Unknown topic config name: no.such.config"},
        }) {
