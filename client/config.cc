@@ -27,6 +27,26 @@ absl::Status ReadInt(const Properties& props, const std::string& key, int64_t mi
   return absl::OkStatus();
 }
 
+// A Kafka INT (ConfigDef.Type.INT): ConfigDef.parseType's message when the
+// text is not a 32-bit integer.
+absl::Status ParseKafkaInt(const std::string& key, const std::string& value, int32_t* out) {
+  if (!absl::SimpleAtoi(value, out)) return Invalid(key, value, "Not a number of type INT");
+  return absl::OkStatus();
+}
+
+// A Kafka INT with ConfigDef.Range.between(min, max), in its words.
+absl::Status ReadKafkaIntInRange(const Properties& props, const std::string& key, int32_t min,
+                                 int32_t max, int32_t* out) {
+  auto it = props.find(key);
+  if (it == props.end()) return absl::OkStatus();
+  int32_t v = 0;
+  if (absl::Status s = ParseKafkaInt(key, it->second, &v); !s.ok()) return s;
+  if (v < min) return Invalid(key, it->second, fmt::format("Value must be at least {}", min));
+  if (v > max) return Invalid(key, it->second, fmt::format("Value must be no more than {}", max));
+  *out = v;
+  return absl::OkStatus();
+}
+
 absl::Status ReadInt32(const Properties& props, const std::string& key, int32_t min, int32_t* out) {
   int64_t v = *out;
   absl::Status s = ReadInt(props, key, min, std::numeric_limits<int32_t>::max(), &v);
@@ -110,6 +130,38 @@ absl::StatusOr<ProducerConfig> ProducerConfig::FromProperties(const Properties& 
       return Invalid("partitioner.class", v, "expected round-robin or sticky");
     }
   }
+  if (auto it = props.find("compression.type"); it != props.end()) {
+    const std::string& v = it->second;
+    bool known = false;
+    for (record::Compression codec :
+         {record::Compression::kNone, record::Compression::kGzip, record::Compression::kSnappy,
+          record::Compression::kLz4, record::Compression::kZstd}) {
+      if (v == record::CompressionName(codec)) {
+        c.compression_type = codec;
+        known = true;
+      }
+    }
+    if (!known)
+      return Invalid("compression.type", v, "String must be one of: none, gzip, snappy, lz4, zstd");
+  }
+  // Kafka's ranges and messages (GzipCompression.LevelValidator, and
+  // ConfigDef.Range for lz4 and zstd); gzip also takes -1, zlib's default.
+  if (auto it = props.find("compression.gzip.level"); it != props.end()) {
+    int32_t v = 0;
+    STRATA_RETURN_IF_ERROR(ParseKafkaInt(it->first, it->second, &v));
+    if (v != record::kGzipDefaultLevel &&
+        (v < record::kGzipMinLevel || v > record::kGzipMaxLevel)) {
+      return Invalid(
+          it->first, it->second,
+          fmt::format("Value must be between {} and {} or equal to {}", record::kGzipMinLevel,
+                      record::kGzipMaxLevel, record::kGzipDefaultLevel));
+    }
+    c.compression_gzip_level = v;
+  }
+  STRATA_RETURN_IF_ERROR(ReadKafkaIntInRange(props, "compression.lz4.level", record::kLz4MinLevel,
+                                             record::kLz4MaxLevel, &c.compression_lz4_level));
+  STRATA_RETURN_IF_ERROR(ReadKafkaIntInRange(props, "compression.zstd.level", record::kZstdMinLevel,
+                                             record::kZstdMaxLevel, &c.compression_zstd_level));
   if (auto it = props.find("max.in.flight.requests.per.connection"); it != props.end()) {
     // Accepted for compatibility; this client keeps one request in flight
     // per partition, which is what keeps records in order across retries.
@@ -118,13 +170,34 @@ absl::StatusOr<ProducerConfig> ProducerConfig::FromProperties(const Properties& 
       return Invalid(it->first, it->second, "Value must be at least 1");
     }
   }
-  CollectIgnored(
-      props,
-      {"bootstrap.servers", "acks", "linger.ms", "batch.size", "buffer.memory", "retries",
-       "retry.backoff.ms", "delivery.timeout.ms", "request.timeout.ms", "max.block.ms",
-       "max.request.size", "partitioner.class", "max.in.flight.requests.per.connection"},
-      ignored);
+  CollectIgnored(props,
+                 {"bootstrap.servers", "acks", "linger.ms", "batch.size", "buffer.memory",
+                  "retries", "retry.backoff.ms", "delivery.timeout.ms", "request.timeout.ms",
+                  "max.block.ms", "max.request.size", "partitioner.class",
+                  "max.in.flight.requests.per.connection", "compression.type",
+                  "compression.gzip.level", "compression.lz4.level", "compression.zstd.level"},
+                 ignored);
   return c;
+}
+
+record::CompressionOptions ProducerConfig::compression_options() const {
+  record::CompressionOptions options;
+  options.snappy_framing = record::SnappyFraming::kXerial;
+  switch (compression_type) {
+    case record::Compression::kGzip:
+      options.level = compression_gzip_level;
+      break;
+    case record::Compression::kLz4:
+      options.level = compression_lz4_level;
+      break;
+    case record::Compression::kZstd:
+      options.level = compression_zstd_level;
+      break;
+    case record::Compression::kNone:
+    case record::Compression::kSnappy:
+      break;
+  }
+  return options;
 }
 
 absl::StatusOr<ConsumerConfig> ConsumerConfig::FromProperties(const Properties& props,

@@ -12,6 +12,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/partitioner.h"
+#include "client/record/compression.h"
+#include "client/record/record_batch.h"
 
 namespace strata::client {
 
@@ -46,9 +48,25 @@ struct ProducerConfig {
   // org.apache.kafka.clients.producer.RoundRobinPartitioner) or "sticky"
   // (org.apache.kafka.clients.producer.internals.DefaultPartitioner).
   KeylessPartitioning keyless = KeylessPartitioning::kRoundRobin;
+  // compression.type: none, gzip, snappy, lz4 or zstd. Each batch is
+  // compressed when it is sealed for sending (snappy with the xerial framing
+  // Kafka's Java client writes); batch.size then counts the estimated
+  // compressed size, as Kafka's producer does.
+  record::Compression compression_type = record::Compression::kNone;
+  // compression.gzip.level (1-9, or -1: zlib's default), compression.lz4.level
+  // (1-17; 9, the default, is lz4's fast mode, the others HC, 1 and 2 as HC
+  // level 3: see kLz4MinHcLevel) and compression.zstd.level (-131072-22,
+  // default 3), as Kafka 3.8 names them (KIP-390); bad values are refused
+  // with Kafka's messages.
+  int32_t compression_gzip_level = record::kGzipDefaultLevel;
+  int32_t compression_lz4_level = record::kLz4DefaultLevel;
+  int32_t compression_zstd_level = record::kZstdDefaultLevel;
+
+  // How batches are compressed: compression.type's codec at its level.
+  record::CompressionOptions compression_options() const;
 
   // Reads every known key; keys this client does not know, or knows but
-  // ignores (serializers, compression.type=none, ...), are appended to
+  // ignores (serializers, ...), are appended to
   // `ignored` so that a caller can warn as Kafka does. A bad value is an
   // InvalidArgument error naming the key.
   static absl::StatusOr<ProducerConfig> FromProperties(const Properties& props,

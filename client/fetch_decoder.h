@@ -3,7 +3,11 @@
 // A Fetch answer holds whole v2 batches starting with the one that contains
 // the fetch offset, so its first batch may begin before that offset: records
 // below it were consumed already and are skipped. The last batch may be cut
-// off by the byte limit; it is ignored and fetched again next time.
+// off by the byte limit; it is ignored and fetched again next time. On a
+// compacted partition offsets have gaps, between batches and inside them
+// (the cleaner keeps a batch's offset range and the records left at their
+// own offsets); records carry their own offsets, and the next fetch starts
+// past the batch's last offset, as Kafka's consumer does.
 //
 // Pure and thread-safe.
 #pragma once

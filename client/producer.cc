@@ -7,6 +7,7 @@
 
 #include "client/errors.h"
 #include "fmt/format.h"
+#include "glog/logging.h"
 #include "grpcpp/client_context.h"
 #include "strata/v1/broker.grpc.pb.h"
 
@@ -25,9 +26,51 @@ struct Producer::InFlight {
   std::vector<std::unique_ptr<ProducerBatch>> batches;
 };
 
+// What one pass of the sender takes out of the accumulator under mu_ and
+// works on without it: the partitions' batches to seal and send, and the
+// batches refused as too large, to split. Their partitions stay muted
+// until Dispatch, so nothing of theirs is sent meanwhile.
+struct Producer::SenderWork {
+  // A partition's first batch and the full ones queued behind it.
+  struct Unit {
+    TopicPartition tp;
+    int32_t leader = -1;
+    std::string target;
+    std::vector<std::unique_ptr<ProducerBatch>> batches;
+    // Set by Prepare: the batches it sealed (the others were sealed before).
+    std::vector<bool> sealed_now;
+  };
+  // The batches of a partition that one request carried, refused with
+  // MESSAGE_TOO_LARGE, in order.
+  struct Refused {
+    TopicPartition tp;
+    std::vector<std::unique_ptr<ProducerBatch>> batches;
+    // Per batch: the largest records section of a piece, or 0: re-send the
+    // batch alone as it is (one record, refused together with others).
+    std::vector<size_t> piece_bytes;
+    // The topic's estimate after the refusal, for the pieces.
+    double ratio = 1.0;
+    // Set by Prepare: what goes back to the head of the partition, in
+    // order, and batches that could not be split.
+    std::vector<std::unique_ptr<ProducerBatch>> requeue;
+    std::vector<std::pair<std::unique_ptr<ProducerBatch>, absl::Status>> failed;
+  };
+  std::vector<Unit> units;
+  std::vector<Refused> refused;
+
+  bool empty() const { return units.empty() && refused.empty(); }
+};
+
 namespace {
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+// compressed / uncompressed records of a sealed batch (1.0 uncompressed).
+double AchievedRatio(const ProducerBatch& batch) {
+  if (!batch.closed || batch.uncompressed_records_bytes == 0) return 1.0;
+  return static_cast<double>(batch.payload.size() - record::kBatchHeaderSize) /
+         static_cast<double>(batch.uncompressed_records_bytes);
+}
 
 }  // namespace
 
@@ -39,6 +82,16 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(ProducerConfig config
     return absl::InvalidArgumentError(
         fmt::format("Invalid value {} for configuration acks", config.acks));
   }
+  if (config.compression_type != record::Compression::kNone) {
+    // A codec this library does not know, or a level out of its range, is
+    // refused here rather than found batch by batch.
+    absl::StatusOr<std::string> probe =
+        record::Compress(config.compression_type, "probe", config.compression_options());
+    if (!probe.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("Invalid compression settings: {}", std::string(probe.status().message())));
+    }
+  }
   return std::unique_ptr<Producer>(new Producer(std::move(config), *std::move(bootstrap)));
 }
 
@@ -46,7 +99,8 @@ Producer::Producer(ProducerConfig config, std::vector<std::string> bootstrap)
     : config_(std::move(config)),
       metadata_(std::move(bootstrap), &pool_, config_.request_timeout),
       partitioner_(config_.keyless, config_.batch_size),
-      accumulator_(config_.batch_size, config_.linger) {
+      accumulator_(config_.batch_size, config_.linger, config_.compression_type,
+                   config_.compression_options()) {
   sender_ = std::thread([this] { SenderLoop(); });
 }
 
@@ -202,13 +256,14 @@ void Producer::SenderLoop() {
   std::vector<std::function<void()>> done;
   while (true) {
     std::vector<InFlight*> to_send;
+    SenderWork work;
     std::vector<std::string> refresh_topics;
     bool refresh = false;
     {
       absl::MutexLock lock(&mu_);
       const absl::Time now = absl::Now();
       absl::Time next_check = absl::InfiniteFuture();
-      SendReady(now, &to_send, &done, &next_check);
+      SendReady(now, &work, &done, &next_check);
       if (need_metadata_) {
         const absl::Time allowed = last_metadata_refresh_ + config_.retry_backoff;
         if (allowed <= now) {
@@ -220,7 +275,7 @@ void Producer::SenderLoop() {
           next_check = std::min(next_check, allowed);
         }
       }
-      if (to_send.empty() && done.empty() && !refresh) {
+      if (work.empty() && done.empty() && !refresh) {
         if (closing_ && accumulator_.empty() && in_flight_.empty() && answered_.empty()) {
           sender_done_ = true;
           return;
@@ -228,6 +283,11 @@ void Producer::SenderLoop() {
         wake_sender_.WaitWithDeadline(&mu_, next_check);
         continue;
       }
+    }
+    if (!work.empty()) {
+      Prepare(&work);
+      absl::MutexLock lock(&mu_);
+      Dispatch(&work, &to_send, &done);
     }
     for (InFlight* call : to_send) StartCall(call);
     if (!done.empty()) {
@@ -240,13 +300,13 @@ void Producer::SenderLoop() {
   }
 }
 
-void Producer::SendReady(absl::Time now, std::vector<InFlight*>* to_send,
-                         std::vector<std::function<void()>>* done, absl::Time* next_check) {
+void Producer::SendReady(absl::Time now, SenderWork* work, std::vector<std::function<void()>>* done,
+                         absl::Time* next_check) {
   for (int64_t id : answered_) {
     auto it = in_flight_.find(id);
     std::unique_ptr<InFlight> call = std::move(it->second);
     in_flight_.erase(it);
-    HandleAnswer(*call, now, done);
+    HandleAnswer(*call, now, done, work);
   }
   answered_.clear();
 
@@ -269,44 +329,129 @@ void Producer::SendReady(absl::Time now, std::vector<InFlight*>* to_send,
 
   const std::vector<TopicPartition> ready =
       accumulator_.Ready(now, flushing_ > 0 || closing_, next_check);
-  // Per leader, each partition's batches: its first batch, and every full
-  // batch queued behind it that fits in max.request.size. A partition's
-  // batches travel in one request (one request per partition in flight),
-  // so a producer ahead of its acknowledgements (acks=all) is not held to
-  // one batch per round trip.
-  struct PartitionBatches {
-    std::vector<std::unique_ptr<ProducerBatch>> batches;
-    size_t bytes = 0;
-  };
-  std::map<int32_t, std::vector<PartitionBatches>> by_leader;
+  // Per partition: its first batch, and every full batch queued behind it
+  // that fits in max.request.size by its estimated size (Dispatch checks
+  // the sealed sizes). A partition's batches travel in one request (one
+  // request per partition in flight), so a producer ahead of its
+  // acknowledgements (acks=all) is not held to one batch per round trip.
+  const size_t batch_size = static_cast<size_t>(config_.batch_size);
+  const size_t max_request = static_cast<size_t>(config_.max_request_size);
   for (const TopicPartition& tp : ready) {
     const int32_t leader = metadata_.Leader(tp.topic, tp.partition.value());
-    if (leader == kNoLeader || !metadata_.BrokerAddress(leader)) {
+    std::optional<std::string> target =
+        leader == kNoLeader ? std::nullopt : metadata_.BrokerAddress(leader);
+    if (!target) {
       need_metadata_ = true;
       continue;
     }
     accumulator_.Mute(tp);
-    PartitionBatches unit;
-    unit.batches.push_back(accumulator_.Drain(tp));
-    unit.bytes = unit.batches.back()->payload.size();
+    SenderWork::Unit unit;
+    unit.tp = tp;
+    unit.leader = leader;
+    unit.target = *std::move(target);
+    unit.batches.push_back(accumulator_.Take(tp));
+    size_t bytes = unit.batches.back()->size_in_bytes();
     // Every batch but the last (open) one is full; a flush takes that too.
     // A batch larger than batch.size (one big record) travels alone, so
     // that if the broker refuses it (max.message.bytes) no other goes with
-    // it.
-    const size_t batch_size = static_cast<size_t>(config_.batch_size);
-    const size_t max_request = static_cast<size_t>(config_.max_request_size);
-    const bool alone = unit.bytes > batch_size;
-    while (!alone &&
-           (accumulator_.BatchCount(tp) > 1 || (flushing_ > 0 || closing_)) &&
-           accumulator_.BatchCount(tp) > 0 && accumulator_.FrontBytes(tp) <= batch_size &&
-           unit.bytes + accumulator_.FrontBytes(tp) <= max_request) {
-      unit.batches.push_back(accumulator_.Drain(tp));
-      unit.bytes += unit.batches.back()->payload.size();
+    // it; so does one that was refused together with others.
+    const bool alone = unit.batches.back()->send_alone || bytes > batch_size;
+    while (!alone && accumulator_.BatchCount(tp) > 0 &&
+           (accumulator_.BatchCount(tp) > 1 || flushing_ > 0 || closing_)) {
+      const ProducerBatch* next = accumulator_.Front(tp);
+      const size_t next_bytes = next->size_in_bytes();
+      if (next->send_alone || next_bytes > batch_size || bytes + next_bytes > max_request) break;
+      unit.batches.push_back(accumulator_.Take(tp));
+      bytes += next_bytes;
     }
-    by_leader[leader].push_back(std::move(unit));
+    work->units.push_back(std::move(unit));
   }
+}
+
+void Producer::Prepare(SenderWork* work) {
+  for (SenderWork::Unit& unit : work->units) {
+    unit.sealed_now.assign(unit.batches.size(), false);
+    for (size_t i = 0; i < unit.batches.size(); ++i) {
+      if (unit.batches[i]->closed) continue;  // a retry, sealed before
+      unit.batches[i]->Close();
+      unit.sealed_now[i] = true;
+    }
+  }
+  for (SenderWork::Refused& refused : work->refused) {
+    for (size_t i = 0; i < refused.batches.size(); ++i) {
+      std::unique_ptr<ProducerBatch>& batch = refused.batches[i];
+      if (refused.piece_bytes[i] == 0) {
+        batch->send_alone = true;
+        batch->attempts = std::max(batch->attempts - 1, 0);  // the refusal is no attempt
+        batch->retry_at = absl::InfinitePast();
+        refused.requeue.push_back(std::move(batch));
+        continue;
+      }
+      absl::StatusOr<std::vector<std::unique_ptr<ProducerBatch>>> pieces =
+          SplitBatch(*batch, refused.piece_bytes[i], refused.ratio);
+      if (!pieces.ok()) {
+        LOG(WARNING) << "Cannot split a batch of " << batch->record_count() << " records for "
+                     << refused.tp.ToString()
+                     << " that the broker refused as too large: " << pieces.status();
+        absl::Status error = batch->last_error;
+        refused.failed.emplace_back(std::move(batch), std::move(error));
+        continue;
+      }
+      for (auto& piece : *pieces) refused.requeue.push_back(std::move(piece));
+    }
+  }
+}
+
+void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
+                        std::vector<std::function<void()>>* done) {
+  if (force_close_) {
+    const absl::Status closed = absl::CancelledError("Producer is closed forcefully.");
+    for (SenderWork::Unit& unit : work->units) {
+      for (auto& batch : unit.batches) FailBatch(*batch, closed, done);
+      accumulator_.Unmute(unit.tp);
+    }
+    for (SenderWork::Refused& refused : work->refused) {
+      for (auto& [batch, error] : refused.failed) FailBatch(*batch, error, done);
+      for (auto& batch : refused.requeue) FailBatch(*batch, closed, done);
+      accumulator_.Unmute(refused.tp);
+    }
+    return;
+  }
+  for (SenderWork::Refused& refused : work->refused) {
+    for (auto& [batch, error] : refused.failed) FailBatch(*batch, error, done);
+    for (auto it = refused.requeue.rbegin(); it != refused.requeue.rend(); ++it) {
+      accumulator_.Reenqueue(std::move(*it));
+    }
+    accumulator_.Unmute(refused.tp);
+  }
+
+  // The sealed sizes: the first batch always goes; those behind it only
+  // while they still fit (an estimate may have been low); the others go
+  // back to the head of the partition, in order.
+  const size_t batch_size = static_cast<size_t>(config_.batch_size);
+  const size_t max_request = static_cast<size_t>(config_.max_request_size);
+  std::map<int32_t, std::vector<SenderWork::Unit*>> by_leader;
+  for (SenderWork::Unit& unit : work->units) {
+    for (size_t i = 0; i < unit.batches.size(); ++i) {
+      if (unit.sealed_now[i]) accumulator_.UpdateRatio(*unit.batches[i]);
+    }
+    size_t keep = 1;
+    size_t bytes = unit.batches.front()->payload.size();
+    const bool alone = unit.batches.front()->send_alone || bytes > batch_size;
+    while (!alone && keep < unit.batches.size()) {
+      const size_t next = unit.batches[keep]->payload.size();
+      if (unit.batches[keep]->send_alone || next > batch_size || bytes + next > max_request) break;
+      bytes += next;
+      ++keep;
+    }
+    for (size_t i = unit.batches.size(); i-- > keep;) {
+      accumulator_.Reenqueue(std::move(unit.batches[i]));
+    }
+    unit.batches.resize(keep);
+    by_leader[unit.leader].push_back(&unit);
+  }
+
   for (auto& [leader, units] : by_leader) {
-    const std::string target = *metadata_.BrokerAddress(leader);
     std::unique_ptr<InFlight> call;
     size_t bytes = 0;
     auto finish = [&] {
@@ -315,20 +460,22 @@ void Producer::SendReady(absl::Time now, std::vector<InFlight*>* to_send,
       in_flight_.emplace(raw->id, std::move(call));
       to_send->push_back(raw);
     };
-    for (PartitionBatches& unit : units) {
-      if (call && bytes + unit.bytes > static_cast<size_t>(config_.max_request_size)) finish();
+    for (SenderWork::Unit* unit : units) {
+      size_t unit_bytes = 0;
+      for (const auto& batch : unit->batches) unit_bytes += batch->payload.size();
+      if (call && bytes + unit_bytes > max_request) finish();
       if (!call) {
         call = std::make_unique<InFlight>();
         call->id = next_call_id_++;
         call->node = leader;
-        call->target = target;
-        call->stub = v1::Broker::NewStub(pool_.Get(target));
+        call->target = unit->target;
+        call->stub = v1::Broker::NewStub(pool_.Get(unit->target));
         call->request.set_acks(config_.acks);
         call->request.set_timeout_ms(
             static_cast<int32_t>(absl::ToInt64Milliseconds(config_.request_timeout)));
         bytes = 0;
       }
-      const TopicPartition& tp = unit.batches.front()->tp;
+      const TopicPartition& tp = unit->tp;
       v1::TopicProduceData* topic_data = nullptr;
       for (auto& t : *call->request.mutable_topics()) {
         if (t.topic() == tp.topic) topic_data = &t;
@@ -339,15 +486,15 @@ void Producer::SendReady(absl::Time now, std::vector<InFlight*>* to_send,
       }
       v1::PartitionProduceData* p = topic_data->add_partitions();
       p->set_partition(tp.partition.value());
-      if (unit.batches.size() == 1) {
-        p->set_records(unit.batches.front()->payload);
+      if (unit->batches.size() == 1) {
+        p->set_records(unit->batches.front()->payload);
       } else {
         std::string* records = p->mutable_records();
-        records->reserve(unit.bytes);
-        for (const auto& batch : unit.batches) records->append(batch->payload);
+        records->reserve(unit_bytes);
+        for (const auto& batch : unit->batches) records->append(batch->payload);
       }
-      bytes += unit.bytes;
-      for (auto& batch : unit.batches) {
+      bytes += unit_bytes;
+      for (auto& batch : unit->batches) {
         ++batch->attempts;
         call->batches.push_back(std::move(batch));
       }
@@ -357,7 +504,7 @@ void Producer::SendReady(absl::Time now, std::vector<InFlight*>* to_send,
 }
 
 void Producer::HandleAnswer(InFlight& call, absl::Time now,
-                            std::vector<std::function<void()>>* done) {
+                            std::vector<std::function<void()>>* done, SenderWork* work) {
   for (const auto& batch : call.batches) accumulator_.Unmute(batch->tp);
 
   // Batches to retry go back to the head of their partitions last first, so
@@ -391,6 +538,12 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
   // The offset the next batch of each partition got: batches of one
   // partition were appended back to back.
   std::map<std::pair<std::string, int32_t>, int64_t> next_offset;
+  std::map<std::pair<std::string, int32_t>, int> batches_of;
+  for (const auto& batch : call.batches)
+    ++batches_of[{batch->tp.topic, batch->tp.partition.value()}];
+  // Partitions refused as too large: their index in work->refused.
+  std::map<std::pair<std::string, int32_t>, size_t> refused_at;
+  const size_t first_refused = work->refused.size();
   for (auto& batch : call.batches) {
     auto it = answers.find({batch->tp.topic, batch->tp.partition.value()});
     if (it == answers.end()) {
@@ -424,6 +577,19 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
         answer.error_message().empty()
             ? fmt::format("{} ({})", DefaultErrorMessage(answer.error()), batch->tp.ToString())
             : answer.error_message());
+    if (answer.error() == v1::MESSAGE_TOO_LARGE && !force_close_ &&
+        (batch->record_count() > 1 || batches_of[it->first] > 1)) {
+      // Split (or, one record refused with others, re-send alone); see
+      // producer.h. The partition stays muted until the pieces are back.
+      batch->last_error = error;
+      auto [at, fresh] = refused_at.try_emplace(it->first, work->refused.size());
+      if (fresh) {
+        work->refused.emplace_back();
+        work->refused.back().tp = batch->tp;
+      }
+      work->refused[at->second].batches.push_back(std::move(batch));
+      continue;
+    }
     if (!IsRetriable(answer.error())) {
       FailBatch(*batch, error, done);
       continue;
@@ -440,6 +606,33 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
     retry.emplace_back(std::move(batch), error);
   }
   retry_all();
+
+  // As Kafka's Sender: the topic's estimate goes back to at least 1.0 (it
+  // is what let the batch grow too large), and each batch of several
+  // records is cut into pieces of at most batch.size at that ratio (with
+  // the estimate's margin, so that a piece is not taken for an oversized
+  // batch, which travels alone) and at most half its records, so that
+  // every refusal makes them smaller.
+  for (size_t r = first_refused; r < work->refused.size(); ++r) {
+    SenderWork::Refused& refused = work->refused[r];
+    double observed = 1.0;
+    for (const auto& batch : refused.batches) observed = std::max(observed, AchievedRatio(*batch));
+    accumulator_.ResetRatio(refused.tp.topic, observed);
+    refused.ratio = observed;
+    LOG(WARNING) << "The broker refused " << refused.batches.size() << " batch(es) of "
+                 << refused.tp.ToString() << " as too large ("
+                 << refused.batches.front()->last_error.message()
+                 << "); splitting and sending again";
+    const auto at_ratio =
+        static_cast<size_t>(static_cast<double>(config_.batch_size) / (observed * kEstimateMargin));
+    for (const auto& batch : refused.batches) {
+      const size_t records_bytes = batch->uncompressed_records_bytes;
+      refused.piece_bytes.push_back(batch->record_count() > 1
+                                        ? std::max<size_t>(1, std::min(at_ratio, records_bytes / 2))
+                                        : 0);
+    }
+    accumulator_.Mute(refused.tp);
+  }
 }
 
 void Producer::FailBatch(const ProducerBatch& batch, const absl::Status& error,

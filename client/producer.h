@@ -16,10 +16,25 @@
 // UNKNOWN_TOPIC_OR_PARTITION, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS[_AFTER_
 // APPEND], an unreachable broker) refresh the metadata (a leader_hint in the
 // response is used at once) and retry after retry.backoff.ms, until
-// delivery.timeout.ms after the batch was created. Other errors fail the
-// batch. Every record's callback is called exactly once, on the sender
+// delivery.timeout.ms after the batch was created. MESSAGE_TOO_LARGE splits
+// a batch of several records (Kafka's splitAndReenqueue): its pieces go back
+// to the head of the partition in order, at once and without counting an
+// attempt, each piece at most batch.size of records uncompressed and at
+// most half the refused batch, so that refusals end; when the refused
+// request carried several batches of the partition, those of one record are
+// re-sent alone first. A one-record batch refused alone fails, as do
+// batches on any other error. Every record's callback is called exactly once, on the sender
 // thread (or, for errors found before the record is queued, on the caller's
 // thread), in Send() order per partition; callbacks must not block.
+//
+// Compression (compression.type): each batch is compressed once, when the
+// sender seals it, and retried batches are re-sent as sealed; see
+// record_accumulator.h for how batch.size counts compressed batches. The
+// sender compresses (and splits) without holding the producer's lock, with
+// the batches taken out of the accumulator and their partitions muted, so
+// Send() is never held up by a codec. A request holds the sealed batches
+// that fit in max.request.size by their real size (the estimate chose
+// them); the rest go back to the head of their partition.
 //
 // Thread-safe: Send/Flush/Close may be called from any thread.
 #pragma once
@@ -69,20 +84,29 @@ class Producer {
 
  private:
   struct InFlight;
+  struct SenderWork;
 
   explicit Producer(ProducerConfig config, std::vector<std::string> bootstrap);
 
   void SenderLoop();
   // One pass of the sender under mu_: handles answers, expires old batches,
-  // and collects requests to send. Callbacks to run are appended to `done`.
-  void SendReady(absl::Time now, std::vector<InFlight*>* to_send,
-                 std::vector<std::function<void()>>* done, absl::Time* next_check)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // and takes out (muting their partitions) the batches to send and those
+  // to split. Callbacks to run are appended to `done`.
+  void SendReady(absl::Time now, SenderWork* work, std::vector<std::function<void()>>* done,
+                 absl::Time* next_check) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Without mu_: seals (compresses) the batches to send and splits the
+  // refused ones. Touches only `work`.
+  void Prepare(SenderWork* work) ABSL_LOCKS_EXCLUDED(mu_);
+  // Under mu_ again: puts split batches back, learns the compression ratios,
+  // and builds the requests (batches that do not fit go back).
+  void Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
+                std::vector<std::function<void()>>* done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Queues the batch's callbacks with `error` and releases its buffer.
   void FailBatch(const ProducerBatch& batch, const absl::Status& error,
                  std::vector<std::function<void()>>* done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void HandleAnswer(InFlight& call, absl::Time now, std::vector<std::function<void()>>* done)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Batches refused as too large are added to `work` to be split.
+  void HandleAnswer(InFlight& call, absl::Time now, std::vector<std::function<void()>>* done,
+                    SenderWork* work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Retries `batch` after a retriable error, or fails it if its delivery
   // timeout or retries are used up.
   void RetryOrFail(std::unique_ptr<ProducerBatch> batch, const absl::Status& error, absl::Time now,

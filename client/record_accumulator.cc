@@ -2,12 +2,46 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_format.h"
+#include "glog/logging.h"
+
 namespace strata::client {
+namespace {
+
+// How far one sealed batch moves its topic's ratio estimate: better results
+// lower it slowly (one lucky batch must not make the next overshoot),
+// worse ones raise it at once.
+constexpr double kRatioImproveStep = 0.005;
+constexpr double kRatioWorsenStep = 0.05;
+
+}  // namespace
+
+size_t ProducerBatch::size_in_bytes() const {
+  if (closed) return payload.size();
+  const size_t built = builder.size_in_bytes();
+  if (compression == record::Compression::kNone) return built;
+  const double records = static_cast<double>(built - record::kBatchHeaderSize);
+  return record::kBatchHeaderSize +
+         static_cast<size_t>(records * estimated_ratio * kEstimateMargin);
+}
 
 void ProducerBatch::Close() {
   if (closed) return;
   payload = builder.Build();
+  uncompressed_records_bytes = payload.size() - record::kBatchHeaderSize;
   closed = true;
+  if (compression == record::Compression::kNone) return;
+  const std::string_view built(payload);
+  absl::StatusOr<std::string> compressed =
+      record::EncodeBatch(built.substr(0, record::kBatchHeaderSize),
+                          built.substr(record::kBatchHeaderSize), compression, compression_options);
+  if (!compressed.ok()) {
+    LOG(WARNING) << "Sending a batch for " << tp.ToString()
+                 << " uncompressed: " << record::CompressionName(compression)
+                 << " compression failed: " << compressed.status();
+    return;
+  }
+  payload = *std::move(compressed);
 }
 
 size_t EstimateRecordSize(const record::Record& record) {
@@ -22,20 +56,34 @@ size_t EstimateRecordSize(const record::Record& record) {
   return size;
 }
 
-RecordAccumulator::RecordAccumulator(int32_t batch_size, absl::Duration linger)
-    : batch_size_(batch_size), linger_(linger) {}
+RecordAccumulator::RecordAccumulator(int32_t batch_size, absl::Duration linger,
+                                     record::Compression compression,
+                                     record::CompressionOptions compression_options)
+    : batch_size_(batch_size),
+      linger_(linger),
+      compression_(compression),
+      compression_options_(compression_options) {}
+
+double RecordAccumulator::EstimatedRatio(const std::string& topic) const {
+  auto it = ratio_by_topic_.find(topic);
+  return it == ratio_by_topic_.end() ? 1.0 : it->second;
+}
 
 void RecordAccumulator::Append(const TopicPartition& tp, const record::Record& record,
                                SendCallback callback, absl::Time now) {
   auto& queue = queues_[tp];
   const size_t record_size = EstimateRecordSize(record);
   ProducerBatch* batch = queue.empty() ? nullptr : queue.back().get();
-  if (batch == nullptr || batch->closed ||
+  if (batch == nullptr || batch->closed || batch->full ||
       (batch->record_count() > 0 &&
        batch->size_in_bytes() + record_size > static_cast<size_t>(batch_size_))) {
     auto fresh = std::make_unique<ProducerBatch>();
     fresh->tp = tp;
     fresh->created = now;
+    fresh->compression = compression_;
+    fresh->compression_options = compression_options_;
+    if (compression_ != record::Compression::kNone)
+      fresh->estimated_ratio = EstimatedRatio(tp.topic);
     queue.push_back(std::move(fresh));
     batch = queue.back().get();
   }
@@ -55,8 +103,8 @@ std::vector<TopicPartition> RecordAccumulator::Ready(absl::Time now, bool flush,
       *next_check = std::min(*next_check, head.retry_at);
       continue;
     }
-    const bool full =
-        queue.size() > 1 || head.closed || head.size_in_bytes() >= static_cast<size_t>(batch_size_);
+    const bool full = queue.size() > 1 || head.closed || head.full ||
+                      head.size_in_bytes() >= static_cast<size_t>(batch_size_);
     const absl::Time linger_done = head.created + linger_;
     if (full || flush || linger_done <= now) {
       ready.push_back(tp);
@@ -67,14 +115,93 @@ std::vector<TopicPartition> RecordAccumulator::Ready(absl::Time now, bool flush,
   return ready;
 }
 
-std::unique_ptr<ProducerBatch> RecordAccumulator::Drain(const TopicPartition& tp) {
+std::unique_ptr<ProducerBatch> RecordAccumulator::Take(const TopicPartition& tp) {
   auto it = queues_.find(tp);
   if (it == queues_.end() || it->second.empty()) return nullptr;
   std::unique_ptr<ProducerBatch> batch = std::move(it->second.front());
   it->second.pop_front();
   if (it->second.empty()) queues_.erase(it);
-  batch->Close();
   return batch;
+}
+
+void RecordAccumulator::UpdateRatio(const ProducerBatch& batch) {
+  if (compression_ == record::Compression::kNone || !batch.closed ||
+      batch.uncompressed_records_bytes == 0) {
+    return;
+  }
+  const double achieved = static_cast<double>(batch.payload.size() - record::kBatchHeaderSize) /
+                          static_cast<double>(batch.uncompressed_records_bytes);
+  double& estimate = ratio_by_topic_.try_emplace(batch.tp.topic, 1.0).first->second;
+  if (achieved < estimate) {
+    estimate = std::max(estimate - kRatioImproveStep, achieved);
+  } else if (achieved > estimate) {
+    estimate = std::max(estimate + kRatioWorsenStep, achieved);
+  }
+  estimate = std::max(estimate, kMinRatioEstimate);
+}
+
+std::unique_ptr<ProducerBatch> RecordAccumulator::Drain(const TopicPartition& tp) {
+  std::unique_ptr<ProducerBatch> batch = Take(tp);
+  if (batch == nullptr || batch->closed) return batch;  // a retry: sealed before
+  batch->Close();
+  UpdateRatio(*batch);
+  return batch;
+}
+
+void RecordAccumulator::ResetRatio(const std::string& topic, double observed) {
+  if (compression_ == record::Compression::kNone) return;
+  ratio_by_topic_[topic] = std::max(1.0, observed);
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<ProducerBatch>>> SplitBatch(const ProducerBatch& batch,
+                                                                       size_t max_records_bytes,
+                                                                       double estimated_ratio) {
+  std::string built;
+  std::string_view payload = batch.payload;
+  if (!batch.closed) {
+    // Not sealed yet (never the case for a refused batch, but cheap to allow).
+    record::RecordBatchBuilder copy = batch.builder;
+    built = copy.Build();
+    payload = built;
+  }
+  absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(payload);
+  if (!records.ok()) return records.status();
+  if (records->size() != batch.callbacks.size()) {
+    return absl::InternalError(absl::StrFormat("batch for %s holds %d records but has %d callbacks",
+                                               batch.tp.ToString(), records->size(),
+                                               batch.callbacks.size()));
+  }
+  std::vector<std::unique_ptr<ProducerBatch>> pieces;
+  int64_t reserved_left = batch.reserved_bytes;
+  for (size_t i = 0; i < records->size(); ++i) {
+    const record::Record& r = (*records)[i];
+    ProducerBatch* piece = pieces.empty() ? nullptr : pieces.back().get();
+    if (piece == nullptr ||
+        piece->builder.size_in_bytes() - record::kBatchHeaderSize + EstimateRecordSize(r) >
+            max_records_bytes) {
+      auto fresh = std::make_unique<ProducerBatch>();
+      fresh->tp = batch.tp;
+      fresh->compression = batch.compression;
+      fresh->compression_options = batch.compression_options;
+      fresh->estimated_ratio = estimated_ratio;
+      fresh->created = batch.created;
+      fresh->attempts = std::max(batch.attempts - 1, 0);
+      fresh->last_error = batch.last_error;
+      fresh->full = true;
+      pieces.push_back(std::move(fresh));
+      piece = pieces.back().get();
+    }
+    piece->builder.Append(r);
+    piece->callbacks.push_back(batch.callbacks[i]);
+    piece->timestamps.push_back(batch.timestamps[i]);
+    // What Append reserved for the record; the last piece takes whatever is
+    // left, so that the pieces release exactly what the batch held.
+    const auto reserved = std::min(static_cast<int64_t>(EstimateRecordSize(r)), reserved_left);
+    piece->reserved_bytes += reserved;
+    reserved_left -= reserved;
+  }
+  if (!pieces.empty()) pieces.back()->reserved_bytes += reserved_left;
+  return pieces;
 }
 
 void RecordAccumulator::Reenqueue(std::unique_ptr<ProducerBatch> batch) {
@@ -117,8 +244,13 @@ size_t RecordAccumulator::BatchCount(const TopicPartition& tp) const {
 }
 
 size_t RecordAccumulator::FrontBytes(const TopicPartition& tp) const {
+  const ProducerBatch* front = Front(tp);
+  return front == nullptr ? 0 : front->size_in_bytes();
+}
+
+const ProducerBatch* RecordAccumulator::Front(const TopicPartition& tp) const {
   auto it = queues_.find(tp);
-  return it == queues_.end() || it->second.empty() ? 0 : it->second.front()->size_in_bytes();
+  return it == queues_.end() || it->second.empty() ? nullptr : it->second.front().get();
 }
 
 std::vector<std::string> RecordAccumulator::Topics() const {

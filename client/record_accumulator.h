@@ -3,8 +3,34 @@
 // the sender takes a partition's first batch when it is full, has lingered
 // linger.ms, or a flush asks for everything.
 //
+// Compression (compression.type): a batch is built uncompressed and
+// compressed once, when it is sealed (Drain). While it is open its size is
+// an estimate, as in Kafka's producer: the uncompressed records times the
+// compression ratio its topic's earlier batches achieved (starting at 1.0,
+// so the first batches are small), with a 5% margin. Each sealed batch moves
+// the topic's estimate towards what it achieved: down a little at a time
+// (0.005 per batch) when it did better, up at once by at least 0.05 when it
+// did worse, so batches rarely overshoot batch.size by much. The estimate
+// never goes below kMinRatioEstimate (1/32), so that a batch holds at most
+// about 32 x batch.size of records however well its data compresses: a
+// broker refuses a batch whose records decompress to more than 64 x its
+// max.message.bytes as a decompression bomb (kMaxDecompressionRatio in
+// broker/storage/log_validator.h), and CORRUPT_MESSAGE is not retried.
+//
+// Splitting: a batch that a broker refuses as too large (MESSAGE_TOO_LARGE:
+// a topic whose compression.type stores it uncompressed or with a weaker
+// codec, or a batch.size above max.message.bytes) is cut into smaller ones
+// (SplitBatch) that the Producer puts back at the head of the partition,
+// and the topic's estimate goes back to at least 1.0 (ResetRatio), as
+// Kafka's Sender does (splitAndReenqueue).
+//
+// Sealing (ProducerBatch::Close, which compresses) needs no lock: the sender
+// takes batches out (Take) under the Producer's mutex, seals them without
+// it, and reports each to UpdateRatio under the mutex again.
+//
 // No network and no threads here, so batching is testable on its own. Not
-// thread-safe: the Producer guards it with its mutex.
+// thread-safe: the Producer guards it with its mutex (ProducerBatch and
+// SplitBatch touch nothing shared).
 #pragma once
 
 #include <cstdint>
@@ -14,10 +40,12 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "client/common/ids.h"
+#include "client/record/compression.h"
 #include "client/record/record_batch.h"
 #include "client/records.h"
 
@@ -27,6 +55,11 @@ namespace strata::client {
 struct ProducerBatch {
   TopicPartition tp;
   record::RecordBatchBuilder builder;
+  // The codec Close() compresses with, and the compression ratio
+  // (compressed / uncompressed records) expected when the batch was opened.
+  record::Compression compression = record::Compression::kNone;
+  record::CompressionOptions compression_options;
+  double estimated_ratio = 1.0;
   std::vector<SendCallback> callbacks;
   std::vector<int64_t> timestamps;
   absl::Time created;
@@ -40,9 +73,23 @@ struct ProducerBatch {
   // batch completes.
   int64_t reserved_bytes = 0;
 
+  // Set by Close(): the bytes of the records section before compression.
+  size_t uncompressed_records_bytes = 0;
+  // A piece of a split batch: takes no more records (which could regrow it
+  // to the size that was refused) and is sent as soon as it is ready.
+  bool full = false;
+  // Refused as too large together with other batches of its partition, it
+  // goes alone next time, so that the broker's answer is about it only.
+  bool send_alone = false;
+
   int32_t record_count() const { return static_cast<int32_t>(callbacks.size()); }
-  size_t size_in_bytes() const { return closed ? payload.size() : builder.size_in_bytes(); }
-  // Builds the payload; no record can be appended afterwards.
+  // The payload's size once closed; before that, the estimate (see the file
+  // comment) for a compressed batch.
+  size_t size_in_bytes() const;
+  // Builds the payload, compressed with `compression` (should compression
+  // fail, which only an internal error of a codec library can make it do,
+  // the batch is sent uncompressed and a warning logged); no record can be
+  // appended afterwards.
   void Close();
 };
 
@@ -50,13 +97,36 @@ struct ProducerBatch {
 // the varint-framed fields are bounded by their maximum sizes.
 size_t EstimateRecordSize(const record::Record& record);
 
+// The lowest compression ratio a topic's estimate may fall to; see the file
+// comment.
+inline constexpr double kMinRatioEstimate = 1.0 / 32;
+// The margin on a compressed batch's estimated size.
+inline constexpr double kEstimateMargin = 1.05;
+
+// Cuts a sealed batch into open batches (their `full` set) of consecutive
+// records whose records section holds at most `max_records_bytes` bytes
+// uncompressed (at least one record each), in order, for the same
+// partition and codec. Each keeps the original's creation time (its
+// delivery timeout still counts from there), last error and, the refusal
+// not counting as one, its attempts minus one; callbacks, timestamps and
+// reserved bytes are divided among them (the reserved bytes add up to the
+// original's). `estimated_ratio` is what their size is estimated with until
+// they are sealed. Decodes the payload, so it runs without the Producer's
+// lock. Errors: the payload does not decode (never for a batch this client
+// built).
+absl::StatusOr<std::vector<std::unique_ptr<ProducerBatch>>> SplitBatch(const ProducerBatch& batch,
+                                                                       size_t max_records_bytes,
+                                                                       double estimated_ratio);
+
 class RecordAccumulator {
  public:
-  RecordAccumulator(int32_t batch_size, absl::Duration linger);
+  RecordAccumulator(int32_t batch_size, absl::Duration linger,
+                    record::Compression compression = record::Compression::kNone,
+                    record::CompressionOptions compression_options = {});
 
   // Appends to the partition's open batch, or starts a new one when the
   // record would take it past batch.size (a record larger than batch.size
-  // gets a batch of its own).
+  // gets a batch of its own) or the last batch takes no more records.
   void Append(const TopicPartition& tp, const record::Record& record, SendCallback callback,
               absl::Time now);
 
@@ -66,11 +136,22 @@ class RecordAccumulator {
   // earliest not-yet-ready batch will be ready.
   std::vector<TopicPartition> Ready(absl::Time now, bool flush, absl::Time* next_check) const;
 
-  // Removes and closes the partition's first batch.
+  // Removes the partition's first batch as it is: open (to be sealed by the
+  // caller, who then reports it to UpdateRatio) or sealed before (a retry).
+  std::unique_ptr<ProducerBatch> Take(const TopicPartition& tp);
+  // Moves the topic's ratio estimate towards what `batch`, just sealed,
+  // achieved (see the file comment); nothing for a batch without compression.
+  void UpdateRatio(const ProducerBatch& batch);
+  // Take, Close and UpdateRatio in one: for callers that may compress under
+  // their lock (tests).
   std::unique_ptr<ProducerBatch> Drain(const TopicPartition& tp);
-  // Puts a batch that failed with a retriable error back at the head of its
-  // partition, so it goes before everything appended after it.
+  // Puts a batch that failed with a retriable error (or a piece of a split
+  // one) back at the head of its partition, so it goes before everything
+  // appended after it.
   void Reenqueue(std::unique_ptr<ProducerBatch> batch);
+  // After a batch of `topic` was refused as too large: the estimate becomes
+  // max(1.0, observed), the ratio the refused batch achieved, as in Kafka.
+  void ResetRatio(const std::string& topic, double observed);
 
   // Removes batches (not in flight) older than `delivery_timeout`.
   std::vector<std::unique_ptr<ProducerBatch>> Expire(absl::Time now,
@@ -87,12 +168,20 @@ class RecordAccumulator {
   size_t BatchCount(const TopicPartition& tp) const;
   // The size of the partition's first batch (0 when none).
   size_t FrontBytes(const TopicPartition& tp) const;
+  // The partition's first batch; nullptr when none.
+  const ProducerBatch* Front(const TopicPartition& tp) const;
   // Topics with queued batches.
   std::vector<std::string> Topics() const;
+  // The compression ratio expected of the topic's next batch (1.0 without
+  // compression or before its first batch).
+  double EstimatedRatio(const std::string& topic) const;
 
  private:
   const int32_t batch_size_;
   const absl::Duration linger_;
+  const record::Compression compression_;
+  const record::CompressionOptions compression_options_;
+  absl::flat_hash_map<std::string, double> ratio_by_topic_;
   // Ordered so that the sender visits partitions in a stable order.
   absl::btree_map<TopicPartition, std::deque<std::unique_ptr<ProducerBatch>>> queues_;
   absl::flat_hash_set<TopicPartition> muted_;

@@ -101,6 +101,9 @@ absl::StatusOr<client::Properties> ConsoleProducerProperties(const ConsoleProduc
   merge("linger.ms", str(o.linger_ms), "1000");
   merge("batch.size", str(o.batch_size), "16384");
   merge("max.block.ms", str(o.max_block_ms), "60000");
+  std::optional<std::string> codec = o.compression_codec;
+  if (codec && codec->empty()) codec = "gzip";  // a bare --compression-codec
+  merge("compression.type", codec, "none");
   props["bootstrap.servers"] = o.bootstrap_server;
   return props;
 }

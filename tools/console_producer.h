@@ -41,12 +41,15 @@ struct ConsoleProducerOptions {
   std::optional<int64_t> linger_ms;              // --timeout
   std::optional<int32_t> batch_size;             // --batch-size
   std::optional<int64_t> max_block_ms;           // --max-block-ms
-  bool sync = false;                             // --sync
+  // --compression-codec [none|gzip|snappy|lz4|zstd]: given without a value
+  // (empty here), gzip, as in Kafka.
+  std::optional<std::string> compression_codec;
+  bool sync = false;  // --sync
 };
 
 // The producer settings: --producer.config, then --producer-property, then
 // the explicit flags; Kafka's console producer defaults (acks=-1,
-// linger.ms=1000) where nothing was given.
+// linger.ms=1000, compression.type=none) where nothing was given.
 absl::StatusOr<client::Properties> ConsoleProducerProperties(const ConsoleProducerOptions& o);
 
 // Reads `in` to the end, sending one record per line, then flushes. Send

@@ -496,6 +496,11 @@ int main(int argc, char** argv) {
                    "Producer properties key=value (bootstrap.servers=H:P, acks=1, ...)")
       ->expected(1, 1000);
   perf_test->add_option("--bootstrap-server", perf.bootstrap_server, "The server(s) to connect to");
+  perf_test->add_option("--payload-file", perf.payload_file,
+                        "A file of payloads, split at --payload-delimiter; each record's value is "
+                        "one of them, picked at random");
+  perf_test->add_option("--payload-delimiter", perf.payload_delimiter,
+                        "The delimiter of --payload-file's payloads (default: a newline)");
   perf_test->callback(
       [&] { exit_code = strata::tools::RunProducerPerfTest(perf, std::cout, std::cerr); });
 
@@ -560,6 +565,11 @@ int main(int argc, char** argv) {
   producer->add_option("--batch-size", prod.batch_size, "batch.size (default 16384)");
   producer->add_option("--max-block-ms", prod.max_block_ms, "max.block.ms (default 60000)");
   producer->add_flag("--sync", prod.sync, "Send each record synchronously");
+  producer
+      ->add_option("--compression-codec", prod.compression_codec,
+                   "The compression codec: none, gzip, snappy, lz4 or zstd; given without a "
+                   "value, gzip")
+      ->expected(0, 1);
   producer->callback([&] {
     const bool prompt = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     exit_code = strata::tools::RunConsoleProducer(prod, std::cin, std::cout, std::cerr, prompt);

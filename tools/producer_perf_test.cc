@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <ostream>
 #include <random>
 #include <thread>
@@ -18,6 +20,8 @@ namespace {
 
 // Kafka keeps at most about 500,000 latency samples.
 constexpr int64_t kMaxSamples = 500000;
+// --record-size when neither it nor --payload-file is given.
+constexpr int32_t kDefaultRecordSize = 100;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -80,10 +84,55 @@ std::string PerfStats::Summary(int64_t now_ms) const {
       static_cast<double>(max_latency_), pct(0.5), pct(0.95), pct(0.99), pct(0.999));
 }
 
+absl::StatusOr<std::vector<std::string>> ReadPayloads(const std::string& path,
+                                                      const std::string& delimiter) {
+  const std::string sep = delimiter == "\\n" ? "\n" : delimiter;
+  if (sep.empty()) return absl::InvalidArgumentError("--payload-delimiter must not be empty");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(fmt::format("Cannot read the payload file {}", path));
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> payloads;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t end = text.find(sep, pos);
+    if (end == std::string::npos) {
+      payloads.push_back(text.substr(pos));
+      break;
+    }
+    payloads.push_back(text.substr(pos, end - pos));
+    pos = end + sep.size();
+  }
+  while (!payloads.empty() && payloads.back().empty()) payloads.pop_back();
+  if (payloads.empty()) {
+    return absl::InvalidArgumentError("File does not exist or empty file provided.");
+  }
+  return payloads;
+}
+
 int RunProducerPerfTest(const ProducerPerfOptions& options, std::ostream& out, std::ostream& err) {
-  if (options.num_records <= 0 || options.record_size <= 0) {
+  if (options.record_size && options.payload_file) {
+    err << "Either --record-size or --payload-file must be specified but not both.\n";
+    return 1;
+  }
+  const int32_t record_size = options.record_size.value_or(kDefaultRecordSize);
+  if (options.num_records <= 0 || record_size <= 0) {
     err << "--num-records and --record-size must be positive\n";
     return 1;
+  }
+  std::vector<std::string> payloads;
+  if (options.payload_file) {
+    out << "Reading payloads from: " << std::filesystem::absolute(*options.payload_file).string()
+        << "\n";
+    absl::StatusOr<std::vector<std::string>> read =
+        ReadPayloads(*options.payload_file, options.payload_delimiter);
+    if (!read.ok()) {
+      err << read.status().message() << "\n";
+      return 1;
+    }
+    payloads = *std::move(read);
+    out << "Number of messages read: " << payloads.size() << "\n" << std::flush;
   }
   absl::StatusOr<client::Properties> props = ParseKeyValueArgs(options.producer_props);
   if (!props.ok()) {
@@ -109,10 +158,14 @@ int RunProducerPerfTest(const ProducerPerfOptions& options, std::ostream& out, s
     return 1;
   }
 
-  // A payload of random uppercase letters, as Kafka's tool sends.
+  // Without a payload file, one payload of random uppercase letters, as
+  // Kafka's tool sends.
   std::mt19937 rng(42);
-  std::string payload(static_cast<size_t>(options.record_size), 'A');
-  for (char& c : payload) c = static_cast<char>('A' + rng() % 26);
+  if (payloads.empty()) {
+    std::string payload(static_cast<size_t>(record_size), 'A');
+    for (char& c : payload) c = static_cast<char>('A' + rng() % 26);
+    payloads.push_back(std::move(payload));
+  }
 
   absl::Mutex mu;
   const int64_t start = NowMs();
@@ -129,20 +182,23 @@ int RunProducerPerfTest(const ProducerPerfOptions& options, std::ostream& out, s
     }
     client::ProducerRecord record;
     record.topic = options.topic;
+    const std::string& payload =
+        payloads.size() == 1 ? payloads.front() : payloads[rng() % payloads.size()];
     record.value = payload;
+    const auto bytes = static_cast<int64_t>(payload.size());
     const int64_t sent_at = NowMs();
-    (*producer)->Send(std::move(record), [&, sent_at](
-                                             const absl::StatusOr<client::RecordMetadata>& md) {
-      const int64_t now = NowMs();
-      absl::MutexLock l(&mu);
-      if (!md.ok()) {
-        if (failures.fetch_add(1) == 0) first_error = std::string(md.status().message());
-        return;
-      }
-      if (std::optional<std::string> line = stats.Record(now - sent_at, options.record_size, now)) {
-        out << *line << "\n" << std::flush;
-      }
-    });
+    (*producer)->Send(
+        std::move(record), [&, sent_at, bytes](const absl::StatusOr<client::RecordMetadata>& md) {
+          const int64_t now = NowMs();
+          absl::MutexLock l(&mu);
+          if (!md.ok()) {
+            if (failures.fetch_add(1) == 0) first_error = std::string(md.status().message());
+            return;
+          }
+          if (std::optional<std::string> line = stats.Record(now - sent_at, bytes, now)) {
+            out << *line << "\n" << std::flush;
+          }
+        });
   }
   (*producer)->Flush();
   (*producer)->Close();

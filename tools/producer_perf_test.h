@@ -8,6 +8,16 @@
 //     40.00 ms max latency, 2 ms 50th, 6 ms 95th, 11 ms 99th, 35 ms 99.9th.
 //
 // Latency is from Send() to the record's acknowledgement.
+//
+// Values are --record-size random uppercase letters, as Kafka's tool sends,
+// or, with --payload-file, payloads read from that file (split at
+// --payload-delimiter, a newline by default), one picked at random (seeded)
+// for each record; the tool then first prints "Reading payloads from: PATH"
+// and "Number of messages read: N", and MB/sec counts the payloads' bytes.
+// Giving both is refused with Kafka's "Either --record-size or
+// --payload-file must be specified but not both."; giving neither (which
+// Kafka refuses as well) sends records of 100 bytes.
+// Compression is the producer's: --producer-props compression.type=zstd.
 #pragma once
 
 #include <cstdint>
@@ -16,18 +26,29 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+
 namespace strata::tools {
 
 struct ProducerPerfOptions {
   std::string topic;
   int64_t num_records = 0;
-  int32_t record_size = 100;
+  std::optional<int32_t> record_size;  // --record-size; 100 without --payload-file
   // Records per second to aim for; -1: as fast as possible.
   double throughput = -1;
   std::vector<std::string> producer_props;  // key=value, bootstrap.servers among them
   std::optional<std::string> bootstrap_server;
   int64_t reporting_interval_ms = 5000;
+  std::optional<std::string> payload_file;  // --payload-file
+  std::string payload_delimiter = "\\n";    // --payload-delimiter; "\\n" is a newline
 };
+
+// The payloads of --payload-file: the file's text split at `delimiter`
+// (taken literally; "\\n" means a newline), trailing empty pieces dropped,
+// as Kafka's tool splits it. Errors: the file cannot be read, or holds no
+// payload.
+absl::StatusOr<std::vector<std::string>> ReadPayloads(const std::string& path,
+                                                      const std::string& delimiter);
 
 // Latency statistics as Kafka's perf tool keeps them: every record counts
 // toward totals and averages; a bounded sample feeds the percentiles.

@@ -1792,10 +1792,10 @@ void GroupCoordinator::Load(int32_t partition, int32_t epoch) {
                    << " of " << kOffsetsTopic << "-" << partition << ": " << records.status();
         continue;
       }
-      int64_t record_offset = header.base_offset.value() - 1;
       for (const record::Record& rec : *records) {
         ++records_read;
-        ++record_offset;
+        // The record's own offset: a compacted batch may skip offsets.
+        const int64_t record_offset = rec.offset.value();
         if (!rec.key) continue;
         absl::StatusOr<RecordKey> key = DecodeKey(*rec.key);
         if (!key.ok()) {

@@ -32,6 +32,19 @@ void ReplicaManager::ReadInto(const TopicPartition& tp, const std::shared_ptr<st
   // CRC covers neither the base offset nor the leader epoch, so the offsets
   // must also run on from one batch to the next (from the one holding
   // `offset`), and epochs never go down.
+  //
+  // A log that may skip offsets has gaps the cleaner left (between batches,
+  // and inside them, which the CRC covers): a batch may start past where
+  // the one before ended (or, first, past `offset`), but never go back nor
+  // reach the log end. That is a compacted topic's log, and any log that
+  // was compacted or copied from a compacted leader (Log::may_have_gaps,
+  // kept across restarts): a topic switched from compact to delete keeps
+  // its gaps, and a strict check would take every replica of it offline
+  // as damaged. A log that never skipped offsets keeps the strict check.
+  const bool gaps_allowed =
+      log->may_have_gaps() || log->config().cleanup_policy == storage::CleanupPolicy::kCompact ||
+      log->config().cleanup_policy == storage::CleanupPolicy::kCompactAndDelete;
+  const int64_t log_end = read->log_end_offset.value();
   std::string_view bytes = read->batches;
   size_t good = 0;
   int64_t expected = -1;  // the next batch's base offset
@@ -43,16 +56,20 @@ void ReplicaManager::ReadInto(const TopicPartition& tp, const std::shared_ptr<st
     if (bad.ok() && size > bytes.size() - good) {
       bad = absl::DataLossError("the batch runs past what was read");
     }
-    if (bad.ok()) bad = record::ValidateBatch(bytes.substr(good, size)).status();
+    if (bad.ok()) bad = record::ValidateStoredBatch(bytes.substr(good, size)).status();
     if (bad.ok()) {
       const int64_t base = header->base_offset.value();
-      if (expected < 0 && (base > offset || header->last_offset().value() < offset)) {
+      const int64_t last = header->last_offset().value();
+      if (expected < 0 && (last < offset || (gaps_allowed ? base >= log_end : base > offset))) {
         bad = absl::DataLossError(absl::StrCat("the batch read for offset ", offset,
-                                               " holds offsets ", base, "..",
-                                               header->last_offset().value()));
-      } else if (expected >= 0 && base != expected) {
+                                               " holds offsets ", base, "..", last));
+      } else if (expected >= 0 &&
+                 (gaps_allowed ? base < expected || base >= log_end : base != expected)) {
         bad = absl::DataLossError(
             absl::StrCat("a batch at offset ", base, " follows one that ends before ", expected));
+      } else if (last >= log_end) {
+        bad = absl::DataLossError(absl::StrCat("a batch at offset ", base, " reaches offset ", last,
+                                               ", past the log end ", log_end));
       } else if (header->partition_leader_epoch.value() < epoch) {
         bad = absl::DataLossError(absl::StrCat(
             "leader epoch ", header->partition_leader_epoch.value(), " follows epoch ", epoch));

@@ -73,7 +73,6 @@ const std::set<std::string>& IgnoredKafkaKeys() {
                                                       "inter.broker.listener.name",
                                                       "group.initial.rebalance.delay.ms",
                                                       "num.replica.fetchers",
-                                                      "log.cleaner.enable",
                                                       "auto.create.topics.enable",
                                                       "delete.topic.enable"};
   return *keys;
@@ -238,6 +237,15 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
        [&] { return ParseIntInto(key, value, 1024, INT32_MAX, &c.fetch_max_bytes); }},
       {"log.retention.check.interval.ms",
        [&] { return ParseIntInto(key, value, 1, INT64_MAX, &c.log_retention_check_interval_ms); }},
+      {"log.cleaner.enable", [&] { return ParseBool(key, value, &c.log_cleaner_enable); }},
+      {"log.cleaner.threads",
+       [&] { return ParseIntInto(key, value, 0, 64, &c.log_cleaner_threads); }},
+      {"log.cleaner.dedupe.buffer.size",
+       [&] {
+         return ParseIntInto(key, value, 1024 * 1024, INT64_MAX, &c.log_cleaner_dedupe_buffer_size);
+       }},
+      {"log.cleaner.backoff.ms",
+       [&] { return ParseIntInto(key, value, 0, INT64_MAX, &c.log_cleaner_backoff_ms); }},
       {"log.scrub.interval.ms",
        [&] { return ParseIntInto(key, value, -1, INT64_MAX, &c.log_scrub_interval_ms); }},
       {"strata.max.replicas.per.broker",

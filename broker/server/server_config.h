@@ -84,6 +84,13 @@ struct ServerConfig {
   // How often retention looks at every log (log.retention.check.interval.ms).
   int64_t log_retention_check_interval_ms = 300000;
   bool controlled_shutdown_enable = true;
+  // The log cleaner (log_cleaner.h): log.cleaner.enable, .threads (0: as
+  // log.cleaner.enable=false), .dedupe.buffer.size (for all threads),
+  // .backoff.ms.
+  bool log_cleaner_enable = true;
+  int32_t log_cleaner_threads = 1;
+  int64_t log_cleaner_dedupe_buffer_size = 128LL * 1024 * 1024;
+  int64_t log_cleaner_backoff_ms = 15000;
 
   // Log defaults (log.* keys), as topic config values by topic key name:
   // "segment.bytes" -> "1073741824", ... Only the keys set in the file.

@@ -1,10 +1,12 @@
 #include "broker/storage/log.h"
 
 #include <algorithm>
+#include <set>
 #include <vector>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "broker/storage/kafka_error.h"
 #include "client/common/numbers.h"
 #include "glog/logging.h"
 
@@ -24,6 +26,45 @@ std::optional<Offset> ParseSegmentFileName(std::string_view name) {
   return Offset(*base);
 }
 
+// The offset after the last whole batch of the segment file at `path`
+// (`base` when it holds none), reading headers only.
+absl::StatusOr<Offset> EndOfSegmentFile(FileSystem* fs, const std::string& path, Offset base) {
+  absl::StatusOr<std::unique_ptr<File>> file = fs->Open(path, /*create=*/false);
+  if (!file.ok()) return file.status();
+  const uint64_t size = (*file)->Size();
+  Offset next = base;
+  uint64_t pos = 0;
+  while (size - pos >= record::kBatchHeaderSize) {
+    absl::StatusOr<std::string> head = (*file)->ReadExactly(pos, record::kBatchHeaderSize);
+    if (!head.ok()) return head.status();
+    absl::StatusOr<record::BatchHeader> h = record::ReadBatchHeader(*head);
+    if (!h.ok() || h->size_in_bytes() > size - pos) break;
+    next = h->next_offset();
+    pos += h->size_in_bytes();
+  }
+  return next;
+}
+
+// "<20 digits>.log" / ".index" / ".timeindex" -> the base offset.
+std::optional<Offset> ParseAnySegmentFileName(std::string_view name) {
+  for (std::string_view ext : {".log", ".index", ".timeindex"}) {
+    if (name.size() == kStemDigits + ext.size() && name.ends_with(ext)) {
+      std::optional<int64_t> base = ParseInteger<int64_t>(name.substr(0, kStemDigits));
+      if (base && *base >= 0) return Offset(*base);
+    }
+  }
+  return std::nullopt;
+}
+
+// partition.checkpoint's entry for Log::may_have_gaps (present only when set).
+constexpr char kOffsetGapsKey[] = "offset-gaps";
+
+// "/data/orders-3" -> "orders-3".
+std::string_view BaseName(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
 }  // namespace
 
 Segment::Options Log::SegmentOptions() const {
@@ -39,6 +80,7 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(FileSystem* fs, Clock* clock, con
 }
 
 absl::Status Log::Load(bool had_clean_shutdown) {
+  NewGeneration();
   if (absl::Status s = fs_->CreateDirs(dir_); !s.ok()) return s;
   last_flush_ms_ = clock_->NowMs();
 
@@ -48,11 +90,13 @@ absl::Status Log::Load(bool had_clean_shutdown) {
     recovery_point_ = Offset((*checkpoint)["recovery-point"]);
     log_start_offset_ = Offset((*checkpoint)["log-start-offset"]);
     high_watermark_ = Offset((*checkpoint)["high-watermark"]);
+    may_have_gaps_ = checkpoint->contains(kOffsetGapsKey) && checkpoint->at(kOffsetGapsKey) != 0;
     checkpointed_ = *checkpoint;
   } else if (!absl::IsNotFound(checkpoint.status())) {
     return checkpoint.status();
   }
 
+  if (absl::Status s = CompleteInterruptedSwaps(); !s.ok()) return s;
   absl::StatusOr<std::vector<std::string>> names = fs_->ListDir(dir_);
   if (!names.ok()) return names.status();
   std::vector<Offset> bases;
@@ -148,6 +192,227 @@ absl::Status Log::Load(bool had_clean_shutdown) {
   return WriteCheckpointLocked();
 }
 
+absl::Status Log::CompleteInterruptedSwaps() {
+  absl::StatusOr<std::vector<std::string>> names = fs_->ListDir(dir_);
+  if (!names.ok()) return names.status();
+  const std::set<std::string> present(names->begin(), names->end());
+  bool changed = false;
+  std::vector<Offset> swaps;
+  for (const std::string& name : *names) {
+    const std::string path = JoinPath(dir_, name);
+    if (name.ends_with(kCleanedFileSuffix)) {
+      // A cleaning that had not finished: the old segments are intact.
+      LOG(INFO) << "Deleting " << path << ", left by an interrupted log cleaning";
+      if (absl::Status s = fs_->DeleteFile(path); !s.ok() && !absl::IsNotFound(s)) return s;
+      changed = true;
+      continue;
+    }
+    if (!name.ends_with(kSwapFileSuffix)) continue;
+    const std::string_view inner =
+        std::string_view(name).substr(0, name.size() - std::string_view(kSwapFileSuffix).size());
+    std::optional<Offset> base = ParseAnySegmentFileName(inner);
+    if (!base) continue;
+    if (inner.ends_with(kLogSuffix)) {
+      swaps.push_back(*base);
+    } else if (!present.contains(SegmentFileStem(*base) + ".log" + kSwapFileSuffix)) {
+      // An index renamed before its .log was: the swap had not begun.
+      if (absl::Status s = fs_->DeleteFile(path); !s.ok() && !absl::IsNotFound(s)) return s;
+      changed = true;
+    }
+  }
+  for (Offset base : swaps) {
+    // The swap had begun: the cleaned segment is whole and synced. It
+    // replaces the old segments within its offsets (at least the one at its
+    // base, which it is named after); whatever of them is left goes.
+    const std::string stem = JoinPath(dir_, SegmentFileStem(base));
+    absl::StatusOr<Offset> end = EndOfSegmentFile(fs_, stem + ".log" + kSwapFileSuffix, base);
+    if (!end.ok()) return end.status();
+    const Offset limit = std::max(*end, base + 1);
+    std::set<int64_t> replaced;
+    for (const std::string& name : *names) {
+      std::optional<Offset> old = ParseAnySegmentFileName(name);
+      if (old && *old >= base && *old < limit) replaced.insert(old->value());
+    }
+    for (int64_t old : replaced) {
+      if (absl::Status s = DeleteSegmentFiles(fs_, dir_, Offset(old)); !s.ok()) return s;
+    }
+    // The deletions must be durable before the renames: a crash that kept
+    // a rename but lost a deletion would leave an old segment beside the
+    // cleaned one, its superseded records back in the log.
+    if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return s;
+    for (const char* ext : kSegmentFileExtensions) {
+      const std::string from = stem + ext + kSwapFileSuffix;
+      if (!fs_->Exists(from)) continue;
+      if (absl::Status s = fs_->Rename(from, stem + ext); !s.ok()) return s;
+    }
+    LOG(INFO) << "Completed the interrupted swap of cleaned segment " << SegmentFileStem(base)
+              << " of " << dir_ << " (" << replaced.size() << " old segment(s) replaced)";
+    changed = true;
+  }
+  if (changed) return fs_->SyncDir(dir_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Log::CleaningView> Log::ViewForCleaning() const {
+  absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  CleaningView view;
+  view.log_start_offset = log_start_offset_;
+  view.high_watermark = high_watermark_;
+  view.config = config_;
+  view.generation = generation();
+  for (const auto& [base, seg] : segments_) {
+    view.segments.push_back(SegmentInfo{base, seg->next_offset(), seg->size(), seg->max_timestamp(),
+                                        seg->first_batch_timestamp()});
+  }
+  return view;
+}
+
+absl::StatusOr<std::string> Log::ReadSegmentForCleaning(Offset base_offset, uint64_t expected_size,
+                                                        uint64_t position, size_t max_bytes) const {
+  absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  auto it = segments_.find(base_offset);
+  if (it == segments_.end() || it->second->size() != expected_size) {
+    return absl::AbortedError(absl::StrCat("segment ", SegmentFileStem(base_offset), " of ", dir_,
+                                           " changed while it was being cleaned"));
+  }
+  const Segment& seg = *it->second;
+  if (position >= seg.size()) return std::string();
+  absl::StatusOr<std::string> head = seg.ReadAt(position, record::kBatchHeaderSize);
+  if (!head.ok()) return head.status();
+  absl::StatusOr<record::BatchHeader> h = record::ReadBatchHeader(*head);
+  if (!h.ok()) {
+    return absl::DataLossError(absl::StrCat("the batch at position ", position, " of ",
+                                            seg.log_path(),
+                                            " does not parse: ", h.status().message()));
+  }
+  absl::StatusOr<std::string> bytes = seg.ReadAt(position, std::max(max_bytes, h->size_in_bytes()));
+  if (!bytes.ok()) return bytes.status();
+  record::BatchIterator batches(*bytes);
+  record::BatchHeader header;
+  std::string_view batch;
+  size_t keep = 0;
+  while (batches.Next(&header, &batch)) keep = batches.position();
+  if (keep == 0) {
+    return absl::DataLossError(absl::StrCat("the batch at position ", position, " of ",
+                                            seg.log_path(), " runs past the segment's end"));
+  }
+  bytes->resize(keep);
+  return bytes;
+}
+
+absl::StatusOr<Log::DeletedSegments> Log::ReplaceSegments(const std::vector<SegmentInfo>& old,
+                                                          uint64_t generation) {
+  CHECK(!old.empty());
+  const Offset base = old.front().base_offset;
+  const std::string stem = JoinPath(dir_, SegmentFileStem(base));
+  absl::MutexLock l(&mu_);
+  absl::Status check = CheckOpen();
+  if (check.ok() && this->generation() != generation) {
+    check = absl::AbortedError(absl::StrCat(
+        "log ", dir_, " was truncated or lost segments while it was being cleaned; the cleaned ",
+        "copy is dropped"));
+  }
+  // The segments must be those the cleaner read, consecutive, none active.
+  auto it = segments_.find(base);
+  for (const SegmentInfo& info : old) {
+    if (!check.ok()) break;
+    if (it == segments_.end() || it->first != info.base_offset || it->second->size() != info.size ||
+        it->second->next_offset() != info.next_offset || it->second.get() == active()) {
+      check = absl::AbortedError(
+          absl::StrCat("segment ", SegmentFileStem(info.base_offset), " of ", dir_,
+                       " changed while it was being cleaned; the cleaned copy is dropped"));
+      break;
+    }
+    ++it;
+  }
+  // Where the cleaned segment ends, as Load would work it out.
+  absl::StatusOr<Offset> end = Offset(0);
+  if (check.ok()) {
+    end = EndOfSegmentFile(fs_, stem + ".log" + kCleanedFileSuffix, base);
+    if (!end.ok()) check = end.status();
+  }
+  if (!check.ok()) {
+    for (const char* ext : kSegmentFileExtensions) {
+      absl::Status s = fs_->DeleteFile(stem + ext + kCleanedFileSuffix);
+      if (!s.ok() && !absl::IsNotFound(s)) LOG(WARNING) << "Cannot delete cleaned file: " << s;
+    }
+    return check;
+  }
+  // Load replaces the old segments based below `limit`: all of `old` that
+  // kept a record (every one based below the last kept record). Those
+  // based at or past it lost every record; a crash may leave them, which
+  // changes no latest value.
+  const Offset limit = std::max(*end, base + 1);
+
+  // 1. ".cleaned" -> ".swap", the .log last: from its rename on, a crash
+  //    leaves a swap that Load completes, so no failure from here on may
+  //    leave the log running (it could change under the pending swap).
+  for (const char* ext : kSegmentFileExtensions) {
+    const std::string from = stem + ext + kCleanedFileSuffix;
+    if (!fs_->Exists(from)) continue;
+    if (absl::Status s = fs_->Rename(from, stem + ext + kSwapFileSuffix); !s.ok()) {
+      return FailLocked(s);
+    }
+  }
+  if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return FailLocked(s);
+  // 2. The old segments' files -> ".deleted"; segments_ is not touched yet.
+  DeletedSegments out;
+  out.delete_after_ms = config_.file_delete_delay_ms;
+  for (const SegmentInfo& info : old) {
+    absl::StatusOr<std::vector<std::string>> files =
+        segments_.at(info.base_offset)->RenameForDeletion();
+    if (!files.ok()) return FailLocked(files.status());
+    out.files.insert(out.files.end(), files->begin(), files->end());
+    ++out.count;
+  }
+  if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return FailLocked(s);
+  // 3. ".swap" -> the final names, the .log last.
+  for (const char* ext : kSegmentFileExtensions) {
+    const std::string from = stem + ext + kSwapFileSuffix;
+    if (!fs_->Exists(from)) continue;
+    if (absl::Status s = fs_->Rename(from, stem + ext); !s.ok()) return FailLocked(s);
+  }
+  if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return FailLocked(s);
+  // 4. The new segment, open before segments_ changes.
+  absl::StatusOr<std::unique_ptr<Segment>> seg = Segment::Open(fs_, dir_, base, SegmentOptions());
+  if (!seg.ok()) return FailLocked(seg.status());
+  // 5. Nothing can fail from here on.
+  for (const SegmentInfo& info : old) segments_.erase(info.base_offset);
+  VLOG(1) << "Swapped cleaned segment " << SegmentFileStem(base) << " into " << dir_ << " for "
+          << old.size() << " segment(s) (" << (limit < old.back().next_offset ? "the last " : "")
+          << "offsets " << base << " to " << old.back().next_offset - 1 << "): " << (*seg)->size()
+          << " bytes";
+  segments_.emplace(base, std::move(*seg));
+  may_have_gaps_ = true;
+  if (absl::Status s = WriteCheckpointLocked(); !s.ok()) {
+    // The swap is whole; the flag goes with the next checkpoint.
+    LOG(WARNING) << "Cannot record that " << dir_ << " may skip offsets: " << s;
+  }
+  return out;
+}
+
+absl::Status Log::FailLocked(absl::Status status) {
+  if (!IsStorageFailure(status)) status = WithKafkaError(std::move(status), kKafkaStorageError);
+  LOG(ERROR) << "Log " << dir_ << " failed part way through swapping in a cleaned segment; it "
+             << "serves nothing until a restart completes the swap: " << status;
+  failed_ = status;
+  closed_ = true;
+  NewGeneration();
+  return status;
+}
+
+void Log::SetTruncationListener(TruncationListener listener) {
+  absl::MutexLock l(&mu_);
+  truncation_listener_ = std::move(listener);
+}
+
+bool Log::may_have_gaps() const {
+  absl::MutexLock l(&mu_);
+  return may_have_gaps_;
+}
+
 absl::Status Log::LoadEpochs(Offset from) {
   for (auto it = segments_.begin(); it != segments_.end(); ++it) {
     auto next = std::next(it);
@@ -156,6 +421,8 @@ absl::Status Log::LoadEpochs(Offset from) {
     absl::Status s = it->second->ForEachBatchHeader([&](const record::BatchHeader& h) {
       if (h.base_offset >= from && assign_status.ok()) {
         assign_status = epochs_->Assign(h.partition_leader_epoch, h.base_offset);
+        // Recovered batches a crash kept ahead of the checkpoint.
+        if (h.last_offset_delta + 1 > h.records_count) may_have_gaps_ = true;
       }
     });
     if (!s.ok()) return s;
@@ -167,10 +434,10 @@ absl::Status Log::LoadEpochs(Offset from) {
 
 absl::Status Log::WriteCheckpointLocked() {
   high_watermark_ = std::clamp(high_watermark_, log_start_offset_, log_end_locked());
-  const CheckpointEntries entries = {
-      {"recovery-point", recovery_point_.value()},
-      {"log-start-offset", log_start_offset_.value()},
-      {"high-watermark", high_watermark_.value()}};
+  CheckpointEntries entries = {{"recovery-point", recovery_point_.value()},
+                               {"log-start-offset", log_start_offset_.value()},
+                               {"high-watermark", high_watermark_.value()}};
+  if (may_have_gaps_) entries[kOffsetGapsKey] = 1;
   // An idle log's checkpoint does not change: rewriting it (a file, an
   // fsync, a rename) for each of thousands of logs made a clean stop slow.
   if (entries == checkpointed_) return absl::OkStatus();
@@ -208,14 +475,25 @@ absl::Status Log::FlushLocked() {
   return WriteCheckpointLocked();
 }
 
-absl::Status Log::RollLocked() {
+absl::Status Log::RollLocked(std::optional<Offset> at) {
   Segment* old = active();
-  if (absl::Status s = old->OnRoll(); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<Segment>> seg =
-      Segment::Create(fs_, dir_, old->next_offset(), SegmentOptions());
+  const Offset base = std::max(at.value_or(old->next_offset()), old->next_offset());
+  const bool replace = old->empty();
+  if (replace && old->base_offset() == base) return absl::OkStatus();
+  if (!replace) {
+    if (absl::Status s = old->OnRoll(); !s.ok()) return s;
+  }
+  if (base > old->next_offset()) may_have_gaps_ = true;
+  absl::StatusOr<std::unique_ptr<Segment>> seg = Segment::Create(fs_, dir_, base, SegmentOptions());
   if (!seg.ok()) return seg.status();
-  const Offset base = (*seg)->base_offset();
+  // The new segment exists before the empty one it replaces goes: a crash
+  // between leaves both, which Load takes as they are.
   segments_.emplace(base, std::move(*seg));
+  if (replace) {
+    const Offset empty_base = old->base_offset();
+    if (absl::Status s = old->DeleteFiles(); !s.ok()) return s;
+    segments_.erase(empty_base);
+  }
   if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return s;
   VLOG(1) << "Rolled " << dir_ << " to a new segment at " << base;
   // The old segment was synced whole by OnRoll.
@@ -225,20 +503,36 @@ absl::Status Log::RollLocked() {
 
 absl::Status Log::MaybeRollForAppend(const record::BatchHeader& header) {
   Segment* seg = active();
+  // Offsets in a segment's index are 32 bits relative to its base. A
+  // compacted leader's batch may lie that far past this log's end (the
+  // offsets between were cleaned away): the new segment starts at the
+  // batch, and an empty active segment gives way to it.
+  if (header.last_offset() - seg->base_offset() > int64_t{UINT32_MAX}) {
+    return RollLocked(header.base_offset);
+  }
   if (seg->empty()) return absl::OkStatus();
   const bool full =
       seg->size() + header.size_in_bytes() > static_cast<uint64_t>(config_.segment_bytes);
-  const bool old =
-      seg->TimeWaitedForRoll(clock_->NowMs(), header.max_timestamp) > config_.segment_ms;
-  // Offsets in a segment's index are 32 bits relative to its base.
-  const bool offsets_overflow = header.last_offset() - seg->base_offset() > int64_t{UINT32_MAX};
-  if (full || old || offsets_overflow) return RollLocked();
+  // A compacted log's active segment is never cleaned: it rolls by
+  // max.compaction.lag.ms too, so its records get cleaned in time (Kafka's
+  // LogConfig.maxSegmentMs).
+  int64_t roll_ms = config_.segment_ms;
+  if (config_.cleanup_policy == CleanupPolicy::kCompact ||
+      config_.cleanup_policy == CleanupPolicy::kCompactAndDelete) {
+    roll_ms = std::min(roll_ms, config_.max_compaction_lag_ms);
+  }
+  const bool old = seg->TimeWaitedForRoll(clock_->NowMs(), header.max_timestamp) > roll_ms;
+  if (full || old) return RollLocked();
   return absl::OkStatus();
 }
 
 absl::Status Log::AppendLocked(const record::BatchHeader& header, std::string_view batch) {
   if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
   if (absl::Status s = MaybeRollForAppend(header); !s.ok()) return s;
+  if (header.base_offset > log_end_locked() ||
+      int64_t{header.last_offset_delta} + 1 > int64_t{header.records_count}) {
+    may_have_gaps_ = true;  // a copy of a compacted leader's batches
+  }
   if (absl::Status s = active()->Append(header, batch); !s.ok()) return s;
   if (absl::Status s = epochs_->Assign(header.partition_leader_epoch, header.base_offset);
       !s.ok()) {
@@ -269,6 +563,16 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batc
   validation.timestamp_before_max_ms = config.message_timestamp_before_max_ms;
   validation.timestamp_after_max_ms = config.message_timestamp_after_max_ms;
   validation.max_decompressed_bytes = MaxDecompressedBytes(config.max_message_bytes);
+  // compression.type: batches the validator re-encoded with the topic's
+  // codec replace the producer's once every batch has passed.
+  validation.stored_compression = StoredCompression(config.compression_type);
+  // A topic that stores batches uncompressed: decompress no further than
+  // such a batch may hold (max.message.bytes - 61), and call more too large.
+  validation.max_message_bytes = config.max_message_bytes;
+  validation.require_keys = config.cleanup_policy == CleanupPolicy::kCompact ||
+                            config.cleanup_policy == CleanupPolicy::kCompactAndDelete;
+  validation.topic_partition = std::string(BaseName(dir_));
+  std::vector<std::pair<size_t, std::string>> reencoded;
   const int64_t now_ms = clock_->NowMs();
   std::vector<record::BatchHeader> headers;
   headers.reserve(batches->size());
@@ -285,9 +589,22 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batc
       // Name the batch; keep the code and any Kafka error payload.
       absl::Status named(valid.status().code(),
                          absl::StrCat("batch ", i, ": ", valid.status().message()));
-      valid.status().ForEachPayload(
-          [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
+      valid.status().ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+        named.SetPayload(url, payload);
+      });
       return named;
+    }
+    if (valid->reencoded.has_value()) {
+      // max.message.bytes applies to the batch as stored.
+      if (valid->reencoded->size() > static_cast<size_t>(config.max_message_bytes)) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat(batches->size() == 1 ? "" : absl::StrCat("batch ", i, ": "),
+                         "record batch of ", valid->reencoded->size(), " bytes as stored (",
+                         record::CompressionName(valid->header.compression()),
+                         ", the topic's compression.type) is larger than max.message.bytes (",
+                         config.max_message_bytes, ")"));
+      }
+      reencoded.emplace_back(i, *std::move(valid->reencoded));
     }
     headers.push_back(valid->header);
     headers.back().max_timestamp = valid->max_timestamp;
@@ -296,6 +613,7 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batc
     }
   }
   if (headers.empty()) return absl::InvalidArgumentError("no record batch to append");
+  for (auto& [i, stored] : reencoded) (*batches)[i] = std::move(stored);
   if (validation.timestamp_type == record::TimestampType::kLogAppendTime) {
     for (std::string& batch : *batches) StampLogAppendTime(batch.data(), batch.size(), now_ms);
   }
@@ -326,7 +644,8 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsFollower(std::string_view batches) {
   record::BatchHeader header;
   std::string_view batch;
   while (it.Next(&header, &batch)) {
-    absl::StatusOr<record::BatchHeader> valid = record::ValidateBatch(batch);
+    // A compacted leader's batches may have gaps (ValidateStoredBatch).
+    absl::StatusOr<record::BatchHeader> valid = record::ValidateStoredBatch(batch);
     if (!valid.ok()) return valid.status();
     if (!checked.empty() && header.base_offset < checked.back().first.next_offset()) {
       return absl::InvalidArgumentError(absl::StrCat("batch at offset ", header.base_offset.value(),
@@ -376,8 +695,11 @@ absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset m
                                               ", ", log_end_locked().value(), ")"));
   }
   // The segment holding `start`, or the next one with data when `start`
-  // falls in a gap at a segment's end.
-  auto it = std::prev(segments_.upper_bound(start));
+  // falls in a gap at a segment's end (or below the first segment: a
+  // follower's first segment may start at its compacted leader's first
+  // batch).
+  auto it = segments_.upper_bound(start);
+  if (it != segments_.begin()) it = std::prev(it);
   std::optional<Segment::BatchLocation> loc;
   for (; it != segments_.end(); ++it) {
     absl::StatusOr<std::optional<Segment::BatchLocation>> found = it->second->FindBatch(start);
@@ -392,7 +714,8 @@ absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset m
   const Segment& seg = *it->second;
   // A batch longer than any producer could send is a damaged length field:
   // reading "it" would pull in the rest of the segment.
-  const size_t longest = std::max<size_t>(64 << 20, 2 * static_cast<size_t>(config_.max_message_bytes));
+  const size_t longest =
+      std::max<size_t>(64 << 20, 2 * static_cast<size_t>(config_.max_message_bytes));
   if (loc->header.size_in_bytes() > longest) {
     return absl::DataLossError(absl::StrCat("the batch at offset ", loc->header.base_offset.value(),
                                             " of ", dir_, " claims ", loc->header.size_in_bytes(),
@@ -487,6 +810,19 @@ absl::Status Log::TruncateTo(Offset offset) {
     return epochs_->TruncateFromEnd(log_end_locked());
   }
   LOG(INFO) << "Truncating " << dir_ << " from " << log_end_locked() << " to " << offset;
+  NewGeneration();
+  // Where the log is to end: at `offset`, or at the base of a batch that
+  // holds it (which goes whole). The segments left may end below that, at
+  // a gap the cleaner left; an empty segment there keeps the log end (and
+  // so every offset the log handed out) from moving back.
+  Offset target = offset;
+  if (offset >= log_start_offset_) {
+    auto holder = segments_.upper_bound(offset);
+    if (holder != segments_.begin()) holder = std::prev(holder);
+    absl::StatusOr<std::optional<Segment::BatchLocation>> loc = holder->second->FindBatch(offset);
+    if (!loc.ok()) return loc.status();
+    if (loc->has_value()) target = std::min(target, (*loc)->header.base_offset);
+  }
   if (offset < log_start_offset_) {
     for (auto& [base, seg] : segments_) {
       if (absl::Status s = seg->DeleteFiles(); !s.ok()) return s;
@@ -505,13 +841,31 @@ absl::Status Log::TruncateTo(Offset offset) {
     }
     absl::StatusOr<uint64_t> removed = active()->TruncateTo(offset);
     if (!removed.ok()) return removed.status();
+    if (active()->base_offset() > target) {
+      // The only segment started past `offset` (a copy of a compacted
+      // leader starts at its first batch) and is now empty: it restarts
+      // at `target`.
+      CHECK(active()->empty() && segments_.size() == 1);
+      absl::StatusOr<std::unique_ptr<Segment>> seg =
+          Segment::Create(fs_, dir_, target, SegmentOptions());
+      if (!seg.ok()) return seg.status();
+      if (absl::Status s = active()->DeleteFiles(); !s.ok()) return s;
+      segments_.clear();
+      segments_.emplace(target, std::move(*seg));
+      if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return s;
+    }
+    if (log_end_locked() < target) {
+      if (absl::Status s = RollLocked(target); !s.ok()) return s;
+    }
     // The batch holding `offset` went whole; it may have held the start.
     log_start_offset_ = std::min(log_start_offset_, log_end_locked());
   }
   recovery_point_ = std::min(recovery_point_, log_end_locked());
   if (absl::Status s = epochs_->TruncateFromEnd(log_end_locked()); !s.ok()) return s;
   if (absl::Status s = epochs_->TruncateFromStart(log_start_offset_); !s.ok()) return s;
-  return WriteCheckpointLocked();
+  if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
+  if (truncation_listener_) return truncation_listener_(log_end_locked());
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Log::DeletedSegments> Log::DeleteOldSegments() {
@@ -539,8 +893,8 @@ absl::StatusOr<Log::DeletedSegments> Log::DeleteOldSegments() {
     // A segment whose records carry no timestamp ages from its creation
     // (Kafka falls back to the file's modification time).
     const int64_t largest = seg.max_timestamp() >= 0 ? seg.max_timestamp() : seg.created_ms();
-    const bool expired = by_retention && config_.retention_ms >= 0 &&
-                         now - largest > config_.retention_ms;
+    const bool expired =
+        by_retention && config_.retention_ms >= 0 && now - largest > config_.retention_ms;
     const bool over_size = excess_bytes >= static_cast<int64_t>(seg.size());
     if (!below_start && !expired && !over_size) break;
     if (excess_bytes >= 0) excess_bytes -= static_cast<int64_t>(seg.size());
@@ -549,6 +903,7 @@ absl::StatusOr<Log::DeletedSegments> Log::DeleteOldSegments() {
   DeletedSegments out;
   out.delete_after_ms = config_.file_delete_delay_ms;
   if (doomed.empty()) return out;
+  NewGeneration();
   const Offset before_start = log_start_offset_;
   if (doomed.back() == active()->base_offset()) {
     // Deleting every segment: roll first so that the log end stays.
@@ -583,9 +938,9 @@ absl::StatusOr<Offset> Log::MaybeIncrementLogStartOffset(Offset offset,
   absl::MutexLock l(&mu_);
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
   if (bounded_by_high_watermark && offset > high_watermark_) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "Cannot increment the log start offset to ", offset.value(), " of ", dir_,
-        " since it is larger than the high watermark ", high_watermark_.value()));
+    return absl::OutOfRangeError(
+        absl::StrCat("Cannot increment the log start offset to ", offset.value(), " of ", dir_,
+                     " since it is larger than the high watermark ", high_watermark_.value()));
   }
   offset = std::min(offset, log_end_locked());
   if (offset <= log_start_offset_) return log_start_offset_;
@@ -601,6 +956,7 @@ absl::Status Log::TruncateFullyAndStartAt(Offset offset) {
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
   LOG(INFO) << "Emptying " << dir_ << " (offsets " << log_start_offset_ << " to "
             << log_end_locked() << ") to restart it at " << offset;
+  NewGeneration();
   // The checkpoint first: a crash from here on leaves segments that end
   // below the checkpointed start, or none, and Load starts the log over at
   // `offset` either way.
@@ -623,8 +979,18 @@ absl::Status Log::TruncateFullyAndStartAt(Offset offset) {
   segments_.emplace(offset, std::move(*seg));
   if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return s;
   log_start_offset_ = recovery_point_ = high_watermark_ = offset;
+  may_have_gaps_ = false;  // the checkpoint above has no entry for it
   // Every epoch known started below `offset`: none describes the new log.
-  return epochs_->TruncateFromEnd(Offset(0));
+  if (absl::Status s = epochs_->TruncateFromEnd(Offset(0)); !s.ok()) return s;
+  if (truncation_listener_) return truncation_listener_(offset);
+  return absl::OkStatus();
+}
+
+absl::Status Log::Roll() {
+  absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  if (active()->empty()) return absl::OkStatus();
+  return RollLocked();
 }
 
 absl::Status Log::MaybeFlushOnTime() {
@@ -655,7 +1021,9 @@ absl::Status Log::Flush() {
 
 absl::Status Log::Close() {
   absl::MutexLock l(&mu_);
-  if (closed_) return absl::OkStatus();
+  // A failed log is not closed cleanly: its pending swap needs Load.
+  if (closed_) return failed_;
+  NewGeneration();
   // Record the active segment's true max timestamp, as a roll would.
   if (absl::Status s = active()->OnRoll(); !s.ok()) return s;
   if (absl::Status s = FlushLocked(); !s.ok()) return s;
@@ -668,6 +1036,7 @@ absl::Status Log::Delete() {
   // Segments stay open (their files unlinked) for anyone still holding the
   // Log; closed_ makes every call refuse.
   closed_ = true;
+  NewGeneration();
   const std::string doomed = dir_ + ".deleting";
   if (absl::Status s = fs_->Rename(dir_, doomed); !s.ok()) return s;
   if (absl::Status s = fs_->SyncDir(DirName(dir_)); !s.ok()) return s;
@@ -675,6 +1044,7 @@ absl::Status Log::Delete() {
 }
 
 absl::Status Log::CheckOpen() const {
+  if (!failed_.ok()) return failed_;
   if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
   return absl::OkStatus();
 }

@@ -19,11 +19,29 @@
 // (UpdateConfig); each append, roll and flush decision reads the config in
 // force when it is made.
 //
+// Compaction: the log cleaner (log_cleaner.h) reads rolled segments through
+// ReadSegmentForCleaning and swaps cleaned ones in with ReplaceSegments;
+// Load completes or rolls back a swap a crash interrupted. Offsets never
+// move: a cleaned segment keeps its records' offsets, with gaps where
+// records went (between batches and inside them). A follower copying such
+// a log rolls to a segment at the incoming batch's base offset when the
+// offset would not fit the segment's 32-bit relative index. Whatever may
+// remove records under the cleaner (truncation, retention, emptying, Load,
+// Close, Delete) bumps generation(), which a swap and the cleaner's
+// checkpoint check against the one its cleaning started from.
+//
+// A failure part way through a swap leaves the disk in a state only Load
+// can finish: the log then refuses everything with a storage error
+// (kKafkaStorageError), so its directory goes offline and nothing changes
+// it before the restart completes the swap.
+//
 // Thread-safe: one mutex serialises appends, reads, maintenance and config
 // changes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -70,14 +88,22 @@ class Log {
   // Validates one batch from a producer record by record (size, then
   // ValidateProducerBatch in log_validator.h: CRC, attributes, every record,
   // timestamps), gives it the next offsets and `leader_epoch` (and, for a
-  // LogAppendTime topic, the append time), and appends it. `batch` is
-  // rewritten in place. Errors: ResourceExhausted when larger than
-  // max.message.bytes; otherwise those of ValidateProducerBatch
-  // (InvalidArgument, DataLoss, INVALID_TIMESTAMP payload); the log is
-  // unchanged.
+  // LogAppendTime topic, the append time), and appends it. The producer's
+  // bytes are stored as they came only when the topic's compression.type
+  // is `producer` or the batch's own codec (or it is an uncompressed
+  // control batch); otherwise the validator re-encodes it with the topic's
+  // codec and that is what is stored. On success `*batch` holds the bytes
+  // as stored (offsets, leader epoch, append time, codec); when validation
+  // refuses it, it is unchanged. Errors: ResourceExhausted
+  // (MESSAGE_TOO_LARGE) when larger than max.message.bytes as sent or as
+  // stored (for a topic storing batches uncompressed, found while
+  // decompressing, which stops at max.message.bytes - 61); otherwise those
+  // of ValidateProducerBatch (InvalidArgument, DataLoss, INVALID_TIMESTAMP
+  // payload); the log is unchanged.
   absl::StatusOr<LogAppendInfo> AppendAsLeader(std::string* batch, Epoch leader_epoch);
   // The same for several batches of one request: all are checked before any
-  // is appended, so a bad one changes nothing (and its error names it).
+  // is appended, so a bad one changes nothing, the caller's batches included
+  // (and its error names it).
   absl::StatusOr<LogAppendInfo> AppendAsLeader(std::vector<std::string>* batches,
                                                Epoch leader_epoch);
 
@@ -146,6 +172,79 @@ class Log {
   // truncateFullyAndStartAt). The epoch cache is cleared.
   absl::Status TruncateFullyAndStartAt(Offset offset);
 
+  // --- Log cleaning (log_cleaner.h; Kafka's LogCleaner) ---
+  // One segment as the cleaner sees it.
+  struct SegmentInfo {
+    Offset base_offset;
+    Offset next_offset;
+    uint64_t size = 0;
+    int64_t max_timestamp = -1;
+    int64_t first_batch_timestamp = -1;
+
+    bool operator==(const SegmentInfo&) const = default;
+  };
+  struct CleaningView {
+    // Oldest first; the last is the active segment.
+    std::vector<SegmentInfo> segments;
+    Offset log_start_offset;
+    Offset high_watermark;
+    LogConfig config;
+    // generation() when the view was taken.
+    uint64_t generation = 0;
+  };
+  // The segments, their offsets and the config, as they are now.
+  absl::StatusOr<CleaningView> ViewForCleaning() const;
+  // Bumped by whatever may take records out of the log other than a swap:
+  // TruncateTo (when it removes anything), TruncateFullyAndStartAt,
+  // DeleteOldSegments (when it takes a segment out), Load, Close, Delete
+  // and a failed swap. Readable without the log's lock.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // Called, under the log's lock, by TruncateTo and TruncateFullyAndStartAt
+  // with the offset the log now ends at, before any append can follow: the
+  // log cleaner moves its checkpoint back below it (Kafka's
+  // maybeTruncateCheckpoint), or records written after the truncation
+  // would count as cleaned. Its error is the truncation's.
+  using TruncationListener = std::function<absl::Status(Offset log_end)>;
+  void SetTruncationListener(TruncationListener listener);
+  // Whether the log may skip offsets: the cleaner swapped a segment in, or
+  // a follower append or a roll skipped offsets (a compacted leader's
+  // copy). Kept in partition.checkpoint, so a topic whose cleanup.policy
+  // changed from compact keeps it. Checked reads relax their offset
+  // contiguity check for such a log (replica_repair.cc).
+  bool may_have_gaps() const;
+  // Whole batches of the segment at `base_offset` from byte `position` on:
+  // at least one, otherwise at most about `max_bytes`; empty at the end.
+  // Aborted when that segment is no longer in the log or no longer
+  // `expected_size` bytes long (retention, truncation or another swap
+  // got there first).
+  absl::StatusOr<std::string> ReadSegmentForCleaning(Offset base_offset, uint64_t expected_size,
+                                                     uint64_t position, size_t max_bytes) const;
+  // Swaps the segment the cleaner wrote ("<base>.log.cleaned" and its
+  // indexes, synced; `base` is old.front()'s) in for the consecutive
+  // segments `old`, crash-safely, as Kafka does: the cleaned files are
+  // renamed to ".swap" (the .log last: from then on the swap has begun),
+  // the old segments' files to ".deleted", then the ".swap" files to their
+  // final names, syncing the directory after each step; Load completes a
+  // swap that a crash interrupted, replacing the old segments based below
+  // the cleaned segment's end. Old segments based at or past that end (all
+  // their records went) are only taken out: one a crash leaves behind
+  // holds superseded records, which the next cleaning removes again.
+  // Under the log's lock, so no read sees a half-swapped log; segments_
+  // changes only once every rename is done and the new segment is open.
+  // Aborted, with the cleaned files deleted and the log unchanged, when
+  // the log's generation is no longer `generation` or `old` no longer
+  // matches the log (a segment gone, resized, or now the active one). A
+  // failure once the swap has begun is a storage failure
+  // (kKafkaStorageError) that leaves the log refusing everything until a
+  // restart completes the swap. Returns the ".deleted" files, the caller's
+  // to delete after file.delete.delay.ms.
+  absl::StatusOr<DeletedSegments> ReplaceSegments(const std::vector<SegmentInfo>& old,
+                                                  uint64_t generation);
+
+  // Rolls to a new, empty active segment (Kafka's Log.roll), unless the
+  // active one is empty: what was written becomes cleanable.
+  absl::Status Roll();
+
   // Fsyncs when flush.ms has passed since the last flush. Called
   // periodically. (segment.ms is checked on append, as in Kafka.)
   absl::Status MaybeFlushOnTime();
@@ -199,7 +298,19 @@ class Log {
       : fs_(fs), clock_(clock), dir_(std::move(dir)), config_(config) {}
 
   absl::Status Load(bool had_clean_shutdown) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Deletes what a cleaning left half written (".cleaned") and completes
+  // the swaps a crash interrupted (".swap"); see ReplaceSegments.
+  absl::Status CompleteInterruptedSwaps() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rolls to a new active segment based at the log end, or at `at` when
+  // that is past it (Kafka's roll(Some(firstOffset))). An empty active
+  // segment is replaced rather than kept (at the same base: no roll).
+  absl::Status RollLocked(std::optional<Offset> at = std::nullopt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts the log in the failed state (see the header comment) and returns
+  // `status` as a storage failure.
+  absl::Status FailLocked(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Bumps generation_.
+  void NewGeneration() { generation_.fetch_add(1, std::memory_order_acq_rel); }
   absl::Status MaybeRollForAppend(const record::BatchHeader& header)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AppendLocked(const record::BatchHeader& header, std::string_view batch)
@@ -240,6 +351,11 @@ class Log {
   int64_t unflushed_messages_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_flush_ms_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by a failed swap; CheckOpen returns it.
+  absl::Status failed_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> generation_{0};
+  bool may_have_gaps_ ABSL_GUARDED_BY(mu_) = false;
+  TruncationListener truncation_listener_ ABSL_GUARDED_BY(mu_);
 };
 
 // Name of the checkpoint file in each partition directory.

@@ -51,12 +51,51 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(FileSystem* fs, Clo
                                                              Options options) {
   if (options.log_dirs.empty()) return absl::InvalidArgumentError("log.dirs is empty");
   std::unique_ptr<LogManager> manager(new LogManager(fs, clock, std::move(options)));
+  // The cleaner first (its threads start with StartScheduler): each log
+  // loaded reports its truncations to it.
+  if (manager->options_.cleaner_enable) {
+    LogManager* m = manager.get();
+    manager->cleaner_ = std::make_unique<LogCleaner>(
+        m->fs_, m->clock_, m->options_.cleaner, [m] { return m->CleanableLogs(); },
+        [m](const Log::DeletedSegments& deleted) { m->ScheduleDeletion(deleted); },
+        [m](const LogCleaner::CleanableLog& log, const absl::Status& status) {
+          m->ReportFailure(*log.log, status);
+        });
+  }
   absl::MutexLock l(&manager->mu_);
   if (absl::Status s = manager->Load(); !s.ok()) return s;
   return manager;
 }
 
-LogManager::~LogManager() { scheduler_.Stop(); }
+LogManager::~LogManager() {
+  scheduler_.Stop();
+  if (cleaner_) cleaner_->Stop();
+}
+
+void LogManager::WatchTruncations(const TopicPartition& tp, size_t dir_index, Log& log) {
+  if (!cleaner_) return;
+  LogCleaner* cleaner = cleaner_.get();
+  log.SetTruncationListener([cleaner, tp, dir = options_.log_dirs[dir_index]](Offset log_end) {
+    return cleaner->MaybeTruncateCheckpoint(tp, dir, log_end);
+  });
+}
+
+std::vector<LogCleaner::CleanableLog> LogManager::CleanableLogs() const {
+  absl::MutexLock l(&mu_);
+  std::vector<LogCleaner::CleanableLog> out;
+  if (closed_) return out;
+  for (const auto& [tp, e] : logs_) {
+    if (offline_dirs_.contains(e.dir_index)) continue;
+    out.push_back(LogCleaner::CleanableLog{tp, e.log, options_.log_dirs[e.dir_index]});
+  }
+  return out;
+}
+
+void LogManager::ScheduleDeletion(const Log::DeletedSegments& deleted) {
+  const int64_t due = clock_->NowMs() + deleted.delete_after_ms;
+  absl::MutexLock l(&deletions_mu_);
+  for (const std::string& file : deleted.files) due_deletions_.emplace(due, file);
+}
 
 LogConfig LogManager::ConfigFor(const std::string& topic) const {
   return options_.config_for_topic ? options_.config_for_topic(topic) : options_.default_config;
@@ -151,6 +190,7 @@ absl::Status LogManager::Load() {
         damaged_[*tp] = Damaged{d, std::move(damaged)};
         continue;
       }
+      WatchTruncations(*tp, d, **log);
       logs_[*tp] = Entry{std::move(*log), d, ReadTopicId(fs_, path)};
       ++loaded;
     }
@@ -171,7 +211,7 @@ absl::Status LogManager::Load() {
 }
 
 std::optional<std::vector<TopicPartition>> LogManager::MarkOfflineLocked(size_t d,
-                                                                        const std::string& why) {
+                                                                         const std::string& why) {
   if (!offline_dirs_.emplace(d, why).second) return std::nullopt;
   std::vector<TopicPartition> partitions;
   for (const auto& [tp, e] : logs_) {
@@ -243,8 +283,8 @@ absl::StatusOr<std::shared_ptr<Log>> LogManager::GetOrCreate(const TopicPartitio
     if ((it != logs_.end() && it->second.dir_index == d) ||
         std::find(unloaded.begin(), unloaded.end(), tp) != unloaded.end()) {
       return WithKafkaError(
-          absl::UnavailableError(absl::StrCat("log dir ", options_.log_dirs[d],
-                                              " of partition ", tp.ToString(), " is offline: ", why)),
+          absl::UnavailableError(absl::StrCat("log dir ", options_.log_dirs[d], " of partition ",
+                                              tp.ToString(), " is offline: ", why)),
           kKafkaStorageError);
     }
   }
@@ -268,12 +308,13 @@ absl::StatusOr<std::shared_ptr<Log>> LogManager::GetOrCreate(const TopicPartitio
   for (const auto& [_, e] : logs_) ++counts[e.dir_index];
   size_t d = options_.log_dirs.size();
   for (size_t i = 0; i < counts.size(); ++i) {
-    if (!offline_dirs_.contains(i) && (d == options_.log_dirs.size() || counts[i] < counts[d])) d = i;
+    if (!offline_dirs_.contains(i) && (d == options_.log_dirs.size() || counts[i] < counts[d]))
+      d = i;
   }
   if (d == options_.log_dirs.size()) {
     return WithKafkaError(absl::UnavailableError(absl::StrCat(
-                              "every log dir is offline; cannot create the log of ",
-                              tp.ToString(), " (", offline_dirs_.begin()->second, ")")),
+                              "every log dir is offline; cannot create the log of ", tp.ToString(),
+                              " (", offline_dirs_.begin()->second, ")")),
                           kKafkaStorageError);
   }
   const std::string dir = JoinPath(options_.log_dirs[d], tp.ToString());
@@ -294,6 +335,13 @@ absl::StatusOr<std::shared_ptr<Log>> LogManager::GetOrCreate(const TopicPartitio
     return status;
   }
   std::shared_ptr<Log> shared = std::move(*log);
+  if (cleaner_) {
+    // A new log: whatever the checkpoint says of an earlier one (deleted
+    // while set aside as damaged, or before a crash) is not about it.
+    // Rare, so its fsync under the lock costs nothing in practice.
+    cleaner_->RemoveLog(tp, options_.log_dirs[d]);
+    WatchTruncations(tp, d, *shared);
+  }
   logs_[tp] = Entry{shared, d, topic_id};
   return shared;
 }
@@ -312,6 +360,7 @@ std::string LogManager::TopicIdOf(const TopicPartition& tp) const {
 
 absl::Status LogManager::Delete(const TopicPartition& tp, const std::string& topic_id) {
   std::shared_ptr<Log> log;
+  std::string log_dir;
   {
     absl::MutexLock l(&mu_);
     auto it = logs_.find(tp);
@@ -341,10 +390,18 @@ absl::Status LogManager::Delete(const TopicPartition& tp, const std::string& top
                        ", not ", topic_id, "; not deleted"));
     }
     log = std::move(it->second.log);
+    log_dir = options_.log_dirs[it->second.dir_index];
     logs_.erase(it);
   }
-  // Outside the manager's lock: deleting a large log takes a while.
-  return log->Delete();
+  // Outside the manager's lock: a running cleaning of the log ends first
+  // (it may be reporting a failure, which takes the lock), and deleting a
+  // large log takes a while.
+  if (cleaner_) cleaner_->AbortAndPauseCleaning(tp);
+  absl::Status deleted = log->Delete();
+  // Forgets the log's checkpoint entry and failures, and unpauses `tp`
+  // for a log created for it later.
+  if (cleaner_) cleaner_->RemoveLog(tp, log_dir);
+  return deleted;
 }
 
 std::vector<TopicPartition> LogManager::Partitions() const {
@@ -468,12 +525,14 @@ absl::Status LogManager::StartScheduler() {
     flush_task_scheduled_ = true;
   }
   scheduler_.Start();
+  if (cleaner_) cleaner_->Start();
   return absl::OkStatus();
 }
 
 absl::Status LogManager::Close() {
-  // Before the lock: a running task may be waiting for it.
+  // Before the lock: a running task or cleaning may be waiting for it.
   scheduler_.Stop();
+  if (cleaner_) cleaner_->Stop();
   absl::MutexLock l(&mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;

@@ -26,7 +26,8 @@
 //
 // Periodic work runs on the manager's Scheduler (scheduler()): the flush
 // check once StartScheduler() is called, and whatever other modules add.
-// Close() stops it first.
+// Close() stops it first. The log cleaner (log_cleaner.h), when enabled,
+// runs on threads of its own, started by StartScheduler() too.
 //
 // Thread-safe. Logs are shared: one deleted while a request holds it stays
 // valid for that holder, but refuses every operation.
@@ -46,6 +47,7 @@
 #include "broker/storage/caching_file_system.h"
 #include "broker/storage/file_system.h"
 #include "broker/storage/log.h"
+#include "broker/storage/log_cleaner.h"
 #include "broker/storage/log_config.h"
 #include "broker/storage/scheduler.h"
 #include "client/common/clock.h"
@@ -85,6 +87,10 @@ class LogManager {
     int64_t flush_scheduler_interval_ms = 1000;
     // How often retention looks at every log (log.retention.check.interval.ms).
     int64_t retention_check_interval_ms = 300'000;
+    // The log cleaner (log.cleaner.enable), compacting the logs whose
+    // cleanup.policy has `compact`; its threads start with StartScheduler().
+    bool cleaner_enable = true;
+    CleanerOptions cleaner;
   };
 
   static absl::StatusOr<std::unique_ptr<LogManager>> Open(FileSystem* fs, Clock* clock,
@@ -103,6 +109,7 @@ class LogManager {
   std::string TopicIdOf(const TopicPartition& tp) const;
   // Removes the partition's log and its files. NotFound when absent; with a
   // `topic_id`, FailedPrecondition when the log belongs to another topic.
+  // A cleaning of it is aborted and waited for first.
   absl::Status Delete(const TopicPartition& tp, const std::string& topic_id = "");
   std::vector<TopicPartition> Partitions() const;
 
@@ -126,6 +133,11 @@ class LogManager {
   // so the latest one wins.
   int RefreshConfigs();
 
+  // The log cleaner, or nullptr when log.cleaner.enable is false.
+  LogCleaner* cleaner() { return cleaner_.get(); }
+  // Every open, online log with its log dir, for the cleaner.
+  std::vector<LogCleaner::CleanableLog> CleanableLogs() const;
+
   // Periodic log work, on one thread; other modules may add tasks to it.
   Scheduler& scheduler() { return scheduler_; }
   // Schedules the manager's own periodic work ("log-flusher": the flush.ms
@@ -135,7 +147,8 @@ class LogManager {
   // runs it twice. Idempotent.
   absl::Status StartScheduler();
 
-  // Stops the scheduler (waiting for a running task), then closes every log
+  // Stops the scheduler and the cleaner (waiting for a running task or
+  // cleaning), then closes every log
   // and marks each log dir as cleanly shut down.
   absl::Status Close();
 
@@ -197,8 +210,7 @@ class LogManager {
   std::optional<std::vector<TopicPartition>> MarkOfflineLocked(size_t d, const std::string& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Calls the listener for a directory that just went offline.
-  void NotifyOffline(std::optional<std::vector<TopicPartition>> partitions,
-                     const std::string& why);
+  void NotifyOffline(std::optional<std::vector<TopicPartition>> partitions, const std::string& why);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 
   // Serialises RefreshConfigs, so an older refresh never lands last.
@@ -209,6 +221,14 @@ class LogManager {
 
   absl::Mutex scheduler_mu_;
   bool flush_task_scheduled_ ABSL_GUARDED_BY(scheduler_mu_) = false;
+  // Hands replaced segments' files to due_deletions_.
+  void ScheduleDeletion(const Log::DeletedSegments& deleted);
+  // Has `log` move the cleaner's checkpoint of `tp` back when truncated.
+  void WatchTruncations(const TopicPartition& tp, size_t dir_index, Log& log);
+  // Set once by Open, before any log loads. ~LogManager and Close() stop
+  // it explicitly; as a member it is destroyed after the scheduler and
+  // before the logs.
+  std::unique_ptr<LogCleaner> cleaner_;
   // Last: destroyed first, so no task runs on a half-destroyed manager.
   Scheduler scheduler_;
 };

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_format.h"
 #include "broker/storage/kafka_error.h"
+#include "broker/storage/log_config.h"
 #include "client/record/compression.h"
 #include "client/record/crc32c.h"
 
@@ -59,9 +60,9 @@ absl::Status CheckAttributes(const record::BatchHeader& h, const ValidationConfi
         attributes));
   }
   if (attributes & kUnknownBits) {
-    return InvalidRecord(absl::StrFormat(
-        "attributes 0x%04x: bits 0x%04x are set, which a producer never sets", attributes,
-        attributes & kUnknownBits));
+    return InvalidRecord(
+        absl::StrFormat("attributes 0x%04x: bits 0x%04x are set, which a producer never sets",
+                        attributes, attributes & kUnknownBits));
   }
   return absl::OkStatus();
 }
@@ -154,11 +155,73 @@ void PutBigEndian64(char* p, uint64_t v) {
   }
 }
 
+// Reads a zig-zag varint at `*pos` of `bytes`; false when it does not fit.
+bool ReadVarlong(std::string_view bytes, size_t* pos, int64_t* out) {
+  uint64_t raw = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*pos >= bytes.size()) return false;
+    const auto b = static_cast<uint8_t>(bytes[(*pos)++]);
+    raw |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) {
+      *out = static_cast<int64_t>(raw >> 1) ^ -static_cast<int64_t>(raw & 1);
+      return true;
+    }
+  }
+  return false;
+}
+
+// A compacted topic's rule: every record has a key. `records` passed
+// ScanRecords, so each record's fields are in range.
+absl::Status CheckKeys(std::string_view records, const ValidationConfig& config) {
+  size_t pos = 0;
+  for (int index = 0; pos < records.size(); ++index) {
+    int64_t length = 0;
+    int64_t ignored = 0;
+    int64_t key_length = 0;
+    if (!ReadVarlong(records, &pos, &length) || length < 0 ||
+        static_cast<uint64_t>(length) > records.size() - pos) {
+      return InvalidRecord(absl::StrFormat("record %d: bad length", index));
+    }
+    const size_t next = pos + static_cast<size_t>(length);
+    size_t at = pos + 1;  // attributes
+    if (!ReadVarlong(records, &at, &ignored) || !ReadVarlong(records, &at, &ignored) ||
+        !ReadVarlong(records, &at, &key_length) || at > next) {
+      return InvalidRecord(absl::StrFormat("record %d: bad fields", index));
+    }
+    if (key_length < 0) {
+      return InvalidRecord(
+          absl::StrFormat("Compacted topic cannot accept message without key in topic partition "
+                          "%s.",
+                          config.topic_partition));
+    }
+    pos = next;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 size_t MaxDecompressedBytes(int64_t max_message_bytes) {
   const auto base = static_cast<size_t>(std::max<int64_t>(max_message_bytes, 0));
   return std::min(base * kMaxDecompressionRatio, record::kMaxDecompressedBatchBytes);
+}
+
+std::optional<record::Compression> StoredCompression(BrokerCompressionType type) {
+  switch (type) {
+    case BrokerCompressionType::kProducer:
+      return std::nullopt;
+    case BrokerCompressionType::kUncompressed:
+      return record::Compression::kNone;
+    case BrokerCompressionType::kGzip:
+      return record::Compression::kGzip;
+    case BrokerCompressionType::kSnappy:
+      return record::Compression::kSnappy;
+    case BrokerCompressionType::kLz4:
+      return record::Compression::kLz4;
+    case BrokerCompressionType::kZstd:
+      return record::Compression::kZstd;
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<ValidatedBatch> ValidateProducerBatch(std::string_view batch,
@@ -173,25 +236,66 @@ absl::StatusOr<ValidatedBatch> ValidateProducerBatch(std::string_view batch,
   std::string_view records = batch.substr(record::kBatchHeaderSize);
   std::string decompressed;
   if (h.compression() != record::Compression::kNone) {
-    if (absl::Status s = record::Decompress(h.compression(), records, config.max_decompressed_bytes,
-                                            &decompressed);
+    // A topic storing batches uncompressed can hold no more records than
+    // max.message.bytes minus a header: past that, stop and say too large.
+    size_t limit = config.max_decompressed_bytes;
+    bool limit_is_stored_size = false;
+    if (config.stored_compression == record::Compression::kNone &&
+        config.max_message_bytes.has_value()) {
+      const auto stored_limit = static_cast<size_t>(std::max<int64_t>(
+          *config.max_message_bytes - static_cast<int64_t>(record::kBatchHeaderSize), 0));
+      if (stored_limit < limit) {
+        limit = stored_limit;
+        limit_is_stored_size = true;
+      }
+    }
+    if (absl::Status s = record::Decompress(h.compression(), records, limit, &decompressed);
         !s.ok()) {
+      if (limit_is_stored_size && record::IsDecompressionLimitExceeded(s)) {
+        return absl::ResourceExhaustedError(absl::StrFormat(
+            "record batch as stored (none, the topic's compression.type) would be larger than "
+            "max.message.bytes (%d): its %s records decompress to more than %d bytes",
+            *config.max_message_bytes, record::CompressionName(h.compression()), limit));
+      }
       return s;
     }
     records = decompressed;
   }
   absl::StatusOr<record::RecordsSummary> summary = record::ScanRecords(records, h);
   if (!summary.ok()) return summary.status();
+  if (config.require_keys) {
+    if (absl::Status s = CheckKeys(records, config); !s.ok()) return s;
+  }
 
   ValidatedBatch out;
   out.header = h;
   if (config.timestamp_type == record::TimestampType::kLogAppendTime) {
     out.stamp_log_append_time = true;
     out.max_timestamp = now_ms;
-    return out;
+  } else {
+    if (absl::Status s = CheckCreateTimes(h, *summary, config, now_ms); !s.ok()) return s;
+    out.max_timestamp = h.max_timestamp;
   }
-  if (absl::Status s = CheckCreateTimes(h, *summary, config, now_ms); !s.ok()) return s;
-  out.max_timestamp = h.max_timestamp;
+  // Valid through and through; now, and only now, re-encoded for a topic
+  // that stores another codec.
+  // A control batch that came uncompressed stays so: Kafka never
+  // compresses control records, and readers may expect them plain.
+  const bool plain_control = h.is_control() && h.compression() == record::Compression::kNone;
+  if (config.stored_compression.has_value() && *config.stored_compression != h.compression() &&
+      !plain_control) {
+    absl::StatusOr<std::string> reencoded =
+        record::EncodeBatch(batch.substr(0, record::kBatchHeaderSize), records,
+                            *config.stored_compression, record::CompressionOptions());
+    if (!reencoded.ok()) {
+      return absl::InternalError(absl::StrFormat(
+          "cannot re-encode the batch with %s (the topic's compression.type): %s",
+          record::CompressionName(*config.stored_compression), reencoded.status().message()));
+    }
+    absl::StatusOr<record::BatchHeader> stored = record::ReadBatchHeader(*reencoded);
+    if (!stored.ok()) return stored.status();
+    out.header = *stored;
+    out.reencoded = *std::move(reencoded);
+  }
   return out;
 }
 

@@ -196,6 +196,9 @@ absl::Status MemFileSystem::DeleteDirRecursively(const std::string& raw) {
   std::string dir = Normalize(raw);
   absl::MutexLock l(&mu_);
   std::erase_if(files_, [&](const auto& kv) { return IsUnder(kv.first, dir); });
+  if (durable_files_) {
+    std::erase_if(*durable_files_, [&](const auto& kv) { return IsUnder(kv.first, dir); });
+  }
   std::erase_if(dirs_, [&](const std::string& d) { return d == dir || IsUnder(d, dir); });
   return absl::OkStatus();
 }
@@ -237,8 +240,29 @@ absl::Status MemFileSystem::Rename(const std::string& raw_from, const std::strin
 
 void MemFileSystem::SimulateCrash() {
   absl::MutexLock l(&mu_);
+  if (durable_files_) files_ = *durable_files_;
   for (auto& [_, node] : files_) node->data.resize(node->synced);
   ++generation_;
+}
+
+void MemFileSystem::SetDirectoryOpsNeedSync(bool on) {
+  absl::MutexLock l(&mu_);
+  if (on) {
+    durable_files_ = files_;
+  } else {
+    durable_files_.reset();
+  }
+}
+
+absl::Status MemFileSystem::SyncDir(const std::string& raw) {
+  const std::string dir = Normalize(raw);
+  absl::MutexLock l(&mu_);
+  if (!durable_files_) return absl::OkStatus();
+  std::erase_if(*durable_files_, [&](const auto& kv) { return DirName(kv.first) == dir; });
+  for (const auto& [path, node] : files_) {
+    if (DirName(path) == dir) (*durable_files_)[path] = node;
+  }
+  return absl::OkStatus();
 }
 
 void MemFileSystem::WriteBackAll() {

@@ -5,7 +5,10 @@
 // handles opened before it into dead ones (any use fails), so code that
 // survives the "crash" cannot write through a stale handle. Directory
 // operations (create, rename, delete) are durable at once, as on a journaled
-// file system that orders metadata before data.
+// file system that orders metadata before data, unless
+// SetDirectoryOpsNeedSync(true): then a crash also undoes every file
+// creation, rename and deletion in a directory since its last SyncDir, as
+// POSIX allows.
 //
 // It also counts open handles, as a process's descriptors, so tests can
 // check that the store stays within its descriptor budget.
@@ -39,13 +42,18 @@ class MemFileSystem final : public FileSystem {
   absl::Status DeleteFile(const std::string& path) override;
   absl::Status DeleteDirRecursively(const std::string& path) override;
   absl::Status Rename(const std::string& from, const std::string& to) override;
-  absl::Status SyncDir(const std::string&) override { return absl::OkStatus(); }
+  absl::Status SyncDir(const std::string& path) override;
 
   // --- Fault injection and inspection ---
 
   // Every file loses the bytes appended since its last Sync(); every open
   // handle stops working.
   void SimulateCrash();
+  // While on, SimulateCrash also undoes the directory operations not yet
+  // made durable by a SyncDir of their directory (a file's name is durable
+  // where its directory was last synced; DeleteDirRecursively stays
+  // durable at once). Turning it on makes everything there now durable.
+  void SetDirectoryOpsNeedSync(bool on);
   // The next Append to a file whose path ends with `path_suffix` writes only
   // its first `bytes_written` bytes and then fails with an I/O error.
   void InjectShortWrite(const std::string& path_suffix, size_t bytes_written);
@@ -99,6 +107,8 @@ class MemFileSystem final : public FileSystem {
   // Whether `path` lies under full_dir_.
   bool FullAt(const std::string& path) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t sync_count_ ABSL_GUARDED_BY(mu_) = 0;
+  // With SetDirectoryOpsNeedSync: the files a crash leaves, by path.
+  std::optional<std::map<std::string, std::shared_ptr<Node>>> durable_files_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace strata::storage

@@ -21,7 +21,15 @@ std::string SegmentFileStem(Offset base_offset) {
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(FileSystem* fs, const std::string& dir,
                                                          Offset base_offset,
                                                          const Options& options) {
-  std::unique_ptr<Segment> seg(new Segment(fs, dir, base_offset, options));
+  return CreateWithSuffix(fs, dir, base_offset, options, "");
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::CreateWithSuffix(FileSystem* fs,
+                                                                   const std::string& dir,
+                                                                   Offset base_offset,
+                                                                   const Options& options,
+                                                                   const std::string& file_suffix) {
+  std::unique_ptr<Segment> seg(new Segment(fs, dir, base_offset, options, file_suffix));
   {
     absl::StatusOr<std::unique_ptr<File>> log = fs->Open(seg->log_path_, /*create=*/true);
     if (!log.ok()) return log.status();
@@ -126,11 +134,12 @@ absl::Status Segment::LoadIndexes(bool reset) {
   const std::string stem = JoinPath(dir_, SegmentFileStem(base_offset_));
   offset_index_.reset();
   time_index_.reset();
-  absl::StatusOr<OffsetIndex> index = OffsetIndex::Open(fs_, stem + ".index", base_offset_, reset);
+  absl::StatusOr<OffsetIndex> index =
+      OffsetIndex::Open(fs_, stem + ".index" + file_suffix_, base_offset_, reset);
   if (!index.ok()) return index.status();
   offset_index_.emplace(std::move(*index));
   absl::StatusOr<TimeIndex> time_index =
-      TimeIndex::Open(fs_, stem + ".timeindex", base_offset_, reset);
+      TimeIndex::Open(fs_, stem + ".timeindex" + file_suffix_, base_offset_, reset);
   if (!time_index.ok()) return time_index.status();
   time_index_.emplace(std::move(*time_index));
   return absl::OkStatus();
@@ -234,7 +243,9 @@ absl::Status Segment::Rebuild(Offset intact_below, bool truncate_bad_tail, Recov
   absl::Status s = WalkBatches(
       0, /*with_bytes=*/true,
       [&](uint64_t pos, const record::BatchHeader& header, std::string_view bytes) {
-        if (absl::StatusOr<record::BatchHeader> valid = record::ValidateBatch(bytes); !valid.ok()) {
+        // As stored: a cleaned batch may have gaps (record_batch.h).
+        if (absl::StatusOr<record::BatchHeader> valid = record::ValidateStoredBatch(bytes);
+            !valid.ok()) {
           problem = std::string(valid.status().message());
         } else if (header.base_offset < next_offset_) {
           problem = absl::StrCat("batch base offset ", header.base_offset.value(),
@@ -434,7 +445,13 @@ absl::Status Segment::OnRoll() {
 
 absl::Status Segment::DeleteFiles() {
   writer_.reset();
-  return DeleteSegmentFiles(fs_, dir_, base_offset_);
+  if (file_suffix_.empty()) return DeleteSegmentFiles(fs_, dir_, base_offset_);
+  const std::string stem = JoinPath(dir_, SegmentFileStem(base_offset_));
+  for (const char* ext : kSegmentFileExtensions) {
+    absl::Status s = fs_->DeleteFile(stem + ext + file_suffix_);
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<std::string>> Segment::RenameForDeletion() {

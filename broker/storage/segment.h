@@ -53,6 +53,18 @@ absl::Status DeleteSegmentFiles(FileSystem* fs, const std::string& dir, Offset b
 // start are deleted then.
 inline constexpr char kDeletedFileSuffix[] = ".deleted";
 
+// Suffixes of a segment the log cleaner is writing (".cleaned") and of one
+// it has finished and is swapping in (".swap"), as Kafka names them: a
+// crash leaves ".cleaned" files to be deleted and ".swap" files to be
+// completed when the log is next opened (Log::Load; see FORMAT.md).
+inline constexpr char kCleanedFileSuffix[] = ".cleaned";
+inline constexpr char kSwapFileSuffix[] = ".swap";
+
+// The three file extensions of a segment, .log last: a swap renames the
+// indexes before the .log, so a ".log.swap" present means the segment's
+// swap may be completed.
+inline constexpr const char* kSegmentFileExtensions[] = {".index", ".timeindex", ".log"};
+
 class Segment {
  public:
   struct Options {
@@ -74,6 +86,14 @@ class Segment {
   static absl::StatusOr<std::unique_ptr<Segment>> Create(FileSystem* fs, const std::string& dir,
                                                          Offset base_offset,
                                                          const Options& options);
+  // The same with `file_suffix` after each file name ("<base>.log.cleaned",
+  // ...): the log cleaner writes a replacement segment under these names
+  // and renames the files once it is complete.
+  static absl::StatusOr<std::unique_ptr<Segment>> CreateWithSuffix(FileSystem* fs,
+                                                                   const std::string& dir,
+                                                                   Offset base_offset,
+                                                                   const Options& options,
+                                                                   const std::string& file_suffix);
 
   // Opens an existing segment without scanning its whole .log: indexes are
   // loaded (and rebuilt from the log when torn or inconsistent) and the tail
@@ -141,6 +161,9 @@ class Segment {
   int64_t max_timestamp() const { return max_timestamp_; }
   // When the segment was created, or opened at start (Options::created_ms).
   int64_t created_ms() const { return options_.created_ms; }
+  // The first batch's max timestamp (-1 when empty or unknown), which
+  // max.compaction.lag.ms measures a dirty segment's age by.
+  int64_t first_batch_timestamp() const { return first_batch_timestamp_.value_or(-1); }
   // How long the segment has been filling, for `segment.ms`, as Kafka
   // measures it: the incoming batch's timestamp minus the first batch's, so
   // that records with old timestamps do not roll a segment per append; the
@@ -153,12 +176,14 @@ class Segment {
   bool holds_write_handle() const { return writer_ != nullptr; }
 
  private:
-  Segment(FileSystem* fs, std::string dir, Offset base_offset, const Options& options)
+  Segment(FileSystem* fs, std::string dir, Offset base_offset, const Options& options,
+          std::string file_suffix = "")
       : fs_(fs),
         dir_(std::move(dir)),
         base_offset_(base_offset),
         options_(options),
-        log_path_(JoinPath(dir_, SegmentFileStem(base_offset) + ".log")),
+        file_suffix_(std::move(file_suffix)),
+        log_path_(JoinPath(dir_, SegmentFileStem(base_offset) + ".log" + file_suffix_)),
         next_offset_(base_offset) {}
 
   enum class Walk { kContinue, kStop };
@@ -197,6 +222,8 @@ class Segment {
   std::string dir_;
   Offset base_offset_;
   Options options_;
+  // After every file name; empty but for a segment the cleaner is writing.
+  const std::string file_suffix_;
 
   const std::string log_path_;
   // Open only while the segment is being written (see the header comment).

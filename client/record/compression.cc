@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_format.h"
 #include "client/record/crc32c.h"
 
@@ -37,9 +38,14 @@ absl::Status Corrupt(const char* codec, std::string_view what) {
   return absl::DataLossError(absl::StrFormat("%s: %s", codec, what));
 }
 
+// Marks Decompress's "over the limit" errors (IsDecompressionLimitExceeded).
+constexpr char kLimitPayloadUrl[] = "type.strata.dev/record.DecompressionLimitExceeded";
+
 absl::Status TooLarge(const char* codec, size_t max_bytes) {
-  return absl::DataLossError(absl::StrFormat(
+  absl::Status s = absl::DataLossError(absl::StrFormat(
       "%s: records decompress to more than %d bytes, the limit for this batch", codec, max_bytes));
+  s.SetPayload(kLimitPayloadUrl, absl::Cord(codec));
+  return s;
 }
 
 uint32_t ReadBigEndian32(const char* p) {
@@ -104,12 +110,11 @@ absl::Status GunzipInto(std::string_view in, size_t max_bytes, std::string* out)
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Gzip(std::string_view raw) {
+absl::StatusOr<std::string> Gzip(std::string_view raw, int level) {
   z_stream zs;
   std::memset(&zs, 0, sizeof(zs));
   // 15 window bits + 16: write a gzip header, as java.util.zip does.
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-      Z_OK) {
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     return absl::InternalError("gzip: deflateInit2 failed");
   }
   std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, deflateEnd);
@@ -235,12 +240,16 @@ absl::Status Unlz4Into(std::string_view in, size_t max_bytes, std::string* out) 
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Lz4(std::string_view raw) {
+absl::StatusOr<std::string> Lz4(std::string_view raw, int level) {
   LZ4F_preferences_t prefs;
   std::memset(&prefs, 0, sizeof(prefs));
   // Kafka's writer: 64 KiB independent blocks, no content checksum needed.
   prefs.frameInfo.blockSizeID = LZ4F_max64KB;
   prefs.frameInfo.blockMode = LZ4F_blockIndependent;
+  // Kafka's default level is its fast compressor; any other level is HC at
+  // that level. LZ4F uses HC from level 3 up, so 1 and 2 become 3 (see
+  // kLz4MinHcLevel).
+  prefs.compressionLevel = level == kLz4DefaultLevel ? 0 : std::max(level, kLz4MinHcLevel);
   std::string out(LZ4F_compressFrameBound(raw.size(), &prefs), '\0');
   const size_t n = LZ4F_compressFrame(out.data(), out.size(), raw.data(), raw.size(), &prefs);
   if (LZ4F_isError(n)) return absl::InternalError(LZ4F_getErrorName(n));
@@ -277,9 +286,9 @@ absl::Status UnzstdInto(std::string_view in, size_t max_bytes, std::string* out)
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Zstd(std::string_view raw) {
+absl::StatusOr<std::string> Zstd(std::string_view raw, int level) {
   std::string out(ZSTD_compressBound(raw.size()), '\0');
-  const size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), 3);
+  const size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), level);
   if (ZSTD_isError(n)) return absl::InternalError(ZSTD_getErrorName(n));
   out.resize(n);
   return out;
@@ -324,17 +333,43 @@ absl::Status Decompress(Compression codec, std::string_view compressed, size_t m
       absl::StrFormat("no decompressor for codec %d", static_cast<int>(codec)));
 }
 
+bool IsDecompressionLimitExceeded(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kLimitPayloadUrl).has_value();
+}
+
 absl::StatusOr<std::string> Compress(Compression codec, std::string_view raw,
                                      SnappyFraming snappy_framing) {
+  return Compress(codec, raw, CompressionOptions{.snappy_framing = snappy_framing, .level = {}});
+}
+
+absl::StatusOr<std::string> Compress(Compression codec, std::string_view raw,
+                                     const CompressionOptions& options) {
+  auto level = [&](int lo, int hi, int dflt) -> absl::StatusOr<int> {
+    const int v = options.level.value_or(dflt);
+    if (v != dflt && (v < lo || v > hi)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s compression level %d is out of range [%d, %d]", CompressionName(codec), v, lo, hi));
+    }
+    return v;
+  };
   switch (codec) {
-    case Compression::kGzip:
-      return Gzip(raw);
+    case Compression::kGzip: {
+      absl::StatusOr<int> l = level(kGzipMinLevel, kGzipMaxLevel, kGzipDefaultLevel);
+      if (!l.ok()) return l.status();
+      return Gzip(raw, *l);
+    }
     case Compression::kSnappy:
-      return Snappy(raw, snappy_framing);
-    case Compression::kLz4:
-      return Lz4(raw);
-    case Compression::kZstd:
-      return Zstd(raw);
+      return Snappy(raw, options.snappy_framing);
+    case Compression::kLz4: {
+      absl::StatusOr<int> l = level(kLz4MinLevel, kLz4MaxLevel, kLz4DefaultLevel);
+      if (!l.ok()) return l.status();
+      return Lz4(raw, *l);
+    }
+    case Compression::kZstd: {
+      absl::StatusOr<int> l = level(kZstdMinLevel, kZstdMaxLevel, kZstdDefaultLevel);
+      if (!l.ok()) return l.status();
+      return Zstd(raw, *l);
+    }
     case Compression::kNone:
       break;
   }
@@ -342,31 +377,69 @@ absl::StatusOr<std::string> Compress(Compression codec, std::string_view raw,
       absl::StrFormat("no compressor for codec %d", static_cast<int>(codec)));
 }
 
-absl::StatusOr<std::string> CompressBatch(std::string_view batch, Compression codec,
-                                          SnappyFraming snappy_framing) {
-  absl::StatusOr<BatchHeader> h = ValidateBatch(batch);
-  if (!h.ok()) return h.status();
-  if (h->compression() != Compression::kNone) {
-    return absl::InvalidArgumentError("batch is already compressed");
+absl::StatusOr<std::string> EncodeBatch(std::string_view header, std::string_view raw_records,
+                                        Compression codec, const CompressionOptions& options) {
+  if (header.size() != kBatchHeaderSize) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("a batch header is %d bytes, not %d", kBatchHeaderSize, header.size()));
   }
-  absl::StatusOr<std::string> body =
-      Compress(codec, batch.substr(kBatchHeaderSize), snappy_framing);
-  if (!body.ok()) return body.status();
-  std::string out(batch.substr(0, kBatchHeaderSize));
-  out.append(*body);
-  const uint16_t attributes = static_cast<uint16_t>(
-      (static_cast<uint16_t>(h->attributes) & ~0x07u) | static_cast<uint16_t>(codec));
+  if (CompressionName(codec) == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("no compressor for codec %d", static_cast<int>(codec)));
+  }
+  std::string out;
+  if (codec == Compression::kNone) {
+    out.reserve(kBatchHeaderSize + raw_records.size());
+    out.append(header);
+    out.append(raw_records);
+  } else {
+    absl::StatusOr<std::string> body = Compress(codec, raw_records, options);
+    if (!body.ok()) return body.status();
+    out.reserve(kBatchHeaderSize + body->size());
+    out.append(header);
+    out.append(*body);
+  }
+  if (out.size() - kLogOverhead > static_cast<size_t>(INT32_MAX)) {
+    return absl::InvalidArgumentError("batch too large for its int32 batchLength");
+  }
+  const auto old_attributes =
+      static_cast<uint16_t>((static_cast<unsigned char>(out[kAttributesPos]) << 8) |
+                            static_cast<unsigned char>(out[kAttributesPos + 1]));
+  const auto attributes =
+      static_cast<uint16_t>((old_attributes & ~0x07u) | static_cast<uint16_t>(codec));
   out[kAttributesPos] = static_cast<char>(attributes >> 8);
   out[kAttributesPos + 1] = static_cast<char>(attributes & 0xff);
   const uint32_t length = static_cast<uint32_t>(out.size() - kLogOverhead);
   for (int i = 0; i < 4; ++i) {
     out[kBatchLengthPos + static_cast<size_t>(i)] = static_cast<char>(length >> (24 - 8 * i));
   }
+  // Last, once every byte it covers is final.
   const uint32_t crc = Crc32c(std::string_view(out).substr(kAttributesPos));
   for (int i = 0; i < 4; ++i) {
     out[kCrcPos + static_cast<size_t>(i)] = static_cast<char>(crc >> (24 - 8 * i));
   }
   return out;
+}
+
+absl::StatusOr<std::string> CompressBatch(std::string_view batch, Compression codec,
+                                          SnappyFraming snappy_framing) {
+  return CompressBatch(batch, codec,
+                       CompressionOptions{.snappy_framing = snappy_framing, .level = {}});
+}
+
+absl::StatusOr<std::string> CompressBatch(std::string_view batch, Compression codec,
+                                          const CompressionOptions& options) {
+  absl::StatusOr<BatchHeader> h = ValidateBatch(batch);
+  if (!h.ok()) return h.status();
+  if (h->compression() != Compression::kNone) {
+    return absl::InvalidArgumentError("batch is already compressed");
+  }
+  if (codec == Compression::kNone) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("no compressor for codec %d", static_cast<int>(codec)));
+  }
+  return EncodeBatch(batch.substr(0, kBatchHeaderSize), batch.substr(kBatchHeaderSize), codec,
+                     options);
 }
 
 }  // namespace strata::record

@@ -396,6 +396,37 @@ absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch) {
   return h;
 }
 
+absl::StatusOr<BatchHeader> ValidateStoredBatch(std::string_view batch) {
+  if (absl::Status s = CheckHeaderPresent(batch); !s.ok()) return s;
+  const BatchHeader h = DecodeHeaderFields(batch.data());
+  if (absl::Status s = CheckMagic(h); !s.ok()) return s;
+  const int64_t expected_length = static_cast<int64_t>(batch.size()) - int64_t{kLogOverhead};
+  if (h.batch_length != expected_length) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("batch length %d does not match buffer of %d bytes (expected %d)",
+                        h.batch_length, batch.size(), expected_length));
+  }
+  const uint32_t computed = Crc32c(batch.substr(kAttributesPos));
+  if (computed != h.crc) {
+    return absl::DataLossError(
+        absl::StrFormat("CRC mismatch: stored 0x%08x, computed 0x%08x", h.crc, computed));
+  }
+  if (h.records_count < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("recordsCount %d is negative", h.records_count));
+  }
+  if (h.last_offset_delta < 0 || int64_t{h.last_offset_delta} < int64_t{h.records_count} - 1) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "lastOffsetDelta %d cannot cover recordsCount %d", h.last_offset_delta, h.records_count));
+  }
+  if (h.records_count > 0 && h.timestamp_type() == TimestampType::kCreateTime &&
+      h.max_timestamp < h.base_timestamp) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "maxTimestamp %d is less than baseTimestamp %d", h.max_timestamp, h.base_timestamp));
+  }
+  return h;
+}
+
 void SetBaseOffset(char* batch, Offset base_offset) {
   PutBigEndian<int64_t>(batch + kBaseOffsetPos, base_offset.value());
 }
@@ -422,7 +453,21 @@ RecordBatchBuilder& RecordBatchBuilder::set_producer(int64_t producer_id, int16_
   return *this;
 }
 
-void RecordBatchBuilder::Append(const Record& record) {
+void RecordBatchBuilder::Append(const Record& record) { AppendAt(record, count_); }
+
+void RecordBatchBuilder::AppendWithOffset(const Record& record) {
+  const int64_t delta = record.offset.value() - base_offset_.value();
+  CHECK(delta > last_offset_delta_ && delta <= std::numeric_limits<int32_t>::max())
+      << "offset " << record.offset.value() << " is not above the last record's in a batch at "
+      << base_offset_.value();
+  AppendAt(record, static_cast<int32_t>(delta));
+}
+
+void RecordBatchBuilder::set_last_offset_delta(int32_t delta) {
+  last_offset_delta_override_ = delta;
+}
+
+void RecordBatchBuilder::AppendAt(const Record& record, int32_t offset_delta) {
   CHECK_LT(count_, std::numeric_limits<int32_t>::max()) << "too many records for one batch";
   if (count_ == 0) {
     base_timestamp_ = record.timestamp;
@@ -431,7 +476,6 @@ void RecordBatchBuilder::Append(const Record& record) {
     max_timestamp_ = std::max(max_timestamp_, record.timestamp);
   }
   const int64_t timestamp_delta = WrappingSub(record.timestamp, base_timestamp_);
-  const int32_t offset_delta = count_;
 
   // Lengths are varints in the output, so each must fit in an int32.
   auto checked_length = [](size_t n) {
@@ -475,6 +519,7 @@ void RecordBatchBuilder::Append(const Record& record) {
     put_nullable(header.value);
   }
   ++count_;
+  last_offset_delta_ = offset_delta;
 }
 
 int32_t RecordBatchBuilder::count() const { return count_; }
@@ -500,7 +545,9 @@ std::string RecordBatchBuilder::Build() {
   p[kMagicPos] = static_cast<char>(kMagicV2);
   // attributes: no compression, CreateTime, neither transactional nor control.
   PutBigEndian<int16_t>(p + kAttributesPos, 0);
-  PutBigEndian<int32_t>(p + kLastOffsetDeltaPos, count_ - 1);
+  const int32_t last_offset_delta =
+      std::max(last_offset_delta_override_.value_or(last_offset_delta_), last_offset_delta_);
+  PutBigEndian<int32_t>(p + kLastOffsetDeltaPos, last_offset_delta);
   PutBigEndian<int64_t>(p + kBaseTimestampPos, empty ? kNoTimestamp : base_timestamp_);
   PutBigEndian<int64_t>(p + kMaxTimestampPos, empty ? kNoTimestamp : max_timestamp_);
   PutBigEndian<int64_t>(p + kProducerIdPos, producer_id_);
@@ -513,6 +560,8 @@ std::string RecordBatchBuilder::Build() {
   // Empty again for reuse. The base offset, epoch and producer stay as set.
   records_.clear();
   count_ = 0;
+  last_offset_delta_ = -1;
+  last_offset_delta_override_.reset();
   base_timestamp_ = 0;
   max_timestamp_ = 0;
   return batch;
@@ -694,7 +743,7 @@ absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch,
                                                   size_t max_decompressed_bytes) {
   // Validating here, CRC included, makes DecodeRecords safe on any input; the
   // CRC costs little next to copying every key and value out.
-  absl::StatusOr<BatchHeader> validated = ValidateBatch(batch);
+  absl::StatusOr<BatchHeader> validated = ValidateStoredBatch(batch);
   if (!validated.ok()) return validated.status();
   const BatchHeader& h = *validated;
 

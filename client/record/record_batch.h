@@ -124,6 +124,16 @@ absl::StatusOr<BatchHeader> ReadBatchHeader(std::string_view bytes);
 // DataLoss) names the field.
 absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch);
 
+// Checks `batch` as a log may store it and a consumer must read it (Kafka's
+// DefaultRecordBatch.ensureValid): as ValidateBatch, except that the
+// records may be fewer than the batch's offsets. The log cleaner removes
+// records from a batch and keeps the rest at their offsets, so the batch
+// keeps its base offset and lastOffsetDelta with gaps inside it
+// (recordsCount <= lastOffsetDelta + 1), or keeps none of them
+// (recordsCount 0). lastOffsetDelta is never negative, so every batch
+// moves a reader on.
+absl::StatusOr<BatchHeader> ValidateStoredBatch(std::string_view batch);
+
 // Rewrite fields outside the CRC in place. `batch` must hold a whole header.
 void SetBaseOffset(char* batch, Offset base_offset);
 void SetPartitionLeaderEpoch(char* batch, Epoch epoch);
@@ -139,6 +149,15 @@ class RecordBatchBuilder {
                                    int32_t base_sequence);
 
   void Append(const Record& record);
+  // Appends `record` at its own offset (`record.offset`, above the last
+  // appended one and at or above the base offset), as the log cleaner
+  // writes a batch it removed records from: the records left keep their
+  // offsets (Kafka's appendWithOffset).
+  void AppendWithOffset(const Record& record);
+  // The batch's lastOffsetDelta, when it must cover more offsets than its
+  // last record's (a cleaned batch keeps its original one). Otherwise it is
+  // the last record's offset delta.
+  void set_last_offset_delta(int32_t delta);
   // Records appended so far.
   int32_t count() const;
   // Bytes Build() would return now.
@@ -156,7 +175,11 @@ class RecordBatchBuilder {
   int64_t base_timestamp_ = 0;
   int64_t max_timestamp_ = 0;
   int32_t count_ = 0;
+  int32_t last_offset_delta_ = -1;  // of the last record appended
+  std::optional<int32_t> last_offset_delta_override_;
   std::string records_;  // encoded records, header not yet written
+
+  void AppendAt(const Record& record, int32_t offset_delta);
 };
 
 // The most a compressed batch may decompress to when the reader sets no
@@ -167,8 +190,9 @@ class RecordBatchBuilder {
 inline constexpr size_t kMaxDecompressedBatchBytes = size_t{1} << 30;
 
 // Decodes every record of one batch, with absolute offsets and timestamps.
-// The batch is checked first (ValidateBatch, CRC included), so any bytes are
-// safe to pass. Compressed batches (gzip, snappy, lz4, zstd) are decompressed,
+// The batch is checked first (ValidateStoredBatch, CRC included: a batch
+// the log cleaner left gaps in decodes, its records at their offsets), so
+// any bytes are safe to pass. Compressed batches (gzip, snappy, lz4, zstd) are decompressed,
 // up to `max_decompressed_bytes`. Errors: InvalidArgument for a malformed
 // batch or record (the message names the record index and field) or an
 // unknown codec; DataLoss for a CRC mismatch or a compressed section that

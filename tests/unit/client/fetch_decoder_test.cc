@@ -33,6 +33,42 @@ TEST(FetchDecoderTest, SkipsRecordsBelowTheFetchOffset) {
   EXPECT_FALSE(out.truncated);
 }
 
+// A compacted partition, as Kafka's consumer reads one: the cleaner kept
+// offsets 10 and 13 of the batch at 10-14 (lastOffsetDelta 4) and dropped
+// 15-19 whole; records keep their offsets and the next fetch starts past
+// the batch's last offset.
+TEST(FetchDecoderTest, AcceptsGapsLeftByCompaction) {
+  record::RecordBatchBuilder b{Offset(10)};
+  for (int64_t offset : {10, 13}) {
+    record::Record r;
+    r.key = "k" + std::to_string(offset);
+    r.value = "v";
+    r.timestamp = 5000;
+    r.offset = Offset(offset);
+    b.AppendWithOffset(r);
+  }
+  b.set_last_offset_delta(4);
+  const std::string cleaned = b.Build();
+  const std::string bytes = cleaned + Batch(20, {"u"});
+  for (int64_t fetch_offset : {10, 11}) {
+    DecodedFetch out;
+    absl::Status s = DecodeFetchedRecords(bytes, "t", 0, fetch_offset, true, &out);
+    ASSERT_TRUE(s.ok()) << s;
+    std::vector<int64_t> offsets;
+    for (const ConsumerRecord& r : out.records) offsets.push_back(r.offset);
+    EXPECT_EQ(offsets, fetch_offset == 10 ? std::vector<int64_t>({10, 13, 20})
+                                          : std::vector<int64_t>({13, 20}));
+    EXPECT_EQ(out.next_offset, 21);
+  }
+  // Fetching inside the batch's trailing gap: no record, but the consumer
+  // moves past the batch's last offset.
+  DecodedFetch out;
+  ASSERT_TRUE(DecodeFetchedRecords(cleaned, "t", 0, 14, true, &out).ok());
+  EXPECT_TRUE(out.records.empty());
+  EXPECT_EQ(out.next_offset, 15);
+  EXPECT_FALSE(out.truncated);
+}
+
 TEST(FetchDecoderTest, IgnoresAPartialTrailingBatch) {
   const std::string second = Batch(2, {"c", "d"});
   const std::string bytes = Batch(0, {"a", "b"}) + second.substr(0, second.size() - 3);

@@ -1,5 +1,9 @@
 #include "client/producer.h"
 
+#include <random>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
 #include "client/errors.h"
 #include "gtest/gtest.h"
 #include "tests/unit/client/fake_cluster.h"
@@ -321,6 +325,276 @@ TEST(ProducerBufferTest, CallbacksMaySendAndClose) {
   auto md = chained.get_future().get();
   ASSERT_TRUE(md.ok()) << md.status();
   EXPECT_EQ(md->offset, 1);
+}
+
+// --- compression.type ------------------------------------------------------
+
+TEST(ProducerCompressionTest, EveryCodecRoundTripsThroughTheProducer) {
+  for (const char* codec : {"none", "gzip", "snappy", "lz4", "zstd"}) {
+    SCOPED_TRACE(codec);
+    FakeCluster cluster(1);
+    cluster.AddTopic("t", 2);
+    std::vector<std::string> ignored;
+    absl::StatusOr<ProducerConfig> config =
+        ProducerConfig::FromProperties({{"bootstrap.servers", cluster.bootstrap()},
+                                        {"compression.type", codec},
+                                        {"batch.size", "2000"},
+                                        {"linger.ms", "30000"}},
+                                       &ignored);
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_TRUE(ignored.empty());
+    EXPECT_STREQ(record::CompressionName(config->compression_type), codec);
+    auto producer = Producer::Create(*config);
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    std::vector<std::future<absl::StatusOr<RecordMetadata>>> acks;
+    for (int i = 0; i < 300; ++i) {
+      ProducerRecord r =
+          Rec("t", "{\"n\": " + std::to_string(i) + ", \"pad\": \"" + std::string(40, 'p') + "\"}");
+      r.partition = i % 2;
+      r.key = "key-" + std::to_string(i);
+      acks.push_back((*producer)->Send(std::move(r)));
+    }
+    (*producer)->Flush();
+    for (int i = 0; i < 300; ++i) {
+      absl::StatusOr<RecordMetadata> md = acks[static_cast<size_t>(i)].get();
+      ASSERT_TRUE(md.ok()) << md.status();
+      EXPECT_EQ(md->partition, i % 2);
+      EXPECT_EQ(md->offset, i / 2);
+    }
+    for (int p = 0; p < 2; ++p) {
+      std::vector<record::Record> stored = cluster.Records("t", p);
+      ASSERT_EQ(stored.size(), 150u);
+      for (size_t j = 0; j < stored.size(); ++j) {
+        const int i = static_cast<int>(j) * 2 + p;
+        EXPECT_EQ(*stored[j].key, "key-" + std::to_string(i));
+        EXPECT_EQ(*stored[j].value,
+                  "{\"n\": " + std::to_string(i) + ", \"pad\": \"" + std::string(40, 'p') + "\"}");
+      }
+    }
+    // Several batches per partition (batch.size 2000 bytes against about
+    // 10 KB of records per partition, less compressed).
+    EXPECT_GT(cluster.BatchCount("t", 0), 1);
+  }
+}
+
+TEST(ProducerCompressionTest, UnknownCodecsAndLevelsAreRefusedWithKafkasMessage) {
+  std::vector<std::string> ignored;
+  absl::StatusOr<ProducerConfig> c =
+      ProducerConfig::FromProperties({{"compression.type", "brotli"}}, &ignored);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().message(),
+            "Invalid value brotli for configuration compression.type: String must be one of: "
+            "none, gzip, snappy, lz4, zstd");
+  // Case matters, as in Kafka.
+  EXPECT_FALSE(ProducerConfig::FromProperties({{"compression.type", "GZIP"}}, &ignored).ok());
+  // Kafka's ConfigException texts, word for word.
+  const std::pair<std::pair<const char*, const char*>, const char*> refusals[] = {
+      {{"compression.zstd.level", "23"},
+       "Invalid value 23 for configuration compression.zstd.level: Value must be no more than 22"},
+      {{"compression.zstd.level", "-131073"},
+       "Invalid value -131073 for configuration compression.zstd.level: Value must be at least "
+       "-131072"},
+      {{"compression.lz4.level", "18"},
+       "Invalid value 18 for configuration compression.lz4.level: Value must be no more than 17"},
+      {{"compression.lz4.level", "0"},
+       "Invalid value 0 for configuration compression.lz4.level: Value must be at least 1"},
+      {{"compression.lz4.level", "x"},
+       "Invalid value x for configuration compression.lz4.level: Not a number of type INT"},
+      {{"compression.gzip.level", "0"},
+       "Invalid value 0 for configuration compression.gzip.level: Value must be between 1 and 9 "
+       "or equal to -1"},
+      {{"compression.gzip.level", "10"},
+       "Invalid value 10 for configuration compression.gzip.level: Value must be between 1 and 9 "
+       "or equal to -1"},
+      {{"compression.gzip.level", "1.5"},
+       "Invalid value 1.5 for configuration compression.gzip.level: Not a number of type INT"},
+      {{"compression.zstd.level", "3000000000"},
+       "Invalid value 3000000000 for configuration compression.zstd.level: Not a number of type "
+       "INT"},
+  };
+  for (const auto& [property, message] : refusals) {
+    c = ProducerConfig::FromProperties({{property.first, property.second}}, &ignored);
+    ASSERT_FALSE(c.ok()) << property.first << "=" << property.second;
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(c.status().message(), message);
+  }
+  c = ProducerConfig::FromProperties({{"compression.gzip.level", "-1"},
+                                      {"compression.lz4.level", "17"},
+                                      {"compression.zstd.level", "-131072"}},
+                                     &ignored);
+  EXPECT_TRUE(c.ok()) << c.status();
+  c = ProducerConfig::FromProperties({{"compression.type", "gzip"},
+                                      {"compression.gzip.level", "9"},
+                                      {"compression.zstd.level", "-5"}},
+                                     &ignored);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->compression_options().level, 9);
+  EXPECT_EQ(c->compression_gzip_level, 9);
+  EXPECT_EQ(c->compression_zstd_level, -5);
+  EXPECT_TRUE(ignored.empty());
+  // The default is none.
+  c = ProducerConfig::FromProperties({}, &ignored);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->compression_type, record::Compression::kNone);
+}
+
+// --- MESSAGE_TOO_LARGE: split and re-enqueue (Kafka's splitAndReenqueue) -----
+
+// A JSON-ish value that compresses several times over.
+std::string Json(int i) {
+  return "{\"n\": " + std::to_string(i) + ", \"user\": \"user-" + std::to_string(i % 40) +
+         "\", \"pad\": \"" + std::string(60, 'p') + "\"}";
+}
+
+// A compressing producer's batch holds records for batch.size compressed; a
+// topic storing them uncompressed (or a weaker codec) refuses it as larger
+// than max.message.bytes. The fake refuses the first request as a broker
+// would: the batch is split, the pieces are sent at once and in order, and
+// the refusal costs no retry.
+TEST(ProducerSplitTest, ABatchRefusedAsTooLargeIsSplitAndEveryRecordAcknowledgedInOrder) {
+  for (record::Compression codec : {record::Compression::kZstd, record::Compression::kNone}) {
+    SCOPED_TRACE(record::CompressionName(codec));
+    FakeCluster cluster(1);
+    cluster.AddTopic("t", 1);
+    ProducerConfig config = Config(cluster);
+    config.compression_type = codec;
+    config.batch_size = 1 << 20;
+    config.linger = absl::Seconds(30);
+    config.retries = 0;  // a split is no retry
+    auto producer = Producer::Create(config);
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    cluster.FailProduce("t", 0, v1::MESSAGE_TOO_LARGE, 1);
+    std::vector<std::future<absl::StatusOr<RecordMetadata>>> acks;
+    for (int i = 0; i < 300; ++i) acks.push_back((*producer)->Send(Rec("t", Json(i))));
+    (*producer)->Flush();
+    for (int i = 0; i < 300; ++i) {
+      absl::StatusOr<RecordMetadata> md = acks[static_cast<size_t>(i)].get();
+      ASSERT_TRUE(md.ok()) << i << ": " << md.status();
+      EXPECT_EQ(md->offset, i);
+    }
+    std::vector<std::string> expected;
+    for (int i = 0; i < 300; ++i) expected.push_back(Json(i));
+    EXPECT_EQ(Values(cluster.Records("t", 0)), expected);
+    // One batch, cut in pieces of at most half its records (by their
+    // estimated sizes, which run a little over the real ones).
+    EXPECT_GE(cluster.BatchCount("t", 0), 2);
+    EXPECT_LE(cluster.BatchCount("t", 0), 3);
+    EXPECT_EQ(cluster.produce_requests(), 2) << "the refused one, then both pieces together";
+  }
+}
+
+// Refused again and again, pieces keep halving until one-record batches,
+// which are sent alone and then fail: the producer never loops, and every
+// callback runs once, in order.
+TEST(ProducerSplitTest, RefusalsEndWithEachRecordRefusedAlone) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ProducerConfig config = Config(cluster);
+  config.compression_type = record::Compression::kLz4;
+  config.batch_size = 1 << 20;
+  config.linger = absl::Seconds(30);
+  config.retries = 0;
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  cluster.FailProduce("t", 0, v1::MESSAGE_TOO_LARGE, 1000);
+  absl::Mutex mu;
+  std::vector<int> order;
+  std::vector<absl::Status> errors;
+  for (int i = 0; i < 8; ++i) {
+    (*producer)->Send(Rec("t", std::string(100, static_cast<char>('a' + i))),
+                      [&, i](const absl::StatusOr<RecordMetadata>& md) {
+                        absl::MutexLock l(&mu);
+                        order.push_back(i);
+                        errors.push_back(md.status());
+                      });
+  }
+  (*producer)->Flush();
+  absl::MutexLock l(&mu);
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+  for (const absl::Status& e : errors) EXPECT_EQ(ErrorCodeOf(e), v1::MESSAGE_TOO_LARGE) << e;
+  EXPECT_TRUE(cluster.Records("t", 0).empty());
+  // 8 records -> pieces of at most half -> one record each -> each alone.
+  EXPECT_GE(cluster.produce_requests(), 8 + 2);
+  EXPECT_LE(cluster.produce_requests(), 8 + 4);
+}
+
+// One batch of one record refused alone fails at once, as before.
+TEST(ProducerSplitTest, AOneRecordBatchRefusedAloneFails) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = Producer::Create(Config(cluster));
+  ASSERT_TRUE(producer.ok());
+  cluster.FailProduce("t", 0, v1::MESSAGE_TOO_LARGE, 1);
+  auto md = (*producer)->Send(Rec("t", "x")).get();
+  ASSERT_FALSE(md.ok());
+  EXPECT_EQ(ErrorCodeOf(md.status()), v1::MESSAGE_TOO_LARGE);
+  EXPECT_EQ(cluster.produce_requests(), 1);
+  EXPECT_TRUE((*producer)->Send(Rec("t", "y")).get().ok());
+}
+
+// The request's batches are chosen by their estimated sizes; once sealed,
+// those that no longer fit in max.request.size wait for the next request.
+TEST(ProducerCompressionTest, ARequestNeverExceedsMaxRequestSizeOnceCompressed) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ProducerConfig config = Config(cluster);
+  config.compression_type = record::Compression::kZstd;
+  config.batch_size = 1000;
+  config.max_request_size = 1000;
+  config.linger = absl::Seconds(30);
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  // Teach the topic's estimate a ratio of 0.45: 110 sealed batches that
+  // compress far better, each lowering it by 0.005. The last one's callback
+  // holds the sender thread while the batches below are queued, so that it
+  // finds them all at once.
+  for (int i = 0; i < 109; ++i) {
+    (*producer)->Send(Rec("t", std::string(700, 'a')), [](auto&) {});
+    (*producer)->Flush();
+  }
+  absl::Notification entered;
+  absl::Notification release;
+  (*producer)->Send(Rec("t", std::string(700, 'a')), [&](auto&) {
+    entered.Notify();
+    release.WaitForNotification();
+  });
+  std::thread flusher([&] { (*producer)->Flush(); });
+  entered.WaitForNotification();
+  const int before = cluster.produce_requests();
+  ASSERT_EQ(before, 110);
+  // Three records that do not compress: a batch each, estimated at about
+  // 400 bytes (so the first two go in one request by the estimate), about
+  // 790 bytes each once sealed.
+  std::mt19937 rng(3);
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> acks;
+  for (int i = 0; i < 3; ++i) {
+    std::string noise(700, '\0');
+    for (char& c : noise) c = static_cast<char>(rng());
+    acks.push_back((*producer)->Send(Rec("t", noise)));
+  }
+  release.Notify();
+  flusher.join();
+  (*producer)->Flush();
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<RecordMetadata> md = acks[static_cast<size_t>(i)].get();
+    ASSERT_TRUE(md.ok()) << md.status();
+    EXPECT_EQ(md->offset, 110 + i);
+  }
+  EXPECT_EQ(cluster.BatchCount("t", 0), 113);
+  EXPECT_EQ(cluster.produce_requests() - before, 3) << "two batches would be over 1000 bytes";
+}
+
+TEST(ProducerCompressionTest, CreateRefusesLevelsOutOfRange) {
+  FakeCluster cluster(1);
+  ProducerConfig config = Config(cluster);
+  config.compression_type = record::Compression::kLz4;
+  config.compression_lz4_level = 40;
+  auto producer = Producer::Create(config);
+  ASSERT_FALSE(producer.ok());
+  EXPECT_EQ(producer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(producer.status().message().find("out of range"), std::string::npos)
+      << producer.status();
 }
 
 }  // namespace

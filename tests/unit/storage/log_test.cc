@@ -781,6 +781,104 @@ TEST_F(LogTest, FollowerAppendKeepsLeaderOffsets) {
   EXPECT_EQ((*follower)->log_end_offset(), Offset(12));
 }
 
+// A batch at `base` for a follower append, as a compacted leader serves it.
+std::string BatchAt(int64_t base, int first_id, int count, int64_t timestamp = 1000) {
+  std::string batch = MakeBatch(first_id, count, timestamp);
+  record::SetBaseOffset(batch.data(), Offset(base));
+  return batch;
+}
+
+// A compacted leader's next batch may lie more than 2^32 offsets past the
+// follower's segment base (the offsets between were cleaned away): the
+// follower rolls to a segment at that batch (Kafka's roll(Some(offset))),
+// replacing an empty active segment, instead of overflowing the 32-bit
+// relative offset index.
+TEST_F(LogTest, AFollowerRollsToTheBatchWhenItsOffsetsWouldOverflowTheIndex) {
+  constexpr int64_t kFar = 5'000'000'000;
+  {
+    // An empty log: its only segment gives way to one at the batch.
+    auto log = OpenLog();
+    ASSERT_TRUE(log->AppendAsFollower(BatchAt(kFar, 0, 2)).ok());
+    EXPECT_EQ(log->segment_base_offsets(), std::vector<Offset>{Offset(kFar)});
+    EXPECT_EQ(log->log_start_offset(), Offset(0));
+    EXPECT_EQ(log->log_end_offset(), Offset(kFar + 2));
+    EXPECT_TRUE(log->may_have_gaps());
+    // A read from the log start finds the batch.
+    auto read = log->Read(Offset(0), 1 << 20, log->log_end_offset());
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(Values(read->batches), Ids(0, 2));
+    ASSERT_TRUE(log->Close().ok());
+    auto reopened = OpenLog(/*clean=*/false);
+    ASSERT_NE(reopened, nullptr);
+    EXPECT_EQ(reopened->log_end_offset(), Offset(kFar + 2));
+    EXPECT_EQ(ReadAll(*reopened), Ids(0, 2));
+    EXPECT_TRUE(reopened->may_have_gaps());
+    // Truncating below the first segment restarts it there.
+    ASSERT_TRUE(reopened->TruncateTo(Offset(kFar - 10)).ok());
+    EXPECT_EQ(reopened->log_end_offset(), Offset(kFar - 10));
+    ASSERT_TRUE(reopened->Close().ok());
+  }
+  fs_.DeleteDirRecursively("/data").IgnoreError();
+  {
+    // A non-empty active segment rolls at the batch's base, not its end.
+    auto log = OpenLog();
+    ASSERT_TRUE(log->AppendAsFollower(BatchAt(0, 0, 3)).ok());
+    ASSERT_TRUE(log->AppendAsFollower(BatchAt(kFar, 3, 2)).ok());
+    EXPECT_EQ(log->segment_base_offsets(), (std::vector<Offset>{Offset(0), Offset(kFar)}));
+    EXPECT_EQ(ReadAll(*log), Ids(0, 5));
+    // A read inside the gap moves on to the next batch.
+    auto read = log->Read(Offset(7), 1 << 20, log->log_end_offset());
+    ASSERT_TRUE(read.ok());
+    EXPECT_EQ(Values(read->batches), Ids(3, 2));
+  }
+}
+
+// Truncating into a gap (the offsets below the target held no records)
+// keeps the log end at the target: offsets handed out never come back.
+TEST_F(LogTest, TruncatingIntoAGapKeepsTheLogEndAtTheTarget) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->AppendAsFollower(BatchAt(0, 0, 3)).ok());
+  ASSERT_TRUE(log->AppendAsFollower(BatchAt(10, 3, 2)).ok());
+  ASSERT_TRUE(log->AppendAsFollower(BatchAt(20, 5, 2)).ok());
+  EXPECT_TRUE(log->may_have_gaps());
+  ASSERT_TRUE(log->TruncateTo(Offset(15)).ok());
+  EXPECT_EQ(log->log_end_offset(), Offset(15));
+  EXPECT_EQ(ReadAll(*log), Ids(0, 5));
+  // A batch holding the target still goes whole.
+  ASSERT_TRUE(log->TruncateTo(Offset(11)).ok());
+  EXPECT_EQ(log->log_end_offset(), Offset(10));
+  EXPECT_EQ(ReadAll(*log), Ids(0, 3));
+  // Inside the empty stretch before a later segment's first batch: that
+  // segment keeps nothing, and an empty one at the target keeps the end.
+  ASSERT_TRUE(log->AppendAsFollower(BatchAt(12, 3, 2)).ok());
+  ASSERT_TRUE(log->Roll().ok());
+  ASSERT_TRUE(log->AppendAsFollower(BatchAt(30, 5, 2)).ok());
+  ASSERT_EQ(log->segment_base_offsets().back(), Offset(14));
+  ASSERT_TRUE(log->TruncateTo(Offset(20)).ok());
+  EXPECT_EQ(log->log_end_offset(), Offset(20));
+  ASSERT_TRUE(log->Close().ok());
+  auto reopened = OpenLog(/*clean=*/false);
+  EXPECT_EQ(reopened->log_end_offset(), Offset(20));
+  EXPECT_EQ(ReadAll(*reopened), Ids(0, 5));
+}
+
+// max.compaction.lag.ms rolls a compacted log's active segment (the
+// cleaner never cleans it), as segment.ms does (Kafka's maxSegmentMs).
+TEST_F(LogTest, MaxCompactionLagRollsACompactedLogsActiveSegment) {
+  for (CleanupPolicy policy : {CleanupPolicy::kDelete, CleanupPolicy::kCompact}) {
+    fs_.DeleteDirRecursively("/data").IgnoreError();
+    config_.cleanup_policy = policy;
+    config_.max_compaction_lag_ms = 60'000;
+    auto log = OpenLog();
+    std::string batch = MakeBatch(0, 1, clock_.NowMs());
+    ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(1)).ok());
+    clock_.AdvanceMs(60'001);
+    batch = MakeBatch(1, 1, clock_.NowMs());
+    ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(1)).ok());
+    EXPECT_EQ(log->num_segments(), policy == CleanupPolicy::kCompact ? 2 : 1);
+  }
+}
+
 TEST(LogConfigTest, SetValidatesNamingTheKey) {
   LogConfig config;
   EXPECT_TRUE(config.Set("segment.bytes", "1048576").ok());

@@ -19,9 +19,11 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "broker/replication/replica_manager.h"
 #include "broker/storage/kafka_error.h"
 #include "broker/storage/log.h"
@@ -89,7 +91,8 @@ struct EncodedRecord {
 
 void AddNullable(std::vector<Field>* out, const std::string& name,
                  const std::optional<std::string>& bytes) {
-  out->push_back({name + " length", Field::kVarint, bytes ? static_cast<int64_t>(bytes->size()) : -1});
+  out->push_back(
+      {name + " length", Field::kVarint, bytes ? static_cast<int64_t>(bytes->size()) : -1});
   if (bytes) out->push_back({name, Field::kRaw, 0, *bytes});
 }
 
@@ -143,7 +146,8 @@ struct TestHeader {
 std::string AssembleBatch(const TestHeader& h, const std::vector<EncodedRecord>& records,
                           int64_t max_delta, const std::string& suffix = "") {
   std::string b(record::kBatchHeaderSize, '\0');
-  const int32_t count = h.records_count != 0 ? h.records_count : static_cast<int32_t>(records.size());
+  const int32_t count =
+      h.records_count != 0 ? h.records_count : static_cast<int32_t>(records.size());
   b[record::kMagicPos] = 2;
   PutBE(&b, record::kPartitionLeaderEpochPos, static_cast<uint32_t>(-1), 4);
   PutBE(&b, record::kAttributesPos, static_cast<uint16_t>(h.attributes), 2);
@@ -287,7 +291,8 @@ std::vector<Mutation> StructuralMutations() {
       };
       if (field.kind == Field::kVarint) {
         add(fat + "varint of 6 bytes", with_encoding(Overlong(field.value, 6)));
-        add(fat + "varint overflowing 32 bits", with_encoding(std::string("\x80\x80\x80\x80\x10", 5)));
+        add(fat + "varint overflowing 32 bits",
+            with_encoding(std::string("\x80\x80\x80\x80\x10", 5)));
       } else if (field.kind == Field::kVarlong) {
         add(fat + "varlong of 11 bytes", with_encoding(Overlong(field.value, 11)));
       }
@@ -326,6 +331,10 @@ std::vector<Mutation> StructuralMutations() {
     h = {};
     h.last_offset_delta = 3;
     add("lastOffsetDelta 3 for 3 records", base, h);
+    // A producer may not send it, but a log may store it (a cleaned batch
+    // keeps its lastOffsetDelta past its last record: ValidateStoredBatch),
+    // so consumers decode it.
+    out.back().decoder_refuses = false;
     h.last_offset_delta = 1;
     add("lastOffsetDelta 1 for 3 records", base, h);
     h = {};
@@ -767,6 +776,392 @@ TEST_F(LogValidatorLogTest, FollowersKeepHeaderAndCrcChecksOnly) {
   const std::string control = FixtureBatch(h);
   auto follower = OpenLog();
   EXPECT_TRUE(follower->AppendAsFollower(control).ok());
+}
+
+// ---------------------------------------------------------------------------
+// compression.type: the broker re-encodes a batch whose codec differs from
+// the topic's, keeping everything but the codec bits, length and CRC.
+
+struct Source {
+  record::Compression codec;
+  record::SnappyFraming framing;
+  const char* name;
+};
+constexpr Source kSources[] = {
+    {record::Compression::kNone, record::SnappyFraming::kXerial, "none"},
+    {record::Compression::kGzip, record::SnappyFraming::kXerial, "gzip"},
+    {record::Compression::kSnappy, record::SnappyFraming::kXerial, "snappy (xerial)"},
+    {record::Compression::kSnappy, record::SnappyFraming::kRaw, "snappy (raw)"},
+    {record::Compression::kLz4, record::SnappyFraming::kXerial, "lz4"},
+    {record::Compression::kZstd, record::SnappyFraming::kXerial, "zstd"}};
+constexpr record::Compression kTargets[] = {record::Compression::kNone, record::Compression::kGzip,
+                                            record::Compression::kSnappy, record::Compression::kLz4,
+                                            record::Compression::kZstd};
+
+// The fixture batch with producer fields set, as `source` sends it.
+std::string SourceBatch(const Source& source) {
+  TestHeader h;
+  h.producer_epoch = 4;  // not idempotent (id -1), but carried all the same
+  h.base_sequence = 9;
+  std::string plain = FixtureBatch(h);
+  if (source.codec == record::Compression::kNone) return plain;
+  absl::StatusOr<std::string> c = record::CompressBatch(plain, source.codec, source.framing);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *c : plain;
+}
+
+BrokerCompressionType TopicTypeFor(record::Compression codec) {
+  switch (codec) {
+    case record::Compression::kNone:
+      return BrokerCompressionType::kUncompressed;
+    case record::Compression::kGzip:
+      return BrokerCompressionType::kGzip;
+    case record::Compression::kSnappy:
+      return BrokerCompressionType::kSnappy;
+    case record::Compression::kLz4:
+      return BrokerCompressionType::kLz4;
+    case record::Compression::kZstd:
+      return BrokerCompressionType::kZstd;
+  }
+  return BrokerCompressionType::kProducer;
+}
+
+TEST(LogValidatorTest, StoredCompressionFollowsTheTopicsCompressionType) {
+  EXPECT_EQ(StoredCompression(BrokerCompressionType::kProducer), std::nullopt);
+  for (record::Compression codec : kTargets) {
+    EXPECT_EQ(StoredCompression(TopicTypeFor(codec)), codec) << record::CompressionName(codec);
+  }
+  LogConfig c;
+  EXPECT_EQ(c.compression_type, BrokerCompressionType::kProducer);
+  ASSERT_TRUE(c.Set("compression.type", "uncompressed").ok());
+  EXPECT_EQ(StoredCompression(c.compression_type), record::Compression::kNone);
+}
+
+TEST(LogValidatorTest, EveryPairOfCodecsIsReencodedOnlyWhenTheyDiffer) {
+  for (const Source& source : kSources) {
+    const std::string sent = SourceBatch(source);
+    absl::StatusOr<record::BatchHeader> sent_header = record::ValidateBatch(sent);
+    ASSERT_TRUE(sent_header.ok());
+    // compression.type=producer: stored as sent.
+    absl::StatusOr<ValidatedBatch> kept = Validate(sent);
+    ASSERT_TRUE(kept.ok()) << source.name << ": " << kept.status();
+    EXPECT_FALSE(kept->reencoded.has_value()) << source.name;
+    for (record::Compression target : kTargets) {
+      SCOPED_TRACE(std::string(source.name) + " -> " + record::CompressionName(target));
+      ValidationConfig config;
+      config.stored_compression = target;
+      absl::StatusOr<ValidatedBatch> v = Validate(sent, config);
+      ASSERT_TRUE(v.ok()) << v.status();
+      if (target == source.codec) {
+        EXPECT_FALSE(v->reencoded.has_value()) << "the same codec must not be recompressed";
+        continue;
+      }
+      ASSERT_TRUE(v->reencoded.has_value());
+      const std::string& stored = *v->reencoded;
+      absl::StatusOr<record::BatchHeader> h = record::ValidateBatch(stored);
+      ASSERT_TRUE(h.ok()) << h.status() << " (length and CRC recomputed?)";
+      EXPECT_EQ(h->compression(), target);
+      // The returned header describes the stored batch.
+      EXPECT_EQ(v->header.compression(), target);
+      EXPECT_EQ(v->header.batch_length, h->batch_length);
+      EXPECT_EQ(v->header.crc, h->crc);
+      // Everything else is the producer's.
+      EXPECT_EQ(h->attributes & ~0x07, sent_header->attributes & ~0x07);
+      EXPECT_EQ(h->last_offset_delta, sent_header->last_offset_delta);
+      EXPECT_EQ(h->base_timestamp, sent_header->base_timestamp);
+      EXPECT_EQ(h->max_timestamp, sent_header->max_timestamp);
+      EXPECT_EQ(h->producer_id, -1);
+      EXPECT_EQ(h->producer_epoch, 4);
+      EXPECT_EQ(h->base_sequence, 9);
+      EXPECT_EQ(h->records_count, 3);
+      EXPECT_EQ(v->max_timestamp, sent_header->max_timestamp);
+      absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(stored);
+      ASSERT_TRUE(records.ok()) << records.status();
+      EXPECT_EQ(*records, FixtureAsRecords(0, kNow - 1000));
+      if (target == record::Compression::kNone) {
+        EXPECT_EQ(stored, FixtureBatch([] {
+                    TestHeader t;
+                    t.producer_epoch = 4;
+                    t.base_sequence = 9;
+                    return t;
+                  }()))
+            << "decompressing must give back the producer's uncompressed batch exactly";
+      }
+      if (target == record::Compression::kSnappy) {
+        // The broker writes the xerial framing, as Kafka's does.
+        EXPECT_EQ(stored.substr(record::kBatchHeaderSize, 8), std::string("\x82SNAPPY\0", 8));
+      }
+    }
+  }
+}
+
+TEST(LogValidatorTest, ABadBatchIsRefusedWhateverTheTopicsCodec) {
+  const std::vector<Mutation> mutations = StructuralMutations();
+  int compressed_cases = 0;
+  for (const Mutation& m : mutations) {
+    for (record::Compression target : {record::Compression::kNone, record::Compression::kZstd}) {
+      for (record::Compression sent_codec :
+           {record::Compression::kNone, record::Compression::kGzip}) {
+        std::string sent = m.batch;
+        if (sent_codec != record::Compression::kNone) {
+          absl::StatusOr<std::string> c = record::CompressBatch(m.batch, sent_codec);
+          if (!c.ok()) continue;  // header refused: covered elsewhere
+          sent = *c;
+          ++compressed_cases;
+        }
+        ValidationConfig config;
+        config.stored_compression = target;
+        absl::StatusOr<ValidatedBatch> v = Validate(sent, config);
+        ASSERT_FALSE(v.ok()) << m.name << " sent as " << record::CompressionName(sent_codec)
+                             << " was accepted for a " << record::CompressionName(target)
+                             << " topic";
+        EXPECT_EQ(CodeOf(v.status()), m.code) << m.name;
+      }
+    }
+  }
+  // Most mutations leave the header valid, so most ran compressed too.
+  EXPECT_GT(compressed_cases, static_cast<int>(mutations.size()));
+}
+
+// Kafka never compresses control records: a control batch that came
+// uncompressed is stored so whatever the topic's codec.
+TEST(LogValidatorTest, AnUncompressedControlBatchIsNeverRecompressed) {
+  TestHeader h;
+  h.attributes = 0x20;
+  const std::string control = FixtureBatch(h);
+  for (record::Compression target : kTargets) {
+    SCOPED_TRACE(record::CompressionName(target));
+    ValidationConfig config;
+    config.allow_control = true;
+    config.stored_compression = target;
+    absl::StatusOr<ValidatedBatch> v = Validate(control, config);
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_FALSE(v->reencoded.has_value());
+    EXPECT_EQ(v->header.compression(), record::Compression::kNone);
+  }
+  // Ordinary batches still are.
+  ValidationConfig config;
+  config.stored_compression = record::Compression::kZstd;
+  absl::StatusOr<ValidatedBatch> v = Validate(FixtureBatch(), config);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->reencoded.has_value());
+}
+
+// A topic storing batches uncompressed holds at most max.message.bytes - 61
+// bytes of records: decompression stops there, and the batch is too large
+// (MESSAGE_TOO_LARGE, which a producer splits), not corrupt, even when it
+// would inflate past 64 x max.message.bytes.
+TEST(LogValidatorTest, AnUncompressedTopicBoundsDecompressionByMaxMessageBytes) {
+  const std::string plain = FixtureBatch();
+  const int64_t fits = static_cast<int64_t>(plain.size());  // max.message.bytes that just fits
+  absl::StatusOr<std::string> gzip = record::CompressBatch(plain, record::Compression::kGzip);
+  ASSERT_TRUE(gzip.ok());
+  ValidationConfig config;
+  config.stored_compression = record::Compression::kNone;
+  config.max_message_bytes = fits;
+  absl::StatusOr<ValidatedBatch> v = Validate(*gzip, config);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v->reencoded.has_value());
+  EXPECT_EQ(*v->reencoded, plain);
+  config.max_message_bytes = fits - 1;
+  v = Validate(*gzip, config);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(CodeOf(v.status()), ErrorCode::kMessageTooLarge) << v.status();
+  EXPECT_THAT(v.status().message(),
+              HasSubstr(absl::StrCat("larger than max.message.bytes (", fits - 1,
+                                     "): its gzip records decompress to more than ", fits - 1 - 61,
+                                     " bytes")));
+  // Far past the bomb limit too: too large for this topic all the same.
+  record::RecordBatchBuilder builder;
+  builder.Append({"k", std::string(2'000'000, 'a'), {}, kNow, Offset(0)});
+  absl::StatusOr<std::string> bomb =
+      record::CompressBatch(builder.Build(), record::Compression::kZstd);
+  ASSERT_TRUE(bomb.ok());
+  config.max_message_bytes = 10'000;
+  config.max_decompressed_bytes = MaxDecompressedBytes(10'000);
+  v = Validate(*bomb, config);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(CodeOf(v.status()), ErrorCode::kMessageTooLarge) << v.status();
+  EXPECT_THAT(v.status().message(), HasSubstr("more than 9939 bytes"));
+  // Another codec keeps the bomb limit: there the batch is corrupt.
+  config.stored_compression = record::Compression::kGzip;
+  v = Validate(*bomb, config);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(CodeOf(v.status()), ErrorCode::kCorruptMessage) << v.status();
+  // Without max_message_bytes, max_decompressed_bytes alone applies.
+  config.stored_compression = record::Compression::kNone;
+  config.max_message_bytes.reset();
+  v = Validate(*bomb, config);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(CodeOf(v.status()), ErrorCode::kCorruptMessage) << v.status();
+}
+
+TEST_F(LogValidatorLogTest, ATopicsCompressionTypeReencodesEveryCodecItDoesNotStore) {
+  for (record::Compression target : kTargets) {
+    config_.compression_type = TopicTypeFor(target);
+    auto log = OpenLog(std::string("/data/c-") + record::CompressionName(target));
+    Seed(*log);
+    for (const Source& source : kSources) {
+      SCOPED_TRACE(std::string(source.name) + " into a " + record::CompressionName(target) +
+                   " topic");
+      std::string batch = SourceBatch(source);
+      const Offset base = log->log_end_offset();
+      absl::StatusOr<LogAppendInfo> info = log->AppendAsLeader(&batch, Epoch(3));
+      ASSERT_TRUE(info.ok()) << info.status();
+      EXPECT_EQ(info->first_offset, base);
+      EXPECT_EQ(info->last_offset, base + 2);
+      EXPECT_EQ(info->bytes, batch.size());
+      auto read = log->Read(base, 1 << 20, log->log_end_offset());
+      ASSERT_TRUE(read.ok());
+      // The stored batch is what the caller's string now holds.
+      EXPECT_EQ(read->batches, batch);
+      absl::StatusOr<record::BatchHeader> h = record::ValidateBatch(read->batches);
+      ASSERT_TRUE(h.ok()) << h.status();
+      EXPECT_EQ(h->compression(), target);
+      EXPECT_EQ(h->base_offset, base);
+      EXPECT_EQ(h->partition_leader_epoch, Epoch(3));
+      EXPECT_EQ(h->producer_epoch, 4);
+      EXPECT_EQ(h->base_sequence, 9);
+      EXPECT_EQ(ReadAll(*log, base), FixtureAsRecords(base.value(), kNow - 1000));
+    }
+    // A follower copies the re-encoded batches as they are.
+    auto read = log->Read(Offset(0), 1 << 20, log->log_end_offset());
+    ASSERT_TRUE(read.ok());
+    auto follower = OpenLog(std::string("/data/f-") + record::CompressionName(target));
+    ASSERT_TRUE(follower->AppendAsFollower(read->batches).ok());
+    EXPECT_EQ(follower->log_end_offset(), log->log_end_offset());
+  }
+}
+
+TEST_F(LogValidatorLogTest, ReencodingUnderLogAppendTimeStampsTheStoredBatch) {
+  ASSERT_TRUE(config_.Set("message.timestamp.type", "LogAppendTime").ok());
+  ASSERT_TRUE(config_.Set("compression.type", "lz4").ok());
+  auto log = OpenLog();
+  std::string batch = SourceBatch(kSources[1]);  // gzip
+  absl::StatusOr<LogAppendInfo> info = log->AppendAsLeader(&batch, Epoch(1));
+  ASSERT_TRUE(info.ok()) << info.status();
+  auto read = log->Read(Offset(0), 1 << 20, log->log_end_offset());
+  ASSERT_TRUE(read.ok());
+  absl::StatusOr<record::BatchHeader> h = record::ValidateBatch(read->batches);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->compression(), record::Compression::kLz4);
+  EXPECT_EQ(h->timestamp_type(), record::TimestampType::kLogAppendTime);
+  EXPECT_EQ(h->max_timestamp, kNow);
+  for (const record::Record& r : ReadAll(*log, Offset(0))) EXPECT_EQ(r.timestamp, kNow);
+}
+
+TEST_F(LogValidatorLogTest, AFailedValidationLeavesTheLogAndTheRequestUnchanged) {
+  ASSERT_TRUE(config_.Set("compression.type", "zstd").ok());
+  auto log = OpenLog();
+  Seed(*log);
+  const std::string good = SourceBatch(kSources[1]);  // gzip: would be re-encoded
+  std::vector<std::string> batches = {good, good, ProbeRecordLength(-5)};
+  absl::StatusOr<LogAppendInfo> info = log->AppendAsLeader(&batches, Epoch(1));
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(CodeOf(info.status()), ErrorCode::kInvalidRecord);
+  EXPECT_THAT(info.status().message(), HasSubstr("batch 2: record 0: length -5"));
+  EXPECT_EQ(log->log_end_offset(), Offset(7));
+  EXPECT_EQ(ReadAll(*log, Offset(0)).size(), 7u);
+  // The batches that passed were not swapped for their re-encoding.
+  EXPECT_EQ(batches[0], good);
+  EXPECT_EQ(batches[1], good);
+  // A corrupt compressed section is refused before any re-encoding.
+  std::string corrupt = good;
+  corrupt[record::kBatchHeaderSize + 12] ^= 0x55;
+  FixCrc(&corrupt);
+  info = log->AppendAsLeader(&corrupt, Epoch(1));
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(CodeOf(info.status()), ErrorCode::kCorruptMessage) << info.status();
+  EXPECT_EQ(log->log_end_offset(), Offset(7));
+}
+
+TEST_F(LogValidatorLogTest, MaxMessageBytesAppliesToTheBatchAsStored) {
+  // 200 records of 100 repeated bytes: about 22 KB plain, far less as gzip.
+  record::RecordBatchBuilder builder;
+  for (int i = 0; i < 200; ++i) {
+    builder.Append({"k", std::string(100, static_cast<char>('a' + i % 3)), {}, kNow, Offset(0)});
+  }
+  const std::string plain = builder.Build();
+  absl::StatusOr<std::string> gzip = record::CompressBatch(plain, record::Compression::kGzip);
+  ASSERT_TRUE(gzip.ok());
+  config_.max_message_bytes = 10'000;
+  ASSERT_LT(gzip->size(), 10'000u);
+  ASSERT_GT(plain.size(), 10'000u);
+  {
+    // Uncompressed, the batch the topic would store is too large.
+    ASSERT_TRUE(config_.Set("compression.type", "uncompressed").ok());
+    auto log = OpenLog("/data/plain-0");
+    std::string batch = *gzip;
+    absl::StatusOr<LogAppendInfo> info = log->AppendAsLeader(&batch, Epoch(1));
+    ASSERT_FALSE(info.ok());
+    EXPECT_EQ(CodeOf(info.status()), ErrorCode::kMessageTooLarge) << info.status();
+    EXPECT_THAT(info.status().message(), HasSubstr("as stored (none"));
+    EXPECT_EQ(log->log_end_offset(), Offset(0));
+    EXPECT_EQ(batch, *gzip);
+  }
+  {
+    // As the producer sent it, it fits.
+    ASSERT_TRUE(config_.Set("compression.type", "producer").ok());
+    auto log = OpenLog("/data/producer-0");
+    std::string batch = *gzip;
+    EXPECT_TRUE(log->AppendAsLeader(&batch, Epoch(1)).ok());
+    EXPECT_EQ(log->log_end_offset(), Offset(200));
+  }
+  {
+    // And a plain batch too large as sent fits once the topic compresses it?
+    // No: max.message.bytes is checked on what arrives as well, as in Kafka.
+    ASSERT_TRUE(config_.Set("compression.type", "zstd").ok());
+    auto log = OpenLog("/data/zstd-0");
+    std::string batch = plain;
+    absl::StatusOr<LogAppendInfo> info = log->AppendAsLeader(&batch, Epoch(1));
+    ASSERT_FALSE(info.ok());
+    EXPECT_EQ(CodeOf(info.status()), ErrorCode::kMessageTooLarge);
+  }
+}
+
+// A request whose last batch is too large only once re-encoded: nothing is
+// appended, and the caller's batches (the earlier ones would have been
+// re-encoded) are as they were sent.
+TEST_F(LogValidatorLogTest, ALaterBatchTooLargeOnlyOnceReencodedAppendsNothing) {
+  config_.max_message_bytes = 6'000;
+  // Random letters of a 16-symbol alphabet: zstd entropy-codes them to
+  // about half, snappy finds few matches.
+  std::mt19937 rng(13);
+  std::string letters(8'000, 'a');
+  for (char& c : letters) c = "abcdefghijklmnop"[rng() % 16];
+  absl::StatusOr<std::string> as_snappy = record::Compress(record::Compression::kSnappy, letters);
+  ASSERT_TRUE(as_snappy.ok());
+  ASSERT_GT(as_snappy->size(), 6'000u) << "too large as snappy";
+  record::RecordBatchBuilder big_builder;
+  big_builder.Append({"k", letters, {}, kNow, Offset(0)});
+  absl::StatusOr<std::string> big =
+      record::CompressBatch(big_builder.Build(), record::Compression::kZstd);
+  ASSERT_TRUE(big.ok());
+  ASSERT_LT(big->size(), 6'000u) << "fits as sent";
+  absl::StatusOr<std::string> small =
+      record::CompressBatch(FixtureBatch(), record::Compression::kZstd);
+  ASSERT_TRUE(small.ok());
+  for (const char* type : {"uncompressed", "snappy"}) {
+    SCOPED_TRACE(type);
+    ASSERT_TRUE(config_.Set("compression.type", type).ok());
+    auto log = OpenLog(std::string("/data/") + type + "-0");
+    Seed(*log);
+    std::vector<std::string> batches = {*small, *small, *big};
+    const std::vector<std::string> sent = batches;
+    absl::StatusOr<LogAppendInfo> info = log->AppendAsLeader(&batches, Epoch(1));
+    ASSERT_FALSE(info.ok());
+    EXPECT_EQ(CodeOf(info.status()), ErrorCode::kMessageTooLarge) << info.status();
+    EXPECT_THAT(info.status().message(), HasSubstr("batch 2: record batch"));
+    EXPECT_EQ(log->log_end_offset(), Offset(7));
+    EXPECT_EQ(ReadAll(*log, Offset(0)).size(), 7u);
+    EXPECT_EQ(batches, sent);
+    // Without the last one, both are stored re-encoded.
+    batches.pop_back();
+    info = log->AppendAsLeader(&batches, Epoch(1));
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(log->log_end_offset(), Offset(13));
+    EXPECT_NE(batches[0], sent[0]);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,1088 @@
+// The log cleaner (compaction): random streams of keys, values and
+// tombstones cleaned and read back; the dirty ratio and the compaction lags;
+// the bounded offset map; compressed batches; a producer's last batch; and a
+// crash at every step of a cleaning, after which the log reopens readable
+// with the same latest values.
+#include "broker/storage/log_cleaner.h"
+
+#include <functional>
+#include <map>
+#include <random>
+#include <thread>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "broker/storage/kafka_error.h"
+#include "broker/storage/log_manager.h"
+#include "broker/storage/mem_file_system.h"
+#include "broker/storage/segment.h"
+#include "client/record/compression.h"
+#include "glog/logging.h"
+#include "gtest/gtest.h"
+
+namespace strata::storage {
+namespace {
+
+constexpr char kLogDir[] = "/data";
+constexpr char kDir[] = "/data/state-0";
+const TopicPartition kTp{"state", PartitionId(0)};
+
+struct Rec {
+  std::string key;
+  std::optional<std::string> value;  // nullopt: a tombstone
+};
+
+std::string KeyedBatch(const std::vector<Rec>& recs, int64_t timestamp,
+                       record::Compression codec = record::Compression::kNone) {
+  record::RecordBatchBuilder builder;
+  for (const Rec& r : recs) {
+    record::Record rec;
+    rec.key = r.key;
+    rec.value = r.value;
+    rec.timestamp = timestamp;
+    builder.Append(rec);
+  }
+  std::string raw = builder.Build();
+  if (codec == record::Compression::kNone) return raw;
+  absl::StatusOr<std::string> compressed = record::CompressBatch(raw, codec);
+  CHECK(compressed.ok()) << compressed.status();
+  return *compressed;
+}
+
+struct Read {
+  Offset offset;
+  std::string key;
+  std::optional<std::string> value;
+};
+
+// Every record from the log start, as a consumer reads it.
+std::vector<Read> ReadAll(const Log& log, std::vector<record::BatchHeader>* headers = nullptr) {
+  std::vector<Read> out;
+  Offset next = log.log_start_offset();
+  for (int guard = 0; guard < 100000 && next < log.log_end_offset(); ++guard) {
+    auto read = log.Read(next, 4096, log.log_end_offset());
+    EXPECT_TRUE(read.ok()) << read.status();
+    if (!read.ok() || read->batches.empty()) break;
+    record::BatchIterator it(read->batches);
+    record::BatchHeader h;
+    std::string_view batch;
+    while (it.Next(&h, &batch)) {
+      if (headers) headers->push_back(h);
+      next = h.next_offset();
+      if (h.records_count == 0) continue;
+      auto records = record::DecodeRecords(batch);
+      EXPECT_TRUE(records.ok()) << records.status();
+      if (!records.ok()) continue;
+      for (record::Record& r : *records) {
+        out.push_back(Read{r.offset, r.key.value_or("<none>"), std::move(r.value)});
+      }
+    }
+  }
+  return out;
+}
+
+// Key -> latest value (tombstoned keys absent), as a reader of `records`
+// from the start ends up with.
+std::map<std::string, std::string> Latest(const std::vector<Read>& records) {
+  std::map<std::string, std::string> out;
+  for (const Read& r : records) {
+    if (r.value) {
+      out[r.key] = *r.value;
+    } else {
+      out.erase(r.key);
+    }
+  }
+  return out;
+}
+
+// A file system that "dies" at its `budget`-th directory change (create,
+// rename, delete): that change and every later one fails, as in a process
+// killed there.
+class DyingFileSystem final : public FileSystem {
+ public:
+  explicit DyingFileSystem(MemFileSystem* base) : base_(base) {}
+  // From now on, `budget` more directory changes succeed.
+  void Arm(int budget) {
+    armed_ = true;
+    budget_ = budget;
+  }
+  // Only the change after `budget` more fails; later ones succeed (a
+  // failing disk, not a dead process).
+  void FailOnce(int budget) {
+    Arm(budget);
+    once_ = true;
+  }
+  // Called when a file whose name ends with `suffix` is created.
+  void OnCreate(std::string suffix, std::function<void()> hook) {
+    hook_suffix_ = std::move(suffix);
+    hook_ = std::move(hook);
+  }
+
+  absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
+    if (create && !base_->Exists(path)) {
+      if (!Spend(path)) return Dead();
+      if (hook_ && path.ends_with(hook_suffix_)) std::exchange(hook_, nullptr)();
+    }
+    return base_->Open(path, create);
+  }
+  absl::StatusOr<uint64_t> FileSize(const std::string& path) override {
+    return base_->FileSize(path);
+  }
+  bool Exists(const std::string& path) override { return base_->Exists(path); }
+  absl::Status CreateDirs(const std::string& path) override { return base_->CreateDirs(path); }
+  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    return base_->ListDir(path);
+  }
+  absl::Status DeleteFile(const std::string& path) override {
+    if (!Spend(path)) return Dead();
+    return base_->DeleteFile(path);
+  }
+  absl::Status DeleteDirRecursively(const std::string& path) override {
+    if (!Spend(path)) return Dead();
+    return base_->DeleteDirRecursively(path);
+  }
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    if (!Spend(from)) return Dead();
+    return base_->Rename(from, to);
+  }
+  absl::Status SyncDir(const std::string& path) override {
+    if (died_ && !once_) return Dead();
+    return base_->SyncDir(path);
+  }
+  bool died() const { return died_; }
+  const std::string& failed_path() const { return failed_path_; }
+
+ private:
+  bool Spend(const std::string& path) {
+    if (!armed_) return true;
+    if (once_) {
+      if (--budget_ == -1) {
+        died_ = true;
+        failed_path_ = path;
+        return false;
+      }
+      return true;
+    }
+    if (died_ || --budget_ < 0) {
+      if (!died_) failed_path_ = path;
+      died_ = true;
+      return false;
+    }
+    return true;
+  }
+  static absl::Status Dead() {
+    return WithKafkaError(absl::UnavailableError("the process was killed"), kKafkaStorageError);
+  }
+
+  MemFileSystem* base_;
+  bool armed_ = false;
+  bool once_ = false;
+  int budget_ = 0;
+  bool died_ = false;
+  std::string failed_path_;
+  std::string hook_suffix_;
+  std::function<void()> hook_;
+};
+
+class LogCleanerTest : public ::testing::Test {
+ protected:
+  LogCleanerTest() {
+    config_.cleanup_policy = CleanupPolicy::kCompact;
+    config_.segment_bytes = 2048;
+    config_.delete_retention_ms = 10'000;
+    config_.min_cleanable_dirty_ratio = 0.5;
+    config_.file_delete_delay_ms = 0;
+    clock_.SetMs(1'000'000);
+  }
+
+  std::shared_ptr<Log> OpenLog(FileSystem* fs = nullptr, bool clean = true) {
+    auto log = Log::Open(fs ? fs : &fs_, &clock_, kDir, config_, clean);
+    EXPECT_TRUE(log.ok()) << log.status();
+    return log.ok() ? std::shared_ptr<Log>(std::move(*log)) : nullptr;
+  }
+
+  std::unique_ptr<LogCleaner> MakeCleaner(FileSystem* fs = nullptr, int64_t buffer = 1 << 20) {
+    CleanerOptions options;
+    options.dedupe_buffer_size = buffer;
+    options.read_chunk_bytes = 1024;
+    return std::make_unique<LogCleaner>(fs ? fs : &fs_, &clock_, options, [this] { return logs_; });
+  }
+
+  void Append(Log& log, const std::vector<Rec>& recs,
+              record::Compression codec = record::Compression::kNone) {
+    std::string batch = KeyedBatch(recs, clock_.NowMs(), codec);
+    auto info = log.AppendAsLeader(&batch, Epoch(1));
+    ASSERT_TRUE(info.ok()) << info.status();
+    for (int64_t i = 0; i < static_cast<int64_t>(recs.size()); ++i) {
+      const Rec& r = recs[static_cast<size_t>(i)];
+      expected_[r.key] = r.value;
+      expected_offset_[r.key] = info->first_offset + i;
+    }
+    log.MaybeIncrementHighWatermark(log.log_end_offset());
+  }
+
+  // Appends `n` random records over `keys` keys in batches of 1-8, about a
+  // fifth of them tombstones, some batches compressed.
+  void AppendRandom(Log& log, std::mt19937& rng, int n, int keys) {
+    const record::Compression codecs[] = {record::Compression::kNone, record::Compression::kGzip,
+                                          record::Compression::kLz4, record::Compression::kZstd,
+                                          record::Compression::kSnappy};
+    int written = 0;
+    while (written < n) {
+      const int count = std::min<int>(n - written, 1 + static_cast<int>(rng() % 8));
+      std::vector<Rec> recs;
+      for (int i = 0; i < count; ++i) {
+        Rec r;
+        r.key = "key" + std::to_string(rng() % keys);
+        if (rng() % 5 != 0) {
+          r.value = "value-" + std::to_string(written + i) + std::string(rng() % 40, 'x');
+        }
+        recs.push_back(std::move(r));
+      }
+      const record::Compression codec = rng() % 3 == 0 ? codecs[rng() % 5] : codecs[0];
+      Append(log, recs, codec);
+      written += count;
+    }
+  }
+
+  std::map<std::string, std::string> ExpectedLatest() const {
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : expected_) {
+      if (v) out[k] = *v;
+    }
+    return out;
+  }
+
+  // What a consumer from the beginning must see after a full cleaning:
+  // each key at most once, offsets ascending, the latest value of every
+  // live key at the offset it was written at; tombstones only when
+  // `tombstones_allowed`.
+  void CheckCompacted(const Log& log, bool tombstones_allowed) {
+    std::vector<Read> read = ReadAll(log);
+    std::map<std::string, int> seen;
+    Offset previous(-1);
+    for (const Read& r : read) {
+      EXPECT_GT(r.offset, previous);
+      previous = r.offset;
+      EXPECT_EQ(++seen[r.key], 1) << "key " << r.key << " appears twice";
+      ASSERT_TRUE(expected_.contains(r.key)) << r.key;
+      EXPECT_EQ(r.value, expected_.at(r.key)) << r.key;
+      EXPECT_EQ(r.offset, expected_offset_.at(r.key)) << r.key;
+      if (!tombstones_allowed) {
+        EXPECT_TRUE(r.value.has_value()) << "tombstone of " << r.key;
+      }
+    }
+    EXPECT_EQ(Latest(read), ExpectedLatest());
+  }
+
+  MemFileSystem fs_;
+  ManualClock clock_;
+  LogConfig config_;
+  std::vector<LogCleaner::CleanableLog> logs_;
+  std::map<std::string, std::optional<std::string>> expected_;
+  std::map<std::string, Offset> expected_offset_;
+};
+
+TEST_F(LogCleanerTest, OffsetMapKeepsTheLatestOffsetAndRefusesNewKeysWhenFull) {
+  OffsetMap map(10 * OffsetMap::kBytesPerEntry, 0.5);
+  EXPECT_EQ(map.capacity(), 5u);
+  EXPECT_FALSE(map.Get("a").has_value());
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(map.Put("k" + std::to_string(i), Offset(i)));
+  EXPECT_FALSE(map.Put("k5", Offset(5)));  // full
+  EXPECT_TRUE(map.Put("k0", Offset(9)));   // a known key still updates
+  EXPECT_EQ(map.Get("k0"), Offset(9));
+  EXPECT_EQ(map.Get("k3"), Offset(3));
+  EXPECT_FALSE(map.Get("k5").has_value());
+  map.Clear();
+  EXPECT_EQ(map.size(), 0u);
+  EXPECT_FALSE(map.Get("k0").has_value());
+}
+
+// Acceptance 2: random streams, a roll, a full cleaning pass; then, once
+// delete.retention.ms has passed, another removes the tombstones.
+TEST_F(LogCleanerTest, RandomStreamsCompactToTheLatestValueOfEveryKey) {
+  for (uint32_t seed = 1; seed <= 25; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    fs_.DeleteDirRecursively(kLogDir).IgnoreError();
+    expected_.clear();
+    expected_offset_.clear();
+    std::mt19937 rng(seed);
+    auto log = OpenLog();
+    ASSERT_NE(log, nullptr);
+    logs_ = {{kTp, log, kLogDir}};
+    auto cleaner = MakeCleaner();
+    const int keys = 5 + static_cast<int>(rng() % 60);
+    AppendRandom(*log, rng, 200 + static_cast<int>(rng() % 400), keys);
+    ASSERT_TRUE(log->Roll().ok());
+    const int64_t before = log->size_bytes();
+    const Offset end = log->log_end_offset();
+
+    // Keys whose latest record is a tombstone: a cleaning keeps exactly
+    // those tombstones until delete.retention.ms has passed.
+    int64_t deleted_keys = 0;
+    for (const auto& [k, v] : expected_) deleted_keys += v ? 0 : 1;
+    auto tombstones_read = [&] {
+      int64_t n = 0;
+      for (const Read& r : ReadAll(*log)) n += r.value ? 0 : 1;
+      return n;
+    };
+
+    auto stats = cleaner->CleanLog(logs_[0]);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(stats->end_offset, end);
+    EXPECT_EQ(cleaner->FirstDirtyOffset(kTp, kLogDir), end);
+    EXPECT_EQ(stats->tombstones_removed, 0);
+    EXPECT_EQ(stats->tombstones_kept, deleted_keys);
+    EXPECT_EQ(tombstones_read(), deleted_keys);
+    // One batch per source batch: never more bytes out than in.
+    EXPECT_LE(stats->bytes_written, stats->bytes_read);
+    CheckCompacted(*log, /*tombstones_allowed=*/true);
+    EXPECT_LT(log->size_bytes(), before);
+    EXPECT_EQ(log->log_end_offset(), end);
+
+    // Within delete.retention.ms the tombstones stay; after it they go.
+    clock_.AdvanceMs(config_.delete_retention_ms - 1);
+    stats = cleaner->CleanLog(logs_[0]);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(stats->tombstones_removed, 0);
+    EXPECT_EQ(stats->tombstones_kept, deleted_keys);
+    EXPECT_EQ(tombstones_read(), deleted_keys);
+    clock_.AdvanceMs(2);
+    stats = cleaner->CleanLog(logs_[0]);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(stats->tombstones_removed, deleted_keys);
+    EXPECT_EQ(stats->tombstones_kept, 0);
+    EXPECT_EQ(tombstones_read(), 0);
+    CheckCompacted(*log, /*tombstones_allowed=*/false);
+
+    // The same after a restart, with or without a clean shutdown.
+    ASSERT_TRUE(log->Close().ok());
+    for (bool clean : {true, false}) {
+      auto reopened = OpenLog(&fs_, clean);
+      ASSERT_NE(reopened, nullptr);
+      CheckCompacted(*reopened, /*tombstones_allowed=*/false);
+      EXPECT_EQ(reopened->log_end_offset(), end);
+      ASSERT_TRUE(reopened->Close().ok());
+    }
+  }
+}
+
+TEST_F(LogCleanerTest, NewRecordsAfterACleaningAreCleanedByTheNext) {
+  std::mt19937 rng(7);
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  for (int round = 0; round < 4; ++round) {
+    AppendRandom(*log, rng, 150, 20);
+    ASSERT_TRUE(log->Roll().ok());
+    auto stats = cleaner->CleanLog(logs_[0]);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    CheckCompacted(*log, /*tombstones_allowed=*/true);
+  }
+  // Cleaned segments were merged: far fewer than were written.
+  EXPECT_LE(log->num_segments(), 6);
+}
+
+TEST_F(LogCleanerTest, TheActiveSegmentAndRecordsAboveTheHighWatermarkAreNotCleaned) {
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  for (int i = 0; i < 50; ++i) Append(*log, {{"k", "v" + std::to_string(i)}});
+  ASSERT_GE(log->num_segments(), 2);
+  const Offset active_base = log->segment_base_offsets().back();
+  auto stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->end_offset, active_base);
+  // The active segment is not in the map: the rolled part keeps its latest
+  // "k", and every record of the active segment stays.
+  std::vector<Read> read = ReadAll(*log);
+  ASSERT_EQ(read.size(), static_cast<size_t>(1 + (log->log_end_offset() - active_base)));
+  EXPECT_EQ(read[0].offset, active_base - 1);
+
+  // Records above the high watermark are neither mapped nor removed, nor
+  // is the segment holding it rewritten: the cleaning ends at its base
+  // (Kafka's firstUncleanableOffset), as a truncation may still take its
+  // records.
+  const Offset hw = log->log_end_offset();
+  for (int i = 0; i < 50; ++i) {
+    std::string batch = KeyedBatch({{"k", "unreplicated"}}, clock_.NowMs());
+    ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(1)).ok());
+  }
+  ASSERT_TRUE(log->Roll().ok());
+  ASSERT_EQ(log->high_watermark(), hw);
+  Offset hw_segment(0);
+  for (Offset base : log->segment_base_offsets()) {
+    if (base <= hw) hw_segment = base;
+  }
+  ASSERT_LT(hw_segment, hw);  // the high watermark lies inside a segment
+  stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->end_offset, hw_segment);
+  read = ReadAll(*log);
+  int below = 0;
+  for (const Read& r : read) {
+    if (r.offset < hw) {
+      ++below;
+      EXPECT_TRUE(r.offset >= hw_segment || r.offset == hw_segment - 1) << r.offset;
+    } else {
+      EXPECT_EQ(r.value, "unreplicated");
+    }
+  }
+  EXPECT_EQ(read.size(), static_cast<size_t>(below + 50));
+  EXPECT_EQ(read[static_cast<size_t>(below - 1)].value, "v49");
+}
+
+TEST_F(LogCleanerTest, DirtyRatioPicksTheDirtiestLogAndHonoursTheMinimum) {
+  auto a = OpenLog();
+  auto b_log = Log::Open(&fs_, &clock_, "/data/state-1", config_, true);
+  ASSERT_TRUE(b_log.ok());
+  std::shared_ptr<Log> b(std::move(*b_log));
+  logs_ = {{kTp, a, kLogDir}, {TopicPartition{"state", PartitionId(1)}, b, kLogDir}};
+  auto cleaner = MakeCleaner();
+  OffsetMap map(1 << 20);
+
+  // Nothing rolled: nothing is dirty.
+  auto none = cleaner->CleanDirtiestLog(&map);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  for (int i = 0; i < 60; ++i) Append(*a, {{"a" + std::to_string(i % 5), std::string(30, 'a')}});
+  ASSERT_TRUE(a->Roll().ok());
+  auto first = cleaner->CleanDirtiestLog(&map);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->has_value());
+  EXPECT_DOUBLE_EQ((*first)->dirty_ratio, 1.0);  // never cleaned: all dirty
+  EXPECT_EQ(cleaner->FirstDirtyOffset(kTp, kLogDir), a->log_end_offset());
+
+  // A little new data on a: ratio below 0.5, not picked. b is all dirty.
+  Append(*a, {{"a1", "x"}});
+  ASSERT_TRUE(a->Roll().ok());
+  for (int i = 0; i < 60; ++i) Append(*b, {{"b" + std::to_string(i % 5), std::string(30, 'b')}});
+  ASSERT_TRUE(b->Roll().ok());
+  auto range = cleaner->RangeOf(kTp, kLogDir, *a->ViewForCleaning());
+  EXPECT_GT(range.dirty_bytes, 0);
+  EXPECT_LT(range.dirty_ratio, 0.5);
+  auto second = cleaner->CleanDirtiestLog(&map);
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(second->has_value());
+  EXPECT_EQ(cleaner->FirstDirtyOffset(TopicPartition{"state", PartitionId(1)}, kLogDir),
+            b->log_end_offset());
+  // Now only a's small dirty part is left, under the ratio.
+  auto third = cleaner->CleanDirtiestLog(&map);
+  ASSERT_TRUE(third.ok());
+  EXPECT_FALSE(third->has_value());
+
+  // max.compaction.lag.ms forces it once its oldest dirty record is old.
+  LogConfig lagged = config_;
+  lagged.max_compaction_lag_ms = 60'000;
+  a->UpdateConfig(lagged);
+  clock_.AdvanceMs(60'001);
+  auto forced = cleaner->CleanDirtiestLog(&map);
+  ASSERT_TRUE(forced.ok());
+  ASSERT_TRUE(forced->has_value());
+  EXPECT_EQ(cleaner->FirstDirtyOffset(kTp, kLogDir), a->log_end_offset());
+
+  // The checkpoint survives the cleaner.
+  auto again = MakeCleaner();
+  EXPECT_EQ(again->FirstDirtyOffset(kTp, kLogDir), a->log_end_offset());
+  EXPECT_TRUE(fs_.Exists(std::string(kLogDir) + "/" + kCleanerCheckpointFile));
+}
+
+TEST_F(LogCleanerTest, MinCompactionLagKeepsYoungSegmentsDirty) {
+  config_.min_compaction_lag_ms = 30'000;
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  for (int i = 0; i < 40; ++i) Append(*log, {{"k", std::string(40, 'o')}});  // old
+  ASSERT_TRUE(log->Roll().ok());
+  clock_.AdvanceMs(31'000);
+  const Offset young_start = log->log_end_offset();
+  for (int i = 0; i < 40; ++i) Append(*log, {{"k", std::string(40, 'y')}});  // young
+  ASSERT_TRUE(log->Roll().ok());
+  auto stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->end_offset, young_start);
+  // The young records are all there; of the old, the ones the young
+  // supersede are not in the map yet, so the latest old one stays.
+  std::vector<Read> read = ReadAll(*log);
+  int old = 0;
+  for (const Read& r : read) old += r.offset < young_start ? 1 : 0;
+  EXPECT_EQ(old, 1);
+  EXPECT_EQ(read.size(), 41u);
+  clock_.AdvanceMs(31'000);
+  ASSERT_TRUE(cleaner->CleanLog(logs_[0]).ok());
+  EXPECT_EQ(ReadAll(*log).size(), 1u);
+}
+
+TEST_F(LogCleanerTest, AFullOffsetMapCleansUpToWhereItGot) {
+  std::mt19937 rng(3);
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  // Room for 20 keys; the stream has 100.
+  auto cleaner = MakeCleaner(nullptr, static_cast<int64_t>(OffsetMap::kBytesPerEntry) * 23);
+  AppendRandom(*log, rng, 600, 100);
+  ASSERT_TRUE(log->Roll().ok());
+  const Offset end = log->log_end_offset();
+  auto stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_TRUE(stats->map_full);
+  EXPECT_LT(stats->end_offset, end);
+  EXPECT_EQ(cleaner->FirstDirtyOffset(kTp, kLogDir), stats->end_offset);
+  // Nothing is lost on the way: the latest values are all there.
+  EXPECT_EQ(Latest(ReadAll(*log)), ExpectedLatest());
+  for (int pass = 0; pass < 100 && cleaner->FirstDirtyOffset(kTp, kLogDir) < end; ++pass) {
+    ASSERT_TRUE(cleaner->CleanLog(logs_[0]).ok());
+    EXPECT_EQ(Latest(ReadAll(*log)), ExpectedLatest());
+  }
+  EXPECT_EQ(cleaner->FirstDirtyOffset(kTp, kLogDir), end);
+  // Every key's latest, but a key whose earlier record was cleaned with a
+  // map that did not know its later one may appear more than once.
+  for (const Read& r : ReadAll(*log)) {
+    if (r.offset == expected_offset_.at(r.key)) {
+      EXPECT_EQ(r.value, expected_.at(r.key));
+    }
+  }
+}
+
+TEST_F(LogCleanerTest, CompressedBatchesKeepTheirCodecAndOffsets) {
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  // Offsets 0-5: a, b, c, d, e, f in one gzip batch; then b, d, f again.
+  Append(*log, {{"a", "1"}, {"b", "1"}, {"c", "1"}, {"d", "1"}, {"e", "1"}, {"f", "1"}},
+         record::Compression::kGzip);
+  Append(*log, {{"b", "2"}, {"d", "2"}, {"f", std::nullopt}}, record::Compression::kZstd);
+  ASSERT_TRUE(log->Roll().ok());
+  ASSERT_TRUE(cleaner->CleanLog(logs_[0]).ok());
+  std::vector<record::BatchHeader> headers;
+  std::vector<Read> read = ReadAll(*log, &headers);
+  std::vector<int64_t> offsets;
+  for (const Read& r : read) offsets.push_back(r.offset.value());
+  EXPECT_EQ(offsets, (std::vector<int64_t>{0, 2, 4, 6, 7, 8}));
+  // a, c, e in one batch in place of the gzip one, still gzip, its offsets
+  // 0-5 kept with gaps (Kafka's layout); the zstd batch kept whole.
+  ASSERT_EQ(headers.size(), 2u);
+  EXPECT_EQ(headers[0].compression(), record::Compression::kGzip);
+  EXPECT_EQ(headers[0].base_offset, Offset(0));
+  EXPECT_EQ(headers[0].last_offset(), Offset(5));
+  EXPECT_EQ(headers[0].records_count, 3);
+  EXPECT_EQ(headers[1].compression(), record::Compression::kZstd);
+  EXPECT_EQ(headers[1].base_offset, Offset(6));
+  EXPECT_EQ(headers[1].records_count, 3);
+  CheckCompacted(*log, /*tombstones_allowed=*/true);
+}
+
+TEST_F(LogCleanerTest, KeylessRecordsAreRefusedByACompactedTopic) {
+  auto log = OpenLog();
+  record::RecordBatchBuilder builder;
+  record::Record keyed;
+  keyed.key = "k";
+  keyed.value = "v";
+  keyed.timestamp = clock_.NowMs();
+  record::Record keyless = keyed;
+  keyless.key.reset();
+  builder.Append(keyed);
+  builder.Append(keyless);
+  std::string batch = builder.Build();
+  auto info = log->AppendAsLeader(&batch, Epoch(1));
+  ASSERT_FALSE(info.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(info.status()));
+  EXPECT_EQ(info.status().message(),
+            "Compacted topic cannot accept message without key in topic partition state-0.");
+  EXPECT_EQ(log->log_end_offset(), Offset(0));
+  // compact,delete too; delete alone accepts it.
+  LogConfig config = config_;
+  config.cleanup_policy = CleanupPolicy::kCompactAndDelete;
+  log->UpdateConfig(config);
+  batch = KeyedBatch({{"k", "v"}}, clock_.NowMs());
+  EXPECT_TRUE(log->AppendAsLeader(&batch, Epoch(1)).ok());
+  builder.Append(keyless);
+  batch = builder.Build();
+  EXPECT_FALSE(log->AppendAsLeader(&batch, Epoch(1)).ok());
+  config.cleanup_policy = CleanupPolicy::kDelete;
+  log->UpdateConfig(config);
+  builder.Append(keyless);
+  batch = builder.Build();
+  EXPECT_TRUE(log->AppendAsLeader(&batch, Epoch(1)).ok());
+}
+
+// A producer's batches come through a follower append (producers cannot
+// write producer ids yet).
+std::string ProducerBatch(int64_t base, int64_t producer_id, int32_t sequence,
+                          const std::vector<Rec>& recs, int64_t timestamp) {
+  record::RecordBatchBuilder builder{Offset(base)};
+  builder.set_partition_leader_epoch(Epoch(1));
+  builder.set_producer(producer_id, 0, sequence);
+  for (const Rec& r : recs) {
+    record::Record rec;
+    rec.key = r.key;
+    rec.value = r.value;
+    rec.timestamp = timestamp;
+    builder.Append(rec);
+  }
+  return builder.Build();
+}
+
+// Without producer state the cleaner cannot tell which of a producer's
+// batches to keep: a log holding one is left alone, with one warning.
+TEST_F(LogCleanerTest, ALogHoldingProducerBatchesIsNotCleaned) {
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  const int64_t t = clock_.NowMs();
+  ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(0, 7, 0, {{"a", "1"}, {"b", "1"}}, t)).ok());
+  ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(2, 7, 2, {{"a", "2"}, {"b", "2"}}, t)).ok());
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  ASSERT_TRUE(log->Roll().ok());
+  const int64_t size = log->size_bytes();
+  auto stats = cleaner->CleanLog(logs_[0]);
+  EXPECT_TRUE(absl::IsUnimplemented(stats.status())) << stats.status();
+  EXPECT_EQ(log->size_bytes(), size);
+  EXPECT_EQ(ReadAll(*log).size(), 4u);
+  EXPECT_FALSE(cleaner->FirstDirtyOffset(kTp, kLogDir).has_value());
+  // The worker skips it from then on.
+  OffsetMap map(1 << 20);
+  auto first = cleaner->CleanDirtiestLog(&map);
+  EXPECT_TRUE(absl::IsUnimplemented(first.status())) << first.status();
+  auto second = cleaner->CleanDirtiestLog(&map);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->has_value());
+  // No leftovers of the attempt.
+  auto names = fs_.ListDir(kDir);
+  ASSERT_TRUE(names.ok());
+  for (const std::string& name : *names) EXPECT_FALSE(name.ends_with(kCleanedFileSuffix)) << name;
+}
+
+TEST_F(LogCleanerTest, ASwapOfSegmentsThatChangedMeanwhileIsAborted) {
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  for (int i = 0; i < 60; ++i) Append(*log, {{"k" + std::to_string(i % 3), std::string(50, 'v')}});
+  ASSERT_TRUE(log->Roll().ok());
+  auto view = log->ViewForCleaning();
+  ASSERT_TRUE(view.ok());
+  std::vector<Log::SegmentInfo> stale = {view->segments[0], view->segments[1]};
+  stale[1].size += 1;
+  auto cleaned = Segment::CreateWithSuffix(&fs_, kDir, stale[0].base_offset, Segment::Options{},
+                                           kCleanedFileSuffix);
+  ASSERT_TRUE(cleaned.ok());
+  cleaned->reset();
+  auto replaced = log->ReplaceSegments(stale, view->generation);
+  EXPECT_TRUE(absl::IsAborted(replaced.status())) << replaced.status();
+  EXPECT_FALSE(fs_.Exists(std::string(kDir) + "/" + SegmentFileStem(Offset(0)) + ".log" +
+                          kCleanedFileSuffix));
+  EXPECT_EQ(log->num_segments(), static_cast<int>(view->segments.size()));
+  EXPECT_EQ(Latest(ReadAll(*log)), ExpectedLatest());
+}
+
+// A kill at every step of a cleaning: each directory change in turn fails,
+// and every later one, and unsynced bytes are lost, directory changes not
+// synced included; the log must reopen readable with the same latest
+// values and the same offsets. Where the crash left a swap to complete,
+// a second crash at each step of the recovery completing it changes
+// nothing either.
+TEST_F(LogCleanerTest, ACrashAtAnyStepOfACleaningLeavesTheSameLatestValues) {
+  int crashed_with_swap = 0;
+  int crashed_before_swap = 0;
+  int crashed_in_recovery = 0;
+  for (uint32_t seed = 1; seed <= 3; ++seed) {
+    bool completed = false;
+    for (int budget = 0; budget < 1000 && !completed; ++budget) {
+      SCOPED_TRACE("seed " + std::to_string(seed) + ", crash at directory change " +
+                   std::to_string(budget));
+      fs_.DeleteDirRecursively(kLogDir).IgnoreError();
+      expected_.clear();
+      expected_offset_.clear();
+      std::mt19937 rng(seed);
+      Offset end;
+      {
+        auto log = OpenLog();
+        AppendRandom(*log, rng, 300, 25);
+        ASSERT_TRUE(log->Roll().ok());
+        // A first cleaning, so that the crash hits one that merges cleaned
+        // segments and removes tombstones too.
+        logs_ = {{kTp, log, kLogDir}};
+        ASSERT_TRUE(MakeCleaner()->CleanLog(logs_[0]).ok());
+        AppendRandom(*log, rng, 200, 25);
+        ASSERT_TRUE(log->Roll().ok());
+        end = log->log_end_offset();
+        ASSERT_TRUE(log->Close().ok());
+      }
+      clock_.AdvanceMs(config_.delete_retention_ms + 1);
+      const std::map<std::string, std::string> latest = ExpectedLatest();
+      fs_.SetDirectoryOpsNeedSync(true);
+      {
+        DyingFileSystem dying(&fs_);
+        auto log = OpenLog(&dying);
+        ASSERT_NE(log, nullptr);
+        logs_ = {{kTp, log, kLogDir}};
+        dying.Arm(budget);
+        auto stats = MakeCleaner(&dying)->CleanLog(logs_[0]);
+        completed = !dying.died();
+        if (completed) {
+          ASSERT_TRUE(stats.ok()) << stats.status();
+        }
+        logs_.clear();
+      }
+      fs_.SimulateCrash();
+      bool swap_pending = false;
+      if (auto before = fs_.ListDir(kDir); before.ok()) {
+        for (const std::string& name : *before) {
+          crashed_with_swap += name.ends_with(kSwapFileSuffix) ? 1 : 0;
+          swap_pending |= name.ends_with(std::string(".log") + kSwapFileSuffix);
+        }
+      }
+      crashed_before_swap += !completed && !swap_pending ? 1 : 0;
+      if (swap_pending) {
+        // Crash again at each step of the recovery (Load completing the
+        // swap), until one completes.
+        for (int recovery_budget = 0; recovery_budget < 100; ++recovery_budget) {
+          DyingFileSystem dying(&fs_);
+          dying.Arm(recovery_budget);
+          auto log = Log::Open(&dying, &clock_, kDir, config_, /*had_clean_shutdown=*/false);
+          const bool died = dying.died();
+          if (log.ok()) {
+            ASSERT_TRUE((*log)->Close().ok() || died);
+          }
+          fs_.SimulateCrash();
+          if (!died) break;
+          ++crashed_in_recovery;
+        }
+      }
+      fs_.SetDirectoryOpsNeedSync(false);
+      auto reopened = OpenLog(&fs_, /*clean=*/false);
+      ASSERT_NE(reopened, nullptr);
+      std::vector<Read> read = ReadAll(*reopened);
+      EXPECT_EQ(Latest(read), latest);
+      EXPECT_EQ(reopened->log_end_offset(), end);
+      Offset previous(-1);
+      for (const Read& r : read) {
+        EXPECT_GT(r.offset, previous);
+        previous = r.offset;
+        if (r.offset == expected_offset_.at(r.key)) {
+          EXPECT_EQ(r.value, expected_.at(r.key));
+        }
+      }
+      // No file of the cleaning is left behind.
+      auto names = fs_.ListDir(kDir);
+      ASSERT_TRUE(names.ok());
+      for (const std::string& name : *names) {
+        EXPECT_FALSE(name.ends_with(kCleanedFileSuffix)) << name;
+        EXPECT_FALSE(name.ends_with(kSwapFileSuffix)) << name;
+      }
+      // And a cleaning after the restart completes the job.
+      logs_ = {{kTp, reopened, kLogDir}};
+      ASSERT_TRUE(MakeCleaner()->CleanLog(logs_[0]).ok());
+      EXPECT_EQ(Latest(ReadAll(*reopened)), latest);
+      if (completed) CheckCompacted(*reopened, /*tombstones_allowed=*/true);
+      ASSERT_TRUE(reopened->Close().ok());
+    }
+    EXPECT_TRUE(completed);
+  }
+  // The crashes hit both halves: writing the cleaned segment and swapping,
+  // and the recovery of a swap.
+  EXPECT_GT(crashed_before_swap, 0);
+  EXPECT_GT(crashed_with_swap, 0);
+  EXPECT_GT(crashed_in_recovery, 0);
+}
+
+// A failure at any directory change of a cleaning, once (a failing disk,
+// not a dead process): before the swap begins the log runs on unchanged;
+// once it has begun, the log refuses everything as a storage failure, so
+// nothing changes it before a restart completes the swap.
+TEST_F(LogCleanerTest, AFailurePartWayThroughASwapFailsTheLogUntilARestart) {
+  int failed_mid_swap = 0;
+  bool completed = false;
+  for (int budget = 0; budget < 200 && !completed; ++budget) {
+    SCOPED_TRACE("failing directory change " + std::to_string(budget));
+    fs_.DeleteDirRecursively(kLogDir).IgnoreError();
+    expected_.clear();
+    expected_offset_.clear();
+    std::mt19937 rng(11);
+    {
+      auto log = OpenLog();
+      AppendRandom(*log, rng, 300, 25);
+      ASSERT_TRUE(log->Roll().ok());
+      ASSERT_TRUE(log->Close().ok());
+    }
+    const std::map<std::string, std::string> latest = ExpectedLatest();
+    DyingFileSystem failing(&fs_);
+    auto log = OpenLog(&failing, /*clean=*/true);
+    ASSERT_NE(log, nullptr);
+    const Offset end = log->log_end_offset();
+    logs_ = {{kTp, log, kLogDir}};
+    failing.FailOnce(budget);
+    auto stats = MakeCleaner(&failing)->CleanLog(logs_[0]);
+    completed = !failing.died();
+    // (A failure after a whole swap, writing partition.checkpoint, leaves
+    // the cleaning done.)
+    if (completed) {
+      ASSERT_TRUE(stats.ok()) << stats.status();
+    }
+    auto read = log->Read(log->log_start_offset(), 1 << 20, log->log_end_offset());
+    if (!read.ok()) {
+      EXPECT_TRUE(IsStorageFailure(read.status())) << read.status();
+      std::string batch = KeyedBatch({{"x", "y"}}, clock_.NowMs());
+      EXPECT_FALSE(log->AppendAsLeader(&batch, Epoch(1)).ok());
+      EXPECT_FALSE(log->TruncateTo(Offset(0)).ok());
+      EXPECT_FALSE(log->Close().ok());
+      ++failed_mid_swap;
+    } else {
+      EXPECT_EQ(Latest(ReadAll(*log)), latest);
+      EXPECT_EQ(log->log_end_offset(), end);
+      ASSERT_TRUE(log->Close().ok());
+    }
+    logs_.clear();
+    log.reset();
+    // A restart completes or drops the swap: same values, same offsets,
+    // nothing of the cleaning left.
+    auto reopened = OpenLog(&fs_, /*clean=*/false);
+    ASSERT_NE(reopened, nullptr);
+    EXPECT_EQ(Latest(ReadAll(*reopened)), latest);
+    EXPECT_EQ(reopened->log_end_offset(), end);
+    auto names = fs_.ListDir(kDir);
+    ASSERT_TRUE(names.ok());
+    for (const std::string& name : *names) {
+      EXPECT_FALSE(name.ends_with(kCleanedFileSuffix)) << name;
+      EXPECT_FALSE(name.ends_with(kSwapFileSuffix)) << name;
+    }
+    ASSERT_TRUE(reopened->Close().ok());
+  }
+  EXPECT_TRUE(completed);
+  EXPECT_GT(failed_mid_swap, 0);
+}
+
+// A truncation (an unclean election) or retention between the map's
+// build and the swap: the map may name a latest record that is gone, so
+// the cleaning stops without swapping, and writes no checkpoint.
+TEST_F(LogCleanerTest, ATruncationOrRetentionDuringACleaningAbortsIt) {
+  for (bool truncate : {true, false}) {
+    SCOPED_TRACE(truncate ? "truncation" : "retention");
+    fs_.DeleteDirRecursively(kLogDir).IgnoreError();
+    auto log = OpenLog();
+    logs_ = {{kTp, log, kLogDir}};
+    // "k" is written early, then again in a later segment (offset x).
+    Append(*log, {{"k", "old"}});
+    for (int i = 0; i < 60; ++i) Append(*log, {{"f" + std::to_string(i), std::string(60, 'f')}});
+    const Offset x = log->log_end_offset();
+    Append(*log, {{"k", "new"}});
+    for (int i = 0; i < 60; ++i) Append(*log, {{"g" + std::to_string(i), std::string(60, 'g')}});
+    ASSERT_TRUE(log->Roll().ok());
+    ASSERT_GE(log->num_segments(), 4);
+    DyingFileSystem hook(&fs_);
+    hook.OnCreate(std::string(".log") + kCleanedFileSuffix, [&] {
+      if (truncate) {
+        ASSERT_TRUE(log->TruncateTo(x).ok());
+      } else {
+        const Offset second = log->segment_base_offsets()[1];
+        ASSERT_TRUE(log->MaybeIncrementLogStartOffset(second, true).ok());
+        auto deleted = log->DeleteOldSegments();
+        ASSERT_TRUE(deleted.ok());
+        ASSERT_EQ(deleted->count, 1);
+      }
+    });
+    auto cleaner = MakeCleaner(&hook);
+    auto stats = cleaner->CleanLog(logs_[0]);
+    EXPECT_TRUE(absl::IsAborted(stats.status())) << stats.status();
+    EXPECT_FALSE(cleaner->FirstDirtyOffset(kTp, kLogDir).has_value());
+    std::map<std::string, std::string> latest = Latest(ReadAll(*log));
+    if (truncate) {
+      EXPECT_EQ(latest["k"], "old");  // the latest left
+    }
+    auto names = fs_.ListDir(kDir);
+    ASSERT_TRUE(names.ok());
+    for (const std::string& name : *names) EXPECT_FALSE(name.ends_with(kCleanedFileSuffix)) << name;
+    // The next cleaning works from the log as it now is.
+    stats = cleaner->CleanLog(logs_[0]);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(Latest(ReadAll(*log)), latest);
+  }
+}
+
+// A truncation below the cleaned part moves the checkpoint back (Kafka's
+// maybeTruncateCheckpoint): a tombstone written after it is dirty, so it
+// removes the key's older value and waits delete.retention.ms itself.
+// Left at the old checkpoint it would count as cleaned long ago and go at
+// once, and the older value it deleted would be back.
+TEST_F(LogCleanerTest, ATruncationMovesTheCheckpointBack) {
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  log->SetTruncationListener(
+      [&](Offset end) { return cleaner->MaybeTruncateCheckpoint(kTp, kLogDir, end); });
+  Append(*log, {{"k", "v1"}});
+  Append(*log, {{"z", std::nullopt}});  // a tombstone: the cleaning records a pass
+  for (int i = 0; i < 40; ++i) Append(*log, {{"f" + std::to_string(i % 3), std::string(40, 'f')}});
+  ASSERT_TRUE(log->Roll().ok());
+  auto stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  ASSERT_GT(stats->tombstones_kept, 0);
+  const Offset cleaned_to = *cleaner->FirstDirtyOffset(kTp, kLogDir);
+
+  ASSERT_TRUE(log->TruncateTo(cleaned_to - 1).ok());
+  EXPECT_EQ(cleaner->FirstDirtyOffset(kTp, kLogDir), log->log_end_offset());
+  Append(*log, {{"k", std::nullopt}});
+  ASSERT_TRUE(log->Roll().ok());
+  clock_.AdvanceMs(config_.delete_retention_ms + 1);
+  stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  std::vector<Read> read = ReadAll(*log);
+  EXPECT_FALSE(Latest(read).contains("k"));
+  bool tombstone = false;
+  for (const Read& r : read) tombstone |= r.key == "k" && !r.value;
+  EXPECT_TRUE(tombstone);
+  // Emptying the log moves it too.
+  ASSERT_TRUE(log->TruncateFullyAndStartAt(Offset(3)).ok());
+  EXPECT_EQ(cleaner->FirstDirtyOffset(kTp, kLogDir), Offset(3));
+}
+
+// Kafka's layout: one batch per source batch, records at their offsets.
+// Keeping every other record of a batch writes one batch, not one per
+// record, so a cleaned segment is never larger than its source.
+TEST_F(LogCleanerTest, ACleanedBatchReplacesItsSourceWithGapsInside) {
+  config_.segment_bytes = 1 << 20;
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  std::vector<Rec> all;
+  std::vector<Rec> even;
+  for (int i = 0; i < 200; ++i) {
+    all.push_back({"k" + std::to_string(i), "a"});
+    if (i % 2 == 0) even.push_back({"k" + std::to_string(i), "b"});
+  }
+  Append(*log, all);
+  Append(*log, even);
+  ASSERT_TRUE(log->Roll().ok());
+  auto stats = MakeCleaner()->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_LE(stats->bytes_written, stats->bytes_read);
+  std::vector<record::BatchHeader> headers;
+  std::vector<Read> read = ReadAll(*log, &headers);
+  ASSERT_EQ(headers.size(), 2u);
+  EXPECT_EQ(headers[0].base_offset, Offset(0));
+  EXPECT_EQ(headers[0].last_offset(), Offset(199));
+  EXPECT_EQ(headers[0].records_count, 100);
+  EXPECT_EQ(read.size(), 200u);
+  CheckCompacted(*log, /*tombstones_allowed=*/true);
+}
+
+// A replica created after its leader was cleaned copies it from its start:
+// same offsets, same records; and finds records by time on the cleaned
+// segments.
+TEST_F(LogCleanerTest, ANewReplicaCopiesACleanedLeaderFromItsStart) {
+  std::mt19937 rng(5);
+  auto leader = OpenLog();
+  logs_ = {{kTp, leader, kLogDir}};
+  AppendRandom(*leader, rng, 400, 30);
+  ASSERT_TRUE(leader->Roll().ok());
+  AppendRandom(*leader, rng, 20, 30);
+  ASSERT_TRUE(MakeCleaner()->CleanLog(logs_[0]).ok());
+  EXPECT_TRUE(leader->may_have_gaps());
+  auto copy = Log::Open(&fs_, &clock_, "/data/state-9", config_, true);
+  ASSERT_TRUE(copy.ok());
+  for (int guard = 0; guard < 10000 && (*copy)->log_end_offset() < leader->log_end_offset();
+       ++guard) {
+    auto read = leader->Read((*copy)->log_end_offset(), 1024, leader->log_end_offset());
+    ASSERT_TRUE(read.ok()) << read.status();
+    ASSERT_FALSE(read->batches.empty());
+    auto appended = (*copy)->AppendAsFollower(read->batches);
+    ASSERT_TRUE(appended.ok()) << appended.status();
+  }
+  EXPECT_EQ((*copy)->log_end_offset(), leader->log_end_offset());
+  EXPECT_TRUE((*copy)->may_have_gaps());
+  std::vector<Read> want = ReadAll(*leader);
+  std::vector<Read> got = ReadAll(**copy);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].offset, want[i].offset);
+    EXPECT_EQ(got[i].key, want[i].key);
+    EXPECT_EQ(got[i].value, want[i].value);
+  }
+  // ListOffsets by time: the first record left, not the log start.
+  auto first = leader->OffsetForTimestamp(0);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->offset, want.front().offset);
+  auto max = leader->MaxTimestampRecord();
+  ASSERT_TRUE(max.ok()) << max.status();
+  EXPECT_TRUE(max->has_value());
+}
+
+// Deleting a log (topic deletion, reassignment) while it is being cleaned:
+// the cleaning is aborted and waited for, and leaves no checkpoint entry;
+// a truncation of a log the manager opened moves its checkpoint back.
+TEST_F(LogCleanerTest, TheLogManagerAbortsTheCleaningOfALogItDeletes) {
+  DyingFileSystem hook(&fs_);
+  LogManager::Options options;
+  options.log_dirs = {kLogDir};
+  options.default_config = config_;
+  auto manager = LogManager::Open(&hook, &clock_, options);
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  LogCleaner* cleaner = (*manager)->cleaner();
+  auto log = (*manager)->GetOrCreate(kTp);
+  ASSERT_TRUE(log.ok());
+  std::mt19937 rng(9);
+  AppendRandom(**log, rng, 300, 20);
+  ASSERT_TRUE((*log)->Roll().ok());
+  const LogCleaner::CleanableLog cleanable{kTp, *log, kLogDir};
+  ASSERT_TRUE(cleaner->CleanLog(cleanable).ok());
+  const Offset cleaned_to = *cleaner->FirstDirtyOffset(kTp, kLogDir);
+  ASSERT_TRUE((*log)->TruncateTo(cleaned_to - 3).ok());
+  EXPECT_EQ(cleaner->FirstDirtyOffset(kTp, kLogDir), (*log)->log_end_offset());
+
+  AppendRandom(**log, rng, 300, 20);
+  ASSERT_TRUE((*log)->Roll().ok());
+  std::thread deleter;
+  hook.OnCreate(std::string(".log") + kCleanedFileSuffix, [&] {
+    deleter = std::thread([&] { EXPECT_TRUE((*manager)->Delete(kTp).ok()); });
+    // Let the deletion pause the log and wait for this cleaning.
+    absl::SleepFor(absl::Milliseconds(200));
+  });
+  auto stats = cleaner->CleanLog(cleanable);
+  deleter.join();
+  EXPECT_TRUE(absl::IsAborted(stats.status())) << stats.status();
+  EXPECT_FALSE(cleaner->FirstDirtyOffset(kTp, kLogDir).has_value());
+  EXPECT_FALSE(fs_.Exists(kDir));
+  // A new log of the partition is cleaned as any other.
+  auto again = (*manager)->GetOrCreate(kTp);
+  ASSERT_TRUE(again.ok());
+  for (int i = 0; i < 60; ++i) {
+    std::string batch = KeyedBatch({{"k" + std::to_string(i % 3), "v"}}, clock_.NowMs());
+    ASSERT_TRUE((*again)->AppendAsLeader(&batch, Epoch(1)).ok());
+  }
+  (*again)->MaybeIncrementHighWatermark((*again)->log_end_offset());
+  ASSERT_TRUE((*again)->Roll().ok());
+  EXPECT_TRUE(cleaner->CleanLog({kTp, *again, kLogDir}).ok());
+  ASSERT_TRUE((*manager)->Close().ok());
+}
+
+// The cleaner's own threads, through the LogManager: a compacted topic's
+// rolled segments get cleaned without anyone asking.
+TEST_F(LogCleanerTest, TheLogManagerRunsTheCleaner) {
+  SystemClock clock;
+  LogManager::Options options;
+  options.log_dirs = {kLogDir};
+  options.default_config = config_;
+  options.cleaner.backoff_ms = 10;
+  auto manager = LogManager::Open(&fs_, &clock, options);
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  ASSERT_NE((*manager)->cleaner(), nullptr);
+  auto log = (*manager)->GetOrCreate(kTp);
+  ASSERT_TRUE(log.ok());
+  for (int i = 0; i < 200; ++i) {
+    std::string batch =
+        KeyedBatch({{"k" + std::to_string(i % 4), std::string(40, 'x')}}, clock.NowMs());
+    ASSERT_TRUE((*log)->AppendAsLeader(&batch, Epoch(1)).ok());
+  }
+  (*log)->MaybeIncrementHighWatermark((*log)->log_end_offset());
+  ASSERT_TRUE((*log)->Roll().ok());
+  ASSERT_TRUE((*manager)->StartScheduler().ok());
+  bool cleaned = false;
+  for (int i = 0; i < 500 && !cleaned; ++i) {
+    cleaned = ReadAll(**log).size() == 4;
+    if (!cleaned) absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_TRUE(cleaned);
+  ASSERT_TRUE((*manager)->Close().ok());
+}
+
+}  // namespace
+}  // namespace strata::storage
