@@ -360,10 +360,14 @@ absl::StatusOr<BatchHeader> ReadBatchHeader(std::string_view bytes) {
   return h;
 }
 
-absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch) {
-  // Shape first, so the CRC is computed over the right bytes; then the CRC,
-  // so that a flipped bit in a CRC-covered field is reported as the data
-  // loss it is rather than as an odd field value; then the fields.
+namespace {
+
+// What every whole batch must be, producer's or stored: its header, magic
+// 2, a length that matches the buffer, and the CRC. Shape first, so the CRC
+// is computed over the right bytes; then the CRC, so that a flipped bit in a
+// CRC-covered field is reported as the data loss it is rather than as an
+// odd field value. The fields are for the callers to check.
+absl::StatusOr<BatchHeader> CheckShapeAndCrc(std::string_view batch) {
   if (absl::Status s = CheckHeaderPresent(batch); !s.ok()) return s;
   const BatchHeader h = DecodeHeaderFields(batch.data());
   if (absl::Status s = CheckMagic(h); !s.ok()) return s;
@@ -378,6 +382,15 @@ absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch) {
     return absl::DataLossError(
         absl::StrFormat("CRC mismatch: stored 0x%08x, computed 0x%08x", h.crc, computed));
   }
+  return h;
+}
+
+}  // namespace
+
+absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch) {
+  absl::StatusOr<BatchHeader> checked = CheckShapeAndCrc(batch);
+  if (!checked.ok()) return checked;
+  const BatchHeader& h = *checked;
   if (h.records_count < 1) {
     return absl::InvalidArgumentError(
         absl::StrFormat("recordsCount %d is less than 1", h.records_count));
@@ -397,20 +410,9 @@ absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch) {
 }
 
 absl::StatusOr<BatchHeader> ValidateStoredBatch(std::string_view batch) {
-  if (absl::Status s = CheckHeaderPresent(batch); !s.ok()) return s;
-  const BatchHeader h = DecodeHeaderFields(batch.data());
-  if (absl::Status s = CheckMagic(h); !s.ok()) return s;
-  const int64_t expected_length = static_cast<int64_t>(batch.size()) - int64_t{kLogOverhead};
-  if (h.batch_length != expected_length) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("batch length %d does not match buffer of %d bytes (expected %d)",
-                        h.batch_length, batch.size(), expected_length));
-  }
-  const uint32_t computed = Crc32c(batch.substr(kAttributesPos));
-  if (computed != h.crc) {
-    return absl::DataLossError(
-        absl::StrFormat("CRC mismatch: stored 0x%08x, computed 0x%08x", h.crc, computed));
-  }
+  absl::StatusOr<BatchHeader> checked = CheckShapeAndCrc(batch);
+  if (!checked.ok()) return checked;
+  const BatchHeader& h = *checked;
   if (h.records_count < 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("recordsCount %d is negative", h.records_count));
