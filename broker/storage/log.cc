@@ -245,6 +245,7 @@ absl::Status Log::CompleteInterruptedSwaps() {
       if (!fs_->Exists(from)) continue;
       if (absl::Status s = fs_->Rename(from, stem + ext); !s.ok()) return s;
     }
+    may_have_gaps_ = true;  // recorded by Load's closing checkpoint
     LOG(INFO) << "Completed the interrupted swap of cleaned segment " << SegmentFileStem(base)
               << " of " << dir_ << " (" << replaced.size() << " old segment(s) replaced)";
     changed = true;
@@ -303,7 +304,7 @@ absl::StatusOr<std::string> Log::ReadSegmentForCleaning(Offset base_offset, uint
 }
 
 absl::StatusOr<Log::DeletedSegments> Log::ReplaceSegments(const std::vector<SegmentInfo>& old,
-                                                          uint64_t generation) {
+                                                          Offset cleaned_end, uint64_t generation) {
   CHECK(!old.empty());
   const Offset base = old.front().base_offset;
   const std::string stem = JoinPath(dir_, SegmentFileStem(base));
@@ -327,11 +328,18 @@ absl::StatusOr<Log::DeletedSegments> Log::ReplaceSegments(const std::vector<Segm
     }
     ++it;
   }
-  // Where the cleaned segment ends, as Load would work it out.
-  absl::StatusOr<Offset> end = Offset(0);
-  if (check.ok()) {
-    end = EndOfSegmentFile(fs_, stem + ".log" + kCleanedFileSuffix, base);
-    if (!end.ok()) check = end.status();
+  // The offset-gaps flag is durable before the swap begins: a crash at any
+  // later point leaves a log that skips offsets, and a reopened log must
+  // know it (replica repair's checks, Log::may_have_gaps).
+  if (check.ok() && !may_have_gaps_) {
+    may_have_gaps_ = true;
+    check = WriteCheckpointLocked();
+    if (!check.ok()) {
+      may_have_gaps_ = false;
+      check = absl::AbortedError(
+          absl::StrCat("cannot record that ", dir_,
+                       " will skip offsets; the cleaned copy is dropped: ", check.message()));
+    }
   }
   if (!check.ok()) {
     for (const char* ext : kSegmentFileExtensions) {
@@ -344,7 +352,7 @@ absl::StatusOr<Log::DeletedSegments> Log::ReplaceSegments(const std::vector<Segm
   // kept a record (every one based below the last kept record). Those
   // based at or past it lost every record; a crash may leave them, which
   // changes no latest value.
-  const Offset limit = std::max(*end, base + 1);
+  const Offset limit = std::max(cleaned_end, base + 1);
 
   // 1. ".cleaned" -> ".swap", the .log last: from its rename on, a crash
   //    leaves a swap that Load completes, so no failure from here on may
@@ -385,11 +393,6 @@ absl::StatusOr<Log::DeletedSegments> Log::ReplaceSegments(const std::vector<Segm
           << "offsets " << base << " to " << old.back().next_offset - 1 << "): " << (*seg)->size()
           << " bytes";
   segments_.emplace(base, std::move(*seg));
-  may_have_gaps_ = true;
-  if (absl::Status s = WriteCheckpointLocked(); !s.ok()) {
-    // The swap is whole; the flag goes with the next checkpoint.
-    LOG(WARNING) << "Cannot record that " << dir_ << " may skip offsets: " << s;
-  }
   return out;
 }
 
@@ -418,12 +421,17 @@ absl::Status Log::LoadEpochs(Offset from) {
     auto next = std::next(it);
     if (next != segments_.end() && next->first <= from) continue;  // wholly before `from`
     absl::Status assign_status;
+    Offset expected = it->first;  // where the next batch starts without a gap
     absl::Status s = it->second->ForEachBatchHeader([&](const record::BatchHeader& h) {
       if (h.base_offset >= from && assign_status.ok()) {
         assign_status = epochs_->Assign(h.partition_leader_epoch, h.base_offset);
-        // Recovered batches a crash kept ahead of the checkpoint.
-        if (h.last_offset_delta + 1 > h.records_count) may_have_gaps_ = true;
+        // Recovered batches a crash kept ahead of the checkpoint: a copy of
+        // a compacted leader's skips offsets inside a batch or between two.
+        if (h.last_offset_delta + 1 > h.records_count || h.base_offset > expected) {
+          may_have_gaps_ = true;
+        }
       }
+      expected = h.next_offset();
     });
     if (!s.ok()) return s;
     if (!assign_status.ok()) return assign_status;
@@ -529,9 +537,15 @@ absl::Status Log::MaybeRollForAppend(const record::BatchHeader& header) {
 absl::Status Log::AppendLocked(const record::BatchHeader& header, std::string_view batch) {
   if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
   if (absl::Status s = MaybeRollForAppend(header); !s.ok()) return s;
-  if (header.base_offset > log_end_locked() ||
-      int64_t{header.last_offset_delta} + 1 > int64_t{header.records_count}) {
-    may_have_gaps_ = true;  // a copy of a compacted leader's batches
+  if (!may_have_gaps_ && (header.base_offset > log_end_locked() ||
+                          int64_t{header.last_offset_delta} + 1 > int64_t{header.records_count})) {
+    // A copy of a compacted leader's batches; durable before the batch is,
+    // so a restart cannot forget it (a rare, one-time write).
+    may_have_gaps_ = true;
+    if (absl::Status s = WriteCheckpointLocked(); !s.ok()) {
+      may_have_gaps_ = false;
+      return s;
+    }
   }
   if (absl::Status s = active()->Append(header, batch); !s.ok()) return s;
   if (absl::Status s = epochs_->Assign(header.partition_leader_epoch, header.base_offset);
@@ -1005,6 +1019,9 @@ absl::Status Log::MaybeFlushOnTime() {
 
 void Log::UpdateConfig(const LogConfig& config) {
   absl::MutexLock l(&mu_);
+  // A cleaning runs on the policy it started with; a change of policy
+  // (compact -> delete) aborts it before its next swap.
+  if (config.cleanup_policy != config_.cleanup_policy) NewGeneration();
   config_ = config;
 }
 

@@ -27,8 +27,9 @@
 // a log rolls to a segment at the incoming batch's base offset when the
 // offset would not fit the segment's 32-bit relative index. Whatever may
 // remove records under the cleaner (truncation, retention, emptying, Load,
-// Close, Delete) bumps generation(), which a swap and the cleaner's
-// checkpoint check against the one its cleaning started from.
+// Close, Delete), and a change of cleanup.policy, bumps generation(), which
+// a swap and the cleaner's checkpoint check against the one its cleaning
+// started from.
 //
 // A failure part way through a swap leaves the disk in a state only Load
 // can finish: the log then refuses everything with a storage error
@@ -238,8 +239,13 @@ class Log {
   // (kKafkaStorageError) that leaves the log refusing everything until a
   // restart completes the swap. Returns the ".deleted" files, the caller's
   // to delete after file.delete.delay.ms.
+  // `cleaned_end` is the offset after the cleaned segment's last batch
+  // (its base when it holds none), as the cleaner wrote it: no scan of the
+  // file under the log's lock. Before the swap begins, the log records in
+  // its checkpoint that it may skip offsets (refused as Aborted when that
+  // write fails).
   absl::StatusOr<DeletedSegments> ReplaceSegments(const std::vector<SegmentInfo>& old,
-                                                  uint64_t generation);
+                                                  Offset cleaned_end, uint64_t generation);
 
   // Rolls to a new, empty active segment (Kafka's Log.roll), unless the
   // active one is empty: what was written becomes cleanable.

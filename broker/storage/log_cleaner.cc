@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "broker/storage/kafka_error.h"
 #include "broker/storage/log_validator.h"
 #include "broker/storage/segment.h"
 #include "client/common/numbers.h"
@@ -342,7 +343,15 @@ absl::Status LogCleaner::MaybeTruncateCheckpoint(const TopicPartition& tp,
     }
   }
   if (!changed) return absl::OkStatus();
-  return WriteCheckpointLocked(log_dir);
+  absl::Status s = WriteCheckpointLocked(log_dir);
+  if (!s.ok() && !IsStorageFailure(s)) {
+    // A stale file would, after a restart, count tombstones written past
+    // the truncation as seen by an older pass and drop them early; the
+    // directory goes offline rather than risk that (LogManager checks each
+    // log against the file again when it loads).
+    s = WithKafkaError(std::move(s), kKafkaStorageError);
+  }
+  return s;
 }
 
 LogCleaner::CleanableRange LogCleaner::RangeOf(const TopicPartition& tp, const std::string& log_dir,
@@ -503,8 +512,9 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::CleanLog(const CleanableLog& log) 
 absl::Status LogCleaner::CheckRunning(const TopicPartition& tp, const Log& log,
                                       uint64_t generation) {
   if (log.generation() != generation) {
-    return absl::AbortedError(absl::StrCat("the log of ", tp.ToString(),
-                                           " was truncated, lost segments or closed meanwhile"));
+    return absl::AbortedError(
+        absl::StrCat("the log of ", tp.ToString(),
+                     " was truncated, lost segments, closed or stopped being compacted meanwhile"));
   }
   absl::MutexLock l(&mu_);
   if (stopping_) return absl::AbortedError("the cleaner is stopping");
@@ -684,10 +694,12 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
     if (absl::Status s = (*cleaned)->OnRoll(); !s.ok()) return s;
     if (!changed) continue;  // nothing went: the guard deletes the copy
     const uint64_t written = (*cleaned)->size();
+    const Offset cleaned_end = (*cleaned)->next_offset();
     guard.Release();
     cleaned->reset();
     // ReplaceSegments deletes the cleaned files itself when it refuses.
-    absl::StatusOr<Log::DeletedSegments> replaced = log.ReplaceSegments(group, generation);
+    absl::StatusOr<Log::DeletedSegments> replaced =
+        log.ReplaceSegments(group, cleaned_end, generation);
     if (!replaced.ok()) return replaced.status();
     ++stats.segments_written;
     VLOG(1) << "Cleaned " << group.size() << " segment(s) of " << log.dir() << " from "

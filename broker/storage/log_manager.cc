@@ -190,6 +190,12 @@ absl::Status LogManager::Load() {
         damaged_[*tp] = Damaged{d, std::move(damaged)};
         continue;
       }
+      if (cleaner_) {
+        // The cleaner's checkpoint may be older than a truncation a crash
+        // followed: nothing in it may claim offsets past the log's end.
+        dir_status = cleaner_->MaybeTruncateCheckpoint(*tp, dir, (*log)->log_end_offset());
+        if (!dir_status.ok()) break;
+      }
       WatchTruncations(*tp, d, **log);
       logs_[*tp] = Entry{std::move(*log), d, ReadTopicId(fs_, path)};
       ++loaded;
@@ -275,6 +281,11 @@ std::vector<std::pair<std::vector<TopicPartition>, std::string>> LogManager::Off
 absl::StatusOr<std::shared_ptr<Log>> LogManager::GetOrCreate(const TopicPartition& tp,
                                                              const std::string& topic_id) {
   absl::MutexLock l(&mu_);
+  // A Delete of the same partition finishes first (its cleaning aborts at
+  // the next batch; the directory is renamed, then removed).
+  auto not_deleting = [this, &tp]()
+                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !deleting_.contains(tp); };
+  mu_.Await(absl::Condition(&not_deleting));
   if (closed_) return absl::FailedPreconditionError("log manager is closed");
   if (auto it = damaged_.find(tp); it != damaged_.end()) return it->second.status;
   for (const auto& [d, why] : offline_dirs_) {
@@ -392,6 +403,7 @@ absl::Status LogManager::Delete(const TopicPartition& tp, const std::string& top
     log = std::move(it->second.log);
     log_dir = options_.log_dirs[it->second.dir_index];
     logs_.erase(it);
+    deleting_.insert(tp);
   }
   // Outside the manager's lock: a running cleaning of the log ends first
   // (it may be reporting a failure, which takes the lock), and deleting a
@@ -401,6 +413,8 @@ absl::Status LogManager::Delete(const TopicPartition& tp, const std::string& top
   // Forgets the log's checkpoint entry and failures, and unpauses `tp`
   // for a log created for it later.
   if (cleaner_) cleaner_->RemoveLog(tp, log_dir);
+  absl::MutexLock l(&mu_);
+  deleting_.erase(tp);
   return deleted;
 }
 

@@ -42,6 +42,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/storage/caching_file_system.h"
@@ -205,6 +206,10 @@ class LogManager {
     absl::Status status;
   };
   absl::flat_hash_map<TopicPartition, Damaged> damaged_ ABSL_GUARDED_BY(mu_);
+  // Logs Delete has taken out of logs_ and not yet removed from disk (and
+  // from the cleaner): GetOrCreate waits for them, so a new log never opens
+  // the old one's directory or has its cleaner state wiped by the old one.
+  absl::flat_hash_set<TopicPartition> deleting_ ABSL_GUARDED_BY(mu_);
   DirFailureListener dir_failure_listener_ ABSL_GUARDED_BY(mu_);
   // Marks directory `d` offline; returns its partitions if it was online.
   std::optional<std::vector<TopicPartition>> MarkOfflineLocked(size_t d, const std::string& why)
