@@ -160,6 +160,59 @@ TEST_F(ReplicaManagerTest, ABadBatchInARequestAppendsNothing) {
   EXPECT_EQ(rm.Read("T", 0, 0, 1 << 20).high_watermark, 0);
 }
 
+// `batch` with its base offset set to `base` (outside the CRC, as a
+// leader's copy to a follower carries it).
+std::string AtOffset(std::string batch, int64_t base) {
+  for (int i = 0; i < 8; ++i)
+    batch[i] = static_cast<char>((static_cast<uint64_t>(base) >> (56 - 8 * i)) & 0xFF);
+  return batch;
+}
+
+// The checked read's offset rule. A log that never skipped offsets must
+// run on batch to batch: a base offset moved forward (a flipped bit outside
+// the CRC) is damage. A log that skips offsets (a compacted leader's copy)
+// may move forward, never back.
+TEST_F(ReplicaManagerTest, AForwardGapIsDamageOnlyInALogThatNeverSkipsOffsets) {
+  const std::string path = "/logs/T-0/00000000000000000000.log";
+  const std::string a = Batch(3);
+  {
+    auto logs = OpenLogs();
+    ReplicaManager rm(logs.get(), Options(1));
+    rm.OnMetadata(History()[1]);
+    for (int i = 0; i < 3; ++i) {
+      ProduceResult r = rm.Append("T", 0, Batch(3), 1);
+      ASSERT_EQ(r.error, ErrorCode::kNone) << r.message;
+    }
+    EXPECT_EQ(storage::testing::Values(rm.Read("T", 0, 0, 1 << 20).records).size(), 9u);
+    // The second batch's base offset 3 becomes 4.
+    fs_.CorruptByte(path, a.size() + 7, 3 ^ 4);
+    FetchResult read = rm.Read("T", 0, 0, 1 << 20);
+    EXPECT_EQ(storage::testing::Values(read.records).size(), 3u) << "served past the damage";
+    EXPECT_EQ(rm.Read("T", 0, 3, 1 << 20).error, ErrorCode::kKafkaStorageError);
+  }
+  fs_.DeleteDirRecursively("/logs").IgnoreError();
+  {
+    auto logs = OpenLogs();
+    ReplicaManager rm(logs.get(), Options(1));
+    rm.OnMetadata(History()[1]);
+    auto log = logs->Get({"T", PartitionId(0)});
+    ASSERT_NE(log, nullptr);
+    // As a follower of a compacted leader copies it: offsets 3..9 went.
+    ASSERT_TRUE(log->AppendAsFollower(a + AtOffset(Batch(3), 10)).ok());
+    EXPECT_TRUE(log->may_have_gaps());
+    log->MaybeIncrementHighWatermark(log->log_end_offset());
+    FetchResult read = rm.Read("T", 0, 0, 1 << 20);
+    ASSERT_EQ(read.error, ErrorCode::kNone) << read.message;
+    EXPECT_EQ(storage::testing::Values(read.records).size(), 6u) << "a gap taken for damage";
+    // The second batch's base offset 10 becomes 2: below where the first
+    // ended, which no log may do.
+    fs_.CorruptByte(path, a.size() + 7, 10 ^ 2);
+    read = rm.Read("T", 0, 0, 1 << 20);
+    EXPECT_EQ(storage::testing::Values(read.records).size(), 3u) << "served past the damage";
+    EXPECT_EQ(rm.Read("T", 0, 10, 1 << 20).error, ErrorCode::kKafkaStorageError);
+  }
+}
+
 // --- Replication: the leader's view of its followers, and a follower's log ---
 
 // Three brokers, topic R (id kNewId) partition 0 with replicas 1,2,3, led by
