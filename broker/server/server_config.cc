@@ -1,11 +1,13 @@
 #include "broker/server/server_config.h"
 
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "broker/storage/log_config.h"
@@ -35,6 +37,17 @@ absl::Status ParseIntInto(const std::string& key, const std::string& value, int6
   int64_t v = 0;
   if (absl::Status s = ParseInt(key, value, min, max, &v); !s.ok()) return s;
   *out = static_cast<T>(v);
+  return absl::OkStatus();
+}
+
+// A positive number (Kafka's DOUBLE); "1.7976931348623157E308", Kafka's
+// Double.MaxValue default, reads as unbounded.
+absl::Status ParsePositiveDouble(const std::string& key, const std::string& value, double* out) {
+  double v = 0;
+  if (!absl::SimpleAtod(value, &v) || std::isnan(v) || v <= 0) {
+    return Invalid(key, value, "expected a positive number");
+  }
+  *out = v;
   return absl::OkStatus();
 }
 
@@ -246,6 +259,8 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
        }},
       {"log.cleaner.backoff.ms",
        [&] { return ParseIntInto(key, value, 0, INT64_MAX, &c.log_cleaner_backoff_ms); }},
+      {"log.cleaner.io.max.bytes.per.second",
+       [&] { return ParsePositiveDouble(key, value, &c.log_cleaner_io_max_bytes_per_second); }},
       {"log.scrub.interval.ms",
        [&] { return ParseIntInto(key, value, -1, INT64_MAX, &c.log_scrub_interval_ms); }},
       {"strata.max.replicas.per.broker",

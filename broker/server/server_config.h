@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -91,6 +92,9 @@ struct ServerConfig {
   int32_t log_cleaner_threads = 1;
   int64_t log_cleaner_dedupe_buffer_size = 128LL * 1024 * 1024;
   int64_t log_cleaner_backoff_ms = 15000;
+  // log.cleaner.io.max.bytes.per.second (default: unbounded, as Kafka's
+  // Double.MaxValue).
+  double log_cleaner_io_max_bytes_per_second = std::numeric_limits<double>::infinity();
 
   // Log defaults (log.* keys), as topic config values by topic key name:
   // "segment.bytes" -> "1073741824", ... Only the keys set in the file.

@@ -213,6 +213,7 @@ absl::Status StrataNode::OpenLogs() {
   log_options.cleaner.threads = config_.log_cleaner_threads;
   log_options.cleaner.dedupe_buffer_size = config_.log_cleaner_dedupe_buffer_size;
   log_options.cleaner.backoff_ms = config_.log_cleaner_backoff_ms;
+  log_options.cleaner.io_max_bytes_per_second = config_.log_cleaner_io_max_bytes_per_second;
   // The topic's own configs over this broker's defaults: its dynamic ones,
   // the cluster-wide dynamic defaults, then server.properties. The defaults
   // are worked out once per image, not per partition.

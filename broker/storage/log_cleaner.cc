@@ -3,7 +3,9 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -34,8 +36,10 @@ bool IsCompacted(const LogConfig& config) {
 // Batches of a segment group, in order, as the cleaner reads them.
 class SegmentReader {
  public:
-  SegmentReader(const Log& log, const Log::SegmentInfo& seg, size_t chunk)
-      : log_(log), seg_(seg), chunk_(chunk) {}
+  // `on_read` is told the size of every chunk read (the I/O throttle).
+  SegmentReader(const Log& log, const Log::SegmentInfo& seg, size_t chunk,
+                std::function<void(size_t)> on_read)
+      : log_(log), seg_(seg), chunk_(chunk), on_read_(std::move(on_read)) {}
 
   // The next whole batch; false at the end (or on error, in status()).
   bool Next(record::BatchHeader* header, std::string_view* batch) {
@@ -52,6 +56,7 @@ class SegmentReader {
       buffer_ = std::move(*bytes);
       position_ += buffer_.size();
       it_.emplace(buffer_);
+      on_read_(buffer_.size());
     }
   }
   const absl::Status& status() const { return status_; }
@@ -60,6 +65,7 @@ class SegmentReader {
   const Log& log_;
   const Log::SegmentInfo seg_;
   const size_t chunk_;
+  const std::function<void(size_t)> on_read_;
   uint64_t position_ = 0;
   std::string buffer_;
   std::optional<record::BatchIterator> it_;
@@ -509,6 +515,33 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::CleanLog(const CleanableLog& log) 
   return stats;
 }
 
+void LogCleaner::ThrottleIo(const TopicPartition& tp, size_t bytes) {
+  const double rate = options_.io_max_bytes_per_second;
+  if (!(rate > 0) || std::isinf(rate)) return;
+  absl::Duration wait;
+  {
+    absl::MutexLock l(&throttle_mu_);
+    const absl::Time now = absl::Now();
+    if (now - throttle_start_ > absl::Seconds(1) &&
+        throttle_bytes_ <= rate * absl::ToDoubleSeconds(now - throttle_start_)) {
+      // Under the rate over a second or more: a new period, so idle time
+      // banks no credit for a burst.
+      throttle_start_ = now;
+      throttle_bytes_ = 0;
+    }
+    throttle_bytes_ += static_cast<double>(bytes);
+    // How long the period's bytes take at the rate, against how long it
+    // has run (Kafka's Throttler; shared by every cleaner thread).
+    wait = absl::Seconds(throttle_bytes_ / rate) - (now - throttle_start_);
+  }
+  if (wait <= absl::ZeroDuration()) return;
+  // Woken at once by an abort or a stop.
+  absl::MutexLock l(&mu_);
+  auto woken = [this, &tp]()
+                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || paused_.contains(tp); };
+  mu_.AwaitWithTimeout(absl::Condition(&woken), wait);
+}
+
 absl::Status LogCleaner::CheckRunning(const TopicPartition& tp, const Log& log,
                                       uint64_t generation) {
   if (log.generation() != generation) {
@@ -535,6 +568,7 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
   }
   const uint64_t generation = view->generation;
   const int64_t now = clock_->NowMs();
+  auto throttle = [this, &target](size_t bytes) { ThrottleIo(target.tp, bytes); };
   CleanableRange range;
   int64_t horizon = -1;  // tombstones below it may go
   {
@@ -564,7 +598,7 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
     const Log::SegmentInfo& s = segs[i];
     if (s.next_offset <= first_dirty) continue;
     if (s.base_offset >= uncleanable) break;
-    SegmentReader reader(log, s, options_.read_chunk_bytes);
+    SegmentReader reader(log, s, options_.read_chunk_bytes, throttle);
     record::BatchHeader h;
     std::string_view batch;
     while (end == uncleanable && reader.Next(&h, &batch)) {
@@ -633,12 +667,14 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
       absl::StatusOr<record::BatchHeader> h = record::ReadBatchHeader(bytes);
       if (!h.ok()) return h.status();
       stats.bytes_written += static_cast<int64_t>(bytes.size());
-      return (*cleaned)->Append(*h, bytes);
+      absl::Status appended = (*cleaned)->Append(*h, bytes);
+      throttle(bytes.size());
+      return appended;
     };
     for (const Log::SegmentInfo& s : group) {
       ++stats.segments_read;
       stats.bytes_read += static_cast<int64_t>(s.size);
-      SegmentReader reader(log, s, options_.read_chunk_bytes);
+      SegmentReader reader(log, s, options_.read_chunk_bytes, throttle);
       record::BatchHeader h;
       std::string_view batch;
       while (reader.Next(&h, &batch)) {

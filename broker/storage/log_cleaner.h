@@ -68,6 +68,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -79,6 +80,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "broker/storage/file_system.h"
 #include "broker/storage/log.h"
 #include "client/common/clock.h"
@@ -130,6 +132,10 @@ struct CleanerOptions {
   int64_t dedupe_buffer_size = 128LL * 1024 * 1024;  // log.cleaner.dedupe.buffer.size, all threads
   double io_buffer_load_factor = 0.9;                // log.cleaner.io.buffer.load.factor
   int64_t backoff_ms = 15'000;                       // log.cleaner.backoff.ms
+  // log.cleaner.io.max.bytes.per.second: the bytes all cleaner threads
+  // together read and write per second (infinity: unbounded, Kafka's
+  // default).
+  double io_max_bytes_per_second = std::numeric_limits<double>::infinity();
   // How much of a segment one read brings in.
   size_t read_chunk_bytes = 1 << 20;
 };
@@ -250,6 +256,14 @@ class LogCleaner {
   const LogsFn logs_;
   const DeletedFn on_deleted_;
   const FailureFn on_failure_;
+
+  // Sleeps as long as `bytes` more of cleaner I/O takes at
+  // io_max_bytes_per_second, cut short when `tp`'s cleaning is aborted or
+  // the cleaner stops.
+  void ThrottleIo(const TopicPartition& tp, size_t bytes);
+  absl::Mutex throttle_mu_;
+  absl::Time throttle_start_ ABSL_GUARDED_BY(throttle_mu_) = absl::InfinitePast();
+  double throttle_bytes_ ABSL_GUARDED_BY(throttle_mu_) = 0;
 
   absl::Mutex mu_;
   std::map<std::string, DirState> dirs_ ABSL_GUARDED_BY(mu_);

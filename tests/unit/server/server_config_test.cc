@@ -1,5 +1,7 @@
 #include "broker/server/server_config.h"
 
+#include <cmath>
+
 #include "broker/storage/log_config.h"
 #include "gtest/gtest.h"
 
@@ -40,6 +42,18 @@ TEST(ServerConfigTest, ParsesKafkaKeys) {
   EXPECT_EQ(c->unknown_keys, std::vector<std::string>{"some.unknown.key"});
 }
 
+TEST(ServerConfigTest, TheCleanersIoRateIsUnboundedUnlessSet) {
+  auto c = ParseServerConfig(kGood, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(std::isinf(c->log_cleaner_io_max_bytes_per_second));
+  c = ParseServerConfig(kGood, {"log.cleaner.io.max.bytes.per.second=1048576.5"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->log_cleaner_io_max_bytes_per_second, 1048576.5);
+  // Kafka's default, written out, is a number too.
+  c = ParseServerConfig(kGood, {"log.cleaner.io.max.bytes.per.second=1.7976931348623157E308"});
+  ASSERT_TRUE(c.ok()) << c.status();
+}
+
 TEST(ServerConfigTest, OverridesWinAndBrokerIdIsAnAlias) {
   auto c = ParseServerConfig(kGood, {"broker.id=2", "num.partitions=7"});
   ASSERT_TRUE(c.ok()) << c.status();
@@ -62,6 +76,8 @@ TEST(ServerConfigTest, BadValuesNameTheKey) {
            {"broker.session.timeout.ms=-5", "broker.session.timeout.ms"},
            {"unclean.leader.election.enable=maybe", "unclean.leader.election.enable"},
            {"log.retention.hours=soon", "log.retention.hours"},
+           {"log.cleaner.io.max.bytes.per.second=0", "log.cleaner.io.max.bytes.per.second"},
+           {"log.cleaner.io.max.bytes.per.second=fast", "log.cleaner.io.max.bytes.per.second"},
        }) {
     auto c = ParseServerConfig(kGood, {bad.override_line});
     ASSERT_FALSE(c.ok()) << bad.override_line;

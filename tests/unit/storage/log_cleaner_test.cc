@@ -6,6 +6,7 @@
 #include "broker/storage/log_cleaner.h"
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <random>
 #include <thread>
@@ -201,9 +202,12 @@ class LogCleanerTest : public ::testing::Test {
     return log.ok() ? std::shared_ptr<Log>(std::move(*log)) : nullptr;
   }
 
-  std::unique_ptr<LogCleaner> MakeCleaner(FileSystem* fs = nullptr, int64_t buffer = 1 << 20) {
+  std::unique_ptr<LogCleaner> MakeCleaner(
+      FileSystem* fs = nullptr, int64_t buffer = 1 << 20,
+      double io_max_bytes_per_second = std::numeric_limits<double>::infinity()) {
     CleanerOptions options;
     options.dedupe_buffer_size = buffer;
+    options.io_max_bytes_per_second = io_max_bytes_per_second;
     options.read_chunk_bytes = 1024;
     return std::make_unique<LogCleaner>(fs ? fs : &fs_, &clock_, options, [this] { return logs_; });
   }
@@ -1159,6 +1163,41 @@ TEST_F(LogCleanerTest, ALogAskedForWhileItsPredecessorIsDeletedWaitsAndStartsEmp
     EXPECT_FALSE(name.ends_with(kSwapFileSuffix)) << name;
   }
   ASSERT_TRUE((*manager)->Close().ok());
+}
+
+// log.cleaner.io.max.bytes.per.second: a cleaning takes at least as long
+// as its reads and writes take at the rate, and an abort cuts the wait
+// short.
+TEST_F(LogCleanerTest, TheIoThrottleBoundsTheCleanersRateAndYieldsToAnAbort) {
+  auto log = OpenLog();
+  std::mt19937 rng(23);
+  AppendRandom(*log, rng, 400, 20);
+  ASSERT_TRUE(log->Roll().ok());
+  logs_ = {{kTp, log, kLogDir}};
+  const double rate = 50'000;
+  const absl::Time start = absl::Now();
+  auto stats = MakeCleaner(nullptr, 1 << 20, rate)->CleanLog(logs_[0]);
+  const double took = absl::ToDoubleSeconds(absl::Now() - start);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  const double bytes = static_cast<double>(stats->bytes_read + stats->bytes_written);
+  ASSERT_GT(bytes, 10'000);
+  EXPECT_GE(took, 0.9 * bytes / rate) << bytes << " bytes";
+  EXPECT_EQ(Latest(ReadAll(*log)), ExpectedLatest());
+
+  // At 1 KB/s the next cleaning would take a minute; an abort ends it.
+  AppendRandom(*log, rng, 400, 20);
+  ASSERT_TRUE(log->Roll().ok());
+  auto slow = MakeCleaner(nullptr, 1 << 20, 1000);
+  absl::StatusOr<LogCleaner::Stats> aborted = absl::UnknownError("not run");
+  std::thread cleaning([&] { aborted = slow->CleanLog(logs_[0]); });
+  absl::SleepFor(absl::Milliseconds(300));
+  const absl::Time abort_start = absl::Now();
+  slow->AbortAndPauseCleaning(kTp);
+  EXPECT_LT(absl::Now() - abort_start, absl::Seconds(10));
+  cleaning.join();
+  EXPECT_TRUE(absl::IsAborted(aborted.status())) << aborted.status();
+  EXPECT_EQ(Latest(ReadAll(*log)), ExpectedLatest());
+  logs_.clear();
 }
 
 // A topic that stops being compacted (cleanup.policy compact -> delete)
