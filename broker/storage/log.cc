@@ -184,6 +184,12 @@ absl::Status Log::Load(bool had_clean_shutdown) {
                                             recovery_point_.value(), ": synced data is missing"));
   }
   if (absl::Status s = LoadEpochs(rescan_from.value_or(log_end_locked())); !s.ok()) return s;
+  // A segment based past where the one before it ends (a follower's roll
+  // to a compacted leader's far batch) is a gap too, whatever a crash did
+  // to the checkpoint.
+  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
+    if (std::next(it)->first > it->second->next_offset()) may_have_gaps_ = true;
+  }
   if (recovered_any) {
     // Everything left was read and checked; make it durable so the next
     // start need not scan it again.
@@ -536,9 +542,11 @@ absl::Status Log::MaybeRollForAppend(const record::BatchHeader& header) {
 
 absl::Status Log::AppendLocked(const record::BatchHeader& header, std::string_view batch) {
   if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
+  // Before a roll, which may start the new segment at the batch.
+  const bool skips = header.base_offset > log_end_locked() ||
+                     int64_t{header.last_offset_delta} + 1 > int64_t{header.records_count};
   if (absl::Status s = MaybeRollForAppend(header); !s.ok()) return s;
-  if (!may_have_gaps_ && (header.base_offset > log_end_locked() ||
-                          int64_t{header.last_offset_delta} + 1 > int64_t{header.records_count})) {
+  if (!may_have_gaps_ && skips) {
     // A copy of a compacted leader's batches; durable before the batch is,
     // so a restart cannot forget it (a rare, one-time write).
     may_have_gaps_ = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -75,7 +76,9 @@ absl::Status SetCleanupPolicy(std::string_view name, std::string_view value, Cle
     } else if (item == "compact") {
       compact = true;
     } else {
-      return InvalidValue(name, value, "String must be one of: compact, delete, or a list of them");
+      // Kafka's ValidList names the item it refuses.
+      return InvalidValue(name, std::string_view(item.data(), item.size()),
+                          "String must be one of: compact, delete");
     }
   }
   *field = del && compact ? CleanupPolicy::kCompactAndDelete
@@ -183,14 +186,13 @@ constexpr TopicConfigDef kTopicConfigs[] = {
      [](auto n, auto v, LogConfig& c) { return SetLong(n, v, 0, &c.min_compaction_lag_ms); }},
     {"min.insync.replicas", "1",
      [](auto n, auto v, LogConfig& c) { return SetInt(n, v, 1, &c.min_insync_replicas); }},
+    // Any LONG, as in Kafka: a negative size means no limit.
     {"retention.bytes", "-1",
      [](auto n, auto v, LogConfig& c) {
-       return SetLong(n, v, -1, &c.retention_bytes, " (-1: no limit)");
+       return SetLong(n, v, std::numeric_limits<int64_t>::min(), &c.retention_bytes);
      }},
     {"retention.ms", "604800000",
-     [](auto n, auto v, LogConfig& c) {
-       return SetLong(n, v, -1, &c.retention_ms, " (-1: no limit)");
-     }},
+     [](auto n, auto v, LogConfig& c) { return SetLong(n, v, -1, &c.retention_ms); }},
     // An INT, as in Kafka, which also keeps positions in a segment's index
     // (32-bit) in range.
     {"segment.bytes", "1073741824",

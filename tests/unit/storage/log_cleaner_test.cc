@@ -1073,6 +1073,36 @@ TEST_F(LogCleanerTest, ANewReplicaCopiesACleanedLeaderFromItsStart) {
   EXPECT_TRUE(max->has_value());
 }
 
+// A follower whose next batch lies more than 2^32 offsets past its active
+// segment's base rolls to a segment at that batch: the gap before it is
+// flagged at once, and a reopened log finds it between the segments even
+// when the checkpoint lost the flag.
+TEST_F(LogCleanerTest, AFollowersRollToAFarBatchIsAGapEvenAfterTheCheckpointLosesIt) {
+  auto log = OpenLog();
+  std::string first = KeyedBatch({{"a", "1"}}, clock_.NowMs());
+  ASSERT_TRUE(log->AppendAsFollower(first).ok());
+  EXPECT_FALSE(log->may_have_gaps());
+  std::string far = KeyedBatch({{"b", "2"}}, clock_.NowMs());
+  const int64_t base = (int64_t{1} << 32) + 10;
+  for (int i = 0; i < 8; ++i) {
+    far[i] = static_cast<char>((static_cast<uint64_t>(base) >> (56 - 8 * i)) & 0xFF);
+  }
+  ASSERT_TRUE(log->AppendAsFollower(far).ok());
+  EXPECT_EQ(log->num_segments(), 2);
+  EXPECT_TRUE(log->may_have_gaps());
+  ASSERT_TRUE(log->Close().ok());
+  // A crash took the flag's write: the checkpoint holds everything else.
+  const std::string checkpoint = std::string(kDir) + "/" + kPartitionCheckpointFile;
+  auto entries = ReadCheckpoint(&fs_, checkpoint);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->erase("offset-gaps"), 1u);
+  ASSERT_TRUE(WriteCheckpoint(&fs_, checkpoint, *entries).ok());
+  auto reopened = OpenLog();
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_TRUE(reopened->may_have_gaps());
+  EXPECT_EQ(reopened->log_end_offset(), Offset(base + 1));
+}
+
 // Deleting a log (topic deletion, reassignment) while it is being cleaned:
 // the cleaning is aborted and waited for, and leaves no checkpoint entry;
 // a truncation of a log the manager opened moves its checkpoint back.

@@ -1,5 +1,6 @@
 #include "broker/storage/log_config.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,6 +67,7 @@ TEST(LogConfigTest, AcceptsKafkaValues) {
            {"retention.ms", "604800000"},
            {"retention.bytes", "-1"},
            {"retention.bytes", "1073741824"},
+           {"retention.bytes", "-7"},  // any LONG, as Kafka (negative: no limit)
            {"cleanup.policy", "delete"},
            {"cleanup.policy", "compact"},
            {"cleanup.policy", "compact,delete"},
@@ -99,6 +101,9 @@ TEST(LogConfigTest, AcceptsKafkaValues) {
 TEST(LogConfigTest, RefusesBadValuesNamingKeyValueAndWhatIsAllowed) {
   struct Case {
     std::string key, value, allowed;
+    // The value the message names, when not the whole value (a list's
+    // refused item).
+    std::optional<std::string> named = std::nullopt;
   };
   for (const Case& c : std::vector<Case>{
            {"segment.bytes", "lots", "Not a number of type INT"},
@@ -107,11 +112,12 @@ TEST(LogConfigTest, RefusesBadValuesNamingKeyValueAndWhatIsAllowed) {
            {"segment.ms", "0", "Value must be at least 1"},
            {"flush.ms", "-1", "Value must be at least 0"},
            {"flush.messages", "0", "Value must be at least 1"},
-           {"retention.ms", "-2", "Value must be at least -1 (-1: no limit)"},
+           {"retention.ms", "-2", "Value must be at least -1"},
            {"retention.bytes", "1e9", "Not a number of type LONG"},
-           {"cleanup.policy", "forever", "compact, delete"},
+           {"cleanup.policy", "forever", "String must be one of: compact, delete"},
            {"cleanup.policy", "", "compact, delete"},
-           {"cleanup.policy", "compact,", "compact, delete"},
+           {"cleanup.policy", "compact,", "compact, delete", ""},
+           {"cleanup.policy", "compact,bogus", "String must be one of: compact, delete", "bogus"},
            {"compression.type", "brotli", "uncompressed, zstd, lz4, snappy, gzip, producer"},
            {"compression.type", "GZIP", "gzip"},  // case-sensitive, as in Kafka
            {"message.timestamp.type", "Now", "CreateTime, LogAppendTime"},
@@ -128,7 +134,8 @@ TEST(LogConfigTest, RefusesBadValuesNamingKeyValueAndWhatIsAllowed) {
        }) {
     absl::Status s = ValidateTopicConfig(c.key, c.value);
     EXPECT_TRUE(absl::IsInvalidArgument(s)) << c.key << "=" << c.value << ": " << s;
-    EXPECT_THAT(s.message(), HasSubstr("Invalid value " + c.value + " for configuration " + c.key))
+    EXPECT_THAT(s.message(), HasSubstr("Invalid value " + c.named.value_or(c.value) +
+                                       " for configuration " + c.key))
         << s;
     EXPECT_THAT(s.message(), HasSubstr(c.allowed)) << s;
   }
