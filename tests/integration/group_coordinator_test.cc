@@ -118,7 +118,18 @@ class GroupCoordinatorTest : public ::testing::Test {
   // Joins as the only member and syncs an assignment of both partitions.
   bool FormGroup(v1::Group::Stub* stub, const std::string& group, std::string* member,
                  int* generation) {
-    v1::JoinGroupResponse first = Join(stub, group, "");
+    // The coordinator FindCoordinator named may not have taken up its
+    // partition of __consumer_offsets yet (another node's metadata can be
+    // ahead of its own): a Kafka client asks again, and so does this one.
+    v1::JoinGroupResponse first;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      first = Join(stub, group, "");
+      if (first.error() != v1::NOT_COORDINATOR &&
+          first.error() != v1::COORDINATOR_LOAD_IN_PROGRESS) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     if (first.error() != v1::MEMBER_ID_REQUIRED) {
       ADD_FAILURE() << "first join: " << first.error() << " " << first.error_message();
       return false;
