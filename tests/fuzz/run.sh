@@ -15,7 +15,7 @@ set -euo pipefail
 SECS=${1:-60}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
-TARGETS=(validator_fuzzer decode_records_fuzzer)
+TARGETS=(validator_fuzzer decode_records_fuzzer kafka_request_fuzzer)
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
 for tool in clang clang++; do
@@ -32,15 +32,26 @@ if ! flock -w 1800 /tmp/strata-build.lock bash -c '
       -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link $3" -DCMAKE_C_FLAGS="$3" \
       -DCMAKE_EXE_LINKER_FLAGS="$3" >"$2/configure.log" 2>&1 ||
       { cat "$2/configure.log" >&2; exit 1; }
-    cmake --build "$2" -j2 --target validator_fuzzer decode_records_fuzzer fuzz_seeds
+    cmake --build "$2" -j2 --target validator_fuzzer decode_records_fuzzer fuzz_seeds \
+      kafka_request_fuzzer kafka_fuzz_seeds
   ' _ "$ROOT" "$BUILD" "$SAN"; then
   echo "fuzz: build failed" >&2
   exit 1
 fi
 
-mkdir -p "$BUILD/seeds" "$BUILD/artifacts" "$BUILD/logs"
-rm -f "$BUILD"/seeds/*
+mkdir -p "$BUILD/seeds" "$BUILD/seeds-kafka" "$BUILD/artifacts" "$BUILD/logs"
+rm -f "$BUILD"/seeds/* "$BUILD"/seeds-kafka/*
 "$BUILD/tests/fuzz/fuzz_seeds" "$BUILD/seeds"
+"$BUILD/tests/fuzz/kafka_fuzz_seeds" "$BUILD/seeds-kafka"
+
+# The record-batch targets share one corpus of batches; the Kafka request
+# decoder gets request frames.
+seeds_for() {
+  case $1 in
+    kafka_*) echo "$BUILD/seeds-kafka" ;;
+    *) echo "$BUILD/seeds" ;;
+  esac
+}
 
 # One target: run it, then report. Sets no globals; prints a summary line
 # and returns non-zero on any finding.
@@ -53,7 +64,7 @@ fuzz_one() {
   # as an out-of-memory finding. -timeout: a hang is a finding too.
   if ! "$BUILD/tests/fuzz/$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$t-" \
-      "$BUILD/corpus/$t" "$BUILD/seeds" >"$log" 2>&1; then
+      "$BUILD/corpus/$t" "$(seeds_for "$t")" >"$log" 2>&1; then
     echo "fuzz: $t FOUND A PROBLEM; see $log and $BUILD/artifacts" >&2
     grep -aE "ERROR|SUMMARY|Test unit written" "$log" | head -20 >&2 || true
     rc=1

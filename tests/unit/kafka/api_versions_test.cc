@@ -1,0 +1,143 @@
+// The advertised table is exactly the design's (notes/issue14-design.md
+// §1.2), and the header-version rules follow it.
+#include "broker/kafka/api_versions.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "broker/kafka/request_header.h"
+#include "broker/kafka/wire.h"
+
+namespace strata::kafka {
+namespace {
+
+TEST(ApiVersionsTest, AdvertisedEqualsTheDesignTable) {
+  // key, min, max, first flexible version (3.7.1).
+  const std::vector<std::tuple<int, int, int, int>> expected = {
+      {0, 3, 7, 9},    // Produce
+      {1, 4, 11, 12},  // Fetch
+      {2, 1, 3, 6},    // ListOffsets
+      {3, 0, 6, 9},    // Metadata
+      {8, 2, 7, 8},    // OffsetCommit
+      {9, 1, 7, 6},    // OffsetFetch
+      {10, 0, 2, 3},   // FindCoordinator
+      {11, 0, 5, 6},   // JoinGroup
+      {12, 0, 3, 4},   // Heartbeat
+      {13, 0, 3, 4},   // LeaveGroup
+      {14, 0, 3, 4},   // SyncGroup
+      {15, 0, 4, 5},   // DescribeGroups
+      {16, 0, 4, 3},   // ListGroups
+      {18, 0, 3, 3},   // ApiVersions
+      {19, 3, 4, 5},   // CreateTopics
+      {20, 1, 3, 4},   // DeleteTopics
+      {21, 1, 1, 2},   // DeleteRecords
+      {23, 2, 4, 4},   // OffsetForLeaderEpoch
+      {32, 1, 2, 4},   // DescribeConfigs
+      {33, 0, 1, 2},   // AlterConfigs
+      {37, 0, 1, 2},   // CreatePartitions
+      {42, 1, 1, 2},   // DeleteGroups
+      {43, 0, 2, 2},   // ElectLeaders
+      {44, 0, 1, 1},   // IncrementalAlterConfigs
+      {45, 0, 0, 0},   // AlterPartitionReassignments
+      {46, 0, 0, 0},   // ListPartitionReassignments
+      {47, 0, 0, -1},  // OffsetDelete: never flexible
+      {60, 0, 1, 0},   // DescribeCluster
+  };
+  std::vector<std::tuple<int, int, int, int>> actual;
+  for (const ApiInfo& api : AdvertisedApis()) {
+    actual.emplace_back(static_cast<int>(api.key), api.min_version, api.max_version,
+                        api.flexible_from);
+  }
+  EXPECT_EQ(actual, expected);
+}
+
+TEST(ApiVersionsTest, InitProducerIdHasACodecButIsNotAdvertised) {
+  const ApiInfo* api = FindApi(ApiKey::kInitProducerId);
+  ASSERT_NE(api, nullptr);
+  EXPECT_FALSE(api->advertised);
+  EXPECT_EQ(api->min_version, 0);
+  EXPECT_EQ(api->max_version, 4);
+  EXPECT_EQ(api->flexible_from, 2);
+  EXPECT_TRUE(HasCodec(ApiKey::kInitProducerId, 4));
+  EXPECT_FALSE(IsAdvertised(ApiKey::kInitProducerId, 4));
+  EXPECT_EQ(SupportedApis().size(), AdvertisedApis().size() + 1);
+}
+
+TEST(ApiVersionsTest, RangesAreChecked) {
+  EXPECT_TRUE(IsAdvertised(ApiKey::kProduce, 3));
+  EXPECT_TRUE(IsAdvertised(ApiKey::kProduce, 7));
+  EXPECT_FALSE(IsAdvertised(ApiKey::kProduce, 2));
+  EXPECT_FALSE(IsAdvertised(ApiKey::kProduce, 8));
+  EXPECT_FALSE(IsAdvertised(static_cast<ApiKey>(4), 0));
+  EXPECT_EQ(FindApi(static_cast<ApiKey>(9999)), nullptr);
+  EXPECT_EQ(std::string_view(FindApi(ApiKey::kMetadata)->name), "Metadata");
+}
+
+TEST(ApiVersionsTest, HeaderVersions) {
+  // Request header v2 exactly for flexible versions.
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kApiVersions, 2), 1);
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kApiVersions, 3), 2);
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kApiVersions, 4), 2);  // beyond our range: Kafka's rule
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kOffsetFetch, 5), 1);
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kOffsetFetch, 6), 2);
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kOffsetDelete, 0), 1);
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kDescribeCluster, 0), 2);
+  EXPECT_EQ(RequestHeaderVersion(static_cast<ApiKey>(9999), 0), 1);
+  // Response header v1 for flexible versions, but ApiVersions always v0.
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kApiVersions, 3), 0);
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kApiVersions, 9), 0);
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kListGroups, 2), 0);
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kListGroups, 3), 1);
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kMetadata, 6), 0);
+}
+
+TEST(RequestHeaderTest, PeekReadsTheFirstEightBytesOfAnyRequest) {
+  // ApiVersions v9 from a newer client: its body cannot be parsed, but the
+  // correlation id is there to answer UNSUPPORTED_VERSION with.
+  const std::string frame("\x00\x12\x00\x09\x00\x00\x01\x00garbage", 15);
+  absl::StatusOr<RequestHeader> h = PeekRequestHeader(frame);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->api_key, ApiKey::kApiVersions);
+  EXPECT_EQ(h->api_version, 9);
+  EXPECT_EQ(h->correlation_id, 256);
+  EXPECT_FALSE(PeekRequestHeader(frame.substr(0, 7)).ok());
+}
+
+TEST(RequestHeaderTest, MalformedHeadersAreErrors) {
+  std::string_view body;
+  // client_id length past the end.
+  EXPECT_FALSE(ParseRequestHeader(std::string("\x00\x03\x00\x00\x00\x00\x00\x01\x00\x05"
+                                              "ab",
+                                              12),
+                                  &body)
+                   .ok());
+  // client_id length -2.
+  EXPECT_FALSE(
+      ParseRequestHeader(std::string("\x00\x03\x00\x00\x00\x00\x00\x01\xff\xfe", 10), &body).ok());
+  // Header v2 without its tagged-field section.
+  EXPECT_FALSE(
+      ParseRequestHeader(std::string("\x00\x12\x00\x03\x00\x00\x00\x01\xff\xff", 10), &body).ok());
+  // Header v2 with an unknown tag: skipped.
+  const std::string tagged("\x00\x12\x00\x03\x00\x00\x00\x01\xff\xff\x01\x05\x02zzB", 16);
+  absl::StatusOr<RequestHeader> h = ParseRequestHeader(tagged, &body);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(body, "B");
+}
+
+TEST(RequestHeaderTest, ResponseHeaders) {
+  std::string v0, v1;
+  Writer w0(&v0), w1(&v1);
+  WriteResponseHeader(7, 0, w0);
+  WriteResponseHeader(7, 1, w1);
+  EXPECT_EQ(v0, std::string("\x00\x00\x00\x07", 4));
+  EXPECT_EQ(v1, std::string("\x00\x00\x00\x07\x00", 5));
+  Reader r(v1);
+  EXPECT_EQ(*ReadResponseHeader(r, 1), 7);
+  EXPECT_TRUE(r.empty());
+}
+
+}  // namespace
+}  // namespace strata::kafka

@@ -1,0 +1,267 @@
+// Every API x every supported version, request and response: a message with
+// every field of that version set to a non-default value decodes, encodes
+// back to the same bytes, and decodes again to an equal struct; fields the
+// version lacks decode to their defaults; encoding at another version drops
+// exactly what Kafka's rules let it drop.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "broker/kafka/api_versions.h"
+#include "broker/kafka/codec.h"
+#include "broker/kafka/message_specs.h"
+#include "broker/kafka/schema.h"
+#include "tests/unit/kafka/message_generator.h"
+
+namespace strata::kafka {
+namespace {
+
+using testing::GenerateOptions;
+using testing::MessageGenerator;
+
+template <typename Variant>
+const void* Object(const Variant& v) {
+  return std::visit([](const auto& m) -> const void* { return &m; }, v);
+}
+
+template <typename Variant>
+absl::StatusOr<Variant> DecodeAny(ApiKey key, int16_t version, std::string_view body) {
+  if constexpr (std::is_same_v<Variant, Request>) {
+    return DecodeRequest(key, version, body);
+  } else {
+    return DecodeResponse(key, version, body);
+  }
+}
+
+template <typename Variant>
+absl::Status EncodeAny(int16_t version, const Variant& v, std::string* out) {
+  if constexpr (std::is_same_v<Variant, Request>) {
+    return EncodeRequest(version, v, out);
+  } else {
+    return EncodeResponse(version, v, out);
+  }
+}
+
+template <typename Variant>
+void RoundTripEveryVersion(const ApiInfo& api, const StructSpec& spec) {
+  const char* kind = std::is_same_v<Variant, Request> ? "request" : "response";
+  for (int16_t v = api.min_version; v <= api.max_version; ++v) {
+    SCOPED_TRACE(absl::StrCat(api.name, " ", kind, " v", v));
+    const bool flexible = IsFlexible(api.key, v);
+    // Two generations: every boolean true, then every boolean false, so that
+    // each field is off its default in at least one.
+    std::vector<bool> off_default(spec.fields.size(), false);
+    for (bool bools : {true, false}) {
+      const std::string bytes = MessageGenerator({.bools = bools}).Generate(spec, v, flexible);
+      absl::StatusOr<Variant> decoded = DecodeAny<Variant>(api.key, v, bytes);
+      ASSERT_TRUE(decoded.ok()) << decoded.status();
+      ASSERT_EQ(KeyOf(*decoded), api.key);
+
+      std::string again;
+      ASSERT_TRUE(EncodeAny(v, *decoded, &again).ok());
+      EXPECT_EQ(again, bytes) << "re-encoding is not byte-identical";
+      absl::StatusOr<Variant> redecoded = DecodeAny<Variant>(api.key, v, again);
+      ASSERT_TRUE(redecoded.ok()) << redecoded.status();
+      EXPECT_TRUE(*redecoded == *decoded);
+
+      for (size_t i = 0; i < spec.fields.size(); ++i) {
+        const FieldSpec& f = spec.fields[i];
+        const bool is_default = f.is_default(Object(*decoded));
+        if (f.versions.Contains(v)) {
+          if (!is_default) off_default[i] = true;
+        } else {
+          EXPECT_TRUE(is_default) << f.name << " is absent in v" << v << " but not default";
+        }
+      }
+
+      // With an unknown tag in every struct: skipped, same message.
+      if (flexible) {
+        const std::string tagged =
+            MessageGenerator({.bools = bools, .unknown_tag = true}).Generate(spec, v, flexible);
+        absl::StatusOr<Variant> skipped = DecodeAny<Variant>(api.key, v, tagged);
+        ASSERT_TRUE(skipped.ok()) << skipped.status();
+        EXPECT_TRUE(*skipped == *decoded) << "an unknown tag changed the message";
+      }
+
+      // Trailing bytes and truncation are errors.
+      EXPECT_FALSE(DecodeAny<Variant>(api.key, v, bytes + "x").ok());
+      if (!bytes.empty()) {
+        EXPECT_FALSE(DecodeAny<Variant>(api.key, v, bytes.substr(0, bytes.size() - 1)).ok());
+      }
+
+      // At every other version: encodable unless a field that version lacks
+      // holds a value and is not ignorable; what it encodes decodes back.
+      for (int16_t u = api.min_version; u <= api.max_version; ++u) {
+        if (u == v) continue;
+        bool must_fail = false;
+        for (const FieldSpec& f : spec.fields) {
+          if (!f.versions.Contains(u) && !f.ignorable && !f.is_default(Object(*decoded))) {
+            must_fail = true;
+          }
+        }
+        std::string other;
+        absl::Status s = EncodeAny(u, *decoded, &other);
+        if (must_fail) {
+          EXPECT_FALSE(s.ok()) << "v" << u << " carried a field it lacks";
+          continue;
+        }
+        // Nested fields may still refuse (null where v allows it and u
+        // does not, nested non-ignorable fields): then the error says why.
+        if (!s.ok()) {
+          EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+          continue;
+        }
+        absl::StatusOr<Variant> down = DecodeAny<Variant>(api.key, u, other);
+        ASSERT_TRUE(down.ok()) << "v" << u << ": " << down.status();
+        for (const FieldSpec& f : spec.fields) {
+          if (!f.versions.Contains(u)) {
+            EXPECT_TRUE(f.is_default(Object(*down))) << f.name << " absent in v" << u;
+          }
+        }
+      }
+    }
+    for (size_t i = 0; i < spec.fields.size(); ++i) {
+      if (spec.fields[i].versions.Contains(v)) {
+        EXPECT_TRUE(off_default[i]) << spec.fields[i].name << " never left its default";
+      }
+    }
+  }
+}
+
+TEST(CodecRoundTripTest, EveryApiEveryVersionRequests) {
+  for (const ApiInfo& api : SupportedApis()) {
+    RoundTripEveryVersion<Request>(api, *RequestSpec(api.key));
+  }
+}
+
+TEST(CodecRoundTripTest, EveryApiEveryVersionResponses) {
+  for (const ApiInfo& api : SupportedApis()) {
+    RoundTripEveryVersion<Response>(api, *ResponseSpec(api.key));
+  }
+}
+
+// Typed checks of what the generic test cannot see: nested fields a version
+// lacks come back at their defaults.
+TEST(CodecRoundTripTest, AbsentNestedFieldsDecodeToDefaults) {
+  FetchRequest fetch;
+  fetch.replica_id = -1;
+  fetch.max_wait_ms = 500;
+  fetch.min_bytes = 1;
+  fetch.max_bytes = 1 << 20;
+  fetch.isolation_level = 1;
+  fetch.session_id = 7;
+  fetch.session_epoch = 3;
+  fetch.rack_id = "r1";
+  FetchRequest::Partition p;
+  p.partition = 2;
+  p.current_leader_epoch = 5;
+  p.fetch_offset = 100;
+  p.log_start_offset = 4;
+  p.partition_max_bytes = 1000;
+  fetch.topics.push_back({"t", {p}});
+  fetch.forgotten_topics_data.push_back({"u", {1, 2}});
+
+  std::string v11;
+  ASSERT_TRUE(Encode(11, fetch, &v11).ok());
+  EXPECT_EQ(*Decode<FetchRequest>(11, v11), fetch);
+
+  // v4 carries none of the session fields, leader epochs, log start offsets
+  // or the rack; ForgottenTopicsData is not ignorable, so it must go first.
+  std::string v4;
+  EXPECT_FALSE(Encode(4, fetch, &v4).ok());
+  fetch.forgotten_topics_data.clear();
+  v4.clear();
+  ASSERT_TRUE(Encode(4, fetch, &v4).ok());
+  absl::StatusOr<FetchRequest> old = Decode<FetchRequest>(4, v4);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->session_id, 0);
+  EXPECT_EQ(old->session_epoch, -1);
+  EXPECT_EQ(old->rack_id, "");
+  EXPECT_EQ(old->isolation_level, 1);
+  ASSERT_EQ(old->topics.size(), 1u);
+  ASSERT_EQ(old->topics[0].partitions.size(), 1u);
+  EXPECT_EQ(old->topics[0].partitions[0].current_leader_epoch, -1);
+  EXPECT_EQ(old->topics[0].partitions[0].log_start_offset, -1);
+  EXPECT_EQ(old->topics[0].partitions[0].fetch_offset, 100);
+}
+
+TEST(CodecRoundTripTest, NullabilityFollowsTheVersion) {
+  // Metadata: null topics (all) from v1; v0 cannot carry null.
+  MetadataRequest all;
+  all.topics = std::nullopt;
+  std::string out;
+  EXPECT_FALSE(Encode(0, all, &out).ok());
+  out.clear();
+  ASSERT_TRUE(Encode(1, all, &out).ok());
+  EXPECT_FALSE(Decode<MetadataRequest>(1, out)->topics.has_value());
+  EXPECT_FALSE(Decode<MetadataRequest>(0, out).ok());  // -1 where v0 wants a count
+
+  // AllowAutoTopicCreation is not ignorable: false cannot go below v4.
+  MetadataRequest no_create;
+  no_create.allow_auto_topic_creation = false;
+  out.clear();
+  EXPECT_FALSE(Encode(3, no_create, &out).ok());
+  // And v0-3 decode it as true, Kafka's default.
+  out.clear();
+  ASSERT_TRUE(Encode(3, MetadataRequest{}, &out).ok());
+  EXPECT_TRUE(Decode<MetadataRequest>(3, out)->allow_auto_topic_creation);
+}
+
+TEST(CodecRoundTripTest, LeaveGroupMovesFromOneMemberToAList) {
+  LeaveGroupRequest v0;
+  v0.group_id = "g";
+  v0.member_id = "m";
+  std::string out;
+  ASSERT_TRUE(Encode(2, v0, &out).ok());
+  EXPECT_EQ(Decode<LeaveGroupRequest>(2, out)->member_id, "m");
+  out.clear();
+  EXPECT_FALSE(Encode(3, v0, &out).ok());  // MemberId is v0-2 and not ignorable
+
+  LeaveGroupRequest v3;
+  v3.group_id = "g";
+  v3.members = {{"m1", std::nullopt}, {"m2", "instance-2"}};
+  out.clear();
+  ASSERT_TRUE(Encode(3, v3, &out).ok());
+  EXPECT_EQ(*Decode<LeaveGroupRequest>(3, out), v3);
+}
+
+TEST(CodecRoundTripTest, ApiVersionsTaggedFieldsOnlyWhenNotDefault) {
+  ApiVersionsResponse r;
+  r.api_keys = {{18, 0, 3}};
+  std::string plain;
+  ASSERT_TRUE(Encode(3, r, &plain).ok());
+  r.finalized_features_epoch = 7;
+  r.finalized_features = {{"metadata.version", 14, 1}};
+  std::string tagged;
+  ASSERT_TRUE(Encode(3, r, &tagged).ok());
+  EXPECT_GT(tagged.size(), plain.size());
+  EXPECT_EQ(*Decode<ApiVersionsResponse>(3, tagged), r);
+  // v2 has no tagged fields; they are ignorable, so they are dropped.
+  std::string v2;
+  ASSERT_TRUE(Encode(2, r, &v2).ok());
+  absl::StatusOr<ApiVersionsResponse> old = Decode<ApiVersionsResponse>(2, v2);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->finalized_features_epoch, -1);
+  EXPECT_TRUE(old->finalized_features.empty());
+  EXPECT_EQ(old->api_keys, r.api_keys);
+}
+
+TEST(CodecRoundTripTest, ALyingNestedCountIsRefused) {
+  // Metadata v0 request: one topic whose name claims 100 bytes.
+  const std::string body(
+      "\x00\x00\x00\x01\x00\x64"
+      "ab",
+      8);
+  absl::StatusOr<MetadataRequest> r = Decode<MetadataRequest>(0, body);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("MetadataRequest.Topics"), std::string_view::npos)
+      << r.status();
+  // Produce v7: 2^31-1 topics in 4 bytes.
+  const std::string produce("\xff\xff\x00\x01\x00\x00\x00\x00\x7f\xff\xff\xff\x00\x00", 14);
+  EXPECT_FALSE(Decode<ProduceRequest>(7, produce).ok());
+}
+
+}  // namespace
+}  // namespace strata::kafka

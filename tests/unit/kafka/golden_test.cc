@@ -1,0 +1,290 @@
+// Byte vectors built by hand from Kafka's protocol description (header and
+// body field by field, commented), for the versions clients send. Each is
+// decoded into the struct it describes and encoded back byte for byte.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "broker/kafka/api_versions.h"
+#include "broker/kafka/codec.h"
+#include "broker/kafka/request_header.h"
+#include "broker/kafka/wire.h"
+
+namespace strata::kafka {
+namespace {
+
+std::string B(std::initializer_list<int> bytes) {
+  std::string s;
+  for (int b : bytes) s.push_back(static_cast<char>(b));
+  return s;
+}
+
+// A whole request frame (without the size prefix): header then body.
+struct Frame {
+  RequestHeader header;
+  std::string body;
+};
+
+Frame ParseFrame(const std::string& frame) {
+  Frame f;
+  std::string_view body;
+  absl::StatusOr<RequestHeader> header = ParseRequestHeader(frame, &body);
+  EXPECT_TRUE(header.ok()) << header.status();
+  if (header.ok()) f.header = *header;
+  f.body = std::string(body);
+  return f;
+}
+
+template <typename M>
+void ExpectRequestFrame(const std::string& frame, const RequestHeader& header, const M& message) {
+  Frame f = ParseFrame(frame);
+  EXPECT_EQ(f.header, header);
+  absl::StatusOr<M> decoded = Decode<M>(header.api_version, f.body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(*decoded == message);
+  // And the other way.
+  std::string out;
+  Writer w(&out);
+  ASSERT_TRUE(
+      WriteRequestHeader(header, RequestHeaderVersion(M::kApiKey, header.api_version), w).ok());
+  ASSERT_TRUE(Encode(header.api_version, message, &out).ok());
+  EXPECT_EQ(out, frame);
+}
+
+template <typename M>
+void ExpectResponseFrame(const std::string& frame, int32_t correlation_id, int16_t version,
+                         const M& message) {
+  Reader r(frame);
+  absl::StatusOr<int32_t> id = ReadResponseHeader(r, ResponseHeaderVersion(M::kApiKey, version));
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, correlation_id);
+  absl::StatusOr<M> decoded = Decode<M>(version, frame.substr(r.position()));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(*decoded == message);
+  std::string out;
+  Writer w(&out);
+  WriteResponseHeader(correlation_id, ResponseHeaderVersion(M::kApiKey, version), w);
+  ASSERT_TRUE(Encode(version, message, &out).ok());
+  EXPECT_EQ(out, frame);
+}
+
+TEST(GoldenTest, ApiVersionsV0Request) {
+  // kafka-python's check_version probe.
+  const std::string frame = B({
+      0x00, 0x12,                      // api_key 18
+      0x00, 0x00,                      // api_version 0
+      0x00, 0x00, 0x00, 0x01,          // correlation_id 1
+      0x00, 0x04, 'k', 'c', 'a', 't',  // client_id "kcat" (int16 length)
+                                       // body: empty
+  });
+  ExpectRequestFrame(frame, {ApiKey::kApiVersions, 0, 1, "kcat"}, ApiVersionsRequest{});
+}
+
+TEST(GoldenTest, ApiVersionsV3Request) {
+  // librdkafka's first request: header v2, flexible body.
+  const std::string frame = B({
+                                0x00, 0x12,              // api_key 18
+                                0x00, 0x03,              // api_version 3
+                                0x00, 0x00, 0x00, 0x02,  // correlation_id 2
+                                0x00, 0x07,  // client_id: int16 length 7, NOT compact in header v2
+                            }) +
+                            "rdkafka" +
+                            B({
+                                0x00,  // header tagged fields: none
+                                0x0b,  // ClientSoftwareName: compact, 10+1
+                            }) +
+                            "librdkafka" + B({0x06}) +  // ClientSoftwareVersion: compact, 5+1
+                            "2.0.2" + B({0x00});        // body tagged fields: none
+  ApiVersionsRequest body;
+  body.client_software_name = "librdkafka";
+  body.client_software_version = "2.0.2";
+  ExpectRequestFrame(frame, {ApiKey::kApiVersions, 3, 2, "rdkafka"}, body);
+}
+
+ApiVersionsResponse TwoApis() {
+  ApiVersionsResponse r;
+  r.api_keys = {{0, 3, 7}, {18, 0, 3}};
+  return r;
+}
+
+TEST(GoldenTest, ApiVersionsV0Response) {
+  const std::string frame = B({
+      0x00, 0x00, 0x00, 0x01,              // response header v0: correlation_id 1
+      0x00, 0x00,                          // error_code 0
+      0x00, 0x00, 0x00, 0x02,              // api_keys: int32 count 2
+      0x00, 0x00, 0x00, 0x03, 0x00, 0x07,  // Produce 3-7
+      0x00, 0x12, 0x00, 0x00, 0x00, 0x03,  // ApiVersions 0-3
+                                           // v0: no throttle_time_ms
+  });
+  ExpectResponseFrame(frame, 1, 0, TwoApis());
+}
+
+TEST(GoldenTest, ApiVersionsV3ResponseHasHeaderV0) {
+  const std::string frame = B({
+      0x00, 0x00, 0x00, 0x02,  // response header v0 (no tagged fields, even for v3)
+      0x00, 0x00,              // error_code 0
+      0x03,                    // api_keys: compact count 2+1
+      0x00, 0x00, 0x00, 0x03, 0x00, 0x07, 0x00,  // Produce 3-7, element tagged fields
+      0x00, 0x12, 0x00, 0x00, 0x00, 0x03, 0x00,  // ApiVersions 0-3, element tagged fields
+      0x00, 0x00, 0x00, 0x00,                    // throttle_time_ms 0
+      0x00,                                      // tagged fields: all at their defaults
+  });
+  ExpectResponseFrame(frame, 2, 3, TwoApis());
+
+  // With FinalizedFeaturesEpoch (tag 1) set.
+  ApiVersionsResponse epoch = TwoApis();
+  epoch.finalized_features_epoch = 5;
+  const std::string with_tag = frame.substr(0, frame.size() - 1) + B({0x01,  // one tagged field
+                                                                      0x01, 0x08,  // tag 1, 8 bytes
+                                                                      0, 0, 0, 0, 0, 0, 0, 5});
+  ExpectResponseFrame(with_tag, 2, 3, epoch);
+}
+
+TEST(GoldenTest, MetadataV0Request) {
+  const std::string frame = B({
+      0x00, 0x03, 0x00, 0x00,  // Metadata v0
+      0x00, 0x00, 0x00, 0x02,  // correlation_id 2
+      0xff, 0xff,              // client_id null
+      0x00, 0x00, 0x00, 0x00,  // topics: [] (v0: all topics)
+  });
+  MetadataRequest all;  // default: an empty list
+  ExpectRequestFrame(frame, {ApiKey::kMetadata, 0, 2, std::nullopt}, all);
+
+  const std::string one = B({
+      0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x03, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01,  // one topic
+      0x00, 0x03, 'f',  'o',  'o',               // name "foo"
+  });
+  MetadataRequest foo;
+  foo.topics = std::vector<MetadataRequest::Topic>{{"foo"}};
+  ExpectRequestFrame(one, {ApiKey::kMetadata, 0, 3, std::nullopt}, foo);
+}
+
+TEST(GoldenTest, MetadataV4Request) {
+  // librdkafka's broker-only refresh: no topics, no auto-creation.
+  const std::string none = B({
+      0x00, 0x03, 0x00, 0x04,  // Metadata v4
+      0x00, 0x00, 0x00, 0x07,  // correlation_id 7
+      0x00, 0x02, 'c', '1',    // client_id "c1"
+      0x00, 0x00, 0x00, 0x00,  // topics: [] (v1+: none)
+      0x00,                    // allow_auto_topic_creation false
+  });
+  MetadataRequest empty;
+  empty.allow_auto_topic_creation = false;
+  ExpectRequestFrame(none, {ApiKey::kMetadata, 4, 7, "c1"}, empty);
+
+  const std::string all = B({
+      0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x00, 0x08, 0x00, 0x02, 'c', '1', 0xff, 0xff, 0xff,
+      0xff,  // topics: null (all)
+      0x01,  // allow_auto_topic_creation true
+  });
+  MetadataRequest every;
+  every.topics = std::nullopt;
+  ExpectRequestFrame(all, {ApiKey::kMetadata, 4, 8, "c1"}, every);
+}
+
+TEST(GoldenTest, ProduceV7Request) {
+  const std::string records = "RECORDBATCH";  // opaque to the codec
+  const std::string frame = B({
+                                0x00, 0x00, 0x00, 0x07,  // Produce v7
+                                0x00, 0x00, 0x00, 0x2a,  // correlation_id 42
+                                0x00, 0x08,              // client_id "producer"
+                            }) +
+                            "producer" +
+                            B({
+                                0xff, 0xff,              // transactional_id null
+                                0xff, 0xff,              // acks -1
+                                0x00, 0x00, 0x75, 0x30,  // timeout_ms 30000
+                                0x00, 0x00, 0x00, 0x01,  // topic_data: 1
+                                0x00, 0x01, 't',         // name "t"
+                                0x00, 0x00, 0x00, 0x01,  // partition_data: 1
+                                0x00, 0x00, 0x00, 0x02,  // index 2
+                                0x00, 0x00, 0x00, 0x0b,  // records: int32 length 11
+                            }) +
+                            records;
+  ProduceRequest p;
+  p.acks = -1;
+  p.timeout_ms = 30000;
+  p.topic_data = {{"t", {{2, records}}}};
+  ExpectRequestFrame(frame, {ApiKey::kProduce, 7, 42, "producer"}, p);
+}
+
+TEST(GoldenTest, OffsetFetchV7FlexibleRequest) {
+  const std::string frame = B({
+      0x00, 0x09, 0x00, 0x07,  // OffsetFetch v7 (flexible: header v2)
+      0x00, 0x00, 0x00, 0x05,  // correlation_id 5
+      0x00, 0x01, 'c',         // client_id "c": classic string in header v2
+      0x00,                    // header tagged fields
+      0x02, 'g',               // group_id: compact "g"
+      0x02,                    // topics: compact count 1+1
+      0x02, 't',               // name: compact "t"
+      0x03,                    // partition_indexes: compact count 2+1
+      0x00, 0x00, 0x00, 0x00,  // 0
+      0x00, 0x00, 0x00, 0x01,  // 1
+      0x00,                    // topic tagged fields
+      0x01,                    // require_stable true
+      0x00,                    // tagged fields
+  });
+  OffsetFetchRequest r;
+  r.group_id = "g";
+  r.topics = std::vector<OffsetFetchRequest::Topic>{{"t", {0, 1}}};
+  r.require_stable = true;
+  ExpectRequestFrame(frame, {ApiKey::kOffsetFetch, 7, 5, "c"}, r);
+
+  // Null topics (all): compact 0.
+  const std::string all = B({0x00, 0x09, 0x00, 0x07, 0x00, 0x00, 0x00, 0x06, 0xff, 0xff, 0x00, 0x02,
+                             'g', 0x00, 0x00, 0x00});
+  OffsetFetchRequest every;
+  every.group_id = "g";
+  every.topics = std::nullopt;
+  ExpectRequestFrame(all, {ApiKey::kOffsetFetch, 7, 6, std::nullopt}, every);
+}
+
+TEST(GoldenTest, ListGroupsV4Response) {
+  const std::string frame = B({
+                                0x00, 0x00, 0x00, 0x09,  // response header v1: correlation_id 9
+                                0x00,                    // header tagged fields
+                                0x00, 0x00, 0x00, 0x00,  // throttle_time_ms 0
+                                0x00, 0x00,              // error_code 0
+                                0x02,                    // groups: compact count 1+1
+                                0x02, 'g',               // group_id "g"
+                                0x09,                    // protocol_type: compact 8+1
+                            }) +
+                            "consumer" + B({0x07}) + "Stable" +
+                            B({
+                                0x00,  // group tagged fields
+                                0x00,  // tagged fields
+                            });
+  ListGroupsResponse r;
+  r.groups = {{"g", "consumer", "Stable"}};
+  ExpectResponseFrame(frame, 9, 4, r);
+}
+
+TEST(GoldenTest, AlterPartitionReassignmentsV0Request) {
+  // kafkajs's flexible v0: compact everything, null replicas = cancel.
+  const std::string frame = B({
+      0x00, 0x2d, 0x00, 0x00,  // AlterPartitionReassignments v0 (flexible: header v2)
+      0x00, 0x00, 0x00, 0x0a,  // correlation_id 10
+      0xff, 0xff,              // client_id null
+      0x00,                    // header tagged fields
+      0x00, 0x00, 0x13, 0x88,  // timeout_ms 5000
+      0x02,                    // topics: 1
+      0x02, 't',               // name "t"
+      0x03,                    // partitions: 2
+      0x00, 0x00, 0x00, 0x00,  // partition 0
+      0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02,  // replicas [1, 2]
+      0x00,                                                  // partition tagged fields
+      0x00, 0x00, 0x00, 0x01,                                // partition 1
+      0x00,                                                  // replicas null: cancel
+      0x00,                                                  // partition tagged fields
+      0x00,                                                  // topic tagged fields
+      0x00,                                                  // tagged fields
+  });
+  AlterPartitionReassignmentsRequest r;
+  r.timeout_ms = 5000;
+  r.topics = {{"t", {{0, std::vector<int32_t>{1, 2}}, {1, std::nullopt}}}};
+  ExpectRequestFrame(frame, {ApiKey::kAlterPartitionReassignments, 0, 10, std::nullopt}, r);
+}
+
+}  // namespace
+}  // namespace strata::kafka
