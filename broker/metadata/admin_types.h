@@ -123,7 +123,9 @@ struct ElectLeadersTopic {
 
 struct ElectLeadersRequest {
   ElectionType election_type = ElectionType::kPreferred;
-  std::vector<ElectLeadersTopic> topic_partitions;  // empty: every partition of every topic
+  // nullopt: every partition of every topic; empty: none (Kafka's null and
+  // empty TopicPartitions).
+  std::optional<std::vector<ElectLeadersTopic>> topic_partitions;
   int32_t timeout_ms = 0;
 };
 

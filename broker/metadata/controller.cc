@@ -852,14 +852,14 @@ Decision<ElectLeadersResponse> Controller::ElectLeaders(const MetadataImage& ima
     AddChange(t, p, leader, isr, &d.records);
     r->leader = leader;
   };
-  if (request.topic_partitions.empty()) {
+  if (!request.topic_partitions.has_value()) {
     for (const auto& [name, t] : image.topics()) {
       for (const auto& [pid, p] : t.partitions) elect(t, p);
     }
     return d;
   }
   std::set<std::pair<std::string, int32_t>> seen;
-  for (const ElectLeadersTopic& tp : request.topic_partitions) {
+  for (const ElectLeadersTopic& tp : *request.topic_partitions) {
     const TopicInfo* t = image.FindTopic(tp.topic);
     for (int32_t pid : tp.partitions) {
       if (!seen.emplace(tp.topic, pid).second) continue;

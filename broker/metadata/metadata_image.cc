@@ -171,7 +171,7 @@ absl::Status MetadataImage::ApplyRecord(const internal::MetadataRecord& record, 
       b.fenced = r.fenced();
       b.replica_capacity = r.replica_capacity();
       for (const internal::BrokerEndpoint& e : r.endpoints())
-        b.endpoints.push_back({e.name(), e.host(), e.port()});
+        b.endpoints.push_back({e.name(), e.host(), e.port(), e.security_protocol()});
       brokers_[b.id] = std::move(b);
       return absl::OkStatus();
     }
@@ -344,6 +344,7 @@ internal::MetadataSnapshot MetadataImage::ToSnapshot() const {
       out->set_name(e.listener);
       out->set_host(e.host);
       out->set_port(e.port);
+      out->set_security_protocol(e.security_protocol);
     }
   }
   for (const auto& [resource, configs] : broker_configs_) {

@@ -41,9 +41,11 @@ enum class PartitionState { kNonExistent, kNew, kOnline, kOffline };
 enum class ReplicaState { kNonExistent, kNew, kOnline, kOffline };
 
 struct Endpoint {
-  std::string listener;  // PLAINTEXT, CONTROLLER
+  std::string listener;  // PLAINTEXT, CONTROLLER, KAFKA
   std::string host;
   int32_t port = 0;
+  // Kafka's security protocol of the listener; "" is PLAINTEXT.
+  std::string security_protocol;
 
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };

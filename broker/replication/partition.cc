@@ -256,6 +256,12 @@ ProduceResult Partition::AppendRecordsToLeader(std::string batches, int32_t acks
     if (info.ok()) {
       *appended = true;
       result.base_offset = info->first_offset.value();
+      // The stored bytes say whether the log stamped its append time
+      // (every batch of one append carries the same).
+      if (absl::StatusOr<record::BatchHeader> stored = record::ReadBatchHeader(parts.front());
+          stored.ok() && stored->timestamp_type() == record::TimestampType::kLogAppendTime) {
+        result.log_append_time_ms = stored->max_timestamp;
+      }
       result.log_start_offset = log->log_start_offset().value();
       result.required_offset = info->last_offset.value() + 1;
       result.leader_epoch = leader_epoch.value();

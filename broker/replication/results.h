@@ -18,6 +18,9 @@ struct ProduceResult {
   ErrorCode error = ErrorCode::kNone;
   std::string message;
   int64_t base_offset = -1;
+  // The append time stamped on the records of a LogAppendTime topic; -1
+  // for a CreateTime topic.
+  int64_t log_append_time_ms = -1;
   int64_t log_start_offset = -1;
   int32_t leader_hint = -1;
   // For acks=all: the offset the high watermark must reach, in this leader

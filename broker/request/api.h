@@ -47,6 +47,8 @@ struct ProducePartitionResult {
   ErrorCode error = ErrorCode::kNone;
   std::string message;
   int64_t base_offset = -1;
+  // The time the broker stamped on the records of a LogAppendTime topic;
+  // -1 for a CreateTime topic (Kafka's ProduceResponse field).
   int64_t log_append_time_ms = -1;
   int64_t log_start_offset = -1;
   int32_t leader_hint = -1;
@@ -193,8 +195,14 @@ struct EpochEndResult {
 
 // --- Metadata ---
 struct MetadataRequest {
-  // Empty: every topic.
-  std::vector<std::string> topics;
+  // nullopt: every topic; empty: none (only the brokers and the cluster),
+  // as Kafka's Metadata v1+ (librdkafka refreshes brokers with an empty
+  // list). Names may repeat; each gets its answer.
+  std::optional<std::vector<std::string>> topics;
+  // Kafka's AllowAutoTopicCreation (v4+; implied by v0-3): an unknown topic
+  // named here is created when the broker allows it too
+  // (auto.create.topics.enable) — see RequestHandlers::Metadata.
+  bool allow_auto_topic_creation = false;
 };
 struct BrokerMetadata {
   int32_t id = -1;
@@ -205,7 +213,12 @@ struct BrokerMetadata {
 };
 struct PartitionMetadata {
   int32_t partition = 0;
+  // LEADER_NOT_AVAILABLE when the partition has no leader, or when its
+  // leader has no endpoint on the listener asked for (then `leader` is -1
+  // and `leader_listener_missing` is set: Kafka's Metadata v6+ answers
+  // LISTENER_NOT_FOUND instead, which the Kafka adapter decides by version).
   ErrorCode error = ErrorCode::kNone;
+  bool leader_listener_missing = false;
   int32_t leader = -1;
   int32_t leader_epoch = -1;
   std::vector<int32_t> replicas;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/group/group_coordinator.h"
+#include "broker/metadata/controller.h"
 #include "broker/metadata/dynamic_config.h"
 #include "broker/storage/log_config.h"
 #include "glog/logging.h"
@@ -191,6 +192,7 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
       pr.error = r.error;
       pr.message = std::move(r.message);
       pr.base_offset = r.base_offset;
+      pr.log_append_time_ms = r.log_append_time_ms;
       pr.log_start_offset = r.log_start_offset;
       pr.leader_hint = r.leader_hint;
       if (r.error == ErrorCode::kNone && request.acks == -1) {
@@ -482,24 +484,77 @@ MetadataResponse RequestHandlers::Metadata(const MetadataRequest& request,
         if (!image->IsBrokerLive(r)) pm.offline_replicas.push_back(r);
       }
       pm.isr.assign(p.isr.begin(), p.isr.end());
-      if (p.leader < 0) pm.error = ErrorCode::kLeaderNotAvailable;
-    }
-  };
-  if (request.topics.empty()) {
-    for (const auto& [name, t] : image->topics()) add_topic(t);
-  } else {
-    for (const std::string& name : request.topics) {
-      if (const metadata::TopicInfo* t = image->FindTopic(name)) {
-        add_topic(*t);
-      } else {
-        TopicMetadata& tm = response.topics.emplace_back();
-        tm.name = name;
-        tm.error = ErrorCode::kUnknownTopicOrPartition;
-        tm.message = absl::StrCat("Topic ", name, " does not exist");
+      if (p.leader < 0) {
+        pm.error = ErrorCode::kLeaderNotAvailable;
+      } else if (const metadata::BrokerRegistration* leader = image->broker(p.leader);
+                 leader != nullptr && leader->endpoint(listener) == nullptr) {
+        // A client on this listener could not reach the leader (Kafka's
+        // KRaftMetadataCache: no leader id, LEADER_NOT_AVAILABLE or, from
+        // Metadata v6, LISTENER_NOT_FOUND).
+        pm.error = ErrorCode::kLeaderNotAvailable;
+        pm.leader_listener_missing = true;
+        pm.leader = -1;
       }
     }
+  };
+  if (!request.topics.has_value()) {
+    for (const auto& [name, t] : image->topics()) add_topic(t);
+    return response;
   }
+  std::vector<std::string> to_create;
+  for (const std::string& name : *request.topics) {
+    if (const metadata::TopicInfo* t = image->FindTopic(name)) {
+      add_topic(*t);
+      continue;
+    }
+    TopicMetadata& tm = response.topics.emplace_back();
+    tm.name = name;
+    tm.internal = IsInternal(name);
+    tm.error = ErrorCode::kUnknownTopicOrPartition;
+    tm.message = absl::StrCat("Topic ", name, " does not exist");
+    if (!request.allow_auto_topic_creation) continue;
+    if (absl::Status valid = metadata::Controller::ValidateTopicName(name); !valid.ok()) {
+      tm.error = ErrorCode::kInvalidTopicException;
+      tm.message = std::string(valid.message());
+      continue;
+    }
+    if (tm.internal || !options_.auto_create_topics_enable || !options_.create_topics) continue;
+    tm.error = ErrorCode::kLeaderNotAvailable;
+    tm.message = absl::StrCat("Topic ", name, " is being created");
+    if (std::find(to_create.begin(), to_create.end(), name) == to_create.end()) {
+      to_create.push_back(name);
+    }
+  }
+  if (!to_create.empty()) AutoCreateTopics(to_create);
   return response;
+}
+
+void RequestHandlers::AutoCreateTopics(const std::vector<std::string>& names) {
+  constexpr int64_t kRetryMs = 1000;
+  const int64_t now = options_.clock->NowMs();
+  metadata::CreateTopicsRequest create;
+  {
+    absl::MutexLock l(&auto_create_mu_);
+    // Forget the asks old enough to be made again (the map stays small).
+    for (auto it = auto_create_requested_ms_.begin(); it != auto_create_requested_ms_.end();) {
+      it = now - it->second >= kRetryMs ? auto_create_requested_ms_.erase(it) : std::next(it);
+    }
+    for (const std::string& name : names) {
+      if (!auto_create_requested_ms_.emplace(name, now).second) continue;
+      create.topics.push_back(metadata::NewTopic{
+          .name = name,
+          .num_partitions = options_.num_partitions,
+          .replication_factor = options_.default_replication_factor,
+          .configs = {},
+          .assignments = {},
+      });
+    }
+  }
+  if (create.topics.empty()) return;
+  LOG(INFO) << "Metadata request: creating " << create.topics.size()
+            << " unknown topic(s), the first " << create.topics.front().name
+            << " (auto.create.topics.enable)";
+  options_.create_topics(std::move(create));
 }
 
 // --- Admin reads ---

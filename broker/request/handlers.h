@@ -23,6 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/metadata/admin_types.h"
 #include "broker/metadata/metadata_image.h"
 #include "broker/purgatory/purgatory.h"
 #include "broker/replication/replica_manager.h"
@@ -58,6 +61,16 @@ struct HandlerOptions {
   // the topic has.
   int32_t offsets_topic_replication_factor = 3;
   std::function<void()> create_offsets_topic;
+  // Metadata's auto-creation (auto.create.topics.enable): whether this
+  // broker creates unknown topics a Metadata request names and allows to be
+  // created, with num.partitions and default.replication.factor; and how
+  // (through the controller, as a client's CreateTopics; must not block —
+  // the client learns the outcome from its next Metadata request). Asked
+  // at most once a second per topic.
+  bool auto_create_topics_enable = false;
+  int32_t num_partitions = 1;
+  int32_t default_replication_factor = 1;
+  std::function<void(metadata::CreateTopicsRequest)> create_topics;
 };
 
 class RequestHandlers {
@@ -85,7 +98,19 @@ class RequestHandlers {
   std::vector<EpochEndResult> OffsetForLeaderEpoch(
       const std::vector<EpochRequestPartition>& partitions);
   // The brokers as reachable on `listener` (a broker without an endpoint
-  // there is left out), and the topics asked for.
+  // there is left out; fenced ones are listed, marked fenced), and the
+  // topics asked for (every topic for nullopt, none for an empty list).
+  // A partition whose leader has no endpoint on `listener` answers
+  // LEADER_NOT_AVAILABLE with leader -1 (PartitionMetadata).
+  //
+  // A name the image does not know answers, as Kafka 3.7's KafkaApis:
+  //  - when the request allows auto-creation: INVALID_TOPIC_EXCEPTION for
+  //    a name Kafka refuses (Controller::ValidateTopicName); for a valid
+  //    name of a non-internal topic, when this broker creates topics
+  //    (auto_create_topics_enable), the topic is created and the answer is
+  //    LEADER_NOT_AVAILABLE, which clients retry until it has leaders;
+  //  - otherwise (and for internal names, which FindCoordinator creates):
+  //    UNKNOWN_TOPIC_OR_PARTITION.
   MetadataResponse Metadata(const MetadataRequest& request, const std::string& listener);
 
   // Where each key's coordinator is, reachable on `listener`: the leader of
@@ -110,8 +135,15 @@ class RequestHandlers {
   // Whether a read of `state`'s request would now return data (or an error).
   bool HasData(const FetchState& state);
 
+  // Has the controller create `names` (valid, unknown, non-internal), each
+  // at most once a second.
+  void AutoCreateTopics(const std::vector<std::string>& names);
+
   const HandlerOptions options_;
   std::atomic<int64_t> last_offsets_topic_request_ms_{0};
+  absl::Mutex auto_create_mu_;
+  // When each topic's creation was last asked for.
+  std::map<std::string, int64_t> auto_create_requested_ms_ ABSL_GUARDED_BY(auto_create_mu_);
 };
 
 // Builds one uncompressed v2 batch from plain records (timestamp 0 ->

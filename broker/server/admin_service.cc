@@ -64,13 +64,17 @@ metadata::ElectLeadersRequest Decode(const v1::ElectLeadersRequest& in) {
   metadata::ElectLeadersRequest out;
   // Any number, as it came: the controller refuses one it does not know.
   out.election_type = static_cast<metadata::ElectionType>(in.election_type());
+  out.timeout_ms = in.timeout_ms();
+  // On this API an empty list is every partition (proto3 cannot carry
+  // Kafka's null apart from empty): nullopt.
+  if (in.topic_partitions().empty()) return out;
+  std::vector<metadata::ElectLeadersTopic>& topics = out.topic_partitions.emplace();
   for (const v1::ElectLeadersPartitions& tp : in.topic_partitions()) {
-    out.topic_partitions.push_back(metadata::ElectLeadersTopic{
+    topics.push_back(metadata::ElectLeadersTopic{
         .topic = tp.topic(),
         .partitions = {tp.partitions().begin(), tp.partitions().end()},
     });
   }
-  out.timeout_ms = in.timeout_ms();
   return out;
 }
 
@@ -487,6 +491,18 @@ grpc::ServerUnaryReactor* AdminService::RouteToController(
 
 void AdminService::CreateInternalTopics(metadata::CreateTopicsRequest request,
                                         std::function<void(metadata::CreateTopicsResponse)> done) {
+  request.internal = true;
+  CreateTopicsForBroker(std::move(request), std::move(done));
+}
+
+void AdminService::CreateTopics(metadata::CreateTopicsRequest request,
+                                std::function<void(metadata::CreateTopicsResponse)> done) {
+  request.internal = false;
+  CreateTopicsForBroker(std::move(request), std::move(done));
+}
+
+void AdminService::CreateTopicsForBroker(metadata::CreateTopicsRequest request,
+                                         std::function<void(metadata::CreateTopicsResponse)> done) {
   auto wire = std::make_shared<v1::CreateTopicsRequest>();
   for (const metadata::NewTopic& t : request.topics) {
     v1::NewTopic* nt = wire->add_topics();
@@ -495,11 +511,15 @@ void AdminService::CreateInternalTopics(metadata::CreateTopicsRequest request,
     nt->set_replication_factor(t.replication_factor);
     for (const auto& [k, v] : t.configs) (*nt->mutable_configs())[k] = v;
   }
-  request.internal = true;
+  const bool internal = request.internal;
   Route<v1::CreateTopicsResponse>(
       wire.get(), std::move(request), &QuorumController::CreateTopics,
-      [](auto* stub, auto* context, auto* req, auto* resp, auto finish) {
-        stub->async()->CreateInternalTopics(context, req, resp, std::move(finish));
+      [internal](auto* stub, auto* context, auto* req, auto* resp, auto finish) {
+        if (internal) {
+          stub->async()->CreateInternalTopics(context, req, resp, std::move(finish));
+        } else {
+          stub->async()->CreateTopics(context, req, resp, std::move(finish));
+        }
       },
       std::function<void(metadata::CreateTopicsResponse)>(
           [wire, done = std::move(done)](metadata::CreateTopicsResponse r) {

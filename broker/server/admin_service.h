@@ -29,6 +29,11 @@ class AdminService final : public v1::Admin::CallbackService {
   // broker's behalf, which CreateTopics refuses to clients.
   void CreateInternalTopics(metadata::CreateTopicsRequest request,
                             std::function<void(metadata::CreateTopicsResponse)> done);
+  // Has the controller create topics on this broker's behalf as a client's
+  // CreateTopics would (Metadata's auto-creation): decided here or
+  // forwarded, answered once decided, without waiting for the image.
+  void CreateTopics(metadata::CreateTopicsRequest request,
+                    std::function<void(metadata::CreateTopicsResponse)> done);
 
   AdminService(const ServerConfig& config, MetadataStateMachine* metadata,
                QuorumController* controller, raft::RaftNode* raft,
@@ -88,6 +93,9 @@ class AdminService final : public v1::Admin::CallbackService {
   void DescribeConfigsHere(const metadata::MetadataImage& image,
                            const v1::DescribeConfigsResource& res, bool synonyms,
                            v1::DescribeConfigsResult* out);
+  // CreateInternalTopics and CreateTopics (request.internal tells which).
+  void CreateTopicsForBroker(metadata::CreateTopicsRequest request,
+                             std::function<void(metadata::CreateTopicsResponse)> done);
   // The controller's stub when it is another node; nullptr when it is this
   // node or unknown (`*leader` tells which).
   internal::Controller::Stub* ControllerStub(int32_t* leader);

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "broker/server/controller_channel.h"
+#include "broker/server/server_config.h"
 #include "glog/logging.h"
 #include "strata/internal/controller.grpc.pb.h"
 
@@ -18,6 +19,21 @@ void SetCallDeadline(grpc::ClientContext* ctx) {
 }
 
 }  // namespace
+
+std::vector<internal::BrokerEndpoint> AdvertisedEndpoints(const ServerConfig& config) {
+  std::vector<internal::BrokerEndpoint> endpoints;
+  for (const Listener& listener : config.listeners) {
+    const Listener* l = config.advertised(listener.name);
+    internal::BrokerEndpoint& ep = endpoints.emplace_back();
+    ep.set_name(l->name);
+    ep.set_host(l->host.empty() || l->host == "0.0.0.0" ? "localhost" : l->host);
+    ep.set_port(l->port);
+    auto protocol = config.listener_security_protocols.find(l->name);
+    ep.set_security_protocol(
+        protocol == config.listener_security_protocols.end() ? "PLAINTEXT" : protocol->second);
+  }
+  return endpoints;
+}
 
 BrokerLifecycleManager::BrokerLifecycleManager(BrokerLifecycleOptions options,
                                                ControllerChannel* controller, Clock* clock)

@@ -35,6 +35,13 @@
 namespace strata::server {
 
 class ControllerChannel;
+struct ServerConfig;
+
+// Where clients and peers reach this broker, as it registers and the
+// controller publishes it: every listener (PLAINTEXT, CONTROLLER, KAFKA,
+// ...) at its advertised address, with its security protocol; an empty or
+// 0.0.0.0 host becomes localhost.
+std::vector<internal::BrokerEndpoint> AdvertisedEndpoints(const ServerConfig& config);
 
 struct BrokerLifecycleOptions {
   int32_t broker_id = -1;

@@ -34,7 +34,11 @@ grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* c
                                                   const v1::MetadataRequest* request,
                                                   v1::MetadataResponse* response) {
   request::MetadataRequest req;
-  req.topics.assign(request->topics().begin(), request->topics().end());
+  // An empty list is every topic on this API (see broker.proto).
+  if (!request->topics().empty()) {
+    req.topics.emplace(request->topics().begin(), request->topics().end());
+  }
+  req.allow_auto_topic_creation = request->allow_auto_topic_creation();
   request::MetadataResponse r = handlers_->Metadata(req, "PLAINTEXT");
   response->set_cluster_id(r.cluster_id);
   response->set_controller_id(r.controller_id);

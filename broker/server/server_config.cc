@@ -1,5 +1,6 @@
 #include "broker/server/server_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -71,22 +72,70 @@ std::vector<std::string> SplitList(const std::string& value) {
   return out;
 }
 
+// The listener names Strata's own gRPC services use.
+bool IsGrpcListener(const std::string& name) { return name == "PLAINTEXT" || name == "CONTROLLER"; }
+
+// A listener name as Kafka allows it: letters, digits, '_' and '-'.
+bool IsListenerName(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
+    return absl::ascii_isalnum(ch) || ch == '_' || ch == '-';
+  });
+}
+
+// "NAME:PROTOCOL,..." (listener.security.protocol.map). Kafka's protocols
+// are PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL; only PLAINTEXT is served
+// so far (TLS and SASL come with their own issues).
+absl::Status ParseSecurityProtocolMap(const std::string& key, const std::string& value,
+                                      std::map<std::string, std::string>* out) {
+  std::map<std::string, std::string> map;
+  for (const std::string& item : SplitList(value)) {
+    const size_t colon = item.find(':');
+    const std::string name = item.substr(0, colon);
+    const std::string protocol =
+        colon == std::string::npos ? "" : absl::AsciiStrToUpper(item.substr(colon + 1));
+    if (colon == std::string::npos || !IsListenerName(name) || protocol.empty()) {
+      return Invalid(key, value, absl::StrCat("'", item, "' is not LISTENER_NAME:PROTOCOL"));
+    }
+    if (protocol == "SSL" || protocol == "SASL_PLAINTEXT" || protocol == "SASL_SSL") {
+      return Invalid(key, value,
+                     absl::StrCat("listener ", name, ": security protocol ", protocol,
+                                  " is not supported yet; use PLAINTEXT"));
+    }
+    if (protocol != "PLAINTEXT") {
+      return Invalid(key, value,
+                     absl::StrCat("listener ", name, ": unknown security protocol ", protocol,
+                                  " (Kafka's are PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)"));
+    }
+    if (!map.emplace(name, protocol).second) {
+      return Invalid(key, value, absl::StrCat("listener ", name, " twice"));
+    }
+  }
+  if (map.empty()) return Invalid(key, value, "no listener");
+  *out = std::move(map);
+  return absl::OkStatus();
+}
+
+// A byte count or a time that may also be -1 (unbounded, or the OS default).
+template <typename T>
+absl::Status ParsePositiveOrMinusOne(const std::string& key, const std::string& value, int64_t max,
+                                     T* out) {
+  int64_t v = 0;
+  if (absl::Status s = ParseInt(key, value, -1, max, &v); !s.ok()) return s;
+  if (v == 0)
+    return Invalid(key, value, absl::StrCat("expected -1 or an integer in [1, ", max, "]"));
+  *out = static_cast<T>(v);
+  return absl::OkStatus();
+}
+
 // Kafka keys that tune things Strata does differently; accepted, not used.
 const std::set<std::string>& IgnoredKafkaKeys() {
-  static const auto* keys = new std::set<std::string>{"num.network.threads",
-                                                      "num.io.threads",
-                                                      "socket.send.buffer.bytes",
-                                                      "socket.receive.buffer.bytes",
-                                                      "socket.request.max.bytes",
-                                                      "num.recovery.threads.per.data.dir",
+  static const auto* keys = new std::set<std::string>{"num.recovery.threads.per.data.dir",
                                                       "transaction.state.log.replication.factor",
                                                       "transaction.state.log.min.isr",
                                                       "controller.listener.names",
-                                                      "listener.security.protocol.map",
                                                       "inter.broker.listener.name",
                                                       "group.initial.rebalance.delay.ms",
                                                       "num.replica.fetchers",
-                                                      "auto.create.topics.enable",
                                                       "delete.topic.enable"};
   return *keys;
 }
@@ -271,6 +320,47 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
        [&] { return ParseIntInto(key, value, 0, 60000, &c.replica_fetch_backoff_ms); }},
       {"controlled.shutdown.enable",
        [&] { return ParseBool(key, value, &c.controlled_shutdown_enable); }},
+      {"auto.create.topics.enable",
+       [&] { return ParseBool(key, value, &c.auto_create_topics_enable); }},
+      {"listener.security.protocol.map",
+       [&] { return ParseSecurityProtocolMap(key, value, &c.listener_security_protocols); }},
+      {"strata.kafka.listener.names",
+       [&] {
+         std::vector<std::string> names = SplitList(value);
+         for (const std::string& name : names) {
+           if (!IsListenerName(name)) {
+             return Invalid(key, value, absl::StrCat("'", name, "' is not a listener name"));
+           }
+           if (IsGrpcListener(name)) {
+             return Invalid(key, value,
+                            absl::StrCat(name, " serves Strata's gRPC API, not Kafka's protocol"));
+           }
+         }
+         c.kafka_listener_names = std::move(names);
+         return absl::OkStatus();
+       }},
+      // Kafka's listener: Kafka's keys, with Kafka's lower bounds.
+      {"socket.request.max.bytes",
+       [&] { return ParseIntInto(key, value, 1, INT32_MAX, &c.socket_request_max_bytes); }},
+      {"num.network.threads",
+       [&] { return ParseIntInto(key, value, 1, 256, &c.num_network_threads); }},
+      {"num.io.threads", [&] { return ParseIntInto(key, value, 1, 256, &c.num_io_threads); }},
+      {"queued.max.requests",
+       [&] { return ParseIntInto(key, value, 1, INT32_MAX, &c.queued_max_requests); }},
+      {"queued.max.request.bytes",
+       [&] { return ParsePositiveOrMinusOne(key, value, INT64_MAX, &c.queued_max_request_bytes); }},
+      {"connections.max.idle.ms",
+       [&] { return ParsePositiveOrMinusOne(key, value, INT64_MAX, &c.connections_max_idle_ms); }},
+      {"socket.send.buffer.bytes",
+       [&] { return ParsePositiveOrMinusOne(key, value, INT32_MAX, &c.socket_send_buffer_bytes); }},
+      {"socket.receive.buffer.bytes",
+       [&] {
+         return ParsePositiveOrMinusOne(key, value, INT32_MAX, &c.socket_receive_buffer_bytes);
+       }},
+      {"strata.kafka.max.inflight.requests.per.connection",
+       [&] {
+         return ParseIntInto(key, value, 1, 1024, &c.kafka_max_inflight_requests_per_connection);
+       }},
       {"strata.raft.tick.ms", [&] { return ParseIntInto(key, value, 1, 10000, &c.raft_tick_ms); }},
       {"strata.raft.election.ticks",
        [&] { return ParseIntInto(key, value, 2, 1000, &c.raft_election_ticks); }},
@@ -339,6 +429,39 @@ absl::Status Validate(ServerConfig& c) {
         "controller.quorum.voters, or use process.roles=broker,controller)"));
   }
   if (c.advertised_listeners.empty()) c.advertised_listeners = c.listeners;
+  // Every listener has a security protocol and something that serves it:
+  // gRPC on PLAINTEXT and CONTROLLER, Kafka's protocol on the Kafka
+  // listener names.
+  for (const auto* list : {&c.listeners, &c.advertised_listeners}) {
+    const char* key = list == &c.listeners ? "listeners" : "advertised.listeners";
+    for (const Listener& l : *list) {
+      if (!c.listener_security_protocols.contains(l.name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("listener ", l.name, " (", key,
+                         ") has no security protocol in listener.security.protocol.map"));
+      }
+      if (!IsGrpcListener(l.name) && !c.IsKafkaListener(l.name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "listener ", l.name, " (", key,
+            ") is neither PLAINTEXT, CONTROLLER nor named in strata.kafka.listener.names"));
+      }
+      if (list == &c.advertised_listeners && c.listener(l.name) == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("advertised.listeners has ", l.name, ", which listeners does not have"));
+      }
+    }
+  }
+  // Two listeners on one port would fail to bind, one of them late.
+  for (size_t i = 0; i < c.listeners.size(); ++i) {
+    for (size_t j = i + 1; j < c.listeners.size(); ++j) {
+      const Listener& a = c.listeners[i];
+      const Listener& b = c.listeners[j];
+      if (a.port != 0 && a.port == b.port && a.host == b.host) {
+        return absl::InvalidArgumentError(absl::StrCat("listeners ", a.name, " and ", b.name,
+                                                       " have the same address ", a.address()));
+      }
+    }
+  }
   if (c.metadata_log_dir.empty()) c.metadata_log_dir = c.log_dirs.front();
   if (c.broker_heartbeat_interval_ms >= c.broker_session_timeout_ms) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -359,6 +482,11 @@ const Listener* ServerConfig::listener(const std::string& name) const {
     if (l.name == name) return &l;
   }
   return nullptr;
+}
+
+bool ServerConfig::IsKafkaListener(const std::string& name) const {
+  return std::find(kafka_listener_names.begin(), kafka_listener_names.end(), name) !=
+         kafka_listener_names.end();
 }
 
 const Listener* ServerConfig::advertised(const std::string& name) const {

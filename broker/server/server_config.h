@@ -7,7 +7,12 @@
 // An invalid value is an error naming the key, the value and what is
 // allowed, and the node does not start. A key Strata does not know is
 // returned in `unknown_keys` for the node to report; keys Kafka knows that do
-// not apply to Strata (thread counts, socket buffers) are accepted silently.
+// not apply to Strata are accepted silently.
+//
+// Listeners: PLAINTEXT (client gRPC) and CONTROLLER (node-to-node gRPC) are
+// required; the listeners named by strata.kafka.listener.names (KAFKA by
+// default) speak Kafka's binary protocol, and their keys (num.network.
+// threads, socket.request.max.bytes, ...) are parsed here for that listener.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +26,7 @@
 namespace strata::server {
 
 struct Listener {
-  std::string name;  // PLAINTEXT, CONTROLLER
+  std::string name;  // PLAINTEXT, CONTROLLER, KAFKA
   std::string host;  // as configured; "" or 0.0.0.0 binds every interface
   int32_t port = 0;
 
@@ -110,10 +115,39 @@ struct ServerConfig {
   int64_t raft_snapshot_entries = 10000;
   int64_t raft_snapshot_keep_entries = 1000;
 
+  // A Metadata request that allows it creates an unknown topic it names
+  // (auto.create.topics.enable, Kafka's default).
+  bool auto_create_topics_enable = true;
+
+  // Listeners: the security protocol of each listener name
+  // (listener.security.protocol.map; only PLAINTEXT exists so far).
+  std::map<std::string, std::string> listener_security_protocols = {
+      {"PLAINTEXT", "PLAINTEXT"}, {"CONTROLLER", "PLAINTEXT"}, {"KAFKA", "PLAINTEXT"}};
+  // The listeners that speak Kafka's binary protocol
+  // (strata.kafka.listener.names); the others speak gRPC.
+  std::vector<std::string> kafka_listener_names = {"KAFKA"};
+  // The Kafka-protocol listeners' limits and threads, under Kafka's keys
+  // and defaults (but queued.max.request.bytes: Kafka's -1, unbounded,
+  // becomes 512 MiB here; -1 still means unbounded).
+  int32_t socket_request_max_bytes = 104857600;
+  int32_t num_network_threads = 3;
+  int32_t num_io_threads = 8;
+  int32_t queued_max_requests = 500;
+  int64_t queued_max_request_bytes = 536870912;
+  int64_t connections_max_idle_ms = 600000;      // -1: never closed for idleness
+  int32_t socket_send_buffer_bytes = 102400;     // -1: the OS default
+  int32_t socket_receive_buffer_bytes = 102400;  // -1: the OS default
+  // Requests of one connection between decoded and answered
+  // (strata.kafka.max.inflight.requests.per.connection; 1 as Kafka, which
+  // reads a connection's next request only once it answered the last).
+  int32_t kafka_max_inflight_requests_per_connection = 1;
+
   std::vector<std::string> unknown_keys;
 
   const Listener* listener(const std::string& name) const;
   const Listener* advertised(const std::string& name) const;
+  // Whether listener `name` speaks Kafka's binary protocol.
+  bool IsKafkaListener(const std::string& name) const;
 };
 
 // Parses `text` (a properties file's contents) with `overrides` applied.

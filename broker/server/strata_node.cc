@@ -71,20 +71,6 @@ int64_t ReplicaCapacity(const ServerConfig& config) {
 constexpr int32_t kOffsetsCommitTimeoutMs = 5000;
 constexpr int32_t kOffsetsLoadBytes = 5 << 20;
 
-// Where clients and peers reach this broker, as the controller publishes it.
-std::vector<internal::BrokerEndpoint> AdvertisedEndpoints(const ServerConfig& config) {
-  std::vector<internal::BrokerEndpoint> endpoints;
-  for (const char* name : {"PLAINTEXT", "CONTROLLER"}) {
-    if (const Listener* l = config.advertised(name)) {
-      internal::BrokerEndpoint& ep = endpoints.emplace_back();
-      ep.set_name(name);
-      ep.set_host(l->host.empty() || l->host == "0.0.0.0" ? "localhost" : l->host);
-      ep.set_port(l->port);
-    }
-  }
-  return endpoints;
-}
-
 // strata.internal.Controller on a broker-only node, which is never the
 // controller: every call is answered NOT_CONTROLLER with the controller it
 // knows, as a voter that does not lead answers. Brokers address only the
@@ -517,6 +503,20 @@ void StrataNode::CreateServices() {
             }
           }
         });
+  };
+  handler_options.auto_create_topics_enable = config_.auto_create_topics_enable;
+  handler_options.num_partitions = config_.num_partitions;
+  handler_options.default_replication_factor = config_.default_replication_factor;
+  handler_options.create_topics = [this](metadata::CreateTopicsRequest request) {
+    admin_service_->CreateTopics(std::move(request), [](metadata::CreateTopicsResponse response) {
+      for (const metadata::TopicResult& r : response.results) {
+        if (r.error != ErrorCode::kNone && r.error != ErrorCode::kTopicAlreadyExists) {
+          LOG(WARNING) << "Creating " << r.name
+                       << " (auto.create.topics.enable): " << ErrorName(r.error) << " "
+                       << r.error_message;
+        }
+      }
+    });
   };
   handlers_ = std::make_unique<request::RequestHandlers>(std::move(handler_options));
   broker_service_ = std::make_unique<BrokerService>(handlers_.get());

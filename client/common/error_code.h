@@ -59,6 +59,9 @@ namespace strata {
   X(kReassignmentInProgress, REASSIGNMENT_IN_PROGRESS, 60)               \
   X(kNonEmptyGroup, NON_EMPTY_GROUP, 68)                                 \
   X(kGroupIdNotFound, GROUP_ID_NOT_FOUND, 69)                            \
+  X(kFetchSessionIdNotFound, FETCH_SESSION_ID_NOT_FOUND, 70)             \
+  X(kInvalidFetchSessionEpoch, INVALID_FETCH_SESSION_EPOCH, 71)          \
+  X(kListenerNotFound, LISTENER_NOT_FOUND, 72)                           \
   X(kFencedLeaderEpoch, FENCED_LEADER_EPOCH, 74)                         \
   X(kUnknownLeaderEpoch, UNKNOWN_LEADER_EPOCH, 75)                       \
   X(kStaleBrokerEpoch, STALE_BROKER_EPOCH, 77)                           \
@@ -74,9 +77,10 @@ namespace strata {
   X(kInvalidRecord, INVALID_RECORD, 87)                                  \
   X(kInvalidUpdateVersion, INVALID_UPDATE_VERSION, 95)                   \
   X(kDuplicateBrokerRegistration, DUPLICATE_BROKER_REGISTRATION, 101)    \
-  X(kBrokerIdNotRegistered, BROKER_ID_NOT_REGISTERED, 102)              \
+  X(kBrokerIdNotRegistered, BROKER_ID_NOT_REGISTERED, 102)               \
   X(kIneligibleReplica, INELIGIBLE_REPLICA, 107)                         \
-  X(kNewLeaderElected, NEW_LEADER_ELECTED, 108)
+  X(kNewLeaderElected, NEW_LEADER_ELECTED, 108)                          \
+  X(kUnsupportedEndpointType, UNSUPPORTED_ENDPOINT_TYPE, 115)
 
 enum class ErrorCode : int16_t {
 #define STRATA_ERROR_CODE_ENUMERATOR(enumerator, name, number) enumerator = number,

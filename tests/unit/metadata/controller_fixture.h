@@ -144,7 +144,7 @@ class ThreeBrokerTest : public ControllerTest {
                              std::vector<int32_t> partitions) {
     ElectLeadersRequest req;
     req.election_type = type;
-    req.topic_partitions.push_back(
+    req.topic_partitions.emplace().push_back(
         ElectLeadersTopic{.topic = topic, .partitions = std::move(partitions)});
     auto d = controller_.ElectLeaders(*image_, req);
     Commit(d.records);

@@ -283,6 +283,20 @@ TEST_F(ThreeBrokerTest, AnUnknownElectionTypeIsRefused) {
   EXPECT_EQ(d.response.results.size(), 0u);
 }
 
+TEST_F(ThreeBrokerTest, ElectLeadersOfNoPartitionsIsNoneAndOfNullIsAll) {
+  ASSERT_EQ(Create("e", 2, 3).error, ErrorCode::kNone);
+  ElectLeadersRequest none;
+  none.topic_partitions.emplace();  // Kafka's empty TopicPartitions
+  auto d = controller_.ElectLeaders(*image_, none);
+  EXPECT_EQ(d.response.error, ErrorCode::kNone);
+  EXPECT_EQ(d.response.results.size(), 0u);
+  EXPECT_EQ(d.records.records_size(), 0);
+  ElectLeadersRequest all;  // Kafka's null: every partition
+  d = controller_.ElectLeaders(*image_, all);
+  EXPECT_EQ(d.response.error, ErrorCode::kNone);
+  EXPECT_EQ(d.response.results.size(), 2u);
+}
+
 TEST_F(ThreeBrokerTest, InvalidReplicationFactor) {
   TopicResult r = Create("r", 1, 4);
   EXPECT_EQ(static_cast<int>(r.error), 38);

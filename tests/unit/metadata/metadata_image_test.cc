@@ -409,6 +409,23 @@ TEST(MetadataImageTest, SnapshotRoundTripsExactly) {
   ExpectSameImage(*Next(image, batch), *Next(*restored, batch));
 }
 
+TEST(MetadataImageTest, EveryListenerABrokerRegistersIsKeptWithItsProtocol) {
+  internal::MetadataRecord reg = RegisterBroker(1, 1, false);
+  internal::BrokerEndpoint kafka = ListenerEndpoint("KAFKA", "localhost", 29092);
+  kafka.set_security_protocol("PLAINTEXT");
+  *reg.mutable_register_broker()->add_endpoints() = kafka;
+  ImagePtr image = Next(MetadataImage::Empty("c"), Batch({reg}));
+  const BrokerRegistration* b = image->broker(1);
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(b->endpoint("KAFKA"), nullptr);
+  EXPECT_EQ(b->endpoint("KAFKA")->port, 29092);
+  EXPECT_EQ(b->endpoint("KAFKA")->security_protocol, "PLAINTEXT");
+  EXPECT_EQ(b->endpoint("PLAINTEXT")->security_protocol, "") << "as recorded before it existed";
+  auto restored = MetadataImage::FromSnapshot(image->ToSnapshot(), image->offset());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ((*restored)->broker(1)->endpoints, b->endpoints);
+}
+
 TEST(MetadataImageTest, SnapshotOfEmptyImage) {
   ImagePtr empty = MetadataImage::Empty("c");
   auto restored = MetadataImage::FromSnapshot(empty->ToSnapshot(), -1);

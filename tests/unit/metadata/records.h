@@ -31,6 +31,15 @@ inline internal::MetadataRecord RegisterBroker(int32_t id, int64_t epoch, bool f
   return r;
 }
 
+inline internal::BrokerEndpoint ListenerEndpoint(const std::string& listener,
+                                                 const std::string& host, int32_t port) {
+  internal::BrokerEndpoint e;
+  e.set_name(listener);
+  e.set_host(host);
+  e.set_port(port);
+  return e;
+}
+
 inline internal::MetadataRecord Fence(int32_t id, int64_t epoch) {
   internal::MetadataRecord r;
   r.mutable_fence_broker()->set_broker_id(id);

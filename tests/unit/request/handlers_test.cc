@@ -17,6 +17,8 @@ namespace records = metadata::testing;
 
 constexpr char kManyId[] = "MMMMMMMMMMMMMMMMMMMMMM";
 constexpr char kReplicatedId[] = "RRRRRRRRRRRRRRRRRRRRRR";
+constexpr char kStampedId[] = "SSSSSSSSSSSSSSSSSSSSSS";
+constexpr char kKafkaId[] = "KKKKKKKKKKKKKKKKKKKKKK";
 constexpr int kManyPartitions = 1000;
 
 std::string Batch(int n) { return storage::testing::MakeBatch(0, n); }
@@ -30,6 +32,12 @@ class RequestHandlersTest : public ::testing::Test {
 
     storage::LogManager::Options lo;
     lo.log_dirs = {"/logs"};
+    // "stamped" is a LogAppendTime topic.
+    lo.config_for_topic = [](const std::string& topic) {
+      storage::LogConfig c;
+      if (topic == "stamped") c.message_timestamp_type = record::TimestampType::kLogAppendTime;
+      return c;
+    };
     auto logs = storage::LogManager::Open(&fs_, &clock_, lo);
     ASSERT_TRUE(logs.ok()) << logs.status();
     logs_ = std::move(*logs);
@@ -55,6 +63,16 @@ class RequestHandlersTest : public ::testing::Test {
     // For the admin reads: an internal topic, and a topic config override.
     rs.push_back(records::Topic("__internal", "IIIIIIIIIIIIIIIIIIIIII"));
     rs.push_back(records::Config("replicated", "retention.ms", "5"));
+    // A LogAppendTime topic led here; broker 3 with a KAFKA listener, and
+    // "kafka" led by broker 3 and broker 1 (which has none).
+    rs.push_back(records::Topic("stamped", kStampedId));
+    rs.push_back(records::Partition(kStampedId, 0, {1}, {1}, 1));
+    rs.push_back(records::RegisterBroker(3, 1, false));
+    rs.back().mutable_register_broker()->add_endpoints()->CopyFrom(
+        records::ListenerEndpoint("KAFKA", "localhost", 29094));
+    rs.push_back(records::Topic("kafka", kKafkaId));
+    rs.push_back(records::Partition(kKafkaId, 0, {3, 1}, {3, 1}, 3));
+    rs.push_back(records::Partition(kKafkaId, 1, {1, 3}, {1, 3}, 1));
     auto image = metadata::MetadataImage::Empty("cluster")->Apply(records::Batch(rs), 1);
     ASSERT_TRUE(image.ok()) << image.status();
     image_ = *image;
@@ -69,7 +87,32 @@ class RequestHandlersTest : public ::testing::Test {
     ho.broker_log_overrides = {{"segment.bytes", "2048"}};
     ho.consumer_fetch_memory = &consumer_memory_;
     ho.follower_fetch_memory = &follower_memory_;
-    handlers_ = std::make_unique<RequestHandlers>(ho);
+    ho.auto_create_topics_enable = true;
+    ho.num_partitions = 4;
+    ho.default_replication_factor = 2;
+    ho.create_topics = [this](metadata::CreateTopicsRequest r) { created_.push_back(r); };
+    MakeHandlers(ho);
+  }
+
+  void MakeHandlers(HandlerOptions ho) { handlers_ = std::make_unique<RequestHandlers>(ho); }
+  HandlerOptions Options() {
+    HandlerOptions ho;
+    ho.replicas = replicas_.get();
+    ho.purgatory = purgatory_.get();
+    ho.clock = &clock_;
+    ho.image = [this] { return image_; };
+    ho.controller_id = [] { return 3; };
+    ho.consumer_fetch_memory = &consumer_memory_;
+    ho.follower_fetch_memory = &follower_memory_;
+    return ho;
+  }
+
+  MetadataResponse Metadata(std::optional<std::vector<std::string>> topics, bool allow,
+                            const std::string& listener = "PLAINTEXT") {
+    MetadataRequest req;
+    req.topics = std::move(topics);
+    req.allow_auto_topic_creation = allow;
+    return handlers_->Metadata(req, listener);
   }
 
   void TearDown() override {
@@ -123,6 +166,8 @@ class RequestHandlersTest : public ::testing::Test {
   std::unique_ptr<replication::ReplicaManager> replicas_;
   std::shared_ptr<const metadata::MetadataImage> image_;
   std::unique_ptr<RequestHandlers> handlers_;
+  // What Metadata asked the controller to create.
+  std::vector<metadata::CreateTopicsRequest> created_;
 };
 
 TEST_F(RequestHandlersTest, OneAppendCompletesOnlyTheFetchWaitingOnItsPartition) {
@@ -350,16 +395,131 @@ TEST_F(RequestHandlersTest, AResponseHoldsItsFetchMemoryUntilDropped) {
 
 TEST_F(RequestHandlersTest, MetadataListsBrokersOnTheListenerAndNamesUnknownTopics) {
   MetadataRequest req;
-  req.topics = {"replicated", "nope"};
+  req.topics = {{"replicated", "nope"}};
   MetadataResponse r = handlers_->Metadata(req, "PLAINTEXT");
   EXPECT_EQ(r.cluster_id, "cluster");
   EXPECT_EQ(r.controller_id, 3);
-  ASSERT_EQ(r.brokers.size(), 2u);
+  ASSERT_EQ(r.brokers.size(), 3u);
   EXPECT_EQ(r.brokers[0].port, 9092);
   ASSERT_EQ(r.topics.size(), 2u);
   EXPECT_EQ(r.topics[0].partitions[0].replicas, (std::vector<int32_t>{1, 2}));
   EXPECT_EQ(r.topics[1].error, ErrorCode::kUnknownTopicOrPartition);
-  EXPECT_TRUE(handlers_->Metadata(req, "KAFKA").brokers.empty());
+  EXPECT_TRUE(handlers_->Metadata(req, "NOWHERE").brokers.empty());
+  EXPECT_TRUE(created_.empty()) << "not allowed by the request";
+}
+
+TEST_F(RequestHandlersTest, MetadataTellsEveryTopicFromNone) {
+  // nullopt: every topic, internal ones too.
+  MetadataResponse all = Metadata(std::nullopt, /*allow=*/true);
+  EXPECT_EQ(all.topics.size(), 5u);
+  EXPECT_EQ(all.brokers.size(), 3u);
+  // Empty: no topic, but the brokers and the cluster.
+  MetadataResponse none = Metadata(std::vector<std::string>{}, /*allow=*/true);
+  EXPECT_TRUE(none.topics.empty());
+  EXPECT_EQ(none.brokers.size(), 3u);
+  EXPECT_EQ(none.cluster_id, "cluster");
+  EXPECT_TRUE(created_.empty());
+}
+
+TEST_F(RequestHandlersTest, MetadataCreatesAnUnknownTopicWhenBothSidesAllowIt) {
+  MetadataResponse r = Metadata(std::vector<std::string>{"fresh", "replicated", "fresh"}, true);
+  ASSERT_EQ(r.topics.size(), 3u);
+  EXPECT_EQ(r.topics[0].name, "fresh");
+  EXPECT_EQ(r.topics[0].error, ErrorCode::kLeaderNotAvailable) << "clients retry until led";
+  EXPECT_EQ(r.topics[1].error, ErrorCode::kNone);
+  EXPECT_EQ(r.topics[2].error, ErrorCode::kLeaderNotAvailable);
+  ASSERT_EQ(created_.size(), 1u);
+  ASSERT_EQ(created_[0].topics.size(), 1u) << "once, however often it is named";
+  EXPECT_EQ(created_[0].topics[0].name, "fresh");
+  EXPECT_EQ(created_[0].topics[0].num_partitions, 4) << "num.partitions";
+  EXPECT_EQ(created_[0].topics[0].replication_factor, 2) << "default.replication.factor";
+  EXPECT_FALSE(created_[0].internal);
+  EXPECT_FALSE(created_[0].validate_only);
+
+  // Asked again within a second: not sent again, still being created.
+  clock_.AdvanceMs(500);
+  EXPECT_EQ(Metadata(std::vector<std::string>{"fresh"}, true).topics[0].error,
+            ErrorCode::kLeaderNotAvailable);
+  EXPECT_EQ(created_.size(), 1u);
+  // After a second it is asked for again (the first ask may have failed).
+  clock_.AdvanceMs(600);
+  Metadata(std::vector<std::string>{"fresh", "other"}, true);
+  ASSERT_EQ(created_.size(), 2u);
+  EXPECT_EQ(created_[1].topics.size(), 2u);
+}
+
+TEST_F(RequestHandlersTest, MetadataRefusesInvalidAndInternalNamesAndCreatesOnlyWhenAllowed) {
+  MetadataResponse r = Metadata(
+      std::vector<std::string>{"bad name!", "..", std::string(250, 'x'), "__secret"}, true);
+  ASSERT_EQ(r.topics.size(), 4u);
+  EXPECT_EQ(r.topics[0].error, ErrorCode::kInvalidTopicException);
+  EXPECT_NE(r.topics[0].message.find("illegal"), std::string::npos) << r.topics[0].message;
+  EXPECT_EQ(r.topics[1].error, ErrorCode::kInvalidTopicException);
+  EXPECT_EQ(r.topics[2].error, ErrorCode::kInvalidTopicException);
+  // Internal topics are created by whoever needs them (FindCoordinator).
+  EXPECT_EQ(r.topics[3].error, ErrorCode::kUnknownTopicOrPartition);
+  EXPECT_TRUE(r.topics[3].internal);
+  EXPECT_TRUE(created_.empty());
+
+  // The request does not allow it (gRPC's default, Kafka's v4+ flag).
+  EXPECT_EQ(Metadata(std::vector<std::string>{"fresh"}, false).topics[0].error,
+            ErrorCode::kUnknownTopicOrPartition);
+  EXPECT_TRUE(created_.empty());
+
+  // The broker does not (auto.create.topics.enable=false).
+  HandlerOptions ho = Options();
+  ho.auto_create_topics_enable = false;
+  ho.create_topics = [this](metadata::CreateTopicsRequest r) { created_.push_back(r); };
+  MakeHandlers(ho);
+  EXPECT_EQ(Metadata(std::vector<std::string>{"fresh"}, true).topics[0].error,
+            ErrorCode::kUnknownTopicOrPartition);
+  EXPECT_TRUE(created_.empty());
+}
+
+TEST_F(RequestHandlersTest, MetadataOnTheKafkaListenerGivesItsEndpointsAndLeadersWithout) {
+  MetadataResponse r = Metadata(std::vector<std::string>{"kafka"}, false, "KAFKA");
+  ASSERT_EQ(r.brokers.size(), 1u) << "only broker 3 has a KAFKA endpoint";
+  EXPECT_EQ(r.brokers[0].id, 3);
+  EXPECT_EQ(r.brokers[0].port, 29094);
+  ASSERT_EQ(r.topics.size(), 1u);
+  ASSERT_EQ(r.topics[0].partitions.size(), 2u);
+  const PartitionMetadata& reachable = r.topics[0].partitions[0];
+  EXPECT_EQ(reachable.error, ErrorCode::kNone);
+  EXPECT_EQ(reachable.leader, 3);
+  EXPECT_FALSE(reachable.leader_listener_missing);
+  // Led by broker 1, which clients of this listener cannot reach.
+  const PartitionMetadata& unreachable = r.topics[0].partitions[1];
+  EXPECT_EQ(unreachable.error, ErrorCode::kLeaderNotAvailable);
+  EXPECT_TRUE(unreachable.leader_listener_missing);
+  EXPECT_EQ(unreachable.leader, -1);
+  EXPECT_EQ(unreachable.replicas, (std::vector<int32_t>{1, 3}));
+
+  // On PLAINTEXT every broker and leader is reachable.
+  r = Metadata(std::vector<std::string>{"kafka"}, false);
+  EXPECT_EQ(r.brokers.size(), 3u);
+  EXPECT_EQ(r.topics[0].partitions[1].leader, 1);
+  EXPECT_EQ(r.topics[0].partitions[1].error, ErrorCode::kNone);
+
+  // FindCoordinator and DescribeCluster take the listener the same way.
+  DescribeClusterResponse cluster = handlers_->DescribeCluster({"KAFKA"});
+  ASSERT_EQ(cluster.brokers.size(), 3u);
+  EXPECT_TRUE(cluster.brokers[0].endpoints.empty());
+  ASSERT_EQ(cluster.brokers[2].endpoints.size(), 1u);
+  EXPECT_EQ(cluster.brokers[2].endpoints[0], (std::pair<std::string, int32_t>{"localhost", 29094}));
+}
+
+TEST_F(RequestHandlersTest, ProduceGivesTheAppendTimeOfALogAppendTimeTopic) {
+  clock_.AdvanceMs(1234);
+  const int64_t now = clock_.NowMs();
+  auto stamped = Produce("stamped", 0, Batch(3), /*acks=*/1);
+  ASSERT_TRUE(stamped->has_value());
+  const ProducePartitionResult& s = (*stamped)->topics[0].partitions[0];
+  ASSERT_EQ(s.error, ErrorCode::kNone) << s.message;
+  EXPECT_EQ(s.log_append_time_ms, now);
+  auto created = Produce("many", 0, Batch(3), /*acks=*/1);
+  ASSERT_TRUE(created->has_value());
+  ASSERT_EQ((*created)->topics[0].partitions[0].error, ErrorCode::kNone);
+  EXPECT_EQ((*created)->topics[0].partitions[0].log_append_time_ms, -1) << "CreateTime";
 }
 
 TEST_F(RequestHandlersTest, ListOffsetsAndEpochEnds) {
@@ -376,8 +536,9 @@ TEST_F(RequestHandlersTest, ListOffsetsAndEpochEnds) {
 }
 
 TEST_F(RequestHandlersTest, AdminReadsComeFromTheImage) {
-  EXPECT_EQ(handlers_->ListTopics(false), (std::vector<std::string>{"many", "replicated"}));
-  EXPECT_EQ(handlers_->ListTopics(true).size(), 3u);
+  EXPECT_EQ(handlers_->ListTopics(false),
+            (std::vector<std::string>{"kafka", "many", "replicated", "stamped"}));
+  EXPECT_EQ(handlers_->ListTopics(true).size(), 5u);
 
   DescribeTopicsRequest req;
   req.names = {"replicated", "nope"};
@@ -397,11 +558,11 @@ TEST_F(RequestHandlersTest, AdminReadsComeFromTheImage) {
   EXPECT_TRUE(configs.at("cleanup.policy").is_default);
   EXPECT_EQ(d[1].error, ErrorCode::kUnknownTopicOrPartition);
   EXPECT_NE(d[1].message.find("nope"), std::string::npos);
-  EXPECT_EQ(handlers_->DescribeTopics({}).size(), 2u) << "internal topics only when asked for";
+  EXPECT_EQ(handlers_->DescribeTopics({}).size(), 4u) << "internal topics only when asked for";
 
   DescribeClusterResponse cluster = handlers_->DescribeCluster({"CONTROLLER", "PLAINTEXT"});
   EXPECT_EQ(cluster.controller_id, 3);
-  ASSERT_EQ(cluster.brokers.size(), 2u);
+  ASSERT_EQ(cluster.brokers.size(), 3u);
   ASSERT_EQ(cluster.brokers[0].endpoints.size(), 2u);
   EXPECT_EQ(cluster.brokers[0].endpoints[0].second, 19092) << "in the order asked";
   EXPECT_EQ(cluster.brokers[0].endpoints[1].second, 9092);

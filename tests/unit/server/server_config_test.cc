@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "broker/server/broker_lifecycle_manager.h"
 #include "broker/storage/log_config.h"
 #include "gtest/gtest.h"
 
@@ -86,6 +87,118 @@ TEST(ServerConfigTest, BadValuesNameTheKey) {
   }
 }
 
+TEST(ServerConfigTest, KafkaListenerKeysHaveKafkasDefaults) {
+  auto c = ParseServerConfig(kGood, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->auto_create_topics_enable);
+  EXPECT_EQ(c->socket_request_max_bytes, 104857600);
+  EXPECT_EQ(c->num_network_threads, 3);
+  EXPECT_EQ(c->num_io_threads, 8);
+  EXPECT_EQ(c->queued_max_requests, 500);
+  EXPECT_EQ(c->queued_max_request_bytes, 536870912);
+  EXPECT_EQ(c->connections_max_idle_ms, 600000);
+  EXPECT_EQ(c->socket_send_buffer_bytes, 102400);
+  EXPECT_EQ(c->socket_receive_buffer_bytes, 102400);
+  EXPECT_EQ(c->kafka_listener_names, std::vector<std::string>{"KAFKA"});
+  EXPECT_EQ(c->kafka_max_inflight_requests_per_connection, 1);
+  EXPECT_EQ(c->listener_security_protocols.at("KAFKA"), "PLAINTEXT");
+  EXPECT_TRUE(c->IsKafkaListener("KAFKA"));
+  EXPECT_FALSE(c->IsKafkaListener("PLAINTEXT"));
+}
+
+TEST(ServerConfigTest, ParsesTheKafkaListenerAndItsKeys) {
+  auto c = ParseServerConfig(
+      kGood,
+      {"listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:19092,KAFKA://0.0.0.0:29092",
+       "advertised.listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:19092,"
+       "KAFKA://broker1.example:29092",
+       "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,KAFKA:plaintext",
+       "auto.create.topics.enable=false", "socket.request.max.bytes=1048576",
+       "num.network.threads=2", "num.io.threads=4", "queued.max.requests=50",
+       "queued.max.request.bytes=-1", "connections.max.idle.ms=30000",
+       "socket.send.buffer.bytes=-1", "socket.receive.buffer.bytes=65536",
+       "strata.kafka.max.inflight.requests.per.connection=8"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_NE(c->listener("KAFKA"), nullptr);
+  EXPECT_EQ(c->listener("KAFKA")->port, 29092);
+  EXPECT_EQ(c->advertised("KAFKA")->host, "broker1.example");
+  EXPECT_FALSE(c->auto_create_topics_enable);
+  EXPECT_EQ(c->socket_request_max_bytes, 1048576);
+  EXPECT_EQ(c->num_network_threads, 2);
+  EXPECT_EQ(c->num_io_threads, 4);
+  EXPECT_EQ(c->queued_max_requests, 50);
+  EXPECT_EQ(c->queued_max_request_bytes, -1) << "unbounded";
+  EXPECT_EQ(c->connections_max_idle_ms, 30000);
+  EXPECT_EQ(c->socket_send_buffer_bytes, -1) << "the OS default";
+  EXPECT_EQ(c->socket_receive_buffer_bytes, 65536);
+  EXPECT_EQ(c->kafka_max_inflight_requests_per_connection, 8);
+  EXPECT_EQ(c->listener_security_protocols.at("KAFKA"), "PLAINTEXT");
+  EXPECT_TRUE(c->unknown_keys.size() == 1) << "only some.unknown.key";
+
+  // Another name for the Kafka listener.
+  c = ParseServerConfig(kGood,
+                        {"listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:19092,"
+                         "EXTERNAL://localhost:29092",
+                         "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,"
+                         "EXTERNAL:PLAINTEXT",
+                         "strata.kafka.listener.names=EXTERNAL"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->IsKafkaListener("EXTERNAL"));
+}
+
+TEST(ServerConfigTest, BadKafkaListenerSettingsNameTheKey) {
+  struct Case {
+    std::vector<std::string> overrides;
+    const char* key;
+  };
+  const std::string kafka =
+      "listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:19092,KAFKA://localhost:29092";
+  for (const Case& bad : std::vector<Case>{
+           {{"auto.create.topics.enable=yes"}, "auto.create.topics.enable"},
+           {{"socket.request.max.bytes=0"}, "socket.request.max.bytes"},
+           {{"socket.request.max.bytes=3000000000"}, "socket.request.max.bytes"},
+           {{"num.network.threads=0"}, "num.network.threads"},
+           {{"num.io.threads=many"}, "num.io.threads"},
+           {{"queued.max.requests=0"}, "queued.max.requests"},
+           {{"queued.max.request.bytes=0"}, "queued.max.request.bytes"},
+           {{"queued.max.request.bytes=-2"}, "queued.max.request.bytes"},
+           {{"connections.max.idle.ms=0"}, "connections.max.idle.ms"},
+           {{"socket.send.buffer.bytes=-5"}, "socket.send.buffer.bytes"},
+           {{"socket.receive.buffer.bytes=big"}, "socket.receive.buffer.bytes"},
+           {{"strata.kafka.max.inflight.requests.per.connection=0"},
+            "strata.kafka.max.inflight.requests.per.connection"},
+           {{"strata.kafka.listener.names=PLAINTEXT"}, "strata.kafka.listener.names"},
+           {{"strata.kafka.listener.names=K/1"}, "strata.kafka.listener.names"},
+           {{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,KAFKA:SSL"},
+            "listener.security.protocol.map"},
+           {{"listener.security.protocol.map=KAFKA:SASL_PLAINTEXT"},
+            "listener.security.protocol.map"},
+           {{"listener.security.protocol.map=KAFKA:CARRIER_PIGEON"},
+            "listener.security.protocol.map"},
+           {{"listener.security.protocol.map=KAFKA"}, "listener.security.protocol.map"},
+           {{kafka, "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"},
+            "listener.security.protocol.map"},
+           {{"listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:19092,"
+             "OTHER://localhost:1"},
+            "listener.security.protocol.map"},
+           {{"listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:19092,"
+             "OTHER://localhost:1",
+             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,"
+             "OTHER:PLAINTEXT"},
+            "strata.kafka.listener.names"},
+           {{kafka, "advertised.listeners=KAFKA://localhost:29092,WHAT://localhost:1"},
+            "advertised.listeners"},
+           {{"listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:19092,"
+             "KAFKA://localhost:9092"},
+            "listeners"},
+       }) {
+    auto c = ParseServerConfig(kGood, bad.overrides);
+    ASSERT_FALSE(c.ok()) << bad.overrides.back();
+    EXPECT_TRUE(absl::IsInvalidArgument(c.status())) << c.status();
+    EXPECT_NE(c.status().message().find(bad.key), absl::string_view::npos) << c.status();
+  }
+}
+
 TEST(ServerConfigTest, MissingOrInconsistentSettingsAreErrors) {
   EXPECT_FALSE(ParseServerConfig("listeners=CONTROLLER://h:1\n", {}).ok());
   auto c = ParseServerConfig(kGood, {"node.id=9"});
@@ -95,6 +208,26 @@ TEST(ServerConfigTest, MissingOrInconsistentSettingsAreErrors) {
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("broker.session.timeout.ms"), absl::string_view::npos);
   EXPECT_FALSE(ParseServerConfig("node.id=1\nthis line has no equals\n", {}).ok());
+}
+
+TEST(ServerConfigTest, ABrokerRegistersEveryAdvertisedListener) {
+  auto c = ParseServerConfig(
+      kGood,
+      {"listeners=PLAINTEXT://0.0.0.0:9092,CONTROLLER://localhost:19092,KAFKA://0.0.0.0:29092",
+       "advertised.listeners=KAFKA://kafka.example:39092"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::vector<internal::BrokerEndpoint> endpoints = AdvertisedEndpoints(*c);
+  ASSERT_EQ(endpoints.size(), 3u);
+  EXPECT_EQ(endpoints[0].name(), "PLAINTEXT");
+  EXPECT_EQ(endpoints[0].host(), "localhost") << "0.0.0.0 is no address to dial";
+  EXPECT_EQ(endpoints[1].name(), "CONTROLLER");
+  EXPECT_EQ(endpoints[1].port(), 19092);
+  EXPECT_EQ(endpoints[2].name(), "KAFKA");
+  EXPECT_EQ(endpoints[2].host(), "kafka.example") << "advertised, not bound";
+  EXPECT_EQ(endpoints[2].port(), 39092);
+  for (const internal::BrokerEndpoint& e : endpoints) {
+    EXPECT_EQ(e.security_protocol(), "PLAINTEXT") << e.name();
+  }
 }
 
 }  // namespace

@@ -24,6 +24,21 @@ TEST(ErrorCodeTest, EveryCodeHasTheSameNumberAndNameOnBothSides) {
   }
 }
 
+TEST(ErrorCodeTest, KafkasFetchSessionListenerAndEndpointCodesAreKnown) {
+  // For the Kafka listener: fetch sessions (KIP-227), Metadata v6+'s
+  // LISTENER_NOT_FOUND, DescribeCluster v1's endpoint type.
+  EXPECT_EQ(static_cast<int>(ErrorCode::kFetchSessionIdNotFound), 70);
+  EXPECT_EQ(static_cast<int>(ErrorCode::kInvalidFetchSessionEpoch), 71);
+  EXPECT_EQ(static_cast<int>(ErrorCode::kListenerNotFound), 72);
+  EXPECT_EQ(static_cast<int>(ErrorCode::kUnsupportedEndpointType), 115);
+  EXPECT_EQ(ErrorName(ErrorCode::kFetchSessionIdNotFound), "FETCH_SESSION_ID_NOT_FOUND");
+  EXPECT_EQ(ErrorName(ErrorCode::kInvalidFetchSessionEpoch), "INVALID_FETCH_SESSION_EPOCH");
+  EXPECT_EQ(ErrorName(ErrorCode::kListenerNotFound), "LISTENER_NOT_FOUND");
+  EXPECT_EQ(ErrorName(ErrorCode::kUnsupportedEndpointType), "UNSUPPORTED_ENDPOINT_TYPE");
+  EXPECT_EQ(ToProto(ErrorCode::kListenerNotFound), v1::LISTENER_NOT_FOUND);
+  EXPECT_EQ(ToProto(ErrorCode::kUnsupportedEndpointType), v1::UNSUPPORTED_ENDPOINT_TYPE);
+}
+
 TEST(ErrorCodeTest, NumbersNobodyKnowsBecomeUnknownServerError) {
   EXPECT_FALSE(IsKnownErrorCode(9999));
   EXPECT_FALSE(IsKnownErrorCode(70000));
