@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "broker/kafka/wire.h"
 
 namespace strata::kafka {
@@ -265,6 +266,11 @@ struct Codec<std::string> {
 
 template <typename E>
 absl::Status DecodeElements(Reader& r, const FieldContext& c, int32_t count, std::vector<E>* v) {
+  // The elements' memory, before it is allocated (wire.h: the budget).
+  if (absl::Status s = r.Charge(static_cast<uint64_t>(count) * sizeof(E)); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(c.field->name, ": ", count, " elements: ", s.message()));
+  }
   v->resize(static_cast<size_t>(count));
   FieldContext element = c;
   element.nullable = false;

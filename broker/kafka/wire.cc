@@ -201,6 +201,16 @@ absl::StatusOr<int32_t> Reader::ReadArrayLength(Compact compact, bool nullable,
   return static_cast<int32_t>(*length);
 }
 
+absl::Status Reader::Charge(uint64_t bytes) {
+  if (bytes > budget_) {
+    return absl::InvalidArgumentError(absl::StrCat("decoding needs more than ", budget_,
+                                                   " more bytes of memory for a ", data_.size(),
+                                                   "-byte input (at offset ", pos_, ")"));
+  }
+  budget_ -= bytes;
+  return absl::OkStatus();
+}
+
 absl::Status Reader::SkipTaggedFields() {
   absl::StatusOr<uint32_t> count = ReadUnsignedVarint();
   if (!count.ok()) return count.status();

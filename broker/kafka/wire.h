@@ -10,7 +10,12 @@
 //   counts are checked against the bytes left BEFORE anything is allocated:
 //   a string of n bytes needs n bytes left; an array of n elements needs
 //   n * (the smallest encoding of one element) bytes left, so a count of
-//   2^31-1 with three bytes left allocates nothing.
+//   2^31-1 with three bytes left allocates nothing. What a decoder builds
+//   from the bytes can still be far larger than they are (an empty compact
+//   string is one byte on the wire and a std::string of 32 in memory), so
+//   decoders charge the memory of the elements they create against the
+//   Reader's budget (Charge), 1 MiB plus 8 times the input: a frame of
+//   socket.request.max.bytes can never become gigabytes of objects.
 //   Writer appends big-endian integers and Kafka's length-prefixed forms. It
 //   fails (InvalidArgument) only for values the encoding cannot carry: a
 //   string over 32767 bytes in a non-compact (int16-length) version.
@@ -42,7 +47,12 @@ enum class Compact : bool { kNo = false, kYes = true };
 
 class Reader {
  public:
-  explicit Reader(std::string_view data) : data_(data) {}
+  explicit Reader(std::string_view data)
+      : data_(data), budget_(kBaseBudget + kBudgetPerInputByte * data.size()) {}
+
+  // Counts `bytes` of memory a decoder is about to allocate for what it
+  // read; InvalidArgument (nothing charged) once the budget is spent.
+  absl::Status Charge(uint64_t bytes);
 
   size_t remaining() const { return data_.size() - pos_; }
   bool empty() const { return remaining() == 0; }
@@ -87,8 +97,12 @@ class Reader {
   // A length prefix: int16/int32 or compact; -1 for null.
   absl::StatusOr<int64_t> ReadLength(Compact compact, bool wide, const char* what);
 
+  static constexpr uint64_t kBaseBudget = uint64_t{1} << 20;
+  static constexpr uint64_t kBudgetPerInputByte = 8;
+
   std::string_view data_;
   size_t pos_ = 0;
+  uint64_t budget_;
 };
 
 class Writer {

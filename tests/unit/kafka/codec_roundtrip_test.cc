@@ -263,5 +263,29 @@ TEST(CodecRoundTripTest, ALyingNestedCountIsRefused) {
   EXPECT_FALSE(Decode<ProduceRequest>(7, produce).ok());
 }
 
+// A count that the bytes can hold may still describe objects far larger
+// than the bytes: ListGroups v4's filter of empty compact strings is one
+// byte each on the wire and a std::string each in memory. Decoding stays
+// within its budget (1 MiB + 8 bytes per input byte) and refuses the rest.
+TEST(CodecTest, DecodingRefusesObjectsFarLargerThanTheirBytes) {
+  ListGroupsRequest small;
+  small.states_filter.assign(1000, "");
+  std::string bytes;
+  ASSERT_TRUE(Encode(4, small, &bytes).ok());
+  absl::StatusOr<ListGroupsRequest> decoded = Decode<ListGroupsRequest>(4, bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->states_filter.size(), 1000u);
+
+  ListGroupsRequest huge;
+  huge.states_filter.assign(4'000'000, "");  // ~4 MB on the wire, ~128 MB as strings
+  bytes.clear();
+  ASSERT_TRUE(Encode(4, huge, &bytes).ok());
+  ASSERT_LT(bytes.size(), 5'000'000u);
+  decoded = Decode<ListGroupsRequest>(4, bytes);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(decoded.status())) << decoded.status();
+  EXPECT_NE(decoded.status().message().find("memory"), std::string::npos) << decoded.status();
+}
+
 }  // namespace
 }  // namespace strata::kafka

@@ -144,6 +144,12 @@ TEST(ServerConfigTest, ParsesTheKafkaListenerAndItsKeys) {
                          "strata.kafka.listener.names=EXTERNAL"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_TRUE(c->IsKafkaListener("EXTERNAL"));
+  // Kafka's own example map names protocols no configured listener uses:
+  // accepted, as Kafka accepts it.
+  c = ParseServerConfig(kGood, {"listener.security.protocol.map=CONTROLLER:PLAINTEXT,"
+                                "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,"
+                                "SASL_SSL:SASL_SSL"});
+  ASSERT_TRUE(c.ok()) << c.status();
 }
 
 TEST(ServerConfigTest, BadKafkaListenerSettingsNameTheKey) {
@@ -169,9 +175,12 @@ TEST(ServerConfigTest, BadKafkaListenerSettingsNameTheKey) {
             "strata.kafka.max.inflight.requests.per.connection"},
            {{"strata.kafka.listener.names=PLAINTEXT"}, "strata.kafka.listener.names"},
            {{"strata.kafka.listener.names=K/1"}, "strata.kafka.listener.names"},
-           {{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,KAFKA:SSL"},
+           {{kafka,
+             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,KAFKA:SSL"},
             "listener.security.protocol.map"},
-           {{"listener.security.protocol.map=KAFKA:SASL_PLAINTEXT"},
+           {{kafka,
+             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT,"
+             "KAFKA:PLAINTEXT"},
             "listener.security.protocol.map"},
            {{"listener.security.protocol.map=KAFKA:CARRIER_PIGEON"},
             "listener.security.protocol.map"},
