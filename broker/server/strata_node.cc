@@ -494,7 +494,7 @@ void StrataNode::CreateServices() {
     topic.configs = {{"cleanup.policy", "compact"},
                      {"compression.type", "producer"},
                      {"segment.bytes", "104857600"}};
-    admin_service_->CreateInternalTopics(
+    admin_service_->ops()->CreateInternalTopics(
         std::move(request), [](metadata::CreateTopicsResponse response) {
           for (const metadata::TopicResult& r : response.results) {
             if (r.error != ErrorCode::kNone && r.error != ErrorCode::kTopicAlreadyExists) {
@@ -508,15 +508,16 @@ void StrataNode::CreateServices() {
   handler_options.num_partitions = config_.num_partitions;
   handler_options.default_replication_factor = config_.default_replication_factor;
   handler_options.create_topics = [this](metadata::CreateTopicsRequest request) {
-    admin_service_->CreateTopics(std::move(request), [](metadata::CreateTopicsResponse response) {
-      for (const metadata::TopicResult& r : response.results) {
-        if (r.error != ErrorCode::kNone && r.error != ErrorCode::kTopicAlreadyExists) {
-          LOG(WARNING) << "Creating " << r.name
-                       << " (auto.create.topics.enable): " << ErrorName(r.error) << " "
-                       << r.error_message;
-        }
-      }
-    });
+    admin_service_->ops()->AutoCreateTopics(
+        std::move(request), [](metadata::CreateTopicsResponse response) {
+          for (const metadata::TopicResult& r : response.results) {
+            if (r.error != ErrorCode::kNone && r.error != ErrorCode::kTopicAlreadyExists) {
+              LOG(WARNING) << "Creating " << r.name
+                           << " (auto.create.topics.enable): " << ErrorName(r.error) << " "
+                           << r.error_message;
+            }
+          }
+        });
   };
   handlers_ = std::make_unique<request::RequestHandlers>(std::move(handler_options));
   broker_service_ = std::make_unique<BrokerService>(handlers_.get());
@@ -525,9 +526,14 @@ void StrataNode::CreateServices() {
   // On a broker-only node controller_ and raft_ are null: it is never the
   // controller, so the admin service forwards every change, and asks the
   // leader for the quorum's state.
-  admin_service_ =
-      std::make_unique<AdminService>(config_, metadata_.get(), controller_.get(), raft_.get(),
-                                     controller_channel_.get(), handlers_.get());
+  AdminRouter::Options admin_options;
+  admin_options.node_id = config_.node_id;
+  admin_options.log_overrides = config_.log_overrides;
+  admin_service_ = std::make_unique<AdminService>(
+      config_, metadata_.get(), raft_.get(), controller_channel_.get(), handlers_.get(),
+      std::make_unique<AdminRouter>(std::move(admin_options), metadata_.get(),
+                                    AdminRouter::LocalControllerOf(controller_.get()),
+                                    controller_channel_.get(), purgatory_.get(), clock_));
   if (controller_) {
     controller_service_ = std::make_unique<ControllerService>(controller_.get());
   } else {

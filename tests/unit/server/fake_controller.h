@@ -1,5 +1,6 @@
 // FakeController: strata.internal.Controller served in-process, for testing
-// what talks to the controller without a cluster. Each RPC is recorded and
+// what talks to the controller without a cluster (the lifecycle manager,
+// the ISR change sender, admin forwarding). Each RPC is recorded and
 // answered by a handler the test sets; without one it answers NONE with
 // an otherwise empty response.
 #pragma once
@@ -10,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -26,6 +28,13 @@ class FakeController final : public internal::Controller::Service {
                                                  internal::BrokerHeartbeatResponse*)>;
   using AlterFn = std::function<grpc::Status(const internal::AlterPartitionBatchRequest&,
                                              internal::AlterPartitionBatchResponse*)>;
+  // CreateTopics and CreateInternalTopics (`internal` tells which).
+  using CreateTopicsFn = std::function<grpc::Status(bool internal, const v1::CreateTopicsRequest&,
+                                                    v1::CreateTopicsResponse*)>;
+  using DeleteTopicsFn =
+      std::function<grpc::Status(const v1::DeleteTopicsRequest&, v1::DeleteTopicsResponse*)>;
+  using AlterConfigsFn = std::function<grpc::Status(const v1::IncrementalAlterConfigsRequest&,
+                                                    v1::IncrementalAlterConfigsResponse*)>;
 
   FakeController() {
     grpc::ServerBuilder builder;
@@ -49,6 +58,33 @@ class FakeController final : public internal::Controller::Service {
   void OnAlterPartition(AlterFn fn) {
     absl::MutexLock l(&mu_);
     on_alter_ = std::move(fn);
+  }
+
+  void OnCreateTopics(CreateTopicsFn fn) {
+    absl::MutexLock l(&mu_);
+    on_create_topics_ = std::move(fn);
+  }
+  void OnDeleteTopics(DeleteTopicsFn fn) {
+    absl::MutexLock l(&mu_);
+    on_delete_topics_ = std::move(fn);
+  }
+  void OnIncrementalAlterConfigs(AlterConfigsFn fn) {
+    absl::MutexLock l(&mu_);
+    on_alter_configs_ = std::move(fn);
+  }
+
+  // Every admin call that reached the controller, by RPC name, in order.
+  std::vector<std::string> admin_calls() const {
+    absl::MutexLock l(&mu_);
+    return admin_calls_;
+  }
+  std::vector<v1::CreateTopicsRequest> create_topics() const {
+    absl::MutexLock l(&mu_);
+    return create_topics_;
+  }
+  std::vector<v1::IncrementalAlterConfigsRequest> alter_configs() const {
+    absl::MutexLock l(&mu_);
+    return alter_configs_;
   }
 
   std::vector<internal::BrokerRegistrationRequest> registrations() const {
@@ -94,13 +130,61 @@ class FakeController final : public internal::Controller::Service {
     }
     return fn ? fn(*req, resp) : grpc::Status::OK;
   }
+  grpc::Status CreateTopics(grpc::ServerContext*, const v1::CreateTopicsRequest* req,
+                            v1::CreateTopicsResponse* resp) override {
+    return CreateTopicsCall(false, *req, resp);
+  }
+  grpc::Status CreateInternalTopics(grpc::ServerContext*, const v1::CreateTopicsRequest* req,
+                                    v1::CreateTopicsResponse* resp) override {
+    return CreateTopicsCall(true, *req, resp);
+  }
+  grpc::Status DeleteTopics(grpc::ServerContext*, const v1::DeleteTopicsRequest* req,
+                            v1::DeleteTopicsResponse* resp) override {
+    DeleteTopicsFn fn;
+    {
+      absl::MutexLock l(&mu_);
+      admin_calls_.push_back("DeleteTopics");
+      fn = on_delete_topics_;
+    }
+    return fn ? fn(*req, resp) : grpc::Status::OK;
+  }
+  grpc::Status IncrementalAlterConfigs(grpc::ServerContext*,
+                                       const v1::IncrementalAlterConfigsRequest* req,
+                                       v1::IncrementalAlterConfigsResponse* resp) override {
+    AlterConfigsFn fn;
+    {
+      absl::MutexLock l(&mu_);
+      admin_calls_.push_back("IncrementalAlterConfigs");
+      alter_configs_.push_back(*req);
+      fn = on_alter_configs_;
+    }
+    return fn ? fn(*req, resp) : grpc::Status::OK;
+  }
 
  private:
+  grpc::Status CreateTopicsCall(bool internal, const v1::CreateTopicsRequest& req,
+                                v1::CreateTopicsResponse* resp) {
+    CreateTopicsFn fn;
+    {
+      absl::MutexLock l(&mu_);
+      admin_calls_.push_back(internal ? "CreateInternalTopics" : "CreateTopics");
+      create_topics_.push_back(req);
+      fn = on_create_topics_;
+    }
+    return fn ? fn(internal, req, resp) : grpc::Status::OK;
+  }
+
   std::unique_ptr<grpc::Server> server_;
   mutable absl::Mutex mu_;
   RegisterFn on_register_ ABSL_GUARDED_BY(mu_);
   HeartbeatFn on_heartbeat_ ABSL_GUARDED_BY(mu_);
   AlterFn on_alter_ ABSL_GUARDED_BY(mu_);
+  CreateTopicsFn on_create_topics_ ABSL_GUARDED_BY(mu_);
+  DeleteTopicsFn on_delete_topics_ ABSL_GUARDED_BY(mu_);
+  AlterConfigsFn on_alter_configs_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> admin_calls_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::CreateTopicsRequest> create_topics_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::IncrementalAlterConfigsRequest> alter_configs_ ABSL_GUARDED_BY(mu_);
   std::vector<internal::BrokerRegistrationRequest> registrations_ ABSL_GUARDED_BY(mu_);
   std::vector<internal::BrokerHeartbeatRequest> heartbeats_ ABSL_GUARDED_BY(mu_);
   std::vector<internal::AlterPartitionBatchRequest> alters_ ABSL_GUARDED_BY(mu_);
