@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "broker/group/group_coordinator.h"
+#include "broker/kafka/kafka_listener.h"
 #include "broker/metadata/dynamic_config.h"
 #include "broker/replication/replica_fetcher.h"
 #include "broker/replication/replica_manager.h"
@@ -583,6 +584,25 @@ absl::Status StrataNode::Listen() {
       return absl::UnavailableError(absl::StrCat("cannot listen on PLAINTEXT ", l->address()));
     }
   }
+  for (const std::string& name : config_.kafka_listener_names) {
+    const Listener* l = config_.listener(name);
+    if (l == nullptr) continue;
+    kafka::KafkaListener::Options o;
+    o.name = name;
+    o.host = l->host;
+    o.port = l->port;
+    o.socket_request_max_bytes = config_.socket_request_max_bytes;
+    o.num_network_threads = config_.num_network_threads;
+    o.num_io_threads = config_.num_io_threads;
+    o.connections_max_idle_ms = config_.connections_max_idle_ms;
+    o.socket_send_buffer_bytes = config_.socket_send_buffer_bytes;
+    o.socket_receive_buffer_bytes = config_.socket_receive_buffer_bytes;
+    o.max_inflight_requests_per_connection = config_.kafka_max_inflight_requests_per_connection;
+    absl::StatusOr<std::unique_ptr<kafka::KafkaListener>> listener =
+        kafka::KafkaListener::Start(std::move(o), {.handlers = handlers_.get()});
+    if (!listener.ok()) return listener.status();
+    kafka_listeners_.push_back(*std::move(listener));
+  }
   return absl::OkStatus();
 }
 
@@ -673,6 +693,8 @@ void StrataNode::Stop() {
     absl::MutexLock l(&mu_);
     stopping_ = true;
   }
+  // Kafka clients are served through the controlled shutdown, as gRPC ones.
+  for (auto& l : kafka_listeners_) l->Stop();
   if (lifecycle_) lifecycle_->Stop();
   if (isr_sender_) isr_sender_->Stop();
   if (fetchers_) fetchers_->Stop();

@@ -31,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -65,6 +66,9 @@ namespace strata::raft {
 class RaftNode;
 class MetadataObserver;
 }  // namespace strata::raft
+namespace strata::kafka {
+class KafkaListener;
+}
 namespace strata::metadata {
 class MetadataImage;
 }
@@ -150,6 +154,8 @@ class StrataNode {
   // NOT_CONTROLLER.
   std::unique_ptr<grpc::Service> controller_service_;
   std::unique_ptr<grpc::Server> client_server_;
+  // Kafka's binary protocol, one per listener in strata.kafka.listener.names.
+  std::vector<std::unique_ptr<kafka::KafkaListener>> kafka_listeners_;
   std::unique_ptr<grpc::Server> controller_server_;
   // Applies metadata images to the replica manager off the Raft thread
   // (opening and deleting logs does disk I/O); only the latest image is

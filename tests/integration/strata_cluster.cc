@@ -49,6 +49,7 @@ StrataCluster::StrataCluster(int nodes, std::vector<std::string> extra)
   for (int n = 1; n <= nodes_; ++n) {
     client_port_[n] = PickFreePort();
     peer_port_[n] = PickFreePort();
+    kafka_port_[n] = PickFreePort();
     voters_ +=
         (n > 1 ? "," : "") + std::to_string(n) + "@127.0.0.1:" + std::to_string(peer_port_[n]);
   }
@@ -61,7 +62,8 @@ void StrataCluster::WriteProperties(int n, const std::string& roles,
   props << "node.id=" << n << "\n"
         << "process.roles=" << roles << "\n"
         << "listeners=PLAINTEXT://127.0.0.1:" << client_port_[n]
-        << ",CONTROLLER://127.0.0.1:" << peer_port_[n] << "\n"
+        << ",CONTROLLER://127.0.0.1:" << peer_port_[n] << ",KAFKA://127.0.0.1:" << kafka_port_[n]
+        << "\n"
         << "controller.quorum.voters=" << voters_ << "\n"
         << "log.dirs=" << dir_ << "/node" << n << "/logs\n"
         << "metadata.log.dir=" << dir_ << "/node" << n << "/metadata\n"
@@ -78,6 +80,7 @@ int StrataCluster::AddBrokerOnlyNode(std::vector<std::string> extra) {
   const int n = client_port_.rbegin()->first + 1;
   client_port_[n] = PickFreePort();
   peer_port_[n] = PickFreePort();
+  kafka_port_[n] = PickFreePort();
   WriteProperties(n, "broker", extra);
   return n;
 }
@@ -156,6 +159,8 @@ std::map<int, PartitionLine> StrataCluster::Describe(const std::string& topic, i
 std::string StrataCluster::bootstrap(int node) const {
   return "127.0.0.1:" + std::to_string(client_port_.at(node));
 }
+
+int StrataCluster::kafka_port(int node) const { return kafka_port_.at(node); }
 
 std::string StrataCluster::bootstrap_all() const {
   std::string out;

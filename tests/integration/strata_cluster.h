@@ -77,6 +77,7 @@ class StrataCluster {
   bool WaitReregistered(int observer, int broker, int64_t old_epoch, int timeout_ms = 60000);
 
   std::string bootstrap(int node) const;     // "127.0.0.1:port"
+  int kafka_port(int node) const;            // its KAFKA listener (Kafka's protocol)
   std::string bootstrap_all() const;         // the voters'
   std::string log_path(int node) const;      // the node's stdout and stderr
   std::string peer_address(int node) const;  // its CONTROLLER listener
@@ -117,6 +118,7 @@ class StrataCluster {
   bool keep_ = false;
   std::map<int, int> client_port_;
   std::map<int, int> peer_port_;
+  std::map<int, int> kafka_port_;
   std::map<int, std::unique_ptr<ChildProcess>> procs_;
   std::map<int, std::unique_ptr<v1::Admin::Stub>> admin_;
   std::map<int, std::unique_ptr<v1::Broker::Stub>> broker_;

@@ -1,0 +1,88 @@
+#include "broker/kafka/connection.h"
+
+#include <utility>
+
+#include "glog/logging.h"
+
+namespace strata::kafka {
+
+Connection::Connection(Options options, std::string peer)
+    : options_(options), peer_(std::move(peer)), reader_(options.max_frame_bytes) {}
+
+absl::Status Connection::OnBytes(std::string_view data) { return reader_.Append(data); }
+
+int32_t Connection::inflight() const {
+  absl::MutexLock l(&mu_);
+  return static_cast<int32_t>(slots_.size());
+}
+
+std::optional<Connection::Request> Connection::NextRequest() {
+  if (close_reason_ || reader_.ready() == 0) return std::nullopt;
+  absl::MutexLock l(&mu_);
+  if (static_cast<int32_t>(slots_.size()) >= options_.max_inflight) return std::nullopt;
+  Request r;
+  r.seq = next_seq_++;
+  r.frame = *reader_.Pop();
+  Slot slot;
+  slot.seq = r.seq;
+  slots_.push_back(std::move(slot));
+  return r;
+}
+
+bool Connection::WantsRead() const {
+  if (close_reason_ || reader_.ready() > 0) return false;
+  if (unsent().size() > options_.max_unsent_bytes) return false;
+  return inflight() < options_.max_inflight;
+}
+
+void Connection::CollectReady() {
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+  }
+  absl::MutexLock l(&mu_);
+  while (!close_reason_ && !slots_.empty() && slots_.front().done) {
+    Slot& s = slots_.front();
+    if (s.failure) {
+      close_reason_ = std::move(s.failure);
+    } else {
+      out_.append(s.response);
+    }
+    slots_.pop_front();
+  }
+}
+
+void Connection::Consumed(size_t n) {
+  CHECK_LE(n, out_.size() - out_pos_);
+  out_pos_ += n;
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+  }
+}
+
+void Connection::Complete(uint64_t seq, std::string response) {
+  absl::MutexLock l(&mu_);
+  for (Slot& s : slots_) {
+    if (s.seq == seq) {
+      CHECK(!s.done) << "request " << seq << " of " << peer_ << " completed twice";
+      s.done = true;
+      s.response = std::move(response);
+      return;
+    }
+  }
+}
+
+void Connection::Fail(uint64_t seq, std::string reason) {
+  absl::MutexLock l(&mu_);
+  for (Slot& s : slots_) {
+    if (s.seq == seq) {
+      CHECK(!s.done) << "request " << seq << " of " << peer_ << " completed twice";
+      s.done = true;
+      s.failure = std::move(reason);
+      return;
+    }
+  }
+}
+
+}  // namespace strata::kafka

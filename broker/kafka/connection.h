@@ -1,0 +1,97 @@
+// Connection: one Kafka client connection's state, without the socket — the
+// bytes read, the requests cut from them, and the responses in request
+// order. The listener's event loop owns the socket and drives it; the I/O
+// pool's handlers complete requests from any thread.
+//
+//   loop:  OnBytes(read) -> NextRequest()* -> (hand each to the I/O pool)
+//   pool:  Complete(seq, response bytes) | Fail(seq, reason) -> wake the loop
+//   loop:  CollectReady() -> write unsent() -> Consumed(n) -> NextRequest()* ...
+//
+// Contract
+//   Responses go out strictly in request order: a response completed early
+//   waits in its slot until every earlier one is out (pipelined requests
+//   answered in order whatever order their completions come in). At most
+//   `max_inflight` requests are between NextRequest() and CollectReady()
+//   (strata.kafka.max.inflight.requests.per.connection; 1 = Kafka's own
+//   rule of muting a channel until its response is out). WantsRead() says
+//   whether the loop should read more: not while the window is full, a
+//   complete frame waits for it, or unsent output exceeds
+//   `max_unsent_bytes` (back-pressure: a client that does not read its
+//   answers stops being read). A failed request (Fail) closes the
+//   connection once the responses before it are out (close_reason()).
+//   Complete/Fail are thread-safe; everything else belongs to the loop.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/kafka/frame_reader.h"
+
+namespace strata::kafka {
+
+class Connection {
+ public:
+  struct Options {
+    int32_t max_frame_bytes = 104857600;  // socket.request.max.bytes
+    int32_t max_inflight = 1;
+    size_t max_unsent_bytes = 64 << 20;
+  };
+  struct Request {
+    uint64_t seq = 0;   // the slot Complete/Fail name
+    std::string frame;  // the bytes after the size prefix
+  };
+
+  Connection(Options options, std::string peer);
+
+  const std::string& peer() const { return peer_; }
+
+  // ---- the loop's ----
+  // The next bytes from the socket; an error (a refused frame size) means
+  // close the connection now.
+  absl::Status OnBytes(std::string_view data);
+  // The next complete request, if the window has room for it.
+  std::optional<Request> NextRequest();
+  bool WantsRead() const;
+  // Moves the completed prefix of the slots into the unsent output.
+  void CollectReady();
+  std::string_view unsent() const { return std::string_view(out_).substr(out_pos_); }
+  void Consumed(size_t n);
+  // Set once a failed request's turn has come: close after unsent() is out.
+  const std::optional<std::string>& close_reason() const { return close_reason_; }
+  bool mid_frame() const { return reader_.mid_frame(); }
+  // Requests handed out and not yet collected.
+  int32_t inflight() const;
+
+  // ---- any thread ----
+  // `response`: the size-prefixed response frame; empty for none (acks=0).
+  void Complete(uint64_t seq, std::string response);
+  void Fail(uint64_t seq, std::string reason);
+
+ private:
+  struct Slot {
+    uint64_t seq = 0;
+    bool done = false;
+    std::string response;
+    std::optional<std::string> failure;
+  };
+
+  const Options options_;
+  const std::string peer_;
+  FrameReader reader_;
+  uint64_t next_seq_ = 0;
+  std::string out_;
+  size_t out_pos_ = 0;
+  std::optional<std::string> close_reason_;
+
+  mutable absl::Mutex mu_;
+  std::deque<Slot> slots_ ABSL_GUARDED_BY(mu_);  // in request order
+};
+
+}  // namespace strata::kafka

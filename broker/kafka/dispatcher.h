@@ -1,0 +1,82 @@
+// Dispatcher: one Kafka request frame in, one response frame (or a reason to
+// close the connection) out. It reads the header, refuses what we do not
+// speak, decodes the body, runs the API's adapter — which turns the Kafka
+// struct into a call on the protocol-neutral request layer and its answer
+// back into the Kafka struct — and encodes the response with its header.
+//
+// Adding an API is one adapter function and one row of the table in
+// dispatcher.cc; the rules below hold for all of them.
+//
+// Rules (notes/issue14-design.md §2.1)
+//   - ApiVersions (key 18) is answered at any version: above our maximum,
+//     without parsing the body, with response header v0 and a v0 body
+//     carrying UNSUPPORTED_VERSION (35) and our whole table, so the client
+//     retries with a version we speak (KIP-511). Every ApiVersions answer
+//     uses response header v0. A v3 request whose client software name or
+//     version is not [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])? answers
+//     INVALID_REQUEST (42), as Kafka.
+//   - Any other key or version we do not advertise, a key without an
+//     adapter yet, a header or body that does not decode, or bytes left
+//     after the body: DispatchResult::close with a reason naming the peer,
+//     key, version and correlation id (Kafka closes too: no response schema
+//     can carry an error for a version it does not know).
+//
+// Thread-safety: Dispatch runs on any thread, concurrently; `done` is called
+// exactly once, on the calling thread or on whichever thread completes the
+// request in the request layer. It must not block.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "broker/kafka/api_versions.h"
+#include "broker/kafka/messages.h"
+
+namespace strata::request {
+class RequestHandlers;
+}
+
+namespace strata::kafka {
+
+struct DispatchResult {
+  // The size-prefixed response frame; empty when none is sent (acks=0).
+  std::string response;
+  // Close the connection instead (after the responses before this one).
+  bool close = false;
+  std::string reason;  // for the log line, when `close`
+};
+
+// Where the request came from: what adapters pass to the request layer.
+struct RequestContext {
+  std::string peer;      // "127.0.0.1:53122", for log lines
+  std::string listener;  // the listener name the connection arrived on
+};
+
+class Dispatcher {
+ public:
+  struct Deps {
+    // The request layer; may be null in tests that only ask ApiVersions.
+    request::RequestHandlers* handlers = nullptr;
+  };
+
+  explicit Dispatcher(Deps deps) : deps_(deps) {}
+
+  void Dispatch(const RequestContext& context, std::string_view frame,
+                std::function<void(DispatchResult)> done) const;
+
+  // Whether the dispatcher has an adapter for `key` (the rest are closed).
+  static bool Handles(ApiKey key);
+
+ private:
+  Deps deps_;
+};
+
+// What ApiVersions answers at `version` (0..3) to `request`: our table, or
+// INVALID_REQUEST for a v3 request naming its software badly.
+ApiVersionsResponse AnswerApiVersions(const ApiVersionsRequest& request, int16_t version);
+// Whether `s` is a valid ClientSoftwareName/Version (KIP-511).
+bool IsValidClientSoftwareToken(std::string_view s);
+
+}  // namespace strata::kafka

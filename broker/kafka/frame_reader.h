@@ -1,0 +1,57 @@
+// FrameReader: cuts a byte stream into Kafka request frames (an int32
+// big-endian size, then that many bytes), whatever pieces the bytes arrive in.
+//
+// Contract
+//   Append() takes the next bytes of the stream and completes as many frames
+//   as they hold; Pop() hands completed frames out in order. A declared size
+//   below 0 or above `max_frame_bytes` (socket.request.max.bytes) is refused
+//   as soon as its 4 bytes are in: the prefix is read into a fixed buffer
+//   and nothing is allocated for the body, so a client declaring 2 GiB
+//   costs one log line and a close. A frame's buffer grows with the bytes
+//   that actually arrive, never to the declared size up front. After a
+//   refusal the reader is poisoned: every later Append() fails the same way
+//   (the stream has no frame boundary left to resynchronise on).
+//   Errors: InvalidArgument "declared a <n>-byte request, over
+//   socket.request.max.bytes (<max>)" (or "a negative size").
+//   Not thread-safe: one connection's event loop owns it.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace strata::kafka {
+
+class FrameReader {
+ public:
+  explicit FrameReader(int32_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
+
+  absl::Status Append(std::string_view data);
+
+  // The oldest completed frame (the bytes after the size prefix), if any.
+  std::optional<std::string> Pop();
+  size_t ready() const { return frames_.size(); }
+  // Whether a frame has started but not completed (prefix or body partial).
+  bool mid_frame() const { return prefix_len_ > 0 || in_body_; }
+  // Bytes held: completed frames plus the partial one.
+  size_t buffered_bytes() const { return buffered_bytes_ + body_.size(); }
+
+ private:
+  const int32_t max_frame_bytes_;
+  absl::Status error_;
+  std::array<char, 4> prefix_{};
+  size_t prefix_len_ = 0;
+  bool in_body_ = false;
+  size_t body_size_ = 0;  // declared size of the frame in progress
+  std::string body_;
+  std::deque<std::string> frames_;
+  size_t buffered_bytes_ = 0;
+};
+
+}  // namespace strata::kafka

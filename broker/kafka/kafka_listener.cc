@@ -1,0 +1,411 @@
+#include "broker/kafka/kafka_listener.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/kafka/connection.h"
+#include "broker/kafka/event_loop.h"
+#include "broker/kafka/io_pool.h"
+#include "glog/logging.h"
+
+namespace strata::kafka {
+
+namespace {
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string PeerOf(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (addr.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    port = ntohs(in->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+    port = ntohs(in6->sin6_port);
+  }
+  return absl::StrCat(host, ":", port);
+}
+
+// A bound, listening, non-blocking socket on host:port. Without
+// SO_REUSEPORT: a port another listener holds is refused, as gRPC's are
+// (strata_node.cc's RefuseSharedPort).
+absl::StatusOr<int> BindListening(const std::string& name, const std::string& host, int32_t port) {
+  const std::string address = absl::StrCat(host, ":", port);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (host.empty() || host == "0.0.0.0") {
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  } else {
+    addrinfo hints{};
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0 || !found) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", name, " ", address, ": ", gai_strerror(rc)));
+    }
+    addr.sin_addr = reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr;
+    ::freeaddrinfo(found);
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", name, " ", address, ": ", strerror(errno)));
+  }
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(fd, 1024) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", name, " ", address, ": ", strerror(err)));
+  }
+  return fd;
+}
+
+}  // namespace
+
+// One accepted socket and its protocol state. Owned by its loop's map;
+// requests in flight hold it too, so a late completion finds it (closed).
+struct Conn {
+  Conn(int fd, size_t loop_index, std::shared_ptr<EventLoop> loop, Connection::Options options,
+       std::string peer)
+      : fd(fd), loop_index(loop_index), loop(std::move(loop)), state(options, std::move(peer)) {}
+
+  const int fd;
+  const size_t loop_index;
+  const std::shared_ptr<EventLoop> loop;
+  Connection state;
+  // The loop thread's:
+  bool closed = false;
+  uint32_t events = 0;
+  int64_t last_active_ms = 0;
+  // The strand: requests waiting for the I/O pool, started one at a time.
+  absl::Mutex strand_mu;
+  std::deque<Connection::Request> strand ABSL_GUARDED_BY(strand_mu);
+  bool strand_running ABSL_GUARDED_BY(strand_mu) = false;
+};
+
+class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::Impl> {
+ public:
+  Impl(Options options, Dispatcher::Deps deps)
+      : options_(std::move(options)), dispatcher_(deps), pool_(options_.num_io_threads) {
+    conn_options_.max_frame_bytes = options_.socket_request_max_bytes;
+    conn_options_.max_inflight = std::max(1, options_.max_inflight_requests_per_connection);
+    conn_options_.max_unsent_bytes = options_.max_unsent_bytes;
+  }
+
+  absl::Status Init() {
+    absl::StatusOr<int> fd = BindListening(options_.name, options_.host, options_.port);
+    if (!fd.ok()) return fd.status();
+    listen_fd_ = *fd;
+    sockaddr_in bound{};
+    socklen_t len = sizeof(bound);
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len);
+    port_ = ntohs(bound.sin_port);
+    const int n = std::max(1, options_.num_network_threads);
+    const int64_t tick_ms = options_.connections_max_idle_ms > 0
+                                ? std::min<int64_t>(1000, options_.connections_max_idle_ms)
+                                : 1000;
+    for (int i = 0; i < n; ++i) {
+      loops_.push_back(std::make_shared<EventLoop>(absl::StrCat("kafka-network-", i), tick_ms,
+                                                   [this, i] { CloseIdle(i); }));
+      conns_.emplace_back();
+      if (absl::Status s = loops_.back()->Init(); !s.ok()) return s;
+    }
+    if (absl::Status s = loops_[0]->Add(listen_fd_, EPOLLIN, [this](uint32_t) { Accept(); });
+        !s.ok()) {
+      return s;
+    }
+    for (auto& loop : loops_) loop->Start();
+    LOG(INFO) << "Kafka protocol on " << options_.name << " " << options_.host << ":" << port_
+              << " (" << loops_.size() << " network threads, " << options_.num_io_threads
+              << " I/O threads)";
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    if (stopped_.exchange(true)) return;
+    // The loops first: no new reads or requests. Then the pool: requests
+    // running finish (their answers are dropped), queued ones are dropped.
+    for (size_t i = 0; i < loops_.size(); ++i) {
+      loops_[i]->Post([this, i] {
+        std::unordered_map<int, std::shared_ptr<Conn>> conns;
+        conns.swap(conns_[i]);
+        for (auto& [fd, conn] : conns) CloseNow(conn, "", /*log=*/false);
+        if (i == 0 && listen_fd_ >= 0) {
+          loops_[0]->Remove(listen_fd_);
+          ::close(listen_fd_);
+          listen_fd_ = -1;
+        }
+      });
+      loops_[i]->Stop();
+    }
+    pool_.Stop();
+    if (listen_fd_ >= 0) {
+      ::close(listen_fd_);
+      listen_fd_ = -1;
+    }
+  }
+
+  int32_t port() const { return port_; }
+
+ private:
+  // ---- loop 0 ----
+  void Accept() {
+    while (true) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof(addr);
+      const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
+                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          PLOG(WARNING) << "kafka: " << options_.name << " accept";
+        }
+        return;
+      }
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (options_.socket_send_buffer_bytes > 0) {
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &options_.socket_send_buffer_bytes, sizeof(int));
+      }
+      if (options_.socket_receive_buffer_bytes > 0) {
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &options_.socket_receive_buffer_bytes, sizeof(int));
+      }
+      const size_t i = next_loop_++ % loops_.size();
+      auto conn = std::make_shared<Conn>(fd, i, loops_[i], conn_options_, PeerOf(addr));
+      VLOG(1) << "kafka: " << conn->state.peer() << " connected to " << options_.name;
+      loops_[i]->Post([this, i, conn] { Register(i, conn); });
+    }
+  }
+
+  // ---- a connection's loop ----
+  void Register(size_t i, const std::shared_ptr<Conn>& conn) {
+    conn->last_active_ms = SteadyMs();
+    conn->events = EPOLLIN;
+    absl::Status s = conn->loop->Add(conn->fd, conn->events,
+                                     [this, weak = std::weak_ptr<Conn>(conn)](uint32_t events) {
+                                       if (std::shared_ptr<Conn> c = weak.lock())
+                                         OnEvents(c, events);
+                                     });
+    if (!s.ok()) {
+      LOG(WARNING) << "kafka: " << conn->state.peer() << ": " << s;
+      ::close(conn->fd);
+      conn->closed = true;
+      return;
+    }
+    conns_[i][conn->fd] = conn;
+  }
+
+  void OnEvents(const std::shared_ptr<Conn>& conn, uint32_t events) {
+    if (conn->closed) return;
+    if (events & EPOLLIN) Read(conn);
+    if (!conn->closed && (events & EPOLLOUT)) Flush(conn);
+    if (!conn->closed && (events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN)) {
+      CloseNow(conn, "the connection failed", /*log=*/false);
+    }
+  }
+
+  void Read(const std::shared_ptr<Conn>& conn) {
+    char buf[64 << 10];
+    for (int round = 0; round < 16 && conn->state.WantsRead(); ++round) {
+      const ssize_t n = ::read(conn->fd, buf, sizeof(buf));
+      if (n > 0) {
+        conn->last_active_ms = SteadyMs();
+        if (absl::Status s = conn->state.OnBytes(std::string_view(buf, static_cast<size_t>(n)));
+            !s.ok()) {
+          CloseNow(conn,
+                   absl::StrCat("kafka: ", conn->state.peer(), " on ", options_.name, " ",
+                                s.message(), "; closing"),
+                   /*log=*/true);
+          return;
+        }
+        continue;
+      }
+      if (n == 0) {
+        if (conn->state.mid_frame()) {
+          LOG(INFO) << "kafka: " << conn->state.peer()
+                    << " disconnected in the middle of a request";
+        }
+        CloseNow(conn, "", /*log=*/false);
+        return;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        CloseNow(conn, "", /*log=*/false);
+        return;
+      }
+      break;
+    }
+    Pump(conn);
+    UpdateInterest(conn);
+  }
+
+  // Hands the requests the window admits to the strand.
+  void Pump(const std::shared_ptr<Conn>& conn) {
+    while (std::optional<Connection::Request> r = conn->state.NextRequest()) {
+      bool start = false;
+      {
+        absl::MutexLock l(&conn->strand_mu);
+        conn->strand.push_back(*std::move(r));
+        if (!conn->strand_running) start = conn->strand_running = true;
+      }
+      if (start) {
+        pool_.Submit([self = shared_from_this(), conn] { self->RunStrand(conn); });
+      }
+    }
+  }
+
+  void Flush(const std::shared_ptr<Conn>& conn) {
+    conn->state.CollectReady();
+    while (!conn->state.unsent().empty()) {
+      std::string_view out = conn->state.unsent();
+      const ssize_t n = ::send(conn->fd, out.data(), out.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        conn->state.Consumed(static_cast<size_t>(n));
+        conn->last_active_ms = SteadyMs();
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      CloseNow(conn, "", /*log=*/false);
+      return;
+    }
+    if (conn->state.unsent().empty() && conn->state.close_reason()) {
+      CloseNow(conn, *conn->state.close_reason(), /*log=*/true);
+      return;
+    }
+    Pump(conn);
+    UpdateInterest(conn);
+  }
+
+  void UpdateInterest(const std::shared_ptr<Conn>& conn) {
+    if (conn->closed) return;
+    const uint32_t want = (conn->state.WantsRead() ? uint32_t{EPOLLIN} : 0u) |
+                          (conn->state.unsent().empty() ? 0u : uint32_t{EPOLLOUT});
+    if (want != conn->events) {
+      conn->events = want;
+      conn->loop->Modify(conn->fd, want);
+    }
+  }
+
+  void CloseNow(const std::shared_ptr<Conn>& conn, const std::string& reason, bool log) {
+    if (conn->closed) return;
+    if (log) LOG(WARNING) << reason;
+    conn->closed = true;
+    conn->loop->Remove(conn->fd);
+    ::close(conn->fd);
+    auto& conns = conns_[conn->loop_index];
+    if (auto it = conns.find(conn->fd); it != conns.end() && it->second == conn) conns.erase(it);
+  }
+
+  void CloseIdle(size_t i) {
+    if (options_.connections_max_idle_ms < 0) return;
+    const int64_t now = SteadyMs();
+    std::vector<std::shared_ptr<Conn>> idle;
+    for (auto& [fd, conn] : conns_[i]) {
+      if (now - conn->last_active_ms > options_.connections_max_idle_ms &&
+          conn->state.inflight() == 0 && conn->state.unsent().empty()) {
+        idle.push_back(conn);
+      }
+    }
+    for (auto& conn : idle) {
+      LOG(INFO) << "kafka: " << conn->state.peer() << " idle for over "
+                << options_.connections_max_idle_ms << " ms (connections.max.idle.ms); closing";
+      CloseNow(conn, "", /*log=*/false);
+    }
+  }
+
+  // ---- the I/O pool ----
+  // Runs a connection's requests' synchronous parts one at a time, in
+  // arrival order; their completions may come later, from any thread.
+  void RunStrand(const std::shared_ptr<Conn>& conn) {
+    while (true) {
+      Connection::Request r;
+      {
+        absl::MutexLock l(&conn->strand_mu);
+        if (conn->strand.empty()) {
+          conn->strand_running = false;
+          return;
+        }
+        r = std::move(conn->strand.front());
+        conn->strand.pop_front();
+      }
+      RequestContext context{conn->state.peer(), options_.name};
+      // The completion may come from any thread, even after Stop(): it posts
+      // to the connection's loop, which runs nothing once stopped.
+      dispatcher_.Dispatch(context, r.frame, [this, conn, seq = r.seq](DispatchResult result) {
+        if (result.close) {
+          conn->state.Fail(seq, std::move(result.reason));
+        } else {
+          conn->state.Complete(seq, std::move(result.response));
+        }
+        std::weak_ptr<Conn> weak = conn;
+        conn->loop->Post([this, weak] {
+          std::shared_ptr<Conn> c = weak.lock();
+          if (c && !c->closed) Flush(c);
+        });
+      });
+    }
+  }
+
+  const Options options_;
+  Connection::Options conn_options_;
+  Dispatcher dispatcher_;
+  IoPool pool_;
+  int listen_fd_ = -1;
+  int32_t port_ = 0;
+  std::atomic<bool> stopped_{false};
+  std::atomic<size_t> next_loop_{0};
+  std::vector<std::shared_ptr<EventLoop>> loops_;
+  // Per loop, its connections by fd: only that loop's thread touches them.
+  std::vector<std::unordered_map<int, std::shared_ptr<Conn>>> conns_;
+};
+
+KafkaListener::KafkaListener(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+KafkaListener::~KafkaListener() { Stop(); }
+
+void KafkaListener::Stop() { impl_->Stop(); }
+
+int32_t KafkaListener::port() const { return impl_->port(); }
+
+absl::StatusOr<std::unique_ptr<KafkaListener>> KafkaListener::Start(Options options,
+                                                                    Dispatcher::Deps deps) {
+  auto impl = std::make_shared<Impl>(std::move(options), deps);
+  if (absl::Status s = impl->Init(); !s.ok()) {
+    impl->Stop();
+    return s;
+  }
+  return std::unique_ptr<KafkaListener>(new KafkaListener(std::move(impl)));
+}
+
+}  // namespace strata::kafka

@@ -1,0 +1,279 @@
+// The Kafka listener of a real strata-server against hostile and careless
+// clients (issue 14, acceptance 3 and 5): a 2 GiB declared frame is refused
+// without the node's memory growing; an unknown API key and an unsupported
+// Metadata version close the connection; ApiVersions v9 gets
+// UNSUPPORTED_VERSION with the table; a client vanishing mid-frame costs
+// nothing — and meanwhile a well-behaved client keeps getting Metadata.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "broker/kafka/codec.h"
+#include "broker/kafka/request_header.h"
+#include "broker/kafka/wire.h"
+#include "gtest/gtest.h"
+#include "tests/integration/strata_cluster.h"
+
+namespace strata::testing {
+namespace {
+
+using kafka::ApiKey;
+
+std::string Prefixed(const std::string& body) {
+  const uint32_t size = body.size();
+  std::string out(4, '\0');
+  out[0] = static_cast<char>(size >> 24);
+  out[1] = static_cast<char>(size >> 16);
+  out[2] = static_cast<char>(size >> 8);
+  out[3] = static_cast<char>(size);
+  return out + body;
+}
+
+// A request frame, size prefix included.
+template <typename M>
+std::string Request(int16_t key, int16_t version, int32_t correlation_id, const M& body,
+                    int16_t header_version = 1) {
+  std::string out;
+  kafka::Writer w(&out);
+  kafka::RequestHeader h;
+  h.api_key = static_cast<ApiKey>(key);
+  h.api_version = version;
+  h.correlation_id = correlation_id;
+  h.client_id = "kafka-listener-test";
+  EXPECT_TRUE(kafka::WriteRequestHeader(h, header_version, w).ok());
+  EXPECT_TRUE(kafka::Encode(version, body, &out).ok());
+  return Prefixed(out);
+}
+
+// A blocking loopback client with a receive timeout.
+class Client {
+ public:
+  explicit Client(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{.tv_sec = 10, .tv_usec = 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~Client() { Close(); }
+  bool connected() const { return connected_; }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  bool Send(const std::string& bytes) {
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+      const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += n;
+    }
+    return true;
+  }
+  // One response frame (without its size prefix); nullopt when the
+  // connection closed or timed out.
+  std::optional<std::string> ReadFrame() {
+    std::string prefix;
+    if (!ReadExactly(4, &prefix)) return std::nullopt;
+    const uint32_t size = (uint32_t{static_cast<uint8_t>(prefix[0])} << 24) |
+                          (uint32_t{static_cast<uint8_t>(prefix[1])} << 16) |
+                          (uint32_t{static_cast<uint8_t>(prefix[2])} << 8) |
+                          uint32_t{static_cast<uint8_t>(prefix[3])};
+    std::string body;
+    if (!ReadExactly(size, &body)) return std::nullopt;
+    return body;
+  }
+  // Whether the server closed the connection (EOF or reset) within the
+  // receive timeout, reading nothing.
+  bool ClosedByServer() {
+    char c;
+    const ssize_t n = ::recv(fd_, &c, 1, 0);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+
+ private:
+  bool ReadExactly(size_t n, std::string* out) {
+    out->resize(n);
+    size_t got = 0;
+    while (got < n) {
+      const ssize_t r = ::recv(fd_, out->data() + got, n - got, 0);
+      if (r <= 0) return false;
+      got += r;
+    }
+    return true;
+  }
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+int64_t VmRssKiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class KafkaListenerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_.StartAll();
+    ASSERT_TRUE(cluster_.WaitReady(1)) << "cluster not ready; logs in " << cluster_.dir();
+    CliResult r = cluster_.Cli({"topics", "--bootstrap-server", cluster_.bootstrap(1), "--create",
+                                "--topic", "kl", "--partitions", "2", "--replication-factor", "1"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  StrataCluster cluster_{1};
+};
+
+TEST_F(KafkaListenerTest, HostileClientsAreRefusedWhileAWellBehavedOneIsServed) {
+  const int port = cluster_.kafka_port(1);
+
+  // The well-behaved client: Metadata v1 for every topic, over and over.
+  std::atomic<bool> stop{false};
+  std::atomic<int> answers{0};
+  std::atomic<int> failures{0};
+  std::thread good([&] {
+    Client c(port);
+    if (!c.connected()) {
+      failures++;
+      return;
+    }
+    int32_t id = 1;
+    while (!stop) {
+      kafka::MetadataRequest all;
+      all.topics.reset();
+      if (!c.Send(Request(3, 1, id, all))) {
+        failures++;
+        return;
+      }
+      std::optional<std::string> frame = c.ReadFrame();
+      if (!frame) {
+        failures++;
+        return;
+      }
+      kafka::Reader r(*frame);
+      absl::StatusOr<int32_t> correlation = kafka::ReadResponseHeader(r, 0);
+      absl::StatusOr<kafka::MetadataResponse> m =
+          kafka::Decode<kafka::MetadataResponse>(1, frame->substr(r.position()));
+      if (!correlation.ok() || *correlation != id || !m.ok() || m->topics.size() != 1 ||
+          m->topics[0].name != "kl" || m->brokers.size() != 1 || m->brokers[0].port != port) {
+        failures++;
+        return;
+      }
+      answers++;
+      id++;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+
+  // 1. A 2 GiB declared frame: closed, and the node's memory does not grow.
+  const pid_t pid = cluster_.pid(1);
+  const int64_t rss_before = VmRssKiB(pid);
+  {
+    Client c(port);
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.Send(std::string("\x7f\xff\xff\xff", 4) + std::string(1000, 'x')));
+    EXPECT_TRUE(c.ClosedByServer());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const int64_t rss_after = VmRssKiB(pid);
+  std::printf("VmRSS before the 2 GiB frame %lld KiB, after %lld KiB (grew %lld KiB)\n",
+              static_cast<long long>(rss_before), static_cast<long long>(rss_after),
+              static_cast<long long>(rss_after - rss_before));
+  EXPECT_LT(rss_after - rss_before, 16 * 1024);
+  // A negative size too.
+  {
+    Client c(port);
+    ASSERT_TRUE(c.Send(std::string("\xff\xff\xff\xfe", 4)));
+    EXPECT_TRUE(c.ClosedByServer());
+  }
+
+  // 2. An unknown API key, and a Metadata version we do not speak: closed.
+  {
+    Client c(port);
+    ASSERT_TRUE(c.Send(Request(9999, 0, 7, kafka::ApiVersionsRequest{})));
+    EXPECT_TRUE(c.ClosedByServer());
+  }
+  {
+    Client c(port);
+    std::string frame = Request(3, 6, 8, kafka::MetadataRequest{});
+    frame[7] = 12;  // api_version (bytes 6-7, after the size prefix) 6 -> 12
+    ASSERT_TRUE(c.Send(frame));
+    EXPECT_TRUE(c.ClosedByServer());
+  }
+
+  // 3. ApiVersions v9: UNSUPPORTED_VERSION with the whole table, header v0.
+  {
+    Client c(port);
+    std::string frame = Request(18, 3, 9, kafka::ApiVersionsRequest{"x", "1"}, 2);
+    frame[7] = 9;  // api_version 3 -> 9
+    ASSERT_TRUE(c.Send(frame));
+    std::optional<std::string> answer = c.ReadFrame();
+    ASSERT_TRUE(answer.has_value());
+    kafka::Reader r(*answer);
+    absl::StatusOr<int32_t> correlation = kafka::ReadResponseHeader(r, 0);
+    ASSERT_TRUE(correlation.ok());
+    EXPECT_EQ(*correlation, 9);
+    absl::StatusOr<kafka::ApiVersionsResponse> v =
+        kafka::Decode<kafka::ApiVersionsResponse>(0, answer->substr(r.position()));
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->error_code, 35);
+    EXPECT_EQ(v->api_keys.size(), kafka::AdvertisedApis().size());
+    // The connection stays usable: v3 now.
+    ASSERT_TRUE(c.Send(Request(18, 3, 10, kafka::ApiVersionsRequest{"x", "1"}, 2)));
+    answer = c.ReadFrame();
+    ASSERT_TRUE(answer.has_value());
+    kafka::Reader r3(*answer);
+    ASSERT_TRUE(kafka::ReadResponseHeader(r3, 0).ok());
+    v = kafka::Decode<kafka::ApiVersionsResponse>(3, answer->substr(r3.position()));
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->error_code, 0);
+  }
+
+  // 4. Gone mid-frame: half a header, then half a body.
+  for (size_t cut : {2, 6, 20}) {
+    Client c(port);
+    kafka::MetadataRequest m;
+    m.topics.reset();
+    const std::string frame = Request(3, 1, 11, m);
+    ASSERT_TRUE(c.Send(frame.substr(0, std::min(cut, frame.size() - 1))));
+    c.Close();
+  }
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  stop = true;
+  good.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(answers.load(), 5);
+  ASSERT_TRUE(cluster_.running(1));
+
+  const std::string log = ReadFile(cluster_.log_path(1));
+  EXPECT_NE(log.find("declared a 2147483647-byte request, over socket.request.max.bytes"),
+            std::string::npos);
+  EXPECT_NE(log.find("api_key=9999 api_version=0 correlation_id=7: unknown api key"),
+            std::string::npos);
+  EXPECT_NE(log.find("api_key=3 api_version=12 correlation_id=8: unsupported version"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace strata::testing

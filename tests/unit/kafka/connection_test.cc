@@ -1,0 +1,114 @@
+// Connection: ordered response slots, the in-flight window, back-pressure
+// and failed requests, without a socket.
+#include "broker/kafka/connection.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace strata::kafka {
+namespace {
+
+std::string Frame(const std::string& body) {
+  const uint32_t size = body.size();
+  std::string out(4, '\0');
+  out[0] = static_cast<char>(size >> 24);
+  out[1] = static_cast<char>(size >> 16);
+  out[2] = static_cast<char>(size >> 8);
+  out[3] = static_cast<char>(size);
+  return out + body;
+}
+
+// Takes everything CollectReady makes writable.
+std::string Drain(Connection& c) {
+  c.CollectReady();
+  std::string out(c.unsent());
+  c.Consumed(out.size());
+  return out;
+}
+
+TEST(ConnectionTest, PipelinedRequestsAreAnsweredInOrderWhenCompletionsArriveReversed) {
+  Connection c({.max_frame_bytes = 1 << 20, .max_inflight = 8, .max_unsent_bytes = 1 << 20},
+               "peer");
+  ASSERT_TRUE(c.OnBytes(Frame("r0") + Frame("r1") + Frame("r2")).ok());
+  std::vector<Connection::Request> requests;
+  while (auto r = c.NextRequest()) requests.push_back(*r);
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].frame, "r0");
+  EXPECT_EQ(requests[2].frame, "r2");
+
+  c.Complete(requests[2].seq, "A2");
+  EXPECT_EQ(Drain(c), "");
+  c.Complete(requests[1].seq, "A1");
+  EXPECT_EQ(Drain(c), "");
+  EXPECT_EQ(c.inflight(), 3);
+  c.Complete(requests[0].seq, "A0");
+  EXPECT_EQ(Drain(c), "A0A1A2");
+  EXPECT_EQ(c.inflight(), 0);
+}
+
+TEST(ConnectionTest, WindowOfOneHoldsTheNextRequestUntilTheAnswerIsOut) {
+  Connection c({.max_frame_bytes = 1 << 20, .max_inflight = 1, .max_unsent_bytes = 1 << 20},
+               "peer");
+  ASSERT_TRUE(c.OnBytes(Frame("r0") + Frame("r1")).ok());
+  auto r0 = c.NextRequest();
+  ASSERT_TRUE(r0.has_value());
+  EXPECT_FALSE(c.NextRequest().has_value());
+  EXPECT_FALSE(c.WantsRead());  // window full, and a frame waits
+  c.Complete(r0->seq, "A0");
+  EXPECT_EQ(Drain(c), "A0");
+  auto r1 = c.NextRequest();
+  ASSERT_TRUE(r1.has_value());
+  EXPECT_EQ(r1->frame, "r1");
+  c.Complete(r1->seq, "A1");
+  EXPECT_EQ(Drain(c), "A1");
+  EXPECT_TRUE(c.WantsRead());
+}
+
+TEST(ConnectionTest, UnsentOutputOverTheBoundStopsReading) {
+  Connection c({.max_frame_bytes = 1 << 20, .max_inflight = 4, .max_unsent_bytes = 10}, "peer");
+  ASSERT_TRUE(c.OnBytes(Frame("r0")).ok());
+  auto r0 = c.NextRequest();
+  c.Complete(r0->seq, std::string(11, 'a'));
+  c.CollectReady();
+  EXPECT_FALSE(c.WantsRead());
+  c.Consumed(5);
+  EXPECT_TRUE(c.WantsRead());
+}
+
+TEST(ConnectionTest, EmptyResponseSendsNothingAndFreesTheSlot) {
+  Connection c({.max_frame_bytes = 1 << 20, .max_inflight = 1, .max_unsent_bytes = 1 << 20},
+               "peer");
+  ASSERT_TRUE(c.OnBytes(Frame("acks0") + Frame("next")).ok());
+  auto r0 = c.NextRequest();
+  c.Complete(r0->seq, "");
+  EXPECT_EQ(Drain(c), "");
+  EXPECT_TRUE(c.NextRequest().has_value());
+}
+
+TEST(ConnectionTest, FailedRequestClosesAfterTheAnswersBeforeIt) {
+  Connection c({.max_frame_bytes = 1 << 20, .max_inflight = 3, .max_unsent_bytes = 1 << 20},
+               "peer");
+  ASSERT_TRUE(c.OnBytes(Frame("r0") + Frame("bad") + Frame("r2")).ok());
+  auto r0 = c.NextRequest();
+  auto r1 = c.NextRequest();
+  auto r2 = c.NextRequest();
+  c.Complete(r2->seq, "A2");
+  c.Fail(r1->seq, "unknown api key");
+  EXPECT_FALSE(c.close_reason().has_value());
+  c.Complete(r0->seq, "A0");
+  EXPECT_EQ(Drain(c), "A0");
+  ASSERT_TRUE(c.close_reason().has_value());
+  EXPECT_EQ(*c.close_reason(), "unknown api key");
+  EXPECT_FALSE(c.WantsRead());
+  EXPECT_FALSE(c.NextRequest().has_value());
+}
+
+TEST(ConnectionTest, OversizedFrameIsAnError) {
+  Connection c({.max_frame_bytes = 4, .max_inflight = 1, .max_unsent_bytes = 1 << 20}, "peer");
+  EXPECT_FALSE(c.OnBytes(Frame("12345")).ok());
+}
+
+}  // namespace
+}  // namespace strata::kafka
