@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 
 #include "absl/status/status.h"
@@ -61,6 +62,24 @@ absl::StatusOr<Request> DecodeRequest(ApiKey key, int16_t version, std::string_v
 absl::StatusOr<Response> DecodeResponse(ApiKey key, int16_t version, std::string_view body);
 absl::Status EncodeRequest(int16_t version, const Request& request, std::string* out);
 absl::Status EncodeResponse(int16_t version, const Response& response, std::string* out);
+
+// The same chosen by type, for code generic over requests and responses
+// (Variant is Request or Response).
+template <typename Variant>
+absl::StatusOr<Variant> DecodeAny(ApiKey key, int16_t version, std::string_view body) {
+  static_assert(std::is_same_v<Variant, Request> || std::is_same_v<Variant, Response>);
+  if constexpr (std::is_same_v<Variant, Request>) {
+    return DecodeRequest(key, version, body);
+  } else {
+    return DecodeResponse(key, version, body);
+  }
+}
+inline absl::Status EncodeAny(int16_t version, const Request& m, std::string* out) {
+  return EncodeRequest(version, m, out);
+}
+inline absl::Status EncodeAny(int16_t version, const Response& m, std::string* out) {
+  return EncodeResponse(version, m, out);
+}
 
 namespace codec_internal {
 // `message` is the struct of (key, is_request): the typed wrappers below

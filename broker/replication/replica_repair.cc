@@ -41,9 +41,7 @@ void ReplicaManager::ReadInto(const TopicPartition& tp, const std::shared_ptr<st
   // kept across restarts): a topic switched from compact to delete keeps
   // its gaps, and a strict check would take every replica of it offline
   // as damaged. A log that never skipped offsets keeps the strict check.
-  const bool gaps_allowed =
-      log->may_have_gaps() || log->config().cleanup_policy == storage::CleanupPolicy::kCompact ||
-      log->config().cleanup_policy == storage::CleanupPolicy::kCompactAndDelete;
+  const bool gaps_allowed = log->MaySkipOffsets();
   const int64_t log_end = read->log_end_offset.value();
   std::string_view bytes = read->batches;
   size_t good = 0;

@@ -422,6 +422,11 @@ bool Log::may_have_gaps() const {
   return may_have_gaps_;
 }
 
+bool Log::MaySkipOffsets() const {
+  absl::MutexLock l(&mu_);
+  return may_have_gaps_ || IsCompacted(config_.cleanup_policy);
+}
+
 absl::Status Log::LoadEpochs(Offset from) {
   for (auto it = segments_.begin(); it != segments_.end(); ++it) {
     auto next = std::next(it);
@@ -531,8 +536,7 @@ absl::Status Log::MaybeRollForAppend(const record::BatchHeader& header) {
   // max.compaction.lag.ms too, so its records get cleaned in time (Kafka's
   // LogConfig.maxSegmentMs).
   int64_t roll_ms = config_.segment_ms;
-  if (config_.cleanup_policy == CleanupPolicy::kCompact ||
-      config_.cleanup_policy == CleanupPolicy::kCompactAndDelete) {
+  if (IsCompacted(config_.cleanup_policy)) {
     roll_ms = std::min(roll_ms, config_.max_compaction_lag_ms);
   }
   const bool old = seg->TimeWaitedForRoll(clock_->NowMs(), header.max_timestamp) > roll_ms;
@@ -591,8 +595,7 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batc
   // A topic that stores batches uncompressed: decompress no further than
   // such a batch may hold (max.message.bytes - 61), and call more too large.
   validation.max_message_bytes = config.max_message_bytes;
-  validation.require_keys = config.cleanup_policy == CleanupPolicy::kCompact ||
-                            config.cleanup_policy == CleanupPolicy::kCompactAndDelete;
+  validation.require_keys = IsCompacted(config.cleanup_policy);
   validation.topic_partition = std::string(BaseName(dir_));
   std::vector<std::pair<size_t, std::string>> reencoded;
   const int64_t now_ms = clock_->NowMs();
@@ -894,8 +897,7 @@ absl::StatusOr<Log::DeletedSegments> Log::DeleteOldSegments() {
   absl::MutexLock l(&mu_);
   if (absl::Status s = CheckOpen(); !s.ok()) return s;
   const int64_t now = clock_->NowMs();
-  const bool by_retention = config_.cleanup_policy == CleanupPolicy::kDelete ||
-                            config_.cleanup_policy == CleanupPolicy::kCompactAndDelete;
+  const bool by_retention = IsDeletedByRetention(config_.cleanup_policy);
   int64_t excess_bytes = -1;  // what retention.bytes wants gone
   if (by_retention && config_.retention_bytes >= 0) {
     int64_t size = 0;

@@ -213,6 +213,9 @@ class Log {
   // changed from compact keeps it. Checked reads relax their offset
   // contiguity check for such a log (replica_repair.cc).
   bool may_have_gaps() const;
+  // may_have_gaps() or compacted now (its cleaner may make gaps at any
+  // time): what a checked read must allow, under one lock.
+  bool MaySkipOffsets() const;
   // Whole batches of the segment at `base_offset` from byte `position` on:
   // at least one, otherwise at most about `max_bytes`; empty at the end.
   // Aborted when that segment is no longer in the log or no longer

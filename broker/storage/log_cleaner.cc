@@ -28,10 +28,7 @@ constexpr int kCheckpointVersion = 1;
 // tombstones then wait longer, never less).
 constexpr size_t kMaxPasses = 64;
 
-bool IsCompacted(const LogConfig& config) {
-  return config.cleanup_policy == CleanupPolicy::kCompact ||
-         config.cleanup_policy == CleanupPolicy::kCompactAndDelete;
-}
+bool IsCompacted(const LogConfig& config) { return IsCompacted(config.cleanup_policy); }
 
 // Batches of a segment group, in order, as the cleaner reads them.
 class SegmentReader {

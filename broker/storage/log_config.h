@@ -45,6 +45,14 @@ enum class CleanupPolicy {
   kCompact,           // "compact": the cleaner keeps the latest record of each key
   kCompactAndDelete,  // "compact,delete" (in either order): both
 };
+// Whether the cleaner compacts such a log.
+inline bool IsCompacted(CleanupPolicy p) {
+  return p == CleanupPolicy::kCompact || p == CleanupPolicy::kCompactAndDelete;
+}
+// Whether retention (retention.ms, retention.bytes) deletes its old segments.
+inline bool IsDeletedByRetention(CleanupPolicy p) {
+  return p == CleanupPolicy::kDelete || p == CleanupPolicy::kCompactAndDelete;
+}
 
 // compression.type: the codec the broker stores a topic's batches with;
 // kProducer keeps the producer's (Kafka's BrokerCompressionType).

@@ -26,24 +26,6 @@ void Fail(const char* what, const absl::Status& s) {
   std::abort();
 }
 
-template <typename Variant>
-absl::StatusOr<Variant> DecodeAny(ApiKey key, int16_t version, std::string_view body) {
-  if constexpr (std::is_same_v<Variant, Request>) {
-    return DecodeRequest(key, version, body);
-  } else {
-    return DecodeResponse(key, version, body);
-  }
-}
-
-template <typename Variant>
-absl::Status EncodeAny(int16_t version, const Variant& v, std::string* out) {
-  if constexpr (std::is_same_v<Variant, Request>) {
-    return EncodeRequest(version, v, out);
-  } else {
-    return EncodeResponse(version, v, out);
-  }
-}
-
 // Decodes; on success checks decode(encode(m)) == m and that encoding is
 // canonical (the second encoding equals the first).
 template <typename Variant>

@@ -27,24 +27,6 @@ const void* Object(const Variant& v) {
 }
 
 template <typename Variant>
-absl::StatusOr<Variant> DecodeAny(ApiKey key, int16_t version, std::string_view body) {
-  if constexpr (std::is_same_v<Variant, Request>) {
-    return DecodeRequest(key, version, body);
-  } else {
-    return DecodeResponse(key, version, body);
-  }
-}
-
-template <typename Variant>
-absl::Status EncodeAny(int16_t version, const Variant& v, std::string* out) {
-  if constexpr (std::is_same_v<Variant, Request>) {
-    return EncodeRequest(version, v, out);
-  } else {
-    return EncodeResponse(version, v, out);
-  }
-}
-
-template <typename Variant>
 void RoundTripEveryVersion(const ApiInfo& api, const StructSpec& spec) {
   const char* kind = std::is_same_v<Variant, Request> ? "request" : "response";
   for (int16_t v = api.min_version; v <= api.max_version; ++v) {
