@@ -41,6 +41,9 @@ class FrameReader {
   bool mid_frame() const { return prefix_len_ > 0 || in_body_; }
   // Bytes held: completed frames plus the partial one.
   size_t buffered_bytes() const { return buffered_bytes_ + body_.size(); }
+  // Memory reserved for the partial frame's body (at least its bytes):
+  // what a lying size prefix could make the reader allocate.
+  size_t partial_capacity() const { return body_.capacity(); }
 
  private:
   const int32_t max_frame_bytes_;

@@ -66,6 +66,7 @@ TEST(FrameReaderTest, TwoGibDeclarationIsRefusedFromThePrefixWithoutAllocating) 
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("2147483647-byte"), std::string::npos) << s;
   EXPECT_EQ(reader.buffered_bytes(), 0u);
+  EXPECT_LE(reader.partial_capacity(), size_t{64} << 10);
   // Poisoned: no frame boundary to resynchronise on.
   EXPECT_FALSE(reader.Append(Frame("x")).ok());
   EXPECT_EQ(reader.ready(), 0u);
@@ -85,6 +86,9 @@ TEST(FrameReaderTest, BodyBufferGrowsWithArrivingBytesNotTheDeclaredSize) {
   ASSERT_TRUE(reader.Append(Prefix(100 << 20) + "abc").ok());
   EXPECT_TRUE(reader.mid_frame());
   EXPECT_EQ(reader.buffered_bytes(), 3u);
+  // Reserved, not only used: a 100 MiB declaration reserves at most the
+  // first chunk.
+  EXPECT_LE(reader.partial_capacity(), size_t{64} << 10);
 }
 
 }  // namespace
