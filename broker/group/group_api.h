@@ -10,12 +10,32 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "client/common/error_code.h"
 
 namespace strata::group {
+
+// A member's client host as Kafka's tools print it ("/127.0.0.1"), from a
+// transport's peer address: gRPC's "ipv4:127.0.0.1:50012" or
+// "ipv6:[::1]:50012", or a socket's "127.0.0.1:50012". Both doors name
+// their members alike, so `strata consumer-groups` prints them alike.
+inline std::string ClientHost(std::string_view peer) {
+  std::string_view address = peer;
+  for (std::string_view scheme : {"ipv4:", "ipv6:", "unix:"}) {
+    if (address.starts_with(scheme)) address.remove_prefix(scheme.size());
+  }
+  const size_t colon = address.rfind(':');
+  if (colon != std::string_view::npos && !address.starts_with("/")) {
+    address = address.substr(0, colon);
+  }
+  if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
+    address = address.substr(1, address.size() - 2);
+  }
+  return "/" + std::string(address);
+}
 
 // A (topic, partition) as the group APIs name it.
 struct GroupTopicPartition {

@@ -1,11 +1,13 @@
 #include "broker/kafka/dispatcher.h"
 
+#include <optional>
 #include <utility>
 #include <variant>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "broker/kafka/codec.h"
 #include "broker/kafka/metadata_adapter.h"
 #include "broker/kafka/request_header.h"
@@ -18,22 +20,8 @@ namespace strata::kafka {
 
 namespace {
 
-// What an adapter answers: the response, or a reason to close.
-using Reply = std::function<void(absl::StatusOr<Response>)>;
-
-struct AdapterCall {
-  const Dispatcher::Deps& deps;
-  const RequestContext& context;
-  const RequestHeader& header;
-};
-
-// An adapter: the decoded request in, `reply` called exactly once (on any
-// thread). It runs on the I/O pool and must not block.
-using Adapter = void (*)(const AdapterCall& call, Request request, Reply reply);
-
 void ApiVersionsAdapter(const AdapterCall& call, Request request, Reply reply) {
-  reply(
-      Response(AnswerApiVersions(std::get<ApiVersionsRequest>(request), call.header.api_version)));
+  reply(Response(AnswerApiVersions(std::get<ApiVersionsRequest>(request), call.version())));
 }
 
 void MetadataAdapter(const AdapterCall& call, Request request, Reply reply) {
@@ -47,19 +35,20 @@ void MetadataAdapter(const AdapterCall& call, Request request, Reply reply) {
   reply(Response(FromRequestLayer(answer, version)));
 }
 
-struct AdapterRow {
-  ApiKey key;
-  Adapter adapter;
-};
-// One row per API served; keys not here are closed (with a log line).
-constexpr AdapterRow kAdapters[] = {
+// The dispatcher's own rows; the families' are in their files. Keys with
+// no row are closed (with a log line).
+constexpr AdapterRow kOwnAdapters[] = {
     {ApiKey::kMetadata, &MetadataAdapter},
     {ApiKey::kApiVersions, &ApiVersionsAdapter},
 };
 
 Adapter FindAdapter(ApiKey key) {
-  for (const AdapterRow& row : kAdapters) {
-    if (row.key == key) return row.adapter;
+  for (absl::Span<const AdapterRow> rows :
+       {absl::Span<const AdapterRow>(kOwnAdapters), ProduceFetchAdapters(), GroupAdapters(),
+        AdminAdapters()}) {
+    for (const AdapterRow& row : rows) {
+      if (row.key == key) return row.adapter;
+    }
   }
   return nullptr;
 }
@@ -172,13 +161,17 @@ void Dispatcher::Dispatch(const RequestContext& context, std::string_view frame,
   AdapterCall call{deps_, context, *header};
   adapter(call, *std::move(request),
           [done = std::move(done), context, raw_key, version, correlation_id,
-           header_version](absl::StatusOr<Response> response) {
+           header_version](absl::StatusOr<std::optional<Response>> response) {
             if (!response.ok()) {
               done(Close(context, raw_key, version, correlation_id, response.status().message()));
               return;
             }
+            if (!response->has_value()) {
+              done(DispatchResult{});  // nothing goes back (acks=0)
+              return;
+            }
             absl::StatusOr<std::string> out =
-                Frame(correlation_id, header_version, version, *response);
+                Frame(correlation_id, header_version, version, **response);
             if (!out.ok()) {
               done(Close(context, raw_key, version, correlation_id,
                          absl::StrCat("cannot encode the response: ", out.status().message())));

@@ -16,7 +16,7 @@
 //     version is not [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])? answers
 //     INVALID_REQUEST (42), as Kafka.
 //   - Any other key or version we do not advertise, a key without an
-//     adapter yet, a header or body that does not decode, or bytes left
+//     adapter yet (adapter.h), a header or body that does not decode, or bytes left
 //     after the body: DispatchResult::close with a reason naming the peer,
 //     key, version and correlation id (Kafka closes too: no response schema
 //     can carry an error for a version it does not know).
@@ -31,12 +31,9 @@
 #include <string>
 #include <string_view>
 
+#include "broker/kafka/adapter.h"
 #include "broker/kafka/api_versions.h"
 #include "broker/kafka/messages.h"
-
-namespace strata::request {
-class RequestHandlers;
-}
 
 namespace strata::kafka {
 
@@ -48,18 +45,10 @@ struct DispatchResult {
   std::string reason;  // for the log line, when `close`
 };
 
-// Where the request came from: what adapters pass to the request layer.
-struct RequestContext {
-  std::string peer;      // "127.0.0.1:53122", for log lines
-  std::string listener;  // the listener name the connection arrived on
-};
-
 class Dispatcher {
  public:
-  struct Deps {
-    // The request layer; may be null in tests that only ask ApiVersions.
-    request::RequestHandlers* handlers = nullptr;
-  };
+  // The request layer; parts may be null in tests that ask only some APIs.
+  using Deps = AdapterDeps;
 
   explicit Dispatcher(Deps deps) : deps_(deps) {}
 

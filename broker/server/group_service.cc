@@ -40,19 +40,6 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx) {
 
 }  // namespace
 
-std::string ClientHost(const std::string& peer) {
-  std::string address = peer;
-  for (const char* scheme : {"ipv4:", "ipv6:", "unix:"}) {
-    if (address.starts_with(scheme)) address = address.substr(std::string(scheme).size());
-  }
-  const size_t colon = address.rfind(':');
-  if (colon != std::string::npos && !address.starts_with("/")) address = address.substr(0, colon);
-  if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
-    address = address.substr(1, address.size() - 2);
-  }
-  return "/" + address;
-}
-
 GroupService::GroupService(group::GroupCoordinator* coordinator, request::RequestHandlers* handlers)
     : coordinator_(coordinator), handlers_(handlers) {}
 
@@ -89,7 +76,7 @@ grpc::ServerUnaryReactor* GroupService::JoinGroup(grpc::CallbackServerContext* c
   }
   req.reason = request->reason();
   req.client_id = request->client_id();
-  req.client_host = ClientHost(ctx->peer());
+  req.client_host = group::ClientHost(ctx->peer());
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   coordinator_->JoinGroup(std::move(req), [reactor, response](group::JoinGroupResponse r) {
     response->set_error(ToProto(r.error));

@@ -53,8 +53,4 @@ class GroupService final : public v1::Group::CallbackService {
   request::RequestHandlers* const handlers_;
 };
 
-// Kafka's client host as the tools print it ("/127.0.0.1") from gRPC's
-// peer string ("ipv4:127.0.0.1:50012", "ipv6:[::1]:50012").
-std::string ClientHost(const std::string& peer);
-
 }  // namespace strata::server

@@ -599,7 +599,9 @@ absl::Status StrataNode::Listen() {
     o.socket_receive_buffer_bytes = config_.socket_receive_buffer_bytes;
     o.max_inflight_requests_per_connection = config_.kafka_max_inflight_requests_per_connection;
     absl::StatusOr<std::unique_ptr<kafka::KafkaListener>> listener =
-        kafka::KafkaListener::Start(std::move(o), {.handlers = handlers_.get()});
+        kafka::KafkaListener::Start(std::move(o), {.handlers = handlers_.get(),
+                                                    .groups = coordinator_.get(),
+                                                    .admin = admin_service_->ops()});
     if (!listener.ok()) return listener.status();
     kafka_listeners_.push_back(*std::move(listener));
   }

@@ -1,0 +1,81 @@
+// What every Kafka API adapter sees, and what it answers with. An adapter
+// turns one decoded Kafka request into calls on the protocol-neutral request
+// layer (request::RequestHandlers, group::GroupCoordinator,
+// request::AdminOps) and their answers back into the Kafka response
+// (notes/issue14-design.md §2.2, §3). Each family of APIs lives in its own
+// file and exports its rows of the dispatcher's table:
+//
+//   produce_fetch_adapter  Produce, Fetch, ListOffsets, OffsetForLeaderEpoch
+//   group_adapter          FindCoordinator and the group APIs
+//   admin_adapter          topic, config, partition and cluster admin APIs
+//
+// Contract for an adapter
+//   - It runs on the listener's I/O pool and must not block: anything that
+//     waits (an acks=all produce, a long-poll fetch, a join, an admin write)
+//     goes through the request layer's asynchronous calls, which park in the
+//     purgatory.
+//   - It calls `reply` exactly once, on any thread: a response, or an error
+//     status for a request no response can answer (the connection is closed
+//     with the status's message in the log line). `reply(std::nullopt)` sends
+//     nothing back (a Produce with acks=0).
+//   - No rule of the request layer is repeated here: an adapter maps fields
+//     and error codes, nothing else.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "broker/kafka/codec.h"
+#include "broker/kafka/request_header.h"
+
+namespace strata::request {
+class RequestHandlers;
+class AdminOps;
+}  // namespace strata::request
+namespace strata::group {
+class GroupCoordinator;
+}
+
+namespace strata::kafka {
+
+// The request layer an adapter calls into. Any may be null in tests that
+// exercise only some APIs; an adapter whose dependency is missing closes
+// the connection.
+struct AdapterDeps {
+  request::RequestHandlers* handlers = nullptr;
+  group::GroupCoordinator* groups = nullptr;
+  request::AdminOps* admin = nullptr;
+};
+
+// Where a request came from: what adapters pass to the request layer.
+struct RequestContext {
+  std::string peer;      // "127.0.0.1:53122", for log lines and ClientHost
+  std::string listener;  // the listener name the connection arrived on
+};
+
+struct AdapterCall {
+  const AdapterDeps& deps;
+  const RequestContext& context;
+  const RequestHeader& header;
+  int16_t version() const { return header.api_version; }
+};
+
+// The response, nothing (std::nullopt: no answer is sent), or why to close.
+using Reply = std::function<void(absl::StatusOr<std::optional<Response>>)>;
+using Adapter = void (*)(const AdapterCall& call, Request request, Reply reply);
+
+struct AdapterRow {
+  ApiKey key;
+  Adapter adapter;
+};
+
+// Each family's rows.
+absl::Span<const AdapterRow> ProduceFetchAdapters();
+absl::Span<const AdapterRow> GroupAdapters();
+absl::Span<const AdapterRow> AdminAdapters();
+
+}  // namespace strata::kafka

@@ -1,0 +1,1 @@
+// Placeholder until the admin adapter tests land.

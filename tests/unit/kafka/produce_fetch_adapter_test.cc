@@ -1,0 +1,1 @@
+// Placeholder until the produce_fetch adapter tests land.
