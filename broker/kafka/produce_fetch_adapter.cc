@@ -1,8 +1,283 @@
-// Produce, Fetch, ListOffsets and OffsetForLeaderEpoch between Kafka's structs and the request layer (adapter.h).
+// Produce, Fetch, ListOffsets and OffsetForLeaderEpoch between Kafka's
+// structs and the request layer (produce_fetch_adapter.h, adapter.h).
+#include "broker/kafka/produce_fetch_adapter.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "broker/kafka/adapter.h"
+#include "broker/request/handlers.h"
 
 namespace strata::kafka {
 
-absl::Span<const AdapterRow> ProduceFetchAdapters() { return {}; }
+namespace {
+
+int16_t Code(ErrorCode error) { return static_cast<int16_t>(error); }
+
+constexpr int8_t kReadCommitted = 1;
+
+}  // namespace
+
+// ---- Produce ----
+
+request::ProduceRequest ToRequestLayer(ProduceRequest request) {
+  request::ProduceRequest out;
+  out.acks = request.acks;
+  out.timeout_ms = request.timeout_ms;
+  out.topics.reserve(request.topic_data.size());
+  for (ProduceRequest::TopicData& topic : request.topic_data) {
+    request::ProduceTopic& t = out.topics.emplace_back();
+    t.topic = std::move(topic.name);
+    t.partitions.reserve(topic.partition_data.size());
+    for (ProduceRequest::PartitionData& part : topic.partition_data) {
+      request::ProducePartition& p = t.partitions.emplace_back();
+      p.partition = part.index;
+      if (part.records.has_value()) p.records = std::move(*part.records);
+    }
+  }
+  return out;
+}
+
+ProduceResponse FromRequestLayer(const request::ProduceResponse& response) {
+  ProduceResponse out;
+  out.responses.reserve(response.topics.size());
+  for (const request::ProduceTopicResult& t : response.topics) {
+    ProduceResponse::TopicResponse& topic = out.responses.emplace_back();
+    topic.name = t.topic;
+    topic.partition_responses.reserve(t.partitions.size());
+    for (const request::ProducePartitionResult& p : t.partitions) {
+      ProduceResponse::PartitionResponse& part = topic.partition_responses.emplace_back();
+      part.index = p.partition;
+      part.error_code = Code(p.error);
+      part.base_offset = p.base_offset;
+      part.log_append_time_ms = p.log_append_time_ms;
+      part.log_start_offset = p.log_start_offset;
+    }
+  }
+  return out;
+}
+
+ProduceResponse RefuseTransactional(const ProduceRequest& request) {
+  ProduceResponse out;
+  for (const ProduceRequest::TopicData& topic : request.topic_data) {
+    ProduceResponse::TopicResponse& t = out.responses.emplace_back();
+    t.name = topic.name;
+    for (const ProduceRequest::PartitionData& part : topic.partition_data) {
+      t.partition_responses.push_back(
+          {.index = part.index, .error_code = Code(ErrorCode::kInvalidRequest), .base_offset = -1});
+    }
+  }
+  return out;
+}
+
+std::optional<ErrorCode> FirstError(const ProduceResponse& response) {
+  for (const ProduceResponse::TopicResponse& t : response.responses) {
+    for (const ProduceResponse::PartitionResponse& p : t.partition_responses) {
+      if (p.error_code != 0) return static_cast<ErrorCode>(p.error_code);
+    }
+  }
+  return std::nullopt;
+}
+
+// ---- Fetch ----
+
+std::optional<ErrorCode> FetchSessionError(const FetchRequest& request) {
+  if (request.session_id != 0) return ErrorCode::kFetchSessionIdNotFound;
+  if (request.session_epoch > 0) return ErrorCode::kInvalidFetchSessionEpoch;
+  return std::nullopt;
+}
+
+request::FetchRequest ToRequestLayer(const FetchRequest& request) {
+  request::FetchRequest out;
+  // A consumer's fetch whatever ReplicaId claims: followers replicate over
+  // the CONTROLLER listener, never this one.
+  out.from_follower = false;
+  out.max_wait_ms = request.max_wait_ms;
+  out.min_bytes = request.min_bytes;
+  out.max_bytes = request.max_bytes;
+  out.topics.reserve(request.topics.size());
+  for (const FetchRequest::Topic& topic : request.topics) {
+    request::FetchTopic& t = out.topics.emplace_back();
+    t.topic = topic.topic;
+    t.partitions.reserve(topic.partitions.size());
+    for (const FetchRequest::Partition& part : topic.partitions) {
+      t.partitions.push_back(request::FetchPartition{
+          .partition = part.partition,
+          .fetch_offset = part.fetch_offset,
+          .partition_max_bytes = part.partition_max_bytes,
+          .current_leader_epoch = part.current_leader_epoch,
+          .log_start_offset = -1,
+      });
+    }
+  }
+  return out;
+}
+
+FetchResponse FetchError(ErrorCode error) {
+  FetchResponse out;
+  out.error_code = Code(error);
+  return out;
+}
+
+FetchResponse FromRequestLayer(request::FetchResponse response, const FetchRequest& request) {
+  FetchResponse out;
+  out.session_id = 0;  // no session was created
+  out.responses.reserve(response.topics.size());
+  for (request::FetchTopicResult& t : response.topics) {
+    FetchResponse::Topic& topic = out.responses.emplace_back();
+    topic.topic = std::move(t.topic);
+    topic.partitions.reserve(t.partitions.size());
+    for (request::FetchPartitionResult& p : t.partitions) {
+      FetchResponse::Partition& part = topic.partitions.emplace_back();
+      part.partition_index = p.partition;
+      part.error_code = Code(p.error);
+      part.high_watermark = p.high_watermark;
+      part.last_stable_offset = p.last_stable_offset >= 0 ? p.last_stable_offset : p.high_watermark;
+      part.log_start_offset = p.log_start_offset;
+      if (request.isolation_level == kReadCommitted) {
+        part.aborted_transactions.emplace();  // none: there are no transactions yet
+      }
+      part.records = std::move(p.records);
+    }
+  }
+  return out;
+}
+
+// ---- ListOffsets ----
+
+request::ListOffsetsRequest ToRequestLayer(const ListOffsetsRequest& request) {
+  request::ListOffsetsRequest out;
+  out.topics.reserve(request.topics.size());
+  for (const ListOffsetsRequest::Topic& topic : request.topics) {
+    request::ListOffsetsTopic& t = out.topics.emplace_back();
+    t.topic = topic.name;
+    t.partitions.reserve(topic.partitions.size());
+    for (const ListOffsetsRequest::Partition& part : topic.partitions) {
+      t.partitions.push_back({.partition = part.partition_index, .timestamp = part.timestamp});
+    }
+  }
+  return out;
+}
+
+ListOffsetsResponse FromRequestLayer(const request::ListOffsetsResponse& response) {
+  ListOffsetsResponse out;
+  out.topics.reserve(response.topics.size());
+  for (const request::ListOffsetsTopicResult& t : response.topics) {
+    ListOffsetsResponse::Topic& topic = out.topics.emplace_back();
+    topic.name = t.topic;
+    topic.partitions.reserve(t.partitions.size());
+    for (const request::ListOffsetsPartitionResult& p : t.partitions) {
+      topic.partitions.push_back({.partition_index = p.partition,
+                                  .error_code = Code(p.error),
+                                  .timestamp = p.timestamp,
+                                  .offset = p.offset});
+    }
+  }
+  return out;
+}
+
+// ---- OffsetForLeaderEpoch ----
+
+std::vector<request::EpochRequestPartition> ToRequestLayer(
+    const OffsetForLeaderEpochRequest& request) {
+  std::vector<request::EpochRequestPartition> out;
+  for (const OffsetForLeaderEpochRequest::Topic& topic : request.topics) {
+    for (const OffsetForLeaderEpochRequest::Partition& part : topic.partitions) {
+      out.push_back({.topic = topic.topic,
+                     .partition = part.partition,
+                     .current_leader_epoch = part.current_leader_epoch,
+                     .leader_epoch = part.leader_epoch});
+    }
+  }
+  return out;
+}
+
+OffsetForLeaderEpochResponse FromRequestLayer(const std::vector<request::EpochEndResult>& results) {
+  OffsetForLeaderEpochResponse out;
+  std::map<std::string, size_t> index;  // topic -> its place in the answer
+  for (const request::EpochEndResult& r : results) {
+    auto [it, added] = index.emplace(r.topic, out.topics.size());
+    if (added) out.topics.emplace_back().topic = r.topic;
+    out.topics[it->second].partitions.push_back({.error_code = Code(r.error),
+                                                 .partition = r.partition,
+                                                 .leader_epoch = r.leader_epoch,
+                                                 .end_offset = r.end_offset});
+  }
+  return out;
+}
+
+namespace {
+
+absl::Status NoRequestLayer() { return absl::FailedPreconditionError("no request layer"); }
+
+void ProduceAdapter(const AdapterCall& call, Request request, Reply reply) {
+  if (call.deps.handlers == nullptr) return reply(NoRequestLayer());
+  ProduceRequest produce = std::get<ProduceRequest>(std::move(request));
+  const bool acks_zero = produce.acks == 0;
+  if (produce.transactional_id.has_value()) {
+    ProduceResponse refused = RefuseTransactional(produce);
+    if (acks_zero) {
+      return reply(absl::InvalidArgumentError(
+          "a transactional produce with acks=0: transactions are not served yet"));
+    }
+    return reply(Response(std::move(refused)));
+  }
+  call.deps.handlers->Produce(
+      ToRequestLayer(std::move(produce)),
+      [reply = std::move(reply), acks_zero](request::ProduceResponse answer) {
+        ProduceResponse response = FromRequestLayer(answer);
+        if (!acks_zero) return reply(Response(std::move(response)));
+        // acks=0: no answer; on a failure the connection is closed so the
+        // client refreshes its metadata (Kafka's KafkaApis does the same).
+        if (std::optional<ErrorCode> error = FirstError(response)) {
+          return reply(absl::AbortedError(
+              absl::StrCat("acks=0 produce failed with ", std::string(ErrorName(*error)))));
+        }
+        reply(std::nullopt);
+      });
+}
+
+void FetchAdapter(const AdapterCall& call, Request request, Reply reply) {
+  if (call.deps.handlers == nullptr) return reply(NoRequestLayer());
+  auto fetch = std::make_shared<FetchRequest>(std::get<FetchRequest>(std::move(request)));
+  if (std::optional<ErrorCode> error = FetchSessionError(*fetch)) {
+    return reply(Response(FetchError(*error)));
+  }
+  call.deps.handlers->Fetch(ToRequestLayer(*fetch),
+                            [reply = std::move(reply), fetch](request::FetchResponse answer) {
+                              reply(Response(FromRequestLayer(std::move(answer), *fetch)));
+                            });
+}
+
+void ListOffsetsAdapter(const AdapterCall& call, Request request, Reply reply) {
+  if (call.deps.handlers == nullptr) return reply(NoRequestLayer());
+  const request::ListOffsetsResponse answer =
+      call.deps.handlers->ListOffsets(ToRequestLayer(std::get<ListOffsetsRequest>(request)));
+  reply(Response(FromRequestLayer(answer)));
+}
+
+void OffsetForLeaderEpochAdapter(const AdapterCall& call, Request request, Reply reply) {
+  if (call.deps.handlers == nullptr) return reply(NoRequestLayer());
+  const std::vector<request::EpochEndResult> answer = call.deps.handlers->OffsetForLeaderEpoch(
+      ToRequestLayer(std::get<OffsetForLeaderEpochRequest>(request)));
+  reply(Response(FromRequestLayer(answer)));
+}
+
+constexpr AdapterRow kRows[] = {
+    {ApiKey::kProduce, &ProduceAdapter},
+    {ApiKey::kFetch, &FetchAdapter},
+    {ApiKey::kListOffsets, &ListOffsetsAdapter},
+    {ApiKey::kOffsetForLeaderEpoch, &OffsetForLeaderEpochAdapter},
+};
+
+}  // namespace
+
+absl::Span<const AdapterRow> ProduceFetchAdapters() { return kRows; }
 
 }  // namespace strata::kafka

@@ -1,0 +1,58 @@
+// Produce (0, v3-7), Fetch (1, v4-11), ListOffsets (2, v1-3) and
+// OffsetForLeaderEpoch (23, v2-4) between Kafka's structs and the request
+// layer (notes/issue14-design.md §2.2). Pure functions; the adapters in
+// produce_fetch_adapter.cc call the request layer between them.
+//
+//   Produce   v2 batches pass through as the client built them. acks=0 gets
+//             no answer; if a partition failed, the connection is closed
+//             instead, so the client refreshes its metadata (as Kafka).
+//             A transactional produce is refused per partition with
+//             INVALID_REQUEST: no client gets a transactional producer id
+//             while InitProducerId is not served (it comes with the
+//             exactly-once issue).
+//   Fetch     always a consumer's fetch, whatever ReplicaId says (followers
+//             replicate over the CONTROLLER listener). Sessionless: a full
+//             fetch (session 0, epoch -1 or 0) is answered in full with
+//             SessionId 0, which tells a client asking for a session that
+//             none was created; an incremental fetch in a session we never
+//             gave (id != 0) answers FETCH_SESSION_ID_NOT_FOUND, and id 0
+//             with epoch > 0 INVALID_FETCH_SESSION_EPOCH, both with no
+//             partitions. LastStableOffset = the high watermark until
+//             transactions exist; AbortedTransactions empty for
+//             read_committed, null otherwise.
+//   ListOffsets  -1 latest, -2 earliest, >= 0 the first offset at or after
+//             that time.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "broker/kafka/messages.h"
+#include "broker/request/api.h"
+#include "client/common/error_code.h"
+
+namespace strata::kafka {
+
+request::ProduceRequest ToRequestLayer(ProduceRequest request);
+ProduceResponse FromRequestLayer(const request::ProduceResponse& response);
+// The answer to a transactional produce: every partition refused.
+ProduceResponse RefuseTransactional(const ProduceRequest& request);
+// The first partition error of an answer, if any (acks=0 closes on it).
+std::optional<ErrorCode> FirstError(const ProduceResponse& response);
+
+// The top-level error a fetch's session fields call for, if any.
+std::optional<ErrorCode> FetchSessionError(const FetchRequest& request);
+request::FetchRequest ToRequestLayer(const FetchRequest& request);
+// An answer to a fetch with only a top-level error.
+FetchResponse FetchError(ErrorCode error);
+FetchResponse FromRequestLayer(request::FetchResponse response, const FetchRequest& request);
+
+request::ListOffsetsRequest ToRequestLayer(const ListOffsetsRequest& request);
+ListOffsetsResponse FromRequestLayer(const request::ListOffsetsResponse& response);
+
+std::vector<request::EpochRequestPartition> ToRequestLayer(
+    const OffsetForLeaderEpochRequest& request);
+// Nested by topic in the order topics first appear.
+OffsetForLeaderEpochResponse FromRequestLayer(const std::vector<request::EpochEndResult>& results);
+
+}  // namespace strata::kafka
