@@ -17,7 +17,7 @@ int32_t Connection::inflight() const {
 }
 
 std::optional<Connection::Request> Connection::NextRequest() {
-  if (close_reason_ || reader_.ready() == 0) return std::nullopt;
+  if (close_reason_ || reader_.ready() == 0 || !unsent().empty()) return std::nullopt;
   absl::MutexLock l(&mu_);
   if (static_cast<int32_t>(slots_.size()) >= options_.max_inflight) return std::nullopt;
   Request r;

@@ -13,7 +13,9 @@
 //   answered in order whatever order their completions come in). At most
 //   `max_inflight` requests are between NextRequest() and CollectReady()
 //   (strata.kafka.max.inflight.requests.per.connection; 1 = Kafka's own
-//   rule of muting a channel until its response is out). WantsRead() says
+//   rule of muting a channel until its response is out), and none is handed
+//   out while an earlier answer is still being written: the window closes
+//   when an answer is on the wire, not when it is ready. WantsRead() says
 //   whether the loop should read more: not while the window is full, a
 //   complete frame waits for it, or unsent output exceeds
 //   `max_unsent_bytes` (back-pressure: a client that does not read its
@@ -66,6 +68,8 @@ class Connection {
   // Set once a failed request's turn has come: close after unsent() is out.
   const std::optional<std::string>& close_reason() const { return close_reason_; }
   bool mid_frame() const { return reader_.mid_frame(); }
+  // Request bytes read and not yet handed out by NextRequest().
+  size_t buffered_bytes() const { return reader_.buffered_bytes(); }
   // Requests handed out and not yet collected.
   int32_t inflight() const;
 

@@ -126,9 +126,10 @@ void Dispatcher::Dispatch(const RequestContext& context, std::string_view frame,
   const int16_t version = peeked->api_version;
   const int32_t correlation_id = peeked->correlation_id;
 
-  if (key == ApiKey::kApiVersions && version > FindApi(key)->max_version) {
+  if (key == ApiKey::kApiVersions && !IsAdvertised(key, version)) {
     // KIP-511: the body of a version we do not know cannot be parsed; answer
-    // v0 with our table so the client can pick a version we speak.
+    // v0 with our table so the client can pick a version we speak (any
+    // unsupported version, below our minimum too, as Kafka).
     ApiVersionsResponse answer = AnswerApiVersions(ApiVersionsRequest{}, 0);
     answer.error_code = static_cast<int16_t>(ErrorCode::kUnsupportedVersion);
     absl::StatusOr<std::string> out = Frame(correlation_id, 0, 0, Response(std::move(answer)));

@@ -8,7 +8,7 @@
 // dispatcher.cc; the rules below hold for all of them.
 //
 // Rules (notes/issue14-design.md §2.1)
-//   - ApiVersions (key 18) is answered at any version: above our maximum,
+//   - ApiVersions (key 18) is answered at any version: outside our range,
 //     without parsing the body, with response header v0 and a v0 body
 //     carrying UNSUPPORTED_VERSION (35) and our whole table, so the client
 //     retries with a version we speak (KIP-511). Every ApiVersions answer

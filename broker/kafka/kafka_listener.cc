@@ -107,6 +107,11 @@ struct Conn {
   bool closed = false;
   uint32_t events = 0;
   int64_t last_active_ms = 0;
+  // The bytes of this connection's partial and unstarted frames counted in
+  // the listener's queued bytes.
+  size_t accounted = 0;
+  // Closed, or a request failed: requests still in the strand are dropped.
+  std::atomic<bool> dead{false};
   // The strand: requests waiting for the I/O pool, started one at a time.
   absl::Mutex strand_mu;
   std::deque<Connection::Request> strand ABSL_GUARDED_BY(strand_mu);
@@ -120,6 +125,15 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     conn_options_.max_frame_bytes = options_.socket_request_max_bytes;
     conn_options_.max_inflight = std::max(1, options_.max_inflight_requests_per_connection);
     conn_options_.max_unsent_bytes = options_.max_unsent_bytes;
+  }
+
+  // Whether the listener holds more request bytes or requests than it may:
+  // then no connection is read.
+  bool Overloaded() const {
+    return (options_.queued_max_request_bytes > 0 &&
+            queued_bytes_.load(std::memory_order_relaxed) > options_.queued_max_request_bytes) ||
+           (options_.queued_max_requests > 0 &&
+            queued_requests_.load(std::memory_order_relaxed) > options_.queued_max_requests);
   }
 
   absl::Status Init() {
@@ -136,7 +150,7 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
                                 : 1000;
     for (int i = 0; i < n; ++i) {
       loops_.push_back(std::make_shared<EventLoop>(absl::StrCat("kafka-network-", i), tick_ms,
-                                                   [this, i] { CloseIdle(i); }));
+                                                   [this, i] { Tick(i); }));
       conns_.emplace_back();
       if (absl::Status s = loops_.back()->Init(); !s.ok()) return s;
     }
@@ -187,9 +201,14 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
                                SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-          PLOG(WARNING) << "kafka: " << options_.name << " accept";
-        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        // Out of descriptors (EMFILE, ENFILE) or memory: the connection
+        // stays in the backlog and the socket stays readable, so stop
+        // listening until the next tick instead of spinning.
+        LOG_EVERY_T(WARNING, 10) << "kafka: " << options_.name << " cannot accept ("
+                                 << strerror(errno) << "); pausing accepts for a second";
+        loops_[0]->Modify(listen_fd_, 0);
+        accept_paused_ = true;
         return;
       }
       const int one = 1;
@@ -209,8 +228,13 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
 
   // ---- a connection's loop ----
   void Register(size_t i, const std::shared_ptr<Conn>& conn) {
+    if (stopped_) {  // accepted while Stop's close ran on this loop
+      ::close(conn->fd);
+      conn->closed = true;
+      return;
+    }
     conn->last_active_ms = SteadyMs();
-    conn->events = EPOLLIN;
+    conn->events = EPOLLIN | EPOLLRDHUP;
     absl::Status s = conn->loop->Add(conn->fd, conn->events,
                                      [this, weak = std::weak_ptr<Conn>(conn)](uint32_t events) {
                                        if (std::shared_ptr<Conn> c = weak.lock())
@@ -232,16 +256,23 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     if (!conn->closed && (events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN)) {
       CloseNow(conn, "the connection failed", /*log=*/false);
     }
+    // The client hung up while it is not being read (its window is full,
+    // or the listener is over its bounds): reading would find the end, so
+    // close now and free what it holds.
+    if (!conn->closed && (events & EPOLLRDHUP) && !(conn->events & EPOLLIN)) {
+      CloseNow(conn, "", /*log=*/false);
+    }
   }
 
   void Read(const std::shared_ptr<Conn>& conn) {
     char buf[64 << 10];
-    for (int round = 0; round < 16 && conn->state.WantsRead(); ++round) {
+    for (int round = 0; round < 16 && conn->state.WantsRead() && !Overloaded(); ++round) {
       const ssize_t n = ::read(conn->fd, buf, sizeof(buf));
       if (n > 0) {
         conn->last_active_ms = SteadyMs();
-        if (absl::Status s = conn->state.OnBytes(std::string_view(buf, static_cast<size_t>(n)));
-            !s.ok()) {
+        absl::Status s = conn->state.OnBytes(std::string_view(buf, static_cast<size_t>(n)));
+        Account(conn);
+        if (!s.ok()) {
           CloseNow(conn,
                    absl::StrCat("kafka: ", conn->state.peer(), " on ", options_.name, " ",
                                 s.message(), "; closing"),
@@ -269,9 +300,22 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     UpdateInterest(conn);
   }
 
+  // Brings the listener's count of queued bytes up to date with what the
+  // connection's reader holds.
+  void Account(const std::shared_ptr<Conn>& conn) {
+    const size_t now = conn->closed ? 0 : conn->state.buffered_bytes();
+    queued_bytes_.fetch_add(static_cast<int64_t>(now) - static_cast<int64_t>(conn->accounted),
+                            std::memory_order_relaxed);
+    conn->accounted = now;
+  }
+
   // Hands the requests the window admits to the strand.
   void Pump(const std::shared_ptr<Conn>& conn) {
     while (std::optional<Connection::Request> r = conn->state.NextRequest()) {
+      // Counted until its answer is ready (Answered).
+      queued_bytes_.fetch_add(static_cast<int64_t>(r->frame.size()), std::memory_order_relaxed);
+      queued_requests_.fetch_add(1, std::memory_order_relaxed);
+      Account(conn);
       bool start = false;
       {
         absl::MutexLock l(&conn->strand_mu);
@@ -309,8 +353,10 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
 
   void UpdateInterest(const std::shared_ptr<Conn>& conn) {
     if (conn->closed) return;
-    const uint32_t want = (conn->state.WantsRead() ? uint32_t{EPOLLIN} : 0u) |
-                          (conn->state.unsent().empty() ? 0u : uint32_t{EPOLLOUT});
+    const bool read = conn->state.WantsRead() && !Overloaded();
+    const uint32_t want = (read ? uint32_t{EPOLLIN} : 0u) |
+                          (conn->state.unsent().empty() ? 0u : uint32_t{EPOLLOUT}) |
+                          uint32_t{EPOLLRDHUP};
     if (want != conn->events) {
       conn->events = want;
       conn->loop->Modify(conn->fd, want);
@@ -321,19 +367,46 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     if (conn->closed) return;
     if (log) LOG(WARNING) << reason;
     conn->closed = true;
+    conn->dead = true;
+    Account(conn);
     conn->loop->Remove(conn->fd);
     ::close(conn->fd);
     auto& conns = conns_[conn->loop_index];
     if (auto it = conns.find(conn->fd); it != conns.end() && it->second == conn) conns.erase(it);
   }
 
+  // Once per tick on loop `i`: accepts resume after running out of
+  // descriptors, reads resume once the listener is below its bounds again,
+  // and idle connections are closed.
+  void Tick(size_t i) {
+    if (i == 0 && accept_paused_ && listen_fd_ >= 0) {
+      accept_paused_ = false;
+      loops_[0]->Modify(listen_fd_, EPOLLIN);
+    }
+    ResumeReads(i);
+    CloseIdle(i);
+  }
+
+  void ResumeReads(size_t i) {
+    if (Overloaded()) return;
+    std::vector<std::shared_ptr<Conn>> conns;
+    for (auto& [fd, conn] : conns_[i]) conns.push_back(conn);
+    for (auto& conn : conns) {
+      Pump(conn);
+      UpdateInterest(conn);
+    }
+  }
+
+  // A connection without traffic for connections.max.idle.ms is closed
+  // unless a request of it is being handled (a parked long-poll is quiet
+  // on purpose). Answers its client does not read do not keep it open.
   void CloseIdle(size_t i) {
     if (options_.connections_max_idle_ms < 0) return;
     const int64_t now = SteadyMs();
     std::vector<std::shared_ptr<Conn>> idle;
     for (auto& [fd, conn] : conns_[i]) {
       if (now - conn->last_active_ms > options_.connections_max_idle_ms &&
-          conn->state.inflight() == 0 && conn->state.unsent().empty()) {
+          conn->state.inflight() == 0) {
         idle.push_back(conn);
       }
     }
@@ -359,21 +432,40 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
         r = std::move(conn->strand.front());
         conn->strand.pop_front();
       }
+      const int64_t bytes = static_cast<int64_t>(r.frame.size());
+      if (conn->dead) {  // closed, or an earlier request failed: Kafka stops too
+        Answered(bytes);
+        continue;
+      }
       RequestContext context{conn->state.peer(), options_.name};
       // The completion may come from any thread, even after Stop(): it posts
       // to the connection's loop, which runs nothing once stopped.
-      dispatcher_.Dispatch(context, r.frame, [this, conn, seq = r.seq](DispatchResult result) {
-        if (result.close) {
-          conn->state.Fail(seq, std::move(result.reason));
-        } else {
-          conn->state.Complete(seq, std::move(result.response));
-        }
-        std::weak_ptr<Conn> weak = conn;
-        conn->loop->Post([this, weak] {
-          std::shared_ptr<Conn> c = weak.lock();
-          if (c && !c->closed) Flush(c);
-        });
-      });
+      dispatcher_.Dispatch(context, r.frame,
+                           [this, conn, seq = r.seq, bytes](DispatchResult result) {
+                             if (result.close) {
+                               conn->dead = true;
+                               conn->state.Fail(seq, std::move(result.reason));
+                             } else {
+                               conn->state.Complete(seq, std::move(result.response));
+                             }
+                             Answered(bytes);
+                             std::weak_ptr<Conn> weak = conn;
+                             conn->loop->Post([this, weak] {
+                               std::shared_ptr<Conn> c = weak.lock();
+                               if (c && !c->closed) Flush(c);
+                             });
+                           });
+    }
+  }
+
+  // A request of `bytes` is answered (or dropped): it no longer counts
+  // against the listener's bounds. Leaving overload wakes every loop.
+  void Answered(int64_t bytes) {
+    const bool was = Overloaded();
+    queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+    queued_requests_.fetch_sub(1, std::memory_order_relaxed);
+    if (was && !Overloaded() && !stopped_) {
+      for (size_t i = 0; i < loops_.size(); ++i) loops_[i]->Post([this, i] { ResumeReads(i); });
     }
   }
 
@@ -385,6 +477,12 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
   int32_t port_ = 0;
   std::atomic<bool> stopped_{false};
   std::atomic<size_t> next_loop_{0};
+  bool accept_paused_ = false;  // loop 0's
+  // Requests read and not yet answered, in bytes (partial frames included)
+  // and in number: the queued.max.request.bytes and queued.max.requests
+  // bounds.
+  std::atomic<int64_t> queued_bytes_{0};
+  std::atomic<int32_t> queued_requests_{0};
   std::vector<std::shared_ptr<EventLoop>> loops_;
   // Per loop, its connections by fd: only that loop's thread touches them.
   std::vector<std::unordered_map<int, std::shared_ptr<Conn>>> conns_;

@@ -13,8 +13,13 @@
 // time in arrival order (a per-connection strand); their answers go out in
 // request order, at most `max_inflight_requests_per_connection` in flight.
 // A connection is not read while its window is full or more than
-// `max_unsent_bytes` of answers wait to be written, and is closed after
-// `connections_max_idle_ms` without traffic or requests in flight.
+// `max_unsent_bytes` of answers wait to be written; no connection is read
+// while the listener holds more than `queued_max_requests` requests or
+// `queued_max_request_bytes` of request bytes (partial frames included). A
+// connection is closed after `connections_max_idle_ms` without traffic and
+// with no request being handled (an answer its client does not read does
+// not keep it open). When the process runs out of file descriptors,
+// accepting pauses for a tick instead of spinning.
 // Refusals (frame size, unsupported API or version, undecodable body) are
 // a log line and a close; the listener goes on serving everyone else.
 //
@@ -48,6 +53,11 @@ class KafkaListener {
     int32_t socket_receive_buffer_bytes = 102400;  // -1: the OS's
     int32_t max_inflight_requests_per_connection = 1;
     size_t max_unsent_bytes = 64 << 20;
+    // Listener-wide bounds on requests read and not yet answered
+    // (queued.max.requests, queued.max.request.bytes; -1: none): above
+    // either, no connection is read until answers bring it back below.
+    int32_t queued_max_requests = 500;
+    int64_t queued_max_request_bytes = 536870912;
   };
 
   static absl::StatusOr<std::unique_ptr<KafkaListener>> Start(Options options,

@@ -598,6 +598,8 @@ absl::Status StrataNode::Listen() {
     o.socket_send_buffer_bytes = config_.socket_send_buffer_bytes;
     o.socket_receive_buffer_bytes = config_.socket_receive_buffer_bytes;
     o.max_inflight_requests_per_connection = config_.kafka_max_inflight_requests_per_connection;
+    o.queued_max_requests = config_.queued_max_requests;
+    o.queued_max_request_bytes = config_.queued_max_request_bytes;
     absl::StatusOr<std::unique_ptr<kafka::KafkaListener>> listener =
         kafka::KafkaListener::Start(std::move(o), {.handlers = handlers_.get(),
                                                     .groups = coordinator_.get(),

@@ -21,102 +21,15 @@
 #include "broker/kafka/request_header.h"
 #include "broker/kafka/wire.h"
 #include "gtest/gtest.h"
+#include "tests/common/kafka_test_client.h"
 #include "tests/integration/strata_cluster.h"
 
 namespace strata::testing {
 namespace {
 
 using kafka::ApiKey;
-
-std::string Prefixed(const std::string& body) {
-  const uint32_t size = body.size();
-  std::string out(4, '\0');
-  out[0] = static_cast<char>(size >> 24);
-  out[1] = static_cast<char>(size >> 16);
-  out[2] = static_cast<char>(size >> 8);
-  out[3] = static_cast<char>(size);
-  return out + body;
-}
-
-// A request frame, size prefix included.
-template <typename M>
-std::string Request(int16_t key, int16_t version, int32_t correlation_id, const M& body,
-                    int16_t header_version = 1) {
-  std::string out;
-  kafka::Writer w(&out);
-  kafka::RequestHeader h;
-  h.api_key = static_cast<ApiKey>(key);
-  h.api_version = version;
-  h.correlation_id = correlation_id;
-  h.client_id = "kafka-listener-test";
-  EXPECT_TRUE(kafka::WriteRequestHeader(h, header_version, w).ok());
-  EXPECT_TRUE(kafka::Encode(version, body, &out).ok());
-  return Prefixed(out);
-}
-
-// A blocking loopback client with a receive timeout.
-class Client {
- public:
-  explicit Client(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{.tv_sec = 10, .tv_usec = 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  }
-  ~Client() { Close(); }
-  bool connected() const { return connected_; }
-  void Close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  bool Send(const std::string& bytes) {
-    size_t sent = 0;
-    while (sent < bytes.size()) {
-      const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += n;
-    }
-    return true;
-  }
-  // One response frame (without its size prefix); nullopt when the
-  // connection closed or timed out.
-  std::optional<std::string> ReadFrame() {
-    std::string prefix;
-    if (!ReadExactly(4, &prefix)) return std::nullopt;
-    const uint32_t size = (uint32_t{static_cast<uint8_t>(prefix[0])} << 24) |
-                          (uint32_t{static_cast<uint8_t>(prefix[1])} << 16) |
-                          (uint32_t{static_cast<uint8_t>(prefix[2])} << 8) |
-                          uint32_t{static_cast<uint8_t>(prefix[3])};
-    std::string body;
-    if (!ReadExactly(size, &body)) return std::nullopt;
-    return body;
-  }
-  // Whether the server closed the connection (EOF or reset) within the
-  // receive timeout, reading nothing.
-  bool ClosedByServer() {
-    char c;
-    const ssize_t n = ::recv(fd_, &c, 1, 0);
-    return n == 0 || (n < 0 && errno == ECONNRESET);
-  }
-
- private:
-  bool ReadExactly(size_t n, std::string* out) {
-    out->resize(n);
-    size_t got = 0;
-    while (got < n) {
-      const ssize_t r = ::recv(fd_, out->data() + got, n - got, 0);
-      if (r <= 0) return false;
-      got += r;
-    }
-    return true;
-  }
-  int fd_ = -1;
-  bool connected_ = false;
-};
+using kafka::testing::Client;
+using kafka::testing::Request;
 
 int64_t VmRssKiB(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");

@@ -66,6 +66,27 @@ TEST(ConnectionTest, WindowOfOneHoldsTheNextRequestUntilTheAnswerIsOut) {
   EXPECT_TRUE(c.WantsRead());
 }
 
+TEST(ConnectionTest, WindowClosesWhenTheAnswerIsWrittenNotWhenItIsReady) {
+  // A client that pipelines and does not read holds one answer, not more:
+  // no request starts while an earlier answer is only partly written.
+  Connection c({.max_frame_bytes = 1 << 20, .max_inflight = 1, .max_unsent_bytes = 1 << 20},
+               "peer");
+  ASSERT_TRUE(c.OnBytes(Frame("r0") + Frame("r1")).ok());
+  auto r0 = c.NextRequest();
+  ASSERT_TRUE(r0.has_value());
+  c.Complete(r0->seq, "ANSWER0");
+  c.CollectReady();
+  EXPECT_EQ(c.inflight(), 0);
+  EXPECT_FALSE(c.NextRequest().has_value()) << "the answer is not on the wire yet";
+  c.Consumed(3);
+  EXPECT_FALSE(c.NextRequest().has_value()) << "part of it still is not";
+  c.Consumed(4);
+  auto r1 = c.NextRequest();
+  ASSERT_TRUE(r1.has_value());
+  EXPECT_EQ(r1->frame, "r1");
+  EXPECT_EQ(c.buffered_bytes(), 0u) << "both frames handed out";
+}
+
 TEST(ConnectionTest, UnsentOutputOverTheBoundStopsReading) {
   Connection c({.max_frame_bytes = 1 << 20, .max_inflight = 4, .max_unsent_bytes = 10}, "peer");
   ASSERT_TRUE(c.OnBytes(Frame("r0")).ok());

@@ -87,8 +87,10 @@ TEST(DispatcherTest, ApiVersionsV0ToV3AnswerTheTableWithResponseHeaderV0) {
   }
 }
 
-TEST(DispatcherTest, ApiVersionsAboveOurMaxAnswersV0BodyWithUnsupportedVersionAndTheTable) {
-  for (int16_t v : {4, 9, 32767}) {
+TEST(DispatcherTest, ApiVersionsOutsideOurRangeAnswersV0BodyWithUnsupportedVersionAndTheTable) {
+  // Above our maximum (a newer client) or below our minimum: Kafka answers
+  // any unsupported ApiVersions version, never closes.
+  for (int16_t v : {4, 9, 32767, -1, -32768}) {
     SCOPED_TRACE(v);
     // A body we cannot parse: it must not be looked at.
     DispatchResult r = Dispatch(RequestFrame(18, v, "\x07garbage-of-a-future-version", 2));
@@ -123,7 +125,7 @@ TEST(DispatcherTest, ApiVersionsV3WithBadSoftwareNameAnswersInvalidRequest) {
   EXPECT_TRUE(IsValidClientSoftwareToken("a"));
 }
 
-TEST(DispatcherTest, UnknownKeyUnsupportedVersionUnservedApiAndTrailingBytesClose) {
+TEST(DispatcherTest, UnknownKeyUnsupportedVersionBadBodyAndTrailingBytesClose) {
   MetadataRequest metadata;
   struct Case {
     std::string frame;
@@ -132,7 +134,8 @@ TEST(DispatcherTest, UnknownKeyUnsupportedVersionUnservedApiAndTrailingBytesClos
       {RequestFrame(9999, 0, ""), "unknown api key"},
       {RequestFrame(3, 7, Body(int16_t{6}, metadata)), "unsupported version"},
       {RequestFrame(3, -1, ""), "unsupported version"},
-      {RequestFrame(0, 3, ""), "not served"},
+      {RequestFrame(22, 0, ""), "unsupported version"},  // InitProducerId: not advertised
+      {RequestFrame(0, 3, ""), "bad request body"},
       {RequestFrame(18, 1, Body(int16_t{1}, ApiVersionsRequest{}) + "x"), "bad request body"},
       {std::string("\x00\x12\x00", 3), "api_key=-1"},
   };
