@@ -8,6 +8,15 @@
 #include "absl/strings/str_cat.h"
 
 namespace strata::kafka {
+
+std::string CutToKafkaString(std::string_view s) {
+  if (s.size() <= kMaxKafkaStringBytes) return std::string(s);
+  size_t end = kMaxKafkaStringBytes;
+  // Back off to the start of the character the cut would split (a UTF-8
+  // continuation byte is 10xxxxxx).
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xc0) == 0x80) --end;
+  return std::string(s.substr(0, end));
+}
 namespace {
 
 // Kafka refuses strings longer than an int16 can count, in compact versions

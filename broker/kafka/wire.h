@@ -45,6 +45,13 @@ using Uuid = std::array<uint8_t, 16>;
 // Whether a length prefix is compact (flexible versions) or classic.
 enum class Compact : bool { kNo = false, kYes = true };
 
+// The most bytes a Kafka STRING holds (its int16 length).
+inline constexpr size_t kMaxKafkaStringBytes = 32767;
+
+// `s` cut to kMaxKafkaStringBytes at a UTF-8 character boundary, so a long
+// message (an error's) never makes a response unencodable.
+std::string CutToKafkaString(std::string_view s);
+
 class Reader {
  public:
   explicit Reader(std::string_view data)
