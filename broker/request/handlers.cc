@@ -105,8 +105,8 @@ void RequestHandlers::DeleteRecords(DeleteRecordsRequest request,
       pr.low_watermark = r.low_watermark;
       pr.leader_hint = r.leader_hint;
       if (r.error == ErrorCode::kNone && r.low_watermark < r.offset) {
-        state->waiting.push_back(State::Waiting{state->response.topics.size() - 1,
-                                                tr.partitions.size() - 1, r.offset});
+        state->waiting.push_back(
+            State::Waiting{state->response.topics.size() - 1, tr.partitions.size() - 1, r.offset});
         keys.push_back(purgatory::WatchKey::Partition(topic.topic, part.partition));
       }
     }
@@ -119,7 +119,8 @@ void RequestHandlers::DeleteRecords(DeleteRecordsRequest request,
     auto& waiting = state->waiting;
     for (auto it = waiting.begin(); it != waiting.end();) {
       const std::string& topic = state->response.topics[it->topic].topic;
-      DeleteRecordsPartitionResult& pr = state->response.topics[it->topic].partitions[it->partition];
+      DeleteRecordsPartitionResult& pr =
+          state->response.topics[it->topic].partitions[it->partition];
       const int64_t wanted = it->offset;
       replication::DeleteRecordsResult r = options_.replicas->LowWatermark(topic, pr.partition);
       const bool settled = r.error != ErrorCode::kNone || r.low_watermark >= wanted;
@@ -458,12 +459,34 @@ std::vector<CoordinatorResult> RequestHandlers::FindCoordinator(
 
 // --- Metadata ---
 
+// The controller a client on `listener` is told of: the Raft leader when it
+// is an unfenced broker reachable there, otherwise the lowest such broker
+// (clients send "controller" requests to it, and any broker forwards them,
+// as Kafka's KRaft brokers answer), -1 when there is none. Never a node the
+// answer's broker list leaves out.
+namespace {
+int32_t ReachableController(const metadata::MetadataImage& image, int32_t leader,
+                            const std::string& listener) {
+  auto reachable = [&](const metadata::BrokerRegistration& b) {
+    return !b.fenced && b.endpoint(listener) != nullptr;
+  };
+  if (auto it = image.brokers().find(leader);
+      it != image.brokers().end() && reachable(it->second)) {
+    return leader;
+  }
+  for (const auto& [id, b] : image.brokers()) {
+    if (reachable(b)) return id;
+  }
+  return -1;
+}
+}  // namespace
+
 MetadataResponse RequestHandlers::Metadata(const MetadataRequest& request,
                                            const std::string& listener) {
   std::shared_ptr<const metadata::MetadataImage> image = options_.image();
   MetadataResponse response;
   response.cluster_id = image->cluster_id();
-  response.controller_id = options_.controller_id();
+  response.controller_id = ReachableController(*image, options_.controller_id(), listener);
   for (const auto& [id, b] : image->brokers()) {
     const metadata::Endpoint* ep = b.endpoint(listener);
     if (ep == nullptr) continue;
@@ -620,7 +643,9 @@ DescribeClusterResponse RequestHandlers::DescribeCluster(
   std::shared_ptr<const metadata::MetadataImage> image = options_.image();
   DescribeClusterResponse response;
   response.cluster_id = image->cluster_id();
-  response.controller_id = options_.controller_id();
+  response.controller_id =
+      listeners.empty() ? options_.controller_id()
+                        : ReachableController(*image, options_.controller_id(), listeners[0]);
   for (const auto& [id, b] : image->brokers()) {
     BrokerDescription& d = response.brokers.emplace_back();
     d.id = id;

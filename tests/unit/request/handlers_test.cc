@@ -476,6 +476,23 @@ TEST_F(RequestHandlersTest, MetadataRefusesInvalidAndInternalNamesAndCreatesOnly
   EXPECT_TRUE(created_.empty());
 }
 
+TEST_F(RequestHandlersTest, ControllerIdIsAlwaysABrokerTheAnswerLists) {
+  // The Raft leader (1) has no KAFKA endpoint: clients of that listener
+  // are told of the lowest broker they can reach (3), which forwards.
+  HandlerOptions ho = Options();
+  ho.controller_id = [] { return 1; };
+  MakeHandlers(ho);
+  EXPECT_EQ(Metadata(std::vector<std::string>{}, false, "KAFKA").controller_id, 3);
+  EXPECT_EQ(handlers_->DescribeCluster({"KAFKA"}).controller_id, 3);
+  EXPECT_EQ(Metadata(std::vector<std::string>{}, false).controller_id, 1) << "reachable there";
+  // No leader (an election): still a broker, never -1 while one is up.
+  ho.controller_id = [] { return -1; };
+  MakeHandlers(ho);
+  EXPECT_EQ(Metadata(std::vector<std::string>{}, false).controller_id, 1);
+  EXPECT_EQ(Metadata(std::vector<std::string>{}, false, "NOWHERE").controller_id, -1)
+      << "no broker on the listener: none";
+}
+
 TEST_F(RequestHandlersTest, MetadataOnTheKafkaListenerGivesItsEndpointsAndLeadersWithout) {
   MetadataResponse r = Metadata(std::vector<std::string>{"kafka"}, false, "KAFKA");
   ASSERT_EQ(r.brokers.size(), 1u) << "only broker 3 has a KAFKA endpoint";
