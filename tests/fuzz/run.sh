@@ -15,7 +15,7 @@ set -euo pipefail
 SECS=${1:-60}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
-TARGETS=(validator_fuzzer decode_records_fuzzer kafka_request_fuzzer)
+TARGETS=(validator_fuzzer decode_records_fuzzer kafka_request_fuzzer kafka_stream_fuzzer)
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
 for tool in clang clang++; do
@@ -33,7 +33,7 @@ if ! flock -w 1800 /tmp/strata-build.lock bash -c '
       -DCMAKE_EXE_LINKER_FLAGS="$3" >"$2/configure.log" 2>&1 ||
       { cat "$2/configure.log" >&2; exit 1; }
     cmake --build "$2" -j2 --target validator_fuzzer decode_records_fuzzer fuzz_seeds \
-      kafka_request_fuzzer kafka_fuzz_seeds
+      kafka_request_fuzzer kafka_stream_fuzzer kafka_fuzz_seeds
   ' _ "$ROOT" "$BUILD" "$SAN"; then
   echo "fuzz: build failed" >&2
   exit 1
@@ -44,8 +44,8 @@ rm -f "$BUILD"/seeds/* "$BUILD"/seeds-kafka/*
 "$BUILD/tests/fuzz/fuzz_seeds" "$BUILD/seeds"
 "$BUILD/tests/fuzz/kafka_fuzz_seeds" "$BUILD/seeds-kafka"
 
-# The record-batch targets share one corpus of batches; the Kafka request
-# decoder gets request frames.
+# The record-batch targets share one corpus of batches; the Kafka targets
+# get request frames (the stream fuzzer reads them as a stream).
 seeds_for() {
   case $1 in
     kafka_*) echo "$BUILD/seeds-kafka" ;;

@@ -172,6 +172,57 @@ TEST_F(KafkaListenerTest, HostileClientsAreRefusedWhileAWellBehavedOneIsServed) 
     c.Close();
   }
 
+  // 5. Produce and Fetch misbehaving: a topic count that lies, versions we
+  // do not speak (v2 below, v8 above), records that are not a batch, and a
+  // client gone while its long-poll fetch is parked.
+  {
+    Client c(port);
+    kafka::ProduceRequest p;
+    p.acks = 1;
+    p.timeout_ms = 1000;
+    std::string frame = Request(0, 7, 12, p);
+    // The topic_data count (the last 4 bytes: no topics) says 2^31-1.
+    frame.replace(frame.size() - 4, 4, std::string("\x7f\xff\xff\xff", 4));
+    ASSERT_TRUE(c.Send(frame));
+    EXPECT_TRUE(c.ClosedByServer());
+  }
+  for (int16_t version : {2, 8}) {
+    Client c(port);
+    std::string frame = Request(0, 7, 13, kafka::ProduceRequest{});
+    frame[7] = static_cast<char>(version);
+    ASSERT_TRUE(c.Send(frame));
+    EXPECT_TRUE(c.ClosedByServer()) << "Produce v" << version;
+  }
+  {
+    Client c(port);
+    kafka::ProduceRequest p;
+    p.acks = 1;
+    p.timeout_ms = 1000;
+    p.topic_data.push_back({.name = "kl", .partition_data = {{0, std::string(100, 'g')}}});
+    ASSERT_TRUE(c.Send(Request(0, 7, 14, p)));
+    std::optional<std::string> answer = c.ReadFrame();
+    ASSERT_TRUE(answer.has_value()) << "a bad batch is the partition's error, not a close";
+    kafka::Reader r(*answer);
+    ASSERT_TRUE(kafka::ReadResponseHeader(r, 0).ok());
+    absl::StatusOr<kafka::ProduceResponse> got =
+        kafka::Decode<kafka::ProduceResponse>(7, answer->substr(r.position()));
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->responses.size(), 1u);
+    EXPECT_NE(got->responses[0].partition_responses[0].error_code, 0);
+  }
+  {
+    Client c(port);
+    kafka::FetchRequest f;
+    f.max_wait_ms = 30000;
+    f.min_bytes = 1;
+    f.max_bytes = 1 << 20;
+    f.topics.push_back(
+        {.topic = "kl", .partitions = {{.partition = 1, .partition_max_bytes = 1 << 20}}});
+    ASSERT_TRUE(c.Send(Request(1, 11, 15, f)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    c.Close();  // gone while parked: its answer, at the deadline, goes nowhere
+  }
+
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   stop = true;
   good.join();
@@ -186,6 +237,17 @@ TEST_F(KafkaListenerTest, HostileClientsAreRefusedWhileAWellBehavedOneIsServed) 
             std::string::npos);
   EXPECT_NE(log.find("api_key=3 api_version=12 correlation_id=8: unsupported version"),
             std::string::npos);
+  EXPECT_NE(log.find("api_key=0 api_version=7 correlation_id=12: bad request body"),
+            std::string::npos);
+  EXPECT_NE(log.find("api_key=0 api_version=2 correlation_id=13: unsupported version"),
+            std::string::npos);
+
+  // Nothing the hostile clients sent was stored: both partitions are empty,
+  // and a well-formed produce lands at offset 0.
+  CliResult offsets =
+      cluster_.Cli({"get-offsets", "--bootstrap-server", cluster_.bootstrap(1), "--topic", "kl"});
+  ASSERT_EQ(offsets.exit_code, 0) << offsets.err;
+  EXPECT_EQ(offsets.out, "kl:0:0\nkl:1:0\n");
 }
 
 }  // namespace
