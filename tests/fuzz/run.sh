@@ -5,6 +5,7 @@
 #
 #   tests/fuzz/run.sh [seconds-per-target]
 #   FUZZ_BUILD_DIR=/tmp/bf tests/fuzz/run.sh 600
+#   FUZZ_TARGETS="kafka_request_fuzzer kafka_stream_fuzzer" FUZZ_PARALLEL=1 tests/fuzz/run.sh 600
 #
 # The corpus grows in $FUZZ_BUILD_DIR/corpus/<target> across runs; crash,
 # leak and timeout inputs land in $FUZZ_BUILD_DIR/artifacts, and each run's
@@ -15,7 +16,7 @@ set -euo pipefail
 SECS=${1:-60}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
-TARGETS=(validator_fuzzer decode_records_fuzzer kafka_request_fuzzer kafka_stream_fuzzer)
+read -r -a TARGETS <<<"${FUZZ_TARGETS:-validator_fuzzer decode_records_fuzzer kafka_request_fuzzer kafka_stream_fuzzer}"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
 for tool in clang clang++; do
