@@ -45,7 +45,11 @@ size_t DecodeInto(const std::string& batches, int64_t from_offset, size_t budget
 }
 
 // Kafka's internal topics (__consumer_offsets, __transaction_state).
-bool IsInternal(const std::string& topic) { return topic.starts_with("__"); }
+// Kafka's internal topics (__consumer_offsets, __transaction_state), not
+// every name with two underscores: a user's "__debezium-heartbeat" is an
+// ordinary topic, which pattern subscriptions excluding internal topics
+// must see.
+bool IsInternal(const std::string& topic) { return metadata::Controller::IsInternalTopic(topic); }
 
 }  // namespace
 

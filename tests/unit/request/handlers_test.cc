@@ -61,7 +61,7 @@ class RequestHandlersTest : public ::testing::Test {
       rs.push_back(records::Partition(kManyId, p, {1}, {1}, 1));
     }
     // For the admin reads: an internal topic, and a topic config override.
-    rs.push_back(records::Topic("__internal", "IIIIIIIIIIIIIIIIIIIIII"));
+    rs.push_back(records::Topic("__consumer_offsets", "IIIIIIIIIIIIIIIIIIIIII"));
     rs.push_back(records::Config("replicated", "retention.ms", "5"));
     // A LogAppendTime topic led here; broker 3 with a KAFKA listener, and
     // "kafka" led by broker 3 and broker 1 (which has none).
@@ -287,7 +287,7 @@ TEST_F(RequestHandlersTest, DeleteRecordsWaitsForTheInSyncFollowersLogStart) {
 
   // Internal topics, and logs that only compact, are not trimmed (Kafka's
   // INVALID_TOPIC_EXCEPTION and POLICY_VIOLATION).
-  done = Delete({DeleteRecordsTopic{"__internal", {{0, 1}}}});
+  done = Delete({DeleteRecordsTopic{"__consumer_offsets", {{0, 1}}}});
   ASSERT_TRUE(done->has_value());
   EXPECT_EQ((*done)->topics[0].partitions[0].error, ErrorCode::kInvalidTopicException);
   auto compacted = logs_->Get(TopicPartition{"many", PartitionId(0)});
@@ -450,7 +450,8 @@ TEST_F(RequestHandlersTest, MetadataCreatesAnUnknownTopicWhenBothSidesAllowIt) {
 
 TEST_F(RequestHandlersTest, MetadataRefusesInvalidAndInternalNamesAndCreatesOnlyWhenAllowed) {
   MetadataResponse r = Metadata(
-      std::vector<std::string>{"bad name!", "..", std::string(250, 'x'), "__secret"}, true);
+      std::vector<std::string>{"bad name!", "..", std::string(250, 'x'), "__transaction_state"},
+      true);
   ASSERT_EQ(r.topics.size(), 4u);
   EXPECT_EQ(r.topics[0].error, ErrorCode::kInvalidTopicException);
   EXPECT_NE(r.topics[0].message.find("illegal"), std::string::npos) << r.topics[0].message;
@@ -460,6 +461,13 @@ TEST_F(RequestHandlersTest, MetadataRefusesInvalidAndInternalNamesAndCreatesOnly
   EXPECT_EQ(r.topics[3].error, ErrorCode::kUnknownTopicOrPartition);
   EXPECT_TRUE(r.topics[3].internal);
   EXPECT_TRUE(created_.empty());
+  // Two underscores alone do not make a topic internal (Kafka's rule): a
+  // user's "__heartbeat" is created as any other.
+  r = Metadata(std::vector<std::string>{"__heartbeat"}, true);
+  EXPECT_EQ(r.topics[0].error, ErrorCode::kLeaderNotAvailable);
+  EXPECT_FALSE(r.topics[0].internal);
+  ASSERT_EQ(created_.size(), 1u);
+  created_.clear();
 
   // The request does not allow it (gRPC's default, Kafka's v4+ flag).
   EXPECT_EQ(Metadata(std::vector<std::string>{"fresh"}, false).topics[0].error,
