@@ -24,8 +24,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -64,8 +66,22 @@ struct AdapterCall {
   int16_t version() const { return header.api_version; }
 };
 
-// The response, nothing (std::nullopt: no answer is sent), or why to close.
-using Reply = std::function<void(absl::StatusOr<std::optional<Response>>)>;
+// The response, nothing (std::nullopt: no answer is sent), or why to close;
+// and optionally what must stay alive until the answer is on the wire (a
+// fetch's share of the broker's fetch memory, so a client that reads its
+// answers slowly still counts against strata.fetch.max.inflight.bytes).
+class Reply {
+ public:
+  using Answer = absl::StatusOr<std::optional<Response>>;
+  using Fn = std::function<void(Answer, std::shared_ptr<void>)>;
+  explicit Reply(Fn fn) : fn_(std::move(fn)) {}
+  void operator()(Answer answer, std::shared_ptr<void> hold = nullptr) const {
+    fn_(std::move(answer), std::move(hold));
+  }
+
+ private:
+  Fn fn_;
+};
 using Adapter = void (*)(const AdapterCall& call, Request request, Reply reply);
 
 struct AdapterRow {

@@ -47,6 +47,7 @@ void Connection::CollectReady() {
       close_reason_ = std::move(s.failure);
     } else {
       out_.append(s.response);
+      if (s.hold) holds_.emplace_back(out_.size(), std::move(s.hold));
     }
     slots_.pop_front();
   }
@@ -55,19 +56,21 @@ void Connection::CollectReady() {
 void Connection::Consumed(size_t n) {
   CHECK_LE(n, out_.size() - out_pos_);
   out_pos_ += n;
+  while (!holds_.empty() && holds_.front().first <= out_pos_) holds_.pop_front();
   if (out_pos_ == out_.size()) {
     out_.clear();
     out_pos_ = 0;
   }
 }
 
-void Connection::Complete(uint64_t seq, std::string response) {
+void Connection::Complete(uint64_t seq, std::string response, std::shared_ptr<void> hold) {
   absl::MutexLock l(&mu_);
   for (Slot& s : slots_) {
     if (s.seq == seq) {
       CHECK(!s.done) << "request " << seq << " of " << peer_ << " completed twice";
       s.done = true;
       s.response = std::move(response);
+      s.hold = std::move(hold);
       return;
     }
   }

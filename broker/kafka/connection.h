@@ -27,9 +27,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -70,12 +72,15 @@ class Connection {
   bool mid_frame() const { return reader_.mid_frame(); }
   // Request bytes read and not yet handed out by NextRequest().
   size_t buffered_bytes() const { return reader_.buffered_bytes(); }
+  // Those, counting a frame in progress at its declared size.
+  size_t committed_bytes() const { return reader_.committed_bytes(); }
   // Requests handed out and not yet collected.
   int32_t inflight() const;
 
   // ---- any thread ----
   // `response`: the size-prefixed response frame; empty for none (acks=0).
-  void Complete(uint64_t seq, std::string response);
+  // `hold` is kept until the response's last byte is Consumed().
+  void Complete(uint64_t seq, std::string response, std::shared_ptr<void> hold = nullptr);
   void Fail(uint64_t seq, std::string reason);
 
  private:
@@ -83,6 +88,7 @@ class Connection {
     uint64_t seq = 0;
     bool done = false;
     std::string response;
+    std::shared_ptr<void> hold;
     std::optional<std::string> failure;
   };
 
@@ -92,6 +98,8 @@ class Connection {
   uint64_t next_seq_ = 0;
   std::string out_;
   size_t out_pos_ = 0;
+  // What collected answers hold, with where in out_ each answer ends.
+  std::deque<std::pair<size_t, std::shared_ptr<void>>> holds_;
   std::optional<std::string> close_reason_;
 
   mutable absl::Mutex mu_;

@@ -61,6 +61,10 @@ absl::StatusOr<std::string> Frame(int32_t correlation_id, int16_t header_version
   Writer writer(&out);
   WriteResponseHeader(correlation_id, header_version, writer);
   if (absl::Status s = EncodeResponse(body_version, response, &out); !s.ok()) return s;
+  if (out.size() - 4 > static_cast<size_t>(INT32_MAX)) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("a ", out.size() - 4, "-byte response does not fit a Kafka frame"));
+  }
   const uint32_t size = static_cast<uint32_t>(out.size() - 4);
   out[0] = static_cast<char>(size >> 24);
   out[1] = static_cast<char>(size >> 16);
@@ -161,8 +165,8 @@ void Dispatcher::Dispatch(const RequestContext& context, std::string_view frame,
   const int16_t header_version = ResponseHeaderVersion(key, version);
   AdapterCall call{deps_, context, *header};
   adapter(call, *std::move(request),
-          [done = std::move(done), context, raw_key, version, correlation_id,
-           header_version](absl::StatusOr<std::optional<Response>> response) {
+          Reply([done = std::move(done), context, raw_key, version, correlation_id, header_version](
+                    absl::StatusOr<std::optional<Response>> response, std::shared_ptr<void> hold) {
             if (!response.ok()) {
               done(Close(context, raw_key, version, correlation_id, response.status().message()));
               return;
@@ -178,8 +182,10 @@ void Dispatcher::Dispatch(const RequestContext& context, std::string_view frame,
                          absl::StrCat("cannot encode the response: ", out.status().message())));
               return;
             }
-            done(Answer(*std::move(out)));
-          });
+            DispatchResult result = Answer(*std::move(out));
+            result.hold = std::move(hold);
+            done(std::move(result));
+          }));
 }
 
 }  // namespace strata::kafka

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,8 @@ namespace strata::kafka {
 struct DispatchResult {
   // The size-prefixed response frame; empty when none is sent (acks=0).
   std::string response;
+  // Kept until the response's last byte is written (adapter.h's Reply).
+  std::shared_ptr<void> hold;
   // Close the connection instead (after the responses before this one).
   bool close = false;
   std::string reason;  // for the log line, when `close`

@@ -41,6 +41,10 @@ class FrameReader {
   bool mid_frame() const { return prefix_len_ > 0 || in_body_; }
   // Bytes held: completed frames plus the partial one.
   size_t buffered_bytes() const { return buffered_bytes_ + body_.size(); }
+  // Bytes the reader has committed to: completed frames plus the whole
+  // declared size of the frame in progress (what the listener's
+  // queued.max.request.bytes counts once a frame's size is in).
+  size_t committed_bytes() const { return buffered_bytes_ + (in_body_ ? body_size_ : 0); }
   // Memory reserved for the partial frame's body (at least its bytes):
   // what a lying size prefix could make the reader allocate.
   size_t partial_capacity() const { return body_.capacity(); }

@@ -128,7 +128,8 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
   }
 
   // Whether the listener holds more request bytes or requests than it may:
-  // then no connection is read.
+  // then no connection starts reading a new request (one whose size is in
+  // reads on to its end, as Kafka's memory pool admits a request whole).
   bool Overloaded() const {
     return (options_.queued_max_request_bytes > 0 &&
             queued_bytes_.load(std::memory_order_relaxed) > options_.queued_max_request_bytes) ||
@@ -266,7 +267,7 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
 
   void Read(const std::shared_ptr<Conn>& conn) {
     char buf[64 << 10];
-    for (int round = 0; round < 16 && conn->state.WantsRead() && !Overloaded(); ++round) {
+    for (int round = 0; round < 16 && MayRead(conn); ++round) {
       const ssize_t n = ::read(conn->fd, buf, sizeof(buf));
       if (n > 0) {
         conn->last_active_ms = SteadyMs();
@@ -300,10 +301,15 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     UpdateInterest(conn);
   }
 
+  bool MayRead(const std::shared_ptr<Conn>& conn) const {
+    return conn->state.WantsRead() && (conn->state.mid_frame() || !Overloaded());
+  }
+
   // Brings the listener's count of queued bytes up to date with what the
-  // connection's reader holds.
+  // connection's reader has committed to (a frame in progress at its
+  // declared size).
   void Account(const std::shared_ptr<Conn>& conn) {
-    const size_t now = conn->closed ? 0 : conn->state.buffered_bytes();
+    const size_t now = conn->closed ? 0 : conn->state.committed_bytes();
     queued_bytes_.fetch_add(static_cast<int64_t>(now) - static_cast<int64_t>(conn->accounted),
                             std::memory_order_relaxed);
     conn->accounted = now;
@@ -312,7 +318,8 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
   // Hands the requests the window admits to the strand.
   void Pump(const std::shared_ptr<Conn>& conn) {
     while (std::optional<Connection::Request> r = conn->state.NextRequest()) {
-      // Counted until its answer is ready (Answered).
+      // Its bytes count until its answer is ready, and it counts as queued
+      // until it starts (Release).
       queued_bytes_.fetch_add(static_cast<int64_t>(r->frame.size()), std::memory_order_relaxed);
       queued_requests_.fetch_add(1, std::memory_order_relaxed);
       Account(conn);
@@ -353,7 +360,7 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
 
   void UpdateInterest(const std::shared_ptr<Conn>& conn) {
     if (conn->closed) return;
-    const bool read = conn->state.WantsRead() && !Overloaded();
+    const bool read = MayRead(conn);
     const uint32_t want = (read ? uint32_t{EPOLLIN} : 0u) |
                           (conn->state.unsent().empty() ? 0u : uint32_t{EPOLLOUT}) |
                           uint32_t{EPOLLRDHUP};
@@ -434,38 +441,51 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
       }
       const int64_t bytes = static_cast<int64_t>(r.frame.size());
       if (conn->dead) {  // closed, or an earlier request failed: Kafka stops too
-        Answered(bytes);
+        Release(bytes, 1);
         continue;
       }
+      // Started: no longer queued (a parked long poll or join must not stop
+      // the listener from reading); its bytes count until it is answered.
+      Release(0, 1);
       RequestContext context{conn->state.peer(), options_.name};
-      // The completion may come from any thread, even after Stop(): it posts
-      // to the connection's loop, which runs nothing once stopped.
-      dispatcher_.Dispatch(context, r.frame,
-                           [this, conn, seq = r.seq, bytes](DispatchResult result) {
-                             if (result.close) {
-                               conn->dead = true;
-                               conn->state.Fail(seq, std::move(result.reason));
-                             } else {
-                               conn->state.Complete(seq, std::move(result.response));
-                             }
-                             Answered(bytes);
-                             std::weak_ptr<Conn> weak = conn;
-                             conn->loop->Post([this, weak] {
-                               std::shared_ptr<Conn> c = weak.lock();
-                               if (c && !c->closed) Flush(c);
-                             });
-                           });
+      // The completion may come from any thread, even after Stop() and the
+      // listener's destruction: then only the connection is touched, and
+      // the post to its loop runs nothing.
+      dispatcher_.Dispatch(
+          context, r.frame,
+          [weak_self = weak_from_this(), conn, seq = r.seq, bytes](DispatchResult result) {
+            if (result.close) {
+              conn->dead = true;
+              conn->state.Fail(seq, std::move(result.reason));
+            } else {
+              conn->state.Complete(seq, std::move(result.response), std::move(result.hold));
+            }
+            std::shared_ptr<Impl> self = weak_self.lock();
+            if (self == nullptr) return;
+            self->Release(bytes, 0);
+            std::weak_ptr<Conn> weak = conn;
+            conn->loop->Post([weak_self, weak] {
+              std::shared_ptr<Impl> s = weak_self.lock();
+              std::shared_ptr<Conn> c = weak.lock();
+              if (s && c && !c->closed) s->Flush(c);
+            });
+          });
     }
   }
 
-  // A request of `bytes` is answered (or dropped): it no longer counts
-  // against the listener's bounds. Leaving overload wakes every loop.
-  void Answered(int64_t bytes) {
+  // `bytes` of requests are answered (or dropped) and `requests` started
+  // (or dropped): they no longer count against the listener's bounds.
+  // Leaving overload wakes every loop.
+  void Release(int64_t bytes, int32_t requests) {
     const bool was = Overloaded();
     queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
-    queued_requests_.fetch_sub(1, std::memory_order_relaxed);
+    queued_requests_.fetch_sub(requests, std::memory_order_relaxed);
     if (was && !Overloaded() && !stopped_) {
-      for (size_t i = 0; i < loops_.size(); ++i) loops_[i]->Post([this, i] { ResumeReads(i); });
+      for (size_t i = 0; i < loops_.size(); ++i) {
+        loops_[i]->Post([weak_self = weak_from_this(), i] {
+          if (std::shared_ptr<Impl> s = weak_self.lock()) s->ResumeReads(i);
+        });
+      }
     }
   }
 

@@ -249,10 +249,13 @@ void FetchAdapter(const AdapterCall& call, Request request, Reply reply) {
   if (std::optional<ErrorCode> error = FetchSessionError(*fetch)) {
     return reply(Response(FetchError(*error)));
   }
-  call.deps.handlers->Fetch(ToRequestLayer(*fetch),
-                            [reply = std::move(reply), fetch](request::FetchResponse answer) {
-                              reply(Response(FromRequestLayer(std::move(answer), *fetch)));
-                            });
+  call.deps.handlers->Fetch(
+      ToRequestLayer(*fetch), [reply = std::move(reply), fetch](request::FetchResponse answer) {
+        // The answer's share of the fetch memory stays taken until its bytes
+        // are written, as on the gRPC door.
+        std::shared_ptr<request::FetchShare> memory = answer.memory;
+        reply(Response(FromRequestLayer(std::move(answer), *fetch)), std::move(memory));
+      });
 }
 
 void ListOffsetsAdapter(const AdapterCall& call, Request request, Reply reply) {

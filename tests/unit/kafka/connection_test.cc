@@ -2,6 +2,7 @@
 // and failed requests, without a socket.
 #include "broker/kafka/connection.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,29 @@ TEST(ConnectionTest, WindowClosesWhenTheAnswerIsWrittenNotWhenItIsReady) {
   ASSERT_TRUE(r1.has_value());
   EXPECT_EQ(r1->frame, "r1");
   EXPECT_EQ(c.buffered_bytes(), 0u) << "both frames handed out";
+}
+
+TEST(ConnectionTest, WhatAnAnswerHoldsIsReleasedOnlyOnceItsLastByteIsWritten) {
+  Connection c({.max_frame_bytes = 1 << 20, .max_inflight = 2, .max_unsent_bytes = 1 << 20},
+               "peer");
+  ASSERT_TRUE(c.OnBytes(Frame("r0") + Frame("r1")).ok());
+  auto r0 = c.NextRequest();
+  auto r1 = c.NextRequest();
+  ASSERT_TRUE(r0 && r1);
+  auto memory0 = std::make_shared<int>(0);
+  auto memory1 = std::make_shared<int>(1);
+  std::weak_ptr<int> held0 = memory0, held1 = memory1;
+  c.Complete(r0->seq, "AAAA", std::move(memory0));
+  c.Complete(r1->seq, "BB", std::move(memory1));
+  c.CollectReady();
+  EXPECT_FALSE(held0.expired()) << "nothing written yet";
+  c.Consumed(3);
+  EXPECT_FALSE(held0.expired()) << "one byte of the first answer is still unsent";
+  c.Consumed(1);
+  EXPECT_TRUE(held0.expired()) << "the first answer is out";
+  EXPECT_FALSE(held1.expired());
+  c.Consumed(2);
+  EXPECT_TRUE(held1.expired());
 }
 
 TEST(ConnectionTest, UnsentOutputOverTheBoundStopsReading) {

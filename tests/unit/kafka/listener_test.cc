@@ -44,6 +44,13 @@ TEST(KafkaListenerBoundsTest, QueuedRequestBytesOverTheBoundStopReadingUntilThey
   ASSERT_TRUE(good.connected());
   ASSERT_TRUE(Answers(good, 1));
 
+  // A frame begun before the bound is reached: 256 bytes declared, half
+  // sent.
+  Client mid(port, /*timeout_s=*/3);
+  ASSERT_TRUE(mid.connected());
+  ASSERT_TRUE(mid.Send(std::string("\x00\x00\x01\x00", 4) + std::string(128, 'y')));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
   // A partial frame of 2 MiB (of 3 declared): the listener now holds more
   // than its 1 MiB, so it reads no connection.
   auto hog = std::make_unique<Client>(port);
@@ -58,6 +65,12 @@ TEST(KafkaListenerBoundsTest, QueuedRequestBytesOverTheBoundStopReadingUntilThey
   std::thread sender([&] { hog->Send(partial); });  // may block once reading stops
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_FALSE(Answers(good, 2)) << "over queued.max.request.bytes: nothing is read";
+
+  // A request whose size came in before the bound was reached reads on to
+  // its end (Kafka admits a request whole): being no Kafka request, it
+  // closes its connection rather than hanging.
+  ASSERT_TRUE(mid.Send(std::string(128, 'y')));
+  EXPECT_TRUE(mid.ClosedByServer());
 
   // The hog goes (a reset: a FIN would queue behind its unread bytes): its
   // bytes no longer count, and reading resumes (at the latest on the
