@@ -197,7 +197,7 @@ struct EpochEndResult {
 struct MetadataRequest {
   // nullopt: every topic; empty: none (only the brokers and the cluster),
   // as Kafka's Metadata v1+ (librdkafka refreshes brokers with an empty
-  // list). Names may repeat; each gets its answer.
+  // list). A name named twice is answered once, as Kafka.
   std::optional<std::vector<std::string>> topics;
   // Kafka's AllowAutoTopicCreation (v4+; implied by v0-3): an unknown topic
   // named here is created when the broker allows it too

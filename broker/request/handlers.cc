@@ -529,7 +529,11 @@ MetadataResponse RequestHandlers::Metadata(const MetadataRequest& request,
     return response;
   }
   std::vector<std::string> to_create;
+  // Each name answered once, in the order first named (Kafka answers a set):
+  // a request repeating a big topic's name must not multiply the answer.
+  std::set<std::string_view> answered;
   for (const std::string& name : *request.topics) {
+    if (!answered.insert(name).second) continue;
     if (const metadata::TopicInfo* t = image->FindTopic(name)) {
       add_topic(*t);
       continue;
@@ -548,9 +552,7 @@ MetadataResponse RequestHandlers::Metadata(const MetadataRequest& request,
     if (tm.internal || !options_.auto_create_topics_enable || !options_.create_topics) continue;
     tm.error = ErrorCode::kLeaderNotAvailable;
     tm.message = absl::StrCat("Topic ", name, " is being created");
-    if (std::find(to_create.begin(), to_create.end(), name) == to_create.end()) {
-      to_create.push_back(name);
-    }
+    to_create.push_back(name);
   }
   if (!to_create.empty()) AutoCreateTopics(to_create);
   return response;
