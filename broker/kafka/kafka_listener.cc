@@ -112,6 +112,9 @@ struct Conn {
   size_t accounted = 0;
   // Closed, or a request failed: requests still in the strand are dropped.
   std::atomic<bool> dead{false};
+  // The client hung up (EPOLLRDHUP) while its answers were pending: closed
+  // once they are written (the loop thread's).
+  bool peer_gone = false;
   // The strand: requests waiting for the I/O pool, started one at a time.
   absl::Mutex strand_mu;
   std::deque<Connection::Request> strand ABSL_GUARDED_BY(strand_mu);
@@ -261,7 +264,14 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     // or the listener is over its bounds): reading would find the end, so
     // close now and free what it holds.
     if (!conn->closed && (events & EPOLLRDHUP) && !(conn->events & EPOLLIN)) {
-      CloseNow(conn, "", /*log=*/false);
+      if (conn->state.inflight() == 0 && conn->state.unsent().empty()) {
+        CloseNow(conn, "", /*log=*/false);
+      } else {
+        // Half-closed with answers pending (a client that shut down its
+        // sending side): close once they are out, as Kafka does.
+        conn->peer_gone = true;
+        UpdateInterest(conn);
+      }
     }
   }
 
@@ -354,16 +364,22 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
       CloseNow(conn, *conn->state.close_reason(), /*log=*/true);
       return;
     }
+    if (conn->peer_gone && conn->state.unsent().empty() && conn->state.inflight() == 0) {
+      CloseNow(conn, "", /*log=*/false);
+      return;
+    }
     Pump(conn);
     UpdateInterest(conn);
   }
 
   void UpdateInterest(const std::shared_ptr<Conn>& conn) {
     if (conn->closed) return;
-    const bool read = MayRead(conn);
+    // A client gone half-way is not read (there is only the end to read)
+    // and not watched for the hang-up it already made.
+    const bool read = !conn->peer_gone && MayRead(conn);
     const uint32_t want = (read ? uint32_t{EPOLLIN} : 0u) |
                           (conn->state.unsent().empty() ? 0u : uint32_t{EPOLLOUT}) |
-                          uint32_t{EPOLLRDHUP};
+                          (conn->peer_gone ? 0u : uint32_t{EPOLLRDHUP});
     if (want != conn->events) {
       conn->events = want;
       conn->loop->Modify(conn->fd, want);

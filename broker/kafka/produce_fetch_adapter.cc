@@ -88,8 +88,11 @@ std::optional<ErrorCode> FirstError(const ProduceResponse& response) {
 // ---- Fetch ----
 
 std::optional<ErrorCode> FetchSessionError(const FetchRequest& request) {
-  if (request.session_id != 0) return ErrorCode::kFetchSessionIdNotFound;
-  if (request.session_epoch > 0) return ErrorCode::kInvalidFetchSessionEpoch;
+  // As Kafka's FetchManager with no session in its cache: epoch -1 (final)
+  // or 0 (initial) is a full fetch whatever the id (a session named there
+  // is closed, and none is created); a later epoch names a session this
+  // broker never gave.
+  if (request.session_epoch > 0) return ErrorCode::kFetchSessionIdNotFound;
   return std::nullopt;
 }
 

@@ -11,12 +11,12 @@
 //             while InitProducerId is not served (it comes with the
 //             exactly-once issue).
 //   Fetch     always a consumer's fetch, whatever ReplicaId says (followers
-//             replicate over the CONTROLLER listener). Sessionless: a full
-//             fetch (session 0, epoch -1 or 0) is answered in full with
+//             replicate over the CONTROLLER listener). Sessionless, as
+//             Kafka with an empty session cache: a full fetch (epoch -1 or
+//             0, whatever the session id) is answered in full with
 //             SessionId 0, which tells a client asking for a session that
-//             none was created; an incremental fetch in a session we never
-//             gave (id != 0) answers FETCH_SESSION_ID_NOT_FOUND, and id 0
-//             with epoch > 0 INVALID_FETCH_SESSION_EPOCH, both with no
+//             none was created; an incremental fetch (epoch > 0) names a
+//             session we never gave: FETCH_SESSION_ID_NOT_FOUND, no
 //             partitions. LastStableOffset = the high watermark until
 //             transactions exist; AbortedTransactions empty for
 //             read_committed, null otherwise.

@@ -61,6 +61,10 @@ class Client {
   }
   ~Client() { Close(); }
   bool connected() const { return connected_; }
+  // Stops sending (a half-close); answers can still be read.
+  void ShutdownWrite() {
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+  }
   // Resets the connection (RST, not FIN: a FIN would wait behind bytes the
   // server has not read); a send blocked in another thread returns.
   void Abort() {

@@ -223,6 +223,28 @@ TEST_F(KafkaListenerTest, HostileClientsAreRefusedWhileAWellBehavedOneIsServed) 
     c.Close();  // gone while parked: its answer, at the deadline, goes nowhere
   }
 
+  // 6. A client that half-closes after its request (shutdown(SHUT_WR))
+  // still gets the answer of its parked long poll, then the close.
+  {
+    Client c(port);
+    kafka::FetchRequest f;
+    f.max_wait_ms = 500;
+    f.min_bytes = 1;
+    f.max_bytes = 1 << 20;
+    f.topics.push_back(
+        {.topic = "kl", .partitions = {{.partition = 0, .partition_max_bytes = 1 << 20}}});
+    ASSERT_TRUE(c.Send(Request(1, 11, 16, f)));
+    c.ShutdownWrite();
+    std::optional<std::string> answer = c.ReadFrame();
+    ASSERT_TRUE(answer.has_value()) << "the answer of a half-closed client is still sent";
+    kafka::Reader r(*answer);
+    absl::StatusOr<int32_t> correlation =
+        kafka::ReadResponseHeader(r, kafka::ResponseHeaderVersion(ApiKey::kFetch, 11));
+    ASSERT_TRUE(correlation.ok());
+    EXPECT_EQ(*correlation, 16);
+    EXPECT_TRUE(c.ClosedByServer());
+  }
+
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   stop = true;
   good.join();

@@ -173,7 +173,7 @@ class ProduceFetchAdapterTest : public ::testing::Test {
   std::unique_ptr<Dispatcher> dispatcher_;
 };
 
-TEST_F(ProduceFetchAdapterTest, ProducedBatchIsFetchedBackByteForByteAtEveryAdvertisedVersion) {
+TEST_F(ProduceFetchAdapterTest, ProducedBatchesAreFetchedBackAtEveryAdvertisedVersion) {
   int64_t next_offset = 0;
   for (int16_t pv = 3; pv <= 7; ++pv) {
     const std::string batch = storage::testing::MakeBatch(static_cast<int>(next_offset), 3);
@@ -202,6 +202,19 @@ TEST_F(ProduceFetchAdapterTest, ProducedBatchIsFetchedBackByteForByteAtEveryAdve
     // The batches from offset 3 on, as appended.
     EXPECT_EQ(CountRecords(*part.records), static_cast<size_t>(next_offset - 3)) << "v" << fv;
   }
+}
+
+TEST_F(ProduceFetchAdapterTest, AcksAllIsAnsweredOnceTheInSyncReplicasHaveTheRecords) {
+  auto produced = Send(7, ProduceOf("t", 0, storage::testing::MakeBatch(0, 2), /*acks=*/-1));
+  ASSERT_TRUE(produced->has_value()) << "the ISR is the leader alone: at once";
+  ProduceResponse p = Decoded<ProduceResponse>(**produced, 7);
+  EXPECT_EQ(p.responses[0].partition_responses[0].error_code, 0);
+  EXPECT_EQ(p.responses[0].partition_responses[0].base_offset, 0);
+  EXPECT_EQ(HighWatermark("t", 0), 2);
+  auto bad = Send(7, ProduceOf("t", 0, storage::testing::MakeBatch(0, 1), /*acks=*/2));
+  ASSERT_TRUE(bad->has_value());
+  EXPECT_EQ(Decoded<ProduceResponse>(**bad, 7).responses[0].partition_responses[0].error_code,
+            static_cast<int16_t>(ErrorCode::kInvalidRequiredAcks));
 }
 
 TEST_F(ProduceFetchAdapterTest, LongPollFetchParksAndIsAnsweredByTheProduce) {
@@ -260,12 +273,13 @@ TEST_F(ProduceFetchAdapterTest, FetchSessionsAreRefusedAsKafkaDoesWhenItHasNone)
   EXPECT_EQ(fa.error_code, static_cast<int16_t>(ErrorCode::kFetchSessionIdNotFound));
   EXPECT_TRUE(fa.responses.empty());
 
-  FetchRequest bad_epoch = FetchOf("t", 0, 0);
-  bad_epoch.session_epoch = 3;
-  auto b = Send(11, bad_epoch);
+  FetchRequest no_id = FetchOf("t", 0, 0);
+  no_id.session_epoch = 3;
+  auto b = Send(11, no_id);
   ASSERT_TRUE(b->has_value());
   EXPECT_EQ(Decoded<FetchResponse>(**b, 11).error_code,
-            static_cast<int16_t>(ErrorCode::kInvalidFetchSessionEpoch));
+            static_cast<int16_t>(ErrorCode::kFetchSessionIdNotFound));
+
 
   // Asking for a new session (epoch 0) gets a full answer and no session.
   Send(7, ProduceOf("t", 0, storage::testing::MakeBatch(0, 1), 1));
@@ -277,6 +291,17 @@ TEST_F(ProduceFetchAdapterTest, FetchSessionsAreRefusedAsKafkaDoesWhenItHasNone)
   EXPECT_EQ(fc.error_code, 0);
   EXPECT_EQ(fc.session_id, 0);
   ASSERT_EQ(fc.responses.size(), 1u);
+
+  // Closing a session (epoch -1) with an id: a full, sessionless fetch.
+  FetchRequest closing = FetchOf("t", 0, 0);
+  closing.session_id = 1234;
+  closing.session_epoch = -1;
+  auto d = Send(11, closing);
+  ASSERT_TRUE(d->has_value());
+  FetchResponse fd = Decoded<FetchResponse>(**d, 11);
+  EXPECT_EQ(fd.error_code, 0);
+  EXPECT_EQ(fd.session_id, 0);
+  EXPECT_EQ(fd.responses.size(), 1u);
 }
 
 TEST_F(ProduceFetchAdapterTest, ReadCommittedGetsAnEmptyAbortedListAndUncommittedNull) {
@@ -291,6 +316,7 @@ TEST_F(ProduceFetchAdapterTest, ReadCommittedGetsAnEmptyAbortedListAndUncommitte
   EXPECT_TRUE(pc.aborted_transactions->empty());
   f.isolation_level = 0;
   auto uncommitted = Send(11, f);
+  ASSERT_TRUE(uncommitted->has_value());
   EXPECT_FALSE(
       Decoded<FetchResponse>(**uncommitted, 11).responses[0].partitions[0].aborted_transactions);
 }
