@@ -12,7 +12,8 @@ namespace {
 // then add the fields to the message's table (messages.cc).
 constexpr ApiInfo kApis[] = {
     // key, name, min and max version, first flexible version (3.7.1), advertised
-    {ApiKey::kProduce, "Produce", 3, 7, 9, true},
+    // Listed as 0-7, served 3-7 (see ApiInfo::listed_min_version).
+    {ApiKey::kProduce, "Produce", 3, 7, 9, true, 0},
     {ApiKey::kFetch, "Fetch", 4, 11, 12, true},
     {ApiKey::kListOffsets, "ListOffsets", 1, 3, 6, true},
     {ApiKey::kMetadata, "Metadata", 0, 6, 9, true},

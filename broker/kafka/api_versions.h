@@ -62,7 +62,18 @@ struct ApiInfo {
   int16_t max_version;
   int16_t flexible_from;  // kNeverFlexible: no flexible version
   bool advertised;
+  // The minimum ApiVersions lists, when lower than the one served (-1: the
+  // same). Produce lists 0 and serves 3+: librdkafka compresses with gzip,
+  // snappy and lz4 only when the broker lists Produce v0 (librdkafka#4956),
+  // and Kafka 4.0 does the same for that reason (KAFKA-18659). A request
+  // below min_version is still refused.
+  int16_t listed_min_version = -1;
 };
+
+// What ApiVersions lists as `api`'s minimum.
+inline int16_t ListedMinVersion(const ApiInfo& api) {
+  return api.listed_min_version >= 0 ? api.listed_min_version : api.min_version;
+}
 
 // Every API with a codec, sorted by key.
 absl::Span<const ApiInfo> SupportedApis();

@@ -110,7 +110,7 @@ ApiVersionsResponse AnswerApiVersions(const ApiVersionsRequest& request, int16_t
   }
   for (const ApiInfo& api : AdvertisedApis()) {
     response.api_keys.push_back({.api_key = static_cast<int16_t>(api.key),
-                                 .min_version = api.min_version,
+                                 .min_version = ListedMinVersion(api),
                                  .max_version = api.max_version});
   }
   return response;

@@ -54,6 +54,20 @@ TEST(ApiVersionsTest, AdvertisedEqualsTheDesignTable) {
   EXPECT_EQ(actual, expected);
 }
 
+TEST(ApiVersionsTest, ProduceIsListedFromV0ButServedFromV3) {
+  const ApiInfo* api = FindApi(ApiKey::kProduce);
+  ASSERT_NE(api, nullptr);
+  EXPECT_EQ(ListedMinVersion(*api), 0) << "librdkafka compresses gzip/snappy/lz4 only then";
+  EXPECT_EQ(api->min_version, 3);
+  EXPECT_FALSE(IsAdvertised(ApiKey::kProduce, 2));
+  EXPECT_TRUE(IsAdvertised(ApiKey::kProduce, 3));
+  for (const ApiInfo& other : AdvertisedApis()) {
+    if (other.key != ApiKey::kProduce) {
+      EXPECT_EQ(ListedMinVersion(other), other.min_version);
+    }
+  }
+}
+
 TEST(ApiVersionsTest, InitProducerIdHasACodecButIsNotAdvertised) {
   const ApiInfo* api = FindApi(ApiKey::kInitProducerId);
   ASSERT_NE(api, nullptr);
