@@ -366,7 +366,9 @@ bool Partition::LeaderInEpochLocked(Epoch current_leader_epoch, const std::strin
                             " is offline: ", *offline_why);
     return false;
   }
-  if (current_leader_epoch != state_.leader_epoch) {
+  // -1: the sender does not know the epoch (a client whose metadata has
+  // none); Kafka checks nothing then.
+  if (current_leader_epoch.value() >= 0 && current_leader_epoch != state_.leader_epoch) {
     *error = current_leader_epoch < state_.leader_epoch ? ErrorCode::kFencedLeaderEpoch
                                                         : ErrorCode::kUnknownLeaderEpoch;
     *message = absl::StrCat("Leader epoch ", current_leader_epoch.value(), " of ", tp_.ToString(),
@@ -713,8 +715,7 @@ bool Partition::StartAtLeaderLogStart(Epoch leader_epoch, Offset leader_log_star
   absl::Status s;
   {
     absl::MutexLock l(&mu_);
-    if (!FollowingLocked(leader_epoch) ||
-        leader_log_start_offset <= state_.log->log_end_offset()) {
+    if (!FollowingLocked(leader_epoch) || leader_log_start_offset <= state_.log->log_end_offset()) {
       return false;
     }
     LOG(INFO) << "Partition " << tp_.ToString() << ": the leader's log starts at "

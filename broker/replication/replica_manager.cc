@@ -148,10 +148,18 @@ std::optional<ProduceResult> ReplicaManager::CheckAcked(const std::string& topic
 }
 
 FetchResult ReplicaManager::Read(const std::string& topic, int32_t partition, int64_t offset,
-                                 int32_t max_bytes, ReadLimit limit) {
+                                 int32_t max_bytes, ReadLimit limit, int32_t current_leader_epoch) {
   FetchResult result;
   Partition::Snapshot replica;
   if (!Lookup(topic, partition, &replica, &result.error, &result.message, &result.leader_hint)) {
+    return result;
+  }
+  if (current_leader_epoch >= 0 && current_leader_epoch != replica.leader_epoch.value()) {
+    result.error = current_leader_epoch < replica.leader_epoch.value()
+                       ? ErrorCode::kFencedLeaderEpoch
+                       : ErrorCode::kUnknownLeaderEpoch;
+    result.message = absl::StrCat("Leader epoch ", current_leader_epoch, " of ", topic, "-",
+                                  partition, " is not the leader's ", replica.leader_epoch.value());
     return result;
   }
   const Offset hw = replica.log->high_watermark();

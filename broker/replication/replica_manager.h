@@ -133,8 +133,11 @@ class ReplicaManager {
   // Reads whole batches from `offset` up to the limit: at least one batch
   // when there is one, then up to `max_bytes`; with max_bytes 0, only the
   // watermarks.
+  // A consumer naming the leader epoch it knows (current_leader_epoch >= 0)
+  // is fenced as Kafka fences it: FENCED_LEADER_EPOCH for an older epoch,
+  // UNKNOWN_LEADER_EPOCH for a newer one; -1 checks nothing.
   FetchResult Read(const std::string& topic, int32_t partition, int64_t offset, int32_t max_bytes,
-                   ReadLimit limit = ReadLimit::kHighWatermark);
+                   ReadLimit limit = ReadLimit::kHighWatermark, int32_t current_leader_epoch = -1);
   // timestamp -1: latest (the high watermark), -2: earliest, else the first
   // offset at or after it.
   OffsetResult ListOffset(const std::string& topic, int32_t partition, int64_t timestamp);

@@ -65,8 +65,10 @@ struct ProduceResponse {
 struct FetchPartition {
   int32_t partition = 0;
   int64_t fetch_offset = 0;
-  int32_t partition_max_bytes = 0;    // <= 0: 1 MiB
-  int32_t current_leader_epoch = -1;  // checked for followers
+  int32_t partition_max_bytes = 0;  // <= 0: 1 MiB
+  // Checked when >= 0 (followers always send it; a consumer whose metadata
+  // has epochs): FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH, as Kafka.
+  int32_t current_leader_epoch = -1;
   // A follower's log start offset (-1 from consumers): the leader's low
   // watermark, which DeleteRecords waits for, is the least of its replicas'.
   int64_t log_start_offset = -1;

@@ -286,7 +286,9 @@ size_t RequestHandlers::ReadAll(FetchState& state, bool* any_error) {
               ? options_.replicas->ReadForFollower(request.replica_id, topic.topic, part.partition,
                                                    part.fetch_offset, part.current_leader_epoch,
                                                    budget, part.log_start_offset)
-              : options_.replicas->Read(topic.topic, part.partition, part.fetch_offset, budget);
+              : options_.replicas->Read(topic.topic, part.partition, part.fetch_offset, budget,
+                                        replication::ReplicaManager::ReadLimit::kHighWatermark,
+                                        part.current_leader_epoch);
       pr.error = r.error;
       pr.message = std::move(r.message);
       pr.high_watermark = r.high_watermark;

@@ -280,7 +280,6 @@ TEST_F(ProduceFetchAdapterTest, FetchSessionsAreRefusedAsKafkaDoesWhenItHasNone)
   EXPECT_EQ(Decoded<FetchResponse>(**b, 11).error_code,
             static_cast<int16_t>(ErrorCode::kFetchSessionIdNotFound));
 
-
   // Asking for a new session (epoch 0) gets a full answer and no session.
   Send(7, ProduceOf("t", 0, storage::testing::MakeBatch(0, 1), 1));
   FetchRequest initial = FetchOf("t", 0, 0);
@@ -319,6 +318,21 @@ TEST_F(ProduceFetchAdapterTest, ReadCommittedGetsAnEmptyAbortedListAndUncommitte
   ASSERT_TRUE(uncommitted->has_value());
   EXPECT_FALSE(
       Decoded<FetchResponse>(**uncommitted, 11).responses[0].partitions[0].aborted_transactions);
+}
+
+TEST_F(ProduceFetchAdapterTest, AConsumerNamingALeaderEpochIsFencedAsKafkaFencesIt) {
+  Send(7, ProduceOf("t", 0, storage::testing::MakeBatch(0, 1), 1));
+  auto epoch_of = [&](int32_t epoch) {
+    FetchRequest f = FetchOf("t", 0, 0);
+    f.topics[0].partitions[0].current_leader_epoch = epoch;
+    auto r = Send(11, f);
+    EXPECT_TRUE(r->has_value());
+    return r->has_value() ? Decoded<FetchResponse>(**r, 11).responses[0].partitions[0].error_code
+                          : int16_t{-99};
+  };
+  EXPECT_EQ(epoch_of(0), 0) << "the leader's epoch";
+  EXPECT_EQ(epoch_of(-1), 0) << "unknown: not checked";
+  EXPECT_EQ(epoch_of(5), static_cast<int16_t>(ErrorCode::kUnknownLeaderEpoch));
 }
 
 TEST_F(ProduceFetchAdapterTest, FetchOfAnUnknownTopicAnswersPerPartition) {
@@ -371,6 +385,7 @@ TEST_F(ProduceFetchAdapterTest, OffsetForLeaderEpochNestsAnswersByTopicInRequest
     EXPECT_EQ(got.topics[0].partitions[0].error_code, 0);
     EXPECT_EQ(got.topics[0].partitions[0].end_offset, 5) << "epoch 0 is the current one";
     EXPECT_EQ(got.topics[0].partitions[1].partition, 0);
+    EXPECT_EQ(got.topics[0].partitions[1].error_code, 0) << "-1: the client knows no epoch";
     EXPECT_EQ(got.topics[1].topic, "nope");
     EXPECT_EQ(got.topics[1].partitions[0].error_code,
               static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition));
