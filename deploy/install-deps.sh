@@ -13,6 +13,9 @@ PACKAGES=(
   libabsl-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
   clang libclang-rt-14-dev
+  # tests/interop: Kafka clients (kafkajs comes from npm, tests/interop/js),
+  # and librdkafka for tests/bench/kafka_bench.
+  kcat python3-confluent-kafka python3-kafka nodejs librdkafka-dev
 )
 
 missing=()
@@ -21,6 +24,11 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# npm by command, not package: Debian's npm conflicts with NodeSource's
+# nodejs, which brings its own npm (and dpkg-query does not count a
+# provided package).
+if ! command -v npm >/dev/null; then missing+=(npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
