@@ -12,6 +12,7 @@ with the cluster named in STRATA_INTEROP_KAFKA/GRPC/CLI and a time bound of
 its own; each creates its own topics and groups. Exit 0 = all passed.
 """
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +37,13 @@ def main(argv):
         return 2
     started = time.monotonic()
     results = {}
+
+    # SIGTERM unwinds through the `with` below, which stops the nodes and
+    # removes the cluster's directory; a second one does not cut that short.
+    def on_term(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise SystemExit(f"run_interop.py: signal {signum}")
+    signal.signal(signal.SIGTERM, on_term)
     with si.Cluster(build) as cluster:
         print(f"note cluster ready (kafka {cluster.kafka_bootstrap}, "
               f"grpc {cluster.grpc_bootstrap})", flush=True)
@@ -45,15 +53,24 @@ def main(argv):
         for name in names:
             print(f"=== {name}", flush=True)
             t0 = time.monotonic()
-            proc = subprocess.Popen([sys.executable, os.path.join(here, f"scenario_{name}.py")],
-                                    env=env, stdin=subprocess.DEVNULL,
-                                    preexec_fn=si.die_with_parent)
+            proc = si.popen([sys.executable, os.path.join(here, f"scenario_{name}.py")],
+                            env=env, stdin=subprocess.DEVNULL)
             try:
                 rc = proc.wait(timeout=BOUND_S)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
                 rc = f"killed after {BOUND_S} s"
+            except BaseException:
+                # Interrupted: the scenario stops its own cluster on SIGTERM.
+                if proc.poll() is None:
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+                raise
             results[name] = (rc, time.monotonic() - t0)
         alive = all(cluster.running(n) for n in cluster.nodes)
         if not alive or any(rc != 0 for rc, _ in results.values()):

@@ -34,12 +34,14 @@ def run(env, checks):
     boot = env.kafka_bootstrap
     brokers = sorted(boot.split(","))
 
-    r = si.run(["kcat", "-L", "-b", boot, "-t", topic, "-m", "10"], timeout=20)
-    listed = sorted("127.0.0.1:" + p for p in re.findall(r"broker \d+ at 127\.0\.0\.1:(\d+)",
-                                                         r.stdout or ""))
-    checks.check("kcat -L: three brokers and the topic with 3 partitions",
-                 r.returncode == 0 and listed == brokers
-                 and f'topic "{topic}" with 3 partitions' in r.stdout,
+    def kcat_list():
+        r = si.run(["kcat", "-L", "-b", boot, "-t", topic, "-m", "10"], timeout=20)
+        listed = sorted("127.0.0.1:" + p for p in re.findall(
+            r"broker \d+ at 127\.0\.0\.1:(\d+)", r.stdout or ""))
+        return (r.returncode == 0 and listed == brokers
+                and f'topic "{topic}" with 3 partitions' in r.stdout), r
+    ok, r = si.retry("kcat -L", kcat_list, good=lambda x: x[0])
+    checks.check("kcat -L: three brokers and the topic with 3 partitions", ok,
                  (r.stdout or "") + (r.stderr or ""))
 
     sent = {}  # key -> (value, codec, t_before_ms, t_after_ms)
@@ -47,7 +49,9 @@ def run(env, checks):
         lines = []
         for i in range(PER_CODEC):
             key = f"{codec}-k{i}"
-            value = f"value {i} of {codec} " + "x" * (i * 37)  # compressible, varied sizes
+            # Compressible and varied in size; never tiny, since librdkafka
+            # sends a batch that compression would make bigger uncompressed.
+            value = f"value {i} of {codec} " + "x" * (40 + i * 37)
             lines.append(f"{key}:{value}")
         before = int(time.time() * 1000)
         r = si.run(["kcat", "-P", "-b", boot, "-t", topic, "-K:", "-H", "codec=" + codec,
@@ -144,6 +148,9 @@ def run(env, checks):
         want = {"none", "gzip", "snappy", "lz4", "zstd"}
         checks.check("dump-log: batches stored with each producer codec",
                      want <= {s.lower() for s in seen}, f"seen {seen}; {out[:1500]}")
+    else:
+        checks.note("dump-log check of the stored codecs skipped: a shared cluster "
+                    "(run_interop.py), whose segment files this scenario cannot locate")
 
 
 if __name__ == "__main__":

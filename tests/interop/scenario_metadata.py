@@ -26,12 +26,16 @@ def run(env, checks):
     brokers = sorted(env.kafka_bootstrap.split(","))
 
     for bootstrap in env.kafka_bootstrap.split(","):
-        r = si.run(["kcat", "-L", "-b", bootstrap, "-m", "10"], timeout=20)
-        listed = sorted(f"127.0.0.1:{p}" for p in re.findall(r"broker \d+ at 127\.0\.0\.1:(\d+)",
-                                                              r.stdout or ""))
-        checks.check(f"kcat -L via {bootstrap}: 3 brokers and the topic",
-                     r.returncode == 0 and listed == brokers and
-                     f'topic "{topic}" with 3 partitions' in r.stdout,
+        def kcat_list():
+            r = si.run(["kcat", "-L", "-b", bootstrap, "-m", "10"], timeout=20)
+            listed = sorted(f"127.0.0.1:{p}" for p in re.findall(
+                r"broker \d+ at 127\.0\.0\.1:(\d+)", r.stdout or ""))
+            ok = (r.returncode == 0 and listed == brokers and
+                  f'topic "{topic}" with 3 partitions' in r.stdout)
+            return ok, r
+        # Bounded retry: a node on a loaded machine may answer a moment late.
+        ok, r = si.retry(f"kcat -L via {bootstrap}", kcat_list, good=lambda x: x[0])
+        checks.check(f"kcat -L via {bootstrap}: 3 brokers and the topic", ok,
                      (r.stdout or "") + (r.stderr or ""))
 
     from kafka import KafkaAdminClient, KafkaClient, KafkaConsumer

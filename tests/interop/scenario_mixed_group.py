@@ -59,9 +59,8 @@ class StrataMember:
                 "--consumer-property", "auto.commit.interval.ms=500",
                 "--consumer-property", "session.timeout.ms=6000",
                 "--consumer-property", "heartbeat.interval.ms=500"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, text=True,
-                                     preexec_fn=si.die_with_parent)
+        self.proc = si.popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, text=True)
         self.seen = []
         self.stderr = []
         threading.Thread(target=self._read, args=(self.proc.stdout, self.seen), daemon=True).start()

@@ -8,8 +8,10 @@ through the environment (STRATA_INTEROP_KAFKA, STRATA_INTEROP_GRPC,
 STRATA_INTEROP_CLI). Either way:
   - every process the harness starts is stopped by its PID (SIGTERM, then
     SIGKILL), whatever happens: a failed check, an exception, SIGTERM from
-    CTest, or the scenario's time budget running out; the servers also get
-    PR_SET_PDEATHSIG, so even a SIGKILLed harness does not leave them behind;
+    CTest, or the scenario's time budget running out; each is also started
+    through `setpriv --pdeathsig KILL --` (util-linux), so even a SIGKILLed
+    harness leaves none behind. (Not preexec_fn: Python code between fork
+    and exec can deadlock while librdkafka's threads run);
   - every wait is bounded in time;
   - the temporary directory is removed (STRATA_INTEROP_KEEP=1 keeps it);
   - each check prints one line, `ok   <what>` or `FAIL <what>: <detail>`,
@@ -19,7 +21,6 @@ Ports come from tests/common/free_port.h's counter (pick_free_port), shared
 with the C++ tests through a locked file, never from binding port 0.
 """
 import contextlib
-import ctypes
 import fcntl
 import os
 import re
@@ -140,8 +141,31 @@ class Checks:
         return not self.failed and self.passed > 0
 
 
-class ScenarioTimeout(Exception):
-    pass
+class ScenarioTimeout(BaseException):
+    """The scenario's budget ran out. A BaseException, so that no `except
+    Exception` in a scenario (or a client library) can swallow it."""
+
+
+def retry(what, attempt, good=bool, timeout_s=10, interval_s=0.3):
+    """Calls attempt() until good(its value) or timeout_s passes; returns the
+    last value. For a single-shot check of something the cluster propagates
+    (Metadata on another node, a config): on a loaded machine it gets a
+    bounded while to converge, and the check is then made on the last
+    value. `what` names it in the note printed when it took more than one
+    try."""
+    started = time.monotonic()
+    tries = 0
+    while True:
+        tries += 1
+        value = attempt()
+        passed = good(value)
+        if passed or time.monotonic() - started >= timeout_s:
+            break
+        time.sleep(interval_s)
+    if tries > 1:
+        print(f"note {what}: {'passed' if passed else 'still failing'} after {tries} tries "
+              f"({time.monotonic() - started:.1f} s)", flush=True)
+    return value
 
 
 def wait_until(done, timeout_s, interval_s=0.2):
@@ -159,8 +183,8 @@ def run(cmd, timeout=30, input=None, env=None, cwd=None):
     """Runs cmd to completion (bounded); a timeout is a result (returncode
     None, what was printed so far), not an exception."""
     try:
-        return subprocess.run(cmd, input=input, capture_output=True, timeout=timeout,
-                              env=env, cwd=cwd, preexec_fn=die_with_parent,
+        return subprocess.run(with_pdeathsig(cmd), input=input, capture_output=True,
+                              timeout=timeout, env=env, cwd=cwd,
                               text=not isinstance(input, bytes))
     except subprocess.TimeoutExpired as e:
         out = e.stdout or ""
@@ -205,6 +229,58 @@ def kafka_metadata_brokers(host, port, timeout_s=3.0):
         return None
 
 
+def kafka_metadata_topic(host, port, topic, timeout_s=3.0):
+    """{partition: leader} for `topic` as a node's Kafka listener answers
+    Metadata v4 with allow_auto_topic_creation=false (asking never creates
+    it), or None when it does not know the topic (or does not answer)."""
+    client_id = b"strata-interop"
+    name = topic.encode()
+    body = (struct.pack(">hhih", 3, 4, 8, len(client_id)) + client_id
+            + struct.pack(">ih", 1, len(name)) + name + b"\x00")
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as s:
+            s.settimeout(timeout_s)
+            s.sendall(struct.pack(">i", len(body)) + body)
+            size = struct.unpack(">i", _recv_exactly(s, 4))[0]
+            resp = _recv_exactly(s, size)
+    except (OSError, struct.error, ConnectionError):
+        return None
+    try:
+        pos = 4 + 4  # correlation id, throttle_time_ms
+        (count,) = struct.unpack_from(">i", resp, pos)
+        pos += 4
+        for _ in range(count):  # brokers: node_id, host, port, rack
+            (hlen,) = struct.unpack_from(">h", resp, pos + 4)
+            pos += 6 + hlen + 4
+            (rlen,) = struct.unpack_from(">h", resp, pos)
+            pos += 2 + max(rlen, 0)
+        (clen,) = struct.unpack_from(">h", resp, pos)  # cluster_id
+        pos += 2 + max(clen, 0) + 4  # and controller_id
+        (ntopics,) = struct.unpack_from(">i", resp, pos)
+        pos += 4
+        found = None
+        for _ in range(ntopics):
+            err, nlen = struct.unpack_from(">hh", resp, pos)
+            pos += 4
+            tname = resp[pos:pos + nlen].decode()
+            pos += nlen + 1  # is_internal
+            (nparts,) = struct.unpack_from(">i", resp, pos)
+            pos += 4
+            leaders = {}
+            for _ in range(nparts):
+                perr, index, leader = struct.unpack_from(">hii", resp, pos)
+                pos += 10
+                for _ in range(2):  # replicas, isr
+                    (n,) = struct.unpack_from(">i", resp, pos)
+                    pos += 4 + 4 * max(n, 0)
+                leaders[index] = leader if perr == 0 else -1
+            if tname == topic and err == 0:
+                found = leaders
+        return found
+    except (struct.error, UnicodeDecodeError):
+        return None
+
+
 def _recv_exactly(s, n):
     buf = b""
     while len(buf) < n:
@@ -218,14 +294,23 @@ def _recv_exactly(s, n):
 # ---------------------------------------------------------------------------
 # The cluster.
 
-_PR_SET_PDEATHSIG = 1
+_SETPRIV = shutil.which("setpriv")
 
 
-def die_with_parent():
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except Exception:  # noqa: BLE001 - best effort; the harness stops them anyway
-        pass
+def with_pdeathsig(cmd):
+    """cmd run through `setpriv --pdeathsig KILL --`: the child gets SIGKILL
+    when the thread that started it dies, even by SIGKILL. setpriv execs the
+    command, so the PID the harness holds is the command's. Without setpriv
+    (no util-linux) cmd as it is: the harness still stops it by PID."""
+    if _SETPRIV is None:
+        return list(cmd)
+    return [_SETPRIV, "--pdeathsig", "KILL", "--"] + list(cmd)
+
+
+def popen(cmd, **kwargs):
+    """subprocess.Popen(cmd) with the parent-death signal (with_pdeathsig);
+    stop the result by its PID."""
+    return subprocess.Popen(with_pdeathsig(cmd), **kwargs)
 
 
 def default_build_dir():
@@ -242,7 +327,7 @@ class Cluster:
         c.cli(["topics", "--list"])  # the strata CLI against the cluster
     """
 
-    def __init__(self, build_dir=None, nodes=3, extra_properties=()):
+    def __init__(self, build_dir=None, nodes=3, extra_properties=(), fast_fencing=False):
         build_dir = os.path.abspath(build_dir or default_build_dir())
         self.server = os.path.join(build_dir, "broker", "strata-server")
         self.cli_path = os.path.join(build_dir, "tools", "strata")
@@ -251,6 +336,12 @@ class Cluster:
                 raise RuntimeError(f"{path} is missing; build strata-server and strata first")
         self.nodes = list(range(1, nodes + 1))
         self.extra = list(extra_properties)
+        # Kafka's default broker.session.timeout.ms (9 s): on a loaded 2-core
+        # runner a node starved for a few seconds must not be fenced (it
+        # would drop out of Metadata and move leaders under the clients).
+        # Only a scenario that kills a node asks for 3 s, as
+        # tests/integration/strata_cluster.cc, so the crash is noticed soon.
+        self.session_timeout_ms = 3000 if fast_fencing else 9000
         self.dir = None
         self.procs = {}
         self.logs = {}
@@ -306,9 +397,7 @@ class Cluster:
                     "default.replication.factor=1",
                     "offsets.topic.replication.factor=3",
                     "group.initial.rebalance.delay.ms=0",
-                    # As tests/integration/strata_cluster.cc: a stopped node
-                    # is noticed within seconds.
-                    "broker.session.timeout.ms=3000",
+                    f"broker.session.timeout.ms={self.session_timeout_ms}",
                     "broker.heartbeat.interval.ms=500",
                 ] + self.extra) + "\n")
             self._launch(n)
@@ -322,9 +411,8 @@ class Cluster:
         props = os.path.join(self.dir, f"node{n}.properties")
         if n not in self.logs:
             self.logs[n] = open(os.path.join(self.dir, f"node{n}.log"), "ab")
-        self.procs[n] = subprocess.Popen(
-            [self.server, props], stdout=self.logs[n], stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+        self.procs[n] = popen([self.server, props], stdout=self.logs[n],
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def kill(self, node):
         """SIGKILL to one node (a crash: no controlled shutdown)."""
@@ -429,9 +517,20 @@ class Env:
     def cli(self, args, timeout=30, input=None):
         return run_cli(self.cli_path, self.grpc_bootstrap, args, timeout=timeout, input=input)
 
+    @property
+    def kafka_addresses(self):
+        """[(host, port)] of every node's KAFKA listener."""
+        out = []
+        for hp in self.kafka_bootstrap.split(","):
+            host, _, port = hp.rpartition(":")
+            out.append((host, int(port)))
+        return out
+
     def create_topic(self, topic, partitions=1, replication_factor=3, configs=()):
-        """Creates a topic over gRPC (the strata CLI) and waits until every
-        KAFKA listener's Metadata shows it with leaders."""
+        """Creates a topic over gRPC (the strata CLI) and waits (bounded)
+        until the CLI describes a leader for every partition and every
+        node's KAFKA listener answers Metadata with the topic and a leader
+        for each of its partitions."""
         args = ["topics", "--create", "--topic", topic, "--partitions", str(partitions),
                 "--replication-factor", str(replication_factor)]
         for c in configs:
@@ -446,15 +545,32 @@ class Env:
             r = self.cli(["topics", "--describe", "--topic", topic], timeout=5)
             leaders = re.findall(r"Partition: (\d+)\tLeader: (\d+)", r.stdout or "")
             return len(leaders) == partitions
+        deadline = time.monotonic() + timeout_s
         if not wait_until(all_led, timeout_s, 0.2):
             raise RuntimeError(f"topic {topic} has no leader for every partition in {timeout_s} s")
+        # Each node learns of the topic from the metadata log on its own; a
+        # client asking a node that lags would get UNKNOWN_TOPIC_OR_PARTITION.
+        want = set(range(partitions))
+
+        def every_listener():
+            for host, port in self.kafka_addresses:
+                leaders = kafka_metadata_topic(host, port, topic)
+                if leaders is None or set(leaders) != want or min(leaders.values()) < 0:
+                    return False
+            return True
+        if not wait_until(every_listener, max(1.0, deadline - time.monotonic()), 0.1):
+            seen = {port: kafka_metadata_topic(host, port, topic)
+                    for host, port in self.kafka_addresses}
+            raise RuntimeError(f"topic {topic}: not every KAFKA listener shows {partitions} "
+                               f"partition(s) with leaders in {timeout_s} s: {seen}")
 
 
 def scenario_main(run_fn, budget_s, build_dir=None, own_cluster=False):
     """Runs a scenario within budget_s seconds against the shared cluster the
     environment names, or against its own three-node cluster (always with
-    own_cluster: a scenario that stops nodes). Returns the exit status: 0
-    when every check passed."""
+    own_cluster: a scenario that kills nodes, whose cluster fences a
+    stopped node within 3 s). Returns the exit status: 0 when every check
+    passed."""
     checks = Checks()
     name = os.path.basename(sys.argv[0])
     started = time.monotonic()
@@ -478,7 +594,7 @@ def scenario_main(run_fn, budget_s, build_dir=None, own_cluster=False):
                 build_dir = sys.argv[1]
             if build_dir is None and os.environ.get("STRATA_INTEROP_CLI"):
                 build_dir = os.path.dirname(os.path.dirname(os.environ["STRATA_INTEROP_CLI"]))
-            cluster = Cluster(build_dir)
+            cluster = Cluster(build_dir, fast_fencing=own_cluster)
             t0 = time.monotonic()
             cluster.__enter__()
             checks.note(f"three-node cluster ready in {time.monotonic() - t0:.1f} s "
@@ -495,7 +611,10 @@ def scenario_main(run_fn, budget_s, build_dir=None, own_cluster=False):
         checks.check("scenario ran to its end", False,
                      f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
     finally:
+        # A second SIGTERM (or a late alarm) must not cut the cleanup short:
+        # the nodes would be left to PDEATHSIG and the directory behind.
         signal.alarm(0)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if cluster is not None:
             if not checks.ok:
                 print(cluster.log_tails(), flush=True)
