@@ -46,7 +46,11 @@ void Connection::CollectReady() {
     if (s.failure) {
       close_reason_ = std::move(s.failure);
     } else {
-      out_.append(s.response);
+      if (out_.empty()) {
+        out_.swap(s.response);  // the common case: no copy of a big answer
+      } else {
+        out_.append(s.response);
+      }
       if (s.hold) holds_.emplace_back(out_.size(), std::move(s.hold));
     }
     slots_.pop_front();
