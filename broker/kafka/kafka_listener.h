@@ -49,8 +49,8 @@ class KafkaListener {
     int32_t num_network_threads = 3;
     int32_t num_io_threads = 8;
     int64_t connections_max_idle_ms = 600000;      // -1: never
-    int32_t socket_send_buffer_bytes = 102400;     // -1: the OS's
-    int32_t socket_receive_buffer_bytes = 102400;  // -1: the OS's
+    int32_t socket_send_buffer_bytes = -1;     // -1: the OS's (autotuned)
+    int32_t socket_receive_buffer_bytes = -1;  // -1: the OS's (autotuned)
     int32_t max_inflight_requests_per_connection = 1;
     size_t max_unsent_bytes = 64 << 20;
     // Listener-wide bounds on requests read and not yet answered

@@ -97,8 +97,9 @@ TEST(ServerConfigTest, KafkaListenerKeysHaveKafkasDefaults) {
   EXPECT_EQ(c->queued_max_requests, 500);
   EXPECT_EQ(c->queued_max_request_bytes, 536870912);
   EXPECT_EQ(c->connections_max_idle_ms, 600000);
-  EXPECT_EQ(c->socket_send_buffer_bytes, 102400);
-  EXPECT_EQ(c->socket_receive_buffer_bytes, 102400);
+  // Not Kafka's 102400: the OS's autotuned buffers (server_config.h).
+  EXPECT_EQ(c->socket_send_buffer_bytes, -1);
+  EXPECT_EQ(c->socket_receive_buffer_bytes, -1);
   EXPECT_EQ(c->kafka_listener_names, std::vector<std::string>{"KAFKA"});
   EXPECT_EQ(c->kafka_max_inflight_requests_per_connection, 1);
   EXPECT_EQ(c->listener_security_protocols.at("KAFKA"), "PLAINTEXT");
@@ -116,7 +117,7 @@ TEST(ServerConfigTest, ParsesTheKafkaListenerAndItsKeys) {
        "auto.create.topics.enable=false", "socket.request.max.bytes=1048576",
        "num.network.threads=2", "num.io.threads=4", "queued.max.requests=50",
        "queued.max.request.bytes=-1", "connections.max.idle.ms=30000",
-       "socket.send.buffer.bytes=-1", "socket.receive.buffer.bytes=65536",
+       "socket.send.buffer.bytes=131072", "socket.receive.buffer.bytes=65536",
        "strata.kafka.max.inflight.requests.per.connection=8"});
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_NE(c->listener("KAFKA"), nullptr);
@@ -129,7 +130,7 @@ TEST(ServerConfigTest, ParsesTheKafkaListenerAndItsKeys) {
   EXPECT_EQ(c->queued_max_requests, 50);
   EXPECT_EQ(c->queued_max_request_bytes, -1) << "unbounded";
   EXPECT_EQ(c->connections_max_idle_ms, 30000);
-  EXPECT_EQ(c->socket_send_buffer_bytes, -1) << "the OS default";
+  EXPECT_EQ(c->socket_send_buffer_bytes, 131072);
   EXPECT_EQ(c->socket_receive_buffer_bytes, 65536);
   EXPECT_EQ(c->kafka_max_inflight_requests_per_connection, 8);
   EXPECT_EQ(c->listener_security_protocols.at("KAFKA"), "PLAINTEXT");
