@@ -30,20 +30,38 @@ inline std::string Prefixed(const std::string& body) {
   return out + body;
 }
 
-// A request frame, size prefix included.
+// A request frame without its size prefix (what the dispatcher takes): the
+// header at `header_version` (-1: the one `M` calls for at `version`), then
+// `body` encoded at `version`.
 template <typename M>
-std::string Request(int16_t key, int16_t version, int32_t correlation_id, const M& body,
-                    int16_t header_version = 1) {
+std::string RequestFrame(int16_t version, int32_t correlation_id, const M& body,
+                         int16_t header_version = -1, const std::string& client_id = "test") {
   std::string out;
   Writer w(&out);
   RequestHeader h;
-  h.api_key = static_cast<ApiKey>(key);
+  h.api_key = M::kApiKey;
   h.api_version = version;
   h.correlation_id = correlation_id;
-  h.client_id = "kafka-listener-test";
-  EXPECT_TRUE(WriteRequestHeader(h, header_version, w).ok());
+  h.client_id = client_id;
+  EXPECT_TRUE(
+      WriteRequestHeader(
+          h, header_version >= 0 ? header_version : RequestHeaderVersion(M::kApiKey, version), w)
+          .ok());
   EXPECT_TRUE(Encode(version, body, &out).ok());
-  return Prefixed(out);
+  return out;
+}
+
+// A request frame, size prefix included, with its header at
+// `header_version` (what a hostile test may set apart from the message's).
+template <typename M>
+std::string Request(int16_t key, int16_t version, int32_t correlation_id, const M& body,
+                    int16_t header_version = 1) {
+  std::string frame =
+      RequestFrame(version, correlation_id, body, header_version, "kafka-listener-test");
+  // The key as given (a test may name a key the message does not have).
+  frame[0] = static_cast<char>(static_cast<uint16_t>(key) >> 8);
+  frame[1] = static_cast<char>(key);
+  return Prefixed(frame);
 }
 
 // A blocking loopback client with a receive timeout.

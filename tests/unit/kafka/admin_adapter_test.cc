@@ -15,6 +15,7 @@
 #include "broker/kafka/request_header.h"
 #include "broker/kafka/wire.h"
 #include "gtest/gtest.h"
+#include "tests/common/kafka_test_client.h"
 
 namespace strata::kafka {
 namespace {
@@ -727,16 +728,7 @@ constexpr int32_t kCorrelationId = 77;
 
 template <typename M>
 std::string Frame(int16_t version, const M& message) {
-  std::string out;
-  Writer w(&out);
-  RequestHeader h;
-  h.api_key = M::kApiKey;
-  h.api_version = version;
-  h.correlation_id = kCorrelationId;
-  h.client_id = "test";
-  EXPECT_TRUE(WriteRequestHeader(h, RequestHeaderVersion(M::kApiKey, version), w).ok());
-  EXPECT_TRUE(Encode(version, message, &out).ok());
-  return out;
+  return testing::RequestFrame(version, kCorrelationId, message);
 }
 
 // Every answer a Dispatch gives; there must be exactly one.

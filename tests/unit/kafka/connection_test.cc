@@ -7,19 +7,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/common/kafka_test_client.h"
 
 namespace strata::kafka {
 namespace {
 
-std::string Frame(const std::string& body) {
-  const uint32_t size = body.size();
-  std::string out(4, '\0');
-  out[0] = static_cast<char>(size >> 24);
-  out[1] = static_cast<char>(size >> 16);
-  out[2] = static_cast<char>(size >> 8);
-  out[3] = static_cast<char>(size);
-  return out + body;
-}
+std::string Frame(const std::string& body) { return testing::Prefixed(body); }
 
 // Takes everything CollectReady makes writable.
 std::string Drain(Connection& c) {

@@ -23,6 +23,7 @@
 #include "broker/purgatory/purgatory.h"
 #include "client/common/clock.h"
 #include "gtest/gtest.h"
+#include "tests/common/kafka_test_client.h"
 
 namespace strata::kafka {
 namespace {
@@ -636,15 +637,8 @@ class GroupAdapterEndToEndTest : public ::testing::Test {
   // purgatory (a rebalance's timer) until it comes.
   template <typename Resp, typename Req>
   Resp Call(int16_t version, const Req& request) {
-    std::string frame;
-    Writer w(&frame);
-    RequestHeader h;
-    h.api_key = Req::kApiKey;
-    h.api_version = version;
-    h.correlation_id = kCorrelationId;
-    h.client_id = "kafka-client";
-    EXPECT_TRUE(WriteRequestHeader(h, RequestHeaderVersion(Req::kApiKey, version), w).ok());
-    EXPECT_TRUE(Encode(version, request, &frame).ok());
+    const std::string frame =
+        testing::RequestFrame(version, kCorrelationId, request, -1, "kafka-client");
 
     auto state = std::make_shared<State>();
     dispatcher_->Dispatch({.peer = kPeer, .listener = "KAFKA"}, frame, [state](DispatchResult r) {

@@ -18,6 +18,7 @@
 #include "broker/storage/mem_file_system.h"
 #include "client/record/record_batch.h"
 #include "gtest/gtest.h"
+#include "tests/common/kafka_test_client.h"
 #include "tests/unit/metadata/records.h"
 #include "tests/unit/storage/test_batches.h"
 
@@ -81,15 +82,7 @@ class ProduceFetchAdapterTest : public ::testing::Test {
   // nullopt while the request is parked).
   template <typename M>
   std::shared_ptr<std::optional<DispatchResult>> Send(int16_t version, const M& message) {
-    std::string frame;
-    Writer w(&frame);
-    RequestHeader h;
-    h.api_key = M::kApiKey;
-    h.api_version = version;
-    h.correlation_id = kCorrelationId;
-    h.client_id = "adapter-test";
-    EXPECT_TRUE(WriteRequestHeader(h, RequestHeaderVersion(M::kApiKey, version), w).ok());
-    EXPECT_TRUE(Encode(version, message, &frame).ok());
+    const std::string frame = testing::RequestFrame(version, kCorrelationId, message);
     auto out = std::make_shared<std::optional<DispatchResult>>();
     dispatcher_->Dispatch({.peer = "127.0.0.1:5", .listener = "KAFKA"}, frame,
                           [out](DispatchResult r) {
