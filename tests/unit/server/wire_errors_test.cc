@@ -24,6 +24,31 @@ TEST(ErrorCodeTest, EveryCodeHasTheSameNumberAndNameOnBothSides) {
   }
 }
 
+TEST(ErrorCodeTest, KafkasIdempotenceAndTransactionCodesAreKnown) {
+  // For exactly-once (issue 15): the numbers and names Kafka's clients
+  // act on, on both doors.
+  const std::pair<ErrorCode, int> codes[] = {{ErrorCode::kOutOfOrderSequenceNumber, 45},
+                                             {ErrorCode::kDuplicateSequenceNumber, 46},
+                                             {ErrorCode::kInvalidProducerEpoch, 47},
+                                             {ErrorCode::kInvalidTxnState, 48},
+                                             {ErrorCode::kInvalidProducerIdMapping, 49},
+                                             {ErrorCode::kInvalidTransactionTimeout, 50},
+                                             {ErrorCode::kConcurrentTransactions, 51},
+                                             {ErrorCode::kTransactionCoordinatorFenced, 52},
+                                             {ErrorCode::kTransactionalIdAuthorizationFailed, 53},
+                                             {ErrorCode::kUnknownProducerId, 59},
+                                             {ErrorCode::kUnstableOffsetCommit, 88},
+                                             {ErrorCode::kProducerFenced, 90},
+                                             {ErrorCode::kTransactionalIdNotFound, 105}};
+  for (const auto& [code, number] : codes) {
+    EXPECT_EQ(static_cast<int>(code), number) << ErrorName(code);
+    EXPECT_EQ(static_cast<int>(ToProto(code)), number) << ErrorName(code);
+  }
+  EXPECT_EQ(ErrorName(ErrorCode::kProducerFenced), "PRODUCER_FENCED");
+  EXPECT_EQ(ErrorName(ErrorCode::kOutOfOrderSequenceNumber), "OUT_OF_ORDER_SEQUENCE_NUMBER");
+  EXPECT_EQ(ToProto(ErrorCode::kUnstableOffsetCommit), v1::UNSTABLE_OFFSET_COMMIT);
+}
+
 TEST(ErrorCodeTest, KafkasFetchSessionListenerAndEndpointCodesAreKnown) {
   // For the Kafka listener: fetch sessions (KIP-227), Metadata v6+'s
   // LISTENER_NOT_FOUND, DescribeCluster v1's endpoint type.
