@@ -2,7 +2,8 @@
 # (ARCHITECTURE.md):
 #
 #   client/common < client/record < raft/ < broker/storage < broker/metadata
-#     < broker/replication < broker/group < broker/request < broker/server;
+#     < broker/replication < broker/group < broker/txn < broker/request
+#     < broker/server;
 #   client/common < broker/purgatory < broker/group;   client/common < client/record < client/
 #
 # Nothing below broker/server speaks a wire protocol except broker/kafka,
@@ -24,11 +25,12 @@ set(_rules
   "client|\"(broker|raft|tools)/"
   "raft|\"(broker|client/record|tools)/"
   "raft/node|\"(broker|client/record|tools)/"
-  "broker/purgatory|\"(broker/(storage|metadata|replication|group|request|server)|raft|client/record)/|strata/(v1|internal)/|grpc|rocksdb"
-  "broker/storage|\"broker/(metadata|replication|request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
-  "broker/metadata|\"broker/(replication|request|server)/|strata/v1/|grpc|rocksdb|raft/node/"
-  "broker/replication|\"broker/(request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
-  "broker/group|\"broker/(request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
+  "broker/purgatory|\"(broker/(storage|metadata|replication|group|txn|request|server)|raft|client/record)/|strata/(v1|internal)/|grpc|rocksdb"
+  "broker/storage|\"broker/(metadata|replication|txn|request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
+  "broker/metadata|\"broker/(replication|txn|request|server)/|strata/v1/|grpc|rocksdb|raft/node/"
+  "broker/replication|\"broker/(txn|request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
+  "broker/group|\"broker/(txn|request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
+  "broker/txn|\"broker/(request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
   "broker/request|\"broker/server/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
   "broker/kafka|\"broker/server/|strata/(v1|internal)/|grpc|rocksdb|raft/node/")
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <set>
 #include <utility>
 
@@ -790,6 +791,33 @@ Decision<internal::AlterPartitionResponse> Controller::AlterPartition(
   r.set_partition_epoch(next->partition_epoch);
   r.clear_isr();
   for (int32_t id : next->isr) r.add_isr(id);
+  return d;
+}
+
+Decision<internal::AllocateProducerIdsResponse> Controller::AllocateProducerIds(
+    const MetadataImage& image, int32_t broker_id, int64_t broker_epoch) {
+  Decision<internal::AllocateProducerIdsResponse> d;
+  internal::AllocateProducerIdsResponse& r = d.response;
+  const BrokerRegistration* b = image.broker(broker_id);
+  if (b == nullptr || b->epoch != broker_epoch) {
+    SetError(r, ErrorCode::kStaleBrokerEpoch,
+             absl::StrCat(
+                 "Broker ", broker_id, " epoch ", broker_epoch, " is not its current registration",
+                 b == nullptr ? "" : absl::StrCat(" (epoch ", b->epoch, ")"), "; register again"));
+    return d;
+  }
+  const int64_t first = image.next_producer_id();
+  if (first > std::numeric_limits<int64_t>::max() - kProducerIdBlockSize) {
+    SetError(r, ErrorCode::kUnknownServerError,
+             absl::StrCat("Producer ids are exhausted (the next is ", first, ")"));
+    return d;
+  }
+  internal::ProducerIdsRecord* rec = d.records.add_records()->mutable_producer_ids();
+  rec->set_broker_id(broker_id);
+  rec->set_broker_epoch(broker_epoch);
+  rec->set_next_producer_id(first + kProducerIdBlockSize);
+  r.set_first_id(first);
+  r.set_count(kProducerIdBlockSize);
   return d;
 }
 

@@ -95,6 +95,15 @@ class Controller {
   // epochs, and every new member is live.
   Decision<internal::AlterPartitionResponse> AlterPartition(
       const MetadataImage& image, const internal::AlterPartitionRequest& request);
+  // The next block of producer ids for a broker (KIP-730): one
+  // ProducerIdsRecord moving the image's counter up by kProducerIdBlockSize,
+  // and the block [old counter, new counter - 1] as the answer. Refused
+  // (STALE_BROKER_EPOCH) unless the broker is registered in that epoch, so a
+  // broker's earlier incarnation gets nothing.
+  static constexpr int32_t kProducerIdBlockSize = 1000;  // Kafka's PRODUCER_ID_BLOCK_SIZE
+  Decision<internal::AllocateProducerIdsResponse> AllocateProducerIds(const MetadataImage& image,
+                                                                      int32_t broker_id,
+                                                                      int64_t broker_epoch);
   // Starts, replaces or cancels partition reassignments (KIP-455; see
   // controller_reassignment.cc for how one runs). One result per partition
   // asked for, in order; a refused partition writes nothing.

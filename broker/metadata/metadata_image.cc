@@ -321,6 +321,18 @@ absl::Status MetadataImage::ApplyRecord(const internal::MetadataRecord& record, 
       topic_names_by_id_.erase(id_it);
       return absl::OkStatus();
     }
+    case internal::MetadataRecord::kProducerIds: {
+      const internal::ProducerIdsRecord& r = record.producer_ids();
+      // A block below the counter overlaps one already granted: replaying
+      // it would hand the same ids to a second producer.
+      if (r.next_producer_id() <= next_producer_id_) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "next producer id ", r.next_producer_id(), " (broker ", r.broker_id(), ", epoch ",
+            r.broker_epoch(), ") is not above the current ", next_producer_id_));
+      }
+      next_producer_id_ = r.next_producer_id();
+      return absl::OkStatus();
+    }
     case internal::MetadataRecord::RECORD_NOT_SET:
       break;
   }
@@ -346,6 +358,14 @@ internal::MetadataSnapshot MetadataImage::ToSnapshot() const {
       out->set_port(e.port);
       out->set_security_protocol(e.security_protocol);
     }
+  }
+  // Without it, compacting the log would start producer ids over at 0. The
+  // broker of the last block is not kept: -1.
+  if (next_producer_id_ > 0) {
+    internal::ProducerIdsRecord* r = snapshot.add_records()->mutable_producer_ids();
+    r->set_broker_id(-1);
+    r->set_broker_epoch(-1);
+    r->set_next_producer_id(next_producer_id_);
   }
   for (const auto& [resource, configs] : broker_configs_) {
     for (const auto& [key, value] : configs) {

@@ -138,6 +138,11 @@ class MetadataImage {
   const TopicInfo* FindTopicById(std::string_view topic_id) const;
   const PartitionInfo* FindPartition(std::string_view topic, int32_t partition) const;
 
+  // The first producer id no broker has been granted yet: every block the
+  // controller allocated (ProducerIdsRecord, KIP-730) lies below it, so the
+  // next block starts here. 0 before the first.
+  int64_t next_producer_id() const { return next_producer_id_; }
+
   PartitionState StateOf(const PartitionInfo& p) const;
   ReplicaState StateOfReplica(const PartitionInfo& p, int32_t broker_id) const;
 
@@ -153,6 +158,7 @@ class MetadataImage {
   std::map<std::string, std::map<std::string, std::string>> broker_configs_;
   std::map<std::string, TopicInfo> topics_;
   std::map<std::string, std::string> topic_names_by_id_;
+  int64_t next_producer_id_ = 0;
 };
 
 }  // namespace strata::metadata

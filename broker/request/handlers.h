@@ -31,6 +31,7 @@
 #include "broker/replication/replica_manager.h"
 #include "broker/request/api.h"
 #include "broker/request/fetch_memory.h"
+#include "broker/txn/producer_id_manager.h"
 #include "client/common/clock.h"
 
 namespace strata::request {
@@ -71,6 +72,9 @@ struct HandlerOptions {
   int32_t num_partitions = 1;
   int32_t default_replication_factor = 1;
   std::function<void(metadata::CreateTopicsRequest)> create_topics;
+  // This broker's producer ids (InitProducerId); owned by the node, outlives
+  // the handlers. Null: none are handed out.
+  txn::ProducerIdManager* producer_id_manager = nullptr;
 };
 
 class RequestHandlers {

@@ -439,4 +439,12 @@ grpc::ServerUnaryReactor* ControllerService::AlterPartition(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* ControllerService::AllocateProducerIds(
+    grpc::CallbackServerContext* ctx, const internal::AllocateProducerIdsRequest* request,
+    internal::AllocateProducerIdsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->AllocateProducerIds(*request, FinishWith(reactor, response));
+  return reactor;
+}
+
 }  // namespace strata::server

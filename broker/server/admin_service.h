@@ -136,6 +136,9 @@ class ControllerService final : public internal::Controller::CallbackService {
   grpc::ServerUnaryReactor* AlterPartition(
       grpc::CallbackServerContext* ctx, const internal::AlterPartitionBatchRequest* request,
       internal::AlterPartitionBatchResponse* response) override;
+  grpc::ServerUnaryReactor* AllocateProducerIds(
+      grpc::CallbackServerContext* ctx, const internal::AllocateProducerIdsRequest* request,
+      internal::AllocateProducerIdsResponse* response) override;
 
  private:
   QuorumController* const controller_;

@@ -16,7 +16,10 @@
 #include <memory>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "broker/server/server_config.h"
+#include "broker/txn/producer_id_manager.h"
 #include "strata/internal/controller.grpc.pb.h"
 
 namespace grpc {
@@ -44,6 +47,16 @@ class ControllerChannel {
   int32_t controller_id() const { return controller_id_(); }
   // The stub for one voter; nullptr if `id` is not a voter.
   internal::Controller::Stub* voter(int32_t id) const;
+
+  // This broker's next block of producer ids (KIP-730), for the
+  // ProducerIdManager. Asks the controller this node knows; a NOT_CONTROLLER
+  // answer is retried at once at the controller it names, else — as an
+  // unreachable or unknown controller — after a short pause, until
+  // `timeout` passes: then Unavailable. A refusal comes back as an error:
+  // FailedPrecondition for STALE_BROKER_EPOCH (this broker must register
+  // again), Internal for the rest. Blocks the calling thread.
+  absl::StatusOr<txn::ProducerIdBlock> AllocateProducerIds(
+      int32_t broker_id, int64_t broker_epoch, absl::Duration timeout = absl::Seconds(5)) const;
 
  private:
   std::map<int32_t, std::unique_ptr<internal::Controller::Stub>> stubs_;

@@ -311,6 +311,34 @@ void QuorumController::AlterPartition(
       std::move(done));
 }
 
+void QuorumController::AllocateProducerIds(
+    internal::AllocateProducerIdsRequest request,
+    std::function<void(internal::AllocateProducerIdsResponse)> done) {
+  Submit<internal::AllocateProducerIdsResponse>(
+      [this, request = std::move(request)] {
+        return controller_->AllocateProducerIds(*metadata_->current(), request.broker_id(),
+                                                request.broker_epoch());
+      },
+      FailBroker<internal::AllocateProducerIdsResponse>(),
+      [this, done = std::move(done)](internal::AllocateProducerIdsResponse response) {
+        // The block is the broker's only if the image took the record: one
+        // it refused (and skipped) leaves the counter where it was, and the
+        // next block would hand out these ids again.
+        if (response.error() == v1::NONE && response.count() > 0 &&
+            metadata_->current()->next_producer_id() < response.first_id() + response.count()) {
+          LOG(ERROR) << "Producer id block [" << response.first_id() << ", "
+                     << response.first_id() + response.count() - 1
+                     << "] committed but not applied (the image's next producer id is "
+                     << metadata_->current()->next_producer_id() << "); not handed out";
+          response.set_error(v1::UNKNOWN_SERVER_ERROR);
+          response.set_error_message("the producer id block did not apply; retry");
+          response.clear_first_id();
+          response.clear_count();
+        }
+        done(std::move(response));
+      });
+}
+
 void QuorumController::ElectLeaders(metadata::ElectLeadersRequest request,
                                     std::function<void(metadata::ElectLeadersResponse)> done) {
   Submit<metadata::ElectLeadersResponse>(

@@ -52,6 +52,10 @@ class QuorumController {
                        std::function<void(internal::BrokerHeartbeatResponse)> done);
   void AlterPartition(internal::AlterPartitionBatchRequest request,
                       std::function<void(internal::AlterPartitionBatchResponse)> done);
+  // The next block of producer ids for a broker (KIP-730), answered once
+  // its ProducerIdsRecord is in the image.
+  void AllocateProducerIds(internal::AllocateProducerIdsRequest request,
+                           std::function<void(internal::AllocateProducerIdsResponse)> done);
   void ElectLeaders(metadata::ElectLeadersRequest request,
                     std::function<void(metadata::ElectLeadersResponse)> done);
   void AlterPartitionReassignments(

@@ -29,6 +29,7 @@
 #include "broker/server/replica_service.h"
 #include "broker/storage/log_config.h"
 #include "broker/storage/log_manager.h"
+#include "broker/txn/producer_id_manager.h"
 #include "glog/logging.h"
 #include "raft/node/metadata_observer.h"
 #include "raft/node/raft_node.h"
@@ -97,6 +98,11 @@ class NotControllerService final : public internal::Controller::CallbackService 
                                            internal::AlterPartitionBatchResponse* r) override {
     for (int i = 0; i < request->partitions_size(); ++i) Fill(r->add_partitions());
     return Finish(ctx);
+  }
+  grpc::ServerUnaryReactor* AllocateProducerIds(grpc::CallbackServerContext* ctx,
+                                                const internal::AllocateProducerIdsRequest*,
+                                                internal::AllocateProducerIdsResponse* r) override {
+    return Refuse(ctx, r);
   }
   grpc::ServerUnaryReactor* CreateTopics(grpc::CallbackServerContext* ctx,
                                          const v1::CreateTopicsRequest* request,
@@ -255,6 +261,17 @@ void StrataNode::CreateReplicaManagement() {
   };
   isr_sender_ =
       std::make_unique<IsrChangeSender>(std::move(isr_options), controller_channel_.get());
+
+  // Producer ids for InitProducerId, in blocks from the controller; the
+  // first block is asked for on first use, once this broker has registered.
+  txn::ProducerIdManagerOptions producer_id_options;
+  producer_id_options.broker_id = config_.node_id;
+  producer_id_options.broker_epoch = [this] { return lifecycle_->broker_epoch(); };
+  producer_id_options.fetch_block = [this](int32_t broker_id, int64_t broker_epoch) {
+    return controller_channel_->AllocateProducerIds(broker_id, broker_epoch);
+  };
+  producer_id_options.clock = clock_;
+  producer_ids_ = std::make_unique<txn::ProducerIdManager>(std::move(producer_id_options));
 
   // Parked fetches and acks=all produces, completed by progress on the
   // partitions they wait on.
@@ -508,6 +525,7 @@ void StrataNode::CreateServices() {
   handler_options.auto_create_topics_enable = config_.auto_create_topics_enable;
   handler_options.num_partitions = config_.num_partitions;
   handler_options.default_replication_factor = config_.default_replication_factor;
+  handler_options.producer_id_manager = producer_ids_.get();
   handler_options.create_topics = [this](metadata::CreateTopicsRequest request) {
     admin_service_->ops()->AutoCreateTopics(
         std::move(request), [](metadata::CreateTopicsResponse response) {
@@ -701,6 +719,7 @@ void StrataNode::Stop() {
   for (auto& l : kafka_listeners_) l->Stop();
   if (lifecycle_) lifecycle_->Stop();
   if (isr_sender_) isr_sender_->Stop();
+  if (producer_ids_) producer_ids_->Stop();
   if (fetchers_) fetchers_->Stop();
   // Before the servers and the quorum go, so no ISR shrink or repair runs
   // against a node taking itself apart.

@@ -15,6 +15,7 @@
 //   BrokerLifecycleManager: register with the controller, heartbeat,
 //     re-register, controlled shutdown
 //   IsrChangeSender: ISR changes to the controller, batched
+//   ProducerIdManager: producer id blocks from the controller (KIP-730)
 //   ControllerChannel: the stubs both reach the controller through
 //
 // It constructs, connects and starts these; the behaviour lives in them.
@@ -57,6 +58,9 @@ class Purgatory;
 }
 namespace strata::group {
 class GroupCoordinator;
+}
+namespace strata::txn {
+class ProducerIdManager;
 }
 namespace strata::request {
 class FetchMemory;
@@ -148,6 +152,8 @@ class StrataNode {
   std::unique_ptr<ControllerChannel> controller_channel_;
   std::unique_ptr<BrokerLifecycleManager> lifecycle_;
   std::unique_ptr<IsrChangeSender> isr_sender_;
+  // This broker's producer ids; the request layer hands them out.
+  std::unique_ptr<txn::ProducerIdManager> producer_ids_;
   std::unique_ptr<BrokerService> broker_service_;
   std::unique_ptr<AdminService> admin_service_;
   // ControllerService on a voter; on a broker-only node, one that answers

@@ -15,7 +15,9 @@ function(fake_tree name file include)
   file(WRITE "${root}/broker/storage/log.h" "#include \"client/record/record_batch.h\"\n")
   file(WRITE "${root}/broker/metadata/image.h" "#include \"broker/storage/log.h\"\n")
   file(WRITE "${root}/broker/replication/partition.h" "#include \"broker/metadata/image.h\"\n")
-  file(WRITE "${root}/broker/request/handlers.h" "#include \"broker/replication/partition.h\"\n")
+  file(WRITE "${root}/broker/txn/producer_id_manager.h" "#include \"broker/replication/partition.h\"\n")
+  file(WRITE "${root}/broker/request/handlers.h"
+       "#include \"broker/replication/partition.h\"\n#include \"broker/txn/producer_id_manager.h\"\n")
   file(WRITE "${root}/broker/server/service.h"
        "#include \"broker/request/handlers.h\"\n#include \"strata/v1/broker.grpc.pb.h\"\n")
   if(file)
@@ -47,6 +49,10 @@ set(cases
   "replication_includes_request|broker/replication/partition.h|\"broker/request/handlers.h\""
   "replication_includes_public_proto|broker/replication/partition.h|\"strata/v1/common.pb.h\""
   "group_includes_server|broker/group/group_metadata.h|\"broker/server/service.h\""
+  "txn_includes_request|broker/txn/producer_id_manager.h|\"broker/request/handlers.h\""
+  "txn_includes_internal_proto|broker/txn/producer_id_manager.h|\"strata/internal/controller.pb.h\""
+  "group_includes_txn|broker/group/group_metadata.h|\"broker/txn/producer_id_manager.h\""
+  "metadata_includes_txn|broker/metadata/image.h|\"broker/txn/producer_id_manager.h\""
   "request_includes_server|broker/request/handlers.h|\"broker/server/service.h\""
   "request_includes_grpc|broker/request/handlers.h|<grpcpp/grpcpp.h>"
   "client_includes_broker|client/producer.h|\"broker/storage/log.h\""

@@ -35,6 +35,8 @@ class FakeController final : public internal::Controller::Service {
       std::function<grpc::Status(const v1::DeleteTopicsRequest&, v1::DeleteTopicsResponse*)>;
   using AlterConfigsFn = std::function<grpc::Status(const v1::IncrementalAlterConfigsRequest&,
                                                     v1::IncrementalAlterConfigsResponse*)>;
+  using AllocateProducerIdsFn = std::function<grpc::Status(
+      const internal::AllocateProducerIdsRequest&, internal::AllocateProducerIdsResponse*)>;
 
   FakeController() {
     grpc::ServerBuilder builder;
@@ -58,6 +60,11 @@ class FakeController final : public internal::Controller::Service {
   void OnAlterPartition(AlterFn fn) {
     absl::MutexLock l(&mu_);
     on_alter_ = std::move(fn);
+  }
+
+  void OnAllocateProducerIds(AllocateProducerIdsFn fn) {
+    absl::MutexLock l(&mu_);
+    on_allocate_producer_ids_ = std::move(fn);
   }
 
   void OnCreateTopics(CreateTopicsFn fn) {
@@ -99,6 +106,10 @@ class FakeController final : public internal::Controller::Service {
     absl::MutexLock l(&mu_);
     return alters_;
   }
+  std::vector<internal::AllocateProducerIdsRequest> producer_id_allocations() const {
+    absl::MutexLock l(&mu_);
+    return producer_id_allocations_;
+  }
 
   grpc::Status RegisterBroker(grpc::ServerContext*, const internal::BrokerRegistrationRequest* req,
                               internal::BrokerRegistrationResponse* resp) override {
@@ -127,6 +138,17 @@ class FakeController final : public internal::Controller::Service {
       absl::MutexLock l(&mu_);
       alters_.push_back(*req);
       fn = on_alter_;
+    }
+    return fn ? fn(*req, resp) : grpc::Status::OK;
+  }
+  grpc::Status AllocateProducerIds(grpc::ServerContext*,
+                                   const internal::AllocateProducerIdsRequest* req,
+                                   internal::AllocateProducerIdsResponse* resp) override {
+    AllocateProducerIdsFn fn;
+    {
+      absl::MutexLock l(&mu_);
+      producer_id_allocations_.push_back(*req);
+      fn = on_allocate_producer_ids_;
     }
     return fn ? fn(*req, resp) : grpc::Status::OK;
   }
@@ -182,12 +204,14 @@ class FakeController final : public internal::Controller::Service {
   CreateTopicsFn on_create_topics_ ABSL_GUARDED_BY(mu_);
   DeleteTopicsFn on_delete_topics_ ABSL_GUARDED_BY(mu_);
   AlterConfigsFn on_alter_configs_ ABSL_GUARDED_BY(mu_);
+  AllocateProducerIdsFn on_allocate_producer_ids_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> admin_calls_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::CreateTopicsRequest> create_topics_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::IncrementalAlterConfigsRequest> alter_configs_ ABSL_GUARDED_BY(mu_);
   std::vector<internal::BrokerRegistrationRequest> registrations_ ABSL_GUARDED_BY(mu_);
   std::vector<internal::BrokerHeartbeatRequest> heartbeats_ ABSL_GUARDED_BY(mu_);
   std::vector<internal::AlterPartitionBatchRequest> alters_ ABSL_GUARDED_BY(mu_);
+  std::vector<internal::AllocateProducerIdsRequest> producer_id_allocations_ ABSL_GUARDED_BY(mu_);
 };
 
 // Polls `done` until it holds or `timeout` (real time) passes: every wait
