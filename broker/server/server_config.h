@@ -89,6 +89,11 @@ struct ServerConfig {
   int64_t log_scrub_interval_ms = 86400000;
   // How often retention looks at every log (log.retention.check.interval.ms).
   int64_t log_retention_check_interval_ms = 300000;
+  // Idempotent producers' state per partition expires this long after the
+  // producer's last batch (producer.id.expiration.ms), checked every
+  // producer.id.expiration.check.interval.ms.
+  int64_t producer_id_expiration_ms = 86400000;
+  int64_t producer_id_expiration_check_interval_ms = 600000;
   bool controlled_shutdown_enable = true;
   // The log cleaner (log_cleaner.h): log.cleaner.enable, .threads (0: as
   // log.cleaner.enable=false), .dedupe.buffer.size (for all threads),

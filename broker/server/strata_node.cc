@@ -202,6 +202,9 @@ absl::Status StrataNode::OpenLogs() {
   storage::LogManager::Options log_options;
   log_options.log_dirs = config_.log_dirs;
   log_options.retention_check_interval_ms = config_.log_retention_check_interval_ms;
+  log_options.producer_id_expiration_ms = config_.producer_id_expiration_ms;
+  log_options.producer_id_expiration_check_interval_ms =
+      config_.producer_id_expiration_check_interval_ms;
   log_options.cleaner_enable = config_.log_cleaner_enable && config_.log_cleaner_threads > 0;
   log_options.cleaner.threads = config_.log_cleaner_threads;
   log_options.cleaner.dedupe_buffer_size = config_.log_cleaner_dedupe_buffer_size;

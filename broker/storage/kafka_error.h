@@ -23,6 +23,12 @@ inline constexpr char kKafkaErrorTypeUrl[] = "strata/kafka-error";
 
 // Kafka's numbering, for the codes storage attaches.
 inline constexpr int16_t kKafkaInvalidTimestamp = 32;
+// Idempotent and transactional producers (producer_state.h): a batch out of
+// sequence, from a fenced (older) producer epoch, or against the producer's
+// transaction state.
+inline constexpr int16_t kKafkaOutOfOrderSequenceNumber = 45;
+inline constexpr int16_t kKafkaInvalidProducerEpoch = 47;
+inline constexpr int16_t kKafkaInvalidTxnState = 48;
 // The disk failed a read, write, sync or truncate (ENOSPC, EIO, EROFS, ...):
 // the log directory goes offline (FileSystem's errors carry it).
 inline constexpr int16_t kKafkaStorageError = 56;

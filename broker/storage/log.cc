@@ -1,6 +1,7 @@
 #include "broker/storage/log.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -66,6 +67,13 @@ std::string_view BaseName(std::string_view path) {
 }
 
 }  // namespace
+
+Log::Log(FileSystem* fs, Clock* clock, std::string dir, const LogConfig& config)
+    : fs_(fs),
+      clock_(clock),
+      dir_(std::move(dir)),
+      config_(config),
+      producer_state_(std::string(BaseName(dir_))) {}
 
 Segment::Options Log::SegmentOptions() const {
   return Segment::Options{config_.index_interval_bytes, clock_->NowMs()};
@@ -190,12 +198,111 @@ absl::Status Log::Load(bool had_clean_shutdown) {
   for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
     if (std::next(it)->first > it->second->next_offset()) may_have_gaps_ = true;
   }
-  if (recovered_any) {
-    // Everything left was read and checked; make it durable so the next
-    // start need not scan it again.
-    return FlushLocked();
+  absl::StatusOr<std::optional<Offset>> snapshot = ReloadProducerStateLocked();
+  if (!snapshot.ok()) return snapshot.status();
+  // Everything left was read and checked; make it durable so the next start
+  // need not scan it again.
+  absl::Status s = recovered_any ? FlushLocked() : WriteCheckpointLocked();
+  if (!s.ok()) return s;
+  // So that the next start need not replay what this one did. Only now:
+  // a snapshot describes synced records only (power loss).
+  const Offset replayed_from = snapshot->value_or(segments_.begin()->first);
+  if (replayed_from < log_end_locked()) return WriteProducerSnapshotLocked(log_end_locked());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<Offset>> Log::ReloadProducerStateLocked() {
+  absl::StatusOr<std::vector<Offset>> listed = ListProducerSnapshots(fs_, dir_);
+  if (!listed.ok()) return listed.status();
+  producer_snapshots_ = *std::move(listed);
+  if (absl::Status s = DeleteProducerSnapshotsOutsideLocked(log_start_offset_, log_end_locked());
+      !s.ok()) {
+    return s;
   }
-  return WriteCheckpointLocked();
+  producer_state_.Clear();
+  std::optional<Offset> from;
+  while (!from && !producer_snapshots_.empty()) {
+    const Offset at = producer_snapshots_.back();
+    const std::string path = JoinPath(dir_, ProducerSnapshotFileName(at));
+    absl::StatusOr<std::unique_ptr<File>> file = fs_->Open(path, /*create=*/false);
+    absl::StatusOr<std::string> bytes = file.ok() ? (*file)->ReadAll() : file.status();
+    if (!bytes.ok() && IsStorageFailure(bytes.status())) return bytes.status();
+    absl::Status decoded = bytes.ok() ? producer_state_.DecodeSnapshot(*bytes) : bytes.status();
+    if (decoded.ok()) {
+      from = at;
+      break;
+    }
+    // A torn or damaged snapshot is only a shortcut lost: an older one, or
+    // the log itself, tells the same.
+    LOG(WARNING) << "Deleting producer snapshot " << path << ": " << decoded;
+    if (absl::Status s = DeleteProducerSnapshot(fs_, dir_, at); !s.ok()) return s;
+    producer_snapshots_.pop_back();
+  }
+  const Offset replay_from = from.value_or(Offset(0));
+  int64_t replayed = 0;
+  for (auto it = segments_.begin(); it != segments_.end(); ++it) {
+    auto next = std::next(it);
+    if (next != segments_.end() && next->first <= replay_from) continue;  // wholly before
+    // Nothing after the snapshot here (a clean start reads no headers).
+    if (it->second->empty() || it->second->next_offset() <= replay_from) continue;
+    absl::Status s = it->second->ForEachBatchHeader([&](const record::BatchHeader& h) {
+      if (h.base_offset < replay_from) return;
+      producer_state_.Apply(h);
+      ++replayed;
+    });
+    if (!s.ok()) return s;
+  }
+  const int evicted = producer_state_.EvictBelow(log_start_offset_);
+  VLOG(1) << "Producer state of " << dir_ << ": "
+          << (from ? absl::StrCat("snapshot at ", from->value()) : std::string("no snapshot"))
+          << ", " << replayed << " batch(es) replayed, " << evicted << " producer(s) below the "
+          << "log start dropped, " << producer_state_.size() << " producer(s)";
+  return from;
+}
+
+absl::Status Log::WriteProducerSnapshotLocked(Offset offset) {
+  if (absl::Status s = WriteProducerSnapshot(fs_, dir_, offset, producer_state_); !s.ok()) {
+    return s;
+  }
+  auto at = std::lower_bound(producer_snapshots_.begin(), producer_snapshots_.end(), offset);
+  if (at == producer_snapshots_.end() || *at != offset) producer_snapshots_.insert(at, offset);
+  while (producer_snapshots_.size() > static_cast<size_t>(kProducerSnapshotsKept)) {
+    if (absl::Status s = DeleteProducerSnapshot(fs_, dir_, producer_snapshots_.front()); !s.ok()) {
+      return s;
+    }
+    producer_snapshots_.erase(producer_snapshots_.begin());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Log::DeleteProducerSnapshotsOutsideLocked(Offset start, Offset end) {
+  std::vector<Offset> kept;
+  bool deleted = false;
+  for (Offset at : producer_snapshots_) {
+    if (at >= start && at <= end) {
+      kept.push_back(at);
+      continue;
+    }
+    if (absl::Status s = DeleteProducerSnapshot(fs_, dir_, at); !s.ok()) return s;
+    deleted = true;
+  }
+  producer_snapshots_ = std::move(kept);
+  // Durable before the log changes further: a snapshot above a truncation
+  // that a crash brought back could otherwise be loaded once the log has
+  // grown past it again with other records.
+  if (deleted) return fs_->SyncDir(dir_);
+  return absl::OkStatus();
+}
+
+absl::Status Log::OnLogStartMovedLocked() {
+  // Their batches are gone: such a producer starts over at any sequence
+  // (KIP-360), as one that expired.
+  if (int evicted = producer_state_.EvictBelow(log_start_offset_); evicted > 0) {
+    VLOG(1) << "Dropped " << evicted << " producer(s) of " << dir_ << " below its log start "
+            << log_start_offset_;
+  }
+  return DeleteProducerSnapshotsOutsideLocked(log_start_offset_,
+                                              Offset(std::numeric_limits<int64_t>::max()));
 }
 
 absl::Status Log::CompleteInterruptedSwaps() {
@@ -517,7 +624,11 @@ absl::Status Log::RollLocked(std::optional<Offset> at) {
   VLOG(1) << "Rolled " << dir_ << " to a new segment at " << base;
   // The old segment was synced whole by OnRoll.
   recovery_point_ = std::max(recovery_point_, base);
-  return WriteCheckpointLocked();
+  if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
+  // The producer state as of the new segment's base: everything below it is
+  // synced, so no crash can leave the snapshot describing lost records.
+  if (!replace) return WriteProducerSnapshotLocked(base);
+  return absl::OkStatus();
 }
 
 absl::Status Log::MaybeRollForAppend(const record::BatchHeader& header) {
@@ -560,6 +671,9 @@ absl::Status Log::AppendLocked(const record::BatchHeader& header, std::string_vi
     }
   }
   if (absl::Status s = active()->Append(header, batch); !s.ok()) return s;
+  // In the log now: the producer state follows (not before: a failed write
+  // changes no state).
+  producer_state_.Apply(header);
   if (absl::Status s = epochs_->Assign(header.partition_leader_epoch, header.base_offset);
       !s.ok()) {
     return s;
@@ -569,16 +683,17 @@ absl::Status Log::AppendLocked(const record::BatchHeader& header, std::string_vi
   return absl::OkStatus();
 }
 
-absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::string* batch, Epoch leader_epoch) {
+absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::string* batch, Epoch leader_epoch,
+                                                  AppendOrigin origin) {
   std::vector<std::string> one;
   one.push_back(std::move(*batch));
-  absl::StatusOr<LogAppendInfo> info = AppendAsLeader(&one, leader_epoch);
+  absl::StatusOr<LogAppendInfo> info = AppendAsLeader(&one, leader_epoch, origin);
   *batch = std::move(one.front());
   return info;
 }
 
 absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batches,
-                                                  Epoch leader_epoch) {
+                                                  Epoch leader_epoch, AppendOrigin origin) {
   // Every batch is validated, record by record, before the lock is taken and
   // anything is written: a bad batch anywhere in the request changes nothing.
   // It is validated under the config in force now (a copy: UpdateConfig may
@@ -597,10 +712,14 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batc
   validation.max_message_bytes = config.max_message_bytes;
   validation.require_keys = IsCompacted(config.cleanup_policy);
   validation.topic_partition = std::string(BaseName(dir_));
+  // Producer ids are checked against the producer state under the lock.
+  // (Transactional and control batches wait for the transaction steps.)
+  validation.allow_idempotent = true;
   std::vector<std::pair<size_t, std::string>> reencoded;
   const int64_t now_ms = clock_->NowMs();
   std::vector<record::BatchHeader> headers;
   headers.reserve(batches->size());
+  bool has_producer_ids = false;
   for (size_t i = 0; i < batches->size(); ++i) {
     const std::string& batch = (*batches)[i];
     if (batch.size() > static_cast<size_t>(config.max_message_bytes)) {
@@ -633,6 +752,7 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batc
     }
     headers.push_back(valid->header);
     headers.back().max_timestamp = valid->max_timestamp;
+    has_producer_ids |= valid->header.producer_id >= 0;
     if (valid->stamp_log_append_time) {
       headers.back().attributes = static_cast<int16_t>(headers.back().attributes | 0x08);
     }
@@ -646,6 +766,19 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batc
   absl::MutexLock l(&mu_);
   LogAppendInfo info;
   info.first_offset = log_end_locked();
+  if (has_producer_ids) {
+    // Against the log end the offsets are assigned from, under the same lock.
+    absl::StatusOr<std::optional<ProducerStateManager::Duplicate>> dup =
+        producer_state_.CheckAppend(headers, log_end_locked(), origin);
+    if (!dup.ok()) return dup.status();
+    if (dup->has_value()) {
+      info.duplicate = true;
+      info.first_offset = (*dup)->first_offset;
+      info.last_offset = (*dup)->last_offset;
+      info.max_timestamp = (*dup)->max_timestamp;
+      return info;
+    }
+  }
   for (size_t i = 0; i < batches->size(); ++i) {
     std::string& batch = (*batches)[i];
     record::BatchHeader& header = headers[i];
@@ -848,7 +981,16 @@ absl::Status Log::TruncateTo(Offset offset) {
     if (!loc.ok()) return loc.status();
     if (loc->has_value()) target = std::min(target, (*loc)->header.base_offset);
   }
+  // Snapshots describing records about to go go first (a crash part way
+  // must not leave one to be loaded against the shorter log).
+  if (absl::Status s = DeleteProducerSnapshotsOutsideLocked(
+          offset < log_start_offset_ ? Offset(std::numeric_limits<int64_t>::max()) : Offset(0),
+          target);
+      !s.ok()) {
+    return s;
+  }
   if (offset < log_start_offset_) {
+    producer_state_.Clear();
     for (auto& [base, seg] : segments_) {
       if (absl::Status s = seg->DeleteFiles(); !s.ok()) return s;
     }
@@ -878,6 +1020,10 @@ absl::Status Log::TruncateTo(Offset offset) {
       segments_.clear();
       segments_.emplace(target, std::move(*seg));
       if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return s;
+    }
+    // Before a roll to `target`, which snapshots the state.
+    if (absl::StatusOr<std::optional<Offset>> s = ReloadProducerStateLocked(); !s.ok()) {
+      return s.status();
     }
     if (log_end_locked() < target) {
       if (absl::Status s = RollLocked(target); !s.ok()) return s;
@@ -939,6 +1085,7 @@ absl::StatusOr<Log::DeletedSegments> Log::DeleteOldSegments() {
   log_start_offset_ = std::max(log_start_offset_, std::next(segments_.find(doomed.back()))->first);
   if (absl::Status s = epochs_->TruncateFromStart(log_start_offset_); !s.ok()) return s;
   if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
+  if (absl::Status s = OnLogStartMovedLocked(); !s.ok()) return s;
   for (Offset base : doomed) {
     auto it = segments_.find(base);
     const Segment& seg = *it->second;
@@ -972,6 +1119,7 @@ absl::StatusOr<Offset> Log::MaybeIncrementLogStartOffset(Offset offset,
   log_start_offset_ = offset;
   if (absl::Status s = epochs_->TruncateFromStart(log_start_offset_); !s.ok()) return s;
   if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
+  if (absl::Status s = OnLogStartMovedLocked(); !s.ok()) return s;
   return log_start_offset_;
 }
 
@@ -993,6 +1141,12 @@ absl::Status Log::TruncateFullyAndStartAt(Offset offset) {
   }
   checkpointed_ = entries;
   checkpointed_high_watermark_ = offset;
+  producer_state_.Clear();
+  if (absl::Status s = DeleteProducerSnapshotsOutsideLocked(
+          Offset(std::numeric_limits<int64_t>::max()), Offset(0));
+      !s.ok()) {
+    return s;
+  }
   while (!segments_.empty()) {
     if (absl::Status s = segments_.begin()->second->DeleteFiles(); !s.ok()) return s;
     segments_.erase(segments_.begin());
@@ -1054,8 +1208,38 @@ absl::Status Log::Close() {
   // Record the active segment's true max timestamp, as a roll would.
   if (absl::Status s = active()->OnRoll(); !s.ok()) return s;
   if (absl::Status s = FlushLocked(); !s.ok()) return s;
+  // The producer state at the log end, now synced, so the next start
+  // replays nothing (an empty log, or one already snapshotted there, needs
+  // no file).
+  const Offset end = log_end_locked();
+  const bool have = !producer_snapshots_.empty() && producer_snapshots_.back() == end;
+  const bool empty = end == log_start_offset_ && producer_state_.size() == 0;
+  if (!have && !empty) {
+    if (absl::Status s = WriteProducerSnapshotLocked(end); !s.ok()) return s;
+  }
   closed_ = true;
   return absl::OkStatus();
+}
+
+std::vector<ProducerStateView> Log::ActiveProducers() const {
+  absl::MutexLock l(&mu_);
+  return producer_state_.Views();
+}
+
+std::vector<std::pair<int64_t, ProducerStateEntry>> Log::ProducerEntries() const {
+  absl::MutexLock l(&mu_);
+  return producer_state_.Entries();
+}
+
+int Log::RemoveExpiredProducers(int64_t now_ms, int64_t expiration_ms) {
+  absl::MutexLock l(&mu_);
+  if (closed_) return 0;
+  const int removed = producer_state_.RemoveExpired(now_ms, expiration_ms);
+  if (removed > 0) {
+    VLOG(1) << "Expired " << removed << " producer(s) of " << dir_ << " (producer.id.expiration.ms "
+            << expiration_ms << ")";
+  }
+  return removed;
 }
 
 absl::Status Log::Delete() {

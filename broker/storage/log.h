@@ -56,6 +56,7 @@
 #include "broker/storage/leader_epoch_cache.h"
 #include "broker/storage/log_config.h"
 #include "broker/storage/log_validator.h"
+#include "broker/storage/producer_state.h"
 #include "broker/storage/segment.h"
 #include "client/common/clock.h"
 #include "client/common/ids.h"
@@ -68,6 +69,10 @@ struct LogAppendInfo {
   int64_t max_timestamp = -1;
   int32_t records = 0;
   size_t bytes = 0;
+  // The append was a producer's retry (ProducerStateManager::CheckAppend):
+  // nothing was appended, first_offset and last_offset are the original
+  // batches', max_timestamp theirs, records and bytes 0.
+  bool duplicate = false;
 };
 
 struct LogReadResult {
@@ -101,17 +106,36 @@ class Log {
   // decompressing, which stops at max.message.bytes - 61); otherwise those
   // of ValidateProducerBatch (InvalidArgument, DataLoss, INVALID_TIMESTAMP
   // payload); the log is unchanged.
-  absl::StatusOr<LogAppendInfo> AppendAsLeader(std::string* batch, Epoch leader_epoch);
-  // The same for several batches of one request: all are checked before any
-  // is appended, so a bad one changes nothing, the caller's batches included
-  // (and its error names it).
+  //
+  // Idempotent producers (producer id >= 0): under the log's lock, before
+  // offsets are assigned, the batch is checked against the producer's state
+  // (ProducerStateManager::CheckAppend, producer_state.h; `origin` says which
+  // rules apply): a retry of a batch still in the producer's last runs
+  // appends nothing and answers with the original's offsets
+  // (LogAppendInfo::duplicate); one out of sequence is
+  // OUT_OF_ORDER_SEQUENCE_NUMBER (45), one from an older producer epoch
+  // INVALID_PRODUCER_EPOCH (47), both FailedPrecondition with the Kafka code
+  // attached (kafka_error.h). Those refusals, and a duplicate, come after
+  // validation, so `*batch` may then already hold the bytes as they would
+  // have been stored. Batches with producer id -1 are never checked.
+  absl::StatusOr<LogAppendInfo> AppendAsLeader(std::string* batch, Epoch leader_epoch,
+                                               AppendOrigin origin = AppendOrigin::kClient);
+  // The same for several batches of one request: all are validated before
+  // any is appended, so a bad one changes nothing, the caller's batches
+  // included (and its error names it). The producer checks see the earlier
+  // batches of the request; either every producer batch is a duplicate (a
+  // retried request: nothing is appended, the answer spans the originals,
+  // which must be contiguous) or none is (a mix is 45).
   absl::StatusOr<LogAppendInfo> AppendAsLeader(std::vector<std::string>* batches,
-                                               Epoch leader_epoch);
+                                               Epoch leader_epoch,
+                                               AppendOrigin origin = AppendOrigin::kClient);
 
   // Appends batches that already carry offsets (a follower copying its
   // leader). Each is validated; the first must start at or after the log
   // end. A partial trailing batch is ignored, as a Fetch response may end
-  // with one. Nothing is appended when any batch is bad.
+  // with one. Nothing is appended when any batch is bad. Producer state is
+  // updated as the leader's was (no sequence checks), so a follower's equals
+  // its leader's for the same log end.
   absl::StatusOr<LogAppendInfo> AppendAsFollower(std::string_view batches);
 
   // Reads from the batch holding `start`, up to `max_bytes` (but at least one
@@ -136,7 +160,9 @@ class Log {
   // divergent suffix). A batch holding `offset` goes whole. Below the log
   // start, the log is emptied and restarts at `offset`. At or past the log
   // end no record goes, but epochs starting at the log end (assigned, never
-  // written) are dropped.
+  // written) are dropped. Producer state is reloaded for the new end: the
+  // snapshots above it are deleted, the latest at or below it is loaded and
+  // the batches after it replayed (Kafka's truncateAndReload).
   absl::Status TruncateTo(Offset offset);
 
   // --- Retention (Kafka's deleteOldSegments) ---
@@ -277,6 +303,18 @@ class Log {
   // Makes everything appended durable and advances the recovery point.
   absl::Status Flush();
 
+  // --- Idempotent producers (producer_state.h) ---
+  // A copy of every producer's state (DescribeProducers), by producer id.
+  std::vector<ProducerStateView> ActiveProducers() const;
+  // Every producer's full state (runs included), by producer id: tests
+  // compare a follower's with its leader's.
+  std::vector<std::pair<int64_t, ProducerStateEntry>> ProducerEntries() const;
+  // Forgets the producers with no open transaction whose last batch's max
+  // timestamp is `expiration_ms` (producer.id.expiration.ms) or more before
+  // `now_ms`; their next batch may start at any sequence. Returns how many.
+  // A reload from a snapshot may bring them back until the next call.
+  int RemoveExpiredProducers(int64_t now_ms, int64_t expiration_ms);
+
   // Flushes and checkpoints; after it, reopening needs no recovery.
   absl::Status Close();
   // Closes and deletes the log's directory. Holders of the Log may still
@@ -303,8 +341,7 @@ class Log {
   std::vector<Offset> segment_base_offsets() const;
 
  private:
-  Log(FileSystem* fs, Clock* clock, std::string dir, const LogConfig& config)
-      : fs_(fs), clock_(clock), dir_(std::move(dir)), config_(config) {}
+  Log(FileSystem* fs, Clock* clock, std::string dir, const LogConfig& config);
 
   absl::Status Load(bool had_clean_shutdown) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Deletes what a cleaning left half written (".cleaned") and completes
@@ -337,6 +374,21 @@ class Log {
     return active()->next_offset();
   }
   Segment::Options SegmentOptions() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rebuilds the producer state for the log as it is: deletes the
+  // snapshots outside [log start, log end], loads the latest valid one (a
+  // corrupt one is deleted and the next older tried), replays the batch
+  // headers after it and evicts the producers below the log start. Returns
+  // the offset of the snapshot it started from, if any.
+  absl::StatusOr<std::optional<Offset>> ReloadProducerStateLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the producer state as the snapshot at `offset` (everything below
+  // it must be synced) and deletes the oldest beyond kProducerSnapshotsKept.
+  absl::Status WriteProducerSnapshotLocked(Offset offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Deletes the snapshots above `end`, or below `start`.
+  absl::Status DeleteProducerSnapshotsOutsideLocked(Offset start, Offset end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The log start moved: producers wholly below it and snapshots below it go.
+  absl::Status OnLogStartMovedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Brings the epoch cache in line with the segments after loading:
   // assigns epochs from the batches of `from` on, then trims to the log.
   absl::Status LoadEpochs(Offset from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -365,7 +417,18 @@ class Log {
   std::atomic<uint64_t> generation_{0};
   bool may_have_gaps_ ABSL_GUARDED_BY(mu_) = false;
   TruncationListener truncation_listener_ ABSL_GUARDED_BY(mu_);
+  // Idempotent producers' state, as of the log end (applied in AppendLocked
+  // once a batch is in its segment).
+  ProducerStateManager producer_state_ ABSL_GUARDED_BY(mu_);
+  // Offsets of the producer snapshots on disk, ascending.
+  std::vector<Offset> producer_snapshots_ ABSL_GUARDED_BY(mu_);
 };
+
+// Producer snapshots a log keeps (besides deleting those below its log
+// start): enough for a follower's truncation, which rarely reaches back
+// more than a segment, to reload from one; a deeper one replays from the
+// log start.
+inline constexpr int kProducerSnapshotsKept = 3;
 
 // Name of the checkpoint file in each partition directory.
 inline constexpr char kPartitionCheckpointFile[] = "partition.checkpoint";

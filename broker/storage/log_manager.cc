@@ -477,6 +477,23 @@ int LogManager::DeleteOldSegments() {
   return total;
 }
 
+int LogManager::RemoveExpiredProducers() {
+  std::vector<std::shared_ptr<Log>> open;
+  {
+    absl::MutexLock l(&mu_);
+    if (closed_) return 0;
+    for (const auto& [tp, e] : logs_) {
+      if (!offline_dirs_.contains(e.dir_index)) open.push_back(e.log);
+    }
+  }
+  const int64_t now = clock_->NowMs();
+  int total = 0;
+  for (const std::shared_ptr<Log>& log : open) {
+    total += log->RemoveExpiredProducers(now, options_.producer_id_expiration_ms);
+  }
+  return total;
+}
+
 int LogManager::DeleteDueFiles() {
   std::vector<std::string> due;
   {
@@ -535,6 +552,9 @@ absl::Status LogManager::StartScheduler() {
                             [this] { DeleteOldSegments(); });
     if (!s.ok()) return s;
     s = scheduler_.Schedule("delete-files", 1000, [this] { DeleteDueFiles(); });
+    if (!s.ok()) return s;
+    s = scheduler_.Schedule("producer-expiry", options_.producer_id_expiration_check_interval_ms,
+                            [this] { RemoveExpiredProducers(); });
     if (!s.ok()) return s;
     flush_task_scheduled_ = true;
   }

@@ -88,6 +88,12 @@ class LogManager {
     int64_t flush_scheduler_interval_ms = 1000;
     // How often retention looks at every log (log.retention.check.interval.ms).
     int64_t retention_check_interval_ms = 300'000;
+    // Idempotent producers' state expires this long after a producer's
+    // last batch's timestamp (producer.id.expiration.ms; Kafka 3.x's day),
+    // checked every producer_id_expiration_check_interval_ms
+    // (producer.id.expiration.check.interval.ms).
+    int64_t producer_id_expiration_ms = 86'400'000;
+    int64_t producer_id_expiration_check_interval_ms = 600'000;
     // The log cleaner (log.cleaner.enable), compacting the logs whose
     // cleanup.policy has `compact`; its threads start with StartScheduler().
     bool cleaner_enable = true;
@@ -127,6 +133,11 @@ class LogManager {
   // Deletes the files retention set aside whose delay has passed; returns
   // how many. The scheduler's "delete-files" task calls it every second.
   int DeleteDueFiles();
+  // Forgets the expired producers of every log
+  // (Log::RemoveExpiredProducers, producer_id_expiration_ms); returns how
+  // many. The scheduler's "producer-expiry" task calls it every
+  // producer_id_expiration_check_interval_ms.
+  int RemoveExpiredProducers();
 
   // Gives every open log its topic's config as config_for_topic now has it,
   // where that differs from the log's (Log::UpdateConfig). Returns how many
@@ -142,8 +153,8 @@ class LogManager {
   // Periodic log work, on one thread; other modules may add tasks to it.
   Scheduler& scheduler() { return scheduler_; }
   // Schedules the manager's own periodic work ("log-flusher": the flush.ms
-  // check, every flush_scheduler_interval_ms; "log-retention" and
-  // "delete-files", above) and starts the scheduler.
+  // check, every flush_scheduler_interval_ms; "log-retention",
+  // "delete-files" and "producer-expiry", above) and starts the scheduler.
   // Opt-in, so that a caller still running the flush check itself never
   // runs it twice. Idempotent.
   absl::Status StartScheduler();

@@ -16,7 +16,7 @@ set -euo pipefail
 SECS=${1:-60}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
-read -r -a TARGETS <<<"${FUZZ_TARGETS:-validator_fuzzer decode_records_fuzzer kafka_request_fuzzer kafka_stream_fuzzer}"
+read -r -a TARGETS <<<"${FUZZ_TARGETS:-validator_fuzzer decode_records_fuzzer kafka_request_fuzzer kafka_stream_fuzzer producer_state_fuzzer}"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
 for tool in clang clang++; do
@@ -34,13 +34,14 @@ if ! flock -w 1800 /tmp/strata-build.lock bash -c '
       -DCMAKE_EXE_LINKER_FLAGS="$3" >"$2/configure.log" 2>&1 ||
       { cat "$2/configure.log" >&2; exit 1; }
     cmake --build "$2" -j2 --target validator_fuzzer decode_records_fuzzer fuzz_seeds \
-      kafka_request_fuzzer kafka_stream_fuzzer kafka_fuzz_seeds
+      kafka_request_fuzzer kafka_stream_fuzzer kafka_fuzz_seeds producer_state_fuzzer
   ' _ "$ROOT" "$BUILD" "$SAN"; then
   echo "fuzz: build failed" >&2
   exit 1
 fi
 
-mkdir -p "$BUILD/seeds" "$BUILD/seeds-kafka" "$BUILD/artifacts" "$BUILD/logs"
+mkdir -p "$BUILD/seeds" "$BUILD/seeds-kafka" "$BUILD/seeds-producer-state" "$BUILD/artifacts" \
+  "$BUILD/logs"
 rm -f "$BUILD"/seeds/* "$BUILD"/seeds-kafka/*
 "$BUILD/tests/fuzz/fuzz_seeds" "$BUILD/seeds"
 "$BUILD/tests/fuzz/kafka_fuzz_seeds" "$BUILD/seeds-kafka"
@@ -50,6 +51,7 @@ rm -f "$BUILD"/seeds/* "$BUILD"/seeds-kafka/*
 seeds_for() {
   case $1 in
     kafka_*) echo "$BUILD/seeds-kafka" ;;
+    producer_state_fuzzer) echo "$BUILD/seeds-producer-state" ;;
     *) echo "$BUILD/seeds" ;;
   esac
 }

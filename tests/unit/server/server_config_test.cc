@@ -62,6 +62,19 @@ TEST(ServerConfigTest, OverridesWinAndBrokerIdIsAnAlias) {
   EXPECT_EQ(c->num_partitions, 7);
 }
 
+TEST(ServerConfigTest, ProducerIdExpirationHasKafkasDefaults) {
+  auto c = ParseServerConfig(kGood, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->producer_id_expiration_ms, 86400000);
+  EXPECT_EQ(c->producer_id_expiration_check_interval_ms, 600000);
+  c = ParseServerConfig(kGood, {"producer.id.expiration.ms=3600000",
+                                "producer.id.expiration.check.interval.ms=1000"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->producer_id_expiration_ms, 3600000);
+  EXPECT_EQ(c->producer_id_expiration_check_interval_ms, 1000);
+  EXPECT_EQ(c->unknown_keys, std::vector<std::string>{"some.unknown.key"});  // not ours
+}
+
 TEST(ServerConfigTest, BadValuesNameTheKey) {
   struct Case {
     const char* override_line;
@@ -79,6 +92,11 @@ TEST(ServerConfigTest, BadValuesNameTheKey) {
            {"log.retention.hours=soon", "log.retention.hours"},
            {"log.cleaner.io.max.bytes.per.second=0", "log.cleaner.io.max.bytes.per.second"},
            {"log.cleaner.io.max.bytes.per.second=fast", "log.cleaner.io.max.bytes.per.second"},
+           {"producer.id.expiration.ms=0", "producer.id.expiration.ms"},
+           {"producer.id.expiration.check.interval.ms=-1",
+            "producer.id.expiration.check.interval.ms"},
+           {"producer.id.expiration.check.interval.ms=often",
+            "producer.id.expiration.check.interval.ms"},
        }) {
     auto c = ParseServerConfig(kGood, {bad.override_line});
     ASSERT_FALSE(c.ok()) << bad.override_line;

@@ -409,7 +409,8 @@ TEST_F(LogManagerTest, TheSchedulerFlushesOnTimeOnceStarted) {
   ASSERT_TRUE((*m)->StartScheduler().ok());  // idempotent
   (*m)->scheduler().Stop();
   EXPECT_EQ((*m)->scheduler().TaskNames(),
-            (std::vector<std::string>{"log-flusher", "log-retention", "delete-files"}));
+            (std::vector<std::string>{"log-flusher", "log-retention", "delete-files",
+                                      "producer-expiry"}));
   clock_.AdvanceMs(999);
   EXPECT_EQ((*m)->scheduler().RunDue(), 0);
   EXPECT_EQ(log->recovery_point(), Offset(0));

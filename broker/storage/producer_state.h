@@ -1,0 +1,190 @@
+// ProducerStateManager: one partition's idempotent-producer state (Kafka's
+// ProducerStateManager), what lets a partition leader answer a producer's
+// retry as a duplicate and refuse a batch out of sequence.
+//
+// Per producer id it keeps the epoch, the last kProducerRunsToRetain runs of
+// the producer's batches, and (for transactions, later) the coordinator
+// epoch of its last marker and the first offset of its open transaction.
+//
+// Runs, not batches. Strata's own client sends one request per partition in
+// flight that may carry many batches of a producer, appended atomically;
+// Kafka's clients send one batch per request with up to five in flight. A
+// run is a maximal sequence of a producer's batches, in one epoch, that is
+// contiguous in both sequence and offset: a batch extends the newest run iff
+// its epoch is the run's, its first sequence is the run's last + 1 (a run
+// never wraps: a run ending at INT32_MAX, or a batch that wraps inside
+// itself, is never extended) and its base offset is the run's last + 1.
+// Inside a run offset - sequence is constant, so any batch a run covers is
+// found, with its original offsets, by arithmetic. The rule is a pure
+// function of the log's content: a follower, and a log reloaded from disk,
+// compute exactly the leader's runs (append boundaries, which a follower
+// cannot see, play no part). For a Kafka client interleaved with other
+// producers a run is one batch: Kafka's "last five batches".
+//
+// The checks (CheckAppend, under Log's lock, before offsets are assigned):
+// see the function. Apply changes the state, and is called for every batch
+// the log took (leader, follower and replay alike) once it is in the
+// segment, so a failed write changes no state.
+//
+// Snapshots (`<20-digit offset>.snapshot` in the partition directory; format
+// in FORMAT.md): EncodeSnapshot / DecodeSnapshot and the file helpers below.
+// The Log decides when to write and which to load.
+//
+// Not thread-safe: the owning Log guards it with its mutex.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "broker/storage/file_system.h"
+#include "client/common/ids.h"
+#include "client/record/record_batch.h"
+
+namespace strata::storage {
+
+// Who writes a batch through Log::AppendAsLeader (Kafka's AppendOrigin).
+// kClient: a producer; every sequence rule applies. kCoordinator: the group
+// and transaction coordinators' own writes (and, later, transaction
+// markers); only the epoch is checked. Replication (AppendAsFollower) is not
+// an origin here: it is never checked.
+enum class AppendOrigin { kClient, kCoordinator };
+
+// What DescribeProducers shows of one producer: a copy of its state.
+struct ProducerStateView {
+  int64_t producer_id = -1;
+  int16_t epoch = -1;
+  int32_t last_sequence = -1;  // -1: no batch in this epoch
+  int64_t last_timestamp = -1;
+  int32_t coordinator_epoch = -1;
+  int64_t current_txn_start_offset = -1;  // -1: no open transaction
+  bool operator==(const ProducerStateView&) const = default;
+};
+
+inline constexpr int kProducerRunsToRetain = 5;
+
+// Sequences of one run: [first_seq, last_seq] sit at [first_offset,
+// last_offset]. A run of one batch that wraps INT32_MAX -> 0 has first_seq >
+// last_seq; it is matched only whole.
+struct ProducerRun {
+  int32_t first_seq = 0;
+  int32_t last_seq = 0;
+  int64_t first_offset = 0;
+  int64_t last_offset = 0;
+  int64_t max_timestamp = -1;
+  bool operator==(const ProducerRun&) const = default;
+};
+
+struct ProducerStateEntry {
+  int16_t epoch = -1;
+  int32_t coordinator_epoch = -1;
+  int64_t current_txn_first_offset = -1;
+  // The max timestamp of the producer's last batch (expiry): a batch
+  // property, so leader and followers agree.
+  int64_t last_timestamp = -1;
+  // runs[0, num_runs), oldest first. A fixed array: no allocation per batch.
+  int num_runs = 0;
+  std::array<ProducerRun, kProducerRunsToRetain> runs{};
+
+  const ProducerRun* newest() const { return num_runs == 0 ? nullptr : &runs[num_runs - 1]; }
+  bool operator==(const ProducerStateEntry& o) const;
+};
+
+// seq + n, wrapping INT32_MAX -> 0 as producers do (n >= 0).
+int32_t IncrementSequence(int32_t seq, int32_t n);
+
+class ProducerStateManager {
+ public:
+  // `partition` names the log in messages ("orders-3").
+  explicit ProducerStateManager(std::string partition) : partition_(std::move(partition)) {}
+
+  // A leader append that is all retries: nothing is to be appended, and the
+  // original batches sit at [first_offset, last_offset].
+  struct Duplicate {
+    Offset first_offset;
+    Offset last_offset;
+    int64_t max_timestamp = -1;
+  };
+
+  // Checks the batches of one leader append, in order, as if they were
+  // appended back to back from `first_offset` on (each against the state
+  // the batches before it leave). Batches with producer id -1 are not
+  // checked. For AppendOrigin::kClient, per batch with a producer id (Kafka's
+  // ProducerAppendInfo): an epoch below the producer's is refused with
+  // INVALID_PRODUCER_EPOCH (47); a higher epoch must start at sequence 0
+  // (else OUT_OF_ORDER_SEQUENCE_NUMBER, 45); in the same epoch a batch
+  // wholly inside a kept run is a duplicate, and otherwise its first
+  // sequence must follow the newest run's last (0 when the epoch has no run
+  // yet), else 45; a producer without state (new, expired, or its batches
+  // all below the log start) may start at any sequence (KIP-360). For
+  // kCoordinator only the epoch is checked.
+  //
+  // Returns nullopt to append; a Duplicate when every producer batch is a
+  // duplicate and their originals are contiguous (a retried request); an
+  // error (a Kafka code attached, kafka_error.h) otherwise, including a mix
+  // of duplicates and new batches (45). Changes nothing.
+  absl::StatusOr<std::optional<Duplicate>> CheckAppend(std::span<const record::BatchHeader> headers,
+                                                       Offset first_offset,
+                                                       AppendOrigin origin) const;
+
+  // Records a batch now in the log at its offsets (any batch; those without
+  // a producer id are ignored). Unchecked: a follower's and a replay's
+  // batches go through here as the leader's do. A change of epoch drops the
+  // producer's runs.
+  void Apply(const record::BatchHeader& header);
+
+  // Removes every producer.
+  void Clear() { producers_.clear(); }
+  // Drops the runs that end below `log_start`, and the producers left with
+  // none (their batches are gone: KIP-360's unknown producer; one with no
+  // run at all goes too, as in Kafka). Returns how many producers went.
+  // Trimming runs, not only producers, keeps the state a function of the
+  // log above its start: a reload replaying the segments below it ends the
+  // same, and a producer that started over after its eviction is never
+  // matched against its old, deleted sequences.
+  int EvictBelow(Offset log_start);
+  // Removes the producers with no open transaction whose last timestamp is
+  // `expiration_ms` or more before `now_ms`. Returns how many went.
+  int RemoveExpired(int64_t now_ms, int64_t expiration_ms);
+
+  std::vector<ProducerStateView> Views() const;
+  // Every producer's entry, by producer id (tests, comparisons).
+  std::vector<std::pair<int64_t, ProducerStateEntry>> Entries() const;
+  const ProducerStateEntry* Find(int64_t producer_id) const;
+  size_t size() const { return producers_.size(); }
+
+  // The snapshot file's bytes (FORMAT.md "Producer snapshots"), producers
+  // in id order so equal states encode equally.
+  std::string EncodeSnapshot() const;
+  // Replaces the state with a snapshot's. DataLoss (nothing changed) when
+  // `bytes` is not a whole, valid snapshot.
+  absl::Status DecodeSnapshot(std::string_view bytes);
+
+ private:
+  std::string partition_;
+  absl::flat_hash_map<int64_t, ProducerStateEntry> producers_;
+};
+
+// --- Snapshot files ---
+
+// "00000000000000000042.snapshot".
+std::string ProducerSnapshotFileName(Offset offset);
+// The offset of a snapshot file's name, or nullopt for other names.
+std::optional<Offset> ParseProducerSnapshotFileName(std::string_view name);
+// The offsets of the snapshots in `dir`, ascending.
+absl::StatusOr<std::vector<Offset>> ListProducerSnapshots(FileSystem* fs, const std::string& dir);
+// Writes `state` as the snapshot at `offset`, atomically (temp file, sync,
+// rename, directory sync).
+absl::Status WriteProducerSnapshot(FileSystem* fs, const std::string& dir, Offset offset,
+                                   const ProducerStateManager& state);
+// Deletes the snapshot at `offset` (absent is fine).
+absl::Status DeleteProducerSnapshot(FileSystem* fs, const std::string& dir, Offset offset);
+
+}  // namespace strata::storage
