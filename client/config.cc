@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "fmt/format.h"
 
@@ -163,21 +164,50 @@ absl::StatusOr<ProducerConfig> ProducerConfig::FromProperties(const Properties& 
   STRATA_RETURN_IF_ERROR(ReadKafkaIntInRange(props, "compression.zstd.level", record::kZstdMinLevel,
                                              record::kZstdMaxLevel, &c.compression_zstd_level));
   if (auto it = props.find("max.in.flight.requests.per.connection"); it != props.end()) {
-    // Accepted for compatibility; this client keeps one request in flight
-    // per partition, which is what keeps records in order across retries.
-    int64_t v = 0;
-    if (!absl::SimpleAtoi(it->second, &v) || v < 1) {
-      return Invalid(it->first, it->second, "Value must be at least 1");
+    // This client keeps one request in flight per partition whatever the
+    // value (producer.h); it counts for the idempotence checks, as Kafka's.
+    STRATA_RETURN_IF_ERROR(ReadInt32(props, it->first, 1, &c.max_in_flight));
+  }
+  if (auto it = props.find("enable.idempotence"); it != props.end()) {
+    const std::string v = absl::AsciiStrToLower(it->second);
+    if (v != "true" && v != "false") {
+      return Invalid(it->first, it->second, "Expected value to be either true or false");
     }
+    c.enable_idempotence = v == "true";
   }
   CollectIgnored(props,
                  {"bootstrap.servers", "acks", "linger.ms", "batch.size", "buffer.memory",
                   "retries", "retry.backoff.ms", "delivery.timeout.ms", "request.timeout.ms",
                   "max.block.ms", "max.request.size", "partitioner.class",
-                  "max.in.flight.requests.per.connection", "compression.type",
+                  "max.in.flight.requests.per.connection", "enable.idempotence", "compression.type",
                   "compression.gzip.level", "compression.lz4.level", "compression.zstd.level"},
                  ignored);
   return c;
+}
+
+bool ProducerConfig::idempotence() const {
+  if (enable_idempotence.has_value()) return *enable_idempotence;
+  return acks == -1 && retries > 0 && max_in_flight <= kMaxInFlightForIdempotence;
+}
+
+absl::Status ProducerConfig::ValidateIdempotence() const {
+  if (!enable_idempotence.value_or(false)) return absl::OkStatus();
+  // Kafka's messages (ProducerConfig.postProcessAndValidateIdempotenceConfigs).
+  if (max_in_flight > kMaxInFlightForIdempotence) {
+    return absl::InvalidArgumentError(
+        "Must set max.in.flight.requests.per.connection to at most 5 to use the idempotent "
+        "producer.");
+  }
+  if (retries == 0) {
+    return absl::InvalidArgumentError(
+        "Must set retries to non-zero when using the idempotent producer.");
+  }
+  if (acks != -1) {
+    return absl::InvalidArgumentError(
+        "Must set acks to all in order to use the idempotent producer. Otherwise we cannot "
+        "guarantee idempotence.");
+  }
+  return absl::OkStatus();
 }
 
 record::CompressionOptions ProducerConfig::compression_options() const {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,9 +62,26 @@ struct ProducerConfig {
   int32_t compression_gzip_level = record::kGzipDefaultLevel;
   int32_t compression_lz4_level = record::kLz4DefaultLevel;
   int32_t compression_zstd_level = record::kZstdDefaultLevel;
+  // enable.idempotence: a producer id from the brokers and a sequence
+  // number on every batch, so that a batch re-sent after a lost answer is
+  // written once (see producer.h). Unset means Kafka 3.x's default: on,
+  // unless acks is not all, retries is 0 or
+  // max.in.flight.requests.per.connection is above 5 (then off, silently,
+  // as Kafka 3.2+ does); set to true with one of those, Create() refuses
+  // the config with Kafka's message.
+  std::optional<bool> enable_idempotence;
+  // max.in.flight.requests.per.connection: counts only for the idempotence
+  // rules above; this client keeps one request in flight per partition.
+  int32_t max_in_flight = 5;
+  static constexpr int32_t kMaxInFlightForIdempotence = 5;
 
   // How batches are compressed: compression.type's codec at its level.
   record::CompressionOptions compression_options() const;
+  // Whether the producer is idempotent (enable.idempotence as above).
+  bool idempotence() const;
+  // InvalidArgument, with Kafka's message, when enable.idempotence=true
+  // conflicts with acks, retries or max.in.flight.requests.per.connection.
+  absl::Status ValidateIdempotence() const;
 
   // Reads every known key; keys this client does not know, or knows but
   // ignores (serializers, ...), are appended to

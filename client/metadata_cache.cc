@@ -30,18 +30,24 @@ std::vector<std::string> MetadataCache::Candidates() const {
   return out;
 }
 
+absl::Status MetadataCache::CallAnyNode(
+    const std::function<absl::Status(const std::string& target)>& call) {
+  return client::CallAnyNode(Candidates(), &preferred_, call);
+}
+
 absl::Status MetadataCache::Refresh(const std::vector<std::string>& topics) {
   v1::MetadataRequest request;
   for (const auto& t : topics) request.add_topics(t);
   v1::MetadataResponse response;
-  absl::Status status = CallAnyNode(Candidates(), &preferred_, [&](const std::string& target) {
-    auto stub = v1::Broker::NewStub(pool_->Get(target));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     absl::ToChronoMilliseconds(std::min(request_timeout_, absl::Seconds(10))));
-    response.Clear();
-    return FromGrpcStatus(stub->Metadata(&ctx, request, &response), target);
-  });
+  absl::Status status =
+      client::CallAnyNode(Candidates(), &preferred_, [&](const std::string& target) {
+        auto stub = v1::Broker::NewStub(pool_->Get(target));
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() +
+                         absl::ToChronoMilliseconds(std::min(request_timeout_, absl::Seconds(10))));
+        response.Clear();
+        return FromGrpcStatus(stub->Metadata(&ctx, request, &response), target);
+      });
   if (!status.ok()) return status;
 
   absl::MutexLock lock(&mu_);

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,11 @@ class MetadataCache {
   void InvalidateLeader(const std::string& topic, int32_t partition);
 
   std::string cluster_id() const;
+
+  // Calls `call` on the nodes Refresh asks (CallAnyNode: the next node on a
+  // network error; a node that answered is asked first next time), for
+  // requests any node answers.
+  absl::Status CallAnyNode(const std::function<absl::Status(const std::string& target)>& call);
 
  private:
   std::vector<std::string> Candidates() const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -92,6 +93,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(ProducerConfig config
           fmt::format("Invalid compression settings: {}", std::string(probe.status().message())));
     }
   }
+  if (absl::Status s = config.ValidateIdempotence(); !s.ok()) return s;
   return std::unique_ptr<Producer>(new Producer(std::move(config), *std::move(bootstrap)));
 }
 
@@ -100,7 +102,12 @@ Producer::Producer(ProducerConfig config, std::vector<std::string> bootstrap)
       metadata_(std::move(bootstrap), &pool_, config_.request_timeout),
       partitioner_(config_.keyless, config_.batch_size),
       accumulator_(config_.batch_size, config_.linger, config_.compression_type,
-                   config_.compression_options()) {
+                   config_.compression_options()),
+      idempotent_(config_.idempotence()) {
+  {
+    absl::MutexLock lock(&mu_);
+    need_producer_id_ = idempotent_;
+  }
   sender_ = std::thread([this] { SenderLoop(); });
 }
 
@@ -259,11 +266,19 @@ void Producer::SenderLoop() {
     SenderWork work;
     std::vector<std::string> refresh_topics;
     bool refresh = false;
+    bool renew_producer_id = false;
     {
       absl::MutexLock lock(&mu_);
       const absl::Time now = absl::Now();
       absl::Time next_check = absl::InfiniteFuture();
       SendReady(now, &work, &done, &next_check);
+      if (idempotent_ && need_producer_id_ && !force_close_ && !accumulator_.empty()) {
+        if (next_producer_id_attempt_ <= now) {
+          renew_producer_id = true;
+        } else {
+          next_check = std::min(next_check, next_producer_id_attempt_);
+        }
+      }
       if (need_metadata_) {
         const absl::Time allowed = last_metadata_refresh_ + config_.retry_backoff;
         if (allowed <= now) {
@@ -275,7 +290,7 @@ void Producer::SenderLoop() {
           next_check = std::min(next_check, allowed);
         }
       }
-      if (work.empty() && done.empty() && !refresh) {
+      if (work.empty() && done.empty() && !refresh && !renew_producer_id) {
         if (closing_ && accumulator_.empty() && in_flight_.empty() && answered_.empty()) {
           sender_done_ = true;
           return;
@@ -290,6 +305,7 @@ void Producer::SenderLoop() {
       Dispatch(&work, &to_send, &done);
     }
     for (InFlight* call : to_send) StartCall(call);
+    if (renew_producer_id) RenewProducerId(&done);
     if (!done.empty()) {
       for (auto& fn : done) fn();
       absl::MutexLock lock(&mu_);
@@ -337,6 +353,10 @@ void Producer::SendReady(absl::Time now, SenderWork* work, std::vector<std::func
   const size_t batch_size = static_cast<size_t>(config_.batch_size);
   const size_t max_request = static_cast<size_t>(config_.max_request_size);
   for (const TopicPartition& tp : ready) {
+    // Idempotence: a retried request's batches go again as they went; new
+    // batches wait for a producer id.
+    const int64_t retry_group = idempotent_ ? accumulator_.Front(tp)->send_group : -1;
+    if (idempotent_ && retry_group < 0 && need_producer_id_) continue;
     const int32_t leader = metadata_.Leader(tp.topic, tp.partition.value());
     std::optional<std::string> target =
         leader == kNoLeader ? std::nullopt : metadata_.BrokerAddress(leader);
@@ -350,6 +370,13 @@ void Producer::SendReady(absl::Time now, SenderWork* work, std::vector<std::func
     unit.leader = leader;
     unit.target = *std::move(target);
     unit.batches.push_back(accumulator_.Take(tp));
+    if (retry_group >= 0) {
+      while (accumulator_.BatchCount(tp) > 0 && accumulator_.Front(tp)->send_group == retry_group) {
+        unit.batches.push_back(accumulator_.Take(tp));
+      }
+      work->units.push_back(std::move(unit));
+      continue;
+    }
     size_t bytes = unit.batches.back()->size_in_bytes();
     // Every batch but the last (open) one is full; a flush takes that too.
     // A batch larger than batch.size (one big record) travels alone, so
@@ -360,7 +387,10 @@ void Producer::SendReady(absl::Time now, SenderWork* work, std::vector<std::func
            (accumulator_.BatchCount(tp) > 1 || flushing_ > 0 || closing_)) {
       const ProducerBatch* next = accumulator_.Front(tp);
       const size_t next_bytes = next->size_in_bytes();
-      if (next->send_alone || next_bytes > batch_size || bytes + next_bytes > max_request) break;
+      if (next->send_alone || next->send_group >= 0 || next_bytes > batch_size ||
+          bytes + next_bytes > max_request) {
+        break;
+      }
       unit.batches.push_back(accumulator_.Take(tp));
       bytes += next_bytes;
     }
@@ -448,6 +478,22 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
       accumulator_.Reenqueue(std::move(unit.batches[i]));
     }
     unit.batches.resize(keep);
+    if (idempotent_) {
+      // Sequence numbers are given out in the order batches are sent, once
+      // each (a retry keeps its stamp).
+      for (auto& batch : unit.batches) {
+        if (batch->base_sequence >= 0) continue;
+        DCHECK(!need_producer_id_ && producer_id_ >= 0);
+        int32_t& next = next_sequence_[unit.tp];
+        batch->producer_id = producer_id_;
+        batch->producer_epoch = producer_epoch_;
+        batch->base_sequence = next;
+        record::SetProducer(&batch->payload, producer_id_, producer_epoch_, next);
+        // Sequences wrap from INT32_MAX to 0, as Kafka's.
+        next = static_cast<int32_t>((int64_t{next} + batch->record_count()) %
+                                    (int64_t{std::numeric_limits<int32_t>::max()} + 1));
+      }
+    }
     by_leader[unit.leader].push_back(&unit);
   }
 
@@ -496,6 +542,7 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
       bytes += unit_bytes;
       for (auto& batch : unit->batches) {
         ++batch->attempts;
+        if (idempotent_ && batch->send_group < 0) batch->send_group = call->id;
         call->batches.push_back(std::move(batch));
       }
     }
@@ -581,6 +628,11 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
         (batch->record_count() > 1 || batches_of[it->first] > 1)) {
       // Split (or, one record refused with others, re-send alone); see
       // producer.h. The partition stays muted until the pieces are back.
+      // Nothing of it was written: it and its pieces get new stamps.
+      if (idempotent_) {
+        ForgetSequence(*batch);
+        Unstamp(*batch);
+      }
       batch->last_error = error;
       auto [at, fresh] = refused_at.try_emplace(it->first, work->refused.size());
       if (fresh) {
@@ -588,6 +640,15 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
         work->refused.back().tp = batch->tp;
       }
       work->refused[at->second].batches.push_back(std::move(batch));
+      continue;
+    }
+    if (idempotent_ && (answer.error() == v1::OUT_OF_ORDER_SEQUENCE_NUMBER ||
+                        answer.error() == v1::INVALID_PRODUCER_EPOCH)) {
+      // The leader did not write it, and its view of this producer differs
+      // from ours (its state expired, or was lost with a log): a new id.
+      ForgetSequence(*batch);
+      Unstamp(*batch);
+      retry.emplace_back(std::move(batch), error);
       continue;
     }
     if (!IsRetriable(answer.error())) {
@@ -637,6 +698,7 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
 
 void Producer::FailBatch(const ProducerBatch& batch, const absl::Status& error,
                          std::vector<std::function<void()>>* done) {
+  if (idempotent_) ForgetSequence(batch);
   for (const SendCallback& cb : batch.callbacks) {
     done->push_back([cb, error] { cb(error); });
   }
@@ -679,6 +741,70 @@ void Producer::StartCall(InFlight* call) {
                                  answered_.push_back(call->id);
                                  wake_sender_.Signal();
                                });
+}
+
+void Producer::ForgetSequence(const ProducerBatch& batch) {
+  if (batch.base_sequence >= 0 && batch.producer_id == producer_id_ && !need_producer_id_) {
+    need_producer_id_ = true;
+    next_producer_id_attempt_ = absl::InfinitePast();
+  }
+}
+
+void Producer::Unstamp(ProducerBatch& batch) {
+  batch.producer_id = -1;
+  batch.producer_epoch = -1;
+  batch.base_sequence = -1;
+  batch.send_group = -1;
+}
+
+void Producer::RenewProducerId(std::vector<std::function<void()>>* done) {
+  v1::InitProducerIdRequest request;
+  request.set_producer_id(-1);
+  request.set_producer_epoch(-1);
+  v1::InitProducerIdResponse response;
+  absl::Status status = metadata_.CallAnyNode([&](const std::string& target) {
+    auto stub = v1::Broker::NewStub(pool_.Get(target));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(
+        std::chrono::system_clock::now() +
+        absl::ToChronoMilliseconds(std::min(config_.request_timeout, absl::Seconds(10))));
+    response.Clear();
+    return FromGrpcStatus(stub->InitProducerId(&ctx, request, &response), target);
+  });
+  bool retriable = IsNetworkError(status);
+  if (status.ok() && response.error() != v1::NONE) {
+    status = ErrorToStatus(response.error(), response.error_message().empty()
+                                                 ? DefaultErrorMessage(response.error())
+                                                 : response.error_message());
+    // Coordinator-style answers too: ids come with the transaction
+    // coordinator's errors (no block yet, loading, moved).
+    retriable = IsRetriable(response.error()) ||
+                response.error() == v1::COORDINATOR_LOAD_IN_PROGRESS ||
+                response.error() == v1::COORDINATOR_NOT_AVAILABLE ||
+                response.error() == v1::NOT_COORDINATOR ||
+                response.error() == v1::CONCURRENT_TRANSACTIONS;
+  }
+  absl::MutexLock lock(&mu_);
+  if (status.ok()) {
+    producer_id_ = response.producer_id();
+    producer_epoch_ = static_cast<int16_t>(response.producer_epoch());
+    next_sequence_.clear();
+    need_producer_id_ = false;
+    VLOG(1) << "Idempotent producer id " << producer_id_ << ", epoch " << producer_epoch_;
+    return;
+  }
+  next_producer_id_attempt_ = absl::Now() + config_.retry_backoff;
+  if (retriable) {
+    LOG_EVERY_N(WARNING, 20) << "No producer id yet, retrying: " << status;
+    return;
+  }
+  // A broker that cannot give ids (one without InitProducerId) will not
+  // start to: the records waiting fail now rather than at their timeout.
+  LOG(ERROR) << "The idempotent producer cannot get a producer id: " << status;
+  const absl::Status error(status.code(), fmt::format("Cannot get a producer id for the "
+                                                      "idempotent producer: {}",
+                                                      std::string(status.message())));
+  for (auto& batch : accumulator_.DrainAll()) FailBatch(*batch, error, done);
 }
 
 }  // namespace strata::client

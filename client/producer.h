@@ -36,6 +36,24 @@
 // that fit in max.request.size by their real size (the estimate chose
 // them); the rest go back to the head of their partition.
 //
+// Idempotence (enable.idempotence, on by default with acks=all, as Kafka
+// 3.x): before its first batch the producer asks any broker for a producer
+// id (InitProducerId), and stamps each batch, when it first goes into a
+// request, with that id, its epoch and the partition's next sequence
+// number. The partition leader keeps each producer's last batches and
+// answers a batch it already wrote with the original offsets, without
+// writing it again, so a retry after a lost answer (a timeout, a broken
+// connection, a leader that failed over after appending) never writes a
+// record twice. A retried request's batches of a partition go again
+// together and with nothing else (the broker then finds all of them written
+// or none). Whenever a stamped batch fails for good (its delivery timeout,
+// a refusal, OUT_OF_ORDER_SEQUENCE_NUMBER, a split), the broker's view of
+// the partition's sequence is unknown, so the producer takes a new
+// producer id before it stamps another batch: batches still waiting for a
+// retry keep their stamps, new ones start at sequence 0 under the new id.
+// One request per partition in flight carries the five-request window
+// Kafka's producers use (it may hold many batches).
+//
 // Thread-safe: Send/Flush/Close may be called from any thread.
 #pragma once
 
@@ -112,6 +130,16 @@ class Producer {
   void RetryOrFail(std::unique_ptr<ProducerBatch> batch, const absl::Status& error, absl::Time now,
                    std::vector<std::function<void()>>* done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartCall(InFlight* call);
+  // Idempotence: asks any broker for a producer id (without mu_; blocks up
+  // to request.timeout.ms), then installs it or schedules the next try.
+  // Records of batches it fails (no id to be had) are queued in `done`.
+  void RenewProducerId(std::vector<std::function<void()>>* done) ABSL_LOCKS_EXCLUDED(mu_);
+  // A stamped batch failed for good: its records may or may not be in the
+  // log, so the next batches need a new producer id.
+  void ForgetSequence(const ProducerBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Clears a batch's stamp so that it is stamped again (new id) when next
+  // sent; for batches the broker refused as a whole.
+  static void Unstamp(ProducerBatch& batch);
 
   const ProducerConfig config_;
   ConnectionPool pool_;
@@ -134,6 +162,16 @@ class Producer {
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool force_close_ ABSL_GUARDED_BY(mu_) = false;
   bool sender_done_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Idempotence (see the file comment).
+  const bool idempotent_;
+  int64_t producer_id_ ABSL_GUARDED_BY(mu_) = -1;
+  int16_t producer_epoch_ ABSL_GUARDED_BY(mu_) = -1;
+  // The next sequence number of each partition under producer_id_.
+  absl::flat_hash_map<TopicPartition, int32_t> next_sequence_ ABSL_GUARDED_BY(mu_);
+  // No batch is stamped until a (new) producer id is installed.
+  bool need_producer_id_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time next_producer_id_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::thread sender_;
 };
 

@@ -81,6 +81,15 @@ struct ProducerBatch {
   // Refused as too large together with other batches of its partition, it
   // goes alone next time, so that the broker's answer is about it only.
   bool send_alone = false;
+  // Idempotence (producer.h): the producer id, epoch and first sequence
+  // stamped into the payload when the batch first went into a request
+  // (-1: not stamped), and the id of that request: an idempotent producer
+  // re-sends a retried request's batches of a partition together and with
+  // no others, so that the broker finds them all written or none.
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int32_t base_sequence = -1;
+  int64_t send_group = -1;
 
   int32_t record_count() const { return static_cast<int32_t>(callbacks.size()); }
   // The payload's size once closed; before that, the estimate (see the file

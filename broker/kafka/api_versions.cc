@@ -30,8 +30,9 @@ constexpr ApiInfo kApis[] = {
     {ApiKey::kCreateTopics, "CreateTopics", 3, 4, 5, true},
     {ApiKey::kDeleteTopics, "DeleteTopics", 1, 3, 4, true},
     {ApiKey::kDeleteRecords, "DeleteRecords", 1, 1, 2, true},
-    // Not advertised: no producer state yet (design §1.2 (b)).
-    {ApiKey::kInitProducerId, "InitProducerId", 0, 4, 2, false},
+    // Idempotent producers only until the transaction coordinator exists
+    // (notes/issue15-design.md §1.2).
+    {ApiKey::kInitProducerId, "InitProducerId", 0, 4, 2, true},
     {ApiKey::kOffsetForLeaderEpoch, "OffsetForLeaderEpoch", 2, 4, 4, true},
     {ApiKey::kDescribeConfigs, "DescribeConfigs", 1, 2, 4, true},
     {ApiKey::kAlterConfigs, "AlterConfigs", 0, 1, 2, true},

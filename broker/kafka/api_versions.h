@@ -6,8 +6,8 @@
 //   SupportedApis() lists every API the codec (codec.h) implements, with the
 //   version range it decodes and encodes. AdvertisedApis() is the subset an
 //   ApiVersions response lists, sorted by key, exactly as the design's table
-//   (notes/issue14-design.md §1.2): InitProducerId has a codec but is not
-//   advertised until the broker keeps producer state.
+//   (notes/issue14-design.md §1.2, notes/issue15-design.md §1.2). An API
+//   may have a codec before it is advertised (none does today).
 //   flexible_from is the first flexible version in Kafka 3.7.1 (KIP-482),
 //   kNeverFlexible when none, even when it lies above our range, so that
 //   header versions come out as Kafka's for any version number.

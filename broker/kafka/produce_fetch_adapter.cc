@@ -215,6 +215,25 @@ OffsetForLeaderEpochResponse FromRequestLayer(const std::vector<request::EpochEn
   return out;
 }
 
+// --- InitProducerId ---
+
+request::InitProducerIdRequest ToRequestLayer(const InitProducerIdRequest& request) {
+  request::InitProducerIdRequest out;
+  out.transactional_id = request.transactional_id;
+  out.transaction_timeout_ms = request.transaction_timeout_ms;
+  out.producer_id = request.producer_id;
+  out.producer_epoch = request.producer_epoch;
+  return out;
+}
+
+InitProducerIdResponse FromRequestLayer(const request::InitProducerIdResponse& response) {
+  InitProducerIdResponse out;
+  out.error_code = Code(response.error);
+  out.producer_id = response.producer_id;
+  out.producer_epoch = response.producer_epoch;
+  return out;
+}
+
 namespace {
 
 absl::Status NoRequestLayer() { return absl::FailedPreconditionError("no request layer"); }
@@ -275,8 +294,18 @@ void OffsetForLeaderEpochAdapter(const AdapterCall& call, Request request, Reply
   reply(Response(FromRequestLayer(answer)));
 }
 
+void InitProducerIdAdapter(const AdapterCall& call, Request request, Reply reply) {
+  if (call.deps.handlers == nullptr) return reply(NoRequestLayer());
+  call.deps.handlers->InitProducerId(
+      ToRequestLayer(std::get<InitProducerIdRequest>(request)),
+      [reply = std::move(reply)](request::InitProducerIdResponse answer) {
+        reply(Response(FromRequestLayer(answer)));
+      });
+}
+
 constexpr AdapterRow kRows[] = {
     {ApiKey::kProduce, &ProduceAdapter},
+    {ApiKey::kInitProducerId, &InitProducerIdAdapter},
     {ApiKey::kFetch, &FetchAdapter},
     {ApiKey::kListOffsets, &ListOffsetsAdapter},
     {ApiKey::kOffsetForLeaderEpoch, &OffsetForLeaderEpochAdapter},

@@ -22,6 +22,8 @@
 //             read_committed, null otherwise.
 //   ListOffsets  -1 latest, -2 earliest, >= 0 the first offset at or after
 //             that time.
+//   InitProducerId (22, v0-4)  an idempotent producer's id and epoch; see
+//             RequestHandlers::InitProducerId.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +51,9 @@ FetchResponse FromRequestLayer(request::FetchResponse response, const FetchReque
 
 request::ListOffsetsRequest ToRequestLayer(const ListOffsetsRequest& request);
 ListOffsetsResponse FromRequestLayer(const request::ListOffsetsResponse& response);
+
+request::InitProducerIdRequest ToRequestLayer(const InitProducerIdRequest& request);
+InitProducerIdResponse FromRequestLayer(const request::InitProducerIdResponse& response);
 
 std::vector<request::EpochRequestPartition> ToRequestLayer(
     const OffsetForLeaderEpochRequest& request);

@@ -190,7 +190,8 @@ void Partition::NoteFailure(const storage::Log& log, const absl::Status& status)
   if (options_.on_storage_failure) options_.on_storage_failure(log, status);
 }
 
-ProduceResult Partition::AppendRecordsToLeader(std::string batches, int32_t acks, bool* appended) {
+ProduceResult Partition::AppendRecordsToLeader(std::string batches, int32_t acks, bool* appended,
+                                               storage::AppendOrigin origin) {
   *appended = false;
   ProduceResult result;
   const std::string& topic = tp_.topic;
@@ -252,7 +253,17 @@ ProduceResult Partition::AppendRecordsToLeader(std::string batches, int32_t acks
     }
     // All batches are checked before any is appended: a bad one changes
     // nothing.
-    absl::StatusOr<storage::LogAppendInfo> info = log->AppendAsLeader(&parts, leader_epoch);
+    absl::StatusOr<storage::LogAppendInfo> info = log->AppendAsLeader(&parts, leader_epoch, origin);
+    if (info.ok() && info->duplicate) {
+      // A retry of batches the log holds: their original offsets; acks=all
+      // still waits until the originals are replicated (they may not be
+      // yet: the answer the producer lost may have been a timeout).
+      result.base_offset = info->first_offset.value();
+      result.log_start_offset = log->log_start_offset().value();
+      result.required_offset = info->last_offset.value() + 1;
+      result.leader_epoch = leader_epoch.value();
+      return result;
+    }
     if (info.ok()) {
       *appended = true;
       result.base_offset = info->first_offset.value();

@@ -133,8 +133,14 @@ class Partition {
   // Appends v2 batches as leader of the current epoch. With acks=-1, an ISR
   // smaller than min.insync.replicas refuses the append
   // (NOT_ENOUGH_REPLICAS); otherwise the result carries what CheckAcked
-  // needs. Sets `*appended` when the log end moved.
-  ProduceResult AppendRecordsToLeader(std::string batches, int32_t acks, bool* appended);
+  // needs. Sets `*appended` when the log end moved. `origin`: how the log
+  // checks producer ids and sequences (storage::AppendOrigin). A batch of
+  // an idempotent producer that the log already holds is not appended
+  // again: the result carries the original's offsets (and, for acks=-1,
+  // waits for the original to be replicated).
+  ProduceResult AppendRecordsToLeader(
+      std::string batches, int32_t acks, bool* appended,
+      storage::AppendOrigin origin = storage::AppendOrigin::kClient);
   // See ReplicaManager::CheckAcked; leader_hint is left to the caller.
   std::optional<ProduceResult> CheckAcked(Offset required_offset, Epoch leader_epoch) const;
   // ListOffsets in the leader's log as looked up: timestamp -1 (latest: the

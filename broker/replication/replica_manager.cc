@@ -105,7 +105,8 @@ std::shared_ptr<Partition> ReplicaManager::Lookup(const std::string& topic, int3
 }
 
 ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition,
-                                     std::string batches, int32_t acks) {
+                                     std::string batches, int32_t acks,
+                                     storage::AppendOrigin origin) {
   ProduceResult result;
   if (acks != 0 && acks != 1 && acks != -1) {
     result.error = ErrorCode::kInvalidRequiredAcks;
@@ -118,7 +119,7 @@ ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition
   if (part == nullptr) return result;
   const int32_t leader_hint = result.leader_hint;
   bool appended = false;
-  result = part->AppendRecordsToLeader(std::move(batches), acks, &appended);
+  result = part->AppendRecordsToLeader(std::move(batches), acks, &appended, origin);
   result.leader_hint = leader_hint;
   if (appended) Changed(part->topic_partition());
   return result;

@@ -115,9 +115,9 @@ class ReplicaManager {
   // Appends one or more v2 batches to a partition this broker leads. With
   // acks=-1, an ISR smaller than min.insync.replicas refuses the append
   // (NOT_ENOUGH_REPLICAS); otherwise the result carries what CheckAcked
-  // needs.
+  // needs. `origin` as Partition::AppendRecordsToLeader.
   ProduceResult Append(const std::string& topic, int32_t partition, std::string batches,
-                       int32_t acks);
+                       int32_t acks, storage::AppendOrigin origin = storage::AppendOrigin::kClient);
   // Where an acks=all append stands: nullopt while the high watermark is
   // below `required_offset`; NONE once it passed (or
   // NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR fell below

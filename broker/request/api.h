@@ -39,7 +39,9 @@ struct ProduceRequest {
   int32_t timeout_ms = 0;  // <= 0: Kafka's request.timeout.ms default
   std::vector<ProduceTopic> topics;
   // Only the broker itself (the group coordinator) appends to internal
-  // topics; clients get INVALID_TOPIC_EXCEPTION, as in Kafka.
+  // topics; clients get INVALID_TOPIC_EXCEPTION, as in Kafka. Its appends
+  // are checked as Kafka's coordinator-origin appends (producer epochs
+  // only, no sequences: storage::AppendOrigin::kCoordinator).
   bool internal_topics_allowed = false;
 };
 struct ProducePartitionResult {
@@ -59,6 +61,23 @@ struct ProduceTopicResult {
 };
 struct ProduceResponse {
   std::vector<ProduceTopicResult> topics;
+};
+
+// --- InitProducerId ---
+struct InitProducerIdRequest {
+  // nullopt (or empty) for an idempotent producer.
+  std::optional<std::string> transactional_id;
+  int32_t transaction_timeout_ms = 0;
+  // The producer's current id and epoch when it asks again (Kafka v3+,
+  // KIP-360); -1 for a new producer.
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+};
+struct InitProducerIdResponse {
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
 };
 
 // --- Fetch (consumers and follower replicas) ---

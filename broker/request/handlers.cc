@@ -189,8 +189,10 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
         r.error = ErrorCode::kInvalidTopicException;
         r.message = absl::StrCat("Cannot append to internal topic ", topic.topic);
       } else {
-        r = options_.replicas->Append(topic.topic, part.partition, std::move(batches),
-                                      request.acks);
+        r = options_.replicas->Append(topic.topic, part.partition, std::move(batches), request.acks,
+                                      request.internal_topics_allowed
+                                          ? storage::AppendOrigin::kCoordinator
+                                          : storage::AppendOrigin::kClient);
       }
       ProducePartitionResult& pr = tr.partitions.emplace_back();
       pr.partition = part.partition;
@@ -243,6 +245,34 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
   options_.purgatory->TryCompleteElseWatch(
       std::make_shared<purgatory::DelayedOperation>(now + timeout_ms, std::move(try_complete)),
       keys);
+}
+
+// --- InitProducerId ---
+
+void RequestHandlers::InitProducerId(const InitProducerIdRequest& request,
+                                     std::function<void(InitProducerIdResponse)> done) {
+  InitProducerIdResponse response;
+  if (request.transactional_id.has_value() && !request.transactional_id->empty()) {
+    response.error = ErrorCode::kInvalidRequest;
+    response.message = absl::StrCat("Transactional id ", *request.transactional_id,
+                                    ": transactions are not served yet");
+    return done(std::move(response));
+  }
+  if (options_.producer_id_manager == nullptr) {
+    response.error = ErrorCode::kCoordinatorNotAvailable;
+    response.message = absl::StrCat("Broker ", options_.node_id, " hands out no producer ids");
+    return done(std::move(response));
+  }
+  absl::StatusOr<int64_t> id = options_.producer_id_manager->GenerateProducerId();
+  if (!id.ok()) {
+    response.error = ErrorCode::kCoordinatorLoadInProgress;
+    response.message = absl::StrCat("Broker ", options_.node_id,
+                                    " has no producer ids yet: ", id.status().message());
+    return done(std::move(response));
+  }
+  response.producer_id = *id;
+  response.producer_epoch = 0;
+  done(std::move(response));
 }
 
 // --- Fetch ---

@@ -90,6 +90,13 @@ class RequestHandlers {
   explicit RequestHandlers(HandlerOptions options);
 
   void Produce(ProduceRequest request, std::function<void(ProduceResponse)> done);
+  // A producer id for an idempotent producer: a new id at epoch 0 from this
+  // broker's block (txn::ProducerIdManager), also for a producer that asks
+  // again with its old id (Kafka does the same without a transactional
+  // id). COORDINATOR_LOAD_IN_PROGRESS, which clients retry, while the
+  // broker holds no block yet. Transactional ids are not served yet.
+  void InitProducerId(const InitProducerIdRequest& request,
+                      std::function<void(InitProducerIdResponse)> done);
   void Fetch(FetchRequest request, std::function<void(FetchResponse)> done);
   ListOffsetsResponse ListOffsets(const ListOffsetsRequest& request);
   // Moves each partition's log start up to the offset asked for (this broker

@@ -1,5 +1,7 @@
 #include "broker/server/broker_service.h"
 
+#include <cstdint>
+
 #include "broker/server/wire_errors.h"
 
 namespace strata::server {
@@ -212,6 +214,30 @@ grpc::ServerUnaryReactor* BrokerService::DeleteRecords(grpc::CallbackServerConte
         pr->set_leader_hint(p.leader_hint);
       }
     }
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BrokerService::InitProducerId(grpc::CallbackServerContext* ctx,
+                                                        const v1::InitProducerIdRequest* request,
+                                                        v1::InitProducerIdResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (request->producer_epoch() < -1 || request->producer_epoch() > INT16_MAX) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "producer_epoch must be -1 or a 16-bit epoch"));
+    return reactor;
+  }
+  request::InitProducerIdRequest req;
+  if (!request->transactional_id().empty()) req.transactional_id = request->transactional_id();
+  req.transaction_timeout_ms = request->transaction_timeout_ms();
+  req.producer_id = request->producer_id();
+  req.producer_epoch = static_cast<int16_t>(request->producer_epoch());
+  handlers_->InitProducerId(req, [reactor, response](request::InitProducerIdResponse r) {
+    response->set_error(ToProto(r.error));
+    response->set_error_message(r.message);
+    response->set_producer_id(r.producer_id);
+    response->set_producer_epoch(r.producer_epoch);
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;

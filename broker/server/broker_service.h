@@ -30,6 +30,9 @@ class BrokerService final : public v1::Broker::CallbackService {
   grpc::ServerUnaryReactor* DeleteRecords(grpc::CallbackServerContext* ctx,
                                           const v1::DeleteRecordsRequest* request,
                                           v1::DeleteRecordsResponse* response) override;
+  grpc::ServerUnaryReactor* InitProducerId(grpc::CallbackServerContext* ctx,
+                                           const v1::InitProducerIdRequest* request,
+                                           v1::InitProducerIdResponse* response) override;
 
  private:
   request::RequestHandlers* const handlers_;

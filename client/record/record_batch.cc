@@ -437,6 +437,17 @@ void SetPartitionLeaderEpoch(char* batch, Epoch epoch) {
   PutBigEndian<int32_t>(batch + kPartitionLeaderEpochPos, epoch.value());
 }
 
+void SetProducer(std::string* batch, int64_t producer_id, int16_t producer_epoch,
+                 int32_t base_sequence) {
+  CHECK_GE(batch->size(), kBatchHeaderSize);
+  char* b = batch->data();
+  PutBigEndian<int64_t>(b + kProducerIdPos, producer_id);
+  PutBigEndian<int16_t>(b + kProducerEpochPos, producer_epoch);
+  PutBigEndian<int32_t>(b + kBaseSequencePos, base_sequence);
+  PutBigEndian<uint32_t>(
+      b + kCrcPos, Crc32c(std::string_view(b + kAttributesPos, batch->size() - kAttributesPos)));
+}
+
 // ---------------------------------------------------------------------------
 // RecordBatchBuilder
 

@@ -137,6 +137,12 @@ absl::StatusOr<BatchHeader> ValidateStoredBatch(std::string_view batch);
 // Rewrite fields outside the CRC in place. `batch` must hold a whole header.
 void SetBaseOffset(char* batch, Offset base_offset);
 void SetPartitionLeaderEpoch(char* batch, Epoch epoch);
+// Sets the producer id, epoch and base sequence of a whole batch in place
+// and recomputes the CRC, which covers them: how an idempotent producer
+// stamps a batch sealed (compressed) before its sequence was known.
+// `batch` must hold exactly one whole batch.
+void SetProducer(std::string* batch, int64_t producer_id, int16_t producer_epoch,
+                 int32_t base_sequence);
 
 // Builds one uncompressed batch. Offsets in the batch start at `base_offset`;
 // timestamps are stored as deltas from the first record's timestamp.

@@ -9,58 +9,19 @@
 //   replication_bench [--records-100 N] [--records-1k N] [--partitions P]
 #include <cstdio>
 #include <cstdlib>
-#include <regex>
 #include <string>
 #include <vector>
 
+#include "tests/bench/perf_test_run.h"
 #include "tests/integration/strata_cluster.h"
 
 namespace strata::testing {
 namespace {
 
-struct Figures {
-  double records_per_s = 0;
-  double mb_per_s = 0;
-  double avg_latency_ms = 0;
-  std::string summary;
-};
-
 bool Run(StrataCluster& cluster, const std::string& topic, int rf, const std::string& acks,
-         int records, int size, int partitions, Figures* out) {
-  CliResult created = cluster.Cli({"topics", "--bootstrap-server", cluster.bootstrap(1), "--create",
-                                   "--topic", topic, "--partitions", std::to_string(partitions),
-                                   "--replication-factor", std::to_string(rf)});
-  if (created.exit_code != 0) {
-    std::fprintf(stderr, "create %s: %s\n", topic.c_str(), created.err.c_str());
-    return false;
-  }
-  CliResult perf = cluster.Cli(
-      {"producer-perf-test", "--topic", topic, "--num-records", std::to_string(records),
-       "--record-size", std::to_string(size), "--throughput", "-1", "--producer-props",
-       "bootstrap.servers=" + cluster.bootstrap_all(), "acks=" + acks, "batch.size=65536",
-       "linger.ms=5"});
-  static const std::regex kSummary(
-      "([0-9]+) records sent, ([0-9.]+) records/sec \\(([0-9.]+) MB/sec\\), ([0-9.]+) ms avg "
-      "latency.*");
-  std::smatch m;
-  std::string last;
-  for (size_t pos = 0; pos < perf.out.size();) {
-    size_t end = perf.out.find('\n', pos);
-    if (end == std::string::npos) end = perf.out.size();
-    std::string line = perf.out.substr(pos, end - pos);
-    if (line.find("th.") != std::string::npos) last = line;  // the summary has percentiles
-    pos = end + 1;
-  }
-  if (perf.exit_code != 0 || !std::regex_match(last, m, kSummary)) {
-    std::fprintf(stderr, "producer-perf-test on %s failed (exit %d): %s%s\n", topic.c_str(),
-                 perf.exit_code, perf.out.c_str(), perf.err.c_str());
-    return false;
-  }
-  out->records_per_s = std::stod(m[2]);
-  out->mb_per_s = std::stod(m[3]);
-  out->avg_latency_ms = std::stod(m[4]);
-  out->summary = last;
-  return true;
+         int records, int size, int partitions, PerfFigures* out) {
+  return RunProducerPerf(cluster, topic, partitions, rf, {}, records, size,
+                         {"acks=" + acks, "batch.size=65536", "linger.ms=5"}, {}, out);
 }
 
 int Main(int records_100, int records_1k, int partitions) {
@@ -71,14 +32,15 @@ int Main(int records_100, int records_1k, int partitions) {
     cluster.KeepData();
     return 1;
   }
-  std::printf("replication_bench: 3 local nodes, %d partitions per topic, batch.size=65536, "
-              "linger.ms=5\n\n",
-              partitions);
+  std::printf(
+      "replication_bench: 3 local nodes, %d partitions per topic, batch.size=65536, "
+      "linger.ms=5\n\n",
+      partitions);
   std::printf("%-8s %-22s %12s %9s %11s\n", "record", "topic", "records/s", "MB/s", "avg ms");
   bool ok = true;
   for (const auto& [size, records] : {std::pair{100, records_100}, std::pair{1024, records_1k}}) {
-    Figures rf1;
-    Figures rf3;
+    PerfFigures rf1;
+    PerfFigures rf3;
     const std::string suffix = std::to_string(size);
     ok = Run(cluster, "rf1-" + suffix, 1, "1", records, size, partitions, &rf1) &&
          Run(cluster, "rf3-" + suffix, 3, "all", records, size, partitions, &rf3) && ok;
@@ -87,7 +49,8 @@ int Main(int records_100, int records_1k, int partitions) {
                 rf1.mb_per_s, rf1.avg_latency_ms);
     std::printf("%-8d %-22s %12.0f %9.1f %11.1f\n", size, "RF 3, acks=all", rf3.records_per_s,
                 rf3.mb_per_s, rf3.avg_latency_ms);
-    std::printf("%-8d %-22s %12.2f\n\n", size, "ratio RF3 / RF1", rf3.records_per_s / rf1.records_per_s);
+    std::printf("%-8d %-22s %12.2f\n\n", size, "ratio RF3 / RF1",
+                rf3.records_per_s / rf1.records_per_s);
     std::fflush(stdout);
   }
   if (!ok) cluster.KeepData();
@@ -111,8 +74,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--partitions") {
       partitions = v;
     } else {
-      std::fprintf(stderr,
-                   "usage: replication_bench [--records-100 N] [--records-1k N] [--partitions P]\n");
+      std::fprintf(
+          stderr, "usage: replication_bench [--records-100 N] [--records-1k N] [--partitions P]\n");
       return 2;
     }
   }

@@ -8,8 +8,8 @@
 // every partition from the beginning and the test checks:
 //   * every acknowledged id is there;
 //   * within each partition the acknowledged ids appear in send order;
-// and reports the duplicates (retries of sends whose answer was lost; the
-// producer is not idempotent yet).
+//   * no id is there twice (the producer is idempotent: a retry of a send
+//     whose answer was lost is answered with the original's offset).
 //
 //   fault_test [--rounds N] [--rate RECORDS_PER_S] [--signal kill|term|power]
 //              [--seed S]

@@ -112,7 +112,9 @@ absl::StatusOr<IdStreamReport> IdStream::Check() {
     std::vector<int64_t> first_seen_order;
     for (int64_t id : consumed[p]) {
       if (!seen.insert(id).second) {
-        ++report.duplicates;
+        if (report.duplicates++ < 10) {
+          std::printf("DUPLICATE: id %lld of partition %d\n", static_cast<long long>(id), p);
+        }
       } else {
         first_seen_order.push_back(id);
       }

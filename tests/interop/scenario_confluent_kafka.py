@@ -6,8 +6,8 @@
   - Producer (acks=all, keys, headers, explicit timestamps) and a Consumer
     with assign(): every field comes back equal; ListOffsets by time and
     for the watermarks; a fetch past the end resets to earliest;
-  - enable.idempotence=true: delivered, or refused at once (fatal
-    UNSUPPORTED_FEATURE) while InitProducerId is not advertised;
+  - enable.idempotence=true (InitProducerId, sequenced batches): 500
+    records delivered once each, at offsets 0-499 in send order;
   - a group of two consumers, first with partition.assignment.strategy=range
     (eager), then with cooperative-sticky: they split a 4-partition topic,
     consume and commit synchronously; one leaves (close: LeaveGroup), the
@@ -31,7 +31,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import strata_interop as si  # noqa: E402
 
-from confluent_kafka import (Consumer, KafkaError, KafkaException, Producer,  # noqa: E402
+from confluent_kafka import (Consumer, KafkaError, Producer,  # noqa: E402
                              TopicPartition, TIMESTAMP_CREATE_TIME)
 from confluent_kafka.admin import (AdminClient, ConfigResource, NewPartitions,  # noqa: E402
                                    NewTopic)
@@ -144,30 +144,43 @@ def produce_consume(env, checks):
 
 
 def idempotent_producer(env, checks):
-    """InitProducerId is not advertised until producer state exists (design
-    §1.2 note b): librdkafka's idempotent producer must then fail at once
-    with a fatal UNSUPPORTED_FEATURE, never hang or write duplicates
-    silently; once it is advertised, the record must simply be delivered."""
+    """librdkafka's idempotent producer (InitProducerId v4, sequenced
+    batches): every record delivered once, at consecutive offsets."""
     topic = env.name("cfk-idempotent")
     env.create_topic(topic, partitions=1, replication_factor=3)
     p = Producer({"bootstrap.servers": env.kafka_bootstrap, "enable.idempotence": True,
-                  "message.timeout.ms": 15000})
+                  "linger.ms": 2, "batch.num.messages": 20, "message.timeout.ms": 30000})
     delivered = []
-    p.produce(topic, b"v", on_delivery=lambda err, msg: delivered.append(err))
-    started = time.monotonic()
-    outcome = None
+    for i in range(500):
+        p.produce(topic, str(i).encode(),
+                  on_delivery=lambda err, msg: delivered.append(
+                      (err, msg.value(), msg.offset())))
+        p.poll(0)
+    left = p.flush(30)
+    errors = [d for d in delivered if d[0] is not None]
+    offsets = {int(v): off for err, v, off in delivered if err is None}
+    checks.check("enable.idempotence=true: 500 records delivered without error",
+                 left == 0 and len(delivered) == 500 and not errors,
+                 f"left {left}, delivered {len(delivered)}, errors {errors[:3]}")
+    checks.check("idempotent records at offsets 0-499 in send order",
+                 offsets == {i: i for i in range(500)},
+                 sorted(offsets.items())[:5])
+    c = Consumer({"bootstrap.servers": env.kafka_bootstrap, "group.id": env.name("cfk-idem"),
+                  "enable.auto.commit": False})
     try:
-        left = p.flush(20)
-        outcome = "delivered" if not left and delivered == [None] else f"left {left} {delivered}"
-    except KafkaException as e:
-        err = e.args[0]
-        outcome = ("fatal unsupported" if err.fatal() and
-                   err.code() == KafkaError._UNSUPPORTED_FEATURE else repr(err))
-    took = time.monotonic() - started
-    checks.check("enable.idempotence=true: delivered, or a fatal UNSUPPORTED_FEATURE at once",
-                 outcome == "delivered" or (outcome == "fatal unsupported" and took < 10),
-                 f"{outcome} after {took:.1f} s")
-    checks.note(f"idempotent producer: {outcome}")
+        c.assign([TopicPartition(topic, 0, 0)])
+        values = []
+        deadline = time.monotonic() + 20
+        while len(values) < 500 and time.monotonic() < deadline:
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                values.append(int(m.value()))
+        checks.check("the log holds each idempotent record once, in order",
+                     values == list(range(500)), f"{len(values)} read: {values[:5]}...")
+        lo, hi = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+        checks.check("log end offset 500 (no duplicate appended)", hi == 500, hi)
+    finally:
+        c.close()
 
 
 def group_case(env, checks, strategy):

@@ -8,7 +8,8 @@ to <build>/tests/interop/kafkajs and runs `npm ci` there (--prefer-offline
 uses npm's cache when it has the package): the source tree is never
 written. Then js/kafkajs_scenario.js, with NODE_PATH naming that
 node_modules: producer (gzip, keys, headers, timestamps) and a
-one-member group reading it back; a consumer group of 2 that splits a
+one-member group reading it back; an idempotent producer (idempotent:
+true) whose records land once at consecutive offsets; a consumer group of 2 that splits a
 4-partition topic, commits, and survives one member leaving; admin
 createTopics, createPartitions, describeConfigs, alterConfigs,
 fetchTopicOffsets, deleteTopicRecords (DeleteRecords), alter- and

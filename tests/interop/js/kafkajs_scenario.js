@@ -84,6 +84,32 @@ async function producerCase(admin) {
   } finally {
     await producer.disconnect();
   }
+  // An idempotent producer (InitProducerId v1, sequenced batches).
+  const idemTopic = name('kjs-idempotent');
+  await admin.createTopics({ topics: [{ topic: idemTopic, numPartitions: 1,
+                                        replicationFactor: 3 }],
+                             waitForLeaders: true, timeout: 15000 });
+  const idem = kafka.producer({ allowAutoTopicCreation: false, idempotent: true,
+                                maxInFlightRequests: 1 });
+  await idem.connect();
+  try {
+    await step('idempotent producer.send', async () => {
+      const bases = [];
+      for (let round = 0; round < 3; round++) {
+        const batch = [];
+        for (let i = 0; i < 5; i++) batch.push({ key: `idem-${round}-${i}`, value: 'x' });
+        const md = await idem.send({ topic: idemTopic, acks: -1, messages: batch });
+        bases.push(md[0] && md[0].errorCode === 0 ? md[0].baseOffset : md);
+      }
+      check('idempotent producer (idempotent: true): three sends at offsets 0, 5, 10',
+            JSON.stringify(bases) === JSON.stringify(['0', '5', '10']), bases);
+      const offs = await admin.fetchTopicOffsets(idemTopic);
+      check('idempotent producer: log end 15, each record once',
+            offs.length === 1 && offs[0].high === '15', offs);
+    });
+  } finally {
+    await idem.disconnect();
+  }
   await step('fetchTopicOffsets', async () => {
     const offs = await admin.fetchTopicOffsets(topic);
     check('admin.fetchTopicOffsets: low 0, high 10 on both partitions',

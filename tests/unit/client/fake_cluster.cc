@@ -85,17 +85,91 @@ class FakeCluster::Node final : public v1::Broker::Service,
         record::BatchHeader header;
         std::string_view batch;
         int64_t base = part->next_offset;
+        // Idempotence: every batch checked before any is appended.
+        std::vector<std::pair<record::BatchHeader, std::string_view>> batches;
         while (it.Next(&header, &batch)) {
           CHECK(record::ValidateBatch(batch).ok());
-          std::string copy(batch);
+          batches.emplace_back(header, batch);
+        }
+        std::optional<int64_t> duplicate_of;
+        v1::ErrorCode refused = v1::NONE;
+        std::map<int64_t, int32_t> last_seq;  // in this request
+        bool any_new = false;
+        for (const auto& [h, b] : batches) {
+          if (h.producer_id < 0) continue;
+          auto pit = part->producers.find(h.producer_id);
+          const int32_t last = h.base_sequence + h.last_offset_delta;
+          if (pit != part->producers.end() && pit->second.epoch == h.producer_epoch) {
+            bool dup = false;
+            for (const auto& [first_seq, last_sq, offset] : pit->second.batches) {
+              if (first_seq != h.base_sequence || last_sq != last) continue;
+              dup = true;
+              if (!duplicate_of) duplicate_of = offset;
+            }
+            if (dup) continue;
+            any_new = true;
+            auto in_request = last_seq.find(h.producer_id);
+            const int32_t expected =
+                in_request != last_seq.end()
+                    ? in_request->second + 1
+                    : (pit->second.batches.empty() ? 0
+                                                   : std::get<1>(pit->second.batches.back()) + 1);
+            if (h.base_sequence != expected) refused = v1::OUT_OF_ORDER_SEQUENCE_NUMBER;
+          } else {
+            any_new = true;
+            if (h.base_sequence != 0 && !last_seq.contains(h.producer_id)) {
+              refused = v1::OUT_OF_ORDER_SEQUENCE_NUMBER;
+            }
+          }
+          last_seq[h.producer_id] = last;
+        }
+        if (duplicate_of && any_new) refused = v1::OUT_OF_ORDER_SEQUENCE_NUMBER;
+        if (duplicate_of && !any_new) {
+          pr->set_base_offset(*duplicate_of);
+          if (part->fail_after_append_times > 0) {
+            --part->fail_after_append_times;
+            pr->set_error(part->fail_after_append_code);
+          }
+          continue;
+        }
+        if (refused != v1::NONE) {
+          pr->set_error(refused);
+          continue;
+        }
+        for (const auto& [h, b] : batches) {
+          std::string copy(b);
           record::SetBaseOffset(copy.data(), Offset(part->next_offset));
+          if (h.producer_id >= 0) {
+            auto& written = part->producers[h.producer_id];
+            if (written.epoch != h.producer_epoch) written = {h.producer_epoch, {}};
+            written.batches.emplace_back(h.base_sequence, h.base_sequence + h.last_offset_delta,
+                                         part->next_offset);
+          }
           part->batches.emplace_back(part->next_offset, std::move(copy));
-          part->next_offset += header.last_offset_delta + 1;
+          part->next_offset += h.last_offset_delta + 1;
         }
         pr->set_base_offset(base);
+        if (part->fail_after_append_times > 0) {
+          --part->fail_after_append_times;
+          pr->set_error(part->fail_after_append_code);
+        }
       }
     }
     c_->appended_.SignalAll();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status InitProducerId(grpc::ServerContext*, const v1::InitProducerIdRequest*,
+                              v1::InitProducerIdResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    ++c_->init_producer_id_requests_;
+    if (c_->init_producer_id_fail_times_ > 0) {
+      --c_->init_producer_id_fail_times_;
+      resp->set_error(c_->init_producer_id_fail_code_);
+      return grpc::Status::OK;
+    }
+    resp->set_producer_id(c_->next_producer_id_++);
+    resp->set_producer_epoch(0);
     return grpc::Status::OK;
   }
 
@@ -691,6 +765,35 @@ void FakeCluster::FailProduce(const std::string& topic, int32_t partition, v1::E
   p.fail_code = code;
   p.fail_times = times;
   p.fail_hint = hint;
+}
+
+void FakeCluster::FailProduceAfterAppend(const std::string& topic, int32_t partition,
+                                         v1::ErrorCode code, int times) {
+  absl::MutexLock lock(&mu_);
+  Partition& p = topics_.at(topic).partitions.at(static_cast<size_t>(partition));
+  p.fail_after_append_code = code;
+  p.fail_after_append_times = times;
+}
+
+void FakeCluster::FailInitProducerId(v1::ErrorCode code, int times) {
+  absl::MutexLock lock(&mu_);
+  init_producer_id_fail_code_ = code;
+  init_producer_id_fail_times_ = times;
+}
+
+int FakeCluster::init_producer_id_requests() const {
+  absl::MutexLock lock(&mu_);
+  return init_producer_id_requests_;
+}
+
+std::vector<std::string> FakeCluster::Batches(const std::string& topic, int32_t partition) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto& [base, bytes] :
+       topics_.at(topic).partitions.at(static_cast<size_t>(partition)).batches) {
+    out.push_back(bytes);
+  }
+  return out;
 }
 
 void FakeCluster::SetLogStart(const std::string& topic, int32_t partition, int64_t start) {

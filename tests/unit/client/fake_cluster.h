@@ -7,12 +7,20 @@
 // the test (no rebalance protocol): each has a coordinator node, and the
 // other nodes answer NOT_COORDINATOR for it. Errors can be injected.
 //
+// Idempotent producers: InitProducerId hands out ids from 1000 on; batches
+// with a producer id are checked as a leader does, per partition and
+// producer: a batch whose sequences were written before (matched exactly)
+// is answered with its original offset and not appended again; one that
+// does not follow the last sequence written (or start at 0 under a new id)
+// gets OUT_OF_ORDER_SEQUENCE_NUMBER.
+//
 // Thread-safe. The destructor stops every server.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -57,6 +65,16 @@ class FakeCluster {
   // `hint` as leader_hint).
   void FailProduce(const std::string& topic, int32_t partition, v1::ErrorCode code, int times,
                    int32_t hint = -1);
+  // The next `times` produce requests for the partition are appended, and
+  // then answered with `code` as if the answer were lost (REQUEST_TIMED_OUT
+  // for an acks=all request whose replicas were slow, say).
+  void FailProduceAfterAppend(const std::string& topic, int32_t partition, v1::ErrorCode code,
+                              int times);
+  // The next `times` InitProducerId calls answer `code`.
+  void FailInitProducerId(v1::ErrorCode code, int times);
+  int init_producer_id_requests() const;
+  // The stored batches of the partition, in offset order.
+  std::vector<std::string> Batches(const std::string& topic, int32_t partition) const;
   // The partition's log starts at `start`, as after retention.
   void SetLogStart(const std::string& topic, int32_t partition, int64_t start);
 
@@ -97,6 +115,14 @@ class FakeCluster {
     int fail_times = 0;
     v1::ErrorCode fail_code = v1::NONE;
     int32_t fail_hint = -1;
+    int fail_after_append_times = 0;
+    v1::ErrorCode fail_after_append_code = v1::NONE;
+    // Per producer id: the sequences written (first, last, base offset).
+    struct Written {
+      int16_t epoch = 0;
+      std::vector<std::tuple<int32_t, int32_t, int64_t>> batches;
+    };
+    std::map<int64_t, Written> producers;
   };
   struct Topic {
     std::string id;
@@ -112,6 +138,10 @@ class FakeCluster {
   std::map<std::string, FakeGroup> groups_;
   std::map<std::string, std::pair<v1::ErrorCode, int>> group_failures_;
   int find_coordinator_requests_ = 0;
+  int64_t next_producer_id_ = 1000;
+  int init_producer_id_requests_ = 0;
+  int init_producer_id_fail_times_ = 0;
+  v1::ErrorCode init_producer_id_fail_code_ = v1::NONE;
   int member_ids_ = 0;
   int32_t last_acks_ = 0;
   int next_topic_id_ = 1;

@@ -109,7 +109,11 @@ TEST(ProducerTest, BatchSizeSplitsBatches) {
 TEST(ProducerTest, QueuedFullBatchesOfAPartitionTravelInOneRequest) {
   FakeCluster cluster(1);
   cluster.AddTopic("t", 1);
-  auto producer = Producer::Create(SmallBatchesSentOnFlush(cluster));
+  // Without idempotence a retry takes whatever is queued (an idempotent
+  // producer re-sends the failed request's batches as they went: below).
+  ProducerConfig config = SmallBatchesSentOnFlush(cluster);
+  config.enable_idempotence = false;
+  auto producer = Producer::Create(config);
   ASSERT_TRUE(producer.ok());
   // The first attempt fails: the batches go back in order and are retried.
   cluster.FailProduce("t", 0, v1::REQUEST_TIMED_OUT, 1);
@@ -595,6 +599,194 @@ TEST(ProducerCompressionTest, CreateRefusesLevelsOutOfRange) {
   EXPECT_EQ(producer.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(producer.status().message().find("out of range"), std::string::npos)
       << producer.status();
+}
+
+// --- Idempotence (enable.idempotence, on by default with acks=all) ---
+
+struct StoredStamp {
+  int64_t producer_id;
+  int16_t epoch;
+  int32_t base_sequence;
+  int32_t records;
+};
+
+std::vector<StoredStamp> Stamps(const FakeCluster& cluster, const std::string& topic,
+                                int32_t partition) {
+  std::vector<StoredStamp> out;
+  for (const std::string& batch : cluster.Batches(topic, partition)) {
+    absl::StatusOr<record::BatchHeader> h = record::ValidateBatch(batch);
+    EXPECT_TRUE(h.ok()) << h.status() << ": the stamp must keep the CRC right";
+    if (!h.ok()) continue;
+    out.push_back({h->producer_id, h->producer_epoch, h->base_sequence, h->records_count});
+  }
+  return out;
+}
+
+TEST(ProducerIdempotenceTest, BatchesCarryTheProducerIdAndConsecutiveSequences) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 2);
+  auto producer = Producer::Create(SmallBatchesSentOnFlush(cluster));
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  for (int i = 0; i < 20; ++i) {
+    ProducerRecord r = Rec("t", std::string(300, 'a' + i % 26));
+    r.partition = i % 2;
+    (*producer)->Send(std::move(r), [](auto&) {});
+  }
+  (*producer)->Flush();
+  EXPECT_EQ(cluster.init_producer_id_requests(), 1);
+  for (int32_t p = 0; p < 2; ++p) {
+    std::vector<StoredStamp> stamps = Stamps(cluster, "t", p);
+    ASSERT_GE(stamps.size(), 3u) << "batch.size 1000 holds three 300-byte records at most";
+    int32_t next = 0;
+    for (const StoredStamp& s : stamps) {
+      EXPECT_EQ(s.producer_id, 1000);
+      EXPECT_EQ(s.epoch, 0);
+      EXPECT_EQ(s.base_sequence, next) << "partition " << p << ": each partition counts alone";
+      next += s.records;
+    }
+    EXPECT_EQ(next, 10);
+  }
+}
+
+TEST(ProducerIdempotenceTest, ARetryAfterALostAnswerIsWrittenOnce) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = Producer::Create(SmallBatchesSentOnFlush(cluster));
+  ASSERT_TRUE(producer.ok());
+  // Appended, then answered as if the replicas were too slow: the retry
+  // must be recognised, not written again.
+  cluster.FailProduceAfterAppend("t", 0, v1::REQUEST_TIMED_OUT, 2);
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  for (int i = 0; i < 12; ++i) {
+    futures.push_back((*producer)->Send(Rec("t", std::string(300, 'a' + i))));
+  }
+  (*producer)->Flush();
+  for (int i = 0; i < 12; ++i) {
+    absl::StatusOr<RecordMetadata> md = futures[static_cast<size_t>(i)].get();
+    ASSERT_TRUE(md.ok()) << md.status();
+    EXPECT_EQ(md->offset, i) << "the duplicate's answer carries the original offsets";
+  }
+  std::string order;
+  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
+  EXPECT_EQ(order, "abcdefghijkl") << "each record once, in order";
+  EXPECT_GE(cluster.produce_requests(), 3) << "the lost answers were retried";
+  EXPECT_EQ(cluster.init_producer_id_requests(), 1) << "a duplicate answer needs no new id";
+}
+
+TEST(ProducerIdempotenceTest, WithoutIdempotenceTheSameRetryWritesTwice) {
+  // The fault the sequence numbers exist for, shown on the same fake.
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ProducerConfig config = Config(cluster);
+  config.enable_idempotence = false;
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  cluster.FailProduceAfterAppend("t", 0, v1::REQUEST_TIMED_OUT, 1);
+  ASSERT_TRUE((*producer)->Send(Rec("t", "once")).get().ok());
+  EXPECT_EQ(Values(cluster.Records("t", 0)), (std::vector<std::string>{"once", "once"}));
+  EXPECT_EQ(cluster.init_producer_id_requests(), 0);
+  for (const StoredStamp& s : Stamps(cluster, "t", 0)) EXPECT_EQ(s.producer_id, -1);
+}
+
+TEST(ProducerIdempotenceTest, AcksOneTurnsItOffUnlessAskedForExplicitly) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ProducerConfig config = Config(cluster);
+  config.acks = 1;
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok()) << "Kafka 3.2+: idempotence silently off";
+  ASSERT_TRUE((*producer)->Send(Rec("t", "v")).get().ok());
+  EXPECT_EQ(cluster.init_producer_id_requests(), 0);
+  EXPECT_EQ(Stamps(cluster, "t", 0).at(0).producer_id, -1);
+
+  config.enable_idempotence = true;
+  auto refused = Producer::Create(config);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "Must set acks to all in order to use the idempotent producer. Otherwise we cannot "
+            "guarantee idempotence.");
+  config.acks = -1;
+  config.retries = 0;
+  EXPECT_FALSE(Producer::Create(config).ok());
+  config.retries = 3;
+  config.max_in_flight = 6;
+  EXPECT_FALSE(Producer::Create(config).ok());
+  config.enable_idempotence.reset();
+  auto off = Producer::Create(config);
+  ASSERT_TRUE(off.ok()) << "max.in.flight 6 without enable.idempotence: off, not refused";
+}
+
+TEST(ProducerIdempotenceTest, InitProducerIdIsRetriedWhileTheBrokerHasNoIds) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  cluster.FailInitProducerId(v1::COORDINATOR_LOAD_IN_PROGRESS, 3);
+  auto producer = Producer::Create(Config(cluster));
+  ASSERT_TRUE(producer.ok());
+  absl::StatusOr<RecordMetadata> md = (*producer)->Send(Rec("t", "v")).get();
+  ASSERT_TRUE(md.ok()) << md.status();
+  EXPECT_EQ(cluster.init_producer_id_requests(), 4);
+  EXPECT_EQ(Stamps(cluster, "t", 0).at(0).producer_id, 1003 - 3);
+}
+
+TEST(ProducerIdempotenceTest, ABrokerThatGivesNoIdsFailsTheRecordsAtOnce) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  cluster.FailInitProducerId(v1::INVALID_REQUEST, 1);
+  auto producer = Producer::Create(Config(cluster));
+  ASSERT_TRUE(producer.ok());
+  const absl::Time start = absl::Now();
+  absl::StatusOr<RecordMetadata> md = (*producer)->Send(Rec("t", "v")).get();
+  ASSERT_FALSE(md.ok());
+  EXPECT_NE(md.status().message().find("Cannot get a producer id"), std::string::npos)
+      << md.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10)) << "not at the delivery timeout";
+  EXPECT_TRUE(cluster.Records("t", 0).empty());
+  // The next record tries again, and gets through.
+  EXPECT_TRUE((*producer)->Send(Rec("t", "w")).get().ok());
+}
+
+TEST(ProducerIdempotenceTest, OutOfOrderSequenceStartsOverUnderANewProducerId) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = Producer::Create(Config(cluster));
+  ASSERT_TRUE(producer.ok());
+  ASSERT_TRUE((*producer)->Send(Rec("t", "first")).get().ok());
+  cluster.FailProduce("t", 0, v1::OUT_OF_ORDER_SEQUENCE_NUMBER, 1);
+  absl::StatusOr<RecordMetadata> md = (*producer)->Send(Rec("t", "second")).get();
+  ASSERT_TRUE(md.ok()) << md.status();
+  EXPECT_EQ(md->offset, 1);
+  EXPECT_EQ(cluster.init_producer_id_requests(), 2);
+  std::vector<StoredStamp> stamps = Stamps(cluster, "t", 0);
+  ASSERT_EQ(stamps.size(), 2u);
+  EXPECT_EQ(stamps[0].producer_id, 1000);
+  EXPECT_EQ(stamps[1].producer_id, 1001);
+  EXPECT_EQ(stamps[1].base_sequence, 0);
+  EXPECT_EQ(Values(cluster.Records("t", 0)), (std::vector<std::string>{"first", "second"}));
+}
+
+TEST(ProducerIdempotenceTest, ABatchThatTimedOutLeavesTheNextOnANewProducerId) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ProducerConfig config = Config(cluster);
+  config.delivery_timeout = absl::Milliseconds(300);
+  config.request_timeout = absl::Milliseconds(100);
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  ASSERT_TRUE((*producer)->Send(Rec("t", "a")).get().ok());
+  // Written, but every answer lost until the batch expires: whether the
+  // broker has it is unknown to the producer, so its sequence is too.
+  cluster.FailProduceAfterAppend("t", 0, v1::REQUEST_TIMED_OUT, 1000);
+  absl::StatusOr<RecordMetadata> lost = (*producer)->Send(Rec("t", "b")).get();
+  ASSERT_FALSE(lost.ok());
+  cluster.FailProduceAfterAppend("t", 0, v1::NONE, 0);
+  absl::StatusOr<RecordMetadata> md = (*producer)->Send(Rec("t", "c")).get();
+  ASSERT_TRUE(md.ok()) << md.status();
+  EXPECT_EQ(Values(cluster.Records("t", 0)), (std::vector<std::string>{"a", "b", "c"}))
+      << "b written once however often it was re-sent";
+  std::vector<StoredStamp> stamps = Stamps(cluster, "t", 0);
+  ASSERT_EQ(stamps.size(), 3u);
+  EXPECT_EQ(stamps[2].producer_id, 1001) << "c under a new id";
+  EXPECT_EQ(stamps[2].base_sequence, 0);
 }
 
 }  // namespace

@@ -134,7 +134,7 @@ TEST(DispatcherTest, UnknownKeyUnsupportedVersionBadBodyAndTrailingBytesClose) {
       {RequestFrame(9999, 0, ""), "unknown api key"},
       {RequestFrame(3, 7, Body(int16_t{6}, metadata)), "unsupported version"},
       {RequestFrame(3, -1, ""), "unsupported version"},
-      {RequestFrame(22, 0, ""), "unsupported version"},  // InitProducerId: not advertised
+      {RequestFrame(22, 5, ""), "unsupported version"},  // InitProducerId: v0-4
       {RequestFrame(0, 3, ""), "bad request body"},
       // Produce is listed from v0 (for librdkafka's codecs) but served from
       // v3: v0-2 carry message formats the log does not take.

@@ -256,6 +256,37 @@ TEST_F(ProduceFetchAdapterTest, ProduceErrorsAreKafkasPerPartition) {
   EXPECT_EQ(HighWatermark("t", 0), 0) << "nothing was appended";
 }
 
+TEST_F(ProduceFetchAdapterTest, AnIdempotentProducersRetryIsAnsweredWithTheOriginalOffset) {
+  record::RecordBatchBuilder b;
+  b.set_producer(7000, 0, 0);
+  for (int i = 0; i < 3; ++i) {
+    record::Record r;
+    r.value = "idem-" + std::to_string(i);
+    r.timestamp = 1000;
+    b.Append(r);
+  }
+  const std::string batch = b.Build();
+  auto first = Send(7, ProduceOf("t", 0, batch, 1));
+  ASSERT_TRUE(first->has_value());
+  const auto a = Decoded<ProduceResponse>(**first, 7).responses[0].partition_responses[0];
+  ASSERT_EQ(a.error_code, 0);
+  auto retry = Send(7, ProduceOf("t", 0, batch, 1));
+  ASSERT_TRUE(retry->has_value());
+  const auto r = Decoded<ProduceResponse>(**retry, 7).responses[0].partition_responses[0];
+  EXPECT_EQ(r.error_code, 0) << "a duplicate is a success (librdkafka counts on it)";
+  EXPECT_EQ(r.base_offset, a.base_offset);
+  EXPECT_EQ(HighWatermark("t", 0), 3) << "written once";
+
+  // InitProducerId is served (v0-4); this fixture's broker has no id
+  // manager, so the answer is an error, not a refused version.
+  for (int16_t version : {0, 4}) {
+    auto init = Send(version, InitProducerIdRequest{});
+    ASSERT_TRUE(init->has_value()) << "v" << version;
+    EXPECT_EQ(Decoded<InitProducerIdResponse>(**init, version).error_code,
+              static_cast<int16_t>(ErrorCode::kCoordinatorNotAvailable));
+  }
+}
+
 TEST_F(ProduceFetchAdapterTest, FetchSessionsAreRefusedAsKafkaDoesWhenItHasNone) {
   FetchRequest incremental = FetchOf("t", 0, 0);
   incremental.session_id = 1234;

@@ -69,9 +69,8 @@ class PartitionTest : public ::testing::Test {
 
   // Follower `id` fetches at `offset` in epoch 0; whether the HW moved.
   bool Fetch(int32_t id, int64_t offset) {
-    Partition::FollowerFetch f =
-        partition_->UpdateFollowerFetchState(BrokerId(id), Offset(offset), Epoch(0), nullptr,
-                                             Offset(0));
+    Partition::FollowerFetch f = partition_->UpdateFollowerFetchState(BrokerId(id), Offset(offset),
+                                                                      Epoch(0), nullptr, Offset(0));
     EXPECT_EQ(f.result.error, ErrorCode::kNone) << f.result.message;
     return f.high_watermark_moved;
   }
@@ -199,6 +198,52 @@ TEST_F(PartitionTest, ADetachedPartitionNeitherLeadsNorFollows) {
   EXPECT_FALSE(appended);
   EXPECT_FALSE(partition_->FollowedFrom(BrokerId(2)).has_value());
   EXPECT_EQ(partition_->Detach(), std::nullopt) << "it led nothing since";
+}
+
+// An idempotent producer's retry of a batch the leader wrote (its answer
+// lost): the original's offsets, nothing appended, and acks=all still waits
+// for the original to reach every in-sync replica.
+TEST_F(PartitionTest, ARetriedIdempotentBatchGetsTheOriginalOffsetsAndWaitsForThem) {
+  Lead({1, 2, 3});
+  auto idempotent = [](int first_seq, int n) {
+    record::RecordBatchBuilder b;
+    b.set_producer(4000, 0, first_seq);
+    for (int i = 0; i < n; ++i) {
+      record::Record r;
+      r.value = "v" + std::to_string(first_seq + i);
+      r.timestamp = 1000;
+      b.Append(r);
+    }
+    return b.Build();
+  };
+  Append(2);  // another producer's records first: offsets 0-1
+  bool appended = false;
+  ProduceResult first = partition_->AppendRecordsToLeader(idempotent(0, 3), -1, &appended);
+  ASSERT_EQ(first.error, ErrorCode::kNone) << first.message;
+  EXPECT_TRUE(appended);
+  EXPECT_EQ(first.base_offset, 2);
+  EXPECT_EQ(first.required_offset, 5);
+
+  appended = false;
+  ProduceResult retry = partition_->AppendRecordsToLeader(idempotent(0, 3), -1, &appended);
+  ASSERT_EQ(retry.error, ErrorCode::kNone) << retry.message;
+  EXPECT_FALSE(appended) << "a duplicate moves no log end";
+  EXPECT_EQ(retry.base_offset, 2);
+  EXPECT_EQ(retry.required_offset, 5);
+  EXPECT_EQ(log_->log_end_offset().value(), 5);
+  EXPECT_FALSE(partition_->CheckAcked(Offset(retry.required_offset), Epoch(0)).has_value())
+      << "the original is not replicated yet: the retry waits as it did";
+  Fetch(2, 5);
+  Fetch(3, 5);
+  std::optional<ProduceResult> acked =
+      partition_->CheckAcked(Offset(retry.required_offset), Epoch(0));
+  ASSERT_TRUE(acked.has_value());
+  EXPECT_EQ(acked->error, ErrorCode::kNone);
+
+  // A gap in the sequence is refused with Kafka's code, nothing written.
+  ProduceResult gap = partition_->AppendRecordsToLeader(idempotent(7, 1), 1, &appended);
+  EXPECT_EQ(gap.error, ErrorCode::kOutOfOrderSequenceNumber) << gap.message;
+  EXPECT_EQ(log_->log_end_offset().value(), 5);
 }
 
 }  // namespace

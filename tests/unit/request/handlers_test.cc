@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 
+#include "absl/synchronization/notification.h"
 #include "broker/storage/mem_file_system.h"
 #include "gtest/gtest.h"
 #include "tests/unit/metadata/records.h"
@@ -557,6 +558,47 @@ TEST_F(RequestHandlersTest, ProduceGivesTheAppendTimeOfALogAppendTimeTopic) {
   ASSERT_TRUE(created->has_value());
   ASSERT_EQ((*created)->topics[0].partitions[0].error, ErrorCode::kNone);
   EXPECT_EQ((*created)->topics[0].partitions[0].log_append_time_ms, -1) << "CreateTime";
+}
+
+TEST_F(RequestHandlersTest, InitProducerIdHandsOutIdsFromTheBrokersBlock) {
+  auto init = [this](std::optional<std::string> transactional_id) {
+    InitProducerIdRequest request;
+    request.transactional_id = std::move(transactional_id);
+    std::optional<InitProducerIdResponse> answer;
+    handlers_->InitProducerId(request, [&](InitProducerIdResponse r) { answer = std::move(r); });
+    EXPECT_TRUE(answer.has_value()) << "answered at once";
+    return answer.value_or(InitProducerIdResponse{});
+  };
+  EXPECT_EQ(init(std::nullopt).error, ErrorCode::kCoordinatorNotAvailable)
+      << "a broker without a producer id manager hands out nothing";
+
+  absl::Notification fetched;
+  txn::ProducerIdManagerOptions mo;
+  mo.broker_id = 1;
+  mo.broker_epoch = [] { return int64_t{7}; };
+  mo.fetch_block = [&](int32_t, int64_t) -> absl::StatusOr<txn::ProducerIdBlock> {
+    if (!fetched.HasBeenNotified()) fetched.Notify();
+    return txn::ProducerIdBlock{5000, 1000};
+  };
+  txn::ProducerIdManager ids(mo);
+  HandlerOptions ho = Options();
+  ho.producer_id_manager = &ids;
+  MakeHandlers(ho);
+  InitProducerIdResponse first = init(std::nullopt);
+  EXPECT_EQ(first.error, ErrorCode::kCoordinatorLoadInProgress) << "no block yet: clients retry";
+  ASSERT_TRUE(fetched.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  InitProducerIdResponse got;
+  for (int i = 0; i < 100 && (got = init(std::nullopt)).error != ErrorCode::kNone; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(got.error, ErrorCode::kNone) << got.message;
+  EXPECT_EQ(got.producer_id, 5000);
+  EXPECT_EQ(got.producer_epoch, 0);
+  EXPECT_EQ(init(std::string()).producer_id, 5001) << "an empty transactional id is none";
+  InitProducerIdResponse transactional = init(std::string("tx-1"));
+  EXPECT_EQ(transactional.error, ErrorCode::kInvalidRequest);
+  EXPECT_NE(transactional.message.find("tx-1"), std::string::npos) << transactional.message;
+  ids.Stop();
 }
 
 TEST_F(RequestHandlersTest, ListOffsetsAndEpochEnds) {
