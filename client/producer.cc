@@ -553,6 +553,7 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
 void Producer::HandleAnswer(InFlight& call, absl::Time now,
                             std::vector<std::function<void()>>* done, SenderWork* work) {
   for (const auto& batch : call.batches) accumulator_.Unmute(batch->tp);
+  released_.clear();
 
   // Batches to retry go back to the head of their partitions last first, so
   // that a partition's batches keep their order.
@@ -628,11 +629,8 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
         (batch->record_count() > 1 || batches_of[it->first] > 1)) {
       // Split (or, one record refused with others, re-send alone); see
       // producer.h. The partition stays muted until the pieces are back.
-      // Nothing of it was written: it and its pieces get new stamps.
-      if (idempotent_) {
-        ForgetSequence(*batch);
-        Unstamp(*batch);
-      }
+      // It and its pieces get new stamps.
+      if (idempotent_) ReleaseSequence(*batch);
       batch->last_error = error;
       auto [at, fresh] = refused_at.try_emplace(it->first, work->refused.size());
       if (fresh) {
@@ -644,14 +642,26 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
     }
     if (idempotent_ && (answer.error() == v1::OUT_OF_ORDER_SEQUENCE_NUMBER ||
                         answer.error() == v1::INVALID_PRODUCER_EPOCH)) {
-      // The leader did not write it, and its view of this producer differs
-      // from ours (its state expired, or was lost with a log): a new id.
+      if (batches_of[it->first] > 1) {
+        // The leader may hold the first batches of the request and not the
+        // rest (a follower whose copy was cut short took over; a power
+        // loss kept part of it), which it refuses as a whole: each goes
+        // again alone, stamped as it is, to be answered for itself — as a
+        // duplicate, or appended in sequence.
+        batch->send_group = next_call_id_++;
+        retry.emplace_back(std::move(batch), error);
+        continue;
+      }
+      // Alone, it was not written, and the leader's view of this producer
+      // differs from ours (its state expired, or was lost with a log): a
+      // new id.
       ForgetSequence(*batch);
       Unstamp(*batch);
       retry.emplace_back(std::move(batch), error);
       continue;
     }
     if (!IsRetriable(answer.error())) {
+      if (idempotent_) ReleaseSequence(*batch);
       FailBatch(*batch, error, done);
       continue;
     }
@@ -750,6 +760,24 @@ void Producer::ForgetSequence(const ProducerBatch& batch) {
   }
 }
 
+void Producer::ReleaseSequence(ProducerBatch& batch) {
+  // Refused on its first attempt, the batch cannot have been written by an
+  // earlier one; with one request per partition in flight, stamped at
+  // dispatch, nothing stamped after it exists: its sequences are free
+  // again. (The batches of one request are refused together, first to
+  // last, so the first one's sequence is where the partition goes back
+  // to.) A retried batch may have been written before: a new id.
+  if (batch.base_sequence >= 0 && batch.attempts == 1 && batch.producer_id == producer_id_ &&
+      !need_producer_id_) {
+    int32_t& next = next_sequence_[batch.tp];
+    if (!released_.contains(batch.tp)) next = batch.base_sequence;
+    released_.insert(batch.tp);
+  } else {
+    ForgetSequence(batch);
+  }
+  Unstamp(batch);
+}
+
 void Producer::Unstamp(ProducerBatch& batch) {
   batch.producer_id = -1;
   batch.producer_epoch = -1;
@@ -778,11 +806,10 @@ void Producer::RenewProducerId(std::vector<std::function<void()>>* done) {
                                                  : response.error_message());
     // Coordinator-style answers too: ids come with the transaction
     // coordinator's errors (no block yet, loading, moved).
-    retriable = IsRetriable(response.error()) ||
-                response.error() == v1::COORDINATOR_LOAD_IN_PROGRESS ||
-                response.error() == v1::COORDINATOR_NOT_AVAILABLE ||
-                response.error() == v1::NOT_COORDINATOR ||
-                response.error() == v1::CONCURRENT_TRANSACTIONS;
+    retriable =
+        IsRetriable(response.error()) || response.error() == v1::COORDINATOR_LOAD_IN_PROGRESS ||
+        response.error() == v1::COORDINATOR_NOT_AVAILABLE ||
+        response.error() == v1::NOT_COORDINATOR || response.error() == v1::CONCURRENT_TRANSACTIONS;
   }
   absl::MutexLock lock(&mu_);
   if (status.ok()) {

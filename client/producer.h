@@ -45,12 +45,17 @@
 // writing it again, so a retry after a lost answer (a timeout, a broken
 // connection, a leader that failed over after appending) never writes a
 // record twice. A retried request's batches of a partition go again
-// together and with nothing else (the broker then finds all of them written
-// or none). Whenever a stamped batch fails for good (its delivery timeout,
-// a refusal, OUT_OF_ORDER_SEQUENCE_NUMBER, a split), the broker's view of
-// the partition's sequence is unknown, so the producer takes a new
-// producer id before it stamps another batch: batches still waiting for a
-// retry keep their stamps, new ones start at sequence 0 under the new id.
+// together and with nothing else (the broker then finds all of them
+// written, or none), except that a request of several batches answered
+// OUT_OF_ORDER_SEQUENCE_NUMBER (a new leader may hold its first batches
+// only, and refuses the mix) is re-sent one batch per request, stamps kept.
+// A batch refused on its first attempt (invalid, or too large and split)
+// gives its sequences back. Whenever else a stamped batch fails for good
+// (its delivery timeout, a refused retry, OUT_OF_ORDER_SEQUENCE_NUMBER
+// for a batch sent alone), the broker's view of the partition's sequence
+// is unknown, so the producer takes a new producer id before it stamps
+// another batch: batches still waiting for a retry keep their stamps, new
+// ones start at sequence 0 under the new id.
 // One request per partition in flight carries the five-request window
 // Kafka's producers use (it may hold many batches).
 //
@@ -65,6 +70,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "client/config.h"
@@ -137,8 +143,11 @@ class Producer {
   // A stamped batch failed for good: its records may or may not be in the
   // log, so the next batches need a new producer id.
   void ForgetSequence(const ProducerBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Clears a batch's stamp so that it is stamped again (new id) when next
-  // sent; for batches the broker refused as a whole.
+  // A batch the broker refused and that goes no further as it is (failed,
+  // or split): its sequences are given back when that is safe, else the
+  // next batches get a new id (ForgetSequence); its stamp is cleared.
+  void ReleaseSequence(ProducerBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Clears a batch's stamp so that it is stamped again when next sent.
   static void Unstamp(ProducerBatch& batch);
 
   const ProducerConfig config_;
@@ -171,6 +180,9 @@ class Producer {
   absl::flat_hash_map<TopicPartition, int32_t> next_sequence_ ABSL_GUARDED_BY(mu_);
   // No batch is stamped until a (new) producer id is installed.
   bool need_producer_id_ ABSL_GUARDED_BY(mu_) = false;
+  // Partitions whose sequences ReleaseSequence gave back while handling
+  // the current answer.
+  absl::flat_hash_set<TopicPartition> released_ ABSL_GUARDED_BY(mu_);
   absl::Time next_producer_id_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::thread sender_;
 };

@@ -136,7 +136,14 @@ class FakeCluster::Node final : public v1::Broker::Service,
           pr->set_error(refused);
           continue;
         }
-        for (const auto& [h, b] : batches) {
+        size_t take = batches.size();
+        const bool prefix_only = part->prefix_batches >= 0;
+        if (prefix_only) {
+          take = std::min(take, static_cast<size_t>(part->prefix_batches));
+          part->prefix_batches = -1;
+        }
+        for (size_t i = 0; i < take; ++i) {
+          const auto& [h, b] = batches[i];
           std::string copy(b);
           record::SetBaseOffset(copy.data(), Offset(part->next_offset));
           if (h.producer_id >= 0) {
@@ -149,6 +156,10 @@ class FakeCluster::Node final : public v1::Broker::Service,
           part->next_offset += h.last_offset_delta + 1;
         }
         pr->set_base_offset(base);
+        if (prefix_only) {
+          pr->set_error(part->fail_after_append_code);
+          continue;
+        }
         if (part->fail_after_append_times > 0) {
           --part->fail_after_append_times;
           pr->set_error(part->fail_after_append_code);
@@ -773,6 +784,14 @@ void FakeCluster::FailProduceAfterAppend(const std::string& topic, int32_t parti
   Partition& p = topics_.at(topic).partitions.at(static_cast<size_t>(partition));
   p.fail_after_append_code = code;
   p.fail_after_append_times = times;
+}
+
+void FakeCluster::AppendPrefixThenFail(const std::string& topic, int32_t partition, int batches,
+                                       v1::ErrorCode code) {
+  absl::MutexLock lock(&mu_);
+  Partition& p = topics_.at(topic).partitions.at(static_cast<size_t>(partition));
+  p.prefix_batches = batches;
+  p.fail_after_append_code = code;
 }
 
 void FakeCluster::FailInitProducerId(v1::ErrorCode code, int times) {

@@ -70,6 +70,11 @@ class FakeCluster {
   // for an acks=all request whose replicas were slow, say).
   void FailProduceAfterAppend(const std::string& topic, int32_t partition, v1::ErrorCode code,
                               int times);
+  // The next produce request for the partition has only its first
+  // `batches` batches appended (as a new leader whose copy of the last
+  // request was cut short holds them), and is answered with `code`.
+  void AppendPrefixThenFail(const std::string& topic, int32_t partition, int batches,
+                            v1::ErrorCode code);
   // The next `times` InitProducerId calls answer `code`.
   void FailInitProducerId(v1::ErrorCode code, int times);
   int init_producer_id_requests() const;
@@ -116,6 +121,7 @@ class FakeCluster {
     v1::ErrorCode fail_code = v1::NONE;
     int32_t fail_hint = -1;
     int fail_after_append_times = 0;
+    int prefix_batches = -1;  // AppendPrefixThenFail: batches of the next request kept
     v1::ErrorCode fail_after_append_code = v1::NONE;
     // Per producer id: the sequences written (first, last, base offset).
     struct Written {

@@ -789,5 +789,43 @@ TEST(ProducerIdempotenceTest, ABatchThatTimedOutLeavesTheNextOnANewProducerId) {
   EXPECT_EQ(stamps[2].base_sequence, 0);
 }
 
+TEST(ProducerIdempotenceTest, ANewLeaderHoldingPartOfARequestGetsEachBatchOnce) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = Producer::Create(SmallBatchesSentOnFlush(cluster));
+  ASSERT_TRUE(producer.ok());
+  // The leader keeps only the first batch of the next request (a follower's
+  // copy cut short before it took over) and answers NOT_LEADER: the retry
+  // of the whole request mixes a duplicate with new batches.
+  cluster.AppendPrefixThenFail("t", 0, 1, v1::NOT_LEADER_OR_FOLLOWER);
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  for (int i = 0; i < 9; ++i)
+    futures.push_back((*producer)->Send(Rec("t", std::string(300, 'a' + i))));
+  (*producer)->Flush();
+  for (int i = 0; i < 9; ++i) {
+    absl::StatusOr<RecordMetadata> md = futures[static_cast<size_t>(i)].get();
+    ASSERT_TRUE(md.ok()) << md.status();
+    EXPECT_EQ(md->offset, i);
+  }
+  std::string order;
+  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
+  EXPECT_EQ(order, "abcdefghi") << "each record once";
+  EXPECT_EQ(cluster.init_producer_id_requests(), 1) << "no sequence was lost";
+}
+
+TEST(ProducerIdempotenceTest, ARecordRefusedOnItsFirstAttemptGivesItsSequenceBack) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = Producer::Create(Config(cluster));
+  ASSERT_TRUE(producer.ok());
+  cluster.FailProduce("t", 0, v1::INVALID_RECORD, 5);
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE((*producer)->Send(Rec("t", "bad")).get().ok());
+  ASSERT_TRUE((*producer)->Send(Rec("t", "good")).get().ok());
+  EXPECT_EQ(cluster.init_producer_id_requests(), 1) << "no new id per refused record";
+  std::vector<StoredStamp> stamps = Stamps(cluster, "t", 0);
+  ASSERT_EQ(stamps.size(), 1u);
+  EXPECT_EQ(stamps[0].base_sequence, 0) << "the refused records' sequences were given back";
+}
+
 }  // namespace
 }  // namespace strata::client
