@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -69,28 +70,32 @@ class SegmentReader {
   absl::Status status_;
 };
 
-// Batches a cleaner without producer state must not touch: an idempotent
-// producer's (its last sequence would go with them), a transaction's or a
-// transaction marker (aborted records would count as data).
-bool HoldsProducerState(const record::BatchHeader& h) {
-  return h.producer_id >= 0 || h.is_transactional() || h.is_control();
+// Batches this cleaner does not touch yet: a transaction's data or marker
+// (aborted records would count as data; issue 15 brings the rules).
+bool IsTransactional(const record::BatchHeader& h) {
+  return h.is_transactional() || h.is_control();
 }
 
-absl::Status ProducerBatchError(const Log& log, const record::BatchHeader& h) {
-  return absl::UnimplementedError(absl::StrCat(
-      "the batch at offset ", h.base_offset.value(), " of ", log.dir(),
-      " is idempotent or transactional (producer id ", h.producer_id,
-      "); logs holding such batches are not cleaned until the broker keeps producer state"));
+absl::Status TransactionalBatchError(const Log& log, const record::BatchHeader& h) {
+  return absl::UnimplementedError(absl::StrCat("the batch at offset ", h.base_offset.value(),
+                                               " of ", log.dir(), " is transactional (producer id ",
+                                               h.producer_id,
+                                               "); logs holding transactions are not cleaned yet"));
 }
 
 // `original` with only `kept` (some of its records, in order) left, as
 // Kafka's cleaner rewrites a batch: the same base offset and
 // lastOffsetDelta, each record at its own offset, the same leader epoch,
-// timestamp type and codec. Producer batches never get here.
+// timestamp type and codec, and an idempotent producer's id, epoch and base
+// sequence (with lastOffsetDelta, its sequence range stays the original's,
+// so producer state rebuilt from the log sees the same sequences).
 absl::StatusOr<std::string> RebuildBatch(const record::BatchHeader& original,
                                          const std::vector<record::Record>& kept) {
   record::RecordBatchBuilder builder(original.base_offset);
   builder.set_partition_leader_epoch(original.partition_leader_epoch);
+  if (original.producer_id >= 0) {
+    builder.set_producer(original.producer_id, original.producer_epoch, original.base_sequence);
+  }
   for (const record::Record& r : kept) builder.AppendWithOffset(r);
   builder.set_last_offset_delta(original.last_offset_delta);
   const std::string raw = builder.Build();
@@ -600,7 +605,7 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
     std::string_view batch;
     while (end == uncleanable && reader.Next(&h, &batch)) {
       if (absl::Status r = CheckRunning(target.tp, log, generation); !r.ok()) return r;
-      if (HoldsProducerState(h)) return ProducerBatchError(log, h);
+      if (IsTransactional(h)) return TransactionalBatchError(log, h);
       if (h.records_count == 0 || h.next_offset() <= first_dirty) continue;
       if (h.base_offset >= uncleanable) break;
       absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(batch);
@@ -650,6 +655,16 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
     groups.push_back({s});
   }
 
+  // Each idempotent producer's last batch is kept whole, as Kafka keeps it
+  // (there, emptied of records): a retry of it must still find its
+  // sequences when producer state is rebuilt from the log. Batches appended
+  // meanwhile only move a producer's last batch up, out of what is cleaned.
+  absl::flat_hash_map<int64_t, int64_t> last_offset_of_producer;
+  for (const auto& [producer_id, entry] : log.ProducerEntries()) {
+    if (const ProducerRun* run = entry.newest())
+      last_offset_of_producer[producer_id] = run->last_offset;
+  }
+
   // 3. Each group: filter into "<base>.log.cleaned", then swap it in.
   for (const std::vector<Log::SegmentInfo>& group : groups) {
     if (absl::Status r = CheckRunning(target.tp, log, generation); !r.ok()) return r;
@@ -676,11 +691,19 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
       std::string_view batch;
       while (reader.Next(&h, &batch)) {
         if (absl::Status r = CheckRunning(target.tp, log, generation); !r.ok()) return r;
-        if (HoldsProducerState(h)) return ProducerBatchError(log, h);
+        if (IsTransactional(h)) return TransactionalBatchError(log, h);
         if (h.records_count == 0) {
           // Not written by this cleaner; kept as it is.
           if (absl::Status w = write(batch); !w.ok()) return w;
           continue;
+        }
+        if (h.producer_id >= 0) {
+          auto last = last_offset_of_producer.find(h.producer_id);
+          if (last != last_offset_of_producer.end() && last->second == h.last_offset().value()) {
+            ++stats.producer_batches_kept;
+            if (absl::Status w = write(batch); !w.ok()) return w;
+            continue;
+          }
         }
         absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(batch);
         if (!records.ok()) {

@@ -35,11 +35,16 @@
 //     leader epoch and timestamp type, compressed again with the batch's
 //     codec. So a cleaned segment is never larger than the segments it
 //     replaces (but for a codec compressing fewer records worse).
-//   - Logs holding idempotent or transactional batches (a producer id, the
-//     transactional bit, control batches) are not cleaned: without producer
-//     state the cleaner cannot tell which producer batches to keep, nor
-//     aborted records from committed ones. The log is skipped until a
-//     restart, with one warning (Unimplemented from CleanLog).
+//   - An idempotent producer's batches are cleaned like any, keeping its id,
+//     epoch and base sequence (and lastOffsetDelta, so the sequence range),
+//     except each producer's last batch in the log (from the log's producer
+//     state when the cleaning starts), which is kept whole (Kafka keeps it
+//     as an empty batch): producer state rebuilt from the log then still
+//     finds the sequences a retry may repeat.
+//   - Logs holding transactional batches (the transactional bit, control
+//     batches) are not cleaned yet: the cleaner does not tell aborted
+//     records from committed ones. The log is skipped until a restart, with
+//     one warning (Unimplemented from CleanLog).
 //   - Each group is written to "<base>.log.cleaned" (+ indexes), synced, and
 //     swapped in by Log::ReplaceSegments (crash-safe; see log.h and
 //     FORMAT.md). The old segments' files are handed to `on_deleted` to be
@@ -168,6 +173,8 @@ class LogCleaner {
     int64_t records_kept = 0;
     int64_t tombstones_removed = 0;
     int64_t tombstones_kept = 0;
+    // Idempotent producers' last batches, kept whole.
+    int64_t producer_batches_kept = 0;
     // The offset map filled before the cleanable part's end.
     bool map_full = false;
   };

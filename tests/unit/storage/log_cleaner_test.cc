@@ -610,10 +610,10 @@ TEST_F(LogCleanerTest, KeylessRecordsAreRefusedByACompactedTopic) {
   EXPECT_TRUE(log->AppendAsLeader(&batch, Epoch(1)).ok());
 }
 
-// A producer's batches come through a follower append (producers cannot
-// write producer ids yet).
+// A producer's batches, as a follower copies them.
 std::string ProducerBatch(int64_t base, int64_t producer_id, int32_t sequence,
-                          const std::vector<Rec>& recs, int64_t timestamp) {
+                          const std::vector<Rec>& recs, int64_t timestamp,
+                          bool transactional = false) {
   record::RecordBatchBuilder builder{Offset(base)};
   builder.set_partition_leader_epoch(Epoch(1));
   builder.set_producer(producer_id, 0, sequence);
@@ -624,18 +624,61 @@ std::string ProducerBatch(int64_t base, int64_t producer_id, int32_t sequence,
     rec.timestamp = timestamp;
     builder.Append(rec);
   }
-  return builder.Build();
+  std::string batch = builder.Build();
+  if (transactional) {
+    batch[record::kAttributesPos + 1] = static_cast<char>(batch[record::kAttributesPos + 1] | 0x10);
+    record::SetProducer(&batch, producer_id, 0, sequence);  // the CRC again
+  }
+  return batch;
 }
 
-// Without producer state the cleaner cannot tell which of a producer's
-// batches to keep: a log holding one is left alone, with one warning.
-TEST_F(LogCleanerTest, ALogHoldingProducerBatchesIsNotCleaned) {
+// An idempotent producer's batches are cleaned like any, keeping their
+// producer fields; each producer's last batch stays whole, so producer
+// state rebuilt from the log still finds the sequences a retry repeats.
+TEST_F(LogCleanerTest, IdempotentBatchesAreCleanedButEachProducersLastBatchStaysWhole) {
   auto log = OpenLog();
   logs_ = {{kTp, log, kLogDir}};
   auto cleaner = MakeCleaner();
   const int64_t t = clock_.NowMs();
   ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(0, 7, 0, {{"a", "1"}, {"b", "1"}}, t)).ok());
   ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(2, 7, 2, {{"a", "2"}, {"b", "2"}}, t)).ok());
+  ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(4, 8, 0, {{"a", "3"}, {"c", "1"}}, t)).ok());
+  ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(6, 8, 2, {{"c", "2"}}, t)).ok());
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  ASSERT_TRUE(log->Roll().ok());
+  const auto state_before = log->ProducerEntries();
+  auto stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->producer_batches_kept, 2);
+  // Producer 7's first batch went whole (a and b were written again); its
+  // last stays, a=2 with it; producer 8's first batch lost c=1.
+  std::vector<std::pair<int64_t, std::string>> got;
+  for (const Read& r : ReadAll(*log)) got.emplace_back(r.offset.value(), r.key + "=" + *r.value);
+  EXPECT_EQ(got, (std::vector<std::pair<int64_t, std::string>>{
+                     {2, "a=2"}, {3, "b=2"}, {4, "a=3"}, {6, "c=2"}}));
+  absl::StatusOr<LogReadResult> read = log->Read(Offset(4), 1 << 20, log->log_end_offset());
+  ASSERT_TRUE(read.ok()) << read.status();
+  absl::StatusOr<record::BatchHeader> rebuilt = record::ReadBatchHeader(read->batches);
+  ASSERT_TRUE(rebuilt.ok());
+  EXPECT_EQ(rebuilt->base_offset, Offset(4));
+  EXPECT_EQ(rebuilt->records_count, 1);
+  EXPECT_EQ(rebuilt->producer_id, 8) << "the rewritten batch keeps its producer";
+  EXPECT_EQ(rebuilt->base_sequence, 0);
+  EXPECT_EQ(rebuilt->last_offset_delta, 1) << "and its sequence range";
+  EXPECT_EQ(log->ProducerEntries(), state_before) << "cleaning changes no producer state";
+}
+
+// Transactions are not cleaned yet: a log holding one is left alone, with
+// one warning.
+TEST_F(LogCleanerTest, ALogHoldingTransactionalBatchesIsNotCleaned) {
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  const int64_t t = clock_.NowMs();
+  ASSERT_TRUE(
+      log->AppendAsFollower(ProducerBatch(0, 7, 0, {{"a", "1"}, {"b", "1"}}, t, true)).ok());
+  ASSERT_TRUE(
+      log->AppendAsFollower(ProducerBatch(2, 7, 2, {{"a", "2"}, {"b", "2"}}, t, true)).ok());
   log->MaybeIncrementHighWatermark(log->log_end_offset());
   ASSERT_TRUE(log->Roll().ok());
   const int64_t size = log->size_bytes();
