@@ -266,7 +266,7 @@ void StrataNode::CreateReplicaManagement() {
       std::make_unique<IsrChangeSender>(std::move(isr_options), controller_channel_.get());
 
   // Producer ids for InitProducerId, in blocks from the controller; the
-  // first block is asked for on first use, once this broker has registered.
+  // first block is asked for once this broker has registered.
   txn::ProducerIdManagerOptions producer_id_options;
   producer_id_options.broker_id = config_.node_id;
   producer_id_options.broker_epoch = [this] { return lifecycle_->broker_epoch(); };
@@ -414,6 +414,8 @@ void StrataNode::ApplyMetadataLoop() {
       image.swap(pending_image_);
     }
     replicas_->OnMetadata(image);
+    // Registered: the first producer id block can be had.
+    if (previous == nullptr && producer_ids_) producer_ids_->Prefetch();
     // A topic's configs may have changed with this image.
     logs_->RefreshConfigs();
     // Committed offsets of deleted topics go (a topic deleted and created

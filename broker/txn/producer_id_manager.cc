@@ -68,6 +68,12 @@ absl::StatusOr<int64_t> ProducerIdManager::GenerateProducerId() {
   return id;
 }
 
+void ProducerIdManager::Prefetch() {
+  absl::MutexLock l(&mu_);
+  if (stopping_ || current_ || next_block_) return;
+  MaybeRequestBlockLocked();
+}
+
 void ProducerIdManager::MaybeRequestBlockLocked() {
   if (fetch_ != FetchState::kIdle) return;
   if (clock_->NowMs() < retry_at_ms_) return;

@@ -80,6 +80,10 @@ class ProducerIdManager {
   // (a fetch is then under way; the caller answers
   // COORDINATOR_LOAD_IN_PROGRESS, which clients retry).
   absl::StatusOr<int64_t> GenerateProducerId();
+  // Asks for the first block now (no id is handed out) unless one is held
+  // or on its way: the node calls it once the broker has registered, so
+  // that the first InitProducerId after a start finds ids.
+  void Prefetch();
 
   // Waits for a fetch in progress, then stops the manager's thread; every
   // later GenerateProducerId answers Unavailable. Idempotent.

@@ -126,6 +126,20 @@ class ProducerIdManagerTest : public ::testing::Test {
   std::atomic<int64_t> epoch_{17};
 };
 
+TEST_F(ProducerIdManagerTest, PrefetchGetsTheFirstBlockBeforeAnyoneAsks) {
+  FakeController controller;
+  auto m = NewManager(&controller);
+  m->Prefetch();
+  ASSERT_TRUE(Eventually([&] { return controller.returned() == 1; }));
+  Settle();
+  absl::StatusOr<int64_t> id = m->GenerateProducerId();
+  ASSERT_TRUE(id.ok()) << "the first InitProducerId finds ids: " << id.status();
+  EXPECT_EQ(*id, 0);
+  m->Prefetch();  // a block is held: nothing more is fetched
+  Settle();
+  EXPECT_EQ(controller.calls(), 1);
+}
+
 TEST_F(ProducerIdManagerTest, UnavailableBeforeTheFirstBlockThenIds) {
   FakeController controller;
   controller.Hold(true);
