@@ -840,7 +840,7 @@ struct DeleteRecordsResponse {
   bool operator==(const DeleteRecordsResponse&) const = default;
 };
 
-// ---- InitProducerId (22): a codec, not advertised yet ----
+// ---- InitProducerId (22) ----
 struct InitProducerIdRequest {
   STRATA_KAFKA_MESSAGE(kInitProducerId, true)
   std::optional<std::string> transactional_id;

@@ -7,9 +7,8 @@
 //             no answer; if a partition failed, the connection is closed
 //             instead, so the client refreshes its metadata (as Kafka).
 //             A transactional produce is refused per partition with
-//             INVALID_REQUEST: no client gets a transactional producer id
-//             while InitProducerId is not served (it comes with the
-//             exactly-once issue).
+//             INVALID_REQUEST: InitProducerId gives no transactional ids
+//             until the transaction coordinator is served (issue 15).
 //   Fetch     always a consumer's fetch, whatever ReplicaId says (followers
 //             replicate over the CONTROLLER listener). Sessionless, as
 //             Kafka with an empty session cache: a full fetch (epoch -1 or

@@ -95,8 +95,7 @@ std::vector<std::string> ReadAll(const StrataCluster& cluster, const std::string
 }
 
 // Whether values "<prefix><i><anything>" hold every i in [0, n) in order.
-// A send retried after a lost answer may be there twice (the producer is
-// not idempotent yet); a second copy is not counted.
+// A second copy is not counted here (the fault tests count duplicates).
 ::testing::AssertionResult EveryIdInOrder(const std::vector<std::string>& values,
                                           const std::string& prefix, int n) {
   int next = 0;
