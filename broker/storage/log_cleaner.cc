@@ -655,10 +655,13 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
     groups.push_back({s});
   }
 
-  // Each idempotent producer's last batch is kept whole, as Kafka keeps it
-  // (there, emptied of records): a retry of it must still find its
-  // sequences when producer state is rebuilt from the log. Batches appended
-  // meanwhile only move a producer's last batch up, out of what is cleaned.
+  // Each idempotent producer's last batch stays, as Kafka's cleaner keeps
+  // it (BatchRetention.RETAIN_EMPTY): its records are cleaned like any, and
+  // when none is left it is kept as an empty batch with its producer id,
+  // epoch, base sequence and lastOffsetDelta, so that producer state
+  // rebuilt from the log still finds the sequences a retry may repeat.
+  // Batches appended meanwhile only move a producer's last batch up, out
+  // of what is cleaned.
   absl::flat_hash_map<int64_t, int64_t> last_offset_of_producer;
   for (const auto& [producer_id, entry] : log.ProducerEntries()) {
     if (const ProducerRun* run = entry.newest())
@@ -697,13 +700,11 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
           if (absl::Status w = write(batch); !w.ok()) return w;
           continue;
         }
+        bool producers_last = false;
         if (h.producer_id >= 0) {
           auto last = last_offset_of_producer.find(h.producer_id);
-          if (last != last_offset_of_producer.end() && last->second == h.last_offset().value()) {
-            ++stats.producer_batches_kept;
-            if (absl::Status w = write(batch); !w.ok()) return w;
-            continue;
-          }
+          producers_last =
+              last != last_offset_of_producer.end() && last->second == h.last_offset().value();
         }
         absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(batch);
         if (!records.ok()) {
@@ -739,7 +740,8 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
           continue;
         }
         changed = true;
-        if (kept.empty()) continue;
+        if (kept.empty() && !producers_last) continue;
+        if (kept.empty()) ++stats.producer_batches_emptied;
         absl::StatusOr<std::string> rebuilt = RebuildBatch(h, kept);
         if (!rebuilt.ok()) return rebuilt.status();
         if (absl::Status w = write(*rebuilt); !w.ok()) return w;

@@ -37,10 +37,11 @@
 //     replaces (but for a codec compressing fewer records worse).
 //   - An idempotent producer's batches are cleaned like any, keeping its id,
 //     epoch and base sequence (and lastOffsetDelta, so the sequence range),
-//     except each producer's last batch in the log (from the log's producer
-//     state when the cleaning starts), which is kept whole (Kafka keeps it
-//     as an empty batch): producer state rebuilt from the log then still
-//     finds the sequences a retry may repeat.
+//     and a batch left with no record goes, except each producer's last
+//     batch in the log (from the log's producer state when the cleaning
+//     starts), which is then kept as an empty batch, as Kafka keeps it:
+//     producer state rebuilt from the log still finds the sequences a retry
+//     may repeat.
 //   - Logs holding transactional batches (the transactional bit, control
 //     batches) are not cleaned yet: the cleaner does not tell aborted
 //     records from committed ones. The log is skipped until a restart, with
@@ -173,8 +174,9 @@ class LogCleaner {
     int64_t records_kept = 0;
     int64_t tombstones_removed = 0;
     int64_t tombstones_kept = 0;
-    // Idempotent producers' last batches, kept whole.
-    int64_t producer_batches_kept = 0;
+    // Idempotent producers' last batches that lost every record, kept as
+    // empty batches (their producer fields and offset range stay).
+    int64_t producer_batches_emptied = 0;
     // The offset map filled before the cleanable part's end.
     bool map_full = false;
   };

@@ -633,9 +633,10 @@ std::string ProducerBatch(int64_t base, int64_t producer_id, int32_t sequence,
 }
 
 // An idempotent producer's batches are cleaned like any, keeping their
-// producer fields; each producer's last batch stays whole, so producer
-// state rebuilt from the log still finds the sequences a retry repeats.
-TEST_F(LogCleanerTest, IdempotentBatchesAreCleanedButEachProducersLastBatchStaysWhole) {
+// producer fields; a batch left empty goes, except a producer's last batch,
+// kept empty (Kafka's RETAIN_EMPTY), so producer state rebuilt from the log
+// still finds the sequences a retry repeats.
+TEST_F(LogCleanerTest, IdempotentBatchesAreCleanedAndEachProducersLastBatchStaysEvenEmpty) {
   auto log = OpenLog();
   logs_ = {{kTp, log, kLogDir}};
   auto cleaner = MakeCleaner();
@@ -643,20 +644,33 @@ TEST_F(LogCleanerTest, IdempotentBatchesAreCleanedButEachProducersLastBatchStays
   ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(0, 7, 0, {{"a", "1"}, {"b", "1"}}, t)).ok());
   ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(2, 7, 2, {{"a", "2"}, {"b", "2"}}, t)).ok());
   ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(4, 8, 0, {{"a", "3"}, {"c", "1"}}, t)).ok());
-  ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(6, 8, 2, {{"c", "2"}}, t)).ok());
+  ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(6, 8, 2, {{"b", "3"}, {"c", "2"}}, t)).ok());
+  ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(8, 9, 0, {{"d", "1"}}, t)).ok());
   log->MaybeIncrementHighWatermark(log->log_end_offset());
   ASSERT_TRUE(log->Roll().ok());
   const auto state_before = log->ProducerEntries();
   auto stats = cleaner->CleanLog(logs_[0]);
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_EQ(stats->producer_batches_kept, 2);
-  // Producer 7's first batch went whole (a and b were written again); its
-  // last stays, a=2 with it; producer 8's first batch lost c=1.
+  EXPECT_EQ(stats->producer_batches_emptied, 1);
+  // Producer 7's first batch went (a and b were written again); its last
+  // lost every record but stays; producer 8's first batch lost c=1.
   std::vector<std::pair<int64_t, std::string>> got;
   for (const Read& r : ReadAll(*log)) got.emplace_back(r.offset.value(), r.key + "=" + *r.value);
   EXPECT_EQ(got, (std::vector<std::pair<int64_t, std::string>>{
-                     {2, "a=2"}, {3, "b=2"}, {4, "a=3"}, {6, "c=2"}}));
-  absl::StatusOr<LogReadResult> read = log->Read(Offset(4), 1 << 20, log->log_end_offset());
+                     {4, "a=3"}, {6, "b=3"}, {7, "c=2"}, {8, "d=1"}}));
+  absl::StatusOr<LogReadResult> read = log->Read(Offset(0), 1 << 20, log->log_end_offset());
+  ASSERT_TRUE(read.ok()) << read.status();
+  absl::StatusOr<record::BatchHeader> empty = record::ReadBatchHeader(read->batches);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->base_offset, Offset(2)) << "producer 7's first batch is gone";
+  EXPECT_EQ(empty->records_count, 0);
+  EXPECT_EQ(empty->producer_id, 7);
+  EXPECT_EQ(empty->base_sequence, 2);
+  EXPECT_EQ(empty->last_offset_delta, 1) << "its offset and sequence range stay";
+  EXPECT_TRUE(
+      record::ValidateStoredBatch(std::string_view(read->batches).substr(0, empty->size_in_bytes()))
+          .ok());
+  read = log->Read(Offset(4), 1 << 20, log->log_end_offset());
   ASSERT_TRUE(read.ok()) << read.status();
   absl::StatusOr<record::BatchHeader> rebuilt = record::ReadBatchHeader(read->batches);
   ASSERT_TRUE(rebuilt.ok());
@@ -666,6 +680,13 @@ TEST_F(LogCleanerTest, IdempotentBatchesAreCleanedButEachProducersLastBatchStays
   EXPECT_EQ(rebuilt->base_sequence, 0);
   EXPECT_EQ(rebuilt->last_offset_delta, 1) << "and its sequence range";
   EXPECT_EQ(log->ProducerEntries(), state_before) << "cleaning changes no producer state";
+  // Producer state rebuilt from the cleaned files (no clean shutdown) is
+  // the same.
+  log.reset();
+  logs_.clear();
+  auto reopened = OpenLog(nullptr, /*clean=*/false);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->ProducerEntries(), state_before);
 }
 
 // Transactions are not cleaned yet: a log holding one is left alone, with
