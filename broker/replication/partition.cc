@@ -259,6 +259,11 @@ ProduceResult Partition::AppendRecordsToLeader(std::string batches, int32_t acks
       // still waits until the originals are replicated (they may not be
       // yet: the answer the producer lost may have been a timeout).
       result.base_offset = info->first_offset.value();
+      // And their append time, as the first answer said it (Kafka answers a
+      // duplicate with the original batch's timestamp).
+      if (log->config().message_timestamp_type == record::TimestampType::kLogAppendTime) {
+        result.log_append_time_ms = info->max_timestamp;
+      }
       result.log_start_offset = log->log_start_offset().value();
       result.required_offset = info->last_offset.value() + 1;
       result.leader_epoch = leader_epoch.value();

@@ -246,5 +246,33 @@ TEST_F(PartitionTest, ARetriedIdempotentBatchGetsTheOriginalOffsetsAndWaitsForTh
   EXPECT_EQ(log_->log_end_offset().value(), 5);
 }
 
+// On a LogAppendTime topic the retry's answer carries the original
+// batch's append time, not a new one and not -1.
+TEST_F(PartitionTest, ARetriedBatchOfALogAppendTimeTopicIsAnsweredWithTheOriginalAppendTime) {
+  storage::LogConfig config = log_->config();
+  config.message_timestamp_type = record::TimestampType::kLogAppendTime;
+  log_->UpdateConfig(config);
+  Lead({1});
+  auto batch = [] {
+    record::RecordBatchBuilder b;
+    b.set_producer(4001, 0, 0);
+    record::Record r;
+    r.value = "v";
+    r.timestamp = 1000;
+    b.Append(r);
+    return b.Build();
+  };
+  const int64_t appended_at = clock_.NowMs();
+  bool appended = false;
+  ProduceResult first = partition_->AppendRecordsToLeader(batch(), -1, &appended);
+  ASSERT_EQ(first.error, ErrorCode::kNone) << first.message;
+  EXPECT_EQ(first.log_append_time_ms, appended_at);
+  clock_.AdvanceMs(5000);
+  ProduceResult retry = partition_->AppendRecordsToLeader(batch(), -1, &appended);
+  ASSERT_EQ(retry.error, ErrorCode::kNone) << retry.message;
+  EXPECT_EQ(retry.base_offset, first.base_offset);
+  EXPECT_EQ(retry.log_append_time_ms, appended_at);
+}
+
 }  // namespace
 }  // namespace strata::replication
