@@ -817,12 +817,23 @@ void Producer::RenewProducerId(std::vector<std::function<void()>>* done) {
     producer_epoch_ = static_cast<int16_t>(response.producer_epoch());
     next_sequence_.clear();
     need_producer_id_ = false;
+    producer_id_wanted_since_ = absl::InfiniteFuture();
     VLOG(1) << "Idempotent producer id " << producer_id_ << ", epoch " << producer_epoch_;
     return;
   }
-  next_producer_id_attempt_ = absl::Now() + config_.retry_backoff;
+  const absl::Time now = absl::Now();
+  next_producer_id_attempt_ = now + config_.retry_backoff;
   if (retriable) {
-    LOG_EVERY_N(WARNING, 20) << "No producer id yet, retrying: " << status;
+    // A broker fetching its first id block, or a coordinator loading,
+    // answers for a moment after a start: said only when it lasts.
+    producer_id_wanted_since_ = std::min(producer_id_wanted_since_, now);
+    if (now - producer_id_wanted_since_ >= kProducerIdPatience) {
+      LOG_EVERY_N(WARNING, 20) << "No producer id for "
+                               << absl::FormatDuration(now - producer_id_wanted_since_)
+                               << ", retrying: " << status;
+    } else {
+      VLOG(1) << "No producer id yet, retrying: " << status;
+    }
     return;
   }
   // A broker that cannot give ids (one without InitProducerId) will not

@@ -184,6 +184,10 @@ class Producer {
   // the current answer.
   absl::flat_hash_set<TopicPartition> released_ ABSL_GUARDED_BY(mu_);
   absl::Time next_producer_id_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // The first retriable failure of the InitProducerIds since the last id
+  // (InfiniteFuture: none); a warning is logged once it is this old.
+  absl::Time producer_id_wanted_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  static constexpr absl::Duration kProducerIdPatience = absl::Seconds(10);
   std::thread sender_;
 };
 

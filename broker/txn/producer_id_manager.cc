@@ -15,6 +15,10 @@ namespace {
 // a thousand while the controller answers.
 constexpr int64_t kPrefetchPercent = 90;
 
+// While a retry waits out its backoff, the manager's thread looks at the
+// clock at least this often.
+constexpr int64_t kRetryPollMs = 50;
+
 // How many ids of `block` must be handed out before the next is fetched.
 int64_t PrefetchAfter(const ProducerIdBlock& block) {
   return (static_cast<int64_t>(block.count) * kPrefetchPercent + 99) / 100;
@@ -87,8 +91,24 @@ void ProducerIdManager::Loop() {
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || fetch_ == FetchState::kQueued;
       };
-      mu_.Await(absl::Condition(&ready));
+      while (!ready()) {
+        if (!retry_pending_) {
+          mu_.Await(absl::Condition(&ready));
+          continue;
+        }
+        // A failed fetch is tried again once its backoff has passed, asked
+        // or not. The backoff is on clock_ (a test's clock moves only when
+        // told), so the wait is re-checked at least every kRetryPollMs.
+        const int64_t wait_ms = retry_at_ms_ - clock_->NowMs();
+        if (wait_ms <= 0) {
+          fetch_ = FetchState::kQueued;
+          break;
+        }
+        mu_.AwaitWithTimeout(absl::Condition(&ready),
+                             absl::Milliseconds(std::min(wait_ms, kRetryPollMs)));
+      }
       if (stopping_) return;
+      retry_pending_ = false;
       fetch_ = FetchState::kRunning;
     }
     // Read per try: a broker that registered again asks in its new epoch.
@@ -98,11 +118,13 @@ void ProducerIdManager::Loop() {
                         absl::StrCat("broker ", options_.broker_id, " has not registered yet"))
                   : options_.fetch_block(options_.broker_id, epoch);
     absl::MutexLock l(&mu_);
-    OnFetched(std::move(block));
+    // Not registered yet is how a start looks for a moment (the image can
+    // show the registration before its answer gives the epoch): no warning.
+    OnFetched(std::move(block), /*expected=*/epoch < 0);
   }
 }
 
-void ProducerIdManager::OnFetched(absl::StatusOr<ProducerIdBlock> block) {
+void ProducerIdManager::OnFetched(absl::StatusOr<ProducerIdBlock> block, bool expected) {
   fetch_ = FetchState::kIdle;
   if (block.ok() &&
       (block->count <= 0 || block->first_id < 0 || block->first_id > INT64_MAX - block->count)) {
@@ -118,10 +140,13 @@ void ProducerIdManager::OnFetched(absl::StatusOr<ProducerIdBlock> block) {
                                              ", not above ", highest_granted_));
   }
   if (!block.ok()) {
-    LOG(WARNING) << "Broker " << options_.broker_id
-                 << " could not fetch a producer id block (next try in " << backoff_ms_
-                 << " ms or later): " << block.status();
+    LOG_IF(WARNING, !expected) << "Broker " << options_.broker_id
+                               << " could not fetch a producer id block (next try in "
+                               << backoff_ms_ << " ms or later): " << block.status();
+    VLOG_IF(1, expected) << "Broker " << options_.broker_id << " waits to fetch producer ids ("
+                         << backoff_ms_ << " ms): " << block.status();
     retry_at_ms_ = clock_->NowMs() + backoff_ms_;
+    retry_pending_ = true;
     backoff_ms_ = std::min(backoff_ms_ * 2, std::max(options_.max_retry_backoff_ms, backoff_ms_));
     return;
   }

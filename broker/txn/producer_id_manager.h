@@ -18,10 +18,12 @@
 //    fetch is under way (or starts once a failed one's backoff has passed);
 //    the caller answers COORDINATOR_LOAD_IN_PROGRESS, which every client
 //    retries.
-//  * A failed fetch (no controller, STALE_BROKER_EPOCH, a timeout) is not
-//    retried by itself: the next GenerateProducerId after a backoff
-//    (doubling from retry_backoff_ms up to max_retry_backoff_ms) starts the
-//    next try, so a dead controller costs no tight loop.
+//  * A failed fetch (no controller, not registered yet, STALE_BROKER_EPOCH,
+//    a timeout) is tried again by the manager's thread once a backoff has
+//    passed (doubling from retry_backoff_ms up to max_retry_backoff_ms), so
+//    the first block after a start comes without waiting for a producer to
+//    ask, and a dead controller costs no tight loop. Within the backoff no
+//    fetch starts, however often ids are asked for.
 //
 // Thread-safe. The fetch runs on the manager's own thread, started by the
 // constructor and joined by Stop() (or the destructor), which waits for a
@@ -97,8 +99,9 @@ class ProducerIdManager {
   // failed one has not passed.
   void MaybeRequestBlockLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The fetch's outcome: a block becomes the next one, a failure starts the
-  // backoff.
-  void OnFetched(absl::StatusOr<ProducerIdBlock> block) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // backoff (with a warning unless `expected`).
+  void OnFetched(absl::StatusOr<ProducerIdBlock> block, bool expected)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ProducerIdManagerOptions options_;
   Clock* const clock_;
@@ -118,6 +121,9 @@ class ProducerIdManager {
   // No fetch starts before this (a backoff after a failure).
   int64_t retry_at_ms_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t backoff_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  // A fetch failed and no other has started since: the thread starts one
+  // at retry_at_ms_.
+  bool retry_pending_ ABSL_GUARDED_BY(mu_) = false;
 
   std::thread thread_;
 };

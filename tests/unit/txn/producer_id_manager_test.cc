@@ -256,10 +256,8 @@ TEST_F(ProducerIdManagerTest, AFailedFetchIsRetriedOnlyAfterTheBackoff) {
   Settle();
   EXPECT_EQ(controller.calls(), 1);
 
-  // Past it: the next call starts the retry, which fails again; the backoff
-  // doubles.
+  // Past it: the retry starts, which fails again; the backoff doubles.
   clock_.AdvanceMs(1);
-  EXPECT_FALSE(m->GenerateProducerId().ok());
   ASSERT_TRUE(Eventually([&] { return controller.returned() == 2; }));
   Settle();
   clock_.AdvanceMs(kBackoffMs);
@@ -272,6 +270,26 @@ TEST_F(ProducerIdManagerTest, AFailedFetchIsRetriedOnlyAfterTheBackoff) {
 
   // The third try succeeds.
   EXPECT_EQ(NextId(*m), 0);
+}
+
+TEST_F(ProducerIdManagerTest, AFailedFirstFetchIsRetriedWithoutAnyoneAsking) {
+  // The prefetch at registration fails (the controller has not caught up
+  // yet): the manager tries again by itself, so the first InitProducerId
+  // finds ids rather than a broker that waits to be asked.
+  FakeController controller;
+  controller.Script({absl::UnavailableError("no controller")});
+  auto m = NewManager(&controller);
+  m->Prefetch();
+  ASSERT_TRUE(Eventually([&] { return controller.returned() == 1; }));
+  Settle();
+  EXPECT_EQ(controller.calls(), 1) << "not within the backoff";
+  clock_.AdvanceMs(kBackoffMs);
+  ASSERT_TRUE(Eventually([&] { return controller.returned() == 2; }));
+  EXPECT_EQ(NextId(*m), 0) << "the retried fetch's block";
+  Settle();
+  clock_.AdvanceMs(10 * kBackoffMs);
+  Settle();
+  EXPECT_EQ(controller.calls(), 2) << "a success ends the retries";
 }
 
 TEST_F(ProducerIdManagerTest, AFailedPrefetchIsRetriedAfterTheBackoffWhileIdsLast) {
