@@ -98,6 +98,10 @@ absl::StatusOr<std::string> RebuildBatch(const record::BatchHeader& original,
   }
   for (const record::Record& r : kept) builder.AppendWithOffset(r);
   builder.set_last_offset_delta(original.last_offset_delta);
+  // An emptied producer batch keeps its max timestamp (Kafka's
+  // writeEmptyHeader): producer state rebuilt from it takes the producer's
+  // last timestamp, hence its expiry, from there.
+  builder.set_empty_batch_timestamp(original.max_timestamp);
   const std::string raw = builder.Build();
   absl::StatusOr<std::string> encoded =
       original.compression() == record::Compression::kNone

@@ -537,6 +537,20 @@ void RecordBatchBuilder::AppendAt(const Record& record, int32_t offset_delta) {
 
 int32_t RecordBatchBuilder::count() const { return count_; }
 
+void RecordBatchBuilder::set_empty_batch_timestamp(int64_t timestamp_ms) {
+  empty_batch_timestamp_ = timestamp_ms;
+}
+
+RecordBatchBuilder& RecordBatchBuilder::set_transactional(bool transactional) {
+  transactional_ = transactional;
+  return *this;
+}
+
+RecordBatchBuilder& RecordBatchBuilder::set_control(bool control) {
+  control_ = control;
+  return *this;
+}
+
 size_t RecordBatchBuilder::size_in_bytes() const { return kBatchHeaderSize + records_.size(); }
 
 std::string RecordBatchBuilder::Build() {
@@ -556,13 +570,16 @@ std::string RecordBatchBuilder::Build() {
   PutBigEndian<int32_t>(p + kBatchLengthPos, static_cast<int32_t>(batch.size() - kLogOverhead));
   PutBigEndian<int32_t>(p + kPartitionLeaderEpochPos, partition_leader_epoch_.value());
   p[kMagicPos] = static_cast<char>(kMagicV2);
-  // attributes: no compression, CreateTime, neither transactional nor control.
-  PutBigEndian<int16_t>(p + kAttributesPos, 0);
+  // attributes: no compression, CreateTime; transactional and control as set.
+  PutBigEndian<int16_t>(p + kAttributesPos,
+                        static_cast<int16_t>((transactional_ ? kTransactionalAttribute : 0) |
+                                             (control_ ? kControlAttribute : 0)));
   const int32_t last_offset_delta =
       std::max(last_offset_delta_override_.value_or(last_offset_delta_), last_offset_delta_);
   PutBigEndian<int32_t>(p + kLastOffsetDeltaPos, last_offset_delta);
-  PutBigEndian<int64_t>(p + kBaseTimestampPos, empty ? kNoTimestamp : base_timestamp_);
-  PutBigEndian<int64_t>(p + kMaxTimestampPos, empty ? kNoTimestamp : max_timestamp_);
+  const int64_t empty_timestamp = empty_batch_timestamp_.value_or(kNoTimestamp);
+  PutBigEndian<int64_t>(p + kBaseTimestampPos, empty ? empty_timestamp : base_timestamp_);
+  PutBigEndian<int64_t>(p + kMaxTimestampPos, empty ? empty_timestamp : max_timestamp_);
   PutBigEndian<int64_t>(p + kProducerIdPos, producer_id_);
   PutBigEndian<int16_t>(p + kProducerEpochPos, producer_epoch_);
   PutBigEndian<int32_t>(p + kBaseSequencePos, base_sequence_);
@@ -575,6 +592,7 @@ std::string RecordBatchBuilder::Build() {
   count_ = 0;
   last_offset_delta_ = -1;
   last_offset_delta_override_.reset();
+  empty_batch_timestamp_.reset();
   base_timestamp_ = 0;
   max_timestamp_ = 0;
   return batch;

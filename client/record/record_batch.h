@@ -63,6 +63,9 @@ inline constexpr size_t kBatchHeaderSize = 61;
 // baseOffset + batchLength: the part of the header outside batchLength.
 inline constexpr size_t kLogOverhead = 12;
 inline constexpr int8_t kMagicV2 = 2;
+// The attributes' transactional (bit 4) and control (bit 5) bits.
+inline constexpr int16_t kTransactionalAttribute = 0x10;
+inline constexpr int16_t kControlAttribute = 0x20;
 
 enum class Compression : uint8_t { kNone = 0, kGzip = 1, kSnappy = 2, kLz4 = 3, kZstd = 4 };
 enum class TimestampType : uint8_t { kCreateTime = 0, kLogAppendTime = 1 };
@@ -108,8 +111,8 @@ struct BatchHeader {
   TimestampType timestamp_type() const {
     return (attributes & 0x08) ? TimestampType::kLogAppendTime : TimestampType::kCreateTime;
   }
-  bool is_transactional() const { return attributes & 0x10; }
-  bool is_control() const { return attributes & 0x20; }
+  bool is_transactional() const { return attributes & kTransactionalAttribute; }
+  bool is_control() const { return attributes & kControlAttribute; }
 };
 
 // Decodes the 61-byte header at the start of `bytes`. Checks only that the
@@ -164,6 +167,15 @@ class RecordBatchBuilder {
   // last record's (a cleaned batch keeps its original one). Otherwise it is
   // the last record's offset delta.
   void set_last_offset_delta(int32_t delta);
+  // The base and max timestamps of a batch built without records (else
+  // NO_TIMESTAMP): the log cleaner keeps an emptied batch's max timestamp,
+  // as Kafka's does, since producer state takes a producer's last
+  // timestamp from it.
+  void set_empty_batch_timestamp(int64_t timestamp_ms);
+  // The attributes' transactional and control bits (a transaction's data;
+  // a transaction marker).
+  RecordBatchBuilder& set_transactional(bool transactional);
+  RecordBatchBuilder& set_control(bool control);
   // Records appended so far.
   int32_t count() const;
   // Bytes Build() would return now.
@@ -183,6 +195,9 @@ class RecordBatchBuilder {
   int32_t count_ = 0;
   int32_t last_offset_delta_ = -1;  // of the last record appended
   std::optional<int32_t> last_offset_delta_override_;
+  std::optional<int64_t> empty_batch_timestamp_;
+  bool transactional_ = false;
+  bool control_ = false;
   std::string records_;  // encoded records, header not yet written
 
   void AppendAt(const Record& record, int32_t offset_delta);
