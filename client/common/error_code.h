@@ -64,6 +64,7 @@ namespace strata {
   X(kConcurrentTransactions, CONCURRENT_TRANSACTIONS, 51)                           \
   X(kTransactionCoordinatorFenced, TRANSACTION_COORDINATOR_FENCED, 52)              \
   X(kTransactionalIdAuthorizationFailed, TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53) \
+  X(kOperationNotAttempted, OPERATION_NOT_ATTEMPTED, 55)                            \
   X(kKafkaStorageError, KAFKA_STORAGE_ERROR, 56)                                    \
   X(kUnknownProducerId, UNKNOWN_PRODUCER_ID, 59)                                    \
   X(kReassignmentInProgress, REASSIGNMENT_IN_PROGRESS, 60)                          \
