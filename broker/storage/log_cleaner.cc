@@ -103,8 +103,10 @@ absl::StatusOr<std::string> RebuildBatch(const record::BatchHeader& original,
   // last timestamp, hence its expiry, from there.
   builder.set_empty_batch_timestamp(original.max_timestamp);
   const std::string raw = builder.Build();
+  // An emptied batch is written uncompressed, header only, as Kafka writes
+  // one (a codec's frame around no records is bytes for nothing).
   absl::StatusOr<std::string> encoded =
-      original.compression() == record::Compression::kNone
+      original.compression() == record::Compression::kNone || kept.empty()
           ? absl::StatusOr<std::string>(raw)
           : record::EncodeBatch(std::string_view(raw).substr(0, record::kBatchHeaderSize),
                                 std::string_view(raw).substr(record::kBatchHeaderSize),

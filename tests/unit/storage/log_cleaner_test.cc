@@ -643,7 +643,13 @@ TEST_F(LogCleanerTest, IdempotentBatchesAreCleanedAndEachProducersLastBatchStays
   auto cleaner = MakeCleaner();
   const int64_t t = clock_.NowMs();
   ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(0, 7, 0, {{"a", "1"}, {"b", "1"}}, t)).ok());
-  ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(2, 7, 2, {{"a", "2"}, {"b", "2"}}, t)).ok());
+  // Producer 7's last batch compressed: emptied, it is written plain.
+  const std::string last7 = ProducerBatch(2, 7, 2, {{"a", "2"}, {"b", "2"}}, t);
+  absl::StatusOr<std::string> gzipped = record::EncodeBatch(
+      std::string_view(last7).substr(0, record::kBatchHeaderSize),
+      std::string_view(last7).substr(record::kBatchHeaderSize), record::Compression::kGzip);
+  ASSERT_TRUE(gzipped.ok()) << gzipped.status();
+  ASSERT_TRUE(log->AppendAsFollower(*gzipped).ok());
   ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(4, 8, 0, {{"a", "3"}, {"c", "1"}}, t)).ok());
   ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(6, 8, 2, {{"b", "3"}, {"c", "2"}}, t)).ok());
   ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(8, 9, 0, {{"d", "1"}}, t)).ok());
@@ -668,6 +674,8 @@ TEST_F(LogCleanerTest, IdempotentBatchesAreCleanedAndEachProducersLastBatchStays
   EXPECT_EQ(empty->producer_id, 7);
   EXPECT_EQ(empty->base_sequence, 2);
   EXPECT_EQ(empty->last_offset_delta, 1) << "its offset and sequence range stay";
+  EXPECT_EQ(empty->compression(), record::Compression::kNone);
+  EXPECT_EQ(empty->size_in_bytes(), record::kBatchHeaderSize) << "a header, no codec frame";
   EXPECT_TRUE(
       record::ValidateStoredBatch(std::string_view(read->batches).substr(0, empty->size_in_bytes()))
           .ok());
