@@ -118,6 +118,14 @@ std::string BuildBatch(
   return builder.Build();
 }
 
+// Logs an id found in a state that is never current (Dead and
+// PrepareEpochFence only ever pass), and returns the client's message.
+std::string ImpossibleState(const std::string& id, State s) {
+  LOG(ERROR) << "Transactional id '" << id << "' is in state " << TransactionStateName(s)
+             << ", which is never a current state";
+  return absl::StrCat("Transactional id '", id, "' is in an impossible state");
+}
+
 }  // namespace
 
 // What a call must do once mu_ is released: answer callers, append,
@@ -420,10 +428,7 @@ bool TransactionCoordinator::InitLocked(const InitProducerIdRequest& request, in
     case State::kPrepareEpochFence:
       break;
   }
-  LOG(ERROR) << "Transactional id '" << id << "' is in state " << TransactionStateName(m.state())
-             << ", which is never a current state";
-  answer(ErrorCode::kUnknownServerError,
-         absl::StrCat("Transactional id '", id, "' is in an impossible state"));
+  answer(ErrorCode::kUnknownServerError, ImpossibleState(id, m.state()));
   return false;
 }
 
@@ -708,10 +713,7 @@ void TransactionCoordinator::EndTxnLocked(Txn& t, int64_t producer_id, int16_t p
     case State::kPrepareEpochFence:
       break;
   }
-  LOG(ERROR) << "Transactional id '" << id << "' is in state " << TransactionStateName(m.state())
-             << ", which is never a current state";
-  answer(ErrorCode::kUnknownServerError,
-         absl::StrCat("Transactional id '", id, "' is in an impossible state"));
+  answer(ErrorCode::kUnknownServerError, ImpossibleState(id, m.state()));
 }
 
 // --- Markers ---
