@@ -116,13 +116,24 @@ class GrpcGroupRpc final : public GroupRpc {
       in_flight_.emplace(id, &state->ctx);
     }
     start(state->stub->async(), &state->ctx, &state->request, &state->response,
-          [this, state, id, target, done = std::move(done)](grpc::Status status) {
+          [this, state, id, target, done = std::move(done)](grpc::Status status) mutable {
             if (status.ok()) {
               done(std::move(state->response));
             } else {
               done(FromGrpcStatus(status, target));
             }
+            // gRPC destroys this callback on its own thread after it
+            // returns, when the pool may be gone: neither the stub nor the
+            // context (which keeps the channel too) may hold the channel's
+            // last reference then. A channel destroyed on that thread can
+            // release gRPC 1.51's shared callback completion queue from
+            // under the thread polling it, which aborts the process
+            // ("assertion failed: prior > 0"). Until the call leaves
+            // in_flight_, CancelAll has not returned and the pool still
+            // holds the channel. (Under mu_: CancelAll may be cancelling
+            // this context.)
             absl::MutexLock lock(&mu_);
+            state.reset();
             in_flight_.erase(id);
           });
   }
