@@ -29,6 +29,9 @@ inline constexpr int16_t kKafkaInvalidTimestamp = 32;
 inline constexpr int16_t kKafkaOutOfOrderSequenceNumber = 45;
 inline constexpr int16_t kKafkaInvalidProducerEpoch = 47;
 inline constexpr int16_t kKafkaInvalidTxnState = 48;
+// A transaction marker from a coordinator epoch older than the producer's
+// last marker's: a deposed transaction coordinator.
+inline constexpr int16_t kKafkaTransactionCoordinatorFenced = 52;
 // The disk failed a read, write, sync or truncate (ENOSPC, EIO, EROFS, ...):
 // the log directory goes offline (FileSystem's errors carry it).
 inline constexpr int16_t kKafkaStorageError = 56;

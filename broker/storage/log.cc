@@ -245,12 +245,27 @@ absl::StatusOr<std::optional<Offset>> Log::ReloadProducerStateLocked() {
     if (next != segments_.end() && next->first <= replay_from) continue;  // wholly before
     // Nothing after the snapshot here (a clean start reads no headers).
     if (it->second->empty() || it->second->next_offset() <= replay_from) continue;
-    absl::Status s = it->second->ForEachBatchHeader([&](const record::BatchHeader& h) {
-      if (h.base_offset < replay_from) return;
-      producer_state_.Apply(h);
+    // A marker's type and coordinator epoch are in its record: read the
+    // bytes of control batches (rare; data batches need their header only).
+    absl::Status read_error;
+    const Segment& segment = *it->second;
+    absl::Status s = segment.ForEachBatchLocation([&](const Segment::BatchLocation& at) {
+      const record::BatchHeader& h = at.header;
+      if (h.base_offset < replay_from || !read_error.ok()) return;
+      std::string bytes;
+      if (h.is_control() && h.producer_id >= 0) {
+        absl::StatusOr<std::string> read = segment.ReadAt(at.position, h.size_in_bytes());
+        if (!read.ok()) {
+          read_error = read.status();
+          return;
+        }
+        bytes = *std::move(read);
+      }
+      producer_state_.Apply(h, bytes);
       ++replayed;
     });
     if (!s.ok()) return s;
+    if (!read_error.ok()) return read_error;
   }
   const int evicted = producer_state_.EvictBelow(log_start_offset_);
   VLOG(1) << "Producer state of " << dir_ << ": "
@@ -673,7 +688,7 @@ absl::Status Log::AppendLocked(const record::BatchHeader& header, std::string_vi
   if (absl::Status s = active()->Append(header, batch); !s.ok()) return s;
   // In the log now: the producer state follows (not before: a failed write
   // changes no state).
-  producer_state_.Apply(header);
+  producer_state_.Apply(header, batch);
   if (absl::Status s = epochs_->Assign(header.partition_leader_epoch, header.base_offset);
       !s.ok()) {
     return s;
@@ -841,6 +856,41 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsFollower(std::string_view batches) {
     info.bytes += bytes.size();
   }
   return info;
+}
+
+absl::StatusOr<LogAppendInfo> Log::AppendTxnMarker(int64_t producer_id, int16_t producer_epoch,
+                                                   record::EndTxnMarker marker,
+                                                   Epoch leader_epoch) {
+  if (producer_id < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("transaction marker without a producer id (", producer_id, ")"));
+  }
+  absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  if (absl::Status s =
+          producer_state_.CheckMarker(producer_id, producer_epoch, marker.coordinator_epoch);
+      !s.ok()) {
+    return s;
+  }
+  const Offset at = log_end_locked();
+  std::string batch =
+      record::BuildEndTxnMarkerBatch(producer_id, producer_epoch, marker, clock_->NowMs(), at);
+  record::SetPartitionLeaderEpoch(batch.data(), leader_epoch);
+  absl::StatusOr<record::BatchHeader> header = record::ReadBatchHeader(batch);
+  if (!header.ok()) return header.status();
+  if (absl::Status s = AppendLocked(*header, batch); !s.ok()) return s;
+  LogAppendInfo info;
+  info.first_offset = at;
+  info.last_offset = header->last_offset();
+  info.max_timestamp = header->max_timestamp;
+  info.records = header->records_count;
+  info.bytes = batch.size();
+  return info;
+}
+
+std::optional<Offset> Log::FirstUnstableOffset() const {
+  absl::MutexLock l(&mu_);
+  return producer_state_.FirstUnstableOffset();
 }
 
 absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset max_offset) const {

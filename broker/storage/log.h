@@ -138,6 +138,22 @@ class Log {
   // its leader's for the same log end.
   absl::StatusOr<LogAppendInfo> AppendAsFollower(std::string_view batches);
 
+  // Appends the marker that ends producer `producer_id`'s transaction in
+  // this partition (WriteTxnMarkers: only the transaction coordinator, on
+  // the partition leader, calls it): a control batch of the producer's id
+  // and `producer_epoch` holding `marker`, stamped now and `leader_epoch`.
+  // Under the log's lock, with the append, the producer's state is checked
+  // (ProducerStateManager::CheckMarker): an older producer epoch is
+  // INVALID_PRODUCER_EPOCH (47), an older coordinator epoch than the last
+  // marker's TRANSACTION_COORDINATOR_FENCED (52), both FailedPrecondition
+  // with the Kafka code attached; nothing is written then.
+  absl::StatusOr<LogAppendInfo> AppendTxnMarker(int64_t producer_id, int16_t producer_epoch,
+                                                record::EndTxnMarker marker, Epoch leader_epoch);
+  // The first offset of the earliest transaction still open in this log,
+  // or nullopt: the partition's last stable offset is the smaller of it and
+  // the high watermark.
+  std::optional<Offset> FirstUnstableOffset() const;
+
   // Reads from the batch holding `start`, up to `max_bytes` (but at least one
   // whole batch), stopping before any batch whose last offset is >=
   // `max_offset` (the high watermark for consumers; log_end_offset() for

@@ -12,6 +12,7 @@
 #include "broker/storage/segment.h"
 #include "client/common/numbers.h"
 #include "client/record/crc32c.h"
+#include "glog/logging.h"
 
 namespace strata::storage {
 namespace {
@@ -52,19 +53,19 @@ bool Overlaps(const ProducerRun& run, int32_t first, int32_t last) {
          last >= run.first_seq;
 }
 
-void ApplyTo(ProducerStateEntry& e, const record::BatchHeader& h) {
+// The batch's epoch and timestamp, data batch or marker alike.
+void StampEpoch(ProducerStateEntry& e, const record::BatchHeader& h) {
   if (h.producer_epoch != e.epoch) {
     // A new epoch (or, from a follower's leader, any other) starts over.
     e.epoch = h.producer_epoch;
     e.num_runs = 0;
   }
   e.last_timestamp = h.max_timestamp;
-  if (h.is_control()) {
-    // A transaction marker ends the producer's transaction. (Its coordinator
-    // epoch, in the marker's record, is read when markers exist.)
-    e.current_txn_first_offset = -1;
-    return;
-  }
+}
+
+// A data batch (not a control batch: Apply takes those).
+void ApplyTo(ProducerStateEntry& e, const record::BatchHeader& h) {
+  StampEpoch(e, h);
   if (h.is_transactional() && e.current_txn_first_offset < 0) {
     e.current_txn_first_offset = h.base_offset.value();
   }
@@ -196,6 +197,14 @@ absl::StatusOr<std::optional<ProducerStateManager::Duplicate>> ProducerStateMana
                                          ", which is smaller than the last seen epoch ", e->epoch)),
                                      kKafkaInvalidProducerEpoch));
     }
+    if (e != nullptr && !h.is_control() && !h.is_transactional() &&
+        e->current_txn_first_offset >= 0) {
+      return named(i, WithKafkaError(absl::FailedPreconditionError(absl::StrCat(
+                                         "producer ", h.producer_id, " has a transaction open in ",
+                                         partition_, " since offset ", e->current_txn_first_offset,
+                                         ": a batch outside it is refused until it ends")),
+                                     kKafkaInvalidTxnState));
+    }
     if (origin == AppendOrigin::kClient && !h.is_control()) {
       if (first < 0) {
         return named(i, absl::InvalidArgumentError(
@@ -305,9 +314,66 @@ absl::StatusOr<std::optional<ProducerStateManager::Duplicate>> ProducerStateMana
   return dup;
 }
 
-void ProducerStateManager::Apply(const record::BatchHeader& header) {
-  if (header.producer_id < 0) return;
-  ApplyTo(producers_[header.producer_id], header);
+absl::Status ProducerStateManager::CheckMarker(int64_t producer_id, int16_t producer_epoch,
+                                               int32_t coordinator_epoch) const {
+  const ProducerStateEntry* e = Find(producer_id);
+  if (e == nullptr) return absl::OkStatus();
+  if (producer_epoch < e->epoch) {
+    return WithKafkaError(
+        absl::FailedPreconditionError(absl::StrCat(
+            "transaction marker for producer ", producer_id, " in ", partition_, " has epoch ",
+            producer_epoch, ", which is smaller than the last seen epoch ", e->epoch)),
+        kKafkaInvalidProducerEpoch);
+  }
+  if (coordinator_epoch < e->coordinator_epoch) {
+    return WithKafkaError(
+        absl::FailedPreconditionError(absl::StrCat(
+            "transaction marker for producer ", producer_id, " in ", partition_,
+            " comes from coordinator epoch ", coordinator_epoch, ", older than the epoch ",
+            e->coordinator_epoch, " of its last marker: the coordinator was replaced")),
+        kKafkaTransactionCoordinatorFenced);
+  }
+  return absl::OkStatus();
+}
+
+std::optional<CompletedTxn> ProducerStateManager::Apply(const record::BatchHeader& header,
+                                                        std::string_view batch) {
+  if (header.producer_id < 0) return std::nullopt;
+  if (!header.is_control()) {
+    ProducerStateEntry& e = producers_[header.producer_id];
+    const bool was_open = e.current_txn_first_offset >= 0;
+    ApplyTo(e, header);
+    if (!was_open && e.current_txn_first_offset >= 0) {
+      ongoing_.emplace(e.current_txn_first_offset, header.producer_id);
+    }
+    return std::nullopt;
+  }
+  // A control batch the cleaner emptied: its transaction's data is gone.
+  if (header.records_count == 0) return std::nullopt;
+  absl::StatusOr<record::EndTxnMarker> marker = record::ReadEndTxnMarker(batch);
+  if (!marker.ok()) {
+    // Not a transaction marker (Kafka has other control records): nothing
+    // a producer did.
+    VLOG(1) << "Control batch at offset " << header.base_offset.value() << " of " << partition_
+            << " is not a transaction marker: " << marker.status();
+    return std::nullopt;
+  }
+  ProducerStateEntry& e = producers_[header.producer_id];
+  StampEpoch(e, header);
+  e.coordinator_epoch = marker->coordinator_epoch;
+  CompletedTxn done{header.producer_id, header.base_offset, header.last_offset(),
+                    marker->type == record::ControlType::kAbort};
+  if (e.current_txn_first_offset >= 0) {
+    done.first_offset = Offset(e.current_txn_first_offset);
+    ongoing_.erase(e.current_txn_first_offset);
+    e.current_txn_first_offset = -1;
+  }
+  return done;
+}
+
+std::optional<Offset> ProducerStateManager::FirstUnstableOffset() const {
+  if (ongoing_.empty()) return std::nullopt;
+  return Offset(ongoing_.begin()->first);
 }
 
 int ProducerStateManager::EvictBelow(Offset log_start) {
@@ -321,7 +387,7 @@ int ProducerStateManager::EvictBelow(Offset log_start) {
       std::move(e.runs.begin() + gone, e.runs.begin() + e.num_runs, e.runs.begin());
       e.num_runs -= gone;
     }
-    if (e.num_runs == 0) {
+    if (e.num_runs == 0 && e.current_txn_first_offset < 0 && e.coordinator_epoch < 0) {
       producers_.erase(it++);
       ++removed;
     } else {
@@ -438,7 +504,15 @@ absl::Status ProducerStateManager::DecodeSnapshot(std::string_view bytes) {
     }
   }
   if (in.left() != 0) return bad(absl::StrCat(in.left(), " bytes after the last producer"));
+  absl::btree_map<int64_t, int64_t> ongoing;
+  for (const auto& [pid, e] : producers) {
+    if (e.current_txn_first_offset < 0) continue;
+    if (!ongoing.emplace(e.current_txn_first_offset, pid).second) {
+      return bad(absl::StrCat("two transactions start at offset ", e.current_txn_first_offset));
+    }
+  }
   producers_ = std::move(producers);
+  ongoing_ = std::move(ongoing);
   return absl::OkStatus();
 }
 

@@ -3,8 +3,17 @@
 // retry as a duplicate and refuse a batch out of sequence.
 //
 // Per producer id it keeps the epoch, the last kProducerRunsToRetain runs of
-// the producer's batches, and (for transactions, later) the coordinator
-// epoch of its last marker and the first offset of its open transaction.
+// the producer's batches, the coordinator epoch of its last transaction
+// marker and the first offset of its open transaction. Across producers it
+// keeps the open transactions by first offset: the earliest is where the
+// partition's last stable offset stops (FirstUnstableOffset).
+//
+// Transactions: a transactional data batch opens the producer's
+// transaction (if none is open) at its base offset; a marker (a control
+// batch, client/record/control_record.h) closes it and yields the
+// CompletedTxn, which the log records when it was aborted. Markers come
+// only from the transaction coordinator (Log::AppendTxnMarker, checked by
+// CheckMarker); a client cannot send a control batch.
 //
 // Runs, not batches. Strata's own client sends one request per partition in
 // flight that may carry many batches of a producer, appended atomically;
@@ -42,10 +51,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "broker/storage/file_system.h"
 #include "client/common/ids.h"
+#include "client/record/control_record.h"
 #include "client/record/record_batch.h"
 
 namespace strata::storage {
@@ -97,6 +108,17 @@ struct ProducerStateEntry {
   bool operator==(const ProducerStateEntry& o) const;
 };
 
+// A transaction a marker ended in this partition: the producer's batches
+// from `first_offset` (the marker's own offset when the producer wrote
+// nothing here) to the marker at `last_offset`.
+struct CompletedTxn {
+  int64_t producer_id = -1;
+  Offset first_offset;
+  Offset last_offset;
+  bool aborted = false;
+  bool operator==(const CompletedTxn&) const = default;
+};
+
 // seq + n, wrapping INT32_MAX -> 0 as producers do (n >= 0).
 int32_t IncrementSequence(int32_t seq, int32_t n);
 
@@ -123,8 +145,10 @@ class ProducerStateManager {
   // wholly inside a kept run is a duplicate, and otherwise its first
   // sequence must follow the newest run's last (0 when the epoch has no run
   // yet), else 45; a producer without state (new, expired, or its batches
-  // all below the log start) may start at any sequence (KIP-360). For
-  // kCoordinator only the epoch is checked.
+  // all below the log start) may start at any sequence (KIP-360); a
+  // non-transactional batch from a producer with an open transaction is
+  // refused with INVALID_TXN_STATE (48). For kCoordinator only the epoch is
+  // checked.
   //
   // Returns nullopt to append; a Duplicate when every producer batch is a
   // duplicate and their originals are contiguous (a retried request); an
@@ -134,17 +158,41 @@ class ProducerStateManager {
                                                        Offset first_offset,
                                                        AppendOrigin origin) const;
 
+  // Checks a transaction marker for `producer_id` before it is appended
+  // (Kafka's appendEndTxnMarker checks): an epoch below the producer's is
+  // refused with INVALID_PRODUCER_EPOCH (47), a coordinator epoch below the
+  // one of the producer's last marker with TRANSACTION_COORDINATOR_FENCED
+  // (52). A producer without state takes any marker. Changes nothing.
+  absl::Status CheckMarker(int64_t producer_id, int16_t producer_epoch,
+                           int32_t coordinator_epoch) const;
+
   // Records a batch now in the log at its offsets (any batch; those without
-  // a producer id are ignored). Unchecked: a follower's and a replay's
-  // batches go through here as the leader's do. A change of epoch drops the
-  // producer's runs.
-  void Apply(const record::BatchHeader& header);
+  // a producer id are ignored). `batch` is the batch's bytes: a control
+  // batch's marker (type, coordinator epoch) is in its record. Unchecked: a
+  // follower's and a replay's batches go through here as the leader's do.
+  // A change of epoch drops the producer's runs. Returns the transaction a
+  // marker ended. A control batch the cleaner emptied, or one that is not a
+  // transaction marker, changes nothing.
+  std::optional<CompletedTxn> Apply(const record::BatchHeader& header, std::string_view batch);
+
+  // The first offset of the earliest open transaction, or nullopt: the
+  // last stable offset is min(high watermark, this).
+  std::optional<Offset> FirstUnstableOffset() const;
+  // The open transactions, first offset -> producer id.
+  const absl::btree_map<int64_t, int64_t>& OngoingTransactions() const { return ongoing_; }
 
   // Removes every producer.
-  void Clear() { producers_.clear(); }
+  void Clear() {
+    producers_.clear();
+    ongoing_.clear();
+  }
   // Drops the runs that end below `log_start`, and the producers left with
   // none (their batches are gone: KIP-360's unknown producer; one with no
-  // run at all goes too, as in Kafka). Returns how many producers went.
+  // run at all goes too, as in Kafka), except those with an open
+  // transaction or a marker's coordinator epoch: forgetting the first would
+  // lose the transaction's start (and its abort), the second the fencing of
+  // a deposed coordinator. Expiry removes them. Returns how many producers
+  // went.
   // Trimming runs, not only producers, keeps the state a function of the
   // log above its start: a reload replaying the segments below it ends the
   // same, and a producer that started over after its eviction is never
@@ -170,6 +218,9 @@ class ProducerStateManager {
  private:
   std::string partition_;
   absl::flat_hash_map<int64_t, ProducerStateEntry> producers_;
+  // Derived from producers_: each open transaction's first offset -> its
+  // producer id.
+  absl::btree_map<int64_t, int64_t> ongoing_;
 };
 
 // --- Snapshot files ---

@@ -383,12 +383,26 @@ absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindBatchByTimest
 
 absl::Status Segment::ForEachBatchHeader(
     const std::function<void(const record::BatchHeader&)>& fn) const {
-  absl::StatusOr<std::optional<BatchLocation>> none =
-      FindFirstBatch(0, [&](const record::BatchHeader& h) {
-        fn(h);
-        return false;
-      });
-  return none.status();
+  return ForEachBatchLocation([&](const BatchLocation& at) { fn(at.header); });
+}
+
+absl::Status Segment::ForEachBatchLocation(
+    const std::function<void(const BatchLocation&)>& fn) const {
+  std::string problem;
+  uint64_t problem_pos = 0;
+  absl::Status s = WalkBatches(
+      0, /*with_bytes=*/false,
+      [&](uint64_t pos, const record::BatchHeader& header, std::string_view) {
+        fn(BatchLocation{static_cast<uint32_t>(pos), header});
+        return Walk::kContinue;
+      },
+      &problem, &problem_pos);
+  if (!s.ok()) return s;
+  if (!problem.empty()) {
+    return absl::DataLossError(absl::StrCat("corrupt log segment ", log_path(), " at position ",
+                                            problem_pos, ": ", problem));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> Segment::ReadAt(uint64_t position, size_t max_bytes) const {

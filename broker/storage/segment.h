@@ -130,6 +130,8 @@ class Segment {
   // Calls `fn` with the header of every batch, in order. DataLoss if a
   // header does not parse.
   absl::Status ForEachBatchHeader(const std::function<void(const record::BatchHeader&)>& fn) const;
+  // The same with each batch's position in the .log.
+  absl::Status ForEachBatchLocation(const std::function<void(const BatchLocation&)>& fn) const;
 
   // Up to `max_bytes` of the .log starting at `position` (fewer at the end).
   absl::StatusOr<std::string> ReadAt(uint64_t position, size_t max_bytes) const;

@@ -36,6 +36,28 @@ std::string ProducerBatch(int64_t pid, int16_t epoch, int32_t seq, int count, in
 
 std::optional<int16_t> CodeOf(const absl::Status& s) { return KafkaErrorOf(s); }
 
+// A transactional batch of `count` records of producer `pid` at `offset`
+// (as a follower receives it: clients may not send one yet).
+std::string TxnBatch(int64_t pid, int16_t epoch, int32_t seq, int count, int64_t offset) {
+  record::RecordBatchBuilder builder{Offset(offset)};
+  builder.set_producer(pid, epoch, seq).set_transactional(true);
+  for (int i = 0; i < count; ++i) {
+    record::Record r;
+    r.key = "k";
+    r.value = "t" + std::to_string(i);
+    r.timestamp = 1000 + i;
+    builder.Append(r);
+  }
+  return builder.Build();
+}
+
+record::EndTxnMarker Commit(int32_t coordinator_epoch) {
+  return {record::ControlType::kCommit, coordinator_epoch};
+}
+record::EndTxnMarker Abort(int32_t coordinator_epoch) {
+  return {record::ControlType::kAbort, coordinator_epoch};
+}
+
 class ProducerStateTest : public ::testing::Test {
  protected:
   std::unique_ptr<Log> OpenLog(bool clean = false, const std::string& dir = kDir) {
@@ -574,12 +596,12 @@ TEST(ProducerStateManagerTest, SnapshotsRoundTripAndRefuseDamage) {
   h.max_timestamp = 123;
   for (int i = 0; i < 7; ++i) {
     h.base_offset = Offset(i * 10);  // not contiguous: a run each, five kept
-    state.Apply(h);
+    state.Apply(h, {});
     h.base_sequence += 3;
   }
   h.producer_id = 10;
   h.attributes = 0x10;  // transactional: opens a transaction
-  state.Apply(h);
+  state.Apply(h, {});
   const std::string bytes = state.EncodeSnapshot();
   ProducerStateManager copy("t-0");
   ASSERT_TRUE(copy.DecodeSnapshot(bytes).ok());
@@ -594,6 +616,163 @@ TEST(ProducerStateManagerTest, SnapshotsRoundTripAndRefuseDamage) {
   }
   EXPECT_FALSE(copy.DecodeSnapshot(bytes.substr(0, bytes.size() - 1)).ok());
   EXPECT_EQ(copy.Entries(), state.Entries());  // a refused snapshot changes nothing
+}
+
+// --- Transactions (issue 15 step 5: transactions in the partition log) ---
+
+TEST_F(ProducerStateTest, ATransactionHoldsTheFirstUnstableOffsetUntilItsMarker) {
+  auto log = OpenLog();
+  ASSERT_TRUE(Send(*log, 1, 0, 0, 2).ok());  // offsets 0-1, not transactional
+  EXPECT_EQ(log->FirstUnstableOffset(), std::nullopt);
+  ASSERT_TRUE(log->AppendAsFollower(TxnBatch(5, 0, 0, 3, 2)).ok());  // 2-4
+  ASSERT_TRUE(log->AppendAsFollower(TxnBatch(6, 0, 0, 1, 5)).ok());  // 5
+  ASSERT_TRUE(log->AppendAsFollower(TxnBatch(5, 0, 3, 1, 6)).ok());  // 6, same transaction
+  EXPECT_EQ(log->FirstUnstableOffset(), Offset(2));
+
+  auto marker = log->AppendTxnMarker(5, 0, Commit(7), Epoch(1));
+  ASSERT_TRUE(marker.ok()) << marker.status();
+  EXPECT_EQ(marker->first_offset, Offset(7));
+  EXPECT_EQ(marker->last_offset, Offset(7));
+  EXPECT_EQ(log->log_end_offset(), Offset(8));
+  EXPECT_EQ(log->FirstUnstableOffset(), Offset(5)) << "producer 6's transaction is still open";
+  ASSERT_TRUE(log->AppendTxnMarker(6, 0, Abort(7), Epoch(1)).ok());
+  EXPECT_EQ(log->FirstUnstableOffset(), std::nullopt);
+
+  // The marker is a control batch of the producer, stored like any batch.
+  const std::string all = ReadAll(*log);
+  record::BatchIterator it(all);
+  record::BatchHeader h;
+  std::string_view b;
+  std::vector<std::pair<int64_t, record::EndTxnMarker>> markers;
+  while (it.Next(&h, &b)) {
+    if (!h.is_control()) continue;
+    EXPECT_TRUE(h.is_transactional());
+    EXPECT_EQ(h.partition_leader_epoch, Epoch(1));
+    auto m = record::ReadEndTxnMarker(b);
+    ASSERT_TRUE(m.ok()) << m.status();
+    markers.emplace_back(h.producer_id, *m);
+  }
+  EXPECT_EQ(markers,
+            (std::vector<std::pair<int64_t, record::EndTxnMarker>>{{5, Commit(7)}, {6, Abort(7)}}));
+  for (const ProducerStateView& p : log->ActiveProducers()) {
+    if (p.producer_id == 1) continue;
+    EXPECT_EQ(p.coordinator_epoch, 7) << p.producer_id;
+    EXPECT_EQ(p.current_txn_start_offset, -1) << p.producer_id;
+  }
+}
+
+TEST_F(ProducerStateTest, AMarkerFromAnOlderCoordinatorOrProducerEpochIsFenced) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->AppendAsFollower(TxnBatch(5, 2, 0, 1, 0)).ok());
+  ASSERT_TRUE(log->AppendTxnMarker(5, 2, Abort(4), Epoch(1)).ok());
+  const Offset end = log->log_end_offset();
+
+  auto zombie = log->AppendTxnMarker(5, 2, Commit(3), Epoch(1));
+  ASSERT_FALSE(zombie.ok());
+  EXPECT_EQ(CodeOf(zombie.status()), kKafkaTransactionCoordinatorFenced);
+  EXPECT_NE(zombie.status().message().find("coordinator epoch 3, older than the epoch 4"),
+            absl::string_view::npos)
+      << zombie.status();
+  auto old_producer = log->AppendTxnMarker(5, 1, Commit(4), Epoch(1));
+  ASSERT_FALSE(old_producer.ok());
+  EXPECT_EQ(CodeOf(old_producer.status()), kKafkaInvalidProducerEpoch);
+  EXPECT_EQ(log->log_end_offset(), end) << "a refused marker writes nothing";
+
+  // The same coordinator epoch again (a retried marker), a newer one, and
+  // a newer producer epoch (the coordinator's abort after a timeout bumps
+  // it) all pass; a producer never seen here takes any marker.
+  EXPECT_TRUE(log->AppendTxnMarker(5, 2, Abort(4), Epoch(1)).ok());
+  EXPECT_TRUE(log->AppendTxnMarker(5, 3, Abort(5), Epoch(1)).ok());
+  EXPECT_TRUE(log->AppendTxnMarker(77, 0, Commit(0), Epoch(1)).ok());
+  EXPECT_FALSE(log->AppendTxnMarker(-1, 0, Commit(0), Epoch(1)).ok());
+}
+
+TEST_F(ProducerStateTest, ABatchOutsideAnOpenTransactionIsInvalidTxnState) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->AppendAsFollower(TxnBatch(5, 0, 0, 2, 0)).ok());
+  auto outside = Send(*log, 5, 0, 2, 1);
+  ASSERT_FALSE(outside.ok());
+  EXPECT_EQ(CodeOf(outside.status()), kKafkaInvalidTxnState);
+  EXPECT_NE(outside.status().message().find("transaction open in orders-0 since offset 0"),
+            absl::string_view::npos)
+      << outside.status();
+  ASSERT_TRUE(log->AppendTxnMarker(5, 0, Commit(0), Epoch(1)).ok());
+  EXPECT_TRUE(Send(*log, 5, 0, 2, 1).ok()) << "after the marker the producer writes freely";
+}
+
+TEST_F(ProducerStateTest, TransactionsSurviveRestartReplayAndFollowers) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->AppendAsFollower(TxnBatch(5, 0, 0, 2, 0)).ok());
+  ASSERT_TRUE(log->AppendTxnMarker(5, 0, Abort(3), Epoch(1)).ok());
+  ASSERT_TRUE(log->AppendAsFollower(TxnBatch(6, 1, 0, 2, 3)).ok());  // left open
+  const auto entries = log->ProducerEntries();
+  EXPECT_EQ(Replayed(*log), entries) << "a follower copying the log";
+
+  // An unclean restart without snapshots replays the segments, markers
+  // read from their records.
+  log.reset();
+  for (Offset at : Snapshots()) ASSERT_TRUE(DeleteProducerSnapshot(&fs_, kDir, at).ok());
+  log = OpenLog(/*clean=*/false);
+  EXPECT_EQ(log->ProducerEntries(), entries);
+  EXPECT_EQ(log->FirstUnstableOffset(), Offset(3));
+  auto fenced = log->AppendTxnMarker(5, 0, Commit(2), Epoch(1));
+  EXPECT_EQ(CodeOf(fenced.status()), kKafkaTransactionCoordinatorFenced);
+
+  // And from the snapshot a clean close leaves.
+  ASSERT_TRUE(log->Close().ok());
+  log = OpenLog(/*clean=*/true);
+  EXPECT_EQ(log->ProducerEntries(), entries);
+  EXPECT_EQ(log->FirstUnstableOffset(), Offset(3));
+}
+
+TEST(ProducerStateManagerTest, MarkersYieldTheCompletedTransaction) {
+  ProducerStateManager state("t-0");
+  auto header_of = [](const std::string& batch) { return *record::ReadBatchHeader(batch); };
+  const std::string data = TxnBatch(5, 0, 0, 3, 10);
+  EXPECT_EQ(state.Apply(header_of(data), data), std::nullopt);
+  const std::string abort = record::BuildEndTxnMarkerBatch(5, 0, Abort(2), 1000, Offset(20));
+  EXPECT_EQ(state.Apply(header_of(abort), abort),
+            (CompletedTxn{5, Offset(10), Offset(20), /*aborted=*/true}));
+  // A marker for a producer that wrote nothing here spans only itself.
+  const std::string commit = record::BuildEndTxnMarkerBatch(8, 0, Commit(2), 1000, Offset(21));
+  EXPECT_EQ(state.Apply(header_of(commit), commit),
+            (CompletedTxn{8, Offset(21), Offset(21), /*aborted=*/false}));
+  EXPECT_TRUE(state.OngoingTransactions().empty());
+
+  // A control batch the cleaner emptied changes nothing.
+  record::RecordBatchBuilder empty{Offset(22)};
+  empty.set_producer(9, 0, -1).set_transactional(true).set_control(true);
+  empty.set_empty_batch_timestamp(1000);
+  const std::string emptied = empty.Build();
+  EXPECT_EQ(state.Apply(header_of(emptied), emptied), std::nullopt);
+  EXPECT_EQ(state.Find(9), nullptr);
+}
+
+TEST(ProducerStateManagerTest, EvictionKeepsOpenTransactionsAndCoordinatorEpochs) {
+  ProducerStateManager state("t-0");
+  auto apply = [&](const std::string& batch) {
+    state.Apply(*record::ReadBatchHeader(batch), batch);
+  };
+  apply(TxnBatch(5, 0, 0, 2, 0));  // open, below the new log start
+  apply(TxnBatch(6, 0, 0, 2, 2));
+  apply(record::BuildEndTxnMarkerBatch(6, 0, Commit(9), 1000, Offset(4)));
+  apply(ProducerBatch(7, 0, 0, 2, 1000));  // plain idempotent, at offset 0
+  EXPECT_EQ(state.EvictBelow(Offset(100)), 1);
+  ASSERT_NE(state.Find(5), nullptr);
+  EXPECT_EQ(state.Find(5)->num_runs, 0);
+  EXPECT_EQ(state.Find(5)->current_txn_first_offset, 0);
+  ASSERT_NE(state.Find(6), nullptr);
+  EXPECT_EQ(state.Find(6)->coordinator_epoch, 9);
+  EXPECT_EQ(state.Find(7), nullptr);
+  EXPECT_EQ(state.FirstUnstableOffset(), Offset(0));
+
+  // The snapshot rebuilds the open transactions.
+  ProducerStateManager copy("t-0");
+  ASSERT_TRUE(copy.DecodeSnapshot(state.EncodeSnapshot()).ok());
+  EXPECT_EQ(copy.OngoingTransactions(), state.OngoingTransactions());
+  // Expiry spares the open transaction only.
+  EXPECT_EQ(state.RemoveExpired(1'000'000, 10), 1);
+  EXPECT_NE(state.Find(5), nullptr);
 }
 
 }  // namespace
