@@ -46,9 +46,10 @@ absl::StatusOr<Offset> EndOfSegmentFile(FileSystem* fs, const std::string& path,
   return next;
 }
 
-// "<20 digits>.log" / ".index" / ".timeindex" -> the base offset.
+// "<20 digits>.log" / ".index" / ".timeindex" / ".txnindex" -> the base
+// offset.
 std::optional<Offset> ParseAnySegmentFileName(std::string_view name) {
-  for (std::string_view ext : {".log", ".index", ".timeindex"}) {
+  for (std::string_view ext : kSegmentFileExtensions) {
     if (name.size() == kStemDigits + ext.size() && name.ends_with(ext)) {
       std::optional<int64_t> base = ParseInteger<int64_t>(name.substr(0, kStemDigits));
       if (base && *base >= 0) return Offset(*base);
@@ -239,6 +240,12 @@ absl::StatusOr<std::optional<Offset>> Log::ReloadProducerStateLocked() {
     producer_snapshots_.pop_back();
   }
   const Offset replay_from = from.value_or(Offset(0));
+  // The aborted transactions the replay meets are indexed again (those
+  // below it were synced before the snapshot was written).
+  for (auto& [base, segment] : segments_) {
+    if (segment->next_offset() <= replay_from) continue;
+    if (absl::Status s = segment->TruncateAbortedTxns(replay_from); !s.ok()) return s;
+  }
   int64_t replayed = 0;
   for (auto it = segments_.begin(); it != segments_.end(); ++it) {
     auto next = std::next(it);
@@ -248,7 +255,7 @@ absl::StatusOr<std::optional<Offset>> Log::ReloadProducerStateLocked() {
     // A marker's type and coordinator epoch are in its record: read the
     // bytes of control batches (rare; data batches need their header only).
     absl::Status read_error;
-    const Segment& segment = *it->second;
+    Segment& segment = *it->second;
     absl::Status s = segment.ForEachBatchLocation([&](const Segment::BatchLocation& at) {
       const record::BatchHeader& h = at.header;
       if (h.base_offset < replay_from || !read_error.ok()) return;
@@ -261,7 +268,7 @@ absl::StatusOr<std::optional<Offset>> Log::ReloadProducerStateLocked() {
         }
         bytes = *std::move(read);
       }
-      producer_state_.Apply(h, bytes);
+      read_error = IndexIfAborted(segment, producer_state_.Apply(h, bytes));
       ++replayed;
     });
     if (!s.ok()) return s;
@@ -276,6 +283,14 @@ absl::StatusOr<std::optional<Offset>> Log::ReloadProducerStateLocked() {
 }
 
 absl::Status Log::WriteProducerSnapshotLocked(Offset offset) {
+  // The aborted transactions below `offset` must be durable before a
+  // snapshot says a replay need not index them again. (A .txnindex made
+  // since the last directory sync gets its name durable with the
+  // snapshot's own directory sync.) Unchanged indexes do no I/O.
+  for (auto& [base, segment] : segments_) {
+    if (base >= offset) break;
+    if (absl::Status s = segment->SyncTxnIndex(); !s.ok()) return s;
+  }
   if (absl::Status s = WriteProducerSnapshot(fs_, dir_, offset, producer_state_); !s.ok()) {
     return s;
   }
@@ -469,6 +484,16 @@ absl::StatusOr<Log::DeletedSegments> Log::ReplaceSegments(const std::vector<Segm
                        " will skip offsets; the cleaned copy is dropped: ", check.message()));
     }
   }
+  // The old segments' aborted transactions stay with their records: the
+  // cleaned segment's .txnindex, synced before the swap begins, holds them.
+  if (check.ok()) {
+    std::vector<AbortedTxn> aborted;
+    for (const SegmentInfo& info : old) {
+      const std::vector<AbortedTxn>& e = segments_.at(info.base_offset)->txn_index().entries();
+      aborted.insert(aborted.end(), e.begin(), e.end());
+    }
+    if (!aborted.empty()) check = WriteCleanedTxnIndex(stem, aborted);
+  }
   if (!check.ok()) {
     for (const char* ext : kSegmentFileExtensions) {
       absl::Status s = fs_->DeleteFile(stem + ext + kCleanedFileSuffix);
@@ -522,6 +547,21 @@ absl::StatusOr<Log::DeletedSegments> Log::ReplaceSegments(const std::vector<Segm
           << " bytes";
   segments_.emplace(base, std::move(*seg));
   return out;
+}
+
+absl::Status Log::WriteCleanedTxnIndex(const std::string& stem,
+                                       const std::vector<AbortedTxn>& aborted) {
+  absl::StatusOr<TxnIndex> index =
+      TxnIndex::Open(fs_, stem + ".txnindex" + std::string(kCleanedFileSuffix));
+  if (!index.ok()) return index.status();
+  if (!index->entries().empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(index->path(), " already holds ", index->entries().size(), " entries"));
+  }
+  for (const AbortedTxn& txn : aborted) {
+    if (absl::Status s = index->Append(txn); !s.ok()) return s;
+  }
+  return index->Sync();
 }
 
 absl::Status Log::FailLocked(absl::Status status) {
@@ -688,7 +728,9 @@ absl::Status Log::AppendLocked(const record::BatchHeader& header, std::string_vi
   if (absl::Status s = active()->Append(header, batch); !s.ok()) return s;
   // In the log now: the producer state follows (not before: a failed write
   // changes no state).
-  producer_state_.Apply(header, batch);
+  if (absl::Status s = IndexIfAborted(*active(), producer_state_.Apply(header, batch)); !s.ok()) {
+    return s;
+  }
   if (absl::Status s = epochs_->Assign(header.partition_leader_epoch, header.base_offset);
       !s.ok()) {
     return s;
@@ -891,6 +933,28 @@ absl::StatusOr<LogAppendInfo> Log::AppendTxnMarker(int64_t producer_id, int16_t 
 std::optional<Offset> Log::FirstUnstableOffset() const {
   absl::MutexLock l(&mu_);
   return producer_state_.FirstUnstableOffset();
+}
+
+absl::Status Log::IndexIfAborted(Segment& segment, const std::optional<CompletedTxn>& done) {
+  if (!done.has_value() || !done->aborted) return absl::OkStatus();
+  const Offset lso = producer_state_.FirstUnstableOffset().value_or(done->last_offset + 1);
+  return segment.AppendAbortedTxn(
+      AbortedTxn{done->producer_id, done->first_offset, done->last_offset, lso});
+}
+
+absl::StatusOr<std::vector<AbortedTxn>> Log::CollectAbortedTxns(Offset from,
+                                                                Offset upper_bound) const {
+  absl::MutexLock l(&mu_);
+  if (absl::Status s = CheckOpen(); !s.ok()) return s;
+  std::vector<AbortedTxn> out;
+  // From the segment holding `from` on, past `upper_bound` too: a
+  // transaction's marker may lie in a later segment than its data.
+  auto it = segments_.upper_bound(from);
+  if (it != segments_.begin()) --it;
+  for (; it != segments_.end(); ++it) {
+    if (it->second->txn_index().Collect(from, upper_bound, &out)) break;
+  }
+  return out;
 }
 
 absl::StatusOr<LogReadResult> Log::Read(Offset start, size_t max_bytes, Offset max_offset) const {

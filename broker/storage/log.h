@@ -153,6 +153,10 @@ class Log {
   // or nullopt: the partition's last stable offset is the smaller of it and
   // the high watermark.
   std::optional<Offset> FirstUnstableOffset() const;
+  // The aborted transactions overlapping [from, upper_bound) (Kafka's
+  // collectAbortedTransactions): what a read_committed fetch of that range
+  // returns so its consumer can drop their records. In marker order.
+  absl::StatusOr<std::vector<AbortedTxn>> CollectAbortedTxns(Offset from, Offset upper_bound) const;
 
   // Reads from the batch holding `start`, up to `max_bytes` (but at least one
   // whole batch), stopping before any batch whose last offset is >=
@@ -400,6 +404,13 @@ class Log {
   // Writes the producer state as the snapshot at `offset` (everything below
   // it must be synced) and deletes the oldest beyond kProducerSnapshotsKept.
   absl::Status WriteProducerSnapshotLocked(Offset offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds `done` to `segment`'s aborted transactions when it was an abort,
+  // with the last stable offset the abort leaves.
+  absl::Status IndexIfAborted(Segment& segment, const std::optional<CompletedTxn>& done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes and syncs the .txnindex of the cleaned segment at `stem`.
+  absl::Status WriteCleanedTxnIndex(const std::string& stem, const std::vector<AbortedTxn>& aborted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Deletes the snapshots above `end`, or below `start`.
   absl::Status DeleteProducerSnapshotsOutsideLocked(Offset start, Offset end)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::CreateWithSuffix(FileSystem* f
     // descriptor; the first append opens it.
   }
   if (absl::Status s = seg->LoadIndexes(/*reset=*/true); !s.ok()) return s;
+  if (absl::Status s = seg->LoadTxnIndex(/*fresh=*/true); !s.ok()) return s;
   return seg;
 }
 
@@ -66,6 +67,7 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(FileSystem* fs, const std
   } else if (s.ok()) {
     s = seg->LoadTail();
   }
+  if (s.ok()) s = seg->LoadTxnIndex(/*fresh=*/false);
   if (!s.ok()) return s;
   return seg;
 }
@@ -82,6 +84,9 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::OpenAndRecover(
   if (absl::Status s = seg->Rebuild(intact_below, /*truncate_bad_tail=*/true, result); !s.ok()) {
     return s;
   }
+  // Not rebuilt here: the Log's producer-state replay rewrites the entries
+  // from its snapshot on, which covers everything this scan may have cut.
+  if (absl::Status s = seg->LoadTxnIndex(/*fresh=*/false); !s.ok()) return s;
   return seg;
 }
 
@@ -142,6 +147,19 @@ absl::Status Segment::LoadIndexes(bool reset) {
       TimeIndex::Open(fs_, stem + ".timeindex" + file_suffix_, base_offset_, reset);
   if (!time_index.ok()) return time_index.status();
   time_index_.emplace(std::move(*time_index));
+  return absl::OkStatus();
+}
+
+absl::Status Segment::LoadTxnIndex(bool fresh) {
+  const std::string path =
+      JoinPath(dir_, SegmentFileStem(base_offset_) + ".txnindex" + file_suffix_);
+  if (fresh) {
+    absl::Status s = fs_->DeleteFile(path);
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  }
+  absl::StatusOr<TxnIndex> index = TxnIndex::Open(fs_, path);
+  if (!index.ok()) return index.status();
+  txn_index_.emplace(std::move(*index));
   return absl::OkStatus();
 }
 
@@ -422,6 +440,7 @@ absl::StatusOr<uint64_t> Segment::TruncateTo(Offset offset) {
   if (absl::Status s = TruncateLog(cut); !s.ok()) return s;
   if (absl::Status s = offset_index_->TruncateToPosition(cut); !s.ok()) return s;
   if (absl::Status s = time_index_->TruncateTo((*loc)->header.base_offset); !s.ok()) return s;
+  if (absl::Status s = txn_index_->TruncateTo((*loc)->header.base_offset); !s.ok()) return s;
   // Re-derive what the dropped batches may have contributed.
   if (absl::Status s = LoadTail(); !s.ok()) return s;
   return removed;
@@ -441,6 +460,7 @@ absl::Status Segment::Flush() {
     log_unsynced_ = false;
   }
   if (absl::Status s = offset_index_->Sync(); !s.ok()) return s;
+  if (absl::Status s = txn_index_->Sync(); !s.ok()) return s;
   return time_index_->Sync();
 }
 
@@ -474,7 +494,7 @@ absl::StatusOr<std::vector<std::string>> Segment::RenameForDeletion() {
   const std::string stem = JoinPath(dir_, SegmentFileStem(base_offset_));
   // The .log last: a crash part way leaves a whole segment (its indexes are
   // rebuilt) rather than index files that nothing would ever remove.
-  for (const char* ext : {".index", ".timeindex", ".log"}) {
+  for (const char* ext : kSegmentFileExtensions) {
     const std::string from = stem + ext;
     const std::string to = from + kDeletedFileSuffix;
     absl::Status s = fs_->Rename(from, to);
@@ -487,7 +507,7 @@ absl::StatusOr<std::vector<std::string>> Segment::RenameForDeletion() {
 
 absl::Status DeleteSegmentFiles(FileSystem* fs, const std::string& dir, Offset base_offset) {
   const std::string stem = JoinPath(dir, SegmentFileStem(base_offset));
-  for (const char* ext : {".log", ".index", ".timeindex"}) {
+  for (const char* ext : kSegmentFileExtensions) {
     if (absl::Status s = fs->DeleteFile(stem + ext); !s.ok() && !absl::IsNotFound(s)) return s;
   }
   return absl::OkStatus();

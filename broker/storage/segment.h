@@ -1,7 +1,8 @@
 // Segment: one piece of a partition log — `<base offset>.log` holding whole
 // v2 record batches back to back, with its sparse `.index` (offset ->
-// position) and `.timeindex` (timestamp -> offset) beside it. File names are
-// the base offset in 20 digits, as Kafka names them.
+// position) and `.timeindex` (timestamp -> offset) beside it, and, once a
+// transaction's ABORT marker lands in it, `.txnindex` (txn_index.h). File
+// names are the base offset in 20 digits, as Kafka names them.
 //
 // Batches arrive with their offsets already assigned and only ever go at the
 // end. Reads find a batch through the index and scan forward at most one
@@ -36,6 +37,7 @@
 #include "broker/storage/file_system.h"
 #include "broker/storage/offset_index.h"
 #include "broker/storage/time_index.h"
+#include "broker/storage/txn_index.h"
 #include "client/common/ids.h"
 #include "client/record/record_batch.h"
 
@@ -44,8 +46,8 @@ namespace strata::storage {
 // "00000000000000000042"
 std::string SegmentFileStem(Offset base_offset);
 
-// Deletes the .log, .index and .timeindex of the segment at `base_offset`
-// in `dir`; files already gone are not an error.
+// Deletes the files of the segment at `base_offset` in `dir`; files
+// already gone (or never made: .txnindex) are not an error.
 absl::Status DeleteSegmentFiles(FileSystem* fs, const std::string& dir, Offset base_offset);
 
 // The suffix a segment's files take when retention removes the segment
@@ -60,10 +62,11 @@ inline constexpr char kDeletedFileSuffix[] = ".deleted";
 inline constexpr char kCleanedFileSuffix[] = ".cleaned";
 inline constexpr char kSwapFileSuffix[] = ".swap";
 
-// The three file extensions of a segment, .log last: a swap renames the
-// indexes before the .log, so a ".log.swap" present means the segment's
-// swap may be completed.
-inline constexpr const char* kSegmentFileExtensions[] = {".index", ".timeindex", ".log"};
+// The file extensions of a segment, .log last: a swap renames the indexes
+// before the .log, so a ".log.swap" present means the segment's swap may be
+// completed. A .txnindex exists only for a segment with aborts.
+inline constexpr const char* kSegmentFileExtensions[] = {".index", ".timeindex", ".txnindex",
+                                                         ".log"};
 
 class Segment {
  public:
@@ -173,6 +176,12 @@ class Segment {
   int64_t TimeWaitedForRoll(int64_t now_ms, int64_t incoming_max_timestamp) const;
   const OffsetIndex& offset_index() const { return *offset_index_; }
   const TimeIndex& time_index() const { return *time_index_; }
+  // The aborted transactions whose markers are in this segment.
+  const TxnIndex& txn_index() const { return *txn_index_; }
+  absl::Status AppendAbortedTxn(const AbortedTxn& txn) { return txn_index_->Append(txn); }
+  // Drops the aborted transactions whose markers are at or above `offset`.
+  absl::Status TruncateAbortedTxns(Offset offset) { return txn_index_->TruncateTo(offset); }
+  absl::Status SyncTxnIndex() { return txn_index_->Sync(); }
   const std::string& log_path() const { return log_path_; }
   // Whether the segment holds a descriptor of its .log now (for tests).
   bool holds_write_handle() const { return writer_ != nullptr; }
@@ -204,6 +213,8 @@ class Segment {
       uint64_t start, const std::function<bool(const record::BatchHeader&)>& wanted) const;
   // Loads both indexes (emptying them with `reset`).
   absl::Status LoadIndexes(bool reset);
+  // Loads the .txnindex; `fresh` deletes an old one first (a new segment).
+  absl::Status LoadTxnIndex(bool fresh);
   // Learns the .log's size, creating an empty .log when there is none.
   absl::Status StatLog();
   // A handle to read the .log through: the write handle when open, else a
@@ -236,6 +247,7 @@ class Segment {
   bool log_unsynced_ = false;
   std::optional<OffsetIndex> offset_index_;
   std::optional<TimeIndex> time_index_;
+  std::optional<TxnIndex> txn_index_;
 
   Offset next_offset_;
   int64_t max_timestamp_ = -1;

@@ -125,6 +125,16 @@ class ProducerStateTest : public ::testing::Test {
     return listed.ok() ? *listed : std::vector<Offset>{};
   }
 
+  std::vector<std::string> TxnIndexFiles() {
+    absl::StatusOr<std::vector<std::string>> names = fs_.ListDir(kDir);
+    EXPECT_TRUE(names.ok()) << names.status();
+    std::vector<std::string> out;
+    for (const std::string& name : names.value_or(std::vector<std::string>{})) {
+      if (absl::EndsWith(name, ".txnindex")) out.push_back(name);
+    }
+    return out;
+  }
+
   MemFileSystem fs_;
   ManualClock clock_;
   LogConfig config_;
@@ -723,6 +733,165 @@ TEST_F(ProducerStateTest, TransactionsSurviveRestartReplayAndFollowers) {
   log = OpenLog(/*clean=*/true);
   EXPECT_EQ(log->ProducerEntries(), entries);
   EXPECT_EQ(log->FirstUnstableOffset(), Offset(3));
+}
+
+// A log of transactions across several segments: producer 5 aborts twice,
+// producer 6 commits, producer 7 aborts without having written here.
+// Returns the aborted transactions it made, in marker order.
+std::vector<AbortedTxn> WriteTransactions(Log& log) {
+  std::vector<AbortedTxn> aborted;
+  int64_t next = log.log_end_offset().value();
+  auto data = [&](int64_t pid, int32_t seq, int count) {
+    EXPECT_TRUE(log.AppendAsFollower(TxnBatch(pid, 0, seq, count, next)).ok());
+    next += count;
+  };
+  auto marker = [&](int64_t pid, record::EndTxnMarker m) {
+    auto done = log.AppendTxnMarker(pid, 0, m, Epoch(1));
+    EXPECT_TRUE(done.ok()) << done.status();
+    next = log.log_end_offset().value();
+    return done.ok() ? done->first_offset.value() : -1;
+  };
+  const int64_t first5 = next;
+  data(5, 0, 2);
+  data(6, 0, 3);
+  data(5, 2, 2);
+  int64_t at = marker(5, Abort(1));  // producer 6 still open: the LSO is its first offset
+  aborted.push_back(AbortedTxn{5, Offset(first5), Offset(at), Offset(first5 + 2)});
+  marker(6, Commit(1));
+  const int64_t second5 = next;
+  data(5, 4, 3);
+  at = marker(5, Abort(1));
+  aborted.push_back(AbortedTxn{5, Offset(second5), Offset(at), Offset(at + 1)});
+  at = marker(7, Abort(1));
+  aborted.push_back(AbortedTxn{7, Offset(at), Offset(at), Offset(at + 1)});
+  return aborted;
+}
+
+TEST_F(ProducerStateTest, AbortsAreIndexedInTheMarkersSegmentAndCollectedByRange) {
+  config_.segment_bytes = 300;
+  auto log = OpenLog();
+  const std::vector<AbortedTxn> aborted = WriteTransactions(*log);
+  ASSERT_GT(log->num_segments(), 2);
+  const Offset end = log->log_end_offset();
+  auto all = log->CollectAbortedTxns(Offset(0), end);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(*all, aborted);
+  // Only what overlaps the range.
+  auto tail = log->CollectAbortedTxns(aborted[0].last_offset + 1, end);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(*tail, (std::vector<AbortedTxn>{aborted[1], aborted[2]}));
+  auto head = log->CollectAbortedTxns(Offset(0), aborted[1].first_offset);
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(*head, std::vector<AbortedTxn>{aborted[0]});
+  // A transaction whose data starts in an earlier segment than its marker
+  // is found from a fetch inside its data.
+  auto inside = log->CollectAbortedTxns(Offset(1), Offset(2));
+  ASSERT_TRUE(inside.ok());
+  EXPECT_EQ(*inside, std::vector<AbortedTxn>{aborted[0]});
+
+  // Each entry sits in the .txnindex of its marker's segment.
+  const size_t files = TxnIndexFiles().size();
+  EXPECT_GE(files, 1u);
+  EXPECT_LE(files, 3u);
+}
+
+TEST_F(ProducerStateTest, AbortedTransactionsSurviveRestartsAndPowerLoss) {
+  config_.segment_bytes = 300;
+  fs_.SetDirectoryOpsNeedSync(true);
+  auto log = OpenLog();
+  const std::vector<AbortedTxn> aborted = WriteTransactions(*log);
+  auto collect = [](const Log& l) {
+    auto all = l.CollectAbortedTxns(Offset(0), l.log_end_offset());
+    EXPECT_TRUE(all.ok()) << all.status();
+    return all.ok() ? *all : std::vector<AbortedTxn>{};
+  };
+  ASSERT_TRUE(log->Close().ok());
+  log = OpenLog(/*clean=*/true);
+  EXPECT_EQ(collect(*log), aborted);
+
+  // Unclean, without snapshots: rebuilt by the replay, none twice.
+  log.reset();
+  for (Offset at : Snapshots()) ASSERT_TRUE(DeleteProducerSnapshot(&fs_, kDir, at).ok());
+  log = OpenLog();
+  EXPECT_EQ(collect(*log), aborted);
+
+  // Power loss after more transactions than were synced: what the log kept
+  // has exactly the aborts a follower copying it would index.
+  const std::vector<AbortedTxn> more = WriteTransactions(*log);
+  log.reset();
+  fs_.SimulateCrash();
+  log = OpenLog();
+  const std::string dir = "/data/replay-copy";
+  auto copy = OpenLog(false, dir);
+  ASSERT_TRUE(copy->AppendAsFollower(ReadAll(*log)).ok());
+  EXPECT_EQ(collect(*log), collect(*copy));
+  EXPECT_GE(collect(*log).size(), aborted.size());
+}
+
+TEST_F(ProducerStateTest, TruncationAndRetentionTakeTheirAbortsAlong) {
+  config_.segment_bytes = 300;
+  auto log = OpenLog();
+  const std::vector<AbortedTxn> aborted = WriteTransactions(*log);
+  // Truncating below the last marker drops its entry.
+  ASSERT_TRUE(log->TruncateTo(aborted[2].last_offset).ok());
+  auto left = log->CollectAbortedTxns(Offset(0), log->log_end_offset());
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(*left, (std::vector<AbortedTxn>{aborted[0], aborted[1]}));
+
+  // Retention: segments below the start go with their .txnindex files.
+  const std::string first_marker_file =
+      SegmentFileStem(Offset(aborted[0].last_offset)) + ".txnindex";
+  ASSERT_EQ(TxnIndexFiles().front(), first_marker_file)
+      << "the first marker starts a segment in this layout";
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  // To the second marker, which starts the last segment in this layout.
+  ASSERT_TRUE(log->MaybeIncrementLogStartOffset(aborted[1].last_offset, true).ok());
+  auto deleted = log->DeleteOldSegments();
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  ASSERT_GT(deleted->count, 0);
+  for (const std::string& name : TxnIndexFiles()) EXPECT_NE(name, first_marker_file);
+  auto later = log->CollectAbortedTxns(log->log_start_offset(), log->log_end_offset());
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(*later, std::vector<AbortedTxn>{aborted[1]});
+}
+
+// The cleaner replaces segments with one cleaned copy: the aborted
+// transactions of the segments it replaces move into the copy's .txnindex.
+// (The cleaner itself still refuses logs with transactions; this swaps in
+// an unchanged copy of two segments, as a cleaning that kept everything.)
+TEST_F(ProducerStateTest, ASwappedInCleanedSegmentKeepsTheAbortsOfThoseItReplaces) {
+  config_.segment_bytes = 300;
+  auto log = OpenLog();
+  const std::vector<AbortedTxn> aborted = WriteTransactions(*log);
+  ASSERT_TRUE(log->Roll().ok());
+  auto view = log->ViewForCleaning();
+  ASSERT_TRUE(view.ok());
+  ASSERT_GE(view->segments.size(), 3u);
+  const std::vector<Log::SegmentInfo> old = {view->segments[0], view->segments[1]};
+  auto copy = Segment::CreateWithSuffix(&fs_, kDir, old[0].base_offset, Segment::Options{},
+                                        kCleanedFileSuffix);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  auto read = log->Read(old[0].base_offset, 1 << 20, old[1].next_offset);
+  ASSERT_TRUE(read.ok());
+  record::BatchIterator it(read->batches);
+  record::BatchHeader h;
+  std::string_view b;
+  while (it.Next(&h, &b)) {
+    if (h.base_offset >= old[1].next_offset) break;
+    ASSERT_TRUE((*copy)->Append(h, b).ok());
+  }
+  ASSERT_TRUE((*copy)->Flush().ok());
+  copy->reset();
+  auto replaced = log->ReplaceSegments(old, old[1].next_offset, view->generation);
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  auto all = log->CollectAbortedTxns(Offset(0), log->log_end_offset());
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, aborted);
+  ASSERT_TRUE(log->Close().ok());
+  log = OpenLog(/*clean=*/true);
+  all = log->CollectAbortedTxns(Offset(0), log->log_end_offset());
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, aborted);
 }
 
 TEST(ProducerStateManagerTest, MarkersYieldTheCompletedTransaction) {
