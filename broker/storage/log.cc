@@ -256,25 +256,30 @@ absl::StatusOr<std::optional<Offset>> Log::ReloadProducerStateLocked() {
     // bytes of control batches (rare; data batches need their header only).
     absl::Status read_error;
     Segment& segment = *it->second;
-    absl::Status s = segment.ForEachBatchLocation([&](const Segment::BatchLocation& at) {
-      const record::BatchHeader& h = at.header;
-      if (h.base_offset < replay_from || !read_error.ok()) return;
-      std::string bytes;
-      if (h.is_control() && h.producer_id >= 0) {
-        absl::StatusOr<std::string> read = segment.ReadAt(at.position, h.size_in_bytes());
-        if (!read.ok()) {
-          read_error = read.status();
-          return;
-        }
-        bytes = *std::move(read);
-      }
-      read_error = IndexIfAborted(segment, producer_state_.Apply(h, bytes));
-      ++replayed;
-    });
+    absl::Status s = segment.ForEachBatchLocation(
+        [&](const Segment::BatchLocation& at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          const record::BatchHeader& h = at.header;
+          if (h.base_offset < replay_from || !read_error.ok()) return;
+          std::string bytes;
+          if (h.is_control() && h.producer_id >= 0) {
+            absl::StatusOr<std::string> read = segment.ReadAt(at.position, h.size_in_bytes());
+            if (!read.ok()) {
+              read_error = absl::Status(
+                  read.status().code(),
+                  absl::StrCat("reading the transaction marker at offset ", h.base_offset.value(),
+                               " of ", segment.log_path(), ": ", read.status().message()));
+              return;
+            }
+            bytes = *std::move(read);
+          }
+          read_error = IndexIfAborted(segment, producer_state_.Apply(h, bytes));
+          ++replayed;
+        });
     if (!s.ok()) return s;
     if (!read_error.ok()) return read_error;
   }
   const int evicted = producer_state_.EvictBelow(log_start_offset_);
+  producer_state_.OnHighWatermark(high_watermark_);
   VLOG(1) << "Producer state of " << dir_ << ": "
           << (from ? absl::StrCat("snapshot at ", from->value()) : std::string("no snapshot"))
           << ", " << replayed << " batch(es) replayed, " << evicted << " producer(s) below the "
@@ -377,7 +382,19 @@ absl::Status Log::CompleteInterruptedSwaps() {
       if (old && *old >= base && *old < limit) replaced.insert(old->value());
     }
     for (int64_t old : replaced) {
-      if (absl::Status s = DeleteSegmentFiles(fs_, dir_, Offset(old)); !s.ok()) return s;
+      if (old != base.value()) {
+        if (absl::Status s = DeleteSegmentFiles(fs_, dir_, Offset(old)); !s.ok()) return s;
+        continue;
+      }
+      // At the cleaned segment's own base, a file without its ".swap" is
+      // already the cleaned one (renamed before the crash; the old ones
+      // were set aside, durably, before any was): keep it. The .txnindex
+      // cannot be rebuilt from the .log as the other indexes can.
+      for (const char* ext : kSegmentFileExtensions) {
+        if (!fs_->Exists(stem + ext + kSwapFileSuffix)) continue;
+        absl::Status s = fs_->DeleteFile(stem + ext);
+        if (!s.ok() && !absl::IsNotFound(s)) return s;
+      }
     }
     // The deletions must be durable before the renames: a crash that kept
     // a rename but lost a deletion would leave an old segment beside the
@@ -556,7 +573,8 @@ absl::Status Log::WriteCleanedTxnIndex(const std::string& stem,
   if (!index.ok()) return index.status();
   if (!index->entries().empty()) {
     return absl::FailedPreconditionError(
-        absl::StrCat(index->path(), " already holds ", index->entries().size(), " entries"));
+        absl::StrCat("the cleaned copy's ", index->path(), " already holds ",
+                     index->entries().size(), " aborted transactions; the copy is dropped"));
   }
   for (const AbortedTxn& txn : aborted) {
     if (absl::Status s = index->Append(txn); !s.ok()) return s;
@@ -564,10 +582,10 @@ absl::Status Log::WriteCleanedTxnIndex(const std::string& stem,
   return index->Sync();
 }
 
-absl::Status Log::FailLocked(absl::Status status) {
+absl::Status Log::FailLocked(absl::Status status, std::string_view doing) {
   if (!IsStorageFailure(status)) status = WithKafkaError(std::move(status), kKafkaStorageError);
-  LOG(ERROR) << "Log " << dir_ << " failed part way through swapping in a cleaned segment; it "
-             << "serves nothing until a restart completes the swap: " << status;
+  LOG(ERROR) << "Log " << dir_ << " " << doing << "; it serves nothing until a restart "
+             << "reloads it: " << status;
   failed_ = status;
   closed_ = true;
   NewGeneration();
@@ -635,11 +653,21 @@ Offset Log::high_watermark() const {
   return high_watermark_;
 }
 
+Offset Log::last_stable_offset() const {
+  absl::MutexLock l(&mu_);
+  const std::optional<Offset> unstable = producer_state_.FirstUnstableOffset();
+  if (!unstable.has_value()) return high_watermark_;
+  // A transaction left open below the log start (retention and
+  // DeleteRecords do not wait for it) holds nothing there is to read.
+  return std::min(std::max(*unstable, log_start_offset_), high_watermark_);
+}
+
 bool Log::MaybeIncrementHighWatermark(Offset offset) {
   absl::MutexLock l(&mu_);
   offset = std::min(offset, log_end_locked());
   if (offset <= high_watermark_) return false;
   high_watermark_ = offset;
+  producer_state_.OnHighWatermark(high_watermark_);
   return true;
 }
 
@@ -729,7 +757,10 @@ absl::Status Log::AppendLocked(const record::BatchHeader& header, std::string_vi
   // In the log now: the producer state follows (not before: a failed write
   // changes no state).
   if (absl::Status s = IndexIfAborted(*active(), producer_state_.Apply(header, batch)); !s.ok()) {
-    return s;
+    // The marker is in the log but its abort is not indexed: a
+    // read_committed consumer would see the aborted records. Nothing more
+    // goes into this log until it is reloaded (which indexes it again).
+    return FailLocked(s, "could not index the aborted transaction of a marker it holds");
   }
   if (absl::Status s = epochs_->Assign(header.partition_leader_epoch, header.base_offset);
       !s.ok()) {
@@ -937,7 +968,7 @@ std::optional<Offset> Log::FirstUnstableOffset() const {
 
 absl::Status Log::IndexIfAborted(Segment& segment, const std::optional<CompletedTxn>& done) {
   if (!done.has_value() || !done->aborted) return absl::OkStatus();
-  const Offset lso = producer_state_.FirstUnstableOffset().value_or(done->last_offset + 1);
+  const Offset lso = producer_state_.FirstOpenOffset().value_or(done->last_offset + 1);
   return segment.AppendAbortedTxn(
       AbortedTxn{done->producer_id, done->first_offset, done->last_offset, lso});
 }

@@ -350,6 +350,10 @@ class Log {
   // Raises the high watermark to `offset`, capped at the log end; never
   // lowers it (only truncation does). Returns whether it moved.
   bool MaybeIncrementHighWatermark(Offset offset);
+  // The last stable offset: the high watermark, or the first offset of the
+  // earliest transaction still open when that is lower. A read_committed
+  // consumer reads below it only.
+  Offset last_stable_offset() const;
 
   Offset log_start_offset() const;
   Offset log_end_offset() const;
@@ -373,8 +377,11 @@ class Log {
   absl::Status RollLocked(std::optional<Offset> at = std::nullopt)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Puts the log in the failed state (see the header comment) and returns
-  // `status` as a storage failure.
-  absl::Status FailLocked(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `status` as a storage failure; `doing` says what failed, for the log.
+  absl::Status FailLocked(
+      absl::Status status,
+      std::string_view doing = "failed part way through swapping in a cleaned segment")
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Bumps generation_.
   void NewGeneration() { generation_.fetch_add(1, std::memory_order_acq_rel); }
   absl::Status MaybeRollForAppend(const record::BatchHeader& header)

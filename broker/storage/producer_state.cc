@@ -297,7 +297,9 @@ absl::StatusOr<std::optional<ProducerStateManager::Duplicate>> ProducerStateMana
         scratch.emplace_back(h.producer_id, e == nullptr ? ProducerStateEntry{} : *e);
         target = &scratch.back().second;
       }
-      ApplyTo(*target, placed);
+      // (A control batch never comes through here: markers are appended
+      // alone, by Log::AppendTxnMarker, and clients may not send one.)
+      if (!h.is_control()) ApplyTo(*target, placed);
     }
   }
   if (mixed) {
@@ -354,8 +356,10 @@ std::optional<CompletedTxn> ProducerStateManager::Apply(const record::BatchHeade
   if (!marker.ok()) {
     // Not a transaction marker (Kafka has other control records): nothing
     // a producer did.
-    VLOG(1) << "Control batch at offset " << header.base_offset.value() << " of " << partition_
-            << " is not a transaction marker: " << marker.status();
+    LOG(WARNING) << "Control batch of producer " << header.producer_id << " at offset "
+                 << header.base_offset.value() << " of " << partition_
+                 << " is not a transaction marker this broker reads; it changes no "
+                 << "producer state: " << marker.status();
     return std::nullopt;
   }
   ProducerStateEntry& e = producers_[header.producer_id];
@@ -368,12 +372,26 @@ std::optional<CompletedTxn> ProducerStateManager::Apply(const record::BatchHeade
     ongoing_.erase(e.current_txn_first_offset);
     e.current_txn_first_offset = -1;
   }
+  unreplicated_[done.first_offset.value()] = done.last_offset.value();
   return done;
 }
 
-std::optional<Offset> ProducerStateManager::FirstUnstableOffset() const {
+std::optional<Offset> ProducerStateManager::FirstOpenOffset() const {
   if (ongoing_.empty()) return std::nullopt;
   return Offset(ongoing_.begin()->first);
+}
+
+std::optional<Offset> ProducerStateManager::FirstUnstableOffset() const {
+  std::optional<Offset> first = FirstOpenOffset();
+  if (!unreplicated_.empty()) {
+    const Offset waiting(unreplicated_.begin()->first);
+    if (!first || waiting < *first) first = waiting;
+  }
+  return first;
+}
+
+void ProducerStateManager::OnHighWatermark(Offset hw) {
+  absl::erase_if(unreplicated_, [&](const auto& txn) { return txn.second < hw.value(); });
 }
 
 int ProducerStateManager::EvictBelow(Offset log_start) {
@@ -513,6 +531,7 @@ absl::Status ProducerStateManager::DecodeSnapshot(std::string_view bytes) {
   }
   producers_ = std::move(producers);
   ongoing_ = std::move(ongoing);
+  unreplicated_.clear();
   return absl::OkStatus();
 }
 

@@ -175,9 +175,19 @@ class ProducerStateManager {
   // transaction marker, changes nothing.
   std::optional<CompletedTxn> Apply(const record::BatchHeader& header, std::string_view batch);
 
-  // The first offset of the earliest open transaction, or nullopt: the
-  // last stable offset is min(high watermark, this).
+  // The first offset of the earliest transaction that is open or whose
+  // marker is not below the high watermark yet (Kafka's unreplicated
+  // transactions: the last stable offset must not pass a transaction whose
+  // marker a new leader may not have), or nullopt: the last stable offset
+  // is min(high watermark, this).
   std::optional<Offset> FirstUnstableOffset() const;
+  // The first offset of the earliest open transaction only: the last
+  // stable offset an aborted transaction's index entry records (a function
+  // of the log alone, so a replay writes the same).
+  std::optional<Offset> FirstOpenOffset() const;
+  // The high watermark reached `hw`: completed transactions whose marker
+  // is below it stop holding the last stable offset back.
+  void OnHighWatermark(Offset hw);
   // The open transactions, first offset -> producer id.
   const absl::btree_map<int64_t, int64_t>& OngoingTransactions() const { return ongoing_; }
 
@@ -185,6 +195,7 @@ class ProducerStateManager {
   void Clear() {
     producers_.clear();
     ongoing_.clear();
+    unreplicated_.clear();
   }
   // Drops the runs that end below `log_start`, and the producers left with
   // none (their batches are gone: KIP-360's unknown producer; one with no
@@ -221,6 +232,11 @@ class ProducerStateManager {
   // Derived from producers_: each open transaction's first offset -> its
   // producer id.
   absl::btree_map<int64_t, int64_t> ongoing_;
+  // Completed transactions whose marker the high watermark has not passed:
+  // first offset -> the marker's offset. Not in snapshots: a reload
+  // replays the markers after the snapshot and the log then prunes them
+  // with its high watermark.
+  absl::btree_map<int64_t, int64_t> unreplicated_;
 };
 
 // --- Snapshot files ---

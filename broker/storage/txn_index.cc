@@ -26,16 +26,31 @@ absl::StatusOr<TxnIndex> TxnIndex::Open(FileSystem* fs, std::string path) {
   if (!fs->Exists(index.path_)) return index;
   absl::StatusOr<uint64_t> size = fs->FileSize(index.path_);
   if (!size.ok()) return size.status();
-  if (const uint64_t torn = *size % kEntrySize; torn != 0) {
-    // Only an entry written after the last sync can be torn; the Log's
-    // replay writes it again.
-    LOG(WARNING) << "Cutting the torn last " << torn << " bytes of " << index.path_;
+  // Only entries written after the file's last sync can be torn, and the
+  // Log's replay writes those again: a partial last entry, or whole entries
+  // of zeros where a power loss left the file longer than what reached the
+  // disk, are cut.
+  std::string contents;
+  {
     absl::StatusOr<std::unique_ptr<File>> file = fs->Open(index.path_, /*create=*/false);
     if (!file.ok()) return file.status();
-    if (absl::Status s = (*file)->Truncate(*size - torn); !s.ok()) return s;
-    if (absl::Status s = (*file)->Sync(); !s.ok()) return s;
+    absl::StatusOr<std::string> bytes = (*file)->ReadAll();
+    if (!bytes.ok()) return bytes.status();
+    contents = *std::move(bytes);
+    size_t keep = contents.size() - contents.size() % kEntrySize;
+    for (size_t pos = 0; pos < keep; pos += kEntrySize) {
+      if (contents.find_first_not_of('\0', pos) >= pos + kEntrySize) {
+        keep = pos;
+        break;
+      }
+    }
+    if (keep != contents.size()) {
+      LOG(WARNING) << "Cutting the torn last " << contents.size() - keep << " bytes of "
+                   << index.path_;
+      if (absl::Status s = (*file)->Truncate(keep); !s.ok()) return s;
+      if (absl::Status s = (*file)->Sync(); !s.ok()) return s;
+    }
   }
-  std::string contents;
   absl::StatusOr<IndexFile> file =
       IndexFile::Open(fs, index.path_, kEntrySize, /*reset=*/false, &contents);
   if (!file.ok()) return file.status();
@@ -78,10 +93,10 @@ absl::Status TxnIndex::Append(const AbortedTxn& txn) {
 }
 
 absl::Status TxnIndex::TruncateTo(Offset offset) {
-  size_t keep = entries_.size();
-  while (keep > 0 && entries_[keep - 1].last_offset >= offset) --keep;
-  // Markers are appended in offset order, so the ones to drop are a suffix;
-  // a replay never appends out of order either.
+  // Markers are appended in offset order: everything from the first entry
+  // at or above `offset` goes.
+  size_t keep = 0;
+  while (keep < entries_.size() && entries_[keep].last_offset < offset) ++keep;
   if (keep == entries_.size()) return absl::OkStatus();
   if (absl::Status s = file_->TruncateToEntries(keep); !s.ok()) return s;
   entries_.resize(keep);

@@ -644,9 +644,19 @@ TEST_F(ProducerStateTest, ATransactionHoldsTheFirstUnstableOffsetUntilItsMarker)
   EXPECT_EQ(marker->first_offset, Offset(7));
   EXPECT_EQ(marker->last_offset, Offset(7));
   EXPECT_EQ(log->log_end_offset(), Offset(8));
+  // Until the high watermark passes its marker, the transaction still
+  // holds the last stable offset: a new leader may not have the marker.
+  log->MaybeIncrementHighWatermark(Offset(7));
+  EXPECT_EQ(log->FirstUnstableOffset(), Offset(2));
+  EXPECT_EQ(log->last_stable_offset(), Offset(2));
+  log->MaybeIncrementHighWatermark(Offset(8));
   EXPECT_EQ(log->FirstUnstableOffset(), Offset(5)) << "producer 6's transaction is still open";
+  EXPECT_EQ(log->last_stable_offset(), Offset(5));
   ASSERT_TRUE(log->AppendTxnMarker(6, 0, Abort(7), Epoch(1)).ok());
+  EXPECT_EQ(log->last_stable_offset(), Offset(5));
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
   EXPECT_EQ(log->FirstUnstableOffset(), std::nullopt);
+  EXPECT_EQ(log->last_stable_offset(), log->log_end_offset());
 
   // The marker is a control batch of the producer, stored like any batch.
   const std::string all = ReadAll(*log);
@@ -724,6 +734,7 @@ TEST_F(ProducerStateTest, TransactionsSurviveRestartReplayAndFollowers) {
   for (Offset at : Snapshots()) ASSERT_TRUE(DeleteProducerSnapshot(&fs_, kDir, at).ok());
   log = OpenLog(/*clean=*/false);
   EXPECT_EQ(log->ProducerEntries(), entries);
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
   EXPECT_EQ(log->FirstUnstableOffset(), Offset(3));
   auto fenced = log->AppendTxnMarker(5, 0, Commit(2), Epoch(1));
   EXPECT_EQ(CodeOf(fenced.status()), kKafkaTransactionCoordinatorFenced);
@@ -732,7 +743,18 @@ TEST_F(ProducerStateTest, TransactionsSurviveRestartReplayAndFollowers) {
   ASSERT_TRUE(log->Close().ok());
   log = OpenLog(/*clean=*/true);
   EXPECT_EQ(log->ProducerEntries(), entries);
-  EXPECT_EQ(log->FirstUnstableOffset(), Offset(3));
+  EXPECT_EQ(log->FirstUnstableOffset(), Offset(3)) << "the high watermark was checkpointed";
+}
+
+TEST_F(ProducerStateTest, TheLastStableOffsetNeverFallsBelowTheLogStart) {
+  config_.segment_bytes = 300;
+  auto log = OpenLog();
+  ASSERT_TRUE(log->AppendAsFollower(TxnBatch(5, 0, 0, 2, 0)).ok());  // left open
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(Send(*log, 1, 0, i * 2, 2).ok());
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  EXPECT_EQ(log->last_stable_offset(), Offset(0));
+  ASSERT_TRUE(log->MaybeIncrementLogStartOffset(Offset(8), true).ok());
+  EXPECT_EQ(log->last_stable_offset(), Offset(8)) << "not below the earliest offset";
 }
 
 // A log of transactions across several segments: producer 5 aborts twice,
@@ -891,6 +913,75 @@ TEST_F(ProducerStateTest, ASwappedInCleanedSegmentKeepsTheAbortsOfThoseItReplace
   log = OpenLog(/*clean=*/true);
   all = log->CollectAbortedTxns(Offset(0), log->log_end_offset());
   ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, aborted);
+}
+
+// A crash during a swap's last renames, after the cleaned .txnindex took
+// its final name but before the .log did: the reload completes the swap
+// and keeps that .txnindex (it cannot be rebuilt from the .log).
+TEST_F(ProducerStateTest, ACrashMidSwapKeepsTheCleanedTxnIndex) {
+  config_.segment_bytes = 300;
+  auto log = OpenLog();
+  const std::vector<AbortedTxn> aborted = WriteTransactions(*log);
+  ASSERT_TRUE(log->Roll().ok());
+  auto view = log->ViewForCleaning();
+  ASSERT_TRUE(view.ok());
+  const std::vector<Log::SegmentInfo> old = {view->segments[0], view->segments[1]};
+  const std::string stem = std::string(kDir) + "/" + SegmentFileStem(old[0].base_offset);
+  {
+    auto copy = Segment::CreateWithSuffix(&fs_, kDir, old[0].base_offset, Segment::Options{},
+                                          kCleanedFileSuffix);
+    ASSERT_TRUE(copy.ok()) << copy.status();
+    auto read = log->Read(old[0].base_offset, 1 << 20, old[1].next_offset);
+    ASSERT_TRUE(read.ok());
+    record::BatchIterator it(read->batches);
+    record::BatchHeader h;
+    std::string_view b;
+    while (it.Next(&h, &b)) {
+      if (h.base_offset < old[1].next_offset) {
+        ASSERT_TRUE((*copy)->Append(h, b).ok());
+      }
+    }
+    ASSERT_TRUE((*copy)->Flush().ok());
+    auto index = TxnIndex::Open(&fs_, stem + ".txnindex" + kCleanedFileSuffix);
+    ASSERT_TRUE(index.ok());
+    for (const Log::SegmentInfo& info : old) {
+      auto all = log->CollectAbortedTxns(info.base_offset, info.next_offset);
+      ASSERT_TRUE(all.ok());
+      for (const AbortedTxn& t : *all) {
+        if (t.last_offset >= info.base_offset && t.last_offset < info.next_offset) {
+          ASSERT_TRUE(index->Append(t).ok());
+        }
+      }
+    }
+    ASSERT_FALSE(index->entries().empty()) << "the layout puts an abort in the old segments";
+    ASSERT_TRUE(index->Sync().ok());
+  }
+  ASSERT_TRUE(log->Close().ok());
+  // The swap as ReplaceSegments does it, stopped before the .log's rename:
+  // the cleaned files become ".swap", the old ones ".deleted", then the
+  // indexes take their final names.
+  for (const char* ext : kSegmentFileExtensions) {
+    if (fs_.Exists(stem + ext + kCleanedFileSuffix)) {
+      ASSERT_TRUE(fs_.Rename(stem + ext + kCleanedFileSuffix, stem + ext + kSwapFileSuffix).ok());
+    }
+  }
+  for (const Log::SegmentInfo& info : old) {
+    const std::string old_stem = std::string(kDir) + "/" + SegmentFileStem(info.base_offset);
+    for (const char* ext : kSegmentFileExtensions) {
+      if (fs_.Exists(old_stem + ext)) {
+        ASSERT_TRUE(fs_.Rename(old_stem + ext, old_stem + ext + kDeletedFileSuffix).ok());
+      }
+    }
+  }
+  for (const char* ext : {".index", ".timeindex", ".txnindex"}) {
+    ASSERT_TRUE(fs_.Rename(stem + ext + kSwapFileSuffix, stem + ext).ok());
+  }
+  ASSERT_TRUE(fs_.Exists(stem + ".log" + kSwapFileSuffix));
+
+  log = OpenLog(/*clean=*/true);
+  auto all = log->CollectAbortedTxns(Offset(0), log->log_end_offset());
+  ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(*all, aborted);
 }
 

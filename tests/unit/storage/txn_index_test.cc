@@ -96,5 +96,26 @@ TEST(TxnIndexTest, ATornLastEntryIsCutAndACorruptOneNamed) {
       << corrupt.status();
 }
 
+// Power loss may leave the file longer than what reached the disk, the
+// tail zeros: those entries were never synced, and are cut.
+TEST(TxnIndexTest, ZeroedEntriesAtTheEndAreTornAndCut) {
+  MemFileSystem fs;
+  ASSERT_TRUE(fs.CreateDirs("/d").ok());
+  {
+    auto index = TxnIndex::Open(&fs, kPath);
+    ASSERT_TRUE(index->Append(Txn(3, 10, 12, 13)).ok());
+    ASSERT_TRUE(index->Sync().ok());
+  }
+  auto file = fs.Open(kPath, /*create=*/false);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->Append(std::string(2 * TxnIndex::kEntrySize, '\0')).ok());
+  ASSERT_TRUE((*file)->Sync().ok());
+  file->reset();
+  auto reopened = TxnIndex::Open(&fs, kPath);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(reopened->entries(), std::vector<AbortedTxn>{Txn(3, 10, 12, 13)});
+  EXPECT_EQ(fs.Contents(kPath)->size(), TxnIndex::kEntrySize);
+}
+
 }  // namespace
 }  // namespace strata::storage
