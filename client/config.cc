@@ -256,6 +256,16 @@ absl::StatusOr<ConsumerConfig> ConsumerConfig::FromProperties(const Properties& 
     }
   }
   STRATA_RETURN_IF_ERROR(ReadBool(props, "check.crcs", &c.check_crcs));
+  if (auto it = props.find("isolation.level"); it != props.end()) {
+    if (it->second == "read_committed") {
+      c.read_committed = true;
+    } else if (it->second == "read_uncommitted") {
+      c.read_committed = false;
+    } else {
+      return Invalid("isolation.level", it->second,
+                     "String must be one of: read_committed, read_uncommitted");
+    }
+  }
   if (auto it = props.find("group.id"); it != props.end()) c.group_id = it->second;
   if (auto it = props.find("group.instance.id"); it != props.end()) {
     c.group_instance_id = it->second;

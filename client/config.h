@@ -127,6 +127,10 @@ struct ConsumerConfig {
   absl::Duration request_timeout = absl::Milliseconds(30000);  // request.timeout.ms
   absl::Duration retry_backoff = absl::Milliseconds(100);      // retry.backoff.ms
   bool check_crcs = true;                                      // check.crcs
+  // isolation.level: read_uncommitted (Kafka's default) reads up to the
+  // high watermark; read_committed up to the last stable offset, without
+  // the records of aborted transactions.
+  bool read_committed = false;
 
   static absl::StatusOr<ConsumerConfig> FromProperties(const Properties& props,
                                                        std::vector<std::string>* ignored);

@@ -446,8 +446,9 @@ absl::StatusOr<std::map<TopicPartition, int64_t>> Consumer::ListOffsets(
   std::map<TopicPartition, int64_t> timestamps;
   for (const TopicPartition& tp : partitions) timestamps[tp] = timestamp;
   std::map<TopicPartition, int64_t> result;
-  for (const auto& [tp, listed] : ListOffsetsAtLeaders(
-           metadata_, pool_, timestamps, config_.request_timeout, config_.retry_backoff)) {
+  for (const auto& [tp, listed] :
+       ListOffsetsAtLeaders(metadata_, pool_, timestamps, config_.request_timeout,
+                            config_.retry_backoff, config_.read_committed)) {
     if (listed.status.ok()) {
       result[tp] = listed.offset;
     } else if (absl::IsDeadlineExceeded(listed.status)) {
@@ -528,6 +529,7 @@ void Consumer::SendFetches(absl::Time now) {
       call->request.set_max_wait_ms(config_.fetch_max_wait_ms);
       call->request.set_min_bytes(config_.fetch_min_bytes);
       call->request.set_max_bytes(config_.fetch_max_bytes);
+      if (config_.read_committed) call->request.set_isolation_level(v1::READ_COMMITTED);
     }
     v1::FetchTopic* t = nullptr;
     for (auto& existing : *call->request.mutable_topics()) {
@@ -607,8 +609,16 @@ absl::Status Consumer::HandleFetchAnswer(FetchCall& call) {
       switch (p.error()) {
         case v1::NONE: {
           DecodedFetch decoded;
+          std::vector<record::AbortedTransaction> aborted;
+          if (config_.read_committed) {
+            aborted.reserve(p.aborted_transactions_size());
+            for (const v1::AbortedTransaction& a : p.aborted_transactions()) {
+              aborted.push_back({a.producer_id(), a.first_offset()});
+            }
+          }
           absl::Status s = DecodeFetchedRecords(p.records(), tp.topic, p.partition(),
-                                                state->fetch_offset, config_.check_crcs, &decoded);
+                                                state->fetch_offset, config_.check_crcs, &decoded,
+                                                config_.read_committed ? &aborted : nullptr);
           if (!s.ok()) return s;
           if (decoded.truncated) {
             // The batch at the fetch offset is larger than the limit: ask

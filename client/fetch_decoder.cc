@@ -1,6 +1,7 @@
 #include "client/fetch_decoder.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "client/record/record_batch.h"
 #include "fmt/format.h"
@@ -9,9 +10,12 @@ namespace strata::client {
 
 absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& topic,
                                   int32_t partition, int64_t fetch_offset, bool check_crcs,
-                                  DecodedFetch* out) {
+                                  DecodedFetch* out,
+                                  const std::vector<record::AbortedTransaction>* aborted) {
   out->next_offset = fetch_offset;
   out->truncated = false;
+  std::optional<record::AbortedTransactionFilter> filter;
+  if (aborted != nullptr) filter.emplace(*aborted);
   record::BatchIterator it(bytes);
   record::BatchHeader header;
   std::string_view batch;
@@ -29,7 +33,10 @@ absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& top
             header.base_offset.value(), std::string(valid.status().message())));
       }
     }
-    if (!header.is_control()) {
+    // Every batch goes through the filter, in order, wholly consumed ones
+    // aside: a marker ends its producer's aborted transaction.
+    const bool drop = filter ? filter->Drop(header, batch) : header.is_control();
+    if (!drop) {
       absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(batch);
       if (!records.ok()) {
         return absl::Status(records.status().code(),

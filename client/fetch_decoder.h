@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "client/record/control_record.h"
 #include "client/records.h"
 
 namespace strata::client {
@@ -36,9 +37,13 @@ struct DecodedFetch {
 // Decodes `bytes` for `topic`/`partition`, keeping records at or above
 // `fetch_offset`. With `check_crcs`, a batch whose CRC does not match is an
 // error (DataLoss) naming the partition and offset; control batches
-// (transaction markers) are skipped.
+// (transaction markers) are skipped. `aborted` (isolation.level=
+// read_committed: the fetch's aborted transactions; nullptr otherwise)
+// drops the records of aborted transactions too
+// (record::AbortedTransactionFilter).
 absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& topic,
                                   int32_t partition, int64_t fetch_offset, bool check_crcs,
-                                  DecodedFetch* out);
+                                  DecodedFetch* out,
+                                  const std::vector<record::AbortedTransaction>* aborted = nullptr);
 
 }  // namespace strata::client

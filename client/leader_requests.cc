@@ -120,13 +120,14 @@ std::map<TopicPartition, absl::Status> RequestAtLeaders(MetadataCache& metadata,
 std::map<TopicPartition, ListedOffset> ListOffsetsAtLeaders(
     MetadataCache& metadata, ConnectionPool& pool,
     const std::map<TopicPartition, int64_t>& timestamps, absl::Duration request_timeout,
-    absl::Duration retry_backoff) {
+    absl::Duration retry_backoff, bool read_committed) {
   std::map<TopicPartition, ListedOffset> result;
   std::set<TopicPartition> partitions;
   for (const auto& [tp, ts] : timestamps) partitions.insert(tp);
   auto send = [&](const std::string& target, const std::vector<TopicPartition>& tps,
                   absl::Time deadline) -> absl::StatusOr<std::vector<PartitionAnswer>> {
     v1::ListOffsetsRequest request;
+    if (read_committed) request.set_isolation_level(v1::READ_COMMITTED);
     std::map<std::string, v1::ListOffsetsTopic*> by_topic;
     for (const TopicPartition& tp : tps) {
       v1::ListOffsetsTopic*& t = by_topic[tp.topic];

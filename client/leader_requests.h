@@ -62,10 +62,11 @@ struct ListedOffset {
 
 // `timestamps`: -1 latest, -2 earliest, -3 the largest timestamp, else the
 // first offset at or after it. Every partition asked for gets an entry.
+// `read_committed`: latest is the last stable offset.
 std::map<TopicPartition, ListedOffset> ListOffsetsAtLeaders(
     MetadataCache& metadata, ConnectionPool& pool,
     const std::map<TopicPartition, int64_t>& timestamps, absl::Duration request_timeout,
-    absl::Duration retry_backoff);
+    absl::Duration retry_backoff, bool read_committed = false);
 
 // One partition's DeleteRecords answer: the least log start offset of its
 // in-sync replicas once they all moved theirs.

@@ -205,6 +205,7 @@ int RunConsoleConsumer(const ConsoleConsumerOptions& o, std::ostream& out, std::
   if (auto it = extra->find("group.id"); it != extra->end()) property_group = it->second;
   for (const auto& [k, v] : *extra) props[k] = v;
   props["bootstrap.servers"] = o.bootstrap_server;
+  if (o.isolation_level) props["isolation.level"] = *o.isolation_level;
 
   absl::StatusOr<std::string> group = GroupFor(o, property_group, config_group);
   if (!group.ok()) {

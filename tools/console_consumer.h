@@ -59,6 +59,9 @@ struct ConsoleConsumerOptions {
   std::vector<std::string> properties;           // --property
   std::vector<std::string> consumer_properties;  // --consumer-property
   std::optional<std::string> consumer_config;    // --consumer.config
+  // --isolation-level: when given, overrides isolation.level from the
+  // consumer properties (Kafka's maybeMergeOptions).
+  std::optional<std::string> isolation_level;
 };
 
 // Kafka's checks of the console consumer's arguments; the error is the

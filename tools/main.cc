@@ -596,6 +596,10 @@ int main(int argc, char** argv) {
   Repeated(consumer, "--consumer-property", cons.consumer_properties,
            "A consumer property: key=value");
   consumer->add_option("--consumer.config", cons.consumer_config, "Consumer properties file");
+  consumer->add_option("--isolation-level", cons.isolation_level,
+                       "Set to read_committed in order to filter out transactional messages which "
+                       "are not committed. Set to read_uncommitted to read all messages. "
+                       "(default: read_uncommitted)");
   consumer->callback([&] {
     absl::Status valid = strata::tools::ValidateConsoleConsumerOptions(cons);
     if (!valid.ok()) {
@@ -610,11 +614,10 @@ int main(int argc, char** argv) {
 
   // ---- delete-records (Kafka's kafka-delete-records.sh)
   std::string dr_bootstrap, dr_json, dr_command_config;
-  CLI::App* dr = app.add_subcommand(
-      "delete-records", "Delete the records of partitions below given offsets "
-                        "(Kafka's kafka-delete-records.sh)");
-  dr->add_option("--bootstrap-server", dr_bootstrap,
-                 "REQUIRED: The server to connect to.")
+  CLI::App* dr = app.add_subcommand("delete-records",
+                                    "Delete the records of partitions below given offsets "
+                                    "(Kafka's kafka-delete-records.sh)");
+  dr->add_option("--bootstrap-server", dr_bootstrap, "REQUIRED: The server to connect to.")
       ->required();
   dr->add_option("--offset-json-file", dr_json,
                  "REQUIRED: The JSON file with offset per partition. The format to use is:\n"
@@ -631,9 +634,10 @@ int main(int argc, char** argv) {
   // ---- get-offsets (Kafka 3.x's kafka-get-offsets.sh, GetOffsetShell)
   strata::tools::GetOffsetsOptions go;
   std::string go_topic, go_partitions, go_topic_partitions, go_command_config;
-  CLI::App* get_offsets = app.add_subcommand(
-      "get-offsets", "An interactive shell for getting topic-partition offsets "
-                     "(Kafka's kafka-get-offsets.sh)");
+  CLI::App* get_offsets =
+      app.add_subcommand("get-offsets",
+                         "An interactive shell for getting topic-partition offsets "
+                         "(Kafka's kafka-get-offsets.sh)");
   get_offsets
       ->add_option("--bootstrap-server,--broker-list", go.bootstrap_server,
                    "REQUIRED. The server(s) to connect to in the form HOST1:PORT1,HOST2:PORT2.")
@@ -654,8 +658,9 @@ int main(int argc, char** argv) {
   get_offsets->add_option("--time", go.time,
                           "timestamp of the offsets before that: <timestamp> / -1 or latest / -2 "
                           "or earliest / -3 or max-timestamp (default: latest)");
-  get_offsets->add_option("--command-config", go_command_config,
-                          "Property file containing configs to be passed to Admin Client (unused).");
+  get_offsets->add_option(
+      "--command-config", go_command_config,
+      "Property file containing configs to be passed to Admin Client (unused).");
   get_offsets->add_flag("--exclude-internal-topics", go.exclude_internal_topics,
                         "By default, internal topics are included. If specified, internal topics "
                         "are excluded.");

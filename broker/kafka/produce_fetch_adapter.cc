@@ -104,6 +104,7 @@ request::FetchRequest ToRequestLayer(const FetchRequest& request) {
   out.max_wait_ms = request.max_wait_ms;
   out.min_bytes = request.min_bytes;
   out.max_bytes = request.max_bytes;
+  out.read_committed = request.isolation_level == kReadCommitted;
   out.topics.reserve(request.topics.size());
   for (const FetchRequest::Topic& topic : request.topics) {
     request::FetchTopic& t = out.topics.emplace_back();
@@ -144,7 +145,12 @@ FetchResponse FromRequestLayer(request::FetchResponse response, const FetchReque
       part.last_stable_offset = p.last_stable_offset >= 0 ? p.last_stable_offset : p.high_watermark;
       part.log_start_offset = p.log_start_offset;
       if (request.isolation_level == kReadCommitted) {
-        part.aborted_transactions.emplace();  // none: there are no transactions yet
+        std::vector<FetchResponse::AbortedTransaction>& aborted =
+            part.aborted_transactions.emplace();
+        aborted.reserve(p.aborted_transactions.size());
+        for (const record::AbortedTransaction& txn : p.aborted_transactions) {
+          aborted.push_back({txn.producer_id, txn.first_offset});
+        }
       }
       part.records = std::move(p.records);
     }
@@ -156,6 +162,7 @@ FetchResponse FromRequestLayer(request::FetchResponse response, const FetchReque
 
 request::ListOffsetsRequest ToRequestLayer(const ListOffsetsRequest& request) {
   request::ListOffsetsRequest out;
+  out.read_committed = request.isolation_level == kReadCommitted;
   out.topics.reserve(request.topics.size());
   for (const ListOffsetsRequest::Topic& topic : request.topics) {
     request::ListOffsetsTopic& t = out.topics.emplace_back();

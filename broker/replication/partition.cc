@@ -315,10 +315,14 @@ std::optional<ProduceResult> Partition::CheckAcked(Offset required_offset,
   return result;
 }
 
-OffsetResult Partition::FetchOffsetForTimestamp(const Snapshot& replica, int64_t timestamp) {
+OffsetResult Partition::FetchOffsetForTimestamp(const Snapshot& replica, int64_t timestamp,
+                                                bool committed) {
   OffsetResult result;
   result.leader_epoch = replica.leader_epoch.value();
-  const int64_t hw = replica.log->high_watermark().value();
+  // What the consumer may read: below the high watermark, or below the
+  // last stable offset for read_committed.
+  const int64_t hw =
+      committed ? replica.log->last_stable_offset().value() : replica.log->high_watermark().value();
   // Kafka's special timestamps: -1 LATEST (the high watermark), -2
   // EARLIEST, -3 MAX_TIMESTAMP (the record with the largest timestamp,
   // KIP-734), -4 EARLIEST_LOCAL (KIP-405; every record is local here).
@@ -356,10 +360,10 @@ OffsetResult Partition::FetchOffsetForTimestamp(const Snapshot& replica, int64_t
   return result;
 }
 
-bool Partition::HasDataAt(Offset offset) const {
+bool Partition::HasDataAt(Offset offset, bool committed) const {
   absl::MutexLock l(&mu_);
   if (!IsLeaderLocked()) return true;  // answer with the error
-  return state_.log->high_watermark() > offset;
+  return (committed ? state_.log->last_stable_offset() : state_.log->high_watermark()) > offset;
 }
 
 bool Partition::FollowerHasDataAt(Offset offset) const {

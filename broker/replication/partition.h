@@ -147,10 +147,15 @@ class Partition {
   // high watermark), -2 (earliest), -3 (the record with the largest
   // timestamp), -4 (earliest local), else the first offset at or after it
   // that consumers can see. Reads the log only, no replica state.
-  static OffsetResult FetchOffsetForTimestamp(const Snapshot& replica, int64_t timestamp);
+  // `committed` (isolation_level=read_committed): LATEST is the last stable
+  // offset, and lookups find only records below it.
+  static OffsetResult FetchOffsetForTimestamp(const Snapshot& replica, int64_t timestamp,
+                                              bool committed = false);
   // Whether a consumer (resp. follower) read at `offset` would now return
   // data, or an error.
-  bool HasDataAt(Offset offset) const;
+  // Whether a consumer fetching at `offset` would get records: below the
+  // high watermark, or the last stable offset when `committed`.
+  bool HasDataAt(Offset offset, bool committed = false) const;
   bool FollowerHasDataAt(Offset offset) const;
   // Records that follower `replica` has everything below `fetch_offset`
   // (moving the high watermark and proposing ISR changes as that allows).

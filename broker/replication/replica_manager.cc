@@ -164,34 +164,64 @@ FetchResult ReplicaManager::Read(const std::string& topic, int32_t partition, in
     return result;
   }
   const Offset hw = replica.log->high_watermark();
+  // Read after the high watermark, which may have moved since: not past it.
+  const Offset lso = std::min(replica.log->last_stable_offset(), hw);
   result.high_watermark = hw.value();
+  result.last_stable_offset = lso.value();
   result.log_start_offset = replica.log->log_start_offset().value();
   result.log_end_offset = replica.log->log_end_offset().value();
   if (max_bytes <= 0) return result;
-  const Offset max_offset = limit == ReadLimit::kLogEnd ? replica.log->log_end_offset() : hw;
+  const Offset max_offset = limit == ReadLimit::kLogEnd             ? replica.log->log_end_offset()
+                            : limit == ReadLimit::kLastStableOffset ? lso
+                                                                    : hw;
   if (offset > max_offset.value() && offset <= result.log_end_offset)
     return result;  // not committed
   ReadInto(TopicPartition{topic, PartitionId(partition)}, replica.log, offset, max_bytes,
            max_offset, &result);
+  if (limit == ReadLimit::kLastStableOffset && result.error == ErrorCode::kNone &&
+      !result.records.empty()) {
+    // The transactions overlapping what was read, not all up to the last
+    // stable offset: a consumer far behind gets a bounded list.
+    int64_t read_end = offset;
+    record::BatchIterator batches(result.records);
+    record::BatchHeader header;
+    std::string_view bytes;
+    while (batches.Next(&header, &bytes)) read_end = header.next_offset().value();
+    absl::StatusOr<std::vector<storage::AbortedTxn>> aborted =
+        replica.log->CollectAbortedTxns(Offset(offset), std::min(Offset(read_end), lso));
+    if (!aborted.ok()) {
+      result.records.clear();
+      result.error = ErrorCode::kKafkaStorageError;
+      result.message = absl::StrCat("Cannot read the aborted transactions of ", topic, "-",
+                                    partition, ": ", aborted.status().message());
+      return result;
+    }
+    result.aborted_transactions.reserve(aborted->size());
+    for (const storage::AbortedTxn& txn : *aborted) {
+      result.aborted_transactions.push_back({txn.producer_id, txn.first_offset.value()});
+    }
+  }
   return result;
 }
 
 OffsetResult ReplicaManager::ListOffset(const std::string& topic, int32_t partition,
-                                        int64_t timestamp) {
+                                        int64_t timestamp, bool committed) {
   OffsetResult result;
   Partition::Snapshot replica;
   if (!Lookup(topic, partition, &replica, &result.error, &result.message, &result.leader_hint)) {
     return result;
   }
   const int32_t leader_hint = result.leader_hint;
-  result = Partition::FetchOffsetForTimestamp(replica, timestamp);
+  result = Partition::FetchOffsetForTimestamp(replica, timestamp, committed);
   result.leader_hint = leader_hint;
   return result;
 }
 
-bool ReplicaManager::HasDataAt(const std::string& topic, int32_t partition, int64_t offset) {
+bool ReplicaManager::HasDataAt(const std::string& topic, int32_t partition, int64_t offset,
+                               ReadLimit limit) {
   std::shared_ptr<Partition> part = Find(TopicPartition{topic, PartitionId(partition)});
-  return part == nullptr || part->HasDataAt(Offset(offset));  // none: answer with the error
+  // none: answer with the error
+  return part == nullptr || part->HasDataAt(Offset(offset), limit == ReadLimit::kLastStableOffset);
 }
 
 FetchResult ReplicaManager::ReadForFollower(int32_t replica_id, const std::string& topic,

@@ -128,8 +128,10 @@ class ReplicaManager {
   // How far a read may go (Kafka's FetchIsolation): consumers read up to
   // the high watermark; the group coordinator loading its partition as a
   // new leader reads to the log end, since everything there was written
-  // with acks=all by an earlier leader and will be committed by this one.
-  enum class ReadLimit { kHighWatermark, kLogEnd };
+  // with acks=all by an earlier leader and will be committed by this one;
+  // a read_committed consumer reads up to the last stable offset and gets
+  // the aborted transactions overlapping what it may read.
+  enum class ReadLimit { kHighWatermark, kLastStableOffset, kLogEnd };
   // Reads whole batches from `offset` up to the limit: at least one batch
   // when there is one, then up to `max_bytes`; with max_bytes 0, only the
   // watermarks.
@@ -140,9 +142,12 @@ class ReplicaManager {
                    ReadLimit limit = ReadLimit::kHighWatermark, int32_t current_leader_epoch = -1);
   // timestamp -1: latest (the high watermark), -2: earliest, else the first
   // offset at or after it.
-  OffsetResult ListOffset(const std::string& topic, int32_t partition, int64_t timestamp);
+  // `committed`: read_committed (Partition::FetchOffsetForTimestamp).
+  OffsetResult ListOffset(const std::string& topic, int32_t partition, int64_t timestamp,
+                          bool committed = false);
   // Whether a consumer read at `offset` would now return data (or an error).
-  bool HasDataAt(const std::string& topic, int32_t partition, int64_t offset);
+  bool HasDataAt(const std::string& topic, int32_t partition, int64_t offset,
+                 ReadLimit limit = ReadLimit::kHighWatermark);
 
   // --- Followers fetching from this leader ---
   // Records that follower `replica_id` has everything below `fetch_offset`

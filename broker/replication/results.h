@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "client/common/error_code.h"
 #include "client/common/ids.h"
+#include "client/record/control_record.h"
 
 namespace strata::replication {
 
@@ -33,6 +34,9 @@ struct FetchResult {
   ErrorCode error = ErrorCode::kNone;
   std::string message;
   int64_t high_watermark = -1;
+  int64_t last_stable_offset = -1;
+  // A read_committed read's aborted transactions overlapping it.
+  std::vector<record::AbortedTransaction> aborted_transactions;
   int64_t log_start_offset = -1;
   int64_t log_end_offset = -1;
   std::string records;

@@ -14,6 +14,7 @@
 
 #include "broker/metadata/metadata_image.h"
 #include "client/common/error_code.h"
+#include "client/record/control_record.h"
 #include "client/record/record_batch.h"
 
 namespace strata::request {
@@ -106,6 +107,10 @@ struct FetchRequest {
   int32_t max_wait_ms = 0;
   int32_t min_bytes = 0;
   int32_t max_bytes = 0;  // <= 0: the default for the kind of fetch
+  // isolation_level=read_committed (a consumer's only): reads stop at the
+  // last stable offset, and each partition's aborted transactions come
+  // with its records.
+  bool read_committed = false;
   std::vector<FetchTopic> topics;
   // Also decode the batches into plain records, for clients that do not
   // parse batches (the gRPC API allows it).
@@ -119,6 +124,8 @@ struct FetchPartitionResult {
   int64_t last_stable_offset = -1;
   int64_t log_start_offset = -1;
   int64_t log_end_offset = -1;  // followers only
+  // read_committed: the aborted transactions overlapping `records`.
+  std::vector<record::AbortedTransaction> aborted_transactions;
   int32_t leader_hint = -1;
   std::string records;
   std::vector<record::Record> decoded_records;
@@ -147,6 +154,8 @@ struct ListOffsetsTopic {
   std::vector<ListOffsetsPartition> partitions;
 };
 struct ListOffsetsRequest {
+  // isolation_level=read_committed: latest is the last stable offset.
+  bool read_committed = false;
   std::vector<ListOffsetsTopic> topics;
 };
 struct ListOffsetsPartitionResult {

@@ -1,6 +1,7 @@
 #include "broker/request/handlers.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -19,12 +20,15 @@ namespace {
 // batch that does not fit; the client fetches the rest from there. Returns
 // the decoded bytes.
 size_t DecodeInto(const std::string& batches, int64_t from_offset, size_t budget,
-                  std::vector<record::Record>* out) {
+                  record::AbortedTransactionFilter* filter, std::vector<record::Record>* out) {
   record::BatchIterator it(batches);
   record::BatchHeader header;
   std::string_view batch;
   size_t used = 0;
   while (it.Next(&header, &batch) && used < budget) {
+    // Control batches are never an application's records; a read_committed
+    // fetch drops aborted transactions' records too.
+    if (filter != nullptr ? filter->Drop(header, batch) : header.is_control()) continue;
     absl::StatusOr<std::vector<record::Record>> records =
         record::DecodeRecords(batch, budget - used);
     if (!records.ok()) break;
@@ -42,6 +46,11 @@ size_t DecodeInto(const std::string& batches, int64_t from_offset, size_t budget
     }
   }
   return used;
+}
+
+replication::ReplicaManager::ReadLimit ConsumerReadLimit(const FetchRequest& request) {
+  return request.read_committed ? replication::ReplicaManager::ReadLimit::kLastStableOffset
+                                : replication::ReplicaManager::ReadLimit::kHighWatermark;
 }
 
 // Kafka's internal topics (__consumer_offsets, __transaction_state).
@@ -317,12 +326,12 @@ size_t RequestHandlers::ReadAll(FetchState& state, bool* any_error) {
                                                    part.fetch_offset, part.current_leader_epoch,
                                                    budget, part.log_start_offset)
               : options_.replicas->Read(topic.topic, part.partition, part.fetch_offset, budget,
-                                        replication::ReplicaManager::ReadLimit::kHighWatermark,
-                                        part.current_leader_epoch);
+                                        ConsumerReadLimit(request), part.current_leader_epoch);
       pr.error = r.error;
       pr.message = std::move(r.message);
       pr.high_watermark = r.high_watermark;
-      pr.last_stable_offset = r.high_watermark;
+      pr.last_stable_offset = r.last_stable_offset;
+      pr.aborted_transactions = std::move(r.aborted_transactions);
       pr.log_start_offset = r.log_start_offset;
       pr.log_end_offset = r.log_end_offset;
       pr.leader_hint = r.leader_hint;
@@ -330,8 +339,10 @@ size_t RequestHandlers::ReadAll(FetchState& state, bool* any_error) {
       total += r.records.size();
       if (request.decode_records) {
         const size_t left = reserved - std::min(reserved, max_bytes + decoded);
+        std::optional<record::AbortedTransactionFilter> filter;
+        if (request.read_committed) filter.emplace(pr.aborted_transactions);
         decoded += DecodeInto(r.records, part.fetch_offset, std::max<size_t>(left, 1),
-                              &pr.decoded_records);
+                              filter ? &*filter : nullptr, &pr.decoded_records);
       }
       pr.records = std::move(r.records);
     }
@@ -346,7 +357,8 @@ bool RequestHandlers::HasData(const FetchState& state) {
       const bool has = state.follower()
                            ? options_.replicas->FollowerHasDataAt(state.request.replica_id, t.topic,
                                                                   p.partition, p.fetch_offset)
-                           : options_.replicas->HasDataAt(t.topic, p.partition, p.fetch_offset);
+                           : options_.replicas->HasDataAt(t.topic, p.partition, p.fetch_offset,
+                                                          ConsumerReadLimit(state.request));
       if (has) return true;
     }
   }
@@ -398,8 +410,8 @@ ListOffsetsResponse RequestHandlers::ListOffsets(const ListOffsetsRequest& reque
     ListOffsetsTopicResult& tr = response.topics.emplace_back();
     tr.topic = topic.topic;
     for (const ListOffsetsPartition& part : topic.partitions) {
-      replication::OffsetResult r =
-          options_.replicas->ListOffset(topic.topic, part.partition, part.timestamp);
+      replication::OffsetResult r = options_.replicas->ListOffset(
+          topic.topic, part.partition, part.timestamp, request.read_committed);
       ListOffsetsPartitionResult& pr = tr.partitions.emplace_back();
       pr.partition = part.partition;
       pr.error = r.error;

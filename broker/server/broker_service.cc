@@ -126,6 +126,7 @@ grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* /*ct
   req.min_bytes = request->min_bytes();
   req.max_bytes = request->max_bytes();
   req.decode_records = request->decode_records();
+  req.read_committed = request->isolation_level() == v1::READ_COMMITTED;
   for (const v1::FetchTopic& topic : request->topics()) {
     request::FetchTopic& t = req.topics.emplace_back();
     t.topic = topic.topic();
@@ -149,6 +150,11 @@ grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* /*ct
         pr->set_last_stable_offset(p.last_stable_offset);
         pr->set_log_start_offset(p.log_start_offset);
         pr->set_leader_hint(p.leader_hint);
+        for (const record::AbortedTransaction& txn : p.aborted_transactions) {
+          v1::AbortedTransaction* a = pr->add_aborted_transactions();
+          a->set_producer_id(txn.producer_id);
+          a->set_first_offset(txn.first_offset);
+        }
         for (const record::Record& d : p.decoded_records) ToProto(d, pr->add_decoded_records());
         pr->set_records(std::move(p.records));
       }
@@ -162,6 +168,7 @@ grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext
                                                      const v1::ListOffsetsRequest* request,
                                                      v1::ListOffsetsResponse* response) {
   request::ListOffsetsRequest req;
+  req.read_committed = request->isolation_level() == v1::READ_COMMITTED;
   for (const v1::ListOffsetsTopic& topic : request->topics()) {
     request::ListOffsetsTopic& t = req.topics.emplace_back();
     t.topic = topic.topic();

@@ -1,5 +1,6 @@
 #include "client/record/control_record.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -111,6 +112,30 @@ absl::StatusOr<EndTxnMarker> ReadEndTxnMarker(std::string_view batch) {
   absl::StatusOr<int32_t> epoch = DecodeEndTxnMarkerValue(*r.value);
   if (!epoch.ok()) return epoch.status();
   return EndTxnMarker{*type, *epoch};
+}
+
+AbortedTransactionFilter::AbortedTransactionFilter(std::vector<AbortedTransaction> aborted)
+    : aborted_(std::move(aborted)) {
+  std::stable_sort(aborted_.begin(), aborted_.end(),
+                   [](const AbortedTransaction& a, const AbortedTransaction& b) {
+                     return a.first_offset < b.first_offset;
+                   });
+}
+
+bool AbortedTransactionFilter::Drop(const BatchHeader& header, std::string_view batch) {
+  if (header.producer_id >= 0) {
+    const int64_t last = header.last_offset().value();
+    while (next_ < aborted_.size() && aborted_[next_].first_offset <= last) {
+      aborting_.insert(aborted_[next_++].producer_id);
+    }
+  }
+  if (header.is_control()) {
+    // The producer's ABORT marker ends what it aborted.
+    absl::StatusOr<EndTxnMarker> marker = ReadEndTxnMarker(batch);
+    if (marker.ok() && marker->type == ControlType::kAbort) aborting_.erase(header.producer_id);
+    return true;
+  }
+  return header.is_transactional() && aborting_.contains(header.producer_id);
 }
 
 }  // namespace strata::record

@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "client/common/ids.h"
 
@@ -51,5 +53,34 @@ std::string BuildEndTxnMarkerBatch(int64_t producer_id, int16_t producer_epoch, 
 // The marker a control batch holds. InvalidArgument when `batch` is not
 // one whole, valid control batch of exactly one marker record.
 absl::StatusOr<EndTxnMarker> ReadEndTxnMarker(std::string_view batch);
+
+// An aborted transaction as a read_committed fetch reports it: the
+// producer and the offset its aborted transaction began at.
+struct AbortedTransaction {
+  int64_t producer_id = -1;
+  int64_t first_offset = -1;
+  friend bool operator==(const AbortedTransaction&, const AbortedTransaction&) = default;
+};
+
+struct BatchHeader;
+
+// What a read_committed consumer keeps of the batches of one fetched
+// partition, in order (Kafka's consumer): a transactional batch of a
+// producer whose aborted transaction has begun at or before the batch's
+// last offset is dropped, until that producer's ABORT marker; control
+// batches are never handed to applications. One filter per partition and
+// fetch response, fed its batches in offset order.
+class AbortedTransactionFilter {
+ public:
+  explicit AbortedTransactionFilter(std::vector<AbortedTransaction> aborted);
+  // Whether to drop the batch `batch` (with its parsed `header`).
+  bool Drop(const BatchHeader& header, std::string_view batch);
+
+ private:
+  // Sorted by first offset; [next_, end) not yet begun.
+  std::vector<AbortedTransaction> aborted_;
+  size_t next_ = 0;
+  absl::flat_hash_set<int64_t> aborting_;
+};
 
 }  // namespace strata::record

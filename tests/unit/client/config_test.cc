@@ -88,5 +88,18 @@ TEST(ErrorsTest, RetriableErrorsAreKafkas) {
   }
 }
 
+TEST(ConfigTest, IsolationLevelIsReadUncommittedUnlessSet) {
+  EXPECT_FALSE(ConsumerConfig::FromProperties({}, nullptr)->read_committed);
+  EXPECT_TRUE(ConsumerConfig::FromProperties({{"isolation.level", "read_committed"}}, nullptr)
+                  ->read_committed);
+  EXPECT_FALSE(ConsumerConfig::FromProperties({{"isolation.level", "read_uncommitted"}}, nullptr)
+                   ->read_committed);
+  auto bad = ConsumerConfig::FromProperties({{"isolation.level", "READ_COMMITTED"}}, nullptr);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "Invalid value READ_COMMITTED for configuration isolation.level: String must be one "
+            "of: read_committed, read_uncommitted");
+}
+
 }  // namespace
 }  // namespace strata::client

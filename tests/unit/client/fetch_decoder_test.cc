@@ -104,5 +104,35 @@ TEST(FetchDecoderTest, EmptyBytesGiveNothing) {
   EXPECT_EQ(out.next_offset, 10);
 }
 
+// isolation.level=read_committed: an aborted transaction's records go, its
+// marker and every other control batch too; committed and plain records
+// stay; the next fetch starts past everything read.
+TEST(FetchDecoderTest, ReadCommittedDropsAbortedTransactionsAndMarkers) {
+  auto txn = [](int64_t pid, int64_t base, const std::string& v) {
+    record::RecordBatchBuilder b{Offset(base)};
+    b.set_producer(pid, 0, 0).set_transactional(true);
+    record::Record r;
+    r.value = v;
+    b.Append(r);
+    return b.Build();
+  };
+  const std::string bytes =
+      Batch(0, {"plain"}) + txn(5, 1, "aborted") + txn(6, 2, "committed") +
+      record::BuildEndTxnMarkerBatch(5, 0, {record::ControlType::kAbort, 0}, 1, Offset(3)) +
+      record::BuildEndTxnMarkerBatch(6, 0, {record::ControlType::kCommit, 0}, 1, Offset(4)) +
+      txn(5, 5, "later");
+  const std::vector<record::AbortedTransaction> aborted = {{5, 1}};
+  DecodedFetch committed;
+  ASSERT_TRUE(DecodeFetchedRecords(bytes, "t", 0, 0, true, &committed, &aborted).ok());
+  std::vector<std::string> values;
+  for (const ConsumerRecord& r : committed.records) values.push_back(*r.value);
+  EXPECT_EQ(values, (std::vector<std::string>{"plain", "committed", "later"}));
+  EXPECT_EQ(committed.next_offset, 6);
+
+  DecodedFetch uncommitted;
+  ASSERT_TRUE(DecodeFetchedRecords(bytes, "t", 0, 0, true, &uncommitted).ok());
+  EXPECT_EQ(uncommitted.records.size(), 4u) << "every data record, no marker";
+}
+
 }  // namespace
 }  // namespace strata::client

@@ -344,6 +344,42 @@ TEST_F(ProduceFetchAdapterTest, ReadCommittedGetsAnEmptyAbortedListAndUncommitte
       Decoded<FetchResponse>(**uncommitted, 11).responses[0].partitions[0].aborted_transactions);
 }
 
+TEST_F(ProduceFetchAdapterTest, ReadCommittedStopsAtTheLastStableOffsetAndListsAborts) {
+  Send(7, ProduceOf("t", 0, storage::testing::MakeBatch(0, 1), 1));  // 0
+  std::shared_ptr<storage::Log> log = logs_->Get(TopicPartition{"t", PartitionId(0)});
+  ASSERT_NE(log, nullptr);
+  auto txn = [&](int64_t pid, int64_t offset) {
+    record::RecordBatchBuilder b{Offset(offset)};
+    b.set_partition_leader_epoch(Epoch(0)).set_producer(pid, 0, 0).set_transactional(true);
+    b.Append(record::Record{});
+    ASSERT_TRUE(log->AppendAsFollower(b.Build()).ok());
+  };
+  txn(5, 1);
+  ASSERT_TRUE(log->AppendTxnMarker(5, 0, {record::ControlType::kAbort, 3}, Epoch(0)).ok());  // 2
+  txn(6, 3);                                                                                 // open
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  FetchRequest f = FetchOf("t", 0, 0);
+  f.isolation_level = 1;
+  auto r = Send(11, f);
+  ASSERT_TRUE(r->has_value());
+  const FetchResponse::Partition p = Decoded<FetchResponse>(**r, 11).responses[0].partitions[0];
+  EXPECT_EQ(p.high_watermark, 4);
+  EXPECT_EQ(p.last_stable_offset, 3);
+  ASSERT_TRUE(p.aborted_transactions.has_value());
+  EXPECT_EQ(*p.aborted_transactions, (std::vector<FetchResponse::AbortedTransaction>{{5, 1}}));
+  ListOffsetsRequest lo;
+  lo.replica_id = -1;
+  lo.isolation_level = 1;
+  lo.topics.emplace_back();
+  lo.topics[0].name = "t";
+  lo.topics[0].partitions.emplace_back();
+  lo.topics[0].partitions[0].partition_index = 0;
+  lo.topics[0].partitions[0].timestamp = -1;
+  auto offsets = Send(2, lo);
+  ASSERT_TRUE(offsets->has_value());
+  EXPECT_EQ(Decoded<ListOffsetsResponse>(**offsets, 2).topics[0].partitions[0].offset, 3);
+}
+
 TEST_F(ProduceFetchAdapterTest, AConsumerNamingALeaderEpochIsFencedAsKafkaFencesIt) {
   Send(7, ProduceOf("t", 0, storage::testing::MakeBatch(0, 1), 1));
   auto epoch_of = [&](int32_t epoch) {

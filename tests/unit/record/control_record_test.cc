@@ -110,5 +110,44 @@ TEST(RecordBatchBuilderTest, AnEmptyBatchCarriesTheTimestampItIsGiven) {
   EXPECT_EQ(ReadBatchHeader(builder.Build())->max_timestamp, -1);
 }
 
+// A read_committed consumer's filter over one partition's batches.
+std::string Data(int64_t pid, int64_t offset, int count, bool transactional) {
+  RecordBatchBuilder b{Offset(offset)};
+  b.set_producer(pid, 0, 0).set_transactional(transactional);
+  for (int i = 0; i < count; ++i) {
+    Record r;
+    r.value = "v";
+    b.Append(r);
+  }
+  return b.Build();
+}
+
+TEST(AbortedTransactionFilterTest, DropsAbortedBatchesUntilTheMarkerAndEveryControlBatch) {
+  // Producer 5 aborts [0..1] (marker at 4), producer 6 commits [2] (marker
+  // at 3), producer 5 writes again transactionally at 5 and commits (6);
+  // producer 7 is not transactional; producer 8's abort begins after.
+  std::vector<std::string> batches = {
+      Data(5, 0, 2, true),
+      Data(6, 2, 1, true),
+      BuildEndTxnMarkerBatch(6, 0, {ControlType::kCommit, 0}, 1, Offset(3)),
+      BuildEndTxnMarkerBatch(5, 0, {ControlType::kAbort, 0}, 1, Offset(4)),
+      Data(5, 5, 1, true),
+      BuildEndTxnMarkerBatch(5, 0, {ControlType::kCommit, 0}, 1, Offset(6)),
+      Data(7, 7, 1, false),
+      Data(8, 8, 1, true),
+  };
+  AbortedTransactionFilter filter({{8, 9}, {5, 0}});  // any order
+  std::vector<bool> dropped;
+  for (const std::string& b : batches) {
+    dropped.push_back(filter.Drop(*ReadBatchHeader(b), b));
+  }
+  EXPECT_EQ(dropped, (std::vector<bool>{true, false, true, true, false, true, false, false}));
+
+  // Without aborted transactions only control batches go.
+  AbortedTransactionFilter none({});
+  EXPECT_TRUE(none.Drop(*ReadBatchHeader(batches[3]), batches[3]));
+  EXPECT_FALSE(none.Drop(*ReadBatchHeader(batches[0]), batches[0]));
+}
+
 }  // namespace
 }  // namespace strata::record

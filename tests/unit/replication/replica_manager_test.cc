@@ -611,5 +611,69 @@ TEST_F(ReplicaManagerReplicationTest, PartitionChangesNameOnlyThePartitionThatMo
   EXPECT_TRUE(only_r0(changes_[1])) << "a truncation";
 }
 
+// isolation_level=read_committed: reads stop at the last stable offset
+// (the first open transaction) and carry the aborted transactions.
+TEST_F(ReplicaManagerTest, ReadCommittedStopsAtTheLastStableOffsetWithTheAbortedTransactions) {
+  auto logs = OpenLogs();
+  ReplicaManager rm(logs.get(), Options(1));
+  rm.OnMetadata(History()[1]);
+  ASSERT_EQ(rm.Append("T", 0, Batch(3), 1).error, ErrorCode::kNone);  // 0-2
+  std::shared_ptr<storage::Log> log = logs->Get(TopicPartition{"T", PartitionId(0)});
+  ASSERT_NE(log, nullptr);
+  auto txn = [&](int64_t pid, int64_t offset, int count) {
+    record::RecordBatchBuilder b{Offset(offset)};
+    b.set_partition_leader_epoch(Epoch(0)).set_producer(pid, 0, 0).set_transactional(true);
+    for (int i = 0; i < count; ++i) b.Append(record::Record{});
+    ASSERT_TRUE(log->AppendAsFollower(b.Build()).ok());
+  };
+  txn(5, 3, 2);                                                                              // 3-4
+  ASSERT_TRUE(log->AppendTxnMarker(5, 0, {record::ControlType::kAbort, 0}, Epoch(0)).ok());  // 5
+  txn(6, 6, 1);  // 6, open
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+
+  using Limit = ReplicaManager::ReadLimit;
+  FetchResult all = rm.Read("T", 0, 0, 1 << 20, Limit::kHighWatermark);
+  ASSERT_EQ(all.error, ErrorCode::kNone) << all.message;
+  EXPECT_EQ(all.high_watermark, 7);
+  EXPECT_EQ(all.last_stable_offset, 6);
+  EXPECT_TRUE(all.aborted_transactions.empty()) << "read_uncommitted gets none";
+
+  // A consumer's reads from 0 on (a read stays in one segment, and the
+  // marker's timestamp rolled one): each lists the abort it overlaps.
+  int64_t next = 0;
+  for (int reads = 0; reads < 5 && next < 6; ++reads) {
+    FetchResult committed = rm.Read("T", 0, next, 1 << 20, Limit::kLastStableOffset);
+    ASSERT_EQ(committed.error, ErrorCode::kNone) << committed.message;
+    EXPECT_EQ(committed.last_stable_offset, 6);
+    if (committed.records.empty()) break;
+    EXPECT_EQ(committed.aborted_transactions, (std::vector<record::AbortedTransaction>{{5, 3}}))
+        << "read from " << next;
+    record::BatchIterator it(committed.records);
+    record::BatchHeader h;
+    std::string_view b;
+    while (it.Next(&h, &b)) next = h.next_offset().value();
+  }
+  EXPECT_EQ(next, 6) << "up to the open transaction, not into it";
+  // A read that ends before the aborted transaction begins lists nothing.
+  FetchResult before = rm.Read("T", 0, 0, 1, Limit::kLastStableOffset);
+  ASSERT_FALSE(before.records.empty());
+  EXPECT_TRUE(before.aborted_transactions.empty()) << "the read ended at offset 3";
+  FetchResult at_lso = rm.Read("T", 0, 6, 1 << 20, Limit::kLastStableOffset);
+  EXPECT_TRUE(at_lso.records.empty());
+
+  EXPECT_FALSE(rm.HasDataAt("T", 0, 6, Limit::kLastStableOffset));
+  EXPECT_TRUE(rm.HasDataAt("T", 0, 5, Limit::kLastStableOffset));
+  EXPECT_TRUE(rm.HasDataAt("T", 0, 6, Limit::kHighWatermark));
+  EXPECT_EQ(rm.ListOffset("T", 0, -1, /*committed=*/true).offset, 6);
+  EXPECT_EQ(rm.ListOffset("T", 0, -1).offset, 7);
+
+  // The commit releases it: the last stable offset is the high watermark.
+  ASSERT_TRUE(log->AppendTxnMarker(6, 0, {record::ControlType::kCommit, 0}, Epoch(0)).ok());
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  EXPECT_EQ(rm.Read("T", 0, 0, 0, Limit::kLastStableOffset).last_stable_offset, 8);
+  EXPECT_TRUE(rm.HasDataAt("T", 0, 6, Limit::kLastStableOffset));
+  ASSERT_TRUE(logs->Close().ok());
+}
+
 }  // namespace
 }  // namespace strata::replication

@@ -270,5 +270,21 @@ TEST(ConsoleRoundTripTest, AnUnknownTopicIsReported) {
   EXPECT_NE(cerr.str().find("Topic 'nope' does not exist"), std::string::npos) << cerr.str();
 }
 
+TEST(ConsoleRoundTripTest, ABadIsolationLevelIsKafkasError) {
+  strata::testing::FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ConsoleConsumerOptions c;
+  c.bootstrap_server = cluster.bootstrap();
+  c.topic = "t";
+  c.isolation_level = "committed";
+  std::ostringstream cout, cerr;
+  std::atomic<bool> stop{false};
+  EXPECT_EQ(RunConsoleConsumer(c, cout, cerr, stop), 1);
+  EXPECT_NE(cerr.str().find("Invalid value committed for configuration isolation.level: String "
+                            "must be one of: read_committed, read_uncommitted"),
+            std::string::npos)
+      << cerr.str();
+}
+
 }  // namespace
 }  // namespace strata::tools
