@@ -322,20 +322,11 @@ absl::Status Segment::LoadTail() {
   }
   const auto& entries = offset_index_->entries();
   const uint64_t start = entries.empty() ? 0 : entries.back().position;
-  std::string problem;
-  uint64_t problem_pos = 0;
-  absl::Status s = WalkBatches(
-      start, /*with_bytes=*/false,
-      [&](uint64_t pos, const record::BatchHeader& header, std::string_view) {
-        Track(pos, header);
-        return Walk::kContinue;
-      },
-      &problem, &problem_pos);
+  absl::Status s = WalkHeaders(start, [&](uint64_t pos, const record::BatchHeader& header) {
+    Track(pos, header);
+    return Walk::kContinue;
+  });
   if (!s.ok()) return s;
-  if (!problem.empty()) {
-    return absl::DataLossError(absl::StrCat("corrupt log segment ", log_path(), " at position ",
-                                            problem_pos, ": ", problem));
-  }
   bytes_since_index_entry_ = size() - start;
   return absl::OkStatus();
 }
@@ -364,21 +355,12 @@ absl::Status Segment::Append(const record::BatchHeader& header, std::string_view
 absl::StatusOr<std::optional<Segment::BatchLocation>> Segment::FindFirstBatch(
     uint64_t start, const std::function<bool(const record::BatchHeader&)>& wanted) const {
   std::optional<BatchLocation> found;
-  std::string problem;
-  uint64_t problem_pos = 0;
-  absl::Status s = WalkBatches(
-      start, /*with_bytes=*/false,
-      [&](uint64_t pos, const record::BatchHeader& header, std::string_view) {
-        if (!wanted(header)) return Walk::kContinue;
-        found = BatchLocation{static_cast<uint32_t>(pos), header};
-        return Walk::kStop;
-      },
-      &problem, &problem_pos);
+  absl::Status s = WalkHeaders(start, [&](uint64_t pos, const record::BatchHeader& header) {
+    if (!wanted(header)) return Walk::kContinue;
+    found = BatchLocation{static_cast<uint32_t>(pos), header};
+    return Walk::kStop;
+  });
   if (!s.ok()) return s;
-  if (!problem.empty()) {
-    return absl::DataLossError(absl::StrCat("corrupt log segment ", log_path(), " at position ",
-                                            problem_pos, ": ", problem));
-  }
   return found;
 }
 
@@ -406,13 +388,21 @@ absl::Status Segment::ForEachBatchHeader(
 
 absl::Status Segment::ForEachBatchLocation(
     const std::function<void(const BatchLocation&)>& fn) const {
+  return WalkHeaders(0, [&](uint64_t pos, const record::BatchHeader& header) {
+    fn(BatchLocation{static_cast<uint32_t>(pos), header});
+    return Walk::kContinue;
+  });
+}
+
+absl::Status Segment::WalkHeaders(
+    uint64_t position,
+    const std::function<Walk(uint64_t position, const record::BatchHeader&)>& fn) const {
   std::string problem;
   uint64_t problem_pos = 0;
   absl::Status s = WalkBatches(
-      0, /*with_bytes=*/false,
+      position, /*with_bytes=*/false,
       [&](uint64_t pos, const record::BatchHeader& header, std::string_view) {
-        fn(BatchLocation{static_cast<uint32_t>(pos), header});
-        return Walk::kContinue;
+        return fn(pos, header);
       },
       &problem, &problem_pos);
   if (!s.ok()) return s;

@@ -207,6 +207,11 @@ class Segment {
   // its position. Only I/O errors are returned as errors.
   absl::Status WalkBatches(uint64_t position, bool with_bytes, const BatchFn& fn,
                            std::string* problem, uint64_t* problem_pos) const;
+  // WalkBatches over headers only, a malformed batch being DataLoss naming
+  // the segment and position.
+  absl::Status WalkHeaders(
+      uint64_t position,
+      const std::function<Walk(uint64_t position, const record::BatchHeader&)>& fn) const;
 
   // The first batch from `start` on for which `wanted` is true.
   absl::StatusOr<std::optional<BatchLocation>> FindFirstBatch(

@@ -125,6 +125,29 @@ class ProducerStateTest : public ::testing::Test {
     return listed.ok() ? *listed : std::vector<Offset>{};
   }
 
+  // Writes the batches of `old` (consecutive segments of `log`) unchanged
+  // into a ".cleaned" segment at the first one's base: a cleaning that kept
+  // everything.
+  void WriteCleanedCopy(const Log& log, const std::vector<Log::SegmentInfo>& old) {
+    auto copy = Segment::CreateWithSuffix(&fs_, kDir, old.front().base_offset, Segment::Options{},
+                                          kCleanedFileSuffix);
+    ASSERT_TRUE(copy.ok()) << copy.status();
+    const Offset end = old.back().next_offset;
+    for (Offset next = old.front().base_offset; next < end;) {
+      auto read = log.Read(next, 1 << 20, end);  // one segment at a time
+      ASSERT_TRUE(read.ok()) << read.status();
+      ASSERT_FALSE(read->batches.empty()) << next.value();
+      record::BatchIterator it(read->batches);
+      record::BatchHeader h;
+      std::string_view b;
+      while (it.Next(&h, &b)) {
+        ASSERT_TRUE((*copy)->Append(h, b).ok());
+        next = h.next_offset();
+      }
+    }
+    ASSERT_TRUE((*copy)->Flush().ok());
+  }
+
   std::vector<std::string> TxnIndexFiles() {
     absl::StatusOr<std::vector<std::string>> names = fs_.ListDir(kDir);
     EXPECT_TRUE(names.ok()) << names.status();
@@ -890,22 +913,11 @@ TEST_F(ProducerStateTest, ASwappedInCleanedSegmentKeepsTheAbortsOfThoseItReplace
   ASSERT_TRUE(view.ok());
   ASSERT_GE(view->segments.size(), 3u);
   const std::vector<Log::SegmentInfo> old = {view->segments[0], view->segments[1]};
-  auto copy = Segment::CreateWithSuffix(&fs_, kDir, old[0].base_offset, Segment::Options{},
-                                        kCleanedFileSuffix);
-  ASSERT_TRUE(copy.ok()) << copy.status();
-  auto read = log->Read(old[0].base_offset, 1 << 20, old[1].next_offset);
-  ASSERT_TRUE(read.ok());
-  record::BatchIterator it(read->batches);
-  record::BatchHeader h;
-  std::string_view b;
-  while (it.Next(&h, &b)) {
-    if (h.base_offset >= old[1].next_offset) break;
-    ASSERT_TRUE((*copy)->Append(h, b).ok());
-  }
-  ASSERT_TRUE((*copy)->Flush().ok());
-  copy->reset();
+  WriteCleanedCopy(*log, old);
+  const std::string before = ReadAll(*log);
   auto replaced = log->ReplaceSegments(old, old[1].next_offset, view->generation);
   ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_EQ(ReadAll(*log), before);
   auto all = log->CollectAbortedTxns(Offset(0), log->log_end_offset());
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(*all, aborted);
@@ -928,21 +940,9 @@ TEST_F(ProducerStateTest, ACrashMidSwapKeepsTheCleanedTxnIndex) {
   ASSERT_TRUE(view.ok());
   const std::vector<Log::SegmentInfo> old = {view->segments[0], view->segments[1]};
   const std::string stem = std::string(kDir) + "/" + SegmentFileStem(old[0].base_offset);
+  WriteCleanedCopy(*log, old);
+  const std::string before = ReadAll(*log);
   {
-    auto copy = Segment::CreateWithSuffix(&fs_, kDir, old[0].base_offset, Segment::Options{},
-                                          kCleanedFileSuffix);
-    ASSERT_TRUE(copy.ok()) << copy.status();
-    auto read = log->Read(old[0].base_offset, 1 << 20, old[1].next_offset);
-    ASSERT_TRUE(read.ok());
-    record::BatchIterator it(read->batches);
-    record::BatchHeader h;
-    std::string_view b;
-    while (it.Next(&h, &b)) {
-      if (h.base_offset < old[1].next_offset) {
-        ASSERT_TRUE((*copy)->Append(h, b).ok());
-      }
-    }
-    ASSERT_TRUE((*copy)->Flush().ok());
     auto index = TxnIndex::Open(&fs_, stem + ".txnindex" + kCleanedFileSuffix);
     ASSERT_TRUE(index.ok());
     for (const Log::SegmentInfo& info : old) {
@@ -980,6 +980,7 @@ TEST_F(ProducerStateTest, ACrashMidSwapKeepsTheCleanedTxnIndex) {
   ASSERT_TRUE(fs_.Exists(stem + ".log" + kSwapFileSuffix));
 
   log = OpenLog(/*clean=*/true);
+  EXPECT_EQ(ReadAll(*log), before);
   auto all = log->CollectAbortedTxns(Offset(0), log->log_end_offset());
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(*all, aborted);
