@@ -834,10 +834,26 @@ TEST_F(ProducerStateTest, AbortsAreIndexedInTheMarkersSegmentAndCollectedByRange
   ASSERT_TRUE(inside.ok());
   EXPECT_EQ(*inside, std::vector<AbortedTxn>{aborted[0]});
 
-  // Each entry sits in the .txnindex of its marker's segment.
-  const size_t files = TxnIndexFiles().size();
-  EXPECT_GE(files, 1u);
-  EXPECT_LE(files, 3u);
+  // Each entry sits in the .txnindex of its marker's segment, on disk.
+  ASSERT_TRUE(log->Flush().ok());
+  auto view = log->ViewForCleaning();
+  ASSERT_TRUE(view.ok());
+  size_t placed = 0;
+  for (const Log::SegmentInfo& info : view->segments) {
+    std::vector<AbortedTxn> expected;
+    for (const AbortedTxn& t : aborted) {
+      if (t.last_offset >= info.base_offset && t.last_offset < info.next_offset) {
+        expected.push_back(t);
+      }
+    }
+    auto index = TxnIndex::Open(
+        &fs_, std::string(kDir) + "/" + SegmentFileStem(info.base_offset) + ".txnindex");
+    ASSERT_TRUE(index.ok()) << index.status();
+    EXPECT_EQ(index->entries(), expected) << SegmentFileStem(info.base_offset);
+    placed += index->entries().size();
+  }
+  EXPECT_EQ(placed, aborted.size());
+  EXPECT_GE(TxnIndexFiles().size(), 2u) << "the aborts span segments in this layout";
 }
 
 TEST_F(ProducerStateTest, AbortedTransactionsSurviveRestartsAndPowerLoss) {
