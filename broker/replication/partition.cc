@@ -190,35 +190,50 @@ void Partition::NoteFailure(const storage::Log& log, const absl::Status& status)
   if (options_.on_storage_failure) options_.on_storage_failure(log, status);
 }
 
+bool Partition::LeaderForAppend(int32_t acks, ProduceResult& result,
+                                std::shared_ptr<storage::Log>& log, Epoch& leader_epoch) const {
+  const std::string& topic = tp_.topic;
+  const int32_t partition = tp_.partition.value();
+  absl::MutexLock l(&mu_);
+  result.leader_hint = state_.leader.value();
+  if (!IsLeaderLocked()) {
+    result.error = ErrorCode::kNotLeaderOrFollower;
+    result.message =
+        absl::StrCat("Broker ", options_.local_broker.value(), " is not the leader of ", topic, "-",
+                     partition, "; the leader is broker ", state_.leader.value());
+    return false;
+  }
+  if (acks == -1 && static_cast<int32_t>(state_.isr.size()) < state_.min_insync_replicas) {
+    result.error = ErrorCode::kNotEnoughReplicas;
+    result.message = absl::StrCat(
+        "The number of in-sync replicas of ", topic, "-", partition, " (", state_.isr.size(), ": [",
+        Join(state_.isr), "]) is below min.insync.replicas (", state_.min_insync_replicas, ")");
+    return false;
+  }
+  log = state_.log;
+  leader_epoch = state_.leader_epoch;
+  return true;
+}
+
+bool Partition::StillLeaderIn(Epoch leader_epoch, ProduceResult& result) const {
+  // Called with leader_isr_update_lock_ held: the role cannot change now.
+  absl::MutexLock l(&mu_);
+  if (IsLeaderLocked() && state_.leader_epoch == leader_epoch) return true;
+  result.error = ErrorCode::kNotLeaderOrFollower;
+  result.message = absl::StrCat("Broker ", options_.local_broker.value(), " stopped leading ",
+                                tp_.ToString(), " in epoch ", leader_epoch.value());
+  return false;
+}
+
 ProduceResult Partition::AppendRecordsToLeader(std::string batches, int32_t acks, bool* appended,
                                                storage::AppendOrigin origin) {
   *appended = false;
   ProduceResult result;
   const std::string& topic = tp_.topic;
   const int32_t partition = tp_.partition.value();
-  const int32_t broker_id = options_.local_broker.value();
   std::shared_ptr<storage::Log> log;
   Epoch leader_epoch;
-  {
-    absl::MutexLock l(&mu_);
-    result.leader_hint = state_.leader.value();
-    if (!IsLeaderLocked()) {
-      result.error = ErrorCode::kNotLeaderOrFollower;
-      result.message = absl::StrCat("Broker ", broker_id, " is not the leader of ", topic, "-",
-                                    partition, "; the leader is broker ", state_.leader.value());
-      return result;
-    }
-    if (acks == -1 && static_cast<int32_t>(state_.isr.size()) < state_.min_insync_replicas) {
-      result.error = ErrorCode::kNotEnoughReplicas;
-      result.message =
-          absl::StrCat("The number of in-sync replicas of ", topic, "-", partition, " (",
-                       state_.isr.size(), ": [", Join(state_.isr),
-                       "]) is below min.insync.replicas (", state_.min_insync_replicas, ")");
-      return result;
-    }
-    log = state_.log;
-    leader_epoch = state_.leader_epoch;
-  }
+  if (!LeaderForAppend(acks, result, log, leader_epoch)) return result;
   // Where each batch lies in the buffer; a producer sends one per partition,
   // and then the buffer itself is the batch (no copy).
   std::vector<std::pair<size_t, size_t>> spans;
@@ -241,16 +256,7 @@ ProduceResult Partition::AppendRecordsToLeader(std::string batches, int32_t acks
   absl::Status failure;
   {
     absl::ReaderMutexLock term(&leader_isr_update_lock_);
-    {
-      // Still the leader in the epoch looked up: the role cannot change now.
-      absl::MutexLock l(&mu_);
-      if (!IsLeaderLocked() || state_.leader_epoch != leader_epoch) {
-        result.error = ErrorCode::kNotLeaderOrFollower;
-        result.message = absl::StrCat("Broker ", broker_id, " stopped leading ", topic, "-",
-                                      partition, " in epoch ", leader_epoch.value());
-        return result;
-      }
-    }
+    if (!StillLeaderIn(leader_epoch, result)) return result;
     // All batches are checked before any is appended: a bad one changes
     // nothing.
     absl::StatusOr<storage::LogAppendInfo> info = log->AppendAsLeader(&parts, leader_epoch, origin);
@@ -290,6 +296,39 @@ ProduceResult Partition::AppendRecordsToLeader(std::string batches, int32_t acks
   result.error = ErrorCodeFor(failure);
   result.message = absl::StrCat(topic, "-", partition, ": ", std::string(failure.message()));
   NoteFailure(*log, failure);
+  return result;
+}
+
+ProduceResult Partition::AppendTxnMarker(int64_t producer_id, int16_t producer_epoch,
+                                         const record::EndTxnMarker& marker, bool* appended) {
+  *appended = false;
+  ProduceResult result;
+  std::shared_ptr<storage::Log> log;
+  Epoch leader_epoch;
+  if (!LeaderForAppend(-1, result, log, leader_epoch)) return result;
+  absl::Status failure;
+  {
+    absl::ReaderMutexLock term(&leader_isr_update_lock_);
+    if (!StillLeaderIn(leader_epoch, result)) return result;
+    absl::StatusOr<storage::LogAppendInfo> info =
+        log->AppendTxnMarker(producer_id, producer_epoch, marker, leader_epoch);
+    if (info.ok()) {
+      *appended = true;
+      result.base_offset = info->first_offset.value();
+      result.log_start_offset = log->log_start_offset().value();
+      result.required_offset = info->last_offset.value() + 1;
+      result.leader_epoch = leader_epoch.value();
+      absl::MutexLock l(&mu_);
+      if (IsLeaderLocked()) MaybeAdvanceHighWatermarkLocked();
+      return result;
+    }
+    failure = info.status();
+  }
+  result.error = ErrorCodeFor(failure);
+  result.message = absl::StrCat(tp_.ToString(), ": ", std::string(failure.message()));
+  // A refused marker (an old producer or coordinator epoch) is no fault of
+  // the log.
+  if (failure.code() != absl::StatusCode::kFailedPrecondition) NoteFailure(*log, failure);
   return result;
 }
 

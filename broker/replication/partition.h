@@ -141,6 +141,14 @@ class Partition {
   ProduceResult AppendRecordsToLeader(
       std::string batches, int32_t acks, bool* appended,
       storage::AppendOrigin origin = storage::AppendOrigin::kClient);
+  // Appends the marker ending producer `producer_id`'s transaction here
+  // (storage::Log::AppendTxnMarker), as leader of the current epoch and
+  // with acks=all's checks: NOT_ENOUGH_REPLICAS below min.insync.replicas;
+  // the result carries what CheckAcked needs. INVALID_PRODUCER_EPOCH (47) /
+  // TRANSACTION_COORDINATOR_FENCED (52) for a marker the producer state
+  // refuses. Sets `*appended` when the log end moved.
+  ProduceResult AppendTxnMarker(int64_t producer_id, int16_t producer_epoch,
+                                const record::EndTxnMarker& marker, bool* appended);
   // See ReplicaManager::CheckAcked; leader_hint is left to the caller.
   std::optional<ProduceResult> CheckAcked(Offset required_offset, Epoch leader_epoch) const;
   // ListOffsets in the leader's log as looked up: timestamp -1 (latest: the
@@ -257,6 +265,16 @@ class Partition {
   bool SameTermLocked(const std::string& topic_id, const metadata::PartitionInfo& p) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   bool IsLeaderLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The log and epoch an append as leader goes to; false with the error in
+  // `result` when this broker does not lead (or, for acks=-1, the ISR is
+  // below min.insync.replicas).
+  bool LeaderForAppend(int32_t acks, ProduceResult& result, std::shared_ptr<storage::Log>& log,
+                       Epoch& leader_epoch) const ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether this broker still leads in `leader_epoch` (with
+  // leader_isr_update_lock_ held, so the role cannot change); the error in
+  // `result` if not.
+  bool StillLeaderIn(Epoch leader_epoch, ProduceResult& result) const ABSL_LOCKS_EXCLUDED(mu_);
+
   // Whether this replica follows in `leader_epoch`.
   bool FollowingLocked(Epoch leader_epoch) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   DeleteRecordsResult LowWatermarkLocked(Offset offset) const ABSL_SHARED_LOCKS_REQUIRED(mu_);

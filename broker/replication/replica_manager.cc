@@ -125,6 +125,34 @@ ProduceResult ReplicaManager::Append(const std::string& topic, int32_t partition
   return result;
 }
 
+ProduceResult ReplicaManager::AppendTxnMarker(const std::string& topic, int32_t partition,
+                                              int64_t producer_id, int16_t producer_epoch,
+                                              const record::EndTxnMarker& marker) {
+  ProduceResult result;
+  Partition::Snapshot looked_up;
+  std::shared_ptr<Partition> part =
+      Lookup(topic, partition, &looked_up, &result.error, &result.message, &result.leader_hint);
+  if (part == nullptr) return result;
+  const int32_t leader_hint = result.leader_hint;
+  bool appended = false;
+  result = part->AppendTxnMarker(producer_id, producer_epoch, marker, &appended);
+  result.leader_hint = leader_hint;
+  if (appended) Changed(part->topic_partition());
+  return result;
+}
+
+ProducersResult ReplicaManager::DescribeProducers(const std::string& topic, int32_t partition) {
+  ProducersResult result;
+  Partition::Snapshot looked_up;
+  int32_t leader_hint = -1;
+  if (Lookup(topic, partition, &looked_up, &result.error, &result.message, &leader_hint) ==
+      nullptr) {
+    return result;
+  }
+  result.producers = looked_up.log->ActiveProducers();
+  return result;
+}
+
 std::optional<ProduceResult> ReplicaManager::CheckAcked(const std::string& topic, int32_t partition,
                                                         int64_t required_offset,
                                                         int32_t leader_epoch) {

@@ -118,6 +118,15 @@ class ReplicaManager {
   // needs. `origin` as Partition::AppendRecordsToLeader.
   ProduceResult Append(const std::string& topic, int32_t partition, std::string batches,
                        int32_t acks, storage::AppendOrigin origin = storage::AppendOrigin::kClient);
+  // Appends the COMMIT / ABORT marker of producer `producer_id`'s
+  // transaction to a partition this broker leads (WriteTxnMarkers, from a
+  // transaction coordinator), with acks=all's checks; wait for it with
+  // CheckAcked. See Partition::AppendTxnMarker.
+  ProduceResult AppendTxnMarker(const std::string& topic, int32_t partition, int64_t producer_id,
+                                int16_t producer_epoch, const record::EndTxnMarker& marker);
+  // The active producers of a partition this broker leads (Kafka's
+  // DescribeProducers: NOT_LEADER_OR_FOLLOWER elsewhere).
+  ProducersResult DescribeProducers(const std::string& topic, int32_t partition);
   // Where an acks=all append stands: nullopt while the high watermark is
   // below `required_offset`; NONE once it passed (or
   // NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR fell below

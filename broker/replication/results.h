@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "broker/storage/producer_state.h"
 #include "client/common/error_code.h"
 #include "client/common/ids.h"
 #include "client/record/control_record.h"
@@ -50,6 +51,13 @@ struct OffsetResult {
   int64_t timestamp = -1;
   int32_t leader_epoch = -1;
   int32_t leader_hint = -1;
+};
+
+// DescribeProducers of one partition (its leader answers).
+struct ProducersResult {
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  std::vector<storage::ProducerStateView> producers;  // by producer id
 };
 
 struct EpochEndResult {
