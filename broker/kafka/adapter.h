@@ -41,6 +41,9 @@ class AdminOps;
 namespace strata::group {
 class GroupCoordinator;
 }
+namespace strata::txn {
+class TransactionCoordinator;
+}
 
 namespace strata::kafka {
 
@@ -51,6 +54,9 @@ struct AdapterDeps {
   request::RequestHandlers* handlers = nullptr;
   group::GroupCoordinator* groups = nullptr;
   request::AdminOps* admin = nullptr;
+  // The transaction coordinator (AddPartitionsToTxn, AddOffsetsToTxn,
+  // EndTxn, DescribeTransactions, ListTransactions).
+  txn::TransactionCoordinator* txns = nullptr;
 };
 
 // Where a request came from: what adapters pass to the request layer.
@@ -93,5 +99,6 @@ struct AdapterRow {
 absl::Span<const AdapterRow> ProduceFetchAdapters();
 absl::Span<const AdapterRow> GroupAdapters();
 absl::Span<const AdapterRow> AdminAdapters();
+absl::Span<const AdapterRow> TxnAdapters();
 
 }  // namespace strata::kafka

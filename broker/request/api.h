@@ -73,12 +73,42 @@ struct InitProducerIdRequest {
   // KIP-360); -1 for a new producer.
   int64_t producer_id = -1;
   int16_t producer_epoch = -1;
+  // PRODUCER_FENCED is new in InitProducerId v4 (KIP-588): older clients
+  // are told INVALID_PRODUCER_EPOCH instead.
+  bool producer_fenced_supported = true;
 };
 struct InitProducerIdResponse {
   ErrorCode error = ErrorCode::kNone;
   std::string message;
   int64_t producer_id = -1;
   int16_t producer_epoch = -1;
+};
+
+// --- WriteTxnMarkers (transaction coordinators to partition leaders) ---
+struct TxnMarkerPartition {
+  std::string topic;
+  int32_t partition = 0;
+};
+struct TxnMarkerEntry {
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  bool committed = false;  // COMMIT; otherwise ABORT
+  int32_t coordinator_epoch = -1;
+  std::vector<TxnMarkerPartition> partitions;
+};
+struct WriteTxnMarkersRequest {
+  std::vector<TxnMarkerEntry> markers;
+  int32_t timeout_ms = 0;  // <= 0: request.timeout.ms's default
+};
+struct TxnMarkerResult {
+  std::string topic;
+  int32_t partition = 0;
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+};
+struct WriteTxnMarkersResponse {
+  // One list per marker, in the request's order, one entry per partition.
+  std::vector<std::vector<TxnMarkerResult>> markers;
 };
 
 // --- Fetch (consumers and follower replicas) ---

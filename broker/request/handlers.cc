@@ -169,18 +169,13 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
   struct State {
     ProduceResponse response;
     std::function<void(ProduceResponse)> done;
-    // acks=all partitions whose records the ISR does not have yet.
-    struct Waiting {
-      size_t topic;
-      size_t partition;
-      int64_t required_offset;
-      int32_t leader_epoch;
-    };
-    std::vector<Waiting> waiting;
   };
   auto state = std::make_shared<State>();
   state->done = std::move(done);
-  std::vector<purgatory::WatchKey> keys;
+  // acks=all partitions whose records the ISR does not have yet; they point
+  // into the answer, whose vectors are sized first.
+  std::vector<AckWait> waiting;
+  state->response.topics.reserve(request.topics.size());
   for (ProduceTopic& topic : request.topics) {
     ProduceTopicResult& tr = state->response.topics.emplace_back();
     tr.topic = topic.topic;
@@ -212,48 +207,110 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
       pr.log_start_offset = r.log_start_offset;
       pr.leader_hint = r.leader_hint;
       if (r.error == ErrorCode::kNone && request.acks == -1) {
-        state->waiting.push_back(State::Waiting{state->response.topics.size() - 1,
-                                                tr.partitions.size() - 1, r.required_offset,
-                                                r.leader_epoch});
-        keys.push_back(purgatory::WatchKey::Partition(topic.topic, part.partition));
+        waiting.push_back(AckWait{topic.topic, part.partition, r.required_offset, r.leader_epoch,
+                                  &pr.error, &pr.message, &pr.leader_hint});
       }
     }
   }
-  if (state->waiting.empty()) {
-    state->done(std::move(state->response));
-    return;
-  }
-  // Answers once every waiting partition is settled (or time is up).
-  auto try_complete = [this, state](bool expired) {
-    auto& waiting = state->waiting;
-    for (auto it = waiting.begin(); it != waiting.end();) {
-      const std::string& topic = state->response.topics[it->topic].topic;
-      ProducePartitionResult& pr = state->response.topics[it->topic].partitions[it->partition];
-      std::optional<replication::ProduceResult> r =
-          options_.replicas->CheckAcked(topic, pr.partition, it->required_offset, it->leader_epoch);
+  AwaitAcks(std::move(waiting), request.timeout_ms,
+            [state] { state->done(std::move(state->response)); });
+}
+
+void RequestHandlers::AwaitAcks(std::vector<AckWait> waits, int32_t timeout_ms,
+                                std::function<void()> done) {
+  if (waits.empty()) return done();
+  std::vector<purgatory::WatchKey> keys;
+  keys.reserve(waits.size());
+  for (const AckWait& w : waits)
+    keys.push_back(purgatory::WatchKey::Partition(w.topic, w.partition));
+  // Completes once every waiting partition is settled (or time is up).
+  auto try_complete = [this, waits = std::move(waits),
+                       done = std::move(done)](bool expired) mutable {
+    for (auto it = waits.begin(); it != waits.end();) {
+      std::optional<replication::ProduceResult> r = options_.replicas->CheckAcked(
+          it->topic, it->partition, it->required_offset, it->leader_epoch);
       if (!r && !expired) {
         ++it;
         continue;
       }
       if (!r) {
-        pr.error = ErrorCode::kRequestTimedOut;
-        pr.message = absl::StrCat("The in-sync replicas of ", topic, "-", pr.partition,
-                                  " did not all get the records in time");
+        *it->error = ErrorCode::kRequestTimedOut;
+        *it->message = absl::StrCat("The in-sync replicas of ", it->topic, "-", it->partition,
+                                    " did not all get the records in time");
       } else if (r->error != ErrorCode::kNone) {
-        pr.error = r->error;
-        pr.message = std::move(r->message);
-        pr.leader_hint = r->leader_hint;
+        *it->error = r->error;
+        *it->message = std::move(r->message);
+        if (it->leader_hint != nullptr) *it->leader_hint = r->leader_hint;
       }
-      it = waiting.erase(it);
+      it = waits.erase(it);
     }
-    if (!waiting.empty()) return false;
-    state->done(std::move(state->response));
+    if (!waits.empty()) return false;
+    done();
     return true;
   };
-  const int32_t timeout_ms = request.timeout_ms > 0 ? request.timeout_ms : kDefaultProduceTimeoutMs;
+  if (timeout_ms <= 0) timeout_ms = kDefaultProduceTimeoutMs;
   options_.purgatory->TryCompleteElseWatch(
-      std::make_shared<purgatory::DelayedOperation>(now + timeout_ms, std::move(try_complete)),
+      std::make_shared<purgatory::DelayedOperation>(options_.clock->NowMs() + timeout_ms,
+                                                    std::move(try_complete)),
       keys);
+}
+
+// --- DescribeProducers ---
+
+replication::ProducersResult RequestHandlers::DescribeProducers(const std::string& topic,
+                                                                int32_t partition) {
+  return options_.replicas->DescribeProducers(topic, partition);
+}
+
+// --- WriteTxnMarkers ---
+
+void RequestHandlers::WriteTxnMarkers(WriteTxnMarkersRequest request,
+                                      std::function<void(WriteTxnMarkersResponse)> done) {
+  struct State {
+    WriteTxnMarkersRequest request;
+    WriteTxnMarkersResponse response;
+    std::function<void(WriteTxnMarkersResponse)> done;
+  };
+  auto state = std::make_shared<State>();
+  state->request = std::move(request);
+  state->done = std::move(done);
+  std::vector<AckWait> waits;
+  // Sized first: the waits point into the answer.
+  state->response.markers.resize(state->request.markers.size());
+  for (size_t i = 0; i < state->request.markers.size(); ++i) {
+    state->response.markers[i].resize(state->request.markers[i].partitions.size());
+  }
+  for (size_t i = 0; i < state->request.markers.size(); ++i) {
+    const TxnMarkerEntry& m = state->request.markers[i];
+    record::EndTxnMarker marker;
+    marker.type = m.committed ? record::ControlType::kCommit : record::ControlType::kAbort;
+    marker.coordinator_epoch = m.coordinator_epoch;
+    for (size_t j = 0; j < m.partitions.size(); ++j) {
+      const TxnMarkerPartition& tp = m.partitions[j];
+      TxnMarkerResult& out = state->response.markers[i][j];
+      out.topic = tp.topic;
+      out.partition = tp.partition;
+      replication::ProduceResult r = options_.replicas->AppendTxnMarker(
+          tp.topic, tp.partition, m.producer_id, m.producer_epoch, marker);
+      out.error = r.error;
+      out.message = std::move(r.message);
+      if (r.error != ErrorCode::kNone) continue;
+      waits.push_back(AckWait{tp.topic, tp.partition, r.required_offset, r.leader_epoch, &out.error,
+                              &out.message, nullptr});
+    }
+  }
+  AwaitAcks(std::move(waits), state->request.timeout_ms, [this, state] {
+    if (options_.on_txn_marker_written) {
+      for (size_t i = 0; i < state->request.markers.size(); ++i) {
+        for (size_t j = 0; j < state->request.markers[i].partitions.size(); ++j) {
+          if (state->response.markers[i][j].error != ErrorCode::kNone) continue;
+          options_.on_txn_marker_written(state->request.markers[i],
+                                         state->request.markers[i].partitions[j]);
+        }
+      }
+    }
+    state->done(std::move(state->response));
+  });
 }
 
 // --- InitProducerId ---
@@ -262,10 +319,28 @@ void RequestHandlers::InitProducerId(const InitProducerIdRequest& request,
                                      std::function<void(InitProducerIdResponse)> done) {
   InitProducerIdResponse response;
   if (request.transactional_id.has_value() && !request.transactional_id->empty()) {
-    response.error = ErrorCode::kInvalidRequest;
-    response.message = absl::StrCat("Transactional id ", *request.transactional_id,
-                                    ": transactions are not served yet");
-    return done(std::move(response));
+    if (options_.transactions == nullptr) {
+      response.error = ErrorCode::kInvalidRequest;
+      response.message = absl::StrCat("Transactional id ", *request.transactional_id, ": broker ",
+                                      options_.node_id, " serves no transactions");
+      return done(std::move(response));
+    }
+    txn::InitProducerIdRequest r;
+    r.transactional_id = request.transactional_id;
+    r.transaction_timeout_ms = request.transaction_timeout_ms;
+    r.producer_id = request.producer_id;
+    r.producer_epoch = request.producer_epoch;
+    r.producer_fenced_supported = request.producer_fenced_supported;
+    options_.transactions->InitProducerId(
+        std::move(r), [done = std::move(done)](txn::InitProducerIdResponse answer) {
+          InitProducerIdResponse out;
+          out.error = answer.result.error;
+          out.message = std::move(answer.result.message);
+          out.producer_id = answer.producer_id;
+          out.producer_epoch = answer.producer_epoch;
+          done(std::move(out));
+        });
+    return;
   }
   if (options_.producer_id_manager == nullptr) {
     response.error = ErrorCode::kCoordinatorNotAvailable;
@@ -446,47 +521,70 @@ std::vector<EpochEndResult> RequestHandlers::OffsetForLeaderEpoch(
 
 // --- FindCoordinator ---
 
+void RequestHandlers::CreateInternalTopic(const char* topic, int32_t replication_factor,
+                                          const std::function<void()>& create,
+                                          std::atomic<int64_t>& last_ms,
+                                          const metadata::MetadataImage& image,
+                                          CoordinatorResult& r) {
+  const int live =
+      static_cast<int>(std::count_if(image.brokers().begin(), image.brokers().end(),
+                                     [&](const auto& b) { return image.IsBrokerLive(b.first); }));
+  if (live < replication_factor) {
+    const char* key = std::string_view(topic) == group::kOffsetsTopic
+                          ? "offsets.topic.replication.factor"
+                          : "transaction.state.log.replication.factor";
+    r.message = absl::StrCat(topic, " needs ", replication_factor, " live brokers (", key, "); ",
+                             live, " are registered");
+    return;
+  }
+  r.message = absl::StrCat(topic, " is being created");
+  const int64_t now = options_.clock->NowMs();
+  int64_t last = last_ms.load();
+  if (create && now - last >= 1000 && last_ms.compare_exchange_strong(last, now)) create();
+}
+
 std::vector<CoordinatorResult> RequestHandlers::FindCoordinator(
     const FindCoordinatorRequest& request, const std::string& listener) {
   std::shared_ptr<const metadata::MetadataImage> image = options_.image();
-  const metadata::TopicInfo* topic = image->FindTopic(group::kOffsetsTopic);
+  const bool transaction = request.key_type == 1;
+  const char* topic_name = transaction ? txn::kTransactionStateTopic : group::kOffsetsTopic;
+  const metadata::TopicInfo* topic = image->FindTopic(topic_name);
   std::vector<CoordinatorResult> results;
   for (const std::string& key : request.keys) {
     CoordinatorResult& r = results.emplace_back();
     r.key = key;
-    if (request.key_type != 0) {
+    if (request.key_type != 0 && request.key_type != 1) {
       r.error = ErrorCode::kInvalidRequest;
-      r.message =
-          absl::StrCat("Coordinator key type ", request.key_type, " is not supported (0: group)");
+      r.message = absl::StrCat("Coordinator key type ", request.key_type,
+                               " is not supported (0: group, 1: transaction)");
+      continue;
+    }
+    if (transaction && key.empty()) {
+      r.error = ErrorCode::kInvalidRequest;
+      r.message = "The transactional id is empty";
       continue;
     }
     r.error = ErrorCode::kCoordinatorNotAvailable;
     if (topic == nullptr) {
-      const int live = static_cast<int>(
-          std::count_if(image->brokers().begin(), image->brokers().end(),
-                        [&](const auto& b) { return image->IsBrokerLive(b.first); }));
-      if (live < options_.offsets_topic_replication_factor) {
-        r.message = absl::StrCat(
-            group::kOffsetsTopic, " needs ", options_.offsets_topic_replication_factor,
-            " live brokers (offsets.topic.replication.factor); ", live, " are registered");
-        continue;
-      }
-      r.message = absl::StrCat(group::kOffsetsTopic, " is being created");
-      const int64_t now = options_.clock->NowMs();
-      int64_t last = last_offsets_topic_request_ms_.load();
-      if (options_.create_offsets_topic && now - last >= 1000 &&
-          last_offsets_topic_request_ms_.compare_exchange_strong(last, now)) {
-        options_.create_offsets_topic();
+      if (transaction) {
+        CreateInternalTopic(topic_name, options_.transaction_state_replication_factor,
+                            options_.create_transaction_state_topic,
+                            last_transaction_state_request_ms_, *image, r);
+      } else {
+        CreateInternalTopic(topic_name, options_.offsets_topic_replication_factor,
+                            options_.create_offsets_topic, last_offsets_topic_request_ms_, *image,
+                            r);
       }
       continue;
     }
-    // The topic's own partition count, as the coordinators place groups by
-    // it (whatever offsets.topic.num.partitions says now).
+    // The topic's own partition count, as the coordinators place keys by
+    // it (whatever the num.partitions settings say now). Kafka hashes
+    // groups and transactional ids alike.
     const int32_t p =
         group::OffsetsPartitionFor(key, static_cast<int32_t>(topic->partitions.size()));
     auto part = topic->partitions.find(p);
     if (part == topic->partitions.end() || part->second.leader < 0) {
-      r.message = absl::StrCat("Partition ", p, " of ", group::kOffsetsTopic, " has no leader");
+      r.message = absl::StrCat("Partition ", p, " of ", topic_name, " has no leader");
       continue;
     }
     auto broker = image->brokers().find(part->second.leader);

@@ -32,6 +32,7 @@
 #include "broker/request/api.h"
 #include "broker/request/fetch_memory.h"
 #include "broker/txn/producer_id_manager.h"
+#include "broker/txn/transaction_coordinator.h"
 #include "client/common/clock.h"
 
 namespace strata::request {
@@ -75,6 +76,19 @@ struct HandlerOptions {
   // This broker's producer ids (InitProducerId); owned by the node, outlives
   // the handlers. Null: none are handed out.
   txn::ProducerIdManager* producer_id_manager = nullptr;
+  // The transaction coordinator: InitProducerId with a transactional id
+  // goes to it. Null: transactional ids are refused (INVALID_REQUEST).
+  txn::TransactionCoordinator* transactions = nullptr;
+  // __transaction_state, as __consumer_offsets above
+  // (transaction.state.log.replication.factor; created on the first
+  // FindCoordinator of a transactional id).
+  int32_t transaction_state_replication_factor = 3;
+  std::function<void()> create_transaction_state_topic;
+  // A marker was written to a partition, and the in-sync replicas have it
+  // (the group coordinator makes a transaction's offsets visible or drops
+  // them on its __consumer_offsets marker). Must not block. Unset: none.
+  std::function<void(const TxnMarkerEntry& marker, const TxnMarkerPartition& partition)>
+      on_txn_marker_written;
 };
 
 class RequestHandlers {
@@ -94,9 +108,19 @@ class RequestHandlers {
   // broker's block (txn::ProducerIdManager), also for a producer that asks
   // again with its old id (Kafka does the same without a transactional
   // id). COORDINATOR_LOAD_IN_PROGRESS, which clients retry, while the
-  // broker holds no block yet. Transactional ids are not served yet.
+  // broker holds no block yet. With a transactional id: the transaction
+  // coordinator's answer (this broker must coordinate the id).
   void InitProducerId(const InitProducerIdRequest& request,
                       std::function<void(InitProducerIdResponse)> done);
+  // Appends each marker to each of its partitions (this broker must lead
+  // them) and answers once the in-sync replicas have them all, or the
+  // request's timeout passed (REQUEST_TIMED_OUT for those still waiting).
+  // Kafka's WriteTxnMarkers: only transaction coordinators call it.
+  void WriteTxnMarkers(WriteTxnMarkersRequest request,
+                       std::function<void(WriteTxnMarkersResponse)> done);
+  // The active producers of a partition this broker leads
+  // (DescribeProducers; NOT_LEADER_OR_FOLLOWER elsewhere).
+  replication::ProducersResult DescribeProducers(const std::string& topic, int32_t partition);
   void Fetch(FetchRequest request, std::function<void(FetchResponse)> done);
   ListOffsetsResponse ListOffsets(const ListOffsetsRequest& request);
   // Moves each partition's log start up to the offset asked for (this broker
@@ -125,10 +149,11 @@ class RequestHandlers {
   MetadataResponse Metadata(const MetadataRequest& request, const std::string& listener);
 
   // Where each key's coordinator is, reachable on `listener`: the leader of
-  // the key's __consumer_offsets partition (group.h's placement). The topic
-  // is created on first need once enough brokers are registered for its
-  // replication factor (KIP-115); until it has a leader the answer is
-  // COORDINATOR_NOT_AVAILABLE, which clients retry.
+  // the key's partition of __consumer_offsets (key type 0, a group) or
+  // __transaction_state (1, a transactional id), placed as Kafka places
+  // them. The topic is created on first need once enough brokers are
+  // registered for its replication factor (KIP-115); until it has a leader
+  // the answer is COORDINATOR_NOT_AVAILABLE, which clients retry.
   std::vector<CoordinatorResult> FindCoordinator(const FindCoordinatorRequest& request,
                                                  const std::string& listener);
 
@@ -150,8 +175,31 @@ class RequestHandlers {
   // at most once a second.
   void AutoCreateTopics(const std::vector<std::string>& names);
 
+  // A partition an acks=all answer waits on, and where its outcome goes.
+  struct AckWait {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t required_offset = 0;
+    int32_t leader_epoch = -1;
+    ErrorCode* error = nullptr;
+    std::string* message = nullptr;
+    int32_t* leader_hint = nullptr;  // may be null
+  };
+  // Parks until every wait is settled — its records replicated to the ISR
+  // (error left as is), refused (CheckAcked's error), or timed out
+  // (REQUEST_TIMED_OUT after `timeout_ms`, <= 0: the default) — then runs
+  // `done`, once. The pointers must stay valid until then.
+  void AwaitAcks(std::vector<AckWait> waits, int32_t timeout_ms, std::function<void()> done);
+
+  // Has the node create `topic` (an internal topic FindCoordinator needs)
+  // at most once a second.
+  void CreateInternalTopic(const char* topic, int32_t replication_factor,
+                           const std::function<void()>& create, std::atomic<int64_t>& last_ms,
+                           const metadata::MetadataImage& image, CoordinatorResult& r);
+
   const HandlerOptions options_;
   std::atomic<int64_t> last_offsets_topic_request_ms_{0};
+  std::atomic<int64_t> last_transaction_state_request_ms_{0};
   absl::Mutex auto_create_mu_;
   // When each topic's creation was last asked for.
   std::map<std::string, int64_t> auto_create_requested_ms_ ABSL_GUARDED_BY(auto_create_mu_);

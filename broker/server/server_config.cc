@@ -250,6 +250,34 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
        [&] { return ParseIntInto(key, value, 1, 100000, &c.offsets_topic_num_partitions); }},
       {"offsets.topic.replication.factor",
        [&] { return ParseIntInto(key, value, 1, 32767, &c.offsets_topic_replication_factor); }},
+      {"transaction.state.log.num.partitions",
+       [&] {
+         return ParseIntInto(key, value, 1, 100000, &c.transaction_state_log_num_partitions);
+       }},
+      {"transaction.state.log.replication.factor",
+       [&] {
+         return ParseIntInto(key, value, 1, 32767, &c.transaction_state_log_replication_factor);
+       }},
+      {"transaction.state.log.min.isr",
+       [&] { return ParseIntInto(key, value, 1, 32767, &c.transaction_state_log_min_isr); }},
+      {"transaction.state.log.segment.bytes",
+       [&] {
+         return ParseIntInto(key, value, 14, INT32_MAX, &c.transaction_state_log_segment_bytes);
+       }},
+      {"transaction.max.timeout.ms",
+       [&] { return ParseIntInto(key, value, 1, INT32_MAX, &c.transaction_max_timeout_ms); }},
+      {"transactional.id.expiration.ms",
+       [&] { return ParseIntInto(key, value, 1, INT32_MAX, &c.transactional_id_expiration_ms); }},
+      {"transaction.abort.timed.out.transaction.cleanup.interval.ms",
+       [&] {
+         return ParseIntInto(key, value, 1, INT32_MAX,
+                             &c.transaction_abort_timed_out_transaction_cleanup_interval_ms);
+       }},
+      {"transaction.remove.expired.transaction.cleanup.interval.ms",
+       [&] {
+         return ParseIntInto(key, value, 1, INT32_MAX,
+                             &c.transaction_remove_expired_transaction_cleanup_interval_ms);
+       }},
       {"group.min.session.timeout.ms",
        [&] { return ParseIntInto(key, value, 1, INT32_MAX, &c.group_min_session_timeout_ms); }},
       {"group.max.session.timeout.ms",

@@ -55,6 +55,17 @@ struct ServerConfig {
   int32_t min_insync_replicas = 1;
   int32_t offsets_topic_num_partitions = 50;
   int32_t offsets_topic_replication_factor = 3;
+  // The transaction coordinator and __transaction_state (Kafka's keys and
+  // defaults). The topic's min.insync.replicas is the smaller of
+  // transaction.state.log.min.isr and its replication factor.
+  int32_t transaction_state_log_num_partitions = 50;
+  int32_t transaction_state_log_replication_factor = 3;
+  int32_t transaction_state_log_min_isr = 2;
+  int32_t transaction_state_log_segment_bytes = 104857600;
+  int32_t transaction_max_timeout_ms = 900000;
+  int64_t transactional_id_expiration_ms = 604800000;
+  int64_t transaction_abort_timed_out_transaction_cleanup_interval_ms = 10000;
+  int64_t transaction_remove_expired_transaction_cleanup_interval_ms = 3600000;
   // The group coordinator (Kafka's keys and defaults).
   int32_t group_min_session_timeout_ms = 6000;
   int32_t group_max_session_timeout_ms = 1800000;
@@ -139,7 +150,7 @@ struct ServerConfig {
   int32_t num_io_threads = 8;
   int32_t queued_max_requests = 500;
   int64_t queued_max_request_bytes = 536870912;
-  int64_t connections_max_idle_ms = 600000;      // -1: never closed for idleness
+  int64_t connections_max_idle_ms = 600000;  // -1: never closed for idleness
   // -1 (the OS default, which Linux tunes to the connection) unlike
   // Kafka's 102400: a fixed buffer turns off the kernel's autotuning, and
   // a 100 KiB one made a librdkafka consumer's 1 MiB fetches take ~20 ms

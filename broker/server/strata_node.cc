@@ -27,9 +27,13 @@
 #include "broker/server/metadata_state_machine.h"
 #include "broker/server/quorum_controller.h"
 #include "broker/server/replica_service.h"
+#include "broker/server/task_runner.h"
+#include "broker/server/transaction_service.h"
+#include "broker/server/txn_marker_sender.h"
 #include "broker/storage/log_config.h"
 #include "broker/storage/log_manager.h"
 #include "broker/txn/producer_id_manager.h"
+#include "broker/txn/transaction_coordinator.h"
 #include "glog/logging.h"
 #include "raft/node/metadata_observer.h"
 #include "raft/node/raft_node.h"
@@ -330,6 +334,7 @@ void StrataNode::CreateReplicaManagement() {
       std::make_unique<replication::ReplicaFetcherManager>(replicas_.get(), fetcher_options);
 
   CreateGroupCoordinator();
+  CreateTransactionCoordinator();
 
   metadata_->Subscribe([this](const std::shared_ptr<const metadata::MetadataImage>& image) {
     absl::MutexLock l(&mu_);
@@ -391,6 +396,97 @@ void StrataNode::CreateGroupCoordinator() {
       coordinator_->OnResigned(change.tp.partition.value(), change.leader_epoch.value());
     }
   });
+}
+
+// The transaction coordinator writes to and loads from __transaction_state
+// as the group coordinator does __consumer_offsets, and is wired the same
+// way, before the first image. Its markers go out through the marker sender
+// (made with the request layer, in CreateServices), its loads and retries
+// run on a thread of its own.
+void StrataNode::CreateTransactionCoordinator() {
+  txn_tasks_ = std::make_unique<TaskRunner>("txn-coordinator", clock_);
+  txn::TransactionCoordinatorOptions options;
+  options.broker_id = config_.node_id;
+  options.transaction_state_partitions = config_.transaction_state_log_num_partitions;
+  options.offsets_topic_partitions = config_.offsets_topic_num_partitions;
+  options.transaction_max_timeout_ms = config_.transaction_max_timeout_ms;
+  options.transactional_id_expiration_ms = config_.transactional_id_expiration_ms;
+  options.abort_timed_out_transaction_cleanup_interval_ms =
+      config_.transaction_abort_timed_out_transaction_cleanup_interval_ms;
+  options.remove_expired_transaction_cleanup_interval_ms =
+      config_.transaction_remove_expired_transaction_cleanup_interval_ms;
+  options.clock = clock_;
+  options.append = [this](int32_t partition, std::string batch,
+                          txn::TransactionCoordinatorOptions::AppendDone done) {
+    request::ProduceRequest req;
+    req.acks = -1;
+    req.timeout_ms = request::RequestHandlers::kDefaultProduceTimeoutMs;
+    req.internal_topics_allowed = true;
+    request::ProduceTopic& topic = req.topics.emplace_back();
+    topic.topic = txn::kTransactionStateTopic;
+    topic.partitions.emplace_back().partition = partition;
+    topic.partitions.back().records = std::move(batch);
+    handlers_->Produce(std::move(req), [done = std::move(done)](request::ProduceResponse r) {
+      request::ProducePartitionResult& p = r.topics.at(0).partitions.at(0);
+      done(p.error, std::move(p.message), p.base_offset);
+    });
+  };
+  options.read = [this](int32_t partition, int64_t offset) {
+    return replicas_->Read(txn::kTransactionStateTopic, partition, offset, kOffsetsLoadBytes,
+                           replication::ReplicaManager::ReadLimit::kLogEnd);
+  };
+  auto partition_count = [this](const char* topic) {
+    const metadata::TopicInfo* t = metadata_->current()->FindTopic(topic);
+    return t == nullptr ? -1 : static_cast<int32_t>(t->partitions.size());
+  };
+  options.transaction_state_partition_count = [partition_count] {
+    return partition_count(txn::kTransactionStateTopic);
+  };
+  options.offsets_topic_partition_count = [partition_count] {
+    return partition_count(group::kOffsetsTopic);
+  };
+  options.generate_producer_id = [this] { return producer_ids_->GenerateProducerId(); };
+  options.send_markers = [this](txn::MarkerRequest request,
+                                std::function<void(txn::MarkerResults)> done) {
+    marker_sender_->Send(std::move(request), std::move(done));
+  };
+  options.partition_exists = [this](const std::string& topic, int32_t partition) {
+    const metadata::TopicInfo* t = metadata_->current()->FindTopic(topic);
+    return t != nullptr && t->partitions.contains(partition);
+  };
+  options.schedule = [this](int64_t delay_ms, std::function<void()> task) {
+    txn_tasks_->RunAfter(delay_ms, std::move(task));
+  };
+  txn_coordinator_ = std::make_unique<txn::TransactionCoordinator>(std::move(options));
+  txn_tasks_->Start();
+  replicas_->AddLeadershipListener([this](const replication::LeadershipChange& change) {
+    if (change.tp.topic != txn::kTransactionStateTopic) return;
+    if (change.kind == replication::LeadershipChange::Kind::kBecameLeader) {
+      txn_coordinator_->OnBecameLeader(change.tp.partition.value(), change.leader_epoch.value());
+    } else {
+      txn_coordinator_->OnResigned(change.tp.partition.value(), change.leader_epoch.value());
+    }
+  });
+}
+
+void StrataNode::CreateInternalTopic(const char* name, int32_t partitions,
+                                     int32_t replication_factor,
+                                     std::map<std::string, std::string> configs) {
+  metadata::CreateTopicsRequest request;
+  metadata::NewTopic& topic = request.topics.emplace_back();
+  topic.name = name;
+  topic.num_partitions = partitions;
+  topic.replication_factor = replication_factor;
+  topic.configs = std::move(configs);
+  admin_service_->ops()->CreateInternalTopics(
+      std::move(request), [](metadata::CreateTopicsResponse response) {
+        for (const metadata::TopicResult& r : response.results) {
+          if (r.error != ErrorCode::kNone && r.error != ErrorCode::kTopicAlreadyExists) {
+            LOG(WARNING) << "Creating " << r.name << ": " << ErrorName(r.error) << " "
+                         << r.error_message;
+          }
+        }
+      });
 }
 
 void StrataNode::ApplyMetadataLoop() {
@@ -508,24 +604,26 @@ void StrataNode::CreateServices() {
   handler_options.follower_fetch_memory = replica_fetch_memory_.get();
   handler_options.offsets_topic_replication_factor = config_.offsets_topic_replication_factor;
   handler_options.create_offsets_topic = [this] {
-    metadata::CreateTopicsRequest request;
-    metadata::NewTopic& topic = request.topics.emplace_back();
-    topic.name = group::kOffsetsTopic;
-    topic.num_partitions = config_.offsets_topic_num_partitions;
-    topic.replication_factor = config_.offsets_topic_replication_factor;
     // Kafka's: compacted, and small segments so compaction can run.
-    topic.configs = {{"cleanup.policy", "compact"},
-                     {"compression.type", "producer"},
-                     {"segment.bytes", "104857600"}};
-    admin_service_->ops()->CreateInternalTopics(
-        std::move(request), [](metadata::CreateTopicsResponse response) {
-          for (const metadata::TopicResult& r : response.results) {
-            if (r.error != ErrorCode::kNone && r.error != ErrorCode::kTopicAlreadyExists) {
-              LOG(WARNING) << "Creating " << r.name << ": " << ErrorName(r.error) << " "
-                           << r.error_message;
-            }
-          }
-        });
+    CreateInternalTopic(group::kOffsetsTopic, config_.offsets_topic_num_partitions,
+                        config_.offsets_topic_replication_factor,
+                        {{"cleanup.policy", "compact"},
+                         {"compression.type", "producer"},
+                         {"segment.bytes", "104857600"}});
+  };
+  handler_options.transactions = txn_coordinator_.get();
+  handler_options.transaction_state_replication_factor =
+      config_.transaction_state_log_replication_factor;
+  handler_options.create_transaction_state_topic = [this] {
+    const int32_t rf = config_.transaction_state_log_replication_factor;
+    CreateInternalTopic(
+        txn::kTransactionStateTopic, config_.transaction_state_log_num_partitions, rf,
+        {{"cleanup.policy", "compact"},
+         {"compression.type", "producer"},
+         {"unclean.leader.election.enable", "false"},
+         {"min.insync.replicas",
+          std::to_string(std::min(config_.transaction_state_log_min_isr, rf))},
+         {"segment.bytes", std::to_string(config_.transaction_state_log_segment_bytes)}});
   };
   handler_options.auto_create_topics_enable = config_.auto_create_topics_enable;
   handler_options.num_partitions = config_.num_partitions;
@@ -544,6 +642,15 @@ void StrataNode::CreateServices() {
         });
   };
   handlers_ = std::make_unique<request::RequestHandlers>(std::move(handler_options));
+  TxnMarkerSenderOptions marker_options;
+  marker_options.broker_id = config_.node_id;
+  marker_options.image = [this] { return metadata_->current(); };
+  marker_options.channel = [this](int32_t broker_id) { return ChannelToBroker(broker_id); };
+  marker_options.local = handlers_.get();
+  marker_sender_ = std::make_unique<TxnMarkerSender>(std::move(marker_options));
+  transaction_service_ =
+      std::make_unique<TransactionService>(txn_coordinator_.get(), handlers_.get());
+  txn_marker_service_ = std::make_unique<TxnMarkerService>(handlers_.get());
   broker_service_ = std::make_unique<BrokerService>(handlers_.get());
   group_service_ = std::make_unique<GroupService>(coordinator_.get(), handlers_.get());
   replica_service_ = std::make_unique<ReplicaService>(handlers_.get());
@@ -588,6 +695,7 @@ absl::Status StrataNode::Listen() {
     if (raft_) builder.RegisterService(raft_->service());
     builder.RegisterService(controller_service_.get());
     builder.RegisterService(replica_service_.get());
+    builder.RegisterService(txn_marker_service_.get());
     builder.SetMaxReceiveMessageSize(64 << 20);
     controller_server_ = builder.BuildAndStart();
     if (!controller_server_) {
@@ -601,6 +709,7 @@ absl::Status StrataNode::Listen() {
     builder.RegisterService(broker_service_.get());
     builder.RegisterService(admin_service_.get());
     builder.RegisterService(group_service_.get());
+    builder.RegisterService(transaction_service_.get());
     builder.SetMaxReceiveMessageSize(std::max(64 << 20, config_.message_max_bytes * 2));
     client_server_ = builder.BuildAndStart();
     if (!client_server_) {
@@ -625,8 +734,9 @@ absl::Status StrataNode::Listen() {
     o.queued_max_request_bytes = config_.queued_max_request_bytes;
     absl::StatusOr<std::unique_ptr<kafka::KafkaListener>> listener =
         kafka::KafkaListener::Start(std::move(o), {.handlers = handlers_.get(),
-                                                    .groups = coordinator_.get(),
-                                                    .admin = admin_service_->ops()});
+                                                   .groups = coordinator_.get(),
+                                                   .admin = admin_service_->ops(),
+                                                   .txns = txn_coordinator_.get()});
     if (!listener.ok()) return listener.status();
     kafka_listeners_.push_back(*std::move(listener));
   }
@@ -645,6 +755,12 @@ void StrataNode::StartPeriodicWork() {
         scheduler.Schedule("replica-repair-and-scrub", kPeriodMs, [this] { RepairAndScrub(); }),
         scheduler.Schedule("group-offsets-expiration", config_.offsets_retention_check_interval_ms,
                            [this] { coordinator_->ExpireOffsets(); }),
+        scheduler.Schedule("transaction-abort-timed-out",
+                           config_.transaction_abort_timed_out_transaction_cleanup_interval_ms,
+                           [this] { txn_coordinator_->AbortTimedOutTransactions(); }),
+        scheduler.Schedule("transactional-id-expiration",
+                           config_.transaction_remove_expired_transaction_cleanup_interval_ms,
+                           [this] { txn_coordinator_->RemoveExpiredTransactionalIds(); }),
         logs_->StartScheduler()}) {
     CHECK(s.ok()) << "Scheduling periodic work: " << s;
   }
@@ -733,6 +849,11 @@ void StrataNode::Stop() {
   // Parked group calls are answered NOT_COORDINATOR before the purgatory
   // expires what is left.
   if (coordinator_) coordinator_->Shutdown();
+  // The transaction coordinator first (its requests waiting on appends get
+  // NOT_COORDINATOR), then what it hands work to.
+  if (txn_coordinator_) txn_coordinator_->Shutdown();
+  if (txn_tasks_) txn_tasks_->Stop();
+  if (marker_sender_) marker_sender_->Stop();
   if (purgatory_) purgatory_->Shutdown();
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   if (client_server_) client_server_->Shutdown(deadline);

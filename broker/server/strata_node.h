@@ -52,7 +52,7 @@ class LogManager;
 namespace strata::replication {
 class ReplicaManager;
 class ReplicaFetcherManager;
-}
+}  // namespace strata::replication
 namespace strata::purgatory {
 class Purgatory;
 }
@@ -61,7 +61,8 @@ class GroupCoordinator;
 }
 namespace strata::txn {
 class ProducerIdManager;
-}
+class TransactionCoordinator;
+}  // namespace strata::txn
 namespace strata::request {
 class FetchMemory;
 class RequestHandlers;
@@ -89,6 +90,10 @@ class ReplicaService;
 class ControllerChannel;
 class BrokerLifecycleManager;
 class IsrChangeSender;
+class TaskRunner;
+class TransactionService;
+class TxnMarkerSender;
+class TxnMarkerService;
 
 class StrataNode {
  public:
@@ -111,6 +116,11 @@ class StrataNode {
 
   void ApplyMetadataLoop();
   void CreateGroupCoordinator();
+  void CreateTransactionCoordinator();
+  // Has the controller create an internal topic (the coordinators'); logs
+  // failures other than "already exists".
+  void CreateInternalTopic(const char* name, int32_t partitions, int32_t replication_factor,
+                           std::map<std::string, std::string> configs);
   // One pass of repair and (rate-limited) scrub.
   void RepairAndScrub();
   void ControlledShutdown();
@@ -141,6 +151,14 @@ class StrataNode {
   // Consumer groups whose __consumer_offsets partitions this broker leads.
   std::unique_ptr<group::GroupCoordinator> coordinator_;
   std::unique_ptr<GroupService> group_service_;
+  // Transactions whose __transaction_state partitions this broker leads;
+  // its loads and retries run on txn_tasks_, its markers go out through
+  // marker_sender_.
+  std::unique_ptr<TaskRunner> txn_tasks_;
+  std::unique_ptr<TxnMarkerSender> marker_sender_;
+  std::unique_ptr<txn::TransactionCoordinator> txn_coordinator_;
+  std::unique_ptr<TransactionService> transaction_service_;
+  std::unique_ptr<TxnMarkerService> txn_marker_service_;
   std::unique_ptr<replication::ReplicaFetcherManager> fetchers_;
   std::unique_ptr<ReplicaService> replica_service_;
   // A voter's (process.roles has controller); null on a broker-only node.

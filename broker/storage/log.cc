@@ -800,9 +800,11 @@ absl::StatusOr<LogAppendInfo> Log::AppendAsLeader(std::vector<std::string>* batc
   validation.max_message_bytes = config.max_message_bytes;
   validation.require_keys = IsCompacted(config.cleanup_policy);
   validation.topic_partition = std::string(BaseName(dir_));
-  // Producer ids are checked against the producer state under the lock.
-  // (Transactional and control batches wait for the transaction steps.)
+  // Producer ids are checked against the producer state under the lock;
+  // transactional batches open (or continue) their producer's transaction
+  // there. Control batches come only through AppendTxnMarker.
   validation.allow_idempotent = true;
+  validation.allow_transactional = true;
   std::vector<std::pair<size_t, std::string>> reencoded;
   const int64_t now_ms = clock_->NowMs();
   std::vector<record::BatchHeader> headers;

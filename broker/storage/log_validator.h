@@ -122,8 +122,8 @@ struct ValidationConfig {
   // max.message.bytes, when the caller wants it to bound the decompression
   // of batches a topic stores uncompressed (see the file comment).
   std::optional<int64_t> max_message_bytes;
-  // Room for what does not exist yet; all off for producers today.
-  bool allow_transactional = false;  // a transactional producer (needs a txn coordinator)
+  // What the caller accepts: all off unless it says so.
+  bool allow_transactional = false;  // a transactional producer's batches
   bool allow_control = false;        // control batches, written only by a coordinator
   bool allow_idempotent = false;     // producer ids >= 0 (needs producer state)
   // cleanup.policy has `compact`: every record must have a key (a null key
