@@ -30,10 +30,16 @@ constexpr ApiInfo kApis[] = {
     {ApiKey::kCreateTopics, "CreateTopics", 3, 4, 5, true},
     {ApiKey::kDeleteTopics, "DeleteTopics", 1, 3, 4, true},
     {ApiKey::kDeleteRecords, "DeleteRecords", 1, 1, 2, true},
-    // Idempotent producers only until the transaction coordinator exists
-    // (notes/issue15-design.md §1.2).
+    // Idempotent producers, and transactional ones through the transaction
+    // coordinator (notes/issue15-design.md §1.2).
     {ApiKey::kInitProducerId, "InitProducerId", 0, 4, 2, true},
     {ApiKey::kOffsetForLeaderEpoch, "OffsetForLeaderEpoch", 2, 4, 4, true},
+    // The client's versions of the transaction APIs: Kafka 3.7.1 has
+    // AddPartitionsToTxn v4, which only brokers send (a batch of
+    // transactions, KIP-890).
+    {ApiKey::kAddPartitionsToTxn, "AddPartitionsToTxn", 0, 3, 3, true},
+    {ApiKey::kAddOffsetsToTxn, "AddOffsetsToTxn", 0, 3, 3, true},
+    {ApiKey::kEndTxn, "EndTxn", 0, 3, 3, true},
     {ApiKey::kDescribeConfigs, "DescribeConfigs", 1, 2, 4, true},
     {ApiKey::kAlterConfigs, "AlterConfigs", 0, 1, 2, true},
     {ApiKey::kCreatePartitions, "CreatePartitions", 0, 1, 2, true},
@@ -44,6 +50,8 @@ constexpr ApiInfo kApis[] = {
     {ApiKey::kListPartitionReassignments, "ListPartitionReassignments", 0, 0, 0, true},
     {ApiKey::kOffsetDelete, "OffsetDelete", 0, 0, kNeverFlexible, true},
     {ApiKey::kDescribeCluster, "DescribeCluster", 0, 1, 0, true},
+    {ApiKey::kDescribeTransactions, "DescribeTransactions", 0, 0, 0, true},
+    {ApiKey::kListTransactions, "ListTransactions", 0, 0, 0, true},
 };
 
 constexpr bool SortedByKey() {

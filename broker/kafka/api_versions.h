@@ -41,6 +41,9 @@ enum class ApiKey : int16_t {
   kDeleteRecords = 21,
   kInitProducerId = 22,
   kOffsetForLeaderEpoch = 23,
+  kAddPartitionsToTxn = 24,
+  kAddOffsetsToTxn = 25,
+  kEndTxn = 26,
   kDescribeConfigs = 32,
   kAlterConfigs = 33,
   kCreatePartitions = 37,
@@ -51,6 +54,8 @@ enum class ApiKey : int16_t {
   kListPartitionReassignments = 46,
   kOffsetDelete = 47,
   kDescribeCluster = 60,
+  kDescribeTransactions = 65,
+  kListTransactions = 66,
 };
 
 inline constexpr int16_t kNeverFlexible = -1;

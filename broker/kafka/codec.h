@@ -41,19 +41,23 @@ using Request =
                  HeartbeatRequest, LeaveGroupRequest, SyncGroupRequest, DescribeGroupsRequest,
                  ListGroupsRequest, ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
                  DeleteRecordsRequest, InitProducerIdRequest, OffsetForLeaderEpochRequest,
+                 AddPartitionsToTxnRequest, AddOffsetsToTxnRequest, EndTxnRequest,
                  DescribeConfigsRequest, AlterConfigsRequest, CreatePartitionsRequest,
                  DeleteGroupsRequest, ElectLeadersRequest, IncrementalAlterConfigsRequest,
                  AlterPartitionReassignmentsRequest, ListPartitionReassignmentsRequest,
-                 OffsetDeleteRequest, DescribeClusterRequest>;
+                 OffsetDeleteRequest, DescribeClusterRequest, DescribeTransactionsRequest,
+                 ListTransactionsRequest>;
 using Response = std::variant<
     ProduceResponse, FetchResponse, ListOffsetsResponse, MetadataResponse, OffsetCommitResponse,
     OffsetFetchResponse, FindCoordinatorResponse, JoinGroupResponse, HeartbeatResponse,
     LeaveGroupResponse, SyncGroupResponse, DescribeGroupsResponse, ListGroupsResponse,
     ApiVersionsResponse, CreateTopicsResponse, DeleteTopicsResponse, DeleteRecordsResponse,
-    InitProducerIdResponse, OffsetForLeaderEpochResponse, DescribeConfigsResponse,
-    AlterConfigsResponse, CreatePartitionsResponse, DeleteGroupsResponse, ElectLeadersResponse,
+    InitProducerIdResponse, OffsetForLeaderEpochResponse, AddPartitionsToTxnResponse,
+    AddOffsetsToTxnResponse, EndTxnResponse, DescribeConfigsResponse, AlterConfigsResponse,
+    CreatePartitionsResponse, DeleteGroupsResponse, ElectLeadersResponse,
     IncrementalAlterConfigsResponse, AlterPartitionReassignmentsResponse,
-    ListPartitionReassignmentsResponse, OffsetDeleteResponse, DescribeClusterResponse>;
+    ListPartitionReassignmentsResponse, OffsetDeleteResponse, DescribeClusterResponse,
+    DescribeTransactionsResponse, ListTransactionsResponse>;
 
 ApiKey KeyOf(const Request& request);
 ApiKey KeyOf(const Response& response);

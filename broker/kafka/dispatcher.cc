@@ -45,7 +45,7 @@ constexpr AdapterRow kOwnAdapters[] = {
 Adapter FindAdapter(ApiKey key) {
   for (absl::Span<const AdapterRow> rows :
        {absl::Span<const AdapterRow>(kOwnAdapters), ProduceFetchAdapters(), GroupAdapters(),
-        AdminAdapters()}) {
+        AdminAdapters(), TxnAdapters()}) {
     for (const AdapterRow& row : rows) {
       if (row.key == key) return row.adapter;
     }

@@ -10,8 +10,8 @@
 //
 // What the versions change (fields a version lacks are the codec's
 // defaults; the rules below are the ones a default does not express):
-//   FindCoordinator  one key; KeyType (v1+) goes to the handler, which
-//             refuses 1 (transaction) with INVALID_REQUEST. v0 has no
+//   FindCoordinator  one key; KeyType (v1+: 0 a group, 1 a transactional
+//             id) goes to the handler unchanged, which decides. v0 has no
 //             ErrorMessage; v1+ carries the handler's, null when empty.
 //   JoinGroup  v0 has no RebalanceTimeoutMs: -1 (the coordinator uses the
 //             session timeout). require_known_member_id from v4 (KIP-394:

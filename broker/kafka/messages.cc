@@ -1367,6 +1367,110 @@ const StructSpec& SpecOf<InitProducerIdResponse>() {
   return spec;
 }
 
+// ---- AddPartitionsToTxn v0-3 ----
+// Kafka 3.7.1 has v0-4; v4 (Transactions, a broker's batch) is for brokers
+// and not served, so only the V3AndBelow fields are here.
+
+template <>
+const StructSpec& SpecOf<AddPartitionsToTxnRequest::Topic>() {
+  using S = AddPartitionsToTxnRequest::Topic;
+  static const StructSpec spec{"AddPartitionsToTxnTopic", {
+      Str<&S::name>("Name"),
+      Array<&S::partitions>("Partitions"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AddPartitionsToTxnRequest>() {
+  using S = AddPartitionsToTxnRequest;
+  static const StructSpec spec{"AddPartitionsToTxnRequest", {
+      Str<&S::v3_and_below_transactional_id>("V3AndBelowTransactionalId").Between(0, 3),
+      Int64<&S::v3_and_below_producer_id>("V3AndBelowProducerId").Between(0, 3),
+      Int16<&S::v3_and_below_producer_epoch>("V3AndBelowProducerEpoch").Between(0, 3),
+      Array<&S::v3_and_below_topics>("V3AndBelowTopics").Between(0, 3),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AddPartitionsToTxnResponse::PartitionResult>() {
+  using S = AddPartitionsToTxnResponse::PartitionResult;
+  static const StructSpec spec{"AddPartitionsToTxnPartitionResult", {
+      Int32<&S::partition_index>("PartitionIndex"),
+      Int16<&S::partition_error_code>("PartitionErrorCode"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AddPartitionsToTxnResponse::TopicResult>() {
+  using S = AddPartitionsToTxnResponse::TopicResult;
+  static const StructSpec spec{"AddPartitionsToTxnTopicResult", {
+      Str<&S::name>("Name"),
+      Array<&S::results_by_partition>("ResultsByPartition"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AddPartitionsToTxnResponse>() {
+  using S = AddPartitionsToTxnResponse;
+  static const StructSpec spec{"AddPartitionsToTxnResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Array<&S::results_by_topic_v3_and_below>("ResultsByTopicV3AndBelow").Between(0, 3),
+  }};
+  return spec;
+}
+
+// ---- AddOffsetsToTxn v0-3 ----
+
+template <>
+const StructSpec& SpecOf<AddOffsetsToTxnRequest>() {
+  using S = AddOffsetsToTxnRequest;
+  static const StructSpec spec{"AddOffsetsToTxnRequest", {
+      Str<&S::transactional_id>("TransactionalId"),
+      Int64<&S::producer_id>("ProducerId"),
+      Int16<&S::producer_epoch>("ProducerEpoch"),
+      Str<&S::group_id>("GroupId"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AddOffsetsToTxnResponse>() {
+  using S = AddOffsetsToTxnResponse;
+  static const StructSpec spec{"AddOffsetsToTxnResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Int16<&S::error_code>("ErrorCode"),
+  }};
+  return spec;
+}
+
+// ---- EndTxn v0-3 ----
+
+template <>
+const StructSpec& SpecOf<EndTxnRequest>() {
+  using S = EndTxnRequest;
+  static const StructSpec spec{"EndTxnRequest", {
+      Str<&S::transactional_id>("TransactionalId"),
+      Int64<&S::producer_id>("ProducerId"),
+      Int16<&S::producer_epoch>("ProducerEpoch"),
+      Bool<&S::committed>("Committed"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<EndTxnResponse>() {
+  using S = EndTxnResponse;
+  static const StructSpec spec{"EndTxnResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Int16<&S::error_code>("ErrorCode"),
+  }};
+  return spec;
+}
+
 // ---- DescribeCluster v0-1 ----
 
 template <>
@@ -1579,6 +1683,88 @@ const StructSpec& SpecOf<ListPartitionReassignmentsResponse>() {
       Int16<&S::error_code>("ErrorCode"),
       Str<&S::error_message>("ErrorMessage").Nullable(),
       Array<&S::topics>("Topics"),
+  }};
+  return spec;
+}
+
+// ---- DescribeTransactions v0 ----
+
+template <>
+const StructSpec& SpecOf<DescribeTransactionsRequest>() {
+  using S = DescribeTransactionsRequest;
+  static const StructSpec spec{"DescribeTransactionsRequest", {
+      Array<&S::transactional_ids>("TransactionalIds"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeTransactionsResponse::TopicData>() {
+  using S = DescribeTransactionsResponse::TopicData;
+  static const StructSpec spec{"TopicData", {
+      Str<&S::topic>("Topic"),
+      Array<&S::partitions>("Partitions"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeTransactionsResponse::TransactionState>() {
+  using S = DescribeTransactionsResponse::TransactionState;
+  static const StructSpec spec{"DescribeTransactionsState", {
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::transactional_id>("TransactionalId"),
+      Str<&S::transaction_state>("TransactionState"),
+      Int32<&S::transaction_timeout_ms>("TransactionTimeoutMs"),
+      Int64<&S::transaction_start_time_ms>("TransactionStartTimeMs"),
+      Int64<&S::producer_id>("ProducerId"),
+      Int16<&S::producer_epoch>("ProducerEpoch"),
+      Array<&S::topics>("Topics"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeTransactionsResponse>() {
+  using S = DescribeTransactionsResponse;
+  static const StructSpec spec{"DescribeTransactionsResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Array<&S::transaction_states>("TransactionStates"),
+  }};
+  return spec;
+}
+
+// ---- ListTransactions v0 ----
+
+template <>
+const StructSpec& SpecOf<ListTransactionsRequest>() {
+  using S = ListTransactionsRequest;
+  static const StructSpec spec{"ListTransactionsRequest", {
+      Array<&S::state_filters>("StateFilters"),
+      Array<&S::producer_id_filters>("ProducerIdFilters"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<ListTransactionsResponse::TransactionState>() {
+  using S = ListTransactionsResponse::TransactionState;
+  static const StructSpec spec{"ListTransactionsState", {
+      Str<&S::transactional_id>("TransactionalId"),
+      Int64<&S::producer_id>("ProducerId"),
+      Str<&S::transaction_state>("TransactionState"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<ListTransactionsResponse>() {
+  using S = ListTransactionsResponse;
+  static const StructSpec spec{"ListTransactionsResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Int16<&S::error_code>("ErrorCode"),
+      Array<&S::unknown_state_filters>("UnknownStateFilters"),
+      Array<&S::transaction_states>("TransactionStates"),
   }};
   return spec;
 }

@@ -859,6 +859,74 @@ struct InitProducerIdResponse {
   bool operator==(const InitProducerIdResponse&) const = default;
 };
 
+// ---- AddPartitionsToTxn (24) ----
+// v0-3 carry one transaction; v4+ (a broker's batch of transactions,
+// KIP-890) is not served, so only the V3AndBelow fields are here.
+struct AddPartitionsToTxnRequest {
+  STRATA_KAFKA_MESSAGE(kAddPartitionsToTxn, true)
+  struct Topic {
+    std::string name;
+    std::vector<int32_t> partitions;
+    bool operator==(const Topic&) const = default;
+  };
+  std::string v3_and_below_transactional_id;
+  int64_t v3_and_below_producer_id = 0;
+  int16_t v3_and_below_producer_epoch = 0;
+  std::vector<Topic> v3_and_below_topics;
+  bool operator==(const AddPartitionsToTxnRequest&) const = default;
+};
+
+struct AddPartitionsToTxnResponse {
+  STRATA_KAFKA_MESSAGE(kAddPartitionsToTxn, false)
+  struct PartitionResult {
+    int32_t partition_index = 0;
+    int16_t partition_error_code = 0;
+    bool operator==(const PartitionResult&) const = default;
+  };
+  struct TopicResult {
+    std::string name;
+    std::vector<PartitionResult> results_by_partition;
+    bool operator==(const TopicResult&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  std::vector<TopicResult> results_by_topic_v3_and_below;
+  bool operator==(const AddPartitionsToTxnResponse&) const = default;
+};
+
+// ---- AddOffsetsToTxn (25) ----
+struct AddOffsetsToTxnRequest {
+  STRATA_KAFKA_MESSAGE(kAddOffsetsToTxn, true)
+  std::string transactional_id;
+  int64_t producer_id = 0;
+  int16_t producer_epoch = 0;
+  std::string group_id;
+  bool operator==(const AddOffsetsToTxnRequest&) const = default;
+};
+
+struct AddOffsetsToTxnResponse {
+  STRATA_KAFKA_MESSAGE(kAddOffsetsToTxn, false)
+  int32_t throttle_time_ms = 0;
+  int16_t error_code = 0;
+  bool operator==(const AddOffsetsToTxnResponse&) const = default;
+};
+
+// ---- EndTxn (26) ----
+struct EndTxnRequest {
+  STRATA_KAFKA_MESSAGE(kEndTxn, true)
+  std::string transactional_id;
+  int64_t producer_id = 0;
+  int16_t producer_epoch = 0;
+  bool committed = false;  // false: abort
+  bool operator==(const EndTxnRequest&) const = default;
+};
+
+struct EndTxnResponse {
+  STRATA_KAFKA_MESSAGE(kEndTxn, false)
+  int32_t throttle_time_ms = 0;
+  int16_t error_code = 0;
+  bool operator==(const EndTxnResponse&) const = default;
+};
+
 // ---- DescribeCluster (60) ----
 struct DescribeClusterRequest {
   STRATA_KAFKA_MESSAGE(kDescribeCluster, true)
@@ -990,6 +1058,59 @@ struct ListPartitionReassignmentsResponse {
   std::optional<std::string> error_message;
   std::vector<Topic> topics;
   bool operator==(const ListPartitionReassignmentsResponse&) const = default;
+};
+
+// ---- DescribeTransactions (65) ----
+struct DescribeTransactionsRequest {
+  STRATA_KAFKA_MESSAGE(kDescribeTransactions, true)
+  std::vector<std::string> transactional_ids;
+  bool operator==(const DescribeTransactionsRequest&) const = default;
+};
+
+struct DescribeTransactionsResponse {
+  STRATA_KAFKA_MESSAGE(kDescribeTransactions, false)
+  struct TopicData {
+    std::string topic;
+    std::vector<int32_t> partitions;
+    bool operator==(const TopicData&) const = default;
+  };
+  struct TransactionState {
+    int16_t error_code = 0;
+    std::string transactional_id;
+    std::string transaction_state;  // Kafka's name: "Ongoing", "CompleteCommit", ...
+    int32_t transaction_timeout_ms = 0;
+    int64_t transaction_start_time_ms = 0;
+    int64_t producer_id = 0;
+    int16_t producer_epoch = 0;
+    std::vector<TopicData> topics;
+    bool operator==(const TransactionState&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  std::vector<TransactionState> transaction_states;
+  bool operator==(const DescribeTransactionsResponse&) const = default;
+};
+
+// ---- ListTransactions (66) ----
+struct ListTransactionsRequest {
+  STRATA_KAFKA_MESSAGE(kListTransactions, true)
+  std::vector<std::string> state_filters;    // empty: every state
+  std::vector<int64_t> producer_id_filters;  // empty: every producer
+  bool operator==(const ListTransactionsRequest&) const = default;
+};
+
+struct ListTransactionsResponse {
+  STRATA_KAFKA_MESSAGE(kListTransactions, false)
+  struct TransactionState {
+    std::string transactional_id;
+    int64_t producer_id = 0;
+    std::string transaction_state;
+    bool operator==(const TransactionState&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  int16_t error_code = 0;
+  std::vector<std::string> unknown_state_filters;
+  std::vector<TransactionState> transaction_states;
+  bool operator==(const ListTransactionsResponse&) const = default;
 };
 
 #undef STRATA_KAFKA_MESSAGE

@@ -1,5 +1,6 @@
-// Produce, Fetch, ListOffsets and OffsetForLeaderEpoch between Kafka's
-// structs and the request layer (produce_fetch_adapter.h, adapter.h).
+// Produce, Fetch, ListOffsets, OffsetForLeaderEpoch and InitProducerId
+// between Kafka's structs and the request layer (produce_fetch_adapter.h,
+// adapter.h).
 #include "broker/kafka/produce_fetch_adapter.h"
 
 #include <map>
@@ -58,19 +59,6 @@ ProduceResponse FromRequestLayer(const request::ProduceResponse& response) {
       part.base_offset = p.base_offset;
       part.log_append_time_ms = p.log_append_time_ms;
       part.log_start_offset = p.log_start_offset;
-    }
-  }
-  return out;
-}
-
-ProduceResponse RefuseTransactional(const ProduceRequest& request) {
-  ProduceResponse out;
-  for (const ProduceRequest::TopicData& topic : request.topic_data) {
-    ProduceResponse::TopicResponse& t = out.responses.emplace_back();
-    t.name = topic.name;
-    for (const ProduceRequest::PartitionData& part : topic.partition_data) {
-      t.partition_responses.push_back(
-          {.index = part.index, .error_code = Code(ErrorCode::kInvalidRequest), .base_offset = -1});
     }
   }
   return out;
@@ -224,12 +212,14 @@ OffsetForLeaderEpochResponse FromRequestLayer(const std::vector<request::EpochEn
 
 // --- InitProducerId ---
 
-request::InitProducerIdRequest ToRequestLayer(const InitProducerIdRequest& request) {
+request::InitProducerIdRequest ToRequestLayer(const InitProducerIdRequest& request,
+                                              int16_t version) {
   request::InitProducerIdRequest out;
   out.transactional_id = request.transactional_id;
   out.transaction_timeout_ms = request.transaction_timeout_ms;
   out.producer_id = request.producer_id;
   out.producer_epoch = request.producer_epoch;
+  out.producer_fenced_supported = version >= 4;  // PRODUCER_FENCED is new in v4 (KIP-588)
   return out;
 }
 
@@ -249,14 +239,6 @@ void ProduceAdapter(const AdapterCall& call, Request request, Reply reply) {
   if (call.deps.handlers == nullptr) return reply(NoRequestLayer());
   ProduceRequest produce = std::get<ProduceRequest>(std::move(request));
   const bool acks_zero = produce.acks == 0;
-  if (produce.transactional_id.has_value()) {
-    ProduceResponse refused = RefuseTransactional(produce);
-    if (acks_zero) {
-      return reply(absl::InvalidArgumentError(
-          "a transactional produce with acks=0: transactions are not served yet"));
-    }
-    return reply(Response(std::move(refused)));
-  }
   call.deps.handlers->Produce(
       ToRequestLayer(std::move(produce)),
       [reply = std::move(reply), acks_zero](request::ProduceResponse answer) {
@@ -304,7 +286,7 @@ void OffsetForLeaderEpochAdapter(const AdapterCall& call, Request request, Reply
 void InitProducerIdAdapter(const AdapterCall& call, Request request, Reply reply) {
   if (call.deps.handlers == nullptr) return reply(NoRequestLayer());
   call.deps.handlers->InitProducerId(
-      ToRequestLayer(std::get<InitProducerIdRequest>(request)),
+      ToRequestLayer(std::get<InitProducerIdRequest>(request), call.version()),
       [reply = std::move(reply)](request::InitProducerIdResponse answer) {
         reply(Response(FromRequestLayer(answer)));
       });

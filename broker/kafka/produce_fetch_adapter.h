@@ -1,14 +1,14 @@
-// Produce (0, v3-7), Fetch (1, v4-11), ListOffsets (2, v1-3) and
-// OffsetForLeaderEpoch (23, v2-4) between Kafka's structs and the request
-// layer (notes/issue14-design.md §2.2). Pure functions; the adapters in
-// produce_fetch_adapter.cc call the request layer between them.
+// Produce (0, v3-7), Fetch (1, v4-11), ListOffsets (2, v1-3),
+// OffsetForLeaderEpoch (23, v2-4) and InitProducerId (22, v0-4) between
+// Kafka's structs and the request layer (notes/issue14-design.md §2.2).
+// Pure functions; the adapters in produce_fetch_adapter.cc call the request
+// layer between them.
 //
-//   Produce   v2 batches pass through as the client built them. acks=0 gets
-//             no answer; if a partition failed, the connection is closed
+//   Produce   v2 batches pass through as the client built them, a
+//             transactional producer's too (TransactionalId is not looked
+//             at: the partition log validates each batch). acks=0 gets no
+//             answer; if a partition failed, the connection is closed
 //             instead, so the client refreshes its metadata (as Kafka).
-//             A transactional produce is refused per partition with
-//             INVALID_REQUEST: InitProducerId gives no transactional ids
-//             until the transaction coordinator is served (issue 15).
 //   Fetch     always a consumer's fetch, whatever ReplicaId says (followers
 //             replicate over the CONTROLLER listener). Sessionless, as
 //             Kafka with an empty session cache: a full fetch (epoch -1 or
@@ -16,13 +16,17 @@
 //             SessionId 0, which tells a client asking for a session that
 //             none was created; an incremental fetch (epoch > 0) names a
 //             session we never gave: FETCH_SESSION_ID_NOT_FOUND, no
-//             partitions. LastStableOffset = the high watermark until
-//             transactions exist; AbortedTransactions empty for
-//             read_committed, null otherwise.
+//             partitions. LastStableOffset as the request layer answers
+//             it (the high watermark when it gives none);
+//             AbortedTransactions listed for read_committed, null otherwise.
 //   ListOffsets  -1 latest, -2 earliest, >= 0 the first offset at or after
 //             that time.
-//   InitProducerId (22, v0-4)  an idempotent producer's id and epoch; see
-//             RequestHandlers::InitProducerId.
+//   InitProducerId  an idempotent producer's id and epoch, or with a
+//             TransactionalId a transactional producer's (the request layer
+//             routes it to the transaction coordinator); see
+//             RequestHandlers::InitProducerId. PRODUCER_FENCED (KIP-588) is
+//             new in v4: producer_fenced_supported = version >= 4, and older
+//             clients are told INVALID_PRODUCER_EPOCH instead.
 #pragma once
 
 #include <cstdint>
@@ -36,8 +40,6 @@ namespace strata::kafka {
 
 request::ProduceRequest ToRequestLayer(ProduceRequest request);
 ProduceResponse FromRequestLayer(const request::ProduceResponse& response);
-// The answer to a transactional produce: every partition refused.
-ProduceResponse RefuseTransactional(const ProduceRequest& request);
 // The first partition error of an answer, if any (acks=0 closes on it).
 std::optional<ErrorCode> FirstError(const ProduceResponse& response);
 
@@ -51,7 +53,8 @@ FetchResponse FromRequestLayer(request::FetchResponse response, const FetchReque
 request::ListOffsetsRequest ToRequestLayer(const ListOffsetsRequest& request);
 ListOffsetsResponse FromRequestLayer(const request::ListOffsetsResponse& response);
 
-request::InitProducerIdRequest ToRequestLayer(const InitProducerIdRequest& request);
+request::InitProducerIdRequest ToRequestLayer(const InitProducerIdRequest& request,
+                                              int16_t version);
 InitProducerIdResponse FromRequestLayer(const request::InitProducerIdResponse& response);
 
 std::vector<request::EpochRequestPartition> ToRequestLayer(

@@ -36,6 +36,9 @@ TEST(ApiVersionsTest, AdvertisedEqualsTheDesignTable) {
       {21, 1, 1, 2},   // DeleteRecords
       {22, 0, 4, 2},   // InitProducerId (issue 15)
       {23, 2, 4, 4},   // OffsetForLeaderEpoch
+      {24, 0, 3, 3},   // AddPartitionsToTxn (v4+ is brokers')
+      {25, 0, 3, 3},   // AddOffsetsToTxn
+      {26, 0, 3, 3},   // EndTxn
       {32, 1, 2, 4},   // DescribeConfigs
       {33, 0, 1, 2},   // AlterConfigs
       {37, 0, 1, 2},   // CreatePartitions
@@ -46,6 +49,8 @@ TEST(ApiVersionsTest, AdvertisedEqualsTheDesignTable) {
       {46, 0, 0, 0},   // ListPartitionReassignments
       {47, 0, 0, -1},  // OffsetDelete: never flexible
       {60, 0, 1, 0},   // DescribeCluster
+      {65, 0, 0, 0},   // DescribeTransactions
+      {66, 0, 0, 0},   // ListTransactions
   };
   std::vector<std::tuple<int, int, int, int>> actual;
   for (const ApiInfo& api : AdvertisedApis()) {
@@ -82,6 +87,43 @@ TEST(ApiVersionsTest, InitProducerIdIsAdvertisedFromV0ToV4) {
   EXPECT_TRUE(IsAdvertised(ApiKey::kInitProducerId, 4));
   EXPECT_FALSE(IsAdvertised(ApiKey::kInitProducerId, 5));
   EXPECT_EQ(SupportedApis().size(), AdvertisedApis().size());
+}
+
+// What a transactional producer (librdkafka, the Java client) and the
+// transactions tool need, at Kafka 3.7.1's client ranges: AddPartitionsToTxn
+// v4 (a batch of transactions) is sent only by brokers.
+TEST(ApiVersionsTest, TheTransactionApisAreAdvertisedWithKafkasRanges) {
+  struct Expected {
+    ApiKey key;
+    const char* name;
+    int16_t max_version;
+    int16_t flexible_from;
+  };
+  for (const Expected& e : {Expected{ApiKey::kAddPartitionsToTxn, "AddPartitionsToTxn", 3, 3},
+                            Expected{ApiKey::kAddOffsetsToTxn, "AddOffsetsToTxn", 3, 3},
+                            Expected{ApiKey::kEndTxn, "EndTxn", 3, 3},
+                            Expected{ApiKey::kDescribeTransactions, "DescribeTransactions", 0, 0},
+                            Expected{ApiKey::kListTransactions, "ListTransactions", 0, 0}}) {
+    SCOPED_TRACE(e.name);
+    const ApiInfo* api = FindApi(e.key);
+    ASSERT_NE(api, nullptr);
+    EXPECT_EQ(std::string_view(api->name), e.name);
+    EXPECT_TRUE(api->advertised);
+    EXPECT_EQ(api->min_version, 0);
+    EXPECT_EQ(ListedMinVersion(*api), 0);
+    EXPECT_EQ(api->max_version, e.max_version);
+    EXPECT_EQ(api->flexible_from, e.flexible_from);
+    EXPECT_TRUE(IsAdvertised(e.key, 0));
+    EXPECT_TRUE(IsAdvertised(e.key, e.max_version));
+    EXPECT_FALSE(IsAdvertised(e.key, e.max_version + 1));
+  }
+  // Flexible exactly from v3: request header v2, response header v1.
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kAddPartitionsToTxn, 2), 1);
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kAddPartitionsToTxn, 3), 2);
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kEndTxn, 2), 0);
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kEndTxn, 3), 1);
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kListTransactions, 0), 2);
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kDescribeTransactions, 0), 1);
 }
 
 TEST(ApiVersionsTest, RangesAreChecked) {

@@ -245,6 +245,57 @@ TEST(CodecRoundTripTest, ALyingNestedCountIsRefused) {
   EXPECT_FALSE(Decode<ProduceRequest>(7, produce).ok());
 }
 
+// AddPartitionsToTxn, AddOffsetsToTxn and EndTxn: v0-2 share one layout (v2
+// only lets the broker answer PRODUCER_FENCED); v3 is the same fields,
+// flexible.
+template <typename M>
+void ExpectSameLayoutBeforeV3(const M& message) {
+  std::string v0;
+  ASSERT_TRUE(Encode(0, message, &v0).ok());
+  for (int16_t v = 1; v <= 2; ++v) {
+    std::string other;
+    ASSERT_TRUE(Encode(v, message, &other).ok());
+    EXPECT_EQ(other, v0) << "v" << v;
+  }
+  std::string v3;
+  ASSERT_TRUE(Encode(3, message, &v3).ok());
+  EXPECT_NE(v3, v0);
+  absl::StatusOr<M> decoded = Decode<M>(3, v3);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, message);
+  EXPECT_FALSE(Decode<M>(3, v0).ok()) << "a classic body is not a flexible one";
+}
+
+TEST(CodecRoundTripTest, TransactionRequestsKeepOneLayoutUntilV3) {
+  AddPartitionsToTxnRequest add;
+  add.v3_and_below_transactional_id = "tx";
+  add.v3_and_below_producer_id = 7000;
+  add.v3_and_below_producer_epoch = 2;
+  add.v3_and_below_topics = {{"t", {0, 1}}, {"u", {}}};
+  ExpectSameLayoutBeforeV3(add);
+
+  AddPartitionsToTxnResponse added;
+  added.throttle_time_ms = 5;
+  added.results_by_topic_v3_and_below = {{"t", {{0, 0}, {1, 90}}}};
+  ExpectSameLayoutBeforeV3(added);
+
+  AddOffsetsToTxnRequest offsets;
+  offsets.transactional_id = "tx";
+  offsets.producer_id = 7000;
+  offsets.producer_epoch = 2;
+  offsets.group_id = "g";
+  ExpectSameLayoutBeforeV3(offsets);
+  ExpectSameLayoutBeforeV3(AddOffsetsToTxnResponse{.throttle_time_ms = 1, .error_code = 51});
+
+  EndTxnRequest end;
+  end.transactional_id = "tx";
+  end.producer_id = 7000;
+  end.producer_epoch = 2;
+  end.committed = true;
+  ExpectSameLayoutBeforeV3(end);
+  ExpectSameLayoutBeforeV3(EndTxnResponse{.throttle_time_ms = 1, .error_code = 47});
+}
+
 // A count that the bytes can hold may still describe objects far larger
 // than the bytes: ListGroups v4's filter of empty compact strings is one
 // byte each on the wire and a std::string each in memory. Decoding stays

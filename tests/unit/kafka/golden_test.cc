@@ -286,5 +286,226 @@ TEST(GoldenTest, AlterPartitionReassignmentsV0Request) {
   ExpectRequestFrame(frame, {ApiKey::kAlterPartitionReassignments, 0, 10, std::nullopt}, r);
 }
 
+// ---- The transaction APIs ----
+
+TEST(GoldenTest, AddPartitionsToTxnV0Request) {
+  const std::string frame = B({
+      0x00, 0x18, 0x00, 0x00,                          // AddPartitionsToTxn v0
+      0x00, 0x00, 0x00, 0x0b,                          // correlation_id 11
+      0xff, 0xff,                                      // client_id null
+      0x00, 0x02, 't',  'x',                           // V3AndBelowTransactionalId "tx"
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1b, 0x58,  // V3AndBelowProducerId 7000
+      0x00, 0x02,                                      // V3AndBelowProducerEpoch 2
+      0x00, 0x00, 0x00, 0x01,                          // V3AndBelowTopics: 1
+      0x00, 0x01, 't',                                 // Name "t"
+      0x00, 0x00, 0x00, 0x02,                          // Partitions: 2
+      0x00, 0x00, 0x00, 0x00,                          // 0
+      0x00, 0x00, 0x00, 0x01,                          // 1
+  });
+  AddPartitionsToTxnRequest r;
+  r.v3_and_below_transactional_id = "tx";
+  r.v3_and_below_producer_id = 7000;
+  r.v3_and_below_producer_epoch = 2;
+  r.v3_and_below_topics = {{"t", {0, 1}}};
+  ExpectRequestFrame(frame, {ApiKey::kAddPartitionsToTxn, 0, 11, std::nullopt}, r);
+}
+
+TEST(GoldenTest, AddPartitionsToTxnV3FlexibleRequestAndResponse) {
+  // What librdkafka and the Java producer send: header v2, compact body.
+  const std::string frame = B({
+                                0x00, 0x18, 0x00, 0x03,  // AddPartitionsToTxn v3
+                                0x00, 0x00, 0x00, 0x0c,  // correlation_id 12
+                                0x00, 0x07,              // client_id: classic, 7 bytes
+                            }) +
+                            "rdkafka" +
+                            B({
+                                0x00,                                            // header tags
+                                0x03, 't',  'x',                                 // compact "tx"
+                                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1b, 0x58,  // producer id
+                                0x00, 0x02,                                      // epoch 2
+                                0x02,                                            // topics: 1+1
+                                0x02, 't',                                       // name "t"
+                                0x03,                    // partitions: compact 2+1
+                                0x00, 0x00, 0x00, 0x00,  // 0
+                                0x00, 0x00, 0x00, 0x01,  // 1
+                                0x00,                    // topic tagged fields
+                                0x00,                    // tagged fields
+                            });
+  AddPartitionsToTxnRequest r;
+  r.v3_and_below_transactional_id = "tx";
+  r.v3_and_below_producer_id = 7000;
+  r.v3_and_below_producer_epoch = 2;
+  r.v3_and_below_topics = {{"t", {0, 1}}};
+  ExpectRequestFrame(frame, {ApiKey::kAddPartitionsToTxn, 3, 12, "rdkafka"}, r);
+
+  const std::string response = B({
+      0x00, 0x00, 0x00, 0x0c,                    // response header v1: correlation_id 12
+      0x00,                                      // header tagged fields
+      0x00, 0x00, 0x00, 0x00,                    // ThrottleTimeMs 0
+      0x02,                                      // ResultsByTopicV3AndBelow: 1+1
+      0x02, 't',                                 // Name "t"
+      0x03,                                      // ResultsByPartition: 2+1
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // partition 0: NONE, tagged fields
+      0x00, 0x00, 0x00, 0x01, 0x00, 0x5a, 0x00,  // partition 1: PRODUCER_FENCED (90)
+      0x00,                                      // topic tagged fields
+      0x00,                                      // tagged fields
+  });
+  AddPartitionsToTxnResponse answer;
+  answer.results_by_topic_v3_and_below = {{"t", {{0, 0}, {1, 90}}}};
+  ExpectResponseFrame(response, 12, 3, answer);
+}
+
+TEST(GoldenTest, AddOffsetsToTxnV2Request) {
+  const std::string frame = B({
+      0x00, 0x19, 0x00, 0x02,                          // AddOffsetsToTxn v2
+      0x00, 0x00, 0x00, 0x0d,                          // correlation_id 13
+      0x00, 0x01, 'p',                                 // client_id "p"
+      0x00, 0x02, 't',  'x',                           // TransactionalId "tx"
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1b, 0x58,  // ProducerId 7000
+      0x00, 0x02,                                      // ProducerEpoch 2
+      0x00, 0x01, 'g',                                 // GroupId "g"
+  });
+  AddOffsetsToTxnRequest r;
+  r.transactional_id = "tx";
+  r.producer_id = 7000;
+  r.producer_epoch = 2;
+  r.group_id = "g";
+  ExpectRequestFrame(frame, {ApiKey::kAddOffsetsToTxn, 2, 13, "p"}, r);
+}
+
+TEST(GoldenTest, EndTxnV3RequestAndV1Response) {
+  const std::string frame = B({
+      0x00, 0x1a, 0x00, 0x03,                          // EndTxn v3 (flexible: header v2)
+      0x00, 0x00, 0x00, 0x0e,                          // correlation_id 14
+      0xff, 0xff,                                      // client_id null
+      0x00,                                            // header tagged fields
+      0x03, 't',  'x',                                 // TransactionalId: compact "tx"
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1b, 0x58,  // ProducerId 7000
+      0x00, 0x02,                                      // ProducerEpoch 2
+      0x01,                                            // Committed true
+      0x00,                                            // tagged fields
+  });
+  EndTxnRequest r;
+  r.transactional_id = "tx";
+  r.producer_id = 7000;
+  r.producer_epoch = 2;
+  r.committed = true;
+  ExpectRequestFrame(frame, {ApiKey::kEndTxn, 3, 14, std::nullopt}, r);
+
+  const std::string response = B({
+      0x00, 0x00, 0x00, 0x0e,  // response header v0: correlation_id 14
+      0x00, 0x00, 0x00, 0x00,  // ThrottleTimeMs 0
+      0x00, 0x2f,              // ErrorCode INVALID_PRODUCER_EPOCH (47)
+  });
+  EndTxnResponse answer;
+  answer.error_code = 47;
+  ExpectResponseFrame(response, 14, 1, answer);
+}
+
+TEST(GoldenTest, DescribeTransactionsV0RequestAndResponse) {
+  // kafka-transactions.sh describe: always flexible.
+  const std::string frame = B({
+      0x00, 0x41, 0x00, 0x00,  // DescribeTransactions v0 (header v2)
+      0x00, 0x00, 0x00, 0x0f,  // correlation_id 15
+      0x00, 0x01, 'a',         // client_id "a"
+      0x00,                    // header tagged fields
+      0x03,                    // TransactionalIds: compact 2+1
+      0x03, 't',  'x',         // "tx"
+      0x03, 'u',  'y',         // "uy"
+      0x00,                    // tagged fields
+  });
+  DescribeTransactionsRequest r;
+  r.transactional_ids = {"tx", "uy"};
+  ExpectRequestFrame(frame, {ApiKey::kDescribeTransactions, 0, 15, "a"}, r);
+
+  const std::string response = B({
+                                   0x00, 0x00, 0x00, 0x0f,  // correlation_id 15
+                                   0x00,                    // header tagged fields
+                                   0x00, 0x00, 0x00, 0x00,  // ThrottleTimeMs 0
+                                   0x03,                    // TransactionStates: 2+1
+                                   0x00, 0x00,              // ErrorCode 0
+                                   0x03, 't', 'x',          // TransactionalId "tx"
+                                   0x08,                    // TransactionState: 7+1
+                               }) +
+                               "Ongoing" +
+                               B({
+                                   0x00, 0x00, 0xea, 0x60,  // TransactionTimeoutMs 60000
+                                   0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xe8,  // start 1000
+                                   0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1b, 0x58,  // pid 7000
+                                   0x00, 0x02,              // ProducerEpoch 2
+                                   0x02,                    // Topics: 1+1
+                                   0x02, 't',               // Topic "t"
+                                   0x02,                    // Partitions: 1+1
+                                   0x00, 0x00, 0x00, 0x03,  // 3
+                                   0x00,                    // topic tagged fields
+                                   0x00,                    // state tagged fields
+                                   0x00, 0x69,              // ErrorCode 105
+                                   0x03, 'u',  'y',         // TransactionalId "uy"
+                                   0x01,                    // TransactionState ""
+                                   0x00, 0x00, 0x00, 0x00,  // TransactionTimeoutMs 0
+                                   0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // start 0
+                                   0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // pid 0
+                                   0x00, 0x00,                                      // epoch 0
+                                   0x01,                                            // Topics: 0+1
+                                   0x00,  // state tagged fields
+                                   0x00,  // tagged fields
+                               });
+  DescribeTransactionsResponse answer;
+  DescribeTransactionsResponse::TransactionState& tx = answer.transaction_states.emplace_back();
+  tx.transactional_id = "tx";
+  tx.transaction_state = "Ongoing";
+  tx.transaction_timeout_ms = 60000;
+  tx.transaction_start_time_ms = 1000;
+  tx.producer_id = 7000;
+  tx.producer_epoch = 2;
+  tx.topics = {{"t", {3}}};
+  DescribeTransactionsResponse::TransactionState& uy = answer.transaction_states.emplace_back();
+  uy.error_code = 105;  // TRANSACTIONAL_ID_NOT_FOUND
+  uy.transactional_id = "uy";
+  ExpectResponseFrame(response, 15, 0, answer);
+}
+
+TEST(GoldenTest, ListTransactionsV0RequestAndResponse) {
+  const std::string frame = B({
+                                0x00, 0x42, 0x00, 0x00,  // ListTransactions v0 (header v2)
+                                0x00, 0x00, 0x00, 0x10,  // correlation_id 16
+                                0xff, 0xff,              // client_id null
+                                0x00,                    // header tagged fields
+                                0x02,                    // StateFilters: 1+1
+                                0x08,                    // compact 7+1
+                            }) +
+                            "Ongoing" +
+                            B({
+                                0x02,  // ProducerIdFilters: 1+1
+                                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1b, 0x58,  // 7000
+                                0x00,                                            // tagged fields
+                            });
+  ListTransactionsRequest r;
+  r.state_filters = {"Ongoing"};
+  r.producer_id_filters = {7000};
+  ExpectRequestFrame(frame, {ApiKey::kListTransactions, 0, 16, std::nullopt}, r);
+
+  const std::string response = B({
+                                   0x00, 0x00, 0x00, 0x10,  // correlation_id 16
+                                   0x00,                    // header tagged fields
+                                   0x00, 0x00, 0x00, 0x00,  // ThrottleTimeMs 0
+                                   0x00, 0x00,              // ErrorCode 0
+                                   0x02, 0x02, 'X',         // UnknownStateFilters ["X"]
+                                   0x02,                    // TransactionStates: 1+1
+                                   0x03, 't',  'x',         // TransactionalId "tx"
+                                   0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1b, 0x58,  // 7000
+                                   0x08,                                            // 7+1
+                               }) +
+                               "Ongoing" +
+                               B({
+                                   0x00,  // state tagged fields
+                                   0x00,  // tagged fields
+                               });
+  ListTransactionsResponse answer;
+  answer.unknown_state_filters = {"X"};
+  answer.transaction_states = {{"tx", 7000, "Ongoing"}};
+  ExpectResponseFrame(response, 16, 0, answer);
+}
+
 }  // namespace
 }  // namespace strata::kafka

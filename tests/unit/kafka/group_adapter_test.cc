@@ -54,15 +54,15 @@ TEST(FindCoordinatorAdapterTest, OneKeyAndItsTypeFromV1) {
   for (int16_t v = 1; v <= 2; ++v) {
     request::FindCoordinatorRequest out = ToRequestLayer(r, v);
     EXPECT_EQ(out.keys, std::vector<std::string>{"orders-app"});
-    EXPECT_EQ(out.key_type, 1) << "a transaction key goes to the handler, which refuses it";
+    EXPECT_EQ(out.key_type, 1) << "a transaction key goes to the handler unchanged";
   }
 }
 
 TEST(FindCoordinatorAdapterTest, ErrorMessageOnlyFromV1AndNullWhenEmpty) {
   request::CoordinatorResult refused;
-  refused.key = "tx";
+  refused.key = "x";
   refused.error = ErrorCode::kInvalidRequest;
-  refused.message = "Coordinator key type 1 is not supported (0: group)";
+  refused.message = "Coordinator key type 2 is not supported (0: group, 1: transaction)";
   FindCoordinatorResponse v0 = FromRequestLayer({refused}, 0);
   EXPECT_EQ(v0.error_code, 42);
   EXPECT_FALSE(v0.error_message.has_value());

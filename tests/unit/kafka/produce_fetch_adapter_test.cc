@@ -246,14 +246,40 @@ TEST_F(ProduceFetchAdapterTest, ProduceErrorsAreKafkasPerPartition) {
   EXPECT_NE(Decoded<ProduceResponse>(**garbage, 7).responses[0].partition_responses[0].error_code,
             0);
   EXPECT_EQ(HighWatermark("t", 0), 0) << "nothing was appended";
+}
 
-  ProduceRequest txn = ProduceOf("t", 0, storage::testing::MakeBatch(0, 1), 1);
+// The adapter does not look at TransactionalId: a transactional producer's
+// batches reach the request layer like any others, and the partition log
+// decides about them.
+TEST_F(ProduceFetchAdapterTest, ATransactionalProduceReachesTheRequestLayer) {
+  ProduceRequest plain = ProduceOf("t", 0, storage::testing::MakeBatch(0, 2), 1);
+  plain.transactional_id = "tx";
+  auto appended = Send(7, plain);
+  ASSERT_TRUE(appended->has_value());
+  const auto a = Decoded<ProduceResponse>(**appended, 7).responses[0].partition_responses[0];
+  EXPECT_EQ(a.error_code, 0);
+  EXPECT_EQ(a.base_offset, 0);
+  EXPECT_EQ(HighWatermark("t", 0), 2);
+
+  record::RecordBatchBuilder b;
+  b.set_producer(7000, 0, 0).set_transactional(true);
+  b.Append(record::Record{});
+  ProduceRequest txn = ProduceOf("t", 1, b.Build(), 1);
   txn.transactional_id = "tx";
-  auto refused = Send(7, txn);
-  ASSERT_TRUE(refused->has_value());
-  EXPECT_EQ(Decoded<ProduceResponse>(**refused, 7).responses[0].partition_responses[0].error_code,
-            static_cast<int16_t>(ErrorCode::kInvalidRequest));
-  EXPECT_EQ(HighWatermark("t", 0), 0) << "nothing was appended";
+  auto answered = Send(7, txn);
+  ASSERT_TRUE(answered->has_value());
+  EXPECT_NE(Decoded<ProduceResponse>(**answered, 7).responses[0].partition_responses[0].error_code,
+            static_cast<int16_t>(ErrorCode::kInvalidRequest))
+      << "not the adapter's old refusal: the log's answer, whatever it is";
+
+  // acks=0 is no longer closed for being transactional.
+  ProduceRequest quiet = ProduceOf("t", 0, storage::testing::MakeBatch(0, 1), 0);
+  quiet.transactional_id = "tx";
+  auto none = Send(7, quiet);
+  ASSERT_TRUE(none->has_value());
+  EXPECT_FALSE((*none)->close) << (*none)->reason;
+  EXPECT_TRUE((*none)->response.empty());
+  EXPECT_EQ(HighWatermark("t", 0), 3);
 }
 
 TEST_F(ProduceFetchAdapterTest, AnIdempotentProducersRetryIsAnsweredWithTheOriginalOffset) {
