@@ -155,11 +155,33 @@ struct OffsetCommitResponse {
   std::vector<PartitionResult> partitions;  // in the request's order
 };
 
+// --- TxnOffsetCommit (KIP-98, KIP-447) ---
+// Offsets committed inside a producer's transaction: written to the
+// group's partition as that producer's transactional records, pending until
+// the transaction's marker there makes them the committed offsets (COMMIT)
+// or drops them (ABORT).
+struct TxnOffsetCommitRequest {
+  std::string transactional_id;
+  std::string group_id;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  // KIP-447: the consumer's generation and member (-1 / empty: not checked,
+  // as from clients before it).
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::string group_instance_id;
+  std::vector<CommittedOffset> offsets;
+};
+
 // --- OffsetFetch ---
 struct OffsetFetchRequest {
   std::string group_id;
   // nullopt: every partition the group has an offset for.
   std::optional<std::vector<GroupTopicPartition>> partitions;
+  // KIP-447: a partition with a commit still pending (a transaction's not
+  // yet completed, or a plain commit not yet acknowledged) answers
+  // UNSTABLE_OFFSET_COMMIT instead of its offset.
+  bool require_stable = false;
 };
 struct FetchedOffset {
   GroupTopicPartition tp;

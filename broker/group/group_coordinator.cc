@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "client/record/control_record.h"
 #include "client/record/record_batch.h"
 #include "glog/logging.h"
 
@@ -51,9 +52,15 @@ ErrorCode OffsetWriteError(ErrorCode e) {
 }
 
 std::string BuildBatch(
-    const std::vector<std::pair<std::string, std::optional<std::string>>>& records,
-    int64_t now_ms) {
+    const std::vector<std::pair<std::string, std::optional<std::string>>>& records, int64_t now_ms,
+    int64_t producer_id = -1, int16_t producer_epoch = -1) {
   record::RecordBatchBuilder builder;
+  if (producer_id >= 0) {
+    // A transaction's offsets: the producer's transactional records (the
+    // log checks only the epoch of a coordinator's write, not sequences).
+    builder.set_producer(producer_id, producer_epoch, 0);
+    builder.set_transactional(true);
+  }
   for (const auto& [key, value] : records) {
     record::Record r;
     r.key = key;
@@ -153,6 +160,41 @@ struct GroupCoordinator::Group {
   // pendingOffsetCommits): a deletion meanwhile drops the entry, and an
   // acknowledgement without one is not cached.
   std::map<GroupTopicPartition, int> pending_commits ABSL_GUARDED_BY(mu);
+  // Offsets committed in transactions not completed yet, by producer id
+  // (Kafka's pendingTransactionalOffsetCommits); log_offset -1 until the
+  // record is acknowledged.
+  std::map<int64_t, std::map<GroupTopicPartition, Committed>> pending_txn_offsets
+      ABSL_GUARDED_BY(mu);
+  // Whether a commit of `tp` is pending, of either kind.
+  bool HasPendingCommit(const GroupTopicPartition& tp) const ABSL_SHARED_LOCKS_REQUIRED(mu) {
+    if (pending_commits.contains(tp)) return true;
+    for (const auto& [pid, offsets] : pending_txn_offsets) {
+      if (offsets.contains(tp)) return true;
+    }
+    return false;
+  }
+  // Makes producer `pid`'s pending offsets the committed ones, unless a
+  // later record committed the partition already (the log's order wins, as
+  // on a reload); or drops them.
+  void CompleteTxn(int64_t pid, bool commit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto it = pending_txn_offsets.find(pid);
+    if (it == pending_txn_offsets.end()) return;
+    if (commit) {
+      for (auto& [tp, c] : it->second) {
+        if (c.log_offset < 0) {
+          LOG(WARNING) << "Group " << meta.group_id() << ": the transaction of producer " << pid
+                       << " committed before its offset of " << tp.topic << "-" << tp.partition
+                       << " was acknowledged; dropping that offset";
+          continue;
+        }
+        auto cached = offsets.find(tp);
+        if (cached == offsets.end() || cached->second.log_offset < c.log_offset) {
+          offsets[tp] = std::move(c);
+        }
+      }
+    }
+    pending_txn_offsets.erase(it);
+  }
   // Members answered in the current generation's JoinGroup that have not
   // sent SyncGroup yet: out at the rebalance timeout (Kafka's DelayedSync).
   std::set<std::string> pending_sync ABSL_GUARDED_BY(mu);
@@ -1264,6 +1306,150 @@ void GroupCoordinator::OffsetCommit(OffsetCommitRequest request,
   fx.Run();
 }
 
+void GroupCoordinator::TxnOffsetCommit(TxnOffsetCommitRequest request,
+                                       std::function<void(OffsetCommitResponse)> done) {
+  auto fail_all = [&](ErrorCode error, const std::string& message) {
+    OffsetCommitResponse r;
+    for (const CommittedOffset& o : request.offsets) {
+      r.partitions.push_back(PartitionResult{o.tp, GroupResult{error, message}});
+    }
+    done(std::move(r));
+  };
+  if (request.group_id.size() > kMaxRecordStringBytes) {
+    return fail_all(ErrorCode::kInvalidGroupId,
+                    absl::StrCat("The group id is ", request.group_id.size(), " bytes; at most ",
+                                 kMaxRecordStringBytes, " are allowed"));
+  }
+  if (request.producer_id < 0 || request.producer_epoch < 0) {
+    return fail_all(ErrorCode::kInvalidRequest,
+                    absl::StrCat("TxnOffsetCommit needs a producer id and epoch (has ",
+                                 request.producer_id, " / ", request.producer_epoch, ")"));
+  }
+  // Kafka creates a group it does not know (a transactional producer may
+  // commit for a group that never had members).
+  GroupResult lookup;
+  std::shared_ptr<Group> g =
+      Lookup(request.group_id, /*create=*/true, /*allow_empty_id=*/false, &lookup);
+  if (g == nullptr) return fail_all(lookup.error, lookup.message);
+  Effects fx;
+  {
+    absl::MutexLock l(&g->mu);
+    GroupResult check;
+    if (g->unloaded || g->meta.state() == GroupState::kDead) {
+      check = ValidateMember(*g, "", "");
+    } else if (!request.group_instance_id.empty() || !request.member_id.empty()) {
+      // KIP-447: the member must be the group's (a static one by its
+      // instance id), in the group's generation when it names one.
+      check = ValidateMember(*g, request.member_id, request.group_instance_id);
+    }
+    if (check.error == ErrorCode::kNone && request.generation_id >= 0 &&
+        request.generation_id != g->meta.generation_id()) {
+      check = {ErrorCode::kIllegalGeneration,
+               absl::StrCat("Generation ", request.generation_id, " is not group '",
+                            request.group_id, "''s current generation ", g->meta.generation_id())};
+    }
+    if (check.error != ErrorCode::kNone) {
+      OffsetCommitResponse r;
+      for (const CommittedOffset& o : request.offsets) {
+        r.partitions.push_back(PartitionResult{o.tp, check});
+      }
+      fx.Add([done, r = std::move(r)]() mutable { done(std::move(r)); });
+    } else {
+      auto response = std::make_shared<OffsetCommitResponse>();
+      Records records;
+      std::vector<std::pair<GroupTopicPartition, OffsetValue>> writing;
+      const int64_t now = options_.clock->NowMs();
+      for (const CommittedOffset& o : request.offsets) {
+        PartitionResult& pr = response->partitions.emplace_back();
+        pr.tp = o.tp;
+        if (o.metadata.size() > static_cast<size_t>(options_.offset_metadata_max_bytes) ||
+            o.metadata.size() > kMaxRecordStringBytes) {
+          pr.result = {ErrorCode::kOffsetMetadataTooLarge,
+                       absl::StrCat("Metadata of ", o.metadata.size(),
+                                    " bytes is over offset.metadata.max.bytes (",
+                                    options_.offset_metadata_max_bytes, ")")};
+          continue;
+        }
+        if (o.tp.topic.size() > kMaxRecordStringBytes ||
+            (options_.partition_exists && !options_.partition_exists(o.tp.topic, o.tp.partition))) {
+          pr.result = {
+              ErrorCode::kUnknownTopicOrPartition,
+              absl::StrCat("Partition ", o.tp.topic, "-", o.tp.partition, " does not exist")};
+          continue;
+        }
+        OffsetValue v;
+        v.offset = o.offset;
+        v.leader_epoch = o.leader_epoch;
+        v.metadata = o.metadata;
+        v.commit_timestamp_ms = now;
+        records.emplace_back(EncodeKey(OffsetKey{request.group_id, o.tp.topic, o.tp.partition}),
+                             EncodeValue(v));
+        // Pending from now on: a stable read waits for the transaction.
+        g->pending_txn_offsets[request.producer_id][o.tp] = Group::Committed{v, -1};
+        writing.emplace_back(o.tp, std::move(v));
+      }
+      if (records.empty()) {
+        fx.Add([done, response] { done(std::move(*response)); });
+      } else {
+        std::weak_ptr<Group> weak = g;
+        const int64_t pid = request.producer_id;
+        WriteRecords(
+            g->partition, std::move(records),
+            [weak, pid, writing = std::move(writing), response, done](
+                ErrorCode error, std::string message, int64_t base_offset) {
+              if (std::shared_ptr<Group> gp = weak.lock()) {
+                absl::MutexLock l(&gp->mu);
+                auto pending = gp->pending_txn_offsets.find(pid);
+                for (size_t i = 0; i < writing.size() && pending != gp->pending_txn_offsets.end();
+                     ++i) {
+                  auto it = pending->second.find(writing[i].first);
+                  if (it == pending->second.end()) continue;
+                  if (error != ErrorCode::kNone) {
+                    // Kafka's failPendingTxnOffsetCommit: forgotten, unless a
+                    // later commit of the same transaction replaced it.
+                    if (it->second.log_offset < 0) pending->second.erase(it);
+                  } else {
+                    it->second.log_offset = base_offset + static_cast<int64_t>(i);
+                  }
+                }
+                if (pending != gp->pending_txn_offsets.end() && pending->second.empty()) {
+                  gp->pending_txn_offsets.erase(pending);
+                }
+              }
+              const ErrorCode mapped = OffsetWriteError(error);
+              for (PartitionResult& pr : response->partitions) {
+                if (pr.result.error != ErrorCode::kNone) continue;
+                pr.result = {mapped, mapped == ErrorCode::kNone ? "" : message};
+              }
+              done(std::move(*response));
+            },
+            fx, TxnProducer{request.producer_id, request.producer_epoch});
+      }
+    }
+  }
+  fx.Run();
+}
+
+void GroupCoordinator::OnTxnCompleted(int32_t partition, int64_t producer_id, bool committed) {
+  std::vector<std::shared_ptr<Group>> groups;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = partitions_.find(partition);
+    if (shutdown_ || it == partitions_.end()) return;
+    if (!it->second.loaded) {
+      completed_while_loading_[partition].emplace_back(producer_id, committed);
+      return;
+    }
+    for (const auto& [id, g] : groups_) {
+      if (g->partition == partition) groups.push_back(g);
+    }
+  }
+  for (const std::shared_ptr<Group>& g : groups) {
+    absl::MutexLock l(&g->mu);
+    if (!g->unloaded) g->CompleteTxn(producer_id, committed);
+  }
+}
+
 OffsetFetchResponse GroupCoordinator::OffsetFetch(const OffsetFetchRequest& request) {
   OffsetFetchResponse response;
   std::shared_ptr<Group> g = Lookup(request.group_id, false, true, &response.result);
@@ -1281,15 +1467,25 @@ OffsetFetchResponse GroupCoordinator::OffsetFetch(const OffsetFetchRequest& requ
     response.result = ValidateMember(*g, "", "");
     return response;
   }
+  // KIP-447: a consumer asking for stable offsets waits (retries) while a
+  // commit of the partition is pending.
+  auto unstable = [&](const GroupTopicPartition& tp) ABSL_EXCLUSIVE_LOCKS_REQUIRED(g->mu) {
+    if (!request.require_stable || !g->HasPendingCommit(tp)) return false;
+    response.offsets.push_back(FetchedOffset{tp, -1, -1, "", ErrorCode::kUnstableOffsetCommit});
+    return true;
+  };
   auto add = [&](const GroupTopicPartition& tp, const Group::Committed& c) {
     response.offsets.push_back(
         FetchedOffset{tp, c.value.offset, c.value.leader_epoch, c.value.metadata});
   };
   if (!request.partitions) {
-    for (const auto& [tp, v] : g->offsets) add(tp, v);
+    for (const auto& [tp, v] : g->offsets) {
+      if (!unstable(tp)) add(tp, v);
+    }
     return response;
   }
   for (const GroupTopicPartition& tp : *request.partitions) {
+    if (unstable(tp)) continue;
     auto it = g->offsets.find(tp);
     if (it != g->offsets.end()) {
       add(tp, it->second);
@@ -1577,12 +1773,12 @@ void GroupCoordinator::StoreGroup(
 // decisions' order (a commit decided before a deletion lands before its
 // tombstone), and an append's acknowledgement, which may run on the
 // draining thread, can take any group's lock.
-void GroupCoordinator::WriteRecords(int32_t partition, Records records, WriteDone done,
-                                    Effects& fx) {
+void GroupCoordinator::WriteRecords(int32_t partition, Records records, WriteDone done, Effects& fx,
+                                    std::optional<TxnProducer> producer) {
   WriteQueue& q = QueueFor(partition);
   {
     absl::MutexLock l(&q.mu);
-    q.items.push_back(PendingWrite{std::move(records), std::move(done)});
+    q.items.push_back(PendingWrite{std::move(records), std::move(done), producer});
   }
   fx.Add([this, partition] { DrainWrites(partition); });
 }
@@ -1603,7 +1799,11 @@ void GroupCoordinator::DrainWrites(int32_t partition) {
     PendingWrite w = std::move(q.items.front());
     q.items.pop_front();
     q.mu.Unlock();
-    options_.append(partition, BuildBatch(w.records, options_.clock->NowMs()), std::move(w.done));
+    options_.append(partition,
+                    w.producer ? BuildBatch(w.records, options_.clock->NowMs(),
+                                            w.producer->producer_id, w.producer->producer_epoch)
+                               : BuildBatch(w.records, options_.clock->NowMs()),
+                    std::move(w.done));
     q.mu.Lock();
   }
   q.draining = false;
@@ -1686,7 +1886,8 @@ void GroupCoordinator::ExpireOffsets() {
       }
       // An empty group with no offsets left is gone (Kafka's cleanup); one
       // never written (no generation yet) needs no tombstone.
-      if (g->offsets.empty() && g->pending_commits.empty() && g->states.empty()) {
+      if (g->offsets.empty() && g->pending_commits.empty() && g->pending_txn_offsets.empty() &&
+          g->states.empty()) {
         SetState(g->meta, GroupState::kDead);
         if (g->meta.generation_id() > 0 || !tombstones.empty()) {
           tombstones.emplace_back(EncodeKey(GroupKey{g->meta.group_id()}), std::nullopt);
@@ -1755,6 +1956,10 @@ void GroupCoordinator::Load(int32_t partition, int32_t epoch) {
   const int64_t started = options_.clock->NowMs();
   std::map<std::string, std::optional<GroupValue>> group_values;
   std::map<std::string, std::map<GroupTopicPartition, Group::Committed>> offsets;
+  // Offsets of transactions whose marker is not read yet: producer id ->
+  // group -> partition.
+  using GroupOffsets = std::map<std::string, std::map<GroupTopicPartition, Group::Committed>>;
+  std::map<int64_t, GroupOffsets> pending_txn;
   int64_t offset = 0;
   int64_t records_read = 0;
   for (int attempts = 0;;) {
@@ -1785,7 +1990,26 @@ void GroupCoordinator::Load(int32_t partition, int32_t epoch) {
     while (batches.Next(&header, &batch)) {
       any = true;
       offset = header.next_offset().value();
-      if (header.is_control()) continue;
+      if (header.is_control()) {
+        // A transaction's end: its offsets become committed ones, in log
+        // order, or go.
+        absl::StatusOr<record::EndTxnMarker> marker = record::ReadEndTxnMarker(batch);
+        auto done = pending_txn.find(header.producer_id);
+        if (!marker.ok() || done == pending_txn.end()) continue;
+        if (marker->type == record::ControlType::kCommit) {
+          for (auto& [group, tps] : done->second) {
+            for (auto& [tp, c] : tps) {
+              auto& committed = offsets[group];
+              auto cached = committed.find(tp);
+              if (cached == committed.end() || cached->second.log_offset < c.log_offset) {
+                committed[tp] = std::move(c);
+              }
+            }
+          }
+        }
+        pending_txn.erase(done);
+        continue;
+      }
       absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(batch);
       if (!records.ok()) {
         LOG(ERROR) << "Skipping an unreadable batch at offset " << header.base_offset.value()
@@ -1813,7 +2037,10 @@ void GroupCoordinator::Load(int32_t partition, int32_t epoch) {
             continue;
           }
           absl::StatusOr<OffsetValue> v = DecodeOffsetValue(*rec.value);
-          if (v.ok()) {
+          if (v.ok() && header.is_transactional()) {
+            pending_txn[header.producer_id][ok->group][tp] =
+                Group::Committed{*std::move(v), record_offset};
+          } else if (v.ok()) {
             offsets[ok->group][tp] = Group::Committed{*std::move(v), record_offset};
           } else {
             LOG(WARNING) << "Skipping an offset of group " << ok->group << ": " << v.status();
@@ -1864,20 +2091,45 @@ void GroupCoordinator::Load(int32_t partition, int32_t epoch) {
     }
     loaded.emplace(id, std::move(g));
   }
-  for (auto& [id, tps] : offsets) {
-    if (tps.empty()) continue;
+  auto group_of = [&](const std::string& id) -> Group& {
     auto [it, inserted] = loaded.try_emplace(id, nullptr);
     if (inserted) it->second = MakeGroup(GroupMetadata(id), partition);
-    absl::MutexLock l(&it->second->mu);
-    it->second->offsets = std::move(tps);
+    return *it->second;
+  };
+  for (auto& [id, tps] : offsets) {
+    if (tps.empty()) continue;
+    Group& g = group_of(id);
+    absl::MutexLock l(&g.mu);
+    g.offsets = std::move(tps);
+  }
+  // Transactions still open: their offsets stay pending.
+  for (auto& [pid, groups] : pending_txn) {
+    for (auto& [id, tps] : groups) {
+      Group& g = group_of(id);
+      absl::MutexLock l(&g.mu);
+      g.pending_txn_offsets[pid] = std::move(tps);
+    }
   }
 
+  std::vector<std::pair<int64_t, bool>> completed;
   {
     absl::MutexLock l(&mu_);
     auto it = partitions_.find(partition);
     if (shutdown_ || it == partitions_.end() || it->second.epoch != epoch) return;
     it->second.loaded = true;
     for (auto& [id, g] : loaded) groups_[id] = g;
+    if (auto c = completed_while_loading_.find(partition); c != completed_while_loading_.end()) {
+      completed = std::move(c->second);
+      completed_while_loading_.erase(c);
+    }
+  }
+  // Markers written while the partition loaded (the load may have read
+  // them too: completing again changes nothing).
+  for (const auto& [pid, committed] : completed) {
+    for (auto& [id, g] : loaded) {
+      absl::MutexLock l(&g->mu);
+      g->CompleteTxn(pid, committed);
+    }
   }
   // Members restored from the log get a fresh session to come back in.
   for (auto& [id, g] : loaded) {
@@ -1902,6 +2154,7 @@ void GroupCoordinator::Unload(int32_t partition, int32_t epoch) {
     // below what was loaded, unless a newer leadership came meanwhile.
     if (it == partitions_.end() || it->second.epoch > epoch) return;
     partitions_.erase(it);
+    completed_while_loading_.erase(partition);
     for (auto g = groups_.begin(); g != groups_.end();) {
       if (g->second->partition == partition) {
         unloaded.push_back(g->second);

@@ -134,6 +134,18 @@ class GroupCoordinator {
   GroupResult Heartbeat(const HeartbeatRequest& request);
   void LeaveGroup(LeaveGroupRequest request, std::function<void(LeaveGroupResponse)> done);
   void OffsetCommit(OffsetCommitRequest request, std::function<void(OffsetCommitResponse)> done);
+  // Kafka's TxnOffsetCommit: checks the member as KIP-447 says (a group
+  // it names must know it: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
+  // FENCED_INSTANCE_ID; a group not known yet is created Empty), writes the
+  // offsets as the producer's transactional records and keeps them pending
+  // until OnTxnCompleted.
+  void TxnOffsetCommit(TxnOffsetCommitRequest request,
+                       std::function<void(OffsetCommitResponse)> done);
+  // The marker of producer `producer_id`'s transaction was written to
+  // __consumer_offsets `partition`, and the in-sync replicas have it: its
+  // pending offsets there become the committed ones (`committed`) or are
+  // dropped. While the partition loads, the load sees the marker itself.
+  void OnTxnCompleted(int32_t partition, int64_t producer_id, bool committed);
   OffsetFetchResponse OffsetFetch(const OffsetFetchRequest& request);
   std::vector<GroupDescription> DescribeGroups(const std::vector<std::string>& group_ids);
   // The groups coordinated here; `states` filters by Kafka's state names
@@ -215,11 +227,18 @@ class GroupCoordinator {
   // Queues records (key, value or tombstone) for `partition` in the order
   // of the calls — made with the deciding group's lock held — and has `fx`
   // append them, in that order, once the lock is released; `done` after.
-  void WriteRecords(int32_t partition, Records records, WriteDone done, Effects& fx);
+  // A transactional producer whose records these are (TxnOffsetCommit).
+  struct TxnProducer {
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
+  };
+  void WriteRecords(int32_t partition, Records records, WriteDone done, Effects& fx,
+                    std::optional<TxnProducer> producer = std::nullopt);
   void DrainWrites(int32_t partition);
   struct PendingWrite {
     Records records;
     WriteDone done;
+    std::optional<TxnProducer> producer;
   };
   struct WriteQueue {
     absl::Mutex mu;  // a leaf: held only to queue and dequeue
@@ -228,6 +247,11 @@ class GroupCoordinator {
   };
   WriteQueue& QueueFor(int32_t partition);
   void RemoveGroupIfDead(const std::shared_ptr<Group>& g);
+
+  // Transactions completed on a partition while it was loading, applied
+  // when the load ends (by producer id: committed?).
+  std::map<int32_t, std::vector<std::pair<int64_t, bool>>> completed_while_loading_
+      ABSL_GUARDED_BY(mu_);
 
   const CoordinatorOptions options_;
 

@@ -237,6 +237,7 @@ OffsetCommitResponse FromRequestLayer(const group::OffsetCommitResponse& respons
 group::OffsetFetchRequest ToRequestLayer(const OffsetFetchRequest& request, int16_t /*version*/) {
   group::OffsetFetchRequest out;
   out.group_id = request.group_id;
+  out.require_stable = request.require_stable;  // v7+ (KIP-447)
   // Null (v2+; the codec refuses it in v1): every partition with an offset.
   if (!request.topics.has_value()) return out;
   std::vector<group::GroupTopicPartition> partitions;

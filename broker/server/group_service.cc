@@ -188,6 +188,7 @@ grpc::ServerUnaryReactor* GroupService::OffsetFetch(grpc::CallbackServerContext*
   group::OffsetFetchRequest req;
   req.group_id = request->group_id();
   if (request->topics_size() > 0) req.partitions = Flatten(request->topics());
+  req.require_stable = request->require_stable();
   group::OffsetFetchResponse r = coordinator_->OffsetFetch(req);
   response->set_error(ToProto(r.result.error));
   response->set_error_message(r.result.message);

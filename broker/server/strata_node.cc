@@ -612,6 +612,12 @@ void StrataNode::CreateServices() {
                          {"segment.bytes", "104857600"}});
   };
   handler_options.transactions = txn_coordinator_.get();
+  // A transaction's marker on __consumer_offsets completes its offsets.
+  handler_options.on_txn_marker_written = [this](const request::TxnMarkerEntry& marker,
+                                                 const request::TxnMarkerPartition& partition) {
+    if (partition.topic != group::kOffsetsTopic) return;
+    coordinator_->OnTxnCompleted(partition.partition, marker.producer_id, marker.committed);
+  };
   handler_options.transaction_state_replication_factor =
       config_.transaction_state_log_replication_factor;
   handler_options.create_transaction_state_topic = [this] {
@@ -648,8 +654,8 @@ void StrataNode::CreateServices() {
   marker_options.channel = [this](int32_t broker_id) { return ChannelToBroker(broker_id); };
   marker_options.local = handlers_.get();
   marker_sender_ = std::make_unique<TxnMarkerSender>(std::move(marker_options));
-  transaction_service_ =
-      std::make_unique<TransactionService>(txn_coordinator_.get(), handlers_.get());
+  transaction_service_ = std::make_unique<TransactionService>(txn_coordinator_.get(),
+                                                              coordinator_.get(), handlers_.get());
   txn_marker_service_ = std::make_unique<TxnMarkerService>(handlers_.get());
   broker_service_ = std::make_unique<BrokerService>(handlers_.get());
   group_service_ = std::make_unique<GroupService>(coordinator_.get(), handlers_.get());

@@ -1,5 +1,6 @@
 #include "broker/server/transaction_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <utility>
@@ -35,8 +36,9 @@ int16_t Epoch(int32_t epoch) {
 }  // namespace
 
 TransactionService::TransactionService(txn::TransactionCoordinator* coordinator,
+                                       group::GroupCoordinator* groups,
                                        request::RequestHandlers* handlers)
-    : coordinator_(coordinator), handlers_(handlers) {}
+    : coordinator_(coordinator), groups_(groups), handlers_(handlers) {}
 
 grpc::ServerUnaryReactor* TransactionService::AddPartitionsToTxn(
     grpc::CallbackServerContext* ctx, const v1::AddPartitionsToTxnRequest* request,
@@ -92,6 +94,43 @@ grpc::ServerUnaryReactor* TransactionService::EndTxn(grpc::CallbackServerContext
   coordinator_->EndTxn(std::move(req), [reactor, response](txn::TxnResult r) {
     response->set_error(ToProto(r.error));
     response->set_error_message(std::move(r.message));
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* TransactionService::TxnOffsetCommit(
+    grpc::CallbackServerContext* ctx, const v1::TxnOffsetCommitRequest* request,
+    v1::TxnOffsetCommitResponse* response) {
+  group::TxnOffsetCommitRequest req;
+  req.transactional_id = request->transactional_id();
+  req.group_id = request->group_id();
+  req.producer_id = request->producer_id();
+  req.producer_epoch = Epoch(request->producer_epoch());
+  req.generation_id = request->generation_id();
+  req.member_id = request->member_id();
+  req.group_instance_id = request->group_instance_id();
+  for (const v1::TxnOffsetCommitTopic& t : request->topics()) {
+    for (const v1::TxnOffsetCommitPartition& p : t.partitions()) {
+      group::CommittedOffset& o = req.offsets.emplace_back();
+      o.tp = {t.name(), p.partition_index()};
+      o.offset = p.committed_offset();
+      o.leader_epoch = p.committed_leader_epoch();
+      o.metadata = p.committed_metadata();
+    }
+  }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  groups_->TxnOffsetCommit(std::move(req), [reactor, response](group::OffsetCommitResponse r) {
+    std::map<std::string, int> index;
+    for (const group::PartitionResult& pr : r.partitions) {
+      auto [it, inserted] = index.try_emplace(pr.tp.topic, response->topics_size());
+      if (inserted) response->add_topics()->set_name(pr.tp.topic);
+      v1::TxnOffsetCommitPartitionResponse* p =
+          response->mutable_topics(it->second)->add_partitions();
+      p->set_partition_index(pr.tp.partition);
+      p->set_error(ToProto(pr.result.error));
+      p->set_error_message(pr.result.message);
+    }
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
@@ -181,7 +220,8 @@ grpc::ServerUnaryReactor* TxnMarkerService::WriteTxnMarkers(
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                         ctx->deadline() - std::chrono::system_clock::now())
                         .count();
-  req.timeout_ms = left > 2000 && left < INT32_MAX ? static_cast<int32_t>(left - 1000) : 0;
+  // (No deadline: the default; one nearly passed: what is left of it.)
+  req.timeout_ms = left >= INT32_MAX ? 0 : static_cast<int32_t>(std::max<int64_t>(left - 1000, 1));
   std::vector<int64_t> ids;
   for (const request::TxnMarkerEntry& e : req.markers) ids.push_back(e.producer_id);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();

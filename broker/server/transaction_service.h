@@ -1,5 +1,6 @@
 // The transaction services, thin gRPC adapters over the transaction
-// coordinator (broker/txn/transaction_coordinator.h) and the request layer:
+// coordinator (broker/txn/transaction_coordinator.h), the group coordinator
+// (TxnOffsetCommit) and the request layer:
 //  - TransactionService, strata.v1.Transaction on the PLAINTEXT listener
 //    (a transactional producer's calls, and what `strata transactions`
 //    reads);
@@ -8,6 +9,7 @@
 // Calls waiting on the coordinator or on replication hold no thread.
 #pragma once
 
+#include "broker/group/group_coordinator.h"
 #include "broker/request/handlers.h"
 #include "broker/txn/transaction_coordinator.h"
 #include "strata/internal/txn_marker.grpc.pb.h"
@@ -17,7 +19,8 @@ namespace strata::server {
 
 class TransactionService final : public v1::Transaction::CallbackService {
  public:
-  TransactionService(txn::TransactionCoordinator* coordinator, request::RequestHandlers* handlers);
+  TransactionService(txn::TransactionCoordinator* coordinator, group::GroupCoordinator* groups,
+                     request::RequestHandlers* handlers);
 
   grpc::ServerUnaryReactor* AddPartitionsToTxn(grpc::CallbackServerContext* ctx,
                                                const v1::AddPartitionsToTxnRequest* request,
@@ -28,6 +31,9 @@ class TransactionService final : public v1::Transaction::CallbackService {
   grpc::ServerUnaryReactor* EndTxn(grpc::CallbackServerContext* ctx,
                                    const v1::EndTxnRequest* request,
                                    v1::EndTxnResponse* response) override;
+  grpc::ServerUnaryReactor* TxnOffsetCommit(grpc::CallbackServerContext* ctx,
+                                            const v1::TxnOffsetCommitRequest* request,
+                                            v1::TxnOffsetCommitResponse* response) override;
   grpc::ServerUnaryReactor* DescribeTransactions(
       grpc::CallbackServerContext* ctx, const v1::DescribeTransactionsRequest* request,
       v1::DescribeTransactionsResponse* response) override;
@@ -40,6 +46,7 @@ class TransactionService final : public v1::Transaction::CallbackService {
 
  private:
   txn::TransactionCoordinator* const coordinator_;
+  group::GroupCoordinator* const groups_;
   request::RequestHandlers* const handlers_;
 };
 

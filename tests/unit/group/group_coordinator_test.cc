@@ -26,6 +26,7 @@
 #include "broker/group/group_records.h"
 #include "broker/purgatory/purgatory.h"
 #include "client/common/clock.h"
+#include "client/record/control_record.h"
 #include "client/record/record_batch.h"
 #include "glog/logging.h"
 #include "gmock/gmock.h"
@@ -1926,6 +1927,156 @@ TEST(GroupCoordinatorConcurrencyTest, JoinHeartbeatCommitFromManyThreads) {
   coordinator.reset();
   purgatory.Shutdown();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+// --- Transactional offsets (TxnOffsetCommit, KIP-98 / KIP-447) ---
+
+class TxnOffsetsTest : public GroupCoordinatorTest {
+ protected:
+  static constexpr int64_t kPid = 4242;
+
+  Reply<OffsetCommitResponse> SendTxnCommit(int64_t offset, int32_t generation = -1,
+                                            const std::string& member_id = "", int64_t pid = kPid,
+                                            int16_t epoch = 3) {
+    TxnOffsetCommitRequest r;
+    r.transactional_id = "copier";
+    r.group_id = kGroup;
+    r.producer_id = pid;
+    r.producer_epoch = epoch;
+    r.generation_id = generation;
+    r.member_id = member_id;
+    r.offsets = {CommittedOffset{{"orders", 0}, offset, 5, "txn"}};
+    Reply<OffsetCommitResponse> reply;
+    coordinator_->TxnOffsetCommit(std::move(r), reply.Callback());
+    return reply;
+  }
+  ErrorCode TxnCommit(int64_t offset, int64_t pid = kPid) {
+    Reply<OffsetCommitResponse> reply = SendTxnCommit(offset, -1, "", pid);
+    CHECK(reply.done());
+    CHECK_EQ(reply.get().partitions.size(), 1u);
+    return reply.get().partitions[0].result.error;
+  }
+  // The error a require_stable fetch of orders-0 gets, and its offset.
+  std::pair<ErrorCode, int64_t> StableFetch() {
+    OffsetFetchRequest r;
+    r.group_id = kGroup;
+    r.partitions = std::vector<GroupTopicPartition>{{"orders", 0}};
+    r.require_stable = true;
+    OffsetFetchResponse resp = coordinator_->OffsetFetch(r);
+    CHECK_EQ(resp.offsets.size(), 1u);
+    return {resp.offsets[0].error, resp.offsets[0].offset};
+  }
+  // What the transaction coordinator has the partition leader do: the
+  // marker into the log, then the group coordinator told.
+  void Marker(bool commit, int64_t pid = kPid) {
+    record::EndTxnMarker m;
+    m.type = commit ? record::ControlType::kCommit : record::ControlType::kAbort;
+    m.coordinator_epoch = 1;
+    log_.Append(0, record::BuildEndTxnMarkerBatch(pid, 3, m, clock_.NowMs()),
+                [](ErrorCode, std::string, int64_t) {});
+    coordinator_->OnTxnCompleted(0, pid, commit);
+  }
+};
+
+TEST_F(TxnOffsetsTest, OffsetsArePendingUntilTheCommitMarkerAndWrittenAsTheProducersRecords) {
+  Start();
+  ASSERT_EQ(Commit(kGroup, -1, "", "orders", 0, 10), ErrorCode::kNone);
+  ASSERT_EQ(TxnCommit(20), ErrorCode::kNone);
+  // The record is the producer's transactional batch.
+  replication::FetchResult r = log_.Read(0, 0);
+  record::BatchIterator it(r.records);
+  record::BatchHeader h;
+  std::string_view b;
+  std::optional<record::BatchHeader> last;
+  while (it.Next(&h, &b)) last = h;
+  ASSERT_TRUE(last.has_value());
+  EXPECT_TRUE(last->is_transactional());
+  EXPECT_FALSE(last->is_control());
+  EXPECT_EQ(last->producer_id, kPid);
+  EXPECT_EQ(last->producer_epoch, 3);
+
+  // Pending: a plain fetch sees the old offset, a stable one is told to wait.
+  EXPECT_EQ(Fetched(kGroup, "orders", 0), 10);
+  EXPECT_EQ(StableFetch().first, ErrorCode::kUnstableOffsetCommit);
+  // Another producer's marker changes nothing.
+  Marker(true, kPid + 1);
+  EXPECT_EQ(Fetched(kGroup, "orders", 0), 10);
+  Marker(true);
+  EXPECT_EQ(Fetched(kGroup, "orders", 0), 20);
+  EXPECT_EQ(StableFetch(), std::make_pair(ErrorCode::kNone, int64_t{20}));
+  // And after a failover the log says the same.
+  Restart();
+  EXPECT_EQ(Fetched(kGroup, "orders", 0), 20);
+  EXPECT_EQ(StableFetch(), std::make_pair(ErrorCode::kNone, int64_t{20}));
+}
+
+TEST_F(TxnOffsetsTest, AnAbortedTransactionsOffsetsAreDroppedAlsoOnReload) {
+  Start();
+  ASSERT_EQ(Commit(kGroup, -1, "", "orders", 0, 10), ErrorCode::kNone);
+  ASSERT_EQ(TxnCommit(30), ErrorCode::kNone);
+  Marker(false);
+  EXPECT_EQ(Fetched(kGroup, "orders", 0), 10);
+  EXPECT_EQ(StableFetch(), std::make_pair(ErrorCode::kNone, int64_t{10}));
+  Restart();
+  EXPECT_EQ(Fetched(kGroup, "orders", 0), 10);
+  EXPECT_EQ(StableFetch(), std::make_pair(ErrorCode::kNone, int64_t{10}));
+}
+
+TEST_F(TxnOffsetsTest, AnOpenTransactionStaysPendingAcrossAFailoverUntilItsMarker) {
+  Start();
+  ASSERT_EQ(TxnCommit(40), ErrorCode::kNone);
+  Restart();
+  EXPECT_EQ(Fetched(kGroup, "orders", 0), -1);
+  EXPECT_EQ(StableFetch().first, ErrorCode::kUnstableOffsetCommit);
+  Marker(true);
+  EXPECT_EQ(Fetched(kGroup, "orders", 0), 40);
+}
+
+TEST_F(TxnOffsetsTest, AMarkerWrittenWhileThePartitionLoadsIsNotLost) {
+  Start();
+  ASSERT_EQ(TxnCommit(50), ErrorCode::kNone);
+  coordinator_.reset();
+  log_.BlockReads(true);
+  Start(options_, {}, /*wait=*/false);
+  // The load is stuck reading; the marker lands and is reported now, so the
+  // group coordinator hears of it before the load could have read it.
+  coordinator_->OnTxnCompleted(0, kPid, true);
+  log_.BlockReads(false);
+  WaitLoaded();
+  EXPECT_EQ(Fetched(kGroup, "orders", 0), 50);
+}
+
+TEST_F(TxnOffsetsTest, AFailedWriteLeavesNothingPending) {
+  Start();
+  log_.FailWith(ErrorCode::kNotEnoughReplicas);
+  Reply<OffsetCommitResponse> r = SendTxnCommit(60);
+  ASSERT_TRUE(r.done());
+  EXPECT_EQ(r.get().partitions[0].result.error, ErrorCode::kCoordinatorNotAvailable);
+  log_.FailWith(ErrorCode::kNone);
+  EXPECT_EQ(StableFetch(), std::make_pair(ErrorCode::kNone, int64_t{-1}));
+  Marker(true);
+  EXPECT_EQ(Fetched(kGroup, "orders", 0), -1);
+}
+
+TEST_F(TxnOffsetsTest, Kip447ChecksTheMemberAndGenerationItNames) {
+  Start();
+  const Formed f = FormGroup({Member("a")});
+  Reply<OffsetCommitResponse> stale = SendTxnCommit(70, f.generation + 1, f.ids[0]);
+  ASSERT_TRUE(stale.done());
+  EXPECT_EQ(stale.get().partitions[0].result.error, ErrorCode::kIllegalGeneration);
+  Reply<OffsetCommitResponse> stranger = SendTxnCommit(70, f.generation, "not-a-member");
+  ASSERT_TRUE(stranger.done());
+  EXPECT_EQ(stranger.get().partitions[0].result.error, ErrorCode::kUnknownMemberId);
+  Reply<OffsetCommitResponse> member = SendTxnCommit(70, f.generation, f.ids[0]);
+  ASSERT_TRUE(member.done());
+  EXPECT_EQ(member.get().partitions[0].result.error, ErrorCode::kNone);
+  // Without a member (a producer before KIP-447) nothing is checked, even
+  // while the group has members.
+  EXPECT_EQ(TxnCommit(71), ErrorCode::kNone);
+  // No producer id: refused.
+  Reply<OffsetCommitResponse> no_pid = SendTxnCommit(72, -1, "", -1);
+  ASSERT_TRUE(no_pid.done());
+  EXPECT_EQ(no_pid.get().partitions[0].result.error, ErrorCode::kInvalidRequest);
 }
 
 }  // namespace
