@@ -212,11 +212,12 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
       }
     }
   }
-  AwaitAcks(std::move(waiting), request.timeout_ms,
+  const int32_t timeout_ms = request.timeout_ms > 0 ? request.timeout_ms : kDefaultProduceTimeoutMs;
+  AwaitAcks(std::move(waiting), now + timeout_ms,
             [state] { state->done(std::move(state->response)); });
 }
 
-void RequestHandlers::AwaitAcks(std::vector<AckWait> waits, int32_t timeout_ms,
+void RequestHandlers::AwaitAcks(std::vector<AckWait> waits, int64_t deadline_ms,
                                 std::function<void()> done) {
   if (waits.empty()) return done();
   std::vector<purgatory::WatchKey> keys;
@@ -248,11 +249,8 @@ void RequestHandlers::AwaitAcks(std::vector<AckWait> waits, int32_t timeout_ms,
     done();
     return true;
   };
-  if (timeout_ms <= 0) timeout_ms = kDefaultProduceTimeoutMs;
   options_.purgatory->TryCompleteElseWatch(
-      std::make_shared<purgatory::DelayedOperation>(options_.clock->NowMs() + timeout_ms,
-                                                    std::move(try_complete)),
-      keys);
+      std::make_shared<purgatory::DelayedOperation>(deadline_ms, std::move(try_complete)), keys);
 }
 
 // --- DescribeProducers ---
@@ -271,6 +269,10 @@ void RequestHandlers::WriteTxnMarkers(WriteTxnMarkersRequest request,
     WriteTxnMarkersResponse response;
     std::function<void(WriteTxnMarkersResponse)> done;
   };
+  // The timeout counts from the request's arrival, the appends included.
+  const int64_t deadline_ms =
+      options_.clock->NowMs() +
+      (request.timeout_ms > 0 ? request.timeout_ms : kDefaultProduceTimeoutMs);
   auto state = std::make_shared<State>();
   state->request = std::move(request);
   state->done = std::move(done);
@@ -299,7 +301,7 @@ void RequestHandlers::WriteTxnMarkers(WriteTxnMarkersRequest request,
                               &out.message, nullptr});
     }
   }
-  AwaitAcks(std::move(waits), state->request.timeout_ms, [this, state] {
+  AwaitAcks(std::move(waits), deadline_ms, [this, state] {
     if (options_.on_txn_marker_written) {
       for (size_t i = 0; i < state->request.markers.size(); ++i) {
         for (size_t j = 0; j < state->request.markers[i].partitions.size(); ++j) {
@@ -318,7 +320,13 @@ void RequestHandlers::WriteTxnMarkers(WriteTxnMarkersRequest request,
 void RequestHandlers::InitProducerId(const InitProducerIdRequest& request,
                                      std::function<void(InitProducerIdResponse)> done) {
   InitProducerIdResponse response;
-  if (request.transactional_id.has_value() && !request.transactional_id->empty()) {
+  if (request.transactional_id.has_value() && request.transactional_id->empty()) {
+    // Kafka's: null is an idempotent producer, empty a mistake.
+    response.error = ErrorCode::kInvalidRequest;
+    response.message = "The transactional id is empty";
+    return done(std::move(response));
+  }
+  if (request.transactional_id.has_value()) {
     if (options_.transactions == nullptr) {
       response.error = ErrorCode::kInvalidRequest;
       response.message = absl::StrCat("Transactional id ", *request.transactional_id, ": broker ",
@@ -557,11 +565,6 @@ std::vector<CoordinatorResult> RequestHandlers::FindCoordinator(
       r.error = ErrorCode::kInvalidRequest;
       r.message = absl::StrCat("Coordinator key type ", request.key_type,
                                " is not supported (0: group, 1: transaction)");
-      continue;
-    }
-    if (transaction && key.empty()) {
-      r.error = ErrorCode::kInvalidRequest;
-      r.message = "The transactional id is empty";
       continue;
     }
     r.error = ErrorCode::kCoordinatorNotAvailable;

@@ -187,9 +187,9 @@ class RequestHandlers {
   };
   // Parks until every wait is settled — its records replicated to the ISR
   // (error left as is), refused (CheckAcked's error), or timed out
-  // (REQUEST_TIMED_OUT after `timeout_ms`, <= 0: the default) — then runs
-  // `done`, once. The pointers must stay valid until then.
-  void AwaitAcks(std::vector<AckWait> waits, int32_t timeout_ms, std::function<void()> done);
+  // (REQUEST_TIMED_OUT at `deadline_ms`, on the clock) — then runs `done`,
+  // once. The pointers must stay valid until then.
+  void AwaitAcks(std::vector<AckWait> waits, int64_t deadline_ms, std::function<void()> done);
 
   // Has the node create `topic` (an internal topic FindCoordinator needs)
   // at most once a second.

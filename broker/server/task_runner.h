@@ -39,7 +39,8 @@ class TaskRunner {
   // free); tasks due at the same time run in the order they were given.
   // Ignored after Stop().
   void RunAfter(int64_t delay_ms, std::function<void()> task);
-  // Waits for the running task, then drops the rest. Idempotent.
+  // Waits for the running task, then drops the rest. Idempotent. Not from
+  // a task (it would wait for itself).
   void Stop();
 
   // Tasks waiting to run.

@@ -50,9 +50,17 @@ TxnMarkerSender::TxnMarkerSender(TxnMarkerSenderOptions options) : options_(std:
 TxnMarkerSender::~TxnMarkerSender() { Stop(); }
 
 void TxnMarkerSender::Stop() {
+  std::vector<std::shared_ptr<Call>> calls;
+  {
+    absl::MutexLock l(&mu_);
+    stopped_ = true;
+    calls.assign(in_flight_.begin(), in_flight_.end());
+  }
+  // Cancelled outside the lock, which the calls' callbacks take. These
+  // references go on this thread, and the node still holds the channels.
+  for (const std::shared_ptr<Call>& call : calls) call->context.TryCancel();
+  calls.clear();
   absl::MutexLock l(&mu_);
-  stopped_ = true;
-  for (const std::shared_ptr<Call>& call : in_flight_) call->context.TryCancel();
   const auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_.empty(); };
   mu_.Await(absl::Condition(&drained));
 }
@@ -82,7 +90,19 @@ void TxnMarkerSender::Send(txn::MarkerRequest request,
     // before every leader was asked.
     round->outstanding = static_cast<int>(by_leader.size()) + 1;
   }
+  bool stopped = false;
+  {
+    absl::MutexLock l(&mu_);
+    stopped = stopped_;
+  }
   for (auto& [leader, partitions] : by_leader) {
+    if (stopped) {
+      for (const txn::TxnTopicPartition& tp : partitions) {
+        round->Add(tp, ErrorCode::kNetworkException);
+      }
+      round->Finish();
+      continue;
+    }
     if (leader != options_.broker_id) {
       SendRemote(round, leader, std::move(partitions));
       continue;

@@ -7,7 +7,8 @@
 //    transaction.timeout.ms aborts it, and the producer is fenced;
 //  - a second InitProducerId fences the first producer (PRODUCER_FENCED);
 //  - the coordinator SIGKILLed mid-transaction: the next one loads the
-//    transaction from __transaction_state and commits it.
+//    transaction from __transaction_state and commits it; and SIGKILLed
+//    right after answering EndTxn: the next one sends the markers.
 // Every wait is bounded.
 #include <grpcpp/grpcpp.h>
 
@@ -343,7 +344,8 @@ TEST_F(TransactionTest, ReadCommittedSeesTheCommittedTransactionOnlyAndNoMarkers
   ASSERT_EQ(EndTxn(p, /*commit=*/true), v1::NONE);
 
   // The markers go out after EndTxn's answer: wait until both partitions
-  // are stable (per partition 5 + 5 records and two markers: offsets 0-11).
+  // are stable (per partition 5 + 5 records and two markers: offsets 0-11
+  // at least).
   std::vector<std::string> committed, uncommitted;
   ASSERT_TRUE(Eventually(
       [&] {
@@ -351,7 +353,8 @@ TEST_F(TransactionTest, ReadCommittedSeesTheCommittedTransactionOnlyAndNoMarkers
         uncommitted.clear();
         for (int32_t part : {0, 1}) {
           Read c = ReadAll(part, v1::READ_COMMITTED);
-          if (c.last_stable_offset != 12 || c.high_watermark != 12) return false;
+          // (A marker retried after a lost answer may add an offset.)
+          if (c.last_stable_offset != c.high_watermark || c.high_watermark < 12) return false;
           committed.insert(committed.end(), c.values.begin(), c.values.end());
           Read u = ReadAll(part, v1::READ_UNCOMMITTED);
           uncommitted.insert(uncommitted.end(), u.values.begin(), u.values.end());
@@ -396,9 +399,9 @@ TEST_F(TransactionTest, AnOpenTransactionHoldsTheStableOffsetUntilItTimesOut) {
   ASSERT_EQ(EndTxn(before, true), v1::NONE);
   ASSERT_TRUE(Eventually([&] { return ReadAll(0, v1::READ_COMMITTED).values.size() == 3; }, 20000));
 
-  // Left open, with a 2 s timeout.
+  // Left open, with a 6 s timeout (time enough for the checks below).
   Producer open;
-  ASSERT_EQ(Init("left-open", 2000, &open).error(), v1::NONE);
+  ASSERT_EQ(Init("left-open", 6000, &open).error(), v1::NONE);
   ASSERT_EQ(AddPartitions(open, {0}), v1::NONE);
   ASSERT_EQ(Send(open, 0, "open", 4), v1::NONE);
   // A later committed transaction of another producer, behind the open one.
@@ -423,7 +426,7 @@ TEST_F(TransactionTest, AnOpenTransactionHoldsTheStableOffsetUntilItTimesOut) {
       [&] {
         after_abort = ReadAll(0, v1::READ_COMMITTED);
         return after_abort.last_stable_offset == after_abort.high_watermark &&
-               after_abort.high_watermark == 12;
+               after_abort.high_watermark >= 12;
       },
       20000))
       << "stable offset " << after_abort.last_stable_offset << ", high watermark "
@@ -496,16 +499,45 @@ TEST_F(TransactionTest, ANewCoordinatorFinishesATransactionAfterTheOldOneIsKille
           state += " partition " + std::to_string(part) + ": stable offset " +
                    std::to_string(r.last_stable_offset) + ", high watermark " +
                    std::to_string(r.high_watermark) + " " + r.error + ";";
-          if (r.last_stable_offset != r.high_watermark || r.high_watermark != 4) return false;
+          if (r.last_stable_offset != r.high_watermark || r.high_watermark < 4) return false;
           seen.insert(seen.end(), r.values.begin(), r.values.end());
         }
         return true;
       },
       60000))
       << state;
-  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()),
-            (std::set<std::string>{"kept-0-0", "kept-0-1", "kept-0-2", "kept-1-0", "kept-1-1",
-                                   "kept-1-2"}));
+  EXPECT_EQ(std::multiset<std::string>(seen.begin(), seen.end()),
+            (std::multiset<std::string>{"kept-0-0", "kept-0-1", "kept-0-2", "kept-1-0", "kept-1-1",
+                                        "kept-1-2"}));
+
+  // Again, now killing the coordinator right after it answered EndTxn:
+  // the commit is decided (PrepareCommit is durable) but its markers may
+  // not be out; the next coordinator sends them.
+  cluster_.Start(coordinator);
+  ASSERT_TRUE(cluster_.WaitReady(3));
+  ASSERT_EQ(AddPartitions(p, {0, 1}), v1::NONE);
+  ASSERT_EQ(Send(p, 0, "second-0", 2), v1::NONE);
+  ASSERT_EQ(Send(p, 1, "second-1", 2), v1::NONE);
+  const int deciding = FindCoordinator("failover");
+  ASSERT_GT(deciding, 0);
+  ASSERT_EQ(EndTxn(p, true), v1::NONE);
+  cluster_.Kill(deciding);
+  std::multiset<std::string> second;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        second.clear();
+        for (int32_t part : {0, 1}) {
+          Read r = ReadAll(part, v1::READ_COMMITTED);
+          if (r.last_stable_offset != r.high_watermark || r.high_watermark < 7) return false;
+          for (const std::string& v : r.values) {
+            if (v.starts_with("second")) second.insert(v);
+          }
+        }
+        return true;
+      },
+      60000));
+  EXPECT_EQ(second,
+            (std::multiset<std::string>{"second-0-0", "second-0-1", "second-1-0", "second-1-1"}));
 }
 
 }  // namespace
