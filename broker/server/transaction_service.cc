@@ -33,6 +33,48 @@ int16_t Epoch(int32_t epoch) {
   return epoch < INT16_MIN || epoch > INT16_MAX ? int16_t{-1} : static_cast<int16_t>(epoch);
 }
 
+// WriteTxnMarkers, for both services' messages (the same fields).
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* WriteMarkers(request::RequestHandlers* handlers,
+                                       grpc::CallbackServerContext* ctx, const Request* request,
+                                       Response* response) {
+  request::WriteTxnMarkersRequest req;
+  for (const auto& m : request->markers()) {
+    request::TxnMarkerEntry& e = req.markers.emplace_back();
+    e.producer_id = m.producer_id();
+    e.producer_epoch = Epoch(m.producer_epoch());
+    e.committed = m.committed();
+    e.coordinator_epoch = m.coordinator_epoch();
+    for (const auto& p : m.partitions()) e.partitions.push_back({p.topic(), p.partition()});
+  }
+  // Answer before the caller's deadline runs out, so it hears which
+  // partitions are still waiting. (No deadline: the default; one nearly
+  // passed: what is left of it.)
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        ctx->deadline() - std::chrono::system_clock::now())
+                        .count();
+  req.timeout_ms = left >= INT32_MAX ? 0 : static_cast<int32_t>(std::max<int64_t>(left - 1000, 1));
+  std::vector<int64_t> ids;
+  for (const request::TxnMarkerEntry& e : req.markers) ids.push_back(e.producer_id);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  handlers->WriteTxnMarkers(std::move(req), [reactor, response, ids = std::move(ids)](
+                                                request::WriteTxnMarkersResponse r) {
+    for (size_t i = 0; i < r.markers.size(); ++i) {
+      auto* m = response->add_markers();
+      m->set_producer_id(ids[i]);
+      for (request::TxnMarkerResult& p : r.markers[i]) {
+        auto* out = m->add_partitions();
+        out->set_topic(std::move(p.topic));
+        out->set_partition(p.partition);
+        out->set_error(ToProto(p.error));
+        out->set_error_message(std::move(p.message));
+      }
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
 }  // namespace
 
 TransactionService::TransactionService(txn::TransactionCoordinator* coordinator,
@@ -201,46 +243,16 @@ grpc::ServerUnaryReactor* TransactionService::DescribeProducers(
   return Done(ctx);
 }
 
+grpc::ServerUnaryReactor* TransactionService::WriteTxnMarkers(
+    grpc::CallbackServerContext* ctx, const v1::WriteTxnMarkersRequest* request,
+    v1::WriteTxnMarkersResponse* response) {
+  return WriteMarkers(handlers_, ctx, request, response);
+}
+
 grpc::ServerUnaryReactor* TxnMarkerService::WriteTxnMarkers(
     grpc::CallbackServerContext* ctx, const internal::WriteTxnMarkersRequest* request,
     internal::WriteTxnMarkersResponse* response) {
-  request::WriteTxnMarkersRequest req;
-  for (const internal::WritableTxnMarker& m : request->markers()) {
-    request::TxnMarkerEntry& e = req.markers.emplace_back();
-    e.producer_id = m.producer_id();
-    e.producer_epoch = Epoch(m.producer_epoch());
-    e.committed = m.committed();
-    e.coordinator_epoch = m.coordinator_epoch();
-    for (const internal::TxnMarkerPartition& p : m.partitions()) {
-      e.partitions.push_back({p.topic(), p.partition()});
-    }
-  }
-  // Answer before the caller's deadline runs out, so it hears which
-  // partitions are still waiting.
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        ctx->deadline() - std::chrono::system_clock::now())
-                        .count();
-  // (No deadline: the default; one nearly passed: what is left of it.)
-  req.timeout_ms = left >= INT32_MAX ? 0 : static_cast<int32_t>(std::max<int64_t>(left - 1000, 1));
-  std::vector<int64_t> ids;
-  for (const request::TxnMarkerEntry& e : req.markers) ids.push_back(e.producer_id);
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  handlers_->WriteTxnMarkers(std::move(req), [reactor, response, ids = std::move(ids)](
-                                                 request::WriteTxnMarkersResponse r) {
-    for (size_t i = 0; i < r.markers.size(); ++i) {
-      internal::WritableTxnMarkerResult* m = response->add_markers();
-      m->set_producer_id(ids[i]);
-      for (request::TxnMarkerResult& p : r.markers[i]) {
-        internal::TxnMarkerPartitionResult* out = m->add_partitions();
-        out->set_topic(std::move(p.topic));
-        out->set_partition(p.partition);
-        out->set_error(ToProto(p.error));
-        out->set_error_message(std::move(p.message));
-      }
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
-  return reactor;
+  return WriteMarkers(handlers_, ctx, request, response);
 }
 
 }  // namespace strata::server

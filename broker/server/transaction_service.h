@@ -43,6 +43,9 @@ class TransactionService final : public v1::Transaction::CallbackService {
   grpc::ServerUnaryReactor* DescribeProducers(grpc::CallbackServerContext* ctx,
                                               const v1::DescribeProducersRequest* request,
                                               v1::DescribeProducersResponse* response) override;
+  grpc::ServerUnaryReactor* WriteTxnMarkers(grpc::CallbackServerContext* ctx,
+                                            const v1::WriteTxnMarkersRequest* request,
+                                            v1::WriteTxnMarkersResponse* response) override;
 
  private:
   txn::TransactionCoordinator* const coordinator_;
