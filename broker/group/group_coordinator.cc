@@ -1177,6 +1177,35 @@ void GroupCoordinator::LeaveGroup(LeaveGroupRequest request,
 
 // --- Offsets ---
 
+std::optional<OffsetValue> GroupCoordinator::OffsetRecord(const std::string& group_id,
+                                                          const CommittedOffset& o,
+                                                          PartitionResult& result,
+                                                          Records& records) const {
+  result.tp = o.tp;
+  if (o.metadata.size() > static_cast<size_t>(options_.offset_metadata_max_bytes) ||
+      o.metadata.size() > kMaxRecordStringBytes) {
+    result.result = {ErrorCode::kOffsetMetadataTooLarge,
+                     absl::StrCat("Metadata of ", o.metadata.size(),
+                                  " bytes is over offset.metadata.max.bytes (",
+                                  options_.offset_metadata_max_bytes, ")")};
+    return std::nullopt;
+  }
+  if (o.tp.topic.size() > kMaxRecordStringBytes ||
+      (options_.partition_exists && !options_.partition_exists(o.tp.topic, o.tp.partition))) {
+    result.result = {
+        ErrorCode::kUnknownTopicOrPartition,
+        absl::StrCat("Partition ", o.tp.topic, "-", o.tp.partition, " does not exist")};
+    return std::nullopt;
+  }
+  OffsetValue v;
+  v.offset = o.offset;
+  v.leader_epoch = o.leader_epoch;
+  v.metadata = o.metadata;
+  v.commit_timestamp_ms = options_.clock->NowMs();
+  records.emplace_back(EncodeKey(OffsetKey{group_id, o.tp.topic, o.tp.partition}), EncodeValue(v));
+  return v;
+}
+
 void GroupCoordinator::OffsetCommit(OffsetCommitRequest request,
                                     std::function<void(OffsetCommitResponse)> done) {
   auto fail_all = [&](ErrorCode error, const std::string& message) {
@@ -1236,34 +1265,12 @@ void GroupCoordinator::OffsetCommit(OffsetCommitRequest request,
       auto response = std::make_shared<OffsetCommitResponse>();
       Records records;
       std::vector<std::pair<GroupTopicPartition, OffsetValue>> writing;
-      const int64_t now = options_.clock->NowMs();
       for (const CommittedOffset& o : request.offsets) {
-        PartitionResult& pr = response->partitions.emplace_back();
-        pr.tp = o.tp;
-        if (o.metadata.size() > static_cast<size_t>(options_.offset_metadata_max_bytes) ||
-            o.metadata.size() > kMaxRecordStringBytes) {
-          pr.result = {ErrorCode::kOffsetMetadataTooLarge,
-                       absl::StrCat("Metadata of ", o.metadata.size(),
-                                    " bytes is over offset.metadata.max.bytes (",
-                                    options_.offset_metadata_max_bytes, ")")};
-          continue;
-        }
-        if (o.tp.topic.size() > kMaxRecordStringBytes ||
-            (options_.partition_exists && !options_.partition_exists(o.tp.topic, o.tp.partition))) {
-          pr.result = {
-              ErrorCode::kUnknownTopicOrPartition,
-              absl::StrCat("Partition ", o.tp.topic, "-", o.tp.partition, " does not exist")};
-          continue;
-        }
-        OffsetValue v;
-        v.offset = o.offset;
-        v.leader_epoch = o.leader_epoch;
-        v.metadata = o.metadata;
-        v.commit_timestamp_ms = now;
-        records.emplace_back(EncodeKey(OffsetKey{request.group_id, o.tp.topic, o.tp.partition}),
-                             EncodeValue(v));
+        std::optional<OffsetValue> v =
+            OffsetRecord(request.group_id, o, response->partitions.emplace_back(), records);
+        if (!v) continue;
         ++g->pending_commits[o.tp];
-        writing.emplace_back(o.tp, std::move(v));
+        writing.emplace_back(o.tp, *std::move(v));
       }
       if (records.empty()) {
         fx.Add([done, response] { done(std::move(*response)); });
@@ -1358,35 +1365,13 @@ void GroupCoordinator::TxnOffsetCommit(TxnOffsetCommitRequest request,
       auto response = std::make_shared<OffsetCommitResponse>();
       Records records;
       std::vector<std::pair<GroupTopicPartition, OffsetValue>> writing;
-      const int64_t now = options_.clock->NowMs();
       for (const CommittedOffset& o : request.offsets) {
-        PartitionResult& pr = response->partitions.emplace_back();
-        pr.tp = o.tp;
-        if (o.metadata.size() > static_cast<size_t>(options_.offset_metadata_max_bytes) ||
-            o.metadata.size() > kMaxRecordStringBytes) {
-          pr.result = {ErrorCode::kOffsetMetadataTooLarge,
-                       absl::StrCat("Metadata of ", o.metadata.size(),
-                                    " bytes is over offset.metadata.max.bytes (",
-                                    options_.offset_metadata_max_bytes, ")")};
-          continue;
-        }
-        if (o.tp.topic.size() > kMaxRecordStringBytes ||
-            (options_.partition_exists && !options_.partition_exists(o.tp.topic, o.tp.partition))) {
-          pr.result = {
-              ErrorCode::kUnknownTopicOrPartition,
-              absl::StrCat("Partition ", o.tp.topic, "-", o.tp.partition, " does not exist")};
-          continue;
-        }
-        OffsetValue v;
-        v.offset = o.offset;
-        v.leader_epoch = o.leader_epoch;
-        v.metadata = o.metadata;
-        v.commit_timestamp_ms = now;
-        records.emplace_back(EncodeKey(OffsetKey{request.group_id, o.tp.topic, o.tp.partition}),
-                             EncodeValue(v));
+        std::optional<OffsetValue> v =
+            OffsetRecord(request.group_id, o, response->partitions.emplace_back(), records);
+        if (!v) continue;
         // Pending from now on: a stable read waits for the transaction.
-        g->pending_txn_offsets[request.producer_id][o.tp] = Group::Committed{v, -1};
-        writing.emplace_back(o.tp, std::move(v));
+        g->pending_txn_offsets[request.producer_id][o.tp] = Group::Committed{*v, -1};
+        writing.emplace_back(o.tp, *std::move(v));
       }
       if (records.empty()) {
         fx.Add([done, response] { done(std::move(*response)); });

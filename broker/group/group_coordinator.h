@@ -247,6 +247,11 @@ class GroupCoordinator {
   };
   WriteQueue& QueueFor(int32_t partition);
   void RemoveGroupIfDead(const std::shared_ptr<Group>& g);
+  // One committed offset checked (offset.metadata.max.bytes, the partition
+  // exists) and, when good, its record added to `records`: its value, or
+  // nullopt with the refusal in `result`.
+  std::optional<OffsetValue> OffsetRecord(const std::string& group_id, const CommittedOffset& o,
+                                          PartitionResult& result, Records& records) const;
 
   // Transactions completed on a partition while it was loading, applied
   // when the load ends (by producer id: committed?).

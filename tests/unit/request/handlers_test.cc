@@ -594,7 +594,13 @@ TEST_F(RequestHandlersTest, InitProducerIdHandsOutIdsFromTheBrokersBlock) {
   ASSERT_EQ(got.error, ErrorCode::kNone) << got.message;
   EXPECT_EQ(got.producer_id, 5000);
   EXPECT_EQ(got.producer_epoch, 0);
-  EXPECT_EQ(init(std::string()).producer_id, 5001) << "an empty transactional id is none";
+  // Kafka's: a null transactional id is an idempotent producer, an empty
+  // one a mistake.
+  InitProducerIdResponse empty = init(std::string());
+  EXPECT_EQ(empty.error, ErrorCode::kInvalidRequest);
+  EXPECT_EQ(empty.producer_id, -1);
+  EXPECT_EQ(init(std::nullopt).producer_id, 5001);
+  // Without a transaction coordinator a transactional id is refused, named.
   InitProducerIdResponse transactional = init(std::string("tx-1"));
   EXPECT_EQ(transactional.error, ErrorCode::kInvalidRequest);
   EXPECT_NE(transactional.message.find("tx-1"), std::string::npos) << transactional.message;
