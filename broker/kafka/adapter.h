@@ -55,7 +55,8 @@ struct AdapterDeps {
   group::GroupCoordinator* groups = nullptr;
   request::AdminOps* admin = nullptr;
   // The transaction coordinator (AddPartitionsToTxn, AddOffsetsToTxn,
-  // EndTxn, DescribeTransactions, ListTransactions).
+  // EndTxn, DescribeTransactions, ListTransactions; the group coordinator
+  // above serves TxnOffsetCommit, the handlers DescribeProducers).
   txn::TransactionCoordinator* txns = nullptr;
 };
 

@@ -40,6 +40,10 @@ constexpr ApiInfo kApis[] = {
     {ApiKey::kAddPartitionsToTxn, "AddPartitionsToTxn", 0, 3, 3, true},
     {ApiKey::kAddOffsetsToTxn, "AddOffsetsToTxn", 0, 3, 3, true},
     {ApiKey::kEndTxn, "EndTxn", 0, 3, 3, true},
+    // Sent to the group coordinator: a transactional producer's offsets
+    // (sendOffsetsToTransaction); v3 adds the consumer's generation and
+    // member (KIP-447).
+    {ApiKey::kTxnOffsetCommit, "TxnOffsetCommit", 0, 3, 3, true},
     {ApiKey::kDescribeConfigs, "DescribeConfigs", 1, 2, 4, true},
     {ApiKey::kAlterConfigs, "AlterConfigs", 0, 1, 2, true},
     {ApiKey::kCreatePartitions, "CreatePartitions", 0, 1, 2, true},
@@ -50,6 +54,9 @@ constexpr ApiInfo kApis[] = {
     {ApiKey::kListPartitionReassignments, "ListPartitionReassignments", 0, 0, 0, true},
     {ApiKey::kOffsetDelete, "OffsetDelete", 0, 0, kNeverFlexible, true},
     {ApiKey::kDescribeCluster, "DescribeCluster", 0, 1, 0, true},
+    // A partition leader's active producers (kafka-transactions.sh
+    // describe-producers, Admin.describeProducers).
+    {ApiKey::kDescribeProducers, "DescribeProducers", 0, 0, 0, true},
     {ApiKey::kDescribeTransactions, "DescribeTransactions", 0, 0, 0, true},
     {ApiKey::kListTransactions, "ListTransactions", 0, 0, 0, true},
 };

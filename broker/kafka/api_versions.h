@@ -44,6 +44,7 @@ enum class ApiKey : int16_t {
   kAddPartitionsToTxn = 24,
   kAddOffsetsToTxn = 25,
   kEndTxn = 26,
+  kTxnOffsetCommit = 28,
   kDescribeConfigs = 32,
   kAlterConfigs = 33,
   kCreatePartitions = 37,
@@ -54,6 +55,7 @@ enum class ApiKey : int16_t {
   kListPartitionReassignments = 46,
   kOffsetDelete = 47,
   kDescribeCluster = 60,
+  kDescribeProducers = 61,
   kDescribeTransactions = 65,
   kListTransactions = 66,
 };

@@ -42,22 +42,22 @@ using Request =
                  ListGroupsRequest, ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
                  DeleteRecordsRequest, InitProducerIdRequest, OffsetForLeaderEpochRequest,
                  AddPartitionsToTxnRequest, AddOffsetsToTxnRequest, EndTxnRequest,
-                 DescribeConfigsRequest, AlterConfigsRequest, CreatePartitionsRequest,
-                 DeleteGroupsRequest, ElectLeadersRequest, IncrementalAlterConfigsRequest,
-                 AlterPartitionReassignmentsRequest, ListPartitionReassignmentsRequest,
-                 OffsetDeleteRequest, DescribeClusterRequest, DescribeTransactionsRequest,
-                 ListTransactionsRequest>;
+                 TxnOffsetCommitRequest, DescribeConfigsRequest, AlterConfigsRequest,
+                 CreatePartitionsRequest, DeleteGroupsRequest, ElectLeadersRequest,
+                 IncrementalAlterConfigsRequest, AlterPartitionReassignmentsRequest,
+                 ListPartitionReassignmentsRequest, OffsetDeleteRequest, DescribeClusterRequest,
+                 DescribeProducersRequest, DescribeTransactionsRequest, ListTransactionsRequest>;
 using Response = std::variant<
     ProduceResponse, FetchResponse, ListOffsetsResponse, MetadataResponse, OffsetCommitResponse,
     OffsetFetchResponse, FindCoordinatorResponse, JoinGroupResponse, HeartbeatResponse,
     LeaveGroupResponse, SyncGroupResponse, DescribeGroupsResponse, ListGroupsResponse,
     ApiVersionsResponse, CreateTopicsResponse, DeleteTopicsResponse, DeleteRecordsResponse,
     InitProducerIdResponse, OffsetForLeaderEpochResponse, AddPartitionsToTxnResponse,
-    AddOffsetsToTxnResponse, EndTxnResponse, DescribeConfigsResponse, AlterConfigsResponse,
-    CreatePartitionsResponse, DeleteGroupsResponse, ElectLeadersResponse,
+    AddOffsetsToTxnResponse, EndTxnResponse, TxnOffsetCommitResponse, DescribeConfigsResponse,
+    AlterConfigsResponse, CreatePartitionsResponse, DeleteGroupsResponse, ElectLeadersResponse,
     IncrementalAlterConfigsResponse, AlterPartitionReassignmentsResponse,
     ListPartitionReassignmentsResponse, OffsetDeleteResponse, DescribeClusterResponse,
-    DescribeTransactionsResponse, ListTransactionsResponse>;
+    DescribeProducersResponse, DescribeTransactionsResponse, ListTransactionsResponse>;
 
 ApiKey KeyOf(const Request& request);
 ApiKey KeyOf(const Response& response);

@@ -1471,6 +1471,79 @@ const StructSpec& SpecOf<EndTxnResponse>() {
   return spec;
 }
 
+// ---- TxnOffsetCommit v0-3 ----
+// v1 is v0 (the response is sent before throttling); v2 adds
+// CommittedLeaderEpoch; v3 the consumer's generation and member (KIP-447),
+// flexible.
+
+template <>
+const StructSpec& SpecOf<TxnOffsetCommitRequest::Partition>() {
+  using S = TxnOffsetCommitRequest::Partition;
+  static const StructSpec spec{"TxnOffsetCommitRequestPartition", {
+      Int32<&S::partition_index>("PartitionIndex"),
+      Int64<&S::committed_offset>("CommittedOffset"),
+      Int32<&S::committed_leader_epoch>("CommittedLeaderEpoch").Since(2).Ignorable(),
+      Str<&S::committed_metadata>("CommittedMetadata").Nullable(),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<TxnOffsetCommitRequest::Topic>() {
+  using S = TxnOffsetCommitRequest::Topic;
+  static const StructSpec spec{"TxnOffsetCommitRequestTopic", {
+      Str<&S::name>("Name"),
+      Array<&S::partitions>("Partitions"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<TxnOffsetCommitRequest>() {
+  using S = TxnOffsetCommitRequest;
+  static const StructSpec spec{"TxnOffsetCommitRequest", {
+      Str<&S::transactional_id>("TransactionalId"),
+      Str<&S::group_id>("GroupId"),
+      Int64<&S::producer_id>("ProducerId"),
+      Int16<&S::producer_epoch>("ProducerEpoch"),
+      Int32<&S::generation_id>("GenerationId").Since(3),
+      Str<&S::member_id>("MemberId").Since(3),
+      Str<&S::group_instance_id>("GroupInstanceId").Since(3).Nullable(),
+      Array<&S::topics>("Topics"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<TxnOffsetCommitResponse::Partition>() {
+  using S = TxnOffsetCommitResponse::Partition;
+  static const StructSpec spec{"TxnOffsetCommitResponsePartition", {
+      Int32<&S::partition_index>("PartitionIndex"),
+      Int16<&S::error_code>("ErrorCode"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<TxnOffsetCommitResponse::Topic>() {
+  using S = TxnOffsetCommitResponse::Topic;
+  static const StructSpec spec{"TxnOffsetCommitResponseTopic", {
+      Str<&S::name>("Name"),
+      Array<&S::partitions>("Partitions"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<TxnOffsetCommitResponse>() {
+  using S = TxnOffsetCommitResponse;
+  static const StructSpec spec{"TxnOffsetCommitResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Array<&S::topics>("Topics"),
+  }};
+  return spec;
+}
+
 // ---- DescribeCluster v0-1 ----
 
 template <>
@@ -1682,6 +1755,73 @@ const StructSpec& SpecOf<ListPartitionReassignmentsResponse>() {
       Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
       Int16<&S::error_code>("ErrorCode"),
       Str<&S::error_message>("ErrorMessage").Nullable(),
+      Array<&S::topics>("Topics"),
+  }};
+  return spec;
+}
+
+// ---- DescribeProducers v0 ----
+
+template <>
+const StructSpec& SpecOf<DescribeProducersRequest::Topic>() {
+  using S = DescribeProducersRequest::Topic;
+  static const StructSpec spec{"DescribeProducersTopicRequest", {
+      Str<&S::name>("Name"),
+      Array<&S::partition_indexes>("PartitionIndexes"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeProducersRequest>() {
+  using S = DescribeProducersRequest;
+  static const StructSpec spec{"DescribeProducersRequest", {
+      Array<&S::topics>("Topics"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeProducersResponse::ProducerState>() {
+  using S = DescribeProducersResponse::ProducerState;
+  static const StructSpec spec{"DescribeProducersProducerState", {
+      Int64<&S::producer_id>("ProducerId"),
+      Int32<&S::producer_epoch>("ProducerEpoch"),
+      Int32<&S::last_sequence>("LastSequence"),
+      Int64<&S::last_timestamp>("LastTimestamp"),
+      Int32<&S::coordinator_epoch>("CoordinatorEpoch"),
+      Int64<&S::current_txn_start_offset>("CurrentTxnStartOffset"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeProducersResponse::Partition>() {
+  using S = DescribeProducersResponse::Partition;
+  static const StructSpec spec{"DescribeProducersPartitionResponse", {
+      Int32<&S::partition_index>("PartitionIndex"),
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::error_message>("ErrorMessage").Nullable(),
+      Array<&S::active_producers>("ActiveProducers"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeProducersResponse::Topic>() {
+  using S = DescribeProducersResponse::Topic;
+  static const StructSpec spec{"DescribeProducersTopicResponse", {
+      Str<&S::name>("Name"),
+      Array<&S::partitions>("Partitions"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeProducersResponse>() {
+  using S = DescribeProducersResponse;
+  static const StructSpec spec{"DescribeProducersResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
       Array<&S::topics>("Topics"),
   }};
   return spec;

@@ -927,6 +927,50 @@ struct EndTxnResponse {
   bool operator==(const EndTxnResponse&) const = default;
 };
 
+// ---- TxnOffsetCommit (28) ----
+struct TxnOffsetCommitRequest {
+  STRATA_KAFKA_MESSAGE(kTxnOffsetCommit, true)
+  struct Partition {
+    int32_t partition_index = 0;
+    int64_t committed_offset = 0;
+    int32_t committed_leader_epoch = -1;  // v2+
+    std::optional<std::string> committed_metadata;
+    bool operator==(const Partition&) const = default;
+  };
+  struct Topic {
+    std::string name;
+    std::vector<Partition> partitions;
+    bool operator==(const Topic&) const = default;
+  };
+  std::string transactional_id;
+  std::string group_id;
+  int64_t producer_id = 0;
+  int16_t producer_epoch = 0;
+  // v3+ (KIP-447): the consumer whose offsets these are.
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::vector<Topic> topics;
+  bool operator==(const TxnOffsetCommitRequest&) const = default;
+};
+
+struct TxnOffsetCommitResponse {
+  STRATA_KAFKA_MESSAGE(kTxnOffsetCommit, false)
+  struct Partition {
+    int32_t partition_index = 0;
+    int16_t error_code = 0;
+    bool operator==(const Partition&) const = default;
+  };
+  struct Topic {
+    std::string name;
+    std::vector<Partition> partitions;
+    bool operator==(const Topic&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  std::vector<Topic> topics;
+  bool operator==(const TxnOffsetCommitResponse&) const = default;
+};
+
 // ---- DescribeCluster (60) ----
 struct DescribeClusterRequest {
   STRATA_KAFKA_MESSAGE(kDescribeCluster, true)
@@ -1058,6 +1102,46 @@ struct ListPartitionReassignmentsResponse {
   std::optional<std::string> error_message;
   std::vector<Topic> topics;
   bool operator==(const ListPartitionReassignmentsResponse&) const = default;
+};
+
+// ---- DescribeProducers (61) ----
+struct DescribeProducersRequest {
+  STRATA_KAFKA_MESSAGE(kDescribeProducers, true)
+  struct Topic {
+    std::string name;
+    std::vector<int32_t> partition_indexes;
+    bool operator==(const Topic&) const = default;
+  };
+  std::vector<Topic> topics;
+  bool operator==(const DescribeProducersRequest&) const = default;
+};
+
+struct DescribeProducersResponse {
+  STRATA_KAFKA_MESSAGE(kDescribeProducers, false)
+  struct ProducerState {
+    int64_t producer_id = 0;
+    int32_t producer_epoch = 0;  // an int32 on the wire, unlike elsewhere
+    int32_t last_sequence = -1;
+    int64_t last_timestamp = -1;
+    int32_t coordinator_epoch = 0;
+    int64_t current_txn_start_offset = -1;
+    bool operator==(const ProducerState&) const = default;
+  };
+  struct Partition {
+    int32_t partition_index = 0;
+    int16_t error_code = 0;
+    std::optional<std::string> error_message;
+    std::vector<ProducerState> active_producers;
+    bool operator==(const Partition&) const = default;
+  };
+  struct Topic {
+    std::string name;
+    std::vector<Partition> partitions;
+    bool operator==(const Topic&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  std::vector<Topic> topics;
+  bool operator==(const DescribeProducersResponse&) const = default;
 };
 
 // ---- DescribeTransactions (65) ----

@@ -1,5 +1,6 @@
 // The transaction APIs between Kafka's structs and the transaction
-// coordinator (adapter.h, txn_adapter.h).
+// coordinator, the group coordinator (TxnOffsetCommit) and the request
+// layer (DescribeProducers) (adapter.h, txn_adapter.h).
 #include "broker/kafka/txn_adapter.h"
 
 #include <map>
@@ -9,9 +10,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "broker/group/group_coordinator.h"
 #include "broker/kafka/adapter.h"
+#include "broker/kafka/admin_adapter.h"
+#include "broker/request/handlers.h"
 #include "broker/txn/transaction_coordinator.h"
 #include "client/common/error_code.h"
+#include "glog/logging.h"
 
 namespace strata::kafka {
 
@@ -106,6 +111,99 @@ txn::EndTxnRequest ToRequestLayer(const EndTxnRequest& request, int16_t version)
 EndTxnResponse EndTxnFromRequestLayer(const txn::TxnResult& result, int16_t /*version*/) {
   EndTxnResponse out;
   out.error_code = Code(result.error);
+  return out;
+}
+
+// ---- TxnOffsetCommit ----
+
+group::TxnOffsetCommitRequest ToRequestLayer(const TxnOffsetCommitRequest& request,
+                                             int16_t version) {
+  group::TxnOffsetCommitRequest out;
+  out.transactional_id = request.transactional_id;
+  out.group_id = request.group_id;
+  out.producer_id = request.producer_id;
+  out.producer_epoch = request.producer_epoch;
+  // KIP-447's consumer, v3+; older clients name none, which is not checked.
+  if (version >= 3) {
+    out.generation_id = request.generation_id;
+    out.member_id = request.member_id;
+    out.group_instance_id = request.group_instance_id.value_or("");
+  }
+  for (const TxnOffsetCommitRequest::Topic& t : request.topics) {
+    for (const TxnOffsetCommitRequest::Partition& p : t.partitions) {
+      out.offsets.push_back(group::CommittedOffset{
+          .tp = {t.name, p.partition_index},
+          .offset = p.committed_offset,
+          .leader_epoch = version >= 2 ? p.committed_leader_epoch : -1,
+          .metadata = p.committed_metadata.value_or(""),
+      });
+    }
+  }
+  return out;
+}
+
+TxnOffsetCommitResponse TxnOffsetCommitFromRequestLayer(const group::OffsetCommitResponse& response,
+                                                        int16_t version) {
+  TxnOffsetCommitResponse out;
+  ByTopic<TxnOffsetCommitResponse::Topic> topics(&out.topics,
+                                                 &TxnOffsetCommitResponse::Topic::name);
+  for (const group::PartitionResult& r : response.partitions) {
+    ErrorCode error = r.result.error;
+    // Producers before Kafka 2.0 (v0-1) take a loading coordinator for a
+    // fatal error (KAFKA-7296): they are told it is not available instead,
+    // which they retry.
+    if (version < 2 && error == ErrorCode::kCoordinatorLoadInProgress) {
+      error = ErrorCode::kCoordinatorNotAvailable;
+    }
+    topics.Get(r.tp.topic)
+        .partitions.push_back({.partition_index = r.tp.partition, .error_code = Code(error)});
+  }
+  return out;
+}
+
+// ---- DescribeProducers ----
+
+std::vector<TopicPartition> ToRequestLayer(const DescribeProducersRequest& request,
+                                           int16_t /*version*/) {
+  std::vector<TopicPartition> out;
+  for (const DescribeProducersRequest::Topic& t : request.topics) {
+    for (int32_t p : t.partition_indexes) out.push_back({t.name, PartitionId(p)});
+  }
+  return out;
+}
+
+DescribeProducersResponse FromRequestLayer(const DescribeProducersRequest& request,
+                                           const std::vector<replication::ProducersResult>& results,
+                                           int16_t /*version*/) {
+  DescribeProducersResponse out;
+  size_t next = 0;
+  out.topics.reserve(request.topics.size());
+  for (const DescribeProducersRequest::Topic& t : request.topics) {
+    DescribeProducersResponse::Topic& topic = out.topics.emplace_back();
+    topic.name = t.name;
+    topic.partitions.reserve(t.partition_indexes.size());
+    for (int32_t p : t.partition_indexes) {
+      CHECK_LT(next, results.size()) << "one result per partition asked for";
+      const replication::ProducersResult& r = results[next++];
+      DescribeProducersResponse::Partition& partition = topic.partitions.emplace_back();
+      partition.partition_index = p;
+      partition.error_code = Code(r.error);
+      partition.error_message = ErrorMessageField(r.error, r.message);
+      if (r.error != ErrorCode::kNone) continue;
+      partition.active_producers.reserve(r.producers.size());
+      for (const storage::ProducerStateView& v : r.producers) {
+        partition.active_producers.push_back({
+            .producer_id = v.producer_id,
+            .producer_epoch = v.epoch,
+            .last_sequence = v.last_sequence,
+            .last_timestamp = v.last_timestamp,
+            .coordinator_epoch = v.coordinator_epoch,
+            .current_txn_start_offset = v.current_txn_start_offset,
+        });
+      }
+    }
+  }
+  CHECK_EQ(next, results.size()) << "one result per partition asked for";
   return out;
 }
 
@@ -229,10 +327,39 @@ void ListTransactionsAdapter(const AdapterCall& call, Request request, Reply rep
   reply(Response(FromRequestLayer(r, version)));
 }
 
+void TxnOffsetCommitAdapter(const AdapterCall& call, Request request, Reply reply) {
+  if (call.deps.groups == nullptr) {
+    reply(absl::FailedPreconditionError("no group coordinator"));
+    return;
+  }
+  const int16_t version = call.version();
+  call.deps.groups->TxnOffsetCommit(
+      ToRequestLayer(std::get<TxnOffsetCommitRequest>(request), version),
+      [reply = std::move(reply), version](group::OffsetCommitResponse r) {
+        reply(Response(TxnOffsetCommitFromRequestLayer(r, version)));
+      });
+}
+
+void DescribeProducersAdapter(const AdapterCall& call, Request request, Reply reply) {
+  if (call.deps.handlers == nullptr) {
+    reply(absl::FailedPreconditionError("no request layer"));
+    return;
+  }
+  const int16_t version = call.version();
+  const DescribeProducersRequest& describe = std::get<DescribeProducersRequest>(request);
+  std::vector<replication::ProducersResult> results;
+  for (const TopicPartition& tp : ToRequestLayer(describe, version)) {
+    results.push_back(call.deps.handlers->DescribeProducers(tp.topic, tp.partition.value()));
+  }
+  reply(Response(FromRequestLayer(describe, results, version)));
+}
+
 constexpr AdapterRow kTxnAdapters[] = {
     {ApiKey::kAddPartitionsToTxn, &AddPartitionsToTxnAdapter},
     {ApiKey::kAddOffsetsToTxn, &AddOffsetsToTxnAdapter},
     {ApiKey::kEndTxn, &EndTxnAdapter},
+    {ApiKey::kTxnOffsetCommit, &TxnOffsetCommitAdapter},
+    {ApiKey::kDescribeProducers, &DescribeProducersAdapter},
     {ApiKey::kDescribeTransactions, &DescribeTransactionsAdapter},
     {ApiKey::kListTransactions, &ListTransactionsAdapter},
 };

@@ -39,6 +39,7 @@ TEST(ApiVersionsTest, AdvertisedEqualsTheDesignTable) {
       {24, 0, 3, 3},   // AddPartitionsToTxn (v4+ is brokers')
       {25, 0, 3, 3},   // AddOffsetsToTxn
       {26, 0, 3, 3},   // EndTxn
+      {28, 0, 3, 3},   // TxnOffsetCommit
       {32, 1, 2, 4},   // DescribeConfigs
       {33, 0, 1, 2},   // AlterConfigs
       {37, 0, 1, 2},   // CreatePartitions
@@ -49,6 +50,7 @@ TEST(ApiVersionsTest, AdvertisedEqualsTheDesignTable) {
       {46, 0, 0, 0},   // ListPartitionReassignments
       {47, 0, 0, -1},  // OffsetDelete: never flexible
       {60, 0, 1, 0},   // DescribeCluster
+      {61, 0, 0, 0},   // DescribeProducers
       {65, 0, 0, 0},   // DescribeTransactions
       {66, 0, 0, 0},   // ListTransactions
   };
@@ -124,6 +126,39 @@ TEST(ApiVersionsTest, TheTransactionApisAreAdvertisedWithKafkasRanges) {
   EXPECT_EQ(ResponseHeaderVersion(ApiKey::kEndTxn, 3), 1);
   EXPECT_EQ(RequestHeaderVersion(ApiKey::kListTransactions, 0), 2);
   EXPECT_EQ(ResponseHeaderVersion(ApiKey::kDescribeTransactions, 0), 1);
+}
+
+// TxnOffsetCommit (a transactional producer's sendOffsetsToTransaction) and
+// DescribeProducers (kafka-transactions.sh describe-producers), at Kafka
+// 3.7.1's ranges.
+TEST(ApiVersionsTest, TxnOffsetCommitAndDescribeProducersAreAdvertisedWithKafkasRanges) {
+  const ApiInfo* commit = FindApi(ApiKey::kTxnOffsetCommit);
+  ASSERT_NE(commit, nullptr);
+  EXPECT_EQ(static_cast<int16_t>(commit->key), 28);
+  EXPECT_EQ(std::string_view(commit->name), "TxnOffsetCommit");
+  EXPECT_TRUE(commit->advertised);
+  EXPECT_EQ(ListedMinVersion(*commit), 0);
+  EXPECT_EQ(commit->max_version, 3);
+  EXPECT_EQ(commit->flexible_from, 3);
+  EXPECT_TRUE(IsAdvertised(ApiKey::kTxnOffsetCommit, 0));
+  EXPECT_TRUE(IsAdvertised(ApiKey::kTxnOffsetCommit, 3));
+  EXPECT_FALSE(IsAdvertised(ApiKey::kTxnOffsetCommit, 4));
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kTxnOffsetCommit, 2), 1);
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kTxnOffsetCommit, 3), 2);
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kTxnOffsetCommit, 2), 0);
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kTxnOffsetCommit, 3), 1);
+
+  const ApiInfo* producers = FindApi(ApiKey::kDescribeProducers);
+  ASSERT_NE(producers, nullptr);
+  EXPECT_EQ(static_cast<int16_t>(producers->key), 61);
+  EXPECT_EQ(std::string_view(producers->name), "DescribeProducers");
+  EXPECT_TRUE(producers->advertised);
+  EXPECT_EQ(ListedMinVersion(*producers), 0);
+  EXPECT_EQ(producers->max_version, 0);
+  EXPECT_TRUE(IsAdvertised(ApiKey::kDescribeProducers, 0));
+  EXPECT_FALSE(IsAdvertised(ApiKey::kDescribeProducers, 1));
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kDescribeProducers, 0), 2) << "always flexible";
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kDescribeProducers, 0), 1);
 }
 
 TEST(ApiVersionsTest, RangesAreChecked) {

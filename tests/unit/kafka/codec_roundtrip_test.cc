@@ -296,6 +296,81 @@ TEST(CodecRoundTripTest, TransactionRequestsKeepOneLayoutUntilV3) {
   ExpectSameLayoutBeforeV3(EndTxnResponse{.throttle_time_ms = 1, .error_code = 47});
 }
 
+// TxnOffsetCommit: v0 and v1 are one layout; v2 adds CommittedLeaderEpoch
+// (ignorable: dropped below it); v3 adds the consumer (not ignorable: a
+// client that knows it cannot send it to an older broker) and is flexible.
+TEST(CodecRoundTripTest, TxnOffsetCommitGrowsALeaderEpochThenAConsumer) {
+  TxnOffsetCommitRequest r;
+  r.transactional_id = "tx";
+  r.group_id = "g";
+  r.producer_id = 7000;
+  r.producer_epoch = 2;
+  r.topics = {{"t", {{0, 100, 4, "m"}, {1, 5, -1, std::nullopt}}}};
+
+  std::string v0, v1, v2;
+  ASSERT_TRUE(Encode(0, r, &v0).ok());
+  ASSERT_TRUE(Encode(1, r, &v1).ok());
+  EXPECT_EQ(v1, v0);
+  absl::StatusOr<TxnOffsetCommitRequest> old = Decode<TxnOffsetCommitRequest>(1, v1);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->topics[0].partitions[0].committed_leader_epoch, -1) << "dropped below v2";
+  EXPECT_EQ(old->topics[0].partitions[1].committed_metadata, std::nullopt);
+  ASSERT_TRUE(Encode(2, r, &v2).ok());
+  EXPECT_EQ(v2.size(), v0.size() + 2 * 4) << "an int32 per partition";
+  EXPECT_EQ(*Decode<TxnOffsetCommitRequest>(2, v2), r);
+
+  r.generation_id = 5;
+  r.member_id = "m-1";
+  r.group_instance_id = "i-1";
+  for (int16_t v = 0; v <= 2; ++v) {
+    std::string out;
+    EXPECT_FALSE(Encode(v, r, &out).ok()) << "v" << v << " has no consumer";
+  }
+  std::string v3;
+  ASSERT_TRUE(Encode(3, r, &v3).ok());
+  EXPECT_EQ(*Decode<TxnOffsetCommitRequest>(3, v3), r);
+  r.group_instance_id = std::nullopt;  // a dynamic member
+  v3.clear();
+  ASSERT_TRUE(Encode(3, r, &v3).ok());
+  EXPECT_EQ(*Decode<TxnOffsetCommitRequest>(3, v3), r);
+
+  TxnOffsetCommitResponse answer;
+  answer.throttle_time_ms = 3;
+  answer.topics = {{"t", {{0, 0}, {1, 22}}}};
+  std::string a0, a2, a3;
+  ASSERT_TRUE(Encode(0, answer, &a0).ok());
+  ASSERT_TRUE(Encode(2, answer, &a2).ok());
+  EXPECT_EQ(a2, a0) << "the response changes only its encoding, at v3";
+  ASSERT_TRUE(Encode(3, answer, &a3).ok());
+  EXPECT_NE(a3, a0);
+  EXPECT_EQ(*Decode<TxnOffsetCommitResponse>(3, a3), answer);
+}
+
+// DescribeProducers v0: ProducerEpoch is an int32 on the wire, and a null
+// ErrorMessage stays null.
+TEST(CodecRoundTripTest, DescribeProducersCarriesAnInt32EpochAndANullableMessage) {
+  DescribeProducersResponse answer;
+  DescribeProducersResponse::Partition ok;
+  ok.partition_index = 0;
+  ok.active_producers = {{.producer_id = 7000,
+                          .producer_epoch = 40000,  // beyond an int16: the wire's int32
+                          .last_sequence = 9,
+                          .last_timestamp = 1000,
+                          .coordinator_epoch = 4,
+                          .current_txn_start_offset = 50}};
+  DescribeProducersResponse::Partition failed;
+  failed.partition_index = 1;
+  failed.error_code = 6;
+  failed.error_message = "not the leader";
+  answer.topics = {{"t", {ok, failed}}};
+  std::string out;
+  ASSERT_TRUE(Encode(0, answer, &out).ok());
+  absl::StatusOr<DescribeProducersResponse> back = Decode<DescribeProducersResponse>(0, out);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, answer);
+  EXPECT_EQ(back->topics[0].partitions[0].error_message, std::nullopt);
+}
+
 // A count that the bytes can hold may still describe objects far larger
 // than the bytes: ListGroups v4's filter of empty compact strings is one
 // byte each on the wire and a std::string each in memory. Decoding stays

@@ -136,6 +136,8 @@ TEST(DispatcherTest, UnknownKeyUnsupportedVersionBadBodyAndTrailingBytesClose) {
       {RequestFrame(3, -1, ""), "unsupported version"},
       {RequestFrame(22, 5, ""), "unsupported version"},  // InitProducerId: v0-4
       {RequestFrame(24, 4, ""), "unsupported version"},  // AddPartitionsToTxn v4: brokers'
+      {RequestFrame(28, 4, ""), "unsupported version"},  // TxnOffsetCommit: v0-3
+      {RequestFrame(61, 1, ""), "unsupported version"},  // DescribeProducers: v0
       {RequestFrame(0, 3, ""), "bad request body"},
       // Produce is listed from v0 (for librdkafka's codecs) but served from
       // v3: v0-2 carry message formats the log does not take.

@@ -507,5 +507,153 @@ TEST(GoldenTest, ListTransactionsV0RequestAndResponse) {
   ExpectResponseFrame(response, 16, 0, answer);
 }
 
+TEST(GoldenTest, TxnOffsetCommitV0Request) {
+  // A producer before KIP-447: no consumer, no leader epochs.
+  const std::string frame = B({
+      0x00, 0x1c, 0x00, 0x00,                          // TxnOffsetCommit v0
+      0x00, 0x00, 0x00, 0x11,                          // correlation_id 17
+      0x00, 0x01, 'p',                                 // client_id "p"
+      0x00, 0x02, 't',  'x',                           // TransactionalId "tx"
+      0x00, 0x01, 'g',                                 // GroupId "g"
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1b, 0x58,  // ProducerId 7000
+      0x00, 0x02,                                      // ProducerEpoch 2
+      0x00, 0x00, 0x00, 0x01,                          // Topics: 1
+      0x00, 0x01, 't',                                 // Name "t"
+      0x00, 0x00, 0x00, 0x02,                          // Partitions: 2
+      0x00, 0x00, 0x00, 0x00,                          // PartitionIndex 0
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x64,  // CommittedOffset 100
+      0x00, 0x01, 'm',                                 // CommittedMetadata "m"
+      0x00, 0x00, 0x00, 0x01,                          // PartitionIndex 1
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05,  // CommittedOffset 5
+      0xff, 0xff,                                      // CommittedMetadata null
+  });
+  TxnOffsetCommitRequest r;
+  r.transactional_id = "tx";
+  r.group_id = "g";
+  r.producer_id = 7000;
+  r.producer_epoch = 2;
+  r.topics = {{"t", {{0, 100, -1, "m"}, {1, 5, -1, std::nullopt}}}};
+  ExpectRequestFrame(frame, {ApiKey::kTxnOffsetCommit, 0, 17, "p"}, r);
+}
+
+TEST(GoldenTest, TxnOffsetCommitV3FlexibleRequestAndResponse) {
+  // KIP-447's producer: the consumer's generation and member ride along.
+  const std::string frame = B({
+                                0x00, 0x1c, 0x00, 0x03,  // TxnOffsetCommit v3 (header v2)
+                                0x00, 0x00, 0x00, 0x12,  // correlation_id 18
+                                0x00, 0x07,              // client_id: classic, 7 bytes
+                            }) +
+                            "rdkafka" +
+                            B({
+                                0x00,                                            // header tags
+                                0x03, 't',  'x',                                 // compact "tx"
+                                0x02, 'g',                                       // compact "g"
+                                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1b, 0x58,  // ProducerId
+                                0x00, 0x02,                                      // epoch 2
+                                0x00, 0x00, 0x00, 0x05,                          // GenerationId 5
+                                0x04, 'm',  '-',  '1',   // MemberId: compact "m-1"
+                                0x00,                    // GroupInstanceId null
+                                0x02,                    // Topics: 1+1
+                                0x02, 't',               // Name "t"
+                                0x02,                    // Partitions: 1+1
+                                0x00, 0x00, 0x00, 0x03,  // PartitionIndex 3
+                                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a,  // offset 42
+                                0x00, 0x00, 0x00, 0x07,  // CommittedLeaderEpoch 7
+                                0x01,                    // CommittedMetadata: compact ""
+                                0x00,                    // partition tagged fields
+                                0x00,                    // topic tagged fields
+                                0x00,                    // tagged fields
+                            });
+  TxnOffsetCommitRequest r;
+  r.transactional_id = "tx";
+  r.group_id = "g";
+  r.producer_id = 7000;
+  r.producer_epoch = 2;
+  r.generation_id = 5;
+  r.member_id = "m-1";
+  r.topics = {{"t", {{3, 42, 7, ""}}}};
+  ExpectRequestFrame(frame, {ApiKey::kTxnOffsetCommit, 3, 18, "rdkafka"}, r);
+
+  const std::string response = B({
+      0x00, 0x00, 0x00, 0x12,  // response header v1: correlation_id 18
+      0x00,                    // header tagged fields
+      0x00, 0x00, 0x00, 0x00,  // ThrottleTimeMs 0
+      0x02,                    // Topics: 1+1
+      0x02, 't',               // Name "t"
+      0x02,                    // Partitions: 1+1
+      0x00, 0x00, 0x00, 0x03,  // PartitionIndex 3
+      0x00, 0x16,              // ErrorCode ILLEGAL_GENERATION (22)
+      0x00,                    // partition tagged fields
+      0x00,                    // topic tagged fields
+      0x00,                    // tagged fields
+  });
+  TxnOffsetCommitResponse answer;
+  answer.topics = {{"t", {{3, 22}}}};
+  ExpectResponseFrame(response, 18, 3, answer);
+}
+
+TEST(GoldenTest, DescribeProducersV0RequestAndResponse) {
+  // kafka-transactions.sh describe-producers: always flexible.
+  const std::string frame = B({
+      0x00, 0x3d, 0x00, 0x00,  // DescribeProducers v0 (header v2)
+      0x00, 0x00, 0x00, 0x13,  // correlation_id 19
+      0xff, 0xff,              // client_id null
+      0x00,                    // header tagged fields
+      0x02,                    // Topics: 1+1
+      0x02, 't',               // Name "t"
+      0x03,                    // PartitionIndexes: 2+1
+      0x00, 0x00, 0x00, 0x00,  // 0
+      0x00, 0x00, 0x00, 0x01,  // 1
+      0x00,                    // topic tagged fields
+      0x00,                    // tagged fields
+  });
+  DescribeProducersRequest r;
+  r.topics = {{"t", {0, 1}}};
+  ExpectRequestFrame(frame, {ApiKey::kDescribeProducers, 0, 19, std::nullopt}, r);
+
+  const std::string response = B({
+      0x00, 0x00, 0x00, 0x13,                          // correlation_id 19
+      0x00,                                            // header tagged fields
+      0x00, 0x00, 0x00, 0x00,                          // ThrottleTimeMs 0
+      0x02,                                            // Topics: 1+1
+      0x02, 't',                                       // Name "t"
+      0x03,                                            // Partitions: 2+1
+      0x00, 0x00, 0x00, 0x00,                          // PartitionIndex 0
+      0x00, 0x00,                                      // ErrorCode 0
+      0x00,                                            // ErrorMessage null
+      0x02,                                            // ActiveProducers: 1+1
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1b, 0x58,  // ProducerId 7000
+      0x00, 0x00, 0x00, 0x02,                          // ProducerEpoch 2 (int32)
+      0x00, 0x00, 0x00, 0x09,                          // LastSequence 9
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xe8,  // LastTimestamp 1000
+      0x00, 0x00, 0x00, 0x04,                          // CoordinatorEpoch 4
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x32,  // CurrentTxnStartOffset 50
+      0x00,                                            // producer tagged fields
+      0x00,                                            // partition tagged fields
+      0x00, 0x00, 0x00, 0x01,                          // PartitionIndex 1
+      0x00, 0x06,                                      // NOT_LEADER_OR_FOLLOWER (6)
+      0x03, 'n',  'o',                                 // ErrorMessage: compact "no"
+      0x01,                                            // ActiveProducers: 0+1
+      0x00,                                            // partition tagged fields
+      0x00,                                            // topic tagged fields
+      0x00,                                            // tagged fields
+  });
+  DescribeProducersResponse::Partition led;
+  led.partition_index = 0;
+  led.active_producers = {{.producer_id = 7000,
+                           .producer_epoch = 2,
+                           .last_sequence = 9,
+                           .last_timestamp = 1000,
+                           .coordinator_epoch = 4,
+                           .current_txn_start_offset = 50}};
+  DescribeProducersResponse::Partition elsewhere;
+  elsewhere.partition_index = 1;
+  elsewhere.error_code = 6;
+  elsewhere.error_message = "no";
+  DescribeProducersResponse answer;
+  answer.topics = {{"t", {led, elsewhere}}};
+  ExpectResponseFrame(response, 19, 0, answer);
+}
+
 }  // namespace
 }  // namespace strata::kafka

@@ -3,7 +3,10 @@
 // produce_fetch_adapter.h), then whole requests through the Dispatcher onto
 // a real TransactionCoordinator over an in-memory __transaction_state, a
 // scripted marker sender and a manual scheduler, as
-// tests/unit/txn/transaction_coordinator_test.cc builds it.
+// tests/unit/txn/transaction_coordinator_test.cc builds it; TxnOffsetCommit
+// onto a real GroupCoordinator over an in-memory __consumer_offsets (as
+// group_adapter_test); DescribeProducers onto a real request layer over
+// in-memory logs (as produce_fetch_adapter_test).
 #include "broker/kafka/txn_adapter.h"
 
 #include <deque>
@@ -19,17 +22,22 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "broker/group/group_coordinator.h"
 #include "broker/kafka/codec.h"
 #include "broker/kafka/dispatcher.h"
 #include "broker/kafka/produce_fetch_adapter.h"
 #include "broker/kafka/request_header.h"
 #include "broker/kafka/wire.h"
+#include "broker/purgatory/purgatory.h"
+#include "broker/request/handlers.h"
+#include "broker/storage/mem_file_system.h"
 #include "broker/txn/transaction_coordinator.h"
 #include "client/common/clock.h"
 #include "client/record/record_batch.h"
 #include "glog/logging.h"
 #include "gtest/gtest.h"
 #include "tests/common/kafka_test_client.h"
+#include "tests/unit/metadata/records.h"
 
 namespace strata::kafka {
 namespace {
@@ -43,6 +51,13 @@ constexpr int16_t kTransactionalIdNotFound =
     static_cast<int16_t>(ErrorCode::kTransactionalIdNotFound);
 constexpr int16_t kCoordinatorLoadInProgress =
     static_cast<int16_t>(ErrorCode::kCoordinatorLoadInProgress);
+constexpr int16_t kCoordinatorNotAvailable =
+    static_cast<int16_t>(ErrorCode::kCoordinatorNotAvailable);
+constexpr int16_t kIllegalGeneration = static_cast<int16_t>(ErrorCode::kIllegalGeneration);
+constexpr int16_t kUnknownMemberId = static_cast<int16_t>(ErrorCode::kUnknownMemberId);
+constexpr int16_t kUnknownTopicOrPartition =
+    static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
+constexpr int16_t kNotLeaderOrFollower = static_cast<int16_t>(ErrorCode::kNotLeaderOrFollower);
 
 // Every response must encode at every version of its range: a field set in a
 // version that cannot carry it would close the connection instead.
@@ -236,6 +251,164 @@ TEST(TxnAdapterTest, ListTransactionsCarriesFiltersAndUnknownStates) {
   txn::ListTransactionsResponse loading;
   loading.result = {ErrorCode::kCoordinatorLoadInProgress, "loading"};
   EXPECT_EQ(FromRequestLayer(loading, 0).error_code, kCoordinatorLoadInProgress);
+}
+
+TxnOffsetCommitRequest TxnCommit() {
+  TxnOffsetCommitRequest r;
+  r.transactional_id = "orders-tx";
+  r.group_id = "orders-app";
+  r.producer_id = 4000;
+  r.producer_epoch = 3;
+  r.generation_id = 5;
+  r.member_id = "m-1";
+  r.group_instance_id = "i-1";
+  r.topics = {{"b", {{1, 100, 7, "meta"}, {0, 50, 7, std::nullopt}}}, {"a", {{2, 9, 7, ""}}}};
+  return r;
+}
+
+TEST(TxnAdapterTest, TxnOffsetCommitNamesTheConsumerFromV3AndTheLeaderEpochFromV2) {
+  for (int16_t v = 0; v <= 3; ++v) {
+    SCOPED_TRACE(v);
+    group::TxnOffsetCommitRequest out = ToRequestLayer(TxnCommit(), v);
+    EXPECT_EQ(out.transactional_id, "orders-tx");
+    EXPECT_EQ(out.group_id, "orders-app");
+    EXPECT_EQ(out.producer_id, 4000);
+    EXPECT_EQ(out.producer_epoch, 3);
+    // Before v3 there is no consumer: nothing to check.
+    EXPECT_EQ(out.generation_id, v >= 3 ? 5 : -1);
+    EXPECT_EQ(out.member_id, v >= 3 ? "m-1" : "");
+    EXPECT_EQ(out.group_instance_id, v >= 3 ? "i-1" : "");
+    ASSERT_EQ(out.offsets.size(), 3u);
+    const int32_t epoch = v >= 2 ? 7 : -1;
+    EXPECT_EQ(out.offsets[0].tp, (group::GroupTopicPartition{"b", 1}));
+    EXPECT_EQ(out.offsets[0].offset, 100);
+    EXPECT_EQ(out.offsets[0].leader_epoch, epoch);
+    EXPECT_EQ(out.offsets[0].metadata, "meta");
+    EXPECT_EQ(out.offsets[1].tp, (group::GroupTopicPartition{"b", 0}));
+    EXPECT_EQ(out.offsets[1].offset, 50);
+    EXPECT_EQ(out.offsets[1].metadata, "") << "null metadata is empty";
+    EXPECT_EQ(out.offsets[2].tp, (group::GroupTopicPartition{"a", 2}));
+    EXPECT_EQ(out.offsets[2].leader_epoch, epoch);
+  }
+  TxnOffsetCommitRequest dynamic = TxnCommit();
+  dynamic.group_instance_id = std::nullopt;
+  EXPECT_EQ(ToRequestLayer(dynamic, 3).group_instance_id, "") << "null: a dynamic member";
+}
+
+TEST(TxnAdapterTest, TxnOffsetCommitAnswerIsNestedByTopicAndLoadingIsNotAvailableBeforeV2) {
+  group::OffsetCommitResponse r;
+  r.partitions = {{{"b", 1}, {ErrorCode::kNone, ""}},
+                  {{"a", 2}, {ErrorCode::kCoordinatorLoadInProgress, "loading"}},
+                  {{"b", 0}, {ErrorCode::kInvalidProducerEpoch, "stale"}}};
+  for (int16_t v = 0; v <= 3; ++v) {
+    SCOPED_TRACE(v);
+    TxnOffsetCommitResponse out = TxnOffsetCommitFromRequestLayer(r, v);
+    EXPECT_EQ(out.throttle_time_ms, 0);
+    ASSERT_EQ(out.topics.size(), 2u);
+    EXPECT_EQ(out.topics[0].name, "b");
+    EXPECT_EQ(out.topics[0].partitions, (std::vector<TxnOffsetCommitResponse::Partition>{
+                                            {1, kNone}, {0, kInvalidProducerEpoch}}))
+        << "INVALID_PRODUCER_EPOCH at every version";
+    EXPECT_EQ(out.topics[1].name, "a");
+    ASSERT_EQ(out.topics[1].partitions.size(), 1u);
+    EXPECT_EQ(out.topics[1].partitions[0].partition_index, 2);
+    EXPECT_EQ(out.topics[1].partitions[0].error_code,
+              v >= 2 ? kCoordinatorLoadInProgress : kCoordinatorNotAvailable);
+    ExpectEncodes(out, v);
+  }
+  // The KIP-447 errors pass through (only a v3 request can cause them).
+  group::OffsetCommitResponse fenced;
+  fenced.partitions = {{{"t", 0}, {ErrorCode::kIllegalGeneration, ""}},
+                       {{"t", 1}, {ErrorCode::kUnknownMemberId, ""}},
+                       {{"t", 2}, {ErrorCode::kFencedInstanceId, ""}}};
+  TxnOffsetCommitResponse out = TxnOffsetCommitFromRequestLayer(fenced, 3);
+  ASSERT_EQ(out.topics.size(), 1u);
+  EXPECT_EQ(out.topics[0].partitions,
+            (std::vector<TxnOffsetCommitResponse::Partition>{
+                {0, kIllegalGeneration},
+                {1, kUnknownMemberId},
+                {2, static_cast<int16_t>(ErrorCode::kFencedInstanceId)}}));
+  EXPECT_TRUE(TxnOffsetCommitFromRequestLayer(group::OffsetCommitResponse{}, 0).topics.empty());
+}
+
+TEST(TxnAdapterTest, DescribeProducersGoesFlatAndComesBackInTheRequestsShape) {
+  DescribeProducersRequest r;
+  r.topics = {{"t", {1, 0}}, {"nope", {0}}, {"t", {1}}};
+  EXPECT_EQ(ToRequestLayer(r, 0), (std::vector<TopicPartition>{{"t", PartitionId(1)},
+                                                               {"t", PartitionId(0)},
+                                                               {"nope", PartitionId(0)},
+                                                               {"t", PartitionId(1)}}));
+
+  replication::ProducersResult one;
+  one.producers = {{.producer_id = 7000,
+                    .epoch = 2,
+                    .last_sequence = 9,
+                    .last_timestamp = 1000,
+                    .coordinator_epoch = 4,
+                    .current_txn_start_offset = 50},
+                   {.producer_id = 7001, .epoch = 0}};
+  replication::ProducersResult none;
+  replication::ProducersResult unknown;
+  unknown.error = ErrorCode::kUnknownTopicOrPartition;
+  unknown.message = "Topic nope does not exist";
+  unknown.producers = {{.producer_id = 1}};  // must not leak into the answer
+  replication::ProducersResult elsewhere;
+  elsewhere.error = ErrorCode::kNotLeaderOrFollower;
+
+  DescribeProducersResponse out = FromRequestLayer(r, {one, none, unknown, elsewhere}, 0);
+  EXPECT_EQ(out.throttle_time_ms, 0);
+  ASSERT_EQ(out.topics.size(), 3u) << "a topic asked twice is answered twice, as Kafka";
+  EXPECT_EQ(out.topics[0].name, "t");
+  ASSERT_EQ(out.topics[0].partitions.size(), 2u);
+  const DescribeProducersResponse::Partition& p1 = out.topics[0].partitions[0];
+  EXPECT_EQ(p1.partition_index, 1);
+  EXPECT_EQ(p1.error_code, kNone);
+  EXPECT_EQ(p1.error_message, std::nullopt);
+  EXPECT_EQ(p1.active_producers, (std::vector<DescribeProducersResponse::ProducerState>{
+                                     {.producer_id = 7000,
+                                      .producer_epoch = 2,
+                                      .last_sequence = 9,
+                                      .last_timestamp = 1000,
+                                      .coordinator_epoch = 4,
+                                      .current_txn_start_offset = 50},
+                                     {.producer_id = 7001,
+                                      .producer_epoch = 0,
+                                      .last_sequence = -1,
+                                      .last_timestamp = -1,
+                                      .coordinator_epoch = -1,
+                                      .current_txn_start_offset = -1}}));
+  DescribeProducersResponse::Partition p0;
+  p0.partition_index = 0;
+  EXPECT_EQ(out.topics[0].partitions[1], p0) << "no producers, no error";
+  EXPECT_EQ(out.topics[1].name, "nope");
+  EXPECT_EQ(out.topics[1].partitions, (std::vector<DescribeProducersResponse::Partition>{
+                                          {.partition_index = 0,
+                                           .error_code = kUnknownTopicOrPartition,
+                                           .error_message = "Topic nope does not exist",
+                                           .active_producers = {}}}));
+  EXPECT_EQ(out.topics[2].name, "t");
+  EXPECT_EQ(out.topics[2].partitions,
+            (std::vector<DescribeProducersResponse::Partition>{{.partition_index = 1,
+                                                                .error_code = kNotLeaderOrFollower,
+                                                                .error_message = std::nullopt,
+                                                                .active_producers = {}}}))
+      << "no message: null";
+  ExpectEncodes(out, 0);
+
+  DescribeProducersResponse empty = FromRequestLayer(DescribeProducersRequest{}, {}, 0);
+  EXPECT_TRUE(empty.topics.empty());
+}
+
+TEST(TxnAdapterTest, ALongDescribeProducersMessageIsCutToAKafkaString) {
+  DescribeProducersRequest r;
+  r.topics = {{"t", {0}}};
+  replication::ProducersResult failed;
+  failed.error = ErrorCode::kUnknownServerError;
+  failed.message = std::string(40000, 'x');
+  DescribeProducersResponse out = FromRequestLayer(r, {failed}, 0);
+  ASSERT_TRUE(out.topics[0].partitions[0].error_message.has_value());
+  EXPECT_EQ(out.topics[0].partitions[0].error_message->size(), kMaxKafkaStringBytes);
+  ExpectEncodes(out, 0);
 }
 
 // ---- Through the dispatcher onto a real coordinator ----
@@ -651,9 +824,370 @@ TEST(TxnAdapterDispatchNoCoordinatorTest, EveryTransactionApiClosesWithoutACoord
   closes(testing::RequestFrame(0, 1, DescribeTransactionsRequest{}));
   closes(testing::RequestFrame(0, 1, ListTransactionsRequest{}));
   for (ApiKey key : {ApiKey::kAddPartitionsToTxn, ApiKey::kAddOffsetsToTxn, ApiKey::kEndTxn,
+                     ApiKey::kTxnOffsetCommit, ApiKey::kDescribeProducers,
                      ApiKey::kDescribeTransactions, ApiKey::kListTransactions}) {
     EXPECT_TRUE(Dispatcher::Handles(key)) << static_cast<int>(key);
   }
+}
+
+// TxnOffsetCommit needs the group coordinator, DescribeProducers the request
+// layer: without them the connection closes.
+TEST(TxnAdapterDispatchNoCoordinatorTest,
+     TxnOffsetCommitAndDescribeProducersCloseWithoutTheirLayer) {
+  Dispatcher d({});
+  auto reason = [&](std::string frame) {
+    std::optional<DispatchResult> result;
+    d.Dispatch({.peer = "127.0.0.1:1", .listener = "KAFKA"}, frame,
+               [&](DispatchResult r) { result = std::move(r); });
+    EXPECT_TRUE(result.has_value());
+    if (!result.has_value()) return std::string();
+    EXPECT_TRUE(result->close);
+    return result->reason;
+  };
+  for (int16_t v = 0; v <= 3; ++v) {
+    const std::string why = reason(testing::RequestFrame(v, 1, TxnOffsetCommitRequest{}));
+    EXPECT_NE(why.find("no group coordinator"), std::string::npos) << why;
+  }
+  const std::string why = reason(testing::RequestFrame(0, 1, DescribeProducersRequest{}));
+  EXPECT_NE(why.find("no request layer"), std::string::npos) << why;
+}
+
+// ---- TxnOffsetCommit through the dispatcher onto a real group coordinator ----
+
+// __consumer_offsets that acknowledges every append at once and reads empty,
+// as group_adapter_test's.
+class TxnOffsetCommitDispatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    purgatory::Purgatory::Options po;
+    po.start_reaper = false;
+    purgatory_ = std::make_unique<purgatory::Purgatory>(&clock_, "group", po);
+    group::CoordinatorOptions o;
+    o.broker_id = 1;
+    o.offsets_topic_partitions = 1;
+    o.min_session_timeout_ms = 1000;
+    o.max_session_timeout_ms = 60000;
+    o.initial_rebalance_delay_ms = 0;
+    o.clock = &clock_;
+    o.purgatory = purgatory_.get();
+    o.append = [this](int32_t, std::string batch, group::CoordinatorOptions::AppendDone done) {
+      int64_t base;
+      {
+        absl::MutexLock l(&mu_);
+        base = next_offset_++;
+        batches_.push_back(std::move(batch));
+      }
+      done(ErrorCode::kNone, "", base);
+    };
+    o.read = [](int32_t, int64_t) {
+      replication::FetchResult r;
+      r.log_start_offset = 0;
+      r.log_end_offset = 0;
+      r.high_watermark = 0;
+      return r;
+    };
+    coordinator_ = std::make_unique<group::GroupCoordinator>(o);
+    coordinator_->OnBecameLeader(0, 1);
+    for (int i = 0; i < 2000 && coordinator_->Loading(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_FALSE(coordinator_->Loading());
+    dispatcher_ = std::make_unique<Dispatcher>(Dispatcher::Deps{.groups = coordinator_.get()});
+  }
+
+  void TearDown() override {
+    coordinator_->Shutdown();
+    purgatory_->Shutdown();
+  }
+
+  // Sends `request` at `version` and decodes the answer; ticks the purgatory
+  // (a rebalance's timer) until it comes.
+  template <typename Resp, typename Req>
+  Resp Call(int16_t version, const Req& request) {
+    Outcome outcome;
+    dispatcher_->Dispatch({.peer = "127.0.0.1:9", .listener = "KAFKA"},
+                          testing::RequestFrame(version, kGroupCorrelationId, request, -1, "c"),
+                          outcome.Callback());
+    for (int i = 0; i < 100 && !outcome.ready(); ++i) {
+      clock_.AdvanceMs(100);
+      purgatory_->ExpireDue();
+    }
+    if (!outcome.ready()) {
+      ADD_FAILURE() << "no answer";
+      return Resp{};
+    }
+    const DispatchResult result = outcome.get();
+    EXPECT_FALSE(result.close) << result.reason;
+    std::string_view frame(result.response);
+    if (frame.size() < 8) {
+      ADD_FAILURE() << "short response";
+      return Resp{};
+    }
+    Reader r(frame.substr(4));
+    absl::StatusOr<int32_t> correlation =
+        ReadResponseHeader(r, ResponseHeaderVersion(Req::kApiKey, version));
+    EXPECT_TRUE(correlation.ok() && *correlation == kGroupCorrelationId);
+    absl::StatusOr<Resp> decoded = Decode<Resp>(version, frame.substr(4 + r.position()));
+    EXPECT_TRUE(decoded.ok()) << decoded.status();
+    return decoded.ok() ? *std::move(decoded) : Resp{};
+  }
+
+  // A consumer in generation 1 of "orders-app", its member id.
+  std::string JoinAndSync() {
+    JoinGroupRequest join;
+    join.group_id = "orders-app";
+    join.session_timeout_ms = 10000;
+    join.protocol_type = "consumer";
+    join.protocols = {{"range", "subscription"}};
+    JoinGroupResponse joined = Call<JoinGroupResponse>(0, join);
+    EXPECT_EQ(joined.error_code, kNone);
+    EXPECT_EQ(joined.generation_id, 1);
+    SyncGroupRequest sync;
+    sync.group_id = "orders-app";
+    sync.generation_id = joined.generation_id;
+    sync.member_id = joined.member_id;
+    sync.assignments = {{joined.member_id, "assignment"}};
+    EXPECT_EQ(Call<SyncGroupResponse>(0, sync).error_code, kNone);
+    return joined.member_id;
+  }
+
+  static TxnOffsetCommitRequest CommitOf(int32_t partition, int64_t offset) {
+    TxnOffsetCommitRequest r;
+    r.transactional_id = "orders-tx";
+    r.group_id = "orders-app";
+    r.producer_id = 7000;
+    r.producer_epoch = 2;
+    r.topics = {{"orders", {{partition, offset, -1, "m"}}}};
+    return r;
+  }
+
+  // The one partition's error of a TxnOffsetCommit answer.
+  static int16_t ErrorOf(const TxnOffsetCommitResponse& r) {
+    EXPECT_EQ(r.topics.size(), 1u);
+    if (r.topics.size() != 1 || r.topics[0].partitions.size() != 1) return -1;
+    EXPECT_EQ(r.topics[0].name, "orders");
+    return r.topics[0].partitions[0].error_code;
+  }
+
+  // The committed offset of orders-`partition` (-1: none).
+  int64_t Committed(int32_t partition) {
+    OffsetFetchRequest fetch;
+    fetch.group_id = "orders-app";
+    fetch.topics = std::vector<OffsetFetchRequest::Topic>{{"orders", {partition}}};
+    OffsetFetchResponse fetched = Call<OffsetFetchResponse>(1, fetch);
+    if (fetched.topics.size() != 1 || fetched.topics[0].partitions.size() != 1) {
+      ADD_FAILURE() << "no answer for orders-" << partition;
+      return -1;
+    }
+    return fetched.topics[0].partitions[0].committed_offset;
+  }
+
+  static constexpr int32_t kGroupCorrelationId = 4243;
+
+  ManualClock clock_;
+  absl::Mutex mu_;
+  int64_t next_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> batches_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<purgatory::Purgatory> purgatory_;
+  std::unique_ptr<group::GroupCoordinator> coordinator_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+};
+
+TEST_F(TxnOffsetCommitDispatchTest, V3ChecksTheConsumerAndV0ToV2DoNot) {
+  const std::string member = JoinAndSync();
+
+  // v3, KIP-447: the consumer's generation and member are the group's.
+  TxnOffsetCommitRequest commit = CommitOf(0, 100);
+  commit.generation_id = 1;
+  commit.member_id = member;
+  EXPECT_EQ(ErrorOf(Call<TxnOffsetCommitResponse>(3, commit)), kNone);
+
+  TxnOffsetCommitRequest stale = CommitOf(0, 101);
+  stale.generation_id = 99;
+  stale.member_id = member;
+  EXPECT_EQ(ErrorOf(Call<TxnOffsetCommitResponse>(3, stale)), kIllegalGeneration);
+
+  TxnOffsetCommitRequest stranger = CommitOf(0, 102);
+  stranger.generation_id = 1;
+  stranger.member_id = "nobody";
+  EXPECT_EQ(ErrorOf(Call<TxnOffsetCommitResponse>(3, stranger)), kUnknownMemberId);
+
+  TxnOffsetCommitRequest unknown_instance = CommitOf(0, 103);
+  unknown_instance.generation_id = 1;
+  unknown_instance.member_id = member;
+  unknown_instance.group_instance_id = "no-such-instance";
+  EXPECT_EQ(ErrorOf(Call<TxnOffsetCommitResponse>(3, unknown_instance)), kUnknownMemberId)
+      << "the instance id reaches the coordinator";
+
+  // v0-2 carry no consumer: the same group, a member in generation 1, and
+  // the commit is not checked against it.
+  for (int16_t v = 0; v <= 2; ++v) {
+    SCOPED_TRACE(v);
+    EXPECT_EQ(ErrorOf(Call<TxnOffsetCommitResponse>(v, CommitOf(1 + v, 200 + v))), kNone);
+  }
+
+  // Each accepted offset was written as the producer's transactional
+  // record, and stays pending until the transaction's marker.
+  {
+    absl::MutexLock l(&mu_);
+    int transactional = 0;
+    for (const std::string& batch : batches_) {
+      absl::StatusOr<record::BatchHeader> h = record::ReadBatchHeader(batch);
+      ASSERT_TRUE(h.ok()) << h.status();
+      if (h->is_transactional()) {
+        ++transactional;
+        EXPECT_EQ(h->producer_id, 7000);
+        EXPECT_EQ(h->producer_epoch, 2);
+      }
+    }
+    EXPECT_EQ(transactional, 4) << "one v3 commit and three older ones";
+  }
+  for (int32_t p = 0; p <= 3; ++p) EXPECT_EQ(Committed(p), -1) << "orders-" << p;
+
+  coordinator_->OnTxnCompleted(0, 7000, /*committed=*/true);
+  EXPECT_EQ(Committed(0), 100);
+  EXPECT_EQ(Committed(1), 200);
+  EXPECT_EQ(Committed(2), 201);
+  EXPECT_EQ(Committed(3), 202);
+}
+
+// ---- DescribeProducers through the dispatcher onto a real request layer ----
+
+// A ReplicaManager over in-memory logs leading "t" (two partitions) alone,
+// as produce_fetch_adapter_test's.
+class DescribeProducersDispatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    purgatory::Purgatory::Options po;
+    po.start_reaper = false;
+    purgatory_ = std::make_unique<purgatory::Purgatory>(&clock_, "test", po);
+    storage::LogManager::Options lo;
+    lo.log_dirs = {"/logs"};
+    auto logs = storage::LogManager::Open(&fs_, &clock_, lo);
+    ASSERT_TRUE(logs.ok()) << logs.status();
+    logs_ = std::move(*logs);
+    replication::ReplicaManagerOptions ro;
+    ro.broker_id = 1;
+    ro.min_insync_replicas = [](const metadata::TopicInfo&) { return 1; };
+    ro.clock = &clock_;
+    ro.on_partition_change = [this](const TopicPartition& tp) {
+      purgatory_->CheckAndComplete(purgatory::WatchKey::Partition(tp));
+    };
+    replicas_ = std::make_unique<replication::ReplicaManager>(logs_.get(), ro);
+    namespace records = metadata::testing;
+    const std::string topic_id = "TTTTTTTTTTTTTTTTTTTTTT";
+    std::vector<internal::MetadataRecord> rs = {
+        records::RegisterBroker(1, 1, false), records::Topic("t", topic_id),
+        records::Partition(topic_id, 0, {1}, {1}, 1), records::Partition(topic_id, 1, {1}, {1}, 1)};
+    auto image = metadata::MetadataImage::Empty("cluster")->Apply(records::Batch(rs), 1);
+    ASSERT_TRUE(image.ok()) << image.status();
+    image_ = *image;
+    replicas_->OnMetadata(image_);
+    request::HandlerOptions ho;
+    ho.replicas = replicas_.get();
+    ho.purgatory = purgatory_.get();
+    ho.clock = &clock_;
+    ho.image = [this] { return image_; };
+    ho.controller_id = [] { return 1; };
+    ho.consumer_fetch_memory = &consumer_memory_;
+    ho.follower_fetch_memory = &follower_memory_;
+    handlers_ = std::make_unique<request::RequestHandlers>(ho);
+    dispatcher_ = std::make_unique<Dispatcher>(Dispatcher::Deps{.handlers = handlers_.get()});
+  }
+
+  void TearDown() override {
+    purgatory_->Shutdown();
+    handlers_.reset();
+    replicas_.reset();
+    if (logs_) {
+      EXPECT_TRUE(logs_->Close().ok());
+    }
+  }
+
+  // Dispatches `message` at `version`; the decoded answer (answered at once).
+  template <typename Resp, typename Req>
+  Resp Call(int16_t version, const Req& message) {
+    Outcome outcome;
+    dispatcher_->Dispatch({.peer = "127.0.0.1:5", .listener = "KAFKA"},
+                          testing::RequestFrame(version, kCorrelationId, message),
+                          outcome.Callback());
+    if (!outcome.ready()) {
+      ADD_FAILURE() << "no answer";
+      return Resp{};
+    }
+    const DispatchResult result = outcome.get();
+    EXPECT_FALSE(result.close) << result.reason;
+    std::string_view frame(result.response);
+    if (frame.size() < 8) {
+      ADD_FAILURE() << "short response";
+      return Resp{};
+    }
+    Reader r(frame.substr(4));
+    absl::StatusOr<int32_t> correlation =
+        ReadResponseHeader(r, ResponseHeaderVersion(Req::kApiKey, version));
+    EXPECT_TRUE(correlation.ok() && *correlation == kCorrelationId);
+    absl::StatusOr<Resp> decoded = Decode<Resp>(version, frame.substr(4 + r.position()));
+    EXPECT_TRUE(decoded.ok()) << decoded.status();
+    return decoded.ok() ? *std::move(decoded) : Resp{};
+  }
+
+  storage::MemFileSystem fs_;
+  ManualClock clock_;
+  request::FetchMemory consumer_memory_{64 << 20};
+  request::FetchMemory follower_memory_{64 << 20};
+  std::unique_ptr<purgatory::Purgatory> purgatory_;
+  std::unique_ptr<storage::LogManager> logs_;
+  std::unique_ptr<replication::ReplicaManager> replicas_;
+  std::shared_ptr<const metadata::MetadataImage> image_;
+  std::unique_ptr<request::RequestHandlers> handlers_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+};
+
+TEST_F(DescribeProducersDispatchTest, AnIdempotentProducerIsDescribedByItsPartitionsLeader) {
+  // Producer 7000, epoch 0: sequences 0-2 on t-0, acknowledged (acks=1).
+  record::RecordBatchBuilder b;
+  b.set_producer(7000, 0, 0);
+  for (int i = 0; i < 3; ++i) {
+    record::Record r;
+    r.value = "idem-" + std::to_string(i);
+    r.timestamp = 1000 + i;
+    b.Append(r);
+  }
+  ProduceRequest produce;
+  produce.acks = 1;
+  produce.timeout_ms = 1000;
+  produce.topic_data.push_back({.name = "t", .partition_data = {{0, b.Build()}}});
+  ProduceResponse produced = Call<ProduceResponse>(7, produce);
+  ASSERT_EQ(produced.responses.size(), 1u);
+  ASSERT_EQ(produced.responses[0].partition_responses[0].error_code, kNone);
+
+  DescribeProducersRequest describe;
+  describe.topics = {{"t", {0, 1}}, {"nope", {0}}};
+  DescribeProducersResponse d = Call<DescribeProducersResponse>(0, describe);
+  ASSERT_EQ(d.topics.size(), 2u);
+  EXPECT_EQ(d.topics[0].name, "t");
+  ASSERT_EQ(d.topics[0].partitions.size(), 2u);
+  const DescribeProducersResponse::Partition& led = d.topics[0].partitions[0];
+  EXPECT_EQ(led.partition_index, 0);
+  EXPECT_EQ(led.error_code, kNone);
+  EXPECT_EQ(led.error_message, std::nullopt);
+  ASSERT_EQ(led.active_producers.size(), 1u);
+  const DescribeProducersResponse::ProducerState& p = led.active_producers[0];
+  EXPECT_EQ(p.producer_id, 7000);
+  EXPECT_EQ(p.producer_epoch, 0);
+  EXPECT_EQ(p.last_sequence, 2);
+  EXPECT_EQ(p.last_timestamp, 1002) << "the batch's max timestamp";
+  EXPECT_EQ(p.current_txn_start_offset, -1) << "not transactional";
+
+  const DescribeProducersResponse::Partition& quiet = d.topics[0].partitions[1];
+  EXPECT_EQ(quiet.partition_index, 1);
+  EXPECT_EQ(quiet.error_code, kNone);
+  EXPECT_TRUE(quiet.active_producers.empty());
+
+  EXPECT_EQ(d.topics[1].name, "nope");
+  ASSERT_EQ(d.topics[1].partitions.size(), 1u);
+  EXPECT_EQ(d.topics[1].partitions[0].error_code, kUnknownTopicOrPartition);
+  EXPECT_TRUE(d.topics[1].partitions[0].active_producers.empty());
 }
 
 }  // namespace
