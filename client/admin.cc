@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/string_view.h"
 #include "client/errors.h"
 #include "fmt/format.h"
 #include "grpcpp/client_context.h"
@@ -50,6 +53,14 @@ absl::StatusOr<Response> RequestLevel(absl::StatusOr<Response> response) {
 bool IsCoordinatorError(v1::ErrorCode code) {
   return code == v1::NOT_COORDINATOR || code == v1::COORDINATOR_LOAD_IN_PROGRESS ||
          code == v1::COORDINATOR_NOT_AVAILABLE;
+}
+
+// `status` with another message; its code and payloads (the wire code) kept.
+absl::Status WithMessage(const absl::Status& status, const std::string& message) {
+  absl::Status out(status.code(), message);
+  status.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
 }
 
 void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
@@ -331,20 +342,27 @@ absl::StatusOr<std::map<TopicPartition, DeletedRecords>> Admin::DeleteRecords(
 
 // ---- Consumer groups
 
-void Admin::ForgetCoordinator(const std::string& group) {
+void Admin::ForgetCoordinator(CoordinatorType type, const std::string& group) {
   absl::MutexLock lock(&mu_);
-  coordinators_.erase(group);
+  coordinators_.erase(CoordinatorKey(type, group));
 }
 
-absl::Status Admin::LookUpCoordinators(const std::vector<std::string>& groups, absl::Time deadline,
+int32_t Admin::CachedCoordinatorId(CoordinatorType type, const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  auto it = coordinators_.find(CoordinatorKey(type, key));
+  return it == coordinators_.end() ? -1 : it->second.node_id();
+}
+
+absl::Status Admin::LookUpCoordinators(CoordinatorType type, const std::vector<std::string>& groups,
+                                       absl::Time deadline,
                                        std::map<std::string, std::string>* targets,
                                        std::map<std::string, v1::Coordinator>* failed) {
   v1::FindCoordinatorRequest request;
-  request.set_key_type(0);
+  request.set_key_type(static_cast<int32_t>(type));
   {
     absl::MutexLock lock(&mu_);
     for (const std::string& g : groups) {
-      auto it = coordinators_.find(g);
+      auto it = coordinators_.find(CoordinatorKey(type, g));
       if (it != coordinators_.end()) {
         (*targets)[g] = fmt::format("{}:{}", it->second.host(), it->second.port());
       } else {
@@ -365,7 +383,7 @@ absl::Status Admin::LookUpCoordinators(const std::vector<std::string>& groups, a
   absl::MutexLock lock(&mu_);
   for (const v1::Coordinator& c : response.coordinators()) {
     if (c.error() == v1::NONE && c.node_id() >= 0) {
-      coordinators_[c.key()] = c;
+      coordinators_[CoordinatorKey(type, c.key())] = c;
       (*targets)[c.key()] = fmt::format("{}:{}", c.host(), c.port());
     } else if (!IsCoordinatorError(c.error()) && c.error() != v1::NONE) {
       (*failed)[c.key()] = c;
@@ -376,7 +394,7 @@ absl::Status Admin::LookUpCoordinators(const std::vector<std::string>& groups, a
 
 template <typename Result>
 absl::StatusOr<std::vector<Result>> Admin::CallCoordinators(
-    const std::vector<std::string>& groups,
+    CoordinatorType type, const std::vector<std::string>& groups,
     const std::function<absl::StatusOr<std::vector<Result>>(
         const std::string&, const std::vector<std::string>&, absl::Time)>& call,
     const std::function<v1::ErrorCode(const Result&)>& error_of,
@@ -394,7 +412,7 @@ absl::StatusOr<std::vector<Result>> Admin::CallCoordinators(
   while (!remaining.empty()) {
     std::map<std::string, std::string> targets;
     std::map<std::string, v1::Coordinator> failed;
-    absl::Status looked_up = LookUpCoordinators(remaining, deadline, &targets, &failed);
+    absl::Status looked_up = LookUpCoordinators(type, remaining, deadline, &targets, &failed);
     if (!looked_up.ok() && !IsNetworkError(looked_up)) return looked_up;
     if (!looked_up.ok()) transport = looked_up;
     for (const auto& [g, c] : failed) {
@@ -411,14 +429,14 @@ absl::StatusOr<std::vector<Result>> Admin::CallCoordinators(
       if (!results.ok()) {
         if (!IsNetworkError(results.status())) return results.status();
         transport = results.status();
-        for (const std::string& g : these) ForgetCoordinator(g);
+        for (const std::string& g : these) ForgetCoordinator(type, g);
         continue;
       }
       for (size_t i = 0; i < these.size() && i < results->size(); ++i) {
         const std::string& g = these[i];
         Result& r = (*results)[i];
         if (IsCoordinatorError(error_of(r))) {
-          ForgetCoordinator(g);
+          ForgetCoordinator(type, g);
           pending[g] = std::move(r);
         } else {
           done.emplace(g, std::move(r));
@@ -440,7 +458,8 @@ absl::StatusOr<std::vector<Result>> Admin::CallCoordinators(
         } else if (!transport.ok()) {
           return absl::Status(
               transport.code(),
-              fmt::format("Timed out waiting for the coordinator of group '{}' after {} ms: {}", g,
+              fmt::format("Timed out waiting for the coordinator of {} '{}' after {} ms: {}",
+                          type == CoordinatorType::kGroup ? "group" : "transactional id", g,
                           absl::ToInt64Milliseconds(config_.request_timeout),
                           std::string(transport.message())));
         } else {
@@ -457,30 +476,36 @@ absl::StatusOr<std::vector<Result>> Admin::CallCoordinators(
   return out;
 }
 
-absl::StatusOr<v1::Coordinator> Admin::FindGroupCoordinator(const std::string& group) {
+absl::StatusOr<v1::Coordinator> Admin::FindCoordinator(CoordinatorType type,
+                                                       const std::string& key) {
   const absl::Time deadline = absl::Now() + config_.request_timeout;
   while (true) {
     std::map<std::string, std::string> targets;
     std::map<std::string, v1::Coordinator> failed;
-    absl::Status s = LookUpCoordinators({group}, deadline, &targets, &failed);
+    absl::Status s = LookUpCoordinators(type, {key}, deadline, &targets, &failed);
     if (!s.ok() && !IsNetworkError(s)) return s;
-    if (failed.contains(group)) {
-      return ErrorToStatus(failed[group].error(), failed[group].error_message());
+    if (failed.contains(key)) {
+      return ErrorToStatus(failed[key].error(), failed[key].error_message());
     }
-    if (targets.contains(group)) {
+    if (targets.contains(key)) {
       absl::MutexLock lock(&mu_);
-      auto it = coordinators_.find(group);
+      auto it = coordinators_.find(CoordinatorKey(type, key));
       if (it != coordinators_.end()) return it->second;
     }
     if (absl::Now() + config_.retry_backoff >= deadline) {
       if (!s.ok()) return s;
-      return ErrorToStatus(v1::COORDINATOR_NOT_AVAILABLE,
-                           fmt::format("Timed out after {} ms finding the coordinator of group "
-                                       "'{}'",
-                                       absl::ToInt64Milliseconds(config_.request_timeout), group));
+      return ErrorToStatus(
+          v1::COORDINATOR_NOT_AVAILABLE,
+          fmt::format("Timed out after {} ms finding the coordinator of {} '{}'",
+                      absl::ToInt64Milliseconds(config_.request_timeout),
+                      type == CoordinatorType::kGroup ? "group" : "transactional id", key));
     }
     absl::SleepFor(config_.retry_backoff);
   }
+}
+
+absl::StatusOr<v1::Coordinator> Admin::FindGroupCoordinator(const std::string& group) {
+  return FindCoordinator(CoordinatorType::kGroup, group);
 }
 
 absl::StatusOr<v1::ListGroupsResponse> Admin::ListGroups(const std::vector<std::string>& states) {
@@ -552,7 +577,7 @@ absl::StatusOr<v1::DescribeGroupsResponse> Admin::DescribeGroups(
     return out;
   };
   absl::StatusOr<std::vector<v1::DescribedGroup>> described = CallCoordinators<v1::DescribedGroup>(
-      groups, call, [](const v1::DescribedGroup& d) { return d.error(); },
+      CoordinatorType::kGroup, groups, call, [](const v1::DescribedGroup& d) { return d.error(); },
       [](const std::string& g, v1::ErrorCode e, const std::string& m) {
         v1::DescribedGroup d;
         d.set_group_id(g);
@@ -585,7 +610,8 @@ absl::StatusOr<std::map<TopicPartition, int64_t>> Admin::ListGroupOffsets(
   };
   absl::StatusOr<std::vector<v1::OffsetFetchResponse>> fetched =
       CallCoordinators<v1::OffsetFetchResponse>(
-          {group}, call, [](const v1::OffsetFetchResponse& r) { return r.error(); },
+          CoordinatorType::kGroup, {group}, call,
+          [](const v1::OffsetFetchResponse& r) { return r.error(); },
           [](const std::string&, v1::ErrorCode e, const std::string& m) {
             v1::OffsetFetchResponse r;
             r.set_error(e);
@@ -668,7 +694,8 @@ absl::StatusOr<v1::OffsetCommitResponse> Admin::AlterGroupOffsets(
     return r;
   };
   absl::StatusOr<std::vector<v1::OffsetCommitResponse>> committed =
-      CallCoordinators<v1::OffsetCommitResponse>({group}, call, error_of, error_result);
+      CallCoordinators<v1::OffsetCommitResponse>(CoordinatorType::kGroup, {group}, call, error_of,
+                                                 error_result);
   if (!committed.ok()) return committed.status();
   return committed->front();
 }
@@ -705,7 +732,8 @@ absl::StatusOr<v1::DeleteGroupsResponse> Admin::DeleteGroups(
   };
   absl::StatusOr<std::vector<v1::DeletableGroupResult>> deleted =
       CallCoordinators<v1::DeletableGroupResult>(
-          groups, call, [](const v1::DeletableGroupResult& r) { return r.error(); },
+          CoordinatorType::kGroup, groups, call,
+          [](const v1::DeletableGroupResult& r) { return r.error(); },
           [](const std::string& g, v1::ErrorCode e, const std::string& m) {
             v1::DeletableGroupResult r;
             r.set_group_id(g);
@@ -738,7 +766,8 @@ absl::StatusOr<v1::OffsetDeleteResponse> Admin::DeleteGroupOffsets(
   };
   absl::StatusOr<std::vector<v1::OffsetDeleteResponse>> deleted =
       CallCoordinators<v1::OffsetDeleteResponse>(
-          {group}, call, [](const v1::OffsetDeleteResponse& r) { return r.error(); },
+          CoordinatorType::kGroup, {group}, call,
+          [](const v1::OffsetDeleteResponse& r) { return r.error(); },
           [](const std::string&, v1::ErrorCode e, const std::string& m) {
             v1::OffsetDeleteResponse r;
             r.set_error(e);
@@ -747,6 +776,236 @@ absl::StatusOr<v1::OffsetDeleteResponse> Admin::DeleteGroupOffsets(
           });
   if (!deleted.ok()) return deleted.status();
   return deleted->front();
+}
+
+// ---- Transactions
+
+absl::StatusOr<v1::Coordinator> Admin::FindTransactionCoordinator(
+    const std::string& transactional_id) {
+  return FindCoordinator(CoordinatorType::kTransaction, transactional_id);
+}
+
+absl::StatusOr<std::map<int32_t, v1::ListTransactionsResponse>> Admin::ListTransactions(
+    const std::vector<std::string>& states, const std::vector<int64_t>& producer_ids) {
+  absl::StatusOr<v1::DescribeClusterResponse> cluster = DescribeCluster();
+  if (!cluster.ok()) return cluster.status();
+  v1::ListTransactionsRequest request;
+  for (const std::string& s : states) request.add_state_filters(s);
+  for (int64_t id : producer_ids) request.add_producer_id_filters(id);
+  const absl::Time deadline = absl::Now() + config_.request_timeout;
+  std::map<int32_t, v1::ListTransactionsResponse> out;
+  for (const v1::BrokerDescription& b : cluster->brokers()) {
+    if (b.fenced() || b.endpoints().empty()) continue;
+    const std::string target = fmt::format("{}:{}", b.endpoints(0).host(), b.endpoints(0).port());
+    while (true) {
+      v1::ListTransactionsResponse response;
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, deadline);
+      absl::Status s = FromGrpcStatus(
+          v1::Transaction::NewStub(pool_.Get(target))->ListTransactions(&ctx, request, &response),
+          target);
+      bool retry = IsNetworkError(s) && !absl::IsDeadlineExceeded(s);
+      if (s.ok() && response.error() != v1::NONE) {
+        s = ErrorToStatus(response.error(), response.error_message());
+        retry = response.error() == v1::COORDINATOR_LOAD_IN_PROGRESS ||
+                response.error() == v1::COORDINATOR_NOT_AVAILABLE;
+      }
+      if (s.ok()) {
+        out[b.id()] = std::move(response);
+        break;
+      }
+      if (!retry || absl::Now() + config_.retry_backoff >= deadline) {
+        return WithMessage(s, fmt::format("Failed to list the transactions of broker {}: {}",
+                                          b.id(), std::string(s.message())));
+      }
+      absl::SleepFor(config_.retry_backoff);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<TransactionDescription>> Admin::DescribeTransactions(
+    const std::vector<std::string>& transactional_ids) {
+  std::function<absl::StatusOr<std::vector<TransactionDescription>>(
+      const std::string&, const std::vector<std::string>&, absl::Time)>
+      call = [this](const std::string& target, const std::vector<std::string>& these,
+                    absl::Time deadline) -> absl::StatusOr<std::vector<TransactionDescription>> {
+    v1::DescribeTransactionsRequest request;
+    for (const std::string& id : these) request.add_transactional_ids(id);
+    v1::DescribeTransactionsResponse response;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, deadline);
+    absl::Status s = FromGrpcStatus(
+        v1::Transaction::NewStub(pool_.Get(target))->DescribeTransactions(&ctx, request, &response),
+        target);
+    if (!s.ok()) return s;
+    std::vector<TransactionDescription> out;
+    for (const std::string& id : these) {
+      TransactionDescription& d = out.emplace_back();
+      d.coordinator_id = CachedCoordinatorId(CoordinatorType::kTransaction, id);
+      auto it =
+          std::find_if(response.transaction_states().begin(), response.transaction_states().end(),
+                       [&](const v1::TransactionState& t) { return t.transactional_id() == id; });
+      if (it != response.transaction_states().end()) {
+        d.state = *it;
+      } else {
+        d.state.set_transactional_id(id);
+        d.state.set_error(v1::UNKNOWN_SERVER_ERROR);
+        d.state.set_error_message(
+            fmt::format("The coordinator sent no result for transactional id '{}'", id));
+      }
+    }
+    return out;
+  };
+  return CallCoordinators<TransactionDescription>(
+      CoordinatorType::kTransaction, transactional_ids, call,
+      [](const TransactionDescription& d) { return d.state.error(); },
+      [](const std::string& id, v1::ErrorCode e, const std::string& m) {
+        TransactionDescription d;
+        d.state.set_transactional_id(id);
+        d.state.set_error(e);
+        d.state.set_error_message(m);
+        return d;
+      });
+}
+
+absl::StatusOr<std::map<TopicPartition, PartitionProducers>> Admin::DescribeProducers(
+    const std::vector<TopicPartition>& partitions, std::optional<int32_t> broker_id) {
+  std::map<TopicPartition, PartitionProducers> result;
+  if (partitions.empty()) return result;
+  std::set<std::string> topics;
+  for (const TopicPartition& tp : partitions) topics.insert(tp.topic);
+  absl::Status refreshed = metadata_.Refresh({topics.begin(), topics.end()});
+  if (!refreshed.ok()) return refreshed;
+
+  // One DescribeProducers call to `target`; keeps the producers of the
+  // partitions answered NONE.
+  LeaderRequest send = [&](const std::string& target, const std::vector<TopicPartition>& tps,
+                           absl::Time deadline) -> absl::StatusOr<std::vector<PartitionAnswer>> {
+    v1::DescribeProducersRequest request;
+    std::map<std::string, v1::TxnTopic*> by_topic;
+    for (const TopicPartition& tp : tps) {
+      v1::TxnTopic*& t = by_topic[tp.topic];
+      if (t == nullptr) {
+        t = request.add_topics();
+        t->set_name(tp.topic);
+      }
+      t->add_partitions(tp.partition.value());
+    }
+    v1::DescribeProducersResponse response;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, deadline);
+    absl::Status s = FromGrpcStatus(
+        v1::Transaction::NewStub(pool_.Get(target))->DescribeProducers(&ctx, request, &response),
+        target);
+    if (!s.ok()) return s;
+    std::vector<PartitionAnswer> answers;
+    for (const v1::DescribeProducersPartition& p : response.partitions()) {
+      TopicPartition tp{p.topic(), PartitionId(p.partition())};
+      if (p.error() == v1::NONE) {
+        result[tp].producers.assign(p.active_producers().begin(), p.active_producers().end());
+      }
+      answers.push_back(PartitionAnswer{tp, p.error(), p.error_message(), -1});
+    }
+    return answers;
+  };
+
+  if (!broker_id.has_value()) {
+    const std::set<TopicPartition> wanted(partitions.begin(), partitions.end());
+    for (auto& [tp, status] :
+         RequestAtLeaders(metadata_, wanted, config_.request_timeout, config_.retry_backoff,
+                          "describing the producers of", send)) {
+      result[tp].status = std::move(status);
+    }
+    return result;
+  }
+
+  // At one broker, as Kafka's StaticBrokerStrategy: only a transport
+  // failure is retried there.
+  std::optional<std::string> target = metadata_.BrokerAddress(*broker_id);
+  if (!target.has_value()) {
+    return absl::NotFoundError(
+        fmt::format("Broker {} is not in the cluster's metadata", *broker_id));
+  }
+  const absl::Time deadline = absl::Now() + config_.request_timeout;
+  absl::StatusOr<std::vector<PartitionAnswer>> answers;
+  while (true) {
+    answers = send(*target, partitions, deadline);
+    if (answers.ok() || !IsNetworkError(answers.status()) ||
+        absl::IsDeadlineExceeded(answers.status()) ||
+        absl::Now() + config_.retry_backoff >= deadline) {
+      break;
+    }
+    absl::SleepFor(config_.retry_backoff);
+  }
+  for (const TopicPartition& tp : partitions) {
+    PartitionProducers& out = result[tp];
+    if (!answers.ok()) {
+      out.producers.clear();
+      out.status = answers.status();
+      continue;
+    }
+    auto it = std::find_if(answers->begin(), answers->end(),
+                           [&](const PartitionAnswer& a) { return a.tp == tp; });
+    if (it == answers->end()) {
+      out.status = ErrorToStatus(
+          v1::UNKNOWN_SERVER_ERROR,
+          fmt::format("Broker {} sent no result for partition {}", *broker_id, tp.ToString()));
+    } else if (it->error == v1::NOT_LEADER_OR_FOLLOWER) {
+      // Kafka's words: the broker asked for is not one to ask.
+      out.status =
+          ErrorToStatus(it->error, fmt::format("Failed to describe active producers for partition "
+                                               "{} on brokerId {}",
+                                               tp.ToString(), *broker_id));
+    } else {
+      out.status = ErrorToStatus(it->error, it->message);
+    }
+  }
+  return result;
+}
+
+absl::Status Admin::AbortTransaction(const AbortTransactionSpec& spec) {
+  absl::Status refreshed = metadata_.Refresh({spec.partition.topic});
+  if (!refreshed.ok()) return refreshed;
+  LeaderRequest send = [&](const std::string& target, const std::vector<TopicPartition>& tps,
+                           absl::Time deadline) -> absl::StatusOr<std::vector<PartitionAnswer>> {
+    v1::WriteTxnMarkersRequest request;
+    v1::WritableTxnMarker* m = request.add_markers();
+    m->set_producer_id(spec.producer_id);
+    m->set_producer_epoch(spec.producer_epoch);
+    m->set_committed(false);
+    m->set_coordinator_epoch(spec.coordinator_epoch);
+    for (const TopicPartition& tp : tps) {
+      v1::TxnMarkerPartition* p = m->add_partitions();
+      p->set_topic(tp.topic);
+      p->set_partition(tp.partition.value());
+    }
+    v1::WriteTxnMarkersResponse response;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, deadline);
+    absl::Status s = FromGrpcStatus(
+        v1::Transaction::NewStub(pool_.Get(target))->WriteTxnMarkers(&ctx, request, &response),
+        target);
+    if (!s.ok()) return s;
+    std::vector<PartitionAnswer> answers;
+    for (const v1::WritableTxnMarkerResult& r : response.markers()) {
+      if (r.producer_id() != spec.producer_id) continue;
+      for (const v1::TxnMarkerPartitionResult& p : r.partitions()) {
+        answers.push_back(PartitionAnswer{TopicPartition{p.topic(), PartitionId(p.partition())},
+                                          p.error(), p.error_message(), -1});
+      }
+    }
+    return answers;
+  };
+  std::map<TopicPartition, absl::Status> results =
+      RequestAtLeaders(metadata_, {spec.partition}, config_.request_timeout, config_.retry_backoff,
+                       "aborting the transaction on", send);
+  auto it = results.find(spec.partition);
+  if (it == results.end()) {
+    return ErrorToStatus(v1::UNKNOWN_SERVER_ERROR,
+                         fmt::format("No answer for partition {}", spec.partition.ToString()));
+  }
+  return it->second;
 }
 
 }  // namespace strata::client

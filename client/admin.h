@@ -22,6 +22,14 @@
 // knows only the groups it coordinates. ListOffsets asks each partition's
 // leader, found through Broker.Metadata.
 //
+// Transaction calls (strata.v1.Transaction, Kafka's KIP-664 admin calls)
+// follow the same two routes: DescribeTransactions goes to each
+// transactional id's coordinator (FindCoordinator with key type 1, cached
+// and retried as for groups), ListTransactions to every live broker;
+// DescribeProducers and AbortTransaction (an ABORT marker through
+// WriteTxnMarkers) to each partition's leader, the only replica that
+// answers them in Strata.
+//
 // Thread-safe.
 #pragma once
 
@@ -29,7 +37,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -43,6 +53,7 @@
 #include "client/metadata_cache.h"
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/group.grpc.pb.h"
+#include "strata/v1/transaction.grpc.pb.h"
 
 namespace strata::client {
 
@@ -50,6 +61,35 @@ struct AdminConfig {
   std::string bootstrap_servers;
   absl::Duration request_timeout = absl::Milliseconds(30000);  // request.timeout.ms
   absl::Duration retry_backoff = absl::Milliseconds(100);      // retry.backoff.ms
+};
+
+// What FindCoordinator is asked about: its key_type.
+enum class CoordinatorType : int32_t { kGroup = 0, kTransaction = 1 };
+
+// One transactional id's DescribeTransactions answer and the node that gave
+// it (Kafka's TransactionDescription.coordinatorId). `state.error()` is the
+// id's error (TRANSACTIONAL_ID_NOT_FOUND, ...); the other fields mean
+// nothing unless it is NONE. `coordinator_id` is -1 when no coordinator
+// answered.
+struct TransactionDescription {
+  int32_t coordinator_id = -1;
+  v1::TransactionState state;
+};
+
+// One partition's DescribeProducers answer: its active producers, or why
+// there is none to show (`status`).
+struct PartitionProducers {
+  absl::Status status;
+  std::vector<v1::ProducerState> producers;
+};
+
+// The transaction to abort on one partition (Kafka's AbortTransactionSpec):
+// the producer and the coordinator epoch its marker carries.
+struct AbortTransactionSpec {
+  TopicPartition partition;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int32_t coordinator_epoch = 0;
 };
 
 class Admin {
@@ -182,7 +222,48 @@ class Admin {
   absl::StatusOr<v1::OffsetDeleteResponse> DeleteGroupOffsets(
       const std::string& group, const std::vector<TopicPartition>& partitions);
 
+  // ---- Transactions (strata.v1.Transaction)
+
+  // The coordinator of a transactional id, as FindGroupCoordinator.
+  absl::StatusOr<v1::Coordinator> FindTransactionCoordinator(const std::string& transactional_id);
+
+  // Every live broker's ListTransactions answer (the transactions it
+  // coordinates), by broker id, as Kafka's listTransactions().allByBrokerId().
+  // `states` ("Ongoing", ...) and `producer_ids` filter; empty: all. Fails
+  // when a broker cannot be listed: COORDINATOR_LOAD_IN_PROGRESS and
+  // COORDINATOR_NOT_AVAILABLE are retried until request.timeout.ms, other
+  // errors at once.
+  absl::StatusOr<std::map<int32_t, v1::ListTransactionsResponse>> ListTransactions(
+      const std::vector<std::string>& states = {}, const std::vector<int64_t>& producer_ids = {});
+
+  // One description per id, in the order asked, each from its coordinator
+  // (NOT_COORDINATOR and loading coordinators are retried until
+  // request.timeout.ms). Per-id errors are inside; the Status fails only
+  // when a coordinator could not be reached in that time, or a
+  // FindCoordinator call failed outright.
+  absl::StatusOr<std::vector<TransactionDescription>> DescribeTransactions(
+      const std::vector<std::string>& transactional_ids);
+
+  // The active producers of each partition (DescribeProducers), asked of
+  // its leader, or of `broker_id` when given (Kafka's
+  // DescribeProducersOptions.brokerId: no retry elsewhere, and a broker
+  // that does not lead the partition answers NOT_LEADER_OR_FOLLOWER, an
+  // error of that partition). Every partition asked for is in the answer,
+  // with its own status (as ListOffsets'). Fails as a whole only when no
+  // node answers Metadata, or `broker_id` is not a known broker.
+  absl::StatusOr<std::map<TopicPartition, PartitionProducers>> DescribeProducers(
+      const std::vector<TopicPartition>& partitions, std::optional<int32_t> broker_id = {});
+
+  // Aborts a hanging transaction (Kafka's Admin.abortTransaction): an ABORT
+  // marker for the producer, written by the partition's leader
+  // (WriteTxnMarkers; leadership errors are retried until
+  // request.timeout.ms). The partition's error otherwise, with its wire
+  // code (INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED, ...).
+  absl::Status AbortTransaction(const AbortTransactionSpec& spec);
+
  private:
+  using CoordinatorKey = std::pair<CoordinatorType, std::string>;
+
   // CreateTopics for the one topic in `request`: its result, or its error.
   absl::StatusOr<v1::TopicResult> CreateOneTopic(const v1::CreateTopicsRequest& request);
   Admin(AdminConfig config, std::vector<std::string> bootstrap);
@@ -195,16 +276,16 @@ class Admin {
                                 const Request& request,
                                 bool (*retry_on)(const Response&) = nullptr);
 
-  // Runs `call` for `groups` at their coordinators, one call per
-  // coordinator with its groups, and again for the groups whose result
-  // `error_of` says is a coordinator error or whose coordinator could not be
-  // reached, until request.timeout.ms. `call` gets the target "host:port",
-  // the groups for it and the deadline, and returns one result per group.
-  // Groups whose coordinator cannot be found get `error_result`. Results
-  // come in the order of `groups`.
+  // Runs `call` for `groups` (group or transactional ids, as `type` says)
+  // at their coordinators, one call per coordinator with its groups, and
+  // again for the groups whose result `error_of` says is a coordinator error
+  // or whose coordinator could not be reached, until request.timeout.ms.
+  // `call` gets the target "host:port", the groups for it and the deadline,
+  // and returns one result per group. Groups whose coordinator cannot be
+  // found get `error_result`. Results come in the order of `groups`.
   template <typename Result>
   absl::StatusOr<std::vector<Result>> CallCoordinators(
-      const std::vector<std::string>& groups,
+      CoordinatorType type, const std::vector<std::string>& groups,
       const std::function<absl::StatusOr<std::vector<Result>>(
           const std::string& target, const std::vector<std::string>& groups, absl::Time deadline)>&
           call,
@@ -215,10 +296,13 @@ class Admin {
   // FindCoordinator for the groups not cached yet; fills `targets` with
   // "host:port" and `failed` with the groups whose lookup gave a
   // non-retriable error. Retriable errors leave a group out of both.
-  absl::Status LookUpCoordinators(const std::vector<std::string>& groups, absl::Time deadline,
-                                  std::map<std::string, std::string>* targets,
+  absl::Status LookUpCoordinators(CoordinatorType type, const std::vector<std::string>& groups,
+                                  absl::Time deadline, std::map<std::string, std::string>* targets,
                                   std::map<std::string, v1::Coordinator>* failed);
-  void ForgetCoordinator(const std::string& group);
+  void ForgetCoordinator(CoordinatorType type, const std::string& group);
+  // The node id of the cached coordinator of `key`; -1 if none is cached.
+  int32_t CachedCoordinatorId(CoordinatorType type, const std::string& key);
+  absl::StatusOr<v1::Coordinator> FindCoordinator(CoordinatorType type, const std::string& key);
 
   const AdminConfig config_;
   const std::vector<std::string> bootstrap_;
@@ -227,7 +311,7 @@ class Admin {
   MetadataCache metadata_;
 
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, v1::Coordinator> coordinators_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<CoordinatorKey, v1::Coordinator> coordinators_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace strata::client

@@ -4,7 +4,8 @@
 //
 //   strata topics | brokers | configs | leader-election | metadata-quorum |
 //          consumer-groups | reassign-partitions | cluster unregister |
-//          console-producer | console-consumer | delete-records | get-offsets | dump-log
+//          console-producer | console-consumer | delete-records | get-offsets | dump-log |
+//          transactions
 //
 // Results go to stdout, errors to stderr with a non-zero exit code.
 
@@ -29,6 +30,7 @@
 #include "tools/producer_perf_test.h"
 #include "tools/reassign_partitions.h"
 #include "tools/topic_command.h"
+#include "tools/transactions_command.h"
 
 namespace {
 
@@ -724,6 +726,19 @@ int main(int argc, char** argv) {
     if (*dump_key_opt) dump.key_decoder_class = dump_key_decoder;
     if (*dump_value_opt) dump.value_decoder_class = dump_value_decoder;
     exit_code = strata::tools::RunDumpLog(dump, std::cout, std::cerr);
+  });
+
+  // ---- transactions (Kafka's kafka-transactions.sh). Its arguments are
+  // parsed as Kafka's argparse4j parses them, errors and -h included, so
+  // CLI11 hands everything after "transactions" over.
+  CLI::App* txn = app.add_subcommand(
+      "transactions",
+      "List, describe and abort transactions, find hanging ones (Kafka's kafka-transactions.sh)");
+  txn->prefix_command();
+  txn->set_help_flag();
+  txn->callback([&] {
+    exit_code = strata::tools::RunTransactionsCommand(txn->remaining(), STRATA_VERSION, std::cout,
+                                                      std::cerr);
   });
 
   try {
