@@ -100,6 +100,23 @@ std::string TimeoutMessage(absl::Duration timeout, const std::string& awaiting) 
 // nothing more (Kafka's fatal exceptions in handleFailedBatch; and a batch
 // the leader finds outside any transaction: the producer's view and the
 // coordinator's differ).
+// A gRPC failure that is not a network error and carries no wire code: the
+// node does not serve the call at all (UNIMPLEMENTED: it will not start
+// to) is fatal; anything else (INTERNAL, RESOURCE_EXHAUSTED, an overloaded
+// or restarting server) is retried like a network error, as Kafka retries
+// a broken connection.
+bool IsUnsupportedCall(const absl::Status& status) {
+  return absl::IsUnimplemented(status) && ErrorCodeOf(status) == v1::UNKNOWN_SERVER_ERROR;
+}
+
+// An answer with no wire error code: a transport failure (retried), not
+// the coordinator's word.
+bool IsTransportFailure(const absl::Status& status) {
+  return IsNetworkError(status) ||
+         (!status.ok() && ErrorCodeOf(status) == v1::UNKNOWN_SERVER_ERROR &&
+          !absl::IsUnimplemented(status));
+}
+
 bool IsFatalForTransactions(v1::ErrorCode code) {
   return code == v1::PRODUCER_FENCED || code == v1::TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
          code == v1::INVALID_TXN_STATE;
@@ -300,23 +317,34 @@ void Producer::Close(absl::Duration timeout) {
   // as in Kafka, it closes at once.
   if (sender_.get_id() == std::this_thread::get_id()) timeout = absl::ZeroDuration();
   if (transactional_ && timeout > absl::ZeroDuration()) {
-    // As Kafka's sender does at shutdown: an incomplete transaction is
-    // aborted (within max.block.ms at most), so that it does not hold
-    // read_committed consumers until transaction.timeout.ms.
+    // As Kafka's sender does at shutdown: a commit under way (one that
+    // timed out) is finished, an incomplete transaction aborted (within
+    // max.block.ms at most), so that it does not hold read_committed
+    // consumers until transaction.timeout.ms. Not while another thread's
+    // transactional call is at work: that call finishes what it does.
     const absl::Time start = absl::Now();
-    bool ongoing = false;
-    {
-      absl::MutexLock lock(&mu_);
-      const TransactionState state = txn_.state();
-      ongoing = !closing_ && (state == TransactionState::kInTransaction ||
-                              state == TransactionState::kAbortableError ||
-                              state == TransactionState::kAbortingTransaction);
-    }
-    if (ongoing) {
-      LOG(INFO) << "Aborting the incomplete transaction of " << config_.transactional_id.value()
-                << " on close";
-      absl::Status s = AbortTransactionUntil(start + std::min(timeout, config_.max_block));
-      if (!s.ok()) LOG(WARNING) << "Aborting the transaction on close failed: " << s;
+    const absl::Time deadline = start + std::min(timeout, config_.max_block);
+    if (txn_call_mu_.TryLock()) {
+      TransactionState state = TransactionState::kUninitialized;
+      bool closed = false;
+      {
+        absl::MutexLock lock(&mu_);
+        state = txn_.state();
+        closed = closing_;
+      }
+      absl::Status s;
+      if (!closed && state == TransactionState::kCommittingTransaction) {
+        LOG(INFO) << "Finishing the commit of " << config_.transactional_id.value() << " on close";
+        s = CommitTransactionUntil(deadline);
+      } else if (!closed && (state == TransactionState::kInTransaction ||
+                             state == TransactionState::kAbortableError ||
+                             state == TransactionState::kAbortingTransaction)) {
+        LOG(INFO) << "Aborting the incomplete transaction of " << config_.transactional_id.value()
+                  << " on close";
+        s = AbortTransactionUntil(deadline);
+      }
+      txn_call_mu_.Unlock();
+      if (!s.ok()) LOG(WARNING) << "Ending the transaction on close failed: " << s;
     }
     timeout = std::max(absl::ZeroDuration(), timeout - (absl::Now() - start));
   }
@@ -857,8 +885,15 @@ void Producer::StartCall(InFlight* call) {
 
 void Producer::ForgetSequence(const ProducerBatch& batch, const absl::Status& error) {
   if (batch.base_sequence < 0 || batch.producer_id != producer_id_) return;
-  if (transactional_ && batch.producer_epoch == producer_epoch_) {
+  if (transactional_) {
+    // A batch of an earlier epoch: the bump that ended it already started
+    // the sequences afresh.
+    if (batch.producer_epoch != producer_epoch_) return;
     txn_.AbortableError(error, /*bump_epoch=*/true);
+    // The id changes only through the abort's bump: nothing is stamped
+    // until then. (Without a bump to come, the producer would wait for an
+    // id nobody fetches.)
+    if (!txn_.epoch_bump_required()) return;
   }
   if (!need_producer_id_) {
     need_producer_id_ = true;
@@ -1036,8 +1071,9 @@ absl::Status Producer::CallCoordinator(TxnRequest request, int32_t key_type, con
       } else {
         last = found.status();
         const v1::ErrorCode code = ErrorCodeOf(last);
-        if (!IsNetworkError(last) &&
-            ClassifyTxnError(TxnRequest::kFindCoordinator, code) == TxnErrorAction::kFatal) {
+        if (IsUnsupportedCall(last) ||
+            (!IsTransportFailure(last) &&
+             ClassifyTxnError(TxnRequest::kFindCoordinator, code) == TxnErrorAction::kFatal)) {
           absl::Status error =
               TxnErrorStatus(TxnRequest::kFindCoordinator, code, std::string(last.message()));
           absl::MutexLock lock(&mu_);
@@ -1051,9 +1087,7 @@ absl::Status Producer::CallCoordinator(TxnRequest request, int32_t key_type, con
       TxnErrorAction action = TxnErrorAction::kFindCoordinator;
       if (!answer.ok()) {
         last = answer.status();
-        if (!IsNetworkError(last)) {
-          // The node does not serve the request at all (UNIMPLEMENTED, ...):
-          // it will not start to.
+        if (IsUnsupportedCall(last)) {
           absl::MutexLock lock(&mu_);
           txn_.FatalError(last);
           return last;
@@ -1067,7 +1101,7 @@ absl::Status Producer::CallCoordinator(TxnRequest request, int32_t key_type, con
           if (action == TxnErrorAction::kFatal) {
             txn_.FatalError(last);
           } else {
-            txn_.AbortableError(last, /*bump_epoch=*/false);
+            txn_.AbortableError(last, TxnErrorNeedsEpochBump(answer->error));
           }
           return last;
         }
@@ -1126,6 +1160,7 @@ absl::Status Producer::InitTransactions() { return InitTransactions(config_.max_
 
 absl::Status Producer::InitTransactions(absl::Duration timeout) {
   if (absl::Status s = CheckTransactional(); !s.ok()) return s;
+  absl::MutexLock call(&txn_call_mu_);
   const absl::Time deadline = absl::Now() + timeout;
   {
     absl::MutexLock lock(&mu_);
@@ -1143,6 +1178,7 @@ absl::Status Producer::InitTransactions(absl::Duration timeout) {
 
 absl::Status Producer::BeginTransaction() {
   if (absl::Status s = CheckTransactional(); !s.ok()) return s;
+  absl::MutexLock call(&txn_call_mu_);
   absl::MutexLock lock(&mu_);
   if (closing_) return ClosedError();
   return txn_.BeginTransaction();
@@ -1201,12 +1237,19 @@ absl::Status Producer::CommitTransaction() { return CommitTransaction(config_.ma
 
 absl::Status Producer::CommitTransaction(absl::Duration timeout) {
   if (absl::Status s = CheckTransactional(); !s.ok()) return s;
-  const absl::Time start = absl::Now();
-  const absl::Time deadline = start + timeout;
-  bool started = false;
+  absl::MutexLock call(&txn_call_mu_);
   {
     absl::MutexLock lock(&mu_);
     if (closing_) return ClosedError();
+  }
+  return CommitTransactionUntil(absl::Now() + timeout);
+}
+
+absl::Status Producer::CommitTransactionUntil(absl::Time deadline) {
+  const absl::Time start = absl::Now();
+  bool started = false;
+  {
+    absl::MutexLock lock(&mu_);
     if (absl::Status s = txn_.BeginCommit(); !s.ok()) return s;
     // Every record first; a record that fails makes the error abortable.
     const bool sent = AwaitTransactionRecords(deadline, [](const TransactionManager& t) {
@@ -1224,7 +1267,7 @@ absl::Status Producer::CommitTransaction(absl::Duration timeout) {
     if (absl::Status s = EndTransaction(/*commit=*/true, deadline); !s.ok()) return s;
   }
   absl::MutexLock lock(&mu_);
-  txn_.CompleteTransaction();
+  if (!txn_.CompleteTransaction() && txn_.has_error()) return txn_.StateError();
   return absl::OkStatus();
 }
 
@@ -1232,6 +1275,7 @@ absl::Status Producer::AbortTransaction() { return AbortTransaction(config_.max_
 
 absl::Status Producer::AbortTransaction(absl::Duration timeout) {
   if (absl::Status s = CheckTransactional(); !s.ok()) return s;
+  absl::MutexLock call(&txn_call_mu_);
   {
     absl::MutexLock lock(&mu_);
     if (closing_) return ClosedError();
@@ -1241,7 +1285,7 @@ absl::Status Producer::AbortTransaction(absl::Duration timeout) {
 
 absl::Status Producer::AbortTransactionUntil(absl::Time deadline) {
   const absl::Time start = absl::Now();
-  bool started = false;
+  bool end_txn = false;
   {
     absl::MutexLock lock(&mu_);
     if (absl::Status s = txn_.BeginAbort(); !s.ok()) return s;
@@ -1257,15 +1301,26 @@ absl::Status Producer::AbortTransactionUntil(absl::Time deadline) {
           TimeoutMessage(absl::Now() - start, "EndTxn(ABORT)") +
           fmt::format(" ({} record(s) still in flight)", unfinished_));
     }
-    started = txn_.transaction_started();
+    end_txn = txn_.transaction_started() && !txn_.end_txn_refused();
   }
-  if (started) {
-    if (absl::Status s = EndTransaction(/*commit=*/false, deadline); !s.ok()) return s;
+  if (end_txn) {
+    if (absl::Status s = EndTransaction(/*commit=*/false, deadline); !s.ok()) {
+      // INVALID_PRODUCER_ID_MAPPING to the EndTxn itself: on to the bump.
+      absl::MutexLock lock(&mu_);
+      if (!txn_.end_txn_refused() || txn_.state() != TransactionState::kAbortingTransaction) {
+        return s;
+      }
+    }
   }
   int64_t producer_id = -1;
   int16_t producer_epoch = -1;
   {
     absl::MutexLock lock(&mu_);
+    if (txn_.state() != TransactionState::kAbortingTransaction) {
+      return txn_.has_error() ? txn_.StateError() : absl::OkStatus();
+    }
+    // The coordinator does not know the id: nothing of it to end there.
+    if (txn_.end_txn_refused()) txn_.EndTxnDone();
     if (!txn_.epoch_bump_required()) {
       txn_.CompleteTransaction();
       return absl::OkStatus();
@@ -1273,12 +1328,17 @@ absl::Status Producer::AbortTransactionUntil(absl::Time deadline) {
     producer_id = txn_.producer_id();
     producer_epoch = txn_.producer_epoch();
   }
-  // KIP-360: a batch's fate was unknown; the same id with the next epoch
-  // (or a new id when the epochs ran out) starts the sequences afresh.
+  // KIP-360: a batch's fate was unknown, or the coordinator lost the id; the
+  // same id with the next epoch (or a new id when the epochs ran out, or
+  // the old one is unknown) starts the sequences afresh and aborts at the
+  // coordinator whatever it still holds open.
   absl::StatusOr<std::pair<int64_t, int16_t>> id =
       TransactionalProducerId(deadline, producer_id, producer_epoch);
   if (!id.ok()) return id.status();
   absl::MutexLock lock(&mu_);
+  if (txn_.state() != TransactionState::kAbortingTransaction) {
+    return txn_.has_error() ? txn_.StateError() : absl::OkStatus();
+  }
   txn_.EpochBumped(id->first, id->second);
   InstallProducerId(id->first, id->second);
   txn_.CompleteTransaction();
@@ -1299,6 +1359,7 @@ absl::Status Producer::SendOffsetsToTransaction(
                     group.group_id, group.generation_id));
   }
   if (absl::Status s = CheckTransactional(); !s.ok()) return s;
+  absl::MutexLock call(&txn_call_mu_);
   int64_t producer_id = -1;
   int16_t producer_epoch = -1;
   {
@@ -1309,6 +1370,22 @@ absl::Status Producer::SendOffsetsToTransaction(
     producer_id = txn_.producer_id();
     producer_epoch = txn_.producer_epoch();
   }
+  absl::Status s = AddOffsetsToTransaction(offsets, group, producer_id, producer_epoch);
+  if (!s.ok()) {
+    // Offsets that did not all reach the group's coordinator (a timeout, a
+    // call cut short) must not be left out of a commit, nor may a late one
+    // land after it: the transaction can only be aborted. (Kafka's sender
+    // finishes such a call before the EndTxn; this producer's calls are
+    // made by the caller's thread, so the transaction ends instead.)
+    absl::MutexLock lock(&mu_);
+    if (!txn_.has_error()) txn_.AbortableError(s, /*bump_epoch=*/false);
+  }
+  return s;
+}
+
+absl::Status Producer::AddOffsetsToTransaction(
+    const std::map<TopicPartition, OffsetAndMetadata>& offsets, const ConsumerGroupMetadata& group,
+    int64_t producer_id, int16_t producer_epoch) {
   const std::string& id = *config_.transactional_id;
   const absl::Time deadline = absl::Now() + config_.max_block;
 
@@ -1480,14 +1557,15 @@ void Producer::StartAddPartitions(AddPartitionsCall* call) {
 void Producer::HandleAddPartitionsAnswer(AddPartitionsCall& call, absl::Time now) {
   if (!call.status.ok()) {
     const absl::Status error = FromGrpcStatus(call.status, call.target);
-    if (!IsNetworkError(error)) {
+    if (IsUnsupportedCall(error)) {
       txn_.RetryPartitions();
       txn_.FatalError(error);
       return;
     }
     VLOG(1) << "AddPartitionsToTxn at " << call.target << " failed, retrying: " << error;
     if (txn_coordinator_ == call.target) txn_coordinator_.clear();
-    txn_.RetryPartitions();
+    // The coordinator may have added them before the answer was lost.
+    txn_.RetryPartitions(/*outcome_unknown=*/true);
     next_add_partitions_ = now + config_.retry_backoff;
     return;
   }
@@ -1547,7 +1625,7 @@ void Producer::HandleAddPartitionsAnswer(AddPartitionsCall& call, absl::Time now
     case TxnErrorAction::kAbortable:
       txn_.RetryPartitions();
       txn_.AbortableError(TxnErrorStatus(TxnRequest::kAddPartitionsToTxn, worst, message),
-                          /*bump_epoch=*/false);
+                          TxnErrorNeedsEpochBump(worst));
       return;
     case TxnErrorAction::kFatal:
       txn_.RetryPartitions();
@@ -1566,8 +1644,9 @@ void Producer::FindTxnCoordinator(absl::Time now) {
     return;
   }
   const v1::ErrorCode code = ErrorCodeOf(found.status());
-  if (!IsNetworkError(found.status()) &&
-      ClassifyTxnError(TxnRequest::kFindCoordinator, code) == TxnErrorAction::kFatal) {
+  if (IsUnsupportedCall(found.status()) ||
+      (!IsTransportFailure(found.status()) &&
+       ClassifyTxnError(TxnRequest::kFindCoordinator, code) == TxnErrorAction::kFatal)) {
     txn_.FatalError(
         TxnErrorStatus(TxnRequest::kFindCoordinator, code, std::string(found.status().message())));
     return;

@@ -98,17 +98,26 @@
 // answers (not available, loading, moved) are retried every
 // retry.backoff.ms within the call's timeout; CONCURRENT_TRANSACTIONS (the
 // previous transaction's markers are going out) after 2 ms, doubling up to
-// Kafka's 20 ms. A timeout leaves the state as it was; the same call again
-// finishes the work. KIP-360: when a batch whose sequence may or may not be
-// in the log was given up (its delivery timeout, an out-of-order answer),
-// the abort ends by bumping the epoch (InitProducerId with the current id
-// and epoch) so that the next transaction's sequences start afresh. Close()
-// aborts a transaction left open (within max.block.ms), as Kafka's sender
-// does at shutdown.
+// Kafka's 20 ms. Transport failures other than UNIMPLEMENTED (a node that
+// does not serve the call at all, which is fatal) are retried like network
+// errors. A timeout leaves the state as it was and the same call again
+// finishes the work, except SendOffsetsToTransaction: offsets that may not
+// all have reached the group's coordinator make the transaction abortable.
+// KIP-360: when a batch whose sequence may or may not be in the log was
+// given up (its delivery timeout, an out-of-order answer), when the
+// coordinator answers UNKNOWN_PRODUCER_ID or INVALID_PRODUCER_ID_MAPPING
+// (then without EndTxn, which it would refuse too), or when an
+// AddPartitionsToTxn answer was lost and no other partition is known to be
+// in the transaction, the abort ends by bumping the epoch (InitProducerId
+// with the current id and epoch): the coordinator aborts whatever it still
+// holds open and the next transaction's sequences start afresh. Close()
+// finishes a commit under way and aborts a transaction left open (within
+// max.block.ms), as Kafka's sender does at shutdown.
 //
-// Thread-safe: Send/Flush/Close may be called from any thread; the
-// transactional calls block and are meant for one thread at a time (never
-// from a callback, which would wait for itself).
+// Thread-safe: Send/Flush/Close may be called from any thread. The
+// transactional calls block and run one at a time (a second thread's call
+// waits for the first's); never from a callback, which would wait for
+// itself. Close() leaves the transaction to another thread's call at work.
 #pragma once
 
 #include <functional>
@@ -297,7 +306,16 @@ class Producer {
   bool AwaitTransactionRecords(absl::Time deadline, bool (*stop)(const TransactionManager&))
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EndTransaction(bool commit, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status AbortTransactionUntil(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // The work of CommitTransaction and AbortTransaction (and of Close),
+  // under txn_call_mu_.
+  absl::Status CommitTransactionUntil(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(txn_call_mu_);
+  absl::Status AbortTransactionUntil(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(txn_call_mu_);
+  // AddOffsetsToTxn, then TxnOffsetCommit at the group's coordinator.
+  absl::Status AddOffsetsToTransaction(const std::map<TopicPartition, OffsetAndMetadata>& offsets,
+                                       const ConsumerGroupMetadata& group, int64_t producer_id,
+                                       int16_t producer_epoch) ABSL_LOCKS_EXCLUDED(mu_);
   // InitProducerId with transactional.id (and, for a KIP-360 bump, the
   // current id and epoch); the new id and epoch.
   absl::StatusOr<std::pair<int64_t, int16_t>> TransactionalProducerId(absl::Time deadline,
@@ -314,6 +332,10 @@ class Producer {
   MetadataCache metadata_;
   Partitioner partitioner_;
 
+  // Serialises the transactional calls (and Close's ending of a
+  // transaction): one at a time, whatever threads make them. Taken before
+  // mu_, never under it.
+  absl::Mutex txn_call_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   absl::Mutex mu_;
   absl::CondVar wake_sender_;  // new work, an answer, flush or close
   RecordAccumulator accumulator_ ABSL_GUARDED_BY(mu_);

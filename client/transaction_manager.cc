@@ -122,12 +122,18 @@ TxnErrorAction ClassifyTxnError(TxnRequest request, v1::ErrorCode code) {
         case v1::UNKNOWN_MEMBER_ID:
         case v1::ILLEGAL_GENERATION:
         case v1::FENCED_INSTANCE_ID:
+        case v1::UNKNOWN_PRODUCER_ID:
+        case v1::INVALID_PRODUCER_ID_MAPPING:
           return TxnErrorAction::kAbortable;
         default:
           return TxnErrorAction::kFatal;
       }
   }
   return TxnErrorAction::kFatal;
+}
+
+bool TxnErrorNeedsEpochBump(v1::ErrorCode code) {
+  return code == v1::UNKNOWN_PRODUCER_ID || code == v1::INVALID_PRODUCER_ID_MAPPING;
 }
 
 absl::Status TxnErrorStatus(TxnRequest request, v1::ErrorCode code, const std::string& message) {
@@ -270,6 +276,12 @@ absl::Status TransactionManager::BeginAbort() {
       state_ = TransactionState::kAbortingTransaction;
       // Partitions not added yet never will be: their records are dropped.
       new_partitions_.clear();
+      // An AddPartitionsToTxn whose answer was lost may have opened the
+      // transaction at the coordinator while the producer believes it
+      // empty: an EndTxn could meet a transaction that is not there
+      // (INVALID_TXN_STATE), and skipping it would leave one open. The
+      // epoch bump settles both: the coordinator aborts what is open.
+      if (add_outcome_unknown_ && !transaction_started_) epoch_bump_required_ = true;
       return absl::OkStatus();
     case TransactionState::kAbortingTransaction:
       return absl::OkStatus();  // the previous call timed out: finish it
@@ -287,20 +299,25 @@ void TransactionManager::EpochBumped(int64_t producer_id, int16_t producer_epoch
   epoch_bump_required_ = false;
 }
 
-void TransactionManager::CompleteTransaction() {
-  CHECK(state_ == TransactionState::kCommittingTransaction ||
-        state_ == TransactionState::kAbortingTransaction)
-      << TransactionStateName(state_);
+bool TransactionManager::CompleteTransaction() {
+  // Another thread's call may have completed it, or an error ended it.
+  if (state_ != TransactionState::kCommittingTransaction &&
+      state_ != TransactionState::kAbortingTransaction) {
+    return false;
+  }
   CHECK(!transaction_started_ && !epoch_bump_required_);
   ClearTransaction();
   last_error_ = absl::OkStatus();
   state_ = TransactionState::kReady;
+  return true;
 }
 
 void TransactionManager::ClearTransaction() {
   in_transaction_.clear();
   new_partitions_.clear();
   pending_partitions_.clear();
+  add_outcome_unknown_ = false;
+  end_txn_refused_ = false;
 }
 
 void TransactionManager::MaybeAddPartition(const TopicPartition& tp) {
@@ -326,7 +343,8 @@ void TransactionManager::PartitionsAdded() {
   transaction_started_ = true;
 }
 
-void TransactionManager::RetryPartitions() {
+void TransactionManager::RetryPartitions(bool outcome_unknown) {
+  if (outcome_unknown && !pending_partitions_.empty()) add_outcome_unknown_ = true;
   new_partitions_.insert(pending_partitions_.begin(), pending_partitions_.end());
   pending_partitions_.clear();
 }
@@ -347,6 +365,10 @@ void TransactionManager::AbortableError(const absl::Status& error, bool bump_epo
       return;
   }
   if (bump_epoch) epoch_bump_required_ = true;
+  // The coordinator no longer knows the producer id: it would refuse the
+  // EndTxn too, so the abort goes straight to the epoch bump (Kafka's
+  // InvalidPidMappingException).
+  if (ErrorCodeOf(error) == v1::INVALID_PRODUCER_ID_MAPPING) end_txn_refused_ = true;
 }
 
 void TransactionManager::FatalError(const absl::Status& error) {

@@ -77,6 +77,10 @@ enum class TxnErrorAction {
 
 TxnErrorAction ClassifyTxnError(TxnRequest request, v1::ErrorCode code);
 
+// Abortable answers after which the abort must bump the epoch (KIP-360):
+// the coordinator lost or no longer knows the producer id.
+bool TxnErrorNeedsEpochBump(v1::ErrorCode code);
+
 // The error a producer records for a fatal or abortable `code` answered to
 // `request`: INVALID_PRODUCER_EPOCH from a coordinator means fenced (Kafka
 // turns it into ProducerFencedException), so it becomes PRODUCER_FENCED;
@@ -118,14 +122,18 @@ class TransactionManager {
   bool transaction_started() const { return transaction_started_; }
   // EndTxn succeeded; an abort that needs a new epoch still waits for it.
   void EndTxnDone() { transaction_started_ = false; }
+  // The coordinator answered INVALID_PRODUCER_ID_MAPPING: it would refuse
+  // an EndTxn as well, so the abort skips it and bumps the epoch.
+  bool end_txn_refused() const { return end_txn_refused_; }
   // KIP-360: a batch whose fate is unknown (its sequence may or may not be
   // in the log) was given up; after the abort the producer bumps its epoch
   // with InitProducerId before the next transaction.
   bool epoch_bump_required() const { return epoch_bump_required_; }
   void EpochBumped(int64_t producer_id, int16_t producer_epoch);
   // COMMITTING or ABORTING -> READY: the transaction is over (EndTxn done,
-  // or none needed; and no epoch bump pending).
-  void CompleteTransaction();
+  // or none needed; and no epoch bump pending). False, changing nothing, in
+  // any other state (another call completed it, or an error ended it).
+  bool CompleteTransaction();
 
   // ---- partitions
 
@@ -140,7 +148,9 @@ class TransactionManager {
   // The pending partitions are in the transaction now.
   void PartitionsAdded();
   // The AddPartitionsToTxn failed retriably: its partitions are new again.
-  void RetryPartitions();
+  // `outcome_unknown`: its answer was lost, so the coordinator may have
+  // added them (an abort then bumps the epoch unless EndTxn is sent anyway).
+  void RetryPartitions(bool outcome_unknown = false);
   // A group's offsets were added (AddOffsetsToTxn).
   void OffsetsAdded() { transaction_started_ = true; }
 
@@ -184,6 +194,8 @@ class TransactionManager {
   absl::btree_set<TopicPartition> pending_partitions_;
   bool transaction_started_ = false;
   bool epoch_bump_required_ = false;
+  bool add_outcome_unknown_ = false;
+  bool end_txn_refused_ = false;
 };
 
 }  // namespace strata::client

@@ -1,5 +1,7 @@
 #include "tests/unit/client/fake_cluster.h"
 
+#include <functional>
+
 #include "fmt/format.h"
 #include "glog/logging.h"
 #include "grpcpp/security/server_credentials.h"
@@ -196,8 +198,9 @@ class FakeCluster::Node final : public v1::Broker::Service,
     absl::MutexLock lock(&c_->mu_);
     ++c_->init_producer_id_requests_;
     if (!req->transactional_id().empty()) {
+      if (grpc::Status f = c_->TakeTransportFailure("InitProducerId", false); !f.ok()) return f;
       c_->InitTransactionalId(id_, *req, resp);
-      return grpc::Status::OK;
+      return c_->TakeTransportFailure("InitProducerId", true);
     }
     if (c_->init_producer_id_fail_times_ > 0) {
       --c_->init_producer_id_fail_times_;
@@ -751,6 +754,12 @@ class FakeCluster::TxnNode final : public v1::Transaction::Service {
 
   grpc::Status AddPartitionsToTxn(grpc::ServerContext*, const v1::AddPartitionsToTxnRequest* req,
                                   v1::AddPartitionsToTxnResponse* resp) override {
+    return WithTransport("AddPartitionsToTxn", [&] { HandleAddPartitionsToTxn(*req, resp); });
+  }
+
+  void HandleAddPartitionsToTxn(const v1::AddPartitionsToTxnRequest& request,
+                                v1::AddPartitionsToTxnResponse* resp) {
+    const v1::AddPartitionsToTxnRequest* req = &request;
     absl::MutexLock lock(&c_->mu_);
     ++c_->add_partitions_requests_;
     c_->appended_.SignalAll();
@@ -791,41 +800,64 @@ class FakeCluster::TxnNode final : public v1::Transaction::Service {
     if (e == v1::NONE) {
       Txn& txn = c_->txns_[req->transactional_id()];
       txn.ongoing = true;
+      txn.ended = Txn::Ended::kNone;
       for (const v1::TxnTopic& t : req->topics()) {
         for (int32_t p : t.partitions()) txn.partitions.insert({t.name(), p});
       }
     }
     c_->Log(fmt::format("AddPartitionsToTxn {} {}", req->transactional_id(), names), e);
-    return grpc::Status::OK;
   }
 
   grpc::Status AddOffsetsToTxn(grpc::ServerContext*, const v1::AddOffsetsToTxnRequest* req,
                                v1::AddOffsetsToTxnResponse* resp) override {
+    return WithTransport("AddOffsetsToTxn", [&] { HandleAddOffsetsToTxn(*req, resp); });
+  }
+
+  void HandleAddOffsetsToTxn(const v1::AddOffsetsToTxnRequest& request,
+                             v1::AddOffsetsToTxnResponse* resp) {
+    const v1::AddOffsetsToTxnRequest* req = &request;
     absl::MutexLock lock(&c_->mu_);
     const v1::ErrorCode e = Check("AddOffsetsToTxn", req->transactional_id(), req->producer_id(),
                                   req->producer_epoch());
     resp->set_error(e);
-    if (e == v1::NONE) c_->txns_[req->transactional_id()].ongoing = true;
+    if (e == v1::NONE) {
+      c_->txns_[req->transactional_id()].ongoing = true;
+      c_->txns_[req->transactional_id()].ended = Txn::Ended::kNone;
+    }
     c_->Log(fmt::format("AddOffsetsToTxn {} {}", req->transactional_id(), req->group_id()), e);
-    return grpc::Status::OK;
   }
 
   grpc::Status EndTxn(grpc::ServerContext*, const v1::EndTxnRequest* req,
                       v1::EndTxnResponse* resp) override {
+    return WithTransport("EndTxn", [&] { HandleEndTxn(*req, resp); });
+  }
+
+  void HandleEndTxn(const v1::EndTxnRequest& request, v1::EndTxnResponse* resp) {
+    const v1::EndTxnRequest* req = &request;
     absl::MutexLock lock(&c_->mu_);
     v1::ErrorCode e =
         Check("EndTxn", req->transactional_id(), req->producer_id(), req->producer_epoch());
-    if (e == v1::NONE && !c_->txns_[req->transactional_id()].ongoing) e = v1::INVALID_TXN_STATE;
+    bool retried = false;
+    if (e == v1::NONE && !c_->txns_[req->transactional_id()].ongoing) {
+      const Txn::Ended ended = c_->txns_[req->transactional_id()].ended;
+      retried = ended == (req->committed() ? Txn::Ended::kCommit : Txn::Ended::kAbort);
+      if (!retried) e = v1::INVALID_TXN_STATE;
+    }
     resp->set_error(e);
-    if (e == v1::NONE) c_->EndTransaction(req->transactional_id(), req->committed());
+    if (e == v1::NONE && !retried) c_->EndTransaction(req->transactional_id(), req->committed());
     c_->Log(
         fmt::format("EndTxn {} {}", req->transactional_id(), req->committed() ? "COMMIT" : "ABORT"),
         e);
-    return grpc::Status::OK;
   }
 
   grpc::Status TxnOffsetCommit(grpc::ServerContext*, const v1::TxnOffsetCommitRequest* req,
                                v1::TxnOffsetCommitResponse* resp) override {
+    return WithTransport("TxnOffsetCommit", [&] { HandleTxnOffsetCommit(*req, resp); });
+  }
+
+  void HandleTxnOffsetCommit(const v1::TxnOffsetCommitRequest& request,
+                             v1::TxnOffsetCommitResponse* resp) {
+    const v1::TxnOffsetCommitRequest* req = &request;
     absl::MutexLock lock(&c_->mu_);
     auto git = c_->groups_.find(req->group_id());
     const int32_t coordinator = git == c_->groups_.end() ? 1 : git->second.coordinator;
@@ -861,10 +893,19 @@ class FakeCluster::TxnNode final : public v1::Transaction::Service {
     c_->Log(fmt::format("TxnOffsetCommit {} {} {} generation {} member {}", req->transactional_id(),
                         req->group_id(), offsets, req->generation_id(), req->member_id()),
             e);
-    return grpc::Status::OK;
   }
 
  private:
+  grpc::Status WithTransport(const std::string& request, const std::function<void()>& handle) {
+    {
+      absl::MutexLock lock(&c_->mu_);
+      if (grpc::Status f = c_->TakeTransportFailure(request, false); !f.ok()) return f;
+    }
+    handle();
+    absl::MutexLock lock(&c_->mu_);
+    return c_->TakeTransportFailure(request, true);
+  }
+
   // NOT_COORDINATOR here, an injected failure, or the id and epoch's
   // check.
   v1::ErrorCode Check(const std::string& request, const std::string& id, int64_t producer_id,
@@ -928,6 +969,7 @@ void FakeCluster::EndTransaction(const std::string& id, bool commit) {
     for (const auto& b : txn.batches) aborted_batches_.insert(b);
   }
   txn.ongoing = false;
+  txn.ended = commit ? Txn::Ended::kCommit : Txn::Ended::kAbort;
   txn.partitions.clear();
   txn.offsets.clear();
   txn.batches.clear();
@@ -941,8 +983,8 @@ void FakeCluster::InitTransactionalId(int32_t node, const v1::InitProducerIdRequ
   auto it = txns_.find(id);
   if (e == v1::NONE && req.producer_id() >= 0) {
     // KIP-360: the current id and epoch ask for the next epoch.
-    if (it == txns_.end() || it->second.producer_id != req.producer_id() ||
-        it->second.epoch != req.producer_epoch()) {
+    if (it != txns_.end() &&
+        (it->second.producer_id != req.producer_id() || it->second.epoch != req.producer_epoch())) {
       e = v1::PRODUCER_FENCED;
     }
   }
@@ -950,6 +992,7 @@ void FakeCluster::InitTransactionalId(int32_t node, const v1::InitProducerIdRequ
     Txn& txn = txns_[id];
     if (txn.producer_id < 0) txn.producer_id = next_producer_id_++;
     if (txn.ongoing) EndTransaction(id, /*commit=*/false);
+    txn.ended = Txn::Ended::kNone;
     ++txn.epoch;
     resp->set_producer_id(txn.producer_id);
     resp->set_producer_epoch(txn.epoch);
@@ -1158,6 +1201,28 @@ void FakeCluster::SetTxnCoordinator(int32_t node) {
 void FakeCluster::FailTxn(const std::string& request, v1::ErrorCode code, int times) {
   absl::MutexLock lock(&mu_);
   txn_failures_[request] = {code, times};
+}
+
+void FakeCluster::FailTxnTransport(const std::string& request, grpc::StatusCode code, int times,
+                                   bool after_handling) {
+  absl::MutexLock lock(&mu_);
+  txn_transport_failures_[request] = TransportFailure{code, times, after_handling};
+}
+
+grpc::Status FakeCluster::TakeTransportFailure(const std::string& request, bool after_handling) {
+  auto it = txn_transport_failures_.find(request);
+  if (it == txn_transport_failures_.end() || it->second.times <= 0 ||
+      it->second.after_handling != after_handling) {
+    return grpc::Status::OK;
+  }
+  --it->second.times;
+  Log(fmt::format("{} lost {}", request, after_handling ? "answer" : "request"), v1::NONE);
+  return grpc::Status(it->second.code, fmt::format("injected {} failure", request));
+}
+
+void FakeCluster::ExpireTransactionalId(const std::string& transactional_id) {
+  absl::MutexLock lock(&mu_);
+  txns_.erase(transactional_id);
 }
 
 void FakeCluster::HoldAddPartitions(bool hold) {

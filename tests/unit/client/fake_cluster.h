@@ -41,6 +41,7 @@
 #include "absl/synchronization/mutex.h"
 #include "client/record/record_batch.h"
 #include "grpcpp/server.h"
+#include "grpcpp/support/status.h"
 #include "strata/v1/admin.pb.h"
 #include "strata/v1/broker.pb.h"
 #include "strata/v1/group.pb.h"
@@ -120,6 +121,17 @@ class FakeCluster {
   // "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit")
   // answer `code`.
   void FailTxn(const std::string& request, v1::ErrorCode code, int times);
+  // The next `times` calls of `request` (the names above but
+  // "FindCoordinator") fail with the gRPC status `code`: before the
+  // coordinator sees them (a lost request), or, with `after_handling`,
+  // after it acted on them (a lost answer).
+  void FailTxnTransport(const std::string& request, grpc::StatusCode code, int times,
+                        bool after_handling);
+  // The coordinator forgets the id (transactional.id.expiration.ms passed):
+  // its calls answer INVALID_PRODUCER_ID_MAPPING, and InitProducerId with
+  // the old id and epoch gets a new producer id, as Kafka's coordinator
+  // does for an id it does not hold.
+  void ExpireTransactionalId(const std::string& transactional_id);
   // While held, AddPartitionsToTxn calls wait (their arrival is counted).
   void HoldAddPartitions(bool hold);
   int add_partitions_requests() const;
@@ -186,6 +198,11 @@ class FakeCluster {
     int64_t producer_id = -1;
     int16_t epoch = -1;
     bool ongoing = false;
+    // How the last transaction ended, while no new one is open: an EndTxn
+    // retried after a lost answer is answered NONE, as the real coordinator
+    // does (CompleteCommit / CompleteAbort); any other EndTxn then is
+    // INVALID_TXN_STATE.
+    enum class Ended { kNone, kCommit, kAbort } ended = Ended::kNone;
     std::set<std::pair<std::string, int32_t>> partitions;
     // group -> (topic, partition) -> offset, until EndTxn.
     std::map<std::string, std::map<std::pair<std::string, int32_t>, int64_t>> offsets;
@@ -196,6 +213,16 @@ class FakeCluster {
   std::set<std::tuple<std::string, int32_t, int64_t>> aborted_batches_;
   int32_t txn_coordinator_ = 1;
   std::map<std::string, std::pair<v1::ErrorCode, int>> txn_failures_;
+  struct TransportFailure {
+    grpc::StatusCode code = grpc::StatusCode::OK;
+    int times = 0;
+    bool after_handling = false;
+  };
+  std::map<std::string, TransportFailure> txn_transport_failures_;
+  // A gRPC failure to give `request` now (before or after handling it), or
+  // OK.
+  grpc::Status TakeTransportFailure(const std::string& request, bool after_handling)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<std::string> txn_log_;
   bool hold_add_partitions_ = false;
   int add_partitions_requests_ = 0;

@@ -2,6 +2,7 @@
 // (fake_cluster.h): the calls it makes and in which order, what its
 // records' callbacks get, and how errors move it (transaction_manager.h).
 #include <algorithm>
+#include <future>
 #include <map>
 #include <set>
 #include <string>
@@ -571,6 +572,175 @@ TEST(ProducerTransactionTest, CloseAbortsAnOpenTransaction) {
   EXPECT_EQ(cluster.TxnLog().back(), "EndTxn tx ABORT");
   EXPECT_EQ(cluster.AbortedBatchOffsets("t", 0), (std::vector<int64_t>{0}));
   EXPECT_TRUE(absl::IsFailedPrecondition(producer->BeginTransaction()));
+}
+
+TEST(ProducerTransactionTest, ASendOffsetsThatTimedOutMakesTheTransactionAbortable) {
+  // Offsets that may or may not have reached the group's coordinator must
+  // not be left out of a commit (that would lose exactly-once).
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  FakeGroup group;
+  group.generation = 5;
+  cluster.SetGroup("g", group);
+  ProducerConfig config = TxnConfig(cluster);
+  config.max_block = absl::Milliseconds(300);
+  auto producer = MustCreate(config);
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->InitTransactions(absl::Seconds(5)).ok());
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(producer->Send(Rec(0, "out")).get().ok());
+  cluster.FailTxn("TxnOffsetCommit", v1::COORDINATOR_LOAD_IN_PROGRESS, 1000000);
+  absl::Status s = producer->SendOffsetsToTransaction(
+      {{TopicPartition{"in", PartitionId(0)}, At(42)}}, {"g", 5, "member-1", std::nullopt});
+  EXPECT_TRUE(absl::IsDeadlineExceeded(s)) << s;
+  EXPECT_EQ(producer->transaction_state(), TransactionState::kAbortableError);
+  cluster.FailTxn("TxnOffsetCommit", v1::NONE, 0);
+  absl::Status commit = producer->CommitTransaction(absl::Seconds(5));
+  EXPECT_FALSE(commit.ok());
+  EXPECT_NE(commit.message().find("awaiting TxnOffsetCommit"), std::string::npos) << commit;
+  EXPECT_TRUE(Entries(cluster, "EndTxn tx COMMIT").empty());
+  ASSERT_TRUE(producer->AbortTransaction(absl::Seconds(5)).ok());
+  EXPECT_EQ(cluster.TxnLog().back(), "EndTxn tx ABORT");
+  EXPECT_TRUE(cluster.Group("g").offsets.empty());
+  EXPECT_EQ(cluster.AbortedBatchOffsets("t", 0), (std::vector<int64_t>{0}));
+}
+
+TEST(ProducerTransactionTest, AnIdTheCoordinatorForgotIsAbortedByABumpWithoutEndTxn) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = MustCreate(TxnConfig(cluster));
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->InitTransactions().ok());
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  cluster.ExpireTransactionalId("tx");
+  absl::StatusOr<RecordMetadata> lost = producer->Send(Rec(0, "a")).get();
+  EXPECT_EQ(ErrorCodeOf(lost.status()), v1::INVALID_PRODUCER_ID_MAPPING) << lost.status();
+  EXPECT_EQ(producer->transaction_state(), TransactionState::kAbortableError);
+  EXPECT_FALSE(producer->CommitTransaction().ok());
+  ASSERT_TRUE(producer->AbortTransaction().ok());
+  EXPECT_TRUE(Entries(cluster, "EndTxn").empty()) << "the coordinator would refuse it";
+  // The bump named the old id and epoch; the coordinator gave a new id.
+  EXPECT_EQ(Entries(cluster, "InitProducerId").back(), "InitProducerId tx 1001/0");
+  EXPECT_EQ(producer->transaction_state(), TransactionState::kReady);
+
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(producer->Send(Rec(0, "b")).get().ok());
+  ASSERT_TRUE(producer->CommitTransaction().ok());
+  const std::vector<BatchStamp> stamps = Stamps(cluster, 0);
+  ASSERT_EQ(stamps.size(), 1u);
+  EXPECT_EQ(stamps[0].producer_id, 1001);
+  EXPECT_EQ(stamps[0].base_sequence, 0);
+}
+
+TEST(ProducerTransactionTest, TransportFailuresAreRetriedButAnUnservedCallIsFatal) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = MustCreate(TxnConfig(cluster));
+  ASSERT_NE(producer, nullptr);
+  cluster.FailTxnTransport("InitProducerId", grpc::StatusCode::INTERNAL, 2, false);
+  ASSERT_TRUE(producer->InitTransactions().ok());
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  cluster.FailTxnTransport("AddPartitionsToTxn", grpc::StatusCode::RESOURCE_EXHAUSTED, 2, false);
+  ASSERT_TRUE(producer->Send(Rec(0, "a")).get().ok());
+  cluster.FailTxnTransport("EndTxn", grpc::StatusCode::UNKNOWN, 2, false);
+  ASSERT_TRUE(producer->CommitTransaction().ok());
+  EXPECT_EQ(
+      Entries(cluster, "EndTxn"),
+      (std::vector<std::string>{"EndTxn lost request", "EndTxn lost request", "EndTxn tx COMMIT"}));
+
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(producer->Send(Rec(0, "b")).get().ok());
+  cluster.FailTxnTransport("EndTxn", grpc::StatusCode::UNIMPLEMENTED, 1, false);
+  absl::Status commit = producer->CommitTransaction();
+  EXPECT_TRUE(absl::IsUnimplemented(commit)) << commit;
+  EXPECT_EQ(producer->transaction_state(), TransactionState::kFatalError);
+}
+
+TEST(ProducerTransactionTest, ALostEndTxnAnswerIsRetriedAndTheRetryAnswersNone) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = MustCreate(TxnConfig(cluster));
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->InitTransactions().ok());
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(producer->Send(Rec(0, "a")).get().ok());
+  cluster.FailTxnTransport("EndTxn", grpc::StatusCode::UNAVAILABLE, 1, /*after_handling=*/true);
+  ASSERT_TRUE(producer->CommitTransaction().ok());
+  EXPECT_EQ(
+      Entries(cluster, "EndTxn"),
+      (std::vector<std::string>{"EndTxn tx COMMIT", "EndTxn lost answer", "EndTxn tx COMMIT"}));
+  EXPECT_TRUE(cluster.AbortedBatchOffsets("t", 0).empty());
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(producer->Send(Rec(0, "b")).get().ok());
+  ASSERT_TRUE(producer->CommitTransaction().ok());
+}
+
+TEST(ProducerTransactionTest, AnAbortAfterLostAddPartitionsAnswersBumpsTheEpoch) {
+  // The coordinator added the partition but the producer never heard it:
+  // skipping EndTxn would leave the transaction open, an EndTxn for a
+  // transaction that is not there would be refused. The bump aborts
+  // whatever is open.
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = MustCreate(TxnConfig(cluster));
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->InitTransactions().ok());
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  cluster.FailTxnTransport("AddPartitionsToTxn", grpc::StatusCode::UNAVAILABLE, 1000000,
+                           /*after_handling=*/true);
+  std::future<absl::StatusOr<RecordMetadata>> sent = producer->Send(Rec(0, "a"));
+  ASSERT_TRUE(WaitUntil([&] { return cluster.add_partitions_requests() >= 2; }));
+  ASSERT_TRUE(producer->AbortTransaction().ok());
+  absl::StatusOr<RecordMetadata> a = sent.get();
+  EXPECT_TRUE(absl::IsAborted(a.status())) << a.status();
+  EXPECT_TRUE(Entries(cluster, "EndTxn").empty());
+  EXPECT_EQ(Entries(cluster, "InitProducerId").back(), "InitProducerId tx 1000/1");
+
+  cluster.FailTxnTransport("AddPartitionsToTxn", grpc::StatusCode::UNAVAILABLE, 0, true);
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(producer->Send(Rec(0, "b")).get().ok());
+  ASSERT_TRUE(producer->CommitTransaction().ok());
+  EXPECT_EQ(cluster.TxnLog().back(), "EndTxn tx COMMIT");
+  const std::vector<BatchStamp> stamps = Stamps(cluster, 0);
+  ASSERT_EQ(stamps.size(), 1u);
+  EXPECT_EQ(stamps[0].epoch, 1);
+}
+
+TEST(ProducerTransactionTest, CloseFinishesACommitThatTimedOut) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = MustCreate(TxnConfig(cluster));
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->InitTransactions().ok());
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(producer->Send(Rec(0, "a")).get().ok());
+  cluster.FailTxn("EndTxn", v1::COORDINATOR_LOAD_IN_PROGRESS, 1000000);
+  ASSERT_TRUE(absl::IsDeadlineExceeded(producer->CommitTransaction(absl::Milliseconds(200))));
+  cluster.FailTxn("EndTxn", v1::NONE, 0);
+  producer->Close();
+  EXPECT_EQ(cluster.TxnLog().back(), "EndTxn tx COMMIT");
+  EXPECT_TRUE(cluster.AbortedBatchOffsets("t", 0).empty());
+}
+
+TEST(ProducerTransactionTest, CloseRacingAnAbortOnAnotherThreadEndsTheTransactionOnce) {
+  for (int round = 0; round < 10; ++round) {
+    FakeCluster cluster(1);
+    cluster.AddTopic("t", 1);
+    auto producer = MustCreate(TxnConfig(cluster));
+    ASSERT_NE(producer, nullptr);
+    ASSERT_TRUE(producer->InitTransactions().ok());
+    ASSERT_TRUE(producer->BeginTransaction().ok());
+    ASSERT_TRUE(producer->Send(Rec(0, "a")).get().ok());
+    absl::Status abort;
+    std::thread other([&] { abort = producer->AbortTransaction(); });
+    producer->Close();
+    other.join();
+    // Either the abort ran (and Close found nothing to end) or Close did
+    // (and the abort found the producer closed).
+    EXPECT_TRUE(abort.ok() || absl::IsFailedPrecondition(abort)) << abort;
+    EXPECT_EQ(Entries(cluster, "EndTxn"), (std::vector<std::string>{"EndTxn tx ABORT"}))
+        << "round " << round;
+  }
 }
 
 }  // namespace

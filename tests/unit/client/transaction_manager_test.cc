@@ -223,6 +223,75 @@ TEST(TransactionManagerTest, ErrorsWhileAbortingOnlyAskForTheEpochBump) {
   EXPECT_EQ(m.state(), State::kReady);
 }
 
+TEST(TransactionManagerTest, CompletingATransactionAnotherCallCompletedChangesNothing) {
+  TransactionManager m = Ready();
+  ASSERT_TRUE(m.BeginTransaction().ok());
+  ASSERT_TRUE(m.BeginAbort().ok());
+  EXPECT_TRUE(m.CompleteTransaction());
+  EXPECT_EQ(m.state(), State::kReady);
+  EXPECT_FALSE(m.CompleteTransaction());
+  EXPECT_EQ(m.state(), State::kReady);
+  ASSERT_TRUE(m.BeginTransaction().ok());
+  m.FatalError(ErrorToStatus(v1::PRODUCER_FENCED, "fenced"));
+  EXPECT_FALSE(m.CompleteTransaction());
+  EXPECT_EQ(m.state(), State::kFatalError);
+}
+
+TEST(TransactionManagerTest, AnAbortAfterALostAddPartitionsAnswerBumpsTheEpoch) {
+  // Only that partition, answer lost: the coordinator may hold an open
+  // transaction the producer does not know of.
+  TransactionManager m = Ready();
+  ASSERT_TRUE(m.BeginTransaction().ok());
+  m.MaybeAddPartition(Tp("t", 0));
+  ASSERT_EQ(m.TakePartitionsToAdd().size(), 1u);
+  m.RetryPartitions(/*outcome_unknown=*/true);
+  ASSERT_TRUE(m.BeginAbort().ok());
+  EXPECT_FALSE(m.transaction_started());
+  EXPECT_TRUE(m.epoch_bump_required());
+
+  // Lost, then added on the retry: the EndTxn covers it, no bump.
+  TransactionManager n = Ready();
+  ASSERT_TRUE(n.BeginTransaction().ok());
+  n.MaybeAddPartition(Tp("t", 0));
+  ASSERT_EQ(n.TakePartitionsToAdd().size(), 1u);
+  n.RetryPartitions(/*outcome_unknown=*/true);
+  ASSERT_EQ(n.TakePartitionsToAdd().size(), 1u);
+  n.PartitionsAdded();
+  ASSERT_TRUE(n.BeginAbort().ok());
+  EXPECT_TRUE(n.transaction_started());
+  EXPECT_FALSE(n.epoch_bump_required());
+
+  // Refused (an answer, not a loss): nothing was added, no bump.
+  TransactionManager o = Ready();
+  ASSERT_TRUE(o.BeginTransaction().ok());
+  o.MaybeAddPartition(Tp("t", 0));
+  ASSERT_EQ(o.TakePartitionsToAdd().size(), 1u);
+  o.RetryPartitions();
+  ASSERT_TRUE(o.BeginAbort().ok());
+  EXPECT_FALSE(o.epoch_bump_required());
+}
+
+TEST(TransactionManagerTest, AnUnknownProducerIdMappingSkipsTheEndTxnForTheBump) {
+  TransactionManager m = Ready();
+  ASSERT_TRUE(m.BeginTransaction().ok());
+  m.MaybeAddPartition(Tp("t", 0));
+  (void)m.TakePartitionsToAdd();
+  m.PartitionsAdded();
+  m.AbortableError(ErrorToStatus(v1::INVALID_PRODUCER_ID_MAPPING, "unknown"), /*bump_epoch=*/true);
+  EXPECT_TRUE(m.end_txn_refused());
+  EXPECT_TRUE(m.epoch_bump_required());
+  ASSERT_TRUE(m.BeginAbort().ok());
+  m.EndTxnDone();
+  m.EpochBumped(8, 0);
+  EXPECT_TRUE(m.CompleteTransaction());
+  EXPECT_FALSE(m.end_txn_refused()) << "per transaction";
+  EXPECT_EQ(m.producer_id(), 8);
+  // Outside a transaction the answer changes nothing.
+  m.AbortableError(ErrorToStatus(v1::INVALID_PRODUCER_ID_MAPPING, "unknown"), /*bump_epoch=*/true);
+  EXPECT_FALSE(m.end_txn_refused());
+  EXPECT_FALSE(m.epoch_bump_required());
+}
+
 TEST(TransactionManagerTest, ErrorsOutsideATransactionChangeNothing) {
   TransactionManager m = Ready();
   m.AbortableError(ErrorToStatus(v1::REQUEST_TIMED_OUT, "x"), true);
@@ -334,6 +403,8 @@ TEST(TxnErrorTest, EachRequestHandlesItsErrorsAsKafkas) {
       {TxnRequest::kTxnOffsetCommit, v1::ILLEGAL_GENERATION, A::kAbortable},
       {TxnRequest::kTxnOffsetCommit, v1::UNKNOWN_MEMBER_ID, A::kAbortable},
       {TxnRequest::kTxnOffsetCommit, v1::FENCED_INSTANCE_ID, A::kAbortable},
+      {TxnRequest::kTxnOffsetCommit, v1::UNKNOWN_PRODUCER_ID, A::kAbortable},
+      {TxnRequest::kTxnOffsetCommit, v1::INVALID_PRODUCER_ID_MAPPING, A::kAbortable},
       {TxnRequest::kTxnOffsetCommit, v1::PRODUCER_FENCED, A::kFatal},
       {TxnRequest::kTxnOffsetCommit, v1::INVALID_PRODUCER_EPOCH, A::kFatal},
   };
@@ -341,6 +412,14 @@ TEST(TxnErrorTest, EachRequestHandlesItsErrorsAsKafkas) {
     EXPECT_EQ(ClassifyTxnError(c.request, c.code), c.action)
         << TxnRequestName(c.request) << " " << ErrorName(c.code);
   }
+}
+
+TEST(TxnErrorTest, OnlyALostProducerIdAsksForAnEpochBump) {
+  EXPECT_TRUE(TxnErrorNeedsEpochBump(v1::UNKNOWN_PRODUCER_ID));
+  EXPECT_TRUE(TxnErrorNeedsEpochBump(v1::INVALID_PRODUCER_ID_MAPPING));
+  EXPECT_FALSE(TxnErrorNeedsEpochBump(v1::OPERATION_NOT_ATTEMPTED));
+  EXPECT_FALSE(TxnErrorNeedsEpochBump(v1::ILLEGAL_GENERATION));
+  EXPECT_FALSE(TxnErrorNeedsEpochBump(v1::PRODUCER_FENCED));
 }
 
 TEST(TxnErrorTest, AnOldEpochAtTheCoordinatorMeansFenced) {
