@@ -175,12 +175,37 @@ absl::StatusOr<ProducerConfig> ProducerConfig::FromProperties(const Properties& 
     }
     c.enable_idempotence = v == "true";
   }
+  if (auto it = props.find("transactional.id"); it != props.end()) {
+    // Kafka's ConfigDef.NonEmptyString.
+    if (it->second.empty()) return Invalid(it->first, it->second, "String may not be empty");
+    c.transactional_id = it->second;
+  }
+  if (auto it = props.find("transaction.timeout.ms"); it != props.end()) {
+    int32_t v = 0;
+    STRATA_RETURN_IF_ERROR(ParseKafkaInt(it->first, it->second, &v));
+    c.transaction_timeout = absl::Milliseconds(v);
+  }
   CollectIgnored(props,
-                 {"bootstrap.servers", "acks", "linger.ms", "batch.size", "buffer.memory",
-                  "retries", "retry.backoff.ms", "delivery.timeout.ms", "request.timeout.ms",
-                  "max.block.ms", "max.request.size", "partitioner.class",
-                  "max.in.flight.requests.per.connection", "enable.idempotence", "compression.type",
-                  "compression.gzip.level", "compression.lz4.level", "compression.zstd.level"},
+                 {"bootstrap.servers",
+                  "acks",
+                  "linger.ms",
+                  "batch.size",
+                  "buffer.memory",
+                  "retries",
+                  "retry.backoff.ms",
+                  "delivery.timeout.ms",
+                  "request.timeout.ms",
+                  "max.block.ms",
+                  "max.request.size",
+                  "partitioner.class",
+                  "max.in.flight.requests.per.connection",
+                  "enable.idempotence",
+                  "compression.type",
+                  "compression.gzip.level",
+                  "compression.lz4.level",
+                  "compression.zstd.level",
+                  "transactional.id",
+                  "transaction.timeout.ms"},
                  ignored);
   return c;
 }
@@ -191,6 +216,16 @@ bool ProducerConfig::idempotence() const {
 }
 
 absl::Status ProducerConfig::ValidateIdempotence() const {
+  if (transactional_id.has_value() && transactional_id->empty()) {
+    return Invalid("transactional.id", "", "String may not be empty");
+  }
+  // Checked after the idempotence rules have turned idempotence off (or
+  // not), as Kafka does: transactional.id with acks=1 and
+  // enable.idempotence unset is refused here.
+  if (transactional_id.has_value() && !idempotence()) {
+    return absl::InvalidArgumentError(
+        "Cannot set a transactional.id without also enabling idempotence.");
+  }
   if (!enable_idempotence.value_or(false)) return absl::OkStatus();
   // Kafka's messages (ProducerConfig.postProcessAndValidateIdempotenceConfigs).
   if (max_in_flight > kMaxInFlightForIdempotence) {

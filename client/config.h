@@ -74,13 +74,27 @@ struct ProducerConfig {
   // rules above; this client keeps one request in flight per partition.
   int32_t max_in_flight = 5;
   static constexpr int32_t kMaxInFlightForIdempotence = 5;
+  // transactional.id: makes the producer transactional (InitTransactions,
+  // BeginTransaction, ... in producer.h): its records are written in
+  // transactions that commit or abort as a whole, and a newer producer with
+  // the same id fences this one. Needs idempotence (Kafka's "Cannot set a
+  // transactional.id without also enabling idempotence."); may not be
+  // empty. Unset: not transactional.
+  std::optional<std::string> transactional_id;
+  // transaction.timeout.ms: how long the transaction coordinator lets a
+  // transaction stay open before it aborts it (and fences the producer);
+  // sent with InitProducerId. The coordinator refuses a value above its
+  // transaction.max.timeout.ms (INVALID_TRANSACTION_TIMEOUT).
+  absl::Duration transaction_timeout = absl::Milliseconds(60000);
 
   // How batches are compressed: compression.type's codec at its level.
   record::CompressionOptions compression_options() const;
   // Whether the producer is idempotent (enable.idempotence as above).
   bool idempotence() const;
   // InvalidArgument, with Kafka's message, when enable.idempotence=true
-  // conflicts with acks, retries or max.in.flight.requests.per.connection.
+  // conflicts with acks, retries or max.in.flight.requests.per.connection,
+  // or when a transactional.id is set (or empty) on a producer that is not
+  // idempotent.
   absl::Status ValidateIdempotence() const;
 
   // Reads every known key; keys this client does not know, or knows but

@@ -47,7 +47,15 @@ absl::StatusCode CanonicalCode(v1::ErrorCode code) {
     case v1::REBALANCE_IN_PROGRESS:
     case v1::REASSIGNMENT_IN_PROGRESS:
     case v1::NON_EMPTY_GROUP:
+    case v1::INVALID_PRODUCER_EPOCH:
+    case v1::INVALID_TXN_STATE:
+    case v1::INVALID_PRODUCER_ID_MAPPING:
+    case v1::PRODUCER_FENCED:
       return absl::StatusCode::kFailedPrecondition;
+    case v1::CONCURRENT_TRANSACTIONS:
+      return absl::StatusCode::kUnavailable;
+    case v1::TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+      return absl::StatusCode::kPermissionDenied;
     case v1::CORRUPT_MESSAGE:
       return absl::StatusCode::kDataLoss;
     case v1::KAFKA_STORAGE_ERROR:
@@ -142,6 +150,55 @@ std::string DefaultErrorMessage(v1::ErrorCode code) {
              "offsets cannot be guaranteed to be monotonically increasing.";
     case v1::INVALID_RECORD:
       return "This record has failed the validation on broker and hence will be rejected.";
+    case v1::COORDINATOR_LOAD_IN_PROGRESS:
+      return "The coordinator is loading and hence can't process requests.";
+    case v1::COORDINATOR_NOT_AVAILABLE:
+      return "The coordinator is not available.";
+    case v1::NOT_COORDINATOR:
+      return "This is not the correct coordinator.";
+    case v1::ILLEGAL_GENERATION:
+      return "Specified group generation id is not valid.";
+    case v1::UNKNOWN_MEMBER_ID:
+      return "The coordinator is not aware of this member.";
+    case v1::OUT_OF_ORDER_SEQUENCE_NUMBER:
+      return "The broker received an out of order sequence number.";
+    case v1::DUPLICATE_SEQUENCE_NUMBER:
+      return "The broker received a duplicate sequence number.";
+    case v1::INVALID_PRODUCER_EPOCH:
+      return "Producer attempted to produce with an old epoch.";
+    case v1::INVALID_TXN_STATE:
+      return "The producer attempted a transactional operation in an invalid state.";
+    case v1::INVALID_PRODUCER_ID_MAPPING:
+      return "The producer attempted to use a producer id which is not currently assigned to its "
+             "transactional id.";
+    case v1::INVALID_TRANSACTION_TIMEOUT:
+      return "The transaction timeout is larger than the maximum value allowed by the broker (as "
+             "configured by transaction.max.timeout.ms).";
+    case v1::CONCURRENT_TRANSACTIONS:
+      return "The producer attempted to update a transaction while another concurrent operation "
+             "on the same transaction was ongoing.";
+    case v1::TRANSACTION_COORDINATOR_FENCED:
+      return "Indicates that the transaction coordinator sending a WriteTxnMarker is no longer "
+             "the current coordinator for a given producer.";
+    case v1::TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+      return "Transactional Id authorization failed.";
+    case v1::OPERATION_NOT_ATTEMPTED:
+      return "The broker did not attempt to execute this operation. This may happen for batched "
+             "RPCs where some operations in the batch failed, causing the broker to respond "
+             "without trying the rest.";
+    case v1::UNKNOWN_PRODUCER_ID:
+      return "This exception is raised by the broker if it could not locate the producer "
+             "metadata associated with the producerId in question.";
+    case v1::FENCED_INSTANCE_ID:
+      return "The broker rejected this static consumer since another consumer with the same "
+             "group.instance.id has registered with a different member.id.";
+    case v1::UNSTABLE_OFFSET_COMMIT:
+      return "There are unstable offsets that need to be cleared.";
+    case v1::PRODUCER_FENCED:
+      return "There is a newer producer with the same transactionalId which fences the current "
+             "one.";
+    case v1::TRANSACTIONAL_ID_NOT_FOUND:
+      return "The transactionalId could not be found.";
     default:
       return fmt::format("The server returned error {} ({}).", ErrorName(code),
                          static_cast<int>(code));

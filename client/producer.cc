@@ -11,6 +11,8 @@
 #include "glog/logging.h"
 #include "grpcpp/client_context.h"
 #include "strata/v1/broker.grpc.pb.h"
+#include "strata/v1/group.grpc.pb.h"
+#include "strata/v1/transaction.grpc.pb.h"
 
 namespace strata::client {
 
@@ -62,9 +64,63 @@ struct Producer::SenderWork {
   bool empty() const { return units.empty() && refused.empty(); }
 };
 
+// The AddPartitionsToTxn in flight (one at a time), sent by the sender.
+struct Producer::AddPartitionsCall {
+  std::string target;
+  std::unique_ptr<v1::Transaction::Stub> stub;
+  grpc::ClientContext ctx;
+  v1::AddPartitionsToTxnRequest request;
+  v1::AddPartitionsToTxnResponse response;
+  grpc::Status status;
+  std::vector<TopicPartition> partitions;
+};
+
 namespace {
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+const absl::Status& ClosedError() {
+  static const absl::Status* const kClosed = new absl::Status(
+      absl::FailedPreconditionError("Cannot perform operation after producer has been closed"));
+  return *kClosed;
+}
+
+// Kafka's IllegalStateException for a transactional call on a producer
+// without transactional.id.
+constexpr char kNotTransactional[] =
+    "Cannot use transactional methods without enabling transactions by setting the "
+    "transactional.id configuration property";
+
+std::string TimeoutMessage(absl::Duration timeout, const std::string& awaiting) {
+  return fmt::format("Timeout expired after {}ms while awaiting {}",
+                     absl::ToInt64Milliseconds(timeout), awaiting);
+}
+
+// Errors of a produce answer after which a transactional producer can do
+// nothing more (Kafka's fatal exceptions in handleFailedBatch; and a batch
+// the leader finds outside any transaction: the producer's view and the
+// coordinator's differ).
+// A gRPC failure that is not a network error and carries no wire code: the
+// node does not serve the call at all (UNIMPLEMENTED: it will not start
+// to) is fatal; anything else (INTERNAL, RESOURCE_EXHAUSTED, an overloaded
+// or restarting server) is retried like a network error, as Kafka retries
+// a broken connection.
+bool IsUnsupportedCall(const absl::Status& status) {
+  return absl::IsUnimplemented(status) && ErrorCodeOf(status) == v1::UNKNOWN_SERVER_ERROR;
+}
+
+// An answer with no wire error code: a transport failure (retried), not
+// the coordinator's word.
+bool IsTransportFailure(const absl::Status& status) {
+  return IsNetworkError(status) ||
+         (!status.ok() && ErrorCodeOf(status) == v1::UNKNOWN_SERVER_ERROR &&
+          !absl::IsUnimplemented(status));
+}
+
+bool IsFatalForTransactions(v1::ErrorCode code) {
+  return code == v1::PRODUCER_FENCED || code == v1::TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
+         code == v1::INVALID_TXN_STATE;
+}
 
 // compressed / uncompressed records of a sealed batch (1.0 uncompressed).
 double AchievedRatio(const ProducerBatch& batch) {
@@ -102,8 +158,10 @@ Producer::Producer(ProducerConfig config, std::vector<std::string> bootstrap)
       metadata_(std::move(bootstrap), &pool_, config_.request_timeout),
       partitioner_(config_.keyless, config_.batch_size),
       accumulator_(config_.batch_size, config_.linger, config_.compression_type,
-                   config_.compression_options()),
-      idempotent_(config_.idempotence()) {
+                   config_.compression_options(), config_.transactional_id.has_value()),
+      idempotent_(config_.idempotence()),
+      transactional_(config_.transactional_id.has_value()),
+      txn_(config_.transactional_id.value_or("")) {
   {
     absl::MutexLock lock(&mu_);
     need_producer_id_ = idempotent_;
@@ -148,20 +206,32 @@ std::future<absl::StatusOr<RecordMetadata>> Producer::Send(ProducerRecord record
 
 void Producer::Send(ProducerRecord record, SendCallback callback) {
   const absl::Time deadline = absl::Now() + config_.max_block;
-  bool closed = false;
+  absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
-    closed = closing_;
+    if (closing_) {
+      refused = ClosedError();
+    } else if (transactional_) {
+      refused = txn_.CheckSend();
+    }
   }
   // Callbacks never run under the producer's lock: they may call Send.
-  if (closed) {
-    callback(
-        absl::FailedPreconditionError("Cannot perform operation after producer has been closed"));
+  if (!refused.ok()) {
+    callback(refused);
     return;
   }
+  // A record refused here inside a transaction is lost to it: as Kafka's
+  // doSend, the transaction can then only be aborted.
+  auto fail = [&](const absl::Status& error) {
+    if (transactional_) {
+      absl::MutexLock lock(&mu_);
+      txn_.AbortableError(error, /*bump_epoch=*/false);
+    }
+    callback(error);
+  };
   absl::StatusOr<int32_t> count = PartitionCount(record.topic);
   if (!count.ok()) {
-    callback(count.status());
+    fail(count.status());
     return;
   }
   int32_t partition = 0;
@@ -172,11 +242,11 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
       (void)metadata_.Refresh({record.topic});
       count = PartitionCount(record.topic);
       if (!count.ok()) {
-        callback(count.status());
+        fail(count.status());
         return;
       }
       if (partition < 0 || partition >= *count) {
-        callback(ErrorToStatus(
+        fail(ErrorToStatus(
             v1::UNKNOWN_TOPIC_OR_PARTITION,
             fmt::format("Invalid partition given with record: {} is not in the range [0...{}).",
                         partition, *count)));
@@ -192,7 +262,7 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
   r.timestamp = record.timestamp_ms.value_or(NowMs());
   const size_t size = EstimateRecordSize(r);
   if (size > static_cast<size_t>(config_.max_request_size)) {
-    callback(ErrorToStatus(
+    fail(ErrorToStatus(
         v1::MESSAGE_TOO_LARGE,
         fmt::format("The message is {} bytes when serialized which is larger than {}, which is "
                     "the value of the max.request.size configuration.",
@@ -204,7 +274,6 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
   }
 
   const int64_t bytes = static_cast<int64_t>(size);
-  absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
     // buffer.memory: wait for room, up to max.block.ms in all.
@@ -215,14 +284,17 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
       refused = absl::DeadlineExceededError(
           fmt::format("Failed to allocate memory within the configured max blocking time {} ms.",
                       absl::ToInt64Milliseconds(config_.max_block)));
+      if (transactional_) txn_.AbortableError(refused, /*bump_epoch=*/false);
     } else if (closing_) {
-      refused =
-          absl::FailedPreconditionError("Cannot perform operation after producer has been closed");
+      refused = ClosedError();
+    } else if (absl::Status s = transactional_ ? txn_.CheckSend() : absl::OkStatus(); !s.ok()) {
+      refused = std::move(s);  // the transaction ended while Send waited
     } else {
       ++unfinished_;
       buffered_bytes_ += bytes;  // released when its batch completes
-      accumulator_.Append(TopicPartition{record.topic, PartitionId(partition)}, r,
-                          std::move(callback), absl::Now());
+      const TopicPartition tp{record.topic, PartitionId(partition)};
+      if (transactional_) txn_.MaybeAddPartition(tp);
+      accumulator_.Append(tp, r, std::move(callback), absl::Now());
       wake_sender_.Signal();
       return;
     }
@@ -244,6 +316,38 @@ void Producer::Close(absl::Duration timeout) {
   // From a callback (the sender thread) Close cannot wait for the sender:
   // as in Kafka, it closes at once.
   if (sender_.get_id() == std::this_thread::get_id()) timeout = absl::ZeroDuration();
+  if (transactional_ && timeout > absl::ZeroDuration()) {
+    // As Kafka's sender does at shutdown: a commit under way (one that
+    // timed out) is finished, an incomplete transaction aborted (within
+    // max.block.ms at most), so that it does not hold read_committed
+    // consumers until transaction.timeout.ms. Not while another thread's
+    // transactional call is at work: that call finishes what it does.
+    const absl::Time start = absl::Now();
+    const absl::Time deadline = start + std::min(timeout, config_.max_block);
+    if (txn_call_mu_.TryLock()) {
+      TransactionState state = TransactionState::kUninitialized;
+      bool closed = false;
+      {
+        absl::MutexLock lock(&mu_);
+        state = txn_.state();
+        closed = closing_;
+      }
+      absl::Status s;
+      if (!closed && state == TransactionState::kCommittingTransaction) {
+        LOG(INFO) << "Finishing the commit of " << config_.transactional_id.value() << " on close";
+        s = CommitTransactionUntil(deadline);
+      } else if (!closed && (state == TransactionState::kInTransaction ||
+                             state == TransactionState::kAbortableError ||
+                             state == TransactionState::kAbortingTransaction)) {
+        LOG(INFO) << "Aborting the incomplete transaction of " << config_.transactional_id.value()
+                  << " on close";
+        s = AbortTransactionUntil(deadline);
+      }
+      txn_call_mu_.Unlock();
+      if (!s.ok()) LOG(WARNING) << "Ending the transaction on close failed: " << s;
+    }
+    timeout = std::max(absl::ZeroDuration(), timeout - (absl::Now() - start));
+  }
   {
     absl::MutexLock lock(&mu_);
     if (!closing_) {
@@ -267,12 +371,20 @@ void Producer::SenderLoop() {
     std::vector<std::string> refresh_topics;
     bool refresh = false;
     bool renew_producer_id = false;
+    bool find_txn_coordinator = false;
+    AddPartitionsCall* add_partitions = nullptr;
+    absl::Time now = absl::Now();
     {
       absl::MutexLock lock(&mu_);
-      const absl::Time now = absl::Now();
+      now = absl::Now();
       absl::Time next_check = absl::InfiniteFuture();
       SendReady(now, &work, &done, &next_check);
-      if (idempotent_ && need_producer_id_ && !force_close_ && !accumulator_.empty()) {
+      if (transactional_) {
+        add_partitions = PrepareAddPartitions(now, &find_txn_coordinator, &next_check);
+      }
+      // A transactional producer's id comes from InitTransactions only.
+      if (idempotent_ && !transactional_ && need_producer_id_ && !force_close_ &&
+          !accumulator_.empty()) {
         if (next_producer_id_attempt_ <= now) {
           renew_producer_id = true;
         } else {
@@ -290,8 +402,10 @@ void Producer::SenderLoop() {
           next_check = std::min(next_check, allowed);
         }
       }
-      if (work.empty() && done.empty() && !refresh && !renew_producer_id) {
-        if (closing_ && accumulator_.empty() && in_flight_.empty() && answered_.empty()) {
+      if (work.empty() && done.empty() && !refresh && !renew_producer_id && !find_txn_coordinator &&
+          add_partitions == nullptr) {
+        if (closing_ && accumulator_.empty() && in_flight_.empty() && answered_.empty() &&
+            add_partitions_ == nullptr) {
           sender_done_ = true;
           return;
         }
@@ -305,6 +419,8 @@ void Producer::SenderLoop() {
       Dispatch(&work, &to_send, &done);
     }
     for (InFlight* call : to_send) StartCall(call);
+    if (add_partitions != nullptr) StartAddPartitions(add_partitions);
+    if (find_txn_coordinator) FindTxnCoordinator(now);
     if (renew_producer_id) RenewProducerId(&done);
     if (!done.empty()) {
       for (auto& fn : done) fn();
@@ -325,12 +441,14 @@ void Producer::SendReady(absl::Time now, SenderWork* work, std::vector<std::func
     HandleAnswer(*call, now, done, work);
   }
   answered_.clear();
+  if (transactional_) TxnSenderStep(now, done);
 
   if (force_close_) {
     for (auto& batch : accumulator_.DrainAll()) {
       FailBatch(*batch, absl::CancelledError("Producer is closed forcefully."), done);
     }
     for (auto& [id, call] : in_flight_) call->ctx.TryCancel();
+    if (add_partitions_ != nullptr) add_partitions_->ctx.TryCancel();
     return;
   }
 
@@ -357,6 +475,8 @@ void Producer::SendReady(absl::Time now, SenderWork* work, std::vector<std::func
     // batches wait for a producer id.
     const int64_t retry_group = idempotent_ ? accumulator_.Front(tp)->send_group : -1;
     if (idempotent_ && retry_group < 0 && need_producer_id_) continue;
+    // A transaction's batches wait for their partition to be added to it.
+    if (transactional_ && retry_group < 0 && !txn_.IsSendAllowed(tp)) continue;
     const int32_t leader = metadata_.Leader(tp.topic, tp.partition.value());
     std::optional<std::string> target =
         leader == kNoLeader ? std::nullopt : metadata_.BrokerAddress(leader);
@@ -630,7 +750,7 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
       // Split (or, one record refused with others, re-send alone); see
       // producer.h. The partition stays muted until the pieces are back.
       // It and its pieces get new stamps.
-      if (idempotent_) ReleaseSequence(*batch);
+      if (idempotent_) ReleaseSequence(*batch, error);
       batch->last_error = error;
       auto [at, fresh] = refused_at.try_emplace(it->first, work->refused.size());
       if (fresh) {
@@ -654,14 +774,22 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
       }
       // Alone, it was not written, and the leader's view of this producer
       // differs from ours (its state expired, or was lost with a log): a
-      // new id.
-      ForgetSequence(*batch);
+      // new id. Inside a transaction the id may not change: the batch
+      // fails, the transaction is to be aborted and the abort bumps the
+      // epoch (KIP-360; an INVALID_PRODUCER_EPOCH producer is most likely
+      // fenced, which the abort's EndTxn then says).
+      ForgetSequence(*batch, error);
       Unstamp(*batch);
+      if (transactional_) {
+        FailBatch(*batch, error, done);
+        continue;
+      }
       retry.emplace_back(std::move(batch), error);
       continue;
     }
     if (!IsRetriable(answer.error())) {
-      if (idempotent_) ReleaseSequence(*batch);
+      if (transactional_ && IsFatalForTransactions(answer.error())) txn_.FatalError(error);
+      if (idempotent_) ReleaseSequence(*batch, error);
       FailBatch(*batch, error, done);
       continue;
     }
@@ -708,7 +836,9 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
 
 void Producer::FailBatch(const ProducerBatch& batch, const absl::Status& error,
                          std::vector<std::function<void()>>* done) {
-  if (idempotent_) ForgetSequence(batch);
+  if (idempotent_) ForgetSequence(batch, error);
+  // A record lost inside a transaction: the transaction cannot commit.
+  if (transactional_) txn_.AbortableError(error, /*bump_epoch=*/false);
   for (const SendCallback& cb : batch.callbacks) {
     done->push_back([cb, error] { cb(error); });
   }
@@ -753,14 +883,25 @@ void Producer::StartCall(InFlight* call) {
                                });
 }
 
-void Producer::ForgetSequence(const ProducerBatch& batch) {
-  if (batch.base_sequence >= 0 && batch.producer_id == producer_id_ && !need_producer_id_) {
+void Producer::ForgetSequence(const ProducerBatch& batch, const absl::Status& error) {
+  if (batch.base_sequence < 0 || batch.producer_id != producer_id_) return;
+  if (transactional_) {
+    // A batch of an earlier epoch: the bump that ended it already started
+    // the sequences afresh.
+    if (batch.producer_epoch != producer_epoch_) return;
+    txn_.AbortableError(error, /*bump_epoch=*/true);
+    // The id changes only through the abort's bump: nothing is stamped
+    // until then. (Without a bump to come, the producer would wait for an
+    // id nobody fetches.)
+    if (!txn_.epoch_bump_required()) return;
+  }
+  if (!need_producer_id_) {
     need_producer_id_ = true;
     next_producer_id_attempt_ = absl::InfinitePast();
   }
 }
 
-void Producer::ReleaseSequence(ProducerBatch& batch) {
+void Producer::ReleaseSequence(ProducerBatch& batch, const absl::Status& error) {
   // Refused on its first attempt, the batch cannot have been written by an
   // earlier one; with one request per partition in flight, stamped at
   // dispatch, nothing stamped after it exists: its sequences are free
@@ -773,7 +914,7 @@ void Producer::ReleaseSequence(ProducerBatch& batch) {
     if (!released_.contains(batch.tp)) next = batch.base_sequence;
     released_.insert(batch.tp);
   } else {
-    ForgetSequence(batch);
+    ForgetSequence(batch, error);
   }
   Unstamp(batch);
 }
@@ -843,6 +984,675 @@ void Producer::RenewProducerId(std::vector<std::function<void()>>* done) {
                                                       "idempotent producer: {}",
                                                       std::string(status.message())));
   for (auto& batch : accumulator_.DrainAll()) FailBatch(*batch, error, done);
+}
+
+// ---------------------------------------------------------------------------
+// Transactions
+
+absl::Status Producer::CheckTransactional() const {
+  if (!transactional_) return absl::FailedPreconditionError(kNotTransactional);
+  return absl::OkStatus();
+}
+
+TransactionState Producer::transaction_state() {
+  absl::MutexLock lock(&mu_);
+  return txn_.state();
+}
+
+absl::Duration Producer::RpcTimeout(absl::Time deadline) const {
+  // At least a moment, so that a call made at its deadline still asks once.
+  return std::min(config_.request_timeout,
+                  std::max(deadline - absl::Now(), absl::Milliseconds(100)));
+}
+
+void Producer::InstallProducerId(int64_t producer_id, int16_t producer_epoch) {
+  producer_id_ = producer_id;
+  producer_epoch_ = producer_epoch;
+  next_sequence_.clear();
+  need_producer_id_ = false;
+  VLOG(1) << "Transactional id " << txn_.transactional_id() << ": producer id " << producer_id
+          << ", epoch " << producer_epoch;
+}
+
+absl::StatusOr<std::string> Producer::LookupCoordinator(int32_t key_type, const std::string& key,
+                                                        absl::Duration timeout) {
+  v1::FindCoordinatorRequest request;
+  request.set_key_type(key_type);
+  request.add_keys(key);
+  v1::FindCoordinatorResponse response;
+  absl::Status status = metadata_.CallAnyNode([&](const std::string& target) {
+    auto stub = v1::Group::NewStub(pool_.Get(target));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+    response.Clear();
+    return FromGrpcStatus(stub->FindCoordinator(&ctx, request, &response), target);
+  });
+  if (!status.ok()) return status;
+  if (response.coordinators_size() != 1) {
+    return ErrorToStatus(v1::UNKNOWN_SERVER_ERROR,
+                         fmt::format("FindCoordinator for {} answered {} coordinators", key,
+                                     response.coordinators_size()));
+  }
+  const v1::Coordinator& c = response.coordinators(0);
+  if (c.error() != v1::NONE) {
+    return ErrorToStatus(
+        c.error(), c.error_message().empty() ? DefaultErrorMessage(c.error()) : c.error_message());
+  }
+  return fmt::format("{}:{}", c.host(), c.port());
+}
+
+absl::Status Producer::CallCoordinator(TxnRequest request, int32_t key_type, const std::string& key,
+                                       absl::Time deadline, const std::string& awaiting,
+                                       const CoordinatorRpc& rpc) {
+  const absl::Time start = absl::Now();
+  // A group's coordinator is looked up for this call only; the transaction
+  // coordinator is kept.
+  std::string group_coordinator;
+  absl::Status last;
+  absl::Duration concurrent_backoff = kConcurrentTxnFirstBackoff;
+  while (true) {
+    std::string target;
+    {
+      absl::MutexLock lock(&mu_);
+      if (txn_.state() == TransactionState::kFatalError) return txn_.StateError();
+      target = key_type == 1 ? txn_coordinator_ : group_coordinator;
+    }
+    absl::Duration backoff = config_.retry_backoff;
+    if (target.empty()) {
+      absl::StatusOr<std::string> found = LookupCoordinator(key_type, key, RpcTimeout(deadline));
+      if (found.ok()) {
+        target = *found;
+        if (key_type == 1) {
+          absl::MutexLock lock(&mu_);
+          txn_coordinator_ = target;
+        } else {
+          group_coordinator = target;
+        }
+      } else {
+        last = found.status();
+        const v1::ErrorCode code = ErrorCodeOf(last);
+        if (IsUnsupportedCall(last) ||
+            (!IsTransportFailure(last) &&
+             ClassifyTxnError(TxnRequest::kFindCoordinator, code) == TxnErrorAction::kFatal)) {
+          absl::Status error =
+              TxnErrorStatus(TxnRequest::kFindCoordinator, code, std::string(last.message()));
+          absl::MutexLock lock(&mu_);
+          txn_.FatalError(error);
+          return error;
+        }
+      }
+    }
+    if (!target.empty()) {
+      absl::StatusOr<TxnAnswer> answer = rpc(target, deadline);
+      TxnErrorAction action = TxnErrorAction::kFindCoordinator;
+      if (!answer.ok()) {
+        last = answer.status();
+        if (IsUnsupportedCall(last)) {
+          absl::MutexLock lock(&mu_);
+          txn_.FatalError(last);
+          return last;
+        }
+      } else {
+        action = ClassifyTxnError(request, answer->error);
+        if (action == TxnErrorAction::kNone) return absl::OkStatus();
+        last = TxnErrorStatus(request, answer->error, answer->message);
+        if (action == TxnErrorAction::kAbortable || action == TxnErrorAction::kFatal) {
+          absl::MutexLock lock(&mu_);
+          if (action == TxnErrorAction::kFatal) {
+            txn_.FatalError(last);
+          } else {
+            txn_.AbortableError(last, TxnErrorNeedsEpochBump(answer->error));
+          }
+          return last;
+        }
+        if (answer->error == v1::CONCURRENT_TRANSACTIONS) {
+          backoff = concurrent_backoff;
+          concurrent_backoff = std::min(2 * concurrent_backoff, kConcurrentTxnMaxBackoff);
+        }
+      }
+      if (action == TxnErrorAction::kFindCoordinator) {
+        if (key_type == 1) {
+          absl::MutexLock lock(&mu_);
+          if (txn_coordinator_ == target) txn_coordinator_.clear();
+        } else {
+          group_coordinator.clear();
+        }
+      }
+    }
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      std::string message = TimeoutMessage(now - start, awaiting);
+      if (!last.ok()) message += fmt::format(" (last error: {})", std::string(last.message()));
+      return absl::DeadlineExceededError(message);
+    }
+    VLOG(1) << awaiting << ": retrying after " << last;
+    absl::SleepFor(std::min(backoff, deadline - now));
+  }
+}
+
+absl::StatusOr<std::pair<int64_t, int16_t>> Producer::TransactionalProducerId(
+    absl::Time deadline, int64_t producer_id, int16_t producer_epoch) {
+  const std::string& id = *config_.transactional_id;
+  v1::InitProducerIdRequest request;
+  request.set_transactional_id(id);
+  request.set_transaction_timeout_ms(
+      static_cast<int32_t>(absl::ToInt64Milliseconds(config_.transaction_timeout)));
+  request.set_producer_id(producer_id);
+  request.set_producer_epoch(producer_epoch);
+  v1::InitProducerIdResponse response;
+  absl::Status s = CallCoordinator(
+      TxnRequest::kInitProducerId, 1, id, deadline, "InitProducerId",
+      [&](const std::string& target, absl::Time d) -> absl::StatusOr<TxnAnswer> {
+        auto stub = v1::Broker::NewStub(pool_.Get(target));
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() +
+                         absl::ToChronoMilliseconds(RpcTimeout(d)));
+        response.Clear();
+        absl::Status rpc = FromGrpcStatus(stub->InitProducerId(&ctx, request, &response), target);
+        if (!rpc.ok()) return rpc;
+        return TxnAnswer{response.error(), response.error_message()};
+      });
+  if (!s.ok()) return s;
+  return std::make_pair(response.producer_id(), static_cast<int16_t>(response.producer_epoch()));
+}
+
+absl::Status Producer::InitTransactions() { return InitTransactions(config_.max_block); }
+
+absl::Status Producer::InitTransactions(absl::Duration timeout) {
+  if (absl::Status s = CheckTransactional(); !s.ok()) return s;
+  absl::MutexLock call(&txn_call_mu_);
+  const absl::Time deadline = absl::Now() + timeout;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closing_) return ClosedError();
+    if (absl::Status s = txn_.BeginInit(); !s.ok()) return s;
+  }
+  absl::StatusOr<std::pair<int64_t, int16_t>> id = TransactionalProducerId(deadline, -1, -1);
+  if (!id.ok()) return id.status();
+  absl::MutexLock lock(&mu_);
+  if (txn_.state() != TransactionState::kInitializing) return txn_.StateError();
+  txn_.CompleteInit(id->first, id->second);
+  InstallProducerId(id->first, id->second);
+  return absl::OkStatus();
+}
+
+absl::Status Producer::BeginTransaction() {
+  if (absl::Status s = CheckTransactional(); !s.ok()) return s;
+  absl::MutexLock call(&txn_call_mu_);
+  absl::MutexLock lock(&mu_);
+  if (closing_) return ClosedError();
+  return txn_.BeginTransaction();
+}
+
+bool Producer::AwaitTransactionRecords(absl::Time deadline,
+                                       bool (*stop)(const TransactionManager&)) {
+  ++flushing_;
+  wake_sender_.Signal();
+  struct Args {
+    Producer* p;
+    bool (*stop)(const TransactionManager&);
+  } args{this, stop};
+  const bool done = mu_.AwaitWithDeadline(
+      absl::Condition(
+          +[](Args* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(a->p->mu_) {
+            return (a->p->unfinished_ == 0 && a->p->add_partitions_ == nullptr) ||
+                   a->stop(a->p->txn_);
+          },
+          &args),
+      deadline);
+  --flushing_;
+  return done;
+}
+
+absl::Status Producer::EndTransaction(bool commit, absl::Time deadline) {
+  const std::string& id = *config_.transactional_id;
+  const std::string awaiting = commit ? "EndTxn(COMMIT)" : "EndTxn(ABORT)";
+  v1::EndTxnRequest request;
+  {
+    absl::MutexLock lock(&mu_);
+    request.set_producer_id(txn_.producer_id());
+    request.set_producer_epoch(txn_.producer_epoch());
+  }
+  request.set_transactional_id(id);
+  request.set_committed(commit);
+  absl::Status s = CallCoordinator(
+      TxnRequest::kEndTxn, 1, id, deadline, awaiting,
+      [&](const std::string& target, absl::Time d) -> absl::StatusOr<TxnAnswer> {
+        auto stub = v1::Transaction::NewStub(pool_.Get(target));
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() +
+                         absl::ToChronoMilliseconds(RpcTimeout(d)));
+        v1::EndTxnResponse response;
+        absl::Status rpc = FromGrpcStatus(stub->EndTxn(&ctx, request, &response), target);
+        if (!rpc.ok()) return rpc;
+        return TxnAnswer{response.error(), response.error_message()};
+      });
+  if (!s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  txn_.EndTxnDone();
+  return absl::OkStatus();
+}
+
+absl::Status Producer::CommitTransaction() { return CommitTransaction(config_.max_block); }
+
+absl::Status Producer::CommitTransaction(absl::Duration timeout) {
+  if (absl::Status s = CheckTransactional(); !s.ok()) return s;
+  absl::MutexLock call(&txn_call_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (closing_) return ClosedError();
+  }
+  return CommitTransactionUntil(absl::Now() + timeout);
+}
+
+absl::Status Producer::CommitTransactionUntil(absl::Time deadline) {
+  const absl::Time start = absl::Now();
+  bool started = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (absl::Status s = txn_.BeginCommit(); !s.ok()) return s;
+    // Every record first; a record that fails makes the error abortable.
+    const bool sent = AwaitTransactionRecords(deadline, [](const TransactionManager& t) {
+      return t.state() != TransactionState::kCommittingTransaction;
+    });
+    if (txn_.state() != TransactionState::kCommittingTransaction) return txn_.StateError();
+    if (!sent) {
+      return absl::DeadlineExceededError(
+          TimeoutMessage(absl::Now() - start, "EndTxn(COMMIT)") +
+          fmt::format(" ({} record(s) still unanswered)", unfinished_));
+    }
+    started = txn_.transaction_started();
+  }
+  if (started) {
+    if (absl::Status s = EndTransaction(/*commit=*/true, deadline); !s.ok()) return s;
+  }
+  absl::MutexLock lock(&mu_);
+  if (!txn_.CompleteTransaction() && txn_.has_error()) return txn_.StateError();
+  return absl::OkStatus();
+}
+
+absl::Status Producer::AbortTransaction() { return AbortTransaction(config_.max_block); }
+
+absl::Status Producer::AbortTransaction(absl::Duration timeout) {
+  if (absl::Status s = CheckTransactional(); !s.ok()) return s;
+  absl::MutexLock call(&txn_call_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (closing_) return ClosedError();
+  }
+  return AbortTransactionUntil(absl::Now() + timeout);
+}
+
+absl::Status Producer::AbortTransactionUntil(absl::Time deadline) {
+  const absl::Time start = absl::Now();
+  bool end_txn = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (absl::Status s = txn_.BeginAbort(); !s.ok()) return s;
+    // The sender fails the records not sent yet (TxnSenderStep); those in
+    // flight, and retries of sent ones, finish first: their sequences must
+    // be known before the next transaction.
+    const bool quiet = AwaitTransactionRecords(deadline, [](const TransactionManager& t) {
+      return t.state() == TransactionState::kFatalError;
+    });
+    if (txn_.state() == TransactionState::kFatalError) return txn_.StateError();
+    if (!quiet) {
+      return absl::DeadlineExceededError(
+          TimeoutMessage(absl::Now() - start, "EndTxn(ABORT)") +
+          fmt::format(" ({} record(s) still in flight)", unfinished_));
+    }
+    end_txn = txn_.transaction_started() && !txn_.end_txn_refused();
+  }
+  if (end_txn) {
+    if (absl::Status s = EndTransaction(/*commit=*/false, deadline); !s.ok()) {
+      // INVALID_PRODUCER_ID_MAPPING to the EndTxn itself: on to the bump.
+      absl::MutexLock lock(&mu_);
+      if (!txn_.end_txn_refused() || txn_.state() != TransactionState::kAbortingTransaction) {
+        return s;
+      }
+    }
+  }
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  {
+    absl::MutexLock lock(&mu_);
+    if (txn_.state() != TransactionState::kAbortingTransaction) {
+      return txn_.has_error() ? txn_.StateError() : absl::OkStatus();
+    }
+    // The coordinator does not know the id: nothing of it to end there.
+    if (txn_.end_txn_refused()) txn_.EndTxnDone();
+    if (!txn_.epoch_bump_required()) {
+      txn_.CompleteTransaction();
+      return absl::OkStatus();
+    }
+    producer_id = txn_.producer_id();
+    producer_epoch = txn_.producer_epoch();
+  }
+  // KIP-360: a batch's fate was unknown, or the coordinator lost the id; the
+  // same id with the next epoch (or a new id when the epochs ran out, or
+  // the old one is unknown) starts the sequences afresh and aborts at the
+  // coordinator whatever it still holds open.
+  absl::StatusOr<std::pair<int64_t, int16_t>> id =
+      TransactionalProducerId(deadline, producer_id, producer_epoch);
+  if (!id.ok()) return id.status();
+  absl::MutexLock lock(&mu_);
+  if (txn_.state() != TransactionState::kAbortingTransaction) {
+    return txn_.has_error() ? txn_.StateError() : absl::OkStatus();
+  }
+  txn_.EpochBumped(id->first, id->second);
+  InstallProducerId(id->first, id->second);
+  txn_.CompleteTransaction();
+  return absl::OkStatus();
+}
+
+absl::Status Producer::SendOffsetsToTransaction(
+    const std::map<TopicPartition, OffsetAndMetadata>& offsets,
+    const ConsumerGroupMetadata& group) {
+  // Kafka's throwIfInvalidGroupMetadata.
+  if (group.group_id.empty()) {
+    return absl::InvalidArgumentError("The consumer group metadata has no group id");
+  }
+  if (group.generation_id > 0 && group.member_id.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("Passed in group metadata (group id {}, generation {}) has generationId > 0 "
+                    "but member.id is empty",
+                    group.group_id, group.generation_id));
+  }
+  if (absl::Status s = CheckTransactional(); !s.ok()) return s;
+  absl::MutexLock call(&txn_call_mu_);
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closing_) return ClosedError();
+    if (offsets.empty()) return absl::OkStatus();
+    if (absl::Status s = txn_.CheckSendOffsets(); !s.ok()) return s;
+    producer_id = txn_.producer_id();
+    producer_epoch = txn_.producer_epoch();
+  }
+  absl::Status s = AddOffsetsToTransaction(offsets, group, producer_id, producer_epoch);
+  if (!s.ok()) {
+    // Offsets that did not all reach the group's coordinator (a timeout, a
+    // call cut short) must not be left out of a commit, nor may a late one
+    // land after it: the transaction can only be aborted. (Kafka's sender
+    // finishes such a call before the EndTxn; this producer's calls are
+    // made by the caller's thread, so the transaction ends instead.)
+    absl::MutexLock lock(&mu_);
+    if (!txn_.has_error()) txn_.AbortableError(s, /*bump_epoch=*/false);
+  }
+  return s;
+}
+
+absl::Status Producer::AddOffsetsToTransaction(
+    const std::map<TopicPartition, OffsetAndMetadata>& offsets, const ConsumerGroupMetadata& group,
+    int64_t producer_id, int16_t producer_epoch) {
+  const std::string& id = *config_.transactional_id;
+  const absl::Time deadline = absl::Now() + config_.max_block;
+
+  // The group's __consumer_offsets partition joins the transaction.
+  v1::AddOffsetsToTxnRequest add;
+  add.set_transactional_id(id);
+  add.set_producer_id(producer_id);
+  add.set_producer_epoch(producer_epoch);
+  add.set_group_id(group.group_id);
+  absl::Status s = CallCoordinator(
+      TxnRequest::kAddOffsetsToTxn, 1, id, deadline, "AddOffsetsToTxn",
+      [&](const std::string& target, absl::Time d) -> absl::StatusOr<TxnAnswer> {
+        auto stub = v1::Transaction::NewStub(pool_.Get(target));
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() +
+                         absl::ToChronoMilliseconds(RpcTimeout(d)));
+        v1::AddOffsetsToTxnResponse response;
+        absl::Status rpc = FromGrpcStatus(stub->AddOffsetsToTxn(&ctx, add, &response), target);
+        if (!rpc.ok()) return rpc;
+        return TxnAnswer{response.error(), response.error_message()};
+      });
+  if (!s.ok()) return s;
+  {
+    absl::MutexLock lock(&mu_);
+    txn_.OffsetsAdded();
+  }
+
+  // Then the offsets, at the group's coordinator; partitions it accepted
+  // are not sent again when others are retried.
+  std::map<TopicPartition, OffsetAndMetadata> pending = offsets;
+  return CallCoordinator(
+      TxnRequest::kTxnOffsetCommit, 0, group.group_id, deadline, "TxnOffsetCommit",
+      [&](const std::string& target, absl::Time d) -> absl::StatusOr<TxnAnswer> {
+        v1::TxnOffsetCommitRequest request;
+        request.set_transactional_id(id);
+        request.set_group_id(group.group_id);
+        request.set_producer_id(producer_id);
+        request.set_producer_epoch(producer_epoch);
+        request.set_generation_id(group.generation_id);
+        request.set_member_id(group.member_id);
+        request.set_group_instance_id(group.group_instance_id.value_or(""));
+        for (const auto& [tp, o] : pending) {
+          v1::TxnOffsetCommitTopic* topic = nullptr;
+          if (request.topics_size() > 0 && request.topics().rbegin()->name() == tp.topic) {
+            topic = request.mutable_topics(request.topics_size() - 1);
+          } else {
+            topic = request.add_topics();
+            topic->set_name(tp.topic);
+          }
+          v1::TxnOffsetCommitPartition* p = topic->add_partitions();
+          p->set_partition_index(tp.partition.value());
+          p->set_committed_offset(o.offset);
+          p->set_committed_leader_epoch(o.leader_epoch.value_or(-1));
+          p->set_committed_metadata(o.metadata);
+        }
+        auto stub = v1::Transaction::NewStub(pool_.Get(target));
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() +
+                         absl::ToChronoMilliseconds(RpcTimeout(d)));
+        v1::TxnOffsetCommitResponse response;
+        absl::Status rpc = FromGrpcStatus(stub->TxnOffsetCommit(&ctx, request, &response), target);
+        if (!rpc.ok()) return rpc;
+        // The worst answer counts (fatal, abortable, moved, retry); the
+        // partitions answered NONE are done.
+        TxnAnswer worst;
+        TxnErrorAction worst_action = TxnErrorAction::kNone;
+        for (const v1::TxnOffsetCommitTopicResponse& t : response.topics()) {
+          for (const v1::TxnOffsetCommitPartitionResponse& p : t.partitions()) {
+            if (p.error() == v1::NONE) {
+              pending.erase(TopicPartition{t.name(), PartitionId(p.partition_index())});
+              continue;
+            }
+            const TxnErrorAction action = ClassifyTxnError(TxnRequest::kTxnOffsetCommit, p.error());
+            if (action > worst_action) {
+              worst_action = action;
+              worst = TxnAnswer{p.error(), p.error_message()};
+            }
+          }
+        }
+        if (worst_action == TxnErrorAction::kNone && !pending.empty()) {
+          return TxnAnswer{v1::UNKNOWN_SERVER_ERROR,
+                           fmt::format("The group coordinator {} did not answer for {} "
+                                       "partition(s)",
+                                       target, pending.size())};
+        }
+        return worst;
+      });
+}
+
+void Producer::TxnSenderStep(absl::Time now, std::vector<std::function<void()>>* done) {
+  if (add_partitions_ != nullptr && add_partitions_answered_) {
+    std::unique_ptr<AddPartitionsCall> call = std::move(add_partitions_);
+    add_partitions_answered_ = false;
+    HandleAddPartitionsAnswer(*call, now);
+  }
+  if (force_close_) return;
+  // Kafka's Sender: once the transaction is to be aborted, nothing more of
+  // it is sent; batches sent before (stamped) still go until their fate is
+  // known. A fatal error stops everything.
+  absl::Status error;
+  std::function<bool(const ProducerBatch&)> remove;
+  switch (txn_.state()) {
+    case TransactionState::kAbortingTransaction:
+      error = TransactionManager::AbortedRecordError();
+      remove = [](const ProducerBatch& b) { return b.base_sequence < 0; };
+      break;
+    case TransactionState::kAbortableError:
+      error = txn_.last_error();
+      remove = [](const ProducerBatch& b) { return b.base_sequence < 0; };
+      break;
+    case TransactionState::kFatalError:
+      error = txn_.StateError();
+      remove = [](const ProducerBatch&) { return true; };
+      break;
+    default:
+      return;
+  }
+  for (auto& batch : accumulator_.RemoveIf(remove)) FailBatch(*batch, error, done);
+}
+
+Producer::AddPartitionsCall* Producer::PrepareAddPartitions(absl::Time now, bool* find,
+                                                            absl::Time* next_check) {
+  const TransactionState state = txn_.state();
+  if (force_close_ || add_partitions_ != nullptr || !txn_.HasPartitionsToAdd() ||
+      (state != TransactionState::kInTransaction &&
+       state != TransactionState::kCommittingTransaction)) {
+    return nullptr;
+  }
+  if (next_add_partitions_ > now) {
+    *next_check = std::min(*next_check, next_add_partitions_);
+    return nullptr;
+  }
+  if (txn_coordinator_.empty()) {
+    *find = true;
+    return nullptr;
+  }
+  auto call = std::make_unique<AddPartitionsCall>();
+  call->target = txn_coordinator_;
+  call->stub = v1::Transaction::NewStub(pool_.Get(call->target));
+  call->partitions = txn_.TakePartitionsToAdd();
+  call->request.set_transactional_id(txn_.transactional_id());
+  call->request.set_producer_id(txn_.producer_id());
+  call->request.set_producer_epoch(txn_.producer_epoch());
+  for (const TopicPartition& tp : call->partitions) {
+    // Ordered by topic: consecutive partitions of a topic share its entry.
+    if (call->request.topics_size() == 0 || call->request.topics().rbegin()->name() != tp.topic) {
+      call->request.add_topics()->set_name(tp.topic);
+    }
+    call->request.mutable_topics(call->request.topics_size() - 1)
+        ->add_partitions(tp.partition.value());
+  }
+  add_partitions_ = std::move(call);
+  add_partitions_answered_ = false;
+  return add_partitions_.get();
+}
+
+void Producer::StartAddPartitions(AddPartitionsCall* call) {
+  call->ctx.set_deadline(std::chrono::system_clock::now() +
+                         absl::ToChronoMilliseconds(config_.request_timeout));
+  call->stub->async()->AddPartitionsToTxn(&call->ctx, &call->request, &call->response,
+                                          [this, call](grpc::Status status) {
+                                            absl::MutexLock lock(&mu_);
+                                            call->status = std::move(status);
+                                            add_partitions_answered_ = true;
+                                            wake_sender_.Signal();
+                                          });
+}
+
+void Producer::HandleAddPartitionsAnswer(AddPartitionsCall& call, absl::Time now) {
+  if (!call.status.ok()) {
+    const absl::Status error = FromGrpcStatus(call.status, call.target);
+    if (IsUnsupportedCall(error)) {
+      txn_.RetryPartitions();
+      txn_.FatalError(error);
+      return;
+    }
+    VLOG(1) << "AddPartitionsToTxn at " << call.target << " failed, retrying: " << error;
+    if (txn_coordinator_ == call.target) txn_coordinator_.clear();
+    // The coordinator may have added them before the answer was lost.
+    txn_.RetryPartitions(/*outcome_unknown=*/true);
+    next_add_partitions_ = now + config_.retry_backoff;
+    return;
+  }
+  std::map<std::pair<std::string, int32_t>, const v1::TxnPartitionResult*> results;
+  for (const v1::TxnPartitionResult& r : call.response.results()) {
+    results[{r.topic(), r.partition()}] = &r;
+  }
+  // As Kafka's handler: any retriable error retries the whole call;
+  // OPERATION_NOT_ATTEMPTED (the others failed) counts only alone.
+  TxnErrorAction worst_action = TxnErrorAction::kNone;
+  v1::ErrorCode worst = v1::NONE;
+  std::string message;
+  bool not_attempted = false;
+  for (const TopicPartition& tp : call.partitions) {
+    auto it = results.find({tp.topic, tp.partition.value()});
+    const v1::ErrorCode code = it == results.end() ? v1::UNKNOWN_SERVER_ERROR : it->second->error();
+    if (code == v1::OPERATION_NOT_ATTEMPTED) {
+      not_attempted = true;
+      continue;
+    }
+    const TxnErrorAction action = ClassifyTxnError(TxnRequest::kAddPartitionsToTxn, code);
+    if (action > worst_action) {
+      worst_action = action;
+      worst = code;
+      message =
+          it == results.end()
+              ? fmt::format("No answer for {} ({})", tp.ToString(), call.response.error_message())
+              : fmt::format("{}: {}", tp.ToString(),
+                            call.response.error_message().empty() ? DefaultErrorMessage(code)
+                                                                  : call.response.error_message());
+    }
+  }
+  if (worst_action == TxnErrorAction::kNone && not_attempted) {
+    worst_action = TxnErrorAction::kAbortable;
+    worst = v1::OPERATION_NOT_ATTEMPTED;
+    message = "Could not add partitions to transaction due to errors";
+  }
+  if (worst != v1::CONCURRENT_TRANSACTIONS) add_partitions_backoff_ = kConcurrentTxnFirstBackoff;
+  switch (worst_action) {
+    case TxnErrorAction::kNone:
+      txn_.PartitionsAdded();
+      return;
+    case TxnErrorAction::kRetry:
+    case TxnErrorAction::kFindCoordinator:
+      VLOG(1) << "AddPartitionsToTxn: " << ErrorName(worst) << ", retrying";
+      if (worst_action == TxnErrorAction::kFindCoordinator && txn_coordinator_ == call.target) {
+        txn_coordinator_.clear();
+      }
+      txn_.RetryPartitions();
+      if (worst == v1::CONCURRENT_TRANSACTIONS) {
+        next_add_partitions_ = now + add_partitions_backoff_;
+        add_partitions_backoff_ = std::min(2 * add_partitions_backoff_, kConcurrentTxnMaxBackoff);
+      } else {
+        next_add_partitions_ = now + config_.retry_backoff;
+      }
+      return;
+    case TxnErrorAction::kAbortable:
+      txn_.RetryPartitions();
+      txn_.AbortableError(TxnErrorStatus(TxnRequest::kAddPartitionsToTxn, worst, message),
+                          TxnErrorNeedsEpochBump(worst));
+      return;
+    case TxnErrorAction::kFatal:
+      txn_.RetryPartitions();
+      txn_.FatalError(TxnErrorStatus(TxnRequest::kAddPartitionsToTxn, worst, message));
+      return;
+  }
+}
+
+void Producer::FindTxnCoordinator(absl::Time now) {
+  const std::string& id = *config_.transactional_id;
+  absl::StatusOr<std::string> found =
+      LookupCoordinator(1, id, std::min(config_.request_timeout, absl::Seconds(10)));
+  absl::MutexLock lock(&mu_);
+  if (found.ok()) {
+    txn_coordinator_ = *found;
+    return;
+  }
+  const v1::ErrorCode code = ErrorCodeOf(found.status());
+  if (IsUnsupportedCall(found.status()) ||
+      (!IsTransportFailure(found.status()) &&
+       ClassifyTxnError(TxnRequest::kFindCoordinator, code) == TxnErrorAction::kFatal)) {
+    txn_.FatalError(
+        TxnErrorStatus(TxnRequest::kFindCoordinator, code, std::string(found.status().message())));
+    return;
+  }
+  VLOG(1) << "No transaction coordinator for " << id << " yet: " << found.status();
+  next_add_partitions_ = now + config_.retry_backoff;
 }
 
 }  // namespace strata::client

@@ -59,13 +59,75 @@
 // One request per partition in flight carries the five-request window
 // Kafka's producers use (it may hold many batches).
 //
-// Thread-safe: Send/Flush/Close may be called from any thread.
+// Transactions (transactional.id set; Kafka's KafkaProducer semantics): the
+// producer's records are written in transactions that a read_committed
+// consumer sees whole or not at all.
+//
+//   InitTransactions();                      // once: fences older instances
+//   BeginTransaction();
+//   Send(...); ...                           // only inside a transaction
+//   SendOffsetsToTransaction(offsets, group);  // consume-transform-produce
+//   CommitTransaction();                     // or AbortTransaction()
+//
+// InitTransactions finds the id's transaction coordinator (FindCoordinator
+// key type 1) and asks it for the producer id and epoch (InitProducerId
+// with the id and transaction.timeout.ms); that id and epoch stamp every
+// batch, which also carries the transactional bit, and change only through
+// InitTransactions or the epoch bump after an abort (below), never inside a
+// transaction. Before a partition's first batch of a transaction is sent
+// the sender adds the partition at the coordinator (AddPartitionsToTxn):
+// the partitions first used while no such call is in flight go together in
+// the next one, and their batches wait for it. CommitTransaction sends
+// every record, waits for their answers (and callbacks), then asks the
+// coordinator to commit (EndTxn); AbortTransaction fails the records not
+// sent yet (their callbacks get Aborted, "Failing batch since transaction
+// was aborted"), waits for those in flight, then EndTxn(abort). A
+// transaction to which nothing was added ends without a request.
+// SendOffsetsToTransaction adds the group to the transaction
+// (AddOffsetsToTxn), then commits the offsets at the group's coordinator
+// (TxnOffsetCommit, with the consumer's generation and member id: KIP-447);
+// they become the group's committed offsets when the transaction commits.
+//
+// States and errors: transaction_manager.h (Kafka's state machine). A record
+// that fails inside a transaction (refused by Send, by its leader, or
+// expired) makes the transaction abortable: the records not sent yet fail
+// with that error, commit fails with it, AbortTransaction works and a new
+// transaction may begin. Fenced (PRODUCER_FENCED, or INVALID_PRODUCER_EPOCH
+// from the coordinator), not authorized, or INVALID_TXN_STATE is fatal:
+// every later call fails with that error. The coordinators' retriable
+// answers (not available, loading, moved) are retried every
+// retry.backoff.ms within the call's timeout; CONCURRENT_TRANSACTIONS (the
+// previous transaction's markers are going out) after 2 ms, doubling up to
+// Kafka's 20 ms. Transport failures other than UNIMPLEMENTED (a node that
+// does not serve the call at all, which is fatal) are retried like network
+// errors. A timeout leaves the state as it was and the same call again
+// finishes the work, except SendOffsetsToTransaction: offsets that may not
+// all have reached the group's coordinator make the transaction abortable.
+// KIP-360: when a batch whose sequence may or may not be in the log was
+// given up (its delivery timeout, an out-of-order answer), when the
+// coordinator answers UNKNOWN_PRODUCER_ID or INVALID_PRODUCER_ID_MAPPING
+// (then without EndTxn, which it would refuse too), or when an
+// AddPartitionsToTxn answer was lost and no other partition is known to be
+// in the transaction, the abort ends by bumping the epoch (InitProducerId
+// with the current id and epoch): the coordinator aborts whatever it still
+// holds open and the next transaction's sequences start afresh. Close()
+// finishes a commit under way and aborts a transaction left open (within
+// max.block.ms), as Kafka's sender does at shutdown.
+//
+// Thread-safe: Send/Flush/Close may be called from any thread. The
+// transactional calls block and run one at a time (a second thread's call
+// waits for the first's); never from a callback, which would wait for
+// itself. Close() leaves the transaction to another thread's call at work.
 #pragma once
 
+#include <functional>
 #include <future>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -79,8 +141,27 @@
 #include "client/partitioner.h"
 #include "client/record_accumulator.h"
 #include "client/records.h"
+#include "client/transaction_manager.h"
 
 namespace strata::client {
+
+// An offset to commit and its metadata (Kafka's OffsetAndMetadata).
+struct OffsetAndMetadata {
+  int64_t offset = -1;
+  std::optional<int32_t> leader_epoch;
+  std::string metadata;
+};
+
+// The consumer's group as SendOffsetsToTransaction needs it (Kafka's
+// ConsumerGroupMetadata): the group coordinator refuses offsets of a
+// member that left or a generation that ended (KIP-447). generation_id -1
+// and an empty member id skip that check.
+struct ConsumerGroupMetadata {
+  std::string group_id;
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+};
 
 class Producer {
  public:
@@ -106,9 +187,46 @@ class Producer {
   // The topic's partition count, from metadata (waiting up to max.block.ms).
   absl::StatusOr<int32_t> PartitionCount(const std::string& topic);
 
+  // ---- Transactions (see the file comment). Each fails with
+  // FailedPrecondition on a producer without transactional.id, after
+  // Close(), or in a state that does not allow it (Kafka's messages); in an
+  // error state with that error. Timeouts are DeadlineExceeded ("Timeout
+  // expired after N ms while awaiting ..."); the call may then be repeated.
+  // The overloads without a timeout wait up to max.block.ms.
+
+  // Gets the producer id and epoch of transactional.id, fencing any older
+  // producer with the same id (its ongoing transaction is aborted). Once.
+  absl::Status InitTransactions();
+  absl::Status InitTransactions(absl::Duration timeout);
+  // Starts a transaction (no request).
+  absl::Status BeginTransaction();
+  // Commits `offsets` for `group` inside the transaction. No-op when empty.
+  // InvalidArgument for an empty group id, or a generation above 0 without
+  // a member id (Kafka's check).
+  absl::Status SendOffsetsToTransaction(const std::map<TopicPartition, OffsetAndMetadata>& offsets,
+                                        const ConsumerGroupMetadata& group);
+  // Sends every record, then commits. A record that failed fails the
+  // commit (the error is abortable: AbortTransaction next).
+  absl::Status CommitTransaction();
+  absl::Status CommitTransaction(absl::Duration timeout);
+  // Drops the records not sent, waits for those in flight, then aborts.
+  absl::Status AbortTransaction();
+  absl::Status AbortTransaction(absl::Duration timeout);
+  // Where the state machine is (kUninitialized for a producer without
+  // transactional.id).
+  TransactionState transaction_state();
+
  private:
   struct InFlight;
   struct SenderWork;
+  struct AddPartitionsCall;
+  // A coordinator's answer: its error code and message.
+  struct TxnAnswer {
+    v1::ErrorCode error = v1::NONE;
+    std::string message;
+  };
+  using CoordinatorRpc =
+      std::function<absl::StatusOr<TxnAnswer>(const std::string& target, absl::Time deadline)>;
 
   explicit Producer(ProducerConfig config, std::vector<std::string> bootstrap);
 
@@ -140,21 +258,84 @@ class Producer {
   // to request.timeout.ms), then installs it or schedules the next try.
   // Records of batches it fails (no id to be had) are queued in `done`.
   void RenewProducerId(std::vector<std::function<void()>>* done) ABSL_LOCKS_EXCLUDED(mu_);
-  // A stamped batch failed for good: its records may or may not be in the
-  // log, so the next batches need a new producer id.
-  void ForgetSequence(const ProducerBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A batch the broker refused and that goes no further as it is (failed,
-  // or split): its sequences are given back when that is safe, else the
-  // next batches get a new id (ForgetSequence); its stamp is cleared.
-  void ReleaseSequence(ProducerBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A stamped batch failed for good (with `error`): its records may or may
+  // not be in the log, so the next batches need a new producer id; a
+  // transactional producer's transaction becomes abortable, and the abort
+  // bumps the epoch (KIP-360).
+  void ForgetSequence(const ProducerBatch& batch, const absl::Status& error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A batch the broker refused (with `error`) and that goes no further as
+  // it is (failed, or split): its sequences are given back when that is
+  // safe, else ForgetSequence; its stamp is cleared.
+  void ReleaseSequence(ProducerBatch& batch, const absl::Status& error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Clears a batch's stamp so that it is stamped again when next sent.
   static void Unstamp(ProducerBatch& batch);
+
+  // ---- Transactions
+  absl::Status CheckTransactional() const;
+  // The sender's part, under mu_: the AddPartitionsToTxn answer, records
+  // failed by an abort or an error state.
+  void TxnSenderStep(absl::Time now, std::vector<std::function<void()>>* done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleAddPartitionsAnswer(AddPartitionsCall& call, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Under mu_: whether the sender should look the transaction coordinator
+  // up (*find) or start the AddPartitionsToTxn it returns.
+  AddPartitionsCall* PrepareAddPartitions(absl::Time now, bool* find, absl::Time* next_check)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartAddPartitions(AddPartitionsCall* call) ABSL_LOCKS_EXCLUDED(mu_);
+  // The sender's one attempt to find the transaction coordinator.
+  void FindTxnCoordinator(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // FindCoordinator for `key` (key type 0: group, 1: transactional id) at
+  // any node, one attempt: the coordinator's "host:port", or the answer's
+  // error (its code attached), or the network's.
+  absl::StatusOr<std::string> LookupCoordinator(int32_t key_type, const std::string& key,
+                                                absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs `rpc` at the coordinator of `key` until it answers NONE, an error
+  // that is not retried (recorded in the state machine as abortable or
+  // fatal, and returned), or `deadline` (DeadlineExceeded, "while awaiting
+  // `awaiting`"). Looks the coordinator up again when it moved or did not
+  // answer.
+  absl::Status CallCoordinator(TxnRequest request, int32_t key_type, const std::string& key,
+                               absl::Time deadline, const std::string& awaiting,
+                               const CoordinatorRpc& rpc) ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits (sending everything at once) until every record has its answer
+  // and no AddPartitionsToTxn is in flight, or `stop` holds, or `deadline`.
+  // False on the deadline.
+  bool AwaitTransactionRecords(absl::Time deadline, bool (*stop)(const TransactionManager&))
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status EndTransaction(bool commit, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // The work of CommitTransaction and AbortTransaction (and of Close),
+  // under txn_call_mu_.
+  absl::Status CommitTransactionUntil(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(txn_call_mu_);
+  absl::Status AbortTransactionUntil(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(txn_call_mu_);
+  // AddOffsetsToTxn, then TxnOffsetCommit at the group's coordinator.
+  absl::Status AddOffsetsToTransaction(const std::map<TopicPartition, OffsetAndMetadata>& offsets,
+                                       const ConsumerGroupMetadata& group, int64_t producer_id,
+                                       int16_t producer_epoch) ABSL_LOCKS_EXCLUDED(mu_);
+  // InitProducerId with transactional.id (and, for a KIP-360 bump, the
+  // current id and epoch); the new id and epoch.
+  absl::StatusOr<std::pair<int64_t, int16_t>> TransactionalProducerId(absl::Time deadline,
+                                                                      int64_t producer_id,
+                                                                      int16_t producer_epoch)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Installs the id and epoch batches are stamped with from now on.
+  void InstallProducerId(int64_t producer_id, int16_t producer_epoch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Duration RpcTimeout(absl::Time deadline) const;
 
   const ProducerConfig config_;
   ConnectionPool pool_;
   MetadataCache metadata_;
   Partitioner partitioner_;
 
+  // Serialises the transactional calls (and Close's ending of a
+  // transaction): one at a time, whatever threads make them. Taken before
+  // mu_, never under it.
+  absl::Mutex txn_call_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   absl::Mutex mu_;
   absl::CondVar wake_sender_;  // new work, an answer, flush or close
   RecordAccumulator accumulator_ ABSL_GUARDED_BY(mu_);
@@ -178,6 +359,23 @@ class Producer {
   int16_t producer_epoch_ ABSL_GUARDED_BY(mu_) = -1;
   // The next sequence number of each partition under producer_id_.
   absl::flat_hash_map<TopicPartition, int32_t> next_sequence_ ABSL_GUARDED_BY(mu_);
+  // Transactions (see the file comment). The state machine's producer id
+  // and epoch are producer_id_ and producer_epoch_ (installed together).
+  const bool transactional_;
+  TransactionManager txn_ ABSL_GUARDED_BY(mu_);
+  // The transaction coordinator's "host:port"; empty: to be looked up.
+  std::string txn_coordinator_ ABSL_GUARDED_BY(mu_);
+  // The AddPartitionsToTxn in flight, and whether it has its answer.
+  std::unique_ptr<AddPartitionsCall> add_partitions_ ABSL_GUARDED_BY(mu_);
+  bool add_partitions_answered_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time next_add_partitions_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // CONCURRENT_TRANSACTIONS (the previous transaction's markers are still
+  // going out, for a few ms) is retried after 2 ms, doubling up to Kafka's
+  // 20 ms (its ADD_PARTITIONS_RETRY_BACKOFF_MS, which alone made back-to-
+  // back transactions of 1,000 records wait ~15 ms each for nothing).
+  static constexpr absl::Duration kConcurrentTxnFirstBackoff = absl::Milliseconds(2);
+  static constexpr absl::Duration kConcurrentTxnMaxBackoff = absl::Milliseconds(20);
+  absl::Duration add_partitions_backoff_ ABSL_GUARDED_BY(mu_) = kConcurrentTxnFirstBackoff;
   // No batch is stamped until a (new) producer id is installed.
   bool need_producer_id_ ABSL_GUARDED_BY(mu_) = false;
   // Partitions whose sequences ReleaseSequence gave back while handling

@@ -58,11 +58,13 @@ size_t EstimateRecordSize(const record::Record& record) {
 
 RecordAccumulator::RecordAccumulator(int32_t batch_size, absl::Duration linger,
                                      record::Compression compression,
-                                     record::CompressionOptions compression_options)
+                                     record::CompressionOptions compression_options,
+                                     bool transactional)
     : batch_size_(batch_size),
       linger_(linger),
       compression_(compression),
-      compression_options_(compression_options) {}
+      compression_options_(compression_options),
+      transactional_(transactional) {}
 
 double RecordAccumulator::EstimatedRatio(const std::string& topic) const {
   auto it = ratio_by_topic_.find(topic);
@@ -84,6 +86,10 @@ void RecordAccumulator::Append(const TopicPartition& tp, const record::Record& r
     fresh->compression_options = compression_options_;
     if (compression_ != record::Compression::kNone)
       fresh->estimated_ratio = EstimatedRatio(tp.topic);
+    if (transactional_) {
+      fresh->transactional = true;
+      fresh->builder.set_transactional(true);
+    }
     queue.push_back(std::move(fresh));
     batch = queue.back().get();
   }
@@ -188,6 +194,10 @@ absl::StatusOr<std::vector<std::unique_ptr<ProducerBatch>>> SplitBatch(const Pro
       fresh->attempts = std::max(batch.attempts - 1, 0);
       fresh->last_error = batch.last_error;
       fresh->full = true;
+      if (batch.transactional) {
+        fresh->transactional = true;
+        fresh->builder.set_transactional(true);
+      }
       pieces.push_back(std::move(fresh));
       piece = pieces.back().get();
     }
@@ -236,6 +246,29 @@ std::vector<std::unique_ptr<ProducerBatch>> RecordAccumulator::DrainAll() {
   }
   queues_.clear();
   return all;
+}
+
+std::vector<std::unique_ptr<ProducerBatch>> RecordAccumulator::RemoveIf(
+    const std::function<bool(const ProducerBatch&)>& remove) {
+  std::vector<std::unique_ptr<ProducerBatch>> removed;
+  for (auto it = queues_.begin(); it != queues_.end();) {
+    auto& queue = it->second;
+    std::deque<std::unique_ptr<ProducerBatch>> kept;
+    for (auto& batch : queue) {
+      if (remove(*batch)) {
+        removed.push_back(std::move(batch));
+      } else {
+        kept.push_back(std::move(batch));
+      }
+    }
+    queue = std::move(kept);
+    if (queue.empty()) {
+      it = queues_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return removed;
 }
 
 size_t RecordAccumulator::BatchCount(const TopicPartition& tp) const {

@@ -35,6 +35,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -90,6 +91,9 @@ struct ProducerBatch {
   int16_t producer_epoch = -1;
   int32_t base_sequence = -1;
   int64_t send_group = -1;
+  // A transactional producer's batch: the attributes' transactional bit is
+  // set (and kept by the pieces of a split).
+  bool transactional = false;
 
   int32_t record_count() const { return static_cast<int32_t>(callbacks.size()); }
   // The payload's size once closed; before that, the estimate (see the file
@@ -129,9 +133,11 @@ absl::StatusOr<std::vector<std::unique_ptr<ProducerBatch>>> SplitBatch(const Pro
 
 class RecordAccumulator {
  public:
+  // `transactional`: every batch carries the transactional bit.
   RecordAccumulator(int32_t batch_size, absl::Duration linger,
                     record::Compression compression = record::Compression::kNone,
-                    record::CompressionOptions compression_options = {});
+                    record::CompressionOptions compression_options = {},
+                    bool transactional = false);
 
   // Appends to the partition's open batch, or starts a new one when the
   // record would take it past batch.size (a record larger than batch.size
@@ -167,6 +173,10 @@ class RecordAccumulator {
                                                      absl::Duration delivery_timeout);
   // Removes every batch.
   std::vector<std::unique_ptr<ProducerBatch>> DrainAll();
+  // Removes the batches (not in flight) for which `remove` is true, in
+  // partition order and each partition's order.
+  std::vector<std::unique_ptr<ProducerBatch>> RemoveIf(
+      const std::function<bool(const ProducerBatch&)>& remove);
 
   void Mute(const TopicPartition& tp) { muted_.insert(tp); }
   void Unmute(const TopicPartition& tp) { muted_.erase(tp); }
@@ -190,6 +200,7 @@ class RecordAccumulator {
   const absl::Duration linger_;
   const record::Compression compression_;
   const record::CompressionOptions compression_options_;
+  const bool transactional_;
   absl::flat_hash_map<std::string, double> ratio_by_topic_;
   // Ordered so that the sender visits partitions in a stable order.
   absl::btree_map<TopicPartition, std::deque<std::unique_ptr<ProducerBatch>>> queues_;

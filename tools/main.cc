@@ -503,6 +503,21 @@ int main(int argc, char** argv) {
                         "one of them, picked at random");
   perf_test->add_option("--payload-delimiter", perf.payload_delimiter,
                         "The delimiter of --payload-file's payloads (default: a newline)");
+  perf_test->add_option(
+      "--transactional-id", perf.transactional_id,
+      "The transactional id to use. This config takes precedence over the transactional.id "
+      "specified via --producer-props. Note that if the transactional id is not specified while "
+      "--transaction-duration-ms is provided, the default value for the transactional id will be "
+      "performance-producer- followed by a random uuid.");
+  perf_test->add_option(
+      "--transaction-duration-ms", perf.transaction_duration_ms,
+      "The max age of each transaction. The commitTransaction will be called after this time has "
+      "elapsed. The value should be greater than 0. If the transactional id is specified via "
+      "--producer-props or --transactional-id but --transaction-duration-ms is not specified, the "
+      "default value will be 3000.");
+  perf_test->add_option("--transaction-records", perf.transaction_records,
+                        "Strata's: commit every N records (instead of every 3000 ms; with "
+                        "--transaction-duration-ms, whichever comes first)");
   perf_test->callback(
       [&] { exit_code = strata::tools::RunProducerPerfTest(perf, std::cout, std::cerr); });
 

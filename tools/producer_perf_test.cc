@@ -31,7 +31,43 @@ int64_t NowMs() {
 
 double Mb(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
 
+// What Kafka's Uuid.randomUuid().toString() looks like: 16 random bytes in
+// URL-safe base64 without padding (22 characters).
+std::string RandomUuid() {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::random_device device;
+  std::mt19937_64 rng((static_cast<uint64_t>(device()) << 32) ^ device() ^
+                      static_cast<uint64_t>(NowMs()));
+  std::string out;
+  for (int i = 0; i < 22; ++i) out += kAlphabet[rng() % 64];
+  return out;
+}
+
 }  // namespace
+
+absl::StatusOr<TransactionPlan> PlanTransactions(const ProducerPerfOptions& options,
+                                                 const std::map<std::string, std::string>& props) {
+  if (options.transaction_duration_ms && *options.transaction_duration_ms <= 0) {
+    return absl::InvalidArgumentError("--transaction-duration-ms should be greater than zero");
+  }
+  if (options.transaction_records && *options.transaction_records <= 0) {
+    return absl::InvalidArgumentError("--transaction-records should be greater than zero");
+  }
+  TransactionPlan plan;
+  auto in_props = props.find("transactional.id");
+  plan.enabled = options.transaction_duration_ms || options.transaction_records ||
+                 options.transactional_id || in_props != props.end();
+  if (!plan.enabled) return plan;
+  plan.transactional_id = options.transactional_id ? *options.transactional_id
+                          : in_props != props.end()
+                              ? in_props->second
+                              : std::string(kDefaultTransactionIdPrefix) + RandomUuid();
+  plan.duration_ms = options.transaction_duration_ms;
+  plan.records = options.transaction_records;
+  if (!plan.duration_ms && !plan.records) plan.duration_ms = kDefaultTransactionDurationMs;
+  return plan;
+}
 
 PerfStats::PerfStats(int64_t num_records, int64_t start_ms, int64_t reporting_interval_ms)
     : start_ms_(start_ms),
@@ -145,6 +181,12 @@ int RunProducerPerfTest(const ProducerPerfOptions& options, std::ostream& out, s
            "bootstrap.servers=H:P\n";
     return 1;
   }
+  absl::StatusOr<TransactionPlan> plan = PlanTransactions(options, *props);
+  if (!plan.ok()) {
+    err << plan.status().message() << "\n";
+    return 1;
+  }
+  if (plan->enabled) (*props)["transactional.id"] = plan->transactional_id;
   std::vector<std::string> ignored;
   absl::StatusOr<client::ProducerConfig> config =
       client::ProducerConfig::FromProperties(*props, &ignored);
@@ -156,6 +198,12 @@ int RunProducerPerfTest(const ProducerPerfOptions& options, std::ostream& out, s
   if (!producer.ok()) {
     err << producer.status().message() << "\n";
     return 1;
+  }
+  if (plan->enabled) {
+    if (absl::Status s = (*producer)->InitTransactions(); !s.ok()) {
+      err << "initTransactions failed: " << s.message() << "\n";
+      return 1;
+    }
   }
 
   // Without a payload file, one payload of random uppercase letters, as
@@ -172,6 +220,11 @@ int RunProducerPerfTest(const ProducerPerfOptions& options, std::ostream& out, s
   PerfStats stats(options.num_records, start, options.reporting_interval_ms);
   std::atomic<int64_t> failures{0};
   std::string first_error;
+  // Kafka's loop: a transaction begins before its first record and commits
+  // after the record that finds it old enough (or, here, full enough).
+  int64_t transaction_size = 0;
+  int64_t transaction_start = 0;
+  absl::Status transaction_error;
   for (int64_t i = 0; i < options.num_records; ++i) {
     if (options.throughput > 0) {
       // Hold the send rate to the target.
@@ -186,6 +239,11 @@ int RunProducerPerfTest(const ProducerPerfOptions& options, std::ostream& out, s
         payloads.size() == 1 ? payloads.front() : payloads[rng() % payloads.size()];
     record.value = payload;
     const auto bytes = static_cast<int64_t>(payload.size());
+    if (plan->enabled && transaction_size == 0) {
+      transaction_error = (*producer)->BeginTransaction();
+      if (!transaction_error.ok()) break;
+      transaction_start = NowMs();
+    }
     const int64_t sent_at = NowMs();
     (*producer)->Send(
         std::move(record), [&, sent_at, bytes](const absl::StatusOr<client::RecordMetadata>& md) {
@@ -199,11 +257,26 @@ int RunProducerPerfTest(const ProducerPerfOptions& options, std::ostream& out, s
             out << *line << "\n" << std::flush;
           }
         });
+    ++transaction_size;
+    if (plan->enabled &&
+        ((plan->duration_ms && *plan->duration_ms <= sent_at - transaction_start) ||
+         (plan->records && transaction_size >= *plan->records))) {
+      transaction_error = (*producer)->CommitTransaction();
+      if (!transaction_error.ok()) break;
+      transaction_size = 0;
+    }
+  }
+  if (plan->enabled && transaction_error.ok() && transaction_size > 0) {
+    transaction_error = (*producer)->CommitTransaction();
   }
   (*producer)->Flush();
   (*producer)->Close();
   absl::MutexLock l(&mu);
   out << stats.Summary(NowMs()) << "\n";
+  if (!transaction_error.ok()) {
+    err << "The transaction failed: " << transaction_error.message() << "\n";
+    return 1;
+  }
   if (failures.load() > 0) {
     err << failures.load() << " records failed; the first: " << first_error << "\n";
     return 1;

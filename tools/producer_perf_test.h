@@ -18,10 +18,23 @@
 // --payload-file must be specified but not both."; giving neither (which
 // Kafka refuses as well) sends records of 100 bytes.
 // Compression is the producer's: --producer-props compression.type=zstd.
+//
+// Transactions, as Kafka's tool (3.5+): --transactional-id ID,
+// --transaction-duration-ms N or a transactional.id in --producer-props
+// makes the producer transactional (--transactional-id wins over the
+// property; without either id it is "performance-producer-" and a random
+// id). The tool calls InitTransactions, begins a transaction before the
+// first record of each, and commits once a record is sent N ms or more
+// after the transaction began (3000 ms when no duration is given), and at
+// the end. --transaction-records N (Strata's, for benchmarks that compare
+// transaction sizes) commits every N records instead (and as well, when a
+// duration is given too). Latency stays Send() to acknowledgement, as in
+// Kafka's tool; a failed commit ends the run with exit code 1.
 #pragma once
 
 #include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,9 +52,28 @@ struct ProducerPerfOptions {
   std::vector<std::string> producer_props;  // key=value, bootstrap.servers among them
   std::optional<std::string> bootstrap_server;
   int64_t reporting_interval_ms = 5000;
-  std::optional<std::string> payload_file;  // --payload-file
-  std::string payload_delimiter = "\\n";    // --payload-delimiter; "\\n" is a newline
+  std::optional<std::string> payload_file;         // --payload-file
+  std::string payload_delimiter = "\\n";           // --payload-delimiter; "\\n" is a newline
+  std::optional<std::string> transactional_id;     // --transactional-id
+  std::optional<int64_t> transaction_duration_ms;  // --transaction-duration-ms
+  std::optional<int64_t> transaction_records;      // --transaction-records (Strata's)
 };
+
+// Kafka's defaults for a transactional run.
+inline constexpr int64_t kDefaultTransactionDurationMs = 3000;
+inline constexpr char kDefaultTransactionIdPrefix[] = "performance-producer-";
+
+// How a run uses transactions, from the options and producer properties
+// (Kafka's ConfigPostProcessor). Errors: Kafka's messages for a duration
+// (or Strata's record count) that is not positive.
+struct TransactionPlan {
+  bool enabled = false;
+  std::string transactional_id;
+  std::optional<int64_t> duration_ms;  // commit once a transaction is this old
+  std::optional<int64_t> records;      // commit every this many records
+};
+absl::StatusOr<TransactionPlan> PlanTransactions(const ProducerPerfOptions& options,
+                                                 const std::map<std::string, std::string>& props);
 
 // The payloads of --payload-file: the file's text split at `delimiter`
 // (taken literally; "\\n" means a newline), trailing empty pieces dropped,

@@ -101,5 +101,55 @@ TEST(ConfigTest, IsolationLevelIsReadUncommittedUnlessSet) {
             "of: read_committed, read_uncommitted");
 }
 
+TEST(ConfigTest, TransactionalIdAndTimeoutAreRead) {
+  auto none = ProducerConfig::FromProperties({}, nullptr);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->transactional_id.has_value());
+  EXPECT_EQ(none->transaction_timeout, absl::Milliseconds(60000)) << "Kafka's default";
+  std::vector<std::string> ignored;
+  auto c = ProducerConfig::FromProperties(
+      {{"transactional.id", "copier-1"}, {"transaction.timeout.ms", "15000"}}, &ignored);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->transactional_id, "copier-1");
+  EXPECT_EQ(c->transaction_timeout, absl::Milliseconds(15000));
+  EXPECT_TRUE(ignored.empty());
+  EXPECT_TRUE(c->ValidateIdempotence().ok()) << "idempotence is on by default";
+
+  auto empty = ProducerConfig::FromProperties({{"transactional.id", ""}}, nullptr);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().message(),
+            "Invalid value  for configuration transactional.id: String may not be empty");
+  auto bad = ProducerConfig::FromProperties({{"transaction.timeout.ms", "1m"}}, nullptr);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "Invalid value 1m for configuration transaction.timeout.ms: Not a number of type INT");
+}
+
+TEST(ConfigTest, ATransactionalIdNeedsIdempotenceWithKafkasMessage) {
+  const std::string kMessage = "Cannot set a transactional.id without also enabling idempotence.";
+  // Turned off explicitly.
+  auto off = ProducerConfig::FromProperties(
+      {{"transactional.id", "t"}, {"enable.idempotence", "false"}}, nullptr);
+  ASSERT_TRUE(off.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(off->ValidateIdempotence()));
+  EXPECT_EQ(off->ValidateIdempotence().message(), kMessage);
+  // Turned off silently by acks=1 (Kafka 3.2+), then refused for the id.
+  auto acks = ProducerConfig::FromProperties({{"transactional.id", "t"}, {"acks", "1"}}, nullptr);
+  ASSERT_TRUE(acks.ok());
+  EXPECT_EQ(acks->ValidateIdempotence().message(), kMessage);
+  // Asked for explicitly with acks=1: the idempotence message comes first.
+  auto both = ProducerConfig::FromProperties(
+      {{"transactional.id", "t"}, {"acks", "1"}, {"enable.idempotence", "true"}}, nullptr);
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->ValidateIdempotence().message(),
+            "Must set acks to all in order to use the idempotent producer. Otherwise we cannot "
+            "guarantee idempotence.");
+  // Set in code to an empty id.
+  ProducerConfig code;
+  code.transactional_id = "";
+  EXPECT_EQ(code.ValidateIdempotence().message(),
+            "Invalid value  for configuration transactional.id: String may not be empty");
+}
+
 }  // namespace
 }  // namespace strata::client

@@ -1,5 +1,7 @@
 #include "tests/unit/client/fake_cluster.h"
 
+#include <functional>
+
 #include "fmt/format.h"
 #include "glog/logging.h"
 #include "grpcpp/security/server_credentials.h"
@@ -7,6 +9,7 @@
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/broker.grpc.pb.h"
 #include "strata/v1/group.grpc.pb.h"
+#include "strata/v1/transaction.grpc.pb.h"
 
 namespace strata::testing {
 
@@ -93,6 +96,22 @@ class FakeCluster::Node final : public v1::Broker::Service,
         }
         std::optional<int64_t> duplicate_of;
         v1::ErrorCode refused = v1::NONE;
+        // Transactions: the batch's producer must have the partition in its
+        // open transaction, at its current epoch.
+        for (const auto& [h, b] : batches) {
+          if (!h.is_transactional()) continue;
+          const Txn* txn = c_->TxnOf(h.producer_id);
+          if (txn != nullptr && h.producer_epoch < txn->epoch) {
+            refused = v1::INVALID_PRODUCER_EPOCH;
+          } else if (txn == nullptr || !txn->ongoing ||
+                     !txn->partitions.contains({t.topic(), p.partition()})) {
+            refused = v1::INVALID_TXN_STATE;
+          }
+        }
+        if (refused != v1::NONE) {
+          pr->set_error(refused);
+          continue;
+        }
         std::map<int64_t, int32_t> last_seq;  // in this request
         bool any_new = false;
         for (const auto& [h, b] : batches) {
@@ -152,6 +171,10 @@ class FakeCluster::Node final : public v1::Broker::Service,
             written.batches.emplace_back(h.base_sequence, h.base_sequence + h.last_offset_delta,
                                          part->next_offset);
           }
+          if (h.is_transactional()) {
+            c_->txns_[c_->TxnIdOf(h.producer_id)].batches.emplace_back(t.topic(), p.partition(),
+                                                                       part->next_offset);
+          }
           part->batches.emplace_back(part->next_offset, std::move(copy));
           part->next_offset += h.last_offset_delta + 1;
         }
@@ -170,10 +193,15 @@ class FakeCluster::Node final : public v1::Broker::Service,
     return grpc::Status::OK;
   }
 
-  grpc::Status InitProducerId(grpc::ServerContext*, const v1::InitProducerIdRequest*,
+  grpc::Status InitProducerId(grpc::ServerContext*, const v1::InitProducerIdRequest* req,
                               v1::InitProducerIdResponse* resp) override {
     absl::MutexLock lock(&c_->mu_);
     ++c_->init_producer_id_requests_;
+    if (!req->transactional_id().empty()) {
+      if (grpc::Status f = c_->TakeTransportFailure("InitProducerId", false); !f.ok()) return f;
+      c_->InitTransactionalId(id_, *req, resp);
+      return c_->TakeTransportFailure("InitProducerId", true);
+    }
     if (c_->init_producer_id_fail_times_ > 0) {
       --c_->init_producer_id_fail_times_;
       resp->set_error(c_->init_producer_id_fail_code_);
@@ -397,6 +425,17 @@ class FakeCluster::Node final : public v1::Broker::Service,
     for (const std::string& key : req->keys()) {
       v1::Coordinator* co = resp->add_coordinators();
       co->set_key(key);
+      if (req->key_type() == 1) {
+        if (v1::ErrorCode e = c_->TakeTxnFailure("FindCoordinator"); e != v1::NONE) {
+          co->set_node_id(-1);
+          co->set_error(e);
+          continue;
+        }
+        co->set_node_id(c_->txn_coordinator_);
+        co->set_host("127.0.0.1");
+        co->set_port(c_->ports_[static_cast<size_t>(c_->txn_coordinator_ - 1)]);
+        continue;
+      }
       if (v1::ErrorCode e = TakeFailure(key); e != v1::NONE) {
         co->set_node_id(-1);
         co->set_error(e);
@@ -708,6 +747,263 @@ class FakeCluster::Node final : public v1::Broker::Service,
   const int32_t id_;
 };
 
+// strata.v1.Transaction at one node (see the file comment).
+class FakeCluster::TxnNode final : public v1::Transaction::Service {
+ public:
+  TxnNode(FakeCluster* c, int32_t id) : c_(c), id_(id) {}
+
+  grpc::Status AddPartitionsToTxn(grpc::ServerContext*, const v1::AddPartitionsToTxnRequest* req,
+                                  v1::AddPartitionsToTxnResponse* resp) override {
+    return WithTransport("AddPartitionsToTxn", [&] { HandleAddPartitionsToTxn(*req, resp); });
+  }
+
+  void HandleAddPartitionsToTxn(const v1::AddPartitionsToTxnRequest& request,
+                                v1::AddPartitionsToTxnResponse* resp) {
+    const v1::AddPartitionsToTxnRequest* req = &request;
+    absl::MutexLock lock(&c_->mu_);
+    ++c_->add_partitions_requests_;
+    c_->appended_.SignalAll();
+    c_->mu_.Await(absl::Condition(
+        +[](FakeCluster* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
+          return !c->hold_add_partitions_ || c->stopping_;
+        },
+        c_));
+    std::string names;
+    for (const v1::TxnTopic& t : req->topics()) {
+      for (int32_t p : t.partitions()) {
+        names += fmt::format("{}{}-{}", names.empty() ? "" : ",", t.name(), p);
+      }
+    }
+    v1::ErrorCode e = Check("AddPartitionsToTxn", req->transactional_id(), req->producer_id(),
+                            req->producer_epoch());
+    // Unknown topics: UNKNOWN_TOPIC_OR_PARTITION, the rest not attempted.
+    bool unknown = false;
+    for (const v1::TxnTopic& t : req->topics()) {
+      for (int32_t p : t.partitions()) {
+        if (c_->Find(t.name(), p) == nullptr) unknown = true;
+      }
+    }
+    for (const v1::TxnTopic& t : req->topics()) {
+      for (int32_t p : t.partitions()) {
+        v1::TxnPartitionResult* r = resp->add_results();
+        r->set_topic(t.name());
+        r->set_partition(p);
+        if (e != v1::NONE) {
+          r->set_error(e);
+        } else if (unknown) {
+          r->set_error(c_->Find(t.name(), p) == nullptr ? v1::UNKNOWN_TOPIC_OR_PARTITION
+                                                        : v1::OPERATION_NOT_ATTEMPTED);
+        }
+      }
+    }
+    if (e == v1::NONE && unknown) e = v1::UNKNOWN_TOPIC_OR_PARTITION;
+    if (e == v1::NONE) {
+      Txn& txn = c_->txns_[req->transactional_id()];
+      txn.ongoing = true;
+      txn.ended = Txn::Ended::kNone;
+      for (const v1::TxnTopic& t : req->topics()) {
+        for (int32_t p : t.partitions()) txn.partitions.insert({t.name(), p});
+      }
+    }
+    c_->Log(fmt::format("AddPartitionsToTxn {} {}", req->transactional_id(), names), e);
+  }
+
+  grpc::Status AddOffsetsToTxn(grpc::ServerContext*, const v1::AddOffsetsToTxnRequest* req,
+                               v1::AddOffsetsToTxnResponse* resp) override {
+    return WithTransport("AddOffsetsToTxn", [&] { HandleAddOffsetsToTxn(*req, resp); });
+  }
+
+  void HandleAddOffsetsToTxn(const v1::AddOffsetsToTxnRequest& request,
+                             v1::AddOffsetsToTxnResponse* resp) {
+    const v1::AddOffsetsToTxnRequest* req = &request;
+    absl::MutexLock lock(&c_->mu_);
+    const v1::ErrorCode e = Check("AddOffsetsToTxn", req->transactional_id(), req->producer_id(),
+                                  req->producer_epoch());
+    resp->set_error(e);
+    if (e == v1::NONE) {
+      c_->txns_[req->transactional_id()].ongoing = true;
+      c_->txns_[req->transactional_id()].ended = Txn::Ended::kNone;
+    }
+    c_->Log(fmt::format("AddOffsetsToTxn {} {}", req->transactional_id(), req->group_id()), e);
+  }
+
+  grpc::Status EndTxn(grpc::ServerContext*, const v1::EndTxnRequest* req,
+                      v1::EndTxnResponse* resp) override {
+    return WithTransport("EndTxn", [&] { HandleEndTxn(*req, resp); });
+  }
+
+  void HandleEndTxn(const v1::EndTxnRequest& request, v1::EndTxnResponse* resp) {
+    const v1::EndTxnRequest* req = &request;
+    absl::MutexLock lock(&c_->mu_);
+    v1::ErrorCode e =
+        Check("EndTxn", req->transactional_id(), req->producer_id(), req->producer_epoch());
+    bool retried = false;
+    if (e == v1::NONE && !c_->txns_[req->transactional_id()].ongoing) {
+      const Txn::Ended ended = c_->txns_[req->transactional_id()].ended;
+      retried = ended == (req->committed() ? Txn::Ended::kCommit : Txn::Ended::kAbort);
+      if (!retried) e = v1::INVALID_TXN_STATE;
+    }
+    resp->set_error(e);
+    if (e == v1::NONE && !retried) c_->EndTransaction(req->transactional_id(), req->committed());
+    c_->Log(
+        fmt::format("EndTxn {} {}", req->transactional_id(), req->committed() ? "COMMIT" : "ABORT"),
+        e);
+  }
+
+  grpc::Status TxnOffsetCommit(grpc::ServerContext*, const v1::TxnOffsetCommitRequest* req,
+                               v1::TxnOffsetCommitResponse* resp) override {
+    return WithTransport("TxnOffsetCommit", [&] { HandleTxnOffsetCommit(*req, resp); });
+  }
+
+  void HandleTxnOffsetCommit(const v1::TxnOffsetCommitRequest& request,
+                             v1::TxnOffsetCommitResponse* resp) {
+    const v1::TxnOffsetCommitRequest* req = &request;
+    absl::MutexLock lock(&c_->mu_);
+    auto git = c_->groups_.find(req->group_id());
+    const int32_t coordinator = git == c_->groups_.end() ? 1 : git->second.coordinator;
+    v1::ErrorCode e =
+        coordinator != id_ ? v1::NOT_COORDINATOR : c_->TakeTxnFailure("TxnOffsetCommit");
+    if (e == v1::NONE) {
+      auto it = c_->txns_.find(req->transactional_id());
+      if (it == c_->txns_.end() || it->second.producer_id != req->producer_id()) {
+        e = v1::INVALID_PRODUCER_ID_MAPPING;
+      } else if (req->producer_epoch() < it->second.epoch) {
+        e = v1::PRODUCER_FENCED;
+      } else if (req->generation_id() >= 0 && git != c_->groups_.end() &&
+                 req->generation_id() != git->second.generation) {
+        e = v1::ILLEGAL_GENERATION;
+      }
+    }
+    std::string offsets;
+    for (const v1::TxnOffsetCommitTopic& t : req->topics()) {
+      v1::TxnOffsetCommitTopicResponse* tr = resp->add_topics();
+      tr->set_name(t.name());
+      for (const v1::TxnOffsetCommitPartition& p : t.partitions()) {
+        v1::TxnOffsetCommitPartitionResponse* pr = tr->add_partitions();
+        pr->set_partition_index(p.partition_index());
+        pr->set_error(e);
+        offsets += fmt::format("{}{}-{}={}", offsets.empty() ? "" : ",", t.name(),
+                               p.partition_index(), p.committed_offset());
+        if (e == v1::NONE) {
+          c_->txns_[req->transactional_id()]
+              .offsets[req->group_id()][{t.name(), p.partition_index()}] = p.committed_offset();
+        }
+      }
+    }
+    c_->Log(fmt::format("TxnOffsetCommit {} {} {} generation {} member {}", req->transactional_id(),
+                        req->group_id(), offsets, req->generation_id(), req->member_id()),
+            e);
+  }
+
+ private:
+  grpc::Status WithTransport(const std::string& request, const std::function<void()>& handle) {
+    {
+      absl::MutexLock lock(&c_->mu_);
+      if (grpc::Status f = c_->TakeTransportFailure(request, false); !f.ok()) return f;
+    }
+    handle();
+    absl::MutexLock lock(&c_->mu_);
+    return c_->TakeTransportFailure(request, true);
+  }
+
+  // NOT_COORDINATOR here, an injected failure, or the id and epoch's
+  // check.
+  v1::ErrorCode Check(const std::string& request, const std::string& id, int64_t producer_id,
+                      int32_t epoch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c_->mu_) {
+    if (c_->txn_coordinator_ != id_) return v1::NOT_COORDINATOR;
+    if (v1::ErrorCode e = c_->TakeTxnFailure(request); e != v1::NONE) return e;
+    auto it = c_->txns_.find(id);
+    if (it == c_->txns_.end() || it->second.producer_id != producer_id) {
+      return v1::INVALID_PRODUCER_ID_MAPPING;
+    }
+    if (epoch < it->second.epoch) return v1::PRODUCER_FENCED;
+    return v1::NONE;
+  }
+
+  FakeCluster* const c_;
+  const int32_t id_;
+};
+
+FakeCluster::Partition* FakeCluster::Find(const std::string& topic, int32_t partition) {
+  auto it = topics_.find(topic);
+  if (it == topics_.end() || partition < 0 ||
+      static_cast<size_t>(partition) >= it->second.partitions.size()) {
+    return nullptr;
+  }
+  return &it->second.partitions[static_cast<size_t>(partition)];
+}
+
+const FakeCluster::Txn* FakeCluster::TxnOf(int64_t producer_id) const {
+  for (const auto& [id, txn] : txns_) {
+    if (txn.producer_id == producer_id) return &txn;
+  }
+  return nullptr;
+}
+
+std::string FakeCluster::TxnIdOf(int64_t producer_id) const {
+  for (const auto& [id, txn] : txns_) {
+    if (txn.producer_id == producer_id) return id;
+  }
+  return "";
+}
+
+v1::ErrorCode FakeCluster::TakeTxnFailure(const std::string& request) {
+  auto it = txn_failures_.find(request);
+  if (it == txn_failures_.end() || it->second.second <= 0) return v1::NONE;
+  --it->second.second;
+  return it->second.first;
+}
+
+void FakeCluster::Log(std::string entry, v1::ErrorCode error) {
+  if (error != v1::NONE) entry += " " + v1::ErrorCode_Name(error);
+  txn_log_.push_back(std::move(entry));
+}
+
+void FakeCluster::EndTransaction(const std::string& id, bool commit) {
+  Txn& txn = txns_[id];
+  if (commit) {
+    for (const auto& [group, offsets] : txn.offsets) {
+      for (const auto& [tp, offset] : offsets) groups_[group].offsets[tp] = offset;
+    }
+  } else {
+    for (const auto& b : txn.batches) aborted_batches_.insert(b);
+  }
+  txn.ongoing = false;
+  txn.ended = commit ? Txn::Ended::kCommit : Txn::Ended::kAbort;
+  txn.partitions.clear();
+  txn.offsets.clear();
+  txn.batches.clear();
+}
+
+void FakeCluster::InitTransactionalId(int32_t node, const v1::InitProducerIdRequest& req,
+                                      v1::InitProducerIdResponse* resp) {
+  const std::string& id = req.transactional_id();
+  v1::ErrorCode e =
+      txn_coordinator_ != node ? v1::NOT_COORDINATOR : TakeTxnFailure("InitProducerId");
+  auto it = txns_.find(id);
+  if (e == v1::NONE && req.producer_id() >= 0) {
+    // KIP-360: the current id and epoch ask for the next epoch.
+    if (it != txns_.end() &&
+        (it->second.producer_id != req.producer_id() || it->second.epoch != req.producer_epoch())) {
+      e = v1::PRODUCER_FENCED;
+    }
+  }
+  if (e == v1::NONE) {
+    Txn& txn = txns_[id];
+    if (txn.producer_id < 0) txn.producer_id = next_producer_id_++;
+    if (txn.ongoing) EndTransaction(id, /*commit=*/false);
+    txn.ended = Txn::Ended::kNone;
+    ++txn.epoch;
+    resp->set_producer_id(txn.producer_id);
+    resp->set_producer_epoch(txn.epoch);
+  }
+  resp->set_error(e);
+  Log(e == v1::NONE
+          ? fmt::format("InitProducerId {} {}/{}", id, resp->producer_id(), resp->producer_epoch())
+          : fmt::format("InitProducerId {}", id),
+      e);
+}
+
 FakeCluster::FakeCluster(int num_nodes) {
   for (int i = 0; i < num_nodes; ++i) {
     auto node = std::make_unique<Node>(this, i + 1);
@@ -717,6 +1013,9 @@ FakeCluster::FakeCluster(int num_nodes) {
     builder.RegisterService(static_cast<v1::Broker::Service*>(node.get()));
     builder.RegisterService(static_cast<v1::Admin::Service*>(node.get()));
     builder.RegisterService(static_cast<v1::Group::Service*>(node.get()));
+    auto txn_node = std::make_unique<TxnNode>(this, i + 1);
+    builder.RegisterService(txn_node.get());
+    txn_nodes_.push_back(std::move(txn_node));
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     CHECK(server != nullptr && port > 0) << "cannot start a fake node on 127.0.0.1";
     nodes_.push_back(std::move(node));
@@ -892,6 +1191,71 @@ int FakeCluster::produce_requests() const {
 int32_t FakeCluster::last_acks() const {
   absl::MutexLock lock(&mu_);
   return last_acks_;
+}
+
+void FakeCluster::SetTxnCoordinator(int32_t node) {
+  absl::MutexLock lock(&mu_);
+  txn_coordinator_ = node;
+}
+
+void FakeCluster::FailTxn(const std::string& request, v1::ErrorCode code, int times) {
+  absl::MutexLock lock(&mu_);
+  txn_failures_[request] = {code, times};
+}
+
+void FakeCluster::FailTxnTransport(const std::string& request, grpc::StatusCode code, int times,
+                                   bool after_handling) {
+  absl::MutexLock lock(&mu_);
+  txn_transport_failures_[request] = TransportFailure{code, times, after_handling};
+}
+
+grpc::Status FakeCluster::TakeTransportFailure(const std::string& request, bool after_handling) {
+  auto it = txn_transport_failures_.find(request);
+  if (it == txn_transport_failures_.end() || it->second.times <= 0 ||
+      it->second.after_handling != after_handling) {
+    return grpc::Status::OK;
+  }
+  --it->second.times;
+  Log(fmt::format("{} lost {}", request, after_handling ? "answer" : "request"), v1::NONE);
+  return grpc::Status(it->second.code, fmt::format("injected {} failure", request));
+}
+
+void FakeCluster::ExpireTransactionalId(const std::string& transactional_id) {
+  absl::MutexLock lock(&mu_);
+  txns_.erase(transactional_id);
+}
+
+void FakeCluster::HoldAddPartitions(bool hold) {
+  absl::MutexLock lock(&mu_);
+  hold_add_partitions_ = hold;
+}
+
+int FakeCluster::add_partitions_requests() const {
+  absl::MutexLock lock(&mu_);
+  return add_partitions_requests_;
+}
+
+std::vector<std::string> FakeCluster::TxnLog() const {
+  absl::MutexLock lock(&mu_);
+  return txn_log_;
+}
+
+void FakeCluster::FenceTransactionalId(const std::string& transactional_id) {
+  absl::MutexLock lock(&mu_);
+  Txn& txn = txns_[transactional_id];
+  if (txn.ongoing) EndTransaction(transactional_id, /*commit=*/false);
+  ++txn.epoch;
+  Log(fmt::format("(fenced) {} {}/{}", transactional_id, txn.producer_id, txn.epoch), v1::NONE);
+}
+
+std::vector<int64_t> FakeCluster::AbortedBatchOffsets(const std::string& topic,
+                                                      int32_t partition) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<int64_t> out;
+  for (const auto& [t, p, offset] : aborted_batches_) {
+    if (t == topic && p == partition) out.push_back(offset);
+  }
+  return out;
 }
 
 }  // namespace strata::testing

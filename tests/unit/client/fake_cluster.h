@@ -14,11 +14,26 @@
 // does not follow the last sequence written (or start at 0 under a new id)
 // gets OUT_OF_ORDER_SEQUENCE_NUMBER.
 //
+// Transactions: one node (1 unless SetTxnCoordinator) coordinates every
+// transactional id (FindCoordinator key type 1; the others answer
+// NOT_COORDINATOR) and serves strata.v1.Transaction as a small model of
+// Kafka's coordinator: InitProducerId with a transactional id gives the
+// id's producer id (a new one the first time) with the next epoch,
+// aborting an open transaction (or, with the current id and epoch, bumps
+// it: KIP-360); AddPartitionsToTxn, AddOffsetsToTxn and EndTxn check the
+// id and epoch (PRODUCER_FENCED for an older epoch); TxnOffsetCommit, at
+// the group's coordinator, checks the epoch and the generation (KIP-447)
+// and keeps the offsets until EndTxn commits them into the group. A
+// transactional batch for a partition its transaction does not hold is
+// refused with INVALID_TXN_STATE, one with an older epoch with
+// INVALID_PRODUCER_EPOCH. Every call is recorded in TxnLog().
+//
 // Thread-safe. The destructor stops every server.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -26,9 +41,11 @@
 #include "absl/synchronization/mutex.h"
 #include "client/record/record_batch.h"
 #include "grpcpp/server.h"
+#include "grpcpp/support/status.h"
 #include "strata/v1/admin.pb.h"
 #include "strata/v1/broker.pb.h"
 #include "strata/v1/group.pb.h"
+#include "strata/v1/transaction.pb.h"
 
 namespace strata::testing {
 
@@ -97,6 +114,41 @@ class FakeCluster {
   void FailGroup(const std::string& id, v1::ErrorCode code, int times);
   int find_coordinator_requests() const;
 
+  // ---- Transactions (see the file comment)
+  void SetTxnCoordinator(int32_t node);
+  // The next `times` calls of `request` for a transactional id
+  // ("FindCoordinator" with key type 1, "InitProducerId",
+  // "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit")
+  // answer `code`.
+  void FailTxn(const std::string& request, v1::ErrorCode code, int times);
+  // The next `times` calls of `request` (the names above but
+  // "FindCoordinator") fail with the gRPC status `code`: before the
+  // coordinator sees them (a lost request), or, with `after_handling`,
+  // after it acted on them (a lost answer).
+  void FailTxnTransport(const std::string& request, grpc::StatusCode code, int times,
+                        bool after_handling);
+  // The coordinator forgets the id (transactional.id.expiration.ms passed):
+  // its calls answer INVALID_PRODUCER_ID_MAPPING, and InitProducerId with
+  // the old id and epoch gets a new producer id, as Kafka's coordinator
+  // does for an id it does not hold.
+  void ExpireTransactionalId(const std::string& transactional_id);
+  // While held, AddPartitionsToTxn calls wait (their arrival is counted).
+  void HoldAddPartitions(bool hold);
+  int add_partitions_requests() const;
+  // What the coordinator answered, in order, e.g. "InitProducerId tx
+  // 1000/0", "AddPartitionsToTxn tx t-0,t-1", "TxnOffsetCommit tx g t-0=5",
+  // "EndTxn tx COMMIT"; a refused call ends with its error name, e.g.
+  // "EndTxn tx COMMIT PRODUCER_FENCED".
+  std::vector<std::string> TxnLog() const;
+  // Another instance of `transactional_id` initialized: the epoch goes up
+  // and the open transaction is aborted.
+  void FenceTransactionalId(const std::string& transactional_id);
+  // The committed (EndTxn COMMIT) and aborted transactions' batches: the
+  // records of aborted ones stay in Records() as in a log; this tells them
+  // apart. Base offsets of the batches a producer id wrote in transactions
+  // that ended with an abort.
+  std::vector<int64_t> AbortedBatchOffsets(const std::string& topic, int32_t partition) const;
+
   // Every record appended to the partition, in offset order.
   std::vector<record::Record> Records(const std::string& topic, int32_t partition) const;
   // Batches appended to the partition.
@@ -142,6 +194,49 @@ class FakeCluster {
   std::map<std::string, Topic> topics_;
   int produce_requests_ = 0;
   std::map<std::string, FakeGroup> groups_;
+  struct Txn {
+    int64_t producer_id = -1;
+    int16_t epoch = -1;
+    bool ongoing = false;
+    // How the last transaction ended, while no new one is open: an EndTxn
+    // retried after a lost answer is answered NONE, as the real coordinator
+    // does (CompleteCommit / CompleteAbort); any other EndTxn then is
+    // INVALID_TXN_STATE.
+    enum class Ended { kNone, kCommit, kAbort } ended = Ended::kNone;
+    std::set<std::pair<std::string, int32_t>> partitions;
+    // group -> (topic, partition) -> offset, until EndTxn.
+    std::map<std::string, std::map<std::pair<std::string, int32_t>, int64_t>> offsets;
+    // (topic, partition, base offset) of the open transaction's batches.
+    std::vector<std::tuple<std::string, int32_t, int64_t>> batches;
+  };
+  std::map<std::string, Txn> txns_;
+  std::set<std::tuple<std::string, int32_t, int64_t>> aborted_batches_;
+  int32_t txn_coordinator_ = 1;
+  std::map<std::string, std::pair<v1::ErrorCode, int>> txn_failures_;
+  struct TransportFailure {
+    grpc::StatusCode code = grpc::StatusCode::OK;
+    int times = 0;
+    bool after_handling = false;
+  };
+  std::map<std::string, TransportFailure> txn_transport_failures_;
+  // A gRPC failure to give `request` now (before or after handling it), or
+  // OK.
+  grpc::Status TakeTransportFailure(const std::string& request, bool after_handling)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<std::string> txn_log_;
+  bool hold_add_partitions_ = false;
+  int add_partitions_requests_ = 0;
+  class TxnNode;
+  std::vector<std::unique_ptr<TxnNode>> txn_nodes_;
+  Partition* Find(const std::string& topic, int32_t partition) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const Txn* TxnOf(int64_t producer_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string TxnIdOf(int64_t producer_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  v1::ErrorCode TakeTxnFailure(const std::string& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Log(std::string entry, v1::ErrorCode error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Commits or aborts the id's open transaction.
+  void EndTransaction(const std::string& id, bool commit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void InitTransactionalId(int32_t node, const v1::InitProducerIdRequest& req,
+                           v1::InitProducerIdResponse* resp) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::map<std::string, std::pair<v1::ErrorCode, int>> group_failures_;
   int find_coordinator_requests_ = 0;
   int64_t next_producer_id_ = 1000;

@@ -338,5 +338,60 @@ TEST(RecordAccumulatorTest, APieceOfASplitBatchTakesNoMoreRecords) {
   EXPECT_EQ(acc.Drain(kTp)->record_count(), 1);
 }
 
+TEST(RecordAccumulatorTest, ATransactionalProducersBatchesAndTheirPiecesCarryTheBit) {
+  RecordAccumulator acc(/*batch_size=*/1 << 20, absl::Milliseconds(5), record::Compression::kLz4,
+                        {}, /*transactional=*/true);
+  const absl::Time now = absl::FromUnixSeconds(100);
+  for (int i = 0; i < 50; ++i) acc.Append(kTp, Value("value-" + std::to_string(i)), {}, now);
+  std::unique_ptr<ProducerBatch> batch = acc.Drain(kTp);
+  ASSERT_NE(batch, nullptr);
+  EXPECT_TRUE(batch->transactional);
+  absl::StatusOr<record::BatchHeader> h = record::ValidateBatch(batch->payload);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_TRUE(h->is_transactional());
+  EXPECT_FALSE(h->is_control());
+  absl::StatusOr<std::vector<std::unique_ptr<ProducerBatch>>> pieces =
+      SplitBatch(*batch, batch->uncompressed_records_bytes / 3, 1.0);
+  ASSERT_TRUE(pieces.ok()) << pieces.status();
+  ASSERT_GE(pieces->size(), 2u);
+  for (auto& piece : *pieces) {
+    piece->Close();
+    absl::StatusOr<record::BatchHeader> ph = record::ValidateBatch(piece->payload);
+    ASSERT_TRUE(ph.ok()) << ph.status();
+    EXPECT_TRUE(ph->is_transactional());
+  }
+  // Without the flag, no bit.
+  RecordAccumulator plain(/*batch_size=*/1 << 20, absl::Milliseconds(5));
+  plain.Append(kTp, Value("x"), {}, now);
+  EXPECT_FALSE(record::ValidateBatch(plain.Drain(kTp)->payload)->is_transactional());
+}
+
+TEST(RecordAccumulatorTest, RemoveIfTakesOnlyTheChosenBatchesInOrder) {
+  RecordAccumulator acc(/*batch_size=*/100, absl::Milliseconds(5));
+  const TopicPartition other{"t", PartitionId(1)};
+  const absl::Time now = absl::FromUnixSeconds(100);
+  for (int i = 0; i < 4; ++i) {
+    acc.Append(kTp, Value(std::string(80, 'a' + i)), {}, now);
+    acc.Append(other, Value(std::string(80, 'e' + i)), {}, now);
+  }
+  ASSERT_EQ(acc.BatchCount(kTp), 4u);
+  // A sent (stamped) batch at the head of kTp stays; the others go.
+  std::unique_ptr<ProducerBatch> head = acc.Take(kTp);
+  head->base_sequence = 0;
+  acc.Reenqueue(std::move(head));
+  std::vector<std::unique_ptr<ProducerBatch>> removed =
+      acc.RemoveIf([](const ProducerBatch& b) { return b.base_sequence < 0; });
+  ASSERT_EQ(removed.size(), 7u);
+  EXPECT_EQ(acc.BatchCount(kTp), 1u);
+  EXPECT_EQ(acc.BatchCount(other), 0u);
+  EXPECT_EQ(acc.Front(kTp)->base_sequence, 0);
+  std::string order;
+  for (auto& b : removed) {
+    b->Close();
+    order += record::DecodeRecords(b->payload)->front().value->front();
+  }
+  EXPECT_EQ(order, "bcdefgh") << "partition order, each partition's order";
+}
+
 }  // namespace
 }  // namespace strata::client
