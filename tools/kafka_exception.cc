@@ -58,6 +58,38 @@ const std::map<v1::ErrorCode, Known>& KnownExceptions() {
        {"IllegalGenerationException", "Specified group generation id is not valid."}},
       {v1::REBALANCE_IN_PROGRESS,
        {"RebalanceInProgressException", "The group is rebalancing, so a rejoin is needed."}},
+      // Idempotence and transactions (what `strata transactions` and the
+      // transactional producer report).
+      {v1::OUT_OF_ORDER_SEQUENCE_NUMBER,
+       {"OutOfOrderSequenceException", "The broker received an out of order sequence number."}},
+      {v1::INVALID_PRODUCER_EPOCH,
+       {"InvalidProducerEpochException", "Producer attempted to produce with an old epoch."}},
+      {v1::INVALID_TXN_STATE,
+       {"InvalidTxnStateException",
+        "The producer attempted a transactional operation in an invalid state."}},
+      {v1::INVALID_PRODUCER_ID_MAPPING,
+       {"InvalidPidMappingException",
+        "The producer attempted to use a producer id which is not currently assigned to its "
+        "transactional id."}},
+      {v1::INVALID_TRANSACTION_TIMEOUT,
+       {"InvalidTxnTimeoutException",
+        "The transaction timeout is larger than the maximum value allowed by the broker (as "
+        "configured by transaction.max.timeout.ms)."}},
+      {v1::CONCURRENT_TRANSACTIONS,
+       {"ConcurrentTransactionsException",
+        "The producer attempted to update a transaction while another concurrent operation on "
+        "the same transaction was ongoing."}},
+      {v1::TRANSACTION_COORDINATOR_FENCED,
+       {"TransactionCoordinatorFencedException",
+        "Indicates that the transaction coordinator sending a WriteTxnMarker is no longer the "
+        "current coordinator for a given producer."}},
+      {v1::UNKNOWN_PRODUCER_ID, {"UnknownProducerIdException", ""}},
+      {v1::PRODUCER_FENCED,
+       {"ProducerFencedException",
+        "There is a newer producer with the same transactionalId which fences the current "
+        "one."}},
+      {v1::TRANSACTIONAL_ID_NOT_FOUND,
+       {"TransactionalIdNotFoundException", "The transactionalId could not be found"}},
   };
   return *known;
 }

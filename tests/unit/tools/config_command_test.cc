@@ -177,6 +177,11 @@ TEST(ConfigFormatTest, LinesAreKafkas) {
   EXPECT_EQ(DynamicSourceOf("topics", "t"), v1::DYNAMIC_TOPIC_CONFIG);
   EXPECT_EQ(KafkaExceptionText(v1::INVALID_CONFIG, "Invalid value abc"),
             "org.apache.kafka.common.errors.InvalidConfigurationException: Invalid value abc");
+  EXPECT_EQ(KafkaExceptionText(v1::PRODUCER_FENCED, ""),
+            "org.apache.kafka.common.errors.ProducerFencedException: There is a newer producer "
+            "with the same transactionalId which fences the current one.");
+  EXPECT_EQ(KafkaExceptionText(v1::TRANSACTIONAL_ID_NOT_FOUND, "no tx"),
+            "org.apache.kafka.common.errors.TransactionalIdNotFoundException: no tx");
 
   v1::DescribeConfigsResult result;
   *result.add_configs() = Entry("segment.bytes", "1", v1::DYNAMIC_TOPIC_CONFIG, {});
