@@ -276,6 +276,10 @@ absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& targe
   return absl::Status(code, fmt::format("{} (from {})", detail, target));
 }
 
+bool HasErrorCode(const absl::Status& status) {
+  return status.GetPayload(kErrorCodeUrl).has_value();
+}
+
 bool IsNetworkError(const absl::Status& status) {
   if (status.GetPayload(kErrorCodeUrl).has_value()) return false;
   return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||

@@ -51,4 +51,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& targe
 // little later, may answer.
 bool IsNetworkError(const absl::Status& status);
 
+// Whether `status` carries a wire error code (ErrorToStatus): the peer's
+// answer, not a failure of the call.
+bool HasErrorCode(const absl::Status& status);
+
 }  // namespace strata::client

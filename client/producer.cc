@@ -100,21 +100,32 @@ std::string TimeoutMessage(absl::Duration timeout, const std::string& awaiting) 
 // nothing more (Kafka's fatal exceptions in handleFailedBatch; and a batch
 // the leader finds outside any transaction: the producer's view and the
 // coordinator's differ).
-// A gRPC failure that is not a network error and carries no wire code: the
-// node does not serve the call at all (UNIMPLEMENTED: it will not start
-// to) is fatal; anything else (INTERNAL, RESOURCE_EXHAUSTED, an overloaded
-// or restarting server) is retried like a network error, as Kafka retries
-// a broken connection.
-bool IsUnsupportedCall(const absl::Status& status) {
-  return absl::IsUnimplemented(status) && ErrorCodeOf(status) == v1::UNKNOWN_SERVER_ERROR;
+// A call that failed without an answer (no wire code) in a way another try
+// may get past: the network, or a server overloaded, restarting or
+// failing inside (INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED, ABORTED). Kafka
+// retries a broken connection likewise.
+bool IsRetriableRpcFailure(const absl::Status& status) {
+  if (status.ok() || HasErrorCode(status)) return false;
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kAborted:
+      return true;
+    default:
+      return false;
+  }
 }
 
-// An answer with no wire error code: a transport failure (retried), not
-// the coordinator's word.
-bool IsTransportFailure(const absl::Status& status) {
-  return IsNetworkError(status) ||
-         (!status.ok() && ErrorCodeOf(status) == v1::UNKNOWN_SERVER_ERROR &&
-          !absl::IsUnimplemented(status));
+// A call that failed without an answer and will fail the same way again:
+// UNIMPLEMENTED (the node does not serve it), PERMISSION_DENIED,
+// UNAUTHENTICATED, INVALID_ARGUMENT, ... Fatal for a transactional
+// producer.
+bool IsDeterministicRpcFailure(const absl::Status& status) {
+  return !status.ok() && !HasErrorCode(status) && !IsRetriableRpcFailure(status);
 }
 
 bool IsFatalForTransactions(v1::ErrorCode code) {
@@ -222,10 +233,15 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
   }
   // A record refused here inside a transaction is lost to it: as Kafka's
   // doSend, the transaction can then only be aborted.
+  // (Only while the transaction is open: a record refused after a commit
+  // began never joined it, and must not turn a commit that may already be
+  // at the coordinator into an abortable error.)
   auto fail = [&](const absl::Status& error) {
     if (transactional_) {
       absl::MutexLock lock(&mu_);
-      txn_.AbortableError(error, /*bump_epoch=*/false);
+      if (txn_.state() == TransactionState::kInTransaction) {
+        txn_.AbortableError(error, /*bump_epoch=*/false);
+      }
     }
     callback(error);
   };
@@ -284,7 +300,9 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
       refused = absl::DeadlineExceededError(
           fmt::format("Failed to allocate memory within the configured max blocking time {} ms.",
                       absl::ToInt64Milliseconds(config_.max_block)));
-      if (transactional_) txn_.AbortableError(refused, /*bump_epoch=*/false);
+      if (transactional_ && txn_.state() == TransactionState::kInTransaction) {
+        txn_.AbortableError(refused, /*bump_epoch=*/false);
+      }
     } else if (closing_) {
       refused = ClosedError();
     } else if (absl::Status s = transactional_ ? txn_.CheckSend() : absl::OkStatus(); !s.ok()) {
@@ -324,7 +342,14 @@ void Producer::Close(absl::Duration timeout) {
     // transactional call is at work: that call finishes what it does.
     const absl::Time start = absl::Now();
     const absl::Time deadline = start + std::min(timeout, config_.max_block);
-    if (txn_call_mu_.TryLock()) {
+    // Another thread's call finishes first (each is bounded by its
+    // deadline), then whatever it left is ended here.
+    bool locked = txn_call_mu_.TryLock();
+    while (!locked && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+      locked = txn_call_mu_.TryLock();
+    }
+    if (locked) {
       TransactionState state = TransactionState::kUninitialized;
       bool closed = false;
       {
@@ -336,6 +361,15 @@ void Producer::Close(absl::Duration timeout) {
       if (!closed && state == TransactionState::kCommittingTransaction) {
         LOG(INFO) << "Finishing the commit of " << config_.transactional_id.value() << " on close";
         s = CommitTransactionUntil(deadline);
+        bool abortable = false;
+        {
+          absl::MutexLock lock(&mu_);
+          abortable = txn_.state() == TransactionState::kAbortableError;
+        }
+        if (abortable) {
+          LOG(WARNING) << "The commit on close failed (" << s << "); aborting";
+          s = AbortTransactionUntil(deadline);
+        }
       } else if (!closed && (state == TransactionState::kInTransaction ||
                              state == TransactionState::kAbortableError ||
                              state == TransactionState::kAbortingTransaction)) {
@@ -1055,6 +1089,11 @@ absl::Status Producer::CallCoordinator(TxnRequest request, int32_t key_type, con
     {
       absl::MutexLock lock(&mu_);
       if (txn_.state() == TransactionState::kFatalError) return txn_.StateError();
+      // A commit whose transaction turned abortable meanwhile is not sent
+      // (Kafka's maybeTerminateRequestWithError).
+      if (request == TxnRequest::kEndTxn && txn_.state() == TransactionState::kAbortableError) {
+        return txn_.StateError();
+      }
       target = key_type == 1 ? txn_coordinator_ : group_coordinator;
     }
     absl::Duration backoff = config_.retry_backoff;
@@ -1071,8 +1110,8 @@ absl::Status Producer::CallCoordinator(TxnRequest request, int32_t key_type, con
       } else {
         last = found.status();
         const v1::ErrorCode code = ErrorCodeOf(last);
-        if (IsUnsupportedCall(last) ||
-            (!IsTransportFailure(last) &&
+        if (IsDeterministicRpcFailure(last) ||
+            (HasErrorCode(last) &&
              ClassifyTxnError(TxnRequest::kFindCoordinator, code) == TxnErrorAction::kFatal)) {
           absl::Status error =
               TxnErrorStatus(TxnRequest::kFindCoordinator, code, std::string(last.message()));
@@ -1087,7 +1126,7 @@ absl::Status Producer::CallCoordinator(TxnRequest request, int32_t key_type, con
       TxnErrorAction action = TxnErrorAction::kFindCoordinator;
       if (!answer.ok()) {
         last = answer.status();
-        if (IsUnsupportedCall(last)) {
+        if (IsDeterministicRpcFailure(last)) {
           absl::MutexLock lock(&mu_);
           txn_.FatalError(last);
           return last;
@@ -1204,7 +1243,7 @@ bool Producer::AwaitTransactionRecords(absl::Time deadline,
   return done;
 }
 
-absl::Status Producer::EndTransaction(bool commit, absl::Time deadline) {
+absl::Status Producer::EndTransaction(bool commit, absl::Time deadline, bool maybe_nothing_open) {
   const std::string& id = *config_.transactional_id;
   const std::string awaiting = commit ? "EndTxn(COMMIT)" : "EndTxn(ABORT)";
   v1::EndTxnRequest request;
@@ -1225,6 +1264,13 @@ absl::Status Producer::EndTransaction(bool commit, absl::Time deadline) {
         v1::EndTxnResponse response;
         absl::Status rpc = FromGrpcStatus(stub->EndTxn(&ctx, request, &response), target);
         if (!rpc.ok()) return rpc;
+        // The epoch is checked before the state: INVALID_TXN_STATE to an
+        // abort of a transaction that was maybe never opened says it was
+        // not (Empty, or the previous one's CompleteCommit).
+        if (maybe_nothing_open && response.error() == v1::INVALID_TXN_STATE) {
+          VLOG(1) << "EndTxn(ABORT): no transaction was open at the coordinator";
+          return TxnAnswer{};
+        }
         return TxnAnswer{response.error(), response.error_message()};
       });
   if (!s.ok()) return s;
@@ -1286,6 +1332,7 @@ absl::Status Producer::AbortTransaction(absl::Duration timeout) {
 absl::Status Producer::AbortTransactionUntil(absl::Time deadline) {
   const absl::Time start = absl::Now();
   bool end_txn = false;
+  bool maybe_nothing_open = false;
   {
     absl::MutexLock lock(&mu_);
     if (absl::Status s = txn_.BeginAbort(); !s.ok()) return s;
@@ -1301,10 +1348,11 @@ absl::Status Producer::AbortTransactionUntil(absl::Time deadline) {
           TimeoutMessage(absl::Now() - start, "EndTxn(ABORT)") +
           fmt::format(" ({} record(s) still in flight)", unfinished_));
     }
-    end_txn = txn_.transaction_started() && !txn_.end_txn_refused();
+    end_txn = (txn_.transaction_started() || txn_.maybe_started()) && !txn_.end_txn_refused();
+    maybe_nothing_open = !txn_.transaction_started();
   }
   if (end_txn) {
-    if (absl::Status s = EndTransaction(/*commit=*/false, deadline); !s.ok()) {
+    if (absl::Status s = EndTransaction(/*commit=*/false, deadline, maybe_nothing_open); !s.ok()) {
       // INVALID_PRODUCER_ID_MAPPING to the EndTxn itself: on to the bump.
       absl::MutexLock lock(&mu_);
       if (!txn_.end_txn_refused() || txn_.state() != TransactionState::kAbortingTransaction) {
@@ -1372,13 +1420,22 @@ absl::Status Producer::SendOffsetsToTransaction(
   }
   absl::Status s = AddOffsetsToTransaction(offsets, group, producer_id, producer_epoch);
   if (!s.ok()) {
-    // Offsets that did not all reach the group's coordinator (a timeout, a
-    // call cut short) must not be left out of a commit, nor may a late one
-    // land after it: the transaction can only be aborted. (Kafka's sender
-    // finishes such a call before the EndTxn; this producer's calls are
-    // made by the caller's thread, so the transaction ends instead.)
+    // Offsets that did not all reach the group's coordinator must not be
+    // left out of a commit: the transaction can only be aborted. (Kafka's
+    // sender finishes such a call before the EndTxn; this producer's calls
+    // are made by the caller's thread, so the transaction ends instead.)
+    // Without an answer (a timeout, a call cut short) the AddOffsetsToTxn
+    // may have opened the transaction, and a TxnOffsetCommit may still land
+    // later: the abort ends with an epoch bump, so that the
+    // __consumer_offsets log refuses such a late write (the producer
+    // epoch). Kafka narrows this by never sending EndTxn while a
+    // TxnOffsetCommit is in flight; here the window between the abort's
+    // EndTxn and the bump remains (KIP-890 closes it).
     absl::MutexLock lock(&mu_);
-    if (!txn_.has_error()) txn_.AbortableError(s, /*bump_epoch=*/false);
+    const bool answered = HasErrorCode(s);
+    if (!answered) txn_.AddOutcomeUnknown();
+    // (In ABORTABLE_ERROR already: the first error stays, the bump counts.)
+    txn_.AbortableError(s, /*bump_epoch=*/!answered);
   }
   return s;
 }
@@ -1557,7 +1614,7 @@ void Producer::StartAddPartitions(AddPartitionsCall* call) {
 void Producer::HandleAddPartitionsAnswer(AddPartitionsCall& call, absl::Time now) {
   if (!call.status.ok()) {
     const absl::Status error = FromGrpcStatus(call.status, call.target);
-    if (IsUnsupportedCall(error)) {
+    if (IsDeterministicRpcFailure(error)) {
       txn_.RetryPartitions();
       txn_.FatalError(error);
       return;
@@ -1644,8 +1701,8 @@ void Producer::FindTxnCoordinator(absl::Time now) {
     return;
   }
   const v1::ErrorCode code = ErrorCodeOf(found.status());
-  if (IsUnsupportedCall(found.status()) ||
-      (!IsTransportFailure(found.status()) &&
+  if (IsDeterministicRpcFailure(found.status()) ||
+      (HasErrorCode(found.status()) &&
        ClassifyTxnError(TxnRequest::kFindCoordinator, code) == TxnErrorAction::kFatal)) {
     txn_.FatalError(
         TxnErrorStatus(TxnRequest::kFindCoordinator, code, std::string(found.status().message())));

@@ -104,20 +104,25 @@
 // finishes the work, except SendOffsetsToTransaction: offsets that may not
 // all have reached the group's coordinator make the transaction abortable.
 // KIP-360: when a batch whose sequence may or may not be in the log was
-// given up (its delivery timeout, an out-of-order answer), when the
-// coordinator answers UNKNOWN_PRODUCER_ID or INVALID_PRODUCER_ID_MAPPING
-// (then without EndTxn, which it would refuse too), or when an
-// AddPartitionsToTxn answer was lost and no other partition is known to be
-// in the transaction, the abort ends by bumping the epoch (InitProducerId
-// with the current id and epoch): the coordinator aborts whatever it still
-// holds open and the next transaction's sequences start afresh. Close()
-// finishes a commit under way and aborts a transaction left open (within
+// given up (its delivery timeout, an out-of-order answer), when a
+// SendOffsetsToTransaction got no answer, or when the coordinator answers
+// UNKNOWN_PRODUCER_ID or INVALID_PRODUCER_ID_MAPPING (then without EndTxn,
+// which it would refuse too), the abort ends by bumping the epoch
+// (InitProducerId with the current id and epoch), so that the next
+// transaction's sequences start afresh and late writes of the old epoch are
+// refused. An AddPartitionsToTxn or AddOffsetsToTxn whose answer was lost
+// may have opened the transaction at the coordinator: its abort sends
+// EndTxn even if no partition is known added (INVALID_TXN_STATE then means
+// nothing was open). A record refused by Send after a commit began never
+// joined the transaction and leaves the commit alone. Close() waits for
+// another thread's transactional call, then finishes a commit under way
+// (aborting if it fails) and aborts a transaction left open (within
 // max.block.ms), as Kafka's sender does at shutdown.
 //
 // Thread-safe: Send/Flush/Close may be called from any thread. The
 // transactional calls block and run one at a time (a second thread's call
 // waits for the first's); never from a callback, which would wait for
-// itself. Close() leaves the transaction to another thread's call at work.
+// itself.
 #pragma once
 
 #include <functional>
@@ -305,7 +310,11 @@ class Producer {
   // False on the deadline.
   bool AwaitTransactionRecords(absl::Time deadline, bool (*stop)(const TransactionManager&))
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status EndTransaction(bool commit, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // EndTxn until it succeeds or fails for good. `maybe_nothing_open`: an
+  // abort of a transaction that may never have opened at the coordinator,
+  // where INVALID_TXN_STATE means just that.
+  absl::Status EndTransaction(bool commit, absl::Time deadline, bool maybe_nothing_open = false)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The work of CommitTransaction and AbortTransaction (and of Close),
   // under txn_call_mu_.
   absl::Status CommitTransactionUntil(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_)

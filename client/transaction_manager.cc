@@ -276,12 +276,6 @@ absl::Status TransactionManager::BeginAbort() {
       state_ = TransactionState::kAbortingTransaction;
       // Partitions not added yet never will be: their records are dropped.
       new_partitions_.clear();
-      // An AddPartitionsToTxn whose answer was lost may have opened the
-      // transaction at the coordinator while the producer believes it
-      // empty: an EndTxn could meet a transaction that is not there
-      // (INVALID_TXN_STATE), and skipping it would leave one open. The
-      // epoch bump settles both: the coordinator aborts what is open.
-      if (add_outcome_unknown_ && !transaction_started_) epoch_bump_required_ = true;
       return absl::OkStatus();
     case TransactionState::kAbortingTransaction:
       return absl::OkStatus();  // the previous call timed out: finish it
@@ -316,7 +310,7 @@ void TransactionManager::ClearTransaction() {
   in_transaction_.clear();
   new_partitions_.clear();
   pending_partitions_.clear();
-  add_outcome_unknown_ = false;
+  maybe_started_ = false;
   end_txn_refused_ = false;
 }
 
@@ -344,7 +338,7 @@ void TransactionManager::PartitionsAdded() {
 }
 
 void TransactionManager::RetryPartitions(bool outcome_unknown) {
-  if (outcome_unknown && !pending_partitions_.empty()) add_outcome_unknown_ = true;
+  if (outcome_unknown && !pending_partitions_.empty()) maybe_started_ = true;
   new_partitions_.insert(pending_partitions_.begin(), pending_partitions_.end());
   pending_partitions_.clear();
 }

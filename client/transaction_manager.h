@@ -149,8 +149,17 @@ class TransactionManager {
   void PartitionsAdded();
   // The AddPartitionsToTxn failed retriably: its partitions are new again.
   // `outcome_unknown`: its answer was lost, so the coordinator may have
-  // added them (an abort then bumps the epoch unless EndTxn is sent anyway).
+  // added them (maybe_started).
   void RetryPartitions(bool outcome_unknown = false);
+  // An AddPartitionsToTxn or AddOffsetsToTxn whose answer was lost may have
+  // opened the transaction at the coordinator while transaction_started()
+  // is false. Ending it then needs an EndTxn that, if nothing was opened,
+  // meets no transaction (INVALID_TXN_STATE, which then means "nothing to
+  // end"): skipping it could leave one open; an epoch bump instead would
+  // fence the producer (the coordinator's fence of an open transaction
+  // moves the epoch past the one the producer names).
+  bool maybe_started() const { return maybe_started_; }
+  void AddOutcomeUnknown() { maybe_started_ = true; }
   // A group's offsets were added (AddOffsetsToTxn).
   void OffsetsAdded() { transaction_started_ = true; }
 
@@ -194,7 +203,7 @@ class TransactionManager {
   absl::btree_set<TopicPartition> pending_partitions_;
   bool transaction_started_ = false;
   bool epoch_bump_required_ = false;
-  bool add_outcome_unknown_ = false;
+  bool maybe_started_ = false;
   bool end_txn_refused_ = false;
 };
 

@@ -981,10 +981,23 @@ void FakeCluster::InitTransactionalId(int32_t node, const v1::InitProducerIdRequ
   v1::ErrorCode e =
       txn_coordinator_ != node ? v1::NOT_COORDINATOR : TakeTxnFailure("InitProducerId");
   auto it = txns_.find(id);
-  if (e == v1::NONE && req.producer_id() >= 0) {
-    // KIP-360: the current id and epoch ask for the next epoch.
-    if (it != txns_.end() &&
-        (it->second.producer_id != req.producer_id() || it->second.epoch != req.producer_epoch())) {
+  // KIP-360, as the real coordinator: the current id and epoch ask for the
+  // next epoch; a retry naming the epoch just bumped from gets the current
+  // one again; an open transaction is fenced and aborted (the epoch moves
+  // on, so the caller's retry then names a stale epoch and is fenced).
+  bool bump = true;
+  if (e == v1::NONE && req.producer_id() >= 0 && it != txns_.end()) {
+    Txn& txn = it->second;
+    if (txn.producer_id != req.producer_id()) {
+      e = v1::PRODUCER_FENCED;
+    } else if (txn.ongoing) {
+      EndTransaction(id, /*commit=*/false);
+      ++txn.epoch;
+      txn.last_epoch = -1;
+      e = v1::CONCURRENT_TRANSACTIONS;
+    } else if (req.producer_epoch() == txn.last_epoch && txn.last_epoch >= 0) {
+      bump = false;
+    } else if (req.producer_epoch() != txn.epoch) {
       e = v1::PRODUCER_FENCED;
     }
   }
@@ -993,7 +1006,10 @@ void FakeCluster::InitTransactionalId(int32_t node, const v1::InitProducerIdRequ
     if (txn.producer_id < 0) txn.producer_id = next_producer_id_++;
     if (txn.ongoing) EndTransaction(id, /*commit=*/false);
     txn.ended = Txn::Ended::kNone;
-    ++txn.epoch;
+    if (bump) {
+      txn.last_epoch = req.producer_id() >= 0 ? txn.epoch : -1;
+      ++txn.epoch;
+    }
     resp->set_producer_id(txn.producer_id);
     resp->set_producer_epoch(txn.epoch);
   }

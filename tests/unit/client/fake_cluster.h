@@ -197,6 +197,8 @@ class FakeCluster {
   struct Txn {
     int64_t producer_id = -1;
     int16_t epoch = -1;
+    // The epoch a KIP-360 bump moved from (-1: none), accepted once more.
+    int16_t last_epoch = -1;
     bool ongoing = false;
     // How the last transaction ended, while no new one is open: an EndTxn
     // retried after a lost answer is answered NONE, as the real coordinator

@@ -600,7 +600,9 @@ TEST(ProducerTransactionTest, ASendOffsetsThatTimedOutMakesTheTransactionAbortab
   EXPECT_NE(commit.message().find("awaiting TxnOffsetCommit"), std::string::npos) << commit;
   EXPECT_TRUE(Entries(cluster, "EndTxn tx COMMIT").empty());
   ASSERT_TRUE(producer->AbortTransaction(absl::Seconds(5)).ok());
-  EXPECT_EQ(cluster.TxnLog().back(), "EndTxn tx ABORT");
+  EXPECT_EQ(Entries(cluster, "EndTxn"), (std::vector<std::string>{"EndTxn tx ABORT"}));
+  // No answer: a late TxnOffsetCommit of the old epoch must be refusable.
+  EXPECT_EQ(cluster.TxnLog().back(), "InitProducerId tx 1000/1");
   EXPECT_TRUE(cluster.Group("g").offsets.empty());
   EXPECT_EQ(cluster.AbortedBatchOffsets("t", 0), (std::vector<int64_t>{0}));
 }
@@ -675,11 +677,9 @@ TEST(ProducerTransactionTest, ALostEndTxnAnswerIsRetriedAndTheRetryAnswersNone) 
   ASSERT_TRUE(producer->CommitTransaction().ok());
 }
 
-TEST(ProducerTransactionTest, AnAbortAfterLostAddPartitionsAnswersBumpsTheEpoch) {
+TEST(ProducerTransactionTest, AnAbortAfterLostAddPartitionsAnswersStillSendsEndTxn) {
   // The coordinator added the partition but the producer never heard it:
-  // skipping EndTxn would leave the transaction open, an EndTxn for a
-  // transaction that is not there would be refused. The bump aborts
-  // whatever is open.
+  // skipping EndTxn would leave the transaction open.
   FakeCluster cluster(1);
   cluster.AddTopic("t", 1);
   auto producer = MustCreate(TxnConfig(cluster));
@@ -693,8 +693,8 @@ TEST(ProducerTransactionTest, AnAbortAfterLostAddPartitionsAnswersBumpsTheEpoch)
   ASSERT_TRUE(producer->AbortTransaction().ok());
   absl::StatusOr<RecordMetadata> a = sent.get();
   EXPECT_TRUE(absl::IsAborted(a.status())) << a.status();
-  EXPECT_TRUE(Entries(cluster, "EndTxn").empty());
-  EXPECT_EQ(Entries(cluster, "InitProducerId").back(), "InitProducerId tx 1000/1");
+  EXPECT_EQ(Entries(cluster, "EndTxn"), (std::vector<std::string>{"EndTxn tx ABORT"}));
+  EXPECT_EQ(Entries(cluster, "InitProducerId").size(), 1u) << "no epoch bump";
 
   cluster.FailTxnTransport("AddPartitionsToTxn", grpc::StatusCode::UNAVAILABLE, 0, true);
   ASSERT_TRUE(producer->BeginTransaction().ok());
@@ -703,7 +703,93 @@ TEST(ProducerTransactionTest, AnAbortAfterLostAddPartitionsAnswersBumpsTheEpoch)
   EXPECT_EQ(cluster.TxnLog().back(), "EndTxn tx COMMIT");
   const std::vector<BatchStamp> stamps = Stamps(cluster, 0);
   ASSERT_EQ(stamps.size(), 1u);
-  EXPECT_EQ(stamps[0].epoch, 1);
+  EXPECT_EQ(stamps[0].epoch, 0);
+}
+
+TEST(ProducerTransactionTest, AnAbortAfterLostAddPartitionsRequestsFindsNothingOpen) {
+  // Lost before the coordinator saw them: the abort's EndTxn meets no
+  // transaction (INVALID_TXN_STATE), which is then no error.
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = MustCreate(TxnConfig(cluster));
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->InitTransactions().ok());
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  cluster.FailTxnTransport("AddPartitionsToTxn", grpc::StatusCode::UNAVAILABLE, 1000000,
+                           /*after_handling=*/false);
+  std::future<absl::StatusOr<RecordMetadata>> sent = producer->Send(Rec(0, "a"));
+  ASSERT_TRUE(WaitUntil([&] { return Entries(cluster, "AddPartitionsToTxn lost").size() >= 2; }));
+  ASSERT_TRUE(producer->AbortTransaction().ok());
+  EXPECT_TRUE(absl::IsAborted(sent.get().status()));
+  EXPECT_EQ(Entries(cluster, "EndTxn"),
+            (std::vector<std::string>{"EndTxn tx ABORT INVALID_TXN_STATE"}));
+  EXPECT_EQ(producer->transaction_state(), TransactionState::kReady);
+  cluster.FailTxnTransport("AddPartitionsToTxn", grpc::StatusCode::UNAVAILABLE, 0, false);
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(producer->Send(Rec(0, "b")).get().ok());
+  ASSERT_TRUE(producer->CommitTransaction().ok());
+  EXPECT_EQ(cluster.TxnLog().back(), "EndTxn tx COMMIT");
+}
+
+TEST(ProducerTransactionTest, ALostAddOffsetsAnswerIsEndedAndTheEpochBumped) {
+  // Offsets only, no records: nothing is known added, yet the coordinator
+  // opened the transaction. The abort ends it, then bumps the epoch so a
+  // late TxnOffsetCommit of the old epoch would be refused.
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  FakeGroup group;
+  group.generation = 5;
+  cluster.SetGroup("g", group);
+  ProducerConfig config = TxnConfig(cluster);
+  config.max_block = absl::Milliseconds(300);
+  auto producer = MustCreate(config);
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->InitTransactions(absl::Seconds(5)).ok());
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  cluster.FailTxnTransport("AddOffsetsToTxn", grpc::StatusCode::UNAVAILABLE, 1000000,
+                           /*after_handling=*/true);
+  absl::Status s = producer->SendOffsetsToTransaction(
+      {{TopicPartition{"in", PartitionId(0)}, At(42)}}, {"g", 5, "member-1", std::nullopt});
+  EXPECT_TRUE(absl::IsDeadlineExceeded(s)) << s;
+  EXPECT_EQ(producer->transaction_state(), TransactionState::kAbortableError);
+  cluster.FailTxnTransport("AddOffsetsToTxn", grpc::StatusCode::UNAVAILABLE, 0, true);
+  ASSERT_TRUE(producer->AbortTransaction(absl::Seconds(5)).ok());
+  EXPECT_EQ(Entries(cluster, "EndTxn"), (std::vector<std::string>{"EndTxn tx ABORT"}));
+  EXPECT_EQ(Entries(cluster, "InitProducerId").back(), "InitProducerId tx 1000/1");
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(producer->Send(Rec(0, "b")).get().ok());
+  ASSERT_TRUE(producer->CommitTransaction(absl::Seconds(5)).ok());
+  EXPECT_TRUE(cluster.Group("g").offsets.empty());
+}
+
+TEST(ProducerTransactionTest, ARecordRefusedAfterTheCommitBeganLeavesTheCommitAlone) {
+  // The record passed Send's check while the transaction was open, then
+  // failed (no such topic, after max.block.ms) while the commit was at the
+  // coordinator: it never joined the transaction, and the commit stands.
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ProducerConfig config = TxnConfig(cluster);
+  config.max_block = absl::Milliseconds(300);
+  auto producer = MustCreate(config);
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->InitTransactions(absl::Seconds(5)).ok());
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(producer->Send(Rec(0, "a")).get().ok());
+  ProducerRecord missing = Rec(0, "x");
+  missing.topic = "missing";
+  // Send waits for the topic's metadata (max.block.ms) on its caller's
+  // thread; EndTxn answers "loading" for ~1 s: the refusal comes meanwhile.
+  absl::StatusOr<RecordMetadata> refused;
+  std::thread sender([&] { refused = producer->Send(missing).get(); });
+  absl::SleepFor(absl::Milliseconds(50));
+  cluster.FailTxn("EndTxn", v1::COORDINATOR_LOAD_IN_PROGRESS, 100);
+  absl::Status commit = producer->CommitTransaction(absl::Seconds(10));
+  sender.join();
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE(commit.ok()) << commit;
+  EXPECT_EQ(producer->transaction_state(), TransactionState::kReady);
+  EXPECT_EQ(cluster.TxnLog().back(), "EndTxn tx COMMIT");
+  EXPECT_TRUE(cluster.AbortedBatchOffsets("t", 0).empty());
 }
 
 TEST(ProducerTransactionTest, CloseFinishesACommitThatTimedOut) {
