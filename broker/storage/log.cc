@@ -420,11 +420,12 @@ absl::StatusOr<Log::CleaningView> Log::ViewForCleaning() const {
   CleaningView view;
   view.log_start_offset = log_start_offset_;
   view.high_watermark = high_watermark_;
+  view.first_unstable_offset = producer_state_.FirstUnstableOffset();
   view.config = config_;
   view.generation = generation();
   for (const auto& [base, seg] : segments_) {
     view.segments.push_back(SegmentInfo{base, seg->next_offset(), seg->size(), seg->max_timestamp(),
-                                        seg->first_batch_timestamp()});
+                                        seg->first_batch_timestamp(), seg->created_ms()});
   }
   return view;
 }

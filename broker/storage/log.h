@@ -45,6 +45,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -227,6 +228,10 @@ class Log {
     uint64_t size = 0;
     int64_t max_timestamp = -1;
     int64_t first_batch_timestamp = -1;
+    // When the segment was created (a roll, a cleaner's swap) or opened at
+    // the log's load (Segment::created_ms). The cleaner times emptied
+    // transaction markers from it.
+    int64_t created_ms = -1;
 
     bool operator==(const SegmentInfo&) const = default;
   };
@@ -235,6 +240,9 @@ class Log {
     std::vector<SegmentInfo> segments;
     Offset log_start_offset;
     Offset high_watermark;
+    // FirstUnstableOffset() when the view was taken: the cleaner cleans
+    // nothing at or above it.
+    std::optional<Offset> first_unstable_offset;
     LogConfig config;
     // generation() when the view was taken.
     uint64_t generation = 0;

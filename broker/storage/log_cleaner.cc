@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -17,6 +18,7 @@
 #include "broker/storage/segment.h"
 #include "client/common/numbers.h"
 #include "client/record/compression.h"
+#include "client/record/control_record.h"
 #include "glog/logging.h"
 
 namespace strata::storage {
@@ -70,25 +72,102 @@ class SegmentReader {
   absl::Status status_;
 };
 
-// Batches this cleaner does not touch yet: a transaction's data or marker
-// (aborted records would count as data; issue 15 brings the rules).
-bool IsTransactional(const record::BatchHeader& h) {
-  return h.is_transactional() || h.is_control();
+// Whether `retention_ms` has passed from `since_ms` to `now_ms`, without
+// the overflow of since + retention for a huge delete.retention.ms.
+bool RetentionPassed(int64_t since_ms, int64_t retention_ms, int64_t now_ms) {
+  return now_ms >= since_ms && now_ms - since_ms >= retention_ms;
 }
 
-absl::Status TransactionalBatchError(const Log& log, const record::BatchHeader& h) {
-  return absl::UnimplementedError(absl::StrCat("the batch at offset ", h.base_offset.value(),
-                                               " of ", log.dir(), " is transactional (producer id ",
-                                               h.producer_id,
-                                               "); logs holding transactions are not cleaned yet"));
-}
+// What a pass over a log's batches, in offset order, knows of its
+// transactions (Kafka's CleanedTransactionMetadata). Everything the cleaner
+// reads lies below the log's first unstable offset, so every transaction
+// there has ended: a transactional batch is aborted when its producer's
+// aborted transaction (an entry of the .txnindex, given at construction)
+// has begun at or before the batch's last offset and that producer's ABORT
+// marker has not been read since (the rule read_committed consumers apply,
+// record::AbortedTransactionFilter), and committed otherwise. Per
+// transaction it also tracks whether the pass read a batch of it and kept
+// one, which decides what becomes of its marker.
+class TxnTracker {
+ public:
+  explicit TxnTracker(std::vector<AbortedTxn> aborted) : aborted_(std::move(aborted)) {
+    std::stable_sort(
+        aborted_.begin(), aborted_.end(),
+        [](const AbortedTxn& a, const AbortedTxn& b) { return a.first_offset < b.first_offset; });
+  }
+
+  // A data batch read: true when it belongs to an aborted transaction.
+  bool OnDataBatch(const record::BatchHeader& h) {
+    BeginAbortedUpTo(h.last_offset());
+    if (!h.is_transactional()) return false;
+    Txn& txn = open_[h.producer_id];
+    txn.data_read = true;
+    return txn.aborted;
+  }
+  // The transactional batch `h`, just passed to OnDataBatch, is in the
+  // cleaned segment (whole, rewritten or emptied).
+  void OnDataKept(const record::BatchHeader& h) {
+    if (!h.is_transactional()) return;
+    if (auto it = open_.find(h.producer_id); it != open_.end()) it->second.data_kept = true;
+  }
+
+  struct Marker {
+    // nullopt: a control batch that is no transaction marker (kept as it is).
+    std::optional<record::ControlType> type;
+    // This pass read a batch of its transaction; and kept one.
+    bool data_read = false;
+    bool data_kept = false;
+  };
+  // A control batch read: it ends its producer's transaction.
+  Marker OnControlBatch(const record::BatchHeader& h, std::string_view batch) {
+    BeginAbortedUpTo(h.last_offset());
+    Marker out;
+    absl::StatusOr<record::EndTxnMarker> marker = record::ReadEndTxnMarker(batch);
+    if (!marker.ok()) return out;
+    out.type = marker->type;
+    if (auto it = open_.find(h.producer_id); it != open_.end()) {
+      out.data_read = it->second.data_read;
+      out.data_kept = it->second.data_kept;
+      open_.erase(it);
+    }
+    return out;
+  }
+
+  // Some committed transaction lost every batch this pass read of it, and
+  // its marker was not read yet.
+  bool EmptiedBeforeItsMarker() const {
+    for (const auto& [producer_id, txn] : open_) {
+      if (!txn.aborted && txn.data_read && !txn.data_kept) return true;
+    }
+    return false;
+  }
+
+ private:
+  struct Txn {
+    bool aborted = false;
+    bool data_read = false;
+    bool data_kept = false;
+  };
+  // The aborted transactions begun at or before `offset` are under way.
+  void BeginAbortedUpTo(Offset offset) {
+    while (next_ < aborted_.size() && aborted_[next_].first_offset <= offset) {
+      Txn& txn = open_[aborted_[next_++].producer_id];
+      if (!txn.aborted) txn = Txn{.aborted = true};
+    }
+  }
+
+  std::vector<AbortedTxn> aborted_;  // by first offset; [next_, end) not begun
+  size_t next_ = 0;
+  // Producer id -> its transaction read so far, until its marker.
+  absl::flat_hash_map<int64_t, Txn> open_;
+};
 
 // `original` with only `kept` (some of its records, in order) left, as
 // Kafka's cleaner rewrites a batch: the same base offset and
 // lastOffsetDelta, each record at its own offset, the same leader epoch,
-// timestamp type and codec, and an idempotent producer's id, epoch and base
-// sequence (with lastOffsetDelta, its sequence range stays the original's,
-// so producer state rebuilt from the log sees the same sequences).
+// timestamp type and codec, an idempotent producer's id, epoch and base
+// sequence, and the transactional bit (with lastOffsetDelta, its sequence range stays the
+// original's, so producer state rebuilt from the log sees the same sequences).
 absl::StatusOr<std::string> RebuildBatch(const record::BatchHeader& original,
                                          const std::vector<record::Record>& kept) {
   record::RecordBatchBuilder builder(original.base_offset);
@@ -96,6 +175,9 @@ absl::StatusOr<std::string> RebuildBatch(const record::BatchHeader& original,
   if (original.producer_id >= 0) {
     builder.set_producer(original.producer_id, original.producer_epoch, original.base_sequence);
   }
+  // A committed transaction's batch stays one: producer state rebuilt from
+  // the log opens and closes the transaction as before.
+  builder.set_transactional(original.is_transactional());
   for (const record::Record& r : kept) builder.AppendWithOffset(r);
   builder.set_last_offset_delta(original.last_offset_delta);
   // An emptied producer batch keeps its max timestamp (Kafka's
@@ -317,6 +399,7 @@ void LogCleaner::RemoveLog(const TopicPartition& tp, const std::string& log_dir)
   absl::MutexLock l(&mu_);
   uncleanable_.erase(tp);
   paused_.erase(tp);
+  marker_fences_.erase(tp);
   if (DirLocked(log_dir).logs.erase(tp) == 0) return;
   if (absl::Status s = WriteCheckpointLocked(log_dir); !s.ok()) {
     LOG(WARNING) << "Cannot write the cleaner checkpoint of " << log_dir << ": " << s;
@@ -401,9 +484,15 @@ LogCleaner::CleanableRange LogCleaner::RangeLocked(const TopicPartition& tp,
 
   // The first uncleanable offset: never the active segment, never the
   // segment holding the high watermark (a truncation may still take its
-  // records), never a segment with records younger than the minimum
-  // compaction lag.
+  // records) or the first unstable offset (an open transaction's records
+  // may still be aborted; Kafka cleans below the last stable offset only),
+  // never a segment with records younger than the minimum compaction lag.
   Offset uncleanable = std::min(active.base_offset, view.high_watermark);
+  if (view.first_unstable_offset.has_value()) {
+    // One left open below the log start holds nothing there is to clean.
+    uncleanable =
+        std::min(uncleanable, std::max(*view.first_unstable_offset, view.log_start_offset));
+  }
   for (size_t i = 0; i + 1 < segs.size(); ++i) {
     if (segs[i].next_offset > uncleanable) {
       uncleanable = std::min(uncleanable, segs[i].base_offset);
@@ -445,7 +534,7 @@ LogCleaner::CleanableRange LogCleaner::RangeLocked(const TopicPartition& tp,
   // Tombstones a cleaning kept whose delete.retention.ms has passed.
   if (it != dir.logs.end()) {
     for (const Pass& p : it->second.passes) {
-      if (p.time_ms + config.delete_retention_ms <= now && range.clean_bytes > 0) {
+      if (RetentionPassed(p.time_ms, config.delete_retention_ms, now) && range.clean_bytes > 0) {
         range.must_clean = true;
       }
     }
@@ -578,17 +667,26 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
   const int64_t now = clock_->NowMs();
   auto throttle = [this, &target](size_t bytes) { ThrottleIo(target.tp, bytes); };
   CleanableRange range;
-  int64_t horizon = -1;  // tombstones below it may go
+  int64_t horizon = -1;  // tombstones and emptied markers below it may go
+  // Emptied markers at or above it stay (see MarkerFence).
+  int64_t fenced_from = std::numeric_limits<int64_t>::max();
   {
     absl::MutexLock l(&mu_);
     range = RangeLocked(target.tp, target.log_dir, *view);
     const DirState& dir = DirLocked(target.log_dir);
     if (auto it = dir.logs.find(target.tp); it != dir.logs.end()) {
       for (const Pass& p : it->second.passes) {
-        if (p.time_ms + config.delete_retention_ms <= now) {
+        if (RetentionPassed(p.time_ms, config.delete_retention_ms, now)) {
           horizon = std::max(horizon, std::min(p.end_offset, range.first_dirty_offset.value()));
         }
       }
+    }
+    if (auto it = marker_fences_.find(target.tp); it != marker_fences_.end()) {
+      std::erase_if(it->second, [&](const MarkerFence& f) {
+        return RetentionPassed(f.time_ms, config.delete_retention_ms, now);
+      });
+      for (const MarkerFence& f : it->second) fenced_from = std::min(fenced_from, f.from_offset);
+      if (it->second.empty()) marker_fences_.erase(it);
     }
   }
   Stats stats;
@@ -598,10 +696,25 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
   const std::vector<Log::SegmentInfo>& segs = view->segments;
   const Offset first_dirty = range.first_dirty_offset;
   const Offset uncleanable = range.first_uncleanable_offset;
+  auto decode_error = [&log](const record::BatchHeader& h, const absl::Status& s) {
+    return absl::DataLossError(absl::StrCat("cannot decode the batch at offset ",
+                                            h.base_offset.value(), " of ", log.dir(), ": ",
+                                            s.message()));
+  };
 
-  // 1. The offset map over [first dirty, first uncleanable).
+  // 1. The offset map over [first dirty, first uncleanable). Records of
+  //    aborted transactions and markers are not mapped: an aborted record
+  //    is no key's latest value, so it never hides a committed older one.
   map->Clear();
   Offset end = uncleanable;
+  std::vector<AbortedTxn> aborted_in_map;
+  if (uncleanable > first_dirty) {
+    absl::StatusOr<std::vector<AbortedTxn>> aborted =
+        log.CollectAbortedTxns(first_dirty, uncleanable);
+    if (!aborted.ok()) return aborted.status();
+    aborted_in_map = std::move(*aborted);
+  }
+  TxnTracker map_txns(std::move(aborted_in_map));
   for (size_t i = 0; i + 1 < segs.size() && end == uncleanable; ++i) {
     const Log::SegmentInfo& s = segs[i];
     if (s.next_offset <= first_dirty) continue;
@@ -611,15 +724,15 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
     std::string_view batch;
     while (end == uncleanable && reader.Next(&h, &batch)) {
       if (absl::Status r = CheckRunning(target.tp, log, generation); !r.ok()) return r;
-      if (IsTransactional(h)) return TransactionalBatchError(log, h);
-      if (h.records_count == 0 || h.next_offset() <= first_dirty) continue;
       if (h.base_offset >= uncleanable) break;
-      absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(batch);
-      if (!records.ok()) {
-        return absl::DataLossError(absl::StrCat("cannot decode the batch at offset ",
-                                                h.base_offset.value(), " of ", log.dir(), ": ",
-                                                records.status().message()));
+      if (h.is_control()) {
+        map_txns.OnControlBatch(h, batch);
+        continue;
       }
+      if (map_txns.OnDataBatch(h)) continue;  // aborted
+      if (h.records_count == 0 || h.next_offset() <= first_dirty) continue;
+      absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(batch);
+      if (!records.ok()) return decode_error(h, records.status());
       for (const record::Record& r : *records) {
         if (r.offset < first_dirty || r.offset >= uncleanable || !r.key) continue;
         if (!map->Put(*r.key, r.offset)) {
@@ -666,13 +779,43 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
   // when none is left it is kept as an empty batch with its producer id,
   // epoch, base sequence and lastOffsetDelta, so that producer state
   // rebuilt from the log still finds the sequences a retry may repeat.
+  // A transaction marker after a producer's last data batch (of its
+  // current epoch) stays too: it carries the producer's epoch and its
+  // coordinator's, which fence zombies once producer state is rebuilt.
   // Batches appended meanwhile only move a producer's last batch up, out
   // of what is cleaned.
-  absl::flat_hash_map<int64_t, int64_t> last_offset_of_producer;
+  struct ProducerLast {
+    int64_t data_offset = -1;  // its last data batch's last offset; -1 none
+    int16_t epoch = -1;
+  };
+  absl::flat_hash_map<int64_t, ProducerLast> producers;
   for (const auto& [producer_id, entry] : log.ProducerEntries()) {
-    if (const ProducerRun* run = entry.newest())
-      last_offset_of_producer[producer_id] = run->last_offset;
+    const ProducerRun* run = entry.newest();
+    producers[producer_id] = ProducerLast{run != nullptr ? run->last_offset : -1, entry.epoch};
   }
+
+  // The aborted transactions over the rewritten segments, whose records go.
+  std::vector<AbortedTxn> aborted_in_groups;
+  if (!groups.empty()) {
+    absl::StatusOr<std::vector<AbortedTxn>> aborted = log.CollectAbortedTxns(
+        groups.front().front().base_offset, groups.back().back().next_offset);
+    if (!aborted.ok()) return aborted.status();
+    aborted_in_groups = std::move(*aborted);
+  }
+  TxnTracker txns(std::move(aborted_in_groups));
+  // Set once a swapped group removed the last batches this cleaning read of
+  // a committed transaction whose marker is in a later group: should the
+  // cleaning stop before that group is swapped too, the marker's segment
+  // keeps an old write time, so markers from there on are fenced for
+  // delete.retention.ms (in memory: a restart renews every segment's time).
+  std::optional<int64_t> fence_from;
+  int64_t fence_time = now;  // when that group was swapped in
+  bool completed = false;
+  absl::Cleanup fence = [&] {
+    if (completed || !fence_from.has_value()) return;
+    absl::MutexLock l(&mu_);
+    marker_fences_[target.tp].push_back(MarkerFence{*fence_from, fence_time});
+  };
 
   // 3. Each group: filter into "<base>.log.cleaned", then swap it in.
   for (const std::vector<Log::SegmentInfo>& group : groups) {
@@ -700,49 +843,98 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
       std::string_view batch;
       while (reader.Next(&h, &batch)) {
         if (absl::Status r = CheckRunning(target.tp, log, generation); !r.ok()) return r;
-        if (IsTransactional(h)) return TransactionalBatchError(log, h);
+        if (h.is_control()) {
+          // A marker is kept or dropped whole, never rewritten.
+          const TxnTracker::Marker marker = txns.OnControlBatch(h, batch);
+          bool keep = true;
+          if (marker.type == record::ControlType::kCommit && !marker.data_read) {
+            // No batch of its transaction is left. It goes once
+            // delete.retention.ms has passed both since a cleaning covered
+            // it (the passes, as for tombstones) and since its segment was
+            // written: a cleaning that removes a transaction's last batches
+            // rewrites its marker's segment (below), so a reader that saw
+            // the data has delete.retention.ms to reach the marker.
+            auto last = producers.find(h.producer_id);
+            const bool producers_last = last != producers.end() &&
+                                        h.base_offset.value() > last->second.data_offset &&
+                                        h.producer_epoch == last->second.epoch;
+            const bool due = h.base_offset.value() < horizon &&
+                             RetentionPassed(s.created_ms, config.delete_retention_ms, now) &&
+                             h.base_offset.value() < fenced_from;
+            if (producers_last) {
+              // Kept, as its producer's last entry.
+            } else if (due) {
+              keep = false;
+              ++stats.txn_markers_removed;
+            } else {
+              ++stats.txn_markers_kept_empty;
+            }
+          } else if (marker.type == record::ControlType::kCommit && !marker.data_kept) {
+            // This cleaning removed its transaction's last batches: the
+            // segment is written again, so its time starts now.
+            changed = true;
+          }
+          // An ABORT marker always stays: its .txnindex entry stays with
+          // the segments (Log::ReplaceSegments keeps every entry), and a
+          // read_committed consumer given that entry drops the producer's
+          // transactional batches until it reads the producer's ABORT
+          // marker, so without it a later committed transaction of the
+          // producer would be lost to it. A control batch that is no
+          // transaction marker is kept as Kafka keeps it.
+          if (!keep) {
+            changed = true;
+            continue;
+          }
+          if (absl::Status w = write(batch); !w.ok()) return w;
+          continue;
+        }
+        const bool aborted = txns.OnDataBatch(h);
         if (h.records_count == 0) {
           // Not written by this cleaner; kept as it is.
           if (absl::Status w = write(batch); !w.ok()) return w;
+          txns.OnDataKept(h);
           continue;
         }
         bool producers_last = false;
         if (h.producer_id >= 0) {
-          auto last = last_offset_of_producer.find(h.producer_id);
+          auto last = producers.find(h.producer_id);
           producers_last =
-              last != last_offset_of_producer.end() && last->second == h.last_offset().value();
+              last != producers.end() && last->second.data_offset == h.last_offset().value();
         }
         absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(batch);
-        if (!records.ok()) {
-          return absl::DataLossError(absl::StrCat("cannot decode the batch at offset ",
-                                                  h.base_offset.value(), " of ", log.dir(), ": ",
-                                                  records.status().message()));
-        }
+        if (!records.ok()) return decode_error(h, records.status());
         stats.records_read += static_cast<int64_t>(records->size());
         std::vector<record::Record> kept;
-        for (record::Record& r : *records) {
-          bool keep;
-          if (r.offset >= end) {
-            keep = true;  // past what the map covers: dirty, untouched
-          } else if (!r.key) {
-            keep = false;  // a compacted log keeps no keyless record (Kafka)
-          } else {
-            std::optional<Offset> latest = map->Get(*r.key);
-            keep = !latest || r.offset >= *latest;
-            if (keep && !r.value) {
-              if (r.offset.value() < horizon) {
-                keep = false;
-                ++stats.tombstones_removed;
-              } else {
-                ++stats.tombstones_kept;
+        if (aborted) {
+          // Never visible to read_committed consumers; read_uncommitted
+          // ones lose them as in Kafka.
+          stats.aborted_records_removed += static_cast<int64_t>(records->size());
+        } else {
+          for (record::Record& r : *records) {
+            bool keep;
+            if (r.offset >= end) {
+              keep = true;  // past what the map covers: dirty, untouched
+            } else if (!r.key) {
+              keep = false;  // a compacted log keeps no keyless record (Kafka)
+            } else {
+              std::optional<Offset> latest = map->Get(*r.key);
+              keep = !latest || r.offset >= *latest;
+              if (keep && !r.value) {
+                if (r.offset.value() < horizon) {
+                  keep = false;
+                  ++stats.tombstones_removed;
+                } else {
+                  ++stats.tombstones_kept;
+                }
               }
             }
+            if (keep) kept.push_back(std::move(r));
           }
-          if (keep) kept.push_back(std::move(r));
         }
         stats.records_kept += static_cast<int64_t>(kept.size());
         if (kept.size() == records->size()) {
           if (absl::Status w = write(batch); !w.ok()) return w;
+          txns.OnDataKept(h);
           continue;
         }
         changed = true;
@@ -751,6 +943,7 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
         absl::StatusOr<std::string> rebuilt = RebuildBatch(h, kept);
         if (!rebuilt.ok()) return rebuilt.status();
         if (absl::Status w = write(*rebuilt); !w.ok()) return w;
+        txns.OnDataKept(h);
       }
       if (!reader.status().ok()) return reader.status();
     }
@@ -766,17 +959,22 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
         log.ReplaceSegments(group, cleaned_end, generation);
     if (!replaced.ok()) return replaced.status();
     ++stats.segments_written;
+    if (!fence_from.has_value() && txns.EmptiedBeforeItsMarker()) {
+      fence_from = group.back().next_offset.value();
+      fence_time = clock_->NowMs();
+    }
     VLOG(1) << "Cleaned " << group.size() << " segment(s) of " << log.dir() << " from "
             << SegmentFileStem(base) << " into " << written << " bytes";
     if (on_deleted_) on_deleted_(*replaced);
   }
 
-  // 4. The checkpoint: the dirty part now starts at `end`; tombstones kept
-  //    below it may go once delete.retention.ms has passed from now. Not
-  //    when the log changed meanwhile (a truncation has moved the
-  //    checkpoint back already; a closed or deleted log has none to move),
-  //    nor for an aborted cleaning; under the cleaner's lock, so a
-  //    truncation's MaybeTruncateCheckpoint comes after it, never before.
+  // 4. The checkpoint: the dirty part now starts at `end`; tombstones and
+  //    emptied markers kept below it may go once delete.retention.ms has
+  //    passed from now. Not when the log changed meanwhile (a truncation
+  //    has moved the checkpoint back already; a closed or deleted log has
+  //    none to move), nor for an aborted cleaning; under the cleaner's
+  //    lock, so a truncation's MaybeTruncateCheckpoint comes after it,
+  //    never before.
   absl::MutexLock l(&mu_);
   if (log.generation() != generation || paused_.contains(target.tp)) {
     return absl::AbortedError(absl::StrCat("the log of ", target.tp.ToString(),
@@ -786,21 +984,31 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
   state.first_dirty_offset = end.value();
   std::vector<Pass> passes;
   for (const Pass& p : state.passes) {
-    if (p.time_ms + config.delete_retention_ms > now) passes.push_back(p);
+    if (!RetentionPassed(p.time_ms, config.delete_retention_ms, now)) passes.push_back(p);
   }
-  if (stats.tombstones_kept > 0) passes.push_back(Pass{end.value(), now});
-  if (passes.size() > kMaxPasses) {
-    // The oldest go: their tombstones wait for a later pass's time instead.
-    passes.erase(passes.begin(), passes.end() - static_cast<std::ptrdiff_t>(kMaxPasses));
+  if (stats.tombstones_kept > 0 || stats.txn_markers_kept_empty > 0) {
+    passes.push_back(Pass{end.value(), now});
+  }
+  while (passes.size() > kMaxPasses) {
+    // The second oldest goes (its tombstones and markers wait for a later
+    // pass's time instead): the oldest stays, so that with more cleanings
+    // than kMaxPasses within delete.retention.ms one pass still ages out
+    // and removal never starves.
+    passes.erase(passes.begin() + 1);
   }
   state.passes = std::move(passes);
   if (absl::Status s = WriteCheckpointLocked(target.log_dir); !s.ok()) return s;
+  // Every group that emptied a transaction reached its marker (or the
+  // marker lies past the cleaned part, where only a later pass covers it).
+  completed = true;
   LOG(INFO) << "Cleaned " << target.tp.ToString() << ": offsets " << first_dirty.value() << " to "
             << end.value() << " dirty (ratio " << range.dirty_ratio << "), " << stats.segments_read
             << " segment(s) read, " << stats.segments_written << " swapped, " << stats.records_kept
             << " of " << stats.records_read << " records kept, " << stats.tombstones_removed
-            << " tombstone(s) removed, " << stats.bytes_read << " -> " << stats.bytes_written
-            << " bytes" << (stats.map_full ? " (offset map full)" : "");
+            << " tombstone(s) removed, " << stats.aborted_records_removed
+            << " aborted record(s) removed, " << stats.txn_markers_removed
+            << " transaction marker(s) removed, " << stats.bytes_read << " -> "
+            << stats.bytes_written << " bytes" << (stats.map_full ? " (offset map full)" : "");
   return stats;
 }
 

@@ -6,10 +6,14 @@
 //     checkpoint (a file per log dir, `cleaner-offset-checkpoint`): below it
 //     the log was cleaned before, from it on it was not. The cleanable part
 //     ends at the first uncleanable offset: the active segment's base, the
-//     base of the segment holding the high watermark, and the first segment
-//     holding a record younger than min.compaction.lag.ms, whichever comes
-//     first (Kafka's firstUncleanableOffset): a segment with records a
-//     truncation may still take is neither mapped nor rewritten.
+//     base of the segment holding the high watermark, the base of the
+//     segment holding the first unstable offset (the first offset of the
+//     earliest open transaction, or of a completed one whose marker is not
+//     below the high watermark yet), and the first segment holding a record
+//     younger than min.compaction.lag.ms, whichever comes first (Kafka's
+//     firstUncleanableOffset): a segment with records a truncation may
+//     still take, or an abort may still discard, is neither mapped nor
+//     rewritten.
 //   - A log is chosen when its dirty ratio (bytes of the dirty segments /
 //     bytes of all cleanable segments) reaches min.cleanable.dirty.ratio, or
 //     its oldest dirty record is older than max.compaction.lag.ms, or
@@ -42,10 +46,37 @@
 //     starts), which is then kept as an empty batch, as Kafka keeps it:
 //     producer state rebuilt from the log still finds the sequences a retry
 //     may repeat.
-//   - Logs holding transactional batches (the transactional bit, control
-//     batches) are not cleaned yet: the cleaner does not tell aborted
-//     records from committed ones. The log is skipped until a restart, with
-//     one warning (Unimplemented from CleanLog).
+//   - Transactions (Kafka's rules; everything cleaned lies below the first
+//     unstable offset, so every transaction there has ended). A
+//     transactional batch belongs to an aborted transaction when its
+//     producer's aborted transaction in the .txnindex has begun at or
+//     before the batch's last offset and the producer's ABORT marker has
+//     not been read since (read_committed consumers' rule): its records
+//     are never put in the offset map (an aborted record never hides a
+//     committed older value) and are all removed by the rewrite (the batch
+//     goes, or stays empty as its producer's last batch). A committed
+//     transaction's batches are cleaned like any, keeping the
+//     transactional bit and producer fields. Markers are never rewritten,
+//     only kept or dropped whole, and never mapped:
+//       * a COMMIT marker stays while the cleaning reads a batch of its
+//         transaction. Once none is left it goes when delete.retention.ms
+//         has passed both since a cleaning covered it (the passes, as for
+//         tombstones; one that keeps such a marker records a pass) and
+//         since its segment was written (SegmentInfo::created_ms: a roll,
+//         a swap, or the log's load); the cleaning that removes a
+//         transaction's last batches rewrites the marker's segment, so
+//         the wait starts no earlier than the removal (Kafka stores a
+//         delete horizon in the batch instead, KIP-534; our batches have
+//         no room for it). A marker after its producer's last data batch
+//         stays: it carries the epochs rebuilt producer state fences with.
+//       * an ABORT marker always stays, as long as its segment: Log::
+//         ReplaceSegments keeps every .txnindex entry of the replaced
+//         segments, and a read_committed consumer handed an aborted
+//         transaction drops its producer's transactional batches until
+//         that producer's ABORT marker, so removing the marker would hide
+//         a later committed transaction of the producer. (Kafka drops the
+//         entry with the data, then the marker after delete.retention.ms.)
+//       * a control batch that is no transaction marker stays as it is.
 //   - Each group is written to "<base>.log.cleaned" (+ indexes), synced, and
 //     swapped in by Log::ReplaceSegments (crash-safe; see log.h and
 //     FORMAT.md). The old segments' files are handed to `on_deleted` to be
@@ -177,6 +208,14 @@ class LogCleaner {
     // Idempotent producers' last batches that lost every record, kept as
     // empty batches (their producer fields and offset range stay).
     int64_t producer_batches_emptied = 0;
+    // Records of aborted transactions removed.
+    int64_t aborted_records_removed = 0;
+    // COMMIT markers removed: their transaction had no batch left and
+    // delete.retention.ms had passed.
+    int64_t txn_markers_removed = 0;
+    // COMMIT markers whose transaction has no batch left, kept until
+    // delete.retention.ms has passed.
+    int64_t txn_markers_kept_empty = 0;
     // The offset map filled before the cleanable part's end.
     bool map_full = false;
   };
@@ -248,6 +287,14 @@ class LogCleaner {
     bool loaded = false;
     std::map<TopicPartition, LogState> logs;
   };
+  // A cleaning that stopped after swapping in a group that removed the
+  // last batches of a committed transaction, before it rewrote the group
+  // holding the transaction's marker: emptied markers at or above
+  // `from_offset` stay until delete.retention.ms has passed from `time_ms`.
+  struct MarkerFence {
+    int64_t from_offset = 0;
+    int64_t time_ms = 0;
+  };
 
   void Run();
   absl::StatusOr<Stats> Clean(const CleanableLog& log, OffsetMap* map);
@@ -279,10 +326,12 @@ class LogCleaner {
   std::set<TopicPartition> in_progress_ ABSL_GUARDED_BY(mu_);
   // Not to be cleaned (AbortAndPauseCleaning); a running cleaning stops.
   std::set<TopicPartition> paused_ ABSL_GUARDED_BY(mu_);
-  // Logs whose cleaning failed other than by Aborted, or that hold
-  // producer batches: skipped until a restart, as Kafka marks them
-  // uncleanable.
+  // Logs whose cleaning failed other than by Aborted: skipped until a
+  // restart, as Kafka marks them uncleanable.
   std::set<TopicPartition> uncleanable_ ABSL_GUARDED_BY(mu_);
+  // In memory only: a restart renews every segment's write time, which
+  // holds the markers back as long.
+  std::map<TopicPartition, std::vector<MarkerFence>> marker_fences_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);

@@ -1,7 +1,8 @@
 // The log cleaner (compaction): random streams of keys, values and
 // tombstones cleaned and read back; the dirty ratio and the compaction lags;
-// the bounded offset map; compressed batches; a producer's last batch; and a
-// crash at every step of a cleaning, after which the log reopens readable
+// the bounded offset map; compressed batches; a producer's last batch;
+// transactions (committed, aborted, open; their markers; the read_committed
+// view); and a crash at every step of a cleaning, after which the log reopens readable
 // with the same latest values.
 #include "broker/storage/log_cleaner.h"
 
@@ -9,9 +10,11 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "broker/storage/kafka_error.h"
 #include "broker/storage/log_manager.h"
@@ -19,6 +22,7 @@
 #include "broker/storage/producer_state.h"
 #include "broker/storage/segment.h"
 #include "client/record/compression.h"
+#include "client/record/control_record.h"
 #include "glog/logging.h"
 #include "gtest/gtest.h"
 
@@ -372,6 +376,38 @@ TEST_F(LogCleanerTest, RandomStreamsCompactToTheLatestValueOfEveryKey) {
   }
 }
 
+TEST_F(LogCleanerTest, TombstonesStillGoWhenCleaningsOutnumberThePassesKept) {
+  // More cleanings within delete.retention.ms than the checkpoint keeps
+  // passes for (64): the oldest pass must survive to age out, or no
+  // tombstone (nor emptied transaction marker) would ever go.
+  auto log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  Append(*log, {{"a", "1"}});
+  Append(*log, {{"a", std::nullopt}});
+  ASSERT_TRUE(log->Roll().ok());
+  auto stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->tombstones_kept, 1);
+  for (int i = 0; i < 100; ++i) {
+    clock_.AdvanceMs(config_.delete_retention_ms / 200);
+    Append(*log, {{"k" + std::to_string(i), std::nullopt}});
+    ASSERT_TRUE(log->Roll().ok());
+    stats = cleaner->CleanLog(logs_[0]);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+  }
+  // The first cleaning is now older than delete.retention.ms; the others
+  // are not.
+  clock_.AdvanceMs(config_.delete_retention_ms / 2 + 1);
+  Append(*log, {{"b", "live"}});
+  ASSERT_TRUE(log->Roll().ok());
+  stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_GE(stats->tombstones_removed, 1);
+  for (const Read& r : ReadAll(*log)) EXPECT_NE(r.key, "a") << "a's tombstone outlived its time";
+}
+
 TEST_F(LogCleanerTest, NewRecordsAfterACleaningAreCleanedByTheNext) {
   std::mt19937 rng(7);
   auto log = OpenLog();
@@ -718,36 +754,505 @@ TEST_F(LogCleanerTest, IdempotentBatchesAreCleanedAndEachProducersLastBatchStays
       << "producer 7's run starts at its emptied batch";
 }
 
-// Transactions are not cleaned yet: a log holding one is left alone, with
-// one warning.
-TEST_F(LogCleanerTest, ALogHoldingTransactionalBatchesIsNotCleaned) {
+// Transactions, as a partition holds them: producers' batches copied at
+// the log end (sequences counted per producer, epoch 0) and the
+// coordinator's markers, the high watermark following the log end.
+class LogCleanerTxnTest : public LogCleanerTest {
+ protected:
+  // A batch of producer `producer_id`; transactional unless told.
+  Offset Produce(Log& log, int64_t producer_id, const std::vector<Rec>& recs,
+                 bool transactional = true) {
+    const Offset base = log.log_end_offset();
+    int32_t& sequence = sequences_[producer_id];
+    auto info = log.AppendAsFollower(
+        ProducerBatch(base.value(), producer_id, sequence, recs, clock_.NowMs(), transactional));
+    EXPECT_TRUE(info.ok()) << info.status();
+    sequence += static_cast<int32_t>(recs.size());
+    log.MaybeIncrementHighWatermark(log.log_end_offset());
+    return base;
+  }
+  // A batch without a producer.
+  Offset Plain(Log& log, const std::vector<Rec>& recs) {
+    std::string batch = KeyedBatch(recs, clock_.NowMs());
+    auto info = log.AppendAsLeader(&batch, Epoch(1));
+    EXPECT_TRUE(info.ok()) << info.status();
+    log.MaybeIncrementHighWatermark(log.log_end_offset());
+    return info.ok() ? info->first_offset : Offset(-1);
+  }
+  Offset EndTxn(Log& log, int64_t producer_id, record::ControlType type) {
+    auto info = log.AppendTxnMarker(producer_id, 0, record::EndTxnMarker{type, 0}, Epoch(1));
+    EXPECT_TRUE(info.ok()) << info.status();
+    log.MaybeIncrementHighWatermark(log.log_end_offset());
+    return info.ok() ? info->first_offset : Offset(-1);
+  }
+
+  // What a read_committed consumer reading from the log start gets: the
+  // records below the last stable offset, less those of aborted
+  // transactions (each fetch's aborted transactions, as Fetch hands them
+  // out, through the consumer's filter) and the markers.
+  static std::vector<Read> ReadCommitted(const Log& log) { return ReadRecords(log, true); }
+  // Every data record up to the log end (read_uncommitted), markers left out.
+  static std::vector<Read> ReadData(const Log& log) { return ReadRecords(log, false); }
+  static std::vector<Read> ReadRecords(const Log& log, bool read_committed) {
+    std::vector<Read> out;
+    const Offset lso = read_committed ? log.last_stable_offset() : log.log_end_offset();
+    Offset next = log.log_start_offset();
+    for (int guard = 0; guard < 100000 && next < lso; ++guard) {
+      auto read = log.Read(next, 4096, lso);
+      EXPECT_TRUE(read.ok()) << read.status();
+      if (!read.ok() || read->batches.empty()) break;
+      auto aborted = log.CollectAbortedTxns(next, lso);
+      EXPECT_TRUE(aborted.ok()) << aborted.status();
+      std::vector<record::AbortedTransaction> fetched;
+      for (const AbortedTxn& a : aborted.value_or(std::vector<AbortedTxn>{})) {
+        if (read_committed) fetched.push_back({a.producer_id, a.first_offset.value()});
+      }
+      record::AbortedTransactionFilter filter(std::move(fetched));
+      record::BatchIterator it(read->batches);
+      record::BatchHeader h;
+      std::string_view batch;
+      while (it.Next(&h, &batch)) {
+        next = h.next_offset();
+        if (filter.Drop(h, batch) || h.records_count == 0) continue;
+        auto records = record::DecodeRecords(batch);
+        EXPECT_TRUE(records.ok()) << records.status();
+        if (!records.ok()) continue;
+        for (record::Record& r : *records) {
+          out.push_back(Read{r.offset, r.key.value_or("<none>"), std::move(r.value)});
+        }
+      }
+    }
+    return out;
+  }
+
+  // Every batch header from the log start.
+  static std::vector<record::BatchHeader> Headers(const Log& log) {
+    std::vector<record::BatchHeader> headers;
+    ReadAll(log, &headers);
+    return headers;
+  }
+  static bool HasMarkerAt(const Log& log, Offset offset) {
+    for (const record::BatchHeader& h : Headers(log)) {
+      if (h.is_control() && h.base_offset == offset) return true;
+    }
+    return false;
+  }
+
+  std::map<int64_t, int32_t> sequences_;
+};
+
+std::vector<std::string> KeyValues(const std::vector<Read>& records) {
+  std::vector<std::string> out;
+  for (const Read& r : records) {
+    out.push_back(absl::StrCat(r.offset.value(), ":", r.key, "=", r.value.value_or("<null>")));
+  }
+  return out;
+}
+
+// A committed transaction's records are compacted by key like any (a batch
+// rewritten keeps its transactional bit, producer and offset range; one
+// left empty goes), and its marker stays while a batch of it does.
+TEST_F(LogCleanerTxnTest, CommittedTransactionsAreCompactedByKeyAndKeepTheirMarkers) {
   auto log = OpenLog();
   logs_ = {{kTp, log, kLogDir}};
   auto cleaner = MakeCleaner();
-  const int64_t t = clock_.NowMs();
-  ASSERT_TRUE(
-      log->AppendAsFollower(ProducerBatch(0, 7, 0, {{"a", "1"}, {"b", "1"}}, t, true)).ok());
-  ASSERT_TRUE(
-      log->AppendAsFollower(ProducerBatch(2, 7, 2, {{"a", "2"}, {"b", "2"}}, t, true)).ok());
-  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  Produce(*log, 7, {{"a", "1"}, {"b", "1"}});  // 0-1
+  EXPECT_EQ(EndTxn(*log, 7, record::ControlType::kCommit), Offset(2));
+  Plain(*log, {{"a", "2"}});                   // 3
+  Produce(*log, 7, {{"b", "2"}, {"c", "1"}});  // 4-5
+  EXPECT_EQ(EndTxn(*log, 7, record::ControlType::kCommit), Offset(6));
+  Plain(*log, {{"c", "2"}});  // 7
+  ASSERT_TRUE(log->Roll().ok());
+  const std::vector<Read> committed_before = ReadCommitted(*log);
+  const Offset lso = log->last_stable_offset();
+
+  auto stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->end_offset, log->log_end_offset());
+  EXPECT_EQ(stats->aborted_records_removed, 0);
+  EXPECT_EQ(stats->txn_markers_removed, 0);
+  EXPECT_EQ(KeyValues(ReadData(*log)), (std::vector<std::string>{"3:a=2", "4:b=2", "7:c=2"}));
+  std::vector<record::BatchHeader> headers = Headers(*log);
+  ASSERT_EQ(headers.size(), 5u);
+  // The first transaction lost both records: its batch went, its marker
+  // stays this time (the cleaning read its data).
+  EXPECT_TRUE(headers[0].is_control());
+  EXPECT_EQ(headers[0].base_offset, Offset(2));
+  EXPECT_EQ(headers[1].base_offset, Offset(3));
+  // The second lost c=1: rewritten as Kafka writes it.
+  EXPECT_EQ(headers[2].base_offset, Offset(4));
+  EXPECT_TRUE(headers[2].is_transactional());
+  EXPECT_FALSE(headers[2].is_control());
+  EXPECT_EQ(headers[2].producer_id, 7);
+  EXPECT_EQ(headers[2].base_sequence, 2);
+  EXPECT_EQ(headers[2].records_count, 1);
+  EXPECT_EQ(headers[2].last_offset_delta, 1);
+  EXPECT_TRUE(headers[3].is_control());
+  EXPECT_EQ(headers[3].base_offset, Offset(6));
+  EXPECT_EQ(Latest(ReadCommitted(*log)), Latest(committed_before));
+  EXPECT_EQ(log->last_stable_offset(), lso);
+
+  // The next cleaning finds the first marker empty: it waits for
+  // delete.retention.ms; the second has its data still.
+  stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->txn_markers_kept_empty, 1);
+  EXPECT_TRUE(HasMarkerAt(*log, Offset(2)));
+  EXPECT_TRUE(HasMarkerAt(*log, Offset(6)));
+
+  // Producer state rebuilt from the cleaned log alone: no transaction open.
+  const auto state_before = log->ProducerEntries();
+  log.reset();
+  logs_.clear();
+  absl::StatusOr<std::vector<Offset>> snapshots = ListProducerSnapshots(&fs_, kDir);
+  ASSERT_TRUE(snapshots.ok()) << snapshots.status();
+  for (Offset o : *snapshots) ASSERT_TRUE(DeleteProducerSnapshot(&fs_, kDir, o).ok());
+  auto reopened = OpenLog(nullptr, /*clean=*/false);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_FALSE(reopened->FirstUnstableOffset().has_value());
+  const auto state_after = reopened->ProducerEntries();
+  ASSERT_EQ(state_after.size(), 1u);
+  EXPECT_EQ(state_after[0].second.epoch, state_before[0].second.epoch);
+  EXPECT_EQ(state_after[0].second.newest()->last_offset, 5);
+  EXPECT_EQ(state_after[0].second.current_txn_first_offset, -1);
+}
+
+// An aborted transaction's records go, and never hide an older committed
+// value of their key: the offset map skips them. Its ABORT marker and
+// .txnindex entry stay, and a later committed transaction of the same
+// producer is still read.
+TEST_F(LogCleanerTxnTest, AbortedRecordsGoAndNeverHideAnOlderCommittedValue) {
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  Plain(*log, {{"k", "committed"}, {"x", "committed"}});   // 0-1
+  Produce(*log, 9, {{"k", "aborted"}});                    // 2
+  Produce(*log, 9, {{"x", "aborted"}, {"y", "aborted"}});  // 3-4
+  EXPECT_EQ(EndTxn(*log, 9, record::ControlType::kAbort), Offset(5));
+  Produce(*log, 9, {{"z", "1"}});  // 6
+  EXPECT_EQ(EndTxn(*log, 9, record::ControlType::kCommit), Offset(7));
+  Plain(*log, {{"w", "1"}});  // 8
+  ASSERT_TRUE(log->Roll().ok());
+  const std::vector<Read> committed_before = ReadCommitted(*log);
+  ASSERT_EQ(KeyValues(committed_before),
+            (std::vector<std::string>{"0:k=committed", "1:x=committed", "6:z=1", "8:w=1"}));
+  const Offset lso = log->last_stable_offset();
+
+  auto stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->aborted_records_removed, 3);
+  // Read uncommitted: the aborted records are gone, the committed values
+  // of k and x are the latest.
+  EXPECT_EQ(KeyValues(ReadData(*log)),
+            (std::vector<std::string>{"0:k=committed", "1:x=committed", "6:z=1", "8:w=1"}));
+  EXPECT_EQ(KeyValues(ReadCommitted(*log)), KeyValues(committed_before));
+  EXPECT_EQ(log->last_stable_offset(), lso);
+  EXPECT_TRUE(HasMarkerAt(*log, Offset(5)));
+  auto aborted = log->CollectAbortedTxns(Offset(0), log->log_end_offset());
+  ASSERT_TRUE(aborted.ok()) << aborted.status();
+  ASSERT_EQ(aborted->size(), 1u);
+  EXPECT_EQ((*aborted)[0].producer_id, 9);
+  EXPECT_EQ((*aborted)[0].first_offset, Offset(2));
+  EXPECT_EQ((*aborted)[0].last_offset, Offset(5));
+
+  // Long after: the ABORT marker still stays (its .txnindex entry does);
+  // nothing read_committed sees changes.
+  clock_.AdvanceMs(3 * config_.delete_retention_ms);
+  for (int i = 0; i < 2; ++i) {
+    stats = cleaner->CleanLog(logs_[0]);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    clock_.AdvanceMs(config_.delete_retention_ms + 1);
+  }
+  EXPECT_TRUE(HasMarkerAt(*log, Offset(5)));
+  EXPECT_EQ(KeyValues(ReadCommitted(*log)), KeyValues(committed_before));
+}
+
+// Nothing at or above the first unstable offset (an open transaction) is
+// mapped or rewritten; once the transaction ends, the next cleaning gets
+// past it.
+TEST_F(LogCleanerTxnTest, NothingAtOrAboveTheFirstUnstableOffsetIsCleaned) {
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  for (int i = 0; i < 30; ++i)
+    Plain(*log, {{"k", "old" + std::to_string(i) + std::string(80, 'o')}});
+  const Offset open = Produce(*log, 5, {{"k", "open"}});
+  for (int i = 0; i < 30; ++i)
+    Plain(*log, {{"k", "new" + std::to_string(i) + std::string(80, 'n')}});
+  ASSERT_TRUE(log->Roll().ok());
+  ASSERT_GE(log->num_segments(), 4);
+  ASSERT_EQ(log->FirstUnstableOffset(), open);
+  ASSERT_EQ(log->last_stable_offset(), open);
+  const std::vector<Read> before = ReadData(*log);
+
+  auto stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_LE(stats->end_offset, open);
+  EXPECT_GT(stats->end_offset, Offset(0));
+  EXPECT_EQ(cleaner->FirstDirtyOffset(kTp, kLogDir), stats->end_offset);
+  std::vector<Read> after = ReadData(*log);
+  auto from = [](const std::vector<Read>& records, Offset offset) {
+    std::vector<Read> out;
+    for (const Read& r : records) {
+      if (r.offset >= offset) out.push_back(r);
+    }
+    return KeyValues(out);
+  };
+  EXPECT_EQ(from(after, stats->end_offset), from(before, stats->end_offset));
+  EXPECT_EQ(from(after, open).front(), absl::StrCat(open.value(), ":k=open"));
+  // Below it, the old values went but for the last one the map saw.
+  EXPECT_LT(after.size(), before.size());
+  EXPECT_EQ(log->last_stable_offset(), open);
+
+  // Committed: the whole rolled log is cleanable.
+  EndTxn(*log, 5, record::ControlType::kCommit);
+  ASSERT_TRUE(log->Roll().ok());
+  stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->end_offset, log->log_end_offset());
+  after = ReadData(*log);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].value->substr(0, 5), "new29");
+}
+
+// A COMMIT marker whose transaction has no batch left goes once
+// delete.retention.ms has passed since a cleaning covered it and since the
+// cleaning that removed its data; an ABORT marker stays.
+TEST_F(LogCleanerTxnTest, ACommitMarkerGoesDeleteRetentionAfterItsDataAndAnAbortMarkerStays) {
+  const int64_t retention = config_.delete_retention_ms;
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  Produce(*log, 7, {{"a", "1"}});  // 0
+  ASSERT_EQ(EndTxn(*log, 7, record::ControlType::kCommit), Offset(1));
+  Produce(*log, 8, {{"b", "1"}});  // 2
+  ASSERT_EQ(EndTxn(*log, 8, record::ControlType::kAbort), Offset(3));
+  Produce(*log, 7, {{"q", "1"}});  // 4: producer 7's last batch
+  ASSERT_EQ(EndTxn(*log, 7, record::ControlType::kCommit), Offset(5));
+  Produce(*log, 8, {{"r", "1"}});  // 6: producer 8's last batch
+  ASSERT_EQ(EndTxn(*log, 8, record::ControlType::kCommit), Offset(7));
+  Plain(*log, {{"a", "2"}});  // 8
+  ASSERT_TRUE(log->Roll().ok());
+  const std::vector<Read> committed = ReadCommitted(*log);
+
+  // t0: a=1 and the aborted b=1 go; both markers stay.
+  auto stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->aborted_records_removed, 1);
+  EXPECT_EQ(stats->txn_markers_kept_empty, 0);
+  EXPECT_TRUE(HasMarkerAt(*log, Offset(1)));
+  EXPECT_TRUE(HasMarkerAt(*log, Offset(3)));
+  // t0 + 1: the COMMIT marker at 1 is empty; it waits.
+  clock_.AdvanceMs(1);
+  stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->txn_markers_kept_empty, 1);
+  EXPECT_EQ(stats->txn_markers_removed, 0);
+  // t0 + retention: a millisecond short of retention since that cleaning.
+  clock_.AdvanceMs(retention - 1);
+  stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->txn_markers_removed, 0);
+  EXPECT_TRUE(HasMarkerAt(*log, Offset(1)));
+  // t0 + 1 + retention: it goes; the ABORT marker stays.
+  clock_.AdvanceMs(1);
+  stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->txn_markers_removed, 1);
+  EXPECT_FALSE(HasMarkerAt(*log, Offset(1)));
+  EXPECT_TRUE(HasMarkerAt(*log, Offset(3)));
+  // Each producer's last transaction keeps its marker: its batch stays.
+  EXPECT_TRUE(HasMarkerAt(*log, Offset(5)));
+  EXPECT_TRUE(HasMarkerAt(*log, Offset(7)));
+  EXPECT_EQ(Latest(ReadCommitted(*log)), Latest(committed));
+
+  // A marker a cleaning covered long ago but whose data went just now
+  // waits delete.retention.ms from the removal, not from that cleaning.
+  const Offset c_txn = Produce(*log, 9, {{"c", "1"}});
+  const Offset c_marker = EndTxn(*log, 9, record::ControlType::kCommit);
+  Produce(*log, 9, {{"s", "1"}});
+  EndTxn(*log, 9, record::ControlType::kCommit);
+  Plain(*log, {{"z", std::nullopt}});  // a tombstone: this cleaning records a pass
+  ASSERT_TRUE(log->Roll().ok());
+  stats = cleaner->CleanLog(logs_[0]);  // t5
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  ASSERT_EQ(stats->tombstones_kept, 1);
+  EXPECT_TRUE(HasMarkerAt(*log, c_marker));
+  clock_.AdvanceMs(retention - 1);  // t6 = t5 + retention - 1: c=1 goes
+  Plain(*log, {{"c", "2"}});
+  ASSERT_TRUE(log->Roll().ok());
+  stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  for (const Read& r : ReadData(*log)) EXPECT_NE(r.offset, c_txn);
+  EXPECT_TRUE(HasMarkerAt(*log, c_marker));
+  clock_.AdvanceMs(1);  // t5's pass is due, the data went 1 ms ago
+  stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->tombstones_removed, 1);
+  EXPECT_EQ(stats->txn_markers_removed, 0);
+  EXPECT_TRUE(HasMarkerAt(*log, c_marker));
+  for (int i = 0; i < 3 && HasMarkerAt(*log, c_marker); ++i) {
+    clock_.AdvanceMs(retention);
+    ASSERT_TRUE(cleaner->CleanLog(logs_[0]).ok());
+  }
+  EXPECT_FALSE(HasMarkerAt(*log, c_marker));
+  EXPECT_TRUE(HasMarkerAt(*log, Offset(3)));
+}
+
+// The read_committed view (records below the last stable offset, less
+// aborted ones) keeps every key's latest value and offset across
+// cleanings of a log mixing plain, idempotent, committed, aborted and open
+// transactions over many segments; aborted records below the cleaned
+// part's end are gone; the last stable offset does not move; and producer
+// state rebuilt from the cleaned log alone gives the same view.
+TEST_F(LogCleanerTxnTest, TheReadCommittedViewSurvivesCleaningAMixedLog) {
+  for (uint32_t seed = 1; seed <= 12; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    fs_.DeleteDirRecursively(kLogDir).IgnoreError();
+    sequences_.clear();
+    std::mt19937 rng(seed);
+    auto log = OpenLog();
+    ASSERT_NE(log, nullptr);
+    logs_ = {{kTp, log, kLogDir}};
+    auto cleaner = MakeCleaner();
+    int64_t aborted_removed = 0;
+    int64_t markers_removed = 0;
+    // Open transactions: producer -> the offsets of its records.
+    std::map<int64_t, std::vector<Offset>> open;
+    std::set<int64_t> aborted_offsets;
+    auto records = [&](int n) {
+      std::vector<Rec> recs;
+      for (int i = 0; i < n; ++i) {
+        Rec r;
+        r.key = "key" + std::to_string(rng() % 12);
+        if (rng() % 6 != 0)
+          r.value = "v" + std::to_string(rng() % 1000) + std::string(rng() % 30, 'x');
+        recs.push_back(std::move(r));
+      }
+      return recs;
+    };
+    for (int round = 0; round < 6; ++round) {
+      for (int op = 0; op < 60; ++op) {
+        const uint32_t what = rng() % 10;
+        const int n = 1 + static_cast<int>(rng() % 3);
+        if (what < 3) {
+          Plain(*log, records(n));
+        } else if (what < 4) {
+          Produce(*log, 100 + rng() % 2, records(n), /*transactional=*/false);
+        } else {
+          const int64_t producer = 200 + rng() % 4;
+          auto it = open.find(producer);
+          if (it == open.end() || rng() % 3 != 0) {
+            const Offset base = Produce(*log, producer, records(n));
+            for (int i = 0; i < n; ++i) open[producer].push_back(base + i);
+          } else {
+            const bool abort = rng() % 2 == 0;
+            EndTxn(*log, producer,
+                   abort ? record::ControlType::kAbort : record::ControlType::kCommit);
+            if (abort) {
+              for (Offset o : it->second) aborted_offsets.insert(o.value());
+            }
+            open.erase(it);
+          }
+        }
+      }
+      ASSERT_TRUE(log->Roll().ok());
+      clock_.AdvanceMs(static_cast<int64_t>(rng() % 3) * config_.delete_retention_ms / 2 + 1);
+      const std::vector<Read> before = ReadCommitted(*log);
+      const Offset lso = log->last_stable_offset();
+      auto stats = cleaner->CleanLog(logs_[0]);
+      ASSERT_TRUE(stats.ok()) << stats.status();
+      EXPECT_LE(stats->end_offset, lso);
+      aborted_removed += stats->aborted_records_removed;
+      markers_removed += stats->txn_markers_removed;
+      const std::vector<Read> after = ReadCommitted(*log);
+      EXPECT_EQ(log->last_stable_offset(), lso);
+      EXPECT_EQ(Latest(after), Latest(before));
+      // Nothing new appears; every key's latest record stays where it was.
+      std::map<int64_t, std::string> was;
+      for (const std::string& kv : KeyValues(before)) {
+        was[std::stoll(kv.substr(0, kv.find(':')))] = kv;
+      }
+      std::set<int64_t> now_there;
+      for (const std::string& kv : KeyValues(after)) {
+        const int64_t offset = std::stoll(kv.substr(0, kv.find(':')));
+        now_there.insert(offset);
+        EXPECT_EQ(was[offset], kv);
+      }
+      std::map<std::string, const Read*> last;
+      for (const Read& r : before) last[r.key] = &r;
+      for (const auto& [key, r] : last) {
+        if (r->value) {
+          EXPECT_TRUE(now_there.contains(r->offset.value())) << key;
+        }
+      }
+      for (const Read& r : ReadData(*log)) {
+        if (r.offset < stats->end_offset) {
+          EXPECT_FALSE(aborted_offsets.contains(r.offset.value())) << r.offset;
+        }
+      }
+    }
+    // Once no cleaning rewrites their segments any more, emptied COMMIT
+    // markers go (a rewrite restarts their wait).
+    for (int i = 0; i < 3; ++i) {
+      clock_.AdvanceMs(config_.delete_retention_ms + 1);
+      const std::vector<Read> before = ReadCommitted(*log);
+      auto stats = cleaner->CleanLog(logs_[0]);
+      ASSERT_TRUE(stats.ok()) << stats.status();
+      markers_removed += stats->txn_markers_removed;
+      EXPECT_EQ(Latest(ReadCommitted(*log)), Latest(before));
+    }
+    EXPECT_GT(aborted_removed, 0);
+    EXPECT_GT(markers_removed, 0);
+    // Producer state rebuilt from the cleaned log alone.
+    const std::vector<Read> view = ReadCommitted(*log);
+    const Offset lso = log->last_stable_offset();
+    ASSERT_TRUE(log->Close().ok());
+    log.reset();
+    logs_.clear();
+    absl::StatusOr<std::vector<Offset>> snapshots = ListProducerSnapshots(&fs_, kDir);
+    ASSERT_TRUE(snapshots.ok()) << snapshots.status();
+    for (Offset o : *snapshots) ASSERT_TRUE(DeleteProducerSnapshot(&fs_, kDir, o).ok());
+    auto reopened = OpenLog(nullptr, /*clean=*/false);
+    ASSERT_NE(reopened, nullptr);
+    EXPECT_EQ(reopened->last_stable_offset(), lso);
+    EXPECT_EQ(KeyValues(ReadCommitted(*reopened)), KeyValues(view));
+  }
+}
+
+// An open transaction holds the cleaner back at its first offset (it used
+// to refuse the whole log); once it ends the log is cleaned through.
+TEST_F(LogCleanerTxnTest, ALogWithAnOpenTransactionIsCleanedOnlyBelowIt) {
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  Produce(*log, 7, {{"a", "1"}, {"b", "1"}});
+  Produce(*log, 7, {{"a", "2"}, {"b", "2"}});
   ASSERT_TRUE(log->Roll().ok());
   const int64_t size = log->size_bytes();
   auto stats = cleaner->CleanLog(logs_[0]);
-  EXPECT_TRUE(absl::IsUnimplemented(stats.status())) << stats.status();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->end_offset, Offset(0));
+  EXPECT_EQ(stats->segments_written, 0);
   EXPECT_EQ(log->size_bytes(), size);
   EXPECT_EQ(ReadAll(*log).size(), 4u);
-  EXPECT_FALSE(cleaner->FirstDirtyOffset(kTp, kLogDir).has_value());
-  // The worker skips it from then on.
+  // Nothing is dirty for the worker: it does not pick the log, nor mark
+  // it uncleanable.
   OffsetMap map(1 << 20);
-  auto first = cleaner->CleanDirtiestLog(&map);
-  EXPECT_TRUE(absl::IsUnimplemented(first.status())) << first.status();
-  auto second = cleaner->CleanDirtiestLog(&map);
-  ASSERT_TRUE(second.ok());
-  EXPECT_FALSE(second->has_value());
-  // No leftovers of the attempt.
+  auto none = cleaner->CleanDirtiestLog(&map);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_value());
   auto names = fs_.ListDir(kDir);
   ASSERT_TRUE(names.ok());
   for (const std::string& name : *names) EXPECT_FALSE(name.ends_with(kCleanedFileSuffix)) << name;
+
+  EndTxn(*log, 7, record::ControlType::kCommit);
+  ASSERT_TRUE(log->Roll().ok());
+  auto picked = cleaner->CleanDirtiestLog(&map);
+  ASSERT_TRUE(picked.ok()) << picked.status();
+  ASSERT_TRUE(picked->has_value());
+  EXPECT_EQ(KeyValues(ReadData(*log)), (std::vector<std::string>{"2:a=2", "3:b=2"}));
+  EXPECT_TRUE(HasMarkerAt(*log, Offset(4)));
 }
 
 TEST_F(LogCleanerTest, ASwapOfSegmentsThatChangedMeanwhileIsAborted) {
