@@ -8,6 +8,12 @@ SIGKILLed and restarted. Always on a cluster of its own.
 
   tests/interop/scenario_eos_copier.py [BUILD_DIR]
   STRATA_EOS_ROUNDS=12 tests/interop/scenario_eos_copier.py   # the fault run
+  STRATA_EOS_COPIER=cpp tests/interop/scenario_eos_copier.py  # Strata's client
+
+STRATA_EOS_COPIER=cpp runs <BUILD_DIR>/tests/interop/eos_copier_cpp (the same
+copier written with Strata's own C++ client, eos_copier.cc, over the
+cluster's gRPC listeners) in place of eos_copier.py; kills and checks are
+the same.
 
 The input arrives in chunks, one before each round, so the kills find the
 copier at work. Afterwards a read_committed consumer of the output sees every input record
@@ -73,11 +79,29 @@ def leader_of(env, topic, partition):
     return None
 
 
+def copier_command(env, checks, args):
+    """The copier's command line: eos_copier.py (librdkafka, over the Kafka
+    listeners) by default, eos_copier_cpp (Strata's client, over gRPC) with
+    STRATA_EOS_COPIER=cpp; None when that is not built."""
+    if os.environ.get("STRATA_EOS_COPIER", "librdkafka") != "cpp":
+        return [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "eos_copier.py"),
+                env.kafka_bootstrap] + args
+    tool = os.path.join(env.build_dir, "tests", "interop", "eos_copier_cpp")
+    if not checks.check("eos_copier_cpp is built", os.access(tool, os.X_OK), tool):
+        return None
+    checks.note("the copier is eos_copier_cpp (Strata's C++ client, gRPC)")
+    return [tool, env.grpc_bootstrap] + args
+
+
 def run(env, checks):
     cluster = env.cluster
     rounds = int(os.environ.get("STRATA_EOS_ROUNDS", "3"))
     src, dst = env.name("eos-in"), env.name("eos-out")
     group, txn_id = env.name("eos-group"), env.name("eos-copier")
+    copier_cmd = copier_command(env, checks, [src, dst, group, txn_id])
+    if copier_cmd is None:
+        return
     for t in (src, dst):
         env.create_topic(t, partitions=PARTITIONS, replication_factor=3,
                          configs=["min.insync.replicas=2"])
@@ -94,9 +118,6 @@ def run(env, checks):
                 plain.poll(0)
         produced[0] = upto
 
-    copier_cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                               "eos_copier.py"),
-                  env.kafka_bootstrap, src, dst, group, txn_id]
     copier_log = open(os.path.join(cluster.dir, "copier.log"), "ab")
 
     def start_copier():
