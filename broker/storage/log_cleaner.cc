@@ -890,7 +890,17 @@ absl::StatusOr<LogCleaner::Stats> LogCleaner::Clean(const CleanableLog& target, 
         }
         const bool aborted = txns.OnDataBatch(h);
         if (h.records_count == 0) {
-          // Not written by this cleaner; kept as it is.
+          // Emptied by an earlier cleaning as its producer's last batch: it
+          // stays while it still is (its sequences), and goes once the
+          // producer wrote a later one (Kafka's DELETE_EMPTY).
+          auto last = producers.find(h.producer_id);
+          const bool still_last = h.producer_id >= 0 && last != producers.end() &&
+                                  last->second.data_offset == h.last_offset().value();
+          if (!still_last) {
+            changed = true;
+            ++stats.empty_batches_removed;
+            continue;
+          }
           if (absl::Status w = write(batch); !w.ok()) return w;
           txns.OnDataKept(h);
           continue;

@@ -208,6 +208,8 @@ class LogCleaner {
     // Idempotent producers' last batches that lost every record, kept as
     // empty batches (their producer fields and offset range stay).
     int64_t producer_batches_emptied = 0;
+    // Empty batches removed: no longer their producer's last.
+    int64_t empty_batches_removed = 0;
     // Records of aborted transactions removed.
     int64_t aborted_records_removed = 0;
     // COMMIT markers removed: their transaction had no batch left and

@@ -754,6 +754,38 @@ TEST_F(LogCleanerTest, IdempotentBatchesAreCleanedAndEachProducersLastBatchStays
       << "producer 7's run starts at its emptied batch";
 }
 
+TEST_F(LogCleanerTest, AnEmptiedBatchGoesOnceItsProducerWroteALaterOne) {
+  auto log = OpenLog();
+  logs_ = {{kTp, log, kLogDir}};
+  auto cleaner = MakeCleaner();
+  const int64_t t = clock_.NowMs();
+  // Producer 7's only batch loses its record to a later plain write: kept
+  // empty, as its producer's last batch.
+  ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(0, 7, 0, {{"a", "1"}}, t)).ok());
+  ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(1, 8, 0, {{"a", "2"}}, t)).ok());
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  ASSERT_TRUE(log->Roll().ok());
+  auto stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->producer_batches_emptied, 1);
+  auto batches = [&] {
+    std::vector<record::BatchHeader> headers;
+    ReadAll(*log, &headers);
+    std::vector<std::pair<int64_t, int32_t>> out;  // (producer, records)
+    for (const record::BatchHeader& h : headers) out.emplace_back(h.producer_id, h.records_count);
+    return out;
+  };
+  EXPECT_EQ(batches(), (std::vector<std::pair<int64_t, int32_t>>{{7, 0}, {8, 1}}));
+  // Producer 7 writes again: its empty batch is no longer needed.
+  ASSERT_TRUE(log->AppendAsFollower(ProducerBatch(2, 7, 1, {{"b", "1"}}, t)).ok());
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  ASSERT_TRUE(log->Roll().ok());
+  stats = cleaner->CleanLog(logs_[0]);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->empty_batches_removed, 1);
+  EXPECT_EQ(batches(), (std::vector<std::pair<int64_t, int32_t>>{{8, 1}, {7, 1}}));
+}
+
 // Transactions, as a partition holds them: producers' batches copied at
 // the log end (sequences counted per producer, epoch 0) and the
 // coordinator's markers, the high watermark following the log end.
