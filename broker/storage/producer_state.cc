@@ -197,6 +197,20 @@ absl::StatusOr<std::optional<ProducerStateManager::Duplicate>> ProducerStateMana
                                          ", which is smaller than the last seen epoch ", e->epoch)),
                                      kKafkaInvalidProducerEpoch));
     }
+    // A newer epoch while the producer's transaction is open: a real
+    // producer's epoch moves on only after that transaction's marker (a
+    // fence writes its ABORT at the bumped epoch first), so the batch is
+    // forged or stale. Taken, it would close nothing and make the
+    // coordinator's marker look old: the transaction would never end.
+    if (e != nullptr && !h.is_control() && h.producer_epoch > e->epoch &&
+        e->current_txn_first_offset >= 0) {
+      return named(i, WithKafkaError(absl::FailedPreconditionError(absl::StrCat(
+                                         "Epoch of producer ", h.producer_id, " in ", partition_,
+                                         " is ", h.producer_epoch, ", above its epoch ", e->epoch,
+                                         " while its transaction since offset ",
+                                         e->current_txn_first_offset, " is open")),
+                                     kKafkaInvalidProducerEpoch));
+    }
     if (e != nullptr && !h.is_control() && !h.is_transactional() &&
         e->current_txn_first_offset >= 0) {
       return named(i, WithKafkaError(absl::FailedPreconditionError(absl::StrCat(

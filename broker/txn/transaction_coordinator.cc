@@ -4,6 +4,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -1034,10 +1035,19 @@ std::vector<TransactionDescription> TransactionCoordinator::DescribeTransactions
   std::vector<int32_t> placement;
   for (const std::string& id : transactional_ids) placement.push_back(PartitionFor(id));
   std::vector<TransactionDescription> out;
+  // An id asked for again is answered INVALID_REQUEST, not described again
+  // (under the lock every transactional call waits on).
+  absl::flat_hash_set<std::string_view> seen;
   absl::MutexLock l(&mu_);
   for (size_t i = 0; i < transactional_ids.size(); ++i) {
     TransactionDescription& d = out.emplace_back();
     d.transactional_id = transactional_ids[i];
+    if (!seen.insert(transactional_ids[i]).second) {
+      d.result.error = ErrorCode::kInvalidRequest;
+      d.result.message =
+          absl::StrCat("Transactional id '", d.transactional_id, "' is asked for more than once");
+      continue;
+    }
     Txn* t = nullptr;
     d.result.error = Locate(d.transactional_id, placement[i], &t, &d.result.message);
     if (d.result.error != ErrorCode::kNone) continue;

@@ -472,6 +472,64 @@ TEST_F(TransactionTest, ASecondInitFencesTheFirstProducer) {
   EXPECT_EQ(seen, (std::vector<std::string>{"fresh-0", "fresh-1"}));
 }
 
+TEST_F(TransactionTest, LyingEpochsAndAdminCommitsCannotWedgeOrCommitAnotherTransaction) {
+  Producer victim;
+  ASSERT_EQ(Init("victim", 60000, &victim).error(), v1::NONE);
+  ASSERT_EQ(AddPartitions(victim, {0}), v1::NONE);
+  ASSERT_EQ(Send(victim, 0, "open", 2), v1::NONE);
+
+  // A forged batch at a higher epoch (read off DescribeTransactions) would
+  // make the coordinator's marker look old: refused.
+  Producer forged = victim;
+  forged.epoch = 32767;
+  forged.next_sequence.clear();
+  EXPECT_EQ(Send(forged, 0, "forged", 1), v1::INVALID_PRODUCER_EPOCH);
+
+  // The public WriteTxnMarkers (for administrators) may only abort an open
+  // transaction, with its producer's epoch and without raising the
+  // coordinator epoch.
+  const int leader = Leader(0);
+  ASSERT_GT(leader, 0);
+  auto admin = v1::Transaction::NewStub(Channel(leader));
+  auto write = [&](int64_t producer_id, int32_t epoch, bool commit, int32_t coordinator_epoch) {
+    v1::WriteTxnMarkersRequest req;
+    v1::WritableTxnMarker* m = req.add_markers();
+    m->set_producer_id(producer_id);
+    m->set_producer_epoch(epoch);
+    m->set_committed(commit);
+    m->set_coordinator_epoch(coordinator_epoch);
+    v1::TxnMarkerPartition* p = m->add_partitions();
+    p->set_topic(kTopic);
+    p->set_partition(0);
+    v1::WriteTxnMarkersResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
+    grpc::Status s = admin->WriteTxnMarkers(&ctx, req, &resp);
+    if (!s.ok() || resp.markers_size() != 1 || resp.markers(0).partitions_size() != 1) {
+      return v1::UNKNOWN_SERVER_ERROR;
+    }
+    return resp.markers(0).partitions(0).error();
+  };
+  EXPECT_EQ(write(victim.producer_id, victim.epoch, /*commit=*/true, 0), v1::INVALID_REQUEST);
+  EXPECT_EQ(write(victim.producer_id, 32767, false, 0), v1::INVALID_PRODUCER_EPOCH);
+  EXPECT_EQ(write(victim.producer_id, victim.epoch, false, 2147483647), v1::INVALID_REQUEST);
+  EXPECT_EQ(write(987654321, 0, false, 0), v1::INVALID_TXN_STATE);
+  Read open = ReadAll(0, v1::READ_COMMITTED);
+  EXPECT_TRUE(open.values.empty()) << "nothing of the open transaction is visible";
+
+  // The victim's own transaction still ends as it chooses.
+  ASSERT_EQ(EndTxn(victim, /*commit=*/true), v1::NONE);
+  std::vector<std::string> seen;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        Read r = ReadAll(0, v1::READ_COMMITTED);
+        seen = r.values;
+        return r.last_stable_offset == r.high_watermark && seen.size() == 2;
+      },
+      20000));
+  EXPECT_EQ(seen, (std::vector<std::string>{"open-0", "open-1"}));
+}
+
 TEST_F(TransactionTest, ANewCoordinatorFinishesATransactionAfterTheOldOneIsKilled) {
   Producer p;
   ASSERT_EQ(Init("failover", 60000, &p).error(), v1::NONE);

@@ -743,6 +743,31 @@ TEST_F(ProducerStateTest, ABatchOutsideAnOpenTransactionIsInvalidTxnState) {
   EXPECT_TRUE(Send(*log, 5, 0, 2, 1).ok()) << "after the marker the producer writes freely";
 }
 
+TEST_F(ProducerStateTest, ANewerEpochWhileATransactionIsOpenIsRefused) {
+  // A forged batch at a higher epoch must not move the producer on while
+  // its transaction is open: the coordinator's marker at the real epoch
+  // would then look old and the transaction never end.
+  auto log = OpenLog();
+  ASSERT_TRUE(log->AppendAsFollower(TxnBatch(5, 2, 0, 2, 0)).ok());
+  for (AppendOrigin origin : {AppendOrigin::kClient, AppendOrigin::kCoordinator}) {
+    std::string forged = TxnBatch(5, 32767, 0, 1, 0);
+    auto r = log->AppendAsLeader(&forged, Epoch(1), origin);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(CodeOf(r.status()), kKafkaInvalidProducerEpoch) << r.status();
+    EXPECT_EQ(CodeOf(Send(*log, 5, 3, 0, 1, origin).status()), kKafkaInvalidProducerEpoch);
+  }
+  // The coordinator's marker at the real epoch still ends it; its fence
+  // (a marker at the bumped epoch) would too.
+  ASSERT_TRUE(log->AppendTxnMarker(5, 2, Commit(0), Epoch(1)).ok());
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  EXPECT_FALSE(log->FirstUnstableOffset().has_value());
+  std::string next = TxnBatch(5, 3, 0, 1, 0);
+  EXPECT_TRUE(log->AppendAsLeader(&next, Epoch(1)).ok()) << "a new epoch once it has ended";
+  ASSERT_TRUE(log->AppendTxnMarker(5, 4, Abort(1), Epoch(1)).ok()) << "a fence's marker";
+  log->MaybeIncrementHighWatermark(log->log_end_offset());
+  EXPECT_FALSE(log->FirstUnstableOffset().has_value());
+}
+
 TEST_F(ProducerStateTest, TransactionsSurviveRestartReplayAndFollowers) {
   auto log = OpenLog();
   ASSERT_TRUE(log->AppendAsFollower(TxnBatch(5, 0, 0, 2, 0)).ok());

@@ -1337,6 +1337,14 @@ TEST_F(TransactionCoordinatorTest, DescribeAndListForTheTool) {
   EXPECT_EQ(d[0].transaction_start_time_ms, clock_.NowMs());
   EXPECT_THAT(d[0].partitions, ElementsAre(kOrders0));
   EXPECT_EQ(d[1].result.error, ErrorCode::kTransactionalIdNotFound);
+  // An id asked for again is refused, not described again.
+  d = coordinator_->DescribeTransactions({"alpha", "alpha", "nope", "nope"});
+  ASSERT_THAT(d, SizeIs(4));
+  EXPECT_EQ(d[0].result.error, ErrorCode::kNone);
+  EXPECT_EQ(d[1].result.error, ErrorCode::kInvalidRequest);
+  EXPECT_TRUE(d[1].partitions.empty());
+  EXPECT_EQ(d[2].result.error, ErrorCode::kTransactionalIdNotFound);
+  EXPECT_EQ(d[3].result.error, ErrorCode::kInvalidRequest);
 
   ListTransactionsResponse all = coordinator_->ListTransactions({});
   EXPECT_EQ(all.result.error, ErrorCode::kNone);
