@@ -9,9 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "broker/group/group_coordinator.h"
 #include "broker/kafka/adapter.h"
 #include "broker/kafka/admin_adapter.h"
@@ -349,20 +347,12 @@ void DescribeProducersAdapter(const AdapterCall& call, Request request, Reply re
   }
   const int16_t version = call.version();
   const DescribeProducersRequest& describe = std::get<DescribeProducersRequest>(request);
-  std::vector<replication::ProducersResult> results;
-  // A partition asked for again is answered INVALID_REQUEST, not described
-  // again: a request repeating one partition millions of times would copy
-  // its producers under its log's lock as often.
-  absl::flat_hash_set<std::pair<std::string, int32_t>> seen;
+  std::vector<std::pair<std::string, int32_t>> partitions;
   for (const TopicPartition& tp : ToRequestLayer(describe, version)) {
-    if (!seen.insert({tp.topic, tp.partition.value()}).second) {
-      replication::ProducersResult& r = results.emplace_back();
-      r.error = ErrorCode::kInvalidRequest;
-      r.message = absl::StrCat("Partition ", tp.ToString(), " is asked for more than once");
-      continue;
-    }
-    results.push_back(call.deps.handlers->DescribeProducers(tp.topic, tp.partition.value()));
+    partitions.emplace_back(tp.topic, tp.partition.value());
   }
+  std::vector<replication::ProducersResult> results =
+      call.deps.handlers->DescribeProducers(partitions);
   reply(Response(FromRequestLayer(describe, results, version)));
 }
 

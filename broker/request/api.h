@@ -99,6 +99,10 @@ struct TxnMarkerEntry {
 struct WriteTxnMarkersRequest {
   std::vector<TxnMarkerEntry> markers;
   int32_t timeout_ms = 0;  // <= 0: request.timeout.ms's default
+  // From an administrator (`strata transactions abort`, Kafka's
+  // Admin.abortTransaction), not a coordinator: see
+  // RequestHandlers::WriteTxnMarkers.
+  bool from_admin = false;
 };
 struct TxnMarkerResult {
   std::string topic;

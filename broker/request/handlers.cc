@@ -255,12 +255,64 @@ void RequestHandlers::AwaitAcks(std::vector<AckWait> waits, int64_t deadline_ms,
 
 // --- DescribeProducers ---
 
-replication::ProducersResult RequestHandlers::DescribeProducers(const std::string& topic,
-                                                                int32_t partition) {
-  return options_.replicas->DescribeProducers(topic, partition);
+std::vector<replication::ProducersResult> RequestHandlers::DescribeProducers(
+    const std::vector<std::pair<std::string, int32_t>>& partitions) {
+  std::vector<replication::ProducersResult> out;
+  out.reserve(partitions.size());
+  std::set<std::pair<std::string, int32_t>> seen;
+  for (const auto& [topic, partition] : partitions) {
+    if (!seen.insert({topic, partition}).second) {
+      replication::ProducersResult& r = out.emplace_back();
+      r.error = ErrorCode::kInvalidRequest;
+      r.message = absl::StrCat("Partition ", topic, "-", partition, " is asked for more than once");
+      continue;
+    }
+    out.push_back(options_.replicas->DescribeProducers(topic, partition));
+  }
+  return out;
 }
 
 // --- WriteTxnMarkers ---
+
+namespace {
+
+// Why an administrator's `marker` may not be written to a partition whose
+// producers are `producers` (see WriteTxnMarkers), or nullopt.
+std::optional<std::pair<ErrorCode, std::string>> AdminMarkerRefusal(
+    const TxnMarkerEntry& marker, const std::string& tp,
+    const replication::ProducersResult& producers) {
+  if (marker.committed) {
+    return std::make_pair(
+        ErrorCode::kInvalidRequest,
+        absl::StrCat("A transaction can only be aborted this way, not committed (", tp,
+                     ", producer ", marker.producer_id, ")"));
+  }
+  if (producers.error != ErrorCode::kNone) {
+    return std::make_pair(producers.error, producers.message);
+  }
+  for (const storage::ProducerStateView& v : producers.producers) {
+    if (v.producer_id != marker.producer_id) continue;
+    if (v.current_txn_start_offset < 0) break;
+    if (marker.producer_epoch != v.epoch) {
+      return std::make_pair(ErrorCode::kInvalidProducerEpoch,
+                            absl::StrCat("Producer ", v.producer_id, " is at epoch ", v.epoch,
+                                         " in ", tp, ", not ", marker.producer_epoch));
+    }
+    // Kafka's tool sends max(coordinator epoch, 0).
+    if (marker.coordinator_epoch > std::max(v.coordinator_epoch, 0)) {
+      return std::make_pair(
+          ErrorCode::kInvalidRequest,
+          absl::StrCat("Coordinator epoch ", marker.coordinator_epoch, " is above the last one (",
+                       v.coordinator_epoch, ") of producer ", v.producer_id, " in ", tp));
+    }
+    return std::nullopt;
+  }
+  return std::make_pair(
+      ErrorCode::kInvalidTxnState,
+      absl::StrCat("Producer ", marker.producer_id, " has no transaction open in ", tp));
+}
+
+}  // namespace
 
 void RequestHandlers::WriteTxnMarkers(WriteTxnMarkersRequest request,
                                       std::function<void(WriteTxnMarkersResponse)> done) {
@@ -292,6 +344,18 @@ void RequestHandlers::WriteTxnMarkers(WriteTxnMarkersRequest request,
       TxnMarkerResult& out = state->response.markers[i][j];
       out.topic = tp.topic;
       out.partition = tp.partition;
+      if (state->request.from_admin) {
+        // Checked just before the append: a marker of the transaction's
+        // own coordinator landing in between makes the abort a harmless
+        // second ABORT.
+        if (auto refusal =
+                AdminMarkerRefusal(m, absl::StrCat(tp.topic, "-", tp.partition),
+                                   options_.replicas->DescribeProducers(tp.topic, tp.partition))) {
+          out.error = refusal->first;
+          out.message = std::move(refusal->second);
+          continue;
+        }
+      }
       replication::ProduceResult r = options_.replicas->AppendTxnMarker(
           tp.topic, tp.partition, m.producer_id, m.producer_epoch, marker);
       out.error = r.error;

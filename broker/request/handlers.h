@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -115,12 +116,22 @@ class RequestHandlers {
   // Appends each marker to each of its partitions (this broker must lead
   // them) and answers once the in-sync replicas have them all, or the
   // request's timeout passed (REQUEST_TIMED_OUT for those still waiting).
-  // Kafka's WriteTxnMarkers: only transaction coordinators call it.
+  // Kafka's WriteTxnMarkers: transaction coordinators call it. A request
+  // `from_admin` may only ABORT a transaction open in the partition, with
+  // its producer's current epoch, never raising the coordinator epoch: a
+  // COMMIT, or lying epochs, would commit another producer's open
+  // transaction or make its coordinator's marker look old so that it never
+  // ends. Refused partitions get INVALID_REQUEST, INVALID_PRODUCER_EPOCH or
+  // INVALID_TXN_STATE; the others are written.
   void WriteTxnMarkers(WriteTxnMarkersRequest request,
                        std::function<void(WriteTxnMarkersResponse)> done);
-  // The active producers of a partition this broker leads
-  // (DescribeProducers; NOT_LEADER_OR_FOLLOWER elsewhere).
-  replication::ProducersResult DescribeProducers(const std::string& topic, int32_t partition);
+  // The active producers of each (topic, partition) this broker leads
+  // (DescribeProducers; NOT_LEADER_OR_FOLLOWER elsewhere), one result per
+  // entry. A partition named again is answered INVALID_REQUEST, not
+  // described again (each description copies its producers under the log's
+  // lock).
+  std::vector<replication::ProducersResult> DescribeProducers(
+      const std::vector<std::pair<std::string, int32_t>>& partitions);
   void Fetch(FetchRequest request, std::function<void(FetchResponse)> done);
   ListOffsetsResponse ListOffsets(const ListOffsetsRequest& request);
   // Moves each partition's log start up to the offset asked for (this broker

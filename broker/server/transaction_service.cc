@@ -2,12 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <map>
-#include <set>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "broker/server/wire_errors.h"
 
 namespace strata::server {
@@ -37,14 +34,12 @@ int16_t Epoch(int32_t epoch) {
 }
 
 // WriteTxnMarkers, for both services' messages (the same fields).
-// `before_finish`, if given, runs on the filled response before the call
-// finishes.
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* WriteMarkers(request::RequestHandlers* handlers,
                                        grpc::CallbackServerContext* ctx, const Request* request,
-                                       Response* response,
-                                       std::function<void()> before_finish = nullptr) {
+                                       Response* response, bool from_admin) {
   request::WriteTxnMarkersRequest req;
+  req.from_admin = from_admin;
   for (const auto& m : request->markers()) {
     request::TxnMarkerEntry& e = req.markers.emplace_back();
     e.producer_id = m.producer_id();
@@ -63,8 +58,7 @@ grpc::ServerUnaryReactor* WriteMarkers(request::RequestHandlers* handlers,
   std::vector<int64_t> ids;
   for (const request::TxnMarkerEntry& e : req.markers) ids.push_back(e.producer_id);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  handlers->WriteTxnMarkers(std::move(req), [reactor, response, ids = std::move(ids),
-                                             before_finish = std::move(before_finish)](
+  handlers->WriteTxnMarkers(std::move(req), [reactor, response, ids = std::move(ids)](
                                                 request::WriteTxnMarkersResponse r) {
     for (size_t i = 0; i < r.markers.size(); ++i) {
       auto* m = response->add_markers();
@@ -77,7 +71,6 @@ grpc::ServerUnaryReactor* WriteMarkers(request::RequestHandlers* handlers,
         out->set_error_message(std::move(p.message));
       }
     }
-    if (before_finish) before_finish();
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
@@ -229,123 +222,41 @@ grpc::ServerUnaryReactor* TransactionService::ListTransactions(
 grpc::ServerUnaryReactor* TransactionService::DescribeProducers(
     grpc::CallbackServerContext* ctx, const v1::DescribeProducersRequest* request,
     v1::DescribeProducersResponse* response) {
-  // A partition asked for again is answered INVALID_REQUEST, not described
-  // again (each description copies its producers under the log's lock).
-  std::set<std::pair<std::string, int32_t>> seen;
+  std::vector<std::pair<std::string, int32_t>> partitions;
   for (const v1::TxnTopic& t : request->topics()) {
-    for (int32_t p : t.partitions()) {
-      replication::ProducersResult r;
-      if (seen.insert({t.name(), p}).second) {
-        r = handlers_->DescribeProducers(t.name(), p);
-      } else {
-        r.error = ErrorCode::kInvalidRequest;
-        r.message = absl::StrCat("Partition ", t.name(), "-", p, " is asked for more than once");
-      }
-      v1::DescribeProducersPartition* out = response->add_partitions();
-      out->set_topic(t.name());
-      out->set_partition(p);
-      out->set_error(ToProto(r.error));
-      out->set_error_message(r.message);
-      for (const storage::ProducerStateView& v : r.producers) {
-        v1::ProducerState* ps = out->add_active_producers();
-        ps->set_producer_id(v.producer_id);
-        ps->set_producer_epoch(v.epoch);
-        ps->set_last_sequence(v.last_sequence);
-        ps->set_last_timestamp(v.last_timestamp);
-        ps->set_coordinator_epoch(v.coordinator_epoch);
-        ps->set_current_txn_start_offset(v.current_txn_start_offset);
-      }
+    for (int32_t p : t.partitions()) partitions.emplace_back(t.name(), p);
+  }
+  std::vector<replication::ProducersResult> results = handlers_->DescribeProducers(partitions);
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const replication::ProducersResult& r = results[i];
+    v1::DescribeProducersPartition* out = response->add_partitions();
+    out->set_topic(partitions[i].first);
+    out->set_partition(partitions[i].second);
+    out->set_error(ToProto(r.error));
+    out->set_error_message(r.message);
+    for (const storage::ProducerStateView& v : r.producers) {
+      v1::ProducerState* ps = out->add_active_producers();
+      ps->set_producer_id(v.producer_id);
+      ps->set_producer_epoch(v.epoch);
+      ps->set_last_sequence(v.last_sequence);
+      ps->set_last_timestamp(v.last_timestamp);
+      ps->set_coordinator_epoch(v.coordinator_epoch);
+      ps->set_current_txn_start_offset(v.current_txn_start_offset);
     }
   }
   return Done(ctx);
 }
 
-std::optional<std::pair<ErrorCode, std::string>> TransactionService::CheckAdminAbort(
-    const v1::WritableTxnMarker& marker, const std::string& topic, int32_t partition) {
-  const std::string tp = absl::StrCat(topic, "-", partition);
-  if (marker.committed()) {
-    return std::make_pair(
-        ErrorCode::kInvalidRequest,
-        absl::StrCat("A transaction can only be aborted this way, not committed (", tp,
-                     ", producer ", marker.producer_id(), ")"));
-  }
-  replication::ProducersResult r = handlers_->DescribeProducers(topic, partition);
-  if (r.error != ErrorCode::kNone) return std::make_pair(r.error, r.message);
-  for (const storage::ProducerStateView& v : r.producers) {
-    if (v.producer_id != marker.producer_id()) continue;
-    if (v.current_txn_start_offset < 0) break;
-    if (marker.producer_epoch() != v.epoch) {
-      return std::make_pair(ErrorCode::kInvalidProducerEpoch,
-                            absl::StrCat("Producer ", v.producer_id, " is at epoch ", v.epoch,
-                                         " in ", tp, ", not ", marker.producer_epoch()));
-    }
-    if (marker.coordinator_epoch() > std::max(v.coordinator_epoch, 0)) {
-      return std::make_pair(
-          ErrorCode::kInvalidRequest,
-          absl::StrCat("Coordinator epoch ", marker.coordinator_epoch(), " is above the last one (",
-                       v.coordinator_epoch, ") of producer ", v.producer_id, " in ", tp));
-    }
-    return std::nullopt;
-  }
-  return std::make_pair(
-      ErrorCode::kInvalidTxnState,
-      absl::StrCat("Producer ", marker.producer_id(), " has no transaction open in ", tp));
-}
-
 grpc::ServerUnaryReactor* TransactionService::WriteTxnMarkers(
     grpc::CallbackServerContext* ctx, const v1::WriteTxnMarkersRequest* request,
     v1::WriteTxnMarkersResponse* response) {
-  // For administrators (`strata transactions abort`, Kafka's
-  // Admin.abortTransaction), unlike the coordinators' internal service: only
-  // an ABORT of a transaction open in the partition, with its producer's
-  // current epoch, never raising the coordinator epoch (checked just before
-  // the write). A COMMIT, or lying epochs, would commit another producer's
-  // open transaction, or make its coordinator's marker look old so that it
-  // never ends. Refused partitions are answered with their error; the rest
-  // are written.
-  v1::WriteTxnMarkersRequest allowed;
-  // Per marker, per partition: the refusal, or nullopt (written).
-  auto refusals = std::make_shared<
-      std::vector<std::vector<std::optional<std::pair<ErrorCode, std::string>>>>>();
-  for (const v1::WritableTxnMarker& m : request->markers()) {
-    auto& refused = refusals->emplace_back();
-    v1::WritableTxnMarker* keep = allowed.add_markers();
-    *keep = m;
-    keep->clear_partitions();
-    for (const v1::TxnMarkerPartition& p : m.partitions()) {
-      refused.push_back(CheckAdminAbort(m, p.topic(), p.partition()));
-      if (!refused.back().has_value()) *keep->add_partitions() = p;
-    }
-  }
-  auto written = std::make_shared<v1::WriteTxnMarkersResponse>();
-  return WriteMarkers(
-      handlers_, ctx, &allowed, written.get(), [request, response, refusals, written] {
-        for (int i = 0; i < request->markers_size(); ++i) {
-          const v1::WritableTxnMarker& m = request->markers(i);
-          v1::WritableTxnMarkerResult* out = response->add_markers();
-          out->set_producer_id(m.producer_id());
-          int next_written = 0;
-          for (int j = 0; j < m.partitions_size(); ++j) {
-            const auto& refusal = (*refusals)[static_cast<size_t>(i)][static_cast<size_t>(j)];
-            if (refusal.has_value()) {
-              v1::TxnMarkerPartitionResult* p = out->add_partitions();
-              p->set_topic(m.partitions(j).topic());
-              p->set_partition(m.partitions(j).partition());
-              p->set_error(ToProto(refusal->first));
-              p->set_error_message(refusal->second);
-            } else if (i < written->markers_size() &&
-                       next_written < written->markers(i).partitions_size()) {
-              *out->add_partitions() = written->markers(i).partitions(next_written++);
-            }
-          }
-        }
-      });
+  return WriteMarkers(handlers_, ctx, request, response, /*from_admin=*/true);
 }
 
 grpc::ServerUnaryReactor* TxnMarkerService::WriteTxnMarkers(
     grpc::CallbackServerContext* ctx, const internal::WriteTxnMarkersRequest* request,
     internal::WriteTxnMarkersResponse* response) {
-  return WriteMarkers(handlers_, ctx, request, response);
+  return WriteMarkers(handlers_, ctx, request, response, /*from_admin=*/false);
 }
 
 }  // namespace strata::server

@@ -9,10 +9,6 @@
 // Calls waiting on the coordinator or on replication hold no thread.
 #pragma once
 
-#include <optional>
-#include <string>
-#include <utility>
-
 #include "broker/group/group_coordinator.h"
 #include "broker/request/handlers.h"
 #include "broker/txn/transaction_coordinator.h"
@@ -52,11 +48,6 @@ class TransactionService final : public v1::Transaction::CallbackService {
                                             v1::WriteTxnMarkersResponse* response) override;
 
  private:
-  // Why an administrator's ABORT of `topic`-`partition` is refused
-  // (WriteTxnMarkers), or nullopt.
-  std::optional<std::pair<ErrorCode, std::string>> CheckAdminAbort(
-      const v1::WritableTxnMarker& marker, const std::string& topic, int32_t partition);
-
   txn::TransactionCoordinator* const coordinator_;
   group::GroupCoordinator* const groups_;
   request::RequestHandlers* const handlers_;

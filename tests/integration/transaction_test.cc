@@ -517,6 +517,21 @@ TEST_F(TransactionTest, LyingEpochsAndAdminCommitsCannotWedgeOrCommitAnotherTran
   Read open = ReadAll(0, v1::READ_COMMITTED);
   EXPECT_TRUE(open.values.empty()) << "nothing of the open transaction is visible";
 
+  // A partition asked for twice is described once.
+  v1::DescribeProducersRequest describe;
+  v1::TxnTopic* t = describe.add_topics();
+  t->set_name(kTopic);
+  t->add_partitions(0);
+  t->add_partitions(0);
+  v1::DescribeProducersResponse described;
+  grpc::ClientContext describe_ctx;
+  ASSERT_TRUE(admin->DescribeProducers(&describe_ctx, describe, &described).ok());
+  ASSERT_EQ(described.partitions_size(), 2);
+  EXPECT_EQ(described.partitions(0).error(), v1::NONE);
+  EXPECT_EQ(described.partitions(0).active_producers_size(), 1);
+  EXPECT_EQ(described.partitions(1).error(), v1::INVALID_REQUEST);
+  EXPECT_EQ(described.partitions(1).active_producers_size(), 0);
+
   // The victim's own transaction still ends as it chooses.
   ASSERT_EQ(EndTxn(victim, /*commit=*/true), v1::NONE);
   std::vector<std::string> seen;
