@@ -286,4 +286,24 @@ bool IsNetworkError(const absl::Status& status) {
          absl::IsCancelled(status);
 }
 
+bool IsRetriableRpcFailure(const absl::Status& status) {
+  if (status.ok() || HasErrorCode(status)) return false;
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kAborted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsDeterministicRpcFailure(const absl::Status& status) {
+  return !status.ok() && !HasErrorCode(status) && !IsRetriableRpcFailure(status);
+}
+
 }  // namespace strata::client

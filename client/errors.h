@@ -55,4 +55,15 @@ bool IsNetworkError(const absl::Status& status);
 // answer, not a failure of the call.
 bool HasErrorCode(const absl::Status& status);
 
+// A call that failed without an answer (no wire code) in a way another try
+// may get past: the network (IsNetworkError), or a server overloaded,
+// restarting or failing inside (INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED,
+// ABORTED). Kafka retries a broken connection likewise.
+bool IsRetriableRpcFailure(const absl::Status& status);
+
+// A call that failed without an answer and will fail the same way again:
+// UNIMPLEMENTED (the node does not serve it), PERMISSION_DENIED,
+// UNAUTHENTICATED, INVALID_ARGUMENT, ...
+bool IsDeterministicRpcFailure(const absl::Status& status);
+
 }  // namespace strata::client

@@ -100,34 +100,6 @@ std::string TimeoutMessage(absl::Duration timeout, const std::string& awaiting) 
 // nothing more (Kafka's fatal exceptions in handleFailedBatch; and a batch
 // the leader finds outside any transaction: the producer's view and the
 // coordinator's differ).
-// A call that failed without an answer (no wire code) in a way another try
-// may get past: the network, or a server overloaded, restarting or
-// failing inside (INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED, ABORTED). Kafka
-// retries a broken connection likewise.
-bool IsRetriableRpcFailure(const absl::Status& status) {
-  if (status.ok() || HasErrorCode(status)) return false;
-  switch (status.code()) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kCancelled:
-    case absl::StatusCode::kInternal:
-    case absl::StatusCode::kUnknown:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kAborted:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// A call that failed without an answer and will fail the same way again:
-// UNIMPLEMENTED (the node does not serve it), PERMISSION_DENIED,
-// UNAUTHENTICATED, INVALID_ARGUMENT, ... Fatal for a transactional
-// producer.
-bool IsDeterministicRpcFailure(const absl::Status& status) {
-  return !status.ok() && !HasErrorCode(status) && !IsRetriableRpcFailure(status);
-}
-
 bool IsFatalForTransactions(v1::ErrorCode code) {
   return code == v1::PRODUCER_FENCED || code == v1::TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
          code == v1::INVALID_TXN_STATE;

@@ -76,6 +76,29 @@ TEST(ErrorsTest, ErrorCodesTravelInTheStatus) {
   EXPECT_TRUE(IsNetworkError(absl::UnavailableError("down")));
 }
 
+TEST(ErrorsTest, FailedCallsAreRetriedUnlessTheyWouldFailTheSameWayAgain) {
+  for (const absl::Status& s :
+       {absl::UnavailableError("down"), absl::DeadlineExceededError("slow"),
+        absl::InternalError("oops"), absl::UnknownError("?"), absl::ResourceExhaustedError("busy"),
+        absl::AbortedError("restart")}) {
+    EXPECT_TRUE(IsRetriableRpcFailure(s)) << s;
+    EXPECT_FALSE(IsDeterministicRpcFailure(s)) << s;
+  }
+  for (const absl::Status& s :
+       {absl::UnimplementedError("no such method"), absl::PermissionDeniedError("no"),
+        absl::UnauthenticatedError("who"), absl::InvalidArgumentError("bad")}) {
+    EXPECT_FALSE(IsRetriableRpcFailure(s)) << s;
+    EXPECT_TRUE(IsDeterministicRpcFailure(s)) << s;
+  }
+  // A peer's answer is neither: its code decides.
+  const absl::Status answered = ErrorToStatus(v1::NOT_COORDINATOR, "moved");
+  EXPECT_TRUE(HasErrorCode(answered));
+  EXPECT_FALSE(IsRetriableRpcFailure(answered));
+  EXPECT_FALSE(IsDeterministicRpcFailure(answered));
+  EXPECT_FALSE(IsRetriableRpcFailure(absl::OkStatus()));
+  EXPECT_FALSE(IsDeterministicRpcFailure(absl::OkStatus()));
+}
+
 TEST(ErrorsTest, RetriableErrorsAreKafkas) {
   for (auto code :
        {v1::NOT_LEADER_OR_FOLLOWER, v1::LEADER_NOT_AVAILABLE, v1::UNKNOWN_TOPIC_OR_PARTITION,

@@ -608,14 +608,17 @@ TEST(ProducerTransactionTest, ASendOffsetsThatTimedOutMakesTheTransactionAbortab
 }
 
 TEST(ProducerTransactionTest, AnIdTheCoordinatorForgotIsAbortedByABumpWithoutEndTxn) {
+  // Partition 0 is in the transaction (an abort would send EndTxn) when the
+  // coordinator forgets the id; partition 1's add then learns it.
   FakeCluster cluster(1);
-  cluster.AddTopic("t", 1);
+  cluster.AddTopic("t", 2);
   auto producer = MustCreate(TxnConfig(cluster));
   ASSERT_NE(producer, nullptr);
   ASSERT_TRUE(producer->InitTransactions().ok());
   ASSERT_TRUE(producer->BeginTransaction().ok());
+  ASSERT_TRUE(producer->Send(Rec(0, "added")).get().ok());
   cluster.ExpireTransactionalId("tx");
-  absl::StatusOr<RecordMetadata> lost = producer->Send(Rec(0, "a")).get();
+  absl::StatusOr<RecordMetadata> lost = producer->Send(Rec(1, "a")).get();
   EXPECT_EQ(ErrorCodeOf(lost.status()), v1::INVALID_PRODUCER_ID_MAPPING) << lost.status();
   EXPECT_EQ(producer->transaction_state(), TransactionState::kAbortableError);
   EXPECT_FALSE(producer->CommitTransaction().ok());
@@ -626,9 +629,9 @@ TEST(ProducerTransactionTest, AnIdTheCoordinatorForgotIsAbortedByABumpWithoutEnd
   EXPECT_EQ(producer->transaction_state(), TransactionState::kReady);
 
   ASSERT_TRUE(producer->BeginTransaction().ok());
-  ASSERT_TRUE(producer->Send(Rec(0, "b")).get().ok());
+  ASSERT_TRUE(producer->Send(Rec(1, "b")).get().ok());
   ASSERT_TRUE(producer->CommitTransaction().ok());
-  const std::vector<BatchStamp> stamps = Stamps(cluster, 0);
+  const std::vector<BatchStamp> stamps = Stamps(cluster, 1);
   ASSERT_EQ(stamps.size(), 1u);
   EXPECT_EQ(stamps[0].producer_id, 1001);
   EXPECT_EQ(stamps[0].base_sequence, 0);
