@@ -61,21 +61,36 @@ struct Read {
   std::optional<std::string> value;
 };
 
-// Every record from the log start, as a consumer reads it.
-std::vector<Read> ReadAll(const Log& log, std::vector<record::BatchHeader>* headers = nullptr) {
+// Every record from the log start, as a consumer reads it: markers left
+// out; with `read_committed`, only below the last stable offset and less
+// the records of aborted transactions (each fetch's aborted transactions,
+// as Fetch hands them out, through the consumer's filter). `headers`, if
+// given, gets every batch's header.
+std::vector<Read> ReadAll(const Log& log, std::vector<record::BatchHeader>* headers = nullptr,
+                          bool read_committed = false) {
   std::vector<Read> out;
+  const Offset end = read_committed ? log.last_stable_offset() : log.log_end_offset();
   Offset next = log.log_start_offset();
-  for (int guard = 0; guard < 100000 && next < log.log_end_offset(); ++guard) {
-    auto read = log.Read(next, 4096, log.log_end_offset());
+  for (int guard = 0; guard < 100000 && next < end; ++guard) {
+    auto read = log.Read(next, 4096, end);
     EXPECT_TRUE(read.ok()) << read.status();
     if (!read.ok() || read->batches.empty()) break;
+    std::vector<record::AbortedTransaction> fetched;
+    if (read_committed) {
+      auto aborted = log.CollectAbortedTxns(next, end);
+      EXPECT_TRUE(aborted.ok()) << aborted.status();
+      for (const AbortedTxn& a : aborted.value_or(std::vector<AbortedTxn>{})) {
+        fetched.push_back({a.producer_id, a.first_offset.value()});
+      }
+    }
+    record::AbortedTransactionFilter filter(std::move(fetched));
     record::BatchIterator it(read->batches);
     record::BatchHeader h;
     std::string_view batch;
     while (it.Next(&h, &batch)) {
       if (headers) headers->push_back(h);
       next = h.next_offset();
-      if (h.records_count == 0) continue;
+      if (filter.Drop(h, batch) || h.records_count == 0) continue;
       auto records = record::DecodeRecords(batch);
       EXPECT_TRUE(records.ok()) << records.status();
       if (!records.ok()) continue;
@@ -822,40 +837,9 @@ class LogCleanerTxnTest : public LogCleanerTest {
   // records below the last stable offset, less those of aborted
   // transactions (each fetch's aborted transactions, as Fetch hands them
   // out, through the consumer's filter) and the markers.
-  static std::vector<Read> ReadCommitted(const Log& log) { return ReadRecords(log, true); }
+  static std::vector<Read> ReadCommitted(const Log& log) { return ReadAll(log, nullptr, true); }
   // Every data record up to the log end (read_uncommitted), markers left out.
-  static std::vector<Read> ReadData(const Log& log) { return ReadRecords(log, false); }
-  static std::vector<Read> ReadRecords(const Log& log, bool read_committed) {
-    std::vector<Read> out;
-    const Offset lso = read_committed ? log.last_stable_offset() : log.log_end_offset();
-    Offset next = log.log_start_offset();
-    for (int guard = 0; guard < 100000 && next < lso; ++guard) {
-      auto read = log.Read(next, 4096, lso);
-      EXPECT_TRUE(read.ok()) << read.status();
-      if (!read.ok() || read->batches.empty()) break;
-      auto aborted = log.CollectAbortedTxns(next, lso);
-      EXPECT_TRUE(aborted.ok()) << aborted.status();
-      std::vector<record::AbortedTransaction> fetched;
-      for (const AbortedTxn& a : aborted.value_or(std::vector<AbortedTxn>{})) {
-        if (read_committed) fetched.push_back({a.producer_id, a.first_offset.value()});
-      }
-      record::AbortedTransactionFilter filter(std::move(fetched));
-      record::BatchIterator it(read->batches);
-      record::BatchHeader h;
-      std::string_view batch;
-      while (it.Next(&h, &batch)) {
-        next = h.next_offset();
-        if (filter.Drop(h, batch) || h.records_count == 0) continue;
-        auto records = record::DecodeRecords(batch);
-        EXPECT_TRUE(records.ok()) << records.status();
-        if (!records.ok()) continue;
-        for (record::Record& r : *records) {
-          out.push_back(Read{r.offset, r.key.value_or("<none>"), std::move(r.value)});
-        }
-      }
-    }
-    return out;
-  }
+  static std::vector<Read> ReadData(const Log& log) { return ReadAll(log); }
 
   // Every batch header from the log start.
   static std::vector<record::BatchHeader> Headers(const Log& log) {
