@@ -25,6 +25,8 @@ set(_rules
   "client|\"(broker|raft|tools)/"
   "raft|\"(broker|client/record|tools)/"
   "raft/node|\"(broker|client/record|tools)/"
+  "broker/security|\"(broker/(purgatory|storage|metadata|replication|group|txn|request|server|kafka)|raft|tools|proto|strata)/|grpc|rocksdb"
+  "client/security|\"(broker|raft|tools|proto|strata)/|\"client/[a-z_]+\\.h|grpc|rocksdb"
   "broker/purgatory|\"(broker/(storage|metadata|replication|group|txn|request|server)|raft|client/record)/|strata/(v1|internal)/|grpc|rocksdb"
   "broker/storage|\"broker/(metadata|replication|txn|request|server)/|strata/(v1|internal)/|grpc|rocksdb|raft/node/"
   "broker/metadata|\"broker/(replication|txn|request|server)/|strata/v1/|grpc|rocksdb|raft/node/"

@@ -45,7 +45,12 @@ namespace strata {
   X(kInvalidSessionTimeout, INVALID_SESSION_TIMEOUT, 26)                            \
   X(kRebalanceInProgress, REBALANCE_IN_PROGRESS, 27)                                \
   X(kInvalidCommitOffsetSize, INVALID_COMMIT_OFFSET_SIZE, 28)                       \
+  X(kTopicAuthorizationFailed, TOPIC_AUTHORIZATION_FAILED, 29)                       \
+  X(kGroupAuthorizationFailed, GROUP_AUTHORIZATION_FAILED, 30)                       \
+  X(kClusterAuthorizationFailed, CLUSTER_AUTHORIZATION_FAILED, 31)                   \
   X(kInvalidTimestamp, INVALID_TIMESTAMP, 32)                                       \
+  X(kUnsupportedSaslMechanism, UNSUPPORTED_SASL_MECHANISM, 33)                     \
+  X(kIllegalSaslState, ILLEGAL_SASL_STATE, 34)                                     \
   X(kUnsupportedVersion, UNSUPPORTED_VERSION, 35)                                   \
   X(kTopicAlreadyExists, TOPIC_ALREADY_EXISTS, 36)                                  \
   X(kInvalidPartitions, INVALID_PARTITIONS, 37)                                     \
@@ -64,8 +69,10 @@ namespace strata {
   X(kConcurrentTransactions, CONCURRENT_TRANSACTIONS, 51)                           \
   X(kTransactionCoordinatorFenced, TRANSACTION_COORDINATOR_FENCED, 52)              \
   X(kTransactionalIdAuthorizationFailed, TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53) \
+  X(kSecurityDisabled, SECURITY_DISABLED, 54)                                      \
   X(kOperationNotAttempted, OPERATION_NOT_ATTEMPTED, 55)                            \
   X(kKafkaStorageError, KAFKA_STORAGE_ERROR, 56)                                    \
+  X(kSaslAuthenticationFailed, SASL_AUTHENTICATION_FAILED, 58)                     \
   X(kUnknownProducerId, UNKNOWN_PRODUCER_ID, 59)                                    \
   X(kReassignmentInProgress, REASSIGNMENT_IN_PROGRESS, 60)                          \
   X(kNonEmptyGroup, NON_EMPTY_GROUP, 68)                                            \
@@ -88,6 +95,9 @@ namespace strata {
   X(kInvalidRecord, INVALID_RECORD, 87)                                             \
   X(kUnstableOffsetCommit, UNSTABLE_OFFSET_COMMIT, 88)                              \
   X(kProducerFenced, PRODUCER_FENCED, 90)                                           \
+  X(kResourceNotFound, RESOURCE_NOT_FOUND, 91)                                     \
+  X(kDuplicateResource, DUPLICATE_RESOURCE, 92)                                    \
+  X(kUnacceptableCredential, UNACCEPTABLE_CREDENTIAL, 93)                          \
   X(kInvalidUpdateVersion, INVALID_UPDATE_VERSION, 95)                              \
   X(kDuplicateBrokerRegistration, DUPLICATE_BROKER_REGISTRATION, 101)               \
   X(kBrokerIdNotRegistered, BROKER_ID_NOT_REGISTERED, 102)                          \
