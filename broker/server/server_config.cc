@@ -11,8 +11,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "broker/security/acl.h"
+#include "broker/security/principal_mapping.h"
 #include "broker/storage/log_config.h"
 #include "client/common/numbers.h"
+#include "client/security/sasl.h"
 
 namespace strata::server {
 namespace {
@@ -162,6 +165,69 @@ const std::map<std::string, std::string>& LogKeyToTopicKey() {
       {"log.roll.jitter.ms", "segment.jitter.ms"},
   };
   return *keys;
+}
+
+// The ssl.* and sasl.* keys a listener takes (also as
+// listener.name.<listener>.<key>), and those Kafka has that Strata accepts
+// without using them.
+const std::set<std::string>& ListenerSecurityKeys() {
+  static const auto* keys = new std::set<std::string>{
+      "ssl.keystore.type",           "ssl.keystore.location",   "ssl.key.password",
+      "ssl.truststore.type",         "ssl.truststore.location", "ssl.client.auth",
+      "ssl.principal.mapping.rules", "sasl.enabled.mechanisms", "sasl.jaas.config",
+      "connections.max.reauth.ms"};
+  return *keys;
+}
+const std::set<std::string>& IgnoredSecurityKeys() {
+  static const auto* keys = new std::set<std::string>{"ssl.keystore.password",
+                                                      "ssl.truststore.password",
+                                                      "ssl.endpoint.identification.algorithm",
+                                                      "ssl.protocol",
+                                                      "ssl.enabled.protocols",
+                                                      "ssl.cipher.suites",
+                                                      "sasl.mechanism.inter.broker.protocol",
+                                                      "sasl.mechanism.controller.protocol",
+                                                      "security.inter.broker.protocol",
+                                                      "sasl.server.max.receive.size"};
+  return *keys;
+}
+
+bool IsSecurityKey(const std::string& key) {
+  return key.starts_with("ssl.") || key.starts_with("sasl.") || key.starts_with("listener.name.") ||
+         key == "connections.max.reauth.ms";
+}
+
+// "User:a;User:b" (super.users): each entry Type:name.
+absl::Status ParsePrincipalList(const std::string& key, const std::string& value,
+                                std::vector<std::string>* out) {
+  std::vector<std::string> list;
+  for (absl::string_view part : absl::StrSplit(value, ';', absl::SkipWhitespace())) {
+    std::string p(absl::StripAsciiWhitespace(part));
+    const size_t colon = p.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == p.size()) {
+      return Invalid(key, value, absl::StrCat("'", p, "' is not a principal (User:name)"));
+    }
+    list.push_back(std::move(p));
+  }
+  *out = std::move(list);
+  return absl::OkStatus();
+}
+
+// "host:limit,..." (max.connections.per.ip.overrides).
+absl::Status ParseConnectionOverrides(const std::string& key, const std::string& value,
+                                      std::map<std::string, int32_t>* out) {
+  std::map<std::string, int32_t> map;
+  for (const std::string& item : SplitList(value)) {
+    const size_t colon = item.rfind(':');
+    std::optional<int32_t> n =
+        colon == std::string::npos ? std::nullopt : ParseInteger<int32_t>(item.substr(colon + 1));
+    if (!n || *n < 0 || colon == 0) {
+      return Invalid(key, value, absl::StrCat("'", item, "' is not host:limit"));
+    }
+    map[item.substr(0, colon)] = *n;
+  }
+  *out = std::move(map);
+  return absl::OkStatus();
 }
 
 absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& value) {
@@ -393,6 +459,34 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
        [&] {
          return ParseIntInto(key, value, 1, 1024, &c.kafka_max_inflight_requests_per_connection);
        }},
+      {"authorizer.class.name",
+       [&] {
+         static const std::set<std::string> kAuthorizers = {
+             "", "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+             "kafka.security.authorizer.AclAuthorizer", "strata.AclAuthorizer"};
+         if (!kAuthorizers.contains(value)) {
+           return Invalid(key, value,
+                          "expected org.apache.kafka.metadata.authorizer.StandardAuthorizer "
+                          "(or kafka.security.authorizer.AclAuthorizer, strata.AclAuthorizer; "
+                          "all are Strata's ACL authorizer), or empty for none");
+         }
+         c.authorizer_enabled = !value.empty();
+         return absl::OkStatus();
+       }},
+      {"super.users", [&] { return ParsePrincipalList(key, value, &c.super_users); }},
+      {"allow.everyone.if.no.acl.found",
+       [&] { return ParseBool(key, value, &c.allow_everyone_if_no_acl_found); }},
+      {"strata.controller.allowed.principals",
+       [&] { return ParsePrincipalList(key, value, &c.controller_allowed_principals); }},
+      {"max.connections",
+       [&] { return ParseIntInto(key, value, 0, INT32_MAX, &c.max_connections); }},
+      {"max.connections.per.ip",
+       [&] { return ParseIntInto(key, value, 0, INT32_MAX, &c.max_connections_per_ip); }},
+      {"max.connections.per.ip.overrides",
+       [&] { return ParseConnectionOverrides(key, value, &c.max_connections_per_ip_overrides); }},
+      {"quota.window.num", [&] { return ParseIntInto(key, value, 2, 1000, &c.quota_window_num); }},
+      {"quota.window.size.seconds",
+       [&] { return ParseIntInto(key, value, 1, 3600, &c.quota_window_size_seconds); }},
       {"strata.raft.tick.ms", [&] { return ParseIntInto(key, value, 1, 10000, &c.raft_tick_ms); }},
       {"strata.raft.election.ticks",
        [&] { return ParseIntInto(key, value, 2, 1000, &c.raft_election_ticks); }},
@@ -403,6 +497,11 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
   };
 
   if (auto it = setters.find(key); it != setters.end()) return it->second();
+  // Checked per listener once every key is in (ResolveListenerSecurity).
+  if (IsSecurityKey(key)) {
+    c.security_keys[key] = value;
+    return absl::OkStatus();
+  }
 
   // log.* defaults: validated as the topic config they default.
   std::string topic_key;
@@ -428,6 +527,133 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
   }
   if (!IgnoredKafkaKeys().contains(key)) c.unknown_keys.push_back(key);
   return absl::OkStatus();
+}
+
+// The security of listener `l` from the ssl.* / sasl.* keys, per-listener
+// keys (listener.name.<lower-case name>.<key>) winning.
+absl::StatusOr<security::ListenerSecurity> ResolveListenerSecurity(const ServerConfig& c,
+                                                                   const std::string& name,
+                                                                   const std::string& protocol) {
+  const std::string prefix = absl::StrCat("listener.name.", absl::AsciiStrToLower(name), ".");
+  // The key that applies, its value, or nullptr.
+  auto find = [&](const std::string& key) -> const std::pair<const std::string, std::string>* {
+    if (auto it = c.security_keys.find(prefix + key); it != c.security_keys.end()) return &*it;
+    if (auto it = c.security_keys.find(key); it != c.security_keys.end()) return &*it;
+    return nullptr;
+  };
+  auto bad = [&](const std::pair<const std::string, std::string>& kv, const std::string& why) {
+    return Invalid(kv.first, kv.second, absl::StrCat(why, " (listener ", name, ")"));
+  };
+  security::ListenerSecurity out;
+  if (protocol == "SSL") out.protocol = security::SecurityProtocol::kSsl;
+  if (protocol == "SASL_PLAINTEXT") out.protocol = security::SecurityProtocol::kSaslPlaintext;
+  if (protocol == "SASL_SSL") out.protocol = security::SecurityProtocol::kSaslSsl;
+
+  if (security::UsesTls(out.protocol)) {
+    for (const char* type_key : {"ssl.keystore.type", "ssl.truststore.type"}) {
+      if (const auto* kv = find(type_key); kv && absl::AsciiStrToUpper(kv->second) != "PEM") {
+        return bad(*kv, "only PEM files are supported");
+      }
+    }
+    const auto* keystore = find("ssl.keystore.location");
+    if (keystore == nullptr || keystore->second.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("listener ", name, " uses ", protocol, " but ", prefix,
+                       "ssl.keystore.location (or ssl.keystore.location) is not set: it names "
+                       "the PEM file with the listener's certificate chain and private key"));
+    }
+    out.tls.keystore_location = keystore->second;
+    if (const auto* kv = find("ssl.key.password")) out.tls.key_password = kv->second;
+    if (const auto* kv = find("ssl.truststore.location")) out.tls.truststore_location = kv->second;
+    if (const auto* kv = find("ssl.client.auth")) {
+      const std::string v = absl::AsciiStrToLower(kv->second);
+      if (v == "required") {
+        out.tls.client_auth = security::ClientAuth::kRequired;
+      } else if (v == "requested") {
+        out.tls.client_auth = security::ClientAuth::kRequested;
+      } else if (v == "none") {
+        out.tls.client_auth = security::ClientAuth::kNone;
+      } else {
+        return bad(*kv, "expected required, requested or none");
+      }
+    }
+    if (out.tls.client_auth != security::ClientAuth::kNone && out.tls.truststore_location.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("listener ", name,
+                       " asks for client certificates (ssl.client.auth) but has no "
+                       "ssl.truststore.location to check them against"));
+    }
+    if (const auto* kv = find("ssl.principal.mapping.rules")) {
+      if (absl::StatusOr<security::SslPrincipalMapper> m =
+              security::SslPrincipalMapper::Parse(kv->second);
+          !m.ok()) {
+        return bad(*kv, std::string(m.status().message()));
+      }
+      out.tls.principal_mapping_rules = kv->second;
+    }
+  }
+  if (security::UsesSasl(out.protocol)) {
+    const auto* mechanisms = find("sasl.enabled.mechanisms");
+    if (mechanisms == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listener ", name, " uses ", protocol,
+          " but sasl.enabled.mechanisms is not set (Kafka's default, GSSAPI, is not supported; "
+          "use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)"));
+    }
+    for (const std::string& m : SplitList(mechanisms->second)) {
+      const std::string upper = absl::AsciiStrToUpper(m);
+      if (upper != "PLAIN" && upper != "SCRAM-SHA-256" && upper != "SCRAM-SHA-512") {
+        return bad(*mechanisms, absl::StrCat("mechanism ", m,
+                                             " is not supported (PLAIN, SCRAM-SHA-256, "
+                                             "SCRAM-SHA-512 are)"));
+      }
+      out.sasl.enabled_mechanisms.push_back(upper);
+    }
+    if (out.sasl.enabled_mechanisms.empty()) return bad(*mechanisms, "no mechanism");
+    for (const std::string& m : out.sasl.enabled_mechanisms) {
+      if (m != "PLAIN") continue;
+      const auto* jaas = find("plain.sasl.jaas.config");
+      if (jaas == nullptr) jaas = find("sasl.jaas.config");
+      if (jaas == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "listener ", name, " enables PLAIN but ", prefix,
+            "plain.sasl.jaas.config is not set (PlainLoginModule with user_<name>=\"password\" "
+            "entries)"));
+      }
+      absl::StatusOr<security::JaasConfig> parsed = security::ParseJaasConfig(jaas->second);
+      if (!parsed.ok()) return bad(*jaas, std::string(parsed.status().message()));
+      for (const auto& [option, password] : parsed->options) {
+        if (option.starts_with("user_") && option.size() > 5) {
+          out.sasl.plain_users[option.substr(5)] = password;
+        }
+      }
+    }
+    if (const auto* kv = find("connections.max.reauth.ms")) {
+      std::optional<int64_t> v = ParseInteger<int64_t>(kv->second);
+      if (!v || *v < 0) return bad(*kv, "expected 0 (never) or a positive number of ms");
+      out.sasl.connections_max_reauth_ms = *v;
+    }
+  }
+  return out;
+}
+
+// Every ssl.* / sasl.* / listener.name.* key given is one a listener takes
+// (or Kafka's, accepted and unused); anything else is reported as unknown.
+void ReportUnknownSecurityKeys(ServerConfig& c) {
+  for (const auto& [key, value] : c.security_keys) {
+    std::string rest = key;
+    if (key.starts_with("listener.name.")) {
+      const size_t dot = key.find('.', 14);
+      rest = dot == std::string::npos ? "" : key.substr(dot + 1);
+      // <mechanism>.sasl.jaas.config
+      for (const char* m : {"plain.", "scram-sha-256.", "scram-sha-512."}) {
+        if (rest.starts_with(m)) rest = rest.substr(std::string(m).size());
+      }
+    }
+    if (!ListenerSecurityKeys().contains(rest) && !IgnoredSecurityKeys().contains(rest)) {
+      c.unknown_keys.push_back(key);
+    }
+  }
 }
 
 absl::Status Validate(ServerConfig& c) {
@@ -473,10 +699,17 @@ absl::Status Validate(ServerConfig& c) {
             absl::StrCat("listener ", l.name, " (", key,
                          ") has no security protocol in listener.security.protocol.map"));
       }
-      if (protocol->second != "PLAINTEXT") {
-        return absl::InvalidArgumentError(
-            absl::StrCat("listener ", l.name, " (", key, "): security protocol ", protocol->second,
-                         " in listener.security.protocol.map is not supported yet; use PLAINTEXT"));
+      if (l.name == "CONTROLLER" && protocol->second != "PLAINTEXT" && protocol->second != "SSL") {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "listener CONTROLLER (", key, "): security protocol ", protocol->second,
+            " in listener.security.protocol.map; the nodes authenticate each other with "
+            "certificates, so CONTROLLER is PLAINTEXT or SSL"));
+      }
+      if (list == &c.listeners) {
+        absl::StatusOr<security::ListenerSecurity> security =
+            ResolveListenerSecurity(c, l.name, protocol->second);
+        if (!security.ok()) return security.status();
+        c.listener_security[l.name] = *std::move(security);
       }
       if (!IsGrpcListener(l.name) && !c.IsKafkaListener(l.name)) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -500,6 +733,7 @@ absl::Status Validate(ServerConfig& c) {
       }
     }
   }
+  ReportUnknownSecurityKeys(c);
   if (c.metadata_log_dir.empty()) c.metadata_log_dir = c.log_dirs.front();
   if (c.broker_heartbeat_interval_ms >= c.broker_session_timeout_ms) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "broker/security/listener_security.h"
 
 namespace strata::server {
 
@@ -136,9 +137,43 @@ struct ServerConfig {
   bool auto_create_topics_enable = true;
 
   // Listeners: the security protocol of each listener name
-  // (listener.security.protocol.map; only PLAINTEXT exists so far).
+  // (listener.security.protocol.map).
   std::map<std::string, std::string> listener_security_protocols = {
       {"PLAINTEXT", "PLAINTEXT"}, {"CONTROLLER", "PLAINTEXT"}, {"KAFKA", "PLAINTEXT"}};
+  // Each configured listener's security: its protocol and the ssl.* /
+  // sasl.* settings that apply to it, listener.name.<lower-case name>.<key>
+  // winning over <key> (listener_security.h). Filled for every listener
+  // in `listeners`.
+  std::map<std::string, security::ListenerSecurity> listener_security;
+  // The ssl.*, sasl.* and listener.name.* keys as given, resolved per
+  // listener into listener_security once the file is read.
+  std::map<std::string, std::string> security_keys;
+
+  // Authorization (authorizer.class.name: Kafka's StandardAuthorizer or
+  // AclAuthorizer class names turn on Strata's ACL authorizer; empty: no
+  // authorization, every request is allowed). super.users: principals
+  // allowed everything ("User:admin;User:CN=node1"). With an authorizer, a
+  // resource no ACL matches is denied unless
+  // allow.everyone.if.no.acl.found=true.
+  bool authorizer_enabled = false;
+  std::vector<std::string> super_users;
+  bool allow_everyone_if_no_acl_found = false;
+  // The principals the CONTROLLER listener accepts
+  // (strata.controller.allowed.principals, ';'-separated; Strata's own:
+  // Kafka has no such key). Empty: super.users.
+  std::vector<std::string> controller_allowed_principals;
+
+  // Connection limits on the Kafka-protocol listeners (max.connections,
+  // max.connections.per.ip, max.connections.per.ip.overrides
+  // "host:limit,..."): connections beyond them are closed at accept.
+  int32_t max_connections = INT32_MAX;
+  int32_t max_connections_per_ip = INT32_MAX;
+  std::map<std::string, int32_t> max_connections_per_ip_overrides;
+
+  // Client quotas are measured over quota.window.num windows of
+  // quota.window.size.seconds (Kafka's defaults).
+  int32_t quota_window_num = 11;
+  int32_t quota_window_size_seconds = 1;
   // The listeners that speak Kafka's binary protocol
   // (strata.kafka.listener.names); the others speak gRPC.
   std::vector<std::string> kafka_listener_names = {"KAFKA"};

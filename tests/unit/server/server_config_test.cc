@@ -196,7 +196,7 @@ TEST(ServerConfigTest, BadKafkaListenerSettingsNameTheKey) {
            {{"strata.kafka.listener.names=K/1"}, "strata.kafka.listener.names"},
            {{kafka,
              "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,KAFKA:SSL"},
-            "listener.security.protocol.map"},
+            "ssl.keystore.location"},
            {{kafka,
              "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT,"
              "KAFKA:PLAINTEXT"},
