@@ -33,10 +33,14 @@
 #include "absl/types/span.h"
 #include "broker/kafka/codec.h"
 #include "broker/kafka/request_header.h"
+#include "broker/request/authorized.h"
+#include "broker/security/principal.h"
 
 namespace strata::request {
 class RequestHandlers;
 class AdminOps;
+class AccessControl;
+class Throttler;
 }  // namespace strata::request
 namespace strata::group {
 class GroupCoordinator;
@@ -58,12 +62,25 @@ struct AdapterDeps {
   // EndTxn, DescribeTransactions, ListTransactions; the group coordinator
   // above serves TxnOffsetCommit, the handlers DescribeProducers).
   txn::TransactionCoordinator* txns = nullptr;
+  // Authorization (null or disabled: everything allowed) and client quotas
+  // (null: none): every adapter calls the request layer through
+  // AdapterCall::authz(), and produce and fetch answers through the
+  // throttler.
+  const request::AccessControl* access = nullptr;
+  request::Throttler* throttler = nullptr;
 };
 
-// Where a request came from: what adapters pass to the request layer.
+// Where a request came from, and who sent it: what adapters pass to the
+// request layer.
 struct RequestContext {
   std::string peer;      // "127.0.0.1:53122", for log lines and ClientHost
   std::string listener;  // the listener name the connection arrived on
+  // The connection's authenticated principal (principal.h): User:<SASL
+  // user> on SASL listeners, User:<mapped certificate DN> on SSL listeners
+  // with a client certificate, User:ANONYMOUS otherwise.
+  // (Initialized here, so that designated initializers may leave them out.)
+  security::Principal principal = security::Principal::Anonymous();
+  std::string host = "";  // the peer's IP address without the port ("127.0.0.1"), as ACLs name it
 };
 
 struct AdapterCall {
@@ -71,6 +88,18 @@ struct AdapterCall {
   const RequestContext& context;
   const RequestHeader& header;
   int16_t version() const { return header.api_version; }
+  // Who sent it: the connection's principal and address, the header's
+  // client id.
+  security::Session session() const {
+    security::Session s;
+    s.principal = context.principal;
+    s.host = context.host;
+    s.listener = context.listener;
+    s.client_id = header.client_id.value_or("");
+    return s;
+  }
+  // The request layer behind the session's authorization checks.
+  request::Authorized authz() const { return request::Authorized(deps.access, session()); }
 };
 
 // The response, nothing (std::nullopt: no answer is sent), or why to close;

@@ -119,10 +119,12 @@ void CallAdmin(const AdapterCall& call, Request request, Reply reply,
   const int16_t version = call.version();
   KafkaRequest kafka = std::get<KafkaRequest>(std::move(request));
   LayerRequest layer = ToRequestLayer(kafka, version);
-  (call.deps.admin->*op)(std::move(layer), [kafka = std::move(kafka), version,
-                                            reply = std::move(reply)](LayerResponse answer) {
-    reply(AsReply(FromRequestLayer(kafka, answer, version)));
-  });
+  // The session's checks in front of the admin operations (authorized.h).
+  request::Authorized::Admin admin(call.deps.admin, call.authz());
+  (admin.*op)(std::move(layer),
+              [kafka = std::move(kafka), version, reply = std::move(reply)](LayerResponse answer) {
+                reply(AsReply(FromRequestLayer(kafka, answer, version)));
+              });
 }
 
 void CreateTopicsAdapter(const AdapterCall& call, Request request, Reply reply) {
@@ -184,11 +186,11 @@ void DeleteRecordsAdapter(const AdapterCall& call, Request request, Reply reply)
   const int16_t version = call.version();
   DeleteRecordsRequest kafka = std::get<DeleteRecordsRequest>(std::move(request));
   request::DeleteRecordsRequest layer = ToRequestLayer(kafka, version);
-  call.deps.handlers->DeleteRecords(
-      std::move(layer), [kafka = std::move(kafka), version,
-                         reply = std::move(reply)](request::DeleteRecordsResponse answer) {
-        reply(AsReply(FromRequestLayer(kafka, answer, version)));
-      });
+  call.authz().DeleteRecords(*call.deps.handlers, std::move(layer),
+                             [kafka = std::move(kafka), version,
+                              reply = std::move(reply)](request::DeleteRecordsResponse answer) {
+                               reply(AsReply(FromRequestLayer(kafka, answer, version)));
+                             });
 }
 
 // From this node's image, at once.

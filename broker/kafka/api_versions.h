@@ -7,7 +7,11 @@
 //   version range it decodes and encodes. AdvertisedApis() is the subset an
 //   ApiVersions response lists, sorted by key, exactly as the design's table
 //   (notes/issue14-design.md §1.2, notes/issue15-design.md §1.2). An API
-//   may have a codec before it is advertised (none does today).
+//   may have a codec before it is advertised: its row says advertised =
+//   false ("known, not served yet"). Such a key decodes and encodes (tests,
+//   clients, the adapter being written), but ApiVersions does not list it
+//   and the dispatcher closes a connection that sends it, as for a key it
+//   does not know. Flip the flag in the same change that adds its adapter.
 //   flexible_from is the first flexible version in Kafka 3.7.1 (KIP-482),
 //   kNeverFlexible when none, even when it lies above our range, so that
 //   header versions come out as Kafka's for any version number.
@@ -35,6 +39,7 @@ enum class ApiKey : int16_t {
   kSyncGroup = 14,
   kDescribeGroups = 15,
   kListGroups = 16,
+  kSaslHandshake = 17,
   kApiVersions = 18,
   kCreateTopics = 19,
   kDeleteTopics = 20,
@@ -45,8 +50,12 @@ enum class ApiKey : int16_t {
   kAddOffsetsToTxn = 25,
   kEndTxn = 26,
   kTxnOffsetCommit = 28,
+  kDescribeAcls = 29,
+  kCreateAcls = 30,
+  kDeleteAcls = 31,
   kDescribeConfigs = 32,
   kAlterConfigs = 33,
+  kSaslAuthenticate = 36,
   kCreatePartitions = 37,
   kDeleteGroups = 42,
   kElectLeaders = 43,
@@ -54,6 +63,10 @@ enum class ApiKey : int16_t {
   kAlterPartitionReassignments = 45,
   kListPartitionReassignments = 46,
   kOffsetDelete = 47,
+  kDescribeClientQuotas = 48,
+  kAlterClientQuotas = 49,
+  kDescribeUserScramCredentials = 50,
+  kAlterUserScramCredentials = 51,
   kDescribeCluster = 60,
   kDescribeProducers = 61,
   kDescribeTransactions = 65,
@@ -68,6 +81,8 @@ struct ApiInfo {
   int16_t min_version;
   int16_t max_version;
   int16_t flexible_from;  // kNeverFlexible: no flexible version
+  // Listed by ApiVersions and served by the dispatcher. false: the codec
+  // exists but no adapter does yet (see the contract above).
   bool advertised;
   // The minimum ApiVersions lists, when lower than the one served (-1: the
   // same). Produce lists 0 and serves 3+: librdkafka compresses with gzip,

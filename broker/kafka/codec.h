@@ -35,29 +35,34 @@
 namespace strata::kafka {
 
 // One alternative per API in SupportedApis(), in key order.
-using Request =
-    std::variant<ProduceRequest, FetchRequest, ListOffsetsRequest, MetadataRequest,
-                 OffsetCommitRequest, OffsetFetchRequest, FindCoordinatorRequest, JoinGroupRequest,
-                 HeartbeatRequest, LeaveGroupRequest, SyncGroupRequest, DescribeGroupsRequest,
-                 ListGroupsRequest, ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
-                 DeleteRecordsRequest, InitProducerIdRequest, OffsetForLeaderEpochRequest,
-                 AddPartitionsToTxnRequest, AddOffsetsToTxnRequest, EndTxnRequest,
-                 TxnOffsetCommitRequest, DescribeConfigsRequest, AlterConfigsRequest,
-                 CreatePartitionsRequest, DeleteGroupsRequest, ElectLeadersRequest,
-                 IncrementalAlterConfigsRequest, AlterPartitionReassignmentsRequest,
-                 ListPartitionReassignmentsRequest, OffsetDeleteRequest, DescribeClusterRequest,
-                 DescribeProducersRequest, DescribeTransactionsRequest, ListTransactionsRequest>;
+using Request = std::variant<
+    ProduceRequest, FetchRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetFetchRequest, FindCoordinatorRequest, JoinGroupRequest, HeartbeatRequest,
+    LeaveGroupRequest, SyncGroupRequest, DescribeGroupsRequest, ListGroupsRequest,
+    SaslHandshakeRequest, ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
+    DeleteRecordsRequest, InitProducerIdRequest, OffsetForLeaderEpochRequest,
+    AddPartitionsToTxnRequest, AddOffsetsToTxnRequest, EndTxnRequest, TxnOffsetCommitRequest,
+    DescribeAclsRequest, CreateAclsRequest, DeleteAclsRequest, DescribeConfigsRequest,
+    AlterConfigsRequest, SaslAuthenticateRequest, CreatePartitionsRequest, DeleteGroupsRequest,
+    ElectLeadersRequest, IncrementalAlterConfigsRequest, AlterPartitionReassignmentsRequest,
+    ListPartitionReassignmentsRequest, OffsetDeleteRequest, DescribeClientQuotasRequest,
+    AlterClientQuotasRequest, DescribeUserScramCredentialsRequest, AlterUserScramCredentialsRequest,
+    DescribeClusterRequest, DescribeProducersRequest, DescribeTransactionsRequest,
+    ListTransactionsRequest>;
 using Response = std::variant<
     ProduceResponse, FetchResponse, ListOffsetsResponse, MetadataResponse, OffsetCommitResponse,
     OffsetFetchResponse, FindCoordinatorResponse, JoinGroupResponse, HeartbeatResponse,
     LeaveGroupResponse, SyncGroupResponse, DescribeGroupsResponse, ListGroupsResponse,
-    ApiVersionsResponse, CreateTopicsResponse, DeleteTopicsResponse, DeleteRecordsResponse,
-    InitProducerIdResponse, OffsetForLeaderEpochResponse, AddPartitionsToTxnResponse,
-    AddOffsetsToTxnResponse, EndTxnResponse, TxnOffsetCommitResponse, DescribeConfigsResponse,
-    AlterConfigsResponse, CreatePartitionsResponse, DeleteGroupsResponse, ElectLeadersResponse,
-    IncrementalAlterConfigsResponse, AlterPartitionReassignmentsResponse,
-    ListPartitionReassignmentsResponse, OffsetDeleteResponse, DescribeClusterResponse,
-    DescribeProducersResponse, DescribeTransactionsResponse, ListTransactionsResponse>;
+    SaslHandshakeResponse, ApiVersionsResponse, CreateTopicsResponse, DeleteTopicsResponse,
+    DeleteRecordsResponse, InitProducerIdResponse, OffsetForLeaderEpochResponse,
+    AddPartitionsToTxnResponse, AddOffsetsToTxnResponse, EndTxnResponse, TxnOffsetCommitResponse,
+    DescribeAclsResponse, CreateAclsResponse, DeleteAclsResponse, DescribeConfigsResponse,
+    AlterConfigsResponse, SaslAuthenticateResponse, CreatePartitionsResponse, DeleteGroupsResponse,
+    ElectLeadersResponse, IncrementalAlterConfigsResponse, AlterPartitionReassignmentsResponse,
+    ListPartitionReassignmentsResponse, OffsetDeleteResponse, DescribeClientQuotasResponse,
+    AlterClientQuotasResponse, DescribeUserScramCredentialsResponse,
+    AlterUserScramCredentialsResponse, DescribeClusterResponse, DescribeProducersResponse,
+    DescribeTransactionsResponse, ListTransactionsResponse>;
 
 ApiKey KeyOf(const Request& request);
 ApiKey KeyOf(const Response& response);

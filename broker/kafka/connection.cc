@@ -44,6 +44,7 @@ void Connection::CollectReady() {
   while (!close_reason_ && !slots_.empty() && slots_.front().done) {
     Slot& s = slots_.front();
     if (s.failure) {
+      out_.append(s.response);  // the refusal's own answer, if it has one
       close_reason_ = std::move(s.failure);
     } else {
       if (out_.empty()) {
@@ -80,12 +81,13 @@ void Connection::Complete(uint64_t seq, std::string response, std::shared_ptr<vo
   }
 }
 
-void Connection::Fail(uint64_t seq, std::string reason) {
+void Connection::Fail(uint64_t seq, std::string reason, std::string response) {
   absl::MutexLock l(&mu_);
   for (Slot& s : slots_) {
     if (s.seq == seq) {
       CHECK(!s.done) << "request " << seq << " of " << peer_ << " completed twice";
       s.done = true;
+      s.response = std::move(response);
       s.failure = std::move(reason);
       return;
     }

@@ -20,7 +20,8 @@
 //   complete frame waits for it, or unsent output exceeds
 //   `max_unsent_bytes` (back-pressure: a client that does not read its
 //   answers stops being read). A failed request (Fail) closes the
-//   connection once the responses before it are out (close_reason()).
+//   connection once the responses before it (and its own, if it has one)
+//   are out (close_reason()).
 //   Complete/Fail are thread-safe; everything else belongs to the loop.
 #pragma once
 
@@ -60,6 +61,10 @@ class Connection {
   // The next bytes from the socket; an error (a refused frame size) means
   // close the connection now.
   absl::Status OnBytes(std::string_view data);
+  // The frame bound from now on (frame_reader.h); `key` names it.
+  void SetMaxFrameBytes(int32_t max_frame_bytes, const char* key) {
+    reader_.SetMaxFrameBytes(max_frame_bytes, key);
+  }
   // The next complete request, if the window has room for it.
   std::optional<Request> NextRequest();
   bool WantsRead() const;
@@ -81,7 +86,10 @@ class Connection {
   // `response`: the size-prefixed response frame; empty for none (acks=0).
   // `hold` is kept until the response's last byte is Consumed().
   void Complete(uint64_t seq, std::string response, std::shared_ptr<void> hold = nullptr);
-  void Fail(uint64_t seq, std::string reason);
+  // Closes the connection once the answers before `seq` are out, and
+  // `response` after them (a refusal the client is told about, e.g. a
+  // failed SASL authentication; empty: none).
+  void Fail(uint64_t seq, std::string reason, std::string response = "");
 
  private:
   struct Slot {

@@ -11,6 +11,7 @@
 #include "broker/kafka/codec.h"
 #include "broker/kafka/metadata_adapter.h"
 #include "broker/kafka/request_header.h"
+#include "broker/kafka/security_adapter.h"
 #include "broker/kafka/wire.h"
 #include "broker/request/handlers.h"
 #include "client/common/error_code.h"
@@ -30,22 +31,40 @@ void MetadataAdapter(const AdapterCall& call, Request request, Reply reply) {
     return;
   }
   const int16_t version = call.header.api_version;
-  request::MetadataResponse answer = call.deps.handlers->Metadata(
-      ToRequestLayer(std::get<MetadataRequest>(request), version), call.context.listener);
+  request::MetadataResponse answer = call.authz().Metadata(
+      *call.deps.handlers, ToRequestLayer(std::get<MetadataRequest>(request), version),
+      call.context.listener);
   reply(Response(FromRequestLayer(answer, version)));
+}
+
+// Outside a SASL exchange (sasl_authenticator.h runs those), as Kafka's
+// KafkaApis answers.
+void SaslHandshakeAdapter(const AdapterCall&, Request, Reply reply) {
+  SaslHandshakeResponse answer;
+  answer.error_code = static_cast<int16_t>(ErrorCode::kIllegalSaslState);
+  reply(Response(std::move(answer)));
+}
+
+void SaslAuthenticateAdapter(const AdapterCall&, Request, Reply reply) {
+  SaslAuthenticateResponse answer;
+  answer.error_code = static_cast<int16_t>(ErrorCode::kIllegalSaslState);
+  answer.error_message = "SaslAuthenticate request received after successful authentication";
+  reply(Response(std::move(answer)));
 }
 
 // The dispatcher's own rows; the families' are in their files. Keys with
 // no row are closed (with a log line).
 constexpr AdapterRow kOwnAdapters[] = {
     {ApiKey::kMetadata, &MetadataAdapter},
+    {ApiKey::kSaslHandshake, &SaslHandshakeAdapter},
     {ApiKey::kApiVersions, &ApiVersionsAdapter},
+    {ApiKey::kSaslAuthenticate, &SaslAuthenticateAdapter},
 };
 
 Adapter FindAdapter(ApiKey key) {
   for (absl::Span<const AdapterRow> rows :
        {absl::Span<const AdapterRow>(kOwnAdapters), ProduceFetchAdapters(), GroupAdapters(),
-        AdminAdapters(), TxnAdapters()}) {
+        AdminAdapters(), TxnAdapters(), SecurityAdapters()}) {
     for (const AdapterRow& row : rows) {
       if (row.key == key) return row.adapter;
     }
@@ -72,6 +91,15 @@ absl::StatusOr<std::string> Frame(int32_t correlation_id, int16_t header_version
   out[3] = static_cast<char>(size);
   return out;
 }
+
+}  // namespace
+
+absl::StatusOr<std::string> ResponseFrame(int32_t correlation_id, ApiKey key, int16_t version,
+                                          const Response& response) {
+  return Frame(correlation_id, ResponseHeaderVersion(key, version), version, response);
+}
+
+namespace {
 
 DispatchResult Answer(std::string response) {
   DispatchResult r;

@@ -15,6 +15,11 @@
 //     uses response header v0. A v3 request whose client software name or
 //     version is not [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])? answers
 //     INVALID_REQUEST (42), as Kafka.
+//   - SaslHandshake and SaslAuthenticate reach the dispatcher only where
+//     no SASL exchange is running (a PLAINTEXT or SSL listener, or a SASL
+//     connection already authenticated: its authenticator,
+//     sasl_authenticator.h, takes the exchange itself): answered with
+//     ILLEGAL_SASL_STATE (34), as Kafka's KafkaApis does.
 //   - Any other key or version we do not advertise, a key without an
 //     adapter yet (adapter.h), a header or body that does not decode, or bytes left
 //     after the body: DispatchResult::close with a reason naming the peer,
@@ -43,7 +48,8 @@ struct DispatchResult {
   std::string response;
   // Kept until the response's last byte is written (adapter.h's Reply).
   std::shared_ptr<void> hold;
-  // Close the connection instead (after the responses before this one).
+  // Close the connection (after the responses before this one, and after
+  // `response` when there is one).
   bool close = false;
   std::string reason;  // for the log line, when `close`
 };
@@ -64,6 +70,11 @@ class Dispatcher {
  private:
   Deps deps_;
 };
+
+// A response frame: the size, the response header at the version (key,
+// version) calls for, then `response` encoded at `version`.
+absl::StatusOr<std::string> ResponseFrame(int32_t correlation_id, ApiKey key, int16_t version,
+                                          const Response& response);
 
 // What ApiVersions answers at `version` (0..3) to `request`: our table, or
 // INVALID_REQUEST for a v3 request naming its software badly.

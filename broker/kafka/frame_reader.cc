@@ -27,9 +27,8 @@ absl::Status FrameReader::Append(std::string_view data) {
       const int32_t size = static_cast<int32_t>(raw);
       prefix_len_ = 0;
       if (size < 0 || size > max_frame_bytes_) {
-        error_ = absl::InvalidArgumentError(
-            absl::StrCat("declared a ", size, "-byte request, over socket.request.max.bytes (",
-                         max_frame_bytes_, ")"));
+        error_ = absl::InvalidArgumentError(absl::StrCat(
+            "declared a ", size, "-byte request, over ", limit_key_, " (", max_frame_bytes_, ")"));
         return error_;
       }
       in_body_ = true;

@@ -12,7 +12,8 @@
 //   refusal the reader is poisoned: every later Append() fails the same way
 //   (the stream has no frame boundary left to resynchronise on).
 //   Errors: InvalidArgument "declared a <n>-byte request, over
-//   socket.request.max.bytes (<max>)" (or "a negative size").
+//   socket.request.max.bytes (<max>)" (or "a negative size"; or the key
+//   SetMaxFrameBytes named).
 //   Not thread-safe: one connection's event loop owns it.
 #pragma once
 
@@ -34,6 +35,14 @@ class FrameReader {
 
   absl::Status Append(std::string_view data);
 
+  // Changes the bound for frames whose size has not come in yet; `key` names
+  // it in the refusal (a SASL listener bounds frames by
+  // sasl.server.max.receive.size until the client has authenticated).
+  void SetMaxFrameBytes(int32_t max_frame_bytes, const char* key) {
+    max_frame_bytes_ = max_frame_bytes;
+    limit_key_ = key;
+  }
+
   // The oldest completed frame (the bytes after the size prefix), if any.
   std::optional<std::string> Pop();
   size_t ready() const { return frames_.size(); }
@@ -50,7 +59,8 @@ class FrameReader {
   size_t partial_capacity() const { return body_.capacity(); }
 
  private:
-  const int32_t max_frame_bytes_;
+  int32_t max_frame_bytes_;
+  const char* limit_key_ = "socket.request.max.bytes";
   absl::Status error_;
   std::array<char, 4> prefix_{};
   size_t prefix_len_ = 0;

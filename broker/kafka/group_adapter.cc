@@ -387,8 +387,9 @@ void FindCoordinatorAdapter(const AdapterCall& call, Request request, Reply repl
     return;
   }
   const int16_t version = call.version();
-  std::vector<request::CoordinatorResult> results = call.deps.handlers->FindCoordinator(
-      ToRequestLayer(std::get<FindCoordinatorRequest>(request), version), call.context.listener);
+  std::vector<request::CoordinatorResult> results = call.authz().FindCoordinator(
+      *call.deps.handlers, ToRequestLayer(std::get<FindCoordinatorRequest>(request), version),
+      call.context.listener);
   reply(Response(FromRequestLayer(results, version)));
 }
 
@@ -398,7 +399,8 @@ void JoinGroupAdapter(const AdapterCall& call, Request request, Reply reply) {
     return;
   }
   const int16_t version = call.version();
-  call.deps.groups->JoinGroup(
+  call.authz().JoinGroup(
+      *call.deps.groups,
       ToRequestLayer(std::get<JoinGroupRequest>(request), version,
                      call.header.client_id.value_or(""), group::ClientHost(call.context.peer)),
       [reply = std::move(reply), version](group::JoinGroupResponse r) {
@@ -412,10 +414,11 @@ void SyncGroupAdapter(const AdapterCall& call, Request request, Reply reply) {
     return;
   }
   const int16_t version = call.version();
-  call.deps.groups->SyncGroup(ToRequestLayer(std::get<SyncGroupRequest>(request), version),
-                              [reply = std::move(reply), version](group::SyncGroupResponse r) {
-                                reply(Response(FromRequestLayer(r, version)));
-                              });
+  call.authz().SyncGroup(*call.deps.groups,
+                         ToRequestLayer(std::get<SyncGroupRequest>(request), version),
+                         [reply = std::move(reply), version](group::SyncGroupResponse r) {
+                           reply(Response(FromRequestLayer(r, version)));
+                         });
 }
 
 void HeartbeatAdapter(const AdapterCall& call, Request request, Reply reply) {
@@ -424,8 +427,8 @@ void HeartbeatAdapter(const AdapterCall& call, Request request, Reply reply) {
     return;
   }
   const int16_t version = call.version();
-  group::GroupResult r =
-      call.deps.groups->Heartbeat(ToRequestLayer(std::get<HeartbeatRequest>(request), version));
+  group::GroupResult r = call.authz().Heartbeat(
+      *call.deps.groups, ToRequestLayer(std::get<HeartbeatRequest>(request), version));
   reply(Response(FromRequestLayer(r, version)));
 }
 
@@ -435,10 +438,11 @@ void LeaveGroupAdapter(const AdapterCall& call, Request request, Reply reply) {
     return;
   }
   const int16_t version = call.version();
-  call.deps.groups->LeaveGroup(ToRequestLayer(std::get<LeaveGroupRequest>(request), version),
-                               [reply = std::move(reply), version](group::LeaveGroupResponse r) {
-                                 reply(Response(FromRequestLayer(r, version)));
-                               });
+  call.authz().LeaveGroup(*call.deps.groups,
+                          ToRequestLayer(std::get<LeaveGroupRequest>(request), version),
+                          [reply = std::move(reply), version](group::LeaveGroupResponse r) {
+                            reply(Response(FromRequestLayer(r, version)));
+                          });
 }
 
 void OffsetCommitAdapter(const AdapterCall& call, Request request, Reply reply) {
@@ -447,11 +451,11 @@ void OffsetCommitAdapter(const AdapterCall& call, Request request, Reply reply) 
     return;
   }
   const int16_t version = call.version();
-  call.deps.groups->OffsetCommit(
-      ToRequestLayer(std::get<OffsetCommitRequest>(request), version),
-      [reply = std::move(reply), version](group::OffsetCommitResponse r) {
-        reply(Response(FromRequestLayer(r, version)));
-      });
+  call.authz().OffsetCommit(*call.deps.groups,
+                            ToRequestLayer(std::get<OffsetCommitRequest>(request), version),
+                            [reply = std::move(reply), version](group::OffsetCommitResponse r) {
+                              reply(Response(FromRequestLayer(r, version)));
+                            });
 }
 
 void OffsetFetchAdapter(const AdapterCall& call, Request request, Reply reply) {
@@ -461,7 +465,8 @@ void OffsetFetchAdapter(const AdapterCall& call, Request request, Reply reply) {
   }
   const int16_t version = call.version();
   const OffsetFetchRequest& fetch = std::get<OffsetFetchRequest>(request);
-  group::OffsetFetchResponse r = call.deps.groups->OffsetFetch(ToRequestLayer(fetch, version));
+  group::OffsetFetchResponse r =
+      call.authz().OffsetFetch(*call.deps.groups, ToRequestLayer(fetch, version));
   reply(Response(FromRequestLayer(fetch, r, version)));
 }
 
@@ -473,7 +478,7 @@ void DescribeGroupsAdapter(const AdapterCall& call, Request request, Reply reply
   const int16_t version = call.version();
   const DescribeGroupsRequest& describe = std::get<DescribeGroupsRequest>(request);
   std::vector<group::GroupDescription> groups =
-      call.deps.groups->DescribeGroups(ToRequestLayer(describe, version));
+      call.authz().DescribeGroups(*call.deps.groups, ToRequestLayer(describe, version));
   reply(Response(FromRequestLayer(groups, describe.include_authorized_operations, version)));
 }
 
@@ -483,8 +488,8 @@ void ListGroupsAdapter(const AdapterCall& call, Request request, Reply reply) {
     return;
   }
   const int16_t version = call.version();
-  group::ListGroupsResponse r =
-      call.deps.groups->ListGroups(ToRequestLayer(std::get<ListGroupsRequest>(request), version));
+  group::ListGroupsResponse r = call.authz().ListGroups(
+      *call.deps.groups, ToRequestLayer(std::get<ListGroupsRequest>(request), version));
   reply(Response(FromRequestLayer(r, version)));
 }
 
@@ -494,8 +499,8 @@ void DeleteGroupsAdapter(const AdapterCall& call, Request request, Reply reply) 
     return;
   }
   const int16_t version = call.version();
-  call.deps.groups->DeleteGroups(
-      ToRequestLayer(std::get<DeleteGroupsRequest>(request), version),
+  call.authz().DeleteGroups(
+      *call.deps.groups, ToRequestLayer(std::get<DeleteGroupsRequest>(request), version),
       [reply = std::move(reply), version](std::vector<group::DeletedGroup> results) {
         reply(Response(FromRequestLayer(results, version)));
       });
@@ -507,11 +512,11 @@ void OffsetDeleteAdapter(const AdapterCall& call, Request request, Reply reply) 
     return;
   }
   const int16_t version = call.version();
-  call.deps.groups->OffsetDelete(
-      ToRequestLayer(std::get<OffsetDeleteRequest>(request), version),
-      [reply = std::move(reply), version](group::OffsetDeleteResponse r) {
-        reply(Response(FromRequestLayer(r, version)));
-      });
+  call.authz().OffsetDelete(*call.deps.groups,
+                            ToRequestLayer(std::get<OffsetDeleteRequest>(request), version),
+                            [reply = std::move(reply), version](group::OffsetDeleteResponse r) {
+                              reply(Response(FromRequestLayer(r, version)));
+                            });
 }
 
 constexpr AdapterRow kGroupAdapters[] = {

@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -22,8 +24,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/kafka/connection.h"
+#include "broker/kafka/connection_limits.h"
 #include "broker/kafka/event_loop.h"
 #include "broker/kafka/io_pool.h"
+#include "broker/kafka/sasl_authenticator.h"
+#include "broker/kafka/tls_transport.h"
+#include "broker/security/principal.h"
+#include "broker/security/principal_mapping.h"
+#include "broker/security/tls_context.h"
 #include "glog/logging.h"
 
 namespace strata::kafka {
@@ -36,7 +44,8 @@ int64_t SteadyMs() {
       .count();
 }
 
-std::string PeerOf(const sockaddr_storage& addr) {
+// The peer's IP address ("127.0.0.1") and port.
+std::pair<std::string, int> AddressOf(const sockaddr_storage& addr) {
   char host[INET6_ADDRSTRLEN] = "?";
   int port = 0;
   if (addr.ss_family == AF_INET) {
@@ -48,7 +57,7 @@ std::string PeerOf(const sockaddr_storage& addr) {
     ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
     port = ntohs(in6->sin6_port);
   }
-  return absl::StrCat(host, ":", port);
+  return {host, port};
 }
 
 // A bound, listening, non-blocking socket on host:port. Without
@@ -96,13 +105,37 @@ absl::StatusOr<int> BindListening(const std::string& name, const std::string& ho
 // requests in flight hold it too, so a late completion finds it (closed).
 struct Conn {
   Conn(int fd, size_t loop_index, std::shared_ptr<EventLoop> loop, Connection::Options options,
-       std::string peer)
-      : fd(fd), loop_index(loop_index), loop(std::move(loop)), state(options, std::move(peer)) {}
+       std::string peer, std::string host)
+      : fd(fd),
+        loop_index(loop_index),
+        loop(std::move(loop)),
+        host(std::move(host)),
+        state(options, std::move(peer)) {}
 
   const int fd;
   const size_t loop_index;
   const std::shared_ptr<EventLoop> loop;
+  const std::string host;  // the peer's IP address
   Connection state;
+  // TLS listeners: the session (null on plaintext ones: every byte call
+  // takes the plain branch). Until established(), the handshake runs
+  // instead of reads and writes, waiting for `handshake_events`, closed
+  // at `handshake_deadline_ms`.
+  std::unique_ptr<TlsTransport> tls;
+  uint32_t handshake_events = 0;
+  int64_t handshake_deadline_ms = 0;
+  // A read is posted for bytes OpenSSL holds with nothing on the socket
+  // (epoll would not wake for them).
+  bool read_posted = false;
+  // SASL listeners: the authentication, run by the strand (one request at
+  // a time). `authenticated` tells the loop to lift the frame bound it
+  // applies until then (`sasl_bound`, the loop's).
+  std::unique_ptr<SaslAuthenticator> sasl;
+  std::atomic<bool> authenticated{false};
+  bool sasl_bound = false;
+  // The principal from the client certificate (SSL listeners): set by the
+  // loop when the handshake completes, before any request is read.
+  security::Principal principal;
   // The loop thread's:
   bool closed = false;
   uint32_t events = 0;
@@ -128,6 +161,9 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     conn_options_.max_frame_bytes = options_.socket_request_max_bytes;
     conn_options_.max_inflight = std::max(1, options_.max_inflight_requests_per_connection);
     conn_options_.max_unsent_bytes = options_.max_unsent_bytes;
+    sasl_config_.sasl = options_.security.sasl;
+    sasl_config_.scram_credentials = options_.scram_credentials;
+    sasl_config_.max_receive_bytes = options_.sasl_server_max_receive_size;
   }
 
   // Whether the listener holds more request bytes or requests than it may:
@@ -141,6 +177,36 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
   }
 
   absl::Status Init() {
+    const security::SecurityProtocol protocol = options_.security.protocol;
+    if (security::UsesTls(protocol)) {
+      absl::StatusOr<std::unique_ptr<security::TlsContext>> tls =
+          security::TlsContext::Create(options_.security.tls);
+      if (!tls.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("listener ", options_.name, ": ", tls.status().message()));
+      }
+      tls_ = *std::move(tls);
+      absl::StatusOr<security::SslPrincipalMapper> mapper =
+          security::SslPrincipalMapper::Parse(options_.security.tls.principal_mapping_rules);
+      if (!mapper.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("listener ", options_.name,
+                         ": ssl.principal.mapping.rules: ", mapper.status().message()));
+      }
+      mapper_.emplace(*std::move(mapper));
+    }
+    limits_ = options_.connection_limits;
+    if (limits_ == nullptr) {
+      absl::StatusOr<std::shared_ptr<ConnectionLimits>> limits = ConnectionLimits::Create(
+          {.max_connections = options_.max_connections,
+           .max_connections_per_ip = options_.max_connections_per_ip,
+           .max_connections_per_ip_overrides = options_.max_connections_per_ip_overrides});
+      if (!limits.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("listener ", options_.name, ": ", limits.status().message()));
+      }
+      limits_ = *std::move(limits);
+    }
     absl::StatusOr<int> fd = BindListening(options_.name, options_.host, options_.port);
     if (!fd.ok()) return fd.status();
     listen_fd_ = *fd;
@@ -164,8 +230,8 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     }
     for (auto& loop : loops_) loop->Start();
     LOG(INFO) << "Kafka protocol on " << options_.name << " " << options_.host << ":" << port_
-              << " (" << loops_.size() << " network threads, " << options_.num_io_threads
-              << " I/O threads)";
+              << " (" << security::ProtocolName(protocol) << ", " << loops_.size()
+              << " network threads, " << options_.num_io_threads << " I/O threads)";
     return absl::OkStatus();
   }
 
@@ -195,7 +261,20 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
 
   int32_t port() const { return port_; }
 
+  int32_t open_connections() const { return open_.load(std::memory_order_relaxed); }
+
  private:
+  // A connection's slot in the limits (and this listener's count).
+  std::optional<std::string> Admit(const std::string& host) {
+    std::optional<std::string> full = limits_->Admit(host);
+    if (!full) open_.fetch_add(1, std::memory_order_relaxed);
+    return full;
+  }
+  void Unadmit(const std::string& host) {
+    limits_->Release(host);
+    open_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
   // ---- loop 0 ----
   void Accept() {
     while (true) {
@@ -215,6 +294,15 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
         accept_paused_ = true;
         return;
       }
+      auto [host, port] = AddressOf(addr);
+      if (std::optional<std::string> full = Admit(host)) {
+        ::close(fd);
+        refused_.fetch_add(1, std::memory_order_relaxed);
+        LOG_EVERY_T(WARNING, 10) << "kafka: " << options_.name << " refuses connections over "
+                                 << *full << " (from " << host << "; "
+                                 << refused_.load(std::memory_order_relaxed) << " refused so far)";
+        continue;
+      }
       const int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       if (options_.socket_send_buffer_bytes > 0) {
@@ -224,7 +312,8 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
         ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &options_.socket_receive_buffer_bytes, sizeof(int));
       }
       const size_t i = next_loop_++ % loops_.size();
-      auto conn = std::make_shared<Conn>(fd, i, loops_[i], conn_options_, PeerOf(addr));
+      auto conn = std::make_shared<Conn>(fd, i, loops_[i], conn_options_,
+                                         absl::StrCat(host, ":", port), host);
       VLOG(1) << "kafka: " << conn->state.peer() << " connected to " << options_.name;
       loops_[i]->Post([this, i, conn] { Register(i, conn); });
     }
@@ -235,9 +324,31 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     if (stopped_) {  // accepted while Stop's close ran on this loop
       ::close(conn->fd);
       conn->closed = true;
+      Unadmit(conn->host);
       return;
     }
     conn->last_active_ms = SteadyMs();
+    if (tls_ != nullptr) {
+      absl::StatusOr<std::unique_ptr<TlsTransport>> tls =
+          TlsTransport::Accept(tls_->Current().get(), conn->fd);
+      if (!tls.ok()) {
+        LOG(WARNING) << "kafka: " << conn->state.peer() << ": " << tls.status();
+        ::close(conn->fd);
+        conn->closed = true;
+        Unadmit(conn->host);
+        return;
+      }
+      conn->tls = *std::move(tls);
+      conn->handshake_events = EPOLLIN;  // the ClientHello
+      conn->handshake_deadline_ms = conn->last_active_ms + options_.ssl_handshake_timeout_ms;
+    }
+    if (security::UsesSasl(options_.security.protocol)) {
+      conn->sasl = std::make_unique<SaslAuthenticator>(&sasl_config_, conn->state.peer());
+      conn->state.SetMaxFrameBytes(
+          std::min(options_.sasl_server_max_receive_size, options_.socket_request_max_bytes),
+          "sasl.server.max.receive.size before SASL authentication");
+      conn->sasl_bound = true;
+    }
     conn->events = EPOLLIN | EPOLLRDHUP;
     absl::Status s = conn->loop->Add(conn->fd, conn->events,
                                      [this, weak = std::weak_ptr<Conn>(conn)](uint32_t events) {
@@ -248,6 +359,7 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
       LOG(WARNING) << "kafka: " << conn->state.peer() << ": " << s;
       ::close(conn->fd);
       conn->closed = true;
+      Unadmit(conn->host);
       return;
     }
     conns_[i][conn->fd] = conn;
@@ -255,8 +367,18 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
 
   void OnEvents(const std::shared_ptr<Conn>& conn, uint32_t events) {
     if (conn->closed) return;
+    if (conn->tls != nullptr && !conn->tls->established()) {
+      Handshake(conn, events);
+      return;
+    }
     if (events & EPOLLIN) Read(conn);
     if (!conn->closed && (events & EPOLLOUT)) Flush(conn);
+    if (conn->tls != nullptr && !conn->closed) {
+      // OpenSSL's cross-wants: a read that must write first (a TLS 1.3 key
+      // update to answer), a write that must read first.
+      if ((events & EPOLLOUT) && conn->tls->read_wants_write()) Read(conn);
+      if (!conn->closed && (events & EPOLLIN) && conn->tls->write_wants_read()) Flush(conn);
+    }
     if (!conn->closed && (events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN)) {
       CloseNow(conn, "the connection failed", /*log=*/false);
     }
@@ -275,10 +397,75 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     }
   }
 
+  // ---- TLS handshake (a connection's loop) ----
+  void Handshake(const std::shared_ptr<Conn>& conn, uint32_t events) {
+    switch (conn->tls->Handshake()) {
+      case TlsTransport::Progress::kDone:
+        HandshakeDone(conn);
+        return;
+      case TlsTransport::Progress::kWantRead:
+        conn->handshake_events = EPOLLIN;
+        break;
+      case TlsTransport::Progress::kWantWrite:
+        conn->handshake_events = EPOLLOUT;
+        break;
+      case TlsTransport::Progress::kFailed:
+        if (conn->tls->received_bytes()) {
+          CloseNow(conn,
+                   absl::StrCat("kafka: ", conn->state.peer(), " on ", options_.name,
+                                ": TLS handshake failed (", conn->tls->error(), "); closing"),
+                   /*log=*/true);
+        } else {  // connected and hung up without a byte (a port probe)
+          VLOG(1) << "kafka: " << conn->state.peer() << " closed before the TLS handshake";
+          CloseNow(conn, "", /*log=*/false);
+        }
+        return;
+    }
+    // Hung up half-way: the rest of the handshake can never come.
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      LOG(INFO) << "kafka: " << conn->state.peer() << " on " << options_.name
+                << " hung up during the TLS handshake";
+      CloseNow(conn, "", /*log=*/false);
+      return;
+    }
+    UpdateInterest(conn);
+  }
+
+  void HandshakeDone(const std::shared_ptr<Conn>& conn) {
+    conn->last_active_ms = SteadyMs();
+    SSL* ssl = conn->tls->ssl();
+    if (!security::UsesSasl(options_.security.protocol)) {
+      // SSL: the client certificate's DN, mapped, names the principal;
+      // without one (ssl.client.auth none or requested) it is ANONYMOUS.
+      absl::StatusOr<std::string> dn = security::PeerDistinguishedName(ssl);
+      if (dn.ok()) {
+        absl::StatusOr<std::string> name = mapper_->Map(*dn);
+        if (!name.ok()) {
+          CloseNow(conn,
+                   absl::StrCat("kafka: ", conn->state.peer(), " on ", options_.name,
+                                ": the client certificate's DN maps to no principal (",
+                                name.status().message(), "); closing"),
+                   /*log=*/true);
+          return;
+        }
+        conn->principal = security::Principal::User(*std::move(name));
+      }
+    }
+    VLOG(1) << "kafka: " << conn->state.peer() << " on " << options_.name << ": "
+            << SSL_get_version(ssl) << " " << SSL_get_cipher_name(ssl) << " as "
+            << conn->principal.ToString();
+    // The client may have sent its first request with its last handshake
+    // message: read now rather than wait for the socket.
+    Read(conn);
+  }
+
+  // ---- reading and writing (a connection's loop) ----
   void Read(const std::shared_ptr<Conn>& conn) {
+    conn->read_posted = false;
     char buf[64 << 10];
     for (int round = 0; round < 16 && MayRead(conn); ++round) {
-      const ssize_t n = ::read(conn->fd, buf, sizeof(buf));
+      const ssize_t n = conn->tls != nullptr ? conn->tls->Read(buf, sizeof(buf))
+                                             : ::read(conn->fd, buf, sizeof(buf));
       if (n > 0) {
         conn->last_active_ms = SteadyMs();
         absl::Status s = conn->state.OnBytes(std::string_view(buf, static_cast<size_t>(n)));
@@ -302,7 +489,12 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
       }
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        CloseNow(conn, "", /*log=*/false);
+        const bool tls_failed = conn->tls != nullptr && errno == EPROTO;
+        CloseNow(conn,
+                 tls_failed ? absl::StrCat("kafka: ", conn->state.peer(), " on ", options_.name,
+                                           ": TLS failure (", conn->tls->error(), "); closing")
+                            : std::string(),
+                 /*log=*/tls_failed);
         return;
       }
       break;
@@ -346,10 +538,16 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
   }
 
   void Flush(const std::shared_ptr<Conn>& conn) {
+    if (conn->sasl_bound && conn->authenticated.load(std::memory_order_acquire)) {
+      conn->state.SetMaxFrameBytes(options_.socket_request_max_bytes, "socket.request.max.bytes");
+      conn->sasl_bound = false;
+    }
     conn->state.CollectReady();
     while (!conn->state.unsent().empty()) {
       std::string_view out = conn->state.unsent();
-      const ssize_t n = ::send(conn->fd, out.data(), out.size(), MSG_NOSIGNAL);
+      const ssize_t n = conn->tls != nullptr
+                            ? conn->tls->Write(out.data(), out.size())
+                            : ::send(conn->fd, out.data(), out.size(), MSG_NOSIGNAL);
       if (n > 0) {
         conn->state.Consumed(static_cast<size_t>(n));
         conn->last_active_ms = SteadyMs();
@@ -374,12 +572,34 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
 
   void UpdateInterest(const std::shared_ptr<Conn>& conn) {
     if (conn->closed) return;
+    if (conn->tls != nullptr && !conn->tls->established()) {
+      const uint32_t want = conn->handshake_events | EPOLLRDHUP;
+      if (want != conn->events) {
+        conn->events = want;
+        conn->loop->Modify(conn->fd, want);
+      }
+      return;
+    }
     // A client gone half-way is not read (there is only the end to read)
     // and not watched for the hang-up it already made.
     const bool read = !conn->peer_gone && MayRead(conn);
-    const uint32_t want = (read ? uint32_t{EPOLLIN} : 0u) |
-                          (conn->state.unsent().empty() ? 0u : uint32_t{EPOLLOUT}) |
-                          (conn->peer_gone ? 0u : uint32_t{EPOLLRDHUP});
+    const bool write = !conn->state.unsent().empty();
+    uint32_t want = (read ? uint32_t{EPOLLIN} : 0u) | (write ? uint32_t{EPOLLOUT} : 0u) |
+                    (conn->peer_gone ? 0u : uint32_t{EPOLLRDHUP});
+    if (conn->tls != nullptr) {
+      if (read && conn->tls->read_wants_write()) want |= EPOLLOUT;
+      if (write && conn->tls->write_wants_read()) want |= EPOLLIN;
+      // Decrypted bytes inside OpenSSL wake no epoll: read them from the
+      // loop's queue (once per batch: Read clears the flag).
+      if (read && !conn->read_posted && conn->tls->pending()) {
+        conn->read_posted = true;
+        conn->loop->Post([weak_self = weak_from_this(), weak = std::weak_ptr<Conn>(conn)] {
+          std::shared_ptr<Impl> s = weak_self.lock();
+          std::shared_ptr<Conn> c = weak.lock();
+          if (s && c && !c->closed) s->Read(c);
+        });
+      }
+    }
     if (want != conn->events) {
       conn->events = want;
       conn->loop->Modify(conn->fd, want);
@@ -393,14 +613,16 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     conn->dead = true;
     Account(conn);
     conn->loop->Remove(conn->fd);
+    if (conn->tls != nullptr) conn->tls->Shutdown();  // close_notify, if it fits now
     ::close(conn->fd);
+    Unadmit(conn->host);
     auto& conns = conns_[conn->loop_index];
     if (auto it = conns.find(conn->fd); it != conns.end() && it->second == conn) conns.erase(it);
   }
 
   // Once per tick on loop `i`: accepts resume after running out of
   // descriptors, reads resume once the listener is below its bounds again,
-  // and idle connections are closed.
+  // and idle connections and overdue TLS handshakes are closed.
   void Tick(size_t i) {
     if (i == 0 && accept_paused_ && listen_fd_ >= 0) {
       accept_paused_ = false;
@@ -408,6 +630,21 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     }
     ResumeReads(i);
     CloseIdle(i);
+    if (tls_ != nullptr) CloseSlowHandshakes(i);
+  }
+
+  void CloseSlowHandshakes(size_t i) {
+    const int64_t now = SteadyMs();
+    std::vector<std::shared_ptr<Conn>> slow;
+    for (auto& [fd, conn] : conns_[i]) {
+      if (!conn->tls->established() && now >= conn->handshake_deadline_ms) slow.push_back(conn);
+    }
+    for (auto& conn : slow) {
+      LOG(INFO) << "kafka: " << conn->state.peer() << " on " << options_.name
+                << " did not complete its TLS handshake within "
+                << options_.ssl_handshake_timeout_ms << " ms; closing";
+      CloseNow(conn, "", /*log=*/false);
+    }
   }
 
   void ResumeReads(size_t i) {
@@ -463,30 +700,58 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
       // Started: no longer queued (a parked long poll or join must not stop
       // the listener from reading); its bytes count until it is answered.
       Release(0, 1);
-      RequestContext context{conn->state.peer(), options_.name};
+      if (conn->sasl != nullptr) {
+        // SASL gates every frame (sasl_authenticator.h): its own answers
+        // and refusals complete here; the rest go to the dispatcher.
+        SaslAuthenticator::Outcome o = conn->sasl->OnFrame(r.frame, SteadyMs());
+        if (conn->sasl->authenticated()) {
+          conn->authenticated.store(true, std::memory_order_release);
+        }
+        if (o.action != SaslAuthenticator::Action::kDispatch) {
+          DispatchResult result;
+          result.response = std::move(o.response);
+          result.close = o.action != SaslAuthenticator::Action::kAnswer;
+          result.reason = std::move(o.reason);
+          Finish(weak_from_this(), conn, r.seq, bytes, std::move(result));
+          continue;
+        }
+      }
+      RequestContext context;
+      context.peer = conn->state.peer();
+      context.listener = options_.name;
+      context.principal = conn->sasl != nullptr ? conn->sasl->principal() : conn->principal;
+      context.host = conn->host;
+      if (options_.request_observer) options_.request_observer(context, r.frame);
       // The completion may come from any thread, even after Stop() and the
       // listener's destruction: then only the connection is touched, and
       // the post to its loop runs nothing.
       dispatcher_.Dispatch(
           context, r.frame,
           [weak_self = weak_from_this(), conn, seq = r.seq, bytes](DispatchResult result) {
-            if (result.close) {
-              conn->dead = true;
-              conn->state.Fail(seq, std::move(result.reason));
-            } else {
-              conn->state.Complete(seq, std::move(result.response), std::move(result.hold));
-            }
-            std::shared_ptr<Impl> self = weak_self.lock();
-            if (self == nullptr) return;
-            self->Release(bytes, 0);
-            std::weak_ptr<Conn> weak = conn;
-            conn->loop->Post([weak_self, weak] {
-              std::shared_ptr<Impl> s = weak_self.lock();
-              std::shared_ptr<Conn> c = weak.lock();
-              if (s && c && !c->closed) s->Flush(c);
-            });
+            Finish(weak_self, conn, seq, bytes, std::move(result));
           });
     }
+  }
+
+  // A request's answer (or refusal) is ready: into its slot, and the loop
+  // writes it.
+  static void Finish(const std::weak_ptr<Impl>& weak_self, const std::shared_ptr<Conn>& conn,
+                     uint64_t seq, int64_t bytes, DispatchResult result) {
+    if (result.close) {
+      conn->dead = true;
+      conn->state.Fail(seq, std::move(result.reason), std::move(result.response));
+    } else {
+      conn->state.Complete(seq, std::move(result.response), std::move(result.hold));
+    }
+    std::shared_ptr<Impl> self = weak_self.lock();
+    if (self == nullptr) return;
+    self->Release(bytes, 0);
+    std::weak_ptr<Conn> weak = conn;
+    conn->loop->Post([weak_self, weak] {
+      std::shared_ptr<Impl> s = weak_self.lock();
+      std::shared_ptr<Conn> c = weak.lock();
+      if (s && c && !c->closed) s->Flush(c);
+    });
   }
 
   // `bytes` of requests are answered (or dropped) and `requests` started
@@ -507,6 +772,16 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
 
   const Options options_;
   Connection::Options conn_options_;
+  SaslAuthenticator::Config sasl_config_;
+  // TLS listeners: the certificates (reloaded when their files change) and
+  // the DN-to-principal rules.
+  std::unique_ptr<security::TlsContext> tls_;
+  std::optional<security::SslPrincipalMapper> mapper_;
+  // The connection limits (the node's, shared by its Kafka listeners, or
+  // this listener's own) and this listener's connections in them.
+  std::shared_ptr<ConnectionLimits> limits_;
+  std::atomic<int32_t> open_{0};
+  std::atomic<int64_t> refused_{0};
   Dispatcher dispatcher_;
   IoPool pool_;
   int listen_fd_ = -1;
@@ -531,6 +806,8 @@ KafkaListener::~KafkaListener() { Stop(); }
 void KafkaListener::Stop() { impl_->Stop(); }
 
 int32_t KafkaListener::port() const { return impl_->port(); }
+
+int32_t KafkaListener::open_connections() const { return impl_->open_connections(); }
 
 absl::StatusOr<std::unique_ptr<KafkaListener>> KafkaListener::Start(Options options,
                                                                     Dispatcher::Deps deps) {

@@ -1909,6 +1909,462 @@ const StructSpec& SpecOf<ListTransactionsResponse>() {
   return spec;
 }
 
+// ---- SaslHandshake v0-1 (never flexible) ----
+
+template <>
+const StructSpec& SpecOf<SaslHandshakeRequest>() {
+  using S = SaslHandshakeRequest;
+  static const StructSpec spec{"SaslHandshakeRequest", {
+      Str<&S::mechanism>("Mechanism"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<SaslHandshakeResponse>() {
+  using S = SaslHandshakeResponse;
+  static const StructSpec spec{"SaslHandshakeResponse", {
+      Int16<&S::error_code>("ErrorCode"),
+      Array<&S::mechanisms>("Mechanisms"),
+  }};
+  return spec;
+}
+
+// ---- SaslAuthenticate v0-2 ----
+
+template <>
+const StructSpec& SpecOf<SaslAuthenticateRequest>() {
+  using S = SaslAuthenticateRequest;
+  static const StructSpec spec{"SaslAuthenticateRequest", {
+      Bytes<&S::auth_bytes>("AuthBytes"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<SaslAuthenticateResponse>() {
+  using S = SaslAuthenticateResponse;
+  static const StructSpec spec{"SaslAuthenticateResponse", {
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::error_message>("ErrorMessage").Nullable(),
+      Bytes<&S::auth_bytes>("AuthBytes"),
+      Int64<&S::session_lifetime_ms>("SessionLifetimeMs").Since(1).Ignorable(),
+  }};
+  return spec;
+}
+
+// ---- DescribeAcls v0-3 ----
+
+template <>
+const StructSpec& SpecOf<DescribeAclsRequest>() {
+  using S = DescribeAclsRequest;
+  static const StructSpec spec{"DescribeAclsRequest", {
+      Int8<&S::resource_type_filter>("ResourceTypeFilter"),
+      Str<&S::resource_name_filter>("ResourceNameFilter").Nullable(),
+      Int8<&S::pattern_type_filter>("PatternTypeFilter").Since(1),
+      Str<&S::principal_filter>("PrincipalFilter").Nullable(),
+      Str<&S::host_filter>("HostFilter").Nullable(),
+      Int8<&S::operation>("Operation"),
+      Int8<&S::permission_type>("PermissionType"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeAclsResponse::AclDescription>() {
+  using S = DescribeAclsResponse::AclDescription;
+  static const StructSpec spec{"AclDescription", {
+      Str<&S::principal>("Principal"),
+      Str<&S::host>("Host"),
+      Int8<&S::operation>("Operation"),
+      Int8<&S::permission_type>("PermissionType"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeAclsResponse::Resource>() {
+  using S = DescribeAclsResponse::Resource;
+  static const StructSpec spec{"DescribeAclsResource", {
+      Int8<&S::resource_type>("ResourceType"),
+      Str<&S::resource_name>("ResourceName"),
+      Int8<&S::pattern_type>("PatternType").Since(1),
+      Array<&S::acls>("Acls"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeAclsResponse>() {
+  using S = DescribeAclsResponse;
+  static const StructSpec spec{"DescribeAclsResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::error_message>("ErrorMessage").Nullable(),
+      Array<&S::resources>("Resources"),
+  }};
+  return spec;
+}
+
+// ---- CreateAcls v0-3 ----
+
+template <>
+const StructSpec& SpecOf<CreateAclsRequest::Creation>() {
+  using S = CreateAclsRequest::Creation;
+  static const StructSpec spec{"AclCreation", {
+      Int8<&S::resource_type>("ResourceType"),
+      Str<&S::resource_name>("ResourceName"),
+      Int8<&S::resource_pattern_type>("ResourcePatternType").Since(1),
+      Str<&S::principal>("Principal"),
+      Str<&S::host>("Host"),
+      Int8<&S::operation>("Operation"),
+      Int8<&S::permission_type>("PermissionType"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<CreateAclsRequest>() {
+  using S = CreateAclsRequest;
+  static const StructSpec spec{"CreateAclsRequest", {
+      Array<&S::creations>("Creations"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<CreateAclsResponse::Result>() {
+  using S = CreateAclsResponse::Result;
+  static const StructSpec spec{"AclCreationResult", {
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::error_message>("ErrorMessage").Nullable(),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<CreateAclsResponse>() {
+  using S = CreateAclsResponse;
+  static const StructSpec spec{"CreateAclsResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Array<&S::results>("Results"),
+  }};
+  return spec;
+}
+
+// ---- DeleteAcls v0-3 ----
+
+template <>
+const StructSpec& SpecOf<DeleteAclsRequest::Filter>() {
+  using S = DeleteAclsRequest::Filter;
+  static const StructSpec spec{"DeleteAclsFilter", {
+      Int8<&S::resource_type_filter>("ResourceTypeFilter"),
+      Str<&S::resource_name_filter>("ResourceNameFilter").Nullable(),
+      Int8<&S::pattern_type_filter>("PatternTypeFilter").Since(1),
+      Str<&S::principal_filter>("PrincipalFilter").Nullable(),
+      Str<&S::host_filter>("HostFilter").Nullable(),
+      Int8<&S::operation>("Operation"),
+      Int8<&S::permission_type>("PermissionType"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DeleteAclsRequest>() {
+  using S = DeleteAclsRequest;
+  static const StructSpec spec{"DeleteAclsRequest", {
+      Array<&S::filters>("Filters"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DeleteAclsResponse::MatchingAcl>() {
+  using S = DeleteAclsResponse::MatchingAcl;
+  static const StructSpec spec{"DeleteAclsMatchingAcl", {
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::error_message>("ErrorMessage").Nullable(),
+      Int8<&S::resource_type>("ResourceType"),
+      Str<&S::resource_name>("ResourceName"),
+      Int8<&S::pattern_type>("PatternType").Since(1),
+      Str<&S::principal>("Principal"),
+      Str<&S::host>("Host"),
+      Int8<&S::operation>("Operation"),
+      Int8<&S::permission_type>("PermissionType"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DeleteAclsResponse::FilterResult>() {
+  using S = DeleteAclsResponse::FilterResult;
+  static const StructSpec spec{"DeleteAclsFilterResult", {
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::error_message>("ErrorMessage").Nullable(),
+      Array<&S::matching_acls>("MatchingAcls"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DeleteAclsResponse>() {
+  using S = DeleteAclsResponse;
+  static const StructSpec spec{"DeleteAclsResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Array<&S::filter_results>("FilterResults"),
+  }};
+  return spec;
+}
+
+// ---- DescribeClientQuotas v0-1 ----
+
+template <>
+const StructSpec& SpecOf<DescribeClientQuotasRequest::Component>() {
+  using S = DescribeClientQuotasRequest::Component;
+  static const StructSpec spec{"ComponentData", {
+      Str<&S::entity_type>("EntityType"),
+      Int8<&S::match_type>("MatchType"),
+      Str<&S::match>("Match").Nullable(),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeClientQuotasRequest>() {
+  using S = DescribeClientQuotasRequest;
+  static const StructSpec spec{"DescribeClientQuotasRequest", {
+      Array<&S::components>("Components"),
+      Bool<&S::strict>("Strict"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeClientQuotasResponse::Entity>() {
+  using S = DescribeClientQuotasResponse::Entity;
+  static const StructSpec spec{"EntityData", {
+      Str<&S::entity_type>("EntityType"),
+      Str<&S::entity_name>("EntityName").Nullable(),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeClientQuotasResponse::Value>() {
+  using S = DescribeClientQuotasResponse::Value;
+  static const StructSpec spec{"ValueData", {
+      Str<&S::key>("Key"),
+      Float64<&S::value>("Value"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeClientQuotasResponse::Entry>() {
+  using S = DescribeClientQuotasResponse::Entry;
+  static const StructSpec spec{"EntryData", {
+      Array<&S::entity>("Entity"),
+      Array<&S::values>("Values"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeClientQuotasResponse>() {
+  using S = DescribeClientQuotasResponse;
+  static const StructSpec spec{"DescribeClientQuotasResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::error_message>("ErrorMessage").Nullable(),
+      Array<&S::entries>("Entries").Nullable(),
+  }};
+  return spec;
+}
+
+// ---- AlterClientQuotas v0-1 ----
+
+template <>
+const StructSpec& SpecOf<AlterClientQuotasRequest::Entity>() {
+  using S = AlterClientQuotasRequest::Entity;
+  static const StructSpec spec{"EntityData", {
+      Str<&S::entity_type>("EntityType"),
+      Str<&S::entity_name>("EntityName").Nullable(),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AlterClientQuotasRequest::Op>() {
+  using S = AlterClientQuotasRequest::Op;
+  static const StructSpec spec{"OpData", {
+      Str<&S::key>("Key"),
+      Float64<&S::value>("Value"),
+      Bool<&S::remove>("Remove"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AlterClientQuotasRequest::Entry>() {
+  using S = AlterClientQuotasRequest::Entry;
+  static const StructSpec spec{"EntryData", {
+      Array<&S::entity>("Entity"),
+      Array<&S::ops>("Ops"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AlterClientQuotasRequest>() {
+  using S = AlterClientQuotasRequest;
+  static const StructSpec spec{"AlterClientQuotasRequest", {
+      Array<&S::entries>("Entries"),
+      Bool<&S::validate_only>("ValidateOnly"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AlterClientQuotasResponse::Entity>() {
+  using S = AlterClientQuotasResponse::Entity;
+  static const StructSpec spec{"EntityData", {
+      Str<&S::entity_type>("EntityType"),
+      Str<&S::entity_name>("EntityName").Nullable(),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AlterClientQuotasResponse::Entry>() {
+  using S = AlterClientQuotasResponse::Entry;
+  static const StructSpec spec{"EntryData", {
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::error_message>("ErrorMessage").Nullable(),
+      Array<&S::entity>("Entity"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AlterClientQuotasResponse>() {
+  using S = AlterClientQuotasResponse;
+  static const StructSpec spec{"AlterClientQuotasResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Array<&S::entries>("Entries"),
+  }};
+  return spec;
+}
+
+// ---- DescribeUserScramCredentials v0 ----
+
+template <>
+const StructSpec& SpecOf<DescribeUserScramCredentialsRequest::User>() {
+  using S = DescribeUserScramCredentialsRequest::User;
+  static const StructSpec spec{"UserName", {
+      Str<&S::name>("Name"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeUserScramCredentialsRequest>() {
+  using S = DescribeUserScramCredentialsRequest;
+  static const StructSpec spec{"DescribeUserScramCredentialsRequest", {
+      Array<&S::users>("Users").Nullable(),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeUserScramCredentialsResponse::CredentialInfo>() {
+  using S = DescribeUserScramCredentialsResponse::CredentialInfo;
+  static const StructSpec spec{"CredentialInfo", {
+      Int8<&S::mechanism>("Mechanism"),
+      Int32<&S::iterations>("Iterations"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeUserScramCredentialsResponse::Result>() {
+  using S = DescribeUserScramCredentialsResponse::Result;
+  static const StructSpec spec{"DescribeUserScramCredentialsResult", {
+      Str<&S::user>("User"),
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::error_message>("ErrorMessage").Nullable(),
+      Array<&S::credential_infos>("CredentialInfos"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeUserScramCredentialsResponse>() {
+  using S = DescribeUserScramCredentialsResponse;
+  static const StructSpec spec{"DescribeUserScramCredentialsResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::error_message>("ErrorMessage").Nullable(),
+      Array<&S::results>("Results"),
+  }};
+  return spec;
+}
+
+// ---- AlterUserScramCredentials v0 ----
+
+template <>
+const StructSpec& SpecOf<AlterUserScramCredentialsRequest::Deletion>() {
+  using S = AlterUserScramCredentialsRequest::Deletion;
+  static const StructSpec spec{"ScramCredentialDeletion", {
+      Str<&S::name>("Name"),
+      Int8<&S::mechanism>("Mechanism"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AlterUserScramCredentialsRequest::Upsertion>() {
+  using S = AlterUserScramCredentialsRequest::Upsertion;
+  static const StructSpec spec{"ScramCredentialUpsertion", {
+      Str<&S::name>("Name"),
+      Int8<&S::mechanism>("Mechanism"),
+      Int32<&S::iterations>("Iterations"),
+      Bytes<&S::salt>("Salt"),
+      Bytes<&S::salted_password>("SaltedPassword"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AlterUserScramCredentialsRequest>() {
+  using S = AlterUserScramCredentialsRequest;
+  static const StructSpec spec{"AlterUserScramCredentialsRequest", {
+      Array<&S::deletions>("Deletions"),
+      Array<&S::upsertions>("Upsertions"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AlterUserScramCredentialsResponse::Result>() {
+  using S = AlterUserScramCredentialsResponse::Result;
+  static const StructSpec spec{"AlterUserScramCredentialsResult", {
+      Str<&S::user>("User"),
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::error_message>("ErrorMessage").Nullable(),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<AlterUserScramCredentialsResponse>() {
+  using S = AlterUserScramCredentialsResponse;
+  static const StructSpec spec{"AlterUserScramCredentialsResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Array<&S::results>("Results"),
+  }};
+  return spec;
+}
+
 // clang-format on
 
 // ---- Lookup by key, over the types codec.h lists ----

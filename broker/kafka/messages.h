@@ -1197,6 +1197,292 @@ struct ListTransactionsResponse {
   bool operator==(const ListTransactionsResponse&) const = default;
 };
 
+// ---- SaslHandshake (17) ----
+struct SaslHandshakeRequest {
+  STRATA_KAFKA_MESSAGE(kSaslHandshake, true)
+  std::string mechanism;  // e.g. "PLAIN", "SCRAM-SHA-256"
+  bool operator==(const SaslHandshakeRequest&) const = default;
+};
+
+struct SaslHandshakeResponse {
+  STRATA_KAFKA_MESSAGE(kSaslHandshake, false)
+  int16_t error_code = 0;
+  std::vector<std::string> mechanisms;  // the mechanisms enabled on the listener
+  bool operator==(const SaslHandshakeResponse&) const = default;
+};
+
+// ---- SaslAuthenticate (36) ----
+struct SaslAuthenticateRequest {
+  STRATA_KAFKA_MESSAGE(kSaslAuthenticate, true)
+  std::string auth_bytes;  // bytes
+  bool operator==(const SaslAuthenticateRequest&) const = default;
+};
+
+struct SaslAuthenticateResponse {
+  STRATA_KAFKA_MESSAGE(kSaslAuthenticate, false)
+  int16_t error_code = 0;
+  std::optional<std::string> error_message;
+  std::string auth_bytes;           // bytes
+  int64_t session_lifetime_ms = 0;  // v1+, ignorable
+  bool operator==(const SaslAuthenticateResponse&) const = default;
+};
+
+// ---- DescribeAcls (29) ----
+// Resource types, operations, permission and pattern types are Kafka's
+// int8 codes (AclOperation, ResourceType, ...); pattern type 3 is LITERAL.
+struct DescribeAclsRequest {
+  STRATA_KAFKA_MESSAGE(kDescribeAcls, true)
+  int8_t resource_type_filter = 0;
+  std::optional<std::string> resource_name_filter;  // null: any
+  int8_t pattern_type_filter = 3;                   // v1+, not ignorable
+  std::optional<std::string> principal_filter;      // null: any
+  std::optional<std::string> host_filter;           // null: any
+  int8_t operation = 0;
+  int8_t permission_type = 0;
+  bool operator==(const DescribeAclsRequest&) const = default;
+};
+
+struct DescribeAclsResponse {
+  STRATA_KAFKA_MESSAGE(kDescribeAcls, false)
+  struct AclDescription {
+    std::string principal;
+    std::string host;
+    int8_t operation = 0;
+    int8_t permission_type = 0;
+    bool operator==(const AclDescription&) const = default;
+  };
+  struct Resource {
+    int8_t resource_type = 0;
+    std::string resource_name;
+    int8_t pattern_type = 3;  // v1+, not ignorable
+    std::vector<AclDescription> acls;
+    bool operator==(const Resource&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  int16_t error_code = 0;
+  std::optional<std::string> error_message;
+  std::vector<Resource> resources;
+  bool operator==(const DescribeAclsResponse&) const = default;
+};
+
+// ---- CreateAcls (30) ----
+struct CreateAclsRequest {
+  STRATA_KAFKA_MESSAGE(kCreateAcls, true)
+  struct Creation {
+    int8_t resource_type = 0;
+    std::string resource_name;
+    int8_t resource_pattern_type = 3;  // v1+, not ignorable
+    std::string principal;
+    std::string host;
+    int8_t operation = 0;
+    int8_t permission_type = 0;
+    bool operator==(const Creation&) const = default;
+  };
+  std::vector<Creation> creations;
+  bool operator==(const CreateAclsRequest&) const = default;
+};
+
+struct CreateAclsResponse {
+  STRATA_KAFKA_MESSAGE(kCreateAcls, false)
+  struct Result {  // one per creation, in order
+    int16_t error_code = 0;
+    std::optional<std::string> error_message;
+    bool operator==(const Result&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  std::vector<Result> results;
+  bool operator==(const CreateAclsResponse&) const = default;
+};
+
+// ---- DeleteAcls (31) ----
+struct DeleteAclsRequest {
+  STRATA_KAFKA_MESSAGE(kDeleteAcls, true)
+  struct Filter {
+    int8_t resource_type_filter = 0;
+    std::optional<std::string> resource_name_filter;  // null: any
+    int8_t pattern_type_filter = 3;                   // v1+, not ignorable
+    std::optional<std::string> principal_filter;      // null: any
+    std::optional<std::string> host_filter;           // null: any
+    int8_t operation = 0;
+    int8_t permission_type = 0;
+    bool operator==(const Filter&) const = default;
+  };
+  std::vector<Filter> filters;
+  bool operator==(const DeleteAclsRequest&) const = default;
+};
+
+struct DeleteAclsResponse {
+  STRATA_KAFKA_MESSAGE(kDeleteAcls, false)
+  struct MatchingAcl {
+    int16_t error_code = 0;
+    std::optional<std::string> error_message;
+    int8_t resource_type = 0;
+    std::string resource_name;
+    int8_t pattern_type = 3;  // v1+, not ignorable
+    std::string principal;
+    std::string host;
+    int8_t operation = 0;
+    int8_t permission_type = 0;
+    bool operator==(const MatchingAcl&) const = default;
+  };
+  struct FilterResult {  // one per filter, in order
+    int16_t error_code = 0;
+    std::optional<std::string> error_message;
+    std::vector<MatchingAcl> matching_acls;
+    bool operator==(const FilterResult&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  std::vector<FilterResult> filter_results;
+  bool operator==(const DeleteAclsResponse&) const = default;
+};
+
+// ---- DescribeClientQuotas (48) ----
+struct DescribeClientQuotasRequest {
+  STRATA_KAFKA_MESSAGE(kDescribeClientQuotas, true)
+  struct Component {
+    std::string entity_type;           // "user", "client-id", "ip"
+    int8_t match_type = 0;             // 0 exact name, 1 default name, 2 any specified name
+    std::optional<std::string> match;  // null: unused for the match type
+    bool operator==(const Component&) const = default;
+  };
+  std::vector<Component> components;
+  bool strict = false;
+  bool operator==(const DescribeClientQuotasRequest&) const = default;
+};
+
+struct DescribeClientQuotasResponse {
+  STRATA_KAFKA_MESSAGE(kDescribeClientQuotas, false)
+  struct Entity {
+    std::string entity_type;
+    std::optional<std::string> entity_name;  // null: the default entity
+    bool operator==(const Entity&) const = default;
+  };
+  struct Value {
+    std::string key;
+    double value = 0;
+    bool operator==(const Value&) const = default;
+  };
+  struct Entry {
+    std::vector<Entity> entity;
+    std::vector<Value> values;
+    bool operator==(const Entry&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  int16_t error_code = 0;
+  std::optional<std::string> error_message;
+  std::optional<std::vector<Entry>> entries = std::vector<Entry>{};  // null on error
+  bool operator==(const DescribeClientQuotasResponse&) const = default;
+};
+
+// ---- AlterClientQuotas (49) ----
+struct AlterClientQuotasRequest {
+  STRATA_KAFKA_MESSAGE(kAlterClientQuotas, true)
+  struct Entity {
+    std::string entity_type;
+    std::optional<std::string> entity_name;  // null: the default entity
+    bool operator==(const Entity&) const = default;
+  };
+  struct Op {
+    std::string key;
+    double value = 0;     // ignored when remove
+    bool remove = false;  // else set
+    bool operator==(const Op&) const = default;
+  };
+  struct Entry {
+    std::vector<Entity> entity;
+    std::vector<Op> ops;
+    bool operator==(const Entry&) const = default;
+  };
+  std::vector<Entry> entries;
+  bool validate_only = false;
+  bool operator==(const AlterClientQuotasRequest&) const = default;
+};
+
+struct AlterClientQuotasResponse {
+  STRATA_KAFKA_MESSAGE(kAlterClientQuotas, false)
+  struct Entity {
+    std::string entity_type;
+    std::optional<std::string> entity_name;
+    bool operator==(const Entity&) const = default;
+  };
+  struct Entry {
+    int16_t error_code = 0;
+    std::optional<std::string> error_message;
+    std::vector<Entity> entity;
+    bool operator==(const Entry&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  std::vector<Entry> entries;
+  bool operator==(const AlterClientQuotasResponse&) const = default;
+};
+
+// ---- DescribeUserScramCredentials (50) ----
+// Mechanisms are Kafka's ScramMechanism codes: 1 SCRAM-SHA-256, 2 SCRAM-SHA-512.
+struct DescribeUserScramCredentialsRequest {
+  STRATA_KAFKA_MESSAGE(kDescribeUserScramCredentials, true)
+  struct User {
+    std::string name;
+    bool operator==(const User&) const = default;
+  };
+  std::optional<std::vector<User>> users = std::vector<User>{};  // null or empty: every user
+  bool operator==(const DescribeUserScramCredentialsRequest&) const = default;
+};
+
+struct DescribeUserScramCredentialsResponse {
+  STRATA_KAFKA_MESSAGE(kDescribeUserScramCredentials, false)
+  struct CredentialInfo {
+    int8_t mechanism = 0;
+    int32_t iterations = 0;
+    bool operator==(const CredentialInfo&) const = default;
+  };
+  struct Result {  // one per user
+    std::string user;
+    int16_t error_code = 0;
+    std::optional<std::string> error_message;
+    std::vector<CredentialInfo> credential_infos;
+    bool operator==(const Result&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  int16_t error_code = 0;  // message-level
+  std::optional<std::string> error_message;
+  std::vector<Result> results;
+  bool operator==(const DescribeUserScramCredentialsResponse&) const = default;
+};
+
+// ---- AlterUserScramCredentials (51) ----
+struct AlterUserScramCredentialsRequest {
+  STRATA_KAFKA_MESSAGE(kAlterUserScramCredentials, true)
+  struct Deletion {
+    std::string name;
+    int8_t mechanism = 0;
+    bool operator==(const Deletion&) const = default;
+  };
+  struct Upsertion {
+    std::string name;
+    int8_t mechanism = 0;
+    int32_t iterations = 0;
+    std::string salt;             // bytes
+    std::string salted_password;  // bytes
+    bool operator==(const Upsertion&) const = default;
+  };
+  std::vector<Deletion> deletions;
+  std::vector<Upsertion> upsertions;
+  bool operator==(const AlterUserScramCredentialsRequest&) const = default;
+};
+
+struct AlterUserScramCredentialsResponse {
+  STRATA_KAFKA_MESSAGE(kAlterUserScramCredentials, false)
+  struct Result {  // one per affected user
+    std::string user;
+    int16_t error_code = 0;
+    std::optional<std::string> error_message;
+    bool operator==(const Result&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  std::vector<Result> results;
+  bool operator==(const AlterUserScramCredentialsResponse&) const = default;
+};
+
 #undef STRATA_KAFKA_MESSAGE
 
 }  // namespace strata::kafka

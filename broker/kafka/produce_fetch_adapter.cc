@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/kafka/adapter.h"
 #include "broker/request/handlers.h"
+#include "broker/request/throttler.h"
 
 namespace strata::kafka {
 
@@ -233,25 +234,43 @@ InitProducerIdResponse FromRequestLayer(const request::InitProducerIdResponse& r
 
 namespace {
 
+// The record bytes of a fetch answer (what consumer_byte_rate counts).
+double RecordBytes(const request::FetchResponse& r) {
+  double bytes = 0;
+  for (const request::FetchTopicResult& t : r.topics) {
+    for (const request::FetchPartitionResult& p : t.partitions) bytes += p.records.size();
+  }
+  return bytes;
+}
+
 absl::Status NoRequestLayer() { return absl::FailedPreconditionError("no request layer"); }
 
 void ProduceAdapter(const AdapterCall& call, Request request, Reply reply) {
   if (call.deps.handlers == nullptr) return reply(NoRequestLayer());
   ProduceRequest produce = std::get<ProduceRequest>(std::move(request));
   const bool acks_zero = produce.acks == 0;
-  call.deps.handlers->Produce(
-      ToRequestLayer(std::move(produce)),
-      [reply = std::move(reply), acks_zero](request::ProduceResponse answer) {
-        ProduceResponse response = FromRequestLayer(answer);
-        if (!acks_zero) return reply(Response(std::move(response)));
-        // acks=0: no answer; on a failure the connection is closed so the
-        // client refreshes its metadata (Kafka's KafkaApis does the same).
-        if (std::optional<ErrorCode> error = FirstError(response)) {
-          return reply(absl::AbortedError(
-              absl::StrCat("acks=0 produce failed with ", std::string(ErrorName(*error)))));
-        }
-        reply(std::nullopt);
-      });
+  request::ProduceRequest layer = ToRequestLayer(std::move(produce));
+  // The produce quota counts the record bytes sent.
+  double bytes = 0;
+  for (const request::ProduceTopic& t : layer.topics) {
+    for (const request::ProducePartition& p : t.partitions) bytes += p.records.size();
+  }
+  call.authz().Produce(*call.deps.handlers, std::move(layer),
+                       request::Throttled<request::ProduceResponse>(
+                           call.deps.throttler, security::QuotaType::kProduce, call.session(),
+                           [bytes](const request::ProduceResponse&) { return bytes; },
+                           [reply = std::move(reply), acks_zero](request::ProduceResponse answer) {
+                             ProduceResponse response = FromRequestLayer(answer);
+                             response.throttle_time_ms = answer.throttle_time_ms;
+                             if (!acks_zero) return reply(Response(std::move(response)));
+                             // acks=0: no answer; on a failure the connection is closed so the
+                             // client refreshes its metadata (Kafka's KafkaApis does the same).
+                             if (std::optional<ErrorCode> error = FirstError(response)) {
+                               return reply(absl::AbortedError(absl::StrCat(
+                                   "acks=0 produce failed with ", std::string(ErrorName(*error)))));
+                             }
+                             reply(std::nullopt);
+                           }));
 }
 
 void FetchAdapter(const AdapterCall& call, Request request, Reply reply) {
@@ -260,33 +279,42 @@ void FetchAdapter(const AdapterCall& call, Request request, Reply reply) {
   if (std::optional<ErrorCode> error = FetchSessionError(*fetch)) {
     return reply(Response(FetchError(*error)));
   }
-  call.deps.handlers->Fetch(
-      ToRequestLayer(*fetch), [reply = std::move(reply), fetch](request::FetchResponse answer) {
-        // The answer's share of the fetch memory stays taken until its bytes
-        // are written, as on the gRPC door.
-        std::shared_ptr<request::FetchShare> memory = answer.memory;
-        reply(Response(FromRequestLayer(std::move(answer), *fetch)), std::move(memory));
-      });
+  call.authz().Fetch(
+      *call.deps.handlers, ToRequestLayer(*fetch),
+      request::Throttled<request::FetchResponse>(
+          // The fetch quota counts the record bytes answered (consumers only:
+          // a follower's fetch is replication, which has its own throttle).
+          fetch->replica_id >= 0 ? nullptr : call.deps.throttler, security::QuotaType::kFetch,
+          call.session(), [](const request::FetchResponse& r) { return RecordBytes(r); },
+          [reply = std::move(reply), fetch](request::FetchResponse answer) {
+            // The answer's share of the fetch memory stays taken until its
+            // bytes are written, as on the gRPC door.
+            std::shared_ptr<request::FetchShare> memory = answer.memory;
+            const int32_t throttle_ms = answer.throttle_time_ms;
+            FetchResponse response = FromRequestLayer(std::move(answer), *fetch);
+            response.throttle_time_ms = throttle_ms;
+            reply(Response(std::move(response)), std::move(memory));
+          }));
 }
 
 void ListOffsetsAdapter(const AdapterCall& call, Request request, Reply reply) {
   if (call.deps.handlers == nullptr) return reply(NoRequestLayer());
-  const request::ListOffsetsResponse answer =
-      call.deps.handlers->ListOffsets(ToRequestLayer(std::get<ListOffsetsRequest>(request)));
+  const request::ListOffsetsResponse answer = call.authz().ListOffsets(
+      *call.deps.handlers, ToRequestLayer(std::get<ListOffsetsRequest>(request)));
   reply(Response(FromRequestLayer(answer)));
 }
 
 void OffsetForLeaderEpochAdapter(const AdapterCall& call, Request request, Reply reply) {
   if (call.deps.handlers == nullptr) return reply(NoRequestLayer());
-  const std::vector<request::EpochEndResult> answer = call.deps.handlers->OffsetForLeaderEpoch(
-      ToRequestLayer(std::get<OffsetForLeaderEpochRequest>(request)));
+  const std::vector<request::EpochEndResult> answer = call.authz().OffsetForLeaderEpoch(
+      *call.deps.handlers, ToRequestLayer(std::get<OffsetForLeaderEpochRequest>(request)));
   reply(Response(FromRequestLayer(answer)));
 }
 
 void InitProducerIdAdapter(const AdapterCall& call, Request request, Reply reply) {
   if (call.deps.handlers == nullptr) return reply(NoRequestLayer());
-  call.deps.handlers->InitProducerId(
-      ToRequestLayer(std::get<InitProducerIdRequest>(request), call.version()),
+  call.authz().InitProducerId(
+      *call.deps.handlers, ToRequestLayer(std::get<InitProducerIdRequest>(request), call.version()),
       [reply = std::move(reply)](request::InitProducerIdResponse answer) {
         reply(Response(FromRequestLayer(answer)));
       });

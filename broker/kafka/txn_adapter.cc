@@ -273,8 +273,8 @@ void AddPartitionsToTxnAdapter(const AdapterCall& call, Request request, Reply r
     return;
   }
   const int16_t version = call.version();
-  call.deps.txns->AddPartitionsToTxn(
-      ToRequestLayer(std::get<AddPartitionsToTxnRequest>(request), version),
+  call.authz().AddPartitionsToTxn(
+      *call.deps.txns, ToRequestLayer(std::get<AddPartitionsToTxnRequest>(request), version),
       [reply = std::move(reply), version](txn::AddPartitionsToTxnResponse r) {
         reply(Response(FromRequestLayer(r, version)));
       });
@@ -286,11 +286,11 @@ void AddOffsetsToTxnAdapter(const AdapterCall& call, Request request, Reply repl
     return;
   }
   const int16_t version = call.version();
-  call.deps.txns->AddOffsetsToTxn(
-      ToRequestLayer(std::get<AddOffsetsToTxnRequest>(request), version),
-      [reply = std::move(reply), version](txn::TxnResult r) {
-        reply(Response(AddOffsetsToTxnFromRequestLayer(r, version)));
-      });
+  call.authz().AddOffsetsToTxn(*call.deps.txns,
+                               ToRequestLayer(std::get<AddOffsetsToTxnRequest>(request), version),
+                               [reply = std::move(reply), version](txn::TxnResult r) {
+                                 reply(Response(AddOffsetsToTxnFromRequestLayer(r, version)));
+                               });
 }
 
 void EndTxnAdapter(const AdapterCall& call, Request request, Reply reply) {
@@ -299,10 +299,10 @@ void EndTxnAdapter(const AdapterCall& call, Request request, Reply reply) {
     return;
   }
   const int16_t version = call.version();
-  call.deps.txns->EndTxn(ToRequestLayer(std::get<EndTxnRequest>(request), version),
-                         [reply = std::move(reply), version](txn::TxnResult r) {
-                           reply(Response(EndTxnFromRequestLayer(r, version)));
-                         });
+  call.authz().EndTxn(*call.deps.txns, ToRequestLayer(std::get<EndTxnRequest>(request), version),
+                      [reply = std::move(reply), version](txn::TxnResult r) {
+                        reply(Response(EndTxnFromRequestLayer(r, version)));
+                      });
 }
 
 void DescribeTransactionsAdapter(const AdapterCall& call, Request request, Reply reply) {
@@ -311,8 +311,8 @@ void DescribeTransactionsAdapter(const AdapterCall& call, Request request, Reply
     return;
   }
   const int16_t version = call.version();
-  std::vector<txn::TransactionDescription> descriptions = call.deps.txns->DescribeTransactions(
-      ToRequestLayer(std::get<DescribeTransactionsRequest>(request), version));
+  std::vector<txn::TransactionDescription> descriptions = call.authz().DescribeTransactions(
+      *call.deps.txns, ToRequestLayer(std::get<DescribeTransactionsRequest>(request), version));
   reply(Response(FromRequestLayer(descriptions, version)));
 }
 
@@ -322,8 +322,8 @@ void ListTransactionsAdapter(const AdapterCall& call, Request request, Reply rep
     return;
   }
   const int16_t version = call.version();
-  txn::ListTransactionsResponse r = call.deps.txns->ListTransactions(
-      ToRequestLayer(std::get<ListTransactionsRequest>(request), version));
+  txn::ListTransactionsResponse r = call.authz().ListTransactions(
+      *call.deps.txns, ToRequestLayer(std::get<ListTransactionsRequest>(request), version));
   reply(Response(FromRequestLayer(r, version)));
 }
 
@@ -333,11 +333,11 @@ void TxnOffsetCommitAdapter(const AdapterCall& call, Request request, Reply repl
     return;
   }
   const int16_t version = call.version();
-  call.deps.groups->TxnOffsetCommit(
-      ToRequestLayer(std::get<TxnOffsetCommitRequest>(request), version),
-      [reply = std::move(reply), version](group::OffsetCommitResponse r) {
-        reply(Response(TxnOffsetCommitFromRequestLayer(r, version)));
-      });
+  call.authz().TxnOffsetCommit(*call.deps.groups,
+                               ToRequestLayer(std::get<TxnOffsetCommitRequest>(request), version),
+                               [reply = std::move(reply), version](group::OffsetCommitResponse r) {
+                                 reply(Response(TxnOffsetCommitFromRequestLayer(r, version)));
+                               });
 }
 
 void DescribeProducersAdapter(const AdapterCall& call, Request request, Reply reply) {
@@ -352,7 +352,7 @@ void DescribeProducersAdapter(const AdapterCall& call, Request request, Reply re
     partitions.emplace_back(tp.topic, tp.partition.value());
   }
   std::vector<replication::ProducersResult> results =
-      call.deps.handlers->DescribeProducers(partitions);
+      call.authz().DescribeProducers(*call.deps.handlers, partitions);
   reply(Response(FromRequestLayer(describe, results, version)));
 }
 

@@ -371,6 +371,120 @@ TEST(CodecRoundTripTest, DescribeProducersCarriesAnInt32EpochAndANullableMessage
   EXPECT_EQ(back->topics[0].partitions[0].error_message, std::nullopt);
 }
 
+// The ACL APIs: v0 has no pattern type. Kafka's default, LITERAL (3), is
+// what a v0 message means, so it encodes at v0 (dropped) and decodes back;
+// any other pattern type is not ignorable and refuses v0.
+TEST(CodecRoundTripTest, AclPatternTypeIsLiteralBelowV1AndNotIgnorable) {
+  DescribeAclsRequest describe;
+  describe.resource_type_filter = 2;
+  describe.resource_name_filter = "t";
+  describe.operation = 1;
+  describe.permission_type = 1;
+  std::string v0, v1;
+  ASSERT_TRUE(Encode(0, describe, &v0).ok());
+  ASSERT_TRUE(Encode(1, describe, &v1).ok());
+  EXPECT_EQ(v1.size(), v0.size() + 1) << "one int8 more";
+  EXPECT_EQ(*Decode<DescribeAclsRequest>(0, v0), describe);
+  EXPECT_EQ(Decode<DescribeAclsRequest>(0, v0)->pattern_type_filter, 3);
+  describe.pattern_type_filter = 4;  // PREFIXED
+  std::string out;
+  EXPECT_FALSE(Encode(0, describe, &out).ok());
+  for (int16_t v = 1; v <= 3; ++v) {
+    out.clear();
+    ASSERT_TRUE(Encode(v, describe, &out).ok()) << "v" << v;
+    EXPECT_EQ(*Decode<DescribeAclsRequest>(v, out), describe) << "v" << v;
+  }
+
+  CreateAclsRequest create;
+  create.creations = {{.resource_type = 2,
+                       .resource_name = "t",
+                       .resource_pattern_type = 4,
+                       .principal = "User:alice",
+                       .host = "*",
+                       .operation = 4,
+                       .permission_type = 3}};
+  out.clear();
+  EXPECT_FALSE(Encode(0, create, &out).ok());
+  create.creations[0].resource_pattern_type = 3;
+  out.clear();
+  ASSERT_TRUE(Encode(0, create, &out).ok());
+  EXPECT_EQ(*Decode<CreateAclsRequest>(0, out), create);
+
+  DeleteAclsRequest remove;
+  remove.filters.emplace_back().pattern_type_filter = 1;  // ANY
+  out.clear();
+  EXPECT_FALSE(Encode(0, remove, &out).ok());
+
+  DeleteAclsResponse deleted;
+  deleted.filter_results.emplace_back().matching_acls.emplace_back().pattern_type = 4;
+  out.clear();
+  EXPECT_FALSE(Encode(0, deleted, &out).ok());
+  DescribeAclsResponse described;
+  described.resources.emplace_back().pattern_type = 4;
+  out.clear();
+  EXPECT_FALSE(Encode(0, described, &out).ok());
+  out.clear();
+  ASSERT_TRUE(Encode(2, described, &out).ok());
+  EXPECT_EQ(*Decode<DescribeAclsResponse>(2, out), described);
+}
+
+// SaslAuthenticate: SessionLifetimeMs is v1+ and ignorable (dropped at v0);
+// v2 changes only the encoding.
+TEST(CodecRoundTripTest, SaslAuthenticateDropsTheSessionLifetimeAtV0) {
+  SaslAuthenticateResponse answer;
+  answer.auth_bytes = std::string("v=\0\xff", 4);
+  answer.session_lifetime_ms = 3600000;
+  std::string v0, v1, v2;
+  ASSERT_TRUE(Encode(0, answer, &v0).ok());
+  ASSERT_TRUE(Encode(1, answer, &v1).ok());
+  ASSERT_TRUE(Encode(2, answer, &v2).ok());
+  EXPECT_EQ(v1.size(), v0.size() + 8);
+  absl::StatusOr<SaslAuthenticateResponse> old = Decode<SaslAuthenticateResponse>(0, v0);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->session_lifetime_ms, 0);
+  EXPECT_EQ(old->auth_bytes, answer.auth_bytes);
+  EXPECT_EQ(*Decode<SaslAuthenticateResponse>(1, v1), answer);
+  EXPECT_EQ(*Decode<SaslAuthenticateResponse>(2, v2), answer);
+  EXPECT_NE(v2, v1);
+}
+
+// Nullable arrays: DescribeClientQuotas' Entries (null on error) and
+// DescribeUserScramCredentials' Users (null = every user) keep null apart
+// from empty; quota values are float64s, bit for bit.
+TEST(CodecRoundTripTest, QuotaAndScramNullableArraysAndFloatValues) {
+  DescribeClientQuotasResponse quotas;
+  quotas.error_code = 42;
+  quotas.error_message = "bad filter";
+  quotas.entries = std::nullopt;
+  for (int16_t v = 0; v <= 1; ++v) {
+    std::string out;
+    ASSERT_TRUE(Encode(v, quotas, &out).ok());
+    absl::StatusOr<DescribeClientQuotasResponse> back =
+        Decode<DescribeClientQuotasResponse>(v, out);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->entries, std::nullopt) << "v" << v;
+  }
+  quotas = DescribeClientQuotasResponse{};
+  quotas.entries = {{{{"client-id", std::nullopt}},
+                     {{"producer_byte_rate", 0.1}, {"request_percentage", -1.5e300}}}};
+  for (int16_t v = 0; v <= 1; ++v) {
+    std::string out;
+    ASSERT_TRUE(Encode(v, quotas, &out).ok());
+    EXPECT_EQ(*Decode<DescribeClientQuotasResponse>(v, out), quotas) << "v" << v;
+  }
+
+  DescribeUserScramCredentialsRequest all;
+  all.users = std::nullopt;
+  DescribeUserScramCredentialsRequest none;  // empty: also every user, per Kafka
+  std::string null_bytes, empty_bytes;
+  ASSERT_TRUE(Encode(0, all, &null_bytes).ok());
+  ASSERT_TRUE(Encode(0, none, &empty_bytes).ok());
+  EXPECT_NE(null_bytes, empty_bytes);
+  EXPECT_EQ(Decode<DescribeUserScramCredentialsRequest>(0, null_bytes)->users, std::nullopt);
+  EXPECT_EQ(Decode<DescribeUserScramCredentialsRequest>(0, empty_bytes)->users,
+            std::vector<DescribeUserScramCredentialsRequest::User>{});
+}
+
 // A count that the bytes can hold may still describe objects far larger
 // than the bytes: ListGroups v4's filter of empty compact strings is one
 // byte each on the wire and a std::string each in memory. Decoding stays

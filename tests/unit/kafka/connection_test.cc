@@ -148,5 +148,33 @@ TEST(ConnectionTest, OversizedFrameIsAnError) {
   EXPECT_FALSE(c.OnBytes(Frame("12345")).ok());
 }
 
+TEST(ConnectionTest, ARefusalWithAnAnswerClosesOnceTheAnswerIsOut) {
+  Connection c({.max_frame_bytes = 1 << 20, .max_inflight = 2, .max_unsent_bytes = 1 << 20},
+               "peer");
+  ASSERT_TRUE(c.OnBytes(Frame("r0") + Frame("login") + Frame("r2")).ok());
+  auto r0 = c.NextRequest();
+  auto r1 = c.NextRequest();
+  c.Fail(r1->seq, "authentication failed", "A-failed");
+  c.Complete(r0->seq, "A0");
+  EXPECT_EQ(Drain(c), "A0A-failed") << "the refusal's own answer goes out before the close";
+  ASSERT_TRUE(c.close_reason().has_value());
+  EXPECT_EQ(*c.close_reason(), "authentication failed");
+  EXPECT_FALSE(c.NextRequest().has_value());
+}
+
+TEST(ConnectionTest, TheFrameBoundCanChangeAndNamesItsKey) {
+  Connection c({.max_frame_bytes = 1 << 20, .max_inflight = 1, .max_unsent_bytes = 1 << 20},
+               "peer");
+  c.SetMaxFrameBytes(4, "sasl.server.max.receive.size");
+  ASSERT_TRUE(c.OnBytes(Frame("1234")).ok());
+  c.SetMaxFrameBytes(8, "socket.request.max.bytes");
+  ASSERT_TRUE(c.OnBytes(Frame("12345678")).ok());
+  c.SetMaxFrameBytes(4, "sasl.server.max.receive.size");
+  absl::Status s = c.OnBytes(Frame("12345"));
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("over sasl.server.max.receive.size (4)"), absl::string_view::npos)
+      << s;
+}
+
 }  // namespace
 }  // namespace strata::kafka

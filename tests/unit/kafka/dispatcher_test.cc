@@ -159,5 +159,33 @@ TEST(DispatcherTest, UnknownKeyUnsupportedVersionBadBodyAndTrailingBytesClose) {
       << r.reason;
 }
 
+// Where no SASL exchange runs (PLAINTEXT and SSL listeners; a SASL
+// connection already authenticated), the SASL requests are answered
+// ILLEGAL_SASL_STATE, as Kafka's KafkaApis does.
+TEST(DispatcherTest, SaslRequestsOutsideAnExchangeAnswerIllegalSaslState) {
+  if (!IsAdvertised(ApiKey::kSaslHandshake, 1) || !IsAdvertised(ApiKey::kSaslAuthenticate, 2)) {
+    GTEST_SKIP() << "SaslHandshake / SaslAuthenticate not advertised yet (api_versions.cc)";
+  }
+  SaslHandshakeRequest handshake;
+  handshake.mechanism = "PLAIN";
+  DispatchResult h = Dispatch(RequestFrame(17, 1, Body(int16_t{1}, handshake)));
+  ASSERT_FALSE(h.close) << h.reason;
+  absl::StatusOr<SaslHandshakeResponse> hr =
+      Decode<SaslHandshakeResponse>(1, ResponseBody(h.response, 0));
+  ASSERT_TRUE(hr.ok()) << hr.status();
+  EXPECT_EQ(hr->error_code, 34);
+
+  SaslAuthenticateRequest authenticate;
+  authenticate.auth_bytes = "x";
+  DispatchResult a = Dispatch(RequestFrame(36, 2, Body(int16_t{2}, authenticate), 2));
+  ASSERT_FALSE(a.close) << a.reason;
+  absl::StatusOr<SaslAuthenticateResponse> ar =
+      Decode<SaslAuthenticateResponse>(2, ResponseBody(a.response, 1));
+  ASSERT_TRUE(ar.ok()) << ar.status();
+  EXPECT_EQ(ar->error_code, 34);
+  EXPECT_EQ(ar->error_message.value_or(""),
+            "SaslAuthenticate request received after successful authentication");
+}
+
 }  // namespace
 }  // namespace strata::kafka

@@ -655,5 +655,439 @@ TEST(GoldenTest, DescribeProducersV0RequestAndResponse) {
   ExpectResponseFrame(response, 19, 0, answer);
 }
 
+// ---- SASL, ACLs, quotas and SCRAM credentials (codec only: not yet
+// advertised) ----
+
+TEST(GoldenTest, SaslHandshakeV1RequestAndResponse) {
+  // Never flexible: request header v1, response header v0.
+  const std::string frame = B({
+                                0x00, 0x11, 0x00, 0x01,  // SaslHandshake v1
+                                0x00, 0x00, 0x00, 0x20,  // correlation_id 32
+                                0x00, 0x01, 'c',         // client_id "c"
+                                0x00, 0x0d,              // Mechanism: int16 length 13
+                            }) +
+                            "SCRAM-SHA-256";
+  SaslHandshakeRequest r;
+  r.mechanism = "SCRAM-SHA-256";
+  ExpectRequestFrame(frame, {ApiKey::kSaslHandshake, 1, 32, "c"}, r);
+
+  const std::string response = B({
+                                   0x00, 0x00, 0x00, 0x20,  // correlation_id 32 (header v0)
+                                   0x00, 0x21,              // UNSUPPORTED_SASL_MECHANISM (33)
+                                   0x00, 0x00, 0x00, 0x02,  // Mechanisms: int32 count 2
+                                   0x00, 0x05, 'P',  'L',  'A', 'I', 'N',  // "PLAIN"
+                                   0x00, 0x0d,                             // int16 length 13
+                               }) +
+                               "SCRAM-SHA-512";
+  SaslHandshakeResponse answer;
+  answer.error_code = 33;
+  answer.mechanisms = {"PLAIN", "SCRAM-SHA-512"};
+  ExpectResponseFrame(response, 32, 1, answer);
+}
+
+TEST(GoldenTest, SaslAuthenticateV2FlexibleRequestAndResponse) {
+  // SASL/PLAIN's one message: authzid \0 user \0 password.
+  const std::string frame = B({
+                                0x00, 0x24, 0x00, 0x02,  // SaslAuthenticate v2 (header v2)
+                                0x00, 0x00, 0x00, 0x21,  // correlation_id 33
+                                0x00, 0x01, 'c',         // client_id "c" (classic)
+                                0x00,                    // header tagged fields
+                                0x0e,                    // AuthBytes: compact 13+1
+                                0x00,                    // authzid ""
+                            }) +
+                            "alice" + B({0x00}) + "secret" +
+                            B({
+                                0x00,  // tagged fields
+                            });
+  SaslAuthenticateRequest r;
+  r.auth_bytes = std::string("\0alice\0secret", 13);
+  ExpectRequestFrame(frame, {ApiKey::kSaslAuthenticate, 2, 33, "c"}, r);
+
+  const std::string response = B({
+      0x00, 0x00, 0x00, 0x21,                          // correlation_id 33
+      0x00,                                            // header tagged fields
+      0x00, 0x00,                                      // ErrorCode 0
+      0x00,                                            // ErrorMessage null
+      0x01,                                            // AuthBytes: compact 0+1
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x36, 0xee, 0x80,  // SessionLifetimeMs 3600000
+      0x00,                                            // tagged fields
+  });
+  SaslAuthenticateResponse answer;
+  answer.session_lifetime_ms = 3600000;
+  ExpectResponseFrame(response, 33, 2, answer);
+}
+
+TEST(GoldenTest, SaslAuthenticateV0Response) {
+  // v0: classic strings and bytes, no SessionLifetimeMs.
+  const std::string response = B({
+      0x00, 0x00, 0x00, 0x22,     // correlation_id 34
+      0x00, 0x3a,                 // SASL_AUTHENTICATION_FAILED (58)
+      0x00, 0x03, 'b', 'a', 'd',  // ErrorMessage "bad"
+      0x00, 0x00, 0x00, 0x00,     // AuthBytes: int32 length 0
+  });
+  SaslAuthenticateResponse answer;
+  answer.error_code = 58;
+  answer.error_message = "bad";
+  ExpectResponseFrame(response, 34, 0, answer);
+}
+
+TEST(GoldenTest, DescribeAclsV0AndV1Requests) {
+  // v1 (classic): every ACL on topics prefixed "t", any principal and host.
+  const std::string v1 = B({
+      0x00, 0x1d, 0x00, 0x01,  // DescribeAcls v1
+      0x00, 0x00, 0x00, 0x23,  // correlation_id 35
+      0x00, 0x01, 'c',         // client_id "c"
+      0x02,                    // ResourceTypeFilter TOPIC (2)
+      0x00, 0x01, 't',         // ResourceNameFilter "t"
+      0x04,                    // PatternTypeFilter PREFIXED (4)
+      0xff, 0xff,              // PrincipalFilter null
+      0xff, 0xff,              // HostFilter null
+      0x01,                    // Operation ANY (1)
+      0x01,                    // PermissionType ANY (1)
+  });
+  DescribeAclsRequest r;
+  r.resource_type_filter = 2;
+  r.resource_name_filter = "t";
+  r.pattern_type_filter = 4;
+  r.operation = 1;
+  r.permission_type = 1;
+  ExpectRequestFrame(v1, {ApiKey::kDescribeAcls, 1, 35, "c"}, r);
+
+  // v0 has no PatternTypeFilter: it decodes to LITERAL (3), Kafka's default.
+  const std::string v0 = B({
+      0x00, 0x1d, 0x00, 0x00,  // DescribeAcls v0
+      0x00, 0x00, 0x00, 0x24,  // correlation_id 36
+      0x00, 0x01, 'c',         // client_id "c"
+      0x02,                    // ResourceTypeFilter TOPIC (2)
+      0x00, 0x01, 't',         // ResourceNameFilter "t"
+      0xff, 0xff,              // PrincipalFilter null
+      0xff, 0xff,              // HostFilter null
+      0x01,                    // Operation ANY (1)
+      0x01,                    // PermissionType ANY (1)
+  });
+  r.pattern_type_filter = 3;
+  ExpectRequestFrame(v0, {ApiKey::kDescribeAcls, 0, 36, "c"}, r);
+}
+
+TEST(GoldenTest, DescribeAclsV2FlexibleResponse) {
+  const std::string response = B({
+                                   0x00, 0x00, 0x00, 0x25,  // correlation_id 37
+                                   0x00,                    // header tagged fields
+                                   0x00, 0x00, 0x00, 0x00,  // ThrottleTimeMs 0
+                                   0x00, 0x00,              // ErrorCode 0
+                                   0x00,                    // ErrorMessage null
+                                   0x02,                    // Resources: 1+1
+                                   0x02,                    // ResourceType TOPIC (2)
+                                   0x02, 't',               // ResourceName "t"
+                                   0x03,                    // PatternType LITERAL (3)
+                                   0x02,                    // Acls: 1+1
+                                   0x0b,                    // Principal: compact 10+1
+                               }) +
+                               "User:alice" +
+                               B({
+                                   0x02, '*',  // Host "*"
+                                   0x03,       // Operation READ (3)
+                                   0x03,       // PermissionType ALLOW (3)
+                                   0x00,       // acl tagged fields
+                                   0x00,       // resource tagged fields
+                                   0x00,       // tagged fields
+                               });
+  DescribeAclsResponse answer;
+  answer.resources = {
+      {.resource_type = 2,
+       .resource_name = "t",
+       .pattern_type = 3,
+       .acls = {{.principal = "User:alice", .host = "*", .operation = 3, .permission_type = 3}}}};
+  ExpectResponseFrame(response, 37, 2, answer);
+}
+
+TEST(GoldenTest, CreateAclsV2FlexibleRequestAndResponse) {
+  // kafka-acls.sh --add --allow-principal User:alice --operation Write --topic t
+  const std::string frame = B({
+                                0x00, 0x1e, 0x00, 0x02,  // CreateAcls v2 (header v2)
+                                0x00, 0x00, 0x00, 0x26,  // correlation_id 38
+                                0x00, 0x01, 'c',         // client_id "c" (classic)
+                                0x00,                    // header tagged fields
+                                0x02,                    // Creations: 1+1
+                                0x02,                    // ResourceType TOPIC (2)
+                                0x02, 't',               // ResourceName "t"
+                                0x03,                    // ResourcePatternType LITERAL (3)
+                                0x0b,                    // Principal: compact 10+1
+                            }) +
+                            "User:alice" +
+                            B({
+                                0x02, '*',  // Host "*"
+                                0x04,       // Operation WRITE (4)
+                                0x03,       // PermissionType ALLOW (3)
+                                0x00,       // creation tagged fields
+                                0x00,       // tagged fields
+                            });
+  CreateAclsRequest r;
+  r.creations = {{.resource_type = 2,
+                  .resource_name = "t",
+                  .resource_pattern_type = 3,
+                  .principal = "User:alice",
+                  .host = "*",
+                  .operation = 4,
+                  .permission_type = 3}};
+  ExpectRequestFrame(frame, {ApiKey::kCreateAcls, 2, 38, "c"}, r);
+
+  const std::string response = B({
+      0x00, 0x00, 0x00, 0x26,  // correlation_id 38
+      0x00,                    // header tagged fields
+      0x00, 0x00, 0x00, 0x00,  // ThrottleTimeMs 0
+      0x02,                    // Results: 1+1
+      0x00, 0x1f,              // CLUSTER_AUTHORIZATION_FAILED (31)
+      0x04, 'n', 'o', 'p',     // ErrorMessage: compact "nop"
+      0x00,                    // result tagged fields
+      0x00,                    // tagged fields
+  });
+  CreateAclsResponse answer;
+  answer.results = {{31, "nop"}};
+  ExpectResponseFrame(response, 38, 2, answer);
+}
+
+TEST(GoldenTest, DeleteAclsV1RequestAndResponse) {
+  const std::string frame = B({
+                                0x00, 0x1f, 0x00, 0x01,  // DeleteAcls v1
+                                0x00, 0x00, 0x00, 0x27,  // correlation_id 39
+                                0x00, 0x01, 'c',         // client_id "c"
+                                0x00, 0x00, 0x00, 0x01,  // Filters: int32 count 1
+                                0x02,                    // ResourceTypeFilter TOPIC (2)
+                                0xff, 0xff,              // ResourceNameFilter null
+                                0x01,                    // PatternTypeFilter ANY (1)
+                                0x00, 0x0a,              // PrincipalFilter: int16 length 10
+                            }) +
+                            "User:alice" +
+                            B({
+                                0xff, 0xff,  // HostFilter null
+                                0x01,        // Operation ANY (1)
+                                0x01,        // PermissionType ANY (1)
+                            });
+  DeleteAclsRequest r;
+  r.filters = {{.resource_type_filter = 2,
+                .resource_name_filter = std::nullopt,
+                .pattern_type_filter = 1,
+                .principal_filter = "User:alice",
+                .host_filter = std::nullopt,
+                .operation = 1,
+                .permission_type = 1}};
+  ExpectRequestFrame(frame, {ApiKey::kDeleteAcls, 1, 39, "c"}, r);
+
+  const std::string response = B({
+                                   0x00, 0x00, 0x00, 0x27,  // correlation_id 39 (header v0)
+                                   0x00, 0x00, 0x00, 0x00,  // ThrottleTimeMs 0
+                                   0x00, 0x00, 0x00, 0x01,  // FilterResults: 1
+                                   0x00, 0x00,              // ErrorCode 0
+                                   0xff, 0xff,              // ErrorMessage null
+                                   0x00, 0x00, 0x00, 0x01,  // MatchingAcls: 1
+                                   0x00, 0x00,              // ErrorCode 0
+                                   0xff, 0xff,              // ErrorMessage null
+                                   0x02,                    // ResourceType TOPIC (2)
+                                   0x00, 0x01, 't',         // ResourceName "t"
+                                   0x03,                    // PatternType LITERAL (3)
+                                   0x00, 0x0a,              // Principal: int16 length 10
+                               }) +
+                               "User:alice" +
+                               B({
+                                   0x00, 0x01, '*',  // Host "*"
+                                   0x04,             // Operation WRITE (4)
+                                   0x03,             // PermissionType ALLOW (3)
+                               });
+  DeleteAclsResponse answer;
+  DeleteAclsResponse::FilterResult& result = answer.filter_results.emplace_back();
+  result.matching_acls = {{.error_code = 0,
+                           .error_message = std::nullopt,
+                           .resource_type = 2,
+                           .resource_name = "t",
+                           .pattern_type = 3,
+                           .principal = "User:alice",
+                           .host = "*",
+                           .operation = 4,
+                           .permission_type = 3}};
+  ExpectResponseFrame(response, 39, 1, answer);
+}
+
+TEST(GoldenTest, DescribeClientQuotasV1RequestAndV0Response) {
+  // kafka-configs.sh --describe --entity-type users --entity-name alice
+  const std::string frame = B({
+      0x00, 0x30, 0x00, 0x01,            // DescribeClientQuotas v1 (header v2)
+      0x00, 0x00, 0x00, 0x28,            // correlation_id 40
+      0x00, 0x01, 'c',                   // client_id "c" (classic)
+      0x00,                              // header tagged fields
+      0x02,                              // Components: 1+1
+      0x05, 'u',  's',  'e',  'r',       // EntityType "user"
+      0x00,                              // MatchType exact (0)
+      0x06, 'a',  'l',  'i',  'c', 'e',  // Match "alice"
+      0x00,                              // component tagged fields
+      0x01,                              // Strict true
+      0x00,                              // tagged fields
+  });
+  DescribeClientQuotasRequest r;
+  r.components = {{"user", 0, "alice"}};
+  r.strict = true;
+  ExpectRequestFrame(frame, {ApiKey::kDescribeClientQuotas, 1, 40, "c"}, r);
+
+  const std::string response = B({
+                                   0x00, 0x00, 0x00, 0x28,  // correlation_id 40 (header v0)
+                                   0x00, 0x00, 0x00, 0x00,  // ThrottleTimeMs 0
+                                   0x00, 0x00,              // ErrorCode 0
+                                   0xff, 0xff,              // ErrorMessage null
+                                   0x00, 0x00, 0x00, 0x01,  // Entries: 1
+                                   0x00, 0x00, 0x00, 0x01,  // Entity: 1
+                                   0x00, 0x04, 'u',  's',  'e', 'r',       // EntityType "user"
+                                   0x00, 0x05, 'a',  'l',  'i', 'c', 'e',  // EntityName "alice"
+                                   0x00, 0x00, 0x00, 0x01,                 // Values: 1
+                                   0x00, 0x12,                             // Key: int16 length 18
+                               }) +
+                               "producer_byte_rate" +
+                               B({
+                                   0x41, 0x30, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // 1048576.0
+                               });
+  DescribeClientQuotasResponse answer;
+  answer.entries = {{{{"user", "alice"}}, {{"producer_byte_rate", 1048576.0}}}};
+  ExpectResponseFrame(response, 40, 0, answer);
+}
+
+TEST(GoldenTest, AlterClientQuotasV0RequestAndV1Response) {
+  const std::string frame = B({
+                                0x00, 0x31, 0x00, 0x00,                 // AlterClientQuotas v0
+                                0x00, 0x00, 0x00, 0x29,                 // correlation_id 41
+                                0x00, 0x01, 'c',                        // client_id "c"
+                                0x00, 0x00, 0x00, 0x01,                 // Entries: 1
+                                0x00, 0x00, 0x00, 0x02,                 // Entity: 2
+                                0x00, 0x04, 'u',  's',  'e', 'r',       // EntityType "user"
+                                0x00, 0x05, 'a',  'l',  'i', 'c', 'e',  // EntityName "alice"
+                                0x00, 0x09,                             // EntityType: length 9
+                            }) +
+                            "client-id" +
+                            B({
+                                0xff, 0xff,              // EntityName null (the default)
+                                0x00, 0x00, 0x00, 0x02,  // Ops: 2
+                                0x00, 0x12,              // Key: int16 length 18
+                            }) +
+                            "consumer_byte_rate" +
+                            B({
+                                0x40, 0xa0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // 2048.0
+                                0x00,                                            // Remove false
+                                0x00, 0x12,  // Key: int16 length 18
+                            }) +
+                            "request_percentage" +
+                            B({
+                                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // 0.0
+                                0x01,                                            // Remove true
+                                0x00,  // ValidateOnly false
+                            });
+  AlterClientQuotasRequest r;
+  r.entries = {{{{"user", "alice"}, {"client-id", std::nullopt}},
+                {{"consumer_byte_rate", 2048.0, false}, {"request_percentage", 0.0, true}}}};
+  ExpectRequestFrame(frame, {ApiKey::kAlterClientQuotas, 0, 41, "c"}, r);
+
+  const std::string response = B({
+      0x00, 0x00, 0x00, 0x29,            // correlation_id 41
+      0x00,                              // header tagged fields
+      0x00, 0x00, 0x00, 0x00,            // ThrottleTimeMs 0
+      0x02,                              // Entries: 1+1
+      0x00, 0x00,                        // ErrorCode 0
+      0x00,                              // ErrorMessage null
+      0x02,                              // Entity: 1+1
+      0x05, 'u',  's',  'e',  'r',       // EntityType "user"
+      0x06, 'a',  'l',  'i',  'c', 'e',  // EntityName "alice"
+      0x00,                              // entity tagged fields
+      0x00,                              // entry tagged fields
+      0x00,                              // tagged fields
+  });
+  AlterClientQuotasResponse answer;
+  answer.entries = {{0, std::nullopt, {{"user", "alice"}}}};
+  ExpectResponseFrame(response, 41, 1, answer);
+}
+
+TEST(GoldenTest, DescribeUserScramCredentialsV0RequestAndResponse) {
+  // Always flexible; Users null describes every user.
+  const std::string frame = B({
+      0x00, 0x32, 0x00, 0x00,  // DescribeUserScramCredentials v0 (header v2)
+      0x00, 0x00, 0x00, 0x2a,  // correlation_id 42
+      0x00, 0x01, 'c',         // client_id "c" (classic)
+      0x00,                    // header tagged fields
+      0x00,                    // Users: null
+      0x00,                    // tagged fields
+  });
+  DescribeUserScramCredentialsRequest r;
+  r.users = std::nullopt;
+  ExpectRequestFrame(frame, {ApiKey::kDescribeUserScramCredentials, 0, 42, "c"}, r);
+
+  const std::string response = B({
+      0x00, 0x00, 0x00, 0x2a,            // correlation_id 42
+      0x00,                              // header tagged fields
+      0x00, 0x00, 0x00, 0x00,            // ThrottleTimeMs 0
+      0x00, 0x00,                        // ErrorCode 0
+      0x00,                              // ErrorMessage null
+      0x02,                              // Results: 1+1
+      0x06, 'a',  'l',  'i',  'c', 'e',  // User "alice"
+      0x00, 0x00,                        // ErrorCode 0
+      0x00,                              // ErrorMessage null
+      0x02,                              // CredentialInfos: 1+1
+      0x01,                              // Mechanism SCRAM-SHA-256 (1)
+      0x00, 0x00, 0x10, 0x00,            // Iterations 4096
+      0x00,                              // credential tagged fields
+      0x00,                              // result tagged fields
+      0x00,                              // tagged fields
+  });
+  DescribeUserScramCredentialsResponse answer;
+  answer.results = {{.user = "alice",
+                     .error_code = 0,
+                     .error_message = std::nullopt,
+                     .credential_infos = {{1, 4096}}}};
+  ExpectResponseFrame(response, 42, 0, answer);
+}
+
+TEST(GoldenTest, AlterUserScramCredentialsV0RequestAndResponse) {
+  const std::string frame = B({
+      0x00, 0x33, 0x00, 0x00,             // AlterUserScramCredentials v0 (header v2)
+      0x00, 0x00, 0x00, 0x2b,             // correlation_id 43
+      0x00, 0x01, 'c',                    // client_id "c" (classic)
+      0x00,                               // header tagged fields
+      0x02,                               // Deletions: 1+1
+      0x04, 'b',  'o',  'b',              // Name "bob"
+      0x02,                               // Mechanism SCRAM-SHA-512 (2)
+      0x00,                               // deletion tagged fields
+      0x02,                               // Upsertions: 1+1
+      0x06, 'a',  'l',  'i',  'c',  'e',  // Name "alice"
+      0x01,                               // Mechanism SCRAM-SHA-256 (1)
+      0x00, 0x00, 0x20, 0x00,             // Iterations 8192
+      0x05, 0x00, 0x01, 0xfe, 0xff,       // Salt: compact bytes 4+1
+      0x03, 0xaa, 0xbb,                   // SaltedPassword: compact bytes 2+1
+      0x00,                               // upsertion tagged fields
+      0x00,                               // tagged fields
+  });
+  AlterUserScramCredentialsRequest r;
+  r.deletions = {{"bob", 2}};
+  r.upsertions = {{.name = "alice",
+                   .mechanism = 1,
+                   .iterations = 8192,
+                   .salt = B({0x00, 0x01, 0xfe, 0xff}),
+                   .salted_password = B({0xaa, 0xbb})}};
+  ExpectRequestFrame(frame, {ApiKey::kAlterUserScramCredentials, 0, 43, "c"}, r);
+
+  const std::string response = B({
+      0x00, 0x00, 0x00, 0x2b,            // correlation_id 43
+      0x00,                              // header tagged fields
+      0x00, 0x00, 0x00, 0x00,            // ThrottleTimeMs 0
+      0x03,                              // Results: 2+1
+      0x04, 'b',  'o',  'b',             // User "bob"
+      0x00, 0x5b,                        // RESOURCE_NOT_FOUND (91)
+      0x00,                              // ErrorMessage null
+      0x00,                              // result tagged fields
+      0x06, 'a',  'l',  'i',  'c', 'e',  // User "alice"
+      0x00, 0x00,                        // ErrorCode 0
+      0x00,                              // ErrorMessage null
+      0x00,                              // result tagged fields
+      0x00,                              // tagged fields
+  });
+  AlterUserScramCredentialsResponse answer;
+  answer.results = {{"bob", 91, std::nullopt}, {"alice", 0, std::nullopt}};
+  ExpectResponseFrame(response, 43, 0, answer);
+}
+
 }  // namespace
 }  // namespace strata::kafka
