@@ -90,12 +90,15 @@ absl::StatusOr<std::unique_ptr<Admin>> Admin::Create(AdminConfig config) {
   absl::StatusOr<std::vector<std::string>> bootstrap =
       ParseBootstrapServers(config.bootstrap_servers);
   if (!bootstrap.ok()) return bootstrap.status();
-  return std::unique_ptr<Admin>(new Admin(std::move(config), *std::move(bootstrap)));
+  auto admin = std::unique_ptr<Admin>(new Admin(std::move(config), *std::move(bootstrap)));
+  if (absl::Status s = admin->pool_.status(); !s.ok()) return s;
+  return admin;
 }
 
 Admin::Admin(AdminConfig config, std::vector<std::string> bootstrap)
     : config_(std::move(config)),
       bootstrap_(std::move(bootstrap)),
+      pool_(config_.security),
       metadata_(bootstrap_, &pool_, config_.request_timeout) {}
 
 template <typename Request, typename Response>
@@ -314,6 +317,69 @@ absl::StatusOr<v1::AlterConfigsResponse> Admin::AlterConfigs(
 absl::StatusOr<v1::DescribeConfigsResponse> Admin::DescribeConfigs(
     const v1::DescribeConfigsRequest& request) {
   return Call(&v1::Admin::Stub::DescribeConfigs, request);
+}
+
+// ---- ACLs, SCRAM credentials, client quotas
+
+namespace {
+
+// NOT_CONTROLLER for the request, or for any of its parts: the whole call
+// again (nothing of a request the controller did not take was written).
+template <typename Response, typename Parts>
+bool AnyPartNotController(const Response& r, const Parts& parts) {
+  if (r.error() == v1::NOT_CONTROLLER) return true;
+  for (const auto& part : parts) {
+    if (part.error() == v1::NOT_CONTROLLER) return true;
+  }
+  return false;
+}
+
+template <typename Response>
+bool ResultsNotController(const Response& r) {
+  return AnyPartNotController(r, r.results());
+}
+bool FilterResultsNotController(const v1::DeleteAclsResponse& r) {
+  return AnyPartNotController(r, r.filter_results());
+}
+bool EntriesNotController(const v1::AlterClientQuotasResponse& r) {
+  return AnyPartNotController(r, r.entries());
+}
+
+}  // namespace
+
+absl::StatusOr<v1::CreateAclsResponse> Admin::CreateAcls(const v1::CreateAclsRequest& request) {
+  return RequestLevel(
+      Call(&v1::Admin::Stub::CreateAcls, request, &ResultsNotController<v1::CreateAclsResponse>));
+}
+
+absl::StatusOr<v1::DescribeAclsResponse> Admin::DescribeAcls(
+    const v1::DescribeAclsRequest& request) {
+  return RequestLevel(Call(&v1::Admin::Stub::DescribeAcls, request));
+}
+
+absl::StatusOr<v1::DeleteAclsResponse> Admin::DeleteAcls(const v1::DeleteAclsRequest& request) {
+  return RequestLevel(Call(&v1::Admin::Stub::DeleteAcls, request, &FilterResultsNotController));
+}
+
+absl::StatusOr<v1::DescribeUserScramCredentialsResponse> Admin::DescribeUserScramCredentials(
+    const v1::DescribeUserScramCredentialsRequest& request) {
+  return RequestLevel(Call(&v1::Admin::Stub::DescribeUserScramCredentials, request));
+}
+
+absl::StatusOr<v1::AlterUserScramCredentialsResponse> Admin::AlterUserScramCredentials(
+    const v1::AlterUserScramCredentialsRequest& request) {
+  return RequestLevel(Call(&v1::Admin::Stub::AlterUserScramCredentials, request,
+                           &ResultsNotController<v1::AlterUserScramCredentialsResponse>));
+}
+
+absl::StatusOr<v1::DescribeClientQuotasResponse> Admin::DescribeClientQuotas(
+    const v1::DescribeClientQuotasRequest& request) {
+  return RequestLevel(Call(&v1::Admin::Stub::DescribeClientQuotas, request));
+}
+
+absl::StatusOr<v1::AlterClientQuotasResponse> Admin::AlterClientQuotas(
+    const v1::AlterClientQuotasRequest& request) {
+  return RequestLevel(Call(&v1::Admin::Stub::AlterClientQuotas, request, &EntriesNotController));
 }
 
 // ---- ListOffsets

@@ -61,6 +61,7 @@ struct AdminConfig {
   std::string bootstrap_servers;
   absl::Duration request_timeout = absl::Milliseconds(30000);  // request.timeout.ms
   absl::Duration retry_backoff = absl::Milliseconds(100);      // retry.backoff.ms
+  SecurityConfig security;  // security.protocol, ssl.*, sasl.* (security_config.h)
 };
 
 // What FindCoordinator is asked about: its key_type.
@@ -157,6 +158,30 @@ class Admin {
   // errors are inside.
   absl::StatusOr<v1::DescribeConfigsResponse> DescribeConfigs(
       const v1::DescribeConfigsRequest& request);
+
+  // ---- ACLs, SCRAM credentials, client quotas (issue 16)
+  //
+  // As the calls above: any node, writes forwarded to the controller and
+  // retried while NOT_CONTROLLER, until request.timeout.ms; an error of the
+  // request as a whole is the Status; per-creation / filter / user / entity
+  // errors are inside the response. The reads come from the node asked.
+
+  absl::StatusOr<v1::CreateAclsResponse> CreateAcls(const v1::CreateAclsRequest& request);
+  absl::StatusOr<v1::DescribeAclsResponse> DescribeAcls(const v1::DescribeAclsRequest& request);
+  // Each filter's result lists the bindings it removed.
+  absl::StatusOr<v1::DeleteAclsResponse> DeleteAcls(const v1::DeleteAclsRequest& request);
+  // Users empty: every user with a credential; a user without one comes
+  // back with RESOURCE_NOT_FOUND inside.
+  absl::StatusOr<v1::DescribeUserScramCredentialsResponse> DescribeUserScramCredentials(
+      const v1::DescribeUserScramCredentialsRequest& request);
+  // Upsertions carry the salt and the salted password (the caller salts, as
+  // Kafka's admin client does); the server keeps the derived keys.
+  absl::StatusOr<v1::AlterUserScramCredentialsResponse> AlterUserScramCredentials(
+      const v1::AlterUserScramCredentialsRequest& request);
+  absl::StatusOr<v1::DescribeClientQuotasResponse> DescribeClientQuotas(
+      const v1::DescribeClientQuotasRequest& request);
+  absl::StatusOr<v1::AlterClientQuotasResponse> AlterClientQuotas(
+      const v1::AlterClientQuotasRequest& request);
 
   // ---- Offsets of partitions (Broker.ListOffsets at each leader)
 

@@ -1,6 +1,12 @@
 #include "tools/config_command.h"
 
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <ostream>
 #include <set>
 
@@ -18,8 +24,12 @@ namespace {
 
 constexpr char kTopics[] = "topics";
 constexpr char kBrokers[] = "brokers";
+constexpr char kUsers[] = "users";
+constexpr char kClients[] = "clients";
 // Kafka's entity types, for its message about one it does not support.
-constexpr char kSupported[] = "topics, brokers";
+constexpr char kSupported[] = "topics, clients, users, brokers";
+
+bool IsClientEntity(const std::string& type) { return type == kUsers || type == kClients; }
 
 absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(std::move(message)); }
 
@@ -103,9 +113,322 @@ absl::StatusOr<v1::DescribeConfigsResult> Describe(client::Admin& admin,
   return result;
 }
 
+// --- users and clients (issue 16) ---
+
+constexpr char kScramSha256[] = "SCRAM-SHA-256";
+constexpr char kScramSha512[] = "SCRAM-SHA-512";
+
+bool IsScramKey(const std::string& key) { return key == kScramSha256 || key == kScramSha512; }
+
+// Kafka's QuotaConfig.isClientOrUserQuotaConfig.
+bool IsQuotaKey(const std::string& key) {
+  return key == "producer_byte_rate" || key == "consumer_byte_rate" ||
+         key == "request_percentage" || key == "controller_mutation_rate";
+}
+
+// Kafka's quota entity types for the command's.
+std::string QuotaEntityType(const std::string& type) {
+  return type == kUsers ? "user" : "client-id";
+}
+
+// Scala's toString of a collection: "Set(a, b)", "List(a)".
+std::string ScalaCollection(const char* kind, const std::vector<std::string>& items) {
+  return fmt::format("{}({})", kind, absl::StrJoin(items, ", "));
+}
+
+// Java's Double.parseDouble, which trims and takes an 'd' / 'f' suffix.
+std::optional<double> ParseJavaDouble(const std::string& text) {
+  std::string s(Trim(text));
+  if (!s.empty() && std::string("dDfF").find(s.back()) != std::string::npos) s.pop_back();
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size()) return std::nullopt;
+  return v;
+}
+
+// Kafka's ClientQuotaFilter.containsOnly of the command's entities: a name
+// is EXACT, "" the DEFAULT, no name SPECIFIED.
+absl::StatusOr<v1::DescribeClientQuotasRequest> QuotaFilter(const std::vector<std::string>& types,
+                                                            const std::vector<std::string>& names) {
+  if (names.size() > types.size()) {
+    return Invalid("More entity names specified than entity types");
+  }
+  v1::DescribeClientQuotasRequest request;
+  request.set_strict(true);
+  for (size_t i = 0; i < types.size(); ++i) {
+    v1::ClientQuotaFilterComponent* c = request.add_components();
+    c->set_entity_type(QuotaEntityType(types[i]));
+    if (i >= names.size()) {
+      c->set_match_type(2);  // SPECIFIED
+    } else if (names[i].empty()) {
+      c->set_match_type(1);  // DEFAULT
+    } else {
+      c->set_match_type(0);  // EXACT
+      c->set_match(names[i]);
+    }
+  }
+  return request;
+}
+
+// ClientQuotaEntity.hashCode: its entries map's (type ^ name, 0 for null).
+int32_t QuotaEntityHash(const v1::ClientQuotaEntry& entry) {
+  uint32_t sum = 0;
+  for (const v1::ClientQuotaEntityPart& p : entry.entity()) {
+    const int32_t name = p.has_entity_name() ? JavaStringHash(p.entity_name()) : 0;
+    sum += static_cast<uint32_t>(JavaStringHash(p.entity_type()) ^ name);
+  }
+  return static_cast<int32_t>(sum);
+}
+
+// The entries as Kafka's admin client hands them to the tool (a HashMap
+// keyed by entity, each entity's values a HashMap keyed by name).
+std::vector<v1::ClientQuotaEntry> InJavaOrder(const v1::DescribeClientQuotasResponse& response) {
+  std::vector<int32_t> hashes;
+  for (const v1::ClientQuotaEntry& e : response.entries()) hashes.push_back(QuotaEntityHash(e));
+  std::vector<v1::ClientQuotaEntry> out;
+  for (size_t i : JavaHashMapOrder(hashes)) {
+    v1::ClientQuotaEntry e = response.entries(static_cast<int>(i));
+    std::vector<int32_t> keys;
+    for (const v1::ClientQuotaValue& v : e.values()) keys.push_back(JavaStringHash(v.key()));
+    google::protobuf::RepeatedPtrField<v1::ClientQuotaValue> values;
+    for (size_t j : JavaHashMapOrder(keys)) *values.Add() = e.values(static_cast<int>(j));
+    *e.mutable_values() = std::move(values);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+int RunDescribeClientEntities(client::Admin& admin, const ConfigCommandOptions& options,
+                              std::ostream& out, std::ostream& err) {
+  const std::vector<std::string> types = EntityTypes(options);
+  const std::vector<std::string> names = EntityNames(options);
+  absl::StatusOr<v1::DescribeClientQuotasRequest> filter = QuotaFilter(types, names);
+  if (!filter.ok()) {
+    err << filter.status().message() << "\n";
+    return 1;
+  }
+  absl::StatusOr<v1::DescribeClientQuotasResponse> quotas = admin.DescribeClientQuotas(*filter);
+  if (!quotas.ok()) return ExecutionError(options, quotas.status(), err);
+  for (const v1::ClientQuotaEntry& e : InJavaOrder(*quotas)) out << QuotaConfigsLine(e) << "\n";
+  // SCRAM credentials only for users alone, and not for the default.
+  if (Contains(types, kClients) || Contains(names, "")) return 0;
+  v1::DescribeUserScramCredentialsRequest request;
+  for (const std::string& n : names) request.add_users(n);
+  absl::StatusOr<v1::DescribeUserScramCredentialsResponse> scram =
+      admin.DescribeUserScramCredentials(request);
+  if (!scram.ok()) {
+    out.flush();
+    return ExecutionError(options, scram.status(), err);
+  }
+  for (const v1::DescribeUserScramCredentialsResult& r : scram->results()) {
+    // The admin client's users(): those with a credential.
+    if (r.error() == v1::RESOURCE_NOT_FOUND) continue;
+    if (r.error() != v1::NONE) {
+      out << "Error retrieving SCRAM credential configs for user-principal '" << r.user()
+          << "': ExecutionException: " << KafkaExceptionText(r.error(), r.error_message()) << "\n";
+      continue;
+    }
+    out << ScramConfigsLine(r) << "\n";
+  }
+  return 0;
+}
+
+int AlterQuotas(client::Admin& admin, const ConfigCommandOptions& options,
+                const std::map<std::string, std::string>& to_add,
+                const std::vector<std::string>& to_delete, std::ostream& err) {
+  const std::vector<std::string> types = EntityTypes(options);
+  const std::vector<std::string> names = EntityNames(options);
+  if (types.size() != names.size()) {
+    err << "Exactly one entity name must be specified for every entity type\n";
+    return 1;
+  }
+  absl::StatusOr<v1::DescribeClientQuotasRequest> filter = QuotaFilter(types, names);
+  if (!filter.ok()) {
+    err << filter.status().message() << "\n";
+    return 1;
+  }
+  absl::StatusOr<v1::DescribeClientQuotasResponse> current = admin.DescribeClientQuotas(*filter);
+  if (!current.ok()) return ExecutionError(options, current.status(), err);
+  std::set<std::string> set_now;
+  const std::vector<v1::ClientQuotaEntry> entries = InJavaOrder(*current);
+  if (!entries.empty()) {
+    for (const v1::ClientQuotaValue& v : entries.front().values()) set_now.insert(v.key());
+  }
+  std::vector<std::string> invalid;
+  for (const std::string& k : to_delete) {
+    if (!set_now.contains(k)) invalid.push_back(k);
+  }
+  if (!invalid.empty()) {
+    err << "Invalid config(s): " << absl::StrJoin(invalid, ",") << "\n";
+    return 1;
+  }
+  v1::AlterClientQuotasRequest request;
+  v1::ClientQuotaAlteration* entry = request.add_entries();
+  for (size_t i = 0; i < types.size(); ++i) {
+    v1::ClientQuotaEntityPart* part = entry->add_entity();
+    part->set_entity_type(QuotaEntityType(types[i]));
+    if (!names[i].empty()) part->set_entity_name(names[i]);
+  }
+  for (const auto& [key, value] : to_add) {
+    std::optional<double> parsed = ParseJavaDouble(value);
+    if (!parsed) {
+      err << "Cannot parse quota configuration value for " << key << ": " << value << "\n";
+      return 1;
+    }
+    v1::ClientQuotaOp* op = entry->add_ops();
+    op->set_key(key);
+    op->set_value(*parsed);
+  }
+  for (const std::string& key : to_delete) {
+    v1::ClientQuotaOp* op = entry->add_ops();
+    op->set_key(key);
+    op->set_remove(true);
+  }
+  absl::StatusOr<v1::AlterClientQuotasResponse> response = admin.AlterClientQuotas(request);
+  if (!response.ok()) return ExecutionError(options, response.status(), err);
+  for (const v1::ClientQuotaAlterationResult& r : response->entries()) {
+    if (r.error() != v1::NONE) {
+      return ExecutionError(options, KafkaExceptionText(r.error(), r.error_message()), err);
+    }
+  }
+  return 0;
+}
+
+int AlterScram(client::Admin& admin, const ConfigCommandOptions& options, const std::string& user,
+               const std::map<std::string, std::string>& to_add,
+               const std::vector<std::string>& to_delete, std::ostream& err) {
+  v1::AlterUserScramCredentialsRequest request;
+  auto mechanism_of = [](const std::string& name) {
+    return name == kScramSha256 ? v1::SCRAM_SHA_256 : v1::SCRAM_SHA_512;
+  };
+  for (const std::string& name : to_delete) {
+    v1::ScramCredentialDeletion* d = request.add_deletions();
+    d->set_name(user);
+    d->set_mechanism(mechanism_of(name));
+  }
+  for (const auto& [name, value] : to_add) {
+    absl::StatusOr<std::pair<int32_t, std::string>> parsed =
+        ParseScramCredentialConfig(name, value);
+    if (!parsed.ok()) {
+      err << parsed.status().message() << "\n";
+      return 1;
+    }
+    // Salted here, as Kafka's admin client salts: a fresh random salt.
+    std::string salt(32, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), static_cast<int>(salt.size())) !=
+        1) {
+      err << "Could not generate a random salt\n";
+      return 1;
+    }
+    v1::ScramCredentialUpsertion* u = request.add_upsertions();
+    u->set_name(user);
+    u->set_mechanism(mechanism_of(name));
+    u->set_iterations(parsed->first);
+    u->set_salted_password(SaltedPassword(u->mechanism(), parsed->second, salt, parsed->first));
+    u->set_salt(std::move(salt));
+  }
+  absl::StatusOr<v1::AlterUserScramCredentialsResponse> response =
+      admin.AlterUserScramCredentials(request);
+  if (!response.ok()) return ExecutionError(options, response.status(), err);
+  for (const v1::AlterUserScramCredentialsResult& r : response->results()) {
+    if (r.error() != v1::NONE) {
+      return ExecutionError(options, KafkaExceptionText(r.error(), r.error_message()), err);
+    }
+  }
+  return 0;
+}
+
+// Kafka's alterConfig for users and clients: which configs may go where,
+// then quotas or SCRAM credentials.
+int RunAlterClientEntities(client::Admin& admin, const ConfigCommandOptions& options,
+                           const std::map<std::string, std::string>& to_add,
+                           const std::vector<std::string>& to_delete, std::ostream& err) {
+  const std::vector<std::string> types = EntityTypes(options);
+  const std::vector<std::string> names = EntityNames(options);
+  std::vector<std::string> unknown_add, scram_add, unknown_delete, scram_delete;
+  bool quota_changes = false;
+  for (const auto& [key, value] : to_add) {
+    if (IsScramKey(key)) {
+      scram_add.push_back(key);
+    } else if (IsQuotaKey(key)) {
+      quota_changes = true;
+    } else {
+      unknown_add.push_back(key);
+    }
+  }
+  for (const std::string& key : to_delete) {
+    if (IsScramKey(key)) {
+      scram_delete.push_back(key);
+    } else if (IsQuotaKey(key)) {
+      quota_changes = true;
+    } else {
+      unknown_delete.push_back(key);
+    }
+  }
+  auto concat = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  if (types.front() == kClients || types.size() == 2) {
+    if (!unknown_add.empty() || !scram_add.empty()) {
+      err << "Only quota configs can be added for 'clients' using --bootstrap-server. Unexpected "
+             "config names: "
+          << ScalaCollection("Set", concat(unknown_add, scram_add)) << "\n";
+      return 1;
+    }
+    if (!unknown_delete.empty() || !scram_delete.empty()) {
+      err << "Only quota configs can be deleted for 'clients' using --bootstrap-server. "
+             "Unexpected config names: "
+          << ScalaCollection("List", concat(unknown_delete, scram_delete)) << "\n";
+      return 1;
+    }
+  } else {
+    if (!unknown_add.empty()) {
+      err << "Only quota and SCRAM credential configs can be added for 'users' using "
+             "--bootstrap-server. Unexpected config names: "
+          << ScalaCollection("Set", unknown_add) << "\n";
+      return 1;
+    }
+    if (!unknown_delete.empty()) {
+      err << "Only quota and SCRAM credential configs can be deleted for 'users' using "
+             "--bootstrap-server. Unexpected config names: "
+          << ScalaCollection("List", unknown_delete) << "\n";
+      return 1;
+    }
+    if (!scram_add.empty() || !scram_delete.empty()) {
+      if (Contains(names, "")) {
+        err << "The use of --entity-default or --user-defaults is not allowed with User SCRAM "
+               "Credentials using --bootstrap-server.\n";
+        return 1;
+      }
+      if (quota_changes) {
+        err << "Cannot alter both quota and SCRAM credential configs simultaneously for 'users' "
+               "using --bootstrap-server.\n";
+        return 1;
+      }
+    }
+  }
+  if (quota_changes) {
+    std::map<std::string, std::string> quota_add;
+    std::vector<std::string> quota_delete;
+    for (const auto& [k, v] : to_add) {
+      if (IsQuotaKey(k)) quota_add[k] = v;
+    }
+    for (const std::string& k : to_delete) {
+      if (IsQuotaKey(k)) quota_delete.push_back(k);
+    }
+    return AlterQuotas(admin, options, quota_add, quota_delete, err);
+  }
+  std::map<std::string, std::string> scram_values;
+  for (const std::string& k : scram_add) scram_values[k] = to_add.at(k);
+  return AlterScram(admin, options, names.front(), scram_values, scram_delete, err);
+}
+
 int RunDescribe(client::Admin& admin, const ConfigCommandOptions& options, std::ostream& out,
                 std::ostream& err) {
   const std::string type = EntityTypes(options).front();
+  if (IsClientEntity(type)) return RunDescribeClientEntities(admin, options, out, err);
   const std::vector<std::string> names = EntityNames(options);
   std::vector<std::string> entities;
   if (!names.empty()) {
@@ -172,6 +495,18 @@ int RunAlter(client::Admin& admin, const ConfigCommandOptions& options, std::ost
   }
   const std::vector<std::string> to_delete = ParseConfigsToDelete(options.delete_config);
 
+  if (IsClientEntity(type)) {
+    const int code = RunAlterClientEntities(admin, options, to_add, to_delete, err);
+    if (code != 0) return code;
+    if (!name.empty()) {
+      out << "Completed updating config for " << type.substr(0, type.size() - 1) << " " << name
+          << ".\n";
+    } else {
+      out << "Completed updating default config for " << type << " in the cluster.\n";
+    }
+    return 0;
+  }
+
   // A config can only be deleted where it is set (Kafka asks first).
   absl::StatusOr<v1::DescribeConfigsResult> current = Describe(admin, type, name);
   if (!current.ok()) return ExecutionError(options, current.status(), err);
@@ -229,19 +564,33 @@ int RunAlter(client::Admin& admin, const ConfigCommandOptions& options, std::ost
 }  // namespace
 
 std::vector<std::string> EntityTypes(const ConfigCommandOptions& options) {
+  // Kafka's order: --entity-type values, the entity flags (topic, client,
+  // user, broker, then the ones Strata refuses), the -defaults flags.
   std::vector<std::string> types = options.entity_types;
   if (options.topic) types.push_back(kTopics);
+  if (options.client) types.push_back(kClients);
+  if (options.user) types.push_back(kUsers);
   if (options.broker) types.push_back(kBrokers);
   types.insert(types.end(), options.other_entity_types.begin(), options.other_entity_types.end());
+  if (options.client_defaults) types.push_back(kClients);
+  if (options.user_defaults) types.push_back(kUsers);
   if (options.broker_defaults) types.push_back(kBrokers);
   return types;
 }
 
 std::vector<std::string> EntityNames(const ConfigCommandOptions& options) {
   std::vector<std::string> names = options.entity_names;
-  if (options.entity_default) names.push_back("");
+  if (options.entity_default) {
+    const size_t at =
+        std::min(options.entity_default_position.value_or(names.size()), names.size());
+    names.insert(names.begin() + static_cast<ptrdiff_t>(at), "");
+  }
   if (options.topic) names.push_back(*options.topic);
+  if (options.client) names.push_back(*options.client);
+  if (options.user) names.push_back(*options.user);
   if (options.broker) names.push_back(*options.broker);
+  if (options.client_defaults) names.push_back("");
+  if (options.user_defaults) names.push_back("");
   if (options.broker_defaults) names.push_back("");
   return names;
 }
@@ -271,7 +620,7 @@ absl::Status ValidateConfigCommandOptions(const ConfigCommandOptions& o) {
     return Invalid("Either --bootstrap-server or --bootstrap-controller must be specified.");
   }
   for (const std::string& t : types) {
-    if (t != kTopics && t != kBrokers) {
+    if (t != kTopics && t != kBrokers && !IsClientEntity(t)) {
       return Invalid(fmt::format(
           "Invalid entity type {}, the entity type must be one of {} with a --bootstrap-server or "
           "--bootstrap-controller argument",
@@ -279,9 +628,12 @@ absl::Status ValidateConfigCommandOptions(const ConfigCommandOptions& o) {
     }
   }
   if (types.empty()) return Invalid("At least one entity type must be specified");
-  if (types.size() > 1)
+  if (types.size() > 1 &&
+      !(types.size() == 2 && Contains(types, kUsers) && Contains(types, kClients))) {
     return Invalid("Only 'users' and 'clients' entity types may be specified together");
-  const bool specific = o.topic || o.broker || o.broker_defaults || !o.other_entity_types.empty();
+  }
+  const bool specific = o.topic || o.client || o.user || o.broker || o.client_defaults ||
+                        o.user_defaults || o.broker_defaults || !o.other_entity_types.empty();
   if ((!o.entity_names.empty() || !o.entity_types.empty() || o.entity_default) && specific) {
     return Invalid(
         "--entity-{type,name,default} should not be used in conjunction with specific entity "
@@ -295,7 +647,7 @@ absl::Status ValidateConfigCommandOptions(const ConfigCommandOptions& o) {
     return Invalid("Only one of --bootstrap-server or --bootstrap-controller can be specified");
   }
   const std::string& type = types.front();
-  if (has_name && type == kBrokers) {
+  if (has_name && Contains(types, kBrokers)) {
     std::vector<std::string> ids = o.entity_names;
     if (o.broker) ids.push_back(*o.broker);
     for (const std::string& id : ids) {
@@ -310,7 +662,7 @@ absl::Status ValidateConfigCommandOptions(const ConfigCommandOptions& o) {
     return Invalid("--entity-default must not be specified with --describe of topics");
   }
   if (o.alter) {
-    if (type == kBrokers) {
+    if (type == kBrokers || IsClientEntity(type)) {
       if (!has_name && !has_default) {
         return Invalid(
             "An entity-name or default entity must be specified with --alter of users, clients, "
@@ -401,6 +753,158 @@ std::vector<v1::ConfigEntry> SelectConfigs(const v1::DescribeConfigsResult& resu
   std::stable_sort(out.begin(), out.end(), [](const v1::ConfigEntry& a, const v1::ConfigEntry& b) {
     return a.name() < b.name();
   });
+  return out;
+}
+
+std::string JavaDoubleString(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
+  if (value == 0) return std::signbit(value) ? "-0.0" : "0.0";
+  // The shortest digits that read back as `value` (Java's since JDK 19).
+  char buf[64];
+  const std::to_chars_result r =
+      std::to_chars(buf, buf + sizeof(buf), value, std::chars_format::scientific);
+  std::string_view text(buf, static_cast<size_t>(r.ptr - buf));
+  const bool negative = text.front() == '-';
+  if (negative) text.remove_prefix(1);
+  const size_t e = text.find('e');
+  std::string digits;
+  for (char c : text.substr(0, e)) {
+    if (c != '.') digits.push_back(c);
+  }
+  int exponent = 0;
+  std::from_chars(text.data() + e + (text[e + 1] == '+' ? 2 : 1), text.data() + text.size(),
+                  exponent);
+  const double magnitude = std::abs(value);
+  std::string out = negative ? "-" : "";
+  if (magnitude >= 1e-3 && magnitude < 1e7) {
+    if (exponent >= 0) {
+      const size_t int_len = static_cast<size_t>(exponent) + 1;
+      if (digits.size() < int_len) digits.append(int_len - digits.size(), '0');
+      out += digits.substr(0, int_len);
+      out += '.';
+      out += digits.size() > int_len ? digits.substr(int_len) : "0";
+    } else {
+      out += "0.";
+      out.append(static_cast<size_t>(-exponent - 1), '0');
+      out += digits;
+    }
+    return out;
+  }
+  out += digits.substr(0, 1);
+  out += '.';
+  out += digits.size() > 1 ? digits.substr(1) : "0";
+  return out + "E" + std::to_string(exponent);
+}
+
+int32_t JavaStringHash(std::string_view s) {
+  uint32_t h = 0;
+  for (unsigned char c : s) h = 31 * h + c;
+  return static_cast<int32_t>(h);
+}
+
+std::vector<size_t> JavaHashMapOrder(const std::vector<int32_t>& hashes) {
+  // new HashMap<>(n): the table is tableSizeFor(n) on the first put, and
+  // doubles whenever the size passes 0.75 of it.
+  auto table_size_for = [](size_t n) {
+    size_t cap = 1;
+    while (cap < n) cap <<= 1;
+    return cap;
+  };
+  size_t capacity = table_size_for(hashes.size());
+  size_t threshold = capacity * 3 / 4;
+  for (size_t size = 1; size <= hashes.size(); ++size) {
+    if (size > threshold) {
+      capacity <<= 1;
+      threshold = capacity * 3 / 4;
+    }
+  }
+  auto bucket = [capacity](int32_t h) {
+    const uint32_t u = static_cast<uint32_t>(h);
+    return static_cast<size_t>((u ^ (u >> 16)) & (capacity - 1));
+  };
+  std::vector<size_t> order(hashes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return bucket(hashes[a]) < bucket(hashes[b]); });
+  return order;
+}
+
+std::string QuotaConfigsLine(const v1::ClientQuotaEntry& entry) {
+  std::vector<std::string> parts;
+  for (const char* type : {"user", "client-id", "ip"}) {
+    for (const v1::ClientQuotaEntityPart& p : entry.entity()) {
+      if (p.entity_type() != type) continue;
+      const std::string label = p.entity_type() == "user" ? "user-principal" : p.entity_type();
+      parts.push_back(p.has_entity_name() ? fmt::format("{} '{}'", label, p.entity_name())
+                                          : fmt::format("the default {}", label));
+    }
+  }
+  std::vector<std::string> values;
+  for (const v1::ClientQuotaValue& v : entry.values()) {
+    values.push_back(v.key() + "=" + JavaDoubleString(v.value()));
+  }
+  return fmt::format("Quota configs for {} are {}", absl::StrJoin(parts, ", "),
+                     absl::StrJoin(values, ", "));
+}
+
+std::string ScramConfigsLine(const v1::DescribeUserScramCredentialsResult& result) {
+  std::vector<std::string> infos;
+  for (const v1::ScramCredentialInfo& c : result.credential_infos()) {
+    infos.push_back(fmt::format("{}=iterations={}",
+                                c.mechanism() == v1::SCRAM_SHA_256   ? kScramSha256
+                                : c.mechanism() == v1::SCRAM_SHA_512 ? kScramSha512
+                                                                     : "UNKNOWN",
+                                c.iterations()));
+  }
+  return fmt::format("SCRAM credential configs for user-principal '{}' are {}", result.user(),
+                     absl::StrJoin(infos, ", "));
+}
+
+absl::StatusOr<std::pair<int32_t, std::string>> ParseScramCredentialConfig(
+    const std::string& mechanism, const std::string& value) {
+  // Kafka's "(?:iterations=(\-?[0-9]*),)?password=(.*)", matched whole.
+  constexpr int32_t kDefaultIterations = 4096;
+  std::string rest = value;
+  std::optional<std::string> iterations;
+  static constexpr std::string_view kIterations = "iterations=";
+  if (rest.starts_with(kIterations)) {
+    const size_t comma = rest.find(',');
+    std::string number = rest.substr(kIterations.size(), comma - kIterations.size());
+    const bool numeric =
+        comma != std::string::npos &&
+        std::all_of(number.begin() + (number.starts_with("-") ? 1 : 0), number.end(),
+                    [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); });
+    if (numeric && rest.compare(comma + 1, 9, "password=") == 0) {
+      iterations = number;
+      rest = rest.substr(comma + 1);
+    }
+  }
+  if (!rest.starts_with("password=")) {
+    return Invalid(fmt::format("Invalid credential property {}={}", mechanism, value));
+  }
+  int32_t count = kDefaultIterations;
+  if (iterations && *iterations != "-1") {
+    if (!absl::SimpleAtoi(*iterations, &count)) {
+      // Scala's toInt on "" or "-": a NumberFormatException.
+      return Invalid(fmt::format("For input string: \"{}\"", *iterations));
+    }
+  }
+  if (count < kDefaultIterations) {
+    return Invalid(fmt::format("Iterations {} is less than the minimum {} required for {}", count,
+                               kDefaultIterations, mechanism));
+  }
+  return std::make_pair(count, rest.substr(9));
+}
+
+std::string SaltedPassword(v1::ScramMechanism mechanism, const std::string& password,
+                           const std::string& salt, int32_t iterations) {
+  const EVP_MD* md = mechanism == v1::SCRAM_SHA_512 ? EVP_sha512() : EVP_sha256();
+  std::string out(static_cast<size_t>(EVP_MD_get_size(md)), '\0');
+  PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
+                    reinterpret_cast<const unsigned char*>(salt.data()),
+                    static_cast<int>(salt.size()), iterations, md, static_cast<int>(out.size()),
+                    reinterpret_cast<unsigned char*>(out.data()));
   return out;
 }
 

@@ -13,7 +13,8 @@
 //
 // Also here: AlterPartitionReassignments (KIP-455), UnregisterBroker and
 // IncrementalAlterConfigs (legacy AlterConfigs travels as one, with
-// replace_all). Not here (yet): manual replica assignments on
+// replace_all). The security calls (ACLs, SCRAM credentials, client
+// quotas) have theirs in security_admin.h. Not here (yet): manual replica assignments on
 // CreatePartitions, which no transport of ours carries.
 #pragma once
 

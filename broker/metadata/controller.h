@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "broker/metadata/admin_types.h"
 #include "broker/metadata/metadata_image.h"
+#include "broker/metadata/security_admin.h"
 #include "strata/internal/controller.pb.h"
 #include "strata/internal/metadata.pb.h"
 
@@ -117,6 +118,17 @@ class Controller {
   // or whose resulting set is invalid, changes nothing.
   Decision<IncrementalAlterConfigsResponse> IncrementalAlterConfigs(
       const MetadataImage& image, const IncrementalAlterConfigsRequest& request);
+
+  // Kafka's security writes (controller_security.cc), as KRaft's
+  // AclControlManager, ScramControlManager and ClientQuotaControlManager
+  // decide them: CreateAcls (each binding checked by
+  // security::ValidateAclBinding; one held already writes nothing),
+  // DeleteAcls (each filter's matches removed and returned),
+  // AlterUserScramCredentials (stored and server keys derived from the
+  // salted password) and AlterClientQuotas. The answer is of the request's
+  // case; one batch for the whole request.
+  Decision<AlterSecurityResponse> AlterSecurity(const MetadataImage& image,
+                                                const AlterSecurityRequest& request);
 
   // Preferred or unclean leader election for the partitions asked for (all
   // when none are named).

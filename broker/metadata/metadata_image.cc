@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/metadata/partition_change.h"
+#include "broker/metadata/security_admin.h"
 #include "glog/logging.h"
 
 namespace strata::metadata {
@@ -123,6 +124,19 @@ const Endpoint* BrokerRegistration::endpoint(std::string_view listener) const {
   return nullptr;
 }
 
+struct MetadataImage::SecurityDraft {
+  // Copies of the image's, made on a batch's first change to each.
+  std::optional<std::set<security::AclBinding>> acls;
+  std::optional<ScramCredentials> scram;
+  std::optional<ClientQuotas> quotas;
+};
+
+MetadataImage::MetadataImage(std::string cluster_id)
+    : cluster_id_(std::move(cluster_id)),
+      acls_(std::make_shared<const security::AclSnapshot>(std::vector<security::AclBinding>{})),
+      scram_(std::make_shared<const ScramCredentials>()),
+      quotas_(std::make_shared<const ClientQuotas>()) {}
+
 std::shared_ptr<const MetadataImage> MetadataImage::Empty(std::string cluster_id) {
   return std::shared_ptr<const MetadataImage>(new MetadataImage(std::move(cluster_id)));
 }
@@ -137,19 +151,22 @@ absl::StatusOr<std::shared_ptr<const MetadataImage>> MetadataImage::Apply(
   }
   // Copy on write: metadata is small, and readers keep the old image.
   std::shared_ptr<MetadataImage> next(new MetadataImage(*this));
+  SecurityDraft draft;
   for (int i = 0; i < batch.records_size(); ++i) {
     const internal::MetadataRecord& record = batch.records(i);
-    if (absl::Status s = next->ApplyRecord(record, offset); !s.ok()) {
+    if (absl::Status s = next->ApplyRecord(record, offset, &draft); !s.ok()) {
       return absl::Status(
           s.code(), absl::StrCat(RecordTypeName(record), " (record ", i, " of metadata log entry ",
                                  offset, "): ", std::string(s.message())));
     }
   }
+  next->FinishSecurity(&draft);
   next->offset_ = offset;
   return std::shared_ptr<const MetadataImage>(std::move(next));
 }
 
-absl::Status MetadataImage::ApplyRecord(const internal::MetadataRecord& record, int64_t offset) {
+absl::Status MetadataImage::ApplyRecord(const internal::MetadataRecord& record, int64_t offset,
+                                        SecurityDraft* draft) {
   (void)offset;
   switch (record.record_case()) {
     case internal::MetadataRecord::kRegisterBroker: {
@@ -333,10 +350,119 @@ absl::Status MetadataImage::ApplyRecord(const internal::MetadataRecord& record, 
       next_producer_id_ = r.next_producer_id();
       return absl::OkStatus();
     }
+    case internal::MetadataRecord::kAccessControlEntry:
+    case internal::MetadataRecord::kRemoveAccessControlEntry:
+    case internal::MetadataRecord::kUserScramCredential:
+    case internal::MetadataRecord::kRemoveUserScramCredential:
+    case internal::MetadataRecord::kClientQuota:
+      return ApplySecurityRecord(record, draft);
     case internal::MetadataRecord::RECORD_NOT_SET:
       break;
   }
   return absl::InvalidArgumentError("the record has no content (written by a newer version?)");
+}
+
+absl::Status MetadataImage::ApplySecurityRecord(const internal::MetadataRecord& record,
+                                                SecurityDraft* draft) {
+  switch (record.record_case()) {
+    case internal::MetadataRecord::kAccessControlEntry: {
+      security::AclBinding b = BindingOfRecord(record.access_control_entry());
+      if (absl::Status s = security::ValidateAclBinding(b); !s.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("ACL ", security::ToString(b), ": ", s.message()));
+      }
+      if (!draft->acls) draft->acls.emplace(acls_->bindings().begin(), acls_->bindings().end());
+      // A binding held already: nothing changes (CreateAcls is idempotent).
+      draft->acls->insert(std::move(b));
+      return absl::OkStatus();
+    }
+    case internal::MetadataRecord::kRemoveAccessControlEntry: {
+      const security::AclBinding b = BindingOfRecord(record.remove_access_control_entry());
+      if (!draft->acls) draft->acls.emplace(acls_->bindings().begin(), acls_->bindings().end());
+      if (draft->acls->erase(b) == 0) {
+        return absl::NotFoundError(absl::StrCat("no ACL ", security::ToString(b)));
+      }
+      return absl::OkStatus();
+    }
+    case internal::MetadataRecord::kUserScramCredential: {
+      const internal::UserScramCredentialRecord& r = record.user_scram_credential();
+      const std::optional<security::ScramMechanism> m = ScramMechanismOfCode(r.mechanism());
+      if (!m) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown SCRAM mechanism ", r.mechanism(), " for user '", r.name(), "'"));
+      }
+      if (r.name().empty()) return absl::InvalidArgumentError("the SCRAM user name is empty");
+      if (r.iterations() < security::kMinScramIterations ||
+          r.iterations() > security::kMaxScramIterations) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "SCRAM iterations ", r.iterations(), " for user '", r.name(), "' are out of bounds"));
+      }
+      if (!draft->scram) draft->scram.emplace(*scram_);
+      (*draft->scram)[{r.name(), *m}] = security::ScramCredential{
+          .mechanism = *m,
+          .salt = r.salt(),
+          .stored_key = r.stored_key(),
+          .server_key = r.server_key(),
+          .iterations = r.iterations(),
+      };
+      return absl::OkStatus();
+    }
+    case internal::MetadataRecord::kRemoveUserScramCredential: {
+      const internal::RemoveUserScramCredentialRecord& r = record.remove_user_scram_credential();
+      const std::optional<security::ScramMechanism> m = ScramMechanismOfCode(r.mechanism());
+      if (!draft->scram) draft->scram.emplace(*scram_);
+      if (!m || draft->scram->erase({r.name(), *m}) == 0) {
+        return absl::NotFoundError(absl::StrCat(
+            "user '", r.name(), "' has no SCRAM credential of mechanism ", r.mechanism()));
+      }
+      return absl::OkStatus();
+    }
+    case internal::MetadataRecord::kClientQuota: {
+      const internal::ClientQuotaRecord& r = record.client_quota();
+      absl::StatusOr<security::QuotaEntity> entity = QuotaEntityOf(PartsOfRecord(r));
+      if (!entity.ok()) return entity.status();
+      if (r.key().empty()) return absl::InvalidArgumentError("the quota key is empty");
+      if (!draft->quotas) draft->quotas.emplace(*quotas_);
+      ClientQuotas& quotas = *draft->quotas;
+      auto it = std::find_if(quotas.begin(), quotas.end(),
+                             [&](const auto& q) { return SameQuotaEntity(q.first, *entity); });
+      if (r.has_value()) {
+        if (it == quotas.end()) {
+          quotas.emplace_back(*entity, std::map<std::string, double>());
+          it = std::prev(quotas.end());
+        }
+        it->second[r.key()] = r.value();
+      } else if (it != quotas.end()) {
+        it->second.erase(r.key());
+        if (it->second.empty()) quotas.erase(it);
+      }
+      return absl::OkStatus();
+    }
+    default:
+      break;
+  }
+  return absl::InternalError("not a security record");
+}
+
+void MetadataImage::FinishSecurity(SecurityDraft* draft) {
+  if (draft->acls) {
+    acls_ = std::make_shared<const security::AclSnapshot>(
+        std::vector<security::AclBinding>(draft->acls->begin(), draft->acls->end()));
+  }
+  if (draft->scram) scram_ = std::make_shared<const ScramCredentials>(*std::move(draft->scram));
+  if (draft->quotas) {
+    std::stable_sort(
+        draft->quotas->begin(), draft->quotas->end(),
+        [](const auto& a, const auto& b) { return QuotaEntityLess(a.first, b.first); });
+    quotas_ = std::make_shared<const ClientQuotas>(*std::move(draft->quotas));
+  }
+}
+
+std::optional<security::ScramCredential> MetadataImage::ScramCredential(
+    const std::string& user, security::ScramMechanism mechanism) const {
+  auto it = scram_->find({user, mechanism});
+  if (it == scram_->end()) return std::nullopt;
+  return it->second;
 }
 
 internal::MetadataSnapshot MetadataImage::ToSnapshot() const {
@@ -421,20 +547,43 @@ internal::MetadataSnapshot MetadataImage::ToSnapshot() const {
       c->set_value(value);
     }
   }
+  for (const security::AclBinding& b : acls_->bindings()) {
+    SetRecordBinding(b, snapshot.add_records()->mutable_access_control_entry());
+  }
+  for (const auto& [key, c] : *scram_) {
+    internal::UserScramCredentialRecord* r =
+        snapshot.add_records()->mutable_user_scram_credential();
+    r->set_name(key.first);
+    r->set_mechanism(ScramMechanismCode(c.mechanism));
+    r->set_salt(c.salt);
+    r->set_stored_key(c.stored_key);
+    r->set_server_key(c.server_key);
+    r->set_iterations(c.iterations);
+  }
+  for (const auto& [entity, values] : *quotas_) {
+    for (const auto& [key, value] : values) {
+      internal::ClientQuotaRecord* r = snapshot.add_records()->mutable_client_quota();
+      SetRecordEntity(entity, r);
+      r->set_key(key);
+      r->set_value(value);
+    }
+  }
   return snapshot;
 }
 
 absl::StatusOr<std::shared_ptr<const MetadataImage>> MetadataImage::FromSnapshot(
     const internal::MetadataSnapshot& snapshot, int64_t offset) {
   std::shared_ptr<MetadataImage> image(new MetadataImage(snapshot.cluster_id()));
+  SecurityDraft draft;
   for (int i = 0; i < snapshot.records_size(); ++i) {
     const internal::MetadataRecord& record = snapshot.records(i);
-    if (absl::Status s = image->ApplyRecord(record, offset); !s.ok()) {
+    if (absl::Status s = image->ApplyRecord(record, offset, &draft); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat(RecordTypeName(record), " (record ", i,
                                                  " of the snapshot at offset ", offset,
                                                  "): ", std::string(s.message())));
     }
   }
+  image->FinishSecurity(&draft);
   image->offset_ = offset;
   return std::shared_ptr<const MetadataImage>(std::move(image));
 }

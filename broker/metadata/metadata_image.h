@@ -1,5 +1,6 @@
 // MetadataImage: the cluster's metadata — brokers, topics, partitions,
-// configs — as of one offset of the metadata log. Immutable: applying a
+// configs, and (issue 16) ACLs, SCRAM credentials and client quotas — as of
+// one offset of the metadata log. Immutable: applying a
 // record batch yields a new image, and readers on any thread share images
 // through std::shared_ptr<const MetadataImage> without locks.
 //
@@ -27,9 +28,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "broker/security/acl.h"
+#include "broker/security/authorizer.h"
+#include "broker/security/quota.h"
+#include "client/security/scram.h"
 #include "strata/internal/metadata.pb.h"
 
 namespace strata::metadata {
@@ -100,6 +106,14 @@ struct TopicInfo {
   std::map<std::string, std::string> configs;
 };
 
+// SCRAM credentials by user and mechanism.
+using ScramCredentials =
+    std::map<std::pair<std::string, security::ScramMechanism>, security::ScramCredential>;
+// Configured client quotas: each entity once, with its keys
+// (producer_byte_rate, ...); sorted by entity (users before their clients,
+// <default> before names).
+using ClientQuotas = std::vector<std::pair<security::QuotaEntity, std::map<std::string, double>>>;
+
 class MetadataImage {
  public:
   // The image of an empty log.
@@ -143,14 +157,38 @@ class MetadataImage {
   // next block starts here. 0 before the first.
   int64_t next_producer_id() const { return next_producer_id_; }
 
+  // Security (issue 16). Each is replaced as a whole when a record changes
+  // it and shared between images otherwise, so copying an image on Apply
+  // stays cheap and a reader may keep what it got for as long as it likes.
+  //
+  // The ACL bindings (AccessControlEntryRecord), indexed for the
+  // authorizer; never null.
+  const std::shared_ptr<const security::AclSnapshot>& acls() const { return acls_; }
+  // A user's SCRAM credential for `mechanism` (SASL/SCRAM's lookup), or
+  // nullopt when the user has none.
+  std::optional<security::ScramCredential> ScramCredential(
+      const std::string& user, security::ScramMechanism mechanism) const;
+  // Every credential (DescribeUserScramCredentials); never null.
+  const std::shared_ptr<const ScramCredentials>& scram_credentials() const { return scram_; }
+  // The client quotas (ClientQuotaRecord), for the quota managers'
+  // SetQuotas and DescribeClientQuotas; never null.
+  const std::shared_ptr<const ClientQuotas>& client_quotas() const { return quotas_; }
+
   PartitionState StateOf(const PartitionInfo& p) const;
   ReplicaState StateOfReplica(const PartitionInfo& p, int32_t broker_id) const;
 
   MetadataImage(const MetadataImage&) = default;
 
  private:
-  explicit MetadataImage(std::string cluster_id) : cluster_id_(std::move(cluster_id)) {}
-  absl::Status ApplyRecord(const internal::MetadataRecord& record, int64_t offset);
+  explicit MetadataImage(std::string cluster_id);
+  // The security state a batch changes, copied on its first change and
+  // published once at the batch's end (FinishSecurity), so a batch of many
+  // ACLs builds one AclSnapshot.
+  struct SecurityDraft;
+  absl::Status ApplyRecord(const internal::MetadataRecord& record, int64_t offset,
+                           SecurityDraft* draft);
+  absl::Status ApplySecurityRecord(const internal::MetadataRecord& record, SecurityDraft* draft);
+  void FinishSecurity(SecurityDraft* draft);
 
   std::string cluster_id_;
   int64_t offset_ = -1;
@@ -159,6 +197,9 @@ class MetadataImage {
   std::map<std::string, TopicInfo> topics_;
   std::map<std::string, std::string> topic_names_by_id_;
   int64_t next_producer_id_ = 0;
+  std::shared_ptr<const security::AclSnapshot> acls_;
+  std::shared_ptr<const ScramCredentials> scram_;
+  std::shared_ptr<const ClientQuotas> quotas_;
 };
 
 }  // namespace strata::metadata

@@ -1,7 +1,9 @@
 // AdminOps: the admin calls that only the controller decides (the writes:
 // CreateTopics, DeleteTopics, CreatePartitions, ElectLeaders,
 // AlterPartitionReassignments, IncrementalAlterConfigs, AlterConfigs,
-// UnregisterBroker, and the topics a broker creates itself) or that may need
+// UnregisterBroker, the topics a broker creates itself, and the security
+// writes: CreateAcls, DeleteAcls, AlterUserScramCredentials,
+// AlterClientQuotas, with their reads) or that may need
 // another node (DescribeConfigs of another broker,
 // ListPartitionReassignments from the controller's image), as
 // protocol-neutral operations. Every transport — the gRPC Admin service,
@@ -41,6 +43,7 @@
 
 #include "broker/metadata/admin_types.h"
 #include "broker/metadata/dynamic_config.h"
+#include "broker/metadata/security_admin.h"
 #include "client/common/error_code.h"
 
 namespace strata::request {
@@ -177,6 +180,72 @@ class AdminOps {
   // INVALID_REQUEST for that resource.
   virtual void DescribeConfigs(DescribeConfigsRequest request,
                                std::function<void(DescribeConfigsResponse)> done) = 0;
+
+  // ---- Security (issue 16; types in broker/metadata/security_admin.h) ----
+  //
+  // The writes go to the controller (Controller::AlterSecurity) and are
+  // answered once this node's image shows them, as the calls above. The
+  // reads are answered at once from this node's image (no controller, no
+  // other node), as Kafka's brokers answer them from their metadata cache.
+  //
+  // Each has a default that refuses the call (UNKNOWN_SERVER_ERROR, or for
+  // a read an empty answer with that error), so an AdminOps that does not
+  // know them (a wrapper written before them) fails closed; AdminRouter
+  // implements them all.
+  virtual void CreateAcls(metadata::CreateAclsRequest request,
+                          std::function<void(metadata::CreateAclsResponse)> done);
+  virtual void DeleteAcls(metadata::DeleteAclsRequest request,
+                          std::function<void(metadata::DeleteAclsResponse)> done);
+  virtual void AlterUserScramCredentials(
+      metadata::AlterUserScramCredentialsRequest request,
+      std::function<void(metadata::AlterUserScramCredentialsResponse)> done);
+  virtual void AlterClientQuotas(metadata::AlterClientQuotasRequest request,
+                                 std::function<void(metadata::AlterClientQuotasResponse)> done);
+  virtual metadata::DescribeAclsResponse DescribeAcls(const metadata::DescribeAclsRequest& request);
+  virtual metadata::DescribeUserScramCredentialsResponse DescribeUserScramCredentials(
+      const metadata::DescribeUserScramCredentialsRequest& request);
+  virtual metadata::DescribeClientQuotasResponse DescribeClientQuotas(
+      const metadata::DescribeClientQuotasRequest& request);
+
+ protected:
+  // The answer of the defaults above.
+  template <typename Response>
+  static Response NotImplemented() {
+    Response r;
+    r.error = ErrorCode::kUnknownServerError;
+    r.error_message = "this admin interface does not serve the security calls";
+    return r;
+  }
 };
+
+inline void AdminOps::CreateAcls(metadata::CreateAclsRequest,
+                                 std::function<void(metadata::CreateAclsResponse)> done) {
+  done(NotImplemented<metadata::CreateAclsResponse>());
+}
+inline void AdminOps::DeleteAcls(metadata::DeleteAclsRequest,
+                                 std::function<void(metadata::DeleteAclsResponse)> done) {
+  done(NotImplemented<metadata::DeleteAclsResponse>());
+}
+inline void AdminOps::AlterUserScramCredentials(
+    metadata::AlterUserScramCredentialsRequest,
+    std::function<void(metadata::AlterUserScramCredentialsResponse)> done) {
+  done(NotImplemented<metadata::AlterUserScramCredentialsResponse>());
+}
+inline void AdminOps::AlterClientQuotas(
+    metadata::AlterClientQuotasRequest,
+    std::function<void(metadata::AlterClientQuotasResponse)> done) {
+  done(NotImplemented<metadata::AlterClientQuotasResponse>());
+}
+inline metadata::DescribeAclsResponse AdminOps::DescribeAcls(const metadata::DescribeAclsRequest&) {
+  return NotImplemented<metadata::DescribeAclsResponse>();
+}
+inline metadata::DescribeUserScramCredentialsResponse AdminOps::DescribeUserScramCredentials(
+    const metadata::DescribeUserScramCredentialsRequest&) {
+  return NotImplemented<metadata::DescribeUserScramCredentialsResponse>();
+}
+inline metadata::DescribeClientQuotasResponse AdminOps::DescribeClientQuotas(
+    const metadata::DescribeClientQuotasRequest&) {
+  return NotImplemented<metadata::DescribeClientQuotasResponse>();
+}
 
 }  // namespace strata::request

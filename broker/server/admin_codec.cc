@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
+#include <type_traits>
+#include <variant>
 
 #include "broker/server/wire_errors.h"
 #include "glog/logging.h"
@@ -600,6 +603,408 @@ v1::ConfigSource Encode(metadata::ConfigSource source) {
       break;
   }
   return v1::CONFIG_SOURCE_UNKNOWN;
+}
+
+// ---------------------------------------------------------------------------
+// Security (issue 16)
+
+namespace {
+
+metadata::QuotaEntityParts DecodeEntity(
+    const google::protobuf::RepeatedPtrField<v1::ClientQuotaEntityPart>& in) {
+  metadata::QuotaEntityParts out;
+  for (const v1::ClientQuotaEntityPart& p : in) {
+    out.push_back({p.entity_type(), p.has_entity_name()
+                                        ? std::optional<std::string>(p.entity_name())
+                                        : std::nullopt});
+  }
+  return out;
+}
+
+void EncodeEntity(const metadata::QuotaEntityParts& in,
+                  google::protobuf::RepeatedPtrField<v1::ClientQuotaEntityPart>* out) {
+  for (const metadata::QuotaEntityPart& p : in) {
+    v1::ClientQuotaEntityPart* e = out->Add();
+    e->set_entity_type(p.type);
+    if (p.name) e->set_entity_name(*p.name);
+  }
+}
+
+}  // namespace
+
+security::AclBinding Decode(const v1::AclBinding& in) {
+  security::AclBinding b;
+  b.pattern.type = metadata::ResourceTypeOfCode(in.resource_type());
+  b.pattern.name = in.resource_name();
+  b.pattern.pattern_type = metadata::PatternTypeOfCode(in.pattern_type());
+  b.entry.principal = in.principal();
+  b.entry.host = in.host();
+  b.entry.operation = metadata::AclOperationOfCode(in.operation());
+  b.entry.permission = metadata::AclPermissionTypeOfCode(in.permission_type());
+  return b;
+}
+
+void Encode(const security::AclBinding& in, v1::AclBinding* out) {
+  out->set_resource_type(static_cast<int32_t>(in.pattern.type));
+  out->set_resource_name(in.pattern.name);
+  out->set_pattern_type(static_cast<int32_t>(in.pattern.pattern_type));
+  out->set_principal(in.entry.principal);
+  out->set_host(in.entry.host);
+  out->set_operation(static_cast<int32_t>(in.entry.operation));
+  out->set_permission_type(static_cast<int32_t>(in.entry.permission));
+}
+
+security::AclBindingFilter Decode(const v1::AclBindingFilter& in) {
+  security::AclBindingFilter f;
+  f.type = metadata::ResourceTypeOfCode(in.resource_type());
+  if (in.has_resource_name()) f.name = in.resource_name();
+  f.pattern_type = metadata::PatternTypeOfCode(in.pattern_type());
+  if (in.has_principal()) f.principal = in.principal();
+  if (in.has_host()) f.host = in.host();
+  f.operation = metadata::AclOperationOfCode(in.operation());
+  f.permission = metadata::AclPermissionTypeOfCode(in.permission_type());
+  return f;
+}
+
+void Encode(const security::AclBindingFilter& in, v1::AclBindingFilter* out) {
+  out->set_resource_type(static_cast<int32_t>(in.type));
+  if (in.name) out->set_resource_name(*in.name);
+  out->set_pattern_type(static_cast<int32_t>(in.pattern_type));
+  if (in.principal) out->set_principal(*in.principal);
+  if (in.host) out->set_host(*in.host);
+  out->set_operation(static_cast<int32_t>(in.operation));
+  out->set_permission_type(static_cast<int32_t>(in.permission));
+}
+
+// --- Requests ---
+
+metadata::CreateAclsRequest Decode(const v1::CreateAclsRequest& in) {
+  metadata::CreateAclsRequest out;
+  for (const v1::AclBinding& b : in.creations()) out.creations.push_back(Decode(b));
+  return out;
+}
+
+metadata::DeleteAclsRequest Decode(const v1::DeleteAclsRequest& in) {
+  metadata::DeleteAclsRequest out;
+  for (const v1::AclBindingFilter& f : in.filters()) out.filters.push_back(Decode(f));
+  return out;
+}
+
+metadata::DescribeAclsRequest Decode(const v1::DescribeAclsRequest& in) {
+  return metadata::DescribeAclsRequest{.filter = Decode(in.filter())};
+}
+
+metadata::AlterUserScramCredentialsRequest Decode(const v1::AlterUserScramCredentialsRequest& in) {
+  metadata::AlterUserScramCredentialsRequest out;
+  for (const v1::ScramCredentialDeletion& d : in.deletions()) {
+    out.deletions.push_back({.user = d.name(), .mechanism = d.mechanism()});
+  }
+  for (const v1::ScramCredentialUpsertion& u : in.upsertions()) {
+    out.upsertions.push_back({.user = u.name(),
+                              .mechanism = u.mechanism(),
+                              .iterations = u.iterations(),
+                              .salt = u.salt(),
+                              .salted_password = u.salted_password()});
+  }
+  return out;
+}
+
+metadata::DescribeUserScramCredentialsRequest Decode(
+    const v1::DescribeUserScramCredentialsRequest& in) {
+  metadata::DescribeUserScramCredentialsRequest out;
+  if (in.users_size() > 0) out.users.emplace(in.users().begin(), in.users().end());
+  return out;
+}
+
+metadata::AlterClientQuotasRequest Decode(const v1::AlterClientQuotasRequest& in) {
+  metadata::AlterClientQuotasRequest out;
+  out.validate_only = in.validate_only();
+  for (const v1::ClientQuotaAlteration& e : in.entries()) {
+    metadata::ClientQuotaAlteration& a = out.entries.emplace_back();
+    a.entity = DecodeEntity(e.entity());
+    for (const v1::ClientQuotaOp& op : e.ops()) {
+      a.ops.push_back(
+          {.key = op.key(), .value = op.remove() ? std::nullopt : std::optional(op.value())});
+    }
+  }
+  return out;
+}
+
+metadata::DescribeClientQuotasRequest Decode(const v1::DescribeClientQuotasRequest& in) {
+  metadata::DescribeClientQuotasRequest out;
+  out.strict = in.strict();
+  for (const v1::ClientQuotaFilterComponent& c : in.components()) {
+    out.components.push_back(
+        {.entity_type = c.entity_type(),
+         .match_type = c.match_type(),
+         .match = c.has_match() ? std::optional<std::string>(c.match()) : std::nullopt});
+  }
+  return out;
+}
+
+metadata::AlterSecurityRequest Decode(const internal::AlterSecurityRequest& in) {
+  switch (in.op_case()) {
+    case internal::AlterSecurityRequest::kDeleteAcls:
+      return {.op = Decode(in.delete_acls())};
+    case internal::AlterSecurityRequest::kAlterUserScramCredentials:
+      return {.op = Decode(in.alter_user_scram_credentials())};
+    case internal::AlterSecurityRequest::kAlterClientQuotas:
+      return {.op = Decode(in.alter_client_quotas())};
+    case internal::AlterSecurityRequest::kCreateAcls:
+    case internal::AlterSecurityRequest::OP_NOT_SET:
+      break;
+  }
+  return {.op = Decode(in.create_acls())};
+}
+
+v1::CreateAclsRequest Encode(const metadata::CreateAclsRequest& in) {
+  v1::CreateAclsRequest out;
+  for (const security::AclBinding& b : in.creations) Encode(b, out.add_creations());
+  return out;
+}
+
+v1::DeleteAclsRequest Encode(const metadata::DeleteAclsRequest& in) {
+  v1::DeleteAclsRequest out;
+  for (const security::AclBindingFilter& f : in.filters) Encode(f, out.add_filters());
+  return out;
+}
+
+v1::AlterUserScramCredentialsRequest Encode(const metadata::AlterUserScramCredentialsRequest& in) {
+  v1::AlterUserScramCredentialsRequest out;
+  for (const metadata::ScramCredentialDeletion& d : in.deletions) {
+    v1::ScramCredentialDeletion* o = out.add_deletions();
+    o->set_name(d.user);
+    o->set_mechanism(static_cast<v1::ScramMechanism>(d.mechanism));
+  }
+  for (const metadata::ScramCredentialUpsertion& u : in.upsertions) {
+    v1::ScramCredentialUpsertion* o = out.add_upsertions();
+    o->set_name(u.user);
+    o->set_mechanism(static_cast<v1::ScramMechanism>(u.mechanism));
+    o->set_iterations(u.iterations);
+    o->set_salt(u.salt);
+    o->set_salted_password(u.salted_password);
+  }
+  return out;
+}
+
+v1::AlterClientQuotasRequest Encode(const metadata::AlterClientQuotasRequest& in) {
+  v1::AlterClientQuotasRequest out;
+  out.set_validate_only(in.validate_only);
+  for (const metadata::ClientQuotaAlteration& a : in.entries) {
+    v1::ClientQuotaAlteration* e = out.add_entries();
+    EncodeEntity(a.entity, e->mutable_entity());
+    for (const metadata::QuotaOp& op : a.ops) {
+      v1::ClientQuotaOp* o = e->add_ops();
+      o->set_key(op.key);
+      if (op.value) {
+        o->set_value(*op.value);
+      } else {
+        o->set_remove(true);
+      }
+    }
+  }
+  return out;
+}
+
+internal::AlterSecurityRequest Encode(const metadata::AlterSecurityRequest& in) {
+  internal::AlterSecurityRequest out;
+  std::visit(
+      [&out](const auto& q) {
+        using Request = std::decay_t<decltype(q)>;
+        if constexpr (std::is_same_v<Request, metadata::CreateAclsRequest>) {
+          *out.mutable_create_acls() = Encode(q);
+        } else if constexpr (std::is_same_v<Request, metadata::DeleteAclsRequest>) {
+          *out.mutable_delete_acls() = Encode(q);
+        } else if constexpr (std::is_same_v<Request, metadata::AlterUserScramCredentialsRequest>) {
+          *out.mutable_alter_user_scram_credentials() = Encode(q);
+        } else {
+          *out.mutable_alter_client_quotas() = Encode(q);
+        }
+      },
+      in.op);
+  return out;
+}
+
+// --- Responses ---
+
+metadata::CreateAclsResponse Decode(const v1::CreateAclsResponse& in) {
+  metadata::CreateAclsResponse out;
+  out.error = FromProto(in.error());
+  out.error_message = in.error_message();
+  for (const v1::AclCreationResult& r : in.results()) {
+    out.results.push_back({.error = FromProto(r.error()), .error_message = r.error_message()});
+  }
+  return out;
+}
+
+metadata::DeleteAclsResponse Decode(const v1::DeleteAclsResponse& in) {
+  metadata::DeleteAclsResponse out;
+  out.error = FromProto(in.error());
+  out.error_message = in.error_message();
+  for (const v1::DeleteAclsFilterResult& r : in.filter_results()) {
+    metadata::DeleteAclsFilterResult& f = out.results.emplace_back();
+    f.error = FromProto(r.error());
+    f.error_message = r.error_message();
+    for (const v1::DeleteAclsMatchingAcl& m : r.matching_acls())
+      f.matching.push_back(Decode(m.acl()));
+  }
+  return out;
+}
+
+metadata::AlterUserScramCredentialsResponse Decode(
+    const v1::AlterUserScramCredentialsResponse& in) {
+  metadata::AlterUserScramCredentialsResponse out;
+  out.error = FromProto(in.error());
+  out.error_message = in.error_message();
+  for (const v1::AlterUserScramCredentialsResult& r : in.results()) {
+    out.results.push_back(
+        {.user = r.user(), .error = FromProto(r.error()), .error_message = r.error_message()});
+  }
+  return out;
+}
+
+metadata::AlterClientQuotasResponse Decode(const v1::AlterClientQuotasResponse& in) {
+  metadata::AlterClientQuotasResponse out;
+  out.error = FromProto(in.error());
+  out.error_message = in.error_message();
+  for (const v1::ClientQuotaAlterationResult& r : in.entries()) {
+    out.results.push_back({.entity = DecodeEntity(r.entity()),
+                           .error = FromProto(r.error()),
+                           .error_message = r.error_message()});
+  }
+  return out;
+}
+
+metadata::AlterSecurityResponse Decode(const internal::AlterSecurityResponse& in) {
+  switch (in.op_case()) {
+    case internal::AlterSecurityResponse::kDeleteAcls:
+      return {.op = Decode(in.delete_acls())};
+    case internal::AlterSecurityResponse::kAlterUserScramCredentials:
+      return {.op = Decode(in.alter_user_scram_credentials())};
+    case internal::AlterSecurityResponse::kAlterClientQuotas:
+      return {.op = Decode(in.alter_client_quotas())};
+    case internal::AlterSecurityResponse::kCreateAcls:
+    case internal::AlterSecurityResponse::OP_NOT_SET:
+      break;
+  }
+  return {.op = Decode(in.create_acls())};
+}
+
+void Encode(const metadata::CreateAclsResponse& in, v1::CreateAclsResponse* out) {
+  out->set_error(ToProto(in.error));
+  out->set_error_message(in.error_message);
+  for (const metadata::AclCreationResult& r : in.results) {
+    v1::AclCreationResult* o = out->add_results();
+    o->set_error(ToProto(r.error));
+    o->set_error_message(r.error_message);
+  }
+}
+
+void Encode(const metadata::DeleteAclsResponse& in, v1::DeleteAclsResponse* out) {
+  out->set_error(ToProto(in.error));
+  out->set_error_message(in.error_message);
+  for (const metadata::DeleteAclsFilterResult& r : in.results) {
+    v1::DeleteAclsFilterResult* f = out->add_filter_results();
+    f->set_error(ToProto(r.error));
+    f->set_error_message(r.error_message);
+    for (const security::AclBinding& b : r.matching) {
+      Encode(b, f->add_matching_acls()->mutable_acl());
+    }
+  }
+}
+
+void Encode(const metadata::DescribeAclsResponse& in, v1::DescribeAclsResponse* out) {
+  out->set_error(ToProto(in.error));
+  out->set_error_message(in.error_message);
+  v1::DescribeAclsResource* resource = nullptr;
+  const security::ResourcePattern* pattern = nullptr;
+  for (const security::AclBinding& b : in.bindings) {
+    if (pattern == nullptr || !(*pattern == b.pattern)) {
+      pattern = &b.pattern;
+      resource = out->add_resources();
+      resource->set_resource_type(static_cast<int32_t>(b.pattern.type));
+      resource->set_resource_name(b.pattern.name);
+      resource->set_pattern_type(static_cast<int32_t>(b.pattern.pattern_type));
+    }
+    v1::AclDescription* d = resource->add_acls();
+    d->set_principal(b.entry.principal);
+    d->set_host(b.entry.host);
+    d->set_operation(static_cast<int32_t>(b.entry.operation));
+    d->set_permission_type(static_cast<int32_t>(b.entry.permission));
+  }
+}
+
+void Encode(const metadata::AlterUserScramCredentialsResponse& in,
+            v1::AlterUserScramCredentialsResponse* out) {
+  out->set_error(ToProto(in.error));
+  out->set_error_message(in.error_message);
+  for (const metadata::AlterUserScramCredentialResult& r : in.results) {
+    v1::AlterUserScramCredentialsResult* o = out->add_results();
+    o->set_user(r.user);
+    o->set_error(ToProto(r.error));
+    o->set_error_message(r.error_message);
+  }
+}
+
+void Encode(const metadata::DescribeUserScramCredentialsResponse& in,
+            v1::DescribeUserScramCredentialsResponse* out) {
+  out->set_error(ToProto(in.error));
+  out->set_error_message(in.error_message);
+  for (const metadata::DescribeUserScramCredentialsResult& r : in.results) {
+    v1::DescribeUserScramCredentialsResult* o = out->add_results();
+    o->set_user(r.user);
+    o->set_error(ToProto(r.error));
+    o->set_error_message(r.error_message);
+    for (const metadata::ScramCredentialInfo& c : r.credentials) {
+      v1::ScramCredentialInfo* info = o->add_credential_infos();
+      info->set_mechanism(static_cast<v1::ScramMechanism>(c.mechanism));
+      info->set_iterations(c.iterations);
+    }
+  }
+}
+
+void Encode(const metadata::AlterClientQuotasResponse& in, v1::AlterClientQuotasResponse* out) {
+  out->set_error(ToProto(in.error));
+  out->set_error_message(in.error_message);
+  for (const metadata::ClientQuotaAlterationResult& r : in.results) {
+    v1::ClientQuotaAlterationResult* o = out->add_entries();
+    o->set_error(ToProto(r.error));
+    o->set_error_message(r.error_message);
+    EncodeEntity(r.entity, o->mutable_entity());
+  }
+}
+
+void Encode(const metadata::DescribeClientQuotasResponse& in,
+            v1::DescribeClientQuotasResponse* out) {
+  out->set_error(ToProto(in.error));
+  out->set_error_message(in.error_message);
+  for (const metadata::ClientQuotaEntry& e : in.entries) {
+    v1::ClientQuotaEntry* o = out->add_entries();
+    EncodeEntity(e.entity, o->mutable_entity());
+    for (const auto& [key, value] : e.values) {
+      v1::ClientQuotaValue* v = o->add_values();
+      v->set_key(key);
+      v->set_value(value);
+    }
+  }
+}
+
+void Encode(const metadata::AlterSecurityResponse& in, internal::AlterSecurityResponse* out) {
+  std::visit(
+      [out](const auto& r) {
+        using Response = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<Response, metadata::CreateAclsResponse>) {
+          Encode(r, out->mutable_create_acls());
+        } else if constexpr (std::is_same_v<Response, metadata::DeleteAclsResponse>) {
+          Encode(r, out->mutable_delete_acls());
+        } else if constexpr (std::is_same_v<Response,
+                                            metadata::AlterUserScramCredentialsResponse>) {
+          Encode(r, out->mutable_alter_user_scram_credentials());
+        } else {
+          Encode(r, out->mutable_alter_client_quotas());
+        }
+      },
+      in.op);
 }
 
 }  // namespace strata::server

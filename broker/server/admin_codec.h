@@ -16,7 +16,9 @@
 
 #include "broker/metadata/admin_types.h"
 #include "broker/metadata/dynamic_config.h"
+#include "broker/metadata/security_admin.h"
 #include "broker/request/admin_ops.h"
+#include "strata/internal/controller.pb.h"
 #include "strata/v1/admin.pb.h"
 
 namespace strata::server {
@@ -93,6 +95,57 @@ void Encode(const request::DescribeConfigsResponse& in, v1::DescribeConfigsRespo
 // (AdminService fails the call instead when `in.error` is set.)
 void Encode(const request::ListPartitionReassignmentsResponse& in,
             v1::ListPartitionReassignmentsResponse* out);
+
+// --- Security (issue 16) ---
+//
+// Codes travel as Kafka's numbers; one this node does not know decodes as
+// UNKNOWN (metadata::*OfCode), which the controller or the read refuses. An
+// empty `users` list is every user (nullopt). The internal AlterSecurity
+// messages carry the public message of the request's case.
+
+metadata::CreateAclsRequest Decode(const v1::CreateAclsRequest& in);
+metadata::DeleteAclsRequest Decode(const v1::DeleteAclsRequest& in);
+metadata::DescribeAclsRequest Decode(const v1::DescribeAclsRequest& in);
+metadata::AlterUserScramCredentialsRequest Decode(const v1::AlterUserScramCredentialsRequest& in);
+metadata::DescribeUserScramCredentialsRequest Decode(
+    const v1::DescribeUserScramCredentialsRequest& in);
+metadata::AlterClientQuotasRequest Decode(const v1::AlterClientQuotasRequest& in);
+metadata::DescribeClientQuotasRequest Decode(const v1::DescribeClientQuotasRequest& in);
+// A request with no case set decodes as an empty CreateAcls.
+metadata::AlterSecurityRequest Decode(const internal::AlterSecurityRequest& in);
+
+v1::CreateAclsRequest Encode(const metadata::CreateAclsRequest& in);
+v1::DeleteAclsRequest Encode(const metadata::DeleteAclsRequest& in);
+v1::AlterUserScramCredentialsRequest Encode(const metadata::AlterUserScramCredentialsRequest& in);
+v1::AlterClientQuotasRequest Encode(const metadata::AlterClientQuotasRequest& in);
+internal::AlterSecurityRequest Encode(const metadata::AlterSecurityRequest& in);
+
+metadata::CreateAclsResponse Decode(const v1::CreateAclsResponse& in);
+metadata::DeleteAclsResponse Decode(const v1::DeleteAclsResponse& in);
+metadata::AlterUserScramCredentialsResponse Decode(const v1::AlterUserScramCredentialsResponse& in);
+metadata::AlterClientQuotasResponse Decode(const v1::AlterClientQuotasResponse& in);
+// A response with no case set decodes as an empty CreateAcls answer, which
+// the router turns into an error for any other call (ResponseOf).
+metadata::AlterSecurityResponse Decode(const internal::AlterSecurityResponse& in);
+
+void Encode(const metadata::CreateAclsResponse& in, v1::CreateAclsResponse* out);
+void Encode(const metadata::DeleteAclsResponse& in, v1::DeleteAclsResponse* out);
+// Kafka's shape: the bindings grouped by resource pattern, in order.
+void Encode(const metadata::DescribeAclsResponse& in, v1::DescribeAclsResponse* out);
+void Encode(const metadata::AlterUserScramCredentialsResponse& in,
+            v1::AlterUserScramCredentialsResponse* out);
+void Encode(const metadata::DescribeUserScramCredentialsResponse& in,
+            v1::DescribeUserScramCredentialsResponse* out);
+void Encode(const metadata::AlterClientQuotasResponse& in, v1::AlterClientQuotasResponse* out);
+void Encode(const metadata::DescribeClientQuotasResponse& in,
+            v1::DescribeClientQuotasResponse* out);
+void Encode(const metadata::AlterSecurityResponse& in, internal::AlterSecurityResponse* out);
+
+// One binding or filter, field for field.
+security::AclBinding Decode(const v1::AclBinding& in);
+void Encode(const security::AclBinding& in, v1::AclBinding* out);
+security::AclBindingFilter Decode(const v1::AclBindingFilter& in);
+void Encode(const security::AclBindingFilter& in, v1::AclBindingFilter* out);
 
 // --- Enums ---
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/metadata/dynamic_config.h"
 #include "broker/server/admin_codec.h"
+#include "broker/server/grpc_security.h"
 #include "broker/server/quorum_controller.h"
 #include "raft/node/raft_node.h"
 
@@ -54,6 +55,10 @@ class QuorumLocalController final : public AdminRouter::LocalController {
       metadata::IncrementalAlterConfigsRequest r,
       std::function<void(metadata::IncrementalAlterConfigsResponse)> done) override {
     c_->IncrementalAlterConfigs(std::move(r), std::move(done));
+  }
+  void AlterSecurity(metadata::AlterSecurityRequest r,
+                     std::function<void(metadata::AlterSecurityResponse)> done) override {
+    c_->AlterSecurity(std::move(r), std::move(done));
   }
 
  private:
@@ -308,13 +313,70 @@ void AdminRouter::AlterConfigs(
         Answer::kWhenImageShows, std::move(done));
 }
 
+template <typename Response, typename Request>
+void AdminRouter::RouteSecurity(Request request, std::string_view call,
+                                std::function<void(Response)> done) {
+  Route(metadata::AlterSecurityRequest{.op = std::move(request)}, &LocalController::AlterSecurity,
+        ForwardWith<internal::AlterSecurityResponse>(
+            [](auto* stub, auto* ctx, auto* req, auto* resp, auto cb) {
+              stub->async()->AlterSecurity(ctx, req, resp, std::move(cb));
+            }),
+        Answer::kWhenImageShows,
+        std::function<void(metadata::AlterSecurityResponse)>(
+            [call = std::string(call), done = std::move(done)](metadata::AlterSecurityResponse r) {
+              done(metadata::ResponseOf<Response>(std::move(r), call));
+            }));
+}
+
+void AdminRouter::CreateAcls(metadata::CreateAclsRequest request,
+                             std::function<void(metadata::CreateAclsResponse)> done) {
+  RouteSecurity<metadata::CreateAclsResponse>(std::move(request), "CreateAcls", std::move(done));
+}
+
+void AdminRouter::DeleteAcls(metadata::DeleteAclsRequest request,
+                             std::function<void(metadata::DeleteAclsResponse)> done) {
+  RouteSecurity<metadata::DeleteAclsResponse>(std::move(request), "DeleteAcls", std::move(done));
+}
+
+void AdminRouter::AlterUserScramCredentials(
+    metadata::AlterUserScramCredentialsRequest request,
+    std::function<void(metadata::AlterUserScramCredentialsResponse)> done) {
+  RouteSecurity<metadata::AlterUserScramCredentialsResponse>(
+      std::move(request), "AlterUserScramCredentials", std::move(done));
+}
+
+void AdminRouter::AlterClientQuotas(metadata::AlterClientQuotasRequest request,
+                                    std::function<void(metadata::AlterClientQuotasResponse)> done) {
+  RouteSecurity<metadata::AlterClientQuotasResponse>(std::move(request), "AlterClientQuotas",
+                                                     std::move(done));
+}
+
+metadata::DescribeAclsResponse AdminRouter::DescribeAcls(
+    const metadata::DescribeAclsRequest& request) {
+  return metadata::DescribeAcls(*metadata_->current(), request);
+}
+
+metadata::DescribeUserScramCredentialsResponse AdminRouter::DescribeUserScramCredentials(
+    const metadata::DescribeUserScramCredentialsRequest& request) {
+  return metadata::DescribeUserScramCredentials(*metadata_->current(), request);
+}
+
+metadata::DescribeClientQuotasResponse AdminRouter::DescribeClientQuotas(
+    const metadata::DescribeClientQuotasRequest& request) {
+  return metadata::DescribeClientQuotas(*metadata_->current(), request);
+}
+
 v1::Admin::Stub* AdminRouter::AdminStubFor(int32_t node, const metadata::MetadataImage& image) {
   const metadata::BrokerRegistration* b = image.broker(node);
   const metadata::Endpoint* ep = b ? b->endpoint("PLAINTEXT") : nullptr;
   if (ep == nullptr) return nullptr;
   absl::MutexLock l(&stubs_mu_);
   std::unique_ptr<v1::Admin::Stub>& stub = admin_stubs_[node];
-  if (!stub) stub = v1::Admin::NewStub(raft::PeerChannel(absl::StrCat(ep->host, ":", ep->port)));
+  // The controller's client listener, dialled as this node
+  // (SetClientListenerChannelCredentials).
+  if (!stub) {
+    stub = v1::Admin::NewStub(ClientListenerChannel(absl::StrCat(ep->host, ":", ep->port)));
+  }
   return stub.get();
 }
 

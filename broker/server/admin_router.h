@@ -6,7 +6,9 @@
 // the call whole (NOT_CONTROLLER; REQUEST_TIMED_OUT when the forward timed
 // out, since it may have committed). DescribeConfigs of another broker asks
 // that broker's Admin service; ListPartitionReassignments asks the
-// controller's.
+// controller's. The security writes (CreateAcls, DeleteAcls,
+// AlterUserScramCredentials, AlterClientQuotas) travel to the controller as
+// one call, AlterSecurity; their reads answer from this node's image.
 //
 // The answer to a client's change waits until this node's metadata image
 // shows it (metadata::ImageShows), bounded by Options::image_wait, without
@@ -29,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -70,6 +73,8 @@ class AdminRouter final : public request::AdminOps {
     virtual void IncrementalAlterConfigs(
         metadata::IncrementalAlterConfigsRequest request,
         std::function<void(metadata::IncrementalAlterConfigsResponse)> done) = 0;
+    virtual void AlterSecurity(metadata::AlterSecurityRequest request,
+                               std::function<void(metadata::AlterSecurityResponse)> done) = 0;
   };
   // nullptr for nullptr (a broker-only node, never the controller).
   static std::unique_ptr<LocalController> LocalControllerOf(QuorumController* controller);
@@ -123,6 +128,25 @@ class AdminRouter final : public request::AdminOps {
   void DescribeConfigs(request::DescribeConfigsRequest request,
                        std::function<void(request::DescribeConfigsResponse)> done) override;
 
+  // The security writes travel to the controller as one call
+  // (LocalController::AlterSecurity, Controller.AlterSecurity when
+  // forwarded); the reads are answered from this node's image.
+  void CreateAcls(metadata::CreateAclsRequest request,
+                  std::function<void(metadata::CreateAclsResponse)> done) override;
+  void DeleteAcls(metadata::DeleteAclsRequest request,
+                  std::function<void(metadata::DeleteAclsResponse)> done) override;
+  void AlterUserScramCredentials(
+      metadata::AlterUserScramCredentialsRequest request,
+      std::function<void(metadata::AlterUserScramCredentialsResponse)> done) override;
+  void AlterClientQuotas(metadata::AlterClientQuotasRequest request,
+                         std::function<void(metadata::AlterClientQuotasResponse)> done) override;
+  metadata::DescribeAclsResponse DescribeAcls(
+      const metadata::DescribeAclsRequest& request) override;
+  metadata::DescribeUserScramCredentialsResponse DescribeUserScramCredentials(
+      const metadata::DescribeUserScramCredentialsRequest& request) override;
+  metadata::DescribeClientQuotasResponse DescribeClientQuotas(
+      const metadata::DescribeClientQuotasRequest& request) override;
+
   // A stub to `node`'s Admin service (its PLAINTEXT listener in `image`),
   // kept for later calls; nullptr when the image has no such endpoint.
   // AdminService asks the quorum's leader through it too.
@@ -144,6 +168,10 @@ class AdminRouter final : public request::AdminOps {
   // reports as changed for `request`, or after options_.image_wait.
   template <typename Request, typename Response>
   void AnswerWhenImageShows(Request request, Response response, std::function<void(Response)> done);
+  // One security write, routed as AlterSecurity; `done` gets the answer of
+  // the request's case.
+  template <typename Response, typename Request>
+  void RouteSecurity(Request request, std::string_view call, std::function<void(Response)> done);
   // One resource of a DescribeConfigs, from `image` and this node's
   // static settings.
   request::DescribeConfigsResult DescribeHere(const metadata::MetadataImage& image,

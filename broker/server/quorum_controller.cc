@@ -378,4 +378,18 @@ void QuorumController::IncrementalAlterConfigs(
       metadata::FailResponse<metadata::IncrementalAlterConfigsResponse>, std::move(done));
 }
 
+void QuorumController::AlterSecurity(metadata::AlterSecurityRequest request,
+                                     std::function<void(metadata::AlterSecurityResponse)> done) {
+  // A failure answers in the request's case.
+  FailFn<metadata::AlterSecurityResponse> fail =
+      [request](metadata::AlterSecurityResponse* response, ErrorCode code, const std::string& why) {
+        metadata::FailWhole(request, code, why, response);
+      };
+  Submit<metadata::AlterSecurityResponse>(
+      [this, request = std::move(request)] {
+        return controller_->AlterSecurity(*metadata_->current(), request);
+      },
+      std::move(fail), std::move(done));
+}
+
 }  // namespace strata::server

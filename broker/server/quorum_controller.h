@@ -65,6 +65,10 @@ class QuorumController {
                         std::function<void(metadata::UnregisterBrokerResponse)> done);
   void IncrementalAlterConfigs(metadata::IncrementalAlterConfigsRequest request,
                                std::function<void(metadata::IncrementalAlterConfigsResponse)> done);
+  // CreateAcls, DeleteAcls, AlterUserScramCredentials or AlterClientQuotas
+  // (metadata/security_admin.h), answered in the request's case.
+  void AlterSecurity(metadata::AlterSecurityRequest request,
+                     std::function<void(metadata::AlterSecurityResponse)> done);
 
   // The metadata quorum leader as this node sees it (-1: none known).
   int32_t leader_id() const;

@@ -8,6 +8,8 @@
 #include <optional>
 
 #include "absl/synchronization/mutex.h"
+#include "broker/metadata/controller.h"
+#include "broker/server/admin_codec.h"
 #include "gtest/gtest.h"
 #include "tests/unit/server/fake_controller.h"
 
@@ -73,6 +75,23 @@ class RecordingLocalController final : public AdminRouter::LocalController {
       std::function<void(metadata::IncrementalAlterConfigsResponse)> done) override {
     done({});
   }
+  // Decided by a real controller against an empty image; the records it
+  // wrote are kept for the test to apply.
+  void AlterSecurity(metadata::AlterSecurityRequest request,
+                     std::function<void(metadata::AlterSecurityResponse)> done) override {
+    metadata::Controller controller{metadata::ControllerOptions{}};
+    metadata::Decision<metadata::AlterSecurityResponse> d =
+        controller.AlterSecurity(*metadata::MetadataImage::Empty("cluster-x"), request);
+    {
+      absl::MutexLock l(&mu_);
+      security_records_.push_back(d.records);
+    }
+    done(std::move(d.response));
+  }
+  std::vector<internal::MetadataRecordBatch> security_records() const {
+    absl::MutexLock l(&mu_);
+    return security_records_;
+  }
 
   std::vector<metadata::CreateTopicsRequest> create_topics() const {
     absl::MutexLock l(&mu_);
@@ -82,6 +101,7 @@ class RecordingLocalController final : public AdminRouter::LocalController {
  private:
   mutable absl::Mutex mu_;
   std::vector<metadata::CreateTopicsRequest> create_topics_ ABSL_GUARDED_BY(mu_);
+  std::vector<internal::MetadataRecordBatch> security_records_ ABSL_GUARDED_BY(mu_);
 };
 
 // One answer, delivered on whichever thread brings it.
@@ -379,6 +399,132 @@ TEST_F(AdminRouterTest, DescribeConfigsRefusesWhatItCannotDescribe) {
   EXPECT_EQ(r.results[1].error, ErrorCode::kInvalidRequest);
   EXPECT_EQ(r.results[2].error, ErrorCode::kUnknownTopicOrPartition);
   EXPECT_EQ(r.results[2].message, "Topic 'nope' does not exist.");
+}
+
+// --- Security (issue 16) ---
+
+security::AclBinding TopicAcl(const std::string& topic) {
+  return security::AclBinding{
+      {security::ResourceType::kTopic, topic, security::PatternType::kLiteral},
+      {"User:alice", "*", security::AclOperation::kWrite, security::AclPermissionType::kAllow}};
+}
+
+TEST_F(AdminRouterTest, SecurityWritesAreDecidedHereAndAnsweredWhenTheImageShowsThem) {
+  auto local = std::make_unique<RecordingLocalController>();
+  RecordingLocalController* decided = local.get();
+  std::unique_ptr<AdminRouter> router = Router(kController, std::move(local));
+  Answer<metadata::CreateAclsResponse> answer;
+  router->CreateAcls({.creations = {TopicAcl("orders")}}, answer.Callback());
+  ASSERT_EQ(decided->security_records().size(), 1u);
+  EXPECT_FALSE(answer.has_value()) << "waits for this node's image";
+  metadata_.Apply(EntryOf(1, decided->security_records()[0]));
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_EQ(answer.value().results.size(), 1u);
+  EXPECT_EQ(answer.value().results[0].error, ErrorCode::kNone);
+
+  // The read answers from the image at once.
+  metadata::DescribeAclsResponse described =
+      router->DescribeAcls({.filter = security::AclBindingFilter::Any()});
+  EXPECT_EQ(described.bindings, std::vector<security::AclBinding>{TopicAcl("orders")});
+  EXPECT_EQ(router->DescribeUserScramCredentials({}).results.size(), 0u);
+  EXPECT_EQ(router->DescribeClientQuotas({}).entries.size(), 0u);
+}
+
+TEST_F(AdminRouterTest, SecurityWritesAreForwardedAsAlterSecurity) {
+  std::unique_ptr<AdminRouter> router = Router(kSelf);
+  fake_.OnAlterSecurity(
+      [](const internal::AlterSecurityRequest& req, internal::AlterSecurityResponse* resp) {
+        EXPECT_TRUE(req.has_alter_client_quotas());
+        v1::ClientQuotaAlterationResult* r = resp->mutable_alter_client_quotas()->add_entries();
+        r->set_error(v1::INVALID_REQUEST);
+        r->set_error_message("Invalid configuration key bogus");
+        return grpc::Status::OK;
+      });
+  metadata::AlterClientQuotasRequest request;
+  request.entries.push_back(
+      {.entity = {{metadata::kQuotaEntityUser, "alice"}}, .ops = {{"bogus", 1.0}}});
+  Answer<metadata::AlterClientQuotasResponse> answer;
+  router->AlterClientQuotas(request, answer.Callback());
+  ASSERT_TRUE(answer.Await());
+  ASSERT_EQ(answer.value().results.size(), 1u);
+  EXPECT_EQ(answer.value().results[0].error, ErrorCode::kInvalidRequest);
+  ASSERT_EQ(fake_.alter_security().size(), 1u);
+  const v1::AlterClientQuotasRequest sent = fake_.alter_security()[0].alter_client_quotas();
+  ASSERT_EQ(sent.entries_size(), 1);
+  EXPECT_EQ(sent.entries(0).entity(0).entity_name(), "alice");
+  EXPECT_EQ(sent.entries(0).ops(0).key(), "bogus");
+
+  // A controller that answers another call than the one asked: an error,
+  // not a crash.
+  fake_.OnAlterSecurity(
+      [](const internal::AlterSecurityRequest&, internal::AlterSecurityResponse* resp) {
+        resp->mutable_create_acls();
+        return grpc::Status::OK;
+      });
+  Answer<metadata::DeleteAclsResponse> wrong;
+  router->DeleteAcls({.filters = {security::AclBindingFilter::Any()}}, wrong.Callback());
+  ASSERT_TRUE(wrong.Await());
+  EXPECT_EQ(wrong.value().error, ErrorCode::kUnknownServerError);
+
+  // No controller: NOT_CONTROLLER for the call as a whole, in its own case.
+  controller_id_ = -1;
+  Answer<metadata::AlterUserScramCredentialsResponse> none;
+  router->AlterUserScramCredentials({}, none.Callback());
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(none.value().error, ErrorCode::kNotController);
+}
+
+TEST(AdminCodecTest, SecurityMessagesTravelFieldForField) {
+  metadata::AlterUserScramCredentialsRequest scram;
+  scram.deletions.push_back({.user = "bob", .mechanism = 2});
+  scram.upsertions.push_back({.user = "alice",
+                              .mechanism = 1,
+                              .iterations = 8192,
+                              .salt = std::string("s\0alt", 5),
+                              .salted_password = "pw"});
+  metadata::AlterSecurityRequest back = Decode(Encode(metadata::AlterSecurityRequest{.op = scram}));
+  const auto& got = std::get<metadata::AlterUserScramCredentialsRequest>(back.op);
+  ASSERT_EQ(got.upsertions.size(), 1u);
+  EXPECT_EQ(got.upsertions[0].salt, std::string("s\0alt", 5));
+  EXPECT_EQ(got.upsertions[0].iterations, 8192);
+  EXPECT_EQ(got.deletions[0].mechanism, 2);
+
+  security::AclBindingFilter filter;
+  filter.type = security::ResourceType::kTopic;
+  filter.name = "orders";
+  filter.pattern_type = security::PatternType::kMatch;
+  filter.host = "10.0.0.1";
+  v1::AclBindingFilter wire;
+  Encode(filter, &wire);
+  security::AclBindingFilter decoded = Decode(wire);
+  EXPECT_EQ(decoded.name, filter.name);
+  EXPECT_EQ(decoded.pattern_type, filter.pattern_type);
+  EXPECT_FALSE(decoded.principal.has_value()) << "absent stays absent (any)";
+  EXPECT_EQ(decoded.host, filter.host);
+  // A code nobody knows is UNKNOWN, which validation refuses.
+  wire.set_operation(99);
+  EXPECT_EQ(Decode(wire).operation, security::AclOperation::kUnknown);
+
+  metadata::AlterClientQuotasRequest quotas;
+  quotas.validate_only = true;
+  quotas.entries.push_back({.entity = {{"user", std::nullopt}, {"client-id", "app"}},
+                            .ops = {{"producer_byte_rate", 1024.0}, {"request_percentage", {}}}});
+  const auto q = Decode(Encode(quotas));
+  EXPECT_TRUE(q.validate_only);
+  EXPECT_EQ(q.entries[0].entity, quotas.entries[0].entity);
+  EXPECT_EQ(q.entries[0].ops[0].value, 1024.0);
+  EXPECT_FALSE(q.entries[0].ops[1].value.has_value());
+
+  // DescribeAcls answers are grouped by resource pattern.
+  metadata::DescribeAclsResponse acls;
+  security::AclBinding other = TopicAcl("orders");
+  other.entry.principal = "User:bob";
+  acls.bindings = {TopicAcl("orders"), other, TopicAcl("payments")};
+  v1::DescribeAclsResponse out;
+  Encode(acls, &out);
+  ASSERT_EQ(out.resources_size(), 2);
+  EXPECT_EQ(out.resources(0).acls_size(), 2);
+  EXPECT_EQ(out.resources(1).resource_name(), "payments");
 }
 
 }  // namespace

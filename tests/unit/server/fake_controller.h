@@ -35,6 +35,8 @@ class FakeController final : public internal::Controller::Service {
       std::function<grpc::Status(const v1::DeleteTopicsRequest&, v1::DeleteTopicsResponse*)>;
   using AlterConfigsFn = std::function<grpc::Status(const v1::IncrementalAlterConfigsRequest&,
                                                     v1::IncrementalAlterConfigsResponse*)>;
+  using AlterSecurityFn = std::function<grpc::Status(const internal::AlterSecurityRequest&,
+                                                     internal::AlterSecurityResponse*)>;
   using AllocateProducerIdsFn = std::function<grpc::Status(
       const internal::AllocateProducerIdsRequest&, internal::AllocateProducerIdsResponse*)>;
 
@@ -78,6 +80,14 @@ class FakeController final : public internal::Controller::Service {
   void OnIncrementalAlterConfigs(AlterConfigsFn fn) {
     absl::MutexLock l(&mu_);
     on_alter_configs_ = std::move(fn);
+  }
+  void OnAlterSecurity(AlterSecurityFn fn) {
+    absl::MutexLock l(&mu_);
+    on_alter_security_ = std::move(fn);
+  }
+  std::vector<internal::AlterSecurityRequest> alter_security() const {
+    absl::MutexLock l(&mu_);
+    return alter_security_;
   }
 
   // Every admin call that reached the controller, by RPC name, in order.
@@ -183,6 +193,18 @@ class FakeController final : public internal::Controller::Service {
     return fn ? fn(*req, resp) : grpc::Status::OK;
   }
 
+  grpc::Status AlterSecurity(grpc::ServerContext*, const internal::AlterSecurityRequest* req,
+                             internal::AlterSecurityResponse* resp) override {
+    AlterSecurityFn fn;
+    {
+      absl::MutexLock l(&mu_);
+      admin_calls_.push_back("AlterSecurity");
+      alter_security_.push_back(*req);
+      fn = on_alter_security_;
+    }
+    return fn ? fn(*req, resp) : grpc::Status::OK;
+  }
+
  private:
   grpc::Status CreateTopicsCall(bool internal, const v1::CreateTopicsRequest& req,
                                 v1::CreateTopicsResponse* resp) {
@@ -205,6 +227,8 @@ class FakeController final : public internal::Controller::Service {
   DeleteTopicsFn on_delete_topics_ ABSL_GUARDED_BY(mu_);
   AlterConfigsFn on_alter_configs_ ABSL_GUARDED_BY(mu_);
   AllocateProducerIdsFn on_allocate_producer_ids_ ABSL_GUARDED_BY(mu_);
+  AlterSecurityFn on_alter_security_ ABSL_GUARDED_BY(mu_);
+  std::vector<internal::AlterSecurityRequest> alter_security_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> admin_calls_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::CreateTopicsRequest> create_topics_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::IncrementalAlterConfigsRequest> alter_configs_ ABSL_GUARDED_BY(mu_);

@@ -53,10 +53,10 @@ TEST(ConfigOptionsTest, KafkasChecksAndMessages) {
 
   o = Topic("t");
   o.describe = true;
-  o.entity_types = {"users"};
+  o.entity_types = {"ips"};
   EXPECT_EQ(Error(o),
-            "Invalid entity type users, the entity type must be one of topics, brokers with a "
-            "--bootstrap-server or --bootstrap-controller argument");
+            "Invalid entity type ips, the entity type must be one of topics, clients, users, "
+            "brokers with a --bootstrap-server or --bootstrap-controller argument");
   o.entity_types = {"topics", "topics"};
   EXPECT_EQ(Error(o), "Duplicate entity type(s) specified: topics");
   o.entity_types = {};
@@ -80,8 +80,8 @@ TEST(ConfigOptionsTest, KafkasChecksAndMessages) {
   o = ConfigCommandOptions{};
   o.bootstrap_server = "h:1";
   o.describe = true;
-  o.other_entity_types = {"clients"};
-  EXPECT_THAT(Error(o), ::testing::StartsWith("Invalid entity type clients,"));
+  o.other_entity_types = {"groups"};
+  EXPECT_THAT(Error(o), ::testing::StartsWith("Invalid entity type groups,"));
 
   // Brokers: ids only; --alter needs a name or the default.
   o = ConfigCommandOptions{};
