@@ -80,7 +80,7 @@ void CollectIgnored(const Properties& props, const std::set<std::string>& used,
                     std::vector<std::string>* ignored) {
   if (ignored == nullptr) return;
   for (const auto& [k, v] : props) {
-    if (!used.contains(k)) ignored->push_back(k);
+    if (!used.contains(k) && !SecurityConfigKeys().contains(k)) ignored->push_back(k);
   }
 }
 
@@ -97,6 +97,9 @@ absl::StatusOr<ProducerConfig> ProducerConfig::FromProperties(const Properties& 
   ProducerConfig c;
   if (auto it = props.find("bootstrap.servers"); it != props.end())
     c.bootstrap_servers = it->second;
+  absl::StatusOr<SecurityConfig> security = SecurityConfig::FromProperties(props);
+  if (!security.ok()) return security.status();
+  c.security = *std::move(security);
   if (auto it = props.find("acks"); it != props.end()) {
     const std::string& v = it->second;
     if (v == "all" || v == "-1") {
@@ -270,6 +273,9 @@ absl::StatusOr<ConsumerConfig> ConsumerConfig::FromProperties(const Properties& 
   ConsumerConfig c;
   if (auto it = props.find("bootstrap.servers"); it != props.end())
     c.bootstrap_servers = it->second;
+  absl::StatusOr<SecurityConfig> security = SecurityConfig::FromProperties(props);
+  if (!security.ok()) return security.status();
+  c.security = *std::move(security);
   STRATA_RETURN_IF_ERROR(ReadInt32(props, "max.poll.records", 1, &c.max_poll_records));
   STRATA_RETURN_IF_ERROR(ReadInt32(props, "fetch.max.wait.ms", 0, &c.fetch_max_wait_ms));
   STRATA_RETURN_IF_ERROR(ReadInt32(props, "fetch.min.bytes", 0, &c.fetch_min_bytes));

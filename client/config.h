@@ -15,6 +15,7 @@
 #include "client/partitioner.h"
 #include "client/record/compression.h"
 #include "client/record/record_batch.h"
+#include "client/security_config.h"
 
 namespace strata::client {
 
@@ -86,6 +87,8 @@ struct ProducerConfig {
   // sent with InitProducerId. The coordinator refuses a value above its
   // transaction.max.timeout.ms (INVALID_TRANSACTION_TIMEOUT).
   absl::Duration transaction_timeout = absl::Milliseconds(60000);
+  // security.protocol, ssl.*, sasl.* (security_config.h).
+  SecurityConfig security;
 
   // How batches are compressed: compression.type's codec at its level.
   record::CompressionOptions compression_options() const;
@@ -145,6 +148,8 @@ struct ConsumerConfig {
   // high watermark; read_committed up to the last stable offset, without
   // the records of aborted transactions.
   bool read_committed = false;
+  // security.protocol, ssl.*, sasl.* (security_config.h).
+  SecurityConfig security;
 
   static absl::StatusOr<ConsumerConfig> FromProperties(const Properties& props,
                                                        std::vector<std::string>* ignored);

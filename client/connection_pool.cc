@@ -66,6 +66,9 @@ absl::Status CallAnyNode(const std::vector<std::string>& targets, std::atomic<si
                                                std::string(last.message())));
 }
 
+ConnectionPool::ConnectionPool(const SecurityConfig& security)
+    : security_(ChannelSecurity::Create(security)) {}
+
 std::shared_ptr<grpc::Channel> ConnectionPool::Get(const std::string& target) {
   absl::MutexLock lock(&mu_);
   auto it = channels_.find(target);
@@ -83,7 +86,15 @@ std::shared_ptr<grpc::Channel> ConnectionPool::Get(const std::string& target) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 100);
-  auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::Channel> channel;
+  if (security_.ok()) {
+    channel = (*security_)->MakeChannel(target, args);
+  } else {
+    // Never a channel with less security than asked for: one that reaches
+    // nothing, until the client's Create reports status().
+    channel = grpc::CreateCustomChannel("unix:/nonexistent/strata-unusable-security-config",
+                                        grpc::InsecureChannelCredentials(), args);
+  }
   channels_.emplace(target, channel);
   return channel;
 }

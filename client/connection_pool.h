@@ -4,7 +4,8 @@
 // ("h1:p1,h2:p2": any node answers any metadata or admin request), then
 // through the brokers that Metadata responses name. ConnectionPool keeps one
 // channel per "host:port" for the life of the client; gRPC reconnects a
-// channel by itself, so a channel is never replaced.
+// channel by itself, so a channel is never replaced. Channels authenticate
+// as the client's SecurityConfig says (channel_security.h: TLS, SASL).
 //
 // Thread-safe.
 #pragma once
@@ -19,6 +20,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "client/channel_security.h"
+#include "client/security_config.h"
 #include "grpcpp/channel.h"
 
 namespace strata::client {
@@ -38,14 +41,20 @@ absl::Status CallAnyNode(const std::vector<std::string>& targets, std::atomic<si
 
 class ConnectionPool {
  public:
-  ConnectionPool() = default;
+  // Reads `security`'s files (ChannelSecurity::Create). When they cannot
+  // be used, status() says why and no channel reaches any node: the
+  // client's Create returns that error.
+  explicit ConnectionPool(const SecurityConfig& security = SecurityConfig());
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  absl::Status status() const { return security_.status(); }
 
   // The channel to `target` ("host:port"), created on first use.
   std::shared_ptr<grpc::Channel> Get(const std::string& target);
 
  private:
+  const absl::StatusOr<std::shared_ptr<const ChannelSecurity>> security_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
 };

@@ -59,6 +59,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerConfig config
                                                : fmt::format("consumer-{}-{}", config.group_id, n);
   }
   std::unique_ptr<Consumer> consumer(new Consumer(std::move(config), *std::move(bootstrap)));
+  if (absl::Status s = consumer->pool_.status(); !s.ok()) return s;
   if (!consumer->config_.group_id.empty()) {
     const ConsumerConfig& c = consumer->config_;
     GroupOptions options;
@@ -83,6 +84,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerConfig config
 Consumer::Consumer(ConsumerConfig config, std::vector<std::string> bootstrap)
     : config_(std::move(config)),
       bootstrap_(bootstrap),
+      pool_(config_.security),
       metadata_(std::move(bootstrap), &pool_, config_.request_timeout) {}
 
 Consumer::~Consumer() {

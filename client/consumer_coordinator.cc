@@ -134,6 +134,9 @@ absl::Status ConsumerCoordinator::EnsureActiveGroup(absl::Time deadline, bool wa
         continue;
       }
       absl::Status s = EnsureCoordinator(deadline);
+      // Not allowed to use the group: no retry helps (Kafka's
+      // GroupAuthorizationException ends the poll).
+      if (IsAuthorizationFailure(ErrorCodeOf(s))) return s;
       if (!s.ok()) {
         VLOG(1) << "Group " << options_.group_id << ": no coordinator yet: " << s;
         backoff_until_ = absl::Now() + options_.retry_backoff;

@@ -223,6 +223,12 @@ v1::ErrorCode ErrorCodeOf(const absl::Status& status) {
   return static_cast<v1::ErrorCode>(value);
 }
 
+bool IsAuthorizationFailure(v1::ErrorCode code) {
+  return code == v1::TOPIC_AUTHORIZATION_FAILED || code == v1::GROUP_AUTHORIZATION_FAILED ||
+         code == v1::CLUSTER_AUTHORIZATION_FAILED ||
+         code == v1::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+}
+
 bool IsRetriable(v1::ErrorCode code) {
   switch (code) {
     case v1::NOT_LEADER_OR_FOLLOWER:

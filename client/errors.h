@@ -38,6 +38,11 @@ v1::ErrorCode ErrorCodeOf(const absl::Status& status);
 // refreshed: Kafka's RetriableException subclasses that a producer meets.
 bool IsRetriable(v1::ErrorCode code);
 
+// The authorization failures (TOPIC_, GROUP_, CLUSTER_,
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED): no retry succeeds until an ACL
+// changes, so clients give up at once, as Kafka's do.
+bool IsAuthorizationFailure(v1::ErrorCode code);
+
 // Errors that mean the partition's leader moved or is unknown: the client
 // refreshes its metadata before trying again.
 bool InvalidatesMetadata(v1::ErrorCode code);

@@ -38,6 +38,13 @@ std::map<TopicPartition, absl::Status> RequestAtLeaders(MetadataCache& metadata,
       const TopicPartition& tp = *it;
       std::optional<TopicInfo> info = metadata.Topic(tp.topic);
       const int32_t p = tp.partition.value();
+      if (info && IsAuthorizationFailure(info->error)) {
+        // Not allowed to see the topic: no wait changes that.
+        result[tp] = ErrorToStatus(info->error,
+                                   fmt::format("Not authorized to access topics: [{}]", tp.topic));
+        it = remaining.erase(it);
+        continue;
+      }
       if (info && (info->error == v1::UNKNOWN_TOPIC_OR_PARTITION ||
                    (info->error == v1::NONE &&
                     (p < 0 || static_cast<size_t>(p) >= info->partitions.size())))) {

@@ -133,11 +133,14 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(ProducerConfig config
     }
   }
   if (absl::Status s = config.ValidateIdempotence(); !s.ok()) return s;
-  return std::unique_ptr<Producer>(new Producer(std::move(config), *std::move(bootstrap)));
+  auto producer = std::unique_ptr<Producer>(new Producer(std::move(config), *std::move(bootstrap)));
+  if (absl::Status s = producer->pool_.status(); !s.ok()) return s;
+  return producer;
 }
 
 Producer::Producer(ProducerConfig config, std::vector<std::string> bootstrap)
     : config_(std::move(config)),
+      pool_(config_.security),
       metadata_(std::move(bootstrap), &pool_, config_.request_timeout),
       partitioner_(config_.keyless, config_.batch_size),
       accumulator_(config_.batch_size, config_.linger, config_.compression_type,

@@ -7,6 +7,7 @@
 
 #include "client/producer.h"
 #include "fmt/format.h"
+#include "tools/kafka_exception.h"
 #include "tools/properties.h"
 
 namespace strata::tools {
@@ -165,7 +166,7 @@ int RunConsoleProducer(const ConsoleProducerOptions& o, std::istream& in, std::o
       std::lock_guard<std::mutex> lock(err_mu);
       err << "ERROR Error when sending message to topic " << o.topic << " with key: "
           << (key_desc == "null" ? key_desc : fmt::format("{} bytes", key_desc.size()))
-          << ", value: " << value_desc << " with error: " << r.status().message() << "\n";
+          << ", value: " << value_desc << " with error: " << KafkaExceptionText(r.status()) << "\n";
     };
     if (o.sync) {
       absl::StatusOr<client::RecordMetadata> r = (*producer)->Send(*std::move(record)).get();

@@ -132,17 +132,6 @@ int RunConsumerPerfTest(const ConsumerPerfOptions& options, std::ostream& out, s
     err << "Reporting interval must be greater than 0.\n";
     return 1;
   }
-  auto admin = client::Admin::Create(client::AdminConfig{options.bootstrap_server});
-  if (!admin.ok()) {
-    err << admin.status().message() << "\n";
-    return 1;
-  }
-  absl::StatusOr<v1::DescribeTopicsResponse> described = (*admin)->DescribeTopics({options.topic});
-  if (!described.ok() || described->topics_size() != 1 ||
-      described->topics(0).error() != v1::NONE) {
-    err << "Topic '" << options.topic << "' does not exist\n";
-    return 1;
-  }
   client::Properties file_props;
   if (!options.consumer_config.empty()) {
     absl::StatusOr<client::Properties> file = LoadPropertiesFile(options.consumer_config);
@@ -165,6 +154,21 @@ int RunConsumerPerfTest(const ConsumerPerfOptions& options, std::ostream& out, s
       client::ConsumerConfig::FromProperties(*props, &ignored);
   if (!config.ok()) {
     err << config.status().message() << "\n";
+    return 1;
+  }
+  // The admin client connects as the consumer does (its security settings).
+  client::AdminConfig admin_config;
+  admin_config.bootstrap_servers = options.bootstrap_server;
+  admin_config.security = config->security;
+  auto admin = client::Admin::Create(admin_config);
+  if (!admin.ok()) {
+    err << admin.status().message() << "\n";
+    return 1;
+  }
+  absl::StatusOr<v1::DescribeTopicsResponse> described = (*admin)->DescribeTopics({options.topic});
+  if (!described.ok() || described->topics_size() != 1 ||
+      described->topics(0).error() != v1::NONE) {
+    err << "Topic '" << options.topic << "' does not exist\n";
     return 1;
   }
   absl::StatusOr<std::unique_ptr<client::Consumer>> consumer = client::Consumer::Create(*config);

@@ -2,7 +2,7 @@
 // tools with their flags and output (see ../shared/DESIGN.md, "CLI
 // contract"):
 //
-//   strata topics | brokers | configs | leader-election | metadata-quorum |
+//   strata topics | brokers | configs | acls | leader-election | metadata-quorum |
 //          consumer-groups | reassign-partitions | cluster unregister |
 //          console-producer | console-consumer | delete-records | get-offsets | dump-log |
 //          transactions
@@ -18,7 +18,9 @@
 #include "CLI/CLI.hpp"
 #include "client/admin.h"
 #include "glog/logging.h"
+#include "tools/acls_command.h"
 #include "tools/cluster_commands.h"
+#include "tools/command_config.h"
 #include "tools/config_command.h"
 #include "tools/console_consumer.h"
 #include "tools/console_producer.h"
@@ -41,10 +43,16 @@ std::atomic<bool> g_stop{false};
 
 extern "C" void OnSignal(int) { g_stop.store(true); }
 
-std::unique_ptr<Admin> MakeAdmin(const std::string& bootstrap) {
-  AdminConfig config;
-  config.bootstrap_servers = bootstrap;
-  absl::StatusOr<std::unique_ptr<Admin>> admin = Admin::Create(config);
+// An admin client for `bootstrap`, with --command-config's settings (TLS,
+// SASL, timeouts) when one was given; errors to stderr.
+std::unique_ptr<Admin> MakeAdmin(const std::string& bootstrap,
+                                 const std::optional<std::string>& command_config = std::nullopt) {
+  absl::StatusOr<AdminConfig> config = strata::tools::AdminConfigFor(bootstrap, command_config);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return nullptr;
+  }
+  absl::StatusOr<std::unique_ptr<Admin>> admin = Admin::Create(*config);
   if (!admin.ok()) {
     std::cerr << admin.status().message() << "\n";
     return nullptr;
@@ -53,6 +61,14 @@ std::unique_ptr<Admin> MakeAdmin(const std::string& bootstrap) {
 }
 
 // Each occurrence of a repeatable key=value flag takes exactly one value.
+// Kafka's --command-config, on every subcommand that talks to the cluster.
+CLI::Option* CommandConfig(CLI::App* app, std::optional<std::string>* path) {
+  return app->add_option("--command-config", *path,
+                         "Property file containing configs to be passed to the Admin Client: "
+                         "security.protocol, ssl.*, sasl.*, request.timeout.ms, "
+                         "retry.backoff.ms.");
+}
+
 template <typename T>
 CLI::Option* Repeated(CLI::App* app, const std::string& name, T& target, const std::string& help) {
   return app->add_option(name, target, help)
@@ -80,6 +96,8 @@ int main(int argc, char** argv) {
   CLI::App* topics = app.add_subcommand("topics", "Create, delete, describe, or change a topic");
   topics->add_option("--bootstrap-server", topic.bootstrap_server,
                      "REQUIRED: The Strata server(s) to connect to (host:port[,host:port])");
+  std::optional<std::string> topic_command_config;
+  CommandConfig(topics, &topic_command_config);
   topics->add_flag("--create", topic.create, "Create a new topic.");
   topics->add_flag("--list", topic.list, "List all available topics.");
   topics->add_flag("--describe", topic.describe, "List details for the given topics.");
@@ -120,7 +138,7 @@ int main(int argc, char** argv) {
       exit_code = 1;
       return;
     }
-    auto admin = MakeAdmin(topic.bootstrap_server);
+    auto admin = MakeAdmin(topic.bootstrap_server, topic_command_config);
     exit_code = admin ? strata::tools::RunTopicCommand(*admin, topic, std::cout, std::cerr) : 1;
   });
 
@@ -131,13 +149,15 @@ int main(int argc, char** argv) {
   brokers->add_option("--bootstrap-server", brokers_bootstrap, "The server(s) to connect to")
       ->required();
   brokers->add_flag("--list", brokers_list, "List the ids of the live brokers, one per line");
+  std::optional<std::string> brokers_command_config;
+  CommandConfig(brokers, &brokers_command_config);
   brokers->callback([&] {
     if (!brokers_list) {
       std::cerr << "Command must include exactly one action: --list\n";
       exit_code = 1;
       return;
     }
-    auto admin = MakeAdmin(brokers_bootstrap);
+    auto admin = MakeAdmin(brokers_bootstrap, brokers_command_config);
     exit_code = admin ? strata::tools::RunBrokerList(*admin, std::cout, std::cerr) : 1;
   });
 
@@ -160,10 +180,14 @@ int main(int argc, char** argv) {
       elect->add_option("--partition", election_partition, "Partition id for the leader election");
   elect->add_flag("--all-topic-partitions", election.all_topic_partitions,
                   "Perform the election on every topic partition");
+  std::optional<std::string> election_command_config;
+  CommandConfig(elect, &election_command_config);
+  elect->add_option("--admin.config", election_command_config,
+                    "Kafka's older name of --command-config.");
   elect->callback([&] {
     if (*topic_opt) election.topic = election_topic;
     if (*partition_opt) election.partition = election_partition;
-    auto admin = MakeAdmin(election_bootstrap);
+    auto admin = MakeAdmin(election_bootstrap, election_command_config);
     exit_code =
         admin ? strata::tools::RunLeaderElection(*admin, election, std::cout, std::cerr) : 1;
   });
@@ -176,6 +200,8 @@ int main(int argc, char** argv) {
       app.add_subcommand("metadata-quorum", "Describe the metadata quorum (Kafka's KRaft tool)");
   quorum->add_option("--bootstrap-server", quorum_bootstrap, "The server(s) to connect to")
       ->required();
+  std::optional<std::string> quorum_command_config;
+  CommandConfig(quorum, &quorum_command_config);
   quorum->require_subcommand(1);
   CLI::App* describe = quorum->add_subcommand("describe", "Describe the metadata quorum info");
   describe->add_flag("--status", status, "A short summary of the quorum status");
@@ -191,7 +217,7 @@ int main(int argc, char** argv) {
       exit_code = 1;
       return;
     }
-    auto admin = MakeAdmin(quorum_bootstrap);
+    auto admin = MakeAdmin(quorum_bootstrap, quorum_command_config);
     if (!admin) {
       exit_code = 1;
     } else if (status) {
@@ -258,7 +284,8 @@ int main(int argc, char** argv) {
                "Do not modify broker or topic throttles.");
   CLI::Option* ra_command_config_opt =
       ra->add_option("--command-config", ra_command_config,
-                     "Property file containing configs to be passed to Admin Client (unused).");
+                     "Property file containing configs to be passed to Admin Client: "
+                     "security.protocol, ssl.*, sasl.*, request.timeout.ms, retry.backoff.ms.");
   CLI::Option* ra_zk_opt =
       ra->add_option("--zookeeper", ra_zk, "Not supported: pass --bootstrap-server instead.");
   ra->callback([&] {
@@ -277,7 +304,7 @@ int main(int argc, char** argv) {
       exit_code = 1;
       return;
     }
-    auto admin = MakeAdmin(*reassign.bootstrap_server);
+    auto admin = MakeAdmin(*reassign.bootstrap_server, reassign.command_config);
     exit_code =
         admin ? strata::tools::RunReassignPartitions(*admin, reassign, std::cout, std::cerr) : 1;
   });
@@ -297,20 +324,107 @@ int main(int argc, char** argv) {
       ->required();
   unregister->add_option("--id,-i", unregister_id, "The ID of the broker to unregister.")
       ->required();
+  std::optional<std::string> unregister_command_config;
+  unregister->add_option("--config,-c", unregister_command_config,
+                         "A property file containing configs to passed to AdminClient "
+                         "(Kafka's kafka-cluster.sh name of --command-config).");
+  unregister->add_option("--command-config", unregister_command_config, "As --config.");
   unregister->callback([&] {
-    auto admin = MakeAdmin(unregister_bootstrap);
+    auto admin = MakeAdmin(unregister_bootstrap, unregister_command_config);
     exit_code =
         admin ? strata::tools::RunUnregisterBroker(*admin, unregister_id, std::cout, std::cerr) : 1;
   });
 
-  // ---- configs (Kafka's kafka-configs.sh, topics and brokers)
+  // ---- acls (Kafka's kafka-acls.sh)
+  strata::tools::AclCommandOptions acls;
+  std::string acls_bootstrap, acls_controller, acls_command_config, acls_pattern_type;
+  CLI::App* ac = app.add_subcommand("acls", "Add, remove or list ACLs (Kafka's kafka-acls.sh)");
+  CLI::Option* acls_bootstrap_opt = ac->add_option(
+      "--bootstrap-server", acls_bootstrap,
+      "A list of host/port pairs to use for establishing the connection to the cluster.");
+  CLI::Option* acls_controller_opt = ac->add_option(
+      "--bootstrap-controller", acls_controller,
+      "The controllers to connect to (their client listeners; as --bootstrap-server).");
+  CLI::Option* acls_command_config_opt =
+      ac->add_option("--command-config", acls_command_config,
+                     "A property file containing configs to be passed to Admin Client.");
+  ac->add_flag("--add", acls.add, "Indicates you are trying to add ACLs.");
+  ac->add_flag("--remove", acls.remove, "Indicates you are trying to remove ACLs.");
+  ac->add_flag("--list", acls.list,
+               "List ACLs for the specified resource, use --topic <topic> or --group <group> or "
+               "--cluster to specify a resource.");
+  Repeated(ac, "--topic", acls.topics,
+           "topic to which ACLs should be added or removed. A value of '*' indicates ACL should "
+           "apply to all topics.");
+  ac->add_flag("--cluster", acls.cluster, "Add/Remove cluster ACLs.");
+  Repeated(ac, "--group", acls.groups,
+           "Consumer Group to which the ACLs should be added or removed. A value of '*' "
+           "indicates the ACLs should apply to all groups.");
+  Repeated(ac, "--transactional-id", acls.transactional_ids,
+           "The transactionalId to which ACLs should be added or removed. A value of '*' "
+           "indicates the ACLs should apply to all transactionalIds.");
+  Repeated(ac, "--delegation-token", acls.delegation_tokens,
+           "Delegation token to which ACLs should be added or removed.");
+  Repeated(ac, "--user-principal", acls.user_principals,
+           "Specifies a user principal as a resource in relation with the operation.");
+  CLI::Option* acls_pattern_opt = ac->add_option(
+      "--resource-pattern-type", acls_pattern_type,
+      "The type of the resource pattern or pattern filter: literal (default) or prefixed when "
+      "adding; any or match too when listing or removing.");
+  Repeated(ac, "--allow-principal", acls.allow_principals,
+           "principal is in principalType:name format. User:'*' is the wild card indicating all "
+           "users.");
+  Repeated(ac, "--deny-principal", acls.deny_principals,
+           "principal is in principalType:name format. DENY RULES TAKE PRECEDENCE OVER ALLOW "
+           "RULES.");
+  Repeated(ac, "--allow-host", acls.allow_hosts,
+           "Host from which principals listed in --allow-principal will have access (default *).");
+  Repeated(ac, "--deny-host", acls.deny_hosts,
+           "Host from which principals listed in --deny-principal will be denied access "
+           "(default *).");
+  Repeated(ac, "--operation", acls.operations,
+           "Operation that is being allowed or denied (default All): Read, Write, Create, Delete, "
+           "Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite, "
+           "CreateTokens, DescribeTokens, All.");
+  Repeated(ac, "--principal", acls.list_principals,
+           "List ACLs for the specified principal (principalType:name); repeatable.");
+  ac->add_flag("--producer", acls.producer,
+               "Convenience option to add/remove ACLs for producer role. This will generate ACLs "
+               "that allows WRITE,DESCRIBE and CREATE on topic.");
+  ac->add_flag("--consumer", acls.consumer,
+               "Convenience option to add/remove ACLs for consumer role. This will generate ACLs "
+               "that allows READ,DESCRIBE on topic and READ on group.");
+  ac->add_flag("--idempotent", acls.idempotent,
+               "Enable idempotence for the producer. This should be used in combination with the "
+               "--producer option.");
+  ac->add_flag("--force", acls.force, "Assume Yes to all queries and do not prompt.");
+  ac->callback([&] {
+    if (*acls_bootstrap_opt) acls.bootstrap_server = acls_bootstrap;
+    if (*acls_controller_opt) acls.bootstrap_controller = acls_controller;
+    if (*acls_command_config_opt) acls.command_config = acls_command_config;
+    if (*acls_pattern_opt) acls.resource_pattern_type = acls_pattern_type;
+    absl::Status valid = strata::tools::ValidateAclCommandOptions(acls);
+    if (!valid.ok()) {
+      std::cerr << valid.message() << "\n";
+      exit_code = 1;
+      return;
+    }
+    auto admin =
+        MakeAdmin(acls.bootstrap_server ? *acls.bootstrap_server : *acls.bootstrap_controller,
+                  acls.command_config);
+    exit_code =
+        admin ? strata::tools::RunAclCommand(*admin, acls, std::cin, std::cout, std::cerr) : 1;
+  });
+
+  // ---- configs (Kafka's kafka-configs.sh: topics, brokers, users, clients)
   strata::tools::ConfigCommandOptions configs;
   std::string cf_bootstrap, cf_controller, cf_command_config, cf_topic, cf_broker, cf_add,
       cf_add_file;
   std::vector<std::string> cf_other_values;
   CLI::App* cf = app.add_subcommand(
       "configs",
-      "Describe or change the dynamic configs of topics and brokers (Kafka's kafka-configs.sh)");
+      "Describe or change the dynamic configs of topics and brokers, client quotas and SCRAM "
+      "credentials (Kafka's kafka-configs.sh)");
   CLI::Option* cf_bootstrap_opt =
       cf->add_option("--bootstrap-server", cf_bootstrap, "The Strata servers to connect to.");
   CLI::Option* cf_controller_opt = cf->add_option(
@@ -318,15 +432,19 @@ int main(int argc, char** argv) {
       "The Strata controllers to connect to (their client listeners; as --bootstrap-server).");
   CLI::Option* cf_command_config_opt =
       cf->add_option("--command-config", cf_command_config,
-                     "Property file containing configs to be passed to Admin Client (unused).");
+                     "Property file containing configs to be passed to Admin Client: "
+                     "security.protocol, ssl.*, sasl.*, request.timeout.ms, retry.backoff.ms.");
   cf->add_flag("--alter", configs.alter, "Alter the configuration for the entity.");
   cf->add_flag("--describe", configs.describe, "List configs for the given entity.");
   cf->add_flag("--all", configs.all,
                "List all configs for the given entity, including static configs if available.");
-  Repeated(cf, "--entity-type", configs.entity_types, "Type of entity (topics/brokers)");
-  Repeated(cf, "--entity-name", configs.entity_names, "Name of entity (topic name/broker id)");
+  Repeated(cf, "--entity-type", configs.entity_types,
+           "Type of entity (topics/clients/users/brokers)");
+  Repeated(cf, "--entity-name", configs.entity_names,
+           "Name of entity (topic name/client id/user principal name/broker id)");
   cf->add_flag("--entity-default", configs.entity_default,
-               "Default entity name for brokers (applies to corresponding entity type)");
+               "Default entity name for clients/users/brokers (applies to corresponding entity "
+               "type)");
   CLI::Option* cf_add_opt = cf->add_option(
       "--add-config", cf_add,
       "Key Value pairs of configs to add. Square brackets can be used to group values which "
@@ -341,23 +459,27 @@ int main(int argc, char** argv) {
   CLI::Option* cf_broker_opt = cf->add_option("--broker", cf_broker, "The broker's ID.");
   cf->add_flag("--broker-defaults", configs.broker_defaults,
                "The config defaults for all brokers.");
+  std::string cf_client, cf_user;
+  CLI::Option* cf_client_opt = cf->add_option("--client", cf_client, "The client's ID.");
+  CLI::Option* cf_user_opt = cf->add_option("--user", cf_user, "The user's principal name.");
+  cf->add_flag("--client-defaults", configs.client_defaults,
+               "The config defaults for all clients.");
+  cf->add_flag("--user-defaults", configs.user_defaults, "The config defaults for all users.");
   // Kafka's entity flags for what Strata does not have: refused by name.
   const std::vector<std::pair<std::string, std::string>> cf_other_flags = {
-      {"--client", "clients"},
-      {"--user", "users"},
       {"--broker-logger", "broker-loggers"},
       {"--ip", "ips"},
       {"--client-metrics", "client-metrics"},
       {"--group", "groups"}};
   const std::vector<std::pair<std::string, std::string>> cf_other_defaults = {
-      {"--client-defaults", "clients"}, {"--user-defaults", "users"}, {"--ip-defaults", "ips"}};
+      {"--ip-defaults", "ips"}};
   std::vector<CLI::Option*> cf_other_opts;
   cf_other_values.resize(cf_other_flags.size());
   for (size_t i = 0; i < cf_other_flags.size(); ++i) {
     cf_other_opts.push_back(
         cf->add_option(cf_other_flags[i].first, cf_other_values[i], "Not supported by Strata."));
   }
-  bool cf_other_default_set[3] = {false, false, false};
+  bool cf_other_default_set[1] = {false};
   for (size_t i = 0; i < cf_other_defaults.size(); ++i) {
     cf_other_opts.push_back(cf->add_flag(cf_other_defaults[i].first, cf_other_default_set[i],
                                          "Not supported by Strata."));
@@ -370,17 +492,27 @@ int main(int argc, char** argv) {
     if (*cf_add_file_opt) configs.add_config_file = cf_add_file;
     if (*cf_topic_opt) configs.topic = cf_topic;
     if (*cf_broker_opt) configs.broker = cf_broker;
+    if (*cf_client_opt) configs.client = cf_client;
+    if (*cf_user_opt) configs.user = cf_user;
     for (size_t i = 0; i < cf_other_opts.size(); ++i) {
       if (!*cf_other_opts[i]) continue;
       configs.other_entity_types.push_back(
           i < cf_other_flags.size() ? cf_other_flags[i].second
                                     : cf_other_defaults[i - cf_other_flags.size()].second);
     }
-    // The arguments after the subcommand, as Kafka's tool echoes them.
+    // The arguments after the subcommand, as Kafka's tool echoes them; and
+    // where --entity-default came among the --entity-name values.
     for (int i = 1; i < argc; ++i) {
       if (std::string(argv[i]) != "configs") continue;
-      for (int j = i + 1; j < argc; ++j)
-        configs.args += (j > i + 1 ? " " : "") + std::string(argv[j]);
+      size_t names_before = 0;
+      for (int j = i + 1; j < argc; ++j) {
+        const std::string arg = argv[j];
+        configs.args += (j > i + 1 ? " " : "") + arg;
+        if (arg == "--entity-default" && !configs.entity_default_position) {
+          configs.entity_default_position = names_before;
+        }
+        if (arg == "--entity-name" || arg.starts_with("--entity-name=")) ++names_before;
+      }
       break;
     }
     absl::Status valid = strata::tools::ValidateConfigCommandOptions(configs);
@@ -389,8 +521,9 @@ int main(int argc, char** argv) {
       exit_code = 1;
       return;
     }
-    auto admin = MakeAdmin(configs.bootstrap_server ? *configs.bootstrap_server
-                                                    : *configs.bootstrap_controller);
+    auto admin = MakeAdmin(
+        configs.bootstrap_server ? *configs.bootstrap_server : *configs.bootstrap_controller,
+        configs.command_config);
     exit_code = admin ? strata::tools::RunConfigCommand(*admin, configs, std::cout, std::cerr) : 1;
   });
 
@@ -452,7 +585,8 @@ int main(int argc, char** argv) {
   cg->add_flag("--to-current", groups.to_current, "Reset offsets to current offset.");
   cg->add_option("--timeout", groups.timeout_ms, "Timeout of each request in ms (default 5000).");
   CLI::Option* cg_command_config = cg->add_option("--command-config", groups_command_config,
-                                                  "Property file for the admin client (unused).");
+                                                  "Property file for the admin client: "
+                                                  "security.protocol, ssl.*, sasl.*, ...");
   cg->callback([&] {
     if (*cg_state) groups.state = groups_state;
     if (*cg_to_offset) groups.to_offset = groups_to_offset;
@@ -469,10 +603,15 @@ int main(int argc, char** argv) {
       exit_code = 1;
       return;
     }
-    AdminConfig config;
-    config.bootstrap_servers = groups.bootstrap_server;
-    config.request_timeout = absl::Milliseconds(groups.timeout_ms);
-    absl::StatusOr<std::unique_ptr<Admin>> admin = Admin::Create(config);
+    absl::StatusOr<AdminConfig> config =
+        strata::tools::AdminConfigFor(groups.bootstrap_server, groups.command_config);
+    if (!config.ok()) {
+      std::cerr << config.status().message() << "\n";
+      exit_code = 1;
+      return;
+    }
+    config->request_timeout = absl::Milliseconds(groups.timeout_ms);
+    absl::StatusOr<std::unique_ptr<Admin>> admin = Admin::Create(*config);
     if (!admin.ok()) {
       std::cerr << admin.status().message() << "\n";
       exit_code = 1;
@@ -498,6 +637,9 @@ int main(int argc, char** argv) {
                    "Producer properties key=value (bootstrap.servers=H:P, acks=1, ...)")
       ->expected(1, 1000);
   perf_test->add_option("--bootstrap-server", perf.bootstrap_server, "The server(s) to connect to");
+  perf_test->add_option("--producer.config", perf.producer_config,
+                        "Producer config properties file (security.protocol, ssl.*, sasl.*, ...); "
+                        "--producer-props win over it.");
   perf_test->add_option("--payload-file", perf.payload_file,
                         "A file of payloads, split at --payload-delimiter; each record's value is "
                         "one of them, picked at random");
@@ -641,10 +783,14 @@ int main(int argc, char** argv) {
                  "{\"partitions\":\n  [{\"topic\": \"foo\", \"partition\": 1, \"offset\": 1}],\n"
                  " \"version\":1\n}")
       ->required();
-  dr->add_option("--command-config", dr_command_config,
-                 "A property file containing configs to be passed to Admin Client (unused).");
+  CLI::Option* dr_command_config_opt =
+      dr->add_option("--command-config", dr_command_config,
+                     "A property file containing configs to be passed to Admin Client: "
+                     "security.protocol, ssl.*, sasl.*, request.timeout.ms, retry.backoff.ms.");
   dr->callback([&] {
-    auto admin = MakeAdmin(dr_bootstrap);
+    auto admin = MakeAdmin(dr_bootstrap, *dr_command_config_opt
+                                             ? std::optional<std::string>(dr_command_config)
+                                             : std::nullopt);
     exit_code = admin ? strata::tools::RunDeleteRecords(*admin, dr_json, std::cout, std::cerr) : 1;
   });
 
@@ -675,9 +821,10 @@ int main(int argc, char** argv) {
   get_offsets->add_option("--time", go.time,
                           "timestamp of the offsets before that: <timestamp> / -1 or latest / -2 "
                           "or earliest / -3 or max-timestamp (default: latest)");
-  get_offsets->add_option(
+  CLI::Option* go_command_config_opt = get_offsets->add_option(
       "--command-config", go_command_config,
-      "Property file containing configs to be passed to Admin Client (unused).");
+      "Property file containing configs to be passed to Admin Client: security.protocol, ssl.*, "
+      "sasl.*, request.timeout.ms, retry.backoff.ms.");
   get_offsets->add_flag("--exclude-internal-topics", go.exclude_internal_topics,
                         "By default, internal topics are included. If specified, internal topics "
                         "are excluded.");
@@ -685,7 +832,9 @@ int main(int argc, char** argv) {
     if (*go_topic_opt) go.topic = go_topic;
     if (*go_partitions_opt) go.partitions = go_partitions;
     if (*go_topic_partitions_opt) go.topic_partitions = go_topic_partitions;
-    auto admin = MakeAdmin(go.bootstrap_server);
+    auto admin = MakeAdmin(go.bootstrap_server, *go_command_config_opt
+                                                    ? std::optional<std::string>(go_command_config)
+                                                    : std::nullopt);
     exit_code = admin ? strata::tools::RunGetOffsets(*admin, go, std::cout, std::cerr) : 1;
   });
 

@@ -175,6 +175,15 @@ int RunProducerPerfTest(const ProducerPerfOptions& options, std::ostream& out, s
     err << props.status().message() << "\n";
     return 1;
   }
+  if (options.producer_config) {
+    absl::StatusOr<client::Properties> file = LoadPropertiesFile(*options.producer_config);
+    if (!file.ok()) {
+      err << file.status().message() << "\n";
+      return 1;
+    }
+    for (auto& [key, value] : *props) (*file)[key] = std::move(value);
+    props = std::move(file);
+  }
   if (options.bootstrap_server) (*props)["bootstrap.servers"] = *options.bootstrap_server;
   if (!props->contains("bootstrap.servers")) {
     err << "Missing bootstrap.servers: give --bootstrap-server or --producer-props "

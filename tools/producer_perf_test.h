@@ -50,6 +50,8 @@ struct ProducerPerfOptions {
   // Records per second to aim for; -1: as fast as possible.
   double throughput = -1;
   std::vector<std::string> producer_props;  // key=value, bootstrap.servers among them
+  // --producer.config: a properties file; --producer-props win over it.
+  std::optional<std::string> producer_config;
   std::optional<std::string> bootstrap_server;
   int64_t reporting_interval_ms = 5000;
   std::optional<std::string> payload_file;         // --payload-file

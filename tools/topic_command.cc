@@ -10,6 +10,7 @@
 #include "client/common/numbers.h"
 #include "client/errors.h"
 #include "fmt/format.h"
+#include "tools/kafka_exception.h"
 
 namespace strata::tools {
 namespace {
@@ -265,6 +266,10 @@ std::string TopicErrorMessage(v1::ErrorCode code, const std::string& server_mess
       return fmt::format("Topic '{}' already exists.", topic);
     case v1::UNKNOWN_TOPIC_OR_PARTITION:
       return fmt::format("Topic '{}' does not exist as expected", topic);
+    case v1::TOPIC_AUTHORIZATION_FAILED:
+    case v1::CLUSTER_AUTHORIZATION_FAILED:
+      // As Kafka's tool shows the admin client's exception.
+      return KafkaExceptionText(code, server_message);
     default:
       return server_message.empty() ? client::DefaultErrorMessage(code) : server_message;
   }

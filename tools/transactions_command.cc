@@ -1126,6 +1126,13 @@ int RunTransactionsCommand(const std::vector<std::string>& args, const std::stri
       }
       *target = absl::Milliseconds(ms);
     }
+    absl::StatusOr<client::SecurityConfig> security =
+        client::SecurityConfig::FromProperties(*props);
+    if (!security.ok()) {
+      err << Failure("Failed to load admin client properties", Message(security.status())) << "\n";
+      return 1;
+    }
+    config.security = *std::move(security);
   }
   absl::StatusOr<std::unique_ptr<client::Admin>> admin = client::Admin::Create(config);
   if (!admin.ok()) {

@@ -139,8 +139,8 @@ int RunTransactions(client::Admin& admin, const TransactionsOptions& options, st
                     std::ostream& err, const std::function<int64_t()>& now_ms = {});
 
 // The whole tool: parses `args` (those after "transactions"), reads
-// --command-config (request.timeout.ms and retry.backoff.ms are used, other
-// keys ignored), connects and runs. The exit code.
+// --command-config (request.timeout.ms, retry.backoff.ms and the security
+// keys are used, other keys ignored), connects and runs. The exit code.
 int RunTransactionsCommand(const std::vector<std::string>& args, const std::string& version,
                            std::ostream& out, std::ostream& err);
 

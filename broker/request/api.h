@@ -62,6 +62,8 @@ struct ProduceTopicResult {
 };
 struct ProduceResponse {
   std::vector<ProduceTopicResult> topics;
+  // How long the answer was held back for the client's quota (throttler.h).
+  int32_t throttle_time_ms = 0;
 };
 
 // --- InitProducerId ---
@@ -170,6 +172,8 @@ struct FetchTopicResult {
 };
 struct FetchResponse {
   std::vector<FetchTopicResult> topics;
+  // How long the answer was held back for the client's quota (throttler.h).
+  int32_t throttle_time_ms = 0;
   // The response's share of the broker's fetch memory: the transport holds
   // it until the response is on the wire, then drops it.
   std::shared_ptr<FetchShare> memory;

@@ -55,19 +55,22 @@ std::function<void(Response)> Reply(grpc::ServerUnaryReactor* reactor, WireRespo
 
 AdminService::AdminService(const ServerConfig& config, MetadataStateMachine* metadata,
                            raft::RaftNode* raft, ControllerChannel* controller_channel,
-                           request::RequestHandlers* handlers, std::unique_ptr<AdminRouter> router)
+                           request::RequestHandlers* handlers, std::unique_ptr<AdminRouter> router,
+                           ServiceSecurity security)
     : config_(config),
       metadata_(metadata),
       raft_(raft),
       controller_channel_(controller_channel),
       handlers_(handlers),
-      router_(std::move(router)) {}
+      router_(std::move(router)),
+      security_(std::move(security)) {}
 
 grpc::ServerUnaryReactor* AdminService::CreateTopics(grpc::CallbackServerContext* ctx,
                                                      const v1::CreateTopicsRequest* request,
                                                      v1::CreateTopicsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  router_->CreateTopics(Decode(*request), Reply<metadata::CreateTopicsResponse>(reactor, response));
+  Checked(ctx).CreateTopics(Decode(*request),
+                            Reply<metadata::CreateTopicsResponse>(reactor, response));
   return reactor;
 }
 
@@ -75,7 +78,8 @@ grpc::ServerUnaryReactor* AdminService::DeleteTopics(grpc::CallbackServerContext
                                                      const v1::DeleteTopicsRequest* request,
                                                      v1::DeleteTopicsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  router_->DeleteTopics(Decode(*request), Reply<metadata::DeleteTopicsResponse>(reactor, response));
+  Checked(ctx).DeleteTopics(Decode(*request),
+                            Reply<metadata::DeleteTopicsResponse>(reactor, response));
   return reactor;
 }
 
@@ -83,8 +87,8 @@ grpc::ServerUnaryReactor* AdminService::CreatePartitions(grpc::CallbackServerCon
                                                          const v1::CreatePartitionsRequest* request,
                                                          v1::CreatePartitionsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  router_->CreatePartitions(Decode(*request),
-                            Reply<metadata::CreatePartitionsResponse>(reactor, response));
+  Checked(ctx).CreatePartitions(Decode(*request),
+                                Reply<metadata::CreatePartitionsResponse>(reactor, response));
   return reactor;
 }
 
@@ -92,7 +96,8 @@ grpc::ServerUnaryReactor* AdminService::ElectLeaders(grpc::CallbackServerContext
                                                      const v1::ElectLeadersRequest* request,
                                                      v1::ElectLeadersResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  router_->ElectLeaders(Decode(*request), Reply<metadata::ElectLeadersResponse>(reactor, response));
+  Checked(ctx).ElectLeaders(Decode(*request),
+                            Reply<metadata::ElectLeadersResponse>(reactor, response));
   return reactor;
 }
 
@@ -100,7 +105,7 @@ grpc::ServerUnaryReactor* AdminService::AlterPartitionReassignments(
     grpc::CallbackServerContext* ctx, const v1::AlterPartitionReassignmentsRequest* request,
     v1::AlterPartitionReassignmentsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  router_->AlterPartitionReassignments(
+  Checked(ctx).AlterPartitionReassignments(
       Decode(*request), Reply<metadata::AlterPartitionReassignmentsResponse>(reactor, response));
   return reactor;
 }
@@ -109,7 +114,7 @@ grpc::ServerUnaryReactor* AdminService::ListPartitionReassignments(
     grpc::CallbackServerContext* ctx, const v1::ListPartitionReassignmentsRequest* request,
     v1::ListPartitionReassignmentsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  router_->ListPartitionReassignments(
+  Checked(ctx).ListPartitionReassignments(
       Decode(*request), [reactor, response](request::ListPartitionReassignmentsResponse result) {
         // The controller could not be asked: a failed call the client
         // retries, not this node's older image.
@@ -127,8 +132,8 @@ grpc::ServerUnaryReactor* AdminService::UnregisterBroker(grpc::CallbackServerCon
                                                          const v1::UnregisterBrokerRequest* request,
                                                          v1::UnregisterBrokerResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  router_->UnregisterBroker(Decode(*request),
-                            Reply<metadata::UnregisterBrokerResponse>(reactor, response));
+  Checked(ctx).UnregisterBroker(Decode(*request),
+                                Reply<metadata::UnregisterBrokerResponse>(reactor, response));
   return reactor;
 }
 
@@ -152,7 +157,7 @@ grpc::ServerUnaryReactor* AdminService::IncrementalAlterConfigs(
       }
     }
   }
-  router_->IncrementalAlterConfigs(
+  Checked(ctx).IncrementalAlterConfigs(
       Decode(*request), Reply<metadata::IncrementalAlterConfigsResponse>(reactor, response));
   return reactor;
 }
@@ -161,8 +166,8 @@ grpc::ServerUnaryReactor* AdminService::AlterConfigs(grpc::CallbackServerContext
                                                      const v1::AlterConfigsRequest* request,
                                                      v1::AlterConfigsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  router_->AlterConfigs(Decode(*request),
-                        Reply<metadata::IncrementalAlterConfigsResponse>(reactor, response));
+  Checked(ctx).AlterConfigs(Decode(*request),
+                            Reply<metadata::IncrementalAlterConfigsResponse>(reactor, response));
   return reactor;
 }
 
@@ -171,7 +176,7 @@ grpc::ServerUnaryReactor* AdminService::DescribeConfigs(grpc::CallbackServerCont
                                                         v1::DescribeConfigsResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   const bool forwarded = ctx->client_metadata().count(kForwardedHeader) > 0;
-  router_->DescribeConfigs(
+  Checked(ctx).DescribeConfigs(
       Decode(*request, forwarded),
       [reactor, request, response](request::DescribeConfigsResponse result) {
         Encode(result, response);
@@ -185,10 +190,72 @@ grpc::ServerUnaryReactor* AdminService::DescribeConfigs(grpc::CallbackServerCont
   return reactor;
 }
 
+grpc::ServerUnaryReactor* AdminService::CreateAcls(grpc::CallbackServerContext* ctx,
+                                                   const v1::CreateAclsRequest* request,
+                                                   v1::CreateAclsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Checked(ctx).CreateAcls(Decode(*request), Reply<metadata::CreateAclsResponse>(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::DeleteAcls(grpc::CallbackServerContext* ctx,
+                                                   const v1::DeleteAclsRequest* request,
+                                                   v1::DeleteAclsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Checked(ctx).DeleteAcls(Decode(*request), Reply<metadata::DeleteAclsResponse>(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::AlterUserScramCredentials(
+    grpc::CallbackServerContext* ctx, const v1::AlterUserScramCredentialsRequest* request,
+    v1::AlterUserScramCredentialsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Checked(ctx).AlterUserScramCredentials(
+      Decode(*request), Reply<metadata::AlterUserScramCredentialsResponse>(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::AlterClientQuotas(
+    grpc::CallbackServerContext* ctx, const v1::AlterClientQuotasRequest* request,
+    v1::AlterClientQuotasResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Checked(ctx).AlterClientQuotas(Decode(*request),
+                                 Reply<metadata::AlterClientQuotasResponse>(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::DescribeAcls(grpc::CallbackServerContext* ctx,
+                                                     const v1::DescribeAclsRequest* request,
+                                                     v1::DescribeAclsResponse* response) {
+  Encode(Checked(ctx).DescribeAcls(Decode(*request)), response);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::DescribeUserScramCredentials(
+    grpc::CallbackServerContext* ctx, const v1::DescribeUserScramCredentialsRequest* request,
+    v1::DescribeUserScramCredentialsResponse* response) {
+  Encode(Checked(ctx).DescribeUserScramCredentials(Decode(*request)), response);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::DescribeClientQuotas(
+    grpc::CallbackServerContext* ctx, const v1::DescribeClientQuotasRequest* request,
+    v1::DescribeClientQuotasResponse* response) {
+  Encode(Checked(ctx).DescribeClientQuotas(Decode(*request)), response);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* AdminService::ListTopics(grpc::CallbackServerContext* ctx,
                                                    const v1::ListTopicsRequest* request,
                                                    v1::ListTopicsResponse* response) {
-  for (std::string& name : handlers_->ListTopics(request->include_internal())) {
+  for (std::string& name :
+       security_.Authz(ctx).ListTopics(*handlers_, request->include_internal())) {
     response->add_names(std::move(name));
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
@@ -202,7 +269,7 @@ grpc::ServerUnaryReactor* AdminService::DescribeTopics(grpc::CallbackServerConte
   request::DescribeTopicsRequest req;
   req.names.assign(request->names().begin(), request->names().end());
   req.include_internal = request->include_internal();
-  for (const request::TopicDescription& t : handlers_->DescribeTopics(req)) {
+  for (const request::TopicDescription& t : security_.Authz(ctx).DescribeTopics(*handlers_, req)) {
     v1::TopicDescription* d = response->add_topics();
     d->set_name(t.name);
     if (t.error != ErrorCode::kNone) {
@@ -428,6 +495,15 @@ grpc::ServerUnaryReactor* ControllerService::IncrementalAlterConfigs(
   controller_->IncrementalAlterConfigs(
       Decode(*request),
       EncodeAndFinish<metadata::IncrementalAlterConfigsResponse>(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::AlterSecurity(
+    grpc::CallbackServerContext* ctx, const internal::AlterSecurityRequest* request,
+    internal::AlterSecurityResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->AlterSecurity(Decode(*request),
+                             EncodeAndFinish<metadata::AlterSecurityResponse>(reactor, response));
   return reactor;
 }
 

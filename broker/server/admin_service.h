@@ -21,6 +21,7 @@
 #include "broker/server/metadata_state_machine.h"
 #include "broker/server/quorum_controller.h"
 #include "broker/server/server_config.h"
+#include "broker/server/service_security.h"
 #include "raft/node/raft_node.h"
 #include "strata/internal/controller.grpc.pb.h"
 #include "strata/v1/admin.grpc.pb.h"
@@ -34,7 +35,7 @@ class AdminService final : public v1::Admin::CallbackService {
   // `raft` is null.
   AdminService(const ServerConfig& config, MetadataStateMachine* metadata, raft::RaftNode* raft,
                ControllerChannel* controller_channel, request::RequestHandlers* handlers,
-               std::unique_ptr<AdminRouter> router);
+               std::unique_ptr<AdminRouter> router, ServiceSecurity security = {});
 
   // The admin operations, for the node's own needs (internal and
   // auto-created topics) and its other transports.
@@ -86,6 +87,30 @@ class AdminService final : public v1::Admin::CallbackService {
                                          const v1::AlterConfigsRequest* request,
                                          v1::AlterConfigsResponse* response) override;
 
+  // Security (issue 16): the writes through the router, the reads from
+  // this node's image (AdminOps).
+  grpc::ServerUnaryReactor* CreateAcls(grpc::CallbackServerContext* ctx,
+                                       const v1::CreateAclsRequest* request,
+                                       v1::CreateAclsResponse* response) override;
+  grpc::ServerUnaryReactor* DescribeAcls(grpc::CallbackServerContext* ctx,
+                                         const v1::DescribeAclsRequest* request,
+                                         v1::DescribeAclsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteAcls(grpc::CallbackServerContext* ctx,
+                                       const v1::DeleteAclsRequest* request,
+                                       v1::DeleteAclsResponse* response) override;
+  grpc::ServerUnaryReactor* DescribeUserScramCredentials(
+      grpc::CallbackServerContext* ctx, const v1::DescribeUserScramCredentialsRequest* request,
+      v1::DescribeUserScramCredentialsResponse* response) override;
+  grpc::ServerUnaryReactor* AlterUserScramCredentials(
+      grpc::CallbackServerContext* ctx, const v1::AlterUserScramCredentialsRequest* request,
+      v1::AlterUserScramCredentialsResponse* response) override;
+  grpc::ServerUnaryReactor* DescribeClientQuotas(
+      grpc::CallbackServerContext* ctx, const v1::DescribeClientQuotasRequest* request,
+      v1::DescribeClientQuotasResponse* response) override;
+  grpc::ServerUnaryReactor* AlterClientQuotas(grpc::CallbackServerContext* ctx,
+                                              const v1::AlterClientQuotasRequest* request,
+                                              v1::AlterClientQuotasResponse* response) override;
+
  private:
   const ServerConfig& config_;
   MetadataStateMachine* const metadata_;
@@ -95,6 +120,12 @@ class AdminService final : public v1::Admin::CallbackService {
   // The admin reads (topics, cluster), answered below the transport.
   request::RequestHandlers* const handlers_;
   const std::unique_ptr<AdminRouter> router_;
+  // Authorization: every client call goes through the session's checks
+  // (request::Authorized), as on the Kafka listener.
+  const ServiceSecurity security_;
+  request::Authorized::Admin Checked(const grpc::ServerContextBase* ctx) const {
+    return request::Authorized::Admin(router_.get(), security_.Authz(ctx));
+  }
 };
 
 // strata.internal.Controller on the CONTROLLER listener: a thin adapter over
@@ -139,6 +170,9 @@ class ControllerService final : public internal::Controller::CallbackService {
   grpc::ServerUnaryReactor* AllocateProducerIds(
       grpc::CallbackServerContext* ctx, const internal::AllocateProducerIdsRequest* request,
       internal::AllocateProducerIdsResponse* response) override;
+  grpc::ServerUnaryReactor* AlterSecurity(grpc::CallbackServerContext* ctx,
+                                          const internal::AlterSecurityRequest* request,
+                                          internal::AlterSecurityResponse* response) override;
 
  private:
   QuorumController* const controller_;

@@ -30,7 +30,8 @@ void ToProto(const record::Record& r, v1::Record* p) {
 
 }  // namespace
 
-BrokerService::BrokerService(request::RequestHandlers* handlers) : handlers_(handlers) {}
+BrokerService::BrokerService(request::RequestHandlers* handlers, ServiceSecurity security)
+    : handlers_(handlers), security_(std::move(security)) {}
 
 grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* ctx,
                                                   const v1::MetadataRequest* request,
@@ -41,7 +42,7 @@ grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* c
     req.topics.emplace(request->topics().begin(), request->topics().end());
   }
   req.allow_auto_topic_creation = request->allow_auto_topic_creation();
-  request::MetadataResponse r = handlers_->Metadata(req, "PLAINTEXT");
+  request::MetadataResponse r = security_.Authz(ctx).Metadata(*handlers_, req, "PLAINTEXT");
   response->set_cluster_id(r.cluster_id);
   response->set_controller_id(r.controller_id);
   for (const request::BrokerMetadata& b : r.brokers) {
@@ -95,27 +96,37 @@ grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ct
     }
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  handlers_->Produce(std::move(req), [reactor, response](request::ProduceResponse r) {
-    for (const request::ProduceTopicResult& t : r.topics) {
-      v1::TopicProduceResponse* tr = response->add_topics();
-      tr->set_topic(t.topic);
-      for (const request::ProducePartitionResult& p : t.partitions) {
-        v1::PartitionProduceResponse* pr = tr->add_partitions();
-        pr->set_partition(p.partition);
-        pr->set_error(ToProto(p.error));
-        pr->set_error_message(p.message);
-        pr->set_base_offset(p.base_offset);
-        pr->set_log_append_time_ms(p.log_append_time_ms);
-        pr->set_log_start_offset(p.log_start_offset);
-        pr->set_leader_hint(p.leader_hint);
-      }
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
+  double bytes = 0;
+  for (const request::ProduceTopic& t : req.topics) {
+    for (const request::ProducePartition& p : t.partitions) bytes += p.records.size();
+  }
+  security_.Authz(ctx).Produce(
+      *handlers_, std::move(req),
+      request::Throttled<request::ProduceResponse>(
+          security_.throttler, security::QuotaType::kProduce, security_.QuotaSession(ctx),
+          [bytes](const request::ProduceResponse&) { return bytes; },
+          [reactor, response](request::ProduceResponse r) {
+            response->set_throttle_time_ms(r.throttle_time_ms);
+            for (const request::ProduceTopicResult& t : r.topics) {
+              v1::TopicProduceResponse* tr = response->add_topics();
+              tr->set_topic(t.topic);
+              for (const request::ProducePartitionResult& p : t.partitions) {
+                v1::PartitionProduceResponse* pr = tr->add_partitions();
+                pr->set_partition(p.partition);
+                pr->set_error(ToProto(p.error));
+                pr->set_error_message(p.message);
+                pr->set_base_offset(p.base_offset);
+                pr->set_log_append_time_ms(p.log_append_time_ms);
+                pr->set_log_start_offset(p.log_start_offset);
+                pr->set_leader_hint(p.leader_hint);
+              }
+            }
+            reactor->Finish(grpc::Status::OK);
+          }));
   return reactor;
 }
 
-grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* /*ctx*/,
+grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
                                                const v1::FetchRequest* request,
                                                v1::FetchResponse* response) {
   request::FetchRequest req;
@@ -137,30 +148,43 @@ grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* /*ct
     }
   }
   auto* reactor = new FetchCallReactor();
-  handlers_->Fetch(std::move(req), [reactor, response](request::FetchResponse r) {
-    for (request::FetchTopicResult& t : r.topics) {
-      v1::FetchTopicResponse* tr = response->add_topics();
-      tr->set_topic(t.topic);
-      for (request::FetchPartitionResult& p : t.partitions) {
-        v1::FetchPartitionResponse* pr = tr->add_partitions();
-        pr->set_partition(p.partition);
-        pr->set_error(ToProto(p.error));
-        pr->set_error_message(p.message);
-        pr->set_high_watermark(p.high_watermark);
-        pr->set_last_stable_offset(p.last_stable_offset);
-        pr->set_log_start_offset(p.log_start_offset);
-        pr->set_leader_hint(p.leader_hint);
-        for (const record::AbortedTransaction& txn : p.aborted_transactions) {
-          v1::AbortedTransaction* a = pr->add_aborted_transactions();
-          a->set_producer_id(txn.producer_id);
-          a->set_first_offset(txn.first_offset);
-        }
-        for (const record::Record& d : p.decoded_records) ToProto(d, pr->add_decoded_records());
-        pr->set_records(std::move(p.records));
-      }
-    }
-    reactor->Finish(std::move(r.memory));
-  });
+  security_.Authz(ctx).Fetch(
+      *handlers_, std::move(req),
+      request::Throttled<request::FetchResponse>(
+          security_.throttler, security::QuotaType::kFetch, security_.QuotaSession(ctx),
+          [](const request::FetchResponse& r) {
+            double bytes = 0;
+            for (const request::FetchTopicResult& t : r.topics) {
+              for (const request::FetchPartitionResult& p : t.partitions) bytes += p.records.size();
+            }
+            return bytes;
+          },
+          [reactor, response](request::FetchResponse r) {
+            response->set_throttle_time_ms(r.throttle_time_ms);
+            for (request::FetchTopicResult& t : r.topics) {
+              v1::FetchTopicResponse* tr = response->add_topics();
+              tr->set_topic(t.topic);
+              for (request::FetchPartitionResult& p : t.partitions) {
+                v1::FetchPartitionResponse* pr = tr->add_partitions();
+                pr->set_partition(p.partition);
+                pr->set_error(ToProto(p.error));
+                pr->set_error_message(p.message);
+                pr->set_high_watermark(p.high_watermark);
+                pr->set_last_stable_offset(p.last_stable_offset);
+                pr->set_log_start_offset(p.log_start_offset);
+                pr->set_leader_hint(p.leader_hint);
+                for (const record::AbortedTransaction& txn : p.aborted_transactions) {
+                  v1::AbortedTransaction* a = pr->add_aborted_transactions();
+                  a->set_producer_id(txn.producer_id);
+                  a->set_first_offset(txn.first_offset);
+                }
+                for (const record::Record& d : p.decoded_records)
+                  ToProto(d, pr->add_decoded_records());
+                pr->set_records(std::move(p.records));
+              }
+            }
+            reactor->Finish(std::move(r.memory));
+          }));
   return reactor;
 }
 
@@ -176,7 +200,8 @@ grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext
       t.partitions.push_back(request::ListOffsetsPartition{part.partition(), part.timestamp()});
     }
   }
-  for (const request::ListOffsetsTopicResult& t : handlers_->ListOffsets(req).topics) {
+  for (const request::ListOffsetsTopicResult& t :
+       security_.Authz(ctx).ListOffsets(*handlers_, req).topics) {
     v1::ListOffsetsTopicResponse* tr = response->add_topics();
     tr->set_topic(t.topic);
     for (const request::ListOffsetsPartitionResult& p : t.partitions) {
@@ -208,21 +233,22 @@ grpc::ServerUnaryReactor* BrokerService::DeleteRecords(grpc::CallbackServerConte
     }
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  handlers_->DeleteRecords(std::move(req), [reactor, response](request::DeleteRecordsResponse r) {
-    for (const request::DeleteRecordsTopicResult& t : r.topics) {
-      v1::DeleteRecordsTopicResponse* tr = response->add_topics();
-      tr->set_topic(t.topic);
-      for (const request::DeleteRecordsPartitionResult& p : t.partitions) {
-        v1::DeleteRecordsPartitionResponse* pr = tr->add_partitions();
-        pr->set_partition(p.partition);
-        pr->set_error(ToProto(p.error));
-        pr->set_error_message(p.message);
-        pr->set_low_watermark(p.low_watermark);
-        pr->set_leader_hint(p.leader_hint);
-      }
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
+  security_.Authz(ctx).DeleteRecords(
+      *handlers_, std::move(req), [reactor, response](request::DeleteRecordsResponse r) {
+        for (const request::DeleteRecordsTopicResult& t : r.topics) {
+          v1::DeleteRecordsTopicResponse* tr = response->add_topics();
+          tr->set_topic(t.topic);
+          for (const request::DeleteRecordsPartitionResult& p : t.partitions) {
+            v1::DeleteRecordsPartitionResponse* pr = tr->add_partitions();
+            pr->set_partition(p.partition);
+            pr->set_error(ToProto(p.error));
+            pr->set_error_message(p.message);
+            pr->set_low_watermark(p.low_watermark);
+            pr->set_leader_hint(p.leader_hint);
+          }
+        }
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 
@@ -240,13 +266,14 @@ grpc::ServerUnaryReactor* BrokerService::InitProducerId(grpc::CallbackServerCont
   req.transaction_timeout_ms = request->transaction_timeout_ms();
   req.producer_id = request->producer_id();
   req.producer_epoch = static_cast<int16_t>(request->producer_epoch());
-  handlers_->InitProducerId(req, [reactor, response](request::InitProducerIdResponse r) {
-    response->set_error(ToProto(r.error));
-    response->set_error_message(r.message);
-    response->set_producer_id(r.producer_id);
-    response->set_producer_epoch(r.producer_epoch);
-    reactor->Finish(grpc::Status::OK);
-  });
+  security_.Authz(ctx).InitProducerId(*handlers_, req,
+                                      [reactor, response](request::InitProducerIdResponse r) {
+                                        response->set_error(ToProto(r.error));
+                                        response->set_error_message(r.message);
+                                        response->set_producer_id(r.producer_id);
+                                        response->set_producer_epoch(r.producer_epoch);
+                                        reactor->Finish(grpc::Status::OK);
+                                      });
   return reactor;
 }
 

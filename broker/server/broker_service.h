@@ -8,13 +8,14 @@
 #include <memory>
 
 #include "broker/request/handlers.h"
+#include "broker/server/service_security.h"
 #include "strata/v1/broker.grpc.pb.h"
 
 namespace strata::server {
 
 class BrokerService final : public v1::Broker::CallbackService {
  public:
-  explicit BrokerService(request::RequestHandlers* handlers);
+  explicit BrokerService(request::RequestHandlers* handlers, ServiceSecurity security = {});
 
   grpc::ServerUnaryReactor* Metadata(grpc::CallbackServerContext* ctx,
                                      const v1::MetadataRequest* request,
@@ -36,6 +37,7 @@ class BrokerService final : public v1::Broker::CallbackService {
 
  private:
   request::RequestHandlers* const handlers_;
+  const ServiceSecurity security_;
 };
 
 // The reactor of one fetch call: keeps the response's share of the fetch

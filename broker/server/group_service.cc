@@ -40,8 +40,9 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx) {
 
 }  // namespace
 
-GroupService::GroupService(group::GroupCoordinator* coordinator, request::RequestHandlers* handlers)
-    : coordinator_(coordinator), handlers_(handlers) {}
+GroupService::GroupService(group::GroupCoordinator* coordinator, request::RequestHandlers* handlers,
+                           ServiceSecurity security)
+    : coordinator_(coordinator), handlers_(handlers), security_(std::move(security)) {}
 
 grpc::ServerUnaryReactor* GroupService::FindCoordinator(grpc::CallbackServerContext* ctx,
                                                         const v1::FindCoordinatorRequest* request,
@@ -49,7 +50,8 @@ grpc::ServerUnaryReactor* GroupService::FindCoordinator(grpc::CallbackServerCont
   request::FindCoordinatorRequest req;
   req.key_type = static_cast<int8_t>(request->key_type());
   req.keys.assign(request->keys().begin(), request->keys().end());
-  for (const request::CoordinatorResult& r : handlers_->FindCoordinator(req, "PLAINTEXT")) {
+  for (const request::CoordinatorResult& r :
+       security_.Authz(ctx).FindCoordinator(*handlers_, req, "PLAINTEXT")) {
     v1::Coordinator* c = response->add_coordinators();
     c->set_key(r.key);
     c->set_node_id(r.node_id);
@@ -78,23 +80,24 @@ grpc::ServerUnaryReactor* GroupService::JoinGroup(grpc::CallbackServerContext* c
   req.client_id = request->client_id();
   req.client_host = group::ClientHost(ctx->peer());
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  coordinator_->JoinGroup(std::move(req), [reactor, response](group::JoinGroupResponse r) {
-    response->set_error(ToProto(r.error));
-    response->set_error_message(r.message);
-    response->set_generation_id(r.generation_id);
-    response->set_protocol_type(r.protocol_type);
-    response->set_protocol_name(r.protocol_name);
-    response->set_leader(r.leader);
-    response->set_skip_assignment(r.skip_assignment);
-    response->set_member_id(r.member_id);
-    for (group::JoinGroupMember& m : r.members) {
-      v1::JoinGroupResponseMember* pm = response->add_members();
-      pm->set_member_id(std::move(m.member_id));
-      pm->set_group_instance_id(std::move(m.group_instance_id));
-      pm->set_metadata(std::move(m.metadata));
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
+  security_.Authz(ctx).JoinGroup(*coordinator_, std::move(req),
+                                 [reactor, response](group::JoinGroupResponse r) {
+                                   response->set_error(ToProto(r.error));
+                                   response->set_error_message(r.message);
+                                   response->set_generation_id(r.generation_id);
+                                   response->set_protocol_type(r.protocol_type);
+                                   response->set_protocol_name(r.protocol_name);
+                                   response->set_leader(r.leader);
+                                   response->set_skip_assignment(r.skip_assignment);
+                                   response->set_member_id(r.member_id);
+                                   for (group::JoinGroupMember& m : r.members) {
+                                     v1::JoinGroupResponseMember* pm = response->add_members();
+                                     pm->set_member_id(std::move(m.member_id));
+                                     pm->set_group_instance_id(std::move(m.group_instance_id));
+                                     pm->set_metadata(std::move(m.metadata));
+                                   }
+                                   reactor->Finish(grpc::Status::OK);
+                                 });
   return reactor;
 }
 
@@ -112,23 +115,24 @@ grpc::ServerUnaryReactor* GroupService::SyncGroup(grpc::CallbackServerContext* c
     req.assignments.emplace_back(a.member_id(), a.assignment());
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  coordinator_->SyncGroup(std::move(req), [reactor, response](group::SyncGroupResponse r) {
-    response->set_error(ToProto(r.error));
-    response->set_error_message(r.message);
-    response->set_protocol_type(r.protocol_type);
-    response->set_protocol_name(r.protocol_name);
-    response->set_assignment(std::move(r.assignment));
-    reactor->Finish(grpc::Status::OK);
-  });
+  security_.Authz(ctx).SyncGroup(*coordinator_, std::move(req),
+                                 [reactor, response](group::SyncGroupResponse r) {
+                                   response->set_error(ToProto(r.error));
+                                   response->set_error_message(r.message);
+                                   response->set_protocol_type(r.protocol_type);
+                                   response->set_protocol_name(r.protocol_name);
+                                   response->set_assignment(std::move(r.assignment));
+                                   reactor->Finish(grpc::Status::OK);
+                                 });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* GroupService::Heartbeat(grpc::CallbackServerContext* ctx,
                                                   const v1::HeartbeatRequest* request,
                                                   v1::HeartbeatResponse* response) {
-  group::GroupResult r = coordinator_->Heartbeat(
-      group::HeartbeatRequest{request->group_id(), request->generation_id(), request->member_id(),
-                              request->group_instance_id()});
+  group::GroupResult r = security_.Authz(ctx).Heartbeat(
+      *coordinator_, group::HeartbeatRequest{request->group_id(), request->generation_id(),
+                                             request->member_id(), request->group_instance_id()});
   response->set_error(ToProto(r.error));
   response->set_error_message(r.message);
   return Done(ctx);
@@ -143,18 +147,19 @@ grpc::ServerUnaryReactor* GroupService::LeaveGroup(grpc::CallbackServerContext* 
     req.members.push_back({m.member_id(), m.group_instance_id(), m.reason()});
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  coordinator_->LeaveGroup(std::move(req), [reactor, response](group::LeaveGroupResponse r) {
-    response->set_error(ToProto(r.result.error));
-    response->set_error_message(r.result.message);
-    for (const auto& [member, result] : r.members) {
-      v1::LeaveGroupMemberResponse* m = response->add_members();
-      m->set_member_id(member.member_id);
-      m->set_group_instance_id(member.group_instance_id);
-      m->set_error(ToProto(result.error));
-      m->set_error_message(result.message);
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
+  security_.Authz(ctx).LeaveGroup(*coordinator_, std::move(req),
+                                  [reactor, response](group::LeaveGroupResponse r) {
+                                    response->set_error(ToProto(r.result.error));
+                                    response->set_error_message(r.result.message);
+                                    for (const auto& [member, result] : r.members) {
+                                      v1::LeaveGroupMemberResponse* m = response->add_members();
+                                      m->set_member_id(member.member_id);
+                                      m->set_group_instance_id(member.group_instance_id);
+                                      m->set_error(ToProto(result.error));
+                                      m->set_error_message(result.message);
+                                    }
+                                    reactor->Finish(grpc::Status::OK);
+                                  });
   return reactor;
 }
 
@@ -175,10 +180,11 @@ grpc::ServerUnaryReactor* GroupService::OffsetCommit(grpc::CallbackServerContext
     }
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  coordinator_->OffsetCommit(std::move(req), [reactor, response](group::OffsetCommitResponse r) {
-    AddPartitionResults(r.partitions, response->mutable_topics());
-    reactor->Finish(grpc::Status::OK);
-  });
+  security_.Authz(ctx).OffsetCommit(*coordinator_, std::move(req),
+                                    [reactor, response](group::OffsetCommitResponse r) {
+                                      AddPartitionResults(r.partitions, response->mutable_topics());
+                                      reactor->Finish(grpc::Status::OK);
+                                    });
   return reactor;
 }
 
@@ -189,7 +195,7 @@ grpc::ServerUnaryReactor* GroupService::OffsetFetch(grpc::CallbackServerContext*
   req.group_id = request->group_id();
   if (request->topics_size() > 0) req.partitions = Flatten(request->topics());
   req.require_stable = request->require_stable();
-  group::OffsetFetchResponse r = coordinator_->OffsetFetch(req);
+  group::OffsetFetchResponse r = security_.Authz(ctx).OffsetFetch(*coordinator_, req);
   response->set_error(ToProto(r.result.error));
   response->set_error_message(r.result.message);
   std::map<std::string, int> index;
@@ -210,7 +216,7 @@ grpc::ServerUnaryReactor* GroupService::DescribeGroups(grpc::CallbackServerConte
                                                        const v1::DescribeGroupsRequest* request,
                                                        v1::DescribeGroupsResponse* response) {
   std::vector<std::string> ids(request->groups().begin(), request->groups().end());
-  for (group::GroupDescription& d : coordinator_->DescribeGroups(ids)) {
+  for (group::GroupDescription& d : security_.Authz(ctx).DescribeGroups(*coordinator_, ids)) {
     v1::DescribedGroup* g = response->add_groups();
     g->set_error(ToProto(d.result.error));
     g->set_error_message(d.result.message);
@@ -235,7 +241,7 @@ grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* 
                                                    const v1::ListGroupsRequest* request,
                                                    v1::ListGroupsResponse* response) {
   std::vector<std::string> states(request->states_filter().begin(), request->states_filter().end());
-  group::ListGroupsResponse r = coordinator_->ListGroups(states);
+  group::ListGroupsResponse r = security_.Authz(ctx).ListGroups(*coordinator_, states);
   response->set_error(ToProto(r.result.error));
   response->set_error_message(r.result.message);
   for (const group::ListedGroup& g : r.groups) {
@@ -252,16 +258,16 @@ grpc::ServerUnaryReactor* GroupService::DeleteGroups(grpc::CallbackServerContext
                                                      v1::DeleteGroupsResponse* response) {
   std::vector<std::string> ids(request->group_ids().begin(), request->group_ids().end());
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  coordinator_->DeleteGroups(std::move(ids),
-                             [reactor, response](std::vector<group::DeletedGroup> results) {
-                               for (const group::DeletedGroup& d : results) {
-                                 v1::DeletableGroupResult* r = response->add_results();
-                                 r->set_group_id(d.group_id);
-                                 r->set_error(ToProto(d.result.error));
-                                 r->set_error_message(d.result.message);
-                               }
-                               reactor->Finish(grpc::Status::OK);
-                             });
+  security_.Authz(ctx).DeleteGroups(*coordinator_, std::move(ids),
+                                    [reactor, response](std::vector<group::DeletedGroup> results) {
+                                      for (const group::DeletedGroup& d : results) {
+                                        v1::DeletableGroupResult* r = response->add_results();
+                                        r->set_group_id(d.group_id);
+                                        r->set_error(ToProto(d.result.error));
+                                        r->set_error_message(d.result.message);
+                                      }
+                                      reactor->Finish(grpc::Status::OK);
+                                    });
   return reactor;
 }
 
@@ -272,12 +278,13 @@ grpc::ServerUnaryReactor* GroupService::OffsetDelete(grpc::CallbackServerContext
   req.group_id = request->group_id();
   req.partitions = Flatten(request->topics());
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  coordinator_->OffsetDelete(std::move(req), [reactor, response](group::OffsetDeleteResponse r) {
-    response->set_error(ToProto(r.result.error));
-    response->set_error_message(r.result.message);
-    AddPartitionResults(r.partitions, response->mutable_topics());
-    reactor->Finish(grpc::Status::OK);
-  });
+  security_.Authz(ctx).OffsetDelete(*coordinator_, std::move(req),
+                                    [reactor, response](group::OffsetDeleteResponse r) {
+                                      response->set_error(ToProto(r.result.error));
+                                      response->set_error_message(r.result.message);
+                                      AddPartitionResults(r.partitions, response->mutable_topics());
+                                      reactor->Finish(grpc::Status::OK);
+                                    });
   return reactor;
 }
 

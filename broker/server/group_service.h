@@ -6,13 +6,15 @@
 
 #include "broker/group/group_coordinator.h"
 #include "broker/request/handlers.h"
+#include "broker/server/service_security.h"
 #include "strata/v1/group.grpc.pb.h"
 
 namespace strata::server {
 
 class GroupService final : public v1::Group::CallbackService {
  public:
-  GroupService(group::GroupCoordinator* coordinator, request::RequestHandlers* handlers);
+  GroupService(group::GroupCoordinator* coordinator, request::RequestHandlers* handlers,
+               ServiceSecurity security = {});
 
   grpc::ServerUnaryReactor* FindCoordinator(grpc::CallbackServerContext* ctx,
                                             const v1::FindCoordinatorRequest* request,
@@ -51,6 +53,7 @@ class GroupService final : public v1::Group::CallbackService {
  private:
   group::GroupCoordinator* const coordinator_;
   request::RequestHandlers* const handlers_;
+  const ServiceSecurity security_;
 };
 
 }  // namespace strata::server

@@ -3,11 +3,13 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -23,10 +25,13 @@
 #include "broker/server/controller_channel.h"
 #include "broker/server/group_service.h"
 #include "broker/server/grpc_leader_endpoint.h"
+#include "broker/server/grpc_security.h"
 #include "broker/server/isr_change_sender.h"
 #include "broker/server/metadata_state_machine.h"
 #include "broker/server/quorum_controller.h"
 #include "broker/server/replica_service.h"
+#include "broker/server/sasl_service.h"
+#include "broker/server/sasl_sessions.h"
 #include "broker/server/task_runner.h"
 #include "broker/server/transaction_service.h"
 #include "broker/server/txn_marker_sender.h"
@@ -181,6 +186,7 @@ StrataNode::StrataNode(ServerConfig config, Clock* clock)
 StrataNode::~StrataNode() { Stop(); }
 
 absl::Status StrataNode::Start() {
+  if (absl::Status s = SecureGrpcListeners(); !s.ok()) return s;
   metadata_ = std::make_unique<MetadataStateMachine>(config_.cluster_id);
   if (absl::Status s = OpenLogs(); !s.ok()) return s;
   CreateReplicaManagement();
@@ -199,6 +205,72 @@ absl::Status StrataNode::Start() {
             << " started: clients on "
             << (config_.listener("PLAINTEXT") ? config_.listener("PLAINTEXT")->address() : "-")
             << ", peers on " << config_.listener("CONTROLLER")->address();
+  return absl::OkStatus();
+}
+
+absl::Status StrataNode::SecureGrpcListeners() {
+  auto security_of = [this](const std::string& name) {
+    auto it = config_.listener_security.find(name);
+    return it != config_.listener_security.end() ? it->second : security::ListenerSecurity{};
+  };
+  // The nodes' principals: who may call the CONTROLLER listener, and whose
+  // certificates stand in for a SASL session on a SASL_SSL client listener.
+  const std::vector<std::string>& nodes = config_.controller_allowed_principals.empty()
+                                              ? config_.super_users
+                                              : config_.controller_allowed_principals;
+  const std::set<std::string> node_principals(nodes.begin(), nodes.end());
+  // A decrypted copy of an encrypted key (ssl.key.password) lives here.
+  const std::string work_dir = config_.metadata_log_dir + "/__strata_tls";
+
+  GrpcListenerOptions controller;
+  controller.name = "CONTROLLER";
+  controller.security = security_of("CONTROLLER");
+  controller.work_dir = work_dir;
+  if (security::UsesSasl(controller.security.protocol)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listener.security.protocol.map: CONTROLLER:",
+        security::ProtocolName(controller.security.protocol),
+        " is not supported: nodes authenticate to each other with their certificates; use SSL"));
+  }
+  // With PLAINTEXT there is no identity to check: the listener stays open.
+  if (security::UsesTls(controller.security.protocol)) {
+    controller.allowed_principals = node_principals;
+  }
+  absl::StatusOr<std::unique_ptr<GrpcListenerSecurity>> controller_security =
+      GrpcListenerSecurity::Create(std::move(controller));
+  if (!controller_security.ok()) return controller_security.status();
+  controller_security_ = *std::move(controller_security);
+  raft::SetPeerChannelCredentials(controller_security_->peer_channel_credentials());
+
+  if (config_.listener("PLAINTEXT") == nullptr) return absl::OkStatus();
+  GrpcListenerOptions client;
+  client.name = "PLAINTEXT";
+  client.security = security_of("PLAINTEXT");
+  client.work_dir = work_dir;
+  if (security::UsesSasl(client.security.protocol)) {
+    SaslSessionsOptions sasl;
+    sasl.enabled_mechanisms = client.security.sasl.enabled_mechanisms;
+    sasl.plain_users = client.security.sasl.plain_users;
+    sasl.scram_credentials = [this](security::ScramMechanism m, const std::string& user) {
+      return scram_credentials_ ? scram_credentials_(m, user) : std::nullopt;
+    };
+    if (client.security.sasl.connections_max_reauth_ms > 0) {
+      sasl.session_lifetime_ms = client.security.sasl.connections_max_reauth_ms;
+    }
+    sasl.clock = clock_;
+    sasl_sessions_ = std::make_unique<SaslSessions>(std::move(sasl));
+    sasl_service_ = std::make_unique<SaslService>(sasl_sessions_.get());
+    client.resolve_token = [sessions = sasl_sessions_.get()](std::string_view token) {
+      return sessions->PrincipalOf(token);
+    };
+    client.node_principals = node_principals;
+  }
+  absl::StatusOr<std::unique_ptr<GrpcListenerSecurity>> client_security =
+      GrpcListenerSecurity::Create(std::move(client));
+  if (!client_security.ok()) return client_security.status();
+  client_security_ = *std::move(client_security);
+  // Admin requests this node forwards to the controller's client listener.
+  SetClientListenerChannelCredentials(client_security_->peer_channel_credentials());
   return absl::OkStatus();
 }
 
@@ -648,17 +720,48 @@ void StrataNode::CreateServices() {
         });
   };
   handlers_ = std::make_unique<request::RequestHandlers>(std::move(handler_options));
+  request::AccessControl::Options access_options;
+  access_options.enabled = config_.authorizer_enabled;
+  access_options.authorizer.super_users = config_.super_users;
+  access_options.authorizer.allow_everyone_if_no_acl_found = config_.allow_everyone_if_no_acl_found;
+  access_options.acls = [this]() -> std::shared_ptr<const security::AclSnapshot> {
+    std::shared_ptr<const metadata::MetadataImage> image = metadata_->current();
+    return image ? image->acls() : nullptr;
+  };
+  access_ = std::make_unique<request::AccessControl>(std::move(access_options));
+  // SCRAM users (both client listeners) are the metadata log's credentials.
+  scram_credentials_ = [this](security::ScramMechanism m,
+                              const std::string& user) -> std::optional<security::ScramCredential> {
+    std::shared_ptr<const metadata::MetadataImage> image = metadata_->current();
+    if (image == nullptr) return std::nullopt;
+    return image->ScramCredential(user, m);
+  };
+  throttler_ = std::make_unique<request::Throttler>(
+      security::ClientQuotaManager::Options{
+          .num_windows = config_.quota_window_num,
+          .window_ms = int64_t{config_.quota_window_size_seconds} * 1000},
+      clock_);
+  // The quotas follow the metadata log (set only when they changed).
+  metadata_->Subscribe([this, last = std::shared_ptr<const metadata::ClientQuotas>()](
+                           const std::shared_ptr<const metadata::MetadataImage>& image) mutable {
+    if (image == nullptr || image->client_quotas() == last) return;
+    last = image->client_quotas();
+    throttler_->SetQuotas(*last);
+  });
+  const ServiceSecurity service_security{
+      .access = access_.get(), .throttler = throttler_.get(), .listener = "PLAINTEXT"};
   TxnMarkerSenderOptions marker_options;
   marker_options.broker_id = config_.node_id;
   marker_options.image = [this] { return metadata_->current(); };
   marker_options.channel = [this](int32_t broker_id) { return ChannelToBroker(broker_id); };
   marker_options.local = handlers_.get();
   marker_sender_ = std::make_unique<TxnMarkerSender>(std::move(marker_options));
-  transaction_service_ = std::make_unique<TransactionService>(txn_coordinator_.get(),
-                                                              coordinator_.get(), handlers_.get());
+  transaction_service_ = std::make_unique<TransactionService>(
+      txn_coordinator_.get(), coordinator_.get(), handlers_.get(), service_security);
   txn_marker_service_ = std::make_unique<TxnMarkerService>(handlers_.get());
-  broker_service_ = std::make_unique<BrokerService>(handlers_.get());
-  group_service_ = std::make_unique<GroupService>(coordinator_.get(), handlers_.get());
+  broker_service_ = std::make_unique<BrokerService>(handlers_.get(), service_security);
+  group_service_ =
+      std::make_unique<GroupService>(coordinator_.get(), handlers_.get(), service_security);
   replica_service_ = std::make_unique<ReplicaService>(handlers_.get());
   // On a broker-only node controller_ and raft_ are null: it is never the
   // controller, so the admin service forwards every change, and asks the
@@ -670,7 +773,8 @@ void StrataNode::CreateServices() {
       config_, metadata_.get(), raft_.get(), controller_channel_.get(), handlers_.get(),
       std::make_unique<AdminRouter>(std::move(admin_options), metadata_.get(),
                                     AdminRouter::LocalControllerOf(controller_.get()),
-                                    controller_channel_.get(), purgatory_.get(), clock_));
+                                    controller_channel_.get(), purgatory_.get(), clock_),
+      service_security);
   if (controller_) {
     controller_service_ = std::make_unique<ControllerService>(controller_.get());
   } else {
@@ -688,6 +792,21 @@ void RefuseSharedPort(grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
 }
 
+// Caps what a server's connections may hold at once. gRPC (1.51) checks a
+// message's size against the maximum only once all of it has arrived, and
+// opens the HTTP/2 window for whatever size the message's prefix declares:
+// without a cap, one call declaring 2 GiB makes the server buffer 2 GiB
+// before it answers RESOURCE_EXHAUSTED. Over the quota, gRPC cancels a
+// stream of a connection holding memory (ENHANCE_YOUR_CALM, which clients
+// see as RESOURCE_EXHAUSTED). Room for two of the largest messages allowed,
+// and never below 256 MiB.
+void BoundMemory(grpc::ServerBuilder& builder, const std::string& name, int64_t max_message) {
+  constexpr int64_t kMinQuota = int64_t{256} << 20;
+  grpc::ResourceQuota quota("strata-" + name);
+  quota.Resize(static_cast<size_t>(std::max(kMinQuota, 2 * max_message)));
+  builder.SetResourceQuota(quota);  // the builder holds a reference
+}
+
 }  // namespace
 
 absl::Status StrataNode::Listen() {
@@ -696,13 +815,17 @@ absl::Status StrataNode::Listen() {
   {
     grpc::ServerBuilder builder;
     const Listener* l = config_.listener("CONTROLLER");
-    builder.AddListeningPort(l->address(), grpc::InsecureServerCredentials());
+    builder.AddListeningPort(l->address(), controller_security_->server_credentials());
     RefuseSharedPort(builder);
     if (raft_) builder.RegisterService(raft_->service());
     builder.RegisterService(controller_service_.get());
     builder.RegisterService(replica_service_.get());
     builder.RegisterService(txn_marker_service_.get());
-    builder.SetMaxReceiveMessageSize(64 << 20);
+    // Peers send Raft entries and snapshots, ISR changes, markers: a
+    // generous bound, never below what a client may send.
+    const int32_t max_message = std::max(64 << 20, config_.socket_request_max_bytes);
+    builder.SetMaxReceiveMessageSize(max_message);
+    BoundMemory(builder, "controller", max_message);
     controller_server_ = builder.BuildAndStart();
     if (!controller_server_) {
       return absl::UnavailableError(absl::StrCat("cannot listen on CONTROLLER ", l->address()));
@@ -710,18 +833,29 @@ absl::Status StrataNode::Listen() {
   }
   if (const Listener* l = config_.listener("PLAINTEXT")) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(l->address(), grpc::InsecureServerCredentials());
+    builder.AddListeningPort(l->address(), client_security_->server_credentials());
     RefuseSharedPort(builder);
     builder.RegisterService(broker_service_.get());
     builder.RegisterService(admin_service_.get());
     builder.RegisterService(group_service_.get());
     builder.RegisterService(transaction_service_.get());
-    builder.SetMaxReceiveMessageSize(std::max(64 << 20, config_.message_max_bytes * 2));
+    if (sasl_service_) builder.RegisterService(sasl_service_.get());
+    // Kafka's socket.request.max.bytes: the largest request a client may send.
+    builder.SetMaxReceiveMessageSize(config_.socket_request_max_bytes);
+    BoundMemory(builder, "client", config_.socket_request_max_bytes);
     client_server_ = builder.BuildAndStart();
     if (!client_server_) {
       return absl::UnavailableError(absl::StrCat("cannot listen on PLAINTEXT ", l->address()));
     }
   }
+  // max.connections and max.connections.per.ip[.overrides] count every
+  // Kafka-protocol listener's connections together, as Kafka's do.
+  absl::StatusOr<std::shared_ptr<kafka::ConnectionLimits>> connection_limits =
+      kafka::ConnectionLimits::Create(
+          {.max_connections = config_.max_connections,
+           .max_connections_per_ip = config_.max_connections_per_ip,
+           .max_connections_per_ip_overrides = config_.max_connections_per_ip_overrides});
+  if (!connection_limits.ok()) return connection_limits.status();
   for (const std::string& name : config_.kafka_listener_names) {
     const Listener* l = config_.listener(name);
     if (l == nullptr) continue;
@@ -738,11 +872,23 @@ absl::Status StrataNode::Listen() {
     o.max_inflight_requests_per_connection = config_.kafka_max_inflight_requests_per_connection;
     o.queued_max_requests = config_.queued_max_requests;
     o.queued_max_request_bytes = config_.queued_max_request_bytes;
+    // TLS and SASL as listener.security.protocol.map and the ssl.* / sasl.*
+    // keys say; fail closed rather than serve a listener in plaintext.
+    auto security = config_.listener_security.find(name);
+    if (security == config_.listener_security.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("listener ", name, " has no security settings (listener_security)"));
+    }
+    o.security = security->second;
+    o.connection_limits = *connection_limits;
+    o.scram_credentials = scram_credentials_;
     absl::StatusOr<std::unique_ptr<kafka::KafkaListener>> listener =
         kafka::KafkaListener::Start(std::move(o), {.handlers = handlers_.get(),
                                                    .groups = coordinator_.get(),
                                                    .admin = admin_service_->ops(),
-                                                   .txns = txn_coordinator_.get()});
+                                                   .txns = txn_coordinator_.get(),
+                                                   .access = access_.get(),
+                                                   .throttler = throttler_.get()});
     if (!listener.ok()) return listener.status();
     kafka_listeners_.push_back(*std::move(listener));
   }
@@ -842,6 +988,9 @@ void StrataNode::Stop() {
     absl::MutexLock l(&mu_);
     stopping_ = true;
   }
+  // Answers held back for quotas go out now, while the listeners are up;
+  // from here on nothing is held.
+  if (throttler_) throttler_->Stop();
   // Kafka clients are served through the controlled shutdown, as gRPC ones.
   for (auto& l : kafka_listeners_) l->Stop();
   if (lifecycle_) lifecycle_->Stop();

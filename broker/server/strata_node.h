@@ -28,8 +28,10 @@
 // reverse order and closes the logs cleanly.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,8 +39,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/request/access_control.h"
+#include "broker/request/throttler.h"
 #include "broker/server/server_config.h"
 #include "client/common/clock.h"
+#include "client/security/scram.h"
 
 namespace grpc {
 class Channel;
@@ -94,6 +99,9 @@ class TaskRunner;
 class TransactionService;
 class TxnMarkerSender;
 class TxnMarkerService;
+class GrpcListenerSecurity;
+class SaslSessions;
+class SaslService;
 
 class StrataNode {
  public:
@@ -107,6 +115,10 @@ class StrataNode {
 
  private:
   // The steps of Start(), in order.
+  // TLS and the gates of the gRPC listeners, and the credentials every
+  // channel to another node dials with (grpc_security.h): before any
+  // channel is made.
+  absl::Status SecureGrpcListeners();
   absl::Status OpenLogs();
   void CreateReplicaManagement();
   absl::Status CreateQuorum();
@@ -148,6 +160,10 @@ class StrataNode {
   std::unique_ptr<request::FetchMemory> replica_fetch_memory_;
   // The protocol-neutral request layer both gRPC services adapt.
   std::unique_ptr<request::RequestHandlers> handlers_;
+  // Authorization (authorizer.class.name; the image's ACLs) and client
+  // quotas (the image's), for both client listeners.
+  std::unique_ptr<request::AccessControl> access_;
+  std::unique_ptr<request::Throttler> throttler_;
   // Consumer groups whose __consumer_offsets partitions this broker leads.
   std::unique_ptr<group::GroupCoordinator> coordinator_;
   std::unique_ptr<GroupService> group_service_;
@@ -181,6 +197,19 @@ class StrataNode {
   // Kafka's binary protocol, one per listener in strata.kafka.listener.names.
   std::vector<std::unique_ptr<kafka::KafkaListener>> kafka_listeners_;
   std::unique_ptr<grpc::Server> controller_server_;
+  // The gRPC listeners' security (TLS files, gates), CONTROLLER's and the
+  // client listener's (null without one).
+  std::unique_ptr<GrpcListenerSecurity> controller_security_;
+  std::unique_ptr<GrpcListenerSecurity> client_security_;
+  // SASL on the client listener (SASL_PLAINTEXT / SASL_SSL): the sessions
+  // its gate checks tokens against, and strata.v1.Sasl that issues them.
+  std::unique_ptr<SaslSessions> sasl_sessions_;
+  std::unique_ptr<SaslService> sasl_service_;
+  // Where the client listener's SCRAM exchanges find a user's credential:
+  // the metadata log's SCRAM credentials. Until set, no SCRAM user exists.
+  std::function<std::optional<security::ScramCredential>(security::ScramMechanism,
+                                                         const std::string&)>
+      scram_credentials_;
   // Applies metadata images to the replica manager off the Raft thread
   // (opening and deleting logs does disk I/O); only the latest image is
   // kept, since each one holds the whole state.

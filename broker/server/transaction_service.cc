@@ -36,6 +36,7 @@ int16_t Epoch(int32_t epoch) {
 // WriteTxnMarkers, for both services' messages (the same fields).
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* WriteMarkers(request::RequestHandlers* handlers,
+                                       const request::Authorized& authz,
                                        grpc::CallbackServerContext* ctx, const Request* request,
                                        Response* response, bool from_admin) {
   request::WriteTxnMarkersRequest req;
@@ -58,21 +59,22 @@ grpc::ServerUnaryReactor* WriteMarkers(request::RequestHandlers* handlers,
   std::vector<int64_t> ids;
   for (const request::TxnMarkerEntry& e : req.markers) ids.push_back(e.producer_id);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  handlers->WriteTxnMarkers(std::move(req), [reactor, response, ids = std::move(ids)](
-                                                request::WriteTxnMarkersResponse r) {
-    for (size_t i = 0; i < r.markers.size(); ++i) {
-      auto* m = response->add_markers();
-      m->set_producer_id(ids[i]);
-      for (request::TxnMarkerResult& p : r.markers[i]) {
-        auto* out = m->add_partitions();
-        out->set_topic(std::move(p.topic));
-        out->set_partition(p.partition);
-        out->set_error(ToProto(p.error));
-        out->set_error_message(std::move(p.message));
-      }
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
+  authz.WriteTxnMarkers(
+      *handlers, std::move(req),
+      [reactor, response, ids = std::move(ids)](request::WriteTxnMarkersResponse r) {
+        for (size_t i = 0; i < r.markers.size(); ++i) {
+          auto* m = response->add_markers();
+          m->set_producer_id(ids[i]);
+          for (request::TxnMarkerResult& p : r.markers[i]) {
+            auto* out = m->add_partitions();
+            out->set_topic(std::move(p.topic));
+            out->set_partition(p.partition);
+            out->set_error(ToProto(p.error));
+            out->set_error_message(std::move(p.message));
+          }
+        }
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 
@@ -80,8 +82,11 @@ grpc::ServerUnaryReactor* WriteMarkers(request::RequestHandlers* handlers,
 
 TransactionService::TransactionService(txn::TransactionCoordinator* coordinator,
                                        group::GroupCoordinator* groups,
-                                       request::RequestHandlers* handlers)
-    : coordinator_(coordinator), groups_(groups), handlers_(handlers) {}
+                                       request::RequestHandlers* handlers, ServiceSecurity security)
+    : coordinator_(coordinator),
+      groups_(groups),
+      handlers_(handlers),
+      security_(std::move(security)) {}
 
 grpc::ServerUnaryReactor* TransactionService::AddPartitionsToTxn(
     grpc::CallbackServerContext* ctx, const v1::AddPartitionsToTxnRequest* request,
@@ -94,17 +99,17 @@ grpc::ServerUnaryReactor* TransactionService::AddPartitionsToTxn(
     for (int32_t p : t.partitions()) req.partitions.push_back({t.name(), p});
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  coordinator_->AddPartitionsToTxn(std::move(req),
-                                   [reactor, response](txn::AddPartitionsToTxnResponse r) {
-                                     for (const auto& [tp, error] : r.results) {
-                                       v1::TxnPartitionResult* out = response->add_results();
-                                       out->set_topic(tp.topic);
-                                       out->set_partition(tp.partition);
-                                       out->set_error(ToProto(error));
-                                     }
-                                     response->set_error_message(std::move(r.message));
-                                     reactor->Finish(grpc::Status::OK);
-                                   });
+  security_.Authz(ctx).AddPartitionsToTxn(*coordinator_, std::move(req),
+                                          [reactor, response](txn::AddPartitionsToTxnResponse r) {
+                                            for (const auto& [tp, error] : r.results) {
+                                              v1::TxnPartitionResult* out = response->add_results();
+                                              out->set_topic(tp.topic);
+                                              out->set_partition(tp.partition);
+                                              out->set_error(ToProto(error));
+                                            }
+                                            response->set_error_message(std::move(r.message));
+                                            reactor->Finish(grpc::Status::OK);
+                                          });
   return reactor;
 }
 
@@ -117,11 +122,12 @@ grpc::ServerUnaryReactor* TransactionService::AddOffsetsToTxn(
   req.producer_epoch = Epoch(request->producer_epoch());
   req.group_id = request->group_id();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  coordinator_->AddOffsetsToTxn(std::move(req), [reactor, response](txn::TxnResult r) {
-    response->set_error(ToProto(r.error));
-    response->set_error_message(std::move(r.message));
-    reactor->Finish(grpc::Status::OK);
-  });
+  security_.Authz(ctx).AddOffsetsToTxn(*coordinator_, std::move(req),
+                                       [reactor, response](txn::TxnResult r) {
+                                         response->set_error(ToProto(r.error));
+                                         response->set_error_message(std::move(r.message));
+                                         reactor->Finish(grpc::Status::OK);
+                                       });
   return reactor;
 }
 
@@ -134,7 +140,7 @@ grpc::ServerUnaryReactor* TransactionService::EndTxn(grpc::CallbackServerContext
   req.producer_epoch = Epoch(request->producer_epoch());
   req.committed = request->committed();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  coordinator_->EndTxn(std::move(req), [reactor, response](txn::TxnResult r) {
+  security_.Authz(ctx).EndTxn(*coordinator_, std::move(req), [reactor, response](txn::TxnResult r) {
     response->set_error(ToProto(r.error));
     response->set_error_message(std::move(r.message));
     reactor->Finish(grpc::Status::OK);
@@ -163,19 +169,20 @@ grpc::ServerUnaryReactor* TransactionService::TxnOffsetCommit(
     }
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  groups_->TxnOffsetCommit(std::move(req), [reactor, response](group::OffsetCommitResponse r) {
-    std::map<std::string, int> index;
-    for (const group::PartitionResult& pr : r.partitions) {
-      auto [it, inserted] = index.try_emplace(pr.tp.topic, response->topics_size());
-      if (inserted) response->add_topics()->set_name(pr.tp.topic);
-      v1::TxnOffsetCommitPartitionResponse* p =
-          response->mutable_topics(it->second)->add_partitions();
-      p->set_partition_index(pr.tp.partition);
-      p->set_error(ToProto(pr.result.error));
-      p->set_error_message(pr.result.message);
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
+  security_.Authz(ctx).TxnOffsetCommit(
+      *groups_, std::move(req), [reactor, response](group::OffsetCommitResponse r) {
+        std::map<std::string, int> index;
+        for (const group::PartitionResult& pr : r.partitions) {
+          auto [it, inserted] = index.try_emplace(pr.tp.topic, response->topics_size());
+          if (inserted) response->add_topics()->set_name(pr.tp.topic);
+          v1::TxnOffsetCommitPartitionResponse* p =
+              response->mutable_topics(it->second)->add_partitions();
+          p->set_partition_index(pr.tp.partition);
+          p->set_error(ToProto(pr.result.error));
+          p->set_error_message(pr.result.message);
+        }
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 
@@ -184,7 +191,8 @@ grpc::ServerUnaryReactor* TransactionService::DescribeTransactions(
     v1::DescribeTransactionsResponse* response) {
   const std::vector<std::string> ids(request->transactional_ids().begin(),
                                      request->transactional_ids().end());
-  for (const txn::TransactionDescription& d : coordinator_->DescribeTransactions(ids)) {
+  for (const txn::TransactionDescription& d :
+       security_.Authz(ctx).DescribeTransactions(*coordinator_, ids)) {
     v1::TransactionState* out = response->add_transaction_states();
     out->set_transactional_id(d.transactional_id);
     out->set_error(ToProto(d.result.error));
@@ -206,7 +214,7 @@ grpc::ServerUnaryReactor* TransactionService::ListTransactions(
   req.state_filters.assign(request->state_filters().begin(), request->state_filters().end());
   req.producer_id_filters.assign(request->producer_id_filters().begin(),
                                  request->producer_id_filters().end());
-  txn::ListTransactionsResponse r = coordinator_->ListTransactions(req);
+  txn::ListTransactionsResponse r = security_.Authz(ctx).ListTransactions(*coordinator_, req);
   response->set_error(ToProto(r.result.error));
   response->set_error_message(r.result.message);
   for (const std::string& f : r.unknown_state_filters) response->add_unknown_state_filters(f);
@@ -226,7 +234,8 @@ grpc::ServerUnaryReactor* TransactionService::DescribeProducers(
   for (const v1::TxnTopic& t : request->topics()) {
     for (int32_t p : t.partitions()) partitions.emplace_back(t.name(), p);
   }
-  std::vector<replication::ProducersResult> results = handlers_->DescribeProducers(partitions);
+  std::vector<replication::ProducersResult> results =
+      security_.Authz(ctx).DescribeProducers(*handlers_, partitions);
   for (size_t i = 0; i < partitions.size(); ++i) {
     const replication::ProducersResult& r = results[i];
     v1::DescribeProducersPartition* out = response->add_partitions();
@@ -250,13 +259,17 @@ grpc::ServerUnaryReactor* TransactionService::DescribeProducers(
 grpc::ServerUnaryReactor* TransactionService::WriteTxnMarkers(
     grpc::CallbackServerContext* ctx, const v1::WriteTxnMarkersRequest* request,
     v1::WriteTxnMarkersResponse* response) {
-  return WriteMarkers(handlers_, ctx, request, response, /*from_admin=*/true);
+  return WriteMarkers(handlers_, security_.Authz(ctx), ctx, request, response,
+                      /*from_admin=*/true);
 }
 
 grpc::ServerUnaryReactor* TxnMarkerService::WriteTxnMarkers(
     grpc::CallbackServerContext* ctx, const internal::WriteTxnMarkersRequest* request,
     internal::WriteTxnMarkersResponse* response) {
-  return WriteMarkers(handlers_, ctx, request, response, /*from_admin=*/false);
+  // The coordinators' own markers, on the CONTROLLER listener: only the
+  // nodes reach it.
+  return WriteMarkers(handlers_, request::Authorized(nullptr, {}), ctx, request, response,
+                      /*from_admin=*/false);
 }
 
 }  // namespace strata::server

@@ -11,6 +11,7 @@
 
 #include "broker/group/group_coordinator.h"
 #include "broker/request/handlers.h"
+#include "broker/server/service_security.h"
 #include "broker/txn/transaction_coordinator.h"
 #include "strata/internal/txn_marker.grpc.pb.h"
 #include "strata/v1/transaction.grpc.pb.h"
@@ -20,7 +21,7 @@ namespace strata::server {
 class TransactionService final : public v1::Transaction::CallbackService {
  public:
   TransactionService(txn::TransactionCoordinator* coordinator, group::GroupCoordinator* groups,
-                     request::RequestHandlers* handlers);
+                     request::RequestHandlers* handlers, ServiceSecurity security = {});
 
   grpc::ServerUnaryReactor* AddPartitionsToTxn(grpc::CallbackServerContext* ctx,
                                                const v1::AddPartitionsToTxnRequest* request,
@@ -51,6 +52,7 @@ class TransactionService final : public v1::Transaction::CallbackService {
   txn::TransactionCoordinator* const coordinator_;
   group::GroupCoordinator* const groups_;
   request::RequestHandlers* const handlers_;
+  const ServiceSecurity security_;
 };
 
 class TxnMarkerService final : public internal::TxnMarker::CallbackService {

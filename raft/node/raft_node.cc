@@ -16,7 +16,34 @@
 
 namespace strata::raft {
 
+namespace {
+
+absl::Mutex peer_credentials_mu(absl::kConstInit);
+std::shared_ptr<grpc::ChannelCredentials>* peer_credentials ABSL_GUARDED_BY(peer_credentials_mu) =
+    nullptr;
+
+}  // namespace
+
+void SetPeerChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  absl::MutexLock l(&peer_credentials_mu);
+  if (peer_credentials == nullptr) {
+    peer_credentials = new std::shared_ptr<grpc::ChannelCredentials>();
+  }
+  *peer_credentials = std::move(credentials);
+}
+
 std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  {
+    absl::MutexLock l(&peer_credentials_mu);
+    if (peer_credentials != nullptr) credentials = *peer_credentials;
+  }
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
+  return PeerChannel(address, std::move(credentials));
+}
+
+std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
@@ -26,7 +53,7 @@ std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address) {
   // Peers are trusted and some answers are large (a replica fetch carries
   // up to replica.fetch.response.max.bytes): no 4 MB default limit.
   args.SetMaxReceiveMessageSize(-1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, credentials, args);
 }
 
 // Sends Raft messages to peers over gRPC, asynchronously and without retries:

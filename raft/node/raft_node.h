@@ -36,6 +36,7 @@
 
 namespace grpc {
 class Channel;
+class ChannelCredentials;
 class Service;
 }
 
@@ -46,8 +47,19 @@ class PeerTransport;
 
 // A channel to a peer that reconnects quickly: gRPC's default backoff grows
 // to two minutes, far longer than an election timeout, so a restarted peer
-// would stay unreachable long after it is back.
+// would stay unreachable long after it is back. Dials with the credentials
+// SetPeerChannelCredentials gave (insecure until then).
 std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address);
+// The same channel settings with other credentials.
+std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials);
+
+// The credentials every PeerChannel dials with from now on (TLS with the
+// node's certificate when peers listen with TLS). Process-wide: a process
+// runs one node, and every peer channel it opens (Raft, observers, the
+// broker's calls to the controller and to other brokers) is that node's.
+// Channels made before keep theirs, so set it before the node starts.
+void SetPeerChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials);
 
 // What the replicated log drives. Called on the node's thread only.
 class StateMachine {

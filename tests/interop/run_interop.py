@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import strata_interop as si  # noqa: E402
 
 ALL = ["metadata", "kcat", "confluent_kafka", "kafka_python", "kafkajs", "cross_protocol",
-       "mixed_group", "failover", "kafka_probe"]
+       "mixed_group", "failover", "kafka_probe", "security_admin"]
 BOUND_S = 300  # per scenario; each also bounds itself below this
 
 

@@ -1,0 +1,93 @@
+// Throttler: client quotas applied to answers (Kafka's ClientQuotaManager at
+// work). A transport records what a request used — produce bytes, fetch
+// bytes — for the session's user and client id; when that takes the
+// client over its quota, the answer carries throttle_time_ms and is held
+// back that long before it goes out (a connection answers in order, so
+// holding one answer holds the client; Kafka >= 2.0 mutes the channel
+// instead, to the same effect). Clients without a quota pay one atomic load.
+//
+//   auto done2 = Throttled<ProduceResponse>(throttler, QuotaType::kProduce, session,
+//                                          [bytes](const ProduceResponse&) { return bytes; },
+//                                          std::move(done));
+//
+// Held answers run on the throttler's own thread at their time; Stop()
+// (or the destructor) runs every held answer at once and joins the thread.
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/security/principal.h"
+#include "broker/security/quota.h"
+#include "client/common/clock.h"
+
+namespace strata::request {
+
+class Throttler {
+ public:
+  Throttler(security::ClientQuotaManager::Options options, Clock* clock);
+  ~Throttler();
+  Throttler(const Throttler&) = delete;
+  Throttler& operator=(const Throttler&) = delete;
+
+  // The configured quotas (the metadata image's), replacing the last.
+  void SetQuotas(
+      std::vector<std::pair<security::QuotaEntity, std::map<std::string, double>>> quotas);
+
+  // Records `value` for the session (its user's name and client id) and
+  // returns how long to hold its answer back, in ms (0: not at all).
+  int64_t Record(security::QuotaType type, const security::Session& session, double value);
+
+  // Runs `fn` after `delay_ms` on the throttler's thread; now, on this
+  // thread, for 0 or less (or once stopped).
+  void After(int64_t delay_ms, std::function<void()> fn);
+
+  void Stop();
+
+  // Quota bookkeeping, for tests.
+  security::ClientQuotaManager& quotas() { return quotas_; }
+
+ private:
+  void Run();
+
+  security::ClientQuotaManager quotas_;
+  Clock* const clock_;
+  std::atomic<bool> any_quota_{false};
+  absl::Mutex mu_;
+  absl::CondVar wake_;
+  std::multimap<int64_t, std::function<void()>> held_ ABSL_GUARDED_BY(mu_);  // by due time
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+// `done` wrapped: records value(answer) once the answer is known, sets its
+// throttle_time_ms, and holds it back that long. `throttler` null: `done`.
+template <typename Response>
+std::function<void(Response)> Throttled(Throttler* throttler, security::QuotaType type,
+                                        security::Session session,
+                                        std::function<double(const Response&)> value,
+                                        std::function<void(Response)> done) {
+  if (throttler == nullptr) return done;
+  return [throttler, type, session = std::move(session), value = std::move(value),
+          done = std::move(done)](Response r) mutable {
+    const int64_t delay = throttler->Record(type, session, value(r));
+    r.throttle_time_ms = static_cast<int32_t>(std::min<int64_t>(delay, INT32_MAX));
+    if (delay <= 0) {
+      done(std::move(r));
+      return;
+    }
+    throttler->After(delay,
+                     [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+}
+
+}  // namespace strata::request
