@@ -14,13 +14,19 @@
 #
 # Logs and PID files live in $STRATA_DATA (default: ./data at the repo top);
 # node N's log is $STRATA_DATA/nodeN.log. Only processes this script started
-# (by PID file) are ever signalled.
+# (by PID file) are ever signalled. $STRATA_CONFIG (default deploy/local)
+# holds the nodes' properties files, and $STRATA_COMMAND_CONFIG, if set, is
+# the --command-config the readiness checks use: deploy/secure/cluster.sh
+# runs this script with its own.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$top/build}
 DATA=${STRATA_DATA:-$top/data}
 SERVER=$BUILD_DIR/broker/strata-server
 CLI=$BUILD_DIR/tools/strata
+CONFIG=${STRATA_CONFIG:-deploy/local}
+CLIENT_ARGS=()
+[ -n "${STRATA_COMMAND_CONFIG:-}" ] && CLIENT_ARGS=(--command-config "$STRATA_COMMAND_CONFIG")
 NODES=(1 2 3)
 # Broker-only nodes this script knows (deploy/local/nodeN.properties with
 # process.roles=broker); node N's clients connect to localhost:909(1+N).
@@ -32,7 +38,7 @@ launch() {
   local n=$1
   # The server itself goes to the background (so $! is its PID), with no
   # tie to this script's stdin/stdout: callers may pipe this script.
-  nohup "$SERVER" "deploy/local/node$n.properties" \
+  nohup "$SERVER" "$CONFIG/node$n.properties" \
       --override "log.dirs=$DATA/node$n/logs" --override "metadata.log.dir=$DATA/node$n/metadata" \
       </dev/null >>"$DATA/node$n.log" 2>&1 &
   echo $! >"$DATA/node$n.pid"
@@ -72,8 +78,8 @@ start_broker() {
   # Ready when the cluster lists it as an unfenced broker.
   for _ in $(seq 1 150); do
     running "$n" || { echo "node $n exited; see $DATA/node$n.log" >&2; exit 1; }
-    if [ -x "$CLI" ] && "$CLI" brokers --bootstrap-server localhost:9092 --list 2>/dev/null | grep -qx "$n"; then
-      echo "broker-only node $n ready: brokers: $("$CLI" brokers --bootstrap-server localhost:9092 --list | tr '\n' ' ')"
+    if [ -x "$CLI" ] && "$CLI" brokers --bootstrap-server localhost:9092 "${CLIENT_ARGS[@]}" --list 2>/dev/null | grep -qx "$n"; then
+      echo "broker-only node $n ready: brokers: $("$CLI" brokers --bootstrap-server localhost:9092 "${CLIENT_ARGS[@]}" --list | tr '\n' ' ')"
       echo "try: $CLI metadata-quorum --bootstrap-server localhost:9092 describe --status"
       return 0
     fi
@@ -88,12 +94,12 @@ wait_ready() {
   for _ in $(seq 1 150); do
     for n in "${NODES[@]}"; do running "$n" || { echo "node $n exited; see $DATA/node$n.log" >&2; exit 1; }; done
     if [ -x "$CLI" ]; then
-      leader=$("$CLI" metadata-quorum --bootstrap-server localhost:9092 describe --status 2>/dev/null \
+      leader=$("$CLI" metadata-quorum --bootstrap-server localhost:9092 "${CLIENT_ARGS[@]}" describe --status 2>/dev/null \
                | awk '/^LeaderId:/ {print $2}')
-      brokers=$("$CLI" brokers --bootstrap-server localhost:9092 --list 2>/dev/null | wc -l)
+      brokers=$("$CLI" brokers --bootstrap-server localhost:9092 "${CLIENT_ARGS[@]}" --list 2>/dev/null | wc -l)
       if [ -n "$leader" ] && [ "$leader" != "-1" ] && [ "$brokers" -ge 3 ]; then
-        echo "cluster ready: quorum leader $leader, brokers: $("$CLI" brokers --bootstrap-server localhost:9092 --list | tr '\n' ' ')"
-        echo "try: $CLI topics --bootstrap-server localhost:9092 --list"
+        echo "cluster ready: quorum leader $leader, brokers: $("$CLI" brokers --bootstrap-server localhost:9092 "${CLIENT_ARGS[@]}" --list | tr '\n' ' ')"
+        echo "try: $CLI topics --bootstrap-server localhost:9092 ${CLIENT_ARGS[*]} --list"
         return 0
       fi
     fi
