@@ -34,6 +34,7 @@
 #include "broker/kafka/codec.h"
 #include "broker/kafka/request_header.h"
 #include "broker/request/authorized.h"
+#include "broker/request/throttler.h"
 #include "broker/security/principal.h"
 
 namespace strata::request {
@@ -98,8 +99,16 @@ struct AdapterCall {
     s.client_id = header.client_id.value_or("");
     return s;
   }
-  // The request layer behind the session's authorization checks.
-  request::Authorized authz() const { return request::Authorized(deps.access, session()); }
+  // The request layer behind the session's authorization checks (the
+  // session is built only when an authorizer needs it).
+  request::Authorized authz() const {
+    if (deps.access == nullptr || !deps.access->enabled()) return request::Authorized(nullptr, {});
+    return request::Authorized(deps.access, session());
+  }
+  // The session for the quota throttler; empty when no quota is set.
+  security::Session quota_session() const {
+    return deps.throttler == nullptr || !deps.throttler->active() ? security::Session{} : session();
+  }
 };
 
 // The response, nothing (std::nullopt: no answer is sent), or why to close;

@@ -438,6 +438,16 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
       // SSL: the client certificate's DN, mapped, names the principal;
       // without one (ssl.client.auth none or requested) it is ANONYMOUS.
       absl::StatusOr<std::string> dn = security::PeerDistinguishedName(ssl);
+      // A certificate whose subject cannot be read is not "no certificate":
+      // it must not pass as ANONYMOUS.
+      if (!dn.ok() && !absl::IsNotFound(dn.status())) {
+        CloseNow(conn,
+                 absl::StrCat("kafka: ", conn->state.peer(), " on ", options_.name,
+                              ": the client certificate's subject: ", dn.status().message(),
+                              "; closing"),
+                 /*log=*/true);
+        return;
+      }
       if (dn.ok()) {
         absl::StatusOr<std::string> name = mapper_->Map(*dn);
         if (!name.ok()) {

@@ -257,7 +257,7 @@ void ProduceAdapter(const AdapterCall& call, Request request, Reply reply) {
   }
   call.authz().Produce(*call.deps.handlers, std::move(layer),
                        request::Throttled<request::ProduceResponse>(
-                           call.deps.throttler, security::QuotaType::kProduce, call.session(),
+                           call.deps.throttler, security::QuotaType::kProduce, call.quota_session(),
                            [bytes](const request::ProduceResponse&) { return bytes; },
                            [reply = std::move(reply), acks_zero](request::ProduceResponse answer) {
                              ProduceResponse response = FromRequestLayer(answer);
@@ -285,7 +285,7 @@ void FetchAdapter(const AdapterCall& call, Request request, Reply reply) {
           // The fetch quota counts the record bytes answered (consumers only:
           // a follower's fetch is replication, which has its own throttle).
           fetch->replica_id >= 0 ? nullptr : call.deps.throttler, security::QuotaType::kFetch,
-          call.session(), [](const request::FetchResponse& r) { return RecordBytes(r); },
+          call.quota_session(), [](const request::FetchResponse& r) { return RecordBytes(r); },
           [reply = std::move(reply), fetch](request::FetchResponse answer) {
             // The answer's share of the fetch memory stays taken until its
             // bytes are written, as on the gRPC door.

@@ -59,21 +59,11 @@ absl::StatusOr<std::optional<Response>> AsReply(KafkaResponse response) {
   return std::optional<Response>(Response(std::move(response)));
 }
 
-// The layer's answer when the session may not do `op` on the cluster, or
-// nullopt when it may (always, without an authorizer).
-template <typename LayerResponse>
-std::optional<LayerResponse> Refused(const AdapterCall& call, security::AclOperation op) {
-  if (call.authz().AllowedCluster(op)) return std::nullopt;
-  LayerResponse refused;
-  refused.error = ErrorCode::kClusterAuthorizationFailed;
-  // Kafka's ClusterAuthorizationException message.
-  refused.error_message = "Cluster authorization failed.";
-  return refused;
-}
-
-// A write: decided by the controller, answered on any thread.
+// A write: decided by the controller, answered on any thread. The
+// session's permission on the cluster is checked by the request layer
+// (request::Authorized::Admin), as on the gRPC door.
 template <typename KafkaRequest, typename LayerRequest, typename LayerResponse>
-void CallWrite(const AdapterCall& call, Request request, Reply reply, security::AclOperation op,
+void CallWrite(const AdapterCall& call, Request request, Reply reply,
                void (request::AdminOps::*write)(LayerRequest, std::function<void(LayerResponse)>)) {
   if (call.deps.admin == nullptr) {
     reply(Missing());
@@ -81,13 +71,10 @@ void CallWrite(const AdapterCall& call, Request request, Reply reply, security::
   }
   const int16_t version = call.version();
   KafkaRequest kafka = std::get<KafkaRequest>(std::move(request));
-  if (std::optional<LayerResponse> refused = Refused<LayerResponse>(call, op)) {
-    reply(AsReply(FromRequestLayer(kafka, *refused, version)));
-    return;
-  }
   LayerRequest layer = ToRequestLayer(kafka, version);
-  (call.deps.admin->*write)(std::move(layer), [kafka = std::move(kafka), version,
-                                               reply = std::move(reply)](LayerResponse answer) {
+  request::Authorized::Admin admin(call.deps.admin, call.authz());
+  (admin.*write)(std::move(layer), [kafka = std::move(kafka), version,
+                                    reply = std::move(reply)](LayerResponse answer) {
     reply(AsReply(FromRequestLayer(kafka, answer, version)));
   });
 }
@@ -95,7 +82,6 @@ void CallWrite(const AdapterCall& call, Request request, Reply reply, security::
 // A read: from this node's image, at once.
 template <typename KafkaRequest, typename LayerRequest, typename LayerResponse>
 void CallRead(const AdapterCall& call, const Request& request, const Reply& reply,
-              security::AclOperation op,
               LayerResponse (request::AdminOps::*read)(const LayerRequest&)) {
   if (call.deps.admin == nullptr) {
     reply(Missing());
@@ -103,47 +89,41 @@ void CallRead(const AdapterCall& call, const Request& request, const Reply& repl
   }
   const int16_t version = call.version();
   const KafkaRequest& kafka = std::get<KafkaRequest>(request);
-  std::optional<LayerResponse> answer = Refused<LayerResponse>(call, op);
-  if (!answer) answer = (call.deps.admin->*read)(ToRequestLayer(kafka, version));
-  reply(AsReply(FromRequestLayer(kafka, *answer, version)));
+  request::Authorized::Admin admin(call.deps.admin, call.authz());
+  reply(AsReply(FromRequestLayer(kafka, (admin.*read)(ToRequestLayer(kafka, version)), version)));
 }
 
 void CreateAclsAdapter(const AdapterCall& call, Request request, Reply reply) {
   CallWrite<CreateAclsRequest>(call, std::move(request), std::move(reply),
-                               security::AclOperation::kAlter, &request::AdminOps::CreateAcls);
+                               &request::AdminOps::CreateAcls);
 }
 
 void DeleteAclsAdapter(const AdapterCall& call, Request request, Reply reply) {
   CallWrite<DeleteAclsRequest>(call, std::move(request), std::move(reply),
-                               security::AclOperation::kAlter, &request::AdminOps::DeleteAcls);
+                               &request::AdminOps::DeleteAcls);
 }
 
 void AlterUserScramCredentialsAdapter(const AdapterCall& call, Request request, Reply reply) {
   CallWrite<AlterUserScramCredentialsRequest>(call, std::move(request), std::move(reply),
-                                              security::AclOperation::kAlter,
                                               &request::AdminOps::AlterUserScramCredentials);
 }
 
 void AlterClientQuotasAdapter(const AdapterCall& call, Request request, Reply reply) {
   CallWrite<AlterClientQuotasRequest>(call, std::move(request), std::move(reply),
-                                      security::AclOperation::kAlterConfigs,
                                       &request::AdminOps::AlterClientQuotas);
 }
 
 void DescribeAclsAdapter(const AdapterCall& call, Request request, Reply reply) {
-  CallRead<DescribeAclsRequest>(call, request, reply, security::AclOperation::kDescribe,
-                                &request::AdminOps::DescribeAcls);
+  CallRead<DescribeAclsRequest>(call, request, reply, &request::AdminOps::DescribeAcls);
 }
 
 void DescribeUserScramCredentialsAdapter(const AdapterCall& call, Request request, Reply reply) {
   CallRead<DescribeUserScramCredentialsRequest>(call, request, reply,
-                                                security::AclOperation::kDescribe,
                                                 &request::AdminOps::DescribeUserScramCredentials);
 }
 
 void DescribeClientQuotasAdapter(const AdapterCall& call, Request request, Reply reply) {
   CallRead<DescribeClientQuotasRequest>(call, request, reply,
-                                        security::AclOperation::kDescribeConfigs,
                                         &request::AdminOps::DescribeClientQuotas);
 }
 

@@ -80,38 +80,65 @@ bool Authorized::AllowedCluster(AclOperation op) const {
 
 // ---------------------------------------------------------------- handlers
 
+namespace {
+
+// Takes out of `topics` (ProduceTopic, FetchTopic, ...) each topic `allowed`
+// refuses, and answers it: every partition asked for with `error`.
+template <typename Result, typename Topic, typename Allowed>
+std::vector<Result> TakeRefused(std::vector<Topic>& topics, Allowed allowed, ErrorCode error,
+                                const std::string& message) {
+  std::vector<Result> refused;
+  std::vector<Topic> kept;
+  for (Topic& t : topics) {
+    if (allowed(t.topic)) {
+      kept.push_back(std::move(t));
+      continue;
+    }
+    Result& r = refused.emplace_back();
+    r.topic = t.topic;
+    for (const auto& p : t.partitions) {
+      auto& pr = r.partitions.emplace_back();
+      pr.partition = p.partition;
+      pr.error = error;
+      pr.message = message.empty() ? TopicMessage(t.topic) : message;
+    }
+  }
+  topics = std::move(kept);
+  return refused;
+}
+
+// Calls `call` with what is left of `request`, and `done` with its answer
+// followed by the `refused` topics; answers at once when nothing is left.
+template <typename Response, typename Request, typename Result, typename Call>
+void CallWithRefused(Request request, std::vector<Result> refused,
+                     std::function<void(Response)> done, Call call) {
+  if (refused.empty()) return call(std::move(request), std::move(done));
+  if (request.topics.empty()) {
+    Response r;
+    r.topics = std::move(refused);
+    done(std::move(r));
+    return;
+  }
+  call(std::move(request),
+       [refused = std::move(refused), done = std::move(done)](Response r) mutable {
+         for (Result& t : refused) r.topics.push_back(std::move(t));
+         done(std::move(r));
+       });
+}
+
+}  // namespace
+
 void Authorized::Produce(RequestHandlers& h, ProduceRequest request,
                          std::function<void(ProduceResponse)> done) const {
   if (!enabled()) return h.Produce(std::move(request), std::move(done));
-  std::vector<ProduceTopicResult> refused;
-  std::vector<ProduceTopic> allowed;
-  for (ProduceTopic& t : request.topics) {
-    if (Allowed(AclOperation::kWrite, ResourceType::kTopic, t.topic)) {
-      allowed.push_back(std::move(t));
-      continue;
-    }
-    ProduceTopicResult r;
-    r.topic = t.topic;
-    for (const ProducePartition& p : t.partitions) {
-      r.partitions.push_back(
-          {.partition = p.partition, .error = kTopicDenied, .message = TopicMessage(t.topic)});
-    }
-    refused.push_back(std::move(r));
-  }
-  if (refused.empty()) {
-    request.topics = std::move(allowed);
-    return h.Produce(std::move(request), std::move(done));
-  }
-  if (allowed.empty()) {
-    done(ProduceResponse{.topics = std::move(refused)});
-    return;
-  }
-  request.topics = std::move(allowed);
-  h.Produce(std::move(request),
-            [refused = std::move(refused), done = std::move(done)](ProduceResponse r) mutable {
-              for (ProduceTopicResult& t : refused) r.topics.push_back(std::move(t));
-              done(std::move(r));
-            });
+  std::vector<ProduceTopicResult> refused = TakeRefused<ProduceTopicResult>(
+      request.topics,
+      [&](const std::string& t) { return Allowed(AclOperation::kWrite, ResourceType::kTopic, t); },
+      kTopicDenied, "");
+  CallWithRefused<ProduceResponse>(std::move(request), std::move(refused), std::move(done),
+                                   [&h](ProduceRequest r, std::function<void(ProduceResponse)> d) {
+                                     h.Produce(std::move(r), std::move(d));
+                                   });
 }
 
 void Authorized::Fetch(RequestHandlers& h, FetchRequest request,
@@ -120,61 +147,30 @@ void Authorized::Fetch(RequestHandlers& h, FetchRequest request,
   // A follower's fetch is the cluster's own business (ClusterAction);
   // a consumer reads what it may read.
   const bool follower = request.from_follower || request.replica_id >= 0;
-  const bool cluster_ok = !follower || AllowedCluster(AclOperation::kClusterAction);
   std::vector<FetchTopicResult> refused;
-  std::vector<FetchTopic> allowed;
-  for (FetchTopic& t : request.topics) {
-    if (cluster_ok && (follower || Allowed(AclOperation::kRead, ResourceType::kTopic, t.topic))) {
-      allowed.push_back(std::move(t));
-      continue;
-    }
-    FetchTopicResult r;
-    r.topic = t.topic;
-    for (const FetchPartition& p : t.partitions) {
-      FetchPartitionResult pr;
-      pr.partition = p.partition;
-      pr.error = cluster_ok ? kTopicDenied : kClusterDenied;
-      pr.message = cluster_ok ? TopicMessage(t.topic) : kClusterMessage;
-      r.partitions.push_back(std::move(pr));
-    }
-    refused.push_back(std::move(r));
+  if (follower && !AllowedCluster(AclOperation::kClusterAction)) {
+    refused = TakeRefused<FetchTopicResult>(
+        request.topics, [](const std::string&) { return false; }, kClusterDenied, kClusterMessage);
+  } else if (!follower) {
+    refused = TakeRefused<FetchTopicResult>(
+        request.topics,
+        [&](const std::string& t) { return Allowed(AclOperation::kRead, ResourceType::kTopic, t); },
+        kTopicDenied, "");
   }
-  if (refused.empty()) {
-    request.topics = std::move(allowed);
-    return h.Fetch(std::move(request), std::move(done));
-  }
-  if (allowed.empty()) {
-    FetchResponse r;
-    r.topics = std::move(refused);
-    done(std::move(r));
-    return;
-  }
-  request.topics = std::move(allowed);
-  h.Fetch(std::move(request),
-          [refused = std::move(refused), done = std::move(done)](FetchResponse r) mutable {
-            for (FetchTopicResult& t : refused) r.topics.push_back(std::move(t));
-            done(std::move(r));
-          });
+  CallWithRefused<FetchResponse>(std::move(request), std::move(refused), std::move(done),
+                                 [&h](FetchRequest r, std::function<void(FetchResponse)> d) {
+                                   h.Fetch(std::move(r), std::move(d));
+                                 });
 }
 
 ListOffsetsResponse Authorized::ListOffsets(RequestHandlers& h, ListOffsetsRequest request) const {
   if (!enabled()) return h.ListOffsets(request);
-  std::vector<ListOffsetsTopicResult> refused;
-  std::vector<ListOffsetsTopic> allowed;
-  for (ListOffsetsTopic& t : request.topics) {
-    if (Allowed(AclOperation::kDescribe, ResourceType::kTopic, t.topic)) {
-      allowed.push_back(std::move(t));
-      continue;
-    }
-    ListOffsetsTopicResult r;
-    r.topic = t.topic;
-    for (const ListOffsetsPartition& p : t.partitions) {
-      r.partitions.push_back(
-          {.partition = p.partition, .error = kTopicDenied, .message = TopicMessage(t.topic)});
-    }
-    refused.push_back(std::move(r));
-  }
-  request.topics = std::move(allowed);
+  std::vector<ListOffsetsTopicResult> refused = TakeRefused<ListOffsetsTopicResult>(
+      request.topics,
+      [&](const std::string& t) {
+        return Allowed(AclOperation::kDescribe, ResourceType::kTopic, t);
+      },
+      kTopicDenied, "");
   ListOffsetsResponse out;
   if (!request.topics.empty()) out = h.ListOffsets(request);
   for (ListOffsetsTopicResult& t : refused) out.topics.push_back(std::move(t));
@@ -358,31 +354,15 @@ std::vector<replication::ProducersResult> Authorized::DescribeProducers(
 void Authorized::DeleteRecords(RequestHandlers& h, DeleteRecordsRequest request,
                                std::function<void(DeleteRecordsResponse)> done) const {
   if (!enabled()) return h.DeleteRecords(std::move(request), std::move(done));
-  std::vector<DeleteRecordsTopicResult> refused;
-  std::vector<DeleteRecordsTopic> allowed;
-  for (DeleteRecordsTopic& t : request.topics) {
-    if (Allowed(AclOperation::kDelete, ResourceType::kTopic, t.topic)) {
-      allowed.push_back(std::move(t));
-      continue;
-    }
-    DeleteRecordsTopicResult r;
-    r.topic = t.topic;
-    for (const DeleteRecordsPartition& p : t.partitions) {
-      r.partitions.push_back(
-          {.partition = p.partition, .error = kTopicDenied, .message = TopicMessage(t.topic)});
-    }
-    refused.push_back(std::move(r));
-  }
-  if (allowed.empty()) {
-    done(DeleteRecordsResponse{.topics = std::move(refused)});
-    return;
-  }
-  request.topics = std::move(allowed);
-  h.DeleteRecords(std::move(request), [refused = std::move(refused),
-                                       done = std::move(done)](DeleteRecordsResponse r) mutable {
-    for (DeleteRecordsTopicResult& t : refused) r.topics.push_back(std::move(t));
-    done(std::move(r));
-  });
+  std::vector<DeleteRecordsTopicResult> refused = TakeRefused<DeleteRecordsTopicResult>(
+      request.topics,
+      [&](const std::string& t) { return Allowed(AclOperation::kDelete, ResourceType::kTopic, t); },
+      kTopicDenied, "");
+  CallWithRefused<DeleteRecordsResponse>(
+      std::move(request), std::move(refused), std::move(done),
+      [&h](DeleteRecordsRequest r, std::function<void(DeleteRecordsResponse)> d) {
+        h.DeleteRecords(std::move(r), std::move(d));
+      });
 }
 
 std::vector<std::string> Authorized::ListTopics(RequestHandlers& h, bool include_internal) const {
@@ -816,6 +796,23 @@ Response ClusterRefusal() {
   return r;
 }
 
+// A write on the cluster as a whole: refused whole without `op` on it.
+template <typename Request, typename Response, typename Call>
+void ClusterWrite(const Authorized& authz, AclOperation op, Request request,
+                  std::function<void(Response)> done, Call call) {
+  if (!authz.AllowedCluster(op)) {
+    done(ClusterRefusal<Response>());
+    return;
+  }
+  call(std::move(request), std::move(done));
+}
+
+// A read of the cluster's own state (ACLs, credentials, quotas).
+template <typename Response, typename Call>
+Response ClusterRead(const Authorized& authz, AclOperation op, Call call) {
+  return authz.AllowedCluster(op) ? call() : ClusterRefusal<Response>();
+}
+
 }  // namespace
 
 void Authorized::Admin::CreateTopics(metadata::CreateTopicsRequest request,
@@ -859,21 +856,16 @@ void Authorized::Admin::CreatePartitions(
 
 void Authorized::Admin::ElectLeaders(metadata::ElectLeadersRequest request,
                                      std::function<void(metadata::ElectLeadersResponse)> done) {
-  if (!authz_.AllowedCluster(AclOperation::kAlter)) {
-    done(ClusterRefusal<metadata::ElectLeadersResponse>());
-    return;
-  }
-  inner_->ElectLeaders(std::move(request), std::move(done));
+  ClusterWrite(authz_, AclOperation::kAlter, std::move(request), std::move(done),
+               [this](auto r, auto d) { inner_->ElectLeaders(std::move(r), std::move(d)); });
 }
 
 void Authorized::Admin::AlterPartitionReassignments(
     metadata::AlterPartitionReassignmentsRequest request,
     std::function<void(metadata::AlterPartitionReassignmentsResponse)> done) {
-  if (!authz_.AllowedCluster(AclOperation::kAlter)) {
-    done(ClusterRefusal<metadata::AlterPartitionReassignmentsResponse>());
-    return;
-  }
-  inner_->AlterPartitionReassignments(std::move(request), std::move(done));
+  ClusterWrite(
+      authz_, AclOperation::kAlter, std::move(request), std::move(done),
+      [this](auto r, auto d) { inner_->AlterPartitionReassignments(std::move(r), std::move(d)); });
 }
 
 void Authorized::Admin::ListPartitionReassignments(
@@ -892,11 +884,8 @@ void Authorized::Admin::ListPartitionReassignments(
 void Authorized::Admin::UnregisterBroker(
     metadata::UnregisterBrokerRequest request,
     std::function<void(metadata::UnregisterBrokerResponse)> done) {
-  if (!authz_.AllowedCluster(AclOperation::kAlter)) {
-    done(ClusterRefusal<metadata::UnregisterBrokerResponse>());
-    return;
-  }
-  inner_->UnregisterBroker(std::move(request), std::move(done));
+  ClusterWrite(authz_, AclOperation::kAlter, std::move(request), std::move(done),
+               [this](auto r, auto d) { inner_->UnregisterBroker(std::move(r), std::move(d)); });
 }
 
 namespace {
@@ -998,64 +987,49 @@ void Authorized::Admin::DescribeConfigs(DescribeConfigsRequest request,
 
 void Authorized::Admin::CreateAcls(metadata::CreateAclsRequest request,
                                    std::function<void(metadata::CreateAclsResponse)> done) {
-  if (!authz_.AllowedCluster(AclOperation::kAlter)) {
-    done(ClusterRefusal<metadata::CreateAclsResponse>());
-    return;
-  }
-  inner_->CreateAcls(std::move(request), std::move(done));
+  ClusterWrite(authz_, AclOperation::kAlter, std::move(request), std::move(done),
+               [this](auto r, auto d) { inner_->CreateAcls(std::move(r), std::move(d)); });
 }
 
 void Authorized::Admin::DeleteAcls(metadata::DeleteAclsRequest request,
                                    std::function<void(metadata::DeleteAclsResponse)> done) {
-  if (!authz_.AllowedCluster(AclOperation::kAlter)) {
-    done(ClusterRefusal<metadata::DeleteAclsResponse>());
-    return;
-  }
-  inner_->DeleteAcls(std::move(request), std::move(done));
+  ClusterWrite(authz_, AclOperation::kAlter, std::move(request), std::move(done),
+               [this](auto r, auto d) { inner_->DeleteAcls(std::move(r), std::move(d)); });
 }
 
 void Authorized::Admin::AlterUserScramCredentials(
     metadata::AlterUserScramCredentialsRequest request,
     std::function<void(metadata::AlterUserScramCredentialsResponse)> done) {
-  if (!authz_.AllowedCluster(AclOperation::kAlter)) {
-    done(ClusterRefusal<metadata::AlterUserScramCredentialsResponse>());
-    return;
-  }
-  inner_->AlterUserScramCredentials(std::move(request), std::move(done));
+  ClusterWrite(
+      authz_, AclOperation::kAlter, std::move(request), std::move(done),
+      [this](auto r, auto d) { inner_->AlterUserScramCredentials(std::move(r), std::move(d)); });
 }
 
 void Authorized::Admin::AlterClientQuotas(
     metadata::AlterClientQuotasRequest request,
     std::function<void(metadata::AlterClientQuotasResponse)> done) {
-  if (!authz_.AllowedCluster(AclOperation::kAlterConfigs)) {
-    done(ClusterRefusal<metadata::AlterClientQuotasResponse>());
-    return;
-  }
-  inner_->AlterClientQuotas(std::move(request), std::move(done));
+  ClusterWrite(authz_, AclOperation::kAlterConfigs, std::move(request), std::move(done),
+               [this](auto r, auto d) { inner_->AlterClientQuotas(std::move(r), std::move(d)); });
 }
 
 metadata::DescribeAclsResponse Authorized::Admin::DescribeAcls(
     const metadata::DescribeAclsRequest& request) {
-  if (!authz_.AllowedCluster(AclOperation::kDescribe)) {
-    return ClusterRefusal<metadata::DescribeAclsResponse>();
-  }
-  return inner_->DescribeAcls(request);
+  return ClusterRead<metadata::DescribeAclsResponse>(authz_, AclOperation::kDescribe,
+                                                     [&] { return inner_->DescribeAcls(request); });
 }
 
 metadata::DescribeUserScramCredentialsResponse Authorized::Admin::DescribeUserScramCredentials(
     const metadata::DescribeUserScramCredentialsRequest& request) {
-  if (!authz_.AllowedCluster(AclOperation::kDescribe)) {
-    return ClusterRefusal<metadata::DescribeUserScramCredentialsResponse>();
-  }
-  return inner_->DescribeUserScramCredentials(request);
+  return ClusterRead<metadata::DescribeUserScramCredentialsResponse>(
+      authz_, AclOperation::kDescribe,
+      [&] { return inner_->DescribeUserScramCredentials(request); });
 }
 
 metadata::DescribeClientQuotasResponse Authorized::Admin::DescribeClientQuotas(
     const metadata::DescribeClientQuotasRequest& request) {
-  if (!authz_.AllowedCluster(AclOperation::kDescribeConfigs)) {
-    return ClusterRefusal<metadata::DescribeClientQuotasResponse>();
-  }
-  return inner_->DescribeClientQuotas(request);
+  return ClusterRead<metadata::DescribeClientQuotasResponse>(
+      authz_, AclOperation::kDescribeConfigs,
+      [&] { return inner_->DescribeClientQuotas(request); });
 }
 
 }  // namespace strata::request

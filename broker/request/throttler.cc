@@ -21,7 +21,7 @@ void Throttler::SetQuotas(
 
 int64_t Throttler::Record(security::QuotaType type, const security::Session& session,
                           double value) {
-  if (!any_quota_.load(std::memory_order_acquire)) return 0;
+  if (!active()) return 0;
   return quotas_.RecordAndGetThrottleMs(type, session.principal.name, session.client_id, value,
                                         clock_->NowMs());
 }

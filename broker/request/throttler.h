@@ -43,6 +43,10 @@ class Throttler {
   void SetQuotas(
       std::vector<std::pair<security::QuotaEntity, std::map<std::string, double>>> quotas);
 
+  // Whether any quota is configured: without one nothing is recorded or
+  // held, and callers need not build a session.
+  bool active() const { return any_quota_.load(std::memory_order_acquire); }
+
   // Records `value` for the session (its user's name and client id) and
   // returns how long to hold its answer back, in ms (0: not at all).
   int64_t Record(security::QuotaType type, const security::Session& session, double value);
@@ -70,13 +74,14 @@ class Throttler {
 };
 
 // `done` wrapped: records value(answer) once the answer is known, sets its
-// throttle_time_ms, and holds it back that long. `throttler` null: `done`.
+// throttle_time_ms, and holds it back that long. `throttler` null or
+// without quotas: `done` itself, unwrapped.
 template <typename Response>
 std::function<void(Response)> Throttled(Throttler* throttler, security::QuotaType type,
                                         security::Session session,
                                         std::function<double(const Response&)> value,
                                         std::function<void(Response)> done) {
-  if (throttler == nullptr) return done;
+  if (throttler == nullptr || !throttler->active()) return done;
   return [throttler, type, session = std::move(session), value = std::move(value),
           done = std::move(done)](Response r) mutable {
     const int64_t delay = throttler->Record(type, session, value(r));

@@ -42,7 +42,7 @@ grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* c
     req.topics.emplace(request->topics().begin(), request->topics().end());
   }
   req.allow_auto_topic_creation = request->allow_auto_topic_creation();
-  request::MetadataResponse r = security_.Authz(ctx).Metadata(*handlers_, req, "PLAINTEXT");
+  request::MetadataResponse r = security_.Authz(ctx).Metadata(*handlers_, req, security_.listener);
   response->set_cluster_id(r.cluster_id);
   response->set_controller_id(r.controller_id);
   for (const request::BrokerMetadata& b : r.brokers) {

@@ -51,7 +51,7 @@ grpc::ServerUnaryReactor* GroupService::FindCoordinator(grpc::CallbackServerCont
   req.key_type = static_cast<int8_t>(request->key_type());
   req.keys.assign(request->keys().begin(), request->keys().end());
   for (const request::CoordinatorResult& r :
-       security_.Authz(ctx).FindCoordinator(*handlers_, req, "PLAINTEXT")) {
+       security_.Authz(ctx).FindCoordinator(*handlers_, req, security_.listener)) {
     v1::Coordinator* c = response->add_coordinators();
     c->set_key(r.key);
     c->set_node_id(r.node_id);

@@ -85,11 +85,13 @@ SaslStep SaslSessions::Plain(const std::string& auth_bytes) {
     return Error(ErrorCode::kSaslAuthenticationFailed, std::string(plain.status().message()));
   }
   auto it = options_.plain_users.find(plain->username);
-  // Compared in constant time, and an unknown user fails the same way.
-  const std::string& expected = it != options_.plain_users.end() ? it->second : plain->password;
-  const bool match = it != options_.plain_users.end() &&
-                     expected.size() == plain->password.size() &&
-                     CRYPTO_memcmp(expected.data(), plain->password.data(), expected.size()) == 0;
+  // Compared in constant time, and an unknown user costs the same compare
+  // (no short cut that would tell it apart by timing).
+  const bool known = it != options_.plain_users.end();
+  const std::string& expected = known ? it->second : plain->password;
+  const size_t n = std::min(expected.size(), plain->password.size());
+  const bool equal = CRYPTO_memcmp(expected.data(), plain->password.data(), n) == 0;
+  const bool match = known & (expected.size() == plain->password.size()) & equal;
   OPENSSL_cleanse(plain->password.data(), plain->password.size());
   if (!match) {
     return Error(ErrorCode::kSaslAuthenticationFailed,

@@ -30,9 +30,9 @@ struct ServiceSecurity {
     return request::Authorized(access, Session(ctx));
   }
   // The session when a quota may apply to it (the throttler needs it),
-  // else an empty one (Record ignores it when no quota is set).
+  // else an empty one: no quota, no session built on the hot path.
   security::Session QuotaSession(const grpc::ServerContextBase* ctx) const {
-    return throttler == nullptr ? security::Session{} : Session(ctx);
+    return throttler == nullptr || !throttler->active() ? security::Session{} : Session(ctx);
   }
 };
 

@@ -364,10 +364,16 @@ TEST_F(SaslAuthenticatorTest, SessionsExpireAfterTheMaxReauthTimeUnlessRenewed) 
   EXPECT_EQ(AuthenticateAnswer(o, 1).session_lifetime_ms, 1000);
   EXPECT_EQ(a.session_expires_ms(), 1000);
   EXPECT_EQ(Other(a, 999).action, Action::kDispatch);
+  // Not renewed: at its end the session is over.
+  Outcome late = Other(a, 1000);
+  EXPECT_EQ(late.action, Action::kClose);
+  EXPECT_NE(late.reason.find("connections.max.reauth.ms"), std::string::npos) << late.reason;
 
-  // Re-authenticated at 900: the session now runs to 1950.
-  ASSERT_EQ(Handshake(a, "PLAIN", 1, 900).action, Action::kAnswer);
-  EXPECT_EQ(Other(a, 910).action, Action::kClose) << "no other request during re-authentication";
+  // While a re-authentication is under way, nothing else is served.
+  SaslAuthenticator b(&config_, "127.0.0.1:1");
+  ASSERT_TRUE(PlainLogin(b, "alice", "alice-secret", 0));
+  ASSERT_EQ(Handshake(b, "PLAIN", 1, 900).action, Action::kAnswer);
+  EXPECT_EQ(Other(b, 910).action, Action::kClose) << "no other request during re-authentication";
 }
 
 TEST_F(SaslAuthenticatorTest, ReauthenticationRenewsTheSessionForTheSamePrincipal) {

@@ -15,6 +15,7 @@
 #include "broker/kafka/request_header.h"
 #include "broker/kafka/wire.h"
 #include "broker/metadata/controller.h"
+#include "broker/request/access_control.h"
 #include "broker/request/admin_ops.h"
 #include "gtest/gtest.h"
 #include "tests/common/kafka_test_client.h"
@@ -386,6 +387,54 @@ TEST(SecurityAdapterDispatchTest, ScramAndQuotasRoundTripThroughTheDispatcher) {
   ASSERT_EQ(described.entries->size(), 1u);
   EXPECT_EQ((*described.entries)[0].values,
             (std::vector<DescribeClientQuotasResponse::Value>{{"producer_byte_rate", 5e6}}));
+}
+
+// With an authorizer that allows this (anonymous) session nothing, every
+// security admin API is refused CLUSTER_AUTHORIZATION_FAILED (31) by the
+// request layer, and nothing reaches the admin operations.
+TEST(SecurityAdapterDispatchTest, WithoutClusterPermissionsEveryCallIsRefused) {
+  ImageAdminOps admin;
+  request::AccessControl deny({.enabled = true, .authorizer = {}, .acls = nullptr});
+  Dispatcher d({.admin = &admin, .access = &deny});
+  constexpr int16_t kClusterDenied = 31;
+  CreateAclsResponse created =
+      Call<CreateAclsResponse>(d, 3, CreateAclsRequest{.creations = {Creation("t1")}});
+  ASSERT_EQ(created.results.size(), 1u);
+  EXPECT_EQ(created.results[0].error_code, kClusterDenied);
+  DescribeAclsResponse described =
+      Call<DescribeAclsResponse>(d, 2,
+                                 DescribeAclsRequest{.resource_type_filter = 1,
+                                                     .resource_name_filter = std::nullopt,
+                                                     .pattern_type_filter = 1,
+                                                     .principal_filter = std::nullopt,
+                                                     .host_filter = std::nullopt,
+                                                     .operation = 1,
+                                                     .permission_type = 1});
+  EXPECT_EQ(described.error_code, kClusterDenied);
+  AlterUserScramCredentialsResponse altered = Call<AlterUserScramCredentialsResponse>(
+      d, 0,
+      AlterUserScramCredentialsRequest{
+          .deletions = {}, .upsertions = {{"alice", 1, 8192, "salt", std::string(32, 'k')}}});
+  ASSERT_EQ(altered.results.size(), 1u);
+  EXPECT_EQ(altered.results[0].error_code, kClusterDenied);
+  EXPECT_EQ(Call<DescribeUserScramCredentialsResponse>(d, 0, DescribeUserScramCredentialsRequest{})
+                .error_code,
+            kClusterDenied);
+  AlterClientQuotasResponse quotas = Call<AlterClientQuotasResponse>(
+      d, 1,
+      AlterClientQuotasRequest{
+          .entries = {{.entity = {{"user", "alice"}}, .ops = {{"producer_byte_rate", 5e6, false}}}},
+          .validate_only = false});
+  ASSERT_EQ(quotas.entries.size(), 1u);
+  EXPECT_EQ(quotas.entries[0].error_code, kClusterDenied);
+  EXPECT_EQ(Call<DescribeClientQuotasResponse>(
+                d, 1, DescribeClientQuotasRequest{.components = {}, .strict = false})
+                .error_code,
+            kClusterDenied);
+  // Nothing was written.
+  EXPECT_TRUE(Call<DescribeUserScramCredentialsResponse>(Dispatcher({.admin = &admin}), 0,
+                                                         DescribeUserScramCredentialsRequest{})
+                  .results.empty());
 }
 
 }  // namespace

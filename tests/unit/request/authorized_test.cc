@@ -291,38 +291,52 @@ TEST_F(AuthorizedTest, ListOffsetsAndListTopicsNeedDescribe) {
 
 TEST(ThrottlerTest, HoldsAnswersOfAClientOverItsQuota) {
   ManualClock clock;
-  Throttler throttler({.num_windows = 11, .window_ms = 1000}, &clock);
+  const security::ClientQuotaManager::Options options{.num_windows = 11, .window_ms = 1000};
+  Throttler throttler(options, &clock);
+  // The same records in a manager of its own say how long each answer
+  // must be held.
+  security::ClientQuotaManager expected(options);
+  const std::vector<std::pair<security::QuotaEntity, std::map<std::string, double>>> quotas = {
+      {security::QuotaEntity::User("alice"), {{"producer_byte_rate", 1000}}}};
   security::Session alice = As("alice");
   // No quota: nothing held.
   EXPECT_EQ(throttler.Record(security::QuotaType::kProduce, alice, 1e9), 0);
-  throttler.SetQuotas({{security::QuotaEntity::User("alice"), {{"producer_byte_rate", 1000}}}});
+  throttler.SetQuotas(quotas);
+  expected.SetQuotas(quotas);
   int64_t held = 0;
   for (int i = 0; i < 10 && held == 0; ++i) {
-    held = throttler.Record(security::QuotaType::kProduce, alice, 100000);
+    held = throttler.Record(security::QuotaType::kProduce, alice, 2000);
+    EXPECT_EQ(held, expected.RecordAndGetThrottleMs(security::QuotaType::kProduce, "alice", "",
+                                                    2000, clock.NowMs()));
   }
   EXPECT_GT(held, 0);
   // bob has no quota.
   EXPECT_EQ(throttler.Record(security::QuotaType::kProduce, As("bob"), 1e9), 0);
 
-  // A held answer carries throttle_time_ms and runs once its time comes.
+  // A held answer carries throttle_time_ms and goes out when, and only
+  // when, that time has passed.
+  const int64_t hold = expected.RecordAndGetThrottleMs(security::QuotaType::kProduce, "alice", "",
+                                                       2000, clock.NowMs());
+  ASSERT_GT(hold, 1);
   std::atomic<int> answered{0};
   std::atomic<int32_t> throttle{-1};
   auto done = Throttled<ProduceResponse>(
       &throttler, security::QuotaType::kProduce, alice,
-      [](const ProduceResponse&) { return 100000.0; },
+      [](const ProduceResponse&) { return 2000.0; },
       [&](ProduceResponse r) {
         throttle = r.throttle_time_ms;
         ++answered;
       });
   done(ProduceResponse{});
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  EXPECT_EQ(answered.load(), 0);  // held: the manual clock has not moved
-  clock.AdvanceMs(held * 1000);
+  clock.AdvanceMs(hold - 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(answered.load(), 0) << "released before its " << hold << " ms";
+  clock.AdvanceMs(1);
   for (int i = 0; i < 100 && answered.load() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(answered.load(), 1);
-  EXPECT_GT(throttle.load(), 0);
+  EXPECT_EQ(throttle.load(), hold);
 }
 
 TEST(ThrottlerTest, StopAnswersWhatIsHeld) {
