@@ -41,6 +41,24 @@ absl::StatusOr<std::shared_ptr<ConnectionLimits>> ConnectionLimits::Create(const
 }
 
 std::optional<std::string> ConnectionLimits::Admit(const std::string& ip) {
+  std::optional<std::string> full = TryAdmit(ip);
+  if (!full) return full;
+  std::vector<std::function<void()>> reclaimers;
+  {
+    absl::MutexLock l(&mu_);
+    reclaimers = reclaimers_;
+  }
+  if (reclaimers.empty()) return full;
+  for (const auto& reclaim : reclaimers) reclaim();
+  return TryAdmit(ip);
+}
+
+void ConnectionLimits::AddReclaimer(std::function<void()> reclaim) {
+  absl::MutexLock l(&mu_);
+  reclaimers_.push_back(std::move(reclaim));
+}
+
+std::optional<std::string> ConnectionLimits::TryAdmit(const std::string& ip) {
   absl::MutexLock l(&mu_);
   if (open_ >= max_connections_) return absl::StrCat("max.connections (", max_connections_, ")");
   auto o = overrides_.find(ip);

@@ -1,6 +1,7 @@
 // ConnectionLimits: Kafka's broker-wide connection quotas (max.connections,
 // max.connections.per.ip, max.connections.per.ip.overrides), shared by every
-// Kafka-protocol listener of a node, as Kafka's ConnectionQuotas counts
+// client listener of a node (the Kafka-protocol ones, and the gRPC one
+// through server::GrpcConnectionLimit), as Kafka's ConnectionQuotas counts
 // connections across its listeners.
 //
 //   auto limits = ConnectionLimits::Create({.max_connections = 1000, ...});
@@ -17,11 +18,13 @@
 
 #include <climits>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -45,6 +48,12 @@ class ConnectionLimits {
   // Frees the slot an admitted connection from `ip` held.
   void Release(const std::string& ip);
 
+  // `reclaim` is called (without this object's lock held) when a limit is
+  // full, before Admit gives up: a listener that learns of closed
+  // connections only by looking (GrpcConnectionLimit) frees their slots
+  // there, and Admit tries once more.
+  void AddReclaimer(std::function<void()> reclaim);
+
   // Connections admitted and not yet released.
   int32_t open() const;
 
@@ -57,7 +66,10 @@ class ConnectionLimits {
   const int32_t max_connections_;
   const int32_t max_per_ip_;
   const std::unordered_map<std::string, int32_t> overrides_;  // by IP address
+  std::optional<std::string> TryAdmit(const std::string& ip);
+
   mutable absl::Mutex mu_;
+  std::vector<std::function<void()>> reclaimers_ ABSL_GUARDED_BY(mu_);
   int32_t open_ ABSL_GUARDED_BY(mu_) = 0;
   std::unordered_map<std::string, int32_t> open_per_ip_ ABSL_GUARDED_BY(mu_);
 };

@@ -163,9 +163,11 @@ struct ServerConfig {
   // Kafka has no such key). Empty: super.users.
   std::vector<std::string> controller_allowed_principals;
 
-  // Connection limits on the Kafka-protocol listeners (max.connections,
+  // Connection limits on the client listeners, the Kafka-protocol ones and
+  // the gRPC one counted together (max.connections,
   // max.connections.per.ip, max.connections.per.ip.overrides
-  // "host:limit,..."): connections beyond them are closed at accept.
+  // "host:limit,..."): connections beyond them are closed at accept. The
+  // CONTROLLER listener is not limited.
   int32_t max_connections = INT32_MAX;
   int32_t max_connections_per_ip = INT32_MAX;
   std::map<std::string, int32_t> max_connections_per_ip_overrides;

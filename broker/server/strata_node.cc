@@ -24,6 +24,7 @@
 #include "broker/server/broker_service.h"
 #include "broker/server/controller_channel.h"
 #include "broker/server/group_service.h"
+#include "broker/server/grpc_connection_limit.h"
 #include "broker/server/grpc_leader_endpoint.h"
 #include "broker/server/grpc_security.h"
 #include "broker/server/isr_change_sender.h"
@@ -831,10 +832,22 @@ absl::Status StrataNode::Listen() {
       return absl::UnavailableError(absl::StrCat("cannot listen on CONTROLLER ", l->address()));
     }
   }
+  // max.connections and max.connections.per.ip[.overrides] count the
+  // client listeners' connections together (the KAFKA ones and the gRPC
+  // PLAINTEXT one), as Kafka's do; the CONTROLLER listener is not limited,
+  // as Kafka exempts its inter-broker listener.
+  absl::StatusOr<std::shared_ptr<kafka::ConnectionLimits>> connection_limits =
+      kafka::ConnectionLimits::Create(
+          {.max_connections = config_.max_connections,
+           .max_connections_per_ip = config_.max_connections_per_ip,
+           .max_connections_per_ip_overrides = config_.max_connections_per_ip_overrides});
+  if (!connection_limits.ok()) return connection_limits.status();
   if (const Listener* l = config_.listener("PLAINTEXT")) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(l->address(), client_security_->server_credentials());
     RefuseSharedPort(builder);
+    client_connection_limit_ = std::make_unique<GrpcConnectionLimit>(*connection_limits);
+    client_connection_limit_->Apply(builder);
     builder.RegisterService(broker_service_.get());
     builder.RegisterService(admin_service_.get());
     builder.RegisterService(group_service_.get());
@@ -848,14 +861,6 @@ absl::Status StrataNode::Listen() {
       return absl::UnavailableError(absl::StrCat("cannot listen on PLAINTEXT ", l->address()));
     }
   }
-  // max.connections and max.connections.per.ip[.overrides] count every
-  // Kafka-protocol listener's connections together, as Kafka's do.
-  absl::StatusOr<std::shared_ptr<kafka::ConnectionLimits>> connection_limits =
-      kafka::ConnectionLimits::Create(
-          {.max_connections = config_.max_connections,
-           .max_connections_per_ip = config_.max_connections_per_ip,
-           .max_connections_per_ip_overrides = config_.max_connections_per_ip_overrides});
-  if (!connection_limits.ok()) return connection_limits.status();
   for (const std::string& name : config_.kafka_listener_names) {
     const Listener* l = config_.listener(name);
     if (l == nullptr) continue;

@@ -100,6 +100,7 @@ class TransactionService;
 class TxnMarkerSender;
 class TxnMarkerService;
 class GrpcListenerSecurity;
+class GrpcConnectionLimit;
 class SaslSessions;
 class SaslService;
 
@@ -193,6 +194,9 @@ class StrataNode {
   // ControllerService on a voter; on a broker-only node, one that answers
   // NOT_CONTROLLER.
   std::unique_ptr<grpc::Service> controller_service_;
+  // max.connections on the gRPC client listener (before client_server_:
+  // destroyed after it).
+  std::unique_ptr<GrpcConnectionLimit> client_connection_limit_;
   std::unique_ptr<grpc::Server> client_server_;
   // Kafka's binary protocol, one per listener in strata.kafka.listener.names.
   std::vector<std::unique_ptr<kafka::KafkaListener>> kafka_listeners_;

@@ -565,12 +565,14 @@ class Env:
                                f"partition(s) with leaders in {timeout_s} s: {seen}")
 
 
-def scenario_main(run_fn, budget_s, build_dir=None, own_cluster=False):
+def scenario_main(run_fn, budget_s, build_dir=None, own_cluster=False, cluster_properties=()):
     """Runs a scenario within budget_s seconds against the shared cluster the
     environment names, or against its own three-node cluster (always with
     own_cluster: a scenario that kills nodes, whose cluster fences a
-    stopped node within 3 s). Returns the exit status: 0 when every check
-    passed."""
+    stopped node within 3 s; or that needs cluster_properties, lines added
+    to every node's properties). Returns the exit status: 0 when every
+    check passed."""
+    own_cluster = own_cluster or bool(cluster_properties)
     checks = Checks()
     name = os.path.basename(sys.argv[0])
     started = time.monotonic()
@@ -594,7 +596,8 @@ def scenario_main(run_fn, budget_s, build_dir=None, own_cluster=False):
                 build_dir = sys.argv[1]
             if build_dir is None and os.environ.get("STRATA_INTEROP_CLI"):
                 build_dir = os.path.dirname(os.path.dirname(os.environ["STRATA_INTEROP_CLI"]))
-            cluster = Cluster(build_dir, fast_fencing=own_cluster)
+            cluster = Cluster(build_dir, extra_properties=cluster_properties,
+                              fast_fencing=own_cluster and not cluster_properties)
             t0 = time.monotonic()
             cluster.__enter__()
             checks.note(f"three-node cluster ready in {time.monotonic() - t0:.1f} s "
