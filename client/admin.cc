@@ -1,6 +1,7 @@
 #include "client/admin.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <set>
@@ -90,6 +91,10 @@ absl::StatusOr<std::unique_ptr<Admin>> Admin::Create(AdminConfig config) {
   absl::StatusOr<std::vector<std::string>> bootstrap =
       ParseBootstrapServers(config.bootstrap_servers);
   if (!bootstrap.ok()) return bootstrap.status();
+  if (config.client_id.empty()) {
+    static std::atomic<int> sequence{1};
+    config.client_id = fmt::format("adminclient-{}", sequence.fetch_add(1));
+  }
   auto admin = std::unique_ptr<Admin>(new Admin(std::move(config), *std::move(bootstrap)));
   if (absl::Status s = admin->pool_.status(); !s.ok()) return s;
   return admin;
@@ -98,7 +103,7 @@ absl::StatusOr<std::unique_ptr<Admin>> Admin::Create(AdminConfig config) {
 Admin::Admin(AdminConfig config, std::vector<std::string> bootstrap)
     : config_(std::move(config)),
       bootstrap_(std::move(bootstrap)),
-      pool_(config_.security),
+      pool_(config_.security, config_.client_id),
       metadata_(bootstrap_, &pool_, config_.request_timeout) {}
 
 template <typename Request, typename Response>

@@ -59,6 +59,10 @@ namespace strata::client {
 
 struct AdminConfig {
   std::string bootstrap_servers;
+  // client.id, which every call carries (the nodes' quotas key on it);
+  // empty: Kafka's "adminclient-<n>", n counting the admin clients this
+  // process created.
+  std::string client_id;
   absl::Duration request_timeout = absl::Milliseconds(30000);  // request.timeout.ms
   absl::Duration retry_backoff = absl::Milliseconds(100);      // retry.backoff.ms
   SecurityConfig security;  // security.protocol, ssl.*, sasl.* (security_config.h)

@@ -34,6 +34,27 @@ namespace {
 constexpr char kTokenKey[] = "strata-sasl-token";
 // What the gate says of a token it does not know (a restarted node).
 constexpr char kStaleTokenText[] = "unknown or expired";
+// The call metadata key naming the client (security.proto).
+constexpr char kClientIdKey[] = "strata-client-id";
+
+// `client_id` as a text metadata value: printable ASCII but '%' as is, any
+// other byte as "%XX" (the node decodes it).
+std::string ClientIdMetadataValue(const std::string& client_id) {
+  std::string out;
+  out.reserve(client_id.size());
+  for (const char ch : client_id) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c <= 0x7e && c != '%') {
+      out.push_back(ch);
+    } else {
+      constexpr char kHex[] = "0123456789ABCDEF";
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
 
 std::string OpenSslErrors() {
   std::string out;
@@ -352,10 +373,41 @@ class SaslTokenInterceptorFactory final
   const std::shared_ptr<SaslLogin> login_;
 };
 
+// Puts the client id on a call. The value lives in the factory, which the
+// channel owns and so outlives every call on it.
+class ClientIdInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit ClientIdInterceptor(const std::string& value) : value_(value) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace(kClientIdKey, value_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string& value_;
+};
+
+class ClientIdInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit ClientIdInterceptorFactory(std::string value) : value_(std::move(value)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new ClientIdInterceptor(value_);
+  }
+
+ private:
+  const std::string value_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const ChannelSecurity>> ChannelSecurity::Create(
-    SecurityConfig config) {
+    SecurityConfig config, const std::string& client_id) {
   std::shared_ptr<grpc::ChannelCredentials> transport = grpc::InsecureChannelCredentials();
   if (config.uses_tls()) {
     absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> tls = TlsCredentialsFor(config);
@@ -367,18 +419,23 @@ absl::StatusOr<std::shared_ptr<const ChannelSecurity>> ChannelSecurity::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("Invalid value ", config.sasl_mechanism, " for configuration sasl.mechanism"));
   }
-  return std::shared_ptr<const ChannelSecurity>(
-      new ChannelSecurity(std::move(config), std::move(transport)));
+  return std::shared_ptr<const ChannelSecurity>(new ChannelSecurity(
+      std::move(config), std::move(transport), ClientIdMetadataValue(client_id)));
 }
 
 std::shared_ptr<grpc::Channel> ChannelSecurity::MakeChannel(
     const std::string& target, const grpc::ChannelArguments& args) const {
-  if (!config_.uses_sasl()) return grpc::CreateCustomChannel(target, transport_, args);
-  // The login's own channel: the same transport, no token.
-  auto login = std::make_shared<SaslLogin>(target, config_,
-                                           grpc::CreateCustomChannel(target, transport_, args));
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
-  factories.push_back(std::make_unique<SaslTokenInterceptorFactory>(std::move(login)));
+  if (!client_id_value_.empty()) {
+    factories.push_back(std::make_unique<ClientIdInterceptorFactory>(client_id_value_));
+  }
+  if (config_.uses_sasl()) {
+    // The login's own channel: the same transport, no token.
+    auto login = std::make_shared<SaslLogin>(target, config_,
+                                             grpc::CreateCustomChannel(target, transport_, args));
+    factories.push_back(std::make_unique<SaslTokenInterceptorFactory>(std::move(login)));
+  }
+  if (factories.empty()) return grpc::CreateCustomChannel(target, transport_, args);
   return grpc::experimental::CreateCustomChannelWithInterceptors(target, transport_, args,
                                                                  std::move(factories));
 }

@@ -1,5 +1,6 @@
 #include "client/config.h"
 
+#include <atomic>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -188,6 +189,8 @@ absl::StatusOr<ProducerConfig> ProducerConfig::FromProperties(const Properties& 
     STRATA_RETURN_IF_ERROR(ParseKafkaInt(it->first, it->second, &v));
     c.transaction_timeout = absl::Milliseconds(v);
   }
+  if (auto it = props.find("client.id"); it != props.end()) c.client_id = it->second;
+  if (c.client_id.empty()) c.client_id = DefaultProducerClientId(c.transactional_id);
   CollectIgnored(props,
                  {"bootstrap.servers",
                   "acks",
@@ -208,9 +211,16 @@ absl::StatusOr<ProducerConfig> ProducerConfig::FromProperties(const Properties& 
                   "compression.lz4.level",
                   "compression.zstd.level",
                   "transactional.id",
-                  "transaction.timeout.ms"},
+                  "transaction.timeout.ms",
+                  "client.id"},
                  ignored);
   return c;
+}
+
+std::string DefaultProducerClientId(const std::optional<std::string>& transactional_id) {
+  if (transactional_id.has_value()) return "producer-" + *transactional_id;
+  static std::atomic<int> sequence{1};
+  return fmt::format("producer-{}", sequence.fetch_add(1));
 }
 
 bool ProducerConfig::idempotence() const {

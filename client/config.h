@@ -24,6 +24,12 @@ using Properties = std::map<std::string, std::string>;
 struct ProducerConfig {
   // bootstrap.servers: "host:port[,host:port...]"; any node will do.
   std::string bootstrap_servers;
+  // client.id: names the producer to the brokers (every call carries it,
+  // channel_security.h), for their client quotas. Unset or empty: Kafka's
+  // default, DefaultProducerClientId(), given by FromProperties (as Kafka's
+  // ProducerConfig does) or, for a config built in code, by
+  // Producer::Create.
+  std::string client_id;
   // acks: 0 (no acknowledgement), 1 (the leader appended), -1 / "all"
   // (every in-sync replica has it; Kafka 3.x's default).
   int32_t acks = -1;
@@ -107,6 +113,11 @@ struct ProducerConfig {
   static absl::StatusOr<ProducerConfig> FromProperties(const Properties& props,
                                                        std::vector<std::string>* ignored);
 };
+
+// Kafka's default client.id for a producer: "producer-<transactional.id>"
+// for a transactional one, else "producer-<n>", n counting (from 1) the
+// defaults given in this process.
+std::string DefaultProducerClientId(const std::optional<std::string>& transactional_id);
 
 enum class OffsetReset { kEarliest, kLatest, kNone };
 

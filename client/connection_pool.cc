@@ -66,8 +66,8 @@ absl::Status CallAnyNode(const std::vector<std::string>& targets, std::atomic<si
                                                std::string(last.message())));
 }
 
-ConnectionPool::ConnectionPool(const SecurityConfig& security)
-    : security_(ChannelSecurity::Create(security)) {}
+ConnectionPool::ConnectionPool(const SecurityConfig& security, const std::string& client_id)
+    : security_(ChannelSecurity::Create(security, client_id)) {}
 
 std::shared_ptr<grpc::Channel> ConnectionPool::Get(const std::string& target) {
   absl::MutexLock lock(&mu_);

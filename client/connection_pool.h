@@ -5,7 +5,8 @@
 // through the brokers that Metadata responses name. ConnectionPool keeps one
 // channel per "host:port" for the life of the client; gRPC reconnects a
 // channel by itself, so a channel is never replaced. Channels authenticate
-// as the client's SecurityConfig says (channel_security.h: TLS, SASL).
+// as the client's SecurityConfig says (channel_security.h: TLS, SASL) and
+// carry its client id.
 //
 // Thread-safe.
 #pragma once
@@ -43,8 +44,10 @@ class ConnectionPool {
  public:
   // Reads `security`'s files (ChannelSecurity::Create). When they cannot
   // be used, status() says why and no channel reaches any node: the
-  // client's Create returns that error.
-  explicit ConnectionPool(const SecurityConfig& security = SecurityConfig());
+  // client's Create returns that error. Every call names the client as
+  // `client_id` (its client.id; empty: not at all), for the nodes' quotas.
+  explicit ConnectionPool(const SecurityConfig& security = SecurityConfig(),
+                          const std::string& client_id = "");
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
 

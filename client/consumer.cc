@@ -84,7 +84,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerConfig config
 Consumer::Consumer(ConsumerConfig config, std::vector<std::string> bootstrap)
     : config_(std::move(config)),
       bootstrap_(bootstrap),
-      pool_(config_.security),
+      pool_(config_.security, config_.client_id),
       metadata_(std::move(bootstrap), &pool_, config_.request_timeout) {}
 
 Consumer::~Consumer() {

@@ -133,6 +133,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(ProducerConfig config
     }
   }
   if (absl::Status s = config.ValidateIdempotence(); !s.ok()) return s;
+  if (config.client_id.empty()) config.client_id = DefaultProducerClientId(config.transactional_id);
   auto producer = std::unique_ptr<Producer>(new Producer(std::move(config), *std::move(bootstrap)));
   if (absl::Status s = producer->pool_.status(); !s.ok()) return s;
   return producer;
@@ -140,7 +141,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(ProducerConfig config
 
 Producer::Producer(ProducerConfig config, std::vector<std::string> bootstrap)
     : config_(std::move(config)),
-      pool_(config_.security),
+      pool_(config_.security, config_.client_id),
       metadata_(std::move(bootstrap), &pool_, config_.request_timeout),
       partitioner_(config_.keyless, config_.batch_size),
       accumulator_(config_.batch_size, config_.linger, config_.compression_type,

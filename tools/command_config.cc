@@ -12,6 +12,7 @@ absl::StatusOr<client::AdminConfig> AdminConfigFromProperties(const std::string&
                                                               const client::Properties& props) {
   client::AdminConfig config;
   config.bootstrap_servers = bootstrap;
+  if (auto it = props.find("client.id"); it != props.end()) config.client_id = it->second;
   for (const auto& [key, target] :
        {std::pair<const char*, absl::Duration*>{"request.timeout.ms", &config.request_timeout},
         {"retry.backoff.ms", &config.retry_backoff}}) {

@@ -1,6 +1,6 @@
 // --command-config FILE, as every Kafka tool that talks to the cluster takes
 // it: the admin client's properties, of which Strata's tools use
-// request.timeout.ms, retry.backoff.ms and the security keys
+// client.id, request.timeout.ms, retry.backoff.ms and the security keys
 // (security.protocol, ssl.*, sasl.*: client/security_config.h). Other keys
 // are accepted and ignored, as Kafka's AdminClient warns and ignores
 // unknown ones.

@@ -585,10 +585,50 @@ std::shared_ptr<grpc::ChannelCredentials> GrpcListenerSecurity::peer_channel_cre
   return grpc::experimental::TlsCredentials(o);
 }
 
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// A kClientIdMetadataKey value decoded: "%XX" is the byte XX; a '%' not
+// followed by two hex digits stands for itself.
+std::string DecodeClientId(std::string_view value) {
+  if (value.find('%') == std::string_view::npos) return std::string(value);
+  std::string out;
+  out.reserve(value.size());
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '%' && i + 2 < value.size()) {
+      const int hi = HexValue(value[i + 1]);
+      const int lo = HexValue(value[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(value[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
 security::Session GrpcSession(const grpc::ServerContextBase* ctx, const std::string& listener) {
   security::Session session;
   session.listener = listener;
   session.host = PeerHost(ctx->peer());
+  // On every listener, before any return: plaintext ones too have quotas.
+  // Not bounded here: gRPC's metadata size limit (8 KiB by default) is.
+  {
+    const auto& md = ctx->client_metadata();
+    if (auto it = md.find(kClientIdMetadataKey); it != md.end()) {
+      session.client_id = DecodeClientId(View(it->second));
+    }
+  }
   std::shared_ptr<const CallerResolver> resolver = Registered(listener);
   if (resolver == nullptr) return session;
   // The gate let the call in, so what it found is still there to find; an

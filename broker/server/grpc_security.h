@@ -76,13 +76,19 @@ namespace strata::server {
 inline constexpr char kPrincipalProperty[] = "strata.principal";
 // The call metadata key carrying a SASL session token.
 inline constexpr char kSaslTokenMetadataKey[] = "strata-sasl-token";
+// The call metadata key carrying the client's client.id, Kafka's request
+// header client id: what client quotas key on. Bytes outside printable
+// ASCII, and '%', come percent-encoded ("%25"); GrpcSession decodes them.
+inline constexpr char kClientIdMetadataKey[] = "strata-client-id";
 // How often gRPC looks at the keystore and truststore files for changes.
 inline constexpr unsigned kTlsRefreshSeconds = 2;
 
 // Who is calling: the principal the listener's gate recorded (User:ANONYMOUS
 // on a listener without one), the peer's IP address ("127.0.0.1", "::1";
-// empty for a non-IP peer) and `listener`. For every client service's
-// authorization; cheap (a lookup in the call's auth context).
+// empty for a non-IP peer), the client id the call names
+// (kClientIdMetadataKey, on any listener; empty without one) and
+// `listener`. For every client service's authorization and quotas; cheap (a
+// lookup in the call's auth context and metadata).
 security::Session GrpcSession(const grpc::ServerContextBase* ctx, const std::string& listener);
 
 // "ipv4:127.0.0.1:5000" -> "127.0.0.1", "ipv6:[::1]:5000" -> "::1", else "".

@@ -2,15 +2,24 @@
 // processes (issue 16): `strata acls --add/--list/--remove` with
 // kafka-acls' lines, `strata configs --entity-type users|clients` round
 // trips, every node answering from its own image, and all of it still there
-// — and still changeable — after the controller is killed.
+// — and still changeable — after the controller is killed. And a quota on a
+// client id holding back the gRPC producer that names itself so.
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client/config.h"
+#include "client/connection_pool.h"
+#include "client/producer.h"
 #include "gtest/gtest.h"
+#include "strata/v1/broker.grpc.pb.h"
 #include "tests/integration/strata_cluster.h"
 
 namespace strata::testing {
@@ -277,6 +286,109 @@ TEST_F(SecurityCliTest, UserAndClientConfigsRoundTripAndSurviveAControllerFailov
   CliResult users = Configs({"--describe", "--entity-type", "users"}, survivor);
   ASSERT_EQ(users.exit_code, 0) << users.err;
   EXPECT_EQ(users.out.find("SCRAM credential configs"), std::string::npos) << users.out;
+}
+
+// A producer_byte_rate quota on --entity-type clients applies to the gRPC
+// producer whose client.id it names (the client id travels as call
+// metadata, on this PLAINTEXT listener too), and to no other.
+TEST_F(SecurityCliTest, AClientIdQuotaThrottlesTheGrpcProducerWithThatClientId) {
+  CliResult created =
+      cluster_.Cli({"topics", "--bootstrap-server", cluster_.bootstrap(1), "--create", "--topic",
+                    "quota-t", "--partitions", "1", "--replication-factor", "3"});
+  ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
+  // 10 kB/s over Kafka's 11 one-second windows: 130 kB in one request reads
+  // as 13 kB/s (at least 10 s elapsed), so its answer is held (13-10)/10 *
+  // 10 s = about 3 s.
+  CliResult quota = Configs({"--alter", "--entity-type", "clients", "--entity-name",
+                             "quota-client", "--add-config", "producer_byte_rate=10000"},
+                            1);
+  ASSERT_EQ(quota.exit_code, 0) << quota.err;
+  for (int node : {1, 2, 3}) {
+    std::string seen;
+    EXPECT_TRUE(Eventually(
+        [&] {
+          seen = Configs({"--describe", "--entity-type", "clients", "--entity-name",
+                          "quota-client"},
+                         node)
+                     .out;
+          return seen.find("producer_byte_rate=10000") != std::string::npos;
+        },
+        15000))
+        << "node " << node << ": " << seen;
+  }
+  int leader = -1;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto described = cluster_.Describe("quota-t", 1);
+        leader = described.contains(0) ? described[0].leader : -1;
+        return leader >= 1;
+      },
+      15000));
+
+  // How long one request of 130 records of 1000 bytes takes to be
+  // acknowledged by a producer named `client_id`.
+  auto produce = [&](const std::string& client_id) -> absl::StatusOr<absl::Duration> {
+    std::vector<std::string> ignored;
+    absl::StatusOr<client::ProducerConfig> config = client::ProducerConfig::FromProperties(
+        {{"bootstrap.servers", cluster_.bootstrap_all()},
+         {"client.id", client_id},
+         {"acks", "all"},
+         {"batch.size", "1048576"},
+         {"linger.ms", "60000"}},  // only Flush sends: one request
+        &ignored);
+    if (!config.ok()) return config.status();
+    auto producer = client::Producer::Create(*config);
+    if (!producer.ok()) return producer.status();
+    // Metadata first, so the timing is the produce request's.
+    if (auto n = (*producer)->PartitionCount("quota-t"); !n.ok()) return n.status();
+    std::vector<std::future<absl::StatusOr<client::RecordMetadata>>> acks;
+    for (int i = 0; i < 130; ++i) {
+      client::ProducerRecord r;
+      r.topic = "quota-t";
+      r.partition = 0;
+      r.value = std::string(1000, static_cast<char>('a' + i % 26));
+      acks.push_back((*producer)->Send(std::move(r)));
+    }
+    const absl::Time start = absl::Now();
+    (*producer)->Flush();
+    for (auto& f : acks) {
+      absl::StatusOr<client::RecordMetadata> md = f.get();
+      if (!md.ok()) return md.status();
+    }
+    const absl::Duration took = absl::Now() - start;
+    (*producer)->Close();
+    return took;
+  };
+  absl::StatusOr<absl::Duration> other = produce("other-client");
+  ASSERT_TRUE(other.ok()) << other.status();
+  absl::StatusOr<absl::Duration> limited = produce("quota-client");
+  ASSERT_TRUE(limited.ok()) << limited.status();
+  EXPECT_GE(*limited, absl::Milliseconds(1500)) << "held back by the quota";
+  EXPECT_LT(*other, absl::Milliseconds(1500)) << "no quota for other-client";
+
+  // The leader's answers say so: quota-client is still over its rate, the
+  // others are not.
+  auto throttle_ms = [&](const std::string& client_id) -> int {
+    client::ConnectionPool pool(client::SecurityConfig(), client_id);
+    auto stub = v1::Broker::NewStub(pool.Get(cluster_.bootstrap(leader)));
+    v1::ProduceRequest request;
+    request.set_acks(1);
+    request.set_timeout_ms(10000);
+    v1::TopicProduceData* t = request.add_topics();
+    t->set_topic("quota-t");
+    v1::PartitionProduceData* p = t->add_partitions();
+    p->set_partition(0);
+    p->add_plain_records()->set_value("x");
+    v1::ProduceResponse response;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status s = stub->Produce(&ctx, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response.throttle_time_ms();
+  };
+  EXPECT_GT(throttle_ms("quota-client"), 0);
+  EXPECT_EQ(throttle_ms("other-client"), 0);
+  EXPECT_EQ(throttle_ms(""), 0) << "no client id: no client quota";
 }
 
 }  // namespace

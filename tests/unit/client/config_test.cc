@@ -1,5 +1,6 @@
 #include "client/config.h"
 
+#include "absl/strings/numbers.h"
 #include "client/connection_pool.h"
 #include "client/errors.h"
 #include "gtest/gtest.h"
@@ -30,9 +31,29 @@ TEST(ConfigTest, ProducerPropertiesAreRead) {
   EXPECT_EQ(c->linger, absl::Milliseconds(20));
   EXPECT_EQ(c->batch_size, 100);
   EXPECT_EQ(c->keyless, KeylessPartitioning::kSticky);
-  EXPECT_EQ(ignored, std::vector<std::string>{"client.id"});
+  EXPECT_EQ(c->client_id, "x");
+  EXPECT_TRUE(ignored.empty()) << ignored.front();
   EXPECT_EQ(ProducerConfig::FromProperties({{"acks", "1"}}, nullptr)->acks, 1);
   EXPECT_EQ(ProducerConfig::FromProperties({{"acks", "0"}}, nullptr)->acks, 0);
+}
+
+TEST(ConfigTest, ProducerClientIdDefaultsAsKafkas) {
+  // "producer-<n>", n counting in this process: each config its own.
+  auto a = ProducerConfig::FromProperties({}, nullptr);
+  auto b = ProducerConfig::FromProperties({{"client.id", ""}}, nullptr);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(a->client_id.starts_with("producer-")) << a->client_id;
+  EXPECT_TRUE(b->client_id.starts_with("producer-")) << b->client_id;
+  int na = 0, nb = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(a->client_id.substr(9), &na)) << a->client_id;
+  ASSERT_TRUE(absl::SimpleAtoi(b->client_id.substr(9), &nb)) << b->client_id;
+  EXPECT_GE(na, 1);
+  EXPECT_GT(nb, na);
+  // A transactional producer is named after its transactional.id.
+  auto t = ProducerConfig::FromProperties({{"transactional.id", "copier"}}, nullptr);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->client_id, "producer-copier");
+  EXPECT_EQ(DefaultProducerClientId(std::nullopt), "producer-" + std::to_string(nb + 1));
 }
 
 TEST(ConfigTest, BadValuesNameTheKey) {
