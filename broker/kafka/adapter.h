@@ -106,6 +106,7 @@ struct AdapterCall {
     return request::Authorized(deps.access, session());
   }
   // The session for the quota throttler; empty when no quota is set.
+  // (Request quotas are the dispatcher's: every API but the exempt ones.)
   security::Session quota_session() const {
     return deps.throttler == nullptr || !deps.throttler->active() ? security::Session{} : session();
   }
@@ -118,10 +119,19 @@ struct AdapterCall {
 class Reply {
  public:
   using Answer = absl::StatusOr<std::optional<Response>>;
-  using Fn = std::function<void(Answer, std::shared_ptr<void>)>;
+  // `throttled_ms`: how long a byte-rate quota has already held the answer
+  // (request::Throttled), so that the request quota holds it only for what
+  // it asks beyond that (Kafka holds by the larger of the two). A response
+  // says it in its throttle_time_ms; this says it when none is sent.
+  using Fn = std::function<void(Answer, std::shared_ptr<void>, int32_t throttled_ms)>;
   explicit Reply(Fn fn) : fn_(std::move(fn)) {}
   void operator()(Answer answer, std::shared_ptr<void> hold = nullptr) const {
-    fn_(std::move(answer), std::move(hold));
+    fn_(std::move(answer), std::move(hold), 0);
+  }
+  // No answer is sent (a Produce with acks=0), after a byte-rate quota held
+  // it `throttled_ms`.
+  void Nothing(int32_t throttled_ms) const {
+    fn_(std::optional<Response>(), nullptr, throttled_ms);
   }
 
  private:

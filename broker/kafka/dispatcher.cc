@@ -1,5 +1,8 @@
 #include "broker/kafka/dispatcher.h"
 
+#include <algorithm>
+#include <atomic>
+#include <limits>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -14,6 +17,7 @@
 #include "broker/kafka/security_adapter.h"
 #include "broker/kafka/wire.h"
 #include "broker/request/handlers.h"
+#include "broker/request/throttler.h"
 #include "client/common/error_code.h"
 #include "glog/logging.h"
 
@@ -107,6 +111,73 @@ DispatchResult Answer(std::string response) {
   return r;
 }
 
+// ---- request quotas (request_percentage, KIP-124) ----
+
+// What Kafka's request quotas never hold: a client must always be able to
+// learn our versions and authenticate. (Kafka's node-to-node APIs, exempt
+// too, are not served here: Strata's brokers talk to each other over gRPC.)
+bool ExemptFromRequestQuota(ApiKey key) {
+  return key == ApiKey::kApiVersions || key == ApiKey::kSaslHandshake ||
+         key == ApiKey::kSaslAuthenticate;
+}
+
+// The response's throttle_time_ms; null for a response without one.
+int32_t* ThrottleTimeMs(Response& response) {
+  return std::visit(
+      [](auto& message) -> int32_t* {
+        if constexpr (requires { message.throttle_time_ms; }) {
+          return &message.throttle_time_ms;
+        } else {
+          return nullptr;
+        }
+      },
+      response);
+}
+
+// The time one request keeps the listener's threads busy, recorded as its
+// session's request-quota usage: decoding and the adapter's synchronous run
+// (until it returns, or until it answers if that comes first), then the
+// encoding of its answer. The adapter's caller and the reply share it; the
+// reply may run on another thread, before or after the adapter returns.
+// As Kafka's ClientRequestQuotaManager, the handler's time decides the
+// throttle and the encoding, done after, is recorded without one (Kafka
+// records network-thread time once the response is sent).
+class RequestTime {
+ public:
+  RequestTime(request::Throttler* throttler, int64_t start_ns, security::Session session)
+      : throttler_(throttler), session_(std::move(session)), start_ns_(start_ns) {}
+
+  void AdapterReturned() {
+    if (answered_.load(std::memory_order_acquire)) return;
+    handler_ns_.store(throttler_->NowNanos() - start_ns_, std::memory_order_release);
+  }
+
+  // The answer is there, before its encoding: records the handler's time;
+  // returns the request throttle in ms (0: none).
+  int64_t Answered() {
+    answered_.store(true, std::memory_order_release);
+    const int64_t handler_ns = handler_ns_.load(std::memory_order_acquire);
+    encode_start_ns_ = throttler_->NowNanos();
+    return Record(handler_ns >= 0 ? handler_ns : encode_start_ns_ - start_ns_);
+  }
+
+  // Encoded (after Answered, on its thread).
+  void Encoded() { Record(throttler_->NowNanos() - encode_start_ns_); }
+
+ private:
+  int64_t Record(int64_t ns) {
+    return throttler_->Record(security::QuotaType::kRequest, session_,
+                              static_cast<double>(ns) / 1e6);
+  }
+
+  request::Throttler* const throttler_;
+  const security::Session session_;
+  const int64_t start_ns_;
+  std::atomic<bool> answered_{false};
+  std::atomic<int64_t> handler_ns_{-1};  // set when the adapter returned unanswered
+  int64_t encode_start_ns_ = 0;
+};
+
 DispatchResult Close(const RequestContext& context, int16_t key, int16_t version,
                      int32_t correlation_id, absl::string_view why) {
   DispatchResult r;
@@ -177,6 +248,11 @@ void Dispatcher::Dispatch(const RequestContext& context, std::string_view frame,
                                              : "api not served on this listener yet"));
     return;
   }
+  // Request quotas: timed only while some quota is configured (one atomic
+  // load otherwise).
+  request::Throttler* const throttler = deps_.throttler;
+  const bool timed = throttler != nullptr && throttler->active() && !ExemptFromRequestQuota(key);
+  const int64_t start_ns = timed ? throttler->NowNanos() : 0;
   std::string_view body;
   absl::StatusOr<RequestHeader> header = ParseRequestHeader(frame, &body);
   if (!header.ok()) {
@@ -192,28 +268,50 @@ void Dispatcher::Dispatch(const RequestContext& context, std::string_view frame,
   }
   const int16_t header_version = ResponseHeaderVersion(key, version);
   AdapterCall call{deps_, context, *header};
+  std::shared_ptr<RequestTime> timing =
+      timed ? std::make_shared<RequestTime>(throttler, start_ns, call.session()) : nullptr;
   adapter(call, *std::move(request),
-          Reply([done = std::move(done), context, raw_key, version, correlation_id, header_version](
-                    absl::StatusOr<std::optional<Response>> response, std::shared_ptr<void> hold) {
+          Reply([done = std::move(done), context, raw_key, version, correlation_id, header_version,
+                 throttler, timing](absl::StatusOr<std::optional<Response>> response,
+                                    std::shared_ptr<void> hold, int32_t throttled_ms) mutable {
             if (!response.ok()) {
               done(Close(context, raw_key, version, correlation_id, response.status().message()));
               return;
             }
-            if (!response->has_value()) {
-              done(DispatchResult{});  // nothing goes back (acks=0)
+            const int64_t request_throttle_ms = timing != nullptr ? timing->Answered() : 0;
+            DispatchResult result;  // nothing goes back (acks=0) unless a response is there
+            if (response->has_value()) {
+              // The client is told the larger throttle, the one it is held by.
+              if (int32_t* field = ThrottleTimeMs(**response); field != nullptr) {
+                throttled_ms = std::max(throttled_ms, *field);
+                *field = static_cast<int32_t>(std::clamp<int64_t>(
+                    request_throttle_ms, *field, std::numeric_limits<int32_t>::max()));
+              }
+              absl::StatusOr<std::string> out =
+                  Frame(correlation_id, header_version, version, **response);
+              if (!out.ok()) {
+                done(Close(context, raw_key, version, correlation_id,
+                           absl::StrCat("cannot encode the response: ", out.status().message())));
+                return;
+              }
+              if (timing != nullptr) timing->Encoded();
+              result = Answer(*std::move(out));
+              result.hold = std::move(hold);
+            }
+            // A byte-rate throttle has held the answer already: the request
+            // throttle holds it only for what it asks beyond that. The
+            // connection answers in order, so holding this holds its client.
+            const int64_t more_ms = request_throttle_ms - throttled_ms;
+            if (more_ms > 0) {
+              throttler->After(more_ms,
+                               [done = std::move(done), result = std::move(result)]() mutable {
+                                 done(std::move(result));
+                               });
               return;
             }
-            absl::StatusOr<std::string> out =
-                Frame(correlation_id, header_version, version, **response);
-            if (!out.ok()) {
-              done(Close(context, raw_key, version, correlation_id,
-                         absl::StrCat("cannot encode the response: ", out.status().message())));
-              return;
-            }
-            DispatchResult result = Answer(*std::move(out));
-            result.hold = std::move(hold);
             done(std::move(result));
           }));
+  if (timing != nullptr) timing->AdapterReturned();
 }
 
 }  // namespace strata::kafka

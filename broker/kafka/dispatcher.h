@@ -26,9 +26,22 @@
 //     key, version and correlation id (Kafka closes too: no response schema
 //     can carry an error for a version it does not know).
 //
+// Request quotas (request_percentage, KIP-124; Deps::throttler)
+//   While the throttler has any quota, every request but ApiVersions,
+//   SaslHandshake and SaslAuthenticate (exempt, as in Kafka) is timed with
+//   the throttler's monotonic clock: decoding and the adapter's synchronous
+//   run decide the request throttle, recorded for the session's user and
+//   client id when the answer is there; the encoding is recorded after it.
+//   The answer's throttle_time_ms becomes the larger of its byte-rate
+//   throttle (produce, fetch: request::Throttled has held it that long
+//   already) and the request throttle, and `done` is held back by the
+//   difference on the throttler's thread; a response without the field, or
+//   no response (acks=0), is held all the same. Without quotas this costs
+//   one atomic load.
+//
 // Thread-safety: Dispatch runs on any thread, concurrently; `done` is called
-// exactly once, on the calling thread or on whichever thread completes the
-// request in the request layer. It must not block.
+// exactly once, on the calling thread, on whichever thread completes the
+// request in the request layer, or on the throttler's. It must not block.
 #pragma once
 
 #include <cstdint>

@@ -269,7 +269,7 @@ void ProduceAdapter(const AdapterCall& call, Request request, Reply reply) {
                                return reply(absl::AbortedError(absl::StrCat(
                                    "acks=0 produce failed with ", std::string(ErrorName(*error)))));
                              }
-                             reply(std::nullopt);
+                             reply.Nothing(response.throttle_time_ms);
                            }));
 }
 
@@ -282,9 +282,10 @@ void FetchAdapter(const AdapterCall& call, Request request, Reply reply) {
   call.authz().Fetch(
       *call.deps.handlers, ToRequestLayer(*fetch),
       request::Throttled<request::FetchResponse>(
-          // The fetch quota counts the record bytes answered (consumers only:
-          // a follower's fetch is replication, which has its own throttle).
-          fetch->replica_id >= 0 ? nullptr : call.deps.throttler, security::QuotaType::kFetch,
+          // The fetch quota counts the record bytes answered. Every fetch on
+          // this door is a consumer's, whatever ReplicaId claims (followers
+          // replicate over gRPC): a claimed replica id does not escape it.
+          call.deps.throttler, security::QuotaType::kFetch,
           call.quota_session(), [](const request::FetchResponse& r) { return RecordBytes(r); },
           [reply = std::move(reply), fetch](request::FetchResponse answer) {
             // The answer's share of the fetch memory stays taken until its

@@ -6,8 +6,9 @@
 
 namespace strata::request {
 
-Throttler::Throttler(security::ClientQuotaManager::Options options, Clock* clock)
-    : quotas_(options), clock_(clock) {
+Throttler::Throttler(security::ClientQuotaManager::Options options, Clock* clock,
+                     NanoClock nano_clock)
+    : quotas_(options), clock_(clock), nano_clock_(std::move(nano_clock)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -24,6 +25,13 @@ int64_t Throttler::Record(security::QuotaType type, const security::Session& ses
   if (!active()) return 0;
   return quotas_.RecordAndGetThrottleMs(type, session.principal.name, session.client_id, value,
                                         clock_->NowMs());
+}
+
+int64_t Throttler::NowNanos() const {
+  if (nano_clock_) return nano_clock_();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 void Throttler::After(int64_t delay_ms, std::function<void()> fn) {

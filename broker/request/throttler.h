@@ -10,6 +10,12 @@
 //                                          [bytes](const ProduceResponse&) { return bytes; },
 //                                          std::move(done));
 //
+// Request quotas (request_percentage, KIP-124) are fed by the transport
+// too: it measures the time a request keeps its threads busy with
+// NowNanos() and records it as QuotaType::kRequest in milliseconds (the
+// Kafka listener's dispatcher does, dispatcher.h); the answer is held by
+// the larger of its byte-rate and request throttles.
+//
 // Held answers run on the throttler's own thread at their time; Stop()
 // (or the destructor) runs every held answer at once and joins the thread.
 // Thread-safe.
@@ -34,7 +40,13 @@ namespace strata::request {
 
 class Throttler {
  public:
-  Throttler(security::ClientQuotaManager::Options options, Clock* clock);
+  // Monotonic nanoseconds, for the time requests spend on threads: the
+  // clock seam of request quotas (`clock` is the quota windows'). Null:
+  // std::chrono::steady_clock.
+  using NanoClock = std::function<int64_t()>;
+
+  Throttler(security::ClientQuotaManager::Options options, Clock* clock,
+            NanoClock nano_clock = nullptr);
   ~Throttler();
   Throttler(const Throttler&) = delete;
   Throttler& operator=(const Throttler&) = delete;
@@ -51,6 +63,9 @@ class Throttler {
   // returns how long to hold its answer back, in ms (0: not at all).
   int64_t Record(security::QuotaType type, const security::Session& session, double value);
 
+  // Now, in monotonic nanoseconds (NanoClock).
+  int64_t NowNanos() const;
+
   // Runs `fn` after `delay_ms` on the throttler's thread; now, on this
   // thread, for 0 or less (or once stopped).
   void After(int64_t delay_ms, std::function<void()> fn);
@@ -65,6 +80,7 @@ class Throttler {
 
   security::ClientQuotaManager quotas_;
   Clock* const clock_;
+  const NanoClock nano_clock_;
   std::atomic<bool> any_quota_{false};
   absl::Mutex mu_;
   absl::CondVar wake_;
