@@ -170,22 +170,36 @@ int64_t ClientQuotaManager::RecordAndGetThrottleMs(QuotaType type, const std::st
   Sensor& sensor = sensors_[resolved->sensor];
   Record(sensor, recorded, now_ms);
 
-  const double rate = Measure(sensor, now_ms);
   const double bound = resolved->bound;
-  if (rate <= bound) return 0;
+  // The debt: what was recorded, drained at the bound's rate.
+  if (now_ms > sensor.debt_ms) {
+    sensor.debt = std::max(0.0, sensor.debt - std::max(bound, 0.0) *
+                                                 static_cast<double>(now_ms - sensor.debt_ms) /
+                                                 1000.0);
+    sensor.debt_ms = now_ms;
+  }
+  sensor.debt += recorded;
 
-  const int64_t window = WindowSizeMs(sensor, now_ms);
   double throttle_ms;
   if (bound <= 0) {
     throttle_ms = static_cast<double>(options_.num_windows) * options_.window_ms;
   } else {
-    // With nothing more recorded, the rate over the window stretched by X is
-    // rate * W / (W + X); it is back at the bound for X = (rate - bound) /
-    // bound * W.
-    throttle_ms = std::round((rate - bound) / bound * static_cast<double>(window));
+    // Kafka's first-window allowance: num_windows - 1 windows at the bound.
+    const double burst =
+        bound * static_cast<double>(options_.num_windows - 1) * options_.window_ms / 1000.0;
+    if (sensor.debt <= burst) return 0;
+    // Drained back to the allowance after this long, with nothing more
+    // recorded.
+    throttle_ms = std::round((sensor.debt - burst) / bound * 1000.0);
   }
-  if (type == QuotaType::kRequest) {
-    throttle_ms = std::min(throttle_ms, static_cast<double>(options_.window_ms));
+  if (type == QuotaType::kRequest && throttle_ms > static_cast<double>(options_.window_ms)) {
+    // Capped at one window, and so is what is remembered: a debt beyond
+    // what one window drains would hold the client for time it was never
+    // told of.
+    throttle_ms = static_cast<double>(options_.window_ms);
+    if (bound > 0) {
+      sensor.debt = bound * static_cast<double>(options_.num_windows) * options_.window_ms / 1000.0;
+    }
   }
   throttle_ms = std::min(throttle_ms, static_cast<double>(std::numeric_limits<int32_t>::max()));
   return std::max<int64_t>(static_cast<int64_t>(throttle_ms), 0);

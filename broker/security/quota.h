@@ -25,17 +25,32 @@
 // quota shares the sensor (user, -); a level-1, -2, -4 or -5 quota gets
 // (user, client-id); a level-7 or -8 quota gets (-, client-id).
 //
-// The measurement is Kafka's Rate over a SampledStat: num_windows samples of
-// window_ms each (plus the one being filled), samples idle for the whole
-// span are reset, and the elapsed time divides the sum with at least
-// num_windows - 1 full windows assumed (so one early burst does not read as
-// a huge rate). A record pushing the rate over the bound is still recorded
-// and the answer is delayed by
-//     throttle = (rate - bound) / bound * window span
-// (the delay after which the rate, with nothing more recorded, is back at the
-// bound), rounded; for request quotas capped at one window (Kafka's
-// ClientRequestQuotaManager), for byte quotas not capped (as Kafka), except
-// to int32 for the wire. A bound <= 0 throttles any use by the full span.
+// Throttling. Kafka computes a throttle from its Rate (below):
+// (rate - bound) / bound * window span. A client that bursts early is let
+// through and then held until the burst's sample ages out of the window,
+// after which it may burst again: under a steady overload the rate
+// saw-tooths around the bound with the window's period (11 s), so over any
+// span shorter than a few windows a limited client measures well over or
+// under its quota. Here the throttle comes from a leaky bucket instead
+// (KIP-599 chose a token bucket for controller mutations for the same
+// reason): every recorded value adds to the sensor's debt, which drains at
+// the bound's rate; while the debt is within Kafka's first-window allowance
+// (num_windows - 1 windows at the bound) nothing is held, beyond it the
+// answer is held until it has drained back:
+//     throttle = (debt - bound * (num_windows - 1) * window) / bound
+// rounded; for request quotas capped at one window (Kafka's
+// ClientRequestQuotaManager; the debt is then cut to what one window
+// drains), for byte quotas not capped (as Kafka), except
+// to int32 for the wire. A bound <= 0 throttles any use by the full span
+// (num_windows windows). A client's first burst and each throttle are what
+// Kafka's would be; under a steady overload each answer is held by its own
+// size over the bound, so the rate is the quota over any span. A quota
+// change keeps the debt (Kafka keeps a sensor's samples).
+//
+// The measurement, MeasuredRate (for metrics), is Kafka's Rate over a
+// SampledStat: num_windows samples of window_ms each (plus the one being
+// filled), samples idle for the whole span are reset, and the elapsed time
+// divides the sum with at least num_windows - 1 full windows assumed.
 //
 // Request time is recorded in milliseconds of request-thread time; the rate
 // is then a percentage of one thread (value_ms / 10 per second, as Kafka's
@@ -156,11 +171,14 @@ class ClientQuotaManager {
     }
   };
 
-  // Kafka's Rate over a WindowedSum SampledStat.
+  // Kafka's Rate over a WindowedSum SampledStat (the measurement), and the
+  // leaky bucket (the throttle).
   struct Sensor {
     std::vector<Sample> samples;
     size_t current = 0;
     int64_t last_record_ms = 0;
+    double debt = 0;      // recorded, not yet drained at the bound's rate
+    int64_t debt_ms = 0;  // when debt was last drained
   };
 
   struct Resolved {

@@ -126,9 +126,10 @@ TEST(ClientQuotaManagerTest, ThrottleTimeIsKafkasFormula) {
   manager.SetQuotas({{QuotaEntity::User("alice"), Produce(100)}});
   // 2000 bytes at t=0: 200 B/s over a 10 s span; (200 - 100) / 100 * 10 s.
   EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 2000, 0), 10'000);
-  // At t=3500 the span is 3.5 s elapsed + 7 assumed whole windows = 10.5 s;
-  // another 100 bytes make 2100 / 10.5 = 200 B/s, throttled 10.5 s.
-  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 100, 3500), 10'500);
+  // The debt then drains at 100 B/s: at t=3500 it is 1650, 1750 with
+  // another 100 bytes, 750 over the allowance of 10 s at the bound: 7.5 s.
+  // (Kafka's Rate would say 2100 B over 10.5 s, 10.5 s.)
+  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 100, 3500), 7'500);
 }
 
 TEST(ClientQuotaManagerTest, ByteQuotaThrottleIsNotCapped) {
@@ -187,13 +188,33 @@ TEST(ClientQuotaManagerTest, QuotaChangeKeepsTheMeasurement) {
   EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 500, 0), 10'000);
 }
 
-TEST(ClientQuotaManagerTest, OldSamplesAgeOut) {
+TEST(ClientQuotaManagerTest, ABurstIsPaidBackAtTheQuotaRate) {
   ClientQuotaManager manager({});
   manager.SetQuotas({{QuotaEntity::User("alice"), Produce(100)}});
-  EXPECT_GT(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 5000, 0), 0);
-  // 11 s later the burst's sample is obsolete.
-  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 100, 11'000), 0);
+  // 4000 bytes over the 1000 allowed at once: 40 s, as Kafka's formula.
+  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 5000, 0), 40'000);
+  // A client ignoring it is still in debt 11 s later, when Kafka's Rate
+  // has forgotten the burst (its sample aged out): 5000 - 1100 + 100.
+  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 100, 11'000),
+            30'000);
+  // The measurement is Kafka's: the burst's sample is obsolete.
   EXPECT_DOUBLE_EQ(*manager.MeasuredRate(QuotaType::kProduce, "alice", "app", 11'000), 10.0);
+  // Waiting the throttle out: back at the allowance, and the next 100
+  // bytes are held by their own size over the quota.
+  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 100, 41'000),
+            1'000);
+  // Idle long enough, the whole allowance is back.
+  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 1000, 100'000), 0);
+}
+
+TEST(ClientQuotaManagerTest, RequestDebtIsCutToOneWindow) {
+  ClientQuotaManager manager({});
+  manager.SetQuotas({{QuotaEntity::User("alice"), {{"request_percentage", 1}}}});
+  // 100 s of thread time: throttled one window, not 99 minutes...
+  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kRequest, "alice", "app", 100'000, 0), 1000);
+  // ...and one window later the client is back at its allowance: a
+  // request of 1 ms (0.1 percent-second) is held 100 ms, its own cost.
+  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kRequest, "alice", "app", 1, 1000), 100);
 }
 
 TEST(ClientQuotaManagerTest, IdleSensorsExpireAfterAnHour) {
@@ -237,19 +258,21 @@ TEST(ClientQuotaManagerTest, ProducerAtTwiceTheQuotaConvergesToIt) {
   for (double batch : {16.0 * 1024, 256.0 * 1024, 1024.0 * 1024}) {
     ClientQuotaManager manager({});
     manager.SetQuotas({{QuotaEntity::User("alice"), Produce(kQuota)}});
-    const double achieved = SimulateClient(manager, QuotaType::kProduce, kOffered, batch, 30'000);
+    // 30 s after the first burst (Kafka's allowance: it takes 10 s at twice
+    // the quota to use up).
+    const double achieved =
+        SimulateClient(manager, QuotaType::kProduce, kOffered, batch, 42'000, 12'000);
     EXPECT_NEAR(achieved, kQuota, 0.2 * kQuota) << "batch " << batch;
-    // And the broker's own measurement at the end agrees.
-    const double measured = *manager.MeasuredRate(QuotaType::kProduce, "alice", "app", 30'000);
+    // And the broker's own measurement (Kafka's Rate) at the end agrees.
+    const double measured = *manager.MeasuredRate(QuotaType::kProduce, "alice", "app", 42'000);
     EXPECT_NEAR(measured, kQuota, 0.2 * kQuota) << "batch " << batch;
   }
 }
 
 TEST(ClientQuotaManagerTest, ProducerSettlesAtTheQuota) {
-  // Over the first 30 s the client is about 10% over: the first window
-  // assumes num_windows - 1 idle windows before it, so an initial burst
-  // (about 5 s at 10 MB/s here) passes unthrottled and is paid back as it
-  // ages out. Once settled the rate is the quota.
+  // Over the first 30 s the client is over: the first burst (Kafka's
+  // allowance, num_windows - 1 windows at the quota) passes unthrottled.
+  // Once settled the rate is the quota.
   constexpr double kQuota = 5 * 1024 * 1024;
   for (double offered : {6.0 * 1024 * 1024, 10.0 * 1024 * 1024, 50.0 * 1024 * 1024}) {
     for (double batch : {16.0 * 1024, 1024.0 * 1024}) {
@@ -262,12 +285,29 @@ TEST(ClientQuotaManagerTest, ProducerSettlesAtTheQuota) {
   }
 }
 
+TEST(ClientQuotaManagerTest, ASteadyOverloadIsHeldToTheQuotaOverAnySpan) {
+  // Kafka's Rate-based throttle saw-tooths with the window's period (the
+  // first burst ages out, and the next is let through): over 30 s spans a
+  // client measures well off its quota, depending on where they fall. The
+  // leaky bucket holds every span after the first burst to the quota.
+  constexpr double kQuota = 5 * 1024 * 1024;
+  for (double batch : {16.0 * 1024, 1024.0 * 1024}) {
+    for (int64_t from : {12'000, 17'000, 23'000, 41'000}) {
+      ClientQuotaManager manager({});
+      manager.SetQuotas({{QuotaEntity::User("alice"), Produce(kQuota)}});
+      const double rate = SimulateClient(manager, QuotaType::kProduce, 50 * 1024 * 1024, batch,
+                                         from + 30'000, from);
+      EXPECT_NEAR(rate, kQuota, 0.04 * kQuota) << "batch " << batch << " from " << from;
+    }
+  }
+}
+
 TEST(ClientQuotaManagerTest, ConsumerConvergesToItsQuota) {
   constexpr double kQuota = 2 * 1024 * 1024;
   ClientQuotaManager manager({});
   manager.SetQuotas({{QuotaEntity::ClientId("app"), {{"consumer_byte_rate", kQuota}}}});
   const double achieved =
-      SimulateClient(manager, QuotaType::kFetch, 8 * 1024 * 1024, 512 * 1024, 30'000);
+      SimulateClient(manager, QuotaType::kFetch, 8 * 1024 * 1024, 512 * 1024, 42'000, 12'000);
   EXPECT_NEAR(achieved, kQuota, 0.2 * kQuota);
 }
 
