@@ -248,10 +248,11 @@ void Dispatcher::Dispatch(const RequestContext& context, std::string_view frame,
                                              : "api not served on this listener yet"));
     return;
   }
-  // Request quotas: timed only while some quota is configured (one atomic
-  // load otherwise).
+  // Request quotas: timed only while some request_percentage is configured
+  // (one atomic load otherwise).
   request::Throttler* const throttler = deps_.throttler;
-  const bool timed = throttler != nullptr && throttler->active() && !ExemptFromRequestQuota(key);
+  const bool timed =
+      throttler != nullptr && throttler->request_quota_active() && !ExemptFromRequestQuota(key);
   const int64_t start_ns = timed ? throttler->NowNanos() : 0;
   std::string_view body;
   absl::StatusOr<RequestHeader> header = ParseRequestHeader(frame, &body);

@@ -16,7 +16,14 @@ Throttler::~Throttler() { Stop(); }
 
 void Throttler::SetQuotas(
     std::vector<std::pair<security::QuotaEntity, std::map<std::string, double>>> quotas) {
+  bool any_request_quota = false;
+  for (const auto& [entity, values] : quotas) {
+    if (values.contains(security::QuotaKey(security::QuotaType::kRequest))) {
+      any_request_quota = true;
+    }
+  }
   any_quota_.store(!quotas.empty(), std::memory_order_release);
+  any_request_quota_.store(any_request_quota, std::memory_order_release);
   quotas_.SetQuotas(std::move(quotas));
 }
 

@@ -58,6 +58,9 @@ class Throttler {
   // Whether any quota is configured: without one nothing is recorded or
   // held, and callers need not build a session.
   bool active() const { return any_quota_.load(std::memory_order_acquire); }
+  // Whether some request_percentage quota is configured: without one,
+  // requests need not be timed.
+  bool request_quota_active() const { return any_request_quota_.load(std::memory_order_acquire); }
 
   // Records `value` for the session (its user's name and client id) and
   // returns how long to hold its answer back, in ms (0: not at all).
@@ -82,6 +85,7 @@ class Throttler {
   Clock* const clock_;
   const NanoClock nano_clock_;
   std::atomic<bool> any_quota_{false};
+  std::atomic<bool> any_request_quota_{false};
   absl::Mutex mu_;
   absl::CondVar wake_;
   std::multimap<int64_t, std::function<void()>> held_ ABSL_GUARDED_BY(mu_);  // by due time

@@ -171,19 +171,22 @@ int64_t ClientQuotaManager::RecordAndGetThrottleMs(QuotaType type, const std::st
   Record(sensor, recorded, now_ms);
 
   const double bound = resolved->bound;
-  // The debt: what was recorded, drained at the bound's rate.
-  if (now_ms > sensor.debt_ms) {
-    sensor.debt = std::max(0.0, sensor.debt - std::max(bound, 0.0) *
-                                                 static_cast<double>(now_ms - sensor.debt_ms) /
-                                                 1000.0);
-    sensor.debt_ms = now_ms;
-  }
-  sensor.debt += recorded;
-
   double throttle_ms;
   if (bound <= 0) {
+    // Any use is held the full span; nothing is owed beyond it (a debt that
+    // could never drain would outlive the quota being raised).
+    sensor.debt = 0;
+    sensor.debt_ms = now_ms;
     throttle_ms = static_cast<double>(options_.num_windows) * options_.window_ms;
   } else {
+    // The debt: what was recorded, drained at the bound's rate. A clock
+    // that stepped back counts as no time passed.
+    if (now_ms > sensor.debt_ms) {
+      sensor.debt = std::max(
+          0.0, sensor.debt - bound * static_cast<double>(now_ms - sensor.debt_ms) / 1000.0);
+    }
+    sensor.debt_ms = now_ms;
+    sensor.debt += recorded;
     // Kafka's first-window allowance: num_windows - 1 windows at the bound.
     const double burst =
         bound * static_cast<double>(options_.num_windows - 1) * options_.window_ms / 1000.0;

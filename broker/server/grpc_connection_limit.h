@@ -14,9 +14,10 @@
 // does not say when a connection closes, so a slot is freed when its
 // socket is found closed: each admitted socket is remembered by
 // descriptor and inode, and the remembered ones are checked whenever a
-// limit is full (at most every 10 ms) and every 256 admissions. A socket
-// closed by gRPC may therefore hold its slot until the next admission
-// finds the limit full; never longer.
+// limit is full (at most every 10 ms, so a flood against a full limit
+// does not rescan them at every attempt) and every 256 admissions. A
+// socket closed by gRPC may therefore hold its slot until an admission
+// finds the limit full at least 10 ms after the last look.
 //
 // Why not returning false from the mutator: gRPC 1.51's TCP server stops
 // accepting on the port when a mutator fails.

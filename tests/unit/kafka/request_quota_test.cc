@@ -202,6 +202,13 @@ TEST_F(RequestQuotaTest, WithoutQuotasNoRequestIsTimed) {
   EXPECT_EQ(nano_reads_.load(), 0) << "no quota: the clock is not even read";
 }
 
+TEST_F(RequestQuotaTest, ByteRateQuotasAloneTimeNoRequest) {
+  SetQuotas({{QuotaEntity::User("alice"), {{"producer_byte_rate", 1e6}}}});
+  std::shared_ptr<Slot> m = Send("alice", 4, AllTopics());
+  ASSERT_TRUE(m->answered());
+  EXPECT_EQ(nano_reads_.load(), 0) << "no request_percentage anywhere: nothing to time";
+}
+
 TEST_F(RequestQuotaTest, AClientOverItsRequestPercentageIsToldAndHeld) {
   SetQuotas({{QuotaEntity::User("alice"), {{"request_percentage", 1}}}});
   const int64_t start_ms = clock_.NowMs();

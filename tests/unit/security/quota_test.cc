@@ -207,6 +207,29 @@ TEST(ClientQuotaManagerTest, ABurstIsPaidBackAtTheQuotaRate) {
   EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 1000, 100'000), 0);
 }
 
+TEST(ClientQuotaManagerTest, UseUnderAZeroQuotaIsNotOwedOnceItIsRaised) {
+  ClientQuotaManager manager({});
+  manager.SetQuotas({{QuotaEntity::User("alice"), Produce(0)}});
+  for (int64_t t = 0; t < 60'000; t += 1000) {
+    EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 1e6, t), 11'000);
+  }
+  manager.SetQuotas({{QuotaEntity::User("alice"), Produce(100)}});
+  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 100, 60'000), 0);
+}
+
+TEST(ClientQuotaManagerTest, AClockSteppingBackDoesNotStopTheDrain) {
+  ClientQuotaManager manager({});
+  manager.SetQuotas({{QuotaEntity::User("alice"), Produce(100)}});
+  const int64_t t0 = 1'700'000'000'000;
+  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 2000, t0), 10'000);
+  // The wall clock steps back an hour: the debt (1000 over) drains from
+  // there, and 10 s later it is back at the allowance.
+  const int64_t back = t0 - 3'600'000;
+  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 0, back), 10'000);
+  EXPECT_EQ(manager.RecordAndGetThrottleMs(QuotaType::kProduce, "alice", "app", 0, back + 10'000),
+            0);
+}
+
 TEST(ClientQuotaManagerTest, RequestDebtIsCutToOneWindow) {
   ClientQuotaManager manager({});
   manager.SetQuotas({{QuotaEntity::User("alice"), {{"request_percentage", 1}}}});
