@@ -296,9 +296,9 @@ TEST_F(SecurityCliTest, AClientIdQuotaThrottlesTheGrpcProducerWithThatClientId) 
       cluster_.Cli({"topics", "--bootstrap-server", cluster_.bootstrap(1), "--create", "--topic",
                     "quota-t", "--partitions", "1", "--replication-factor", "3"});
   ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
-  // 10 kB/s over Kafka's 11 one-second windows: 130 kB in one request reads
-  // as 13 kB/s (at least 10 s elapsed), so its answer is held (13-10)/10 *
-  // 10 s = about 3 s.
+  // 10 kB/s with Kafka's 11 one-second windows: 100 kB pass at once (10 s
+  // of the quota), so one request of 130 kB is held (130 - 100) / 10 = about
+  // 3 s.
   CliResult quota = Configs({"--alter", "--entity-type", "clients", "--entity-name",
                              "quota-client", "--add-config", "producer_byte_rate=10000"},
                             1);
@@ -366,8 +366,10 @@ TEST_F(SecurityCliTest, AClientIdQuotaThrottlesTheGrpcProducerWithThatClientId) 
   EXPECT_GE(*limited, absl::Milliseconds(1500)) << "held back by the quota";
   EXPECT_LT(*other, absl::Milliseconds(1500)) << "no quota for other-client";
 
-  // The leader's answers say so: quota-client is still over its rate, the
-  // others are not.
+  // The leader's answers say so: quota-client has used its allowance (the
+  // hold drained it back to the edge; closing the producer takes a while
+  // more), so 5 kB more (plain records count by their bytes) are held;
+  // the others have no quota.
   auto throttle_ms = [&](const std::string& client_id) -> int {
     client::ConnectionPool pool(client::SecurityConfig(), client_id);
     auto stub = v1::Broker::NewStub(pool.Get(cluster_.bootstrap(leader)));
@@ -378,7 +380,7 @@ TEST_F(SecurityCliTest, AClientIdQuotaThrottlesTheGrpcProducerWithThatClientId) 
     t->set_topic("quota-t");
     v1::PartitionProduceData* p = t->add_partitions();
     p->set_partition(0);
-    p->add_plain_records()->set_value("x");
+    p->add_plain_records()->set_value(std::string(5000, 'x'));
     v1::ProduceResponse response;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -386,7 +388,7 @@ TEST_F(SecurityCliTest, AClientIdQuotaThrottlesTheGrpcProducerWithThatClientId) 
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response.throttle_time_ms();
   };
-  EXPECT_GT(throttle_ms("quota-client"), 0);
+  EXPECT_GT(throttle_ms("quota-client"), 0) << "limited took " << absl::FormatDuration(*limited);
   EXPECT_EQ(throttle_ms("other-client"), 0);
   EXPECT_EQ(throttle_ms(""), 0) << "no client id: no client quota";
 }
