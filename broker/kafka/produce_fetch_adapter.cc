@@ -250,11 +250,7 @@ void ProduceAdapter(const AdapterCall& call, Request request, Reply reply) {
   ProduceRequest produce = std::get<ProduceRequest>(std::move(request));
   const bool acks_zero = produce.acks == 0;
   request::ProduceRequest layer = ToRequestLayer(std::move(produce));
-  // The produce quota counts the record bytes sent.
-  double bytes = 0;
-  for (const request::ProduceTopic& t : layer.topics) {
-    for (const request::ProducePartition& p : t.partitions) bytes += p.records.size();
-  }
+  const double bytes = request::ProduceQuotaBytes(layer);
   call.authz().Produce(*call.deps.handlers, std::move(layer),
                        request::Throttled<request::ProduceResponse>(
                            call.deps.throttler, security::QuotaType::kProduce, call.quota_session(),

@@ -27,6 +27,22 @@ void Throttler::SetQuotas(
   quotas_.SetQuotas(std::move(quotas));
 }
 
+double ProduceQuotaBytes(const ProduceRequest& request) {
+  size_t bytes = 0;
+  for (const ProduceTopic& t : request.topics) {
+    for (const ProducePartition& p : t.partitions) {
+      bytes += p.records.size();
+      for (const record::Record& r : p.plain_records) {
+        bytes += (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
+        for (const record::RecordHeader& h : r.headers) {
+          bytes += h.key.size() + (h.value ? h.value->size() : 0);
+        }
+      }
+    }
+  }
+  return static_cast<double>(bytes);
+}
+
 int64_t Throttler::Record(security::QuotaType type, const security::Session& session,
                           double value) {
   if (!active()) return 0;

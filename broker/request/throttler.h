@@ -32,6 +32,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/request/api.h"
 #include "broker/security/principal.h"
 #include "broker/security/quota.h"
 #include "client/common/clock.h"
@@ -92,6 +93,11 @@ class Throttler {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
+
+// What a produce request counts against producer_byte_rate, on either
+// door: its batches' bytes, and plain records' keys, values and headers
+// (what they weigh in a batch, less its few bytes of framing).
+double ProduceQuotaBytes(const ProduceRequest& request);
 
 // `done` wrapped: records value(answer) once the answer is known, sets its
 // throttle_time_ms, and holds it back that long. `throttler` null or

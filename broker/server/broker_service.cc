@@ -3,7 +3,6 @@
 #include <cstdint>
 
 #include "broker/server/wire_errors.h"
-#include "client/record/record_batch.h"
 
 namespace strata::server {
 namespace {
@@ -97,21 +96,7 @@ grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ct
     }
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  // The produce quota counts the bytes sent: batches as they are, plain
-  // records by their keys, values and headers (what they would weigh in a
-  // batch, less its few bytes of framing).
-  double bytes = 0;
-  for (const request::ProduceTopic& t : req.topics) {
-    for (const request::ProducePartition& p : t.partitions) {
-      bytes += static_cast<double>(p.records.size());
-      for (const record::Record& r : p.plain_records) {
-        bytes += static_cast<double>(r.key.value_or("").size() + r.value.value_or("").size());
-        for (const record::RecordHeader& h : r.headers) {
-          bytes += static_cast<double>(h.key.size() + h.value.value_or("").size());
-        }
-      }
-    }
-  }
+  const double bytes = request::ProduceQuotaBytes(req);
   security_.Authz(ctx).Produce(
       *handlers_, std::move(req),
       request::Throttled<request::ProduceResponse>(
