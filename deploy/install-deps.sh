@@ -14,8 +14,9 @@ PACKAGES=(
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
   clang libclang-rt-14-dev
   # tests/interop: Kafka clients (kafkajs comes from npm, tests/interop/js),
-  # and librdkafka for tests/bench/kafka_bench.
-  kcat python3-confluent-kafka python3-kafka nodejs librdkafka-dev
+  # librdkafka for tests/bench/kafka_bench, and python3-h2 to speak raw
+  # HTTP/2 to the gRPC listener (tests/interop/scenario_limits.py).
+  kcat python3-confluent-kafka python3-kafka python3-h2 nodejs librdkafka-dev
 )
 
 missing=()

@@ -1,71 +1,50 @@
 #include "broker/server/grpc_connection_limit.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "absl/strings/str_cat.h"
 #include "glog/logging.h"
-#include "grpc/support/sync.h"
-#include "grpcpp/support/channel_arguments.h"
-
-// gRPC 1.51's socket mutator (src/core/lib/iomgr/socket_mutator.h, not
-// installed by Debian's libgrpc-dev), declared as it defines them; the
-// functions are exported by libgrpc.
-typedef enum {
-  GRPC_FD_CLIENT_CONNECTION_USAGE,
-  GRPC_FD_SERVER_LISTENER_USAGE,
-  GRPC_FD_SERVER_CONNECTION_USAGE,
-} grpc_fd_usage;
-
-typedef struct {
-  int fd;
-  grpc_fd_usage usage;
-} grpc_mutate_socket_info;
-
-struct grpc_socket_mutator_vtable {
-  bool (*mutate_fd)(int fd, grpc_socket_mutator* mutator);
-  int (*compare)(grpc_socket_mutator* a, grpc_socket_mutator* b);
-  void (*destroy)(grpc_socket_mutator* mutator);
-  bool (*mutate_fd_2)(const grpc_mutate_socket_info* info, grpc_socket_mutator* mutator);
-};
-
-struct grpc_socket_mutator {
-  const grpc_socket_mutator_vtable* vtable;
-  gpr_refcount refcount;
-};
-
-void grpc_socket_mutator_init(grpc_socket_mutator* mutator,
-                              const grpc_socket_mutator_vtable* vtable);
 
 namespace strata::server {
 
 struct GrpcConnectionLimit::State {
   explicit State(std::shared_ptr<kafka::ConnectionLimits> l) : limits(std::move(l)) {}
 
-  // A socket's slot: gRPC accepted it as `fd`, which named inode `inode`.
+  // A socket's slot: gRPC holds it as `fd`, which named (dev, inode).
   struct Held {
+    dev_t dev;
     ino_t inode;
     std::string ip;
   };
 
-  // The mutator's verdict on an accepted socket: it always lets gRPC go on
-  // (see the header); a socket over a limit is shut down first.
-  bool OnAccept(int fd) {
+  // Whether the accepted socket `fd` may go on to gRPC; takes its slot if
+  // so (the caller closes it if not).
+  bool Admit(int fd) {
     std::string ip = PeerIp(fd);
     struct stat st {};
-    if (::fstat(fd, &st) != 0) return true;  // not a socket we can follow
+    if (::fstat(fd, &st) != 0) return false;
     {
       absl::MutexLock lock(&mu);
-      // A descriptor gRPC accepts again was closed since: its slot is free.
+      // A descriptor accepted again was closed since: its slot is free.
       if (auto it = held.find(fd); it != held.end()) {
         limits->Release(it->second.ip);
         held.erase(it);
@@ -74,14 +53,13 @@ struct GrpcConnectionLimit::State {
     }
     // Without mu: a full limit calls the reclaimers, Reclaim among them.
     if (std::optional<std::string> full = limits->Admit(ip)) {
-      ::shutdown(fd, SHUT_RDWR);
       const int64_t n = refused.fetch_add(1, std::memory_order_relaxed) + 1;
       LOG_EVERY_T(WARNING, 10) << "gRPC client listener refuses connections over " << *full
                                << " (from " << ip << "; " << n << " refused so far)";
-      return true;
+      return false;
     }
     absl::MutexLock lock(&mu);
-    held.emplace(fd, Held{st.st_ino, std::move(ip)});
+    held.emplace(fd, Held{st.st_dev, st.st_ino, std::move(ip)});
     return true;
   }
 
@@ -97,7 +75,8 @@ struct GrpcConnectionLimit::State {
     since_reclaim = 0;
     for (auto it = held.begin(); it != held.end();) {
       struct stat st {};
-      if (::fstat(it->first, &st) != 0 || st.st_ino != it->second.inode) {
+      if (::fstat(it->first, &st) != 0 || st.st_ino != it->second.inode ||
+          st.st_dev != it->second.dev) {
         limits->Release(it->second.ip);
         it = held.erase(it);
       } else {
@@ -137,43 +116,61 @@ struct GrpcConnectionLimit::State {
 
 namespace {
 
-// The mutator gRPC holds (reference-counted by gRPC: destroyed with the
-// last channel args that name it, which may outlive GrpcConnectionLimit).
-struct Mutator : grpc_socket_mutator {
-  std::shared_ptr<GrpcConnectionLimit::State> state;
-};
-
-bool MutateFd(int, grpc_socket_mutator*) { return true; }
-
-bool MutateFd2(const grpc_mutate_socket_info* info, grpc_socket_mutator* m) {
-  if (info->usage != GRPC_FD_SERVER_CONNECTION_USAGE) return true;
-  return static_cast<Mutator*>(m)->state->OnAccept(info->fd);
+// The addresses to listen on for host:port: all of host's (IPv4 and IPv6);
+// the wildcard ones for an empty host or 0.0.0.0, as gRPC binds them.
+absl::StatusOr<std::vector<sockaddr_storage>> Resolve(const std::string& name,
+                                                      std::string host, int32_t port) {
+  std::vector<sockaddr_storage> out;
+  const std::string where = absl::StrCat(name, " ", host, ":", port);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+    sockaddr_storage v6{};
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&v6);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_addr = in6addr_any;
+    a6->sin6_port = htons(static_cast<uint16_t>(port));
+    out.push_back(v6);  // dual-stack: IPv4 connections arrive here too
+    sockaddr_storage v4{};
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&v4);
+    a4->sin_family = AF_INET;
+    a4->sin_addr.s_addr = htonl(INADDR_ANY);
+    a4->sin_port = htons(static_cast<uint16_t>(port));
+    out.push_back(v4);  // for hosts without IPv6
+    return out;
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", where, ": ", gai_strerror(rc)));
+  }
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    sockaddr_storage s{};
+    std::memcpy(&s, a->ai_addr, a->ai_addrlen);
+    bool seen = false;
+    for (const sockaddr_storage& o : out) seen = seen || std::memcmp(&o, &s, sizeof(s)) == 0;
+    if (!seen) out.push_back(s);
+  }
+  ::freeaddrinfo(found);
+  return out;
 }
 
-int Compare(grpc_socket_mutator* a, grpc_socket_mutator* b) {
-  return a < b ? -1 : (a > b ? 1 : 0);
+int PortOf(const sockaddr_storage& a) {
+  return a.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6*>(&a)->sin6_port)
+                                 : ntohs(reinterpret_cast<const sockaddr_in*>(&a)->sin_port);
 }
 
-void Destroy(grpc_socket_mutator* m) { delete static_cast<Mutator*>(m); }
-
-constexpr grpc_socket_mutator_vtable kVtable = {MutateFd, Compare, Destroy, MutateFd2};
-
-// ChannelArguments::SetSocketMutator through the builder.
-class MutatorOption : public grpc::ServerBuilderOption {
- public:
-  explicit MutatorOption(Mutator* m) : m_(m) {}
-  ~MutatorOption() override {
-    if (m_ != nullptr) Destroy(m_);  // never handed over
+void SetPort(sockaddr_storage& a, int port) {
+  if (a.ss_family == AF_INET6) {
+    reinterpret_cast<sockaddr_in6*>(&a)->sin6_port = htons(static_cast<uint16_t>(port));
+  } else {
+    reinterpret_cast<sockaddr_in*>(&a)->sin_port = htons(static_cast<uint16_t>(port));
   }
-  void UpdateArguments(grpc::ChannelArguments* args) override {
-    args->SetSocketMutator(m_);  // the arguments own the reference now
-    m_ = nullptr;
-  }
-  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*) override {}
-
- private:
-  Mutator* m_;
-};
+}
 
 }  // namespace
 
@@ -185,13 +182,127 @@ GrpcConnectionLimit::GrpcConnectionLimit(std::shared_ptr<kafka::ConnectionLimits
   });
 }
 
-GrpcConnectionLimit::~GrpcConnectionLimit() = default;
+GrpcConnectionLimit::~GrpcConnectionLimit() {
+  Stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
 
-void GrpcConnectionLimit::Apply(grpc::ServerBuilder& builder) {
-  auto* m = new Mutator;
-  grpc_socket_mutator_init(m, &kVtable);
-  m->state = state_;
-  builder.SetOption(std::make_unique<MutatorOption>(m));
+absl::Status GrpcConnectionLimit::Listen(grpc::ServerBuilder& builder, const std::string& name,
+                                         const std::string& host, int32_t port,
+                                         std::shared_ptr<grpc::ServerCredentials> credentials) {
+  CHECK(listen_fds_.empty()) << "Listen is called once";
+  name_ = name;
+  absl::StatusOr<std::vector<sockaddr_storage>> addresses = Resolve(name, host, port);
+  if (!addresses.ok()) return addresses.status();
+  const std::string where = absl::StrCat(name, " ", host, ":", port);
+  const bool wildcard = host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::";
+  int bound_port = port;
+  int first_error = 0;
+  for (sockaddr_storage& a : *addresses) {
+    if (bound_port != 0) SetPort(a, bound_port);  // port 0: every address gets the first's
+    const int fd = ::socket(a.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      if (first_error == 0) first_error = errno;
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    // Accepted sockets inherit it (gRPC sets it on its own listeners).
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    const socklen_t len =
+        a.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd, SOMAXCONN) != 0) {
+      const int err = errno;
+      ::close(fd);
+      // The wildcard IPv4 socket after a dual-stack IPv6 one finds the port
+      // taken by it, and an address family the host lacks cannot bind:
+      // neither matters once another address is bound.
+      if (err == EADDRINUSE && wildcard && !listen_fds_.empty()) continue;
+      if (err == EADDRINUSE) {
+        for (int l : listen_fds_) ::close(l);
+        listen_fds_.clear();
+        return absl::UnavailableError(
+            absl::StrCat("cannot listen on ", where, ": ", strerror(err)));
+      }
+      if (first_error == 0) first_error = err;
+      continue;
+    }
+    if (bound_port == 0) {
+      sockaddr_storage got{};
+      socklen_t got_len = sizeof(got);
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&got), &got_len);
+      bound_port = PortOf(got);
+    }
+    listen_fds_.push_back(fd);
+  }
+  if (listen_fds_.empty()) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", where, ": ", strerror(first_error)));
+  }
+  port_ = bound_port;
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) return absl::InternalError(absl::StrCat("eventfd: ", strerror(errno)));
+  acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+      std::move(credentials));
+  return absl::OkStatus();
+}
+
+void GrpcConnectionLimit::Start() {
+  CHECK(acceptor_ != nullptr) << "Start after Listen";
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void GrpcConnectionLimit::Stop() {
+  if (thread_.joinable()) {
+    const uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof(one));
+    thread_.join();
+  }
+  for (int fd : listen_fds_) ::close(fd);
+  listen_fds_.clear();
+}
+
+void GrpcConnectionLimit::Run() {
+  std::vector<pollfd> polled;
+  for (int fd : listen_fds_) polled.push_back({fd, POLLIN, 0});
+  polled.push_back({wake_fd_, POLLIN, 0});
+  while (true) {
+    const int n = ::poll(polled.data(), polled.size(), -1);
+    if (n < 0 && errno != EINTR) {
+      LOG(ERROR) << "gRPC " << name_ << " listener: poll: " << strerror(errno);
+      return;
+    }
+    if (polled.back().revents != 0) return;  // Stop()
+    for (size_t i = 0; i + 1 < polled.size(); ++i) {
+      if (polled[i].revents == 0) continue;
+      // Everything waiting, then back to poll.
+      for (int accepted = 0; accepted < 1024; ++accepted) {
+        const int fd = ::accept4(polled[i].fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+          if (errno == EINTR || errno == ECONNABORTED) continue;
+          if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+          // Out of descriptors (EMFILE, ENFILE) or memory: the connection
+          // stays in the backlog and the socket stays readable, so wait a
+          // little instead of spinning.
+          LOG_EVERY_T(WARNING, 10) << "gRPC " << name_ << " listener cannot accept ("
+                                   << strerror(errno) << "); pausing accepts";
+          pollfd wake = polled.back();
+          if (::poll(&wake, 1, 100) > 0) return;
+          break;
+        }
+        if (!state_->Admit(fd)) {
+          ::close(fd);
+          continue;
+        }
+        grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
+        p.listener_fd = polled[i].fd;
+        p.fd = fd;  // gRPC's from here on
+        acceptor_->HandleNewConnection(&p);
+      }
+    }
+  }
 }
 
 int64_t GrpcConnectionLimit::refused() const {

@@ -799,12 +799,10 @@ void RefuseSharedPort(grpc::ServerBuilder& builder) {
 // without a cap, one call declaring 2 GiB makes the server buffer 2 GiB
 // before it answers RESOURCE_EXHAUSTED. Over the quota, gRPC cancels a
 // stream of a connection holding memory (ENHANCE_YOUR_CALM, which clients
-// see as RESOURCE_EXHAUSTED). Room for two of the largest messages allowed,
-// and never below 256 MiB.
-void BoundMemory(grpc::ServerBuilder& builder, const std::string& name, int64_t max_message) {
-  constexpr int64_t kMinQuota = int64_t{256} << 20;
+// see as RESOURCE_EXHAUSTED).
+void BoundMemory(grpc::ServerBuilder& builder, const std::string& name, int64_t bytes) {
   grpc::ResourceQuota quota("strata-" + name);
-  quota.Resize(static_cast<size_t>(std::max(kMinQuota, 2 * max_message)));
+  quota.Resize(static_cast<size_t>(bytes));
   builder.SetResourceQuota(quota);  // the builder holds a reference
 }
 
@@ -826,7 +824,9 @@ absl::Status StrataNode::Listen() {
     // generous bound, never below what a client may send.
     const int32_t max_message = std::max(64 << 20, config_.socket_request_max_bytes);
     builder.SetMaxReceiveMessageSize(max_message);
-    BoundMemory(builder, "controller", max_message);
+    // Room for two of the largest messages, and never below 256 MiB: Raft
+    // and replication traffic comes in bulk, from known peers.
+    BoundMemory(builder, "controller", std::max(int64_t{256} << 20, int64_t{2} * max_message));
     controller_server_ = builder.BuildAndStart();
     if (!controller_server_) {
       return absl::UnavailableError(absl::StrCat("cannot listen on CONTROLLER ", l->address()));
@@ -844,10 +844,14 @@ absl::Status StrataNode::Listen() {
   if (!connection_limits.ok()) return connection_limits.status();
   if (const Listener* l = config_.listener("PLAINTEXT")) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(l->address(), client_security_->server_credentials());
-    RefuseSharedPort(builder);
+    // Our own accept loop: connections over max.connections are closed
+    // before gRPC allocates anything for them.
     client_connection_limit_ = std::make_unique<GrpcConnectionLimit>(*connection_limits);
-    client_connection_limit_->Apply(builder);
+    if (absl::Status s = client_connection_limit_->Listen(builder, "PLAINTEXT", l->host, l->port,
+                                                          client_security_->server_credentials());
+        !s.ok()) {
+      return s;
+    }
     builder.RegisterService(broker_service_.get());
     builder.RegisterService(admin_service_.get());
     builder.RegisterService(group_service_.get());
@@ -855,11 +859,16 @@ absl::Status StrataNode::Listen() {
     if (sasl_service_) builder.RegisterService(sasl_service_.get());
     // Kafka's socket.request.max.bytes: the largest request a client may send.
     builder.SetMaxReceiveMessageSize(config_.socket_request_max_bytes);
-    BoundMemory(builder, "client", config_.socket_request_max_bytes);
+    // Room for one of the largest requests and 32 MiB more, never below
+    // 64 MiB: what a client declaring a huge message can make the node hold
+    // before its call is cancelled.
+    BoundMemory(builder, "client",
+                std::max(int64_t{64} << 20, int64_t{config_.socket_request_max_bytes} + (32 << 20)));
     client_server_ = builder.BuildAndStart();
     if (!client_server_) {
       return absl::UnavailableError(absl::StrCat("cannot listen on PLAINTEXT ", l->address()));
     }
+    client_connection_limit_->Start();
   }
   for (const std::string& name : config_.kafka_listener_names) {
     const Listener* l = config_.listener(name);
@@ -1016,6 +1025,7 @@ void StrataNode::Stop() {
   if (marker_sender_) marker_sender_->Stop();
   if (purgatory_) purgatory_->Shutdown();
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
+  if (client_connection_limit_) client_connection_limit_->Stop();
   if (client_server_) client_server_->Shutdown(deadline);
   if (controller_) controller_->Stop();
   if (controller_server_) controller_server_->Shutdown(deadline);

@@ -8,6 +8,12 @@
     socket.request.max.bytes, 100 MiB by default) is refused: the
     connection is closed, and the node's RSS does not grow by the
     declared size;
+  - a gRPC call whose message declares 2 GiB, sent over raw HTTP/2 as
+    fast as the server's flow control lets it, is refused (the stream is
+    reset or answered with an error) long before 2 GiB arrive, and the
+    node's RSS grows by far less than the declared size (gRPC 1.51 checks
+    a message's size only once all of it has arrived; the listener's
+    memory quota is what stops it);
   - N (10,000) connection attempts at once to one node's KAFKA listener,
     then to its gRPC client listener (max.connections counts both
     together, as Kafka's counts every client listener): at most
@@ -33,6 +39,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import strata_interop as si  # noqa: E402
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+import h2.config  # noqa: E402
+import h2.connection  # noqa: E402
+import h2.events  # noqa: E402
 
 MAX_CONNECTIONS = 1000
 MB = 1000 * 1000
@@ -103,6 +112,68 @@ def huge_frames(env, checks, host, port, pid):
         checks.check(f"a frame declaring {what} is refused: the connection is closed", closed)
         checks.check(f"... and the node's RSS grew by {rss.growth / MB:.1f} MB (< 16 MB), not "
                      f"the declared size", rss.growth < 16 * MB)
+
+
+def huge_grpc_message(env, checks, host, port, pid):
+    """Streams a Produce call whose gRPC message prefix declares 2 GiB;
+    returns when the server refuses it (or gives up after 1 GiB or 60 s)."""
+    declared = 0x7FFFFFFF
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    s = socket.create_connection((host, port), timeout=5)
+    conn.initiate_connection()
+    conn.send_headers(1, [(":method", "POST"), (":scheme", "http"),
+                          (":path", "/strata.v1.Broker/Produce"),
+                          (":authority", f"{host}:{port}"),
+                          ("content-type", "application/grpc"), ("te", "trailers")])
+    pending = b"\0" + struct.pack(">I", declared)
+    chunk = b"\0" * (1 << 20)
+    sent, refused, why = 0, False, "nothing"
+    deadline = time.monotonic() + 60
+    with RssSampler(pid) as rss:
+        s.sendall(conn.data_to_send())
+        while not refused and sent < (1 << 30) and time.monotonic() < deadline:
+            window = min(conn.local_flow_control_window(1), conn.max_outbound_frame_size)
+            if window > 0:
+                data = (pending + chunk)[:window]
+                pending = b""
+                conn.send_data(1, data)
+                sent += len(data)
+                s.sendall(conn.data_to_send())
+            ready, _, _ = select.select([s], [], [], 0 if window > 0 else 10)
+            if not ready:
+                if window == 0:
+                    why = "the server stopped reading without an answer"
+                    break
+                continue
+            try:
+                got = s.recv(1 << 16)
+            except ConnectionResetError:
+                got = b""
+            if not got:
+                refused, why = True, "connection closed"
+                break
+            for event in conn.receive_data(got):
+                if isinstance(event, h2.events.StreamReset):
+                    refused, why = True, f"stream reset (HTTP/2 error {event.error_code})"
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    refused, why = True, f"GOAWAY (HTTP/2 error {event.error_code})"
+                elif isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                    status = dict((k.decode() if isinstance(k, bytes) else k,
+                                   v.decode() if isinstance(v, bytes) else v)
+                                  for k, v in event.headers).get("grpc-status")
+                    if status not in (None, "0"):
+                        refused, why = True, f"grpc-status {status}"
+                elif isinstance(event, h2.events.StreamEnded):
+                    refused, why = True, why if refused else "stream ended"
+            out = conn.data_to_send()
+            if out:
+                s.sendall(out)
+    s.close()
+    checks.note(f"gRPC message declaring 2 GiB: {why} after {sent / MB:.0f} MB sent")
+    checks.check(f"a gRPC message declaring 2 GiB is refused before 2 GiB arrive ({why} after "
+                 f"{sent / MB:.0f} MB)", refused and sent < declared)
+    checks.check(f"... and the node's RSS grew by {rss.growth / MB:.1f} MB (< 256 MB), not the "
+                 f"declared size", rss.growth < 256 * MB)
 
 
 def connect_storm(env, checks, host, port, pid, attempts, listener, still_serving, rss_bound):
@@ -212,6 +283,8 @@ def run(env, checks, attempts):
     env.create_topic(topic, partitions=1, replication_factor=3)
     with checks.step("huge frames"):
         huge_frames(env, checks, host, kafka_port, pid)
+    with checks.step("huge gRPC message"):
+        huge_grpc_message(env, checks, host, cluster.client_port[node], pid)
     def grpc_serves():
         # The limit counts the client listeners together: the gRPC door is
         # full too; the CONTROLLER listener is not limited, so the cluster
@@ -228,13 +301,10 @@ def run(env, checks, attempts):
     # The node's own KAFKA listener only, so it is this node that serves.
     still_serves(env, checks, f"{host}:{kafka_port}", topic, "once the connections are gone, ")
     with checks.step("connection storm on the gRPC client listener"):
-        # gRPC (1.51) builds a transport for every socket it accepts
-        # (about 23 KB) before the limit's socket mutator can shut it down,
-        # and accepts faster than it reads the ends of the refused ones:
-        # the storm's peak is about 10,000 transports, not 1000. The bound
-        # is that, not the KAFKA listener's.
+        # The listener's own accept loop closes the connections over the
+        # limit before gRPC allocates anything for them.
         connect_storm(env, checks, host, cluster.client_port[node], pid, attempts,
-                      "gRPC PLAINTEXT", lambda: None, rss_bound=400 * MB)
+                      "gRPC PLAINTEXT", grpc_serves, rss_bound=100 * MB)
     r = si.retry("strata topics --list through node 1", lambda: si.run_cli(
         env.cli_path, f"127.0.0.1:{cluster.client_port[node]}", ["topics", "--list"],
         timeout=20), good=lambda r: r.returncode == 0, timeout_s=10)

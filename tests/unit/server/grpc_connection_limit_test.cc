@@ -1,7 +1,7 @@
 // GrpcConnectionLimit on a real gRPC server over loopback: connections
 // over max.connections are closed at accept, the slots of closed ones come
-// back (to gRPC and to the Kafka listeners sharing the limits), and the
-// listener keeps accepting.
+// back (to gRPC and to the Kafka listeners sharing the limits), the
+// listener keeps accepting, and gRPC sees each admitted peer's address.
 #include "broker/server/grpc_connection_limit.h"
 
 #include <netinet/in.h>
@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,9 +71,20 @@ bool CallOk(int port) {
   return got && status.ok();
 }
 
-// Answers every call OK at once.
+// Answers every call OK at once; remembers the last caller's peer.
 class OkService : public grpc::CallbackGenericService {
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
+ public:
+  std::string last_peer() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_peer_;
+  }
+
+ private:
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      last_peer_ = ctx->peer();
+    }
     class Reactor : public grpc::ServerGenericBidiReactor {
      public:
       Reactor() { Finish(grpc::Status::OK); }
@@ -80,6 +92,9 @@ class OkService : public grpc::CallbackGenericService {
     };
     return new Reactor;
   }
+
+  std::mutex mu_;
+  std::string last_peer_;
 };
 
 class GrpcConnectionLimitTest : public ::testing::Test {
@@ -93,16 +108,20 @@ class GrpcConnectionLimitTest : public ::testing::Test {
     limits_ = *limits;
     limit_ = std::make_unique<GrpcConnectionLimit>(limits_);
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    limit_->Apply(builder);
+    ASSERT_TRUE(
+        limit_->Listen(builder, "PLAINTEXT", "127.0.0.1", 0, grpc::InsecureServerCredentials())
+            .ok());
     builder.RegisterCallbackGenericService(&service_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    limit_->Start();
+    port_ = limit_->port();
     ASSERT_GT(port_, 0);
   }
 
   void TearDown() override {
     for (int fd : fds_) ::close(fd);
+    if (limit_) limit_->Stop();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + 2s);
   }
 
@@ -178,6 +197,23 @@ TEST_F(GrpcConnectionLimitTest, PerIpLimit) {
   Start(/*max_connections=*/100, /*max_per_ip=*/3);
   EXPECT_EQ(OpenAndCountClosed(8), 5);
   EXPECT_EQ(limits_->open(), 3);
+}
+
+TEST_F(GrpcConnectionLimitTest, APortAnotherSocketHoldsIsRefused) {
+  Start(INT32_MAX);
+  GrpcConnectionLimit second(limits_);
+  grpc::ServerBuilder builder;
+  const absl::Status s =
+      second.Listen(builder, "PLAINTEXT", "127.0.0.1", port_, grpc::InsecureServerCredentials());
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(s.message().find(std::to_string(port_)), std::string::npos) << s;
+  EXPECT_TRUE(CallOk(port_)) << "the first listener lost its port";
+}
+
+TEST_F(GrpcConnectionLimitTest, GrpcSeesThePeerAddress) {
+  Start(INT32_MAX);
+  EXPECT_TRUE(CallOk(port_));
+  EXPECT_EQ(service_.last_peer().rfind("ipv4:127.0.0.1:", 0), 0u) << service_.last_peer();
 }
 
 TEST_F(GrpcConnectionLimitTest, WithoutALimitNothingIsRefused) {
