@@ -5,7 +5,7 @@
 //   strata topics | brokers | configs | acls | leader-election | metadata-quorum |
 //          consumer-groups | reassign-partitions | cluster unregister |
 //          console-producer | console-consumer | delete-records | get-offsets | dump-log |
-//          transactions
+//          transactions | producer-perf-test | consumer-perf-test | end-to-end-latency
 //
 // Results go to stdout, errors to stderr with a non-zero exit code.
 
@@ -27,6 +27,7 @@
 #include "tools/consumer_groups.h"
 #include "tools/consumer_perf_test.h"
 #include "tools/dump_log.h"
+#include "tools/end_to_end_latency.h"
 #include "tools/leader_election.h"
 #include "tools/offsets_commands.h"
 #include "tools/producer_perf_test.h"
@@ -704,6 +705,37 @@ int main(int argc, char** argv) {
       ->expected(1, 1000);
   cperf_test->callback(
       [&] { exit_code = strata::tools::RunConsumerPerfTest(cperf, std::cout, std::cerr); });
+
+  // ---- end-to-end-latency (Kafka's EndToEndLatency, kafka-e2e-latency.sh)
+  strata::tools::EndToEndLatencyOptions e2e;
+  CLI::App* e2e_latency =
+      app.add_subcommand("end-to-end-latency",
+                         "Measure the latency of one record at a time from producer to consumer "
+                         "(Kafka's EndToEndLatency)");
+  e2e_latency
+      ->add_option("--bootstrap-server", e2e.bootstrap_server,
+                   "REQUIRED: The Strata server(s) to connect to.")
+      ->required();
+  e2e_latency
+      ->add_option("--topic", e2e.topic,
+                   "REQUIRED: The topic to use for the test (created with 1 partition if missing).")
+      ->required();
+  e2e_latency
+      ->add_option("--num-records", e2e.num_records, "REQUIRED: The number of records to send.")
+      ->required();
+  e2e_latency
+      ->add_option("--producer-acks", e2e.producer_acks,
+                   "REQUIRED: Producer acknowledgements: 0, 1, -1 or all.")
+      ->required();
+  e2e_latency
+      ->add_option("--record-size", e2e.record_size, "REQUIRED: The size of each record in bytes.")
+      ->required();
+  CommandConfig(e2e_latency, &e2e.command_config)
+      ->description(
+          "Property file containing configs to be passed to the admin client, the producer and "
+          "the consumer: security.protocol, ssl.*, sasl.*, ...");
+  e2e_latency->callback(
+      [&] { exit_code = strata::tools::RunEndToEndLatency(e2e, std::cout, std::cerr); });
 
   // ---- console-producer
   strata::tools::ConsoleProducerOptions prod;
