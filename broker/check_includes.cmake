@@ -25,6 +25,7 @@ set(_rules
   "client|\"(broker|raft|tools)/"
   "raft|\"(broker|client/record|tools)/"
   "raft/node|\"(broker|client/record|tools)/"
+  "broker/metrics|\"(broker/(security|purgatory|storage|metadata|replication|group|txn|request|server|kafka)|raft|client|tools|proto|strata)/|grpc|rocksdb|glog/"
   "broker/security|\"(broker/(purgatory|storage|metadata|replication|group|txn|request|server|kafka)|raft|tools|proto|strata)/|grpc|rocksdb"
   "client/security|\"(broker|raft|tools|proto|strata)/|\"client/[a-z_]+\\.h|grpc|rocksdb"
   "broker/purgatory|\"(broker/(storage|metadata|replication|group|txn|request|server)|raft|client/record)/|strata/(v1|internal)/|grpc|rocksdb"

@@ -17,6 +17,9 @@ PACKAGES=(
   # librdkafka for tests/bench/kafka_bench, and python3-h2 to speak raw
   # HTTP/2 to the gRPC listener (tests/interop/scenario_limits.py).
   kcat python3-confluent-kafka python3-kafka python3-h2 nodejs librdkafka-dev
+  # Metrics; promtool checks /metrics and headless Chromium loads the
+  # console in the tests.
+  prometheus-cpp-dev prometheus chromium
 )
 
 missing=()

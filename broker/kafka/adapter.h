@@ -50,6 +50,10 @@ namespace strata::txn {
 class TransactionCoordinator;
 }
 
+namespace strata::metrics {
+class Metrics;
+}
+
 namespace strata::kafka {
 
 // The request layer an adapter calls into. Any may be null in tests that
@@ -69,6 +73,8 @@ struct AdapterDeps {
   // throttler.
   const request::AccessControl* access = nullptr;
   request::Throttler* throttler = nullptr;
+  // Each request's time from arrival to answer, by API (null: not recorded).
+  metrics::Metrics* metrics = nullptr;
 };
 
 // Where a request came from, and who sent it: what adapters pass to the

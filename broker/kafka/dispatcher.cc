@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "broker/kafka/request_header.h"
 #include "broker/kafka/security_adapter.h"
 #include "broker/kafka/wire.h"
+#include "broker/metrics/metrics.h"
 #include "broker/request/handlers.h"
 #include "broker/request/throttler.h"
 #include "client/common/error_code.h"
@@ -226,6 +228,18 @@ void Dispatcher::Dispatch(const RequestContext& context, std::string_view frame,
   }
   const ApiKey key = peeked->api_key;
   const int16_t raw_key = static_cast<int16_t>(key);
+  if (deps_.metrics != nullptr) {
+    if (const ApiInfo* api = FindApi(key); api != nullptr) {
+      // From here to the answer, time parked and held included; a request
+      // that closes the connection counts as an error.
+      done = [done = std::move(done), request = &deps_.metrics->Request(api->name, "kafka"),
+              start = std::chrono::steady_clock::now()](DispatchResult result) {
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+        request->Observe(took.count(), result.close);
+        done(std::move(result));
+      };
+    }
+  }
   const int16_t version = peeked->api_version;
   const int32_t correlation_id = peeked->correlation_id;
 

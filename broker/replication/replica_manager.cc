@@ -443,6 +443,36 @@ int ReplicaManager::LeaderCount() const {
   return n;
 }
 
+std::vector<LocalReplicaStats> ReplicaManager::LocalReplicas() const {
+  std::vector<LocalReplicaStats> out;
+  for (const auto& part : Partitions(Which::kOnline)) {
+    const Partition::Snapshot snap = part->snapshot();
+    if (snap.log == nullptr) continue;
+    const TopicPartition& tp = part->topic_partition();
+    out.push_back(LocalReplicaStats{
+        .topic = tp.topic,
+        .partition = tp.partition.value(),
+        .is_leader = snap.is_leader,
+        .size_bytes = snap.log->size_bytes(),
+        .log_start_offset = snap.log->log_start_offset().value(),
+        .log_end_offset = snap.log->log_end_offset().value(),
+        .high_watermark = snap.log->high_watermark().value(),
+    });
+  }
+  return out;
+}
+
+int64_t ReplicaManager::ActiveProducerIds() const {
+  int64_t n = 0;
+  for (const auto& part : Partitions(Which::kOnline)) {
+    const Partition::Snapshot snap = part->snapshot();
+    if (snap.is_leader && snap.log != nullptr) {
+      n += static_cast<int64_t>(snap.log->ActiveProducers().size());
+    }
+  }
+  return n;
+}
+
 void ReplicaManager::Changed(const TopicPartition& tp) {
   {
     absl::MutexLock l(&mu_);

@@ -98,6 +98,17 @@ struct ReplicaManagerOptions {
   Clock* clock = nullptr;  // required
 };
 
+// A replica this broker holds, for the metrics.
+struct LocalReplicaStats {
+  std::string topic;
+  int32_t partition = 0;
+  bool is_leader = false;
+  int64_t size_bytes = 0;
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+  int64_t high_watermark = 0;
+};
+
 class ReplicaManager {
  public:
   ReplicaManager(storage::LogManager* logs, ReplicaManagerOptions options);
@@ -225,6 +236,11 @@ class ReplicaManager {
 
   // Partitions this broker leads (for controlled shutdown).
   int LeaderCount() const;
+
+  // The replicas this broker holds, as the metrics show them (online ones).
+  std::vector<LocalReplicaStats> LocalReplicas() const;
+  // Producer ids with state in the partitions this broker leads.
+  int64_t ActiveProducerIds() const;
 
   // --- Storage failures (a full or broken disk, a damaged log) ---
   // Replicas this broker cannot serve, as (topic id, partition), for the

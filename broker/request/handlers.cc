@@ -6,9 +6,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/group/group_coordinator.h"
+#include "broker/metrics/metrics.h"
 #include "broker/metadata/controller.h"
 #include "broker/metadata/dynamic_config.h"
 #include "broker/storage/log_config.h"
+#include "client/record/record_batch.h"
 #include "glog/logging.h"
 
 namespace strata::request {
@@ -175,6 +177,8 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
   // acks=all partitions whose records the ISR does not have yet; they point
   // into the answer, whose vectors are sized first.
   std::vector<AckWait> waiting;
+  metrics::TopicMetrics* topic_metrics = nullptr;  // of *metrics_topic
+  const std::string* metrics_topic = nullptr;
   state->response.topics.reserve(request.topics.size());
   for (ProduceTopic& topic : request.topics) {
     ProduceTopicResult& tr = state->response.topics.emplace_back();
@@ -193,10 +197,22 @@ void RequestHandlers::Produce(ProduceRequest request, std::function<void(Produce
         r.error = ErrorCode::kInvalidTopicException;
         r.message = absl::StrCat("Cannot append to internal topic ", topic.topic);
       } else {
+        const size_t bytes = batches.size();
         r = options_.replicas->Append(topic.topic, part.partition, std::move(batches), request.acks,
                                       request.internal_topics_allowed
                                           ? storage::AppendOrigin::kCoordinator
                                           : storage::AppendOrigin::kClient);
+        if (options_.metrics != nullptr && r.error == ErrorCode::kNone &&
+            !request.internal_topics_allowed) {
+          if (topic_metrics == nullptr || metrics_topic != &topic.topic) {
+            topic_metrics = &options_.metrics->Topic(topic.topic);
+            metrics_topic = &topic.topic;
+          }
+          topic_metrics->bytes_in->Increment(static_cast<double>(bytes));
+          // required_offset is one past the last offset taken (a retry's too).
+          topic_metrics->records_in->Increment(
+              static_cast<double>(r.required_offset - r.base_offset));
+        }
       }
       ProducePartitionResult& pr = tr.partitions.emplace_back();
       pr.partition = part.partition;
@@ -440,6 +456,38 @@ struct RequestHandlers::FetchState {
   bool follower() const { return request.from_follower; }
 };
 
+namespace {
+
+// What a consumer's fetch answer carries out, per topic: bytes, and the
+// records of its batches (by their headers' counts).
+void CountFetched(metrics::Metrics* m, const FetchResponse& response) {
+  for (const FetchTopicResult& t : response.topics) {
+    size_t bytes = 0;
+    int64_t records = 0;
+    for (const FetchPartitionResult& p : t.partitions) {
+      bytes += p.records.size();
+      std::string_view rest = p.records;
+      while (rest.size() >= record::kBatchHeaderSize) {
+        absl::StatusOr<record::BatchHeader> h = record::ReadBatchHeader(rest);
+        if (!h.ok() || h->size_in_bytes() > rest.size()) break;  // a partial last batch
+        if (!h->is_control()) records += h->records_count;
+        rest.remove_prefix(h->size_in_bytes());
+      }
+    }
+    if (bytes == 0) continue;
+    metrics::TopicMetrics& tm = m->Topic(t.topic);
+    tm.bytes_out->Increment(static_cast<double>(bytes));
+    tm.records_out->Increment(static_cast<double>(records));
+  }
+}
+
+}  // namespace
+
+void RequestHandlers::FinishFetch(FetchState& state) {
+  if (options_.metrics != nullptr && !state.follower()) CountFetched(options_.metrics, state.response);
+  state.done(std::move(state.response));
+}
+
 size_t RequestHandlers::ReadAll(FetchState& state, bool* any_error) {
   const FetchRequest& request = state.request;
   FetchResponse& response = state.response;
@@ -525,7 +573,7 @@ void RequestHandlers::Fetch(FetchRequest request, std::function<void(FetchRespon
   const size_t bytes = ReadAll(*state, &any_error);
   const FetchRequest& r = state->request;
   if (bytes >= static_cast<size_t>(std::max(r.min_bytes, 1)) || any_error || r.max_wait_ms <= 0) {
-    state->done(std::move(state->response));
+    FinishFetch(*state);
     return;
   }
   // Not enough yet: wait for data on any of the partitions (a follower at
@@ -541,7 +589,7 @@ void RequestHandlers::Fetch(FetchRequest request, std::function<void(FetchRespon
     if (!expired && !HasData(*state)) return false;
     bool any_error = false;
     ReadAll(*state, &any_error);
-    state->done(std::move(state->response));
+    FinishFetch(*state);
     return true;
   };
   const int64_t deadline = options_.clock->NowMs() + std::min(r.max_wait_ms, kMaxFetchWaitMs);

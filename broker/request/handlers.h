@@ -36,6 +36,10 @@
 #include "broker/txn/transaction_coordinator.h"
 #include "client/common/clock.h"
 
+namespace strata::metrics {
+class Metrics;
+}
+
 namespace strata::request {
 
 struct HandlerOptions {
@@ -90,6 +94,9 @@ struct HandlerOptions {
   // them on its __consumer_offsets marker). Must not block. Unset: none.
   std::function<void(const TxnMarkerEntry& marker, const TxnMarkerPartition& partition)>
       on_txn_marker_written;
+  // Bytes and records in (clients' produces) and out (consumers' fetches)
+  // per topic. Null: not counted.
+  metrics::Metrics* metrics = nullptr;
 };
 
 class RequestHandlers {
@@ -179,6 +186,8 @@ class RequestHandlers {
   // Reads every requested partition into `state`'s response; returns the
   // bytes read and whether any partition answered with an error.
   size_t ReadAll(FetchState& state, bool* any_error);
+  // Answers `state`'s fetch (counting what a consumer's carries out).
+  void FinishFetch(FetchState& state);
   // Whether a read of `state`'s request would now return data (or an error).
   bool HasData(const FetchState& state);
 

@@ -267,6 +267,10 @@ int64_t TlsContext::generation() const {
 absl::StatusOr<std::string> PeerDistinguishedName(SSL* ssl) {
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) return absl::NotFoundError("the peer sent no certificate");
+  return SubjectDistinguishedName(cert);
+}
+
+absl::StatusOr<std::string> SubjectDistinguishedName(X509* cert) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   // RFC 2253 (most specific first, as Java's X500Principal), with UTF-8
   // left as is rather than escaped.

@@ -80,6 +80,8 @@ class TlsContext {
 // Kafka's X500Principal.getName() ("CN=alice,O=Strata"). NotFound when the
 // peer sent no certificate.
 absl::StatusOr<std::string> PeerDistinguishedName(SSL* ssl);
+// The same for a certificate at hand.
+absl::StatusOr<std::string> SubjectDistinguishedName(X509* cert);
 
 // The client side, for tests and tools: trusts `ca_location` (PEM; empty:
 // no verification of the server) and presents `keystore_location`'s

@@ -64,6 +64,36 @@ v1::AlterConfigOp EncodeOp(metadata::AlterConfigOpType op) {
 
 // --- Requests ---
 
+request::ListOffsetsRequest Decode(const v1::ListOffsetsRequest& in) {
+  request::ListOffsetsRequest out;
+  out.read_committed = in.isolation_level() == v1::READ_COMMITTED;
+  for (const v1::ListOffsetsTopic& topic : in.topics()) {
+    request::ListOffsetsTopic& t = out.topics.emplace_back();
+    t.topic = topic.topic();
+    for (const v1::ListOffsetsPartition& part : topic.partitions()) {
+      t.partitions.push_back(request::ListOffsetsPartition{part.partition(), part.timestamp()});
+    }
+  }
+  return out;
+}
+
+void Encode(const request::ListOffsetsResponse& in, v1::ListOffsetsResponse* out) {
+  for (const request::ListOffsetsTopicResult& t : in.topics) {
+    v1::ListOffsetsTopicResponse* tr = out->add_topics();
+    tr->set_topic(t.topic);
+    for (const request::ListOffsetsPartitionResult& p : t.partitions) {
+      v1::ListOffsetsPartitionResponse* pr = tr->add_partitions();
+      pr->set_partition(p.partition);
+      pr->set_error(ToProto(p.error));
+      pr->set_error_message(p.message);
+      pr->set_offset(p.offset);
+      pr->set_timestamp(p.timestamp);
+      pr->set_leader_epoch(p.leader_epoch);
+      pr->set_leader_hint(p.leader_hint);
+    }
+  }
+}
+
 metadata::CreateTopicsRequest Decode(const v1::CreateTopicsRequest& in) {
   metadata::CreateTopicsRequest out;
   for (const v1::NewTopic& t : in.topics()) {

@@ -18,8 +18,10 @@
 #include "broker/metadata/dynamic_config.h"
 #include "broker/metadata/security_admin.h"
 #include "broker/request/admin_ops.h"
+#include "broker/request/api.h"
 #include "strata/internal/controller.pb.h"
 #include "strata/v1/admin.pb.h"
+#include "strata/v1/broker.pb.h"
 
 namespace strata::server {
 
@@ -29,6 +31,11 @@ namespace strata::server {
 inline constexpr char kForwardedHeader[] = "strata-forwarded";
 
 // --- Requests ---
+
+// ListOffsets, for the Broker service and for the Replica service's copy
+// that nodes ask each other through.
+request::ListOffsetsRequest Decode(const v1::ListOffsetsRequest& in);
+void Encode(const request::ListOffsetsResponse& in, v1::ListOffsetsResponse* out);
 
 metadata::CreateTopicsRequest Decode(const v1::CreateTopicsRequest& in);
 metadata::DeleteTopicsRequest Decode(const v1::DeleteTopicsRequest& in);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "broker/server/admin_codec.h"
 #include "broker/server/wire_errors.h"
 
 namespace strata::server {
@@ -188,30 +189,7 @@ grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext* ctx,
                                                      const v1::ListOffsetsRequest* request,
                                                      v1::ListOffsetsResponse* response) {
-  request::ListOffsetsRequest req;
-  req.read_committed = request->isolation_level() == v1::READ_COMMITTED;
-  for (const v1::ListOffsetsTopic& topic : request->topics()) {
-    request::ListOffsetsTopic& t = req.topics.emplace_back();
-    t.topic = topic.topic();
-    for (const v1::ListOffsetsPartition& part : topic.partitions()) {
-      t.partitions.push_back(request::ListOffsetsPartition{part.partition(), part.timestamp()});
-    }
-  }
-  for (const request::ListOffsetsTopicResult& t :
-       security_.Authz(ctx).ListOffsets(*handlers_, req).topics) {
-    v1::ListOffsetsTopicResponse* tr = response->add_topics();
-    tr->set_topic(t.topic);
-    for (const request::ListOffsetsPartitionResult& p : t.partitions) {
-      v1::ListOffsetsPartitionResponse* pr = tr->add_partitions();
-      pr->set_partition(p.partition);
-      pr->set_error(ToProto(p.error));
-      pr->set_error_message(p.message);
-      pr->set_offset(p.offset);
-      pr->set_timestamp(p.timestamp);
-      pr->set_leader_epoch(p.leader_epoch);
-      pr->set_leader_hint(p.leader_hint);
-    }
-  }
+  Encode(security_.Authz(ctx).ListOffsets(*handlers_, Decode(*request)), response);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -1,6 +1,7 @@
 #include "broker/server/quorum_controller.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <string>
 #include <utility>
@@ -143,10 +144,17 @@ absl::Status QuorumController::Commit(const internal::MetadataRecordBatch& batch
     std::optional<absl::StatusOr<raft::Index>> result ABSL_GUARDED_BY(mu);
   };
   auto waiter = std::make_shared<Waiter>();
-  raft_->Propose(batch.SerializeAsString(), [waiter](absl::StatusOr<raft::Index> index) {
-    absl::MutexLock l(&waiter->mu);
-    waiter->result = std::move(index);
-  });
+  raft_->Propose(batch.SerializeAsString(),
+                 [waiter, histogram = commit_seconds_, start = std::chrono::steady_clock::now()](
+                     absl::StatusOr<raft::Index> index) {
+                   if (histogram != nullptr && index.ok()) {
+                     const std::chrono::duration<double> took =
+                         std::chrono::steady_clock::now() - start;
+                     histogram->Observe(took.count());
+                   }
+                   absl::MutexLock l(&waiter->mu);
+                   waiter->result = std::move(index);
+                 });
   std::optional<absl::StatusOr<raft::Index>> result;
   {
     absl::MutexLock l(&waiter->mu);

@@ -25,6 +25,7 @@
 #include "broker/metadata/controller.h"
 #include "broker/server/metadata_state_machine.h"
 #include "client/common/clock.h"
+#include "prometheus/histogram.h"
 #include "raft/node/raft_node.h"
 
 namespace strata::server {
@@ -37,6 +38,10 @@ class QuorumController {
 
   void Start();
   void Stop();
+
+  // Each commit's time from its proposal to the quorum's commit goes into
+  // `histogram` (strata_raft_commit_latency_seconds). Before Start.
+  void ObserveCommits(prometheus::Histogram* histogram) { commit_seconds_ = histogram; }
 
   // The admin calls, in the broker's own types (broker/metadata/
   // admin_types.h); the transports convert.
@@ -101,6 +106,7 @@ class QuorumController {
 
   const metadata::ControllerOptions options_;
   raft::RaftNode* const raft_;
+  prometheus::Histogram* commit_seconds_ = nullptr;
   MetadataStateMachine* const metadata_;
   Clock* const clock_;
   const int64_t tick_ms_;

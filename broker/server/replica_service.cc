@@ -1,5 +1,6 @@
 #include "broker/server/replica_service.h"
 
+#include "broker/server/admin_codec.h"
 #include "broker/server/broker_service.h"
 #include "broker/server/wire_errors.h"
 
@@ -65,6 +66,16 @@ grpc::ServerUnaryReactor* ReplicaService::OffsetForLeaderEpoch(
     e->set_end_offset(r.end_offset);
     e->set_log_end_offset(r.log_end_offset);
   }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ReplicaService::ListOffsets(grpc::CallbackServerContext* ctx,
+                                                      const v1::ListOffsetsRequest* request,
+                                                      v1::ListOffsetsResponse* response) {
+  // Only nodes reach this listener (grpc_security's node gate).
+  Encode(handlers_->ListOffsets(Decode(*request)), response);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

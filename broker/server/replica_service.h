@@ -1,8 +1,9 @@
 // ReplicaService: strata.internal.Replica on the CONTROLLER listener — what
 // a partition leader answers its followers: Fetch (long-polling, from the
 // log end rather than the high watermark, recording each follower's
-// progress) and OffsetForLeaderEpoch. A thin gRPC adapter over the request
-// layer, as BrokerService is.
+// progress), OffsetForLeaderEpoch, and ListOffsets for other nodes (consumer
+// lag metrics). A thin gRPC adapter over the request layer, as BrokerService
+// is.
 #pragma once
 
 #include "broker/request/handlers.h"
@@ -17,6 +18,9 @@ class ReplicaService final : public internal::Replica::CallbackService {
   grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx,
                                   const internal::ReplicaFetchRequest* request,
                                   internal::ReplicaFetchResponse* response) override;
+  grpc::ServerUnaryReactor* ListOffsets(grpc::CallbackServerContext* ctx,
+                                        const v1::ListOffsetsRequest* request,
+                                        v1::ListOffsetsResponse* response) override;
   grpc::ServerUnaryReactor* OffsetForLeaderEpoch(
       grpc::CallbackServerContext* ctx, const internal::OffsetForLeaderEpochRequest* request,
       internal::OffsetForLeaderEpochResponse* response) override;

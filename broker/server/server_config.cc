@@ -420,6 +420,7 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
        [&] { return ParseBool(key, value, &c.controlled_shutdown_enable); }},
       {"auto.create.topics.enable",
        [&] { return ParseBool(key, value, &c.auto_create_topics_enable); }},
+      {"strata.metrics.enabled", [&] { return ParseBool(key, value, &c.metrics_enabled); }},
       {"listener.security.protocol.map",
        [&] { return ParseSecurityProtocolMap(key, value, &c.listener_security_protocols); }},
       {"strata.kafka.listener.names",
@@ -711,10 +712,16 @@ absl::Status Validate(ServerConfig& c) {
         if (!security.ok()) return security.status();
         c.listener_security[l.name] = *std::move(security);
       }
-      if (!IsGrpcListener(l.name) && !c.IsKafkaListener(l.name)) {
+      if (l.name == "HTTP" && protocol->second != "PLAINTEXT" && protocol->second != "SSL") {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "listener HTTP (", key, "): security protocol ", protocol->second,
+            " in listener.security.protocol.map; the HTTP listener (metrics, console) is "
+            "PLAINTEXT or SSL"));
+      }
+      if (!IsGrpcListener(l.name) && !c.IsKafkaListener(l.name) && l.name != "HTTP") {
         return absl::InvalidArgumentError(absl::StrCat(
             "listener ", l.name, " (", key,
-            ") is neither PLAINTEXT, CONTROLLER nor named in strata.kafka.listener.names"));
+            ") is neither PLAINTEXT, CONTROLLER, HTTP nor named in strata.kafka.listener.names"));
       }
       if (list == &c.advertised_listeners && c.listener(l.name) == nullptr) {
         return absl::InvalidArgumentError(

@@ -136,10 +136,17 @@ struct ServerConfig {
   // (auto.create.topics.enable, Kafka's default).
   bool auto_create_topics_enable = true;
 
+  // strata.metrics.enabled: whether the hot paths record metrics (topic
+  // bytes and records, request latencies). Off, /metrics still shows what
+  // is read off the node's state; tests/bench/metrics_bench.sh measures
+  // what recording costs with it.
+  bool metrics_enabled = true;
+
   // Listeners: the security protocol of each listener name
   // (listener.security.protocol.map).
   std::map<std::string, std::string> listener_security_protocols = {
-      {"PLAINTEXT", "PLAINTEXT"}, {"CONTROLLER", "PLAINTEXT"}, {"KAFKA", "PLAINTEXT"}};
+      {"PLAINTEXT", "PLAINTEXT"}, {"CONTROLLER", "PLAINTEXT"}, {"KAFKA", "PLAINTEXT"},
+      {"HTTP", "PLAINTEXT"}};
   // Each configured listener's security: its protocol and the ssl.* /
   // sasl.* settings that apply to it, listener.name.<lower-case name>.<key>
   // winning over <key> (listener_security.h). Filled for every listener

@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "broker/group/group_coordinator.h"
 #include "broker/kafka/kafka_listener.h"
+#include "broker/metrics/metrics.h"
 #include "broker/metadata/dynamic_config.h"
 #include "broker/replication/replica_fetcher.h"
 #include "broker/replication/replica_manager.h"
@@ -22,13 +23,17 @@
 #include "broker/server/admin_service.h"
 #include "broker/server/broker_lifecycle_manager.h"
 #include "broker/server/broker_service.h"
+#include "broker/server/console_api.h"
 #include "broker/server/controller_channel.h"
 #include "broker/server/group_service.h"
 #include "broker/server/grpc_connection_limit.h"
 #include "broker/server/grpc_leader_endpoint.h"
+#include "broker/server/grpc_request_metrics.h"
 #include "broker/server/grpc_security.h"
+#include "broker/server/http_listener.h"
 #include "broker/server/isr_change_sender.h"
 #include "broker/server/metadata_state_machine.h"
+#include "broker/server/node_metrics.h"
 #include "broker/server/quorum_controller.h"
 #include "broker/server/replica_service.h"
 #include "broker/server/sasl_service.h"
@@ -44,6 +49,7 @@
 #include "raft/node/metadata_observer.h"
 #include "raft/node/raft_node.h"
 #include "strata/internal/controller.grpc.pb.h"
+#include "strata/internal/replica.grpc.pb.h"
 
 namespace strata::server {
 
@@ -187,6 +193,7 @@ StrataNode::StrataNode(ServerConfig config, Clock* clock)
 StrataNode::~StrataNode() { Stop(); }
 
 absl::Status StrataNode::Start() {
+  metrics_ = std::make_unique<metrics::Metrics>();
   if (absl::Status s = SecureGrpcListeners(); !s.ok()) return s;
   metadata_ = std::make_unique<MetadataStateMachine>(config_.cluster_id);
   if (absl::Status s = OpenLogs(); !s.ok()) return s;
@@ -194,6 +201,7 @@ absl::Status StrataNode::Start() {
   if (absl::Status s = CreateQuorum(); !s.ok()) return s;
   CreateServices();
   if (absl::Status s = Listen(); !s.ok()) return s;
+  if (absl::Status s = ListenHttp(); !s.ok()) return s;
   if (raft_) raft_->Start();
   if (observer_) observer_->Start();
   if (controller_) controller_->Start();
@@ -387,6 +395,13 @@ void StrataNode::CreateReplicaManagement() {
     purgatory_->CheckAndComplete(purgatory::WatchKey::Partition(tp));
   };
   replica_options.alter_partition = [this](replication::IsrChange change) {
+    // Kafka's IsrShrinksPerSec / IsrExpandsPerSec: counted as the leader asks.
+    std::shared_ptr<const metadata::MetadataImage> image = metadata_->current();
+    if (const metadata::PartitionInfo* p =
+            image->FindPartition(change.tp.topic, change.tp.partition.value())) {
+      if (change.new_isr.size() < p->isr.size()) metrics_->isr_shrinks().Increment();
+      if (change.new_isr.size() > p->isr.size()) metrics_->isr_expands().Increment();
+    }
     isr_sender_->Enqueue(std::move(change));
   };
   replicas_ = std::make_unique<replication::ReplicaManager>(logs_.get(), replica_options);
@@ -656,6 +671,7 @@ absl::Status StrataNode::CreateQuorum() {
       config_.leader_imbalance_per_broker_percentage;
   controller_ =
       std::make_unique<QuorumController>(controller_options, raft_.get(), metadata_.get(), clock_);
+  controller_->ObserveCommits(&metrics_->raft_commit_seconds());
   return absl::OkStatus();
 }
 
@@ -672,6 +688,7 @@ void StrataNode::CreateServices() {
   handler_options.controller_id = [this] { return QuorumLeaderId(); };
   handler_options.fetch_max_bytes = static_cast<size_t>(config_.fetch_max_bytes);
   handler_options.node_id = config_.node_id;
+  handler_options.metrics = config_.metrics_enabled ? metrics_.get() : nullptr;
   handler_options.broker_log_overrides = config_.log_overrides;
   handler_options.consumer_fetch_memory = fetch_memory_.get();
   handler_options.follower_fetch_memory = replica_fetch_memory_.get();
@@ -854,6 +871,11 @@ absl::Status StrataNode::Listen() {
     }
     builder.RegisterService(broker_service_.get());
     builder.RegisterService(admin_service_.get());
+    if (config_.metrics_enabled) {
+      std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> timers;
+      timers.push_back(std::make_unique<GrpcRequestMetrics>(metrics_.get()));
+      builder.experimental().SetInterceptorCreators(std::move(timers));
+    }
     builder.RegisterService(group_service_.get());
     builder.RegisterService(transaction_service_.get());
     if (sasl_service_) builder.RegisterService(sasl_service_.get());
@@ -902,7 +924,10 @@ absl::Status StrataNode::Listen() {
                                                    .admin = admin_service_->ops(),
                                                    .txns = txn_coordinator_.get(),
                                                    .access = access_.get(),
-                                                   .throttler = throttler_.get()});
+                                                   .throttler = throttler_.get(),
+                                                   .metrics = config_.metrics_enabled
+                                                                  ? metrics_.get()
+                                                                  : nullptr});
     if (!listener.ok()) return listener.status();
     kafka_listeners_.push_back(*std::move(listener));
   }
@@ -940,6 +965,99 @@ void StrataNode::RepairAndScrub() {
   if (replicas_->MaybeRepairAndScrub(scrub ? kScrubBytesPerTick : 0) && scrub) {
     next_scrub_ms_ = clock_->NowMs() + config_.log_scrub_interval_ms;
   }
+}
+
+absl::Status StrataNode::ListenHttp() {
+  NodeMetricsSources sources;
+  sources.node_id = config_.node_id;
+  sources.image = [this] { return metadata_->current(); };
+  sources.controller_id = [this] { return QuorumLeaderId(); };
+  auto broker_defaults =
+      std::make_shared<metadata::BrokerLogDefaultsCache>(config_.log_overrides, config_.node_id);
+  sources.min_insync_replicas = [this, broker_defaults](const metadata::TopicInfo& topic) {
+    return metadata::TopicLogConfig(*broker_defaults->For(*metadata_->current()), topic)
+        .min_insync_replicas;
+  };
+  sources.replicas = replicas_.get();
+  sources.raft = raft_.get();
+  sources.groups = coordinator_.get();
+  sources.transactions = txn_coordinator_.get();
+  // The high watermarks of partitions led elsewhere, from their leaders
+  // (Replica.ListOffsets on the CONTROLLER listener), for consumer lag.
+  sources.end_offsets = [this](int32_t leader, const NodeMetricsSources::Partitions& partitions) {
+    std::map<std::pair<std::string, int32_t>, int64_t> out;
+    std::shared_ptr<grpc::Channel> channel = ChannelToBroker(leader);
+    if (channel == nullptr) return out;
+    v1::ListOffsetsRequest request;
+    std::map<std::string, v1::ListOffsetsTopic*> topics;
+    for (const auto& [topic, partition] : partitions) {
+      v1::ListOffsetsTopic*& t = topics[topic];
+      if (t == nullptr) {
+        t = request.add_topics();
+        t->set_topic(topic);
+      }
+      v1::ListOffsetsPartition* p = t->add_partitions();
+      p->set_partition(partition);
+      p->set_timestamp(-1);  // latest: the high watermark
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    v1::ListOffsetsResponse response;
+    if (!internal::Replica::NewStub(channel)->ListOffsets(&ctx, request, &response).ok()) {
+      return out;
+    }
+    for (const v1::ListOffsetsTopicResponse& t : response.topics()) {
+      for (const v1::ListOffsetsPartitionResponse& p : t.partitions()) {
+        if (p.error() == v1::NONE && p.offset() >= 0) out[{t.topic(), p.partition()}] = p.offset();
+      }
+    }
+    return out;
+  };
+  auto console_sources = std::make_shared<const NodeMetricsSources>(sources);
+  RegisterNodeCollectors(*metrics_, std::move(sources));
+
+  const Listener* l = config_.listener("HTTP");
+  if (l == nullptr) return absl::OkStatus();
+  HttpListener::Options o;
+  o.host = l->host;
+  o.port = l->port;
+  auto security = config_.listener_security.find("HTTP");
+  if (security != config_.listener_security.end() &&
+      security::UsesTls(security->second.protocol)) {
+    absl::StatusOr<std::unique_ptr<security::TlsContext>> tls =
+        security::TlsContext::Create(security->second.tls);
+    if (!tls.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("listener HTTP: ", tls.status().message()));
+    }
+    o.tls = std::shared_ptr<security::TlsContext>(*std::move(tls));
+    absl::StatusOr<security::SslPrincipalMapper> mapper =
+        security::SslPrincipalMapper::Parse(security->second.tls.principal_mapping_rules);
+    if (!mapper.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("listener HTTP: ssl.principal.mapping.rules: ", mapper.status().message()));
+    }
+    o.mapping = std::make_shared<security::SslPrincipalMapper>(*std::move(mapper));
+  }
+  // With an authorizer, the HTTP listener shows the cluster to those who
+  // may describe it (Describe on the cluster, or a super user).
+  if (access_ != nullptr && access_->enabled()) {
+    o.authorize = [this](const security::Session& session) {
+      return access_->AllowedCluster(session, security::AclOperation::kDescribe);
+    };
+  }
+  std::map<std::string, HttpHandler> routes;
+  routes["/metrics"] = [this](const HttpRequest&) {
+    HttpResponse r = HttpResponse::Text(200, metrics_->Scrape());
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  };
+  AddConsoleRoutes(std::move(console_sources), metrics_.get(),
+                   o.tls != nullptr ? "https" : "http", routes);
+  absl::StatusOr<std::unique_ptr<HttpListener>> http =
+      HttpListener::Start(std::move(o), std::move(routes));
+  if (!http.ok()) return http.status();
+  http_listener_ = *std::move(http);
+  return absl::OkStatus();
 }
 
 std::shared_ptr<grpc::Channel> StrataNode::ChannelToBroker(int32_t broker_id) {
@@ -1002,6 +1120,8 @@ void StrataNode::Stop() {
     absl::MutexLock l(&mu_);
     stopping_ = true;
   }
+  // No scrape reads the node while it takes itself apart.
+  if (http_listener_) http_listener_->Stop();
   // Answers held back for quotas go out now, while the listeners are up;
   // from here on nothing is held.
   if (throttler_) throttler_->Stop();

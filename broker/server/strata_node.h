@@ -82,6 +82,9 @@ class KafkaListener;
 namespace strata::metadata {
 class MetadataImage;
 }
+namespace strata::metrics {
+class Metrics;
+}
 
 namespace strata::server {
 
@@ -101,6 +104,7 @@ class TxnMarkerSender;
 class TxnMarkerService;
 class GrpcListenerSecurity;
 class GrpcConnectionLimit;
+class HttpListener;
 class SaslSessions;
 class SaslService;
 
@@ -125,6 +129,8 @@ class StrataNode {
   absl::Status CreateQuorum();
   void CreateServices();
   absl::Status Listen();
+  // The HTTP listener and the metrics' scrape-time collectors.
+  absl::Status ListenHttp();
   void StartPeriodicWork();
 
   void ApplyMetadataLoop();
@@ -201,6 +207,10 @@ class StrataNode {
   // Kafka's binary protocol, one per listener in strata.kafka.listener.names.
   std::vector<std::unique_ptr<kafka::KafkaListener>> kafka_listeners_;
   std::unique_ptr<grpc::Server> controller_server_;
+  // The HTTP listener (/metrics, the console); null without one. The
+  // metrics it serves are recorded from Start on.
+  std::unique_ptr<metrics::Metrics> metrics_;
+  std::unique_ptr<HttpListener> http_listener_;
   // The gRPC listeners' security (TLS files, gates), CONTROLLER's and the
   // client listener's (null without one).
   std::unique_ptr<GrpcListenerSecurity> controller_security_;

@@ -14,13 +14,19 @@ SASL_SSL with SCRAM on the Kafka listener, ACLs on.
     --operation Write --topic T`, and cannot read it without Read;
   - bob, created by the admin as a SCRAM user and granted Read, reads with
     kcat -X security.protocol=SASL_SSL -X sasl.mechanisms=SCRAM-SHA-256;
-  - a wrong password is refused with an authentication error.
+  - a wrong password is refused with an authentication error;
+  - the HTTP listener (TLS, client certificates required): the admin reads
+    /metrics, alice (no Describe on the cluster) gets 403, a client without
+    a certificate or with an untrusted one does not get in.
 """
 import os
 import re
+import ssl
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import strata_interop as si  # noqa: E402
@@ -42,6 +48,7 @@ class SecureCluster(si.Cluster):
             self.client_port[n] = si.pick_free_port()
             self.peer_port[n] = si.pick_free_port()
             self.kafka_port[n] = si.pick_free_port()
+            self.http_port[n] = si.pick_free_port()
         voters = ",".join(f"{n}@localhost:{self.peer_port[n]}" for n in self.nodes)
         for n in self.nodes:
             with open(os.path.join(SECURE, f"node{n}.properties")) as f:
@@ -50,6 +57,7 @@ class SecureCluster(si.Cluster):
             text = text.replace("data-secure", self.dir)
             text = re.sub(r"localhost:909\d", f"localhost:{self.client_port[n]}", text)
             text = re.sub(r"localhost:2909\d", f"localhost:{self.kafka_port[n]}", text)
+            text = re.sub(r"localhost:964\d", f"localhost:{self.http_port[n]}", text)
             text = re.sub(r"^controller\.quorum\.voters=.*$", f"controller.quorum.voters={voters}",
                           text, flags=re.M)
             text = re.sub(r"localhost:1909\d", f"localhost:{self.peer_port[n]}", text)
@@ -135,8 +143,37 @@ def consume(cluster, who, topic, n, group=None):
     return cluster.cli_as(who, args, timeout=40)
 
 
+def https_status(cluster, who):
+    """GET /metrics on node 1's HTTP listener as `who` (a certificate in
+    certs/, or None): the status, or the refusal."""
+    ctx = ssl.create_default_context(cafile=os.path.join(cluster.certs, "ca.pem"))
+    if who is not None:
+        ctx.load_cert_chain(os.path.join(cluster.certs, f"{who}.pem"))
+    url = f"https://localhost:{cluster.http_port[1]}/metrics"
+    try:
+        with urllib.request.urlopen(url, context=ctx, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, ""
+    except (urllib.error.URLError, ssl.SSLError, ConnectionError, OSError) as e:
+        return f"refused ({e})", ""
+
+
 def run(cluster, checks):
     topic = "payments"
+
+    checks.note("the HTTP listener: TLS, client certificates, the authorizer")
+    status, text = https_status(cluster, "admin")
+    checks.check(f"the admin reads /metrics over TLS ({status})",
+                 status == 200 and "strata_partitions" in text)
+    status, _ = https_status(cluster, "alice")
+    checks.check(f"alice, without Describe on the cluster, gets 403 ({status})", status == 403)
+    status, _ = https_status(cluster, None)
+    checks.check(f"a client without a certificate does not get in ({status})",
+                 not isinstance(status, int))
+    status, _ = https_status(cluster, "untrusted")
+    checks.check(f"an untrusted certificate does not get in ({status})",
+                 not isinstance(status, int))
 
     checks.note("plaintext and untrusted clients are refused")
     r = cluster.cli_as("plaintext", ["topics", "--list"], timeout=20)

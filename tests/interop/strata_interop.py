@@ -346,6 +346,7 @@ class Cluster:
         self.procs = {}
         self.logs = {}
         self.client_port, self.peer_port, self.kafka_port = {}, {}, {}
+        self.http_port = {}
 
     # Addresses.
     @property
@@ -378,6 +379,7 @@ class Cluster:
             self.client_port[n] = pick_free_port()
             self.peer_port[n] = pick_free_port()
             self.kafka_port[n] = pick_free_port()
+            self.http_port[n] = pick_free_port()
         voters = ",".join(f"{n}@127.0.0.1:{self.peer_port[n]}" for n in self.nodes)
         for n in self.nodes:
             props = os.path.join(self.dir, f"node{n}.properties")
@@ -387,7 +389,8 @@ class Cluster:
                     "process.roles=broker,controller",
                     f"listeners=PLAINTEXT://127.0.0.1:{self.client_port[n]},"
                     f"CONTROLLER://127.0.0.1:{self.peer_port[n]},"
-                    f"KAFKA://127.0.0.1:{self.kafka_port[n]}",
+                    f"KAFKA://127.0.0.1:{self.kafka_port[n]},"
+                    f"HTTP://127.0.0.1:{self.http_port[n]}",
                     f"controller.quorum.voters={voters}",
                     f"log.dirs={self.dir}/node{n}/logs",
                     f"metadata.log.dir={self.dir}/node{n}/metadata",
