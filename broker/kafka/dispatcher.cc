@@ -219,6 +219,19 @@ ApiVersionsResponse AnswerApiVersions(const ApiVersionsRequest& request, int16_t
 
 bool Dispatcher::Handles(ApiKey key) { return FindAdapter(key) != nullptr; }
 
+metrics::RequestMetrics* Dispatcher::RequestMetricsFor(ApiKey key, const char* name) const {
+  const auto i = static_cast<size_t>(static_cast<uint16_t>(key));
+  if (i >= request_metrics_->size()) return &deps_.metrics->Request(name, "kafka");
+  std::atomic<metrics::RequestMetrics*>& slot = (*request_metrics_)[i];
+  metrics::RequestMetrics* m = slot.load(std::memory_order_acquire);
+  if (m == nullptr) {
+    // Two first requests may both look it up: the same instruments either way.
+    m = &deps_.metrics->Request(name, "kafka");
+    slot.store(m, std::memory_order_release);
+  }
+  return m;
+}
+
 void Dispatcher::Dispatch(const RequestContext& context, std::string_view frame,
                           std::function<void(DispatchResult)> done) const {
   absl::StatusOr<RequestHeader> peeked = PeekRequestHeader(frame);
@@ -232,7 +245,7 @@ void Dispatcher::Dispatch(const RequestContext& context, std::string_view frame,
     if (const ApiInfo* api = FindApi(key); api != nullptr) {
       // From here to the answer, time parked and held included; a request
       // that closes the connection counts as an error.
-      done = [done = std::move(done), request = &deps_.metrics->Request(api->name, "kafka"),
+      done = [done = std::move(done), request = RequestMetricsFor(key, api->name),
               start = std::chrono::steady_clock::now()](DispatchResult result) {
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
         request->Observe(took.count(), result.close);

@@ -44,6 +44,8 @@
 // request in the request layer, or on the throttler's. It must not block.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -53,6 +55,10 @@
 #include "broker/kafka/adapter.h"
 #include "broker/kafka/api_versions.h"
 #include "broker/kafka/messages.h"
+
+namespace strata::metrics {
+class RequestMetrics;
+}
 
 namespace strata::kafka {
 
@@ -81,7 +87,13 @@ class Dispatcher {
   static bool Handles(ApiKey key);
 
  private:
+  // The request metrics of an API, looked up once.
+  metrics::RequestMetrics* RequestMetricsFor(ApiKey key, const char* name) const;
+
   Deps deps_;
+  // By API key (shared: Dispatcher is copied).
+  std::shared_ptr<std::array<std::atomic<metrics::RequestMetrics*>, 128>> request_metrics_ =
+      std::make_shared<std::array<std::atomic<metrics::RequestMetrics*>, 128>>();
 };
 
 // A response frame: the size, the response header at the version (key,

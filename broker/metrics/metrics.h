@@ -85,7 +85,8 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // The counters of `topic`, created on first use.
+  // The counters of `topic`, created on first use. The reference stays
+  // valid for the Metrics' life (ForgetTopic too keeps the counters).
   TopicMetrics& Topic(absl::string_view topic);
   // Hides a deleted topic's series (until it is created again).
   void ForgetTopic(absl::string_view topic);

@@ -576,7 +576,9 @@ void Partition::MaybeShrinkIsr() {
   ProposeIsrLocked(std::move(keep));
 }
 
-bool Partition::OnIsrChangeResult(const IsrChange& change, const IsrChangeResult& result) {
+bool Partition::OnIsrChangeResult(const IsrChange& change, const IsrChangeResult& result,
+                                  int* isr_size_change) {
+  if (isr_size_change != nullptr) *isr_size_change = 0;
   absl::MutexLock l(&mu_);
   State& r = state_;
   if (!IsLeaderLocked() || r.leader_epoch != Epoch(change.leader_epoch)) return false;
@@ -618,6 +620,9 @@ bool Partition::OnIsrChangeResult(const IsrChange& change, const IsrChangeResult
   }
   // Committed: take it now rather than when the image gets here.
   if (Epoch(result.leader_epoch) == r.leader_epoch && result.partition_epoch > r.partition_epoch) {
+    if (isr_size_change != nullptr) {
+      *isr_size_change = static_cast<int>(result.isr.size()) - static_cast<int>(r.isr.size());
+    }
     r.isr = Brokers(result.isr);
     r.partition_epoch = result.partition_epoch;
     r.pending_isr.reset();

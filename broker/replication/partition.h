@@ -196,7 +196,10 @@ class Partition {
   void MaybeShrinkIsr();
   // Returns true when the change committed (the ISR and perhaps the high
   // watermark moved).
-  bool OnIsrChangeResult(const IsrChange& change, const IsrChangeResult& result);
+  // `isr_size_change`, when given, gets the committed ISR's size minus the
+  // one it replaced (0 unless true is returned).
+  bool OnIsrChangeResult(const IsrChange& change, const IsrChangeResult& result,
+                         int* isr_size_change = nullptr);
 
   // --- Follower ---
   // What the replica fetcher needs, if this replica follows `leader` (and

@@ -434,7 +434,11 @@ void ReplicaManager::MaybeShrinkIsr() {
 
 void ReplicaManager::OnIsrChangeResult(const IsrChange& change, const IsrChangeResult& result) {
   std::shared_ptr<Partition> part = Find(change.tp);
-  if (part != nullptr && part->OnIsrChangeResult(change, result)) Changed(change.tp);
+  int size_change = 0;
+  if (part != nullptr && part->OnIsrChangeResult(change, result, &size_change)) {
+    if (options_.on_isr_changed && size_change != 0) options_.on_isr_changed(size_change);
+    Changed(change.tp);
+  }
 }
 
 int ReplicaManager::LeaderCount() const {

@@ -95,6 +95,10 @@ struct ReplicaManagerOptions {
   // block on that lock when checking the operations watching `tp` (Kafka's
   // DelayedOperation takes it with tryLock for this reason).
   std::function<void(const TopicPartition& tp)> on_partition_change;
+  // An ISR change this broker asked for as a leader was committed: the new
+  // ISR's size minus the old one's (Kafka's IsrShrinksPerSec and
+  // IsrExpandsPerSec count these). Unset: nothing told.
+  std::function<void(int isr_size_change)> on_isr_changed;
   Clock* clock = nullptr;  // required
 };
 

@@ -4,6 +4,10 @@
 #include <chrono>
 #include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "broker/metadata/metadata_image.h"
 #include "broker/replication/replica_manager.h"
 #include "nlohmann/json.hpp"
@@ -180,9 +184,41 @@ json Throughput(const NodeMetricsSources& s, const metrics::Metrics* m) {
   return {{"node_id", s.node_id}, {"time_ms", NowMs()}, {"topics", std::move(topics)}};
 }
 
-// Any origin may read these (the page asks every node).
-HttpResponse CrossOrigin(HttpResponse r) {
-  r.extra_headers = "Access-Control-Allow-Origin: *\r\n";
+bool IsLoopback(absl::string_view host) {
+  return host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host == "::1";
+}
+
+// Whether a page from `origin` is the console of one of the cluster's
+// nodes (scheme, host and port of a broker's HTTP listener; a loopback
+// listener under any loopback name).
+bool IsClusterOrigin(const NodeMetricsSources& s, const std::string& scheme,
+                     const std::string& origin) {
+  std::shared_ptr<const metadata::MetadataImage> image = s.image ? s.image() : nullptr;
+  if (image == nullptr || origin.empty()) return false;
+  absl::string_view rest = origin;
+  if (!absl::ConsumePrefix(&rest, scheme + "://")) return false;
+  const size_t colon = rest.rfind(':');
+  if (colon == absl::string_view::npos) return false;
+  const absl::string_view host = rest.substr(0, colon);
+  int32_t port = 0;
+  if (!absl::SimpleAtoi(rest.substr(colon + 1), &port)) return false;
+  for (const auto& [id, b] : image->brokers()) {
+    const metadata::Endpoint* http = b.endpoint("HTTP");
+    if (http == nullptr || http->port != port) continue;
+    if (http->host == host || (IsLoopback(http->host) && IsLoopback(host))) return true;
+  }
+  return false;
+}
+
+// The page asks every node: a node lets the other nodes' consoles read its
+// answers (credentials included: client certificates), and no other page.
+HttpResponse CrossOrigin(HttpResponse r, const NodeMetricsSources& s, const std::string& scheme,
+                         const HttpRequest& request) {
+  r.extra_headers = "Vary: Origin\r\n";
+  if (IsClusterOrigin(s, scheme, request.origin)) {
+    absl::StrAppend(&r.extra_headers, "Access-Control-Allow-Origin: ", request.origin,
+                    "\r\nAccess-Control-Allow-Credentials: true\r\n");
+  }
   return r;
 }
 
@@ -191,17 +227,17 @@ HttpResponse CrossOrigin(HttpResponse r) {
 void AddConsoleRoutes(std::shared_ptr<const NodeMetricsSources> sources,
                       const metrics::Metrics* metrics, std::string http_scheme,
                       std::map<std::string, HttpHandler>& routes) {
-  routes["/api/v1/cluster"] = [sources, http_scheme](const HttpRequest&) {
-    return CrossOrigin(JsonAnswer(Cluster(*sources, http_scheme)));
+  routes["/api/v1/cluster"] = [sources, http_scheme](const HttpRequest& r) {
+    return CrossOrigin(JsonAnswer(Cluster(*sources, http_scheme)), *sources, http_scheme, r);
   };
-  routes["/api/v1/topics"] = [sources](const HttpRequest&) {
-    return CrossOrigin(JsonAnswer(Topics(*sources)));
+  routes["/api/v1/topics"] = [sources, http_scheme](const HttpRequest& r) {
+    return CrossOrigin(JsonAnswer(Topics(*sources)), *sources, http_scheme, r);
   };
-  routes["/api/v1/groups"] = [sources](const HttpRequest&) {
-    return CrossOrigin(JsonAnswer(Groups(*sources)));
+  routes["/api/v1/groups"] = [sources, http_scheme](const HttpRequest& r) {
+    return CrossOrigin(JsonAnswer(Groups(*sources)), *sources, http_scheme, r);
   };
-  routes["/api/v1/throughput"] = [sources, metrics](const HttpRequest&) {
-    return CrossOrigin(JsonAnswer(Throughput(*sources, metrics)));
+  routes["/api/v1/throughput"] = [sources, metrics, http_scheme](const HttpRequest& r) {
+    return CrossOrigin(JsonAnswer(Throughput(*sources, metrics)), *sources, http_scheme, r);
   };
   for (int i = 0; i < kConsoleAssetCount; ++i) {
     const ConsoleAsset& a = kConsoleAssets[i];

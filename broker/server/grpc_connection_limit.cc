@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -207,6 +208,12 @@ absl::Status GrpcConnectionLimit::Listen(grpc::ServerBuilder& builder, const std
     }
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (wildcard && a.ss_family == AF_INET6) {
+      // Dual-stack whatever net.ipv6.bindv6only says: the IPv4 wildcard
+      // socket after it is skipped only because this one takes IPv4 too.
+      const int zero = 0;
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    }
     // Accepted sockets inherit it (gRPC sets it on its own listeners).
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     const socklen_t len =
@@ -270,9 +277,13 @@ void GrpcConnectionLimit::Run() {
   polled.push_back({wake_fd_, POLLIN, 0});
   while (true) {
     const int n = ::poll(polled.data(), polled.size(), -1);
-    if (n < 0 && errno != EINTR) {
-      LOG(ERROR) << "gRPC " << name_ << " listener: poll: " << strerror(errno);
-      return;
+    if (n < 0) {
+      if (errno != EINTR) {
+        // Never stop accepting quietly: say so, and go on after a pause.
+        LOG_EVERY_T(ERROR, 10) << "gRPC " << name_ << " listener: poll: " << strerror(errno);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      continue;
     }
     if (polled.back().revents != 0) return;  // Stop()
     for (size_t i = 0; i + 1 < polled.size(); ++i) {

@@ -1,8 +1,11 @@
 #include "broker/server/grpc_request_metrics.h"
 
 #include <chrono>
-#include <cstring>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "glog/logging.h"
+#include "google/protobuf/descriptor.h"
 #include "grpcpp/support/interceptor.h"
 
 namespace strata::server {
@@ -29,12 +32,26 @@ class Timer final : public grpc::experimental::Interceptor {
 
 }  // namespace
 
+GrpcRequestMetrics::GrpcRequestMetrics(metrics::Metrics* metrics,
+                                       const std::vector<std::string>& services)
+    : unknown_(&metrics->Request("unknown", "grpc")) {
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
+  for (const std::string& name : services) {
+    const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
+    CHECK(service != nullptr) << "no service " << name << " in the generated protos";
+    for (int i = 0; i < service->method_count(); ++i) {
+      const std::string& method = service->method(i)->name();
+      by_method_[absl::StrCat("/", name, "/", method)] = &metrics->Request(method, "grpc");
+    }
+  }
+}
+
 grpc::experimental::Interceptor* GrpcRequestMetrics::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
   const char* method = info->method();
-  if (method == nullptr) return nullptr;  // gRPC's own (unregistered) calls
-  const char* slash = std::strrchr(method, '/');
-  return new Timer(&metrics_->Request(slash != nullptr ? slash + 1 : method, "grpc"));
+  if (method == nullptr) return new Timer(unknown_);
+  auto it = by_method_.find(absl::string_view(method));
+  return new Timer(it != by_method_.end() ? it->second : unknown_);
 }
 
 }  // namespace strata::server

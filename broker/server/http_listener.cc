@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <optional>
 
 #include "absl/strings/ascii.h"
@@ -209,6 +210,8 @@ void HttpListener::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     stopping_ = true;
+    // Workers waiting on a slow client wake at once.
+    for (int fd : in_service_) ::shutdown(fd, SHUT_RDWR);
   }
   const uint64_t one = 1;
   if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
@@ -216,7 +219,7 @@ void HttpListener::Stop() {
   if (acceptor_.joinable()) acceptor_.join();
   for (std::thread& w : workers_) w.join();
   workers_.clear();
-  for (auto& [fd, host] : queue_) ::close(fd);
+  for (const Accepted& a : queue_) ::close(a.fd);
   queue_.clear();
   if (listen_fd_ >= 0) ::close(listen_fd_);
   listen_fd_ = -1;
@@ -248,14 +251,14 @@ void HttpListener::AcceptLoop() {
       const int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       std::unique_lock<std::mutex> lock(mu_);
-      if (static_cast<int>(queue_.size()) + in_service_ >= options_.max_connections) {
+      if (static_cast<int>(queue_.size() + in_service_.size()) >= options_.max_connections) {
         lock.unlock();
         ::close(fd);  // full: the console is not worth the broker's memory
         LOG_EVERY_T(WARNING, 10) << "HTTP listener " << options_.name << " refuses connections "
                                  << "over " << options_.max_connections;
         continue;
       }
-      queue_.emplace_back(fd, host);
+      queue_.push_back(Accepted{fd, host, Clock::now()});
       lock.unlock();
       ready_.notify_one();
     }
@@ -264,25 +267,27 @@ void HttpListener::AcceptLoop() {
 
 void HttpListener::WorkerLoop() {
   while (true) {
-    std::pair<int, std::string> next;
+    Accepted next;
     {
       std::unique_lock<std::mutex> lock(mu_);
       ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       next = std::move(queue_.front());
       queue_.pop_front();
-      ++in_service_;
+      in_service_.insert(next.fd);
     }
-    Serve(next.first, next.second);
-    ::close(next.first);
+    Serve(next.fd, next.peer_host, next.at);
     std::lock_guard<std::mutex> lock(mu_);
-    --in_service_;
+    in_service_.erase(next.fd);
+    ::close(next.fd);  // under mu_: Stop never shuts down a reused descriptor
   }
 }
 
-void HttpListener::Serve(int fd, const std::string& peer_host) {
+void HttpListener::Serve(int fd, const std::string& peer_host, Clock::time_point accepted) {
+  // From the accept: time spent waiting for a worker counts, so idle
+  // connections cannot hold the workers for a timeout each in turn.
   const Clock::time_point deadline =
-      Clock::now() + std::chrono::milliseconds(options_.request_timeout_ms);
+      accepted + std::chrono::milliseconds(options_.request_timeout_ms);
   std::unique_ptr<kafka::TlsTransport> tls;
   security::Principal principal = security::Principal::Anonymous();
   bool known_principal = true;
@@ -358,6 +363,7 @@ void HttpListener::Serve(int fd, const std::string& peer_host) {
       const std::string name = absl::AsciiStrToLower(lines[i].substr(0, colon));
       const absl::string_view value = absl::StripAsciiWhitespace(lines[i].substr(colon + 1));
       if (name == "transfer-encoding") body = true;
+      if (name == "origin") request.origin = std::string(value);
       if (name == "content-length") {
         int64_t length = 0;
         if (!absl::SimpleAtoi(value, &length) || length < 0) bad = true;
@@ -410,7 +416,14 @@ HttpResponse HttpListener::Answer(const HttpRequest& request,
     return HttpResponse::Text(
         403, absl::StrCat(request.principal, " is not allowed to describe the cluster\n"));
   }
-  if (const HttpHandler* handler = Route(request.path)) return (*handler)(request);
+  if (const HttpHandler* handler = Route(request.path)) {
+    try {
+      return (*handler)(request);
+    } catch (const std::exception& e) {
+      LOG(ERROR) << "http: " << request.path << ": " << e.what();
+      return HttpResponse::Text(500, "internal error\n");
+    }
+  }
   return HttpResponse::Text(404, absl::StrCat("no such path: ", request.path, "\n"));
 }
 

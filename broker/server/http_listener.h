@@ -21,10 +21,11 @@
 //   - Only GET and HEAD (HEAD answers the headers alone); any other method
 //     gets 405, a path no route takes 404, a request line or header that
 //     is not HTTP/1.x 400, headers beyond max_header_bytes 431, a request
-//     with a body 400 (nothing here takes one). A connection that has not
-//     sent its whole request (TLS handshake included) within
-//     request_timeout_ms is closed; so is one that does not take its
-//     answer in that time.
+//     with a body 400 (nothing here takes one), a handler that throws 500.
+//     A connection that has not sent its whole request (TLS handshake
+//     included) within request_timeout_ms of its accept is closed; so is
+//     one that does not take its answer in that time. Stop() cuts the
+//     connections being served short. IPv4 only.
 //   - The broker's own threads never serve HTTP: num_threads workers do,
 //     and connections beyond max_connections waiting for one are closed at
 //     accept, so slow or hostile clients tie up at most these.
@@ -35,6 +36,7 @@
 //   - Handlers run on the workers and must be thread-safe.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -42,6 +44,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +63,7 @@ struct HttpRequest {
   std::string query;   // after '?', undecoded
   std::string principal;
   std::string peer_host;
+  std::string origin;  // the Origin header, "" without one
 };
 
 struct HttpResponse {
@@ -105,7 +109,7 @@ class HttpListener {
 
   void AcceptLoop();
   void WorkerLoop();
-  void Serve(int fd, const std::string& peer_host);
+  void Serve(int fd, const std::string& peer_host, std::chrono::steady_clock::time_point accepted);
   HttpResponse Answer(const HttpRequest& request, const security::Principal& principal) const;
   const HttpHandler* Route(const std::string& path) const;
 
@@ -118,8 +122,13 @@ class HttpListener {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable ready_;
-  std::deque<std::pair<int, std::string>> queue_;  // accepted: fd, peer host
-  int in_service_ = 0;                             // being served
+  struct Accepted {
+    int fd;
+    std::string peer_host;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::deque<Accepted> queue_;
+  std::set<int> in_service_;  // the descriptors being served (Stop shuts them down)
   bool stopping_ = false;
 };
 

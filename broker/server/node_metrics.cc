@@ -1,6 +1,7 @@
 #include "broker/server/node_metrics.h"
 
 #include <algorithm>
+#include <future>
 #include <set>
 #include <utility>
 
@@ -254,8 +255,18 @@ std::vector<GroupSnapshot> SnapshotGroups(const NodeMetricsSources& s) {
     if (p != nullptr && p->leader >= 0 && p->leader != s.node_id) remote[p->leader].push_back(tp);
   }
   if (s.end_offsets) {
-    for (const auto& [leader, tps] : remote) {
-      for (auto& [tp, offset] : s.end_offsets(leader, tps)) end[tp] = offset;
+    // The leaders at once (each answer bounded by end_offsets' deadline);
+    // leaders the image shows dead are not waited for.
+    std::vector<std::future<std::map<std::pair<std::string, int32_t>, int64_t>>> asked;
+    for (auto& [leader, tps] : remote) {
+      if (image != nullptr && !image->IsBrokerLive(leader)) continue;
+      asked.push_back(std::async(std::launch::async,
+                                 [&s, leader = leader, tps = std::move(tps)] {
+                                   return s.end_offsets(leader, tps);
+                                 }));
+    }
+    for (auto& answer : asked) {
+      for (auto& [tp, offset] : answer.get()) end[tp] = offset;
     }
   }
   for (GroupSnapshot& g : out) {

@@ -395,14 +395,11 @@ void StrataNode::CreateReplicaManagement() {
     purgatory_->CheckAndComplete(purgatory::WatchKey::Partition(tp));
   };
   replica_options.alter_partition = [this](replication::IsrChange change) {
-    // Kafka's IsrShrinksPerSec / IsrExpandsPerSec: counted as the leader asks.
-    std::shared_ptr<const metadata::MetadataImage> image = metadata_->current();
-    if (const metadata::PartitionInfo* p =
-            image->FindPartition(change.tp.topic, change.tp.partition.value())) {
-      if (change.new_isr.size() < p->isr.size()) metrics_->isr_shrinks().Increment();
-      if (change.new_isr.size() > p->isr.size()) metrics_->isr_expands().Increment();
-    }
     isr_sender_->Enqueue(std::move(change));
+  };
+  // Kafka's IsrShrinksPerSec / IsrExpandsPerSec: ISR changes committed.
+  replica_options.on_isr_changed = [this](int size_change) {
+    (size_change < 0 ? metrics_->isr_shrinks() : metrics_->isr_expands()).Increment();
   };
   replicas_ = std::make_unique<replication::ReplicaManager>(logs_.get(), replica_options);
 
@@ -873,7 +870,10 @@ absl::Status StrataNode::Listen() {
     builder.RegisterService(admin_service_.get());
     if (config_.metrics_enabled) {
       std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> timers;
-      timers.push_back(std::make_unique<GrpcRequestMetrics>(metrics_.get()));
+      timers.push_back(std::make_unique<GrpcRequestMetrics>(
+          metrics_.get(), std::vector<std::string>{"strata.v1.Broker", "strata.v1.Admin",
+                                                   "strata.v1.Group", "strata.v1.Transaction",
+                                                   "strata.v1.Sasl"}));
       builder.experimental().SetInterceptorCreators(std::move(timers));
     }
     builder.RegisterService(group_service_.get());
@@ -1001,7 +1001,7 @@ absl::Status StrataNode::ListenHttp() {
       p->set_timestamp(-1);  // latest: the high watermark
     }
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     v1::ListOffsetsResponse response;
     if (!internal::Replica::NewStub(channel)->ListOffsets(&ctx, request, &response).ok()) {
       return out;

@@ -158,6 +158,9 @@ class StrataNode {
   // New on every start: the controller tells this process's registration
   // from an earlier one's.
   const std::string incarnation_id_;
+  // What the hot paths record and /metrics shows, from Start on. First:
+  // everything below may hold a pointer into it.
+  std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<MetadataStateMachine> metadata_;
   std::unique_ptr<replication::ReplicaManager> replicas_;
@@ -207,9 +210,7 @@ class StrataNode {
   // Kafka's binary protocol, one per listener in strata.kafka.listener.names.
   std::vector<std::unique_ptr<kafka::KafkaListener>> kafka_listeners_;
   std::unique_ptr<grpc::Server> controller_server_;
-  // The HTTP listener (/metrics, the console); null without one. The
-  // metrics it serves are recorded from Start on.
-  std::unique_ptr<metrics::Metrics> metrics_;
+  // The HTTP listener (/metrics, the console); null without one.
   std::unique_ptr<HttpListener> http_listener_;
   // The gRPC listeners' security (TLS files, gates), CONTROLLER's and the
   // client listener's (null without one).

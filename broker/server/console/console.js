@@ -61,7 +61,9 @@
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
     try {
-      const r = await fetch(url, { signal: ctl.signal, cache: 'no-store', credentials: 'omit' });
+      // 'include': a TLS listener asking for client certificates gets them on
+      // the other nodes too (they answer with this page's origin, not '*').
+      const r = await fetch(url, { signal: ctl.signal, cache: 'no-store', credentials: 'include' });
       if (!r.ok) throw Object.assign(new Error('HTTP ' + r.status), { network: false });
       return await r.json();
     } catch (e) {

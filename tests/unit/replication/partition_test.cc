@@ -130,8 +130,12 @@ TEST_F(PartitionTest, APendingIsrChangeCountsTheMaximalIsr) {
   ok.leader_epoch = 0;
   ok.partition_epoch = 1;
   ok.isr = {1, 2, 3};
-  EXPECT_TRUE(partition_->OnIsrChangeResult(proposals_[0], ok));
-  EXPECT_FALSE(partition_->OnIsrChangeResult(proposals_[0], ok)) << "already settled";
+  int size_change = 7;
+  EXPECT_TRUE(partition_->OnIsrChangeResult(proposals_[0], ok, &size_change));
+  EXPECT_EQ(size_change, 1) << "an expansion, counted once";
+  EXPECT_FALSE(partition_->OnIsrChangeResult(proposals_[0], ok, &size_change))
+      << "already settled";
+  EXPECT_EQ(size_change, 0) << "a resent answer changes nothing";
 }
 
 TEST_F(PartitionTest, AcksAllIsAckedOnceTheHighWatermarkPassesTheBatch) {
@@ -183,7 +187,9 @@ TEST_F(PartitionTest, AFollowerThatLagsForTheLagTimeIsProposedForRemoval) {
   ok.leader_epoch = 0;
   ok.partition_epoch = 1;
   ok.isr = {1, 2};
-  EXPECT_TRUE(partition_->OnIsrChangeResult(proposals_[0], ok));
+  int size_change = 0;
+  EXPECT_TRUE(partition_->OnIsrChangeResult(proposals_[0], ok, &size_change));
+  EXPECT_EQ(size_change, -1) << "a shrink";
   EXPECT_EQ(Hw(), 8);
 }
 
