@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "broker/kafka/listen_socket.h"
 #include "broker/kafka/tls_transport.h"
 #include "glog/logging.h"
 
@@ -127,42 +128,6 @@ std::optional<std::string> DecodePath(absl::string_view in) {
   return out;
 }
 
-absl::StatusOr<int> BindListening(const HttpListener::Options& o) {
-  const std::string address = absl::StrCat(o.host, ":", o.port);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(o.port));
-  if (o.host.empty() || o.host == "0.0.0.0") {
-    addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  } else {
-    addrinfo hints{};
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    if (int rc = ::getaddrinfo(o.host.c_str(), nullptr, &hints, &found); rc != 0 || !found) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen on ", o.name, " ", address, ": ", gai_strerror(rc)));
-    }
-    addr.sin_addr = reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr;
-    ::freeaddrinfo(found);
-  }
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", o.name, " ", address, ": ", strerror(errno)));
-  }
-  const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(fd, 128) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", o.name, " ", address, ": ", strerror(err)));
-  }
-  return fd;
-}
-
 }  // namespace
 
 HttpResponse HttpResponse::Text(int status, std::string body) {
@@ -182,7 +147,8 @@ HttpResponse HttpResponse::Json(int status, std::string body) {
 absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
     Options options, std::map<std::string, HttpHandler> routes) {
   std::unique_ptr<HttpListener> self(new HttpListener(std::move(options), std::move(routes)));
-  absl::StatusOr<int> fd = BindListening(self->options_);
+  absl::StatusOr<int> fd =
+      kafka::BindListening(self->options_.name, self->options_.host, self->options_.port);
   if (!fd.ok()) return fd.status();
   self->listen_fd_ = *fd;
   sockaddr_in bound{};

@@ -21,6 +21,7 @@
 #include "broker/security/tls_context.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/common/loopback.h"
 #include "tests/common/test_certs.h"
 
 namespace strata::server {
@@ -30,18 +31,7 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using namespace std::chrono_literals;
 
-int Connect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+int Connect(int port) { return testing::ConnectLoopback(port); }
 
 // Everything the server sends until it closes or `wait` passes.
 std::string ReadAll(int fd, std::chrono::milliseconds wait) {
