@@ -189,6 +189,9 @@ struct FetchedOffset {
   int32_t leader_epoch = -1;
   std::string metadata;
   ErrorCode error = ErrorCode::kNone;
+  // Committed by a transaction (TxnOffsetCommit): the group reads
+  // read_committed. Not on the wire; the lag metrics use it.
+  bool transactional = false;
 };
 struct OffsetFetchResponse {
   GroupResult result;

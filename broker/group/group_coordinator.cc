@@ -154,6 +154,9 @@ struct GroupCoordinator::Group {
   struct Committed {
     OffsetValue value;
     int64_t log_offset = -1;
+    // Committed by a transaction (TxnOffsetCommit): the group reads
+    // read_committed, so its lag counts from the last stable offset.
+    bool transactional = false;
   };
   std::map<GroupTopicPartition, Committed> offsets ABSL_GUARDED_BY(mu);
   // Commits written and not acknowledged yet, per partition (Kafka's
@@ -1295,7 +1298,7 @@ void GroupCoordinator::OffsetCommit(OffsetCommitRequest request,
                   const int64_t log_offset = base_offset + static_cast<int64_t>(i);
                   auto cached = gp->offsets.find(tp);
                   if (cached == gp->offsets.end() || cached->second.log_offset < log_offset) {
-                    gp->offsets[tp] = Group::Committed{v, log_offset};
+                    gp->offsets[tp] = Group::Committed{v, log_offset, false};
                   }
                 }
               }
@@ -1370,7 +1373,8 @@ void GroupCoordinator::TxnOffsetCommit(TxnOffsetCommitRequest request,
             OffsetRecord(request.group_id, o, response->partitions.emplace_back(), records);
         if (!v) continue;
         // Pending from now on: a stable read waits for the transaction.
-        g->pending_txn_offsets[request.producer_id][o.tp] = Group::Committed{*v, -1};
+        g->pending_txn_offsets[request.producer_id][o.tp] =
+            Group::Committed{*v, -1, /*transactional=*/true};
         writing.emplace_back(o.tp, *std::move(v));
       }
       if (records.empty()) {
@@ -1460,8 +1464,8 @@ OffsetFetchResponse GroupCoordinator::OffsetFetch(const OffsetFetchRequest& requ
     return true;
   };
   auto add = [&](const GroupTopicPartition& tp, const Group::Committed& c) {
-    response.offsets.push_back(
-        FetchedOffset{tp, c.value.offset, c.value.leader_epoch, c.value.metadata});
+    response.offsets.push_back(FetchedOffset{tp, c.value.offset, c.value.leader_epoch,
+                                            c.value.metadata, ErrorCode::kNone, c.transactional});
   };
   if (!request.partitions) {
     for (const auto& [tp, v] : g->offsets) {
@@ -2024,9 +2028,9 @@ void GroupCoordinator::Load(int32_t partition, int32_t epoch) {
           absl::StatusOr<OffsetValue> v = DecodeOffsetValue(*rec.value);
           if (v.ok() && header.is_transactional()) {
             pending_txn[header.producer_id][ok->group][tp] =
-                Group::Committed{*std::move(v), record_offset};
+                Group::Committed{*std::move(v), record_offset, /*transactional=*/true};
           } else if (v.ok()) {
-            offsets[ok->group][tp] = Group::Committed{*std::move(v), record_offset};
+            offsets[ok->group][tp] = Group::Committed{*std::move(v), record_offset, false};
           } else {
             LOG(WARNING) << "Skipping an offset of group " << ok->group << ": " << v.status();
           }

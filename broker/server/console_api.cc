@@ -148,7 +148,10 @@ json Groups(const NodeMetricsSources& s) {
     json offsets = json::array();
     int64_t total = 0;
     for (const GroupPartitionOffsets& o : g.offsets) {
-      json row = {{"topic", o.topic}, {"partition", o.partition}, {"committed", o.committed}};
+      json row = {{"topic", o.topic},
+                  {"partition", o.partition},
+                  {"committed", o.committed},
+                  {"isolation", o.read_committed ? "read_committed" : "read_uncommitted"}};
       if (o.end_offset >= 0) {
         const int64_t lag = std::max<int64_t>(0, o.end_offset - o.committed);
         row["end_offset"] = o.end_offset;

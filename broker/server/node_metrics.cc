@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "broker/group/group_coordinator.h"
@@ -119,8 +120,8 @@ void CollectRaft(const NodeMetricsSources& s, metrics::Collection& c) {
 // Groups coordinated here: state, members, committed offsets and lag.
 void CollectGroups(const NodeMetricsSources& s, metrics::Collection& c) {
   const std::string lag_help =
-      "High watermark minus the group's committed offset, by partition (exported by the "
-      "group's coordinator)";
+      "High watermark (last stable offset where the group commits in transactions) minus the "
+      "group's committed offset, by partition (exported by the group's coordinator)";
   c.DeclareGauge("strata_consumer_group_lag", lag_help);
   c.DeclareGauge("strata_consumer_group_members", "Members of a consumer group");
   for (const GroupSnapshot& g : SnapshotGroups(s)) {
@@ -222,7 +223,8 @@ std::vector<GroupSnapshot> SnapshotGroups(const NodeMetricsSources& s) {
   }
   // Committed offsets, then the end offsets of their partitions: those led
   // here read locally, the others asked of their leaders.
-  std::set<std::pair<std::string, int32_t>> partitions;
+  using Key = std::tuple<std::string, int32_t, bool>;  // topic, partition, read_committed
+  std::set<Key> partitions;
   for (GroupSnapshot& g : out) {
     group::OffsetFetchRequest request;
     request.group_id = g.group;
@@ -233,45 +235,54 @@ std::vector<GroupSnapshot> SnapshotGroups(const NodeMetricsSources& s) {
       g.offsets.push_back({.topic = o.tp.topic,
                            .partition = o.tp.partition,
                            .committed = o.offset,
-                           .end_offset = -1});
-      partitions.insert({o.tp.topic, o.tp.partition});
+                           .end_offset = -1,
+                           .read_committed = o.transactional});
+      partitions.insert({o.tp.topic, o.tp.partition, o.transactional});
     }
   }
   if (partitions.empty()) return out;
-  std::map<std::pair<std::string, int32_t>, int64_t> end;
-  std::map<int32_t, NodeMetricsSources::Partitions> remote;  // by leader
+  std::map<Key, int64_t> end;
+  std::map<std::pair<int32_t, bool>, NodeMetricsSources::Partitions> remote;  // by leader
   std::shared_ptr<const metadata::MetadataImage> image = s.image ? s.image() : nullptr;
-  for (const auto& tp : partitions) {
+  for (const auto& [topic, partition, read_committed] : partitions) {
     if (s.replicas != nullptr) {
       const replication::OffsetResult r =
-          s.replicas->ListOffset(tp.first, tp.second, /*latest*/ -1, /*read_committed=*/false);
+          s.replicas->ListOffset(topic, partition, /*latest*/ -1, read_committed);
       if (r.error == ErrorCode::kNone) {
-        end[tp] = r.offset;
+        end[{topic, partition, read_committed}] = r.offset;
         continue;
       }
     }
     const metadata::PartitionInfo* p =
-        image != nullptr ? image->FindPartition(tp.first, tp.second) : nullptr;
-    if (p != nullptr && p->leader >= 0 && p->leader != s.node_id) remote[p->leader].push_back(tp);
+        image != nullptr ? image->FindPartition(topic, partition) : nullptr;
+    if (p != nullptr && p->leader >= 0 && p->leader != s.node_id) {
+      remote[{p->leader, read_committed}].emplace_back(topic, partition);
+    }
   }
   if (s.end_offsets) {
     // The leaders at once (each answer bounded by end_offsets' deadline);
     // leaders the image shows dead are not waited for.
-    std::vector<std::future<std::map<std::pair<std::string, int32_t>, int64_t>>> asked;
-    for (auto& [leader, tps] : remote) {
+    std::vector<std::future<std::map<Key, int64_t>>> asked;
+    for (auto& [by, tps] : remote) {
+      const auto [leader, read_committed] = by;
       if (image != nullptr && !image->IsBrokerLive(leader)) continue;
-      asked.push_back(std::async(std::launch::async,
-                                 [&s, leader = leader, tps = std::move(tps)] {
-                                   return s.end_offsets(leader, tps);
-                                 }));
+      asked.push_back(std::async(
+          std::launch::async,
+          [&s, leader = leader, read_committed = read_committed, tps = std::move(tps)] {
+            std::map<Key, int64_t> got;
+            for (const auto& [tp, offset] : s.end_offsets(leader, tps, read_committed)) {
+              got[{tp.first, tp.second, read_committed}] = offset;
+            }
+            return got;
+          }));
     }
-    for (auto& answer : asked) {
-      for (auto& [tp, offset] : answer.get()) end[tp] = offset;
-    }
+    for (auto& answer : asked) end.merge(answer.get());
   }
   for (GroupSnapshot& g : out) {
     for (GroupPartitionOffsets& o : g.offsets) {
-      if (auto it = end.find({o.topic, o.partition}); it != end.end()) o.end_offset = it->second;
+      if (auto it = end.find({o.topic, o.partition, o.read_committed}); it != end.end()) {
+        o.end_offset = it->second;
+      }
     }
   }
   return out;

@@ -54,24 +54,29 @@ struct NodeMetricsSources {
   raft::RaftNode* raft = nullptr;                     // null on a broker-only node
   group::GroupCoordinator* groups = nullptr;          // may be null
   txn::TransactionCoordinator* transactions = nullptr;  // may be null
-  // Latest offsets (high watermarks) of `partitions`, asked of their
-  // leader `leader`; partitions it did not answer for are left out.
+  // Latest offsets of `partitions`, asked of their leader `leader`: the
+  // high watermarks, or with `read_committed` the last stable offsets.
+  // Partitions it did not answer for are left out.
   using Partitions = std::vector<std::pair<std::string, int32_t>>;
-  std::function<std::map<std::pair<std::string, int32_t>, int64_t>(int32_t leader,
-                                                                    const Partitions& partitions)>
+  std::function<std::map<std::pair<std::string, int32_t>, int64_t>(
+      int32_t leader, const Partitions& partitions, bool read_committed)>
       end_offsets;
 };
 
 void RegisterNodeCollectors(metrics::Metrics& metrics, NodeMetricsSources sources);
 
 // The groups this node coordinates, with their committed offsets and the
-// end offsets (high watermarks) of those partitions: what the lag metrics
-// and the console's /api/v1/groups show.
+// end offsets of those partitions: what the lag metrics and the console's
+// /api/v1/groups show. A partition whose offset a transaction committed
+// (TxnOffsetCommit) is read read_committed: its end offset is the last
+// stable offset, since records of open transactions are not yet readable.
+// Otherwise it is the high watermark, as consumer-groups --describe counts.
 struct GroupPartitionOffsets {
   std::string topic;
   int32_t partition = 0;
   int64_t committed = -1;
   int64_t end_offset = -1;  // -1: its leader could not be asked
+  bool read_committed = false;
 };
 struct GroupMember {
   std::string member_id;

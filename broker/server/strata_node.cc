@@ -984,11 +984,13 @@ absl::Status StrataNode::ListenHttp() {
   sources.transactions = txn_coordinator_.get();
   // The high watermarks of partitions led elsewhere, from their leaders
   // (Replica.ListOffsets on the CONTROLLER listener), for consumer lag.
-  sources.end_offsets = [this](int32_t leader, const NodeMetricsSources::Partitions& partitions) {
+  sources.end_offsets = [this](int32_t leader, const NodeMetricsSources::Partitions& partitions,
+                               bool read_committed) {
     std::map<std::pair<std::string, int32_t>, int64_t> out;
     std::shared_ptr<grpc::Channel> channel = ChannelToBroker(leader);
     if (channel == nullptr) return out;
     v1::ListOffsetsRequest request;
+    request.set_isolation_level(read_committed ? v1::READ_COMMITTED : v1::READ_UNCOMMITTED);
     std::map<std::string, v1::ListOffsetsTopic*> topics;
     for (const auto& [topic, partition] : partitions) {
       v1::ListOffsetsTopic*& t = topics[topic];
@@ -998,7 +1000,7 @@ absl::Status StrataNode::ListenHttp() {
       }
       v1::ListOffsetsPartition* p = t->add_partitions();
       p->set_partition(partition);
-      p->set_timestamp(-1);  // latest: the high watermark
+      p->set_timestamp(-1);  // latest: the high watermark, or the last stable offset
     }
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));

@@ -11,6 +11,10 @@ three-node cluster with an HTTP listener per node.
     (240, 180, 180): the group's strata_consumer_group_lag series, summed
     over the three nodes' /metrics, come to 400 - one per partition, from
     the group's coordinator alone;
+  - a group that commits in transactions (send_offsets_to_transaction)
+    reads read_committed: its lag counts from the last stable offset, so
+    an open transaction's records are not lag yet, while a plain group's
+    lag (from the high watermark) counts them;
   - the hot paths' families move: the topic's bytes and records in, its
     bytes out once the records are consumed, and Produce and Fetch requests
     on the Kafka listener in the latency histogram;
@@ -119,6 +123,70 @@ def run(env, checks):
         checks.check("each partition's lag: 160, 120, 120",
                      sorted((p, v) for _, _, p, v in series) ==
                      [("0", 160.0), ("1", 120.0), ("2", 120.0)], series)
+
+    with checks.step("lag of a transactional group counts from the last stable offset"):
+        lso_topic = env.name("lso")
+        txn_group = env.name("lso-txn-group")
+        plain_group = env.name("lso-plain-group")
+        env.create_topic(lso_topic, partitions=1, replication_factor=3)
+        env.wait_topic_leaders(lso_topic, 1)
+        p = Producer({"bootstrap.servers": env.kafka_bootstrap, "acks": "all"})
+        for i in range(100):
+            p.produce(lso_topic, value=b"committed", partition=0)
+        checks.check("100 plain records acknowledged", p.flush(30) == 0)
+        # An open transaction: 50 records the high watermark counts and the
+        # last stable offset (100) does not.
+        open_txn = Producer({"bootstrap.servers": env.kafka_bootstrap,
+                             "transactional.id": env.name("open-txn")})
+        open_txn.init_transactions(30)
+        open_txn.begin_transaction()
+        for i in range(50):
+            open_txn.produce(lso_topic, value=b"open", partition=0)
+        checks.check("the open transaction's 50 records written", open_txn.flush(30) == 0)
+        # The transactional group commits 100 inside a transaction of its own.
+        meta_consumer = Consumer({"bootstrap.servers": env.kafka_bootstrap,
+                                  "group.id": txn_group, "enable.auto.commit": False})
+        copier = Producer({"bootstrap.servers": env.kafka_bootstrap,
+                           "transactional.id": env.name("copier-txn")})
+        try:
+            copier.init_transactions(30)
+            copier.begin_transaction()
+            copier.send_offsets_to_transaction([TopicPartition(lso_topic, 0, 100)],
+                                               meta_consumer.consumer_group_metadata(), 30)
+            copier.commit_transaction(30)
+        finally:
+            meta_consumer.close()
+        plain = Consumer({"bootstrap.servers": env.kafka_bootstrap, "group.id": plain_group,
+                          "enable.auto.commit": False})
+        try:
+            plain.commit(offsets=[TopicPartition(lso_topic, 0, 100)], asynchronous=False)
+        finally:
+            plain.close()
+
+        def lags():
+            out = {}
+            for n in cluster.nodes:
+                _, _, text = scrape(cluster.http_port[n])
+                for labels, value in samples(text, "strata_consumer_group_lag"):
+                    if labels.get("topic") == lso_topic:
+                        out[labels.get("group")] = value
+            return out
+        got = si.retry("both groups' lag", lags,
+                       good=lambda l: l.get(txn_group) == 0 and l.get(plain_group) == 50,
+                       timeout_s=20)
+        checks.note(f"with a transaction open: {got}")
+        checks.check("the transactional group's lag is 0 (last stable offset 100 - 100)",
+                     got.get(txn_group) == 0, got)
+        checks.check("the plain group's lag is 50 (high watermark 150 - 100)",
+                     got.get(plain_group) == 50, got)
+        open_txn.commit_transaction(30)
+        # Committed: the 50 records and the marker are stable (151).
+        got = si.retry("both groups' lag after the commit", lags,
+                       good=lambda l: l.get(txn_group) == 51 and l.get(plain_group) == 51,
+                       timeout_s=20)
+        checks.note(f"after the transaction commits: {got}")
+        checks.check("once the transaction commits both lags are 51 (50 records + marker)",
+                     got.get(txn_group) == 51 and got.get(plain_group) == 51, got)
 
     with checks.step("hot-path and state families"):
         texts = {n: scrape(cluster.http_port[n])[2] for n in cluster.nodes}

@@ -332,7 +332,7 @@
           'data-group': g.group, 'data-topic': o.topic, 'data-partition': o.partition, 'data-lag': isNum(o.lag) ? o.lag : 'unknown',
           class: isNum(o.lag) ? null : 'warn', title: isNum(o.lag) ? null : 'end offset unknown (no leader?)' },
           el('td', null, o.topic), el('td', null, o.partition), el('td', { class: 'num' }, fmtInt(o.committed)),
-          el('td', { class: 'num' }, fmtInt(o.end_offset)), el('td', { class: 'num' + (o.lag > 0 ? ' strong' : '') }, fmtInt(o.lag))))));
+          el('td', { class: 'num', title: o.isolation === 'read_committed' ? 'last stable offset (committed in transactions)' : 'high watermark' }, fmtInt(o.end_offset) + (o.isolation === 'read_committed' ? ' (LSO)' : '')), el('td', { class: 'num' + (o.lag > 0 ? ' strong' : '') }, fmtInt(o.lag))))));
       rows.push(el('tr', { class: 'detail' + (open ? '' : ' collapsed') }, el('td', { colspan: 7 },
         el('div', { class: 'split' }, el('div', null, el('h3', null, 'Members'), memberTable), el('div', null, el('h3', null, 'Lag by partition'), lagTable)))));
     }

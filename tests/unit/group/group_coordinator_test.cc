@@ -2010,6 +2010,34 @@ TEST_F(TxnOffsetsTest, OffsetsArePendingUntilTheCommitMarkerAndWrittenAsTheProdu
   EXPECT_EQ(StableFetch(), std::make_pair(ErrorCode::kNone, int64_t{20}));
 }
 
+// Whether the offset came from a transaction: what the lag metrics use to
+// count a read_committed group's lag from the last stable offset.
+TEST_F(TxnOffsetsTest, AnOffsetCommittedByATransactionIsMarkedSoAlsoAfterAReload) {
+  auto transactional = [&] {
+    OffsetFetchRequest r;
+    r.group_id = kGroup;
+    r.partitions = std::vector<GroupTopicPartition>{{"orders", 0}};
+    OffsetFetchResponse resp = coordinator_->OffsetFetch(r);
+    CHECK_EQ(resp.offsets.size(), 1u);
+    return resp.offsets[0].transactional;
+  };
+  Start();
+  ASSERT_EQ(Commit(kGroup, -1, "", "orders", 0, 10), ErrorCode::kNone);
+  EXPECT_FALSE(transactional());
+  ASSERT_EQ(TxnCommit(20), ErrorCode::kNone);
+  EXPECT_FALSE(transactional()) << "pending: the plain commit still stands";
+  Marker(true);
+  EXPECT_TRUE(transactional());
+  Restart();
+  EXPECT_EQ(Fetched(kGroup, "orders", 0), 20);
+  EXPECT_TRUE(transactional());
+  // A plain commit after it: no longer.
+  ASSERT_EQ(Commit(kGroup, -1, "", "orders", 0, 25), ErrorCode::kNone);
+  EXPECT_FALSE(transactional());
+  Restart();
+  EXPECT_FALSE(transactional());
+}
+
 TEST_F(TxnOffsetsTest, AnAbortedTransactionsOffsetsAreDroppedAlsoOnReload) {
   Start();
   ASSERT_EQ(Commit(kGroup, -1, "", "orders", 0, 10), ErrorCode::kNone);
