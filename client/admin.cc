@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
@@ -847,6 +848,86 @@ absl::StatusOr<v1::OffsetDeleteResponse> Admin::DeleteGroupOffsets(
           });
   if (!deleted.ok()) return deleted.status();
   return deleted->front();
+}
+
+// ---- Log directories
+
+absl::StatusOr<std::map<int32_t, absl::StatusOr<v1::DescribeLogDirsResponse>>>
+Admin::DescribeLogDirs(const std::vector<int32_t>& broker_ids,
+                       const std::optional<std::vector<TopicPartition>>& partitions) {
+  std::map<int32_t, absl::StatusOr<v1::DescribeLogDirsResponse>> out;
+  if (broker_ids.empty()) return out;
+  absl::StatusOr<v1::DescribeClusterResponse> cluster = DescribeCluster();
+  if (!cluster.ok()) return cluster.status();
+  v1::DescribeLogDirsRequest request;
+  if (partitions.has_value()) {
+    v1::DescribeLogDirsPartitions* wanted = request.mutable_partitions();
+    std::map<std::string, v1::DescribeLogDirsTopic*> by_topic;
+    for (const TopicPartition& tp : *partitions) {
+      v1::DescribeLogDirsTopic*& t = by_topic[tp.topic];
+      if (t == nullptr) {
+        t = wanted->add_topics();
+        t->set_topic(tp.topic);
+      }
+      t->add_partitions(tp.partition.value());
+    }
+  }
+
+  // One broker's answer: retried at that broker only (Kafka's
+  // StaticBrokerStrategy), on transport failures.
+  const absl::Time deadline = absl::Now() + config_.request_timeout;
+  auto ask = [&](int32_t id, const std::string& target,
+                 bool once) -> absl::StatusOr<v1::DescribeLogDirsResponse> {
+    while (true) {
+      v1::DescribeLogDirsResponse response;
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, deadline);
+      absl::Status s = FromGrpcStatus(
+          v1::Admin::NewStub(pool_.Get(target))->DescribeLogDirs(&ctx, request, &response), target);
+      if (s.ok()) {
+        if (response.error() != v1::NONE) {
+          return ErrorToStatus(response.error(), response.error_message());
+        }
+        return response;
+      }
+      if (once || !IsNetworkError(s) || absl::IsDeadlineExceeded(s) ||
+          absl::Now() + config_.retry_backoff >= deadline) {
+        return WithMessage(s, fmt::format("Failed to describe the log directories of broker {}: {}",
+                                          id, std::string(s.message())));
+      }
+      absl::SleepFor(config_.retry_backoff);
+    }
+  };
+
+  // Every answer's slot first, then one thread per broker asked, each
+  // writing only its own slot.
+  struct Target {
+    absl::StatusOr<v1::DescribeLogDirsResponse>* slot;
+    int32_t id;
+    std::string address;
+    bool once;
+  };
+  std::vector<Target> targets;
+  for (int32_t id : broker_ids) {
+    if (out.contains(id)) continue;
+    auto b = std::find_if(cluster->brokers().begin(), cluster->brokers().end(),
+                          [id](const v1::BrokerDescription& d) { return d.id() == id; });
+    if (b == cluster->brokers().end() || b->endpoints().empty()) {
+      out.emplace(id, absl::NotFoundError(fmt::format(
+                          "Broker {} is not in the cluster (or has no client endpoint)", id)));
+      continue;
+    }
+    auto slot = out.emplace(id, absl::UnknownError("not asked")).first;
+    targets.push_back(Target{&slot->second, id,
+                             fmt::format("{}:{}", b->endpoints(0).host(), b->endpoints(0).port()),
+                             b->fenced()});
+  }
+  std::vector<std::thread> calls;
+  for (const Target& t : targets) {
+    calls.emplace_back([&ask, &t] { *t.slot = ask(t.id, t.address, t.once); });
+  }
+  for (std::thread& call : calls) call.join();
+  return out;
 }
 
 // ---- Transactions

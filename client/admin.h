@@ -163,6 +163,23 @@ class Admin {
   absl::StatusOr<v1::DescribeConfigsResponse> DescribeConfigs(
       const v1::DescribeConfigsRequest& request);
 
+  // ---- Log directories (Kafka's DescribeLogDirs, answered by each broker)
+
+  // What each of `broker_ids` answers DescribeLogDirs about its own log
+  // directories (Kafka's Admin.describeLogDirs): every partition it holds,
+  // or, with `partitions`, only those (the ones it does not hold are left
+  // out; an empty list asks for none). Each broker is asked directly, at
+  // its client endpoint as DescribeCluster gives it, all of them at once;
+  // a transport failure is retried there until request.timeout.ms, except
+  // for a fenced broker (most likely stopped), which is tried once.
+  // Every broker asked for is in the answer: its response, or why there is
+  // none — NotFound for an id the cluster does not know, the transport's
+  // error, or the call's own error (CLUSTER_AUTHORIZATION_FAILED, as
+  // ErrorToStatus). Fails as a whole only when DescribeCluster does.
+  absl::StatusOr<std::map<int32_t, absl::StatusOr<v1::DescribeLogDirsResponse>>> DescribeLogDirs(
+      const std::vector<int32_t>& broker_ids,
+      const std::optional<std::vector<TopicPartition>>& partitions = std::nullopt);
+
   // ---- ACLs, SCRAM credentials, client quotas (issue 16)
   //
   // As the calls above: any node, writes forwarded to the controller and

@@ -804,6 +804,10 @@ int32_t JavaStringHash(std::string_view s) {
 }
 
 std::vector<size_t> JavaHashMapOrder(const std::vector<int32_t>& hashes) {
+  return JavaHashMapOrder(hashes, hashes.size());
+}
+
+std::vector<size_t> JavaHashMapOrder(const std::vector<int32_t>& hashes, size_t initial_capacity) {
   // new HashMap<>(n): the table is tableSizeFor(n) on the first put, and
   // doubles whenever the size passes 0.75 of it.
   auto table_size_for = [](size_t n) {
@@ -811,7 +815,7 @@ std::vector<size_t> JavaHashMapOrder(const std::vector<int32_t>& hashes) {
     while (cap < n) cap <<= 1;
     return cap;
   };
-  size_t capacity = table_size_for(hashes.size());
+  size_t capacity = table_size_for(initial_capacity);
   size_t threshold = capacity * 3 / 4;
   for (size_t size = 1; size <= hashes.size(); ++size) {
     if (size > threshold) {

@@ -144,6 +144,9 @@ int32_t JavaStringHash(std::string_view s);
 // hashes.size() and filled with keys of these hashCodes, in this order,
 // iterates them: indices into `hashes`.
 std::vector<size_t> JavaHashMapOrder(const std::vector<int32_t>& hashes);
+// The same for a HashMap or HashSet created with `initial_capacity`
+// (`new HashMap<>()`, `new HashSet<>()`: 16).
+std::vector<size_t> JavaHashMapOrder(const std::vector<int32_t>& hashes, size_t initial_capacity);
 // "Quota configs for user-principal 'alice', client-id 'app' are
 // producer_byte_rate=1024.0, request_percentage=50.0".
 std::string QuotaConfigsLine(const v1::ClientQuotaEntry& entry);

@@ -121,6 +121,12 @@ std::string KafkaExceptionText(v1::ErrorCode code, const std::string& message) {
                      message.empty() ? fallback : message);
 }
 
+std::string KafkaExceptionClass(v1::ErrorCode code) {
+  auto it = KnownExceptions().find(code);
+  if (it == KnownExceptions().end()) return client::ErrorName(code);
+  return fmt::format("org.apache.kafka.common.errors.{}", it->second.exception);
+}
+
 std::string KafkaExceptionText(const absl::Status& status) {
   const v1::ErrorCode code = client::ErrorCodeOf(status);
   if (code == v1::UNKNOWN_SERVER_ERROR) return std::string(status.message());  // transport

@@ -12,6 +12,10 @@
 namespace strata::tools {
 
 std::string KafkaExceptionText(v1::ErrorCode code, const std::string& message);
+// The exception's class alone, as getClass().getName() gives it:
+// "org.apache.kafka.common.errors.KafkaStorageException" (the error's name
+// for a code without a known class).
+std::string KafkaExceptionClass(v1::ErrorCode code);
 // For a client call's status; a transport failure (no error code) is shown
 // as its message alone.
 std::string KafkaExceptionText(const absl::Status& status);

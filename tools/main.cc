@@ -3,7 +3,7 @@
 // contract"):
 //
 //   strata topics | brokers | configs | acls | leader-election | metadata-quorum |
-//          consumer-groups | reassign-partitions | cluster unregister |
+//          consumer-groups | reassign-partitions | log-dirs | cluster unregister |
 //          console-producer | console-consumer | delete-records | get-offsets | dump-log |
 //          transactions | producer-perf-test | consumer-perf-test | end-to-end-latency
 //
@@ -29,6 +29,7 @@
 #include "tools/dump_log.h"
 #include "tools/end_to_end_latency.h"
 #include "tools/leader_election.h"
+#include "tools/log_dirs.h"
 #include "tools/offsets_commands.h"
 #include "tools/producer_perf_test.h"
 #include "tools/reassign_partitions.h"
@@ -308,6 +309,36 @@ int main(int argc, char** argv) {
     auto admin = MakeAdmin(*reassign.bootstrap_server, reassign.command_config);
     exit_code =
         admin ? strata::tools::RunReassignPartitions(*admin, reassign, std::cout, std::cerr) : 1;
+  });
+
+  // ---- log-dirs (Kafka's kafka-log-dirs.sh)
+  strata::tools::LogDirsOptions log_dirs;
+  std::string log_dirs_bootstrap;
+  CLI::App* ld = app.add_subcommand(
+      "log-dirs",
+      "This tool helps to query log directory usage on the specified brokers (Kafka's "
+      "kafka-log-dirs.sh)");
+  CLI::Option* ld_bootstrap_opt = ld->add_option(
+      "--bootstrap-server", log_dirs_bootstrap, "REQUIRED: the server(s) to use for bootstrapping");
+  CommandConfig(ld, &log_dirs.command_config);
+  ld->add_flag("--describe", log_dirs.describe,
+               "Describe the specified log directories on the specified brokers.");
+  ld->add_option("--topic-list", log_dirs.topic_list,
+                 "The list of topics to be queried in the form \"topic1,topic2,topic3\". All "
+                 "topics will be queried if no topic list is specified");
+  ld->add_option("--broker-list", log_dirs.broker_list,
+                 "The list of brokers to be queried in the form \"0,1,2\". All brokers in the "
+                 "cluster will be queried if no broker list is specified");
+  ld->callback([&] {
+    if (*ld_bootstrap_opt) log_dirs.bootstrap_server = log_dirs_bootstrap;
+    absl::Status valid = strata::tools::ValidateLogDirsOptions(log_dirs);
+    if (!valid.ok()) {
+      std::cerr << valid.message() << "\n";
+      exit_code = 1;
+      return;
+    }
+    auto admin = MakeAdmin(*log_dirs.bootstrap_server, log_dirs.command_config);
+    exit_code = admin ? strata::tools::RunLogDirs(*admin, log_dirs, std::cout, std::cerr) : 1;
   });
 
   // ---- cluster (Kafka's kafka-cluster.sh)

@@ -19,6 +19,7 @@
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "tools/json_input.h"
+#include "tools/kafka_exception.h"
 
 namespace strata::tools {
 namespace {
@@ -403,6 +404,100 @@ int Execute(client::Admin& admin, const ReassignOptions& o, std::ostream& out, s
   return 0;
 }
 
+// `tp`'s size in `answer` (its log dirs that answered, summed: a partition
+// lives in one); nullopt when the broker does not list it.
+std::optional<int64_t> SizeOf(const v1::DescribeLogDirsResponse& answer, const TopicPartition& tp) {
+  std::optional<int64_t> size;
+  for (const v1::LogDirDescription& dir : answer.log_dirs()) {
+    if (dir.error() != v1::NONE) continue;
+    for (const v1::LogDirTopic& t : dir.topics()) {
+      if (t.name() != tp.topic) continue;
+      for (const v1::LogDirPartition& p : t.partitions()) {
+        if (p.partition() == tp.partition.value() && !p.is_future()) {
+          size = size.value_or(0) + p.size();
+        }
+      }
+    }
+  }
+  return size;
+}
+
+// The copy progress of each move in `states` still in progress (Strata's
+// line after Kafka's): the leaders from DescribeTopics, the log sizes from
+// DescribeLogDirs of the leaders and of the brokers being added. What
+// cannot be learnt is said on the partition's line; nothing here fails the
+// command.
+void AddProgress(client::Admin& admin, const Ongoing& ongoing,
+                 std::map<TopicPartition, PartitionReassignmentState>* states) {
+  std::vector<TopicPartition> moving;
+  std::vector<std::string> topics;
+  for (auto& [tp, state] : *states) {
+    auto it = ongoing.find(tp);
+    if (state.done || it == ongoing.end()) continue;
+    ReassignmentProgress& p = state.progress.emplace();
+    p.adding.assign(it->second.adding_replicas().begin(), it->second.adding_replicas().end());
+    if (p.adding.empty()) continue;
+    moving.push_back(tp);
+    if (topics.empty() || topics.back() != tp.topic) topics.push_back(tp.topic);
+  }
+  if (moving.empty()) return;
+  auto unknown = [&](const std::string& why) {
+    for (const TopicPartition& tp : moving) states->at(tp).progress->unknown = why;
+  };
+  absl::StatusOr<v1::DescribeTopicsResponse> described = admin.DescribeTopics(topics, true);
+  if (!described.ok()) {
+    unknown(fmt::format("the leaders could not be looked up: {}",
+                        std::string(described.status().message())));
+    return;
+  }
+  std::map<TopicPartition, int32_t> leaders;
+  for (const v1::TopicDescription& t : described->topics()) {
+    for (const v1::PartitionDescription& p : t.partitions()) {
+      leaders[TopicPartition{t.name(), PartitionId(p.partition())}] = p.leader();
+    }
+  }
+  std::set<int32_t> brokers;
+  for (const TopicPartition& tp : moving) {
+    ReassignmentProgress& p = *states->at(tp).progress;
+    auto it = leaders.find(tp);
+    p.leader = it == leaders.end() ? -1 : it->second;
+    if (p.leader >= 0) brokers.insert(p.leader);
+    brokers.insert(p.adding.begin(), p.adding.end());
+  }
+  absl::StatusOr<std::map<int32_t, absl::StatusOr<v1::DescribeLogDirsResponse>>> answers =
+      admin.DescribeLogDirs({brokers.begin(), brokers.end()}, moving);
+  if (!answers.ok()) {
+    unknown(
+        fmt::format("the brokers could not be asked: {}", std::string(answers.status().message())));
+    return;
+  }
+  for (const TopicPartition& tp : moving) {
+    ReassignmentProgress& p = *states->at(tp).progress;
+    if (p.leader < 0) {
+      p.unknown = "the partition has no leader";
+      continue;
+    }
+    std::vector<int32_t> involved = {p.leader};
+    involved.insert(involved.end(), p.adding.begin(), p.adding.end());
+    for (int32_t b : involved) {
+      auto it = answers->find(b);
+      if (it == answers->end() || !it->second.ok()) {
+        if (p.unknown.empty()) {
+          p.unknown = it == answers->end() ? fmt::format("broker {} was not asked", b)
+                                           : KafkaExceptionText(it->second.status());
+        }
+        continue;
+      }
+      std::optional<int64_t> size = SizeOf(*it->second, tp);
+      if (!size.has_value() && b == p.leader && p.unknown.empty()) {
+        p.unknown = fmt::format("its leader, broker {}, does not list it", b);
+      }
+      // A broker being added that has not created its replica yet: 0.
+      p.sizes[b] = size.value_or(0);
+    }
+  }
+}
+
 int Verify(client::Admin& admin, const ReassignOptions& o, std::ostream& out, std::ostream& err) {
   absl::StatusOr<Assignment> targets = ReadTargets(*o.reassignment_json_file);
   if (!targets.ok()) return FailError(err, targets.status());
@@ -415,7 +510,10 @@ int Verify(client::Admin& admin, const ReassignOptions& o, std::ostream& out, st
   for (const auto& [tp, target] : *targets) {
     auto it = ongoing.find(tp);
     if (it != ongoing.end()) {
-      states[tp] = {{it->second.replicas().begin(), it->second.replicas().end()}, target, false};
+      states[tp] = {{it->second.replicas().begin(), it->second.replicas().end()},
+                    target,
+                    false,
+                    std::nullopt};
     } else if (to_look_up.empty() || to_look_up.back() != tp.topic) {
       to_look_up.push_back(tp.topic);
     }
@@ -428,9 +526,11 @@ int Verify(client::Admin& admin, const ReassignOptions& o, std::ostream& out, st
       if (states.contains(tp)) continue;
       // Kafka: a topic or partition that is not there has no replicas.
       auto it = now.find(tp);
-      states[tp] = {it == now.end() ? std::vector<int32_t>() : it->second, target, true};
+      states[tp] = {it == now.end() ? std::vector<int32_t>() : it->second, target, true,
+                    std::nullopt};
     }
   }
+  AddProgress(admin, ongoing, &states);
   PrintLines(out, FormatReassignmentStates(states));
   out << "\n";  // Kafka's (empty) report of replica log-dir moves
   if (ongoing.empty() && !o.preserve_throttles) {
@@ -896,6 +996,41 @@ std::set<int32_t> CalculateReassigningBrokers(const MoveMap& moves) {
 
 // ---- Reports
 
+absl::StatusOr<CopiedBytes> CalculateCopiedBytes(const ReassignmentProgress& progress) {
+  if (!progress.unknown.empty()) return absl::UnavailableError(progress.unknown);
+  if (progress.leader < 0) return absl::UnavailableError("the partition has no leader");
+  auto leader = progress.sizes.find(progress.leader);
+  if (leader == progress.sizes.end()) {
+    return absl::UnavailableError(fmt::format("broker {} did not answer", progress.leader));
+  }
+  const int64_t full = std::max<int64_t>(leader->second, 0);
+  CopiedBytes bytes;
+  for (int32_t b : progress.adding) {
+    auto it = progress.sizes.find(b);
+    if (it == progress.sizes.end()) {
+      return absl::UnavailableError(fmt::format("broker {} did not answer", b));
+    }
+    bytes.copied += std::clamp<int64_t>(it->second, 0, full);
+    bytes.total += full;
+  }
+  return bytes;
+}
+
+std::string FormatReassignmentProgress(const TopicPartition& tp,
+                                       const ReassignmentProgress& progress) {
+  if (progress.adding.empty()) return "";
+  absl::StatusOr<CopiedBytes> bytes = CalculateCopiedBytes(progress);
+  if (!bytes.ok()) {
+    return fmt::format("  {}: bytes copied unknown ({})", tp.ToString(),
+                       std::string(bytes.status().message()));
+  }
+  // Tenths of a percent, rounded down (the product fits 64 bits for
+  // copies below 9 PB).
+  const int64_t tenths = bytes->total == 0 ? 1000 : bytes->copied * 1000 / bytes->total;
+  return fmt::format("  {}: {} of {} bytes copied ({}.{}%) to broker(s) {}", tp.ToString(),
+                     bytes->copied, bytes->total, tenths / 10, tenths % 10, Join(progress.adding));
+}
+
 std::vector<std::string> FormatReassignmentStates(
     const std::map<TopicPartition, PartitionReassignmentState>& states) {
   std::vector<std::string> lines = {"Status of partition reassignment:"};
@@ -903,6 +1038,10 @@ std::vector<std::string> FormatReassignmentStates(
     if (!state.done) {
       lines.push_back(
           fmt::format("Reassignment of partition {} is still in progress.", tp.ToString()));
+      if (state.progress.has_value()) {
+        std::string line = FormatReassignmentProgress(tp, *state.progress);
+        if (!line.empty()) lines.push_back(std::move(line));
+      }
     } else if (state.current == state.target) {
       lines.push_back(fmt::format("Reassignment of partition {} is complete.", tp.ToString()));
     } else {

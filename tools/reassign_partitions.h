@@ -8,9 +8,14 @@
 //   --cancel   --reassignment-json-file F [--preserve-throttles] [--timeout MS]
 //   --list
 //
-// each with --bootstrap-server H:P [--command-config F]. Two departures, both
-// on purpose: --verify says "Reassignment of partition t-0 is complete." (the
-// seed's wording, Kafka 2.6's) where Kafka 3.x says "is completed.", and
+// each with --bootstrap-server H:P [--command-config F]. Three departures,
+// all on purpose: --verify says "Reassignment of partition t-0 is complete."
+// (the seed's wording, Kafka 2.6's) where Kafka 3.x says "is completed.";
+// after each "Reassignment of partition t-0 is still in progress." it adds
+// a line of its own with the bytes copied so far ("  t-0: 12582912 of
+// 41943040 bytes copied (30.0%) to broker(s) 4", from DescribeLogDirs of
+// the partition's leader and of the brokers being added; a broker that
+// cannot be asked is named on that line, the command goes on); and
 // --zookeeper is refused with a message pointing at --bootstrap-server.
 //
 // Bad input changes nothing: the JSON is parsed and checked whole (its
@@ -142,13 +147,48 @@ std::map<std::string, std::string> CalculateFollowerThrottles(const MoveMap& mov
 // Every broker a move reads from or writes to.
 std::set<int32_t> CalculateReassigningBrokers(const MoveMap& moves);
 
+// How far a move under way has copied its partition (Strata's addition to
+// --verify, not Kafka's): the partition's log size on its leader and on
+// each broker it is being added to, as DescribeLogDirs reports them.
+struct ReassignmentProgress {
+  // The brokers receiving a copy (ListPartitionReassignments' adding
+  // replicas), in its order.
+  std::vector<int32_t> adding;
+  int32_t leader = -1;  // -1: none known
+  // Log sizes by broker, of those that answered (a broker that answered
+  // without the partition holds 0 bytes of it).
+  std::map<int32_t, int64_t> sizes;
+  // Why the numbers are not known (empty: they are): the leader, a broker
+  // that could not be asked, ...
+  std::string unknown;
+};
+struct CopiedBytes {
+  int64_t copied = 0;
+  int64_t total = 0;
+};
+// total = the leader's size x the number of adding brokers; copied = the
+// adding brokers' sizes summed, each capped at the leader's (a copy ahead
+// of an old leader's count, or compacted differently, never shows more
+// than all). An error saying why when a size is missing.
+absl::StatusOr<CopiedBytes> CalculateCopiedBytes(const ReassignmentProgress& progress);
+// "  t-0: 12582912 of 41943040 bytes copied (30.0%) to broker(s) 4,5"
+// (the percentage rounded down, so 100.0% only when all is there), or
+// "  t-0: bytes copied unknown (<why>)". Empty when nothing is being added
+// (a move that only removes replicas copies nothing).
+std::string FormatReassignmentProgress(const TopicPartition& tp,
+                                       const ReassignmentProgress& progress);
+
 // What --verify found for one partition.
 struct PartitionReassignmentState {
   std::vector<int32_t> current;
   std::vector<int32_t> target;
   bool done = false;
+  // For a move still in progress: its copy's progress.
+  std::optional<ReassignmentProgress> progress;
 };
-// "Status of partition reassignment:" then one line per partition.
+// "Status of partition reassignment:" then one line per partition, Kafka's;
+// after each "... is still in progress." line with a `progress`, the
+// progress line (FormatReassignmentProgress).
 std::vector<std::string> FormatReassignmentStates(
     const std::map<TopicPartition, PartitionReassignmentState>& states);
 

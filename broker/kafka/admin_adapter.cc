@@ -210,12 +210,26 @@ void DescribeClusterAdapter(const AdapterCall& call, Request request, Reply repl
   reply(AsReply(FromRequestLayer(kafka, answer, version)));
 }
 
+// This broker's own log dirs, at once (never forwarded).
+void DescribeLogDirsAdapter(const AdapterCall& call, Request request, Reply reply) {
+  if (call.deps.handlers == nullptr) {
+    reply(Missing("request layer"));
+    return;
+  }
+  const int16_t version = call.version();
+  const DescribeLogDirsRequest& kafka = std::get<DescribeLogDirsRequest>(request);
+  request::DescribeLogDirsResponse answer =
+      call.authz().DescribeLogDirs(*call.deps.handlers, ToRequestLayer(kafka, version));
+  reply(AsReply(FromRequestLayer(kafka, answer, version)));
+}
+
 constexpr AdapterRow kAdminAdapters[] = {
     {ApiKey::kCreateTopics, &CreateTopicsAdapter},
     {ApiKey::kDeleteTopics, &DeleteTopicsAdapter},
     {ApiKey::kDeleteRecords, &DeleteRecordsAdapter},
     {ApiKey::kDescribeConfigs, &DescribeConfigsAdapter},
     {ApiKey::kAlterConfigs, &AlterConfigsAdapter},
+    {ApiKey::kDescribeLogDirs, &DescribeLogDirsAdapter},
     {ApiKey::kCreatePartitions, &CreatePartitionsAdapter},
     {ApiKey::kElectLeaders, &ElectLeadersAdapter},
     {ApiKey::kIncrementalAlterConfigs, &IncrementalAlterConfigsAdapter},
@@ -642,6 +656,45 @@ DescribeClusterResponse FromRequestLayer(const DescribeClusterRequest& request,
   }
   out.cluster_authorized_operations =
       request.include_cluster_authorized_operations ? kClusterAuthorizedOperations : INT32_MIN;
+  return out;
+}
+
+// --- DescribeLogDirs ---
+
+request::DescribeLogDirsRequest ToRequestLayer(const DescribeLogDirsRequest& request,
+                                               int16_t /*version*/) {
+  request::DescribeLogDirsRequest out;
+  if (!request.topics.has_value()) return out;
+  std::vector<request::DescribeLogDirsTopic>& topics = out.topics.emplace();
+  for (const DescribeLogDirsRequest::Topic& t : *request.topics) {
+    topics.push_back({.topic = t.topic, .partitions = t.partitions});
+  }
+  return out;
+}
+
+DescribeLogDirsResponse FromRequestLayer(const DescribeLogDirsRequest& /*request*/,
+                                         const request::DescribeLogDirsResponse& answer,
+                                         int16_t /*version*/) {
+  DescribeLogDirsResponse out;
+  out.throttle_time_ms = 0;
+  out.error_code = Code(answer.error);
+  for (const request::LogDirDescription& d : answer.results) {
+    DescribeLogDirsResponse::Result& result = out.results.emplace_back();
+    result.error_code = Code(d.error);
+    result.log_dir = d.log_dir;
+    result.total_bytes = d.total_bytes;
+    result.usable_bytes = d.usable_bytes;
+    for (const request::LogDirTopic& t : d.topics) {
+      DescribeLogDirsResponse::Topic& topic = result.topics.emplace_back();
+      topic.name = t.topic;
+      for (const request::LogDirPartition& p : t.partitions) {
+        topic.partitions.push_back({.partition_index = p.partition,
+                                    .partition_size = p.size_bytes,
+                                    .offset_lag = p.offset_lag,
+                                    .is_future_key = p.is_future});
+      }
+    }
+  }
   return out;
 }
 

@@ -3,11 +3,12 @@
 // DeleteTopics 1-3, CreatePartitions 0-1, DescribeConfigs 1-2,
 // AlterConfigs 0-1, IncrementalAlterConfigs 0-1, DeleteRecords 1,
 // ElectLeaders 0-2, AlterPartitionReassignments 0,
-// ListPartitionReassignments 0, DescribeCluster 0-1.
+// ListPartitionReassignments 0, DescribeCluster 0-1, DescribeLogDirs 0-4.
 //
 // Pure functions, one pair per API: ToRequestLayer(kafka request, version)
 // gives what admin_adapter.cc hands request::AdminOps (or
-// request::RequestHandlers for DeleteRecords and DescribeCluster), and
+// request::RequestHandlers for DeleteRecords, DescribeCluster and
+// DescribeLogDirs), and
 // FromRequestLayer(kafka request, answer, version) the Kafka response for
 // the layer's answer — the request is there because some answers are laid
 // out by it (a resource's type number as the client sent it, the
@@ -62,6 +63,13 @@
 //                     null. ClusterAuthorizedOperations when asked for:
 //                     every cluster operation (no authorizer, as Kafka
 //                     without one), else INT32_MIN.
+//   DescribeLogDirs   this broker's own log dirs (never forwarded).
+//                     Topics null = every partition, empty = none. The
+//                     call's error (CLUSTER_AUTHORIZATION_FAILED: Describe
+//                     on the cluster refused) goes in ErrorCode from v3;
+//                     before, the answer is only empty, as Kafka's. A log
+//                     dir's error has no message field (Kafka's has none);
+//                     TotalBytes/UsableBytes (v4) -1: unknown.
 //
 // Everywhere: throttle times 0; error codes are Kafka's numbers
 // (strata::ErrorCode); ErrorMessage is null for NONE or an empty message,
@@ -180,6 +188,13 @@ std::optional<DescribeClusterResponse> RefuseEndpointType(const DescribeClusterR
                                                           int16_t version);
 DescribeClusterResponse FromRequestLayer(const DescribeClusterRequest& request,
                                          const request::DescribeClusterResponse& answer,
+                                         int16_t version);
+
+// --- DescribeLogDirs (35), for RequestHandlers::DescribeLogDirs ---
+request::DescribeLogDirsRequest ToRequestLayer(const DescribeLogDirsRequest& request,
+                                               int16_t version);
+DescribeLogDirsResponse FromRequestLayer(const DescribeLogDirsRequest& request,
+                                         const request::DescribeLogDirsResponse& answer,
                                          int16_t version);
 
 }  // namespace strata::kafka

@@ -63,6 +63,10 @@ constexpr ApiInfo kApis[] = {
     {ApiKey::kDeleteAcls, "DeleteAcls", 0, 3, 2, true},
     {ApiKey::kDescribeConfigs, "DescribeConfigs", 1, 2, 4, true},
     {ApiKey::kAlterConfigs, "AlterConfigs", 0, 1, 2, true},
+    // kafka-log-dirs.sh and Admin.describeLogDirs (KIP-113), at Kafka
+    // 3.7.1's range: v0 is v1's layout (Sarama's old default sends it), v3
+    // adds the top-level ErrorCode, v4 the volume's TotalBytes/UsableBytes.
+    {ApiKey::kDescribeLogDirs, "DescribeLogDirs", 0, 4, 2, true},
     {ApiKey::kSaslAuthenticate, "SaslAuthenticate", 0, 2, 2, true},
     {ApiKey::kCreatePartitions, "CreatePartitions", 0, 1, 2, true},
     {ApiKey::kDeleteGroups, "DeleteGroups", 1, 1, 2, true},

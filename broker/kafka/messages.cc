@@ -1222,6 +1222,74 @@ const StructSpec& SpecOf<AlterConfigsResponse>() {
   return spec;
 }
 
+// ---- DescribeLogDirs v0-4 (v1 is v0's layout; v2 flexible, v3 adds the
+// top-level ErrorCode, v4 TotalBytes and UsableBytes) ----
+
+template <>
+const StructSpec& SpecOf<DescribeLogDirsRequest::Topic>() {
+  using S = DescribeLogDirsRequest::Topic;
+  static const StructSpec spec{"DescribableLogDirTopic", {
+      Str<&S::topic>("Topic"),
+      Array<&S::partitions>("Partitions"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeLogDirsRequest>() {
+  using S = DescribeLogDirsRequest;
+  static const StructSpec spec{"DescribeLogDirsRequest", {
+      Array<&S::topics>("Topics").Nullable(),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeLogDirsResponse::Partition>() {
+  using S = DescribeLogDirsResponse::Partition;
+  static const StructSpec spec{"DescribeLogDirsPartition", {
+      Int32<&S::partition_index>("PartitionIndex"),
+      Int64<&S::partition_size>("PartitionSize"),
+      Int64<&S::offset_lag>("OffsetLag"),
+      Bool<&S::is_future_key>("IsFutureKey"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeLogDirsResponse::Topic>() {
+  using S = DescribeLogDirsResponse::Topic;
+  static const StructSpec spec{"DescribeLogDirsTopic", {
+      Str<&S::name>("Name"),
+      Array<&S::partitions>("Partitions"),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeLogDirsResponse::Result>() {
+  using S = DescribeLogDirsResponse::Result;
+  static const StructSpec spec{"DescribeLogDirsResult", {
+      Int16<&S::error_code>("ErrorCode"),
+      Str<&S::log_dir>("LogDir"),
+      Array<&S::topics>("Topics"),
+      Int64<&S::total_bytes>("TotalBytes").Since(4).Ignorable(),
+      Int64<&S::usable_bytes>("UsableBytes").Since(4).Ignorable(),
+  }};
+  return spec;
+}
+
+template <>
+const StructSpec& SpecOf<DescribeLogDirsResponse>() {
+  using S = DescribeLogDirsResponse;
+  static const StructSpec spec{"DescribeLogDirsResponse", {
+      Int32<&S::throttle_time_ms>("ThrottleTimeMs"),
+      Int16<&S::error_code>("ErrorCode").Since(3).Ignorable(),
+      Array<&S::results>("Results"),
+  }};
+  return spec;
+}
+
 // ---- IncrementalAlterConfigs v0-1 ----
 
 template <>

@@ -770,6 +770,46 @@ struct AlterConfigsResponse {
   bool operator==(const AlterConfigsResponse&) const = default;
 };
 
+// ---- DescribeLogDirs (35) ----
+struct DescribeLogDirsRequest {
+  STRATA_KAFKA_MESSAGE(kDescribeLogDirs, true)
+  struct Topic {
+    std::string topic;
+    std::vector<int32_t> partitions;
+    bool operator==(const Topic&) const = default;
+  };
+  std::optional<std::vector<Topic>> topics;  // null: every partition
+  bool operator==(const DescribeLogDirsRequest&) const = default;
+};
+
+struct DescribeLogDirsResponse {
+  STRATA_KAFKA_MESSAGE(kDescribeLogDirs, false)
+  struct Partition {
+    int32_t partition_index = 0;
+    int64_t partition_size = 0;
+    int64_t offset_lag = 0;
+    bool is_future_key = false;
+    bool operator==(const Partition&) const = default;
+  };
+  struct Topic {
+    std::string name;
+    std::vector<Partition> partitions;
+    bool operator==(const Topic&) const = default;
+  };
+  struct Result {
+    int16_t error_code = 0;
+    std::string log_dir;
+    std::vector<Topic> topics;
+    int64_t total_bytes = -1;   // v4+
+    int64_t usable_bytes = -1;  // v4+
+    bool operator==(const Result&) const = default;
+  };
+  int32_t throttle_time_ms = 0;
+  int16_t error_code = 0;  // v3+
+  std::vector<Result> results;
+  bool operator==(const DescribeLogDirsResponse&) const = default;
+};
+
 // ---- IncrementalAlterConfigs (44) ----
 struct IncrementalAlterConfigsRequest {
   STRATA_KAFKA_MESSAGE(kIncrementalAlterConfigs, true)

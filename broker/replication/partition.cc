@@ -158,8 +158,8 @@ std::optional<Epoch> Partition::Detach() {
 
 Partition::Snapshot Partition::snapshot() const {
   absl::MutexLock l(&mu_);
-  return Snapshot{state_.log, state_.topic_id, IsLeaderLocked(), state_.leader,
-                  state_.leader_epoch};
+  return Snapshot{state_.log,    state_.topic_id,     IsLeaderLocked(),
+                  state_.leader, state_.leader_epoch, state_.leader_high_watermark};
 }
 
 bool Partition::IsLeader() const {
@@ -727,6 +727,7 @@ absl::StatusOr<bool> Partition::AppendFetched(Epoch leader_epoch, Offset fetch_o
         r.log->log_end_offset() != fetch_offset) {
       return false;  // the partition moved on; the next fetch sees it
     }
+    r.leader_high_watermark = leader_high_watermark;
     if (!records.empty()) {
       absl::StatusOr<record::BatchHeader> first = record::ReadBatchHeader(records);
       if (first.ok() && r.log->log_end_offset() == r.log->log_start_offset() &&

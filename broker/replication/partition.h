@@ -122,6 +122,10 @@ class Partition {
     bool is_leader = false;
     BrokerId leader{-1};
     Epoch leader_epoch{-1};
+    // As a follower: the high watermark the leader's last fetch answer in
+    // this term carried (uncapped by this replica's log end, unlike its
+    // own); -1 as leader or before the first answer.
+    Offset leader_high_watermark{-1};
   };
   Snapshot snapshot() const;
   bool IsLeader() const;
@@ -259,6 +263,8 @@ class Partition {
     bool pending_maybe_committed = false;
     // Follower state.
     bool needs_truncation = false;
+    // The leader's high watermark as its last fetch answer gave it.
+    Offset leader_high_watermark{-1};
     bool unclean_allowed = false;
     // Why this follower stopped replicating in this term (empty: it did
     // not): the leader's log lacks records this replica knows committed.

@@ -461,6 +461,7 @@ std::vector<LocalReplicaStats> ReplicaManager::LocalReplicas() const {
         .log_start_offset = snap.log->log_start_offset().value(),
         .log_end_offset = snap.log->log_end_offset().value(),
         .high_watermark = snap.log->high_watermark().value(),
+        .leader_high_watermark = snap.leader_high_watermark.value(),
     });
   }
   return out;

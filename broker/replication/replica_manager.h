@@ -102,7 +102,7 @@ struct ReplicaManagerOptions {
   Clock* clock = nullptr;  // required
 };
 
-// A replica this broker holds, for the metrics.
+// A replica this broker holds, for the metrics and DescribeLogDirs.
 struct LocalReplicaStats {
   std::string topic;
   int32_t partition = 0;
@@ -111,6 +111,9 @@ struct LocalReplicaStats {
   int64_t log_start_offset = 0;
   int64_t log_end_offset = 0;
   int64_t high_watermark = 0;
+  // As a follower: the leader's high watermark as its last fetch answer
+  // gave it (Partition::Snapshot); -1 as leader or before any answer.
+  int64_t leader_high_watermark = -1;
 };
 
 class ReplicaManager {
@@ -243,6 +246,9 @@ class ReplicaManager {
 
   // The replicas this broker holds, as the metrics show them (online ones).
   std::vector<LocalReplicaStats> LocalReplicas() const;
+  // The log directories (storage::LogManager::LogDirs): which holds which
+  // partition's log, and which are offline.
+  std::vector<storage::LogManager::LogDirInfo> LogDirs() const { return logs_->LogDirs(); }
   // Producer ids with state in the partitions this broker leads.
   int64_t ActiveProducerIds() const;
 

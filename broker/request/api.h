@@ -377,4 +377,48 @@ struct DescribeClusterResponse {
   std::vector<BrokerDescription> brokers;
 };
 
+// --- DescribeLogDirs (Kafka's KIP-113 read, answered by the broker asked) ---
+struct DescribeLogDirsTopic {
+  std::string topic;
+  std::vector<int32_t> partitions;
+};
+struct DescribeLogDirsRequest {
+  // nullopt: every partition this broker holds (Kafka's null); otherwise
+  // only those listed (an empty list: none). A partition named that this
+  // broker does not hold is left out of the answer, as Kafka does.
+  std::optional<std::vector<DescribeLogDirsTopic>> topics;
+};
+struct LogDirPartition {
+  int32_t partition = 0;
+  // Bytes of the log's segments (Kafka's PartitionSize).
+  int64_t size_bytes = 0;
+  // How far this replica's log end is behind the high watermark it knows,
+  // never below 0 (Kafka's OffsetLag): 0 for a leader; for a follower the
+  // leader's high watermark from its last fetch answer minus its log end.
+  int64_t offset_lag = 0;
+  // A future replica of AlterReplicaLogDirs (not in Strata: always false).
+  bool is_future = false;
+};
+struct LogDirTopic {
+  std::string topic;
+  std::vector<LogDirPartition> partitions;
+};
+struct LogDirDescription {
+  // KAFKA_STORAGE_ERROR for an offline directory (then no topics).
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  // The directory as configured in log.dirs.
+  std::string log_dir;
+  std::vector<LogDirTopic> topics;  // sorted by topic, then partition
+  // The volume's total and usable bytes (Kafka's v4 fields): -1, unknown.
+  int64_t total_bytes = -1;
+  int64_t usable_bytes = -1;
+};
+struct DescribeLogDirsResponse {
+  // For the call as a whole (CLUSTER_AUTHORIZATION_FAILED: no results).
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  std::vector<LogDirDescription> results;  // one per log dir, in log.dirs order
+};
+
 }  // namespace strata::request

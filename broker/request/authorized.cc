@@ -400,6 +400,15 @@ std::vector<TopicDescription> Authorized::DescribeTopics(RequestHandlers& h,
   });
 }
 
+DescribeLogDirsResponse Authorized::DescribeLogDirs(RequestHandlers& h,
+                                                    const DescribeLogDirsRequest& request) const {
+  if (AllowedCluster(AclOperation::kDescribe)) return h.DescribeLogDirs(request);
+  DescribeLogDirsResponse refused;
+  refused.error = kClusterDenied;
+  refused.message = kClusterMessage;
+  return refused;
+}
+
 // ---------------------------------------------------------------- groups
 
 namespace {

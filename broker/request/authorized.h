@@ -51,8 +51,9 @@
 //                           AlterConfigs topic / cluster (brokers)
 //   ElectLeaders, AlterPartitionReassignments, UnregisterBroker
 //                           Alter cluster
-//   ListPartitionReassignments, DescribeCluster's quorum
-//                           Describe cluster
+//   ListPartitionReassignments, DescribeCluster's quorum, DescribeLogDirs
+//                           Describe cluster (DescribeLogDirs refused whole:
+//                           the call's error, no log dirs)
 //
 // Without an authorizer (access null or disabled) every call passes
 // straight through. Completion is the callee's: `done` runs once, on
@@ -115,6 +116,8 @@ class Authorized {
   std::vector<std::string> ListTopics(RequestHandlers& h, bool include_internal) const;
   std::vector<TopicDescription> DescribeTopics(RequestHandlers& h,
                                                DescribeTopicsRequest request) const;
+  DescribeLogDirsResponse DescribeLogDirs(RequestHandlers& h,
+                                          const DescribeLogDirsRequest& request) const;
 
   // ---- the group coordinator ----
   void JoinGroup(group::GroupCoordinator& g, group::JoinGroupRequest request,

@@ -1,6 +1,7 @@
 #include "broker/request/handlers.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -920,6 +921,55 @@ DescribeClusterResponse RequestHandlers::DescribeCluster(
       if (const metadata::Endpoint* ep = b.endpoint(listener)) {
         d.endpoints.emplace_back(ep->host, ep->port);
       }
+    }
+  }
+  return response;
+}
+
+DescribeLogDirsResponse RequestHandlers::DescribeLogDirs(const DescribeLogDirsRequest& request) {
+  std::optional<std::set<TopicPartition>> wanted;
+  if (request.topics.has_value()) {
+    wanted.emplace();
+    for (const DescribeLogDirsTopic& t : *request.topics) {
+      for (int32_t p : t.partitions) wanted->insert(TopicPartition{t.topic, PartitionId(p)});
+    }
+  }
+  // The replicas this broker serves: a log the manager holds that no
+  // replica is made of (damaged, or a stray not yet swept) is not shown.
+  std::map<TopicPartition, replication::LocalReplicaStats> served;
+  for (replication::LocalReplicaStats& r : options_.replicas->LocalReplicas()) {
+    TopicPartition tp{r.topic, PartitionId(r.partition)};
+    served.emplace(std::move(tp), std::move(r));
+  }
+  DescribeLogDirsResponse response;
+  for (const storage::LogManager::LogDirInfo& dir : options_.replicas->LogDirs()) {
+    LogDirDescription& d = response.results.emplace_back();
+    d.log_dir = dir.path;
+    if (dir.offline_why.has_value()) {
+      d.error = ErrorCode::kKafkaStorageError;
+      d.message = absl::StrCat("Log directory ", dir.path, " is offline: ", *dir.offline_why);
+      continue;
+    }
+    // dir.partitions is sorted: each topic's partitions come together.
+    for (const TopicPartition& tp : dir.partitions) {
+      if (wanted.has_value() && !wanted->contains(tp)) continue;
+      auto it = served.find(tp);
+      if (it == served.end()) continue;
+      const replication::LocalReplicaStats& r = it->second;
+      if (d.topics.empty() || d.topics.back().topic != tp.topic) {
+        d.topics.emplace_back().topic = tp.topic;
+      }
+      // Kafka's getLogEndOffsetLag: the high watermark this replica knows
+      // minus its log end, never below 0. A follower's own high watermark
+      // is capped at its log end, so the leader's (from its last fetch
+      // answer) is the one that shows how far behind it is.
+      const int64_t known_hw = r.is_leader ? r.high_watermark : r.leader_high_watermark;
+      d.topics.back().partitions.push_back(LogDirPartition{
+          .partition = r.partition,
+          .size_bytes = r.size_bytes,
+          .offset_lag = known_hw < 0 ? 0 : std::max<int64_t>(known_hw - r.log_end_offset, 0),
+          .is_future = false,
+      });
     }
   }
   return response;

@@ -180,6 +180,10 @@ class RequestHandlers {
   std::vector<TopicDescription> DescribeTopics(const DescribeTopicsRequest& request);
   // Each broker's endpoints on `listeners`, in that order.
   DescribeClusterResponse DescribeCluster(const std::vector<std::string>& listeners);
+  // This broker's log directories and the partitions whose logs each holds
+  // (Kafka's DescribeLogDirs, answered from ReplicaManager::LocalReplicas:
+  // the online replicas this broker serves), filtered as the request says.
+  DescribeLogDirsResponse DescribeLogDirs(const DescribeLogDirsRequest& request);
 
  private:
   struct FetchState;

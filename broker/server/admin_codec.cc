@@ -225,6 +225,17 @@ request::ListPartitionReassignmentsRequest Decode(const v1::ListPartitionReassig
   return out;
 }
 
+request::DescribeLogDirsRequest Decode(const v1::DescribeLogDirsRequest& in) {
+  request::DescribeLogDirsRequest out;
+  if (!in.has_partitions()) return out;
+  std::vector<request::DescribeLogDirsTopic>& topics = out.topics.emplace();
+  for (const v1::DescribeLogDirsTopic& t : in.partitions().topics()) {
+    topics.push_back(
+        {.topic = t.topic(), .partitions = {t.partitions().begin(), t.partitions().end()}});
+  }
+  return out;
+}
+
 v1::CreateTopicsRequest Encode(const metadata::CreateTopicsRequest& in) {
   v1::CreateTopicsRequest out;
   for (const metadata::NewTopic& t : in.topics) {
@@ -556,6 +567,30 @@ void Encode(const request::ListPartitionReassignmentsResponse& in,
       for (int32_t r : p.replicas) o->add_replicas(r);
       for (int32_t r : p.adding_replicas) o->add_adding_replicas(r);
       for (int32_t r : p.removing_replicas) o->add_removing_replicas(r);
+    }
+  }
+}
+
+void Encode(const request::DescribeLogDirsResponse& in, v1::DescribeLogDirsResponse* out) {
+  out->set_error(ToProto(in.error));
+  out->set_error_message(in.message);
+  for (const request::LogDirDescription& d : in.results) {
+    v1::LogDirDescription* dir = out->add_log_dirs();
+    dir->set_error(ToProto(d.error));
+    dir->set_error_message(d.message);
+    dir->set_log_dir(d.log_dir);
+    dir->set_total_bytes(d.total_bytes);
+    dir->set_usable_bytes(d.usable_bytes);
+    for (const request::LogDirTopic& t : d.topics) {
+      v1::LogDirTopic* topic = dir->add_topics();
+      topic->set_name(t.topic);
+      for (const request::LogDirPartition& p : t.partitions) {
+        v1::LogDirPartition* o = topic->add_partitions();
+        o->set_partition(p.partition);
+        o->set_size(p.size_bytes);
+        o->set_offset_lag(p.offset_lag);
+        o->set_is_future(p.is_future);
+      }
     }
   }
 }

@@ -56,6 +56,8 @@ metadata::IncrementalAlterConfigsRequest Decode(const v1::AlterConfigsRequest& i
 request::DescribeConfigsRequest Decode(const v1::DescribeConfigsRequest& in, bool forwarded);
 // Empty topics: every reassignment (nullopt).
 request::ListPartitionReassignmentsRequest Decode(const v1::ListPartitionReassignmentsRequest& in);
+// No `partitions` message: every partition (nullopt); an empty one: none.
+request::DescribeLogDirsRequest Decode(const v1::DescribeLogDirsRequest& in);
 
 v1::CreateTopicsRequest Encode(const metadata::CreateTopicsRequest& in);
 v1::DeleteTopicsRequest Encode(const metadata::DeleteTopicsRequest& in);
@@ -102,6 +104,8 @@ void Encode(const request::DescribeConfigsResponse& in, v1::DescribeConfigsRespo
 // (AdminService fails the call instead when `in.error` is set.)
 void Encode(const request::ListPartitionReassignmentsResponse& in,
             v1::ListPartitionReassignmentsResponse* out);
+// (broker_id is the service's to set.)
+void Encode(const request::DescribeLogDirsResponse& in, v1::DescribeLogDirsResponse* out);
 
 // --- Security (issue 16) ---
 //

@@ -128,6 +128,16 @@ grpc::ServerUnaryReactor* AdminService::ListPartitionReassignments(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* AdminService::DescribeLogDirs(grpc::CallbackServerContext* ctx,
+                                                        const v1::DescribeLogDirsRequest* request,
+                                                        v1::DescribeLogDirsResponse* response) {
+  Encode(security_.Authz(ctx).DescribeLogDirs(*handlers_, Decode(*request)), response);
+  response->set_broker_id(config_.node_id);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* AdminService::UnregisterBroker(grpc::CallbackServerContext* ctx,
                                                          const v1::UnregisterBrokerRequest* request,
                                                          v1::UnregisterBrokerResponse* response) {

@@ -73,6 +73,11 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* ListPartitionReassignments(
       grpc::CallbackServerContext* ctx, const v1::ListPartitionReassignmentsRequest* request,
       v1::ListPartitionReassignmentsResponse* response) override;
+  // This node's own log directories (request::RequestHandlers), never
+  // forwarded: a client asks each broker it wants to know about.
+  grpc::ServerUnaryReactor* DescribeLogDirs(grpc::CallbackServerContext* ctx,
+                                            const v1::DescribeLogDirsRequest* request,
+                                            v1::DescribeLogDirsResponse* response) override;
   grpc::ServerUnaryReactor* UnregisterBroker(grpc::CallbackServerContext* ctx,
                                              const v1::UnregisterBrokerRequest* request,
                                              v1::UnregisterBrokerResponse* response) override;

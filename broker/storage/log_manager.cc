@@ -278,6 +278,20 @@ std::vector<std::pair<std::vector<TopicPartition>, std::string>> LogManager::Off
   return out;
 }
 
+std::vector<LogManager::LogDirInfo> LogManager::LogDirs() const {
+  absl::MutexLock l(&mu_);
+  std::vector<LogDirInfo> out(options_.log_dirs.size());
+  for (size_t d = 0; d < out.size(); ++d) {
+    out[d].path = options_.log_dirs[d];
+    if (auto it = offline_dirs_.find(d); it != offline_dirs_.end()) out[d].offline_why = it->second;
+  }
+  for (const auto& [tp, e] : logs_) {
+    if (!out[e.dir_index].offline_why.has_value()) out[e.dir_index].partitions.push_back(tp);
+  }
+  for (LogDirInfo& dir : out) std::sort(dir.partitions.begin(), dir.partitions.end());
+  return out;
+}
+
 absl::StatusOr<std::shared_ptr<Log>> LogManager::GetOrCreate(const TopicPartition& tp,
                                                              const std::string& topic_id) {
   absl::MutexLock l(&mu_);

@@ -184,6 +184,17 @@ class LogManager {
   // The partitions of every offline directory, with why.
   std::vector<std::pair<std::vector<TopicPartition>, std::string>> OfflineDirPartitions() const;
 
+  // One log directory as Kafka's DescribeLogDirs reports it: its path as
+  // configured in log.dirs, why it is offline (nullopt: online), and the
+  // partitions whose open logs it holds (none when offline), sorted.
+  struct LogDirInfo {
+    std::string path;
+    std::optional<std::string> offline_why;
+    std::vector<TopicPartition> partitions;
+  };
+  // Every configured log directory, in log.dirs order.
+  std::vector<LogDirInfo> LogDirs() const;
+
  private:
   LogManager(FileSystem* fs, Clock* clock, Options options)
       : read_cache_(std::make_unique<CachingFileSystem>(fs, options.max_open_read_files)),

@@ -10,12 +10,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "broker/kafka/codec.h"
 #include "broker/kafka/request_header.h"
@@ -270,6 +272,74 @@ TEST_F(KafkaListenerTest, HostileClientsAreRefusedWhileAWellBehavedOneIsServed) 
       cluster_.Cli({"get-offsets", "--bootstrap-server", cluster_.bootstrap(1), "--topic", "kl"});
   ASSERT_EQ(offsets.exit_code, 0) << offsets.err;
   EXPECT_EQ(offsets.out, "kl:0:0\nkl:1:0\n");
+}
+
+// DescribeLogDirs as kafka-log-dirs.sh's admin client sends it (v4, every
+// partition) and as an older client does (v1, some partitions): the node's
+// one log dir with the partitions it holds.
+TEST_F(KafkaListenerTest, DescribeLogDirsAnswersWithThisNodesLogDir) {
+  Client c(cluster_.kafka_port(1));
+  ASSERT_TRUE(c.connected());
+  const std::string log_dir = cluster_.dir() + "/node1/logs";
+
+  // Every partition (Topics null), until the node has created both of
+  // "kl"'s replicas.
+  std::vector<std::string> held;
+  int32_t next_id = 7;
+  auto ask_all = [&] {
+    const int32_t asked = next_id++;
+    EXPECT_TRUE(c.Send(Request(35, 4, asked, kafka::DescribeLogDirsRequest{}, 2)));
+    std::optional<std::string> frame = c.ReadFrame();
+    if (!frame.has_value()) {
+      ADD_FAILURE() << "no answer";
+      return false;
+    }
+    kafka::Reader r(*frame);
+    absl::StatusOr<int32_t> id =
+        kafka::ReadResponseHeader(r, kafka::ResponseHeaderVersion(ApiKey::kDescribeLogDirs, 4));
+    EXPECT_TRUE(id.ok() && *id == asked);
+    absl::StatusOr<kafka::DescribeLogDirsResponse> all =
+        kafka::Decode<kafka::DescribeLogDirsResponse>(4, frame->substr(r.position()));
+    if (!all.ok()) {
+      ADD_FAILURE() << all.status();
+      return false;
+    }
+    EXPECT_EQ(all->error_code, 0);
+    if (all->results.size() != 1) {
+      ADD_FAILURE() << all->results.size() << " log dirs";
+      return false;
+    }
+    EXPECT_EQ(all->results[0].error_code, 0);
+    EXPECT_EQ(all->results[0].log_dir, log_dir);
+    held.clear();
+    for (const auto& t : all->results[0].topics) {
+      for (const auto& p : t.partitions) {
+        held.push_back(t.name + "-" + std::to_string(p.partition_index));
+        EXPECT_GE(p.partition_size, 0);
+        EXPECT_EQ(p.offset_lag, 0) << "this node leads what it holds";
+        EXPECT_FALSE(p.is_future_key);
+      }
+    }
+    return std::find(held.begin(), held.end(), "kl-0") != held.end() &&
+           std::find(held.begin(), held.end(), "kl-1") != held.end();
+  };
+  ASSERT_TRUE(Eventually(ask_all, 10000)) << "kl-0 and kl-1 not both listed";
+
+  kafka::DescribeLogDirsRequest one;
+  one.topics = std::vector<kafka::DescribeLogDirsRequest::Topic>{{"kl", {1}}};
+  ASSERT_TRUE(c.Send(Request(35, 1, 100, one)));
+  std::optional<std::string> frame = c.ReadFrame();
+  ASSERT_TRUE(frame.has_value());
+  kafka::Reader r1(*frame);
+  ASSERT_TRUE(kafka::ReadResponseHeader(r1, 0).ok());
+  absl::StatusOr<kafka::DescribeLogDirsResponse> some =
+      kafka::Decode<kafka::DescribeLogDirsResponse>(1, frame->substr(r1.position()));
+  ASSERT_TRUE(some.ok()) << some.status();
+  ASSERT_EQ(some->results.size(), 1u);
+  ASSERT_EQ(some->results[0].topics.size(), 1u);
+  EXPECT_EQ(some->results[0].topics[0].name, "kl");
+  ASSERT_EQ(some->results[0].topics[0].partitions.size(), 1u);
+  EXPECT_EQ(some->results[0].topics[0].partitions[0].partition_index, 1);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -75,6 +76,29 @@ class ReassignPartitionsCliTest : public ::testing::Test {
       if (c.name() == key) return c.value();
     }
     return "";
+  }
+
+  // The size `strata log-dirs` reports for `partition` ("t-0") on
+  // `broker`, in the one log dir each node has (-1: not listed, or the
+  // command failed).
+  int64_t LogDirSize(int broker, const std::string& partition) {
+    CliResult r = cluster_.Cli({"log-dirs", "--bootstrap-server", cluster_.bootstrap(1),
+                                "--describe", "--broker-list", std::to_string(broker)});
+    const std::regex size("\\{\"partition\":\"" + partition + "\",\"size\":([0-9]+),");
+    std::smatch m;
+    if (r.exit_code != 0 || !std::regex_search(r.out, m, size)) return -1;
+    return std::stoll(m[1]);
+  }
+
+  // Bytes of the partition's segment files on `node`'s disk.
+  int64_t BytesOnDisk(int node, const std::string& topic, int partition) {
+    std::error_code ec;
+    int64_t total = 0;
+    for (const auto& f :
+         std::filesystem::directory_iterator(cluster_.partition_dir(node, topic, partition), ec)) {
+      if (f.path().extension() == ".log") total += static_cast<int64_t>(f.file_size(ec));
+    }
+    return total;
   }
 
   // Runs --verify until no partition is in progress (bounded).
@@ -348,10 +372,16 @@ TEST_F(ReassignPartitionsCliTest, CancelStopsAMoveThatCannotFinish) {
   EXPECT_EQ(listed.out, "Current partition reassignments:\nc-0: replicas: 1,3. adding: 3.\n")
       << listed.err;
   CliResult verified = Reassign({"--verify", "--reassignment-json-file", file});
-  EXPECT_EQ(verified.out,
-            "Status of partition reassignment:\n"
-            "Reassignment of partition c-0 is still in progress.\n\n")
-      << verified.err;
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  // Kafka's line, then Strata's: broker 3 (stopped) cannot say how much it
+  // holds, which the line says instead of failing the command.
+  EXPECT_TRUE(
+      verified.out.starts_with("Status of partition reassignment:\n"
+                               "Reassignment of partition c-0 is still in progress.\n"
+                               "  c-0: bytes copied unknown ("))
+      << verified.out << verified.err;
+  EXPECT_NE(verified.out.find("broker 3"), std::string::npos) << verified.out;
+  EXPECT_TRUE(verified.out.ends_with(")\n\n")) << verified.out;
   const std::string moving = DescribeText("c");
   EXPECT_NE(moving.find("\tReplicas: 1,3\tIsr: 1\tAdding Replicas: 3\tRemoving Replicas: \n"),
             std::string::npos)
@@ -388,6 +418,130 @@ TEST_F(ReassignPartitionsCliTest, CancelStopsAMoveThatCannotFinish) {
   EXPECT_EQ(cancelled.out,
             "None of the specified partition reassignments are active.\n"
             "None of the specified partition moves are active.\n");
+}
+
+// A throttled move's progress in bytes (Strata's line after Kafka's
+// in-progress line in --verify), from the log sizes the brokers report
+// (DescribeLogDirs); then `log-dirs` shows every replica the same size.
+TEST_F(ReassignPartitionsCliTest, VerifyShowsTheBytesAThrottledMoveHasCopied) {
+  CliResult created = Topics({"--create", "--topic", "big", "--replica-assignment", "1"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  // About 8 MB on broker 1.
+  CliResult perf = cluster_.Cli({"producer-perf-test", "--topic", "big", "--num-records", "8000",
+                                 "--throughput", "-1", "--record-size", "1000", "--producer-props",
+                                 "bootstrap.servers=" + cluster_.bootstrap(1), "acks=all"});
+  ASSERT_EQ(perf.exit_code, 0) << perf.out << perf.err;
+  const int64_t leader_size = LogDirSize(1, "big-0");
+  ASSERT_GE(leader_size, 8'000'000);
+  EXPECT_EQ(leader_size, BytesOnDisk(1, "big", 0)) << "log-dirs reports the segments' bytes";
+
+  // Onto brokers 2 and 3 too, at 1 MB/s: broker 1's leader throttle holds
+  // both copies, 16 MB, for about 16 s.
+  const std::string file = WriteFile("big.json", Json({{0, {1, 2, 3}}}, "big"));
+  CliResult executed =
+      Reassign({"--reassignment-json-file", file, "--execute", "--throttle", "1000000"});
+  ASSERT_EQ(executed.exit_code, 0) << executed.err;
+
+  static const std::regex kProgress(
+      "Reassignment of partition big-0 is still in progress\\.\n"
+      "  big-0: ([0-9]+) of ([0-9]+) bytes copied \\(([0-9]+)\\.([0-9])%\\) to broker\\(s\\) "
+      "2,3\n");
+  int in_progress = 0;
+  int64_t last_copied = -1;
+  std::string first, midway, latest;  // progress lines; midway: some but not all copied
+  int64_t midway_lag = -1;            // broker 2's offsetLag then
+  CliResult last;
+  const bool completed = Eventually(
+      [&] {
+        last = Reassign({"--verify", "--reassignment-json-file", file});
+        if (last.exit_code != 0) return false;
+        if (last.out.find("Reassignment of partition big-0 is complete.") != std::string::npos) {
+          return true;
+        }
+        std::smatch m;
+        if (!std::regex_search(last.out, m, kProgress)) {
+          ADD_FAILURE() << "no progress line:\n" << last.out << last.err;
+          return false;
+        }
+        ++in_progress;
+        const int64_t copied = std::stoll(m[1]);
+        const int64_t total = std::stoll(m[2]);
+        EXPECT_EQ(total, 2 * leader_size) << "the leader's size times the two replicas added";
+        EXPECT_GE(copied, 0);
+        EXPECT_LE(copied, total);
+        EXPECT_GE(copied, last_copied) << "copies only grow";
+        EXPECT_EQ(std::stoll(m[3]) * 10 + std::stoll(m[4]), copied * 1000 / total)
+            << "tenths of a percent, rounded down";
+        if (first.empty()) first = m[0];
+        latest = m[0];
+        if (copied > 0 && copied < total && midway.empty()) midway = m[0];
+        if (copied > 0 && copied < total && midway_lag < 0) {
+          // A copy partly done: log-dirs shows how many offsets it lags
+          // the leader's high watermark (8000 records in all).
+          CliResult dirs = cluster_.Cli({"log-dirs", "--bootstrap-server", cluster_.bootstrap(1),
+                                         "--describe", "--broker-list", "2"});
+          static const std::regex kCopy(
+              "\"partition\":\"big-0\",\"size\":([0-9]+),\"offsetLag\":([0-9]+)");
+          std::smatch c;
+          if (std::regex_search(dirs.out, c, kCopy) && std::stoll(c[1]) > 0 &&
+              std::stoll(c[1]) < leader_size) {
+            midway_lag = std::stoll(c[2]);
+          }
+        }
+        last_copied = copied;
+        return false;
+      },
+      120'000);
+  ASSERT_TRUE(completed) << "the move did not finish in 120 s; last --verify:\n"
+                         << last.out << last.err;
+  std::printf(
+      "--verify saw the move in progress %d times; first, midway, last:\n%s%s%s"
+      "broker 2's offsetLag midway: %lld\n",
+      in_progress, first.c_str(), midway.c_str(), latest.c_str(),
+      static_cast<long long>(midway_lag));
+  EXPECT_GE(in_progress, 2) << "the throttle did not hold the move back";
+  EXPECT_FALSE(midway.empty()) << "never saw a copy partly done";
+  EXPECT_GT(midway_lag, 0) << "a copy behind shows its lag";
+  EXPECT_LE(midway_lag, 8000);
+  EXPECT_EQ(last.out,
+            "Status of partition reassignment:\n"
+            "Reassignment of partition big-0 is complete.\n"
+            "\n"
+            "Clearing broker-level throttles on brokers 1,2,3\n"
+            "Clearing topic-level throttles on topic big\n");
+
+  // Every replica the leader's size, as `log-dirs` reports them.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return LogDirSize(2, "big-0") == leader_size && LogDirSize(3, "big-0") == leader_size;
+      },
+      30'000))
+      << "sizes: " << LogDirSize(1, "big-0") << " " << LogDirSize(2, "big-0") << " "
+      << LogDirSize(3, "big-0");
+  EXPECT_EQ(LogDirSize(1, "big-0"), leader_size);
+  CliResult described = cluster_.Cli({"log-dirs", "--bootstrap-server", cluster_.bootstrap(2),
+                                      "--describe", "--topic-list", "big"});
+  ASSERT_EQ(described.exit_code, 0) << described.err;
+  std::string expected_json = "{\"version\":1,\"brokers\":[";
+  for (int b = 1; b <= 3; ++b) {
+    expected_json += (b > 1 ? "," : "") +
+                     ("{\"broker\":" + std::to_string(b) + ",\"logDirs\":[{\"logDir\":\"" +
+                      cluster_.dir() + "/node" + std::to_string(b) +
+                      "/logs\",\"error\":null,\"partitions\":[{\"partition\":"
+                      "\"big-0\",\"size\":" +
+                      std::to_string(leader_size) + ",\"offsetLag\":0,\"isFuture\":false}]}]}");
+  }
+  EXPECT_EQ(described.out,
+            "Querying brokers for log directories information\n"
+            "Received log directory information from brokers 1,2,3\n" +
+                expected_json + "]}\n");
+  std::printf("%s", described.out.c_str());
+  CliResult unknown = cluster_.Cli({"log-dirs", "--bootstrap-server", cluster_.bootstrap(1),
+                                    "--describe", "--broker-list", "1,9"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.err,
+            "ERROR: The given brokers do not exist from --broker-list: 9. Current existent "
+            "brokers: 1,2,3\n");
 }
 
 TEST_F(ReassignPartitionsCliTest, UnregisterRetiresOnlyABrokerWithoutReplicas) {

@@ -61,6 +61,86 @@ TEST(AdminTest, NoNodeAnsweringIsAnErrorAfterTheTimeout) {
   EXPECT_TRUE(absl::IsUnavailable(r.status())) << r.status();
 }
 
+// ---- Log directories
+
+v1::DescribeLogDirsResponse LogDirs(const std::string& dir, const std::string& topic,
+                                    int32_t partition, int64_t size) {
+  v1::DescribeLogDirsResponse r;
+  v1::LogDirDescription* d = r.add_log_dirs();
+  d->set_log_dir(dir);
+  v1::LogDirTopic* t = d->add_topics();
+  t->set_name(topic);
+  v1::LogDirPartition* p = t->add_partitions();
+  p->set_partition(partition);
+  p->set_size(size);
+  return r;
+}
+
+TEST(AdminLogDirsTest, AsksEachBrokerItselfAndSaysWhichCouldNotAnswer) {
+  FakeCluster cluster(3);
+  cluster.log_dirs[1] = LogDirs("/one", "t", 0, 100);
+  cluster.log_dirs[3] = LogDirs("/three", "t", 0, 40);
+  cluster.log_dirs[2].set_error(v1::CLUSTER_AUTHORIZATION_FAILED);
+  cluster.log_dirs[2].set_error_message("Cluster authorization failed.");
+  auto admin = MakeAdmin(cluster.bootstrap());
+  auto answers = admin->DescribeLogDirs({3, 1, 2, 9});
+  ASSERT_TRUE(answers.ok()) << answers.status();
+  ASSERT_EQ(answers->size(), 4u);
+  ASSERT_TRUE(answers->at(1).ok()) << answers->at(1).status();
+  EXPECT_EQ(answers->at(1)->broker_id(), 1);
+  EXPECT_EQ(answers->at(1)->log_dirs(0).log_dir(), "/one");
+  EXPECT_EQ(answers->at(1)->log_dirs(0).topics(0).partitions(0).size(), 100);
+  ASSERT_TRUE(answers->at(3).ok()) << answers->at(3).status();
+  EXPECT_EQ(answers->at(3)->log_dirs(0).log_dir(), "/three");
+  EXPECT_EQ(ErrorCodeOf(answers->at(2).status()), v1::CLUSTER_AUTHORIZATION_FAILED);
+  EXPECT_TRUE(absl::IsNotFound(answers->at(9).status())) << answers->at(9).status();
+  // No filter: every partition (the message left unset).
+  EXPECT_FALSE(cluster.log_dirs_requests[1].has_partitions());
+}
+
+TEST(AdminLogDirsTest, AFilterAsksForThosePartitionsOnly) {
+  FakeCluster cluster(2);
+  auto admin = MakeAdmin(cluster.bootstrap());
+  auto answers =
+      admin->DescribeLogDirs({2}, std::vector<TopicPartition>{TopicPartition{"a", PartitionId(0)},
+                                                              TopicPartition{"b", PartitionId(3)},
+                                                              TopicPartition{"a", PartitionId(1)}});
+  ASSERT_TRUE(answers.ok()) << answers.status();
+  ASSERT_TRUE(answers->at(2).ok());
+  const v1::DescribeLogDirsRequest& asked = cluster.log_dirs_requests[2];
+  ASSERT_TRUE(asked.has_partitions());
+  ASSERT_EQ(asked.partitions().topics_size(), 2);
+  EXPECT_EQ(asked.partitions().topics(0).topic(), "a");
+  EXPECT_EQ(asked.partitions().topics(0).partitions_size(), 2);
+  EXPECT_EQ(asked.partitions().topics(1).topic(), "b");
+  EXPECT_FALSE(cluster.log_dirs_requests.contains(1)) << "only the broker asked for";
+
+  auto none = admin->DescribeLogDirs({1}, std::vector<TopicPartition>{});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(cluster.log_dirs_requests[1].has_partitions()) << "an empty list is not null";
+  EXPECT_EQ(cluster.log_dirs_requests[1].partitions().topics_size(), 0);
+}
+
+TEST(AdminLogDirsTest, AStoppedFencedBrokerIsTriedOnce) {
+  FakeCluster cluster(1);
+  // Broker 7: fenced, at an address nobody listens on.
+  v1::BrokerDescription* gone = cluster.cluster.add_brokers();
+  gone->set_id(7);
+  gone->set_fenced(true);
+  v1::Endpoint* e = gone->add_endpoints();
+  e->set_host("127.0.0.1");
+  e->set_port(1);
+  auto admin = MakeAdmin(cluster.bootstrap());
+  const absl::Time start = absl::Now();
+  auto answers = admin->DescribeLogDirs({7, 1});
+  ASSERT_TRUE(answers.ok()) << answers.status();
+  EXPECT_FALSE(answers->at(7).ok());
+  EXPECT_NE(answers->at(7).status().message().find("broker 7"), std::string::npos)
+      << answers->at(7).status();
+  EXPECT_TRUE(answers->at(1).ok());
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500)) << "not retried to the timeout";
+}
+
 // ---- Consumer groups and ListOffsets
 
 strata::testing::FakeGroup GroupAt(int32_t coordinator, const std::string& state = "Empty") {

@@ -409,6 +409,15 @@ class FakeCluster::Node final : public v1::Broker::Service,
     return grpc::Status::OK;
   }
 
+  grpc::Status DescribeLogDirs(grpc::ServerContext*, const v1::DescribeLogDirsRequest* req,
+                               v1::DescribeLogDirsResponse* resp) override {
+    absl::MutexLock lock(&c_->mu_);
+    c_->log_dirs_requests[id_] = *req;
+    if (auto it = c_->log_dirs.find(id_); it != c_->log_dirs.end()) *resp = it->second;
+    resp->set_broker_id(id_);
+    return grpc::Status::OK;
+  }
+
   grpc::Status DescribeQuorum(grpc::ServerContext*, const v1::DescribeQuorumRequest*,
                               v1::DescribeQuorumResponse* resp) override {
     absl::MutexLock lock(&c_->mu_);

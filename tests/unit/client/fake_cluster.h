@@ -159,6 +159,11 @@ class FakeCluster {
 
   v1::DescribeQuorumResponse quorum;    // what DescribeQuorum answers
   v1::DescribeClusterResponse cluster;  // brokers are filled in by the constructor
+  // What DescribeLogDirs answers at each node (by node id; broker_id is
+  // set to the node's), and the last request each node got. Guarded by the
+  // cluster's lock once clients run: set them before.
+  std::map<int32_t, v1::DescribeLogDirsResponse> log_dirs;
+  std::map<int32_t, v1::DescribeLogDirsRequest> log_dirs_requests;
 
   class Node;
 

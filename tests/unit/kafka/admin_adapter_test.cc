@@ -631,6 +631,49 @@ TEST(AdminAdapterTest, DescribeClusterListsReachableBrokersAndAuthorizedOperatio
   }
 }
 
+// --- DescribeLogDirs ---
+
+TEST(AdminAdapterTest, DescribeLogDirsNullTopicsAreAllAndEmptyAreNone) {
+  DescribeLogDirsRequest request;
+  EXPECT_FALSE(ToRequestLayer(request, 4).topics.has_value());
+  request.topics.emplace();
+  ASSERT_TRUE(ToRequestLayer(request, 4).topics.has_value());
+  EXPECT_TRUE(ToRequestLayer(request, 4).topics->empty());
+  request.topics->push_back({"t", {0, 2}});
+  request::DescribeLogDirsRequest layer = ToRequestLayer(request, 1);
+  ASSERT_EQ(layer.topics->size(), 1u);
+  EXPECT_EQ((*layer.topics)[0].topic, "t");
+  EXPECT_EQ((*layer.topics)[0].partitions, (std::vector<int32_t>{0, 2}));
+}
+
+TEST(AdminAdapterTest, DescribeLogDirsMapsEveryDirAndTheCallsErrorFromV3) {
+  request::DescribeLogDirsResponse answer;
+  request::LogDirDescription& online = answer.results.emplace_back();
+  online.log_dir = "/a";
+  online.topics = {{"t", {{.partition = 0, .size_bytes = 100, .offset_lag = 2}}}};
+  request::LogDirDescription& offline = answer.results.emplace_back();
+  offline.log_dir = "/b";
+  offline.error = ErrorCode::kKafkaStorageError;
+  offline.message = "disk full";
+  for (int16_t v = 0; v <= 4; ++v) {
+    DescribeLogDirsResponse out = FromRequestLayer(DescribeLogDirsRequest{}, answer, v);
+    EXPECT_EQ(out.error_code, 0);
+    ASSERT_EQ(out.results.size(), 2u);
+    EXPECT_EQ(out.results[0],
+              (DescribeLogDirsResponse::Result{0, "/a", {{"t", {{0, 100, 2, false}}}}, -1, -1}));
+    EXPECT_EQ(out.results[1], (DescribeLogDirsResponse::Result{56, "/b", {}, -1, -1}));
+    EXPECT_TRUE(Encodes(v, out));
+  }
+  // Refused whole (no Describe on the cluster): the error, no dirs; before
+  // v3 only the empty answer encodes, as Kafka's.
+  request::DescribeLogDirsResponse refused;
+  refused.error = ErrorCode::kClusterAuthorizationFailed;
+  DescribeLogDirsResponse out = FromRequestLayer(DescribeLogDirsRequest{}, refused, 3);
+  EXPECT_EQ(out.error_code, 31);
+  EXPECT_TRUE(out.results.empty());
+  EXPECT_TRUE(Encodes(int16_t{1}, out));
+}
+
 // --- Through the Dispatcher, with a fake AdminOps ---
 
 // Keeps each call's request and answer callback; the test answers.
@@ -865,6 +908,10 @@ TEST(AdminAdapterDispatchTest, MissingDependenciesCloseTheConnection) {
   Send(d, 1, DeleteRecordsRequest{}, &records);
   EXPECT_EQ(records.count, 1);
   EXPECT_TRUE(records.last.close);
+  Answers log_dirs;
+  Send(d, 4, DescribeLogDirsRequest{}, &log_dirs);
+  EXPECT_EQ(log_dirs.count, 1);
+  EXPECT_TRUE(log_dirs.last.close);
 }
 
 }  // namespace

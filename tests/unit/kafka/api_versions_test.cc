@@ -47,6 +47,7 @@ TEST(ApiVersionsTest, AdvertisedEqualsTheDesignTable) {
       {31, 0, 3, 2},   // DeleteAcls
       {32, 1, 2, 4},   // DescribeConfigs
       {33, 0, 1, 2},   // AlterConfigs
+      {35, 0, 4, 2},   // DescribeLogDirs
       {36, 0, 2, 2},   // SaslAuthenticate (issue 16)
       {37, 0, 1, 2},   // CreatePartitions
       {42, 1, 1, 2},   // DeleteGroups
@@ -198,6 +199,23 @@ TEST(ApiVersionsTest, TxnOffsetCommitAndDescribeProducersAreAdvertisedWithKafkas
   EXPECT_FALSE(IsAdvertised(ApiKey::kDescribeProducers, 1));
   EXPECT_EQ(RequestHeaderVersion(ApiKey::kDescribeProducers, 0), 2) << "always flexible";
   EXPECT_EQ(ResponseHeaderVersion(ApiKey::kDescribeProducers, 0), 1);
+}
+
+// DescribeLogDirs (kafka-log-dirs.sh, Admin.describeLogDirs), at Kafka
+// 3.7.1's range: flexible from v2.
+TEST(ApiVersionsTest, DescribeLogDirsIsAdvertisedWithKafkasRange) {
+  const ApiInfo* api = FindApi(ApiKey::kDescribeLogDirs);
+  ASSERT_NE(api, nullptr);
+  EXPECT_EQ(static_cast<int16_t>(api->key), 35);
+  EXPECT_EQ(std::string_view(api->name), "DescribeLogDirs");
+  EXPECT_TRUE(api->advertised);
+  EXPECT_TRUE(IsAdvertised(ApiKey::kDescribeLogDirs, 0));
+  EXPECT_TRUE(IsAdvertised(ApiKey::kDescribeLogDirs, 4));
+  EXPECT_FALSE(IsAdvertised(ApiKey::kDescribeLogDirs, 5));
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kDescribeLogDirs, 1), 1);
+  EXPECT_EQ(RequestHeaderVersion(ApiKey::kDescribeLogDirs, 2), 2);
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kDescribeLogDirs, 1), 0);
+  EXPECT_EQ(ResponseHeaderVersion(ApiKey::kDescribeLogDirs, 4), 1);
 }
 
 TEST(ApiVersionsTest, RangesAreChecked) {

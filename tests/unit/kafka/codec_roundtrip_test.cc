@@ -371,6 +371,40 @@ TEST(CodecRoundTripTest, DescribeProducersCarriesAnInt32EpochAndANullableMessage
   EXPECT_EQ(back->topics[0].partitions[0].error_message, std::nullopt);
 }
 
+// DescribeLogDirs: the top-level ErrorCode (v3) and the volume's bytes (v4)
+// are ignorable, so an answer for an older client drops them (a refused
+// call is then only an empty answer, as Kafka's); Topics null and empty
+// stay apart at every version.
+TEST(CodecRoundTripTest, DescribeLogDirsDropsItsNewerFieldsForOlderClients) {
+  DescribeLogDirsResponse answer;
+  answer.error_code = 31;  // CLUSTER_AUTHORIZATION_FAILED
+  DescribeLogDirsResponse::Result& dir = answer.results.emplace_back();
+  dir.log_dir = "/d";
+  dir.total_bytes = 1 << 20;
+  dir.usable_bytes = 1 << 19;
+  for (int16_t v = 0; v <= 4; ++v) {
+    std::string out;
+    ASSERT_TRUE(Encode(v, answer, &out).ok()) << "v" << v;
+    absl::StatusOr<DescribeLogDirsResponse> back = Decode<DescribeLogDirsResponse>(v, out);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->error_code, v >= 3 ? 31 : 0) << "v" << v;
+    EXPECT_EQ(back->results[0].total_bytes, v >= 4 ? 1 << 20 : -1) << "v" << v;
+    EXPECT_EQ(back->results[0].usable_bytes, v >= 4 ? 1 << 19 : -1) << "v" << v;
+
+    for (const std::optional<std::vector<DescribeLogDirsRequest::Topic>>& topics :
+         {std::optional<std::vector<DescribeLogDirsRequest::Topic>>(),
+          std::optional(std::vector<DescribeLogDirsRequest::Topic>{})}) {
+      DescribeLogDirsRequest request;
+      request.topics = topics;
+      std::string bytes;
+      ASSERT_TRUE(Encode(v, request, &bytes).ok());
+      absl::StatusOr<DescribeLogDirsRequest> decoded = Decode<DescribeLogDirsRequest>(v, bytes);
+      ASSERT_TRUE(decoded.ok()) << decoded.status();
+      EXPECT_EQ(decoded->topics, topics) << "v" << v;
+    }
+  }
+}
+
 // The ACL APIs: v0 has no pattern type. Kafka's default, LITERAL (3), is
 // what a v0 message means, so it encodes at v0 (dropped) and decodes back;
 // any other pattern type is not ignorable and refuses v0.

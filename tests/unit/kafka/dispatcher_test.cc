@@ -138,6 +138,7 @@ TEST(DispatcherTest, UnknownKeyUnsupportedVersionBadBodyAndTrailingBytesClose) {
       {RequestFrame(24, 4, ""), "unsupported version"},  // AddPartitionsToTxn v4: brokers'
       {RequestFrame(28, 4, ""), "unsupported version"},  // TxnOffsetCommit: v0-3
       {RequestFrame(61, 1, ""), "unsupported version"},  // DescribeProducers: v0
+      {RequestFrame(35, 5, ""), "unsupported version"},  // DescribeLogDirs: v0-4
       {RequestFrame(0, 3, ""), "bad request body"},
       // Produce is listed from v0 (for librdkafka's codecs) but served from
       // v3: v0-2 carry message formats the log does not take.

@@ -655,6 +655,81 @@ TEST(GoldenTest, DescribeProducersV0RequestAndResponse) {
   ExpectResponseFrame(response, 19, 0, answer);
 }
 
+TEST(GoldenTest, DescribeLogDirsV4RequestAndResponse) {
+  // kafka-log-dirs.sh (Java's admin client): every partition (Topics null),
+  // flexible, the answer with the volume's bytes (v4).
+  const std::string frame = B({
+      0x00, 0x23, 0x00, 0x04,  // DescribeLogDirs v4 (header v2)
+      0x00, 0x00, 0x00, 0x21,  // correlation_id 33
+      0x00, 0x01, 'c',         // client_id "c"
+      0x00,                    // header tagged fields
+      0x00,                    // Topics: null
+      0x00,                    // tagged fields
+  });
+  ExpectRequestFrame(frame, {ApiKey::kDescribeLogDirs, 4, 33, "c"}, DescribeLogDirsRequest{});
+
+  const std::string response = B({
+      0x00, 0x00, 0x00, 0x21,                          // correlation_id 33
+      0x00,                                            // header tagged fields
+      0x00, 0x00, 0x00, 0x00,                          // ThrottleTimeMs 0
+      0x00, 0x00,                                      // ErrorCode 0 (v3+)
+      0x02,                                            // Results: 1+1
+      0x00, 0x00,                                      // ErrorCode 0
+      0x03, '/',  'd',                                 // LogDir: compact "/d"
+      0x02,                                            // Topics: 1+1
+      0x02, 't',                                       // Name "t"
+      0x02,                                            // Partitions: 1+1
+      0x00, 0x00, 0x00, 0x03,                          // PartitionIndex 3
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0xd2,  // PartitionSize 1234
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05,  // OffsetLag 5
+      0x00,                                            // IsFutureKey false
+      0x00,                                            // partition tagged fields
+      0x00,                                            // topic tagged fields
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00,  // TotalBytes 4096 (v4)
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // UsableBytes -1: unknown
+      0x00,                                            // result tagged fields
+      0x00,                                            // tagged fields
+  });
+  DescribeLogDirsResponse answer;
+  DescribeLogDirsResponse::Result& dir = answer.results.emplace_back();
+  dir.log_dir = "/d";
+  dir.topics = {{"t", {{.partition_index = 3, .partition_size = 1234, .offset_lag = 5}}}};
+  dir.total_bytes = 4096;
+  ExpectResponseFrame(response, 33, 4, answer);
+}
+
+TEST(GoldenTest, DescribeLogDirsV1RequestAndResponse) {
+  // Classic: two partitions of one topic; an offline log dir answers
+  // KAFKA_STORAGE_ERROR with no topics, and v1 has no top-level ErrorCode.
+  const std::string frame = B({
+      0x00, 0x23, 0x00, 0x01,  // DescribeLogDirs v1 (header v1)
+      0x00, 0x00, 0x00, 0x22,  // correlation_id 34
+      0xff, 0xff,              // client_id null
+      0x00, 0x00, 0x00, 0x01,  // Topics: int32 count 1
+      0x00, 0x01, 't',         // Topic "t"
+      0x00, 0x00, 0x00, 0x02,  // Partitions: int32 count 2
+      0x00, 0x00, 0x00, 0x00,  // 0
+      0x00, 0x00, 0x00, 0x01,  // 1
+  });
+  DescribeLogDirsRequest r;
+  r.topics = std::vector<DescribeLogDirsRequest::Topic>{{"t", {0, 1}}};
+  ExpectRequestFrame(frame, {ApiKey::kDescribeLogDirs, 1, 34, std::nullopt}, r);
+
+  const std::string response = B({
+      0x00, 0x00, 0x00, 0x22,  // correlation_id 34 (header v0)
+      0x00, 0x00, 0x00, 0x00,  // ThrottleTimeMs 0
+      0x00, 0x00, 0x00, 0x01,  // Results: int32 count 1
+      0x00, 0x38,              // ErrorCode KAFKA_STORAGE_ERROR (56)
+      0x00, 0x02, '/',  'e',   // LogDir "/e"
+      0x00, 0x00, 0x00, 0x00,  // Topics: int32 count 0
+  });
+  DescribeLogDirsResponse answer;
+  DescribeLogDirsResponse::Result& dir = answer.results.emplace_back();
+  dir.error_code = 56;
+  dir.log_dir = "/e";
+  ExpectResponseFrame(response, 34, 1, answer);
+}
+
 // ---- SASL, ACLs, quotas and SCRAM credentials (codec only: not yet
 // advertised) ----
 

@@ -287,6 +287,25 @@ TEST_F(AuthorizedTest, ListOffsetsAndListTopicsNeedDescribe) {
             (std::vector<std::string>{"orders", "orders-eu"}));
 }
 
+// DescribeLogDirs, as Kafka: Describe on the cluster, else the call's
+// error and no log dirs (topic ACLs do not matter).
+TEST_F(AuthorizedTest, DescribeLogDirsNeedsDescribeOnTheCluster) {
+  DescribeLogDirsResponse refused =
+      Authorized(access_.get(), As("alice")).DescribeLogDirs(*handlers_, {});
+  EXPECT_EQ(refused.error, ErrorCode::kClusterAuthorizationFailed);
+  EXPECT_TRUE(refused.results.empty());
+  DescribeLogDirsResponse admin =
+      Authorized(access_.get(), As("admin")).DescribeLogDirs(*handlers_, {});
+  EXPECT_EQ(admin.error, ErrorCode::kNone);
+  ASSERT_EQ(admin.results.size(), 1u);
+  EXPECT_EQ(admin.results[0].topics.size(), 4u);
+
+  SetAcls({Acl(ResourceType::kCluster, "kafka-cluster", PatternType::kLiteral, "User:bob",
+               AclOperation::kDescribe)});
+  EXPECT_EQ(Authorized(access_.get(), As("bob")).DescribeLogDirs(*handlers_, {}).error,
+            ErrorCode::kNone);
+}
+
 // ---- the throttler ----
 
 TEST(ThrottlerTest, HoldsAnswersOfAClientOverItsQuota) {

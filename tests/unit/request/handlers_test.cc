@@ -653,5 +653,66 @@ TEST_F(RequestHandlersTest, AdminReadsComeFromTheImage) {
   EXPECT_EQ(cluster.brokers[0].endpoints[1].second, 9092);
 }
 
+// DescribeLogDirs: the one log dir, each replica's log size from the
+// replica manager, the follower's lag behind the leader's high watermark
+// its last fetch answer gave, and Kafka's filter (null: all, listed: those).
+TEST_F(RequestHandlersTest, DescribeLogDirsGivesEachReplicasSizeAndAFollowersLag) {
+  auto produced = Produce("replicated", 0, Batch(5), 1);
+  ASSERT_TRUE(produced->has_value());
+  ASSERT_EQ((*produced)->topics[0].partitions[0].error, ErrorCode::kNone);
+  // "kafka"-0 follows broker 3: it truncates (an empty log), then takes 3
+  // records from a leader whose high watermark is 10.
+  const TopicPartition followed{"kafka", PartitionId(0)};
+  replication::EpochEndResult none;
+  none.log_end_offset = 0;
+  ASSERT_TRUE(replicas_->ApplyEpochEnd(followed, 0, -1, none).ok());
+  ASSERT_TRUE(replicas_->AppendFetched(followed, 0, 0, Batch(3), 10).ok());
+
+  DescribeLogDirsResponse all = handlers_->DescribeLogDirs({});
+  EXPECT_EQ(all.error, ErrorCode::kNone);
+  ASSERT_EQ(all.results.size(), 1u);
+  const LogDirDescription& dir = all.results[0];
+  EXPECT_EQ(dir.log_dir, "/logs");
+  EXPECT_EQ(dir.error, ErrorCode::kNone);
+  EXPECT_EQ(dir.total_bytes, -1);
+  std::map<std::string, std::vector<LogDirPartition>> by_topic;
+  std::vector<std::string> order;
+  for (const LogDirTopic& t : dir.topics) {
+    order.push_back(t.topic);
+    by_topic[t.topic] = t.partitions;
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"kafka", "many", "replicated", "stamped"}))
+      << "by topic";
+  ASSERT_EQ(by_topic["many"].size(), static_cast<size_t>(kManyPartitions));
+  EXPECT_EQ(by_topic["many"][1].partition, 1) << "by partition";
+  EXPECT_EQ(by_topic["many"][0].size_bytes, 0);
+  const std::shared_ptr<storage::Log> leader_log =
+      logs_->Get(TopicPartition{"replicated", PartitionId(0)});
+  ASSERT_EQ(by_topic["replicated"].size(), 1u);
+  EXPECT_GT(by_topic["replicated"][0].size_bytes, 0);
+  EXPECT_EQ(by_topic["replicated"][0].size_bytes, leader_log->size_bytes());
+  EXPECT_EQ(by_topic["replicated"][0].offset_lag, 0) << "a leader lags nothing";
+  ASSERT_EQ(by_topic["kafka"].size(), 2u);
+  EXPECT_EQ(by_topic["kafka"][0].size_bytes, logs_->Get(followed)->size_bytes());
+  EXPECT_GT(by_topic["kafka"][0].size_bytes, 0);
+  EXPECT_EQ(by_topic["kafka"][0].offset_lag, 7) << "the leader's HW 10 minus its log end 3";
+  EXPECT_FALSE(by_topic["kafka"][0].is_future);
+
+  DescribeLogDirsRequest some;
+  some.topics = std::vector<DescribeLogDirsTopic>{{"kafka", {0}}, {"replicated", {0, 7}}};
+  DescribeLogDirsResponse filtered = handlers_->DescribeLogDirs(some);
+  ASSERT_EQ(filtered.results.size(), 1u);
+  ASSERT_EQ(filtered.results[0].topics.size(), 2u);
+  EXPECT_EQ(filtered.results[0].topics[0].topic, "kafka");
+  EXPECT_EQ(filtered.results[0].topics[0].partitions.size(), 1u);
+  EXPECT_EQ(filtered.results[0].topics[1].topic, "replicated");
+  EXPECT_EQ(filtered.results[0].topics[1].partitions.size(), 1u) << "no partition 7 here";
+
+  some.topics->clear();
+  DescribeLogDirsResponse nothing = handlers_->DescribeLogDirs(some);
+  ASSERT_EQ(nothing.results.size(), 1u) << "the dir, with none of its partitions";
+  EXPECT_TRUE(nothing.results[0].topics.empty());
+}
+
 }  // namespace
 }  // namespace strata::request

@@ -296,9 +296,9 @@ TEST(ThrottleTest, AMoveUnderWayKeepsItsSourcesAndOthersStayThrottled) {
 
 TEST(ReassignReportTest, VerifyLines) {
   std::map<TopicPartition, PartitionReassignmentState> states;
-  states[TP("t", 1)] = {{2, 3, 1}, {1}, false};
-  states[TP("t", 0)] = {{1}, {1}, true};
-  states[TP("t", 2)] = {{3}, {1}, true};
+  states[TP("t", 1)] = {{2, 3, 1}, {1}, false, std::nullopt};
+  states[TP("t", 0)] = {{1}, {1}, true, std::nullopt};
+  states[TP("t", 2)] = {{3}, {1}, true, std::nullopt};
   EXPECT_EQ(FormatReassignmentStates(states),
             (std::vector<std::string>{
                 "Status of partition reassignment:",
@@ -306,6 +306,86 @@ TEST(ReassignReportTest, VerifyLines) {
                 "Reassignment of partition t-1 is still in progress.",
                 "There is no active reassignment of partition t-2, but replica set is 3 rather "
                 "than 1.",
+            }));
+}
+
+// --verify's progress line (Strata's, after Kafka's in-progress line): the
+// leader's size times the brokers being added, against what they hold.
+ReassignmentProgress Progress(int32_t leader, std::vector<int32_t> adding,
+                              std::map<int32_t, int64_t> sizes) {
+  ReassignmentProgress p;
+  p.leader = leader;
+  p.adding = std::move(adding);
+  p.sizes = std::move(sizes);
+  return p;
+}
+
+TEST(ReassignProgressTest, CopiedIsWhatTheNewReplicasHoldOfTheLeadersSize) {
+  absl::StatusOr<CopiedBytes> one =
+      CalculateCopiedBytes(Progress(1, {4}, {{1, 41943040}, {4, 12582912}}));
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->copied, 12582912);
+  EXPECT_EQ(one->total, 41943040);
+  EXPECT_EQ(
+      FormatReassignmentProgress(TP("t", 0), Progress(1, {4}, {{1, 41943040}, {4, 12582912}})),
+      "  t-0: 12582912 of 41943040 bytes copied (30.0%) to broker(s) 4");
+
+  // Two copies: the total counts the leader's bytes twice; a copy holding
+  // more than the leader (an older leader's tail, compacted otherwise)
+  // counts as whole, no more.
+  absl::StatusOr<CopiedBytes> two =
+      CalculateCopiedBytes(Progress(1, {4, 5}, {{1, 20}, {4, 10}, {5, 35}}));
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->copied, 30);
+  EXPECT_EQ(two->total, 40);
+  EXPECT_EQ(
+      FormatReassignmentProgress(TP("t", 3), Progress(1, {4, 5}, {{1, 20}, {4, 10}, {5, 35}})),
+      "  t-3: 30 of 40 bytes copied (75.0%) to broker(s) 4,5");
+}
+
+TEST(ReassignProgressTest, ThePercentageIsRoundedDown) {
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {2}, {{1, 3}, {2, 2}})),
+            "  t-0: 2 of 3 bytes copied (66.6%) to broker(s) 2");
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {2}, {{1, 1000000}, {2, 999999}})),
+            "  t-0: 999999 of 1000000 bytes copied (99.9%) to broker(s) 2");
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {2}, {{1, 7}, {2, 0}})),
+            "  t-0: 0 of 7 bytes copied (0.0%) to broker(s) 2");
+  // An empty leader has nothing to copy.
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {2}, {{1, 0}, {2, 0}})),
+            "  t-0: 0 of 0 bytes copied (100.0%) to broker(s) 2");
+  // Terabytes stay exact.
+  const int64_t tb = int64_t{1} << 40;
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {2}, {{1, 4 * tb}, {2, tb}})),
+            "  t-0: 1099511627776 of 4398046511104 bytes copied (25.0%) to broker(s) 2");
+}
+
+TEST(ReassignProgressTest, WhatIsNotKnownIsSaidOnTheLine) {
+  ReassignmentProgress unreachable = Progress(1, {4}, {{1, 100}});
+  unreachable.unknown = "Failed to describe the log directories of broker 4: connection refused";
+  EXPECT_FALSE(CalculateCopiedBytes(unreachable).ok());
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), unreachable),
+            "  t-0: bytes copied unknown (Failed to describe the log directories of broker 4: "
+            "connection refused)");
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(-1, {4}, {{4, 1}})),
+            "  t-0: bytes copied unknown (the partition has no leader)");
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {4}, {{1, 5}})),
+            "  t-0: bytes copied unknown (broker 4 did not answer)");
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {}, {{1, 5}})), "")
+      << "a move that only removes replicas copies nothing";
+}
+
+TEST(ReassignReportTest, VerifyLinesWithProgressAfterKafkasInProgressLine) {
+  std::map<TopicPartition, PartitionReassignmentState> states;
+  states[TP("t", 0)] = {{1, 4}, {4}, false, Progress(1, {4}, {{1, 400}, {4, 100}})};
+  states[TP("t", 1)] = {{2}, {2}, true, std::nullopt};
+  states[TP("t", 2)] = {{2, 3}, {3}, false, std::nullopt};
+  EXPECT_EQ(FormatReassignmentStates(states),
+            (std::vector<std::string>{
+                "Status of partition reassignment:",
+                "Reassignment of partition t-0 is still in progress.",
+                "  t-0: 100 of 400 bytes copied (25.0%) to broker(s) 4",
+                "Reassignment of partition t-1 is complete.",
+                "Reassignment of partition t-2 is still in progress.",
             }));
 }
 
