@@ -89,6 +89,14 @@ std::optional<TopicInfo> MetadataCache::Topic(const std::string& name) const {
   return it->second;
 }
 
+std::optional<std::pair<v1::ErrorCode, int32_t>> MetadataCache::PartitionCount(
+    const std::string& name) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return std::nullopt;
+  return std::make_pair(it->second.error, static_cast<int32_t>(it->second.partitions.size()));
+}
+
 int32_t MetadataCache::Leader(const std::string& topic, int32_t partition) const {
   absl::MutexLock lock(&mu_);
   auto it = topics_.find(topic);

@@ -57,6 +57,9 @@ class MetadataCache {
 
   // The cached topic, if a refresh has seen it (possibly with an error).
   std::optional<TopicInfo> Topic(const std::string& name) const;
+  // The cached topic's error and partition count, without copying it (the
+  // producer asks this for every record); nullopt when not cached.
+  std::optional<std::pair<v1::ErrorCode, int32_t>> PartitionCount(const std::string& name) const;
   // The partition's leader, or kNoLeader when unknown.
   int32_t Leader(const std::string& topic, int32_t partition) const;
   // "host:port" of a broker, if known.

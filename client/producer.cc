@@ -77,8 +77,6 @@ struct Producer::AddPartitionsCall {
 
 namespace {
 
-int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
-
 const absl::Status& ClosedError() {
   static const absl::Status* const kClosed = new absl::Status(
       absl::FailedPreconditionError("Cannot perform operation after producer has been closed"));
@@ -163,12 +161,11 @@ absl::StatusOr<int32_t> Producer::PartitionCount(const std::string& topic) {
   absl::Status last;
   bool refreshed = false;
   while (true) {
-    std::optional<TopicInfo> info = metadata_.Topic(topic);
-    if (info && info->error == v1::NONE && !info->partitions.empty()) {
-      return static_cast<int32_t>(info->partitions.size());
-    }
-    if (info && info->error != v1::NONE && !IsRetriable(info->error)) {
-      return ErrorToStatus(info->error, info->error_message);
+    std::optional<std::pair<v1::ErrorCode, int32_t>> count = metadata_.PartitionCount(topic);
+    if (count && count->first == v1::NONE && count->second > 0) return count->second;
+    if (count && count->first != v1::NONE && !IsRetriable(count->first)) {
+      std::optional<TopicInfo> info = metadata_.Topic(topic);
+      if (info) return ErrorToStatus(info->error, info->error_message);
     }
     if (refreshed) {
       if (absl::Now() >= deadline) break;
@@ -192,13 +189,17 @@ std::future<absl::StatusOr<RecordMetadata>> Producer::Send(ProducerRecord record
 }
 
 void Producer::Send(ProducerRecord record, SendCallback callback) {
-  const absl::Time deadline = absl::Now() + config_.max_block;
+  // One clock read: the record's timestamp, its batch's creation and the
+  // start of max.block.ms.
+  const absl::Time now = absl::Now();
   absl::Status refused;
-  {
+  if (closed_.load(std::memory_order_acquire)) {
+    refused = ClosedError();
+  } else if (transactional_) {
     absl::MutexLock lock(&mu_);
     if (closing_) {
       refused = ClosedError();
-    } else if (transactional_) {
+    } else {
       refused = txn_.CheckSend();
     }
   }
@@ -251,7 +252,7 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
   r.key = std::move(record.key);
   r.value = std::move(record.value);
   r.headers = std::move(record.headers);
-  r.timestamp = record.timestamp_ms.value_or(NowMs());
+  r.timestamp = record.timestamp_ms.has_value() ? *record.timestamp_ms : absl::ToUnixMillis(now);
   const size_t size = EstimateRecordSize(r);
   if (size > static_cast<size_t>(config_.max_request_size)) {
     fail(ErrorToStatus(
@@ -272,7 +273,7 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
     auto room = [this, bytes]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return closing_ || buffered_bytes_ == 0 || buffered_bytes_ + bytes <= config_.buffer_memory;
     };
-    if (!mu_.AwaitWithDeadline(absl::Condition(&room), deadline)) {
+    if (!room() && !mu_.AwaitWithDeadline(absl::Condition(&room), now + config_.max_block)) {
       refused = absl::DeadlineExceededError(
           fmt::format("Failed to allocate memory within the configured max blocking time {} ms.",
                       absl::ToInt64Milliseconds(config_.max_block)));
@@ -288,8 +289,7 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
       buffered_bytes_ += bytes;  // released when its batch completes
       const TopicPartition tp{record.topic, PartitionId(partition)};
       if (transactional_) txn_.MaybeAddPartition(tp);
-      accumulator_.Append(tp, r, std::move(callback), absl::Now());
-      wake_sender_.Signal();
+      if (accumulator_.Append(tp, r, std::move(callback), now)) wake_sender_.Signal();
       return;
     }
   }
@@ -362,6 +362,7 @@ void Producer::Close(absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
     if (!closing_) {
       closing_ = true;
+      closed_.store(true, std::memory_order_release);
       wake_sender_.Signal();
     }
     auto done = +[](Producer* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) { return p->sender_done_; };
@@ -374,7 +375,7 @@ void Producer::Close(absl::Duration timeout) {
 }
 
 void Producer::SenderLoop() {
-  std::vector<std::function<void()>> done;
+  Completions done;
   while (true) {
     std::vector<InFlight*> to_send;
     SenderWork work;
@@ -433,16 +434,16 @@ void Producer::SenderLoop() {
     if (find_txn_coordinator) FindTxnCoordinator(now);
     if (renew_producer_id) RenewProducerId(&done);
     if (!done.empty()) {
-      for (auto& fn : done) fn();
+      const int64_t records = RunCompletions(done);
       absl::MutexLock lock(&mu_);
-      unfinished_ -= static_cast<int64_t>(done.size());
+      unfinished_ -= records;
       done.clear();
     }
     if (refresh) (void)metadata_.Refresh(refresh_topics);
   }
 }
 
-void Producer::SendReady(absl::Time now, SenderWork* work, std::vector<std::function<void()>>* done,
+void Producer::SendReady(absl::Time now, SenderWork* work, Completions* done,
                          absl::Time* next_check) {
   for (int64_t id : answered_) {
     auto it = in_flight_.find(id);
@@ -563,7 +564,7 @@ void Producer::Prepare(SenderWork* work) {
 }
 
 void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
-                        std::vector<std::function<void()>>* done) {
+                        Completions* done) {
   if (force_close_) {
     const absl::Status closed = absl::CancelledError("Producer is closed forcefully.");
     for (SenderWork::Unit& unit : work->units) {
@@ -681,7 +682,7 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
 }
 
 void Producer::HandleAnswer(InFlight& call, absl::Time now,
-                            std::vector<std::function<void()>>* done, SenderWork* work) {
+                            Completions* done, SenderWork* work) {
   for (const auto& batch : call.batches) accumulator_.Unmute(batch->tp);
   released_.clear();
 
@@ -737,17 +738,13 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
       auto [next, first] = next_offset.try_emplace(it->first, answer.base_offset());
       const int64_t base = next->second;
       next->second += batch->record_count();
-      for (int32_t i = 0; i < batch->record_count(); ++i) {
-        RecordMetadata md;
-        md.topic = batch->tp.topic;
-        md.partition = batch->tp.partition.value();
-        md.offset = config_.acks == 0 ? -1 : base + i;
-        md.timestamp_ms =
-            answer.log_append_time_ms() > 0 ? answer.log_append_time_ms() : batch->timestamps[i];
-        SendCallback cb = batch->callbacks[i];
-        done->push_back([cb, md] { cb(md); });
-      }
       buffered_bytes_ -= batch->reserved_bytes;
+      done->push_back({.tp = batch->tp,
+                       .callbacks = std::move(batch->callbacks),
+                       .timestamps = std::move(batch->timestamps),
+                       .base_offset = config_.acks == 0 ? -1 : base,
+                       .log_append_time_ms = answer.log_append_time_ms(),
+                       .error = absl::OkStatus()});
       continue;
     }
     const absl::Status error = ErrorToStatus(
@@ -844,19 +841,45 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
   }
 }
 
+int64_t Producer::RunCompletions(Completions& done) {
+  int64_t records = 0;
+  for (Completed& c : done) {
+    records += static_cast<int64_t>(c.callbacks.size());
+    if (!c.error.ok()) {
+      const absl::StatusOr<RecordMetadata> failed(c.error);
+      for (SendCallback& cb : c.callbacks) cb(failed);
+      continue;
+    }
+    // One result, its offset and timestamp moved along the batch.
+    absl::StatusOr<RecordMetadata> md(RecordMetadata{.topic = std::move(c.tp.topic),
+                                                     .partition = c.tp.partition.value(),
+                                                     .offset = -1,
+                                                     .timestamp_ms = -1});
+    for (size_t i = 0; i < c.callbacks.size(); ++i) {
+      md->offset = c.base_offset < 0 ? -1 : c.base_offset + static_cast<int64_t>(i);
+      md->timestamp_ms = c.log_append_time_ms > 0 ? c.log_append_time_ms : c.timestamps[i];
+      c.callbacks[i](md);
+    }
+  }
+  return records;
+}
+
 void Producer::FailBatch(const ProducerBatch& batch, const absl::Status& error,
-                         std::vector<std::function<void()>>* done) {
+                         Completions* done) {
   if (idempotent_) ForgetSequence(batch, error);
   // A record lost inside a transaction: the transaction cannot commit.
   if (transactional_) txn_.AbortableError(error, /*bump_epoch=*/false);
-  for (const SendCallback& cb : batch.callbacks) {
-    done->push_back([cb, error] { cb(error); });
-  }
+  done->push_back({.tp = batch.tp,
+                   .callbacks = batch.callbacks,
+                   .timestamps = {},
+                   .base_offset = -1,
+                   .log_append_time_ms = -1,
+                   .error = error});
   buffered_bytes_ -= batch.reserved_bytes;
 }
 
 void Producer::RetryOrFail(std::unique_ptr<ProducerBatch> batch, const absl::Status& error,
-                           absl::Time now, std::vector<std::function<void()>>* done) {
+                           absl::Time now, Completions* done) {
   batch->last_error = error;
   if (force_close_) {
     FailBatch(*batch, error, done);
@@ -936,7 +959,7 @@ void Producer::Unstamp(ProducerBatch& batch) {
   batch.send_group = -1;
 }
 
-void Producer::RenewProducerId(std::vector<std::function<void()>>* done) {
+void Producer::RenewProducerId(Completions* done) {
   v1::InitProducerIdRequest request;
   request.set_producer_id(-1);
   request.set_producer_epoch(-1);
@@ -1508,7 +1531,7 @@ absl::Status Producer::AddOffsetsToTransaction(
       });
 }
 
-void Producer::TxnSenderStep(absl::Time now, std::vector<std::function<void()>>* done) {
+void Producer::TxnSenderStep(absl::Time now, Completions* done) {
   if (add_partitions_ != nullptr && add_partitions_answered_) {
     std::unique_ptr<AddPartitionsCall> call = std::move(add_partitions_);
     add_partitions_answered_ = false;

@@ -125,6 +125,7 @@
 // itself.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <future>
 #include <map>
@@ -233,13 +234,28 @@ class Producer {
   using CoordinatorRpc =
       std::function<absl::StatusOr<TxnAnswer>(const std::string& target, absl::Time deadline)>;
 
+  // A batch's records completed under mu_, whose callbacks run once it is
+  // released (callbacks may call Send). One entry per batch, not per
+  // record: each record's RecordMetadata is filled in as its callback runs.
+  struct Completed {
+    TopicPartition tp;
+    std::vector<SendCallback> callbacks;
+    std::vector<int64_t> timestamps;  // each record's, when acknowledged
+    int64_t base_offset = -1;         // the first record's; -1 with acks=0
+    int64_t log_append_time_ms = -1;  // > 0: LogAppendTime, for every record
+    absl::Status error;               // not OK: every record failed with it
+  };
+  using Completions = std::vector<Completed>;
+  // Runs the callbacks; returns how many records they completed.
+  static int64_t RunCompletions(Completions& done);
+
   explicit Producer(ProducerConfig config, std::vector<std::string> bootstrap);
 
   void SenderLoop();
   // One pass of the sender under mu_: handles answers, expires old batches,
   // and takes out (muting their partitions) the batches to send and those
   // to split. Callbacks to run are appended to `done`.
-  void SendReady(absl::Time now, SenderWork* work, std::vector<std::function<void()>>* done,
+  void SendReady(absl::Time now, SenderWork* work, Completions* done,
                  absl::Time* next_check) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Without mu_: seals (compresses) the batches to send and splits the
   // refused ones. Touches only `work`.
@@ -247,22 +263,22 @@ class Producer {
   // Under mu_ again: puts split batches back, learns the compression ratios,
   // and builds the requests (batches that do not fit go back).
   void Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
-                std::vector<std::function<void()>>* done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                Completions* done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Queues the batch's callbacks with `error` and releases its buffer.
   void FailBatch(const ProducerBatch& batch, const absl::Status& error,
-                 std::vector<std::function<void()>>* done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                 Completions* done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Batches refused as too large are added to `work` to be split.
-  void HandleAnswer(InFlight& call, absl::Time now, std::vector<std::function<void()>>* done,
+  void HandleAnswer(InFlight& call, absl::Time now, Completions* done,
                     SenderWork* work) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Retries `batch` after a retriable error, or fails it if its delivery
   // timeout or retries are used up.
   void RetryOrFail(std::unique_ptr<ProducerBatch> batch, const absl::Status& error, absl::Time now,
-                   std::vector<std::function<void()>>* done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                   Completions* done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartCall(InFlight* call);
   // Idempotence: asks any broker for a producer id (without mu_; blocks up
   // to request.timeout.ms), then installs it or schedules the next try.
   // Records of batches it fails (no id to be had) are queued in `done`.
-  void RenewProducerId(std::vector<std::function<void()>>* done) ABSL_LOCKS_EXCLUDED(mu_);
+  void RenewProducerId(Completions* done) ABSL_LOCKS_EXCLUDED(mu_);
   // A stamped batch failed for good (with `error`): its records may or may
   // not be in the log, so the next batches need a new producer id; a
   // transactional producer's transaction becomes abortable, and the abort
@@ -281,7 +297,7 @@ class Producer {
   absl::Status CheckTransactional() const;
   // The sender's part, under mu_: the AddPartitionsToTxn answer, records
   // failed by an abort or an error state.
-  void TxnSenderStep(absl::Time now, std::vector<std::function<void()>>* done)
+  void TxnSenderStep(absl::Time now, Completions* done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleAddPartitionsAnswer(AddPartitionsCall& call, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -359,6 +375,8 @@ class Producer {
   bool need_metadata_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_metadata_refresh_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  // closing_, readable without mu_: Send refuses at once after Close.
+  std::atomic<bool> closed_{false};
   bool force_close_ ABSL_GUARDED_BY(mu_) = false;
   bool sender_done_ ABSL_GUARDED_BY(mu_) = false;
 

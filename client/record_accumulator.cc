@@ -71,14 +71,16 @@ double RecordAccumulator::EstimatedRatio(const std::string& topic) const {
   return it == ratio_by_topic_.end() ? 1.0 : it->second;
 }
 
-void RecordAccumulator::Append(const TopicPartition& tp, const record::Record& record,
+bool RecordAccumulator::Append(const TopicPartition& tp, const record::Record& record,
                                SendCallback callback, absl::Time now) {
   auto& queue = queues_[tp];
   const size_t record_size = EstimateRecordSize(record);
   ProducerBatch* batch = queue.empty() ? nullptr : queue.back().get();
+  bool wake = false;
   if (batch == nullptr || batch->closed || batch->full ||
       (batch->record_count() > 0 &&
        batch->size_in_bytes() + record_size > static_cast<size_t>(batch_size_))) {
+    wake = true;
     auto fresh = std::make_unique<ProducerBatch>();
     fresh->tp = tp;
     fresh->created = now;
@@ -93,10 +95,12 @@ void RecordAccumulator::Append(const TopicPartition& tp, const record::Record& r
     queue.push_back(std::move(fresh));
     batch = queue.back().get();
   }
+  const bool was_full = batch->size_in_bytes() >= static_cast<size_t>(batch_size_);
   batch->builder.Append(record);
   batch->reserved_bytes += static_cast<int64_t>(record_size);
   batch->callbacks.push_back(std::move(callback));
   batch->timestamps.push_back(record.timestamp);
+  return wake || (!was_full && batch->size_in_bytes() >= static_cast<size_t>(batch_size_));
 }
 
 std::vector<TopicPartition> RecordAccumulator::Ready(absl::Time now, bool flush,

@@ -142,7 +142,10 @@ class RecordAccumulator {
   // Appends to the partition's open batch, or starts a new one when the
   // record would take it past batch.size (a record larger than batch.size
   // gets a batch of its own) or the last batch takes no more records.
-  void Append(const TopicPartition& tp, const record::Record& record, SendCallback callback,
+  // Returns whether the sender should look again: a batch was started (its
+  // linger begins) or has become full. Records that only add to a batch
+  // already known need no wake-up.
+  bool Append(const TopicPartition& tp, const record::Record& record, SendCallback callback,
               absl::Time now);
 
   // Partitions whose first batch may be sent now: full, lingered, retry

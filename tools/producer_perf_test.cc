@@ -224,11 +224,23 @@ int RunProducerPerfTest(const ProducerPerfOptions& options, std::ostream& out, s
     payloads.push_back(std::move(payload));
   }
 
-  absl::Mutex mu;
   const int64_t start = NowMs();
-  PerfStats stats(options.num_records, start, options.reporting_interval_ms);
-  std::atomic<int64_t> failures{0};
-  std::string first_error;
+  // What the acknowledgements update, from the producer's sender thread.
+  // Each record's callback holds a pointer to it and two 32-bit numbers,
+  // small enough for std::function to keep without a heap allocation.
+  struct Acks {
+    absl::Mutex mu;
+    PerfStats stats;
+    std::ostream* out;
+    int64_t start;
+    std::atomic<int64_t> failures{0};
+    std::string first_error;
+  } acks{.mu = {}, .stats = PerfStats(options.num_records, start, options.reporting_interval_ms),
+         .out = &out, .start = start, .failures = {0}, .first_error = {}};
+  absl::Mutex& mu = acks.mu;
+  PerfStats& stats = acks.stats;
+  std::atomic<int64_t>& failures = acks.failures;
+  std::string& first_error = acks.first_error;
   // Kafka's loop: a transaction begins before its first record and commits
   // after the record that finds it old enough (or, here, full enough).
   int64_t transaction_size = 0;
@@ -255,15 +267,17 @@ int RunProducerPerfTest(const ProducerPerfOptions& options, std::ostream& out, s
     }
     const int64_t sent_at = NowMs();
     (*producer)->Send(
-        std::move(record), [&, sent_at, bytes](const absl::StatusOr<client::RecordMetadata>& md) {
+        std::move(record),
+        [a = &acks, sent = static_cast<int32_t>(sent_at - start),
+         size = static_cast<int32_t>(bytes)](const absl::StatusOr<client::RecordMetadata>& md) {
           const int64_t now = NowMs();
-          absl::MutexLock l(&mu);
+          absl::MutexLock l(&a->mu);
           if (!md.ok()) {
-            if (failures.fetch_add(1) == 0) first_error = std::string(md.status().message());
+            if (a->failures.fetch_add(1) == 0) a->first_error = std::string(md.status().message());
             return;
           }
-          if (std::optional<std::string> line = stats.Record(now - sent_at, bytes, now)) {
-            out << *line << "\n" << std::flush;
+          if (std::optional<std::string> line = a->stats.Record(now - a->start - sent, size, now)) {
+            *a->out << *line << "\n" << std::flush;
           }
         });
     ++transaction_size;
