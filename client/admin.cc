@@ -854,7 +854,8 @@ absl::StatusOr<v1::OffsetDeleteResponse> Admin::DeleteGroupOffsets(
 
 absl::StatusOr<std::map<int32_t, absl::StatusOr<v1::DescribeLogDirsResponse>>>
 Admin::DescribeLogDirs(const std::vector<int32_t>& broker_ids,
-                       const std::optional<std::vector<TopicPartition>>& partitions) {
+                       const std::optional<std::vector<TopicPartition>>& partitions,
+                       std::optional<absl::Duration> timeout) {
   std::map<int32_t, absl::StatusOr<v1::DescribeLogDirsResponse>> out;
   if (broker_ids.empty()) return out;
   absl::StatusOr<v1::DescribeClusterResponse> cluster = DescribeCluster();
@@ -874,8 +875,10 @@ Admin::DescribeLogDirs(const std::vector<int32_t>& broker_ids,
   }
 
   // One broker's answer: retried at that broker only (Kafka's
-  // StaticBrokerStrategy), on transport failures.
-  const absl::Time deadline = absl::Now() + config_.request_timeout;
+  // StaticBrokerStrategy), on transport failures, until the call's own
+  // timeout when it is the shorter.
+  const absl::Time deadline =
+      absl::Now() + std::min(config_.request_timeout, timeout.value_or(config_.request_timeout));
   auto ask = [&](int32_t id, const std::string& target,
                  bool once) -> absl::StatusOr<v1::DescribeLogDirsResponse> {
     while (true) {

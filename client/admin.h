@@ -170,15 +170,19 @@ class Admin {
   // or, with `partitions`, only those (the ones it does not hold are left
   // out; an empty list asks for none). Each broker is asked directly, at
   // its client endpoint as DescribeCluster gives it, all of them at once;
-  // a transport failure is retried there until request.timeout.ms, except
-  // for a fenced broker (most likely stopped), which is tried once.
-  // Every broker asked for is in the answer: its response, or why there is
-  // none — NotFound for an id the cluster does not know, the transport's
-  // error, or the call's own error (CLUSTER_AUTHORIZATION_FAILED, as
-  // ErrorToStatus). Fails as a whole only when DescribeCluster does.
+  // a transport failure is retried there until request.timeout.ms (or
+  // `timeout`, when given and shorter: for a caller that would rather
+  // say a broker could not be asked than wait for one that died but is
+  // not fenced yet), except for a fenced broker (most likely stopped),
+  // which is tried once. Every broker asked for is in the answer: its
+  // response, or why there is none — NotFound for an id the cluster does
+  // not know, the transport's error, or the call's own error
+  // (CLUSTER_AUTHORIZATION_FAILED, as ErrorToStatus). Fails as a whole
+  // only when DescribeCluster does (which `timeout` does not bound).
   absl::StatusOr<std::map<int32_t, absl::StatusOr<v1::DescribeLogDirsResponse>>> DescribeLogDirs(
       const std::vector<int32_t>& broker_ids,
-      const std::optional<std::vector<TopicPartition>>& partitions = std::nullopt);
+      const std::optional<std::vector<TopicPartition>>& partitions = std::nullopt,
+      std::optional<absl::Duration> timeout = std::nullopt);
 
   // ---- ACLs, SCRAM credentials, client quotas (issue 16)
   //

@@ -35,6 +35,23 @@ int32_t TopicPartitionHash(const std::string& topic, int32_t partition) {
   return static_cast<int32_t>(result);
 }
 
+using Json = nlohmann::ordered_json;
+
+// A JSON object as Jackson writes Kafka's tool's: each object is a
+// java.util.HashMap<String, Object> (`new HashMap<>() {{ put(..); }}`, the
+// default capacity 16) filled with `entries` in this order, and Jackson
+// writes a map's keys in its iteration order -- by bucket of the key's
+// String.hashCode, so {"brokers":..,"version":1}, not as put.
+Json InJavaHashMapOrder(std::vector<std::pair<std::string, Json>> entries) {
+  std::vector<int32_t> hashes;
+  for (const auto& [key, value] : entries) hashes.push_back(JavaStringHash(key));
+  Json out = Json::object();
+  for (size_t i : JavaHashMapOrder(hashes, 16)) {
+    out[entries[i].first] = std::move(entries[i].second);
+  }
+  return out;
+}
+
 struct Replica {
   std::string topic;
   int32_t partition = 0;
@@ -123,10 +140,8 @@ std::vector<int32_t> InJavaSetOrder(const std::vector<int32_t>& ids) {
 std::string FormatLogDirsJson(
     const std::vector<std::pair<int32_t, v1::DescribeLogDirsResponse>>& brokers,
     const std::set<std::string>& topics) {
-  using Json = nlohmann::ordered_json;
-  Json out = {{"version", 1}, {"brokers", Json::array()}};
+  Json::array_t broker_list;
   for (const auto& [id, answer] : brokers) {
-    Json broker = {{"broker", id}, {"logDirs", Json::array()}};
     // The admin client's map of each broker's log dirs: a HashMap sized for
     // them, keyed by path.
     std::vector<const v1::LogDirDescription*> dirs;
@@ -135,20 +150,26 @@ std::string FormatLogDirsJson(
       dirs.push_back(&d);
       hashes.push_back(JavaStringHash(d.log_dir()));
     }
+    Json::array_t dir_list;
     for (const v1::LogDirDescription* d : Reordered(dirs, JavaHashMapOrder(hashes))) {
-      Json dir = {{"logDir", d->log_dir()}, {"error", nullptr}, {"partitions", Json::array()}};
-      if (d->error() != v1::NONE) dir["error"] = KafkaExceptionClass(d->error());
+      Json::array_t partitions;
       for (const Replica& r : PartitionsInJavaOrder(*d, topics)) {
-        dir["partitions"].push_back({{"partition", fmt::format("{}-{}", r.topic, r.partition)},
-                                     {"size", r.info->size()},
-                                     {"offsetLag", r.info->offset_lag()},
-                                     {"isFuture", r.info->is_future()}});
+        partitions.push_back(InJavaHashMapOrder({
+            {"partition", fmt::format("{}-{}", r.topic, r.partition)},
+            {"size", r.info->size()},
+            {"offsetLag", r.info->offset_lag()},
+            {"isFuture", r.info->is_future()},
+        }));
       }
-      broker["logDirs"].push_back(std::move(dir));
+      dir_list.push_back(InJavaHashMapOrder({
+          {"logDir", d->log_dir()},
+          {"error", d->error() == v1::NONE ? Json(nullptr) : Json(KafkaExceptionClass(d->error()))},
+          {"partitions", std::move(partitions)},
+      }));
     }
-    out["brokers"].push_back(std::move(broker));
+    broker_list.push_back(InJavaHashMapOrder({{"broker", id}, {"logDirs", std::move(dir_list)}}));
   }
-  return out.dump();
+  return InJavaHashMapOrder({{"version", 1}, {"brokers", std::move(broker_list)}}).dump();
 }
 
 int RunLogDirs(client::Admin& admin, const LogDirsOptions& options, std::ostream& out,

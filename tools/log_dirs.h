@@ -10,18 +10,31 @@
 //
 //   Querying brokers for log directories information
 //   Received log directory information from brokers 1,2,3
-//   {"version":1,"brokers":[{"broker":1,"logDirs":[{"logDir":"/data",
-//     "error":null,"partitions":[{"partition":"t-0","size":123,
-//     "offsetLag":0,"isFuture":false}]}]}]}
+//   {"brokers":[{"broker":1,"logDirs":[{"partitions":[{"partition":"t-0",
+//     "size":123,"offsetLag":0,"isFuture":false}],"error":null,
+//     "logDir":"/data"}]}],"version":1}
 //
 // (the JSON on one line). --topic-list keeps only those topics' partitions
 // (every log dir is still listed). A log dir that failed shows the Java
 // exception's class as its error ("org.apache.kafka.common.errors.
-// KafkaStorageException") and no partitions.
+// KafkaStorageException") and no partitions. The log dir is its absolute
+// path, as Kafka's brokers report it.
 //
 // Brokers, log dirs and partitions come in the order Kafka's tool prints
 // them: the iteration order of the java.util.HashMap / HashSet they pass
-// through (ascending for broker ids below 16).
+// through (ascending for broker ids below 16). So do each object's keys:
+// the tool builds every object as a HashMap and Jackson writes it in
+// iteration order, by bucket of the key's String.hashCode -- "brokers" (3)
+// before "version" (13); "partitions" (0), "error" (12), "logDir" (14);
+// "broker" and "logDirs" (both 12: as put); "partition", "size",
+// "offsetLag", "isFuture" (3, 4, 13, 15).
+//
+// One departure, on purpose: a follower's offsetLag is how far its log end
+// is behind the leader's high watermark as the follower last heard it (its
+// last fetch answer), where Kafka's brokers report 0 for every replica but
+// an AlterReplicaLogDirs copy (ReplicaManager.getLogEndOffsetLag takes the
+// replica's own high watermark, never above its log end). A leader's is 0
+// in both.
 //
 // Errors go to stderr with exit code 1, in Kafka's words: a missing
 // required argument, a broker id that is not a number ("For input string:

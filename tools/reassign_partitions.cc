@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "client/common/numbers.h"
 #include "client/common/replica_assignment.h"
 #include "client/errors.h"
@@ -37,6 +38,11 @@ constexpr char kCannotExecuteBecauseOfExisting[] =
     "override this and create a new partition assignment in addition to the existing one. The "
     "--additional flag can also be used to change the throttle by resubmitting the current "
     "reassignment.";
+
+// How long --verify's progress waits for each broker's DescribeLogDirs
+// answer before its line says the broker could not be asked.
+constexpr absl::Duration kProgressTimeout = absl::Milliseconds(2500);
+
 constexpr char kMustRunVerifyPeriodically[] =
     "Warning: You must run --verify periodically, until the reassignment completes, to ensure "
     "the throttle is removed.";
@@ -464,38 +470,16 @@ void AddProgress(client::Admin& admin, const Ongoing& ongoing,
     if (p.leader >= 0) brokers.insert(p.leader);
     brokers.insert(p.adding.begin(), p.adding.end());
   }
+  // Each broker bounded on its own (kProgressTimeout): a broker killed but
+  // not yet fenced would otherwise hold --verify for request.timeout.ms.
   absl::StatusOr<std::map<int32_t, absl::StatusOr<v1::DescribeLogDirsResponse>>> answers =
-      admin.DescribeLogDirs({brokers.begin(), brokers.end()}, moving);
+      admin.DescribeLogDirs({brokers.begin(), brokers.end()}, moving, kProgressTimeout);
   if (!answers.ok()) {
     unknown(
         fmt::format("the brokers could not be asked: {}", std::string(answers.status().message())));
     return;
   }
-  for (const TopicPartition& tp : moving) {
-    ReassignmentProgress& p = *states->at(tp).progress;
-    if (p.leader < 0) {
-      p.unknown = "the partition has no leader";
-      continue;
-    }
-    std::vector<int32_t> involved = {p.leader};
-    involved.insert(involved.end(), p.adding.begin(), p.adding.end());
-    for (int32_t b : involved) {
-      auto it = answers->find(b);
-      if (it == answers->end() || !it->second.ok()) {
-        if (p.unknown.empty()) {
-          p.unknown = it == answers->end() ? fmt::format("broker {} was not asked", b)
-                                           : KafkaExceptionText(it->second.status());
-        }
-        continue;
-      }
-      std::optional<int64_t> size = SizeOf(*it->second, tp);
-      if (!size.has_value() && b == p.leader && p.unknown.empty()) {
-        p.unknown = fmt::format("its leader, broker {}, does not list it", b);
-      }
-      // A broker being added that has not created its replica yet: 0.
-      p.sizes[b] = size.value_or(0);
-    }
-  }
+  for (const TopicPartition& tp : moving) AddLogDirSizes(tp, *answers, &*states->at(tp).progress);
 }
 
 int Verify(client::Admin& admin, const ReassignOptions& o, std::ostream& out, std::ostream& err) {
@@ -996,6 +980,37 @@ std::set<int32_t> CalculateReassigningBrokers(const MoveMap& moves) {
 
 // ---- Reports
 
+void AddLogDirSizes(const TopicPartition& tp,
+                    const std::map<int32_t, absl::StatusOr<v1::DescribeLogDirsResponse>>& answers,
+                    ReassignmentProgress* progress) {
+  ReassignmentProgress& p = *progress;
+  if (p.leader < 0) {
+    p.unknown = "the partition has no leader";
+    return;
+  }
+  std::vector<int32_t> involved = {p.leader};
+  involved.insert(involved.end(), p.adding.begin(), p.adding.end());
+  for (int32_t b : involved) {
+    auto it = answers.find(b);
+    if (it == answers.end() || !it->second.ok()) {
+      // The broker named first, whatever the error says after it (an
+      // authorization error, say, does not name it).
+      if (p.unknown.empty()) {
+        p.unknown = it == answers.end()
+                        ? fmt::format("broker {} was not asked", b)
+                        : fmt::format("broker {}: {}", b, KafkaExceptionText(it->second.status()));
+      }
+      continue;
+    }
+    std::optional<int64_t> size = SizeOf(*it->second, tp);
+    if (!size.has_value() && b == p.leader && p.unknown.empty()) {
+      p.unknown = fmt::format("its leader, broker {}, does not list it", b);
+    }
+    // A broker being added that has not created its replica yet: 0.
+    p.sizes[b] = size.value_or(0);
+  }
+}
+
 absl::StatusOr<CopiedBytes> CalculateCopiedBytes(const ReassignmentProgress& progress) {
   if (!progress.unknown.empty()) return absl::UnavailableError(progress.unknown);
   if (progress.leader < 0) return absl::UnavailableError("the partition has no leader");
@@ -1010,8 +1025,13 @@ absl::StatusOr<CopiedBytes> CalculateCopiedBytes(const ReassignmentProgress& pro
     if (it == progress.sizes.end()) {
       return absl::UnavailableError(fmt::format("broker {} did not answer", b));
     }
+    // copied <= total: only total can pass 2^63 - 1 (sizes no disk holds).
     bytes.copied += std::clamp<int64_t>(it->second, 0, full);
-    bytes.total += full;
+    if (__builtin_add_overflow(bytes.total, full, &bytes.total)) {
+      return absl::OutOfRangeError(
+          fmt::format("broker {}'s size, {} bytes, times {} does not fit 64 bits", progress.leader,
+                      full, progress.adding.size()));
+    }
   }
   return bytes;
 }
@@ -1024,9 +1044,14 @@ std::string FormatReassignmentProgress(const TopicPartition& tp,
     return fmt::format("  {}: bytes copied unknown ({})", tp.ToString(),
                        std::string(bytes.status().message()));
   }
-  // Tenths of a percent, rounded down (the product fits 64 bits for
-  // copies below 9 PB).
-  const int64_t tenths = bytes->total == 0 ? 1000 : bytes->copied * 1000 / bytes->total;
+  if (bytes->total == 0) {
+    return fmt::format("  {}: nothing to copy to broker(s) {}", tp.ToString(),
+                       Join(progress.adding));
+  }
+  // Tenths of a percent, rounded down; the product in 128 bits, since
+  // copied * 1000 passes 2^63 from about 9.2 PB.
+  const int64_t tenths =
+      static_cast<int64_t>(static_cast<__int128>(bytes->copied) * 1000 / bytes->total);
   return fmt::format("  {}: {} of {} bytes copied ({}.{}%) to broker(s) {}", tp.ToString(),
                      bytes->copied, bytes->total, tenths / 10, tenths % 10, Join(progress.adding));
 }

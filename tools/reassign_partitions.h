@@ -15,7 +15,8 @@
 // a line of its own with the bytes copied so far ("  t-0: 12582912 of
 // 41943040 bytes copied (30.0%) to broker(s) 4", from DescribeLogDirs of
 // the partition's leader and of the brokers being added; a broker that
-// cannot be asked is named on that line, the command goes on); and
+// cannot be asked, or does not answer within 2.5 s, is named on that line
+// and the command goes on); and
 // --zookeeper is refused with a message pointing at --bootstrap-server.
 //
 // Bad input changes nothing: the JSON is parsed and checked whole (its
@@ -166,15 +167,25 @@ struct CopiedBytes {
   int64_t copied = 0;
   int64_t total = 0;
 };
+// Fills `progress` (its leader and adding brokers set; leader -1 for
+// none) from the brokers' DescribeLogDirs answers: each involved broker's
+// size of `tp`, or, in `unknown`, why the numbers cannot be known -- the
+// first broker without an answer, named first ("broker 4: <its error>"),
+// or a leader that does not list the partition.
+void AddLogDirSizes(const TopicPartition& tp,
+                    const std::map<int32_t, absl::StatusOr<v1::DescribeLogDirsResponse>>& answers,
+                    ReassignmentProgress* progress);
 // total = the leader's size x the number of adding brokers; copied = the
 // adding brokers' sizes summed, each capped at the leader's (a copy ahead
 // of an old leader's count, or compacted differently, never shows more
-// than all). An error saying why when a size is missing.
+// than all). An error saying why when a size is missing (or the total
+// does not fit 64 bits).
 absl::StatusOr<CopiedBytes> CalculateCopiedBytes(const ReassignmentProgress& progress);
 // "  t-0: 12582912 of 41943040 bytes copied (30.0%) to broker(s) 4,5"
-// (the percentage rounded down, so 100.0% only when all is there), or
-// "  t-0: bytes copied unknown (<why>)". Empty when nothing is being added
-// (a move that only removes replicas copies nothing).
+// (the percentage rounded down, so 100.0% only when all is there),
+// "  t-0: nothing to copy to broker(s) 4" when the leader's log is empty,
+// or "  t-0: bytes copied unknown (<why>)". Empty when nothing is being
+// added (a move that only removes replicas copies nothing).
 std::string FormatReassignmentProgress(const TopicPartition& tp,
                                        const ReassignmentProgress& progress);
 

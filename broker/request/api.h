@@ -392,9 +392,9 @@ struct LogDirPartition {
   int32_t partition = 0;
   // Bytes of the log's segments (Kafka's PartitionSize).
   int64_t size_bytes = 0;
-  // How far this replica's log end is behind the high watermark it knows,
-  // never below 0 (Kafka's OffsetLag): 0 for a leader; for a follower the
-  // leader's high watermark from its last fetch answer minus its log end.
+  // Kafka's OffsetLag, never below 0: 0 for a leader; for a follower the
+  // leader's high watermark from its last fetch answer minus its log end
+  // (our departure: Kafka reports 0 for any replica but a future one).
   int64_t offset_lag = 0;
   // A future replica of AlterReplicaLogDirs (not in Strata: always false).
   bool is_future = false;
@@ -407,7 +407,8 @@ struct LogDirDescription {
   // KAFKA_STORAGE_ERROR for an offline directory (then no topics).
   ErrorCode error = ErrorCode::kNone;
   std::string message;
-  // The directory as configured in log.dirs.
+  // The directory's absolute path (a log.dirs entry made absolute, as
+  // Kafka's File.getAbsolutePath).
   std::string log_dir;
   std::vector<LogDirTopic> topics;  // sorted by topic, then partition
   // The volume's total and usable bytes (Kafka's v4 fields): -1, unknown.

@@ -959,10 +959,13 @@ DescribeLogDirsResponse RequestHandlers::DescribeLogDirs(const DescribeLogDirsRe
       if (d.topics.empty() || d.topics.back().topic != tp.topic) {
         d.topics.emplace_back().topic = tp.topic;
       }
-      // Kafka's getLogEndOffsetLag: the high watermark this replica knows
-      // minus its log end, never below 0. A follower's own high watermark
-      // is capped at its log end, so the leader's (from its last fetch
-      // answer) is the one that shows how far behind it is.
+      // Our departure from Kafka, on purpose: a follower's lag is the
+      // leader's high watermark as the follower knows it (from its last
+      // fetch answer) minus its log end, never below 0. Kafka's
+      // getLogEndOffsetLag takes the replica's own high watermark, which
+      // on a follower never passes its log end, so it reports 0 for every
+      // replica but an AlterReplicaLogDirs copy; this shows how far behind
+      // a copy is. A leader's is 0 in both.
       const int64_t known_hw = r.is_leader ? r.high_watermark : r.leader_high_watermark;
       d.topics.back().partitions.push_back(LogDirPartition{
           .partition = r.partition,

@@ -1,6 +1,7 @@
 #include "broker/storage/log_manager.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -282,7 +283,11 @@ std::vector<LogManager::LogDirInfo> LogManager::LogDirs() const {
   absl::MutexLock l(&mu_);
   std::vector<LogDirInfo> out(options_.log_dirs.size());
   for (size_t d = 0; d < out.size(); ++d) {
-    out[d].path = options_.log_dirs[d];
+    // Absolute, as Kafka's File.getAbsolutePath: a relative entry is
+    // taken from the working directory, not otherwise normalized.
+    std::error_code ec;
+    std::filesystem::path absolute = std::filesystem::absolute(options_.log_dirs[d], ec);
+    out[d].path = ec ? options_.log_dirs[d] : absolute.string();
     if (auto it = offline_dirs_.find(d); it != offline_dirs_.end()) out[d].offline_why = it->second;
   }
   for (const auto& [tp, e] : logs_) {

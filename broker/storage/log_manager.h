@@ -185,8 +185,10 @@ class LogManager {
   std::vector<std::pair<std::vector<TopicPartition>, std::string>> OfflineDirPartitions() const;
 
   // One log directory as Kafka's DescribeLogDirs reports it: its path as
-  // configured in log.dirs, why it is offline (nullopt: online), and the
-  // partitions whose open logs it holds (none when offline), sorted.
+  // configured in log.dirs made absolute (against the process's working
+  // directory, as Kafka's File.getAbsolutePath), why it is offline
+  // (nullopt: online), and the partitions whose open logs it holds (none
+  // when offline), sorted.
   struct LogDirInfo {
     std::string path;
     std::optional<std::string> offline_why;

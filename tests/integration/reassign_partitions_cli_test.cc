@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -25,7 +26,14 @@ namespace {
 
 class ReassignPartitionsCliTest : public ::testing::Test {
  protected:
-  ReassignPartitionsCliTest() : cluster_(3, {"group.initial.rebalance.delay.ms=0"}) {}
+  ReassignPartitionsCliTest() : ReassignPartitionsCliTest({}) {}
+  // With `extra` server properties after the fixture's own.
+  explicit ReassignPartitionsCliTest(const std::vector<std::string>& extra)
+      : cluster_(3, [&] {
+          std::vector<std::string> props = {"group.initial.rebalance.delay.ms=0"};
+          props.insert(props.end(), extra.begin(), extra.end());
+          return props;
+        }()) {}
 
   void SetUp() override {
     cluster_.StartAll();
@@ -522,19 +530,21 @@ TEST_F(ReassignPartitionsCliTest, VerifyShowsTheBytesAThrottledMoveHasCopied) {
   CliResult described = cluster_.Cli({"log-dirs", "--bootstrap-server", cluster_.bootstrap(2),
                                       "--describe", "--topic-list", "big"});
   ASSERT_EQ(described.exit_code, 0) << described.err;
-  std::string expected_json = "{\"version\":1,\"brokers\":[";
+  // Each object's keys in the order of the java.util.HashMap Kafka's tool
+  // builds it as (their String.hashCode buckets).
+  std::string expected_json = "{\"brokers\":[";
   for (int b = 1; b <= 3; ++b) {
-    expected_json += (b > 1 ? "," : "") +
-                     ("{\"broker\":" + std::to_string(b) + ",\"logDirs\":[{\"logDir\":\"" +
-                      cluster_.dir() + "/node" + std::to_string(b) +
-                      "/logs\",\"error\":null,\"partitions\":[{\"partition\":"
-                      "\"big-0\",\"size\":" +
-                      std::to_string(leader_size) + ",\"offsetLag\":0,\"isFuture\":false}]}]}");
+    expected_json +=
+        (b > 1 ? "," : "") + ("{\"broker\":" + std::to_string(b) +
+                              ",\"logDirs\":[{\"partitions\":[{\"partition\":\"big-0\",\"size\":" +
+                              std::to_string(leader_size) +
+                              ",\"offsetLag\":0,\"isFuture\":false}],\"error\":null,\"logDir\":\"" +
+                              cluster_.dir() + "/node" + std::to_string(b) + "/logs\"}]}");
   }
   EXPECT_EQ(described.out,
             "Querying brokers for log directories information\n"
             "Received log directory information from brokers 1,2,3\n" +
-                expected_json + "]}\n");
+                expected_json + "],\"version\":1}\n");
   std::printf("%s", described.out.c_str());
   CliResult unknown = cluster_.Cli({"log-dirs", "--bootstrap-server", cluster_.bootstrap(1),
                                     "--describe", "--broker-list", "1,9"});
@@ -542,6 +552,74 @@ TEST_F(ReassignPartitionsCliTest, VerifyShowsTheBytesAThrottledMoveHasCopied) {
   EXPECT_EQ(unknown.err,
             "ERROR: The given brokers do not exist from --broker-list: 9. Current existent "
             "brokers: 1,2,3\n");
+}
+
+// Brokers stay unfenced for a minute after they stop heartbeating: a
+// broker killed mid-move is, for a while, one the cluster still lists as
+// running.
+class ReassignPartitionsSlowFencingTest : public ReassignPartitionsCliTest {
+ protected:
+  ReassignPartitionsSlowFencingTest()
+      : ReassignPartitionsCliTest({"broker.session.timeout.ms=60000"}) {}
+
+  // Whether node 1 lists broker `id` as fenced (nullopt: no answer, or no
+  // such broker).
+  std::optional<bool> Fenced(int id) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::DescribeClusterRequest req;
+    v1::DescribeClusterResponse resp;
+    if (!cluster_.admin(1)->DescribeCluster(&ctx, req, &resp).ok()) return std::nullopt;
+    for (const v1::BrokerDescription& b : resp.brokers()) {
+      if (b.id() == id) return b.fenced();
+    }
+    return std::nullopt;
+  }
+};
+
+// An adding broker SIGKILLed during a throttled move, before it is fenced:
+// --verify does not wait request.timeout.ms (30 s) for it, but says on the
+// partition's line that it could not be asked, within a few seconds.
+TEST_F(ReassignPartitionsSlowFencingTest, VerifyDoesNotWaitForAKilledAddingBroker) {
+  CliResult created = Topics({"--create", "--topic", "big", "--replica-assignment", "1"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  // About 3 MB on broker 1.
+  CliResult perf = cluster_.Cli({"producer-perf-test", "--topic", "big", "--num-records", "3000",
+                                 "--throughput", "-1", "--record-size", "1000", "--producer-props",
+                                 "bootstrap.servers=" + cluster_.bootstrap(1), "acks=all"});
+  ASSERT_EQ(perf.exit_code, 0) << perf.out << perf.err;
+
+  // Onto brokers 2 and 3 at 200 kB/s: about 30 s for both copies.
+  const std::string file = WriteFile("big.json", Json({{0, {1, 2, 3}}}, "big"));
+  CliResult executed =
+      Reassign({"--reassignment-json-file", file, "--execute", "--throttle", "200000"});
+  ASSERT_EQ(executed.exit_code, 0) << executed.err;
+  // Broker 3 has begun its copy (bounded), then dies.
+  ASSERT_TRUE(Eventually([&] { return LogDirSize(3, "big-0") > 0; }, 30'000))
+      << "broker 3 never began copying";
+  cluster_.Kill(3);
+  ASSERT_EQ(Fenced(3), std::optional<bool>(false)) << "fenced already: nothing to show";
+
+  const auto start = std::chrono::steady_clock::now();
+  CliResult verified = Reassign({"--verify", "--reassignment-json-file", file});
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_LT(took, std::chrono::seconds(10))
+      << "--verify took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+      << " ms";
+  EXPECT_TRUE(
+      verified.out.starts_with("Status of partition reassignment:\n"
+                               "Reassignment of partition big-0 is still in progress.\n"
+                               "  big-0: bytes copied unknown (broker 3: "))
+      << verified.out << verified.err;
+  EXPECT_TRUE(verified.out.ends_with(")\n\n")) << verified.out;
+  std::printf(
+      "--verify with broker 3 killed, in %lld ms:\n%s",
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()),
+      verified.out.c_str());
+  // Still unfenced afterwards: the answer did not come from the fenced
+  // broker's single try.
+  EXPECT_EQ(Fenced(3), std::optional<bool>(false));
 }
 
 TEST_F(ReassignPartitionsCliTest, UnregisterRetiresOnlyABrokerWithoutReplicas) {

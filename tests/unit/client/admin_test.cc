@@ -141,6 +141,43 @@ TEST(AdminLogDirsTest, AStoppedFencedBrokerIsTriedOnce) {
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500)) << "not retried to the timeout";
 }
 
+// A broker that died but is not fenced yet is retried, but only until the
+// call's own timeout when it is shorter than request.timeout.ms (how
+// `reassign-partitions --verify` keeps from waiting 30 s for one).
+TEST(AdminLogDirsTest, ACallsOwnTimeoutBoundsTheRetriesOfAnUnfencedBroker) {
+  FakeCluster cluster(1);
+  // Broker 7: unfenced, at an address nobody listens on.
+  v1::BrokerDescription* gone = cluster.cluster.add_brokers();
+  gone->set_id(7);
+  gone->set_fenced(false);
+  v1::Endpoint* e = gone->add_endpoints();
+  e->set_host("127.0.0.1");
+  e->set_port(1);
+  AdminConfig c;
+  c.bootstrap_servers = cluster.bootstrap();
+  c.request_timeout = absl::Seconds(30);
+  auto admin = *Admin::Create(c);
+  const absl::Time start = absl::Now();
+  auto answers = admin->DescribeLogDirs({7, 1}, std::nullopt, absl::Milliseconds(700));
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_TRUE(answers.ok()) << answers.status();
+  EXPECT_FALSE(answers->at(7).ok());
+  EXPECT_NE(answers->at(7).status().message().find("broker 7"), std::string::npos)
+      << answers->at(7).status();
+  EXPECT_TRUE(answers->at(1).ok()) << answers->at(1).status();
+  EXPECT_GE(took, absl::Milliseconds(500)) << "retried, not tried once: it is not fenced";
+  EXPECT_LT(took, absl::Seconds(3)) << "bounded by the call's 700 ms, not the 30 s";
+
+  // A timeout longer than request.timeout.ms does not lengthen it.
+  c.request_timeout = absl::Milliseconds(500);
+  auto short_admin = *Admin::Create(c);
+  const absl::Time again = absl::Now();
+  auto bounded = short_admin->DescribeLogDirs({7}, std::nullopt, absl::Seconds(30));
+  ASSERT_TRUE(bounded.ok()) << bounded.status();
+  EXPECT_FALSE(bounded->at(7).ok());
+  EXPECT_LT(absl::Now() - again, absl::Seconds(3));
+}
+
 // ---- Consumer groups and ListOffsets
 
 strata::testing::FakeGroup GroupAt(int32_t coordinator, const std::string& state = "Empty") {

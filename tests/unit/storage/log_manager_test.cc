@@ -1,6 +1,7 @@
 #include "broker/storage/log_manager.h"
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -86,6 +87,25 @@ TEST_F(LogManagerTest, CreatesSpreadsReloadsAndDeletes) {
   EXPECT_FALSE(fs_.Exists("/d2/orders-1.deleting"));
   EXPECT_TRUE(absl::IsNotFound(m->Delete(Tp("orders", 1))));
   EXPECT_EQ(m->Partitions().size(), 2u);
+}
+
+// DescribeLogDirs' paths: absolute, as Kafka's brokers report them (a
+// relative log.dirs entry against the working directory, as
+// File.getAbsolutePath), each with the partitions it holds.
+TEST_F(LogManagerTest, LogDirsAreReportedByAbsolutePath) {
+  LogManager::Options options;
+  options.log_dirs = {"/d1", "relative-logs", "./dot/logs"};
+  auto m = LogManager::Open(&fs_, &clock_, options);
+  ASSERT_TRUE(m.ok()) << m.status();
+  Produce(**m, Tp("orders", 0), 1);
+  const std::vector<LogManager::LogDirInfo> dirs = (*m)->LogDirs();
+  ASSERT_EQ(dirs.size(), 3u);
+  const std::string cwd = std::filesystem::current_path().string();
+  EXPECT_EQ(dirs[0].path, "/d1");
+  EXPECT_EQ(dirs[1].path, cwd + "/relative-logs");
+  EXPECT_EQ(dirs[2].path, cwd + "/./dot/logs") << "made absolute, not otherwise changed";
+  EXPECT_EQ(dirs[0].partitions, (std::vector<TopicPartition>{Tp("orders", 0)}));
+  EXPECT_TRUE(dirs[1].partitions.empty());
 }
 
 TEST_F(LogManagerTest, UncleanRestartRecoversAndFinishesInterruptedDeletes) {

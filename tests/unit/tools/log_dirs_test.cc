@@ -8,6 +8,7 @@
 #include "client/admin.h"
 #include "gtest/gtest.h"
 #include "tests/unit/client/fake_cluster.h"
+#include "tools/config_command.h"
 
 namespace strata::tools {
 namespace {
@@ -68,7 +69,8 @@ void AddTopic(v1::LogDirDescription* dir, const std::string& name,
 }
 
 // A line Kafka's tool printed (its partitions in the order its HashMap
-// iterates them), rebuilt from the same answer.
+// iterates them, each object's keys in the order of the HashMap it was
+// built as), rebuilt from the same answer.
 TEST(LogDirsFormatTest, KafkasLineForTheSameAnswer) {
   v1::DescribeLogDirsResponse answer;
   v1::LogDirDescription* dir = answer.add_log_dirs();
@@ -76,15 +78,37 @@ TEST(LogDirsFormatTest, KafkasLineForTheSameAnswer) {
   AddTopic(dir, "t1", {Partition(0, 0)});
   AddTopic(dir, "t3", {Partition(0, 0), Partition(1, 0), Partition(2, 0), Partition(3, 0)});
   AddTopic(dir, "t2", {Partition(0, 0)});
-  EXPECT_EQ(
-      FormatLogDirsJson({{0, answer}}, {}),
-      "{\"version\":1,\"brokers\":[{\"broker\":0,\"logDirs\":[{\"logDir\":\"/tmp/kafka-logs\","
-      "\"error\":null,\"partitions\":[{\"partition\":\"t3-0\",\"size\":0,\"offsetLag\":0,"
-      "\"isFuture\":false},{\"partition\":\"t3-3\",\"size\":0,\"offsetLag\":0,\"isFuture\":false},"
-      "{\"partition\":\"t1-0\",\"size\":0,\"offsetLag\":0,\"isFuture\":false},{\"partition\":"
-      "\"t3-2\",\"size\":0,\"offsetLag\":0,\"isFuture\":false},{\"partition\":\"t3-1\",\"size\":0,"
-      "\"offsetLag\":0,\"isFuture\":false},{\"partition\":\"t2-0\",\"size\":0,\"offsetLag\":0,"
-      "\"isFuture\":false}]}]}]}");
+  auto p = [](const std::string& name) {
+    return "{\"partition\":\"" + name + "\",\"size\":0,\"offsetLag\":0,\"isFuture\":false}";
+  };
+  EXPECT_EQ(FormatLogDirsJson({{0, answer}}, {}),
+            "{\"brokers\":[{\"broker\":0,\"logDirs\":[{\"partitions\":[" + p("t3-0") + "," +
+                p("t3-3") + "," + p("t1-0") + "," + p("t3-2") + "," + p("t3-1") + "," + p("t2-0") +
+                "],\"error\":null,\"logDir\":\"/tmp/kafka-logs\"}]}],\"version\":1}");
+}
+
+// The key orders above are those of java.util.HashMap: the buckets of the
+// keys' String.hashCode (spread, h ^ h >>> 16) in a table of 16.
+TEST(LogDirsFormatTest, KeysComeInTheirJavaHashMapBuckets) {
+  auto bucket = [](const std::string& key) {
+    const uint32_t h = static_cast<uint32_t>(JavaStringHash(key));
+    return (h ^ (h >> 16)) & 15u;
+  };
+  EXPECT_EQ(bucket("brokers"), 3u);
+  EXPECT_EQ(bucket("version"), 13u);
+  EXPECT_EQ(bucket("partitions"), 0u);
+  EXPECT_EQ(bucket("error"), 12u);
+  EXPECT_EQ(bucket("logDir"), 14u);
+  EXPECT_EQ(bucket("broker"), 12u);
+  EXPECT_EQ(bucket("logDirs"), 12u) << "broker's bucket: the order they were put in";
+  EXPECT_EQ(bucket("partition"), 3u);
+  EXPECT_EQ(bucket("size"), 4u);
+  EXPECT_EQ(bucket("offsetLag"), 13u);
+  EXPECT_EQ(bucket("isFuture"), 15u);
+  v1::DescribeLogDirsResponse empty;
+  EXPECT_EQ(FormatLogDirsJson({{1, empty}}, {}),
+            "{\"brokers\":[{\"broker\":1,\"logDirs\":[]}],\"version\":1}");
+  EXPECT_EQ(FormatLogDirsJson({}, {}), "{\"brokers\":[],\"version\":1}");
 }
 
 TEST(LogDirsFormatTest, TopicListKeepsEveryDirAndAFailedDirNamesItsException) {
@@ -100,11 +124,12 @@ TEST(LogDirsFormatTest, TopicListKeepsEveryDirAndAFailedDirNamesItsException) {
   two.add_log_dirs()->set_log_dir("/empty");
   // "/disk1" and "/disk2" in the order of a HashMap sized for two paths.
   EXPECT_EQ(FormatLogDirsJson({{1, one}, {2, two}}, {"orders"}),
-            "{\"version\":1,\"brokers\":[{\"broker\":1,\"logDirs\":[{\"logDir\":\"/disk2\","
-            "\"error\":\"org.apache.kafka.common.errors.KafkaStorageException\",\"partitions\":[]},"
-            "{\"logDir\":\"/disk1\",\"error\":null,\"partitions\":[{\"partition\":\"orders-0\","
-            "\"size\":123,\"offsetLag\":4,\"isFuture\":false}]}]},{\"broker\":2,\"logDirs\":[{"
-            "\"logDir\":\"/empty\",\"error\":null,\"partitions\":[]}]}]}");
+            "{\"brokers\":[{\"broker\":1,\"logDirs\":[{\"partitions\":[],\"error\":"
+            "\"org.apache.kafka.common.errors.KafkaStorageException\",\"logDir\":\"/disk2\"},"
+            "{\"partitions\":[{\"partition\":\"orders-0\",\"size\":123,\"offsetLag\":4,"
+            "\"isFuture\":false}],\"error\":null,\"logDir\":\"/disk1\"}]},{\"broker\":2,"
+            "\"logDirs\":[{\"partitions\":[],\"error\":null,\"logDir\":\"/empty\"}]}],"
+            "\"version\":1}");
 }
 
 // ---- Against the fake cluster
@@ -133,16 +158,17 @@ TEST(LogDirsCommandTest, AsksEveryBrokerAndPrintsKafkasThreeLines) {
   ASSERT_EQ(RunLogDirs(*admin, Describe(), out, err), 0) << err.str();
   EXPECT_EQ(err.str(), "");
   auto dir = [](int id) {
-    return "{\"broker\":" + std::to_string(id) + ",\"logDirs\":[{\"logDir\":\"/d" +
-           std::to_string(id) +
-           "\",\"error\":null,\"partitions\":[{\"partition\":\"t-0\",\"size\":" +
-           std::to_string(id) + ",\"offsetLag\":0,\"isFuture\":false}]}]}";
+    return "{\"broker\":" + std::to_string(id) +
+           ",\"logDirs\":[{\"partitions\":[{\"partition\":\"t-0\",\"size\":" + std::to_string(id) +
+           ",\"offsetLag\":0,\"isFuture\":false}],\"error\":null,"
+           "\"logDir\":\"/d" +
+           std::to_string(id) + "\"}]}";
   };
   EXPECT_EQ(out.str(),
             "Querying brokers for log directories information\n"
             "Received log directory information from brokers 1,2,3\n"
-            "{\"version\":1,\"brokers\":[" +
-                dir(1) + "," + dir(2) + "," + dir(3) + "]}\n");
+            "{\"brokers\":[" +
+                dir(1) + "," + dir(2) + "," + dir(3) + "],\"version\":1}\n");
 
   std::ostringstream some, some_err;
   LogDirsOptions two = Describe();
@@ -152,9 +178,9 @@ TEST(LogDirsCommandTest, AsksEveryBrokerAndPrintsKafkasThreeLines) {
   EXPECT_EQ(some.str(),
             "Querying brokers for log directories information\n"
             "Received log directory information from brokers 1,3\n"
-            "{\"version\":1,\"brokers\":[{\"broker\":1,\"logDirs\":[{\"logDir\":\"/d1\",\"error\":"
-            "null,\"partitions\":[]}]},{\"broker\":3,\"logDirs\":[{\"logDir\":\"/d3\",\"error\":"
-            "null,\"partitions\":[]}]}]}\n");
+            "{\"brokers\":[{\"broker\":1,\"logDirs\":[{\"partitions\":[],\"error\":null,"
+            "\"logDir\":\"/d1\"}]},{\"broker\":3,\"logDirs\":[{\"partitions\":[],\"error\":null,"
+            "\"logDir\":\"/d3\"}]}],\"version\":1}\n");
   EXPECT_FALSE(cluster.log_dirs_requests[1].has_partitions()) << "Kafka's tool asks for all";
 }
 

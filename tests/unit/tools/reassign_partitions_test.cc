@@ -2,6 +2,9 @@
 // proposal, the throttle lists and the printed lines, without a cluster.
 #include "tools/reassign_partitions.h"
 
+#include <limits>
+
+#include "client/errors.h"
 #include "gtest/gtest.h"
 
 namespace strata::tools {
@@ -350,13 +353,83 @@ TEST(ReassignProgressTest, ThePercentageIsRoundedDown) {
             "  t-0: 999999 of 1000000 bytes copied (99.9%) to broker(s) 2");
   EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {2}, {{1, 7}, {2, 0}})),
             "  t-0: 0 of 7 bytes copied (0.0%) to broker(s) 2");
-  // An empty leader has nothing to copy.
+  // An empty leader has nothing to copy (not "0 of 0 bytes copied").
   EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {2}, {{1, 0}, {2, 0}})),
-            "  t-0: 0 of 0 bytes copied (100.0%) to broker(s) 2");
+            "  t-0: nothing to copy to broker(s) 2");
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {2, 3}, {{1, 0}, {2, 0}, {3, 5}})),
+            "  t-0: nothing to copy to broker(s) 2,3");
   // Terabytes stay exact.
   const int64_t tb = int64_t{1} << 40;
   EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {2}, {{1, 4 * tb}, {2, tb}})),
             "  t-0: 1099511627776 of 4398046511104 bytes copied (25.0%) to broker(s) 2");
+}
+
+// copied * 1000 passes 2^63 from about 9.2 PB: the percentage is still
+// right, and a total past 64 bits is said, not wrapped.
+TEST(ReassignProgressTest, HugeSizesDoNotOverflow) {
+  const int64_t eb = int64_t{1} << 60;  // 1 EiB
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {2}, {{1, 4 * eb}, {2, 3 * eb}})),
+            "  t-0: 3458764513820540928 of 4611686018427387904 bytes copied (75.0%) to "
+            "broker(s) 2");
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {2}, {{1, max}, {2, max - 1}})),
+            "  t-0: 9223372036854775806 of 9223372036854775807 bytes copied (99.9%) to "
+            "broker(s) 2");
+  absl::StatusOr<CopiedBytes> past =
+      CalculateCopiedBytes(Progress(1, {2, 3}, {{1, max}, {2, 1}, {3, 1}}));
+  EXPECT_FALSE(past.ok());
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), Progress(1, {2, 3}, {{1, max}, {2, 1}, {3, 1}})),
+            "  t-0: bytes copied unknown (broker 1's size, 9223372036854775807 bytes, times 2 "
+            "does not fit 64 bits)");
+}
+
+v1::DescribeLogDirsResponse Holding(const std::string& topic, int32_t partition, int64_t size) {
+  v1::DescribeLogDirsResponse r;
+  v1::LogDirDescription* d = r.add_log_dirs();
+  d->set_log_dir("/data");
+  v1::LogDirTopic* t = d->add_topics();
+  t->set_name(topic);
+  v1::LogDirPartition* p = t->add_partitions();
+  p->set_partition(partition);
+  p->set_size(size);
+  return r;
+}
+
+// The brokers' answers onto a partition's progress: sizes, and a broker
+// that could not answer named first on the line whatever its error says.
+TEST(ReassignProgressTest, AnswersGiveTheSizesAndAFailedBrokerIsNamed) {
+  using Answers = std::map<int32_t, absl::StatusOr<v1::DescribeLogDirsResponse>>;
+  ReassignmentProgress p = Progress(1, {4}, {});
+  AddLogDirSizes(TP("t", 0), Answers{{1, Holding("t", 0, 400)}, {4, Holding("u", 0, 9)}}, &p);
+  EXPECT_EQ(p.unknown, "");
+  EXPECT_EQ(p.sizes, (std::map<int32_t, int64_t>{{1, 400}, {4, 0}}))
+      << "an added broker without the replica yet holds 0 of it";
+
+  ReassignmentProgress denied = Progress(1, {4}, {});
+  AddLogDirSizes(TP("t", 0),
+                 Answers{{1, Holding("t", 0, 400)},
+                         {4, client::ErrorToStatus(v1::CLUSTER_AUTHORIZATION_FAILED,
+                                                   "Cluster authorization failed.")}},
+                 &denied);
+  EXPECT_EQ(FormatReassignmentProgress(TP("t", 0), denied),
+            "  t-0: bytes copied unknown (broker 4: org.apache.kafka.common.errors."
+            "ClusterAuthorizationException: Cluster authorization failed.)");
+  ReassignmentProgress unreachable = Progress(1, {4}, {});
+  AddLogDirSizes(
+      TP("t", 0),
+      Answers{{1, absl::UnavailableError("connection refused")}, {4, Holding("t", 0, 1)}},
+      &unreachable);
+  EXPECT_EQ(unreachable.unknown, "broker 1: connection refused");
+
+  ReassignmentProgress missing = Progress(1, {4}, {});
+  AddLogDirSizes(TP("t", 0), Answers{{4, Holding("t", 0, 1)}}, &missing);
+  EXPECT_EQ(missing.unknown, "broker 1 was not asked");
+  ReassignmentProgress unlisted = Progress(1, {4}, {});
+  AddLogDirSizes(TP("t", 0), Answers{{1, Holding("u", 0, 1)}, {4, Holding("t", 0, 1)}}, &unlisted);
+  EXPECT_EQ(unlisted.unknown, "its leader, broker 1, does not list it");
+  ReassignmentProgress leaderless = Progress(-1, {4}, {});
+  AddLogDirSizes(TP("t", 0), Answers{{4, Holding("t", 0, 1)}}, &leaderless);
+  EXPECT_EQ(leaderless.unknown, "the partition has no leader");
 }
 
 TEST(ReassignProgressTest, WhatIsNotKnownIsSaidOnTheLine) {
