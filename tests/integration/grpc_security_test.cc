@@ -522,10 +522,14 @@ TEST(MessageSizeTest, DeclaredTwoGibMessageIsRefusedWithoutBufferingIt) {
   // 0x7FFFFFFF: the largest length gRPC's 32-bit prefix takes as a size.
   RawGrpcCall::Result r = call.Run("/strata.v1.Broker/Produce", 0x7fffffffu, pid, 60000);
   ASSERT_TRUE(r.answered) << "no answer after " << r.sent << " bytes";
-  // Refused as too large: RESOURCE_EXHAUSTED in the trailers (8), or the
-  // stream reset with ENHANCE_YOUR_CALM (0xb), which gRPC clients see as
-  // RESOURCE_EXHAUSTED.
-  EXPECT_TRUE(r.grpc_status == "8" || r.rst_code == 0xb)
+  // Refused: RESOURCE_EXHAUSTED in the trailers (8), or the stream reset
+  // with ENHANCE_YOUR_CALM (0xb), which gRPC clients see as
+  // RESOURCE_EXHAUSTED; or, when the listener's memory quota reclaims the
+  // call before the size check (which gRPC 1.51 makes only once the whole
+  // message is in), CANCELLED (1). Which one comes first depends on the
+  // machine's load; what matters is below: refused, not taken in, memory
+  // bounded, the node serving.
+  EXPECT_TRUE(r.grpc_status == "8" || r.grpc_status == "1" || r.rst_code == 0xb)
       << "grpc-status '" << r.grpc_status << "', RST_STREAM code " << r.rst_code;
   const int64_t growth_mb = (r.peak_rss_kb - before_kb) / 1024;
   std::fprintf(stderr, "sent %lld MiB before the refusal; RSS %lld -> peak %lld MiB\n",
