@@ -32,6 +32,8 @@ struct Consumer::FetchCall {
 namespace {
 
 constexpr int32_t kMaxPartitionFetchBytesCap = 64 << 20;
+// Fetch answers a partition may hold unhanded (PartitionState::buffered).
+constexpr size_t kMaxBufferedAnswers = 2;
 constexpr int64_t kEarliest = -2;
 constexpr int64_t kLatest = -1;
 
@@ -380,7 +382,6 @@ void Consumer::SetPosition(PartitionState& state, int64_t offset) {
   state.position = offset;
   state.fetch_offset = offset;
   state.buffered.clear();
-  state.buffered_pos = 0;
   state.seek_epoch = ++next_seek_epoch_;
   state.awaiting_committed = false;
 }
@@ -510,7 +511,7 @@ void Consumer::SendFetches(absl::Time now) {
   }
   std::map<int32_t, std::unique_ptr<FetchCall>> calls;
   for (auto& [tp, state] : partitions_) {
-    if (!state.position || state.fetching || state.buffered_pos < state.buffered.size() ||
+    if (!state.position || state.fetching || state.buffered.size() >= kMaxBufferedAnswers ||
         state.backoff_until > now) {
       continue;
     }
@@ -603,33 +604,35 @@ absl::Status Consumer::HandleFetchAnswer(FetchCall& call) {
     return absl::OkStatus();
   }
 
-  for (const auto& t : call.response.topics()) {
-    for (const auto& p : t.partitions()) {
+  for (auto& t : *call.response.mutable_topics()) {
+    for (auto& p : *t.mutable_partitions()) {
       TopicPartition tp{t.topic(), PartitionId(p.partition())};
       PartitionState* state = current(tp);
       if (state == nullptr) continue;
       switch (p.error()) {
         case v1::NONE: {
-          DecodedFetch decoded;
-          std::vector<record::AbortedTransaction> aborted;
-          if (config_.read_committed) {
-            aborted.reserve(p.aborted_transactions_size());
-            for (const v1::AbortedTransaction& a : p.aborted_transactions()) {
-              aborted.push_back({a.producer_id(), a.first_offset()});
-            }
-          }
-          absl::Status s = DecodeFetchedRecords(p.records(), tp.topic, p.partition(),
-                                                state->fetch_offset, config_.check_crcs, &decoded,
-                                                config_.read_committed ? &aborted : nullptr);
-          if (!s.ok()) return s;
-          if (decoded.truncated) {
+          // Only the batch headers are read here, for where the next fetch
+          // starts, so that it goes out at once; the records are decoded
+          // when they are handed out (DecodeBuffered), while the broker
+          // reads the next ones.
+          const FetchExtent extent = ScanFetchedBatches(p.records(), state->fetch_offset);
+          if (extent.truncated) {
             // The batch at the fetch offset is larger than the limit: ask
             // for more next time.
             state->max_bytes = std::min(kMaxPartitionFetchBytesCap, state->max_bytes * 2);
           }
-          state->fetch_offset = decoded.next_offset;
-          state->buffered = std::move(decoded.records);
-          state->buffered_pos = 0;
+          if (extent.next_offset == state->fetch_offset) break;  // no whole batch
+          PartitionState::Fetched& f = state->buffered.emplace_back();
+          f.fetch_offset = state->fetch_offset;
+          f.next_offset = extent.next_offset;
+          f.bytes = std::move(*p.mutable_records());
+          if (config_.read_committed) {
+            f.aborted.reserve(p.aborted_transactions_size());
+            for (const v1::AbortedTransaction& a : p.aborted_transactions()) {
+              f.aborted.push_back({a.producer_id(), a.first_offset()});
+            }
+          }
+          state->fetch_offset = extent.next_offset;
           break;
         }
         case v1::OFFSET_OUT_OF_RANGE:
@@ -665,6 +668,20 @@ absl::Status Consumer::HandleFetchAnswer(FetchCall& call) {
       }
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status Consumer::DecodeBuffered(const TopicPartition& tp,
+                                      PartitionState::Fetched& fetched) {
+  DecodedFetch decoded;
+  absl::Status s = DecodeFetchedRecords(fetched.bytes, tp.topic, tp.partition.value(),
+                                        fetched.fetch_offset, config_.check_crcs, &decoded,
+                                        config_.read_committed ? &fetched.aborted : nullptr);
+  if (!s.ok()) return s;
+  fetched.records = std::move(decoded.records);
+  fetched.decoded = true;
+  std::string().swap(fetched.bytes);
+  std::vector<record::AbortedTransaction>().swap(fetched.aborted);
   return absl::OkStatus();
 }
 
@@ -705,6 +722,8 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
     absl::Status first_error;
     for (auto& call : answered) first_error.Update(HandleFetchAnswer(*call));
     if (!first_error.ok()) return first_error;
+    // The next fetches go out before this Poll() decodes what came.
+    if (!answered.empty()) SendFetches(absl::Now());
 
     // Hand out buffered records, visiting partitions round-robin so that one
     // busy partition does not starve the others.
@@ -712,20 +731,39 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
     if (n > 0) {
       auto it = partitions_.begin();
       std::advance(it, next_partition_ % n);
-      for (size_t i = 0; i < n && out.size() < static_cast<size_t>(config_.max_poll_records); ++i) {
+      const size_t max = static_cast<size_t>(config_.max_poll_records);
+      for (size_t i = 0; i < n && out.size() < max; ++i) {
+        const TopicPartition& tp = it->first;
         PartitionState& state = it->second;
-        while (state.buffered_pos < state.buffered.size() &&
-               out.size() < static_cast<size_t>(config_.max_poll_records)) {
-          ConsumerRecord& r = state.buffered[state.buffered_pos++];
-          state.position = r.offset + 1;
-          out.push_back(std::move(r));
-        }
-        if (state.buffered_pos >= state.buffered.size()) {
-          state.buffered.clear();
-          state.buffered_pos = 0;
+        while (!state.buffered.empty() && out.size() < max) {
+          PartitionState::Fetched& f = state.buffered.front();
+          if (!f.decoded) {
+            absl::Status s = DecodeBuffered(tp, f);
+            if (!s.ok()) {
+              // Fetched again from the position at the next Poll(), so the
+              // error stays until the application seeks past it.
+              state.buffered.clear();
+              state.fetch_offset = state.position.value_or(state.fetch_offset);
+              state.seek_epoch = ++next_seek_epoch_;
+              return s;
+            }
+          }
+          const size_t before = out.size();
+          if (out.empty() && f.pos == 0 && f.records.size() <= max) {
+            out.swap(f.records);  // a whole answer: no record moved
+          } else {
+            const size_t take = std::min(f.records.size() - f.pos, max - out.size());
+            std::move(f.records.begin() + static_cast<ptrdiff_t>(f.pos),
+                      f.records.begin() + static_cast<ptrdiff_t>(f.pos + take),
+                      std::back_inserter(out));
+            f.pos += take;
+          }
+          if (out.size() > before) state.position = out.back().offset + 1;
+          if (f.pos < f.records.size()) break;  // max.poll.records reached
           // Batches may end past their last record (compaction, control
-          // batches): the position follows the fetch.
-          if (state.position) state.position = std::max(*state.position, state.fetch_offset);
+          // batches): the position follows the answer.
+          if (state.position) state.position = std::max(*state.position, f.next_offset);
+          state.buffered.pop_front();
         }
         if (++it == partitions_.end()) it = partitions_.begin();
       }

@@ -30,6 +30,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +49,7 @@
 #include "client/consumer_coordinator.h"
 #include "client/group_rpc.h"
 #include "client/metadata_cache.h"
+#include "client/record/control_record.h"
 #include "client/records.h"
 
 namespace strata::client {
@@ -166,8 +168,25 @@ class Consumer : private RebalanceHost {
   struct PartitionState {
     std::optional<int64_t> position;  // next record to return
     int64_t fetch_offset = 0;         // next record to fetch (after `buffered`)
-    std::vector<ConsumerRecord> buffered;
-    size_t buffered_pos = 0;
+    // A fetch answer not yet wholly handed out. Its records are decoded
+    // when the first of them is handed out, not when it arrives: the next
+    // fetch goes out first, so the broker's read and the transfer overlap
+    // the decoding (Kafka's consumer decodes as lazily; librdkafka
+    // prefetches as well).
+    struct Fetched {
+      int64_t fetch_offset = 0;  // the fetch's offset: records below it are skipped
+      // Where the fetch after this one started: past its last whole batch,
+      // which may end beyond its last record (compaction, markers).
+      int64_t next_offset = 0;
+      bool decoded = false;
+      std::string bytes;  // until decoded
+      std::vector<record::AbortedTransaction> aborted;  // read_committed, until decoded
+      std::vector<ConsumerRecord> records;
+      size_t pos = 0;  // next record of `records` to hand out
+    };
+    // The answer being handed out and at most one more, fetched meanwhile
+    // (kMaxBufferedAnswers): two answers bound what is held.
+    std::deque<Fetched> buffered;
     // A fresh value from next_seek_epoch_ at every seek and (re)assignment:
     // answers to fetches sent under another value are dropped.
     uint64_t seek_epoch = 0;
@@ -180,6 +199,9 @@ class Consumer : private RebalanceHost {
     int32_t max_bytes = 0;
   };
   struct FetchCall;
+
+  // Decodes a buffered answer's records.
+  absl::Status DecodeBuffered(const TopicPartition& tp, PartitionState::Fetched& fetched);
 
   explicit Consumer(ConsumerConfig config, std::vector<std::string> bootstrap);
 

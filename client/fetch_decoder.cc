@@ -8,6 +8,20 @@
 
 namespace strata::client {
 
+FetchExtent ScanFetchedBatches(std::string_view bytes, int64_t fetch_offset) {
+  FetchExtent extent{fetch_offset, false};
+  record::BatchIterator it(bytes);
+  record::BatchHeader header;
+  std::string_view batch;
+  bool any = false;
+  while (it.Next(&header, &batch)) {
+    any = true;
+    extent.next_offset = std::max(extent.next_offset, header.next_offset().value());
+  }
+  extent.truncated = !any && !bytes.empty();
+  return extent;
+}
+
 absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& topic,
                                   int32_t partition, int64_t fetch_offset, bool check_crcs,
                                   DecodedFetch* out,
@@ -16,9 +30,22 @@ absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& top
   out->truncated = false;
   std::optional<record::AbortedTransactionFilter> filter;
   if (aborted != nullptr) filter.emplace(*aborted);
-  record::BatchIterator it(bytes);
   record::BatchHeader header;
   std::string_view batch;
+  {
+    // Room for every record at once. recordsCount is the writer's word: a
+    // hint, bounded by the bytes (a record takes at least 7 of them;
+    // compressed batches may hold more, and the vector grows for those).
+    size_t expected = 0;
+    record::BatchIterator count(bytes);
+    while (count.Next(&header, &batch)) {
+      if (header.next_offset().value() <= fetch_offset) continue;
+      expected += std::min(static_cast<size_t>(std::max(header.records_count, 0)),
+                           batch.size() / 7);
+    }
+    out->records.reserve(out->records.size() + expected);
+  }
+  record::BatchIterator it(bytes);
   bool any = false;
   while (it.Next(&header, &batch)) {
     any = true;
@@ -37,26 +64,28 @@ absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& top
     // aside: a marker ends its producer's aborted transaction.
     const bool drop = filter ? filter->Drop(header, batch) : header.is_control();
     if (!drop) {
-      absl::StatusOr<std::vector<record::Record>> records = record::DecodeRecords(batch);
-      if (!records.ok()) {
-        return absl::Status(records.status().code(),
-                            fmt::format("Cannot decode the batch at offset {} of {}-{}: {}",
-                                        header.base_offset.value(), topic, partition,
-                                        std::string(records.status().message())));
-      }
       const bool log_append = header.timestamp_type() == record::TimestampType::kLogAppendTime;
-      for (record::Record& r : *records) {
-        if (r.offset.value() < fetch_offset) continue;
-        ConsumerRecord cr;
-        cr.topic = topic;
-        cr.partition = partition;
-        cr.offset = r.offset.value();
-        cr.timestamp_ms = log_append ? header.max_timestamp : r.timestamp;
-        cr.timestamp_kind = log_append ? TimestampKind::kLogAppendTime : TimestampKind::kCreateTime;
-        cr.key = std::move(r.key);
-        cr.value = std::move(r.value);
-        cr.headers = std::move(r.headers);
-        out->records.push_back(std::move(cr));
+      // The CRC was checked above when asked for (check.crcs); the decode
+      // makes every other check, so any bytes are safe to decode.
+      absl::Status s = record::VisitRecords(
+          batch, /*check_crc=*/false, record::kMaxDecompressedBatchBytes,
+          [&](const record::RecordView& r) {
+            if (r.offset.value() < fetch_offset) return;
+            ConsumerRecord& cr = out->records.emplace_back();
+            cr.topic = topic;
+            cr.partition = partition;
+            cr.offset = r.offset.value();
+            cr.timestamp_ms = r.timestamp;
+            cr.timestamp_kind =
+                log_append ? TimestampKind::kLogAppendTime : TimestampKind::kCreateTime;
+            if (r.key) cr.key.emplace(*r.key);
+            if (r.value) cr.value.emplace(*r.value);
+            if (r.header_count > 0) record::DecodeHeaders(r, &cr.headers);
+          });
+      if (!s.ok()) {
+        return absl::Status(s.code(), fmt::format("Cannot decode the batch at offset {} of {}-{}: {}",
+                                                  header.base_offset.value(), topic, partition,
+                                                  std::string(s.message())));
       }
     }
     out->next_offset = std::max(out->next_offset, next);

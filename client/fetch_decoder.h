@@ -34,6 +34,16 @@ struct DecodedFetch {
   bool truncated = false;
 };
 
+// Where a Fetch answer's whole batches end, from their headers alone (no
+// record is decoded, no CRC checked): `next_offset` as DecodeFetchedRecords
+// would set it, and `truncated` when bytes were there but not one whole
+// batch.
+struct FetchExtent {
+  int64_t next_offset = 0;
+  bool truncated = false;
+};
+FetchExtent ScanFetchedBatches(std::string_view bytes, int64_t fetch_offset);
+
 // Decodes `bytes` for `topic`/`partition`, keeping records at or above
 // `fetch_offset`. With `check_crcs`, a batch whose CRC does not match is an
 // error (DataLoss) naming the partition and offset; control batches

@@ -367,7 +367,7 @@ namespace {
 // is computed over the right bytes; then the CRC, so that a flipped bit in a
 // CRC-covered field is reported as the data loss it is rather than as an
 // odd field value. The fields are for the callers to check.
-absl::StatusOr<BatchHeader> CheckShapeAndCrc(std::string_view batch) {
+absl::StatusOr<BatchHeader> CheckShapeAndCrc(std::string_view batch, bool check_crc = true) {
   if (absl::Status s = CheckHeaderPresent(batch); !s.ok()) return s;
   const BatchHeader h = DecodeHeaderFields(batch.data());
   if (absl::Status s = CheckMagic(h); !s.ok()) return s;
@@ -377,6 +377,7 @@ absl::StatusOr<BatchHeader> CheckShapeAndCrc(std::string_view batch) {
         absl::StrFormat("batch length %d does not match buffer of %d bytes (expected %d)",
                         h.batch_length, batch.size(), expected_length));
   }
+  if (!check_crc) return h;
   const uint32_t computed = Crc32c(batch.substr(kAttributesPos));
   if (computed != h.crc) {
     return absl::DataLossError(
@@ -410,7 +411,11 @@ absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch) {
 }
 
 absl::StatusOr<BatchHeader> ValidateStoredBatch(std::string_view batch) {
-  absl::StatusOr<BatchHeader> checked = CheckShapeAndCrc(batch);
+  return ValidateStoredBatch(batch, /*check_crc=*/true);
+}
+
+absl::StatusOr<BatchHeader> ValidateStoredBatch(std::string_view batch, bool check_crc) {
+  absl::StatusOr<BatchHeader> checked = CheckShapeAndCrc(batch, check_crc);
   if (!checked.ok()) return checked;
   const BatchHeader& h = *checked;
   if (h.records_count < 0) {
@@ -451,7 +456,10 @@ void SetProducer(std::string* batch, int64_t producer_id, int16_t producer_epoch
 // ---------------------------------------------------------------------------
 // RecordBatchBuilder
 
-RecordBatchBuilder::RecordBatchBuilder(Offset base_offset) : base_offset_(base_offset) {}
+RecordBatchBuilder::RecordBatchBuilder(Offset base_offset)
+    : base_offset_(base_offset), records_(kBatchHeaderSize, '\0') {}
+
+void RecordBatchBuilder::Reserve(size_t bytes) { records_.reserve(bytes); }
 
 RecordBatchBuilder& RecordBatchBuilder::set_partition_leader_epoch(Epoch e) {
   partition_leader_epoch_ = e;
@@ -551,15 +559,15 @@ RecordBatchBuilder& RecordBatchBuilder::set_control(bool control) {
   return *this;
 }
 
-size_t RecordBatchBuilder::size_in_bytes() const { return kBatchHeaderSize + records_.size(); }
+size_t RecordBatchBuilder::size_in_bytes() const { return records_.size(); }
 
 std::string RecordBatchBuilder::Build() {
-  CHECK_LE(records_.size(), static_cast<size_t>(kMaxInt32 - kMinBatchLength))
+  CHECK_LE(records_.size() - kBatchHeaderSize, static_cast<size_t>(kMaxInt32 - kMinBatchLength))
       << "batch too large for its int32 batchLength";
-  std::string batch;
-  batch.reserve(size_in_bytes());
-  batch.resize(kBatchHeaderSize);
-  batch.append(records_);
+  // The header's room was kept at the front of the records: written in
+  // place, the records are not copied.
+  std::string batch = std::move(records_);
+  records_.assign(kBatchHeaderSize, '\0');
 
   // A batch without records is written as Kafka writes one (NO_TIMESTAMP,
   // lastOffsetDelta -1); ValidateBatch refuses it, as it refuses any batch
@@ -588,7 +596,6 @@ std::string RecordBatchBuilder::Build() {
   PutBigEndian<uint32_t>(p + kCrcPos, Crc32c(std::string_view(batch).substr(kAttributesPos)));
 
   // Empty again for reuse. The base offset, epoch and producer stay as set.
-  records_.clear();
   count_ = 0;
   last_offset_delta_ = -1;
   last_offset_delta_override_.reset();
@@ -610,7 +617,7 @@ namespace {
 // that leaves exactly 0, 1, ..., n-1. Fills `out` (when not null, with
 // offsets and timestamps made absolute) and `summary`.
 absl::Status ParseRecords(std::string_view records_bytes, const BatchHeader& h,
-                          std::vector<Record>* out, RecordsSummary* summary) {
+                          const absl::FunctionRef<void(Record&&)>* emit, RecordsSummary* summary) {
   RecordContext ctx{h.base_offset, h.base_timestamp, h.last_offset_delta, std::nullopt};
   if (h.timestamp_type() == TimestampType::kLogAppendTime) ctx.log_append_time = h.max_timestamp;
 
@@ -623,7 +630,9 @@ absl::Status ParseRecords(std::string_view records_bytes, const BatchHeader& h,
         absl::StrFormat("recordsCount %d cannot fit in the batch's %d bytes of records",
                         h.records_count, in.remaining()));
   }
-  if (out != nullptr) out->resize(static_cast<size_t>(h.records_count));
+  // One record decoded at a time and moved out: its fields are reassigned
+  // for the next one (ReadNullableBytes and the headers' resize set them).
+  Record scratch;
   *summary = RecordsSummary{};
   int32_t prev_offset_delta = -1;
   for (int32_t i = 0; i < h.records_count; ++i) {
@@ -648,9 +657,13 @@ absl::Status ParseRecords(std::string_view records_bytes, const BatchHeader& h,
     int64_t timestamp_delta = 0;
     if (absl::Status s = DecodeRecordBody(
             in.Take(static_cast<size_t>(length)), ctx, prev_offset_delta, &offset_delta,
-            &timestamp_delta, out != nullptr ? &(*out)[static_cast<size_t>(i)] : nullptr);
+            &timestamp_delta, emit != nullptr ? &scratch : nullptr);
         !s.ok()) {
       return absl::InvalidArgumentError(absl::StrFormat("record %d: %s", i, s.message()));
+    }
+    if (emit != nullptr) {
+      (*emit)(std::move(scratch));
+      scratch.headers.clear();
     }
     prev_offset_delta = offset_delta;
     NoteTimestamp(WrappingAdd(h.base_timestamp, timestamp_delta), i, summary);
@@ -710,6 +723,19 @@ class FastReader {
     p_ += n;
     return true;
   }
+  // A nullable length-prefixed field, its bytes in `out` (nullopt: null).
+  bool BytesView(std::optional<std::string_view>* out) {
+    int32_t length = 0;
+    if (!Int32(&length)) return false;
+    if (length < 0) {
+      out->reset();
+      return length == -1;
+    }
+    if (static_cast<size_t>(length) > remaining()) return false;
+    out->emplace(p_, static_cast<size_t>(length));
+    p_ += length;
+    return true;
+  }
   // A length-prefixed field; -1 (null) allowed when `nullable`.
   bool Bytes(bool nullable) {
     int32_t length = 0;
@@ -757,7 +783,100 @@ bool FastScanRecords(std::string_view records, const BatchHeader& h, RecordsSumm
   return in.remaining() == 0;
 }
 
+// FastScanRecords' walk, handing each record to `visit` as a view. False
+// at the first thing wrong (records before it were visited).
+bool FastVisitRecords(std::string_view records, const BatchHeader& h,
+                      absl::FunctionRef<void(const RecordView&)> visit) {
+  FastReader in(records.data(), records.data() + records.size());
+  if (h.records_count < 0 ||
+      static_cast<size_t>(h.records_count) > in.remaining() / kMinRecordSize) {
+    return false;
+  }
+  const bool log_append = h.timestamp_type() == TimestampType::kLogAppendTime;
+  RecordView view;
+  int32_t prev_offset_delta = -1;
+  for (int32_t i = 0; i < h.records_count; ++i) {
+    int32_t length = 0;
+    if (!in.Int32(&length) || length < 0 || static_cast<size_t>(length) > in.remaining()) {
+      return false;
+    }
+    FastReader body(in.pos(), in.pos() + length);
+    in.Skip(static_cast<size_t>(length));
+    int64_t timestamp_delta = 0;
+    int32_t offset_delta = 0;
+    // Rising deltas within lastOffsetDelta, as ParseRecords has them: a
+    // stored batch the cleaner compacted keeps its records' offsets.
+    if (!body.Skip(1) || !body.Int64(&timestamp_delta) || !body.Int32(&offset_delta) ||
+        offset_delta <= prev_offset_delta || offset_delta > h.last_offset_delta ||
+        !body.BytesView(&view.key) ||
+        !body.BytesView(&view.value) || !body.Int32(&view.header_count) ||
+        view.header_count < 0 ||
+        static_cast<size_t>(view.header_count) > body.remaining() / kMinHeaderSize) {
+      return false;
+    }
+    const char* headers = body.pos();
+    for (int32_t j = 0; j < view.header_count; ++j) {
+      if (!body.Bytes(false) || !body.Bytes(true)) return false;
+    }
+    if (body.remaining() != 0) return false;
+    view.headers = std::string_view(headers, static_cast<size_t>(body.pos() - headers));
+    prev_offset_delta = offset_delta;
+    view.offset = h.base_offset + int64_t{offset_delta};
+    view.timestamp = log_append ? h.max_timestamp : WrappingAdd(h.base_timestamp, timestamp_delta);
+    visit(view);
+  }
+  return in.remaining() == 0;
+}
+
 }  // namespace
+
+void DecodeHeaders(const RecordView& view, std::vector<RecordHeader>* out) {
+  FastReader in(view.headers.data(), view.headers.data() + view.headers.size());
+  out->reserve(out->size() + static_cast<size_t>(view.header_count));
+  for (int32_t j = 0; j < view.header_count; ++j) {
+    std::optional<std::string_view> key;
+    std::optional<std::string_view> value;
+    // Checked when the view was made: keys are not null.
+    CHECK(in.BytesView(&key) && key.has_value() && in.BytesView(&value));
+    RecordHeader& header = out->emplace_back();
+    header.key.assign(*key);
+    if (value) header.value.emplace(*value);
+  }
+}
+
+absl::Status VisitRecords(std::string_view batch, bool check_crc, size_t max_decompressed_bytes,
+                          absl::FunctionRef<void(const RecordView&)> visit) {
+  absl::StatusOr<BatchHeader> validated = ValidateStoredBatch(batch, check_crc);
+  if (!validated.ok()) return validated.status();
+  const BatchHeader& h = *validated;
+  const Compression compression = h.compression();
+  if (CompressionName(compression) == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("unknown compression codec %d in attributes 0x%04x",
+                        static_cast<int>(compression), static_cast<uint16_t>(h.attributes)));
+  }
+  int64_t last_offset = 0;
+  if (__builtin_add_overflow(h.base_offset.value(), int64_t{h.last_offset_delta}, &last_offset)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("baseOffset %d plus lastOffsetDelta %d overflows", h.base_offset.value(),
+                        h.last_offset_delta));
+  }
+  std::string_view records_bytes = batch.substr(kBatchHeaderSize);
+  std::string decompressed;
+  if (compression != Compression::kNone) {
+    if (absl::Status s =
+            Decompress(compression, records_bytes, max_decompressed_bytes, &decompressed);
+        !s.ok()) {
+      return s;
+    }
+    records_bytes = decompressed;
+  }
+  if (FastVisitRecords(records_bytes, h, visit)) return absl::OkStatus();
+  // Something is wrong: the full parser says what.
+  RecordsSummary summary;
+  if (absl::Status s = ParseRecords(records_bytes, h, nullptr, &summary); !s.ok()) return s;
+  return absl::InvalidArgumentError("record decoding paths disagree on this batch");
+}
 
 absl::StatusOr<RecordsSummary> ScanRecords(std::string_view records, const BatchHeader& header) {
   RecordsSummary summary;
@@ -770,11 +889,13 @@ absl::StatusOr<RecordsSummary> ScanRecords(std::string_view records, const Batch
   return absl::InvalidArgumentError("record validation paths disagree on this batch");
 }
 
-absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch,
-                                                  size_t max_decompressed_bytes) {
-  // Validating here, CRC included, makes DecodeRecords safe on any input; the
-  // CRC costs little next to copying every key and value out.
-  absl::StatusOr<BatchHeader> validated = ValidateStoredBatch(batch);
+namespace {
+
+absl::Status DecodeRecordsTo(std::string_view batch, bool check_crc, size_t max_decompressed_bytes,
+                             absl::FunctionRef<void(Record&&)> emit) {
+  // Validating here makes DecodeRecords safe on any input; the CRC costs
+  // little next to copying every key and value out.
+  absl::StatusOr<BatchHeader> validated = ValidateStoredBatch(batch, check_crc);
   if (!validated.ok()) return validated.status();
   const BatchHeader& h = *validated;
 
@@ -803,9 +924,18 @@ absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch,
     }
     records_bytes = decompressed;
   }
-  std::vector<Record> records;
   RecordsSummary summary;
-  if (absl::Status s = ParseRecords(records_bytes, h, &records, &summary); !s.ok()) return s;
+  return ParseRecords(records_bytes, h, &emit, &summary);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch,
+                                                  size_t max_decompressed_bytes) {
+  std::vector<Record> records;
+  absl::Status s = DecodeRecordsTo(batch, /*check_crc=*/true, max_decompressed_bytes,
+                                 [&](Record&& r) { records.push_back(std::move(r)); });
+  if (!s.ok()) return s;
   return records;
 }
 

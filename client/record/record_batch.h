@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "client/common/ids.h"
@@ -136,6 +137,9 @@ absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch);
 // (recordsCount 0). lastOffsetDelta is never negative, so every batch
 // moves a reader on.
 absl::StatusOr<BatchHeader> ValidateStoredBatch(std::string_view batch);
+// The same, the CRC left out when `check_crc` is false (a consumer with
+// check.crcs=false, or a caller that checked it already).
+absl::StatusOr<BatchHeader> ValidateStoredBatch(std::string_view batch, bool check_crc);
 
 // Rewrite fields outside the CRC in place. `batch` must hold a whole header.
 void SetBaseOffset(char* batch, Offset base_offset);
@@ -180,6 +184,9 @@ class RecordBatchBuilder {
   int32_t count() const;
   // Bytes Build() would return now.
   size_t size_in_bytes() const;
+  // Room for a batch of `bytes` (header included), so that appending up to
+  // that size does not reallocate.
+  void Reserve(size_t bytes);
   // The finished batch: header with CRC, then the records. The builder is
   // left empty and can be reused.
   std::string Build();
@@ -198,7 +205,8 @@ class RecordBatchBuilder {
   std::optional<int64_t> empty_batch_timestamp_;
   bool transactional_ = false;
   bool control_ = false;
-  std::string records_;  // encoded records, header not yet written
+  // Room for the header (written by Build()), then the encoded records.
+  std::string records_;
 
   void AppendAt(const Record& record, int32_t offset_delta);
 };
@@ -220,6 +228,27 @@ inline constexpr size_t kMaxDecompressedBatchBytes = size_t{1} << 30;
 // does not decompress within the limit.
 absl::StatusOr<std::vector<Record>> DecodeRecords(
     std::string_view batch, size_t max_decompressed_bytes = kMaxDecompressedBatchBytes);
+
+// One record of a batch as it lies in the batch's bytes (a consumer's hot
+// path copies each key and value once, straight into its own record).
+struct RecordView {
+  Offset offset{0};       // absolute
+  int64_t timestamp = 0;  // absolute; the batch's for LogAppendTime
+  std::optional<std::string_view> key;
+  std::optional<std::string_view> value;
+  int32_t header_count = 0;
+  std::string_view headers;  // the encoded headers, checked; DecodeHeaders
+};
+
+// Appends the headers of `view` to `out`.
+void DecodeHeaders(const RecordView& view, std::vector<RecordHeader>* out);
+
+// Makes every check DecodeRecords makes (the CRC only with `check_crc`) and
+// hands each record to `visit` as a view, in offset order; a view's bytes
+// live until `visit` returns. On an error the records before the bad one
+// have been visited already.
+absl::Status VisitRecords(std::string_view batch, bool check_crc, size_t max_decompressed_bytes,
+                          absl::FunctionRef<void(const RecordView&)> visit);
 
 // What checking a batch's records found out, without copying any of them.
 struct RecordsSummary {

@@ -111,6 +111,45 @@ TEST(ConsumerTest, SeekSkipsRecordsBelowTheOffsetInsideABatch) {
   EXPECT_EQ(records[0].offset, 3);
 }
 
+// Answers are decoded as they are handed out, and the next fetch goes out
+// before; a corrupt batch must still stop the consumer at its position, every
+// Poll, and never be stepped over by the fetch that already went past it.
+TEST(ConsumerTest, ACorruptBatchFailsEveryPollAtItsPositionUntilASeekPastIt) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  Produce(cluster, "t", 0, {"a", "b"});
+  Produce(cluster, "t", 0, {"c"});
+  Produce(cluster, "t", 0, {"d", "e"});
+  cluster.CorruptBatch("t", 0, 1);  // "c", offset 2
+  ConsumerConfig config;
+  config.bootstrap_servers = cluster.bootstrap();
+  config.max_poll_records = 1;  // "a" and "b" are handed out over two polls
+  config.fetch_max_wait_ms = 100;
+  config.retry_backoff = absl::Milliseconds(10);
+  auto c = *Consumer::Create(config);
+  c->Assign({kTp0});
+  ASSERT_TRUE(c->SeekToBeginning().ok());
+  std::vector<std::string> seen;
+  int errors = 0;
+  for (int i = 0; i < 40 && errors < 3; ++i) {
+    absl::StatusOr<std::vector<ConsumerRecord>> records = c->Poll(absl::Milliseconds(100));
+    if (!records.ok()) {
+      EXPECT_EQ(records.status().code(), absl::StatusCode::kDataLoss) << records.status();
+      EXPECT_THAT(std::string(records.status().message()), ::testing::HasSubstr("t-0 at offset 2"));
+      ++errors;
+      continue;
+    }
+    for (const auto& r : *records) seen.push_back(*r.value);
+  }
+  EXPECT_EQ(errors, 3);
+  // One answer holds all three batches and fails whole (Kafka's consumer
+  // would hand out "a" and "b" first; ours does not yet).
+  EXPECT_TRUE(seen.empty());
+  EXPECT_EQ(*c->Position(kTp0), 0);
+  c->Seek(kTp0, 3);
+  EXPECT_EQ(Values(PollFor(*c, 2)), (std::vector<std::string>{"d", "e"}));
+}
+
 TEST(ConsumerTest, SeekToEndReadsOnlyNewRecords) {
   FakeCluster cluster(1);
   cluster.AddTopic("t", 1);

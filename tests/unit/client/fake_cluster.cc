@@ -1151,6 +1151,13 @@ void FakeCluster::SetLogEnd(const std::string& topic, int32_t partition, int64_t
   topics_.at(topic).partitions.at(static_cast<size_t>(partition)).next_offset = end;
 }
 
+void FakeCluster::CorruptBatch(const std::string& topic, int32_t partition, size_t index) {
+  absl::MutexLock lock(&mu_);
+  std::string& batch =
+      topics_.at(topic).partitions.at(static_cast<size_t>(partition)).batches.at(index).second;
+  batch.back() = static_cast<char>(batch.back() ^ 0x5a);
+}
+
 void FakeCluster::SetGroup(const std::string& id, FakeGroup group) {
   absl::MutexLock lock(&mu_);
   groups_[id] = std::move(group);

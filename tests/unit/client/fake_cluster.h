@@ -103,6 +103,9 @@ class FakeCluster {
   // The partition's log ends at `end` (its high watermark), as if records
   // up to it had been produced.
   void SetLogEnd(const std::string& topic, int32_t partition, int64_t end);
+  // Flips a byte of the stored batch `index` of the partition, inside its
+  // records (the CRC no longer matches), as a bad disk would.
+  void CorruptBatch(const std::string& topic, int32_t partition, size_t index);
 
   void SetGroup(const std::string& id, FakeGroup group);
   // The group as it is now; Dead with no members if it does not exist.
