@@ -92,6 +92,10 @@ bool RecordAccumulator::Append(const TopicPartition& tp, const record::Record& r
       fresh->transactional = true;
       fresh->builder.set_transactional(true);
     }
+    // A batch.size buffer up front, as Kafka's producer takes one from its
+    // pool: the records are written once, not copied as the batch grows.
+    fresh->builder.Reserve(std::max(static_cast<size_t>(batch_size_),
+                                    record::kBatchHeaderSize + record_size));
     queue.push_back(std::move(fresh));
     batch = queue.back().get();
   }
