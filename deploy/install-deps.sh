@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libabsl-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
+  # tcmalloc_minimal, the executables' allocator (CMakeLists.txt).
+  libgoogle-perftools-dev
   clang libclang-rt-14-dev
   # tests/interop: Kafka clients (kafkajs comes from npm, tests/interop/js),
   # librdkafka for tests/bench/kafka_bench, and python3-h2 to speak raw
