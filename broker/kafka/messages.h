@@ -13,6 +13,7 @@
 // the functions that decode and encode them are in codec.h.
 #pragma once
 
+#include <bit>
 #include <climits>
 #include <cstdint>
 #include <optional>
@@ -1400,7 +1401,11 @@ struct DescribeClientQuotasResponse {
   struct Value {
     std::string key;
     double value = 0;
-    bool operator==(const Value&) const = default;
+    // Equal as carried on the wire, bit for bit: a NaN the codec
+    // round-trips equals itself (the fuzzer's decode(encode(m)) == m).
+    bool operator==(const Value& o) const {
+      return key == o.key && std::bit_cast<uint64_t>(value) == std::bit_cast<uint64_t>(o.value);
+    }
   };
   struct Entry {
     std::vector<Entity> entity;
@@ -1426,7 +1431,11 @@ struct AlterClientQuotasRequest {
     std::string key;
     double value = 0;     // ignored when remove
     bool remove = false;  // else set
-    bool operator==(const Op&) const = default;
+    // Bit for bit, as DescribeClientQuotasResponse::Value.
+    bool operator==(const Op& o) const {
+      return key == o.key && std::bit_cast<uint64_t>(value) == std::bit_cast<uint64_t>(o.value) &&
+             remove == o.remove;
+    }
   };
   struct Entry {
     std::vector<Entity> entity;
