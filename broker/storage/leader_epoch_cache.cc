@@ -35,14 +35,18 @@ absl::StatusOr<LeaderEpochCache> LeaderEpochCache::Load(FileSystem* fs, const st
   return cache;
 }
 
-absl::Status LeaderEpochCache::Save() const {
+absl::Status LeaderEpochCache::Save() {
   CheckpointEntries entries;
   for (const EpochEntry& e : entries_)
     entries[std::to_string(e.epoch.value())] = e.start_offset.value();
-  return WriteCheckpoint(fs_, JoinPath(dir_, kLeaderEpochCheckpointFile), entries);
+  absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kLeaderEpochCheckpointFile), entries);
+  if (s.ok()) dirty_ = false;
+  return s;
 }
 
-absl::Status LeaderEpochCache::Assign(Epoch epoch, Offset start_offset) {
+absl::Status LeaderEpochCache::SaveIfDirty() { return dirty_ ? Save() : absl::OkStatus(); }
+
+absl::Status LeaderEpochCache::Assign(Epoch epoch, Offset start_offset, bool defer_save) {
   if (epoch.value() < 0) return absl::OkStatus();
   if (!entries_.empty() && epoch <= entries_.back().epoch) return absl::OkStatus();
   // A newer epoch cannot start before an older one: whatever it overlaps was
@@ -53,6 +57,10 @@ absl::Status LeaderEpochCache::Assign(Epoch epoch, Offset start_offset) {
     entries_.pop_back();
   }
   entries_.push_back({epoch, start_offset});
+  if (defer_save) {
+    dirty_ = true;
+    return absl::OkStatus();
+  }
   return Save();
 }
 

@@ -6,8 +6,13 @@
 //
 // Entries are strictly increasing in both epoch and start offset. Kept in
 // `leader-epoch-checkpoint` in the partition directory (Kafka's layout:
-// version, count, `epoch offset` lines), replaced atomically on every
-// change; changes are rare (one per leadership change).
+// version, count, `epoch offset` lines), replaced atomically (and synced)
+// on a change. An epoch first seen in an appended batch may be saved later
+// (Assign's defer_save, KAFKA-15046): the first batch a partition takes in
+// a new epoch would otherwise wait for the file's fsync, which is what made
+// a new topic's first writes slow. The owning Log saves it before its
+// recovery point passes that batch, and its recovery rebuilds the epochs of
+// the batches past the recovery point, so a crash loses nothing.
 //
 // Not thread-safe: the owning Log serialises access.
 #pragma once
@@ -51,7 +56,12 @@ class LeaderEpochCache {
   // the latest is ignored (batches of the current epoch keep arriving);
   // a newer epoch starting below the latest start offset first drops the
   // entries it overlaps.
-  absl::Status Assign(Epoch epoch, Offset start_offset);
+  // With defer_save the checkpoint is not written now: dirty() until
+  // SaveIfDirty().
+  absl::Status Assign(Epoch epoch, Offset start_offset, bool defer_save = false);
+  // Writes the checkpoint if an Assign deferred it.
+  absl::Status SaveIfDirty();
+  bool dirty() const { return dirty_; }
 
   // Kafka's endOffsetFor: for the latest epoch, the log end; for an older
   // one, where the next newer epoch starts; -1/-1 for an epoch newer than
@@ -70,11 +80,13 @@ class LeaderEpochCache {
 
  private:
   LeaderEpochCache(FileSystem* fs, std::string dir) : fs_(fs), dir_(std::move(dir)) {}
-  absl::Status Save() const;
+  absl::Status Save();
 
   FileSystem* fs_;
   std::string dir_;
   std::vector<EpochEntry> entries_;
+  // An entry is not in the checkpoint yet (Assign's defer_save).
+  bool dirty_ = false;
 };
 
 }  // namespace strata::storage

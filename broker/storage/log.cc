@@ -633,6 +633,10 @@ absl::Status Log::LoadEpochs(Offset from) {
 }
 
 absl::Status Log::WriteCheckpointLocked() {
+  // The epochs of the appended batches first: once the recovery point
+  // passes a batch, recovery no longer rereads it, so its epoch must be in
+  // the epoch checkpoint by then.
+  if (absl::Status s = epochs_->SaveIfDirty(); !s.ok()) return s;
   high_watermark_ = std::clamp(high_watermark_, log_start_offset_, log_end_locked());
   CheckpointEntries entries = {{"recovery-point", recovery_point_.value()},
                                {"log-start-offset", log_start_offset_.value()},
@@ -763,7 +767,11 @@ absl::Status Log::AppendLocked(const record::BatchHeader& header, std::string_vi
     // goes into this log until it is reloaded (which indexes it again).
     return FailLocked(s, "could not index the aborted transaction of a marker it holds");
   }
-  if (absl::Status s = epochs_->Assign(header.partition_leader_epoch, header.base_offset);
+  // Saved at the next checkpoint (WriteCheckpointLocked), not here: the
+  // batch is not synced either, and a crash's recovery reads its epoch back
+  // from it (Load's rescan past the recovery point).
+  if (absl::Status s = epochs_->Assign(header.partition_leader_epoch, header.base_offset,
+                                       /*defer_save=*/true);
       !s.ok()) {
     return s;
   }

@@ -124,6 +124,49 @@ TEST_F(LogTest, AnEpochLedWithoutWritingGivesWayToTheLeadersRecords) {
   EXPECT_EQ(log->EndOffsetForEpoch(Epoch(3)), (EpochEndOffset{Epoch(3), Offset(13)}));
 }
 
+// A new epoch's first batch does not wait for the epoch checkpoint's
+// fsync (KAFKA-15046): the checkpoint catches up at the next flush, before
+// the recovery point passes the batch, and a crash in between finds the
+// epoch in the recovered batch.
+TEST_F(LogTest, ANewEpochFirstSeenInABatchIsSavedByTheFlushAndSurvivesACrashBeforeIt) {
+  const std::string checkpoint = std::string(kDir) + "/" + kLeaderEpochCheckpointFile;
+  auto log = OpenLog();
+  Append(*log, 2, 5);  // epoch 1, offsets 0..9
+  ASSERT_TRUE(log->Flush().ok());
+  const std::optional<std::string> saved = fs_.Contents(checkpoint);
+  ASSERT_TRUE(saved.has_value());
+
+  std::string batch = MakeBatch(10, 3);
+  ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(2)).ok());
+  EXPECT_EQ(log->latest_epoch(), Epoch(2));
+  EXPECT_EQ(log->EndOffsetForEpoch(Epoch(1)), (EpochEndOffset{Epoch(1), Offset(10)}));
+  EXPECT_EQ(fs_.Contents(checkpoint), saved) << "the append wrote the epoch checkpoint";
+
+  // The machine dies after the OS wrote the batch back, before any flush:
+  // the checkpoint knows only epoch 1, the recovered batch tells epoch 2.
+  fs_.WriteBackAll();
+  fs_.SimulateCrash();
+  log.reset();
+  log = OpenLog(/*clean=*/false);
+  EXPECT_EQ(log->log_end_offset(), Offset(13));
+  EXPECT_EQ(log->latest_epoch(), Epoch(2));
+  EXPECT_EQ(log->EndOffsetForEpoch(Epoch(1)), (EpochEndOffset{Epoch(1), Offset(10)}));
+
+  // Epoch 3 on the next append, then a flush: the recovery point passes
+  // the batch only with its epoch in the checkpoint.
+  batch = MakeBatch(13, 2);
+  ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(3)).ok());
+  ASSERT_TRUE(log->Flush().ok());
+  EXPECT_EQ(log->recovery_point(), Offset(15));
+  fs_.SimulateCrash();
+  log.reset();
+  // Clean: nothing past the recovery point is reread, so the epoch must
+  // come from the file.
+  log = OpenLog(/*clean=*/true);
+  EXPECT_EQ(log->latest_epoch(), Epoch(3));
+  EXPECT_EQ(log->EndOffsetForEpoch(Epoch(2)), (EpochEndOffset{Epoch(2), Offset(13)}));
+}
+
 TEST_F(LogTest, TheHighWatermarkRisesToTheLogEndAndSurvivesAReopen) {
   auto log = OpenLog();
   Append(*log, 2, 5);
