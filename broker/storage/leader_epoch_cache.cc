@@ -40,7 +40,10 @@ absl::Status LeaderEpochCache::Save() {
   for (const EpochEntry& e : entries_)
     entries[std::to_string(e.epoch.value())] = e.start_offset.value();
   absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kLeaderEpochCheckpointFile), entries);
-  if (s.ok()) dirty_ = false;
+  // A failed save, deferred or not, leaves the file behind the entries:
+  // the next SaveIfDirty tries again (and the Log's checkpoint fails with
+  // it, so its recovery point does not pass an epoch the file lacks).
+  dirty_ = !s.ok();
   return s;
 }
 

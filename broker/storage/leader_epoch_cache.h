@@ -8,9 +8,9 @@
 // `leader-epoch-checkpoint` in the partition directory (Kafka's layout:
 // version, count, `epoch offset` lines), replaced atomically (and synced)
 // on a change. An epoch first seen in an appended batch may be saved later
-// (Assign's defer_save, KAFKA-15046): the first batch a partition takes in
-// a new epoch would otherwise wait for the file's fsync, which is what made
-// a new topic's first writes slow. The owning Log saves it before its
+// (Assign's defer_save, KAFKA-15046): a follower's first batch of each new
+// epoch would otherwise wait for the file's fsync (a leader saves its epoch
+// when it becomes leader, Log::AssignLeaderEpoch). The owning Log saves it before its
 // recovery point passes that batch, and its recovery rebuilds the epochs of
 // the batches past the recovery point, so a crash loses nothing.
 //
@@ -57,7 +57,7 @@ class LeaderEpochCache {
   // a newer epoch starting below the latest start offset first drops the
   // entries it overlaps.
   // With defer_save the checkpoint is not written now: dirty() until
-  // SaveIfDirty().
+  // SaveIfDirty(). A failed save (here or in a truncation) is dirty() too.
   absl::Status Assign(Epoch epoch, Offset start_offset, bool defer_save = false);
   // Writes the checkpoint if an Assign deferred it.
   absl::Status SaveIfDirty();

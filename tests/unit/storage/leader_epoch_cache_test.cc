@@ -23,6 +23,31 @@ class LeaderEpochCacheTest : public ::testing::Test {
   MemFileSystem fs_;
 };
 
+// defer_save keeps the file as it was until SaveIfDirty; a save that fails
+// stays pending, so the next SaveIfDirty tries again instead of leaving the
+// file behind for good.
+TEST_F(LeaderEpochCacheTest, ADeferredOrFailedSaveStaysPendingUntilASaveSucceeds) {
+  LeaderEpochCache c = Load();
+  ASSERT_TRUE(c.Assign(Epoch(1), Offset(0)).ok());
+  EXPECT_FALSE(c.dirty());
+  ASSERT_TRUE(c.Assign(Epoch(2), Offset(10), /*defer_save=*/true).ok());
+  EXPECT_TRUE(c.dirty());
+  EXPECT_EQ(c.latest_epoch(), Epoch(2));
+  EXPECT_EQ(Load().entries(), (std::vector<EpochEntry>{E(1, 0)}));
+  ASSERT_TRUE(c.SaveIfDirty().ok());
+  EXPECT_FALSE(c.dirty());
+  EXPECT_EQ(Load().entries(), (std::vector<EpochEntry>{E(1, 0), E(2, 10)}));
+
+  // An immediate save that fails (a short write) is pending too.
+  fs_.InjectShortWrite(kLeaderEpochCheckpointFile + std::string(".tmp"), 3);
+  EXPECT_FALSE(c.Assign(Epoch(3), Offset(20)).ok());
+  EXPECT_TRUE(c.dirty());
+  EXPECT_EQ(Load().entries(), (std::vector<EpochEntry>{E(1, 0), E(2, 10)}));
+  ASSERT_TRUE(c.SaveIfDirty().ok());
+  EXPECT_FALSE(c.dirty());
+  EXPECT_EQ(Load().entries(), (std::vector<EpochEntry>{E(1, 0), E(2, 10), E(3, 20)}));
+}
+
 TEST_F(LeaderEpochCacheTest, AssignsPersistsAndAnswersEndOffsets) {
   {
     LeaderEpochCache c = Load();
