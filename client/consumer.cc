@@ -676,9 +676,11 @@ absl::Status Consumer::DecodeBuffered(const TopicPartition& tp,
   DecodedFetch decoded;
   absl::Status s = DecodeFetchedRecords(fetched.bytes, tp.topic, tp.partition.value(),
                                         fetched.fetch_offset, config_.check_crcs, &decoded,
-                                        config_.read_committed ? &fetched.aborted : nullptr);
+                                        config_.read_committed ? &fetched.aborted : nullptr,
+                                        static_cast<size_t>(config_.max_poll_records));
   if (!s.ok()) return s;
-  fetched.records = std::move(decoded.records);
+  fetched.runs = std::move(decoded.runs);
+  fetched.pos = 0;
   fetched.decoded = true;
   std::string().swap(fetched.bytes);
   std::vector<record::AbortedTransaction>().swap(fetched.aborted);
@@ -749,17 +751,25 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
             }
           }
           const size_t before = out.size();
-          if (out.empty() && f.pos == 0 && f.records.size() <= max) {
-            out.swap(f.records);  // a whole answer: no record moved
-          } else {
-            const size_t take = std::min(f.records.size() - f.pos, max - out.size());
-            std::move(f.records.begin() + static_cast<ptrdiff_t>(f.pos),
-                      f.records.begin() + static_cast<ptrdiff_t>(f.pos + take),
+          while (!f.runs.empty() && out.size() < max) {
+            std::vector<ConsumerRecord>& run = f.runs.front();
+            if (out.empty() && f.pos == 0 && run.size() <= max) {
+              out.swap(run);  // a whole run: no record moved
+              f.runs.pop_front();
+              continue;
+            }
+            const size_t take = std::min(run.size() - f.pos, max - out.size());
+            std::move(run.begin() + static_cast<ptrdiff_t>(f.pos),
+                      run.begin() + static_cast<ptrdiff_t>(f.pos + take),
                       std::back_inserter(out));
             f.pos += take;
+            if (f.pos == run.size()) {
+              f.runs.pop_front();
+              f.pos = 0;
+            }
           }
           if (out.size() > before) state.position = out.back().offset + 1;
-          if (f.pos < f.records.size()) break;  // max.poll.records reached
+          if (!f.runs.empty()) break;  // max.poll.records reached
           // Batches may end past their last record (compaction, control
           // batches): the position follows the answer.
           if (state.position) state.position = std::max(*state.position, f.next_offset);

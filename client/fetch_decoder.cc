@@ -25,26 +25,34 @@ FetchExtent ScanFetchedBatches(std::string_view bytes, int64_t fetch_offset) {
 absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& topic,
                                   int32_t partition, int64_t fetch_offset, bool check_crcs,
                                   DecodedFetch* out,
-                                  const std::vector<record::AbortedTransaction>* aborted) {
+                                  const std::vector<record::AbortedTransaction>* aborted,
+                                  size_t run_records) {
+  run_records = std::max<size_t>(run_records, 1);
   out->next_offset = fetch_offset;
   out->truncated = false;
   std::optional<record::AbortedTransactionFilter> filter;
   if (aborted != nullptr) filter.emplace(*aborted);
   record::BatchHeader header;
   std::string_view batch;
+  // Room for every record up front, run by run. recordsCount is the
+  // writer's word: a hint, bounded by the bytes (a record takes at least 7
+  // of them; compressed batches may hold more, and a run grows for those).
+  size_t expected = 0;
   {
-    // Room for every record at once. recordsCount is the writer's word: a
-    // hint, bounded by the bytes (a record takes at least 7 of them;
-    // compressed batches may hold more, and the vector grows for those).
-    size_t expected = 0;
     record::BatchIterator count(bytes);
     while (count.Next(&header, &batch)) {
       if (header.next_offset().value() <= fetch_offset) continue;
       expected += std::min(static_cast<size_t>(std::max(header.records_count, 0)),
                            batch.size() / 7);
     }
-    out->records.reserve(out->records.size() + expected);
   }
+  auto next_record = [&]() -> ConsumerRecord& {
+    if (out->runs.empty() || out->runs.back().size() >= run_records) {
+      out->runs.emplace_back().reserve(std::min(std::max<size_t>(expected, 1), run_records));
+    }
+    if (expected > 0) --expected;
+    return out->runs.back().emplace_back();
+  };
   record::BatchIterator it(bytes);
   bool any = false;
   while (it.Next(&header, &batch)) {
@@ -71,7 +79,7 @@ absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& top
           batch, /*check_crc=*/false, record::kMaxDecompressedBatchBytes,
           [&](const record::RecordView& r) {
             if (r.offset.value() < fetch_offset) return;
-            ConsumerRecord& cr = out->records.emplace_back();
+            ConsumerRecord& cr = next_record();
             cr.topic = topic;
             cr.partition = partition;
             cr.offset = r.offset.value();

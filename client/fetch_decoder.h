@@ -12,7 +12,10 @@
 // Pure and thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +27,10 @@
 namespace strata::client {
 
 struct DecodedFetch {
-  std::vector<ConsumerRecord> records;
+  // The records kept, in order, in runs of at most `run_records` each
+  // (DecodeFetchedRecords' argument): a consumer hands one run to one
+  // poll() by a swap, not moving its records one by one.
+  std::deque<std::vector<ConsumerRecord>> runs;
   // Where the next fetch starts: past the last whole batch (which may end
   // beyond its last record, after compaction), or `fetch_offset` when no
   // whole batch was there.
@@ -50,10 +56,12 @@ FetchExtent ScanFetchedBatches(std::string_view bytes, int64_t fetch_offset);
 // (transaction markers) are skipped. `aborted` (isolation.level=
 // read_committed: the fetch's aborted transactions; nullptr otherwise)
 // drops the records of aborted transactions too
-// (record::AbortedTransactionFilter).
-absl::Status DecodeFetchedRecords(std::string_view bytes, const std::string& topic,
-                                  int32_t partition, int64_t fetch_offset, bool check_crcs,
-                                  DecodedFetch* out,
-                                  const std::vector<record::AbortedTransaction>* aborted = nullptr);
+// (record::AbortedTransactionFilter). Records are appended to `out->runs`,
+// a new run begun whenever the last holds `run_records` (max.poll.records).
+absl::Status DecodeFetchedRecords(
+    std::string_view bytes, const std::string& topic, int32_t partition, int64_t fetch_offset,
+    bool check_crcs, DecodedFetch* out,
+    const std::vector<record::AbortedTransaction>* aborted = nullptr,
+    size_t run_records = std::numeric_limits<size_t>::max());
 
 }  // namespace strata::client

@@ -17,18 +17,26 @@ std::string Batch(int64_t base, std::vector<std::string> values) {
   return b.Build();
 }
 
+// Every run's records, in order.
+std::vector<ConsumerRecord> All(const DecodedFetch& out) {
+  std::vector<ConsumerRecord> all;
+  for (const auto& run : out.runs) all.insert(all.end(), run.begin(), run.end());
+  return all;
+}
+
 TEST(FetchDecoderTest, SkipsRecordsBelowTheFetchOffset) {
   const std::string bytes = Batch(0, {"a", "b", "c"}) + Batch(3, {"d", "e", "f"});
   DecodedFetch out;
   ASSERT_TRUE(DecodeFetchedRecords(bytes, "t", 2, /*fetch_offset=*/4, true, &out).ok());
-  ASSERT_EQ(out.records.size(), 2u);
-  EXPECT_EQ(out.records[0].offset, 4);
-  EXPECT_EQ(*out.records[0].value, "e");
-  EXPECT_EQ(*out.records[0].key, "ke");
-  EXPECT_EQ(out.records[0].topic, "t");
-  EXPECT_EQ(out.records[0].partition, 2);
-  EXPECT_EQ(out.records[0].timestamp_ms, 5000);
-  EXPECT_EQ(out.records[1].offset, 5);
+  const std::vector<ConsumerRecord> records = All(out);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].offset, 4);
+  EXPECT_EQ(*records[0].value, "e");
+  EXPECT_EQ(*records[0].key, "ke");
+  EXPECT_EQ(records[0].topic, "t");
+  EXPECT_EQ(records[0].partition, 2);
+  EXPECT_EQ(records[0].timestamp_ms, 5000);
+  EXPECT_EQ(records[1].offset, 5);
   EXPECT_EQ(out.next_offset, 6);
   EXPECT_FALSE(out.truncated);
 }
@@ -55,7 +63,7 @@ TEST(FetchDecoderTest, AcceptsGapsLeftByCompaction) {
     absl::Status s = DecodeFetchedRecords(bytes, "t", 0, fetch_offset, true, &out);
     ASSERT_TRUE(s.ok()) << s;
     std::vector<int64_t> offsets;
-    for (const ConsumerRecord& r : out.records) offsets.push_back(r.offset);
+    for (const ConsumerRecord& r : All(out)) offsets.push_back(r.offset);
     EXPECT_EQ(offsets, fetch_offset == 10 ? std::vector<int64_t>({10, 13, 20})
                                           : std::vector<int64_t>({13, 20}));
     EXPECT_EQ(out.next_offset, 21);
@@ -64,7 +72,7 @@ TEST(FetchDecoderTest, AcceptsGapsLeftByCompaction) {
   // moves past the batch's last offset.
   DecodedFetch out;
   ASSERT_TRUE(DecodeFetchedRecords(cleaned, "t", 0, 14, true, &out).ok());
-  EXPECT_TRUE(out.records.empty());
+  EXPECT_TRUE(out.runs.empty());
   EXPECT_EQ(out.next_offset, 15);
   EXPECT_FALSE(out.truncated);
 }
@@ -74,7 +82,7 @@ TEST(FetchDecoderTest, IgnoresAPartialTrailingBatch) {
   const std::string bytes = Batch(0, {"a", "b"}) + second.substr(0, second.size() - 3);
   DecodedFetch out;
   ASSERT_TRUE(DecodeFetchedRecords(bytes, "t", 0, 0, true, &out).ok());
-  ASSERT_EQ(out.records.size(), 2u);
+  ASSERT_EQ(All(out).size(), 2u);
   EXPECT_EQ(out.next_offset, 2);
 }
 
@@ -82,7 +90,7 @@ TEST(FetchDecoderTest, OnlyAPartialBatchIsTruncated) {
   const std::string batch = Batch(0, {"a"});
   DecodedFetch out;
   ASSERT_TRUE(DecodeFetchedRecords(batch.substr(0, 20), "t", 0, 0, true, &out).ok());
-  EXPECT_TRUE(out.records.empty());
+  EXPECT_TRUE(out.runs.empty());
   EXPECT_TRUE(out.truncated);
   EXPECT_EQ(out.next_offset, 0);
 }
@@ -99,7 +107,7 @@ TEST(FetchDecoderTest, ACorruptBatchIsAnErrorNamingThePartition) {
 TEST(FetchDecoderTest, EmptyBytesGiveNothing) {
   DecodedFetch out;
   ASSERT_TRUE(DecodeFetchedRecords("", "t", 0, 10, true, &out).ok());
-  EXPECT_TRUE(out.records.empty());
+  EXPECT_TRUE(out.runs.empty());
   EXPECT_FALSE(out.truncated);
   EXPECT_EQ(out.next_offset, 10);
 }
@@ -125,13 +133,43 @@ TEST(FetchDecoderTest, ReadCommittedDropsAbortedTransactionsAndMarkers) {
   DecodedFetch committed;
   ASSERT_TRUE(DecodeFetchedRecords(bytes, "t", 0, 0, true, &committed, &aborted).ok());
   std::vector<std::string> values;
-  for (const ConsumerRecord& r : committed.records) values.push_back(*r.value);
+  for (const ConsumerRecord& r : All(committed)) values.push_back(*r.value);
   EXPECT_EQ(values, (std::vector<std::string>{"plain", "committed", "later"}));
   EXPECT_EQ(committed.next_offset, 6);
 
   DecodedFetch uncommitted;
   ASSERT_TRUE(DecodeFetchedRecords(bytes, "t", 0, 0, true, &uncommitted).ok());
-  EXPECT_EQ(uncommitted.records.size(), 4u) << "every data record, no marker";
+  EXPECT_EQ(All(uncommitted).size(), 4u) << "every data record, no marker";
+}
+
+// Runs of at most max.poll.records, whatever the batches' sizes, so that a
+// consumer hands each to one poll() whole; the records below the fetch
+// offset are skipped before counting, and appending to a decoded fetch
+// fills its last run first.
+TEST(FetchDecoderTest, RecordsComeInRunsOfAtMostTheGivenSize) {
+  const std::string bytes = Batch(0, {"a", "b", "c", "d"}) + Batch(4, {"e", "f", "g"}) +
+                            Batch(7, {"h", "i", "j", "k", "l"});
+  DecodedFetch out;
+  ASSERT_TRUE(DecodeFetchedRecords(bytes, "t", 0, /*fetch_offset=*/1, true, &out, nullptr,
+                                   /*run_records=*/5)
+                  .ok());
+  std::vector<std::vector<int64_t>> runs;
+  for (const auto& run : out.runs) {
+    runs.emplace_back();
+    for (const ConsumerRecord& r : run) runs.back().push_back(r.offset);
+  }
+  EXPECT_EQ(runs, (std::vector<std::vector<int64_t>>{
+                      {1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}, {11}}));
+  EXPECT_EQ(out.next_offset, 12);
+
+  ASSERT_TRUE(DecodeFetchedRecords(Batch(12, {"m", "n", "o", "p", "q"}), "t", 0, 12, true, &out,
+                                   nullptr, 5)
+                  .ok());
+  ASSERT_EQ(out.runs.size(), 4u);
+  EXPECT_EQ(out.runs[2].size(), 5u);
+  EXPECT_EQ(out.runs[2].back().offset, 15);
+  EXPECT_EQ(out.runs[3].size(), 1u);
+  EXPECT_EQ(out.runs[3].front().offset, 16);
 }
 
 }  // namespace
