@@ -391,6 +391,11 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
        [&] { return ParseIntInto(key, value, 1024, INT32_MAX, &c.fetch_max_bytes); }},
       {"log.retention.check.interval.ms",
        [&] { return ParseIntInto(key, value, 1, INT64_MAX, &c.log_retention_check_interval_ms); }},
+      {"replica.high.watermark.checkpoint.interval.ms",
+       [&] {
+         return ParseIntInto(key, value, 1, INT64_MAX,
+                             &c.replica_high_watermark_checkpoint_interval_ms);
+       }},
       {"producer.id.expiration.ms",
        [&] { return ParseIntInto(key, value, 1, INT64_MAX, &c.producer_id_expiration_ms); }},
       {"producer.id.expiration.check.interval.ms",

@@ -101,6 +101,9 @@ struct ServerConfig {
   int64_t log_scrub_interval_ms = 86400000;
   // How often retention looks at every log (log.retention.check.interval.ms).
   int64_t log_retention_check_interval_ms = 300000;
+  // How often a moved high watermark is written to its partition's
+  // checkpoint (replica.high.watermark.checkpoint.interval.ms).
+  int64_t replica_high_watermark_checkpoint_interval_ms = 5000;
   // Idempotent producers' state per partition expires this long after the
   // producer's last batch (producer.id.expiration.ms), checked every
   // producer.id.expiration.check.interval.ms.

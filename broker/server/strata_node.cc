@@ -287,6 +287,8 @@ absl::Status StrataNode::OpenLogs() {
   storage::LogManager::Options log_options;
   log_options.log_dirs = config_.log_dirs;
   log_options.retention_check_interval_ms = config_.log_retention_check_interval_ms;
+  log_options.high_watermark_checkpoint_interval_ms =
+      config_.replica_high_watermark_checkpoint_interval_ms;
   log_options.producer_id_expiration_ms = config_.producer_id_expiration_ms;
   log_options.producer_id_expiration_check_interval_ms =
       config_.producer_id_expiration_check_interval_ms;

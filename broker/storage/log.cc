@@ -1333,8 +1333,13 @@ absl::Status Log::MaybeFlushOnTime() {
   if (unflushed_messages_ > 0 && clock_->NowMs() - last_flush_ms_ >= config_.flush_ms) {
     return FlushLocked();
   }
-  if (high_watermark_ != checkpointed_high_watermark_) return WriteCheckpointLocked();
   return absl::OkStatus();
+}
+
+absl::Status Log::CheckpointHighWatermark() {
+  absl::MutexLock l(&mu_);
+  if (closed_ || high_watermark_ == checkpointed_high_watermark_) return absl::OkStatus();
+  return WriteCheckpointLocked();
 }
 
 void Log::UpdateConfig(const LogConfig& config) {

@@ -311,6 +311,10 @@ class Log {
   // Fsyncs when flush.ms has passed since the last flush. Called
   // periodically. (segment.ms is checked on append, as in Kafka.)
   absl::Status MaybeFlushOnTime();
+  // Writes the partition checkpoint when the high watermark moved since it
+  // was last written. Called periodically (Kafka's high-watermark
+  // checkpoint, every replica.high.watermark.checkpoint.interval.ms).
+  absl::Status CheckpointHighWatermark();
 
   // A replica becoming leader in `epoch` records that the epoch starts at
   // its log end, before any batch of it exists (Kafka's makeLeader), so
@@ -352,7 +356,7 @@ class Log {
   // The high watermark: every record below it is on every in-sync replica,
   // so consumers may see it. Kept with the recovery point in the partition
   // checkpoint (written on flush, roll, truncation, close, and by
-  // MaybeFlushOnTime when it moved), so a restarted replica starts from
+  // CheckpointHighWatermark when it moved), so a restarted replica starts from
   // where it was rather than from 0.
   Offset high_watermark() const;
   // Raises the high watermark to `offset`, capped at the log end; never

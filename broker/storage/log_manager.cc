@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "broker/storage/kafka_error.h"
@@ -445,25 +446,49 @@ std::vector<TopicPartition> LogManager::Partitions() const {
   return out;
 }
 
-absl::Status LogManager::MaybeFlushOnTime() {
-  std::vector<std::pair<std::optional<std::vector<TopicPartition>>, std::string>> failed;
-  absl::Status first_error;
-  {
-    absl::MutexLock l(&mu_);
-    for (auto& [tp, e] : logs_) {
-      if (offline_dirs_.contains(e.dir_index)) continue;
-      if (absl::Status s = e.log->MaybeFlushOnTime(); !s.ok()) {
-        LOG(ERROR) << "Periodic flush of " << tp.ToString() << " failed: " << s;
-        first_error.Update(s);
-        if (IsStorageFailure(s)) {
-          failed.emplace_back(MarkOfflineLocked(e.dir_index, std::string(s.message())),
-                              std::string(s.message()));
-        }
-      }
-    }
+std::vector<LogManager::OnlineLog> LogManager::OnlineLogs() const {
+  std::vector<OnlineLog> open;
+  absl::MutexLock l(&mu_);
+  if (closed_) return open;
+  open.reserve(logs_.size());
+  for (const auto& [tp, e] : logs_) {
+    if (!offline_dirs_.contains(e.dir_index)) open.push_back({tp, e.log, e.dir_index});
   }
-  for (auto& [partitions, why] : failed) NotifyOffline(std::move(partitions), why);
+  return open;
+}
+
+absl::Status LogManager::ForEachOnlineLog(std::string_view what,
+                                          absl::Status (Log::*task)()) {
+  // Without the manager's lock: each log's task may fsync (a millisecond
+  // or more, times thousands of logs), and produce and fetch look their
+  // logs up under that lock. A log deleted or closed meanwhile does
+  // nothing.
+  absl::Status first_error;
+  absl::flat_hash_set<size_t> failed_dirs;
+  for (const OnlineLog& o : OnlineLogs()) {
+    if (failed_dirs.contains(o.dir_index)) continue;
+    absl::Status s = ((*o.log).*task)();
+    if (s.ok()) continue;
+    LOG(ERROR) << what << " of " << o.tp.ToString() << " failed: " << s;
+    first_error.Update(s);
+    if (!IsStorageFailure(s)) continue;
+    failed_dirs.insert(o.dir_index);
+    std::optional<std::vector<TopicPartition>> partitions;
+    {
+      absl::MutexLock l(&mu_);
+      partitions = MarkOfflineLocked(o.dir_index, std::string(s.message()));
+    }
+    NotifyOffline(std::move(partitions), std::string(s.message()));
+  }
   return first_error;
+}
+
+absl::Status LogManager::MaybeFlushOnTime() {
+  return ForEachOnlineLog("Periodic flush", &Log::MaybeFlushOnTime);
+}
+
+absl::Status LogManager::CheckpointHighWatermarks() {
+  return ForEachOnlineLog("High watermark checkpoint", &Log::CheckpointHighWatermark);
 }
 
 int LogManager::DeleteOldSegments() {
@@ -566,6 +591,10 @@ absl::Status LogManager::StartScheduler() {
   if (!flush_task_scheduled_) {
     absl::Status s = scheduler_.Schedule("log-flusher", options_.flush_scheduler_interval_ms,
                                          [this] { (void)MaybeFlushOnTime(); });
+    if (!s.ok()) return s;
+    s = scheduler_.Schedule("high-watermark-checkpoint",
+                            options_.high_watermark_checkpoint_interval_ms,
+                            [this] { (void)CheckpointHighWatermarks(); });
     if (!s.ok()) return s;
     s = scheduler_.Schedule("log-retention", options_.retention_check_interval_ms,
                             [this] { DeleteOldSegments(); });

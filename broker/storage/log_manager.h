@@ -86,6 +86,12 @@ class LogManager {
     // (Kafka's log.flush.scheduler.interval.ms, whose default leaves
     // flushing to the OS; a second is what Strata has always checked at).
     int64_t flush_scheduler_interval_ms = 1000;
+    // How often each log's checkpoint is rewritten when only its high
+    // watermark moved (Kafka's replica.high.watermark.checkpoint.interval.ms):
+    // a file, an fsync and a rename per busy partition, so not every
+    // second; a stale one only makes a restarted replica learn the high
+    // watermark again from its leader (or, as leader, from its ISR).
+    int64_t high_watermark_checkpoint_interval_ms = 5000;
     // How often retention looks at every log (log.retention.check.interval.ms).
     int64_t retention_check_interval_ms = 300'000;
     // Idempotent producers' state expires this long after a producer's
@@ -123,6 +129,9 @@ class LogManager {
   // Time-based flush for every log (flush.ms). The scheduler's
   // "log-flusher" task calls it once StartScheduler() runs.
   absl::Status MaybeFlushOnTime();
+  // Every log's checkpoint whose high watermark moved
+  // (Log::CheckpointHighWatermark): the "high-watermark-checkpoint" task.
+  absl::Status CheckpointHighWatermarks();
 
   // Retention for every log (Log::DeleteOldSegments); the files of the
   // segments it takes out are deleted after their topic's
@@ -153,7 +162,8 @@ class LogManager {
   // Periodic log work, on one thread; other modules may add tasks to it.
   Scheduler& scheduler() { return scheduler_; }
   // Schedules the manager's own periodic work ("log-flusher": the flush.ms
-  // check, every flush_scheduler_interval_ms; "log-retention",
+  // check, every flush_scheduler_interval_ms; "high-watermark-checkpoint";
+  // "log-retention",
   // "delete-files" and "producer-expiry", above) and starts the scheduler.
   // Opt-in, so that a caller still running the flush check itself never
   // runs it twice. Idempotent.
@@ -240,6 +250,18 @@ class LogManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Calls the listener for a directory that just went offline.
   void NotifyOffline(std::optional<std::vector<TopicPartition>> partitions, const std::string& why);
+  // The open logs of online directories, with their directory (none once
+  // closed).
+  struct OnlineLog {
+    TopicPartition tp;
+    std::shared_ptr<Log> log;
+    size_t dir_index;
+  };
+  std::vector<OnlineLog> OnlineLogs() const;
+  // Runs `task` on every online log, outside the manager's lock; a storage
+  // failure takes its directory offline (its other logs are then skipped).
+  // Returns the first error, each one logged with `what`.
+  absl::Status ForEachOnlineLog(std::string_view what, absl::Status (Log::*task)());
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 
   // Serialises RefreshConfigs, so an older refresh never lands last.

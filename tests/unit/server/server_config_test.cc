@@ -43,6 +43,20 @@ TEST(ServerConfigTest, ParsesKafkaKeys) {
   EXPECT_EQ(c->unknown_keys, std::vector<std::string>{"some.unknown.key"});
 }
 
+TEST(ServerConfigTest, TheHighWatermarkCheckpointIntervalIsKafkasFiveSecondsUnlessSet) {
+  auto c = ParseServerConfig(kGood, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->replica_high_watermark_checkpoint_interval_ms, 5000);
+  c = ParseServerConfig(kGood, {"replica.high.watermark.checkpoint.interval.ms=250"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->replica_high_watermark_checkpoint_interval_ms, 250);
+  auto bad = ParseServerConfig(kGood, {"replica.high.watermark.checkpoint.interval.ms=0"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("replica.high.watermark.checkpoint.interval.ms"),
+            std::string::npos)
+      << bad.status();
+}
+
 TEST(ServerConfigTest, TheCleanersIoRateIsUnboundedUnlessSet) {
   auto c = ParseServerConfig(kGood, {});
   ASSERT_TRUE(c.ok()) << c.status();

@@ -8,6 +8,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "broker/storage/checkpoint_file.h"
 #include "broker/storage/kafka_error.h"
 #include "broker/storage/mem_file_system.h"
 #include "gtest/gtest.h"
@@ -297,6 +298,38 @@ TEST_F(LogDirFailureTest, AFullDiskTakesItsDirOfflineAndNewLogsGoElsewhere) {
   EXPECT_TRUE(fs_.Exists("/d2/.strata-clean-shutdown"));
 }
 
+// The periodic tasks run outside the manager's lock; a checkpoint that
+// fails on a full disk still takes its directory offline, once, and the
+// other directory's logs are checkpointed.
+TEST_F(LogDirFailureTest, APeriodicCheckpointOnAFullDiskTakesItsDirOffline) {
+  auto m = OpenManager();
+  for (int p = 0; p < 4; ++p) {
+    Produce(*m, Tp("a", p), 2);  // even: /d1, odd: /d2
+    ASSERT_TRUE(m->Get(Tp("a", p))->MaybeIncrementHighWatermark(Offset(2)));
+  }
+  std::vector<TopicPartition> reported;
+  int calls = 0;
+  m->SetDirFailureListener([&](const std::vector<TopicPartition>& tps, const std::string&) {
+    reported = tps;
+    ++calls;
+  });
+  fs_.SetFull("/d1");
+  absl::Status s = m->CheckpointHighWatermarks();
+  EXPECT_TRUE(IsStorageFailure(s)) << s;
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(reported, (std::vector<TopicPartition>{Tp("a", 0), Tp("a", 2)}));
+  for (int p : {1, 3}) {
+    absl::StatusOr<CheckpointEntries> e =
+        ReadCheckpoint(&fs_, "/d2/a-" + std::to_string(p) + "/" + kPartitionCheckpointFile);
+    ASSERT_TRUE(e.ok()) << e.status();
+    EXPECT_EQ(e->at("high-watermark"), 2) << "a-" << p;
+  }
+  // The offline directory is skipped from now on.
+  EXPECT_TRUE(m->CheckpointHighWatermarks().ok());
+  EXPECT_TRUE(m->MaybeFlushOnTime().ok());
+  EXPECT_EQ(calls, 1);
+}
+
 TEST_F(LogDirFailureTest, ADirThatFailsWhileLoadingIsOfflineAndTheManagerStillOpens) {
   {
     auto m = OpenManager();
@@ -429,14 +462,62 @@ TEST_F(LogManagerTest, TheSchedulerFlushesOnTimeOnceStarted) {
   ASSERT_TRUE((*m)->StartScheduler().ok());  // idempotent
   (*m)->scheduler().Stop();
   EXPECT_EQ((*m)->scheduler().TaskNames(),
-            (std::vector<std::string>{"log-flusher", "log-retention", "delete-files",
-                                      "producer-expiry"}));
+            (std::vector<std::string>{"log-flusher", "high-watermark-checkpoint",
+                                      "log-retention", "delete-files", "producer-expiry"}));
   clock_.AdvanceMs(999);
   EXPECT_EQ((*m)->scheduler().RunDue(), 0);
   EXPECT_EQ(log->recovery_point(), Offset(0));
   clock_.AdvanceMs(1);
   EXPECT_EQ((*m)->scheduler().RunDue(), 2);  // the flusher and delete-files
   EXPECT_EQ(log->recovery_point(), Offset(3));
+  ASSERT_TRUE((*m)->Close().ok());
+}
+
+// A high watermark that moved is written to the partition checkpoint by
+// its own task, every high_watermark_checkpoint_interval_ms (Kafka's 5 s),
+// not by the flusher's every second: a file, an fsync and a rename per
+// busy partition.
+TEST_F(LogManagerTest, AMovedHighWatermarkIsCheckpointedOnItsOwnInterval) {
+  LogManager::Options options;
+  options.log_dirs = {"/d1"};
+  options.flush_scheduler_interval_ms = 1000;
+  options.high_watermark_checkpoint_interval_ms = 5000;
+  auto m = LogManager::Open(&fs_, &clock_, options);
+  ASSERT_TRUE(m.ok()) << m.status();
+  Produce(**m, Tp("orders", 0), 3);
+  Produce(**m, Tp("idle", 0), 1);
+  auto log = (*m)->Get(Tp("orders", 0));
+  const std::string path = std::string("/d1/orders-0/") + kPartitionCheckpointFile;
+  auto checkpointed_hw = [&]() -> int64_t {
+    absl::StatusOr<CheckpointEntries> e = ReadCheckpoint(&fs_, path);
+    if (!e.ok()) return -1;
+    auto it = e->find("high-watermark");
+    return it == e->end() ? -1 : it->second;
+  };
+  const int64_t before = checkpointed_hw();
+  ASSERT_NE(before, 2);
+  ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(2)));
+  ASSERT_TRUE((*m)->StartScheduler().ok());
+  (*m)->scheduler().Stop();
+  for (int s = 1; s <= 4; ++s) {
+    clock_.AdvanceMs(1000);
+    (*m)->scheduler().RunDue();
+    EXPECT_EQ(checkpointed_hw(), before) << "after " << s << " s";
+  }
+  const std::string idle = std::string("/d1/idle-0/") + kPartitionCheckpointFile;
+  const absl::StatusOr<CheckpointEntries> idle_before = ReadCheckpoint(&fs_, idle);
+  clock_.AdvanceMs(1000);
+  (*m)->scheduler().RunDue();
+  EXPECT_EQ(checkpointed_hw(), 2);
+  const absl::StatusOr<CheckpointEntries> idle_after = ReadCheckpoint(&fs_, idle);
+  EXPECT_EQ(idle_after.ok(), idle_before.ok());
+  if (idle_after.ok() && idle_before.ok()) {
+    EXPECT_EQ(*idle_after, *idle_before) << "an idle log's checkpoint is not rewritten";
+  }
+  // Direct calls do the same, and once written, nothing is rewritten.
+  ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(3)));
+  ASSERT_TRUE((*m)->CheckpointHighWatermarks().ok());
+  EXPECT_EQ(checkpointed_hw(), 3);
   ASSERT_TRUE((*m)->Close().ok());
 }
 
