@@ -51,7 +51,6 @@ Partitioner::Partitioner(KeylessPartitioning keyless, int32_t sticky_batch_bytes
 int32_t Partitioner::Partition(const std::string& topic, const std::optional<std::string>& key,
                                int32_t num_partitions, size_t record_bytes) {
   if (key.has_value()) return PartitionForKey(*key, num_partitions);
-  absl::MutexLock lock(&mu_);
   if (keyless_ == KeylessPartitioning::kRoundRobin) {
     uint32_t n = round_robin_[topic]++;
     return static_cast<int32_t>(n % static_cast<uint32_t>(num_partitions));

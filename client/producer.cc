@@ -262,10 +262,6 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
                     size, config_.max_request_size)));
     return;
   }
-  if (!record.partition.has_value()) {
-    partition = partitioner_.Partition(record.topic, r.key, *count, size);
-  }
-
   const int64_t bytes = static_cast<int64_t>(size);
   {
     absl::MutexLock lock(&mu_);
@@ -287,9 +283,12 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
     } else {
       ++unfinished_;
       buffered_bytes_ += bytes;  // released when its batch completes
+      if (!record.partition.has_value()) {
+        partition = partitioner_.Partition(record.topic, r.key, *count, size);
+      }
       const TopicPartition tp{record.topic, PartitionId(partition)};
       if (transactional_) txn_.MaybeAddPartition(tp);
-      if (accumulator_.Append(tp, r, std::move(callback), now)) wake_sender_.Signal();
+      if (accumulator_.Append(tp, r, size, std::move(callback), now)) wake_sender_.Signal();
       return;
     }
   }

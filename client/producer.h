@@ -355,7 +355,7 @@ class Producer {
   const ProducerConfig config_;
   ConnectionPool pool_;
   MetadataCache metadata_;
-  Partitioner partitioner_;
+  Partitioner partitioner_ ABSL_GUARDED_BY(mu_);  // not thread-safe itself
 
   // Serialises the transactional calls (and Close's ending of a
   // transaction): one at a time, whatever threads make them. Taken before

@@ -72,9 +72,8 @@ double RecordAccumulator::EstimatedRatio(const std::string& topic) const {
 }
 
 bool RecordAccumulator::Append(const TopicPartition& tp, const record::Record& record,
-                               SendCallback callback, absl::Time now) {
+                               size_t record_size, SendCallback callback, absl::Time now) {
   auto& queue = queues_[tp];
-  const size_t record_size = EstimateRecordSize(record);
   ProducerBatch* batch = queue.empty() ? nullptr : queue.back().get();
   bool wake = false;
   if (batch == nullptr || batch->closed || batch->full ||
@@ -96,6 +95,13 @@ bool RecordAccumulator::Append(const TopicPartition& tp, const record::Record& r
     // pool: the records are written once, not copied as the batch grows.
     fresh->builder.Reserve(std::max(static_cast<size_t>(batch_size_),
                                     record::kBatchHeaderSize + record_size));
+    // And room for as many more records of this size as batch.size holds
+    // (capped), so that the per-record vectors do not grow record by record.
+    const size_t expected =
+        std::min<size_t>(static_cast<size_t>(batch_size_) / std::max<size_t>(record_size, 1) + 1,
+                         kMaxReservedRecords);
+    fresh->callbacks.reserve(expected);
+    fresh->timestamps.reserve(expected);
     queue.push_back(std::move(fresh));
     batch = queue.back().get();
   }

@@ -115,6 +115,8 @@ size_t EstimateRecordSize(const record::Record& record);
 inline constexpr double kMinRatioEstimate = 1.0 / 32;
 // The margin on a compressed batch's estimated size.
 inline constexpr double kEstimateMargin = 1.05;
+// At most this many records' callbacks are reserved with a new batch.
+inline constexpr size_t kMaxReservedRecords = 4096;
 
 // Cuts a sealed batch into open batches (their `full` set) of consecutive
 // records whose records section holds at most `max_records_bytes` bytes
@@ -145,8 +147,14 @@ class RecordAccumulator {
   // Returns whether the sender should look again: a batch was started (its
   // linger begins) or has become full. Records that only add to a batch
   // already known need no wake-up.
+  // `record_size` is EstimateRecordSize(record), which the caller has
+  // already computed (max.request.size, the sticky partitioner).
+  bool Append(const TopicPartition& tp, const record::Record& record, size_t record_size,
+              SendCallback callback, absl::Time now);
   bool Append(const TopicPartition& tp, const record::Record& record, SendCallback callback,
-              absl::Time now);
+              absl::Time now) {
+    return Append(tp, record, EstimateRecordSize(record), std::move(callback), now);
+  }
 
   // Partitions whose first batch may be sent now: full, lingered, retry
   // backoff over (for a retried batch), or `flush`; muted partitions (a
