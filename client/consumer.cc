@@ -734,14 +734,27 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
       auto it = partitions_.begin();
       std::advance(it, next_partition_ % n);
       const size_t max = static_cast<size_t>(config_.max_poll_records);
-      for (size_t i = 0; i < n && out.size() < max; ++i) {
+      // Set once no more records go into `out`: max.poll.records reached,
+      // or the next run would not fit whole. Polls hand out whole runs
+      // (fewer records than max.poll.records, which is a bound), so that a
+      // short run at an answer's end does not leave every later poll
+      // moving records out of a run split in two.
+      bool full = false;
+      for (size_t i = 0; i < n && !full; ++i) {
         const TopicPartition& tp = it->first;
         PartitionState& state = it->second;
-        while (!state.buffered.empty() && out.size() < max) {
+        while (!state.buffered.empty() && !full) {
           PartitionState::Fetched& f = state.buffered.front();
           if (!f.decoded) {
             absl::Status s = DecodeBuffered(tp, f);
             if (!s.ok()) {
+              if (!out.empty()) {
+                // The records already taken go out (their positions have
+                // moved past them); the answer stays, and fails the next
+                // Poll that reaches it with nothing else in hand.
+                full = true;
+                break;
+              }
               // Fetched again from the position at the next Poll(), so the
               // error stays until the application seeks past it.
               state.buffered.clear();
@@ -751,14 +764,19 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
             }
           }
           const size_t before = out.size();
-          while (!f.runs.empty() && out.size() < max) {
+          while (!f.runs.empty()) {
             std::vector<ConsumerRecord>& run = f.runs.front();
+            const size_t left = run.size() - f.pos;
+            if (out.size() >= max || (!out.empty() && out.size() + left > max)) {
+              full = true;
+              break;
+            }
             if (out.empty() && f.pos == 0 && run.size() <= max) {
               out.swap(run);  // a whole run: no record moved
               f.runs.pop_front();
               continue;
             }
-            const size_t take = std::min(run.size() - f.pos, max - out.size());
+            const size_t take = std::min(left, max - out.size());
             std::move(run.begin() + static_cast<ptrdiff_t>(f.pos),
                       run.begin() + static_cast<ptrdiff_t>(f.pos + take),
                       std::back_inserter(out));
@@ -769,7 +787,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
             }
           }
           if (out.size() > before) state.position = out.back().offset + 1;
-          if (!f.runs.empty()) break;  // max.poll.records reached
+          if (!f.runs.empty()) break;  // full
           // Batches may end past their last record (compaction, control
           // batches): the position follows the answer.
           if (state.position) state.position = std::max(*state.position, f.next_offset);

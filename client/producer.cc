@@ -262,6 +262,10 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
                     size, config_.max_request_size)));
     return;
   }
+  // A keyed record's partition is a hash of its key, outside the lock;
+  // a keyless one's depends on the partitioner's state, under it.
+  const bool keyless = !record.partition.has_value() && !r.key.has_value();
+  if (!record.partition.has_value() && !keyless) partition = PartitionForKey(*r.key, *count);
   const int64_t bytes = static_cast<int64_t>(size);
   {
     absl::MutexLock lock(&mu_);
@@ -283,9 +287,7 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
     } else {
       ++unfinished_;
       buffered_bytes_ += bytes;  // released when its batch completes
-      if (!record.partition.has_value()) {
-        partition = partitioner_.Partition(record.topic, r.key, *count, size);
-      }
+      if (keyless) partition = partitioner_.Partition(record.topic, r.key, *count, size);
       const TopicPartition tp{record.topic, PartitionId(partition)};
       if (transactional_) txn_.MaybeAddPartition(tp);
       if (accumulator_.Append(tp, r, size, std::move(callback), now)) wake_sender_.Signal();

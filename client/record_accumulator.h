@@ -116,7 +116,7 @@ inline constexpr double kMinRatioEstimate = 1.0 / 32;
 // The margin on a compressed batch's estimated size.
 inline constexpr double kEstimateMargin = 1.05;
 // At most this many records' callbacks are reserved with a new batch.
-inline constexpr size_t kMaxReservedRecords = 4096;
+inline constexpr size_t kMaxReservedRecords = 512;
 
 // Cuts a sealed batch into open batches (their `full` set) of consecutive
 // records whose records section holds at most `max_records_bytes` bytes

@@ -644,7 +644,10 @@ absl::Status Log::WriteCheckpointLocked() {
   if (may_have_gaps_) entries[kOffsetGapsKey] = 1;
   // An idle log's checkpoint does not change: rewriting it (a file, an
   // fsync, a rename) for each of thousands of logs made a clean stop slow.
-  if (entries == checkpointed_) return absl::OkStatus();
+  if (entries == checkpointed_) {
+    checkpointed_high_watermark_ = high_watermark_;
+    return absl::OkStatus();
+  }
   absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile), entries);
   if (s.ok()) {
     checkpointed_high_watermark_ = high_watermark_;

@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <thread>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "broker/storage/kafka_error.h"
@@ -464,15 +463,19 @@ absl::Status LogManager::ForEachOnlineLog(std::string_view what,
   // logs up under that lock. A log deleted or closed meanwhile does
   // nothing.
   absl::Status first_error;
-  absl::flat_hash_set<size_t> failed_dirs;
+  auto offline = [this](size_t d) {
+    absl::MutexLock l(&mu_);
+    return offline_dirs_.contains(d);
+  };
   for (const OnlineLog& o : OnlineLogs()) {
-    if (failed_dirs.contains(o.dir_index)) continue;
+    // A directory that failed meanwhile, in this pass or on another
+    // thread, is not touched again.
+    if (offline(o.dir_index)) continue;
     absl::Status s = ((*o.log).*task)();
     if (s.ok()) continue;
     LOG(ERROR) << what << " of " << o.tp.ToString() << " failed: " << s;
     first_error.Update(s);
     if (!IsStorageFailure(s)) continue;
-    failed_dirs.insert(o.dir_index);
     std::optional<std::vector<TopicPartition>> partitions;
     {
       absl::MutexLock l(&mu_);

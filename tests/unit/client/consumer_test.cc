@@ -1,5 +1,9 @@
 #include "client/consumer.h"
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "absl/synchronization/notification.h"
 #include "client/group_rpc.h"
 #include "client/producer.h"
@@ -97,6 +101,36 @@ TEST(ConsumerTest, HonoursMaxPollRecords) {
   }
   EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 1}));
   EXPECT_EQ(Values(all), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+}
+
+// Answers are handed out in runs of max.poll.records; across partitions
+// and answers a poll takes whole runs, never more than the bound, and every
+// record comes exactly once, in order within its partition.
+TEST(ConsumerTest, RunsFromSeveralPartitionsAndAnswersKeepTheBoundAndTheOrder) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 2);
+  Produce(cluster, "t", 0, {"a0", "a1", "a2", "a3", "a4"});
+  Produce(cluster, "t", 1, {"b0", "b1", "b2", "b3"});
+  Produce(cluster, "t", 0, {"a5", "a6"});
+  auto c = MakeConsumer(cluster, /*max_poll_records=*/3);
+  const TopicPartition tp1{"t", PartitionId(1)};
+  c->Assign({kTp0, tp1});
+  ASSERT_TRUE(c->SeekToBeginning().ok());
+  std::map<int32_t, std::vector<std::string>> by_partition;
+  size_t total = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (total < 11 && absl::Now() < deadline) {
+    auto r = c->Poll(absl::Milliseconds(200));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_LE(r->size(), 3u);
+    for (auto& x : *r) by_partition[x.partition].push_back(*x.value);
+    total += r->size();
+  }
+  EXPECT_EQ(by_partition[0],
+            (std::vector<std::string>{"a0", "a1", "a2", "a3", "a4", "a5", "a6"}));
+  EXPECT_EQ(by_partition[1], (std::vector<std::string>{"b0", "b1", "b2", "b3"}));
+  EXPECT_EQ(*c->Position(kTp0), 7);
+  EXPECT_EQ(*c->Position(tp1), 4);
 }
 
 TEST(ConsumerTest, SeekSkipsRecordsBelowTheOffsetInsideABatch) {
