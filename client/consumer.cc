@@ -787,6 +787,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
             }
           }
           if (out.size() > before) state.position = out.back().offset + 1;
+          if (out.size() >= max) full = true;
           if (!f.runs.empty()) break;  // full
           // Batches may end past their last record (compaction, control
           // batches): the position follows the answer.
@@ -800,7 +801,9 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
 
     FetchCommittedPositions(deadline);
     absl::Status s = ResetPositions();
-    if (!s.ok()) return s;
+    // Records taken go out first (their positions have moved past them);
+    // the failure, if it lasts, is the next Poll's answer.
+    if (!s.ok()) return out.empty() ? absl::StatusOr<std::vector<ConsumerRecord>>(s) : out;
     const absl::Time now = absl::Now();
     MaybeRefreshMetadata(now);
     SendFetches(now);  // also prefetches before returning records

@@ -184,6 +184,42 @@ TEST(ConsumerTest, ACorruptBatchFailsEveryPollAtItsPositionUntilASeekPastIt) {
   EXPECT_EQ(Values(PollFor(*c, 2)), (std::vector<std::string>{"d", "e"}));
 }
 
+// A corrupt answer on one partition never costs another partition's
+// records taken in the same poll: they go out, the error comes after. The
+// first poll only sends the fetches (and moves the round-robin start to
+// partition 1); once both answers are in, the next poll takes partition
+// 1's records before it reaches partition 0's corrupt batch.
+TEST(ConsumerTest, AnotherPartitionsCorruptBatchLosesNoRecordAlreadyTaken) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 2);
+  Produce(cluster, "t", 0, {"x"});
+  Produce(cluster, "t", 1, {"a", "b"});
+  cluster.CorruptBatch("t", 0, 0);
+  auto c = MakeConsumer(cluster);
+  const TopicPartition tp1{"t", PartitionId(1)};
+  c->Assign({kTp0, tp1});
+  ASSERT_TRUE(c->SeekToBeginning().ok());
+  absl::StatusOr<std::vector<ConsumerRecord>> first = c->Poll(absl::ZeroDuration());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->empty());
+  absl::SleepFor(absl::Milliseconds(300));
+  std::vector<std::string> seen;
+  int errors = 0;
+  for (int i = 0; i < 40 && (errors < 2 || seen.size() < 2); ++i) {
+    absl::StatusOr<std::vector<ConsumerRecord>> records = c->Poll(absl::Milliseconds(100));
+    if (!records.ok()) {
+      EXPECT_EQ(records.status().code(), absl::StatusCode::kDataLoss) << records.status();
+      ++errors;
+      continue;
+    }
+    for (const auto& r : *records) seen.push_back(*r.value);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(*c->Position(tp1), 2);
+  EXPECT_EQ(*c->Position(kTp0), 0);
+  EXPECT_GE(errors, 2);
+}
+
 TEST(ConsumerTest, SeekToEndReadsOnlyNewRecords) {
   FakeCluster cluster(1);
   cluster.AddTopic("t", 1);
