@@ -680,7 +680,6 @@ absl::Status Consumer::DecodeBuffered(const TopicPartition& tp,
                                         static_cast<size_t>(config_.max_poll_records));
   if (!s.ok()) return s;
   fetched.runs = std::move(decoded.runs);
-  fetched.pos = 0;
   fetched.decoded = true;
   std::string().swap(fetched.bytes);
   std::vector<record::AbortedTransaction>().swap(fetched.aborted);
@@ -738,7 +737,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
       // or the next run would not fit whole. Polls hand out whole runs
       // (fewer records than max.poll.records, which is a bound), so that a
       // short run at an answer's end does not leave every later poll
-      // moving records out of a run split in two.
+      // splitting runs and moving their records one by one.
       bool full = false;
       for (size_t i = 0; i < n && !full; ++i) {
         const TopicPartition& tp = it->first;
@@ -764,27 +763,20 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
             }
           }
           const size_t before = out.size();
+          // Runs hold at most `max` records (DecodeBuffered), so the first
+          // always fits.
           while (!f.runs.empty()) {
             std::vector<ConsumerRecord>& run = f.runs.front();
-            const size_t left = run.size() - f.pos;
-            if (out.size() >= max || (!out.empty() && out.size() + left > max)) {
+            if (!out.empty() && out.size() + run.size() > max) {
               full = true;
               break;
             }
-            if (out.empty() && f.pos == 0 && run.size() <= max) {
-              out.swap(run);  // a whole run: no record moved
-              f.runs.pop_front();
-              continue;
+            if (out.empty()) {
+              out.swap(run);  // no record moved
+            } else {
+              std::move(run.begin(), run.end(), std::back_inserter(out));
             }
-            const size_t take = std::min(left, max - out.size());
-            std::move(run.begin() + static_cast<ptrdiff_t>(f.pos),
-                      run.begin() + static_cast<ptrdiff_t>(f.pos + take),
-                      std::back_inserter(out));
-            f.pos += take;
-            if (f.pos == run.size()) {
-              f.runs.pop_front();
-              f.pos = 0;
-            }
+            f.runs.pop_front();
           }
           if (out.size() > before) state.position = out.back().offset + 1;
           if (out.size() >= max) full = true;

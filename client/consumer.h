@@ -181,9 +181,9 @@ class Consumer : private RebalanceHost {
       bool decoded = false;
       std::string bytes;  // until decoded
       std::vector<record::AbortedTransaction> aborted;  // read_committed, until decoded
-      // Decoded, in runs of at most max.poll.records (DecodedFetch::runs).
+      // Decoded, in runs of at most max.poll.records (DecodedFetch::runs),
+      // each handed out whole.
       std::deque<std::vector<ConsumerRecord>> runs;
-      size_t pos = 0;  // next record of runs.front() to hand out
     };
     // The answer being handed out and at most one more, fetched meanwhile
     // (kMaxBufferedAnswers): two answers bound what is held.

@@ -262,10 +262,12 @@ void Producer::Send(ProducerRecord record, SendCallback callback) {
                     size, config_.max_request_size)));
     return;
   }
-  // A keyed record's partition is a hash of its key, outside the lock;
-  // a keyless one's depends on the partitioner's state, under it.
+  // A keyed record's partition is a hash of its key, taken here; a keyless
+  // one's depends on the partitioner's state, taken under the lock below.
   const bool keyless = !record.partition.has_value() && !r.key.has_value();
-  if (!record.partition.has_value() && !keyless) partition = PartitionForKey(*r.key, *count);
+  if (!record.partition.has_value() && r.key.has_value()) {
+    partition = PartitionForKey(*r.key, *count);
+  }
   const int64_t bytes = static_cast<int64_t>(size);
   {
     absl::MutexLock lock(&mu_);

@@ -644,15 +644,9 @@ absl::Status Log::WriteCheckpointLocked() {
   if (may_have_gaps_) entries[kOffsetGapsKey] = 1;
   // An idle log's checkpoint does not change: rewriting it (a file, an
   // fsync, a rename) for each of thousands of logs made a clean stop slow.
-  if (entries == checkpointed_) {
-    checkpointed_high_watermark_ = high_watermark_;
-    return absl::OkStatus();
-  }
+  if (entries == checkpointed_) return absl::OkStatus();
   absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile), entries);
-  if (s.ok()) {
-    checkpointed_high_watermark_ = high_watermark_;
-    checkpointed_ = entries;
-  }
+  if (s.ok()) checkpointed_ = entries;
   return s;
 }
 
@@ -1299,7 +1293,6 @@ absl::Status Log::TruncateFullyAndStartAt(Offset offset) {
     return s;
   }
   checkpointed_ = entries;
-  checkpointed_high_watermark_ = offset;
   producer_state_.Clear();
   if (absl::Status s = DeleteProducerSnapshotsOutsideLocked(
           Offset(std::numeric_limits<int64_t>::max()), Offset(0));
@@ -1341,7 +1334,13 @@ absl::Status Log::MaybeFlushOnTime() {
 
 absl::Status Log::CheckpointHighWatermark() {
   absl::MutexLock l(&mu_);
-  if (closed_ || high_watermark_ == checkpointed_high_watermark_) return absl::OkStatus();
+  if (closed_) return absl::OkStatus();
+  // Only a high watermark that moved from what the file holds (0 with no
+  // file yet) is worth a write.
+  auto written = checkpointed_.find("high-watermark");
+  if ((written == checkpointed_.end() ? 0 : written->second) == high_watermark_.value()) {
+    return absl::OkStatus();
+  }
   return WriteCheckpointLocked();
 }
 

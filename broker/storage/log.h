@@ -450,8 +450,6 @@ class Log {
   Offset log_start_offset_ ABSL_GUARDED_BY(mu_){0};
   Offset recovery_point_ ABSL_GUARDED_BY(mu_){0};
   Offset high_watermark_ ABSL_GUARDED_BY(mu_){0};
-  // The high watermark the checkpoint file holds.
-  Offset checkpointed_high_watermark_ ABSL_GUARDED_BY(mu_){0};
   // What partition.checkpoint holds, as last written (or read) here.
   CheckpointEntries checkpointed_ ABSL_GUARDED_BY(mu_);
   std::optional<LeaderEpochCache> epochs_ ABSL_GUARDED_BY(mu_);

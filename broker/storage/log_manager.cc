@@ -475,13 +475,7 @@ absl::Status LogManager::ForEachOnlineLog(std::string_view what,
     if (s.ok()) continue;
     LOG(ERROR) << what << " of " << o.tp.ToString() << " failed: " << s;
     first_error.Update(s);
-    if (!IsStorageFailure(s)) continue;
-    std::optional<std::vector<TopicPartition>> partitions;
-    {
-      absl::MutexLock l(&mu_);
-      partitions = MarkOfflineLocked(o.dir_index, std::string(s.message()));
-    }
-    NotifyOffline(std::move(partitions), std::string(s.message()));
+    ReportFailure(*o.log, s);
   }
   return first_error;
 }
@@ -495,17 +489,9 @@ absl::Status LogManager::CheckpointHighWatermarks() {
 }
 
 int LogManager::DeleteOldSegments() {
-  std::vector<std::pair<TopicPartition, std::shared_ptr<Log>>> open;
-  {
-    absl::MutexLock l(&mu_);
-    if (closed_) return 0;
-    for (const auto& [tp, e] : logs_) {
-      if (!offline_dirs_.contains(e.dir_index)) open.emplace_back(tp, e.log);
-    }
-  }
   int total = 0;
   const int64_t now = clock_->NowMs();
-  for (const auto& [tp, log] : open) {
+  for (const auto& [tp, log, dir_index] : OnlineLogs()) {
     absl::StatusOr<Log::DeletedSegments> deleted = log->DeleteOldSegments();
     if (!deleted.ok()) {
       // A log deleted meanwhile refuses: nothing to report.
@@ -525,18 +511,10 @@ int LogManager::DeleteOldSegments() {
 }
 
 int LogManager::RemoveExpiredProducers() {
-  std::vector<std::shared_ptr<Log>> open;
-  {
-    absl::MutexLock l(&mu_);
-    if (closed_) return 0;
-    for (const auto& [tp, e] : logs_) {
-      if (!offline_dirs_.contains(e.dir_index)) open.push_back(e.log);
-    }
-  }
   const int64_t now = clock_->NowMs();
   int total = 0;
-  for (const std::shared_ptr<Log>& log : open) {
-    total += log->RemoveExpiredProducers(now, options_.producer_id_expiration_ms);
+  for (const OnlineLog& o : OnlineLogs()) {
+    total += o.log->RemoveExpiredProducers(now, options_.producer_id_expiration_ms);
   }
   return total;
 }

@@ -259,7 +259,8 @@ class LogManager {
   };
   std::vector<OnlineLog> OnlineLogs() const;
   // Runs `task` on every online log, outside the manager's lock; a storage
-  // failure takes its directory offline (its other logs are then skipped).
+  // failure takes its directory offline (ReportFailure; its other logs are
+  // then skipped).
   // Returns the first error, each one logged with `what`.
   absl::Status ForEachOnlineLog(std::string_view what, absl::Status (Log::*task)());
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
