@@ -60,6 +60,24 @@ std::optional<Offset> ParseAnySegmentFileName(std::string_view name) {
 
 // partition.checkpoint's entry for Log::may_have_gaps (present only when set).
 constexpr char kOffsetGapsKey[] = "offset-gaps";
+// The log dir checkpoint's sequence when this checkpoint was written
+// (LogDirCheckpoint).
+constexpr char kDirSequenceKey[] = "dir-checkpoint-sequence";
+
+// Whether two checkpoints say the same of the log.
+bool SameExceptDirSequence(const CheckpointEntries& a, const CheckpointEntries& b) {
+  auto next = [](const CheckpointEntries& e, CheckpointEntries::const_iterator it) {
+    return it != e.end() && it->first == kDirSequenceKey ? std::next(it) : it;
+  };
+  auto i = next(a, a.begin());
+  auto j = next(b, b.begin());
+  while (i != a.end() && j != b.end()) {
+    if (*i != *j) return false;
+    i = next(a, std::next(i));
+    j = next(b, std::next(j));
+  }
+  return i == a.end() && j == b.end();
+}
 
 // "/data/orders-3" -> "orders-3".
 std::string_view BaseName(std::string_view path) {
@@ -81,14 +99,16 @@ Segment::Options Log::SegmentOptions() const {
 }
 
 absl::StatusOr<std::unique_ptr<Log>> Log::Open(FileSystem* fs, Clock* clock, const std::string& dir,
-                                               const LogConfig& config, bool had_clean_shutdown) {
+                                               const LogConfig& config, bool had_clean_shutdown,
+                                               LogDirCheckpoint dir_checkpoint) {
   std::unique_ptr<Log> log(new Log(fs, clock, dir, config));
+  log->dir_sequence_ = dir_checkpoint.sequence;
   absl::MutexLock l(&log->mu_);
-  if (absl::Status s = log->Load(had_clean_shutdown); !s.ok()) return s;
+  if (absl::Status s = log->Load(had_clean_shutdown, dir_checkpoint); !s.ok()) return s;
   return log;
 }
 
-absl::Status Log::Load(bool had_clean_shutdown) {
+absl::Status Log::Load(bool had_clean_shutdown, const LogDirCheckpoint& dir_checkpoint) {
   NewGeneration();
   if (absl::Status s = fs_->CreateDirs(dir_); !s.ok()) return s;
   last_flush_ms_ = clock_->NowMs();
@@ -103,6 +123,19 @@ absl::Status Log::Load(bool had_clean_shutdown) {
     checkpointed_ = *checkpoint;
   } else if (!absl::IsNotFound(checkpoint.status())) {
     return checkpoint.status();
+  }
+  // The directory file's high watermark, when it was read after this
+  // checkpoint was written (LogDirCheckpoint); a checkpoint from before
+  // the directory file existed records no sequence. Without a checkpoint
+  // the log is new (or was never checkpointed) and an entry of the same
+  // name is about an older log.
+  bool hw_from_dir = false;
+  if (checkpoint.ok() && dir_checkpoint.high_watermark) {
+    auto recorded = checkpoint->find(kDirSequenceKey);
+    if (recorded == checkpoint->end() || dir_checkpoint.file_sequence > recorded->second) {
+      high_watermark_ = Offset(*dir_checkpoint.high_watermark);
+      hw_from_dir = true;
+    }
   }
 
   if (absl::Status s = CompleteInterruptedSwaps(); !s.ok()) return s;
@@ -201,6 +234,11 @@ absl::Status Log::Load(bool had_clean_shutdown) {
   }
   absl::StatusOr<std::optional<Offset>> snapshot = ReloadProducerStateLocked();
   if (!snapshot.ok()) return snapshot.status();
+  // A high watermark from the directory file past the log end (a torn
+  // tail cut above) is lowered now; the directory file still holds it, so
+  // the partition checkpoint must record the lower one under the current
+  // sequence even if nothing else in it changed.
+  if (hw_from_dir && high_watermark_ > log_end_locked()) checkpointed_.clear();
   // Everything left was read and checked; make it durable so the next start
   // need not scan it again.
   absl::Status s = recovered_any ? FlushLocked() : WriteCheckpointLocked();
@@ -642,9 +680,12 @@ absl::Status Log::WriteCheckpointLocked() {
                                {"log-start-offset", log_start_offset_.value()},
                                {"high-watermark", high_watermark_.value()}};
   if (may_have_gaps_) entries[kOffsetGapsKey] = 1;
+  if (dir_sequence_) entries[kDirSequenceKey] = dir_sequence_->load(std::memory_order_acquire);
   // An idle log's checkpoint does not change: rewriting it (a file, an
   // fsync, a rename) for each of thousands of logs made a clean stop slow.
-  if (entries == checkpointed_) return absl::OkStatus();
+  // A newer directory sequence alone is no reason either: what the file
+  // says still holds. (After a truncation it is: checkpointed_ is cleared.)
+  if (SameExceptDirSequence(entries, checkpointed_)) return absl::OkStatus();
   absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile), entries);
   if (s.ok()) checkpointed_ = entries;
   return s;
@@ -1187,6 +1228,10 @@ absl::Status Log::TruncateTo(Offset offset) {
   recovery_point_ = std::min(recovery_point_, log_end_locked());
   if (absl::Status s = epochs_->TruncateFromEnd(log_end_locked()); !s.ok()) return s;
   if (absl::Status s = epochs_->TruncateFromStart(log_start_offset_); !s.ok()) return s;
+  // Written whatever it holds: a directory file read before now may hold a
+  // high watermark past the new end (LogDirCheckpoint), and must lose to
+  // this checkpoint from now on.
+  checkpointed_.clear();
   if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
   if (truncation_listener_) return truncation_listener_(log_end_locked());
   return absl::OkStatus();
@@ -1285,9 +1330,10 @@ absl::Status Log::TruncateFullyAndStartAt(Offset offset) {
   // The checkpoint first: a crash from here on leaves segments that end
   // below the checkpointed start, or none, and Load starts the log over at
   // `offset` either way.
-  const CheckpointEntries entries = {{"recovery-point", offset.value()},
-                                     {"log-start-offset", offset.value()},
-                                     {"high-watermark", offset.value()}};
+  CheckpointEntries entries = {{"recovery-point", offset.value()},
+                               {"log-start-offset", offset.value()},
+                               {"high-watermark", offset.value()}};
+  if (dir_sequence_) entries[kDirSequenceKey] = dir_sequence_->load(std::memory_order_acquire);
   if (absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile), entries);
       !s.ok()) {
     return s;
@@ -1330,18 +1376,6 @@ absl::Status Log::MaybeFlushOnTime() {
     return FlushLocked();
   }
   return absl::OkStatus();
-}
-
-absl::Status Log::CheckpointHighWatermark() {
-  absl::MutexLock l(&mu_);
-  if (closed_) return absl::OkStatus();
-  // Only a high watermark that moved from what the file holds (0 with no
-  // file yet) is worth a write.
-  auto written = checkpointed_.find("high-watermark");
-  if ((written == checkpointed_.end() ? 0 : written->second) == high_watermark_.value()) {
-    return absl::OkStatus();
-  }
-  return WriteCheckpointLocked();
 }
 
 void Log::UpdateConfig(const LogConfig& config) {

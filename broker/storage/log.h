@@ -83,13 +83,35 @@ struct LogReadResult {
   Offset log_end_offset;
 };
 
+// The high watermarks of a log dir's partitions live in one file there
+// (LogManager's replication-offset-checkpoint, Kafka's name), rewritten
+// every few seconds with one fsync for all of them; each partition's own
+// checkpoint also records its high watermark whenever it is written (flush,
+// roll, truncation, close). Which of the two is newer is told by a sequence
+// number: the directory file carries the one it was written under, bumped
+// before the file's high watermarks are read; a partition checkpoint records
+// the one current when it is written. The directory file's value wins only
+// when its sequence is higher, i.e. it was read after the partition
+// checkpoint was written. A truncation always rewrites the partition
+// checkpoint, so a directory file read before a truncation, with the higher
+// high watermark the truncation took away, never wins over it.
+struct LogDirCheckpoint {
+  // The directory's current sequence (owned by the LogManager, which
+  // outlives its logs); nullptr: no directory file (tests, tools).
+  const std::atomic<int64_t>* sequence = nullptr;
+  // What the directory file held for this log at load, and its sequence.
+  std::optional<int64_t> high_watermark;
+  int64_t file_sequence = 0;
+};
+
 class Log {
  public:
   // Opens (creating when absent) the log in `dir`. `had_clean_shutdown`
   // says the last Close() completed, so no segment needs a recovery scan.
   static absl::StatusOr<std::unique_ptr<Log>> Open(FileSystem* fs, Clock* clock,
                                                    const std::string& dir, const LogConfig& config,
-                                                   bool had_clean_shutdown);
+                                                   bool had_clean_shutdown,
+                                                   LogDirCheckpoint dir_checkpoint = {});
   ~Log() = default;
 
   // Validates one batch from a producer record by record (size, then
@@ -311,11 +333,6 @@ class Log {
   // Fsyncs when flush.ms has passed since the last flush. Called
   // periodically. (segment.ms is checked on append, as in Kafka.)
   absl::Status MaybeFlushOnTime();
-  // Writes the partition checkpoint when the high watermark moved since it
-  // was last written. Called periodically (Kafka's high-watermark
-  // checkpoint, every replica.high.watermark.checkpoint.interval.ms).
-  absl::Status CheckpointHighWatermark();
-
   // A replica becoming leader in `epoch` records that the epoch starts at
   // its log end, before any batch of it exists (Kafka's makeLeader), so
   // that OffsetForLeaderEpoch for any older epoch a follower holds finds
@@ -355,8 +372,8 @@ class Log {
 
   // The high watermark: every record below it is on every in-sync replica,
   // so consumers may see it. Kept with the recovery point in the partition
-  // checkpoint (written on flush, roll, truncation, close, and by
-  // CheckpointHighWatermark when it moved), so a restarted replica starts from
+  // checkpoint (written on flush, roll, truncation and close) and in the
+  // log dir's file (LogDirCheckpoint), so a restarted replica starts from
   // where it was rather than from 0.
   Offset high_watermark() const;
   // Raises the high watermark to `offset`, capped at the log end; never
@@ -379,7 +396,8 @@ class Log {
  private:
   Log(FileSystem* fs, Clock* clock, std::string dir, const LogConfig& config);
 
-  absl::Status Load(bool had_clean_shutdown) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Load(bool had_clean_shutdown, const LogDirCheckpoint& dir_checkpoint)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Deletes what a cleaning left half written (".cleaned") and completes
   // the swaps a crash interrupted (".swap"); see ReplaceSegments.
   absl::Status CompleteInterruptedSwaps() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -452,6 +470,9 @@ class Log {
   Offset high_watermark_ ABSL_GUARDED_BY(mu_){0};
   // What partition.checkpoint holds, as last written (or read) here.
   CheckpointEntries checkpointed_ ABSL_GUARDED_BY(mu_);
+  // The log dir's checkpoint sequence (LogDirCheckpoint::sequence); set by
+  // Open.
+  const std::atomic<int64_t>* dir_sequence_ = nullptr;
   std::optional<LeaderEpochCache> epochs_ ABSL_GUARDED_BY(mu_);
   int64_t unflushed_messages_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_flush_ms_ ABSL_GUARDED_BY(mu_) = 0;

@@ -36,6 +36,24 @@ absl::Status WriteTopicId(FileSystem* fs, const std::string& dir, const std::str
                                  absl::StrCat("version: 0\ntopic_id: ", topic_id, "\n"));
 }
 
+// The sequence in kHighWatermarkCheckpointFile; not a partition dir name,
+// which ends in "-<partition>".
+constexpr char kHighWatermarkSequenceKey[] = "sequence";
+
+// `dir`'s kHighWatermarkCheckpointFile, or nothing when it is missing or
+// unreadable: the partitions' own checkpoints then hold older, lower high
+// watermarks, which is safe (LogDirCheckpoint).
+CheckpointEntries ReadHighWatermarks(FileSystem* fs, const std::string& dir) {
+  const std::string path = JoinPath(dir, kHighWatermarkCheckpointFile);
+  absl::StatusOr<CheckpointEntries> entries = ReadCheckpoint(fs, path);
+  if (entries.ok()) return *std::move(entries);
+  if (!absl::IsNotFound(entries.status())) {
+    LOG(WARNING) << "Ignoring " << path << ": " << entries.status()
+                 << ". Its partitions start from the high watermarks in their own checkpoints.";
+  }
+  return {};
+}
+
 }  // namespace
 
 std::optional<TopicPartition> ParsePartitionDirName(std::string_view name) {
@@ -133,6 +151,12 @@ absl::Status LogManager::Load() {
     for (const std::string& name : *names) {
       if (std::optional<TopicPartition> tp = ParsePartitionDirName(name)) found.push_back(*tp);
     }
+    const CheckpointEntries high_watermarks = ReadHighWatermarks(fs_, dir);
+    int64_t file_sequence = 0;
+    if (auto it = high_watermarks.find(kHighWatermarkSequenceKey); it != high_watermarks.end()) {
+      file_sequence = it->second;
+    }
+    dir_sequences_[d].store(file_sequence, std::memory_order_release);
     int loaded = 0;
     absl::Status dir_status;
     struct ToOpen {
@@ -164,8 +188,12 @@ absl::Status LogManager::Load() {
       for (size_t t = 0; t < std::min(kLoadThreads, to_open.size()); ++t) {
         threads.emplace_back([&, t] {
           for (size_t i = t; i < to_open.size(); i += kLoadThreads) {
-            to_open[i].log =
-                Log::Open(fs_, clock_, to_open[i].path, ConfigFor(to_open[i].tp.topic), clean);
+            LogDirCheckpoint dir_checkpoint{&dir_sequences_[d], std::nullopt, file_sequence};
+            if (auto it = high_watermarks.find(to_open[i].name); it != high_watermarks.end()) {
+              dir_checkpoint.high_watermark = it->second;
+            }
+            to_open[i].log = Log::Open(fs_, clock_, to_open[i].path,
+                                       ConfigFor(to_open[i].tp.topic), clean, dir_checkpoint);
           }
         });
       }
@@ -262,6 +290,16 @@ void LogManager::ReportFailure(const Log& log, const absl::Status& status) {
   NotifyOffline(std::move(partitions), std::string(status.message()));
 }
 
+void LogManager::ReportDirFailure(size_t d, const absl::Status& status) {
+  if (!IsStorageFailure(status)) return;
+  std::optional<std::vector<TopicPartition>> partitions;
+  {
+    absl::MutexLock l(&mu_);
+    partitions = MarkOfflineLocked(d, std::string(status.message()));
+  }
+  NotifyOffline(std::move(partitions), std::string(status.message()));
+}
+
 std::vector<std::pair<std::vector<TopicPartition>, std::string>> LogManager::OfflineDirPartitions()
     const {
   absl::MutexLock l(&mu_);
@@ -349,7 +387,8 @@ absl::StatusOr<std::shared_ptr<Log>> LogManager::GetOrCreate(const TopicPartitio
   }
   const std::string dir = JoinPath(options_.log_dirs[d], tp.ToString());
   absl::StatusOr<std::unique_ptr<Log>> log =
-      Log::Open(fs_, clock_, dir, ConfigFor(tp.topic), /*had_clean_shutdown=*/false);
+      Log::Open(fs_, clock_, dir, ConfigFor(tp.topic), /*had_clean_shutdown=*/false,
+                LogDirCheckpoint{&dir_sequences_[d], std::nullopt, 0});
   absl::Status status = log.status();
   if (status.ok() && !topic_id.empty()) status = WriteTopicId(fs_, dir, topic_id);
   if (!status.ok()) {
@@ -485,7 +524,34 @@ absl::Status LogManager::MaybeFlushOnTime() {
 }
 
 absl::Status LogManager::CheckpointHighWatermarks() {
-  return ForEachOnlineLog("High watermark checkpoint", &Log::CheckpointHighWatermark);
+  absl::MutexLock hw(&high_watermarks_mu_);
+  std::vector<std::vector<OnlineLog>> by_dir(options_.log_dirs.size());
+  for (OnlineLog& o : OnlineLogs()) by_dir[o.dir_index].push_back(std::move(o));
+  absl::Status first_error;
+  for (size_t d = 0; d < by_dir.size(); ++d) {
+    {
+      absl::MutexLock l(&mu_);
+      if (closed_ || offline_dirs_.contains(d)) continue;
+    }
+    // The sequence moves before any high watermark is read: a partition
+    // checkpoint a truncation writes from now on records this sequence or
+    // a later one, so this file never wins over it (LogDirCheckpoint).
+    const int64_t sequence = dir_sequences_[d].fetch_add(1, std::memory_order_acq_rel) + 1;
+    CheckpointEntries entries;
+    for (const OnlineLog& o : by_dir[d]) entries[o.tp.ToString()] = o.log->high_watermark().value();
+    if (entries == high_watermarks_written_[d]) continue;
+    CheckpointEntries file = entries;
+    file[kHighWatermarkSequenceKey] = sequence;
+    const std::string path = JoinPath(options_.log_dirs[d], kHighWatermarkCheckpointFile);
+    if (absl::Status s = WriteCheckpoint(fs_, path, file); !s.ok()) {
+      LOG(ERROR) << "High watermark checkpoint " << path << " failed: " << s;
+      first_error.Update(s);
+      ReportDirFailure(d, s);
+      continue;
+    }
+    high_watermarks_written_[d] = std::move(entries);
+  }
+  return first_error;
 }
 
 int LogManager::DeleteOldSegments() {

@@ -58,6 +58,9 @@ namespace strata::storage {
 
 inline constexpr char kCleanShutdownFile[] = ".strata-clean-shutdown";
 inline constexpr char kPartitionMetadataFile[] = "partition.metadata";
+// In each log dir: the high watermark of every partition there, with the
+// sequence it was written under (LogDirCheckpoint, log.h).
+inline constexpr char kHighWatermarkCheckpointFile[] = "replication-offset-checkpoint";
 
 class LogManager {
  public:
@@ -86,11 +89,11 @@ class LogManager {
     // (Kafka's log.flush.scheduler.interval.ms, whose default leaves
     // flushing to the OS; a second is what Strata has always checked at).
     int64_t flush_scheduler_interval_ms = 1000;
-    // How often each log's checkpoint is rewritten when only its high
-    // watermark moved (Kafka's replica.high.watermark.checkpoint.interval.ms):
-    // a file, an fsync and a rename per busy partition, so not every
-    // second; a stale one only makes a restarted replica learn the high
-    // watermark again from its leader (or, as leader, from its ISR).
+    // How often each log dir's high-watermark file is rewritten when a high
+    // watermark in it moved (Kafka's
+    // replica.high.watermark.checkpoint.interval.ms): a stale one only
+    // makes a restarted replica learn the high watermark again from its
+    // leader (or, as leader, from its ISR).
     int64_t high_watermark_checkpoint_interval_ms = 5000;
     // How often retention looks at every log (log.retention.check.interval.ms).
     int64_t retention_check_interval_ms = 300'000;
@@ -129,8 +132,11 @@ class LogManager {
   // Time-based flush for every log (flush.ms). The scheduler's
   // "log-flusher" task calls it once StartScheduler() runs.
   absl::Status MaybeFlushOnTime();
-  // Every log's checkpoint whose high watermark moved
-  // (Log::CheckpointHighWatermark): the "high-watermark-checkpoint" task.
+  // Rewrites each online log dir's kHighWatermarkCheckpointFile when a
+  // high watermark there moved since it was last written: one file and one
+  // fsync per directory, however many partitions (a file per partition
+  // cost a burst into 1,000 partitions over a second of fsyncs). The
+  // "high-watermark-checkpoint" task.
   absl::Status CheckpointHighWatermarks();
 
   // Retention for every log (Log::DeleteOldSegments); the files of the
@@ -191,6 +197,8 @@ class LogManager {
   void SetDirFailureListener(DirFailureListener listener);
   // Takes `log`'s directory offline if `status` is a disk failure.
   void ReportFailure(const Log& log, const absl::Status& status);
+  // The same for the log dir with index `d`.
+  void ReportDirFailure(size_t d, const absl::Status& status);
   // The partitions of every offline directory, with why.
   std::vector<std::pair<std::vector<TopicPartition>, std::string>> OfflineDirPartitions() const;
 
@@ -213,6 +221,8 @@ class LogManager {
         fs_(read_cache_.get()),
         clock_(clock),
         options_(std::move(options)),
+        dir_sequences_(new std::atomic<int64_t>[options_.log_dirs.size()]()),
+        high_watermarks_written_(options_.log_dirs.size()),
         scheduler_(clock) {}
   absl::Status Load() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   LogConfig ConfigFor(const std::string& topic) const;
@@ -222,6 +232,13 @@ class LogManager {
   FileSystem* const fs_;
   Clock* const clock_;
   const Options options_;
+  // By log dir index: the high-watermark file's sequence
+  // (LogDirCheckpoint::sequence), which the dir's logs read.
+  const std::unique_ptr<std::atomic<int64_t>[]> dir_sequences_;
+  // Serialises CheckpointHighWatermarks; by log dir index, the high
+  // watermarks its file holds as last written.
+  absl::Mutex high_watermarks_mu_;
+  std::vector<CheckpointEntries> high_watermarks_written_ ABSL_GUARDED_BY(high_watermarks_mu_);
 
   mutable absl::Mutex mu_;
   struct Entry {

@@ -318,12 +318,10 @@ TEST_F(LogDirFailureTest, APeriodicCheckpointOnAFullDiskTakesItsDirOffline) {
   EXPECT_TRUE(IsStorageFailure(s)) << s;
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(reported, (std::vector<TopicPartition>{Tp("a", 0), Tp("a", 2)}));
-  for (int p : {1, 3}) {
-    absl::StatusOr<CheckpointEntries> e =
-        ReadCheckpoint(&fs_, "/d2/a-" + std::to_string(p) + "/" + kPartitionCheckpointFile);
-    ASSERT_TRUE(e.ok()) << e.status();
-    EXPECT_EQ(e->at("high-watermark"), 2) << "a-" << p;
-  }
+  absl::StatusOr<CheckpointEntries> e =
+      ReadCheckpoint(&fs_, std::string("/d2/") + kHighWatermarkCheckpointFile);
+  ASSERT_TRUE(e.ok()) << e.status();
+  for (int p : {1, 3}) EXPECT_EQ(e->at("a-" + std::to_string(p)), 2) << "a-" << p;
   // The offline directory is skipped from now on.
   EXPECT_TRUE(m->CheckpointHighWatermarks().ok());
   EXPECT_TRUE(m->MaybeFlushOnTime().ok());
@@ -473,10 +471,9 @@ TEST_F(LogManagerTest, TheSchedulerFlushesOnTimeOnceStarted) {
   ASSERT_TRUE((*m)->Close().ok());
 }
 
-// A high watermark that moved is written to the partition checkpoint by
-// its own task, every high_watermark_checkpoint_interval_ms (Kafka's 5 s),
-// not by the flusher's every second: a file, an fsync and a rename per
-// busy partition.
+// A high watermark that moved is written to its log dir's file by its own
+// task, every high_watermark_checkpoint_interval_ms (Kafka's 5 s), not by
+// the flusher's every second.
 TEST_F(LogManagerTest, AMovedHighWatermarkIsCheckpointedOnItsOwnInterval) {
   LogManager::Options options;
   options.log_dirs = {"/d1"};
@@ -487,15 +484,14 @@ TEST_F(LogManagerTest, AMovedHighWatermarkIsCheckpointedOnItsOwnInterval) {
   Produce(**m, Tp("orders", 0), 3);
   Produce(**m, Tp("idle", 0), 1);
   auto log = (*m)->Get(Tp("orders", 0));
-  const std::string path = std::string("/d1/orders-0/") + kPartitionCheckpointFile;
   auto checkpointed_hw = [&]() -> int64_t {
-    absl::StatusOr<CheckpointEntries> e = ReadCheckpoint(&fs_, path);
+    absl::StatusOr<CheckpointEntries> e =
+        ReadCheckpoint(&fs_, std::string("/d1/") + kHighWatermarkCheckpointFile);
     if (!e.ok()) return -1;
-    auto it = e->find("high-watermark");
+    auto it = e->find("orders-0");
     return it == e->end() ? -1 : it->second;
   };
-  const int64_t before = checkpointed_hw();
-  ASSERT_NE(before, 2);
+  ASSERT_EQ(checkpointed_hw(), -1);
   ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(2)));
   ASSERT_TRUE((*m)->StartScheduler().ok());
   (*m)->scheduler().Stop();
@@ -503,15 +499,15 @@ TEST_F(LogManagerTest, AMovedHighWatermarkIsCheckpointedOnItsOwnInterval) {
   for (int s = 1; s <= 4; ++s) {
     clock_.AdvanceMs(1000);
     (*m)->scheduler().RunDue();
-    EXPECT_EQ(checkpointed_hw(), before) << "after " << s << " s";
+    EXPECT_EQ(checkpointed_hw(), -1) << "after " << s << " s";
   }
   EXPECT_EQ(fs_.sync_count(), syncs) << "nothing fsynced by the flusher's passes";
   clock_.AdvanceMs(1000);
   (*m)->scheduler().RunDue();
   EXPECT_EQ(checkpointed_hw(), 2);
   EXPECT_GT(fs_.sync_count(), syncs);
-  // Direct calls do the same; a pass with no high watermark moved (the
-  // idle log's never did) writes nothing.
+  // Direct calls do the same; a pass with no high watermark moved writes
+  // nothing.
   ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(3)));
   ASSERT_TRUE((*m)->CheckpointHighWatermarks().ok());
   EXPECT_EQ(checkpointed_hw(), 3);
@@ -519,6 +515,149 @@ TEST_F(LogManagerTest, AMovedHighWatermarkIsCheckpointedOnItsOwnInterval) {
   ASSERT_TRUE((*m)->CheckpointHighWatermarks().ok());
   EXPECT_EQ(fs_.sync_count(), after);
   ASSERT_TRUE((*m)->Close().ok());
+}
+
+// Tests of the log dirs' high-watermark files (LogDirCheckpoint).
+class HighWatermarkFileTest : public LogManagerTest {
+ protected:
+  // Appends `batches` batches of two records each to `tp`'s log, made
+  // durable by the OS (not by a flush: the partition checkpoint stays as
+  // it was).
+  void Append(LogManager& m, const TopicPartition& tp, int batches) {
+    auto log = m.GetOrCreate(tp);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int b = 0; b < batches; ++b) {
+      std::string batch = MakeBatch(0, 2, 1000, 100);
+      ASSERT_TRUE((*log)->AppendAsLeader(&batch, Epoch(0)).ok());
+    }
+    fs_.WriteBackAll();
+  }
+  int64_t PartitionCheckpointHw(const std::string& dir, const TopicPartition& tp) {
+    absl::StatusOr<CheckpointEntries> e =
+        ReadCheckpoint(&fs_, dir + "/" + tp.ToString() + "/" + kPartitionCheckpointFile);
+    if (!e.ok() || !e->contains("high-watermark")) return -1;
+    return e->at("high-watermark");
+  }
+  // A crash and a restart.
+  void Crash(std::unique_ptr<LogManager>& m) {
+    fs_.SimulateCrash();
+    m.reset();
+    m = OpenManager();
+    ASSERT_NE(m, nullptr);
+  }
+};
+
+// One file and one fsync per directory, however many partitions moved; a
+// crash before any partition checkpoint held the new high watermarks loses
+// none of them.
+TEST_F(HighWatermarkFileTest, OneFilePerDirRestoresEveryHighWatermarkAfterACrash) {
+  auto m = OpenManager();
+  for (int p = 0; p < 10; ++p) {
+    Append(*m, Tp("t", p), 3);
+    ASSERT_TRUE(m->Get(Tp("t", p))->MaybeIncrementHighWatermark(Offset(1 + p % 6)));
+  }
+  const int64_t syncs = fs_.sync_count();
+  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());
+  EXPECT_EQ(fs_.sync_count() - syncs, 2) << "one per log dir";
+  for (int p = 0; p < 10; ++p) {
+    EXPECT_EQ(PartitionCheckpointHw(p % 2 == 0 ? "/d1" : "/d2", Tp("t", p)), 0) << p;
+  }
+  Crash(m);
+  for (int p = 0; p < 10; ++p) {
+    EXPECT_EQ(m->Get(Tp("t", p))->high_watermark(), Offset(1 + p % 6)) << "t-" << p;
+    EXPECT_EQ(m->Get(Tp("t", p))->log_end_offset(), Offset(6)) << "t-" << p;
+  }
+  // Again, from the high watermarks the restart loaded.
+  Crash(m);
+  for (int p = 0; p < 10; ++p) EXPECT_EQ(m->Get(Tp("t", p))->high_watermark(), Offset(1 + p % 6));
+}
+
+// The file was written with a high watermark a truncation then took away,
+// and the log grew again past it before a crash: the restart must not hand
+// out the old high watermark over records that were never committed.
+TEST_F(HighWatermarkFileTest, ATruncationAfterTheFileWinsOverItsHigherHighWatermark) {
+  auto m = OpenManager();
+  const TopicPartition tp = Tp("t", 0);
+  Append(*m, tp, 2);
+  auto log = m->Get(tp);
+  ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(4)));
+  ASSERT_TRUE(log->Flush().ok());  // the partition checkpoint: recovery point 4, high watermark 4
+  Append(*m, tp, 3);
+  ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(10)));
+  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());  // the file: 10
+  // Back to 4: what the partition checkpoint already says, but the file
+  // says otherwise.
+  ASSERT_TRUE(log->TruncateTo(Offset(4)).ok());
+  ASSERT_EQ(log->high_watermark(), Offset(4));
+  Append(*m, tp, 4);  // to 12, never committed
+  log.reset();
+  Crash(m);
+  EXPECT_EQ(m->Get(tp)->log_end_offset(), Offset(12));
+  EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(4));
+  // Once the file is written again, it holds the current one.
+  ASSERT_TRUE(m->Get(tp)->MaybeIncrementHighWatermark(Offset(8)));
+  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());
+  Crash(m);
+  EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(8));
+}
+
+// A torn tail cut at load takes the high watermark the file gave down with
+// it, and a second crash does not bring it back.
+TEST_F(HighWatermarkFileTest, AHighWatermarkPastATornTailIsCutAndStaysCut) {
+  auto m = OpenManager();
+  const TopicPartition tp = Tp("t", 0);
+  Append(*m, tp, 2);
+  auto log = m->Get(tp);
+  ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(4)));
+  ASSERT_TRUE(log->Flush().ok());
+  Append(*m, tp, 3);
+  ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(10)));
+  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());
+  log.reset();
+  // The last batch is torn: only 8 records survive.
+  const std::string segment = "/d1/t-0/00000000000000000000.log";
+  const std::optional<std::string> contents = fs_.Contents(segment);
+  ASSERT_TRUE(contents.has_value());
+  fs_.TruncateFile(segment, contents->size() - 5);
+  Crash(m);
+  ASSERT_EQ(m->Get(tp)->log_end_offset(), Offset(8));
+  EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(8));
+  Append(*m, tp, 2);  // to 12, never committed
+  Crash(m);
+  EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(8));
+}
+
+// A topic deleted and created again under the same name: the file's entry
+// for the old log is not about the new one.
+TEST_F(HighWatermarkFileTest, AnEntryOfADeletedLogIsNotTakenForItsSuccessor) {
+  auto m = OpenManager();
+  const TopicPartition tp = Tp("t", 0);
+  Append(*m, tp, 5);
+  ASSERT_TRUE(m->Get(tp)->MaybeIncrementHighWatermark(Offset(10)));
+  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());
+  ASSERT_TRUE(m->Delete(tp).ok());
+  Append(*m, tp, 6);  // the new log, to 12
+  Crash(m);
+  EXPECT_EQ(m->Get(tp)->log_end_offset(), Offset(12));
+  EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(0));
+}
+
+// A damaged file is ignored with a warning: the partition checkpoints'
+// older high watermarks are safe to start from.
+TEST_F(HighWatermarkFileTest, ADamagedFileIsIgnored) {
+  auto m = OpenManager();
+  const TopicPartition tp = Tp("t", 0);
+  Append(*m, tp, 2);
+  ASSERT_TRUE(m->Get(tp)->MaybeIncrementHighWatermark(Offset(2)));
+  ASSERT_TRUE(m->Get(tp)->Flush().ok());
+  ASSERT_TRUE(m->Get(tp)->MaybeIncrementHighWatermark(Offset(4)));
+  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());
+  ASSERT_TRUE(
+      fs_.WriteFileAtomically(std::string("/d1/") + kHighWatermarkCheckpointFile, "0\n7\nt-0 x\n")
+          .ok());
+  Crash(m);
+  EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(2));
+  EXPECT_EQ(m->Get(tp)->log_end_offset(), Offset(4));
 }
 
 // Retention runs every log.retention.check.interval.ms; the files of the
