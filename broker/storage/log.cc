@@ -130,11 +130,19 @@ absl::Status Log::Load(bool had_clean_shutdown, const LogDirCheckpoint& dir_chec
   // the log is new (or was never checkpointed) and an entry of the same
   // name is about an older log.
   bool hw_from_dir = false;
-  if (checkpoint.ok() && dir_checkpoint.high_watermark) {
+  if (checkpoint.ok()) {
     auto recorded = checkpoint->find(kDirSequenceKey);
-    if (recorded == checkpoint->end() || dir_checkpoint.file_sequence > recorded->second) {
-      high_watermark_ = Offset(*dir_checkpoint.high_watermark);
-      hw_from_dir = true;
+    if (recorded == checkpoint->end()) {
+      // Written by a version without the directory file (or by a tool that
+      // opened the log without it): rewritten below with a sequence, and
+      // until then it wins, since nothing tells which is newer.
+      if (dir_sequence_ != nullptr) checkpointed_.clear();
+    } else {
+      loaded_dir_sequence_ = recorded->second;
+      if (dir_checkpoint.high_watermark && dir_checkpoint.file_sequence > recorded->second) {
+        high_watermark_ = Offset(*dir_checkpoint.high_watermark);
+        hw_from_dir = true;
+      }
     }
   }
 
@@ -234,11 +242,14 @@ absl::Status Log::Load(bool had_clean_shutdown, const LogDirCheckpoint& dir_chec
   }
   absl::StatusOr<std::optional<Offset>> snapshot = ReloadProducerStateLocked();
   if (!snapshot.ok()) return snapshot.status();
-  // A high watermark from the directory file past the log end (a torn
-  // tail cut above) is lowered now; the directory file still holds it, so
-  // the partition checkpoint must record the lower one under the current
-  // sequence even if nothing else in it changed.
-  if (hw_from_dir && high_watermark_ > log_end_locked()) checkpointed_.clear();
+  // A high watermark from the directory file outside the log (past a torn
+  // tail cut above) is clamped by the write below; the directory file
+  // still holds it, so the partition checkpoint must record the clamped
+  // one under the current sequence even if nothing else in it changed.
+  if (hw_from_dir &&
+      std::clamp(high_watermark_, log_start_offset_, log_end_locked()) < high_watermark_) {
+    checkpointed_.clear();
+  }
   // Everything left was read and checked; make it durable so the next start
   // need not scan it again.
   absl::Status s = recovered_any ? FlushLocked() : WriteCheckpointLocked();
@@ -1228,10 +1239,11 @@ absl::Status Log::TruncateTo(Offset offset) {
   recovery_point_ = std::min(recovery_point_, log_end_locked());
   if (absl::Status s = epochs_->TruncateFromEnd(log_end_locked()); !s.ok()) return s;
   if (absl::Status s = epochs_->TruncateFromStart(log_start_offset_); !s.ok()) return s;
-  // Written whatever it holds: a directory file read before now may hold a
-  // high watermark past the new end (LogDirCheckpoint), and must lose to
-  // this checkpoint from now on.
-  checkpointed_.clear();
+  // A truncation below the high watermark lowers it (the write below
+  // clamps it): written whatever else the checkpoint holds, since a
+  // directory file read before now holds the higher one
+  // (LogDirCheckpoint) and must lose to this checkpoint from now on.
+  if (high_watermark_ > log_end_locked()) checkpointed_.clear();
   if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
   if (truncation_listener_) return truncation_listener_(log_end_locked());
   return absl::OkStatus();

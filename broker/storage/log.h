@@ -84,17 +84,21 @@ struct LogReadResult {
 };
 
 // The high watermarks of a log dir's partitions live in one file there
-// (LogManager's replication-offset-checkpoint, Kafka's name), rewritten
-// every few seconds with one fsync for all of them; each partition's own
+// (LogManager's kHighWatermarkCheckpointFile), rewritten every few seconds
+// when one moved, one file sync for all of them; each partition's own
 // checkpoint also records its high watermark whenever it is written (flush,
 // roll, truncation, close). Which of the two is newer is told by a sequence
 // number: the directory file carries the one it was written under, bumped
 // before the file's high watermarks are read; a partition checkpoint records
 // the one current when it is written. The directory file's value wins only
-// when its sequence is higher, i.e. it was read after the partition
-// checkpoint was written. A truncation always rewrites the partition
-// checkpoint, so a directory file read before a truncation, with the higher
-// high watermark the truncation took away, never wins over it.
+// when its sequence is higher: its high watermarks were read after the
+// sequence moved past the one the partition checkpoint recorded. (A
+// restart resumes the sequence above every recorded one; an unreadable
+// file is deleted, never left to come back.) A truncation that lowers the high watermark always
+// rewrites the partition checkpoint, so a directory file read before it,
+// with the higher high watermark the truncation took away, never wins over
+// it. A partition checkpoint without a sequence (an older version's) wins,
+// and is rewritten with one at load.
 struct LogDirCheckpoint {
   // The directory's current sequence (owned by the LogManager, which
   // outlives its logs); nullptr: no directory file (tests, tools).
@@ -385,6 +389,10 @@ class Log {
   Offset last_stable_offset() const;
 
   Offset log_start_offset() const;
+  // The log dir sequence its partition checkpoint recorded when the log
+  // was opened (LogDirCheckpoint; 0 when none): the directory's sequence
+  // resumes above every one of these.
+  int64_t loaded_dir_sequence() const { return loaded_dir_sequence_; }
   Offset log_end_offset() const;
   Offset recovery_point() const;
   int num_segments() const;
@@ -473,6 +481,8 @@ class Log {
   // The log dir's checkpoint sequence (LogDirCheckpoint::sequence); set by
   // Open.
   const std::atomic<int64_t>* dir_sequence_ = nullptr;
+  // The sequence the partition checkpoint recorded when loaded (0: none).
+  int64_t loaded_dir_sequence_ = 0;
   std::optional<LeaderEpochCache> epochs_ ABSL_GUARDED_BY(mu_);
   int64_t unflushed_messages_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_flush_ms_ ABSL_GUARDED_BY(mu_) = 0;

@@ -40,18 +40,22 @@ absl::Status WriteTopicId(FileSystem* fs, const std::string& dir, const std::str
 // which ends in "-<partition>".
 constexpr char kHighWatermarkSequenceKey[] = "sequence";
 
-// `dir`'s kHighWatermarkCheckpointFile, or nothing when it is missing or
-// unreadable: the partitions' own checkpoints then hold older, lower high
-// watermarks, which is safe (LogDirCheckpoint).
-CheckpointEntries ReadHighWatermarks(FileSystem* fs, const std::string& dir) {
+// `dir`'s kHighWatermarkCheckpointFile; empty when there is none. One that
+// cannot be read is deleted, so that it never comes back later with a
+// sequence above the one the directory resumes at (LogDirCheckpoint): the
+// partitions start from the older, lower high watermarks in their own
+// checkpoints, which is safe. An error only when it cannot be deleted.
+absl::StatusOr<CheckpointEntries> ReadHighWatermarks(FileSystem* fs, const std::string& dir) {
   const std::string path = JoinPath(dir, kHighWatermarkCheckpointFile);
   absl::StatusOr<CheckpointEntries> entries = ReadCheckpoint(fs, path);
   if (entries.ok()) return *std::move(entries);
-  if (!absl::IsNotFound(entries.status())) {
-    LOG(WARNING) << "Ignoring " << path << ": " << entries.status()
-                 << ". Its partitions start from the high watermarks in their own checkpoints.";
-  }
-  return {};
+  if (absl::IsNotFound(entries.status())) return CheckpointEntries{};
+  LOG(WARNING) << "Deleting " << path << ", which cannot be read: " << entries.status()
+               << ". Its partitions start from the high watermarks in their own checkpoints.";
+  absl::Status s = fs->DeleteFile(path);
+  if (s.ok() || absl::IsNotFound(s)) s = fs->SyncDir(dir);
+  if (!s.ok()) return s;
+  return CheckpointEntries{};
 }
 
 }  // namespace
@@ -151,7 +155,12 @@ absl::Status LogManager::Load() {
     for (const std::string& name : *names) {
       if (std::optional<TopicPartition> tp = ParsePartitionDirName(name)) found.push_back(*tp);
     }
-    const CheckpointEntries high_watermarks = ReadHighWatermarks(fs_, dir);
+    absl::StatusOr<CheckpointEntries> read_high_watermarks = ReadHighWatermarks(fs_, dir);
+    if (!read_high_watermarks.ok()) {
+      if (absl::Status f = fail_dir(read_high_watermarks.status()); !f.ok()) return f;
+      continue;
+    }
+    const CheckpointEntries& high_watermarks = *read_high_watermarks;
     int64_t file_sequence = 0;
     if (auto it = high_watermarks.find(kHighWatermarkSequenceKey); it != high_watermarks.end()) {
       file_sequence = it->second;
@@ -226,6 +235,11 @@ absl::Status LogManager::Load() {
         if (!dir_status.ok()) break;
       }
       WatchTruncations(*tp, d, **log);
+      // The directory's sequence resumes above every one its partitions
+      // recorded: passes that wrote no file moved it past the file's.
+      if ((*log)->loaded_dir_sequence() > dir_sequences_[d].load(std::memory_order_acquire)) {
+        dir_sequences_[d].store((*log)->loaded_dir_sequence(), std::memory_order_release);
+      }
       logs_[*tp] = Entry{std::move(*log), d, ReadTopicId(fs_, path)};
       ++loaded;
     }
@@ -525,23 +539,44 @@ absl::Status LogManager::MaybeFlushOnTime() {
 
 absl::Status LogManager::CheckpointHighWatermarks() {
   absl::MutexLock hw(&high_watermarks_mu_);
-  std::vector<std::vector<OnlineLog>> by_dir(options_.log_dirs.size());
-  for (OnlineLog& o : OnlineLogs()) by_dir[o.dir_index].push_back(std::move(o));
-  absl::Status first_error;
-  for (size_t d = 0; d < by_dir.size(); ++d) {
-    {
-      absl::MutexLock l(&mu_);
-      if (closed_ || offline_dirs_.contains(d)) continue;
+  const size_t dirs = options_.log_dirs.size();
+  auto read = [&] {
+    std::vector<CheckpointEntries> by_dir(dirs);
+    for (const OnlineLog& o : OnlineLogs()) {
+      by_dir[o.dir_index][o.tp.ToString()] = o.log->high_watermark().value();
     }
-    // The sequence moves before any high watermark is read: a partition
-    // checkpoint a truncation writes from now on records this sequence or
-    // a later one, so this file never wins over it (LogDirCheckpoint).
-    const int64_t sequence = dir_sequences_[d].fetch_add(1, std::memory_order_acq_rel) + 1;
-    CheckpointEntries entries;
-    for (const OnlineLog& o : by_dir[d]) entries[o.tp.ToString()] = o.log->high_watermark().value();
-    if (entries == high_watermarks_written_[d]) continue;
+    return by_dir;
+  };
+  auto online = [&](size_t d) {
+    absl::MutexLock l(&mu_);
+    return !closed_ && !offline_dirs_.contains(d);
+  };
+  // A first look finds the directories where a high watermark moved; only
+  // their sequences move (a restart resumes above what partition
+  // checkpoints recorded, and a sequence far past the file's would keep
+  // the next files from counting).
+  std::vector<int64_t> sequences(dirs, -1);
+  {
+    const std::vector<CheckpointEntries> first = read();
+    for (size_t d = 0; d < dirs; ++d) {
+      if (first[d] == high_watermarks_written_[d] || !online(d)) continue;
+      sequences[d] = dir_sequences_[d].fetch_add(1, std::memory_order_acq_rel) + 1;
+    }
+  }
+  if (std::all_of(sequences.begin(), sequences.end(), [](int64_t s) { return s < 0; })) {
+    return absl::OkStatus();
+  }
+  // What is written is read only now, after the sequences moved, logs
+  // included: a partition checkpoint written from now on (a truncation, a
+  // log that replaced a deleted one) records this sequence or a later
+  // one, so the file never wins over it (LogDirCheckpoint).
+  std::vector<CheckpointEntries> by_dir = read();
+  absl::Status first_error;
+  for (size_t d = 0; d < dirs; ++d) {
+    if (sequences[d] < 0 || !online(d)) continue;
+    CheckpointEntries& entries = by_dir[d];
     CheckpointEntries file = entries;
-    file[kHighWatermarkSequenceKey] = sequence;
+    file[kHighWatermarkSequenceKey] = sequences[d];
     const std::string path = JoinPath(options_.log_dirs[d], kHighWatermarkCheckpointFile);
     if (absl::Status s = WriteCheckpoint(fs_, path, file); !s.ok()) {
       LOG(ERROR) << "High watermark checkpoint " << path << " failed: " << s;

@@ -59,8 +59,10 @@ namespace strata::storage {
 inline constexpr char kCleanShutdownFile[] = ".strata-clean-shutdown";
 inline constexpr char kPartitionMetadataFile[] = "partition.metadata";
 // In each log dir: the high watermark of every partition there, with the
-// sequence it was written under (LogDirCheckpoint, log.h).
-inline constexpr char kHighWatermarkCheckpointFile[] = "replication-offset-checkpoint";
+// sequence it was written under (LogDirCheckpoint, log.h). Kafka keeps
+// these in replication-offset-checkpoint; this one's layout differs (a
+// sequence line, partition directory names), hence another name.
+inline constexpr char kHighWatermarkCheckpointFile[] = "high-watermark-checkpoint";
 
 class LogManager {
  public:
@@ -133,10 +135,10 @@ class LogManager {
   // "log-flusher" task calls it once StartScheduler() runs.
   absl::Status MaybeFlushOnTime();
   // Rewrites each online log dir's kHighWatermarkCheckpointFile when a
-  // high watermark there moved since it was last written: one file and one
-  // fsync per directory, however many partitions (a file per partition
-  // cost a burst into 1,000 partitions over a second of fsyncs). The
-  // "high-watermark-checkpoint" task.
+  // high watermark there moved since it was last written: one file written
+  // and synced (with its directory) per log dir, however many partitions
+  // (a file per partition cost a burst into 1,000 partitions over a second
+  // of fsyncs). The "high-watermark-checkpoint" task.
   absl::Status CheckpointHighWatermarks();
 
   // Retention for every log (Log::DeleteOldSegments); the files of the

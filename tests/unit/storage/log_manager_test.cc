@@ -602,24 +602,22 @@ TEST_F(HighWatermarkFileTest, ATruncationAfterTheFileWinsOverItsHigherHighWaterm
 }
 
 // A torn tail cut at load takes the high watermark the file gave down with
-// it, and a second crash does not bring it back.
+// it, and a second crash does not bring it back. (The partition checkpoint
+// already said 8, with the recovery point: only the clamp makes it
+// rewritten under the file's sequence.)
 TEST_F(HighWatermarkFileTest, AHighWatermarkPastATornTailIsCutAndStaysCut) {
   auto m = OpenManager();
   const TopicPartition tp = Tp("t", 0);
-  Append(*m, tp, 2);
+  Append(*m, tp, 4);
   auto log = m->Get(tp);
-  ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(4)));
-  ASSERT_TRUE(log->Flush().ok());
-  Append(*m, tp, 3);
+  ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(8)));
+  ASSERT_TRUE(log->Flush().ok());  // recovery point 8, high watermark 8
+  std::string batch = MakeBatch(0, 2, 1000, 100);
+  ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(0)).ok());  // 8..9, never synced
   ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(10)));
-  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());
+  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());  // the file: 10
   log.reset();
-  // The last batch is torn: only 8 records survive.
-  const std::string segment = "/d1/t-0/00000000000000000000.log";
-  const std::optional<std::string> contents = fs_.Contents(segment);
-  ASSERT_TRUE(contents.has_value());
-  fs_.TruncateFile(segment, contents->size() - 5);
-  Crash(m);
+  Crash(m);  // the unsynced batch is gone
   ASSERT_EQ(m->Get(tp)->log_end_offset(), Offset(8));
   EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(8));
   Append(*m, tp, 2);  // to 12, never committed
@@ -642,9 +640,10 @@ TEST_F(HighWatermarkFileTest, AnEntryOfADeletedLogIsNotTakenForItsSuccessor) {
   EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(0));
 }
 
-// A damaged file is ignored with a warning: the partition checkpoints'
-// older high watermarks are safe to start from.
-TEST_F(HighWatermarkFileTest, ADamagedFileIsIgnored) {
+// A damaged file is deleted with a warning: the partition checkpoints'
+// older high watermarks are safe to start from, and the file must not come
+// back later with a sequence above the one the directory resumes at.
+TEST_F(HighWatermarkFileTest, ADamagedFileIsDeleted) {
   auto m = OpenManager();
   const TopicPartition tp = Tp("t", 0);
   Append(*m, tp, 2);
@@ -652,12 +651,61 @@ TEST_F(HighWatermarkFileTest, ADamagedFileIsIgnored) {
   ASSERT_TRUE(m->Get(tp)->Flush().ok());
   ASSERT_TRUE(m->Get(tp)->MaybeIncrementHighWatermark(Offset(4)));
   ASSERT_TRUE(m->CheckpointHighWatermarks().ok());
-  ASSERT_TRUE(
-      fs_.WriteFileAtomically(std::string("/d1/") + kHighWatermarkCheckpointFile, "0\n7\nt-0 x\n")
-          .ok());
+  const std::string path = std::string("/d1/") + kHighWatermarkCheckpointFile;
+  ASSERT_TRUE(fs_.WriteFileAtomically(path, "0\n7\nt-0 x\n").ok());
   Crash(m);
   EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(2));
   EXPECT_EQ(m->Get(tp)->log_end_offset(), Offset(4));
+  EXPECT_FALSE(fs_.Exists(path));
+}
+
+// A partition checkpoint without a sequence (as a version before the
+// directory file wrote it, one that may have truncated after the file was
+// written) wins over the file, and is rewritten with a sequence at load.
+TEST_F(HighWatermarkFileTest, APartitionCheckpointWithoutASequenceWins) {
+  auto m = OpenManager();
+  const TopicPartition tp = Tp("t", 0);
+  Append(*m, tp, 5);
+  ASSERT_TRUE(m->Get(tp)->MaybeIncrementHighWatermark(Offset(10)));
+  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());  // the file: 10
+  ASSERT_TRUE(m->Close().ok());
+  m.reset();
+  // An older version truncated to 4 (high watermark 4) and grew the log
+  // to 12 again.
+  const std::string checkpoint = "/d1/t-0/" + std::string(kPartitionCheckpointFile);
+  ASSERT_TRUE(WriteCheckpoint(&fs_, checkpoint,
+                              {{"recovery-point", 4}, {"log-start-offset", 0}, {"high-watermark", 4}})
+                  .ok());
+  ASSERT_TRUE(fs_.DeleteFile(std::string("/d1/") + kCleanShutdownFile).ok());
+  m = OpenManager();
+  EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(4));
+  absl::StatusOr<CheckpointEntries> e = ReadCheckpoint(&fs_, checkpoint);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(e->contains("dir-checkpoint-sequence"));
+  Crash(m);
+  EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(4));
+}
+
+// Passes that find nothing moved write nothing and leave the sequence; a
+// restart resumes it above what the partition checkpoints recorded, so the
+// first file written after it counts.
+TEST_F(HighWatermarkFileTest, TheFirstFileAfterARestartCounts) {
+  auto m = OpenManager();
+  const TopicPartition tp = Tp("t", 0);
+  Append(*m, tp, 3);
+  ASSERT_TRUE(m->Get(tp)->MaybeIncrementHighWatermark(Offset(2)));
+  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());
+  const int64_t syncs = fs_.sync_count();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(m->CheckpointHighWatermarks().ok());
+  EXPECT_EQ(fs_.sync_count(), syncs);
+  ASSERT_TRUE(m->Close().ok());  // the partition checkpoint: 2
+  m.reset();
+  m = OpenManager();
+  ASSERT_EQ(m->Get(tp)->high_watermark(), Offset(2));
+  ASSERT_TRUE(m->Get(tp)->MaybeIncrementHighWatermark(Offset(6)));
+  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());
+  Crash(m);
+  EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(6));
 }
 
 // Retention runs every log.retention.check.interval.ms; the files of the
