@@ -129,7 +129,7 @@ absl::Status Log::Load(bool had_clean_shutdown, const LogDirCheckpoint& dir_chec
   // the directory file existed records no sequence. Without a checkpoint
   // the log is new (or was never checkpointed) and an entry of the same
   // name is about an older log.
-  bool hw_from_dir = false;
+  std::optional<Offset> hw_from_dir;
   if (checkpoint.ok()) {
     auto recorded = checkpoint->find(kDirSequenceKey);
     if (recorded == checkpoint->end()) {
@@ -141,7 +141,7 @@ absl::Status Log::Load(bool had_clean_shutdown, const LogDirCheckpoint& dir_chec
       loaded_dir_sequence_ = recorded->second;
       if (dir_checkpoint.high_watermark && dir_checkpoint.file_sequence > recorded->second) {
         high_watermark_ = Offset(*dir_checkpoint.high_watermark);
-        hw_from_dir = true;
+        hw_from_dir = high_watermark_;
       }
     }
   }
@@ -242,12 +242,13 @@ absl::Status Log::Load(bool had_clean_shutdown, const LogDirCheckpoint& dir_chec
   }
   absl::StatusOr<std::optional<Offset>> snapshot = ReloadProducerStateLocked();
   if (!snapshot.ok()) return snapshot.status();
-  // A high watermark from the directory file outside the log (past a torn
-  // tail cut above) is clamped by the write below; the directory file
-  // still holds it, so the partition checkpoint must record the clamped
-  // one under the current sequence even if nothing else in it changed.
+  // A high watermark from the directory file that loading lowered (past a
+  // torn tail cut above, or a log started over; the write below clamps
+  // it): the directory file still holds it, so the partition checkpoint
+  // must record the lower one under the current sequence even if nothing
+  // else in it changed.
   if (hw_from_dir &&
-      std::clamp(high_watermark_, log_start_offset_, log_end_locked()) < high_watermark_) {
+      std::clamp(high_watermark_, log_start_offset_, log_end_locked()) < *hw_from_dir) {
     checkpointed_.clear();
   }
   // Everything left was read and checked; make it durable so the next start

@@ -93,8 +93,8 @@ struct LogReadResult {
 // the one current when it is written. The directory file's value wins only
 // when its sequence is higher: its high watermarks were read after the
 // sequence moved past the one the partition checkpoint recorded. (A
-// restart resumes the sequence above every recorded one; an unreadable
-// file is deleted, never left to come back.) A truncation that lowers the high watermark always
+// restart resumes the sequence at the highest of the file's and every
+// recorded one; a damaged file is deleted, never left to come back.) A truncation that lowers the high watermark always
 // rewrites the partition checkpoint, so a directory file read before it,
 // with the higher high watermark the truncation took away, never wins over
 // it. A partition checkpoint without a sequence (an older version's) wins,

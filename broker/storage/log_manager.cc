@@ -40,8 +40,9 @@ absl::Status WriteTopicId(FileSystem* fs, const std::string& dir, const std::str
 // which ends in "-<partition>".
 constexpr char kHighWatermarkSequenceKey[] = "sequence";
 
-// `dir`'s kHighWatermarkCheckpointFile; empty when there is none. One that
-// cannot be read is deleted, so that it never comes back later with a
+// `dir`'s kHighWatermarkCheckpointFile; empty when there is none. A disk
+// failure reading it is returned (its directory goes offline); one that
+// cannot be parsed is deleted, so that it never comes back later with a
 // sequence above the one the directory resumes at (LogDirCheckpoint): the
 // partitions start from the older, lower high watermarks in their own
 // checkpoints, which is safe. An error only when it cannot be deleted.
@@ -50,6 +51,7 @@ absl::StatusOr<CheckpointEntries> ReadHighWatermarks(FileSystem* fs, const std::
   absl::StatusOr<CheckpointEntries> entries = ReadCheckpoint(fs, path);
   if (entries.ok()) return *std::move(entries);
   if (absl::IsNotFound(entries.status())) return CheckpointEntries{};
+  if (IsStorageFailure(entries.status())) return entries.status();
   LOG(WARNING) << "Deleting " << path << ", which cannot be read: " << entries.status()
                << ". Its partitions start from the high watermarks in their own checkpoints.";
   absl::Status s = fs->DeleteFile(path);

@@ -653,9 +653,12 @@ TEST_F(HighWatermarkFileTest, ADamagedFileIsDeleted) {
   ASSERT_TRUE(m->CheckpointHighWatermarks().ok());
   const std::string path = std::string("/d1/") + kHighWatermarkCheckpointFile;
   ASSERT_TRUE(fs_.WriteFileAtomically(path, "0\n7\nt-0 x\n").ok());
+  fs_.SetDirectoryOpsNeedSync(true);
   Crash(m);
   EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(2));
   EXPECT_EQ(m->Get(tp)->log_end_offset(), Offset(4));
+  EXPECT_FALSE(fs_.Exists(path));
+  Crash(m);  // the deletion was made durable
   EXPECT_FALSE(fs_.Exists(path));
 }
 
@@ -670,13 +673,14 @@ TEST_F(HighWatermarkFileTest, APartitionCheckpointWithoutASequenceWins) {
   ASSERT_TRUE(m->CheckpointHighWatermarks().ok());  // the file: 10
   ASSERT_TRUE(m->Close().ok());
   m.reset();
-  // An older version truncated to 4 (high watermark 4) and grew the log
-  // to 12 again.
+  // An older version truncated to 4 (high watermark 4), grew the log back
+  // to 10 and stopped cleanly: its checkpoint differs from what the load
+  // finds only in having no sequence.
   const std::string checkpoint = "/d1/t-0/" + std::string(kPartitionCheckpointFile);
   ASSERT_TRUE(WriteCheckpoint(&fs_, checkpoint,
-                              {{"recovery-point", 4}, {"log-start-offset", 0}, {"high-watermark", 4}})
+                              {{"recovery-point", 10}, {"log-start-offset", 0}, {"high-watermark", 4}})
                   .ok());
-  ASSERT_TRUE(fs_.DeleteFile(std::string("/d1/") + kCleanShutdownFile).ok());
+  ASSERT_TRUE(fs_.Exists(std::string("/d1/") + kCleanShutdownFile));
   m = OpenManager();
   EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(4));
   absl::StatusOr<CheckpointEntries> e = ReadCheckpoint(&fs_, checkpoint);
@@ -686,9 +690,29 @@ TEST_F(HighWatermarkFileTest, APartitionCheckpointWithoutASequenceWins) {
   EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(4));
 }
 
-// Passes that find nothing moved write nothing and leave the sequence; a
-// restart resumes it above what the partition checkpoints recorded, so the
-// first file written after it counts.
+// A restart resumes the sequence at the highest a partition checkpoint
+// recorded, not at the file's (a pass whose write failed moved it on), so
+// the first file written after the restart counts.
+TEST_F(HighWatermarkFileTest, ARestartResumesTheSequenceAtTheHighestRecorded) {
+  auto m = OpenManager();
+  const TopicPartition tp = Tp("t", 0);
+  Append(*m, tp, 3);
+  ASSERT_TRUE(m->Get(tp)->MaybeIncrementHighWatermark(Offset(2)));
+  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());  // the file: 2, sequence 1
+  fs_.InjectShortWrite(std::string("/d1/") + kHighWatermarkCheckpointFile + ".tmp", 0);
+  ASSERT_TRUE(m->Get(tp)->MaybeIncrementHighWatermark(Offset(4)));
+  EXPECT_FALSE(m->CheckpointHighWatermarks().ok());  // sequence 2, no file
+  ASSERT_TRUE(m->Get(tp)->Flush().ok());             // records 4 under sequence 2
+  Crash(m);
+  ASSERT_EQ(m->Get(tp)->high_watermark(), Offset(4));
+  ASSERT_TRUE(m->Get(tp)->MaybeIncrementHighWatermark(Offset(6)));
+  ASSERT_TRUE(m->CheckpointHighWatermarks().ok());
+  Crash(m);
+  EXPECT_EQ(m->Get(tp)->high_watermark(), Offset(6));
+}
+
+// Passes that find nothing moved write nothing and leave the sequence, so
+// after a clean stop and a restart the first file written counts.
 TEST_F(HighWatermarkFileTest, TheFirstFileAfterARestartCounts) {
   auto m = OpenManager();
   const TopicPartition tp = Tp("t", 0);
