@@ -35,6 +35,8 @@
 //   kafka_bench [--records-100 N] [--records-1k N] [--rounds R]
 //               [--partitions P] [--batch-size B] [--same-topic]
 //               [--debug CONTEXTS]   (librdkafka's debug contexts)
+//               [--broker-config KEY=VALUE]...   (added to every node's
+//                                                 properties)
 #include <librdkafka/rdkafka.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -77,6 +79,9 @@ struct Flags {
   // librdkafka's `debug` contexts (e.g. "fetch,protocol") for every client,
   // its log on stderr; empty: none.
   std::string debug;
+  // Extra `key=value` lines for every node's properties (--broker-config,
+  // repeatable), to measure a setting.
+  std::vector<std::string> broker_config;
 };
 
 struct Rate {
@@ -665,7 +670,9 @@ bool Round(StrataCluster& cluster, const Flags& flags, int size, int64_t records
 int Main(const Flags& flags) {
   // No group join delay: consumer-perf-test's group of one is assigned at
   // once (its fetch figures leave the join out anyway).
-  StrataCluster cluster(3, {"group.initial.rebalance.delay.ms=0"});
+  std::vector<std::string> config = {"group.initial.rebalance.delay.ms=0"};
+  config.insert(config.end(), flags.broker_config.begin(), flags.broker_config.end());
+  StrataCluster cluster(3, config);
   cluster.StartAll();
   if (!cluster.WaitReady(3)) {
     std::fprintf(stderr, "cluster not ready; logs in %s\n", cluster.dir().c_str());
@@ -731,7 +738,8 @@ int main(int argc, char** argv) {
   strata::testing::Flags flags;
   const char* const kUsage =
       "usage: kafka_bench [--records-100 N] [--records-1k N] [--rounds R] [--partitions P]\n"
-      "                   [--batch-size B] [--same-topic] [--debug CONTEXTS]\n";
+      "                   [--batch-size B] [--same-topic] [--debug CONTEXTS]\n"
+      "                   [--broker-config KEY=VALUE]...\n";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--same-topic") {
@@ -744,6 +752,15 @@ int main(int argc, char** argv) {
     }
     if (arg == "--debug") {
       flags.debug = argv[++i];
+      continue;
+    }
+    if (arg == "--broker-config") {
+      const std::string line = argv[++i];
+      if (line.find('=') == std::string::npos) {
+        std::fputs(kUsage, stderr);
+        return 2;
+      }
+      flags.broker_config.push_back(line);
       continue;
     }
     const int64_t v = std::atoll(argv[++i]);
