@@ -20,11 +20,15 @@ std::optional<Connection::Request> Connection::NextRequest() {
   if (close_reason_ || reader_.ready() == 0 || !unsent().empty()) return std::nullopt;
   absl::MutexLock l(&mu_);
   if (static_cast<int32_t>(slots_.size()) >= options_.max_inflight) return std::nullopt;
+  const bool exclusive = options_.may_overlap && !options_.may_overlap(reader_.front());
+  if (!slots_.empty() && (exclusive || exclusive_slots_ > 0)) return std::nullopt;
   Request r;
   r.seq = next_seq_++;
   r.frame = *reader_.Pop();
   Slot slot;
   slot.seq = r.seq;
+  slot.exclusive = exclusive;
+  exclusive_slots_ += exclusive ? 1 : 0;
   slots_.push_back(std::move(slot));
   return r;
 }
@@ -54,6 +58,7 @@ void Connection::CollectReady() {
       }
       if (s.hold) holds_.emplace_back(out_.size(), std::move(s.hold));
     }
+    exclusive_slots_ -= s.exclusive ? 1 : 0;
     slots_.pop_front();
   }
 }

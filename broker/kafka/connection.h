@@ -15,7 +15,10 @@
 //   (strata.kafka.max.inflight.requests.per.connection; 1 = Kafka's own
 //   rule of muting a channel until its response is out), and none is handed
 //   out while an earlier answer is still being written: the window closes
-//   when an answer is on the wire, not when it is ready. WantsRead() says
+//   when an answer is on the wire, not when it is ready. With `may_overlap`
+//   set, a request shares the window only when it and every request in it
+//   may overlap (the listener: produce requests); any other waits, as with
+//   a window of one, until the window is empty, and keeps it to itself. WantsRead() says
 //   whether the loop should read more: not while the window is full, a
 //   complete frame waits for it, or unsent output exceeds
 //   `max_unsent_bytes` (back-pressure: a client that does not read its
@@ -28,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +51,9 @@ class Connection {
     int32_t max_frame_bytes = 104857600;  // socket.request.max.bytes
     int32_t max_inflight = 1;
     size_t max_unsent_bytes = 64 << 20;
+    // Whether a request (its frame) may be in flight beside others; unset:
+    // every request may.
+    std::function<bool(std::string_view frame)> may_overlap = nullptr;
   };
   struct Request {
     uint64_t seq = 0;   // the slot Complete/Fail name
@@ -94,6 +101,8 @@ class Connection {
  private:
   struct Slot {
     uint64_t seq = 0;
+    // Handed out alone (Options::may_overlap said no).
+    bool exclusive = false;
     bool done = false;
     std::string response;
     std::shared_ptr<void> hold;
@@ -112,6 +121,7 @@ class Connection {
 
   mutable absl::Mutex mu_;
   std::deque<Slot> slots_ ABSL_GUARDED_BY(mu_);  // in request order
+  int32_t exclusive_slots_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace strata::kafka

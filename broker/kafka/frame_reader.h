@@ -46,6 +46,8 @@ class FrameReader {
   // The oldest completed frame (the bytes after the size prefix), if any.
   std::optional<std::string> Pop();
   size_t ready() const { return frames_.size(); }
+  // The frame Pop() would return next; ready() must be > 0.
+  const std::string& front() const { return frames_.front(); }
   // Whether a frame has started but not completed (prefix or body partial).
   bool mid_frame() const { return prefix_len_ > 0 || in_body_; }
   // Bytes held: completed frames plus the partial one.

@@ -122,6 +122,17 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
       : options_(std::move(options)), dispatcher_(deps), pool_(options_.num_io_threads) {
     conn_options_.max_frame_bytes = options_.socket_request_max_bytes;
     conn_options_.max_inflight = std::max(1, options_.max_inflight_requests_per_connection);
+    // Only produce requests share the window. Their synchronous parts, the
+    // append included, run one at a time in arrival order (RunStrand), so
+    // batches land in the order they were sent. Any other request waits
+    // for the window to empty and keeps it to itself, as with Kafka's one
+    // request at a time: a request whose work completes later (a
+    // transaction's end, a group join, a long poll) must not have the next
+    // one run before it is done (librdkafka's pipelined EndTxn and
+    // AddPartitionsToTxn did: INVALID_TXN_STATE).
+    conn_options_.may_overlap = [](std::string_view frame) {
+      return frame.size() >= 2 && frame[0] == 0 && frame[1] == 0;  // api key 0: Produce
+    };
     conn_options_.max_unsent_bytes = options_.max_unsent_bytes;
     sasl_config_.sasl = options_.security.sasl;
     sasl_config_.scram_credentials = options_.scram_credentials;

@@ -207,6 +207,7 @@ struct ServerConfig {
   // Requests of one connection between decoded and answered
   // (strata.kafka.max.inflight.requests.per.connection; 1 as Kafka, which
   // reads a connection's next request only once it answered the last).
+  // Above 1 only produce requests share the window (connection.h).
   int32_t kafka_max_inflight_requests_per_connection = 1;
 
   std::vector<std::string> unknown_keys;

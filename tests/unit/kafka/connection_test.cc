@@ -42,6 +42,43 @@ TEST(ConnectionTest, PipelinedRequestsAreAnsweredInOrderWhenCompletionsArriveRev
   EXPECT_EQ(c.inflight(), 0);
 }
 
+// With may_overlap, only requests it admits share the window ("p..." here,
+// as the listener's produce requests); any other waits for the window to
+// empty and keeps it to itself.
+TEST(ConnectionTest, OnlyOverlappingRequestsShareTheWindow) {
+  Connection c({.max_frame_bytes = 1 << 20,
+                .max_inflight = 5,
+                .max_unsent_bytes = 1 << 20,
+                .may_overlap = [](std::string_view f) { return f.starts_with("p"); }},
+               "peer");
+  ASSERT_TRUE(
+      c.OnBytes(Frame("p0") + Frame("p1") + Frame("x2") + Frame("p3") + Frame("p4")).ok());
+  auto p0 = c.NextRequest();
+  auto p1 = c.NextRequest();
+  ASSERT_TRUE(p0.has_value() && p1.has_value());
+  EXPECT_EQ(p1->frame, "p1");
+  EXPECT_FALSE(c.NextRequest().has_value()) << "x2 waits for the produce requests";
+  c.Complete(p1->seq, "A1");
+  EXPECT_EQ(Drain(c), "");
+  EXPECT_FALSE(c.NextRequest().has_value());
+  c.Complete(p0->seq, "A0");
+  EXPECT_EQ(Drain(c), "A0A1");
+  auto x2 = c.NextRequest();
+  ASSERT_TRUE(x2.has_value());
+  EXPECT_EQ(x2->frame, "x2");
+  EXPECT_FALSE(c.NextRequest().has_value()) << "nothing beside x2";
+  c.Complete(x2->seq, "A2");
+  EXPECT_EQ(Drain(c), "A2");
+  auto p3 = c.NextRequest();
+  auto p4 = c.NextRequest();
+  ASSERT_TRUE(p3.has_value() && p4.has_value());
+  EXPECT_EQ(c.inflight(), 2);
+  c.Complete(p3->seq, "A3");
+  c.Complete(p4->seq, "A4");
+  EXPECT_EQ(Drain(c), "A3A4");
+  EXPECT_EQ(c.inflight(), 0);
+}
+
 TEST(ConnectionTest, WindowOfOneHoldsTheNextRequestUntilTheAnswerIsOut) {
   Connection c({.max_frame_bytes = 1 << 20, .max_inflight = 1, .max_unsent_bytes = 1 << 20},
                "peer");
