@@ -36,7 +36,13 @@ std::optional<Connection::Request> Connection::NextRequest() {
 bool Connection::WantsRead() const {
   if (close_reason_ || reader_.ready() > 0) return false;
   if (unsent().size() > options_.max_unsent_bytes) return false;
-  return inflight() < options_.max_inflight;
+  absl::MutexLock l(&mu_);
+  // A request that keeps the window to itself mutes the connection, as
+  // Kafka does: nothing more is read (a frame read now would be bound by
+  // what holds now, e.g. SASL's smaller frame limit before the
+  // authentication in flight completes).
+  if (exclusive_slots_ > 0) return false;
+  return static_cast<int32_t>(slots_.size()) < options_.max_inflight;
 }
 
 void Connection::CollectReady() {

@@ -18,7 +18,8 @@
 //   when an answer is on the wire, not when it is ready. With `may_overlap`
 //   set, a request shares the window only when it and every request in it
 //   may overlap (the listener: produce requests); any other waits, as with
-//   a window of one, until the window is empty, and keeps it to itself. WantsRead() says
+//   a window of one, until the window is empty, and keeps it to itself:
+//   while it is in flight nothing more is read. WantsRead() says
 //   whether the loop should read more: not while the window is full, a
 //   complete frame waits for it, or unsent output exceeds
 //   `max_unsent_bytes` (back-pressure: a client that does not read its

@@ -67,16 +67,26 @@ TEST(ConnectionTest, OnlyOverlappingRequestsShareTheWindow) {
   ASSERT_TRUE(x2.has_value());
   EXPECT_EQ(x2->frame, "x2");
   EXPECT_FALSE(c.NextRequest().has_value()) << "nothing beside x2";
+  EXPECT_FALSE(c.WantsRead());
   c.Complete(x2->seq, "A2");
   EXPECT_EQ(Drain(c), "A2");
   auto p3 = c.NextRequest();
   auto p4 = c.NextRequest();
   ASSERT_TRUE(p3.has_value() && p4.has_value());
   EXPECT_EQ(c.inflight(), 2);
+  EXPECT_TRUE(c.WantsRead()) << "produce requests leave the window open";
   c.Complete(p3->seq, "A3");
   c.Complete(p4->seq, "A4");
   EXPECT_EQ(Drain(c), "A3A4");
   EXPECT_EQ(c.inflight(), 0);
+  // A non-overlapping request alone in flight mutes the connection.
+  ASSERT_TRUE(c.OnBytes(Frame("x5")).ok());
+  auto x5 = c.NextRequest();
+  ASSERT_TRUE(x5.has_value());
+  EXPECT_FALSE(c.WantsRead());
+  c.Complete(x5->seq, "A5");
+  EXPECT_EQ(Drain(c), "A5");
+  EXPECT_TRUE(c.WantsRead());
 }
 
 TEST(ConnectionTest, WindowOfOneHoldsTheNextRequestUntilTheAnswerIsOut) {
