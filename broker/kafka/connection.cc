@@ -9,6 +9,10 @@ namespace strata::kafka {
 Connection::Connection(Options options, std::string peer)
     : options_(options), peer_(std::move(peer)), reader_(options.max_frame_bytes) {}
 
+bool IsProduceRequest(std::string_view frame) {
+  return frame.size() >= 2 && frame[0] == 0 && frame[1] == 0;  // int16 api key 0, big-endian
+}
+
 absl::Status Connection::OnBytes(std::string_view data) { return reader_.Append(data); }
 
 int32_t Connection::inflight() const {

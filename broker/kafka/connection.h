@@ -46,6 +46,10 @@
 
 namespace strata::kafka {
 
+// Whether a request frame (the bytes after its size prefix) is a Produce
+// (api key 0): the requests the listener lets share a window.
+bool IsProduceRequest(std::string_view frame);
+
 class Connection {
  public:
   struct Options {

@@ -130,9 +130,7 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     // transaction's end, a group join, a long poll) must not have the next
     // one run before it is done (librdkafka's pipelined EndTxn and
     // AddPartitionsToTxn did: INVALID_TXN_STATE).
-    conn_options_.may_overlap = [](std::string_view frame) {
-      return frame.size() >= 2 && frame[0] == 0 && frame[1] == 0;  // api key 0: Produce
-    };
+    conn_options_.may_overlap = IsProduceRequest;
     conn_options_.max_unsent_bytes = options_.max_unsent_bytes;
     sasl_config_.sasl = options_.security.sasl;
     sasl_config_.scram_credentials = options_.scram_credentials;

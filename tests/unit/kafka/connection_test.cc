@@ -89,6 +89,17 @@ TEST(ConnectionTest, OnlyOverlappingRequestsShareTheWindow) {
   EXPECT_TRUE(c.WantsRead());
 }
 
+// The listener's rule: by the request header's api key, big-endian.
+TEST(ConnectionTest, OnlyAProduceHeaderIsAProduceRequest) {
+  EXPECT_TRUE(IsProduceRequest(std::string("\x00\x00\x00\x09", 4)));  // Produce v9
+  EXPECT_FALSE(IsProduceRequest(std::string("\x00\x01\x00\x0c", 4)));  // Fetch
+  EXPECT_FALSE(IsProduceRequest(std::string("\x00\x03\x00\x09", 4)));  // Metadata
+  EXPECT_FALSE(IsProduceRequest(std::string("\x00\x1a\x00\x03", 4)));  // EndTxn (26)
+  EXPECT_FALSE(IsProduceRequest(std::string("\x01\x00\x00\x00", 4)));  // key 256
+  EXPECT_FALSE(IsProduceRequest(std::string("\x00", 1)));
+  EXPECT_FALSE(IsProduceRequest(""));
+}
+
 TEST(ConnectionTest, WindowOfOneHoldsTheNextRequestUntilTheAnswerIsOut) {
   Connection c({.max_frame_bytes = 1 << 20, .max_inflight = 1, .max_unsent_bytes = 1 << 20},
                "peer");
