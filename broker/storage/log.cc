@@ -64,21 +64,6 @@ constexpr char kOffsetGapsKey[] = "offset-gaps";
 // (LogDirCheckpoint).
 constexpr char kDirSequenceKey[] = "dir-checkpoint-sequence";
 
-// Whether two checkpoints say the same of the log.
-bool SameExceptDirSequence(const CheckpointEntries& a, const CheckpointEntries& b) {
-  auto next = [](const CheckpointEntries& e, CheckpointEntries::const_iterator it) {
-    return it != e.end() && it->first == kDirSequenceKey ? std::next(it) : it;
-  };
-  auto i = next(a, a.begin());
-  auto j = next(b, b.begin());
-  while (i != a.end() && j != b.end()) {
-    if (*i != *j) return false;
-    i = next(a, std::next(i));
-    j = next(b, std::next(j));
-  }
-  return i == a.end() && j == b.end();
-}
-
 // "/data/orders-3" -> "orders-3".
 std::string_view BaseName(std::string_view path) {
   const size_t slash = path.rfind('/');
@@ -121,6 +106,7 @@ absl::Status Log::Load(bool had_clean_shutdown, const LogDirCheckpoint& dir_chec
     high_watermark_ = Offset((*checkpoint)["high-watermark"]);
     may_have_gaps_ = checkpoint->contains(kOffsetGapsKey) && checkpoint->at(kOffsetGapsKey) != 0;
     checkpointed_ = *checkpoint;
+    checkpointed_.erase(kDirSequenceKey);
   } else if (!absl::IsNotFound(checkpoint.status())) {
     return checkpoint.status();
   }
@@ -136,7 +122,7 @@ absl::Status Log::Load(bool had_clean_shutdown, const LogDirCheckpoint& dir_chec
       // Written by a version without the directory file (or by a tool that
       // opened the log without it): rewritten below with a sequence, and
       // until then it wins, since nothing tells which is newer.
-      if (dir_sequence_ != nullptr) checkpointed_.clear();
+      if (dir_sequence_ != nullptr) rewrite_checkpoint_ = true;
     } else {
       loaded_dir_sequence_ = recorded->second;
       if (dir_checkpoint.high_watermark && dir_checkpoint.file_sequence > recorded->second) {
@@ -249,7 +235,7 @@ absl::Status Log::Load(bool had_clean_shutdown, const LogDirCheckpoint& dir_chec
   // else in it changed.
   if (hw_from_dir &&
       std::clamp(high_watermark_, log_start_offset_, log_end_locked()) < *hw_from_dir) {
-    checkpointed_.clear();
+    rewrite_checkpoint_ = true;
   }
   // Everything left was read and checked; make it durable so the next start
   // need not scan it again.
@@ -692,14 +678,22 @@ absl::Status Log::WriteCheckpointLocked() {
                                {"log-start-offset", log_start_offset_.value()},
                                {"high-watermark", high_watermark_.value()}};
   if (may_have_gaps_) entries[kOffsetGapsKey] = 1;
-  if (dir_sequence_) entries[kDirSequenceKey] = dir_sequence_->load(std::memory_order_acquire);
   // An idle log's checkpoint does not change: rewriting it (a file, an
   // fsync, a rename) for each of thousands of logs made a clean stop slow.
   // A newer directory sequence alone is no reason either: what the file
-  // says still holds. (After a truncation it is: checkpointed_ is cleared.)
-  if (SameExceptDirSequence(entries, checkpointed_)) return absl::OkStatus();
-  absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile), entries);
-  if (s.ok()) checkpointed_ = entries;
+  // says still holds, unless rewrite_checkpoint_ says otherwise.
+  if (entries == checkpointed_ && !rewrite_checkpoint_) return absl::OkStatus();
+  return WritePartitionCheckpointLocked(entries);
+}
+
+absl::Status Log::WritePartitionCheckpointLocked(const CheckpointEntries& entries) {
+  CheckpointEntries file = entries;
+  if (dir_sequence_) file[kDirSequenceKey] = dir_sequence_->load(std::memory_order_acquire);
+  absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile), file);
+  if (s.ok()) {
+    checkpointed_ = entries;
+    rewrite_checkpoint_ = false;
+  }
   return s;
 }
 
@@ -1244,7 +1238,7 @@ absl::Status Log::TruncateTo(Offset offset) {
   // clamps it): written whatever else the checkpoint holds, since a
   // directory file read before now holds the higher one
   // (LogDirCheckpoint) and must lose to this checkpoint from now on.
-  if (high_watermark_ > log_end_locked()) checkpointed_.clear();
+  if (high_watermark_ > log_end_locked()) rewrite_checkpoint_ = true;
   if (absl::Status s = WriteCheckpointLocked(); !s.ok()) return s;
   if (truncation_listener_) return truncation_listener_(log_end_locked());
   return absl::OkStatus();
@@ -1343,15 +1337,12 @@ absl::Status Log::TruncateFullyAndStartAt(Offset offset) {
   // The checkpoint first: a crash from here on leaves segments that end
   // below the checkpointed start, or none, and Load starts the log over at
   // `offset` either way.
-  CheckpointEntries entries = {{"recovery-point", offset.value()},
-                               {"log-start-offset", offset.value()},
-                               {"high-watermark", offset.value()}};
-  if (dir_sequence_) entries[kDirSequenceKey] = dir_sequence_->load(std::memory_order_acquire);
-  if (absl::Status s = WriteCheckpoint(fs_, JoinPath(dir_, kPartitionCheckpointFile), entries);
+  if (absl::Status s = WritePartitionCheckpointLocked({{"recovery-point", offset.value()},
+                                                       {"log-start-offset", offset.value()},
+                                                       {"high-watermark", offset.value()}});
       !s.ok()) {
     return s;
   }
-  checkpointed_ = entries;
   producer_state_.Clear();
   if (absl::Status s = DeleteProducerSnapshotsOutsideLocked(
           Offset(std::numeric_limits<int64_t>::max()), Offset(0));

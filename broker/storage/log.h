@@ -94,11 +94,12 @@ struct LogReadResult {
 // when its sequence is higher: its high watermarks were read after the
 // sequence moved past the one the partition checkpoint recorded. (A
 // restart resumes the sequence at the highest of the file's and every
-// recorded one; a damaged file is deleted, never left to come back.) A truncation that lowers the high watermark always
-// rewrites the partition checkpoint, so a directory file read before it,
-// with the higher high watermark the truncation took away, never wins over
-// it. A partition checkpoint without a sequence (an older version's) wins,
-// and is rewritten with one at load.
+// recorded one; a damaged file is deleted, never left to come back.) A
+// truncation that lowers the high watermark always rewrites the partition
+// checkpoint, so a directory file read before it, with the higher high
+// watermark the truncation took away, never wins over it. A partition
+// checkpoint without a sequence (an older version's) wins, and is
+// rewritten with one at load.
 struct LogDirCheckpoint {
   // The directory's current sequence (owned by the LogManager, which
   // outlives its logs); nullptr: no directory file (tests, tools).
@@ -389,12 +390,12 @@ class Log {
   Offset last_stable_offset() const;
 
   Offset log_start_offset() const;
-  // The log dir sequence its partition checkpoint recorded when the log
-  // was opened (LogDirCheckpoint; 0 when none): the directory's sequence
-  // resumes above every one of these.
-  int64_t loaded_dir_sequence() const { return loaded_dir_sequence_; }
   Offset log_end_offset() const;
   Offset recovery_point() const;
+  // The log dir sequence its partition checkpoint recorded when the log
+  // was opened (LogDirCheckpoint; 0 when none): the directory's sequence
+  // resumes at the highest of these.
+  int64_t loaded_dir_sequence() const { return loaded_dir_sequence_; }
   int num_segments() const;
   int64_t size_bytes() const;
   const std::string& dir() const { return dir_; }
@@ -427,7 +428,13 @@ class Log {
   absl::Status AppendLocked(const record::BatchHeader& header, std::string_view batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the partition checkpoint when what it says of the log changed
+  // (or rewrite_checkpoint_).
   absl::Status WriteCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes `entries` as the partition checkpoint, with the log dir's
+  // current sequence (LogDirCheckpoint).
+  absl::Status WritePartitionCheckpointLocked(const CheckpointEntries& entries)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckOpen() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // In `seg`, the first record at or after `timestamp` (and the log start).
   absl::StatusOr<std::optional<TimestampAndOffset>> FirstRecordAtOrAfterLocked(
@@ -476,8 +483,14 @@ class Log {
   Offset log_start_offset_ ABSL_GUARDED_BY(mu_){0};
   Offset recovery_point_ ABSL_GUARDED_BY(mu_){0};
   Offset high_watermark_ ABSL_GUARDED_BY(mu_){0};
-  // What partition.checkpoint holds, as last written (or read) here.
+  // What partition.checkpoint holds, as last written (or read) here, but
+  // its dir-checkpoint-sequence.
   CheckpointEntries checkpointed_ ABSL_GUARDED_BY(mu_);
+  // The next WriteCheckpointLocked writes even if checkpointed_ still
+  // holds: the sequence the file records must become the current one (the
+  // high watermark went below what a directory file may hold, or the file
+  // has no sequence).
+  bool rewrite_checkpoint_ ABSL_GUARDED_BY(mu_) = false;
   // The log dir's checkpoint sequence (LogDirCheckpoint::sequence); set by
   // Open.
   const std::atomic<int64_t>* dir_sequence_ = nullptr;

@@ -293,17 +293,17 @@ void LogManager::SetDirFailureListener(DirFailureListener listener) {
 
 void LogManager::ReportFailure(const Log& log, const absl::Status& status) {
   if (!IsStorageFailure(status)) return;
-  std::optional<std::vector<TopicPartition>> partitions;
+  std::optional<size_t> d;
   {
     absl::MutexLock l(&mu_);
     for (const auto& [tp, e] : logs_) {
       if (e.log.get() == &log) {
-        partitions = MarkOfflineLocked(e.dir_index, std::string(status.message()));
+        d = e.dir_index;
         break;
       }
     }
   }
-  NotifyOffline(std::move(partitions), std::string(status.message()));
+  if (d) ReportDirFailure(*d, status);
 }
 
 void LogManager::ReportDirFailure(size_t d, const absl::Status& status) {

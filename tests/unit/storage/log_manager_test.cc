@@ -524,12 +524,7 @@ class HighWatermarkFileTest : public LogManagerTest {
   // durable by the OS (not by a flush: the partition checkpoint stays as
   // it was).
   void Append(LogManager& m, const TopicPartition& tp, int batches) {
-    auto log = m.GetOrCreate(tp);
-    ASSERT_TRUE(log.ok()) << log.status();
-    for (int b = 0; b < batches; ++b) {
-      std::string batch = MakeBatch(0, 2, 1000, 100);
-      ASSERT_TRUE((*log)->AppendAsLeader(&batch, Epoch(0)).ok());
-    }
+    for (int b = 0; b < batches; ++b) Produce(m, tp, 2);
     fs_.WriteBackAll();
   }
   int64_t PartitionCheckpointHw(const std::string& dir, const TopicPartition& tp) {
@@ -612,8 +607,7 @@ TEST_F(HighWatermarkFileTest, AHighWatermarkPastATornTailIsCutAndStaysCut) {
   auto log = m->Get(tp);
   ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(8)));
   ASSERT_TRUE(log->Flush().ok());  // recovery point 8, high watermark 8
-  std::string batch = MakeBatch(0, 2, 1000, 100);
-  ASSERT_TRUE(log->AppendAsLeader(&batch, Epoch(0)).ok());  // 8..9, never synced
+  Produce(*m, tp, 2);  // 8..9, never synced
   ASSERT_TRUE(log->MaybeIncrementHighWatermark(Offset(10)));
   ASSERT_TRUE(m->CheckpointHighWatermarks().ok());  // the file: 10
   log.reset();
