@@ -25,14 +25,13 @@ std::optional<Connection::Request> Connection::NextRequest() {
   absl::MutexLock l(&mu_);
   if (static_cast<int32_t>(slots_.size()) >= options_.max_inflight) return std::nullopt;
   const bool exclusive = options_.may_overlap && !options_.may_overlap(reader_.front());
-  if (!slots_.empty() && (exclusive || exclusive_slots_ > 0)) return std::nullopt;
+  if (!slots_.empty() && (exclusive || ExclusiveInFlightLocked())) return std::nullopt;
   Request r;
   r.seq = next_seq_++;
   r.frame = *reader_.Pop();
   Slot slot;
   slot.seq = r.seq;
   slot.exclusive = exclusive;
-  exclusive_slots_ += exclusive ? 1 : 0;
   slots_.push_back(std::move(slot));
   return r;
 }
@@ -45,7 +44,7 @@ bool Connection::WantsRead() const {
   // Kafka does: nothing more is read (a frame read now would be bound by
   // what holds now, e.g. SASL's smaller frame limit before the
   // authentication in flight completes).
-  if (exclusive_slots_ > 0) return false;
+  if (ExclusiveInFlightLocked()) return false;
   return static_cast<int32_t>(slots_.size()) < options_.max_inflight;
 }
 
@@ -68,7 +67,6 @@ void Connection::CollectReady() {
       }
       if (s.hold) holds_.emplace_back(out_.size(), std::move(s.hold));
     }
-    exclusive_slots_ -= s.exclusive ? 1 : 0;
     slots_.pop_front();
   }
 }

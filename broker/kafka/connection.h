@@ -126,7 +126,11 @@ class Connection {
 
   mutable absl::Mutex mu_;
   std::deque<Slot> slots_ ABSL_GUARDED_BY(mu_);  // in request order
-  int32_t exclusive_slots_ ABSL_GUARDED_BY(mu_) = 0;
+  // An exclusive request is handed out only into an empty window and keeps
+  // it to itself: when one is in flight, it is the only slot.
+  bool ExclusiveInFlightLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !slots_.empty() && slots_.front().exclusive;
+  }
 };
 
 }  // namespace strata::kafka

@@ -128,8 +128,7 @@ class KafkaListener::Impl : public std::enable_shared_from_this<KafkaListener::I
     // for the window to empty and keeps it to itself, as with Kafka's one
     // request at a time: a request whose work completes later (a
     // transaction's end, a group join, a long poll) must not have the next
-    // one run before it is done (librdkafka's pipelined EndTxn and
-    // AddPartitionsToTxn did: INVALID_TXN_STATE).
+    // one run before it is done.
     conn_options_.may_overlap = IsProduceRequest;
     conn_options_.max_unsent_bytes = options_.max_unsent_bytes;
     sasl_config_.sasl = options_.security.sasl;
