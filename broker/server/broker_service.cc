@@ -1,9 +1,12 @@
 #include "broker/server/broker_service.h"
 
 #include <cstdint>
+#include <deque>
 
 #include "broker/server/admin_codec.h"
 #include "broker/server/wire_errors.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 
 namespace strata::server {
 namespace {
@@ -29,10 +32,58 @@ void ToProto(const record::Record& r, v1::Record* p) {
   p->set_offset(r.offset.value());
 }
 
+// A unary call's request is const: its records are copied. A stream's
+// read buffer is ours until the next read: its records are moved (one copy
+// of every produced byte fewer).
+request::ProduceRequest ProduceFromProto(const v1::ProduceRequest& request,
+                                         v1::ProduceRequest* owned = nullptr) {
+  request::ProduceRequest req;
+  req.acks = request.acks();
+  req.timeout_ms = request.timeout_ms();
+  req.topics.reserve(static_cast<size_t>(request.topics_size()));
+  for (int i = 0; i < request.topics_size(); ++i) {
+    const v1::TopicProduceData& topic = request.topics(i);
+    request::ProduceTopic& t = req.topics.emplace_back();
+    t.topic = topic.topic();
+    t.partitions.reserve(static_cast<size_t>(topic.partitions_size()));
+    for (int j = 0; j < topic.partitions_size(); ++j) {
+      const v1::PartitionProduceData& part = topic.partitions(j);
+      request::ProducePartition& p = t.partitions.emplace_back();
+      p.partition = part.partition();
+      if (owned != nullptr) {
+        p.records = std::move(*owned->mutable_topics(i)->mutable_partitions(j)->mutable_records());
+      } else {
+        p.records = part.records();
+      }
+      for (const v1::Record& r : part.plain_records()) p.plain_records.push_back(FromProto(r));
+    }
+  }
+  return req;
+}
+
+void ProduceToProto(const request::ProduceResponse& r, v1::ProduceResponse* response) {
+  response->set_throttle_time_ms(r.throttle_time_ms);
+  for (const request::ProduceTopicResult& t : r.topics) {
+    v1::TopicProduceResponse* tr = response->add_topics();
+    tr->set_topic(t.topic);
+    for (const request::ProducePartitionResult& p : t.partitions) {
+      v1::PartitionProduceResponse* pr = tr->add_partitions();
+      pr->set_partition(p.partition);
+      pr->set_error(server::ToProto(p.error));
+      pr->set_error_message(p.message);
+      pr->set_base_offset(p.base_offset);
+      pr->set_log_append_time_ms(p.log_append_time_ms);
+      pr->set_log_start_offset(p.log_start_offset);
+      pr->set_leader_hint(p.leader_hint);
+    }
+  }
+}
+
 }  // namespace
 
-BrokerService::BrokerService(request::RequestHandlers* handlers, ServiceSecurity security)
-    : handlers_(handlers), security_(std::move(security)) {}
+BrokerService::BrokerService(request::RequestHandlers* handlers, ServiceSecurity security,
+                             metrics::RequestMetrics* produce_metrics)
+    : handlers_(handlers), security_(std::move(security)), produce_metrics_(produce_metrics) {}
 
 grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* ctx,
                                                   const v1::MetadataRequest* request,
@@ -83,19 +134,7 @@ grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ctx,
                                                  const v1::ProduceRequest* request,
                                                  v1::ProduceResponse* response) {
-  request::ProduceRequest req;
-  req.acks = request->acks();
-  req.timeout_ms = request->timeout_ms();
-  for (const v1::TopicProduceData& topic : request->topics()) {
-    request::ProduceTopic& t = req.topics.emplace_back();
-    t.topic = topic.topic();
-    for (const v1::PartitionProduceData& part : topic.partitions()) {
-      request::ProducePartition& p = t.partitions.emplace_back();
-      p.partition = part.partition();
-      p.records = part.records();
-      for (const v1::Record& r : part.plain_records()) p.plain_records.push_back(FromProto(r));
-    }
-  }
+  request::ProduceRequest req = ProduceFromProto(*request);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   const double bytes = request::ProduceQuotaBytes(req);
   security_.Authz(ctx).Produce(
@@ -104,24 +143,180 @@ grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ct
           security_.throttler, security::QuotaType::kProduce, security_.QuotaSession(ctx),
           [bytes](const request::ProduceResponse&) { return bytes; },
           [reactor, response](request::ProduceResponse r) {
-            response->set_throttle_time_ms(r.throttle_time_ms);
-            for (const request::ProduceTopicResult& t : r.topics) {
-              v1::TopicProduceResponse* tr = response->add_topics();
-              tr->set_topic(t.topic);
-              for (const request::ProducePartitionResult& p : t.partitions) {
-                v1::PartitionProduceResponse* pr = tr->add_partitions();
-                pr->set_partition(p.partition);
-                pr->set_error(ToProto(p.error));
-                pr->set_error_message(p.message);
-                pr->set_base_offset(p.base_offset);
-                pr->set_log_append_time_ms(p.log_append_time_ms);
-                pr->set_log_start_offset(p.log_start_offset);
-                pr->set_leader_hint(p.leader_hint);
-              }
-            }
+            ProduceToProto(r, response);
             reactor->Finish(grpc::Status::OK);
           }));
   return reactor;
+}
+
+// One ProduceStream call. Each request read is handed to the request layer
+// at once, on the thread that read it, and the next read starts only after
+// that returns, so the stream's requests are appended in the order they
+// came. Their answers complete in any order (acks=all waits for the ISR, a
+// quota holds one back) and are written in request order, one write at a
+// time. At most kMaxUnanswered requests wait for their answers; reading
+// pauses beyond that. The call finishes once the client stopped writing (or
+// cancelled) and every request it sent has come back from the request layer:
+// no handler callback ever outlives the reactor.
+class BrokerService::ProduceStreamReactor final
+    : public grpc::ServerBidiReactor<v1::ProduceRequest, v1::ProduceResponse> {
+ public:
+  ProduceStreamReactor(BrokerService* service, grpc::CallbackServerContext* ctx)
+      : service_(service), ctx_(ctx) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    Answer* answer = nullptr;
+    {
+      mu_.Lock();
+      if (!ok || broken_) {
+        // Nothing more comes (or is wanted): answer what was read.
+        reads_done_ = true;
+        const Step step = NextLocked();
+        mu_.Unlock();
+        Act(step);
+        return;
+      }
+      answer = &answers_.emplace_back();
+      answer->started = absl::Now();
+      ++outstanding_;
+      mu_.Unlock();
+    }
+    request::ProduceRequest req = ProduceFromProto(request_, &request_);
+    request_.Clear();
+    const double bytes = request::ProduceQuotaBytes(req);
+    const ServiceSecurity& security = service_->security_;
+    security.Authz(ctx_).Produce(
+        *service_->handlers_, std::move(req),
+        request::Throttled<request::ProduceResponse>(
+            security.throttler, security::QuotaType::kProduce, security.QuotaSession(ctx_),
+            [bytes](const request::ProduceResponse&) { return bytes; },
+            [this, answer](request::ProduceResponse r) { Complete(answer, r); }));
+    // The next read starts only now: the stream's requests are appended in
+    // order. Until it completes, `outstanding_` or this read keeps the
+    // call from finishing.
+    bool read = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (broken_ || finished_) {
+        // No more reads: the call is ending (the answer may have finished
+        // it already).
+      } else if (answers_.size() >= kMaxUnanswered) {
+        read_paused_ = true;
+      } else {
+        read = true;
+      }
+    }
+    if (read) StartRead(&request_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    mu_.Lock();
+    writing_ = false;
+    answers_.pop_front();
+    if (!ok) broken_ = true;  // the client went away: nothing more is sent
+    bool read = false;
+    if (read_paused_ && !broken_ && answers_.size() < kMaxUnanswered) {
+      read_paused_ = false;
+      read = true;
+    }
+    const Step step = NextLocked();
+    mu_.Unlock();
+    if (read) StartRead(&request_);
+    Act(step);
+  }
+
+  void OnCancel() override {
+    mu_.Lock();
+    broken_ = true;
+    const Step step = NextLocked();
+    mu_.Unlock();
+    Act(step);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  static constexpr size_t kMaxUnanswered = 64;
+  struct Answer {
+    v1::ProduceResponse response;
+    bool ready = false;
+    bool failed = false;
+    absl::Time started;
+  };
+  // What to start once mu_ is released (gRPC operations are not started
+  // under it: Finish may run OnDone, which deletes the reactor).
+  struct Step {
+    const v1::ProduceResponse* write = nullptr;
+    bool finish = false;
+  };
+
+  void Complete(Answer* answer, const request::ProduceResponse& r) {
+    bool error = false;
+    for (const request::ProduceTopicResult& t : r.topics) {
+      for (const request::ProducePartitionResult& p : t.partitions) {
+        error = error || p.error != ErrorCode::kNone;
+      }
+    }
+    mu_.Lock();
+    ProduceToProto(r, &answer->response);
+    answer->ready = true;
+    answer->failed = error;
+    --outstanding_;
+    const Step step = NextLocked();
+    mu_.Unlock();
+    Act(step);
+  }
+
+  // The oldest answer to write, if it is complete and no write is under
+  // way; or whether the call is over: the client stopped writing (or went
+  // away) and every request came back from the request layer.
+  Step NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Step step;
+    if (finished_ || writing_) return step;
+    if (!broken_ && !answers_.empty() && answers_.front().ready) {
+      Answer& front = answers_.front();
+      if (service_->produce_metrics_ != nullptr) {
+        service_->produce_metrics_->Observe(absl::ToDoubleSeconds(absl::Now() - front.started),
+                                            front.failed);
+      }
+      writing_ = true;
+      step.write = &front.response;
+      return step;
+    }
+    if (outstanding_ > 0) return step;
+    if (!broken_ && !(reads_done_ && answers_.empty())) return step;
+    finished_ = true;
+    step.finish = true;
+    finish_status_ = broken_ ? grpc::Status::CANCELLED : grpc::Status::OK;
+    return step;
+  }
+
+  void Act(const Step& step) {
+    if (step.write != nullptr) StartWrite(step.write);
+    if (step.finish) Finish(finish_status_);  // last: OnDone may follow at once
+  }
+
+  BrokerService* const service_;
+  grpc::CallbackServerContext* const ctx_;
+  v1::ProduceRequest request_;  // the read in progress
+  grpc::Status finish_status_;
+  absl::Mutex mu_;
+  // The requests handed to the request layer and not yet written back, in
+  // order (a deque: the handlers keep pointers to their entries).
+  std::deque<Answer> answers_ ABSL_GUARDED_BY(mu_);
+  int outstanding_ ABSL_GUARDED_BY(mu_) = 0;  // handler callbacks to come
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+grpc::ServerBidiReactor<v1::ProduceRequest, v1::ProduceResponse>* BrokerService::ProduceStream(
+    grpc::CallbackServerContext* ctx) {
+  return new ProduceStreamReactor(this, ctx);
 }
 
 grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,

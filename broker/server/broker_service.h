@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "broker/metrics/metrics.h"
 #include "broker/request/handlers.h"
 #include "broker/server/service_security.h"
 #include "strata/v1/broker.grpc.pb.h"
@@ -15,7 +16,10 @@ namespace strata::server {
 
 class BrokerService final : public v1::Broker::CallbackService {
  public:
-  explicit BrokerService(request::RequestHandlers* handlers, ServiceSecurity security = {});
+  // `produce_metrics`, when given, counts each request of a ProduceStream
+  // (the interceptor sees the stream as one call).
+  explicit BrokerService(request::RequestHandlers* handlers, ServiceSecurity security = {},
+                         metrics::RequestMetrics* produce_metrics = nullptr);
 
   grpc::ServerUnaryReactor* Metadata(grpc::CallbackServerContext* ctx,
                                      const v1::MetadataRequest* request,
@@ -23,6 +27,8 @@ class BrokerService final : public v1::Broker::CallbackService {
   grpc::ServerUnaryReactor* Produce(grpc::CallbackServerContext* ctx,
                                     const v1::ProduceRequest* request,
                                     v1::ProduceResponse* response) override;
+  grpc::ServerBidiReactor<v1::ProduceRequest, v1::ProduceResponse>* ProduceStream(
+      grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx, const v1::FetchRequest* request,
                                   v1::FetchResponse* response) override;
   grpc::ServerUnaryReactor* ListOffsets(grpc::CallbackServerContext* ctx,
@@ -36,8 +42,11 @@ class BrokerService final : public v1::Broker::CallbackService {
                                            v1::InitProducerIdResponse* response) override;
 
  private:
+  class ProduceStreamReactor;
+
   request::RequestHandlers* const handlers_;
   const ServiceSecurity security_;
+  metrics::RequestMetrics* const produce_metrics_;
 };
 
 // The reactor of one fetch call: keeps the response's share of the fetch

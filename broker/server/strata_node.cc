@@ -776,7 +776,9 @@ void StrataNode::CreateServices() {
   transaction_service_ = std::make_unique<TransactionService>(
       txn_coordinator_.get(), coordinator_.get(), handlers_.get(), service_security);
   txn_marker_service_ = std::make_unique<TxnMarkerService>(handlers_.get());
-  broker_service_ = std::make_unique<BrokerService>(handlers_.get(), service_security);
+  broker_service_ = std::make_unique<BrokerService>(
+      handlers_.get(), service_security,
+      metrics_ ? &metrics_->Request("Produce", "grpc") : nullptr);
   group_service_ =
       std::make_unique<GroupService>(coordinator_.get(), handlers_.get(), service_security);
   replica_service_ = std::make_unique<ReplicaService>(handlers_.get());
