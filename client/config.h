@@ -77,8 +77,9 @@ struct ProducerConfig {
   // as Kafka 3.2+ does); set to true with one of those, Create() refuses
   // the config with Kafka's message.
   std::optional<bool> enable_idempotence;
-  // max.in.flight.requests.per.connection: counts only for the idempotence
-  // rules above; this client keeps one request in flight per partition.
+  // max.in.flight.requests.per.connection: how many produce requests of a
+  // partition may be in flight at once (producer.h); 1 keeps to one, on
+  // unary calls, and keeps order across retries without idempotence.
   int32_t max_in_flight = 5;
   static constexpr int32_t kMaxInFlightForIdempotence = 5;
   // transactional.id: makes the producer transactional (InitTransactions,

@@ -21,6 +21,15 @@ struct Producer::InFlight {
   int64_t id = 0;
   int32_t node = -1;
   std::string target;
+  // The broker's ProduceStream it goes on, or null: a unary Produce call
+  // (stub and ctx).
+  std::shared_ptr<ProduceStream> stream;
+  bool open_stream = false;  // the first request of a new stream opens it
+  bool timed_out = false;    // its stream was cancelled for it
+  // Its broker does not serve ProduceStream: the request goes again as a
+  // unary call, without counting an attempt.
+  bool unsupported = false;
+  absl::Time sent;
   std::unique_ptr<v1::Broker::Stub> stub;
   grpc::ClientContext ctx;
   v1::ProduceRequest request;
@@ -60,6 +69,8 @@ struct Producer::SenderWork {
   };
   std::vector<Unit> units;
   std::vector<Refused> refused;
+  // Streams to cancel (outside mu_), and whether for a request's timeout.
+  std::vector<std::pair<std::shared_ptr<ProduceStream>, bool>> cancel;
 
   bool empty() const { return units.empty() && refused.empty(); }
 };
@@ -73,6 +84,146 @@ struct Producer::AddPartitionsCall {
   v1::AddPartitionsToTxnResponse response;
   grpc::Status status;
   std::vector<TopicPartition> partitions;
+};
+
+// A broker's ProduceStream (broker.proto): requests are written in the
+// order Send() queues them, one write at a time, and each answer read is
+// the oldest unanswered request's. The stream stays open for the next
+// requests until it fails, times out, or the producer closes it; then every
+// request still unanswered gets the stream's status. Kept alive by `self_`
+// until OnDone, its last callback (a hold keeps gRPC from calling that
+// while Send may still start a write).
+class Producer::ProduceStream final
+    : public grpc::ClientBidiReactor<v1::ProduceRequest, v1::ProduceResponse> {
+ public:
+  ProduceStream(Producer* producer, std::string target, std::shared_ptr<grpc::Channel> channel)
+      : producer_(producer), target_(std::move(target)), stub_(v1::Broker::NewStub(channel)) {}
+
+  // Starts the call; `self` is this stream.
+  void Open(std::shared_ptr<ProduceStream> self) {
+    self_ = std::move(self);
+    stub_->async()->ProduceStream(&ctx_, this);
+    AddHold();
+    StartRead(&response_);
+    StartCall();
+  }
+
+  // Queues `call`; false when the stream has ended (the call is not queued).
+  bool Send(InFlight* call) ABSL_LOCKS_EXCLUDED(mu_) {
+    InFlight* write = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      if (ended_) return false;
+      pending_.push_back(call);
+      if (!writing_) {
+        writing_ = true;
+        write = pending_[written_++];
+      }
+    }
+    if (write != nullptr) StartWrite(&write->request);
+    return true;
+  }
+
+  // Ends the stream; its unanswered requests fail with DEADLINE_EXCEEDED
+  // when `timed_out`, else with the stream's status (CANCELLED).
+  void Cancel(bool timed_out) ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::MutexLock lock(&mu_);
+      timed_out_ = timed_out_ || timed_out;
+    }
+    ctx_.TryCancel();
+  }
+
+  void OnWriteDone(bool ok) override {
+    InFlight* write = nullptr;
+    bool release = false;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) ended_ = true;  // the call failed: OnDone says how
+      if (!ended_ && written_ < pending_.size()) {
+        writing_ = true;
+        write = pending_[written_++];
+      }
+      release = ReleaseHoldLocked();
+    }
+    if (write != nullptr) StartWrite(&write->request);
+    if (release) RemoveHold();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      bool release = false;
+      {
+        absl::MutexLock lock(&mu_);
+        ended_ = true;
+        release = ReleaseHoldLocked();
+      }
+      if (release) RemoveHold();
+      return;
+    }
+    InFlight* call = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      // The broker answers only requests it read, oldest first.
+      CHECK(!pending_.empty() && written_ > 0) << "an answer from " << target_ << " to no request";
+      call = pending_.front();
+      pending_.pop_front();
+      --written_;
+    }
+    call->response.Swap(&response_);
+    response_.Clear();
+    producer_->Answered(call, grpc::Status::OK);
+    StartRead(&response_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    std::deque<InFlight*> unanswered;
+    bool timed_out = false;
+    {
+      absl::MutexLock lock(&mu_);
+      ended_ = true;
+      unanswered.swap(pending_);
+      timed_out = timed_out_;
+    }
+    const grpc::Status s =
+        timed_out ? grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                 "No answer to a produce request within request.timeout.ms")
+                  : status;
+    Producer* const producer = producer_;
+    const std::string target = target_;
+    // Released (which may delete this, its stub and so a channel
+    // reference) before the producer hears of the end: once it has, the
+    // producer may be gone with its connection pool, and a channel whose
+    // last reference went here, on gRPC's callback thread, would be
+    // destroyed on the thread its own destruction waits for.
+    self_.reset();
+    producer->StreamEnded(this, target, unanswered, s);
+  }
+
+ private:
+  // Whether to give up the hold: the stream ended and no write may start.
+  bool ReleaseHoldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!ended_ || writing_ || !hold_) return false;
+    hold_ = false;
+    return true;
+  }
+
+  Producer* const producer_;
+  const std::string target_;
+  std::unique_ptr<v1::Broker::Stub> stub_;
+  grpc::ClientContext ctx_;
+  v1::ProduceResponse response_;  // the read in progress
+  std::shared_ptr<ProduceStream> self_;
+  absl::Mutex mu_;
+  // Unanswered requests, oldest first; the first written_ were handed to
+  // StartWrite (an answer may come before its OnWriteDone).
+  std::deque<InFlight*> pending_ ABSL_GUARDED_BY(mu_);
+  size_t written_ ABSL_GUARDED_BY(mu_) = 0;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool hold_ ABSL_GUARDED_BY(mu_) = true;
+  bool timed_out_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 namespace {
@@ -375,6 +526,21 @@ void Producer::Close(absl::Duration timeout) {
     }
   }
   if (sender_.joinable() && sender_.get_id() != std::this_thread::get_id()) sender_.join();
+  if (sender_.joinable()) return;  // from a callback: the destructor finishes
+  // Nothing is in flight any more: the streams end, and their OnDone (which
+  // calls into this producer) runs before Close returns.
+  std::vector<std::shared_ptr<ProduceStream>> streams;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [target, stream] : streams_) streams.push_back(stream);
+    streams_.clear();
+  }
+  for (auto& stream : streams) stream->Cancel(/*timed_out=*/false);
+  absl::MutexLock lock(&mu_);
+  auto ended = +[](Producer* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
+    return p->open_streams_ == 0;
+  };
+  mu_.Await(absl::Condition(ended, this));
 }
 
 void Producer::SenderLoop() {
@@ -416,7 +582,7 @@ void Producer::SenderLoop() {
           next_check = std::min(next_check, allowed);
         }
       }
-      if (work.empty() && done.empty() && !refresh && !renew_producer_id && !find_txn_coordinator &&
+      if (work.empty() && work.cancel.empty() && done.empty() && !refresh && !renew_producer_id && !find_txn_coordinator &&
           add_partitions == nullptr) {
         if (closing_ && accumulator_.empty() && in_flight_.empty() && answered_.empty() &&
             add_partitions_ == nullptr) {
@@ -427,6 +593,7 @@ void Producer::SenderLoop() {
         continue;
       }
     }
+    for (auto& [stream, timed_out] : work.cancel) stream->Cancel(timed_out);
     if (!work.empty()) {
       Prepare(&work);
       absl::MutexLock lock(&mu_);
@@ -457,6 +624,19 @@ void Producer::SendReady(absl::Time now, SenderWork* work, Completions* done,
   answered_.clear();
   if (transactional_) TxnSenderStep(now, done);
 
+  // A request on a stream unanswered after request.timeout.ms (and the
+  // second a unary call's deadline adds) ends its stream, as Kafka closes
+  // the connection: every request on it fails and is retried.
+  for (auto& [id, call] : in_flight_) {
+    if (call->stream == nullptr || call->timed_out) continue;
+    const absl::Time deadline = call->sent + config_.request_timeout + absl::Seconds(1);
+    if (deadline <= now || force_close_) {
+      call->timed_out = true;
+      work->cancel.emplace_back(call->stream, !force_close_);
+    } else {
+      *next_check = std::min(*next_check, deadline);
+    }
+  }
   if (force_close_) {
     for (auto& batch : accumulator_.DrainAll()) {
       FailBatch(*batch, absl::CancelledError("Producer is closed forcefully."), done);
@@ -479,9 +659,9 @@ void Producer::SendReady(absl::Time now, SenderWork* work, Completions* done,
       accumulator_.Ready(now, flushing_ > 0 || closing_, next_check);
   // Per partition: its first batch, and every full batch queued behind it
   // that fits in max.request.size by its estimated size (Dispatch checks
-  // the sealed sizes). A partition's batches travel in one request (one
-  // request per partition in flight), so a producer ahead of its
-  // acknowledgements (acks=all) is not held to one batch per round trip.
+  // the sealed sizes). A partition's queued batches travel in one request,
+  // so a producer ahead of its acknowledgements (acks=all) is not held to
+  // one batch per round trip.
   const size_t batch_size = static_cast<size_t>(config_.batch_size);
   const size_t max_request = static_cast<size_t>(config_.max_request_size);
   for (const TopicPartition& tp : ready) {
@@ -497,6 +677,28 @@ void Producer::SendReady(absl::Time now, SenderWork* work, Completions* done,
     if (!target) {
       need_metadata_ = true;
       continue;
+    }
+    if (auto w = windows_.find(tp); w != windows_.end()) {
+      // Another request beside those in flight (the partition is not
+      // muted, so the window has room): to the same broker, of new batches
+      // only, and, unless a flush asks, once a quarter of max.request.size
+      // is queued. Smaller amounts wait for an answer, as with one request
+      // in flight, and then go together: a request per batch would cost
+      // small records more than the overlap gains.
+      const ProducerBatch* front = accumulator_.Front(tp);
+      if (*target != w->second.target || front->attempts > 0) continue;
+      if (flushing_ == 0 && !closing_ && accumulator_.QueuedBytes(tp) < max_request / 4) {
+        // Unless the oldest request has waited kPipelineAfter already (an
+        // answer that waits for followers, say): then a full batch goes.
+        const bool full = accumulator_.BatchCount(tp) > 1 || front->closed || front->full ||
+                          front->size_in_bytes() >= batch_size;
+        const absl::Time after = w->second.sent.front() + kPipelineAfter;
+        if (!full) continue;
+        if (after > now) {
+          *next_check = std::min(*next_check, after);
+          continue;
+        }
+      }
     }
     accumulator_.Mute(tp);
     SenderWork::Unit unit;
@@ -649,7 +851,20 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
         call->id = next_call_id_++;
         call->node = leader;
         call->target = unit->target;
-        call->stub = v1::Broker::NewStub(pool_.Get(unit->target));
+        // Several requests of a partition may be in flight only on a
+        // stream, which keeps them in order.
+        if (config_.max_in_flight > 1 && !unary_targets_.contains(unit->target)) {
+          std::shared_ptr<ProduceStream>& stream = streams_[unit->target];
+          if (stream == nullptr) {
+            stream = std::make_shared<ProduceStream>(this, unit->target, pool_.Get(unit->target));
+            ++open_streams_;
+            call->open_stream = true;
+          }
+          call->stream = stream;
+        } else {
+          call->stub = v1::Broker::NewStub(pool_.Get(unit->target));
+        }
+        call->sent = absl::Now();
         call->request.set_acks(config_.acks);
         call->request.set_timeout_ms(
             static_cast<int32_t>(absl::ToInt64Milliseconds(config_.request_timeout)));
@@ -674,147 +889,127 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
         for (const auto& batch : unit->batches) records->append(batch->payload);
       }
       bytes += unit_bytes;
+      Window& window = windows_[tp];
+      ++window.in_flight;
+      window.sent.push_back(call->sent);
+      window.target = unit->target;
+      if (call->stream == nullptr) window.exclusive = true;
       for (auto& batch : unit->batches) {
         ++batch->attempts;
+        // A retry, or a batch to be answered for alone, goes with no other
+        // request of its partition in flight.
+        if (batch->attempts > 1 || batch->send_alone) window.exclusive = true;
         if (idempotent_ && batch->send_group < 0) batch->send_group = call->id;
         call->batches.push_back(std::move(batch));
       }
+      if (WindowOpen(window)) accumulator_.Unmute(tp);
     }
     finish();
   }
 }
 
+bool Producer::WindowOpen(const Window& w) const {
+  return w.failed.empty() &&
+         (w.in_flight == 0 || (!w.exclusive && w.in_flight < config_.max_in_flight));
+}
+
 void Producer::HandleAnswer(InFlight& call, absl::Time now,
                             Completions* done, SenderWork* work) {
-  for (const auto& batch : call.batches) accumulator_.Unmute(batch->tp);
   released_.clear();
-
-  // Batches to retry go back to the head of their partitions last first, so
-  // that a partition's batches keep their order.
-  std::vector<std::pair<std::unique_ptr<ProducerBatch>, absl::Status>> retry;
-  auto retry_all = [&] {
-    for (auto it = retry.rbegin(); it != retry.rend(); ++it) {
-      RetryOrFail(std::move(it->first), it->second, now, done);
-    }
-  };
-  if (!call.status.ok()) {
-    const absl::Status error = FromGrpcStatus(call.status, call.target);
-    const bool retriable = IsNetworkError(error);
-    for (auto& batch : call.batches) {
-      if (retriable) {
-        metadata_.InvalidateLeader(batch->tp.topic, batch->tp.partition.value());
-        need_metadata_ = true;
-        retry.emplace_back(std::move(batch), error);
-      } else {
-        FailBatch(*batch, error, done);
-      }
-    }
-    retry_all();
-    return;
+  // The request's partitions (a partition's batches are consecutive in it).
+  std::vector<TopicPartition> partitions;
+  for (const auto& batch : call.batches) {
+    if (partitions.empty() || !(partitions.back() == batch->tp)) partitions.push_back(batch->tp);
+  }
+  for (const TopicPartition& tp : partitions) {
+    Window& w = windows_[tp];
+    w.sent.pop_front();  // a partition's requests are answered in order
+    if (--w.in_flight == 0) w.exclusive = false;
   }
 
   std::map<std::pair<std::string, int32_t>, const v1::PartitionProduceResponse*> answers;
-  for (const auto& t : call.response.topics()) {
-    for (const auto& p : t.partitions()) answers[{t.topic(), p.partition()}] = &p;
+  if (call.status.ok()) {
+    for (const auto& t : call.response.topics()) {
+      for (const auto& p : t.partitions()) answers[{t.topic(), p.partition()}] = &p;
+    }
   }
+  const absl::Status call_error = FromGrpcStatus(call.status, call.target);
   // The offset the next batch of each partition got: batches of one
   // partition were appended back to back.
   std::map<std::pair<std::string, int32_t>, int64_t> next_offset;
-  std::map<std::pair<std::string, int32_t>, int> batches_of;
-  for (const auto& batch : call.batches)
-    ++batches_of[{batch->tp.topic, batch->tp.partition.value()}];
-  // Partitions refused as too large: their index in work->refused.
-  std::map<std::pair<std::string, int32_t>, size_t> refused_at;
-  const size_t first_refused = work->refused.size();
+  std::map<TopicPartition, int> batches_of;  // in this request
+  for (const auto& batch : call.batches) ++batches_of[batch->tp];
   for (auto& batch : call.batches) {
-    auto it = answers.find({batch->tp.topic, batch->tp.partition.value()});
-    if (it == answers.end()) {
-      FailBatch(
-          *batch,
-          ErrorToStatus(v1::UNKNOWN_SERVER_ERROR, fmt::format("The broker {} sent no answer for {}",
-                                                              call.target, batch->tp.ToString())),
-          done);
-      continue;
+    BatchFailure failure;
+    failure.node = call.node;
+    failure.request_batches = batches_of[batch->tp];
+    if (call.unsupported) {
+      // Never written: back as it was, for a unary call.
+      --batch->attempts;
+      failure.resend = true;
     }
-    const v1::PartitionProduceResponse& answer = *it->second;
-    if (answer.error() == v1::NONE) {
-      auto [next, first] = next_offset.try_emplace(it->first, answer.base_offset());
-      const int64_t base = next->second;
-      next->second += batch->record_count();
-      buffered_bytes_ -= batch->reserved_bytes;
-      done->push_back({.tp = batch->tp,
-                       .callbacks = std::move(batch->callbacks),
-                       .timestamps = std::move(batch->timestamps),
-                       .base_offset = config_.acks == 0 ? -1 : base,
-                       .log_append_time_ms = answer.log_append_time_ms(),
-                       .error = absl::OkStatus()});
-      continue;
-    }
-    const absl::Status error = ErrorToStatus(
-        answer.error(),
-        answer.error_message().empty()
-            ? fmt::format("{} ({})", DefaultErrorMessage(answer.error()), batch->tp.ToString())
-            : answer.error_message());
-    if (answer.error() == v1::MESSAGE_TOO_LARGE && !force_close_ &&
-        (batch->record_count() > 1 || batches_of[it->first] > 1)) {
-      // Split (or, one record refused with others, re-send alone); see
-      // producer.h. The partition stays muted until the pieces are back.
-      // It and its pieces get new stamps.
-      if (idempotent_) ReleaseSequence(*batch, error);
-      batch->last_error = error;
-      auto [at, fresh] = refused_at.try_emplace(it->first, work->refused.size());
-      if (fresh) {
-        work->refused.emplace_back();
-        work->refused.back().tp = batch->tp;
-      }
-      work->refused[at->second].batches.push_back(std::move(batch));
-      continue;
-    }
-    if (idempotent_ && (answer.error() == v1::OUT_OF_ORDER_SEQUENCE_NUMBER ||
-                        answer.error() == v1::INVALID_PRODUCER_EPOCH)) {
-      if (batches_of[it->first] > 1) {
-        // The leader may hold the first batches of the request and not the
-        // rest (a follower whose copy was cut short took over; a power
-        // loss kept part of it), which it refuses as a whole: each goes
-        // again alone, stamped as it is, to be answered for itself — as a
-        // duplicate, or appended in sequence.
-        batch->send_group = next_call_id_++;
-        retry.emplace_back(std::move(batch), error);
+    if (!call_error.ok()) {
+      failure.call_error = call_error;
+    } else {
+      auto it = answers.find({batch->tp.topic, batch->tp.partition.value()});
+      if (it == answers.end()) {
+        FailBatch(*batch,
+                  ErrorToStatus(v1::UNKNOWN_SERVER_ERROR,
+                                fmt::format("The broker {} sent no answer for {}", call.target,
+                                            batch->tp.ToString())),
+                  done);
         continue;
       }
-      // Alone, it was not written, and the leader's view of this producer
-      // differs from ours (its state expired, or was lost with a log): a
-      // new id. Inside a transaction the id may not change: the batch
-      // fails, the transaction is to be aborted and the abort bumps the
-      // epoch (KIP-360; an INVALID_PRODUCER_EPOCH producer is most likely
-      // fenced, which the abort's EndTxn then says).
-      ForgetSequence(*batch, error);
-      Unstamp(*batch);
-      if (transactional_) {
-        FailBatch(*batch, error, done);
+      const v1::PartitionProduceResponse& answer = *it->second;
+      if (answer.error() == v1::NONE) {
+        auto [next, first] = next_offset.try_emplace(it->first, answer.base_offset());
+        const int64_t base = next->second;
+        next->second += batch->record_count();
+        buffered_bytes_ -= batch->reserved_bytes;
+        done->push_back({.tp = batch->tp,
+                         .callbacks = std::move(batch->callbacks),
+                         .timestamps = std::move(batch->timestamps),
+                         .base_offset = config_.acks == 0 ? -1 : base,
+                         .log_append_time_ms = answer.log_append_time_ms(),
+                         .error = absl::OkStatus()});
         continue;
       }
-      retry.emplace_back(std::move(batch), error);
-      continue;
+      failure.error = answer.error();
+      failure.message = answer.error_message();
+      failure.leader_hint = answer.leader_hint();
     }
-    if (!IsRetriable(answer.error())) {
-      if (transactional_ && IsFatalForTransactions(answer.error())) txn_.FatalError(error);
-      if (idempotent_) ReleaseSequence(*batch, error);
-      FailBatch(*batch, error, done);
-      continue;
-    }
-    if (InvalidatesMetadata(answer.error())) {
-      const int32_t hint = answer.leader_hint();
-      if (hint >= 0 && hint != call.node && metadata_.BrokerAddress(hint)) {
-        metadata_.SetLeaderHint(batch->tp.topic, batch->tp.partition.value(), hint);
-      } else {
-        metadata_.InvalidateLeader(batch->tp.topic, batch->tp.partition.value());
-        need_metadata_ = true;
-      }
-    }
-    retry.emplace_back(std::move(batch), error);
+    failure.batch = std::move(batch);
+    windows_[failure.batch->tp].failed.push_back(std::move(failure));
   }
-  retry_all();
+
+  // A partition's failures wait until none of its requests is in flight
+  // (those sent behind a failed one most likely fail too: its leader
+  // moved, or, idempotent, their sequences no longer follow); then they
+  // are handled together, in the order they were sent. Meanwhile the
+  // partition sends nothing.
+  std::vector<Retry> retry;
+  const size_t first_refused = work->refused.size();
+  for (const TopicPartition& tp : partitions) {
+    auto w = windows_.find(tp);
+    if (w->second.in_flight == 0 && !w->second.failed.empty()) {
+      std::vector<BatchFailure> failed = std::move(w->second.failed);
+      w->second.failed.clear();
+      HandleFailures(failed, done, work, &retry);
+    }
+    if (w->second.in_flight == 0) {
+      windows_.erase(w);
+      accumulator_.Unmute(tp);
+    } else if (WindowOpen(w->second)) {
+      accumulator_.Unmute(tp);
+    } else {
+      accumulator_.Mute(tp);
+    }
+  }
+  // Batches to retry go back to the head of their partitions last first, so
+  // that a partition's batches keep their order.
+  for (auto it = retry.rbegin(); it != retry.rend(); ++it) {
+    RetryOrFail(std::move(it->batch), it->error, now, done, it->at_once);
+  }
 
   // As Kafka's Sender: the topic's estimate goes back to at least 1.0 (it
   // is what let the batch grow too large), and each batch of several
@@ -841,6 +1036,103 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
                                         : 0);
     }
     accumulator_.Mute(refused.tp);
+  }
+}
+
+void Producer::HandleFailures(
+    std::vector<BatchFailure>& failed, Completions* done, SenderWork* work,
+    std::vector<Retry>* retry) {
+  const size_t batches = failed.size();
+  // Only batches refused as too large ahead of any other failure are split
+  // now: their pieces go back to the head of the partition after the
+  // retries, so a refusal behind a retry goes again as it is (and is split
+  // when it comes first).
+  bool split = true;
+  for (BatchFailure& f : failed) {
+    std::unique_ptr<ProducerBatch>& batch = f.batch;
+    if (f.resend) {
+      split = false;
+      retry->push_back({std::move(batch), f.call_error, /*at_once=*/true});
+      continue;
+    }
+    if (!f.call_error.ok()) {
+      split = false;
+      if (IsNetworkError(f.call_error)) {
+        metadata_.InvalidateLeader(batch->tp.topic, batch->tp.partition.value());
+        need_metadata_ = true;
+        retry->push_back({std::move(batch), f.call_error});
+      } else {
+        FailBatch(*batch, f.call_error, done);
+      }
+      continue;
+    }
+    const absl::Status error = ErrorToStatus(
+        f.error, f.message.empty()
+                     ? fmt::format("{} ({})", DefaultErrorMessage(f.error), batch->tp.ToString())
+                     : f.message);
+    if (f.error == v1::MESSAGE_TOO_LARGE && !force_close_ &&
+        (batch->record_count() > 1 || f.request_batches > 1)) {
+      if (!split) {
+        retry->push_back({std::move(batch), error});
+        continue;
+      }
+      // Split (or, one record refused with others, re-send alone); see
+      // producer.h. The partition stays muted until the pieces are back.
+      // It and its pieces get new stamps.
+      if (idempotent_) ReleaseSequence(*batch, error);
+      batch->last_error = error;
+      if (work->refused.empty() || !(work->refused.back().tp == batch->tp) ||
+          !work->refused.back().piece_bytes.empty()) {
+        work->refused.emplace_back();
+        work->refused.back().tp = batch->tp;
+      }
+      work->refused.back().batches.push_back(std::move(batch));
+      continue;
+    }
+    split = false;
+    if (idempotent_ && (f.error == v1::OUT_OF_ORDER_SEQUENCE_NUMBER ||
+                        f.error == v1::INVALID_PRODUCER_EPOCH)) {
+      if (batches > 1) {
+        // The leader may hold the first batches and not the rest (a
+        // follower whose copy was cut short took over; a power loss kept
+        // part of it; a batch sent before them failed), which it refuses:
+        // each goes again alone, stamped as it is, to be answered for
+        // itself — as a duplicate, or appended in sequence.
+        batch->send_group = next_call_id_++;
+        retry->push_back({std::move(batch), error});
+        continue;
+      }
+      // Alone, it was not written, and the leader's view of this producer
+      // differs from ours (its state expired, or was lost with a log): a
+      // new id. Inside a transaction the id may not change: the batch
+      // fails, the transaction is to be aborted and the abort bumps the
+      // epoch (KIP-360; an INVALID_PRODUCER_EPOCH producer is most likely
+      // fenced, which the abort's EndTxn then says).
+      ForgetSequence(*batch, error);
+      Unstamp(*batch);
+      if (transactional_) {
+        FailBatch(*batch, error, done);
+        continue;
+      }
+      retry->push_back({std::move(batch), error});
+      continue;
+    }
+    if (!IsRetriable(f.error)) {
+      if (transactional_ && IsFatalForTransactions(f.error)) txn_.FatalError(error);
+      if (idempotent_) ReleaseSequence(*batch, error);
+      FailBatch(*batch, error, done);
+      continue;
+    }
+    if (InvalidatesMetadata(f.error)) {
+      const int32_t hint = f.leader_hint;
+      if (hint >= 0 && hint != f.node && metadata_.BrokerAddress(hint)) {
+        metadata_.SetLeaderHint(batch->tp.topic, batch->tp.partition.value(), hint);
+      } else {
+        metadata_.InvalidateLeader(batch->tp.topic, batch->tp.partition.value());
+        need_metadata_ = true;
+      }
+    }
+    retry->push_back({std::move(batch), error});
   }
 }
 
@@ -882,7 +1174,7 @@ void Producer::FailBatch(const ProducerBatch& batch, const absl::Status& error,
 }
 
 void Producer::RetryOrFail(std::unique_ptr<ProducerBatch> batch, const absl::Status& error,
-                           absl::Time now, Completions* done) {
+                           absl::Time now, Completions* done, bool at_once) {
   batch->last_error = error;
   if (force_close_) {
     FailBatch(*batch, error, done);
@@ -903,11 +1195,50 @@ void Producer::RetryOrFail(std::unique_ptr<ProducerBatch> batch, const absl::Sta
     FailBatch(*batch, error, done);
     return;
   }
-  batch->retry_at = now + config_.retry_backoff;
+  batch->retry_at = at_once ? absl::InfinitePast() : now + config_.retry_backoff;
   accumulator_.Reenqueue(std::move(batch));
 }
 
+void Producer::Answered(InFlight* call, grpc::Status status) {
+  absl::MutexLock lock(&mu_);
+  call->status = std::move(status);
+  answered_.push_back(call->id);
+  wake_sender_.Signal();
+}
+
+void Producer::StreamEnded(const ProduceStream* stream, const std::string& target,
+                           const std::deque<InFlight*>& unanswered, const grpc::Status& status) {
+  absl::MutexLock lock(&mu_);
+  grpc::Status s = status;
+  if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    // A broker of an older version: unary Produce calls from now on, and
+    // the requests go again that way.
+    LOG(WARNING) << "The broker " << target
+                 << " does not serve ProduceStream; sending it one request at a time";
+    unary_targets_.insert(target);
+    s = grpc::Status(grpc::StatusCode::UNAVAILABLE, "The broker does not serve ProduceStream");
+  }
+  for (InFlight* call : unanswered) {
+    call->status = s;
+    call->unsupported = s.error_code() != status.error_code();
+    answered_.push_back(call->id);
+  }
+  // (`stream` may be gone: compared, never used.)
+  auto it = streams_.find(target);
+  if (it != streams_.end() && it->second.get() == stream) streams_.erase(it);
+  --open_streams_;
+  wake_sender_.Signal();
+}
+
 void Producer::StartCall(InFlight* call) {
+  if (call->stream != nullptr) {
+    if (call->open_stream) call->stream->Open(call->stream);
+    if (!call->stream->Send(call)) {
+      Answered(call, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                  "The produce stream to " + call->target + " ended"));
+    }
+    return;
+  }
   call->ctx.set_deadline(std::chrono::system_clock::now() +
                          absl::ToChronoMilliseconds(config_.request_timeout + absl::Seconds(1)));
   call->stub->async()->Produce(&call->ctx, &call->request, &call->response,
@@ -939,11 +1270,14 @@ void Producer::ForgetSequence(const ProducerBatch& batch, const absl::Status& er
 
 void Producer::ReleaseSequence(ProducerBatch& batch, const absl::Status& error) {
   // Refused on its first attempt, the batch cannot have been written by an
-  // earlier one; with one request per partition in flight, stamped at
-  // dispatch, nothing stamped after it exists: its sequences are free
-  // again. (The batches of one request are refused together, first to
-  // last, so the first one's sequence is where the partition goes back
-  // to.) A retried batch may have been written before: a new id.
+  // earlier one: its sequences are free again. Batches stamped after it
+  // were in flight with it, and are handled in the same list of failures
+  // (HandleFailures): they go again with their stamps, behind its pieces
+  // if it is split (the pieces hold its records, so the sequences still
+  // follow on), or else find a gap and take the out-of-order path to a new
+  // id. (A partition's failed batches are handled first to last, so the
+  // first one's sequence is where the partition goes back to.) A retried
+  // batch may have been written before: a new id.
   if (batch.base_sequence >= 0 && batch.attempts == 1 && batch.producer_id == producer_id_ &&
       !need_producer_id_) {
     int32_t& next = next_sequence_[batch.tp];

@@ -6,11 +6,30 @@
 // linger.ms, or Flush()/Close() asks. Batches for partitions led by the same
 // broker share one Produce request.
 //
-// Ordering: one request per partition is in flight at a time (it carries
-// the partition's first batch and the full batches queued behind it, up to
-// max.request.size), and batches that fail with a retriable error go back
-// to the head of their partition in order, so records of a partition are
-// written in Send() order even across retries.
+// Requests in flight (max.in.flight.requests.per.connection, default 5, as
+// Kafka's): a partition's first request carries its first batch and the
+// full batches queued behind it, up to max.request.size. While it is in
+// flight, further requests of the partition may follow, up to the window,
+// each once a quarter of max.request.size of batches is queued, or a full
+// batch once the oldest request has waited a millisecond (less waits for
+// an answer, and then goes together: a request per small batch, answered
+// within a millisecond, costs more than the overlap gains). They go on the broker's ProduceStream
+// (broker.proto), which appends requests in the order they were sent and
+// answers them in that order; a broker that does not serve it (an older
+// version) gets unary calls, one request per partition at a time, as does
+// every broker with a window of 1. Retries, and batches to be answered for
+// alone, go with no other request of their partition in flight. A request
+// unanswered after request.timeout.ms (plus a second) ends its stream, as
+// Kafka closes the connection: every request on it fails and is retried.
+//
+// Ordering: batches that fail with a retriable error go back to the head
+// of their partition in order. A partition's failures are handled once none
+// of its requests is in flight any more (those behind a failed one are
+// answered first), all together, in the order they were sent; meanwhile
+// the partition sends nothing. So with idempotence (below), or with a
+// window of 1, the records of a partition are written in Send() order even
+// across retries. Without idempotence and with a window above 1, a request
+// behind a failed one may be written before its retry, as in Kafka.
 //
 // Errors: retriable errors (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE,
 // UNKNOWN_TOPIC_OR_PARTITION, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS[_AFTER_
@@ -56,8 +75,9 @@
 // is unknown, so the producer takes a new producer id before it stamps
 // another batch: batches still waiting for a retry keep their stamps, new
 // ones start at sequence 0 under the new id.
-// One request per partition in flight carries the five-request window
-// Kafka's producers use (it may hold many batches).
+// Requests behind a failed one in the window find a gap in the sequence
+// (OUT_OF_ORDER_SEQUENCE_NUMBER): handled with the failure, as one
+// request's batches, each goes again alone with its stamp.
 //
 // Transactions (transactional.id set; Kafka's KafkaProducer semantics): the
 // producer's records are written in transactions that a read_committed
@@ -126,6 +146,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <future>
 #include <map>
@@ -148,6 +169,8 @@
 #include "client/record_accumulator.h"
 #include "client/records.h"
 #include "client/transaction_manager.h"
+#include "grpcpp/support/status.h"
+#include "strata/v1/broker.pb.h"
 
 namespace strata::client {
 
@@ -226,6 +249,38 @@ class Producer {
   struct InFlight;
   struct SenderWork;
   struct AddPartitionsCall;
+  class ProduceStream;
+  // A batch's failed answer (or its request's failure), kept until its
+  // partition's other requests in flight are answered too.
+  struct BatchFailure {
+    std::unique_ptr<ProducerBatch> batch;
+    absl::Status call_error;  // not OK: the request failed as a whole
+    v1::ErrorCode error = v1::NONE;
+    std::string message;
+    int32_t leader_hint = -1;
+    int32_t node = -1;  // the broker that answered
+    int request_batches = 1;  // the partition's batches in its request
+    bool resend = false;  // not answered, not an attempt: goes again at once
+  };
+  // A batch going back to the head of its partition (at once: without
+  // retry.backoff.ms, when it was never sent).
+  struct Retry {
+    std::unique_ptr<ProducerBatch> batch;
+    absl::Status error;
+    bool at_once = false;
+  };
+  // A partition's requests in flight (see the file comment).
+  struct Window {
+    int in_flight = 0;
+    // One of them allows none beside it: a retry, or a unary call.
+    bool exclusive = false;
+    std::string target;  // where they went
+    std::deque<absl::Time> sent;  // when each was sent, oldest first
+    std::vector<BatchFailure> failed;
+  };
+  // A request in flight this long lets a full batch of its partition go
+  // beside it (see the file comment).
+  static constexpr absl::Duration kPipelineAfter = absl::Milliseconds(1);
   // A coordinator's answer: its error code and message.
   struct TxnAnswer {
     v1::ErrorCode error = v1::NONE;
@@ -273,8 +328,23 @@ class Producer {
   // Retries `batch` after a retriable error, or fails it if its delivery
   // timeout or retries are used up.
   void RetryOrFail(std::unique_ptr<ProducerBatch> batch, const absl::Status& error, absl::Time now,
-                   Completions* done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                   Completions* done, bool at_once = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartCall(InFlight* call);
+  // A request's answer (or failure), from the transport's threads.
+  void Answered(InFlight* call, grpc::Status status) ABSL_LOCKS_EXCLUDED(mu_);
+  // The ProduceStream to `target` ended; its `unanswered` requests failed
+  // with `status`.
+  void StreamEnded(const ProduceStream* stream, const std::string& target,
+                   const std::deque<InFlight*>& unanswered, const grpc::Status& status)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // A partition's failed batches, with no request of it in flight any more:
+  // handled in the order they were sent, as if one request had carried
+  // them. Retries are added to `retry`, refusals as too large to `work`.
+  void HandleFailures(std::vector<BatchFailure>& failed, Completions* done, SenderWork* work,
+                      std::vector<Retry>* retry)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether another request of the partition may go beside those in flight.
+  bool WindowOpen(const Window& w) const;
   // Idempotence: asks any broker for a producer id (without mu_; blocks up
   // to request.timeout.ms), then installs it or schedules the next try.
   // Records of batches it fails (no id to be had) are queued in `done`.
@@ -366,6 +436,14 @@ class Producer {
   RecordAccumulator accumulator_ ABSL_GUARDED_BY(mu_);
   int64_t next_call_id_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<int64_t, std::unique_ptr<InFlight>> in_flight_ ABSL_GUARDED_BY(mu_);
+  // The partitions with requests in flight.
+  absl::flat_hash_map<TopicPartition, Window> windows_ ABSL_GUARDED_BY(mu_);
+  // Each broker's ProduceStream, opened by the sender on first use; the
+  // brokers that do not serve it (older versions) get unary calls.
+  absl::flat_hash_map<std::string, std::shared_ptr<ProduceStream>> streams_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> unary_targets_ ABSL_GUARDED_BY(mu_);
+  // Streams created whose OnDone has not run yet.
+  int open_streams_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<int64_t> answered_ ABSL_GUARDED_BY(mu_);
   int flushing_ ABSL_GUARDED_BY(mu_) = 0;
   // Records queued whose callback has not returned yet; Flush waits for 0.

@@ -290,6 +290,14 @@ size_t RecordAccumulator::BatchCount(const TopicPartition& tp) const {
   return it == queues_.end() ? 0 : it->second.size();
 }
 
+size_t RecordAccumulator::QueuedBytes(const TopicPartition& tp) const {
+  auto it = queues_.find(tp);
+  if (it == queues_.end()) return 0;
+  size_t bytes = 0;
+  for (const auto& batch : it->second) bytes += batch->size_in_bytes();
+  return bytes;
+}
+
 size_t RecordAccumulator::FrontBytes(const TopicPartition& tp) const {
   const ProducerBatch* front = Front(tp);
   return front == nullptr ? 0 : front->size_in_bytes();

@@ -198,6 +198,8 @@ class RecordAccumulator {
   size_t BatchCount(const TopicPartition& tp) const;
   // The size of the partition's first batch (0 when none).
   size_t FrontBytes(const TopicPartition& tp) const;
+  // The size of all the partition's batches (estimates for open ones).
+  size_t QueuedBytes(const TopicPartition& tp) const;
   // The partition's first batch; nullptr when none.
   const ProducerBatch* Front(const TopicPartition& tp) const;
   // Topics with queued batches.

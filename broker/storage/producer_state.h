@@ -15,9 +15,10 @@
 // only from the transaction coordinator (Log::AppendTxnMarker, checked by
 // CheckMarker); a client cannot send a control batch.
 //
-// Runs, not batches. Strata's own client sends one request per partition in
-// flight that may carry many batches of a producer, appended atomically;
-// Kafka's clients send one batch per request with up to five in flight. A
+// Runs, not batches. Strata's own client sends requests that may carry many
+// batches of a producer, appended atomically, up to five per partition in
+// flight on an ordered stream; Kafka's clients send one batch per request
+// with up to five in flight. A
 // run is a maximal sequence of a producer's batches, in one epoch, that is
 // contiguous in both sequence and offset: a batch extends the newest run iff
 // its epoch is the run's, its first sequence is the run's last + 1 (a run

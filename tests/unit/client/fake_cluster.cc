@@ -1,6 +1,8 @@
 #include "tests/unit/client/fake_cluster.h"
 
+#include <deque>
 #include <functional>
+#include <thread>
 
 #include "fmt/format.h"
 #include "glog/logging.h"
@@ -51,6 +53,48 @@ class FakeCluster::Node final : public v1::Broker::Service,
         pm->add_isr(it->second.partitions[p].leader);
       }
     }
+    return grpc::Status::OK;
+  }
+
+  // Reads and appends each request as it comes (one reader thread), and
+  // writes the answers in order from this thread, holding them while
+  // HoldProduceAnswers says so.
+  grpc::Status ProduceStream(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<v1::ProduceResponse, v1::ProduceRequest>* stream) override {
+    if (!c_->produce_stream_served_.load()) {
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "ProduceStream");
+    }
+    absl::Mutex qmu;
+    std::deque<v1::ProduceResponse> answers;
+    bool reads_done = false;
+    std::thread reader([&] {
+      v1::ProduceRequest req;
+      while (stream->Read(&req)) {
+        v1::ProduceResponse resp;
+        (void)Produce(ctx, &req, &resp);
+        absl::MutexLock lock(&qmu);
+        answers.push_back(std::move(resp));
+      }
+      absl::MutexLock lock(&qmu);
+      reads_done = true;
+    });
+    while (!ctx->IsCancelled()) {
+      v1::ProduceResponse resp;
+      {
+        absl::MutexLock lock(&qmu);
+        if (answers.empty() && reads_done) break;
+        if (answers.empty() || c_->hold_produce_answers_.load()) {
+          qmu.AwaitWithTimeout(absl::Condition(+[](bool* b) { return *b; }, &reads_done),
+                               absl::Milliseconds(2));
+          continue;
+        }
+        resp = std::move(answers.front());
+        answers.pop_front();
+      }
+      if (!stream->Write(resp)) break;
+    }
+    reader.join();
     return grpc::Status::OK;
   }
 
@@ -1214,6 +1258,10 @@ int FakeCluster::BatchCount(const std::string& topic, int32_t partition) const {
   return static_cast<int>(
       topics_.at(topic).partitions.at(static_cast<size_t>(partition)).batches.size());
 }
+
+void FakeCluster::ServeProduceStream(bool serve) { produce_stream_served_.store(serve); }
+
+void FakeCluster::HoldProduceAnswers(bool hold) { hold_produce_answers_.store(hold); }
 
 int FakeCluster::produce_requests() const {
   absl::MutexLock lock(&mu_);

@@ -31,6 +31,7 @@
 // Thread-safe. The destructor stops every server.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <set>
@@ -156,6 +157,12 @@ class FakeCluster {
   std::vector<record::Record> Records(const std::string& topic, int32_t partition) const;
   // Batches appended to the partition.
   int BatchCount(const std::string& topic, int32_t partition) const;
+  // Whether ProduceStream is served (by default); else it answers
+  // UNIMPLEMENTED, as a broker of an older version.
+  void ServeProduceStream(bool serve);
+  // While held, ProduceStream appends the requests it reads but sends no
+  // answer (unary Produce calls are not held).
+  void HoldProduceAnswers(bool hold);
   int produce_requests() const;
   // acks of the last Produce request.
   int32_t last_acks() const;
@@ -201,6 +208,8 @@ class FakeCluster {
   bool stopping_ = false;
   std::map<std::string, Topic> topics_;
   int produce_requests_ = 0;
+  std::atomic<bool> produce_stream_served_{true};
+  std::atomic<bool> hold_produce_answers_{false};
   std::map<std::string, FakeGroup> groups_;
   struct Txn {
     int64_t producer_id = -1;

@@ -111,8 +111,10 @@ TEST(ProducerTest, QueuedFullBatchesOfAPartitionTravelInOneRequest) {
   cluster.AddTopic("t", 1);
   // Without idempotence a retry takes whatever is queued (an idempotent
   // producer re-sends the failed request's batches as they went: below).
+  // Order across a retry needs one request in flight then (as in Kafka).
   ProducerConfig config = SmallBatchesSentOnFlush(cluster);
   config.enable_idempotence = false;
+  config.max_in_flight = 1;
   auto producer = Producer::Create(config);
   ASSERT_TRUE(producer.ok());
   // The first attempt fails: the batches go back in order and are retried.
@@ -825,6 +827,138 @@ TEST(ProducerIdempotenceTest, ARecordRefusedOnItsFirstAttemptGivesItsSequenceBac
   std::vector<StoredStamp> stamps = Stamps(cluster, "t", 0);
   ASSERT_EQ(stamps.size(), 1u);
   EXPECT_EQ(stamps[0].base_sequence, 0) << "the refused records' sequences were given back";
+}
+
+}  // namespace
+}  // namespace strata::client
+
+namespace strata::client {
+namespace {
+
+// Waits (up to 5 s) until the cluster has handled `n` produce requests.
+bool AwaitProduceRequests(const FakeCluster& cluster, int n) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (cluster.produce_requests() < n) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+// One record per batch (a 300-byte record fills a 200-byte batch), sent at
+// once (linger 0): each Send makes a full batch of its own, which is more
+// than a quarter of max.request.size, so it may go beside those in flight.
+ProducerConfig OneRecordBatches(const FakeCluster& cluster, int max_in_flight) {
+  ProducerConfig c = Config(cluster);
+  c.linger = absl::ZeroDuration();
+  c.batch_size = 200;
+  c.max_request_size = 1000;
+  c.max_in_flight = max_in_flight;
+  return c;
+}
+
+TEST(ProducerPipelineTest, UpToMaxInFlightRequestsOfAPartitionGoBeforeTheFirstIsAnswered) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = Producer::Create(OneRecordBatches(cluster, 3));
+  ASSERT_TRUE(producer.ok());
+  ASSERT_TRUE((*producer)->Send(Rec("t", "warm-up")).get().ok());  // the producer id, the stream
+  cluster.HoldProduceAnswers(true);
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  for (int i = 0; i < 5; ++i) {
+    futures.push_back((*producer)->Send(Rec("t", std::string(300, static_cast<char>('a' + i)))));
+    if (i < 3) {
+      ASSERT_TRUE(AwaitProduceRequests(cluster, 2 + i)) << "request " << i;
+    }
+  }
+  // Three are appended and unanswered; the fourth waits for room.
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(cluster.produce_requests(), 4);
+  cluster.HoldProduceAnswers(false);
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<RecordMetadata> md = futures[static_cast<size_t>(i)].get();
+    ASSERT_TRUE(md.ok()) << md.status();
+    EXPECT_EQ(md->offset, i + 1);
+  }
+  std::string order;
+  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
+  EXPECT_EQ(order, "wabcde");
+}
+
+TEST(ProducerPipelineTest, AFailureAmongPipelinedRequestsKeepsOrderAndWritesEachRecordOnce) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  auto producer = Producer::Create(OneRecordBatches(cluster, 5));
+  ASSERT_TRUE(producer.ok());
+  ASSERT_TRUE((*producer)->Send(Rec("t", "w")).get().ok());
+  cluster.HoldProduceAnswers(true);
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  futures.push_back((*producer)->Send(Rec("t", std::string(300, 'a'))));
+  ASSERT_TRUE(AwaitProduceRequests(cluster, 2));
+  // The next request is refused as from a follower; the two behind it find
+  // a gap in the sequence (OUT_OF_ORDER_SEQUENCE_NUMBER).
+  cluster.FailProduce("t", 0, v1::NOT_LEADER_OR_FOLLOWER, 1, /*hint=*/1);
+  for (int i = 1; i < 4; ++i) {
+    futures.push_back((*producer)->Send(Rec("t", std::string(300, static_cast<char>('a' + i)))));
+    ASSERT_TRUE(AwaitProduceRequests(cluster, 2 + i));
+  }
+  cluster.HoldProduceAnswers(false);
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<RecordMetadata> md = futures[static_cast<size_t>(i)].get();
+    ASSERT_TRUE(md.ok()) << md.status();
+    EXPECT_EQ(md->offset, i + 1) << "record " << i;
+  }
+  std::string order;
+  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
+  EXPECT_EQ(order, "wabcd") << "in Send order, each once";
+  EXPECT_EQ(cluster.init_producer_id_requests(), 1) << "the sequences were kept";
+}
+
+TEST(ProducerPipelineTest, AStreamUnansweredPastTheRequestTimeoutIsRetriedOnANewOne) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ProducerConfig config = OneRecordBatches(cluster, 5);
+  config.request_timeout = absl::Milliseconds(300);
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  ASSERT_TRUE((*producer)->Send(Rec("t", "w")).get().ok());
+  cluster.HoldProduceAnswers(true);
+  std::future<absl::StatusOr<RecordMetadata>> a = (*producer)->Send(Rec("t", std::string(300, 'a')));
+  std::future<absl::StatusOr<RecordMetadata>> b = (*producer)->Send(Rec("t", std::string(300, 'b')));
+  ASSERT_TRUE(AwaitProduceRequests(cluster, 3));
+  // Past request.timeout.ms and its second the stream is cancelled and
+  // both go again (the broker finds them written: duplicates).
+  ASSERT_TRUE(AwaitProduceRequests(cluster, 4));
+  cluster.HoldProduceAnswers(false);
+  absl::StatusOr<RecordMetadata> ma = a.get();
+  absl::StatusOr<RecordMetadata> mb = b.get();
+  ASSERT_TRUE(ma.ok()) << ma.status();
+  ASSERT_TRUE(mb.ok()) << mb.status();
+  EXPECT_EQ(ma->offset, 1);
+  EXPECT_EQ(mb->offset, 2);
+  std::string order;
+  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
+  EXPECT_EQ(order, "wab") << "each once";
+}
+
+TEST(ProducerPipelineTest, ABrokerWithoutProduceStreamGetsUnaryCalls) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  cluster.ServeProduceStream(false);
+  ProducerConfig config = OneRecordBatches(cluster, 5);
+  config.retries = 0;  // the refused stream is not an attempt
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  for (int i = 0; i < 4; ++i) futures.push_back((*producer)->Send(Rec("t", std::string(300, 'a' + i))));
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<RecordMetadata> md = futures[static_cast<size_t>(i)].get();
+    ASSERT_TRUE(md.ok()) << md.status();
+    EXPECT_EQ(md->offset, i);
+  }
+  std::string order;
+  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
+  EXPECT_EQ(order, "abcd");
 }
 
 }  // namespace
