@@ -113,15 +113,38 @@ class Producer::ProduceStream final
     InFlight* write = nullptr;
     {
       absl::MutexLock lock(&mu_);
-      if (ended_) return false;
-      pending_.push_back(call);
-      if (!writing_) {
+      if (done_) return false;
+      pending_.push_back(call);  // failed by OnDone if the stream ended
+      if (!writing_ && !ended_) {
         writing_ = true;
         write = pending_[written_++];
       }
     }
     if (write != nullptr) StartWrite(&write->request);
     return true;
+  }
+
+  // Closes the stream for writing; the broker then finishes it (OnDone).
+  // Only with no request unanswered (at Close).
+  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (ended_ || writing_ || !pending_.empty()) return;
+      // No write may start after this one.
+      ended_ = true;
+      writing_ = true;
+    }
+    StartWritesDone();
+  }
+
+  void OnWritesDoneDone(bool /*ok*/) override {
+    bool release = false;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      release = ReleaseHoldLocked();
+    }
+    if (release) RemoveHold();
   }
 
   // Ends the stream; its unanswered requests fail with DEADLINE_EXCEEDED
@@ -165,8 +188,18 @@ class Producer::ProduceStream final
     InFlight* call = nullptr;
     {
       absl::MutexLock lock(&mu_);
-      // The broker answers only requests it read, oldest first.
-      CHECK(!pending_.empty() && written_ > 0) << "an answer from " << target_ << " to no request";
+      // The broker answers only requests it read, oldest first; an answer
+      // to none ends the stream (its requests are retried).
+      if (pending_.empty() || written_ == 0) {
+        LOG(WARNING) << "The broker " << target_ << " answered a produce request it was not sent";
+        ended_ = true;
+        const bool release = ReleaseHoldLocked();
+        mu_.Unlock();
+        ctx_.TryCancel();
+        if (release) RemoveHold();
+        mu_.Lock();
+        return;
+      }
       call = pending_.front();
       pending_.pop_front();
       --written_;
@@ -183,6 +216,7 @@ class Producer::ProduceStream final
     {
       absl::MutexLock lock(&mu_);
       ended_ = true;
+      done_ = true;
       unanswered.swap(pending_);
       timed_out = timed_out_;
     }
@@ -221,7 +255,8 @@ class Producer::ProduceStream final
   std::deque<InFlight*> pending_ ABSL_GUARDED_BY(mu_);
   size_t written_ ABSL_GUARDED_BY(mu_) = 0;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;  // no more writes or reads
+  bool done_ ABSL_GUARDED_BY(mu_) = false;   // OnDone took pending_
   bool hold_ ABSL_GUARDED_BY(mu_) = true;
   bool timed_out_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -535,12 +570,19 @@ void Producer::Close(absl::Duration timeout) {
     for (auto& [target, stream] : streams_) streams.push_back(stream);
     streams_.clear();
   }
-  for (auto& stream : streams) stream->Cancel(/*timed_out=*/false);
+  // Closed for writing, each stream ends when its broker finishes it; one
+  // that does not within request.timeout.ms is cancelled.
+  for (auto& stream : streams) stream->Shutdown();
   absl::MutexLock lock(&mu_);
   auto ended = +[](Producer* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
     return p->open_streams_ == 0;
   };
-  mu_.Await(absl::Condition(ended, this));
+  if (!mu_.AwaitWithTimeout(absl::Condition(ended, this), config_.request_timeout)) {
+    mu_.Unlock();
+    for (auto& stream : streams) stream->Cancel(/*timed_out=*/false);
+    mu_.Lock();
+    mu_.Await(absl::Condition(ended, this));
+  }
 }
 
 void Producer::SenderLoop() {
@@ -685,14 +727,21 @@ void Producer::SendReady(absl::Time now, SenderWork* work, Completions* done,
       // is queued. Smaller amounts wait for an answer, as with one request
       // in flight, and then go together: a request per batch would cost
       // small records more than the overlap gains.
+      // Batches stamped under another producer id or epoch than those in
+      // flight wait for them: the broker checks each id's sequence on its
+      // own, so the new id's could be written before the old one's.
       const ProducerBatch* front = accumulator_.Front(tp);
       if (*target != w->second.target || front->attempts > 0) continue;
+      if (idempotent_ && (need_producer_id_ || w->second.producer_id != producer_id_ ||
+                          w->second.producer_epoch != producer_epoch_)) {
+        continue;
+      }
       if (flushing_ == 0 && !closing_ && accumulator_.QueuedBytes(tp) < max_request / 4) {
         // Unless the oldest request has waited kPipelineAfter already (an
         // answer that waits for followers, say): then a full batch goes.
         const bool full = accumulator_.BatchCount(tp) > 1 || front->closed || front->full ||
                           front->size_in_bytes() >= batch_size;
-        const absl::Time after = w->second.sent.front() + kPipelineAfter;
+        const absl::Time after = w->second.sent.begin()->second + kPipelineAfter;
         if (!full) continue;
         if (after > now) {
           *next_check = std::min(*next_check, after);
@@ -844,8 +893,18 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
     };
     for (SenderWork::Unit* unit : units) {
       size_t unit_bytes = 0;
-      for (const auto& batch : unit->batches) unit_bytes += batch->payload.size();
-      if (call && bytes + unit_bytes > max_request) finish();
+      bool retry = false;
+      for (const auto& batch : unit->batches) {
+        unit_bytes += batch->payload.size();
+        retry = retry || batch->attempts > 0;
+      }
+      // Retries go as unary calls, of their own: one whose stream failed
+      // for a reason of its own (a message over the broker's limit) then
+      // fails alone, and no request goes beside a retry of its partition
+      // anyway.
+      if (call && (bytes + unit_bytes > max_request || retry != (call->stream == nullptr))) {
+        finish();
+      }
       if (!call) {
         call = std::make_unique<InFlight>();
         call->id = next_call_id_++;
@@ -853,7 +912,7 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
         call->target = unit->target;
         // Several requests of a partition may be in flight only on a
         // stream, which keeps them in order.
-        if (config_.max_in_flight > 1 && !unary_targets_.contains(unit->target)) {
+        if (!retry && config_.max_in_flight > 1 && !unary_targets_.contains(unit->target)) {
           std::shared_ptr<ProduceStream>& stream = streams_[unit->target];
           if (stream == nullptr) {
             stream = std::make_shared<ProduceStream>(this, unit->target, pool_.Get(unit->target));
@@ -891,7 +950,9 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
       bytes += unit_bytes;
       Window& window = windows_[tp];
       ++window.in_flight;
-      window.sent.push_back(call->sent);
+      window.sent.emplace(call->id, call->sent);
+      window.producer_id = producer_id_;
+      window.producer_epoch = producer_epoch_;
       window.target = unit->target;
       if (call->stream == nullptr) window.exclusive = true;
       for (auto& batch : unit->batches) {
@@ -923,7 +984,7 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
   }
   for (const TopicPartition& tp : partitions) {
     Window& w = windows_[tp];
-    w.sent.pop_front();  // a partition's requests are answered in order
+    w.sent.erase(call.id);
     if (--w.in_flight == 0) w.exclusive = false;
   }
 
@@ -943,6 +1004,7 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
     BatchFailure failure;
     failure.node = call.node;
     failure.request_batches = batches_of[batch->tp];
+    failure.call_id = call.id;
     if (call.unsupported) {
       // Never written: back as it was, for a unary call.
       --batch->attempts;
@@ -994,6 +1056,12 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
     if (w->second.in_flight == 0 && !w->second.failed.empty()) {
       std::vector<BatchFailure> failed = std::move(w->second.failed);
       w->second.failed.clear();
+      // In the order they were sent: a request answered at once because its
+      // stream had ended may have come back before those sent before it.
+      std::stable_sort(failed.begin(), failed.end(),
+                       [](const BatchFailure& a, const BatchFailure& b) {
+                         return a.call_id < b.call_id;
+                       });
       HandleFailures(failed, done, work, &retry);
     }
     if (w->second.in_flight == 0) {

@@ -18,9 +18,14 @@
 // answers them in that order; a broker that does not serve it (an older
 // version) gets unary calls, one request per partition at a time, as does
 // every broker with a window of 1. Retries, and batches to be answered for
-// alone, go with no other request of their partition in flight. A request
-// unanswered after request.timeout.ms (plus a second) ends its stream, as
-// Kafka closes the connection: every request on it fails and is retried.
+// alone, go with no other request of their partition in flight, retries as
+// unary calls (a request that broke its stream, one over the broker's
+// message limit say, then fails alone). Batches stamped under a new
+// producer id or epoch wait for those in flight under the old one. A
+// request unanswered after request.timeout.ms (plus a second) ends its
+// stream, as Kafka closes the connection: every request on it fails and is
+// retried. Close() closes the streams for writing and waits up to
+// request.timeout.ms for the brokers to finish them, then cancels them.
 //
 // Ordering: batches that fail with a retriable error go back to the head
 // of their partition in order. A partition's failures are handled once none
@@ -44,7 +49,9 @@
 // re-sent alone first. A one-record batch refused alone fails, as do
 // batches on any other error. Every record's callback is called exactly once, on the sender
 // thread (or, for errors found before the record is queued, on the caller's
-// thread), in Send() order per partition; callbacks must not block.
+// thread), in Send() order per partition, except that a retried record
+// completes after records sent behind it whose request succeeded meanwhile
+// (with a window above 1); callbacks must not block.
 //
 // Compression (compression.type): each batch is compressed once, when the
 // sender seals it, and retried batches are re-sent as sealed; see
@@ -260,6 +267,7 @@ class Producer {
     int32_t leader_hint = -1;
     int32_t node = -1;  // the broker that answered
     int request_batches = 1;  // the partition's batches in its request
+    int64_t call_id = 0;      // its request's (ids go up in send order)
     bool resend = false;  // not answered, not an attempt: goes again at once
   };
   // A batch going back to the head of its partition (at once: without
@@ -275,7 +283,10 @@ class Producer {
     // One of them allows none beside it: a retry, or a unary call.
     bool exclusive = false;
     std::string target;  // where they went
-    std::deque<absl::Time> sent;  // when each was sent, oldest first
+    std::map<int64_t, absl::Time> sent;  // when each was sent, by request id
+    // The producer id and epoch of the last one's batches (idempotence).
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
     std::vector<BatchFailure> failed;
   };
   // A request in flight this long lets a full batch of its partition go
