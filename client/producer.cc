@@ -129,7 +129,12 @@ class Producer::ProduceStream final
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_) {
     {
       absl::MutexLock lock(&mu_);
-      if (ended_ || writing_ || !pending_.empty()) return;
+      if (ended_ || !pending_.empty()) return;
+      if (writing_) {
+        // An answer came before its write completed: OnWriteDone closes.
+        shutdown_ = true;
+        return;
+      }
       // No write may start after this one.
       ended_ = true;
       writing_ = true;
@@ -159,6 +164,7 @@ class Producer::ProduceStream final
 
   void OnWriteDone(bool ok) override {
     InFlight* write = nullptr;
+    bool writes_done = false;
     bool release = false;
     {
       absl::MutexLock lock(&mu_);
@@ -167,10 +173,15 @@ class Producer::ProduceStream final
       if (!ended_ && written_ < pending_.size()) {
         writing_ = true;
         write = pending_[written_++];
+      } else if (!ended_ && shutdown_ && pending_.empty()) {
+        ended_ = true;
+        writing_ = true;
+        writes_done = true;
       }
       release = ReleaseHoldLocked();
     }
     if (write != nullptr) StartWrite(&write->request);
+    if (writes_done) StartWritesDone();
     if (release) RemoveHold();
   }
 
@@ -257,6 +268,7 @@ class Producer::ProduceStream final
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;  // no more writes or reads
   bool done_ ABSL_GUARDED_BY(mu_) = false;   // OnDone took pending_
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;  // Shutdown() waits for a write
   bool hold_ ABSL_GUARDED_BY(mu_) = true;
   bool timed_out_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -547,6 +559,7 @@ void Producer::Close(absl::Duration timeout) {
     }
     timeout = std::max(absl::ZeroDuration(), timeout - (absl::Now() - start));
   }
+  const absl::Time deadline = absl::Now() + timeout;
   {
     absl::MutexLock lock(&mu_);
     if (!closing_) {
@@ -571,13 +584,17 @@ void Producer::Close(absl::Duration timeout) {
     streams_.clear();
   }
   // Closed for writing, each stream ends when its broker finishes it; one
-  // that does not within request.timeout.ms is cancelled.
+  // that does not within request.timeout.ms (or what is left of `timeout`)
+  // is cancelled.
   for (auto& stream : streams) stream->Shutdown();
   absl::MutexLock lock(&mu_);
   auto ended = +[](Producer* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
     return p->open_streams_ == 0;
   };
-  if (!mu_.AwaitWithTimeout(absl::Condition(ended, this), config_.request_timeout)) {
+  const absl::Duration wait =
+      force_close_ ? absl::ZeroDuration()
+                   : std::clamp(deadline - absl::Now(), absl::ZeroDuration(), config_.request_timeout);
+  if (!mu_.AwaitWithTimeout(absl::Condition(ended, this), wait)) {
     mu_.Unlock();
     for (auto& stream : streams) stream->Cancel(/*timed_out=*/false);
     mu_.Lock();
@@ -731,9 +748,14 @@ void Producer::SendReady(absl::Time now, SenderWork* work, Completions* done,
       // flight wait for them: the broker checks each id's sequence on its
       // own, so the new id's could be written before the old one's.
       const ProducerBatch* front = accumulator_.Front(tp);
-      if (*target != w->second.target || front->attempts > 0) continue;
+      if (*target != w->second.target || front->attempts > 0 || front->full) continue;
+      // Nor before the partition's leader acknowledged a batch of this id
+      // and epoch: a leader that holds no sequence for a producer takes any
+      // (Kafka's rule, for a producer whose state expired), so a request
+      // behind a refused first one would be written before it.
       if (idempotent_ && (need_producer_id_ || w->second.producer_id != producer_id_ ||
-                          w->second.producer_epoch != producer_epoch_)) {
+                          w->second.producer_epoch != producer_epoch_ ||
+                          !sequence_acknowledged_.contains(tp))) {
         continue;
       }
       if (flushing_ == 0 && !closing_ && accumulator_.QueuedBytes(tp) < max_request / 4) {
@@ -884,6 +906,7 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
 
   for (auto& [leader, units] : by_leader) {
     std::unique_ptr<InFlight> call;
+    bool call_is_retry = false;  // a partition's retry: a call of its own
     size_t bytes = 0;
     auto finish = [&] {
       if (!call) return;
@@ -898,13 +921,17 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
         unit_bytes += batch->payload.size();
         retry = retry || batch->attempts > 0;
       }
-      // Retries go as unary calls, of their own: one whose stream failed
-      // for a reason of its own (a message over the broker's limit) then
-      // fails alone, and no request goes beside a retry of its partition
-      // anyway.
-      if (call && (bytes + unit_bytes > max_request || retry != (call->stream == nullptr))) {
+      // A partition's retry goes as a unary call of its own: one whose
+      // stream failed for a reason of its own (a message over the broker's
+      // limit) then fails alone, and no request goes beside a retry of its
+      // partition anyway.
+      const bool on_stream =
+          !retry && config_.max_in_flight > 1 && !unary_targets_.contains(unit->target);
+      if (call && (bytes + unit_bytes > max_request || on_stream != (call->stream != nullptr) ||
+                   retry || call_is_retry)) {
         finish();
       }
+      call_is_retry = retry;
       if (!call) {
         call = std::make_unique<InFlight>();
         call->id = next_call_id_++;
@@ -912,7 +939,7 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
         call->target = unit->target;
         // Several requests of a partition may be in flight only on a
         // stream, which keeps them in order.
-        if (!retry && config_.max_in_flight > 1 && !unary_targets_.contains(unit->target)) {
+        if (on_stream) {
           std::shared_ptr<ProduceStream>& stream = streams_[unit->target];
           if (stream == nullptr) {
             stream = std::make_shared<ProduceStream>(this, unit->target, pool_.Get(unit->target));
@@ -959,7 +986,7 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
         ++batch->attempts;
         // A retry, or a batch to be answered for alone, goes with no other
         // request of its partition in flight.
-        if (batch->attempts > 1 || batch->send_alone) window.exclusive = true;
+        if (batch->attempts > 1 || batch->send_alone || batch->full) window.exclusive = true;
         if (idempotent_ && batch->send_group < 0) batch->send_group = call->id;
         call->batches.push_back(std::move(batch));
       }
@@ -1024,6 +1051,10 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
       }
       const v1::PartitionProduceResponse& answer = *it->second;
       if (answer.error() == v1::NONE) {
+        if (idempotent_ && batch->producer_id == producer_id_ &&
+            batch->producer_epoch == producer_epoch_) {
+          sequence_acknowledged_.insert(batch->tp);
+        }
         auto [next, first] = next_offset.try_emplace(it->first, answer.base_offset());
         const int64_t base = next->second;
         next->second += batch->record_count();
@@ -1058,6 +1089,9 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
       w->second.failed.clear();
       // In the order they were sent: a request answered at once because its
       // stream had ended may have come back before those sent before it.
+      // After a failure the partition keeps one request in flight until a
+      // batch is acknowledged again.
+      sequence_acknowledged_.erase(tp);
       std::stable_sort(failed.begin(), failed.end(),
                        [](const BatchFailure& a, const BatchFailure& b) {
                          return a.call_id < b.call_id;
@@ -1278,17 +1312,24 @@ void Producer::StreamEnded(const ProduceStream* stream, const std::string& targe
                            const std::deque<InFlight*>& unanswered, const grpc::Status& status) {
   absl::MutexLock lock(&mu_);
   grpc::Status s = status;
-  if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+  const bool unsupported = status.error_code() == grpc::StatusCode::UNIMPLEMENTED;
+  if (unsupported) {
     // A broker of an older version: unary Produce calls from now on, and
     // the requests go again that way.
     LOG(WARNING) << "The broker " << target
                  << " does not serve ProduceStream; sending it one request at a time";
     unary_targets_.insert(target);
     s = grpc::Status(grpc::StatusCode::UNAVAILABLE, "The broker does not serve ProduceStream");
+  } else if (!status.ok() && !IsNetworkError(FromGrpcStatus(status, target))) {
+    // The stream failed for a reason that may be one request's (a message
+    // over the broker's limit): every request on it goes again, as a retry,
+    // that is alone in a unary call, where only that one fails.
+    s = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                     "The produce stream failed: " + status.error_message());
   }
   for (InFlight* call : unanswered) {
     call->status = s;
-    call->unsupported = s.error_code() != status.error_code();
+    call->unsupported = unsupported;
     answered_.push_back(call->id);
   }
   // (`stream` may be gone: compared, never used.)
@@ -1395,6 +1436,7 @@ void Producer::RenewProducerId(Completions* done) {
     producer_id_ = response.producer_id();
     producer_epoch_ = static_cast<int16_t>(response.producer_epoch());
     next_sequence_.clear();
+    sequence_acknowledged_.clear();
     need_producer_id_ = false;
     producer_id_wanted_since_ = absl::InfiniteFuture();
     VLOG(1) << "Idempotent producer id " << producer_id_ << ", epoch " << producer_epoch_;
@@ -1447,6 +1489,7 @@ void Producer::InstallProducerId(int64_t producer_id, int16_t producer_epoch) {
   producer_id_ = producer_id;
   producer_epoch_ = producer_epoch;
   next_sequence_.clear();
+  sequence_acknowledged_.clear();
   need_producer_id_ = false;
   VLOG(1) << "Transactional id " << txn_.transactional_id() << ": producer id " << producer_id
           << ", epoch " << producer_epoch;

@@ -21,7 +21,11 @@
 // alone, go with no other request of their partition in flight, retries as
 // unary calls (a request that broke its stream, one over the broker's
 // message limit say, then fails alone). Batches stamped under a new
-// producer id or epoch wait for those in flight under the old one. A
+// producer id or epoch wait for those in flight under the old one, and an
+// idempotent producer keeps one request of a partition in flight until its
+// leader acknowledged a batch under the current id since its last failure
+// (a leader with no sequence for a producer takes any, as Kafka's does);
+// the pieces of a split batch go one request at a time. A
 // request unanswered after request.timeout.ms (plus a second) ends its
 // stream, as Kafka closes the connection: every request on it fails and is
 // retried. Close() closes the streams for writing and waits up to
@@ -475,6 +479,9 @@ class Producer {
   int16_t producer_epoch_ ABSL_GUARDED_BY(mu_) = -1;
   // The next sequence number of each partition under producer_id_.
   absl::flat_hash_map<TopicPartition, int32_t> next_sequence_ ABSL_GUARDED_BY(mu_);
+  // The partitions whose leader acknowledged a batch under producer_id_ and
+  // producer_epoch_: only they have more than one request in flight.
+  absl::flat_hash_set<TopicPartition> sequence_acknowledged_ ABSL_GUARDED_BY(mu_);
   // Transactions (see the file comment). The state machine's producer id
   // and epoch are producer_id_ and producer_epoch_ (installed together).
   const bool transactional_;

@@ -68,9 +68,15 @@ class FakeCluster::Node final : public v1::Broker::Service,
     absl::Mutex qmu;
     std::deque<v1::ProduceResponse> answers;
     bool reads_done = false;
+    bool refused = false;
     std::thread reader([&] {
       v1::ProduceRequest req;
       while (stream->Read(&req)) {
+        if (c_->Oversized(req)) {
+          absl::MutexLock lock(&qmu);
+          refused = true;
+          break;
+        }
         v1::ProduceResponse resp;
         (void)Produce(ctx, &req, &resp);
         absl::MutexLock lock(&qmu);
@@ -83,6 +89,7 @@ class FakeCluster::Node final : public v1::Broker::Service,
       v1::ProduceResponse resp;
       {
         absl::MutexLock lock(&qmu);
+        if (refused) break;
         if (answers.empty() && reads_done) break;
         if (answers.empty() || c_->hold_produce_answers_.load()) {
           qmu.AwaitWithTimeout(absl::Condition(+[](bool* b) { return *b; }, &reads_done),
@@ -95,11 +102,15 @@ class FakeCluster::Node final : public v1::Broker::Service,
       if (!stream->Write(resp)) break;
     }
     reader.join();
+    if (refused) return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "message too large");
     return grpc::Status::OK;
   }
 
   grpc::Status Produce(grpc::ServerContext*, const v1::ProduceRequest* req,
                        v1::ProduceResponse* resp) override {
+    if (c_->Oversized(*req)) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "message too large");
+    }
     absl::MutexLock lock(&c_->mu_);
     ++c_->produce_requests_;
     c_->last_acks_ = req->acks();
@@ -1262,6 +1273,22 @@ int FakeCluster::BatchCount(const std::string& topic, int32_t partition) const {
 void FakeCluster::ServeProduceStream(bool serve) { produce_stream_served_.store(serve); }
 
 void FakeCluster::HoldProduceAnswers(bool hold) { hold_produce_answers_.store(hold); }
+
+void FakeCluster::RefuseMessagesWith(const std::string& marker) {
+  absl::MutexLock lock(&mu_);
+  oversized_marker_ = marker;
+}
+
+bool FakeCluster::Oversized(const v1::ProduceRequest& req) const {
+  absl::MutexLock lock(&mu_);
+  if (oversized_marker_.empty()) return false;
+  for (const auto& t : req.topics()) {
+    for (const auto& p : t.partitions()) {
+      if (p.records().find(oversized_marker_) != std::string::npos) return true;
+    }
+  }
+  return false;
+}
 
 int FakeCluster::produce_requests() const {
   absl::MutexLock lock(&mu_);

@@ -163,6 +163,10 @@ class FakeCluster {
   // While held, ProduceStream appends the requests it reads but sends no
   // answer (unary Produce calls are not held).
   void HoldProduceAnswers(bool hold);
+  // A produce message whose records contain `marker` is refused as gRPC
+  // refuses one over its size limit: the call (a whole ProduceStream, or a
+  // unary Produce) ends with RESOURCE_EXHAUSTED.
+  void RefuseMessagesWith(const std::string& marker);
   int produce_requests() const;
   // acks of the last Produce request.
   int32_t last_acks() const;
@@ -210,6 +214,8 @@ class FakeCluster {
   int produce_requests_ = 0;
   std::atomic<bool> produce_stream_served_{true};
   std::atomic<bool> hold_produce_answers_{false};
+  std::string oversized_marker_ ABSL_GUARDED_BY(mu_);
+  bool Oversized(const v1::ProduceRequest& req) const ABSL_LOCKS_EXCLUDED(mu_);
   std::map<std::string, FakeGroup> groups_;
   struct Txn {
     int64_t producer_id = -1;

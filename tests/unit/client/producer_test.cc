@@ -941,6 +941,36 @@ TEST(ProducerPipelineTest, AStreamUnansweredPastTheRequestTimeoutIsRetriedOnANew
   EXPECT_EQ(order, "wab") << "each once";
 }
 
+TEST(ProducerPipelineTest, ARequestThatBreaksItsStreamFailsAloneTheOthersAreRetried) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 2);
+  auto producer = Producer::Create(OneRecordBatches(cluster, 5));
+  ASSERT_TRUE(producer.ok());
+  ProducerRecord warm = Rec("t", "w");
+  warm.partition = 1;
+  ASSERT_TRUE((*producer)->Send(warm).get().ok());
+  cluster.RefuseMessagesWith("HUGE");
+  cluster.HoldProduceAnswers(true);
+  ProducerRecord good = Rec("t", std::string(300, 'g'));
+  good.partition = 1;
+  std::future<absl::StatusOr<RecordMetadata>> g = (*producer)->Send(good);
+  ASSERT_TRUE(AwaitProduceRequests(cluster, 2));
+  // Over the broker's limit: gRPC ends the whole stream, the request in
+  // flight for another partition with it.
+  ProducerRecord huge = Rec("t", "HUGE" + std::string(300, 'h'));
+  huge.partition = 0;
+  std::future<absl::StatusOr<RecordMetadata>> h = (*producer)->Send(huge);
+  cluster.HoldProduceAnswers(false);
+  absl::StatusOr<RecordMetadata> mg = g.get();
+  ASSERT_TRUE(mg.ok()) << mg.status();
+  EXPECT_EQ(mg->offset, 1);
+  absl::StatusOr<RecordMetadata> mh = h.get();
+  ASSERT_FALSE(mh.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(mh.status())) << mh.status();
+  EXPECT_EQ(cluster.Records("t", 1).size(), 2u) << "the retried request written once";
+  EXPECT_TRUE(cluster.Records("t", 0).empty());
+}
+
 TEST(ProducerPipelineTest, ABrokerWithoutProduceStreamGetsUnaryCalls) {
   FakeCluster cluster(1);
   cluster.AddTopic("t", 1);
