@@ -10,14 +10,15 @@
 // Kafka's): a partition's first request carries its first batch and the
 // full batches queued behind it, up to max.request.size. While it is in
 // flight, further requests of the partition may follow, up to the window,
-// each once a quarter of max.request.size of batches is queued, or a full
-// batch once the oldest request has waited a millisecond (less waits for
+// each once a quarter of max.request.size of batches is queued, or (acks=
+// all) a full batch once the oldest request has waited a millisecond (less
+// waits for
 // an answer, and then goes together: a request per small batch, answered
 // within a millisecond, costs more than the overlap gains). They go on the broker's ProduceStream
 // (broker.proto), which appends requests in the order they were sent and
 // answers them in that order; a broker that does not serve it (an older
 // version) gets unary calls, one request per partition at a time, as does
-// every broker with a window of 1. Retries, and batches to be answered for
+// every broker with a window of 1, and (for now) producers with acks 0 or 1. Retries, and batches to be answered for
 // alone, go with no other request of their partition in flight, retries as
 // unary calls (a request that broke its stream, one over the broker's
 // message limit say, then fails alone). Batches stamped under a new
