@@ -737,42 +737,9 @@ void Producer::SendReady(absl::Time now, SenderWork* work, Completions* done,
       need_metadata_ = true;
       continue;
     }
-    if (auto w = windows_.find(tp); w != windows_.end()) {
-      // Another request beside those in flight (the partition is not
-      // muted, so the window has room): to the same broker, of new batches
-      // only, and, unless a flush asks, once a quarter of max.request.size
-      // is queued. Smaller amounts wait for an answer, as with one request
-      // in flight, and then go together: a request per batch would cost
-      // small records more than the overlap gains.
-      // Batches stamped under another producer id or epoch than those in
-      // flight wait for them: the broker checks each id's sequence on its
-      // own, so the new id's could be written before the old one's.
-      const ProducerBatch* front = accumulator_.Front(tp);
-      if (*target != w->second.target || front->attempts > 0 || front->full) continue;
-      // Nor before the partition's leader acknowledged a batch of this id
-      // and epoch: a leader that holds no sequence for a producer takes any
-      // (Kafka's rule, for a producer whose state expired), so a request
-      // behind a refused first one would be written before it.
-      if (idempotent_ && (need_producer_id_ || w->second.producer_id != producer_id_ ||
-                          w->second.producer_epoch != producer_epoch_ ||
-                          !sequence_acknowledged_.contains(tp))) {
-        continue;
-      }
-      if (flushing_ == 0 && !closing_ && accumulator_.QueuedBytes(tp) < max_request / 4) {
-        // Unless, with acks=all, the oldest request has waited
-        // kPipelineAfter already (its answer waits for the followers): then
-        // a full batch goes.
-        const bool full = accumulator_.BatchCount(tp) > 1 || front->closed || front->full ||
-                          front->size_in_bytes() >= batch_size;
-        const absl::Time after = w->second.sent.begin()->second + kPipelineAfter;
-        // (With acks 0 or 1 the answer follows the leader's append: only
-        // the quarter counts.)
-        if (!full || config_.acks != -1) continue;
-        if (after > now) {
-          *next_check = std::min(*next_check, after);
-          continue;
-        }
-      }
+    if (auto w = windows_.find(tp);
+        w != windows_.end() && !MayPipeline(tp, w->second, *target, now, next_check)) {
+      continue;
     }
     accumulator_.Mute(tp);
     SenderWork::Unit unit;
@@ -983,7 +950,6 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
       }
       bytes += unit_bytes;
       Window& window = windows_[tp];
-      ++window.in_flight;
       window.sent.emplace(call->id, call->sent);
       window.producer_id = producer_id_;
       window.producer_epoch = producer_epoch_;
@@ -1005,7 +971,43 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
 
 bool Producer::WindowOpen(const Window& w) const {
   return w.failed.empty() &&
-         (w.in_flight == 0 || (!w.exclusive && w.in_flight < config_.max_in_flight));
+         (w.sent.empty() ||
+          (!w.exclusive && static_cast<int>(w.sent.size()) < config_.max_in_flight));
+}
+
+bool Producer::MayPipeline(const TopicPartition& tp, const Window& w, const std::string& target,
+                           absl::Time now, absl::Time* next_check) const {
+  // Another request beside those in flight (the partition is not muted, so
+  // the window has room) goes to the same broker, with new batches only
+  // (no retry, no piece of a split batch).
+  const ProducerBatch* front = accumulator_.Front(tp);
+  if (target != w.target || front->attempts > 0 || front->full) return false;
+  // Batches stamped under another producer id or epoch than those in
+  // flight wait for them: the broker checks each id's sequence on its own,
+  // so the new id's could be written before the old one's. So do batches
+  // of a partition whose leader has not acknowledged one of this id and
+  // epoch since its last failure: a leader that holds no sequence for a
+  // producer takes any (Kafka's rule, for a producer whose state expired),
+  // so a request behind a refused first one would be written before it.
+  if (idempotent_ && (need_producer_id_ || w.producer_id != producer_id_ ||
+                      w.producer_epoch != producer_epoch_ || !sequence_acknowledged_.contains(tp))) {
+    return false;
+  }
+  // Unless a flush asks: once a quarter of max.request.size is queued (less
+  // waits for an answer, as with one request in flight, and then goes with
+  // what came meanwhile), or a full batch once the oldest request has waited
+  // kPipelineAfter (its answer waits for the followers).
+  if (flushing_ > 0 || closing_ ||
+      accumulator_.QueuedBytes(tp) >= static_cast<size_t>(config_.max_request_size) / 4) {
+    return true;
+  }
+  if (!accumulator_.HasFullBatch(tp)) return false;
+  const absl::Time after = w.sent.begin()->second + kPipelineAfter;
+  if (after > now) {
+    *next_check = std::min(*next_check, after);
+    return false;
+  }
+  return true;
 }
 
 void Producer::HandleAnswer(InFlight& call, absl::Time now,
@@ -1019,7 +1021,7 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
   for (const TopicPartition& tp : partitions) {
     Window& w = windows_[tp];
     w.sent.erase(call.id);
-    if (--w.in_flight == 0) w.exclusive = false;
+    if (w.sent.empty()) w.exclusive = false;
   }
 
   std::map<std::pair<std::string, int32_t>, const v1::PartitionProduceResponse*> answers;
@@ -1091,7 +1093,7 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
   const size_t first_refused = work->refused.size();
   for (const TopicPartition& tp : partitions) {
     auto w = windows_.find(tp);
-    if (w->second.in_flight == 0 && !w->second.failed.empty()) {
+    if (w->second.sent.empty() && !w->second.failed.empty()) {
       std::vector<BatchFailure> failed = std::move(w->second.failed);
       w->second.failed.clear();
       // In the order they were sent: a request answered at once because its
@@ -1105,7 +1107,7 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
                        });
       HandleFailures(failed, done, work, &retry);
     }
-    if (w->second.in_flight == 0) {
+    if (w->second.sent.empty()) {
       windows_.erase(w);
       accumulator_.Unmute(tp);
     } else if (WindowOpen(w->second)) {

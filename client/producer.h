@@ -284,11 +284,12 @@ class Producer {
   };
   // A partition's requests in flight (see the file comment).
   struct Window {
-    int in_flight = 0;
+    // When each was sent, by request id (its size is how many are in
+    // flight).
+    std::map<int64_t, absl::Time> sent;
     // One of them allows none beside it: a retry, or a unary call.
     bool exclusive = false;
     std::string target;  // where they went
-    std::map<int64_t, absl::Time> sent;  // when each was sent, by request id
     // The producer id and epoch of the last one's batches (idempotence).
     int64_t producer_id = -1;
     int16_t producer_epoch = -1;
@@ -359,8 +360,12 @@ class Producer {
   void HandleFailures(std::vector<BatchFailure>& failed, Completions* done, SenderWork* work,
                       std::vector<Retry>* retry)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Whether another request of the partition may go beside those in flight.
+  // Whether the window has room for another request of the partition.
   bool WindowOpen(const Window& w) const;
+  // Whether the partition's ready batches go now beside the requests in
+  // flight to `target` (else *next_check may be lowered to when they do).
+  bool MayPipeline(const TopicPartition& tp, const Window& w, const std::string& target,
+                   absl::Time now, absl::Time* next_check) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Idempotence: asks any broker for a producer id (without mu_; blocks up
   // to request.timeout.ms), then installs it or schedules the next try.
   // Records of batches it fails (no id to be had) are queued in `done`.

@@ -123,8 +123,7 @@ std::vector<TopicPartition> RecordAccumulator::Ready(absl::Time now, bool flush,
       *next_check = std::min(*next_check, head.retry_at);
       continue;
     }
-    const bool full = queue.size() > 1 || head.closed || head.full ||
-                      head.size_in_bytes() >= static_cast<size_t>(batch_size_);
+    const bool full = IsFull(queue);
     const absl::Time linger_done = head.created + linger_;
     if (full || flush || linger_done <= now) {
       ready.push_back(tp);
@@ -288,6 +287,17 @@ std::vector<std::unique_ptr<ProducerBatch>> RecordAccumulator::RemoveIf(
 size_t RecordAccumulator::BatchCount(const TopicPartition& tp) const {
   auto it = queues_.find(tp);
   return it == queues_.end() ? 0 : it->second.size();
+}
+
+bool RecordAccumulator::IsFull(const std::deque<std::unique_ptr<ProducerBatch>>& queue) const {
+  const ProducerBatch& head = *queue.front();
+  return queue.size() > 1 || head.closed || head.full ||
+         head.size_in_bytes() >= static_cast<size_t>(batch_size_);
+}
+
+bool RecordAccumulator::HasFullBatch(const TopicPartition& tp) const {
+  auto it = queues_.find(tp);
+  return it != queues_.end() && !it->second.empty() && IsFull(it->second);
 }
 
 size_t RecordAccumulator::QueuedBytes(const TopicPartition& tp) const {

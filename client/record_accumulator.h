@@ -198,6 +198,10 @@ class RecordAccumulator {
   size_t BatchCount(const TopicPartition& tp) const;
   // The size of the partition's first batch (0 when none).
   size_t FrontBytes(const TopicPartition& tp) const;
+  // Whether the partition's first batch is ready to go without lingering:
+  // another is queued behind it, or it is sealed, a piece of a split, or
+  // batch.size.
+  bool HasFullBatch(const TopicPartition& tp) const;
   // The size of all the partition's batches (estimates for open ones).
   size_t QueuedBytes(const TopicPartition& tp) const;
   // The partition's first batch; nullptr when none.
@@ -217,6 +221,8 @@ class RecordAccumulator {
   absl::flat_hash_map<std::string, double> ratio_by_topic_;
   // Ordered so that the sender visits partitions in a stable order.
   absl::btree_map<TopicPartition, std::deque<std::unique_ptr<ProducerBatch>>> queues_;
+  // HasFullBatch for a non-empty queue.
+  bool IsFull(const std::deque<std::unique_ptr<ProducerBatch>>& queue) const;
   absl::flat_hash_set<TopicPartition> muted_;
 };
 

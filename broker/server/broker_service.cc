@@ -32,29 +32,22 @@ void ToProto(const record::Record& r, v1::Record* p) {
   p->set_offset(r.offset.value());
 }
 
-// A unary call's request is const: its records are copied. A stream's
-// read buffer is ours until the next read: its records are moved (one copy
-// of every produced byte fewer).
-request::ProduceRequest ProduceFromProto(const v1::ProduceRequest& request,
-                                         v1::ProduceRequest* owned = nullptr) {
+// Takes the records out of `request`: a unary call's (const) request is
+// copied in, a stream's read buffer moved in (one copy of every produced
+// byte fewer).
+request::ProduceRequest ProduceFromProto(v1::ProduceRequest request) {
   request::ProduceRequest req;
   req.acks = request.acks();
   req.timeout_ms = request.timeout_ms();
   req.topics.reserve(static_cast<size_t>(request.topics_size()));
-  for (int i = 0; i < request.topics_size(); ++i) {
-    const v1::TopicProduceData& topic = request.topics(i);
+  for (v1::TopicProduceData& topic : *request.mutable_topics()) {
     request::ProduceTopic& t = req.topics.emplace_back();
     t.topic = topic.topic();
     t.partitions.reserve(static_cast<size_t>(topic.partitions_size()));
-    for (int j = 0; j < topic.partitions_size(); ++j) {
-      const v1::PartitionProduceData& part = topic.partitions(j);
+    for (v1::PartitionProduceData& part : *topic.mutable_partitions()) {
       request::ProducePartition& p = t.partitions.emplace_back();
       p.partition = part.partition();
-      if (owned != nullptr) {
-        p.records = std::move(*owned->mutable_topics(i)->mutable_partitions(j)->mutable_records());
-      } else {
-        p.records = part.records();
-      }
+      p.records = std::move(*part.mutable_records());
       for (const v1::Record& r : part.plain_records()) p.plain_records.push_back(FromProto(r));
     }
   }
@@ -183,7 +176,7 @@ class BrokerService::ProduceStreamReactor final
       ++outstanding_;
       mu_.Unlock();
     }
-    request::ProduceRequest req = ProduceFromProto(request_, &request_);
+    request::ProduceRequest req = ProduceFromProto(std::move(request_));
     request_.Clear();
     const double bytes = request::ProduceQuotaBytes(req);
     const ServiceSecurity& security = service_->security_;

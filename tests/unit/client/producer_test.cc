@@ -36,6 +36,13 @@ ProducerRecord Rec(std::string topic, std::string value) {
   return r;
 }
 
+// Each record's first character, in log order.
+std::string Initials(const std::vector<record::Record>& records) {
+  std::string out;
+  for (const auto& r : records) out += r.value->front();
+  return out;
+}
+
 std::vector<std::string> Values(const std::vector<record::Record>& records) {
   std::vector<std::string> out;
   for (const auto& r : records) out.push_back(r.value.value_or("<null>"));
@@ -130,9 +137,7 @@ TEST(ProducerTest, QueuedFullBatchesOfAPartitionTravelInOneRequest) {
   }
   EXPECT_GE(cluster.BatchCount("t", 0), 4);
   EXPECT_EQ(cluster.produce_requests(), 2) << "one failed and one good request for all batches";
-  std::string order;
-  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
-  EXPECT_EQ(order, "abcdefghij");
+  EXPECT_EQ(Initials(cluster.Records("t", 0)), "abcdefghij");
 }
 
 TEST(ProducerTest, ABatchLargerThanBatchSizeTravelsAlone) {
@@ -668,9 +673,7 @@ TEST(ProducerIdempotenceTest, ARetryAfterALostAnswerIsWrittenOnce) {
     ASSERT_TRUE(md.ok()) << md.status();
     EXPECT_EQ(md->offset, i) << "the duplicate's answer carries the original offsets";
   }
-  std::string order;
-  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
-  EXPECT_EQ(order, "abcdefghijkl") << "each record once, in order";
+  EXPECT_EQ(Initials(cluster.Records("t", 0)), "abcdefghijkl") << "each record once, in order";
   EXPECT_GE(cluster.produce_requests(), 3) << "the lost answers were retried";
   EXPECT_EQ(cluster.init_producer_id_requests(), 1) << "a duplicate answer needs no new id";
 }
@@ -809,9 +812,7 @@ TEST(ProducerIdempotenceTest, ANewLeaderHoldingPartOfARequestGetsEachBatchOnce) 
     ASSERT_TRUE(md.ok()) << md.status();
     EXPECT_EQ(md->offset, i);
   }
-  std::string order;
-  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
-  EXPECT_EQ(order, "abcdefghi") << "each record once";
+  EXPECT_EQ(Initials(cluster.Records("t", 0)), "abcdefghi") << "each record once";
   EXPECT_EQ(cluster.init_producer_id_requests(), 1) << "no sequence was lost";
 }
 
@@ -880,9 +881,7 @@ TEST(ProducerPipelineTest, UpToMaxInFlightRequestsOfAPartitionGoBeforeTheFirstIs
     ASSERT_TRUE(md.ok()) << md.status();
     EXPECT_EQ(md->offset, i + 1);
   }
-  std::string order;
-  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
-  EXPECT_EQ(order, "wabcde");
+  EXPECT_EQ(Initials(cluster.Records("t", 0)), "wabcde");
 }
 
 TEST(ProducerPipelineTest, AFailureAmongPipelinedRequestsKeepsOrderAndWritesEachRecordOnce) {
@@ -908,9 +907,7 @@ TEST(ProducerPipelineTest, AFailureAmongPipelinedRequestsKeepsOrderAndWritesEach
     ASSERT_TRUE(md.ok()) << md.status();
     EXPECT_EQ(md->offset, i + 1) << "record " << i;
   }
-  std::string order;
-  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
-  EXPECT_EQ(order, "wabcd") << "in Send order, each once";
+  EXPECT_EQ(Initials(cluster.Records("t", 0)), "wabcd") << "in Send order, each once";
   EXPECT_EQ(cluster.init_producer_id_requests(), 1) << "the sequences were kept";
 }
 
@@ -936,9 +933,7 @@ TEST(ProducerPipelineTest, AStreamUnansweredPastTheRequestTimeoutIsRetriedOnANew
   ASSERT_TRUE(mb.ok()) << mb.status();
   EXPECT_EQ(ma->offset, 1);
   EXPECT_EQ(mb->offset, 2);
-  std::string order;
-  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
-  EXPECT_EQ(order, "wab") << "each once";
+  EXPECT_EQ(Initials(cluster.Records("t", 0)), "wab") << "each once";
 }
 
 TEST(ProducerPipelineTest, ARequestThatBreaksItsStreamFailsAloneTheOthersAreRetried) {
@@ -986,9 +981,7 @@ TEST(ProducerPipelineTest, ABrokerWithoutProduceStreamGetsUnaryCalls) {
     ASSERT_TRUE(md.ok()) << md.status();
     EXPECT_EQ(md->offset, i);
   }
-  std::string order;
-  for (const auto& r : cluster.Records("t", 0)) order += r.value->front();
-  EXPECT_EQ(order, "abcd");
+  EXPECT_EQ(Initials(cluster.Records("t", 0)), "abcd");
 }
 
 }  // namespace
