@@ -336,11 +336,14 @@ TEST_F(ConsumerGroupTest, MembersShareTopicHandOverOnCloseAndGroupsAreIndependen
       << seen_.Distinct("g2") << " of " << ids.size() << " consumed by g2";
   EXPECT_TRUE(ownership2.Balanced({"other"}, 6, 6, 6));
 
+  // Nothing was lost while the group ran. (Closing the members back to back
+  // below may close one during the rebalance its predecessor's leave began;
+  // like Kafka's consumer, it then reports its partitions lost, not revoked.)
+  EXPECT_EQ(ownership_.lost_events(), 0);
   other->Stop();
   for (auto& m : members) m->Stop();
   EXPECT_TRUE(ownership_.violations().empty()) << ownership_.violations().front();
   EXPECT_TRUE(ownership2.violations().empty()) << ownership2.violations().front();
-  EXPECT_EQ(ownership_.lost_events(), 0);
   for (auto& m : members) EXPECT_EQ(m->errors(), "") << m->name();
   EXPECT_EQ(other->errors(), "");
 }
@@ -392,9 +395,11 @@ TEST_F(ConsumerGroupTest, CooperativeStickyNeverRevokesAKeptPartition) {
           << m << " had " << revoked[i].ToString() << " revoked, yet keeps it";
     }
   }
+  // Nothing was lost while the group ran (see the test above for why the
+  // back-to-back closes below may report a loss).
+  EXPECT_EQ(ownership_.lost_events(), 0);
   for (auto& m : members) m->Stop();
   EXPECT_TRUE(ownership_.violations().empty()) << ownership_.violations().front();
-  EXPECT_EQ(ownership_.lost_events(), 0);
   for (auto& m : members) EXPECT_EQ(m->errors(), "") << m->name();
 }
 
