@@ -275,6 +275,21 @@ class Producer::ProduceStream final
 
 namespace {
 
+// The sequence after `count` records from `base`: sequences wrap from
+// INT32_MAX to 0, as Kafka's.
+int32_t SequenceAfter(int32_t base, int64_t count) {
+  constexpr int64_t kSpan = int64_t{std::numeric_limits<int32_t>::max()} + 1;
+  return static_cast<int32_t>((int64_t{base} + count) % kSpan);
+}
+
+// Whether sequence `a` comes after `b` (by less than half the span, across
+// the wrap).
+bool SequenceAhead(int32_t a, int32_t b) {
+  constexpr int64_t kSpan = int64_t{std::numeric_limits<int32_t>::max()} + 1;
+  const int64_t d = ((int64_t{a} - int64_t{b}) % kSpan + kSpan) % kSpan;
+  return d > 0 && d < kSpan / 2;
+}
+
 const absl::Status& ClosedError() {
   static const absl::Status* const kClosed = new absl::Status(
       absl::FailedPreconditionError("Cannot perform operation after producer has been closed"));
@@ -859,16 +874,27 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
       // Sequence numbers are given out in the order batches are sent, once
       // each (a retry keeps its stamp).
       for (auto& batch : unit.batches) {
-        if (batch->base_sequence >= 0) continue;
-        DCHECK(!need_producer_id_ && producer_id_ >= 0);
         int32_t& next = next_sequence_[unit.tp];
+        if (batch->base_sequence >= 0) {
+          // A batch that keeps its stamp may lie past the next sequence:
+          // a batch split after a refusal gave its sequences back for its
+          // pieces (ReleaseSequence), while the batches stamped after it,
+          // in flight beside it, kept theirs and go again behind the
+          // pieces. New batches are stamped after them: one stamped as
+          // one of them, with as many records, would be taken by the
+          // leader for that batch sent again, acknowledged and not written.
+          if (batch->producer_id == producer_id_ && batch->producer_epoch == producer_epoch_) {
+            const int32_t end = SequenceAfter(batch->base_sequence, batch->record_count());
+            if (SequenceAhead(end, next)) next = end;
+          }
+          continue;
+        }
+        DCHECK(!need_producer_id_ && producer_id_ >= 0);
         batch->producer_id = producer_id_;
         batch->producer_epoch = producer_epoch_;
         batch->base_sequence = next;
         record::SetProducer(&batch->payload, producer_id_, producer_epoch_, next);
-        // Sequences wrap from INT32_MAX to 0, as Kafka's.
-        next = static_cast<int32_t>((int64_t{next} + batch->record_count()) %
-                                    (int64_t{std::numeric_limits<int32_t>::max()} + 1));
+        next = SequenceAfter(next, batch->record_count());
       }
     }
     by_leader[unit.leader].push_back(&unit);
@@ -959,7 +985,7 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
         ++batch->attempts;
         // A retry, or a batch to be answered for alone, goes with no other
         // request of its partition in flight.
-        if (batch->attempts > 1 || batch->send_alone || batch->full) window.exclusive = true;
+        if (batch->attempts > 1 || batch->send_alone) window.exclusive = true;
         if (idempotent_ && batch->send_group < 0) batch->send_group = call->id;
         call->batches.push_back(std::move(batch));
       }
@@ -978,13 +1004,10 @@ bool Producer::WindowOpen(const Window& w) const {
 bool Producer::MayPipeline(const TopicPartition& tp, const Window& w, const std::string& target,
                            absl::Time now, absl::Time* next_check) const {
   // Another request beside those in flight (the partition is not muted, so
-  // the window has room) goes to the same broker, with new batches only
-  // (no retry, no piece of a split batch). Pieces go one request at a time
-  // because, pipelined, the compression integration test once saw two
-  // records reported at one offset, by a mechanism not found yet: a guard
-  // until it is.
+  // the window has room) goes to the same broker, with batches not sent
+  // before (no retry).
   const ProducerBatch* front = accumulator_.Front(tp);
-  if (target != w.target || front->attempts > 0 || front->full) return false;
+  if (target != w.target || front->attempts > 0) return false;
   // Batches stamped under another producer id or epoch than those in
   // flight wait for them: the broker checks each id's sequence on its own,
   // so the new id's could be written before the old one's. So do batches
@@ -1395,10 +1418,11 @@ void Producer::ReleaseSequence(ProducerBatch& batch, const absl::Status& error) 
   // were in flight with it, and are handled in the same list of failures
   // (HandleFailures): they go again with their stamps, behind its pieces
   // if it is split (the pieces hold its records, so the sequences still
-  // follow on), or else find a gap and take the out-of-order path to a new
-  // id. (A partition's failed batches are handled first to last, so the
-  // first one's sequence is where the partition goes back to.) A retried
-  // batch may have been written before: a new id.
+  // follow on, and Dispatch stamps new batches after theirs), or else find
+  // a gap and take the out-of-order path to a new id. (A partition's failed
+  // batches are handled first to last, so the first one's sequence is where
+  // the partition goes back to.) A retried batch may have been written
+  // before: a new id.
   if (batch.base_sequence >= 0 && batch.attempts == 1 && batch.producer_id == producer_id_ &&
       !need_producer_id_) {
     int32_t& next = next_sequence_[batch.tp];

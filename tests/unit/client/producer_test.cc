@@ -911,6 +911,51 @@ TEST(ProducerPipelineTest, AFailureAmongPipelinedRequestsKeepsOrderAndWritesEach
   EXPECT_EQ(cluster.init_producer_id_requests(), 1) << "the sequences were kept";
 }
 
+// A batch refused as too large while the requests behind it were in flight
+// is split; its pieces take its sequences again, the batches behind it
+// (refused for the gap) go again with theirs, and a batch made afterwards
+// must be stamped after all of them. (It once took the sequences of the
+// first batch behind the split one: with as many records, the broker took
+// it for that batch sent again and acknowledged it without writing it.)
+TEST(ProducerPipelineTest, ABatchMadeAfterASplitIsStampedAfterTheBatchesThatKeptTheirs) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ProducerConfig config = Config(cluster);
+  config.linger = absl::Seconds(30);  // only Flush sends
+  config.batch_size = 200;            // two 30-byte records a batch
+  config.max_request_size = 250;      // one batch a request
+  config.max_in_flight = 5;
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  futures.push_back((*producer)->Send(Rec("t", "w")));
+  (*producer)->Flush();
+  cluster.HoldProduceAnswers(true);
+  cluster.FailProduce("t", 0, v1::MESSAGE_TOO_LARGE, 1);
+  for (char c : std::string("abcdef")) {
+    futures.push_back((*producer)->Send(Rec("t", std::string(30, c))));
+  }
+  std::thread flusher([&] { (*producer)->Flush(); });
+  // "ab" refused as too large; "cd" and "ef", in flight beside it, find a
+  // gap in the sequence.
+  const bool pipelined = AwaitProduceRequests(cluster, 4);
+  cluster.HoldProduceAnswers(false);
+  flusher.join();
+  ASSERT_TRUE(pipelined) << cluster.produce_requests() << " produce requests";
+  // A batch of as many records as "cd".
+  for (char c : std::string("gh")) {
+    futures.push_back((*producer)->Send(Rec("t", std::string(30, c))));
+  }
+  (*producer)->Flush();
+  for (size_t i = 0; i < futures.size(); ++i) {
+    absl::StatusOr<RecordMetadata> md = futures[i].get();
+    ASSERT_TRUE(md.ok()) << "record " << i << ": " << md.status();
+    EXPECT_EQ(md->offset, static_cast<int64_t>(i)) << "record " << i;
+  }
+  EXPECT_EQ(Initials(cluster.Records("t", 0)), "wabcdefgh") << "in Send order, each once";
+  EXPECT_EQ(cluster.init_producer_id_requests(), 1) << "the sequences were kept";
+}
+
 TEST(ProducerPipelineTest, AStreamUnansweredPastTheRequestTimeoutIsRetriedOnANewOne) {
   FakeCluster cluster(1);
   cluster.AddTopic("t", 1);
