@@ -47,6 +47,14 @@ std::optional<int64_t> FindInRun(const ProducerRun& run, int32_t first, int32_t 
   return std::nullopt;
 }
 
+// Whether `seq` comes before `expected`, by at most half the sequence space
+// (sequences wrap from INT32_MAX to 0).
+bool Behind(int32_t seq, int32_t expected) {
+  constexpr int64_t kSpan = int64_t{std::numeric_limits<int32_t>::max()} + 1;
+  const int64_t d = ((int64_t{expected} - seq) % kSpan + kSpan) % kSpan;
+  return d > 0 && d <= kSpan / 2;
+}
+
 // Whether [first, last] shares a sequence with `run` (both unwrapped).
 bool Overlaps(const ProducerRun& run, int32_t first, int32_t last) {
   return run.first_seq <= run.last_seq && first <= last && first <= run.last_seq &&
@@ -235,8 +243,16 @@ absl::StatusOr<std::optional<ProducerStateManager::Duplicate>> ProducerStateMana
                               first, " (seq. number), ", e->epoch, " (current producer epoch)")));
         }
       } else {
+        const ProducerRun* newest = e->newest();
+        const int32_t expected = newest == nullptr ? 0 : IncrementSequence(newest->last_seq, 1);
+        // A retry's sequences lie behind the expected one. Only those are
+        // looked up in the runs: once a producer's sequences wrapped at
+        // INT32_MAX, a run written before holds the new ones as numbers
+        // too (one of 2^31 records holds them all), and a new batch would
+        // be answered as a duplicate and not written.
+        const bool behind = Behind(first, expected) && Behind(last, expected);
         bool found = false;
-        for (int r = e->num_runs - 1; r >= 0 && !found; --r) {
+        for (int r = e->num_runs - 1; behind && r >= 0 && !found; --r) {
           if (std::optional<int64_t> at = FindInRun(e->runs[r], first, last)) {
             found = true;
             v.duplicate = true;
@@ -245,8 +261,6 @@ absl::StatusOr<std::optional<ProducerStateManager::Duplicate>> ProducerStateMana
           }
         }
         if (!found) {
-          const ProducerRun* newest = e->newest();
-          const int32_t expected = newest == nullptr ? 0 : IncrementSequence(newest->last_seq, 1);
           if (first != expected) {
             std::string overlap;
             for (int r = 0; r < e->num_runs; ++r) {

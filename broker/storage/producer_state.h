@@ -143,7 +143,9 @@ class ProducerStateManager {
   // ProducerAppendInfo): an epoch below the producer's is refused with
   // INVALID_PRODUCER_EPOCH (47); a higher epoch must start at sequence 0
   // (else OUT_OF_ORDER_SEQUENCE_NUMBER, 45); in the same epoch a batch
-  // wholly inside a kept run is a duplicate, and otherwise its first
+  // behind the expected sequence (by at most half the sequence space, so
+  // that a run written before the sequences wrapped does not hold new ones)
+  // and wholly inside a kept run is a duplicate, and otherwise its first
   // sequence must follow the newest run's last (0 when the epoch has no run
   // yet), else 45; a producer without state (new, expired, or its batches
   // all below the log start) may start at any sequence (KIP-360); a

@@ -1027,6 +1027,60 @@ TEST_F(ProducerStateTest, ACrashMidSwapKeepsTheCleanedTxnIndex) {
   EXPECT_EQ(*all, aborted);
 }
 
+// A producer that wrote 2^31 records in one run, [0, INT32_MAX], goes on
+// from sequence 0: its new batches are new, not retries of the run's first
+// ones. Nor, once it has written again from 0, are batches that reach
+// into the old run's range. (They were once answered as duplicates of
+// records written 2^31 sequences before, and never written.)
+TEST(ProducerStateManagerTest, SequencesAfterTheWrapAreNotTakenForTheOldRunsDuplicates) {
+  ProducerStateManager state("t-0");
+  record::BatchHeader h;
+  h.producer_id = 1;
+  h.producer_epoch = 0;
+  h.base_sequence = 0;
+  h.base_offset = Offset(0);
+  h.last_offset_delta = kMaxSeq;  // as 2^31 records leave the state: one run
+  h.records_count = 1;
+  state.Apply(h, {});
+  const Offset end(int64_t{kMaxSeq} + 1);
+  record::BatchHeader next = h;
+  next.base_sequence = 0;
+  next.last_offset_delta = 9;
+  next.records_count = 10;
+  auto verdict = state.CheckAppend({&next, 1}, end, AppendOrigin::kClient);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  EXPECT_FALSE(verdict->has_value())
+      << "taken for a duplicate at offset " << (*verdict)->first_offset.value();
+  next.base_offset = end;
+  state.Apply(next, {});
+  // Sequences 10-19 follow: new too.
+  record::BatchHeader after = next;
+  after.base_sequence = 10;
+  verdict = state.CheckAppend({&after, 1}, end + 10, AppendOrigin::kClient);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  EXPECT_FALSE(verdict->has_value());
+  // A retry of 0-9 is a duplicate, at its new offsets; one of the old
+  // run's last sequences (just behind the wrap) is a duplicate at its old.
+  verdict = state.CheckAppend({&next, 1}, end + 10, AppendOrigin::kClient);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  ASSERT_TRUE(verdict->has_value());
+  EXPECT_EQ((*verdict)->first_offset, end);
+  record::BatchHeader old_tail = h;
+  old_tail.base_sequence = kMaxSeq - 1;
+  old_tail.last_offset_delta = 1;
+  old_tail.records_count = 2;
+  verdict = state.CheckAppend({&old_tail, 1}, end + 10, AppendOrigin::kClient);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  ASSERT_TRUE(verdict->has_value());
+  EXPECT_EQ((*verdict)->first_offset, Offset(int64_t{kMaxSeq} - 1));
+  // A batch ahead of the expected sequence is out of order, wherever the
+  // old run reaches.
+  record::BatchHeader ahead = next;
+  ahead.base_sequence = 1000;
+  verdict = state.CheckAppend({&ahead, 1}, end + 10, AppendOrigin::kClient);
+  EXPECT_FALSE(verdict.ok());
+}
+
 TEST(ProducerStateManagerTest, MarkersYieldTheCompletedTransaction) {
   ProducerStateManager state("t-0");
   auto header_of = [](const std::string& batch) { return *record::ReadBatchHeader(batch); };
