@@ -49,6 +49,9 @@ struct Producer::SenderWork {
     int32_t leader = -1;
     std::string target;
     std::vector<std::unique_ptr<ProducerBatch>> batches;
+    // Whether the request may go on the broker's ProduceStream (see
+    // SendReady).
+    bool stream = false;
     // Set by Prepare: the batches it sealed (the others were sealed before).
     std::vector<bool> sealed_now;
   };
@@ -752,12 +755,21 @@ void Producer::SendReady(absl::Time now, SenderWork* work, Completions* done,
       need_metadata_ = true;
       continue;
     }
-    if (auto w = windows_.find(tp);
-        w != windows_.end() && !MayPipeline(tp, w->second, *target, now, next_check)) {
-      continue;
-    }
-    accumulator_.Mute(tp);
+    const auto w = windows_.find(tp);
+    if (w != windows_.end() && !MayPipeline(tp, w->second, *target, now, next_check)) continue;
     SenderWork::Unit unit;
+    // The stream, which lets further requests of the partition follow this
+    // one before it is answered, goes with acks=all always (the answer waits
+    // for the followers). With acks 0 or 1 a request on the stream costs
+    // more than a unary call (a callback and a thread hand-off more each
+    // way; in A/B runs here the 100-byte producer took about 10 % more CPU
+    // on it), so it goes only beside requests already on the stream, or
+    // when a quarter of max.request.size is queued already: the producer is
+    // ahead of the leader's appends (1 KiB records: 30-40 % more
+    // throughput with the window in A/B runs).
+    unit.stream = config_.acks == -1 || w != windows_.end() ||
+                  accumulator_.QueuedBytes(tp) >= max_request / 4;
+    accumulator_.Mute(tp);
     unit.tp = tp;
     unit.leader = leader;
     unit.target = *std::move(target);
@@ -921,11 +933,7 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
       // stream failed for a reason of its own (a message over the broker's
       // limit) then fails alone, and no request goes beside a retry of its
       // partition anyway.
-      // For now only acks=all producers, whose answers wait for the
-      // followers, use the stream: with acks 0 or 1, A/B runs of the 100-byte
-      // producer lost 15-25 % on it (not understood yet), while the 1 KiB
-      // one gained 20-50 %.
-      const bool on_stream = !retry && config_.acks == -1 && config_.max_in_flight > 1 &&
+      const bool on_stream = !retry && unit->stream && config_.max_in_flight > 1 &&
                              !unary_targets_.contains(unit->target);
       if (call && (bytes + unit_bytes > max_request || on_stream != (call->stream != nullptr) ||
                    retry || call_is_retry)) {
@@ -1022,12 +1030,12 @@ bool Producer::MayPipeline(const TopicPartition& tp, const Window& w, const std:
   // Unless a flush asks: once a quarter of max.request.size is queued (less
   // waits for an answer, as with one request in flight, and then goes with
   // what came meanwhile), or a full batch once the oldest request has waited
-  // kPipelineAfter (its answer waits for the followers).
+  // kPipelineAfter with acks=all (its answer waits for the followers).
   if (flushing_ > 0 || closing_ ||
       accumulator_.QueuedBytes(tp) >= static_cast<size_t>(config_.max_request_size) / 4) {
     return true;
   }
-  if (!accumulator_.HasFullBatch(tp)) return false;
+  if (config_.acks != -1 || !accumulator_.HasFullBatch(tp)) return false;
   const absl::Time after = w.sent.begin()->second + kPipelineAfter;
   if (after > now) {
     *next_check = std::min(*next_check, after);

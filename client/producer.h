@@ -17,20 +17,23 @@
 // ProduceStream (broker.proto), which appends requests in the order they were
 // sent and answers them in that order; a broker that does not serve it (an
 // older version) gets unary calls, one request per partition at a time, as does
-// every broker with a window of 1, and (for now) producers with acks 0 or 1.
-// Retries, and batches to be answered for alone, go with no other request of
-// their partition in flight, retries as unary calls (a request that broke its
-// stream, one over the broker's message limit say, then fails alone). Batches
-// stamped under a new producer id or epoch wait for those in flight under the
-// old one, and an idempotent producer keeps one request of a partition in
-// flight until its leader acknowledged a batch under the current id since its
-// last failure (a leader with no sequence for a producer takes any, as Kafka's
-// does). The pieces of a batch split after a refusal take its sequences again;
-// batches sent beside it keep theirs, and new ones are stamped after them. A
-// request unanswered after request.timeout.ms (plus a second) ends its stream,
-// as Kafka closes the connection: every request on it fails and is retried.
-// Close() closes the streams for writing and waits up to request.timeout.ms for
-// the brokers to finish them, then cancels them.
+// every broker with a window of 1. With acks 0 or 1, whose answers follow the
+// leader's append at once, a request goes on the stream only beside requests of
+// its partition already there or when a quarter of max.request.size is queued;
+// otherwise as a unary call, which costs less. Retries, and batches to be
+// answered for alone, go with no other request of their partition in flight,
+// retries as unary calls (a request that broke its stream, one over the
+// broker's message limit say, then fails alone). Batches stamped under a new
+// producer id or epoch wait for those in flight under the old one, and an
+// idempotent producer keeps one request of a partition in flight until its
+// leader acknowledged a batch under the current id since its last failure (a
+// leader with no sequence for a producer takes any, as Kafka's does). The
+// pieces of a batch split after a refusal take its sequences again; batches
+// sent beside it keep theirs, and new ones are stamped after them. A request
+// unanswered after request.timeout.ms (plus a second) ends its stream, as Kafka
+// closes the connection: every request on it fails and is retried. Close()
+// closes the streams for writing and waits up to request.timeout.ms for the
+// brokers to finish them, then cancels them.
 //
 // Ordering: batches that fail with a retriable error go back to the head
 // of their partition in order. A partition's failures are handled once none

@@ -78,6 +78,7 @@ class FakeCluster::Node final : public v1::Broker::Service,
           break;
         }
         v1::ProduceResponse resp;
+        ++c_->stream_produce_requests_;
         (void)Produce(ctx, &req, &resp);
         absl::MutexLock lock(&qmu);
         answers.push_back(std::move(resp));
@@ -1294,6 +1295,8 @@ int FakeCluster::produce_requests() const {
   absl::MutexLock lock(&mu_);
   return produce_requests_;
 }
+
+int FakeCluster::stream_produce_requests() const { return stream_produce_requests_.load(); }
 
 int32_t FakeCluster::last_acks() const {
   absl::MutexLock lock(&mu_);

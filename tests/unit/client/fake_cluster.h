@@ -168,6 +168,8 @@ class FakeCluster {
   // unary Produce) ends with RESOURCE_EXHAUSTED.
   void RefuseMessagesWith(const std::string& marker);
   int produce_requests() const;
+  // Of those, the ones read from a ProduceStream.
+  int stream_produce_requests() const;
   // acks of the last Produce request.
   int32_t last_acks() const;
 
@@ -212,6 +214,7 @@ class FakeCluster {
   bool stopping_ = false;
   std::map<std::string, Topic> topics_;
   int produce_requests_ = 0;
+  std::atomic<int> stream_produce_requests_ = 0;
   std::atomic<bool> produce_stream_served_{true};
   std::atomic<bool> hold_produce_answers_{false};
   std::string oversized_marker_ ABSL_GUARDED_BY(mu_);

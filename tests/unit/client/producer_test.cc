@@ -884,6 +884,39 @@ TEST(ProducerPipelineTest, UpToMaxInFlightRequestsOfAPartitionGoBeforeTheFirstIs
   EXPECT_EQ(Initials(cluster.Records("t", 0)), "wabcde");
 }
 
+// With acks=1 the answer follows the leader's append: a request goes as a
+// unary call (cheaper) unless a quarter of max.request.size is queued, or
+// requests of its partition are on the stream already; then further ones
+// follow on the stream before the first is answered.
+TEST(ProducerPipelineTest, WithAcks1OnlyAProducerAQuarterAheadUsesTheStream) {
+  FakeCluster cluster(1);
+  cluster.AddTopic("t", 1);
+  ProducerConfig config = OneRecordBatches(cluster, 5);  // a quarter: 250 bytes
+  config.acks = 1;
+  auto producer = Producer::Create(config);
+  ASSERT_TRUE(producer.ok());
+  ASSERT_TRUE((*producer)->Send(Rec("t", "w")).get().ok());
+  EXPECT_EQ(cluster.produce_requests(), 1);
+  EXPECT_EQ(cluster.stream_produce_requests(), 0) << "a small request goes as a unary call";
+  cluster.HoldProduceAnswers(true);
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  for (int i = 0; i < 3; ++i) {
+    futures.push_back((*producer)->Send(Rec("t", std::string(300, static_cast<char>('a' + i)))));
+    ASSERT_TRUE(AwaitProduceRequests(cluster, 2 + i)) << "request " << i;
+  }
+  EXPECT_EQ(cluster.stream_produce_requests(), 3) << "three requests in flight on the stream";
+  cluster.HoldProduceAnswers(false);
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<RecordMetadata> md = futures[static_cast<size_t>(i)].get();
+    ASSERT_TRUE(md.ok()) << md.status();
+    EXPECT_EQ(md->offset, i + 1) << "record " << i;
+  }
+  ASSERT_TRUE((*producer)->Send(Rec("t", "x")).get().ok());
+  EXPECT_EQ(cluster.stream_produce_requests(), 3) << "with nothing in flight, unary again";
+  EXPECT_EQ(Initials(cluster.Records("t", 0)), "wabcx");
+  EXPECT_EQ(cluster.last_acks(), 1);
+}
+
 TEST(ProducerPipelineTest, AFailureAmongPipelinedRequestsKeepsOrderAndWritesEachRecordOnce) {
   FakeCluster cluster(1);
   cluster.AddTopic("t", 1);
