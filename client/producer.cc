@@ -935,6 +935,20 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
       // partition anyway.
       const bool on_stream = !retry && unit->stream && config_.max_in_flight > 1 &&
                              !unary_targets_.contains(unit->target);
+      if (!on_stream) {
+        // A unary call goes with nothing else of its partition in flight.
+        // SendReady let this unit go beside requests on the stream, but the
+        // broker has since answered that it does not serve the stream
+        // (unary_targets_, set by StreamEnded while mu_ was released): the
+        // batches go back to the head of their partition, which stays
+        // muted until those requests are back.
+        if (auto w = windows_.find(unit->tp); w != windows_.end() && !w->second.sent.empty()) {
+          for (size_t i = unit->batches.size(); i-- > 0;) {
+            accumulator_.Reenqueue(std::move(unit->batches[i]));
+          }
+          continue;
+        }
+      }
       if (call && (bytes + unit_bytes > max_request || on_stream != (call->stream != nullptr) ||
                    retry || call_is_retry)) {
         finish();

@@ -911,9 +911,24 @@ TEST(ProducerPipelineTest, WithAcks1OnlyAProducerAQuarterAheadUsesTheStream) {
     ASSERT_TRUE(md.ok()) << md.status();
     EXPECT_EQ(md->offset, i + 1) << "record " << i;
   }
+  // A small request that a flush sends beside one on the stream follows it
+  // there.
+  cluster.HoldProduceAnswers(true);
+  std::future<absl::StatusOr<RecordMetadata>> d = (*producer)->Send(Rec("t", std::string(300, 'd')));
+  ASSERT_TRUE(AwaitProduceRequests(cluster, 5));
+  std::future<absl::StatusOr<RecordMetadata>> e = (*producer)->Send(Rec("t", "e"));
+  std::thread flusher([&] { (*producer)->Flush(); });
+  const bool beside = AwaitProduceRequests(cluster, 6);
+  const int on_stream = cluster.stream_produce_requests();
+  cluster.HoldProduceAnswers(false);
+  flusher.join();
+  ASSERT_TRUE(beside);
+  EXPECT_EQ(on_stream, 5);
+  ASSERT_TRUE(d.get().ok());
+  ASSERT_TRUE(e.get().ok());
   ASSERT_TRUE((*producer)->Send(Rec("t", "x")).get().ok());
-  EXPECT_EQ(cluster.stream_produce_requests(), 3) << "with nothing in flight, unary again";
-  EXPECT_EQ(Initials(cluster.Records("t", 0)), "wabcx");
+  EXPECT_EQ(cluster.stream_produce_requests(), 5) << "with nothing in flight, unary again";
+  EXPECT_EQ(Initials(cluster.Records("t", 0)), "wabcdex");
   EXPECT_EQ(cluster.last_acks(), 1);
 }
 
