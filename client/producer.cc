@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "client/errors.h"
+#include "client/record/sequence.h"
 #include "fmt/format.h"
 #include "glog/logging.h"
 #include "grpcpp/client_context.h"
@@ -277,21 +278,6 @@ class Producer::ProduceStream final
 };
 
 namespace {
-
-// The sequence after `count` records from `base`: sequences wrap from
-// INT32_MAX to 0, as Kafka's.
-int32_t SequenceAfter(int32_t base, int64_t count) {
-  constexpr int64_t kSpan = int64_t{std::numeric_limits<int32_t>::max()} + 1;
-  return static_cast<int32_t>((int64_t{base} + count) % kSpan);
-}
-
-// Whether sequence `a` comes after `b` (by less than half the span, across
-// the wrap).
-bool SequenceAhead(int32_t a, int32_t b) {
-  constexpr int64_t kSpan = int64_t{std::numeric_limits<int32_t>::max()} + 1;
-  const int64_t d = ((int64_t{a} - int64_t{b}) % kSpan + kSpan) % kSpan;
-  return d > 0 && d < kSpan / 2;
-}
 
 const absl::Status& ClosedError() {
   static const absl::Status* const kClosed = new absl::Status(
@@ -896,8 +882,9 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
           // one of them, with as many records, would be taken by the
           // leader for that batch sent again, acknowledged and not written.
           if (batch->producer_id == producer_id_ && batch->producer_epoch == producer_epoch_) {
-            const int32_t end = SequenceAfter(batch->base_sequence, batch->record_count());
-            if (SequenceAhead(end, next)) next = end;
+            const int32_t end =
+                record::IncrementSequence(batch->base_sequence, batch->record_count());
+            if (record::SequenceBefore(next, end)) next = end;
           }
           continue;
         }
@@ -906,7 +893,7 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
         batch->producer_epoch = producer_epoch_;
         batch->base_sequence = next;
         record::SetProducer(&batch->payload, producer_id_, producer_epoch_, next);
-        next = SequenceAfter(next, batch->record_count());
+        next = record::IncrementSequence(next, batch->record_count());
       }
     }
     by_leader[unit.leader].push_back(&unit);

@@ -18,6 +18,7 @@
 #include "client/record/compression.h"
 #include "client/record/crc32c.h"
 #include "client/record/record_batch.h"
+#include "client/record/sequence.h"
 #include "fmt/format.h"
 
 namespace strata::tools {
@@ -164,15 +165,6 @@ std::string Utf8ForDisplay(std::string_view in) {
     i = j;
   }
   return out;
-}
-
-// Kafka's DefaultRecordBatch.incrementSequence: sequences wrap to 0 after
-// Integer.MAX_VALUE.
-int32_t IncrementSequence(int32_t sequence, int32_t increment) {
-  if (sequence > std::numeric_limits<int32_t>::max() - increment) {
-    return increment - (std::numeric_limits<int32_t>::max() - sequence) - 1;
-  }
-  return sequence + increment;
 }
 
 const char* TimestampTypeName(const record::BatchHeader& h) {
@@ -470,9 +462,10 @@ void Dumper::DumpLog(const std::string& path) {
       Fail(fmt::format("Error: cannot read {}", Message(batch.status())));
       return;
     }
-    const int32_t last_sequence = h.base_sequence == kNoSequence
-                                      ? kNoSequence
-                                      : IncrementSequence(h.base_sequence, h.last_offset_delta);
+    const int32_t last_sequence =
+        h.base_sequence == kNoSequence
+            ? kNoSequence
+            : record::IncrementSequence(h.base_sequence, h.last_offset_delta);
     out_ << "baseOffset: " << h.base_offset.value() << " lastOffset: " << h.last_offset().value()
          << " count: " << h.records_count << " baseSequence: " << h.base_sequence
          << " lastSequence: " << last_sequence << " producerId: " << h.producer_id
@@ -529,7 +522,7 @@ void Dumper::PrintRecords(const std::string& abs_path, const record::BatchHeader
     if (!options_.skip_record_metadata) {
       const auto delta = static_cast<int32_t>(offset - h.base_offset.value());
       const int32_t sequence =
-          h.base_sequence >= 0 ? IncrementSequence(h.base_sequence, delta) : kNoSequence;
+          h.base_sequence >= 0 ? record::IncrementSequence(h.base_sequence, delta) : kNoSequence;
       std::vector<std::string> header_keys;
       for (const record::RecordHeader& header : r.headers) {
         header_keys.push_back(Utf8ForDisplay(header.key));

@@ -12,6 +12,7 @@
 #include "broker/storage/segment.h"
 #include "client/common/numbers.h"
 #include "client/record/crc32c.h"
+#include "client/record/sequence.h"
 #include "glog/logging.h"
 
 namespace strata::storage {
@@ -30,7 +31,7 @@ constexpr size_t kRunSize = 4 + 4 + 8 + 8 + 8;
 
 // The sequence of the batch's last record.
 int32_t LastSequence(const record::BatchHeader& h) {
-  return IncrementSequence(h.base_sequence, h.last_offset_delta);
+  return record::IncrementSequence(h.base_sequence, h.last_offset_delta);
 }
 
 // Where `run` holds the sequences [first, last]: the original offset of
@@ -45,14 +46,6 @@ std::optional<int64_t> FindInRun(const ProducerRun& run, int32_t first, int32_t 
   }
   if (first == run.first_seq && last == run.last_seq) return run.first_offset;
   return std::nullopt;
-}
-
-// Whether `seq` comes before `expected`, by at most half the sequence space
-// (sequences wrap from INT32_MAX to 0).
-bool Behind(int32_t seq, int32_t expected) {
-  constexpr int64_t kSpan = int64_t{std::numeric_limits<int32_t>::max()} + 1;
-  const int64_t d = ((int64_t{expected} - seq) % kSpan + kSpan) % kSpan;
-  return d > 0 && d <= kSpan / 2;
 }
 
 // Whether [first, last] shares a sequence with `run` (both unwrapped).
@@ -151,13 +144,6 @@ bool ProducerStateEntry::operator==(const ProducerStateEntry& o) const {
          std::equal(runs.begin(), runs.begin() + num_runs, o.runs.begin());
 }
 
-int32_t IncrementSequence(int32_t seq, int32_t n) {
-  if (seq > std::numeric_limits<int32_t>::max() - n) {
-    return n - (std::numeric_limits<int32_t>::max() - seq) - 1;
-  }
-  return seq + n;
-}
-
 absl::StatusOr<std::optional<ProducerStateManager::Duplicate>> ProducerStateManager::CheckAppend(
     std::span<const record::BatchHeader> headers, Offset first_offset, AppendOrigin origin) const {
   // What the earlier batches of this append did to their producers' state,
@@ -244,13 +230,15 @@ absl::StatusOr<std::optional<ProducerStateManager::Duplicate>> ProducerStateMana
         }
       } else {
         const ProducerRun* newest = e->newest();
-        const int32_t expected = newest == nullptr ? 0 : IncrementSequence(newest->last_seq, 1);
+        const int32_t expected =
+            newest == nullptr ? 0 : record::IncrementSequence(newest->last_seq, 1);
         // A retry's sequences lie behind the expected one. Only those are
         // looked up in the runs: once a producer's sequences wrapped at
         // INT32_MAX, a run written before holds the new ones as numbers
         // too (one of 2^31 records holds them all), and a new batch would
         // be answered as a duplicate and not written.
-        const bool behind = Behind(first, expected) && Behind(last, expected);
+        const bool behind =
+            record::SequenceBefore(first, expected) && record::SequenceBefore(last, expected);
         bool found = false;
         for (int r = e->num_runs - 1; behind && r >= 0 && !found; --r) {
           if (std::optional<int64_t> at = FindInRun(e->runs[r], first, last)) {

@@ -120,9 +120,6 @@ struct CompletedTxn {
   bool operator==(const CompletedTxn&) const = default;
 };
 
-// seq + n, wrapping INT32_MAX -> 0 as producers do (n >= 0).
-int32_t IncrementSequence(int32_t seq, int32_t n);
-
 class ProducerStateManager {
  public:
   // `partition` names the log in messages ("orders-3").

@@ -4,6 +4,7 @@
 // retention and expiry.
 #include "broker/storage/producer_state.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "absl/strings/match.h"
@@ -11,6 +12,7 @@
 #include "broker/storage/log.h"
 #include "broker/storage/log_manager.h"
 #include "broker/storage/mem_file_system.h"
+#include "client/record/sequence.h"
 #include "gtest/gtest.h"
 #include "tests/unit/storage/test_batches.h"
 
@@ -27,11 +29,26 @@ std::string ProducerBatch(int64_t pid, int16_t epoch, int32_t seq, int count, in
   for (int i = 0; i < count; ++i) {
     record::Record r;
     r.key = "k";
-    r.value = "p" + std::to_string(pid) + "-" + std::to_string(IncrementSequence(seq, i));
+    r.value = "p" + std::to_string(pid) + "-" + std::to_string(record::IncrementSequence(seq, i));
     r.timestamp = timestamp + i;
     builder.Append(r);
   }
   return builder.Build();
+}
+
+// The header of a batch of `records` records of producer `pid` from
+// sequence `seq` on, at `base_offset` (for ProducerStateManager alone: no
+// batch behind it; 2^31 records make one header as a whole run would).
+record::BatchHeader ProducerHeader(int64_t pid, int16_t epoch, int32_t seq, int64_t records,
+                                   Offset base_offset) {
+  record::BatchHeader h;
+  h.producer_id = pid;
+  h.producer_epoch = epoch;
+  h.base_sequence = seq;
+  h.base_offset = base_offset;
+  h.last_offset_delta = static_cast<int32_t>(records - 1);
+  h.records_count = static_cast<int32_t>(std::min<int64_t>(records, kMaxSeq));
+  return h;
 }
 
 std::optional<int16_t> CodeOf(const absl::Status& s) { return KafkaErrorOf(s); }
@@ -620,12 +637,7 @@ TEST_F(ProducerStateTest, AnEmptyLogWritesNoSnapshot) {
 
 TEST(ProducerStateManagerTest, SnapshotsRoundTripAndRefuseDamage) {
   ProducerStateManager state("t-0");
-  record::BatchHeader h;
-  h.producer_id = 9;
-  h.producer_epoch = 2;
-  h.base_sequence = 0;
-  h.records_count = 3;
-  h.last_offset_delta = 2;
+  record::BatchHeader h = ProducerHeader(9, 2, 0, 3, Offset(0));
   h.max_timestamp = 123;
   for (int i = 0; i < 7; ++i) {
     h.base_offset = Offset(i * 10);  // not contiguous: a run each, five kept
@@ -1034,28 +1046,16 @@ TEST_F(ProducerStateTest, ACrashMidSwapKeepsTheCleanedTxnIndex) {
 // records written 2^31 sequences before, and never written.)
 TEST(ProducerStateManagerTest, SequencesAfterTheWrapAreNotTakenForTheOldRunsDuplicates) {
   ProducerStateManager state("t-0");
-  record::BatchHeader h;
-  h.producer_id = 1;
-  h.producer_epoch = 0;
-  h.base_sequence = 0;
-  h.base_offset = Offset(0);
-  h.last_offset_delta = kMaxSeq;  // as 2^31 records leave the state: one run
-  h.records_count = 1;
-  state.Apply(h, {});
   const Offset end(int64_t{kMaxSeq} + 1);
-  record::BatchHeader next = h;
-  next.base_sequence = 0;
-  next.last_offset_delta = 9;
-  next.records_count = 10;
+  state.Apply(ProducerHeader(1, 0, 0, end.value(), Offset(0)), {});  // one run of 2^31
+  const record::BatchHeader next = ProducerHeader(1, 0, 0, 10, end);
   auto verdict = state.CheckAppend({&next, 1}, end, AppendOrigin::kClient);
   ASSERT_TRUE(verdict.ok()) << verdict.status();
   EXPECT_FALSE(verdict->has_value())
       << "taken for a duplicate at offset " << (*verdict)->first_offset.value();
-  next.base_offset = end;
   state.Apply(next, {});
   // Sequences 10-19 follow: new too.
-  record::BatchHeader after = next;
-  after.base_sequence = 10;
+  const record::BatchHeader after = ProducerHeader(1, 0, 10, 10, end + 10);
   verdict = state.CheckAppend({&after, 1}, end + 10, AppendOrigin::kClient);
   ASSERT_TRUE(verdict.ok()) << verdict.status();
   EXPECT_FALSE(verdict->has_value());
@@ -1065,18 +1065,14 @@ TEST(ProducerStateManagerTest, SequencesAfterTheWrapAreNotTakenForTheOldRunsDupl
   ASSERT_TRUE(verdict.ok()) << verdict.status();
   ASSERT_TRUE(verdict->has_value());
   EXPECT_EQ((*verdict)->first_offset, end);
-  record::BatchHeader old_tail = h;
-  old_tail.base_sequence = kMaxSeq - 1;
-  old_tail.last_offset_delta = 1;
-  old_tail.records_count = 2;
+  const record::BatchHeader old_tail = ProducerHeader(1, 0, kMaxSeq - 1, 2, end + 10);
   verdict = state.CheckAppend({&old_tail, 1}, end + 10, AppendOrigin::kClient);
   ASSERT_TRUE(verdict.ok()) << verdict.status();
   ASSERT_TRUE(verdict->has_value());
   EXPECT_EQ((*verdict)->first_offset, Offset(int64_t{kMaxSeq} - 1));
   // A batch ahead of the expected sequence is out of order, wherever the
   // old run reaches.
-  record::BatchHeader ahead = next;
-  ahead.base_sequence = 1000;
+  const record::BatchHeader ahead = ProducerHeader(1, 0, 1000, 10, end + 10);
   verdict = state.CheckAppend({&ahead, 1}, end + 10, AppendOrigin::kClient);
   EXPECT_FALSE(verdict.ok());
 }
