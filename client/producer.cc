@@ -50,8 +50,11 @@ struct Producer::SenderWork {
     int32_t leader = -1;
     std::string target;
     std::vector<std::unique_ptr<ProducerBatch>> batches;
-    // Whether the request may go on the broker's ProduceStream (see
-    // SendReady).
+    // Whether the request goes on the broker's ProduceStream (unless it is
+    // a retry), decided once, in SendReady. (Should the stream end meanwhile,
+    // answering that the broker does not serve it, the request goes on a
+    // new one, is answered the same, and goes again as a unary call with the
+    // requests of its partition, in order.)
     bool stream = false;
     // Set by Prepare: the batches it sealed (the others were sealed before).
     std::vector<bool> sealed_now;
@@ -753,8 +756,9 @@ void Producer::SendReady(absl::Time now, SenderWork* work, Completions* done,
     // when a quarter of max.request.size is queued already: the producer is
     // ahead of the leader's appends (1 KiB records: 30-40 % more
     // throughput with the window in A/B runs).
-    unit.stream = config_.acks == -1 || w != windows_.end() ||
-                  accumulator_.QueuedBytes(tp) >= max_request / 4;
+    unit.stream = config_.max_in_flight > 1 && !unary_targets_.contains(*target) &&
+                  (config_.acks == -1 || w != windows_.end() ||
+                   accumulator_.QueuedBytes(tp) >= max_request / 4);
     accumulator_.Mute(tp);
     unit.tp = tp;
     unit.leader = leader;
@@ -920,22 +924,7 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
       // stream failed for a reason of its own (a message over the broker's
       // limit) then fails alone, and no request goes beside a retry of its
       // partition anyway.
-      const bool on_stream = !retry && unit->stream && config_.max_in_flight > 1 &&
-                             !unary_targets_.contains(unit->target);
-      if (!on_stream) {
-        // A unary call goes with nothing else of its partition in flight.
-        // SendReady let this unit go beside requests on the stream, but the
-        // broker has since answered that it does not serve the stream
-        // (unary_targets_, set by StreamEnded while mu_ was released): the
-        // batches go back to the head of their partition, which stays
-        // muted until those requests are back.
-        if (auto w = windows_.find(unit->tp); w != windows_.end() && !w->second.sent.empty()) {
-          for (size_t i = unit->batches.size(); i-- > 0;) {
-            accumulator_.Reenqueue(std::move(unit->batches[i]));
-          }
-          continue;
-        }
-      }
+      const bool on_stream = !retry && unit->stream;
       if (call && (bytes + unit_bytes > max_request || on_stream != (call->stream != nullptr) ||
                    retry || call_is_retry)) {
         finish();
