@@ -9,10 +9,21 @@
 #include "strata/v1/broker.grpc.pb.h"
 
 namespace strata::client {
+namespace {
+
+// Generations of every MetadataCache of the process: 0 is none's.
+std::atomic<uint64_t> next_generation{1};
+
+uint64_t NewGeneration() { return next_generation.fetch_add(1, std::memory_order_relaxed); }
+
+}  // namespace
 
 MetadataCache::MetadataCache(std::vector<std::string> bootstrap, ConnectionPool* pool,
                              absl::Duration request_timeout)
-    : bootstrap_(std::move(bootstrap)), pool_(pool), request_timeout_(request_timeout) {}
+    : bootstrap_(std::move(bootstrap)),
+      pool_(pool),
+      request_timeout_(request_timeout),
+      generation_(NewGeneration()) {}
 
 std::vector<std::string> MetadataCache::Candidates() const {
   // The bootstrap list keeps its positions, so `preferred_` stays meaningful;
@@ -79,6 +90,7 @@ absl::Status MetadataCache::Refresh(const std::vector<std::string>& topics) {
     }
     topics_[t.name()] = std::move(info);
   }
+  generation_.store(NewGeneration(), std::memory_order_release);
   return absl::OkStatus();
 }
 
@@ -91,10 +103,28 @@ std::optional<TopicInfo> MetadataCache::Topic(const std::string& name) const {
 
 std::optional<std::pair<v1::ErrorCode, int32_t>> MetadataCache::PartitionCount(
     const std::string& name) const {
+  // The producer asks for every record, mostly about the topic it asked
+  // about last: each thread remembers its last answer, which holds while
+  // the cache's generation is the one it was read at. (A thread that finds
+  // the generation unchanged just as a refresh stores a new one answers as
+  // if it had asked just before the refresh.)
+  struct Remembered {
+    uint64_t generation = 0;
+    std::string topic;
+    std::pair<v1::ErrorCode, int32_t> count;
+  };
+  thread_local Remembered last;
+  if (last.generation == generation_.load(std::memory_order_acquire) && last.topic == name) {
+    return last.count;
+  }
   absl::ReaderMutexLock lock(&mu_);
   auto it = topics_.find(name);
   if (it == topics_.end()) return std::nullopt;
-  return std::make_pair(it->second.error, static_cast<int32_t>(it->second.partitions.size()));
+  // Under mu_, the generation is that of what was just read.
+  last.generation = generation_.load(std::memory_order_relaxed);
+  last.topic = name;
+  last.count = {it->second.error, static_cast<int32_t>(it->second.partitions.size())};
+  return last.count;
 }
 
 int32_t MetadataCache::Leader(const std::string& topic, int32_t partition) const {

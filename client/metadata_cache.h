@@ -91,6 +91,10 @@ class MetadataCache {
   std::string cluster_id_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int32_t, std::string> brokers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, TopicInfo> topics_ ABSL_GUARDED_BY(mu_);
+  // Changes (under mu_) whenever topics_ does; no two caches of the process
+  // ever have the same value, so a thread's remembered PartitionCount answer
+  // (see there) can name the cache and its state in one number.
+  std::atomic<uint64_t> generation_;
 };
 
 }  // namespace strata::client

@@ -55,7 +55,7 @@ int32_t Partitioner::Partition(const std::string& topic, const std::optional<std
     uint32_t n = round_robin_[topic]++;
     return static_cast<int32_t>(n % static_cast<uint32_t>(num_partitions));
   }
-  Sticky& s = sticky_[topic];
+  Sticky& s = StickyFor(topic);
   if (s.partition < 0 || s.partition >= num_partitions || s.bytes >= sticky_batch_bytes_) {
     int32_t next = static_cast<int32_t>(rng_() % static_cast<uint64_t>(num_partitions));
     // Move on to a different partition when there is one, as Kafka does.
@@ -65,6 +65,13 @@ int32_t Partitioner::Partition(const std::string& topic, const std::optional<std
   }
   s.bytes += static_cast<int64_t>(record_bytes);
   return s.partition;
+}
+
+Partitioner::Sticky& Partitioner::StickyFor(const std::string& topic) {
+  if (last_sticky_ == nullptr || last_sticky_->first != topic) {
+    last_sticky_ = &*sticky_.try_emplace(topic).first;
+  }
+  return last_sticky_->second;
 }
 
 }  // namespace strata::client

@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 
 namespace strata::client {
 
@@ -47,17 +48,28 @@ class Partitioner {
   int32_t Partition(const std::string& topic, const std::optional<std::string>& key,
                     int32_t num_partitions, size_t record_bytes = 0);
 
+  // last_sticky_ points into sticky_: a copy would point into the original.
+  Partitioner(const Partitioner&) = delete;
+  Partitioner& operator=(const Partitioner&) = delete;
+
  private:
   struct Sticky {
     int32_t partition = -1;
     int64_t bytes = 0;
   };
 
+  Sticky& StickyFor(const std::string& topic);
+
   const KeylessPartitioning keyless_;
   const int32_t sticky_batch_bytes_;
   std::mt19937_64 rng_;
   absl::flat_hash_map<std::string, uint32_t> round_robin_;
-  absl::flat_hash_map<std::string, Sticky> sticky_;
+  // Nodes, so that last_sticky_ stays valid as topics are added.
+  absl::node_hash_map<std::string, Sticky> sticky_;
+  // The topic of the last keyless record and its entry: a producer mostly
+  // writes one topic after another record of it, and comparing the name is
+  // cheaper than hashing it for every record.
+  std::pair<const std::string, Sticky>* last_sticky_ = nullptr;
 };
 
 }  // namespace strata::client

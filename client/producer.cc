@@ -362,12 +362,18 @@ Producer::Producer(ProducerConfig config, std::vector<std::string> bootstrap)
 Producer::~Producer() { Close(); }
 
 absl::StatusOr<int32_t> Producer::PartitionCount(const std::string& topic) {
+  // Every record asks: a usable cached answer first, without reading the
+  // clock.
+  auto usable = [](const std::optional<std::pair<v1::ErrorCode, int32_t>>& count) {
+    return count.has_value() && count->first == v1::NONE && count->second > 0;
+  };
+  if (auto count = metadata_.PartitionCount(topic); usable(count)) return count->second;
   const absl::Time deadline = absl::Now() + config_.max_block;
   absl::Status last;
   bool refreshed = false;
   while (true) {
     std::optional<std::pair<v1::ErrorCode, int32_t>> count = metadata_.PartitionCount(topic);
-    if (count && count->first == v1::NONE && count->second > 0) return count->second;
+    if (usable(count)) return count->second;
     if (count && count->first != v1::NONE && !IsRetriable(count->first)) {
       std::optional<TopicInfo> info = metadata_.Topic(topic);
       if (info) return ErrorToStatus(info->error, info->error_message);

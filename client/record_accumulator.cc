@@ -73,7 +73,7 @@ double RecordAccumulator::EstimatedRatio(const std::string& topic) const {
 
 bool RecordAccumulator::Append(const TopicPartition& tp, const record::Record& record,
                                size_t record_size, SendCallback callback, absl::Time now) {
-  auto& queue = queues_[tp];
+  auto& queue = QueueFor(tp);
   ProducerBatch* batch = queue.empty() ? nullptr : queue.back().get();
   bool wake = false;
   if (batch == nullptr || batch->closed || batch->full ||
@@ -93,8 +93,8 @@ bool RecordAccumulator::Append(const TopicPartition& tp, const record::Record& r
     }
     // A batch.size buffer up front, as Kafka's producer takes one from its
     // pool: the records are written once, not copied as the batch grows.
-    fresh->builder.Reserve(std::max(static_cast<size_t>(batch_size_),
-                                    record::kBatchHeaderSize + record_size));
+    fresh->builder.Reserve(
+        std::max(static_cast<size_t>(batch_size_), record::kBatchHeaderSize + record_size));
     // And room for as many more records of this size as batch.size holds
     // (capped), so that the per-record vectors do not grow record by record.
     const size_t expected =
@@ -111,6 +111,14 @@ bool RecordAccumulator::Append(const TopicPartition& tp, const record::Record& r
   batch->callbacks.push_back(std::move(callback));
   batch->timestamps.push_back(record.timestamp);
   return wake || (!was_full && batch->size_in_bytes() >= static_cast<size_t>(batch_size_));
+}
+
+std::deque<std::unique_ptr<ProducerBatch>>& RecordAccumulator::QueueFor(const TopicPartition& tp) {
+  if (last_queue_ == nullptr || last_tp_ != tp) {
+    last_queue_ = &queues_[tp];
+    last_tp_ = tp;
+  }
+  return *last_queue_;
 }
 
 std::vector<TopicPartition> RecordAccumulator::Ready(absl::Time now, bool flush,
@@ -139,7 +147,10 @@ std::unique_ptr<ProducerBatch> RecordAccumulator::Take(const TopicPartition& tp)
   if (it == queues_.end() || it->second.empty()) return nullptr;
   std::unique_ptr<ProducerBatch> batch = std::move(it->second.front());
   it->second.pop_front();
-  if (it->second.empty()) queues_.erase(it);
+  if (it->second.empty()) {
+    queues_.erase(it);
+    last_queue_ = nullptr;
+  }
   return batch;
 }
 
@@ -230,6 +241,7 @@ absl::StatusOr<std::vector<std::unique_ptr<ProducerBatch>>> SplitBatch(const Pro
 void RecordAccumulator::Reenqueue(std::unique_ptr<ProducerBatch> batch) {
   TopicPartition tp = batch->tp;
   queues_[tp].push_front(std::move(batch));
+  last_queue_ = nullptr;
 }
 
 std::vector<std::unique_ptr<ProducerBatch>> RecordAccumulator::Expire(
@@ -245,6 +257,7 @@ std::vector<std::unique_ptr<ProducerBatch>> RecordAccumulator::Expire(
     }
     if (queue.empty()) {
       it = queues_.erase(it);
+      last_queue_ = nullptr;
     } else {
       ++it;
     }
@@ -258,6 +271,7 @@ std::vector<std::unique_ptr<ProducerBatch>> RecordAccumulator::DrainAll() {
     for (auto& b : queue) all.push_back(std::move(b));
   }
   queues_.clear();
+  last_queue_ = nullptr;
   return all;
 }
 
@@ -277,6 +291,7 @@ std::vector<std::unique_ptr<ProducerBatch>> RecordAccumulator::RemoveIf(
     queue = std::move(kept);
     if (queue.empty()) {
       it = queues_.erase(it);
+      last_queue_ = nullptr;
     } else {
       ++it;
     }

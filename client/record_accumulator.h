@@ -140,6 +140,9 @@ class RecordAccumulator {
                     record::Compression compression = record::Compression::kNone,
                     record::CompressionOptions compression_options = {},
                     bool transactional = false);
+  // last_queue_ points into queues_: a copy would point into the original.
+  RecordAccumulator(const RecordAccumulator&) = delete;
+  RecordAccumulator& operator=(const RecordAccumulator&) = delete;
 
   // Appends to the partition's open batch, or starts a new one when the
   // record would take it past batch.size (a record larger than batch.size
@@ -223,6 +226,13 @@ class RecordAccumulator {
   absl::btree_map<TopicPartition, std::deque<std::unique_ptr<ProducerBatch>>> queues_;
   // HasFullBatch for a non-empty queue.
   bool IsFull(const std::deque<std::unique_ptr<ProducerBatch>>& queue) const;
+  // queues_[tp], remembered: most records go to the partition of the record
+  // before, and comparing it is cheaper than looking it up for each.
+  std::deque<std::unique_ptr<ProducerBatch>>& QueueFor(const TopicPartition& tp);
+  // What QueueFor remembers; last_queue_ is reset by everything that adds a
+  // queue to queues_ or removes one (a btree moves its values on either).
+  TopicPartition last_tp_;
+  std::deque<std::unique_ptr<ProducerBatch>>* last_queue_ = nullptr;
   absl::flat_hash_set<TopicPartition> muted_;
 };
 

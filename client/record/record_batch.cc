@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -82,18 +83,21 @@ size_t UnsignedVarintSize(uint64_t u) {
   return n;
 }
 
-void PutUnsignedVarint(std::string* out, uint64_t u) {
+// Writes `u` as a varint into memory already sized for it (the record
+// builder's hot path: no capacity check per byte); returns the byte after.
+char* EncodeUnsignedVarint(char* p, uint64_t u) {
   while (u >= 0x80) {
-    out->push_back(static_cast<char>((u & 0x7f) | 0x80));
+    *p++ = static_cast<char>((u & 0x7f) | 0x80);
     u >>= 7;
   }
-  out->push_back(static_cast<char>(u));
+  *p++ = static_cast<char>(u);
+  return p;
 }
+char* EncodeVarint(char* p, int32_t v) { return EncodeUnsignedVarint(p, ZigZag32(v)); }
+char* EncodeVarlong(char* p, int64_t v) { return EncodeUnsignedVarint(p, ZigZag64(v)); }
 
 size_t VarintSize(int32_t v) { return UnsignedVarintSize(ZigZag32(v)); }
 size_t VarlongSize(int64_t v) { return UnsignedVarintSize(ZigZag64(v)); }
-void PutVarint(std::string* out, int32_t v) { PutUnsignedVarint(out, ZigZag32(v)); }
-void PutVarlong(std::string* out, int64_t v) { PutUnsignedVarint(out, ZigZag64(v)); }
 
 // a - b and a + b with two's-complement wrap-around. Timestamps are arbitrary
 // int64s from the client, so the delta of two of them may not fit; wrapping
@@ -507,15 +511,6 @@ void RecordBatchBuilder::AppendAt(const Record& record, int32_t offset_delta) {
     if (!bytes.has_value()) return VarintSize(-1);
     return VarintSize(checked_length(bytes->size())) + bytes->size();
   };
-  auto put_nullable = [&](const std::optional<std::string>& bytes) {
-    if (!bytes.has_value()) {
-      PutVarint(&records_, -1);
-      return;
-    }
-    PutVarint(&records_, static_cast<int32_t>(bytes->size()));
-    records_.append(*bytes);
-  };
-
   // Size the body first: its length comes before it.
   size_t body_size = 1 /* attributes */ + VarlongSize(timestamp_delta) + VarintSize(offset_delta) +
                      nullable_size(record.key) + nullable_size(record.value) +
@@ -526,19 +521,35 @@ void RecordBatchBuilder::AppendAt(const Record& record, int32_t offset_delta) {
   }
   const int32_t body_length = checked_length(body_size);
 
-  records_.reserve(records_.size() + VarintSize(body_length) + body_size);
-  PutVarint(&records_, body_length);
-  records_.push_back(0);  // attributes: none defined for records
-  PutVarlong(&records_, timestamp_delta);
-  PutVarint(&records_, offset_delta);
+  // Then write it into room made for it at once.
+  const size_t start = records_.size();
+  records_.resize(start + VarintSize(body_length) + body_size);
+  char* p = records_.data() + start;
+  auto put_bytes = [&p](std::string_view bytes) {
+    std::memcpy(p, bytes.data(), bytes.size());
+    p += bytes.size();
+  };
+  auto put_nullable = [&](const std::optional<std::string>& bytes) {
+    if (!bytes.has_value()) {
+      p = EncodeVarint(p, -1);
+      return;
+    }
+    p = EncodeVarint(p, static_cast<int32_t>(bytes->size()));
+    put_bytes(*bytes);
+  };
+  p = EncodeVarint(p, body_length);
+  *p++ = 0;  // attributes: none defined for records
+  p = EncodeVarlong(p, timestamp_delta);
+  p = EncodeVarint(p, offset_delta);
   put_nullable(record.key);
   put_nullable(record.value);
-  PutVarint(&records_, static_cast<int32_t>(record.headers.size()));
+  p = EncodeVarint(p, static_cast<int32_t>(record.headers.size()));
   for (const RecordHeader& header : record.headers) {
-    PutVarint(&records_, static_cast<int32_t>(header.key.size()));
-    records_.append(header.key);
+    p = EncodeVarint(p, static_cast<int32_t>(header.key.size()));
+    put_bytes(header.key);
     put_nullable(header.value);
   }
+  CHECK(p == records_.data() + records_.size()) << "record size computed wrong";
   ++count_;
   last_offset_delta_ = offset_delta;
 }
@@ -655,9 +666,9 @@ absl::Status ParseRecords(std::string_view records_bytes, const BatchHeader& h,
     }
     int32_t offset_delta = 0;
     int64_t timestamp_delta = 0;
-    if (absl::Status s = DecodeRecordBody(
-            in.Take(static_cast<size_t>(length)), ctx, prev_offset_delta, &offset_delta,
-            &timestamp_delta, emit != nullptr ? &scratch : nullptr);
+    if (absl::Status s =
+            DecodeRecordBody(in.Take(static_cast<size_t>(length)), ctx, prev_offset_delta,
+                             &offset_delta, &timestamp_delta, emit != nullptr ? &scratch : nullptr);
         !s.ok()) {
       return absl::InvalidArgumentError(absl::StrFormat("record %d: %s", i, s.message()));
     }
@@ -808,9 +819,8 @@ bool FastVisitRecords(std::string_view records, const BatchHeader& h,
     // stored batch the cleaner compacted keeps its records' offsets.
     if (!body.Skip(1) || !body.Int64(&timestamp_delta) || !body.Int32(&offset_delta) ||
         offset_delta <= prev_offset_delta || offset_delta > h.last_offset_delta ||
-        !body.BytesView(&view.key) ||
-        !body.BytesView(&view.value) || !body.Int32(&view.header_count) ||
-        view.header_count < 0 ||
+        !body.BytesView(&view.key) || !body.BytesView(&view.value) ||
+        !body.Int32(&view.header_count) || view.header_count < 0 ||
         static_cast<size_t>(view.header_count) > body.remaining() / kMinHeaderSize) {
       return false;
     }
@@ -934,7 +944,7 @@ absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch,
                                                   size_t max_decompressed_bytes) {
   std::vector<Record> records;
   absl::Status s = DecodeRecordsTo(batch, /*check_crc=*/true, max_decompressed_bytes,
-                                 [&](Record&& r) { records.push_back(std::move(r)); });
+                                   [&](Record&& r) { records.push_back(std::move(r)); });
   if (!s.ok()) return s;
   return records;
 }

@@ -77,5 +77,23 @@ TEST(PartitionerTest, StickyKeepsOnePartitionUntilABatchIsFull) {
   EXPECT_NE(p.Partition("t", std::nullopt, 4, 30), first);
 }
 
+// Each topic keeps its own sticky partition and byte count, however the
+// records of several topics interleave (and however many topics there are).
+TEST(PartitionerTest, StickyStateIsPerTopicWhenTopicsInterleave) {
+  Partitioner p(KeylessPartitioning::kSticky, /*sticky_batch_bytes=*/100, /*seed=*/42);
+  const int32_t a = p.Partition("a", std::nullopt, 1000, 60);
+  for (int i = 0; i < 50; ++i) p.Partition("t" + std::to_string(i), std::nullopt, 1000, 60);
+  const int32_t b = p.Partition("b", std::nullopt, 1000, 60);
+  // "a" has 60 of its 100 bytes: its next record stays; "b" likewise.
+  EXPECT_EQ(p.Partition("a", std::nullopt, 1000, 30), a);
+  EXPECT_EQ(p.Partition("b", std::nullopt, 1000, 30), b);
+  // Now both are at 90 bytes; one more record each fills them (120) ...
+  EXPECT_EQ(p.Partition("a", std::nullopt, 1000, 30), a);
+  EXPECT_EQ(p.Partition("b", std::nullopt, 1000, 30), b);
+  // ... and the next moves each to another partition.
+  EXPECT_NE(p.Partition("a", std::nullopt, 1000, 30), a);
+  EXPECT_NE(p.Partition("b", std::nullopt, 1000, 30), b);
+}
+
 }  // namespace
 }  // namespace strata::client

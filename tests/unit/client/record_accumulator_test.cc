@@ -1,5 +1,8 @@
 #include "client/record_accumulator.h"
 
+#include <map>
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace strata::client {
@@ -27,6 +30,53 @@ TEST(RecordAccumulatorTest, RecordsAccumulateIntoOneBatchUpToBatchSize) {
   ASSERT_EQ(records->size(), 100u);
   EXPECT_EQ(*(*records)[42].value, "value-42");
   EXPECT_LE(batch->payload.size(), 16384u);
+}
+
+// Records of many partitions interleaved, with batches taken (each taken
+// batch may empty and remove its partition's queue, and moves the others in
+// the map) and some put back, between them: every record lands in its own
+// partition's batches, in order.
+TEST(RecordAccumulatorTest, InterleavedPartitionsEachKeepTheirRecords) {
+  RecordAccumulator acc(/*batch_size=*/16384, absl::Milliseconds(5));
+  const absl::Time now = absl::FromUnixSeconds(100);
+  auto tp = [](int i) { return TopicPartition{i % 2 == 0 ? "even" : "odd", PartitionId(i)}; };
+  std::map<int, std::string> expected;
+  std::map<int, std::string> got;
+  auto take_out = [&](int i) {
+    if (std::unique_ptr<ProducerBatch> b = acc.Drain(tp(i))) {
+      auto records = record::DecodeRecords(b->payload);
+      ASSERT_TRUE(records.ok()) << records.status();
+      for (const record::Record& r : *records) got[i] += *r.value + ",";
+    }
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 200; ++i) {
+      // Twice in a row to the same partition, then another.
+      for (int k = 0; k < 2; ++k) {
+        const std::string v =
+            std::to_string(round) + "/" + std::to_string(i) + "/" + std::to_string(k);
+        acc.Append(tp(i), Value(v), {}, now);
+        expected[i] += v + ",";
+      }
+      if (i % 7 == 3) {
+        // The partition just written has its batch sent (its queue goes)
+        // and takes one more record; another's batch is taken and put back
+        // (its queue goes and comes).
+        take_out(i);
+        const std::string v = std::to_string(round) + "/" + std::to_string(i) + "/after";
+        acc.Append(tp(i), Value(v), {}, now);
+        expected[i] += v + ",";
+        if (std::unique_ptr<ProducerBatch> taken = acc.Take(tp(i / 2))) {
+          acc.Reenqueue(std::move(taken));
+        }
+      }
+    }
+  }
+  for (int i = 0; i < 200; ++i) {
+    while (acc.BatchCount(tp(i)) > 0) take_out(i);
+    EXPECT_EQ(got[i], expected[i]) << "partition " << i;
+  }
+  EXPECT_TRUE(acc.empty());
 }
 
 TEST(RecordAccumulatorTest, AFullBatchStartsANewOne) {
