@@ -79,11 +79,12 @@ void ReplicaFetcherManager::Pause(const Fetcher* fetcher, absl::Duration d) {
 }
 
 void ReplicaFetcherManager::ManagerLoop() {
-  uint64_t seen = replicas_->progress();
+  uint64_t seen = replicas_->role_progress();
   while (!Stopping(nullptr)) {
     SyncFetchers();
-    // Leadership moves count as progress; the deadline is a safety net.
-    seen = replicas_->WaitForProgress(seen, absl::Milliseconds(200));
+    // Woken by leadership moves only (each look goes over every partition);
+    // the deadline is a safety net.
+    seen = replicas_->WaitForRoleChange(seen, absl::Milliseconds(200));
   }
 }
 
@@ -136,11 +137,11 @@ void ReplicaFetcherManager::SyncFetchers() {
 }
 
 void ReplicaFetcherManager::FetcherLoop(Fetcher* fetcher) {
-  uint64_t seen = replicas_->progress();
+  uint64_t seen = replicas_->role_progress();
   FetcherState state;
   while (!Stopping(fetcher)) {
     if (replicas_->FollowedFrom(fetcher->leader).empty()) {
-      seen = replicas_->WaitForProgress(seen, absl::Milliseconds(500));
+      seen = replicas_->WaitForRoleChange(seen, absl::Milliseconds(500));
       continue;
     }
     if (!RunOnce(fetcher, &state)) {

@@ -358,8 +358,12 @@ absl::Status ReplicaManager::ApplyEpochEnd(const TopicPartition& tp, int32_t lea
         repairing ? std::optional<Offset>(Offset(*off->second.damaged_at)) : std::nullopt);
     if (!applied.ok()) return applied.status();
     if (!*applied) return absl::OkStatus();
-    if (repairing) offline_.erase(off);
-    ++progress_;
+    if (repairing) {
+      offline_.erase(off);  // followable and online again
+      RolesChangedLocked();
+    } else {
+      ++progress_;
+    }
   }
   Notify({tp});
   return absl::OkStatus();
@@ -500,12 +504,25 @@ uint64_t ReplicaManager::WaitForProgress(uint64_t seen, absl::Duration timeout) 
 
 void ReplicaManager::Nudge() {
   absl::MutexLock l(&mu_);
-  ++progress_;
+  RolesChangedLocked();
 }
 
 uint64_t ReplicaManager::progress() const {
   absl::MutexLock l(&mu_);
   return progress_;
+}
+
+uint64_t ReplicaManager::WaitForRoleChange(uint64_t seen, absl::Duration timeout) const {
+  absl::MutexLock l(&mu_);
+  auto changed = [this, seen]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return role_progress_ != seen; };
+  mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
+  return role_progress_;
+}
+
+uint64_t ReplicaManager::role_progress() const {
+  absl::MutexLock l(&mu_);
+  return role_progress_;
 }
 
 }  // namespace strata::replication

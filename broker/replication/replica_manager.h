@@ -276,7 +276,15 @@ class ReplicaManager {
   // Returns the current count.
   uint64_t WaitForProgress(uint64_t seen, absl::Duration timeout) const;
   uint64_t progress() const;
-  // Counts as progress: wakes every waiter (a newly parked operation).
+  // The same for role changes only: partitions this broker leads, follows
+  // or holds offline, taken up or given up. Waiters that only look at roles
+  // (the fetcher threads, a shutdown waiting for its leaderships to move)
+  // wait here, not woken by every append and high watermark move, as each
+  // of their looks goes over every partition.
+  uint64_t WaitForRoleChange(uint64_t seen, absl::Duration timeout) const;
+  uint64_t role_progress() const;
+  // Counts as progress of both kinds: wakes every waiter (a newly parked
+  // operation, a fetcher thread retired).
   void Nudge();
 
   // The image last applied (for endpoints of leaders).
@@ -311,6 +319,11 @@ class ReplicaManager {
                                     std::string* message, int32_t* leader_hint);
   // Counts as progress, and tells on_partition_change about `tp`.
   void Changed(const TopicPartition& tp) ABSL_LOCKS_EXCLUDED(mu_);
+  // Counts as a role change (and so as progress).
+  void RolesChangedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ++progress_;
+    ++role_progress_;
+  }
   void Notify(const std::vector<TopicPartition>& tps) const ABSL_LOCKS_EXCLUDED(mu_);
   // Delivers queued leadership changes unless another thread already is.
   void DeliverLeadershipChanges() ABSL_LOCKS_EXCLUDED(listeners_mu_);
@@ -356,6 +369,8 @@ class ReplicaManager {
   std::shared_ptr<const metadata::MetadataImage> image_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<TopicPartition, std::shared_ptr<Partition>> partitions_ ABSL_GUARDED_BY(mu_);
   uint64_t progress_ ABSL_GUARDED_BY(mu_) = 0;
+  // Moved by RolesChangedLocked only; progress_ moves with it.
+  uint64_t role_progress_ ABSL_GUARDED_BY(mu_) = 0;
   // A replica this broker cannot serve (see OfflineReplicas).
   struct Offline {
     std::string why;

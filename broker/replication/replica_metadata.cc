@@ -190,7 +190,7 @@ ReplicaManager::Applied ReplicaManager::ApplyLocked(
     image_ = image;
     // The leader's replication throttle follows the image's configs.
     leader_quota_.Update(image);
-    ++progress_;
+    RolesChangedLocked();
   }
   for (auto it = ending.rbegin(); it != ending.rend(); ++it) {
     it->second->leader_isr_update_lock().Unlock();

@@ -114,7 +114,7 @@ bool ReplicaManager::MarkDamaged(const TopicPartition& tp, int64_t offset, const
     }
     o.why = absl::StrCat("damaged: ", why);
     o.damaged_at = offset;
-    ++progress_;
+    RolesChangedLocked();
   }
   LOG(ERROR) << "Replica " << tp.ToString() << " is damaged and goes offline until it is "
              << "rebuilt from another in-sync replica: " << why;
@@ -129,7 +129,7 @@ bool ReplicaManager::TakeOffline(const std::vector<TopicPartition>& partitions,
   for (const TopicPartition& tp : partitions) {
     added |= offline_.try_emplace(tp, Offline{why, std::nullopt}).second;
   }
-  ++progress_;
+  RolesChangedLocked();
   return added;
 }
 
@@ -177,7 +177,7 @@ bool ReplicaManager::MaybeRepairAndScrub(size_t scrub_bytes) {
       if (r != partitions_.end() && !o.repairing) {
         o.repairing = true;
         r->second->RequestTruncation();
-        ++progress_;
+        RolesChangedLocked();
       }
     }
   }
@@ -192,7 +192,7 @@ bool ReplicaManager::MaybeRepairAndScrub(size_t scrub_bytes) {
                  << "everything from the leader";
     absl::MutexLock l(&mu_);
     offline_.erase(tp);
-    ++progress_;
+    RolesChangedLocked();
   }
   if (!reopen.empty()) Reapply();
 

@@ -334,9 +334,9 @@ void StrataNode::CreateReplicaManagement() {
   lifecycle_options.metadata_offset = [this] { return metadata_->current()->offset(); };
   lifecycle_options.offline_replicas = [this] { return replicas_->OfflineReplicas(); };
   lifecycle_options.await_no_leaderships = [this](absl::Duration timeout) {
-    const uint64_t seen = replicas_->progress();
+    const uint64_t seen = replicas_->role_progress();
     if (replicas_->LeaderCount() == 0) return true;
-    replicas_->WaitForProgress(seen, timeout);
+    replicas_->WaitForRoleChange(seen, timeout);
     return replicas_->LeaderCount() == 0;
   };
   lifecycle_ = std::make_unique<BrokerLifecycleManager>(std::move(lifecycle_options),

@@ -611,6 +611,32 @@ TEST_F(ReplicaManagerReplicationTest, PartitionChangesNameOnlyThePartitionThatMo
   EXPECT_TRUE(only_r0(changes_[1])) << "a truncation";
 }
 
+// The fetcher threads and a shutdown wait for role changes only: appends,
+// follower fetches and high watermark moves do not wake them (each of their
+// looks goes over every partition); leadership moves do.
+TEST_F(ReplicaManagerReplicationTest, OnlyRoleChangesCountAsRoleProgress) {
+  std::map<int32_t, uint64_t> roles;
+  for (int32_t id : {1, 2, 3}) roles[id] = rm_[id]->role_progress();
+  const uint64_t progress = rm_[1]->progress();
+  ASSERT_EQ(rm_[1]->Append("R", 0, Batch(3), -1).error, ErrorCode::kNone);
+  Fetch(2);
+  Fetch(3);
+  Fetch(2);
+  Fetch(3);
+  ASSERT_EQ(Hw(1), 3);
+  EXPECT_GT(rm_[1]->progress(), progress);
+  for (int32_t id : {1, 2, 3}) {
+    EXPECT_EQ(rm_[id]->role_progress(), roles[id]) << "broker " << id;
+  }
+  EXPECT_EQ(rm_[2]->WaitForRoleChange(roles[2], absl::Milliseconds(1)), roles[2]);
+
+  Apply({records::Change(kNewId, 0, 2)});  // broker 2 leads now
+  for (int32_t id : {1, 2, 3}) {
+    EXPECT_GT(rm_[id]->role_progress(), roles[id]) << "broker " << id;
+  }
+  EXPECT_GT(rm_[3]->WaitForRoleChange(roles[3], absl::Seconds(10)), roles[3]);
+}
+
 // isolation_level=read_committed: reads stop at the last stable offset
 // (the first open transaction) and carry the aborted transactions.
 TEST_F(ReplicaManagerTest, ReadCommittedStopsAtTheLastStableOffsetWithTheAbortedTransactions) {
