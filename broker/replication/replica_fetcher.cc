@@ -47,7 +47,7 @@ void ReplicaFetcherManager::Stop() {
     stopping_ = true;
     for (auto& [leader, fetcher] : fetchers_) fetcher->endpoint->Close();
   }
-  // Threads idling in WaitForProgress see stopping_ now, not at their
+  // Threads idling in WaitForRoleChange see stopping_ now, not at their
   // deadline.
   replicas_->Nudge();
   if (manager_.joinable()) manager_.join();
@@ -112,7 +112,7 @@ void ReplicaFetcherManager::SyncFetchers() {
     }
   }
   if (!retired.empty()) {
-    replicas_->Nudge();  // a retired thread may idle in WaitForProgress
+    replicas_->Nudge();  // a retired thread may idle in WaitForRoleChange
     for (const std::unique_ptr<Fetcher>& fetcher : retired) {
       fetcher->thread.join();
       VLOG(1) << "Stopped the fetcher for leader " << fetcher->leader;

@@ -526,6 +526,7 @@ void RecordBatchBuilder::AppendAt(const Record& record, int32_t offset_delta) {
   records_.resize(start + VarintSize(body_length) + body_size);
   char* p = records_.data() + start;
   auto put_bytes = [&p](std::string_view bytes) {
+    if (bytes.empty()) return;  // p may be the end of the buffer
     std::memcpy(p, bytes.data(), bytes.size());
     p += bytes.size();
   };
