@@ -365,6 +365,10 @@ class Producer {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether the window has room for another request of the partition.
   bool WindowOpen(const Window& w) const;
+  // Whether a quarter of max.request.size is queued for the partition: the
+  // producer is ahead of the leader's appends, and a request more in flight
+  // pays.
+  bool AheadOfLeader(const TopicPartition& tp) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether the partition's ready batches go now beside the requests in
   // flight to `target` (else *next_check may be lowered to when they do).
   bool MayPipeline(const TopicPartition& tp, const Window& w, const std::string& target,

@@ -277,7 +277,9 @@ class ReplicaManager {
   uint64_t WaitForProgress(uint64_t seen, absl::Duration timeout) const;
   uint64_t progress() const;
   // The same for role changes only: partitions this broker leads, follows
-  // or holds offline, taken up or given up. Waiters that only look at roles
+  // or holds offline, taken up or given up (every metadata image applied
+  // counts as one, whether it moved a role here or not; images are few and
+  // come merged). Waiters that only look at roles
   // (the fetcher threads, a shutdown waiting for its leaderships to move)
   // wait here, not woken by every append and high watermark move, as each
   // of their looks goes over every partition.
