@@ -7,10 +7,13 @@
 #include <utility>
 
 #include "client/errors.h"
+#include "client/produce_request.h"
 #include "client/record/sequence.h"
 #include "fmt/format.h"
 #include "glog/logging.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
 #include "strata/v1/broker.grpc.pb.h"
 #include "strata/v1/group.grpc.pb.h"
 #include "strata/v1/transaction.grpc.pb.h"
@@ -31,9 +34,13 @@ struct Producer::InFlight {
   // unary call, without counting an attempt.
   bool unsupported = false;
   absl::Time sent;
-  std::unique_ptr<v1::Broker::Stub> stub;
+  std::unique_ptr<grpc::GenericStub> stub;
   grpc::ClientContext ctx;
-  v1::ProduceRequest request;
+  // The request as Dispatch adds its partitions, then in its wire form,
+  // which points into the batches' lent payloads (produce_request.h).
+  std::optional<ProduceRequestBuilder> builder;
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer response_bytes;  // a unary call's answer, parsed into `response`
   v1::ProduceResponse response;
   grpc::Status status;
   std::vector<std::unique_ptr<ProducerBatch>> batches;
@@ -93,6 +100,20 @@ struct Producer::AddPartitionsCall {
   std::vector<TopicPartition> partitions;
 };
 
+namespace {
+
+// Parses an answer read as bytes; an answer that does not parse fails the
+// request as gRPC fails a call whose response does not.
+grpc::Status ParseProduceResponse(grpc::ByteBuffer* bytes, v1::ProduceResponse* response) {
+  const grpc::Status parsed =
+      grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::ProduceResponse>(bytes, response);
+  if (parsed.ok()) return parsed;
+  return grpc::Status(grpc::StatusCode::INTERNAL,
+                      "The broker's produce response does not parse: " + parsed.error_message());
+}
+
+}  // namespace
+
 // A broker's ProduceStream (broker.proto): requests are written in the
 // order Send() queues them, one write at a time, and each answer read is
 // the oldest unanswered request's. The stream stays open for the next
@@ -101,15 +122,16 @@ struct Producer::AddPartitionsCall {
 // until OnDone, its last callback (a hold keeps gRPC from calling that
 // while Send may still start a write).
 class Producer::ProduceStream final
-    : public grpc::ClientBidiReactor<v1::ProduceRequest, v1::ProduceResponse> {
+    : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   ProduceStream(Producer* producer, std::string target, std::shared_ptr<grpc::Channel> channel)
-      : producer_(producer), target_(std::move(target)), stub_(v1::Broker::NewStub(channel)) {}
+      : producer_(producer), target_(std::move(target)), stub_(std::move(channel)) {}
 
   // Starts the call; `self` is this stream.
   void Open(std::shared_ptr<ProduceStream> self) {
     self_ = std::move(self);
-    stub_->async()->ProduceStream(&ctx_, this);
+    static const std::string* const kMethod = new std::string(BrokerMethod("ProduceStream"));
+    stub_.PrepareBidiStreamingCall(&ctx_, *kMethod, grpc::StubOptions(), this);
     AddHold();
     StartRead(&response_);
     StartCall();
@@ -222,8 +244,22 @@ class Producer::ProduceStream final
       pending_.pop_front();
       --written_;
     }
-    call->response.Swap(&response_);
-    response_.Clear();
+    grpc::Status parsed = ParseProduceResponse(&response_, &call->response);
+    if (!parsed.ok()) {
+      // The stream is out of step with its requests: this one fails, and
+      // ending the stream fails the others (they are retried).
+      LOG(WARNING) << "The broker " << target_ << ": " << parsed.error_message();
+      bool release = false;
+      {
+        absl::MutexLock lock(&mu_);
+        ended_ = true;
+        release = ReleaseHoldLocked();
+      }
+      producer_->Answered(call, std::move(parsed));
+      ctx_.TryCancel();
+      if (release) RemoveHold();
+      return;
+    }
     producer_->Answered(call, grpc::Status::OK);
     StartRead(&response_);
   }
@@ -263,9 +299,9 @@ class Producer::ProduceStream final
 
   Producer* const producer_;
   const std::string target_;
-  std::unique_ptr<v1::Broker::Stub> stub_;
+  grpc::GenericStub stub_;
   grpc::ClientContext ctx_;
-  v1::ProduceResponse response_;  // the read in progress
+  grpc::ByteBuffer response_;  // the read in progress
   std::shared_ptr<ProduceStream> self_;
   absl::Mutex mu_;
   // Unanswered requests, oldest first; the first written_ were handed to
@@ -915,6 +951,8 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
     auto finish = [&] {
       if (!call) return;
       InFlight* raw = call.get();
+      raw->request = raw->builder->Build();
+      raw->builder.reset();
       in_flight_.emplace(raw->id, std::move(call));
       to_send->push_back(raw);
     };
@@ -951,32 +989,18 @@ void Producer::Dispatch(SenderWork* work, std::vector<InFlight*>* to_send,
           }
           call->stream = stream;
         } else {
-          call->stub = v1::Broker::NewStub(pool_.Get(unit->target));
+          call->stub = std::make_unique<grpc::GenericStub>(pool_.Get(unit->target));
         }
         call->sent = absl::Now();
-        call->request.set_acks(config_.acks);
-        call->request.set_timeout_ms(
-            static_cast<int32_t>(absl::ToInt64Milliseconds(config_.request_timeout)));
+        call->builder.emplace(
+            config_.acks, static_cast<int32_t>(absl::ToInt64Milliseconds(config_.request_timeout)));
         bytes = 0;
       }
       const TopicPartition& tp = unit->tp;
-      v1::TopicProduceData* topic_data = nullptr;
-      for (auto& t : *call->request.mutable_topics()) {
-        if (t.topic() == tp.topic) topic_data = &t;
-      }
-      if (topic_data == nullptr) {
-        topic_data = call->request.add_topics();
-        topic_data->set_topic(tp.topic);
-      }
-      v1::PartitionProduceData* p = topic_data->add_partitions();
-      p->set_partition(tp.partition.value());
-      if (unit->batches.size() == 1) {
-        p->set_records(unit->batches.front()->payload);
-      } else {
-        std::string* records = p->mutable_records();
-        records->reserve(unit_bytes);
-        for (const auto& batch : unit->batches) records->append(batch->payload);
-      }
+      std::vector<std::shared_ptr<const std::string>> payloads;
+      payloads.reserve(unit->batches.size());
+      for (auto& batch : unit->batches) payloads.push_back(batch->Lend());
+      call->builder->Add(tp.topic, tp.partition.value(), std::move(payloads));
       bytes += unit_bytes;
       Window& window = windows_[tp];
       window.sent.emplace(call->id, call->sent);
@@ -1110,6 +1134,7 @@ void Producer::HandleAnswer(InFlight& call, absl::Time now,
       failure.message = answer.error_message();
       failure.leader_hint = answer.leader_hint();
     }
+    batch->Reclaim();  // to go again, or be split
     failure.batch = std::move(batch);
     windows_[failure.batch->tp].failed.push_back(std::move(failure));
   }
@@ -1389,13 +1414,17 @@ void Producer::StartCall(InFlight* call) {
   }
   call->ctx.set_deadline(std::chrono::system_clock::now() +
                          absl::ToChronoMilliseconds(config_.request_timeout + absl::Seconds(1)));
-  call->stub->async()->Produce(&call->ctx, &call->request, &call->response,
-                               [this, call](grpc::Status status) {
-                                 absl::MutexLock lock(&mu_);
-                                 call->status = std::move(status);
-                                 answered_.push_back(call->id);
-                                 wake_sender_.Signal();
-                               });
+  static const std::string* const kMethod = new std::string(BrokerMethod("Produce"));
+  call->stub->UnaryCall(&call->ctx, *kMethod, grpc::StubOptions(), &call->request,
+                        &call->response_bytes, [this, call](grpc::Status status) {
+                          if (status.ok()) {
+                            status = ParseProduceResponse(&call->response_bytes, &call->response);
+                          }
+                          absl::MutexLock lock(&mu_);
+                          call->status = std::move(status);
+                          answered_.push_back(call->id);
+                          wake_sender_.Signal();
+                        });
 }
 
 void Producer::ForgetSequence(const ProducerBatch& batch, const absl::Status& error) {

@@ -1,6 +1,7 @@
 #include "client/record_accumulator.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
@@ -17,7 +18,7 @@ constexpr double kRatioWorsenStep = 0.05;
 }  // namespace
 
 size_t ProducerBatch::size_in_bytes() const {
-  if (closed) return payload.size();
+  if (closed) return lent != nullptr ? lent->size() : payload.size();
   const size_t built = builder.size_in_bytes();
   if (compression == record::Compression::kNone) return built;
   const double records = static_cast<double>(built - record::kBatchHeaderSize);
@@ -42,6 +43,26 @@ void ProducerBatch::Close() {
     return;
   }
   payload = *std::move(compressed);
+}
+
+std::shared_ptr<const std::string> ProducerBatch::Lend() {
+  DCHECK(closed && lent == nullptr);
+  lent = std::make_shared<std::string>(std::move(payload));
+  payload.clear();
+  return lent;
+}
+
+void ProducerBatch::Reclaim() {
+  if (lent == nullptr) return;
+  if (lent.use_count() == 1) {
+    // gRPC let go of its references; its reads of the bytes happened
+    // before (a count seen through a relaxed load, hence the fence).
+    std::atomic_thread_fence(std::memory_order_acquire);
+    payload = std::move(*lent);
+  } else {
+    payload = *lent;
+  }
+  lent.reset();
 }
 
 size_t EstimateRecordSize(const record::Record& record) {

@@ -65,7 +65,11 @@ struct ProducerBatch {
   std::vector<int64_t> timestamps;
   absl::Time created;
   // Set by Close(): the v2 batch bytes sent (and re-sent on retries).
+  // While the batch is in a request, they are lent to it: `lent` holds
+  // them, shared with the request's slices (produce_request.h), and
+  // `payload` is empty until Reclaim().
   std::string payload;
+  std::shared_ptr<std::string> lent;
   bool closed = false;
   int attempts = 0;
   absl::Time retry_at = absl::InfinitePast();
@@ -104,6 +108,10 @@ struct ProducerBatch {
   // the batch is sent uncompressed and a warning logged); no record can be
   // appended afterwards.
   void Close();
+  // Lends the payload to a request, and takes it back (copied only while
+  // gRPC still holds a reference, which it may read from).
+  std::shared_ptr<const std::string> Lend();
+  void Reclaim();
 };
 
 // Bytes a record adds to a batch, roughly (Kafka estimates the same way):
