@@ -6,7 +6,7 @@
 // into the request's `records` field, then by protobuf into gRPC's buffer.
 // Here only the few bytes of field tags and lengths are written; each
 // payload goes to the socket from where the batch holds it (gRPC's HTTP/2
-// framing splits slices by reference).
+// framing splits slices by reference; over TLS, encryption is the one copy).
 //
 // The bytes are those protobuf writes for the same message (fields in
 // number order, zeros left out), so the broker parses it as any other.

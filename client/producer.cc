@@ -246,8 +246,8 @@ class Producer::ProduceStream final
     }
     grpc::Status parsed = ParseProduceResponse(&response_, &call->response);
     if (!parsed.ok()) {
-      // The stream is out of step with its requests: this one fails, and
-      // ending the stream fails the others (they are retried).
+      // An answer that does not parse: this request fails, and ending the
+      // stream fails the others (they are retried).
       LOG(WARNING) << "The broker " << target_ << ": " << parsed.error_message();
       bool release = false;
       {
@@ -1067,6 +1067,10 @@ bool Producer::MayPipeline(const TopicPartition& tp, const Window& w, const std:
 void Producer::HandleAnswer(InFlight& call, absl::Time now,
                             Completions* done, SenderWork* work) {
   released_.clear();
+  // gRPC is done with the request (answered, or its stream or call ended):
+  // its references to the batches' payloads go, so that a batch to send
+  // again takes its payload back without a copy (ProducerBatch::Reclaim).
+  call.request.Clear();
   // The request's partitions (a partition's batches are consecutive in it).
   std::vector<TopicPartition> partitions;
   for (const auto& batch : call.batches) {

@@ -108,8 +108,10 @@ struct ProducerBatch {
   // the batch is sent uncompressed and a warning logged); no record can be
   // appended afterwards.
   void Close();
-  // Lends the payload to a request, and takes it back (copied only while
-  // gRPC still holds a reference, which it may read from).
+  // Lends the payload to a request, and takes it back: moved back once
+  // nothing else holds it, copied while something still does (gRPC may
+  // still read it: a request whose answer came before its own write had
+  // finished, or whose stream was cancelled mid-write).
   std::shared_ptr<const std::string> Lend();
   void Reclaim();
 };

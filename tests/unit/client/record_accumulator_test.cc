@@ -32,6 +32,39 @@ TEST(RecordAccumulatorTest, RecordsAccumulateIntoOneBatchUpToBatchSize) {
   EXPECT_LE(batch->payload.size(), 16384u);
 }
 
+// A batch lends its payload to a request (produce_request.h) and takes it
+// back to go again: moved back when the request let go of it, copied while
+// something else (gRPC) still holds it, which keeps its bytes unchanged.
+TEST(RecordAccumulatorTest, ALentPayloadComesBackMovedOrCopied) {
+  RecordAccumulator acc(/*batch_size=*/16384, absl::Milliseconds(5));
+  const absl::Time now = absl::FromUnixSeconds(100);
+  for (int i = 0; i < 50; ++i) acc.Append(kTp, Value("value-" + std::to_string(i)), {}, now);
+  std::unique_ptr<ProducerBatch> batch = acc.Drain(kTp);
+  ASSERT_NE(batch, nullptr);
+  const std::string original = batch->payload;
+  const size_t size = batch->size_in_bytes();
+
+  std::shared_ptr<const std::string> lent = batch->Lend();
+  EXPECT_TRUE(batch->payload.empty());
+  EXPECT_EQ(*lent, original);
+  EXPECT_EQ(batch->size_in_bytes(), size) << "a lent batch keeps its size";
+  const char* bytes = lent->data();
+  lent.reset();  // the request let go
+  batch->Reclaim();
+  EXPECT_EQ(batch->payload, original);
+  EXPECT_EQ(batch->payload.data(), bytes) << "moved back, not copied";
+  EXPECT_EQ(batch->lent, nullptr);
+
+  std::shared_ptr<const std::string> held = batch->Lend();  // lent again
+  batch->Reclaim();                                         // while still held
+  EXPECT_EQ(batch->payload, original);
+  EXPECT_NE(batch->payload.data(), held->data()) << "copied: the holder may still read its bytes";
+  batch->payload[batch->payload.size() - 1] ^= 1;
+  EXPECT_EQ(*held, original) << "changing the batch's copy leaves the held bytes alone";
+  batch->Reclaim();  // nothing lent: no change
+  EXPECT_NE(batch->payload, original);
+}
+
 // Records of many partitions interleaved, with batches taken (each taken
 // batch may empty and remove its partition's queue, and moves the others in
 // the map) and some put back, between them: every record lands in its own
