@@ -1,7 +1,9 @@
 #include "broker/replication/replica_fetcher.h"
 
 #include <algorithm>
+#include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "glog/logging.h"
 
 namespace strata::replication {
@@ -222,20 +224,36 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
   request.max_wait_ms = options_.max_wait_ms;
   request.min_bytes = 1;
   request.max_bytes = options_.max_bytes;
-  std::map<TopicPartition, const FollowedPartition*> fetched;
+  // The partitions asked for, in the request's order, which the answer
+  // keeps (Find below looks the others up).
+  std::vector<const FollowedPartition*> fetched;
   const std::shared_ptr<const metadata::MetadataImage> image = replicas_->image();
   quota_.Update(image);
+  // Per-partition quota checks only when some topic is throttled: an idle
+  // round over many partitions costs what each of them costs.
+  const bool any_throttled = quota_.AnyThrottled();
   bool held_back = false;
   for (const FollowedPartition& p : parts) {
     if (p.needs_truncation) continue;
-    if (quota_.ShouldThrottle(p.tp, InSync(image.get(), p.tp, options_.broker_id))) {
+    if (any_throttled && quota_.IsThrottled(p.tp) &&
+        quota_.ShouldThrottle(p.tp, InSync(image.get(), p.tp, options_.broker_id))) {
       held_back = true;
       continue;
     }
     request.partitions.push_back(FetchPartition{p.tp, p.log_end_offset, p.leader_epoch,
                                                 options_.partition_max_bytes, p.log_start_offset});
-    fetched[p.tp] = &p;
+    fetched.push_back(&p);
   }
+  std::optional<absl::flat_hash_map<TopicPartition, const FollowedPartition*>> by_tp;
+  auto find_fetched = [&](size_t i, const TopicPartition& tp) -> const FollowedPartition* {
+    if (i < fetched.size() && fetched[i]->tp == tp) return fetched[i];
+    if (!by_tp) {
+      by_tp.emplace();
+      for (const FollowedPartition* f : fetched) by_tp->emplace(f->tp, f);
+    }
+    auto it = by_tp->find(tp);
+    return it == by_tp->end() ? nullptr : it->second;
+  };
   if (held_back) {
     // The throttled partitions may go again once the quota allows: neither
     // the long poll nor the pause between rounds may hold them longer.
@@ -254,11 +272,12 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
   // replication quota held them back (or the response's budget ran out,
   // and then others moved).
   int withheld = 0;
-  for (const FetchPartitionData& data : resp->partitions) {
-    auto it = fetched.find(data.tp);
+  for (size_t i = 0; i < resp->partitions.size(); ++i) {
+    const FetchPartitionData& data = resp->partitions[i];
+    const FollowedPartition* asked_for = find_fetched(i, data.tp);
     const FetchResult& r = data.result;
-    if (it == fetched.end()) continue;
-    const FollowedPartition& p = *it->second;
+    if (asked_for == nullptr) continue;
+    const FollowedPartition& p = *asked_for;
     switch (r.error) {
       case ErrorCode::kNone: {
         absl::Status s = replicas_->AppendFetched(p.tp, p.leader_epoch, p.log_end_offset, r.records,
@@ -272,7 +291,9 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
           moved = moved || !r.records.empty();
           if (r.records.empty() && r.log_end_offset > p.log_end_offset) ++withheld;
           // Kafka counts every throttled partition's bytes, in sync or not.
-          if (quota_.IsThrottled(p.tp)) quota_.Record(static_cast<int64_t>(r.records.size()));
+          if (any_throttled && quota_.IsThrottled(p.tp)) {
+            quota_.Record(static_cast<int64_t>(r.records.size()));
+          }
         }
         break;
       }

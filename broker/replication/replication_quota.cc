@@ -161,6 +161,11 @@ bool ReplicationQuota::IsThrottled(const TopicPartition& tp) const {
   return it != throttle_.topics.end() && it->second.Contains(tp.partition.value(), broker_id_);
 }
 
+bool ReplicationQuota::AnyThrottled() const {
+  absl::ReaderMutexLock l(&mu_);
+  return !throttle_.topics.empty();
+}
+
 bool ReplicationQuota::IsQuotaExceededLocked() const {
   return throttle_.rate.has_value() &&
          meter_.Rate(clock_->NowMs()) > static_cast<double>(*throttle_.rate);

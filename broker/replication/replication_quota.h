@@ -142,6 +142,8 @@ class ReplicationQuota {
 
   // Whether `tp`'s replica on this broker is in this side's throttled list.
   bool IsThrottled(const TopicPartition& tp) const;
+  // Whether that list names any topic (when not, no partition is).
+  bool AnyThrottled() const;
   // Whether the measured rate is above the configured one.
   bool IsQuotaExceeded() const;
   // The decision: throttled, not in sync, and the quota exceeded.

@@ -1,5 +1,6 @@
 #include "broker/replication/replica_fetcher.h"
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -35,6 +36,9 @@ using testing::Eventually;
 // The network between one follower and one leader, as tests see it.
 struct Link {
   std::atomic<bool> up{true};
+  // The leader lists its answer's partitions in the reverse of the
+  // request's order (nothing promises the request's).
+  std::atomic<bool> reverse_answers{false};
   std::atomic<int> fetches{0};
   std::atomic<int> epoch_queries{0};
   std::atomic<int> failures{0};
@@ -76,6 +80,9 @@ class InProcessLeaderEndpoint final : public LeaderEndpoint {
     }
     // A link cut while the leader read loses the answer.
     if (absl::Status s = Reachable(); !s.ok()) return s;
+    if (link_->reverse_answers) {
+      std::reverse(response.partitions.begin(), response.partitions.end());
+    }
     return response;
   }
 
@@ -217,6 +224,30 @@ TEST_F(ReplicaFetcherTest, TheFollowerCatchesUpAndTheLeadersHighWatermarkRises) 
   EXPECT_EQ(acked->error, ErrorCode::kNone);
   EXPECT_GT(LinkOf(2, 1)->fetches.load(), 2) << "200-byte partition budget: several rounds";
   EXPECT_EQ(fetchers_[1]->FetcherLeaders(), std::vector<int32_t>{}) << "a leader fetches nothing";
+}
+
+// The follower matches each partition of the answer to its own by name,
+// whatever the order: with the leader's answers reversed, each of its
+// partitions still gets its own records. (Four partitions: reversed, none
+// is ever where it was asked for, whichever one a round starts with.)
+TEST_F(ReplicaFetcherTest, AnswersInAnotherOrderReachTheirOwnPartitions) {
+  AddBrokers({1, 2});
+  Apply({records::Topic("R", kTopicId), records::Partition(kTopicId, 0, {1, 2}, {1, 2}, 1),
+         records::Partition(kTopicId, 1, {1, 2}, {1, 2}, 1),
+         records::Partition(kTopicId, 2, {1, 2}, {1, 2}, 1),
+         records::Partition(kTopicId, 3, {1, 2}, {1, 2}, 1)});
+  LinkOf(2, 1)->reverse_answers = true;
+  StartFetchers(2);
+  const std::vector<int> counts = {3, 5, 7, 2};
+  for (int round = 0; round < 2; ++round) {
+    for (int p = 0; p < 4; ++p) Append(1, "R", p, counts[p]);
+  }
+  for (int p = 0; p < 4; ++p) {
+    const TopicPartition tp{"R", PartitionId(p)};
+    EXPECT_TRUE(Eventually([&] { return LogEnd(2, tp) == 2 * counts[p]; }))
+        << "partition " << p << ": follower log end " << LogEnd(2, tp);
+    EXPECT_EQ(Bytes(2, 2 * counts[p], tp), Bytes(1, 2 * counts[p], tp));
+  }
 }
 
 // KIP-101: the old leader took records the new leader never had; when it
