@@ -291,7 +291,7 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
           moved = moved || !r.records.empty();
           if (r.records.empty() && r.log_end_offset > p.log_end_offset) ++withheld;
           // Kafka counts every throttled partition's bytes, in sync or not.
-          if (any_throttled && quota_.IsThrottled(p.tp)) {
+          if (!r.records.empty() && quota_.IsThrottled(p.tp)) {
             quota_.Record(static_cast<int64_t>(r.records.size()));
           }
         }

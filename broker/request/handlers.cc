@@ -454,6 +454,11 @@ struct RequestHandlers::FetchState {
   FetchRequest request;
   FetchResponse response;
   std::function<void(FetchResponse)> done;
+  // Parked in the purgatory (its own first tries are over), and one of its
+  // partitions changed since (a high watermark or log start moved) with no
+  // data to send.
+  std::atomic<bool> parked{false};
+  std::atomic<bool> changed{false};
   bool follower() const { return request.from_follower; }
 };
 
@@ -587,24 +592,33 @@ void RequestHandlers::Fetch(FetchRequest request, std::function<void(FetchRespon
     }
   }
   auto try_complete = [this, state](bool expired) {
-    if (expired) {
-      // Nothing came: the answer is the first read's (no records, the
-      // offsets and errors as they were then), as if it had been held up
+    if (expired && !state->changed) {
+      // None of its partitions changed: the answer is the first read's (no
+      // records, the offsets as they still are), as if it had been held up
       // on the way. Reading every partition again, as Kafka does, was half
       // of what an idle follower's fetch of many partitions cost its
-      // leader; what moved meanwhile is in the next fetch's answer.
+      // leader.
       FinishFetch(*state);
       return true;
     }
-    if (!HasData(*state)) return false;
+    if (!expired && !HasData(*state)) {
+      // A partition changed with nothing to send (its high watermark or log
+      // start moved, which a follower takes from the answer): read again at
+      // the deadline. (A change in the moment between being listed and
+      // TryCompleteElseWatch returning goes to the next fetch's answer.)
+      if (state->parked) state->changed = true;
+      return false;
+    }
     bool any_error = false;
     ReadAll(*state, &any_error);
     FinishFetch(*state);
     return true;
   };
   const int64_t deadline = options_.clock->NowMs() + std::min(r.max_wait_ms, kMaxFetchWaitMs);
-  options_.purgatory->TryCompleteElseWatch(
-      std::make_shared<purgatory::DelayedOperation>(deadline, std::move(try_complete)), keys);
+  if (!options_.purgatory->TryCompleteElseWatch(
+          std::make_shared<purgatory::DelayedOperation>(deadline, std::move(try_complete)), keys)) {
+    state->parked = true;
+  }
 }
 
 // --- ListOffsets, OffsetForLeaderEpoch ---

@@ -326,6 +326,42 @@ TEST_F(RequestHandlersTest, DeleteRecordsWaitsForTheInSyncFollowersLogStart) {
   EXPECT_EQ((*stuck)->topics[0].partitions[0].low_watermark, 6);
 }
 
+// A parked follower fetch answers at its deadline with its first read
+// when nothing changed; when a partition changed with nothing to send
+// (here the leader's log start moved), it reads again, and the follower
+// learns the new log start from this answer rather than the next one's.
+TEST_F(RequestHandlersTest, AParkedFetchWhosePartitionChangedReadsAgainAtItsDeadline) {
+  ASSERT_TRUE(Produce("replicated", 0, Batch(6), /*acks=*/1)->has_value());
+  FetchRequest follower;
+  follower.from_follower = true;
+  follower.replica_id = 2;
+  follower.max_wait_ms = 0;
+  follower.topics.push_back(FetchTopic{"replicated", {FetchPartition{0, 6, 0, 0, 0}}});
+  ASSERT_TRUE(Fetch(follower)->has_value());  // caught up: the high watermark is 6
+
+  follower.max_wait_ms = 500;
+  auto quiet = Fetch(follower);
+  ASSERT_FALSE(quiet->has_value());
+  clock_.AdvanceMs(500);
+  purgatory_->ExpireDue();
+  ASSERT_TRUE(quiet->has_value());
+  EXPECT_TRUE((*quiet)->topics[0].partitions[0].records.empty());
+  EXPECT_EQ((*quiet)->topics[0].partitions[0].high_watermark, 6);
+  EXPECT_EQ((*quiet)->topics[0].partitions[0].log_start_offset, 0);
+
+  auto parked = Fetch(follower);
+  ASSERT_FALSE(parked->has_value());
+  handlers_->DeleteRecords(DeleteRecordsRequest{{DeleteRecordsTopic{"replicated", {{0, 3}}}}, 1000},
+                           [](DeleteRecordsResponse) {});
+  EXPECT_FALSE(parked->has_value()) << "no records to send: still parked";
+  clock_.AdvanceMs(500);
+  purgatory_->ExpireDue();
+  ASSERT_TRUE(parked->has_value());
+  EXPECT_EQ((*parked)->topics[0].partitions[0].error, ErrorCode::kNone);
+  EXPECT_EQ((*parked)->topics[0].partitions[0].log_start_offset, 3)
+      << "the log start that moved while the fetch was parked";
+}
+
 TEST_F(RequestHandlersTest, ErrorsAnswerAtOnce) {
   // An unknown topic.
   auto unknown = Fetch(ConsumerFetch("nope", 0, 0));
