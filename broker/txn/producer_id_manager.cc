@@ -124,8 +124,14 @@ void ProducerIdManager::Loop() {
   }
 }
 
+int64_t ProducerIdManager::fetches_taken() const {
+  absl::MutexLock l(&mu_);
+  return fetches_taken_;
+}
+
 void ProducerIdManager::OnFetched(absl::StatusOr<ProducerIdBlock> block, bool expected) {
   fetch_ = FetchState::kIdle;
+  ++fetches_taken_;
   if (block.ok() &&
       (block->count <= 0 || block->first_id < 0 || block->first_id > INT64_MAX - block->count)) {
     block = absl::InternalError(absl::StrCat("the controller granted an invalid block of ",

@@ -91,6 +91,10 @@ class ProducerIdManager {
   // later GenerateProducerId answers Unavailable. Idempotent.
   void Stop();
 
+  // Fetches whose answer (a block or a failure) the manager has taken in:
+  // a block held, or the backoff started.
+  int64_t fetches_taken() const;
+
  private:
   enum class FetchState { kIdle, kQueued, kRunning };
 
@@ -106,8 +110,9 @@ class ProducerIdManager {
   const ProducerIdManagerOptions options_;
   Clock* const clock_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t fetches_taken_ ABSL_GUARDED_BY(mu_) = 0;
   // The block ids are handed out from, and the next id of it (past its
   // last id: used up).
   std::optional<ProducerIdBlock> current_ ABSL_GUARDED_BY(mu_);
