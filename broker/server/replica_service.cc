@@ -2,15 +2,29 @@
 
 #include "broker/server/admin_codec.h"
 #include "broker/server/broker_service.h"
+#include "broker/server/replica_fetch_wire.h"
 #include "broker/server/wire_errors.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
 
 namespace strata::server {
 
 ReplicaService::ReplicaService(request::RequestHandlers* handlers) : handlers_(handlers) {}
 
-grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* /*ctx*/,
-                                                const internal::ReplicaFetchRequest* request,
-                                                internal::ReplicaFetchResponse* response) {
+grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx,
+                                                const grpc::ByteBuffer* request_bytes,
+                                                grpc::ByteBuffer* response) {
+  internal::ReplicaFetchRequest parsed;
+  grpc::ByteBuffer bytes = *request_bytes;  // a reference; parsing clears it
+  if (grpc::Status s =
+          grpc::GenericDeserialize<grpc::ProtoBufferReader, internal::ReplicaFetchRequest>(&bytes,
+                                                                                           &parsed);
+      !s.ok()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "The replica fetch request does not parse: " + s.error_message()));
+    return reactor;
+  }
+  const internal::ReplicaFetchRequest* request = &parsed;
   request::FetchRequest req;
   req.from_follower = true;
   req.replica_id = request->replica_id();
@@ -30,19 +44,21 @@ grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* /*c
   }
   auto* reactor = new FetchCallReactor();
   handlers_->Fetch(std::move(req), [reactor, response](request::FetchResponse r) {
+    ReplicaFetchResponseWriter writer;
+    internal::ReplicaFetchPartitionResponse pr;
     for (request::FetchTopicResult& t : r.topics) {
       for (request::FetchPartitionResult& p : t.partitions) {
-        internal::ReplicaFetchPartitionResponse* pr = response->add_partitions();
-        pr->set_topic(t.topic);
-        pr->set_partition(p.partition);
-        pr->set_error(ToProto(p.error));
-        pr->set_error_message(p.message);
-        pr->set_high_watermark(p.high_watermark);
-        pr->set_log_start_offset(p.log_start_offset);
-        pr->set_log_end_offset(p.log_end_offset);
-        pr->set_records(std::move(p.records));
+        pr.set_topic(t.topic);
+        pr.set_partition(p.partition);
+        pr.set_error(ToProto(p.error));
+        pr.set_error_message(p.message);
+        pr.set_high_watermark(p.high_watermark);
+        pr.set_log_start_offset(p.log_start_offset);
+        pr.set_log_end_offset(p.log_end_offset);
+        writer.Add(pr, std::move(p.records));
       }
     }
+    *response = writer.Finish();
     reactor->Finish(std::move(r.memory));
   });
   return reactor;

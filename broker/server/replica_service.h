@@ -11,13 +11,15 @@
 
 namespace strata::server {
 
-class ReplicaService final : public internal::Replica::CallbackService {
+// Fetch is served raw: its answer is written as slices over the records
+// read (replica_fetch_wire.h), which protobuf would copy.
+class ReplicaService final
+    : public internal::Replica::WithRawCallbackMethod_Fetch<internal::Replica::CallbackService> {
  public:
   explicit ReplicaService(request::RequestHandlers* handlers);
 
-  grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx,
-                                  const internal::ReplicaFetchRequest* request,
-                                  internal::ReplicaFetchResponse* response) override;
+  grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ListOffsets(grpc::CallbackServerContext* ctx,
                                         const v1::ListOffsetsRequest* request,
                                         v1::ListOffsetsResponse* response) override;

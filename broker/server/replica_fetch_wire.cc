@@ -1,0 +1,70 @@
+#include "broker/server/replica_fetch_wire.h"
+
+#include <memory>
+#include <utility>
+
+#include "glog/logging.h"
+
+namespace strata::server {
+
+namespace {
+
+// replica.proto: ReplicaFetchResponse.partitions = 1,
+// ReplicaFetchPartitionResponse.records = 8, both length-delimited; records
+// is the partition's last field, so it follows the others as protobuf
+// orders them.
+constexpr char kPartitionsKey = (1 << 3) | 2;
+constexpr char kRecordsKey = (8 << 3) | 2;
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void DeleteString(void* p) { delete static_cast<std::string*>(p); }
+
+}  // namespace
+
+void ReplicaFetchResponseWriter::Add(const internal::ReplicaFetchPartitionResponse& fields,
+                                     std::string records) {
+  DCHECK(fields.records().empty());
+  const size_t fields_size = fields.ByteSizeLong();
+  const size_t records_size =
+      records.empty() ? 0 : 1 + VarintSize(records.size()) + records.size();
+  head_.push_back(kPartitionsKey);
+  PutVarint(&head_, fields_size + records_size);
+  fields.AppendToString(&head_);
+  if (records.empty()) return;
+  head_.push_back(kRecordsKey);
+  PutVarint(&head_, records.size());
+  FlushHead();
+  auto* owned = new std::string(std::move(records));
+  slices_.emplace_back(owned->data(), owned->size(), &DeleteString, owned);
+}
+
+void ReplicaFetchResponseWriter::FlushHead() {
+  if (head_.empty()) return;
+  slices_.emplace_back(head_.data(), head_.size());  // copied
+  head_.clear();
+}
+
+grpc::ByteBuffer ReplicaFetchResponseWriter::Finish() {
+  FlushHead();
+  grpc::ByteBuffer buffer(slices_.data(), slices_.size());
+  slices_.clear();
+  return buffer;
+}
+
+}  // namespace strata::server
