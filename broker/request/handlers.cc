@@ -604,8 +604,9 @@ void RequestHandlers::Fetch(FetchRequest request, std::function<void(FetchRespon
     if (!expired && !HasData(*state)) {
       // A partition changed with nothing to send (its high watermark or log
       // start moved, which a follower takes from the answer): read again at
-      // the deadline. (A change in the moment between being listed and
-      // TryCompleteElseWatch returning goes to the next fetch's answer.)
+      // the deadline. (Any wake-up without data counts. A change between
+      // the first read and TryCompleteElseWatch returning, which the
+      // purgatory's own tries see, goes to the next fetch's answer.)
       if (state->parked) state->changed = true;
       return false;
     }

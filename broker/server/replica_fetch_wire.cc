@@ -35,11 +35,25 @@ void PutVarint(std::string* out, uint64_t v) {
 
 void DeleteString(void* p) { delete static_cast<std::string*>(p); }
 
+// The layout above holds while records is the partition's highest field
+// number: checked once, against the compiled-in descriptor.
+bool RecordsIsTheLastField() {
+  const google::protobuf::Descriptor* d = internal::ReplicaFetchPartitionResponse::descriptor();
+  const google::protobuf::FieldDescriptor* records = d->FindFieldByName("records");
+  if (records == nullptr || records->number() != 8) return false;
+  for (int i = 0; i < d->field_count(); ++i) {
+    if (d->field(i)->number() > records->number()) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void ReplicaFetchResponseWriter::Add(const internal::ReplicaFetchPartitionResponse& fields,
                                      std::string records) {
-  DCHECK(fields.records().empty());
+  static const bool kLayoutHolds = RecordsIsTheLastField();
+  CHECK(kLayoutHolds) << "replica.proto changed: records is no longer field 8, the last";
+  CHECK(fields.records().empty()) << "the records go in as the second argument";
   const size_t fields_size = fields.ByteSizeLong();
   const size_t records_size =
       records.empty() ? 0 : 1 + VarintSize(records.size()) + records.size();

@@ -21,7 +21,7 @@ grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx
       !s.ok()) {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "The replica fetch request does not parse: " + s.error_message()));
+                                 "The replica fetch request does not parse"));
     return reactor;
   }
   const internal::ReplicaFetchRequest* request = &parsed;
@@ -48,6 +48,7 @@ grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx
     internal::ReplicaFetchPartitionResponse pr;
     for (request::FetchTopicResult& t : r.topics) {
       for (request::FetchPartitionResult& p : t.partitions) {
+        pr.Clear();
         pr.set_topic(t.topic);
         pr.set_partition(p.partition);
         pr.set_error(ToProto(p.error));
