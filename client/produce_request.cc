@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "client/common/varint.h"
 #include "glog/logging.h"
 #include "strata/v1/broker.grpc.pb.h"
 
@@ -27,41 +28,24 @@ constexpr uint8_t kTopicPartitions = Key(2, kLengthDelimited);
 constexpr uint8_t kPartitionIndex = Key(1, kVarint);
 constexpr uint8_t kPartitionRecords = Key(2, kLengthDelimited);
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
 // An int32 field's value: a negative one is sign-extended to ten bytes,
 // as protobuf writes it.
 uint64_t Int32Value(int32_t v) { return static_cast<uint64_t>(static_cast<int64_t>(v)); }
 
 // A scalar field, left out when zero (proto3).
-size_t Int32FieldSize(int32_t v) { return v == 0 ? 0 : 1 + VarintSize(Int32Value(v)); }
+size_t Int32FieldSize(int32_t v) { return v == 0 ? 0 : 1 + UnsignedVarintSize(Int32Value(v)); }
 
 void PutInt32Field(std::string* out, uint8_t key, int32_t v) {
   if (v == 0) return;
   out->push_back(static_cast<char>(key));
-  PutVarint(out, Int32Value(v));
+  PutUnsignedVarint(out, Int32Value(v));
 }
 
-size_t LengthDelimitedSize(size_t length) { return 1 + VarintSize(length) + length; }
+size_t LengthDelimitedSize(size_t length) { return 1 + UnsignedVarintSize(length) + length; }
 
 void PutLengthPrefix(std::string* out, uint8_t key, size_t length) {
   out->push_back(static_cast<char>(key));
-  PutVarint(out, length);
+  PutUnsignedVarint(out, length);
 }
 
 void ReleasePayload(void* user_data) {

@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "client/common/varint.h"
 #include "glog/logging.h"
 
 namespace strata::server {
@@ -15,23 +16,6 @@ namespace {
 // orders them.
 constexpr char kPartitionsKey = (1 << 3) | 2;
 constexpr char kRecordsKey = (8 << 3) | 2;
-
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
 
 void DeleteString(void* p) { delete static_cast<std::string*>(p); }
 
@@ -56,13 +40,13 @@ void ReplicaFetchResponseWriter::Add(const internal::ReplicaFetchPartitionRespon
   CHECK(fields.records().empty()) << "the records go in as the second argument";
   const size_t fields_size = fields.ByteSizeLong();
   const size_t records_size =
-      records.empty() ? 0 : 1 + VarintSize(records.size()) + records.size();
+      records.empty() ? 0 : 1 + UnsignedVarintSize(records.size()) + records.size();
   head_.push_back(kPartitionsKey);
-  PutVarint(&head_, fields_size + records_size);
+  PutUnsignedVarint(&head_, fields_size + records_size);
   fields.AppendToString(&head_);
   if (records.empty()) return;
   head_.push_back(kRecordsKey);
-  PutVarint(&head_, records.size());
+  PutUnsignedVarint(&head_, records.size());
   FlushHead();
   auto* owned = new std::string(std::move(records));
   slices_.emplace_back(owned->data(), owned->size(), &DeleteString, owned);

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "client/common/varint.h"
 #include "client/record/compression.h"
 #include "client/record/crc32c.h"
 #include "glog/logging.h"
@@ -73,15 +74,6 @@ uint64_t ZigZag64(int64_t v) {
 }
 int32_t UnZigZag32(uint32_t u) { return static_cast<int32_t>((u >> 1) ^ (0u - (u & 1))); }
 int64_t UnZigZag64(uint64_t u) { return static_cast<int64_t>((u >> 1) ^ (uint64_t{0} - (u & 1))); }
-
-size_t UnsignedVarintSize(uint64_t u) {
-  size_t n = 1;
-  while (u >= 0x80) {
-    u >>= 7;
-    ++n;
-  }
-  return n;
-}
 
 // Writes `u` as a varint into memory already sized for it (the record
 // builder's hot path: no capacity check per byte); returns the byte after.
