@@ -216,48 +216,32 @@ class Producer::ProduceStream final
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      bool release = false;
-      {
-        absl::MutexLock lock(&mu_);
-        ended_ = true;
-        release = ReleaseHoldLocked();
-      }
-      if (release) RemoveHold();
+      EndReading(/*cancel=*/false);
       return;
     }
     InFlight* call = nullptr;
     {
       absl::MutexLock lock(&mu_);
-      // The broker answers only requests it read, oldest first; an answer
-      // to none ends the stream (its requests are retried).
-      if (pending_.empty() || written_ == 0) {
-        LOG(WARNING) << "The broker " << target_ << " answered a produce request it was not sent";
-        ended_ = true;
-        const bool release = ReleaseHoldLocked();
-        mu_.Unlock();
-        ctx_.TryCancel();
-        if (release) RemoveHold();
-        mu_.Lock();
-        return;
+      // The broker answers only requests it read, oldest first.
+      if (!pending_.empty() && written_ > 0) {
+        call = pending_.front();
+        pending_.pop_front();
+        --written_;
       }
-      call = pending_.front();
-      pending_.pop_front();
-      --written_;
+    }
+    if (call == nullptr) {
+      // An answer to none ends the stream (its requests are retried).
+      LOG(WARNING) << "The broker " << target_ << " answered a produce request it was not sent";
+      EndReading(/*cancel=*/true);
+      return;
     }
     grpc::Status parsed = ParseProduceResponse(&response_, &call->response);
     if (!parsed.ok()) {
       // An answer that does not parse: this request fails, and ending the
       // stream fails the others (they are retried).
       LOG(WARNING) << "The broker " << target_ << ": " << parsed.error_message();
-      bool release = false;
-      {
-        absl::MutexLock lock(&mu_);
-        ended_ = true;
-        release = ReleaseHoldLocked();
-      }
       producer_->Answered(call, std::move(parsed));
-      ctx_.TryCancel();
-      if (release) RemoveHold();
+      EndReading(/*cancel=*/true);
       return;
     }
     producer_->Answered(call, grpc::Status::OK);
@@ -290,6 +274,20 @@ class Producer::ProduceStream final
   }
 
  private:
+  // Reads no more: the stream takes no more writes, is cancelled when
+  // `cancel` (a read failure needs none: the call is over), and gives up
+  // its hold once no write is in progress (else OnWriteDone does).
+  void EndReading(bool cancel) ABSL_LOCKS_EXCLUDED(mu_) {
+    bool release = false;
+    {
+      absl::MutexLock lock(&mu_);
+      ended_ = true;
+      release = ReleaseHoldLocked();
+    }
+    if (cancel) ctx_.TryCancel();
+    if (release) RemoveHold();
+  }
+
   // Whether to give up the hold: the stream ended and no write may start.
   bool ReleaseHoldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!ended_ || writing_ || !hold_) return false;
