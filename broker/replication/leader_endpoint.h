@@ -44,6 +44,17 @@ struct FetchPartition {
   int64_t log_start_offset = 0;
 };
 
+// An incremental fetch session (KIP-227; broker/request/fetch_sessions.h):
+// opened by a full fetch; then each fetch names only the partitions added
+// or changed since the one before, and those dropped, and the leader
+// answers only partitions with something new. None set: a full fetch.
+struct FetchSessionFields {
+  bool open = false;
+  int32_t id = 0;
+  int32_t epoch = 0;  // this fetch's number in the session, from 1
+  std::vector<TopicPartition> forgotten;
+};
+
 struct FetchRequest {
   int32_t replica_id = -1;
   // Long poll: the leader answers once min_bytes are there or max_wait_ms
@@ -52,6 +63,7 @@ struct FetchRequest {
   int32_t min_bytes = 1;
   int32_t max_bytes = 0;  // replica.fetch.response.max.bytes
   std::vector<FetchPartition> partitions;
+  FetchSessionFields session;
 };
 
 // What the leader's ReplicaManager::ReadForFollower answered for `tp`:
@@ -64,8 +76,15 @@ struct FetchPartitionData {
 };
 
 struct FetchResponse {
-  // At most one entry per partition asked for; one left out is asked again.
+  // At most one entry per partition asked for; one left out is asked again
+  // (in a session: has nothing new).
   std::vector<FetchPartitionData> partitions;
+  // The session the fetch opened or used (0: none), or why the leader
+  // refused it (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH:
+  // nothing was read).
+  int32_t session_id = 0;
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
 };
 
 // --- OffsetForLeaderEpoch (KIP-101): where a follower's last epoch ends in

@@ -1,6 +1,7 @@
 #include "broker/replication/replica_fetcher.h"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
@@ -247,6 +248,10 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
   std::optional<absl::flat_hash_map<TopicPartition, const FollowedPartition*>> by_tp;
   auto find_fetched = [&](size_t i, const TopicPartition& tp) -> const FollowedPartition* {
     if (i < fetched.size() && fetched[i]->tp == tp) return fetched[i];
+    if (auto it = state->session.find(tp);
+        it != state->session.end() && it->second.round == state->round) {
+      return fetched[it->second.index];
+    }
     if (!by_tp) {
       by_tp.emplace();
       for (const FollowedPartition* f : fetched) by_tp->emplace(f->tp, f);
@@ -262,10 +267,72 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
     state->pause = absl::Milliseconds(wait_ms);
   }
   if (request.partitions.empty()) return moved;
+  const size_t round = state->round;
+  const bool incremental = state->session_id != 0;
+  if (incremental) {
+    // Only what the leader's session does not hold already.
+    std::vector<FetchPartition> named;
+    for (size_t i = 0; i < request.partitions.size(); ++i) {
+      FetchPartition& p = request.partitions[i];
+      auto [it, added] = state->session.try_emplace(p.tp);
+      FetcherState::SessionPartition& s = it->second;
+      s.round = round;
+      s.index = i;
+      if (added || s.named.fetch_offset != p.fetch_offset ||
+          s.named.current_leader_epoch != p.current_leader_epoch ||
+          s.named.log_start_offset != p.log_start_offset ||
+          s.named.partition_max_bytes != p.partition_max_bytes) {
+        s.named = p;
+        named.push_back(p);
+      }
+    }
+    if (state->session.size() > request.partitions.size()) {
+      // Partitions left out this round (moved away, backing off, held back
+      // for the quota): the leader drops them until they are named again.
+      for (auto it = state->session.begin(); it != state->session.end();) {
+        if (it->second.round == round) {
+          ++it;
+          continue;
+        }
+        request.session.forgotten.push_back(it->first);
+        state->session.erase(it++);
+      }
+    }
+    request.partitions = std::move(named);
+    request.session.id = state->session_id;
+    request.session.epoch = state->session_epoch;
+  } else {
+    request.session.open = true;
+    state->session.clear();
+    for (size_t i = 0; i < request.partitions.size(); ++i) {
+      state->session[request.partitions[i].tp] =
+          FetcherState::SessionPartition{request.partitions[i], round, i};
+    }
+  }
   absl::StatusOr<FetchResponse> resp = endpoint.Fetch(request);
   if (!resp.ok()) {
+    // The leader may or may not have taken the fetch into the session.
+    state->DropSession();
     VLOG(1) << "Fetch from leader " << leader << " failed: " << resp.status();
     return false;
+  }
+  if (resp->error != ErrorCode::kNone) {
+    // The session is gone or out of step: the next round opens a new one,
+    // at once (nothing was read).
+    VLOG(1) << "Fetch session " << state->session_id << " with leader " << leader << ": "
+            << ErrorName(resp->error) << " " << resp->message;
+    state->DropSession();
+    return true;
+  }
+  if (!incremental) {
+    state->session_id = resp->session_id;
+    state->session_epoch = 1;
+    if (resp->session_id == 0) state->DropSession();  // the leader opened none
+  } else if (resp->session_id != state->session_id) {
+    state->DropSession();  // not the session asked for: start over
+  } else {
+    state->session_epoch =
+        state->session_epoch == std::numeric_limits<int32_t>::max() ? 1 : state->session_epoch + 1;
   }
   int errors = 0;
   // Partitions the leader had records for and sent none of: its own

@@ -23,6 +23,14 @@
 // answers it with no records though it has some: a round where that is all
 // that came back pauses briefly rather than asking again at once.
 //
+// Fetch sessions (KIP-227): the first fetch to a leader opens a session,
+// and each later one names only the partitions added or changed since (a
+// moved log end, a new leader epoch) and those dropped; the leader answers
+// only partitions with something new. An idle round over many partitions
+// is then an empty request and an empty answer. Any failed call, or a
+// leader that no longer knows the session, makes the next fetch open a new
+// one; a leader that opens none (session id 0) gets full fetches.
+//
 // Failures: a call that does not reach the leader makes the thread pause
 // (at most replica.fetch.backoff.ms, 200 ms) and ask again from the log
 // ends, so nothing is lost or applied twice; a partition the leader refuses
@@ -40,6 +48,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker/replication/leader_endpoint.h"
@@ -95,6 +104,24 @@ class ReplicaFetcherManager {
     // Set by a round that returns false when the next should come sooner
     // than the usual pause: throttled partitions wait this long.
     std::optional<absl::Duration> pause;
+    // The incremental fetch session with the leader (KIP-227,
+    // broker/request/fetch_sessions.h): its id (0: none, the next fetch
+    // opens one), the next fetch's epoch in it, and each partition as the
+    // leader holds it — as last named — with the round that last wanted it
+    // and its place in that round's list. Any failed call drops it.
+    struct SessionPartition {
+      FetchPartition named;
+      size_t round = 0;
+      size_t index = 0;
+    };
+    int32_t session_id = 0;
+    int32_t session_epoch = 0;
+    absl::flat_hash_map<TopicPartition, SessionPartition> session;
+    void DropSession() {
+      session_id = 0;
+      session_epoch = 0;
+      session.clear();
+    }
   };
 
   void ManagerLoop();

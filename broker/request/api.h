@@ -133,6 +133,23 @@ struct FetchTopic {
   std::string topic;
   std::vector<FetchPartition> partitions;
 };
+// A follower's incremental fetch session (KIP-227; fetch_sessions.h). None
+// set: a full, sessionless fetch.
+struct ForgottenPartition {
+  std::string topic;
+  int32_t partition = 0;
+};
+struct FetchSessionRequest {
+  // A full fetch that opens a session; the answer's session_id names it.
+  bool open = false;
+  // An incremental fetch in session `id`, its `epoch`-th since the open:
+  // the request's partitions are those added or changed since the fetch
+  // before, `forgotten` those dropped.
+  int32_t id = 0;
+  int32_t epoch = 0;
+  std::vector<ForgottenPartition> forgotten;
+  bool any() const { return open || id != 0; }
+};
 struct FetchRequest {
   // A follower replica's fetch: reads go to the log end and record the
   // progress of `replica_id`. Otherwise a consumer's: reads stop at the
@@ -151,6 +168,8 @@ struct FetchRequest {
   // Also decode the batches into plain records, for clients that do not
   // parse batches (the gRPC API allows it).
   bool decode_records = false;
+  // Followers only.
+  FetchSessionRequest session;
 };
 struct FetchPartitionResult {
   int32_t partition = 0;
@@ -172,6 +191,12 @@ struct FetchTopicResult {
 };
 struct FetchResponse {
   std::vector<FetchTopicResult> topics;
+  // A follower's session fetch: the session (0: none was opened), and a
+  // session error (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH),
+  // with which no partition was read.
+  int32_t session_id = 0;
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
   // How long the answer was held back for the client's quota (throttler.h).
   int32_t throttle_time_ms = 0;
   // The response's share of the broker's fetch memory: the transport holds

@@ -74,7 +74,8 @@ std::string BatchFromPlainRecords(std::vector<record::Record> records, int64_t n
   return builder.Build();
 }
 
-RequestHandlers::RequestHandlers(HandlerOptions options) : options_(std::move(options)) {
+RequestHandlers::RequestHandlers(HandlerOptions options)
+    : options_(std::move(options)), fetch_sessions_(options_.clock, options_.max_fetch_sessions) {
   CHECK(options_.replicas != nullptr && options_.purgatory != nullptr && options_.clock != nullptr);
 }
 
@@ -459,6 +460,9 @@ struct RequestHandlers::FetchState {
   // data to send.
   std::atomic<bool> parked{false};
   std::atomic<bool> changed{false};
+  // A follower's incremental fetch session: the request is its whole
+  // partition set, the answer is trimmed to what is new.
+  FetchSessionUse session;
   bool follower() const { return request.from_follower; }
 };
 
@@ -491,6 +495,7 @@ void CountFetched(metrics::Metrics* m, const FetchResponse& response) {
 
 void RequestHandlers::FinishFetch(FetchState& state) {
   if (options_.metrics != nullptr && !state.follower()) CountFetched(options_.metrics, state.response);
+  FetchSessions::Trim(state.session, state.response);
   state.done(std::move(state.response));
 }
 
@@ -575,6 +580,11 @@ void RequestHandlers::Fetch(FetchRequest request, std::function<void(FetchRespon
   CHECK(pool != nullptr) << "no fetch memory pool for "
                          << (state->follower() ? "follower" : "consumer") << " fetches";
   state->response.memory = std::make_shared<FetchShare>(pool);
+  if (state->follower() && state->request.session.any()) {
+    state->response.error =
+        fetch_sessions_.Begin(state->request, &state->session, &state->response.message);
+    if (state->response.error != ErrorCode::kNone) return FinishFetch(*state);
+  }
   bool any_error = false;
   const size_t bytes = ReadAll(*state, &any_error);
   const FetchRequest& r = state->request;

@@ -32,6 +32,7 @@
 #include "broker/replication/replica_manager.h"
 #include "broker/request/api.h"
 #include "broker/request/fetch_memory.h"
+#include "broker/request/fetch_sessions.h"
 #include "broker/txn/producer_id_manager.h"
 #include "broker/txn/transaction_coordinator.h"
 #include "client/common/clock.h"
@@ -97,6 +98,10 @@ struct HandlerOptions {
   // Bytes and records in (clients' produces) and out (consumers' fetches)
   // per topic. Null: not counted.
   metrics::Metrics* metrics = nullptr;
+  // Followers' incremental fetch sessions this leader keeps at most
+  // (fetch_sessions.h; Kafka's max.incremental.fetch.session.cache.slots).
+  // 0: none, every follower fetch is full.
+  size_t max_fetch_sessions = 1000;
 };
 
 class RequestHandlers {
@@ -222,6 +227,7 @@ class RequestHandlers {
                            const metadata::MetadataImage& image, CoordinatorResult& r);
 
   const HandlerOptions options_;
+  FetchSessions fetch_sessions_;
   std::atomic<int64_t> last_offsets_topic_request_ms_{0};
   std::atomic<int64_t> last_transaction_state_request_ms_{0};
   absl::Mutex auto_create_mu_;

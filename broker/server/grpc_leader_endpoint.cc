@@ -56,6 +56,14 @@ absl::StatusOr<replication::FetchResponse> GrpcLeaderEndpoint::Fetch(
   wire.set_max_wait_ms(request.max_wait_ms);
   wire.set_min_bytes(request.min_bytes);
   wire.set_max_bytes(request.max_bytes);
+  wire.set_open_session(request.session.open);
+  wire.set_session_id(request.session.id);
+  wire.set_session_epoch(request.session.epoch);
+  for (const TopicPartition& tp : request.session.forgotten) {
+    internal::ForgottenPartition* f = wire.add_forgotten();
+    f->set_topic(tp.topic);
+    f->set_partition(tp.partition.value());
+  }
   for (const replication::FetchPartition& p : request.partitions) {
     internal::ReplicaFetchPartition* f = wire.add_partitions();
     f->set_topic(p.tp.topic);
@@ -74,6 +82,9 @@ absl::StatusOr<replication::FetchResponse> GrpcLeaderEndpoint::Fetch(
     return s;
   }
   replication::FetchResponse out;
+  out.session_id = resp.session_id();
+  out.error = FromProto(resp.error());
+  out.message = std::move(*resp.mutable_error_message());
   out.partitions.reserve(resp.partitions_size());
   for (internal::ReplicaFetchPartitionResponse& r : *resp.mutable_partitions()) {
     replication::FetchPartitionData d;

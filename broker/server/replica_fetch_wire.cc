@@ -58,7 +58,11 @@ void ReplicaFetchResponseWriter::FlushHead() {
   head_.clear();
 }
 
-grpc::ByteBuffer ReplicaFetchResponseWriter::Finish() {
+grpc::ByteBuffer ReplicaFetchResponseWriter::Finish(const internal::ReplicaFetchResponse& rest) {
+  CHECK(rest.partitions().empty()) << "the partitions go in through Add";
+  // Protobuf writes fields in number order: partitions (1) first, then the
+  // session's fields, as appended here.
+  rest.AppendToString(&head_);
   FlushHead();
   grpc::ByteBuffer buffer(slices_.data(), slices_.size());
   slices_.clear();

@@ -23,8 +23,9 @@ class ReplicaFetchResponseWriter {
   // taken.
   void Add(const internal::ReplicaFetchPartitionResponse& fields, std::string records);
 
-  // The response; the writer is left empty.
-  grpc::ByteBuffer Finish();
+  // The response, with `rest`'s fields beside the partitions (the
+  // session's; `rest` has no partitions); the writer is left empty.
+  grpc::ByteBuffer Finish(const internal::ReplicaFetchResponse& rest = {});
 
  private:
   void FlushHead();

@@ -31,6 +31,12 @@ grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx
   req.max_wait_ms = request->max_wait_ms();
   req.min_bytes = request->min_bytes();
   req.max_bytes = request->max_bytes();
+  req.session.open = request->open_session();
+  req.session.id = request->session_id();
+  req.session.epoch = request->session_epoch();
+  for (const internal::ForgottenPartition& f : request->forgotten()) {
+    req.session.forgotten.push_back(request::ForgottenPartition{f.topic(), f.partition()});
+  }
   // The wire lists partitions flat; the handler takes them by topic, in the
   // order given (a topic named again after another starts a new group, so
   // the answer keeps the request's order).
@@ -59,7 +65,11 @@ grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx
         writer.Add(pr, std::move(p.records));
       }
     }
-    *response = writer.Finish();
+    internal::ReplicaFetchResponse rest;
+    rest.set_session_id(r.session_id);
+    rest.set_error(ToProto(r.error));
+    rest.set_error_message(r.message);
+    *response = writer.Finish(rest);
     reactor->Finish(std::move(r.memory));
   });
   return reactor;

@@ -9,6 +9,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "broker/request/fetch_sessions.h"
 #include "broker/storage/mem_file_system.h"
 #include "client/record/record_batch.h"
 #include "gtest/gtest.h"
@@ -47,7 +48,95 @@ struct Link {
   // Endpoints made for this link, and those not yet destroyed.
   std::atomic<int> created{0};
   std::atomic<int> live{0};
+  // The leader's fetch sessions for this follower (the request layer's
+  // cache, as the leader keeps it); null: the leader opens none.
+  absl::Mutex mu;
+  std::shared_ptr<request::FetchSessions> sessions ABSL_GUARDED_BY(mu);
+  std::shared_ptr<request::FetchSessions> Sessions() {
+    absl::MutexLock l(&mu);
+    return sessions;
+  }
+  void SetSessions(std::shared_ptr<request::FetchSessions> s) {
+    absl::MutexLock l(&mu);
+    sessions = std::move(s);
+  }
+  // Fetches that opened a session, that the leader refused for their
+  // session, and incremental ones that named no partition.
+  std::atomic<int> opens{0};
+  std::atomic<int> session_errors{0};
+  std::atomic<int> empty_incremental{0};
+  std::atomic<int> forgotten{0};
 };
+
+// The fetch as the request layer takes it (broker/server/replica_service.cc).
+request::FetchRequest ToRequestLayer(const FetchRequest& f) {
+  request::FetchRequest r;
+  r.from_follower = true;
+  r.replica_id = f.replica_id;
+  r.session.open = f.session.open;
+  r.session.id = f.session.id;
+  r.session.epoch = f.session.epoch;
+  for (const TopicPartition& tp : f.session.forgotten) {
+    r.session.forgotten.push_back(request::ForgottenPartition{tp.topic, tp.partition.value()});
+  }
+  for (const FetchPartition& p : f.partitions) {
+    if (r.topics.empty() || r.topics.back().topic != p.tp.topic) {
+      r.topics.emplace_back().topic = p.tp.topic;
+    }
+    r.topics.back().partitions.push_back(
+        request::FetchPartition{p.tp.partition.value(), p.fetch_offset, p.partition_max_bytes,
+                                p.current_leader_epoch, p.log_start_offset});
+  }
+  return r;
+}
+
+std::vector<FetchPartition> FromRequestLayer(const std::vector<request::FetchTopic>& topics) {
+  std::vector<FetchPartition> out;
+  for (const request::FetchTopic& t : topics) {
+    for (const request::FetchPartition& p : t.partitions) {
+      out.push_back(FetchPartition{TopicPartition{t.topic, PartitionId(p.partition)},
+                                   p.fetch_offset, p.current_leader_epoch, p.partition_max_bytes,
+                                   p.log_start_offset});
+    }
+  }
+  return out;
+}
+
+// Trims `response` for the session as the request layer does.
+void TrimForSession(const request::FetchSessionUse& use, FetchResponse& response) {
+  if (use.session == nullptr) return;
+  request::FetchResponse r;
+  for (FetchPartitionData& d : response.partitions) {
+    if (r.topics.empty() || r.topics.back().topic != d.tp.topic) {
+      r.topics.emplace_back().topic = d.tp.topic;
+    }
+    request::FetchPartitionResult& p = r.topics.back().partitions.emplace_back();
+    p.partition = d.tp.partition.value();
+    p.error = d.result.error;
+    p.message = std::move(d.result.message);
+    p.high_watermark = d.result.high_watermark;
+    p.last_stable_offset = d.result.last_stable_offset;
+    p.log_start_offset = d.result.log_start_offset;
+    p.log_end_offset = d.result.log_end_offset;
+    p.records = std::move(d.result.records);
+  }
+  request::FetchSessions::Trim(use, r);
+  response = FetchResponse{};
+  response.session_id = r.session_id;
+  for (request::FetchTopicResult& t : r.topics) {
+    for (request::FetchPartitionResult& p : t.partitions) {
+      FetchPartitionData& d = response.partitions.emplace_back();
+      d.tp = TopicPartition{t.topic, PartitionId(p.partition)};
+      d.result.error = p.error;
+      d.result.message = std::move(p.message);
+      d.result.high_watermark = p.high_watermark;
+      d.result.last_stable_offset = p.last_stable_offset;
+      d.result.log_start_offset = p.log_start_offset;
+      d.result.log_end_offset = p.log_end_offset;
+      d.result.records = std::move(p.records);
+    }
+  }
+}
 
 // A leader reached in process: what broker/server/replica_service.cc does
 // over gRPC (read at once, recording the follower's fetch offset; park
@@ -62,9 +151,29 @@ class InProcessLeaderEndpoint final : public LeaderEndpoint {
   }
   ~InProcessLeaderEndpoint() override { --link_->live; }
 
-  absl::StatusOr<FetchResponse> Fetch(const FetchRequest& request) override {
+  absl::StatusOr<FetchResponse> Fetch(const FetchRequest& asked) override {
     ++link_->fetches;
     if (absl::Status s = Reachable(); !s.ok()) return s;
+    // A session fetch is read for the session's whole partition set, and
+    // its answer trimmed (broker/request/fetch_sessions.h).
+    FetchRequest request = asked;
+    request::FetchSessionUse use;
+    if (asked.session.open) ++link_->opens;
+    link_->forgotten += static_cast<int>(asked.session.forgotten.size());
+    if (asked.session.id != 0 && asked.partitions.empty() && asked.session.forgotten.empty()) {
+      ++link_->empty_incremental;
+    }
+    const std::shared_ptr<request::FetchSessions> sessions = link_->Sessions();
+    if (sessions != nullptr && (asked.session.open || asked.session.id != 0)) {
+      request::FetchRequest r = ToRequestLayer(asked);
+      FetchResponse refused;
+      refused.error = sessions->Begin(r, &use, &refused.message);
+      if (refused.error != ErrorCode::kNone) {
+        ++link_->session_errors;
+        return refused;
+      }
+      request.partitions = FromRequestLayer(r.topics);
+    }
     const absl::Time deadline = absl::Now() + absl::Milliseconds(request.max_wait_ms);
     uint64_t seen = leader_->progress();
     FetchResponse response = testing::ReadForFollower(leader_, request);
@@ -80,6 +189,7 @@ class InProcessLeaderEndpoint final : public LeaderEndpoint {
     }
     // A link cut while the leader read loses the answer.
     if (absl::Status s = Reachable(); !s.ok()) return s;
+    TrimForSession(use, response);
     if (link_->reverse_answers) {
       std::reverse(response.partitions.begin(), response.partitions.end());
     }
@@ -162,7 +272,11 @@ class ReplicaFetcherTest : public ::testing::Test {
   std::shared_ptr<Link> LinkOf(int32_t follower, int32_t leader) {
     absl::MutexLock l(&links_mu_);
     std::shared_ptr<Link>& link = links_[{follower, leader}];
-    if (!link) link = std::make_shared<Link>();
+    if (!link) {
+      link = std::make_shared<Link>();
+      // Leaders keep fetch sessions, as the request layer's do.
+      link->SetSessions(std::make_shared<request::FetchSessions>(&clock_, 1000));
+    }
     return link;
   }
 
@@ -170,7 +284,10 @@ class ReplicaFetcherTest : public ::testing::Test {
     return logs_[id]->Get(tp)->log_end_offset().value();
   }
   int64_t LogEnd(int32_t id) { return LogEnd(id, tp_); }
-  int64_t Hw(int32_t id) { return logs_[id]->Get(tp_)->high_watermark().value(); }
+  int64_t Hw(int32_t id, const TopicPartition& tp) {
+    return logs_[id]->Get(tp)->high_watermark().value();
+  }
+  int64_t Hw(int32_t id) { return Hw(id, tp_); }
   // Broker `id`'s batches below `end`, byte for byte.
   std::string Bytes(int32_t id, int64_t end, const TopicPartition& tp) {
     auto read = logs_[id]->Get(tp)->Read(Offset(0), 1 << 24, Offset(end));
@@ -248,6 +365,104 @@ TEST_F(ReplicaFetcherTest, AnswersInAnotherOrderReachTheirOwnPartitions) {
         << "partition " << p << ": follower log end " << LogEnd(2, tp);
     EXPECT_EQ(Bytes(2, 2 * counts[p], tp), Bytes(1, 2 * counts[p], tp));
   }
+}
+
+// Fetch sessions (KIP-227): once the follower's partitions are caught up,
+// its fetches name none of them and the leader answers none of them; new
+// records on one partition reach it all the same, and so does the high
+// watermark the follower's next fetch moves (an answer with no records).
+TEST_F(ReplicaFetcherTest, AnIdleSessionNamesNoPartitionAndRecordsStillArrive) {
+  AddBrokers({1, 2});
+  Apply({records::Topic("R", kTopicId), records::Partition(kTopicId, 0, {1, 2}, {1, 2}, 1),
+         records::Partition(kTopicId, 1, {1, 2}, {1, 2}, 1),
+         records::Partition(kTopicId, 2, {1, 2}, {1, 2}, 1)});
+  StartFetchers(2);
+  std::shared_ptr<Link> link = LinkOf(2, 1);
+  Append(1, "R", 0, 3);
+  ASSERT_TRUE(Eventually([&] { return LogEnd(2) == 3 && Hw(2) == 3; }))
+      << "follower log end " << LogEnd(2) << ", HW " << Hw(2);
+  const int idle_before = link->empty_incremental.load();
+  ASSERT_TRUE(Eventually([&] { return link->empty_incremental.load() >= idle_before + 3; }))
+      << "idle fetches name no partition";
+
+  const TopicPartition two{"R", PartitionId(2)};
+  Append(1, "R", 2, 5);
+  EXPECT_TRUE(Eventually([&] { return LogEnd(2, two) == 5 && Hw(2, two) == 5; }))
+      << "follower log end " << LogEnd(2, two) << ", HW " << Hw(2, two);
+  EXPECT_EQ(Bytes(2, 5, two), Bytes(1, 5, two));
+  EXPECT_EQ(Hw(1, two), 5);
+  EXPECT_EQ(link->opens.load(), 1) << "one session for the whole run";
+  EXPECT_EQ(link->session_errors.load(), 0);
+}
+
+// A leader that lost the session (it restarted) refuses the next fetch; the
+// follower opens a new session and replication goes on.
+TEST_F(ReplicaFetcherTest, AFollowerOpensANewSessionWhenTheLeaderLostIt) {
+  AddBrokers({1, 2});
+  Apply({records::Topic("R", kTopicId), records::Partition(kTopicId, 0, {1, 2}, {1, 2}, 1),
+         records::Partition(kTopicId, 1, {1, 2}, {1, 2}, 1)});
+  StartFetchers(2);
+  std::shared_ptr<Link> link = LinkOf(2, 1);
+  Append(1, "R", 0, 2);
+  ASSERT_TRUE(Eventually([&] { return LogEnd(2) == 2 && link->empty_incremental.load() > 0; }));
+
+  link->SetSessions(std::make_shared<request::FetchSessions>(&clock_, 1000));
+  ASSERT_TRUE(Eventually([&] {
+    return link->session_errors.load() >= 1 && link->opens.load() >= 2;
+  })) << "errors "
+      << link->session_errors.load() << ", opens " << link->opens.load();
+  const TopicPartition one{"R", PartitionId(1)};
+  Append(1, "R", 1, 4);
+  Append(1, "R", 0, 1);
+  EXPECT_TRUE(Eventually([&] {
+    return LogEnd(2, one) == 4 && Hw(2, one) == 4 && LogEnd(2) == 3 && Hw(2) == 3;
+  })) << "follower log ends "
+      << LogEnd(2) << ", " << LogEnd(2, one);
+  EXPECT_EQ(Bytes(2, 4, one), Bytes(1, 4, one));
+  EXPECT_EQ(link->session_errors.load(), 1) << "the new session holds";
+}
+
+// A partition the follower no longer fetches from this leader (its
+// leadership moved) is dropped from the session; the others go on.
+TEST_F(ReplicaFetcherTest, APartitionThatMovesAwayIsForgottenAndTheOthersGoOn) {
+  AddBrokers({1, 2});
+  Apply({records::Topic("R", kTopicId), records::Partition(kTopicId, 0, {1, 2}, {1, 2}, 1),
+         records::Partition(kTopicId, 1, {1, 2}, {1, 2}, 1)});
+  StartFetchers(1);
+  StartFetchers(2);
+  std::shared_ptr<Link> link = LinkOf(2, 1);
+  Append(1, "R", 1, 2);
+  const TopicPartition one{"R", PartitionId(1)};
+  ASSERT_TRUE(
+      Eventually([&] { return LogEnd(2, one) == 2 && link->empty_incremental.load() > 0; }));
+
+  // Broker 2 leads R-1 now; broker 1 follows it from broker 2.
+  Apply({records::Change(kTopicId, 1, 2, std::vector<int32_t>{1, 2})});
+  EXPECT_TRUE(Eventually([&] { return link->forgotten.load() >= 1; }));
+  Append(1, "R", 0, 3);
+  Append(2, "R", 1, 2);
+  EXPECT_TRUE(Eventually([&] { return LogEnd(2) == 3 && Hw(2) == 3; }))
+      << "R-0 still replicates from broker 1: follower log end " << LogEnd(2);
+  EXPECT_TRUE(Eventually([&] { return LogEnd(1, one) == 4 && Hw(2, one) == 4; }))
+      << "R-1 replicates from broker 2: broker 1's log end " << LogEnd(1, one);
+}
+
+// A leader that keeps no sessions answers an open with session id 0: every
+// fetch is full, and replication is as before.
+TEST_F(ReplicaFetcherTest, ALeaderWithoutSessionsGetsFullFetches) {
+  AddBrokers({1, 2});
+  Apply({records::Topic("R", kTopicId), records::Partition(kTopicId, 0, {1, 2}, {1, 2}, 1)});
+  std::shared_ptr<Link> link = LinkOf(2, 1);
+  link->SetSessions(nullptr);
+  StartFetchers(2);
+  for (int i = 0; i < 3; ++i) Append(1, "R", 0, 2);
+  EXPECT_TRUE(Eventually([&] { return LogEnd(2) == 6 && Hw(2) == 6 && Hw(1) == 6; }));
+  EXPECT_TRUE(Eventually([&] { return link->fetches.load() >= 5; }));
+  EXPECT_EQ(link->empty_incremental.load(), 0);
+  // Each fetch is full and asks for a session (one call may be between its
+  // two counts, and the next begun, as they are read).
+  const int opens = link->opens.load();
+  EXPECT_GE(opens, link->fetches.load() - 2);
 }
 
 // KIP-101: the old leader took records the new leader never had; when it

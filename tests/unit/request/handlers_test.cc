@@ -2,8 +2,11 @@
 // ReplicaManager over in-memory logs, the keyed purgatory, a manual clock.
 #include "broker/request/handlers.h"
 
+#include <limits>
 #include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "broker/storage/mem_file_system.h"
@@ -360,6 +363,219 @@ TEST_F(RequestHandlersTest, AParkedFetchWhosePartitionChangedReadsAgainAtItsDead
   EXPECT_EQ((*parked)->topics[0].partitions[0].error, ErrorCode::kNone);
   EXPECT_EQ((*parked)->topics[0].partitions[0].log_start_offset, 3)
       << "the log start that moved while the fetch was parked";
+}
+
+// --- Follower fetch sessions (fetch_sessions.h) ---
+
+constexpr char kPairId[] = "PPPPPPPPPPPPPPPPPPPPPP";
+
+// "pair": two partitions led here and followed by broker 2.
+class FetchSessionTest : public RequestHandlersTest {
+ protected:
+  void SetUp() override {
+    RequestHandlersTest::SetUp();
+    auto image = image_->Apply(records::Batch({records::Topic("pair", kPairId),
+                                               records::Partition(kPairId, 0, {1, 2}, {1, 2}, 1),
+                                               records::Partition(kPairId, 1, {1, 2}, {1, 2}, 1)}),
+                               image_->offset() + 2);
+    ASSERT_TRUE(image.ok()) << image.status();
+    image_ = *image;
+    replicas_->OnMetadata(image_);
+  }
+
+  // Broker 2's fetch of "pair" in session `id` (0: one that opens a session)
+  // naming `named` (partition, fetch offset).
+  static FetchRequest SessionFetch(int32_t id, int32_t epoch,
+                                   std::vector<std::pair<int32_t, int64_t>> named,
+                                   int32_t max_wait_ms, std::vector<int32_t> forgotten = {}) {
+    FetchRequest r;
+    r.from_follower = true;
+    r.replica_id = 2;
+    r.max_wait_ms = max_wait_ms;
+    r.min_bytes = 1;
+    r.session.open = id == 0;
+    r.session.id = id;
+    r.session.epoch = epoch;
+    for (int32_t p : forgotten) r.session.forgotten.push_back(ForgottenPartition{"pair", p});
+    if (!named.empty()) r.topics.push_back(FetchTopic{"pair", {}});
+    for (auto [p, offset] : named) {
+      r.topics[0].partitions.push_back(FetchPartition{p, offset, 0, 0, 0});
+    }
+    return r;
+  }
+
+  // The partitions an answer carries, by number.
+  static std::map<int32_t, FetchPartitionResult> Answered(const FetchResponse& r) {
+    std::map<int32_t, FetchPartitionResult> out;
+    for (const FetchTopicResult& t : r.topics) {
+      EXPECT_EQ(t.topic, "pair");
+      for (const FetchPartitionResult& p : t.partitions) out[p.partition] = p;
+    }
+    return out;
+  }
+};
+
+TEST_F(FetchSessionTest, ASessionAnswersWhatIsNewAndWaitsOnEveryPartition) {
+  ASSERT_TRUE(Produce("pair", 0, Batch(4), /*acks=*/1)->has_value());
+  auto open = Fetch(SessionFetch(0, 0, {{0, 0}, {1, 0}}, 0));
+  ASSERT_TRUE(open->has_value());
+  const int32_t id = (*open)->session_id;
+  ASSERT_NE(id, 0) << "a session was opened";
+  std::map<int32_t, FetchPartitionResult> answered = Answered(**open);
+  ASSERT_EQ(answered.size(), 2u) << "the open is a full fetch";
+  EXPECT_FALSE(answered[0].records.empty());
+  EXPECT_TRUE(answered[1].records.empty());
+
+  // The follower has pair-0 to 4 and names it alone; the high watermark
+  // moves, and pair-1 (nothing new) is left out.
+  auto one = Fetch(SessionFetch(id, 1, {{0, 4}}, 0));
+  ASSERT_TRUE(one->has_value());
+  EXPECT_EQ((*one)->session_id, id);
+  answered = Answered(**one);
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_EQ(answered[0].high_watermark, 4);
+  EXPECT_TRUE(answered[0].records.empty());
+
+  // Nothing named, nothing new: it waits, and its deadline answers nothing.
+  auto idle = Fetch(SessionFetch(id, 2, {}, 500));
+  EXPECT_FALSE(idle->has_value());
+  clock_.AdvanceMs(500);
+  purgatory_->ExpireDue();
+  ASSERT_TRUE(idle->has_value());
+  EXPECT_EQ((*idle)->error, ErrorCode::kNone) << (*idle)->message;
+  EXPECT_TRUE((*idle)->topics.empty()) << "an idle session fetch answers no partition";
+
+  // It waits on pair-1 too, unnamed since the open: records there complete
+  // it, from the offset the session holds.
+  auto waiting = Fetch(SessionFetch(id, 3, {}, 10000));
+  EXPECT_FALSE(waiting->has_value());
+  auto produced = Produce("pair", 1, Batch(2), /*acks=*/-1);
+  ASSERT_TRUE(waiting->has_value());
+  answered = Answered(**waiting);
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_FALSE(answered[1].records.empty());
+  EXPECT_FALSE(produced->has_value()) << "the follower has not said it has them";
+
+  // Its next fetch names pair-1 at 2: acks=all completes; pair-0's position
+  // is still the one it named at epoch 1.
+  auto four = Fetch(SessionFetch(id, 4, {{1, 2}}, 0));
+  ASSERT_TRUE(produced->has_value());
+  EXPECT_EQ((*produced)->topics[0].partitions[0].error, ErrorCode::kNone);
+  ASSERT_TRUE(four->has_value());
+  answered = Answered(**four);
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_EQ(answered[1].high_watermark, 2);
+
+  // Records on pair-0 come from offset 4, where the session has the
+  // follower.
+  ASSERT_TRUE(Produce("pair", 0, Batch(1), /*acks=*/1)->has_value());
+  auto five = Fetch(SessionFetch(id, 5, {}, 0));
+  ASSERT_TRUE(five->has_value());
+  answered = Answered(**five);
+  ASSERT_EQ(answered.size(), 1u);
+  ASSERT_FALSE(answered[0].records.empty());
+  absl::StatusOr<record::BatchHeader> h = record::ReadBatchHeader(answered[0].records);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->base_offset, Offset(4));
+
+  // A partition named is answered, even with nothing new: a follower that
+  // dropped an answer hears it again by asking.
+  auto six = Fetch(SessionFetch(id, 6, {{1, 2}}, 0));
+  ASSERT_TRUE(six->has_value());
+  answered = Answered(**six);
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_EQ(answered[1].high_watermark, 2);
+  EXPECT_TRUE(answered[1].records.empty());
+}
+
+TEST_F(FetchSessionTest, AFetchOutOfStepWithItsSessionIsRefusedAndReadsNothing) {
+  ASSERT_TRUE(Produce("pair", 0, Batch(2), /*acks=*/1)->has_value());
+  auto open = Fetch(SessionFetch(0, 0, {{0, 0}, {1, 0}}, 0));
+  ASSERT_TRUE(open->has_value());
+  const int32_t id = (*open)->session_id;
+  ASSERT_NE(id, 0);
+
+  auto wrong_epoch = Fetch(SessionFetch(id, 5, {{0, 2}}, 0));
+  ASSERT_TRUE(wrong_epoch->has_value());
+  EXPECT_EQ((*wrong_epoch)->error, ErrorCode::kInvalidFetchSessionEpoch);
+  EXPECT_NE((*wrong_epoch)->message.find("expects epoch 1"), std::string::npos)
+      << (*wrong_epoch)->message;
+  EXPECT_TRUE((*wrong_epoch)->topics.empty());
+
+  const int32_t other = id == std::numeric_limits<int32_t>::max() ? 1 : id + 1;
+  auto unknown = Fetch(SessionFetch(other, 1, {}, 0));
+  ASSERT_TRUE(unknown->has_value());
+  EXPECT_EQ((*unknown)->error, ErrorCode::kFetchSessionIdNotFound) << (*unknown)->message;
+
+  FetchRequest stolen = SessionFetch(id, 1, {{0, 2}}, 0);
+  stolen.replica_id = 3;
+  auto not_its_own = Fetch(stolen);
+  ASSERT_TRUE(not_its_own->has_value());
+  EXPECT_EQ((*not_its_own)->error, ErrorCode::kFetchSessionIdNotFound);
+
+  // None of them recorded broker 2 at offset 2: the high watermark is 0.
+  FetchRequest consumer = ConsumerFetch("pair", 0, 0);
+  consumer.max_wait_ms = 0;
+  auto read = Fetch(consumer);
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->topics[0].partitions[0].high_watermark, 0);
+
+  // The session is still there, at the epoch it expects.
+  auto right = Fetch(SessionFetch(id, 1, {{0, 2}}, 0));
+  ASSERT_TRUE(right->has_value());
+  EXPECT_EQ((*right)->error, ErrorCode::kNone) << (*right)->message;
+  EXPECT_EQ(Answered(**right)[0].high_watermark, 2);
+}
+
+TEST_F(FetchSessionTest, AForgottenPartitionNoLongerWakesTheSession) {
+  auto open = Fetch(SessionFetch(0, 0, {{0, 0}, {1, 0}}, 0));
+  ASSERT_TRUE(open->has_value());
+  const int32_t id = (*open)->session_id;
+  auto parked = Fetch(SessionFetch(id, 1, {}, 10000, /*forgotten=*/{1}));
+  EXPECT_FALSE(parked->has_value());
+  ASSERT_TRUE(Produce("pair", 1, Batch(2), /*acks=*/1)->has_value());
+  EXPECT_FALSE(parked->has_value()) << "pair-1 left the session";
+  ASSERT_TRUE(Produce("pair", 0, Batch(1), /*acks=*/1)->has_value());
+  ASSERT_TRUE(parked->has_value());
+  std::map<int32_t, FetchPartitionResult> answered = Answered(**parked);
+  EXPECT_EQ(answered.size(), 1u);
+  EXPECT_TRUE(answered.contains(0));
+}
+
+TEST_F(FetchSessionTest, SessionsAreEvictedPerReplicaAndWhenIdle) {
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i <= FetchSessions::kPerReplica; ++i) {
+    auto open = Fetch(SessionFetch(0, 0, {{0, 0}}, 0));
+    ASSERT_TRUE(open->has_value());
+    ids.push_back((*open)->session_id);
+    clock_.AdvanceMs(1);
+  }
+  auto first = Fetch(SessionFetch(ids[0], 1, {}, 0));
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->error, ErrorCode::kFetchSessionIdNotFound)
+      << "a replica's least recently used session makes room for its new one";
+  auto last = Fetch(SessionFetch(ids.back(), 1, {}, 0));
+  ASSERT_TRUE(last->has_value());
+  EXPECT_EQ((*last)->error, ErrorCode::kNone) << (*last)->message;
+
+  clock_.AdvanceMs(FetchSessions::kIdleMs);
+  FetchRequest other = SessionFetch(0, 0, {{0, 0}}, 0);
+  other.replica_id = 3;
+  ASSERT_TRUE(Fetch(other)->has_value());
+  auto idle = Fetch(SessionFetch(ids.back(), 2, {}, 0));
+  ASSERT_TRUE(idle->has_value());
+  EXPECT_EQ((*idle)->error, ErrorCode::kFetchSessionIdNotFound)
+      << "unused for " << FetchSessions::kIdleMs << " ms: dropped at the next open";
+}
+
+TEST_F(FetchSessionTest, ALeaderWithNoSessionSlotsAnswersAnOpenAsAFullFetch) {
+  HandlerOptions ho = Options();
+  ho.max_fetch_sessions = 0;
+  MakeHandlers(ho);
+  auto open = Fetch(SessionFetch(0, 0, {{0, 0}, {1, 0}}, 0));
+  ASSERT_TRUE(open->has_value());
+  EXPECT_EQ((*open)->session_id, 0);
+  EXPECT_EQ(Answered(**open).size(), 2u);
 }
 
 TEST_F(RequestHandlersTest, ErrorsAnswerAtOnce) {

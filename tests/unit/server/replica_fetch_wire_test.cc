@@ -60,6 +60,31 @@ TEST(ReplicaFetchResponseWriterTest, WritesWhatProtobufWrites) {
   EXPECT_EQ(Flatten(empty.Finish()), "");
 }
 
+// A session's fields go after the partitions, where protobuf writes them
+// (fields 2-4 after 1): with partitions, and alone (an idle session fetch,
+// or a refused one).
+TEST(ReplicaFetchResponseWriterTest, TheSessionsFieldsFollowThePartitions) {
+  internal::ReplicaFetchResponse rest;
+  rest.set_session_id(123456789);
+  internal::ReplicaFetchResponse want = rest;
+  ReplicaFetchResponseWriter writer;
+  writer.Add(Fields("orders", 4, v1::NONE, 9), "records");
+  *want.add_partitions() = Fields("orders", 4, v1::NONE, 9);
+  want.mutable_partitions(0)->set_records("records");
+  EXPECT_EQ(Flatten(writer.Finish(rest)), want.SerializeAsString());
+
+  internal::ReplicaFetchResponse refused;
+  refused.set_error(v1::INVALID_FETCH_SESSION_EPOCH);
+  refused.set_error_message("Fetch session 7 expects epoch 3, not 5: open a new one");
+  ReplicaFetchResponseWriter alone;
+  const std::string wire = Flatten(alone.Finish(refused));
+  EXPECT_EQ(wire, refused.SerializeAsString());
+  internal::ReplicaFetchResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromString(wire));
+  EXPECT_EQ(parsed.error(), v1::INVALID_FETCH_SESSION_EPOCH);
+  EXPECT_EQ(Flatten(ReplicaFetchResponseWriter().Finish(rest)), rest.SerializeAsString());
+}
+
 // The records go into the answer as the slice they were read into: not
 // copied.
 TEST(ReplicaFetchResponseWriterTest, RecordsAreNotCopied) {

@@ -1,0 +1,217 @@
+#include "broker/request/fetch_sessions.h"
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+
+namespace strata::request {
+
+namespace {
+
+// What the follower was told of a partition, before it was told anything.
+constexpr int64_t kUntold = std::numeric_limits<int64_t>::min();
+
+// The epoch after `epoch` (1 after the open's 0; wraps to 1).
+int32_t NextEpoch(int32_t epoch) {
+  return epoch == std::numeric_limits<int32_t>::max() ? 1 : epoch + 1;
+}
+
+}  // namespace
+
+class FetchSession {
+ public:
+  struct Entry {
+    int32_t topic = 0;  // into topics
+    FetchPartition part;
+    // The offsets the follower was last told (kUntold: none, or an error).
+    int64_t high_watermark = kUntold;
+    int64_t log_start_offset = kUntold;
+    int64_t last_stable_offset = kUntold;
+    // Named by the fetch in progress: answered whatever it reads.
+    bool answer = true;
+  };
+
+  FetchSession(int32_t id, int32_t replica_id, int64_t now_ms)
+      : id(id), replica_id(replica_id), last_used_ms(now_ms) {}
+
+  const int32_t id;
+  const int32_t replica_id;
+  std::atomic<int64_t> last_used_ms;
+
+  absl::Mutex mu;
+  int32_t next_epoch ABSL_GUARDED_BY(mu) = 1;
+  // Topic names, by index (never shrinks: a session follows few topics).
+  std::vector<std::string> topics ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, int32_t> topic_ids ABSL_GUARDED_BY(mu);
+  std::vector<Entry> entries ABSL_GUARDED_BY(mu);
+  // (topic index, partition) -> entries index.
+  absl::flat_hash_map<std::pair<int32_t, int32_t>, size_t> index ABSL_GUARDED_BY(mu);
+
+  void Upsert(const std::string& topic, const FetchPartition& part)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto [t, added] = topic_ids.try_emplace(topic, static_cast<int32_t>(topics.size()));
+    if (added) topics.push_back(topic);
+    auto [it, fresh] = index.try_emplace({t->second, part.partition}, entries.size());
+    if (fresh) entries.emplace_back().topic = t->second;
+    Entry& e = entries[it->second];
+    e.part = part;
+    e.answer = true;
+  }
+
+  void Forget(const std::string& topic, int32_t partition) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto t = topic_ids.find(topic);
+    if (t == topic_ids.end()) return;
+    auto it = index.find(std::make_pair(t->second, partition));
+    if (it == index.end()) return;
+    const size_t at = it->second;
+    index.erase(it);
+    if (at != entries.size() - 1) {
+      entries[at] = std::move(entries.back());
+      index[{entries[at].topic, entries[at].part.partition}] = at;
+    }
+    entries.pop_back();
+  }
+
+  // Every partition, from entries[start] on round to it, grouped into runs
+  // of one topic.
+  std::vector<FetchTopic> Topics(size_t start) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::vector<FetchTopic> out;
+    const size_t n = entries.size();
+    for (size_t i = 0; i < n; ++i) {
+      const Entry& e = entries[(start + i) % n];
+      if (out.empty() || out.back().topic != topics[e.topic]) {
+        out.emplace_back().topic = topics[e.topic];
+      }
+      out.back().partitions.push_back(e.part);
+    }
+    return out;
+  }
+};
+
+FetchSessions::FetchSessions(Clock* clock, size_t max_sessions)
+    : clock_(clock), max_sessions_(max_sessions) {
+  // A random first id: a leader that restarted does not hand out again the
+  // ids its followers still hold.
+  next_id_ = static_cast<int32_t>(std::random_device{}() & 0x3fffffff) + 1;
+}
+
+size_t FetchSessions::size() const {
+  absl::MutexLock l(&mu_);
+  return sessions_.size();
+}
+
+void FetchSessions::EvictLocked(int32_t replica_id, int64_t now) {
+  absl::erase_if(sessions_,
+                 [now](const auto& s) { return now - s.second->last_used_ms >= kIdleMs; });
+  auto evict_oldest = [this](bool of_replica, int32_t replica) {
+    auto oldest = sessions_.end();
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      if (of_replica && it->second->replica_id != replica) continue;
+      if (oldest == sessions_.end() || it->second->last_used_ms < oldest->second->last_used_ms) {
+        oldest = it;
+      }
+    }
+    if (oldest != sessions_.end()) sessions_.erase(oldest);
+  };
+  while (std::count_if(sessions_.begin(), sessions_.end(), [replica_id](const auto& s) {
+           return s.second->replica_id == replica_id;
+         }) >= static_cast<ptrdiff_t>(kPerReplica)) {
+    evict_oldest(true, replica_id);
+  }
+  while (max_sessions_ > 0 && sessions_.size() >= max_sessions_) evict_oldest(false, 0);
+}
+
+ErrorCode FetchSessions::Begin(FetchRequest& request, FetchSessionUse* use, std::string* message) {
+  *use = FetchSessionUse{};
+  const FetchSessionRequest& asked = request.session;
+  const int64_t now = clock_->NowMs();
+  std::shared_ptr<FetchSession> session;
+  {
+    absl::MutexLock l(&mu_);
+    if (asked.open) {
+      if (max_sessions_ == 0) return ErrorCode::kNone;  // a full, sessionless fetch
+      EvictLocked(request.replica_id, now);
+      int32_t id = 0;
+      do {
+        id = next_id_;
+        next_id_ = next_id_ == std::numeric_limits<int32_t>::max() ? 1 : next_id_ + 1;
+      } while (sessions_.contains(id));
+      session = std::make_shared<FetchSession>(id, request.replica_id, now);
+      sessions_[id] = session;
+    } else {
+      auto it = sessions_.find(asked.id);
+      if (it == sessions_.end() || it->second->replica_id != request.replica_id) {
+        *message = absl::StrCat("Fetch session ", asked.id, " of replica ", request.replica_id,
+                                " is not on this leader (it restarted, or the session was "
+                                "evicted): open a new one");
+        return ErrorCode::kFetchSessionIdNotFound;
+      }
+      session = it->second;
+    }
+  }
+  absl::MutexLock l(&session->mu);
+  if (!asked.open && asked.epoch != session->next_epoch) {
+    *message = absl::StrCat("Fetch session ", asked.id, " expects epoch ", session->next_epoch,
+                            ", not ", asked.epoch, ": open a new one");
+    return ErrorCode::kInvalidFetchSessionEpoch;
+  }
+  for (const ForgottenPartition& f : asked.forgotten) session->Forget(f.topic, f.partition);
+  for (const FetchTopic& t : request.topics) {
+    for (const FetchPartition& p : t.partitions) session->Upsert(t.topic, p);
+  }
+  const int32_t epoch = asked.open ? 0 : asked.epoch;
+  session->next_epoch = NextEpoch(epoch);
+  session->last_used_ms = now;
+  use->session = session;
+  use->epoch = epoch;
+  use->start =
+      session->entries.empty() ? 0 : static_cast<uint32_t>(epoch) % session->entries.size();
+  request.topics = session->Topics(use->start);
+  return ErrorCode::kNone;
+}
+
+void FetchSessions::Trim(const FetchSessionUse& use, FetchResponse& response) {
+  if (use.session == nullptr) return;
+  FetchSession& s = *use.session;
+  response.session_id = s.id;
+  absl::MutexLock l(&s.mu);
+  // A later fetch of the session began (this one's follower gave up on
+  // it): the answer goes to no one who keeps the session.
+  if (s.next_epoch != NextEpoch(use.epoch)) return;
+  const size_t n = s.entries.size();
+  size_t i = 0;  // the partition's place in the request Begin wrote
+  for (FetchTopicResult& t : response.topics) {
+    size_t kept = 0;
+    for (size_t j = 0; j < t.partitions.size(); ++j, ++i) {
+      FetchPartitionResult& p = t.partitions[j];
+      FetchSession::Entry* e = n == 0 ? nullptr : &s.entries[(use.start + i) % n];
+      bool keep = true;
+      if (e != nullptr && e->part.partition == p.partition && s.topics[e->topic] == t.topic) {
+        keep = e->answer || p.error != ErrorCode::kNone || !p.records.empty() ||
+               p.high_watermark != e->high_watermark || p.log_start_offset != e->log_start_offset ||
+               p.last_stable_offset != e->last_stable_offset ||
+               // Records there but none sent (a quota held them back, or the
+               // budget ran out): the follower learns it from the log end.
+               p.log_end_offset > e->part.fetch_offset;
+        e->answer = false;
+        const bool told = p.error == ErrorCode::kNone;
+        e->high_watermark = told ? p.high_watermark : kUntold;
+        e->log_start_offset = told ? p.log_start_offset : kUntold;
+        e->last_stable_offset = told ? p.last_stable_offset : kUntold;
+      }
+      if (!keep) continue;
+      if (kept != j) t.partitions[kept] = std::move(p);
+      ++kept;
+    }
+    t.partitions.erase(t.partitions.begin() + static_cast<ptrdiff_t>(kept), t.partitions.end());
+  }
+  std::erase_if(response.topics, [](const FetchTopicResult& t) { return t.partitions.empty(); });
+}
+
+}  // namespace strata::request

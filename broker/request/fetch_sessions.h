@@ -1,0 +1,98 @@
+// FetchSessions: a leader's incremental fetch sessions for its followers
+// (Kafka's FetchSessionCache, KIP-227).
+//
+// A follower fetches every partition it follows with this leader, every
+// replica.fetch.wait.max.ms when idle. Without sessions each such fetch
+// names all of them and is answered for all of them: for a thousand idle
+// partitions, a burst of work on both brokers twice a second that carries
+// nothing. With a session the follower names a partition only when it is
+// added or its fetch position changed, and the leader answers only the
+// partitions with something new. The leader still reads every partition of
+// the session on every fetch, as a full fetch would — the follower's
+// position is recorded (which moves the high watermark and keeps it in the
+// ISR), and the fetch parks on all of them — so what the session saves is
+// the request and the answer, and the follower's pass over them.
+//
+// Begin resolves a fetch's session and rewrites its partitions to the whole
+// session's; the fetch is read as a full one; Trim then drops from the
+// answer each partition the follower already knows all of. The follower
+// sees the same answer a full fetch would have given, minus partitions
+// with no records, no error, and the high watermark, log start and last
+// stable offset it was last told. A partition the fetch named (added or
+// changed) is always answered, so a follower that dropped an answer (its
+// partition moved on as it came) is told again once it asks again.
+//
+// The follower keeps one fetch in flight per session, and opens a new
+// session after any failed call, so the two sides never disagree for long:
+// a fetch whose epoch is not the one expected, or that names a session
+// this leader does not have (it restarted, or evicted it), is refused with
+// INVALID_FETCH_SESSION_EPOCH / FETCH_SESSION_ID_NOT_FOUND and nothing
+// read, and the follower opens a new one.
+//
+// Eviction: a session unused for kIdleMs goes at the next open; a replica
+// holds at most kPerReplica sessions (a follower opening a new one after a
+// failure leaves its old one behind); and the cache holds at most
+// max_sessions (Kafka's max.incremental.fetch.session.cache.slots), the
+// least recently used going first. An open that finds no room does not
+// fail: it is answered as a full fetch with session id 0.
+//
+// Thread-safety: thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/request/api.h"
+#include "client/common/clock.h"
+
+namespace strata::request {
+
+class FetchSession;
+
+// A fetch's use of a session, from Begin to Trim.
+struct FetchSessionUse {
+  std::shared_ptr<FetchSession> session;  // null: a sessionless fetch
+  // The fetch's epoch in the session, and where in the session's partitions
+  // the rewritten request starts (the order rotates, so that a response
+  // budget does not always go to the same partitions).
+  int32_t epoch = 0;
+  size_t start = 0;
+};
+
+class FetchSessions {
+ public:
+  static constexpr int64_t kIdleMs = 120000;  // min.incremental.fetch.session.eviction.ms
+  static constexpr size_t kPerReplica = 4;
+
+  FetchSessions(Clock* clock, size_t max_sessions);
+
+  // For a follower's fetch with request.session set: opens the session or
+  // takes the incremental fetch into it, then sets request.topics to every
+  // partition of the session. kNone on success (use->session is null when
+  // an open found no room: the fetch goes on as a full, sessionless one);
+  // else the error, with *message naming it, and the request untouched.
+  ErrorCode Begin(FetchRequest& request, FetchSessionUse* use, std::string* message);
+
+  // Trims `response`, read for the request Begin rewrote, to what the
+  // follower has not been told, notes what it is told now, and sets the
+  // response's session id.
+  static void Trim(const FetchSessionUse& use, FetchResponse& response);
+
+  size_t size() const;
+
+ private:
+  // Drops idle sessions and makes room for one more of `replica_id`.
+  void EvictLocked(int32_t replica_id, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Clock* const clock_;
+  const size_t max_sessions_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<int32_t, std::shared_ptr<FetchSession>> sessions_ ABSL_GUARDED_BY(mu_);
+  int32_t next_id_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace strata::request
