@@ -478,12 +478,14 @@ TEST_F(FetchSessionTest, ASessionAnswersWhatIsNewAndWaitsOnEveryPartition) {
   ASSERT_TRUE(h.ok()) << h.status();
   EXPECT_EQ(h->base_offset, Offset(4));
 
-  // A partition named is answered, even with nothing new: a follower that
-  // dropped an answer hears it again by asking.
-  auto six = Fetch(SessionFetch(id, 6, {{1, 2}}, 0));
+  // A partition named is answered, even with nothing new (pair-1): a
+  // follower that dropped an answer hears it again by asking. (pair-0, at
+  // its end now, has a new high watermark.)
+  auto six = Fetch(SessionFetch(id, 6, {{0, 5}, {1, 2}}, 0));
   ASSERT_TRUE(six->has_value());
   answered = Answered(**six);
-  ASSERT_EQ(answered.size(), 1u);
+  ASSERT_EQ(answered.size(), 2u);
+  EXPECT_EQ(answered[0].high_watermark, 5);
   EXPECT_EQ(answered[1].high_watermark, 2);
   EXPECT_TRUE(answered[1].records.empty());
 }
