@@ -460,6 +460,8 @@ struct RequestHandlers::FetchState {
   // data to send.
   std::atomic<bool> parked{false};
   std::atomic<bool> changed{false};
+  // Tries by the purgatory so far.
+  std::atomic<int> tries{0};
   // A follower's incremental fetch session: the request is its whole
   // partition set, the answer is trimmed to what is new.
   FetchSessionUse session;
@@ -610,6 +612,13 @@ void RequestHandlers::Fetch(FetchRequest request, std::function<void(FetchRespon
       // leader.
       FinishFetch(*state);
       return true;
+    }
+    if (!expired && state->tries.fetch_add(1) == 0) {
+      // The purgatory's try before it lists the fetch under its partitions,
+      // just after the first read found nothing: nothing could have woken
+      // it yet, and its try after the listing covers the gap. (A scan of
+      // every partition saved, per parked fetch.)
+      return false;
     }
     if (!expired && !HasData(*state)) {
       // A partition changed with nothing to send (its high watermark or log
