@@ -383,6 +383,11 @@ absl::Status Apply(ServerConfig& c, const std::string& key, const std::string& v
        [&] { return ParseIntInto(key, value, 0, 100, &c.leader_imbalance_per_broker_percentage); }},
       {"replica.fetch.wait.max.ms",
        [&] { return ParseIntInto(key, value, 0, 60000, &c.replica_fetch_wait_max_ms); }},
+      {"max.incremental.fetch.session.cache.slots",
+       [&] {
+         return ParseIntInto(key, value, 0, INT32_MAX,
+                             &c.max_incremental_fetch_session_cache_slots);
+       }},
       {"replica.fetch.max.bytes",
        [&] { return ParseIntInto(key, value, 1, INT32_MAX, &c.replica_fetch_max_bytes); }},
       {"replica.fetch.response.max.bytes",

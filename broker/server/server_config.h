@@ -87,6 +87,9 @@ struct ServerConfig {
   int32_t replica_fetch_max_bytes = 1048576;
   int32_t replica_fetch_response_max_bytes = 10485760;
   int32_t replica_fetch_backoff_ms = 1000;
+  // Followers' incremental fetch sessions a leader keeps at most (KIP-227,
+  // broker/request/fetch_sessions.h); 0: none, every follower fetch full.
+  int32_t max_incremental_fetch_session_cache_slots = 1000;
   // A fetch response holds at most this much (beyond one first batch),
   // whatever the request asks.
   int32_t fetch_max_bytes = 57671680;

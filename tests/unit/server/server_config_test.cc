@@ -57,6 +57,20 @@ TEST(ServerConfigTest, TheHighWatermarkCheckpointIntervalIsKafkasFiveSecondsUnle
       << bad.status();
 }
 
+TEST(ServerConfigTest, FetchSessionSlotsAreKafkasThousandUnlessSet) {
+  auto c = ParseServerConfig(kGood, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->max_incremental_fetch_session_cache_slots, 1000);
+  c = ParseServerConfig(kGood, {"max.incremental.fetch.session.cache.slots=0"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->max_incremental_fetch_session_cache_slots, 0) << "0: no sessions";
+  auto bad = ParseServerConfig(kGood, {"max.incremental.fetch.session.cache.slots=-1"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("max.incremental.fetch.session.cache.slots"),
+            std::string::npos)
+      << bad.status();
+}
+
 TEST(ServerConfigTest, TheCleanersIoRateIsUnboundedUnlessSet) {
   auto c = ParseServerConfig(kGood, {});
   ASSERT_TRUE(c.ok()) << c.status();
