@@ -317,12 +317,14 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
     return false;
   }
   if (resp->error != ErrorCode::kNone) {
-    // The session is gone or out of step: the next round opens a new one,
-    // at once (nothing was read).
     VLOG(1) << "Fetch session " << state->session_id << " with leader " << leader << ": "
             << ErrorName(resp->error) << " " << resp->message;
     state->DropSession();
-    return true;
+    // The session is gone or out of step: the next round opens a new one,
+    // at once (nothing was read). Any other refusal of the whole fetch
+    // backs off.
+    return resp->error == ErrorCode::kFetchSessionIdNotFound ||
+           resp->error == ErrorCode::kInvalidFetchSessionEpoch;
   }
   if (!incremental) {
     state->session_id = resp->session_id;

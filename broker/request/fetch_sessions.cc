@@ -109,10 +109,10 @@ size_t FetchSessions::size() const {
 void FetchSessions::EvictLocked(int32_t replica_id, int64_t now) {
   absl::erase_if(sessions_,
                  [now](const auto& s) { return now - s.second->last_used_ms >= kIdleMs; });
-  auto evict_oldest = [this](bool of_replica, int32_t replica) {
+  auto evict_oldest = [this](int32_t replica) {
     auto oldest = sessions_.end();
     for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-      if (of_replica && it->second->replica_id != replica) continue;
+      if (it->second->replica_id != replica) continue;
       if (oldest == sessions_.end() || it->second->last_used_ms < oldest->second->last_used_ms) {
         oldest = it;
       }
@@ -122,9 +122,8 @@ void FetchSessions::EvictLocked(int32_t replica_id, int64_t now) {
   while (std::count_if(sessions_.begin(), sessions_.end(), [replica_id](const auto& s) {
            return s.second->replica_id == replica_id;
          }) >= static_cast<ptrdiff_t>(kPerReplica)) {
-    evict_oldest(true, replica_id);
+    evict_oldest(replica_id);
   }
-  while (max_sessions_ > 0 && sessions_.size() >= max_sessions_) evict_oldest(false, 0);
 }
 
 ErrorCode FetchSessions::Begin(FetchRequest& request, FetchSessionUse* use, std::string* message) {
@@ -137,6 +136,9 @@ ErrorCode FetchSessions::Begin(FetchRequest& request, FetchSessionUse* use, std:
     if (asked.open) {
       if (max_sessions_ == 0) return ErrorCode::kNone;  // a full, sessionless fetch
       EvictLocked(request.replica_id, now);
+      // Full of sessions in use: this fetch goes on full and sessionless
+      // (evicting a live one would only send its follower to open another).
+      if (sessions_.size() >= max_sessions_) return ErrorCode::kNone;
       int32_t id = 0;
       do {
         id = next_id_;

@@ -29,12 +29,13 @@
 // INVALID_FETCH_SESSION_EPOCH / FETCH_SESSION_ID_NOT_FOUND and nothing
 // read, and the follower opens a new one.
 //
-// Eviction: a session unused for kIdleMs goes at the next open; a replica
-// holds at most kPerReplica sessions (a follower opening a new one after a
-// failure leaves its old one behind); and the cache holds at most
-// max_sessions (Kafka's max.incremental.fetch.session.cache.slots), the
-// least recently used going first. An open that finds no room does not
-// fail: it is answered as a full fetch with session id 0.
+// Eviction: a session unused for kIdleMs goes at the next open, and a
+// replica holds at most kPerReplica sessions, its least recently used going
+// first (a follower opening a new one after a failure leaves its old one
+// behind). The cache holds at most max_sessions (Kafka's
+// max.incremental.fetch.session.cache.slots); an open that finds it full of
+// sessions in use does not fail, and evicts none of them: it is answered as
+// a full fetch with session id 0.
 //
 // Thread-safety: thread-safe.
 #pragma once

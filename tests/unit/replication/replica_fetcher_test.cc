@@ -395,6 +395,33 @@ TEST_F(ReplicaFetcherTest, AnIdleSessionNamesNoPartitionAndRecordsStillArrive) {
   EXPECT_EQ(link->session_errors.load(), 0);
 }
 
+// With three replicas the high watermark moves when the slower follower
+// catches up: the faster one, which names nothing any more, hears of it
+// from its session (an answer with no records, for a partition it did not
+// name).
+TEST_F(ReplicaFetcherTest, AHighWatermarkMovedByAnotherFollowerReachesASessionThatNamesNothing) {
+  AddBrokers({1, 2, 3});
+  Apply({records::Topic("R", kTopicId), records::Partition(kTopicId, 0, {1, 2, 3}, {1, 2, 3}, 1)});
+  LinkOf(3, 1)->up = false;  // broker 3 is cut off at first
+  StartFetchers(2);
+  StartFetchers(3);
+  std::shared_ptr<Link> link = LinkOf(2, 1);
+  ProduceResult produced = rm_[1]->Append("R", 0, Batch(4), -1);
+  ASSERT_EQ(produced.error, ErrorCode::kNone) << produced.message;
+  ASSERT_TRUE(Eventually([&] { return LogEnd(2) == 4; }));
+  const int idle_before = link->empty_incremental.load();
+  ASSERT_TRUE(Eventually([&] { return link->empty_incremental.load() >= idle_before + 2; }))
+      << "broker 2 has everything and names nothing";
+  EXPECT_EQ(Hw(1), 0) << "broker 3 has not confirmed";
+  EXPECT_EQ(Hw(2), 0);
+
+  LinkOf(3, 1)->up = true;
+  EXPECT_TRUE(Eventually([&] { return LogEnd(3) == 4 && Hw(1) == 4; }));
+  EXPECT_TRUE(Eventually([&] { return Hw(2) == 4; })) << "broker 2's HW " << Hw(2);
+  EXPECT_TRUE(rm_[1]->CheckAcked("R", 0, produced.required_offset, produced.leader_epoch).has_value());
+  EXPECT_EQ(link->opens.load(), 1);
+}
+
 // A leader that lost the session (it restarted) refuses the next fetch; the
 // follower opens a new session and replication goes on.
 TEST_F(ReplicaFetcherTest, AFollowerOpensANewSessionWhenTheLeaderLostIt) {

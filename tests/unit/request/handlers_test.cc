@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -368,15 +369,19 @@ TEST_F(RequestHandlersTest, AParkedFetchWhosePartitionChangedReadsAgainAtItsDead
 // --- Follower fetch sessions (fetch_sessions.h) ---
 
 constexpr char kPairId[] = "PPPPPPPPPPPPPPPPPPPPPP";
+constexpr char kDuoId[] = "DDDDDDDDDDDDDDDDDDDDDD";
 
-// "pair": two partitions led here and followed by broker 2.
+// "pair": two partitions led here and followed by broker 2; "duo": one
+// more, so that a session spans two topics.
 class FetchSessionTest : public RequestHandlersTest {
  protected:
   void SetUp() override {
     RequestHandlersTest::SetUp();
     auto image = image_->Apply(records::Batch({records::Topic("pair", kPairId),
                                                records::Partition(kPairId, 0, {1, 2}, {1, 2}, 1),
-                                               records::Partition(kPairId, 1, {1, 2}, {1, 2}, 1)}),
+                                               records::Partition(kPairId, 1, {1, 2}, {1, 2}, 1),
+                        records::Topic("duo", kDuoId),
+                        records::Partition(kDuoId, 0, {1, 2}, {1, 2}, 1)}),
                                image_->offset() + 2);
     ASSERT_TRUE(image.ok()) << image.status();
     image_ = *image;
@@ -404,7 +409,7 @@ class FetchSessionTest : public RequestHandlersTest {
     return r;
   }
 
-  // The partitions an answer carries, by number.
+  // The partitions of "pair" an answer carries, by number.
   static std::map<int32_t, FetchPartitionResult> Answered(const FetchResponse& r) {
     std::map<int32_t, FetchPartitionResult> out;
     for (const FetchTopicResult& t : r.topics) {
@@ -412,6 +417,19 @@ class FetchSessionTest : public RequestHandlersTest {
       for (const FetchPartitionResult& p : t.partitions) out[p.partition] = p;
     }
     return out;
+  }
+
+  // Records in the batches of `records`.
+  static int RecordCount(const std::string& records) {
+    int n = 0;
+    std::string_view rest = records;
+    while (rest.size() >= record::kBatchHeaderSize) {
+      absl::StatusOr<record::BatchHeader> h = record::ReadBatchHeader(rest);
+      if (!h.ok() || h->size_in_bytes() > rest.size()) break;
+      n += h->records_count;
+      rest.remove_prefix(h->size_in_bytes());
+    }
+    return n;
   }
 };
 
@@ -568,6 +586,90 @@ TEST_F(FetchSessionTest, SessionsAreEvictedPerReplicaAndWhenIdle) {
   ASSERT_TRUE(idle->has_value());
   EXPECT_EQ((*idle)->error, ErrorCode::kFetchSessionIdNotFound)
       << "unused for " << FetchSessions::kIdleMs << " ms: dropped at the next open";
+}
+
+// The session's partitions are read from a place that moves each fetch
+// (here starting inside "pair", so that it comes in two runs around
+// "duo"): each partition's answer is still its own.
+TEST_F(FetchSessionTest, EachPartitionGetsItsOwnAnswerWhereverTheReadStarts) {
+  auto open = Fetch(SessionFetch(0, 0, {{0, 0}, {1, 0}}, 0));
+  ASSERT_TRUE(open->has_value());
+  const int32_t id = (*open)->session_id;
+  FetchRequest add_duo = SessionFetch(id, 1, {}, 0);
+  add_duo.topics.push_back(FetchTopic{"duo", {FetchPartition{0, 0, 0, 0, 0}}});
+  ASSERT_TRUE(Fetch(add_duo)->has_value());
+  ASSERT_TRUE(Produce("pair", 0, Batch(3), /*acks=*/1)->has_value());
+  ASSERT_TRUE(Produce("pair", 1, Batch(5), /*acks=*/1)->has_value());
+  ASSERT_TRUE(Produce("duo", 0, Batch(7), /*acks=*/1)->has_value());
+  for (int32_t epoch = 2; epoch <= 4; ++epoch) {
+    auto read = Fetch(SessionFetch(id, epoch, {}, 0));
+    ASSERT_TRUE(read->has_value());
+    std::map<std::pair<std::string, int32_t>, int> counts;
+    for (const FetchTopicResult& t : (*read)->topics) {
+      for (const FetchPartitionResult& p : t.partitions) {
+        EXPECT_TRUE(counts.emplace(std::make_pair(t.topic, p.partition), RecordCount(p.records))
+                        .second)
+            << t.topic << "-" << p.partition << " answered twice";
+      }
+    }
+    const std::map<std::pair<std::string, int32_t>, int> want = {
+        {{"pair", 0}, 3}, {{"pair", 1}, 5}, {{"duo", 0}, 7}};
+    EXPECT_EQ(counts, want) << "epoch " << epoch;
+  }
+}
+
+// A parked fetch that completes after its follower began the next one (it
+// gave up on it) leaves the session as the newer fetch left it: what it
+// says went to no one.
+TEST_F(FetchSessionTest, AnAnswerOvertakenByTheNextFetchChangesNothing) {
+  auto open = Fetch(SessionFetch(0, 0, {{0, 0}}, 0));
+  ASSERT_TRUE(open->has_value());
+  const int32_t id = (*open)->session_id;
+  ASSERT_TRUE(Produce("pair", 0, Batch(3), /*acks=*/1)->has_value());
+  ASSERT_TRUE(Fetch(SessionFetch(id, 1, {{0, 3}}, 0))->has_value());  // the HW is 3
+
+  auto abandoned = Fetch(SessionFetch(id, 2, {}, 500));
+  ASSERT_FALSE(abandoned->has_value());
+  auto next = Fetch(SessionFetch(id, 3, {}, 0));
+  ASSERT_TRUE(next->has_value());
+  EXPECT_TRUE((*next)->topics.empty());
+  // The log start moves; the abandoned fetch, woken, reads again at its
+  // deadline and answers it.
+  handlers_->DeleteRecords(DeleteRecordsRequest{{DeleteRecordsTopic{"pair", {{0, 2}}}}, 1000},
+                           [](DeleteRecordsResponse) {});
+  clock_.AdvanceMs(500);
+  purgatory_->ExpireDue();
+  ASSERT_TRUE(abandoned->has_value());
+  EXPECT_EQ(Answered(**abandoned)[0].log_start_offset, 2);
+
+  auto after = Fetch(SessionFetch(id, 4, {}, 0));
+  ASSERT_TRUE(after->has_value());
+  std::map<int32_t, FetchPartitionResult> answered = Answered(**after);
+  ASSERT_TRUE(answered.contains(0)) << "the follower never saw the new log start";
+  EXPECT_EQ(answered[0].log_start_offset, 2);
+}
+
+// A cache full of sessions in use evicts none of them for an open: that
+// fetch is answered whole, with no session.
+TEST_F(FetchSessionTest, AFullCacheAnswersAnOpenWithoutASession) {
+  HandlerOptions ho = Options();
+  ho.max_fetch_sessions = 2;
+  MakeHandlers(ho);
+  auto first = Fetch(SessionFetch(0, 0, {{0, 0}}, 0));
+  FetchRequest second_open = SessionFetch(0, 0, {{0, 0}}, 0);
+  second_open.replica_id = 3;
+  auto second = Fetch(second_open);
+  FetchRequest third_open = SessionFetch(0, 0, {{0, 0}, {1, 0}}, 0);
+  third_open.replica_id = 4;
+  auto third = Fetch(third_open);
+  ASSERT_TRUE(first->has_value() && second->has_value() && third->has_value());
+  EXPECT_NE((*first)->session_id, 0);
+  EXPECT_NE((*second)->session_id, 0);
+  EXPECT_EQ((*third)->session_id, 0) << "no room";
+  EXPECT_EQ((*third)->topics[0].partitions.size(), 2u) << "answered whole";
+  auto still = Fetch(SessionFetch((*first)->session_id, 1, {}, 0));
+  ASSERT_TRUE(still->has_value());
+  EXPECT_EQ((*still)->error, ErrorCode::kNone) << (*still)->message;
 }
 
 TEST_F(FetchSessionTest, ALeaderWithNoSessionSlotsAnswersAnOpenAsAFullFetch) {
