@@ -418,7 +418,8 @@ TEST_F(ReplicaFetcherTest, AHighWatermarkMovedByAnotherFollowerReachesASessionTh
   LinkOf(3, 1)->up = true;
   EXPECT_TRUE(Eventually([&] { return LogEnd(3) == 4 && Hw(1) == 4; }));
   EXPECT_TRUE(Eventually([&] { return Hw(2) == 4; })) << "broker 2's HW " << Hw(2);
-  EXPECT_TRUE(rm_[1]->CheckAcked("R", 0, produced.required_offset, produced.leader_epoch).has_value());
+  EXPECT_TRUE(
+      rm_[1]->CheckAcked("R", 0, produced.required_offset, produced.leader_epoch).has_value());
   EXPECT_EQ(link->opens.load(), 1);
 }
 

@@ -377,12 +377,12 @@ class FetchSessionTest : public RequestHandlersTest {
  protected:
   void SetUp() override {
     RequestHandlersTest::SetUp();
-    auto image = image_->Apply(records::Batch({records::Topic("pair", kPairId),
-                                               records::Partition(kPairId, 0, {1, 2}, {1, 2}, 1),
-                                               records::Partition(kPairId, 1, {1, 2}, {1, 2}, 1),
-                        records::Topic("duo", kDuoId),
-                        records::Partition(kDuoId, 0, {1, 2}, {1, 2}, 1)}),
-                               image_->offset() + 2);
+    auto image = image_->Apply(
+        records::Batch(
+            {records::Topic("pair", kPairId), records::Partition(kPairId, 0, {1, 2}, {1, 2}, 1),
+             records::Partition(kPairId, 1, {1, 2}, {1, 2}, 1), records::Topic("duo", kDuoId),
+             records::Partition(kDuoId, 0, {1, 2}, {1, 2}, 1)}),
+        image_->offset() + 2);
     ASSERT_TRUE(image.ok()) << image.status();
     image_ = *image;
     replicas_->OnMetadata(image_);
@@ -607,8 +607,8 @@ TEST_F(FetchSessionTest, EachPartitionGetsItsOwnAnswerWhereverTheReadStarts) {
     std::map<std::pair<std::string, int32_t>, int> counts;
     for (const FetchTopicResult& t : (*read)->topics) {
       for (const FetchPartitionResult& p : t.partitions) {
-        EXPECT_TRUE(counts.emplace(std::make_pair(t.topic, p.partition), RecordCount(p.records))
-                        .second)
+        EXPECT_TRUE(
+            counts.emplace(std::make_pair(t.topic, p.partition), RecordCount(p.records)).second)
             << t.topic << "-" << p.partition << " answered twice";
       }
     }
