@@ -333,9 +333,38 @@ std::vector<int32_t> ReplicaManager::LeadersFollowed() const {
 }
 
 std::vector<FollowedPartition> ReplicaManager::FollowedFrom(int32_t leader) const {
+  std::vector<std::shared_ptr<Partition>> candidates;
+  bool stale = false;
+  uint64_t progress = 0;
+  {
+    absl::MutexLock l(&mu_);
+    stale = followed_progress_ != role_progress_;
+    progress = role_progress_;
+    if (!stale) {
+      auto it = followed_.find(leader);
+      if (it != followed_.end()) candidates = it->second;
+    }
+  }
+  if (stale) {
+    // Offline replicas fetch nothing, except damaged ones being rebuilt.
+    // Grouped outside mu_: a partition's leader is read under its own lock.
+    absl::flat_hash_map<int32_t, std::vector<std::shared_ptr<Partition>>> by_leader;
+    for (std::shared_ptr<Partition>& part : Partitions(Which::kFollowable)) {
+      const BrokerId of = part->leader();
+      if (of.value() < 0 || of == BrokerId(broker_id_)) continue;
+      if (of == BrokerId(leader)) candidates.push_back(part);
+      by_leader[of.value()].push_back(std::move(part));
+    }
+    absl::MutexLock l(&mu_);
+    // Kept only if no role change came meanwhile (the next call regroups).
+    if (role_progress_ == progress) {
+      followed_ = std::move(by_leader);
+      followed_progress_ = progress;
+    }
+  }
   std::vector<FollowedPartition> out;
-  // Offline replicas fetch nothing, except damaged ones being rebuilt.
-  for (const auto& part : Partitions(Which::kFollowable)) {
+  out.reserve(candidates.size());
+  for (const std::shared_ptr<Partition>& part : candidates) {
     if (std::optional<FollowedPartition> f = part->FollowedFrom(BrokerId(leader))) {
       out.push_back(std::move(*f));
     }

@@ -373,6 +373,14 @@ class ReplicaManager {
   uint64_t progress_ ABSL_GUARDED_BY(mu_) = 0;
   // Moved by RolesChangedLocked only; progress_ moves with it.
   uint64_t role_progress_ ABSL_GUARDED_BY(mu_) = 0;
+  // FollowedFrom's candidates: the followable partitions by leader as of
+  // role_progress_ == followed_progress_ (each is checked again when
+  // asked). Leaders move only with the image, which counts as a role
+  // change, so a fetcher's round visits the partitions of its leader, not
+  // every partition this broker holds.
+  mutable uint64_t followed_progress_ ABSL_GUARDED_BY(mu_) = ~uint64_t{0};
+  mutable absl::flat_hash_map<int32_t, std::vector<std::shared_ptr<Partition>>> followed_
+      ABSL_GUARDED_BY(mu_);
   // A replica this broker cannot serve (see OfflineReplicas).
   struct Offline {
     std::string why;

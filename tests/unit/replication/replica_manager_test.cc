@@ -614,6 +614,33 @@ TEST_F(ReplicaManagerReplicationTest, PartitionChangesNameOnlyThePartitionThatMo
 // The fetcher threads and a shutdown wait for role changes only: appends,
 // follower fetches and high watermark moves do not wake them (each of their
 // looks goes over every partition); leadership moves do.
+// FollowedFrom keeps each leader's partitions between role changes: a
+// leadership move, a partition added in a later image, and one this broker
+// comes to lead all show at once.
+TEST_F(ReplicaManagerReplicationTest, WhatIsFollowedFromEachLeaderMovesWithTheImage) {
+  auto followed = [&](int32_t id, int32_t leader) {
+    std::vector<int32_t> out;
+    for (const FollowedPartition& f : rm_[id]->FollowedFrom(leader)) {
+      EXPECT_EQ(f.tp.topic, "R");
+      out.push_back(f.tp.partition.value());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(followed(2, 1), std::vector<int32_t>{0});
+  EXPECT_TRUE(followed(2, 3).empty());
+  Apply({records::Change(kNewId, 0, 3, std::vector<int32_t>{1, 2, 3})});
+  EXPECT_TRUE(followed(2, 1).empty());
+  EXPECT_EQ(followed(2, 3), std::vector<int32_t>{0});
+  EXPECT_EQ(followed(1, 3), std::vector<int32_t>{0});
+  Apply({records::Partition(kNewId, 1, {1, 2, 3}, {1, 2, 3}, 3)});
+  EXPECT_EQ(followed(2, 3), (std::vector<int32_t>{0, 1}));
+  Apply({records::Change(kNewId, 1, 2, std::vector<int32_t>{1, 2, 3})});
+  EXPECT_EQ(followed(2, 3), std::vector<int32_t>{0}) << "broker 2 leads partition 1 now";
+  EXPECT_EQ(followed(1, 2), std::vector<int32_t>{1});
+  EXPECT_TRUE(followed(2, 2).empty()) << "no one follows itself";
+}
+
 TEST_F(ReplicaManagerReplicationTest, OnlyRoleChangesCountAsRoleProgress) {
   std::map<int32_t, uint64_t> roles;
   for (int32_t id : {1, 2, 3}) roles[id] = rm_[id]->role_progress();
