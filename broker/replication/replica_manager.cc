@@ -342,23 +342,28 @@ std::vector<FollowedPartition> ReplicaManager::FollowedFrom(int32_t leader) cons
     progress = role_progress_;
     if (!stale) {
       auto it = followed_.find(leader);
-      if (it != followed_.end()) candidates = it->second;
+      if (it != followed_.end()) {
+        candidates.reserve(it->second.size());
+        for (const std::weak_ptr<Partition>& weak : it->second) {
+          if (std::shared_ptr<Partition> part = weak.lock()) candidates.push_back(std::move(part));
+        }
+      }
     }
   }
   if (stale) {
     // Offline replicas fetch nothing, except damaged ones being rebuilt.
     // Grouped outside mu_: a partition's leader is read under its own lock.
-    absl::flat_hash_map<int32_t, std::vector<std::shared_ptr<Partition>>> by_leader;
+    absl::flat_hash_map<int32_t, std::vector<std::weak_ptr<Partition>>> by_leader;
     for (std::shared_ptr<Partition>& part : Partitions(Which::kFollowable)) {
       const BrokerId of = part->leader();
       if (of.value() < 0 || of == BrokerId(broker_id_)) continue;
-      if (of == BrokerId(leader)) candidates.push_back(part);
-      by_leader[of.value()].push_back(std::move(part));
+      by_leader[of.value()].push_back(part);
+      if (of == BrokerId(leader)) candidates.push_back(std::move(part));
     }
     absl::MutexLock l(&mu_);
     // Kept only if no role change came meanwhile (the next call regroups).
     if (role_progress_ == progress) {
-      followed_ = std::move(by_leader);
+      followed_.swap(by_leader);
       followed_progress_ = progress;
     }
   }

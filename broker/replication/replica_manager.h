@@ -377,9 +377,10 @@ class ReplicaManager {
   // role_progress_ == followed_progress_ (each is checked again when
   // asked). Leaders move only with the image, which counts as a role
   // change, so a fetcher's round visits the partitions of its leader, not
-  // every partition this broker holds.
+  // every partition this broker holds. Weak: a partition that left (its
+  // topic deleted) is not kept, with its open log, until the next regroup.
   mutable uint64_t followed_progress_ ABSL_GUARDED_BY(mu_) = ~uint64_t{0};
-  mutable absl::flat_hash_map<int32_t, std::vector<std::shared_ptr<Partition>>> followed_
+  mutable absl::flat_hash_map<int32_t, std::vector<std::weak_ptr<Partition>>> followed_
       ABSL_GUARDED_BY(mu_);
   // A replica this broker cannot serve (see OfflineReplicas).
   struct Offline {

@@ -124,6 +124,9 @@ void FetchSessions::EvictLocked(int32_t replica_id, int64_t now) {
          }) >= static_cast<ptrdiff_t>(kPerReplica)) {
     evict_oldest(replica_id);
   }
+  // A full cache gives up the opener's own least recently used session (a
+  // follower that opens again has given up on it), never another's.
+  if (sessions_.size() >= max_sessions_) evict_oldest(replica_id);
 }
 
 ErrorCode FetchSessions::Begin(FetchRequest& request, FetchSessionUse* use, std::string* message) {

@@ -33,9 +33,10 @@
 // replica holds at most kPerReplica sessions, its least recently used going
 // first (a follower opening a new one after a failure leaves its old one
 // behind). The cache holds at most max_sessions (Kafka's
-// max.incremental.fetch.session.cache.slots); an open that finds it full of
-// sessions in use does not fail, and evicts none of them: it is answered as
-// a full fetch with session id 0.
+// max.incremental.fetch.session.cache.slots); an open that finds it full
+// gives up the opener's own least recently used session, and with none
+// does not fail, nor evict another replica's: it is answered as a full
+// fetch with session id 0.
 //
 // Thread-safety: thread-safe.
 #pragma once

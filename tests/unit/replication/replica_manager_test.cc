@@ -611,9 +611,6 @@ TEST_F(ReplicaManagerReplicationTest, PartitionChangesNameOnlyThePartitionThatMo
   EXPECT_TRUE(only_r0(changes_[1])) << "a truncation";
 }
 
-// The fetcher threads and a shutdown wait for role changes only: appends,
-// follower fetches and high watermark moves do not wake them (each of their
-// looks goes over every partition); leadership moves do.
 // FollowedFrom keeps each leader's partitions between role changes: a
 // leadership move, a partition added in a later image, and one this broker
 // comes to lead all show at once.
@@ -641,6 +638,9 @@ TEST_F(ReplicaManagerReplicationTest, WhatIsFollowedFromEachLeaderMovesWithTheIm
   EXPECT_TRUE(followed(2, 2).empty()) << "no one follows itself";
 }
 
+// The fetcher threads and a shutdown wait for role changes only: appends,
+// follower fetches and high watermark moves do not wake them (each of their
+// looks goes over every partition); leadership moves do.
 TEST_F(ReplicaManagerReplicationTest, OnlyRoleChangesCountAsRoleProgress) {
   std::map<int32_t, uint64_t> roles;
   for (int32_t id : {1, 2, 3}) roles[id] = rm_[id]->role_progress();

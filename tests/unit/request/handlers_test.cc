@@ -649,8 +649,9 @@ TEST_F(FetchSessionTest, AnAnswerOvertakenByTheNextFetchChangesNothing) {
   EXPECT_EQ(answered[0].log_start_offset, 2);
 }
 
-// A cache full of sessions in use evicts none of them for an open: that
-// fetch is answered whole, with no session.
+// A full cache evicts no other replica's session for an open: that fetch
+// is answered whole, with no session; a replica opening again gives up its
+// own.
 TEST_F(FetchSessionTest, AFullCacheAnswersAnOpenWithoutASession) {
   HandlerOptions ho = Options();
   ho.max_fetch_sessions = 2;
@@ -670,6 +671,20 @@ TEST_F(FetchSessionTest, AFullCacheAnswersAnOpenWithoutASession) {
   auto still = Fetch(SessionFetch((*first)->session_id, 1, {}, 0));
   ASSERT_TRUE(still->has_value());
   EXPECT_EQ((*still)->error, ErrorCode::kNone) << (*still)->message;
+
+  // Broker 2 opens again (it gave up on its session): its own old one makes
+  // room, and broker 3's stays.
+  auto again = Fetch(SessionFetch(0, 0, {{0, 0}}, 0));
+  ASSERT_TRUE(again->has_value());
+  EXPECT_NE((*again)->session_id, 0);
+  auto old_one = Fetch(SessionFetch((*first)->session_id, 2, {}, 0));
+  ASSERT_TRUE(old_one->has_value());
+  EXPECT_EQ((*old_one)->error, ErrorCode::kFetchSessionIdNotFound);
+  FetchRequest third_replicas = SessionFetch((*second)->session_id, 1, {}, 0);
+  third_replicas.replica_id = 3;
+  auto kept = Fetch(third_replicas);
+  ASSERT_TRUE(kept->has_value());
+  EXPECT_EQ((*kept)->error, ErrorCode::kNone) << (*kept)->message;
 }
 
 TEST_F(FetchSessionTest, ALeaderWithNoSessionSlotsAnswersAnOpenAsAFullFetch) {
