@@ -697,6 +697,15 @@ absl::Status Validate(ServerConfig& c) {
         "observes the metadata quorum and must not be a voter (remove it from "
         "controller.quorum.voters, or use process.roles=broker,controller)"));
   }
+  // Kafka's check: an idle follower's long poll must end before its leader
+  // would count it out of sync (a leader learns that a follower is caught
+  // up only from its fetches).
+  if (c.replica_fetch_wait_max_ms > c.replica_lag_time_max_ms) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("replica.fetch.wait.max.ms (", c.replica_fetch_wait_max_ms,
+                     ") must not be above replica.lag.time.max.ms (", c.replica_lag_time_max_ms,
+                     "): idle followers would keep falling out of the ISR"));
+  }
   if (c.advertised_listeners.empty()) c.advertised_listeners = c.listeners;
   // Every listener has a security protocol and something that serves it:
   // gRPC on PLAINTEXT and CONTROLLER, Kafka's protocol on the Kafka

@@ -71,6 +71,19 @@ TEST(ServerConfigTest, FetchSessionSlotsAreKafkasThousandUnlessSet) {
       << bad.status();
 }
 
+TEST(ServerConfigTest, AFollowersWaitAboveTheLagTimeIsRefused) {
+  auto c =
+      ParseServerConfig(kGood, {"replica.lag.time.max.ms=1000", "replica.fetch.wait.max.ms=1000"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto bad =
+      ParseServerConfig(kGood, {"replica.lag.time.max.ms=1000", "replica.fetch.wait.max.ms=1001"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("replica.fetch.wait.max.ms (1001) must not be above "
+                                        "replica.lag.time.max.ms (1000)"),
+            std::string::npos)
+      << bad.status();
+}
+
 TEST(ServerConfigTest, TheCleanersIoRateIsUnboundedUnlessSet) {
   auto c = ParseServerConfig(kGood, {});
   ASSERT_TRUE(c.ok()) << c.status();
