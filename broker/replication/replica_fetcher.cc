@@ -4,7 +4,6 @@
 #include <limits>
 #include <optional>
 
-#include "absl/container/flat_hash_map.h"
 #include "glog/logging.h"
 
 namespace strata::replication {
@@ -245,20 +244,6 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
                                                 options_.partition_max_bytes, p.log_start_offset});
     fetched.push_back(&p);
   }
-  std::optional<absl::flat_hash_map<TopicPartition, const FollowedPartition*>> by_tp;
-  auto find_fetched = [&](size_t i, const TopicPartition& tp) -> const FollowedPartition* {
-    if (i < fetched.size() && fetched[i]->tp == tp) return fetched[i];
-    if (auto it = state->session.find(tp);
-        it != state->session.end() && it->second.round == state->round) {
-      return fetched[it->second.index];
-    }
-    if (!by_tp) {
-      by_tp.emplace();
-      for (const FollowedPartition* f : fetched) by_tp->emplace(f->tp, f);
-    }
-    auto it = by_tp->find(tp);
-    return it == by_tp->end() ? nullptr : it->second;
-  };
   if (held_back) {
     // The throttled partitions may go again once the quota allows: neither
     // the long poll nor the pause between rounds may hold them longer.
@@ -336,6 +321,15 @@ bool ReplicaFetcherManager::RunOnce(Fetcher* fetcher, FetcherState* state) {
     state->session_epoch =
         state->session_epoch == std::numeric_limits<int32_t>::max() ? 1 : state->session_epoch + 1;
   }
+  // The answer's partitions: in the request's order when it kept it, else
+  // found through the session entries, which hold every partition of this
+  // round with its place in `fetched`.
+  auto find_fetched = [&](size_t i, const TopicPartition& tp) -> const FollowedPartition* {
+    if (i < fetched.size() && fetched[i]->tp == tp) return fetched[i];
+    auto it = state->session.find(tp);
+    return it != state->session.end() && it->second.round == round ? fetched[it->second.index]
+                                                                   : nullptr;
+  };
   int errors = 0;
   // Partitions the leader had records for and sent none of: its own
   // replication quota held them back (or the response's budget ran out,

@@ -108,7 +108,9 @@ class ReplicaFetcherManager {
     // broker/request/fetch_sessions.h): its id (0: none, the next fetch
     // opens one), the next fetch's epoch in it, and each partition as the
     // leader holds it — as last named — with the round that last wanted it
-    // and its place in that round's list. Any failed call drops it.
+    // and its place in that round's list (every round fills it, a full
+    // fetch too: the answer's partitions are found through it). Any failed
+    // call drops the session; the next round's open refills the entries.
     struct SessionPartition {
       FetchPartition named;
       size_t round = 0;
@@ -120,7 +122,6 @@ class ReplicaFetcherManager {
     void DropSession() {
       session_id = 0;
       session_epoch = 0;
-      session.clear();
     }
   };
 

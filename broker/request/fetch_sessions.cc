@@ -32,7 +32,6 @@ class FetchSession {
     // The offsets the follower was last told (kUntold: none, or an error).
     int64_t high_watermark = kUntold;
     int64_t log_start_offset = kUntold;
-    int64_t last_stable_offset = kUntold;
     // Named by the fetch in progress: answered whatever it reads.
     bool answer = true;
   };
@@ -200,7 +199,6 @@ void FetchSessions::Trim(const FetchSessionUse& use, FetchResponse& response) {
       if (e != nullptr && e->part.partition == p.partition && s.topics[e->topic] == t.topic) {
         keep = e->answer || p.error != ErrorCode::kNone || !p.records.empty() ||
                p.high_watermark != e->high_watermark || p.log_start_offset != e->log_start_offset ||
-               p.last_stable_offset != e->last_stable_offset ||
                // Records there but none sent (a quota held them back, or the
                // budget ran out): the follower learns it from the log end.
                p.log_end_offset > e->part.fetch_offset;
@@ -208,7 +206,6 @@ void FetchSessions::Trim(const FetchSessionUse& use, FetchResponse& response) {
         const bool told = p.error == ErrorCode::kNone;
         e->high_watermark = told ? p.high_watermark : kUntold;
         e->log_start_offset = told ? p.log_start_offset : kUntold;
-        e->last_stable_offset = told ? p.last_stable_offset : kUntold;
       }
       if (!keep) continue;
       if (kept != j) t.partitions[kept] = std::move(p);

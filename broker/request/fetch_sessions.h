@@ -17,8 +17,8 @@
 // session's; the fetch is read as a full one; Trim then drops from the
 // answer each partition the follower already knows all of. The follower
 // sees the same answer a full fetch would have given, minus partitions
-// with no records, no error, and the high watermark, log start and last
-// stable offset it was last told. A partition the fetch named (added or
+// with no records, no error, and the high watermark and log start it was
+// last told. A partition the fetch named (added or
 // changed) is always answered, so a follower that dropped an answer (its
 // partition moved on as it came) is told again once it asks again.
 //
