@@ -100,11 +100,6 @@ FetchSessions::FetchSessions(Clock* clock, size_t max_sessions)
   next_id_ = static_cast<int32_t>(std::random_device{}() & 0x3fffffff) + 1;
 }
 
-size_t FetchSessions::size() const {
-  absl::MutexLock l(&mu_);
-  return sessions_.size();
-}
-
 void FetchSessions::EvictLocked(int32_t replica_id, int64_t now) {
   absl::erase_if(sessions_,
                  [now](const auto& s) { return now - s.second->last_used_ms >= kIdleMs; });

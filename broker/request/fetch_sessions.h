@@ -84,15 +84,13 @@ class FetchSessions {
   // response's session id.
   static void Trim(const FetchSessionUse& use, FetchResponse& response);
 
-  size_t size() const;
-
  private:
   // Drops idle sessions and makes room for one more of `replica_id`.
   void EvictLocked(int32_t replica_id, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock* const clock_;
   const size_t max_sessions_;
-  mutable absl::Mutex mu_;
+  absl::Mutex mu_;
   absl::flat_hash_map<int32_t, std::shared_ptr<FetchSession>> sessions_ ABSL_GUARDED_BY(mu_);
   int32_t next_id_ ABSL_GUARDED_BY(mu_);
 };
