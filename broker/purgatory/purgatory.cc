@@ -111,6 +111,27 @@ int Purgatory::CheckAndComplete(const WatchKey& key) {
   return completed;
 }
 
+void Purgatory::Watch(const std::shared_ptr<DelayedOperation>& op,
+                      const std::vector<WatchKey>& keys) {
+  {
+    absl::MutexLock l(&mu_);
+    if (!stopping_) {
+      for (const WatchKey& key : keys) watchers_[key].push_back(op);
+      watched_ += static_cast<int>(keys.size());
+      return;
+    }
+  }
+  op->ForceComplete();
+}
+
+bool Purgatory::Complete(const std::shared_ptr<DelayedOperation>& op) {
+  if (!op->ForceComplete()) return false;
+  absl::MutexLock l(&mu_);
+  ++completed_since_purge_;
+  if (PurgeDueLocked()) PurgeCompletedLocked();
+  return true;
+}
+
 bool Purgatory::PurgeDueLocked() const {
   // A sweep walks every list: wait for completions in proportion to what
   // it walks, so its cost per completion stays bounded however many

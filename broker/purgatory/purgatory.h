@@ -42,12 +42,14 @@
 namespace strata::purgatory {
 
 // What an operation waits on. Kafka's TopicPartitionOperationKey,
-// GroupJoinKey/GroupSyncKey (one group key here) and MemberKey.
+// GroupJoinKey/GroupSyncKey (one group key here) and MemberKey; and a
+// follower's fetch session (request/fetch_sessions.h), woken when any of
+// its partitions changes.
 struct WatchKey {
-  enum class Kind : uint8_t { kPartition, kGroup, kMember };
+  enum class Kind : uint8_t { kPartition, kGroup, kMember, kFetchSession };
   Kind kind = Kind::kPartition;
   std::string name;       // topic or group id
-  int32_t partition = 0;  // for kPartition
+  int32_t partition = 0;  // for kPartition; the session id for kFetchSession
   std::string member;     // for kMember: the member id within group `name`
 
   static WatchKey Partition(const TopicPartition& tp) {
@@ -61,6 +63,9 @@ struct WatchKey {
   }
   static WatchKey Member(const std::string& group_id, const std::string& member_id) {
     return WatchKey{Kind::kMember, group_id, 0, member_id};
+  }
+  static WatchKey FetchSession(int32_t session_id) {
+    return WatchKey{Kind::kFetchSession, {}, session_id, {}};
   }
 
   friend bool operator==(const WatchKey&, const WatchKey&) = default;
@@ -135,6 +140,16 @@ class Purgatory {
                             const std::vector<WatchKey>& keys);
   // Retries the operations watching `key`; returns how many completed.
   int CheckAndComplete(const WatchKey& key);
+
+  // Lists `op` under `keys` with no deadline and no try now: a standing
+  // watcher, tried (as any operation) by every CheckAndComplete of its
+  // keys until it completes, by returning true from a try or by Complete.
+  // When shutting down it is completed as expired at once.
+  void Watch(const std::shared_ptr<DelayedOperation>& op, const std::vector<WatchKey>& keys);
+  // Completes `op` as expired now (waiting for a try in progress on
+  // another thread), unless it already completed; true when this call
+  // completed it. Its list entries go at a later sweep.
+  bool Complete(const std::shared_ptr<DelayedOperation>& op);
 
   // Completes, as expired, every parked operation whose deadline passed;
   // returns how many. The reaper calls it; tests may too.

@@ -188,6 +188,57 @@ TEST(PurgatoryTest, AnOperationCheckedAgainFromInsideItsOwnTryIsRetriedNotDeadlo
   EXPECT_TRUE(op->completed());
 }
 
+TEST(PurgatoryTest, AStandingWatcherIsTriedOnEveryCheckUntilCompleted) {
+  Probe probe;
+  ManualClock clock;
+  Purgatory purgatory(&clock, "test", NoReaper());
+  std::vector<WatchKey> keys;
+  for (int p = 0; p < 3; ++p) keys.push_back(WatchKey::Partition("t", p));
+  // Listed without a try and without a deadline.
+  purgatory.Watch(probe.Op(0), keys);
+  EXPECT_EQ(probe.tries, 0);
+  EXPECT_EQ(purgatory.Pending(), 0);
+  EXPECT_EQ(purgatory.Watched(), 3);
+  clock.AdvanceMs(100000);
+  EXPECT_EQ(purgatory.ExpireDue(), 0);
+  // Every check of any of its keys tries it; it stays listed.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(purgatory.CheckAndComplete(keys[static_cast<size_t>(i % 3)]), 0);
+  }
+  EXPECT_EQ(probe.tries, 5);
+  EXPECT_EQ(purgatory.CheckAndComplete(WatchKey::Partition("t", 3)), 0);
+  EXPECT_EQ(probe.tries, 5);
+  EXPECT_EQ(purgatory.Watched(), 3);
+}
+
+TEST(PurgatoryTest, ACompletedStandingWatcherIsNoLongerTriedAndLeavesTheLists) {
+  Probe probe;
+  ManualClock clock;
+  Purgatory::Options options = NoReaper();
+  options.purge_interval = 1;
+  Purgatory purgatory(&clock, "test", options);
+  std::shared_ptr<DelayedOperation> op = probe.Op(0);
+  purgatory.Watch(op, {WatchKey::Partition("t", 0), WatchKey::FetchSession(7)});
+  EXPECT_TRUE(purgatory.Complete(op));
+  EXPECT_EQ(probe.expirations, 1);
+  EXPECT_FALSE(purgatory.Complete(op)) << "completes once";
+  EXPECT_EQ(purgatory.Watched(), 0) << "swept";
+  EXPECT_EQ(purgatory.CheckAndComplete(WatchKey::Partition("t", 0)), 0);
+  EXPECT_EQ(probe.tries, 1) << "only the completion";
+  // A session key is its own: not the partition with the same number.
+  Probe other;
+  purgatory.Watch(other.Op(0), {WatchKey::FetchSession(7)});
+  EXPECT_EQ(purgatory.CheckAndComplete(WatchKey::Partition("", 7)), 0);
+  EXPECT_EQ(other.tries, 0);
+  other.ready = true;
+  EXPECT_EQ(purgatory.CheckAndComplete(WatchKey::FetchSession(7)), 1);
+  // After Shutdown a standing watcher completes at once.
+  purgatory.Shutdown();
+  Probe late;
+  purgatory.Watch(late.Op(0), {WatchKey::Group("g")});
+  EXPECT_EQ(late.expirations, 1);
+}
+
 TEST(PurgatoryTest, ShutdownExpiresEverythingAndLaterOperationsAtOnce) {
   Probe a, b;
   ManualClock clock;
