@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 
@@ -42,6 +43,8 @@ class FetchSession {
   const int32_t id;
   const int32_t replica_id;
   std::atomic<int64_t> last_used_ms;
+  // Changes to the session's partitions, counted by its subscription.
+  std::atomic<uint64_t> changes{0};
 
   absl::Mutex mu;
   int32_t next_epoch ABSL_GUARDED_BY(mu) = 1;
@@ -51,13 +54,26 @@ class FetchSession {
   std::vector<Entry> entries ABSL_GUARDED_BY(mu);
   // (topic index, partition) -> entries index.
   absl::flat_hash_map<std::pair<int32_t, int32_t>, size_t> index ABSL_GUARDED_BY(mu);
+  // The standing watcher listed under every partition of the session
+  // (null: none yet, or no purgatory); replaced when the set changes.
+  std::shared_ptr<purgatory::DelayedOperation> subscription ABSL_GUARDED_BY(mu);
+  bool set_changed ABSL_GUARDED_BY(mu) = true;  // since the subscription
+  // What the last read found: `quiet` when every partition had no error,
+  // no records and the follower at its log end; the change count when that
+  // read began, and its time.
+  bool quiet ABSL_GUARDED_BY(mu) = false;
+  uint64_t quiet_seen ABSL_GUARDED_BY(mu) = 0;
+  int64_t read_ms ABSL_GUARDED_BY(mu) = 0;
 
   void Upsert(const std::string& topic, const FetchPartition& part)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto [t, added] = topic_ids.try_emplace(topic, static_cast<int32_t>(topics.size()));
     if (added) topics.push_back(topic);
     auto [it, fresh] = index.try_emplace({t->second, part.partition}, entries.size());
-    if (fresh) entries.emplace_back().topic = t->second;
+    if (fresh) {
+      entries.emplace_back().topic = t->second;
+      set_changed = true;
+    }
     Entry& e = entries[it->second];
     e.part = part;
     e.answer = true;
@@ -70,11 +86,42 @@ class FetchSession {
     if (it == index.end()) return;
     const size_t at = it->second;
     index.erase(it);
+    set_changed = true;
     if (at != entries.size() - 1) {
       entries[at] = std::move(entries.back());
       index[{entries[at].topic, entries[at].part.partition}] = at;
     }
     entries.pop_back();
+  }
+
+  // Subscribes to the changes of every partition of the session, if its
+  // set changed since (or it never did); returns the subscription it
+  // replaces, for the caller to end with mu released.
+  std::shared_ptr<purgatory::DelayedOperation> Subscribe(purgatory::Purgatory* purgatory,
+                                                         const std::shared_ptr<FetchSession>& self)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (!set_changed) return nullptr;
+    std::vector<purgatory::WatchKey> keys;
+    keys.reserve(entries.size());
+    for (const Entry& e : entries) {
+      keys.push_back(purgatory::WatchKey::Partition(topics[e.topic], e.part.partition));
+    }
+    std::weak_ptr<FetchSession> weak = self;
+    const int32_t session_id = id;
+    auto watcher = std::make_shared<purgatory::DelayedOperation>(
+        0, [weak, purgatory, session_id](bool expired) {
+          std::shared_ptr<FetchSession> session = weak.lock();
+          if (expired || session == nullptr) return true;  // ended, or the session is gone
+          session->changes.fetch_add(1);
+          purgatory->CheckAndComplete(purgatory::WatchKey::FetchSession(session_id));
+          return false;
+        });
+    std::shared_ptr<purgatory::DelayedOperation> old = std::exchange(subscription, watcher);
+    set_changed = false;
+    // The new set's partitions are read after this (the fetch that changed
+    // the set named or forgot some, so it is not idle): no change is missed.
+    purgatory->Watch(watcher, keys);
+    return old;
   }
 
   // Every partition, from entries[start] on round to it, grouped into runs
@@ -93,17 +140,25 @@ class FetchSession {
   }
 };
 
-FetchSessions::FetchSessions(Clock* clock, size_t max_sessions)
-    : clock_(clock), max_sessions_(max_sessions) {
+FetchSessions::FetchSessions(Clock* clock, size_t max_sessions, purgatory::Purgatory* purgatory,
+                             int64_t idle_refresh_ms)
+    : clock_(clock),
+      max_sessions_(max_sessions),
+      purgatory_(idle_refresh_ms > 0 ? purgatory : nullptr),
+      idle_refresh_ms_(idle_refresh_ms) {
   // A random first id: a leader that restarted does not hand out again the
   // ids its followers still hold.
   next_id_ = static_cast<int32_t>(std::random_device{}() & 0x3fffffff) + 1;
 }
 
-void FetchSessions::EvictLocked(int32_t replica_id, int64_t now) {
-  absl::erase_if(sessions_,
-                 [now](const auto& s) { return now - s.second->last_used_ms >= kIdleMs; });
-  auto evict_oldest = [this](int32_t replica) {
+void FetchSessions::EvictLocked(int32_t replica_id, int64_t now,
+                                std::vector<std::shared_ptr<FetchSession>>* evicted) {
+  absl::erase_if(sessions_, [now, evicted](const auto& s) {
+    if (now - s.second->last_used_ms < kIdleMs) return false;
+    evicted->push_back(s.second);
+    return true;
+  });
+  auto evict_oldest = [this, evicted](int32_t replica) {
     auto oldest = sessions_.end();
     for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
       if (it->second->replica_id != replica) continue;
@@ -111,7 +166,10 @@ void FetchSessions::EvictLocked(int32_t replica_id, int64_t now) {
         oldest = it;
       }
     }
-    if (oldest != sessions_.end()) sessions_.erase(oldest);
+    if (oldest != sessions_.end()) {
+      evicted->push_back(oldest->second);
+      sessions_.erase(oldest);
+    }
   };
   while (std::count_if(sessions_.begin(), sessions_.end(), [replica_id](const auto& s) {
            return s.second->replica_id == replica_id;
@@ -123,16 +181,31 @@ void FetchSessions::EvictLocked(int32_t replica_id, int64_t now) {
   if (sessions_.size() >= max_sessions_) evict_oldest(replica_id);
 }
 
+void FetchSessions::Unsubscribe(const std::shared_ptr<FetchSession>& session) {
+  std::shared_ptr<purgatory::DelayedOperation> subscription;
+  {
+    absl::MutexLock l(&session->mu);
+    subscription = std::move(session->subscription);
+    session->subscription = nullptr;
+    session->set_changed = true;
+  }
+  if (subscription != nullptr) purgatory_->Complete(subscription);
+}
+
 ErrorCode FetchSessions::Begin(FetchRequest& request, FetchSessionUse* use, std::string* message) {
   *use = FetchSessionUse{};
   const FetchSessionRequest& asked = request.session;
   const int64_t now = clock_->NowMs();
   std::shared_ptr<FetchSession> session;
+  std::vector<std::shared_ptr<FetchSession>> evicted;
+  absl::Cleanup unsubscribe = [this, &evicted] {
+    for (const std::shared_ptr<FetchSession>& s : evicted) Unsubscribe(s);
+  };
   {
     absl::MutexLock l(&mu_);
     if (asked.open) {
       if (max_sessions_ == 0) return ErrorCode::kNone;  // a full, sessionless fetch
-      EvictLocked(request.replica_id, now);
+      EvictLocked(request.replica_id, now, &evicted);
       // Full of sessions in use: this fetch goes on full and sessionless
       // (evicting a live one would only send its follower to open another).
       if (sessions_.size() >= max_sessions_) return ErrorCode::kNone;
@@ -154,25 +227,57 @@ ErrorCode FetchSessions::Begin(FetchRequest& request, FetchSessionUse* use, std:
       session = it->second;
     }
   }
-  absl::MutexLock l(&session->mu);
-  if (!asked.open && asked.epoch != session->next_epoch) {
-    *message = absl::StrCat("Fetch session ", asked.id, " expects epoch ", session->next_epoch,
-                            ", not ", asked.epoch, ": open a new one");
+  std::shared_ptr<purgatory::DelayedOperation> replaced;
+  absl::Cleanup end_replaced = [this, &replaced] {
+    if (replaced != nullptr) purgatory_->Complete(replaced);
+  };
+  FetchSession& s = *session;
+  absl::MutexLock l(&s.mu);
+  if (!asked.open && asked.epoch != s.next_epoch) {
+    *message = absl::StrCat("Fetch session ", asked.id, " expects epoch ", s.next_epoch, ", not ",
+                            asked.epoch, ": open a new one");
     return ErrorCode::kInvalidFetchSessionEpoch;
   }
-  for (const ForgottenPartition& f : asked.forgotten) session->Forget(f.topic, f.partition);
+  bool named = !asked.forgotten.empty();
+  for (const ForgottenPartition& f : asked.forgotten) s.Forget(f.topic, f.partition);
   for (const FetchTopic& t : request.topics) {
-    for (const FetchPartition& p : t.partitions) session->Upsert(t.topic, p);
+    for (const FetchPartition& p : t.partitions) {
+      s.Upsert(t.topic, p);
+      named = true;
+    }
   }
+  if (purgatory_ != nullptr) replaced = s.Subscribe(purgatory_, session);
   const int32_t epoch = asked.open ? 0 : asked.epoch;
-  session->next_epoch = NextEpoch(epoch);
-  session->last_used_ms = now;
+  s.next_epoch = NextEpoch(epoch);
+  s.last_used_ms = now;
   use->session = session;
+  use->id = s.id;
   use->epoch = epoch;
-  use->start =
-      session->entries.empty() ? 0 : static_cast<uint32_t>(epoch) % session->entries.size();
-  request.topics = session->Topics(use->start);
+  use->start = s.entries.empty() ? 0 : static_cast<uint32_t>(epoch) % s.entries.size();
+  // Idle: the follower is where the last read found it, at the log end of
+  // every partition with nothing to tell, and nothing changed since that
+  // read, which is recent enough to stand for this fetch until it ends.
+  // (A fetch that does not wait is read: it has no time to be woken.)
+  use->idle = !named && !asked.open && request.max_wait_ms > 0 && s.subscription != nullptr &&
+              s.quiet && s.changes.load() == s.quiet_seen &&
+              now - s.read_ms + request.max_wait_ms < idle_refresh_ms_;
+  if (use->idle) {
+    use->seen = s.quiet_seen;
+    use->read_ms = s.read_ms;
+  }
+  request.topics = s.Topics(use->start);
   return ErrorCode::kNone;
+}
+
+void FetchSessions::NoteRead(FetchSessionUse& use, int64_t now_ms) {
+  if (use.session == nullptr) return;
+  use.seen = use.session->changes.load();
+  use.read_ms = now_ms;
+  use.read = true;
+}
+
+bool FetchSessions::Unchanged(const FetchSessionUse& use) {
+  return use.session != nullptr && use.session->changes.load() == use.seen;
 }
 
 void FetchSessions::Trim(const FetchSessionUse& use, FetchResponse& response) {
@@ -184,6 +289,9 @@ void FetchSessions::Trim(const FetchSessionUse& use, FetchResponse& response) {
   // it): the answer goes to no one who keeps the session.
   if (s.next_epoch != NextEpoch(use.epoch)) return;
   const size_t n = s.entries.size();
+  // Whether this answer's read found the follower at the log end of every
+  // partition, with nothing to tell (the next fetch may then be idle).
+  bool quiet = use.read;
   size_t i = 0;  // the partition's place in the request Begin wrote
   for (FetchTopicResult& t : response.topics) {
     size_t kept = 0;
@@ -197,10 +305,14 @@ void FetchSessions::Trim(const FetchSessionUse& use, FetchResponse& response) {
                // Records there but none sent (a quota held them back, or the
                // budget ran out): the follower learns it from the log end.
                p.log_end_offset > e->part.fetch_offset;
+        quiet = quiet && p.error == ErrorCode::kNone && p.records.empty() &&
+                p.log_end_offset <= e->part.fetch_offset;
         e->answer = false;
         const bool told = p.error == ErrorCode::kNone;
         e->high_watermark = told ? p.high_watermark : kUntold;
         e->log_start_offset = told ? p.log_start_offset : kUntold;
+      } else {
+        quiet = false;
       }
       if (!keep) continue;
       if (kept != j) t.partitions[kept] = std::move(p);
@@ -209,6 +321,11 @@ void FetchSessions::Trim(const FetchSessionUse& use, FetchResponse& response) {
     t.partitions.erase(t.partitions.begin() + static_cast<ptrdiff_t>(kept), t.partitions.end());
   }
   std::erase_if(response.topics, [](const FetchTopicResult& t) { return t.partitions.empty(); });
+  if (use.read) {
+    s.quiet = quiet && i == n;  // and the answer covered the whole session
+    s.quiet_seen = use.seen;
+    s.read_ms = use.read_ms;
+  }
 }
 
 }  // namespace strata::request

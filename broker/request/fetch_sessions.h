@@ -7,11 +7,24 @@
 // partitions, a burst of work on both brokers twice a second that carries
 // nothing. With a session the follower names a partition only when it is
 // added or its fetch position changed, and the leader answers only the
-// partitions with something new. The leader still reads every partition of
-// the session on every fetch, as a full fetch would — the follower's
-// position is recorded (which moves the high watermark and keeps it in the
-// ISR), and the fetch parks on all of them — so what the session saves is
-// the request and the answer, and the follower's pass over them.
+// partitions with something new.
+//
+// An idle fetch costs the leader O(1). Each session subscribes once to its
+// partitions' changes: a standing watcher in the purgatory, listed under
+// every partition of the session and tried by every change to one of them
+// (an append, a high watermark or log start moved, a role change), which
+// counts the change and wakes the session's parked fetch. A fetch that
+// names nothing and forgets nothing, after an answer that found the
+// follower at the log end of every partition with nothing to tell, while
+// no change was counted since that answer's read, is *idle*: it reads no
+// partition and parks under the session's one key until a change wakes it
+// (then it is read as a full fetch) or its wait ends (then it is answered
+// empty). The follower's position is recorded only by the reads, and the
+// ISR takes a follower as caught up from the reads that find it at the log
+// end; so an idle session is read in full again once its last read is
+// idle_refresh_ms old (the handlers give a quarter of
+// replica.lag.time.max.ms, at most 5 s), and a caught-up follower is never
+// shrunk from the ISR.
 //
 // Begin resolves a fetch's session and rewrites its partitions to the whole
 // session's; the fetch is read as a full one; Trim then drops from the
@@ -45,9 +58,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/purgatory/purgatory.h"
 #include "broker/request/api.h"
 #include "client/common/clock.h"
 
@@ -58,11 +73,21 @@ class FetchSession;
 // A fetch's use of a session, from Begin to Trim.
 struct FetchSessionUse {
   std::shared_ptr<FetchSession> session;  // null: a sessionless fetch
+  int32_t id = 0;                         // the session's
   // The fetch's epoch in the session, and where in the session's partitions
   // the rewritten request starts (the order rotates, so that a response
   // budget does not always go to the same partitions).
   int32_t epoch = 0;
   size_t start = 0;
+  // An idle fetch (above): read nothing at first, parked under the
+  // session's key.
+  bool idle = false;
+  // The session's change count when the fetch's last read began (for an
+  // idle fetch, when the read its idleness rests on began), and that read's
+  // time; `read`: this fetch read its partitions.
+  uint64_t seen = 0;
+  int64_t read_ms = 0;
+  bool read = false;
 };
 
 class FetchSessions {
@@ -70,14 +95,25 @@ class FetchSessions {
   static constexpr int64_t kIdleMs = 120000;  // min.incremental.fetch.session.eviction.ms
   static constexpr size_t kPerReplica = 4;
 
-  FetchSessions(Clock* clock, size_t max_sessions);
+  // `purgatory` null or `idle_refresh_ms` <= 0: no fetch is idle, every
+  // one reads the whole session.
+  FetchSessions(Clock* clock, size_t max_sessions, purgatory::Purgatory* purgatory = nullptr,
+                int64_t idle_refresh_ms = 0);
 
   // For a follower's fetch with request.session set: opens the session or
   // takes the incremental fetch into it, then sets request.topics to every
   // partition of the session. kNone on success (use->session is null when
   // an open found no room: the fetch goes on as a full, sessionless one);
   // else the error, with *message naming it, and the request untouched.
+  // use->idle is set for an idle fetch.
   ErrorCode Begin(FetchRequest& request, FetchSessionUse* use, std::string* message);
+
+  // A read of the fetch's partitions begins now: notes the session's
+  // change count for Trim.
+  static void NoteRead(FetchSessionUse& use, int64_t now_ms);
+  // Whether no change to the session's partitions was counted since
+  // use.seen.
+  static bool Unchanged(const FetchSessionUse& use);
 
   // Trims `response`, read for the request Begin rewrote, to what the
   // follower has not been told, notes what it is told now, and sets the
@@ -85,11 +121,19 @@ class FetchSessions {
   static void Trim(const FetchSessionUse& use, FetchResponse& response);
 
  private:
-  // Drops idle sessions and makes room for one more of `replica_id`.
-  void EvictLocked(int32_t replica_id, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops idle sessions and makes room for one more of `replica_id`;
+  // appends the dropped ones to *evicted.
+  void EvictLocked(int32_t replica_id, int64_t now,
+                   std::vector<std::shared_ptr<FetchSession>>* evicted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends a dropped session's subscription (with neither lock held: a
+  // subscription's try may be answering the session's parked fetch).
+  void Unsubscribe(const std::shared_ptr<FetchSession>& session);
 
   Clock* const clock_;
   const size_t max_sessions_;
+  purgatory::Purgatory* const purgatory_;
+  const int64_t idle_refresh_ms_;
   absl::Mutex mu_;
   absl::flat_hash_map<int32_t, std::shared_ptr<FetchSession>> sessions_ ABSL_GUARDED_BY(mu_);
   int32_t next_id_ ABSL_GUARDED_BY(mu_);

@@ -75,7 +75,9 @@ std::string BatchFromPlainRecords(std::vector<record::Record> records, int64_t n
 }
 
 RequestHandlers::RequestHandlers(HandlerOptions options)
-    : options_(std::move(options)), fetch_sessions_(options_.clock, options_.max_fetch_sessions) {
+    : options_(std::move(options)),
+      fetch_sessions_(options_.clock, options_.max_fetch_sessions, options_.purgatory,
+                      std::min<int64_t>(options_.replica_lag_time_max_ms / 4, 5000)) {
   CHECK(options_.replicas != nullptr && options_.purgatory != nullptr && options_.clock != nullptr);
 }
 
@@ -506,6 +508,7 @@ size_t RequestHandlers::ReadAll(FetchState& state, bool* any_error) {
   FetchResponse& response = state.response;
   response.topics.clear();
   *any_error = false;
+  FetchSessions::NoteRead(state.session, options_.clock->NowMs());
   size_t total = 0;
   const size_t reserved = response.memory->Reserve(RequestFetchBudget(
       request.max_bytes,
@@ -587,29 +590,35 @@ void RequestHandlers::Fetch(FetchRequest request, std::function<void(FetchRespon
         fetch_sessions_.Begin(state->request, &state->session, &state->response.message);
     if (state->response.error != ErrorCode::kNone) return FinishFetch(*state);
   }
-  bool any_error = false;
-  const size_t bytes = ReadAll(*state, &any_error);
   const FetchRequest& r = state->request;
-  if (bytes >= static_cast<size_t>(std::max(r.min_bytes, 1)) || any_error || r.max_wait_ms <= 0) {
-    FinishFetch(*state);
-    return;
-  }
-  // Not enough yet: wait for data on any of the partitions (a follower at
-  // the log end is caught up; reading again when data arrives records that
-  // once more).
   std::vector<purgatory::WatchKey> keys;
-  for (const FetchTopic& t : r.topics) {
-    for (const FetchPartition& p : t.partitions) {
-      keys.push_back(purgatory::WatchKey::Partition(t.topic, p.partition));
+  if (state->session.idle) {
+    // An idle session fetch (fetch_sessions.h): nothing read, parked under
+    // the session's one key, which any change to its partitions wakes.
+    keys.push_back(purgatory::WatchKey::FetchSession(state->session.id));
+  } else {
+    bool any_error = false;
+    const size_t bytes = ReadAll(*state, &any_error);
+    if (bytes >= static_cast<size_t>(std::max(r.min_bytes, 1)) || any_error || r.max_wait_ms <= 0) {
+      FinishFetch(*state);
+      return;
+    }
+    // Not enough yet: wait for data on any of the partitions (a follower
+    // at the log end is caught up; reading again when data arrives records
+    // that once more).
+    for (const FetchTopic& t : r.topics) {
+      for (const FetchPartition& p : t.partitions) {
+        keys.push_back(purgatory::WatchKey::Partition(t.topic, p.partition));
+      }
     }
   }
   auto try_complete = [this, state](bool expired) {
     if (expired && !state->changed) {
       // None of its partitions changed: the answer is the first read's (no
-      // records, the offsets as they still are), as if it had been held up
-      // on the way. Reading every partition again, as Kafka does, was half
-      // of what an idle follower's fetch of many partitions cost its
-      // leader.
+      // records, the offsets as they still are; for an idle fetch, nothing
+      // new), as if it had been held up on the way. Reading every
+      // partition again, as Kafka does, was half of what an idle
+      // follower's fetch of many partitions cost its leader.
       FinishFetch(*state);
       return true;
     }
@@ -618,6 +627,10 @@ void RequestHandlers::Fetch(FetchRequest request, std::function<void(FetchRespon
       // just after the first read found nothing: nothing could have woken
       // it yet, and its try after the listing covers the gap. (A scan of
       // every partition saved, per parked fetch.)
+      return false;
+    }
+    if (!expired && state->session.idle && FetchSessions::Unchanged(state->session)) {
+      // Idle, and still nothing changed (the try after the listing).
       return false;
     }
     if (!expired && !HasData(*state)) {

@@ -688,6 +688,7 @@ void StrataNode::CreateServices() {
   handler_options.fetch_max_bytes = static_cast<size_t>(config_.fetch_max_bytes);
   handler_options.max_fetch_sessions =
       static_cast<size_t>(config_.max_incremental_fetch_session_cache_slots);
+  handler_options.replica_lag_time_max_ms = config_.replica_lag_time_max_ms;
   handler_options.node_id = config_.node_id;
   handler_options.metrics = config_.metrics_enabled ? metrics_.get() : nullptr;
   handler_options.broker_log_overrides = config_.log_overrides;

@@ -53,6 +53,9 @@ class RequestHandlersTest : public ::testing::Test {
     ro.on_partition_change = [this](const TopicPartition& tp) {
       purgatory_->CheckAndComplete(purgatory::WatchKey::Partition(tp));
     };
+    ro.alter_partition = [this](replication::IsrChange change) {
+      isr_changes_.push_back(std::move(change));
+    };
     replicas_ = std::make_unique<replication::ReplicaManager>(logs_.get(), ro);
 
     // "many": 1,000 partitions led here alone; "replicated": led here,
@@ -172,6 +175,8 @@ class RequestHandlersTest : public ::testing::Test {
   std::unique_ptr<RequestHandlers> handlers_;
   // What Metadata asked the controller to create.
   std::vector<metadata::CreateTopicsRequest> created_;
+  // The ISR changes the partitions led here asked the controller for.
+  std::vector<replication::IsrChange> isr_changes_;
 };
 
 TEST_F(RequestHandlersTest, OneAppendCompletesOnlyTheFetchWaitingOnItsPartition) {
@@ -492,6 +497,113 @@ TEST_F(FetchSessionTest, ASessionAnswersWhatIsNewAndWaitsOnEveryPartition) {
   EXPECT_EQ(answered[0].high_watermark, 5);
   EXPECT_EQ(answered[1].high_watermark, 2);
   EXPECT_TRUE(answered[1].records.empty());
+}
+
+TEST_F(FetchSessionTest, AnIdleSessionIsReadInFullOftenEnoughToKeepItsFollowerInTheIsr) {
+  ASSERT_TRUE(Produce("pair", 0, Batch(3), /*acks=*/1)->has_value());
+  auto open = Fetch(SessionFetch(0, 0, {{0, 3}, {1, 0}}, 0));
+  ASSERT_TRUE(open->has_value());
+  const int32_t id = (*open)->session_id;
+  ASSERT_NE(id, 0);
+  // The open moved the high watermark (a change); this read finds the
+  // follower at the end of both, with nothing to tell after it.
+  ASSERT_TRUE(Fetch(SessionFetch(id, 1, {}, 0))->has_value());
+
+  // 90 s of a caught-up follower's fetches, 500 ms each, on the default
+  // replica.lag.time.max.ms (30 s): an idle fetch is parked under the
+  // session's one key, a read one under each of its partitions.
+  int idle = 0;
+  int32_t epoch = 2;
+  for (int i = 0; i < 180; ++i) {
+    const int watched = purgatory_->Watched();
+    auto fetch = Fetch(SessionFetch(id, epoch++, {}, 500));
+    ASSERT_FALSE(fetch->has_value()) << "fetch " << i;
+    const int listed = purgatory_->Watched() - watched;
+    ASSERT_TRUE(listed == 1 || listed == 2) << listed;
+    if (listed == 1) ++idle;
+    clock_.AdvanceMs(500);
+    purgatory_->ExpireDue();
+    ASSERT_TRUE(fetch->has_value());
+    EXPECT_TRUE((*fetch)->topics.empty()) << "fetch " << i;
+    replicas_->MaybeShrinkIsr();
+  }
+  // (The other topics' followers never fetch: they are shrunk.)
+  for (const replication::IsrChange& change : isr_changes_) {
+    EXPECT_NE(change.tp.topic, "pair")
+        << "a caught-up follower fell out of the ISR: " << change.tp.ToString();
+  }
+  // Read in full once its last read is about a quarter of the lag time
+  // old (5 s): every ninth fetch, counting the 500 ms it may wait.
+  EXPECT_GE(idle, 155);
+  EXPECT_LE(idle, 165);
+}
+
+TEST_F(FetchSessionTest, AnyChangeToItsPartitionsWakesAnIdleFetch) {
+  auto open = Fetch(SessionFetch(0, 0, {{0, 0}, {1, 0}}, 0));
+  ASSERT_TRUE(open->has_value());
+  const int32_t id = (*open)->session_id;
+  // The open told the leader the follower's log starts (a change): this
+  // read finds nothing more to tell.
+  ASSERT_TRUE(Fetch(SessionFetch(id, 1, {}, 0))->has_value());
+  auto idle_fetch = [&](int32_t epoch) {
+    const int watched = purgatory_->Watched();
+    auto fetch = Fetch(SessionFetch(id, epoch, {}, 4000));
+    EXPECT_EQ(purgatory_->Watched() - watched, 1) << "epoch " << epoch << " is not idle";
+    EXPECT_FALSE(fetch->has_value());
+    return fetch;
+  };
+
+  // Records on pair-1 wake it; it is read as a full fetch.
+  auto first = idle_fetch(2);
+  ASSERT_TRUE(Produce("pair", 1, Batch(2), /*acks=*/1)->has_value());
+  ASSERT_TRUE(first->has_value());
+  std::map<int32_t, FetchPartitionResult> answered = Answered(**first);
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_FALSE(answered[1].records.empty());
+
+  // The follower has them; its high watermark moves; the next read finds
+  // nothing to tell.
+  ASSERT_TRUE(Fetch(SessionFetch(id, 3, {{1, 2}}, 0))->has_value());
+  ASSERT_TRUE(Fetch(SessionFetch(id, 4, {}, 0))->has_value());
+
+  // A log start moved on pair-1 (no records to send): it waits out its
+  // time, then tells it.
+  auto second = idle_fetch(5);
+  ASSERT_EQ(replicas_->DeleteRecords("pair", 1, 1).error, ErrorCode::kNone);
+  EXPECT_FALSE(second->has_value());
+  clock_.AdvanceMs(4000);
+  purgatory_->ExpireDue();
+  ASSERT_TRUE(second->has_value());
+  answered = Answered(**second);
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_EQ(answered[1].log_start_offset, 1);
+
+  // Forgotten, pair-1 no longer wakes it; pair-0 still does.
+  ASSERT_TRUE(Fetch(SessionFetch(id, 6, {}, 0, /*forgotten=*/{1}))->has_value());
+  auto third = idle_fetch(7);
+  ASSERT_TRUE(Produce("pair", 1, Batch(1), /*acks=*/1)->has_value());
+  EXPECT_FALSE(third->has_value()) << "pair-1 left the session";
+  ASSERT_TRUE(Produce("pair", 0, Batch(1), /*acks=*/1)->has_value());
+  ASSERT_TRUE(third->has_value());
+  answered = Answered(**third);
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_FALSE(answered[0].records.empty());
+}
+
+TEST_F(FetchSessionTest, APartitionAddedToASessionWakesItsIdleFetches) {
+  auto open = Fetch(SessionFetch(0, 0, {{0, 0}}, 0));
+  ASSERT_TRUE(open->has_value());
+  const int32_t id = (*open)->session_id;
+  ASSERT_TRUE(Fetch(SessionFetch(id, 1, {{1, 0}}, 0))->has_value());
+  ASSERT_TRUE(Fetch(SessionFetch(id, 2, {}, 0))->has_value());
+  const int watched = purgatory_->Watched();
+  auto idle = Fetch(SessionFetch(id, 3, {}, 4000));
+  ASSERT_EQ(purgatory_->Watched() - watched, 1) << "not idle";
+  ASSERT_TRUE(Produce("pair", 1, Batch(1), /*acks=*/1)->has_value());
+  ASSERT_TRUE(idle->has_value()) << "pair-1 joined the session after it opened";
+  std::map<int32_t, FetchPartitionResult> answered = Answered(**idle);
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_FALSE(answered[1].records.empty());
 }
 
 TEST_F(FetchSessionTest, AFetchOutOfStepWithItsSessionIsRefusedAndReadsNothing) {
