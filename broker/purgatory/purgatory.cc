@@ -71,6 +71,7 @@ bool Purgatory::TryCompleteElseWatch(const std::shared_ptr<DelayedOperation>& op
     if (!stopping) {
       for (const WatchKey& key : keys) watchers_[key].push_back(op);
       watched_ += static_cast<int>(keys.size());
+      op->listed_ = static_cast<int>(keys.size());
       by_deadline_.emplace(op->deadline_ms(), op);
     }
   }
@@ -78,7 +79,7 @@ bool Purgatory::TryCompleteElseWatch(const std::shared_ptr<DelayedOperation>& op
   // expiry. Otherwise the retry; a Shutdown from now on expires it.
   if (!(stopping ? op->ForceComplete() : op->MaybeTryComplete())) return false;
   absl::MutexLock l(&mu_);
-  ++completed_since_purge_;
+  stale_since_purge_ += op->listed_;
   if (PurgeDueLocked()) PurgeCompletedLocked();
   return true;
 }
@@ -92,8 +93,12 @@ int Purgatory::CheckAndComplete(const WatchKey& key) {
     watching.assign(it->second.begin(), it->second.end());
   }
   int completed = 0;
+  int stale = 0;  // their entries, this key's among them
   for (const std::shared_ptr<DelayedOperation>& op : watching) {
-    if (op->MaybeTryComplete()) ++completed;
+    if (op->MaybeTryComplete()) {
+      ++completed;
+      stale += op->listed_;
+    }
   }
   absl::MutexLock l(&mu_);
   // Drops this key's completed entries (by others' keys too); the other
@@ -106,7 +111,7 @@ int Purgatory::CheckAndComplete(const WatchKey& key) {
     watched_ -= static_cast<int>(before - it->second.size());
     if (it->second.empty()) watchers_.erase(it);
   }
-  completed_since_purge_ += completed;
+  stale_since_purge_ += stale;
   if (PurgeDueLocked()) PurgeCompletedLocked();
   return completed;
 }
@@ -118,6 +123,7 @@ void Purgatory::Watch(const std::shared_ptr<DelayedOperation>& op,
     if (!stopping_) {
       for (const WatchKey& key : keys) watchers_[key].push_back(op);
       watched_ += static_cast<int>(keys.size());
+      op->listed_ = static_cast<int>(keys.size());
       return;
     }
   }
@@ -127,16 +133,19 @@ void Purgatory::Watch(const std::shared_ptr<DelayedOperation>& op,
 bool Purgatory::Complete(const std::shared_ptr<DelayedOperation>& op) {
   if (!op->ForceComplete()) return false;
   absl::MutexLock l(&mu_);
-  ++completed_since_purge_;
+  stale_since_purge_ += op->listed_;
   if (PurgeDueLocked()) PurgeCompletedLocked();
   return true;
 }
 
 bool Purgatory::PurgeDueLocked() const {
-  // A sweep walks every list: wait for completions in proportion to what
-  // it walks, so its cost per completion stays bounded however many
-  // operations are parked.
-  return completed_since_purge_ >= std::max(options_.purge_interval, watched_ / 2);
+  // A sweep walks every list: wait until about half the entries may be
+  // stale (each completion counts the entries it leaves), so its cost per
+  // entry stays bounded however many operations are parked. (Counting
+  // completions instead let the stale entries of fetches that expired
+  // under keys nobody checks, idle partitions, outgrow the count for
+  // good.)
+  return stale_since_purge_ >= std::max(options_.purge_interval, watched_ / 2);
 }
 
 void Purgatory::PurgeCompletedLocked() {
@@ -154,7 +163,7 @@ void Purgatory::PurgeCompletedLocked() {
   for (auto it = by_deadline_.begin(); it != by_deadline_.end();) {
     it = it->second->completed() ? by_deadline_.erase(it) : std::next(it);
   }
-  completed_since_purge_ = 0;
+  stale_since_purge_ = 0;
 }
 
 int Purgatory::ExpireDue() {
@@ -167,12 +176,16 @@ int Purgatory::ExpireDue() {
     by_deadline_.erase(by_deadline_.begin(), end);
   }
   int expired = 0;
+  int stale = 0;
   for (const std::shared_ptr<DelayedOperation>& op : due) {
-    if (op->ForceComplete()) ++expired;
+    if (op->ForceComplete()) {
+      ++expired;
+      stale += op->listed_;
+    }
   }
   if (expired > 0) {
     absl::MutexLock l(&mu_);
-    completed_since_purge_ += expired;
+    stale_since_purge_ += stale;
     if (PurgeDueLocked()) PurgeCompletedLocked();
   }
   return expired;

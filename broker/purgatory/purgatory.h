@@ -110,6 +110,9 @@ class DelayedOperation {
   std::atomic<bool> completed_{false};
   // A try came while another ran (see MaybeTryComplete).
   std::atomic<bool> try_pending_{false};
+  // The list entries it was given (the keys it watches): once it
+  // completes, as many stale entries for the sweep to count.
+  std::atomic<int> listed_{0};
 };
 
 class Purgatory {
@@ -118,9 +121,10 @@ class Purgatory {
     // Run the reaper thread that expires operations at their deadlines.
     // Tests with a ManualClock turn it off and call ExpireDue().
     bool start_reaper = true;
-    // Completed operations still listed under keys nobody checked (a fetch
-    // of 100 partitions completed by one of them) are swept out once this
-    // many accumulate.
+    // Entries of completed operations still listed under keys nobody
+    // checked (a fetch of 100 partitions completed by one of them, or
+    // expired) are swept out once this many, and half of all entries,
+    // may be stale.
     int purge_interval = 1000;
   };
 
@@ -159,8 +163,9 @@ class Purgatory {
   // (Key, operation) entries listed, completed ones not yet swept included.
   int Watched() const;
 
-  // Completes every parked operation as expired and stops the reaper.
-  // Later operations are completed at once.
+  // Completes every parked operation as expired and stops the reaper;
+  // standing watchers are dropped without a try. Later operations
+  // (standing watchers too) are completed at once.
   void Shutdown();
 
  private:
@@ -180,7 +185,7 @@ class Purgatory {
   // or completes.
   std::multimap<int64_t, std::shared_ptr<DelayedOperation>> by_deadline_ ABSL_GUARDED_BY(mu_);
   int watched_ ABSL_GUARDED_BY(mu_) = 0;
-  int completed_since_purge_ ABSL_GUARDED_BY(mu_) = 0;
+  int stale_since_purge_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread reaper_;
 };

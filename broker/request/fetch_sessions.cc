@@ -57,7 +57,12 @@ class FetchSession {
   // The standing watcher listed under every partition of the session
   // (null: none yet, or no purgatory); replaced when the set changes.
   std::shared_ptr<purgatory::DelayedOperation> subscription ABSL_GUARDED_BY(mu);
-  bool set_changed ABSL_GUARDED_BY(mu) = true;  // since the subscription
+  // Partitions came or went since the subscription was made (a new
+  // session has none yet).
+  bool set_changed ABSL_GUARDED_BY(mu) = true;
+  // Evicted: its subscription was ended, and none is made again (a fetch
+  // that found it before the eviction may still come to Begin).
+  bool ended ABSL_GUARDED_BY(mu) = false;
   // What the last read found: `quiet` when every partition had no error,
   // no records and the follower at its log end; the change count when that
   // read began, and its time.
@@ -100,7 +105,7 @@ class FetchSession {
   std::shared_ptr<purgatory::DelayedOperation> Subscribe(purgatory::Purgatory* purgatory,
                                                          const std::shared_ptr<FetchSession>& self)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    if (!set_changed) return nullptr;
+    if (!set_changed || ended) return nullptr;
     std::vector<purgatory::WatchKey> keys;
     keys.reserve(entries.size());
     for (const Entry& e : entries) {
@@ -151,6 +156,16 @@ FetchSessions::FetchSessions(Clock* clock, size_t max_sessions, purgatory::Purga
   next_id_ = static_cast<int32_t>(std::random_device{}() & 0x3fffffff) + 1;
 }
 
+FetchSessions::~FetchSessions() {
+  if (purgatory_ == nullptr) return;
+  std::vector<std::shared_ptr<FetchSession>> sessions;
+  {
+    absl::MutexLock l(&mu_);
+    for (const auto& [id, session] : sessions_) sessions.push_back(session);
+  }
+  for (const std::shared_ptr<FetchSession>& s : sessions) Unsubscribe(s);
+}
+
 void FetchSessions::EvictLocked(int32_t replica_id, int64_t now,
                                 std::vector<std::shared_ptr<FetchSession>>* evicted) {
   absl::erase_if(sessions_, [now, evicted](const auto& s) {
@@ -187,7 +202,7 @@ void FetchSessions::Unsubscribe(const std::shared_ptr<FetchSession>& session) {
     absl::MutexLock l(&session->mu);
     subscription = std::move(session->subscription);
     session->subscription = nullptr;
-    session->set_changed = true;
+    session->ended = true;
   }
   if (subscription != nullptr) purgatory_->Complete(subscription);
 }
@@ -259,14 +274,21 @@ ErrorCode FetchSessions::Begin(FetchRequest& request, FetchSessionUse* use, std:
   // read, which is recent enough to stand for this fetch until it ends.
   // (A fetch that does not wait is read: it has no time to be woken.)
   use->idle = !named && !asked.open && request.max_wait_ms > 0 && s.subscription != nullptr &&
-              s.quiet && s.changes.load() == s.quiet_seen &&
+              !s.subscription->completed() && s.quiet && s.changes.load() == s.quiet_seen &&
               now - s.read_ms + request.max_wait_ms < idle_refresh_ms_;
   if (use->idle) {
     use->seen = s.quiet_seen;
     use->read_ms = s.read_ms;
+    return ErrorCode::kNone;  // its partitions are listed only if it is woken (Expand)
   }
   request.topics = s.Topics(use->start);
   return ErrorCode::kNone;
+}
+
+void FetchSessions::Expand(const FetchSessionUse& use, FetchRequest& request) {
+  if (use.session == nullptr || !request.topics.empty()) return;
+  absl::MutexLock l(&use.session->mu);
+  request.topics = use.session->Topics(use.start);
 }
 
 void FetchSessions::NoteRead(FetchSessionUse& use, int64_t now_ms) {

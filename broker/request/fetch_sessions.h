@@ -9,22 +9,24 @@
 // added or its fetch position changed, and the leader answers only the
 // partitions with something new.
 //
-// An idle fetch costs the leader O(1). Each session subscribes once to its
-// partitions' changes: a standing watcher in the purgatory, listed under
-// every partition of the session and tried by every change to one of them
-// (an append, a high watermark or log start moved, a role change), which
+// An idle fetch costs the leader O(1): no partition is read or listed.
+// Each session subscribes once to its partitions' changes: a standing
+// watcher in the purgatory, listed under every partition of the session and
+// tried by every change to one of them (an append, a high watermark or log
+// start moved by a read or DeleteRecords, an ISR or role change), which
 // counts the change and wakes the session's parked fetch. A fetch that
 // names nothing and forgets nothing, after an answer that found the
 // follower at the log end of every partition with nothing to tell, while
-// no change was counted since that answer's read, is *idle*: it reads no
-// partition and parks under the session's one key until a change wakes it
-// (then it is read as a full fetch) or its wait ends (then it is answered
-// empty). The follower's position is recorded only by the reads, and the
-// ISR takes a follower as caught up from the reads that find it at the log
-// end; so an idle session is read in full again once its last read is
-// idle_refresh_ms old (the handlers give a quarter of
-// replica.lag.time.max.ms, at most 5 s), and a caught-up follower is never
-// shrunk from the ISR.
+// no change was counted since that answer's read, is *idle*: it parks
+// under the session's one key until a change wakes it (then it is read as
+// a full fetch) or its wait ends (then it is answered empty). The
+// follower's position is recorded only by the reads, and the ISR takes a
+// follower as caught up from the reads that find it at the log end; so an
+// idle session is read in full again once its last read, plus the fetch's
+// wait, would be idle_refresh_ms old (the handlers give a quarter of
+// replica.lag.time.max.ms, at most 5 s): a caught-up follower is never
+// shrunk from the ISR. A change nothing reports (retention moving the
+// log start) reaches the follower at that read.
 //
 // Begin resolves a fetch's session and rewrites its partitions to the whole
 // session's; the fetch is read as a full one; Trim then drops from the
@@ -73,7 +75,7 @@ class FetchSession;
 // A fetch's use of a session, from Begin to Trim.
 struct FetchSessionUse {
   std::shared_ptr<FetchSession> session;  // null: a sessionless fetch
-  int32_t id = 0;                         // the session's
+  int32_t id = 0;                         // the session's id (its purgatory key)
   // The fetch's epoch in the session, and where in the session's partitions
   // the rewritten request starts (the order rotates, so that a response
   // budget does not always go to the same partitions).
@@ -99,15 +101,20 @@ class FetchSessions {
   // one reads the whole session.
   FetchSessions(Clock* clock, size_t max_sessions, purgatory::Purgatory* purgatory = nullptr,
                 int64_t idle_refresh_ms = 0);
+  // Ends the sessions' subscriptions (the purgatory must outlive this).
+  ~FetchSessions();
 
   // For a follower's fetch with request.session set: opens the session or
   // takes the incremental fetch into it, then sets request.topics to every
-  // partition of the session. kNone on success (use->session is null when
-  // an open found no room: the fetch goes on as a full, sessionless one);
-  // else the error, with *message naming it, and the request untouched.
-  // use->idle is set for an idle fetch.
+  // partition of the session (an idle one's only when woken: Expand). kNone on success
+  // (use->session is null when an open found no room: the fetch goes on as a full, sessionless
+  // one); else the error, with *message naming it, and the request untouched. use->idle is set for
+  // an idle fetch.
   ErrorCode Begin(FetchRequest& request, FetchSessionUse* use, std::string* message);
 
+  // Sets an idle fetch's request.topics, which Begin left empty, to every
+  // partition of the session: it was woken, and is read after all.
+  static void Expand(const FetchSessionUse& use, FetchRequest& request);
   // A read of the fetch's partitions begins now: notes the session's
   // change count for Trim.
   static void NoteRead(FetchSessionUse& use, int64_t now_ms);

@@ -630,9 +630,13 @@ void RequestHandlers::Fetch(FetchRequest request, std::function<void(FetchRespon
       return false;
     }
     if (!expired && state->session.idle && FetchSessions::Unchanged(state->session)) {
-      // Idle, and still nothing changed (the try after the listing).
+      // Idle, and still nothing changed (the try after the listing, or a
+      // wake-up that raced it).
       return false;
     }
+    // An idle fetch was woken, or its wait ended after a change: read as a
+    // full one.
+    if (state->session.idle) FetchSessions::Expand(state->session, state->request);
     if (!expired && !HasData(*state)) {
       // A partition changed with nothing to send (its high watermark or log
       // start moved, which a follower takes from the answer): read again at

@@ -102,9 +102,9 @@ struct HandlerOptions {
   // (fetch_sessions.h; Kafka's max.incremental.fetch.session.cache.slots).
   // 0: none, every follower fetch is full.
   size_t max_fetch_sessions = 1000;
-  // replica.lag.time.max.ms: an idle session is read in full again at
-  // least every quarter of it (at most every 5 s), so that its caught-up
-  // followers stay in the ISR (fetch_sessions.h).
+  // replica.lag.time.max.ms: an idle session's full reads are at most a
+  // quarter of it apart (and at most 5 s), so that its caught-up followers
+  // stay in the ISR (fetch_sessions.h).
   int64_t replica_lag_time_max_ms = 30000;
 };
 

@@ -114,6 +114,28 @@ TEST(PurgatoryTest, StaleEntriesUnderKeysNobodyChecksAreSwept) {
   EXPECT_EQ(purgatory.Pending(), 0);
 }
 
+TEST(PurgatoryTest, EntriesOfOperationsExpiredUnderKeysNobodyChecksAreSwept) {
+  // A follower's fetch of 100 idle partitions, every 500 ms, each expiring:
+  // their entries are all stale, and nothing checks those keys.
+  constexpr int kOps = 500;
+  constexpr int kKeys = 100;
+  std::vector<Probe> probes(kOps);
+  ManualClock clock;
+  Purgatory purgatory(&clock, "test", NoReaper());
+  std::vector<WatchKey> keys;
+  for (int p = 0; p < kKeys; ++p) keys.push_back(WatchKey::Partition("idle", p));
+  int most_watched = 0;
+  for (int i = 0; i < kOps; ++i) {
+    EXPECT_FALSE(purgatory.TryCompleteElseWatch(probes[i].Op(clock.NowMs() + 500), keys));
+    most_watched = std::max(most_watched, purgatory.Watched());
+    clock.AdvanceMs(500);
+    EXPECT_EQ(purgatory.ExpireDue(), 1);
+  }
+  // Without the sweep all 50,000; it comes once about half may be stale.
+  EXPECT_LE(most_watched, 2 * 1000 + 2 * kKeys);
+  EXPECT_EQ(purgatory.Pending(), 0);
+}
+
 TEST(PurgatoryTest, ExpiresAtTheDeadlineAndNotBefore) {
   Probe early, late;
   ManualClock clock;

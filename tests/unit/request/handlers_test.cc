@@ -590,6 +590,59 @@ TEST_F(FetchSessionTest, AnyChangeToItsPartitionsWakesAnIdleFetch) {
   EXPECT_FALSE(answered[0].records.empty());
 }
 
+TEST_F(FetchSessionTest, AFetchIsIdleOnlyAfterARecentQuietReadWithNothingNamedOrChangedSince) {
+  auto open = Fetch(SessionFetch(0, 0, {{0, 0}, {1, 0}}, 0));
+  ASSERT_TRUE(open->has_value());
+  const int32_t id = (*open)->session_id;
+  ASSERT_TRUE(Fetch(SessionFetch(id, 1, {}, 0))->has_value());
+  // Parked under the session's key alone (idle) or under both partitions.
+  auto parks_idle = [&](FetchRequest request) {
+    const int32_t wait_ms = request.max_wait_ms;
+    const int watched = purgatory_->Watched();
+    auto fetch = Fetch(std::move(request));
+    EXPECT_FALSE(fetch->has_value());
+    const bool idle = purgatory_->Watched() - watched == 1;
+    clock_.AdvanceMs(wait_ms);
+    purgatory_->ExpireDue();
+    EXPECT_TRUE(fetch->has_value());
+    return idle;
+  };
+  EXPECT_TRUE(parks_idle(SessionFetch(id, 2, {}, 1000)));
+
+  // Records that came with no fetch in flight: the next one answers them
+  // at once.
+  ASSERT_TRUE(Produce("pair", 1, Batch(2), /*acks=*/1)->has_value());
+  auto after_records = Fetch(SessionFetch(id, 3, {}, 4000));
+  ASSERT_TRUE(after_records->has_value()) << "read, not idle";
+  EXPECT_FALSE(Answered(**after_records)[1].records.empty());
+  // A follower that did not take them names nothing: it is sent them again.
+  auto again = Fetch(SessionFetch(id, 4, {}, 4000));
+  ASSERT_TRUE(again->has_value()) << "read, not idle";
+  EXPECT_FALSE(Answered(**again)[1].records.empty());
+
+  // Named (the follower has them) with time to wait: read, and the high
+  // watermark it moves is a change, so the fetch after it reads too.
+  EXPECT_FALSE(parks_idle(SessionFetch(id, 5, {{1, 2}}, 1000)));
+  EXPECT_FALSE(parks_idle(SessionFetch(id, 6, {}, 1000)));
+  EXPECT_TRUE(parks_idle(SessionFetch(id, 7, {}, 1000)));
+
+  // The last read was at epoch 6, 2 s ago. A fetch that would end 2.5 s,
+  // then 4.5 s, after it is idle; the next, 4.5 s after it with a 1 s
+  // wait, would end past the 5 s refresh: it is read.
+  EXPECT_TRUE(parks_idle(SessionFetch(id, 8, {}, 500)));
+  EXPECT_TRUE(parks_idle(SessionFetch(id, 9, {}, 2000)));
+  EXPECT_FALSE(parks_idle(SessionFetch(id, 10, {}, 1000)));
+  EXPECT_TRUE(parks_idle(SessionFetch(id, 11, {}, 1000)));
+
+  // A partition named, even where the session has it already, is read
+  // and answered.
+  auto named = Fetch(SessionFetch(id, 12, {{0, 0}}, 1000));
+  clock_.AdvanceMs(1000);
+  purgatory_->ExpireDue();
+  ASSERT_TRUE(named->has_value());
+  EXPECT_EQ(Answered(**named).size(), 1u);
+}
+
 TEST_F(FetchSessionTest, APartitionAddedToASessionWakesItsIdleFetches) {
   auto open = Fetch(SessionFetch(0, 0, {{0, 0}}, 0));
   ASSERT_TRUE(open->has_value());
