@@ -45,6 +45,10 @@ class FetchSession {
   std::atomic<int64_t> last_used_ms;
   // Changes to the session's partitions, counted by its subscription.
   std::atomic<uint64_t> changes{0};
+  // Idle fetches begun and not answered: the subscription wakes the
+  // session's key only while there are some (a busy session's changes,
+  // several per batch, cost it no purgatory lock).
+  std::atomic<int> idle_waiting{0};
 
   absl::Mutex mu;
   int32_t next_epoch ABSL_GUARDED_BY(mu) = 1;
@@ -118,7 +122,11 @@ class FetchSession {
           std::shared_ptr<FetchSession> session = weak.lock();
           if (expired || session == nullptr) return true;  // ended, or the session is gone
           session->changes.fetch_add(1);
-          purgatory->CheckAndComplete(purgatory::WatchKey::FetchSession(session_id));
+          // (An idle fetch counted only after this load makes a try after
+          // its listing, which sees this change.)
+          if (session->idle_waiting.load() > 0) {
+            purgatory->CheckAndComplete(purgatory::WatchKey::FetchSession(session_id));
+          }
           return false;
         });
     std::shared_ptr<purgatory::DelayedOperation> old = std::exchange(subscription, watcher);
@@ -279,6 +287,7 @@ ErrorCode FetchSessions::Begin(FetchRequest& request, FetchSessionUse* use, std:
   if (use->idle) {
     use->seen = s.quiet_seen;
     use->read_ms = s.read_ms;
+    s.idle_waiting.fetch_add(1);  // until Trim
     return ErrorCode::kNone;  // its partitions are listed only if it is woken (Expand)
   }
   request.topics = s.Topics(use->start);
@@ -306,6 +315,7 @@ void FetchSessions::Trim(const FetchSessionUse& use, FetchResponse& response) {
   if (use.session == nullptr) return;
   FetchSession& s = *use.session;
   response.session_id = s.id;
+  if (use.idle) s.idle_waiting.fetch_sub(1);
   absl::MutexLock l(&s.mu);
   // A later fetch of the session began (this one's follower gave up on
   // it): the answer goes to no one who keeps the session.

@@ -124,7 +124,8 @@ class FetchSessions {
 
   // Trims `response`, read for the request Begin rewrote, to what the
   // follower has not been told, notes what it is told now, and sets the
-  // response's session id.
+  // response's session id. Called once for each fetch Begin took into a
+  // session, when it is answered.
   static void Trim(const FetchSessionUse& use, FetchResponse& response);
 
  private:
