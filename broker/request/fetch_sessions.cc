@@ -288,7 +288,7 @@ ErrorCode FetchSessions::Begin(FetchRequest& request, FetchSessionUse* use, std:
     use->seen = s.quiet_seen;
     use->read_ms = s.read_ms;
     s.idle_waiting.fetch_add(1);  // until Trim
-    return ErrorCode::kNone;  // its partitions are listed only if it is woken (Expand)
+    return ErrorCode::kNone;      // its partitions are listed only if it is woken (Expand)
   }
   request.topics = s.Topics(use->start);
   return ErrorCode::kNone;
