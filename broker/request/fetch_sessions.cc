@@ -286,7 +286,6 @@ ErrorCode FetchSessions::Begin(FetchRequest& request, FetchSessionUse* use, std:
               now - s.read_ms + request.max_wait_ms < idle_refresh_ms_;
   if (use->idle) {
     use->seen = s.quiet_seen;
-    use->read_ms = s.read_ms;
     s.idle_waiting.fetch_add(1);  // until Trim
     return ErrorCode::kNone;      // its partitions are listed only if it is woken (Expand)
   }

@@ -85,8 +85,8 @@ struct FetchSessionUse {
   // session's key.
   bool idle = false;
   // The session's change count when the fetch's last read began (for an
-  // idle fetch, when the read its idleness rests on began), and that read's
-  // time; `read`: this fetch read its partitions.
+  // idle fetch, when the read its idleness rests on began); `read` and
+  // `read_ms`: this fetch read its partitions, and when.
   uint64_t seen = 0;
   int64_t read_ms = 0;
   bool read = false;

@@ -74,10 +74,14 @@ std::string BatchFromPlainRecords(std::vector<record::Record> records, int64_t n
   return builder.Build();
 }
 
+// The longest an idle fetch session goes without a full read
+// (fetch_sessions.h), whatever replica.lag.time.max.ms allows.
+constexpr int64_t kMaxIdleSessionRefreshMs = 5000;
+
 RequestHandlers::RequestHandlers(HandlerOptions options)
     : options_(std::move(options)),
       fetch_sessions_(options_.clock, options_.max_fetch_sessions, options_.purgatory,
-                      std::min<int64_t>(options_.replica_lag_time_max_ms / 4, 5000)) {
+                      std::min(options_.replica_lag_time_max_ms / 4, kMaxIdleSessionRefreshMs)) {
   CHECK(options_.replicas != nullptr && options_.purgatory != nullptr && options_.clock != nullptr);
 }
 
